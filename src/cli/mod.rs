@@ -1,0 +1,42 @@
+//! The command line: argument parsing and dispatch. Each command lives in its own module.
+
+mod list;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for bad input or usage (design.md §5).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pybench",
+    version,
+    about = "Which allocator serves Python-shaped allocation best, and by how much",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List what can be named on the command line (presets, …).
+    List(list::ListArgs),
+}
+
+/// Parses the command line, runs the command and turns errors into a one-line message.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List(args) => list::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pybench: error: {err:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! pybench: which allocator serves Python-shaped allocation best, and by how much.
+//!
+//! The library is usable without the command line:
+//! - [`pymalloc`]: a faithful Rust model of CPython's small-object allocator (obmalloc),
+//!   with presets for CPython 3.8 – 3.13, its `sys._debugmallocstats()` accounting, and a
+//!   locked wrapper usable as a Rust `#[global_allocator]`.
+
+pub mod cli;
+pub mod pymalloc;
