@@ -21,9 +21,10 @@ const MIN_POOL: usize = 2048;
 const MAX_POOL: usize = 1 << 30;
 /// Below four pools per arena an unaligned arena would keep too few pools to be meaningful.
 const MIN_POOLS_PER_ARENA: usize = 4;
-/// Arenas come from `mmap`, so they are at least one page and stay well inside the address space.
+/// Arenas come from `mmap`, so they are at least one page.
 const MIN_ARENA: usize = 4096;
-const MAX_ARENA: usize = 1 << 32;
+/// The ownership map stores in-arena offsets as `u32`, so arenas stay below 2 GiB.
+const MAX_ARENA: usize = 1 << 31;
 
 /// A named CPython version whose obmalloc geometry and policies the engine reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,7 +138,7 @@ impl Geometry {
     }
 
     /// A validated custom geometry: both sizes powers of two, pools of 2 KiB – 1 GiB, arenas of
-    /// 4 KiB – 4 GiB holding at least four pools.
+    /// 4 KiB – 2 GiB holding at least four pools.
     pub fn custom(
         arena_size: usize,
         pool_size: usize,

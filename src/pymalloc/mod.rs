@@ -1,8 +1,33 @@
 //! CPython's small-object allocator (obmalloc), reproduced from `shared/docs/pymalloc.md`.
+//!
+//! - [`Pymalloc`]: the single-threaded engine (`malloc`, `calloc`, `realloc`, `free`), with
+//!   CPython's size classes, used-pool lists, LIFO empty pools, `usable_arenas` kept sorted in
+//!   O(1), arena release (keeping one spare on 3.9+), the 25 % realloc shrink rule, and the
+//!   raw-allocator fallback for 0-byte and > 512-byte requests.
+//! - [`Geometry`] and [`Preset`]: CPython 3.8 – 3.13 geometries and custom what-if ones.
+//! - [`Stats`]: the accounting of `sys._debugmallocstats()`, printed in its layout by
+//!   `Display`.
+//! - [`LockedPymalloc`]: the engine behind one lock (a GIL), usable as `#[global_allocator]`.
+//!
+//! Module layout: `engine.rs` holds the fast paths, `slow.rs` the pool/arena management,
+//! `os.rs` every mmap and system-allocator call, `ownership.rs` the "is this ours?" map.
 
+mod engine;
+mod format;
 mod geometry;
+mod invariants;
+mod locked;
+mod os;
+mod ownership;
+mod pool;
+mod slow;
+mod stats;
 
+pub use engine::Pymalloc;
 pub use geometry::{
     class_size, size_class, Geometry, GeometryError, Preset, ALIGNMENT, NUM_CLASSES,
     POOL_HEADER_SIZE, SMALL_REQUEST_THRESHOLD,
 };
+pub use invariants::InvariantError;
+pub use locked::LockedPymalloc;
+pub use stats::{ArenaInfo, ClassStats, Stats};

@@ -1,0 +1,354 @@
+//! The engine's public face and its fast paths: taking a block from the head pool of a size
+//! class and putting one back. Everything rarer (new pools, arenas, list re-sorting) lives in
+//! `slow.rs`, so the hot code stays small enough to inline.
+
+use super::os::{self, raw, MappedArray};
+use super::ownership::OwnershipMap;
+use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
+use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};
+use std::ptr;
+
+/// CPython's small-object allocator, reproduced in Rust.
+///
+/// Blocks of 1–512 bytes come from 16-byte size classes carved out of pools, which are carved
+/// out of `mmap`ed arenas; everything else goes to the system allocator, as in CPython. The
+/// engine is single threaded, exactly like obmalloc under the GIL: wrap it in
+/// [`LockedPymalloc`](super::LockedPymalloc) to share it or to install it as the global
+/// allocator.
+///
+/// ```
+/// use pybench::pymalloc::{Preset, Pymalloc};
+///
+/// let mut engine = Pymalloc::new(Preset::Cpython311.geometry());
+/// let p = engine.malloc(64);
+/// assert!(engine.owns(p));
+/// assert_eq!(engine.stats().class(3).blocks_in_use, 1); // class 3 holds 64-byte blocks
+/// unsafe { engine.free(p) };
+/// ```
+pub struct Pymalloc {
+    pub(crate) geometry: Geometry,
+    /// `pool_size - 1`: rounds a block address down to its pool header.
+    pub(crate) pool_mask: usize,
+    /// Head of each class's list of partly used pools, most recently (re)used first.
+    pub(crate) usedpools: [*mut PoolHeader; NUM_CLASSES],
+    pub(crate) arenas: MappedArray<ArenaRecord>,
+    /// Head of the list of unused arena records.
+    pub(crate) unused_records: u32,
+    /// Head of `usable_arenas`: arenas with a free pool, sorted by free pools ascending.
+    pub(crate) usable_arenas: u32,
+    /// `nfp2lasta[k]`: the last arena of `usable_arenas` with exactly k free pools.
+    pub(crate) nfp2lasta: MappedArray<u32>,
+    pub(crate) map: OwnershipMap,
+    pub(crate) arenas_current: usize,
+    pub(crate) arenas_total: usize,
+    pub(crate) arenas_highwater: usize,
+    pub(crate) raw_requests: usize,
+}
+
+// SAFETY: the engine exclusively owns every pool, arena and bookkeeping mapping it points to;
+// moving it to another thread moves that ownership. It is not `Sync`: like obmalloc it needs
+// one lock (a GIL) around every call, which `LockedPymalloc` provides.
+unsafe impl Send for Pymalloc {}
+
+impl Pymalloc {
+    /// An engine with no arenas yet. `const`, so it can initialise a `static` global
+    /// allocator; bookkeeping is mapped on the first small allocation.
+    pub const fn new(geometry: Geometry) -> Self {
+        Pymalloc {
+            geometry,
+            pool_mask: geometry.pool_size() - 1,
+            usedpools: [ptr::null_mut(); NUM_CLASSES],
+            arenas: MappedArray::empty(),
+            unused_records: NO_ARENA,
+            usable_arenas: NO_ARENA,
+            nfp2lasta: MappedArray::empty(),
+            map: OwnershipMap::new(geometry.arena_size()),
+            arenas_current: 0,
+            arenas_total: 0,
+            arenas_highwater: 0,
+            raw_requests: 0,
+        }
+    }
+
+    /// The geometry this engine was built with.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Allocates `n` bytes, 16-byte aligned, like `PyObject_Malloc`. Returns NULL only when
+    /// both pymalloc and the system allocator are out of memory (or `n > isize::MAX`).
+    #[inline]
+    pub fn malloc(&mut self, n: usize) -> *mut u8 {
+        if n.wrapping_sub(1) < SMALL_REQUEST_THRESHOLD {
+            let p = self.alloc_small((n - 1) >> 4);
+            if !p.is_null() {
+                return p;
+            }
+        }
+        self.raw_malloc(n)
+    }
+
+    /// Allocates zeroed memory for `nelem` elements of `elsize` bytes, like `PyObject_Calloc`.
+    /// Returns NULL when the product overflows.
+    #[inline]
+    pub fn calloc(&mut self, nelem: usize, elsize: usize) -> *mut u8 {
+        let Some(n) = nelem
+            .checked_mul(elsize)
+            .filter(|&n| n <= isize::MAX as usize)
+        else {
+            return ptr::null_mut();
+        };
+        if n.wrapping_sub(1) < SMALL_REQUEST_THRESHOLD {
+            let p = self.alloc_small((n - 1) >> 4);
+            if !p.is_null() {
+                // SAFETY: p is a fresh block of at least n bytes.
+                unsafe { ptr::write_bytes(p, 0, n) };
+                return p;
+            }
+        }
+        self.raw_requests += 1;
+        raw::calloc(nelem, elsize)
+    }
+
+    /// Frees a block, like `PyObject_Free`. Pointers the engine does not own go to the system
+    /// allocator's `free`, as in CPython.
+    ///
+    /// # Safety
+    /// `p` is NULL, a live block returned by this engine, or a live system-allocator block.
+    #[inline]
+    pub unsafe fn free(&mut self, p: *mut u8) {
+        if self.owns(p) {
+            self.free_small(p);
+        } else if !p.is_null() {
+            raw::free(p);
+        }
+    }
+
+    /// Resizes a block, like `PyObject_Realloc` (pymalloc.md §5): a block keeps its address
+    /// when it shrinks by less than 25 %; otherwise a new block is allocated, the contents
+    /// copied, and the old block freed. A block the engine does not own is resized by the
+    /// system allocator (pymalloc never adopts raw blocks). On failure NULL is returned and
+    /// the old block is left intact.
+    ///
+    /// # Safety
+    /// As for [`Pymalloc::free`].
+    pub unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8 {
+        if p.is_null() {
+            return self.malloc(n);
+        }
+        let Some(size) = self.block_size(p) else {
+            if n > isize::MAX as usize {
+                return ptr::null_mut();
+            }
+            self.raw_requests += 1;
+            return raw::realloc(p, n);
+        };
+        let mut keep = size;
+        if n <= size {
+            // Shrinking by less than a quarter: keep the block (CPython's `4 * n > 3 * size`).
+            if 4 * n > 3 * size {
+                return p;
+            }
+            keep = n;
+        }
+        let q = self.malloc(n);
+        if !q.is_null() {
+            ptr::copy_nonoverlapping(p, q, keep);
+            self.free_small(p);
+        }
+        q
+    }
+
+    /// True when `p` points into one of the engine's arenas. Never reads memory the engine did
+    /// not map (see `ownership.rs` for the method and its cost).
+    #[inline(always)]
+    pub fn owns(&self, p: *const u8) -> bool {
+        self.map.contains(p as usize)
+    }
+
+    /// The size of the block holding `p` (its size class), or `None` when the engine does not
+    /// own `p`.
+    #[inline]
+    pub fn block_size(&self, p: *const u8) -> Option<usize> {
+        if !self.owns(p) {
+            return None;
+        }
+        // SAFETY: p is inside one of our arenas, so its pool header is mapped memory of ours.
+        let pool = unsafe { &*self.pool_of(p) };
+        Some(class_size(pool.szidx as usize))
+    }
+
+    /// Requests served by the system allocator so far (0 bytes, > 512 bytes, foreign
+    /// pointers, and small requests when no arena could be mapped).
+    pub fn raw_requests(&self) -> usize {
+        self.raw_requests
+    }
+
+    #[inline(always)]
+    pub(crate) fn pool_of(&self, p: *const u8) -> *mut PoolHeader {
+        ((p as usize) & !self.pool_mask) as *mut PoolHeader
+    }
+
+    #[cold]
+    fn raw_malloc(&mut self, n: usize) -> *mut u8 {
+        if n > isize::MAX as usize {
+            return ptr::null_mut();
+        }
+        self.raw_requests += 1;
+        raw::malloc(n)
+    }
+
+    /// Fast path of allocation (pymalloc.md §3 step 2): pop the head pool's free list. NULL
+    /// only when no arena can be mapped.
+    #[inline(always)]
+    pub(crate) fn alloc_small(&mut self, class: usize) -> *mut u8 {
+        debug_assert!(class < NUM_CLASSES);
+        // SAFETY: class < NUM_CLASSES because the request was 1..=512 bytes.
+        let pool = unsafe { *self.usedpools.get_unchecked(class) };
+        if pool.is_null() {
+            return self.alloc_from_new_pool(class);
+        }
+        // SAFETY: a pool on a used list is live and has a non-empty free list.
+        unsafe {
+            let hdr = &mut *pool;
+            hdr.count += 1;
+            let block = hdr.freeblock;
+            hdr.freeblock = *block.cast::<*mut u8>();
+            if hdr.freeblock.is_null() {
+                self.extend_or_retire(pool, class);
+            }
+            self.debug_on_alloc(block);
+            block
+        }
+    }
+
+    /// Fast path of free (pymalloc.md §4 steps 2–3).
+    ///
+    /// # Safety
+    /// `p` is a live block of this engine.
+    #[inline(always)]
+    pub(crate) unsafe fn free_small(&mut self, p: *mut u8) {
+        let pool = self.pool_of(p);
+        self.debug_check_free(pool, p);
+        let hdr = &mut *pool;
+        let last_free = hdr.freeblock;
+        p.cast::<*mut u8>().write(last_free);
+        hdr.freeblock = p;
+        hdr.count -= 1;
+        if last_free.is_null() {
+            // The pool was full and on no list: it becomes the class's most recent pool.
+            self.link_used_pool(pool);
+        } else if hdr.count == 0 {
+            self.pool_became_empty(pool);
+        }
+    }
+
+    /// Carves the next never-used block of a pool whose free list just ran dry, or takes the
+    /// pool off its used list because it is full.
+    #[inline]
+    unsafe fn extend_or_retire(&mut self, pool: *mut PoolHeader, class: usize) {
+        let hdr = &mut *pool;
+        if hdr.nextoffset <= hdr.maxnextoffset {
+            let block = pool.cast::<u8>().add(hdr.nextoffset as usize);
+            hdr.nextoffset += class_size(class) as u32;
+            block.cast::<*mut u8>().write(ptr::null_mut());
+            hdr.freeblock = block;
+        } else {
+            // Full: the pool sits on no list until one of its blocks is freed. It is the head.
+            let next = hdr.nextpool;
+            *self.usedpools.get_unchecked_mut(class) = next;
+            if !next.is_null() {
+                (*next).prevpool = ptr::null_mut();
+            }
+        }
+    }
+
+    /// Puts a pool that was full at the front of its class's used list, so the next
+    /// allocation of the class fills it again ("optimal filling" in obmalloc's comments).
+    #[cold]
+    pub(crate) unsafe fn link_used_pool(&mut self, pool: *mut PoolHeader) {
+        let class = (*pool).szidx as usize;
+        let head = self.usedpools[class];
+        (*pool).nextpool = head;
+        (*pool).prevpool = ptr::null_mut();
+        if !head.is_null() {
+            (*head).prevpool = pool;
+        }
+        self.usedpools[class] = pool;
+    }
+
+    /// Takes a pool off its class's used list.
+    pub(crate) unsafe fn unlink_used_pool(&mut self, pool: *mut PoolHeader) {
+        let (prev, next) = ((*pool).prevpool, (*pool).nextpool);
+        if prev.is_null() {
+            self.usedpools[(*pool).szidx as usize] = next;
+        } else {
+            (*prev).nextpool = next;
+        }
+        if !next.is_null() {
+            (*next).prevpool = prev;
+        }
+    }
+}
+
+/// Debug builds detect a double free of an engine block (and frees of pointers into the
+/// middle of a pool) and abort with a message rather than corrupting the free lists. A freed
+/// block's second word gets a marker derived from its address; only when a freed pointer
+/// carries the marker is its pool's free list walked to confirm, so a live block that happens
+/// to hold the marker value is never misreported. Release builds do none of this, like CPython.
+impl Pymalloc {
+    const FREED_MARK: usize = 0x5bd1_e995_dead_b10c;
+
+    #[inline(always)]
+    fn debug_on_alloc(&self, block: *mut u8) {
+        if cfg!(debug_assertions) {
+            // SAFETY: every block is at least 16 bytes.
+            unsafe { block.cast::<usize>().add(1).write(0) };
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn debug_check_free(&self, pool: *mut PoolHeader, p: *mut u8) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        let hdr = &*pool;
+        let offset = p as usize - pool as usize;
+        let size = class_size(hdr.szidx.min(NUM_CLASSES as u32 - 1) as usize);
+        if hdr.count == 0
+            || offset < super::POOL_HEADER_SIZE
+            || offset >= hdr.nextoffset as usize
+            || (offset - super::POOL_HEADER_SIZE) % size != 0
+        {
+            if hdr.count == 0 {
+                os::fatal("double free: the block's pool has no blocks in use");
+            }
+            os::fatal("free of a pointer that is not the start of a pymalloc block");
+        }
+        let mark = p.cast::<usize>().add(1);
+        if *mark == (p as usize ^ Self::FREED_MARK) {
+            let mut q = hdr.freeblock;
+            while !q.is_null() {
+                if q == p {
+                    os::fatal("double free of a pymalloc block");
+                }
+                q = *q.cast::<*mut u8>();
+            }
+        }
+        mark.write(p as usize ^ Self::FREED_MARK);
+    }
+}
+
+impl Drop for Pymalloc {
+    /// Returns every arena to the OS. Blocks still held by the caller become invalid; blocks
+    /// that came from the system allocator are the caller's to free.
+    fn drop(&mut self) {
+        for i in 0..self.arenas.len() {
+            let a = *self.arenas.get(i);
+            if let Some(base) = ptr::NonNull::new(a.address as *mut u8) {
+                // SAFETY: a live arena mapping of arena_size bytes, never used again.
+                unsafe { os::unmap(base, self.geometry.arena_size()) };
+            }
+        }
+    }
+}

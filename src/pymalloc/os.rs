@@ -1,0 +1,175 @@
+//! Every call the engine makes outside itself: anonymous mappings for arenas and for its own
+//! bookkeeping, the raw (system) allocator it falls back to, and the fatal-error exit.
+//!
+//! Nothing here touches the Rust global allocator, so the engine can itself *be* the global
+//! allocator (see [`super::LockedPymalloc`]) without recursing.
+
+use std::ptr::{self, NonNull};
+
+/// Maps `size` bytes of zero-filled, private, anonymous memory, like CPython's default arena
+/// allocator (`_PyObject_ArenaMmap`). Returns `None` when the kernel refuses.
+pub(crate) fn map(size: usize) -> Option<NonNull<u8>> {
+    // SAFETY: an anonymous private mapping with no fixed address has no preconditions.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        None
+    } else {
+        NonNull::new(p.cast())
+    }
+}
+
+/// Returns a mapping made by [`map`] to the kernel.
+///
+/// # Safety
+/// `p` and `size` must describe exactly one live mapping from [`map`], no longer used.
+pub(crate) unsafe fn unmap(p: NonNull<u8>, size: usize) {
+    // munmap only fails for invalid arguments, which the caller's contract rules out.
+    libc::munmap(p.as_ptr().cast(), size);
+}
+
+/// The raw domain: the system allocator that pymalloc defers to for 0-byte and > 512-byte
+/// requests and for pointers it does not own (CPython's `PyMem_RawMalloc` family, which turns
+/// a request for 0 bytes into a request for 1 so that it never returns NULL for success).
+pub(crate) mod raw {
+    pub(crate) fn malloc(n: usize) -> *mut u8 {
+        // SAFETY: malloc accepts any size.
+        unsafe { libc::malloc(n.max(1)).cast() }
+    }
+
+    pub(crate) fn calloc(nelem: usize, elsize: usize) -> *mut u8 {
+        let (nelem, elsize) = if nelem == 0 || elsize == 0 {
+            (1, 1)
+        } else {
+            (nelem, elsize)
+        };
+        // SAFETY: calloc checks the product for overflow itself.
+        unsafe { libc::calloc(nelem, elsize).cast() }
+    }
+
+    /// # Safety
+    /// `p` is null or a live block of the system allocator.
+    pub(crate) unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
+        libc::realloc(p.cast(), n.max(1)).cast()
+    }
+
+    /// # Safety
+    /// `p` is null or a live block of the system allocator.
+    pub(crate) unsafe fn free(p: *mut u8) {
+        libc::free(p.cast())
+    }
+
+    /// Memory aligned beyond 16 bytes (only reachable through `GlobalAlloc`).
+    pub(crate) fn aligned_alloc(align: usize, n: usize) -> *mut u8 {
+        let mut out: *mut libc::c_void = std::ptr::null_mut();
+        // SAFETY: `align` is a power of two and a multiple of the pointer size (callers pass
+        // layouts whose alignment exceeds 16).
+        let rc = unsafe { libc::posix_memalign(&mut out, align, n.max(1)) };
+        if rc == 0 {
+            out.cast()
+        } else {
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Reports an unrecoverable misuse (for example a double free detected in a debug build) on
+/// stderr and aborts. It writes with `write(2)` directly: formatting or locking stderr could
+/// allocate, and this may run inside the global allocator.
+pub(crate) fn fatal(msg: &str) -> ! {
+    let prefix = b"pybench pymalloc: fatal: ";
+    // SAFETY: writing initialised byte slices to fd 2; errors are irrelevant since we abort.
+    unsafe {
+        libc::write(2, prefix.as_ptr().cast(), prefix.len());
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::write(2, b"\n".as_ptr().cast(), 1);
+        libc::abort()
+    }
+}
+
+/// A growable array of plain-old-data records living in its own anonymous mapping, for the
+/// engine's bookkeeping (arena records, the `nfp2lasta` table). It never moves once handed
+/// out except in [`MappedArray::grow`], and never touches the Rust global allocator.
+pub(crate) struct MappedArray<T: Copy> {
+    ptr: *mut T,
+    len: usize,
+}
+
+impl<T: Copy> MappedArray<T> {
+    pub(crate) const fn empty() -> Self {
+        MappedArray {
+            ptr: ptr::null_mut(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn bytes(len: usize) -> usize {
+        (len * std::mem::size_of::<T>()).max(1)
+    }
+
+    /// Reallocates to `new_len` records, copying the old ones and filling the rest with `fill`.
+    /// Returns false (leaving the array unchanged) when the mapping fails.
+    pub(crate) fn grow(&mut self, new_len: usize, fill: T) -> bool {
+        debug_assert!(new_len >= self.len);
+        let Some(p) = map(Self::bytes(new_len)) else {
+            return false;
+        };
+        let p = p.as_ptr().cast::<T>();
+        // SAFETY: the new mapping holds new_len records; the old one holds len records.
+        unsafe {
+            if self.len > 0 {
+                ptr::copy_nonoverlapping(self.ptr, p, self.len);
+            }
+            for i in self.len..new_len {
+                p.add(i).write(fill);
+            }
+            self.release();
+        }
+        self.ptr = p;
+        self.len = new_len;
+        true
+    }
+
+    /// # Safety
+    /// The array must not be used again until `grow` re-creates it.
+    unsafe fn release(&mut self) {
+        if let Some(p) = NonNull::new(self.ptr.cast::<u8>()) {
+            unmap(p, Self::bytes(self.len));
+        }
+        self.ptr = ptr::null_mut();
+        self.len = 0;
+    }
+
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> &T {
+        debug_assert!(i < self.len);
+        // SAFETY: callers index within len (checked in debug builds).
+        unsafe { &*self.ptr.add(i) }
+    }
+
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self, i: usize) -> &mut T {
+        debug_assert!(i < self.len);
+        // SAFETY: as in `get`, and `&mut self` gives exclusive access.
+        unsafe { &mut *self.ptr.add(i) }
+    }
+}
+
+impl<T: Copy> Drop for MappedArray<T> {
+    fn drop(&mut self) {
+        // SAFETY: the array is being dropped and never used again.
+        unsafe { self.release() }
+    }
+}
