@@ -5,5 +5,7 @@
 //!   with presets for CPython 3.8 – 3.13, its `sys._debugmallocstats()` accounting, and a
 //!   locked wrapper usable as a Rust `#[global_allocator]`.
 
+pub mod alloc;
 pub mod cli;
 pub mod pymalloc;
+pub mod scenario;

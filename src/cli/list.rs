@@ -2,6 +2,7 @@
 
 use crate::pymalloc::{Geometry, Preset};
 use clap::{Args, ValueEnum};
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -18,27 +19,33 @@ enum ListWhat {
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     match args.what {
-        ListWhat::Presets => list_presets(),
+        ListWhat::Presets => list_presets(&mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn list_presets() {
-    println!(
+fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{:<14} {:>8} {:>8} {:>11} {:>10}",
         "preset", "arena", "pool", "pools/arena", "keep spare"
-    );
+    )?;
     for p in Preset::ALL {
         let g: Geometry = p.geometry();
-        println!(
+        writeln!(
+            out,
             "{:<14} {:>7}K {:>7}K {:>11} {:>10}",
             p.name(),
             g.arena_size() >> 10,
             g.pool_size() >> 10,
             g.pools_per_arena(),
             if g.keeps_spare_arena() { "yes" } else { "no" }
-        );
+        )?;
     }
-    println!("custom geometries: arena=SIZE,pool=SIZE[,keep_spare=false], e.g. arena=512K,pool=8K");
+    writeln!(
+        out,
+        "custom geometries: arena=SIZE,pool=SIZE[,keep_spare=false], e.g. arena=512K,pool=8K"
+    )
 }

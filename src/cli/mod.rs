@@ -1,5 +1,6 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
+mod engine;
 mod list;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a built-in scenario on the pymalloc engine and print its accounting in the layout
+    /// of CPython's `sys._debugmallocstats()`.
+    Engine(engine::EngineArgs),
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
 }
@@ -30,13 +34,23 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Engine(args) => engine::run(args),
         Command::List(args) => list::run(args),
     };
     match result {
         Ok(code) => code,
+        // `pybench … | head` closing the pipe early is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("pybench: error: {err:#}");
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,0 +1,76 @@
+//! `pybench engine`: run a built-in scenario on the pymalloc engine and print its accounting in
+//! the layout of `sys._debugmallocstats()`, optionally timing the system allocator on the same
+//! stream for comparison.
+
+use crate::alloc::{Allocator, PymallocAllocator, SystemAllocator};
+use crate::pymalloc::{Geometry, Preset};
+use crate::scenario::{self, Scenario, ScenarioRun};
+use clap::Args;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Engine preset (cpython-3.8 … cpython-3.13) or geometry (arena=512K,pool=8K).
+    #[arg(long, short, default_value = "cpython-3.11")]
+    preset: String,
+    /// Scenario to run: `mixed` (Python-like sizes over 200,000 slots) or `thrash`
+    /// (allocate-all/free-all rounds of 30,000 16-byte blocks).
+    #[arg(long, short, default_value = "mixed", value_parser = parse_scenario)]
+    scenario: Scenario,
+    /// Steps (mixed: allocator calls; thrash: rounds). Default: 5,000,000 calls or 200 rounds.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Seed of the mixed scenario's random choices.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also run the same stream on the system allocator and print the time ratio.
+    #[arg(long)]
+    compare_system: bool,
+}
+
+fn parse_scenario(s: &str) -> Result<Scenario, String> {
+    s.parse()
+}
+
+pub fn run(args: EngineArgs) -> anyhow::Result<ExitCode> {
+    let mut engine = match args.preset.parse::<Preset>() {
+        Ok(p) => PymallocAllocator::from_preset(p),
+        Err(_) => PymallocAllocator::new(args.preset.parse::<Geometry>()?),
+    };
+    let steps = args.steps.unwrap_or(args.scenario.default_steps());
+    // The accounting is printed as it stands at the end of the scenario, blocks still live.
+    let mut stats = None;
+    let on_engine = run_scenario(&mut engine, &args, steps, |e| {
+        stats = Some(e.engine().stats())
+    });
+    if let Some(stats) = stats {
+        write!(std::io::stdout().lock(), "{stats}")?;
+    }
+    if args.compare_system {
+        let on_system = run_scenario(&mut SystemAllocator, &args, steps, |_| {});
+        eprintln!(
+            "pymalloc / system time ratio: {:.2} (below 1 means the engine is faster)",
+            on_engine.ns_per_call() / on_system.ns_per_call()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scenario<A: Allocator>(
+    a: &mut A,
+    args: &EngineArgs,
+    steps: usize,
+    inspect: impl FnOnce(&A),
+) -> ScenarioRun {
+    let r = scenario::run_inspect(args.scenario, a, steps, args.seed, inspect);
+    eprintln!(
+        "pybench engine: {} on {}: {} calls in {:.3} s, {:.1} ns/call",
+        args.scenario,
+        a.name(),
+        r.calls,
+        r.elapsed.as_secs_f64(),
+        r.ns_per_call()
+    );
+    r
+}
