@@ -125,41 +125,70 @@ pub fn run_inspect<A: Allocator>(
     }
 }
 
+/// The mixed pattern as a state machine, so benchmarks can time steps without the setup.
+pub struct MixedPattern {
+    slots: Vec<*mut u8>,
+    cursor: usize,
+    rng: SplitMix64,
+}
+
+impl MixedPattern {
+    /// Allocates the slot table and fills every other slot.
+    pub fn new(a: &mut impl Allocator, seed: u64) -> Self {
+        let mut rng = SplitMix64::new(seed);
+        let mut slots = vec![std::ptr::null_mut::<u8>(); MIXED_SLOTS];
+        for slot in slots.iter_mut().step_by(2) {
+            *slot = a.malloc(python_like_size(&mut rng));
+        }
+        MixedPattern {
+            slots,
+            cursor: 0,
+            rng,
+        }
+    }
+
+    /// One allocator call: free the chosen slot if live, else fill it and touch a byte.
+    #[inline]
+    pub fn step(&mut self, a: &mut impl Allocator) {
+        let i = if self.rng.below(10) < 7 {
+            self.cursor = (self.cursor + 1) % MIXED_SLOTS;
+            self.cursor
+        } else {
+            self.rng.below(MIXED_SLOTS as u64) as usize
+        };
+        let p = self.slots[i];
+        if p.is_null() {
+            let q = a.malloc(python_like_size(&mut self.rng));
+            // SAFETY: a fresh block of at least 16 bytes.
+            unsafe { q.write(1) };
+            self.slots[i] = q;
+        } else {
+            // SAFETY: p is live and owned by the slot table.
+            unsafe { a.free(p) };
+            self.slots[i] = std::ptr::null_mut();
+        }
+    }
+
+    /// Frees every live slot.
+    pub fn finish(mut self, a: &mut impl Allocator) {
+        free_slots(a, &mut self.slots);
+    }
+}
+
 fn mixed<A: Allocator>(
     a: &mut A,
     steps: usize,
     seed: u64,
     inspect: impl FnOnce(&A),
 ) -> ScenarioRun {
-    let mut rng = SplitMix64::new(seed);
-    let mut slots = vec![std::ptr::null_mut::<u8>(); MIXED_SLOTS];
-    for slot in slots.iter_mut().step_by(2) {
-        *slot = a.malloc(python_like_size(&mut rng));
-    }
-    let mut cursor = 0usize;
+    let mut pattern = MixedPattern::new(a, seed);
     let start = Instant::now();
     for _ in 0..steps {
-        let i = if rng.below(10) < 7 {
-            cursor = (cursor + 1) % MIXED_SLOTS;
-            cursor
-        } else {
-            rng.below(MIXED_SLOTS as u64) as usize
-        };
-        let p = slots[i];
-        if p.is_null() {
-            let q = a.malloc(python_like_size(&mut rng));
-            // SAFETY: a fresh block of at least 16 bytes.
-            unsafe { q.write(1) };
-            slots[i] = q;
-        } else {
-            // SAFETY: p is live and owned by the slot table.
-            unsafe { a.free(p) };
-            slots[i] = std::ptr::null_mut();
-        }
+        pattern.step(a);
     }
     let elapsed = start.elapsed();
     inspect(a);
-    free_slots(a, &mut slots);
+    pattern.finish(a);
     ScenarioRun {
         calls: steps as u64,
         elapsed,
