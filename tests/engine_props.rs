@@ -11,6 +11,7 @@
 
 use proptest::prelude::*;
 use pybench::pymalloc::{class_size, size_class, Geometry, Preset, Pymalloc, NUM_CLASSES};
+use pybench::scenario::SplitMix64;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -141,36 +142,32 @@ impl Harness {
         assert_eq!(self.e.owns(p), class.is_some(), "ownership of {p:p}");
     }
 
+    /// Checks a block the engine just returned, gives it a canary and tracks it.
+    fn adopt_new_block(&mut self, p: *mut u8, n: usize, class: Option<usize>) {
+        self.check_new_block(p, class);
+        let tag = self.tag();
+        Self::fill(p, n, tag);
+        self.track(Live {
+            ptr: p,
+            size: n,
+            class,
+            tag,
+        });
+    }
+
     fn apply(&mut self, op: &Op) {
         match *op {
             Op::Malloc(n) => {
                 let p = self.e.malloc(n);
-                let class = Self::expected_class(n);
-                self.check_new_block(p, class);
-                let tag = self.tag();
-                Self::fill(p, n, tag);
-                self.track(Live {
-                    ptr: p,
-                    size: n,
-                    class,
-                    tag,
-                });
+                self.adopt_new_block(p, n, Self::expected_class(n));
             }
             Op::Calloc(nelem, elsize) => {
                 let n = nelem * elsize;
                 let p = self.e.calloc(nelem, elsize);
-                let class = Self::expected_class(n);
-                self.check_new_block(p, class);
+                assert!(!p.is_null());
                 let zeroed = unsafe { std::slice::from_raw_parts(p, n) };
                 assert!(zeroed.iter().all(|&b| b == 0), "calloc memory is zeroed");
-                let tag = self.tag();
-                Self::fill(p, n, tag);
-                self.track(Live {
-                    ptr: p,
-                    size: n,
-                    class,
-                    tag,
-                });
+                self.adopt_new_block(p, n, Self::expected_class(n));
             }
             Op::Realloc(i, n) if !self.live.is_empty() => {
                 let i = i % self.live.len();
@@ -199,14 +196,7 @@ impl Harness {
                     tag,
                 };
                 Self::check_contents(&kept, kept.size);
-                let tag = self.tag();
-                Self::fill(p, n, tag);
-                self.track(Live {
-                    ptr: p,
-                    size: n,
-                    class,
-                    tag,
-                });
+                self.adopt_new_block(p, n, class);
             }
             Op::Free(i) if !self.live.is_empty() => {
                 let l = self.untrack(i % self.live.len());
@@ -263,18 +253,6 @@ proptest! {
     }
 }
 
-/// A small deterministic PRNG (splitmix64) so the long run needs no extra dependency.
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 #[ignore = "10⁷ ops: run with --release -- --ignored"]
 fn long_random_run_ten_million_ops() {
@@ -282,10 +260,10 @@ fn long_random_run_ten_million_ops() {
         .into_iter()
         .enumerate()
     {
-        let mut rng = SplitMix(0xC0FFEE + round as u64);
+        let mut rng = SplitMix64::new(0xC0FFEE + round as u64);
         let mut h = Harness::new(preset.geometry());
         for step in 0..5_000_000u64 {
-            let r = rng.next();
+            let r = rng.next_u64();
             // The live set drifts between ~0 and ~4,000 blocks, so arenas come and go.
             let phase_grows = (step / 200_000) % 2 == 0;
             let size = match r % 100 {
