@@ -9,3 +9,4 @@ pub mod alloc;
 pub mod cli;
 pub mod pymalloc;
 pub mod scenario;
+pub mod sys;

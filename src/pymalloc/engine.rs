@@ -2,7 +2,7 @@
 //! class and putting one back. Everything rarer (new pools, arenas, list re-sorting) lives in
 //! `slow.rs`, so the hot code stays small enough to inline.
 
-use super::os::{self, raw, MappedArray};
+use crate::sys::mem::{self as os, raw, MappedArray};
 use super::ownership::OwnershipMap;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};

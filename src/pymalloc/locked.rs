@@ -60,7 +60,7 @@ unsafe impl GlobalAlloc for LockedPymalloc {
         if layout.align() <= ALIGNMENT {
             self.lock().malloc(layout.size())
         } else {
-            super::os::raw::aligned_alloc(layout.align(), layout.size())
+            crate::sys::mem::raw::aligned_alloc(layout.align(), layout.size())
         }
     }
 
@@ -68,7 +68,7 @@ unsafe impl GlobalAlloc for LockedPymalloc {
         if layout.align() <= ALIGNMENT {
             self.lock().calloc(1, layout.size())
         } else {
-            let p = super::os::raw::aligned_alloc(layout.align(), layout.size());
+            let p = crate::sys::mem::raw::aligned_alloc(layout.align(), layout.size());
             if !p.is_null() {
                 std::ptr::write_bytes(p, 0, layout.size());
             }

@@ -10,14 +10,14 @@
 //! - [`LockedPymalloc`]: the engine behind one lock (a GIL), usable as `#[global_allocator]`.
 //!
 //! Module layout: `engine.rs` holds the fast paths, `slow.rs` the pool/arena management,
-//! `os.rs` every mmap and system-allocator call, `ownership.rs` the "is this ours?" map.
+//! `ownership.rs` the "is this ours?" map; every mmap and system-allocator call goes through
+//! [`crate::sys::mem`].
 
 mod engine;
 mod format;
 mod geometry;
 mod invariants;
 mod locked;
-mod os;
 mod ownership;
 mod pool;
 mod slow;

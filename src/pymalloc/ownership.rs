@@ -18,7 +18,7 @@
 //! load fewer than CPython 3.10's tree and one more than 3.8's header read. Answers are the
 //! same as CPython's for every pointer.
 
-use super::os;
+use crate::sys::mem as os;
 use std::ptr::{self, NonNull};
 
 /// User-space addresses on x86-64 and AArch64 Linux fit in 48 bits unless a program asks the

@@ -3,7 +3,7 @@
 
 use super::class_size;
 use super::engine::Pymalloc;
-use super::os;
+use crate::sys::mem as os;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA, NO_CLASS};
 use std::ptr::{self, NonNull};
 

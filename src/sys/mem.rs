@@ -1,8 +1,8 @@
-//! Every call the engine makes outside itself: anonymous mappings for arenas and for its own
-//! bookkeeping, the raw (system) allocator it falls back to, and the fatal-error exit.
+//! Memory for the pymalloc engine: anonymous mappings for arenas and for its own bookkeeping,
+//! the raw (system) allocator it falls back to, and the fatal-error exit.
 //!
 //! Nothing here touches the Rust global allocator, so the engine can itself *be* the global
-//! allocator (see [`super::LockedPymalloc`]) without recursing.
+//! allocator (see [`crate::pymalloc::LockedPymalloc`]) without recursing.
 
 use std::ptr::{self, NonNull};
 

@@ -1,0 +1,154 @@
+//! What a run produces: a manifest plus one [`CellResult`] per (workload, allocator,
+//! repetition), each holding tidy metrics (design.md §4 names) and an RSS series. This is the
+//! schema of `results.json`; `results.csv` is its metrics flattened one row per value.
+
+use crate::sys::procfs::MachineInfo;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a change would make older result files compare wrongly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One metric value. `op` is the operation kind for latency metrics (`malloc`, `free`,
+/// `realloc`, `calloc`, `all`) and `None` otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    pub value: f64,
+    pub unit: String,
+}
+
+impl Metric {
+    pub fn new(name: &str, value: f64, unit: &str) -> Self {
+        Metric {
+            name: name.to_string(),
+            op: None,
+            value,
+            unit: unit.to_string(),
+        }
+    }
+
+    pub fn with_op(name: &str, op: &str, value: f64, unit: &str) -> Self {
+        Metric {
+            op: Some(op.to_string()),
+            ..Metric::new(name, value, unit)
+        }
+    }
+}
+
+/// How a cell ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CellStatus {
+    Ok,
+    Failed { reason: String },
+}
+
+/// Whether a cell replayed an event stream or executed the real program (issue: ground truth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    #[default]
+    Replay,
+    Exec,
+}
+
+/// The measurements of one (workload, allocator, repetition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    pub workload: String,
+    pub allocator: String,
+    pub repetition: u32,
+    #[serde(default)]
+    pub kind: CellKind,
+    #[serde(flatten)]
+    pub status: CellStatus,
+    /// Allocator events replayed (markers excluded).
+    pub events: u64,
+    pub metrics: Vec<Metric>,
+    /// (allocator events done, RSS − baseline in bytes), about 1,000 points.
+    #[serde(default)]
+    pub rss_series: Vec<(u64, u64)>,
+    /// Counters this machine could not provide (reported absent, never as zero).
+    #[serde(default)]
+    pub absent_counters: Vec<String>,
+    /// Anything the reader should know (e.g. which pass a figure came from).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl CellResult {
+    /// A cell that produced no measurement.
+    pub fn failed(workload: &str, allocator: &str, repetition: u32, reason: String) -> Self {
+        CellResult {
+            workload: workload.to_string(),
+            allocator: allocator.to_string(),
+            repetition,
+            kind: CellKind::Replay,
+            status: CellStatus::Failed { reason },
+            events: 0,
+            metrics: Vec::new(),
+            rss_series: Vec::new(),
+            absent_counters: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == CellStatus::Ok
+    }
+
+    /// The value of metric `name` (for `op`, or the op-less one when `op` is `None`).
+    pub fn metric(&self, name: &str, op: Option<&str>) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|m| m.name == name && m.op.as_deref() == op)
+            .map(|m| m.value)
+    }
+}
+
+/// An allocator as it was measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocatorInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// The knobs of a run, as given or defaulted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunParameters {
+    pub workloads: Vec<String>,
+    pub allocators: Vec<String>,
+    pub repetitions: u32,
+    pub scale: Option<u64>,
+    pub seed: Option<u64>,
+    pub python: Option<String>,
+    pub touch: String,
+    pub sample_every: u32,
+}
+
+/// Everything a run writes to `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub format_version: u32,
+    pub pybench_version: String,
+    pub git_commit: Option<String>,
+    /// The results directory name: `<utc-timestamp>-<label>`.
+    pub run: String,
+    pub started_utc: String,
+    pub command_line: Vec<String>,
+    pub machine: MachineInfo,
+    pub parameters: RunParameters,
+    pub allocators: Vec<AllocatorInfo>,
+    pub cells: Vec<CellResult>,
+    /// True when the run was interrupted before every cell ran.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+impl RunResults {
+    pub fn failed_cells(&self) -> usize {
+        self.cells.iter().filter(|c| !c.is_ok()).count()
+    }
+}

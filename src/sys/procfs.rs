@@ -1,0 +1,191 @@
+//! Readings from `/proc`, `/sys` and `getrusage`: resident memory, page faults, and the facts
+//! about the machine that go into a results manifest.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+/// The OS page size in bytes.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as u64
+    } else {
+        4096
+    }
+}
+
+/// Reads a process's resident set size from `/proc/PID/statm` without allocating: the file
+/// is opened once and re-read with `pread` into a stack buffer, so sampling inside a measured
+/// loop costs one system call and touches no heap.
+pub struct RssReader {
+    file: File,
+    page: u64,
+}
+
+impl RssReader {
+    /// A reader for this process.
+    pub fn for_self() -> std::io::Result<Self> {
+        Self::open("/proc/self/statm")
+    }
+
+    /// A reader for another process (its RSS as seen from outside, e.g. a child).
+    pub fn for_pid(pid: u32) -> std::io::Result<Self> {
+        Self::open(&format!("/proc/{pid}/statm"))
+    }
+
+    fn open(path: &str) -> std::io::Result<Self> {
+        Ok(RssReader {
+            file: File::open(path)?,
+            page: page_size(),
+        })
+    }
+
+    /// Resident bytes now, or `None` when the file cannot be read (process gone).
+    #[inline]
+    pub fn read(&self) -> Option<u64> {
+        let mut buf = [0u8; 128];
+        let n = self.file.read_at(&mut buf, 0).ok()?;
+        parse_statm_resident(&buf[..n]).map(|pages| pages * self.page)
+    }
+}
+
+/// The second field of statm (resident pages).
+fn parse_statm_resident(buf: &[u8]) -> Option<u64> {
+    let mut fields = buf.split(|&b| b == b' ');
+    fields.next()?;
+    let field = fields.next()?;
+    let mut v: u64 = 0;
+    for &b in field {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Resource usage of this process (`RUSAGE_SELF`) or of its waited-for children.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    /// Peak resident set in bytes.
+    pub max_rss_bytes: u64,
+    pub user_ns: u64,
+    pub system_ns: u64,
+}
+
+impl Usage {
+    pub fn from_rusage(r: &libc::rusage) -> Self {
+        let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+        Usage {
+            minor_faults: r.ru_minflt as u64,
+            major_faults: r.ru_majflt as u64,
+            max_rss_bytes: r.ru_maxrss as u64 * 1024,
+            user_ns: tv(r.ru_utime),
+            system_ns: tv(r.ru_stime),
+        }
+    }
+}
+
+/// `getrusage(RUSAGE_SELF)`.
+pub fn usage_self() -> Usage {
+    // SAFETY: an all-zero rusage is a valid value, filled in by the kernel.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a rusage struct.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) };
+    Usage::from_rusage(&r)
+}
+
+/// Facts about the machine for a results manifest; each is `None` when not readable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MachineInfo {
+    pub cpu_model: Option<String>,
+    pub cores: usize,
+    pub kernel: Option<String>,
+    pub transparent_hugepages: Option<String>,
+    pub cpu_governor: Option<String>,
+    pub libc: Option<String>,
+}
+
+impl MachineInfo {
+    pub fn read() -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        });
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_string());
+        // The selected THP mode is the bracketed word: "always [madvise] never".
+        let transparent_hugepages =
+            std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+                .ok()
+                .and_then(|s| {
+                    let start = s.find('[')? + 1;
+                    let end = s[start..].find(']')? + start;
+                    Some(s[start..end].to_string())
+                });
+        let cpu_governor =
+            std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+                .ok()
+                .map(|s| s.trim().to_string());
+        MachineInfo {
+            cpu_model,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            kernel,
+            transparent_hugepages,
+            cpu_governor,
+            libc: glibc_version(),
+        }
+    }
+}
+
+/// The running glibc's version, e.g. "2.36".
+pub fn glibc_version() -> Option<String> {
+    extern "C" {
+        fn gnu_get_libc_version() -> *const libc::c_char;
+    }
+    // SAFETY: returns a pointer to a static NUL-terminated string.
+    let p = unsafe { gnu_get_libc_version() };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: as above.
+    Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statm_resident_field_is_parsed() {
+        assert_eq!(parse_statm_resident(b"12345 678 90 1 0 2 0\n"), Some(678));
+        assert_eq!(parse_statm_resident(b"garbage"), None);
+        assert_eq!(parse_statm_resident(b"1 x2 3"), None);
+    }
+
+    #[test]
+    fn rss_grows_when_memory_is_touched() {
+        let rss = RssReader::for_self().unwrap();
+        let before = rss.read().unwrap();
+        let mut big = vec![0u8; 64 << 20];
+        for page in big.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        let after = rss.read().unwrap();
+        std::hint::black_box(&big);
+        assert!(after >= before + (60 << 20), "before {before}, after {after}");
+    }
+
+    #[test]
+    fn machine_info_has_cores_and_glibc() {
+        let m = MachineInfo::read();
+        assert!(m.cores >= 1);
+        assert!(m.libc.as_deref().is_some_and(|v| v.starts_with("2.")));
+    }
+}
