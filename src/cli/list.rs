@@ -15,11 +15,14 @@ pub struct ListArgs {
 enum ListWhat {
     /// pymalloc engine presets and their geometry.
     Presets,
+    /// Built-in workloads: name, generator, default scale, description.
+    Workloads,
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         ListWhat::Presets => list_presets(),
+        ListWhat::Workloads => list_workloads()?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -41,4 +44,23 @@ fn list_presets() {
         );
     }
     println!("custom geometries: arena=SIZE,pool=SIZE[,keep_spare=false], e.g. arena=512K,pool=8K");
+}
+
+fn list_workloads() -> anyhow::Result<()> {
+    println!(
+        "{:<13} {:<13} {:>8}  description",
+        "workload", "generator", "scale"
+    );
+    for (name, _) in crate::workload::BUILTINS {
+        let w = crate::workload::Workload::builtin(name)?;
+        println!(
+            "{:<13} {:<13} {:>8}  {}",
+            w.name,
+            w.params.generator(),
+            w.scale,
+            w.description
+        );
+    }
+    println!("a spec file path works wherever a name does: --workload my.toml (format: README.md)");
+    Ok(())
 }

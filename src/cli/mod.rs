@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
 mod list;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
+    /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -31,6 +34,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List(args) => list::run(args),
+        Command::Stats(args) => stats::run(args),
     };
     match result {
         Ok(code) => code,
