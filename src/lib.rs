@@ -10,3 +10,4 @@ pub mod cli;
 pub mod pymalloc;
 pub mod scenario;
 pub mod sys;
+pub mod workload;

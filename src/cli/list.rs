@@ -16,12 +16,15 @@ pub struct ListArgs {
 enum ListWhat {
     /// pymalloc engine presets and their geometry.
     Presets,
+    /// Built-in workloads: name, generator, default scale, description.
+    Workloads,
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match args.what {
         ListWhat::Presets => list_presets(&mut out)?,
+        ListWhat::Workloads => list_workloads(&mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -48,4 +51,28 @@ fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
         out,
         "custom geometries: arena=SIZE,pool=SIZE[,keep_spare=false], e.g. arena=512K,pool=8K"
     )
+}
+
+fn list_workloads(out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{:<13} {:<13} {:>8}  description",
+        "workload", "generator", "scale"
+    )?;
+    for (name, _) in crate::workload::BUILTINS {
+        let w = crate::workload::Workload::builtin(name)?;
+        writeln!(
+            out,
+            "{:<13} {:<13} {:>8}  {}",
+            w.name,
+            w.params.generator(),
+            w.scale,
+            w.description
+        )?;
+    }
+    writeln!(
+        out,
+        "a spec file path works wherever a name does: --workload my.toml (format: README.md)"
+    )?;
+    Ok(())
 }

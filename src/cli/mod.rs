@@ -2,6 +2,7 @@
 
 mod engine;
 mod list;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Engine(engine::EngineArgs),
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
+    /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
+    Stats(stats::StatsArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Engine(args) => engine::run(args),
         Command::List(args) => list::run(args),
+        Command::Stats(args) => stats::run(args),
     };
     match result {
         Ok(code) => code,

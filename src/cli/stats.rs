@@ -1,0 +1,64 @@
+//! `pybench stats --workload NAME|PATH`: a summary of an event stream.
+
+use crate::workload::{validate, PyVersion, Summary, Workload};
+use anyhow::Context as _;
+use clap::Args;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// A built-in workload name (see `pybench list workloads`) or a spec file path.
+    #[arg(long, value_name = "NAME|PATH")]
+    workload: String,
+    /// CPython version to model (overrides the spec): 3.8 … 3.13.
+    #[arg(long, value_name = "3.X")]
+    python: Option<PyVersion>,
+    /// Allocation requests to model (overrides the spec).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    scale: Option<u64>,
+    /// Seed (overrides the spec).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the summary as JSON on stdout instead of the readable report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let mut w = Workload::load(&args.workload)?;
+    if let Some(v) = args.python {
+        w.python = v;
+    }
+    if let Some(s) = args.scale {
+        w.scale = s;
+    }
+    if let Some(s) = args.seed {
+        w.seed = s;
+    }
+    let started = Instant::now();
+    let stream = w.stream();
+    let info = stream.info().clone();
+    let summary = Summary::from_events(stream);
+    let elapsed = started.elapsed();
+    // The check is cheap next to generation and catches a broken generator before anyone
+    // benchmarks with it.
+    validate(w.stream(), info.phases.len())
+        .with_context(|| format!("workload `{}` produced a malformed stream", w.name))?;
+    if args.json {
+        let doc = serde_json::json!({ "stream": info, "summary": summary });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        let title = format!(
+            "workload {} (generator {}, python {}, scale {}, seed {}) from {}",
+            info.workload, info.generator, info.python, info.scale, info.seed, w.source
+        );
+        print!("{}", summary.render(&title));
+        eprintln!(
+            "generated {} events in {:.1} ms",
+            summary.events,
+            elapsed.as_secs_f64() * 1e3
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

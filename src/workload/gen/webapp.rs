@@ -1,0 +1,145 @@
+//! `webapp`: a request loop — request-scoped objects all freed at the end of the request,
+//! occasional cyclic garbage left for the collector, and a slowly growing cache that never
+//! shrinks (its dict's keys table eventually grows beyond pymalloc's 512-byte limit).
+
+use super::objects::{new_instance, new_int, new_str, new_tuple, DictObj, Group, ListObj, StrKind};
+use super::Generator;
+use crate::workload::heap::Heap;
+use crate::workload::python::{IntOrigin, PyVersion};
+use crate::workload::spec::{Prob, RangeMix};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebappParams {
+    /// Header lines per request (a str-key dict of str values).
+    pub headers: RangeMix,
+    /// Query parameters per request (a list of `(name, value)` tuples).
+    pub query_params: RangeMix,
+    /// Model instances loaded per request.
+    pub models: RangeMix,
+    /// Chunks of the response body, joined into one str at the end.
+    pub response_chunks: RangeMix,
+    /// Share of requests that add an entry to the long-lived cache.
+    pub cache_insert_share: Prob,
+    /// Share of requests that leave a reference cycle behind (e.g. a caught exception whose
+    /// traceback references the frame holding it).
+    pub cycle_share: Prob,
+}
+
+impl Default for WebappParams {
+    fn default() -> Self {
+        WebappParams {
+            headers: RangeMix::of(&[(6, 20, 1.0)]),
+            query_params: RangeMix::of(&[(0, 0, 0.4), (1, 8, 0.6)]),
+            models: RangeMix::of(&[(1, 5, 0.8), (6, 30, 0.2)]),
+            response_chunks: RangeMix::of(&[(4, 40, 1.0)]),
+            cache_insert_share: Prob(0.05),
+            cycle_share: Prob(0.1),
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct Webapp {
+    p: WebappParams,
+    req: Group,
+    cycle: Group,
+    cache: Option<DictObj>,
+    cache_entries: Vec<Group>,
+}
+
+impl Webapp {
+    pub fn new(p: &WebappParams, _v: PyVersion) -> Self {
+        Webapp {
+            p: p.clone(),
+            req: Group::default(),
+            cycle: Group::default(),
+            cache: None,
+            cache_entries: Vec::new(),
+        }
+    }
+}
+
+fn ascii(h: &mut Heap, g: &mut Group, lo: u32, hi: u32) {
+    let n = h.rng.range(lo, hi);
+    if let Some(o) = new_str(h, StrKind::Ascii, n) {
+        g.push(o);
+    }
+}
+
+impl Generator for Webapp {
+    fn step(&mut self, h: &mut Heap) {
+        h.phase(0);
+        let g = &mut self.req;
+        // The raw request line and the parsed headers.
+        ascii(h, g, 40, 200);
+        let mut headers = DictObj::new(h, true);
+        for _ in 0..self.p.headers.sample(&mut h.rng) {
+            ascii(h, g, 4, 20);
+            ascii(h, g, 2, 120);
+            headers.insert(h);
+        }
+        headers.push_to(g);
+        // Query parameters: a list of 2-tuples of strs, built by append.
+        let mut query = ListObj::new_empty(h);
+        for _ in 0..self.p.query_params.sample(&mut h.rng) {
+            ascii(h, g, 2, 12);
+            ascii(h, g, 1, 40);
+            if let Some(t) = new_tuple(h, 2) {
+                g.push(t);
+            }
+            query.append(h);
+        }
+        query.push_to(g);
+        // Models loaded from the database: instances with an int id.
+        let mut rows = ListObj::new_empty(h);
+        for _ in 0..self.p.models.sample(&mut h.rng) {
+            let id = new_int(h, 1, IntOrigin::Parsed);
+            g.push(id);
+            ascii(h, g, 4, 60);
+            new_instance(h, g);
+            rows.append(h);
+        }
+        rows.push_to(g);
+        // The response: chunks appended to a list and joined.
+        let mut body = ListObj::new_empty(h);
+        let chunks = self.p.response_chunks.sample(&mut h.rng);
+        let mut len = 0;
+        for _ in 0..chunks {
+            let n = h.rng.range(8, 80);
+            len += n;
+            if let Some(o) = new_str(h, StrKind::Ascii, n) {
+                g.push(o);
+            }
+            body.append(h);
+        }
+        body.push_to(g);
+        if let Some(o) = new_str(h, StrKind::Ascii, len) {
+            g.push(o);
+        }
+        // Something outlives the request: a cache entry (key str + (value, timestamp)).
+        if h.rng.chance(self.p.cache_insert_share.0) {
+            let mut e = Group::default();
+            ascii(h, &mut e, 10, 40);
+            let ts = new_int(h, 2, IntOrigin::Arithmetic);
+            e.push(ts);
+            if let Some(t) = new_tuple(h, 2) {
+                e.push(t);
+            }
+            let cache = self.cache.get_or_insert_with(|| DictObj::new(h, true));
+            cache.insert(h);
+            self.cache_entries.push(e);
+        }
+        // A reference cycle left behind (exception ↔ traceback ↔ frame locals).
+        if h.rng.chance(self.p.cycle_share.0) {
+            let mut d = DictObj::new(h, true);
+            d.insert(h);
+            d.push_to(&mut self.cycle);
+            new_instance(h, &mut self.cycle);
+            self.cycle.drop_cycle(h);
+        }
+        // End of request: everything request-scoped dies by reference counting.
+        self.req.release(h);
+    }
+}

@@ -1,0 +1,219 @@
+//! Python-shaped allocation event streams (design.md §2) from workload specs.
+//!
+//! - [`Event`]: one allocator call (alloc / calloc / realloc / free on dense recycled
+//!   slots, with CPython's domain) or a zero-cost marker (phase, GC collection).
+//! - [`Workload`]: a parsed spec — a built-in from `workloads/*.toml` (embedded in the
+//!   binary) or a user file — naming a generator, a Python version, a scale and a seed.
+//! - [`EventStream`]: the one iterator a replay consumes, whatever produced the events.
+//! - [`Summary`] and [`validate`]: statistics and well-formedness of any event iterator,
+//!   so synthetic streams and recorded traces can be compared.
+
+pub mod event;
+pub mod gen;
+pub mod heap;
+pub mod python;
+pub mod rng;
+pub mod slots;
+pub mod spec;
+pub mod summary;
+pub mod validate;
+
+pub use event::{stream_hash, Domain, Event, Op};
+pub use gen::Params;
+pub use python::PyVersion;
+pub use spec::SpecError;
+pub use summary::Summary;
+pub use validate::{validate, StreamError, Validity};
+
+use gen::Generator;
+use heap::Heap;
+use std::path::Path;
+
+/// The built-in specs, embedded so the binary works from any directory.
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("dicts", include_str!("../../workloads/dicts.toml")),
+    ("lists", include_str!("../../workloads/lists.toml")),
+    ("tuples", include_str!("../../workloads/tuples.toml")),
+    ("strings", include_str!("../../workloads/strings.toml")),
+    ("numbers", include_str!("../../workloads/numbers.toml")),
+    ("instances", include_str!("../../workloads/instances.toml")),
+    ("json", include_str!("../../workloads/json.toml")),
+    ("gc_cycles", include_str!("../../workloads/gc_cycles.toml")),
+    ("churn", include_str!("../../workloads/churn.toml")),
+    (
+        "arena_thrash",
+        include_str!("../../workloads/arena_thrash.toml"),
+    ),
+    ("webapp", include_str!("../../workloads/webapp.toml")),
+];
+
+/// Names of the built-in workloads, comma separated (for error messages).
+pub fn builtin_names() -> String {
+    BUILTINS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+}
+
+/// A validated workload spec.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    pub description: String,
+    pub python: PyVersion,
+    /// Allocation requests the modelled program makes (objects, keys tables, item arrays),
+    /// counting those a freelist serves or a singleton answers without an allocator call.
+    pub scale: u64,
+    pub seed: u64,
+    pub params: Params,
+    /// Where the spec came from: `builtin:NAME` or the file path.
+    pub source: String,
+}
+
+impl Workload {
+    /// Parses spec text; `file` names it in error messages.
+    pub fn from_toml(file: &str, src: &str) -> Result<Self, SpecError> {
+        let header = spec::parse_header(file, src)?;
+        let (raw, params) = Params::parse(&header.generator, file, src)?;
+        if raw.name.trim().is_empty() {
+            return Err(spec::located_key(file, src, "name", "must not be empty"));
+        }
+        Ok(Workload {
+            name: raw.name,
+            description: raw.description,
+            python: raw.python,
+            scale: raw.scale.0,
+            seed: raw.seed,
+            params,
+            source: file.to_string(),
+        })
+    }
+
+    /// A built-in workload by name.
+    pub fn builtin(name: &str) -> Result<Self, SpecError> {
+        match BUILTINS.iter().find(|b| b.0 == name) {
+            Some((n, src)) => Self::from_toml(&format!("workloads/{n}.toml"), src),
+            None => Err(SpecError::UnknownWorkload {
+                name: name.to_string(),
+                available: builtin_names(),
+            }),
+        }
+    }
+
+    /// A built-in name, or a path to a spec file (anything ending in `.toml` or containing
+    /// a path separator).
+    pub fn load(name_or_path: &str) -> Result<Self, SpecError> {
+        let looks_like_path = name_or_path.ends_with(".toml")
+            || name_or_path.contains('/')
+            || name_or_path.contains(std::path::MAIN_SEPARATOR);
+        if !looks_like_path {
+            return Self::builtin(name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        let src = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            file: name_or_path.to_string(),
+            source,
+        })?;
+        Self::from_toml(name_or_path, &src)
+    }
+
+    /// The event stream of this spec: deterministic in (spec, python, scale, seed).
+    pub fn stream(&self) -> EventStream {
+        EventStream {
+            heap: Heap::new(self.python, self.seed),
+            gen: self.params.build(self.python),
+            pos: 0,
+            steps: 0,
+            info: StreamInfo {
+                workload: self.name.clone(),
+                generator: self.params.generator().to_string(),
+                python: self.python,
+                seed: self.seed,
+                scale: self.scale,
+                phases: self.params.phases().iter().map(|s| s.to_string()).collect(),
+            },
+        }
+    }
+}
+
+/// What a stream is: for reports, and for naming phase markers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StreamInfo {
+    pub workload: String,
+    pub generator: String,
+    pub python: PyVersion,
+    pub seed: u64,
+    pub scale: u64,
+    /// `Event::Phase(id)` names `phases[id]`.
+    pub phases: Vec<String>,
+}
+
+/// The event iterator a replay consumes. Events are produced a unit of work at a time into
+/// a reused buffer, so generation allocates nothing per event; [`EventStream::next_batch`]
+/// hands out whole buffers for replay loops that decode ahead.
+pub struct EventStream {
+    heap: Heap,
+    gen: Box<dyn Generator>,
+    pos: usize,
+    steps: u64,
+    info: StreamInfo,
+}
+
+impl EventStream {
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// The generator stops once `scale` allocation requests were modelled; the step count
+    /// also bounds it, in case a spec makes only singletons.
+    fn finished(&self) -> bool {
+        self.heap.objects >= self.info.scale || self.steps >= self.info.scale
+    }
+
+    /// Refills the buffer with the next unit of work; false at the end of the stream.
+    fn refill(&mut self) -> bool {
+        self.heap.out.clear();
+        self.pos = 0;
+        while self.heap.out.is_empty() {
+            if self.finished() {
+                return false;
+            }
+            self.gen.step(&mut self.heap);
+            self.steps += 1;
+        }
+        true
+    }
+
+    /// The next batch of events not yet returned (by this or by `next`), or `None` at the
+    /// end.
+    pub fn next_batch(&mut self) -> Option<&[Event]> {
+        if self.pos >= self.heap.out.len() && !self.refill() {
+            return None;
+        }
+        let start = self.pos;
+        self.pos = self.heap.out.len();
+        Some(&self.heap.out[start..])
+    }
+
+    /// Blocks allocated and not freed at this point (after the stream ends: live at exit,
+    /// including freelist-held blocks and uncollected garbage).
+    pub fn live_blocks(&self) -> usize {
+        self.heap.live_blocks()
+    }
+}
+
+impl Iterator for EventStream {
+    type Item = Event;
+
+    #[inline]
+    fn next(&mut self) -> Option<Event> {
+        if self.pos >= self.heap.out.len() && !self.refill() {
+            return None;
+        }
+        let e = self.heap.out[self.pos];
+        self.pos += 1;
+        Some(e)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Events already produced are certain; how many follow depends on freelists.
+        (self.heap.out.len() - self.pos, None)
+    }
+}

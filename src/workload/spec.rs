@@ -1,0 +1,326 @@
+//! Workload spec files (TOML): parsing and validation with errors that name the file, the
+//! line and the key, and list what would have been valid.
+//!
+//! Parsing runs twice over the same text: once with `params` ignored to learn the
+//! generator, then with that generator's parameter type, so every error — unknown key,
+//! wrong type, impossible value — carries the span of the offending text.
+
+use super::python::PyVersion;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Why a spec was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{file}:{line}: key `{key}`: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        key: String,
+        message: String,
+    },
+    #[error("cannot read workload spec {file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("unknown workload `{name}`; available workloads: {available}")]
+    UnknownWorkload { name: String, available: String },
+}
+
+/// The top-level keys of a spec file. Missing `python` means 3.11, missing `seed` means 0.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpec<P> {
+    pub name: String,
+    pub description: String,
+    pub generator: String,
+    #[serde(default = "default_python")]
+    pub python: PyVersion,
+    pub scale: Scale,
+    #[serde(default)]
+    pub seed: u64,
+    pub params: Option<P>,
+}
+
+fn default_python() -> PyVersion {
+    PyVersion::V3_11
+}
+
+/// Parses `src` with `params` left unparsed.
+pub(crate) fn parse_header(file: &str, src: &str) -> Result<RawSpec<IgnoredAny>, SpecError> {
+    parse(file, src)
+}
+
+/// Parses `src` fully with the parameter type `P`.
+pub(crate) fn parse<T: DeserializeOwned>(file: &str, src: &str) -> Result<T, SpecError> {
+    toml::from_str(src).map_err(|e| located(file, src, e.span(), e.message()))
+}
+
+/// An error at byte offset range `span` of `src`, with the key found on that line.
+pub(crate) fn located(
+    file: &str,
+    src: &str,
+    span: Option<std::ops::Range<usize>>,
+    message: &str,
+) -> SpecError {
+    let start = span.map_or(0, |s| s.start.min(src.len()));
+    let line = src[..start].matches('\n').count() + 1;
+    SpecError::Invalid {
+        file: file.to_string(),
+        line,
+        key: key_at(src, start),
+        message: message.trim().to_string(),
+    }
+}
+
+/// An error about top-level `key`, located at its first assignment in `src`.
+pub(crate) fn located_key(file: &str, src: &str, key: &str, message: &str) -> SpecError {
+    let mut offset = 0;
+    let mut found = None;
+    for line in src.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if let Some((k, _)) = t.split_once('=') {
+            if k.trim().trim_matches('"') == key {
+                found = Some(offset + (line.len() - t.len()));
+                break;
+            }
+        }
+        offset += line.len();
+    }
+    located(file, src, found.map(|o| o..o), message)
+}
+
+/// The dotted key written on the line holding `offset`: the text before `=` (inside the
+/// table header in force there), or the header itself for a `[table]` line.
+fn key_at(src: &str, offset: usize) -> String {
+    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
+    let raw = &src[line_start..line_end];
+    let line = raw.trim();
+    let header = |l: &str| l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+    if line.starts_with('[') {
+        return header(line);
+    }
+    let table = src[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(header);
+    let mut key = match line.split_once('=') {
+        Some((k, _)) => k.trim().trim_matches('"').to_string(),
+        None => line.to_string(),
+    };
+    // Inside an inline table `k = { a = 1 }`, name the inner key the offset points at.
+    if let Some(brace) = raw.find('{') {
+        if offset > line_start + brace {
+            let inner = src[offset..line_end]
+                .split(['=', ',', '}'])
+                .next()
+                .map(|s| s.trim().trim_matches('"'))
+                .unwrap_or("");
+            if !inner.is_empty() && !inner.contains(char::is_whitespace) {
+                key = format!("{key}.{inner}");
+            }
+        }
+    }
+    match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key,
+    }
+}
+
+/// The number of allocation requests to model: a positive integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Scale(pub u64);
+
+impl TryFrom<i64> for Scale {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        if v <= 0 {
+            Err(format!("scale must be a positive integer, got {v}"))
+        } else {
+            Ok(Scale(v as u64))
+        }
+    }
+}
+
+/// A probability in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Prob(pub f64);
+
+impl TryFrom<f64> for Prob {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(Prob(v))
+        } else {
+            Err(format!("probability must be between 0 and 1, got {v}"))
+        }
+    }
+}
+
+/// Tolerance when checking that probabilities sum to 1.
+const SUM_TOLERANCE: f64 = 1e-6;
+
+fn check_sum(sum: f64) -> Result<(), String> {
+    if (sum - 1.0).abs() > SUM_TOLERANCE {
+        Err(format!("probabilities must sum to 1, they sum to {sum}"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A distribution over integer ranges, written as a table whose keys are `"N"` or
+/// `"LO-HI"` and whose values are probabilities summing to 1, e.g.
+/// `{ "1-5" = 0.6, "6-21" = 0.3, "22-85" = 0.1 }`. A draw picks a range by weight, then a
+/// value uniformly inside it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "BTreeMap<String, f64>")]
+pub struct RangeMix {
+    /// (cumulative probability, lo, hi), in key order.
+    entries: Vec<(f64, u32, u32)>,
+}
+
+impl RangeMix {
+    /// Builds a mix from `(lo, hi, p)`; for defaults written in code.
+    pub fn of(parts: &[(u32, u32, f64)]) -> Self {
+        let mut acc = 0.0;
+        RangeMix {
+            entries: parts
+                .iter()
+                .map(|&(lo, hi, p)| {
+                    acc += p;
+                    (acc, lo, hi)
+                })
+                .collect(),
+        }
+    }
+
+    /// Draws a value.
+    #[inline]
+    pub fn sample(&self, rng: &mut super::rng::Rng) -> u32 {
+        let u = rng.unit();
+        let last = self.entries.len() - 1;
+        let i = self.entries.iter().position(|e| u < e.0).unwrap_or(last);
+        let (_, lo, hi) = self.entries[i];
+        rng.range(lo, hi)
+    }
+
+    /// Largest value the mix can produce.
+    pub fn max(&self) -> u32 {
+        self.entries.iter().map(|e| e.2).max().unwrap_or(0)
+    }
+
+    /// Smallest value the mix can produce.
+    pub fn min(&self) -> u32 {
+        self.entries.iter().map(|e| e.1).min().unwrap_or(0)
+    }
+}
+
+impl TryFrom<BTreeMap<String, f64>> for RangeMix {
+    type Error = String;
+    fn try_from(map: BTreeMap<String, f64>) -> Result<Self, String> {
+        if map.is_empty() {
+            return Err("a range mix needs at least one entry such as \"1-5\" = 1.0".into());
+        }
+        let mut parts = Vec::with_capacity(map.len());
+        let mut sum = 0.0;
+        for (k, p) in map {
+            let bad = || {
+                format!(
+                    "bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI < 2^32"
+                )
+            };
+            let (lo, hi) = match k.split_once('-') {
+                Some((a, b)) => (a.trim().parse::<u32>(), b.trim().parse::<u32>()),
+                None => (k.trim().parse::<u32>(), k.trim().parse::<u32>()),
+            };
+            let (lo, hi) = match (lo, hi) {
+                (Ok(lo), Ok(hi)) if lo <= hi => (lo, hi),
+                _ => return Err(bad()),
+            };
+            let p = Prob::try_from(p)
+                .map_err(|e| format!("range `{k}`: {e}"))?
+                .0;
+            sum += p;
+            parts.push((lo, hi, p));
+        }
+        check_sum(sum)?;
+        Ok(RangeMix::of(&parts))
+    }
+}
+
+/// Defines a named distribution: a table whose keys are the listed names (each a
+/// probability, missing ones 0) summing to 1, with the checks built into deserialisation.
+macro_rules! named_mix {
+    ($(#[$m:meta])* $name:ident { $($field:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+        #[serde(try_from = "std::collections::BTreeMap<String, f64>")]
+        pub struct $name { $(pub $field: f64),+ }
+
+        impl TryFrom<std::collections::BTreeMap<String, f64>> for $name {
+            type Error = String;
+            fn try_from(map: std::collections::BTreeMap<String, f64>) -> Result<Self, String> {
+                const KEYS: &[&str] = &[$(stringify!($field)),+];
+                let values = $crate::workload::spec::named_values(&map, KEYS)?;
+                let mut it = values.into_iter();
+                Ok($name { $($field: it.next().unwrap_or(0.0)),+ })
+            }
+        }
+    };
+}
+pub(crate) use named_mix;
+
+/// The values of a named mix in `keys` order: unknown names are refused with the valid
+/// ones listed, each value must be a probability and together they must sum to 1.
+pub(crate) fn named_values(map: &BTreeMap<String, f64>, keys: &[&str]) -> Result<Vec<f64>, String> {
+    if let Some(k) = map.keys().find(|k| !keys.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown key `{k}`; valid keys: {}",
+            keys.join(", ")
+        ));
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let v = map.get(*k).copied().unwrap_or(0.0);
+        Prob::try_from(v).map_err(|e| format!("`{k}`: {e}"))?;
+        out.push(v);
+    }
+    check_sum(out.iter().sum())?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_mix_parses_and_checks_sum() {
+        let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5), ("9".to_string(), 0.5)].into();
+        let mix = RangeMix::try_from(m).unwrap();
+        assert_eq!((mix.min(), mix.max()), (1, 9));
+        let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5)].into();
+        assert!(RangeMix::try_from(m).unwrap_err().contains("sum to 0.5"));
+        let m: BTreeMap<String, f64> = [("5-1".to_string(), 1.0)].into();
+        assert!(RangeMix::try_from(m).unwrap_err().contains("valid keys"));
+    }
+
+    #[test]
+    fn key_at_finds_table_and_key() {
+        let src = "name = \"x\"\n[params]\nalpha = 3\nmix = { a = 1, b = 2 }\n";
+        let off = src.find("alpha").unwrap();
+        assert_eq!(key_at(src, off), "params.alpha");
+        let off = src.find("b = 2").unwrap();
+        assert_eq!(key_at(src, off), "params.mix.b");
+        assert_eq!(key_at(src, 0), "name");
+    }
+}

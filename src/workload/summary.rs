@@ -1,0 +1,324 @@
+//! The `pybench stats` summary of an event stream. It takes any `Iterator<Item = Event>`,
+//! so recorded traces and synthetic streams are summarised the same way and can be
+//! compared side by side (cpython-patterns.md gives the measured figures to compare with).
+
+use super::event::{Domain, Event, Op};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Lifetime thresholds, in later allocations (cpython-patterns.md, "Lifetimes").
+pub const LIFETIME_BUCKETS: [u64; 3] = [4, 128, 16_384];
+
+/// Allocator calls of one op, by domain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ByDomain {
+    pub raw: u64,
+    pub mem: u64,
+    pub obj: u64,
+}
+
+impl ByDomain {
+    fn add(&mut self, d: Domain) {
+        match d {
+            Domain::Raw => self.raw += 1,
+            Domain::Mem => self.mem += 1,
+            Domain::Obj => self.obj += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.raw + self.mem + self.obj
+    }
+}
+
+/// One row of the size-class histogram: requests of `lo..=hi` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SizeClassCount {
+    /// Block size of the pymalloc class (16, 32, …, 512).
+    pub class_bytes: u32,
+    pub count: u64,
+}
+
+/// Share of blocks freed within N later allocations, and still live at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Lifetimes {
+    pub within_4: f64,
+    pub within_128: f64,
+    pub within_16k: f64,
+    pub live_at_end: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub events: u64,
+    pub alloc: ByDomain,
+    pub calloc: ByDomain,
+    pub realloc: ByDomain,
+    pub free: ByDomain,
+    pub phase_markers: u64,
+    /// Collections per generation.
+    pub gc_collections: [u64; 3],
+    /// Requests (alloc, calloc, realloc) per pymalloc size class, ≤ 512 bytes.
+    pub size_classes: Vec<SizeClassCount>,
+    /// Requests over 512 bytes (served by the raw allocator behind pymalloc).
+    pub over_512: u64,
+    /// Zero-byte requests (also sent to the raw allocator).
+    pub zero_bytes: u64,
+    pub share_over_512: f64,
+    /// reallocs / (allocs + callocs + reallocs).
+    pub realloc_share: f64,
+    pub lifetimes: Lifetimes,
+    pub peak_live_blocks: u64,
+    pub peak_live_bytes: u64,
+    pub live_blocks_at_end: u64,
+    pub live_bytes_at_end: u64,
+    /// Events that did not fit the slot state (free/realloc of a dead slot…): 0 for a
+    /// well-formed stream.
+    pub malformed: u64,
+}
+
+#[derive(Clone, Copy, Default)]
+struct SlotState {
+    bytes: u64,
+    /// Allocations (alloc + calloc) before this block's.
+    birth: u64,
+    domain: u8,
+    live: bool,
+}
+
+const DOMAINS: [Domain; 3] = Domain::ALL;
+
+impl Summary {
+    /// Summarises a stream in one pass; memory is proportional to the slot-table size.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Summary {
+        let mut s = Summary::default();
+        let mut slots: Vec<SlotState> = Vec::new();
+        let mut classes = [0u64; 32];
+        let (mut allocs, mut live_blocks, mut live_bytes) = (0u64, 0u64, 0u64);
+        let mut freed_within = [0u64; 3];
+        let mut request = |bytes: u64, s: &mut Summary| match bytes {
+            0 => s.zero_bytes += 1,
+            1..=512 => classes[((bytes - 1) >> 4) as usize] += 1,
+            _ => s.over_512 += 1,
+        };
+        for e in events {
+            s.events += 1;
+            match e {
+                Event::Alloc { slot, domain, .. } | Event::Calloc { slot, domain, .. } => {
+                    let bytes = e.bytes().unwrap_or(0);
+                    if e.op() == Op::Alloc {
+                        s.alloc.add(domain);
+                    } else {
+                        s.calloc.add(domain);
+                    }
+                    request(bytes, &mut s);
+                    let i = slot as usize;
+                    if i >= slots.len() {
+                        slots.resize(i + 1, SlotState::default());
+                    }
+                    if slots[i].live {
+                        s.malformed += 1;
+                        live_bytes -= slots[i].bytes;
+                        live_blocks -= 1;
+                    }
+                    slots[i] = SlotState {
+                        bytes,
+                        birth: allocs,
+                        domain: domain as u8,
+                        live: true,
+                    };
+                    allocs += 1;
+                    live_blocks += 1;
+                    live_bytes += bytes;
+                }
+                Event::Realloc { slot, size, .. } => match slots.get_mut(slot as usize) {
+                    Some(st) if st.live => {
+                        s.realloc.add(DOMAINS[st.domain as usize]);
+                        request(u64::from(size), &mut s);
+                        live_bytes = live_bytes - st.bytes + u64::from(size);
+                        st.bytes = u64::from(size);
+                    }
+                    _ => s.malformed += 1,
+                },
+                Event::Free { slot, .. } => match slots.get_mut(slot as usize) {
+                    Some(st) if st.live => {
+                        s.free.add(DOMAINS[st.domain as usize]);
+                        st.live = false;
+                        live_blocks -= 1;
+                        live_bytes -= st.bytes;
+                        // Allocations made after this block's, up to now.
+                        let age = allocs - st.birth - 1;
+                        for (n, limit) in freed_within.iter_mut().zip(LIFETIME_BUCKETS) {
+                            if age <= limit {
+                                *n += 1;
+                            }
+                        }
+                    }
+                    _ => s.malformed += 1,
+                },
+                Event::Phase(_) => s.phase_markers += 1,
+                Event::Gc(g) => {
+                    if let Some(c) = s.gc_collections.get_mut(g as usize) {
+                        *c += 1;
+                    } else {
+                        s.malformed += 1;
+                    }
+                }
+            }
+            s.peak_live_blocks = s.peak_live_blocks.max(live_blocks);
+            s.peak_live_bytes = s.peak_live_bytes.max(live_bytes);
+        }
+        s.size_classes = classes
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| SizeClassCount {
+                class_bytes: (i as u32 + 1) * 16,
+                count,
+            })
+            .collect();
+        let requests = s.alloc.total() + s.calloc.total() + s.realloc.total();
+        let share = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+        s.share_over_512 = share(s.over_512, requests);
+        s.realloc_share = share(s.realloc.total(), requests);
+        s.lifetimes = Lifetimes {
+            within_4: share(freed_within[0], allocs),
+            within_128: share(freed_within[1], allocs),
+            within_16k: share(freed_within[2], allocs),
+            live_at_end: share(live_blocks, allocs),
+        };
+        s.live_blocks_at_end = live_blocks;
+        s.live_bytes_at_end = live_bytes;
+        s
+    }
+
+    /// The human-readable report: one section per figure of the issue.
+    pub fn render(&self, title: &str) -> String {
+        let mut o = String::new();
+        let pct = |x: f64| format!("{:5.1} %", x * 100.0);
+        let _ = writeln!(o, "{title}");
+        let _ = writeln!(o, "events: {}", self.events);
+        let _ = writeln!(o, "\nevents by op and domain:");
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>10} {:>10} {:>10} {:>10}",
+            "op", "raw", "mem", "obj", "total"
+        );
+        for (op, d) in [
+            (Op::Alloc, self.alloc),
+            (Op::Calloc, self.calloc),
+            (Op::Realloc, self.realloc),
+            (Op::Free, self.free),
+        ] {
+            let _ = writeln!(
+                o,
+                "  {:<8} {:>10} {:>10} {:>10} {:>10}",
+                op.name(),
+                d.raw,
+                d.mem,
+                d.obj,
+                d.total()
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  markers: {} phase, gc collections gen0 {} / gen1 {} / gen2 {}",
+            self.phase_markers,
+            self.gc_collections[0],
+            self.gc_collections[1],
+            self.gc_collections[2]
+        );
+        let requests = self.alloc.total() + self.calloc.total() + self.realloc.total();
+        let _ = writeln!(
+            o,
+            "\nsize classes (requests incl. realloc, classes with any):"
+        );
+        for c in self.size_classes.iter().filter(|c| c.count > 0) {
+            let share = c.count as f64 / requests.max(1) as f64;
+            let bar = "#".repeat((share * 50.0).round() as usize);
+            let _ = writeln!(
+                o,
+                "  {:>4} B {:>10} {} {}",
+                c.class_bytes,
+                c.count,
+                pct(share),
+                bar
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  > 512 B {:>9} {}",
+            self.over_512,
+            pct(self.share_over_512)
+        );
+        if self.zero_bytes > 0 {
+            let _ = writeln!(o, "  0 B {:>13}", self.zero_bytes);
+        }
+        let _ = writeln!(o, "\nshare > 512 B: {}", pct(self.share_over_512).trim());
+        let _ = writeln!(o, "realloc share: {}", pct(self.realloc_share).trim());
+        let l = self.lifetimes;
+        let _ = writeln!(o, "\nlifetimes (freed within N later allocations):");
+        let _ = writeln!(o, "  <= 4       {}", pct(l.within_4));
+        let _ = writeln!(o, "  <= 128     {}", pct(l.within_128));
+        let _ = writeln!(o, "  <= 16k     {}", pct(l.within_16k));
+        let _ = writeln!(o, "  live at end {}", pct(l.live_at_end));
+        let _ = writeln!(
+            o,
+            "\npeak live: {} blocks, {} bytes",
+            self.peak_live_blocks, self.peak_live_bytes
+        );
+        let _ = writeln!(
+            o,
+            "live at end: {} blocks, {} bytes",
+            self.live_blocks_at_end, self.live_bytes_at_end
+        );
+        if self.malformed > 0 {
+            let _ = writeln!(o, "malformed events: {}", self.malformed);
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc(slot: u32, size: u32, domain: Domain) -> Event {
+        Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread: 0,
+        }
+    }
+
+    #[test]
+    fn counts_lifetimes_peaks_and_classes() {
+        let mut ev = vec![alloc(0, 24, Domain::Obj), alloc(1, 600, Domain::Mem)];
+        ev.push(Event::Free { slot: 0, thread: 0 }); // age 1
+        ev.push(Event::Realloc {
+            slot: 1,
+            size: 32,
+            thread: 0,
+        });
+        for i in 0..200 {
+            ev.push(alloc(2 + i, 16, Domain::Obj));
+        }
+        ev.push(Event::Free { slot: 1, thread: 0 }); // age 200
+        let s = Summary::from_events(ev);
+        assert_eq!(s.alloc.obj, 201);
+        assert_eq!(s.alloc.mem, 1);
+        assert_eq!(s.realloc.mem, 1);
+        assert_eq!(s.free.total(), 2);
+        assert_eq!(s.over_512, 1);
+        assert_eq!(
+            s.size_classes[1].count, 2,
+            "24 and 32 bytes are the 32-byte class"
+        );
+        assert_eq!(s.peak_live_blocks, 201);
+        assert_eq!(s.peak_live_bytes, 32 + 200 * 16);
+        assert!((s.lifetimes.within_4 - 1.0 / 202.0).abs() < 1e-12);
+        assert!((s.lifetimes.within_16k - 2.0 / 202.0).abs() < 1e-12);
+        assert!((s.lifetimes.live_at_end - 200.0 / 202.0).abs() < 1e-12);
+        assert_eq!(s.malformed, 0);
+    }
+}

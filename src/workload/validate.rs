@@ -1,0 +1,150 @@
+//! Well-formedness of an event stream: what a replay relies on.
+
+use super::event::Event;
+
+/// The first rule a stream broke, with the event's index.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("event {index}: free of slot {slot}, which is not live")]
+    FreeOfDeadSlot { index: u64, slot: u32 },
+    #[error("event {index}: realloc of slot {slot}, which is not live")]
+    ReallocOfDeadSlot { index: u64, slot: u32 },
+    #[error("event {index}: allocation into slot {slot}, which is still live")]
+    AllocIntoLiveSlot { index: u64, slot: u32 },
+    #[error("event {index}: slot {slot} skips unused slots (table size is {table})")]
+    NotDense { index: u64, slot: u32, table: u32 },
+    #[error("event {index}: phase {id} is not in the phase table of {phases} names")]
+    UnknownPhase { index: u64, id: u16, phases: usize },
+    #[error("event {index}: GC generation {gen} (must be 0, 1 or 2)")]
+    BadGeneration { index: u64, gen: u8 },
+}
+
+/// What a well-formed stream looked like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validity {
+    pub events: u64,
+    /// Slots still allocated at the end (reported as live, not leaked by the stream).
+    pub live_at_end: u64,
+    /// Pointer-table size the stream needs.
+    pub table_size: u32,
+}
+
+/// Checks that no slot is freed or reallocated while dead, allocated while live, or
+/// numbered past the end of the table (slots are dense); markers must be in range.
+pub fn validate(
+    events: impl IntoIterator<Item = Event>,
+    phases: usize,
+) -> Result<Validity, StreamError> {
+    let mut live: Vec<bool> = Vec::new();
+    let mut live_count = 0u64;
+    let mut index = 0u64;
+    for e in events {
+        match e {
+            Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
+                let s = slot as usize;
+                if s > live.len() {
+                    return Err(StreamError::NotDense {
+                        index,
+                        slot,
+                        table: live.len() as u32,
+                    });
+                }
+                if s == live.len() {
+                    live.push(false);
+                }
+                if live[s] {
+                    return Err(StreamError::AllocIntoLiveSlot { index, slot });
+                }
+                live[s] = true;
+                live_count += 1;
+            }
+            Event::Realloc { slot, .. } => {
+                if !live.get(slot as usize).copied().unwrap_or(false) {
+                    return Err(StreamError::ReallocOfDeadSlot { index, slot });
+                }
+            }
+            Event::Free { slot, .. } => match live.get_mut(slot as usize) {
+                Some(l) if *l => {
+                    *l = false;
+                    live_count -= 1;
+                }
+                _ => return Err(StreamError::FreeOfDeadSlot { index, slot }),
+            },
+            Event::Phase(id) => {
+                if id as usize >= phases {
+                    return Err(StreamError::UnknownPhase { index, id, phases });
+                }
+            }
+            Event::Gc(gen) => {
+                if gen > 2 {
+                    return Err(StreamError::BadGeneration { index, gen });
+                }
+            }
+        }
+        index += 1;
+    }
+    Ok(Validity {
+        events: index,
+        live_at_end: live_count,
+        table_size: live.len() as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::event::Domain;
+
+    fn alloc(slot: u32) -> Event {
+        Event::Alloc {
+            slot,
+            size: 16,
+            domain: Domain::Obj,
+            thread: 0,
+        }
+    }
+    fn free(slot: u32) -> Event {
+        Event::Free { slot, thread: 0 }
+    }
+
+    #[test]
+    fn accepts_good_and_counts_live() {
+        let v = validate([alloc(0), alloc(1), free(0), alloc(0)], 0).unwrap();
+        assert_eq!((v.events, v.live_at_end, v.table_size), (4, 2, 2));
+    }
+
+    #[test]
+    fn rejects_each_rule() {
+        assert!(matches!(
+            validate([alloc(0), free(0), free(0)], 0),
+            Err(StreamError::FreeOfDeadSlot { index: 2, slot: 0 })
+        ));
+        assert!(matches!(
+            validate(
+                [Event::Realloc {
+                    slot: 0,
+                    size: 8,
+                    thread: 0
+                }],
+                0
+            ),
+            Err(StreamError::ReallocOfDeadSlot { .. })
+        ));
+        assert!(matches!(
+            validate([alloc(0), alloc(0)], 0),
+            Err(StreamError::AllocIntoLiveSlot { .. })
+        ));
+        assert!(matches!(
+            validate([alloc(1)], 0),
+            Err(StreamError::NotDense { .. })
+        ));
+        assert!(matches!(
+            validate([Event::Phase(1)], 1),
+            Err(StreamError::UnknownPhase { .. })
+        ));
+        assert!(matches!(
+            validate([Event::Gc(3)], 0),
+            Err(StreamError::BadGeneration { .. })
+        ));
+    }
+}
