@@ -7,7 +7,9 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod harness;
 pub mod pymalloc;
+pub mod report;
 pub mod scenario;
 pub mod sys;
 pub mod workload;

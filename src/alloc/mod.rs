@@ -26,4 +26,13 @@ pub trait Allocator {
     /// # Safety
     /// `p` is NULL or a live block of this allocator, not used afterwards.
     unsafe fn free(&mut self, p: *mut u8);
+
+    /// Returns cached free memory to the OS where the allocator has a call for it (run after
+    /// everything was freed, to measure what it still retains).
+    fn trim(&mut self) {}
+
+    /// The pymalloc accounting, for allocators that have one (the engine).
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        None
+    }
 }

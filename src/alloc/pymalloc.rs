@@ -3,6 +3,9 @@
 use super::Allocator;
 use crate::pymalloc::{Geometry, Preset, Pymalloc};
 
+// pymalloc has no trim call: CPython returns an arena to the OS as soon as it is wholly
+// free (3.9+: but one), which the engine does by itself.
+
 /// The engine as an [`Allocator`]; its fast paths inline into the caller.
 pub struct PymallocAllocator {
     engine: Pymalloc,
@@ -55,5 +58,9 @@ impl Allocator for PymallocAllocator {
     #[inline]
     unsafe fn free(&mut self, p: *mut u8) {
         self.engine.free(p)
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        Some(self.engine.stats())
     }
 }

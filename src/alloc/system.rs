@@ -32,4 +32,11 @@ impl Allocator for SystemAllocator {
     unsafe fn free(&mut self, p: *mut u8) {
         libc::free(p.cast())
     }
+
+    /// glibc's `malloc_trim(0)` returns free memory at the top of the heap and whole free
+    /// pages inside it.
+    fn trim(&mut self) {
+        // SAFETY: malloc_trim has no preconditions.
+        unsafe { libc::malloc_trim(0) };
+    }
 }

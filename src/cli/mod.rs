@@ -2,6 +2,7 @@
 
 mod engine;
 mod list;
+mod run;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -24,11 +25,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay workloads against allocators, each cell in its own process; write
+    /// results/<timestamp>-<label>/ (results.json, results.csv, summary.md) and print a table.
+    Run(Box<run::RunArgs>),
     /// Run a built-in scenario on the pymalloc engine and print its accounting in the layout
     /// of CPython's `sys._debugmallocstats()`.
     Engine(engine::EngineArgs),
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
+    /// Internal: measure one cell in this process (used by `run`).
+    #[command(name = "__cell", hide = true)]
+    Cell { spec: String },
     /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
     Stats(stats::StatsArgs),
 }
@@ -39,6 +46,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Engine(args) => engine::run(args),
         Command::List(args) => list::run(args),
+        Command::Run(args) => run::run(*args),
+        Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
     };
     match result {

@@ -110,7 +110,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         let (ns, ticks) = (i0.elapsed().as_nanos() as f64, t.now() - c0);
         let ratio = t.to_ns(ticks) / ns;
-        assert!((0.8..1.25).contains(&ratio), "tick conversion off by {ratio}");
-        assert!(t.overhead_ns() < 10_000.0, "one timing costs {} ns", t.overhead_ns());
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "tick conversion off by {ratio}"
+        );
+        assert!(
+            t.overhead_ns() < 10_000.0,
+            "one timing costs {} ns",
+            t.overhead_ns()
+        );
     }
 }

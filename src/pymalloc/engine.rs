@@ -2,10 +2,10 @@
 //! class and putting one back. Everything rarer (new pools, arenas, list re-sorting) lives in
 //! `slow.rs`, so the hot code stays small enough to inline.
 
-use crate::sys::mem::{self as os, raw, MappedArray};
 use super::ownership::OwnershipMap;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};
+use crate::sys::mem::{self as os, raw, MappedArray};
 use std::ptr;
 
 /// CPython's small-object allocator, reproduced in Rust.

@@ -3,8 +3,8 @@
 
 use super::class_size;
 use super::engine::Pymalloc;
-use crate::sys::mem as os;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA, NO_CLASS};
+use crate::sys::mem as os;
 use std::ptr::{self, NonNull};
 
 /// CPython allocates 16 arena records at first and doubles the table when it runs out.

@@ -155,7 +155,11 @@ pub fn glibc_version() -> Option<String> {
         return None;
     }
     // SAFETY: as above.
-    Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -179,7 +183,10 @@ mod tests {
         }
         let after = rss.read().unwrap();
         std::hint::black_box(&big);
-        assert!(after >= before + (60 << 20), "before {before}, after {after}");
+        assert!(
+            after >= before + (60 << 20),
+            "before {before}, after {after}"
+        );
     }
 
     #[test]

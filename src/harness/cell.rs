@@ -1,0 +1,244 @@
+//! One cell, measured inside its own child process: the workload's events are generated and
+//! stored before anything is measured, then replayed twice against a fresh allocator —
+//! an untimed pass for throughput, memory and counters, then a timed pass for latencies.
+
+use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
+use super::timer::Timer;
+use crate::alloc::Allocator;
+use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
+use crate::sys::perf::Counters;
+use crate::sys::procfs::RssReader;
+use crate::workload::{Event, PyVersion, Workload};
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// Everything a child needs to measure one cell; passed as JSON on its command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellSpec {
+    /// Built-in workload name or spec path.
+    pub workload: String,
+    pub python: Option<String>,
+    pub scale: Option<u64>,
+    pub seed: Option<u64>,
+    pub allocator: String,
+    pub repetition: u32,
+    pub touch: Touch,
+    /// Time one operation in this many in the timed pass.
+    pub sample_every: u32,
+    /// Explicit libpython for `cpython:3.X`.
+    pub libpython: Option<String>,
+}
+
+/// The events of a workload, generated up front so generation costs nothing in the loop.
+pub struct Materialized {
+    pub events: Vec<Event>,
+    pub slots: usize,
+    pub name: String,
+    pub python: PyVersion,
+}
+
+/// Loads a workload, applies command-line overrides, and generates all its events.
+pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
+    let mut w = Workload::load(&spec.workload)?;
+    if let Some(v) = &spec.python {
+        w.python = v.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    }
+    if let Some(s) = spec.scale {
+        w.scale = s;
+    }
+    if let Some(s) = spec.seed {
+        w.seed = s;
+    }
+    let mut stream = w.stream();
+    let mut events = Vec::new();
+    let mut slots = 0u32;
+    while let Some(batch) = stream.next_batch() {
+        for ev in batch {
+            if let Some(s) = ev.slot() {
+                slots = slots.max(s + 1);
+            }
+        }
+        events.extend_from_slice(batch);
+    }
+    events.shrink_to_fit();
+    Ok(Materialized {
+        events,
+        slots: slots as usize,
+        name: w.name,
+        python: w.python,
+    })
+}
+
+/// Measures one cell with allocator `a` and returns its result.
+pub fn measure<A: Allocator>(
+    spec: &CellSpec,
+    m: &Materialized,
+    a: &mut A,
+    raw_to_system: bool,
+) -> anyhow::Result<CellResult> {
+    // Generating the events freed memory inside the harness's own (glibc) heap. Return it to
+    // the OS first, or the system allocator would reuse those pages without any RSS growth
+    // and look better than it is.
+    crate::alloc::SystemAllocator.trim();
+    let timer = Timer::calibrate();
+    let rss = RssReader::for_self().context("cannot read /proc/self/statm")?;
+    let mut counters = Counters::open();
+    let mut latencies = Latencies::new();
+    let ops_total = m.events.iter().filter(|e| e.slot().is_some()).count() as u64;
+    let rss_every = (ops_total / 1000).max(1);
+    let mut r = Replayer::new(a, m.slots, raw_to_system, spec.touch);
+
+    counters.enable();
+    let pass = untimed_pass(&mut r, &m.events, &rss, rss_every, &timer)?;
+    counters.disable();
+    let engine = r.allocator().engine_stats();
+    r.free_all();
+    let retained_pre_trim = rss.read().unwrap_or(0);
+    r.allocator().trim();
+    let retained = rss.read().unwrap_or(0);
+
+    timed_pass(
+        &mut r,
+        &m.events,
+        &timer,
+        spec.sample_every.into(),
+        &mut latencies,
+    )?;
+    r.free_all();
+
+    let mut cell = CellResult {
+        workload: m.name.clone(),
+        allocator: spec.allocator.clone(),
+        repetition: spec.repetition,
+        kind: CellKind::Replay,
+        status: CellStatus::Ok,
+        events: pass.ops,
+        metrics: Vec::new(),
+        rss_series: pass.rss_series.clone(),
+        absent_counters: Vec::new(),
+        notes: vec![
+            "ops_per_sec and loop_ns_per_op: untimed pass; latencies: timed pass of the same stream on the warmed allocator".to_string(),
+        ],
+    };
+    let base = pass.baseline_rss;
+    let secs = pass.elapsed_ns as f64 / 1e9;
+    let mx = &mut cell.metrics;
+    mx.push(Metric::new(
+        "ops_per_sec",
+        pass.ops as f64 / secs.max(1e-9),
+        "ops/s",
+    ));
+    mx.push(Metric::new(
+        "loop_ns_per_op",
+        pass.elapsed_ns as f64 / pass.ops.max(1) as f64,
+        "ns",
+    ));
+    let peak_rss = pass.peak_rss.saturating_sub(base);
+    mx.push(Metric::new(
+        "peak_live_bytes",
+        pass.peak_live_bytes as f64,
+        "B",
+    ));
+    mx.push(Metric::new("peak_rss_bytes", peak_rss as f64, "B"));
+    mx.push(Metric::new(
+        "final_rss_bytes",
+        pass.final_rss.saturating_sub(base) as f64,
+        "B",
+    ));
+    mx.push(Metric::new(
+        "retained_pre_trim_rss_bytes",
+        retained_pre_trim.saturating_sub(base) as f64,
+        "B",
+    ));
+    mx.push(Metric::new(
+        "retained_rss_bytes",
+        retained.saturating_sub(base) as f64,
+        "B",
+    ));
+    if pass.peak_live_bytes > 0 {
+        mx.push(Metric::new(
+            "frag_ratio",
+            peak_rss as f64 / pass.peak_live_bytes as f64,
+            "ratio",
+        ));
+    }
+    mx.push(Metric::new("timer_overhead_ns", timer.overhead_ns(), "ns"));
+    latency_metrics(mx, &latencies, &timer);
+    for (name, value) in counters.read() {
+        match value {
+            Some(v) => mx.push(Metric::new(&name, v as f64, "count")),
+            None => cell.absent_counters.push(name),
+        }
+    }
+    if let Some(s) = engine {
+        let mx = &mut cell.metrics;
+        let pools_used: usize = s.classes.iter().map(|c| c.pools).sum();
+        // The engine's accounting at the end of the stream, before everything is freed.
+        for (name, v, unit) in [
+            ("arenas_allocated_total", s.arenas_allocated_total, "count"),
+            ("arenas_highwater", s.arenas_highwater, "count"),
+            (
+                "arenas_allocated_current",
+                s.arenas_allocated_current,
+                "count",
+            ),
+            ("pools_used", pools_used, "count"),
+            (
+                "bytes_in_allocated_blocks",
+                s.bytes_in_allocated_blocks,
+                "B",
+            ),
+            ("bytes_lost_quantization", s.bytes_lost_to_quantization, "B"),
+            ("bytes_lost_pool_headers", s.bytes_lost_to_pool_headers, "B"),
+            (
+                "bytes_lost_arena_alignment",
+                s.bytes_lost_to_arena_alignment,
+                "B",
+            ),
+            ("bytes_in_unused_pools", s.bytes_in_unused_pools(), "B"),
+        ] {
+            mx.push(Metric::new(name, v as f64, unit));
+        }
+        for (class, c) in s.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
+            let size = crate::pymalloc::class_size(class).to_string();
+            mx.push(Metric::with_op(
+                "class_pools",
+                &size,
+                c.pools as f64,
+                "count",
+            ));
+        }
+    }
+    Ok(cell)
+}
+
+/// Percentiles per op kind and over all kinds, in nanoseconds.
+fn latency_metrics(mx: &mut Vec<Metric>, lat: &Latencies, timer: &Timer) {
+    let all = lat.all();
+    let kinds = OP_NAMES
+        .iter()
+        .zip(lat.per_op.iter())
+        .chain([(&"all", &all)]);
+    for (op, h) in kinds {
+        if h.is_empty() {
+            continue;
+        }
+        let ns = |ticks: u64| timer.to_ns(ticks);
+        mx.push(Metric::with_op(
+            "ns_per_op",
+            op,
+            timer.to_ns(1) * h.mean(),
+            "ns",
+        ));
+        for (name, q) in [
+            ("lat_p50", 0.5),
+            ("lat_p90", 0.9),
+            ("lat_p99", 0.99),
+            ("lat_p999", 0.999),
+        ] {
+            mx.push(Metric::with_op(name, op, ns(h.value_at_quantile(q)), "ns"));
+        }
+        mx.push(Metric::with_op("lat_max", op, ns(h.max()), "ns"));
+        mx.push(Metric::with_op("timed_ops", op, h.len() as f64, "count"));
+    }
+}

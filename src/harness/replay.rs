@@ -1,0 +1,380 @@
+//! The replay loop (design.md §3): events applied to an allocator through a pre-allocated
+//! slot table. Nothing inside the loop allocates from any heap: the slot table, histograms and
+//! RSS series are sized before it starts.
+//!
+//! The loop is generic over the allocator so that each allocator's calls inline as far as they
+//! can (the engine's fast path fully; C allocators up to their exported function).
+
+use crate::alloc::{Allocator, SystemAllocator};
+use crate::harness::timer::Timer;
+use crate::sys::procfs::RssReader;
+use crate::workload::{Domain, Event};
+use hdrhistogram::Histogram;
+
+/// How much of each new block the replay writes, as a Python object would be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Touch {
+    /// Nothing: measures the allocator alone, but hides first-touch page faults.
+    None,
+    /// The first 16 bytes (refcount and type pointer), as every object is initialised.
+    #[default]
+    Header,
+    /// Every requested byte (and the grown part after realloc).
+    Full,
+}
+
+impl std::str::FromStr for Touch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Touch::None),
+            "header" => Ok(Touch::Header),
+            "full" => Ok(Touch::Full),
+            _ => Err(format!(
+                "unknown touch policy `{s}`; valid: none, header, full"
+            )),
+        }
+    }
+}
+
+impl Touch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Touch::None => "none",
+            Touch::Header => "header",
+            Touch::Full => "full",
+        }
+    }
+}
+
+/// Operation kinds with their own latency histogram.
+pub const OP_NAMES: [&str; 4] = ["malloc", "calloc", "realloc", "free"];
+const MALLOC: usize = 0;
+const CALLOC: usize = 1;
+const REALLOC: usize = 2;
+const FREE: usize = 3;
+
+/// A replay failure that ends the cell (the process itself survives).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the allocator returned NULL for {op} of {bytes} bytes at event {index}")]
+    OutOfMemory {
+        op: &'static str,
+        bytes: u64,
+        index: u64,
+    },
+}
+
+/// The replay's view of the process: where every live block is.
+pub struct Replayer<'a, A: Allocator> {
+    alloc: &'a mut A,
+    system: SystemAllocator,
+    /// Send RAW-domain events to the system allocator, as CPython does when pymalloc serves
+    /// the MEM and OBJ domains.
+    raw_to_system: bool,
+    touch: Touch,
+    ptrs: Vec<*mut u8>,
+    sizes: Vec<u64>,
+    raw: Vec<bool>,
+    /// Requested bytes live now, and the most ever.
+    pub live_bytes: u64,
+    pub peak_live_bytes: u64,
+}
+
+impl<'a, A: Allocator> Replayer<'a, A> {
+    pub fn new(alloc: &'a mut A, slots: usize, raw_to_system: bool, touch: Touch) -> Self {
+        Replayer {
+            alloc,
+            system: SystemAllocator,
+            raw_to_system,
+            touch,
+            ptrs: vec![std::ptr::null_mut(); slots],
+            sizes: vec![0; slots],
+            raw: vec![false; slots],
+            live_bytes: 0,
+            peak_live_bytes: 0,
+        }
+    }
+
+    /// The allocator under test.
+    pub fn allocator(&mut self) -> &mut A {
+        self.alloc
+    }
+
+    #[inline(always)]
+    fn write_new(&self, p: *mut u8, from: u64, to: u64) {
+        let (from, to) = (from as usize, to as usize);
+        match self.touch {
+            Touch::None => {}
+            // SAFETY: the block holds at least `to` bytes.
+            Touch::Header => unsafe {
+                let n = to.min(16);
+                if n > from {
+                    std::ptr::write_bytes(p.add(from), 0xA5, n - from)
+                }
+            },
+            // SAFETY: as above.
+            Touch::Full => unsafe {
+                if to > from {
+                    std::ptr::write_bytes(p.add(from), 0xA5, to - from)
+                }
+            },
+        }
+    }
+
+    #[inline(always)]
+    fn account(&mut self, add: u64, remove: u64) {
+        self.live_bytes = self.live_bytes + add - remove;
+        if self.live_bytes > self.peak_live_bytes {
+            self.peak_live_bytes = self.live_bytes;
+        }
+    }
+
+    /// Applies one event; `clock` brackets only the allocator call. Returns the op kind index
+    /// and the ticks it took (0 when `TIMED` is false), or `None` for a marker.
+    #[inline(always)]
+    pub fn apply<const TIMED: bool>(
+        &mut self,
+        ev: &Event,
+        timer: &Timer,
+        index: u64,
+    ) -> Result<Option<(usize, u64)>, ReplayError> {
+        let start = |t: &Timer| if TIMED { t.now() } else { 0 };
+        let oom = |op, bytes| ReplayError::OutOfMemory { op, bytes, index };
+        match *ev {
+            Event::Alloc {
+                slot, size, domain, ..
+            } => {
+                let raw = self.raw_to_system && domain == Domain::Raw;
+                let t0 = start(timer);
+                let p = if raw {
+                    self.system.malloc(size as usize)
+                } else {
+                    self.alloc.malloc(size as usize)
+                };
+                let ticks = if TIMED { timer.now() - t0 } else { 0 };
+                if p.is_null() {
+                    return Err(oom("malloc", size as u64));
+                }
+                self.write_new(p, 0, size as u64);
+                let s = slot as usize;
+                (self.ptrs[s], self.sizes[s], self.raw[s]) = (p, size as u64, raw);
+                self.account(size as u64, 0);
+                Ok(Some((MALLOC, ticks)))
+            }
+            Event::Calloc {
+                slot,
+                n,
+                size,
+                domain,
+                ..
+            } => {
+                let raw = self.raw_to_system && domain == Domain::Raw;
+                let bytes = n as u64 * size as u64;
+                let t0 = start(timer);
+                let p = if raw {
+                    self.system.calloc(n as usize, size as usize)
+                } else {
+                    self.alloc.calloc(n as usize, size as usize)
+                };
+                let ticks = if TIMED { timer.now() - t0 } else { 0 };
+                if p.is_null() {
+                    return Err(oom("calloc", bytes));
+                }
+                // calloc already zeroed the block; the object header is still written.
+                if self.touch != Touch::None {
+                    self.write_new(p, 0, bytes.min(16));
+                }
+                let s = slot as usize;
+                (self.ptrs[s], self.sizes[s], self.raw[s]) = (p, bytes, raw);
+                self.account(bytes, 0);
+                Ok(Some((CALLOC, ticks)))
+            }
+            Event::Realloc { slot, size, .. } => {
+                let s = slot as usize;
+                let (old, old_size) = (self.ptrs[s], self.sizes[s]);
+                let t0 = start(timer);
+                // SAFETY: a well-formed stream reallocs only live slots.
+                let p = unsafe {
+                    if self.raw[s] {
+                        self.system.realloc(old, size as usize)
+                    } else {
+                        self.alloc.realloc(old, size as usize)
+                    }
+                };
+                let ticks = if TIMED { timer.now() - t0 } else { 0 };
+                if p.is_null() {
+                    return Err(oom("realloc", size as u64));
+                }
+                self.write_new(p, old_size, size as u64);
+                (self.ptrs[s], self.sizes[s]) = (p, size as u64);
+                self.account(size as u64, old_size);
+                Ok(Some((REALLOC, ticks)))
+            }
+            Event::Free { slot, .. } => {
+                let s = slot as usize;
+                let p = self.ptrs[s];
+                let t0 = start(timer);
+                // SAFETY: a well-formed stream frees only live slots.
+                unsafe {
+                    if self.raw[s] {
+                        self.system.free(p)
+                    } else {
+                        self.alloc.free(p)
+                    }
+                }
+                let ticks = if TIMED { timer.now() - t0 } else { 0 };
+                self.ptrs[s] = std::ptr::null_mut();
+                let size = self.sizes[s];
+                self.account(0, size);
+                Ok(Some((FREE, ticks)))
+            }
+            Event::Phase(_) | Event::Gc(_) => Ok(None),
+        }
+    }
+
+    /// Frees every live block (the end of a pass), returning how many there were.
+    pub fn free_all(&mut self) -> usize {
+        let mut n = 0;
+        for s in 0..self.ptrs.len() {
+            let p = self.ptrs[s];
+            if p.is_null() {
+                continue;
+            }
+            // SAFETY: every non-null slot is live.
+            unsafe {
+                if self.raw[s] {
+                    self.system.free(p)
+                } else {
+                    self.alloc.free(p)
+                }
+            }
+            self.ptrs[s] = std::ptr::null_mut();
+            n += 1;
+        }
+        self.live_bytes = 0;
+        n
+    }
+}
+
+/// What the untimed pass measured.
+#[derive(Debug, Clone, Default)]
+pub struct UntimedPass {
+    pub ops: u64,
+    pub elapsed_ns: u64,
+    pub peak_live_bytes: u64,
+    pub baseline_rss: u64,
+    pub peak_rss: u64,
+    pub final_rss: u64,
+    /// (ops done, RSS − baseline).
+    pub rss_series: Vec<(u64, u64)>,
+}
+
+/// Replays `events` without timing individual operations: throughput and memory.
+/// RSS is read every `rss_every` allocator events and at phase markers.
+pub fn untimed_pass<A: Allocator>(
+    r: &mut Replayer<'_, A>,
+    events: &[Event],
+    rss: &RssReader,
+    rss_every: u64,
+    timer: &Timer,
+) -> Result<UntimedPass, ReplayError> {
+    let mut out = UntimedPass {
+        rss_series: Vec::with_capacity(1100 + events.len() / rss_every.max(1) as usize),
+        ..UntimedPass::default()
+    };
+    out.baseline_rss = rss.read().unwrap_or(0);
+    out.peak_rss = out.baseline_rss;
+    let sample = |ops: u64, out: &mut UntimedPass| {
+        let now = rss.read().unwrap_or(0);
+        out.peak_rss = out.peak_rss.max(now);
+        if out.rss_series.len() < out.rss_series.capacity() {
+            out.rss_series
+                .push((ops, now.saturating_sub(out.baseline_rss)));
+        }
+    };
+    let mut next_sample = rss_every;
+    let start = std::time::Instant::now();
+    for (i, ev) in events.iter().enumerate() {
+        match r.apply::<false>(ev, timer, i as u64)? {
+            Some(_) => {
+                out.ops += 1;
+                if out.ops == next_sample {
+                    next_sample += rss_every;
+                    sample(out.ops, &mut out);
+                }
+            }
+            None => {
+                if matches!(ev, Event::Phase(_) | Event::Gc(2)) {
+                    sample(out.ops, &mut out);
+                }
+            }
+        }
+    }
+    out.elapsed_ns = start.elapsed().as_nanos() as u64;
+    sample(out.ops, &mut out);
+    out.final_rss = out
+        .rss_series
+        .last()
+        .map_or(out.baseline_rss, |s| s.1 + out.baseline_rss);
+    out.peak_live_bytes = r.peak_live_bytes;
+    Ok(out)
+}
+
+/// Latency histograms (in timer ticks) per operation kind.
+pub struct Latencies {
+    pub per_op: Vec<Histogram<u64>>,
+    pub timed_ops: u64,
+}
+
+impl Latencies {
+    pub fn new() -> Self {
+        // 1 tick … 10¹¹ ticks (~30 s at 3 GHz), 3 significant digits; sized up front so
+        // recording never allocates.
+        let h = || Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid bounds");
+        Latencies {
+            per_op: (0..OP_NAMES.len()).map(|_| h()).collect(),
+            timed_ops: 0,
+        }
+    }
+
+    /// All kinds merged.
+    pub fn all(&self) -> Histogram<u64> {
+        let mut all = self.per_op[0].clone();
+        for h in &self.per_op[1..] {
+            all.add(h).expect("same bounds");
+        }
+        all
+    }
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Replays `events` timing one operation in `sample_every` with the timer.
+pub fn timed_pass<A: Allocator>(
+    r: &mut Replayer<'_, A>,
+    events: &[Event],
+    timer: &Timer,
+    sample_every: u64,
+    lat: &mut Latencies,
+) -> Result<(), ReplayError> {
+    let mut countdown = sample_every.max(1);
+    for (i, ev) in events.iter().enumerate() {
+        countdown -= 1;
+        if countdown == 0 {
+            countdown = sample_every.max(1);
+            if let Some((op, ticks)) = r.apply::<true>(ev, timer, i as u64)? {
+                lat.per_op[op].saturating_record(ticks.max(1));
+                lat.timed_ops += 1;
+            }
+        } else {
+            r.apply::<false>(ev, timer, i as u64)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The parent side: runs every cell of a plan in its own child process, one at a time, and
+//! hands each result (or failure) to a callback that saves it. Repetitions are the outer loop
+//! and allocators the inner one, so slow drift of the machine spreads over all allocators.
+
+use super::cell::CellSpec;
+use super::child::CELL_SUBCOMMAND;
+use crate::report::model::CellResult;
+use std::io::{IsTerminal, Read};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set by the SIGINT handler; checked between and during cells.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Makes Ctrl-C stop the run after saving what was measured, instead of killing it.
+pub fn install_sigint_handler() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The cells to run, in order.
+pub struct Plan {
+    pub cells: Vec<CellSpec>,
+    /// A cell running longer than this is killed and reported as failed.
+    pub timeout: Duration,
+    pub progress: bool,
+}
+
+/// Why the run stopped early, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Interrupted,
+}
+
+/// Runs the plan; `on_result` is called after every cell (to save it).
+pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
+    let started = Instant::now();
+    let total = plan.cells.len();
+    let progress = plan.progress && std::io::stderr().is_terminal();
+    for (i, spec) in plan.cells.iter().enumerate() {
+        if interrupted() {
+            return Outcome::Interrupted;
+        }
+        if progress {
+            let done = i as f64;
+            let eta = if i > 0 {
+                let per = started.elapsed().as_secs_f64() / done;
+                format!(", ETA {:.0} s", per * (total as f64 - done))
+            } else {
+                String::new()
+            };
+            eprint!(
+                "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
+                i + 1,
+                total,
+                spec.workload,
+                spec.allocator,
+                spec.repetition + 1,
+                eta
+            );
+        }
+        let result = run_cell(spec, plan.timeout);
+        if interrupted() {
+            if progress {
+                eprintln!();
+            }
+            return Outcome::Interrupted;
+        }
+        on_result(result);
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    Outcome::Completed
+}
+
+/// Runs one cell in a child process and turns whatever happened into a result.
+pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
+    let failed = |reason: String| {
+        CellResult::failed(&spec.workload, &spec.allocator, spec.repetition, reason)
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return failed(format!("cannot find the pybench executable: {e}")),
+    };
+    let json = serde_json::to_string(spec).expect("a CellSpec always serialises");
+    let child = Command::new(exe)
+        .args([CELL_SUBCOMMAND, &json])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot start the cell process: {e}")),
+    };
+    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if interrupted() || Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(if interrupted() {
+                    "interrupted".to_string()
+                } else {
+                    format!("timed out after {} s", timeout.as_secs())
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => break Err(format!("cannot wait for the cell process: {e}")),
+        }
+    };
+    let out = out_reader.join().unwrap_or_default();
+    let err = err_reader.join().unwrap_or_default();
+    let last_err_line = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let status = match status {
+        Ok(s) => s,
+        Err(reason) => return failed(reason),
+    };
+    if !status.success() {
+        use std::os::unix::process::ExitStatusExt;
+        let how = match (status.code(), status.signal()) {
+            (_, Some(sig)) => format!("killed by signal {sig} ({})", signal_name(sig)),
+            (Some(code), None) => format!("exited with code {code}"),
+            _ => "ended abnormally".to_string(),
+        };
+        let detail = if last_err_line.is_empty() {
+            String::new()
+        } else {
+            format!(": {last_err_line}")
+        };
+        return failed(format!("{how}{detail}"));
+    }
+    match out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .map(serde_json::from_str::<CellResult>)
+    {
+        Some(Ok(cell)) => cell,
+        Some(Err(e)) => failed(format!("unreadable result from the cell process: {e}")),
+        None => failed("the cell process printed no result".to_string()),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}

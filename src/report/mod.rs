@@ -1,0 +1,6 @@
+//! Results: the schema of result files and the exporters that write them.
+
+pub mod export;
+pub mod model;
+pub mod store;
+pub mod summary;
