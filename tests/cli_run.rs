@@ -1,0 +1,238 @@
+//! CLI tests for `pybench run`: real runs at small scale, checked for the documented files,
+//! columns and sane values, plus bad input and Ctrl-C.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+/// The single results directory created under `root`.
+fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run directory in {root:?}: {dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+/// (allocator, metric, op) → values over repetitions.
+type Values = HashMap<(String, String, String), Vec<f64>>;
+
+/// The header and values of a results.csv.
+fn read_csv(path: &Path) -> (Vec<String>, Values) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let mut values = Values::new();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let key = (rec[2].to_string(), rec[5].to_string(), rec[6].to_string());
+        values.entry(key).or_default().push(rec[7].parse().unwrap());
+    }
+    (header, values)
+}
+
+fn stream_peak_live_bytes(workload: &str, scale: &str) -> f64 {
+    let out = pybench()
+        .args(["stats", "--workload", workload, "--scale", scale, "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    doc["summary"]["peak_live_bytes"].as_f64().unwrap()
+}
+
+#[test]
+fn run_writes_tidy_results_with_sane_values() {
+    let tmp = tempdir();
+    pybench()
+        .args([
+            "run",
+            "-w",
+            "churn",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "2",
+            "--scale",
+            "100000",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "relative to pymalloc:cpython-3.11",
+        ));
+    let dir = run_dir(&tmp);
+    for f in ["results.json", "results.csv", "summary.md"] {
+        assert!(dir.join(f).is_file(), "{f} written");
+    }
+    let (header, v) = read_csv(&dir.join("results.csv"));
+    assert_eq!(
+        header,
+        [
+            "run",
+            "workload",
+            "allocator",
+            "repetition",
+            "kind",
+            "metric",
+            "op",
+            "value",
+            "unit"
+        ]
+    );
+    let peak_live = stream_peak_live_bytes("churn", "100000");
+    for a in ["pymalloc:cpython-3.11", "system"] {
+        let get = |m: &str, op: &str| {
+            v.get(&(a.into(), m.into(), op.into()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            get("ops_per_sec", "").len(),
+            2,
+            "{a}: one value per repetition"
+        );
+        assert!(get("ops_per_sec", "").iter().all(|&x| x > 0.0));
+        assert!(
+            get("peak_live_bytes", "").iter().all(|&x| x == peak_live),
+            "{a}: the stream's own peak"
+        );
+        assert!(
+            get("frag_ratio", "").iter().all(|&x| x >= 1.0),
+            "{a}: frag_ratio {:?}",
+            get("frag_ratio", "")
+        );
+        let (p50, p99, max) = (
+            get("lat_p50", "all"),
+            get("lat_p99", "all"),
+            get("lat_max", "all"),
+        );
+        assert!(p50
+            .iter()
+            .zip(&p99)
+            .zip(&max)
+            .all(|((a, b), c)| a <= b && b <= c));
+    }
+    // Only the engine reports pymalloc accounting.
+    assert!(v.contains_key(&(
+        "pymalloc:cpython-3.11".into(),
+        "arenas_highwater".into(),
+        "".into()
+    )));
+    assert!(!v.contains_key(&("system".into(), "arenas_highwater".into(), "".into())));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), 4);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(json["cells"][0]["rss_series"].as_array().unwrap().len() > 100);
+}
+
+#[test]
+fn csv_to_stdout_replaces_the_table() {
+    let tmp = tempdir();
+    let out = pybench()
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "5000", "--csv", "-",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit\n"));
+    assert!(stdout.contains(",dicts,system,0,replay,ops_per_sec,,"));
+}
+
+#[test]
+fn unknown_names_are_refused_before_measuring() {
+    let tmp = tempdir();
+    pybench()
+        .args(["run", "-w", "dicts", "-a", "tcmalloc"])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("unknown allocator `tcmalloc`")
+                .and(predicate::str::contains("system")),
+        );
+    pybench()
+        .args(["run", "-w", "nosuch"])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nosuch").and(predicate::str::contains("dicts")));
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing measured, nothing written"
+    );
+}
+
+#[test]
+fn sigint_keeps_the_finished_cells() {
+    let tmp = tempdir();
+    let exe = assert_cmd::cargo::cargo_bin("pybench");
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "run", "-w", "churn", "-a", "system", "-r", "200", "--scale", "200000", "--quiet",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .spawn()
+        .unwrap();
+    // Wait until at least one cell is saved (bounded: 60 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let saved = |tmp: &Path| -> usize {
+        let Ok(mut entries) = std::fs::read_dir(tmp) else {
+            return 0;
+        };
+        let Some(Ok(dir)) = entries.next() else {
+            return 0;
+        };
+        std::fs::read_to_string(dir.path().join("results.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .map_or(0, |j| j["cells"].as_array().map_or(0, Vec::len))
+    };
+    while saved(&tmp) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cell finished in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let dir = run_dir(&tmp);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["interrupted"], true);
+    let cells = json["cells"].as_array().unwrap().len();
+    assert!((1..200).contains(&cells), "{cells} cells kept");
+    assert!(std::fs::read_to_string(dir.join("summary.md"))
+        .unwrap()
+        .contains("interrupted"));
+}
+
+/// A fresh empty directory under the target dir (no extra dependency for temp dirs).
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "pybench-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
