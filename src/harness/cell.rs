@@ -115,6 +115,7 @@ pub fn measure<A: Allocator>(
         events: pass.ops,
         metrics: Vec::new(),
         rss_series: pass.rss_series.clone(),
+        latency_curves: latency_curves(&latencies, &timer),
         absent_counters: Vec::new(),
         notes: vec![
             "ops_per_sec and loop_ns_per_op: untimed pass; latencies: timed pass of the same stream on the warmed allocator".to_string(),
@@ -210,6 +211,39 @@ pub fn measure<A: Allocator>(
         }
     }
     Ok(cell)
+}
+
+/// Percentile points of an HDR-style plot: each halves the remaining tail, up to 99.999 %.
+pub fn curve_percentiles() -> Vec<f64> {
+    let mut points = vec![0.0];
+    let mut tail = 100.0;
+    while tail > 0.001 {
+        tail /= 2.0;
+        points.push(100.0 - tail);
+    }
+    points.push(100.0);
+    points
+}
+
+fn latency_curves(
+    lat: &Latencies,
+    timer: &Timer,
+) -> std::collections::BTreeMap<String, Vec<(f64, f64)>> {
+    let all = lat.all();
+    let kinds = OP_NAMES
+        .iter()
+        .zip(lat.per_op.iter())
+        .chain([(&"all", &all)]);
+    kinds
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(op, h)| {
+            let curve = curve_percentiles()
+                .into_iter()
+                .map(|p| (p, timer.to_ns(h.value_at_percentile(p))))
+                .collect();
+            (op.to_string(), curve)
+        })
+        .collect()
 }
 
 /// Percentiles per op kind and over all kinds, in nanoseconds.

@@ -70,6 +70,10 @@ pub struct CellResult {
     /// (allocator events done, RSS − baseline in bytes), about 1,000 points.
     #[serde(default)]
     pub rss_series: Vec<(u64, u64)>,
+    /// Latency percentile curves per op kind: (percentile 0–100, nanoseconds), at HDR-style
+    /// points that halve the remaining tail each step (50, 75, 87.5, … 99.999, 100).
+    #[serde(default)]
+    pub latency_curves: std::collections::BTreeMap<String, Vec<(f64, f64)>>,
     /// Counters this machine could not provide (reported absent, never as zero).
     #[serde(default)]
     pub absent_counters: Vec<String>,
@@ -90,6 +94,7 @@ impl CellResult {
             events: 0,
             metrics: Vec::new(),
             rss_series: Vec::new(),
+            latency_curves: Default::default(),
             absent_counters: Vec::new(),
             notes: Vec::new(),
         }
