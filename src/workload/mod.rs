@@ -107,9 +107,9 @@ impl Workload {
             return Self::builtin(name_or_path);
         }
         let path = Path::new(name_or_path);
-        let src = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        let src = std::fs::read_to_string(path).map_err(|reason| SpecError::Io {
             file: name_or_path.to_string(),
-            source,
+            reason,
         })?;
         Self::from_toml(name_or_path, &src)
     }

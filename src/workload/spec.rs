@@ -20,10 +20,10 @@ pub enum SpecError {
         key: String,
         message: String,
     },
-    #[error("cannot read workload spec {file}: {source}")]
+    #[error("cannot read workload spec {file}: {reason}")]
     Io {
         file: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("unknown workload `{name}`; available workloads: {available}")]
     UnknownWorkload { name: String, available: String },
@@ -172,7 +172,9 @@ const SUM_TOLERANCE: f64 = 1e-6;
 
 fn check_sum(sum: f64) -> Result<(), String> {
     if (sum - 1.0).abs() > SUM_TOLERANCE {
-        Err(format!("probabilities must sum to 1, they sum to {sum}"))
+        // Rounded so 0.5 + 0.2 + 0.2 reads 0.9, not 0.8999999999999999.
+        let shown = (sum * 1e9).round() / 1e9;
+        Err(format!("probabilities must sum to 1, they sum to {shown}"))
     } else {
         Ok(())
     }
