@@ -219,3 +219,22 @@ fn user_spec_file_works() {
         .success()
         .stdout(predicate::str::contains("python 3.13"));
 }
+
+#[test]
+fn readme_example_spec_is_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("```toml\n")
+        .expect("a toml example in README.md")
+        + 8;
+    let len = readme[start..].find("```").expect("closed code block");
+    let mut f = tempfile();
+    f.1.write_all(&readme.as_bytes()[start..start + len])
+        .expect("write");
+    pybench()
+        .args(["stats", "--workload", &f.0])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("python 3.8").and(predicate::str::contains("seed 7")));
+}
