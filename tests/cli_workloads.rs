@@ -238,3 +238,23 @@ fn readme_example_spec_is_valid() {
         .success()
         .stdout(predicate::str::contains("python 3.8").and(predicate::str::contains("seed 7")));
 }
+
+#[test]
+fn spec_with_out_of_range_counts_is_rejected_not_crashing() {
+    bad_spec(
+        &format!("{HEAD}generator = \"dicts\"\nscale = 10\n[params]\nlive_dicts = 4000000000\n"),
+        &[":6:", "params.live_dicts", "from 1 to 10000000"],
+    );
+    bad_spec(
+        &format!("{HEAD}generator = \"dicts\"\nscale = 10\n[params]\nlive_dicts = 0\n"),
+        &[":6:", "params.live_dicts", "from 1 to"],
+    );
+    bad_spec(
+        &format!("{HEAD}generator = \"strings\"\nscale = 10\n[params]\nlen = {{ \"1-4000000000\" = 1.0 }}\n"),
+        &[":6:", "params.len", "not supported"],
+    );
+    bad_spec(
+        &format!("{HEAD}generator = \"json\"\nscale = 10\n[params]\nmax_depth = 100000\n"),
+        &[":6:", "params.max_depth", "1 to 64"],
+    );
+}

@@ -236,11 +236,8 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
         let mut parts = Vec::with_capacity(map.len());
         let mut sum = 0.0;
         for (k, p) in map {
-            let bad = || {
-                format!(
-                    "bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI < 2^32"
-                )
-            };
+            let bad =
+                || format!("bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI");
             let (lo, hi) = match k.split_once('-') {
                 Some((a, b)) => (a.trim().parse::<u32>(), b.trim().parse::<u32>()),
                 None => (k.trim().parse::<u32>(), k.trim().parse::<u32>()),
@@ -249,6 +246,10 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
                 (Ok(lo), Ok(hi)) if lo <= hi => (lo, hi),
                 _ => return Err(bad()),
             };
+            let max = crate::workload::gen::MAX_PARAM;
+            if hi > max {
+                return Err(format!("range `{k}`: values above {max} are not supported"));
+            }
             let p = Prob::try_from(p)
                 .map_err(|e| format!("range `{k}`: {e}"))?
                 .0;
