@@ -48,7 +48,7 @@ fn first_dict_keys(
         python,
         200,
         &format!(
-            "str_keys = {}\nitems = {{ \"90\" = 1.0 }}\nnew_key_share = 0.0\nvalue_alloc_share = 1.0\nlive_dicts = 1\nlong_lived_share = 0.0",
+            "temp_share = 0.0\nstr_keys = {}\nitems = {{ \"90\" = 1.0 }}\nnew_key_share = 0.0\nvalue_alloc_share = 1.0\nlive_dicts = 1\nlong_lived_share = 0.0",
             if str_keys { 1.0 } else { 0.0 }
         ),
     );
@@ -141,7 +141,7 @@ fn list_capacities(python: &str) -> Vec<u32> {
         "lists",
         python,
         101,
-        "append_share = 1.0\nlen = { \"100\" = 1.0 }\nitem_alloc_share = 0.0\nlive_lists = 4\nlong_lived_share = 0.0",
+        "temp_share = 0.0\nappend_share = 1.0\nlen = { \"100\" = 1.0 }\nitem_alloc_share = 0.0\nlive_lists = 4\nlong_lived_share = 0.0",
     );
     let ev = events(&w);
     assert!(matches!(
@@ -205,7 +205,7 @@ fn tuples_up_to_19_recycle_through_freelist() {
         "tuples",
         "3.11",
         10_000,
-        "len = { \"2\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 10\nlong_lived_share = 0.0",
+        "temp_share = 0.0\nlen = { \"2\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 10\nlong_lived_share = 0.0",
     );
     let ev = events(&w);
     // 11 tuples are alive at most (window of 10 plus the new one); after that every tuple
@@ -220,7 +220,7 @@ fn tuples_over_19_items_reach_the_allocator() {
         "tuples",
         "3.11",
         1000,
-        "len = { \"30\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 10\nlong_lived_share = 0.0",
+        "temp_share = 0.0\nlen = { \"30\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 10\nlong_lived_share = 0.0",
     );
     let s = Summary::from_events(w.stream());
     assert_eq!(s.alloc.obj, 1000);
@@ -239,7 +239,7 @@ fn str_events(python: &str, kinds: &str, params: &str) -> Vec<Event> {
         "strings",
         python,
         50,
-        &format!("kinds = {kinds}\nlive_strings = 100\nlong_lived_share = 0.0\n{params}"),
+        &format!("temp_share = 0.0\nkinds = {kinds}\nlive_strings = 100\nlong_lived_share = 0.0\n{params}"),
     );
     events(&w)
 }
@@ -313,7 +313,7 @@ fn floats_recycle_through_freelist_of_100() {
         "numbers",
         "3.11",
         10_000,
-        "float_share = 1.0\nlive_numbers = 8\nlong_lived_share = 0.0",
+        "temp_share = 0.0\nfloat_share = 1.0\nlive_numbers = 8\nlong_lived_share = 0.0",
     );
     let ev = events(&w);
     // 9 floats alive at most; the freelist serves every later one.
@@ -598,4 +598,20 @@ proptest! {
         other.seed = seed.wrapping_add(1);
         prop_assert_ne!(stream_hash(w.stream()), stream_hash(other.stream()));
     }
+}
+
+#[test]
+fn temporaries_die_within_4_allocations() {
+    // Tuples of 30 items never use a freelist, so every tuple is one alloc and one free.
+    let w = spec(
+        "tuples",
+        "3.11",
+        20_000,
+        "temp_share = 0.5\nlen = { \"30\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 16\nlong_lived_share = 0.0",
+    );
+    let s = Summary::from_events(w.stream());
+    let young = s.lifetimes.within_4;
+    assert!((0.45..0.55).contains(&young), "freed within 4: {young}");
+    // The others wait for 16 more kept tuples (about 32 allocations).
+    assert!(s.lifetimes.within_128 > 0.99, "{:?}", s.lifetimes);
 }
