@@ -615,3 +615,31 @@ fn temporaries_die_within_4_allocations() {
     // The others wait for 16 more kept tuples (about 32 allocations).
     assert!(s.lifetimes.within_128 > 0.99, "{:?}", s.lifetimes);
 }
+
+/// Streams pinned by hash, so a change of machine, toolchain or dependency that alters
+/// them is caught. Update the values only for a deliberate change of a model, and say so
+/// in the commit.
+#[test]
+fn golden_stream_hashes() {
+    let mut got = vec![];
+    for (name, _) in BUILTINS {
+        let mut w = Workload::builtin(name).expect("builtin parses");
+        w.scale = 5000;
+        w.seed = 1;
+        got.push((*name, stream_hash(w.stream())));
+    }
+    let expected: &[(&str, u64)] = &[
+        ("dicts", 0xa25bf3caad18e27a),
+        ("lists", 0x35f2c450854d1221),
+        ("tuples", 0x55bc9e08dbf44403),
+        ("strings", 0xbb4a602a6b10b468),
+        ("numbers", 0xf55b07d37f9c06aa),
+        ("instances", 0xaef19d6a1c9562b5),
+        ("json", 0x99f5fe2fe6b580f2),
+        ("gc_cycles", 0xcc0a47618566fb1f),
+        ("churn", 0xe7ef2544a84021ad),
+        ("arena_thrash", 0xb060bcf53301cda9),
+        ("webapp", 0x262e058f622bf930),
+    ];
+    assert_eq!(got, expected, "golden hashes: {got:#x?}");
+}
