@@ -23,7 +23,7 @@ pub use gen::Params;
 pub use python::PyVersion;
 pub use spec::SpecError;
 pub use summary::Summary;
-pub use validate::{validate, StreamError, Validity};
+pub use validate::{validate, Checker, StreamError, Validity};
 
 use gen::Generator;
 use heap::Heap;
