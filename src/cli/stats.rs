@@ -2,6 +2,7 @@
 
 use crate::workload::{Checker, PyVersion, Summary, Workload};
 use clap::Args;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -42,11 +43,24 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     // generator before anyone benchmarks with it.
     let mut checker = Checker::new(info.phases.len());
     let mut broken = None;
+    // Default scales take milliseconds; a huge --scale shows progress on a terminal.
+    let tty = std::io::stderr().is_terminal();
+    let mut seen = 0u64;
+    let mut shown = false;
     let summary = Summary::from_events(stream.inspect(|&e| {
         if broken.is_none() {
             broken = checker.check(e).err();
         }
+        seen += 1;
+        if tty && seen % (1 << 22) == 0 && started.elapsed().as_secs_f64() > 1.0 {
+            let rate = seen as f64 / started.elapsed().as_secs_f64();
+            eprint!("\r{seen} events, {:.1} M events/s", rate / 1e6);
+            shown = true;
+        }
     }));
+    if shown {
+        eprintln!();
+    }
     let elapsed = started.elapsed();
     if let Some(err) = broken {
         anyhow::bail!("workload `{}` produced a malformed stream: {err}", w.name);
