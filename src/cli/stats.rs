@@ -1,8 +1,8 @@
 //! `pybench stats --workload NAME|PATH`: a summary of an event stream.
 
-use crate::workload::{validate, PyVersion, Summary, Workload};
-use anyhow::Context as _;
+use crate::workload::{Checker, PyVersion, Summary, Workload};
 use clap::Args;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -39,12 +39,32 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let stream = w.stream();
     let info = stream.info().clone();
-    let summary = Summary::from_events(stream);
+    // Checked in the same pass: cheap next to generation, and it catches a broken
+    // generator before anyone benchmarks with it.
+    let mut checker = Checker::new(info.phases.len());
+    let mut broken = None;
+    // Default scales take milliseconds; a huge --scale shows progress on a terminal.
+    let tty = std::io::stderr().is_terminal();
+    let mut seen = 0u64;
+    let mut shown = false;
+    let summary = Summary::from_events(stream.inspect(|&e| {
+        if broken.is_none() {
+            broken = checker.check(e).err();
+        }
+        seen += 1;
+        if tty && seen % (1 << 22) == 0 && started.elapsed().as_secs_f64() > 1.0 {
+            let rate = seen as f64 / started.elapsed().as_secs_f64();
+            eprint!("\r{seen} events, {:.1} M events/s", rate / 1e6);
+            shown = true;
+        }
+    }));
+    if shown {
+        eprintln!();
+    }
     let elapsed = started.elapsed();
-    // The check is cheap next to generation and catches a broken generator before anyone
-    // benchmarks with it.
-    validate(w.stream(), info.phases.len())
-        .with_context(|| format!("workload `{}` produced a malformed stream", w.name))?;
+    if let Some(err) = broken {
+        anyhow::bail!("workload `{}` produced a malformed stream: {err}", w.name);
+    }
     if args.json {
         let doc = serde_json::json!({ "stream": info, "summary": summary });
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -23,7 +23,7 @@ pub use gen::Params;
 pub use python::PyVersion;
 pub use spec::SpecError;
 pub use summary::Summary;
-pub use validate::{validate, StreamError, Validity};
+pub use validate::{validate, Checker, StreamError, Validity};
 
 use gen::Generator;
 use heap::Heap;
@@ -107,9 +107,9 @@ impl Workload {
             return Self::builtin(name_or_path);
         }
         let path = Path::new(name_or_path);
-        let src = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        let src = std::fs::read_to_string(path).map_err(|reason| SpecError::Io {
             file: name_or_path.to_string(),
-            source,
+            reason,
         })?;
         Self::from_toml(name_or_path, &src)
     }
@@ -167,18 +167,18 @@ impl EventStream {
         self.heap.objects >= self.info.scale || self.steps >= self.info.scale
     }
 
-    /// Refills the buffer with the next unit of work; false at the end of the stream.
+    /// Refills the buffer with the next units of work; false at the end of the stream.
+    /// Steps run until a batch of events is ready, so units that produce no or few events
+    /// (freelist hits, singletons) do not cost one refill each.
     fn refill(&mut self) -> bool {
+        const BATCH: usize = 256;
         self.heap.out.clear();
         self.pos = 0;
-        while self.heap.out.is_empty() {
-            if self.finished() {
-                return false;
-            }
+        while self.heap.out.len() < BATCH && !self.finished() {
             self.gen.step(&mut self.heap);
             self.steps += 1;
         }
-        true
+        !self.heap.out.is_empty()
     }
 
     /// The next batch of events not yet returned (by this or by `next`), or `None` at the

@@ -20,10 +20,10 @@ pub enum SpecError {
         key: String,
         message: String,
     },
-    #[error("cannot read workload spec {file}: {source}")]
+    #[error("cannot read workload spec {file}: {reason}")]
     Io {
         file: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("unknown workload `{name}`; available workloads: {available}")]
     UnknownWorkload { name: String, available: String },
@@ -172,7 +172,9 @@ const SUM_TOLERANCE: f64 = 1e-6;
 
 fn check_sum(sum: f64) -> Result<(), String> {
     if (sum - 1.0).abs() > SUM_TOLERANCE {
-        Err(format!("probabilities must sum to 1, they sum to {sum}"))
+        // Rounded so 0.5 + 0.2 + 0.2 reads 0.9, not 0.8999999999999999.
+        let shown = (sum * 1e9).round() / 1e9;
+        Err(format!("probabilities must sum to 1, they sum to {shown}"))
     } else {
         Ok(())
     }
@@ -234,11 +236,8 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
         let mut parts = Vec::with_capacity(map.len());
         let mut sum = 0.0;
         for (k, p) in map {
-            let bad = || {
-                format!(
-                    "bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI < 2^32"
-                )
-            };
+            let bad =
+                || format!("bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI");
             let (lo, hi) = match k.split_once('-') {
                 Some((a, b)) => (a.trim().parse::<u32>(), b.trim().parse::<u32>()),
                 None => (k.trim().parse::<u32>(), k.trim().parse::<u32>()),
@@ -247,6 +246,10 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
                 (Ok(lo), Ok(hi)) if lo <= hi => (lo, hi),
                 _ => return Err(bad()),
             };
+            let max = crate::workload::gen::MAX_PARAM;
+            if hi > max {
+                return Err(format!("range `{k}`: values above {max} are not supported"));
+            }
             let p = Prob::try_from(p)
                 .map_err(|e| format!("range `{k}`: {e}"))?
                 .0;

@@ -29,16 +29,28 @@ pub struct Validity {
     pub table_size: u32,
 }
 
-/// Checks that no slot is freed or reallocated while dead, allocated while live, or
-/// numbered past the end of the table (slots are dense); markers must be in range.
-pub fn validate(
-    events: impl IntoIterator<Item = Event>,
+/// An incremental checker, for validating a stream while something else consumes it.
+#[derive(Debug, Clone, Default)]
+pub struct Checker {
+    live: Vec<bool>,
+    live_count: u64,
+    index: u64,
     phases: usize,
-) -> Result<Validity, StreamError> {
-    let mut live: Vec<bool> = Vec::new();
-    let mut live_count = 0u64;
-    let mut index = 0u64;
-    for e in events {
+}
+
+impl Checker {
+    /// A checker for a stream whose phase table has `phases` names.
+    pub fn new(phases: usize) -> Self {
+        Checker {
+            phases,
+            ..Checker::default()
+        }
+    }
+
+    /// Checks the next event.
+    pub fn check(&mut self, e: Event) -> Result<(), StreamError> {
+        let index = self.index;
+        let live = &mut self.live;
         match e {
             Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
                 let s = slot as usize;
@@ -56,7 +68,7 @@ pub fn validate(
                     return Err(StreamError::AllocIntoLiveSlot { index, slot });
                 }
                 live[s] = true;
-                live_count += 1;
+                self.live_count += 1;
             }
             Event::Realloc { slot, .. } => {
                 if !live.get(slot as usize).copied().unwrap_or(false) {
@@ -66,12 +78,13 @@ pub fn validate(
             Event::Free { slot, .. } => match live.get_mut(slot as usize) {
                 Some(l) if *l => {
                     *l = false;
-                    live_count -= 1;
+                    self.live_count -= 1;
                 }
                 _ => return Err(StreamError::FreeOfDeadSlot { index, slot }),
             },
             Event::Phase(id) => {
-                if id as usize >= phases {
+                if id as usize >= self.phases {
+                    let phases = self.phases;
                     return Err(StreamError::UnknownPhase { index, id, phases });
                 }
             }
@@ -81,13 +94,31 @@ pub fn validate(
                 }
             }
         }
-        index += 1;
+        self.index += 1;
+        Ok(())
     }
-    Ok(Validity {
-        events: index,
-        live_at_end: live_count,
-        table_size: live.len() as u32,
-    })
+
+    /// The verdict after the last event.
+    pub fn finish(&self) -> Validity {
+        Validity {
+            events: self.index,
+            live_at_end: self.live_count,
+            table_size: self.live.len() as u32,
+        }
+    }
+}
+
+/// Checks that no slot is freed or reallocated while dead, allocated while live, or
+/// numbered past the end of the table (slots are dense); markers must be in range.
+pub fn validate(
+    events: impl IntoIterator<Item = Event>,
+    phases: usize,
+) -> Result<Validity, StreamError> {
+    let mut c = Checker::new(phases);
+    for e in events {
+        c.check(e)?;
+    }
+    Ok(c.finish())
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ impl Default for ArenaThrashParams {
     fn default() -> Self {
         ArenaThrashParams {
             round_objects: 50_000,
-            two_digit_share: Prob(0.0),
+            two_digit_share: Prob(0.05),
         }
     }
 }

@@ -17,18 +17,11 @@ fn maybe_item(h: &mut Heap, g: &mut Group, p: f64) {
     }
 }
 
-/// Keeps a finished group alive: forever with probability `long_lived`, else in the window.
-fn keep(h: &mut Heap, window: &mut Window, forever: &mut Vec<Group>, g: Group, long_lived: f64) {
-    if h.rng.chance(long_lived) {
-        forever.push(g);
-    } else {
-        window.push(h, g);
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListsParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Share of lists built by repeated `append` (the rest are literals / `list(seq)` of known
     /// length, whose array is sized exactly).
     pub append_share: Prob,
@@ -46,6 +39,7 @@ pub struct ListsParams {
 impl Default for ListsParams {
     fn default() -> Self {
         ListsParams {
+            temp_share: Prob(0.3),
             append_share: Prob(0.6),
             len: RangeMix::of(&[
                 (0, 0, 0.1),
@@ -66,7 +60,6 @@ impl Default for ListsParams {
 pub struct Lists {
     p: ListsParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Lists {
@@ -74,7 +67,6 @@ impl Lists {
         Lists {
             window: Window::new(p.live_lists as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -98,19 +90,16 @@ impl Generator for Lists {
             ListObj::with_len(h, n)
         };
         list.push_to(&mut g);
-        keep(
-            h,
-            &mut self.window,
-            &mut self.forever,
-            g,
-            self.p.long_lived_share.0,
-        );
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TuplesParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Items per tuple (0 is the empty-tuple singleton).
     pub len: RangeMix,
     /// Share of items that are newly allocated ints.
@@ -125,6 +114,7 @@ pub struct TuplesParams {
 impl Default for TuplesParams {
     fn default() -> Self {
         TuplesParams {
+            temp_share: Prob(0.5),
             len: RangeMix::of(&[
                 (0, 0, 0.02),
                 (1, 1, 0.2),
@@ -145,7 +135,6 @@ impl Default for TuplesParams {
 pub struct Tuples {
     p: TuplesParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Tuples {
@@ -153,7 +142,6 @@ impl Tuples {
         Tuples {
             window: Window::new(p.live_tuples as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -168,19 +156,16 @@ impl Generator for Tuples {
         if let Some(t) = new_tuple(h, n) {
             g.push(t);
         }
-        keep(
-            h,
-            &mut self.window,
-            &mut self.forever,
-            g,
-            self.p.long_lived_share.0,
-        );
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InstancesParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Share of instances of classes with 2 `__slots__` (one 48-byte block).
     pub slots_share: Prob,
     /// Share of the 3 attribute values that are newly allocated (ints or strs).
@@ -195,6 +180,7 @@ pub struct InstancesParams {
 impl Default for InstancesParams {
     fn default() -> Self {
         InstancesParams {
+            temp_share: Prob(0.2),
             slots_share: Prob(0.2),
             attr_alloc_share: Prob(0.5),
             live_instances: 64,
@@ -209,7 +195,6 @@ impl Default for InstancesParams {
 pub struct Instances {
     p: InstancesParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Instances {
@@ -217,7 +202,6 @@ impl Instances {
         Instances {
             window: Window::new(p.live_instances as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -239,12 +223,7 @@ impl Generator for Instances {
         } else {
             new_instance(h, &mut g);
         }
-        keep(
-            h,
-            &mut self.window,
-            &mut self.forever,
-            g,
-            self.p.long_lived_share.0,
-        );
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }

@@ -12,6 +12,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DictsParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Share of dicts whose keys are all str (the compact 16-byte-entry table on 3.11+).
     pub str_keys: Prob,
     /// Items inserted per dict.
@@ -33,6 +35,7 @@ pub struct DictsParams {
 impl Default for DictsParams {
     fn default() -> Self {
         DictsParams {
+            temp_share: Prob(0.3),
             str_keys: Prob(0.8),
             items: RangeMix::of(&[
                 (0, 0, 0.05),
@@ -53,7 +56,6 @@ impl Default for DictsParams {
 pub struct Dicts {
     p: DictsParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Dicts {
@@ -61,7 +63,6 @@ impl Dicts {
         Dicts {
             window: Window::new(p.live_dicts as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -103,10 +104,7 @@ impl Generator for Dicts {
             }
         }
         d.push_to(&mut g);
-        if h.rng.chance(self.p.long_lived_share.0) {
-            self.forever.push(g);
-        } else {
-            self.window.push(h, g);
-        }
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }

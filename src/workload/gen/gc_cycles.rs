@@ -29,7 +29,7 @@ impl Default for GcCyclesParams {
         GcCyclesParams {
             cycle_share: Prob(0.5),
             group_objects: RangeMix::of(&[(2, 4, 0.7), (5, 20, 0.3)]),
-            live_groups: 256,
+            live_groups: 64,
             long_lived_share: Prob(0.005),
         }
     }

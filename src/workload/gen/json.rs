@@ -21,7 +21,7 @@ pub struct JsonParams {
     /// Members per object / elements per array.
     pub fanout: RangeMix,
     /// Deepest nesting level.
-    #[serde(deserialize_with = "super::positive")]
+    #[serde(deserialize_with = "super::depth")]
     pub max_depth: u32,
     /// Cap on the values of one document.
     #[serde(deserialize_with = "super::positive")]

@@ -86,12 +86,30 @@ registry! {
     Webapp => "webapp", webapp::WebappParams, Webapp, phases: ["request"];
 }
 
-/// Deserialises a count that must be at least 1, naming the field in the error.
+/// Largest count or size a spec may ask for: keeps every derived size (UCS-2 strs, item
+/// arrays, keys tables) inside `u32` and every window allocatable.
+pub const MAX_PARAM: u32 = 10_000_000;
+
+/// Deserialises a count that must be in 1..=[`MAX_PARAM`].
 pub(crate) fn positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let v = u32::deserialize(d)?;
-    if v == 0 {
-        Err(serde::de::Error::custom("must be at least 1"))
+    let v = i64::deserialize(d)?;
+    if !(1..=i64::from(MAX_PARAM)).contains(&v) {
+        Err(serde::de::Error::custom(format!(
+            "must be an integer from 1 to {MAX_PARAM}, got {v}"
+        )))
     } else {
-        Ok(v)
+        Ok(v as u32)
+    }
+}
+
+/// Deserialises a nesting depth in 1..=64 (deeper trees would only exhaust the stack).
+pub(crate) fn depth<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = i64::deserialize(d)?;
+    if !(1..=64).contains(&v) {
+        Err(serde::de::Error::custom(format!(
+            "must be an integer from 1 to 64, got {v}"
+        )))
+    } else {
+        Ok(v as u32)
     }
 }

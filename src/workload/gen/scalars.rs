@@ -1,6 +1,6 @@
 //! `strings` and `numbers`: the non-container objects.
 
-use super::objects::{new_float, new_int, new_str, str_bytes, Group, StrKind, Window};
+use super::objects::{new_float, new_int, new_str, str_bytes, StrKind, Window};
 use super::Generator;
 use crate::workload::heap::Heap;
 use crate::workload::python::{IntOrigin, PyVersion};
@@ -28,6 +28,8 @@ impl StrKinds {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StringsParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Storage kinds: ASCII 49+n (41+n from 3.12), Latin-1 73+n (57+n), UCS-2 74+2n (58+2n).
     pub kinds: StrKinds,
     /// Length in chars of strings made in one go.
@@ -48,14 +50,15 @@ pub struct StringsParams {
 impl Default for StringsParams {
     fn default() -> Self {
         StringsParams {
+            temp_share: Prob(0.5),
             kinds: StrKinds {
                 ascii: 0.9,
                 latin1: 0.07,
                 ucs2: 0.03,
             },
             len: RangeMix::of(&[(0, 1, 0.1), (2, 16, 0.5), (17, 64, 0.3), (65, 1000, 0.1)]),
-            build_share: Prob(0.2),
-            build_pieces: RangeMix::of(&[(2, 8, 0.8), (9, 64, 0.2)]),
+            build_share: Prob(0.03),
+            build_pieces: RangeMix::of(&[(2, 8, 0.9), (9, 32, 0.1)]),
             piece_len: RangeMix::of(&[(1, 16, 1.0)]),
             live_strings: 64,
             long_lived_share: Prob(0.01),
@@ -68,7 +71,6 @@ impl Default for StringsParams {
 pub struct Strings {
     p: StringsParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Strings {
@@ -76,7 +78,6 @@ impl Strings {
         Strings {
             window: Window::new(p.live_strings as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -109,19 +110,16 @@ impl Generator for Strings {
                 g.push(o);
             }
         }
-        if g.is_empty() {
-            self.window.push(h, g);
-        } else if h.rng.chance(self.p.long_lived_share.0) {
-            self.forever.push(g);
-        } else {
-            self.window.push(h, g);
-        }
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NumbersParams {
+    /// Share of objects that are temporaries (intermediate results) and die right away.
+    pub temp_share: Prob,
     /// Share of numbers that are floats (24 bytes, freelist of 100).
     pub float_share: Prob,
     /// Share of ints in −5..=256: preallocated singletons that never allocate.
@@ -140,6 +138,7 @@ pub struct NumbersParams {
 impl Default for NumbersParams {
     fn default() -> Self {
         NumbersParams {
+            temp_share: Prob(0.6),
             float_share: Prob(0.4),
             small_int_share: Prob(0.3),
             two_digit_share: Prob(0.1),
@@ -155,7 +154,6 @@ impl Default for NumbersParams {
 pub struct Numbers {
     p: NumbersParams,
     window: Window,
-    forever: Vec<Group>,
 }
 
 impl Numbers {
@@ -163,7 +161,6 @@ impl Numbers {
         Numbers {
             window: Window::new(p.live_numbers as usize),
             p: p.clone(),
-            forever: Vec::new(),
         }
     }
 }
@@ -190,10 +187,7 @@ impl Generator for Numbers {
             let o = new_int(h, digits, origin);
             g.push(o);
         }
-        if !g.is_empty() && h.rng.chance(self.p.long_lived_share.0) {
-            self.forever.push(g);
-        } else {
-            self.window.push(h, g);
-        }
+        self.window
+            .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
     }
 }

@@ -35,7 +35,7 @@ impl Default for WebappParams {
             models: RangeMix::of(&[(1, 5, 0.8), (6, 30, 0.2)]),
             response_chunks: RangeMix::of(&[(4, 40, 1.0)]),
             cache_insert_share: Prob(0.05),
-            cycle_share: Prob(0.1),
+            cycle_share: Prob(0.3),
         }
     }
 }
@@ -131,12 +131,16 @@ impl Generator for Webapp {
             cache.insert(h);
             self.cache_entries.push(e);
         }
-        // A reference cycle left behind (exception ↔ traceback ↔ frame locals).
+        // A reference cycle left behind: an object graph with back references (a model
+        // instance, its related-objects list and a dict pointing back at it).
         if h.rng.chance(self.p.cycle_share.0) {
+            new_instance(h, &mut self.cycle);
+            let mut l = ListObj::new_empty(h);
+            l.append(h);
+            l.push_to(&mut self.cycle);
             let mut d = DictObj::new(h, true);
             d.insert(h);
             d.push_to(&mut self.cycle);
-            new_instance(h, &mut self.cycle);
             self.cycle.drop_cycle(h);
         }
         // End of request: everything request-scoped dies by reference counting.
