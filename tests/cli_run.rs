@@ -128,7 +128,21 @@ fn run_writes_tidy_results_with_sane_values() {
     assert!(!v.contains_key(&("system".into(), "arenas_highwater".into(), "".into())));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(json["cells"].as_array().unwrap().len(), 4);
+    // Two repetitions of: the null baseline, then the two allocators.
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6);
+    assert_eq!(cells[0]["allocator"], "null");
+    let null_ops = &v[&("null".into(), "ops_per_sec".into(), "".into())];
+    for a in ["pymalloc:cpython-3.11", "system"] {
+        let ops = &v[&(a.into(), "ops_per_sec".into(), "".into())];
+        for (rep, (n, o)) in null_ops.iter().zip(ops).enumerate() {
+            assert!(
+                n > o,
+                "rep {rep}: the harness alone ({n}) must beat {a} ({o})"
+            );
+        }
+        assert!(v.contains_key(&(a.into(), "net_loop_ns_per_op".into(), "".into())));
+    }
     assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(json["cells"][0]["rss_series"].as_array().unwrap().len() > 100);
 }

@@ -1,19 +1,60 @@
-//! Allocators behind one trait, one file each, so scenarios, benchmarks and (later) the
-//! harness can drive any of them the same way. Allocators are objects here, never installed
-//! as the process's global allocator.
+//! Allocators behind one trait, one file each, so scenarios, benchmarks and the harness can
+//! drive any of them the same way. Allocators are objects here, never installed as the
+//! process's global allocator: the C allocators are reached through their prefixed symbols
+//! (`_rjem_malloc`, `mi_malloc`, `sn_malloc`), so all of them coexist in one binary with
+//! glibc's own `malloc`, and a CPython's obmalloc is reached through `dlsym`.
+//!
+//! [`registry`] turns the short names of the command line into allocators; [`debug_stats`]
+//! reads the accounting text of `sys._debugmallocstats()` into numbers.
 
+mod cpython;
+mod crash;
+pub mod debug_stats;
+#[cfg(feature = "jemalloc")]
+mod jemalloc;
+pub mod libpython;
+#[cfg(feature = "mimalloc")]
+mod mimalloc;
+mod null;
 mod pymalloc;
+pub mod registry;
+#[cfg(feature = "snmalloc")]
+mod snmalloc;
 mod system;
+#[cfg(test)]
+mod testing;
 
+pub use self::cpython::{CpythonAllocator, CpythonError};
+pub use self::crash::CrashAllocator;
+pub use self::debug_stats::DebugMallocStats;
+#[cfg(feature = "jemalloc")]
+pub use self::jemalloc::JemallocAllocator;
+#[cfg(feature = "mimalloc")]
+pub use self::mimalloc::MimallocAllocator;
+pub use self::null::NullAllocator;
 pub use self::pymalloc::PymallocAllocator;
+pub use self::registry::{AllocError, AllocOptions, AllocatorSpec, Selection};
+#[cfg(feature = "snmalloc")]
+pub use self::snmalloc::SnmallocAllocator;
 pub use self::system::SystemAllocator;
 
 /// The C allocation interface CPython's allocator domains use (`malloc`, `calloc`,
-/// `realloc`, `free`), with their semantics: every block is at least 16-byte aligned,
-/// `malloc(0)` returns a unique non-NULL pointer, `realloc(NULL, n)` allocates.
+/// `realloc`, `free`), with their semantics: `malloc(0)` returns a unique non-NULL pointer,
+/// `realloc(NULL, n)` allocates, and `free` takes no size (CPython never passes one, so an
+/// allocator whose native free is sized must find the size itself, and pays for it here as
+/// it would under a real Python).
+///
+/// Alignment is C's: a block of n ≥ 16 bytes is 16-byte aligned; smaller blocks are aligned
+/// to at least the largest power of two ≤ n (jemalloc and mimalloc serve 8-byte requests from
+/// an 8-byte class, as they do under a real Python started with `PYTHONMALLOC=malloc`).
 pub trait Allocator {
     /// Short, stable name as used on the command line (`system`, `pymalloc:cpython-3.11` …).
     fn name(&self) -> String;
+
+    /// Version of the allocator's code (library version, or this crate's for the engine).
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
 
     fn malloc(&mut self, n: usize) -> *mut u8;
 
@@ -27,12 +68,52 @@ pub trait Allocator {
     /// `p` is NULL or a live block of this allocator, not used afterwards.
     unsafe fn free(&mut self, p: *mut u8);
 
-    /// Returns cached free memory to the OS where the allocator has a call for it (run after
-    /// everything was freed, to measure what it still retains).
+    /// Gives cached free memory back to the OS with the allocator's own purge call (glibc
+    /// `malloc_trim(0)`, jemalloc `arena.<all>.purge`, mimalloc `mi_collect(true)`), so the
+    /// harness can measure retained memory after it (design.md §3). Default: nothing to do.
     fn trim(&mut self) {}
 
     /// The pymalloc accounting, for allocators that have one (the engine).
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         None
+    }
+}
+
+/// Something to run with an allocator of a type known at compile time: the harness's replay
+/// loop implements it so that every allocator gets its own monomorphised, inlined loop
+/// instead of a virtual call per event (see [`AllocatorSpec::visit`]).
+pub trait AllocatorVisitor {
+    type Output;
+    fn visit<A: Allocator + 'static>(self, allocator: A) -> Self::Output;
+}
+
+impl<A: Allocator + ?Sized> Allocator for Box<A> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn version(&self) -> String {
+        (**self).version()
+    }
+    #[inline]
+    fn malloc(&mut self, n: usize) -> *mut u8 {
+        (**self).malloc(n)
+    }
+    #[inline]
+    fn calloc(&mut self, nelem: usize, elsize: usize) -> *mut u8 {
+        (**self).calloc(nelem, elsize)
+    }
+    #[inline]
+    unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8 {
+        (**self).realloc(p, n)
+    }
+    #[inline]
+    unsafe fn free(&mut self, p: *mut u8) {
+        (**self).free(p)
+    }
+    fn trim(&mut self) {
+        (**self).trim()
+    }
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        (**self).engine_stats()
     }
 }

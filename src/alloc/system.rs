@@ -1,14 +1,28 @@
 //! `system`: the C library's malloc (glibc on the machines this project targets).
 
 use super::Allocator;
+use std::ffi::CStr;
 
 /// The process's C allocator, called directly through libc.
 #[derive(Debug, Default)]
 pub struct SystemAllocator;
 
+impl SystemAllocator {
+    /// `glibc X.Y` from `gnu_get_libc_version()`.
+    pub fn library_version() -> String {
+        // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+        let v = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
+        format!("glibc {}", v.to_string_lossy())
+    }
+}
+
 impl Allocator for SystemAllocator {
     fn name(&self) -> String {
         "system".to_string()
+    }
+
+    fn version(&self) -> String {
+        Self::library_version()
     }
 
     #[inline]
@@ -33,10 +47,25 @@ impl Allocator for SystemAllocator {
         libc::free(p.cast())
     }
 
-    /// glibc's `malloc_trim(0)` returns free memory at the top of the heap and whole free
-    /// pages inside it.
+    /// `malloc_trim(0)`: releases free memory at the top of the heap and, since glibc 2.8,
+    /// whole free pages inside it.
     fn trim(&mut self) {
-        // SAFETY: malloc_trim has no preconditions.
+        // SAFETY: malloc_trim only inspects glibc's own heap.
         unsafe { libc::malloc_trim(0) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract() {
+        crate::alloc::testing::check_contract(&mut SystemAllocator);
+    }
+
+    #[test]
+    fn version_names_glibc() {
+        assert!(SystemAllocator.version().starts_with("glibc 2."));
     }
 }

@@ -1,8 +1,10 @@
 //! `pybench list …`: everything the user can name.
 
+use crate::alloc::registry::{self, AllocOptions};
 use crate::pymalloc::{Geometry, Preset};
 use clap::{Args, ValueEnum};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -10,6 +12,16 @@ pub struct ListArgs {
     /// What to list.
     #[arg(value_enum)]
     what: ListWhat,
+    /// Allocators only: show just these names, checked as a run checks them (an unknown or
+    /// unavailable name is an error, exit code 2).
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
+    /// Also list test-only entries (the `test-crash` allocator).
+    #[arg(long)]
+    all: bool,
+    /// libpython to use for the `cpython:3.X` of its version, before any search.
+    #[arg(long, value_name = "PATH")]
+    libpython: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -18,6 +30,8 @@ enum ListWhat {
     Presets,
     /// Built-in workloads: name, generator, default scale, description.
     Workloads,
+    /// Allocators: name, version, and whether each is available here (and why not).
+    Allocators,
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
@@ -25,8 +39,46 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         ListWhat::Presets => list_presets(&mut out)?,
         ListWhat::Workloads => list_workloads(&mut out)?,
+        ListWhat::Allocators => list_allocators(&mut out, &args)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> {
+    let opts = AllocOptions {
+        libpython: args.libpython.clone(),
+    };
+    let specs = if args.names.is_empty() {
+        registry::all()
+            .into_iter()
+            .filter(|s| args.all || !s.is_hidden())
+            .collect()
+    } else {
+        registry::select(&args.names, &opts)?.specs
+    };
+    let rows: Vec<(String, String, String)> = specs
+        .into_iter()
+        .map(|spec| {
+            let a = spec.availability(&opts);
+            let status = match a.status {
+                Ok(note) if note.is_empty() => "yes".to_string(),
+                Ok(note) => format!("yes ({note})"),
+                Err(reason) => format!("no: {reason}"),
+            };
+            (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
+        })
+        .collect();
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(9);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(7);
+    writeln!(out, "{:<w0$}  {:<w1$}  available", "allocator", "version")?;
+    for (name, version, status) in rows {
+        writeln!(out, "{name:<w0$}  {version:<w1$}  {status}")?;
+    }
+    writeln!(
+        out,
+        "also: pymalloc:PRESET (see `pybench list presets`), pymalloc:arena=SIZE,pool=SIZE"
+    )?;
+    Ok(())
 }
 
 fn list_presets(out: &mut impl Write) -> std::io::Result<()> {

@@ -1,18 +1,22 @@
 //! `pybench run`: workloads × allocators × repetitions, each cell in its own process; results
 //! in `results/<timestamp>-<label>/` rewritten after every cell, and a table at the end.
 
+use crate::alloc::AllocOptions;
 use crate::harness::cell::CellSpec;
 use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Outcome, Plan};
 use crate::pymalloc::Preset;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
-use crate::report::model::{AllocatorInfo, RunParameters, RunResults, FORMAT_VERSION};
+use crate::report::model::{
+    AllocatorInfo, CellResult, Metric, RunParameters, RunResults, FORMAT_VERSION,
+};
 use crate::report::store::{export_to, utc_timestamp, ResultsStore};
 use crate::report::summary::{cell_text, summarize, COLUMNS};
 use crate::sys::procfs::MachineInfo;
 use crate::workload::Workload;
 use anyhow::Context as _;
 use clap::Args;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,9 +82,67 @@ pub struct RunArgs {
     libpython: Option<PathBuf>,
 }
 
-/// The default allocators: everything this build can run here.
-fn default_allocators() -> Vec<String> {
-    vec!["pymalloc".to_string(), "system".to_string()]
+/// The allocators of the run. Named ones must all be available (else exit 2 before measuring).
+/// By default: every available allocator, with the engine written as bare `pymalloc` (resolved
+/// per workload) and, of the real interpreters, only those whose version a workload models —
+/// the comparison the engine preset stands in for. Skipped ones are reported in one line each.
+fn select_allocators(
+    args: &RunArgs,
+    pythons: &[String],
+    opts: &AllocOptions,
+) -> anyhow::Result<Vec<String>> {
+    if !args.allocators.is_empty() {
+        let mut names = Vec::new();
+        for a in &args.allocators {
+            // `pymalloc` stays bare so each workload gets its own Python version's preset.
+            if a != "pymalloc" {
+                crate::alloc::registry::select(std::slice::from_ref(a), opts)?;
+            }
+            names.push(a.clone());
+        }
+        return Ok(names);
+    }
+    let selection = crate::alloc::registry::select(&[], opts)?;
+    if !args.quiet {
+        for (name, reason) in &selection.skipped {
+            if !name.starts_with("cpython:") {
+                eprintln!("skipped {name}: {reason}");
+            }
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for spec in &selection.specs {
+        let name = spec.name();
+        if name.starts_with("pymalloc") {
+            names.insert(0, "pymalloc".to_string());
+        } else if let Some(minor) = spec.cpython_minor() {
+            if pythons.contains(&format!("3.{minor}")) {
+                names.push(name);
+            }
+        } else {
+            names.push(name);
+        }
+    }
+    for py in pythons {
+        let wanted = format!("cpython:{py}");
+        if !names.contains(&wanted) && !args.quiet {
+            let reason = selection
+                .skipped
+                .iter()
+                .find(|(n, _)| *n == wanted)
+                .map_or("not found", |(_, r)| r.as_str());
+            eprintln!("skipped {wanted}: {reason}");
+        }
+    }
+    Ok(names)
+}
+
+/// The version of an allocator as the registry reports it, for the manifest.
+fn allocator_version(name: &str, opts: &AllocOptions) -> String {
+    name.parse::<crate::alloc::AllocatorSpec>()
+        .ok()
+        .and_then(|s| s.availability(opts).version)
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// Resolves a bare `pymalloc` to the preset of the workload's Python version, so results name
@@ -104,19 +166,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         workloads.push((w.clone(), wl));
     }
-    let allocators = if args.allocators.is_empty() {
-        default_allocators()
-    } else {
-        args.allocators.clone()
+    let opts = AllocOptions {
+        libpython: args.libpython.clone(),
     };
-    for a in &allocators {
-        crate::harness::child::check_allocator(a)?;
+    let mut pythons: Vec<String> = Vec::new();
+    for (_, wl) in &workloads {
+        let py = wl.python.to_string();
+        if !pythons.contains(&py) {
+            pythons.push(py);
+        }
     }
+    let allocators = select_allocators(&args, &pythons, &opts)?;
 
+    // `null` does no allocation work: measured first in each group, it gives the harness's
+    // own cost per event, which later cells of the group subtract (design.md §3).
+    let with_baseline: Vec<String> = std::iter::once("null".to_string())
+        .chain(allocators.iter().cloned())
+        .collect();
     let mut cells = Vec::new();
     for rep in 0..args.repetitions {
         for (name, wl) in &workloads {
-            for a in &allocators {
+            for a in &with_baseline {
                 cells.push(CellSpec {
                     workload: name.clone(),
                     python: args.python.clone(),
@@ -166,7 +236,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|a| AllocatorInfo {
                 name: a.clone(),
-                version: crate::harness::child::allocator_version(a),
+                version: allocator_version(a, &opts),
             })
             .collect(),
         cells: Vec::new(),
@@ -181,7 +251,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
     };
     let mut save_error = None;
-    let outcome = runner::run(&plan, |cell| {
+    let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
+    let outcome = runner::run(&plan, |mut cell| {
+        add_net_figures(&mut cell, &mut harness_cost);
         results.cells.push(cell);
         if let Err(e) = store.save(&results) {
             save_error.get_or_insert(e);
@@ -233,6 +305,33 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (_, 0) => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_CELLS_FAILED),
     })
+}
+
+/// Records the `null` cell's loop cost per event, and gives every other cell of the same
+/// workload and repetition its figures net of it (`net_loop_ns_per_op`, `net_ops_per_sec`).
+fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u32), f64>) {
+    let key = (cell.workload.clone(), cell.repetition);
+    let Some(loop_ns) = cell.metric("loop_ns_per_op", None) else {
+        return;
+    };
+    if cell.allocator == "null" {
+        harness_cost.insert(key, loop_ns);
+        return;
+    }
+    let Some(&base) = harness_cost.get(&key) else {
+        return;
+    };
+    let net = loop_ns - base;
+    if net > 0.0 {
+        cell.metrics
+            .push(Metric::new("net_loop_ns_per_op", net, "ns"));
+        cell.metrics
+            .push(Metric::new("net_ops_per_sec", 1e9 / net, "ops/s"));
+    } else {
+        cell.notes.push(format!(
+            "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"
+        ));
+    }
 }
 
 /// Keeps directory names portable.

@@ -76,9 +76,8 @@ pub fn measure<A: Allocator>(
     a: &mut A,
     raw_to_system: bool,
 ) -> anyhow::Result<CellResult> {
-    // Generating the events freed memory inside the harness's own (glibc) heap. Return it to
-    // the OS first, or the system allocator would reuse those pages without any RSS growth
-    // and look better than it is.
+    // Anything freed into glibc's heap before the harness heap took over (start-up, argument
+    // parsing) goes back to the OS, so the system allocator starts from a clean heap.
     crate::alloc::SystemAllocator.trim();
     let timer = Timer::calibrate();
     let rss = RssReader::for_self().context("cannot read /proc/self/statm")?;

@@ -3,6 +3,7 @@
 
 pub mod cell;
 pub mod child;
+pub mod heap;
 pub mod replay;
 pub mod runner;
 pub mod timer;

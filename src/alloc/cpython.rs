@@ -1,0 +1,275 @@
+//! `cpython:3.X`: the real obmalloc of an installed CPython, loaded at run time from its shared
+//! libpython and called through `PyObject_Malloc/Calloc/Realloc/Free` with the GIL held, the
+//! way the interpreter itself calls it (pymalloc.md §8: the OBJ domain requires the GIL).
+//!
+//! Facts this relies on, checked on pyenv builds 3.8.18 – 3.13.0:
+//! - `Py_InitializeEx(0)` initialises without installing signal handlers and leaves the GIL
+//!   held by the calling thread (`PyGILState_Check()` returns 1 right after; checked below).
+//!   [`CpythonAllocator`] is therefore `!Send`: it must stay on the thread that loaded it
+//!   (from 3.12 obmalloc state is per interpreter and found through the thread's state).
+//! - The legacy global flags `Py_IgnoreEnvironmentFlag` and `Py_NoSiteFlag` are still read by
+//!   `Py_InitializeEx` on every version up to 3.13 (deprecated since 3.12, not removed). With the
+//!   first set, `PYTHONMALLOC` (and every other `PYTHON*` variable) in the environment is
+//!   ignored, so what is measured is always pymalloc; the second skips `site`, so no user
+//!   `.pth` file can run code or allocate in the measured process.
+//! - `Py_SetPythonHome` (deprecated in 3.11, present in 3.13) points a relocated or pyenv
+//!   build at its standard library.
+//! - One process can hold one initialised libpython only (two would share C-level state such
+//!   as signal and TLS setup); a second, different one is refused with
+//!   [`CpythonError::AnotherLoaded`]. The harness runs one child process per cell anyway.
+//! - A failing `Py_InitializeEx` calls `Py_FatalError`, which aborts the process: in the
+//!   harness that loses only the cell's child process.
+
+use super::debug_stats::{DebugMallocStats, ParseError};
+use super::libpython::{dlerror, version_token, Found};
+use super::Allocator;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::marker::PhantomData;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Why a libpython could not be loaded or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CpythonError {
+    #[error("cannot load {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("{path} has no symbol {symbol} (not a CPython 3.8+ shared library?)")]
+    MissingSymbol { path: PathBuf, symbol: &'static str },
+    #[error("{path} is CPython {found}, not 3.{minor}")]
+    WrongVersion {
+        path: PathBuf,
+        found: String,
+        minor: u8,
+    },
+    #[error(
+        "this process already runs CPython {loaded} from {path}; one libpython per process \
+         (run cpython:{requested} in its own process)"
+    )]
+    AnotherLoaded {
+        loaded: String,
+        path: PathBuf,
+        requested: String,
+    },
+    #[error("Py_InitializeEx returned without the GIL held by this thread")]
+    NoGil,
+    #[error("_PyObject_DebugMallocStats printed nothing (pymalloc not in use?)")]
+    NoDebugStats,
+    #[error("cannot capture _PyObject_DebugMallocStats: {0}")]
+    Capture(std::io::Error),
+    #[error("cannot read _PyObject_DebugMallocStats output: {0}")]
+    Parse(#[from] ParseError),
+}
+
+type MallocFn = unsafe extern "C" fn(usize) -> *mut c_void;
+type CallocFn = unsafe extern "C" fn(usize, usize) -> *mut c_void;
+type ReallocFn = unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void;
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+type StatsFn = unsafe extern "C" fn(*mut libc::FILE) -> c_int;
+
+/// The entry points of one loaded, initialised interpreter. Lives for the rest of the
+/// process (the library is never closed: an initialised interpreter cannot be unloaded).
+struct Api {
+    malloc: MallocFn,
+    calloc: CallocFn,
+    realloc: ReallocFn,
+    free: FreeFn,
+    debug_stats: StatsFn,
+    version: String,
+    path: PathBuf,
+}
+
+/// The interpreter this process loaded, if any.
+static LOADED: Mutex<Option<&'static Api>> = Mutex::new(None);
+
+/// The real obmalloc of a CPython 3.X; see the module documentation.
+pub struct CpythonAllocator {
+    api: &'static Api,
+    minor: u8,
+    /// `!Send`/`!Sync`: the GIL is held by the thread that initialised the interpreter.
+    _gil: PhantomData<*mut ()>,
+}
+
+impl CpythonAllocator {
+    /// Loads and initialises the library `found` (once per process), checking it is 3.`minor`.
+    pub fn load(found: &Found, minor: u8) -> Result<Self, CpythonError> {
+        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(api) = *loaded {
+            if api.path == found.path {
+                return Ok(CpythonAllocator::wrap(api, minor));
+            }
+            return Err(CpythonError::AnotherLoaded {
+                loaded: api.version.clone(),
+                path: api.path.clone(),
+                requested: format!("3.{minor}"),
+            });
+        }
+        let api: &'static Api = Box::leak(Box::new(open_and_initialise(found, minor)?));
+        *loaded = Some(api);
+        Ok(CpythonAllocator::wrap(api, minor))
+    }
+
+    fn wrap(api: &'static Api, minor: u8) -> Self {
+        CpythonAllocator {
+            api,
+            minor,
+            _gil: PhantomData,
+        }
+    }
+
+    /// The library this allocator calls.
+    pub fn library_path(&self) -> &std::path::Path {
+        &self.api.path
+    }
+
+    /// The raw text `_PyObject_DebugMallocStats` prints, captured through `open_memstream`.
+    pub fn debug_stats_text(&self) -> Result<String, CpythonError> {
+        let mut buf: *mut c_char = std::ptr::null_mut();
+        let mut len: usize = 0;
+        // SAFETY: open_memstream writes the buffer pointer and size at fclose.
+        let file = unsafe { libc::open_memstream(&mut buf, &mut len) };
+        if file.is_null() {
+            return Err(CpythonError::Capture(std::io::Error::last_os_error()));
+        }
+        // SAFETY: the GIL is held by this thread (CpythonAllocator is !Send); file is a valid
+        // stream, closed once; buf then holds len bytes allocated with malloc.
+        let (printed, text) = unsafe {
+            let printed = (self.api.debug_stats)(file);
+            libc::fclose(file);
+            let text = if buf.is_null() {
+                String::new()
+            } else {
+                let bytes = std::slice::from_raw_parts(buf.cast::<u8>(), len);
+                let s = String::from_utf8_lossy(bytes).into_owned();
+                libc::free(buf.cast());
+                s
+            };
+            (printed, text)
+        };
+        if printed == 0 || text.is_empty() {
+            return Err(CpythonError::NoDebugStats);
+        }
+        Ok(text)
+    }
+
+    /// The real allocator's figures, read through its debug-stats entry point.
+    pub fn debug_stats(&self) -> Result<DebugMallocStats, CpythonError> {
+        Ok(DebugMallocStats::parse(&self.debug_stats_text()?)?)
+    }
+}
+
+/// Opens the library, resolves every entry point, sets the start-up flags and initialises.
+fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
+    let path = found.path.clone();
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|e| CpythonError::Load {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    // RTLD_LOCAL keeps libpython's symbols out of the global namespace; with `site` off and
+    // the environment ignored, start-up imports only built-in and frozen modules, so no
+    // extension module needs to find them there.
+    // SAFETY: dlopen with a valid C string.
+    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(CpythonError::Load {
+            path,
+            reason: dlerror(),
+        });
+    }
+    let sym = |symbol: &'static str| -> Result<*mut c_void, CpythonError> {
+        let c = CString::new(symbol).expect("symbol names have no NUL");
+        // SAFETY: handle is a live dlopen handle.
+        let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
+        if p.is_null() {
+            Err(CpythonError::MissingSymbol {
+                path: found.path.clone(),
+                symbol,
+            })
+        } else {
+            Ok(p)
+        }
+    };
+    // SAFETY (all transmutes below): each symbol has the C signature documented in CPython's
+    // headers (Include/objimpl.h, pylifecycle.h, pystate.h) that the target type spells out.
+    unsafe {
+        let get_version: extern "C" fn() -> *const c_char =
+            std::mem::transmute(sym("Py_GetVersion")?);
+        let version = version_token(&CStr::from_ptr(get_version()).to_string_lossy());
+        if !super::libpython::is_minor(&version, minor) {
+            return Err(CpythonError::WrongVersion {
+                path,
+                found: version,
+                minor,
+            });
+        }
+        let api = Api {
+            malloc: std::mem::transmute::<*mut c_void, MallocFn>(sym("PyObject_Malloc")?),
+            calloc: std::mem::transmute::<*mut c_void, CallocFn>(sym("PyObject_Calloc")?),
+            realloc: std::mem::transmute::<*mut c_void, ReallocFn>(sym("PyObject_Realloc")?),
+            free: std::mem::transmute::<*mut c_void, FreeFn>(sym("PyObject_Free")?),
+            debug_stats: std::mem::transmute::<*mut c_void, StatsFn>(sym(
+                "_PyObject_DebugMallocStats",
+            )?),
+            version,
+            path: path.clone(),
+        };
+        let is_initialized: extern "C" fn() -> c_int =
+            std::mem::transmute(sym("Py_IsInitialized")?);
+        let gil_check: extern "C" fn() -> c_int = std::mem::transmute(sym("PyGILState_Check")?);
+        if is_initialized() == 0 {
+            *sym("Py_IgnoreEnvironmentFlag")?.cast::<c_int>() = 1;
+            *sym("Py_NoSiteFlag")?.cast::<c_int>() = 1;
+            if let Some(home) = &found.home {
+                let set_home: extern "C" fn(*const libc::wchar_t) =
+                    std::mem::transmute(sym("Py_SetPythonHome")?);
+                // CPython keeps the pointer, so the wide string must live forever: leak it.
+                // wchar_t is UTF-32 on Linux.
+                let wide: Vec<libc::wchar_t> = home
+                    .to_string_lossy()
+                    .chars()
+                    .map(|c| c as libc::wchar_t)
+                    .chain([0])
+                    .collect();
+                set_home(Box::leak(wide.into_boxed_slice()).as_ptr());
+            }
+            let initialize: extern "C" fn(c_int) = std::mem::transmute(sym("Py_InitializeEx")?);
+            initialize(0);
+        }
+        if gil_check() != 1 {
+            return Err(CpythonError::NoGil);
+        }
+        Ok(api)
+    }
+}
+
+impl Allocator for CpythonAllocator {
+    fn name(&self) -> String {
+        format!("cpython:3.{}", self.minor)
+    }
+
+    fn version(&self) -> String {
+        format!("CPython {}", self.api.version)
+    }
+
+    #[inline]
+    fn malloc(&mut self, n: usize) -> *mut u8 {
+        // SAFETY: the interpreter is initialised and this thread holds the GIL.
+        unsafe { (self.api.malloc)(n).cast() }
+    }
+
+    #[inline]
+    fn calloc(&mut self, nelem: usize, elsize: usize) -> *mut u8 {
+        // SAFETY: as above; PyObject_Calloc checks the product for overflow.
+        unsafe { (self.api.calloc)(nelem, elsize).cast() }
+    }
+
+    #[inline]
+    unsafe fn realloc(&mut self, p: *mut u8, n: usize) -> *mut u8 {
+        (self.api.realloc)(p.cast(), n).cast()
+    }
+
+    #[inline]
+    unsafe fn free(&mut self, p: *mut u8) {
+        (self.api.free)(p.cast())
+    }
+}

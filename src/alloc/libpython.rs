@@ -1,0 +1,275 @@
+//! Finding an installed CPython's shared library (`libpython3.X.so`) for `cpython:3.X`.
+//!
+//! Search order, first hit wins:
+//! 1. `--libpython PATH`, when that library is CPython 3.X;
+//! 2. pyenv: `$PYENV_ROOT` (or `~/.pyenv`) `/versions/3.X*/lib/libpython3.X.so*`, newest
+//!    patch release first (free-threaded `3.13t` builds name their library
+//!    `libpython3.13t.so` and so are never picked up: they use mimalloc, not pymalloc);
+//! 3. the interpreter on `PATH`: `python3.X-config --prefix`, then `python3.X -c` asking
+//!    `sysconfig` for `LIBDIR`;
+//! 4. the dynamic linker's cache (`ldconfig -p`).
+//!
+//! Each candidate's version is read with `Py_GetVersion()` from the library itself
+//! ([`probe_version`]), so a mislabelled file is caught before it is used.
+
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The CPython minor versions pybench drives: those whose obmalloc pymalloc.md describes.
+pub const SUPPORTED_MINORS: std::ops::RangeInclusive<u8> = 8..=13;
+
+/// A libpython found for some 3.X.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    /// The installation prefix to give `Py_SetPythonHome`, when the library sits in
+    /// `PREFIX/lib/` next to `PREFIX/lib/python3.X/os.py` (pyenv, `make install`); `None`
+    /// lets the interpreter use its compiled-in prefix (distribution packages).
+    pub home: Option<PathBuf>,
+    /// Full version from `Py_GetVersion()`, e.g. `3.11.7`.
+    pub version: String,
+    /// Which step found it (`--libpython`, `pyenv`, `python3.X-config`, `sysconfig`, `ldconfig`).
+    pub via: &'static str,
+}
+
+/// One search step: candidate paths for a minor version, noting where it looked.
+type SearchStep = fn(u8, &mut Vec<String>) -> Vec<PathBuf>;
+
+/// Looks for libpython3.`minor`; the error is the one-line reason, naming every place looked.
+pub fn find(minor: u8, override_path: Option<&Path>) -> Result<Found, String> {
+    let mut looked = Vec::new();
+    if let Some(path) = override_path {
+        match probe_version(path) {
+            Ok(v) if is_minor(&v, minor) => return Ok(found(path, minor, v, "--libpython")),
+            Ok(v) => looked.push(format!("--libpython {} (CPython {v})", path.display())),
+            Err(e) => looked.push(format!("--libpython {} ({e})", path.display())),
+        }
+    }
+    let steps: [(&'static str, SearchStep); 4] = [
+        ("pyenv", pyenv_candidates),
+        ("python3.X-config", config_candidates),
+        ("sysconfig", sysconfig_candidates),
+        ("ldconfig", ldconfig_candidates),
+    ];
+    for (via, step) in steps {
+        for path in step(minor, &mut looked) {
+            if let Ok(v) = probe_version(&path) {
+                if is_minor(&v, minor) {
+                    return Ok(found(&path, minor, v, via));
+                }
+            }
+        }
+    }
+    Err(format!(
+        "no libpython3.{minor}.so found (looked in {}); pass --libpython PATH",
+        looked.join(", ")
+    ))
+}
+
+fn found(path: &Path, minor: u8, version: String, via: &'static str) -> Found {
+    let prefix = path.parent().and_then(Path::parent);
+    let home = prefix
+        .filter(|p| p.join(format!("lib/python3.{minor}/os.py")).is_file())
+        .map(Path::to_path_buf);
+    Found {
+        path: path.to_path_buf(),
+        home,
+        version,
+        via,
+    }
+}
+
+/// `"3.11.7"` is minor 11; `"3.1.2"` is not minor 11.
+pub(crate) fn is_minor(version: &str, minor: u8) -> bool {
+    let mut parts = version.split('.');
+    parts.next() == Some("3") && parts.next().and_then(|m| m.parse::<u8>().ok()) == Some(minor)
+}
+
+/// The library names to try inside a lib directory, unversioned link first.
+fn in_libdir(dir: &Path, minor: u8) -> Vec<PathBuf> {
+    ["so", "so.1.0"]
+        .iter()
+        .map(|ext| dir.join(format!("libpython3.{minor}.{ext}")))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+fn pyenv_candidates(minor: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")));
+    let Some(versions) = root.map(|r| r.join("versions")) else {
+        return Vec::new();
+    };
+    looked.push(format!("{}/3.{minor}*/lib", versions.display()));
+    let Ok(entries) = std::fs::read_dir(&versions) else {
+        return Vec::new();
+    };
+    let want = format!("3.{minor}");
+    let mut dirs: Vec<(u32, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(&want)?;
+            // "3.11" or "3.11.7", not "3.1x" of another minor nor "3.13t"-style variants.
+            let patch = match rest.strip_prefix('.') {
+                Some(p) => p.parse::<u32>().ok()?,
+                None if rest.is_empty() => 0,
+                None => return None,
+            };
+            Some((patch, e.path().join("lib")))
+        })
+        .collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    dirs.iter().flat_map(|(_, d)| in_libdir(d, minor)).collect()
+}
+
+/// Runs a command and returns its trimmed stdout when it succeeds.
+fn output_of(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn config_candidates(minor: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+    let cmd = format!("python3.{minor}-config");
+    looked.push(format!("`{cmd} --prefix`"));
+    output_of(&cmd, &["--prefix"])
+        .map(|prefix| in_libdir(&Path::new(&prefix).join("lib"), minor))
+        .unwrap_or_default()
+}
+
+fn sysconfig_candidates(minor: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+    let cmd = format!("python3.{minor}");
+    looked.push(format!("`{cmd}` sysconfig LIBDIR"));
+    let script = "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')";
+    output_of(&cmd, &["-c", script])
+        .map(|dir| in_libdir(Path::new(&dir), minor))
+        .unwrap_or_default()
+}
+
+fn ldconfig_candidates(minor: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+    looked.push("`ldconfig -p`".to_string());
+    let Some(cache) =
+        output_of("ldconfig", &["-p"]).or_else(|| output_of("/sbin/ldconfig", &["-p"]))
+    else {
+        return Vec::new();
+    };
+    parse_ldconfig(&cache, minor)
+}
+
+/// Lines of `ldconfig -p` look like `\tlibpython3.11.so.1.0 (libc6,x86-64) => /lib/…/libpython3.11.so.1.0`.
+fn parse_ldconfig(cache: &str, minor: u8) -> Vec<PathBuf> {
+    let want = format!("libpython3.{minor}.so");
+    cache
+        .lines()
+        .filter_map(|l| {
+            let (lib, path) = l.trim().split_once(" => ")?;
+            let name = lib.split_whitespace().next()?;
+            (name == want || name.starts_with(&format!("{want}."))).then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// Reads the version (`3.11.7`) a libpython reports through `Py_GetVersion()`, which only
+/// formats compile-time strings and is safe before initialisation. The library is opened with
+/// `RTLD_LAZY | RTLD_LOCAL` and closed again; nothing of it runs but that function.
+pub fn probe_version(path: &Path) -> Result<String, String> {
+    if !path.exists() {
+        return Err("no such file".to_string());
+    }
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: dlopen with a valid C string; libpython has no constructors that need setup.
+    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(dlerror());
+    }
+    // SAFETY: handle is live; the symbol, if present, is `const char *Py_GetVersion(void)`.
+    let version = unsafe {
+        let sym = libc::dlsym(handle, c"Py_GetVersion".as_ptr());
+        let v = if sym.is_null() {
+            Err("not a libpython (no Py_GetVersion)".to_string())
+        } else {
+            let f: extern "C" fn() -> *const libc::c_char = std::mem::transmute(sym);
+            Ok(version_token(&CStr::from_ptr(f()).to_string_lossy()))
+        };
+        libc::dlclose(handle);
+        v
+    };
+    version
+}
+
+/// `"3.11.7 (main, Jan  1 2024, …) [GCC 12.2.0]"` → `"3.11.7"`.
+pub(crate) fn version_token(full: &str) -> String {
+    full.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// The last `dlerror()` message.
+pub(crate) fn dlerror() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated message.
+    let msg = unsafe { libc::dlerror() };
+    if msg.is_null() {
+        "unknown dlopen error".to_string()
+    } else {
+        // SAFETY: as above.
+        unsafe { CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_versions_match_exactly() {
+        assert!(is_minor("3.11.7", 11));
+        assert!(is_minor("3.9.18", 9));
+        assert!(!is_minor("3.1.5", 11));
+        assert!(!is_minor("3.11.7", 1));
+        assert!(!is_minor("2.7.18", 7));
+    }
+
+    #[test]
+    fn ldconfig_lines_are_read() {
+        let cache = "3 libs found in cache `/etc/ld.so.cache'\n\
+            \tlibpython3.11.so.1.0 (libc6,x86-64) => /lib/x86_64-linux-gnu/libpython3.11.so.1.0\n\
+            \tlibpython3.11.so (libc6,x86-64) => /lib/x86_64-linux-gnu/libpython3.11.so\n\
+            \tlibpython3.1.so (libc6,x86-64) => /lib/libpython3.1.so\n";
+        assert_eq!(
+            parse_ldconfig(cache, 11),
+            vec![
+                PathBuf::from("/lib/x86_64-linux-gnu/libpython3.11.so.1.0"),
+                PathBuf::from("/lib/x86_64-linux-gnu/libpython3.11.so")
+            ]
+        );
+        assert!(parse_ldconfig(cache, 9).is_empty());
+    }
+
+    #[test]
+    fn missing_library_is_a_one_line_reason() {
+        let err = find(99, Some(Path::new("/nonexistent/libpython3.99.so"))).unwrap_err();
+        assert!(
+            err.starts_with("no libpython3.99.so found (looked in --libpython"),
+            "{err}"
+        );
+        assert!(err.ends_with("pass --libpython PATH"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn non_python_library_is_refused() {
+        let err = probe_version(Path::new("/lib/x86_64-linux-gnu/libc.so.6")).unwrap_err();
+        assert!(err.contains("no Py_GetVersion"), "{err}");
+    }
+
+    #[test]
+    fn version_token_is_the_first_word() {
+        assert_eq!(version_token("3.11.7 (main, Nov 1 2024) [GCC]"), "3.11.7");
+    }
+}

@@ -1,0 +1,128 @@
+//! `null`: an allocator that does no allocation work, so the harness can measure its own cost
+//! per event (loop, slot table, memory touch, timer) and report throughput net of it
+//! (design.md §3).
+//!
+//! Every request gets the **same** pointer: the start of one scratch mapping made when the
+//! allocator is created. Its blocks therefore alias: writing to one writes to all, so a
+//! harness must not check block contents (canaries) under `null`. The mapping is
+//! [`NullAllocator::CAPACITY`] bytes of address space (`MAP_NORESERVE`, touched lazily), so
+//! any request up to that size can be written in full; only the pages the harness touches
+//! become resident. Larger requests get NULL, as from an allocator out of memory.
+//!
+//! `calloc` still zeroes the requested bytes, because the C contract says it returns zeroed
+//! memory and a harness may rely on that; that memset is the one piece of work `null` does.
+
+use super::Allocator;
+
+/// The no-work allocator; see the module documentation.
+#[derive(Debug)]
+pub struct NullAllocator {
+    base: *mut u8,
+}
+
+impl NullAllocator {
+    /// Address space reserved for the scratch block: larger than any single request a Python
+    /// workload makes in this project's scenarios (large lists and bytes stay below 64 MiB).
+    pub const CAPACITY: usize = 256 << 20;
+
+    /// Maps the scratch area. Fails only if the address space cannot be reserved.
+    pub fn new() -> std::io::Result<Self> {
+        // SAFETY: an anonymous private mapping with no fixed address.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                Self::CAPACITY,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // mmap returns page-aligned memory, so 16-byte alignment holds for every request.
+        Ok(NullAllocator { base: base.cast() })
+    }
+
+    #[inline]
+    fn block(&self, n: usize) -> *mut u8 {
+        if n <= Self::CAPACITY {
+            self.base
+        } else {
+            std::ptr::null_mut()
+        }
+    }
+}
+
+impl Drop for NullAllocator {
+    fn drop(&mut self) {
+        // SAFETY: base is the mapping made in new(), of CAPACITY bytes.
+        unsafe { libc::munmap(self.base.cast(), Self::CAPACITY) };
+    }
+}
+
+impl Allocator for NullAllocator {
+    fn name(&self) -> String {
+        "null".to_string()
+    }
+
+    #[inline]
+    fn malloc(&mut self, n: usize) -> *mut u8 {
+        self.block(n)
+    }
+
+    #[inline]
+    fn calloc(&mut self, nelem: usize, elsize: usize) -> *mut u8 {
+        let Some(n) = nelem.checked_mul(elsize) else {
+            return std::ptr::null_mut();
+        };
+        let p = self.block(n);
+        if !p.is_null() {
+            // SAFETY: n ≤ CAPACITY bytes of the writable scratch mapping.
+            unsafe { std::ptr::write_bytes(p, 0, n) };
+        }
+        p
+    }
+
+    /// The one block already holds "the old contents", so realloc only checks the size.
+    #[inline]
+    unsafe fn realloc(&mut self, _p: *mut u8, n: usize) -> *mut u8 {
+        self.block(n)
+    }
+
+    #[inline]
+    unsafe fn free(&mut self, _p: *mut u8) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_writable_block_for_everything() {
+        let mut a = NullAllocator::new().unwrap();
+        let p = a.malloc(32);
+        let q = a.malloc(1 << 20);
+        assert_eq!(p, q, "every block is the scratch block");
+        assert_eq!(p as usize % 4096, 0);
+        // SAFETY: the block is writable for up to CAPACITY bytes.
+        unsafe {
+            std::ptr::write_bytes(q, 0xAB, 1 << 20);
+            assert_eq!(*p.add(100), 0xAB, "blocks alias");
+            assert_eq!(a.realloc(p, 5000), p);
+            a.free(p);
+        }
+        let z = a.calloc(100, 10);
+        // SAFETY: as above.
+        assert!(
+            (0..1000).all(|i| unsafe { *z.add(i) } == 0),
+            "calloc zeroes"
+        );
+        assert!(a.malloc(NullAllocator::CAPACITY + 1).is_null());
+        assert!(
+            a.calloc(usize::MAX, 2).is_null(),
+            "overflow is NULL, not a panic"
+        );
+    }
+}
