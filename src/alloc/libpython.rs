@@ -44,7 +44,9 @@ pub fn find(minor: u8, override_path: Option<&Path>) -> Result<Found, String> {
         match probe_version(path) {
             Ok(v) if is_minor(&v, minor) => return Ok(found(path, minor, v, "--libpython")),
             Ok(v) => looked.push(format!("--libpython {} (CPython {v})", path.display())),
-            Err(e) => looked.push(format!("--libpython {} ({e})", path.display())),
+            // A library the user named but that cannot be used is an error, not a hint to
+            // quietly measure some other interpreter.
+            Err(e) => return Err(format!("--libpython {}: {e}", path.display())),
         }
     }
     let steps: [(&'static str, SearchStep); 4] = [
