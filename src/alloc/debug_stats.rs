@@ -12,7 +12,7 @@
 use crate::pymalloc::{class_size, ClassStats, Stats, NUM_CLASSES};
 
 /// The figures of one `_PyObject_DebugMallocStats` report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DebugMallocStats {
     /// Per size class, indexed by class; classes the report skipped have zero pools.
     pub classes: [ClassStats; NUM_CLASSES],

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
 mod engine;
+mod fidelity;
 mod list;
 mod run;
 mod stats;
@@ -33,6 +34,12 @@ enum Command {
     Engine(engine::EngineArgs),
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
+    /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
+    /// version, and compare their accounting (arenas, pools and blocks per class).
+    Fidelity(fidelity::FidelityArgs),
+    /// Internal: measure fidelity figures in this process (used by `fidelity`).
+    #[command(name = "__fidelity", hide = true)]
+    FidelityChild { spec: String },
     /// Internal: measure one cell in this process (used by `run`).
     #[command(name = "__cell", hide = true)]
     Cell { spec: String },
@@ -47,6 +54,10 @@ pub fn main() -> ExitCode {
         Command::Engine(args) => engine::run(args),
         Command::List(args) => list::run(args),
         Command::Run(args) => run::run(*args),
+        Command::Fidelity(args) => fidelity::run(args),
+        Command::FidelityChild { spec } => {
+            crate::harness::fidelity::child_main(&spec).map(|()| ExitCode::SUCCESS)
+        }
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
     };

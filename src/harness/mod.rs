@@ -3,6 +3,7 @@
 
 pub mod cell;
 pub mod child;
+pub mod fidelity;
 pub mod heap;
 pub mod replay;
 pub mod runner;

@@ -91,21 +91,30 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
     let failed = |reason: String| {
         CellResult::failed(&spec.workload, &spec.allocator, spec.repetition, reason)
     };
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return failed(format!("cannot find the pybench executable: {e}")),
-    };
     let json = serde_json::to_string(spec).expect("a CellSpec always serialises");
-    let child = Command::new(exe)
-        .args([CELL_SUBCOMMAND, &json])
+    let out = match run_child(CELL_SUBCOMMAND, &json, timeout) {
+        Ok(out) => out,
+        Err(reason) => return failed(reason),
+    };
+    match serde_json::from_str::<CellResult>(&out) {
+        Ok(cell) => cell,
+        Err(e) => failed(format!("unreadable result from the cell process: {e}")),
+    }
+}
+
+/// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it
+/// printed, or why it produced none: how it ended (exit code or signal) and the last line
+/// of its stderr. Ctrl-C and `timeout` kill it.
+pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<String, String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the pybench executable: {e}"))?;
+    let mut child = Command::new(exe)
+        .args([subcommand, arg])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot start the cell process: {e}")),
-    };
+        .spawn()
+        .map_err(|e| format!("cannot start the measuring process: {e}"))?;
     // Drain both pipes on threads so a chatty child never blocks on a full pipe.
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
@@ -133,20 +142,12 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
                 });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => break Err(format!("cannot wait for the cell process: {e}")),
+            Err(e) => break Err(format!("cannot wait for the measuring process: {e}")),
         }
     };
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
-    let last_err_line = err
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let status = match status {
-        Ok(s) => s,
-        Err(reason) => return failed(reason),
-    };
+    let status = status?;
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
         let how = match (status.code(), status.signal()) {
@@ -154,23 +155,17 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
             (Some(code), None) => format!("exited with code {code}"),
             _ => "ended abnormally".to_string(),
         };
-        let detail = if last_err_line.is_empty() {
-            String::new()
-        } else {
-            format!(": {last_err_line}")
-        };
-        return failed(format!("{how}{detail}"));
+        let last = err.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(match last {
+            Some(line) => format!("{how}: {line}"),
+            None => how,
+        });
     }
-    match out
-        .lines()
+    out.lines()
         .rev()
         .find(|l| l.starts_with('{'))
-        .map(serde_json::from_str::<CellResult>)
-    {
-        Some(Ok(cell)) => cell,
-        Some(Err(e)) => failed(format!("unreadable result from the cell process: {e}")),
-        None => failed("the cell process printed no result".to_string()),
-    }
+        .map(str::to_string)
+        .ok_or_else(|| "the measuring process printed no result".to_string())
 }
 
 fn signal_name(sig: i32) -> &'static str {

@@ -9,7 +9,7 @@ use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, POOL_HEADER_SIZE};
 
 /// Figures for one size class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClassStats {
     /// Block size in bytes.
     pub size: usize,

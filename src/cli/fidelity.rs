@@ -1,0 +1,105 @@
+//! `pybench fidelity`: the engine preset against the real obmalloc of the same CPython version,
+//! on the same event stream (see `harness::fidelity`).
+
+use crate::harness::cell::CellSpec;
+use crate::harness::fidelity::{compare, FidelityMeasurement, FIDELITY_SUBCOMMAND};
+use crate::harness::replay::Touch;
+use crate::harness::runner::run_child;
+use crate::pymalloc::Preset;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct FidelityArgs {
+    /// Workload to replay (built-in name or spec file).
+    #[arg(long, short, default_value = "dicts")]
+    workload: String,
+    /// CPython version whose engine preset and real obmalloc are compared.
+    #[arg(long, value_name = "3.X", default_value = "3.11")]
+    python: String,
+    /// Allocation requests to model (overrides the spec).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    scale: Option<u64>,
+    /// Seed (overrides the spec).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// libpython to load instead of searching for it.
+    #[arg(long, value_name = "PATH")]
+    libpython: Option<PathBuf>,
+    /// Print the measurement and comparison as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit code when a figure differs beyond the tolerance.
+const EXIT_DIFFERS: u8 = 1;
+
+pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
+    let preset = Preset::for_python(&args.python).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no engine preset for Python {}; valid: 3.8 … 3.13",
+            args.python
+        )
+    })?;
+    // Fail on a bad workload here, in one line, rather than in the child.
+    crate::workload::Workload::load(&args.workload)?;
+    let spec = CellSpec {
+        workload: args.workload.clone(),
+        python: Some(args.python.clone()),
+        scale: args.scale,
+        seed: args.seed,
+        allocator: format!("cpython:{}", args.python),
+        repetition: 0,
+        touch: Touch::Header,
+        sample_every: 1,
+        libpython: args.libpython.as_ref().map(|p| p.display().to_string()),
+    };
+    let json = serde_json::to_string(&spec)?;
+    let line = run_child(FIDELITY_SUBCOMMAND, &json, Duration::from_secs(600))
+        .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
+    let m: FidelityMeasurement = serde_json::from_str(&line)?;
+    let rows = compare(&m, preset.geometry());
+    let flagged = rows.iter().filter(|r| r.flagged).count();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({ "measurement": m, "rows": rows, "flagged": flagged });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} on Python {}: engine preset {} vs the real obmalloc of {} ({} events)",
+            m.workload, m.python, preset, m.library, m.events
+        )?;
+        writeln!(
+            out,
+            "CPython figures are after − before the replay; slack = how many fewer its start-up pools allow\n"
+        )?;
+        writeln!(
+            out,
+            "{:<14} {:>9} {:>9} {:>6}  verdict",
+            "figure", "engine", "cpython", "slack"
+        )?;
+        for r in &rows {
+            let verdict = if r.flagged { "DIFFERS" } else { "ok" };
+            writeln!(
+                out,
+                "{:<14} {:>9} {:>9} {:>6}  {verdict}",
+                r.what, r.engine, r.cpython, r.slack
+            )?;
+        }
+        writeln!(
+            out,
+            "\n{} of {} figures differ beyond ±1 pool per class / ±1 arena (blocks must match exactly)",
+            flagged,
+            rows.len()
+        )?;
+    }
+    Ok(if flagged == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DIFFERS)
+    })
+}

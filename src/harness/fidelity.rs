@@ -1,0 +1,174 @@
+//! `pybench fidelity`: does the engine reach the figures the real obmalloc reaches on the same
+//! stream? A child process replays the workload's events into the engine preset of a Python
+//! version and into that version's real obmalloc (loaded from its libpython), reads both
+//! allocators' accounting at the end of the stream — the real one through
+//! `_PyObject_DebugMallocStats` — and the parent compares them.
+//!
+//! The interpreter's own objects are already in its pools before the replay starts, so its
+//! figures are taken as after − before. Its partly used pools from start-up can absorb some of
+//! the replay's blocks, so the real allocator may need *fewer* new pools (and arenas) than the
+//! engine, which starts empty: that slack is measured from the baseline and allowed, on top of
+//! the ±1 pool per class / ±1 arena tolerance.
+
+use super::cell::{materialize, CellSpec};
+use super::replay::{Replayer, Touch};
+use super::timer::Timer;
+use crate::alloc::{
+    AllocOptions, Allocator, CpythonAllocator, DebugMallocStats, PymallocAllocator,
+};
+use crate::pymalloc::{Geometry, Preset, NUM_CLASSES};
+use serde::{Deserialize, Serialize};
+
+/// Name of the hidden subcommand that measures in a child process.
+pub const FIDELITY_SUBCOMMAND: &str = "__fidelity";
+
+/// What the child measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FidelityMeasurement {
+    pub workload: String,
+    pub python: String,
+    pub library: String,
+    pub events: usize,
+    pub engine: DebugMallocStats,
+    pub cpython_before: DebugMallocStats,
+    pub cpython_after: DebugMallocStats,
+}
+
+/// One line of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub what: String,
+    pub engine: i64,
+    pub cpython: i64,
+    /// How many fewer the real allocator may need thanks to its start-up slack.
+    pub slack: i64,
+    pub flagged: bool,
+}
+
+/// Replays `events` into `a` and leaves the blocks live (the accounting is read at the end of
+/// the stream, before anything is freed).
+fn replay_and_keep<A: Allocator>(a: &mut A, m: &super::cell::Materialized) -> anyhow::Result<()> {
+    let timer = Timer::calibrate();
+    let mut r = Replayer::new(a, m.slots, true, Touch::Header);
+    for (i, ev) in m.events.iter().enumerate() {
+        r.apply::<false>(ev, &timer, i as u64)?;
+    }
+    // Leak the slot table's blocks on purpose: the process ends right after measuring.
+    std::mem::forget(r);
+    Ok(())
+}
+
+/// Child side: measure and print one JSON line.
+pub fn child_main(spec_json: &str) -> anyhow::Result<()> {
+    super::heap::HarnessHeap::activate();
+    let spec: CellSpec = serde_json::from_str(spec_json)?;
+    let m = materialize(&spec)?;
+    let python = m.python.to_string();
+    let preset = Preset::for_python(&python)
+        .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
+    let minor: u8 = python
+        .strip_prefix("3.")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("bad Python version {python}"))?;
+
+    let mut engine = PymallocAllocator::from_preset(preset);
+    replay_and_keep(&mut engine, &m)?;
+    let engine_stats = engine
+        .engine_stats()
+        .map(|s| DebugMallocStats::from(&s))
+        .expect("the engine has stats");
+
+    let opts = AllocOptions {
+        libpython: spec.libpython.as_ref().map(Into::into),
+    };
+    let found = crate::alloc::libpython::find(minor, opts.libpython.as_deref())
+        .map_err(|reason| anyhow::anyhow!("cpython:{python} is not available: {reason}"))?;
+    let mut real = CpythonAllocator::load(&found, minor)?;
+    let before = real.debug_stats()?;
+    replay_and_keep(&mut real, &m)?;
+    let after = real.debug_stats()?;
+    let out = FidelityMeasurement {
+        workload: m.name.clone(),
+        python,
+        library: found.path.display().to_string(),
+        events: m.events.len(),
+        engine: engine_stats,
+        cpython_before: before,
+        cpython_after: after,
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// The comparison: arenas, then pools and blocks in use per class that either side used.
+pub fn compare(m: &FidelityMeasurement, geometry: Geometry) -> Vec<Row> {
+    let (e, b, a) = (&m.engine, &m.cpython_before, &m.cpython_after);
+    let delta = |after: usize, before: usize| after as i64 - before as i64;
+    let mut rows = Vec::new();
+    // Unused pools of the baseline (cached empty or never carved) serve new pools without a
+    // new arena.
+    let arena_slack = b.unused_pools.div_ceil(geometry.pools_per_arena().max(1)) as i64;
+    rows.push(flag(
+        "arenas",
+        e.arenas_allocated_current as i64,
+        delta(a.arenas_allocated_current, b.arenas_allocated_current),
+        arena_slack,
+    ));
+    for class in 0..NUM_CLASSES {
+        let (ec, bc, ac) = (e.class(class), b.class(class), a.class(class));
+        let cp_pools = delta(ac.pools, bc.pools);
+        let cp_blocks = delta(ac.blocks_in_use, bc.blocks_in_use);
+        if ec.pools == 0 && cp_pools == 0 && cp_blocks == 0 && ec.blocks_in_use == 0 {
+            continue;
+        }
+        let size = crate::pymalloc::class_size(class);
+        let per_pool = geometry.blocks_per_pool(class).max(1);
+        let slack = bc.avail_blocks.div_ceil(per_pool) as i64;
+        rows.push(flag(
+            &format!("pools {size:>3} B"),
+            ec.pools as i64,
+            cp_pools,
+            slack,
+        ));
+        rows.push(Row {
+            what: format!("blocks {size:>3} B"),
+            engine: ec.blocks_in_use as i64,
+            cpython: cp_blocks,
+            slack: 0,
+            // Blocks in use are the same requests on both sides: they must match exactly.
+            flagged: ec.blocks_in_use as i64 != cp_blocks,
+        });
+    }
+    rows
+}
+
+/// Flags a figure when CPython needed more than the engine + 1, or fewer than the engine − 1
+/// beyond what its start-up slack explains.
+fn flag(what: &str, engine: i64, cpython: i64, slack: i64) -> Row {
+    Row {
+        what: what.to_string(),
+        engine,
+        cpython,
+        slack,
+        flagged: cpython > engine + 1 || cpython < engine - 1 - slack,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_is_one_each_way_plus_slack_below() {
+        assert!(!flag("x", 10, 11, 0).flagged);
+        assert!(
+            flag("x", 10, 12, 5).flagged,
+            "more than engine + 1 is never explained"
+        );
+        assert!(
+            !flag("x", 10, 6, 3).flagged,
+            "start-up slack explains fewer pools"
+        );
+        assert!(flag("x", 10, 5, 3).flagged);
+    }
+}

@@ -1,0 +1,88 @@
+//! `pybench fidelity` against real interpreters: the engine preset must reach the real
+//! obmalloc's figures on the same stream. Skipped, with a message, where an interpreter's
+//! shared libpython is not installed.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+/// True when `cpython:3.X` can be loaded here (asked the same way a run would).
+fn have(python: &str) -> bool {
+    let ok = pybench()
+        .args(["list", "allocators", &format!("cpython:{python}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: no libpython{python} on this machine");
+    }
+    ok
+}
+
+fn check_agreement(python: &str, workload: &str) {
+    if !have(python) {
+        return;
+    }
+    let out = pybench()
+        .args([
+            "fidelity", "-w", workload, "--python", python, "--scale", "300000", "--json",
+        ])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(doc["flagged"], 0, "{python} {workload}: {:#}", doc["rows"]);
+    let rows = doc["rows"].as_array().unwrap();
+    // Arenas plus a pools and a blocks row for every class either side used.
+    assert!(rows.len() >= 5, "{rows:?}");
+    let blocks: Vec<_> = rows
+        .iter()
+        .filter(|r| r["what"].as_str().unwrap().starts_with("blocks"))
+        .collect();
+    assert!(!blocks.is_empty());
+    for r in blocks {
+        assert_eq!(
+            r["engine"], r["cpython"],
+            "blocks in use are the same requests: {r}"
+        );
+        assert!(r["engine"].as_i64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn engine_matches_real_obmalloc_on_3_9() {
+    check_agreement("3.9", "churn");
+}
+
+#[test]
+fn engine_matches_real_obmalloc_on_3_11() {
+    check_agreement("3.11", "dicts");
+}
+
+#[test]
+fn table_output_names_the_library_and_the_verdict() {
+    if !have("3.11") {
+        return;
+    }
+    pybench()
+        .args([
+            "fidelity", "-w", "lists", "--python", "3.11", "--scale", "50000",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("libpython3.11")
+                .and(predicate::str::contains("arenas"))
+                .and(predicate::str::contains("0 of")),
+        );
+}
+
+#[test]
+fn unknown_python_version_is_refused() {
+    pybench()
+        .args(["fidelity", "--python", "2.7"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no engine preset for Python 2.7"));
+}
