@@ -66,6 +66,42 @@ pub enum ReplayError {
     },
 }
 
+/// One live block: its address, requested size, and whether the system allocator holds it.
+/// 16 bytes, so every event touches a single slot-table entry.
+#[derive(Clone, Copy)]
+struct Slot {
+    ptr: *mut u8,
+    /// Requested bytes in the low 63 bits; the top bit marks a RAW block held by glibc.
+    meta: u64,
+}
+
+const RAW_BIT: u64 = 1 << 63;
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        ptr: std::ptr::null_mut(),
+        meta: 0,
+    };
+
+    #[inline(always)]
+    fn new(ptr: *mut u8, size: u64, raw: bool) -> Self {
+        Slot {
+            ptr,
+            meta: size | if raw { RAW_BIT } else { 0 },
+        }
+    }
+
+    #[inline(always)]
+    fn size(self) -> u64 {
+        self.meta & !RAW_BIT
+    }
+
+    #[inline(always)]
+    fn raw(self) -> bool {
+        self.meta & RAW_BIT != 0
+    }
+}
+
 /// The replay's view of the process: where every live block is.
 pub struct Replayer<'a, A: Allocator> {
     alloc: &'a mut A,
@@ -74,9 +110,7 @@ pub struct Replayer<'a, A: Allocator> {
     /// the MEM and OBJ domains.
     raw_to_system: bool,
     touch: Touch,
-    ptrs: Vec<*mut u8>,
-    sizes: Vec<u64>,
-    raw: Vec<bool>,
+    slots: Vec<Slot>,
     /// Requested bytes live now, and the most ever.
     pub live_bytes: u64,
     pub peak_live_bytes: u64,
@@ -89,9 +123,7 @@ impl<'a, A: Allocator> Replayer<'a, A> {
             system: SystemAllocator,
             raw_to_system,
             touch,
-            ptrs: vec![std::ptr::null_mut(); slots],
-            sizes: vec![0; slots],
-            raw: vec![false; slots],
+            slots: vec![Slot::EMPTY; slots],
             live_bytes: 0,
             peak_live_bytes: 0,
         }
@@ -109,9 +141,15 @@ impl<'a, A: Allocator> Replayer<'a, A> {
             Touch::None => {}
             // SAFETY: the block holds at least `to` bytes.
             Touch::Header => unsafe {
-                let n = to.min(16);
-                if n > from {
-                    std::ptr::write_bytes(p.add(from), 0xA5, n - from)
+                if from == 0 && to >= 16 {
+                    // The common case, as two plain stores rather than a memset call.
+                    p.cast::<[u64; 2]>()
+                        .write_unaligned([0xA5A5_A5A5_A5A5_A5A5; 2]);
+                } else {
+                    let n = to.min(16);
+                    if n > from {
+                        std::ptr::write_bytes(p.add(from), 0xA5, n - from)
+                    }
                 }
             },
             // SAFETY: as above.
@@ -158,8 +196,7 @@ impl<'a, A: Allocator> Replayer<'a, A> {
                     return Err(oom("malloc", size as u64));
                 }
                 self.write_new(p, 0, size as u64);
-                let s = slot as usize;
-                (self.ptrs[s], self.sizes[s], self.raw[s]) = (p, size as u64, raw);
+                self.slots[slot as usize] = Slot::new(p, size as u64, raw);
                 self.account(size as u64, 0);
                 Ok(Some((MALLOC, ticks)))
             }
@@ -186,21 +223,20 @@ impl<'a, A: Allocator> Replayer<'a, A> {
                 if self.touch != Touch::None {
                     self.write_new(p, 0, bytes.min(16));
                 }
-                let s = slot as usize;
-                (self.ptrs[s], self.sizes[s], self.raw[s]) = (p, bytes, raw);
+                self.slots[slot as usize] = Slot::new(p, bytes, raw);
                 self.account(bytes, 0);
                 Ok(Some((CALLOC, ticks)))
             }
             Event::Realloc { slot, size, .. } => {
-                let s = slot as usize;
-                let (old, old_size) = (self.ptrs[s], self.sizes[s]);
+                let old = self.slots[slot as usize];
+                let old_size = old.size();
                 let t0 = start(timer);
                 // SAFETY: a well-formed stream reallocs only live slots.
                 let p = unsafe {
-                    if self.raw[s] {
-                        self.system.realloc(old, size as usize)
+                    if old.raw() {
+                        self.system.realloc(old.ptr, size as usize)
                     } else {
-                        self.alloc.realloc(old, size as usize)
+                        self.alloc.realloc(old.ptr, size as usize)
                     }
                 };
                 let ticks = if TIMED { timer.now() - t0 } else { 0 };
@@ -208,26 +244,23 @@ impl<'a, A: Allocator> Replayer<'a, A> {
                     return Err(oom("realloc", size as u64));
                 }
                 self.write_new(p, old_size, size as u64);
-                (self.ptrs[s], self.sizes[s]) = (p, size as u64);
+                self.slots[slot as usize] = Slot::new(p, size as u64, old.raw());
                 self.account(size as u64, old_size);
                 Ok(Some((REALLOC, ticks)))
             }
             Event::Free { slot, .. } => {
-                let s = slot as usize;
-                let p = self.ptrs[s];
+                let old = std::mem::replace(&mut self.slots[slot as usize], Slot::EMPTY);
                 let t0 = start(timer);
                 // SAFETY: a well-formed stream frees only live slots.
                 unsafe {
-                    if self.raw[s] {
-                        self.system.free(p)
+                    if old.raw() {
+                        self.system.free(old.ptr)
                     } else {
-                        self.alloc.free(p)
+                        self.alloc.free(old.ptr)
                     }
                 }
                 let ticks = if TIMED { timer.now() - t0 } else { 0 };
-                self.ptrs[s] = std::ptr::null_mut();
-                let size = self.sizes[s];
-                self.account(0, size);
+                self.account(0, old.size());
                 Ok(Some((FREE, ticks)))
             }
             Event::Phase(_) | Event::Gc(_) => Ok(None),
@@ -237,20 +270,19 @@ impl<'a, A: Allocator> Replayer<'a, A> {
     /// Frees every live block (the end of a pass), returning how many there were.
     pub fn free_all(&mut self) -> usize {
         let mut n = 0;
-        for s in 0..self.ptrs.len() {
-            let p = self.ptrs[s];
-            if p.is_null() {
+        for i in 0..self.slots.len() {
+            let old = std::mem::replace(&mut self.slots[i], Slot::EMPTY);
+            if old.ptr.is_null() {
                 continue;
             }
             // SAFETY: every non-null slot is live.
             unsafe {
-                if self.raw[s] {
-                    self.system.free(p)
+                if old.raw() {
+                    self.system.free(old.ptr)
                 } else {
-                    self.alloc.free(p)
+                    self.alloc.free(old.ptr)
                 }
             }
-            self.ptrs[s] = std::ptr::null_mut();
             n += 1;
         }
         self.live_bytes = 0;
