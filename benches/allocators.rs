@@ -1,6 +1,6 @@
 //! One 32-byte malloc+free pair per iteration, for every allocator, as design.md §6 and
-//! anchors.md report it: `pair` frees the block it just got (hot), `ring64` frees the oldest of
-//! 64 live blocks and replaces it (a ring of 64 slots).
+//! anchors.md report it: `pair` frees the block it just got (hot, with one neighbour block
+//! live), `ring64` frees the oldest of 64 live blocks and replaces it (a ring of 64 slots).
 //!
 //! Each allocator is called as its concrete type (no virtual call), as the harness's
 //! monomorphised replay loop calls it. `cpython_3_11` is the real obmalloc of a CPython 3.11
@@ -30,11 +30,17 @@ fn warm_up(a: &mut impl Allocator) {
 
 fn pair(b: Bencher, mut a: impl Allocator) {
     warm_up(&mut a);
+    // One other block of the size stays live, as a running program's objects would: without
+    // it, pymalloc-style allocators empty and re-take their only pool on every pair, which no
+    // real interpreter does (the same setup for every allocator).
+    let neighbour = a.malloc(32);
     b.bench_local(|| {
         let p = a.malloc(black_box(32));
         // SAFETY: p is the live block just allocated.
         unsafe { a.free(black_box(p)) };
     });
+    // SAFETY: allocated above, freed once.
+    unsafe { a.free(neighbour) };
 }
 
 fn ring64(b: Bencher, mut a: impl Allocator) {
