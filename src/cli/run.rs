@@ -351,6 +351,17 @@ fn sanitize(label: &str) -> String {
 /// The end-of-run table: allocators × headline figures, relative to the reference.
 fn print_table(results: &RunResults) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
+    let overheads: Vec<f64> = results
+        .cells
+        .iter()
+        .filter_map(|c| c.metric("timer_overhead_ns", None))
+        .collect();
+    if let Some(t) = crate::report::summary::median(overheads) {
+        writeln!(
+            out,
+            "ops/s from an untimed pass; latencies from a timed pass and include ~{t:.0} ns of timer overhead per op"
+        )?;
+    }
     for s in summarize(results) {
         writeln!(
             out,
