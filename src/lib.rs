@@ -7,6 +7,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod exec;
 pub mod harness;
 pub mod pymalloc;
 pub mod report;

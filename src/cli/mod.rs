@@ -1,8 +1,10 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
 mod engine;
+mod exec;
 mod fidelity;
 mod list;
+mod output;
 mod run;
 mod stats;
 
@@ -34,6 +36,9 @@ enum Command {
     Engine(engine::EngineArgs),
     /// List what can be named on the command line (presets, …).
     List(list::ListArgs),
+    /// Run a real program once per allocator per repetition (PYTHONMALLOC=malloc plus a
+    /// preloaded allocator, or the interpreter's own pymalloc) and measure it from outside.
+    Exec(Box<exec::ExecArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),
@@ -55,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list::run(args),
         Command::Run(args) => run::run(*args),
         Command::Fidelity(args) => fidelity::run(args),
+        Command::Exec(args) => exec::run(*args),
         Command::FidelityChild { spec } => {
             crate::harness::fidelity::child_main(&spec).map(|()| ExitCode::SUCCESS)
         }

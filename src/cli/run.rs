@@ -1,31 +1,19 @@
 //! `pybench run`: workloads × allocators × repetitions, each cell in its own process; results
 //! in `results/<timestamp>-<label>/` rewritten after every cell, and a table at the end.
 
+use super::output::{self, OutputArgs};
 use crate::alloc::AllocOptions;
 use crate::harness::cell::CellSpec;
 use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Outcome, Plan};
 use crate::pymalloc::Preset;
-use crate::report::export::{Csv, Exporter, Json, Markdown};
-use crate::report::model::{
-    AllocatorInfo, CellResult, Metric, RunParameters, RunResults, FORMAT_VERSION,
-};
-use crate::report::store::{export_to, utc_timestamp, ResultsStore};
-use crate::report::summary::{cell_text, summarize, COLUMNS};
-use crate::sys::procfs::MachineInfo;
+use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters};
 use crate::workload::Workload;
-use anyhow::Context as _;
 use clap::Args;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit code when one or more cells failed (design.md §5).
-pub const EXIT_CELLS_FAILED: u8 = 3;
-/// Exit code after Ctrl-C (128 + SIGINT), once the finished cells are saved.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -56,24 +44,8 @@ pub struct RunArgs {
     /// Time one operation in N during the latency pass (the throughput pass is never timed).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     sample: u32,
-    /// Directory under which `<timestamp>-<label>/` is created.
-    #[arg(long, default_value = "results")]
-    out: PathBuf,
-    /// Label of the results directory (default: the workload names).
-    #[arg(long)]
-    label: Option<String>,
-    /// Also write tidy CSV to FILE (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    csv: Option<String>,
-    /// Also write the full JSON to FILE (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    json: Option<String>,
-    /// Also write the Markdown summary to FILE (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
-    markdown: Option<String>,
-    /// No progress and no table; errors only.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Seconds after which a cell is killed and reported as failed.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -103,7 +75,7 @@ fn select_allocators(
         return Ok(names);
     }
     let selection = crate::alloc::registry::select(&[], opts)?;
-    if !args.quiet {
+    if !args.output.quiet {
         for (name, reason) in &selection.skipped {
             if !name.starts_with("cpython:") {
                 eprintln!("skipped {name}: {reason}");
@@ -125,7 +97,7 @@ fn select_allocators(
     }
     for py in pythons {
         let wanted = format!("cpython:{py}");
-        if !names.contains(&wanted) && !args.quiet {
+        if !names.contains(&wanted) && !args.output.quiet {
             let reason = selection
                 .skipped
                 .iter()
@@ -202,53 +174,37 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let label = args
-        .label
-        .clone()
-        .unwrap_or_else(|| args.workload.join("+"));
-    let run_name = format!("{}-{}", utc_timestamp(), sanitize(&label));
-    let store = ResultsStore::create(&args.out, &run_name)?;
     let mut resolved: Vec<String> = Vec::new();
     for c in &cells {
         if !resolved.contains(&c.allocator) {
             resolved.push(c.allocator.clone());
         }
     }
-    let mut results = RunResults {
-        format_version: FORMAT_VERSION,
-        pybench_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: option_env!("PYBENCH_GIT_COMMIT").map(str::to_string),
-        run: run_name,
-        started_utc: utc_timestamp(),
-        command_line: std::env::args().collect(),
-        machine: MachineInfo::read(),
-        parameters: RunParameters {
-            workloads: args.workload.clone(),
-            allocators: resolved.clone(),
-            repetitions: args.repetitions,
-            scale: args.scale,
-            seed: args.seed,
-            python: args.python.clone(),
-            touch: args.touch.name().to_string(),
-            sample_every: args.sample,
-        },
-        allocators: resolved
-            .iter()
-            .map(|a| AllocatorInfo {
-                name: a.clone(),
-                version: allocator_version(a, &opts),
-            })
-            .collect(),
-        cells: Vec::new(),
-        interrupted: false,
+    let parameters = RunParameters {
+        workloads: args.workload.clone(),
+        allocators: resolved.clone(),
+        repetitions: args.repetitions,
+        scale: args.scale,
+        seed: args.seed,
+        python: args.python.clone(),
+        touch: args.touch.name().to_string(),
+        sample_every: args.sample,
     };
-    store.save(&results)?;
+    let infos = resolved
+        .iter()
+        .map(|a| AllocatorInfo {
+            name: a.clone(),
+            version: allocator_version(a, &opts),
+        })
+        .collect();
+    let (store, mut results) =
+        output::start(&args.output, &args.workload.join("+"), parameters, infos)?;
 
     runner::install_sigint_handler();
     let plan = Plan {
         cells,
         timeout: Duration::from_secs(args.timeout),
-        progress: !args.quiet,
+        progress: !args.output.quiet,
     };
     let mut save_error = None;
     let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
@@ -262,49 +218,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = save_error {
         return Err(e.context("results could not be saved"));
     }
-    results.interrupted = outcome == Outcome::Interrupted;
-    store.save(&results)?;
-
-    let exports: [(&Option<String>, &dyn Exporter); 3] = [
-        (&args.csv, &Csv),
-        (&args.json, &Json),
-        (&args.markdown, &Markdown),
-    ];
-    for (target, exporter) in exports {
-        if let Some(t) = target {
-            export_to(t, exporter, &results).with_context(|| format!("cannot write {t}"))?;
-        }
-    }
-    let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
-    if !args.quiet && !stdout_taken {
-        print_table(&results)?;
-    }
-    let failed = results.failed_cells();
-    if !args.quiet {
-        eprintln!("results: {}", store.dir().display());
-        for c in results.cells.iter().filter(|c| !c.is_ok()) {
-            if let crate::report::model::CellStatus::Failed { reason } = &c.status {
-                eprintln!(
-                    "failed: {} × {} rep {}: {reason}",
-                    c.workload,
-                    c.allocator,
-                    c.repetition + 1
-                );
-            }
-        }
-    }
-    Ok(match (outcome, failed) {
-        (Outcome::Interrupted, _) => {
-            eprintln!(
-                "interrupted: {} cell(s) saved in {}",
-                results.cells.len(),
-                store.dir().display()
-            );
-            ExitCode::from(EXIT_INTERRUPTED)
-        }
-        (_, 0) => ExitCode::SUCCESS,
-        _ => ExitCode::from(EXIT_CELLS_FAILED),
-    })
+    output::finish(
+        &args.output,
+        &store,
+        &mut results,
+        outcome == Outcome::Interrupted,
+    )
 }
 
 /// Records the `null` cell's loop cost per event, and gives every other cell of the same
@@ -332,79 +251,4 @@ fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u3
             "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"
         ));
     }
-}
-
-/// Keeps directory names portable.
-fn sanitize(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_+.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The end-of-run table: allocators × headline figures, relative to the reference.
-fn print_table(results: &RunResults) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let overheads: Vec<f64> = results
-        .cells
-        .iter()
-        .filter_map(|c| c.metric("timer_overhead_ns", None))
-        .collect();
-    if let Some(t) = crate::report::summary::median(overheads) {
-        writeln!(
-            out,
-            "ops/s from an untimed pass; latencies from a timed pass and include ~{t:.0} ns of timer overhead per op"
-        )?;
-    }
-    for s in summarize(results) {
-        writeln!(
-            out,
-            "\n{} — medians of {} repetition(s), (×) relative to {}",
-            s.workload, results.parameters.repetitions, s.reference
-        )?;
-        let mut rows: Vec<Vec<String>> = vec![std::iter::once("allocator".to_string())
-            .chain(COLUMNS.iter().map(|c| c.2.to_string()))
-            .collect()];
-        for r in &s.rows {
-            let name = if r.failed_reps > 0 {
-                format!("{} ({} failed)", r.allocator, r.failed_reps)
-            } else {
-                r.allocator.clone()
-            };
-            let is_ref = r.allocator == s.reference;
-            rows.push(
-                std::iter::once(name)
-                    .chain(
-                        (0..COLUMNS.len())
-                            .map(|i| cell_text(i, r.values[i], r.relative[i], is_ref)),
-                    )
-                    .collect(),
-            );
-        }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        for r in &rows {
-            let line: Vec<String> = r
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = widths[i] - cell.chars().count();
-                    if i == 0 {
-                        format!("{cell}{}", " ".repeat(pad))
-                    } else {
-                        format!("{}{cell}", " ".repeat(pad))
-                    }
-                })
-                .collect();
-            writeln!(out, "{}", line.join("  "))?;
-        }
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! the run command, `--csv/--json/--markdown FILE` and later `plot`/`compare` treat them alike.
 
 use super::model::RunResults;
-use super::summary::{cell_text, summarize, COLUMNS};
+use super::summary::{cell_text, summarize};
 use std::io::{self, Write};
 
 /// A format results can be written in.
@@ -110,13 +110,13 @@ impl Exporter for Markdown {
                 "Medians over repetitions; (×) is relative to `{}`.\n",
                 s.reference
             )?;
-            let headings: Vec<&str> = COLUMNS.iter().map(|c| c.2).collect();
+            let headings: Vec<&str> = s.columns.iter().map(|c| c.2).collect();
             writeln!(out, "| allocator | {} |", headings.join(" | "))?;
             writeln!(out, "|---|{}", "---:|".repeat(headings.len()))?;
             for r in &s.rows {
                 let is_ref = r.allocator == s.reference;
-                let cells: Vec<String> = (0..COLUMNS.len())
-                    .map(|i| cell_text(i, r.values[i], r.relative[i], is_ref))
+                let cells: Vec<String> = (0..s.columns.len())
+                    .map(|i| cell_text(&s.columns[i], r.values[i], r.relative[i], is_ref))
                     .collect();
                 let failed = if r.failed_reps > 0 {
                     format!(" ({} failed)", r.failed_reps)

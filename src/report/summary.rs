@@ -2,19 +2,40 @@
 //! repetitions of the figures people look at first, each also relative to a reference
 //! allocator (`pymalloc` when present, else the first one).
 
-use super::model::RunResults;
+use super::model::{CellKind, RunResults};
 
-/// The columns of the summary, as (metric, op, heading, higher is better).
-pub const COLUMNS: [(&str, Option<&str>, &str, bool); 8] = [
-    ("ops_per_sec", None, "ops/s", true),
-    ("lat_p50", Some("all"), "p50 ns", false),
-    ("lat_p99", Some("all"), "p99 ns", false),
-    ("lat_max", Some("all"), "max ns", false),
-    ("peak_rss_bytes", None, "peak RSS", false),
-    ("frag_ratio", None, "frag", false),
-    ("retained_rss_bytes", None, "retained", false),
-    ("peak_live_bytes", None, "peak live", false),
+/// A column of the summary: (metric, op, heading).
+pub type Column = (&'static str, Option<&'static str>, &'static str);
+
+/// The headline figures of a replay.
+pub const REPLAY_COLUMNS: [Column; 8] = [
+    ("ops_per_sec", None, "ops/s"),
+    ("lat_p50", Some("all"), "p50 ns"),
+    ("lat_p99", Some("all"), "p99 ns"),
+    ("lat_max", Some("all"), "max ns"),
+    ("peak_rss_bytes", None, "peak RSS"),
+    ("frag_ratio", None, "frag"),
+    ("retained_rss_bytes", None, "retained"),
+    ("peak_live_bytes", None, "peak live"),
 ];
+
+/// The headline figures of a real execution (`pybench exec`).
+pub const EXEC_COLUMNS: [Column; 6] = [
+    ("wall_ns", None, "wall"),
+    ("cpu_ns", None, "cpu"),
+    ("user_ns", None, "user"),
+    ("system_ns", None, "sys"),
+    ("peak_rss_bytes", None, "peak RSS"),
+    ("minor_faults", None, "minor faults"),
+];
+
+/// The columns for cells of this kind.
+pub fn columns_for(kind: CellKind) -> &'static [Column] {
+    match kind {
+        CellKind::Replay => &REPLAY_COLUMNS,
+        CellKind::Exec => &EXEC_COLUMNS,
+    }
+}
 
 /// One allocator on one workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +54,7 @@ pub struct Row {
 pub struct WorkloadSummary {
     pub workload: String,
     pub reference: String,
+    pub columns: &'static [Column],
     pub rows: Vec<Row>,
 }
 
@@ -62,6 +84,7 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
         .into_iter()
         .map(|w| {
             let cells: Vec<_> = results.cells.iter().filter(|c| c.workload == w).collect();
+            let columns = columns_for(cells.first().map_or(CellKind::Replay, |c| c.kind));
             let mut allocators: Vec<&str> = Vec::new();
             for c in &cells {
                 if c.allocator != "null" && !allocators.contains(&c.allocator.as_str()) {
@@ -73,9 +96,9 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
                 .map(|a| {
                     let mine: Vec<_> = cells.iter().filter(|c| c.allocator == *a).collect();
                     let ok: Vec<_> = mine.iter().filter(|c| c.is_ok()).collect();
-                    let values = COLUMNS
+                    let values = columns
                         .iter()
-                        .map(|(m, op, _, _)| {
+                        .map(|(m, op, _)| {
                             median(ok.iter().filter_map(|c| c.metric(m, *op)).collect())
                         })
                         .collect();
@@ -109,6 +132,7 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
             WorkloadSummary {
                 workload: w.to_string(),
                 reference: reference_name,
+                columns,
                 rows,
             }
         })
@@ -146,9 +170,19 @@ pub fn human(value: f64, unit_bytes: bool) -> String {
     }
 }
 
+/// Durations in nanoseconds as a person reads them: "850 ns", "12.3 ms", "1.52 s".
+pub fn human_duration(ns: f64) -> String {
+    match ns.abs() {
+        x if x >= 1e9 => format!("{:.2} s", ns / 1e9),
+        x if x >= 1e6 => format!("{:.1} ms", ns / 1e6),
+        x if x >= 1e3 => format!("{:.1} µs", ns / 1e3),
+        _ => format!("{ns:.0} ns"),
+    }
+}
+
 /// One cell of a table: the value, with its ratio to the reference in parentheses.
 pub fn cell_text(
-    col: usize,
+    column: &Column,
     value: Option<f64>,
     relative: Option<f64>,
     is_reference: bool,
@@ -156,8 +190,12 @@ pub fn cell_text(
     let Some(v) = value else {
         return "–".to_string();
     };
-    let bytes = COLUMNS[col].0.ends_with("bytes");
-    let text = human(v, bytes);
+    let name = column.0;
+    let text = if name.ends_with("_ns") && !name.starts_with("lat_") {
+        human_duration(v)
+    } else {
+        human(v, name.ends_with("bytes"))
+    };
     match relative {
         Some(r) if !is_reference => format!("{text} ({r:.2}×)"),
         _ => text,
@@ -173,6 +211,13 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(vec![]), None);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(850.0), "850 ns");
+        assert_eq!(human_duration(12_300_000.0), "12.3 ms");
+        assert_eq!(human_duration(1_520_000_000.0), "1.52 s");
     }
 
     #[test]

@@ -1,0 +1,137 @@
+//! `pybench exec -- python3 app.py ARGS…`: run the program itself once per allocator per
+//! repetition, interleaved (A B C A B C …) so drift spreads evenly.
+
+use super::output::{self, OutputArgs};
+use crate::exec::{contender, execute, to_cell, Contender};
+use crate::report::model::{AllocatorInfo, RunParameters};
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
+    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD). Default: every one installed.
+    #[arg(long, short, value_delimiter = ',')]
+    allocators: Vec<String>,
+    /// Another allocator library to preload, as NAME=PATH (repeatable).
+    #[arg(long, value_name = "NAME=PATH")]
+    preload: Vec<String>,
+    /// Runs of the program per allocator.
+    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    program: Vec<String>,
+}
+
+/// The contenders asked for, or the default set; every problem is reported before any run.
+pub fn contenders(
+    names: &[String],
+    preloads: &[String],
+    quiet: bool,
+) -> anyhow::Result<Vec<Contender>> {
+    let mut set = if names.is_empty() {
+        let (set, skipped) = contender::default_set();
+        if !quiet {
+            for reason in skipped {
+                eprintln!("skipped {reason}");
+            }
+        }
+        set
+    } else {
+        names
+            .iter()
+            .map(|n| contender::by_name(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for p in preloads {
+        set.push(contender::from_preload_arg(p)?);
+    }
+    Ok(set)
+}
+
+/// Fails in one line when the program cannot be started at all.
+pub fn check_program(program: &[String]) -> anyhow::Result<()> {
+    let Some(first) = program.first() else {
+        anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
+    };
+    let path = std::path::Path::new(first);
+    let found = if first.contains('/') {
+        path.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(first).is_file()))
+            .unwrap_or(false)
+    };
+    if !found {
+        anyhow::bail!("cannot start `{first}`: no such program");
+    }
+    Ok(())
+}
+
+/// A short label for the program: the script's file stem, else the command's name.
+pub fn program_label(program: &[String]) -> String {
+    let script = program
+        .iter()
+        .skip(1)
+        .find(|a| a.ends_with(".py"))
+        .or_else(|| program.iter().skip(1).find(|a| !a.starts_with('-')))
+        .unwrap_or(&program[0]);
+    std::path::Path::new(script)
+        .file_stem()
+        .map_or_else(|| script.clone(), |s| s.to_string_lossy().into_owned())
+}
+
+pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
+    check_program(&args.program)?;
+    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
+    let label = program_label(&args.program);
+    let parameters = RunParameters {
+        workloads: vec![args.program.join(" ")],
+        allocators: set.iter().map(|c| c.name.clone()).collect(),
+        repetitions: args.repeat,
+        ..RunParameters::default()
+    };
+    let infos = set
+        .iter()
+        .map(|c| AllocatorInfo {
+            name: c.name.clone(),
+            version: c.version.clone(),
+        })
+        .collect();
+    let (store, mut results) =
+        output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
+    crate::harness::runner::install_sigint_handler();
+    let total = set.len() as u32 * args.repeat;
+    let mut done = 0;
+    'runs: for rep in 0..args.repeat {
+        for c in &set {
+            if crate::harness::runner::interrupted() {
+                break 'runs;
+            }
+            done += 1;
+            if !args.output.quiet {
+                eprintln!(
+                    "[{done}/{total}] {label} under {} (run {})",
+                    c.name,
+                    rep + 1
+                );
+            }
+            let cell = match execute(&args.program, c, args.output.quiet) {
+                Ok(e) => to_cell(&label, c, rep, &e),
+                Err(e) => {
+                    let reason = format!("cannot start `{}`: {e}", args.program[0]);
+                    crate::report::model::CellResult::failed(&label, &c.name, rep, reason)
+                }
+            };
+            let mut cell = cell;
+            cell.kind = crate::report::model::CellKind::Exec;
+            results.cells.push(cell);
+            store.save(&results)?;
+        }
+    }
+    let interrupted = crate::harness::runner::interrupted();
+    output::finish(&args.output, &store, &mut results, interrupted)
+}

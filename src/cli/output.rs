@@ -1,0 +1,194 @@
+//! What `run` and `exec` share: where results go, the manifest, the files written after the
+//! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
+
+use crate::report::export::{Csv, Exporter, Json, Markdown};
+use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
+use crate::report::store::{export_to, utc_timestamp, ResultsStore};
+use crate::report::summary::{cell_text, median, summarize};
+use crate::sys::procfs::MachineInfo;
+use anyhow::Context as _;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code when one or more cells failed (design.md §5).
+pub const EXIT_CELLS_FAILED: u8 = 3;
+/// Exit code after Ctrl-C (128 + SIGINT), once the finished cells are saved.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Directory under which `<timestamp>-<label>/` is created.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Label of the results directory.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Also write tidy CSV to FILE (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+    /// Also write the full JSON to FILE (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Also write the Markdown summary to FILE (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<String>,
+    /// No progress and no table; errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Creates `out/<timestamp>-<label>/` and the manifest of a run (no cells yet), saved at once.
+pub fn start(
+    out: &OutputArgs,
+    default_label: &str,
+    parameters: RunParameters,
+    allocators: Vec<AllocatorInfo>,
+) -> anyhow::Result<(ResultsStore, RunResults)> {
+    let label = out.label.as_deref().unwrap_or(default_label);
+    let run_name = format!("{}-{}", utc_timestamp(), sanitize(label));
+    let store = ResultsStore::create(&out.out, &run_name)?;
+    let results = RunResults {
+        format_version: FORMAT_VERSION,
+        pybench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("PYBENCH_GIT_COMMIT").map(str::to_string),
+        run: run_name,
+        started_utc: utc_timestamp(),
+        command_line: std::env::args().collect(),
+        machine: MachineInfo::read(),
+        parameters,
+        allocators,
+        cells: Vec::new(),
+        interrupted: false,
+    };
+    store.save(&results)?;
+    Ok((store, results))
+}
+
+/// Saves the final results, writes the extra exports, prints the table and failures, and
+/// returns the exit code: 0, 3 when a cell failed, 130 when interrupted.
+pub fn finish(
+    out: &OutputArgs,
+    store: &ResultsStore,
+    results: &mut RunResults,
+    interrupted: bool,
+) -> anyhow::Result<ExitCode> {
+    results.interrupted = interrupted;
+    store.save(results)?;
+    let exports: [(&Option<String>, &dyn Exporter); 3] = [
+        (&out.csv, &Csv),
+        (&out.json, &Json),
+        (&out.markdown, &Markdown),
+    ];
+    for (target, exporter) in exports {
+        if let Some(t) = target {
+            export_to(t, exporter, results).with_context(|| format!("cannot write {t}"))?;
+        }
+    }
+    let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
+    if !out.quiet && !stdout_taken {
+        print_table(results)?;
+    }
+    if !out.quiet {
+        eprintln!("results: {}", store.dir().display());
+    }
+    // Failures are errors, so they are reported even with --quiet.
+    for c in &results.cells {
+        if let CellStatus::Failed { reason } = &c.status {
+            eprintln!(
+                "failed: {} × {} rep {}: {reason}",
+                c.workload,
+                c.allocator,
+                c.repetition + 1
+            );
+        }
+    }
+    Ok(if interrupted {
+        eprintln!(
+            "interrupted: {} cell(s) saved in {}",
+            results.cells.len(),
+            store.dir().display()
+        );
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if results.failed_cells() > 0 {
+        ExitCode::from(EXIT_CELLS_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Keeps directory names portable.
+fn sanitize(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_+.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The end-of-run table: allocators × headline figures, relative to the reference.
+pub fn print_table(results: &RunResults) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let overheads: Vec<f64> = results
+        .cells
+        .iter()
+        .filter_map(|c| c.metric("timer_overhead_ns", None))
+        .collect();
+    if let Some(t) = median(overheads) {
+        writeln!(
+            out,
+            "ops/s from an untimed pass; latencies from a timed pass and include ~{t:.0} ns of timer overhead per op"
+        )?;
+    }
+    for s in summarize(results) {
+        writeln!(
+            out,
+            "\n{} — medians of {} repetition(s), (×) relative to {}",
+            s.workload, results.parameters.repetitions, s.reference
+        )?;
+        let mut rows: Vec<Vec<String>> = vec![std::iter::once("allocator".to_string())
+            .chain(s.columns.iter().map(|c| c.2.to_string()))
+            .collect()];
+        for r in &s.rows {
+            let name = if r.failed_reps > 0 {
+                format!("{} ({} failed)", r.allocator, r.failed_reps)
+            } else {
+                r.allocator.clone()
+            };
+            let is_ref = r.allocator == s.reference;
+            rows.push(
+                std::iter::once(name)
+                    .chain(
+                        (0..s.columns.len())
+                            .map(|i| cell_text(&s.columns[i], r.values[i], r.relative[i], is_ref)),
+                    )
+                    .collect(),
+            );
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        for r in &rows {
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    let pad = " ".repeat(widths[i] - cell.chars().count());
+                    if i == 0 {
+                        format!("{cell}{pad}")
+                    } else {
+                        format!("{pad}{cell}")
+                    }
+                })
+                .collect();
+            writeln!(out, "{}", line.join("  "))?;
+        }
+    }
+    Ok(())
+}

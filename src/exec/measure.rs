@@ -1,0 +1,137 @@
+//! One execution of the real program under one contender: wall time, CPU time, peak RSS and
+//! page faults from `wait4`'s rusage (for that child alone), and an RSS series sampled from
+//! `/proc/PID/statm` while it runs.
+
+use super::contender::Contender;
+use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
+use crate::sys::procfs::{RssReader, Usage};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How often RSS is read while the program runs.
+const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// What one execution measured.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub wall: Duration,
+    pub usage: Usage,
+    /// (milliseconds since start, resident bytes).
+    pub rss_series: Vec<(u64, u64)>,
+    /// `Ok` for exit code 0, else how it ended.
+    pub outcome: Result<(), String>,
+}
+
+/// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise it
+/// goes to this process's stdout and stderr unchanged. An error means it could not start.
+pub fn execute(
+    program: &[String],
+    contender: &Contender,
+    quiet: bool,
+) -> std::io::Result<Execution> {
+    let mut cmd = Command::new(&program[0]);
+    cmd.args(&program[1..]).stdin(Stdio::null());
+    if quiet {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    cmd.env_remove("PYTHONMALLOC");
+    if contender.python_malloc {
+        cmd.env("PYTHONMALLOC", "malloc");
+    }
+    if let Some(lib) = &contender.preload {
+        // Ours first; a preload the user already had stays after it.
+        let mut value = lib.as_os_str().to_os_string();
+        if let Some(existing) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
+            value.push(":");
+            value.push(existing);
+        }
+        cmd.env("LD_PRELOAD", value);
+    }
+    let start = Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let rss = RssReader::for_pid(child.id()).ok();
+    let mut series = Vec::new();
+    let (status, usage) = loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it for the reaped child.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waiting for our own child; WNOHANG returns 0 while it runs.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break (status, Usage::from_rusage(&ru));
+        }
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {
+            series.push((start.elapsed().as_millis() as u64, bytes));
+        }
+        std::thread::sleep(SAMPLE_EVERY);
+    };
+    let wall = start.elapsed();
+    // The child was reaped by wait4; std's handle must not try again.
+    std::mem::forget(child);
+    let outcome = if libc::WIFEXITED(status) {
+        match libc::WEXITSTATUS(status) {
+            0 => Ok(()),
+            code => Err(format!("the program exited with code {code}")),
+        }
+    } else if libc::WIFSIGNALED(status) {
+        Err(format!(
+            "the program was killed by signal {}",
+            libc::WTERMSIG(status)
+        ))
+    } else {
+        Err("the program ended abnormally".to_string())
+    };
+    Ok(Execution {
+        wall,
+        usage,
+        rss_series: series,
+        outcome,
+    })
+}
+
+/// The execution as a result cell (`kind: exec`), so `compare`, `plot` and the CSV treat it
+/// like a replay cell. Failed runs keep no timing: a run that failed is never timed as if it
+/// had succeeded.
+pub fn to_cell(label: &str, contender: &Contender, repetition: u32, e: &Execution) -> CellResult {
+    let mut cell = CellResult::failed(label, &contender.name, repetition, String::new());
+    cell.kind = CellKind::Exec;
+    match &e.outcome {
+        Err(reason) => {
+            cell.status = CellStatus::Failed {
+                reason: reason.clone(),
+            };
+            return cell;
+        }
+        Ok(()) => cell.status = CellStatus::Ok,
+    }
+    let peak_sampled = e.rss_series.iter().map(|s| s.1).max().unwrap_or(0);
+    let u = &e.usage;
+    let mx = &mut cell.metrics;
+    mx.push(Metric::new("wall_ns", e.wall.as_nanos() as f64, "ns"));
+    mx.push(Metric::new("user_ns", u.user_ns as f64, "ns"));
+    mx.push(Metric::new("system_ns", u.system_ns as f64, "ns"));
+    mx.push(Metric::new(
+        "cpu_ns",
+        (u.user_ns + u.system_ns) as f64,
+        "ns",
+    ));
+    // rusage's maxrss is the kernel's own high-water mark; the samples can only miss peaks.
+    mx.push(Metric::new(
+        "peak_rss_bytes",
+        u.max_rss_bytes.max(peak_sampled) as f64,
+        "B",
+    ));
+    mx.push(Metric::new("minor_faults", u.minor_faults as f64, "count"));
+    mx.push(Metric::new("major_faults", u.major_faults as f64, "count"));
+    cell.rss_series = e.rss_series.clone();
+    cell.notes
+        .push("exec: rss_series is (milliseconds since start, resident bytes)".to_string());
+    cell
+}

@@ -1,0 +1,9 @@
+//! Ground truth: the real program run under each allocator (`pybench exec`), measured from the
+//! outside, with results in the same files as a replay.
+
+pub mod contender;
+mod elf;
+pub mod measure;
+
+pub use contender::{Contender, ContenderError};
+pub use measure::{execute, to_cell, Execution};

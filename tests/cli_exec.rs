@@ -1,0 +1,186 @@
+//! `pybench exec` on a real Python program: every allocator's cells, the preload really in
+//! effect inside the Python process, peak RSS above the bare interpreter's, failures reported.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/python/alloc_heavy.py"
+);
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pybench-exec-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn results(root: &Path) -> serde_json::Value {
+    let dir = std::fs::read_dir(root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+fn peak_rss(json: &serde_json::Value, allocator: &str) -> f64 {
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["allocator"] == allocator)
+        .and_then(|c| {
+            c["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "peak_rss_bytes")
+        })
+        .and_then(|m| m["value"].as_f64())
+        .unwrap()
+}
+
+#[test]
+fn every_allocator_runs_with_its_preload_in_effect() {
+    let tmp = tempdir("all");
+    let out = pybench()
+        .args(["exec", "-r", "1", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let json = results(&tmp);
+    let names: Vec<&str> = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["allocator"].as_str().unwrap())
+        .collect();
+    assert!(names.starts_with(&["pymalloc", "system"]), "{names:?}");
+    // What the Python process itself saw, one line per run, in run order.
+    let seen: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("PYTHONMALLOC="))
+        .collect();
+    assert_eq!(seen.len(), names.len(), "{stdout}");
+    for (name, line) in names.iter().zip(&seen) {
+        let expected_env = if *name == "pymalloc" {
+            "PYTHONMALLOC= "
+        } else {
+            "PYTHONMALLOC=malloc "
+        };
+        assert!(line.starts_with(expected_env), "{name}: {line}");
+        match *name {
+            "pymalloc" | "system" => assert!(line.ends_with("preloaded=-"), "{name}: {line}"),
+            other => assert!(line.contains(&format!("lib{other}")), "{name}: {line}"),
+        }
+    }
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["kind"], "exec");
+        assert_eq!(c["status"], "ok");
+    }
+}
+
+#[test]
+fn peak_rss_is_above_the_bare_interpreter() {
+    let (busy, bare) = (tempdir("busy"), tempdir("bare"));
+    for (dir, args) in [
+        (&busy, vec!["python3", SCRIPT]),
+        (&bare, vec!["python3", "-c", "pass"]),
+    ] {
+        pybench()
+            .args(["exec", "-a", "pymalloc,system", "-r", "1", "-q", "--out"])
+            .arg(dir)
+            .arg("--")
+            .args(&args)
+            .assert()
+            .success();
+    }
+    for a in ["pymalloc", "system"] {
+        let (b, base) = (peak_rss(&results(&busy), a), peak_rss(&results(&bare), a));
+        assert!(b > base + 4.0 * 1024.0 * 1024.0, "{a}: {b} vs bare {base}");
+    }
+}
+
+#[test]
+fn a_failing_program_is_reported_with_its_exit_code() {
+    let tmp = tempdir("fail");
+    pybench()
+        .args(["exec", "-a", "pymalloc,system", "-r", "1", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT, "3"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("the program exited with code 3"));
+    let json = results(&tmp);
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["status"], "failed");
+        assert!(
+            c["metrics"].as_array().unwrap().is_empty(),
+            "a failed run is never timed"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let tmp = tempdir("bad");
+    for (args, needle) in [
+        (
+            vec!["exec", "--", "no-such-python-xyz"],
+            "cannot start `no-such-python-xyz`",
+        ),
+        (
+            vec!["exec", "-a", "hoard", "--", "python3", "-c", "pass"],
+            "unknown exec allocator `hoard`",
+        ),
+        (
+            vec![
+                "exec",
+                "--preload",
+                "x=/nonexistent.so",
+                "--",
+                "python3",
+                "-c",
+                "pass",
+            ],
+            "/nonexistent.so not found",
+        ),
+        (
+            vec![
+                "exec",
+                "--preload",
+                "m=/usr/lib/x86_64-linux-gnu/libm.so.6",
+                "--",
+                "python3",
+                "-c",
+                "pass",
+            ],
+            "is not an allocator",
+        ),
+    ] {
+        let out = pybench()
+            .args(&args)
+            .arg("--out")
+            .arg(&tmp)
+            .assert()
+            .code(2);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    pybench().args(["exec"]).assert().code(2);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing run, nothing written"
+    );
+}
