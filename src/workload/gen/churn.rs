@@ -96,14 +96,7 @@ impl Churn {
 
 impl Generator for Churn {
     fn step(&mut self, h: &mut Heap) {
-        let holder = match &mut self.holder {
-            Some(l) => l,
-            None => {
-                h.phase(0);
-                self.holder.insert(ListObj::new_empty(h))
-            }
-        };
-        holder.append(h);
+        append_to_holder(&mut self.holder, h);
         self.make_one(h);
         self.made += 1;
         if self.made < self.p.round_objects {
@@ -172,14 +165,7 @@ impl ArenaThrash {
 
 impl Generator for ArenaThrash {
     fn step(&mut self, h: &mut Heap) {
-        let holder = match &mut self.holder {
-            Some(l) => l,
-            None => {
-                h.phase(0);
-                self.holder.insert(ListObj::new_empty(h))
-            }
-        };
-        holder.append(h);
+        append_to_holder(&mut self.holder, h);
         let digits = if h.rng.chance(self.p.two_digit_share.0) {
             2
         } else {
@@ -198,4 +184,17 @@ impl Generator for ArenaThrash {
             l.release(h);
         }
     }
+}
+
+/// Appends to the list that holds a round's objects, creating it (and opening phase 0) on the
+/// first call: both generators keep their objects in one growing Python list.
+fn append_to_holder(holder: &mut Option<ListObj>, h: &mut Heap) {
+    let list = match holder {
+        Some(l) => l,
+        None => {
+            h.phase(0);
+            holder.insert(ListObj::new_empty(h))
+        }
+    };
+    list.append(h);
 }
