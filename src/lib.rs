@@ -7,6 +7,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod compare;
 pub mod harness;
 pub mod pymalloc;
 pub mod report;

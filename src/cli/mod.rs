@@ -1,5 +1,6 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
+mod compare;
 mod engine;
 mod list;
 mod run;
@@ -38,6 +39,9 @@ enum Command {
     Cell { spec: String },
     /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
     Stats(stats::StatsArgs),
+    /// Compare two runs metric by metric: regressed, improved, unchanged or not significant;
+    /// exit 1 when something regressed, 2 when the runs cannot be compared.
+    Compare(compare::CompareArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -49,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(code) => code,
