@@ -9,6 +9,7 @@ pub mod alloc;
 pub mod cli;
 pub mod compare;
 pub mod harness;
+pub mod plot;
 pub mod pymalloc;
 pub mod report;
 pub mod scenario;

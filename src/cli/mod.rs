@@ -3,6 +3,7 @@
 mod compare;
 mod engine;
 mod list;
+mod plot;
 mod run;
 mod stats;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Compare two runs metric by metric: regressed, improved, unchanged or not significant;
     /// exit 1 when something regressed, 2 when the runs cannot be compared.
     Compare(compare::CompareArgs),
+    /// Draw a run's results: plots/*.svg (RSS over time, latency percentiles, throughput and
+    /// frag_ratio bars, engine pools per class) and an index.html with the summary tables.
+    Plot(plot::PlotArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -54,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(code) => code,

@@ -73,6 +73,9 @@ pub struct RunArgs {
     /// Seconds after which a cell is killed and reported as failed.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// Do not write plots/*.svg and index.html into the results directory.
+    #[arg(long)]
+    no_plots: bool,
     /// libpython to load for `cpython:3.X` instead of searching for it.
     #[arg(long, value_name = "PATH")]
     libpython: Option<PathBuf>,
@@ -192,6 +195,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     results.interrupted = outcome == Outcome::Interrupted;
     store.save(&results)?;
+    if !args.no_plots {
+        crate::plot::write_plots(&results, store.dir()).context("cannot write the plots")?;
+    }
 
     let exports: [(&Option<String>, &dyn Exporter); 3] = [
         (&args.csv, &Csv),
