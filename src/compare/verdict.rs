@@ -31,15 +31,16 @@ pub fn classify(name: &str) -> (Class, bool) {
         | "retained_rss_bytes"
         | "retained_pre_trim_rss_bytes"
         | "frag_ratio" => Class::Memory,
+        // Engine figures that depend on where mmap puts each arena (a pool-aligned address
+        // loses no pool to alignment): they vary between repetitions like RSS does.
+        "bytes_lost_arena_alignment" | "bytes_in_unused_pools" => Class::Memory,
         "minor_faults" | "major_faults" | "context_switches" | "cycles" | "instructions" => {
             Class::Counter
         }
         n if n.ends_with("_misses") => Class::Counter,
-        "peak_live_bytes"
-        | "pools_used"
-        | "bytes_in_allocated_blocks"
-        | "bytes_in_unused_pools"
-        | "class_pools" => Class::Deterministic,
+        "peak_live_bytes" | "pools_used" | "bytes_in_allocated_blocks" | "class_pools" => {
+            Class::Deterministic
+        }
         n if n.starts_with("arenas_") || n.starts_with("bytes_lost_") => Class::Deterministic,
         "timer_overhead_ns" | "timed_ops" => Class::Informational,
         _ => Class::Unknown,
@@ -259,14 +260,21 @@ fn judge_statistically(row: &mut Row, t: f64, s: &Settings, seed: u64) {
         None if row.baseline_median == 0.0 => 1,
         None => 0,
     };
-    let point = row.ratio.map_or(1, |r| direction(r, t, hib));
+    // "Unchanged" is a claim too: only when the whole interval lies within the threshold
+    // (any change is smaller than it), or both sides hold the very same values.
+    let within = row
+        .interval
+        .is_some_and(|(lo, hi)| direction(lo, t, hib) == 0 && direction(hi, t, hib) == 0);
+    let mut sorted = (b.clone(), c.clone());
+    sorted.0.sort_by(f64::total_cmp);
+    sorted.1.sort_by(f64::total_cmp);
     row.verdict = if significant && beyond != 0 {
         if beyond > 0 {
             Verdict::Regressed
         } else {
             Verdict::Improved
         }
-    } else if point == 0 {
+    } else if within || sorted.0 == sorted.1 {
         Verdict::Unchanged
     } else {
         let p = row.p_value.unwrap_or(1.0);
@@ -276,7 +284,10 @@ fn judge_statistically(row: &mut Row, t: f64, s: &Settings, seed: u64) {
                 t * 100.0
             )
         } else {
-            format!("p = {p:.3}")
+            format!(
+                "p = {p:.3}, the interval reaches beyond ±{:.0} %",
+                t * 100.0
+            )
         });
         Verdict::NotSignificant
     };
@@ -301,6 +312,7 @@ mod tests {
         assert_eq!(classify("lat_p99"), (Class::Timing, false));
         assert_eq!(classify("class_pools").0, Class::Deterministic);
         assert_eq!(classify("bytes_lost_quantization").0, Class::Deterministic);
+        assert_eq!(classify("bytes_lost_arena_alignment").0, Class::Memory);
         assert_eq!(classify("frag_ratio").0, Class::Memory);
         assert_eq!(classify("dtlb_load_misses").0, Class::Counter);
         assert_eq!(classify("timed_ops").0, Class::Informational);
