@@ -118,6 +118,18 @@ fn tight_twenty_percent_slowdown_regresses_and_appends_to_step_summary() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("❌ regressed"));
+    // Timing reported but not gating: still "regressed" in the report, exit 0.
+    pybench()
+        .args(["compare", "--fail-on", "memory,deterministic"])
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("❌ regressed"))
+        .stdout(predicate::str::contains(
+            "regressions of timing, counter metrics",
+        ));
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.starts_with("earlier step\n"), "appended, not replaced");
     assert!(text.contains("churn × `system` | ops_per_sec"), "{text}");

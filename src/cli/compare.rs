@@ -18,6 +18,26 @@ enum Format {
     Json,
 }
 
+/// A kind of metric that can fail the comparison.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Gate {
+    Timing,
+    Counter,
+    Memory,
+    Deterministic,
+}
+
+impl Gate {
+    fn class(self) -> compare::Class {
+        match self {
+            Gate::Timing => compare::Class::Timing,
+            Gate::Counter => compare::Class::Counter,
+            Gate::Memory => compare::Class::Memory,
+            Gate::Deterministic => compare::Class::Deterministic,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The baseline: a results directory or its results.json.
@@ -48,6 +68,17 @@ pub struct CompareArgs {
     /// Compare even when scale, seed, python or touch differ (noted in the report).
     #[arg(long)]
     allow_mismatch: bool,
+    /// Which kinds of metric fail the comparison when they regress (the others are only
+    /// reported): timing, counter, memory, deterministic. On shared CI runners, where a
+    /// neighbour's load can shift timings between runs, `memory,deterministic` gates on
+    /// what the machine cannot disturb.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "timing,counter,memory,deterministic"
+    )]
+    fail_on: Vec<Gate>,
     /// Output format on stdout. `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
@@ -72,6 +103,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         alpha: args.alpha,
         resamples: args.resamples as usize,
         allow_mismatch: args.allow_mismatch,
+        fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
     };
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;

@@ -136,6 +136,8 @@ pub struct Settings {
     pub alpha: f64,
     pub resamples: usize,
     pub allow_mismatch: bool,
+    /// Classes whose regressions fail the comparison (exit 1); the others are reported only.
+    pub fail_on: Vec<Class>,
 }
 
 impl Default for Settings {
@@ -148,6 +150,12 @@ impl Default for Settings {
             alpha: 0.05,
             resamples: 10_000,
             allow_mismatch: false,
+            fail_on: vec![
+                Class::Timing,
+                Class::Counter,
+                Class::Memory,
+                Class::Deterministic,
+            ],
         }
     }
 }
@@ -224,8 +232,11 @@ impl Comparison {
     pub fn count(&self, v: Verdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == v).count()
     }
+    /// Whether a regression in a class of `settings.fail_on` was found (exit code 1).
     pub fn regressed(&self) -> bool {
-        self.count(Verdict::Regressed) > 0
+        self.rows
+            .iter()
+            .any(|r| r.verdict == Verdict::Regressed && self.settings.fail_on.contains(&r.class))
     }
 }
 

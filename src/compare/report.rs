@@ -146,6 +146,24 @@ pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         human(s.memory_floor, true),
         super::MIN_TAIL_SAMPLES
     )?;
+    let advisory: Vec<&str> = [
+        (Class::Timing, "timing"),
+        (Class::Counter, "counter"),
+        (Class::Memory, "memory"),
+        (Class::Deterministic, "deterministic"),
+    ]
+    .into_iter()
+    .filter(|(class, _)| !s.fail_on.contains(class))
+    .map(|(_, name)| name)
+    .collect();
+    if !advisory.is_empty() {
+        writeln!(
+            out,
+            "> **Note:** regressions of {} metrics are reported but do not fail this check \
+             (`--fail-on`).\n",
+            advisory.join(", ")
+        )?;
+    }
     for n in &c.notes {
         writeln!(out, "> **Note:** {n}\n")?;
     }
