@@ -215,3 +215,44 @@ fn run_writes_plots_unless_told_not_to() {
         }
     }
 }
+
+#[test]
+fn an_allocator_keeps_its_colour_in_every_chart() {
+    let tmp = tempdir();
+    // `system` first: the engine is the second series everywhere, but the only one with pools.
+    let mut results = run("run", 2, |_, _, _| 1e7);
+    results.cells.sort_by_key(|c| c.allocator != "system");
+    let dir = save(&tmp, "run", &results);
+    pybench().args(["plot", "-q"]).arg(&dir).assert().success();
+    let plots = dir.join("plots");
+    let colour_of = |file: &str, tag: &str, class: &str, attr: &str| -> Vec<(String, String)> {
+        let text = read(&plots.join(file));
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name(tag) && n.attribute("class") == Some(class))
+            .map(|n| {
+                (
+                    n.attribute("data-series").unwrap().to_string(),
+                    n.attribute(attr).unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let lines = colour_of("rss-dicts.svg", "polyline", "series", "stroke");
+    let engine = &lines
+        .iter()
+        .find(|l| l.0.starts_with("pymalloc"))
+        .unwrap()
+        .1;
+    let pools = colour_of("pools-dicts.svg", "rect", "bar", "fill");
+    assert!(!pools.is_empty());
+    assert!(
+        pools.iter().all(|p| &p.1 == engine),
+        "{pools:?} vs {engine}"
+    );
+    let bars = colour_of("ops_per_sec.svg", "rect", "bar", "fill");
+    assert!(bars
+        .iter()
+        .filter(|b| b.0.starts_with("pymalloc"))
+        .all(|b| &b.1 == engine));
+}

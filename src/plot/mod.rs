@@ -175,7 +175,11 @@ fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure
         return None;
     }
     let reps = results.parameters.repetitions;
-    let names: Vec<String> = series.iter().map(|s| s.to_string()).collect();
+    let names: Vec<(String, usize)> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.to_string(), i))
+        .collect();
     let (title, y, reference, section, caption) = if metric == "ops_per_sec" {
         (
             "Throughput per workload",
@@ -216,13 +220,14 @@ fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure
 /// RSS over the replay, first successful repetition of each allocator.
 fn rss(results: &RunResults, w: &str) -> Option<Figure> {
     let mut lines = Vec::new();
-    for a in allocators(results) {
+    for (color, a) in allocators(results).into_iter().enumerate() {
         if let Some(c) = cells(results, w, a)
             .into_iter()
             .find(|c| !c.rss_series.is_empty())
         {
             lines.push(Line {
                 name: a.to_string(),
+                color,
                 points: c
                     .rss_series
                     .iter()
@@ -264,7 +269,7 @@ fn tail_x(p: f64) -> Option<f64> {
 /// HDR-style latency percentile curves of all ops, first repetition of each allocator.
 fn latency(results: &RunResults, w: &str) -> Option<Figure> {
     let mut curves = Vec::new();
-    for a in allocators(results) {
+    for (color, a) in allocators(results).into_iter().enumerate() {
         let curve = cells(results, w, a).into_iter().find_map(|c| {
             c.latency_curves
                 .get("all")
@@ -272,7 +277,7 @@ fn latency(results: &RunResults, w: &str) -> Option<Figure> {
                 .cloned()
         });
         if let Some(curve) = curve {
-            curves.push((a.to_string(), curve));
+            curves.push((a.to_string(), color, curve));
         }
     }
     if curves.is_empty() {
@@ -280,14 +285,15 @@ fn latency(results: &RunResults, w: &str) -> Option<Figure> {
     }
     let last = curves
         .iter()
-        .flat_map(|(_, c)| c.iter().filter_map(|(p, _)| tail_x(*p)))
+        .flat_map(|(_, _, c)| c.iter().filter_map(|(p, _)| tail_x(*p)))
         .fold(0.0, f64::max);
     // The maximum sits a little right of the last finite percentile, labelled "max".
     let max_x = last.max(1.0) + 0.8;
     let lines: Vec<Line> = curves
         .into_iter()
-        .map(|(name, c)| Line {
+        .map(|(name, color, c)| Line {
             name,
+            color,
             points: c
                 .iter()
                 .filter(|(_, ns)| *ns > 0.0)
@@ -338,9 +344,9 @@ fn trim(p: f64) -> String {
 
 /// The engine's pools per size class, median over repetitions, one series per engine preset.
 fn pools(results: &RunResults, w: &str) -> Option<Figure> {
-    let mut series: Vec<String> = Vec::new();
+    let mut series: Vec<(String, usize)> = Vec::new();
     let mut by_class: Vec<(u64, Vec<Bar>)> = Vec::new();
-    for a in allocators(results) {
+    for (color, a) in allocators(results).into_iter().enumerate() {
         let cs = cells(results, w, a);
         let mut classes: Vec<u64> = cs
             .iter()
@@ -354,7 +360,7 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
             continue;
         }
         let idx = series.len();
-        series.push(a.to_string());
+        series.push((a.to_string(), color));
         for class in classes {
             let op = class.to_string();
             let v: Vec<f64> = cs

@@ -164,9 +164,10 @@ fn nice_step(raw: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
-/// A named line.
+/// A named line; `color` indexes [`PALETTE`], so an allocator keeps its colour in every chart.
 pub struct Line {
     pub name: String,
+    pub color: usize,
     pub points: Vec<(f64, f64)>,
 }
 
@@ -247,17 +248,17 @@ fn frame(title: &str, x: Option<&Axis>, x_label: &str, y: &Axis) -> String {
     s
 }
 
-/// The legend, right of the plot area: one coloured swatch and name per series.
-fn legend(s: &mut String, names: &[String]) {
+/// The legend, right of the plot area: one coloured swatch and name per (name, colour).
+fn legend(s: &mut String, names: &[(String, usize)]) {
     let x = RIGHT + 20.0;
     let _ = writeln!(s, r#"<g class="legend">"#);
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, color)) in names.iter().enumerate() {
         let y = TOP + 10.0 + 22.0 * i as f64;
         let _ = writeln!(
             s,
             r#"<rect x="{x}" y="{}" width="14" height="14" fill="{}"/><text class="legend-entry" x="{}" y="{}">{}</text>"#,
             y - 11.0,
-            PALETTE[i % PALETTE.len()],
+            PALETTE[color % PALETTE.len()],
             x + 20.0,
             y,
             escape(name)
@@ -269,7 +270,7 @@ fn legend(s: &mut String, names: &[String]) {
 /// A line chart: one polyline per series, with a legend.
 pub fn line_chart(title: &str, x: &Axis, y: &Axis, lines: &[Line]) -> String {
     let mut s = frame(title, Some(x), "", y);
-    for (i, line) in lines.iter().enumerate() {
+    for line in lines {
         let pts: Vec<String> = line
             .points
             .iter()
@@ -287,23 +288,24 @@ pub fn line_chart(title: &str, x: &Axis, y: &Axis, lines: &[Line]) -> String {
             r#"<polyline class="series" data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"/>"#,
             escape(&line.name),
             pts.join(" "),
-            PALETTE[i % PALETTE.len()]
+            PALETTE[line.color % PALETTE.len()]
         );
     }
-    let names: Vec<String> = lines.iter().map(|l| l.name.clone()).collect();
+    let names: Vec<(String, usize)> = lines.iter().map(|l| (l.name.clone(), l.color)).collect();
     legend(&mut s, &names);
     s.push_str("</svg>\n");
     s
 }
 
-/// A grouped bar chart: `groups` along x, one bar per series in each, error bars where
+/// A grouped bar chart: `groups` along x, one bar per series (name, colour) in each, error
+/// bars where
 /// given, and an optional dashed reference line (e.g. frag_ratio = 1) labelled right of the
 /// plot area, where it cannot cover a bar.
 pub fn bar_chart(
     title: &str,
     x_label: &str,
     y: &Axis,
-    series: &[String],
+    series: &[(String, usize)],
     groups: &[Group],
     reference: Option<(f64, &str)>,
 ) -> String {
@@ -318,7 +320,9 @@ pub fn bar_chart(
         for bar in &group.bars {
             let bx = start + bar_w * bar.series as f64;
             let top = y.map(bar.value, BOTTOM, TOP);
-            let name = series.get(bar.series).map_or("", String::as_str);
+            let (name, color) = series
+                .get(bar.series)
+                .map_or(("", 0), |(n, c)| (n.as_str(), *c));
             let _ = writeln!(
                 s,
                 r#"<rect class="bar" data-series="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"#,
@@ -326,7 +330,7 @@ pub fn bar_chart(
                 bx + 1.0,
                 bar_w - 2.0,
                 (BOTTOM - top).max(0.0),
-                PALETTE[bar.series % PALETTE.len()],
+                PALETTE[color % PALETTE.len()],
                 escape(&group.label),
                 escape(&(y.format)(bar.value))
             );
@@ -343,12 +347,23 @@ pub fn bar_chart(
                 );
             }
         }
-        let _ = writeln!(
-            s,
-            r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            BOTTOM + 19.0,
-            escape(&group.label)
-        );
+        // Narrow groups (many size classes) get slanted labels so neighbours do not overlap.
+        if slot < 36.0 {
+            let _ = writeln!(
+                s,
+                r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="end" font-size="10" transform="rotate(-50 {centre:.1} {})">{}</text>"#,
+                BOTTOM + 14.0,
+                BOTTOM + 14.0,
+                escape(&group.label)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                BOTTOM + 19.0,
+                escape(&group.label)
+            );
+        }
     }
     if let Some((v, label)) = reference {
         let py = y.map(v, BOTTOM, TOP);
