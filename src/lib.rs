@@ -7,8 +7,10 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod compare;
 pub mod exec;
 pub mod harness;
+pub mod plot;
 pub mod pymalloc;
 pub mod report;
 pub mod scenario;

@@ -255,13 +255,21 @@ mod tests {
 
     #[test]
     fn missing_library_is_a_one_line_reason() {
+        // A library the user named must exist: that is an error, not a fallback.
         let err = find(99, Some(Path::new("/nonexistent/libpython3.99.so"))).unwrap_err();
         assert!(
-            err.starts_with("no libpython3.99.so found (looked in --libpython"),
+            err.starts_with("--libpython /nonexistent/libpython3.99.so:"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+        // Searching finds nothing for a version that does not exist, and says where it looked.
+        let err = find(99, None).unwrap_err();
+        assert!(
+            err.starts_with("no libpython3.99.so found (looked in"),
             "{err}"
         );
         assert!(err.ends_with("pass --libpython PATH"), "{err}");
-        assert!(!err.contains('\n'));
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

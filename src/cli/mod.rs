@@ -1,10 +1,12 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
+mod compare;
 mod engine;
 mod exec;
 mod fidelity;
 mod list;
 mod output;
+mod plot;
 mod run;
 mod stats;
 
@@ -50,6 +52,12 @@ enum Command {
     Cell { spec: String },
     /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
     Stats(stats::StatsArgs),
+    /// Compare two runs metric by metric: regressed, improved, unchanged or not significant;
+    /// exit 1 when something regressed, 2 when the runs cannot be compared.
+    Compare(compare::CompareArgs),
+    /// Draw a run's results: plots/*.svg (RSS over time, latency percentiles, throughput and
+    /// frag_ratio bars, engine pools per class) and an index.html with the summary tables.
+    Plot(plot::PlotArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -66,6 +74,8 @@ pub fn main() -> ExitCode {
         }
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(code) => code,

@@ -37,6 +37,9 @@ pub struct OutputArgs {
     /// No progress and no table; errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Do not write plots/*.svg and index.html into the results directory.
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// Creates `out/<timestamp>-<label>/` and the manifest of a run (no cells yet), saved at once.
@@ -76,6 +79,9 @@ pub fn finish(
 ) -> anyhow::Result<ExitCode> {
     results.interrupted = interrupted;
     store.save(results)?;
+    if !out.no_plots {
+        crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+    }
     let exports: [(&Option<String>, &dyn Exporter); 3] = [
         (&out.csv, &Csv),
         (&out.json, &Json),

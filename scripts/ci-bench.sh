@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI performance gate: runs the quick suite (scripts/ci-suite.sh), compares it with the
+# committed baseline in results/baseline/, prints the report (also appended to
+# $GITHUB_STEP_SUMMARY when set) and exits with compare's code:
+#   0 nothing regressed, 1 something regressed, 2 the runs cannot be compared.
+#
+# Usage: scripts/ci-bench.sh [pybench compare options, e.g. --threshold 10 --format csv]
+# Environment: PYBENCH_BASELINE (default results/baseline), PYBENCH_CI_OUT (where the run is
+# written, default target/ci-bench), PYBENCH_BIN (a pybench binary instead of building one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ci-suite.sh
+
+baseline="${PYBENCH_BASELINE:-results/baseline}"
+out="${PYBENCH_CI_OUT:-target/ci-bench}"
+if [[ ! -f "$baseline/results.json" ]]; then
+    echo "ci-bench: no baseline at $baseline/results.json (record one with scripts/update-baseline.sh)" >&2
+    exit 2
+fi
+bin="$(pybench_bin)"
+
+rm -rf "$out"
+mkdir -p "$out"
+status=0
+"$bin" run "${PYBENCH_SUITE[@]}" --label ci --out "$out" --quiet || status=$?
+# 3 = some cells failed: compare lists them as missing (exit 2); anything else is fatal.
+if [[ $status -ne 0 && $status -ne 3 ]]; then
+    echo "ci-bench: pybench run failed (exit $status)" >&2
+    exit 2
+fi
+run_dir="$(find "$out" -mindepth 1 -maxdepth 1 -type d | head -n 1)"
+echo "ci-bench: current run in $run_dir; plots: $run_dir/index.html" >&2
+
+status=0
+"$bin" compare "$baseline" "$run_dir" "$@" || status=$?
+exit "$status"

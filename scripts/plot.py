@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Plot pybench's tidy results.csv with pandas + matplotlib, for people who prefer their own
+plots to the SVGs `pybench plot` writes. A starting point to copy and change.
+
+    pip install pandas matplotlib
+    python3 scripts/plot.py results/<run>/results.csv [--out DIR]
+
+results.csv has one row per (run, workload, allocator, repetition, kind, metric, op, value,
+unit); `op` is the operation kind for latency metrics (malloc, free, realloc, calloc, all)
+and the size class for the engine's `class_pools`, empty otherwise. Writes ops_per_sec.png,
+frag_ratio.png and latency.png to DIR (default: beside the CSV).
+"""
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def bars(df: pd.DataFrame, metric: str, ylabel: str, out: Path) -> None:
+    """Median over repetitions per workload × allocator, error bars from min to max."""
+    d = df[(df.metric == metric) & df.op.isna()]
+    if d.empty:
+        return
+    g = d.groupby(["workload", "allocator"], sort=False).value
+    med, lo, hi = g.median().unstack(), g.min().unstack(), g.max().unstack()
+    err = [[(med - lo)[a].values, (hi - med)[a].values] for a in med.columns]
+    ax = med.plot.bar(yerr=err, capsize=4, rot=0, figsize=(8, 4.5))
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{metric}: median of the repetitions, error bars min–max")
+    if metric == "frag_ratio":
+        ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.figure.tight_layout()
+    ax.figure.savefig(out / f"{metric}.png", dpi=120)
+    plt.close(ax.figure)
+
+
+def latency(df: pd.DataFrame, out: Path) -> None:
+    """p50 … p99.9 of all ops, median over repetitions, log scale."""
+    names = ["lat_p50", "lat_p90", "lat_p99", "lat_p999"]
+    d = df[df.metric.isin(names) & (df.op == "all")]
+    if d.empty:
+        return
+    med = d.groupby(["workload", "allocator", "metric"], sort=False).value.median()
+    workloads = med.index.get_level_values(0).unique()
+    fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
+    for ax, w in zip(axes[0], workloads):
+        table = med[w].unstack().reindex(columns=names)
+        for allocator, row in table.iterrows():
+            ax.plot(["p50", "p90", "p99", "p99.9"], row.values, marker="o", label=allocator)
+        ax.set_yscale("log")
+        ax.set_ylabel("latency (ns, timed pass)")
+        ax.set_title(w)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("csv", type=Path, help="a results.csv written by pybench run")
+    p.add_argument("--out", type=Path, help="directory for the PNG files")
+    args = p.parse_args()
+    out = args.out or args.csv.parent
+    out.mkdir(parents=True, exist_ok=True)
+
+    # keep_default_na=False + na_values=[""]: an empty op is missing, "all" stays a string.
+    df = pd.read_csv(args.csv, keep_default_na=False, na_values={"op": [""]})
+    df = df[df.metric != "failed"].astype({"value": float})
+    bars(df, "ops_per_sec", "events per second (untimed pass)", out)
+    bars(df, "frag_ratio", "peak RSS / peak live bytes", out)
+    latency(df, out)
+    print(f"wrote PNG files to {out}")
+
+
+if __name__ == "__main__":
+    main()

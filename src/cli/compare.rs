@@ -1,0 +1,134 @@
+//! `pybench compare BASELINE CURRENT`: the regression report and its exit code (0 nothing
+//! regressed, 1 something regressed, 2 the inputs cannot be compared).
+
+use crate::compare::{self, report, Settings};
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code when something regressed (design.md §5).
+pub const EXIT_REGRESSED: u8 = 1;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Markdown,
+    Csv,
+    Json,
+}
+
+/// A kind of metric that can fail the comparison.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Gate {
+    Timing,
+    Counter,
+    Memory,
+    Deterministic,
+}
+
+impl Gate {
+    fn class(self) -> compare::Class {
+        match self {
+            Gate::Timing => compare::Class::Timing,
+            Gate::Counter => compare::Class::Counter,
+            Gate::Memory => compare::Class::Memory,
+            Gate::Deterministic => compare::Class::Deterministic,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a results directory or its results.json.
+    baseline: PathBuf,
+    /// The run to judge: a results directory or its results.json.
+    current: PathBuf,
+    /// Timing: smallest change that counts, in percent; the whole confidence interval must
+    /// lie beyond it.
+    #[arg(long, default_value_t = 5.0, value_name = "PCT")]
+    threshold: f64,
+    /// Memory metrics (RSS, frag_ratio): smallest change of the ratio of medians that
+    /// counts, in percent.
+    #[arg(long, default_value_t = 5.0, value_name = "PCT")]
+    memory_threshold: f64,
+    /// Memory metrics: smallest change that counts, in KiB (RSS moves by a few pages
+    /// between processes whatever the allocator does).
+    #[arg(long, default_value_t = 32.0, value_name = "KIB")]
+    memory_floor: f64,
+    /// Counters (page faults, context switches, …): as timing, with this threshold.
+    #[arg(long, default_value_t = 25.0, value_name = "PCT")]
+    counter_threshold: f64,
+    /// Significance level of the test; the interval is at 1 − alpha.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Bootstrap resamples per row.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..))]
+    resamples: u32,
+    /// Compare even when scale, seed, python or touch differ (noted in the report).
+    #[arg(long)]
+    allow_mismatch: bool,
+    /// Which kinds of metric fail the comparison when they regress (the others are only
+    /// reported): timing, counter, memory, deterministic. On shared CI runners, where a
+    /// neighbour's load can shift timings between runs, `memory,deterministic` gates on
+    /// what the machine cannot disturb.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "timing,counter,memory,deterministic"
+    )]
+    fail_on: Vec<Gate>,
+    /// Output format on stdout. `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: Format,
+}
+
+fn fraction(pct: f64, flag: &str) -> anyhow::Result<f64> {
+    if !(0.0..100.0).contains(&pct) || !pct.is_finite() {
+        anyhow::bail!("--{flag} must be a percentage in [0, 100), got {pct}");
+    }
+    Ok(pct / 100.0)
+}
+
+pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
+    }
+    let settings = Settings {
+        threshold: fraction(args.threshold, "threshold")?,
+        memory_threshold: fraction(args.memory_threshold, "memory-threshold")?,
+        counter_threshold: fraction(args.counter_threshold, "counter-threshold")?,
+        memory_floor: args.memory_floor.max(0.0) * 1024.0,
+        alpha: args.alpha,
+        resamples: args.resamples as usize,
+        allow_mismatch: args.allow_mismatch,
+        fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
+    };
+    let baseline = compare::load(&args.baseline)?;
+    let current = compare::load(&args.current)?;
+    let cmp = compare::compare(&baseline, &current, &settings)?;
+
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Markdown => report::markdown(&cmp, &mut out)?,
+        Format::Csv => report::csv(&cmp, &mut out)?,
+        Format::Json => report::json(&cmp, &mut out)?,
+    }
+    out.flush()?;
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot append to {}", path.display()))?;
+        report::markdown(&cmp, &mut file)
+            .with_context(|| format!("cannot append to {}", path.display()))?;
+    }
+    Ok(if cmp.regressed() {
+        ExitCode::from(EXIT_REGRESSED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,495 @@
+//! `pybench compare`: matches two runs' cells by workload, allocator, metric and op, and
+//! decides for each metric whether it regressed, improved, stayed the same, or cannot be
+//! told apart from noise.
+//!
+//! How each kind of metric is judged (README "Comparing runs (CI)"):
+//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`): the repetitions of
+//!   each side are compared with a two-sided Mann-Whitney U test and a percentile-bootstrap
+//!   interval of the ratio of medians; a change counts only when it is significant *and* the
+//!   whole interval lies beyond the threshold.
+//! - **counters** (`minor_faults`, `context_switches`, hardware counters): they vary between
+//!   repetitions for reasons outside the code under test (page reuse, scheduling), like
+//!   timings do, so they go through the same test, with their own (larger) threshold.
+//! - **memory** (RSS figures, `frag_ratio`): RSS is whole pages and barely moves between
+//!   repetitions, so a change is the ratio of medians beyond the threshold and, for bytes,
+//!   more than one page.
+//!   The engine's `bytes_lost_arena_alignment` and `bytes_in_unused_pools` are judged the same
+//!   way: they depend on whether mmap happened to return a pool-aligned arena address.
+//! - **deterministic** (the rest of the engine accounting, `peak_live_bytes`): the same
+//!   stream gives the same figures on any machine, so any change is reported; growth is a
+//!   regression.
+//! - informational (`timer_overhead_ns`, `timed_ops`) and unknown metrics are not compared;
+//!   the report lists unknown ones so nothing is dropped silently.
+
+pub mod report;
+pub mod stats;
+mod verdict;
+
+pub use verdict::{classify, Class, DEFAULT_MEMORY_FLOOR, MIN_TAIL_SAMPLES};
+use verdict::{
+    judge, largest_median, percentile_of, smallest_median, tail_samples, RowInput, Series,
+};
+
+use crate::report::model::{RunResults, FORMAT_VERSION};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Why two result files cannot be compared (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a pybench results file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "{path}: results format version {found}, this pybench reads version {FORMAT_VERSION} \
+         (re-run the benchmark with this pybench, or compare with the version that wrote it)"
+    )]
+    Version { path: PathBuf, found: u64 },
+    #[error(
+        "runs differ in {0}; their figures are not comparable (pass --allow-mismatch to \
+         compare anyway)"
+    )]
+    Parameters(String),
+    #[error(
+        "metric {metric} is in {baseline} in the baseline but in {current} in the current run"
+    )]
+    Units {
+        metric: String,
+        baseline: String,
+        current: String,
+    },
+    #[error("{} cell(s) are missing on one side:\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
+    MissingCells(Vec<String>),
+}
+
+/// Reads a `results.json`, or the one inside a results directory, checking its format
+/// version before anything else so an old or newer file gets a version error, not a parse
+/// error about some field.
+pub fn load(path: &Path) -> Result<RunResults, CompareError> {
+    let file = if path.is_dir() {
+        path.join("results.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|source| CompareError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let corrupt = |reason: String| CompareError::Corrupt {
+        path: file.clone(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    let version = value
+        .get("format_version")
+        .ok_or_else(|| corrupt("no format_version field".to_string()))?
+        .as_u64()
+        .ok_or_else(|| corrupt("format_version is not a number".to_string()))?;
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(CompareError::Version {
+            path: file,
+            found: version,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+}
+
+/// A verdict on one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regressed,
+    Improved,
+    Unchanged,
+    NotSignificant,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::Unchanged => "unchanged",
+            Verdict::NotSignificant => "not significant",
+        }
+    }
+}
+
+/// Thresholds and test settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// Timing: a change counts when the whole interval lies beyond this fraction.
+    pub threshold: f64,
+    /// Memory metrics: ratio of medians beyond this fraction.
+    pub memory_threshold: f64,
+    /// Counters: as timing, with this fraction.
+    pub counter_threshold: f64,
+    /// Memory metrics: smallest change in bytes that counts (RSS moves by a few pages
+    /// between processes for reasons unrelated to the allocator: ASLR, libc's own heap).
+    pub memory_floor: f64,
+    /// Significance level of the U test; the interval's level is 1 − alpha.
+    pub alpha: f64,
+    pub resamples: usize,
+    pub allow_mismatch: bool,
+    /// Classes whose regressions fail the comparison (exit 1); the others are reported only.
+    pub fail_on: Vec<Class>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            threshold: 0.05,
+            memory_threshold: 0.05,
+            counter_threshold: 0.25,
+            memory_floor: DEFAULT_MEMORY_FLOOR,
+            alpha: 0.05,
+            resamples: 10_000,
+            allow_mismatch: false,
+            fail_on: vec![
+                Class::Timing,
+                Class::Counter,
+                Class::Memory,
+                Class::Deterministic,
+            ],
+        }
+    }
+}
+
+/// One compared metric of one (workload, allocator).
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub workload: String,
+    pub allocator: String,
+    pub metric: String,
+    pub op: Option<String>,
+    pub unit: String,
+    pub class: Class,
+    pub higher_is_better: bool,
+    pub baseline: Vec<f64>,
+    pub current: Vec<f64>,
+    pub baseline_median: f64,
+    pub current_median: f64,
+    /// current / baseline medians; `None` when the baseline is zero.
+    pub ratio: Option<f64>,
+    /// Bootstrap interval of the ratio (timing and counters).
+    pub interval: Option<(f64, f64)>,
+    pub p_value: Option<f64>,
+    pub test: Option<stats::UMethod>,
+    pub verdict: Verdict,
+    /// Why a row is not significant, or anything else the reader should know.
+    pub reason: Option<String>,
+}
+
+/// Geometric mean over workloads of one allocator's ratios for one metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoMean {
+    pub allocator: String,
+    pub metric: String,
+    pub workloads: usize,
+    pub ratio: f64,
+}
+
+/// Identity of one side of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    pub run: String,
+    pub pybench_version: String,
+    pub git_commit: Option<String>,
+    pub cpu: Option<String>,
+    pub repetitions: u32,
+}
+
+impl Side {
+    fn of(r: &RunResults) -> Self {
+        Side {
+            run: r.run.clone(),
+            pybench_version: r.pybench_version.clone(),
+            git_commit: r.git_commit.clone(),
+            cpu: r.machine.cpu_model.clone(),
+            repetitions: r.parameters.repetitions,
+        }
+    }
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub baseline: Side,
+    pub current: Side,
+    pub settings: Settings,
+    pub rows: Vec<Row>,
+    pub geomeans: Vec<GeoMean>,
+    /// Caveats: parameter differences allowed, metrics only on one side, few repetitions.
+    pub notes: Vec<String>,
+}
+
+impl Comparison {
+    pub fn count(&self, v: Verdict) -> usize {
+        self.rows.iter().filter(|r| r.verdict == v).count()
+    }
+    /// Whether a regression in a class of `settings.fail_on` was found (exit code 1).
+    pub fn regressed(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| r.verdict == Verdict::Regressed && self.settings.fail_on.contains(&r.class))
+    }
+}
+
+/// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
+const GEOMEAN_METRICS: [&str; 2] = ["ops_per_sec", "peak_rss_bytes"];
+
+/// Parameters that change what is measured; runs that differ in them are not comparable.
+fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
+    let (pb, pc) = (&b.parameters, &c.parameters);
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".to_string());
+    let mut diffs = Vec::new();
+    if pb.scale != pc.scale {
+        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
+        diffs.push(format!("scale ({} vs {})", s(pb.scale), s(pc.scale)));
+    }
+    if pb.seed != pc.seed {
+        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
+        diffs.push(format!("seed ({} vs {})", s(pb.seed), s(pc.seed)));
+    }
+    if pb.python != pc.python {
+        diffs.push(format!(
+            "python ({} vs {})",
+            show(&pb.python),
+            show(&pc.python)
+        ));
+    }
+    if pb.touch != pc.touch {
+        diffs.push(format!("touch ({} vs {})", pb.touch, pc.touch));
+    }
+    diffs
+}
+
+type Key = (String, String);
+type Group = (Key, Vec<Series>);
+
+/// Successful cells grouped by (workload, allocator), in order of first appearance, each
+/// with its metrics' values over repetitions in order of first appearance.
+fn group(r: &RunResults) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for c in r.cells.iter().filter(|c| c.is_ok()) {
+        let key = (c.workload.clone(), c.allocator.clone());
+        let idx = match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let metrics = &mut groups[idx].1;
+        for m in &c.metrics {
+            let mk = (m.name.clone(), m.op.clone());
+            match metrics.iter_mut().find(|(k, _, _)| *k == mk) {
+                Some((_, _, v)) => v.push(m.value),
+                None => metrics.push((mk, m.unit.clone(), vec![m.value])),
+            }
+        }
+    }
+    groups
+}
+
+/// Compares `current` with `baseline`.
+pub fn compare(
+    baseline: &RunResults,
+    current: &RunResults,
+    settings: &Settings,
+) -> Result<Comparison, CompareError> {
+    let mut notes = Vec::new();
+    let diffs = parameter_differences(baseline, current);
+    if !diffs.is_empty() {
+        if !settings.allow_mismatch {
+            return Err(CompareError::Parameters(diffs.join(", ")));
+        }
+        notes.push(format!(
+            "compared despite different parameters (--allow-mismatch): {}",
+            diffs.join(", ")
+        ));
+    }
+    if baseline.parameters.sample_every != current.parameters.sample_every {
+        notes.push(format!(
+            "latency sampling differs (one op in {} vs {} timed); latency rows include \
+             different timer overhead",
+            baseline.parameters.sample_every, current.parameters.sample_every
+        ));
+    }
+    let (gb, gc) = (group(baseline), group(current));
+    let mut missing = Vec::new();
+    for ((w, a), _) in &gb {
+        if !gc.iter().any(|(k, _)| k.0 == *w && k.1 == *a) {
+            missing.push(format!("{w} × {a}: no successful cell in the current run"));
+        }
+    }
+    for ((w, a), _) in &gc {
+        if !gb.iter().any(|(k, _)| k.0 == *w && k.1 == *a) {
+            missing.push(format!("{w} × {a}: no successful cell in the baseline"));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CompareError::MissingCells(missing));
+    }
+
+    let mut rows = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let mut one_sided: Vec<String> = Vec::new();
+    for ((w, a), bm) in &gb {
+        let cm = &gc
+            .iter()
+            .find(|(k, _)| k.0 == *w && k.1 == *a)
+            .expect("checked")
+            .1;
+        // Per-class pool counts are emitted only for classes in use: absent means zero.
+        let zero_if_class = |name: &str, n: usize| (name == "class_pools").then(|| vec![0.0; n]);
+        let mut keys: Vec<&Series> = bm.iter().collect();
+        keys.extend(
+            cm.iter()
+                .filter(|(k, _, _)| !bm.iter().any(|(bk, _, _)| bk == k)),
+        );
+        for (mk, unit, _) in keys {
+            let (class, higher) = classify(&mk.0);
+            if class == Class::Informational {
+                continue;
+            }
+            if class == Class::Unknown {
+                if !unknown.contains(&mk.0) {
+                    unknown.push(mk.0.clone());
+                }
+                continue;
+            }
+            let b = bm.iter().find(|(k, _, _)| k == mk);
+            let c = cm.iter().find(|(k, _, _)| k == mk);
+            if let (Some(b), Some(c)) = (b, c) {
+                if b.1 != c.1 {
+                    return Err(CompareError::Units {
+                        metric: metric_label(&mk.0, mk.1.as_deref()),
+                        baseline: b.1.clone(),
+                        current: c.1.clone(),
+                    });
+                }
+            }
+            let bv = b
+                .map(|x| x.2.clone())
+                .or_else(|| zero_if_class(&mk.0, c.map_or(1, |c| c.2.len())));
+            let cv = c
+                .map(|x| x.2.clone())
+                .or_else(|| zero_if_class(&mk.0, b.map_or(1, |b| b.2.len())));
+            let (Some(bv), Some(cv)) = (bv, cv) else {
+                let side = if b.is_some() {
+                    "baseline"
+                } else {
+                    "current run"
+                };
+                let label = format!(
+                    "{} (only in the {side})",
+                    metric_label(&mk.0, mk.1.as_deref())
+                );
+                if !one_sided.contains(&label) {
+                    one_sided.push(label);
+                }
+                continue;
+            };
+            let seed_key = format!("{w}\u{1f}{a}\u{1f}{}\u{1f}{:?}", mk.0, mk.1);
+            rows.push(judge(
+                RowInput {
+                    workload: w,
+                    allocator: a,
+                    metric: &mk.0,
+                    op: mk.1.as_deref(),
+                    unit,
+                    class,
+                    higher_is_better: higher,
+                    baseline: bv,
+                    current: cv,
+                    tail_samples: tail_samples(bm, cm, &mk.0, mk.1.as_deref()),
+                    peak_live: smallest_median(bm, cm, "peak_live_bytes", None),
+                    resolution: percentile_of(&mk.0)
+                        .and_then(|_| largest_median(bm, cm, "timer_overhead_ns")),
+                },
+                settings,
+                stats::seed_for(&seed_key),
+            ));
+        }
+    }
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "not compared (unknown to this pybench version): {}",
+            unknown.join(", ")
+        ));
+    }
+    if !one_sided.is_empty() {
+        notes.push(format!("not compared: {}", one_sided.join(", ")));
+    }
+    let reps = |g: &[Group]| {
+        g.iter()
+            .flat_map(|(_, m)| m.iter().map(|x| x.2.len()))
+            .min()
+            .unwrap_or(0)
+    };
+    let (nb, nc) = (reps(&gb), reps(&gc));
+    let min_p = stats::min_p_value(nb, nc);
+    if nb >= 2 && nc >= 2 && min_p >= settings.alpha {
+        notes.push(format!(
+            "with {nb} and {nc} repetitions the smallest p-value the test can give is {min_p:.3} \
+             ≥ α = {}: timing rows cannot be significant; record more repetitions (5 or more \
+             per side)",
+            settings.alpha
+        ));
+    }
+    let geomeans = geomeans(&rows);
+    Ok(Comparison {
+        baseline: Side::of(baseline),
+        current: Side::of(current),
+        settings: settings.clone(),
+        rows,
+        geomeans,
+        notes,
+    })
+}
+
+/// `lat_p99` or `lat_p99[malloc]`.
+pub fn metric_label(name: &str, op: Option<&str>) -> String {
+    match op {
+        Some(op) => format!("{name}[{op}]"),
+        None => name.to_string(),
+    }
+}
+
+/// Per allocator and headline metric: the geometric mean over workloads of current/baseline.
+fn geomeans(rows: &[Row]) -> Vec<GeoMean> {
+    let mut out: Vec<GeoMean> = Vec::new();
+    let mut allocators: Vec<&str> = Vec::new();
+    for r in rows {
+        if !allocators.contains(&r.allocator.as_str()) {
+            allocators.push(&r.allocator);
+        }
+    }
+    for a in allocators {
+        for m in GEOMEAN_METRICS {
+            let ratios: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.allocator == a && r.metric == m && r.op.is_none())
+                .filter_map(|r| r.ratio)
+                .filter(|r| *r > 0.0 && r.is_finite())
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let mean_log = ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64;
+            out.push(GeoMean {
+                allocator: a.to_string(),
+                metric: m.to_string(),
+                workloads: ratios.len(),
+                ratio: mean_log.exp(),
+            });
+        }
+    }
+    out
+}

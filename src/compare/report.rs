@@ -1,0 +1,274 @@
+//! The comparison as a Markdown table (for people and `$GITHUB_STEP_SUMMARY`), tidy CSV or
+//! JSON (for tools).
+
+use super::stats::UMethod;
+use super::{metric_label, Class, Comparison, Row, Verdict};
+use crate::report::summary::human;
+use std::io::{self, Write};
+
+/// `dicts × system`.
+fn benchmark(r: &Row) -> String {
+    format!("{} × `{}`", r.workload, r.allocator)
+}
+
+/// A value in its unit, readable.
+fn value_text(v: f64, unit: &str) -> String {
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    match unit {
+        "B" => human(v, true),
+        "ns" => format!("{} ns", human(v, false)),
+        "ops/s" => format!("{} ops/s", human(v, false)),
+        "ratio" => format!("{v:.3}"),
+        _ => human(v, false),
+    }
+}
+
+fn pct(r: f64) -> String {
+    format!("{:+.1} %", (r - 1.0) * 100.0)
+}
+
+/// The change column: relative change, and the interval or the absolute difference.
+fn change_text(r: &Row) -> String {
+    let rel = r.ratio.map(pct);
+    match r.class {
+        Class::Deterministic => {
+            let d = r.current_median - r.baseline_median;
+            if d == 0.0 {
+                return "0".to_string();
+            }
+            let abs = if r.unit == "B" {
+                format!(
+                    "{}{}",
+                    if d > 0.0 { "+" } else { "−" },
+                    human(d.abs(), true)
+                )
+            } else {
+                format!("{d:+}")
+            };
+            match rel {
+                Some(p) => format!("{abs} ({p})"),
+                None => abs,
+            }
+        }
+        _ => {
+            let base = rel.unwrap_or_else(|| "from 0".to_string());
+            match r.interval {
+                Some((lo, hi)) => format!("{base} [{}, {}]", pct(lo), pct(hi)),
+                None => base,
+            }
+        }
+    }
+}
+
+fn verdict_text(r: &Row) -> String {
+    let mark = match r.verdict {
+        Verdict::Regressed => "❌ ",
+        Verdict::Improved => "✅ ",
+        _ => "",
+    };
+    match &r.reason {
+        Some(why) => format!("{mark}{} ({why})", r.verdict.label()),
+        None => format!("{mark}{}", r.verdict.label()),
+    }
+}
+
+fn table_row(out: &mut dyn Write, r: &Row) -> io::Result<()> {
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |",
+        benchmark(r),
+        metric_label(&r.metric, r.op.as_deref()),
+        value_text(r.baseline_median, &r.unit),
+        value_text(r.current_median, &r.unit),
+        change_text(r),
+        verdict_text(r)
+    )
+}
+
+const HEADER: &str = "| benchmark | metric | baseline | current | change | verdict |\n\
+                      |---|---|---:|---:|---:|---|";
+
+fn describe_side(s: &super::Side) -> String {
+    let commit = s
+        .git_commit
+        .as_deref()
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
+    format!(
+        "`{}` (pybench {}{commit}, {} rep., {})",
+        s.run,
+        s.pybench_version,
+        s.repetitions,
+        s.cpu.as_deref().unwrap_or("unknown CPU")
+    )
+}
+
+/// The Markdown report.
+pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let s = &c.settings;
+    writeln!(out, "## pybench compare\n")?;
+    writeln!(out, "- baseline: {}", describe_side(&c.baseline))?;
+    writeln!(out, "- current: {}\n", describe_side(&c.current))?;
+    writeln!(
+        out,
+        "**{} regressed, {} improved, {} unchanged, {} not significant.**\n",
+        c.count(Verdict::Regressed),
+        c.count(Verdict::Improved),
+        c.count(Verdict::Unchanged),
+        c.count(Verdict::NotSignificant)
+    )?;
+    let exact = c.rows.iter().any(|r| r.test == Some(UMethod::Exact));
+    let normal = c.rows.iter().any(|r| r.test == Some(UMethod::Normal));
+    let method = match (exact, normal) {
+        (true, true) => "exact where there are no ties, normal approximation otherwise",
+        (true, false) => "exact",
+        (false, true) => "normal approximation with tie correction",
+        (false, false) => "not run",
+    };
+    writeln!(
+        out,
+        "Timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
+         ({method}), α = {}, and a {:.0} % percentile-bootstrap interval of the ratio of \
+         medians ({} resamples, seeded), shown in brackets; a change counts only when it is \
+         significant and the whole interval lies beyond the threshold. Memory: ratio of \
+         medians beyond ±{:.0} % and more than {}. Latency percentiles with fewer than {} timed \
+         ops above them (always `lat_max`) are not judged, nor changes of latency \
+         percentiles within one timer tick. Engine accounting and peak live \
+         bytes: exact, any change is reported. Values are medians over repetitions.\n",
+        s.threshold * 100.0,
+        s.counter_threshold * 100.0,
+        s.alpha,
+        (1.0 - s.alpha) * 100.0,
+        s.resamples,
+        s.memory_threshold * 100.0,
+        human(s.memory_floor, true),
+        super::MIN_TAIL_SAMPLES
+    )?;
+    let advisory: Vec<&str> = [
+        (Class::Timing, "timing"),
+        (Class::Counter, "counter"),
+        (Class::Memory, "memory"),
+        (Class::Deterministic, "deterministic"),
+    ]
+    .into_iter()
+    .filter(|(class, _)| !s.fail_on.contains(class))
+    .map(|(_, name)| name)
+    .collect();
+    if !advisory.is_empty() {
+        writeln!(
+            out,
+            "> **Note:** regressions of {} metrics are reported but do not fail this check \
+             (`--fail-on`).\n",
+            advisory.join(", ")
+        )?;
+    }
+    for n in &c.notes {
+        writeln!(out, "> **Note:** {n}\n")?;
+    }
+    let mut shown: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::NotSignificant)
+        .collect();
+    shown.sort_by_key(|r| r.verdict);
+    writeln!(out, "{HEADER}")?;
+    for r in &shown {
+        table_row(out, r)?;
+    }
+    for g in &c.geomeans {
+        writeln!(
+            out,
+            "| **geomean** `{}` | {} ({} workload{}) | | | {} | |",
+            g.allocator,
+            g.metric,
+            g.workloads,
+            if g.workloads == 1 { "" } else { "s" },
+            pct(g.ratio)
+        )?;
+    }
+    let hidden: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotSignificant)
+        .collect();
+    if !hidden.is_empty() {
+        writeln!(
+            out,
+            "\n<details><summary>{} not significant row(s)</summary>\n",
+            hidden.len()
+        )?;
+        writeln!(out, "{HEADER}")?;
+        for r in hidden {
+            table_row(out, r)?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+    writeln!(out)
+}
+
+/// The CSV columns of `--format csv`.
+pub const CSV_COLUMNS: [&str; 17] = [
+    "workload",
+    "allocator",
+    "metric",
+    "op",
+    "unit",
+    "class",
+    "baseline_median",
+    "current_median",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "test",
+    "n_baseline",
+    "n_current",
+    "verdict",
+    "reason",
+];
+
+/// One row per compared metric (geometric means are left to the reader's tool).
+pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in &c.rows {
+        let class = serde_json::to_value(r.class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let test = match r.test {
+            Some(UMethod::Exact) => "mann_whitney_exact",
+            Some(UMethod::Normal) => "mann_whitney_normal",
+            None => "",
+        };
+        w.write_record([
+            r.workload.as_str(),
+            &r.allocator,
+            &r.metric,
+            r.op.as_deref().unwrap_or(""),
+            &r.unit,
+            &class,
+            &r.baseline_median.to_string(),
+            &r.current_median.to_string(),
+            &opt(r.ratio),
+            &opt(r.interval.map(|i| i.0)),
+            &opt(r.interval.map(|i| i.1)),
+            &opt(r.p_value),
+            test,
+            &r.baseline.len().to_string(),
+            &r.current.len().to_string(),
+            r.verdict.label(),
+            r.reason.as_deref().unwrap_or(""),
+        ])?;
+    }
+    w.flush()
+}
+
+/// Everything, as JSON.
+pub fn json(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, c)?;
+    writeln!(out)
+}

@@ -1,0 +1,439 @@
+//! Plots of a run: SVG files under `plots/` and an `index.html` that shows them with the
+//! summary tables, written into the results directory (`pybench plot`, and at the end of
+//! `pybench run` unless `--no-plots`).
+//!
+//! - `rss-<workload>.svg`: RSS over the replay, one line per allocator (first repetition);
+//! - `latency-<workload>.svg`: HDR-style percentile curves of all ops, log-scaled tail;
+//! - `throughput.svg`, `frag_ratio.svg`: medians per workload and allocator, error bars from
+//!   the smallest to the largest repetition;
+//! - `pools-<workload>.svg`: the engine's pools per size class.
+
+mod html;
+pub mod svg;
+
+use crate::report::model::{CellResult, RunResults};
+use crate::report::store::write_atomically;
+use crate::report::summary::{human, median};
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+use svg::{Axis, Bar, Group, Line};
+
+/// One chart: file name under `plots/`, section heading and caption for `index.html`.
+pub struct Figure {
+    pub file: String,
+    pub section: String,
+    pub caption: String,
+    pub svg: String,
+}
+
+/// Writes `dir/plots/*.svg` and `dir/index.html`; returns the files written.
+pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)
+        .with_context(|| format!("cannot create {}", plots.display()))?;
+    let figures = figures(results);
+    let mut written = Vec::new();
+    for f in &figures {
+        let path = plots.join(&f.file);
+        write_atomically(&path, |out| out.write_all(f.svg.as_bytes()))?;
+        written.push(path);
+    }
+    let index = dir.join("index.html");
+    let page = html::page(results, &figures);
+    write_atomically(&index, |out| out.write_all(page.as_bytes()))?;
+    written.push(index);
+    Ok(written)
+}
+
+/// Every chart the results allow, in page order.
+pub fn figures(results: &RunResults) -> Vec<Figure> {
+    let workloads = ordered(results.cells.iter().map(|c| c.workload.as_str()));
+    let mut out = Vec::new();
+    out.extend(bars(results, &workloads, "ops_per_sec"));
+    out.extend(bars(results, &workloads, "frag_ratio"));
+    for w in &workloads {
+        out.extend(rss(results, w));
+        out.extend(latency(results, w));
+        out.extend(pools(results, w));
+    }
+    out
+}
+
+/// Distinct values in order of first appearance.
+fn ordered<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for x in it {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    v
+}
+
+/// Allocators measured (the harness's own `null` baseline left out).
+fn allocators(results: &RunResults) -> Vec<&str> {
+    ordered(
+        results
+            .cells
+            .iter()
+            .filter(|c| c.allocator != "null")
+            .map(|c| c.allocator.as_str()),
+    )
+}
+
+/// Successful cells of one workload and allocator, by repetition.
+fn cells<'a>(results: &'a RunResults, w: &str, a: &str) -> Vec<&'a CellResult> {
+    let mut v: Vec<&CellResult> = results
+        .cells
+        .iter()
+        .filter(|c| c.is_ok() && c.workload == w && c.allocator == a)
+        .collect();
+    v.sort_by_key(|c| c.repetition);
+    v
+}
+
+/// A workload name usable in a file name (spec files are paths).
+fn slug(s: &str) -> String {
+    let base = Path::new(s)
+        .file_stem()
+        .map_or(s.to_string(), |f| f.to_string_lossy().to_string());
+    base.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Bytes for tick labels: "50 KiB", "1.5 MiB".
+pub fn fmt_bytes(v: f64) -> String {
+    human(v, true).replace(".0 ", " ")
+}
+
+/// Counts for tick labels: "250k", "1.5M", "40".
+fn fmt_count(v: f64) -> String {
+    let (x, suffix) = match v.abs() {
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e3 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    format!("{}{suffix}", trim(x))
+}
+
+fn fmt_ratio(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// Nanoseconds in the unit that reads best: 10 ns, 1.5 µs, 20 ms.
+pub fn fmt_ns(v: f64) -> String {
+    let (x, unit) = match v {
+        v if v >= 1e9 => (v / 1e9, "s"),
+        v if v >= 1e6 => (v / 1e6, "ms"),
+        v if v >= 1e3 => (v / 1e3, "µs"),
+        v => (v, "ns"),
+    };
+    let digits = if x >= 10.0 || x.fract() == 0.0 { 0 } else { 1 };
+    format!("{x:.digits$} {unit}")
+}
+
+/// Median bars with min–max error bars of one metric, workloads × allocators.
+fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure> {
+    let series = allocators(results);
+    let mut groups = Vec::new();
+    let mut top: f64 = 0.0;
+    for w in workloads {
+        let mut group = Group {
+            label: w.to_string(),
+            bars: Vec::new(),
+        };
+        for (i, a) in series.iter().enumerate() {
+            let v: Vec<f64> = cells(results, w, a)
+                .iter()
+                .filter_map(|c| c.metric(metric, None))
+                .collect();
+            let (Some(m), Some(lo), Some(hi)) = (
+                median(v.clone()),
+                v.iter().copied().reduce(f64::min),
+                v.iter().copied().reduce(f64::max),
+            ) else {
+                continue;
+            };
+            top = top.max(hi);
+            group.bars.push(Bar {
+                series: i,
+                value: m,
+                error: (v.len() > 1).then_some((lo, hi)),
+            });
+        }
+        groups.push(group);
+    }
+    if groups.iter().all(|g| g.bars.is_empty()) {
+        return None;
+    }
+    let reps = results.parameters.repetitions;
+    let names: Vec<(String, usize)> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.to_string(), i))
+        .collect();
+    let (title, y, reference, section, caption) = if metric == "ops_per_sec" {
+        (
+            "Throughput per workload",
+            Axis::linear("throughput (ops/s, untimed pass)", 0.0, top, fmt_count),
+            None,
+            "Throughput",
+            format!(
+                "Events replayed per second of the untimed loop: median of {reps} repetition(s); \
+                 error bars span the slowest to the fastest repetition. Higher is better."
+            ),
+        )
+    } else {
+        (
+            "Fragmentation: peak RSS / peak live bytes",
+            Axis::linear(
+                "frag_ratio (1.0 = no overhead)",
+                0.0,
+                top.max(1.0),
+                fmt_ratio,
+            ),
+            Some((1.0, "RSS = live bytes")),
+            "Fragmentation",
+            format!(
+                "Peak RSS above the baseline divided by the peak of live requested bytes: median \
+                 of {reps} repetition(s), error bars from the smallest to the largest. Lower is \
+                 better; below 1 means pages of the live set were never touched."
+            ),
+        )
+    };
+    Some(Figure {
+        file: format!("{metric}.svg"),
+        section: section.to_string(),
+        caption,
+        svg: svg::bar_chart(title, "workload", &y, &names, &groups, reference),
+    })
+}
+
+/// RSS over the replay, first successful repetition of each allocator.
+fn rss(results: &RunResults, w: &str) -> Option<Figure> {
+    let mut lines = Vec::new();
+    for (color, a) in allocators(results).into_iter().enumerate() {
+        if let Some(c) = cells(results, w, a)
+            .into_iter()
+            .find(|c| !c.rss_series.is_empty())
+        {
+            lines.push(Line {
+                name: a.to_string(),
+                color,
+                points: c
+                    .rss_series
+                    .iter()
+                    .map(|&(e, b)| (e as f64, b as f64))
+                    .collect(),
+            });
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let max_x = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .fold(0.0, f64::max);
+    let max_y = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let x = Axis::linear("allocator events replayed", 0.0, max_x, fmt_count);
+    let y = Axis::linear_bytes("RSS above the pre-loop baseline", max_y, fmt_bytes);
+    Some(Figure {
+        file: format!("rss-{}.svg", slug(w)),
+        section: format!("{w}: RSS over time"),
+        caption: format!(
+            "Resident set size minus the baseline taken before the loop, sampled about 1,000 \
+             times during the replay of {w}; first successful repetition of each allocator."
+        ),
+        svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
+    })
+}
+
+/// x position of percentile `p` on the tail scale: −log10(1 − p/100), so 90 % → 1,
+/// 99 % → 2, 99.9 % → 3. 100 % (the maximum) has no finite position: see `latency`.
+fn tail_x(p: f64) -> Option<f64> {
+    (p < 100.0).then(|| -(1.0 - p / 100.0).log10())
+}
+
+/// HDR-style latency percentile curves of all ops, first repetition of each allocator.
+fn latency(results: &RunResults, w: &str) -> Option<Figure> {
+    let mut curves = Vec::new();
+    for (color, a) in allocators(results).into_iter().enumerate() {
+        let curve = cells(results, w, a).into_iter().find_map(|c| {
+            c.latency_curves
+                .get("all")
+                .filter(|v| !v.is_empty())
+                .cloned()
+        });
+        if let Some(curve) = curve {
+            curves.push((a.to_string(), color, curve));
+        }
+    }
+    if curves.is_empty() {
+        return None;
+    }
+    let last = curves
+        .iter()
+        .flat_map(|(_, _, c)| c.iter().filter_map(|(p, _)| tail_x(*p)))
+        .fold(0.0, f64::max);
+    // The maximum sits a little right of the last finite percentile, labelled "max".
+    let max_x = last.max(1.0) + 0.8;
+    let lines: Vec<Line> = curves
+        .into_iter()
+        .map(|(name, color, c)| Line {
+            name,
+            color,
+            points: c
+                .iter()
+                .filter(|(_, ns)| *ns > 0.0)
+                .map(|&(p, ns)| (tail_x(p).unwrap_or(max_x), ns))
+                .collect(),
+        })
+        .collect();
+    let ys = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let mut ticks = vec![(0.0, "min".to_string())];
+    let mut d = 1.0;
+    while d <= max_x - 0.6 {
+        let p = 100.0 * (1.0 - 10f64.powf(-d));
+        let decimals = (d as usize).saturating_sub(2);
+        ticks.push((d, format!("{p:.decimals$} %")));
+        d += 1.0;
+    }
+    ticks.push((max_x, "max".to_string()));
+    let x = Axis {
+        label: "percentile (log-scaled tail)".to_string(),
+        scale: svg::Scale::Linear,
+        min: 0.0,
+        max: max_x,
+        format: fmt_ratio,
+        step: 1.0,
+        ticks: Some(ticks),
+    };
+    let y = Axis::log("latency of one operation", lo, hi, fmt_ns);
+    Some(Figure {
+        file: format!("latency-{}.svg", slug(w)),
+        section: format!("{w}: latency percentiles"),
+        caption: format!(
+            "Latency of every timed malloc/free/realloc/calloc of {w} (op kind `all`) at HDR-style \
+             percentiles, timed pass, timer overhead included; each step right halves the \
+             remaining tail. First successful repetition of each allocator."
+        ),
+        svg: svg::line_chart(&format!("Latency percentiles — {w}"), &x, &y, &lines),
+    })
+}
+
+/// 99.9000000001 → "99.9", 2.50 → "2.5", 100 → "100".
+fn trim(p: f64) -> String {
+    let s = format!("{p:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The engine's pools per size class, median over repetitions, one series per engine preset.
+fn pools(results: &RunResults, w: &str) -> Option<Figure> {
+    let mut series: Vec<(String, usize)> = Vec::new();
+    let mut by_class: Vec<(u64, Vec<Bar>)> = Vec::new();
+    for (color, a) in allocators(results).into_iter().enumerate() {
+        let cs = cells(results, w, a);
+        let mut classes: Vec<u64> = cs
+            .iter()
+            .flat_map(|c| c.metrics.iter())
+            .filter(|m| m.name == "class_pools")
+            .filter_map(|m| m.op.as_deref()?.parse().ok())
+            .collect();
+        classes.sort_unstable();
+        classes.dedup();
+        if classes.is_empty() {
+            continue;
+        }
+        let idx = series.len();
+        series.push((a.to_string(), color));
+        for class in classes {
+            let op = class.to_string();
+            let v: Vec<f64> = cs
+                .iter()
+                .filter_map(|c| c.metric("class_pools", Some(&op)))
+                .collect();
+            let Some(m) = median(v) else { continue };
+            let bar = Bar {
+                series: idx,
+                value: m,
+                error: None,
+            };
+            match by_class.iter_mut().find(|(c, _)| *c == class) {
+                Some((_, bars)) => bars.push(bar),
+                None => by_class.push((class, vec![bar])),
+            }
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    by_class.sort_by_key(|(c, _)| *c);
+    let top = by_class
+        .iter()
+        .flat_map(|(_, b)| b.iter().map(|b| b.value))
+        .fold(1.0, f64::max);
+    let groups: Vec<Group> = by_class
+        .into_iter()
+        .map(|(c, bars)| Group {
+            label: c.to_string(),
+            bars,
+        })
+        .collect();
+    let y = Axis::linear("pools", 0.0, top, fmt_count);
+    Some(Figure {
+        file: format!("pools-{}.svg", slug(w)),
+        section: format!("{w}: engine pools per size class"),
+        caption: format!(
+            "Pools the pymalloc engine holds for each size class (block size in bytes) in the \
+             engine's accounting of {w}; median over repetitions."
+        ),
+        svg: svg::bar_chart(
+            &format!("Engine pools per size class — {w}"),
+            "size class (bytes per block)",
+            &y,
+            &series,
+            &groups,
+            None,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_scale_puts_nines_one_decade_apart() {
+        assert_eq!(tail_x(0.0), Some(0.0));
+        assert!((tail_x(90.0).unwrap() - 1.0).abs() < 1e-12);
+        assert!((tail_x(99.9).unwrap() - 3.0).abs() < 1e-9);
+        assert_eq!(tail_x(100.0), None);
+        assert_eq!(trim(100.0 * (1.0 - 1e-3)), "99.9");
+    }
+
+    #[test]
+    fn nanoseconds_read_well() {
+        assert_eq!(fmt_ns(10.0), "10 ns");
+        assert_eq!(fmt_ns(1_500.0), "1.5 µs");
+        assert_eq!(fmt_ns(20e6), "20 ms");
+        assert_eq!(slug("workloads/my spec.toml"), "my_spec");
+        assert_eq!(fmt_count(250_000.0), "250k");
+        assert_eq!(fmt_count(1_500_000.0), "1.5M");
+        assert_eq!(fmt_bytes(50.0 * 1024.0), "50 KiB");
+    }
+}

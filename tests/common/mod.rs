@@ -1,0 +1,127 @@
+//! Result files built with the crate's own model types, shared by the CLI tests of
+//! `compare` and `plot`.
+#![allow(dead_code)] // each test crate uses part of it
+
+use pybench::report::model::{
+    AllocatorInfo, CellKind, CellResult, CellStatus, Metric, RunParameters, RunResults,
+    FORMAT_VERSION,
+};
+use std::path::{Path, PathBuf};
+
+pub fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "pybench-test-results-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Per-repetition throughput jitter: ±1 %, different for every repetition.
+pub const JITTER: [f64; 5] = [1.0, 1.01, 0.99, 1.005, 0.995];
+
+/// One cell: throughput `ops` (times the repetition's jitter), a latency, memory and engine
+/// figures.
+pub fn cell(workload: &str, allocator: &str, rep: u32, ops: f64, pools: f64) -> CellResult {
+    let j = JITTER[rep as usize % JITTER.len()];
+    let mut metrics = vec![
+        Metric::new("ops_per_sec", ops * j, "ops/s"),
+        Metric::new("loop_ns_per_op", 1e9 / (ops * j), "ns"),
+        Metric::new("peak_live_bytes", 1_000_000.0, "B"),
+        Metric::new("peak_rss_bytes", 1_200_000.0, "B"),
+        Metric::new("frag_ratio", 1.2, "ratio"),
+        Metric::new("timer_overhead_ns", 10.0, "ns"),
+        Metric::with_op("lat_p50", "all", 30.0, "ns"),
+        Metric::with_op("timed_ops", "all", 100_000.0, "count"),
+        Metric::new("minor_faults", 300.0, "count"),
+    ];
+    if allocator.starts_with("pymalloc") {
+        metrics.push(Metric::new("pools_used", pools, "count"));
+        metrics.push(Metric::with_op("class_pools", "32", pools, "count"));
+    }
+    CellResult {
+        workload: workload.to_string(),
+        allocator: allocator.to_string(),
+        repetition: rep,
+        kind: CellKind::Replay,
+        status: CellStatus::Ok,
+        events: 1000,
+        metrics,
+        rss_series: vec![(0, 0), (500, 600_000), (1000, 1_200_000)],
+        latency_curves: [(
+            "all".to_string(),
+            vec![
+                (0.0, 5.0),
+                (50.0, 30.0),
+                (90.0, 40.0),
+                (99.0, 80.0),
+                (99.9, 300.0),
+                (99.99, 900.0),
+                (100.0, 5000.0),
+            ],
+        )]
+        .into_iter()
+        .collect(),
+        absent_counters: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+pub const ALLOCATORS: [&str; 2] = ["pymalloc:cpython-3.11", "system"];
+
+/// A run of `dicts` and `churn` × both allocators × `reps`, with `ops(workload, allocator,
+/// rep)` as throughput.
+pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunResults {
+    let mut cells = Vec::new();
+    for rep in 0..reps {
+        for w in ["dicts", "churn"] {
+            for a in ALLOCATORS {
+                cells.push(cell(w, a, rep, ops(w, a, rep), 13.0));
+            }
+        }
+    }
+    RunResults {
+        format_version: FORMAT_VERSION,
+        pybench_version: "0.1.0".to_string(),
+        git_commit: None,
+        run: name.to_string(),
+        started_utc: "20260101T000000Z".to_string(),
+        command_line: vec!["pybench".to_string(), "run".to_string()],
+        machine: Default::default(),
+        parameters: RunParameters {
+            workloads: vec!["dicts".to_string(), "churn".to_string()],
+            allocators: ALLOCATORS.iter().map(|a| a.to_string()).collect(),
+            repetitions: reps,
+            scale: Some(100_000),
+            seed: None,
+            python: None,
+            touch: "header".to_string(),
+            sample_every: 1,
+        },
+        allocators: ALLOCATORS
+            .iter()
+            .map(|a| AllocatorInfo {
+                name: a.to_string(),
+                version: "test".to_string(),
+            })
+            .collect(),
+        cells,
+        interrupted: false,
+    }
+}
+
+/// Writes `results` as `dir/<name>/results.json` and returns the directory.
+pub fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("results.json"),
+        serde_json::to_string_pretty(results).unwrap(),
+    )
+    .unwrap();
+    d
+}
