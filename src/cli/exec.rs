@@ -71,17 +71,50 @@ pub fn check_program(program: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A short label for the program: the script's file stem, else the command's name.
+/// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
+/// for `-c CODE`, else the command's name.
 pub fn program_label(program: &[String]) -> String {
-    let script = program
-        .iter()
-        .skip(1)
-        .find(|a| a.ends_with(".py"))
-        .or_else(|| program.iter().skip(1).find(|a| !a.starts_with('-')))
-        .unwrap_or(&program[0]);
-    std::path::Path::new(script)
-        .file_stem()
-        .map_or_else(|| script.clone(), |s| s.to_string_lossy().into_owned())
+    let stem = |p: &str| {
+        std::path::Path::new(p)
+            .file_stem()
+            .map_or_else(|| p.to_string(), |s| s.to_string_lossy().into_owned())
+    };
+    let args = &program[1..];
+    if let Some(script) = args.iter().find(|a| a.ends_with(".py")) {
+        return stem(script);
+    }
+    if let Some(i) = args.iter().position(|a| a == "-m") {
+        if let Some(module) = args.get(i + 1) {
+            return module.clone();
+        }
+    }
+    if args.iter().any(|a| a == "-c") {
+        return format!("{}-inline", stem(&program[0]));
+    }
+    stem(&program[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::program_label;
+
+    fn label(args: &[&str]) -> String {
+        program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn labels_name_the_script_module_or_command() {
+        assert_eq!(
+            label(&["python3", "-X", "dev", "app/serve.py", "--port", "1"]),
+            "serve"
+        );
+        assert_eq!(
+            label(&["python3", "-m", "json.tool", "big.json"]),
+            "json.tool"
+        );
+        assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
+        assert_eq!(label(&["/usr/bin/env"]), "env");
+    }
 }
 
 pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
