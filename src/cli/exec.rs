@@ -94,29 +94,6 @@ pub fn program_label(program: &[String]) -> String {
     stem(&program[0])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::program_label;
-
-    fn label(args: &[&str]) -> String {
-        program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn labels_name_the_script_module_or_command() {
-        assert_eq!(
-            label(&["python3", "-X", "dev", "app/serve.py", "--port", "1"]),
-            "serve"
-        );
-        assert_eq!(
-            label(&["python3", "-m", "json.tool", "big.json"]),
-            "json.tool"
-        );
-        assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
-        assert_eq!(label(&["/usr/bin/env"]), "env");
-    }
-}
-
 pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
@@ -167,4 +144,27 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     }
     let interrupted = crate::harness::runner::interrupted();
     output::finish(&args.output, &store, &mut results, interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::program_label;
+
+    fn label(args: &[&str]) -> String {
+        program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn labels_name_the_script_module_or_command() {
+        assert_eq!(
+            label(&["python3", "-X", "dev", "app/serve.py", "--port", "1"]),
+            "serve"
+        );
+        assert_eq!(
+            label(&["python3", "-m", "json.tool", "big.json"]),
+            "json.tool"
+        );
+        assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
+        assert_eq!(label(&["/usr/bin/env"]), "env");
+    }
 }
