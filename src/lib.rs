@@ -12,4 +12,5 @@ pub mod pymalloc;
 pub mod report;
 pub mod scenario;
 pub mod sys;
+pub mod trace;
 pub mod workload;

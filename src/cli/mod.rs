@@ -1,7 +1,9 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
 mod engine;
+mod gen;
 mod list;
+mod record;
 mod run;
 mod stats;
 
@@ -36,8 +38,14 @@ enum Command {
     /// Internal: measure one cell in this process (used by `run`).
     #[command(name = "__cell", hide = true)]
     Cell { spec: String },
-    /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
+    /// Summarise a workload's event stream or a trace file: ops, domains, size classes,
+    /// lifetimes, peaks.
     Stats(stats::StatsArgs),
+    /// Record the allocator calls of a CPython program into a trace file:
+    /// `pybench record -o FILE -- python3 script.py ARGS`.
+    Record(record::RecordArgs),
+    /// Write a synthetic workload's event stream as a trace file.
+    Gen(gen::GenArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -49,6 +57,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Stats(args) => stats::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(code) => code,

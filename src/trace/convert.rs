@@ -1,0 +1,205 @@
+//! Turns the hook's raw records (one 24-byte record per allocator call, with real pointers)
+//! into slot-model events, so a replay indexes a dense table and never hashes a pointer.
+
+use super::writer::TraceWriter;
+use crate::workload::slots::Slots;
+use crate::workload::{Domain, Event};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, Write};
+
+/// Bytes of one raw record (`struct rec` in hook.c).
+pub const RAW_RECORD: usize = 24;
+const KIND_MALLOC: u8 = 0;
+const KIND_CALLOC: u8 = 1;
+const KIND_REALLOC: u8 = 2;
+const KIND_FREE: u8 = 3;
+/// Written by the hook's `atexit` handler: the program shut down normally.
+const KIND_END: u8 = 0x7f;
+const KIND_OVERSIZE: u8 = 0x80;
+
+/// Pointers are 16-byte aligned and already well spread: a multiply of the shifted value
+/// hashes them well at a fraction of SipHash's cost.
+#[derive(Default)]
+pub struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// What a recording counted beyond its events (stored in the trace's end block).
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub records: u64,
+    /// Frees of blocks allocated before the hook was installed: dropped.
+    pub unknown_frees: u64,
+    /// Reallocs of such blocks: recorded as allocations of the new size.
+    pub unknown_reallocs: u64,
+    /// An allocation returned an address still live in the map (a free the hook did not see,
+    /// e.g. through an unhooked domain): a free of the old slot is inserted first.
+    pub inserted_frees: u64,
+    /// Requests over 4 GiB − 1, which the event model cannot hold: dropped.
+    pub oversized: u64,
+    /// Records with an unknown kind or domain: dropped.
+    pub malformed: u64,
+    pub threads: u64,
+}
+
+impl Counters {
+    pub fn to_map(&self) -> BTreeMap<String, u64> {
+        [
+            ("raw_records", self.records),
+            ("unknown_frees", self.unknown_frees),
+            ("unknown_reallocs", self.unknown_reallocs),
+            ("inserted_frees", self.inserted_frees),
+            ("oversized_dropped", self.oversized),
+            ("malformed_records", self.malformed),
+            ("threads", self.threads),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+pub struct Converter<W: Write> {
+    map: HashMap<u64, u32, BuildHasherDefault<PtrHasher>>,
+    slots: Slots,
+    writer: TraceWriter<W>,
+    pub counters: Counters,
+    /// The hook's end marker arrived.
+    pub ended: bool,
+}
+
+impl<W: Write> Converter<W> {
+    pub fn new(writer: TraceWriter<W>) -> Self {
+        Converter {
+            map: HashMap::with_capacity_and_hasher(1 << 16, Default::default()),
+            slots: Slots::new(),
+            writer,
+            counters: Counters::default(),
+            ended: false,
+        }
+    }
+
+    /// Allocates a slot for `ptr`, first freeing a stale one at the same address.
+    fn take(&mut self, ptr: u64, thread: u16) -> io::Result<u32> {
+        if let Some(old) = self.map.remove(&ptr) {
+            self.counters.inserted_frees += 1;
+            self.free_slot(old, thread)?;
+        }
+        let slot = self.slots.take();
+        self.map.insert(ptr, slot);
+        Ok(slot)
+    }
+
+    fn free_slot(&mut self, slot: u32, thread: u16) -> io::Result<()> {
+        self.slots.release(slot);
+        self.writer.push(&Event::Free { slot, thread })
+    }
+
+    /// Converts one record.
+    pub fn feed(&mut self, r: &[u8; RAW_RECORD]) -> io::Result<()> {
+        self.counters.records += 1;
+        let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
+        if kind == KIND_END {
+            self.ended = true;
+            return Ok(());
+        }
+        let size = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
+        let ptr = u64::from_le_bytes(r[8..16].try_into().unwrap_or_default());
+        let ptr2 = u64::from_le_bytes(r[16..24].try_into().unwrap_or_default());
+        let domain = match r[1] {
+            0 => Domain::Raw,
+            1 => Domain::Mem,
+            2 => Domain::Obj,
+            _ => {
+                self.counters.malformed += 1;
+                return Ok(());
+            }
+        };
+        self.counters.threads = self.counters.threads.max(u64::from(thread) + 1);
+        let oversize = kind & KIND_OVERSIZE != 0;
+        match kind & !KIND_OVERSIZE {
+            KIND_MALLOC | KIND_CALLOC if oversize => {
+                self.counters.oversized += 1;
+                if let Some(old) = self.map.remove(&ptr) {
+                    self.counters.inserted_frees += 1;
+                    self.free_slot(old, thread)?;
+                }
+            }
+            KIND_MALLOC => {
+                let slot = self.take(ptr, thread)?;
+                self.writer.push(&Event::Alloc {
+                    slot,
+                    size,
+                    domain,
+                    thread,
+                })?;
+            }
+            KIND_CALLOC => {
+                let slot = self.take(ptr, thread)?;
+                self.writer.push(&Event::Calloc {
+                    slot,
+                    n: ptr2 as u32,
+                    size,
+                    domain,
+                    thread,
+                })?;
+            }
+            KIND_REALLOC => match self.map.remove(&ptr) {
+                Some(slot) if oversize => {
+                    self.counters.oversized += 1;
+                    self.free_slot(slot, thread)?;
+                }
+                Some(slot) => {
+                    if let Some(stale) = self.map.insert(ptr2, slot) {
+                        self.counters.inserted_frees += 1;
+                        self.free_slot(stale, thread)?;
+                    }
+                    self.writer.push(&Event::Realloc { slot, size, thread })?;
+                }
+                None if oversize => self.counters.oversized += 1,
+                None => {
+                    self.counters.unknown_reallocs += 1;
+                    let slot = self.take(ptr2, thread)?;
+                    self.writer.push(&Event::Alloc {
+                        slot,
+                        size,
+                        domain,
+                        thread,
+                    })?;
+                }
+            },
+            KIND_FREE => match self.map.remove(&ptr) {
+                Some(slot) => self.free_slot(slot, thread)?,
+                None => self.counters.unknown_frees += 1,
+            },
+            _ => self.counters.malformed += 1,
+        }
+        Ok(())
+    }
+
+    /// Events written so far.
+    pub fn events(&self) -> u64 {
+        self.writer.events()
+    }
+
+    /// Writes the end block with the counters (plus `extra`) and returns the output.
+    pub fn finish(self, extra: BTreeMap<String, u64>) -> io::Result<W> {
+        let mut c = self.counters.to_map();
+        c.extend(extra);
+        c.insert("live_at_end".into(), self.map.len() as u64);
+        self.writer.finish(c)
+    }
+}
