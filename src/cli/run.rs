@@ -10,7 +10,7 @@ use crate::report::model::{AllocatorInfo, RunParameters, RunResults, FORMAT_VERS
 use crate::report::store::{export_to, utc_timestamp, ResultsStore};
 use crate::report::summary::{cell_text, summarize, COLUMNS};
 use crate::sys::procfs::MachineInfo;
-use crate::workload::Workload;
+use crate::trace::Source;
 use anyhow::Context as _;
 use clap::Args;
 use std::io::Write;
@@ -25,10 +25,15 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Workloads to replay: built-in names (see `pybench list workloads`) or spec files;
-    /// repeat the flag or separate with commas.
-    #[arg(long, short, value_delimiter = ',', default_value = "dicts")]
+    /// Workloads to replay: built-in names (see `pybench list workloads`), spec files or
+    /// traces (`trace:NAME`, FILE.pbt); repeat the flag or separate with commas. Default:
+    /// dicts, unless --trace is given.
+    #[arg(long, short, value_delimiter = ',')]
     workload: Vec<String>,
+    /// Trace files to replay (recorded with `pybench record` or written by `pybench gen`),
+    /// after the --workload ones; repeatable.
+    #[arg(long, value_name = "FILE")]
+    trace: Vec<String>,
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
     /// `pymalloc` alone means the engine preset of each workload's Python version.
     #[arg(long, short, value_delimiter = ',')]
@@ -94,15 +99,21 @@ fn resolve_allocator(name: &str, python: &str) -> String {
     name.to_string()
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Traces are workloads like any other from here on.
+    args.workload.append(&mut args.trace);
+    if args.workload.is_empty() {
+        args.workload.push("dicts".to_string());
+    }
     // Everything is checked before anything is measured.
     let mut workloads = Vec::new();
     for w in &args.workload {
-        let mut wl = Workload::load(w)?;
-        if let Some(p) = &args.python {
-            wl.python = p.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        }
-        workloads.push((w.clone(), wl));
+        let source = Source::load(w)?;
+        let python = match &args.python {
+            Some(p) => p.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+            None => source.python(),
+        };
+        workloads.push((w.clone(), python));
     }
     let allocators = if args.allocators.is_empty() {
         default_allocators()
@@ -115,14 +126,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut cells = Vec::new();
     for rep in 0..args.repetitions {
-        for (name, wl) in &workloads {
+        for (name, python) in &workloads {
             for a in &allocators {
                 cells.push(CellSpec {
                     workload: name.clone(),
                     python: args.python.clone(),
                     scale: args.scale,
                     seed: args.seed,
-                    allocator: resolve_allocator(a, &wl.python.to_string()),
+                    allocator: resolve_allocator(a, &python.to_string()),
                     repetition: rep,
                     touch: args.touch,
                     sample_every: args.sample,

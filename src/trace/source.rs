@@ -97,18 +97,14 @@ impl Source {
         })
     }
 
-    /// The name results use: the workload's, or the trace's with a `trace:` prefix.
+    /// The name results use: the workload's, or `trace:` and the trace file's stem.
     pub fn name(&self) -> String {
         match self {
             Source::Synthetic(w) => w.name.clone(),
-            Source::Trace { meta, path } => {
+            // The file's stem, not the recorded name: two files never share a name.
+            Source::Trace { path, .. } => {
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
-                let n = if meta.name.is_empty() {
-                    stem
-                } else {
-                    &meta.name
-                };
-                format!("{PREFIX}{n}")
+                format!("{PREFIX}{stem}")
             }
         }
     }
@@ -155,6 +151,22 @@ pub fn read_all(path: &Path) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
     let slots = r.end().map_or(0, |e| e.slots as usize);
     events.shrink_to_fit();
     Ok((events, slots, r.meta().clone()))
+}
+
+/// A trace's events for a replay, with its slot-table size, its name (`trace:NAME`) and the
+/// Python version whose allocator it is shaped for (`python` overrides the recorded one).
+pub fn load_events(
+    name: &str,
+    python: Option<&str>,
+) -> anyhow::Result<(Vec<Event>, usize, String, PyVersion)> {
+    let path = trace_path(name)?;
+    let (events, slots, meta) = read_all(&path)?;
+    let python = match python {
+        Some(v) => v.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        None => python_of(&meta.python),
+    };
+    let name = Source::Trace { path, meta }.name();
+    Ok((events, slots, name, python))
 }
 
 /// Reads a trace once, summarising its events as they stream by (constant memory).
