@@ -1,0 +1,243 @@
+//! `pybench record` end to end on real CPython interpreters (3.9 and 3.11 from pyenv or
+//! PATH; each test says so and passes vacuously when one is missing), plus its bad input.
+
+use assert_cmd::Command;
+use pybench::trace::source::read_all;
+use pybench::workload::{Domain, Event};
+use std::path::{Path, PathBuf};
+
+/// A CPython 3.`minor` interpreter, if this machine has one.
+fn python(minor: u32) -> Option<PathBuf> {
+    let exe = format!("python3.{minor}");
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/root/.pyenv/versions")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&format!("3.{minor}.")) && !n.ends_with('t')
+        })
+        .map(|e| e.path().join("bin").join(&exe))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    if let Some(p) = found.pop() {
+        return Some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(&exe))
+        .find(|p| p.exists())
+}
+
+fn pythons() -> Vec<PathBuf> {
+    let found: Vec<PathBuf> = [9, 11].into_iter().filter_map(python).collect();
+    if found.is_empty() {
+        eprintln!("skipped: no CPython 3.9 or 3.11 on this machine");
+    }
+    found
+}
+
+/// Records `script` with `py`; returns the trace's events and the command's output.
+fn record(py: &Path, script: &str, dir: &Path) -> (Vec<Event>, std::process::Output) {
+    let src = dir.join("prog.py");
+    std::fs::write(&src, script).unwrap();
+    let out = dir.join("t.pbt");
+    let output = Command::cargo_bin("pybench")
+        .unwrap()
+        .arg("record")
+        .arg("-q")
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(py)
+        .arg(&src)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let events = read_all(&out)
+        .map(|r| r.0)
+        .unwrap_or_else(|e| panic!("{}: {e:#}\n{output:?}", py.display()));
+    (events, output)
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pybench-rec-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Allocations (or callocs) in `domain` of exactly `bytes`.
+fn count(events: &[Event], domain: Domain, bytes: u64) -> usize {
+    events
+        .iter()
+        .filter(|e| match e {
+            Event::Alloc { domain: d, .. } | Event::Calloc { domain: d, .. } => {
+                *d == domain && e.bytes() == Some(bytes)
+            }
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn lists_and_bytes_of_known_sizes() {
+    for py in pythons() {
+        let dir = tmp("sizes");
+        // `[None] * n` allocates its item array with PyMem_Malloc(8 n); `bytes(n)` is one
+        // PyObject_Calloc of the 33-byte header plus n (CPython's Objects/bytesobject.c).
+        let script = "keep = []\n\
+                      for n in (1001, 1003, 1007):\n    for _ in range(50):\n        keep.append([None] * n)\n\
+                      for n in (301, 303):\n    for _ in range(70):\n        keep.append(bytes(n))\n";
+        let (events, _) = record(&py, script, &dir);
+        for n in [1001u64, 1003, 1007] {
+            assert!(
+                count(&events, Domain::Mem, 8 * n) >= 50,
+                "{}: list of {n}",
+                py.display()
+            );
+        }
+        for n in [301u64, 303] {
+            assert!(count(&events, Domain::Obj, 33 + n) >= 70, "bytes({n})");
+        }
+        assert_eq!(count(&events, Domain::Mem, 8 * 1005), 0, "no list of 1005");
+        assert!(pybench::workload::validate(events.iter().copied(), 0).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn threads_are_recorded_with_their_ids() {
+    for py in pythons() {
+        let dir = tmp("threads");
+        let script = "import threading\n\
+                      def work(k):\n    keep = [bytes(200 + k) for _ in range(3000)]\n\
+                      ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n\
+                      for t in ts: t.start()\n\
+                      for t in ts: t.join()\n";
+        let (events, _) = record(&py, script, &dir);
+        let mut threads = std::collections::BTreeSet::new();
+        for k in 0..4u64 {
+            assert!(count(&events, Domain::Obj, 233 + k) >= 3000, "thread {k}");
+            for e in &events {
+                if let Event::Calloc { thread, .. } = e {
+                    if e.bytes() == Some(233 + k) {
+                        threads.insert(*thread);
+                    }
+                }
+            }
+        }
+        assert!(threads.len() >= 4, "{threads:?}");
+        assert!(!threads.contains(&0), "the main thread is 0");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_forked_child_is_not_in_the_trace() {
+    for py in pythons() {
+        let dir = tmp("fork");
+        let script = "import os, sys\n\
+                      pid = os.fork()\n\
+                      if pid == 0:\n    keep = [bytes(333) for _ in range(2000)]\n    print('child', flush=True)\n    os._exit(0)\n\
+                      os.waitpid(pid, 0)\n\
+                      keep = [bytes(444) for _ in range(2000)]\n\
+                      print('parent')\n";
+        let (events, output) = record(&py, script, &dir);
+        // The child's 2000 bytes(333) are absent (the parent may make a block of that size
+        // of its own while compiling the script).
+        assert!(count(&events, Domain::Obj, 33 + 333) < 20);
+        assert!(count(&events, Domain::Obj, 33 + 444) >= 2000);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "child\nparent\n");
+        assert!(output.status.success());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn output_and_exit_code_pass_through() {
+    for py in pythons() {
+        let dir = tmp("exit");
+        let script = "import sys\nprint('out', sys.argv[1:], [p for p in sys.path if 'pybench' in p])\n\
+                      print('err', file=sys.stderr)\nsys.exit(3)\n";
+        let src = dir.join("prog.py");
+        std::fs::write(&src, script).unwrap();
+        let plain = std::process::Command::new(&py)
+            .arg(&src)
+            .arg("x")
+            .output()
+            .unwrap();
+        let out = Command::cargo_bin("pybench")
+            .unwrap()
+            .args(["record", "-q", "-o"])
+            .arg(dir.join("t.pbt"))
+            .arg("--")
+            .arg(&py)
+            .arg(&src)
+            .arg("x")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(plain.status.code(), Some(3));
+        assert_eq!(out.stdout, plain.stdout);
+        assert_eq!(out.stderr, plain.stderr);
+        assert!(dir.join("t.pbt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn summary_is_printed_after_recording() {
+    let Some(py) = pythons().pop() else { return };
+    let dir = tmp("summary");
+    let out = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "-o"])
+        .arg(dir.join("s.pbt"))
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "x = [str(i) for i in range(1000)]"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("events by op and domain"), "{err}");
+    assert!(err.contains("recorded "), "{err}");
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn no_program_is_a_usage_error() {
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .arg("record")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no program to record"));
+}
+
+#[test]
+fn a_program_that_is_not_python_is_refused() {
+    let dir = tmp("notpy");
+    for (prog, code) in [("/bin/true", 2), ("/bin/false", 1)] {
+        Command::cargo_bin("pybench")
+            .unwrap()
+            .args(["record", "-o"])
+            .arg(dir.join("t.pbt"))
+            .args(["--", prog])
+            .assert()
+            .code(code)
+            .stderr(predicates::str::contains(
+                "is not a CPython 3.8+ interpreter",
+            ));
+        assert!(!dir.join("t.pbt").exists());
+    }
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "--", "/nonexistent/python"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot run `/nonexistent/python`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
