@@ -1,4 +1,5 @@
-//! Turns the hook's raw records (one 24-byte record per allocator call, with real pointers)
+//! Turns the hook's raw records (16 bytes per malloc or free, 32 per calloc or realloc, with
+//! real pointers)
 //! into slot-model events, so a replay indexes a dense table and never hashes a pointer.
 
 use super::writer::TraceWriter;
@@ -9,11 +10,13 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 /// Bytes of one raw record (`struct rec` in hook.c).
-pub const RAW_RECORD: usize = 24;
+pub const RAW_RECORD: usize = 16;
 const KIND_MALLOC: u8 = 0;
 const KIND_CALLOC: u8 = 1;
 const KIND_REALLOC: u8 = 2;
 const KIND_FREE: u8 = 3;
+/// Second record of a calloc (element count) or realloc (new address).
+const KIND_EXTRA: u8 = 4;
 /// Written by the hook's `atexit` handler: the program shut down normally.
 const KIND_END: u8 = 0x7f;
 const KIND_OVERSIZE: u8 = 0x80;
@@ -35,6 +38,10 @@ impl Hasher for PtrHasher {
     fn write_u64(&mut self, v: u64) {
         self.0 = (v >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+}
+
+fn le64(r: &[u8; RAW_RECORD]) -> u64 {
+    u64::from_le_bytes([r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]])
 }
 
 /// What a recording counted beyond its events (stored in the trace's end block).
@@ -79,6 +86,8 @@ pub struct Converter<W: Write> {
     pub counters: Counters,
     /// The hook's end marker arrived.
     pub ended: bool,
+    /// A calloc or realloc record waiting for its EXTRA record.
+    pending: Option<[u8; RAW_RECORD]>,
 }
 
 impl<W: Write> Converter<W> {
@@ -89,6 +98,7 @@ impl<W: Write> Converter<W> {
             writer,
             counters: Counters::default(),
             ended: false,
+            pending: None,
         }
     }
 
@@ -109,16 +119,30 @@ impl<W: Write> Converter<W> {
     }
 
     /// Converts one record.
-    pub fn feed(&mut self, r: &[u8; RAW_RECORD]) -> io::Result<()> {
+    pub fn feed(&mut self, rec: &[u8; RAW_RECORD]) -> io::Result<()> {
         self.counters.records += 1;
-        let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
+        let kind = rec[0];
         if kind == KIND_END {
             self.ended = true;
             return Ok(());
         }
+        let base = kind & !KIND_OVERSIZE;
+        let (r, ptr2) = match self.pending.take() {
+            Some(first) if base == KIND_EXTRA => (first, le64(rec)),
+            Some(_) => {
+                // A first half without its second: the stream is damaged; skip both.
+                self.counters.malformed += 1;
+                return self.feed_again(rec);
+            }
+            None if base == KIND_CALLOC || base == KIND_REALLOC => {
+                self.pending = Some(*rec);
+                return Ok(());
+            }
+            None => (*rec, 0),
+        };
+        let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
         let size = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
-        let ptr = u64::from_le_bytes(r[8..16].try_into().unwrap_or_default());
-        let ptr2 = u64::from_le_bytes(r[16..24].try_into().unwrap_or_default());
+        let ptr = le64(&r);
         let domain = match r[1] {
             0 => Domain::Raw,
             1 => Domain::Mem,
@@ -188,6 +212,11 @@ impl<W: Write> Converter<W> {
             _ => self.counters.malformed += 1,
         }
         Ok(())
+    }
+
+    fn feed_again(&mut self, rec: &[u8; RAW_RECORD]) -> io::Result<()> {
+        self.counters.records -= 1;
+        self.feed(rec)
     }
 
     /// Events written so far.

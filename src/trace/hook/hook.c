@@ -4,7 +4,7 @@
  * does (PyMem_GetAllocator, then PyMem_SetAllocator with wrappers forwarding every call to
  * the saved allocator) and streams one fixed-size record per call down a pipe. The pybench
  * process turns pointers into recycled slots and compresses, so this file stays small and
- * the program's own thread does little more than append 24 bytes under a lock.
+ * the program's own thread does little more than append 16 bytes under a lock.
  *
  * No Python headers: the public API it needs is declared here (PyMemAllocatorEx and the
  * domain numbers are part of the stable C API since 3.4) and resolved with dlsym at install
@@ -31,21 +31,28 @@ typedef struct {
 
 typedef void (*allocator_fn)(int domain, PyMemAllocatorEx *allocator);
 
-enum { KIND_MALLOC = 0, KIND_CALLOC = 1, KIND_REALLOC = 2, KIND_FREE = 3, KIND_END = 0x7f };
+enum {
+    KIND_MALLOC = 0,
+    KIND_CALLOC = 1,  /* followed by an EXTRA record: the element count */
+    KIND_REALLOC = 2, /* followed by an EXTRA record: the new address */
+    KIND_FREE = 3,
+    KIND_EXTRA = 4,
+    KIND_END = 0x7f
+};
 /* Set on a record whose size does not fit 32 bits (the event model's limit). */
 #define KIND_OVERSIZE 0x80
 
-/* Must match RawRecord in record.rs: 24 bytes, little-endian, no padding. */
+/* Must match convert.rs: 16 bytes, little-endian, no padding. The common calls (malloc,
+ * free) take one record; calloc and realloc take two, written under one lock hold. */
 struct rec {
     uint8_t kind;
     uint8_t domain;
     uint16_t thread;
-    uint32_t size;    /* malloc/realloc: size; calloc: element size */
-    uint64_t ptr;     /* malloc/calloc: result; realloc/free: the block passed in */
-    uint64_t ptr2;    /* realloc: result; calloc: element count */
+    uint32_t size; /* malloc/realloc: size; calloc: element size */
+    uint64_t ptr;  /* malloc/calloc: result; realloc/free: the block passed in; extra: value */
 };
 
-#define BUF_RECS 4096
+#define BUF_RECS 8192
 
 static PyMemAllocatorEx orig[3];
 static int out_fd = -1;
@@ -58,8 +65,14 @@ static uint32_t next_thread;
 /* Per thread: a small id for the trace, and a flag set while a hooked call is in progress
  * so nested calls (pymalloc sends large requests to PyMem_RawMalloc) are forwarded without
  * being recorded twice, as tracemalloc's reentrancy guard does. */
-static __thread uint32_t thread_id_plus1;
-static __thread int busy;
+struct tstate {
+    uint32_t id_plus1;
+    int busy;
+};
+/* initial-exec: one %fs-relative access instead of a __tls_get_addr call per allocation;
+ * glibc keeps static TLS spare for libraries loaded later, and 8 bytes fit easily. */
+static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
+#define busy (ts.busy)
 
 static void write_all(const void *data, size_t len) {
     const char *p = data;
@@ -85,30 +98,36 @@ static void flush_locked(void) {
 }
 
 static uint16_t thread_id(void) {
-    if (thread_id_plus1 == 0) {
+    if (ts.id_plus1 == 0) {
         uint32_t id = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
-        thread_id_plus1 = (id > 65534 ? 65534 : id) + 1;
+        ts.id_plus1 = (id > 65534 ? 65534 : id) + 1;
     }
-    return (uint16_t)(thread_id_plus1 - 1);
+    return (uint16_t)(ts.id_plus1 - 1);
 }
 
-static void emit_locked(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t ptr2) {
-    if (!recording)
-        return;
+static void put_locked(uint8_t kind, int domain, uint16_t thread, size_t size, uint64_t ptr) {
     struct rec *r = &buf[nbuf++];
     r->kind = kind | (size > UINT32_MAX ? KIND_OVERSIZE : 0);
     r->domain = (uint8_t)domain;
-    r->thread = thread_id();
+    r->thread = thread;
     r->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-    r->ptr = (uint64_t)(uintptr_t)ptr;
-    r->ptr2 = ptr2;
+    r->ptr = ptr;
     if (nbuf == BUF_RECS)
         flush_locked();
 }
 
-static void emit(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t ptr2) {
+static void emit_locked(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t extra) {
+    if (!recording)
+        return;
+    uint16_t t = thread_id();
+    put_locked(kind, domain, t, size, (uint64_t)(uintptr_t)ptr);
+    if (kind == KIND_CALLOC || kind == KIND_REALLOC)
+        put_locked(KIND_EXTRA, domain, t, 0, extra);
+}
+
+static void emit(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t extra) {
     pthread_mutex_lock(&lock);
-    emit_locked(kind, domain, size, ptr, ptr2);
+    emit_locked(kind, domain, size, ptr, extra);
     pthread_mutex_unlock(&lock);
 }
 
