@@ -8,6 +8,7 @@
 //! - [`Source`]: a workload name, spec path or trace, resolved to one event source.
 
 pub mod convert;
+pub mod decode;
 pub mod format;
 pub mod reader;
 pub mod record;

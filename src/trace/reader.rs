@@ -4,9 +4,9 @@
 //! unbounded allocation.
 
 use super::format::*;
-use super::writer::DeltaState;
+use super::decode::decode_block;
 use super::{End, ErrorKind, Meta, TraceError};
-use crate::workload::{Domain, Event};
+use crate::workload::Event;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -222,118 +222,6 @@ impl<R: Read> TraceReader<R> {
         self.done = true;
         Ok(())
     }
-}
-
-/// Decodes `count` events of one block into `out`; returns the slot-table size after them.
-/// Errors name the event index within the block.
-pub fn decode_block(
-    raw: &[u8],
-    count: u32,
-    mut table: u32,
-    out: &mut Vec<Event>,
-) -> Result<u32, String> {
-    out.reserve(count as usize);
-    let mut st = DeltaState::default();
-    let mut p = 0usize;
-    for i in 0..count {
-        let bad = |m: &str| format!("event {i}: {m}");
-        let tag = *raw.get(p).ok_or_else(|| bad("payload ends early"))?;
-        p += 1;
-        let op = tag & 7;
-        let domain = (tag >> 3) & 3;
-        if tag & TAG_THREAD != 0 {
-            let t = get_varint(raw, &mut p).ok_or_else(|| bad("bad thread varint"))?;
-            st.thread = u16::try_from(t).map_err(|_| bad("thread id out of range"))?;
-        }
-        let thread = st.thread;
-        let e = if op <= OP_FREE {
-            let slot = match tag >> 6 {
-                SLOT_SAME => st.slot,
-                SLOT_NEXT => st.slot.wrapping_add(1),
-                SLOT_PREV => st.slot.wrapping_sub(1),
-                _ => {
-                    let v = get_varint(raw, &mut p).ok_or_else(|| bad("bad slot varint"))?;
-                    let s = i64::from(st.slot) + unzigzag(v);
-                    u32::try_from(s).unwrap_or(u32::MAX)
-                }
-            };
-            let allocating = op <= OP_CALLOC;
-            if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
-                return Err(bad(&format!(
-                    "slot {slot} out of range (table size {table})"
-                )));
-            }
-            table += u32::from(slot == table);
-            st.slot = slot;
-            if !allocating && domain != 0 {
-                return Err(bad("domain bits set on a realloc or free"));
-            }
-            let dom = match domain {
-                0 => Domain::Raw,
-                1 => Domain::Mem,
-                2 => Domain::Obj,
-                _ => return Err(bad("domain 3 does not exist")),
-            };
-            match op {
-                OP_ALLOC => Event::Alloc {
-                    slot,
-                    size: u32_field(raw, &mut p, i, "size")?,
-                    domain: dom,
-                    thread,
-                },
-                OP_CALLOC => {
-                    let n = u32_field(raw, &mut p, i, "calloc count")?;
-                    let size = u32_field(raw, &mut p, i, "size")?;
-                    if u64::from(n) * u64::from(size) > MAX_REQUEST {
-                        return Err(bad(&format!("calloc({n}, {size}) is absurdly large")));
-                    }
-                    Event::Calloc {
-                        slot,
-                        n,
-                        size,
-                        domain: dom,
-                        thread,
-                    }
-                }
-                OP_REALLOC => Event::Realloc {
-                    slot,
-                    size: u32_field(raw, &mut p, i, "size")?,
-                    thread,
-                },
-                _ => Event::Free { slot, thread },
-            }
-        } else {
-            if tag >> 3 & !(TAG_THREAD >> 3) != 0 {
-                return Err(bad("slot or domain bits set on a marker"));
-            }
-            match op {
-                OP_PHASE => {
-                    let id = u32_field(raw, &mut p, i, "phase id")?;
-                    Event::Phase(u16::try_from(id).map_err(|_| bad("phase id out of range"))?)
-                }
-                OP_GC => match u32_field(raw, &mut p, i, "gc generation")? {
-                    g @ 0..=2 => Event::Gc(g as u8),
-                    g => return Err(bad(&format!("gc generation {g}"))),
-                },
-                _ => return Err(bad(&format!("unknown op {op}"))),
-            }
-        };
-        out.push(e);
-    }
-    if p != raw.len() {
-        return Err(format!(
-            "{} bytes left after {count} events",
-            raw.len() - p
-        ));
-    }
-    Ok(table)
-}
-
-/// A varint field that must fit `u32`.
-#[inline(always)]
-fn u32_field(raw: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
-    let v = get_varint(raw, p).ok_or_else(|| format!("event {i}: bad {what} varint"))?;
-    u32::try_from(v).map_err(|_| format!("event {i}: {what} {v} is absurdly large"))
 }
 
 impl<R: Read> Iterator for TraceReader<R> {
