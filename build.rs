@@ -30,7 +30,15 @@ fn build_hook() {
     let so = out.join("pybench_hook.so");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let status = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-o"])
+        .args([
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-std=gnu11",
+            "-Wall",
+            "-Wextra",
+            "-o",
+        ])
         .arg(&so)
         .arg(src)
         .arg("-lpthread")

@@ -158,7 +158,8 @@ fn a_forked_child_is_not_in_the_trace() {
 fn output_and_exit_code_pass_through() {
     for py in pythons() {
         let dir = tmp("exit");
-        let script = "import sys\nprint('out', sys.argv[1:], [p for p in sys.path if 'pybench' in p])\n\
+        let script =
+            "import sys\nprint('out', sys.argv[1:], [p for p in sys.path if 'pybench' in p])\n\
                       print('err', file=sys.stderr)\nsys.exit(3)\n";
         let src = dir.join("prog.py");
         std::fs::write(&src, script).unwrap();
@@ -238,6 +239,8 @@ fn a_program_that_is_not_python_is_refused() {
         .args(["record", "--", "/nonexistent/python"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("cannot run `/nonexistent/python`"));
+        .stderr(predicates::str::contains(
+            "cannot run `/nonexistent/python`",
+        ));
     std::fs::remove_dir_all(&dir).unwrap();
 }

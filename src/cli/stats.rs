@@ -12,7 +12,11 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// A trace file (`.pbt`) or `trace:NAME` to summarise.
-    #[arg(value_name = "TRACE", conflicts_with = "workload", required_unless_present = "workload")]
+    #[arg(
+        value_name = "TRACE",
+        conflicts_with = "workload",
+        required_unless_present = "workload"
+    )]
     trace: Option<String>,
     /// A built-in workload name (see `pybench list workloads`), a spec file path, or a trace.
     #[arg(long, value_name = "NAME|PATH")]

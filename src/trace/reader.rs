@@ -3,8 +3,8 @@
 //! header or block at fault: bad input gives an error, never a panic, a hang or an
 //! unbounded allocation.
 
-use super::format::*;
 use super::decode::decode_block;
+use super::format::*;
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
 use std::fs::File;
@@ -92,8 +92,8 @@ impl<R: Read> TraceReader<R> {
         }
         let meta: Meta = serde_json::from_slice(&json)
             .map_err(|e| TraceError::corrupt(16, format!("metadata is not valid JSON: {e}")))?;
-        let decompressor = zstd::bulk::Decompressor::new()
-            .map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?;
+        let decompressor =
+            zstd::bulk::Decompressor::new().map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?;
         Ok(TraceReader {
             src,
             offset: crc_at + 4,
@@ -162,7 +162,10 @@ impl<R: Read> TraceReader<R> {
             let (raw_len, stored_len) = (le32(&head[5..9]), le32(&head[9..13]));
             let what = format!("block {}", self.block);
             if kind != BLOCK_EVENTS && kind != BLOCK_END {
-                return Err(TraceError::corrupt(at, format!("{what}: unknown kind {kind}")));
+                return Err(TraceError::corrupt(
+                    at,
+                    format!("{what}: unknown kind {kind}"),
+                ));
             }
             if raw_len > MAX_BLOCK || stored_len > MAX_BLOCK {
                 return Err(TraceError::corrupt(

@@ -88,10 +88,8 @@ fn private_dir() -> anyhow::Result<TempDir> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!(
-        "pybench-record-{}-{nanos:08x}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("pybench-record-{}-{nanos:08x}", std::process::id()));
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
@@ -176,15 +174,13 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some("PBRAW"), Some("1"), Some(v)) => Ok(Ok(v.to_string())),
         _ if text.is_empty() => Ok(Err(Converted::NotHooked)),
-        _ => Ok(Err(Converted::Failed(format!("unexpected hook greeting {text:?}")))),
+        _ => Ok(Err(Converted::Failed(format!(
+            "unexpected hook greeting {text:?}"
+        )))),
     }
 }
 
-fn convert(
-    pipe: Pipe,
-    mut meta: Meta,
-    partial: &Path,
-) -> anyhow::Result<(Converted, bool)> {
+fn convert(pipe: Pipe, mut meta: Meta, partial: &Path) -> anyhow::Result<(Converted, bool)> {
     let mut pipe = BufReader::with_capacity(1 << 18, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
@@ -216,7 +212,9 @@ fn convert(
     extra.insert("truncated_bytes".to_string(), have as u64);
     let mut counters = conv.counters.to_map();
     counters.extend(extra.clone());
-    conv.finish(extra)?.into_inner().map_err(|e| e.into_error())?;
+    conv.finish(extra)?
+        .into_inner()
+        .map_err(|e| e.into_error())?;
     Ok((
         Converted::Done {
             events,
