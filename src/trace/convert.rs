@@ -102,14 +102,14 @@ impl<W: Write> Converter<W> {
         }
     }
 
-    /// Allocates a slot for `ptr`, first freeing a stale one at the same address.
+    /// Allocates a slot for `ptr` with one hash lookup. Should the address still be live (a
+    /// free the hook did not see), the stale slot is freed first, so the stream stays valid.
     fn take(&mut self, ptr: u64, thread: u16) -> io::Result<u32> {
-        if let Some(old) = self.map.remove(&ptr) {
-            self.counters.inserted_frees += 1;
-            self.free_slot(old, thread)?;
-        }
         let slot = self.slots.take();
-        self.map.insert(ptr, slot);
+        if let Some(stale) = self.map.insert(ptr, slot) {
+            self.counters.inserted_frees += 1;
+            self.free_slot(stale, thread)?;
+        }
         Ok(slot)
     }
 

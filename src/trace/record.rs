@@ -181,7 +181,7 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
 }
 
 fn convert(pipe: Pipe, mut meta: Meta, partial: &Path) -> anyhow::Result<(Converted, bool)> {
-    let mut pipe = BufReader::with_capacity(1 << 18, pipe);
+    let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
         Err(c) => return Ok((c, pipe.get_ref().abandoned)),
@@ -191,22 +191,26 @@ fn convert(pipe: Pipe, mut meta: Meta, partial: &Path) -> anyhow::Result<(Conver
         File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let writer = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &meta)?;
     let mut conv = Converter::new(writer);
-    let mut buf = vec![0u8; RAW_RECORD * 8192];
-    let mut have = 0usize;
+    let mut buf = vec![0u8; RAW_RECORD * 16384];
+    // Records already buffered behind the greeting, then straight from the pipe: one copy.
+    let mut have = pipe.buffer().len().min(buf.len());
+    buf[..have].copy_from_slice(&pipe.buffer()[..have]);
+    pipe.consume(have);
+    let mut pipe = pipe.into_inner();
     loop {
-        let n = pipe.read(&mut buf[have..])?;
-        if n == 0 {
-            break;
-        }
-        have += n;
         let whole = have - have % RAW_RECORD;
         for rec in buf[..whole].chunks_exact(RAW_RECORD) {
             conv.feed(rec.try_into().unwrap_or(&[0xff; RAW_RECORD]))?;
         }
         buf.copy_within(whole..have, 0);
         have -= whole;
+        let n = pipe.read(&mut buf[have..])?;
+        if n == 0 {
+            break;
+        }
+        have += n;
     }
-    let abandoned = pipe.get_ref().abandoned;
+    let abandoned = pipe.abandoned;
     let (events, complete) = (conv.events(), conv.ended);
     let mut extra = BTreeMap::new();
     extra.insert("truncated_bytes".to_string(), have as u64);
