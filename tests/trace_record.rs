@@ -244,3 +244,51 @@ fn a_program_that_is_not_python_is_refused() {
         ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_programs_own_sitecustomize_still_runs() {
+    let Some(py) = pythons().pop() else { return };
+    let dir = tmp("sitecustom");
+    let user = dir.join("userpath");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("sitecustomize.py"), "print('user sitecustomize')\n").unwrap();
+    let out = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "-q", "-o"])
+        .arg(dir.join("t.pbt"))
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "import os, sys; print(os.environ['PYTHONPATH'] == sys.argv[1])"])
+        .arg(&user)
+        .env("PYTHONPATH", &user)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "user sitecustomize\nTrue\n"
+    );
+    assert!(read_all(&dir.join("t.pbt")).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn os_exit_keeps_a_valid_trace_and_warns() {
+    let Some(py) = pythons().pop() else { return };
+    let dir = tmp("osexit");
+    let out = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "-q", "-o"])
+        .arg(dir.join("t.pbt"))
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "import os; x = [bytes(50) for _ in range(100000)]; os._exit(4)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without Python's normal shutdown"));
+    let (events, _, _) = read_all(&dir.join("t.pbt")).unwrap();
+    // Up to one hook buffer (8,192 records) of the last calls may be missing.
+    assert!(count(&events, Domain::Obj, 83) >= 100_000 - 8192);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
