@@ -67,7 +67,10 @@ pub fn decode_block(
             out.push(marker(raw, &mut p, i, tag, op)?);
             continue;
         }
-        let slot = match tag >> 6 {
+        let allocating = op <= OP_CALLOC;
+        let mode = tag >> 6;
+        let slot = match mode {
+            SLOT_PREDICTED if allocating => st.freed.pop().unwrap_or(table),
             SLOT_SAME => st.slot,
             SLOT_NEXT => st.slot.wrapping_add(1),
             SLOT_PREV => st.slot.wrapping_sub(1),
@@ -77,7 +80,9 @@ pub fn decode_block(
                 u32::try_from(s).unwrap_or(u32::MAX)
             }
         };
-        let allocating = op <= OP_CALLOC;
+        if allocating && mode != SLOT_PREDICTED {
+            st.freed.pop();
+        }
         // Dense slots: an allocation may open the next slot; nothing may go past it.
         if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
             return Err(bad(
@@ -120,7 +125,10 @@ pub fn decode_block(
                 size: u32_field(raw, &mut p, i, "size")?,
                 thread,
             },
-            _ => Event::Free { slot, thread },
+            _ => {
+                st.freed.push(slot);
+                Event::Free { slot, thread }
+            }
         };
         out.push(e);
     }

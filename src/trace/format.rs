@@ -16,7 +16,11 @@
 //!         bits 3-4 domain (alloc/calloc; 0 otherwise)
 //!         bit  5   a thread id varint follows (else: the previous event's thread)
 //!         bits 6-7 slot: 0 = zigzag varint delta from the previous slot follows,
-//!                        1 = same slot, 2 = previous + 1, 3 = previous - 1
+//!                        1 = alloc/calloc: the predicted slot (top of the stack of slots
+//!                            freed in this block, else the next new slot);
+//!                            realloc/free: the previous event's slot,
+//!                        2 = previous + 1, 3 = previous - 1
+//!         (every alloc/calloc pops that stack, every free pushes its slot)
 //! then   [thread] [slot delta] and: alloc/realloc size; calloc n, size; phase id; gc generation
 //! ```
 //!
@@ -54,6 +58,8 @@ pub const OP_GC: u8 = 5;
 pub const TAG_THREAD: u8 = 1 << 5;
 pub const SLOT_EXPLICIT: u8 = 0;
 pub const SLOT_SAME: u8 = 1;
+/// Same bits as [`SLOT_SAME`], on an allocation.
+pub const SLOT_PREDICTED: u8 = 1;
 pub const SLOT_NEXT: u8 = 2;
 pub const SLOT_PREV: u8 = 3;
 

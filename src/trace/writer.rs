@@ -13,11 +13,24 @@ pub const BLOCK_TARGET_EVENTS: u32 = 1 << 16;
 /// zstd level: 3 is zstd's default, fast enough to keep up with a recording program.
 pub const ZSTD_LEVEL: i32 = 3;
 
-/// Per-block delta state, shared by encoder and decoder.
-#[derive(Debug, Default, Clone, Copy)]
+/// Per-block state, mirrored by encoder and decoder: the previous event's slot and thread,
+/// and a stack of the slots freed in this block. CPython programs (and pybench's converter,
+/// which recycles slots LIFO) allocate into the most recently freed slot, so an allocation
+/// whose slot is the top of that stack (or the next new slot when it is empty) is one tag
+/// byte. Every allocation pops the stack, used or not, so both sides stay in step.
+#[derive(Debug, Default, Clone)]
 pub struct DeltaState {
     pub slot: u32,
     pub thread: u16,
+    pub freed: Vec<u32>,
+}
+
+impl DeltaState {
+    pub fn reset(&mut self) {
+        self.slot = 0;
+        self.thread = 0;
+        self.freed.clear();
+    }
 }
 
 pub struct TraceWriter<W: Write> {
@@ -93,13 +106,17 @@ impl<W: Write> TraceWriter<W> {
             Event::Phase(_) => (OP_PHASE, 0, self.state.thread, None),
             Event::Gc(_) => (OP_GC, 0, self.state.thread, None),
         };
+        let allocating = op == OP_ALLOC || op == OP_CALLOC;
+        let mut predicted = None;
         if let Some(s) = slot {
-            let allocating = op == OP_ALLOC || op == OP_CALLOC;
             if s > self.table || (s == self.table && !allocating) || s >= MAX_SLOTS {
                 return Err(invalid(format!(
                     "event {}: slot {s} is out of range (table size {})",
                     self.events, self.table
                 )));
+            }
+            if allocating {
+                predicted = Some(self.state.freed.pop().unwrap_or(self.table));
             }
             if s == self.table {
                 self.table += 1;
@@ -122,7 +139,8 @@ impl<W: Write> TraceWriter<W> {
         if let Some(s) = slot {
             let d = i64::from(s) - i64::from(self.state.slot);
             let mode = match d {
-                0 => SLOT_SAME,
+                _ if predicted == Some(s) => SLOT_PREDICTED,
+                0 if !allocating => SLOT_SAME,
                 1 => SLOT_NEXT,
                 -1 => SLOT_PREV,
                 _ => {
@@ -132,6 +150,9 @@ impl<W: Write> TraceWriter<W> {
             };
             tag |= mode << 6;
             self.state.slot = s;
+            if op == OP_FREE {
+                self.state.freed.push(s);
+            }
         }
         self.raw.push(tag);
         if new_thread {
@@ -174,7 +195,7 @@ impl<W: Write> TraceWriter<W> {
         write_block(&mut self.out, BLOCK_EVENTS, events, raw_len, &self.stored)?;
         self.raw.clear();
         self.block_events = 0;
-        self.state = DeltaState::default();
+        self.state.reset();
         Ok(())
     }
 
