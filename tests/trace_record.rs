@@ -292,3 +292,21 @@ fn os_exit_keeps_a_valid_trace_and_warns() {
     assert!(count(&events, Domain::Obj, 83) >= 100_000 - 8192);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn collections_are_marked() {
+    for py in pythons() {
+        let dir = tmp("gc");
+        let script = "import gc\ngc.collect()\ngc.collect(1)\n";
+        let (events, _) = record(&py, script, &dir);
+        let gens: Vec<u8> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Gc(g) => Some(*g),
+                _ => None,
+            })
+            .collect();
+        assert!(gens.contains(&2) && gens.contains(&1), "{gens:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

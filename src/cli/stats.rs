@@ -45,7 +45,7 @@ pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
         meta.python,
         meta.domains.join(","),
         path.display(),
-        meta.command.join(" ")
+        meta.command.join(" ").replace('\n', "\\n")
     );
     let mut text = summary.render(&title);
     let counters: Vec<String> = end

@@ -17,6 +17,8 @@ const KIND_REALLOC: u8 = 2;
 const KIND_FREE: u8 = 3;
 /// Second record of a calloc (element count) or realloc (new address).
 const KIND_EXTRA: u8 = 4;
+/// A garbage collection of generation `size` starts.
+const KIND_GC: u8 = 5;
 /// Written by the hook's `atexit` handler: the program shut down normally.
 const KIND_END: u8 = 0x7f;
 const KIND_OVERSIZE: u8 = 0x80;
@@ -205,6 +207,7 @@ impl<W: Write> Converter<W> {
                     })?;
                 }
             },
+            KIND_GC if size <= 2 => self.writer.push(&Event::Gc(size as u8))?,
             KIND_FREE => match self.map.remove(&ptr) {
                 Some(slot) => self.free_slot(slot, thread)?,
                 None => self.counters.unknown_frees += 1,

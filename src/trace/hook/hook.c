@@ -37,6 +37,7 @@ enum {
     KIND_REALLOC = 2, /* followed by an EXTRA record: the new address */
     KIND_FREE = 3,
     KIND_EXTRA = 4,
+    KIND_GC = 5, /* a collection of generation `size` starts */
     KIND_END = 0x7f
 };
 /* Set on a record whose size does not fit 32 bits (the event model's limit). */
@@ -216,6 +217,14 @@ static void at_exit(void) {
     if (out_fd >= 0)
         close(out_fd);
     out_fd = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+/* Called from a gc.callbacks hook when a collection starts: a marker in the trace. */
+void pybench_hook_gc(int generation) {
+    pthread_mutex_lock(&lock);
+    if (recording)
+        put_locked(KIND_GC, 0, thread_id(), (size_t)generation, 0);
     pthread_mutex_unlock(&lock);
 }
 

@@ -44,6 +44,23 @@ def _pybench_install():
         return fail("cannot load the hook: %s" % e)
     if rc != 0:
         return fail("PyMem_SetAllocator hook not installed (code %d)" % rc)
+    _pybench_gc_markers(hook.pybench_hook_gc)
+
+
+def _pybench_gc_markers(mark):
+    # A Gc(generation) marker where each collection starts, so a replay sees where the frees
+    # of a collection come from. The callback's own few allocations are recorded too.
+    import ctypes
+    import gc
+
+    mark.argtypes = [ctypes.c_int]
+    mark.restype = None
+
+    def on_gc(phase, info):
+        if phase == "start":
+            mark(info["generation"])
+
+    gc.callbacks.append(on_gc)
 
 
 def _pybench_chain():
