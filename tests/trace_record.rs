@@ -233,6 +233,7 @@ fn a_program_that_is_not_python_is_refused() {
                 "is not a CPython 3.8+ interpreter",
             ));
         assert!(!dir.join("t.pbt").exists());
+        assert!(!dir.join("t.pbt.partial").exists());
     }
     Command::cargo_bin("pybench")
         .unwrap()
@@ -251,14 +252,21 @@ fn the_programs_own_sitecustomize_still_runs() {
     let dir = tmp("sitecustom");
     let user = dir.join("userpath");
     std::fs::create_dir_all(&user).unwrap();
-    std::fs::write(user.join("sitecustomize.py"), "print('user sitecustomize')\n").unwrap();
+    std::fs::write(
+        user.join("sitecustomize.py"),
+        "print('user sitecustomize')\n",
+    )
+    .unwrap();
     let out = Command::cargo_bin("pybench")
         .unwrap()
         .args(["record", "-q", "-o"])
         .arg(dir.join("t.pbt"))
         .arg("--")
         .arg(&py)
-        .args(["-c", "import os, sys; print(os.environ['PYTHONPATH'] == sys.argv[1])"])
+        .args([
+            "-c",
+            "import os, sys; print(os.environ['PYTHONPATH'] == sys.argv[1])",
+        ])
         .arg(&user)
         .env("PYTHONPATH", &user)
         .output()
@@ -282,7 +290,10 @@ fn os_exit_keeps_a_valid_trace_and_warns() {
         .arg(dir.join("t.pbt"))
         .arg("--")
         .arg(&py)
-        .args(["-c", "import os; x = [bytes(50) for _ in range(100000)]; os._exit(4)"])
+        .args([
+            "-c",
+            "import os; x = [bytes(50) for _ in range(100000)]; os._exit(4)",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));

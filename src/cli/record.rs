@@ -81,7 +81,6 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         program: args.program.clone(),
         out: out.clone(),
         domains: mask,
-        name,
     };
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,7 +51,6 @@ pub struct Options {
     pub out: PathBuf,
     /// Bit 0 RAW, 1 MEM, 2 OBJ.
     pub domains: u8,
-    pub name: String,
 }
 
 /// A finished recording.
@@ -180,15 +179,13 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     }
 }
 
-fn convert(pipe: Pipe, mut meta: Meta, partial: &Path) -> anyhow::Result<(Converted, bool)> {
+fn convert(pipe: Pipe, mut meta: Meta, file: File) -> anyhow::Result<(Converted, bool)> {
     let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
         Err(c) => return Ok((c, pipe.get_ref().abandoned)),
     };
     meta.python = python;
-    let file =
-        File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let writer = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &meta)?;
     let mut conv = Converter::new(writer);
     let mut buf = vec![0u8; RAW_RECORD * 16384];
@@ -273,7 +270,11 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
             Ok(())
         });
     }
+    // Written next to the output and renamed when complete; created before the program runs,
+    // so an unwritable output fails before anything else.
     let partial = opts.out.with_extension("pbt.partial");
+    let file =
+        File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::report::store::utc_timestamp();
     // Ctrl-C goes to the whole process group: the program decides what it means, and we
@@ -288,6 +289,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         Err(error) => {
             // SAFETY: restoring the previous disposition.
             unsafe { libc::signal(libc::SIGINT, old_sigint) };
+            let _ = std::fs::remove_file(&partial);
             return Err(RecordError::Spawn { program, error }.into());
         }
     };
@@ -298,8 +300,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         quiet_since: None,
         abandoned: false,
     };
-    let part = partial.clone();
-    let worker = std::thread::spawn(move || convert(pipe, meta, &part));
+    let worker = std::thread::spawn(move || convert(pipe, meta, file));
     let status = child.wait();
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
@@ -325,6 +326,9 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         complete: false,
         counters: BTreeMap::new(),
     };
+    if !matches!(converted, Converted::Done { .. }) {
+        let _ = std::fs::remove_file(&partial);
+    }
     match converted {
         Converted::NotHooked => Ok((rec, Some(RecordError::NotHooked { program }))),
         Converted::Failed(reason) => Ok((rec, Some(RecordError::HookFailed { program, reason }))),
