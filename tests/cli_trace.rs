@@ -25,7 +25,16 @@ fn a_generated_trace_summarises_like_its_workload() {
     let dir = tmp("gen");
     let file = dir.join("lists.pbt");
     pybench()
-        .args(["gen", "--workload", "lists", "--scale", "30000", "--seed", "9", "-o"])
+        .args([
+            "gen",
+            "--workload",
+            "lists",
+            "--scale",
+            "30000",
+            "--seed",
+            "9",
+            "-o",
+        ])
         .arg(&file)
         .assert()
         .success()
@@ -74,7 +83,9 @@ fn run_replays_a_trace_next_to_a_workload() {
         .success();
     let csv = dir.join("r.csv");
     pybench()
-        .args(["run", "-q", "-w", "lists", "--scale", "5000", "-a", "system", "-r", "1"])
+        .args([
+            "run", "-q", "-w", "lists", "--scale", "5000", "-a", "system", "-r", "1",
+        ])
         .arg("--trace")
         .arg(&file)
         .arg("--out")
