@@ -142,6 +142,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Every built-in generator, any seed and scale: the stream reads back identical.
+    #[test]
+    fn generated_workloads_round_trip(
+        which in 0..pybench::workload::BUILTINS.len(),
+        seed in any::<u64>(),
+        scale in 1u64..40_000,
+    ) {
+        let mut w = Workload::builtin(pybench::workload::BUILTINS[which].0).unwrap();
+        w.seed = seed;
+        w.scale = scale;
+        let events: Vec<Event> = w.stream().collect();
+        let bytes = write(&events);
+        prop_assert_eq!(read_batches(&bytes).unwrap(), events);
+    }
+}
+
 #[test]
 fn workload_streams_round_trip_across_blocks() {
     for name in ["lists", "dicts", "gc_cycles", "webapp"] {
