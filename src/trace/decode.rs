@@ -7,6 +7,8 @@ use super::writer::DeltaState;
 use crate::workload::{Domain, Event};
 
 const DOMAINS: [Domain; 3] = [Domain::Raw, Domain::Mem, Domain::Obj];
+/// Slot change of modes SAME, NEXT and PREV (index 0 is never used).
+const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
 
 /// A varint of at most 32 bits: the one- and two-byte forms inline, the rest out of line.
 #[inline(always)]
@@ -69,20 +71,18 @@ pub fn decode_block(
         }
         let allocating = op <= OP_CALLOC;
         let mode = tag >> 6;
-        let slot = match mode {
-            SLOT_PREDICTED if allocating => st.freed.pop().unwrap_or(table),
-            SLOT_SAME => st.slot,
-            SLOT_NEXT => st.slot.wrapping_add(1),
-            SLOT_PREV => st.slot.wrapping_sub(1),
-            _ => {
-                let v = varint(raw, &mut p).ok_or_else(|| bad(i, "bad slot varint"))?;
-                let s = i64::from(st.slot) + unzigzag(v);
-                u32::try_from(s).unwrap_or(u32::MAX)
-            }
+        // Every allocation pops the freed stack (format.rs); the common modes are arithmetic
+        // on the previous slot, leaving two well-shaped branches instead of a jump table.
+        let popped = if allocating { st.freed.pop() } else { None };
+        let slot = if mode == SLOT_EXPLICIT {
+            let v = varint(raw, &mut p).ok_or_else(|| bad(i, "bad slot varint"))?;
+            let s = i64::from(st.slot) + unzigzag(v);
+            u32::try_from(s).unwrap_or(u32::MAX)
+        } else if allocating && mode == SLOT_PREDICTED {
+            popped.unwrap_or(table)
+        } else {
+            st.slot.wrapping_add(SLOT_STEP[mode as usize])
         };
-        if allocating && mode != SLOT_PREDICTED {
-            st.freed.pop();
-        }
         // Dense slots: an allocation may open the next slot; nothing may go past it.
         if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
             return Err(bad(
