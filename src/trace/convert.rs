@@ -2,6 +2,7 @@
 //! real pointers)
 //! into slot-model events, so a replay indexes a dense table and never hashes a pointer.
 
+use super::format::MAX_REQUEST;
 use super::writer::TraceWriter;
 use crate::workload::slots::Slots;
 use crate::workload::{Domain, Event};
@@ -57,7 +58,8 @@ pub struct Counters {
     /// An allocation returned an address still live in the map (a free the hook did not see,
     /// e.g. through an unhooked domain): a free of the old slot is inserted first.
     pub inserted_frees: u64,
-    /// Requests over 4 GiB − 1, which the event model cannot hold: dropped.
+    /// Requests over 4 GiB − 1 (a calloc's n × size included), which the event model cannot
+    /// hold: dropped, and a block they replace is freed.
     pub oversized: u64,
     /// Records with an unknown kind or domain: dropped.
     pub malformed: u64,
@@ -155,7 +157,10 @@ impl<W: Write> Converter<W> {
             }
         };
         self.counters.threads = self.counters.threads.max(u64::from(thread) + 1);
-        let oversize = kind & KIND_OVERSIZE != 0;
+        // Each calloc factor fits 32 bits (else the hook flags it); their product may not.
+        let oversize = kind & KIND_OVERSIZE != 0
+            || (kind & !KIND_OVERSIZE == KIND_CALLOC
+                && u128::from(ptr2) * u128::from(size) > u128::from(MAX_REQUEST));
         match kind & !KIND_OVERSIZE {
             KIND_MALLOC | KIND_CALLOC if oversize => {
                 self.counters.oversized += 1;
@@ -233,5 +238,85 @@ impl<W: Write> Converter<W> {
         c.extend(extra);
         c.insert("live_at_end".into(), self.map.len() as u64);
         self.writer.finish(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Meta, TraceReader};
+
+    fn rec(kind: u8, domain: u8, size: u32, ptr: u64) -> [u8; RAW_RECORD] {
+        let mut r = [0u8; RAW_RECORD];
+        r[0] = kind;
+        r[1] = domain;
+        r[4..8].copy_from_slice(&size.to_le_bytes());
+        r[8..16].copy_from_slice(&ptr.to_le_bytes());
+        r
+    }
+
+    fn convert(records: &[[u8; RAW_RECORD]]) -> (Vec<Event>, Counters) {
+        let w = TraceWriter::new(Vec::new(), &Meta::default()).unwrap();
+        let mut c = Converter::new(w);
+        for r in records {
+            c.feed(r).unwrap();
+        }
+        let counters = c.counters.clone();
+        let bytes = c.finish(BTreeMap::new()).unwrap();
+        let events = TraceReader::new(&bytes[..])
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        (events, counters)
+    }
+
+    #[test]
+    fn pointers_become_recycled_slots() {
+        let (events, c) = convert(&[
+            rec(KIND_MALLOC, 2, 32, 0x1000),
+            rec(KIND_MALLOC, 1, 64, 0x2000),
+            rec(KIND_FREE, 2, 0, 0x1000),
+            rec(KIND_FREE, 2, 0, 0x9999), // allocated before the hook
+            rec(KIND_REALLOC, 1, 128, 0x2000),
+            rec(KIND_EXTRA, 1, 0, 0x3000),
+            rec(KIND_MALLOC, 0, 16, 0x1000),
+            rec(KIND_FREE, 1, 0, 0x3000),
+            rec(KIND_GC, 0, 2, 0),
+        ]);
+        let alloc = |slot, size, domain| Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread: 0,
+        };
+        assert_eq!(
+            events,
+            vec![
+                alloc(0, 32, Domain::Obj),
+                alloc(1, 64, Domain::Mem),
+                Event::Free { slot: 0, thread: 0 },
+                Event::Realloc {
+                    slot: 1,
+                    size: 128,
+                    thread: 0
+                },
+                alloc(0, 16, Domain::Raw),
+                Event::Free { slot: 1, thread: 0 },
+                Event::Gc(2),
+            ]
+        );
+        assert_eq!(c.unknown_frees, 1);
+    }
+
+    #[test]
+    fn huge_callocs_are_dropped_not_fatal() {
+        let (events, c) = convert(&[
+            rec(KIND_CALLOC, 0, 100_000, 0x1000),
+            rec(KIND_EXTRA, 0, 0, 100_000),
+            rec(KIND_FREE, 0, 0, 0x1000),
+            rec(KIND_MALLOC | KIND_OVERSIZE, 0, u32::MAX, 0x2000),
+        ]);
+        assert!(events.is_empty());
+        assert_eq!((c.oversized, c.unknown_frees), (2, 1));
     }
 }
