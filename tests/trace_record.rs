@@ -321,3 +321,26 @@ fn collections_are_marked() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn a_cpython_the_hook_cannot_serve_is_refused() {
+    let Some(py) = python(7) else {
+        eprintln!("skipped: no CPython 3.7 on this machine");
+        return;
+    };
+    let dir = tmp("old");
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "-o"])
+        .arg(dir.join("t.pbt"))
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "print('ran')"])
+        .assert()
+        .code(2)
+        .stdout("ran\n")
+        .stderr(predicates::str::contains("could not be installed in"))
+        .stderr(predicates::str::contains("CPython 3.7 is older than 3.8"));
+    assert!(!dir.join("t.pbt").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
