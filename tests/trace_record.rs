@@ -344,3 +344,40 @@ fn a_cpython_the_hook_cannot_serve_is_refused() {
     assert!(!dir.join("t.pbt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn only_the_chosen_domains_are_recorded() {
+    let Some(py) = pythons().pop() else { return };
+    let dir = tmp("domains");
+    let file = dir.join("t.pbt");
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "-q", "--domains", "obj", "-o"])
+        .arg(&file)
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "x = [[None] * 1001 for _ in range(50)]"])
+        .assert()
+        .success();
+    let (events, _, meta) = read_all(&file).unwrap();
+    assert_eq!(meta.domains, ["obj"]);
+    assert!(count(&events, Domain::Obj, 56) > 0, "list objects");
+    assert_eq!(count(&events, Domain::Mem, 8008), 0, "item arrays are MEM");
+    assert!(events.iter().all(|e| !matches!(
+        e,
+        Event::Alloc {
+            domain: Domain::Mem | Domain::Raw,
+            ..
+        } | Event::Calloc {
+            domain: Domain::Mem | Domain::Raw,
+            ..
+        }
+    )));
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["record", "--domains", "obj,heap", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown domain `heap`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
