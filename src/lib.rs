@@ -15,4 +15,5 @@ pub mod pymalloc;
 pub mod report;
 pub mod scenario;
 pub mod sys;
+pub mod trace;
 pub mod workload;

@@ -122,9 +122,38 @@ fn list_workloads(out: &mut impl Write) -> anyhow::Result<()> {
             w.description
         )?;
     }
+    list_traces(out)?;
     writeln!(
         out,
-        "a spec file path works wherever a name does: --workload my.toml (format: README.md)"
+        "a spec file path works wherever a name does: --workload my.toml (format: README.md);\n\
+         so does a trace file: --workload my.pbt or --trace my.pbt"
     )?;
+    Ok(())
+}
+
+/// Traces shipped in `workloads/traces/`: name, python, size and the recorded command (from
+/// the header only, so listing stays instant).
+fn list_traces(out: &mut impl Write) -> anyhow::Result<()> {
+    use crate::trace::source::{shipped, PREFIX};
+    for (name, path) in shipped() {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let (kind, what) = match crate::trace::TraceReader::open(&path) {
+            Ok(r) => {
+                let m = r.meta();
+                (
+                    format!("{} {}", m.source, m.python),
+                    format!("{} KiB: {}", size >> 10, m.command.join(" ")),
+                )
+            }
+            Err(e) => ("unreadable".to_string(), e.to_string()),
+        };
+        writeln!(
+            out,
+            "{:<13} {:<13} {:>8}  {what}",
+            format!("{PREFIX}{name}"),
+            kind,
+            "-"
+        )?;
+    }
     Ok(())
 }

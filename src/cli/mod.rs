@@ -4,9 +4,11 @@ mod compare;
 mod engine;
 mod exec;
 mod fidelity;
+mod gen;
 mod list;
 mod output;
 mod plot;
+mod record;
 mod run;
 mod stats;
 
@@ -50,7 +52,8 @@ enum Command {
     /// Internal: measure one cell in this process (used by `run`).
     #[command(name = "__cell", hide = true)]
     Cell { spec: String },
-    /// Summarise a workload's event stream: ops, domains, size classes, lifetimes, peaks.
+    /// Summarise a workload's event stream or a trace file: ops, domains, size classes,
+    /// lifetimes, peaks.
     Stats(stats::StatsArgs),
     /// Compare two runs metric by metric: regressed, improved, unchanged or not significant;
     /// exit 1 when something regressed, 2 when the runs cannot be compared.
@@ -58,6 +61,11 @@ enum Command {
     /// Draw a run's results: plots/*.svg (RSS over time, latency percentiles, throughput and
     /// frag_ratio bars, engine pools per class) and an index.html with the summary tables.
     Plot(plot::PlotArgs),
+    /// Record the allocator calls of a CPython program into a trace file:
+    /// `pybench record -o FILE -- python3 script.py ARGS`.
+    Record(record::RecordArgs),
+    /// Write a synthetic workload's event stream as a trace file.
+    Gen(gen::GenArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -76,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Outcome, Plan};
 use crate::pymalloc::Preset;
 use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters};
-use crate::workload::Workload;
+use crate::trace::Source;
 use clap::Args;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,10 +17,15 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Workloads to replay: built-in names (see `pybench list workloads`) or spec files;
-    /// repeat the flag or separate with commas.
-    #[arg(long, short, value_delimiter = ',', default_value = "dicts")]
+    /// Workloads to replay: built-in names (see `pybench list workloads`), spec files or
+    /// traces (`trace:NAME`, FILE.pbt); repeat the flag or separate with commas. Default:
+    /// dicts, unless --trace is given.
+    #[arg(long, short, value_delimiter = ',')]
     workload: Vec<String>,
+    /// Trace files to replay (recorded with `pybench record` or written by `pybench gen`),
+    /// after the --workload ones; repeatable.
+    #[arg(long, value_name = "FILE")]
+    trace: Vec<String>,
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
     /// `pymalloc` alone means the engine preset of each workload's Python version.
     #[arg(long, short, value_delimiter = ',')]
@@ -128,22 +133,28 @@ fn resolve_allocator(name: &str, python: &str) -> String {
     name.to_string()
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Traces are workloads like any other from here on.
+    args.workload.append(&mut args.trace);
+    if args.workload.is_empty() {
+        args.workload.push("dicts".to_string());
+    }
     // Everything is checked before anything is measured.
     let mut workloads = Vec::new();
     for w in &args.workload {
-        let mut wl = Workload::load(w)?;
-        if let Some(p) = &args.python {
-            wl.python = p.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        }
-        workloads.push((w.clone(), wl));
+        let source = Source::load(w)?;
+        let python = match &args.python {
+            Some(p) => p.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+            None => source.python(),
+        };
+        workloads.push((w.clone(), python));
     }
     let opts = AllocOptions {
         libpython: args.libpython.clone(),
     };
     let mut pythons: Vec<String> = Vec::new();
-    for (_, wl) in &workloads {
-        let py = wl.python.to_string();
+    for (_, python) in &workloads {
+        let py = python.to_string();
         if !pythons.contains(&py) {
             pythons.push(py);
         }
@@ -157,14 +168,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let mut cells = Vec::new();
     for rep in 0..args.repetitions {
-        for (name, wl) in &workloads {
+        for (name, python) in &workloads {
             for a in &with_baseline {
                 cells.push(CellSpec {
                     workload: name.clone(),
                     python: args.python.clone(),
                     scale: args.scale,
                     seed: args.seed,
-                    allocator: resolve_allocator(a, &wl.python.to_string()),
+                    allocator: resolve_allocator(a, &python.to_string()),
                     repetition: rep,
                     touch: args.touch,
                     sample_every: args.sample,

@@ -83,7 +83,11 @@ mod tests {
         // Ties on both sides in the same pair: 5 / √(5 × 5) = 1.
         let t = kendall_tau_b(&[1.0, 2.0, 2.0, 3.0], &[10.0, 20.0, 20.0, 30.0]).unwrap();
         assert!((t - 1.0).abs() < 1e-12, "{t}");
-        assert_eq!(kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]), None, "one side all ties");
+        assert_eq!(
+            kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]),
+            None,
+            "one side all ties"
+        );
         assert_eq!(kendall_tau_b(&[1.0], &[1.0]), None);
     }
 }

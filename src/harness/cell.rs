@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Everything a child needs to measure one cell; passed as JSON on its command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSpec {
-    /// Built-in workload name or spec path.
+    /// Built-in workload name, spec path, `trace:NAME` or trace path.
     pub workload: String,
     pub python: Option<String>,
     pub scale: Option<u64>,
@@ -39,6 +39,17 @@ pub struct Materialized {
 
 /// Loads a workload, applies command-line overrides, and generates all its events.
 pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
+    if crate::trace::source::is_trace(&spec.workload) {
+        // A trace replays as recorded: scale and seed do not apply.
+        let (events, slots, name, python) =
+            crate::trace::source::load_events(&spec.workload, spec.python.as_deref())?;
+        return Ok(Materialized {
+            events,
+            slots,
+            name,
+            python,
+        });
+    }
     let mut w = Workload::load(&spec.workload)?;
     if let Some(v) = &spec.python {
         w.python = v.parse().map_err(|e: String| anyhow::anyhow!(e))?;

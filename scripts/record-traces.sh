@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Re-records the traces shipped in workloads/traces/ from real standard-library programs.
+#
+#   scripts/record-traces.sh            # with python3 from PATH
+#   PYTHON=/path/to/python3.X scripts/record-traces.sh
+#
+# Every input is generated here, deterministically, in a temporary directory; nothing
+# outside it and workloads/traces/ is written. Each trace must stay under 5 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+OUT=workloads/traces
+LIMIT=$((5 * 1024 * 1024))
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build --release --quiet
+PYBENCH=$(realpath "$CARGO_TARGET_DIR/release/pybench")
+ROOT=$(pwd)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+
+record() {
+    local name=$1
+    shift
+    echo "== $name: $*" >&2
+    (cd "$WORK" && "$PYBENCH" record -q --name "$name" -o "$ROOT/$OUT/$name.pbt" -- "$@" >/dev/null 2>&1)
+    local size
+    size=$(stat -c %s "$OUT/$name.pbt")
+    if [ "$size" -gt "$LIMIT" ]; then
+        echo "error: $OUT/$name.pbt is $size bytes (limit $LIMIT)" >&2
+        exit 1
+    fi
+    "$PYBENCH" stats "$OUT/$name.pbt" 2>/dev/null | sed -n '3p;/^peak live/p;/recording:/p' >&2
+}
+
+# A 3 MB JSON document of records, pretty-printed by the stdlib's json.tool.
+"$PYTHON" - "$WORK/doc.json" <<'PY'
+import json, random, sys
+rng = random.Random(5)
+doc = [{"id": i, "name": "user%d" % i, "email": "u%d@example.org" % i,
+        "tags": ["t%d" % rng.randrange(40) for _ in range(rng.randrange(4))],
+        "score": round(rng.random(), 6), "active": rng.random() < 0.5,
+        "address": {"street": "%d Main St" % rng.randrange(999), "zip": "%05d" % rng.randrange(99999)}}
+       for i in range(20000)]
+with open(sys.argv[1], "w") as f:
+    json.dump(doc, f)
+PY
+record json_tool "$PYTHON" -m json.tool doc.json
+
+# Byte-compiling a copy of the stdlib's email package (parsing, AST, code objects).
+"$PYTHON" -c 'import email, os, shutil, sys; shutil.copytree(os.path.dirname(email.__file__), sys.argv[1], ignore=shutil.ignore_patterns("__pycache__"))' "$WORK/email"
+record compileall "$PYTHON" -m compileall -q -f email
+
+# A stdlib test module: many small objects, dicts and exceptions.
+record test_json "$PYTHON" -m unittest -q test.test_json
+
+# pip's start-up and metadata scan: imports, regexes, file reads (no network).
+record pip_list "$PYTHON" -m pip list --disable-pip-version-check --no-color
+
+ls -l "$OUT"

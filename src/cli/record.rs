@@ -1,0 +1,116 @@
+//! `pybench record [-o FILE] [--domains obj,mem,raw] -- PROGRAM ARGS…`: record the allocator
+//! calls of a CPython program into a trace, then summarise it on stderr.
+
+use super::EXIT_USAGE;
+use crate::trace::record::{exit_code, record, Options};
+use crate::trace::Meta;
+use anyhow::Context as _;
+use clap::Args;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Trace file to write (default: NAME.pbt in the current directory).
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Allocator domains to record, comma separated: obj, mem, raw.
+    #[arg(long, value_delimiter = ',', default_value = "obj,mem,raw")]
+    domains: Vec<String>,
+    /// Name of the trace (default: the output file's stem, else `trace`).
+    #[arg(long)]
+    name: Option<String>,
+    /// No summary after recording.
+    #[arg(short, long)]
+    quiet: bool,
+    /// The program and its arguments, after `--`: e.g. `-- python3 script.py ARGS`.
+    #[arg(last = true, value_name = "PROGRAM")]
+    program: Vec<OsString>,
+}
+
+/// Parses `--domains` into the hook's mask (bit 0 RAW, 1 MEM, 2 OBJ) and sorted names.
+fn domain_mask(names: &[String]) -> anyhow::Result<(u8, Vec<String>)> {
+    let mut mask = 0u8;
+    for n in names {
+        mask |= match n.trim() {
+            "raw" => 1,
+            "mem" => 2,
+            "obj" => 4,
+            other => anyhow::bail!("unknown domain `{other}`; valid domains: obj, mem, raw"),
+        };
+    }
+    let listed = ["raw", "mem", "obj"]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    Ok((mask, listed))
+}
+
+pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    if args.program.is_empty() {
+        anyhow::bail!(
+            "no program to record; usage: pybench record [-o FILE] -- python3 script.py ARGS…"
+        );
+    }
+    let (mask, domains) = domain_mask(&args.domains)?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map_or("trace".to_string(), |s| s.to_string_lossy().into_owned())
+    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.{}", crate::trace::EXTENSION)));
+    let meta = Meta {
+        source: "recorded".into(),
+        name: name.clone(),
+        command: args
+            .program
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        domains,
+        ..Meta::default()
+    };
+    let opts = Options {
+        program: args.program.clone(),
+        out: out.clone(),
+        domains: mask,
+    };
+    let (rec, problem) = record(&opts, meta)?;
+    let code = exit_code(rec.status);
+    if let Some(p) = problem {
+        eprintln!("pybench: error: {p}");
+        // The program ran: its own failure status wins, else ours.
+        return Ok(ExitCode::from(if code != 0 { code } else { EXIT_USAGE }));
+    }
+    if !rec.complete {
+        eprintln!(
+            "pybench: warning: the program ended without Python's normal shutdown (os._exit or a signal): the last few thousand calls may be missing"
+        );
+    }
+    if !args.quiet {
+        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let stats = super::stats::summarize_trace(&out)
+            .with_context(|| format!("cannot read back {}", out.display()))?;
+        let c = &rec.counters;
+        let get = |k: &str| c.get(k).copied().unwrap_or(0);
+        eprint!("{stats}");
+        eprintln!(
+            "recorded {} events in {:.2} s to {} ({} bytes, {:.2} B/event); frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
+            rec.events,
+            rec.wall.as_secs_f64(),
+            out.display(),
+            size,
+            size as f64 / rec.events.max(1) as f64,
+            get("unknown_frees"),
+            get("threads"),
+        );
+    }
+    Ok(ExitCode::from(code))
+}

@@ -1,0 +1,322 @@
+//! Turns the hook's raw records (16 bytes per malloc or free, 32 per calloc or realloc, with
+//! real pointers)
+//! into slot-model events, so a replay indexes a dense table and never hashes a pointer.
+
+use super::format::MAX_REQUEST;
+use super::writer::TraceWriter;
+use crate::workload::slots::Slots;
+use crate::workload::{Domain, Event};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, Write};
+
+/// Bytes of one raw record (`struct rec` in hook.c).
+pub const RAW_RECORD: usize = 16;
+const KIND_MALLOC: u8 = 0;
+const KIND_CALLOC: u8 = 1;
+const KIND_REALLOC: u8 = 2;
+const KIND_FREE: u8 = 3;
+/// Second record of a calloc (element count) or realloc (new address).
+const KIND_EXTRA: u8 = 4;
+/// A garbage collection of generation `size` starts.
+const KIND_GC: u8 = 5;
+/// Written by the hook's `atexit` handler: the program shut down normally.
+const KIND_END: u8 = 0x7f;
+const KIND_OVERSIZE: u8 = 0x80;
+
+/// Pointers are 16-byte aligned and already well spread: a multiply of the shifted value
+/// hashes them well at a fraction of SipHash's cost.
+#[derive(Default)]
+pub struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+fn le64(r: &[u8; RAW_RECORD]) -> u64 {
+    u64::from_le_bytes([r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]])
+}
+
+/// What a recording counted beyond its events (stored in the trace's end block).
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub records: u64,
+    /// Frees of blocks allocated before the hook was installed: dropped.
+    pub unknown_frees: u64,
+    /// Reallocs of such blocks: recorded as allocations of the new size.
+    pub unknown_reallocs: u64,
+    /// An allocation returned an address still live in the map (a free the hook did not see,
+    /// e.g. through an unhooked domain): a free of the old slot is inserted first.
+    pub inserted_frees: u64,
+    /// Requests over 4 GiB − 1 (a calloc's n × size included), which the event model cannot
+    /// hold: dropped, and a block they replace is freed.
+    pub oversized: u64,
+    /// Records with an unknown kind or domain: dropped.
+    pub malformed: u64,
+    pub threads: u64,
+}
+
+impl Counters {
+    pub fn to_map(&self) -> BTreeMap<String, u64> {
+        [
+            ("raw_records", self.records),
+            ("unknown_frees", self.unknown_frees),
+            ("unknown_reallocs", self.unknown_reallocs),
+            ("inserted_frees", self.inserted_frees),
+            ("oversized_dropped", self.oversized),
+            ("malformed_records", self.malformed),
+            ("threads", self.threads),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+pub struct Converter<W: Write> {
+    map: HashMap<u64, u32, BuildHasherDefault<PtrHasher>>,
+    slots: Slots,
+    writer: TraceWriter<W>,
+    pub counters: Counters,
+    /// The hook's end marker arrived.
+    pub ended: bool,
+    /// A calloc or realloc record waiting for its EXTRA record.
+    pending: Option<[u8; RAW_RECORD]>,
+}
+
+impl<W: Write> Converter<W> {
+    pub fn new(writer: TraceWriter<W>) -> Self {
+        Converter {
+            map: HashMap::with_capacity_and_hasher(1 << 16, Default::default()),
+            slots: Slots::new(),
+            writer,
+            counters: Counters::default(),
+            ended: false,
+            pending: None,
+        }
+    }
+
+    /// Allocates a slot for `ptr` with one hash lookup. Should the address still be live (a
+    /// free the hook did not see), the stale slot is freed first, so the stream stays valid.
+    fn take(&mut self, ptr: u64, thread: u16) -> io::Result<u32> {
+        let slot = self.slots.take();
+        if let Some(stale) = self.map.insert(ptr, slot) {
+            self.counters.inserted_frees += 1;
+            self.free_slot(stale, thread)?;
+        }
+        Ok(slot)
+    }
+
+    fn free_slot(&mut self, slot: u32, thread: u16) -> io::Result<()> {
+        self.slots.release(slot);
+        self.writer.push(&Event::Free { slot, thread })
+    }
+
+    /// Converts one record.
+    pub fn feed(&mut self, rec: &[u8; RAW_RECORD]) -> io::Result<()> {
+        self.counters.records += 1;
+        let kind = rec[0];
+        if kind == KIND_END {
+            self.ended = true;
+            return Ok(());
+        }
+        let base = kind & !KIND_OVERSIZE;
+        let (r, ptr2) = match self.pending.take() {
+            Some(first) if base == KIND_EXTRA => (first, le64(rec)),
+            Some(_) => {
+                // A first half without its second: the stream is damaged; skip both.
+                self.counters.malformed += 1;
+                return self.feed_again(rec);
+            }
+            None if base == KIND_CALLOC || base == KIND_REALLOC => {
+                self.pending = Some(*rec);
+                return Ok(());
+            }
+            None => (*rec, 0),
+        };
+        let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
+        let size = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
+        let ptr = le64(&r);
+        let domain = match r[1] {
+            0 => Domain::Raw,
+            1 => Domain::Mem,
+            2 => Domain::Obj,
+            _ => {
+                self.counters.malformed += 1;
+                return Ok(());
+            }
+        };
+        self.counters.threads = self.counters.threads.max(u64::from(thread) + 1);
+        // Each calloc factor fits 32 bits (else the hook flags it); their product may not.
+        let oversize = kind & KIND_OVERSIZE != 0
+            || (kind & !KIND_OVERSIZE == KIND_CALLOC
+                && u128::from(ptr2) * u128::from(size) > u128::from(MAX_REQUEST));
+        match kind & !KIND_OVERSIZE {
+            KIND_MALLOC | KIND_CALLOC if oversize => {
+                self.counters.oversized += 1;
+                if let Some(old) = self.map.remove(&ptr) {
+                    self.counters.inserted_frees += 1;
+                    self.free_slot(old, thread)?;
+                }
+            }
+            KIND_MALLOC => {
+                let slot = self.take(ptr, thread)?;
+                self.writer.push(&Event::Alloc {
+                    slot,
+                    size,
+                    domain,
+                    thread,
+                })?;
+            }
+            KIND_CALLOC => {
+                let slot = self.take(ptr, thread)?;
+                self.writer.push(&Event::Calloc {
+                    slot,
+                    n: ptr2 as u32,
+                    size,
+                    domain,
+                    thread,
+                })?;
+            }
+            KIND_REALLOC => match self.map.remove(&ptr) {
+                Some(slot) if oversize => {
+                    self.counters.oversized += 1;
+                    self.free_slot(slot, thread)?;
+                }
+                Some(slot) => {
+                    if let Some(stale) = self.map.insert(ptr2, slot) {
+                        self.counters.inserted_frees += 1;
+                        self.free_slot(stale, thread)?;
+                    }
+                    self.writer.push(&Event::Realloc { slot, size, thread })?;
+                }
+                None if oversize => self.counters.oversized += 1,
+                None => {
+                    self.counters.unknown_reallocs += 1;
+                    let slot = self.take(ptr2, thread)?;
+                    self.writer.push(&Event::Alloc {
+                        slot,
+                        size,
+                        domain,
+                        thread,
+                    })?;
+                }
+            },
+            KIND_GC if size <= 2 => self.writer.push(&Event::Gc(size as u8))?,
+            KIND_FREE => match self.map.remove(&ptr) {
+                Some(slot) => self.free_slot(slot, thread)?,
+                None => self.counters.unknown_frees += 1,
+            },
+            _ => self.counters.malformed += 1,
+        }
+        Ok(())
+    }
+
+    fn feed_again(&mut self, rec: &[u8; RAW_RECORD]) -> io::Result<()> {
+        self.counters.records -= 1;
+        self.feed(rec)
+    }
+
+    /// Events written so far.
+    pub fn events(&self) -> u64 {
+        self.writer.events()
+    }
+
+    /// Writes the end block with the counters (plus `extra`) and returns the output.
+    pub fn finish(self, extra: BTreeMap<String, u64>) -> io::Result<W> {
+        let mut c = self.counters.to_map();
+        c.extend(extra);
+        c.insert("live_at_end".into(), self.map.len() as u64);
+        self.writer.finish(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Meta, TraceReader};
+
+    fn rec(kind: u8, domain: u8, size: u32, ptr: u64) -> [u8; RAW_RECORD] {
+        let mut r = [0u8; RAW_RECORD];
+        r[0] = kind;
+        r[1] = domain;
+        r[4..8].copy_from_slice(&size.to_le_bytes());
+        r[8..16].copy_from_slice(&ptr.to_le_bytes());
+        r
+    }
+
+    fn convert(records: &[[u8; RAW_RECORD]]) -> (Vec<Event>, Counters) {
+        let w = TraceWriter::new(Vec::new(), &Meta::default()).unwrap();
+        let mut c = Converter::new(w);
+        for r in records {
+            c.feed(r).unwrap();
+        }
+        let counters = c.counters.clone();
+        let bytes = c.finish(BTreeMap::new()).unwrap();
+        let events = TraceReader::new(&bytes[..])
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        (events, counters)
+    }
+
+    #[test]
+    fn pointers_become_recycled_slots() {
+        let (events, c) = convert(&[
+            rec(KIND_MALLOC, 2, 32, 0x1000),
+            rec(KIND_MALLOC, 1, 64, 0x2000),
+            rec(KIND_FREE, 2, 0, 0x1000),
+            rec(KIND_FREE, 2, 0, 0x9999), // allocated before the hook
+            rec(KIND_REALLOC, 1, 128, 0x2000),
+            rec(KIND_EXTRA, 1, 0, 0x3000),
+            rec(KIND_MALLOC, 0, 16, 0x1000),
+            rec(KIND_FREE, 1, 0, 0x3000),
+            rec(KIND_GC, 0, 2, 0),
+        ]);
+        let alloc = |slot, size, domain| Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread: 0,
+        };
+        assert_eq!(
+            events,
+            vec![
+                alloc(0, 32, Domain::Obj),
+                alloc(1, 64, Domain::Mem),
+                Event::Free { slot: 0, thread: 0 },
+                Event::Realloc {
+                    slot: 1,
+                    size: 128,
+                    thread: 0
+                },
+                alloc(0, 16, Domain::Raw),
+                Event::Free { slot: 1, thread: 0 },
+                Event::Gc(2),
+            ]
+        );
+        assert_eq!(c.unknown_frees, 1);
+    }
+
+    #[test]
+    fn huge_callocs_are_dropped_not_fatal() {
+        let (events, c) = convert(&[
+            rec(KIND_CALLOC, 0, 100_000, 0x1000),
+            rec(KIND_EXTRA, 0, 0, 100_000),
+            rec(KIND_FREE, 0, 0, 0x1000),
+            rec(KIND_MALLOC | KIND_OVERSIZE, 0, u32::MAX, 0x2000),
+        ]);
+        assert!(events.is_empty());
+        assert_eq!((c.oversized, c.unknown_frees), (2, 1));
+    }
+}

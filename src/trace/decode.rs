@@ -1,0 +1,160 @@
+//! The event decoder of one block: the hot loop of every trace replay, so the common shapes
+//! (one-byte tag, slot given by the tag, one- or two-byte size) take the short paths and
+//! every error is built out of line.
+
+use super::format::*;
+use super::writer::DeltaState;
+use crate::workload::{Domain, Event};
+
+const DOMAINS: [Domain; 3] = [Domain::Raw, Domain::Mem, Domain::Obj];
+/// Slot change of modes SAME, NEXT and PREV (index 0 is never used).
+const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
+
+/// A varint of at most 32 bits: the one- and two-byte forms inline, the rest out of line.
+#[inline(always)]
+fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
+    let b0 = *raw.get(*p)?;
+    if b0 < 0x80 {
+        *p += 1;
+        return Some(u64::from(b0));
+    }
+    match raw.get(*p + 1) {
+        Some(&b1) if b1 < 0x80 => {
+            *p += 2;
+            Some(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+        }
+        _ => get_varint(raw, p),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn bad(i: u32, msg: &str) -> String {
+    format!("event {i}: {msg}")
+}
+
+#[inline(always)]
+fn u32_field(raw: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
+    match varint(raw, p) {
+        Some(v) if v <= u64::from(u32::MAX) => Ok(v as u32),
+        Some(v) => Err(bad(i, &format!("{what} {v} is absurdly large"))),
+        None => Err(bad(i, &format!("bad {what} varint"))),
+    }
+}
+
+/// Decodes `count` events of one block into `out`; returns the slot-table size after them
+/// (`table` is the size before). Errors name the event's index within the block.
+pub fn decode_block(
+    raw: &[u8],
+    count: u32,
+    mut table: u32,
+    out: &mut Vec<Event>,
+) -> Result<u32, String> {
+    out.reserve(count as usize);
+    let mut st = DeltaState::default();
+    let mut p = 0usize;
+    for i in 0..count {
+        let Some(&tag) = raw.get(p) else {
+            return Err(bad(i, "payload ends early"));
+        };
+        p += 1;
+        if tag & TAG_THREAD != 0 {
+            let t = varint(raw, &mut p).ok_or_else(|| bad(i, "bad thread varint"))?;
+            st.thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
+        }
+        let thread = st.thread;
+        let op = tag & 7;
+        let domain = (tag >> 3) & 3;
+        if op > OP_FREE {
+            out.push(marker(raw, &mut p, i, tag, op)?);
+            continue;
+        }
+        let allocating = op <= OP_CALLOC;
+        let mode = tag >> 6;
+        // Every allocation pops the freed stack (format.rs); the common modes are arithmetic
+        // on the previous slot, leaving two well-shaped branches instead of a jump table.
+        let popped = if allocating { st.freed.pop() } else { None };
+        let slot = if mode == SLOT_EXPLICIT {
+            let v = varint(raw, &mut p).ok_or_else(|| bad(i, "bad slot varint"))?;
+            let s = i64::from(st.slot) + unzigzag(v);
+            u32::try_from(s).unwrap_or(u32::MAX)
+        } else if allocating && mode == SLOT_PREDICTED {
+            popped.unwrap_or(table)
+        } else {
+            st.slot.wrapping_add(SLOT_STEP[mode as usize])
+        };
+        // Dense slots: an allocation may open the next slot; nothing may go past it.
+        if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
+            return Err(bad(
+                i,
+                &format!("slot {slot} out of range (table size {table})"),
+            ));
+        }
+        table += u32::from(slot == table);
+        st.slot = slot;
+        let e = match op {
+            OP_ALLOC | OP_CALLOC => {
+                let Some(&domain) = DOMAINS.get(domain as usize) else {
+                    return Err(bad(i, "domain 3 does not exist"));
+                };
+                if op == OP_ALLOC {
+                    Event::Alloc {
+                        slot,
+                        size: u32_field(raw, &mut p, i, "size")?,
+                        domain,
+                        thread,
+                    }
+                } else {
+                    let n = u32_field(raw, &mut p, i, "calloc count")?;
+                    let size = u32_field(raw, &mut p, i, "size")?;
+                    if u64::from(n) * u64::from(size) > MAX_REQUEST {
+                        return Err(bad(i, &format!("calloc({n}, {size}) is absurdly large")));
+                    }
+                    Event::Calloc {
+                        slot,
+                        n,
+                        size,
+                        domain,
+                        thread,
+                    }
+                }
+            }
+            _ if domain != 0 => return Err(bad(i, "domain bits set on a realloc or free")),
+            OP_REALLOC => Event::Realloc {
+                slot,
+                size: u32_field(raw, &mut p, i, "size")?,
+                thread,
+            },
+            _ => {
+                st.freed.push(slot);
+                Event::Free { slot, thread }
+            }
+        };
+        out.push(e);
+    }
+    if p != raw.len() {
+        return Err(format!("{} bytes left after {count} events", raw.len() - p));
+    }
+    Ok(table)
+}
+
+/// A phase or GC marker (rare: out of the hot loop).
+#[inline(never)]
+fn marker(raw: &[u8], p: &mut usize, i: u32, tag: u8, op: u8) -> Result<Event, String> {
+    if (tag >> 3) & !(TAG_THREAD >> 3) != 0 {
+        return Err(bad(i, "slot or domain bits set on a marker"));
+    }
+    match op {
+        OP_PHASE => {
+            let id = u32_field(raw, p, i, "phase id")?;
+            Ok(Event::Phase(
+                u16::try_from(id).map_err(|_| bad(i, "phase id out of range"))?,
+            ))
+        }
+        OP_GC => match u32_field(raw, p, i, "gc generation")? {
+            g @ 0..=2 => Ok(Event::Gc(g as u8)),
+            g => Err(bad(i, &format!("gc generation {g}"))),
+        },
+        _ => Err(bad(i, &format!("unknown op {op}"))),
+    }
+}

@@ -1,0 +1,262 @@
+/*
+ * pybench's allocator hook: loaded into a CPython 3.8+ process by the sitecustomize that
+ * `pybench record` generates. It wraps the RAW, MEM and OBJ domains the way tracemalloc
+ * does (PyMem_GetAllocator, then PyMem_SetAllocator with wrappers forwarding every call to
+ * the saved allocator) and streams one fixed-size record per call down a pipe. The pybench
+ * process turns pointers into recycled slots and compresses, so this file stays small and
+ * the program's own thread does little more than append 16 bytes under a lock.
+ *
+ * No Python headers: the public API it needs is declared here (PyMemAllocatorEx and the
+ * domain numbers are part of the stable C API since 3.4) and resolved with dlsym at install
+ * time, so one build serves every CPython version.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} PyMemAllocatorEx;
+
+typedef void (*allocator_fn)(int domain, PyMemAllocatorEx *allocator);
+
+enum {
+    KIND_MALLOC = 0,
+    KIND_CALLOC = 1,  /* followed by an EXTRA record: the element count */
+    KIND_REALLOC = 2, /* followed by an EXTRA record: the new address */
+    KIND_FREE = 3,
+    KIND_EXTRA = 4,
+    KIND_GC = 5, /* a collection of generation `size` starts */
+    KIND_END = 0x7f
+};
+/* Set on a record whose size does not fit 32 bits (the event model's limit). */
+#define KIND_OVERSIZE 0x80
+
+/* Must match convert.rs: 16 bytes, little-endian, no padding. The common calls (malloc,
+ * free) take one record; calloc and realloc take two, written under one lock hold. */
+struct rec {
+    uint8_t kind;
+    uint8_t domain;
+    uint16_t thread;
+    uint32_t size; /* malloc/realloc: size; calloc: element size */
+    uint64_t ptr;  /* malloc/calloc: result; realloc/free: the block passed in; extra: value */
+};
+
+#define BUF_RECS 8192
+
+static PyMemAllocatorEx orig[3];
+static int out_fd = -1;
+static int recording;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rec buf[BUF_RECS];
+static size_t nbuf;
+static uint32_t next_thread;
+
+/* Per thread: a small id for the trace, and a flag set while a hooked call is in progress
+ * so nested calls (pymalloc sends large requests to PyMem_RawMalloc) are forwarded without
+ * being recorded twice, as tracemalloc's reentrancy guard does. */
+struct tstate {
+    uint32_t id_plus1;
+    int busy;
+};
+/* initial-exec: one %fs-relative access instead of a __tls_get_addr call per allocation;
+ * glibc keeps static TLS spare for libraries loaded later, and 8 bytes fit easily. */
+static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
+#define busy (ts.busy)
+
+static void write_all(const void *data, size_t len) {
+    const char *p = data;
+    while (len > 0 && out_fd >= 0) {
+        ssize_t n = write(out_fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* pybench went away: stop recording, keep the program running. */
+            recording = 0;
+            close(out_fd);
+            out_fd = -1;
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void flush_locked(void) {
+    write_all(buf, nbuf * sizeof(struct rec));
+    nbuf = 0;
+}
+
+static uint16_t thread_id(void) {
+    if (ts.id_plus1 == 0) {
+        uint32_t id = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
+        ts.id_plus1 = (id > 65534 ? 65534 : id) + 1;
+    }
+    return (uint16_t)(ts.id_plus1 - 1);
+}
+
+static void put_locked(uint8_t kind, int domain, uint16_t thread, size_t size, uint64_t ptr) {
+    struct rec *r = &buf[nbuf++];
+    r->kind = kind | (size > UINT32_MAX ? KIND_OVERSIZE : 0);
+    r->domain = (uint8_t)domain;
+    r->thread = thread;
+    r->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+    r->ptr = ptr;
+    if (nbuf == BUF_RECS)
+        flush_locked();
+}
+
+static void emit_locked(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t extra) {
+    if (!recording)
+        return;
+    uint16_t t = thread_id();
+    put_locked(kind, domain, t, size, (uint64_t)(uintptr_t)ptr);
+    if (kind == KIND_CALLOC || kind == KIND_REALLOC)
+        put_locked(KIND_EXTRA, domain, t, 0, extra);
+}
+
+static void emit(uint8_t kind, int domain, size_t size, const void *ptr, uint64_t extra) {
+    pthread_mutex_lock(&lock);
+    emit_locked(kind, domain, size, ptr, extra);
+    pthread_mutex_unlock(&lock);
+}
+
+#define DOMAIN(ctx) ((int)(intptr_t)(ctx))
+
+static void *hook_malloc(void *ctx, size_t size) {
+    int d = DOMAIN(ctx);
+    if (busy)
+        return orig[d].malloc(orig[d].ctx, size);
+    busy = 1;
+    void *p = orig[d].malloc(orig[d].ctx, size);
+    if (p)
+        emit(KIND_MALLOC, d, size, p, 0);
+    busy = 0;
+    return p;
+}
+
+static void *hook_calloc(void *ctx, size_t nelem, size_t elsize) {
+    int d = DOMAIN(ctx);
+    if (busy)
+        return orig[d].calloc(orig[d].ctx, nelem, elsize);
+    busy = 1;
+    void *p = orig[d].calloc(orig[d].ctx, nelem, elsize);
+    if (p)
+        emit(KIND_CALLOC, d, nelem > UINT32_MAX ? (size_t)UINT64_MAX : elsize, p, nelem);
+    busy = 0;
+    return p;
+}
+
+/* The lock is held across the forwarded call: once the old block is released inside it,
+ * another thread may be handed the same address, and its record must come after ours. */
+static void *hook_realloc(void *ctx, void *ptr, size_t size) {
+    int d = DOMAIN(ctx);
+    if (busy)
+        return orig[d].realloc(orig[d].ctx, ptr, size);
+    busy = 1;
+    pthread_mutex_lock(&lock);
+    void *p = orig[d].realloc(orig[d].ctx, ptr, size);
+    if (p) {
+        if (ptr)
+            emit_locked(KIND_REALLOC, d, size, ptr, (uint64_t)(uintptr_t)p);
+        else
+            emit_locked(KIND_MALLOC, d, size, p, 0);
+    }
+    pthread_mutex_unlock(&lock);
+    busy = 0;
+    return p;
+}
+
+/* Recorded before forwarding, so the address cannot be reused by another thread first. */
+static void hook_free(void *ctx, void *ptr) {
+    int d = DOMAIN(ctx);
+    if (busy || !ptr) {
+        orig[d].free(orig[d].ctx, ptr);
+        return;
+    }
+    busy = 1;
+    emit(KIND_FREE, d, 0, ptr, 0);
+    orig[d].free(orig[d].ctx, ptr);
+    busy = 0;
+}
+
+static void before_fork(void) { pthread_mutex_lock(&lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+
+/* The child keeps the wrappers (they forward) but records nothing and lets go of the pipe:
+ * its events are not the parent's, and the pipe must reach EOF when the parent exits. */
+static void after_fork_child(void) {
+    recording = 0;
+    nbuf = 0;
+    if (out_fd >= 0)
+        close(out_fd);
+    out_fd = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+/* Runs in exit(), after Py_FinalizeEx: the last buffered records and an end marker. */
+static void at_exit(void) {
+    pthread_mutex_lock(&lock);
+    if (recording) {
+        struct rec end = {.kind = KIND_END};
+        flush_locked();
+        write_all(&end, sizeof end);
+        recording = 0;
+    }
+    if (out_fd >= 0)
+        close(out_fd);
+    out_fd = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+/* Called from a gc.callbacks hook when a collection starts: a marker in the trace. */
+void pybench_hook_gc(int generation) {
+    pthread_mutex_lock(&lock);
+    if (recording)
+        put_locked(KIND_GC, 0, thread_id(), (size_t)generation, 0);
+    pthread_mutex_unlock(&lock);
+}
+
+/*
+ * Installs the wrappers on the domains in `mask` (bit 0 RAW, 1 MEM, 2 OBJ) after writing
+ * `hello` to `fd`. Returns 0, or -1 if this process has no PyMem_GetAllocator (not
+ * CPython), -2 if called twice, -3 if the pipe cannot be written.
+ */
+int pybench_hook_install(int fd, int mask, const char *hello, size_t hello_len) {
+    static int installed;
+    allocator_fn get = (allocator_fn)dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+    allocator_fn set = (allocator_fn)dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+    if (!get || !set)
+        return -1;
+    if (installed)
+        return -2;
+    fcntl(fd, F_SETFD, FD_CLOEXEC); /* exec'd children must not hold the pipe open */
+    out_fd = fd;
+    write_all(hello, hello_len);
+    if (out_fd < 0)
+        return -3;
+    installed = 1;
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    atexit(at_exit);
+    recording = 1;
+    for (int d = 0; d < 3; d++) {
+        if (!(mask & (1 << d)))
+            continue;
+        get(d, &orig[d]);
+        PyMemAllocatorEx hook = {(void *)(intptr_t)d, hook_malloc, hook_calloc, hook_realloc,
+                                 hook_free};
+        set(d, &hook);
+    }
+    return 0;
+}

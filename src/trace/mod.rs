@@ -1,0 +1,105 @@
+//! Trace files: allocator event streams recorded from real CPython programs (or written from
+//! a synthetic workload), stored compactly and replayed like any other workload.
+//!
+//! - [`format`]: the on-disk layout (header, checksummed zstd blocks of varint events).
+//! - [`TraceWriter`] / [`TraceReader`]: streaming write and read in constant memory.
+//! - [`record`]: runs a Python program with pybench's allocator hook and converts what the
+//!   hook sends into a trace.
+//! - [`Source`]: a workload name, spec path or trace, resolved to one event source.
+
+pub mod convert;
+pub mod decode;
+pub mod format;
+pub mod reader;
+pub mod record;
+pub mod source;
+pub mod writer;
+
+pub use reader::TraceReader;
+pub use source::Source;
+pub use writer::TraceWriter;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// File extension of traces.
+pub const EXTENSION: &str = "pbt";
+
+/// What the header says about a trace. Unknown fields are ignored and missing ones default,
+/// so later versions can add fields without a format version bump.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Meta {
+    /// `recorded` (from a real program) or `generated` (from a workload spec).
+    pub source: String,
+    /// Short name, shown by `pybench list workloads` and in results.
+    pub name: String,
+    /// Python version of the recorded interpreter (`3.11.7`) or the modelled one (`3.11`).
+    pub python: String,
+    /// The recorded command line, or the workload spec that generated the events.
+    pub command: Vec<String>,
+    /// Allocation domains in the trace: `raw`, `mem`, `obj`.
+    pub domains: Vec<String>,
+    pub pybench_version: String,
+    /// UTC, `YYYYMMDDTHHMMSSZ`.
+    pub created_utc: String,
+    /// Names of `Event::Phase(id)` markers.
+    pub phases: Vec<String>,
+    /// Anything else worth keeping (generator, seed, scale of a generated trace).
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// What the end block says: totals known only once every event was written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct End {
+    pub events: u64,
+    /// Pointer-table size a replay needs (highest slot + 1).
+    pub slots: u32,
+    /// Counters of the recording (frees of blocks allocated before the hook, …).
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// A malformed or unreadable trace: always says where.
+#[derive(Debug, thiserror::Error)]
+#[error("byte {offset}: {kind}")]
+pub struct TraceError {
+    /// File offset of the header or block where the problem was found.
+    pub offset: u64,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("not a pybench trace (bad magic)")]
+    BadMagic,
+    #[error("format version {0} is newer than this pybench reads ({v})", v = format::VERSION)]
+    FutureVersion(u16),
+    #[error("file ends inside the {0}")]
+    Truncated(&'static str),
+    #[error("file ends without an end block (recording interrupted?)")]
+    NoEnd,
+    #[error("checksum mismatch in {0}")]
+    Checksum(String),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("read failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl TraceError {
+    pub fn new(offset: u64, kind: ErrorKind) -> Self {
+        TraceError { offset, kind }
+    }
+    pub fn corrupt(offset: u64, msg: impl Into<String>) -> Self {
+        TraceError::new(offset, ErrorKind::Corrupt(msg.into()))
+    }
+}
+
+/// The binary's version, for trace metadata.
+pub fn pybench_version() -> String {
+    match option_env!("PYBENCH_GIT_COMMIT") {
+        Some(c) => format!("{} ({c})", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
+    }
+}

@@ -1,0 +1,119 @@
+//! The trace commands through the CLI: gen, stats FILE, list workloads, run --trace.
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use std::path::PathBuf;
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pybench-cli-trace-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_generated_trace_summarises_like_its_workload() {
+    let dir = tmp("gen");
+    let file = dir.join("lists.pbt");
+    pybench()
+        .args([
+            "gen",
+            "--workload",
+            "lists",
+            "--scale",
+            "30000",
+            "--seed",
+            "9",
+            "-o",
+        ])
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(contains("wrote"));
+    let from_trace = json(pybench().arg("stats").arg(&file).arg("--json"));
+    let from_spec = json(pybench().args([
+        "stats",
+        "--workload",
+        "lists",
+        "--scale",
+        "30000",
+        "--seed",
+        "9",
+        "--json",
+    ]));
+    assert_eq!(from_trace["summary"], from_spec["summary"]);
+    assert_eq!(from_trace["trace"]["source"], "generated");
+    assert_eq!(from_trace["trace"]["phases"], from_spec["stream"]["phases"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shipped_traces_are_listed_and_readable() {
+    pybench()
+        .args(["list", "workloads"])
+        .assert()
+        .success()
+        .stdout(contains("trace:json_tool"))
+        .stdout(contains("trace:pip_list"))
+        .stdout(contains("lists"));
+    pybench()
+        .args(["stats", "--workload", "trace:compileall"])
+        .assert()
+        .success()
+        .stdout(contains("recorded, python 3."));
+}
+
+#[test]
+fn run_replays_a_trace_next_to_a_workload() {
+    let dir = tmp("run");
+    let file = dir.join("small.pbt");
+    pybench()
+        .args(["gen", "--workload", "dicts", "--scale", "5000", "-o"])
+        .arg(&file)
+        .assert()
+        .success();
+    let csv = dir.join("r.csv");
+    pybench()
+        .args([
+            "run", "-q", "-w", "lists", "--scale", "5000", "-a", "system", "-r", "1",
+        ])
+        .arg("--trace")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("results"))
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("trace:small"), "{text}");
+    assert!(text.contains("lists"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_traces_fail_with_one_line() {
+    let dir = tmp("bad");
+    let file = dir.join("bad.pbt");
+    std::fs::write(&file, b"not a trace at all").unwrap();
+    let out = pybench().arg("stats").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("byte 0: not a pybench trace"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    pybench()
+        .args(["run", "-q", "-w", "trace:no_such_trace", "-a", "system"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown trace `no_such_trace`; shipped traces: "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
