@@ -3,7 +3,8 @@
 
 use super::output::{self, OutputArgs};
 use crate::exec::{contender, execute, to_cell, Contender};
-use crate::report::model::{AllocatorInfo, RunParameters};
+use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
+use crate::report::store::ResultsStore;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -94,6 +95,49 @@ pub fn program_label(program: &[String]) -> String {
     stem(&program[0])
 }
 
+/// Runs the program `repeat` times under every contender, interleaved, saving each run's
+/// cell as it finishes. Returns true when Ctrl-C stopped it early.
+pub fn run_programs(
+    program: &[String],
+    set: &[Contender],
+    repeat: u32,
+    label: &str,
+    quiet: bool,
+    store: &ResultsStore,
+    results: &mut RunResults,
+) -> anyhow::Result<bool> {
+    crate::harness::runner::install_sigint_handler();
+    let total = set.len() as u32 * repeat;
+    let mut done = 0;
+    for rep in 0..repeat {
+        for c in set {
+            if crate::harness::runner::interrupted() {
+                return Ok(true);
+            }
+            done += 1;
+            if !quiet {
+                eprintln!(
+                    "[{done}/{total}] {label} under {} (run {})",
+                    c.name,
+                    rep + 1
+                );
+            }
+            let cell = match execute(program, c, quiet) {
+                Ok(e) => to_cell(label, c, rep, &e),
+                Err(e) => {
+                    let reason = format!("cannot start `{}`: {e}", program[0]);
+                    let mut cell = CellResult::failed(label, &c.name, rep, reason);
+                    cell.kind = CellKind::Exec;
+                    cell
+                }
+            };
+            results.cells.push(cell);
+            store.save(results)?;
+        }
+    }
+    Ok(crate::harness::runner::interrupted())
+}
+
 pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
@@ -113,36 +157,15 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
-    crate::harness::runner::install_sigint_handler();
-    let total = set.len() as u32 * args.repeat;
-    let mut done = 0;
-    'runs: for rep in 0..args.repeat {
-        for c in &set {
-            if crate::harness::runner::interrupted() {
-                break 'runs;
-            }
-            done += 1;
-            if !args.output.quiet {
-                eprintln!(
-                    "[{done}/{total}] {label} under {} (run {})",
-                    c.name,
-                    rep + 1
-                );
-            }
-            let cell = match execute(&args.program, c, args.output.quiet) {
-                Ok(e) => to_cell(&label, c, rep, &e),
-                Err(e) => {
-                    let reason = format!("cannot start `{}`: {e}", args.program[0]);
-                    crate::report::model::CellResult::failed(&label, &c.name, rep, reason)
-                }
-            };
-            let mut cell = cell;
-            cell.kind = crate::report::model::CellKind::Exec;
-            results.cells.push(cell);
-            store.save(&results)?;
-        }
-    }
-    let interrupted = crate::harness::runner::interrupted();
+    let interrupted = run_programs(
+        &args.program,
+        &set,
+        args.repeat,
+        &label,
+        args.output.quiet,
+        &store,
+        &mut results,
+    )?;
     output::finish(&args.output, &store, &mut results, interrupted)
 }
 

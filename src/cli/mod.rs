@@ -11,6 +11,7 @@ mod plot;
 mod record;
 mod run;
 mod stats;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
     /// Run a real program once per allocator per repetition (PYTHONMALLOC=malloc plus a
     /// preloaded allocator, or the interpreter's own pymalloc) and measure it from outside.
     Exec(Box<exec::ExecArgs>),
+    /// Record a program's trace, replay it against the allocators, run the program under
+    /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
+    Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),
@@ -77,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Fidelity(args) => fidelity::run(args),
         Command::Exec(args) => exec::run(*args),
+        Command::Validate(args) => validate::run(*args),
         Command::FidelityChild { spec } => {
             crate::harness::fidelity::child_main(&spec).map(|()| ExitCode::SUCCESS)
         }

@@ -64,6 +64,7 @@ pub fn start(
         allocators,
         cells: Vec::new(),
         interrupted: false,
+        validation: None,
     };
     store.save(&results)?;
     Ok((store, results))

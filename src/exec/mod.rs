@@ -5,6 +5,7 @@ pub mod agreement;
 pub mod contender;
 mod elf;
 pub mod measure;
+pub mod validate;
 
 pub use contender::{Contender, ContenderError};
 pub use measure::{execute, to_cell, Execution};

@@ -147,6 +147,10 @@ impl Exporter for Markdown {
             }
             writeln!(out)?;
         }
+        if let Some(v) = &results.validation {
+            writeln!(out, "## Validation: replay vs the real program\n")?;
+            writeln!(out, "```text{}```\n", super::validation::render(v))?;
+        }
         if results.interrupted {
             writeln!(
                 out,

@@ -4,3 +4,4 @@ pub mod export;
 pub mod model;
 pub mod store;
 pub mod summary;
+pub mod validation;

@@ -150,6 +150,45 @@ pub struct RunResults {
     /// True when the run was interrupted before every cell ran.
     #[serde(default)]
     pub interrupted: bool,
+    /// `pybench validate`: the replay's verdict next to the real program's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
+}
+
+/// One allocator in a validation: what the replay predicted and what the real run showed.
+/// Times in seconds, memory in bytes; medians over repetitions; ranks 1 = best.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRow {
+    pub allocator: String,
+    /// The allocator the replay used for it (`None`: no in-process equivalent).
+    pub replay_allocator: Option<String>,
+    pub replay_time_s: Option<f64>,
+    pub real_wall_s: Option<f64>,
+    pub replay_peak_rss: Option<f64>,
+    pub real_peak_rss: Option<f64>,
+    pub replay_time_rank: Option<f64>,
+    pub real_time_rank: Option<f64>,
+    pub replay_memory_rank: Option<f64>,
+    pub real_memory_rank: Option<f64>,
+    /// Replay time minus the pymalloc replay's: the allocator time the replay says it saves
+    /// (negative) or costs.
+    pub predicted_delta_s: Option<f64>,
+    /// Real wall time minus the real pymalloc run's.
+    pub observed_delta_s: Option<f64>,
+}
+
+/// The replay's verdict against the real program's (issue: ground truth).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    pub program: String,
+    pub trace: String,
+    pub rows: Vec<ValidationRow>,
+    /// Kendall's tau-b between the replay's and the real run's rankings (allocators measured
+    /// on both sides), by time and by peak memory.
+    pub tau_time: Option<f64>,
+    pub tau_memory: Option<f64>,
+    /// Every pair of allocators the two sides order differently, in words.
+    pub disagreements: Vec<String>,
 }
 
 impl RunResults {

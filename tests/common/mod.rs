@@ -111,6 +111,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             .collect(),
         cells,
         interrupted: false,
+        validation: None,
     }
 }
 

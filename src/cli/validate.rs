@@ -1,0 +1,177 @@
+//! `pybench validate -- python3 app.py ARGS…`: does the replay's verdict hold for the program
+//! itself? Records the program's trace, replays it against the allocators, runs the program
+//! under each (as `exec`), and prints both sides with their rankings and agreement.
+
+use super::exec::{check_program, contenders, program_label, run_programs};
+use super::output::{self, OutputArgs};
+use crate::alloc::{AllocOptions, AllocatorSpec};
+use crate::exec::validate::{validate, Pairing};
+use crate::exec::Contender;
+use crate::harness::cell::CellSpec;
+use crate::harness::replay::Touch;
+use crate::harness::runner::{self, Plan};
+use crate::report::model::{AllocatorInfo, RunParameters};
+use crate::report::validation::render;
+use crate::trace::record::{exit_code, record, Options};
+use crate::trace::{source::Source, Meta};
+use clap::Args;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Allocators (as for `exec`): pymalloc, system, jemalloc, mimalloc, tcmalloc.
+    /// Default: every one installed.
+    #[arg(long, short, value_delimiter = ',')]
+    allocators: Vec<String>,
+    /// Another allocator library to preload, as NAME=PATH (exec side only; repeatable).
+    #[arg(long, value_name = "NAME=PATH")]
+    preload: Vec<String>,
+    /// Repetitions on each side.
+    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    program: Vec<String>,
+}
+
+/// The in-process allocator that stands for an exec contender in the replay: the real
+/// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
+/// missing); the same allocator for the others that exist in process; none otherwise.
+fn replay_allocator(c: &Contender, python: &str, opts: &AllocOptions) -> Option<String> {
+    let available = |name: &str| {
+        name.parse::<AllocatorSpec>()
+            .is_ok_and(|s| s.availability(opts).status.is_ok())
+    };
+    let name = match c.name.as_str() {
+        "pymalloc" => {
+            let real = format!("cpython:{python}");
+            if available(&real) {
+                return Some(real);
+            }
+            format!("pymalloc:cpython-{python}")
+        }
+        "system" | "jemalloc" | "mimalloc" => c.name.clone(),
+        _ => return None,
+    };
+    available(&name).then_some(name)
+}
+
+pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    check_program(&args.program)?;
+    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
+    let label = program_label(&args.program);
+    let parameters = RunParameters {
+        workloads: vec![args.program.join(" ")],
+        allocators: set.iter().map(|c| c.name.clone()).collect(),
+        repetitions: args.repeat,
+        ..RunParameters::default()
+    };
+    let infos = set
+        .iter()
+        .map(|c| AllocatorInfo {
+            name: c.name.clone(),
+            version: c.version.clone(),
+        })
+        .collect();
+    let (store, mut results) = output::start(
+        &args.output,
+        &format!("validate-{label}"),
+        parameters,
+        infos,
+    )?;
+
+    // 1. Record the program's allocator calls.
+    let trace = store.dir().join(format!("{label}.pbt"));
+    if !args.output.quiet {
+        eprintln!("recording {label} …");
+    }
+    let meta = Meta {
+        source: "recorded".into(),
+        name: label.clone(),
+        command: args.program.clone(),
+        domains: vec!["obj".into(), "mem".into(), "raw".into()],
+        ..Meta::default()
+    };
+    let opts = Options {
+        program: args.program.iter().map(Into::into).collect(),
+        out: trace.clone(),
+        domains: 0b111,
+    };
+    let (rec, problem) = record(&opts, meta)?;
+    if let Some(p) = problem {
+        anyhow::bail!("cannot record {label}: {p}");
+    }
+    let code = exit_code(rec.status);
+    if code != 0 {
+        anyhow::bail!(
+            "{label} failed while being recorded (exit status {code}); nothing to validate"
+        );
+    }
+
+    // 2. Replay it against the in-process equivalents.
+    let trace_name = trace.display().to_string();
+    let python = Source::load(&trace_name)?.python().to_string();
+    let alloc_opts = AllocOptions::default();
+    let pairing: Pairing = set
+        .iter()
+        .map(|c| (c.name.clone(), replay_allocator(c, &python, &alloc_opts)))
+        .collect();
+    let mut cells = Vec::new();
+    for rep in 0..args.repeat {
+        for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {
+            cells.push(CellSpec {
+                workload: trace_name.clone(),
+                python: None,
+                scale: None,
+                seed: None,
+                allocator: replay.clone(),
+                repetition: rep,
+                touch: Touch::Header,
+                sample_every: 1,
+                libpython: None,
+            });
+        }
+    }
+    runner::install_sigint_handler();
+    let plan = Plan {
+        cells,
+        timeout: Duration::from_secs(600),
+        progress: !args.output.quiet,
+    };
+    let mut save_error = None;
+    let outcome = runner::run(&plan, |cell| {
+        results.cells.push(cell);
+        if let Err(e) = store.save(&results) {
+            save_error.get_or_insert(e);
+        }
+    });
+    if let Some(e) = save_error {
+        return Err(e.context("results could not be saved"));
+    }
+    let mut interrupted = outcome == runner::Outcome::Interrupted;
+
+    // 3. Run the program itself under each allocator.
+    if !interrupted {
+        interrupted = run_programs(
+            &args.program,
+            &set,
+            args.repeat,
+            &label,
+            args.output.quiet,
+            &store,
+            &mut results,
+        )?;
+    }
+
+    // 4. Both sides, side by side.
+    let v = validate(&results, &args.program.join(" "), &trace_name, &pairing);
+    results.validation = Some(v.clone());
+    let code = output::finish(&args.output, &store, &mut results, interrupted)?;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", render(&v))?;
+    Ok(code)
+}

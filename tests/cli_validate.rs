@@ -1,0 +1,114 @@
+//! `pybench validate` on a real allocation-heavy script: both sides measured for every
+//! allocator, rankings and Kendall's tau written to the result files, bad input refused.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/python/alloc_heavy.py"
+);
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pybench-validate-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn validate_measures_both_sides_and_writes_the_verdict() {
+    let tmp = tempdir("ok");
+    let out = pybench()
+        .args([
+            "validate",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "1",
+            "-q",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("rank agreement (Kendall's tau-b"),
+        "{stdout}"
+    );
+    let dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        dir.join("alloc_heavy.pbt").is_file(),
+        "the recorded trace is kept with the results"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let cells = json["cells"].as_array().unwrap();
+    let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(
+        (kinds("replay"), kinds("exec")),
+        (2, 2),
+        "one replay and one real run per allocator"
+    );
+    let v = &json["validation"];
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        for field in [
+            "replay_time_s",
+            "real_wall_s",
+            "replay_peak_rss",
+            "real_peak_rss",
+        ] {
+            assert!(r[field].as_f64().unwrap() > 0.0, "{field} in {r}");
+        }
+        // Real runs include the interpreter; replays only the allocator's calls.
+        assert!(
+            r["real_wall_s"].as_f64() > r["replay_time_s"].as_f64(),
+            "{r}"
+        );
+    }
+    assert_eq!(rows[0]["allocator"], "pymalloc");
+    assert_eq!(rows[0]["observed_delta_s"], 0.0);
+    // Two allocators ranked on both sides: the orders either agree or are reversed.
+    let tau = v["tau_time"].as_f64().unwrap();
+    assert!(tau == 1.0 || tau == -1.0, "{tau}");
+    assert_eq!(
+        v["disagreements"].as_array().unwrap().is_empty(),
+        tau == 1.0
+    );
+}
+
+#[test]
+fn programs_that_cannot_be_validated_fail_in_one_line() {
+    let tmp = tempdir("bad");
+    pybench().args(["validate"]).assert().code(2);
+    pybench()
+        .args(["validate", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "no-such-program-xyz"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot start `no-such-program-xyz`",
+        ));
+    pybench()
+        .args(["validate", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "/bin/true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot record true"));
+}
