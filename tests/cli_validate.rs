@@ -81,6 +81,17 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         );
     }
     assert_eq!(rows[0]["allocator"], "pymalloc");
+    // The manifest names both sides' versions (the preloads are not the replay's crates).
+    let infos: Vec<&str> = json["allocators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        infos.contains(&"system") && infos.contains(&"system (replay)"),
+        "{infos:?}"
+    );
     assert_eq!(rows[0]["observed_delta_s"], 0.0);
     // Two allocators ranked on both sides: the orders either agree or are reversed.
     let tau = v["tau_time"].as_f64().unwrap();

@@ -120,6 +120,19 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| (c.name.clone(), replay_allocator(c, &python, &alloc_opts)))
         .collect();
+    // Both sides' versions go into the manifest: the preloaded libraries are not the crates
+    // linked for replay (e.g. mimalloc 2.0.9 from Debian against 3.x in process).
+    for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {
+        let version = replay
+            .parse::<AllocatorSpec>()
+            .ok()
+            .and_then(|s| s.availability(&alloc_opts).version)
+            .unwrap_or_else(|| "unknown".to_string());
+        results.allocators.push(AllocatorInfo {
+            name: format!("{replay} (replay)"),
+            version,
+        });
+    }
     let mut cells = Vec::new();
     for rep in 0..args.repeat {
         for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {
