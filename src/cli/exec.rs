@@ -95,6 +95,31 @@ pub fn program_label(program: &[String]) -> String {
     stem(&program[0])
 }
 
+/// The results directory `<timestamp>-<kind>-<label>` and manifest of a run of real programs.
+pub fn start_results(
+    output: &OutputArgs,
+    kind: &str,
+    program: &[String],
+    set: &[Contender],
+    repeat: u32,
+) -> anyhow::Result<(ResultsStore, RunResults)> {
+    let parameters = RunParameters {
+        workloads: vec![program.join(" ")],
+        allocators: set.iter().map(|c| c.name.clone()).collect(),
+        repetitions: repeat,
+        ..RunParameters::default()
+    };
+    let infos = set
+        .iter()
+        .map(|c| AllocatorInfo {
+            name: c.name.clone(),
+            version: c.version.clone(),
+        })
+        .collect();
+    let label = format!("{kind}-{}", program_label(program));
+    output::start(output, &label, parameters, infos)
+}
+
 /// Runs the program `repeat` times under every contender, interleaved, saving each run's
 /// cell as it finishes. Returns true when Ctrl-C stopped it early.
 pub fn run_programs(
@@ -142,21 +167,8 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
     let label = program_label(&args.program);
-    let parameters = RunParameters {
-        workloads: vec![args.program.join(" ")],
-        allocators: set.iter().map(|c| c.name.clone()).collect(),
-        repetitions: args.repeat,
-        ..RunParameters::default()
-    };
-    let infos = set
-        .iter()
-        .map(|c| AllocatorInfo {
-            name: c.name.clone(),
-            version: c.version.clone(),
-        })
-        .collect();
     let (store, mut results) =
-        output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
+        start_results(&args.output, "exec", &args.program, &set, args.repeat)?;
     let interrupted = run_programs(
         &args.program,
         &set,

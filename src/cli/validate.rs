@@ -2,7 +2,7 @@
 //! itself? Records the program's trace, replays it against the allocators, runs the program
 //! under each (as `exec`), and prints both sides with their rankings and agreement.
 
-use super::exec::{check_program, contenders, program_label, run_programs};
+use super::exec::{check_program, contenders, program_label, run_programs, start_results};
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::exec::validate::{validate, Pairing};
@@ -10,7 +10,7 @@ use crate::exec::Contender;
 use crate::harness::cell::CellSpec;
 use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Plan};
-use crate::report::model::{AllocatorInfo, RunParameters};
+use crate::report::model::AllocatorInfo;
 use crate::report::validation::render;
 use crate::trace::record::{exit_code, record, Options};
 use crate::trace::{source::Source, Meta};
@@ -64,25 +64,8 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
     let label = program_label(&args.program);
-    let parameters = RunParameters {
-        workloads: vec![args.program.join(" ")],
-        allocators: set.iter().map(|c| c.name.clone()).collect(),
-        repetitions: args.repeat,
-        ..RunParameters::default()
-    };
-    let infos = set
-        .iter()
-        .map(|c| AllocatorInfo {
-            name: c.name.clone(),
-            version: c.version.clone(),
-        })
-        .collect();
-    let (store, mut results) = output::start(
-        &args.output,
-        &format!("validate-{label}"),
-        parameters,
-        infos,
-    )?;
+    let (store, mut results) =
+        start_results(&args.output, "validate", &args.program, &set, args.repeat)?;
 
     // 1. Record the program's allocator calls.
     let trace = store.dir().join(format!("{label}.pbt"));
