@@ -1,0 +1,107 @@
+//! Properties of every built-in workload's stream, on every CPython version: well-formed,
+//! deterministic for a seed (and different across seeds), pinned by golden hashes, and with
+//! the short lifetimes measured in real programs. The per-workload CPython facts are in
+//! `tests/workloads.rs`.
+
+use proptest::prelude::*;
+use pybench::workload::{stream_hash, validate, PyVersion, Summary, Workload, BUILTINS};
+
+/// A spec for `generator` with `params` (TOML lines) on `python`.
+fn spec(generator: &str, python: &str, scale: u64, params: &str) -> Workload {
+    let src = format!(
+        "name = \"t\"\ndescription = \"test\"\ngenerator = \"{generator}\"\npython = \"{python}\"\nscale = {scale}\nseed = 3\n[params]\n{params}\n"
+    );
+    match Workload::from_toml("test.toml", &src) {
+        Ok(w) => w,
+        Err(e) => panic!("test spec refused: {e}"),
+    }
+}
+
+// ---------------------------------------------------------------- every built-in
+
+#[test]
+fn every_builtin_at_default_scale_is_well_formed() {
+    for (name, _) in BUILTINS {
+        let w = Workload::builtin(name).expect("builtin parses");
+        let st = w.stream();
+        let phases = st.info().phases.len();
+        let v = validate(st, phases).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(v.events > 0, "{name}");
+    }
+}
+
+fn builtin_with(name: &str, python: PyVersion, seed: u64) -> Workload {
+    let mut w = Workload::builtin(name).expect("builtin parses");
+    w.python = python;
+    w.seed = seed;
+    w.scale = 20_000;
+    w
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn streams_are_well_formed_and_deterministic(
+        which in 0..BUILTINS.len(),
+        version in 0..PyVersion::ALL.len(),
+        seed in any::<u64>(),
+    ) {
+        let w = builtin_with(BUILTINS[which].0, PyVersion::ALL[version], seed);
+        let st = w.stream();
+        let phases = st.info().phases.len();
+        let v = validate(st, phases);
+        prop_assert!(v.is_ok(), "{}: {:?}", w.name, v);
+        // Two independent generations of the same spec and seed: any hidden source of
+        // nondeterminism (hash-map order, time, addresses) would make them differ.
+        let (first, second) = (stream_hash(w.stream()), stream_hash(w.clone().stream()));
+        prop_assert_eq!(first, second);
+        let mut other = w.clone();
+        other.seed = seed.wrapping_add(1);
+        prop_assert_ne!(stream_hash(w.stream()), stream_hash(other.stream()));
+    }
+}
+
+#[test]
+fn temporaries_die_within_4_allocations() {
+    // Tuples of 30 items never use a freelist, so every tuple is one alloc and one free.
+    let w = spec(
+        "tuples",
+        "3.11",
+        20_000,
+        "temp_share = 0.5\nlen = { \"30\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 16\nlong_lived_share = 0.0",
+    );
+    let s = Summary::from_events(w.stream());
+    let young = s.lifetimes.within_4;
+    assert!((0.45..0.55).contains(&young), "freed within 4: {young}");
+    // The others wait for 16 more kept tuples (about 32 allocations).
+    assert!(s.lifetimes.within_128 > 0.99, "{:?}", s.lifetimes);
+}
+
+/// Streams pinned by hash, so a change of machine, toolchain or dependency that alters
+/// them is caught. Update the values only for a deliberate change of a model, and say so
+/// in the commit.
+#[test]
+fn golden_stream_hashes() {
+    let mut got = vec![];
+    for (name, _) in BUILTINS {
+        let mut w = Workload::builtin(name).expect("builtin parses");
+        w.scale = 5000;
+        w.seed = 1;
+        got.push((*name, stream_hash(w.stream())));
+    }
+    let expected: &[(&str, u64)] = &[
+        ("dicts", 0xa25bf3caad18e27a),
+        ("lists", 0x35f2c450854d1221),
+        ("tuples", 0x55bc9e08dbf44403),
+        ("strings", 0xbb4a602a6b10b468),
+        ("numbers", 0xf55b07d37f9c06aa),
+        ("instances", 0xaef19d6a1c9562b5),
+        ("json", 0x99f5fe2fe6b580f2),
+        ("gc_cycles", 0xcc0a47618566fb1f),
+        ("churn", 0xe7ef2544a84021ad),
+        ("arena_thrash", 0xb060bcf53301cda9),
+        ("webapp", 0x262e058f622bf930),
+    ];
+    assert_eq!(got, expected, "golden hashes: {got:#x?}");
+}
