@@ -2,7 +2,7 @@
 //! it can be inspected, shared or replayed exactly like a recorded one.
 
 use crate::trace::{Meta, TraceWriter};
-use crate::workload::{PyVersion, Workload};
+use crate::workload::Workload;
 use anyhow::Context as _;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -18,28 +18,12 @@ pub struct GenArgs {
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
-    /// CPython version to model (overrides the spec): 3.8 … 3.13.
-    #[arg(long, value_name = "3.X")]
-    python: Option<PyVersion>,
-    /// Allocation requests to model (overrides the spec).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    scale: Option<u64>,
-    /// Seed (overrides the spec).
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    spec: super::spec_args::OverrideArgs,
 }
 
 pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
-    let mut w = Workload::load(&args.workload)?;
-    if let Some(v) = args.python {
-        w.python = v;
-    }
-    if let Some(s) = args.scale {
-        w.scale = s;
-    }
-    if let Some(s) = args.seed {
-        w.seed = s;
-    }
+    let w = Workload::load(&args.workload)?.with(args.spec.overrides());
     let mut stream = w.stream();
     let info = stream.info().clone();
     let mut extra = BTreeMap::new();

@@ -10,6 +10,7 @@ mod output;
 mod plot;
 mod record;
 mod run;
+mod spec_args;
 mod stats;
 mod validate;
 

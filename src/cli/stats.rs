@@ -2,7 +2,7 @@
 //! stream, synthetic or recorded.
 
 use crate::trace::source::{is_trace, summarize, trace_path};
-use crate::workload::{Checker, PyVersion, Summary, Workload};
+use crate::workload::{Checker, Summary, Workload};
 use clap::Args;
 use std::io::IsTerminal as _;
 use std::path::Path;
@@ -21,15 +21,8 @@ pub struct StatsArgs {
     /// A built-in workload name (see `pybench list workloads`), a spec file path, or a trace.
     #[arg(long, value_name = "NAME|PATH")]
     workload: Option<String>,
-    /// CPython version to model (overrides the spec): 3.8 … 3.13.
-    #[arg(long, value_name = "3.X")]
-    python: Option<PyVersion>,
-    /// Allocation requests to model (overrides the spec).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    scale: Option<u64>,
-    /// Seed (overrides the spec).
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    spec: super::spec_args::OverrideArgs,
     /// Print the summary as JSON on stdout instead of the readable report.
     #[arg(long)]
     json: bool,
@@ -82,16 +75,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };
-    let mut w = Workload::load(name)?;
-    if let Some(v) = args.python {
-        w.python = v;
-    }
-    if let Some(s) = args.scale {
-        w.scale = s;
-    }
-    if let Some(s) = args.seed {
-        w.seed = s;
-    }
+    let w = Workload::load(name)?.with(args.spec.overrides());
     let started = Instant::now();
     let stream = w.stream();
     let info = stream.info().clone();

@@ -8,7 +8,7 @@ use crate::alloc::Allocator;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::perf::Counters;
 use crate::sys::procfs::RssReader;
-use crate::workload::{Event, PyVersion, Workload};
+use crate::workload::{Event, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
@@ -50,16 +50,15 @@ pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
             python,
         });
     }
-    let mut w = Workload::load(&spec.workload)?;
-    if let Some(v) = &spec.python {
-        w.python = v.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-    }
-    if let Some(s) = spec.scale {
-        w.scale = s;
-    }
-    if let Some(s) = spec.seed {
-        w.seed = s;
-    }
+    let python = match &spec.python {
+        Some(v) => Some(v.parse().map_err(|e: String| anyhow::anyhow!(e))?),
+        None => None,
+    };
+    let w = Workload::load(&spec.workload)?.with(Overrides {
+        python,
+        scale: spec.scale,
+        seed: spec.seed,
+    });
     let mut stream = w.stream();
     let mut events = Vec::new();
     let mut slots = 0u32;

@@ -67,7 +67,30 @@ pub struct Workload {
     pub source: String,
 }
 
+/// The knobs every spec has that the command line may override (`--python`, `--scale`,
+/// `--seed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub python: Option<PyVersion>,
+    pub scale: Option<u64>,
+    pub seed: Option<u64>,
+}
+
 impl Workload {
+    /// This spec with the overridden knobs replaced.
+    pub fn with(mut self, o: Overrides) -> Self {
+        if let Some(v) = o.python {
+            self.python = v;
+        }
+        if let Some(s) = o.scale {
+            self.scale = s;
+        }
+        if let Some(s) = o.seed {
+            self.seed = s;
+        }
+        self
+    }
+
     /// Parses spec text; `file` names it in error messages.
     pub fn from_toml(file: &str, src: &str) -> Result<Self, SpecError> {
         let header = spec::parse_header(file, src)?;
