@@ -8,23 +8,25 @@ use crate::report::store::ResultsStore;
 use clap::Args;
 use std::process::ExitCode;
 
+/// The arguments of `exec` and `validate`: which allocators, how often, and the program.
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub struct ProgramArgs {
     /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
     /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD). Default: every one installed.
     #[arg(long, short, value_delimiter = ',')]
-    allocators: Vec<String>,
-    /// Another allocator library to preload, as NAME=PATH (repeatable).
+    pub(super) allocators: Vec<String>,
+    /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
+    /// no in-process replay).
     #[arg(long, value_name = "NAME=PATH")]
-    preload: Vec<String>,
-    /// Runs of the program per allocator.
+    pub(super) preload: Vec<String>,
+    /// Runs per allocator (for `validate`: on each side, replay and real).
     #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
-    repeat: u32,
+    pub(super) repeat: u32,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(super) output: OutputArgs,
     /// The program and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "PROGRAM")]
-    program: Vec<String>,
+    pub(super) program: Vec<String>,
 }
 
 /// The contenders asked for, or the default set; every problem is reported before any run.
@@ -163,7 +165,7 @@ pub fn run_programs(
     Ok(crate::harness::runner::interrupted())
 }
 
-pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
     let label = program_label(&args.program);

@@ -44,10 +44,10 @@ enum Command {
     List(list::ListArgs),
     /// Run a real program once per allocator per repetition (PYTHONMALLOC=malloc plus a
     /// preloaded allocator, or the interpreter's own pymalloc) and measure it from outside.
-    Exec(Box<exec::ExecArgs>),
+    Exec(Box<exec::ProgramArgs>),
     /// Record a program's trace, replay it against the allocators, run the program under
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
-    Validate(Box<validate::ValidateArgs>),
+    Validate(Box<exec::ProgramArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),

@@ -2,8 +2,10 @@
 //! itself? Records the program's trace, replays it against the allocators, runs the program
 //! under each (as `exec`), and prints both sides with their rankings and agreement.
 
-use super::exec::{check_program, contenders, program_label, run_programs, start_results};
-use super::output::{self, OutputArgs};
+use super::exec::{
+    check_program, contenders, program_label, run_programs, start_results, ProgramArgs,
+};
+use super::output;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::exec::validate::{validate, Pairing};
 use crate::exec::Contender;
@@ -14,29 +16,9 @@ use crate::report::model::AllocatorInfo;
 use crate::report::validation::render;
 use crate::trace::record::{exit_code, record, Options};
 use crate::trace::{source::Source, Meta};
-use clap::Args;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
-
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Allocators (as for `exec`): pymalloc, system, jemalloc, mimalloc, tcmalloc.
-    /// Default: every one installed.
-    #[arg(long, short, value_delimiter = ',')]
-    allocators: Vec<String>,
-    /// Another allocator library to preload, as NAME=PATH (exec side only; repeatable).
-    #[arg(long, value_name = "NAME=PATH")]
-    preload: Vec<String>,
-    /// Repetitions on each side.
-    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
-    repeat: u32,
-    #[command(flatten)]
-    output: OutputArgs,
-    /// The program and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "PROGRAM")]
-    program: Vec<String>,
-}
 
 /// The in-process allocator that stands for an exec contender in the replay: the real
 /// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
@@ -60,7 +42,7 @@ fn replay_allocator(c: &Contender, python: &str, opts: &AllocOptions) -> Option<
     available(&name).then_some(name)
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
     let label = program_label(&args.program);
