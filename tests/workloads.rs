@@ -554,3 +554,19 @@ fn webapp_frees_request_objects_at_request_end() {
         at_marker.len()
     );
 }
+
+#[test]
+fn temporaries_die_within_4_allocations() {
+    // Tuples of 30 items never use a freelist, so every tuple is one alloc and one free.
+    let w = spec(
+        "tuples",
+        "3.11",
+        20_000,
+        "temp_share = 0.5\nlen = { \"30\" = 1.0 }\nitem_alloc_share = 0.0\nlive_tuples = 16\nlong_lived_share = 0.0",
+    );
+    let s = Summary::from_events(w.stream());
+    let young = s.lifetimes.within_4;
+    assert!((0.45..0.55).contains(&young), "freed within 4: {young}");
+    // The others wait for 16 more kept tuples (about 32 allocations).
+    assert!(s.lifetimes.within_128 > 0.99, "{:?}", s.lifetimes);
+}
