@@ -117,6 +117,17 @@ impl<W: Write> Converter<W> {
         Ok(slot)
     }
 
+    /// A new block at `ptr`: gives it a slot and writes the allocation.
+    fn alloc(&mut self, ptr: u64, size: u32, domain: Domain, thread: u16) -> io::Result<()> {
+        let slot = self.take(ptr, thread)?;
+        self.writer.push(&Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread,
+        })
+    }
+
     fn free_slot(&mut self, slot: u32, thread: u16) -> io::Result<()> {
         self.slots.release(slot);
         self.writer.push(&Event::Free { slot, thread })
@@ -169,15 +180,7 @@ impl<W: Write> Converter<W> {
                     self.free_slot(old, thread)?;
                 }
             }
-            KIND_MALLOC => {
-                let slot = self.take(ptr, thread)?;
-                self.writer.push(&Event::Alloc {
-                    slot,
-                    size,
-                    domain,
-                    thread,
-                })?;
-            }
+            KIND_MALLOC => self.alloc(ptr, size, domain, thread)?,
             KIND_CALLOC => {
                 let slot = self.take(ptr, thread)?;
                 self.writer.push(&Event::Calloc {
@@ -202,14 +205,9 @@ impl<W: Write> Converter<W> {
                 }
                 None if oversize => self.counters.oversized += 1,
                 None => {
+                    // Its block predates the hook: from here on it is a new allocation.
                     self.counters.unknown_reallocs += 1;
-                    let slot = self.take(ptr2, thread)?;
-                    self.writer.push(&Event::Alloc {
-                        slot,
-                        size,
-                        domain,
-                        thread,
-                    })?;
+                    self.alloc(ptr2, size, domain, thread)?;
                 }
             },
             KIND_GC if size <= 2 => self.writer.push(&Event::Gc(size as u8))?,
