@@ -100,16 +100,12 @@ pub fn execute(
 /// like a replay cell. Failed runs keep no timing: a run that failed is never timed as if it
 /// had succeeded.
 pub fn to_cell(label: &str, contender: &Contender, repetition: u32, e: &Execution) -> CellResult {
-    let mut cell = CellResult::failed(label, &contender.name, repetition, String::new());
-    cell.kind = CellKind::Exec;
-    match &e.outcome {
-        Err(reason) => {
-            cell.status = CellStatus::Failed {
-                reason: reason.clone(),
-            };
-            return cell;
-        }
-        Ok(()) => cell.status = CellStatus::Ok,
+    let mut cell = CellResult::new(label, &contender.name, repetition, CellKind::Exec);
+    if let Err(reason) = &e.outcome {
+        cell.status = CellStatus::Failed {
+            reason: reason.clone(),
+        };
+        return cell;
     }
     let peak_sampled = e.rss_series.iter().map(|s| s.1).max().unwrap_or(0);
     let u = &e.usage;

@@ -160,12 +160,10 @@ fn disagree(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{CellResult, CellStatus, Metric};
+    use crate::report::model::{CellResult, Metric};
 
     fn cell(kind: CellKind, allocator: &str, metrics: &[(&str, f64)], events: u64) -> CellResult {
-        let mut c = CellResult::failed("p", allocator, 0, String::new());
-        c.kind = kind;
-        c.status = CellStatus::Ok;
+        let mut c = CellResult::new("p", allocator, 0, kind);
         c.events = events;
         c.metrics = metrics
             .iter()

@@ -83,20 +83,28 @@ pub struct CellResult {
 }
 
 impl CellResult {
-    /// A cell that produced no measurement.
-    pub fn failed(workload: &str, allocator: &str, repetition: u32, reason: String) -> Self {
+    /// A successful cell of `kind` with no metrics yet.
+    pub fn new(workload: &str, allocator: &str, repetition: u32, kind: CellKind) -> Self {
         CellResult {
             workload: workload.to_string(),
             allocator: allocator.to_string(),
             repetition,
-            kind: CellKind::Replay,
-            status: CellStatus::Failed { reason },
+            kind,
+            status: CellStatus::Ok,
             events: 0,
             metrics: Vec::new(),
             rss_series: Vec::new(),
             latency_curves: Default::default(),
             absent_counters: Vec::new(),
             notes: Vec::new(),
+        }
+    }
+
+    /// A replay cell that produced no measurement.
+    pub fn failed(workload: &str, allocator: &str, repetition: u32, reason: String) -> Self {
+        CellResult {
+            status: CellStatus::Failed { reason },
+            ..Self::new(workload, allocator, repetition, CellKind::Replay)
         }
     }
 
