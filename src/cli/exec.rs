@@ -125,14 +125,13 @@ pub fn start_results(
 /// Runs the program `repeat` times under every contender, interleaved, saving each run's
 /// cell as it finishes. Returns true when Ctrl-C stopped it early.
 pub fn run_programs(
-    program: &[String],
+    args: &ProgramArgs,
     set: &[Contender],
-    repeat: u32,
     label: &str,
-    quiet: bool,
     store: &ResultsStore,
     results: &mut RunResults,
 ) -> anyhow::Result<bool> {
+    let (program, repeat, quiet) = (&args.program, args.repeat, args.output.quiet);
     crate::harness::runner::install_sigint_handler();
     let total = set.len() as u32 * repeat;
     let mut done = 0;
@@ -171,15 +170,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     let label = program_label(&args.program);
     let (store, mut results) =
         start_results(&args.output, "exec", &args.program, &set, args.repeat)?;
-    let interrupted = run_programs(
-        &args.program,
-        &set,
-        args.repeat,
-        &label,
-        args.output.quiet,
-        &store,
-        &mut results,
-    )?;
+    let interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
     output::finish(&args.output, &store, &mut results, interrupted)
 }
 

@@ -217,18 +217,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         progress: !args.output.quiet,
     };
-    let mut save_error = None;
     let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
-    let outcome = runner::run(&plan, |mut cell| {
-        add_net_figures(&mut cell, &mut harness_cost);
-        results.cells.push(cell);
-        if let Err(e) = store.save(&results) {
-            save_error.get_or_insert(e);
-        }
-    });
-    if let Some(e) = save_error {
-        return Err(e.context("results could not be saved"));
-    }
+    let outcome = runner::run_and_save(&plan, &store, &mut results, |cell| {
+        add_net_figures(cell, &mut harness_cost)
+    })?;
     output::finish(
         &args.output,
         &store,

@@ -120,29 +120,12 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs(600),
         progress: !args.output.quiet,
     };
-    let mut save_error = None;
-    let outcome = runner::run(&plan, |cell| {
-        results.cells.push(cell);
-        if let Err(e) = store.save(&results) {
-            save_error.get_or_insert(e);
-        }
-    });
-    if let Some(e) = save_error {
-        return Err(e.context("results could not be saved"));
-    }
+    let outcome = runner::run_and_save(&plan, &store, &mut results, |_| {})?;
     let mut interrupted = outcome == runner::Outcome::Interrupted;
 
     // 3. Run the program itself under each allocator.
     if !interrupted {
-        interrupted = run_programs(
-            &args.program,
-            &set,
-            args.repeat,
-            &label,
-            args.output.quiet,
-            &store,
-            &mut results,
-        )?;
+        interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
     }
 
     // 4. Both sides, side by side.

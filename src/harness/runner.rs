@@ -4,7 +4,8 @@
 
 use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
-use crate::report::model::CellResult;
+use crate::report::model::{CellResult, RunResults};
+use crate::report::store::ResultsStore;
 use std::io::{IsTerminal, Read};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +85,28 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
         eprint!("\r\x1b[2K");
     }
     Outcome::Completed
+}
+
+/// Runs the plan, adding every cell to `results` (after `adjust`) and saving them after each
+/// one, so a crash or Ctrl-C keeps what was measured. Fails if the results cannot be saved.
+pub fn run_and_save(
+    plan: &Plan,
+    store: &ResultsStore,
+    results: &mut RunResults,
+    mut adjust: impl FnMut(&mut CellResult),
+) -> anyhow::Result<Outcome> {
+    let mut save_error = None;
+    let outcome = run(plan, |mut cell| {
+        adjust(&mut cell);
+        results.cells.push(cell);
+        if let Err(e) = store.save(results) {
+            save_error.get_or_insert(e);
+        }
+    });
+    match save_error {
+        Some(e) => Err(e.context("results could not be saved")),
+        None => Ok(outcome),
+    }
 }
 
 /// Runs one cell in a child process and turns whatever happened into a result.
