@@ -395,14 +395,13 @@ impl Skipped {
     }
 }
 
+/// A metric's values over repetitions: (baseline, current).
+type BothSides = (Vec<f64>, Vec<f64>);
+
 /// The values of metric `key` on both sides, its units checked. Per-class pool counts are
 /// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
 /// absent on one side gives `None`.
-fn both_sides(
-    key: &Series,
-    b: &[Series],
-    c: &[Series],
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, CompareError> {
+fn both_sides(key: &Series, b: &[Series], c: &[Series]) -> Result<Option<BothSides>, CompareError> {
     let op = key.op.as_deref();
     let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
     if let (Some(b), Some(c)) = (bs, cs) {
