@@ -1,6 +1,7 @@
 //! `pybench fidelity`: the engine preset against the real obmalloc of the same CPython version,
 //! on the same event stream (see `harness::fidelity`).
 
+use crate::exit::Exit;
 use crate::harness::cell::CellSpec;
 use crate::harness::fidelity::{compare, FidelityMeasurement, FIDELITY_SUBCOMMAND};
 use crate::harness::replay::Touch;
@@ -33,9 +34,6 @@ pub struct FidelityArgs {
     #[arg(long)]
     json: bool,
 }
-
-/// Exit code when a figure differs beyond the tolerance.
-const EXIT_DIFFERS: u8 = 1;
 
 pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     let preset = Preset::for_python(&args.python).ok_or_else(|| {
@@ -100,6 +98,6 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     Ok(if flagged == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_DIFFERS)
+        Exit::Regressed.into()
     })
 }
