@@ -48,7 +48,9 @@ fn check(test_name: &str, case: &str, message: &str) {
         return; // not reached when the engine detects the misuse
     }
     if !cfg!(any(debug_assertions, feature = "checked")) {
-        eprintln!("skipped: misuse detection exists only in debug builds and with --features checked");
+        eprintln!(
+            "skipped: misuse detection exists only in debug builds and with --features checked"
+        );
         return;
     }
     let (signal, stderr) = run_child(test_name, case);

@@ -110,7 +110,12 @@ pub fn run_and_save(
 /// Runs one cell in a child process and turns whatever happened into a result.
 pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
     let failed = |reason: String| {
-        CellResult::failed(&spec.workload, &spec.allocator, spec.repetition, reason)
+        CellResult::failed(
+            &spec.workload,
+            &spec.allocator.name(),
+            spec.repetition,
+            reason,
+        )
     };
     let json = serde_json::to_string(spec).expect("a CellSpec always serialises");
     let out = match run_child(CELL_SUBCOMMAND, &json, timeout) {
