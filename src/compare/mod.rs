@@ -66,6 +66,11 @@ pub enum CompareError {
     MissingCells(Vec<String>),
 }
 
+/// The largest `results.json` read: far above any real run (a thousand cells with their
+/// series and curves is a few MB), low enough that `/dev/zero` or a stray huge file is
+/// refused at once instead of growing the process.
+pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
+
 /// Reads a `results.json`, or the one inside a results directory, checking its format
 /// version before anything else so an old or newer file gets a version error, not a parse
 /// error about some field.
@@ -75,10 +80,11 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| CompareError::Read {
-        path: file.clone(),
-        source,
-    })?;
+    let text = crate::sys::fs::read_bounded_string(&file, MAX_RESULTS_BYTES, "a results file")
+        .map_err(|e| CompareError::Read {
+            path: file.clone(),
+            source: e.into(),
+        })?;
     let corrupt = |reason: String| CompareError::Corrupt {
         path: file.clone(),
         reason,
