@@ -42,6 +42,8 @@ pub enum CompareError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: larger than the limit of {limit} bytes for a results file")]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("{path}: not a pybench results file: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error(
@@ -81,9 +83,15 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
         path.to_path_buf()
     };
     let text = crate::sys::fs::read_bounded_string(&file, MAX_RESULTS_BYTES, "a results file")
-        .map_err(|e| CompareError::Read {
-            path: file.clone(),
-            source: e.into(),
+        .map_err(|e| match e {
+            crate::sys::fs::ReadError::TooLarge { limit, .. } => CompareError::TooLarge {
+                path: file.clone(),
+                limit,
+            },
+            crate::sys::fs::ReadError::Io(source) => CompareError::Read {
+                path: file.clone(),
+                source,
+            },
         })?;
     let corrupt = |reason: String| CompareError::Corrupt {
         path: file.clone(),
