@@ -93,12 +93,17 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
                 source,
             },
         })?;
+    parse(&text, &file)
+}
+
+/// Parses the text of a `results.json` (`file` names it in errors), version first.
+pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
     let corrupt = |reason: String| CompareError::Corrupt {
-        path: file.clone(),
+        path: file.to_path_buf(),
         reason,
     };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     let version = value
         .get("format_version")
         .ok_or_else(|| corrupt("no format_version field".to_string()))?
@@ -106,7 +111,7 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
         .ok_or_else(|| corrupt("format_version is not a number".to_string()))?;
     if version != u64::from(FORMAT_VERSION) {
         return Err(CompareError::Version {
-            path: file,
+            path: file.to_path_buf(),
             found: version,
         });
     }
