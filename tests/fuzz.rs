@@ -298,7 +298,7 @@ fn campaign(
 
 #[test]
 fn mutated_traces_specs_and_results_never_panic_or_hang() {
-    let seed = env_u64("PYBENCH_FUZZ_SEED", 0x5eed_16);
+    let seed = env_u64("PYBENCH_FUZZ_SEED", 0x005e_ed16);
     let n = env_u64("PYBENCH_FUZZ_INPUTS", 0);
     println!("fuzz seed {seed:#x}");
     let mut rng = Rng(seed | 1);

@@ -78,7 +78,9 @@ fn exports_replace_a_planted_link_and_spare_an_unrelated_tmp_file() {
     std::os::unix::fs::symlink(&victim, d.join("report.json")).unwrap();
     std::fs::write(d.join("report.tmp"), "unrelated").unwrap();
     let out = pybench()
-        .args(["run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000"])
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+        ])
         .args(["--quiet", "--no-plots", "--out"])
         .arg(d.join("results"))
         .arg("--json")
@@ -119,13 +121,18 @@ fn a_planted_run_folder_is_never_reused() {
         std::os::unix::fs::symlink(&elsewhere, root.join(name)).unwrap();
     }
     let out = pybench()
-        .args(["run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000"])
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+        ])
         .args(["--quiet", "--no-plots", "--label", "planted", "--out"])
         .arg(&root)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(entries(&elsewhere).is_empty(), "nothing written through a link");
+    assert!(
+        entries(&elsewhere).is_empty(),
+        "nothing written through a link"
+    );
     let real: Vec<String> = entries(&root)
         .into_iter()
         .filter(|n| !pybench::sys::fs::is_symlink(&root.join(n)))
@@ -133,7 +140,10 @@ fn a_planted_run_folder_is_never_reused() {
     assert_eq!(real.len(), 1, "{real:?}");
     assert!(real[0].ends_with("-planted-2"), "{real:?}");
     let json = std::fs::read_to_string(root.join(&real[0]).join("results.json")).unwrap();
-    assert!(json.contains(&format!("\"run\": \"{}\"", real[0])), "the run is named after its folder");
+    assert!(
+        json.contains(&format!("\"run\": \"{}\"", real[0])),
+        "the run is named after its folder"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -143,14 +153,19 @@ fn a_full_disk_stops_the_run_before_the_next_cell_and_leaves_no_partial_file() {
         return;
     };
     let out = pybench()
-        .args(["run", "-w", "dicts", "-a", "system", "-r", "40", "--scale", "2000"])
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "40", "--scale", "2000",
+        ])
         .args(["--quiet", "--no-plots", "--out"])
         .arg(&fs.0)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("results could not be saved after cell"), "{err}");
+    assert!(
+        err.contains("results could not be saved after cell"),
+        "{err}"
+    );
     let dir = fs.0.join(&entries(&fs.0)[0]);
     let files = entries(&dir);
     assert!(
@@ -252,7 +267,12 @@ fn timeouts_out_of_range_are_usage_errors_not_panics() {
             .args(["run", "-w", "dicts", "-a", "system", "--timeout", t])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "--timeout {t}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--timeout {t}: {}",
+            stderr(&out)
+        );
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
 }
@@ -274,7 +294,16 @@ fn a_corrupt_trace_is_refused_before_measuring() {
     }
     std::fs::write(&trace, &bytes).unwrap();
     let out = pybench()
-        .args(["run", "-a", "system", "-r", "2", "--quiet", "--no-plots", "--trace"])
+        .args([
+            "run",
+            "-a",
+            "system",
+            "-r",
+            "2",
+            "--quiet",
+            "--no-plots",
+            "--trace",
+        ])
         .arg(&trace)
         .arg("--out")
         .arg(d.join("results"))
@@ -308,14 +337,33 @@ fn a_request_over_256_mib_does_not_fail_the_null_cell() {
     write_trace(
         &trace,
         &[
-            Event::Alloc { slot: 0, size: 64, domain: Domain::Obj, thread: 0 },
-            Event::Alloc { slot: 1, size: big, domain: Domain::Raw, thread: 0 },
+            Event::Alloc {
+                slot: 0,
+                size: 64,
+                domain: Domain::Obj,
+                thread: 0,
+            },
+            Event::Alloc {
+                slot: 1,
+                size: big,
+                domain: Domain::Raw,
+                thread: 0,
+            },
             Event::Free { slot: 1, thread: 0 },
             Event::Free { slot: 0, thread: 0 },
         ],
     );
     let out = pybench()
-        .args(["run", "-a", "system", "-r", "1", "--quiet", "--no-plots", "--trace"])
+        .args([
+            "run",
+            "-a",
+            "system",
+            "-r",
+            "1",
+            "--quiet",
+            "--no-plots",
+            "--trace",
+        ])
         .arg(&trace)
         .arg("--out")
         .arg(d.join("results"))
@@ -328,7 +376,11 @@ fn a_request_over_256_mib_does_not_fail_the_null_cell() {
 /// The pids of `pid`'s children.
 fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         if let Ok(s) = std::fs::read_to_string(task.path().join("children")) {
             out.extend(s.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
         }
@@ -337,15 +389,22 @@ fn children(pid: u32) -> Vec<u32> {
 }
 
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 #[test]
 fn a_cell_dies_with_its_parent() {
     let d = tempdir("orphan");
     let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
-        .args(["run", "-w", "churn", "-a", "system", "-r", "50", "--scale", "3000000"])
+        .args([
+            "run", "-w", "churn", "-a", "system", "-r", "50", "--scale", "3000000",
+        ])
         .args(["--quiet", "--no-plots", "--out"])
         .arg(d.join("results"))
         .stdout(std::process::Stdio::null())
@@ -409,8 +468,16 @@ fn a_shell_wrapping_two_pythons_records_nothing_and_says_so() {
     );
     let out = record(&d, &["sh", "-c", &script]);
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no allocator hook was installed"), "{}", stderr(&out));
-    assert!(entries(&d).is_empty(), "no trace, no temporary: {:?}", entries(&d));
+    assert!(
+        stderr(&out).contains("no allocator hook was installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        entries(&d).is_empty(),
+        "no trace, no temporary: {:?}",
+        entries(&d)
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -421,7 +488,11 @@ fn a_python_run_with_e_does_not_record_its_child_interpreter() {
     let child = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'x = [str(i) for i in range(5000)]'], check=True)";
     let out = record(&d, &[py.to_str().unwrap(), "-E", "-c", child]);
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no allocator hook was installed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no allocator hook was installed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!d.join("t.pbt").exists());
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -444,7 +515,10 @@ fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
     let out = record(&d, &[py.to_str().unwrap(), "leak.py"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("4096 bytes of records written by processes other than the recorded one"), "{err}");
+    assert!(
+        err.contains("4096 bytes of records written by processes other than the recorded one"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -466,7 +540,10 @@ fn an_empty_pythonpath_does_not_import_the_current_directory() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!d.join("IMPORTED").exists(), "./sitecustomize.py was imported");
+    assert!(
+        !d.join("IMPORTED").exists(),
+        "./sitecustomize.py was imported"
+    );
     assert!(d.join("t.pbt").exists());
     let _ = std::fs::remove_dir_all(&d);
 }

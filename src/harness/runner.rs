@@ -271,7 +271,10 @@ mod tests {
             failure_line(err),
             Some("pybench: error: cannot load libjemalloc.so.2")
         );
-        assert_eq!(failure_line("warning\nsegfault here\n\n"), Some("segfault here"));
+        assert_eq!(
+            failure_line("warning\nsegfault here\n\n"),
+            Some("segfault here")
+        );
         assert_eq!(failure_line(""), None);
     }
 
@@ -279,7 +282,11 @@ mod tests {
     fn a_huge_timeout_is_no_deadline_and_the_child_still_runs() {
         // `true` stands in for pybench: run_child runs this binary, so use the test binary's
         // own failure path instead: an unknown subcommand exits non-zero promptly.
-        let r = run_child("--definitely-not-a-subcommand", "", Duration::from_secs(u64::MAX));
+        let r = run_child(
+            "--definitely-not-a-subcommand",
+            "",
+            Duration::from_secs(u64::MAX),
+        );
         assert!(r.is_err(), "the test binary rejects the argument");
     }
 }

@@ -121,8 +121,7 @@ pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<(usize, Option<u32>)> {
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_CREDENTIALS
-                {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_CREDENTIALS {
                     let cred: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
                     pid = u32::try_from(cred.pid).ok().filter(|&p| p != 0);
                 }
@@ -142,7 +141,10 @@ mod tests {
         let (rd, wr) = pair().unwrap();
         let me = std::process::id();
         // SAFETY: plain write on an owned socket.
-        assert_eq!(unsafe { libc::write(wr.as_raw_fd(), b"ours".as_ptr().cast(), 4) }, 4);
+        assert_eq!(
+            unsafe { libc::write(wr.as_raw_fd(), b"ours".as_ptr().cast(), 4) },
+            4
+        );
         // A forked child stands in for a foreign writer.
         // SAFETY: the child only calls write and _exit.
         let child = unsafe { libc::fork() };

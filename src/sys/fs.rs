@@ -180,7 +180,10 @@ pub fn create_unique_dir(root: &Path, name: &str) -> io::Result<PathBuf> {
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("1000 directories named {name}* already exist in {}", root.display()),
+        format!(
+            "1000 directories named {name}* already exist in {}",
+            root.display()
+        ),
     ))
 }
 

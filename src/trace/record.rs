@@ -11,16 +11,16 @@
 
 use super::convert::{Converter, RAW_RECORD};
 use super::{Meta, TraceWriter};
-use anyhow::Context as _;
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use crate::sys::channel;
 use crate::sys::fs::AtomicFile;
+use anyhow::Context as _;
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -187,11 +187,7 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     }
 }
 
-fn convert(
-    pipe: Pipe,
-    mut meta: Meta,
-    file: AtomicFile,
-) -> anyhow::Result<(Converted, PipeEnd)> {
+fn convert(pipe: Pipe, mut meta: Meta, file: AtomicFile) -> anyhow::Result<(Converted, PipeEnd)> {
     let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
