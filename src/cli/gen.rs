@@ -1,6 +1,7 @@
 //! `pybench gen --workload NAME -o FILE`: write a synthetic workload's events as a trace, so
 //! it can be inspected, shared or replayed exactly like a recorded one.
 
+use crate::sys::fs::AtomicFile;
 use crate::trace::{Meta, TraceWriter};
 use crate::workload::Workload;
 use anyhow::Context as _;
@@ -42,19 +43,26 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         phases: info.phases.clone(),
         extra,
     };
-    let file = std::fs::File::create(&args.out)
+    // Written beside the target and renamed when complete: an error (a full disk) leaves
+    // neither a truncated trace nor a temporary behind.
+    let file = AtomicFile::create(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut writer = TraceWriter::new(BufWriter::new(file), &meta)?;
-    while let Some(batch) = stream.next_batch() {
-        for e in batch {
-            writer.push(e)?;
+    let write = || -> std::io::Result<u64> {
+        let mut writer = TraceWriter::new(BufWriter::new(file), &meta)?;
+        while let Some(batch) = stream.next_batch() {
+            for e in batch {
+                writer.push(e)?;
+            }
         }
-    }
-    let events = writer.events();
-    writer
-        .finish(BTreeMap::new())
-        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+        let events = writer.events();
+        let file = writer
+            .finish(BTreeMap::new())?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        file.commit()?;
+        Ok(events)
+    };
+    let events = write().with_context(|| format!("cannot write {}", args.out.display()))?;
     let size = std::fs::metadata(&args.out).map_or(0, |m| m.len());
     eprintln!(
         "wrote {events} events of workload {} to {} ({size} bytes, {:.2} B/event)",

@@ -55,7 +55,7 @@ pub fn start(
         format_version: FORMAT_VERSION,
         pybench_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("PYBENCH_GIT_COMMIT").map(str::to_string),
-        run: run_name,
+        run: store.name(),
         started_utc: utc_timestamp(),
         command_line: std::env::args().collect(),
         machine: MachineInfo::read(),

@@ -51,8 +51,8 @@ pub struct RunArgs {
     sample: u32,
     #[command(flatten)]
     output: OutputArgs,
-    /// Seconds after which a cell is killed and reported as failed.
-    #[arg(long, default_value_t = 600)]
+    /// Seconds after which a cell is killed and reported as failed (1 s to 1 week).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     timeout: u64,
     /// libpython to load for `cpython:3.X` instead of searching for it.
     #[arg(long, value_name = "PATH")]

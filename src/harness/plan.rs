@@ -51,7 +51,12 @@ impl Plan {
         let sources = req
             .workloads
             .iter()
-            .map(|w| Source::load(w))
+            .map(|w| {
+                // A corrupt or truncated trace is refused here (exit 2), not by every cell.
+                let source = Source::load(w)?;
+                source.verify()?;
+                Ok(source)
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
         let mut pythons: Vec<PyVersion> = Vec::new();

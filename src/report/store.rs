@@ -11,16 +11,27 @@ pub struct ResultsStore {
 }
 
 impl ResultsStore {
-    /// Creates `root/<timestamp>-<label>/`.
+    /// Creates a new `root/<run_name>/` with `mkdir`: an existing directory (or a link
+    /// planted under that name) is never reused; the name gets a `-2`, `-3`, … suffix instead.
     pub fn create(root: &Path, run_name: &str) -> anyhow::Result<Self> {
-        let dir = root.join(run_name);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create results directory {}", dir.display()))?;
+        let dir = crate::sys::fs::create_unique_dir(root, run_name).with_context(|| {
+            format!(
+                "cannot create results directory {}",
+                root.join(run_name).display()
+            )
+        })?;
         Ok(ResultsStore { dir })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The directory's own name (the run's name, with its suffix if one was needed).
+    pub fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     }
 
     /// Writes every file; each one atomically (temporary file, then rename).
@@ -33,18 +44,14 @@ impl ResultsStore {
     }
 }
 
-/// Writes `path` through a temporary sibling so readers never see half a file.
+/// Writes `path` through a fresh temporary beside it (`sys::fs::AtomicFile`), so readers
+/// never see half a file, a planted link is never followed, and an error leaves nothing.
 pub fn write_atomically(
     path: &Path,
     f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?,
-    );
-    f(&mut file).with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::sys::fs::write_atomically(path, f)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes results in `exporter`'s format to a file, or to stdout for `-`.
