@@ -5,6 +5,8 @@ pub mod agreement;
 pub mod contender;
 mod elf;
 pub mod measure;
+pub mod pipeline;
+pub mod program;
 pub mod validate;
 
 pub use contender::{Contender, ContenderError};

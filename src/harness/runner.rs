@@ -45,7 +45,8 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Runs the plan; `on_result` is called after every cell (to save it).
+/// Runs the plan; `on_result` is called after every cell (to save it). Progress lines number
+/// repetitions as the results files do, from 0.
 pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
     let started = Instant::now();
     let total = plan.cells.len();
@@ -68,7 +69,7 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
                 total,
                 spec.workload,
                 spec.allocator,
-                spec.repetition + 1,
+                spec.repetition,
                 eta
             );
         }
