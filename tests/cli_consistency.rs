@@ -102,7 +102,12 @@ fn list_workloads_rows_align() {
 }
 
 fn rss_svg(run_root: &Path) -> String {
-    let run = std::fs::read_dir(run_root).unwrap().next().unwrap().unwrap().path();
+    let run = std::fs::read_dir(run_root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let plots = run.join("plots");
     let svg = std::fs::read_dir(&plots)
         .unwrap()
@@ -135,16 +140,34 @@ fn exec_keeps_stdout_for_results_and_numbers_repetitions_like_the_csv() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(!stdout.contains("program-output-marker"), "{stdout}");
-    assert_eq!(stderr.matches("program-output-marker").count(), 2, "{stderr}");
+    assert_eq!(
+        stderr.matches("program-output-marker").count(),
+        2,
+        "{stderr}"
+    );
     let mut r = csv::Reader::from_reader(stdout.as_bytes());
-    let col = r.headers().unwrap().iter().position(|h| h == "repetition").unwrap();
-    let in_csv: BTreeSet<String> = r.records().map(|rec| rec.unwrap()[col].to_string()).collect();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "repetition")
+        .unwrap();
+    let in_csv: BTreeSet<String> = r
+        .records()
+        .map(|rec| rec.unwrap()[col].to_string())
+        .collect();
     assert_eq!(in_csv, BTreeSet::from(["0".to_string(), "1".to_string()]));
     for rep in in_csv {
-        assert!(stderr.contains(&format!("under system rep {rep}")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("under system rep {rep}")),
+            "{stderr}"
+        );
     }
     let svg = rss_svg(&dir);
-    assert!(svg.contains("milliseconds since the program started"), "{svg}");
+    assert!(
+        svg.contains("milliseconds since the program started"),
+        "{svg}"
+    );
     assert!(!svg.contains("allocator events replayed"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

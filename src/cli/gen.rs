@@ -23,7 +23,10 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
     let w = match Source::load(&args.workload)? {
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
         Source::Trace { .. } => {
-            anyhow::bail!("{} is already a trace; gen writes workload specs as traces", args.workload)
+            anyhow::bail!(
+                "{} is already a trace; gen writes workload specs as traces",
+                args.workload
+            )
         }
     };
     let written = write_workload(&w, &args.out, std::env::args().collect())?;

@@ -105,9 +105,7 @@ pub fn finish(
         if let CellStatus::Failed { reason } = &c.status {
             eprintln!(
                 "failed: {} × {} rep {}: {reason}",
-                c.workload,
-                c.allocator,
-                c.repetition
+                c.workload, c.allocator, c.repetition
             );
         }
     }

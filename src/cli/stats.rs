@@ -57,7 +57,11 @@ fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         let (meta, end, summary) = summarize(path)?;
         let doc = serde_json::json!({ "trace": meta, "end": end, "summary": summary });
-        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let started = Instant::now();
         let text = summarize_trace(path)?;
@@ -108,7 +112,11 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         let doc = serde_json::json!({ "stream": info, "summary": summary });
-        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let title = format!(
             "workload {} (generator {}, python {}, scale {}, seed {}) from {}",

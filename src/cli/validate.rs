@@ -19,8 +19,12 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     }
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
-    let (store, mut results) =
-        output::start(&args.output, &format!("validate-{label}"), parameters, infos)?;
+    let (store, mut results) = output::start(
+        &args.output,
+        &format!("validate-{label}"),
+        parameters,
+        infos,
+    )?;
     let (v, interrupted) = validate_program(&req, &set, &store, &mut results)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     let mut out = std::io::stdout().lock();

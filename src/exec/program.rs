@@ -25,7 +25,13 @@ pub struct ProgramRequest {
 pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<String>)> {
     if req.allocators.is_empty() {
         let (set, skipped) = contender::default_set();
-        return Ok((set, skipped.into_iter().map(|r| format!("skipped {r}")).collect()));
+        return Ok((
+            set,
+            skipped
+                .into_iter()
+                .map(|r| format!("skipped {r}"))
+                .collect(),
+        ));
     }
     let set = req
         .allocators
@@ -37,7 +43,10 @@ pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<S
 
 /// Parses `-a` values and `--preload NAME=PATH`s into specs; a name no command knows is
 /// reported as exec reports it (with the exec allocators, not the replay's).
-pub fn parse_allocators(names: &[String], preloads: &[String]) -> anyhow::Result<Vec<AllocatorSpec>> {
+pub fn parse_allocators(
+    names: &[String],
+    preloads: &[String],
+) -> anyhow::Result<Vec<AllocatorSpec>> {
     let mut specs = AllocatorSpec::parse_list(names).map_err(|e| match e {
         AllocError::Unknown { name } => anyhow::Error::new(ContenderError::Unknown(name)),
         other => other.into(),
@@ -137,10 +146,7 @@ pub fn run_programs(
             }
             done += 1;
             if !req.quiet {
-                eprintln!(
-                    "[{done}/{total}] {label} under {} rep {rep}",
-                    c.name
-                );
+                eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
             let cell = match execute(&req.program, c, req.quiet) {
                 Ok(e) => to_cell(label, c, rep, &e),

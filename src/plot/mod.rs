@@ -255,7 +255,12 @@ fn rss(results: &RunResults, w: &str) -> Option<Figure> {
         .any(|c| c.workload == w && c.kind == CellKind::Exec);
     let (x, y, caption) = if exec {
         (
-            Axis::linear("milliseconds since the program started", 0.0, max_x, fmt_count),
+            Axis::linear(
+                "milliseconds since the program started",
+                0.0,
+                max_x,
+                fmt_count,
+            ),
             Axis::linear_bytes("resident set size", max_y, fmt_bytes),
             format!(
                 "Resident set size of the program {w}, sampled while it ran; first successful \

@@ -466,7 +466,13 @@ mod seam_tests {
     #[test]
     fn long_labels_of_many_groups_are_slanted() {
         let y = Axis::linear("ops", 0.0, 10.0, |v| v.to_string());
-        let names = ["strings", "numbers", "instances", "gc_cycles", "arena_thrash"];
+        let names = [
+            "strings",
+            "numbers",
+            "instances",
+            "gc_cycles",
+            "arena_thrash",
+        ];
         let groups: Vec<Group> = (0..11)
             .map(|i| Group {
                 label: names[i % names.len()].to_string(),
