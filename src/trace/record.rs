@@ -226,6 +226,37 @@ fn convert(pipe: Pipe, mut meta: Meta, file: File) -> anyhow::Result<(Converted,
     ))
 }
 
+/// The program's command with the hook in effect: our private directory first on
+/// `PYTHONPATH` (its `sitecustomize` loads the hook), the pipe's write end kept open across
+/// exec, and SIGINT back to its default in the program.
+fn hooked_command(opts: &Options, dir: &std::path::Path, wr_fd: i32) -> Command {
+    let mut cmd = Command::new(&opts.program[0]);
+    cmd.args(&opts.program[1..]);
+    let mut pythonpath = OsString::from(dir);
+    if let Some(orig) = std::env::var_os("PYTHONPATH") {
+        pythonpath.push(":");
+        pythonpath.push(&orig);
+        cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
+    }
+    cmd.env("PYTHONPATH", pythonpath)
+        .env("PYBENCH_RECORD_FD", wr_fd.to_string())
+        .env("PYBENCH_RECORD_LIB", dir.join("pybench_hook.so"))
+        .env("PYBENCH_RECORD_DOMAINS", opts.domains.to_string());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The hook's end of the pipe survives exec; the hook sets CLOEXEC again.
+            if libc::fcntl(wr_fd, libc::F_SETFD, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // We ignore SIGINT while recording; the program gets the default back.
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
 /// standard streams are its own; on error the trace file is not created.
 pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
@@ -245,31 +276,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // SAFETY: plain fcntl on an owned descriptor.
     unsafe { libc::fcntl(rd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
 
-    let mut cmd = Command::new(&opts.program[0]);
-    cmd.args(&opts.program[1..]);
-    let mut pythonpath = OsString::from(&dir.0);
-    if let Some(orig) = std::env::var_os("PYTHONPATH") {
-        pythonpath.push(":");
-        pythonpath.push(&orig);
-        cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
-    }
-    cmd.env("PYTHONPATH", pythonpath)
-        .env("PYBENCH_RECORD_FD", wr.as_raw_fd().to_string())
-        .env("PYBENCH_RECORD_LIB", dir.0.join("pybench_hook.so"))
-        .env("PYBENCH_RECORD_DOMAINS", opts.domains.to_string());
-    let wr_fd = wr.as_raw_fd();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The hook's end of the pipe survives exec; the hook sets CLOEXEC again.
-            if libc::fcntl(wr_fd, libc::F_SETFD, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // We ignore SIGINT while recording; the program gets the default back.
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
+    let mut cmd = hooked_command(opts, &dir.0, wr.as_raw_fd());
     // Written next to the output and renamed when complete; created before the program runs,
     // so an unwritable output fails before anything else.
     let partial = opts.out.with_extension("pbt.partial");
@@ -319,6 +326,20 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
             return Err(e.context("recording failed"));
         }
     };
+    finish(converted, abandoned, status, wall, &partial, opts, program)
+}
+
+/// What the conversion thread ended with, made into the result: the trace renamed into place
+/// when complete, else the partial file removed and the problem returned.
+fn finish(
+    converted: Converted,
+    abandoned: bool,
+    status: ExitStatus,
+    wall: std::time::Duration,
+    partial: &std::path::Path,
+    opts: &Options,
+    program: String,
+) -> anyhow::Result<(Recorded, Option<RecordError>)> {
     let mut rec = Recorded {
         status,
         wall,
@@ -327,7 +348,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         counters: BTreeMap::new(),
     };
     if !matches!(converted, Converted::Done { .. }) {
-        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(partial);
     }
     match converted {
         Converted::NotHooked => Ok((rec, Some(RecordError::NotHooked { program }))),
@@ -337,7 +358,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
             complete,
             mut counters,
         } => {
-            std::fs::rename(&partial, &opts.out)
+            std::fs::rename(partial, &opts.out)
                 .with_context(|| format!("cannot write {}", opts.out.display()))?;
             counters.insert("descendant_held_pipe".into(), u64::from(abandoned));
             rec.events = events;
