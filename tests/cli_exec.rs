@@ -48,7 +48,11 @@ fn every_allocator_runs_with_its_preload_in_effect() {
         .args(["--", "python3", SCRIPT])
         .assert()
         .success();
+    // The program's own output goes to stderr, next to the progress lines (stdout is
+    // pybench's table only).
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!stdout.contains("PYTHONMALLOC="), "{stdout}");
+    let program_output = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     let json = results(&tmp);
     let names: Vec<&str> = json["cells"]
         .as_array()
@@ -58,11 +62,11 @@ fn every_allocator_runs_with_its_preload_in_effect() {
         .collect();
     assert!(names.starts_with(&["pymalloc", "system"]), "{names:?}");
     // What the Python process itself saw, one line per run, in run order.
-    let seen: Vec<&str> = stdout
+    let seen: Vec<&str> = program_output
         .lines()
         .filter(|l| l.starts_with("PYTHONMALLOC="))
         .collect();
-    assert_eq!(seen.len(), names.len(), "{stdout}");
+    assert_eq!(seen.len(), names.len(), "{program_output}");
     for (name, line) in names.iter().zip(&seen) {
         let expected_env = if *name == "pymalloc" {
             "PYTHONMALLOC= "

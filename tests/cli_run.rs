@@ -267,10 +267,15 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
         .assert()
         .code(3);
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(
-        stderr.contains("test-crash:100 rep 1: killed by signal 6 (SIGABRT)"),
-        "{stderr}"
-    );
+    // Repetitions are numbered from 0, as in results.json and results.csv.
+    for rep in [0, 1] {
+        assert!(
+            stderr.contains(&format!(
+                "test-crash:100 rep {rep}: killed by signal 6 (SIGABRT)"
+            )),
+            "{stderr}"
+        );
+    }
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run_dir(&tmp).join("results.json")).unwrap())
             .unwrap();

@@ -1,204 +1,22 @@
 //! `pybench exec -- python3 app.py ARGS…`: run the program itself once per allocator per
-//! repetition, interleaved (A B C A B C …) so drift spreads evenly.
+//! repetition, interleaved (A B C A B C …) so drift spreads evenly (`exec::program`).
 
-use super::output::{self, OutputArgs};
-use crate::alloc::{AllocError, AllocatorSpec};
-use crate::exec::{contender, execute, to_cell, Contender, ContenderError};
-use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
-use crate::report::store::ResultsStore;
-use clap::Args;
+use super::output;
+use super::program::ProgramArgs;
+use crate::exec::program::{self, check_program, program_label};
 use std::process::ExitCode;
-
-/// The arguments of `exec` and `validate`: which allocators, how often, and the program.
-#[derive(Debug, Args)]
-pub struct ProgramArgs {
-    /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
-    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD of Debian's build), NAME=PATH.
-    /// Default: every one installed. Separate with commas or repeat the flag.
-    #[arg(long, short)]
-    pub(super) allocators: Vec<String>,
-    /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
-    /// no in-process replay).
-    #[arg(long, value_name = "NAME=PATH")]
-    pub(super) preload: Vec<String>,
-    /// Runs per allocator (for `validate`: on each side, replay and real).
-    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
-    pub(super) repeat: u32,
-    #[command(flatten)]
-    pub(super) output: OutputArgs,
-    /// The program and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "PROGRAM")]
-    pub(super) program: Vec<String>,
-}
-
-/// The contenders asked for, or the default set; every problem is reported before any run.
-pub fn contenders(
-    names: &[String],
-    preloads: &[String],
-    quiet: bool,
-) -> anyhow::Result<Vec<Contender>> {
-    let mut set = if names.is_empty() {
-        let (set, skipped) = contender::default_set();
-        if !quiet {
-            for reason in skipped {
-                eprintln!("skipped {reason}");
-            }
-        }
-        set
-    } else {
-        let specs = AllocatorSpec::parse_list(names).map_err(|e| match e {
-            AllocError::Unknown { name } => anyhow::Error::new(ContenderError::Unknown(name)),
-            other => other.into(),
-        })?;
-        specs
-            .iter()
-            .map(contender::by_spec)
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    for p in preloads {
-        set.push(contender::from_preload_arg(p)?);
-    }
-    Ok(set)
-}
-
-/// Fails in one line when the program cannot be started at all.
-pub fn check_program(program: &[String]) -> anyhow::Result<()> {
-    let Some(first) = program.first() else {
-        anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
-    };
-    let path = std::path::Path::new(first);
-    let found = if first.contains('/') {
-        path.is_file()
-    } else {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(first).is_file()))
-            .unwrap_or(false)
-    };
-    if !found {
-        anyhow::bail!("cannot start `{first}`: no such program");
-    }
-    Ok(())
-}
-
-/// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
-/// for `-c CODE`, else the command's name.
-pub fn program_label(program: &[String]) -> String {
-    let stem = |p: &str| {
-        std::path::Path::new(p)
-            .file_stem()
-            .map_or_else(|| p.to_string(), |s| s.to_string_lossy().into_owned())
-    };
-    let args = &program[1..];
-    if let Some(script) = args.iter().find(|a| a.ends_with(".py")) {
-        return stem(script);
-    }
-    if let Some(i) = args.iter().position(|a| a == "-m") {
-        if let Some(module) = args.get(i + 1) {
-            return module.clone();
-        }
-    }
-    if args.iter().any(|a| a == "-c") {
-        return format!("{}-inline", stem(&program[0]));
-    }
-    stem(&program[0])
-}
-
-/// The results directory `<timestamp>-<kind>-<label>` and manifest of a run of real programs.
-pub fn start_results(
-    output: &OutputArgs,
-    kind: &str,
-    program: &[String],
-    set: &[Contender],
-    repeat: u32,
-) -> anyhow::Result<(ResultsStore, RunResults)> {
-    let parameters = RunParameters {
-        workloads: vec![program.join(" ")],
-        allocators: set.iter().map(|c| c.name.clone()).collect(),
-        repetitions: repeat,
-        ..RunParameters::default()
-    };
-    let infos = set
-        .iter()
-        .map(|c| AllocatorInfo {
-            name: c.name.clone(),
-            version: c.version.clone(),
-        })
-        .collect();
-    let label = format!("{kind}-{}", program_label(program));
-    output::start(output, &label, parameters, infos)
-}
-
-/// Runs the program `repeat` times under every contender, interleaved, saving each run's
-/// cell as it finishes. Returns true when Ctrl-C stopped it early.
-pub fn run_programs(
-    args: &ProgramArgs,
-    set: &[Contender],
-    label: &str,
-    store: &ResultsStore,
-    results: &mut RunResults,
-) -> anyhow::Result<bool> {
-    let (program, repeat, quiet) = (&args.program, args.repeat, args.output.quiet);
-    crate::harness::runner::install_sigint_handler();
-    let total = set.len() as u32 * repeat;
-    let mut done = 0;
-    for rep in 0..repeat {
-        for c in set {
-            if crate::harness::runner::interrupted() {
-                return Ok(true);
-            }
-            done += 1;
-            if !quiet {
-                eprintln!(
-                    "[{done}/{total}] {label} under {} (run {})",
-                    c.name,
-                    rep + 1
-                );
-            }
-            let cell = match execute(program, c, quiet) {
-                Ok(e) => to_cell(label, c, rep, &e),
-                Err(e) => {
-                    let reason = format!("cannot start `{}`: {e}", program[0]);
-                    let mut cell = CellResult::failed(label, &c.name, rep, reason);
-                    cell.kind = CellKind::Exec;
-                    cell
-                }
-            };
-            results.cells.push(cell);
-            store.save(results)?;
-        }
-    }
-    Ok(crate::harness::runner::interrupted())
-}
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
-    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
-    let label = program_label(&args.program);
+    let req = args.request()?;
+    let (set, skipped) = program::contenders(&req)?;
+    if !req.quiet {
+        skipped.iter().for_each(|line| eprintln!("{line}"));
+    }
+    let label = program_label(&req.program);
+    let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     let (store, mut results) =
-        start_results(&args.output, "exec", &args.program, &set, args.repeat)?;
-    let interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
+        output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
+    let interrupted = program::run_programs(&req, &set, &label, &store, &mut results)?;
     output::finish(&args.output, &store, &mut results, interrupted)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::program_label;
-
-    fn label(args: &[&str]) -> String {
-        program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn labels_name_the_script_module_or_command() {
-        assert_eq!(
-            label(&["python3", "-X", "dev", "app/serve.py", "--port", "1"]),
-            "serve"
-        );
-        assert_eq!(
-            label(&["python3", "-m", "json.tool", "big.json"]),
-            "json.tool"
-        );
-        assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
-        assert_eq!(label(&["/usr/bin/env"]), "env");
-    }
 }

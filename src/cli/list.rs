@@ -131,54 +131,55 @@ fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 fn list_workloads(out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "{:<13} {:<13} {:>8}  description",
-        "workload", "generator", "scale"
-    )?;
+    let mut rows: Vec<[String; 4]> = vec![[
+        "workload".into(),
+        "generator".into(),
+        "scale".into(),
+        "description".into(),
+    ]];
     for (name, _) in crate::workload::BUILTINS {
         let w = crate::workload::Workload::builtin(name)?;
-        writeln!(
-            out,
-            "{:<13} {:<13} {:>8}  {}",
+        rows.push([
             w.name,
-            w.params.generator(),
-            w.scale,
-            w.description
-        )?;
+            w.params.generator().to_string(),
+            w.scale.to_string(),
+            w.description,
+        ]);
     }
-    list_traces(out)?;
+    rows.extend(trace_rows());
+    // One width per column for built-ins and traces alike, so every row lines up.
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for [name, generator, scale, what] in &rows {
+        writeln!(out, "{name:<w0$} {generator:<w1$} {scale:>w2$}  {what}")?;
+    }
     writeln!(
         out,
         "a spec file path works wherever a name does: --workload my.toml (format: README.md);\n\
-         so does a trace file: --workload my.pbt or --trace my.pbt"
+         so does a trace file, whatever its name: --workload my.pbt or --trace my.pbt"
     )?;
     Ok(())
 }
 
 /// Traces shipped in `workloads/traces/`: name, python, size and the recorded command (from
 /// the header only, so listing stays instant).
-fn list_traces(out: &mut impl Write) -> anyhow::Result<()> {
+fn trace_rows() -> Vec<[String; 4]> {
     use crate::trace::source::{shipped, PREFIX};
-    for (name, path) in shipped() {
-        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        let (kind, what) = match crate::trace::TraceReader::open(&path) {
-            Ok(r) => {
-                let m = r.meta();
-                (
-                    format!("{} {}", m.source, m.python),
-                    format!("{} KiB: {}", size >> 10, m.command.join(" ")),
-                )
-            }
-            Err(e) => ("unreadable".to_string(), e.to_string()),
-        };
-        writeln!(
-            out,
-            "{:<13} {:<13} {:>8}  {what}",
-            format!("{PREFIX}{name}"),
-            kind,
-            "-"
-        )?;
-    }
-    Ok(())
+    shipped()
+        .into_iter()
+        .map(|(name, path)| {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let (kind, what) = match crate::trace::TraceReader::open(&path) {
+                Ok(r) => {
+                    let m = r.meta();
+                    (
+                        format!("{} {}", m.source, m.python),
+                        format!("{} KiB: {}", size >> 10, m.command.join(" ")),
+                    )
+                }
+                Err(e) => ("unreadable".to_string(), e.to_string()),
+            };
+            [format!("{PREFIX}{name}"), kind, "-".to_string(), what]
+        })
+        .collect()
 }

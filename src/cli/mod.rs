@@ -8,6 +8,7 @@ mod gen;
 mod list;
 mod output;
 mod plot;
+mod program;
 mod record;
 mod run;
 mod spec_args;
@@ -42,10 +43,10 @@ enum Command {
     List(list::ListArgs),
     /// Run a real program once per allocator per repetition (PYTHONMALLOC=malloc plus a
     /// preloaded allocator, or the interpreter's own pymalloc) and measure it from outside.
-    Exec(Box<exec::ProgramArgs>),
+    Exec(Box<program::ProgramArgs>),
     /// Record a program's trace, replay it against the allocators, run the program under
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
-    Validate(Box<exec::ProgramArgs>),
+    Validate(Box<program::ProgramArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),

@@ -4,7 +4,7 @@
 use crate::trace::source::{summarize, Source};
 use crate::workload::{Checker, Summary};
 use clap::Args;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,11 +57,15 @@ fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         let (meta, end, summary) = summarize(path)?;
         let doc = serde_json::json!({ "trace": meta, "end": end, "summary": summary });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let started = Instant::now();
         let text = summarize_trace(path)?;
-        print!("{text}");
+        write!(std::io::stdout().lock(), "{text}")?;
         eprintln!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(ExitCode::SUCCESS)
@@ -108,13 +112,17 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         let doc = serde_json::json!({ "stream": info, "summary": summary });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let title = format!(
             "workload {} (generator {}, python {}, scale {}, seed {}) from {}",
             info.workload, info.generator, info.python, info.scale, info.seed, w.source
         );
-        print!("{}", summary.render(&title));
+        write!(std::io::stdout().lock(), "{}", summary.render(&title))?;
         eprintln!(
             "generated {} events in {:.1} ms",
             summary.events,

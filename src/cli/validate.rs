@@ -1,137 +1,31 @@
 //! `pybench validate -- python3 app.py ARGS…`: does the replay's verdict hold for the program
-//! itself? Records the program's trace, replays it against the allocators, runs the program
-//! under each (as `exec`), and prints both sides with their rankings and agreement.
+//! itself? The pipeline (record → replay → real runs → agreement) is `exec::pipeline`; this
+//! prints both sides with their rankings and agreement.
 
-use super::exec::{
-    check_program, contenders, program_label, run_programs, start_results, ProgramArgs,
-};
 use super::output;
-use crate::alloc::{AllocOptions, AllocatorSpec};
-use crate::exec::validate::{validate, Pairing};
-use crate::exec::Contender;
-use crate::harness::cell::{CellOptions, CellSpec};
-use crate::harness::runner::{self, Plan};
-use crate::report::model::AllocatorInfo;
+use super::program::ProgramArgs;
+use crate::exec::pipeline::validate_program;
+use crate::exec::program::{self, check_program, program_label};
 use crate::report::validation::render;
-use crate::trace::record::{exit_code, record, Options};
-use crate::trace::source::{Origin, Source};
-use crate::trace::Meta;
-use crate::workload::PyVersion;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// The in-process allocator that stands for an exec contender in the replay: the real
-/// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
-/// missing); the same allocator for the others that exist in process; none otherwise.
-fn replay_allocator(
-    c: &Contender,
-    python: PyVersion,
-    opts: &AllocOptions,
-) -> Option<AllocatorSpec> {
-    let available = |s: &AllocatorSpec| s.availability(opts).status.is_ok();
-    let spec = match c.name.parse::<AllocatorSpec>().ok()? {
-        AllocatorSpec::Pymalloc => {
-            let real = AllocatorSpec::Cpython(python);
-            if available(&real) {
-                return Some(real);
-            }
-            AllocatorSpec::Pymalloc.resolve(python)
-        }
-        s @ (AllocatorSpec::System | AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc) => s,
-        _ => return None,
-    };
-    available(&spec).then_some(spec)
-}
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
-    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
-    let label = program_label(&args.program);
-    let (store, mut results) =
-        start_results(&args.output, "validate", &args.program, &set, args.repeat)?;
-
-    // 1. Record the program's allocator calls.
-    let trace = store.dir().join(format!("{label}.pbt"));
-    if !args.output.quiet {
-        eprintln!("recording {label} …");
+    let req = args.request()?;
+    let (set, skipped) = program::contenders(&req)?;
+    if !req.quiet {
+        skipped.iter().for_each(|line| eprintln!("{line}"));
     }
-    let meta = Meta {
-        source: "recorded".into(),
-        name: label.clone(),
-        command: args.program.clone(),
-        domains: vec!["obj".into(), "mem".into(), "raw".into()],
-        ..Meta::default()
-    };
-    let opts = Options {
-        program: args.program.iter().map(Into::into).collect(),
-        out: trace.clone(),
-        domains: 0b111,
-    };
-    let (rec, problem) = record(&opts, meta)?;
-    if let Some(p) = problem {
-        anyhow::bail!("cannot record {label}: {p}");
-    }
-    let code = exit_code(rec.status);
-    if code != 0 {
-        anyhow::bail!(
-            "{label} failed while being recorded (exit status {code}); nothing to validate"
-        );
-    }
-
-    // 2. Replay it against the in-process equivalents.
-    let trace_name = trace.display().to_string();
-    let source = Source::open(&Origin::Trace(trace.clone()))?;
-    let alloc_opts = AllocOptions::default();
-    let replays: Vec<Option<AllocatorSpec>> = set
-        .iter()
-        .map(|c| replay_allocator(c, source.python(), &alloc_opts))
-        .collect();
-    let pairing: Pairing = set
-        .iter()
-        .zip(&replays)
-        .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
-        .collect();
-    // Both sides' versions go into the manifest: the preloaded libraries are not the crates
-    // linked for replay (e.g. mimalloc 2.0.9 from Debian against 3.x in process).
-    for replay in replays.iter().flatten() {
-        let version = replay
-            .availability(&alloc_opts)
-            .version
-            .unwrap_or_else(|| "unknown".to_string());
-        results.allocators.push(AllocatorInfo {
-            name: format!("{replay} (replay)"),
-            version,
-        });
-    }
-    let mut cells = Vec::new();
-    for rep in 0..args.repeat {
-        for replay in replays.iter().flatten() {
-            cells.push(CellSpec::new(
-                &source,
-                replay.clone(),
-                rep,
-                &CellOptions::default(),
-            ));
-        }
-    }
-    runner::install_sigint_handler();
-    let plan = Plan {
-        cells,
-        timeout: Duration::from_secs(600),
-        progress: !args.output.quiet,
-    };
-    let outcome = runner::run_and_save(&plan, &store, &mut results, |_| {})?;
-    let mut interrupted = outcome == runner::Outcome::Interrupted;
-
-    // 3. Run the program itself under each allocator.
-    if !interrupted {
-        interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
-    }
-
-    // 4. Both sides, side by side.
-    let v = validate(&results, &args.program.join(" "), &trace_name, &pairing);
-    results.validation = Some(v.clone());
+    let label = program_label(&req.program);
+    let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
+    let (store, mut results) = output::start(
+        &args.output,
+        &format!("validate-{label}"),
+        parameters,
+        infos,
+    )?;
+    let (v, interrupted) = validate_program(&req, &set, &store, &mut results)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", render(&v))?;

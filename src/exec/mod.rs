@@ -4,6 +4,8 @@
 pub mod contender;
 mod elf;
 pub mod measure;
+pub mod pipeline;
+pub mod program;
 pub mod validate;
 
 pub use contender::{Contender, ContenderError};

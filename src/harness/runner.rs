@@ -44,7 +44,8 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Runs the plan; `on_result` is called after every cell (to save it). An error from it
+/// Runs the plan; `on_result` is called after every cell (to save it). Progress lines number
+/// repetitions as the results files do, from 0. An error from it
 /// stops the run before the next cell: measuring what cannot be kept only wastes the time.
 pub fn run(
     plan: &Plan,
@@ -71,7 +72,7 @@ pub fn run(
                 total,
                 spec.workload,
                 spec.allocator,
-                spec.repetition + 1,
+                spec.repetition,
                 eta
             );
         }
