@@ -13,8 +13,13 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct GenArgs {
     /// A built-in workload name (see `pybench list workloads`) or a spec file path.
-    #[arg(long, value_name = "NAME|PATH")]
-    workload: String,
+    #[arg(long, value_name = "NAME|PATH", required_unless_present = "like")]
+    workload: Option<String>,
+    /// Write a synthetic stand-in for this trace instead (`trace:NAME` or a `.pbt` path):
+    /// a statistical model of its sizes, lifetimes, live set, domains and GC bursts per
+    /// phase, drawn afresh, so it matches the trace's realism report without its sequence.
+    #[arg(long, value_name = "TRACE", conflicts_with = "workload")]
+    like: Option<String>,
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
@@ -22,8 +27,23 @@ pub struct GenArgs {
     spec: super::spec_args::OverrideArgs,
 }
 
+fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
+    let seed = args.spec.overrides().seed.unwrap_or(1);
+    let events = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
+    eprintln!(
+        "wrote {events} events of a stand-in for {trace} (seed {seed}) to {}",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
-    let w = Workload::load(&args.workload)?.with(args.spec.overrides());
+    let name = match (&args.like, &args.workload) {
+        (Some(t), _) => return like(t, &args),
+        (None, Some(w)) => w,
+        (None, None) => anyhow::bail!("give --workload NAME or --like TRACE"),
+    };
+    let w = Workload::load(name)?.with(args.spec.overrides());
     let mut stream = w.stream();
     let info = stream.info().clone();
     let mut extra = BTreeMap::new();
