@@ -16,8 +16,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
 /// Phases the model distinguishes: sizes and lifetimes drift through a program (imports,
-/// then work, then teardown), so one histogram per eighth of the allocations.
-pub const SEGMENTS: usize = 8;
+/// then work, then teardown), so one histogram per sixteenth of the allocations.
+pub const SEGMENTS: usize = 16;
 /// Allocations a segment needs for its histograms to mean anything.
 pub const MIN_PER_SEGMENT: u64 = 500;
 /// Allocations a trace needs to be fitted.

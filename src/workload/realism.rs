@@ -165,7 +165,10 @@ pub fn figure(name: &str, a: &Profile, b: &Profile) -> (f64, String, String) {
         // Share of reallocs that grow the block by more than 1/8 (bin 16 is "unchanged").
         "realloc_growth" => (
             ks(&a.growth, &b.growth),
-            both(&|p| format!("{:.0}% grow", 100.0 * (1.0 - head(&p.growth, 17)))),
+            both(&|p| match p.reallocs {
+                0 => "none".to_string(),
+                _ => format!("{:.0}% grow", 100.0 * (1.0 - head(&p.growth, 17))),
+            }),
         ),
         "gc_bursts" => (
             ks(&a.bursts, &b.bursts),
