@@ -65,7 +65,10 @@ fn main() -> anyhow::Result<()> {
     let out = PathBuf::from("target/realism-study");
     std::fs::create_dir_all(&out)?;
     let load_avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("reps {reps}, seed {seed}, load average at start: {}", load_avg.trim());
+    println!(
+        "reps {reps}, seed {seed}, load average at start: {}",
+        load_avg.trim()
+    );
     println!("\n| trace | stand-in score | ranking by ops/s: trace / stand-in | tau | ranking by peak RSS: trace / stand-in | tau |");
     println!("|---|---|---|---|---|---|");
     for (name, _) in shipped() {
