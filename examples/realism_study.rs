@@ -8,8 +8,8 @@
 //! Writes its traces and results under `target/realism-study/`; prints a Markdown table.
 
 use pybench::compare::load;
-use pybench::exec::agreement::kendall_tau_b;
 use pybench::report::model::RunResults;
+use pybench::stats::{kendall_tau_b, median};
 use pybench::trace::source::shipped;
 use pybench::workload::likeness::{load_profile, write_stand_in};
 use pybench::workload::realism::{compare, FIGURES};
@@ -25,15 +25,14 @@ fn medians(r: &RunResults, workload: &str, metric: &str) -> Vec<f64> {
     ALLOCATORS
         .iter()
         .map(|a| {
-            let mut v: Vec<f64> = r
+            let v: Vec<f64> = r
                 .cells
                 .iter()
                 .filter(|c| c.workload == workload && c.is_ok())
                 .filter(|c| c.allocator == *a || c.allocator.starts_with(&format!("{a}:")))
                 .filter_map(|c| c.metric(metric, None))
                 .collect();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+            median(&v).unwrap_or(f64::NAN)
         })
         .collect()
 }

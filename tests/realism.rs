@@ -58,10 +58,17 @@ fn numbers_against_a_real_trace_scores_poorly() {
     let w = pybench::workload::Workload::builtin("numbers").unwrap();
     let numbers = Profile::from_events(w.stream());
     let c = compare(&numbers, &real, "compileall", &FIGURES);
-    assert!(c.score < 0.5, "numbers scored {}", c.score);
-    // Its heap is orders of magnitude too small, whatever the calibration of the others.
-    let peak = c.figures.iter().find(|f| f.0 == "peak_live_bytes").unwrap();
-    assert!(peak.1 > 0.5, "{peak:?}");
+    assert!(c.score < 0.6, "numbers scored {}", c.score);
+    // Even calibrated to a program's live heap, its requests are all 24-36 B ints and
+    // floats in the object domain, with no realloc, calloc or collection.
+    for (figure, at_least) in [
+        ("size_classes", 0.5),
+        ("domain_mix", 0.5),
+        ("gc_bursts", 1.0),
+    ] {
+        let f = c.figures.iter().find(|f| f.0 == figure).unwrap();
+        assert!(f.1 >= at_least, "{f:?}");
+    }
 }
 
 #[test]
@@ -89,7 +96,10 @@ const MIN_SCORE: f64 = 0.9;
 fn tolerance(figure: &str) -> f64 {
     match figure {
         "peak_live_blocks" | "peak_live_bytes" | "mean_live_blocks" | "mean_live_bytes" => 0.25,
-        "phase_shape" | "gc_bursts" => 0.3,
+        "phase_shape" => 0.3,
+        // compileall has 7 collections: a KS distance between two 5-10 sample sets moves
+        // by 1/7 steps.
+        "gc_bursts" => 0.45,
         _ => 0.12,
     }
 }
