@@ -545,11 +545,12 @@ fn webapp_frees_request_objects_at_request_end() {
         }
     }
     assert!(at_marker.len() > 500);
-    // Between requests only the cache, freelists and uncollected cycles remain: a small,
-    // slowly growing set, never a request's worth of objects piling up.
+    // Between requests only the cache (key, timestamp, tuple and the cached response: 4
+    // blocks per request at `cache_response_share = 1`), freelists and uncollected cycles
+    // remain, never a request's worth of objects (dozens of blocks) piling up.
     let last = *at_marker.last().unwrap_or(&0);
     assert!(
-        last > 0 && last < at_marker.len() as i64 * 2,
+        last > 0 && last < at_marker.len() as i64 * 6,
         "live {last} after {} requests",
         at_marker.len()
     );

@@ -63,17 +63,17 @@ fn golden_stream_hashes() {
         got.push((*name, stream_hash(w.stream())));
     }
     let expected: &[(&str, u64)] = &[
-        ("dicts", 0xa25bf3caad18e27a),
-        ("lists", 0x35f2c450854d1221),
-        ("tuples", 0x55bc9e08dbf44403),
-        ("strings", 0xbb4a602a6b10b468),
-        ("numbers", 0xf55b07d37f9c06aa),
-        ("instances", 0xaef19d6a1c9562b5),
-        ("json", 0x99f5fe2fe6b580f2),
-        ("gc_cycles", 0xcc0a47618566fb1f),
+        ("dicts", 0xaa7d808834aeeb27),
+        ("lists", 0x7dc0690eeb3a3713),
+        ("tuples", 0xda17b2a4d5a040ac),
+        ("strings", 0xf0d492e342fda7d9),
+        ("numbers", 0x8cc7ed5924909cca),
+        ("instances", 0x568dcac3cef0cd35),
+        ("json", 0xff4b4da00681e105),
+        ("gc_cycles", 0x35a91440a5532919),
         ("churn", 0xe7ef2544a84021ad),
         ("arena_thrash", 0xb060bcf53301cda9),
-        ("webapp", 0x262e058f622bf930),
+        ("webapp", 0x786a2a0613b058c3),
     ];
     assert_eq!(got, expected, "golden hashes: {got:#x?}");
 }

@@ -1,5 +1,7 @@
 //! `pybench gen --workload NAME -o FILE`: write a synthetic workload's event stream as a
-//! trace (`trace::generate`), so it can be inspected, shared or replayed like a recorded one.
+//! trace (`trace::generate`), so it can be inspected, shared or replayed like a recorded one;
+//! `pybench gen --like TRACE -o FILE`: write a synthetic stand-in for a trace
+//! (`workload::likeness`).
 
 use crate::trace::generate::write_workload;
 use crate::trace::Source;
@@ -10,8 +12,18 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct GenArgs {
     /// A built-in workload name (see `pybench list workloads`) or a spec file path.
-    #[arg(long, short, value_name = "NAME|PATH")]
-    workload: String,
+    #[arg(
+        long,
+        short,
+        value_name = "NAME|PATH",
+        required_unless_present = "like"
+    )]
+    workload: Option<String>,
+    /// Write a synthetic stand-in for this trace instead (`trace:NAME` or a `.pbt` path):
+    /// a statistical model of its sizes, lifetimes, live set, domains and GC bursts per
+    /// phase, drawn afresh, so it matches the trace's realism report without its sequence.
+    #[arg(long, value_name = "TRACE", conflicts_with = "workload")]
+    like: Option<String>,
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
@@ -19,14 +31,26 @@ pub struct GenArgs {
     spec: super::spec_args::OverrideArgs,
 }
 
+fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
+    let seed = args.spec.overrides().seed.unwrap_or(1);
+    let events = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
+    eprintln!(
+        "wrote {events} events of a stand-in for {trace} (seed {seed}) to {}",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
-    let w = match Source::load(&args.workload)? {
+    let name = match (&args.like, &args.workload) {
+        (Some(t), _) => return like(t, &args),
+        (None, Some(w)) => w,
+        (None, None) => anyhow::bail!("give --workload NAME or --like TRACE"),
+    };
+    let w = match Source::load(name)? {
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
         Source::Trace { .. } => {
-            anyhow::bail!(
-                "{} is already a trace; gen writes workload specs as traces",
-                args.workload
-            )
+            anyhow::bail!("{name} is already a trace; gen writes workload specs as traces (or a stand-in with --like)")
         }
     };
     let written = write_workload(&w, &args.out, std::env::args().collect())?;

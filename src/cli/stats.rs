@@ -26,6 +26,29 @@ pub struct StatsArgs {
     /// Print the summary as JSON on stdout instead of the readable report.
     #[arg(long)]
     json: bool,
+    /// Realism report instead of the summary: distances, per figure, from the stream to
+    /// each of these real traces (`trace:NAME` or `.pbt` paths), and an overall score
+    /// (1 - mean distance; definitions in README.md, "Realism report").
+    #[arg(long, value_name = "TRACE", num_args = 1..)]
+    compare: Vec<String>,
+    /// With --compare: only these figures (comma-separated), e.g. `size_classes,gc_bursts`.
+    #[arg(long, value_name = "LIST", requires = "compare")]
+    figures: Option<String>,
+}
+
+fn realism(subject: &str, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    let report = crate::workload::likeness::realism_report(
+        subject,
+        args.spec.overrides(),
+        &args.compare,
+        args.figures.as_deref(),
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The readable summary of a trace file (also printed by `pybench record`).
@@ -72,6 +95,10 @@ fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    if !args.compare.is_empty() {
+        let subject = args.trace.as_deref().or(args.workload.as_deref());
+        return realism(subject.unwrap_or_default(), &args);
+    }
     let name = match (&args.trace, &args.workload) {
         (Some(t), _) => t,
         (None, Some(w)) => w,

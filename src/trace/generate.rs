@@ -44,7 +44,8 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
     let meta = meta_of(w, command);
     // Written beside the target and renamed when complete: an error (a full disk) leaves
     // neither a truncated trace nor a temporary behind.
-    let file = AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file =
+        AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut writer = TraceWriter::new(BufWriter::new(file), &meta)?;
     let mut stream = w.stream();
     while let Some(batch) = stream.next_events()? {

@@ -9,9 +9,13 @@
 //!   so synthetic streams and recorded traces can be compared.
 
 pub mod event;
+pub mod fit;
 pub mod gen;
 pub mod heap;
+pub mod likeness;
+pub mod profile;
 pub mod python;
+pub mod realism;
 pub mod rng;
 pub mod slots;
 pub mod spec;

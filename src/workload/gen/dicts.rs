@@ -2,7 +2,7 @@
 //! 11th, 22nd, 43rd … insert; str-key vs other-key tables (different sizes from 3.11);
 //! churn as in request handling (a window of live dicts, a few long-lived ones).
 
-use super::objects::{new_int, new_str, DictObj, Group, StrKind, Window};
+use super::objects::{new_int, new_str, DictObj, Group, ListObj, StrKind, Window};
 use super::Generator;
 use crate::workload::heap::Heap;
 use crate::workload::python::{IntOrigin, PyVersion};
@@ -30,6 +30,13 @@ pub struct DictsParams {
     pub live_dicts: u32,
     /// Share of dicts that live forever (module state, caches).
     pub long_lived_share: Prob,
+    /// Share of values that are lists grown by appends (`d.setdefault(k, []).append(v)`,
+    /// grouping): the list object is in the object domain, its item array in the MEM
+    /// domain, grown with realloc (cpython-patterns.md, "Growth patterns"). 0 by default
+    /// so specs written before this knob keep their streams.
+    pub list_value_share: Prob,
+    /// Appends per list value.
+    pub list_appends: RangeMix,
 }
 
 impl Default for DictsParams {
@@ -49,6 +56,8 @@ impl Default for DictsParams {
             value_alloc_share: Prob(0.5),
             live_dicts: 32,
             long_lived_share: Prob(0.01),
+            list_value_share: Prob(0.0),
+            list_appends: RangeMix::of(&[(1, 4, 0.6), (5, 16, 0.3), (17, 60, 0.1)]),
         }
     }
 }
@@ -99,7 +108,16 @@ impl Generator for Dicts {
                 g.push(k);
             }
             d.insert(h);
-            if h.rng.chance(self.p.value_alloc_share.0) {
+            if self.p.list_value_share.0 > 0.0 && h.rng.chance(self.p.list_value_share.0) {
+                let mut l = ListObj::new_empty(h);
+                for _ in 0..self.p.list_appends.sample(&mut h.rng) {
+                    if h.rng.chance(self.p.value_alloc_share.0) {
+                        new_value(h, &mut g);
+                    }
+                    l.append(h);
+                }
+                l.push_to(&mut g);
+            } else if h.rng.chance(self.p.value_alloc_share.0) {
                 new_value(h, &mut g);
             }
         }

@@ -226,6 +226,11 @@ impl Group {
         self.objs.push(o);
     }
 
+    /// Takes back the last block pushed (one that turns out to outlive the group).
+    pub fn pop(&mut self) -> Option<Obj> {
+        self.objs.pop()
+    }
+
     pub fn len(&self) -> usize {
         self.objs.len()
     }

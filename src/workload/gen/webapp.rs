@@ -25,6 +25,10 @@ pub struct WebappParams {
     /// Share of requests that leave a reference cycle behind (e.g. a caught exception whose
     /// traceback references the frame holding it).
     pub cycle_share: Prob,
+    /// Share of cache entries that keep the joined response body too (a page cache, as
+    /// `functools.lru_cache` on a view does): the long-lived strs that give a running
+    /// service its resident heap. 0 by default, so older specs keep their streams.
+    pub cache_response_share: Prob,
 }
 
 impl Default for WebappParams {
@@ -36,6 +40,7 @@ impl Default for WebappParams {
             response_chunks: RangeMix::of(&[(4, 40, 1.0)]),
             cache_insert_share: Prob(0.05),
             cycle_share: Prob(0.3),
+            cache_response_share: Prob(0.0),
         }
     }
 }
@@ -115,12 +120,20 @@ impl Generator for Webapp {
             body.append(h);
         }
         body.push_to(g);
-        if let Some(o) = new_str(h, StrKind::Ascii, len) {
+        let body_str = new_str(h, StrKind::Ascii, len);
+        if let Some(o) = body_str {
             g.push(o);
         }
         // Something outlives the request: a cache entry (key str + (value, timestamp)).
         if h.rng.chance(self.p.cache_insert_share.0) {
             let mut e = Group::default();
+            let keep = self.p.cache_response_share.0;
+            if body_str.is_some() && keep > 0.0 && h.rng.chance(keep) {
+                // The body is the request group's last block: it moves to the entry.
+                if let Some(o) = g.pop() {
+                    e.push(o);
+                }
+            }
             ascii(h, &mut e, 10, 40);
             let ts = new_int(h, 2, IntOrigin::Arithmetic);
             e.push(ts);

@@ -1,0 +1,112 @@
+//! The library side of `pybench stats --compare` and `pybench gen --like`: resolve names to
+//! event streams (built-in, spec or trace), profile them, compare, and write stand-ins.
+
+use super::fit::{synthesize, Model};
+use super::profile::Profile;
+use super::realism::{compare, parse_figures, Report};
+use super::{Overrides, Workload};
+use crate::sys::fs::AtomicFile;
+use crate::trace::source::{read_all, trace_path, Source};
+use crate::trace::{Meta, TraceReader, TraceWriter};
+use anyhow::Context as _;
+use std::collections::BTreeMap;
+use std::io::BufWriter;
+use std::path::Path;
+
+/// The profile of a trace, read in constant memory.
+pub fn trace_profile(path: &Path) -> anyhow::Result<Profile> {
+    let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut failure = None;
+    let events = std::iter::from_fn(|| match r.next()? {
+        Ok(e) => Some(e),
+        Err(e) => {
+            failure = Some(e);
+            None
+        }
+    });
+    let p = Profile::from_events(events);
+    match failure {
+        Some(e) => Err(anyhow::Error::new(e).context(format!("{}", path.display()))),
+        None => Ok(p),
+    }
+}
+
+/// A display name and the profile of a workload name, spec path, `trace:NAME` or `.pbt`
+/// path (overrides apply to workloads only).
+pub fn load_profile(name: &str, o: Overrides) -> anyhow::Result<(String, Profile)> {
+    match Source::load(name)? {
+        Source::Trace { path, .. } => {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
+            Ok((format!("trace:{stem}"), trace_profile(&path)?))
+        }
+        Source::Synthetic { workload, .. } => {
+            let w: Workload = workload.with(o);
+            Ok((w.name.clone(), Profile::from_events(w.stream())))
+        }
+    }
+}
+
+/// The realism report of `subject` against `references`, on `figures` (comma-separated,
+/// all if `None`). An unknown figure is an error naming the valid ones.
+pub fn realism_report(
+    subject: &str,
+    o: Overrides,
+    references: &[String],
+    figures: Option<&str>,
+) -> anyhow::Result<Report> {
+    let figs = parse_figures(figures).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(!references.is_empty(), "--compare needs at least one trace");
+    let (name, p) = load_profile(subject, o)?;
+    let mut comparisons = Vec::new();
+    for r in references {
+        let (rname, rp) = load_profile(r, Overrides::default())?;
+        comparisons.push(compare(&p, &rp, &rname, &figs));
+    }
+    Ok(Report {
+        subject: name,
+        comparisons,
+    })
+}
+
+/// Fits a model to `trace` and writes a stand-in drawn with `seed` to `out`. Returns the
+/// events written. The output is written next to its final name and renamed into place, so
+/// a failure never leaves a half-written trace under that name.
+pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<u64> {
+    let path = trace_path(trace)?;
+    let (events, _, meta) = read_all(&path)?;
+    let model =
+        Model::fit(&events).map_err(|e| anyhow::anyhow!("cannot fit {}: {e}", path.display()))?;
+    drop(events);
+    let mut extra = BTreeMap::new();
+    extra.insert("like".to_string(), meta.name.clone().into());
+    extra.insert("seed".to_string(), seed.into());
+    extra.insert("model".to_string(), "fit: per-segment histograms".into());
+    let out_meta = Meta {
+        source: "generated".into(),
+        name: format!("like_{}", meta.name),
+        python: meta.python.clone(),
+        command: std::env::args().collect(),
+        domains: meta.domains.clone(),
+        pybench_version: crate::trace::pybench_version(),
+        created_utc: crate::sys::time::utc_timestamp(),
+        phases: Vec::new(),
+        extra,
+    };
+    // Written beside the target (O_EXCL | O_NOFOLLOW) and renamed when complete: a failure
+    // never leaves a half-written trace, nor a temporary, behind.
+    let file =
+        AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut writer = TraceWriter::new(BufWriter::new(file), &out_meta)?;
+    let n = synthesize(&model, seed, &mut |e| writer.push(&e))
+        .and_then(|()| {
+            let n = writer.events();
+            writer
+                .finish(BTreeMap::new())?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .commit()?;
+            Ok(n)
+        })
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(n)
+}
