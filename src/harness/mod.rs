@@ -3,8 +3,10 @@
 
 pub mod cell;
 pub mod child;
+pub mod compact;
 pub mod fidelity;
 pub mod heap;
 pub mod replay;
 pub mod runner;
+pub mod throughput;
 pub mod timer;
