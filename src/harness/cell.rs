@@ -1,11 +1,13 @@
-//! One cell, measured inside its own child process: the workload's events are generated and
-//! stored before anything is measured, then replayed twice against a fresh allocator —
-//! an untimed pass for throughput, memory and counters, then a timed pass for latencies.
+//! One cell's memory and latency, measured inside its own child process (one per allocator, so
+//! RSS is never mixed): the workload's events are generated and stored before anything is
+//! measured, then replayed twice against a fresh allocator — an untimed memory pass (RSS
+//! series, peak, final and retained RSS, counters), then a timed pass for latencies.
+//! Throughput is measured apart, in a process the contenders share ([`super::group`]).
 
 use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
 use crate::alloc::Allocator;
-use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
+use crate::report::model::{CellKind, CellResult, Metric};
 use crate::sys::perf::Counters;
 use crate::sys::procfs::RssReader;
 use crate::workload::{Event, Overrides, PyVersion, Workload};
@@ -115,34 +117,17 @@ pub fn measure<A: Allocator>(
     )?;
     r.free_all();
 
-    let mut cell = CellResult {
-        workload: m.name.clone(),
-        allocator: spec.allocator.clone(),
-        repetition: spec.repetition,
-        kind: CellKind::Replay,
-        status: CellStatus::Ok,
-        events: pass.ops,
-        metrics: Vec::new(),
-        rss_series: pass.rss_series.clone(),
-        latency_curves: latency_curves(&latencies, &timer),
-        absent_counters: Vec::new(),
-        notes: vec![
-            "ops_per_sec and loop_ns_per_op: untimed pass; latencies: timed pass of the same stream on the warmed allocator".to_string(),
-        ],
-    };
+    let mut cell = CellResult::new(&m.name, &spec.allocator, spec.repetition, CellKind::Replay);
+    cell.events = pass.ops;
+    cell.rss_series = pass.rss_series.clone();
+    cell.latency_curves = latency_curves(&latencies, &timer);
+    cell.notes.push(
+        "memory: an untimed pass on the fresh allocator; latencies: a timed pass of the same \
+         stream on the warmed allocator, timer included (lat_*) and subtracted (lat_*_net)"
+            .to_string(),
+    );
     let base = pass.baseline_rss;
-    let secs = pass.elapsed_ns as f64 / 1e9;
     let mx = &mut cell.metrics;
-    mx.push(Metric::new(
-        "ops_per_sec",
-        pass.ops as f64 / secs.max(1e-9),
-        "ops/s",
-    ));
-    mx.push(Metric::new(
-        "loop_ns_per_op",
-        pass.elapsed_ns as f64 / pass.ops.max(1) as f64,
-        "ns",
-    ));
     let peak_rss = pass.peak_rss.saturating_sub(base);
     mx.push(Metric::new(
         "peak_live_bytes",
@@ -279,7 +264,12 @@ fn latency_metrics(mx: &mut Vec<Metric>, lat: &Latencies, timer: &Timer) {
             ("lat_p99", 0.99),
             ("lat_p999", 0.999),
         ] {
-            mx.push(Metric::with_op(name, op, ns(h.value_at_quantile(q)), "ns"));
+            let v = ns(h.value_at_quantile(q));
+            mx.push(Metric::with_op(name, op, v, "ns"));
+            // The same percentile less one timing's cost (two back-to-back TSC reads,
+            // measured in this process): explicitly named, never silently subtracted.
+            let net = (v - timer.overhead_ns()).max(0.0);
+            mx.push(Metric::with_op(&format!("{name}_net"), op, net, "ns"));
         }
         mx.push(Metric::with_op("lat_max", op, ns(h.max()), "ns"));
         mx.push(Metric::with_op("timed_ops", op, h.len() as f64, "count"));

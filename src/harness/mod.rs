@@ -5,6 +5,7 @@ pub mod cell;
 pub mod child;
 pub mod compact;
 pub mod fidelity;
+pub mod group;
 pub mod heap;
 pub mod replay;
 pub mod runner;

@@ -4,6 +4,8 @@
 
 use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
+use super::group::{GroupSpec, THROUGHPUT_SUBCOMMAND};
+use super::throughput::GroupSamples;
 use crate::report::model::{CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use std::io::{IsTerminal, Read};
@@ -123,6 +125,13 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
         Ok(cell) => cell,
         Err(e) => failed(format!("unreadable result from the cell process: {e}")),
     }
+}
+
+/// Runs one throughput group in a child process.
+pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, String> {
+    let json = serde_json::to_string(spec).expect("a GroupSpec always serialises");
+    let out = run_child(THROUGHPUT_SUBCOMMAND, &json, timeout)?;
+    serde_json::from_str(&out).map_err(|e| format!("unreadable result from the throughput process: {e}"))
 }
 
 /// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it

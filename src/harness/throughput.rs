@@ -9,7 +9,7 @@
 
 use super::compact::{self, CompactStream, Wide};
 use super::replay::{ReplayError, Touch};
-use super::timer::Timer;
+use crate::sys::procfs::thread_cpu_ns;
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::pinned::PinnedBuf;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,20 @@ use std::rc::Rc;
 fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
     // SAFETY (all arms): the block holds at least `size` bytes.
     if TOUCH == Touch::Header as u8 {
+        const B: u64 = 0xA5A5_A5A5_A5A5_A5A5;
+        // Two plain stores, overlapping for small blocks, instead of a memset call.
         if size >= 16 {
-            unsafe { p.cast::<[u64; 2]>().write_unaligned([0xA5A5_A5A5_A5A5_A5A5; 2]) }
+            unsafe { p.cast::<[u64; 2]>().write_unaligned([B; 2]) }
+        } else if size >= 8 {
+            unsafe {
+                p.cast::<u64>().write_unaligned(B);
+                p.add(size - 8).cast::<u64>().write_unaligned(B);
+            }
+        } else if size >= 4 {
+            unsafe {
+                p.cast::<u32>().write_unaligned(B as u32);
+                p.add(size - 4).cast::<u32>().write_unaligned(B as u32);
+            }
         } else {
             unsafe { std::ptr::write_bytes(p, 0xA5, size) }
         }
@@ -148,8 +160,8 @@ pub trait Contender {
     /// Events per pass.
     fn ops(&self) -> u64;
     /// One timed pass from an empty slot table, then every block still live freed (untimed).
-    /// Returns the pass's duration in timer ticks.
-    fn pass(&mut self, timer: &Timer) -> Result<u64, ReplayError>;
+    /// Returns the CPU time of the pass in nanoseconds (see [`thread_cpu_ns`]).
+    fn pass(&mut self) -> Result<u64, ReplayError>;
 }
 
 /// The [`Contender`] for allocator type `A`, with its own monomorphised loop.
@@ -182,19 +194,19 @@ impl<A: Allocator> Contender for Bench<A> {
         self.stream.ops()
     }
 
-    fn pass(&mut self, timer: &Timer) -> Result<u64, ReplayError> {
+    fn pass(&mut self) -> Result<u64, ReplayError> {
         let stream = Rc::clone(&self.stream);
         let len = self.slots.len();
         let table = self.slots.as_mut_ptr().cast::<*mut u8>();
         // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let t0 = timer.now();
+        let t0 = thread_cpu_ns();
         let result = match stream.touch {
             Touch::None => replay::<A, { Touch::None as u8 }>(&mut self.a, &stream, slots),
             Touch::Header => replay::<A, { Touch::Header as u8 }>(&mut self.a, &stream, slots),
             Touch::Full => replay::<A, { Touch::Full as u8 }>(&mut self.a, &stream, slots),
         };
-        let ticks = timer.now().saturating_sub(t0);
+        let ticks = thread_cpu_ns().saturating_sub(t0);
         result?;
         let mut sys = SystemAllocator;
         // SAFETY: as above; the earlier slice is no longer used.
@@ -252,16 +264,20 @@ pub struct Calibration {
 pub fn measure_group(
     contenders: &mut [Box<dyn Contender>],
     cal: Calibration,
-    timer: &Timer,
 ) -> Result<GroupSamples, (String, ReplayError)> {
-    let ns = |ticks: u64| timer.to_ns(ticks);
+    let ns = |t: u64| t as f64;
     let mut out: Vec<ContenderSamples> = Vec::new();
     for c in contenders.iter_mut() {
         let ops = c.ops().max(1) as f64;
-        let cold = ns(c.pass(timer).map_err(|e| (c.name().to_string(), e))?) / ops;
-        let mut warm = f64::INFINITY;
-        for _ in 0..cal.warmup_passes.max(1) {
-            warm = warm.min(ns(c.pass(timer).map_err(|e| (c.name().to_string(), e))?));
+        let cold = ns(c.pass().map_err(|e| (c.name().to_string(), e))?) / ops;
+        // Warm-up: at least the asked passes and at least one minimum time; the fastest
+        // pass sets how many passes a sample needs.
+        let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
+        while n < cal.warmup_passes.max(1) || spent < cal.min_time_ns as f64 {
+            let t = ns(c.pass().map_err(|e| (c.name().to_string(), e))?);
+            warm = warm.min(t);
+            spent += t;
+            n += 1;
         }
         let per_sample = (cal.min_time_ns as f64 / warm.max(1.0)).ceil().max(1.0) as u32;
         out.push(ContenderSamples {
@@ -281,7 +297,7 @@ pub fn measure_group(
             let c = &mut contenders[i];
             let mut ticks = 0;
             for _ in 0..out[i].passes_per_sample {
-                ticks += c.pass(timer).map_err(|e| (c.name().to_string(), e))?;
+                ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
             }
             let events = c.ops().max(1) as f64 * f64::from(out[i].passes_per_sample);
             out[i].samples_ns_per_op.push(ns(ticks) / events);
@@ -343,9 +359,8 @@ mod tests {
         let s = stream(1000);
         let engine = PymallocAllocator::from_preset(Preset::Cpython311);
         let mut b = Bench::new("pymalloc", engine, Rc::clone(&s)).unwrap();
-        let timer = Timer::calibrate();
         for _ in 0..3 {
-            assert!(b.pass(&timer).unwrap() > 0);
+            assert!(b.pass().unwrap() > 0);
             // The engine's own accounting: no block of the pass survives it.
             let stats = b.a.engine_stats().unwrap();
             assert_eq!(stats.bytes_in_allocated_blocks, 0);
@@ -356,7 +371,6 @@ mod tests {
     #[test]
     fn a_group_yields_one_sample_per_round_each_at_least_the_minimum_time() {
         let s = stream(2000);
-        let timer = Timer::calibrate();
         let mut cs: Vec<Box<dyn Contender>> = vec![
             Box::new(Bench::new("null", NullAllocator::new().unwrap(), Rc::clone(&s)).unwrap()),
             Box::new(Bench::new("system", SystemAllocator, Rc::clone(&s)).unwrap()),
@@ -366,7 +380,7 @@ mod tests {
             rounds: 5,
             warmup_passes: 1,
         };
-        let g = measure_group(&mut cs, cal, &timer).unwrap();
+        let g = measure_group(&mut cs, cal).unwrap();
         assert_eq!(g.contenders.len(), 2);
         for c in &g.contenders {
             assert_eq!(c.samples_ns_per_op.len(), 5);

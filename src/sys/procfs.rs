@@ -65,6 +65,20 @@ fn parse_statm_resident(buf: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// CPU time this thread has run, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`). The throughput
+/// loop's clock: on a shared machine the time a thread spends descheduled is someone else's
+/// load, not the allocator's cost, and one preemption inside a pass would otherwise decide
+/// its figure (issue 12). Costs one system call, read only at the ends of a pass.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec; the clock id is always supported on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Resource usage of this process (`RUSAGE_SELF`) or of its waited-for children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
