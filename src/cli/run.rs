@@ -7,10 +7,10 @@ use crate::harness::cell::CellSpec;
 use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Outcome, Plan};
 use crate::pymalloc::Preset;
-use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters};
+use crate::harness::throughput::Calibration;
+use crate::report::model::{AllocatorInfo, RunParameters};
 use crate::trace::Source;
 use clap::Args;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,6 +46,15 @@ pub struct RunArgs {
     /// refcount and type) or full.
     #[arg(long, default_value = "header")]
     touch: Touch,
+    /// Minimum duration of one throughput sample, in seconds: a pass of the stream, or as
+    /// many passes as it takes (short streams). Longer samples average over more scheduler
+    /// ticks; the default keeps a default `run -w dicts` within about a minute.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.02, value_parser = parse_min_time)]
+    min_time: f64,
+    /// Throughput samples per allocator and repetition: rounds in which every allocator
+    /// (and `null`) takes one sample in turn, in one process.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
+    rounds: u32,
     /// Time one operation in N during the latency pass (the throughput pass is never timed).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     sample: u32,
@@ -216,11 +225,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         cells,
         timeout: Duration::from_secs(args.timeout),
         progress: !args.output.quiet,
+        throughput: Some(Calibration {
+            min_time_ns: (args.min_time * 1e9) as u64,
+            rounds: args.rounds,
+            warmup_passes: 1,
+        }),
     };
-    let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
-    let outcome = runner::run_and_save(&plan, &store, &mut results, |cell| {
-        add_net_figures(cell, &mut harness_cost)
-    })?;
+    let outcome = runner::run_and_save(&plan, &store, &mut results, |_| {})?;
     output::finish(
         &args.output,
         &store,
@@ -229,29 +240,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// Records the `null` cell's loop cost per event, and gives every other cell of the same
-/// workload and repetition its figures net of it (`net_loop_ns_per_op`, `net_ops_per_sec`).
-fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u32), f64>) {
-    let key = (cell.workload.clone(), cell.repetition);
-    let Some(loop_ns) = cell.metric("loop_ns_per_op", None) else {
-        return;
-    };
-    if cell.allocator == "null" {
-        harness_cost.insert(key, loop_ns);
-        return;
-    }
-    let Some(&base) = harness_cost.get(&key) else {
-        return;
-    };
-    let net = loop_ns - base;
-    if net > 0.0 {
-        cell.metrics
-            .push(Metric::new("net_loop_ns_per_op", net, "ns"));
-        cell.metrics
-            .push(Metric::new("net_ops_per_sec", 1e9 / net, "ops/s"));
-    } else {
-        cell.notes.push(format!(
-            "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"
-        ));
+fn parse_min_time(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a duration in seconds between 0 and 60")),
     }
 }

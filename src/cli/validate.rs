@@ -119,6 +119,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
         cells,
         timeout: Duration::from_secs(600),
         progress: !args.output.quiet,
+        throughput: Some(crate::harness::throughput::Calibration::DEFAULT),
     };
     let outcome = runner::run_and_save(&plan, &store, &mut results, |_| {})?;
     let mut interrupted = outcome == runner::Outcome::Interrupted;

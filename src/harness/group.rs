@@ -64,9 +64,12 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         };
         contenders.push(a.visit(&opts, build)??);
     }
+    let name = m.name.clone();
     drop(m);
-    measure_group(&mut contenders, spec.calibration)
-        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))
+    let mut g = measure_group(&mut contenders, spec.calibration)
+        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    g.workload = name;
+    Ok(g)
 }
 
 /// Child entry point: prints the samples as one JSON line.

@@ -6,7 +6,9 @@ use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
 use super::group::{GroupSpec, THROUGHPUT_SUBCOMMAND};
 use super::throughput::GroupSamples;
-use crate::report::model::{CellResult, RunResults};
+use super::paired::ThroughputBatch;
+use super::throughput::Calibration;
+use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use std::io::{IsTerminal, Read};
 use std::process::{Command, Stdio};
@@ -38,6 +40,10 @@ pub struct Plan {
     /// A cell running longer than this is killed and reported as failed.
     pub timeout: Duration,
     pub progress: bool,
+    /// When set, consecutive cells of one (workload, repetition) get their throughput from
+    /// one shared process in which they take turns with `null` ([`super::group`]); `null`
+    /// cells then need no process of their own.
+    pub throughput: Option<Calibration>,
 }
 
 /// Why the run stopped early, if it did.
@@ -52,9 +58,26 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
     let started = Instant::now();
     let total = plan.cells.len();
     let progress = plan.progress && std::io::stderr().is_terminal();
+    let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {
         if interrupted() {
             return Outcome::Interrupted;
+        }
+        if let Some(cal) = plan.throughput {
+            if !throughput.covers(spec) {
+                if progress {
+                    eprint!(
+                        "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
+                        i + 1,
+                        total,
+                        spec.workload
+                    );
+                }
+                throughput = ThroughputBatch::measure(&plan.cells[i..], cal, plan.timeout);
+                if interrupted() {
+                    return Outcome::Interrupted;
+                }
+            }
         }
         if progress {
             let done = i as f64;
@@ -74,7 +97,15 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
                 eta
             );
         }
-        let result = run_cell(spec, plan.timeout);
+        let mut result = if plan.throughput.is_some() && spec.allocator == "null" {
+            // null's figures are its throughput samples; it has no memory of its own.
+            CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+        } else {
+            run_cell(spec, plan.timeout)
+        };
+        if plan.throughput.is_some() {
+            throughput.attach(&mut result);
+        }
         if interrupted() {
             if progress {
                 eprintln!();

@@ -241,6 +241,8 @@ pub struct ContenderSamples {
 /// What a group process measured: every contender's samples, round by round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSamples {
+    /// The workload's name as its spec or trace gives it.
+    pub workload: String,
     pub events: u64,
     pub min_time_ns: u64,
     pub warmup_passes: u32,
@@ -256,6 +258,17 @@ pub struct Calibration {
     pub rounds: u32,
     /// Untimed passes after the cold one, before the first sample.
     pub warmup_passes: u32,
+}
+
+impl Calibration {
+    /// The defaults of `pybench run`: 20 samples of at least 20 ms each per allocator, so a
+    /// default `run -w dicts` over every allocator (7 contenders, 3 repetitions) ends within
+    /// about a minute on a 2-core VM while a sample spans several scheduler ticks.
+    pub const DEFAULT: Calibration = Calibration {
+        min_time_ns: 20_000_000,
+        rounds: 20,
+        warmup_passes: 1,
+    };
 }
 
 /// Runs the contenders: each one's cold pass, warm-up, then `rounds` rounds in which every
@@ -304,6 +317,7 @@ pub fn measure_group(
         }
     }
     Ok(GroupSamples {
+        workload: String::new(),
         events: contenders.first().map_or(0, |c| c.ops()),
         min_time_ns: cal.min_time_ns,
         warmup_passes: cal.warmup_passes.max(1),
