@@ -163,7 +163,7 @@ fn csv_to_stdout_replaces_the_table() {
         .assert()
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit\n"));
+    assert!(stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit,sample\n"));
     assert!(stdout.contains(",dicts,system,0,replay,ops_per_sec,,"));
 }
 

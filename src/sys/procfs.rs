@@ -121,6 +121,22 @@ pub struct MachineInfo {
     pub transparent_hugepages: Option<String>,
     pub cpu_governor: Option<String>,
     pub libc: Option<String>,
+    /// 1-minute load average when the run started (see [`load_average`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<f64>,
+}
+
+/// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
+/// warnings must be testable without loading the machine.
+pub const FAKE_LOADAVG_ENV: &str = "PYBENCH_FAKE_LOADAVG";
+
+/// The 1-minute load average (`/proc/loadavg`, or [`FAKE_LOADAVG_ENV`] when set).
+pub fn load_average() -> Option<f64> {
+    let text = match std::env::var(FAKE_LOADAVG_ENV) {
+        Ok(v) => v,
+        Err(_) => std::fs::read_to_string("/proc/loadavg").ok()?,
+    };
+    text.split_whitespace().next()?.parse().ok()
 }
 
 impl MachineInfo {
@@ -154,6 +170,7 @@ impl MachineInfo {
             transparent_hugepages,
             cpu_governor,
             libc: glibc_version(),
+            load_average: load_average(),
         }
     }
 }
