@@ -12,7 +12,8 @@ use super::group::GroupSpec;
 use super::runner::run_group;
 use super::throughput::{Calibration, GroupSamples};
 use crate::report::model::{CellResult, CellStatus, Metric, ThroughputSamples};
-use crate::report::summary::median;
+use crate::metrics::Id;
+use crate::stats::median;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -177,22 +178,18 @@ impl ThroughputBatch {
 /// The figures a cell's throughput samples give: medians over rounds (gross, `null`, net of
 /// `null` pair by pair) and the cold pass.
 pub fn push_throughput_metrics(mx: &mut Vec<Metric>, t: &ThroughputSamples) {
-    let gross = median(t.ns_per_op.clone()).unwrap_or(f64::NAN);
-    let null = median(t.null_ns_per_op.clone()).unwrap_or(f64::NAN);
-    let net = median(t.net_ns_per_op()).unwrap_or(f64::NAN);
-    mx.push(Metric::new("ops_per_sec", 1e9 / gross, "ops/s"));
-    mx.push(Metric::new("loop_ns_per_op", gross, "ns"));
-    mx.push(Metric::new("harness_ns_per_op", null, "ns"));
-    mx.push(Metric::new("net_ns_per_op", net, "ns"));
+    let gross = median(&t.ns_per_op).unwrap_or(f64::NAN);
+    let null = median(&t.null_ns_per_op).unwrap_or(f64::NAN);
+    let net = median(&t.net_ns_per_op()).unwrap_or(f64::NAN);
+    mx.push(Metric::of(Id::OpsPerSec, 1e9 / gross));
+    mx.push(Metric::of(Id::LoopNsPerOp, gross));
+    mx.push(Metric::of(Id::HarnessNsPerOp, null));
+    mx.push(Metric::of(Id::NetLoopNsPerOp, net));
     if net > 0.0 {
-        mx.push(Metric::new("net_ops_per_sec", 1e9 / net, "ops/s"));
+        mx.push(Metric::of(Id::NetOpsPerSec, 1e9 / net));
     }
-    mx.push(Metric::new("cold_ns_per_op", t.cold_ns_per_op, "ns"));
-    mx.push(Metric::new(
-        "throughput_samples",
-        t.ns_per_op.len() as f64,
-        "count",
-    ));
+    mx.push(Metric::of(Id::ColdNsPerOp, t.cold_ns_per_op));
+    mx.push(Metric::of(Id::ThroughputSamples, t.ns_per_op.len() as f64));
 }
 
 #[cfg(test)]

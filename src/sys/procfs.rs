@@ -113,7 +113,7 @@ pub fn usage_self() -> Usage {
 }
 
 /// Facts about the machine for a results manifest; each is `None` when not readable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MachineInfo {
     pub cpu_model: Option<String>,
     pub cores: usize,
