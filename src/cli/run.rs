@@ -200,6 +200,17 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             resolved.push(c.allocator.clone());
         }
     }
+    if let Some(r) = &args.output.reference {
+        let known = resolved
+            .iter()
+            .any(|a| a == r || (r == "pymalloc" && a.starts_with("pymalloc")));
+        if !known {
+            anyhow::bail!(
+                "--reference {r}: not one of this run's allocators ({})",
+                resolved.join(", ")
+            );
+        }
+    }
     let parameters = RunParameters {
         workloads: args.workload.clone(),
         allocators: resolved.clone(),
@@ -220,6 +231,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let (store, mut results) =
         output::start(&args.output, &args.workload.join("+"), parameters, infos)?;
 
+    output::warn_if_loaded(&results.machine);
     runner::install_sigint_handler();
     let plan = Plan {
         cells,

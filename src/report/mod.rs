@@ -4,4 +4,6 @@ pub mod export;
 pub mod model;
 pub mod store;
 pub mod summary;
+pub mod table;
 pub mod validation;
+pub mod verdict;
