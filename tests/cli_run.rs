@@ -171,15 +171,23 @@ fn csv_to_stdout_replaces_the_table() {
 fn unknown_names_are_refused_before_measuring() {
     let tmp = tempdir();
     pybench()
-        .args(["run", "-w", "dicts", "-a", "tcmalloc"])
+        .args(["run", "-w", "dicts", "-a", "hoard"])
         .arg("--out")
         .arg(&tmp)
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("unknown allocator `tcmalloc`")
+            predicate::str::contains("unknown allocator `hoard`")
                 .and(predicate::str::contains("system")),
         );
+    // Known, but only as a library preloaded into a real program.
+    pybench()
+        .args(["run", "-w", "dicts", "-a", "tcmalloc"])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tcmalloc").and(predicate::str::contains("exec only")));
     pybench()
         .args(["run", "-w", "nosuch"])
         .arg("--out")
@@ -319,4 +327,44 @@ fn an_unavailable_allocator_named_explicitly_stops_the_run() {
         0,
         "nothing measured, nothing written"
     );
+}
+
+/// `-a` splits at commas that start a new name, so a custom geometry keeps its own commas
+/// (issue 16: it used to be split into `pymalloc:arena=512K` and `pool=8K`).
+#[test]
+fn a_custom_geometry_works_in_the_allocator_list() {
+    let tmp = tempdir();
+    let csv = tmp.join("r.csv");
+    pybench()
+        .args([
+            "run",
+            "-q",
+            "-w",
+            "dicts",
+            "--scale",
+            "3000",
+            "-r",
+            "1",
+            "-a",
+            "system,pymalloc:arena=512K,pool=8K",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .arg("--csv")
+        .arg(&csv)
+        .assert()
+        .success();
+    let (_, values) = read_csv(&csv);
+    let allocators: std::collections::BTreeSet<&str> =
+        values.keys().map(|k| k.0.as_str()).collect();
+    let custom: Vec<&&str> = allocators
+        .iter()
+        .filter(|a| a.starts_with("pymalloc:"))
+        .collect();
+    assert_eq!(custom.len(), 1, "{allocators:?}");
+    assert!(
+        custom[0].contains("524288") || custom[0].contains("512K"),
+        "{custom:?}"
+    );
+    assert!(allocators.contains("system"), "{allocators:?}");
 }

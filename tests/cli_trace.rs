@@ -117,3 +117,44 @@ fn bad_traces_fail_with_one_line() {
         .stderr(contains("unknown trace `no_such_trace`; shipped traces: "));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A trace is recognised by its magic bytes, not its file name: `x.trace` and a name with no
+/// extension replay like `x.pbt` (they used to fail as "not valid UTF-8" workload specs).
+#[test]
+fn a_trace_with_any_file_name_replays() {
+    let dir = tmp("anyname");
+    let pbt = dir.join("orig.pbt");
+    pybench()
+        .args(["gen", "-w", "dicts", "--scale", "3000", "-o"])
+        .arg(&pbt)
+        .assert()
+        .success();
+    for name in ["x.trace", "noextension"] {
+        let file = dir.join(name);
+        std::fs::copy(&pbt, &file).unwrap();
+        let csv = dir.join(format!("{name}.csv"));
+        pybench()
+            .args(["run", "-q", "-a", "system", "-r", "1", "--trace"])
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("results"))
+            .arg("--csv")
+            .arg(&csv)
+            .assert()
+            .success();
+        let stem = std::path::Path::new(name)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(text.contains(&format!("trace:{stem}")), "{name}: {text}");
+        pybench()
+            .arg("stats")
+            .arg(&file)
+            .assert()
+            .success()
+            .stdout(contains("generated"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

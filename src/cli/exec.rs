@@ -2,7 +2,8 @@
 //! repetition, interleaved (A B C A B C …) so drift spreads evenly.
 
 use super::output::{self, OutputArgs};
-use crate::exec::{contender, execute, to_cell, Contender};
+use crate::alloc::{AllocError, AllocatorSpec};
+use crate::exec::{contender, execute, to_cell, Contender, ContenderError};
 use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
 use crate::report::store::ResultsStore;
 use clap::Args;
@@ -12,8 +13,9 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct ProgramArgs {
     /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
-    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD). Default: every one installed.
-    #[arg(long, short, value_delimiter = ',')]
+    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD of Debian's build), NAME=PATH.
+    /// Default: every one installed. Separate with commas or repeat the flag.
+    #[arg(long, short)]
     pub(super) allocators: Vec<String>,
     /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
     /// no in-process replay).
@@ -44,9 +46,13 @@ pub fn contenders(
         }
         set
     } else {
-        names
+        let specs = AllocatorSpec::parse_list(names).map_err(|e| match e {
+            AllocError::Unknown { name } => anyhow::Error::new(ContenderError::Unknown(name)),
+            other => other.into(),
+        })?;
+        specs
             .iter()
-            .map(|n| contender::by_name(n))
+            .map(contender::by_spec)
             .collect::<Result<Vec<_>, _>>()?
     };
     for p in preloads {

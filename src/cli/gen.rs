@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct GenArgs {
     /// A built-in workload name (see `pybench list workloads`) or a spec file path.
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, short, value_name = "NAME|PATH")]
     workload: String,
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]

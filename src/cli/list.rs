@@ -1,6 +1,7 @@
 //! `pybench list …`: everything the user can name.
 
 use crate::alloc::registry::{self, AllocOptions};
+use crate::alloc::AllocatorSpec;
 use crate::pymalloc::{Geometry, Preset};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -54,20 +55,17 @@ fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> 
             .filter(|s| args.all || !s.is_hidden())
             .collect()
     } else {
-        registry::select(&args.names, &opts)?.specs
+        // Named ones are checked as a run checks them; exec-only ones as exec does.
+        let specs = AllocatorSpec::parse_list(&args.names)?;
+        let in_process: Vec<AllocatorSpec> = specs
+            .iter()
+            .filter(|s| !s.is_exec_only())
+            .cloned()
+            .collect();
+        registry::select_specs(&in_process, &opts)?;
+        specs
     };
-    let rows: Vec<(String, String, String)> = specs
-        .into_iter()
-        .map(|spec| {
-            let a = spec.availability(&opts);
-            let status = match a.status {
-                Ok(note) if note.is_empty() => "yes".to_string(),
-                Ok(note) => format!("yes ({note})"),
-                Err(reason) => format!("no: {reason}"),
-            };
-            (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
-        })
-        .collect();
+    let rows: Vec<(String, String, String)> = specs.iter().map(|s| row(s, &opts)).collect();
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(9);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(7);
     writeln!(out, "{:<w0$}  {:<w1$}  available", "allocator", "version")?;
@@ -76,9 +74,36 @@ fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "also: pymalloc:PRESET (see `pybench list presets`), pymalloc:arena=SIZE,pool=SIZE"
+        "also: pymalloc:arena=SIZE,pool=SIZE (custom engine geometry, see `pybench list presets`);\n\
+         exec and validate: NAME=PATH (or --preload NAME=PATH) preloads any allocator library, and \
+         jemalloc, mimalloc are Debian's builds preloaded into the program"
     )?;
     Ok(())
+}
+
+/// One row: name, version, and whether it is available here (and why not).
+fn row(spec: &AllocatorSpec, opts: &AllocOptions) -> (String, String, String) {
+    if spec.is_exec_only() {
+        return match crate::exec::contender::by_spec(spec) {
+            Ok(c) => (
+                spec.name(),
+                c.version,
+                format!(
+                    "exec only (preloads {})",
+                    c.preload
+                        .map_or_else(String::new, |p| p.display().to_string())
+                ),
+            ),
+            Err(e) => (spec.name(), "-".into(), format!("exec only, not here: {e}")),
+        };
+    }
+    let a = spec.availability(opts);
+    let status = match a.status {
+        Ok(note) if note.is_empty() => "yes".to_string(),
+        Ok(note) => format!("yes ({note})"),
+        Err(reason) => format!("no: {reason}"),
+    };
+    (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
 }
 
 fn list_presets(out: &mut impl Write) -> std::io::Result<()> {

@@ -9,13 +9,14 @@ use super::output;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::exec::validate::{validate, Pairing};
 use crate::exec::Contender;
-use crate::harness::cell::CellSpec;
-use crate::harness::replay::Touch;
+use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::runner::{self, Plan};
 use crate::report::model::AllocatorInfo;
 use crate::report::validation::render;
 use crate::trace::record::{exit_code, record, Options};
-use crate::trace::{source::Source, Meta};
+use crate::trace::source::{Origin, Source};
+use crate::trace::Meta;
+use crate::workload::PyVersion;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,23 +24,24 @@ use std::time::Duration;
 /// The in-process allocator that stands for an exec contender in the replay: the real
 /// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
 /// missing); the same allocator for the others that exist in process; none otherwise.
-fn replay_allocator(c: &Contender, python: &str, opts: &AllocOptions) -> Option<String> {
-    let available = |name: &str| {
-        name.parse::<AllocatorSpec>()
-            .is_ok_and(|s| s.availability(opts).status.is_ok())
-    };
-    let name = match c.name.as_str() {
-        "pymalloc" => {
-            let real = format!("cpython:{python}");
+fn replay_allocator(
+    c: &Contender,
+    python: PyVersion,
+    opts: &AllocOptions,
+) -> Option<AllocatorSpec> {
+    let available = |s: &AllocatorSpec| s.availability(opts).status.is_ok();
+    let spec = match c.name.parse::<AllocatorSpec>().ok()? {
+        AllocatorSpec::Pymalloc => {
+            let real = AllocatorSpec::Cpython(python);
             if available(&real) {
                 return Some(real);
             }
-            format!("pymalloc:cpython-{python}")
+            AllocatorSpec::Pymalloc.resolve(python)
         }
-        "system" | "jemalloc" | "mimalloc" => c.name.clone(),
+        s @ (AllocatorSpec::System | AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc) => s,
         _ => return None,
     };
-    available(&name).then_some(name)
+    available(&spec).then_some(spec)
 }
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
@@ -79,19 +81,23 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
 
     // 2. Replay it against the in-process equivalents.
     let trace_name = trace.display().to_string();
-    let python = Source::load(&trace_name)?.python().to_string();
+    let source = Source::open(&Origin::Trace(trace.clone()))?;
     let alloc_opts = AllocOptions::default();
+    let replays: Vec<Option<AllocatorSpec>> = set
+        .iter()
+        .map(|c| replay_allocator(c, source.python(), &alloc_opts))
+        .collect();
     let pairing: Pairing = set
         .iter()
-        .map(|c| (c.name.clone(), replay_allocator(c, &python, &alloc_opts)))
+        .zip(&replays)
+        .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
         .collect();
     // Both sides' versions go into the manifest: the preloaded libraries are not the crates
     // linked for replay (e.g. mimalloc 2.0.9 from Debian against 3.x in process).
-    for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {
+    for replay in replays.iter().flatten() {
         let version = replay
-            .parse::<AllocatorSpec>()
-            .ok()
-            .and_then(|s| s.availability(&alloc_opts).version)
+            .availability(&alloc_opts)
+            .version
             .unwrap_or_else(|| "unknown".to_string());
         results.allocators.push(AllocatorInfo {
             name: format!("{replay} (replay)"),
@@ -100,18 +106,13 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     }
     let mut cells = Vec::new();
     for rep in 0..args.repeat {
-        for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {
-            cells.push(CellSpec {
-                workload: trace_name.clone(),
-                python: None,
-                scale: None,
-                seed: None,
-                allocator: replay.clone(),
-                repetition: rep,
-                touch: Touch::Header,
-                sample_every: 1,
-                libpython: None,
-            });
+        for replay in replays.iter().flatten() {
+            cells.push(CellSpec::new(
+                &source,
+                replay.clone(),
+                rep,
+                &CellOptions::default(),
+            ));
         }
     }
     runner::install_sigint_handler();

@@ -10,11 +10,15 @@
 //! crates linked for in-process replay (jemalloc 5.3.0 vs 5.3.1, mimalloc 2.0.9 vs 3.x), so both
 //! are reported. `--preload NAME=PATH` adds any other allocator library.
 
+use crate::alloc::AllocatorSpec;
 use std::path::{Path, PathBuf};
 
 /// One way of running the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contender {
+    /// The allocator as named (`pymalloc`, `jemalloc`, `tcmalloc`, `NAME=PATH` …).
+    pub spec: AllocatorSpec,
+    /// The name results use: the spec's, or NAME of a `--preload NAME=PATH`.
     pub name: String,
     /// Library put in `LD_PRELOAD`, if any.
     pub preload: Option<PathBuf>,
@@ -68,26 +72,42 @@ pub fn default_set() -> (Vec<Contender>, Vec<String>) {
     (set, skipped)
 }
 
-/// A contender by name (`pymalloc`, `system`, `jemalloc`, `mimalloc`, `tcmalloc`).
+/// A contender by name (`pymalloc`, `system`, `jemalloc`, `mimalloc`, `tcmalloc`,
+/// `NAME=PATH`).
 pub fn by_name(name: &str) -> Result<Contender, ContenderError> {
-    match name {
-        "pymalloc" => Ok(pymalloc()),
-        "system" => Ok(system()),
-        _ => known(name),
+    match name.parse::<AllocatorSpec>() {
+        Ok(spec) => by_spec(&spec),
+        Err(_) => Err(ContenderError::Unknown(name.to_string())),
+    }
+}
+
+/// The contender of an allocator spec; in-process-only allocators (snmalloc, the engine
+/// presets, `cpython:3.X`, null) have none.
+pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    match spec {
+        AllocatorSpec::Pymalloc => Ok(pymalloc()),
+        AllocatorSpec::System => Ok(system()),
+        AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc | AllocatorSpec::Tcmalloc => {
+            known(&spec.name())
+        }
+        AllocatorSpec::Preload { name, path } => {
+            preloaded(name, path, String::new(), "custom".to_string())
+        }
+        _ => Err(ContenderError::Unknown(spec.name())),
     }
 }
 
 /// `--preload NAME=PATH`.
 pub fn from_preload_arg(arg: &str) -> Result<Contender, ContenderError> {
-    let (name, path) = arg
-        .split_once('=')
-        .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-        .ok_or_else(|| ContenderError::BadPreload(arg.to_string()))?;
-    preloaded(name, Path::new(path), String::new(), "custom".to_string())
+    match arg.parse::<AllocatorSpec>() {
+        Ok(spec @ AllocatorSpec::Preload { .. }) => by_spec(&spec),
+        _ => Err(ContenderError::BadPreload(arg.to_string())),
+    }
 }
 
 fn pymalloc() -> Contender {
     Contender {
+        spec: AllocatorSpec::Pymalloc,
         name: "pymalloc".into(),
         preload: None,
         python_malloc: false,
@@ -97,6 +117,7 @@ fn pymalloc() -> Contender {
 
 fn system() -> Contender {
     Contender {
+        spec: AllocatorSpec::System,
         name: "system".into(),
         preload: None,
         python_malloc: true,
@@ -138,7 +159,16 @@ fn preloaded(
             path: path.display().to_string(),
         });
     }
+    // The Debian builds go by their own names; anything else is the `NAME=PATH` it was given.
+    let spec = match KNOWN.iter().find(|k| k.0 == name && path.ends_with(k.1)) {
+        Some(_) => name.parse().expect("known names parse"),
+        None => AllocatorSpec::Preload {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        },
+    };
     Ok(Contender {
+        spec,
         name: name.to_string(),
         preload: Some(path.to_path_buf()),
         python_malloc: true,

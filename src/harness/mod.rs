@@ -8,6 +8,7 @@ pub mod fidelity;
 pub mod group;
 pub mod heap;
 pub mod paired;
+pub mod plan;
 pub mod replay;
 pub mod runner;
 pub mod throughput;

@@ -23,7 +23,7 @@ type BatchKey = (String, Option<String>, Option<u64>, Option<u64>, u32, String);
 fn key(c: &CellSpec) -> BatchKey {
     (
         c.workload.clone(),
-        c.python.clone(),
+        c.python.map(|p| p.to_string()),
         c.scale,
         c.seed,
         c.repetition,
@@ -71,7 +71,7 @@ impl ThroughputBatch {
         let allocators: Vec<String> = cells
             .iter()
             .take_while(|c| key(c) == k)
-            .map(|c| c.allocator.clone())
+            .map(|c| c.allocator.to_string())
             .collect();
         let mut batch = ThroughputBatch {
             key: Some(k),

@@ -97,7 +97,7 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
                 eta
             );
         }
-        let mut result = if plan.throughput.is_some() && spec.allocator == "null" {
+        let mut result = if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
             // null's figures are its throughput samples; it has no memory of its own.
             CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
         } else {
@@ -145,7 +145,12 @@ pub fn run_and_save(
 /// Runs one cell in a child process and turns whatever happened into a result.
 pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
     let failed = |reason: String| {
-        CellResult::failed(&spec.workload, &spec.allocator, spec.repetition, reason)
+        CellResult::failed(
+            &spec.workload,
+            &spec.allocator.name(),
+            spec.repetition,
+            reason,
+        )
     };
     let json = serde_json::to_string(spec).expect("a CellSpec always serialises");
     let out = match run_child(CELL_SUBCOMMAND, &json, timeout) {

@@ -240,3 +240,17 @@ impl Iterator for EventStream {
         (self.heap.out.len() - self.pos, None)
     }
 }
+
+/// Anything a replay, `stats` or `gen` draws events from, batch by batch: a generator's
+/// [`EventStream`] or a trace's reader (`trace::TraceReader`). A new kind of event source
+/// implements this and gets a variant in `trace::Source`; nothing downstream changes.
+pub trait EventSource {
+    /// The next batch of events, `Ok(None)` at the end, or why the source cannot go on.
+    fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>>;
+}
+
+impl EventSource for EventStream {
+    fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>> {
+        Ok(self.next_batch())
+    }
+}

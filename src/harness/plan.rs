@@ -1,0 +1,175 @@
+//! What a `run` measures, decided once from validated options: the sources (resolved), the
+//! allocators (selected and checked), and every cell in order — before anything is measured,
+//! so a bad name stops the run with exit 2 and nothing half-written.
+//!
+//! `null` leads every (workload, repetition) group: it does no allocation work, so its cost is
+//! the harness's own. Its throughput is measured in the same process as the group's
+//! allocators, round by round ([`super::paired`]), and subtracted pair by pair
+//! (`net_loop_ns_per_op`, design.md §3); it needs no memory cell of its own.
+
+use super::cell::{CellOptions, CellSpec};
+use super::runner::{self, Outcome};
+use crate::alloc::registry;
+use crate::alloc::{AllocOptions, AllocatorSpec};
+use super::throughput::Calibration;
+use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
+use crate::report::store::ResultsStore;
+use crate::trace::Source;
+use crate::workload::PyVersion;
+use std::time::Duration;
+
+/// The options of a run, as the command line gives them.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Workload names, spec files, `trace:NAME`s and trace files, in order.
+    pub workloads: Vec<String>,
+    /// Named allocators; empty for the default set.
+    pub allocators: Vec<AllocatorSpec>,
+    pub repetitions: u32,
+    pub cell: CellOptions,
+    pub alloc: AllocOptions,
+    pub timeout: Duration,
+    /// How long and how often the throughput processes measure.
+    pub throughput: Calibration,
+}
+
+/// A run, planned: every cell it will measure, and what the manifest says about it.
+pub struct Plan {
+    pub sources: Vec<Source>,
+    /// The allocators as selected (`pymalloc` still per workload).
+    pub allocators: Vec<AllocatorSpec>,
+    /// One line each for default allocators left out, with the reason.
+    pub skipped: Vec<String>,
+    pub cells: Vec<CellSpec>,
+    pub parameters: RunParameters,
+    pub infos: Vec<AllocatorInfo>,
+    pub timeout: Duration,
+    pub throughput: Calibration,
+}
+
+impl Plan {
+    /// Resolves every source and allocator and lays out the cells: repetitions outermost,
+    /// then workloads, then `null` and the allocators.
+    pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
+        let sources = req
+            .workloads
+            .iter()
+            .map(|w| Source::load(w))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
+        let mut pythons: Vec<PyVersion> = Vec::new();
+        for s in &sources {
+            if !pythons.contains(&python_of(s)) {
+                pythons.push(python_of(s));
+            }
+        }
+        let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
+        let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
+            .chain(allocators.iter().cloned())
+            .collect();
+        let mut cells = Vec::new();
+        for rep in 0..req.repetitions {
+            for s in &sources {
+                for a in &with_baseline {
+                    cells.push(CellSpec::new(s, a.resolve(python_of(s)), rep, &req.cell));
+                }
+            }
+        }
+        let mut resolved: Vec<AllocatorSpec> = Vec::new();
+        for c in &cells {
+            if !resolved.contains(&c.allocator) {
+                resolved.push(c.allocator.clone());
+            }
+        }
+        let parameters = RunParameters {
+            workloads: req.workloads.clone(),
+            allocators: resolved.iter().map(AllocatorSpec::name).collect(),
+            repetitions: req.repetitions,
+            scale: req.cell.overrides.scale,
+            seed: req.cell.overrides.seed,
+            python: req.cell.overrides.python.map(|p| p.to_string()),
+            touch: req.cell.touch.name().to_string(),
+            sample_every: req.cell.sample_every,
+        };
+        let infos = resolved
+            .iter()
+            .map(|a| AllocatorInfo {
+                name: a.name(),
+                version: a
+                    .availability(&req.alloc)
+                    .version
+                    .unwrap_or_else(|| "unknown".to_string()),
+            })
+            .collect();
+        Ok(Plan {
+            sources,
+            allocators,
+            skipped,
+            cells,
+            parameters,
+            infos,
+            timeout: req.timeout,
+            throughput: req.throughput,
+        })
+    }
+
+    /// Measures every (workload, repetition)'s throughput in one shared process and every
+    /// allocator's memory and latency in its own, saving the results after each cell.
+    pub fn run(
+        &self,
+        progress: bool,
+        store: &ResultsStore,
+        results: &mut RunResults,
+    ) -> anyhow::Result<Outcome> {
+        runner::install_sigint_handler();
+        let plan = runner::Plan {
+            cells: self.cells.clone(),
+            timeout: self.timeout,
+            progress,
+            throughput: Some(self.throughput),
+        };
+        runner::run_and_save(&plan, store, results, |_| {})
+    }
+}
+
+/// The allocators of the run. Named ones must all be available (else exit 2 before
+/// measuring). By default: every available allocator, with the engine as `pymalloc`
+/// (resolved per workload) first and, of the real interpreters, only those whose version a
+/// workload models — the comparison the engine preset stands in for. Returns the skipped
+/// ones' one-line reasons.
+fn select_allocators(
+    named: &[AllocatorSpec],
+    pythons: &[PyVersion],
+    opts: &AllocOptions,
+) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<String>)> {
+    if !named.is_empty() {
+        return Ok((registry::select_specs(named, opts)?.specs, Vec::new()));
+    }
+    let selection = registry::select_specs(&[], opts)?;
+    let mut skipped: Vec<String> = selection
+        .skipped
+        .iter()
+        .filter(|(spec, _)| spec.cpython_version().is_none())
+        .map(|(name, reason)| format!("skipped {name}: {reason}"))
+        .collect();
+    let mut specs: Vec<AllocatorSpec> = Vec::new();
+    for spec in selection.specs {
+        match spec {
+            AllocatorSpec::Pymalloc => specs.insert(0, spec),
+            AllocatorSpec::Cpython(v) if !pythons.contains(&v) => {}
+            _ => specs.push(spec),
+        }
+    }
+    for py in pythons {
+        let wanted = AllocatorSpec::Cpython(*py);
+        if !specs.contains(&wanted) {
+            let reason = selection
+                .skipped
+                .iter()
+                .find(|(s, _)| *s == wanted)
+                .map_or("not found", |(_, r)| r.as_str());
+            skipped.push(format!("skipped {wanted}: {reason}"));
+        }
+    }
+    Ok((specs, skipped))
+}
