@@ -421,3 +421,127 @@ pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<(String, 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::compact::CompactStream;
+    use crate::harness::replay::Touch;
+    use crate::harness::throughput::{measure_group, Bench, Calibration, Contender};
+    use crate::report::model::{CellKind, ThroughputSamples};
+    use crate::workload::{Domain, Event};
+    use std::rc::Rc;
+
+    fn results(cells: Vec<CellResult>) -> RunResults {
+        RunResults {
+            format_version: 1,
+            pybench_version: String::new(),
+            git_commit: None,
+            run: "t".into(),
+            started_utc: String::new(),
+            command_line: Vec::new(),
+            machine: Default::default(),
+            parameters: Default::default(),
+            allocators: Vec::new(),
+            cells,
+            interrupted: false,
+            validation: None,
+        }
+    }
+
+    fn cell(a: &str, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
+        let mut c = CellResult::new("w", a, 0, CellKind::Replay);
+        c.throughput = Some(ThroughputSamples {
+            group: "w/rep1/g0".into(),
+            min_time_ns: 1,
+            passes_per_sample: 1,
+            cold_ns_per_op: 1.0,
+            ns_per_op: ns,
+            null_ns_per_op: null,
+        });
+        c
+    }
+
+    #[test]
+    fn null_against_itself_in_one_process_is_indistinguishable() {
+        // Two null contenders measured for real, taking turns in this process.
+        let events: Vec<Event> = (0..20_000u32)
+            .flat_map(|i| {
+                [
+                    Event::Alloc {
+                        slot: i % 100,
+                        size: 32,
+                        domain: Domain::Obj,
+                        thread: 0,
+                    },
+                    Event::Free {
+                        slot: i % 100,
+                        thread: 0,
+                    },
+                ]
+            })
+            .collect();
+        let s = Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap());
+        let null = || -> Box<dyn Contender> {
+            let a = crate::alloc::NullAllocator::new().unwrap();
+            Box::new(Bench::new("null", a, Rc::clone(&s)).unwrap())
+        };
+        let mut cs = vec![null(), null()];
+        let cal = Calibration {
+            min_time_ns: 1_000_000,
+            rounds: 30,
+            warmup_passes: 1,
+        };
+        let g = measure_group(&mut cs, cal).unwrap();
+        let (a, b) = (&g.contenders[0], &g.contenders[1]);
+        let r = results(vec![
+            cell("null", a.samples_ns_per_op.clone(), a.samples_ns_per_op.clone()),
+            cell("null-twin", b.samples_ns_per_op.clone(), a.samples_ns_per_op.clone()),
+        ]);
+        // Gross figures (null has no net one): paired by round.
+        let sp = speed(&r, "w", "null-twin", "null").unwrap();
+        assert!(sp.paired);
+        assert_eq!(sp.relation(), Relation::Indistinguishable, "{sp:?}");
+        assert!(sentence("null-twin", "null", &sp).contains("indistinguishable"));
+    }
+
+    #[test]
+    fn a_clear_difference_gets_a_ratio_and_its_direction() {
+        let null = vec![2.0, 2.1, 1.9, 2.0, 2.05, 1.95, 2.0, 2.0];
+        let fast: Vec<f64> = null.iter().map(|n| n + 4.0).collect();
+        let slow: Vec<f64> = null.iter().map(|n| n + 8.0 + n * 0.01).collect();
+        let r = results(vec![
+            cell("null", null.clone(), null.clone()),
+            cell("pymalloc:cpython-3.11", fast, null.clone()),
+            cell("system", slow, null.clone()),
+        ]);
+        let v = judge(&r, None);
+        assert_eq!(v[0].reference, "pymalloc:cpython-3.11");
+        let sys = v[0].entries.iter().find(|e| e.allocator == "system").unwrap();
+        let sp = sys.speed.unwrap();
+        assert_eq!(sp.relation(), Relation::Slower);
+        assert!((sp.ratio.point - 0.5).abs() < 0.01, "{sp:?}");
+        assert!(sentence("system", "pymalloc:cpython-3.11", &sp)
+            .starts_with("pymalloc:cpython-3.11 is 2.0"));
+        assert!(v[0].entries[0].winner && !sys.winner);
+        // With the other reference, the ratio turns over.
+        let v = judge(&r, Some("system"));
+        let py = &v[0].entries[0];
+        assert!((py.speed.unwrap().ratio.point - 2.0).abs() < 0.05);
+        // Tight, paired data: nothing to warn about.
+        assert!(wide_intervals(&v, 0.05).is_empty());
+    }
+
+    #[test]
+    fn scattered_samples_are_flagged_as_wide() {
+        let null = vec![2.0; 6];
+        let noisy = vec![4.0, 9.0, 5.0, 12.0, 3.0, 8.0];
+        let r = results(vec![
+            cell("pymalloc:cpython-3.11", vec![6.0; 6], null.clone()),
+            cell("system", noisy, null),
+        ]);
+        let v = judge(&r, None);
+        let wide = wide_intervals(&v, 0.05);
+        assert!(wide.iter().any(|(what, _)| what.starts_with("system")), "{wide:?}");
+    }
+}
