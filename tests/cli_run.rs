@@ -68,9 +68,7 @@ fn run_writes_tidy_results_with_sane_values() {
         .arg(&tmp)
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "vs pymalloc:cpython-3.11",
-        ));
+        .stdout(predicate::str::contains("vs pymalloc:cpython-3.11"));
     let dir = run_dir(&tmp);
     for f in ["results.json", "results.csv", "summary.md"] {
         assert!(dir.join(f).is_file(), "{f} written");
@@ -173,7 +171,9 @@ fn csv_to_stdout_replaces_the_table() {
         .assert()
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit,sample\n"));
+    assert!(
+        stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit,sample\n")
+    );
     assert!(stdout.contains(",dicts,system,0,replay,ops_per_sec,,"));
 }
 
@@ -310,7 +310,10 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
         }
         if !crashed {
             // The survivors keep their throughput: measured again without the crasher.
-            assert!(!c["throughput"]["ns_per_op"].as_array().unwrap().is_empty(), "{c}");
+            assert!(
+                !c["throughput"]["ns_per_op"].as_array().unwrap().is_empty(),
+                "{c}"
+            );
         }
     }
 }

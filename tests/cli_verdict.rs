@@ -18,7 +18,15 @@ fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
     let a = Command::cargo_bin("pybench")
         .unwrap()
         .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "1"])
-        .args(["--scale", "20000", "--rounds", "4", "--min-time", "0.002", "--no-plots"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "4",
+            "--min-time",
+            "0.002",
+            "--no-plots",
+        ])
         .args(extra)
         .arg("--out")
         .arg(&tmp)
@@ -49,7 +57,11 @@ fn an_unknown_reference_is_refused_before_measuring() {
     let (a, tmp) = run("ref-bad", &["--reference", "jemalloc"]);
     a.code(2)
         .stderr(predicate::str::contains("--reference jemalloc"));
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[test]
@@ -58,7 +70,15 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let a = Command::cargo_bin("pybench")
         .unwrap()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
-        .args(["--scale", "20000", "--rounds", "2", "--min-time", "0.001", "--no-plots"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "2",
+            "--min-time",
+            "0.001",
+            "--no-plots",
+        ])
         .arg("--out")
         .arg(&tmp)
         .env("PYBENCH_FAKE_LOADAVG", "64.5 60.0 50.0 3/200 1234")
@@ -70,7 +90,12 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
         1,
         "{err}"
     );
-    let dir = std::fs::read_dir(&tmp).unwrap().next().unwrap().unwrap().path();
+    let dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["machine"]["load_average"], 64.5);
@@ -80,7 +105,15 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let a = Command::cargo_bin("pybench")
         .unwrap()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
-        .args(["--scale", "20000", "--rounds", "2", "--min-time", "0.001", "--no-plots"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "2",
+            "--min-time",
+            "0.001",
+            "--no-plots",
+        ])
         .arg("--out")
         .arg(&tmp)
         .env("PYBENCH_FAKE_LOADAVG", "0.10 0.10 0.10 1/100 1")

@@ -6,8 +6,8 @@ use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
 use crate::report::store::{export_to, utc_timestamp, ResultsStore};
 use crate::report::summary::{cell_text, summarize};
-use crate::stats::median;
 use crate::report::table::TableFormat;
+use crate::stats::median;
 use crate::sys::procfs::MachineInfo;
 use anyhow::Context as _;
 use clap::Args;
@@ -143,10 +143,7 @@ pub fn finish(
     if replay_with_samples {
         let verdicts = crate::report::verdict::judge(results, out.reference.as_deref());
         let noisy = crate::report::verdict::wide_intervals(&verdicts, NOISY_INTERVAL);
-        if let Some((worst, hw)) = noisy
-            .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        {
+        if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
             eprintln!(
                 "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
                  ±{:.1} %); differences that small are not resolved — more --rounds, a longer \

@@ -138,6 +138,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
 fn parse_min_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
-        _ => Err(format!("`{s}` is not a duration in seconds between 0 and 60")),
+        _ => Err(format!(
+            "`{s}` is not a duration in seconds between 0 and 60"
+        )),
     }
 }

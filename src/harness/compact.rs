@@ -50,10 +50,18 @@ impl Record {
 /// An event that does not fit a [`Record`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wide {
-    Malloc { size: u64 },
-    Calloc { n: u64, size: u64 },
+    Malloc {
+        size: u64,
+    },
+    Calloc {
+        n: u64,
+        size: u64,
+    },
     /// A realloc whose touch policy writes bytes `touch_from..size` of the new block.
-    Realloc { size: u64, touch_from: u64 },
+    Realloc {
+        size: u64,
+        touch_from: u64,
+    },
 }
 
 /// A stream ready for the throughput loop; see the module documentation.
@@ -248,18 +256,17 @@ mod tests {
         ];
         let s = CompactStream::compile(&events, true, Touch::Header).unwrap();
         let codes: Vec<u32> = s.records.as_slice().iter().map(|r| r.code()).collect();
-        assert_eq!(codes, [MALLOC, MALLOC_RAW, REALLOC, REALLOC_RAW, WIDE, FREE]);
+        assert_eq!(
+            codes,
+            [MALLOC, MALLOC_RAW, REALLOC, REALLOC_RAW, WIDE, FREE]
+        );
         assert_eq!(s.records.as_slice()[1].size(), 100);
         assert_eq!(s.wide, [Wide::Calloc { n: 3, size: 10 }]);
         assert_eq!(s.peak_live_bytes, 32 + 100 + 32); // after the first realloc
         assert_eq!(s.live_at_end, [(1, true), (2, false)]);
         // Without raw_to_system every block goes to the allocator under test.
         let all = CompactStream::compile(&events, false, Touch::Full).unwrap();
-        assert!(all
-            .records
-            .as_slice()
-            .iter()
-            .all(|r| r.code() % 2 == 0));
+        assert!(all.records.as_slice().iter().all(|r| r.code() % 2 == 0));
         // Under full touch a growing realloc writes its new bytes: a side-table event.
         assert_eq!(
             all.wide[0],

@@ -11,14 +11,21 @@ use super::cell::CellSpec;
 use super::group::GroupSpec;
 use super::runner::run_group;
 use super::throughput::{Calibration, GroupSamples};
-use crate::report::model::{CellResult, CellStatus, Metric, ThroughputSamples};
 use crate::metrics::Id;
+use crate::report::model::{CellResult, CellStatus, Metric, ThroughputSamples};
 use crate::stats::median;
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// What identifies the stream a cell replays, apart from its allocator.
-type BatchKey = (String, Option<String>, Option<u64>, Option<u64>, u32, String);
+type BatchKey = (
+    String,
+    Option<String>,
+    Option<u64>,
+    Option<u64>,
+    u32,
+    String,
+);
 
 fn key(c: &CellSpec) -> BatchKey {
     (
@@ -168,9 +175,11 @@ impl ThroughputBatch {
                     reason: format!("throughput: {reason}"),
                 };
             }
-            None => cell.status = CellStatus::Failed {
-                reason: "throughput was not measured".to_string(),
-            },
+            None => {
+                cell.status = CellStatus::Failed {
+                    reason: "throughput was not measured".to_string(),
+                }
+            }
         }
     }
 }

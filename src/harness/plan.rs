@@ -9,9 +9,9 @@
 
 use super::cell::{CellOptions, CellSpec};
 use super::runner::{self, Outcome};
+use super::throughput::Calibration;
 use crate::alloc::registry;
 use crate::alloc::{AllocOptions, AllocatorSpec};
-use super::throughput::Calibration;
 use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
 use crate::report::store::ResultsStore;
 use crate::trace::Source;

@@ -5,9 +5,9 @@
 use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
 use super::group::{GroupSpec, THROUGHPUT_SUBCOMMAND};
-use super::throughput::GroupSamples;
 use super::paired::ThroughputBatch;
 use super::throughput::Calibration;
+use super::throughput::GroupSamples;
 use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use std::io::{IsTerminal, Read};
@@ -97,12 +97,13 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
                 eta
             );
         }
-        let mut result = if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
-            // null's figures are its throughput samples; it has no memory of its own.
-            CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
-        } else {
-            run_cell(spec, plan.timeout)
-        };
+        let mut result =
+            if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
+                // null's figures are its throughput samples; it has no memory of its own.
+                CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+            } else {
+                run_cell(spec, plan.timeout)
+            };
         if plan.throughput.is_some() {
             throughput.attach(&mut result);
         }
@@ -167,7 +168,8 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
 pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, String> {
     let json = serde_json::to_string(spec).expect("a GroupSpec always serialises");
     let out = run_child(THROUGHPUT_SUBCOMMAND, &json, timeout)?;
-    serde_json::from_str(&out).map_err(|e| format!("unreadable result from the throughput process: {e}"))
+    serde_json::from_str(&out)
+        .map_err(|e| format!("unreadable result from the throughput process: {e}"))
 }
 
 /// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it

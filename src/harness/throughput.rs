@@ -9,9 +9,9 @@
 
 use super::compact::{self, CompactStream, Wide};
 use super::replay::{ReplayError, Touch};
-use crate::sys::procfs::thread_cpu_ns;
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::pinned::PinnedBuf;
+use crate::sys::procfs::thread_cpu_ns;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -182,7 +182,6 @@ impl<A: Allocator> Bench<A> {
             slots,
         })
     }
-
 }
 
 impl<A: Allocator> Contender for Bench<A> {
@@ -378,7 +377,10 @@ mod tests {
             // The engine's own accounting: no block of the pass survives it.
             let stats = b.a.engine_stats().unwrap();
             assert_eq!(stats.bytes_in_allocated_blocks, 0);
-            assert!(stats.arenas_allocated_total > 0, "the pass allocated nothing");
+            assert!(
+                stats.arenas_allocated_total > 0,
+                "the pass allocated nothing"
+            );
         }
     }
 
@@ -400,7 +402,11 @@ mod tests {
             assert_eq!(c.samples_ns_per_op.len(), 5);
             assert!(c.cold_ns_per_op > 0.0);
             // Each sample covers at least the minimum time (within clock granularity).
-            let sample_ns = c.samples_ns_per_op.iter().cloned().fold(f64::INFINITY, f64::min)
+            let sample_ns = c
+                .samples_ns_per_op
+                .iter()
+                .cloned()
+                .fold(f64::INFINITY, f64::min)
                 * g.events as f64
                 * f64::from(c.passes_per_sample);
             assert!(

@@ -90,12 +90,7 @@ impl Exporter for Csv {
                 for (name, values) in series {
                     for (i, v) in values.iter().enumerate() {
                         let (v, i) = (v.to_string(), i.to_string());
-                        w.write_record(
-                            prefix
-                                .iter()
-                                .copied()
-                                .chain([name, "", &v, "ns", &i]),
-                        )?;
+                        w.write_record(prefix.iter().copied().chain([name, "", &v, "ns", &i]))?;
                     }
                 }
             }

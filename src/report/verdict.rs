@@ -194,10 +194,9 @@ fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
 
 /// Whether `asked` names an allocator of the run (for a clear error before printing).
 pub fn has_allocator(results: &RunResults, asked: &str) -> bool {
-    results
-        .cells
-        .iter()
-        .any(|c| c.allocator == asked || (asked == "pymalloc" && c.allocator.starts_with("pymalloc")))
+    results.cells.iter().any(|c| {
+        c.allocator == asked || (asked == "pymalloc" && c.allocator.starts_with("pymalloc"))
+    })
 }
 
 /// The verdict of every replay workload of the run, relative to `reference`.
@@ -233,7 +232,10 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
             let cells = cells_of(results, w, a);
             let ok: Vec<&CellResult> = cells.iter().copied().filter(|c| c.is_ok()).collect();
             let pooled = |gross| -> Vec<f64> {
-                samples(&ok, gross).into_iter().flat_map(|(_, v)| v).collect()
+                samples(&ok, gross)
+                    .into_iter()
+                    .flat_map(|(_, v)| v)
+                    .collect()
             };
             let bs = bootstrap(&format!("{w}/{a}"));
             let med = |id: Id, op: Option<&str>| {
@@ -342,7 +344,9 @@ fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Opti
         }
         let e = v.entries.iter().find(|e| e.allocator == a)?;
         let s = e.speed?;
-        per_workload.push(round_ratios(results, &v.workload, a, &v.reference).unwrap_or(vec![s.ratio.point]));
+        per_workload.push(
+            round_ratios(results, &v.workload, a, &v.reference).unwrap_or(vec![s.ratio.point]),
+        );
     }
     if per_workload.is_empty() {
         return None;
@@ -495,8 +499,16 @@ mod tests {
         let g = measure_group(&mut cs, cal).unwrap();
         let (a, b) = (&g.contenders[0], &g.contenders[1]);
         let r = results(vec![
-            cell("null", a.samples_ns_per_op.clone(), a.samples_ns_per_op.clone()),
-            cell("null-twin", b.samples_ns_per_op.clone(), a.samples_ns_per_op.clone()),
+            cell(
+                "null",
+                a.samples_ns_per_op.clone(),
+                a.samples_ns_per_op.clone(),
+            ),
+            cell(
+                "null-twin",
+                b.samples_ns_per_op.clone(),
+                a.samples_ns_per_op.clone(),
+            ),
         ]);
         // Gross figures (null has no net one): paired by round.
         let sp = speed(&r, "w", "null-twin", "null").unwrap();
@@ -517,7 +529,11 @@ mod tests {
         ]);
         let v = judge(&r, None);
         assert_eq!(v[0].reference, "pymalloc:cpython-3.11");
-        let sys = v[0].entries.iter().find(|e| e.allocator == "system").unwrap();
+        let sys = v[0]
+            .entries
+            .iter()
+            .find(|e| e.allocator == "system")
+            .unwrap();
         let sp = sys.speed.unwrap();
         assert_eq!(sp.relation(), Relation::Slower);
         assert!((sp.ratio.point - 0.5).abs() < 0.01, "{sp:?}");
@@ -542,6 +558,21 @@ mod tests {
         ]);
         let v = judge(&r, None);
         let wide = wide_intervals(&v, 0.05);
-        assert!(wide.iter().any(|(what, _)| what.starts_with("system")), "{wide:?}");
+        assert!(
+            wide.iter().any(|(what, _)| what.starts_with("system")),
+            "{wide:?}"
+        );
+    }
+
+    #[test]
+    fn compare_warns_when_the_cpu_models_differ() {
+        let mut a = results(Vec::new());
+        let mut b = results(Vec::new());
+        a.machine.cpu_model = Some("AMD EPYC".into());
+        b.machine.cpu_model = Some("AMD EPYC".into());
+        assert_eq!(crate::compare::cpu_warning(&a, &b), None);
+        b.machine.cpu_model = Some("Intel Xeon".into());
+        let w = crate::compare::cpu_warning(&a, &b).unwrap();
+        assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
     }
 }

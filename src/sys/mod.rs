@@ -3,6 +3,6 @@
 //! perf_event counters (`perf`).
 
 pub(crate) mod mem;
-pub mod pinned;
 pub mod perf;
+pub mod pinned;
 pub mod procfs;
