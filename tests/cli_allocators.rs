@@ -1,11 +1,9 @@
 //! CLI tests for `pybench list allocators`.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::pybench;
+use predicates::prelude::*;
 
 fn stdout_of(args: &[&str]) -> String {
     let out = pybench().args(args).assert().success();

@@ -1,25 +1,16 @@
 //! `pybench exec` on a real Python program: every allocator's cells, the preload really in
 //! effect inside the Python process, peak RSS above the bare interpreter's, failures reported.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::{pybench, tempdir};
+use predicates::prelude::*;
+use std::path::Path;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/python/alloc_heavy.py"
 );
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-exec-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn results(root: &Path) -> serde_json::Value {
     let dir = std::fs::read_dir(root)

@@ -1,14 +1,12 @@
 //! CLI tests for `pybench run`: real runs at small scale, checked for the documented files,
 //! columns and sane values, plus bad input and Ctrl-C.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{pybench, tempdir};
 use predicates::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 /// The single results directory created under `root`.
 fn run_dir(root: &Path) -> PathBuf {
@@ -47,7 +45,7 @@ fn stream_peak_live_bytes(workload: &str, scale: &str) -> f64 {
 
 #[test]
 fn run_writes_tidy_results_with_sane_values() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     pybench()
         .args([
             "run",
@@ -161,7 +159,7 @@ fn run_writes_tidy_results_with_sane_values() {
 
 #[test]
 fn csv_to_stdout_replaces_the_table() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     let out = pybench()
         .args([
             "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "5000", "--csv", "-",
@@ -179,7 +177,7 @@ fn csv_to_stdout_replaces_the_table() {
 
 #[test]
 fn unknown_names_are_refused_before_measuring() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     pybench()
         .args(["run", "-w", "dicts", "-a", "hoard"])
         .arg("--out")
@@ -214,7 +212,7 @@ fn unknown_names_are_refused_before_measuring() {
 
 #[test]
 fn sigint_keeps_the_finished_cells() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     let exe = assert_cmd::cargo::cargo_bin("pybench");
     let mut child = std::process::Command::new(exe)
         .args([
@@ -259,23 +257,9 @@ fn sigint_keeps_the_finished_cells() {
         .contains("interrupted"));
 }
 
-/// A fresh empty directory under the target dir (no extra dependency for temp dirs).
-fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "pybench-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     let out = pybench()
         .args([
             "run",
@@ -320,7 +304,7 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
 
 #[test]
 fn an_unavailable_allocator_named_explicitly_stops_the_run() {
-    let tmp = tempdir();
+    let tmp = tempdir("run");
     pybench()
         .args([
             "run",

@@ -1,18 +1,10 @@
 //! The trace commands through the CLI: gen, stats FILE, list workloads, run --trace.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{pybench, tempdir};
 use predicates::str::contains;
-use std::path::PathBuf;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pybench-cli-trace-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn json(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().unwrap();
@@ -22,7 +14,7 @@ fn json(cmd: &mut Command) -> serde_json::Value {
 
 #[test]
 fn a_generated_trace_summarises_like_its_workload() {
-    let dir = tmp("gen");
+    let dir = tempdir("gen");
     let file = dir.join("lists.pbt");
     pybench()
         .args([
@@ -74,7 +66,7 @@ fn shipped_traces_are_listed_and_readable() {
 
 #[test]
 fn run_replays_a_trace_next_to_a_workload() {
-    let dir = tmp("run");
+    let dir = tempdir("run");
     let file = dir.join("small.pbt");
     pybench()
         .args(["gen", "--workload", "dicts", "--scale", "5000", "-o"])
@@ -102,7 +94,7 @@ fn run_replays_a_trace_next_to_a_workload() {
 
 #[test]
 fn bad_traces_fail_with_one_line() {
-    let dir = tmp("bad");
+    let dir = tempdir("bad");
     let file = dir.join("bad.pbt");
     std::fs::write(&file, b"not a trace at all").unwrap();
     let out = pybench().arg("stats").arg(&file).output().unwrap();

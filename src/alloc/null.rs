@@ -27,22 +27,12 @@ impl NullAllocator {
 
     /// Maps the scratch area. Fails only if the address space cannot be reserved.
     pub fn new() -> std::io::Result<Self> {
-        // SAFETY: an anonymous private mapping with no fixed address.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                Self::CAPACITY,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        let base =
+            crate::sys::mem::reserve(Self::CAPACITY).ok_or_else(std::io::Error::last_os_error)?;
         // mmap returns page-aligned memory, so 16-byte alignment holds for every request.
-        Ok(NullAllocator { base: base.cast() })
+        Ok(NullAllocator {
+            base: base.as_ptr(),
+        })
     }
 
     #[inline]
@@ -57,8 +47,10 @@ impl NullAllocator {
 
 impl Drop for NullAllocator {
     fn drop(&mut self) {
-        // SAFETY: base is the mapping made in new(), of CAPACITY bytes.
-        unsafe { libc::munmap(self.base.cast(), Self::CAPACITY) };
+        if let Some(base) = std::ptr::NonNull::new(self.base) {
+            // SAFETY: base is the mapping made in new(), of CAPACITY bytes, no longer used.
+            unsafe { crate::sys::mem::unmap(base, Self::CAPACITY) };
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! on the same event stream (see `harness::fidelity`).
 
 use crate::alloc::AllocatorSpec;
+use crate::exit::Exit;
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::fidelity::{compare, FidelityMeasurement, FIDELITY_SUBCOMMAND};
 use crate::harness::runner::run_child;
@@ -35,9 +36,6 @@ pub struct FidelityArgs {
     #[arg(long)]
     json: bool,
 }
-
-/// Exit code when a figure differs beyond the tolerance.
-const EXIT_DIFFERS: u8 = 1;
 
 pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     let preset = Preset::for_python(&args.python).ok_or_else(|| {
@@ -105,6 +103,6 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     Ok(if flagged == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_DIFFERS)
+        Exit::Regressed.into()
     })
 }

@@ -38,7 +38,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         command: std::env::args().collect(),
         domains: vec!["raw".into(), "mem".into(), "obj".into()],
         pybench_version: crate::trace::pybench_version(),
-        created_utc: crate::report::store::utc_timestamp(),
+        created_utc: crate::sys::time::utc_timestamp(),
         phases: info.phases.clone(),
         extra,
     };

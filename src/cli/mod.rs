@@ -14,11 +14,9 @@ mod spec_args;
 mod stats;
 mod validate;
 
+use crate::exit::Exit;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-
-/// Exit code for bad input or usage (design.md §5).
-pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,7 +103,7 @@ pub fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("pybench: error: {err:#}");
-            ExitCode::from(EXIT_USAGE)
+            Exit::Usage.into()
         }
     }
 }

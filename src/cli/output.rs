@@ -1,24 +1,21 @@
 //! What `run` and `exec` share: where results go, the manifest, the files written after the
 //! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
 
+use crate::exit::Exit;
 use crate::metrics::Id;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
-use crate::report::store::{export_to, utc_timestamp, ResultsStore};
+use crate::report::store::{export_to, ResultsStore};
 use crate::report::summary::{cell_text, summarize};
 use crate::report::table::TableFormat;
 use crate::stats::median;
 use crate::sys::procfs::MachineInfo;
+use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exit code when one or more cells failed (design.md §5).
-pub const EXIT_CELLS_FAILED: u8 = 3;
-/// Exit code after Ctrl-C (128 + SIGINT), once the finished cells are saved.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
@@ -174,9 +171,9 @@ pub fn finish(
             results.cells.len(),
             store.dir().display()
         );
-        ExitCode::from(EXIT_INTERRUPTED)
+        Exit::Interrupted.into()
     } else if results.failed_cells() > 0 {
-        ExitCode::from(EXIT_CELLS_FAILED)
+        Exit::CellsFailed.into()
     } else {
         ExitCode::SUCCESS
     })

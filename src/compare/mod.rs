@@ -2,8 +2,9 @@
 //! decides for each metric whether it regressed, improved, stayed the same, or cannot be
 //! told apart from noise.
 //!
-//! How each kind of metric is judged (README "Comparing runs (CI)"):
-//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`): the repetitions of
+//! How each kind of metric is judged (README "Comparing runs (CI)"); a metric's kind comes from
+//! the catalogue (`crate::metrics`), so a new metric needs no code here:
+//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`, `exec`'s `*_ns`): the repetitions of
 //!   each side are compared with a two-sided Mann-Whitney U test and a percentile-bootstrap
 //!   interval of the ratio of medians; a change counts only when it is significant *and* the
 //!   whole interval lies beyond the threshold.
@@ -407,14 +408,13 @@ impl Skipped {
     }
 }
 
+/// A metric's values over repetitions: (baseline, current).
+type BothSides = (Vec<f64>, Vec<f64>);
+
 /// The values of metric `key` on both sides, its units checked. Per-class pool counts are
 /// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
 /// absent on one side gives `None`.
-fn both_sides(
-    key: &Series,
-    b: &[Series],
-    c: &[Series],
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, CompareError> {
+fn both_sides(key: &Series, b: &[Series], c: &[Series]) -> Result<Option<BothSides>, CompareError> {
     let op = key.op.as_deref();
     let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
     if let (Some(b), Some(c)) = (bs, cs) {

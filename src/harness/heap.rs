@@ -30,21 +30,12 @@ impl HarnessHeap {
         if ACTIVE.load(Ordering::Acquire) {
             return true;
         }
-        // SAFETY: an anonymous private mapping with no fixed address; NORESERVE because most
-        // of it is never touched.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                RESERVE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        // NORESERVE because most of it is never touched; mmap does not allocate, so this
+        // is safe to call from inside the global allocator.
+        let Some(p) = crate::sys::mem::reserve(RESERVE) else {
             return false;
-        }
+        };
+        let p = p.as_ptr();
         START.store(p as usize, Ordering::Relaxed);
         TOP.store(p as usize, Ordering::Relaxed);
         END.store(p as usize + RESERVE, Ordering::Relaxed);

@@ -24,10 +24,8 @@ extern "C" fn on_sigint(_: libc::c_int) {
 
 /// Makes Ctrl-C stop the run after saving what was measured, instead of killing it.
 pub fn install_sigint_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    // The handler only stores to an atomic, which is async-signal-safe.
+    crate::sys::signal::on_sigint(on_sigint);
 }
 
 pub fn interrupted() -> bool {

@@ -11,12 +11,13 @@
 
 use super::convert::{Converter, RAW_RECORD};
 use super::{Meta, TraceWriter};
+use crate::sys::{pipe, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
@@ -111,32 +112,9 @@ struct Pipe {
 impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut p = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let r = unsafe { libc::poll(&mut p, 1, 100) };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if r > 0 {
-                // SAFETY: buf is valid for buf.len() bytes.
-                let n = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    return Err(e);
-                }
+            if let Some(n) = pipe::poll_read(self.fd.as_fd(), buf, 100)? {
                 self.quiet_since = None;
-                return Ok(n as usize);
+                return Ok(n);
             }
             if self.exited.load(Ordering::Acquire) {
                 let since = *self.quiet_since.get_or_insert_with(Instant::now);
@@ -234,16 +212,9 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     }
     let program = opts.program[0].to_string_lossy().into_owned();
     let dir = private_dir()?;
-    let mut fds = [0i32; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error()).context("cannot create a pipe");
-    }
-    // SAFETY: pipe2 returned two fresh descriptors that nothing else owns.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (rd, wr) = pipe::pipe().context("cannot create a pipe")?;
     // A larger pipe lets the program run ahead of the conversion; failure only costs speed.
-    // SAFETY: plain fcntl on an owned descriptor.
-    unsafe { libc::fcntl(rd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    pipe::grow(rd.as_fd(), 1 << 20);
 
     let mut cmd = Command::new(&opts.program[0]);
     cmd.args(&opts.program[1..]);
@@ -262,11 +233,9 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     unsafe {
         cmd.pre_exec(move || {
             // The hook's end of the pipe survives exec; the hook sets CLOEXEC again.
-            if libc::fcntl(wr_fd, libc::F_SETFD, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            pipe::inherit_across_exec(wr_fd)?;
             // We ignore SIGINT while recording; the program gets the default back.
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            signal::default_sigint();
             Ok(())
         });
     }
@@ -276,19 +245,17 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let file =
         File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     meta.pybench_version = super::pybench_version();
-    meta.created_utc = crate::report::store::utc_timestamp();
+    meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group: the program decides what it means, and we
     // stay to write what it recorded.
-    // SAFETY: setting a signal disposition.
-    let old_sigint = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let sigint_ignored = signal::ignore_sigint();
     let started = Instant::now();
     let spawned = cmd.spawn();
     drop(wr);
     let mut child = match spawned {
         Ok(c) => c,
         Err(error) => {
-            // SAFETY: restoring the previous disposition.
-            unsafe { libc::signal(libc::SIGINT, old_sigint) };
+            drop(sigint_ignored);
             let _ = std::fs::remove_file(&partial);
             return Err(RecordError::Spawn { program, error }.into());
         }
@@ -305,8 +272,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
     let converted = worker.join();
-    // SAFETY: restoring the previous disposition.
-    unsafe { libc::signal(libc::SIGINT, old_sigint) };
+    drop(sigint_ignored);
     let status = status.context("waiting for the program")?;
     let converted = match converted {
         Ok(r) => r,
