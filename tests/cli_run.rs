@@ -334,7 +334,7 @@ fn an_unavailable_allocator_named_explicitly_stops_the_run() {
 /// (issue 16: it used to be split into `pymalloc:arena=512K` and `pool=8K`).
 #[test]
 fn a_custom_geometry_works_in_the_allocator_list() {
-    let tmp = tempdir();
+    let tmp = tempdir("geometry");
     let csv = tmp.join("r.csv");
     pybench()
         .args([

@@ -114,7 +114,7 @@ fn bad_traces_fail_with_one_line() {
 /// extension replay like `x.pbt` (they used to fail as "not valid UTF-8" workload specs).
 #[test]
 fn a_trace_with_any_file_name_replays() {
-    let dir = tmp("anyname");
+    let dir = tempdir("anyname");
     let pbt = dir.join("orig.pbt");
     pybench()
         .args(["gen", "-w", "dicts", "--scale", "3000", "-o"])
