@@ -125,6 +125,12 @@ impl Exporter for Markdown {
                 .unwrap_or("unknown CPU"),
             results.machine.cores
         )?;
+        if results.cells.iter().any(|c| c.throughput.is_some()) {
+            // The verdict, as the terminal shows it: net throughput with intervals, paired
+            // ratios to the reference, sentences, the overall ranking.
+            let text = super::table::render(results, None, super::table::TableFormat::Table);
+            writeln!(out, "## Verdict\n\n```text\n{}```\n", text)?;
+        }
         for s in summarize(results) {
             writeln!(out, "## {}\n", s.workload)?;
             writeln!(
@@ -181,8 +187,9 @@ impl Exporter for Markdown {
         }
         writeln!(
             out,
-            "ops/s come from an untimed pass; latency percentiles from a timed pass of the same \
-             stream (timer overhead included, see `timer_overhead_ns` in results.csv)."
+            "ops/s: medians of per-round throughput samples (thread CPU time, harness included; \
+             net figures subtract `null` of the same round); latency percentiles from a timed \
+             pass of the same stream (timer overhead included, see `timer_overhead_ns`)."
         )
     }
 }
