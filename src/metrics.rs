@@ -92,14 +92,22 @@ macro_rules! catalogue {
 
 catalogue! {
     // Replay cells: speed of the untimed pass.
-    OpsPerSec = "ops_per_sec", "ops/s", Higher, Time, Headline, "ops/s",
-        "allocator events replayed per second of the untimed pass";
+    OpsPerSec = "ops_per_sec", "ops/s", Higher, Time, Detail, "gross ops/s",
+        "allocator events replayed per second of the throughput passes, harness included \
+         (1e9 / loop_ns_per_op)";
     LoopNsPerOp = "loop_ns_per_op", "ns", Lower, Time, Detail, "loop ns/op",
-        "nanoseconds per event of the untimed pass, harness loop included";
+        "median over rounds of nanoseconds (thread CPU time) per event, harness loop included";
     NetLoopNsPerOp = "net_loop_ns_per_op", "ns", Lower, Time, Detail, "net ns/op",
-        "loop_ns_per_op minus the null allocator's: the allocator's own cost per event";
-    NetOpsPerSec = "net_ops_per_sec", "ops/s", Higher, Time, Detail, "net ops/s",
+        "median over rounds of loop ns/op minus null's in the same round and process: the \
+         allocator's own cost per event";
+    NetOpsPerSec = "net_ops_per_sec", "ops/s", Higher, Time, Headline, "net ops/s",
         "events per second of the allocator's own cost (1e9 / net_loop_ns_per_op)";
+    HarnessNsPerOp = "harness_ns_per_op", "ns", Lower, Time, Detail, "null ns/op",
+        "median ns per event of the null allocator in the same process: the harness's cost";
+    ColdNsPerOp = "cold_ns_per_op", "ns", Lower, Time, Detail, "cold ns/op",
+        "ns per event of the first pass on the fresh allocator (page faults, set-up)";
+    ThroughputSamples = "throughput_samples", "count", Neither, Info, Detail, "samples",
+        "throughput samples (rounds) behind the figures; each lasts at least --min-time";
     // Replay cells: latency of the timed pass, per op kind (`op`: malloc, free, …, all).
     NsPerOp = "ns_per_op", "ns", Lower, Time, Detail, "ns/op",
         "mean latency of one call in the timed pass";
@@ -107,6 +115,14 @@ catalogue! {
     LatP90 = "lat_p90", "ns", Lower, Time, Detail, "p90 ns", "90th percentile latency";
     LatP99 = "lat_p99", "ns", Lower, Time, Headline, "p99 ns", "99th percentile latency";
     LatP999 = "lat_p999", "ns", Lower, Time, Detail, "p99.9 ns", "99.9th percentile latency";
+    LatP50Net = "lat_p50_net", "ns", Lower, Time, Detail, "p50−timer",
+        "lat_p50 minus timer_overhead_ns (one timing's own cost), floored at 0";
+    LatP90Net = "lat_p90_net", "ns", Lower, Time, Detail, "p90−timer",
+        "lat_p90 minus timer_overhead_ns, floored at 0";
+    LatP99Net = "lat_p99_net", "ns", Lower, Time, Headline, "p99−timer ns",
+        "lat_p99 minus timer_overhead_ns (one timing's own cost), floored at 0";
+    LatP999Net = "lat_p999_net", "ns", Lower, Time, Detail, "p99.9−timer",
+        "lat_p999 minus timer_overhead_ns, floored at 0";
     LatMax = "lat_max", "ns", Lower, Time, Headline, "max ns", "slowest call timed";
     TimedOps = "timed_ops", "count", Neither, Info, Detail, "timed ops",
         "calls timed (one in --sample-every): how many samples the percentiles rest on";

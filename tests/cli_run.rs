@@ -57,14 +57,16 @@ fn run_writes_tidy_results_with_sane_values() {
             "2",
             "--scale",
             "100000",
+            "--rounds",
+            "4",
+            "--min-time",
+            "0.005",
         ])
         .arg("--out")
         .arg(&tmp)
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "relative to pymalloc:cpython-3.11",
-        ));
+        .stdout(predicate::str::contains("vs pymalloc:cpython-3.11"));
     let dir = run_dir(&tmp);
     for f in ["results.json", "results.csv", "summary.md"] {
         assert!(dir.join(f).is_file(), "{f} written");
@@ -81,7 +83,8 @@ fn run_writes_tidy_results_with_sane_values() {
             "metric",
             "op",
             "value",
-            "unit"
+            "unit",
+            "sample"
         ]
     );
     let peak_live = stream_peak_live_bytes("churn", "100000");
@@ -97,6 +100,11 @@ fn run_writes_tidy_results_with_sane_values() {
             "{a}: one value per repetition"
         );
         assert!(get("ops_per_sec", "").iter().all(|&x| x > 0.0));
+        // A cell yields a distribution: one sample per round, paired with null's.
+        let samples = get("sample_ns_per_op", "");
+        assert_eq!(samples.len(), 2 * 4, "{a}: 4 rounds × 2 repetitions");
+        assert!(samples.iter().all(|&x| x > 0.0));
+        assert_eq!(get("sample_null_ns_per_op", "").len(), 8);
         assert!(
             get("peak_live_bytes", "").iter().all(|&x| x == peak_live),
             "{a}: the stream's own peak"
@@ -146,7 +154,7 @@ fn run_writes_tidy_results_with_sane_values() {
         assert!(v.contains_key(&(a.into(), "net_loop_ns_per_op".into(), "".into())));
     }
     assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
-    assert!(json["cells"][0]["rss_series"].as_array().unwrap().len() > 100);
+    assert!(json["cells"][1]["rss_series"].as_array().unwrap().len() > 100);
 }
 
 #[test]
@@ -161,7 +169,9 @@ fn csv_to_stdout_replaces_the_table() {
         .assert()
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit\n"));
+    assert!(
+        stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit,sample\n")
+    );
     assert!(stdout.contains(",dicts,system,0,replay,ops_per_sec,,"));
 }
 
@@ -284,8 +294,15 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
     for c in cells {
         let crashed = c["allocator"] == "test-crash:100";
         assert_eq!(c["status"], if crashed { "failed" } else { "ok" }, "{c}");
-        if !crashed {
+        if c["allocator"] == "system" {
             assert!(c["metrics"].as_array().unwrap().len() > 10);
+        }
+        if !crashed {
+            // The survivors keep their throughput: measured again without the crasher.
+            assert!(
+                !c["throughput"]["ns_per_op"].as_array().unwrap().is_empty(),
+                "{c}"
+            );
         }
     }
 }

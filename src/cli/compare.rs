@@ -105,6 +105,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;
+    if let Some(w) = compare::cpu_warning(&baseline, &current) {
+        eprintln!("{w}");
+    }
     let cmp = compare::compare(&baseline, &current, &settings)?;
 
     let mut out = std::io::stdout().lock();

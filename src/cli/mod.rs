@@ -56,6 +56,9 @@ enum Command {
     /// Internal: measure one cell in this process (used by `run`).
     #[command(name = "__cell", hide = true)]
     Cell { spec: String },
+    /// Internal: measure the throughput of several allocators taking turns (used by `run`).
+    #[command(name = "__throughput", hide = true)]
+    Throughput { spec: String },
     /// Summarise a workload's event stream or a trace file: ops, domains, size classes,
     /// lifetimes, peaks.
     Stats(stats::StatsArgs),
@@ -86,6 +89,9 @@ pub fn main() -> ExitCode {
             crate::harness::fidelity::child_main(&spec).map(|()| ExitCode::SUCCESS)
         }
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
+        Command::Throughput { spec } => {
+            crate::harness::group::main(&spec).map(|()| ExitCode::SUCCESS)
+        }
         Command::Stats(args) => stats::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Plot(args) => plot::run(args),

@@ -5,6 +5,7 @@ use crate::exit::Exit;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
 use crate::report::store::{export_to, ResultsStore};
+use crate::report::verdict_table::TableFormat;
 use crate::sys::procfs::MachineInfo;
 use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
@@ -36,6 +37,32 @@ pub struct OutputArgs {
     /// Do not write plots/*.svg and index.html into the results directory.
     #[arg(long)]
     pub no_plots: bool,
+    /// Allocator the others are compared with (ratios, "faster than" lines); a bare
+    /// `pymalloc` means the engine preset of each workload. Default: pymalloc (else the
+    /// first allocator).
+    #[arg(long, value_name = "ALLOCATOR")]
+    pub reference: Option<String>,
+    /// Columns of the table: `table` (net throughput with its interval, ratio to the
+    /// reference, peak RSS, p99 latency) or `wide` (also gross throughput, the harness's own
+    /// cost, the cold pass, p50, raw p99, retained RSS, frag). Everything is in results.csv.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+/// Interval half-width (relative) above which a figure is reported as noisy.
+pub const NOISY_INTERVAL: f64 = 0.05;
+
+/// One line on stderr when the machine is busy: figures taken now will be noisy.
+pub fn warn_if_loaded(machine: &MachineInfo) {
+    if let Some(load) = machine.load_average {
+        if load >= machine.cores as f64 {
+            eprintln!(
+                "warning: load average {load:.2} is at or above the {} cores: figures will be \
+                 noisy (intervals say how much)",
+                machine.cores
+            );
+        }
+    }
 }
 
 /// Creates `out/<timestamp>-<label>/` and the manifest of a run (no cells yet), saved at once.
@@ -90,9 +117,38 @@ pub fn finish(
         }
     }
     let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
+    let replay_with_samples = results.cells.iter().any(|c| c.throughput.is_some());
+    if let Some(r) = &out.reference {
+        if replay_with_samples && !crate::report::verdict::has_allocator(results, r) {
+            anyhow::bail!(
+                "--reference {r}: no such allocator in this run (results are saved in {})",
+                store.dir().display()
+            );
+        }
+    }
     if !out.quiet && !stdout_taken {
-        let mut stdout = std::io::stdout().lock();
-        write!(stdout, "{}", crate::report::table::render(results))?;
+        if replay_with_samples {
+            let text =
+                crate::report::verdict_table::render(results, out.reference.as_deref(), out.format);
+            std::io::stdout().write_all(text.as_bytes())?;
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            write!(stdout, "{}", crate::report::table::render(results))?;
+        }
+    }
+    if replay_with_samples {
+        let verdicts = crate::report::verdict::judge(results, out.reference.as_deref());
+        let noisy = crate::report::verdict::wide_intervals(&verdicts, NOISY_INTERVAL);
+        if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            eprintln!(
+                "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
+                 ±{:.1} %); differences that small are not resolved — more --rounds, a longer \
+                 --min-time or a quieter machine narrow them",
+                noisy.len(),
+                NOISY_INTERVAL * 100.0,
+                hw * 100.0
+            );
+        }
     }
     if !out.quiet {
         eprintln!("results: {}", store.dir().display());

@@ -7,6 +7,7 @@ use crate::harness::cell::CellOptions;
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;
+use crate::harness::throughput::Calibration;
 use crate::workload::{Overrides, PyVersion};
 use clap::Args;
 use std::path::PathBuf;
@@ -46,6 +47,15 @@ pub struct RunArgs {
     /// refcount and type) or full.
     #[arg(long, default_value = "header")]
     touch: Touch,
+    /// Minimum duration of one throughput sample, in seconds: a pass of the stream, or as
+    /// many passes as it takes (short streams). Longer samples average over more scheduler
+    /// ticks; the default keeps a default `run -w dicts` within about a minute.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.02, value_parser = parse_min_time)]
+    min_time: f64,
+    /// Throughput samples per allocator and repetition: rounds in which every allocator
+    /// (and `null`) takes one sample in turn, in one process.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
+    rounds: u32,
     /// Time one operation in N during the latency pass (the throughput pass is never timed).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     sample: u32,
@@ -83,9 +93,27 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             libpython: args.libpython.clone(),
         },
         timeout: Duration::from_secs(args.timeout),
+        throughput: Calibration {
+            min_time_ns: (args.min_time * 1e9) as u64,
+            rounds: args.rounds,
+            warmup_passes: 1,
+        },
     };
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request)?;
+    if let Some(r) = &args.output.reference {
+        let known = plan
+            .parameters
+            .allocators
+            .iter()
+            .any(|a| a == r || (r == "pymalloc" && a.starts_with("pymalloc")));
+        if !known {
+            anyhow::bail!(
+                "--reference {r}: not one of this run's allocators ({})",
+                plan.parameters.allocators.join(", ")
+            );
+        }
+    }
     if !args.output.quiet {
         for line in &plan.skipped {
             eprintln!("{line}");
@@ -97,6 +125,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.parameters.clone(),
         plan.infos.clone(),
     )?;
+    output::warn_if_loaded(&results.machine);
     let outcome = plan.run(!args.output.quiet, &store, &mut results)?;
     output::finish(
         &args.output,
@@ -104,4 +133,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         &mut results,
         outcome == Outcome::Interrupted,
     )
+}
+
+fn parse_min_time(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a duration in seconds between 0 and 60"
+        )),
+    }
 }

@@ -234,6 +234,18 @@ impl Side {
     }
 }
 
+/// A one-line warning when the two runs come from different CPU models: timings then differ
+/// for reasons no allocator change explains (issue 12).
+pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let (a, b) = (&baseline.machine.cpu_model, &current.machine.cpu_model);
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "warning: the runs come from different CPUs ({a} vs {b}): timing differences may be the machine's"
+        )),
+        _ => None,
+    }
+}
+
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {

@@ -124,6 +124,8 @@ pub fn validate_program(
         cells,
         timeout: Duration::from_secs(600),
         progress: !req.quiet,
+        // The replay's throughput comes from calibrated, paired samples, as in `run`.
+        throughput: Some(crate::harness::throughput::Calibration::DEFAULT),
     };
     let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
     let mut interrupted = outcome == Outcome::Interrupted;

@@ -1,12 +1,14 @@
-//! One cell, measured inside its own child process: the workload's events are generated and
-//! stored before anything is measured, then replayed twice against a fresh allocator —
-//! an untimed pass for throughput, memory and counters, then a timed pass for latencies.
+//! One cell's memory and latency, measured inside its own child process (one per allocator, so
+//! RSS is never mixed): the workload's events are generated and stored before anything is
+//! measured, then replayed twice against a fresh allocator — an untimed memory pass (RSS
+//! series, peak, final and retained RSS, counters), then a timed pass for latencies.
+//! Throughput is measured apart, in a process the contenders share ([`super::group`]).
 
 use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
 use crate::alloc::{Allocator, AllocatorSpec};
 use crate::metrics::Id;
-use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
+use crate::report::model::{CellKind, CellResult, Metric};
 use crate::sys::perf::Counters;
 use crate::sys::procfs::RssReader;
 use crate::trace::source::{Origin, Source};
@@ -126,29 +128,22 @@ pub fn measure<A: Allocator>(
     )?;
     r.free_all();
 
-    let mut cell = CellResult {
-        workload: m.name.clone(),
-        allocator: spec.allocator.to_string(),
-        repetition: spec.repetition,
-        kind: CellKind::Replay,
-        status: CellStatus::Ok,
-        events: pass.ops,
-        metrics: Vec::new(),
-        rss_series: pass.rss_series.clone(),
-        latency_curves: latency_curves(&latencies, &timer),
-        absent_counters: Vec::new(),
-        notes: vec![
-            "ops_per_sec and loop_ns_per_op: untimed pass; latencies: timed pass of the same stream on the warmed allocator".to_string(),
-        ],
-    };
+    let mut cell = CellResult::new(
+        &m.name,
+        &spec.allocator.to_string(),
+        spec.repetition,
+        CellKind::Replay,
+    );
+    cell.events = pass.ops;
+    cell.rss_series = pass.rss_series.clone();
+    cell.latency_curves = latency_curves(&latencies, &timer);
+    cell.notes.push(
+        "memory: an untimed pass on the fresh allocator; latencies: a timed pass of the same \
+         stream on the warmed allocator, timer included (lat_*) and subtracted (lat_*_net)"
+            .to_string(),
+    );
     let base = pass.baseline_rss;
-    let secs = pass.elapsed_ns as f64 / 1e9;
     let mx = &mut cell.metrics;
-    mx.push(Metric::of(Id::OpsPerSec, pass.ops as f64 / secs.max(1e-9)));
-    mx.push(Metric::of(
-        Id::LoopNsPerOp,
-        pass.elapsed_ns as f64 / pass.ops.max(1) as f64,
-    ));
     let peak_rss = pass.peak_rss.saturating_sub(base);
     mx.push(Metric::of(Id::PeakLiveBytes, pass.peak_live_bytes as f64));
     mx.push(Metric::of(Id::PeakRssBytes, peak_rss as f64));
@@ -244,13 +239,18 @@ fn latency_metrics(mx: &mut Vec<Metric>, lat: &Latencies, timer: &Timer) {
         }
         let ns = |ticks: u64| timer.to_ns(ticks);
         mx.push(Metric::of_op(Id::NsPerOp, op, timer.to_ns(1) * h.mean()));
-        for (id, q) in [
-            (Id::LatP50, 0.5),
-            (Id::LatP90, 0.9),
-            (Id::LatP99, 0.99),
-            (Id::LatP999, 0.999),
+        for (id, net_id, q) in [
+            (Id::LatP50, Id::LatP50Net, 0.5),
+            (Id::LatP90, Id::LatP90Net, 0.9),
+            (Id::LatP99, Id::LatP99Net, 0.99),
+            (Id::LatP999, Id::LatP999Net, 0.999),
         ] {
-            mx.push(Metric::of_op(id, op, ns(h.value_at_quantile(q))));
+            let v = ns(h.value_at_quantile(q));
+            mx.push(Metric::of_op(id, op, v));
+            // The same percentile less one timing's cost (two back-to-back TSC reads,
+            // measured in this process): explicitly named, never silently subtracted.
+            let net = (v - timer.overhead_ns()).max(0.0);
+            mx.push(Metric::of_op(net_id, op, net));
         }
         mx.push(Metric::of_op(Id::LatMax, op, ns(h.max())));
         mx.push(Metric::of_op(Id::TimedOps, op, h.len() as f64));

@@ -3,9 +3,13 @@
 
 pub mod cell;
 pub mod child;
+pub mod compact;
 pub mod fidelity;
+pub mod group;
 pub mod heap;
+pub mod paired;
 pub mod plan;
 pub mod replay;
 pub mod runner;
+pub mod throughput;
 pub mod timer;

@@ -2,20 +2,20 @@
 //! allocators (selected and checked), and every cell in order — before anything is measured,
 //! so a bad name stops the run with exit 2 and nothing half-written.
 //!
-//! `null` is measured first in every (workload, repetition) group: it does no allocation
-//! work, so its loop cost is the harness's own, which the group's other cells subtract
-//! (`net_loop_ns_per_op`, design.md §3).
+//! `null` leads every (workload, repetition) group: it does no allocation work, so its cost is
+//! the harness's own. Its throughput is measured in the same process as the group's
+//! allocators, round by round ([`super::paired`]), and subtracted pair by pair
+//! (`net_loop_ns_per_op`, design.md §3); it needs no memory cell of its own.
 
 use super::cell::{CellOptions, CellSpec};
 use super::runner::{self, Outcome};
+use super::throughput::Calibration;
 use crate::alloc::registry;
 use crate::alloc::{AllocOptions, AllocatorSpec};
-use crate::metrics::Id;
-use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters, RunResults};
+use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
 use crate::report::store::ResultsStore;
 use crate::trace::Source;
 use crate::workload::PyVersion;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// The options of a run, as the command line gives them.
@@ -29,6 +29,8 @@ pub struct RunRequest {
     pub cell: CellOptions,
     pub alloc: AllocOptions,
     pub timeout: Duration,
+    /// How long and how often the throughput processes measure.
+    pub throughput: Calibration,
 }
 
 /// A run, planned: every cell it will measure, and what the manifest says about it.
@@ -42,6 +44,7 @@ pub struct Plan {
     pub parameters: RunParameters,
     pub infos: Vec<AllocatorInfo>,
     pub timeout: Duration,
+    pub throughput: Calibration,
 }
 
 impl Plan {
@@ -111,11 +114,12 @@ impl Plan {
             parameters,
             infos,
             timeout: req.timeout,
+            throughput: req.throughput,
         })
     }
 
-    /// Measures every cell in its own process, adding net figures and saving the results
-    /// after each one.
+    /// Measures every (workload, repetition)'s throughput in one shared process and every
+    /// allocator's memory and latency in its own, saving the results after each cell.
     pub fn run(
         &self,
         progress: bool,
@@ -127,11 +131,9 @@ impl Plan {
             cells: self.cells.clone(),
             timeout: self.timeout,
             progress,
+            throughput: Some(self.throughput),
         };
-        let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
-        runner::run_and_save(&plan, store, results, |cell| {
-            add_net_figures(cell, &mut harness_cost)
-        })
+        runner::run_and_save(&plan, store, results, |_| {})
     }
 }
 
@@ -175,29 +177,4 @@ fn select_allocators(
         }
     }
     Ok((specs, skipped))
-}
-
-/// Records the `null` cell's loop cost per event, and gives every other cell of the same
-/// workload and repetition its figures net of it (`net_loop_ns_per_op`, `net_ops_per_sec`).
-fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u32), f64>) {
-    let key = (cell.workload.clone(), cell.repetition);
-    let Some(loop_ns) = cell.metric(Id::LoopNsPerOp, None) else {
-        return;
-    };
-    if cell.allocator == AllocatorSpec::Null.name() {
-        harness_cost.insert(key, loop_ns);
-        return;
-    }
-    let Some(&base) = harness_cost.get(&key) else {
-        return;
-    };
-    let net = loop_ns - base;
-    if net > 0.0 {
-        cell.metrics.push(Metric::of(Id::NetLoopNsPerOp, net));
-        cell.metrics.push(Metric::of(Id::NetOpsPerSec, 1e9 / net));
-    } else {
-        cell.notes.push(format!(
-            "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"
-        ));
-    }
 }

@@ -4,7 +4,11 @@
 
 use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
-use crate::report::model::{CellResult, RunResults};
+use super::group::{GroupSpec, THROUGHPUT_SUBCOMMAND};
+use super::paired::ThroughputBatch;
+use super::throughput::Calibration;
+use super::throughput::GroupSamples;
+use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use anyhow::Context as _;
 use std::io::{IsTerminal, Read};
@@ -35,6 +39,10 @@ pub struct Plan {
     /// A cell running longer than this is killed and reported as failed.
     pub timeout: Duration,
     pub progress: bool,
+    /// When set, consecutive cells of one (workload, repetition) get their throughput from
+    /// one shared process in which they take turns with `null` ([`super::group`]); `null`
+    /// cells then need no process of their own.
+    pub throughput: Option<Calibration>,
 }
 
 /// Why the run stopped early, if it did.
@@ -54,9 +62,26 @@ pub fn run(
     let started = Instant::now();
     let total = plan.cells.len();
     let progress = plan.progress && std::io::stderr().is_terminal();
+    let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {
         if interrupted() {
             return Ok(Outcome::Interrupted);
+        }
+        if let Some(cal) = plan.throughput {
+            if !throughput.covers(spec) {
+                if progress {
+                    eprint!(
+                        "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
+                        i + 1,
+                        total,
+                        spec.workload
+                    );
+                }
+                throughput = ThroughputBatch::measure(&plan.cells[i..], cal, plan.timeout);
+                if interrupted() {
+                    return Ok(Outcome::Interrupted);
+                }
+            }
         }
         if progress {
             let done = i as f64;
@@ -76,7 +101,16 @@ pub fn run(
                 eta
             );
         }
-        let result = run_cell(spec, plan.timeout);
+        let mut result =
+            if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
+                // null's figures are its throughput samples; it has no memory of its own.
+                CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+            } else {
+                run_cell(spec, plan.timeout)
+            };
+        if plan.throughput.is_some() {
+            throughput.attach(&mut result);
+        }
         if interrupted() {
             if progress {
                 eprintln!();
@@ -138,6 +172,14 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
         Ok(cell) => cell,
         Err(e) => failed(format!("unreadable result from the cell process: {e}")),
     }
+}
+
+/// Runs one throughput group in a child process.
+pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, String> {
+    let json = serde_json::to_string(spec).expect("a GroupSpec always serialises");
+    let out = run_child(THROUGHPUT_SUBCOMMAND, &json, timeout)?;
+    serde_json::from_str(&out)
+        .map_err(|e| format!("unreadable result from the throughput process: {e}"))
 }
 
 /// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it

@@ -21,8 +21,9 @@ pub struct Csv;
 /// `summary.md`: the headline tables.
 pub struct Markdown;
 
-/// The tidy CSV header (design.md §4–§5).
-pub const CSV_COLUMNS: [&str; 9] = [
+/// The tidy CSV header (design.md §4–§5). `sample` numbers the per-round throughput samples
+/// (`sample_*` metrics) and is empty on summary rows.
+pub const CSV_COLUMNS: [&str; 10] = [
     "run",
     "workload",
     "allocator",
@@ -32,6 +33,7 @@ pub const CSV_COLUMNS: [&str; 9] = [
     "op",
     "value",
     "unit",
+    "sample",
 ];
 
 impl Exporter for Json {
@@ -60,7 +62,12 @@ impl Exporter for Csv {
             let prefix = [results.run.as_str(), &c.workload, &c.allocator, &rep, kind];
             if !c.is_ok() {
                 // A failed cell has no measurements; one row says it failed.
-                w.write_record(prefix.iter().copied().chain(["failed", "", "1", "flag"]))?;
+                w.write_record(
+                    prefix
+                        .iter()
+                        .copied()
+                        .chain(["failed", "", "1", "flag", ""]),
+                )?;
             }
             for m in &c.metrics {
                 let value = m.value.to_string();
@@ -70,7 +77,22 @@ impl Exporter for Csv {
                     op,
                     &value,
                     &m.unit,
+                    "",
                 ]))?;
+            }
+            if let Some(t) = &c.throughput {
+                let net = t.net_ns_per_op();
+                let series = [
+                    ("sample_ns_per_op", &t.ns_per_op),
+                    ("sample_null_ns_per_op", &t.null_ns_per_op),
+                    ("sample_net_ns_per_op", &net),
+                ];
+                for (name, values) in series {
+                    for (i, v) in values.iter().enumerate() {
+                        let (v, i) = (v.to_string(), i.to_string());
+                        w.write_record(prefix.iter().copied().chain([name, "", &v, "ns", &i]))?;
+                    }
+                }
             }
         }
         w.flush()
@@ -103,6 +125,16 @@ impl Exporter for Markdown {
                 .unwrap_or("unknown CPU"),
             results.machine.cores
         )?;
+        if results.cells.iter().any(|c| c.throughput.is_some()) {
+            // The verdict, as the terminal shows it: net throughput with intervals, paired
+            // ratios to the reference, sentences, the overall ranking.
+            let text = super::verdict_table::render(
+                results,
+                None,
+                super::verdict_table::TableFormat::Table,
+            );
+            writeln!(out, "## Verdict\n\n```text\n{}```\n", text)?;
+        }
         for s in summarize(results) {
             writeln!(out, "## {}\n", s.workload)?;
             writeln!(
@@ -159,8 +191,9 @@ impl Exporter for Markdown {
         }
         writeln!(
             out,
-            "ops/s come from an untimed pass; latency percentiles from a timed pass of the same \
-             stream (timer overhead included, see `timer_overhead_ns` in results.csv)."
+            "ops/s: medians of per-round throughput samples (thread CPU time, harness included; \
+             net figures subtract `null` of the same round); latency percentiles from a timed \
+             pass of the same stream (timer overhead included, see `timer_overhead_ns`)."
         )
     }
 }

@@ -6,3 +6,5 @@ pub mod store;
 pub mod summary;
 pub mod table;
 pub mod validation;
+pub mod verdict;
+pub mod verdict_table;

@@ -97,6 +97,39 @@ pub struct CellResult {
     /// Anything the reader should know (e.g. which pass a figure came from).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The per-pass throughput samples behind `ops_per_sec` and the net figures (absent in
+    /// results written before issue 12, and in exec cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<ThroughputSamples>,
+}
+
+/// One allocator's throughput samples from a throughput process, with the `null` samples of
+/// the same rounds (the harness's own cost, measured in the same process, interleaved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputSamples {
+    /// Samples of allocators with the same group id come from one process, round by round:
+    /// their i-th samples were taken back to back and may be paired.
+    pub group: String,
+    /// Minimum duration of a sample, and how many passes of the stream each one sums.
+    pub min_time_ns: u64,
+    pub passes_per_sample: u32,
+    /// The first pass on the fresh allocator (page faults, first-touch), reported apart.
+    pub cold_ns_per_op: f64,
+    /// Gross nanoseconds per event, one per round.
+    pub ns_per_op: Vec<f64>,
+    /// `null`'s nanoseconds per event in the same rounds.
+    pub null_ns_per_op: Vec<f64>,
+}
+
+impl ThroughputSamples {
+    /// Net nanoseconds per event, round by round: allocator − `null` of the same round.
+    pub fn net_ns_per_op(&self) -> Vec<f64> {
+        self.ns_per_op
+            .iter()
+            .zip(&self.null_ns_per_op)
+            .map(|(a, n)| a - n)
+            .collect()
+    }
 }
 
 impl CellResult {
@@ -114,6 +147,7 @@ impl CellResult {
             latency_curves: Default::default(),
             absent_counters: Vec::new(),
             notes: Vec::new(),
+            throughput: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod channel;
 pub mod fs;
 pub(crate) mod mem;
 pub mod perf;
+pub mod pinned;
 pub mod pipe;
 pub mod process;
 pub mod procfs;

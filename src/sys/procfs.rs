@@ -65,6 +65,20 @@ fn parse_statm_resident(buf: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// CPU time this thread has run, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`). The throughput
+/// loop's clock: on a shared machine the time a thread spends descheduled is someone else's
+/// load, not the allocator's cost, and one preemption inside a pass would otherwise decide
+/// its figure (issue 12). Costs one system call, read only at the ends of a pass.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec; the clock id is always supported on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Resource usage of this process (`RUSAGE_SELF`) or of its waited-for children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -99,7 +113,7 @@ pub fn usage_self() -> Usage {
 }
 
 /// Facts about the machine for a results manifest; each is `None` when not readable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MachineInfo {
     pub cpu_model: Option<String>,
     pub cores: usize,
@@ -107,6 +121,22 @@ pub struct MachineInfo {
     pub transparent_hugepages: Option<String>,
     pub cpu_governor: Option<String>,
     pub libc: Option<String>,
+    /// 1-minute load average when the run started (see [`load_average`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<f64>,
+}
+
+/// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
+/// warnings must be testable without loading the machine.
+pub const FAKE_LOADAVG_ENV: &str = "PYBENCH_FAKE_LOADAVG";
+
+/// The 1-minute load average (`/proc/loadavg`, or [`FAKE_LOADAVG_ENV`] when set).
+pub fn load_average() -> Option<f64> {
+    let text = match std::env::var(FAKE_LOADAVG_ENV) {
+        Ok(v) => v,
+        Err(_) => std::fs::read_to_string("/proc/loadavg").ok()?,
+    };
+    text.split_whitespace().next()?.parse().ok()
 }
 
 impl MachineInfo {
@@ -140,6 +170,7 @@ impl MachineInfo {
             transparent_hugepages,
             cpu_governor,
             libc: glibc_version(),
+            load_average: load_average(),
         }
     }
 }

@@ -76,6 +76,7 @@ pub fn cell(workload: &str, allocator: &str, rep: u32, ops: f64, pools: f64) -> 
         .collect(),
         absent_counters: Vec::new(),
         notes: Vec::new(),
+        throughput: None,
     }
 }
 

@@ -1,0 +1,285 @@
+//! The throughput loop's input: a workload's events decoded once into 8-byte fixed-width
+//! records in a pre-faulted, huge-page-advised buffer (design.md §3 "decode-free fixed-width
+//! events").
+//!
+//! Everything the stream itself implies is worked out here, once, instead of in the loop:
+//! which domain (glibc or the allocator under test) serves a block — so realloc and free need
+//! no per-slot flag —, how many bytes of a block the touch policy writes, the peak of live
+//! requested bytes, and which blocks are still live at the end (freed between passes). Rare
+//! events that do not fit the record (calloc's n × size, sizes ≥ 256 MiB, a realloc that must
+//! write into the grown part) go to a side table.
+
+use super::replay::Touch;
+use crate::sys::pinned::PinnedBuf;
+use crate::workload::{Domain, Event};
+
+/// Bits of a record's `word` that hold a size (or a side-table index).
+const SIZE_BITS: u32 = 28;
+const SIZE_MASK: u32 = (1 << SIZE_BITS) - 1;
+
+/// Record codes (top four bits of `word`): operation × whether glibc serves the block.
+pub(crate) const MALLOC: u32 = 0;
+pub(crate) const MALLOC_RAW: u32 = 1;
+pub(crate) const FREE: u32 = 2;
+pub(crate) const FREE_RAW: u32 = 3;
+pub(crate) const REALLOC: u32 = 4;
+pub(crate) const REALLOC_RAW: u32 = 5;
+pub(crate) const WIDE: u32 = 6;
+pub(crate) const WIDE_RAW: u32 = 7;
+
+/// One allocator event in 8 bytes: a slot and (code, size | side-table index).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Record {
+    pub slot: u32,
+    pub word: u32,
+}
+
+impl Record {
+    #[inline(always)]
+    pub fn code(self) -> u32 {
+        self.word >> SIZE_BITS
+    }
+
+    #[inline(always)]
+    pub fn size(self) -> usize {
+        (self.word & SIZE_MASK) as usize
+    }
+}
+
+/// An event that does not fit a [`Record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wide {
+    Malloc {
+        size: u64,
+    },
+    Calloc {
+        n: u64,
+        size: u64,
+    },
+    /// A realloc whose touch policy writes bytes `touch_from..size` of the new block.
+    Realloc {
+        size: u64,
+        touch_from: u64,
+    },
+}
+
+/// A stream ready for the throughput loop; see the module documentation.
+pub struct CompactStream {
+    pub records: PinnedBuf<Record>,
+    pub wide: Vec<Wide>,
+    /// Entries the slot table needs.
+    pub slots: usize,
+    /// (slot, served by glibc) of every block live after the last event.
+    pub live_at_end: Vec<(u32, bool)>,
+    pub peak_live_bytes: u64,
+    pub touch: Touch,
+}
+
+/// Why a stream cannot be compiled (a malformed trace; generators never produce these).
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("event {index}: {what} of slot {slot}, which is not live")]
+    NotLive {
+        index: usize,
+        what: &'static str,
+        slot: u32,
+    },
+    #[error("cannot map the event buffer: {0}")]
+    Map(#[from] std::io::Error),
+}
+
+impl CompactStream {
+    /// Decodes `events` once. `raw_to_system` sends RAW-domain blocks to glibc (as when
+    /// pymalloc serves MEM and OBJ); `touch` fixes how many bytes each new block gets written.
+    pub fn compile(
+        events: &[Event],
+        raw_to_system: bool,
+        touch: Touch,
+    ) -> Result<Self, CompileError> {
+        let mut slots = 0usize;
+        for e in events {
+            if let Some(s) = e.slot() {
+                slots = slots.max(s as usize + 1);
+            }
+        }
+        // Per slot: requested size and domain of the live block (None when free).
+        let mut live: Vec<Option<(u64, bool)>> = vec![None; slots];
+        let mut records = Vec::with_capacity(events.len());
+        let mut wide = Vec::new();
+        let (mut live_bytes, mut peak) = (0u64, 0u64);
+        let mut push_wide = |w: Wide, raw: bool, slot: u32, records: &mut Vec<Record>| {
+            let code = if raw { WIDE_RAW } else { WIDE };
+            records.push(Record {
+                slot,
+                word: code << SIZE_BITS | wide.len() as u32,
+            });
+            wide.push(w);
+        };
+        for (index, e) in events.iter().enumerate() {
+            match *e {
+                Event::Alloc {
+                    slot, size, domain, ..
+                }
+                | Event::Calloc {
+                    slot, size, domain, ..
+                } => {
+                    let raw = raw_to_system && domain == Domain::Raw;
+                    // An allocation into a live slot leaks the old block, as the
+                    // per-event replayer does; it stays counted as live.
+                    let bytes = e.bytes().unwrap_or(0);
+                    live[slot as usize] = Some((bytes, raw));
+                    live_bytes += bytes;
+                    if let Event::Calloc { n, .. } = *e {
+                        let w = Wide::Calloc {
+                            n: n.into(),
+                            size: size.into(),
+                        };
+                        push_wide(w, raw, slot, &mut records);
+                    } else if size > SIZE_MASK {
+                        push_wide(Wide::Malloc { size: size.into() }, raw, slot, &mut records);
+                    } else {
+                        let code = if raw { MALLOC_RAW } else { MALLOC };
+                        records.push(Record {
+                            slot,
+                            word: code << SIZE_BITS | size,
+                        });
+                    }
+                }
+                Event::Realloc { slot, size, .. } => {
+                    let Some((old, raw)) = live[slot as usize] else {
+                        return Err(CompileError::NotLive {
+                            index,
+                            what: "realloc",
+                            slot,
+                        });
+                    };
+                    let new = u64::from(size);
+                    live[slot as usize] = Some((new, raw));
+                    live_bytes = live_bytes + new - old;
+                    let writes = match touch {
+                        Touch::None => false,
+                        Touch::Header => old < new.min(16),
+                        Touch::Full => old < new,
+                    };
+                    if writes || size > SIZE_MASK {
+                        let w = Wide::Realloc {
+                            size: new,
+                            touch_from: old,
+                        };
+                        push_wide(w, raw, slot, &mut records);
+                    } else {
+                        let code = if raw { REALLOC_RAW } else { REALLOC };
+                        records.push(Record {
+                            slot,
+                            word: code << SIZE_BITS | size,
+                        });
+                    }
+                }
+                Event::Free { slot, .. } => {
+                    let Some((old, raw)) = live[slot as usize].take() else {
+                        return Err(CompileError::NotLive {
+                            index,
+                            what: "free",
+                            slot,
+                        });
+                    };
+                    live_bytes -= old;
+                    let code = if raw { FREE_RAW } else { FREE };
+                    records.push(Record {
+                        slot,
+                        word: code << SIZE_BITS,
+                    });
+                }
+                Event::Phase(_) | Event::Gc(_) => {}
+            }
+            peak = peak.max(live_bytes);
+        }
+        let live_at_end = live
+            .iter()
+            .enumerate()
+            .filter_map(|(s, l)| l.map(|(_, raw)| (s as u32, raw)))
+            .collect();
+        Ok(CompactStream {
+            records: PinnedBuf::from_slice(&records)?,
+            wide,
+            slots,
+            live_at_end,
+            peak_live_bytes: peak,
+            touch,
+        })
+    }
+
+    /// Allocator events per pass.
+    pub fn ops(&self) -> u64 {
+        self.records.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc(slot: u32, size: u32, domain: Domain) -> Event {
+        Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread: 0,
+        }
+    }
+
+    #[test]
+    fn records_carry_domain_size_and_the_stream_facts() {
+        let events = [
+            alloc(0, 32, Domain::Obj),
+            alloc(1, 100, Domain::Raw),
+            Event::Phase(0),
+            Event::Realloc {
+                slot: 0,
+                size: 64,
+                thread: 0,
+            },
+            Event::Realloc {
+                slot: 1,
+                size: 8,
+                thread: 0,
+            },
+            Event::Calloc {
+                slot: 2,
+                n: 3,
+                size: 10,
+                domain: Domain::Mem,
+                thread: 0,
+            },
+            Event::Free { slot: 0, thread: 0 },
+        ];
+        let s = CompactStream::compile(&events, true, Touch::Header).unwrap();
+        let codes: Vec<u32> = s.records.as_slice().iter().map(|r| r.code()).collect();
+        assert_eq!(
+            codes,
+            [MALLOC, MALLOC_RAW, REALLOC, REALLOC_RAW, WIDE, FREE]
+        );
+        assert_eq!(s.records.as_slice()[1].size(), 100);
+        assert_eq!(s.wide, [Wide::Calloc { n: 3, size: 10 }]);
+        assert_eq!(s.peak_live_bytes, 32 + 100 + 32); // after the first realloc
+        assert_eq!(s.live_at_end, [(1, true), (2, false)]);
+        // Without raw_to_system every block goes to the allocator under test.
+        let all = CompactStream::compile(&events, false, Touch::Full).unwrap();
+        assert!(all.records.as_slice().iter().all(|r| r.code() % 2 == 0));
+        // Under full touch a growing realloc writes its new bytes: a side-table event.
+        assert_eq!(
+            all.wide[0],
+            Wide::Realloc {
+                size: 64,
+                touch_from: 32
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_streams_are_refused() {
+        let stray = [Event::Free { slot: 3, thread: 0 }];
+        assert!(CompactStream::compile(&stray, true, Touch::Header).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! The throughput process of one (workload, repetition): `pybench __throughput SPEC-JSON`
+//! builds every contender (always `null` first, then the allocators) in this one process,
+//! lets them take turns pass by pass ([`measure_group`]) and prints the samples as one JSON
+//! line. Memory and latency are measured elsewhere, one process per allocator, so RSS is never
+//! mixed between allocators; only throughput shares a process, because only pairing cancels
+//! the slow per-process noise (issue 12).
+
+use super::cell::{materialize, CellSpec};
+use super::compact::CompactStream;
+use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples};
+use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+/// Name of the hidden subcommand.
+pub const THROUGHPUT_SUBCOMMAND: &str = "__throughput";
+
+/// A throughput process's job: the workload (as a cell spec; its `allocator` is ignored), the
+/// contenders in order, and how long to measure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    pub workload: CellSpec,
+    pub allocators: Vec<String>,
+    pub calibration: Calibration,
+}
+
+struct Build {
+    name: String,
+    stream: Rc<CompactStream>,
+}
+
+impl AllocatorVisitor for Build {
+    type Output = std::io::Result<Box<dyn Contender>>;
+    fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
+        Ok(Box::new(Bench::new(&self.name, a, self.stream)?))
+    }
+}
+
+/// Measures the group in this process and returns its samples.
+pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    let m = materialize(&spec.workload)?;
+    let touch = spec.workload.touch;
+    let opts = AllocOptions {
+        libpython: spec.workload.libpython.as_ref().map(Into::into),
+    };
+    // Two compilations at most: with RAW blocks sent to glibc (pymalloc-like allocators, as
+    // CPython does) and without (an allocator that replaces all three domains).
+    let mut streams: [Option<Rc<CompactStream>>; 2] = [None, None];
+    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
+    for name in &spec.allocators {
+        let a: AllocatorSpec = name.parse()?;
+        let raw = a.is_pymalloc_like();
+        let stream = match &streams[usize::from(raw)] {
+            Some(s) => Rc::clone(s),
+            None => {
+                let s = Rc::new(CompactStream::compile(&m.events, raw, touch)?);
+                streams[usize::from(raw)] = Some(Rc::clone(&s));
+                s
+            }
+        };
+        let build = Build {
+            name: name.clone(),
+            stream,
+        };
+        contenders.push(a.visit(&opts, build)??);
+    }
+    let name = m.name.clone();
+    drop(m);
+    let mut g = measure_group(&mut contenders, spec.calibration)
+        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    g.workload = name;
+    Ok(g)
+}
+
+/// Child entry point: prints the samples as one JSON line.
+pub fn main(spec_json: &str) -> anyhow::Result<()> {
+    super::heap::HarnessHeap::activate();
+    let spec: GroupSpec = serde_json::from_str(spec_json)?;
+    let samples = measure(&spec)?;
+    println!("{}", serde_json::to_string(&samples)?);
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The parent side of paired throughput: for the cells of one (workload, repetition), one
+//! process in which every allocator takes turns with `null` and with each other (see
+//! [`super::group`]), and the samples handed to each allocator's cell.
+//!
+//! Real interpreters are the exception: two libpythons in one process could interfere, so the
+//! first `cpython:3.X` joins the others and each further one gets a process of its own (with
+//! its own `null`). When a shared process fails (an allocator crashed), every allocator of it
+//! is measured again alone with `null`, so one crash loses only its own figures.
+
+use super::cell::CellSpec;
+use super::group::GroupSpec;
+use super::runner::run_group;
+use super::throughput::{Calibration, GroupSamples};
+use crate::metrics::Id;
+use crate::report::model::{CellResult, CellStatus, Metric, ThroughputSamples};
+use crate::stats::median;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// What identifies the stream a cell replays, apart from its allocator.
+type BatchKey = (
+    String,
+    Option<String>,
+    Option<u64>,
+    Option<u64>,
+    u32,
+    String,
+);
+
+fn key(c: &CellSpec) -> BatchKey {
+    (
+        c.workload.clone(),
+        c.python.map(|p| p.to_string()),
+        c.scale,
+        c.seed,
+        c.repetition,
+        c.touch.name().to_string(),
+    )
+}
+
+/// The throughput samples of one (workload, repetition), by allocator.
+#[derive(Default)]
+pub struct ThroughputBatch {
+    key: Option<BatchKey>,
+    workload_name: Option<String>,
+    events: u64,
+    per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
+}
+
+/// Splits allocators into process groups: everything with the first real interpreter, then
+/// one group per further interpreter. `null` leads every group.
+pub fn plan_groups(allocators: &[String]) -> Vec<Vec<String>> {
+    let mut main = vec!["null".to_string()];
+    let mut extra = Vec::new();
+    let mut seen_cpython = false;
+    for a in allocators.iter().filter(|a| *a != "null") {
+        if a.starts_with("cpython") && seen_cpython {
+            extra.push(vec!["null".to_string(), a.clone()]);
+        } else {
+            seen_cpython |= a.starts_with("cpython");
+            if !main.contains(a) {
+                main.push(a.clone());
+            }
+        }
+    }
+    std::iter::once(main).chain(extra).collect()
+}
+
+impl ThroughputBatch {
+    /// Whether `spec` replays the stream these samples were measured on.
+    pub fn covers(&self, spec: &CellSpec) -> bool {
+        self.key.as_ref() == Some(&key(spec))
+    }
+
+    /// Measures the leading cells of `cells` that share the first one's stream.
+    pub fn measure(cells: &[CellSpec], cal: Calibration, timeout: Duration) -> Self {
+        let k = key(&cells[0]);
+        let allocators: Vec<String> = cells
+            .iter()
+            .take_while(|c| key(c) == k)
+            .map(|c| c.allocator.to_string())
+            .collect();
+        let mut batch = ThroughputBatch {
+            key: Some(k),
+            ..Self::default()
+        };
+        let tag = format!("{}/rep{}", cells[0].workload, cells[0].repetition + 1);
+        for (gi, group) in plan_groups(&allocators).into_iter().enumerate() {
+            let spec = GroupSpec {
+                workload: cells[0].clone(),
+                allocators: group.clone(),
+                calibration: cal,
+            };
+            match run_group(&spec, timeout) {
+                Ok(g) => batch.record(&g, &format!("{tag}/g{gi}")),
+                Err(_) if group.len() > 2 => {
+                    // Find the culprit: each allocator again, alone with null.
+                    for (ai, a) in group.iter().enumerate().skip(1) {
+                        let alone = GroupSpec {
+                            allocators: vec!["null".to_string(), a.clone()],
+                            ..spec.clone()
+                        };
+                        match run_group(&alone, timeout) {
+                            Ok(g) => batch.record(&g, &format!("{tag}/g{gi}.{ai}")),
+                            Err(reason) => {
+                                batch.per_allocator.insert(a.clone(), Err(reason));
+                            }
+                        }
+                    }
+                }
+                Err(reason) => {
+                    for a in &group {
+                        batch
+                            .per_allocator
+                            .entry(a.clone())
+                            .or_insert(Err(reason.clone()));
+                    }
+                }
+            }
+        }
+        batch
+    }
+
+    fn record(&mut self, g: &GroupSamples, group: &str) {
+        self.workload_name.get_or_insert(g.workload.clone());
+        self.events = g.events;
+        let Some(null) = g.contenders.first() else {
+            return;
+        };
+        for c in &g.contenders {
+            let samples = ThroughputSamples {
+                group: group.to_string(),
+                min_time_ns: g.min_time_ns,
+                passes_per_sample: c.passes_per_sample,
+                cold_ns_per_op: c.cold_ns_per_op,
+                ns_per_op: c.samples_ns_per_op.clone(),
+                null_ns_per_op: null.samples_ns_per_op.clone(),
+            };
+            // null keeps the samples of its first group.
+            let slot = self.per_allocator.entry(c.allocator.clone());
+            match slot {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    if e.get().is_err() || c.allocator != "null" {
+                        *e.get_mut() = Ok(samples);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Ok(samples));
+                }
+            }
+        }
+    }
+
+    /// Gives `cell` its throughput samples and the figures drawn from them, or fails it with
+    /// the reason its throughput could not be measured.
+    pub fn attach(&self, cell: &mut CellResult) {
+        if !cell.is_ok() {
+            return;
+        }
+        if cell.allocator == "null" {
+            if let Some(name) = &self.workload_name {
+                cell.workload = name.clone();
+            }
+        }
+        match self.per_allocator.get(&cell.allocator) {
+            Some(Ok(t)) => {
+                if cell.events == 0 {
+                    cell.events = self.events;
+                }
+                push_throughput_metrics(&mut cell.metrics, t);
+                cell.throughput = Some(t.clone());
+            }
+            Some(Err(reason)) => {
+                cell.status = CellStatus::Failed {
+                    reason: format!("throughput: {reason}"),
+                };
+            }
+            None => {
+                cell.status = CellStatus::Failed {
+                    reason: "throughput was not measured".to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// The figures a cell's throughput samples give: medians over rounds (gross, `null`, net of
+/// `null` pair by pair) and the cold pass.
+pub fn push_throughput_metrics(mx: &mut Vec<Metric>, t: &ThroughputSamples) {
+    let gross = median(&t.ns_per_op).unwrap_or(f64::NAN);
+    let null = median(&t.null_ns_per_op).unwrap_or(f64::NAN);
+    let net = median(&t.net_ns_per_op()).unwrap_or(f64::NAN);
+    mx.push(Metric::of(Id::OpsPerSec, 1e9 / gross));
+    mx.push(Metric::of(Id::LoopNsPerOp, gross));
+    mx.push(Metric::of(Id::HarnessNsPerOp, null));
+    mx.push(Metric::of(Id::NetLoopNsPerOp, net));
+    if net > 0.0 {
+        mx.push(Metric::of(Id::NetOpsPerSec, 1e9 / net));
+    }
+    mx.push(Metric::of(Id::ColdNsPerOp, t.cold_ns_per_op));
+    mx.push(Metric::of(Id::ThroughputSamples, t.ns_per_op.len() as f64));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn one_interpreter_per_process_and_null_leads_each() {
+        let g = plan_groups(&names(&[
+            "null",
+            "pymalloc:cpython-3.11",
+            "cpython:3.11",
+            "jemalloc",
+            "cpython:3.12",
+        ]));
+        assert_eq!(
+            g,
+            vec![
+                names(&["null", "pymalloc:cpython-3.11", "cpython:3.11", "jemalloc"]),
+                names(&["null", "cpython:3.12"]),
+            ]
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! CLI tests of the verdict (issue 12): the reference flag, the noise warnings (with a faked
+//! load average, never by loading the machine), and a bad reference refused before measuring.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pybench-verdict-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small, quick run of churn with the engine and glibc.
+fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
+    let tmp = tempdir(name);
+    let a = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "1"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "4",
+            "--min-time",
+            "0.002",
+            "--no-plots",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(&tmp)
+        .env_remove("PYBENCH_FAKE_LOADAVG")
+        .assert();
+    (a, tmp)
+}
+
+#[test]
+fn the_reference_flag_changes_the_ratio_base() {
+    let (a, _) = run("ref-default", &[]);
+    let out = String::from_utf8(a.success().get_output().stdout.clone()).unwrap();
+    assert!(out.contains("vs pymalloc:cpython-3.11"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("pymalloc")).unwrap();
+    assert!(row.contains("reference"), "{row}");
+
+    let (a, _) = run("ref-system", &["--reference", "system"]);
+    let out = String::from_utf8(a.success().get_output().stdout.clone()).unwrap();
+    assert!(out.contains("vs system"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("system")).unwrap();
+    assert!(row.contains("reference"), "{row}");
+    let row = out.lines().find(|l| l.starts_with("pymalloc")).unwrap();
+    assert!(!row.contains("reference"), "{row}");
+}
+
+#[test]
+fn an_unknown_reference_is_refused_before_measuring() {
+    let (a, tmp) = run("ref-bad", &["--reference", "jemalloc"]);
+    a.code(2)
+        .stderr(predicate::str::contains("--reference jemalloc"));
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_busy_machine_is_warned_about_once_and_recorded() {
+    let tmp = tempdir("load");
+    let a = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "2",
+            "--min-time",
+            "0.001",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .env("PYBENCH_FAKE_LOADAVG", "64.5 60.0 50.0 3/200 1234")
+        .assert()
+        .success();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        err.matches("warning: load average 64.50").count(),
+        1,
+        "{err}"
+    );
+    let dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["machine"]["load_average"], 64.5);
+
+    // A quiet machine (faked too, the real one may be busy): no load warning.
+    let tmp = tempdir("noload");
+    let a = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "2",
+            "--min-time",
+            "0.001",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .env("PYBENCH_FAKE_LOADAVG", "0.10 0.10 0.10 1/100 1")
+        .assert()
+        .success();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(!err.contains("warning: load average"), "{err}");
+}
