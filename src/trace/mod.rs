@@ -7,9 +7,15 @@
 //!   hook sends into a trace.
 //! - [`Source`]: a workload name, spec path or trace, resolved to one event source.
 
+pub mod block;
+pub mod columns;
 pub mod convert;
 pub mod decode;
 pub mod format;
+pub mod index;
+pub mod limits;
+pub mod live;
+pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod source;
