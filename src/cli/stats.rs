@@ -1,7 +1,7 @@
 //! `pybench stats --workload NAME|PATH` or `pybench stats FILE.pbt`: a summary of an event
 //! stream, synthetic or recorded.
 
-use crate::trace::source::{is_trace, summarize, trace_path};
+use crate::trace::source::{is_trace, summarize_with, trace_path};
 use crate::workload::{Checker, Summary, Workload};
 use clap::Args;
 use std::io::IsTerminal as _;
@@ -26,11 +26,19 @@ pub struct StatsArgs {
     /// Print the summary as JSON on stdout instead of the readable report.
     #[arg(long)]
     json: bool,
+    /// Summarise a trace whose events break liveness (a free of a slot that is not live, an
+    /// allocation into a live one) instead of refusing it; they are counted as malformed.
+    #[arg(long)]
+    allow_malformed: bool,
 }
 
 /// The readable summary of a trace file (also printed by `pybench record`).
 pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
-    let (meta, end, summary) = summarize(path)?;
+    summarize_trace_with(path, false)
+}
+
+fn summarize_trace_with(path: &Path, allow_malformed: bool) -> anyhow::Result<String> {
+    let (meta, end, summary) = summarize_with(path, allow_malformed)?;
     let title = format!(
         "trace {} ({}, python {}, domains {}) from {}\n  command: {}",
         meta.name,
@@ -53,15 +61,15 @@ pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn stats_trace(name: &str, json: bool) -> anyhow::Result<ExitCode> {
+fn stats_trace(name: &str, json: bool, allow_malformed: bool) -> anyhow::Result<ExitCode> {
     let path = trace_path(name)?;
     if json {
-        let (meta, end, summary) = summarize(&path)?;
+        let (meta, end, summary) = summarize_with(&path, allow_malformed)?;
         let doc = serde_json::json!({ "trace": meta, "end": end, "summary": summary });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         let started = Instant::now();
-        let text = summarize_trace(&path)?;
+        let text = summarize_trace_with(&path, allow_malformed)?;
         print!("{text}");
         eprintln!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     }
@@ -70,8 +78,10 @@ fn stats_trace(name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let name = match (&args.trace, &args.workload) {
-        (Some(t), _) => return stats_trace(t, args.json),
-        (None, Some(w)) if is_trace(w) => return stats_trace(w, args.json),
+        (Some(t), _) => return stats_trace(t, args.json, args.allow_malformed),
+        (None, Some(w)) if is_trace(w) => {
+            return stats_trace(w, args.json, args.allow_malformed)
+        }
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };

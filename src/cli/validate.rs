@@ -65,6 +65,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
         program: args.program.iter().map(Into::into).collect(),
         out: trace.clone(),
         domains: 0b111,
+        pace: false,
     };
     let (rec, problem) = record(&opts, meta)?;
     if let Some(p) = problem {
