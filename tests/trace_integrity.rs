@@ -91,23 +91,30 @@ fn swapped_duplicated_and_foreign_blocks_are_refused_with_their_offset() {
     swapped.extend_from_slice(&good[a.0..a.1]);
     swapped.extend_from_slice(&good[b.1..]);
     let msg = err(&swapped);
-    assert!(msg.starts_with(&format!("byte {}: checksum mismatch in block 0", a.0)), "{msg}");
+    assert!(
+        msg.starts_with(&format!("byte {}: checksum mismatch in block 0", a.0)),
+        "{msg}"
+    );
     // Duplicated: block 0 twice, block 1 dropped.
     let mut dup = good[..a.1].to_vec();
     dup.extend_from_slice(&good[a.0..a.1]);
     dup.extend_from_slice(&good[b.1..]);
     let msg = err(&dup);
-    assert!(msg.starts_with(&format!("byte {}: checksum mismatch in block 1", a.1)), "{msg}");
+    assert!(
+        msg.starts_with(&format!("byte {}: checksum mismatch in block 1", a.1)),
+        "{msg}"
+    );
     // Foreign: the same events written again (another file id); its block 0 put in ours.
     let other = write(&events);
     assert_eq!(other.len(), good.len());
     let mut foreign = good.clone();
     foreign[a.0..a.1].copy_from_slice(&other[a.0..a.1]);
     assert!(err(&foreign).contains("another file"), "{}", err(&foreign));
-    // The parallel reader refuses them as well.
+    // The parallel reader (which scans the block headers first) refuses them as well.
     for bad in [&swapped, &dup, &foreign] {
         let p = tmp_file("bad.pbt", bad);
-        assert!(read_parallel(&p).unwrap_err().to_string().contains("checksum mismatch"));
+        let msg = read_parallel(&p).unwrap_err().to_string();
+        assert!(msg.starts_with("byte ") && msg.contains("block"), "{msg}");
     }
 }
 
@@ -120,16 +127,24 @@ fn trailing_bytes_and_unknown_flags_are_errors_in_both_versions() {
         let mut b = good.clone();
         b.push(0);
         let msg = err(&b);
-        assert_eq!(msg, format!("byte {}: bytes after the end block", good.len()));
+        assert_eq!(
+            msg,
+            format!("byte {}: bytes after the end block", good.len())
+        );
         let p = tmp_file("trailing.pbt", &b);
         assert!(TraceReader::open(&p).is_err());
         // Flag bit 1 (unknown in either version), header CRC recomputed.
         let mut b = good.clone();
         b[10] |= 2;
-        let hlen = if b[8] == 2 { 24 } else { 16 } + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
+        let hlen = if b[8] == 2 { 24 } else { 16 }
+            + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
         let c = crc(&[&b[..hlen]]);
         b[hlen..hlen + 4].copy_from_slice(&c.to_le_bytes());
-        assert!(err(&b).starts_with("byte 10: unknown header flags 0x0002"), "{}", err(&b));
+        assert!(
+            err(&b).starts_with("byte 10: unknown header flags 0x0002"),
+            "{}",
+            err(&b)
+        );
     }
 }
 
@@ -142,8 +157,9 @@ fn declaring(slots: u64) -> Vec<u8> {
         thread: 0,
     }];
     let b = write_with(TraceWriter::version1(Vec::new(), &meta()).unwrap(), &ev);
-    let stored = u32::from_le_bytes(b[b.len() - 17 + 9..b.len() - 17 + 13].try_into().unwrap());
-    let end_at = b.len() - 17 - stored as usize;
+    let first = 16 + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize + 4;
+    let stored = u32::from_le_bytes(b[first + 9..first + 13].try_into().unwrap());
+    let end_at = first + 17 + stored as usize;
     let json = format!(r#"{{"events":1,"slots":{slots},"counters":{{}}}}"#);
     let mut out = b[..end_at].to_vec();
     let mut head = vec![format::BLOCK_END, 0, 0, 0, 0];
@@ -160,13 +176,26 @@ fn declaring(slots: u64) -> Vec<u8> {
 fn a_declared_260m_slot_table_is_refused_before_decoding() {
     let p = tmp_file("huge.pbt", &declaring(260_000_000));
     let msg = TraceReader::open(&p).err().expect("refused").to_string();
-    assert!(msg.contains("declares 260000000 slots (limit 67108864"), "{msg}");
-    let out = Command::cargo_bin("pybench").unwrap().arg("stats").arg(&p).assert().code(2);
+    assert!(
+        msg.contains("declares 260000000 slots (limit 67108864"),
+        "{msg}"
+    );
+    let out = Command::cargo_bin("pybench")
+        .unwrap()
+        .arg("stats")
+        .arg(&p)
+        .assert()
+        .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("260000000 slots") && stderr.trim().lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.contains("260000000 slots") && stderr.trim().lines().count() == 1,
+        "{stderr}"
+    );
     // A declaration that is within the limit but disagrees with the blocks fails too.
     let p = tmp_file("lying.pbt", &declaring(5));
-    assert!(TraceReader::open(&p).and_then(|r| r.collect::<Result<Vec<_>, _>>()).is_err());
+    assert!(TraceReader::open(&p)
+        .and_then(|r| r.collect::<Result<Vec<_>, _>>())
+        .is_err());
 }
 
 #[test]
@@ -184,9 +213,18 @@ fn liveness_violations_are_refused_unless_allowed() {
         thread: 0,
     };
     let cases: [(&[Event], &str); 3] = [
-        (&[a(0), f(0), f(0)], "event 2 of the trace: a free of slot 0, which is not live"),
-        (&[a(0), a(1), a(0)], "event 2 of the trace: an allocation into slot 0, which is live"),
-        (&[a(0), f(0), r(0)], "event 2 of the trace: a realloc of slot 0, which is not live"),
+        (
+            &[a(0), f(0), f(0)],
+            "event 2 of the trace: a free of slot 0, which is not live",
+        ),
+        (
+            &[a(0), a(1), a(0)],
+            "event 2 of the trace: an allocation into slot 0, which is live",
+        ),
+        (
+            &[a(0), f(0), r(0)],
+            "event 2 of the trace: a realloc of slot 0, which is not live",
+        ),
     ];
     for (events, want) in cases {
         for bytes in [
@@ -205,7 +243,12 @@ fn liveness_violations_are_refused_unless_allowed() {
         }
     }
     let p = tmp_file("malformed.pbt", &write(&[a(0), f(0), f(0)]));
-    Command::cargo_bin("pybench").unwrap().arg("stats").arg(&p).assert().code(2);
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .arg("stats")
+        .arg(&p)
+        .assert()
+        .code(2);
     Command::cargo_bin("pybench")
         .unwrap()
         .args(["stats", "--allow-malformed"])
@@ -220,7 +263,10 @@ fn parallel_and_serial_decode_give_identical_events() {
     let events = big_stream();
     let p = tmp_file("big.pbt", &write(&events));
     assert_eq!(read_parallel(&p).unwrap(), events);
-    let serial: Vec<Event> = TraceReader::open(&p).unwrap().collect::<Result<_, _>>().unwrap();
+    let serial: Vec<Event> = TraceReader::open(&p)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(serial, events);
     // Version 1 files go through the same entry point (serially).
     let v1 = write_with(TraceWriter::version1(Vec::new(), &meta()).unwrap(), &events);
@@ -230,13 +276,18 @@ fn parallel_and_serial_decode_give_identical_events() {
 #[test]
 fn pace_survives_the_round_trip_and_traces_without_pace_still_read() {
     let events = big_stream();
-    let pace: Vec<u64> = (0..events.len() as u64).map(|i| (i * 7919) % 100_000).collect();
+    let pace: Vec<u64> = (0..events.len() as u64)
+        .map(|i| (i * 7919) % 100_000)
+        .collect();
     let mut w = TraceWriter::with_pace(Vec::new(), &meta()).unwrap();
     for (e, &p) in events.iter().zip(&pace) {
         w.push_paced(e, p).unwrap();
     }
     let bytes = w.finish(BTreeMap::new()).unwrap();
-    let want: Vec<u64> = pace.iter().map(|&p| pace_cycles(pace_code(p)).unwrap()).collect();
+    let want: Vec<u64> = pace
+        .iter()
+        .map(|&p| pace_cycles(pace_code(p)).unwrap())
+        .collect();
     let mut r = TraceReader::new(&bytes[..]).unwrap();
     assert!(r.has_pace());
     let (mut got_e, mut got_p) = (Vec::new(), Vec::new());
@@ -267,6 +318,9 @@ fn block_checksums_bind_the_file_id_and_the_position() {
     let id = u64::from_le_bytes(b[16..24].try_into().unwrap());
     let (s, e) = bl[0];
     let want = crc(&[&block_binding(id, 0), &b[s..s + 17], &b[s + 21..e]]);
-    assert_eq!(u32::from_le_bytes(b[s + 17..s + 21].try_into().unwrap()), want);
+    assert_eq!(
+        u32::from_le_bytes(b[s + 17..s + 21].try_into().unwrap()),
+        want
+    );
     assert_eq!(s, header);
 }

@@ -79,9 +79,7 @@ fn stats_trace(name: &str, json: bool, allow_malformed: bool) -> anyhow::Result<
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let name = match (&args.trace, &args.workload) {
         (Some(t), _) => return stats_trace(t, args.json, args.allow_malformed),
-        (None, Some(w)) if is_trace(w) => {
-            return stats_trace(w, args.json, args.allow_malformed)
-        }
+        (None, Some(w)) if is_trace(w) => return stats_trace(w, args.json, args.allow_malformed),
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };

@@ -192,7 +192,9 @@ pub fn unpack(
         total += raw as u64;
         if total > u64::from(raw_len) || stored > payload.len() - at || (raw == 0) != (stored == 0)
         {
-            return Err(format!("column {i}: lengths {raw}/{stored} do not fit the block"));
+            return Err(format!(
+                "column {i}: lengths {raw}/{stored} do not fit the block"
+            ));
         }
         col.clear();
         if raw > 0 {
@@ -201,7 +203,9 @@ pub fn unpack(
                 .decompress_to_buffer(&payload[at..at + stored], col)
                 .map_err(|e| format!("column {i}: zstd: {e}"))?;
             if n != raw {
-                return Err(format!("column {i}: decompressed to {n} bytes, directory says {raw}"));
+                return Err(format!(
+                    "column {i}: decompressed to {n} bytes, directory says {raw}"
+                ));
             }
         }
         at += stored;
@@ -227,7 +231,10 @@ fn field(col: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
     match varint(col, p) {
         Some(v) if v <= u64::from(u32::MAX) => Ok(v as u32),
         Some(v) => Err(bad(i, &format!("{what} {v} is absurdly large"))),
-        None => Err(bad(i, &format!("{what} column ends early or holds a bad varint"))),
+        None => Err(bad(
+            i,
+            &format!("{what} column ends early or holds a bad varint"),
+        )),
     }
 }
 
@@ -347,7 +354,10 @@ pub fn decode_block(
     }
     for (c, (col, p)) in cols.iter().zip(pos).enumerate().skip(1) {
         if p != col.len() && !(c == COL_PACE && pace.is_none()) {
-            return Err(format!("column {c}: {} bytes left after {count} events", col.len() - p));
+            return Err(format!(
+                "column {c}: {} bytes left after {count} events",
+                col.len() - p
+            ));
         }
     }
     Ok(table)

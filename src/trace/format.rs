@@ -208,7 +208,10 @@ mod tests {
             let back = pace_cycles(c).unwrap();
             assert!(c >= last || v == 0);
             last = c;
-            assert!(back <= v && (v - back) as f64 <= v as f64 / 16.0, "{v} -> {back}");
+            assert!(
+                back <= v && (v - back) as f64 <= v as f64 / 16.0,
+                "{v} -> {back}"
+            );
         }
         assert_eq!(pace_cycles(16 * 61), None);
     }

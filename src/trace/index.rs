@@ -58,7 +58,11 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
             })?;
             let after = at + hlen as u64 + u64::from(head.stored_len);
             let mut probe = [0u8; 1];
-            if src.read(&mut probe).map_err(|e| TraceError::new(after, ErrorKind::Io(e)))? > 0 {
+            if src
+                .read(&mut probe)
+                .map_err(|e| TraceError::new(after, ErrorKind::Io(e)))?
+                > 0
+            {
                 return Err(TraceError::corrupt(after, "bytes after the end block"));
             }
             if end.events != events {
@@ -73,7 +77,10 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
             if head.table_before.is_some_and(|t| t != end.slots) {
                 return Err(TraceError::corrupt(
                     at,
-                    format!("end block declares {} slots, its header {:?}", end.slots, head.table_before),
+                    format!(
+                        "end block declares {} slots, its header {:?}",
+                        end.slots, head.table_before
+                    ),
                 ));
             }
             check_declared(&end, at)?;

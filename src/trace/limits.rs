@@ -37,7 +37,10 @@ pub fn check_declared(end: &End, at: u64) -> Result<(), TraceError> {
     if end.events > MAX_EVENTS {
         return Err(TraceError::corrupt(
             at,
-            format!("end block declares {} events (limit {MAX_EVENTS})", end.events),
+            format!(
+                "end block declares {} events (limit {MAX_EVENTS})",
+                end.events
+            ),
         ));
     }
     if end.slots > MAX_SLOTS {

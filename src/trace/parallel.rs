@@ -84,8 +84,16 @@ fn decode_one(
 }
 
 /// The producer: groups of blocks read with one `read`, decoded in parallel, sent in order.
-fn produce(mut f: File, index: Index, tx: std::sync::mpsc::SyncSender<Result<Decoded, TraceError>>) {
-    let group = 2 * rayon::current_num_threads().max(1);
+fn produce(
+    mut f: File,
+    index: Index,
+    pool: Option<rayon::ThreadPool>,
+    tx: std::sync::mpsc::SyncSender<Result<Decoded, TraceError>>,
+) {
+    let threads = pool
+        .as_ref()
+        .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    let group = 2 * threads.max(1);
     let hlen = index.header.block_header_len() as u64;
     for first in (0..index.blocks.len()).step_by(group) {
         let last = (first + group).min(index.blocks.len());
@@ -100,10 +108,16 @@ fn produce(mut f: File, index: Index, tx: std::sync::mpsc::SyncSender<Result<Dec
             let _ = tx.send(Err(TraceError::new(base, ErrorKind::Io(e))));
             return;
         }
-        let decoded: Vec<_> = (first..last)
-            .into_par_iter()
-            .map(|k| decode_one(&index.header, &index, k, &bytes, base))
-            .collect();
+        let work = || -> Vec<_> {
+            (first..last)
+                .into_par_iter()
+                .map(|k| decode_one(&index.header, &index, k, &bytes, base))
+                .collect()
+        };
+        let decoded = match &pool {
+            Some(p) => p.install(work),
+            None => work(),
+        };
         for d in decoded {
             let failed = d.is_err();
             if tx.send(d).is_err() || failed {
@@ -116,6 +130,25 @@ fn produce(mut f: File, index: Index, tx: std::sync::mpsc::SyncSender<Result<Dec
 impl ParallelReader {
     /// Opens and scans a trace; `allow_malformed` skips the liveness check.
     pub fn open(path: &Path, allow_malformed: bool) -> Result<Self, TraceError> {
+        Self::open_with_threads(path, allow_malformed, None)
+    }
+
+    /// As [`Self::open`], decoding on `threads` threads of a pool of its own (for the
+    /// benchmark of one core against two) instead of rayon's global pool.
+    pub fn open_with_threads(
+        path: &Path,
+        allow_malformed: bool,
+        threads: Option<usize>,
+    ) -> Result<Self, TraceError> {
+        let pool = match threads {
+            Some(n) => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| TraceError::new(0, ErrorKind::Io(std::io::Error::other(e))))?,
+            ),
+            None => None,
+        };
         let (f, index) = TraceReader::open_indexed(path)?;
         let (header, end) = (index.header.clone(), index.end.clone());
         if header.version < 2 {
@@ -128,7 +161,7 @@ impl ParallelReader {
         }
         let blocks = index.blocks.len();
         let (tx, rx) = sync_channel(2 * rayon::current_num_threads().max(1));
-        std::thread::spawn(move || produce(f, index, tx));
+        std::thread::spawn(move || produce(f, index, pool, tx));
         Ok(ParallelReader {
             header,
             end,
@@ -190,7 +223,10 @@ impl ParallelReader {
                 }
                 if let Some(l) = live {
                     l.check(&d.events, *events).map_err(|(n, m)| {
-                        TraceError::corrupt(d.at, format!("block {}: event {n} of the trace: {m}", d.seq))
+                        TraceError::corrupt(
+                            d.at,
+                            format!("block {}: event {n} of the trace: {m}", d.seq),
+                        )
                     })?;
                 }
                 *table = d.table_after;

@@ -101,7 +101,11 @@ impl<R: Read> TraceReader<R> {
     /// Reads a trace whose events break liveness (frees of dead slots, allocations into
     /// live ones) instead of refusing it: for a user who asked for it explicitly.
     pub fn allow_malformed(mut self, allow: bool) -> Self {
-        self.live = if allow { None } else { Some(Liveness::default()) };
+        self.live = if allow {
+            None
+        } else {
+            Some(Liveness::default())
+        };
         self
     }
 
@@ -181,7 +185,13 @@ impl<R: Read> TraceReader<R> {
             self.stored.clear();
             self.stored.resize(head.stored_len as usize, 0);
             read_exact_at(&mut self.src, at, &mut self.stored, "block payload")?;
-            head.verify(&self.header, &raw_head[..hlen], &self.stored, at, self.block)?;
+            head.verify(
+                &self.header,
+                &raw_head[..hlen],
+                &self.stored,
+                at,
+                self.block,
+            )?;
             self.offset += hlen as u64 + u64::from(head.stored_len);
             self.block += 1;
             if let Some(t) = head.table_before {
@@ -221,7 +231,10 @@ impl<R: Read> TraceReader<R> {
             if table > d.slots {
                 return Err(TraceError::corrupt(
                     at,
-                    format!("{what}: slot table reaches {table}, the end block declares {}", d.slots),
+                    format!(
+                        "{what}: slot table reaches {table}, the end block declares {}",
+                        d.slots
+                    ),
                 ));
             }
         }

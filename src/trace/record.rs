@@ -184,7 +184,12 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     }
 }
 
-fn convert(pipe: Pipe, mut meta: Meta, file: File, pace: bool) -> anyhow::Result<(Converted, bool)> {
+fn convert(
+    pipe: Pipe,
+    mut meta: Meta,
+    file: File,
+    pace: bool,
+) -> anyhow::Result<(Converted, bool)> {
     let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,

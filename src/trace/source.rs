@@ -145,10 +145,15 @@ pub fn read_all(path: &Path) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
 }
 
 /// As [`read_all`]; `allow_malformed` reads a trace that breaks liveness anyway.
-pub fn read_all_with(path: &Path, allow_malformed: bool) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
+pub fn read_all_with(
+    path: &Path,
+    allow_malformed: bool,
+) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
     let ctx = || format!("{}", path.display());
     let mut r = ParallelReader::open(path, allow_malformed).with_context(ctx)?;
-    super::limits::check_materialise(r.end()).map_err(anyhow::Error::msg).with_context(ctx)?;
+    super::limits::check_materialise(r.end())
+        .map_err(anyhow::Error::msg)
+        .with_context(ctx)?;
     let mut events = Vec::with_capacity(r.end().events as usize);
     while let Some(batch) = r.next_batch().with_context(ctx)? {
         events.extend_from_slice(batch);

@@ -113,7 +113,11 @@ impl<W: Write> TraceWriter<W> {
         let c = crc(&[&head]);
         head.extend_from_slice(&c.to_le_bytes());
         out.write_all(&head)?;
-        let level = if version >= 2 { ZSTD_LEVEL_V2 } else { ZSTD_LEVEL };
+        let level = if version >= 2 {
+            ZSTD_LEVEL_V2
+        } else {
+            ZSTD_LEVEL
+        };
         Ok(TraceWriter {
             out,
             version,
