@@ -7,7 +7,7 @@
 use super::block::{decode_block_any, Header, Scratch};
 use super::index::Index;
 use super::live::Liveness;
-use super::reader::TraceReader;
+use super::reader::{PacedBatch, TraceReader};
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
 use rayon::prelude::*;
@@ -191,7 +191,7 @@ impl ParallelReader {
     }
 
     /// The next block's events (and their pace, if the trace has it), in file order.
-    pub fn next_batch_paced(&mut self) -> Result<Option<(&[Event], Option<&[u64]>)>, TraceError> {
+    pub fn next_batch_paced(&mut self) -> Result<Option<PacedBatch<'_>>, TraceError> {
         let paced = self.has_pace();
         match &mut self.inner {
             Inner::Serial(r) => r.next_batch_paced(),

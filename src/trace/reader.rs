@@ -15,6 +15,9 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+/// A batch of events and, when the trace has it, each event's pace in cycles.
+pub type PacedBatch<'a> = (&'a [Event], Option<&'a [u64]>);
+
 pub struct TraceReader<R: Read> {
     src: R,
     /// File offset of the next unread byte.
@@ -147,7 +150,7 @@ impl<R: Read> TraceReader<R> {
 
     /// As [`Self::next_batch`], with the pace of each event (CPU cycles the program ran
     /// since its previous allocator call) when the trace has it.
-    pub fn next_batch_paced(&mut self) -> Result<Option<(&[Event], Option<&[u64]>)>, TraceError> {
+    pub fn next_batch_paced(&mut self) -> Result<Option<PacedBatch<'_>>, TraceError> {
         if self.pos >= self.batch.len() {
             if self.done {
                 return Ok(None);
