@@ -5,11 +5,14 @@
 //!   varint decoder into a flat `Event` buffer. Items are events, so divan prints events/s.
 //! - `decode_iter`: the per-event `Iterator<Item = Result<Event, _>>`.
 //! - `encode`: `TraceWriter::push` of the same events into memory.
+//! - `decode_parallel`: `ParallelReader` (rayon) on 1 and 2 threads, from the file.
 //!
-//! Bytes per event of each trace are printed before the benchmarks run.
+//! Bytes per event of each trace are printed before the benchmarks run: the shipped file,
+//! and the same events re-encoded as version 2 without pace and as version 1.
 //! Run: `cargo bench --bench trace`.
 
 use divan::{black_box, counter::ItemsCount, Bencher};
+use pybench::trace::parallel::ParallelReader;
 use pybench::trace::source::read_all;
 use pybench::trace::{TraceReader, TraceWriter};
 use std::collections::BTreeMap;
@@ -28,11 +31,22 @@ fn main() {
         let p = path(name);
         let bytes = std::fs::metadata(&p).map_or(0, |m| m.len());
         match read_all(&p) {
-            Ok((events, _, _)) => println!(
-                "{name}: {} events, {bytes} bytes, {:.3} bytes/event",
-                events.len(),
-                bytes as f64 / events.len().max(1) as f64
-            ),
+            Ok((events, _, meta)) => {
+                let n = events.len().max(1) as f64;
+                let size = |mut w: TraceWriter<Vec<u8>>| {
+                    for e in &events {
+                        w.push(e).expect("valid");
+                    }
+                    w.finish(BTreeMap::new()).expect("finish").len() as f64 / n
+                };
+                let v2 = size(TraceWriter::new(Vec::new(), &meta).expect("writer"));
+                let v1 = size(TraceWriter::version1(Vec::new(), &meta).expect("writer"));
+                println!(
+                    "{name}: {} events; bytes/event: file {:.3}, v2 without pace {v2:.3}, v1 {v1:.3}",
+                    events.len(),
+                    bytes as f64 / n
+                );
+            }
             Err(e) => println!("{name}: {e:#}"),
         }
     }
@@ -44,6 +58,26 @@ fn decode_batches(bencher: Bencher, name: &str) {
     let data = std::fs::read(path(name)).expect("shipped trace");
     let n = TraceReader::new(&data[..]).expect("trace").count();
     bencher.counter(ItemsCount::new(n)).bench(|| {
+        let mut r = TraceReader::new(black_box(&data[..])).expect("trace");
+        let mut events = 0usize;
+        while let Some(b) = r.next_batch().expect("valid") {
+            events += b.len();
+            black_box(b);
+        }
+        events
+    });
+}
+
+/// The same events encoded as version 1 and decoded: the reference in the same run.
+#[divan::bench(args = TRACES, sample_count = 10)]
+fn decode_batches_v1(bencher: Bencher, name: &str) {
+    let (events, _, meta) = read_all(&path(name)).expect("shipped trace");
+    let mut w = TraceWriter::version1(Vec::new(), &meta).expect("writer");
+    for e in &events {
+        w.push(e).expect("valid");
+    }
+    let data = w.finish(BTreeMap::new()).expect("finish");
+    bencher.counter(ItemsCount::new(events.len())).bench(|| {
         let mut r = TraceReader::new(black_box(&data[..])).expect("trace");
         let mut events = 0usize;
         while let Some(b) = r.next_batch().expect("valid") {
@@ -75,5 +109,21 @@ fn encode(bencher: Bencher, name: &str) {
             w.push(e).expect("valid");
         }
         w.finish(BTreeMap::new()).expect("finish").len()
+    });
+}
+
+#[divan::bench(args = TRACES, consts = [1, 2], sample_count = 10)]
+fn decode_parallel<const T: usize>(bencher: Bencher, name: &str) {
+    let p = path(name);
+    let n = TraceReader::open(&p).expect("trace").count();
+    bencher.counter(ItemsCount::new(n)).bench(|| {
+        let mut r =
+            ParallelReader::open_with_threads(black_box(&p), false, Some(T)).expect("trace");
+        let mut events = 0usize;
+        while let Some(b) = r.next_batch().expect("valid") {
+            events += b.len();
+            black_box(b);
+        }
+        events
     });
 }

@@ -108,6 +108,17 @@ proptest! {
         let bytes = write(&events);
         prop_assert_eq!(&read(&bytes).unwrap(), &events);
         prop_assert_eq!(&read_batches(&bytes).unwrap(), &events);
+        // Version 1 files still read; a paced version 2 gives the same events.
+        let mut v1 = TraceWriter::version1(Vec::new(), &meta()).unwrap();
+        let mut paced = TraceWriter::with_pace(Vec::new(), &meta()).unwrap();
+        for (i, e) in events.iter().enumerate() {
+            v1.push(e).unwrap();
+            paced.push_paced(e, (i as u64).wrapping_mul(2654435761) % 1_000_000).unwrap();
+        }
+        let v1 = v1.finish(BTreeMap::new()).unwrap();
+        prop_assert_eq!(&read(&v1).unwrap(), &events);
+        let paced = paced.finish(BTreeMap::new()).unwrap();
+        prop_assert_eq!(&read(&paced).unwrap(), &events);
     }
 
     /// Arbitrary bytes, and valid files with random damage: the reader returns (an error or
@@ -125,7 +136,16 @@ proptest! {
         choices in prop::collection::vec((any::<u8>(), any::<u32>(), any::<u32>(), any::<u8>(), any::<u16>()), 1..500),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
     ) {
-        let mut bytes = write(&well_formed(&choices));
+        let events = well_formed(&choices);
+        let mut bytes = if edits.len() % 2 == 0 {
+            write(&events)
+        } else {
+            let mut w = TraceWriter::version1(Vec::new(), &meta()).unwrap();
+            for e in &events {
+                w.push(e).unwrap();
+            }
+            w.finish(BTreeMap::new()).unwrap()
+        };
         for (at, v, kind) in edits {
             let i = at.index(bytes.len());
             match kind {
@@ -214,17 +234,18 @@ fn wrong_magic_and_future_version() {
     b[1] = b'X';
     assert_eq!(err(&b), "byte 0: not a pybench trace (bad magic)");
     let mut b = small_file();
-    b[8..10].copy_from_slice(&2u16.to_le_bytes());
+    b[8..10].copy_from_slice(&3u16.to_le_bytes());
     assert_eq!(
         err(&b),
-        "byte 8: format version 2 is newer than this pybench reads (1)"
+        "byte 8: format version 3 is newer than this pybench reads (2)"
     );
 }
 
-/// A file whose one events block holds `raw` (compressed and checksummed correctly), so the
-/// event decoder's own checks are what fails.
+/// A version-1 file whose one events block holds `raw` (compressed and checksummed
+/// correctly), so the version-1 event decoder's own checks are what fails.
 fn with_block(raw: &[u8], events: u32) -> Vec<u8> {
-    let mut out = write(&[]);
+    let w = TraceWriter::version1(Vec::new(), &meta()).unwrap();
+    let mut out = w.finish(Default::default()).unwrap();
     // Drop the end block the empty writer added: header only.
     let header_len = 16 + u32::from_le_bytes(out[12..16].try_into().unwrap()) as usize + 4;
     out.truncate(header_len);
@@ -268,7 +289,7 @@ fn absurd_sizes_and_counts() {
     assert!(err(&with_block(&raw, 1)).contains("absurdly large"));
     // A block claiming more events than bytes, and one over the size limit.
     let raw = vec![format::OP_GC, 0];
-    assert!(err(&with_block(&raw, 3)).contains("cannot fit"));
+    assert!(err(&with_block(&raw, 3)).contains("3 events in 2 bytes"));
     let mut b = with_block(&raw, 1);
     let at = b.len() - 17 - zstd::bulk::compress(&raw, 1).unwrap().len();
     b[at + 5..at + 9].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -367,3 +367,57 @@ fn only_the_chosen_domains_are_recorded() {
         .stderr(predicates::str::contains("unknown domain `heap`"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `record --pace` → file → reader: every event has a pace, and the allocations right after
+/// a 50 ms sleep show the program's pause (≥ 10^7 cycles: the time stamp counter runs at
+/// ≥ 1 GHz on any x86 this runs on; elsewhere the hook counts nanoseconds, 5 × 10^7).
+#[test]
+fn pace_survives_record_file_and_reader() {
+    use pybench::trace::parallel::ParallelReader;
+    for py in pythons() {
+        let dir = tempdir("pace");
+        let src = dir.join("prog.py");
+        let script =
+            "import time\nfor i in range(5):\n    time.sleep(0.05)\n    x = b'a' * 100003\n";
+        std::fs::write(&src, script).unwrap();
+        let out = dir.join("p.pbt");
+        pybench()
+            .args(["record", "-q", "--pace", "-o"])
+            .arg(&out)
+            .arg("--")
+            .arg(&py)
+            .arg(&src)
+            .assert()
+            .success();
+        let mut r = ParallelReader::open(&out, false).unwrap();
+        assert!(r.has_pace());
+        let (mut events, mut pace) = (Vec::new(), Vec::new());
+        while let Some((e, p)) = r.next_batch_paced().unwrap() {
+            events.extend_from_slice(e);
+            pace.extend_from_slice(p.expect("a pace column"));
+        }
+        assert_eq!(events.len(), pace.len());
+        let big: Vec<usize> = (0..events.len())
+            .filter(|&i| {
+                events[i]
+                    .bytes()
+                    .is_some_and(|b| (100_003..100_100).contains(&b))
+            })
+            .collect();
+        assert_eq!(big.len(), 5, "{}", py.display());
+        for i in big {
+            let before = pace[i.saturating_sub(4)..=i].iter().max().unwrap();
+            assert!(
+                *before >= 10_000_000,
+                "{}: pace {before} before event {i}",
+                py.display()
+            );
+        }
+        // Without --pace: the same program's trace has no pace column.
+        let (plain, _) = record(&py, script, &dir);
+        assert!(!plain.is_empty());
+        assert!(!ParallelReader::open(&dir.join("t.pbt"), false)
+            .unwrap()
+            .has_pace());
+    }
+}

@@ -1,7 +1,7 @@
 //! `pybench stats --workload NAME|PATH` or `pybench stats FILE.pbt`: a summary of an event
 //! stream, synthetic or recorded.
 
-use crate::trace::source::{summarize, Source};
+use crate::trace::source::{summarize_with, Source};
 use crate::workload::{Checker, Summary};
 use clap::Args;
 use std::io::{IsTerminal as _, Write as _};
@@ -34,6 +34,10 @@ pub struct StatsArgs {
     /// With --compare: only these figures (comma-separated), e.g. `size_classes,gc_bursts`.
     #[arg(long, value_name = "LIST", requires = "compare")]
     figures: Option<String>,
+    /// Summarise a trace whose events break liveness (a free of a slot that is not live, an
+    /// allocation into a live one) instead of refusing it; they are counted as malformed.
+    #[arg(long)]
+    allow_malformed: bool,
 }
 
 fn realism(subject: &str, args: &StatsArgs) -> anyhow::Result<ExitCode> {
@@ -53,7 +57,11 @@ fn realism(subject: &str, args: &StatsArgs) -> anyhow::Result<ExitCode> {
 
 /// The readable summary of a trace file (also printed by `pybench record`).
 pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
-    let (meta, end, summary) = summarize(path)?;
+    summarize_trace_with(path, false)
+}
+
+fn summarize_trace_with(path: &Path, allow_malformed: bool) -> anyhow::Result<String> {
+    let (meta, end, summary) = summarize_with(path, allow_malformed)?;
     let title = format!(
         "trace {} ({}, python {}, domains {}) from {}\n  command: {}",
         meta.name,
@@ -76,9 +84,9 @@ pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+fn stats_trace(path: &Path, json: bool, allow_malformed: bool) -> anyhow::Result<ExitCode> {
     if json {
-        let (meta, end, summary) = summarize(path)?;
+        let (meta, end, summary) = summarize_with(path, allow_malformed)?;
         let doc = serde_json::json!({ "trace": meta, "end": end, "summary": summary });
         writeln!(
             std::io::stdout().lock(),
@@ -87,7 +95,7 @@ fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         )?;
     } else {
         let started = Instant::now();
-        let text = summarize_trace(path)?;
+        let text = summarize_trace_with(path, allow_malformed)?;
         write!(std::io::stdout().lock(), "{text}")?;
         eprintln!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     }
@@ -105,7 +113,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };
     let w = match Source::load(name)? {
-        Source::Trace { path, .. } => return stats_trace(&path, args.json),
+        Source::Trace { path, .. } => return stats_trace(&path, args.json, args.allow_malformed),
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
     };
     let started = Instant::now();

@@ -55,6 +55,7 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
         program: program.iter().map(Into::into).collect(),
         out: trace.to_path_buf(),
         domains: 0b111,
+        pace: false,
     };
     let (rec, problem) = record(&opts, meta)?;
     if let Some(p) = problem {

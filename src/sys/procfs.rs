@@ -15,6 +15,15 @@ pub fn page_size() -> u64 {
     }
 }
 
+/// Memory the kernel says can be allocated without swapping (`MemAvailable` of
+/// `/proc/meminfo`), in bytes; `None` where it is not readable.
+pub fn mem_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
 /// Reads a process's resident set size from `/proc/PID/statm` without allocating: the file
 /// is opened once and re-read with `pread` into a stack buffer, so sampling inside a measured
 /// loop costs one system call and touches no heap.

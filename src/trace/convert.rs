@@ -12,6 +12,9 @@ use std::io::{self, Write};
 
 /// Bytes of one raw record (`struct rec` in hook.c).
 pub const RAW_RECORD: usize = 16;
+/// Bytes of one raw record when recording pace: the record and the cycles the program ran
+/// since its thread's previous allocator call (u64).
+pub const PACED_RECORD: usize = 24;
 const KIND_MALLOC: u8 = 0;
 const KIND_CALLOC: u8 = 1;
 const KIND_REALLOC: u8 = 2;
@@ -91,7 +94,10 @@ pub struct Converter<W: Write> {
     /// The hook's end marker arrived.
     pub ended: bool,
     /// A calloc or realloc record waiting for its EXTRA record.
-    pending: Option<[u8; RAW_RECORD]>,
+    pending: Option<([u8; RAW_RECORD], u64)>,
+    /// Pace of the record being converted, given to the first event it writes (an inserted
+    /// free before an allocation takes it; the allocation then has none).
+    pace: u64,
 }
 
 impl<W: Write> Converter<W> {
@@ -103,7 +109,14 @@ impl<W: Write> Converter<W> {
             counters: Counters::default(),
             ended: false,
             pending: None,
+            pace: 0,
         }
+    }
+
+    /// Writes one event with the current record's pace (once).
+    fn push(&mut self, e: &Event) -> io::Result<()> {
+        let pace = std::mem::take(&mut self.pace);
+        self.writer.push_paced(e, pace)
     }
 
     /// Allocates a slot for `ptr` with one hash lookup. Should the address still be live (a
@@ -120,7 +133,7 @@ impl<W: Write> Converter<W> {
     /// A new block at `ptr`: gives it a slot and writes the allocation.
     fn alloc(&mut self, ptr: u64, size: u32, domain: Domain, thread: u16) -> io::Result<()> {
         let slot = self.take(ptr, thread)?;
-        self.writer.push(&Event::Alloc {
+        self.push(&Event::Alloc {
             slot,
             size,
             domain,
@@ -130,12 +143,19 @@ impl<W: Write> Converter<W> {
 
     fn free_slot(&mut self, slot: u32, thread: u16) -> io::Result<()> {
         self.slots.release(slot);
-        self.writer.push(&Event::Free { slot, thread })
+        self.push(&Event::Free { slot, thread })
     }
 
-    /// Converts one record.
-    pub fn feed(&mut self, rec: &[u8; RAW_RECORD]) -> io::Result<()> {
+    /// Converts one record: [`RAW_RECORD`] bytes, or [`PACED_RECORD`] with the pace.
+    pub fn feed(&mut self, rec: &[u8]) -> io::Result<()> {
         self.counters.records += 1;
+        let pace = rec
+            .get(RAW_RECORD..PACED_RECORD)
+            .map_or(0, |p| u64::from_le_bytes(p.try_into().unwrap_or_default()));
+        let Ok(rec) = <&[u8; RAW_RECORD]>::try_from(&rec[..RAW_RECORD.min(rec.len())]) else {
+            self.counters.malformed += 1;
+            return Ok(());
+        };
         let kind = rec[0];
         if kind == KIND_END {
             self.ended = true;
@@ -143,17 +163,23 @@ impl<W: Write> Converter<W> {
         }
         let base = kind & !KIND_OVERSIZE;
         let (r, ptr2) = match self.pending.take() {
-            Some(first) if base == KIND_EXTRA => (first, le64(rec)),
+            Some((first, p)) if base == KIND_EXTRA => {
+                self.pace = p;
+                (first, le64(rec))
+            }
             Some(_) => {
                 // A first half without its second: the stream is damaged; skip both.
                 self.counters.malformed += 1;
                 return self.feed_again(rec);
             }
             None if base == KIND_CALLOC || base == KIND_REALLOC => {
-                self.pending = Some(*rec);
+                self.pending = Some((*rec, pace));
                 return Ok(());
             }
-            None => (*rec, 0),
+            None => {
+                self.pace = pace;
+                (*rec, 0)
+            }
         };
         let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
         let size = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
@@ -183,7 +209,7 @@ impl<W: Write> Converter<W> {
             KIND_MALLOC => self.alloc(ptr, size, domain, thread)?,
             KIND_CALLOC => {
                 let slot = self.take(ptr, thread)?;
-                self.writer.push(&Event::Calloc {
+                self.push(&Event::Calloc {
                     slot,
                     n: ptr2 as u32,
                     size,
@@ -201,7 +227,7 @@ impl<W: Write> Converter<W> {
                         self.counters.inserted_frees += 1;
                         self.free_slot(stale, thread)?;
                     }
-                    self.writer.push(&Event::Realloc { slot, size, thread })?;
+                    self.push(&Event::Realloc { slot, size, thread })?;
                 }
                 None if oversize => self.counters.oversized += 1,
                 None => {
@@ -210,7 +236,7 @@ impl<W: Write> Converter<W> {
                     self.alloc(ptr2, size, domain, thread)?;
                 }
             },
-            KIND_GC if size <= 2 => self.writer.push(&Event::Gc(size as u8))?,
+            KIND_GC if size <= 2 => self.push(&Event::Gc(size as u8))?,
             KIND_FREE => match self.map.remove(&ptr) {
                 Some(slot) => self.free_slot(slot, thread)?,
                 None => self.counters.unknown_frees += 1,

@@ -12,7 +12,7 @@ const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
 
 /// A varint of at most 32 bits: the one- and two-byte forms inline, the rest out of line.
 #[inline(always)]
-fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
+pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
     let b0 = *raw.get(*p)?;
     if b0 < 0x80 {
         *p += 1;

@@ -8,10 +8,16 @@
 //! - [`Source`]: a workload name, spec path or trace, resolved once to one event source.
 //! - [`generate`]: a synthetic workload written as a trace (`pybench gen`).
 
+pub mod block;
+pub mod columns;
 pub mod convert;
 pub mod decode;
 pub mod format;
 pub mod generate;
+pub mod index;
+pub mod limits;
+pub mod live;
+pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod source;

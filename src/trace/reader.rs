@@ -1,45 +1,68 @@
-//! Streaming trace reader. It holds one block at a time (bounded by `MAX_BLOCK`), checks
-//! every length, checksum and field before using it, and reports the file offset of the
-//! header or block at fault: bad input gives an error, never a panic, a hang or an
-//! unbounded allocation.
+//! Streaming trace reader (versions 1 and 2). It holds one block at a time (bounded by
+//! `MAX_BLOCK` and `MAX_BLOCK_EVENTS`), checks every length, checksum and field before using
+//! it, and reports the file offset of the header or block at fault: bad input gives an
+//! error, never a panic, a hang or an unbounded allocation. Opened from a file, it first
+//! scans the block headers and the end block ([`super::index`]), so the totals the file
+//! declares are checked against the limits before any event is decoded.
 
-use super::decode::decode_block;
+use super::block::{decode_block_any, parse_head, read_header, BlockHead, Header, Scratch};
 use super::format::*;
+use super::index::{scan, Index};
+use super::live::Liveness;
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+
+/// A batch of events and, when the trace has it, each event's pace in cycles.
+pub type PacedBatch<'a> = (&'a [Event], Option<&'a [u64]>);
 
 pub struct TraceReader<R: Read> {
     src: R,
     /// File offset of the next unread byte.
     offset: u64,
-    meta: Meta,
+    header: Header,
     stored: Vec<u8>,
-    raw: Vec<u8>,
+    scratch: Scratch,
     batch: Vec<Event>,
+    pace: Vec<u64>,
     pos: usize,
     block: u64,
     events: u64,
     /// Slot-table size so far, for the density check.
     table: u32,
     end: Option<End>,
+    /// What the end block declares, when the file was scanned first.
+    declared: Option<End>,
+    /// `None` when the user asked to read a malformed trace anyway.
+    live: Option<Liveness>,
     /// Set after an error or the end block: the iterator is fused.
     done: bool,
-    decompressor: zstd::bulk::Decompressor<'static>,
 }
 
 impl TraceReader<BufReader<File>> {
-    /// Opens a trace file and reads its header.
+    /// Opens a trace file: checks its header, every block header, its end block and the
+    /// totals it declares, then reads events from the first block.
     pub fn open(path: &Path) -> Result<Self, TraceError> {
-        let f = File::open(path).map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?;
-        TraceReader::new(BufReader::with_capacity(1 << 16, f))
+        let (f, index) = Self::open_indexed(path)?;
+        let mut r = TraceReader::new(BufReader::with_capacity(1 << 16, f))?;
+        r.declared = Some(index.end);
+        Ok(r)
+    }
+
+    /// The file, positioned at its start, and its index.
+    pub fn open_indexed(path: &Path) -> Result<(File, Index), TraceError> {
+        let io = |e| TraceError::new(0, ErrorKind::Io(e));
+        let mut f = File::open(path).map_err(io)?;
+        let index = scan(&mut BufReader::with_capacity(1 << 12, &mut f))?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        Ok((f, index))
     }
 }
 
 /// Fills `buf` completely; `Truncated(what)` if the input ends first.
-fn read_exact_at<R: Read>(
+pub(crate) fn read_exact_at<R: Read>(
     src: &mut R,
     offset: u64,
     buf: &mut [u8],
@@ -55,69 +78,63 @@ fn read_exact_at<R: Read>(
     })
 }
 
-fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-}
-
 impl<R: Read> TraceReader<R> {
     /// Reads and checks the header.
     pub fn new(mut src: R) -> Result<Self, TraceError> {
-        let mut fixed = [0u8; 16];
-        read_exact_at(&mut src, 0, &mut fixed[..8], "header")?;
-        if fixed[..8] != MAGIC {
-            return Err(TraceError::new(0, ErrorKind::BadMagic));
-        }
-        read_exact_at(&mut src, 8, &mut fixed[8..], "header")?;
-        let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-        if version > VERSION || version == 0 {
-            return Err(TraceError::new(8, ErrorKind::FutureVersion(version)));
-        }
-        let meta_len = le32(&fixed[12..16]);
-        if meta_len > MAX_META {
-            return Err(TraceError::corrupt(
-                12,
-                format!("metadata length {meta_len} exceeds {MAX_META}"),
-            ));
-        }
-        let mut json = vec![0u8; meta_len as usize];
-        read_exact_at(&mut src, 16, &mut json, "header")?;
-        let mut c = [0u8; 4];
-        let crc_at = 16 + u64::from(meta_len);
-        read_exact_at(&mut src, crc_at, &mut c, "header")?;
-        if crc(&[&fixed, &json]) != u32::from_le_bytes(c) {
-            return Err(TraceError::new(
-                crc_at,
-                ErrorKind::Checksum("header".into()),
-            ));
-        }
-        let meta: Meta = serde_json::from_slice(&json)
-            .map_err(|e| TraceError::corrupt(16, format!("metadata is not valid JSON: {e}")))?;
-        let decompressor =
-            zstd::bulk::Decompressor::new().map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?;
+        let header = read_header(&mut src)?;
         Ok(TraceReader {
             src,
-            offset: crc_at + 4,
-            meta,
+            offset: header.len,
+            header,
             stored: Vec::new(),
-            raw: Vec::new(),
+            scratch: Scratch::new()?,
             batch: Vec::new(),
+            pace: Vec::new(),
             pos: 0,
             block: 0,
             events: 0,
             table: 0,
             end: None,
+            declared: None,
+            live: Some(Liveness::default()),
             done: false,
-            decompressor,
         })
     }
 
+    /// Reads a trace whose events break liveness (frees of dead slots, allocations into
+    /// live ones) instead of refusing it: for a user who asked for it explicitly.
+    pub fn allow_malformed(mut self, allow: bool) -> Self {
+        self.live = if allow {
+            None
+        } else {
+            Some(Liveness::default())
+        };
+        self
+    }
+
     pub fn meta(&self) -> &Meta {
-        &self.meta
+        &self.header.meta
+    }
+
+    /// Format version of the file (1 or 2).
+    pub fn version(&self) -> u16 {
+        self.header.version
+    }
+
+    /// True when every event carries its pace ([`Self::pace`]).
+    pub fn has_pace(&self) -> bool {
+        self.header.flags & FLAG_PACE != 0
     }
 
     /// The end block, once the whole file was read.
     pub fn end(&self) -> Option<&End> {
         self.end.as_ref()
+    }
+
+    /// What the end block declares, known before the events when the file was opened with
+    /// [`TraceReader::open`].
+    pub fn declared(&self) -> Option<&End> {
+        self.declared.as_ref()
     }
 
     /// Events returned so far.
@@ -128,6 +145,12 @@ impl<R: Read> TraceReader<R> {
     /// The next block's events not yet returned, or `None` after the end block. The fast
     /// path: a replay copies whole batches instead of matching one `Result` per event.
     pub fn next_batch(&mut self) -> Result<Option<&[Event]>, TraceError> {
+        Ok(self.next_batch_paced()?.map(|(e, _)| e))
+    }
+
+    /// As [`Self::next_batch`], with the pace of each event (CPU cycles the program ran
+    /// since its previous allocator call) when the trace has it.
+    pub fn next_batch_paced(&mut self) -> Result<Option<PacedBatch<'_>>, TraceError> {
         if self.pos >= self.batch.len() {
             if self.done {
                 return Ok(None);
@@ -142,70 +165,89 @@ impl<R: Read> TraceReader<R> {
         }
         let start = self.pos;
         self.pos = self.batch.len();
-        Ok(Some(&self.batch[start..]))
+        let pace = self.has_pace().then(|| &self.pace[start..]);
+        Ok(Some((&self.batch[start..], pace)))
     }
 
     /// Reads blocks until one holds events or the end block is reached.
     fn read_block(&mut self) -> Result<(), TraceError> {
         self.batch.clear();
+        self.pace.clear();
         self.pos = 0;
         while self.batch.is_empty() {
             let at = self.offset;
-            let mut head = [0u8; BLOCK_HEADER];
-            match self.src.read(&mut head[..1]) {
+            let hlen = self.header.block_header_len();
+            let mut raw_head = [0u8; BLOCK_HEADER_V2];
+            match self.src.read(&mut raw_head[..1]) {
                 Ok(0) => return Err(TraceError::new(at, ErrorKind::NoEnd)),
                 Ok(_) => {}
                 Err(e) => return Err(TraceError::new(at, ErrorKind::Io(e))),
             }
-            read_exact_at(&mut self.src, at, &mut head[1..], "block header")?;
-            let (kind, events) = (head[0], le32(&head[1..5]));
-            let (raw_len, stored_len) = (le32(&head[5..9]), le32(&head[9..13]));
-            let what = format!("block {}", self.block);
-            if kind != BLOCK_EVENTS && kind != BLOCK_END {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!("{what}: unknown kind {kind}"),
-                ));
-            }
-            if raw_len > MAX_BLOCK || stored_len > MAX_BLOCK {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!("{what}: length {raw_len}/{stored_len} exceeds {MAX_BLOCK}"),
-                ));
-            }
-            if events > raw_len {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!("{what}: {events} events cannot fit in {raw_len} bytes"),
-                ));
-            }
+            read_exact_at(&mut self.src, at, &mut raw_head[1..hlen], "block header")?;
+            let head = parse_head(&self.header, &raw_head[..hlen], at, self.block)?;
             self.stored.clear();
-            self.stored.resize(stored_len as usize, 0);
+            self.stored.resize(head.stored_len as usize, 0);
             read_exact_at(&mut self.src, at, &mut self.stored, "block payload")?;
-            if crc(&[&head[..13], &self.stored]) != le32(&head[13..]) {
-                return Err(TraceError::new(at, ErrorKind::Checksum(what)));
-            }
-            self.offset += BLOCK_HEADER as u64 + u64::from(stored_len);
+            head.verify(
+                &self.header,
+                &raw_head[..hlen],
+                &self.stored,
+                at,
+                self.block,
+            )?;
+            self.offset += hlen as u64 + u64::from(head.stored_len);
             self.block += 1;
-            if kind == BLOCK_END {
+            if let Some(t) = head.table_before {
+                if t != self.table {
+                    return Err(TraceError::corrupt(
+                        at,
+                        format!(
+                            "block {}: starts at table size {t}, the blocks before end at {}",
+                            self.block - 1,
+                            self.table
+                        ),
+                    ));
+                }
+            }
+            if head.kind == BLOCK_END {
                 return self.read_end(at);
             }
-            self.raw.clear();
-            self.raw.reserve(raw_len as usize);
-            let n = self
-                .decompressor
-                .decompress_to_buffer(&self.stored[..], &mut self.raw)
-                .map_err(|e| TraceError::corrupt(at, format!("{what}: zstd: {e}")))?;
-            if n != raw_len as usize {
+            self.decode(&head, at)?;
+        }
+        Ok(())
+    }
+
+    fn decode(&mut self, head: &BlockHead, at: u64) -> Result<(), TraceError> {
+        let what = format!("block {}", self.block - 1);
+        let pace = self.has_pace().then_some(&mut self.pace);
+        let table = decode_block_any(
+            &self.header,
+            head,
+            &self.stored,
+            self.table,
+            &mut self.scratch,
+            &mut self.batch,
+            pace,
+        )
+        .map_err(|m| TraceError::corrupt(at, format!("{what}: {m}")))?;
+        if let Some(d) = &self.declared {
+            if table > d.slots {
                 return Err(TraceError::corrupt(
                     at,
-                    format!("{what}: decompressed to {n} bytes, header says {raw_len}"),
+                    format!(
+                        "{what}: slot table reaches {table}, the end block declares {}",
+                        d.slots
+                    ),
                 ));
             }
-            self.table = decode_block(&self.raw, events, self.table, &mut self.batch)
-                .map_err(|m| TraceError::corrupt(at, format!("{what}: {m}")))?;
-            self.events += u64::from(events);
         }
+        if let Some(live) = &mut self.live {
+            live.check(&self.batch, self.events).map_err(|(n, m)| {
+                TraceError::corrupt(at, format!("{what}: event {n} of the trace: {m}"))
+            })?;
+        }
+        self.table = table;
+        self.events += u64::from(head.events);
         Ok(())
     }
 
@@ -220,6 +262,19 @@ impl<R: Read> TraceReader<R> {
                     end.events, end.slots, self.events, self.table
                 ),
             ));
+        }
+        // Nothing may follow the end block: appended bytes are damage or tampering.
+        let mut probe = [0u8; 1];
+        let after = self.offset;
+        loop {
+            match self.src.read(&mut probe) {
+                Ok(0) => break,
+                Ok(_) => {
+                    return Err(TraceError::corrupt(after, "bytes after the end block"));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(TraceError::new(after, ErrorKind::Io(e))),
+            }
         }
         self.end = Some(end);
         self.done = true;

@@ -9,7 +9,7 @@
 //! program would have had without pybench, if any. This process converts records into
 //! events while the program runs (on another core), so the program only pays for the hook.
 
-use super::convert::{Converter, RAW_RECORD};
+use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::{channel, pipe, signal};
@@ -56,7 +56,12 @@ pub struct Options {
     pub out: PathBuf,
     /// Bit 0 RAW, 1 MEM, 2 OBJ.
     pub domains: u8,
+    /// Store each event's pace (the hook reads the time stamp counter around every call).
+    pub pace: bool,
 }
+
+/// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
+const MASK_PACE: u8 = 8;
 
 /// A finished recording.
 pub struct Recorded {
@@ -187,7 +192,12 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     }
 }
 
-fn convert(pipe: Pipe, mut meta: Meta, file: AtomicFile) -> anyhow::Result<(Converted, PipeEnd)> {
+fn convert(
+    pipe: Pipe,
+    mut meta: Meta,
+    file: AtomicFile,
+    pace: bool,
+) -> anyhow::Result<(Converted, PipeEnd)> {
     let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
@@ -199,18 +209,23 @@ fn convert(pipe: Pipe, mut meta: Meta, file: AtomicFile) -> anyhow::Result<(Conv
         }
     };
     meta.python = python;
-    let writer = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &meta)?;
+    let out = BufWriter::with_capacity(1 << 16, file);
+    let (writer, rec) = if pace {
+        (TraceWriter::with_pace(out, &meta)?, PACED_RECORD)
+    } else {
+        (TraceWriter::new(out, &meta)?, RAW_RECORD)
+    };
     let mut conv = Converter::new(writer);
-    let mut buf = vec![0u8; RAW_RECORD * 16384];
+    let mut buf = vec![0u8; PACED_RECORD * 16384];
     // Records already buffered behind the greeting, then straight from the pipe: one copy.
     let mut have = pipe.buffer().len().min(buf.len());
     buf[..have].copy_from_slice(&pipe.buffer()[..have]);
     pipe.consume(have);
     let mut pipe = pipe.into_inner();
     loop {
-        let whole = have - have % RAW_RECORD;
-        for rec in buf[..whole].chunks_exact(RAW_RECORD) {
-            conv.feed(rec.try_into().unwrap_or(&[0xff; RAW_RECORD]))?;
+        let whole = have - have % rec;
+        for r in buf[..whole].chunks_exact(rec) {
+            conv.feed(r)?;
         }
         buf.copy_within(whole..have, 0);
         have -= whole;
@@ -282,7 +297,10 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         .env("PYBENCH_RECORD_INODE", inode.to_string())
         .env("PYBENCH_RECORD_PARENT", std::process::id().to_string())
         .env("PYBENCH_RECORD_LIB", dir.0.join("pybench_hook.so"))
-        .env("PYBENCH_RECORD_DOMAINS", opts.domains.to_string());
+        .env(
+            "PYBENCH_RECORD_DOMAINS",
+            (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
+        );
     let wr_fd = wr.as_raw_fd();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -322,7 +340,8 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         quiet_since: None,
         end: PipeEnd::default(),
     };
-    let worker = std::thread::spawn(move || convert(pipe, meta, file));
+    let pace = opts.pace;
+    let worker = std::thread::spawn(move || convert(pipe, meta, file, pace));
     let status = child.wait();
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);

@@ -10,6 +10,7 @@
 //! [`EventSource`] implementation; the harness, `stats` and `gen` need no change.
 
 use super::format::MAGIC;
+use super::parallel::ParallelReader;
 use super::{Meta, TraceReader, EXTENSION};
 use crate::workload::{Event, EventSource, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
@@ -278,39 +279,69 @@ pub fn python_of(version: &str) -> PyVersion {
     format!("3.{minor}").parse().unwrap_or(PyVersion::V3_11)
 }
 
-/// Reads a whole trace into memory (for a replay, which must not decode while timing).
-/// Returns the events and the slot-table size.
+/// Reads a whole trace into memory (for a replay, which must not decode while timing),
+/// decoding its blocks in parallel. Returns the events and the slot-table size.
 pub fn read_all(path: &Path) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
-    let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
-    let mut events = Vec::new();
-    while let Some(batch) = r
-        .next_batch()
-        .with_context(|| format!("{}", path.display()))?
-    {
+    read_all_with(path, false)
+}
+
+/// As [`read_all`]; `allow_malformed` reads a trace that breaks liveness anyway.
+pub fn read_all_with(
+    path: &Path,
+    allow_malformed: bool,
+) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
+    let ctx = || format!("{}", path.display());
+    let mut r = ParallelReader::open(path, allow_malformed).with_context(ctx)?;
+    super::limits::check_materialise(r.end())
+        .map_err(anyhow::Error::msg)
+        .with_context(ctx)?;
+    let mut events = Vec::with_capacity(r.end().events as usize);
+    while let Some(batch) = r.next_batch().with_context(ctx)? {
         events.extend_from_slice(batch);
     }
-    let slots = r.end().map_or(0, |e| e.slots as usize);
-    events.shrink_to_fit();
+    let slots = r.end().slots as usize;
     Ok((events, slots, r.meta().clone()))
 }
 
-/// Reads a trace once, summarising its events as they stream by (constant memory).
+/// Reads a trace once, summarising its events as they stream by (memory: a few blocks and
+/// the summary's slot state), its blocks decoded in parallel.
 pub fn summarize(path: &Path) -> anyhow::Result<(Meta, super::End, crate::workload::Summary)> {
-    let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+    summarize_with(path, false)
+}
+
+/// As [`summarize`]; `allow_malformed` summarises a trace that breaks liveness anyway.
+pub fn summarize_with(
+    path: &Path,
+    allow_malformed: bool,
+) -> anyhow::Result<(Meta, super::End, crate::workload::Summary)> {
+    let mut r = ParallelReader::open(path, allow_malformed)
+        .with_context(|| format!("{}", path.display()))?;
     let mut failure = None;
-    let events = std::iter::from_fn(|| match r.next()? {
-        Ok(e) => Some(e),
-        Err(e) => {
-            failure = Some(e);
-            None
+    let mut batch: Vec<Event> = Vec::new();
+    let mut pos = 0;
+    let events = std::iter::from_fn(|| loop {
+        if pos < batch.len() {
+            pos += 1;
+            return Some(batch[pos - 1]);
+        }
+        match r.next_batch() {
+            Ok(Some(b)) => {
+                batch.clear();
+                batch.extend_from_slice(b);
+                pos = 0;
+            }
+            Ok(None) => return None,
+            Err(e) => {
+                failure = Some(e);
+                return None;
+            }
         }
     });
     let summary = crate::workload::Summary::from_events(events);
     if let Some(e) = failure {
         return Err(anyhow::Error::new(e).context(format!("{}", path.display())));
     }
-    let end = r.end().cloned().unwrap_or_default();
-    Ok((r.meta().clone(), end, summary))
+    Ok((r.meta().clone(), r.end().clone(), summary))
 }
 
 #[cfg(test)]

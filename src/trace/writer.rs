@@ -1,15 +1,20 @@
 //! Streaming trace writer: one block of encoded events is buffered, compressed and written
 //! when full, so memory stays constant however long the trace.
 
+use super::columns::{pack, BlockEncoder};
 use super::format::*;
 use super::{End, Meta};
 use crate::workload::Event;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Events per block. 2^16 events encode to roughly 200–300 KiB before compression: large
-/// enough for zstd to find the program's repeating patterns, small enough to decode in cache.
-pub const BLOCK_TARGET_EVENTS: u32 = 1 << 16;
+/// Events per version-2 block. 2^18 events are about 1 MiB of columns before compression:
+/// on the shipped traces 7 – 10 % smaller files than 2^16 (more context for zstd, fewer
+/// resets of the freed-slot stack), and still several blocks per million events for a
+/// parallel decode.
+pub const BLOCK_TARGET_EVENTS: u32 = 1 << 18;
+/// Events per version-1 block.
+pub const BLOCK_TARGET_EVENTS_V1: u32 = 1 << 16;
 /// zstd level: 3 is zstd's default, fast enough to keep up with a recording program.
 pub const ZSTD_LEVEL: i32 = 3;
 
@@ -35,10 +40,18 @@ impl DeltaState {
 
 pub struct TraceWriter<W: Write> {
     out: W,
+    /// 1 (kept to write fixtures for the readers of old files) or 2.
+    version: u16,
+    /// Version 2: the file's identity, folded into every block's checksum.
+    file_id: u64,
+    /// Blocks written so far: the next block's sequence number.
+    seq: u64,
+    pace: bool,
     raw: Vec<u8>,
     stored: Vec<u8>,
     block_events: u32,
     state: DeltaState,
+    cols: BlockEncoder,
     events: u64,
     table: u32,
     compressor: zstd::bulk::Compressor<'static>,
@@ -49,9 +62,36 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
+/// A random 64-bit file identity: std's `RandomState` is seeded from the OS's randomness,
+/// and the clock is mixed in so two writers in one process differ too.
+fn new_file_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
+    h.finish()
+}
+
 impl<W: Write> TraceWriter<W> {
-    /// Writes the header and returns a writer for the events.
-    pub fn new(mut out: W, meta: &Meta) -> io::Result<Self> {
+    /// Writes a version-2 header and returns a writer for the events (no pace column).
+    pub fn new(out: W, meta: &Meta) -> io::Result<Self> {
+        Self::with_options(out, meta, VERSION, false)
+    }
+
+    /// A version-2 writer whose events carry their pace ([`Self::push_paced`]).
+    pub fn with_pace(out: W, meta: &Meta) -> io::Result<Self> {
+        Self::with_options(out, meta, VERSION, true)
+    }
+
+    /// A version-1 writer: only to make fixtures that test the reading of old files.
+    #[doc(hidden)]
+    pub fn version1(out: W, meta: &Meta) -> io::Result<Self> {
+        Self::with_options(out, meta, 1, false)
+    }
+
+    fn with_options(mut out: W, meta: &Meta, version: u16, pace: bool) -> io::Result<Self> {
         let json = serde_json::to_vec(meta).map_err(io::Error::other)?;
         if json.len() > MAX_META as usize {
             return Err(invalid(format!(
@@ -59,24 +99,39 @@ impl<W: Write> TraceWriter<W> {
                 json.len()
             )));
         }
-        let mut head = Vec::with_capacity(json.len() + 20);
+        let file_id = new_file_id();
+        let flags = if pace { FLAG_PACE } else { 0 };
+        let mut head = Vec::with_capacity(json.len() + 28);
         head.extend_from_slice(&MAGIC);
-        head.extend_from_slice(&VERSION.to_le_bytes());
-        head.extend_from_slice(&0u16.to_le_bytes());
+        head.extend_from_slice(&version.to_le_bytes());
+        head.extend_from_slice(&flags.to_le_bytes());
         head.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        if version >= 2 {
+            head.extend_from_slice(&file_id.to_le_bytes());
+        }
         head.extend_from_slice(&json);
         let c = crc(&[&head]);
         head.extend_from_slice(&c.to_le_bytes());
         out.write_all(&head)?;
+        let level = if version >= 2 {
+            ZSTD_LEVEL_V2
+        } else {
+            ZSTD_LEVEL
+        };
         Ok(TraceWriter {
             out,
+            version,
+            file_id,
+            seq: 0,
+            pace,
             raw: Vec::with_capacity(1 << 19),
             stored: Vec::new(),
             block_events: 0,
             state: DeltaState::default(),
+            cols: BlockEncoder::default(),
             events: 0,
             table: 0,
-            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
+            compressor: zstd::bulk::Compressor::new(level)?,
         })
     }
 
@@ -88,6 +143,12 @@ impl<W: Write> TraceWriter<W> {
     /// Appends one event. Slots must be dense (an allocation names at most the table size so
     /// far, anything else a slot below it), as the reader checks.
     pub fn push(&mut self, e: &Event) -> io::Result<()> {
+        self.push_paced(e, 0)
+    }
+
+    /// Appends one event with its pace: the CPU cycles the program ran since its previous
+    /// allocator call (quantised by [`pace_code`]; ignored without a pace column).
+    pub fn push_paced(&mut self, e: &Event, pace: u64) -> io::Result<()> {
         let (op, domain, thread, slot) = match *e {
             Event::Alloc {
                 slot,
@@ -107,19 +168,12 @@ impl<W: Write> TraceWriter<W> {
             Event::Gc(_) => (OP_GC, 0, self.state.thread, None),
         };
         let allocating = op == OP_ALLOC || op == OP_CALLOC;
-        let mut predicted = None;
         if let Some(s) = slot {
             if s > self.table || (s == self.table && !allocating) || s >= MAX_SLOTS {
                 return Err(invalid(format!(
                     "event {}: slot {s} is out of range (table size {})",
                     self.events, self.table
                 )));
-            }
-            if allocating {
-                predicted = Some(self.state.freed.pop().unwrap_or(self.table));
-            }
-            if s == self.table {
-                self.table += 1;
             }
         }
         if let Event::Calloc { n, size, .. } = *e {
@@ -128,6 +182,27 @@ impl<W: Write> TraceWriter<W> {
                     "event {}: calloc({n}, {size}) exceeds {MAX_REQUEST} bytes",
                     self.events
                 )));
+            }
+        }
+        if self.version >= 2 {
+            let pace = self.pace.then(|| pace_code(pace));
+            self.cols.push(e, self.table, pace);
+            if let Some(s) = slot {
+                self.table += u32::from(s == self.table);
+            }
+            self.events += 1;
+            if self.cols.events >= BLOCK_TARGET_EVENTS {
+                self.flush_block()?;
+            }
+            return Ok(());
+        }
+        let mut predicted = None;
+        if let Some(s) = slot {
+            if allocating {
+                predicted = Some(self.state.freed.pop().unwrap_or(self.table));
+            }
+            if s == self.table {
+                self.table += 1;
             }
         }
         let mut tag = op | (domain << 3);
@@ -176,13 +251,23 @@ impl<W: Write> TraceWriter<W> {
         }
         self.events += 1;
         self.block_events += 1;
-        if self.block_events >= BLOCK_TARGET_EVENTS {
+        if self.block_events >= BLOCK_TARGET_EVENTS_V1 {
             self.flush_block()?;
         }
         Ok(())
     }
 
     fn flush_block(&mut self) -> io::Result<()> {
+        if self.version >= 2 {
+            if self.cols.events > 0 {
+                pack(&self.cols.cols, &mut self.compressor, &mut self.stored)?;
+                let (events, raw_len) = (self.cols.events, self.cols.raw_len() as u32);
+                let table_before = self.cols.table_before;
+                self.write_block(BLOCK_EVENTS, events, raw_len, table_before)?;
+            }
+            self.cols.reset(self.table);
+            return Ok(());
+        }
         if self.block_events == 0 {
             return Ok(());
         }
@@ -192,10 +277,42 @@ impl<W: Write> TraceWriter<W> {
         self.compressor
             .compress_to_buffer(&self.raw, &mut self.stored)?;
         let (events, raw_len) = (self.block_events, self.raw.len() as u32);
-        write_block(&mut self.out, BLOCK_EVENTS, events, raw_len, &self.stored)?;
+        self.write_block(BLOCK_EVENTS, events, raw_len, 0)?;
         self.raw.clear();
         self.block_events = 0;
         self.state.reset();
+        Ok(())
+    }
+
+    /// Writes `self.stored` as a block. Version 2's checksum also covers the file id and
+    /// the block's sequence number (neither stored in the block), so a block moved to
+    /// another position or copied from another file fails it.
+    fn write_block(
+        &mut self,
+        kind: u8,
+        events: u32,
+        raw_len: u32,
+        table_before: u32,
+    ) -> io::Result<()> {
+        let mut head = [0u8; BLOCK_HEADER_V2];
+        head[0] = kind;
+        head[1..5].copy_from_slice(&events.to_le_bytes());
+        head[5..9].copy_from_slice(&raw_len.to_le_bytes());
+        head[9..13].copy_from_slice(&(self.stored.len() as u32).to_le_bytes());
+        let len = if self.version >= 2 {
+            head[13..17].copy_from_slice(&table_before.to_le_bytes());
+            let bind = block_binding(self.file_id, self.seq);
+            let c = crc(&[&bind, &head[..17], &self.stored]);
+            head[17..21].copy_from_slice(&c.to_le_bytes());
+            BLOCK_HEADER_V2
+        } else {
+            let c = crc(&[&head[..13], &self.stored]);
+            head[13..17].copy_from_slice(&c.to_le_bytes());
+            BLOCK_HEADER
+        };
+        self.out.write_all(&head[..len])?;
+        self.out.write_all(&self.stored)?;
+        self.seq += 1;
         Ok(())
     }
 
@@ -207,27 +324,10 @@ impl<W: Write> TraceWriter<W> {
             slots: self.table,
             counters,
         };
-        let json = serde_json::to_vec(&end).map_err(io::Error::other)?;
-        write_block(&mut self.out, BLOCK_END, 0, json.len() as u32, &json)?;
+        self.stored = serde_json::to_vec(&end).map_err(io::Error::other)?;
+        let (raw_len, table) = (self.stored.len() as u32, self.table);
+        self.write_block(BLOCK_END, 0, raw_len, table)?;
         self.out.flush()?;
         Ok(self.out)
     }
-}
-
-fn write_block<W: Write>(
-    out: &mut W,
-    kind: u8,
-    events: u32,
-    raw_len: u32,
-    payload: &[u8],
-) -> io::Result<()> {
-    let mut head = [0u8; BLOCK_HEADER];
-    head[0] = kind;
-    head[1..5].copy_from_slice(&events.to_le_bytes());
-    head[5..9].copy_from_slice(&raw_len.to_le_bytes());
-    head[9..13].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    let c = crc(&[&head[..13], payload]);
-    head[13..17].copy_from_slice(&c.to_le_bytes());
-    out.write_all(&head)?;
-    out.write_all(payload)
 }

@@ -1,0 +1,100 @@
+//! A scan of a trace file's block headers (payloads are skipped, not read) and its end
+//! block: what a reader needs before decoding anything — the totals the file declares,
+//! checked against the limits, and where each block is, for a parallel decode.
+
+use super::block::{parse_head, read_header, BlockHead, Header};
+use super::format::*;
+use super::limits::check_declared;
+use super::reader::read_exact_at;
+use super::{End, ErrorKind, TraceError};
+use std::io::{Read, Seek};
+
+/// Where a file's blocks are and what it declares.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub header: Header,
+    /// Each events block's file offset and header.
+    pub blocks: Vec<(u64, BlockHead)>,
+    pub end: End,
+    /// File offset of the end block.
+    pub end_at: u64,
+}
+
+/// Scans a trace from its start. Checks everything but the events blocks' payloads: header,
+/// every block header's limits, the end block's checksum and JSON, that nothing follows it,
+/// that the blocks' event counts add up to the declared total, and the declared totals
+/// against the limits and the machine's memory.
+pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
+    let header = read_header(src)?;
+    let hlen = header.block_header_len();
+    let mut at = header.len;
+    let mut blocks = Vec::new();
+    let mut events = 0u64;
+    loop {
+        let seq = blocks.len() as u64;
+        let mut raw = [0u8; BLOCK_HEADER_V2];
+        match src.read(&mut raw[..1]) {
+            Ok(0) => return Err(TraceError::new(at, ErrorKind::NoEnd)),
+            Ok(_) => {}
+            Err(e) => return Err(TraceError::new(at, ErrorKind::Io(e))),
+        }
+        read_exact_at(src, at, &mut raw[1..hlen], "block header")?;
+        let head = parse_head(&header, &raw[..hlen], at, seq)?;
+        if let (Some(t), Some((_, prev))) = (head.table_before, blocks.last()) {
+            let prev: &BlockHead = prev;
+            if Some(t) < prev.table_before {
+                return Err(TraceError::corrupt(
+                    at,
+                    format!("block {seq}: table size {t} is below the previous block's"),
+                ));
+            }
+        }
+        if head.kind == BLOCK_END {
+            let mut payload = vec![0u8; head.stored_len as usize];
+            read_exact_at(src, at, &mut payload, "block payload")?;
+            head.verify(&header, &raw[..hlen], &payload, at, seq)?;
+            let end: End = serde_json::from_slice(&payload).map_err(|e| {
+                TraceError::corrupt(at, format!("end block is not valid JSON: {e}"))
+            })?;
+            let after = at + hlen as u64 + u64::from(head.stored_len);
+            let mut probe = [0u8; 1];
+            if src
+                .read(&mut probe)
+                .map_err(|e| TraceError::new(after, ErrorKind::Io(e)))?
+                > 0
+            {
+                return Err(TraceError::corrupt(after, "bytes after the end block"));
+            }
+            if end.events != events {
+                return Err(TraceError::corrupt(
+                    at,
+                    format!(
+                        "end block declares {} events, the block headers {events}",
+                        end.events
+                    ),
+                ));
+            }
+            if head.table_before.is_some_and(|t| t != end.slots) {
+                return Err(TraceError::corrupt(
+                    at,
+                    format!(
+                        "end block declares {} slots, its header {:?}",
+                        end.slots, head.table_before
+                    ),
+                ));
+            }
+            check_declared(&end, at)?;
+            return Ok(Index {
+                header,
+                blocks,
+                end,
+                end_at: at,
+            });
+        }
+        events += u64::from(head.events);
+        src.seek_relative(i64::from(head.stored_len))
+            .map_err(|e| TraceError::new(at, ErrorKind::Io(e)))?;
+        blocks.push((at, head));
+        at += hlen as u64 + u64::from(head.stored_len);
+    }
+}
