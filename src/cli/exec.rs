@@ -2,6 +2,7 @@
 //! repetition, interleaved (A B C A B C …) so drift spreads evenly.
 
 use super::output::{self, OutputArgs};
+use crate::exec::engine_site::EngineReport;
 use crate::exec::{contender, execute, to_cell, Contender};
 use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
 use crate::report::store::ResultsStore;
@@ -11,16 +12,21 @@ use std::process::ExitCode;
 /// The arguments of `exec` and `validate`: which allocators, how often, and the program.
 #[derive(Debug, Args)]
 pub struct ProgramArgs {
-    /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
-    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD). Default: every one installed.
+    /// Allocators: pymalloc (the interpreter as it is); pymalloc:PRESET or
+    /// pymalloc:arena=SIZE,pool=SIZE (pybench's engine serving the interpreter's MEM and OBJ
+    /// domains); system (PYTHONMALLOC=malloc); jemalloc, mimalloc, snmalloc (PYTHONMALLOC=malloc
+    /// + LD_PRELOAD of pybench's own build of the crate the replay links); jemalloc@debian,
+    /// mimalloc@debian, tcmalloc (Debian's libraries). Default: pymalloc, system, jemalloc,
+    /// mimalloc, snmalloc.
     #[arg(long, short, value_delimiter = ',')]
     pub(super) allocators: Vec<String>,
     /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
     /// no in-process replay).
     #[arg(long, value_name = "NAME=PATH")]
     pub(super) preload: Vec<String>,
-    /// Runs per allocator (for `validate`: on each side, replay and real).
-    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Runs per allocator, interleaved (for `validate`: on each side, replay and real; five
+    /// give the 95 % intervals and significance tests a useful resolution).
+    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) repeat: u32,
     #[command(flatten)]
     pub(super) output: OutputArgs,
@@ -29,30 +35,47 @@ pub struct ProgramArgs {
     pub(super) program: Vec<String>,
 }
 
-/// The contenders asked for, or the default set; every problem is reported before any run.
+/// The contenders asked for, or the default set, and the one-line problems of those that
+/// cannot run (a preload library that was not built, a geometry that cannot serve): the
+/// others still run, and the problems end the command with exit code 2. Usage errors
+/// (unknown names, bad `--preload`) stop it before any run.
 pub fn contenders(
     names: &[String],
     preloads: &[String],
-    quiet: bool,
-) -> anyhow::Result<Vec<Contender>> {
-    let mut set = if names.is_empty() {
-        let (set, skipped) = contender::default_set();
-        if !quiet {
-            for reason in skipped {
-                eprintln!("skipped {reason}");
-            }
-        }
-        set
+) -> anyhow::Result<(Vec<Contender>, Vec<String>)> {
+    let (mut set, mut problems) = if names.is_empty() {
+        let (set, problems) = contender::default_set();
+        (set, problems.iter().map(ToString::to_string).collect())
     } else {
-        names
-            .iter()
-            .map(|n| contender::by_name(n))
-            .collect::<Result<Vec<_>, _>>()?
+        (Vec::new(), Vec::new())
     };
-    for p in preloads {
-        set.push(contender::from_preload_arg(p)?);
+    for n in names {
+        match contender::by_name(n) {
+            Ok(c) => set.push(c),
+            Err(e) if contender::is_local(&e) => problems.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(set)
+    for p in preloads {
+        match contender::from_preload_arg(p) {
+            Ok(c) => set.push(c),
+            Err(e) if contender::is_local(&e) => problems.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((set, problems))
+}
+
+/// Ends a command whose runs were written: each problem in one line, exit code 2.
+pub fn report_problems(problems: &[String], code: ExitCode) -> ExitCode {
+    for p in problems {
+        eprintln!("error: {p}");
+    }
+    if problems.is_empty() {
+        code
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 /// Fails in one line when the program cannot be started at all.
@@ -130,15 +153,21 @@ pub fn run_programs(
     label: &str,
     store: &ResultsStore,
     results: &mut RunResults,
+    problems: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
     let (program, repeat, quiet) = (&args.program, args.repeat, args.output.quiet);
     crate::harness::runner::install_sigint_handler();
     let total = set.len() as u32 * repeat;
     let mut done = 0;
+    // Engine contenders the interpreter cannot host: one failed run says why; no more runs.
+    let mut refused: Vec<String> = Vec::new();
     for rep in 0..repeat {
         for c in set {
             if crate::harness::runner::interrupted() {
                 return Ok(true);
+            }
+            if refused.contains(&c.name) {
+                continue;
             }
             done += 1;
             if !quiet {
@@ -149,7 +178,13 @@ pub fn run_programs(
                 );
             }
             let cell = match execute(program, c, quiet) {
-                Ok(e) => to_cell(label, c, rep, &e),
+                Ok(e) => {
+                    if let Some(EngineReport::Refused(reason)) = &e.engine {
+                        refused.push(c.name.clone());
+                        problems.push(format!("{}: {reason}", c.name));
+                    }
+                    to_cell(label, c, rep, &e)
+                }
                 Err(e) => {
                     let reason = format!("cannot start `{}`: {e}", program[0]);
                     let mut cell = CellResult::failed(label, &c.name, rep, reason);
@@ -166,12 +201,13 @@ pub fn run_programs(
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
-    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
+    let (set, mut problems) = contenders(&args.allocators, &args.preload)?;
     let label = program_label(&args.program);
     let (store, mut results) =
         start_results(&args.output, "exec", &args.program, &set, args.repeat)?;
-    let interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
-    output::finish(&args.output, &store, &mut results, interrupted)
+    let interrupted = run_programs(&args, &set, &label, &store, &mut results, &mut problems)?;
+    let code = output::finish(&args.output, &store, &mut results, interrupted)?;
+    Ok(report_problems(&problems, code))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! under each (as `exec`), and prints both sides with their rankings and agreement.
 
 use super::exec::{
-    check_program, contenders, program_label, run_programs, start_results, ProgramArgs,
+    check_program, contenders, program_label, report_problems, run_programs, start_results,
+    ProgramArgs,
 };
 use super::output;
 use crate::alloc::{AllocOptions, AllocatorSpec};
@@ -44,7 +45,7 @@ fn replay_allocator(c: &Contender, python: &str, opts: &AllocOptions) -> Option<
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
-    let set = contenders(&args.allocators, &args.preload, args.output.quiet)?;
+    let (set, mut problems) = contenders(&args.allocators, &args.preload)?;
     let label = program_label(&args.program);
     let (store, mut results) =
         start_results(&args.output, "validate", &args.program, &set, args.repeat)?;
@@ -125,7 +126,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
 
     // 3. Run the program itself under each allocator.
     if !interrupted {
-        interrupted = run_programs(&args, &set, &label, &store, &mut results)?;
+        interrupted = run_programs(&args, &set, &label, &store, &mut results, &mut problems)?;
     }
 
     // 4. Both sides, side by side.
@@ -134,5 +135,5 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", render(&v))?;
-    Ok(code)
+    Ok(report_problems(&problems, code))
 }

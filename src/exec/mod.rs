@@ -4,6 +4,8 @@
 pub mod agreement;
 pub mod contender;
 mod elf;
+pub mod engine_hook;
+pub mod engine_site;
 pub mod measure;
 pub mod validate;
 
