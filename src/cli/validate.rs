@@ -37,8 +37,11 @@ fn replay_allocator(c: &Contender, python: &str, opts: &AllocOptions) -> Option<
             }
             format!("pymalloc:cpython-{python}")
         }
-        "system" | "jemalloc" | "mimalloc" => c.name.clone(),
-        _ => return None,
+        // The engine in the interpreter is replayed as the engine with the same geometry.
+        n if n.starts_with("pymalloc:") => n.to_string(),
+        "system" | "jemalloc" | "mimalloc" | "snmalloc" => c.name.clone(),
+        // Debian's builds are compared with the crate builds; the table shows both versions.
+        n => n.strip_suffix("@debian")?.to_string(),
     };
     available(&name).then_some(name)
 }
