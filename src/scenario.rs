@@ -2,6 +2,7 @@
 //! `pybench engine` and the benchmarks. Python-shaped workloads proper live in `workloads/`.
 
 use crate::alloc::Allocator;
+use crate::stats::SplitMix64;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -63,31 +64,6 @@ pub struct ScenarioRun {
 impl ScenarioRun {
     pub fn ns_per_call(&self) -> f64 {
         self.elapsed.as_nanos() as f64 / self.calls.max(1) as f64
-    }
-}
-
-/// splitmix64: tiny, fast, and the same sequence on every machine.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (multiply-shift; bias below 2⁻³² for the ranges used here).
-    #[inline]
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() >> 32) * n) >> 32
     }
 }
 

@@ -11,7 +11,7 @@
 
 use proptest::prelude::*;
 use pybench::pymalloc::{class_size, size_class, Geometry, Preset, Pymalloc, NUM_CLASSES};
-use pybench::scenario::SplitMix64;
+use pybench::stats::SplitMix64;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]

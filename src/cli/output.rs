@@ -1,10 +1,12 @@
 //! What `run` and `exec` share: where results go, the manifest, the files written after the
 //! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
 
+use crate::metrics::Id;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
 use crate::report::store::{export_to, utc_timestamp, ResultsStore};
-use crate::report::summary::{cell_text, median, summarize};
+use crate::report::summary::{cell_text, summarize};
+use crate::stats::median;
 use crate::sys::procfs::MachineInfo;
 use anyhow::Context as _;
 use clap::Args;
@@ -145,9 +147,9 @@ pub fn print_table(results: &RunResults) -> std::io::Result<()> {
     let overheads: Vec<f64> = results
         .cells
         .iter()
-        .filter_map(|c| c.metric("timer_overhead_ns", None))
+        .filter_map(|c| c.metric(Id::TimerOverheadNs, None))
         .collect();
-    if let Some(t) = median(overheads) {
+    if let Some(t) = median(&overheads) {
         writeln!(
             out,
             "ops/s from an untimed pass; latencies from a timed pass and include ~{t:.0} ns of timer overhead per op"
@@ -160,7 +162,7 @@ pub fn print_table(results: &RunResults) -> std::io::Result<()> {
             s.workload, results.parameters.repetitions, s.reference
         )?;
         let mut rows: Vec<Vec<String>> = vec![std::iter::once("allocator".to_string())
-            .chain(s.columns.iter().map(|c| c.2.to_string()))
+            .chain(s.columns.iter().map(|c| c.heading().to_string()))
             .collect()];
         for r in &s.rows {
             let name = if r.failed_reps > 0 {

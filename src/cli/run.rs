@@ -6,6 +6,7 @@ use crate::alloc::AllocOptions;
 use crate::harness::cell::CellSpec;
 use crate::harness::replay::Touch;
 use crate::harness::runner::{self, Outcome, Plan};
+use crate::metrics::Id;
 use crate::pymalloc::Preset;
 use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters};
 use crate::trace::Source;
@@ -233,7 +234,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
 /// workload and repetition its figures net of it (`net_loop_ns_per_op`, `net_ops_per_sec`).
 fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u32), f64>) {
     let key = (cell.workload.clone(), cell.repetition);
-    let Some(loop_ns) = cell.metric("loop_ns_per_op", None) else {
+    let Some(loop_ns) = cell.metric(Id::LoopNsPerOp, None) else {
         return;
     };
     if cell.allocator == "null" {
@@ -245,10 +246,8 @@ fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u3
     };
     let net = loop_ns - base;
     if net > 0.0 {
-        cell.metrics
-            .push(Metric::new("net_loop_ns_per_op", net, "ns"));
-        cell.metrics
-            .push(Metric::new("net_ops_per_sec", 1e9 / net, "ops/s"));
+        cell.metrics.push(Metric::of(Id::NetLoopNsPerOp, net));
+        cell.metrics.push(Metric::of(Id::NetOpsPerSec, 1e9 / net));
     } else {
         cell.notes.push(format!(
             "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"

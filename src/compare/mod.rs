@@ -22,14 +22,12 @@
 //!   the report lists unknown ones so nothing is dropped silently.
 
 pub mod report;
-pub mod stats;
 mod verdict;
 
 pub use verdict::{classify, Class, DEFAULT_MEMORY_FLOOR, MIN_TAIL_SAMPLES};
-use verdict::{
-    judge, largest_median, percentile_of, smallest_median, tail_samples, RowInput, Series,
-};
+use verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput, Series};
 
+use crate::metrics::{percentile_of, Id};
 use crate::report::model::{RunResults, FORMAT_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -179,7 +177,7 @@ pub struct Row {
     /// Bootstrap interval of the ratio (timing and counters).
     pub interval: Option<(f64, f64)>,
     pub p_value: Option<f64>,
-    pub test: Option<stats::UMethod>,
+    pub test: Option<crate::stats::UMethod>,
     pub verdict: Verdict,
     /// Why a row is not significant, or anything else the reader should know.
     pub reason: Option<String>,
@@ -241,7 +239,7 @@ impl Comparison {
 }
 
 /// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
-const GEOMEAN_METRICS: [&str; 2] = ["ops_per_sec", "peak_rss_bytes"];
+const GEOMEAN_METRICS: [Id; 2] = [Id::OpsPerSec, Id::PeakRssBytes];
 
 /// Parameters that change what is measured; runs that differ in them are not comparable.
 fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
@@ -269,40 +267,60 @@ fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
     diffs
 }
 
-type Key = (String, String);
-type Group = (Key, Vec<Series>);
+/// One (workload, allocator) of a run: its metrics' values over the successful repetitions.
+struct Group {
+    workload: String,
+    allocator: String,
+    series: Vec<Series>,
+}
+
+impl Group {
+    fn is(&self, other: &Group) -> bool {
+        self.workload == other.workload && self.allocator == other.allocator
+    }
+}
 
 /// Successful cells grouped by (workload, allocator), in order of first appearance, each
 /// with its metrics' values over repetitions in order of first appearance.
 fn group(r: &RunResults) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for c in r.cells.iter().filter(|c| c.is_ok()) {
-        let key = (c.workload.clone(), c.allocator.clone());
-        let idx = match groups.iter().position(|(k, _)| *k == key) {
+        let idx = match groups
+            .iter()
+            .position(|g| g.workload == c.workload && g.allocator == c.allocator)
+        {
             Some(i) => i,
             None => {
-                groups.push((key, Vec::new()));
+                groups.push(Group {
+                    workload: c.workload.clone(),
+                    allocator: c.allocator.clone(),
+                    series: Vec::new(),
+                });
                 groups.len() - 1
             }
         };
-        let metrics = &mut groups[idx].1;
+        let series = &mut groups[idx].series;
         for m in &c.metrics {
-            let mk = (m.name.clone(), m.op.clone());
-            match metrics.iter_mut().find(|(k, _, _)| *k == mk) {
-                Some((_, _, v)) => v.push(m.value),
-                None => metrics.push((mk, m.unit.clone(), vec![m.value])),
+            match series.iter_mut().find(|s| s.is(&m.name, m.op.as_deref())) {
+                Some(s) => s.values.push(m.value),
+                None => series.push(Series {
+                    name: m.name.clone(),
+                    op: m.op.clone(),
+                    unit: m.unit.clone(),
+                    values: vec![m.value],
+                }),
             }
         }
     }
     groups
 }
 
-/// Compares `current` with `baseline`.
-pub fn compare(
+/// Notes on parameters that differ; an error when they make the runs incomparable.
+fn parameter_notes(
     baseline: &RunResults,
     current: &RunResults,
     settings: &Settings,
-) -> Result<Comparison, CompareError> {
+) -> Result<Vec<String>, CompareError> {
     let mut notes = Vec::new();
     let diffs = parameter_differences(baseline, current);
     if !diffs.is_empty() {
@@ -321,128 +339,187 @@ pub fn compare(
             baseline.parameters.sample_every, current.parameters.sample_every
         ));
     }
-    let (gb, gc) = (group(baseline), group(current));
-    let mut missing = Vec::new();
-    for ((w, a), _) in &gb {
-        if !gc.iter().any(|(k, _)| k.0 == *w && k.1 == *a) {
-            missing.push(format!("{w} × {a}: no successful cell in the current run"));
-        }
-    }
-    for ((w, a), _) in &gc {
-        if !gb.iter().any(|(k, _)| k.0 == *w && k.1 == *a) {
-            missing.push(format!("{w} × {a}: no successful cell in the baseline"));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(CompareError::MissingCells(missing));
-    }
+    Ok(notes)
+}
 
-    let mut rows = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
-    let mut one_sided: Vec<String> = Vec::new();
-    for ((w, a), bm) in &gb {
-        let cm = &gc
-            .iter()
-            .find(|(k, _)| k.0 == *w && k.1 == *a)
-            .expect("checked")
-            .1;
-        // Per-class pool counts are emitted only for classes in use: absent means zero.
-        let zero_if_class = |name: &str, n: usize| (name == "class_pools").then(|| vec![0.0; n]);
-        let mut keys: Vec<&Series> = bm.iter().collect();
-        keys.extend(
-            cm.iter()
-                .filter(|(k, _, _)| !bm.iter().any(|(bk, _, _)| bk == k)),
-        );
-        for (mk, unit, _) in keys {
-            let (class, higher) = classify(&mk.0);
-            if class == Class::Informational {
-                continue;
-            }
-            if class == Class::Unknown {
-                if !unknown.contains(&mk.0) {
-                    unknown.push(mk.0.clone());
-                }
-                continue;
-            }
-            let b = bm.iter().find(|(k, _, _)| k == mk);
-            let c = cm.iter().find(|(k, _, _)| k == mk);
-            if let (Some(b), Some(c)) = (b, c) {
-                if b.1 != c.1 {
-                    return Err(CompareError::Units {
-                        metric: metric_label(&mk.0, mk.1.as_deref()),
-                        baseline: b.1.clone(),
-                        current: c.1.clone(),
-                    });
-                }
-            }
-            let bv = b
-                .map(|x| x.2.clone())
-                .or_else(|| zero_if_class(&mk.0, c.map_or(1, |c| c.2.len())));
-            let cv = c
-                .map(|x| x.2.clone())
-                .or_else(|| zero_if_class(&mk.0, b.map_or(1, |b| b.2.len())));
-            let (Some(bv), Some(cv)) = (bv, cv) else {
-                let side = if b.is_some() {
-                    "baseline"
-                } else {
-                    "current run"
-                };
-                let label = format!(
-                    "{} (only in the {side})",
-                    metric_label(&mk.0, mk.1.as_deref())
-                );
-                if !one_sided.contains(&label) {
-                    one_sided.push(label);
-                }
-                continue;
-            };
-            let seed_key = format!("{w}\u{1f}{a}\u{1f}{}\u{1f}{:?}", mk.0, mk.1);
-            rows.push(judge(
-                RowInput {
-                    workload: w,
-                    allocator: a,
-                    metric: &mk.0,
-                    op: mk.1.as_deref(),
-                    unit,
-                    class,
-                    higher_is_better: higher,
-                    baseline: bv,
-                    current: cv,
-                    tail_samples: tail_samples(bm, cm, &mk.0, mk.1.as_deref()),
-                    peak_live: smallest_median(bm, cm, "peak_live_bytes", None),
-                    resolution: percentile_of(&mk.0)
-                        .and_then(|_| largest_median(bm, cm, "timer_overhead_ns")),
-                },
-                settings,
-                stats::seed_for(&seed_key),
-            ));
+/// Each baseline group with its current counterpart; an error listing every group that has
+/// no counterpart on the other side.
+fn match_groups<'a>(
+    gb: &'a [Group],
+    gc: &'a [Group],
+) -> Result<Vec<(&'a Group, &'a Group)>, CompareError> {
+    let mut missing = Vec::new();
+    let mut pairs = Vec::new();
+    for b in gb {
+        match gc.iter().find(|c| c.is(b)) {
+            Some(c) => pairs.push((b, c)),
+            None => missing.push(format!(
+                "{} × {}: no successful cell in the current run",
+                b.workload, b.allocator
+            )),
         }
     }
-    if !unknown.is_empty() {
-        notes.push(format!(
-            "not compared (unknown to this pybench version): {}",
-            unknown.join(", ")
+    for c in gc.iter().filter(|c| !gb.iter().any(|b| b.is(c))) {
+        missing.push(format!(
+            "{} × {}: no successful cell in the baseline",
+            c.workload, c.allocator
         ));
     }
-    if !one_sided.is_empty() {
-        notes.push(format!("not compared: {}", one_sided.join(", ")));
+    if missing.is_empty() {
+        Ok(pairs)
+    } else {
+        Err(CompareError::MissingCells(missing))
     }
+}
+
+/// Metrics left out of the rows, for the notes: nothing is dropped silently.
+#[derive(Default)]
+struct Skipped {
+    /// Names this version does not know.
+    unknown: Vec<String>,
+    /// Metrics measured on one side only, labelled with that side.
+    one_sided: Vec<String>,
+}
+
+impl Skipped {
+    fn notes(self) -> impl Iterator<Item = String> {
+        let unknown = (!self.unknown.is_empty()).then(|| {
+            format!(
+                "not compared (unknown to this pybench version): {}",
+                self.unknown.join(", ")
+            )
+        });
+        let one_sided = (!self.one_sided.is_empty())
+            .then(|| format!("not compared: {}", self.one_sided.join(", ")));
+        unknown.into_iter().chain(one_sided)
+    }
+}
+
+/// The values of metric `key` on both sides, its units checked. Per-class pool counts are
+/// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
+/// absent on one side gives `None`.
+fn both_sides(
+    key: &Series,
+    b: &[Series],
+    c: &[Series],
+) -> Result<Option<(Vec<f64>, Vec<f64>)>, CompareError> {
+    let op = key.op.as_deref();
+    let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
+    if let (Some(b), Some(c)) = (bs, cs) {
+        if b.unit != c.unit {
+            return Err(CompareError::Units {
+                metric: metric_label(&key.name, op),
+                baseline: b.unit.clone(),
+                current: c.unit.clone(),
+            });
+        }
+    }
+    let zeros = |other: Option<&Series>| {
+        (key.name == Id::ClassPools.name()).then(|| vec![0.0; other.map_or(1, |s| s.values.len())])
+    };
+    let bv = bs.map(|s| s.values.clone()).or_else(|| zeros(cs));
+    let cv = cs.map(|s| s.values.clone()).or_else(|| zeros(bs));
+    Ok(bv.zip(cv))
+}
+
+/// The rows of one (workload, allocator): every metric of either side, baseline's first.
+fn compare_group(
+    b: &Group,
+    c: &Group,
+    settings: &Settings,
+    skipped: &mut Skipped,
+) -> Result<Vec<Row>, CompareError> {
+    let (bm, cm) = (&b.series, &c.series);
+    let mut keys: Vec<&Series> = bm.iter().collect();
+    keys.extend(cm.iter().filter(|k| !bm.iter().any(|x| x.same_metric(k))));
+    let mut rows = Vec::new();
+    for key in keys {
+        let (name, op) = (key.name.as_str(), key.op.as_deref());
+        let (class, higher) = classify(name);
+        if class == Class::Informational {
+            continue;
+        }
+        if class == Class::Unknown {
+            if !skipped.unknown.iter().any(|u| u == name) {
+                skipped.unknown.push(name.to_string());
+            }
+            continue;
+        }
+        let Some((bv, cv)) = both_sides(key, bm, cm)? else {
+            let side = if find(bm, name, op).is_some() {
+                "baseline"
+            } else {
+                "current run"
+            };
+            let label = format!("{} (only in the {side})", metric_label(name, op));
+            if !skipped.one_sided.contains(&label) {
+                skipped.one_sided.push(label);
+            }
+            continue;
+        };
+        let seed_key = format!(
+            "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
+            b.workload, b.allocator, key.op
+        );
+        rows.push(judge(
+            RowInput {
+                workload: &b.workload,
+                allocator: &b.allocator,
+                metric: name,
+                op,
+                unit: &key.unit,
+                class,
+                higher_is_better: higher,
+                baseline: bv,
+                current: cv,
+                tail_samples: tail_samples(bm, cm, name, op),
+                peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
+                resolution: percentile_of(name)
+                    .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
+            },
+            settings,
+            crate::stats::seed_for(&seed_key),
+        ));
+    }
+    Ok(rows)
+}
+
+/// When the repetitions are too few for any timing row to be significant, say so: the
+/// smallest p-value of the U test for the sides' fewest repetitions is not below alpha.
+fn repetition_note(gb: &[Group], gc: &[Group], alpha: f64) -> Option<String> {
     let reps = |g: &[Group]| {
         g.iter()
-            .flat_map(|(_, m)| m.iter().map(|x| x.2.len()))
+            .flat_map(|g| g.series.iter().map(|s| s.values.len()))
             .min()
             .unwrap_or(0)
     };
-    let (nb, nc) = (reps(&gb), reps(&gc));
-    let min_p = stats::min_p_value(nb, nc);
-    if nb >= 2 && nc >= 2 && min_p >= settings.alpha {
-        notes.push(format!(
+    let (nb, nc) = (reps(gb), reps(gc));
+    let min_p = crate::stats::min_p_value(nb, nc);
+    (nb >= 2 && nc >= 2 && min_p >= alpha).then(|| {
+        format!(
             "with {nb} and {nc} repetitions the smallest p-value the test can give is {min_p:.3} \
-             ≥ α = {}: timing rows cannot be significant; record more repetitions (5 or more \
-             per side)",
-            settings.alpha
-        ));
+             ≥ α = {alpha}: timing rows cannot be significant; record more repetitions (5 or \
+             more per side)"
+        )
+    })
+}
+
+/// Compares `current` with `baseline`: matches their (workload, allocator) groups, judges
+/// every metric both measured, and notes what could not be compared.
+pub fn compare(
+    baseline: &RunResults,
+    current: &RunResults,
+    settings: &Settings,
+) -> Result<Comparison, CompareError> {
+    let mut notes = parameter_notes(baseline, current, settings)?;
+    let (gb, gc) = (group(baseline), group(current));
+    let mut rows = Vec::new();
+    let mut skipped = Skipped::default();
+    for (b, c) in match_groups(&gb, &gc)? {
+        rows.extend(compare_group(b, c, settings, &mut skipped)?);
     }
+    notes.extend(skipped.notes());
+    notes.extend(repetition_note(&gb, &gc, settings.alpha));
     let geomeans = geomeans(&rows);
     Ok(Comparison {
         baseline: Side::of(baseline),
@@ -475,19 +552,18 @@ fn geomeans(rows: &[Row]) -> Vec<GeoMean> {
         for m in GEOMEAN_METRICS {
             let ratios: Vec<f64> = rows
                 .iter()
-                .filter(|r| r.allocator == a && r.metric == m && r.op.is_none())
+                .filter(|r| r.allocator == a && r.metric == m.name() && r.op.is_none())
                 .filter_map(|r| r.ratio)
                 .filter(|r| *r > 0.0 && r.is_finite())
                 .collect();
-            if ratios.is_empty() {
+            let Some(ratio) = crate::stats::geomean(&ratios) else {
                 continue;
-            }
-            let mean_log = ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64;
+            };
             out.push(GeoMean {
                 allocator: a.to_string(),
                 metric: m.to_string(),
                 workloads: ratios.len(),
-                ratio: mean_log.exp(),
+                ratio,
             });
         }
     }

@@ -1,9 +1,9 @@
 //! The comparison as a Markdown table (for people and `$GITHUB_STEP_SUMMARY`), tidy CSV or
 //! JSON (for tools).
 
-use super::stats::UMethod;
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::summary::human;
+use crate::stats::UMethod;
 use std::io::{self, Write};
 
 /// `dicts × system`.

@@ -1,15 +1,39 @@
 //! Verdicts on one metric: the class of each metric name and the rules of each class
 //! (see the module documentation of `compare`).
 
-use super::stats;
 use super::{Row, Settings, Verdict};
-use crate::report::summary::median;
+use crate::metrics::{self, percentile_of, Id, Kind};
+use crate::stats::{self, median};
 use serde::Serialize;
 
-/// Values of one metric over repetitions: ((name, op), unit, values).
-pub(super) type Series = ((String, Option<String>), String, Vec<f64>);
+/// Values of one metric over the repetitions of one (workload, allocator) of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Series {
+    pub(super) name: String,
+    pub(super) op: Option<String>,
+    pub(super) unit: String,
+    pub(super) values: Vec<f64>,
+}
 
-/// How a metric is compared.
+impl Series {
+    /// Whether this is metric `name` for `op`.
+    pub(super) fn is(&self, name: &str, op: Option<&str>) -> bool {
+        self.name == name && self.op.as_deref() == op
+    }
+
+    /// Whether `other` is the same metric (name and op).
+    pub(super) fn same_metric(&self, other: &Series) -> bool {
+        self.is(&other.name, other.op.as_deref())
+    }
+}
+
+/// The series of metric `name`/`op` on one side, if measured.
+pub(super) fn find<'a>(side: &'a [Series], name: &str, op: Option<&str>) -> Option<&'a Series> {
+    side.iter().find(|s| s.is(name, op))
+}
+
+/// How a metric is compared: by its kind in the catalogue (`metrics`), plus the two classes
+/// of metrics not compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
@@ -21,31 +45,24 @@ pub enum Class {
     Unknown,
 }
 
-/// The class of a metric by its name (design.md §4), and whether higher values are better.
+impl Class {
+    /// The class of a catalogue kind.
+    pub fn of(kind: Kind) -> Class {
+        match kind {
+            Kind::Time => Class::Timing,
+            Kind::Counter => Class::Counter,
+            Kind::Memory => Class::Memory,
+            Kind::Engine => Class::Deterministic,
+            Kind::Info => Class::Informational,
+        }
+    }
+}
+
+/// The class of a metric by its name (design.md §4, `metrics::CATALOGUE`), and whether higher
+/// values are better. Names this version does not know are `Unknown`.
 pub fn classify(name: &str) -> (Class, bool) {
-    let class = match name {
-        "ops_per_sec" | "loop_ns_per_op" | "ns_per_op" | "task_clock_ns" => Class::Timing,
-        n if n.starts_with("lat_") => Class::Timing,
-        "peak_rss_bytes"
-        | "final_rss_bytes"
-        | "retained_rss_bytes"
-        | "retained_pre_trim_rss_bytes"
-        | "frag_ratio" => Class::Memory,
-        // Engine figures that depend on where mmap puts each arena (a pool-aligned address
-        // loses no pool to alignment): they vary between repetitions like RSS does.
-        "bytes_lost_arena_alignment" | "bytes_in_unused_pools" => Class::Memory,
-        "minor_faults" | "major_faults" | "context_switches" | "cycles" | "instructions" => {
-            Class::Counter
-        }
-        n if n.ends_with("_misses") => Class::Counter,
-        "peak_live_bytes" | "pools_used" | "bytes_in_allocated_blocks" | "class_pools" => {
-            Class::Deterministic
-        }
-        n if n.starts_with("arenas_") || n.starts_with("bytes_lost_") => Class::Deterministic,
-        "timer_overhead_ns" | "timed_ops" => Class::Informational,
-        _ => Class::Unknown,
-    };
-    (class, name == "ops_per_sec")
+    let class = metrics::kind_of(name).map_or(Class::Unknown, Class::of);
+    (class, metrics::higher_is_better(name))
 }
 
 /// Default `memory_floor`: 8 pages. Two runs of the same binary were seen 3 pages apart in
@@ -56,17 +73,6 @@ pub const DEFAULT_MEMORY_FLOOR: f64 = 8.0 * 4096.0;
 /// `lat_max` (one observation) never is. Fewer samples make a percentile one outlier.
 pub const MIN_TAIL_SAMPLES: f64 = 10.0;
 
-/// The percentile a latency metric names: `lat_p999` → 99.9, `lat_max` → 100.
-pub(super) fn percentile_of(metric: &str) -> Option<f64> {
-    if metric == "lat_max" {
-        return Some(100.0);
-    }
-    let digits = metric.strip_prefix("lat_p")?;
-    let v: f64 = digits.parse().ok()?;
-    // p50 → 50, p999 → 99.9, p9999 → 99.99: digits after the first two are decimals.
-    Some(v / 10f64.powi(digits.len().saturating_sub(2) as i32))
-}
-
 /// The smaller of the two sides' medians of metric `name`/`op`.
 pub(super) fn smallest_median(
     b: &[Series],
@@ -74,21 +80,13 @@ pub(super) fn smallest_median(
     name: &str,
     op: Option<&str>,
 ) -> Option<f64> {
-    let of = |side: &[Series]| {
-        side.iter()
-            .find(|(k, _, _)| k.0 == name && k.1.as_deref() == op)
-            .and_then(|(_, _, v)| median(v.clone()))
-    };
+    let of = |side: &[Series]| median(&find(side, name, op)?.values);
     Some(of(b)?.min(of(c)?))
 }
 
 /// The larger of the two sides' medians of op-less metric `name`.
 pub(super) fn largest_median(b: &[Series], c: &[Series], name: &str) -> Option<f64> {
-    let of = |side: &[Series]| {
-        side.iter()
-            .find(|(k, _, _)| k.0 == name && k.1.is_none())
-            .and_then(|(_, _, v)| median(v.clone()))
-    };
+    let of = |side: &[Series]| median(&find(side, name, None)?.values);
     Some(of(b)?.max(of(c)?))
 }
 
@@ -101,9 +99,11 @@ pub(super) fn tail_samples(
 ) -> Option<f64> {
     let q = percentile_of(metric)?;
     let fewest = |side: &[Series]| {
-        side.iter()
-            .find(|(k, _, _)| k.0 == "timed_ops" && k.1.as_deref() == op)
-            .and_then(|(_, _, v)| v.iter().copied().reduce(f64::min))
+        find(side, Id::TimedOps.name(), op)?
+            .values
+            .iter()
+            .copied()
+            .reduce(f64::min)
     };
     let n = fewest(b)?.min(fewest(c)?);
     Some(n * (1.0 - q / 100.0))
@@ -143,8 +143,8 @@ fn direction(ratio: f64, t: f64, higher_is_better: bool) -> i8 {
 }
 
 pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
-    let bm = median(input.baseline.clone()).unwrap_or(f64::NAN);
-    let cm = median(input.current.clone()).unwrap_or(f64::NAN);
+    let bm = median(&input.baseline).unwrap_or(f64::NAN);
+    let cm = median(&input.current).unwrap_or(f64::NAN);
     let ratio = (bm != 0.0).then(|| cm / bm);
     let mut row = Row {
         workload: input.workload.to_string(),
@@ -298,15 +298,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_named_by_latency_metrics() {
-        assert_eq!(percentile_of("lat_p50"), Some(50.0));
-        assert_eq!(percentile_of("lat_p99"), Some(99.0));
-        assert!((percentile_of("lat_p999").unwrap() - 99.9).abs() < 1e-9);
-        assert_eq!(percentile_of("lat_max"), Some(100.0));
-        assert_eq!(percentile_of("ns_per_op"), None);
-    }
-
-    #[test]
     fn classes_follow_the_design_names() {
         assert_eq!(classify("ops_per_sec"), (Class::Timing, true));
         assert_eq!(classify("lat_p99"), (Class::Timing, false));
@@ -317,5 +308,11 @@ mod tests {
         assert_eq!(classify("dtlb_load_misses").0, Class::Counter);
         assert_eq!(classify("timed_ops").0, Class::Informational);
         assert_eq!(classify("something_new").0, Class::Unknown);
+        // Figures this pybench writes itself are never unknown to it.
+        for info in metrics::CATALOGUE {
+            assert_ne!(classify(info.name).0, Class::Unknown, "{}", info.name);
+        }
+        assert_eq!(classify("net_ops_per_sec"), (Class::Timing, true));
+        assert_eq!(classify("wall_ns"), (Class::Timing, false));
     }
 }

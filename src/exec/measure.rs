@@ -4,6 +4,7 @@
 
 use super::contender::Contender;
 use super::engine_site::{EngineReport, EngineSite};
+use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::procfs::{RssReader, Usage};
 use std::process::{Command, Stdio};
@@ -127,25 +128,19 @@ pub fn to_cell(label: &str, contender: &Contender, repetition: u32, e: &Executio
     let peak_sampled = e.rss_series.iter().map(|s| s.1).max().unwrap_or(0);
     let u = &e.usage;
     let mx = &mut cell.metrics;
-    mx.push(Metric::new("wall_ns", e.wall.as_nanos() as f64, "ns"));
-    mx.push(Metric::new("user_ns", u.user_ns as f64, "ns"));
-    mx.push(Metric::new("system_ns", u.system_ns as f64, "ns"));
-    mx.push(Metric::new(
-        "cpu_ns",
-        (u.user_ns + u.system_ns) as f64,
-        "ns",
-    ));
+    mx.push(Metric::of(Id::WallNs, e.wall.as_nanos() as f64));
+    mx.push(Metric::of(Id::UserNs, u.user_ns as f64));
+    mx.push(Metric::of(Id::SystemNs, u.system_ns as f64));
+    mx.push(Metric::of(Id::CpuNs, (u.user_ns + u.system_ns) as f64));
     // rusage's maxrss is the kernel's own high-water mark; the samples can only miss peaks.
-    mx.push(Metric::new(
-        "peak_rss_bytes",
+    mx.push(Metric::of(
+        Id::PeakRssBytes,
         u.max_rss_bytes.max(peak_sampled) as f64,
-        "B",
     ));
-    mx.push(Metric::new("minor_faults", u.minor_faults as f64, "count"));
-    mx.push(Metric::new("major_faults", u.major_faults as f64, "count"));
+    mx.push(Metric::of(Id::MinorFaults, u.minor_faults as f64));
+    mx.push(Metric::of(Id::MajorFaults, u.major_faults as f64));
     if let Some(EngineReport::Stats(text)) = &e.engine {
-        cell.notes
-            .push(format!("{ENGINE_NOTE}\n{text}"));
+        cell.notes.push(format!("{ENGINE_NOTE}\n{text}"));
     }
     cell.rss_series = e.rss_series.clone();
     cell.notes

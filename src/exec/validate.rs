@@ -4,22 +4,21 @@
 //! measures rank agreement with Kendall's tau-b, and spells out every pair the two sides order
 //! differently.
 
-use super::agreement::{kendall_tau_b, ranks};
+use crate::metrics::Id;
 use crate::report::model::{CellKind, RunResults, Validation, ValidationRow};
-use crate::report::summary::median;
+use crate::stats::{kendall_tau_b, median, ranks};
 
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
 pub type Pairing = Vec<(String, Option<String>)>;
 
-fn median_of(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) -> Option<f64> {
-    median(
-        results
-            .cells
-            .iter()
-            .filter(|c| c.kind == kind && c.allocator == allocator && c.is_ok())
-            .filter_map(|c| c.metric(metric, None))
-            .collect(),
-    )
+fn median_of(results: &RunResults, kind: CellKind, allocator: &str, metric: Id) -> Option<f64> {
+    let values: Vec<f64> = results
+        .cells
+        .iter()
+        .filter(|c| c.kind == kind && c.allocator == allocator && c.is_ok())
+        .filter_map(|c| c.metric(metric, None))
+        .collect();
+    median(&values)
 }
 
 /// Builds the validation from a run holding both kinds of cells.
@@ -29,7 +28,7 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         .map(|(name, replay)| {
             let replay_time_s = replay.as_ref().and_then(|r| {
                 // The whole trace's allocator time in the untimed pass: events ÷ throughput.
-                let ops = median_of(results, CellKind::Replay, r, "ops_per_sec")?;
+                let ops = median_of(results, CellKind::Replay, r, Id::OpsPerSec)?;
                 let events = results
                     .cells
                     .iter()
@@ -41,11 +40,12 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
                 allocator: name.clone(),
                 replay_allocator: replay.clone(),
                 replay_time_s,
-                real_wall_s: median_of(results, CellKind::Exec, name, "wall_ns").map(|ns| ns / 1e9),
+                real_wall_s: median_of(results, CellKind::Exec, name, Id::WallNs)
+                    .map(|ns| ns / 1e9),
                 replay_peak_rss: replay
                     .as_ref()
-                    .and_then(|r| median_of(results, CellKind::Replay, r, "peak_rss_bytes")),
-                real_peak_rss: median_of(results, CellKind::Exec, name, "peak_rss_bytes"),
+                    .and_then(|r| median_of(results, CellKind::Replay, r, Id::PeakRssBytes)),
+                real_peak_rss: median_of(results, CellKind::Exec, name, Id::PeakRssBytes),
                 replay_time_rank: None,
                 real_time_rank: None,
                 replay_memory_rank: None,

@@ -5,6 +5,7 @@
 use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
 use crate::alloc::Allocator;
+use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::perf::Counters;
 use crate::sys::procfs::RssReader;
@@ -133,46 +134,28 @@ pub fn measure<A: Allocator>(
     let base = pass.baseline_rss;
     let secs = pass.elapsed_ns as f64 / 1e9;
     let mx = &mut cell.metrics;
-    mx.push(Metric::new(
-        "ops_per_sec",
-        pass.ops as f64 / secs.max(1e-9),
-        "ops/s",
-    ));
-    mx.push(Metric::new(
-        "loop_ns_per_op",
+    mx.push(Metric::of(Id::OpsPerSec, pass.ops as f64 / secs.max(1e-9)));
+    mx.push(Metric::of(
+        Id::LoopNsPerOp,
         pass.elapsed_ns as f64 / pass.ops.max(1) as f64,
-        "ns",
     ));
     let peak_rss = pass.peak_rss.saturating_sub(base);
-    mx.push(Metric::new(
-        "peak_live_bytes",
-        pass.peak_live_bytes as f64,
-        "B",
+    mx.push(Metric::of(Id::PeakLiveBytes, pass.peak_live_bytes as f64));
+    mx.push(Metric::of(Id::PeakRssBytes, peak_rss as f64));
+    let above_base = |rss: u64| rss.saturating_sub(base) as f64;
+    mx.push(Metric::of(Id::FinalRssBytes, above_base(pass.final_rss)));
+    mx.push(Metric::of(
+        Id::RetainedPreTrimRssBytes,
+        above_base(retained_pre_trim),
     ));
-    mx.push(Metric::new("peak_rss_bytes", peak_rss as f64, "B"));
-    mx.push(Metric::new(
-        "final_rss_bytes",
-        pass.final_rss.saturating_sub(base) as f64,
-        "B",
-    ));
-    mx.push(Metric::new(
-        "retained_pre_trim_rss_bytes",
-        retained_pre_trim.saturating_sub(base) as f64,
-        "B",
-    ));
-    mx.push(Metric::new(
-        "retained_rss_bytes",
-        retained.saturating_sub(base) as f64,
-        "B",
-    ));
+    mx.push(Metric::of(Id::RetainedRssBytes, above_base(retained)));
     if pass.peak_live_bytes > 0 {
-        mx.push(Metric::new(
-            "frag_ratio",
+        mx.push(Metric::of(
+            Id::FragRatio,
             peak_rss as f64 / pass.peak_live_bytes as f64,
-            "ratio",
         ));
     }
-    mx.push(Metric::new("timer_overhead_ns", timer.overhead_ns(), "ns"));
+    mx.push(Metric::of(Id::TimerOverheadNs, timer.overhead_ns()));
     latency_metrics(mx, &latencies, &timer);
     for (name, value) in counters.read() {
         match value {
@@ -184,39 +167,22 @@ pub fn measure<A: Allocator>(
         let mx = &mut cell.metrics;
         let pools_used: usize = s.classes.iter().map(|c| c.pools).sum();
         // The engine's accounting at the end of the stream, before everything is freed.
-        for (name, v, unit) in [
-            ("arenas_allocated_total", s.arenas_allocated_total, "count"),
-            ("arenas_highwater", s.arenas_highwater, "count"),
-            (
-                "arenas_allocated_current",
-                s.arenas_allocated_current,
-                "count",
-            ),
-            ("pools_used", pools_used, "count"),
-            (
-                "bytes_in_allocated_blocks",
-                s.bytes_in_allocated_blocks,
-                "B",
-            ),
-            ("bytes_lost_quantization", s.bytes_lost_to_quantization, "B"),
-            ("bytes_lost_pool_headers", s.bytes_lost_to_pool_headers, "B"),
-            (
-                "bytes_lost_arena_alignment",
-                s.bytes_lost_to_arena_alignment,
-                "B",
-            ),
-            ("bytes_in_unused_pools", s.bytes_in_unused_pools(), "B"),
+        for (id, v) in [
+            (Id::ArenasAllocatedTotal, s.arenas_allocated_total),
+            (Id::ArenasHighwater, s.arenas_highwater),
+            (Id::ArenasAllocatedCurrent, s.arenas_allocated_current),
+            (Id::PoolsUsed, pools_used),
+            (Id::BytesInAllocatedBlocks, s.bytes_in_allocated_blocks),
+            (Id::BytesLostQuantization, s.bytes_lost_to_quantization),
+            (Id::BytesLostPoolHeaders, s.bytes_lost_to_pool_headers),
+            (Id::BytesLostArenaAlignment, s.bytes_lost_to_arena_alignment),
+            (Id::BytesInUnusedPools, s.bytes_in_unused_pools()),
         ] {
-            mx.push(Metric::new(name, v as f64, unit));
+            mx.push(Metric::of(id, v as f64));
         }
         for (class, c) in s.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
             let size = crate::pymalloc::class_size(class).to_string();
-            mx.push(Metric::with_op(
-                "class_pools",
-                &size,
-                c.pools as f64,
-                "count",
-            ));
+            mx.push(Metric::of_op(Id::ClassPools, &size, c.pools as f64));
         }
     }
     Ok(cell)
@@ -267,21 +233,16 @@ fn latency_metrics(mx: &mut Vec<Metric>, lat: &Latencies, timer: &Timer) {
             continue;
         }
         let ns = |ticks: u64| timer.to_ns(ticks);
-        mx.push(Metric::with_op(
-            "ns_per_op",
-            op,
-            timer.to_ns(1) * h.mean(),
-            "ns",
-        ));
-        for (name, q) in [
-            ("lat_p50", 0.5),
-            ("lat_p90", 0.9),
-            ("lat_p99", 0.99),
-            ("lat_p999", 0.999),
+        mx.push(Metric::of_op(Id::NsPerOp, op, timer.to_ns(1) * h.mean()));
+        for (id, q) in [
+            (Id::LatP50, 0.5),
+            (Id::LatP90, 0.9),
+            (Id::LatP99, 0.99),
+            (Id::LatP999, 0.999),
         ] {
-            mx.push(Metric::with_op(name, op, ns(h.value_at_quantile(q)), "ns"));
+            mx.push(Metric::of_op(id, op, ns(h.value_at_quantile(q))));
         }
-        mx.push(Metric::with_op("lat_max", op, ns(h.max()), "ns"));
-        mx.push(Metric::with_op("timed_ops", op, h.len() as f64, "count"));
+        mx.push(Metric::of_op(Id::LatMax, op, ns(h.max())));
+        mx.push(Metric::of_op(Id::TimedOps, op, h.len() as f64));
     }
 }

@@ -120,7 +120,7 @@ fn summary_tables(s: &mut String, results: &RunResults) {
             escape(&w.reference)
         );
         for c in w.columns {
-            let _ = write!(s, "<th>{}</th>", escape(c.2));
+            let _ = write!(s, "<th>{}</th>", escape(c.heading()));
         }
         let _ = writeln!(s, "</tr></thead>\n<tbody>");
         for r in &w.rows {

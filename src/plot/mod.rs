@@ -11,9 +11,11 @@
 mod html;
 pub mod svg;
 
+use crate::metrics::Id;
 use crate::report::model::{CellResult, RunResults};
 use crate::report::store::write_atomically;
-use crate::report::summary::{human, median};
+use crate::report::summary::human;
+use crate::stats::median;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use svg::{Axis, Bar, Group, Line};
@@ -49,8 +51,8 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Vec<PathB
 pub fn figures(results: &RunResults) -> Vec<Figure> {
     let workloads = ordered(results.cells.iter().map(|c| c.workload.as_str()));
     let mut out = Vec::new();
-    out.extend(bars(results, &workloads, "ops_per_sec"));
-    out.extend(bars(results, &workloads, "frag_ratio"));
+    out.extend(bars(results, &workloads, Id::OpsPerSec));
+    out.extend(bars(results, &workloads, Id::FragRatio));
     for w in &workloads {
         out.extend(rss(results, w));
         out.extend(latency(results, w));
@@ -141,7 +143,7 @@ pub fn fmt_ns(v: f64) -> String {
 }
 
 /// Median bars with min–max error bars of one metric, workloads × allocators.
-fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure> {
+fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> {
     let series = allocators(results);
     let mut groups = Vec::new();
     let mut top: f64 = 0.0;
@@ -156,7 +158,7 @@ fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure
                 .filter_map(|c| c.metric(metric, None))
                 .collect();
             let (Some(m), Some(lo), Some(hi)) = (
-                median(v.clone()),
+                median(&v),
                 v.iter().copied().reduce(f64::min),
                 v.iter().copied().reduce(f64::max),
             ) else {
@@ -180,7 +182,7 @@ fn bars(results: &RunResults, workloads: &[&str], metric: &str) -> Option<Figure
         .enumerate()
         .map(|(i, s)| (s.to_string(), i))
         .collect();
-    let (title, y, reference, section, caption) = if metric == "ops_per_sec" {
+    let (title, y, reference, section, caption) = if metric == Id::OpsPerSec {
         (
             "Throughput per workload",
             Axis::linear("throughput (ops/s, untimed pass)", 0.0, top, fmt_count),
@@ -351,7 +353,7 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
         let mut classes: Vec<u64> = cs
             .iter()
             .flat_map(|c| c.metrics.iter())
-            .filter(|m| m.name == "class_pools")
+            .filter(|m| m.id() == Some(Id::ClassPools))
             .filter_map(|m| m.op.as_deref()?.parse().ok())
             .collect();
         classes.sort_unstable();
@@ -365,9 +367,9 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
             let op = class.to_string();
             let v: Vec<f64> = cs
                 .iter()
-                .filter_map(|c| c.metric("class_pools", Some(&op)))
+                .filter_map(|c| c.metric(Id::ClassPools, Some(&op)))
                 .collect();
-            let Some(m) = median(v) else { continue };
+            let Some(m) = median(&v) else { continue };
             let bar = Bar {
                 series: idx,
                 value: m,

@@ -110,7 +110,7 @@ impl Exporter for Markdown {
                 "Medians over repetitions; (×) is relative to `{}`.\n",
                 s.reference
             )?;
-            let headings: Vec<&str> = s.columns.iter().map(|c| c.2).collect();
+            let headings: Vec<&str> = s.columns.iter().map(|c| c.heading()).collect();
             writeln!(out, "| allocator | {} |", headings.join(" | "))?;
             writeln!(out, "|---|{}", "---:|".repeat(headings.len()))?;
             for r in &s.rows {

@@ -2,6 +2,7 @@
 //! repetition), each holding tidy metrics (design.md §4 names) and an RSS series. This is the
 //! schema of `results.json`; `results.csv` is its metrics flattened one row per value.
 
+use crate::metrics::Id;
 use crate::sys::procfs::MachineInfo;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,22 @@ impl Metric {
             op: Some(op.to_string()),
             ..Metric::new(name, value, unit)
         }
+    }
+
+    /// A value of a catalogued metric, in the catalogue's unit.
+    pub fn of(id: Id, value: f64) -> Self {
+        Metric::new(id.name(), value, id.unit())
+    }
+
+    /// A per-operation value of a catalogued metric (`op`: `malloc`, …, or a size class).
+    pub fn of_op(id: Id, op: &str, value: f64) -> Self {
+        Metric::with_op(id.name(), op, value, id.unit())
+    }
+
+    /// The catalogue's entry for this metric; `None` for a name this version does not know
+    /// (from a file another version wrote).
+    pub fn id(&self) -> Option<Id> {
+        Id::from_name(&self.name)
     }
 }
 
@@ -112,8 +129,10 @@ impl CellResult {
         self.status == CellStatus::Ok
     }
 
-    /// The value of metric `name` (for `op`, or the op-less one when `op` is `None`).
-    pub fn metric(&self, name: &str, op: Option<&str>) -> Option<f64> {
+    /// The value of metric `name` (for `op`, or the op-less one when `op` is `None`); `name`
+    /// is a [`crate::metrics::Id`] or, for names from other versions, a string.
+    pub fn metric(&self, name: impl AsRef<str>, op: Option<&str>) -> Option<f64> {
+        let name = name.as_ref();
         self.metrics
             .iter()
             .find(|m| m.name == name && m.op.as_deref() == op)

@@ -3,30 +3,55 @@
 //! allocator (`pymalloc` when present, else the first one).
 
 use super::model::{CellKind, RunResults};
+use crate::metrics::{percentile_of, Id};
+use crate::stats::median;
 
-/// A column of the summary: (metric, op, heading).
-pub type Column = (&'static str, Option<&'static str>, &'static str);
+/// A column of the summary: a catalogued metric, and the op for per-operation ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    pub metric: Id,
+    pub op: Option<&'static str>,
+}
+
+impl Column {
+    const fn of(metric: Id) -> Self {
+        Column { metric, op: None }
+    }
+
+    /// Over all operation kinds.
+    const fn all(metric: Id) -> Self {
+        Column {
+            metric,
+            op: Some("all"),
+        }
+    }
+
+    /// The heading of this column (the catalogue's).
+    pub fn heading(&self) -> &'static str {
+        self.metric.info().heading
+    }
+}
 
 /// The headline figures of a replay.
 pub const REPLAY_COLUMNS: [Column; 8] = [
-    ("ops_per_sec", None, "ops/s"),
-    ("lat_p50", Some("all"), "p50 ns"),
-    ("lat_p99", Some("all"), "p99 ns"),
-    ("lat_max", Some("all"), "max ns"),
-    ("peak_rss_bytes", None, "peak RSS"),
-    ("frag_ratio", None, "frag"),
-    ("retained_rss_bytes", None, "retained"),
-    ("peak_live_bytes", None, "peak live"),
+    Column::of(Id::OpsPerSec),
+    Column::all(Id::LatP50),
+    Column::all(Id::LatP99),
+    Column::all(Id::LatMax),
+    Column::of(Id::PeakRssBytes),
+    Column::of(Id::FragRatio),
+    Column::of(Id::RetainedRssBytes),
+    Column::of(Id::PeakLiveBytes),
 ];
 
 /// The headline figures of a real execution (`pybench exec`).
 pub const EXEC_COLUMNS: [Column; 6] = [
-    ("wall_ns", None, "wall"),
-    ("cpu_ns", None, "cpu"),
-    ("user_ns", None, "user"),
-    ("system_ns", None, "sys"),
-    ("peak_rss_bytes", None, "peak RSS"),
-    ("minor_faults", None, "minor faults"),
+    Column::of(Id::WallNs),
+    Column::of(Id::CpuNs),
+    Column::of(Id::UserNs),
+    Column::of(Id::SystemNs),
+    Column::of(Id::PeakRssBytes),
+    Column::of(Id::MinorFaults),
 ];
 
 /// The columns for cells of this kind.
@@ -58,19 +83,6 @@ pub struct WorkloadSummary {
     pub rows: Vec<Row>,
 }
 
-pub fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 /// Summaries in the order workloads and allocators first appear in the results.
 /// The `null` allocator (the harness's own cost) is left out of the rows.
 pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
@@ -98,8 +110,12 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
                     let ok: Vec<_> = mine.iter().filter(|c| c.is_ok()).collect();
                     let values = columns
                         .iter()
-                        .map(|(m, op, _)| {
-                            median(ok.iter().filter_map(|c| c.metric(m, *op)).collect())
+                        .map(|col| {
+                            let v: Vec<f64> = ok
+                                .iter()
+                                .filter_map(|c| c.metric(col.metric, col.op))
+                                .collect();
+                            median(&v)
                         })
                         .collect();
                     Row {
@@ -190,11 +206,13 @@ pub fn cell_text(
     let Some(v) = value else {
         return "–".to_string();
     };
-    let name = column.0;
-    let text = if name.ends_with("_ns") && !name.starts_with("lat_") {
+    // Latency columns say "ns" in their heading and show plain numbers; other times read
+    // as durations.
+    let m = column.metric;
+    let text = if m.unit() == "ns" && percentile_of(m.name()).is_none() {
         human_duration(v)
     } else {
-        human(v, name.ends_with("bytes"))
+        human(v, m.unit() == "B")
     };
     match relative {
         Some(r) if !is_reference => format!("{text} ({r:.2}×)"),
@@ -205,13 +223,6 @@ pub fn cell_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(vec![]), None);
-    }
 
     #[test]
     fn durations_read_naturally() {

@@ -1,16 +1,12 @@
-//! The statistics behind timing verdicts: a percentile-bootstrap confidence interval of the
-//! ratio of medians, and the Mann-Whitney U test.
+//! Rank statistics: the Mann-Whitney U test (is one sample shifted against another?) and
+//! Kendall's tau-b (do two rankings of the same items agree?).
 //!
-//! Why these two: timings on shared machines and VMs are skewed and have one-off outliers (a
+//! Why rank tests: timings on shared machines and VMs are skewed and have one-off outliers (a
 //! page fault storm, a descheduled vCPU), and a run has few repetitions (3–10), too few to
-//! check that they are normal. The median and a rank test do not care about the shape of the
-//! distribution and one outlier moves neither of them much; Welch's t-test would assume
-//! normality we cannot check. For small samples without ties the U test's p-value is exact
-//! (enumerated), so it is honest about what 5 repetitions can show: with n = m = 3 the
-//! smallest two-sided p-value possible is 0.1, and the report says so instead of pretending.
-
-use crate::report::summary::median;
-use crate::scenario::SplitMix64;
+//! check that they are normal. A rank test does not care about the shape of the distribution
+//! and one outlier moves it little; Welch's t-test would assume normality we cannot check. For
+//! small samples without ties the U test's p-value is exact (enumerated), so it is honest about
+//! what 5 repetitions can show: with n = m = 3 the smallest two-sided p-value possible is 0.1.
 
 /// Which form of the U test produced a p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -162,53 +158,57 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
-/// Percentile-bootstrap interval of median(current) / median(baseline): each resample draws
-/// both sides with replacement, independently. `level` is e.g. 0.95. Deterministic for a
-/// given `seed`. `None` when a side is empty or the baseline median is zero in most
-/// resamples.
-pub fn bootstrap_ratio_ci(
-    baseline: &[f64],
-    current: &[f64],
-    resamples: usize,
-    level: f64,
-    seed: u64,
-) -> Option<(f64, f64)> {
-    if baseline.is_empty() || current.is_empty() || resamples == 0 {
-        return None;
-    }
-    let mut rng = SplitMix64::new(seed);
-    let mut ratios = Vec::with_capacity(resamples);
-    let draw = |src: &[f64], rng: &mut SplitMix64| -> f64 {
-        let sample: Vec<f64> = (0..src.len())
-            .map(|_| src[rng.below(src.len() as u64) as usize])
-            .collect();
-        median(sample).unwrap_or(f64::NAN)
-    };
-    for _ in 0..resamples {
-        let b = draw(baseline, &mut rng);
-        let c = draw(current, &mut rng);
-        if b != 0.0 && b.is_finite() && c.is_finite() {
-            ratios.push(c / b);
+/// Ranks of `values`, 1 = smallest (fastest, leanest). Tied values share the mean of the
+/// ranks they span, as in a rank test.
+pub fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
         }
+        let shared = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = shared;
+        }
+        i = j + 1;
     }
-    if ratios.len() * 2 < resamples {
-        return None;
-    }
-    ratios.sort_by(|x, y| x.total_cmp(y));
-    let alpha = (1.0 - level) / 2.0;
-    let at = |q: f64| {
-        let idx = (q * (ratios.len() - 1) as f64).round() as usize;
-        ratios[idx.min(ratios.len() - 1)]
-    };
-    Some((at(alpha), at(1.0 - alpha)))
+    ranks
 }
 
-/// FNV-1a of a string: a stable per-row bootstrap seed, so a row's interval does not depend
-/// on which other rows were compared.
-pub fn seed_for(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+/// Kendall's tau-b between two orderings of the same items: +1 when they rank every pair the
+/// same way, −1 when every pair is reversed. Ties are handled by the tau-b correction
+/// (pairs tied on one side count in neither numerator term, and shrink that side's
+/// denominator). `None` for fewer than two items or when one side is all ties.
+pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> Option<f64> {
+    assert_eq!(a.len(), b.len(), "both sides rank the same items");
+    let n = a.len();
+    if n < 2 {
+        return None;
+    }
+    let (mut concordant, mut discordant, mut tied_a, mut tied_b) = (0i64, 0i64, 0i64, 0i64);
+    use std::cmp::Ordering::Equal;
+    for i in 0..n {
+        for j in i + 1..n {
+            let (oa, ob) = (a[i].total_cmp(&a[j]), b[i].total_cmp(&b[j]));
+            match (oa, ob) {
+                (Equal, Equal) => {
+                    tied_a += 1;
+                    tied_b += 1;
+                }
+                (Equal, _) => tied_a += 1,
+                (_, Equal) => tied_b += 1,
+                _ if oa == ob => concordant += 1,
+                _ => discordant += 1,
+            }
+        }
+    }
+    let pairs = (n * (n - 1) / 2) as i64;
+    let denominator = (((pairs - tied_a) * (pairs - tied_b)) as f64).sqrt();
+    (denominator > 0.0).then(|| (concordant - discordant) as f64 / denominator)
 }
 
 #[cfg(test)]
@@ -269,29 +269,35 @@ mod tests {
     }
 
     #[test]
-    fn bootstrap_interval_contains_the_true_ratio_for_tight_data() {
-        let base = [100.0, 101.0, 99.5, 100.5, 99.0, 100.2];
-        let cur: Vec<f64> = base.iter().map(|v| v * 1.2).collect();
-        let (lo, hi) = bootstrap_ratio_ci(&base, &cur, 5000, 0.95, 7).unwrap();
-        assert!(lo <= 1.2 && 1.2 <= hi, "[{lo}, {hi}]");
-        assert!(
-            lo > 1.15 && hi < 1.25,
-            "tight data, tight interval: [{lo}, {hi}]"
-        );
-        // Same seed, same interval.
-        assert_eq!(
-            bootstrap_ratio_ci(&base, &cur, 5000, 0.95, 7),
-            Some((lo, hi))
-        );
+    fn ranks_share_ties() {
+        assert_eq!(ranks(&[30.0, 10.0, 20.0]), vec![3.0, 1.0, 2.0]);
+        assert_eq!(ranks(&[5.0, 1.0, 5.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+        assert_eq!(ranks(&[7.0, 7.0, 7.0]), vec![2.0, 2.0, 2.0]);
     }
 
     #[test]
-    fn bootstrap_interval_is_wide_for_noisy_data() {
-        let base = [50.0, 100.0, 150.0, 80.0, 120.0];
-        let cur = [60.0, 150.0, 250.0, 90.0, 200.0];
-        let (lo, hi) = bootstrap_ratio_ci(&base, &cur, 5000, 0.95, 7).unwrap();
-        assert!(lo < 1.0 && hi > 1.5, "[{lo}, {hi}]");
-        assert_eq!(bootstrap_ratio_ci(&[0.0], &[1.0], 100, 0.95, 1), None);
-        assert_eq!(bootstrap_ratio_ci(&[], &[1.0], 100, 0.95, 1), None);
+    fn tau_of_identical_reversed_and_one_swap() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(kendall_tau_b(&a, &a), Some(1.0));
+        assert_eq!(kendall_tau_b(&a, &[4.0, 3.0, 2.0, 1.0]), Some(-1.0));
+        // Pairs (1,2) and (1,3) agree, (2,3) is reversed: (2 − 1) / 3.
+        let t = kendall_tau_b(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]).unwrap();
+        assert!((t - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tau_b_corrects_for_ties() {
+        // One tied pair on the left: 5 concordant, 0 discordant, 6 pairs → 5 / √(5 × 6).
+        let t = kendall_tau_b(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert!((t - 5.0 / 30f64.sqrt()).abs() < 1e-12, "{t}");
+        // Ties on both sides in the same pair: 5 / √(5 × 5) = 1.
+        let t = kendall_tau_b(&[1.0, 2.0, 2.0, 3.0], &[10.0, 20.0, 20.0, 30.0]).unwrap();
+        assert!((t - 1.0).abs() < 1e-12, "{t}");
+        assert_eq!(
+            kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]),
+            None,
+            "one side all ties"
+        );
+        assert_eq!(kendall_tau_b(&[1.0], &[1.0]), None);
     }
 }

@@ -1,0 +1,31 @@
+//! The statistics of pybench in one place: what a figure is (median, quantile, geometric
+//! mean), how sure we are of it (percentile-bootstrap intervals), whether two samples differ
+//! (Mann-Whitney U), whether two rankings agree (Kendall's tau-b), and the seeded RNG that
+//! makes all of it reproducible.
+//!
+//! Everything works on plain `&[f64]` samples (one value per repetition) and returns `None`
+//! rather than a NaN when a statistic is undefined (empty sample, zero denominator), so
+//! callers state what they show instead of printing "NaN". Property tests:
+//! `tests/stats_props.rs`.
+//!
+//! | question | function |
+//! |---|---|
+//! | typical value | [`median`], [`quantile`], [`geomean`] |
+//! | interval of a median | [`median_interval`] |
+//! | B against A, independent samples | [`ratio_of_medians`], [`mann_whitney_u`] |
+//! | A against B, paired rounds | [`paired_ratio`] |
+//! | mean of ratios over workloads | [`geomean_interval`] |
+//! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
+
+mod bootstrap;
+mod quantile;
+mod rank;
+mod rng;
+
+pub use bootstrap::{
+    bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
+    Bootstrap, Estimate,
+};
+pub use quantile::{geomean, median, quantile, sorted};
+pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
+pub use rng::{seed_for, SplitMix64};

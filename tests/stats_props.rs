@@ -1,0 +1,100 @@
+//! Properties of the statistics module (`pybench::stats`) that hold for any sample, not just
+//! the hand-checked ones in its unit tests.
+
+use proptest::prelude::*;
+use pybench::stats::{
+    geomean, geomean_interval, kendall_tau_b, mann_whitney_u, median, median_interval,
+    paired_ratio, quantile, ratio_of_medians, Bootstrap,
+};
+
+/// Timing-like samples: 1–12 positive values (repetitions), integers scaled so ties happen.
+fn sample() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec((1u32..200).prop_map(|v| f64::from(v) * 0.5), 1..12)
+}
+
+/// A few resamples keep the properties fast; they hold for any count.
+fn quick(seed: u64) -> Bootstrap {
+    Bootstrap {
+        resamples: 200,
+        level: 0.95,
+        seed,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+proptest! {
+    #[test]
+    fn u_test_p_is_a_probability_and_symmetric(a in sample(), b in sample()) {
+        let ab = mann_whitney_u(&a, &b).unwrap();
+        let ba = mann_whitney_u(&b, &a).unwrap();
+        prop_assert!((0.0..=1.0).contains(&ab.p), "p = {}", ab.p);
+        prop_assert!(close(ab.p, ba.p), "{} vs {}", ab.p, ba.p);
+        prop_assert_eq!(ab.method, ba.method);
+        // U of one side and U of the other count every pair once.
+        prop_assert!(close(ab.u + ba.u, (a.len() * b.len()) as f64));
+    }
+
+    #[test]
+    fn tau_is_bounded_and_one_with_itself(a in sample(), b_seed in any::<u64>()) {
+        // A second ranking of the same items: a permutation-ish relabelling of a.
+        let b: Vec<f64> = a.iter().enumerate()
+            .map(|(i, v)| ((i as u64).wrapping_mul(b_seed | 1) % 97) as f64)
+            .collect();
+        if let Some(t) = kendall_tau_b(&a, &b) {
+            prop_assert!((-1.0..=1.0).contains(&t), "tau = {t}");
+        }
+        match kendall_tau_b(&a, &a) {
+            Some(t) => prop_assert!(close(t, 1.0), "tau with itself = {t}"),
+            // Only undefined when every value ties (or one item).
+            None => prop_assert!(a.iter().all(|v| *v == a[0])),
+        }
+    }
+
+    #[test]
+    fn median_shifts_with_the_sample(a in sample(), shift in -1000.0f64..1000.0, seed in any::<u64>()) {
+        let moved: Vec<f64> = a.iter().map(|v| v + shift).collect();
+        prop_assert!(close(median(&moved).unwrap(), median(&a).unwrap() + shift));
+        let q = quantile(&a, 0.9).unwrap();
+        prop_assert!(close(quantile(&moved, 0.9).unwrap(), q + shift));
+        let (m, mm) = (median_interval(&a, &quick(seed)).unwrap(), median_interval(&moved, &quick(seed)).unwrap());
+        prop_assert!(close(mm.lo, m.lo + shift) && close(mm.hi, m.hi + shift), "{m:?} {mm:?}");
+    }
+
+    #[test]
+    fn intervals_contain_their_point(a in sample(), b in sample(), seed in any::<u64>()) {
+        let bs = quick(seed);
+        let m = median_interval(&a, &bs).unwrap();
+        prop_assert!(m.contains(m.point), "{m:?}");
+        prop_assert!(m.lo <= m.hi);
+        let r = ratio_of_medians(&a, &b, &bs).unwrap();
+        prop_assert!(r.contains(r.point), "{r:?}");
+        prop_assert!(close(r.point, median(&b).unwrap() / median(&a).unwrap()));
+        let g = geomean_interval(&a, &bs).unwrap();
+        prop_assert!(g.contains(g.point), "{g:?}");
+        prop_assert!(close(g.point, geomean(&a).unwrap()));
+        let n = a.len().min(b.len());
+        let p = paired_ratio(&a[..n], &b[..n], &bs).unwrap();
+        prop_assert!(p.contains(p.point), "{p:?}");
+    }
+
+    #[test]
+    fn scaled_samples_scale_the_ratio_interval(
+        a in sample(), b in sample(), k in 0.01f64..100.0, seed in any::<u64>(),
+    ) {
+        let bs = quick(seed);
+        let kb: Vec<f64> = b.iter().map(|v| v * k).collect();
+        let (r, rk) = (ratio_of_medians(&a, &b, &bs).unwrap(), ratio_of_medians(&a, &kb, &bs).unwrap());
+        for (x, y) in [(r.point, rk.point), (r.lo, rk.lo), (r.hi, rk.hi)] {
+            prop_assert!(close(x * k, y), "{r:?} × {k} vs {rk:?}");
+        }
+        let n = a.len().min(b.len());
+        let ka: Vec<f64> = a[..n].iter().map(|v| v * k).collect();
+        let (p, pk) = (paired_ratio(&a[..n], &b[..n], &bs).unwrap(), paired_ratio(&ka, &b[..n], &bs).unwrap());
+        for (x, y) in [(p.point, pk.point), (p.lo, pk.lo), (p.hi, pk.hi)] {
+            prop_assert!(close(x * k, y), "{p:?} × {k} vs {pk:?}");
+        }
+    }
+}
