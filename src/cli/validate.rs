@@ -102,6 +102,11 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
             version,
         });
     }
+    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
+    // replay's `cpython:X` when that libpython is the same version.
+    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
+        info.version = format!("CPython {python}");
+    }
     let mut cells = Vec::new();
     for rep in 0..args.repeat {
         for replay in pairing.iter().filter_map(|(_, r)| r.as_ref()) {

@@ -118,33 +118,27 @@ fn engine(name: &str, spec: &str) -> Result<Contender, ContenderError> {
         Ok(p) => p.geometry(),
         Err(_) => spec.parse::<Geometry>().map_err(|e| fail(e.to_string()))?,
     };
-    let lib = built_library(super::engine_site::ENGINE_LIBRARY).map_err(fail)?;
-    let shape = match geometry.preset() {
-        Some(p) => format!("{p} geometry"),
-        None => format!(
-            "arena {} KiB, pool {} KiB",
-            geometry.arena_size() >> 10,
-            geometry.pool_size() >> 10
-        ),
-    };
+    // Checked here so that a library that was not built is a problem before any run.
+    built_library(super::engine_site::ENGINE_LIBRARY).map_err(fail)?;
     Ok(Contender {
         name: name.to_string(),
         preload: None,
         python_malloc: false,
-        version: format!("pybench {} engine ({shape}) in {}", env!("CARGO_PKG_VERSION"), lib.display()),
+        // The engine's version, as the replay of the same geometry reports it.
+        version: format!("pybench {}", env!("CARGO_PKG_VERSION")),
         engine: Some(geometry),
     })
 }
 
 /// Where pybench's own libraries are: next to the executable (`target/release/`), in its
 /// `deps/` directory (where Cargo puts the preload libraries), or for a test binary in
-/// `deps/` the directory above; `PYBENCH_LIB_DIR` first when set.
+/// `deps/` the directory above. `PYBENCH_LIB_DIR`, when set, is the only place looked in
+/// (for installed copies, and to test what happens when a library was not built).
 pub fn built_library(file: &str) -> Result<PathBuf, String> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PYBENCH_LIB_DIR")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    if let Some(exe_dir) = std::env::current_exe()
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("PYBENCH_LIB_DIR") {
+        dirs.push(PathBuf::from(dir));
+    } else if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {

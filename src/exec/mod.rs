@@ -1,6 +1,7 @@
 //! Ground truth: the real program run under each allocator (`pybench exec`), measured from the
 //! outside, with results in the same files as a replay.
 
+pub mod agreement;
 pub mod contender;
 mod elf;
 pub mod engine_hook;
