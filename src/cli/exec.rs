@@ -49,7 +49,7 @@ pub fn contenders(
     } else {
         (Vec::new(), Vec::new())
     };
-    for n in names {
+    for n in &contender::rejoin_geometries(names) {
         match contender::by_name(n) {
             Ok(c) => set.push(c),
             Err(e) if contender::is_local(&e) => problems.push(e.to_string()),

@@ -83,7 +83,13 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
 
     // 2. Replay it against the in-process equivalents.
     let trace_name = trace.display().to_string();
-    let python = Source::load(&trace_name)?.python().to_string();
+    let source = Source::load(&trace_name)?;
+    let python = source.python().to_string();
+    // The recorded interpreter's full version (e.g. 3.11.7), for the manifest.
+    let python_full = match &source {
+        Source::Trace { meta, .. } => meta.python.clone(),
+        _ => python.clone(),
+    };
     let alloc_opts = AllocOptions::default();
     let pairing: Pairing = set
         .iter()
@@ -105,7 +111,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
     // replay's `cpython:X` when that libpython is the same version.
     if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
-        info.version = format!("CPython {python}");
+        info.version = format!("CPython {python_full}");
     }
     let mut cells = Vec::new();
     for rep in 0..args.repeat {

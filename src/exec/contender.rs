@@ -96,6 +96,23 @@ pub fn by_name(name: &str) -> Result<Contender, ContenderError> {
     }
 }
 
+/// Undoes the command line's comma split inside a geometry: `-a pymalloc,pymalloc:arena=1M,
+/// pool=16K` arrives as `pymalloc`, `pymalloc:arena=1M`, `pool=16K`; a `key=value` piece
+/// without a `:` continues the `pymalloc:` name before it.
+pub fn rejoin_geometries(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        match out.last_mut() {
+            Some(prev) if prev.starts_with("pymalloc:") && n.contains('=') && !n.contains(':') => {
+                prev.push(',');
+                prev.push_str(n);
+            }
+            _ => out.push(n.clone()),
+        }
+    }
+    out
+}
+
 /// True for errors that concern one allocator only (its library or geometry), after which
 /// the others can still run; false for usage errors that stop everything.
 pub fn is_local(e: &ContenderError) -> bool {
@@ -288,5 +305,20 @@ mod tests {
             Err(ContenderError::Missing { .. })
         ));
         assert!(matches!(by_name("hoard"), Err(ContenderError::Unknown(_))));
+        assert!(matches!(
+            by_name("pymalloc:arena=64K,pool=128K"),
+            Err(ContenderError::Engine { .. })
+        ));
+    }
+
+    #[test]
+    fn geometries_split_at_commas_are_rejoined() {
+        let split: Vec<String> = ["pymalloc", "pymalloc:arena=256K", "pool=4K", "system"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            rejoin_geometries(&split),
+            ["pymalloc", "pymalloc:arena=256K,pool=4K", "system"]
+        );
     }
 }
