@@ -48,13 +48,13 @@ fn table(
 ) {
     let rank = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x}"));
     s.push_str(&format!(
-        "{:<16} {:>26} {:>26} {:>9}  {:>24} {:>24}  {}\n",
+        "{:<16} {:>30} {:>30} {:>9}  {:>25} {:>25}  {}\n",
         title, "replay", "real", "rank r/w", "Δ predicted", "Δ observed", "build"
     ));
     for r in &v.rows {
         let (a, b) = ranks(r);
         s.push_str(&format!(
-            "{:<16} {:>26} {:>26} {:>9}  {:>24} {:>24}  {}\n",
+            "{:<16} {:>30} {:>30} {:>9}  {:>25} {:>25}  {}\n",
             r.allocator,
             with_ci(replay(r), show),
             with_ci(real(r), show),
