@@ -177,7 +177,10 @@ fn bad_input_is_one_line_and_exit_2() {
         let local = args.contains(&"--preload");
         let dir = tmp.join(if local { "local" } else { "usage" });
         let mut cmd = pybench();
-        cmd.arg(args[0]).arg("--out").arg(&dir).args(["-r", "1", "-q", "--no-plots"]);
+        cmd.arg(args[0])
+            .arg("--out")
+            .arg(&dir)
+            .args(["-r", "1", "-q", "--no-plots"]);
         if local {
             cmd.args(["-a", "pymalloc"]);
         }
@@ -185,7 +188,11 @@ fn bad_input_is_one_line_and_exit_2() {
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
         assert!(err.contains(needle), "{args:?}: {err}");
         let written = std::fs::read_dir(&dir).map_or(0, |d| d.count());
-        assert_eq!(written, usize::from(local), "{args:?}: runs written only when some could run");
+        assert_eq!(
+            written,
+            usize::from(local),
+            "{args:?}: runs written only when some could run"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
     pybench().args(["exec"]).assert().code(2);

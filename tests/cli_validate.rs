@@ -100,7 +100,12 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
     for r in rows {
         assert_eq!(r["real_version"], r["replay_version"], "{r}");
     }
-    assert!(stdout.lines().any(|l| l.starts_with("system") && l.ends_with("same")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("system") && l.ends_with("same")),
+        "{stdout}"
+    );
 }
 
 #[test]

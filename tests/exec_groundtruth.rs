@@ -152,7 +152,10 @@ fn the_engine_serves_a_real_interpreter() {
     let in_use = |class: usize| rows.iter().find(|r| r.0 == class).map_or(0, |r| r.1);
     assert!(in_use(5) >= 20000, "class 5: {rows:?}");
     assert!(in_use(14) >= 10000, "class 14: {rows:?}");
-    assert!(in_use(14) < 12000, "only the script's objects are that size: {rows:?}");
+    assert!(
+        in_use(14) < 12000,
+        "only the script's objects are that size: {rows:?}"
+    );
     // Blocks from before the hook went back to the interpreter's allocator.
     let foreign: u64 = report
         .rsplit("requests passed to the interpreter's allocator, ")
@@ -188,7 +191,10 @@ fn refused(tag: &str, bad: &str, program: &[&str], env: &[(&str, &Path)], says: 
     assert_eq!(out.status.code(), Some(2), "{tag}: {out:?}");
     let errors = stderr_lines(&out);
     assert_eq!(errors.len(), 1, "{tag}: {errors:?}");
-    assert!(errors[0].contains(bad) && errors[0].contains(says), "{tag}: {errors:?}");
+    assert!(
+        errors[0].contains(bad) && errors[0].contains(says),
+        "{tag}: {errors:?}"
+    );
     let json = results(&tmp);
     assert_eq!(cells(&json, "pymalloc")[0]["status"], "ok", "{tag}");
 }
@@ -196,7 +202,13 @@ fn refused(tag: &str, bad: &str, program: &[&str], env: &[(&str, &Path)], says: 
 #[test]
 fn what_cannot_run_is_one_line_and_exit_2_with_the_rest_written() {
     let py = ["python3", "-c", "x = [str(i) for i in range(1000)]"];
-    refused("geometry", "pymalloc:arena=64K,pool=128K", &py, &[], "pools");
+    refused(
+        "geometry",
+        "pymalloc:arena=64K,pool=128K",
+        &py,
+        &[],
+        "pools",
+    );
     refused(
         "isolated",
         "pymalloc:cpython-3.11",
@@ -205,7 +217,13 @@ fn what_cannot_run_is_one_line_and_exit_2_with_the_rest_written() {
         "-I",
     );
     let empty = tempdir("nolibs");
-    refused("unbuilt", "jemalloc", &py, &[("PYBENCH_LIB_DIR", &empty)], "not built");
+    refused(
+        "unbuilt",
+        "jemalloc",
+        &py,
+        &[("PYBENCH_LIB_DIR", &empty)],
+        "not built",
+    );
 }
 
 #[test]

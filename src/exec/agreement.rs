@@ -60,12 +60,13 @@ impl Agreement {
 /// Judges every pair of allocators, given each one's repetitions on both sides (`replay[i]`
 /// and `real[i]` are allocator i's samples; each needs at least one value).
 pub fn agreement(replay: &[Vec<f64>], real: &[Vec<f64>], alpha: f64) -> Agreement {
-    assert_eq!(replay.len(), real.len(), "both sides hold the same allocators");
-    let med = |s: &[Vec<f64>]| -> Vec<f64> {
-        s.iter()
-            .map(|v| median(v).unwrap_or(f64::NAN))
-            .collect()
-    };
+    assert_eq!(
+        replay.len(),
+        real.len(),
+        "both sides hold the same allocators"
+    );
+    let med =
+        |s: &[Vec<f64>]| -> Vec<f64> { s.iter().map(|v| median(v).unwrap_or(f64::NAN)).collect() };
     let (replay_m, real_m) = (med(replay), med(real));
     let mut pairs = Vec::new();
     for a in 0..replay.len() {
@@ -131,7 +132,10 @@ mod tests {
 
     #[test]
     fn a_significant_reversal_is_a_disagreement() {
-        let real = vec![vec![5.0, 5.1, 5.2, 4.9, 5.05], vec![6.0, 6.1, 6.2, 5.9, 6.05]];
+        let real = vec![
+            vec![5.0, 5.1, 5.2, 4.9, 5.05],
+            vec![6.0, 6.1, 6.2, 5.9, 6.05],
+        ];
         let replay = vec![vec![2.0, 2.1, 2.0], vec![1.0, 1.1, 1.0]];
         let g = agreement(&replay, &real, ALPHA);
         assert_eq!(g.pairs[0].verdict, Verdict::Disagree);
@@ -149,7 +153,10 @@ mod tests {
 
     #[test]
     fn a_replay_tie_counts_as_significant_but_neither_way() {
-        let real = vec![vec![5.0, 5.1, 5.2, 4.9, 5.05], vec![6.0, 6.1, 6.2, 5.9, 6.05]];
+        let real = vec![
+            vec![5.0, 5.1, 5.2, 4.9, 5.05],
+            vec![6.0, 6.1, 6.2, 5.9, 6.05],
+        ];
         let replay = vec![vec![1.0; 3], vec![1.0; 3]];
         let g = agreement(&replay, &real, ALPHA);
         assert_eq!(g.pairs[0].verdict, Verdict::ReplayTie);

@@ -325,7 +325,9 @@ mod tests {
             let a = h.malloc(ptr::null_mut(), 512);
             let z = h.calloc(ptr::null_mut(), 4, 8);
             assert!(h.engine.owns(a.cast()) && h.engine.owns(z.cast()));
-            assert!(std::slice::from_raw_parts(z.cast::<u8>(), 32).iter().all(|&b| b == 0));
+            assert!(std::slice::from_raw_parts(z.cast::<u8>(), 32)
+                .iter()
+                .all(|&b| b == 0));
             assert!(calls().is_empty());
             let big = h.malloc(ptr::null_mut(), 513);
             let zero = h.malloc(ptr::null_mut(), 0);
@@ -335,7 +337,9 @@ mod tests {
             a.cast::<u8>().write_bytes(7, 512);
             let moved = h.realloc(ptr::null_mut(), a, 2000);
             assert!(!h.engine.owns(moved.cast()));
-            assert!(std::slice::from_raw_parts(moved.cast::<u8>(), 512).iter().all(|&b| b == 7));
+            assert!(std::slice::from_raw_parts(moved.cast::<u8>(), 512)
+                .iter()
+                .all(|&b| b == 7));
             // Shrinking a little inside the engine keeps the block (the 25 % rule).
             let z2 = h.realloc(ptr::null_mut(), z, 30);
             assert_eq!(z2, z);

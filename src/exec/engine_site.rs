@@ -45,10 +45,8 @@ impl EngineSite {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "pybench-engine-{}-{nanos:08x}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("pybench-engine-{}-{nanos:08x}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let site = EngineSite { dir };
         std::fs::write(site.dir.join("sitecustomize.py"), SITECUSTOMIZE)?;

@@ -112,7 +112,8 @@ pub fn execute(
 }
 
 /// The first line of the cell note holding the engine's accounting at exit.
-pub const ENGINE_NOTE: &str = "pymalloc engine accounting at exit (sys._debugmallocstats() layout):";
+pub const ENGINE_NOTE: &str =
+    "pymalloc engine accounting at exit (sys._debugmallocstats() layout):";
 
 /// The execution as a result cell (`kind: exec`), so `compare`, `plot` and the CSV treat it
 /// like a replay cell. Failed runs keep no timing: a run that failed is never timed as if it

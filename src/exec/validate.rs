@@ -135,7 +135,12 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     let time = agreement(&pick(|s| &s.replay_time), &pick(|s| &s.real_time), ALPHA);
     let memory = agreement(&pick(|s| &s.replay_rss), &pick(|s| &s.real_rss), ALPHA);
     let medians = |f: fn(&ValidationRow) -> Option<f64>| -> Vec<f64> {
-        ranks(&both.iter().map(|&i| f(&rows[i]).unwrap_or(f64::NAN)).collect::<Vec<_>>())
+        ranks(
+            &both
+                .iter()
+                .map(|&i| f(&rows[i]).unwrap_or(f64::NAN))
+                .collect::<Vec<_>>(),
+        )
     };
     let (rt, wt, rm, wm) = (
         medians(|r| r.replay_time_s),
@@ -262,7 +267,12 @@ mod tests {
 
     /// Five repetitions of one allocator, each figure jittered by under 1 %: far apart
     /// figures are significant, equal ones are not.
-    fn cell(kind: CellKind, allocator: &str, metrics: &[(&str, f64)], events: u64) -> Vec<CellResult> {
+    fn cell(
+        kind: CellKind,
+        allocator: &str,
+        metrics: &[(&str, f64)],
+        events: u64,
+    ) -> Vec<CellResult> {
         (0..5u32)
             .map(|rep| {
                 let mut c = CellResult::new("p", allocator, rep, kind);
@@ -296,50 +306,53 @@ mod tests {
         use CellKind::{Exec, Replay};
         // Replay: engine 1 s, system 2 s, jemalloc 1.5 s (events / ops_per_sec).
         // Real: pymalloc 10 s, system 12 s, jemalloc 9 s — jemalloc and pymalloc swap.
-        let r = results(vec![
-            cell(
-                Replay,
-                "pymalloc:cpython-3.11",
-                &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 100.0)],
-                1000,
-            ),
-            cell(
-                Replay,
-                "system",
-                &[("ops_per_sec", 500.0), ("peak_rss_bytes", 200.0)],
-                1000,
-            ),
-            cell(
-                Replay,
-                "jemalloc",
-                &[("ops_per_sec", 1000.0 / 1.5), ("peak_rss_bytes", 300.0)],
-                1000,
-            ),
-            cell(
-                Exec,
-                "pymalloc",
-                &[("wall_ns", 10e9), ("peak_rss_bytes", 1000.0)],
-                0,
-            ),
-            cell(
-                Exec,
-                "system",
-                &[("wall_ns", 12e9), ("peak_rss_bytes", 2000.0)],
-                0,
-            ),
-            cell(
-                Exec,
-                "jemalloc",
-                &[("wall_ns", 9e9), ("peak_rss_bytes", 3000.0)],
-                0,
-            ),
-            cell(
-                Exec,
-                "tcmalloc",
-                &[("wall_ns", 11e9), ("peak_rss_bytes", 1500.0)],
-                0,
-            ),
-        ].concat());
+        let r = results(
+            vec![
+                cell(
+                    Replay,
+                    "pymalloc:cpython-3.11",
+                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 100.0)],
+                    1000,
+                ),
+                cell(
+                    Replay,
+                    "system",
+                    &[("ops_per_sec", 500.0), ("peak_rss_bytes", 200.0)],
+                    1000,
+                ),
+                cell(
+                    Replay,
+                    "jemalloc",
+                    &[("ops_per_sec", 1000.0 / 1.5), ("peak_rss_bytes", 300.0)],
+                    1000,
+                ),
+                cell(
+                    Exec,
+                    "pymalloc",
+                    &[("wall_ns", 10e9), ("peak_rss_bytes", 1000.0)],
+                    0,
+                ),
+                cell(
+                    Exec,
+                    "system",
+                    &[("wall_ns", 12e9), ("peak_rss_bytes", 2000.0)],
+                    0,
+                ),
+                cell(
+                    Exec,
+                    "jemalloc",
+                    &[("wall_ns", 9e9), ("peak_rss_bytes", 3000.0)],
+                    0,
+                ),
+                cell(
+                    Exec,
+                    "tcmalloc",
+                    &[("wall_ns", 11e9), ("peak_rss_bytes", 1500.0)],
+                    0,
+                ),
+            ]
+            .concat(),
+        );
         let pairing: Pairing = vec![
             ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
             ("system".into(), Some("system".into())),

@@ -135,7 +135,9 @@ pub fn render(v: &Validation) -> String {
         }
     }
     if !v.indistinguishable.is_empty() {
-        s.push_str("indistinguishable (the real runs cannot tell them apart; counted neither way):\n");
+        s.push_str(
+            "indistinguishable (the real runs cannot tell them apart; counted neither way):\n",
+        );
         for d in &v.indistinguishable {
             s.push_str(&format!("  - {d}\n"));
         }
