@@ -15,7 +15,7 @@ pub struct ProgramArgs {
     /// Allocators: pymalloc (the interpreter as it is); pymalloc:PRESET or
     /// pymalloc:arena=SIZE,pool=SIZE (pybench's engine serving the interpreter's MEM and OBJ
     /// domains); system (PYTHONMALLOC=malloc); jemalloc, mimalloc, snmalloc (PYTHONMALLOC=malloc
-    /// + LD_PRELOAD of pybench's own build of the crate the replay links); jemalloc@debian,
+    /// and LD_PRELOAD of pybench's own build of the crate the replay links); jemalloc@debian,
     /// mimalloc@debian, tcmalloc (Debian's libraries). Default: pymalloc, system, jemalloc,
     /// mimalloc, snmalloc.
     #[arg(long, short, value_delimiter = ',')]

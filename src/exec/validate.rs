@@ -197,13 +197,16 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     }
 }
 
+/// A row's median and interval on one side.
+type SideOf = fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>);
+
 /// How one figure's pairs are put in words.
 struct Words {
     what: &'static str,
     better: &'static str,
     show: fn(f64) -> String,
-    replay: fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>),
-    real: fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>),
+    replay: SideOf,
+    real: SideOf,
 }
 
 impl Words {
@@ -307,7 +310,7 @@ mod tests {
         // Replay: engine 1 s, system 2 s, jemalloc 1.5 s (events / ops_per_sec).
         // Real: pymalloc 10 s, system 12 s, jemalloc 9 s — jemalloc and pymalloc swap.
         let r = results(
-            vec![
+            [
                 cell(
                     Replay,
                     "pymalloc:cpython-3.11",
