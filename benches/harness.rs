@@ -12,10 +12,12 @@
 
 use divan::{counter::ItemsCount, Bencher};
 use pybench::alloc::{libpython, Allocator, CpythonAllocator, NullAllocator, PymallocAllocator};
-use pybench::harness::cell::{materialize, CellSpec, Materialized};
+use pybench::harness::cell::Materialized;
 use pybench::harness::replay::{Replayer, Touch};
 use pybench::harness::timer::Timer;
 use pybench::pymalloc::Preset;
+use pybench::trace::Source;
+use pybench::workload::{Overrides, PyVersion};
 use std::sync::OnceLock;
 
 fn main() {
@@ -23,18 +25,14 @@ fn main() {
 }
 
 fn events(workload: &str) -> Materialized {
-    let spec = CellSpec {
-        workload: workload.to_string(),
-        python: Some("3.11".to_string()),
-        scale: None,
-        seed: None,
-        allocator: String::new(),
-        repetition: 0,
-        touch: Touch::Header,
-        sample_every: 1,
-        libpython: None,
-    };
-    materialize(&spec).expect("built-in workload")
+    Source::load(workload)
+        .and_then(|s| {
+            s.materialize(Overrides {
+                python: Some(PyVersion::V3_11),
+                ..Overrides::default()
+            })
+        })
+        .expect("built-in workload")
 }
 
 fn timer() -> &'static Timer {

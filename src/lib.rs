@@ -9,6 +9,7 @@ pub mod alloc;
 pub mod cli;
 pub mod compare;
 pub mod exec;
+pub mod exit;
 pub mod harness;
 pub mod metrics;
 pub mod plot;

@@ -1,11 +1,9 @@
 //! CLI tests for `pybench list allocators`.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::pybench;
+use predicates::prelude::*;
 
 fn stdout_of(args: &[&str]) -> String {
     let out = pybench().args(args).assert().success();
@@ -60,14 +58,37 @@ fn lists_every_allocator_with_version_and_availability() {
     assert!(row(&all, "test-crash:1000").is_some(), "{all}");
 }
 
+/// Every name a command accepts is listed: bare `pymalloc` (per workload), every engine
+/// preset, and the exec-only `tcmalloc`, marked as such.
+#[test]
+fn lists_every_accepted_name_with_exec_only_ones_marked() {
+    let out = stdout_of(&["list", "allocators"]);
+    assert_eq!(row(&out, "pymalloc").unwrap()[2], "yes", "{out}");
+    for minor in 8..=13 {
+        assert!(
+            row(&out, &format!("pymalloc:cpython-3.{minor}")).is_some(),
+            "{out}"
+        );
+    }
+    let tc = row(&out, "tcmalloc").unwrap_or_else(|| panic!("no tcmalloc row:\n{out}"));
+    assert!(tc[2].starts_with("exec only"), "{tc:?}");
+    assert!(out.contains("NAME=PATH"), "{out}");
+    // Named, it is shown too (not refused as unknown).
+    let named = stdout_of(&["list", "allocators", "tcmalloc"]);
+    assert!(
+        row(&named, "tcmalloc").unwrap()[2].starts_with("exec only"),
+        "{named}"
+    );
+}
+
 #[test]
 fn unknown_allocator_lists_the_valid_names() {
     pybench()
-        .args(["list", "allocators", "tcmalloc"])
+        .args(["list", "allocators", "hoard"])
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("unknown allocator `tcmalloc`")
+            predicate::str::contains("unknown allocator `hoard`")
                 .and(predicate::str::contains("jemalloc"))
                 .and(predicate::str::contains("cpython:3.X")),
         );

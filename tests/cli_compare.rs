@@ -3,15 +3,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{cell, run, save, tempdir, JITTER};
+use common::{cell, pybench, run, save, tempdir, JITTER};
 use predicates::prelude::*;
 use pybench::report::model::{Metric, FORMAT_VERSION};
 use std::path::Path;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 fn steady(_: &str, _: &str, _: u32) -> f64 {
     1e7
@@ -56,7 +51,7 @@ fn verdicts(base: &Path, cur: &Path, code: i32) -> Vec<(String, String, String, 
 
 #[test]
 fn identical_inputs_are_all_unchanged() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 5, steady));
     let c = save(&tmp, "cur", &run("cur", 5, steady));
     let rows = verdicts(&b, &c, 0);
@@ -85,7 +80,7 @@ fn identical_inputs_are_all_unchanged() {
 
 #[test]
 fn tight_twenty_percent_slowdown_regresses_and_appends_to_step_summary() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 5, steady));
     let slow = |w: &str, a: &str, _: u32| {
         if w == "churn" && a == "system" {
@@ -138,7 +133,7 @@ fn tight_twenty_percent_slowdown_regresses_and_appends_to_step_summary() {
 
 #[test]
 fn speedup_is_improved_and_exits_zero() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 5, steady));
     let fast = |w: &str, _: &str, _: u32| if w == "dicts" { 1.5e7 } else { 1e7 };
     let c = save(&tmp, "cur", &run("cur", 5, fast));
@@ -151,7 +146,7 @@ fn speedup_is_improved_and_exits_zero() {
 
 #[test]
 fn large_but_noisy_change_is_not_significant() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     // Baseline and current spread over a factor of 3; the current median is 40 % lower.
     let noisy_base = [1.0e7, 0.5e7, 1.5e7, 0.8e7, 1.2e7];
     let noisy_cur = [0.6e7, 1.3e7, 0.3e7, 0.5e7, 1.1e7];
@@ -188,7 +183,7 @@ fn large_but_noisy_change_is_not_significant() {
 
 #[test]
 fn one_repetition_is_never_significant() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 1, steady));
     let c = save(&tmp, "cur", &run("cur", 1, |_, _, _| 5e6));
     let rows = verdicts(&b, &c, 0);
@@ -205,7 +200,7 @@ fn one_repetition_is_never_significant() {
 
 #[test]
 fn one_more_pool_is_reported() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 5, steady));
     let mut cur = run("cur", 5, steady);
     for c in cur.cells.iter_mut().filter(|c| c.workload == "dicts") {
@@ -230,7 +225,7 @@ fn one_more_pool_is_reported() {
 
 #[test]
 fn a_size_class_appearing_counts_from_zero_pools() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));
     let mut cur = run("cur", 3, steady);
     for c in cur
@@ -250,7 +245,7 @@ fn a_size_class_appearing_counts_from_zero_pools() {
 
 #[test]
 fn missing_cells_exit_2_and_are_named() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));
     let mut cur = run("cur", 3, steady);
     cur.cells
@@ -274,7 +269,7 @@ fn missing_cells_exit_2_and_are_named() {
 
 #[test]
 fn different_scale_is_refused_unless_allowed() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));
     let mut cur = run("cur", 3, steady);
     cur.parameters.scale = Some(200_000);
@@ -294,7 +289,7 @@ fn different_scale_is_refused_unless_allowed() {
 
 #[test]
 fn different_units_are_refused() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));
     let mut cur = run("cur", 3, steady);
     for c in &mut cur.cells {
@@ -316,7 +311,7 @@ fn different_units_are_refused() {
 
 #[test]
 fn bad_files_give_one_line_naming_the_file() {
-    let tmp = tempdir();
+    let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));
     let corrupt = tmp.join("corrupt.json");
     std::fs::write(&corrupt, "{\"format_version\": 1, \"cells\": [").unwrap();

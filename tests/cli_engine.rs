@@ -1,11 +1,9 @@
 //! CLI tests for `pybench engine` and `pybench list presets`.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::pybench;
+use predicates::prelude::*;
 
 /// Value of a `name = value` line of the debugmallocstats layout.
 fn value(out: &str, name: &str) -> usize {

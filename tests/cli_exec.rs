@@ -1,25 +1,16 @@
 //! `pybench exec` on a real Python program: every allocator's cells, the preload really in
 //! effect inside the Python process, peak RSS above the bare interpreter's, failures reported.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::{pybench, tempdir};
+use predicates::prelude::*;
+use std::path::Path;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/python/alloc_heavy.py"
 );
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-exec-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn results(root: &Path) -> serde_json::Value {
     let dir = std::fs::read_dir(root)
@@ -57,7 +48,11 @@ fn every_allocator_runs_with_its_preload_in_effect() {
         .args(["--", "python3", SCRIPT])
         .assert()
         .success();
+    // The program's own output goes to stderr, next to the progress lines (stdout is
+    // pybench's table only).
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!stdout.contains("PYTHONMALLOC="), "{stdout}");
+    let program_output = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     let json = results(&tmp);
     let names: Vec<&str> = json["cells"]
         .as_array()
@@ -67,11 +62,11 @@ fn every_allocator_runs_with_its_preload_in_effect() {
         .collect();
     assert!(names.starts_with(&["pymalloc", "system"]), "{names:?}");
     // What the Python process itself saw, one line per run, in run order.
-    let seen: Vec<&str> = stdout
+    let seen: Vec<&str> = program_output
         .lines()
         .filter(|l| l.starts_with("PYTHONMALLOC="))
         .collect();
-    assert_eq!(seen.len(), names.len(), "{stdout}");
+    assert_eq!(seen.len(), names.len(), "{program_output}");
     for (name, line) in names.iter().zip(&seen) {
         let expected_env = if *name == "pymalloc" {
             "PYTHONMALLOC= "

@@ -2,12 +2,10 @@
 //! obmalloc's figures on the same stream. Skipped, with a message, where an interpreter's
 //! shared libpython is not installed.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
+use common::pybench;
+use predicates::prelude::*;
 
 /// True when `cpython:3.X` can be loaded here (asked the same way a run would).
 fn have(python: &str) -> bool {

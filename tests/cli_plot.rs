@@ -3,14 +3,9 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{run, save, tempdir};
+use common::{pybench, run, save, tempdir};
 use predicates::prelude::*;
 use std::path::Path;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 /// The text of a file, parsed as XML (panics with the parser's message when it is not).
 fn read(path: &Path) -> String {
@@ -47,7 +42,7 @@ fn texts(text: &str, class: &str) -> Vec<String> {
 
 #[test]
 fn plot_writes_every_chart_with_series_labels_and_legend() {
-    let tmp = tempdir();
+    let tmp = tempdir("plot");
     let dir = save(
         &tmp,
         "run",
@@ -147,7 +142,7 @@ fn plot_writes_every_chart_with_series_labels_and_legend() {
 
 #[test]
 fn plot_out_dir_and_bad_input() {
-    let tmp = tempdir();
+    let tmp = tempdir("plot");
     let dir = save(&tmp, "run", &run("run", 1, |_, _, _| 1e7));
     let out = tmp.join("elsewhere");
     pybench()
@@ -176,7 +171,7 @@ fn plot_out_dir_and_bad_input() {
 
 #[test]
 fn run_writes_plots_unless_told_not_to() {
-    let tmp = tempdir();
+    let tmp = tempdir("plot");
     for (sub, flag) in [("with", None), ("without", Some("--no-plots"))] {
         let out = tmp.join(sub);
         let mut cmd = pybench();
@@ -218,7 +213,7 @@ fn run_writes_plots_unless_told_not_to() {
 
 #[test]
 fn an_allocator_keeps_its_colour_in_every_chart() {
-    let tmp = tempdir();
+    let tmp = tempdir("plot");
     // `system` first: the engine is the second series everywhere, but the only one with pools.
     let mut results = run("run", 2, |_, _, _| 1e7);
     results.cells.sort_by_key(|c| c.allocator != "system");

@@ -1,18 +1,10 @@
 //! The trace commands through the CLI: gen, stats FILE, list workloads, run --trace.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{pybench, tempdir};
 use predicates::str::contains;
-use std::path::PathBuf;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pybench-cli-trace-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn json(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().unwrap();
@@ -22,7 +14,7 @@ fn json(cmd: &mut Command) -> serde_json::Value {
 
 #[test]
 fn a_generated_trace_summarises_like_its_workload() {
-    let dir = tmp("gen");
+    let dir = tempdir("gen");
     let file = dir.join("lists.pbt");
     pybench()
         .args([
@@ -74,7 +66,7 @@ fn shipped_traces_are_listed_and_readable() {
 
 #[test]
 fn run_replays_a_trace_next_to_a_workload() {
-    let dir = tmp("run");
+    let dir = tempdir("run");
     let file = dir.join("small.pbt");
     pybench()
         .args(["gen", "--workload", "dicts", "--scale", "5000", "-o"])
@@ -102,7 +94,7 @@ fn run_replays_a_trace_next_to_a_workload() {
 
 #[test]
 fn bad_traces_fail_with_one_line() {
-    let dir = tmp("bad");
+    let dir = tempdir("bad");
     let file = dir.join("bad.pbt");
     std::fs::write(&file, b"not a trace at all").unwrap();
     let out = pybench().arg("stats").arg(&file).output().unwrap();
@@ -115,5 +107,46 @@ fn bad_traces_fail_with_one_line() {
         .assert()
         .code(2)
         .stderr(contains("unknown trace `no_such_trace`; shipped traces: "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A trace is recognised by its magic bytes, not its file name: `x.trace` and a name with no
+/// extension replay like `x.pbt` (they used to fail as "not valid UTF-8" workload specs).
+#[test]
+fn a_trace_with_any_file_name_replays() {
+    let dir = tempdir("anyname");
+    let pbt = dir.join("orig.pbt");
+    pybench()
+        .args(["gen", "-w", "dicts", "--scale", "3000", "-o"])
+        .arg(&pbt)
+        .assert()
+        .success();
+    for name in ["x.trace", "noextension"] {
+        let file = dir.join(name);
+        std::fs::copy(&pbt, &file).unwrap();
+        let csv = dir.join(format!("{name}.csv"));
+        pybench()
+            .args(["run", "-q", "-a", "system", "-r", "1", "--trace"])
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("results"))
+            .arg("--csv")
+            .arg(&csv)
+            .assert()
+            .success();
+        let stem = std::path::Path::new(name)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(text.contains(&format!("trace:{stem}")), "{name}: {text}");
+        pybench()
+            .arg("stats")
+            .arg(&file)
+            .assert()
+            .success()
+            .stdout(contains("generated"));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

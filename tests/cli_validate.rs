@@ -1,24 +1,15 @@
 //! `pybench validate` on a real allocation-heavy script: both sides measured for every
 //! allocator, rankings and Kendall's tau written to the result files, bad input refused.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{pybench, tempdir};
 use predicates::prelude::*;
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/python/alloc_heavy.py"
 );
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-validate-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[test]
 fn validate_measures_both_sides_and_writes_the_verdict() {

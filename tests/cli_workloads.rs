@@ -1,6 +1,8 @@
 //! `pybench list workloads` and `pybench stats`, including bad input.
 
-use assert_cmd::Command;
+mod common;
+
+use common::pybench;
 use predicates::prelude::*;
 use std::io::Write as _;
 
@@ -17,10 +19,6 @@ const BUILTINS: [&str; 11] = [
     "arena_thrash",
     "webapp",
 ];
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").expect("binary built")
-}
 
 #[test]
 fn list_workloads_shows_every_builtin_with_scale() {
@@ -122,13 +120,9 @@ fn bad_spec(body: &str, expected: &[&str]) {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A fresh file under the target dir (no tempfile crate needed).
+/// A fresh spec file in a fresh temporary directory.
 fn tempfile() -> (String, std::fs::File) {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("pybench-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("spec{}.toml", N.fetch_add(1, Ordering::SeqCst)));
+    let path = common::tempdir("spec").join("spec.toml");
     let f = std::fs::File::create(&path).expect("create spec");
     (path.to_string_lossy().to_string(), f)
 }

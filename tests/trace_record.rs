@@ -1,7 +1,10 @@
 //! `pybench record` end to end on real CPython interpreters (3.9 and 3.11 from pyenv or
 //! PATH; each test says so and passes vacuously when one is missing), plus its bad input.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{pybench, tempdir};
+
 use pybench::trace::source::read_all;
 use pybench::workload::{Domain, Event};
 use std::path::{Path, PathBuf};
@@ -43,8 +46,7 @@ fn record(py: &Path, script: &str, dir: &Path) -> (Vec<Event>, std::process::Out
     let src = dir.join("prog.py");
     std::fs::write(&src, script).unwrap();
     let out = dir.join("t.pbt");
-    let output = Command::cargo_bin("pybench")
-        .unwrap()
+    let output = pybench()
         .arg("record")
         .arg("-q")
         .arg("-o")
@@ -59,12 +61,6 @@ fn record(py: &Path, script: &str, dir: &Path) -> (Vec<Event>, std::process::Out
         .map(|r| r.0)
         .unwrap_or_else(|e| panic!("{}: {e:#}\n{output:?}", py.display()));
     (events, output)
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pybench-rec-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// Allocations (or callocs) in `domain` of exactly `bytes`.
@@ -83,7 +79,7 @@ fn count(events: &[Event], domain: Domain, bytes: u64) -> usize {
 #[test]
 fn lists_and_bytes_of_known_sizes() {
     for py in pythons() {
-        let dir = tmp("sizes");
+        let dir = tempdir("sizes");
         // `[None] * n` allocates its item array with PyMem_Malloc(8 n); `bytes(n)` is one
         // PyObject_Calloc of the 33-byte header plus n (CPython's Objects/bytesobject.c).
         let script = "keep = []\n\
@@ -109,7 +105,7 @@ fn lists_and_bytes_of_known_sizes() {
 #[test]
 fn threads_are_recorded_with_their_ids() {
     for py in pythons() {
-        let dir = tmp("threads");
+        let dir = tempdir("threads");
         let script = "import threading\n\
                       def work(k):\n    keep = [bytes(200 + k) for _ in range(3000)]\n\
                       ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n\
@@ -136,7 +132,7 @@ fn threads_are_recorded_with_their_ids() {
 #[test]
 fn a_forked_child_is_not_in_the_trace() {
     for py in pythons() {
-        let dir = tmp("fork");
+        let dir = tempdir("fork");
         let script = "import os, sys\n\
                       pid = os.fork()\n\
                       if pid == 0:\n    keep = [bytes(333) for _ in range(2000)]\n    print('child', flush=True)\n    os._exit(0)\n\
@@ -157,7 +153,7 @@ fn a_forked_child_is_not_in_the_trace() {
 #[test]
 fn output_and_exit_code_pass_through() {
     for py in pythons() {
-        let dir = tmp("exit");
+        let dir = tempdir("exit");
         let script =
             "import sys\nprint('out', sys.argv[1:], [p for p in sys.path if 'pybench' in p])\n\
                       print('err', file=sys.stderr)\nsys.exit(3)\n";
@@ -168,8 +164,7 @@ fn output_and_exit_code_pass_through() {
             .arg("x")
             .output()
             .unwrap();
-        let out = Command::cargo_bin("pybench")
-            .unwrap()
+        let out = pybench()
             .args(["record", "-q", "-o"])
             .arg(dir.join("t.pbt"))
             .arg("--")
@@ -190,9 +185,8 @@ fn output_and_exit_code_pass_through() {
 #[test]
 fn summary_is_printed_after_recording() {
     let Some(py) = pythons().pop() else { return };
-    let dir = tmp("summary");
-    let out = Command::cargo_bin("pybench")
-        .unwrap()
+    let dir = tempdir("summary");
+    let out = pybench()
         .args(["record", "-o"])
         .arg(dir.join("s.pbt"))
         .arg("--")
@@ -210,8 +204,7 @@ fn summary_is_printed_after_recording() {
 
 #[test]
 fn no_program_is_a_usage_error() {
-    Command::cargo_bin("pybench")
-        .unwrap()
+    pybench()
         .arg("record")
         .assert()
         .code(2)
@@ -220,10 +213,9 @@ fn no_program_is_a_usage_error() {
 
 #[test]
 fn a_program_that_is_not_python_is_refused() {
-    let dir = tmp("notpy");
+    let dir = tempdir("notpy");
     for (prog, code) in [("/bin/true", 2), ("/bin/false", 1)] {
-        Command::cargo_bin("pybench")
-            .unwrap()
+        pybench()
             .args(["record", "-o"])
             .arg(dir.join("t.pbt"))
             .args(["--", prog])
@@ -235,8 +227,7 @@ fn a_program_that_is_not_python_is_refused() {
         assert!(!dir.join("t.pbt").exists());
         assert!(!dir.join("t.pbt.partial").exists());
     }
-    Command::cargo_bin("pybench")
-        .unwrap()
+    pybench()
         .args(["record", "--", "/nonexistent/python"])
         .assert()
         .code(2)
@@ -249,7 +240,7 @@ fn a_program_that_is_not_python_is_refused() {
 #[test]
 fn the_programs_own_sitecustomize_still_runs() {
     let Some(py) = pythons().pop() else { return };
-    let dir = tmp("sitecustom");
+    let dir = tempdir("sitecustom");
     let user = dir.join("userpath");
     std::fs::create_dir_all(&user).unwrap();
     std::fs::write(
@@ -257,8 +248,7 @@ fn the_programs_own_sitecustomize_still_runs() {
         "print('user sitecustomize')\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("pybench")
-        .unwrap()
+    let out = pybench()
         .args(["record", "-q", "-o"])
         .arg(dir.join("t.pbt"))
         .arg("--")
@@ -283,9 +273,8 @@ fn the_programs_own_sitecustomize_still_runs() {
 #[test]
 fn os_exit_keeps_a_valid_trace_and_warns() {
     let Some(py) = pythons().pop() else { return };
-    let dir = tmp("osexit");
-    let out = Command::cargo_bin("pybench")
-        .unwrap()
+    let dir = tempdir("osexit");
+    let out = pybench()
         .args(["record", "-q", "-o"])
         .arg(dir.join("t.pbt"))
         .arg("--")
@@ -307,7 +296,7 @@ fn os_exit_keeps_a_valid_trace_and_warns() {
 #[test]
 fn collections_are_marked() {
     for py in pythons() {
-        let dir = tmp("gc");
+        let dir = tempdir("gc");
         let script = "import gc\ngc.collect()\ngc.collect(1)\n";
         let (events, _) = record(&py, script, &dir);
         let gens: Vec<u8> = events
@@ -328,9 +317,8 @@ fn a_cpython_the_hook_cannot_serve_is_refused() {
         eprintln!("skipped: no CPython 3.7 on this machine");
         return;
     };
-    let dir = tmp("old");
-    Command::cargo_bin("pybench")
-        .unwrap()
+    let dir = tempdir("old");
+    pybench()
         .args(["record", "-o"])
         .arg(dir.join("t.pbt"))
         .arg("--")
@@ -348,10 +336,9 @@ fn a_cpython_the_hook_cannot_serve_is_refused() {
 #[test]
 fn only_the_chosen_domains_are_recorded() {
     let Some(py) = pythons().pop() else { return };
-    let dir = tmp("domains");
+    let dir = tempdir("domains");
     let file = dir.join("t.pbt");
-    Command::cargo_bin("pybench")
-        .unwrap()
+    pybench()
         .args(["record", "-q", "--domains", "obj", "-o"])
         .arg(&file)
         .arg("--")
@@ -373,8 +360,7 @@ fn only_the_chosen_domains_are_recorded() {
             ..
         }
     )));
-    Command::cargo_bin("pybench")
-        .unwrap()
+    pybench()
         .args(["record", "--domains", "obj,heap", "--", "true"])
         .assert()
         .code(2)

@@ -1,6 +1,6 @@
 //! Properties of every built-in workload's stream, on every CPython version: well-formed,
 //! deterministic for a seed (and different across seeds), and pinned by golden hashes. The
-//! per-workload CPython facts are in `tests/workloads.rs`.
+//! per-workload CPython facts are in `tests/workload_facts.rs`.
 
 use proptest::prelude::*;
 use pybench::workload::{stream_hash, validate, PyVersion, Workload, BUILTINS};

@@ -20,6 +20,7 @@ mod pymalloc;
 pub mod registry;
 #[cfg(feature = "snmalloc")]
 mod snmalloc;
+pub mod spec;
 mod system;
 #[cfg(test)]
 mod testing;
@@ -33,9 +34,10 @@ pub use self::jemalloc::JemallocAllocator;
 pub use self::mimalloc::MimallocAllocator;
 pub use self::null::NullAllocator;
 pub use self::pymalloc::PymallocAllocator;
-pub use self::registry::{AllocError, AllocOptions, AllocatorSpec, Selection};
+pub use self::registry::{AllocError, AllocOptions, Selection};
 #[cfg(feature = "snmalloc")]
 pub use self::snmalloc::SnmallocAllocator;
+pub use self::spec::{AllocatorSpec, DebianBuild, EngineConfig};
 pub use self::system::SystemAllocator;
 
 /// The C allocation interface CPython's allocator domains use (`malloc`, `calloc`,

@@ -21,28 +21,19 @@ pub struct NullAllocator {
 }
 
 impl NullAllocator {
-    /// Address space reserved for the scratch block: larger than any single request a Python
-    /// workload makes in this project's scenarios (large lists and bytes stay below 64 MiB).
-    pub const CAPACITY: usize = 256 << 20;
+    /// Address space reserved for the scratch block: the largest request an event can carry
+    /// (a trace's `MAX_REQUEST`, 4 GiB − 1, a calloc's n × size included), so `null` never
+    /// fails a request another allocator could serve and take the whole run down with it.
+    pub const CAPACITY: usize = 4 << 30;
 
     /// Maps the scratch area. Fails only if the address space cannot be reserved.
     pub fn new() -> std::io::Result<Self> {
-        // SAFETY: an anonymous private mapping with no fixed address.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                Self::CAPACITY,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        let base =
+            crate::sys::mem::reserve(Self::CAPACITY).ok_or_else(std::io::Error::last_os_error)?;
         // mmap returns page-aligned memory, so 16-byte alignment holds for every request.
-        Ok(NullAllocator { base: base.cast() })
+        Ok(NullAllocator {
+            base: base.as_ptr(),
+        })
     }
 
     #[inline]
@@ -57,8 +48,10 @@ impl NullAllocator {
 
 impl Drop for NullAllocator {
     fn drop(&mut self) {
-        // SAFETY: base is the mapping made in new(), of CAPACITY bytes.
-        unsafe { libc::munmap(self.base.cast(), Self::CAPACITY) };
+        if let Some(base) = std::ptr::NonNull::new(self.base) {
+            // SAFETY: base is the mapping made in new(), of CAPACITY bytes, no longer used.
+            unsafe { crate::sys::mem::unmap(base, Self::CAPACITY) };
+        }
     }
 }
 
@@ -120,6 +113,15 @@ mod tests {
             "calloc zeroes"
         );
         assert!(a.malloc(NullAllocator::CAPACITY + 1).is_null());
+        // A 300 MiB request (a large bytes object) is served, not refused.
+        let big = a.malloc(300 << 20);
+        assert!(!big.is_null());
+        // SAFETY: the block is writable for up to CAPACITY bytes.
+        unsafe { *big.add((300 << 20) - 1) = 1 };
+        assert!(
+            NullAllocator::CAPACITY as u64 >= crate::trace::format::MAX_REQUEST,
+            "every request an event can carry fits"
+        );
         assert!(
             a.calloc(usize::MAX, 2).is_null(),
             "overflow is NULL, not a panic"

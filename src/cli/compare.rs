@@ -2,14 +2,12 @@
 //! regressed, 1 something regressed, 2 the inputs cannot be compared).
 
 use crate::compare::{self, report, Settings};
+use crate::exit::Exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exit code when something regressed (design.md §5).
-pub const EXIT_REGRESSED: u8 = 1;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -127,7 +125,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot append to {}", path.display()))?;
     }
     Ok(if cmp.regressed() {
-        ExitCode::from(EXIT_REGRESSED)
+        Exit::Regressed.into()
     } else {
         ExitCode::SUCCESS
     })

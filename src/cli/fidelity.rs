@@ -1,11 +1,14 @@
 //! `pybench fidelity`: the engine preset against the real obmalloc of the same CPython version,
 //! on the same event stream (see `harness::fidelity`).
 
-use crate::harness::cell::CellSpec;
+use crate::alloc::AllocatorSpec;
+use crate::exit::Exit;
+use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::fidelity::{compare, FidelityMeasurement, FIDELITY_SUBCOMMAND};
-use crate::harness::replay::Touch;
 use crate::harness::runner::run_child;
 use crate::pymalloc::Preset;
+use crate::trace::Source;
+use crate::workload::{Overrides, PyVersion};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,9 +37,6 @@ pub struct FidelityArgs {
     json: bool,
 }
 
-/// Exit code when a figure differs beyond the tolerance.
-const EXIT_DIFFERS: u8 = 1;
-
 pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     let preset = Preset::for_python(&args.python).ok_or_else(|| {
         anyhow::anyhow!(
@@ -44,19 +44,22 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
             args.python
         )
     })?;
+    let python: PyVersion = args
+        .python
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     // Fail on a bad workload here, in one line, rather than in the child.
-    crate::workload::Workload::load(&args.workload)?;
-    let spec = CellSpec {
-        workload: args.workload.clone(),
-        python: Some(args.python.clone()),
-        scale: args.scale,
-        seed: args.seed,
-        allocator: format!("cpython:{}", args.python),
-        repetition: 0,
-        touch: Touch::Header,
-        sample_every: 1,
-        libpython: args.libpython.as_ref().map(|p| p.display().to_string()),
+    let source = Source::load(&args.workload)?;
+    let options = CellOptions {
+        overrides: Overrides {
+            python: Some(python),
+            scale: args.scale,
+            seed: args.seed,
+        },
+        libpython: args.libpython.clone(),
+        ..CellOptions::default()
     };
+    let spec = CellSpec::new(&source, AllocatorSpec::Cpython(python), 0, &options);
     let json = serde_json::to_string(&spec)?;
     let line = run_child(FIDELITY_SUBCOMMAND, &json, Duration::from_secs(600))
         .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
@@ -100,6 +103,6 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     Ok(if flagged == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_DIFFERS)
+        Exit::Regressed.into()
     })
 }

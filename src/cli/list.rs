@@ -1,6 +1,7 @@
 //! `pybench list …`: everything the user can name.
 
 use crate::alloc::registry::{self, AllocOptions};
+use crate::alloc::AllocatorSpec;
 use crate::pymalloc::{Geometry, Preset};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -54,20 +55,17 @@ fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> 
             .filter(|s| args.all || !s.is_hidden())
             .collect()
     } else {
-        registry::select(&args.names, &opts)?.specs
+        // Named ones are checked as a run checks them; exec-only ones as exec does.
+        let specs = AllocatorSpec::parse_list(&args.names)?;
+        let in_process: Vec<AllocatorSpec> = specs
+            .iter()
+            .filter(|s| !s.is_exec_only())
+            .cloned()
+            .collect();
+        registry::select_specs(&in_process, &opts)?;
+        specs
     };
-    let rows: Vec<(String, String, String)> = specs
-        .into_iter()
-        .map(|spec| {
-            let a = spec.availability(&opts);
-            let status = match a.status {
-                Ok(note) if note.is_empty() => "yes".to_string(),
-                Ok(note) => format!("yes ({note})"),
-                Err(reason) => format!("no: {reason}"),
-            };
-            (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
-        })
-        .collect();
+    let rows: Vec<(String, String, String)> = specs.iter().map(|s| row(s, &opts)).collect();
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(9);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(7);
     writeln!(out, "{:<w0$}  {:<w1$}  available", "allocator", "version")?;
@@ -76,9 +74,37 @@ fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "also: pymalloc:PRESET (see `pybench list presets`), pymalloc:arena=SIZE,pool=SIZE"
+        "also: pymalloc:arena=SIZE,pool=SIZE (custom engine geometry, see `pybench list presets`);\n\
+         exec and validate: NAME=PATH (or --preload NAME=PATH) preloads any allocator library; \
+         jemalloc, mimalloc, snmalloc are pybench's preload libraries of the crates above, \
+         pymalloc:PRESET the engine inside the interpreter"
     )?;
     Ok(())
+}
+
+/// One row: name, version, and whether it is available here (and why not).
+fn row(spec: &AllocatorSpec, opts: &AllocOptions) -> (String, String, String) {
+    if spec.is_exec_only() {
+        return match crate::exec::contender::by_spec(spec) {
+            Ok(c) => (
+                spec.name(),
+                c.version,
+                format!(
+                    "exec only (preloads {})",
+                    c.preload
+                        .map_or_else(String::new, |p| p.display().to_string())
+                ),
+            ),
+            Err(e) => (spec.name(), "-".into(), format!("exec only, not here: {e}")),
+        };
+    }
+    let a = spec.availability(opts);
+    let status = match a.status {
+        Ok(note) if note.is_empty() => "yes".to_string(),
+        Ok(note) => format!("yes ({note})"),
+        Err(reason) => format!("no: {reason}"),
+    };
+    (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
 }
 
 fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
@@ -106,54 +132,55 @@ fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 fn list_workloads(out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "{:<13} {:<13} {:>8}  description",
-        "workload", "generator", "scale"
-    )?;
+    let mut rows: Vec<[String; 4]> = vec![[
+        "workload".into(),
+        "generator".into(),
+        "scale".into(),
+        "description".into(),
+    ]];
     for (name, _) in crate::workload::BUILTINS {
         let w = crate::workload::Workload::builtin(name)?;
-        writeln!(
-            out,
-            "{:<13} {:<13} {:>8}  {}",
+        rows.push([
             w.name,
-            w.params.generator(),
-            w.scale,
-            w.description
-        )?;
+            w.params.generator().to_string(),
+            w.scale.to_string(),
+            w.description,
+        ]);
     }
-    list_traces(out)?;
+    rows.extend(trace_rows());
+    // One width per column for built-ins and traces alike, so every row lines up.
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for [name, generator, scale, what] in &rows {
+        writeln!(out, "{name:<w0$} {generator:<w1$} {scale:>w2$}  {what}")?;
+    }
     writeln!(
         out,
         "a spec file path works wherever a name does: --workload my.toml (format: README.md);\n\
-         so does a trace file: --workload my.pbt or --trace my.pbt"
+         so does a trace file, whatever its name: --workload my.pbt or --trace my.pbt"
     )?;
     Ok(())
 }
 
 /// Traces shipped in `workloads/traces/`: name, python, size and the recorded command (from
 /// the header only, so listing stays instant).
-fn list_traces(out: &mut impl Write) -> anyhow::Result<()> {
+fn trace_rows() -> Vec<[String; 4]> {
     use crate::trace::source::{shipped, PREFIX};
-    for (name, path) in shipped() {
-        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        let (kind, what) = match crate::trace::TraceReader::open(&path) {
-            Ok(r) => {
-                let m = r.meta();
-                (
-                    format!("{} {}", m.source, m.python),
-                    format!("{} KiB: {}", size >> 10, m.command.join(" ")),
-                )
-            }
-            Err(e) => ("unreadable".to_string(), e.to_string()),
-        };
-        writeln!(
-            out,
-            "{:<13} {:<13} {:>8}  {what}",
-            format!("{PREFIX}{name}"),
-            kind,
-            "-"
-        )?;
-    }
-    Ok(())
+    shipped()
+        .into_iter()
+        .map(|(name, path)| {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let (kind, what) = match crate::trace::TraceReader::open(&path) {
+                Ok(r) => {
+                    let m = r.meta();
+                    (
+                        format!("{} {}", m.source, m.python),
+                        format!("{} KiB: {}", size >> 10, m.command.join(" ")),
+                    )
+                }
+                Err(e) => ("unreadable".to_string(), e.to_string()),
+            };
+            [format!("{PREFIX}{name}"), kind, "-".to_string(), what]
+        })
+        .collect()
 }

@@ -8,17 +8,16 @@ mod gen;
 mod list;
 mod output;
 mod plot;
+mod program;
 mod record;
 mod run;
 mod spec_args;
 mod stats;
 mod validate;
 
+use crate::exit::Exit;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-
-/// Exit code for bad input or usage (design.md §5).
-pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,10 +43,10 @@ enum Command {
     List(list::ListArgs),
     /// Run a real program once per allocator per repetition (PYTHONMALLOC=malloc plus a
     /// preloaded allocator, or the interpreter's own pymalloc) and measure it from outside.
-    Exec(Box<exec::ProgramArgs>),
+    Exec(Box<program::ProgramArgs>),
     /// Record a program's trace, replay it against the allocators, run the program under
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
-    Validate(Box<exec::ProgramArgs>),
+    Validate(Box<program::ProgramArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),
@@ -99,7 +98,7 @@ pub fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("pybench: error: {err:#}");
-            ExitCode::from(EXIT_USAGE)
+            Exit::Usage.into()
         }
     }
 }

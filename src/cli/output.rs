@@ -1,23 +1,17 @@
 //! What `run` and `exec` share: where results go, the manifest, the files written after the
 //! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
 
-use crate::metrics::Id;
+use crate::exit::Exit;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
-use crate::report::store::{export_to, utc_timestamp, ResultsStore};
-use crate::report::summary::{cell_text, summarize};
-use crate::stats::median;
+use crate::report::store::{export_to, ResultsStore};
 use crate::sys::procfs::MachineInfo;
+use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exit code when one or more cells failed (design.md §5).
-pub const EXIT_CELLS_FAILED: u8 = 3;
-/// Exit code after Ctrl-C (128 + SIGINT), once the finished cells are saved.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
@@ -58,7 +52,7 @@ pub fn start(
         format_version: FORMAT_VERSION,
         pybench_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("PYBENCH_GIT_COMMIT").map(str::to_string),
-        run: run_name,
+        run: store.name(),
         started_utc: utc_timestamp(),
         command_line: std::env::args().collect(),
         machine: MachineInfo::read(),
@@ -97,7 +91,8 @@ pub fn finish(
     }
     let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
     if !out.quiet && !stdout_taken {
-        print_table(results)?;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, "{}", crate::report::table::render(results))?;
     }
     if !out.quiet {
         eprintln!("results: {}", store.dir().display());
@@ -107,9 +102,7 @@ pub fn finish(
         if let CellStatus::Failed { reason } = &c.status {
             eprintln!(
                 "failed: {} × {} rep {}: {reason}",
-                c.workload,
-                c.allocator,
-                c.repetition + 1
+                c.workload, c.allocator, c.repetition
             );
         }
     }
@@ -119,9 +112,9 @@ pub fn finish(
             results.cells.len(),
             store.dir().display()
         );
-        ExitCode::from(EXIT_INTERRUPTED)
+        Exit::Interrupted.into()
     } else if results.failed_cells() > 0 {
-        ExitCode::from(EXIT_CELLS_FAILED)
+        Exit::CellsFailed.into()
     } else {
         ExitCode::SUCCESS
     })
@@ -139,65 +132,4 @@ fn sanitize(label: &str) -> String {
             }
         })
         .collect()
-}
-
-/// The end-of-run table: allocators × headline figures, relative to the reference.
-pub fn print_table(results: &RunResults) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let overheads: Vec<f64> = results
-        .cells
-        .iter()
-        .filter_map(|c| c.metric(Id::TimerOverheadNs, None))
-        .collect();
-    if let Some(t) = median(&overheads) {
-        writeln!(
-            out,
-            "ops/s from an untimed pass; latencies from a timed pass and include ~{t:.0} ns of timer overhead per op"
-        )?;
-    }
-    for s in summarize(results) {
-        writeln!(
-            out,
-            "\n{} — medians of {} repetition(s), (×) relative to {}",
-            s.workload, results.parameters.repetitions, s.reference
-        )?;
-        let mut rows: Vec<Vec<String>> = vec![std::iter::once("allocator".to_string())
-            .chain(s.columns.iter().map(|c| c.heading().to_string()))
-            .collect()];
-        for r in &s.rows {
-            let name = if r.failed_reps > 0 {
-                format!("{} ({} failed)", r.allocator, r.failed_reps)
-            } else {
-                r.allocator.clone()
-            };
-            let is_ref = r.allocator == s.reference;
-            rows.push(
-                std::iter::once(name)
-                    .chain(
-                        (0..s.columns.len())
-                            .map(|i| cell_text(&s.columns[i], r.values[i], r.relative[i], is_ref)),
-                    )
-                    .collect(),
-            );
-        }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        for r in &rows {
-            let line: Vec<String> = r
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = " ".repeat(widths[i] - cell.chars().count());
-                    if i == 0 {
-                        format!("{cell}{pad}")
-                    } else {
-                        format!("{pad}{cell}")
-                    }
-                })
-                .collect();
-            writeln!(out, "{}", line.join("  "))?;
-        }
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! `pybench record [-o FILE] [--domains obj,mem,raw] -- PROGRAM ARGS…`: record the allocator
 //! calls of a CPython program into a trace, then summarise it on stderr.
 
-use super::EXIT_USAGE;
+use crate::exit::Exit;
 use crate::trace::record::{exit_code, record, Options};
 use crate::trace::Meta;
 use anyhow::Context as _;
@@ -87,7 +87,11 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = problem {
         eprintln!("pybench: error: {p}");
         // The program ran: its own failure status wins, else ours.
-        return Ok(ExitCode::from(if code != 0 { code } else { EXIT_USAGE }));
+        return Ok(ExitCode::from(if code != 0 {
+            code
+        } else {
+            Exit::Usage.code()
+        }));
     }
     if !rec.complete {
         eprintln!(

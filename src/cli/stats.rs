@@ -1,10 +1,10 @@
 //! `pybench stats --workload NAME|PATH` or `pybench stats FILE.pbt`: a summary of an event
 //! stream, synthetic or recorded.
 
-use crate::trace::source::{is_trace, summarize, trace_path};
-use crate::workload::{Checker, Summary, Workload};
+use crate::trace::source::{summarize, Source};
+use crate::workload::{Checker, Summary};
 use clap::Args;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -19,7 +19,7 @@ pub struct StatsArgs {
     )]
     trace: Option<String>,
     /// A built-in workload name (see `pybench list workloads`), a spec file path, or a trace.
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, short, value_name = "NAME|PATH")]
     workload: Option<String>,
     #[command(flatten)]
     spec: super::spec_args::OverrideArgs,
@@ -53,16 +53,19 @@ pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn stats_trace(name: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let path = trace_path(name)?;
+fn stats_trace(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        let (meta, end, summary) = summarize(&path)?;
+        let (meta, end, summary) = summarize(path)?;
         let doc = serde_json::json!({ "trace": meta, "end": end, "summary": summary });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let started = Instant::now();
-        let text = summarize_trace(&path)?;
-        print!("{text}");
+        let text = summarize_trace(path)?;
+        write!(std::io::stdout().lock(), "{text}")?;
         eprintln!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(ExitCode::SUCCESS)
@@ -70,12 +73,14 @@ fn stats_trace(name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let name = match (&args.trace, &args.workload) {
-        (Some(t), _) => return stats_trace(t, args.json),
-        (None, Some(w)) if is_trace(w) => return stats_trace(w, args.json),
+        (Some(t), _) => t,
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };
-    let w = Workload::load(name)?.with(args.spec.overrides());
+    let w = match Source::load(name)? {
+        Source::Trace { path, .. } => return stats_trace(&path, args.json),
+        Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
+    };
     let started = Instant::now();
     let stream = w.stream();
     let info = stream.info().clone();
@@ -107,13 +112,17 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         let doc = serde_json::json!({ "stream": info, "summary": summary });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&doc)?
+        )?;
     } else {
         let title = format!(
             "workload {} (generator {}, python {}, scale {}, seed {}) from {}",
             info.workload, info.generator, info.python, info.scale, info.seed, w.source
         );
-        print!("{}", summary.render(&title));
+        write!(std::io::stdout().lock(), "{}", summary.render(&title))?;
         eprintln!(
             "generated {} events in {:.1} ms",
             summary.events,

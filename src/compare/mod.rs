@@ -2,8 +2,9 @@
 //! decides for each metric whether it regressed, improved, stayed the same, or cannot be
 //! told apart from noise.
 //!
-//! How each kind of metric is judged (README "Comparing runs (CI)"):
-//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`): the repetitions of
+//! How each kind of metric is judged (README "Comparing runs (CI)"); a metric's kind comes from
+//! the catalogue (`crate::metrics`), so a new metric needs no code here:
+//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`, `exec`'s `*_ns`): the repetitions of
 //!   each side are compared with a two-sided Mann-Whitney U test and a percentile-bootstrap
 //!   interval of the ratio of medians; a change counts only when it is significant *and* the
 //!   whole interval lies beyond the threshold.
@@ -40,6 +41,8 @@ pub enum CompareError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: larger than the limit of {limit} bytes for a results file")]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("{path}: not a pybench results file: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error(
@@ -64,6 +67,11 @@ pub enum CompareError {
     MissingCells(Vec<String>),
 }
 
+/// The largest `results.json` read: far above any real run (a thousand cells with their
+/// series and curves is a few MB), low enough that `/dev/zero` or a stray huge file is
+/// refused at once instead of growing the process.
+pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
+
 /// Reads a `results.json`, or the one inside a results directory, checking its format
 /// version before anything else so an old or newer file gets a version error, not a parse
 /// error about some field.
@@ -73,16 +81,28 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| CompareError::Read {
-        path: file.clone(),
-        source,
-    })?;
+    let text = crate::sys::fs::read_bounded_string(&file, MAX_RESULTS_BYTES, "a results file")
+        .map_err(|e| match e {
+            crate::sys::fs::ReadError::TooLarge { limit, .. } => CompareError::TooLarge {
+                path: file.clone(),
+                limit,
+            },
+            crate::sys::fs::ReadError::Io(source) => CompareError::Read {
+                path: file.clone(),
+                source,
+            },
+        })?;
+    parse(&text, &file)
+}
+
+/// Parses the text of a `results.json` (`file` names it in errors), version first.
+pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
     let corrupt = |reason: String| CompareError::Corrupt {
-        path: file.clone(),
+        path: file.to_path_buf(),
         reason,
     };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     let version = value
         .get("format_version")
         .ok_or_else(|| corrupt("no format_version field".to_string()))?
@@ -90,7 +110,7 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
         .ok_or_else(|| corrupt("format_version is not a number".to_string()))?;
     if version != u64::from(FORMAT_VERSION) {
         return Err(CompareError::Version {
-            path: file,
+            path: file.to_path_buf(),
             found: version,
         });
     }
@@ -395,14 +415,13 @@ impl Skipped {
     }
 }
 
+/// A metric's values over repetitions: (baseline, current).
+type BothSides = (Vec<f64>, Vec<f64>);
+
 /// The values of metric `key` on both sides, its units checked. Per-class pool counts are
 /// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
 /// absent on one side gives `None`.
-fn both_sides(
-    key: &Series,
-    b: &[Series],
-    c: &[Series],
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, CompareError> {
+fn both_sides(key: &Series, b: &[Series], c: &[Series]) -> Result<Option<BothSides>, CompareError> {
     let op = key.op.as_deref();
     let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
     if let (Some(b), Some(c)) = (bs, cs) {

@@ -186,7 +186,9 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
             // frag_ratio is peak RSS over peak live bytes: its change in bytes is Δ·live.
             let bytes = match input.unit {
                 "B" => Some((cm - bm).abs()),
-                _ if input.metric == "frag_ratio" => input.peak_live.map(|l| (cm - bm).abs() * l),
+                _ if input.metric == Id::FragRatio.name() => {
+                    input.peak_live.map(|l| (cm - bm).abs() * l)
+                }
                 _ => None,
             };
             let beyond_floor = !matches!(bytes, Some(b) if b <= s.memory_floor);

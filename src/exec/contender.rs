@@ -12,12 +12,16 @@
 //!   versions differ from the crates (jemalloc 5.3.0, mimalloc 2.0.9).
 //! - `--preload NAME=PATH`: any other allocator library.
 
-use crate::pymalloc::{Geometry, Preset};
+use crate::alloc::{AllocatorSpec, EngineConfig};
+use crate::pymalloc::Geometry;
 use std::path::{Path, PathBuf};
 
 /// One way of running the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contender {
+    /// The allocator as named (`pymalloc`, `jemalloc`, `tcmalloc`, `NAME=PATH` …).
+    pub spec: AllocatorSpec,
+    /// The name results use: the spec's, or NAME of a `--preload NAME=PATH`.
     pub name: String,
     /// Library put in `LD_PRELOAD`, if any.
     pub preload: Option<PathBuf>,
@@ -64,7 +68,11 @@ const KNOWN: [(&str, &str, &str); 3] = [
 ];
 
 /// The allocators with a preload library built by pybench (`preload/`).
-const PROJECT: [&str; 3] = ["jemalloc", "mimalloc", "snmalloc"];
+const PROJECT: [AllocatorSpec; 3] = [
+    AllocatorSpec::Jemalloc,
+    AllocatorSpec::Mimalloc,
+    AllocatorSpec::Snmalloc,
+];
 
 /// The default contenders: the interpreter's own pymalloc, glibc, and pybench's own preload
 /// libraries of every allocator the replay links. The second list holds the one-line
@@ -73,8 +81,8 @@ const PROJECT: [&str; 3] = ["jemalloc", "mimalloc", "snmalloc"];
 pub fn default_set() -> (Vec<Contender>, Vec<ContenderError>) {
     let mut set = vec![pymalloc(), system()];
     let mut problems = Vec::new();
-    for name in PROJECT {
-        match project(name) {
+    for spec in &PROJECT {
+        match project(spec) {
             Ok(c) => set.push(c),
             Err(e) => problems.push(e),
         }
@@ -84,33 +92,32 @@ pub fn default_set() -> (Vec<Contender>, Vec<ContenderError>) {
 
 /// A contender by name (see the module docs).
 pub fn by_name(name: &str) -> Result<Contender, ContenderError> {
-    match name.split_once(':') {
-        Some(("pymalloc", geometry)) => return engine(name, geometry),
-        None if PROJECT.contains(&name) => return project(name),
-        _ => {}
-    }
-    match name {
-        "pymalloc" => Ok(pymalloc()),
-        "system" => Ok(system()),
-        _ => known(name),
+    match name.parse::<AllocatorSpec>() {
+        Ok(spec) => by_spec(&spec),
+        Err(crate::alloc::AllocError::BadArgument { reason, .. }) => Err(ContenderError::Engine {
+            name: name.to_string(),
+            reason,
+        }),
+        Err(_) => Err(ContenderError::Unknown(name.to_string())),
     }
 }
 
-/// Undoes the command line's comma split inside a geometry: `-a pymalloc,pymalloc:arena=1M,
-/// pool=16K` arrives as `pymalloc`, `pymalloc:arena=1M`, `pool=16K`; a `key=value` piece
-/// without a `:` continues the `pymalloc:` name before it.
-pub fn rejoin_geometries(names: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in names {
-        match out.last_mut() {
-            Some(prev) if prev.starts_with("pymalloc:") && n.contains('=') && !n.contains(':') => {
-                prev.push(',');
-                prev.push_str(n);
-            }
-            _ => out.push(n.clone()),
+/// The contender of an allocator spec; in-process-only allocators (`cpython:3.X`, null,
+/// test-crash) have none.
+pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    match spec {
+        AllocatorSpec::Pymalloc => Ok(pymalloc()),
+        AllocatorSpec::System => Ok(system()),
+        AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc | AllocatorSpec::Snmalloc => {
+            project(spec)
         }
+        AllocatorSpec::Debian(_) | AllocatorSpec::Tcmalloc => known(spec),
+        AllocatorSpec::Engine(config) => engine(spec, *config),
+        AllocatorSpec::Preload { name, path } => {
+            preloaded(spec, name, path, String::new(), "custom".to_string())
+        }
+        _ => Err(ContenderError::Unknown(spec.name())),
     }
-    out
 }
 
 /// True for errors that concern one allocator only (its library or geometry), after which
@@ -126,19 +133,19 @@ pub fn is_local(e: &ContenderError) -> bool {
 }
 
 /// `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE`: the engine inside the interpreter.
-fn engine(name: &str, spec: &str) -> Result<Contender, ContenderError> {
-    let fail = |reason: String| ContenderError::Engine {
-        name: name.to_string(),
-        reason,
-    };
-    let geometry = match spec.parse::<Preset>() {
-        Ok(p) => p.geometry(),
-        Err(_) => spec.parse::<Geometry>().map_err(|e| fail(e.to_string()))?,
+fn engine(spec: &AllocatorSpec, config: EngineConfig) -> Result<Contender, ContenderError> {
+    let geometry: Geometry = match config {
+        EngineConfig::Preset(p) => p.geometry(),
+        EngineConfig::Geometry(g) => g,
     };
     // Checked here so that a library that was not built is a problem before any run.
-    built_library(super::engine_site::ENGINE_LIBRARY).map_err(fail)?;
+    built_library(super::engine_site::ENGINE_LIBRARY).map_err(|reason| ContenderError::Engine {
+        name: spec.name(),
+        reason,
+    })?;
     Ok(Contender {
-        name: name.to_string(),
+        spec: spec.clone(),
+        name: spec.name(),
         preload: None,
         python_malloc: false,
         // The engine's version, as the replay of the same geometry reports it.
@@ -178,14 +185,16 @@ pub fn built_library(file: &str) -> Result<PathBuf, String> {
 
 /// pybench's own preload library of `name`, reporting the in-process build's version: both
 /// come from the same crate build (Cargo resolves one version; `preload/*/Cargo.toml`).
-fn project(name: &str) -> Result<Contender, ContenderError> {
-    let version: Option<String> = match name {
+fn project(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    let name = spec.name();
+    let name = name.as_str();
+    let version: Option<String> = match spec {
         #[cfg(feature = "jemalloc")]
-        "jemalloc" => Some(crate::alloc::JemallocAllocator::library_version()),
+        AllocatorSpec::Jemalloc => Some(crate::alloc::JemallocAllocator::library_version()),
         #[cfg(feature = "mimalloc")]
-        "mimalloc" => Some(crate::alloc::MimallocAllocator::library_version()),
+        AllocatorSpec::Mimalloc => Some(crate::alloc::MimallocAllocator::library_version()),
         #[cfg(feature = "snmalloc")]
-        "snmalloc" => Some(crate::alloc::SnmallocAllocator::library_version()),
+        AllocatorSpec::Snmalloc => Some(crate::alloc::SnmallocAllocator::library_version()),
         _ => None,
     };
     let version = version.ok_or_else(|| ContenderError::NotBuilt(name.to_string()))?;
@@ -195,20 +204,20 @@ fn project(name: &str) -> Result<Contender, ContenderError> {
         path: file.clone(),
         hint: format!(": {reason}"),
     })?;
-    preloaded(name, &path, String::new(), version)
+    preloaded(spec, name, &path, String::new(), version)
 }
 
 /// `--preload NAME=PATH`.
 pub fn from_preload_arg(arg: &str) -> Result<Contender, ContenderError> {
-    let (name, path) = arg
-        .split_once('=')
-        .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-        .ok_or_else(|| ContenderError::BadPreload(arg.to_string()))?;
-    preloaded(name, Path::new(path), String::new(), "custom".to_string())
+    match arg.parse::<AllocatorSpec>() {
+        Ok(spec @ AllocatorSpec::Preload { .. }) => by_spec(&spec),
+        _ => Err(ContenderError::BadPreload(arg.to_string())),
+    }
 }
 
 fn pymalloc() -> Contender {
     Contender {
+        spec: AllocatorSpec::Pymalloc,
         name: "pymalloc".into(),
         preload: None,
         python_malloc: false,
@@ -219,6 +228,7 @@ fn pymalloc() -> Contender {
 
 fn system() -> Contender {
     Contender {
+        spec: AllocatorSpec::System,
         name: "system".into(),
         preload: None,
         python_malloc: true,
@@ -228,7 +238,9 @@ fn system() -> Contender {
     }
 }
 
-fn known(name: &str) -> Result<Contender, ContenderError> {
+fn known(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    let name = spec.name();
+    let name = name.as_str();
     let (_, file, package) = KNOWN
         .iter()
         .find(|k| k.0 == name)
@@ -239,10 +251,12 @@ fn known(name: &str) -> Result<Contender, ContenderError> {
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new(LIB_DIRS[0]).join(file));
     let hint = format!(" (install the Debian package {package}: scripts/setup.sh)");
-    preloaded(name, &path, hint, package_version(package))
+    preloaded(spec, name, &path, hint, package_version(package))
 }
 
+/// A contender preloading `path`, once it is known to be an allocator library.
 fn preloaded(
+    spec: &AllocatorSpec,
     name: &str,
     path: &Path,
     hint: String,
@@ -262,6 +276,7 @@ fn preloaded(
         });
     }
     Ok(Contender {
+        spec: spec.clone(),
         name: name.to_string(),
         preload: Some(path.to_path_buf()),
         python_malloc: true,
@@ -309,16 +324,5 @@ mod tests {
             by_name("pymalloc:arena=64K,pool=128K"),
             Err(ContenderError::Engine { .. })
         ));
-    }
-
-    #[test]
-    fn geometries_split_at_commas_are_rejoined() {
-        let split: Vec<String> = ["pymalloc", "pymalloc:arena=256K", "pool=4K", "system"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(
-            rejoin_geometries(&split),
-            ["pymalloc", "pymalloc:arena=256K,pool=4K", "system"]
-        );
     }
 }

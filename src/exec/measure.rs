@@ -26,8 +26,8 @@ pub struct Execution {
     pub engine: Option<EngineReport>,
 }
 
-/// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise it
-/// goes to this process's stdout and stderr unchanged. An error means it could not start.
+/// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise
+/// both its stdout and stderr go to this process's stderr. An error means it could not start.
 pub fn execute(
     program: &[String],
     contender: &Contender,
@@ -37,6 +37,10 @@ pub fn execute(
     cmd.args(&program[1..]).stdin(Stdio::null());
     if quiet {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    } else {
+        // The program's own output goes to stderr with pybench's progress lines, so stdout
+        // holds only pybench's table, CSV or JSON (`--csv -` stays parseable).
+        cmd.stdout(Stdio::from(std::io::stderr()));
     }
     cmd.env_remove("PYTHONMALLOC");
     if contender.python_malloc {

@@ -7,6 +7,8 @@ mod elf;
 pub mod engine_hook;
 pub mod engine_site;
 pub mod measure;
+pub mod pipeline;
+pub mod program;
 pub mod validate;
 
 pub use contender::{Contender, ContenderError};

@@ -4,79 +4,89 @@
 
 use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
-use crate::alloc::Allocator;
+use crate::alloc::{Allocator, AllocatorSpec};
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::perf::Counters;
 use crate::sys::procfs::RssReader;
-use crate::workload::{Event, Overrides, PyVersion, Workload};
+use crate::trace::source::{Origin, Source};
+use crate::workload::{Overrides, PyVersion};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
-/// Everything a child needs to measure one cell; passed as JSON on its command line.
+pub use crate::trace::source::Materialized;
+
+/// Everything a child needs to measure one cell; passed as JSON on its command line. Built
+/// only by [`CellSpec::new`], from a resolved [`Source`] and a resolved allocator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSpec {
-    /// Built-in workload name, spec path, `trace:NAME` or trace path.
+    /// Where the events are, resolved by the parent.
+    pub source: Origin,
+    /// The source's name as results show it (`dicts`, `trace:json_tool`).
     pub workload: String,
-    pub python: Option<String>,
+    pub python: Option<PyVersion>,
     pub scale: Option<u64>,
     pub seed: Option<u64>,
-    pub allocator: String,
+    pub allocator: AllocatorSpec,
     pub repetition: u32,
     pub touch: Touch,
     /// Time one operation in this many in the timed pass.
     pub sample_every: u32,
     /// Explicit libpython for `cpython:3.X`.
-    pub libpython: Option<String>,
+    pub libpython: Option<PathBuf>,
 }
 
-/// The events of a workload, generated up front so generation costs nothing in the loop.
-pub struct Materialized {
-    pub events: Vec<Event>,
-    pub slots: usize,
-    pub name: String,
-    pub python: PyVersion,
+/// How every cell of a run replays its events (the command line's `run` options).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellOptions {
+    pub overrides: Overrides,
+    pub touch: Touch,
+    pub sample_every: u32,
+    pub libpython: Option<PathBuf>,
 }
 
-/// Loads a workload, applies command-line overrides, and generates all its events.
-pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
-    if crate::trace::source::is_trace(&spec.workload) {
-        // A trace replays as recorded: scale and seed do not apply.
-        let (events, slots, name, python) =
-            crate::trace::source::load_events(&spec.workload, spec.python.as_deref())?;
-        return Ok(Materialized {
-            events,
-            slots,
-            name,
-            python,
-        });
+impl Default for CellOptions {
+    fn default() -> Self {
+        CellOptions {
+            overrides: Overrides::default(),
+            touch: Touch::Header,
+            sample_every: 1,
+            libpython: None,
+        }
     }
-    let python = match &spec.python {
-        Some(v) => Some(v.parse().map_err(|e: String| anyhow::anyhow!(e))?),
-        None => None,
-    };
-    let w = Workload::load(&spec.workload)?.with(Overrides {
-        python,
+}
+
+impl CellSpec {
+    /// The cell replaying `source` against `allocator` (already resolved for the source's
+    /// Python version) in repetition `repetition`.
+    pub fn new(
+        source: &Source,
+        allocator: AllocatorSpec,
+        repetition: u32,
+        o: &CellOptions,
+    ) -> CellSpec {
+        CellSpec {
+            source: source.origin(),
+            workload: source.name(),
+            python: o.overrides.python,
+            scale: o.overrides.scale,
+            seed: o.overrides.seed,
+            allocator,
+            repetition,
+            touch: o.touch,
+            sample_every: o.sample_every,
+            libpython: o.libpython.clone(),
+        }
+    }
+}
+
+/// Opens the cell's source and brings all its events into memory, with the overrides applied.
+pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
+    Source::open(&spec.source)?.materialize(Overrides {
+        python: spec.python,
         scale: spec.scale,
         seed: spec.seed,
-    });
-    let mut stream = w.stream();
-    let mut events = Vec::new();
-    let mut slots = 0u32;
-    while let Some(batch) = stream.next_batch() {
-        for ev in batch {
-            if let Some(s) = ev.slot() {
-                slots = slots.max(s + 1);
-            }
-        }
-        events.extend_from_slice(batch);
-    }
-    events.shrink_to_fit();
-    Ok(Materialized {
-        events,
-        slots: slots as usize,
-        name: w.name,
-        python: w.python,
     })
 }
 
@@ -118,7 +128,7 @@ pub fn measure<A: Allocator>(
 
     let mut cell = CellResult {
         workload: m.name.clone(),
-        allocator: spec.allocator.clone(),
+        allocator: spec.allocator.to_string(),
         repetition: spec.repetition,
         kind: CellKind::Replay,
         status: CellStatus::Ok,

@@ -31,9 +31,9 @@ pub fn main(spec_json: &str) -> anyhow::Result<()> {
     // From here on the harness's own allocations stay out of the system allocator's heap.
     super::heap::HarnessHeap::activate();
     let spec: CellSpec = serde_json::from_str(spec_json)?;
-    let allocator: AllocatorSpec = spec.allocator.parse()?;
+    let allocator: &AllocatorSpec = &spec.allocator;
     let opts = AllocOptions {
-        libpython: spec.libpython.as_ref().map(Into::into),
+        libpython: spec.libpython.clone(),
     };
     let m = materialize(&spec)?;
     // RAW-domain events go to glibc when the allocator stands for pymalloc (CPython's RAW

@@ -19,6 +19,9 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static START: AtomicUsize = AtomicUsize::new(0);
 static TOP: AtomicUsize = AtomicUsize::new(0);
 static END: AtomicUsize = AtomicUsize::new(0);
+/// The highest `TOP` ever reached: memory above it has never been handed out, so it is still
+/// the zero of a fresh anonymous mapping; memory below it may hold a freed block's bytes.
+static HIGH: AtomicUsize = AtomicUsize::new(0);
 
 /// The binary's global allocator; see the module documentation.
 pub struct HarnessHeap;
@@ -30,23 +33,15 @@ impl HarnessHeap {
         if ACTIVE.load(Ordering::Acquire) {
             return true;
         }
-        // SAFETY: an anonymous private mapping with no fixed address; NORESERVE because most
-        // of it is never touched.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                RESERVE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        // NORESERVE because most of it is never touched; mmap does not allocate, so this
+        // is safe to call from inside the global allocator.
+        let Some(p) = crate::sys::mem::reserve(RESERVE) else {
             return false;
-        }
+        };
+        let p = p.as_ptr();
         START.store(p as usize, Ordering::Relaxed);
         TOP.store(p as usize, Ordering::Relaxed);
+        HIGH.store(p as usize, Ordering::Relaxed);
         END.store(p as usize + RESERVE, Ordering::Relaxed);
         ACTIVE.store(true, Ordering::Release);
         true
@@ -75,7 +70,10 @@ impl HarnessHeap {
                 return std::ptr::null_mut();
             }
             match TOP.compare_exchange_weak(top, end, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return start as *mut u8,
+                Ok(_) => {
+                    HIGH.fetch_max(end, Ordering::Relaxed);
+                    return start as *mut u8;
+                }
                 Err(now) => top = now,
             }
         }
@@ -93,7 +91,15 @@ unsafe impl GlobalAlloc for HarnessHeap {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if ACTIVE.load(Ordering::Acquire) {
-            Self::bump(layout) // fresh pages of an anonymous mapping are zero
+            // Only the part that was handed out before (and given back by a free or shrink
+            // of the most recent block) needs clearing; above that the mapping is still zero.
+            let high = HIGH.load(Ordering::Relaxed);
+            let p = Self::bump(layout);
+            if !p.is_null() && (p as usize) < high {
+                let dirty = (high - p as usize).min(layout.size());
+                std::ptr::write_bytes(p, 0, dirty);
+            }
+            p
         } else {
             System.alloc_zeroed(layout)
         }
@@ -127,6 +133,7 @@ unsafe impl GlobalAlloc for HarnessHeap {
                 .compare_exchange(old_end, new_end, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
+            HIGH.fetch_max(new_end, Ordering::Relaxed);
             return p;
         }
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
@@ -135,5 +142,38 @@ unsafe impl GlobalAlloc for HarnessHeap {
             std::ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
         }
         q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unit-test binary's own allocator is the system one, so calling the heap directly
+    /// exercises the bump region without moving the test harness onto it.
+    #[test]
+    fn zeroed_allocations_are_zero_after_a_free_or_shrink_of_the_last_block() {
+        assert!(HarnessHeap::activate());
+        let h = HarnessHeap;
+        let big = Layout::from_size_align(256, 16).unwrap();
+        let small = Layout::from_size_align(64, 16).unwrap();
+        // SAFETY: layouts are non-zero; every pointer is used within its layout.
+        unsafe {
+            // Freed last block: its bytes come back in the next allocation.
+            let p = h.alloc(big);
+            std::ptr::write_bytes(p, 0xAB, big.size());
+            h.dealloc(p, big);
+            let z = h.alloc_zeroed(big);
+            assert!((0..big.size()).all(|i| *z.add(i) == 0), "after a free");
+            // Shrunk last block: its old tail comes back.
+            std::ptr::write_bytes(z, 0xCD, big.size());
+            let s = h.realloc(z, big, 16);
+            assert_eq!(s, z);
+            let z2 = h.alloc_zeroed(small);
+            assert!((0..small.size()).all(|i| *z2.add(i) == 0), "after a shrink");
+            // Fresh memory stays zero without being written.
+            let fresh = h.alloc_zeroed(Layout::from_size_align(1 << 20, 16).unwrap());
+            assert!((0..1 << 20).step_by(4096).all(|i| *fresh.add(i) == 0));
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod cell;
 pub mod child;
 pub mod fidelity;
 pub mod heap;
+pub mod plan;
 pub mod replay;
 pub mod runner;
 pub mod timer;

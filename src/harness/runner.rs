@@ -6,6 +6,7 @@ use super::cell::CellSpec;
 use super::child::CELL_SUBCOMMAND;
 use crate::report::model::{CellResult, RunResults};
 use crate::report::store::ResultsStore;
+use anyhow::Context as _;
 use std::io::{IsTerminal, Read};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +21,8 @@ extern "C" fn on_sigint(_: libc::c_int) {
 
 /// Makes Ctrl-C stop the run after saving what was measured, instead of killing it.
 pub fn install_sigint_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    // The handler only stores to an atomic, which is async-signal-safe.
+    crate::sys::signal::on_sigint(on_sigint);
 }
 
 pub fn interrupted() -> bool {
@@ -45,14 +44,19 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Runs the plan; `on_result` is called after every cell (to save it).
-pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
+/// Runs the plan; `on_result` is called after every cell (to save it). Progress lines number
+/// repetitions as the results files do, from 0. An error from it
+/// stops the run before the next cell: measuring what cannot be kept only wastes the time.
+pub fn run(
+    plan: &Plan,
+    mut on_result: impl FnMut(CellResult) -> anyhow::Result<()>,
+) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let total = plan.cells.len();
     let progress = plan.progress && std::io::stderr().is_terminal();
     for (i, spec) in plan.cells.iter().enumerate() {
         if interrupted() {
-            return Outcome::Interrupted;
+            return Ok(Outcome::Interrupted);
         }
         if progress {
             let done = i as f64;
@@ -68,7 +72,7 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
                 total,
                 spec.workload,
                 spec.allocator,
-                spec.repetition + 1,
+                spec.repetition,
                 eta
             );
         }
@@ -77,42 +81,53 @@ pub fn run(plan: &Plan, mut on_result: impl FnMut(CellResult)) -> Outcome {
             if progress {
                 eprintln!();
             }
-            return Outcome::Interrupted;
+            return Ok(Outcome::Interrupted);
         }
-        on_result(result);
+        if let Err(e) = on_result(result) {
+            if progress {
+                eprintln!();
+            }
+            return Err(e);
+        }
     }
     if progress {
         eprint!("\r\x1b[2K");
     }
-    Outcome::Completed
+    Ok(Outcome::Completed)
 }
 
 /// Runs the plan, adding every cell to `results` (after `adjust`) and saving them after each
-/// one, so a crash or Ctrl-C keeps what was measured. Fails if the results cannot be saved.
+/// one, so a crash or Ctrl-C keeps what was measured. If the results cannot be saved (a full
+/// disk, a removed directory) the run stops there, before the next cell, with that error;
+/// the files already in place are the last complete save.
 pub fn run_and_save(
     plan: &Plan,
     store: &ResultsStore,
     results: &mut RunResults,
     mut adjust: impl FnMut(&mut CellResult),
 ) -> anyhow::Result<Outcome> {
-    let mut save_error = None;
-    let outcome = run(plan, |mut cell| {
+    let total = plan.cells.len();
+    run(plan, |mut cell| {
         adjust(&mut cell);
         results.cells.push(cell);
-        if let Err(e) = store.save(results) {
-            save_error.get_or_insert(e);
-        }
-    });
-    match save_error {
-        Some(e) => Err(e.context("results could not be saved")),
-        None => Ok(outcome),
-    }
+        store.save(results).with_context(|| {
+            format!(
+                "results could not be saved after cell {} of {total}; stopped there",
+                results.cells.len()
+            )
+        })
+    })
 }
 
 /// Runs one cell in a child process and turns whatever happened into a result.
 pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
     let failed = |reason: String| {
-        CellResult::failed(&spec.workload, &spec.allocator, spec.repetition, reason)
+        CellResult::failed(
+            &spec.workload,
+            &spec.allocator.name(),
+            spec.repetition,
+            reason,
+        )
     };
     let json = serde_json::to_string(spec).expect("a CellSpec always serialises");
     let out = match run_child(CELL_SUBCOMMAND, &json, timeout) {
@@ -131,11 +146,15 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
 pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<String, String> {
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the pybench executable: {e}"))?;
-    let mut child = Command::new(exe)
-        .args([subcommand, arg])
+    let mut cmd = Command::new(exe);
+    cmd.args([subcommand, arg])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A cell must not outlive a killed `pybench run` (it would hold a core and skew the
+    // next run's figures).
+    crate::sys::process::die_with_parent(&mut cmd);
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start the measuring process: {e}"))?;
     // Drain both pipes on threads so a chatty child never blocks on a full pipe.
@@ -151,11 +170,12 @@ pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<Strin
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to add to the clock means no deadline, not a panic.
+    let deadline = Instant::now().checked_add(timeout);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
-            Ok(None) if interrupted() || Instant::now() > deadline => {
+            Ok(None) if interrupted() || deadline.is_some_and(|d| Instant::now() > d) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 break Err(if interrupted() {
@@ -178,8 +198,7 @@ pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<Strin
             (Some(code), None) => format!("exited with code {code}"),
             _ => "ended abnormally".to_string(),
         };
-        let last = err.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(match last {
+        return Err(match failure_line(&err) {
             Some(line) => format!("{how}: {line}"),
             None => how,
         });
@@ -189,6 +208,39 @@ pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<Strin
         .find(|l| l.starts_with('{'))
         .map(str::to_string)
         .ok_or_else(|| "the measuring process printed no result".to_string())
+}
+
+/// The line of a failed child's stderr that says why: its own error line (`pybench: error:`)
+/// or a panic message if there is one, else the last line that is not part of a backtrace
+/// (with `RUST_BACKTRACE=1` the last line is the backtrace's "note:", not the cause).
+pub fn failure_line(stderr: &str) -> Option<&str> {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let cause = |l: &&str| {
+        l.starts_with("pybench: error:")
+            || l.starts_with("thread '") && l.contains("panicked at")
+            || l.starts_with("memory allocation of")
+    };
+    if let Some(i) = lines.iter().rposition(cause) {
+        // A panic's message is on the line after "panicked at …:" (Rust ≥ 1.73).
+        let l = lines[i];
+        if l.ends_with(':') && l.contains("panicked at") {
+            if let Some(msg) = lines.get(i + 1).filter(|m| !is_backtrace_line(m)) {
+                return Some(msg);
+            }
+        }
+        return Some(l);
+    }
+    lines.into_iter().rev().find(|l| !is_backtrace_line(l))
+}
+
+/// Lines a Rust backtrace adds after the cause.
+fn is_backtrace_line(l: &str) -> bool {
+    let t = l.trim_start();
+    l.starts_with("note:")
+        || t == "stack backtrace:"
+        || t.starts_with("at ")
+        || t.split_once(':')
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn signal_name(sig: i32) -> &'static str {
@@ -202,5 +254,43 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
         _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failure_reason_is_the_cause_not_the_backtrace_note() {
+        let err = "thread 'main' panicked at src/harness/child.rs:10:5:\n\
+                   the allocator returned NULL\n\
+                   stack backtrace:\n   0: std::panicking::begin_panic\n             \
+                   at /rustc/library/std/src/panicking.rs:1:1\n   1: pybench::main\n\
+                   note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n";
+        assert_eq!(failure_line(err), Some("the allocator returned NULL"));
+        let err = "pybench: error: cannot load libjemalloc.so.2\n\
+                   Stack backtrace:\n   0: anyhow::error\nnote: run with RUST_BACKTRACE=full\n";
+        assert_eq!(
+            failure_line(err),
+            Some("pybench: error: cannot load libjemalloc.so.2")
+        );
+        assert_eq!(
+            failure_line("warning\nsegfault here\n\n"),
+            Some("segfault here")
+        );
+        assert_eq!(failure_line(""), None);
+    }
+
+    #[test]
+    fn a_huge_timeout_is_no_deadline_and_the_child_still_runs() {
+        // `true` stands in for pybench: run_child runs this binary, so use the test binary's
+        // own failure path instead: an unknown subcommand exits non-zero promptly.
+        let r = run_child(
+            "--definitely-not-a-subcommand",
+            "",
+            Duration::from_secs(u64::MAX),
+        );
+        assert!(r.is_err(), "the test binary rejects the argument");
     }
 }

@@ -93,7 +93,7 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
                     "<li>{} × {} rep {}: {}</li>",
                     escape(&c.workload),
                     escape(&c.allocator),
-                    c.repetition + 1,
+                    c.repetition,
                     escape(reason)
                 );
             }

@@ -12,7 +12,7 @@ mod html;
 pub mod svg;
 
 use crate::metrics::Id;
-use crate::report::model::{CellResult, RunResults};
+use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::write_atomically;
 use crate::report::summary::human;
 use crate::stats::median;
@@ -249,15 +249,41 @@ fn rss(results: &RunResults, w: &str) -> Option<Figure> {
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
-    let x = Axis::linear("allocator events replayed", 0.0, max_x, fmt_count);
-    let y = Axis::linear_bytes("RSS above the pre-loop baseline", max_y, fmt_bytes);
+    // A real program's series is (milliseconds since start, resident bytes), a replay's
+    // (events replayed, RSS above its baseline): the axes say which.
+    let exec = results
+        .cells
+        .iter()
+        .any(|c| c.workload == w && c.kind == CellKind::Exec);
+    let (x, y, caption) = if exec {
+        (
+            Axis::linear(
+                "milliseconds since the program started",
+                0.0,
+                max_x,
+                fmt_count,
+            ),
+            Axis::linear_bytes("resident set size", max_y, fmt_bytes),
+            format!(
+                "Resident set size of the program {w}, sampled while it ran; first successful \
+                 repetition of each allocator."
+            ),
+        )
+    } else {
+        (
+            Axis::linear("allocator events replayed", 0.0, max_x, fmt_count),
+            Axis::linear_bytes("RSS above the pre-loop baseline", max_y, fmt_bytes),
+            format!(
+                "Resident set size minus the baseline taken before the loop, sampled about \
+                 1,000 times during the replay of {w}; first successful repetition of each \
+                 allocator."
+            ),
+        )
+    };
     Some(Figure {
         file: format!("rss-{}.svg", slug(w)),
         section: format!("{w}: RSS over time"),
-        caption: format!(
-            "Resident set size minus the baseline taken before the loop, sampled about 1,000 \
-             times during the replay of {w}; first successful repetition of each allocator."
-        ),
+        caption,
         svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
     })
 }
@@ -396,7 +422,7 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
             bars,
         })
         .collect();
-    let y = Axis::linear("pools", 0.0, top, fmt_count);
+    let y = Axis::linear_whole("pools", top, fmt_count);
     Some(Figure {
         file: format!("pools-{}.svg", slug(w)),
         section: format!("{w}: engine pools per size class"),

@@ -63,6 +63,17 @@ impl Axis {
         }
     }
 
+    /// A linear axis of whole counts (pools, arenas): ticks never fall between two integers.
+    pub fn linear_whole(label: &str, max: f64, format: fn(f64) -> String) -> Self {
+        let hi = max.max(1.0);
+        let step = nice_step(hi / 5.0).max(1.0);
+        Axis {
+            max: (hi / step).ceil() * step,
+            step,
+            ..Axis::linear(label, 0.0, hi, format)
+        }
+    }
+
     /// A linear axis for bytes: ticks at 1, 2 or 5 × a power of ten of KiB, MiB or GiB, so
     /// labels read "50 KiB" rather than "48.8 KiB".
     pub fn linear_bytes(label: &str, max: f64, format: fn(f64) -> String) -> Self {
@@ -149,6 +160,11 @@ impl Axis {
             }
         }
     }
+}
+
+/// Approximate width in pixels of a tick label at the default 12 px sans-serif font.
+fn label_width(label: &str) -> f64 {
+    label.chars().count() as f64 * 7.0
 }
 
 /// 1, 2 or 5 × a power of ten, at least `raw`.
@@ -347,8 +363,9 @@ pub fn bar_chart(
                 );
             }
         }
-        // Narrow groups (many size classes) get slanted labels so neighbours do not overlap.
-        if slot < 36.0 {
+        // Labels wider than their group (many size classes, many workloads with long names)
+        // are slanted so neighbours do not run into each other ("stringsnumbers").
+        if slot < 36.0 || label_width(&group.label) > slot * 0.9 {
             let _ = writeln!(
                 s,
                 r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="end" font-size="10" transform="rotate(-50 {centre:.1} {})">{}</text>"#,
@@ -428,5 +445,49 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
+
+#[cfg(test)]
+mod seam_tests {
+    use super::*;
+
+    #[test]
+    fn whole_count_axes_have_whole_ticks() {
+        for max in [1.0, 2.0, 3.0, 4.0, 7.0, 12.0] {
+            let a = Axis::linear_whole("pools", max, |v| v.to_string());
+            for (v, _) in a.tick_values() {
+                assert_eq!(v.fract(), 0.0, "max {max}: tick {v}");
+            }
+            assert!(a.max >= max);
+        }
+    }
+
+    #[test]
+    fn long_labels_of_many_groups_are_slanted() {
+        let y = Axis::linear("ops", 0.0, 10.0, |v| v.to_string());
+        let names = [
+            "strings",
+            "numbers",
+            "instances",
+            "gc_cycles",
+            "arena_thrash",
+        ];
+        let groups: Vec<Group> = (0..11)
+            .map(|i| Group {
+                label: names[i % names.len()].to_string(),
+                bars: vec![Bar {
+                    series: 0,
+                    value: 1.0,
+                    error: None,
+                }],
+            })
+            .collect();
+        let svg = bar_chart("t", "workload", &y, &[("a".into(), 0)], &groups, None);
+        let labels = svg.matches("rotate(-50").count();
+        assert_eq!(labels, 11, "{svg}");
+        // Two short labels have room and stay horizontal.
+        let svg = bar_chart("t", "workload", &y, &[("a".into(), 0)], &groups[..2], None);
+        assert_eq!(svg.matches("rotate(-50").count(), 0);
     }
 }

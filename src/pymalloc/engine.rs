@@ -291,17 +291,18 @@ impl Pymalloc {
     }
 }
 
-/// Debug builds detect a double free of an engine block (and frees of pointers into the
-/// middle of a pool) and abort with a message rather than corrupting the free lists. A freed
-/// block's second word gets a marker derived from its address; only when a freed pointer
-/// carries the marker is its pool's free list walked to confirm, so a live block that happens
-/// to hold the marker value is never misreported. Release builds do none of this, like CPython.
+/// Debug builds, and optimised builds with the `checked` feature (the test command's), detect
+/// a double free of an engine block (and frees of pointers into the middle of a pool) and abort
+/// with a message rather than corrupting the free lists. A freed block's second word gets a
+/// marker derived from its address; only when a freed pointer carries the marker is its pool's
+/// free list walked to confirm, so a live block that happens to hold the marker value is never
+/// misreported. Release builds without `checked` do none of this, like CPython.
 impl Pymalloc {
     const FREED_MARK: usize = 0x5bd1_e995_dead_b10c;
 
     #[inline(always)]
     fn debug_on_alloc(&self, block: *mut u8) {
-        if cfg!(debug_assertions) {
+        if cfg!(any(debug_assertions, feature = "checked")) {
             // SAFETY: every block is at least 16 bytes.
             unsafe { block.cast::<usize>().add(1).write(0) };
         }
@@ -309,7 +310,7 @@ impl Pymalloc {
 
     #[inline(always)]
     unsafe fn debug_check_free(&self, pool: *mut PoolHeader, p: *mut u8) {
-        if !cfg!(debug_assertions) {
+        if !cfg!(any(debug_assertions, feature = "checked")) {
             return;
         }
         let hdr = &*pool;

@@ -4,4 +4,5 @@ pub mod export;
 pub mod model;
 pub mod store;
 pub mod summary;
+pub mod table;
 pub mod validation;

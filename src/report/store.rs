@@ -5,23 +5,33 @@ use super::export::{Csv, Exporter, Json, Markdown};
 use super::model::RunResults;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct ResultsStore {
     dir: PathBuf,
 }
 
 impl ResultsStore {
-    /// Creates `root/<timestamp>-<label>/`.
+    /// Creates a new `root/<run_name>/` with `mkdir`: an existing directory (or a link
+    /// planted under that name) is never reused; the name gets a `-2`, `-3`, … suffix instead.
     pub fn create(root: &Path, run_name: &str) -> anyhow::Result<Self> {
-        let dir = root.join(run_name);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create results directory {}", dir.display()))?;
+        let dir = crate::sys::fs::create_unique_dir(root, run_name).with_context(|| {
+            format!(
+                "cannot create results directory {}",
+                root.join(run_name).display()
+            )
+        })?;
         Ok(ResultsStore { dir })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The directory's own name (the run's name, with its suffix if one was needed).
+    pub fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     }
 
     /// Writes every file; each one atomically (temporary file, then rename).
@@ -34,18 +44,14 @@ impl ResultsStore {
     }
 }
 
-/// Writes `path` through a temporary sibling so readers never see half a file.
+/// Writes `path` through a fresh temporary beside it (`sys::fs::AtomicFile`), so readers
+/// never see half a file, a planted link is never followed, and an error leaves nothing.
 pub fn write_atomically(
     path: &Path,
     f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?,
-    );
-    f(&mut file).with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::sys::fs::write_atomically(path, f)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes results in `exporter`'s format to a file, or to stdout for `-`.
@@ -60,46 +66,4 @@ pub fn export_to(
         return Ok(());
     }
     write_atomically(Path::new(target), |out| exporter.write(results, out))
-}
-
-/// Now as `YYYYMMDDTHHMMSSZ` (UTC), for directory names.
-pub fn utc_timestamp() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format_utc(secs)
-}
-
-/// Formats seconds since the epoch as `YYYYMMDDTHHMMSSZ`, using the days-to-civil-date
-/// conversion of the proleptic Gregorian calendar.
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_formatting_matches_known_dates() {
-        assert_eq!(format_utc(0), "19700101T000000Z");
-        assert_eq!(format_utc(951_782_400), "20000229T000000Z"); // leap day
-        assert_eq!(format_utc(1_795_564_800 + 3_661), "20261125T010101Z");
-    }
 }

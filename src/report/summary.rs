@@ -129,7 +129,7 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
                 .collect();
             let reference = rows
                 .iter()
-                .find(|r| r.allocator.starts_with("pymalloc") && r.ok_reps > 0)
+                .find(|r| is_engine(&r.allocator) && r.ok_reps > 0)
                 .or_else(|| rows.iter().find(|r| r.ok_reps > 0))
                 .map(|r| (r.allocator.clone(), r.values.clone()));
             let reference_name = reference.as_ref().map(|r| r.0.clone()).unwrap_or_default();
@@ -218,6 +218,12 @@ pub fn cell_text(
         Some(r) if !is_reference => format!("{text} ({r:.2}×)"),
         _ => text,
     }
+}
+
+/// True when a results file's allocator name is pymalloc in any form (the reference).
+fn is_engine(name: &str) -> bool {
+    name.parse::<crate::alloc::AllocatorSpec>()
+        .is_ok_and(|s| s.is_engine())
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ pub fn median_interval(values: &[f64], b: &Bootstrap) -> Option<Estimate> {
 /// cancels drift that independent resampling would count as noise.
 /// `None` when the lengths differ, the samples are empty, or some `b[i]` is zero.
 pub fn paired_ratio(a: &[f64], b: &[f64], bs: &Bootstrap) -> Option<Estimate> {
-    if a.len() != b.len() || a.is_empty() || b.iter().any(|v| *v == 0.0) || !bs.usable() {
+    if a.len() != b.len() || a.is_empty() || b.contains(&0.0) || !bs.usable() {
         return None;
     }
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();

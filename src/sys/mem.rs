@@ -9,13 +9,24 @@ use std::ptr::{self, NonNull};
 /// Maps `size` bytes of zero-filled, private, anonymous memory, like CPython's default arena
 /// allocator (`_PyObject_ArenaMmap`). Returns `None` when the kernel refuses.
 pub(crate) fn map(size: usize) -> Option<NonNull<u8>> {
+    map_with(size, 0)
+}
+
+/// Reserves `size` bytes of address space without committing swap for it (`MAP_NORESERVE`):
+/// for regions that are mostly never touched (the harness's bump heap, the null allocator's
+/// scratch block). Zero-filled, private, anonymous. `None` when the kernel refuses.
+pub(crate) fn reserve(size: usize) -> Option<NonNull<u8>> {
+    map_with(size, libc::MAP_NORESERVE)
+}
+
+fn map_with(size: usize, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
     // SAFETY: an anonymous private mapping with no fixed address has no preconditions.
     let p = unsafe {
         libc::mmap(
             ptr::null_mut(),
             size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra_flags,
             -1,
             0,
         )

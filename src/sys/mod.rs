@@ -1,7 +1,16 @@
 //! Every call pybench makes to the operating system, in one place: memory mappings and the
-//! system allocator for the engine (`mem`), `/proc` and `getrusage` readings (`procfs`), and
-//! perf_event counters (`perf`).
+//! system allocator for the engine (`mem`), `/proc` and `getrusage` readings (`procfs`),
+//! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT (`signal`), the wall
+//! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
+//! (`fs`), the process controls of child processes (`process`), and the recording channel
+//! that names each writer (`channel`).
 
+pub mod channel;
+pub mod fs;
 pub(crate) mod mem;
 pub mod perf;
+pub mod pipe;
+pub mod process;
 pub mod procfs;
+pub mod signal;
+pub mod time;

@@ -5,11 +5,13 @@
 //! - [`TraceWriter`] / [`TraceReader`]: streaming write and read in constant memory.
 //! - [`record`]: runs a Python program with pybench's allocator hook and converts what the
 //!   hook sends into a trace.
-//! - [`Source`]: a workload name, spec path or trace, resolved to one event source.
+//! - [`Source`]: a workload name, spec path or trace, resolved once to one event source.
+//! - [`generate`]: a synthetic workload written as a trace (`pybench gen`).
 
 pub mod convert;
 pub mod decode;
 pub mod format;
+pub mod generate;
 pub mod reader;
 pub mod record;
 pub mod source;

@@ -253,3 +253,9 @@ impl<R: Read> Iterator for TraceReader<R> {
         }
     }
 }
+
+impl<R: Read> crate::workload::EventSource for TraceReader<R> {
+    fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>> {
+        Ok(self.next_batch()?)
+    }
+}

@@ -11,13 +11,16 @@
 
 use super::convert::{Converter, RAW_RECORD};
 use super::{Meta, TraceWriter};
+use crate::sys::fs::AtomicFile;
+use crate::sys::{channel, pipe, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +46,8 @@ pub enum RecordError {
     NotHooked { program: String },
     #[error("the allocator hook could not be installed in `{program}`: {reason}")]
     HookFailed { program: String, reason: String },
+    #[error("{bytes} bytes of records written by processes other than the recorded one (pid {writers}) were refused")]
+    Foreign { bytes: u64, writers: String },
 }
 
 /// What to record.
@@ -99,49 +104,52 @@ fn private_dir() -> anyhow::Result<TempDir> {
     Ok(d)
 }
 
-/// The read end of the hook's pipe. Reads return end-of-file once the program has exited
-/// and nothing arrived for [`LINGER`], so a descendant holding the pipe cannot hang us.
+/// The read end of the hook's channel (`sys::channel`). Only bytes written by the recorded
+/// process itself are passed on; a foreign writer's (a descendant that inherited the write
+/// end) are dropped and counted. Reads return end-of-file once the program has exited and
+/// nothing arrived for [`LINGER`], so a descendant holding the channel cannot hang us.
 struct Pipe {
     fd: OwnedFd,
+    /// The recorded process: the only writer whose bytes are records.
+    writer: u32,
     exited: Arc<AtomicBool>,
     quiet_since: Option<Instant>,
+    end: PipeEnd,
+}
+
+/// How the channel ended, beside the records.
+#[derive(Debug, Default, Clone)]
+struct PipeEnd {
+    /// A descendant still held the channel open after the program exited.
     abandoned: bool,
+    /// Bytes refused because another process wrote them.
+    foreign_bytes: u64,
+    /// The processes that wrote them (the first few).
+    foreign_writers: Vec<u32>,
 }
 
 impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut p = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let r = unsafe { libc::poll(&mut p, 1, 100) };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if r > 0 {
-                // SAFETY: buf is valid for buf.len() bytes.
-                let n = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    return Err(e);
-                }
+            if channel::readable(&self.fd, 100)? {
+                let (n, pid) = channel::recv(&self.fd, buf)?;
                 self.quiet_since = None;
-                return Ok(n as usize);
+                if n == 0 || pid == Some(self.writer) {
+                    return Ok(n);
+                }
+                self.end.foreign_bytes += n as u64;
+                if let Some(p) = pid {
+                    if !self.end.foreign_writers.contains(&p) && self.end.foreign_writers.len() < 8
+                    {
+                        self.end.foreign_writers.push(p);
+                    }
+                }
+                continue;
             }
             if self.exited.load(Ordering::Acquire) {
                 let since = *self.quiet_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= LINGER {
-                    self.abandoned = true;
+                    self.end.abandoned = true;
                     return Ok(0);
                 }
             }
@@ -179,11 +187,16 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
     }
 }
 
-fn convert(pipe: Pipe, mut meta: Meta, file: File) -> anyhow::Result<(Converted, bool)> {
+fn convert(pipe: Pipe, mut meta: Meta, file: AtomicFile) -> anyhow::Result<(Converted, PipeEnd)> {
     let mut pipe = BufReader::with_capacity(1 << 12, pipe);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
-        Err(c) => return Ok((c, pipe.get_ref().abandoned)),
+        Err(c) => {
+            // Drain to the end so foreign writers are counted even when ours never spoke.
+            let mut rest = pipe.into_inner();
+            io::copy(&mut rest, &mut io::sink())?;
+            return Ok((c, rest.end));
+        }
     };
     meta.python = python;
     let writer = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &meta)?;
@@ -207,23 +220,40 @@ fn convert(pipe: Pipe, mut meta: Meta, file: File) -> anyhow::Result<(Converted,
         }
         have += n;
     }
-    let abandoned = pipe.abandoned;
+    let end = pipe.end.clone();
     let (events, complete) = (conv.events(), conv.ended);
     let mut extra = BTreeMap::new();
     extra.insert("truncated_bytes".to_string(), have as u64);
+    extra.insert("foreign_bytes_refused".to_string(), end.foreign_bytes);
     let mut counters = conv.counters.to_map();
     counters.extend(extra.clone());
     conv.finish(extra)?
         .into_inner()
-        .map_err(|e| e.into_error())?;
+        .map_err(|e| e.into_error())?
+        .commit()?;
     Ok((
         Converted::Done {
             events,
             complete,
             counters,
         },
-        abandoned,
+        end,
     ))
+}
+
+/// `PYTHONPATH` for the recorded program: the hook's directory, then the user's entries
+/// without empty ones (an empty entry means the current directory, so a set-but-empty
+/// `PYTHONPATH` would make the program import `./sitecustomize.py`).
+fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
+    use std::os::unix::ffi::OsStrExt;
+    let mut path = OsString::from(dir);
+    for entry in orig.map_or(&[][..], |o| o.as_bytes()).split(|&b| b == b':') {
+        if !entry.is_empty() {
+            path.push(":");
+            path.push(OsStr::from_bytes(entry));
+        }
+    }
+    path
 }
 
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
@@ -234,27 +264,23 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     }
     let program = opts.program[0].to_string_lossy().into_owned();
     let dir = private_dir()?;
-    let mut fds = [0i32; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error()).context("cannot create a pipe");
-    }
-    // SAFETY: pipe2 returned two fresh descriptors that nothing else owns.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // A larger pipe lets the program run ahead of the conversion; failure only costs speed.
-    // SAFETY: plain fcntl on an owned descriptor.
-    unsafe { libc::fcntl(rd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
+    let inode = channel::inode(&wr).context("cannot create the recording channel")?;
 
     let mut cmd = Command::new(&opts.program[0]);
     cmd.args(&opts.program[1..]);
-    let mut pythonpath = OsString::from(&dir.0);
-    if let Some(orig) = std::env::var_os("PYTHONPATH") {
-        pythonpath.push(":");
-        pythonpath.push(&orig);
+    let orig = std::env::var_os("PYTHONPATH");
+    if let Some(orig) = &orig {
         cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
     }
-    cmd.env("PYTHONPATH", pythonpath)
+    // The sitecustomize installs the hook only in the process whose parent is this one and
+    // whose channel descriptor is this socket: a descendant that inherited the environment
+    // (an `sh -c` wrapper's children, a `python -E` program's child interpreters) closes the
+    // descriptor and drops the variables instead of recording under the program's name.
+    cmd.env("PYTHONPATH", hook_pythonpath(&dir.0, orig.as_deref()))
         .env("PYBENCH_RECORD_FD", wr.as_raw_fd().to_string())
+        .env("PYBENCH_RECORD_INODE", inode.to_string())
+        .env("PYBENCH_RECORD_PARENT", std::process::id().to_string())
         .env("PYBENCH_RECORD_LIB", dir.0.join("pybench_hook.so"))
         .env("PYBENCH_RECORD_DOMAINS", opts.domains.to_string());
     let wr_fd = wr.as_raw_fd();
@@ -262,62 +288,54 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     unsafe {
         cmd.pre_exec(move || {
             // The hook's end of the pipe survives exec; the hook sets CLOEXEC again.
-            if libc::fcntl(wr_fd, libc::F_SETFD, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            pipe::inherit_across_exec(wr_fd)?;
             // We ignore SIGINT while recording; the program gets the default back.
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            signal::default_sigint();
             Ok(())
         });
     }
-    // Written next to the output and renamed when complete; created before the program runs,
-    // so an unwritable output fails before anything else.
-    let partial = opts.out.with_extension("pbt.partial");
-    let file =
-        File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
+    // complete; created before the program runs, so an unwritable output fails before
+    // anything else, and removed (by its drop) however the recording fails.
+    let file = AtomicFile::create(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
     meta.pybench_version = super::pybench_version();
-    meta.created_utc = crate::report::store::utc_timestamp();
+    meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group: the program decides what it means, and we
     // stay to write what it recorded.
-    // SAFETY: setting a signal disposition.
-    let old_sigint = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let sigint_ignored = signal::ignore_sigint();
     let started = Instant::now();
     let spawned = cmd.spawn();
     drop(wr);
     let mut child = match spawned {
         Ok(c) => c,
         Err(error) => {
-            // SAFETY: restoring the previous disposition.
-            unsafe { libc::signal(libc::SIGINT, old_sigint) };
-            let _ = std::fs::remove_file(&partial);
+            drop(sigint_ignored);
             return Err(RecordError::Spawn { program, error }.into());
         }
     };
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,
+        writer: child.id(),
         exited: exited.clone(),
         quiet_since: None,
-        abandoned: false,
+        end: PipeEnd::default(),
     };
     let worker = std::thread::spawn(move || convert(pipe, meta, file));
     let status = child.wait();
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
     let converted = worker.join();
-    // SAFETY: restoring the previous disposition.
-    unsafe { libc::signal(libc::SIGINT, old_sigint) };
+    drop(sigint_ignored);
     let status = status.context("waiting for the program")?;
     let converted = match converted {
         Ok(r) => r,
         Err(_) => Err(anyhow::anyhow!("the conversion thread panicked")),
     };
-    let (converted, abandoned) = match converted {
+    let (converted, end) = match converted {
         Ok(c) => c,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e.context("recording failed"));
-        }
+        Err(e) => return Err(e.context("recording failed")),
     };
     let mut rec = Recorded {
         status,
@@ -326,24 +344,45 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         complete: false,
         counters: BTreeMap::new(),
     };
-    if !matches!(converted, Converted::Done { .. }) {
-        let _ = std::fs::remove_file(&partial);
-    }
+    let foreign = (end.foreign_bytes > 0).then(|| RecordError::Foreign {
+        bytes: end.foreign_bytes,
+        writers: end
+            .foreign_writers
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    });
     match converted {
-        Converted::NotHooked => Ok((rec, Some(RecordError::NotHooked { program }))),
+        Converted::NotHooked => Ok((
+            rec,
+            Some(foreign.unwrap_or(RecordError::NotHooked { program })),
+        )),
         Converted::Failed(reason) => Ok((rec, Some(RecordError::HookFailed { program, reason }))),
         Converted::Done {
             events,
             complete,
             mut counters,
         } => {
-            std::fs::rename(&partial, &opts.out)
-                .with_context(|| format!("cannot write {}", opts.out.display()))?;
-            counters.insert("descendant_held_pipe".into(), u64::from(abandoned));
+            counters.insert("descendant_held_pipe".into(), u64::from(end.abandoned));
             rec.events = events;
             rec.complete = complete;
             rec.counters = counters;
-            Ok((rec, None))
+            Ok((rec, foreign))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hook_path_never_has_an_empty_entry() {
+        let d = Path::new("/tmp/hookdir");
+        let p = |o: Option<&str>| hook_pythonpath(d, o.map(OsStr::new));
+        assert_eq!(p(None), "/tmp/hookdir");
+        assert_eq!(p(Some("")), "/tmp/hookdir");
+        assert_eq!(p(Some("a::b:")), "/tmp/hookdir:a:b");
     }
 }

@@ -1,18 +1,54 @@
-//! Where a workload's events come from: a synthetic spec (built-in name or `.toml` path) or a
-//! trace (`trace:NAME` for one shipped in `workloads/traces/`, or a `.pbt` path).
+//! Where a workload's events come from — one [`Source`], resolved once in the parent:
+//! a built-in workload, a workload spec file, a shipped trace (`trace:NAME`, from
+//! `workloads/traces/`) or any trace file, recognised by its magic bytes whatever its name
+//! (a `.pbt` name is always read as a trace).
+//! The child process is handed the resolved [`Origin`] and only opens it. Every source's
+//! events come through one trait, [`EventSource`], which the generators' stream and the trace
+//! reader both implement; [`Source::materialize`] drains it for a replay.
+//!
+//! A new kind of event source gets a variant of [`Source`] and [`Origin`] and an
+//! [`EventSource`] implementation; the harness, `stats` and `gen` need no change.
 
+use super::format::MAGIC;
 use super::{Meta, TraceReader, EXTENSION};
-use crate::workload::{Event, PyVersion, Workload};
+use crate::workload::{Event, EventSource, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Prefix naming a shipped trace: `trace:json_tool`.
 pub const PREFIX: &str = "trace:";
 
-/// A resolved workload source.
+/// A source's events, resolved: what a child process is told, so it never searches or
+/// guesses what a name means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A built-in workload spec, by name.
+    Builtin(String),
+    /// A workload spec file.
+    SpecFile(PathBuf),
+    /// A trace file (a shipped `trace:NAME` resolved to its path, or any file whose first
+    /// bytes are a trace's magic).
+    Trace(PathBuf),
+}
+
+/// A resolved event source.
 pub enum Source {
-    Synthetic(Workload),
+    /// A workload spec: its events are generated.
+    Synthetic { workload: Workload, origin: Origin },
+    /// A trace file: its events replay as recorded (scale and seed do not apply).
     Trace { path: PathBuf, meta: Meta },
+}
+
+/// The events of a source, all in memory so that reading them costs nothing in a timed loop.
+pub struct Materialized {
+    pub events: Vec<Event>,
+    /// Slot-table size a replay needs (highest slot + 1).
+    pub slots: usize,
+    pub name: String,
+    pub python: PyVersion,
 }
 
 /// Directories searched for shipped traces: `workloads/traces` under the current directory,
@@ -50,9 +86,13 @@ pub fn shipped() -> Vec<(String, PathBuf)> {
     out
 }
 
-/// True when `name` denotes a trace rather than a workload spec.
-pub fn is_trace(name: &str) -> bool {
-    name.starts_with(PREFIX) || name.ends_with(&format!(".{EXTENSION}"))
+/// True when the file at `path` starts with a trace's magic bytes (a missing or short file
+/// is not a trace).
+pub fn has_trace_magic(path: &Path) -> bool {
+    let mut head = [0u8; MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == MAGIC)
 }
 
 /// The file of a trace name or path.
@@ -84,23 +124,77 @@ pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 impl Source {
-    /// A built-in workload name, a spec path, `trace:NAME` or a `.pbt` path.
+    /// Resolves what the command line names: `trace:NAME`, a file that is a trace by its
+    /// magic bytes (whatever its name), a built-in workload name or a spec file. A trace is
+    /// opened and its header read, a spec parsed: a bad source fails here, before any cell.
     pub fn load(name: &str) -> anyhow::Result<Source> {
-        if !is_trace(name) {
-            return Ok(Source::Synthetic(Workload::load(name)?));
+        // A `.pbt` name is meant as a trace even when it is not one: say so, not "bad spec".
+        let named_as_trace = name.ends_with(&format!(".{EXTENSION}"));
+        if name.starts_with(PREFIX) || named_as_trace || has_trace_magic(Path::new(name)) {
+            return Source::open(&Origin::Trace(trace_path(name)?));
         }
-        let path = trace_path(name)?;
-        let r = TraceReader::open(&path).with_context(|| format!("{}", path.display()))?;
-        Ok(Source::Trace {
-            meta: r.meta().clone(),
-            path,
+        let workload = Workload::load(name)?;
+        let origin = if workload.source.starts_with("builtin:") {
+            Origin::Builtin(name.to_string())
+        } else {
+            Origin::SpecFile(PathBuf::from(name))
+        };
+        Ok(Source::Synthetic { workload, origin })
+    }
+
+    /// Opens an already resolved source (in the child process).
+    pub fn open(origin: &Origin) -> anyhow::Result<Source> {
+        Ok(match origin {
+            Origin::Builtin(name) => Source::Synthetic {
+                workload: Workload::builtin(name)?,
+                origin: origin.clone(),
+            },
+            Origin::SpecFile(path) => Source::Synthetic {
+                workload: Workload::load(&path.to_string_lossy())?,
+                origin: origin.clone(),
+            },
+            Origin::Trace(path) => {
+                let r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+                Source::Trace {
+                    meta: r.meta().clone(),
+                    path: path.clone(),
+                }
+            }
         })
+    }
+
+    /// Where this source's events are, for a child process.
+    pub fn origin(&self) -> Origin {
+        match self {
+            Source::Synthetic { origin, .. } => origin.clone(),
+            Source::Trace { path, .. } => Origin::Trace(path.clone()),
+        }
+    }
+
+    pub fn is_trace(&self) -> bool {
+        matches!(self, Source::Trace { .. })
+    }
+
+    /// Reads a trace source through to its end block, so a corrupt or truncated file is
+    /// refused before anything is measured (exit 2) instead of failing every cell that
+    /// replays it. Synthetic sources were checked when their spec was parsed.
+    pub fn verify(&self) -> anyhow::Result<()> {
+        let Source::Trace { path, .. } = self else {
+            return Ok(());
+        };
+        let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+        while r
+            .next_batch()
+            .with_context(|| format!("{}", path.display()))?
+            .is_some()
+        {}
+        Ok(())
     }
 
     /// The name results use: the workload's, or `trace:` and the trace file's stem.
     pub fn name(&self) -> String {
         match self {
-            Source::Synthetic(w) => w.name.clone(),
+            Source::Synthetic { workload, .. } => workload.name.clone(),
             // The file's stem, not the recorded name: two files never share a name.
             Source::Trace { path, .. } => {
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
@@ -113,8 +207,55 @@ impl Source {
     /// version outside 3.8–3.13 maps to the nearest one.
     pub fn python(&self) -> PyVersion {
         match self {
-            Source::Synthetic(w) => w.python,
+            Source::Synthetic { workload, .. } => workload.python,
             Source::Trace { meta, .. } => python_of(&meta.python),
+        }
+    }
+
+    /// The events, streamed, with the command line's overrides applied: to a spec all of
+    /// them; to a trace only the Python version (it replays as recorded). Also returns the
+    /// Python version the events are shaped for.
+    pub fn events(&self, o: Overrides) -> anyhow::Result<(Box<dyn EventSource>, PyVersion)> {
+        Ok(match self {
+            Source::Synthetic { workload, .. } => {
+                let w = workload.clone().with(o);
+                (Box::new(w.stream()), w.python)
+            }
+            Source::Trace { path, .. } => {
+                let r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+                let python = o.python.unwrap_or_else(|| self.python());
+                (Box::new(r), python)
+            }
+        })
+    }
+
+    /// All the events in memory, for a replay (which must not generate or decode while it
+    /// measures).
+    pub fn materialize(&self, o: Overrides) -> anyhow::Result<Materialized> {
+        let (mut src, python) = self.events(o)?;
+        let mut events = Vec::new();
+        let mut slots = 0u32;
+        while let Some(batch) = src.next_events().with_context(|| self.origin_label())? {
+            for ev in batch {
+                if let Some(s) = ev.slot() {
+                    slots = slots.max(s + 1);
+                }
+            }
+            events.extend_from_slice(batch);
+        }
+        events.shrink_to_fit();
+        Ok(Materialized {
+            events,
+            slots: slots as usize,
+            name: self.name(),
+            python,
+        })
+    }
+
+    fn origin_label(&self) -> String {
+        match self {
+            Source::Synthetic { workload, .. } => workload.source.clone(),
+            Source::Trace { path, .. } => path.display().to_string(),
         }
     }
 }
@@ -153,22 +294,6 @@ pub fn read_all(path: &Path) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
     Ok((events, slots, r.meta().clone()))
 }
 
-/// A trace's events for a replay, with its slot-table size, its name (`trace:NAME`) and the
-/// Python version whose allocator it is shaped for (`python` overrides the recorded one).
-pub fn load_events(
-    name: &str,
-    python: Option<&str>,
-) -> anyhow::Result<(Vec<Event>, usize, String, PyVersion)> {
-    let path = trace_path(name)?;
-    let (events, slots, meta) = read_all(&path)?;
-    let python = match python {
-        Some(v) => v.parse().map_err(|e: String| anyhow::anyhow!(e))?,
-        None => python_of(&meta.python),
-    };
-    let name = Source::Trace { path, meta }.name();
-    Ok((events, slots, name, python))
-}
-
 /// Reads a trace once, summarising its events as they stream by (constant memory).
 pub fn summarize(path: &Path) -> anyhow::Result<(Meta, super::End, crate::workload::Summary)> {
     let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
@@ -194,9 +319,8 @@ mod tests {
 
     #[test]
     fn names_and_versions() {
-        assert!(is_trace("trace:json_tool"));
-        assert!(is_trace("x/y.pbt"));
-        assert!(!is_trace("dicts"));
+        assert!(!has_trace_magic(Path::new("Cargo.toml")));
+        assert!(!has_trace_magic(Path::new("/nonexistent/x.pbt")));
         assert_eq!(python_of("3.9.18"), PyVersion::V3_9);
         assert_eq!(python_of("3.14.0"), PyVersion::V3_13);
         assert_eq!(python_of("3.7"), PyVersion::V3_8);

@@ -91,6 +91,10 @@ pub struct Heap {
     pub out: Vec<Event>,
     /// Python objects created so far (including freelist reuse): what `scale` counts.
     pub objects: u64,
+    /// Objects after which no more events are produced (see [`Heap::limit`]).
+    budget: u64,
+    /// The budget ran out: events are dropped from here on.
+    closed: bool,
     slots: Slots,
     stamps: Vec<u32>,
     freelists: [Vec<u32>; NUM_FREELISTS],
@@ -104,6 +108,8 @@ impl Heap {
             rng: Rng::new(seed),
             out: Vec::with_capacity(4096),
             objects: 0,
+            budget: u64::MAX,
+            closed: false,
             slots: Slots::new(),
             stamps: Vec::new(),
             freelists: Default::default(),
@@ -111,6 +117,35 @@ impl Heap {
                 threshold0: python::gc_threshold0(version),
                 ..Gc::default()
             },
+        }
+    }
+
+    /// Bounds the stream whatever a spec asks for: once `objects` Python objects were
+    /// modelled, further events are dropped (the generator's step runs to its end, but a
+    /// prefix of a valid stream is a valid stream). A stream checks `scale` only between
+    /// steps, and one step of a spec with wide ranges (a list of 10 M items) would otherwise
+    /// produce tens of millions of events at any scale.
+    pub fn limit(&mut self, objects: u64) {
+        self.budget = objects;
+    }
+
+    /// True once the limit cut the stream short.
+    pub fn cut(&self) -> bool {
+        self.closed
+    }
+
+    #[inline]
+    fn count_object(&mut self) {
+        self.objects += 1;
+        if self.objects > self.budget {
+            self.closed = true;
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, e: Event) {
+        if !self.closed {
+            self.out.push(e);
         }
     }
 
@@ -122,7 +157,7 @@ impl Heap {
             self.stamps.resize(i + 1, 0);
         }
         self.stamps[i] = self.gc.collections;
-        self.out.push(Event::Alloc {
+        self.push(Event::Alloc {
             slot,
             size,
             domain,
@@ -133,7 +168,7 @@ impl Heap {
 
     #[inline]
     fn free(&mut self, slot: u32) {
-        self.out.push(Event::Free { slot, thread: 0 });
+        self.push(Event::Free { slot, thread: 0 });
         self.slots.release(slot);
     }
 
@@ -142,7 +177,7 @@ impl Heap {
     /// towards the generation-0 threshold and may trigger a collection first.
     #[inline]
     pub fn new_obj(&mut self, kind: Kind, size: u32) -> Obj {
-        self.objects += 1;
+        self.count_object();
         if let Some((i, _)) = kind.freelist() {
             if let Some(slot) = self.freelists[i].pop() {
                 self.stamps[slot as usize] = self.gc.collections;
@@ -177,12 +212,12 @@ impl Heap {
     /// Counts a Python object that costs no allocation (a singleton) towards `scale`.
     #[inline]
     pub fn singleton(&mut self) {
-        self.objects += 1;
+        self.count_object();
     }
 
     #[inline]
     pub fn realloc(&mut self, slot: u32, size: u32) {
-        self.out.push(Event::Realloc {
+        self.push(Event::Realloc {
             slot,
             size,
             thread: 0,
@@ -228,7 +263,7 @@ impl Heap {
 
     /// Emits a zero-cost phase marker.
     pub fn phase(&mut self, id: u16) {
-        self.out.push(Event::Phase(id));
+        self.push(Event::Phase(id));
     }
 
     /// Picks the generation to collect as CPython does: the oldest whose count exceeds its
@@ -252,7 +287,7 @@ impl Heap {
     /// One collection of generation `gen` (and the younger ones): a `Gc` marker, then the
     /// burst of frees of the unreachable cycles in those generations.
     pub fn collect(&mut self, gen: u8) {
-        self.out.push(Event::Gc(gen));
+        self.push(Event::Gc(gen));
         let g = gen as usize;
         self.gc.count0 = 0;
         if g >= 1 {

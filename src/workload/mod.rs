@@ -76,6 +76,10 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
+/// The largest spec file read (the built-in ones are under 2 KiB): `/dev/zero` or a
+/// mistaken path to a big file is refused at once.
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+
 impl Workload {
     /// This spec with the overridden knobs replaced.
     pub fn with(mut self, o: Overrides) -> Self {
@@ -130,17 +134,20 @@ impl Workload {
             return Self::builtin(name_or_path);
         }
         let path = Path::new(name_or_path);
-        let src = std::fs::read_to_string(path).map_err(|reason| SpecError::Io {
-            file: name_or_path.to_string(),
-            reason,
-        })?;
+        let src = crate::sys::fs::read_bounded_string(path, MAX_SPEC_BYTES, "a workload spec")
+            .map_err(|e| SpecError::Io {
+                file: name_or_path.to_string(),
+                reason: e.into(),
+            })?;
         Self::from_toml(name_or_path, &src)
     }
 
     /// The event stream of this spec: deterministic in (spec, python, scale, seed).
     pub fn stream(&self) -> EventStream {
+        let mut heap = Heap::new(self.python, self.seed);
+        heap.limit(max_objects(self.scale));
         EventStream {
-            heap: Heap::new(self.python, self.seed),
+            heap,
             gen: self.params.build(self.python),
             pos: 0,
             steps: 0,
@@ -154,6 +161,14 @@ impl Workload {
             },
         }
     }
+}
+
+/// The most Python objects a stream of `scale` models: `scale` is checked between a
+/// generator's steps, and a step may overshoot it, by a few objects for the built-in specs
+/// but by up to millions for a spec with wide ranges; past twice the scale (plus a margin
+/// for tiny scales) the stream ends, so `--scale` bounds the work and memory of any spec.
+pub fn max_objects(scale: u64) -> u64 {
+    scale.saturating_mul(2).saturating_add(10_000)
 }
 
 /// What a stream is: for reports, and for naming phase markers.
@@ -215,6 +230,11 @@ impl EventStream {
         Some(&self.heap.out[start..])
     }
 
+    /// True when the stream was cut at [`max_objects`] because a step overshot the scale.
+    pub fn cut(&self) -> bool {
+        self.heap.cut()
+    }
+
     /// Blocks allocated and not freed at this point (after the stream ends: live at exit,
     /// including freelist-held blocks and uncollected garbage).
     pub fn live_blocks(&self) -> usize {
@@ -238,5 +258,19 @@ impl Iterator for EventStream {
     fn size_hint(&self) -> (usize, Option<usize>) {
         // Events already produced are certain; how many follow depends on freelists.
         (self.heap.out.len() - self.pos, None)
+    }
+}
+
+/// Anything a replay, `stats` or `gen` draws events from, batch by batch: a generator's
+/// [`EventStream`] or a trace's reader (`trace::TraceReader`). A new kind of event source
+/// implements this and gets a variant in `trace::Source`; nothing downstream changes.
+pub trait EventSource {
+    /// The next batch of events, `Ok(None)` at the end, or why the source cannot go on.
+    fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>>;
+}
+
+impl EventSource for EventStream {
+    fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>> {
+        Ok(self.next_batch())
     }
 }

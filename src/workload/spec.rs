@@ -10,6 +10,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// Largest count or size a spec may ask for: keeps every derived size (UCS-2 strs, item
+/// arrays, keys tables) inside `u32` and every window allocatable.
+pub const MAX_PARAM: u32 = 10_000_000;
+
 /// Why a spec was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -246,7 +250,7 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
                 (Ok(lo), Ok(hi)) if lo <= hi => (lo, hi),
                 _ => return Err(bad()),
             };
-            let max = crate::workload::gen::MAX_PARAM;
+            let max = MAX_PARAM;
             if hi > max {
                 return Err(format!("range `{k}`: values above {max} are not supported"));
             }

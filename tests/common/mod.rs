@@ -1,5 +1,6 @@
-//! Result files built with the crate's own model types, shared by the CLI tests of
-//! `compare` and `plot`.
+//! Helpers shared by the integration tests: the binary under test, fresh temporary
+//! directories, and result files built with the crate's own model types (for the CLI tests of
+//! `compare` and `plot`). A test file uses them with `mod common;`.
 #![allow(dead_code)] // each test crate uses part of it
 
 use pybench::report::model::{
@@ -8,11 +9,18 @@ use pybench::report::model::{
 };
 use std::path::{Path, PathBuf};
 
-pub fn tempdir() -> PathBuf {
+/// The `pybench` binary of this build, ready for arguments.
+pub fn pybench() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("pybench").expect("binary built")
+}
+
+/// A fresh, empty directory under the system's temporary directory, unique to this process
+/// and call (no tempfile crate needed); `tag` names it for whoever finds it left behind.
+pub fn tempdir(tag: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "pybench-test-results-{}-{}",
+        "pybench-test-{}-{}-{tag}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));

@@ -10,15 +10,30 @@ def _pybench_install():
     fd = env.pop("PYBENCH_RECORD_FD", None)
     lib = env.pop("PYBENCH_RECORD_LIB", None)
     mask = env.pop("PYBENCH_RECORD_DOMAINS", "7")
+    inode = env.pop("PYBENCH_RECORD_INODE", None)
+    parent = env.pop("PYBENCH_RECORD_PARENT", None)
     # Child interpreters see the user's PYTHONPATH, so they are not recorded.
     orig = env.pop("PYBENCH_ORIG_PYTHONPATH", None)
     if orig is None:
         env.pop("PYTHONPATH", None)
     else:
         env["PYTHONPATH"] = orig
-    if fd is None or lib is None:
+    if fd is None or lib is None or inode is None or parent is None:
         return
     fd = int(fd)
+    # Only the descriptor pybench made is ours to use or close: in a descendant the number
+    # may name something else.
+    try:
+        ours = os.fstat(fd).st_ino == int(inode)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        return
+    if os.getppid() != int(parent):
+        # Not the program pybench started but a descendant that inherited its environment
+        # (through a shell, or an interpreter run with -E/-S/-I): it must not record.
+        os.close(fd)
+        return
 
     def fail(reason):
         os.write(fd, ("PBERR %s\n" % reason).encode("utf-8", "replace"))

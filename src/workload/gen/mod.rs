@@ -13,6 +13,7 @@ mod webapp;
 use super::heap::Heap;
 use super::python::PyVersion;
 use super::spec::{self, SpecError};
+use crate::workload::spec::MAX_PARAM;
 use serde::Deserialize;
 
 /// A pull-based generator: each `step` models one unit of the program's work (one object,
@@ -85,10 +86,6 @@ registry! {
     ArenaThrash => "arena_thrash", churn::ArenaThrashParams, ArenaThrash, phases: ["alloc", "free"];
     Webapp => "webapp", webapp::WebappParams, Webapp, phases: ["request"];
 }
-
-/// Largest count or size a spec may ask for: keeps every derived size (UCS-2 strs, item
-/// arrays, keys tables) inside `u32` and every window allocatable.
-pub const MAX_PARAM: u32 = 10_000_000;
 
 /// Deserialises a count that must be in 1..=[`MAX_PARAM`].
 pub(crate) fn positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

@@ -5,18 +5,14 @@
 //! accounting, peak live bytes) equal the baseline's exactly. When this fails on those
 //! figures, a change moved them: re-record with `scripts/update-baseline.sh`.
 
+mod common;
+
+use common::tempdir;
 use std::path::PathBuf;
 use std::process::Command;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-ci-bench-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

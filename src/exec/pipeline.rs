@@ -1,0 +1,157 @@
+//! The `validate` pipeline: does the replay's verdict hold for the program itself? Records the
+//! program's trace, replays it against the in-process equivalents of the allocators, runs the
+//! program under each (as `exec`), and puts both sides side by side ([`super::validate`]).
+
+use super::program::{self, ProgramRequest};
+use super::validate::{validate, Pairing};
+use super::Contender;
+use crate::alloc::{AllocOptions, AllocatorSpec};
+use crate::harness::cell::{CellOptions, CellSpec};
+use crate::harness::runner::{self, Outcome};
+use crate::report::model::{AllocatorInfo, RunResults, Validation};
+use crate::report::store::ResultsStore;
+use crate::trace::record::{exit_code, record, Options};
+use crate::trace::source::{Origin, Source};
+use crate::trace::Meta;
+use crate::workload::PyVersion;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The in-process allocator that stands for an exec contender in the replay: the real
+/// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
+/// missing); the engine with the same geometry for the engine in the interpreter; the crate
+/// build for Debian's (the manifest shows both versions); the same allocator for the others
+/// that exist in process; none otherwise.
+pub fn replay_allocator(
+    c: &Contender,
+    python: PyVersion,
+    opts: &AllocOptions,
+) -> Option<AllocatorSpec> {
+    let available = |s: &AllocatorSpec| s.availability(opts).status.is_ok();
+    let spec = match &c.spec {
+        AllocatorSpec::Pymalloc => {
+            let real = AllocatorSpec::Cpython(python);
+            if available(&real) {
+                return Some(real);
+            }
+            AllocatorSpec::Pymalloc.resolve(python)
+        }
+        s @ (AllocatorSpec::Engine(_)
+        | AllocatorSpec::System
+        | AllocatorSpec::Jemalloc
+        | AllocatorSpec::Mimalloc
+        | AllocatorSpec::Snmalloc) => s.clone(),
+        AllocatorSpec::Debian(build) => build.crate_build(),
+        _ => return None,
+    };
+    available(&spec).then_some(spec)
+}
+
+/// Records the program into `trace`; fails when it cannot be recorded or exits non-zero.
+fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Result<()> {
+    let meta = Meta {
+        source: "recorded".into(),
+        name: label.to_string(),
+        command: program.to_vec(),
+        domains: vec!["obj".into(), "mem".into(), "raw".into()],
+        ..Meta::default()
+    };
+    let opts = Options {
+        program: program.iter().map(Into::into).collect(),
+        out: trace.to_path_buf(),
+        domains: 0b111,
+    };
+    let (rec, problem) = record(&opts, meta)?;
+    if let Some(p) = problem {
+        anyhow::bail!("cannot record {label}: {p}");
+    }
+    let code = exit_code(rec.status);
+    if code != 0 {
+        anyhow::bail!(
+            "{label} failed while being recorded (exit status {code}); nothing to validate"
+        );
+    }
+    Ok(())
+}
+
+/// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
+/// contenders the interpreter refuses add their one-line reason to `problems`. Returns the
+/// validation and whether Ctrl-C stopped it early.
+pub fn validate_program(
+    req: &ProgramRequest,
+    set: &[Contender],
+    store: &ResultsStore,
+    results: &mut RunResults,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<(Validation, bool)> {
+    let label = program::program_label(&req.program);
+    // 1. Record the program's allocator calls.
+    let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
+    if !req.quiet {
+        eprintln!("recording {label} …");
+    }
+    record_program(&req.program, &label, &trace)?;
+
+    // 2. Replay it against the in-process equivalents.
+    let source = Source::open(&Origin::Trace(trace.clone()))?;
+    let alloc_opts = AllocOptions::default();
+    let replays: Vec<Option<AllocatorSpec>> = set
+        .iter()
+        .map(|c| replay_allocator(c, source.python(), &alloc_opts))
+        .collect();
+    let pairing: Pairing = set
+        .iter()
+        .zip(&replays)
+        .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
+        .collect();
+    // Both sides' versions go into the manifest: a preloaded library need not be the crate
+    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
+    for replay in replays.iter().flatten() {
+        results.allocators.push(AllocatorInfo {
+            name: format!("{replay} (replay)"),
+            version: replay
+                .availability(&alloc_opts)
+                .version
+                .unwrap_or_else(|| "unknown".to_string()),
+        });
+    }
+    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
+    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
+    let python_full = match &source {
+        Source::Trace { meta, .. } => meta.python.clone(),
+        _ => source.python().name().to_string(),
+    };
+    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
+        info.version = format!("CPython {python_full}");
+    }
+    let mut cells = Vec::new();
+    for rep in 0..req.repetitions {
+        for replay in replays.iter().flatten() {
+            cells.push(CellSpec::new(
+                &source,
+                replay.clone(),
+                rep,
+                &CellOptions::default(),
+            ));
+        }
+    }
+    runner::install_sigint_handler();
+    let plan = runner::Plan {
+        cells,
+        timeout: Duration::from_secs(600),
+        progress: !req.quiet,
+    };
+    let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
+    let mut interrupted = outcome == Outcome::Interrupted;
+
+    // 3. Run the program itself under each allocator.
+    if !interrupted {
+        interrupted = program::run_programs(req, set, &label, store, results, problems)?;
+    }
+
+    // 4. Both sides, side by side.
+    let trace_name = trace.display().to_string();
+    let v = validate(results, &req.program.join(" "), &trace_name, &pairing);
+    results.validation = Some(v.clone());
+    Ok((v, interrupted))
+}

@@ -1,0 +1,243 @@
+//! The `exec` pipeline: a real program run once per allocator per repetition, interleaved
+//! (A B C A B C …) so drift spreads evenly, every run saved as a cell when it ends.
+
+use super::contender::{self, Contender, ContenderError};
+use super::engine_site::EngineReport;
+use super::{execute, to_cell};
+use crate::alloc::{AllocError, AllocatorSpec};
+use crate::harness::runner;
+use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
+use crate::report::store::ResultsStore;
+
+/// A real program and how to run it, as the command line gives them.
+#[derive(Debug)]
+pub struct ProgramRequest {
+    /// The program and its arguments.
+    pub program: Vec<String>,
+    /// Named allocators (`-a` and `--preload`); empty for the default set.
+    pub allocators: Vec<AllocatorSpec>,
+    pub repetitions: u32,
+    /// Allocators named that cannot run here whatever the program (a geometry that cannot
+    /// serve): reported after the others ran.
+    pub problems: Vec<ContenderError>,
+    /// No progress lines, and the program's own output discarded.
+    pub quiet: bool,
+}
+
+/// The contenders of a request (the default set when none is named), and the one-line
+/// problems of those that cannot run (a preload library that was not built or is missing, a
+/// geometry that cannot serve): the others still run, and the problems end the command with
+/// exit code 2 (`report_problems` in the CLI). Usage errors (unknown names, bad `--preload`)
+/// stop it before any run.
+pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<String>)> {
+    let mut problems: Vec<String> = req.problems.iter().map(ToString::to_string).collect();
+    let mut set = Vec::new();
+    if req.allocators.is_empty() {
+        let (default, skipped) = contender::default_set();
+        set = default;
+        problems.extend(skipped.iter().map(ToString::to_string));
+    }
+    for spec in &req.allocators {
+        match contender::by_spec(spec) {
+            Ok(c) => set.push(c),
+            Err(e) if contender::is_local(&e) => problems.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((set, problems))
+}
+
+/// Parses `-a` values and `--preload NAME=PATH`s into a request's specs and problems: a name
+/// no command knows is reported as exec reports it (with the exec allocators, not the
+/// replay's), and stops everything; a geometry that cannot serve concerns that contender only.
+pub fn parse_allocators(
+    names: &[String],
+    preloads: &[String],
+) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<ContenderError>)> {
+    let (mut specs, mut problems) = (Vec::new(), Vec::new());
+    for name in AllocatorSpec::split_list(names) {
+        match name.parse::<AllocatorSpec>() {
+            Ok(spec) => specs.push(spec),
+            Err(AllocError::Unknown { name }) => return Err(ContenderError::Unknown(name).into()),
+            Err(AllocError::BadArgument { reason, .. }) if name.starts_with("pymalloc:") => {
+                problems.push(ContenderError::Engine { name, reason })
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    for p in preloads {
+        match p.parse::<AllocatorSpec>() {
+            Ok(spec @ AllocatorSpec::Preload { .. }) => specs.push(spec),
+            _ => return Err(ContenderError::BadPreload(p.clone()).into()),
+        }
+    }
+    Ok((specs, problems))
+}
+
+/// Fails in one line when the program cannot be started at all.
+pub fn check_program(program: &[String]) -> anyhow::Result<()> {
+    let Some(first) = program.first() else {
+        anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
+    };
+    let path = std::path::Path::new(first);
+    let found = if first.contains('/') {
+        path.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(first).is_file()))
+            .unwrap_or(false)
+    };
+    if !found {
+        anyhow::bail!("cannot start `{first}`: no such program");
+    }
+    Ok(())
+}
+
+/// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
+/// for `-c CODE`, else the command's name.
+pub fn program_label(program: &[String]) -> String {
+    let stem = |p: &str| {
+        std::path::Path::new(p)
+            .file_stem()
+            .map_or_else(|| p.to_string(), |s| s.to_string_lossy().into_owned())
+    };
+    let args = &program[1..];
+    if let Some(script) = args.iter().find(|a| a.ends_with(".py")) {
+        return stem(script);
+    }
+    if let Some(i) = args.iter().position(|a| a == "-m") {
+        if let Some(module) = args.get(i + 1) {
+            return module.clone();
+        }
+    }
+    if args.iter().any(|a| a == "-c") {
+        return format!("{}-inline", stem(&program[0]));
+    }
+    stem(&program[0])
+}
+
+/// What the manifest of a run of real programs says: parameters and allocator versions.
+pub fn manifest(
+    program: &[String],
+    set: &[Contender],
+    repetitions: u32,
+) -> (RunParameters, Vec<AllocatorInfo>) {
+    let parameters = RunParameters {
+        workloads: vec![program.join(" ")],
+        allocators: set.iter().map(|c| c.name.clone()).collect(),
+        repetitions,
+        ..RunParameters::default()
+    };
+    let infos = set
+        .iter()
+        .map(|c| AllocatorInfo {
+            name: c.name.clone(),
+            version: c.version.clone(),
+        })
+        .collect();
+    (parameters, infos)
+}
+
+/// Runs the program `repetitions` times under every contender, interleaved, saving each
+/// run's cell as it finishes. Progress lines go to stderr, repetitions numbered from 0 as in
+/// the results files; so does the program's own output,
+/// so that stdout holds only pybench's table or `--csv -`. An engine contender the interpreter
+/// refuses adds its reason to `problems` and is not run again. Returns true when Ctrl-C
+/// stopped it early.
+pub fn run_programs(
+    req: &ProgramRequest,
+    set: &[Contender],
+    label: &str,
+    store: &ResultsStore,
+    results: &mut RunResults,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<bool> {
+    runner::install_sigint_handler();
+    let total = set.len() as u32 * req.repetitions;
+    let mut done = 0;
+    // Engine contenders the interpreter cannot host: one failed run says why; no more runs.
+    let mut refused: Vec<String> = Vec::new();
+    for rep in 0..req.repetitions {
+        for c in set {
+            if runner::interrupted() {
+                return Ok(true);
+            }
+            if refused.contains(&c.name) {
+                continue;
+            }
+            done += 1;
+            if !req.quiet {
+                eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
+            }
+            let cell = match execute(&req.program, c, req.quiet) {
+                Ok(e) => {
+                    if let Some(EngineReport::Refused(reason)) = &e.engine {
+                        refused.push(c.name.clone());
+                        problems.push(format!("{}: {reason}", c.name));
+                    }
+                    to_cell(label, c, rep, &e)
+                }
+                Err(e) => {
+                    let reason = format!("cannot start `{}`: {e}", req.program[0]);
+                    let mut cell = CellResult::failed(label, &c.name, rep, reason);
+                    cell.kind = CellKind::Exec;
+                    cell
+                }
+            };
+            results.cells.push(cell);
+            store.save(results)?;
+        }
+    }
+    Ok(runner::interrupted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_allocators, program_label, AllocatorSpec, ContenderError};
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_geometry_that_cannot_serve_is_a_problem_and_an_unknown_name_stops_everything() {
+        let (specs, problems) = parse_allocators(
+            &strings(&["pymalloc,pymalloc:arena=64K,pool=128K,jemalloc@debian"]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            specs,
+            [
+                AllocatorSpec::Pymalloc,
+                AllocatorSpec::Debian(crate::alloc::DebianBuild::Jemalloc)
+            ]
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(matches!(&problems[0], ContenderError::Engine { name, .. }
+            if name == "pymalloc:arena=64K,pool=128K"));
+        let err = parse_allocators(&strings(&["system,hoard"]), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown exec allocator `hoard`"),
+            "{err}"
+        );
+    }
+
+    fn label(args: &[&str]) -> String {
+        program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn labels_name_the_script_module_or_command() {
+        assert_eq!(
+            label(&["python3", "-X", "dev", "app/serve.py", "--port", "1"]),
+            "serve"
+        );
+        assert_eq!(
+            label(&["python3", "-m", "json.tool", "big.json"]),
+            "json.tool"
+        );
+        assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
+        assert_eq!(label(&["/usr/bin/env"]), "env");
+    }
+}

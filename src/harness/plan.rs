@@ -1,0 +1,203 @@
+//! What a `run` measures, decided once from validated options: the sources (resolved), the
+//! allocators (selected and checked), and every cell in order — before anything is measured,
+//! so a bad name stops the run with exit 2 and nothing half-written.
+//!
+//! `null` is measured first in every (workload, repetition) group: it does no allocation
+//! work, so its loop cost is the harness's own, which the group's other cells subtract
+//! (`net_loop_ns_per_op`, design.md §3).
+
+use super::cell::{CellOptions, CellSpec};
+use super::runner::{self, Outcome};
+use crate::alloc::registry;
+use crate::alloc::{AllocOptions, AllocatorSpec};
+use crate::metrics::Id;
+use crate::report::model::{AllocatorInfo, CellResult, Metric, RunParameters, RunResults};
+use crate::report::store::ResultsStore;
+use crate::trace::Source;
+use crate::workload::PyVersion;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The options of a run, as the command line gives them.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Workload names, spec files, `trace:NAME`s and trace files, in order.
+    pub workloads: Vec<String>,
+    /// Named allocators; empty for the default set.
+    pub allocators: Vec<AllocatorSpec>,
+    pub repetitions: u32,
+    pub cell: CellOptions,
+    pub alloc: AllocOptions,
+    pub timeout: Duration,
+}
+
+/// A run, planned: every cell it will measure, and what the manifest says about it.
+pub struct Plan {
+    pub sources: Vec<Source>,
+    /// The allocators as selected (`pymalloc` still per workload).
+    pub allocators: Vec<AllocatorSpec>,
+    /// One line each for default allocators left out, with the reason.
+    pub skipped: Vec<String>,
+    pub cells: Vec<CellSpec>,
+    pub parameters: RunParameters,
+    pub infos: Vec<AllocatorInfo>,
+    pub timeout: Duration,
+}
+
+impl Plan {
+    /// Resolves every source and allocator and lays out the cells: repetitions outermost,
+    /// then workloads, then `null` and the allocators.
+    pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
+        let sources = req
+            .workloads
+            .iter()
+            .map(|w| {
+                // A corrupt or truncated trace is refused here (exit 2), not by every cell.
+                let source = Source::load(w)?;
+                source.verify()?;
+                Ok(source)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
+        let mut pythons: Vec<PyVersion> = Vec::new();
+        for s in &sources {
+            if !pythons.contains(&python_of(s)) {
+                pythons.push(python_of(s));
+            }
+        }
+        let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
+        let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
+            .chain(allocators.iter().cloned())
+            .collect();
+        let mut cells = Vec::new();
+        for rep in 0..req.repetitions {
+            for s in &sources {
+                for a in &with_baseline {
+                    cells.push(CellSpec::new(s, a.resolve(python_of(s)), rep, &req.cell));
+                }
+            }
+        }
+        let mut resolved: Vec<AllocatorSpec> = Vec::new();
+        for c in &cells {
+            if !resolved.contains(&c.allocator) {
+                resolved.push(c.allocator.clone());
+            }
+        }
+        let parameters = RunParameters {
+            workloads: req.workloads.clone(),
+            allocators: resolved.iter().map(AllocatorSpec::name).collect(),
+            repetitions: req.repetitions,
+            scale: req.cell.overrides.scale,
+            seed: req.cell.overrides.seed,
+            python: req.cell.overrides.python.map(|p| p.to_string()),
+            touch: req.cell.touch.name().to_string(),
+            sample_every: req.cell.sample_every,
+        };
+        let infos = resolved
+            .iter()
+            .map(|a| AllocatorInfo {
+                name: a.name(),
+                version: a
+                    .availability(&req.alloc)
+                    .version
+                    .unwrap_or_else(|| "unknown".to_string()),
+            })
+            .collect();
+        Ok(Plan {
+            sources,
+            allocators,
+            skipped,
+            cells,
+            parameters,
+            infos,
+            timeout: req.timeout,
+        })
+    }
+
+    /// Measures every cell in its own process, adding net figures and saving the results
+    /// after each one.
+    pub fn run(
+        &self,
+        progress: bool,
+        store: &ResultsStore,
+        results: &mut RunResults,
+    ) -> anyhow::Result<Outcome> {
+        runner::install_sigint_handler();
+        let plan = runner::Plan {
+            cells: self.cells.clone(),
+            timeout: self.timeout,
+            progress,
+        };
+        let mut harness_cost: HashMap<(String, u32), f64> = HashMap::new();
+        runner::run_and_save(&plan, store, results, |cell| {
+            add_net_figures(cell, &mut harness_cost)
+        })
+    }
+}
+
+/// The allocators of the run. Named ones must all be available (else exit 2 before
+/// measuring). By default: every available allocator, with the engine as `pymalloc`
+/// (resolved per workload) first and, of the real interpreters, only those whose version a
+/// workload models — the comparison the engine preset stands in for. Returns the skipped
+/// ones' one-line reasons.
+fn select_allocators(
+    named: &[AllocatorSpec],
+    pythons: &[PyVersion],
+    opts: &AllocOptions,
+) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<String>)> {
+    if !named.is_empty() {
+        return Ok((registry::select_specs(named, opts)?.specs, Vec::new()));
+    }
+    let selection = registry::select_specs(&[], opts)?;
+    let mut skipped: Vec<String> = selection
+        .skipped
+        .iter()
+        .filter(|(spec, _)| spec.cpython_version().is_none())
+        .map(|(name, reason)| format!("skipped {name}: {reason}"))
+        .collect();
+    let mut specs: Vec<AllocatorSpec> = Vec::new();
+    for spec in selection.specs {
+        match spec {
+            AllocatorSpec::Pymalloc => specs.insert(0, spec),
+            AllocatorSpec::Cpython(v) if !pythons.contains(&v) => {}
+            _ => specs.push(spec),
+        }
+    }
+    for py in pythons {
+        let wanted = AllocatorSpec::Cpython(*py);
+        if !specs.contains(&wanted) {
+            let reason = selection
+                .skipped
+                .iter()
+                .find(|(s, _)| *s == wanted)
+                .map_or("not found", |(_, r)| r.as_str());
+            skipped.push(format!("skipped {wanted}: {reason}"));
+        }
+    }
+    Ok((specs, skipped))
+}
+
+/// Records the `null` cell's loop cost per event, and gives every other cell of the same
+/// workload and repetition its figures net of it (`net_loop_ns_per_op`, `net_ops_per_sec`).
+fn add_net_figures(cell: &mut CellResult, harness_cost: &mut HashMap<(String, u32), f64>) {
+    let key = (cell.workload.clone(), cell.repetition);
+    let Some(loop_ns) = cell.metric(Id::LoopNsPerOp, None) else {
+        return;
+    };
+    if cell.allocator == AllocatorSpec::Null.name() {
+        harness_cost.insert(key, loop_ns);
+        return;
+    }
+    let Some(&base) = harness_cost.get(&key) else {
+        return;
+    };
+    let net = loop_ns - base;
+    if net > 0.0 {
+        cell.metrics.push(Metric::of(Id::NetLoopNsPerOp, net));
+        cell.metrics.push(Metric::of(Id::NetOpsPerSec, 1e9 / net));
+    } else {
+        cell.notes.push(format!(
+            "no net figures: the loop cost {loop_ns:.2} ns/op, not more than the harness alone ({base:.2})"
+        ));
+    }
+}

@@ -1,0 +1,316 @@
+//! Every file pybench writes goes through here, so that no output can be redirected by a
+//! planted symlink, half-written, or left behind: [`AtomicFile`] (a temporary created with
+//! `O_EXCL | O_NOFOLLOW` under an unpredictable name beside the target, then `fsync` and
+//! `rename`), [`create_unique_dir`] (a run folder made with `mkdir`, never an existing one),
+//! and [`read_bounded`] (inputs read with a stated size limit, so `/dev/zero` cannot grow the
+//! process without end).
+//!
+//! `O_EXCL` makes `open` fail if anything, a symlink included, already has the name
+//! (open(2): "if pathname is a symbolic link, open() fails regardless of where the link
+//! points"); `O_NOFOLLOW` says the same for the last component. `rename(2)` replaces the
+//! target's directory entry and never follows a symlink there, so a link planted at the
+//! target is replaced, not written through.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An output file under construction: writes go to a fresh temporary beside the target,
+/// which [`AtomicFile::commit`] makes durable and renames over the target. Dropped without
+/// a commit (an error anywhere, a panic), the temporary is removed and the target untouched.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+/// A name nobody can predict: the pid, the time in nanoseconds, a per-process counter, and
+/// bits from the kernel's random source when available.
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut random = [0u8; 8];
+    // SAFETY: getrandom writes at most `random.len()` bytes into the buffer.
+    let got = unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let r = if got == random.len() as isize {
+        u64::from_le_bytes(random)
+    } else {
+        nanos.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15
+    };
+    format!(
+        "{}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        r ^ nanos
+    )
+}
+
+impl AtomicFile {
+    /// Creates the temporary `.NAME.<unique>.tmp` in the target's directory (so the final
+    /// rename stays within one file system). Fails if that directory does not exist.
+    pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        let name = target.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a file name", target.display()),
+            )
+        })?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        for _ in 0..16 {
+            let mut tmp_name = OsString::from(".");
+            tmp_name.push(name);
+            tmp_name.push(format!(".{}.tmp", unique_suffix()));
+            let tmp = dir.join(tmp_name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true) // O_CREAT | O_EXCL
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .mode(0o666) // less the umask, as for any file the user creates
+                .open(&tmp)
+            {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        file: Some(file),
+                        tmp,
+                        target: target.to_path_buf(),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("cannot find a free temporary name in {}", dir.display()),
+        ))
+    }
+
+    /// The file this will become.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The temporary being written (for messages and tests).
+    pub fn temporary(&self) -> &Path {
+        &self.tmp
+    }
+
+    fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("present until commit or drop")
+    }
+
+    /// Makes the content durable (`fsync`), renames it over the target, and syncs the
+    /// directory so the rename survives a crash. On error the temporary is removed.
+    pub fn commit(mut self) -> io::Result<()> {
+        let file = self.file.take().expect("present until commit or drop");
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target)?;
+        // The temporary no longer exists under its own name: nothing to remove.
+        self.tmp = PathBuf::new();
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            // Best effort: some file systems refuse fsync on a directory.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file().flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `target` through an [`AtomicFile`]: `fill` gets a buffered writer; the target is
+/// replaced only if `fill` and every write succeed.
+pub fn write_atomically(
+    target: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::new(AtomicFile::create(target)?);
+    fill(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.commit()
+}
+
+/// Creates a new directory `root/name` (or `root/name-2`, `-3`, … if the name is taken:
+/// an existing directory or a planted link is never reused) with `mkdir`, and returns it.
+/// `root` itself is created if missing.
+pub fn create_unique_dir(root: &Path, name: &str) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(root)?;
+    for n in 1..=1000u32 {
+        let dir = if n == 1 {
+            root.join(name)
+        } else {
+            root.join(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "1000 directories named {name}* already exist in {}",
+            root.display()
+        ),
+    ))
+}
+
+/// Why a bounded read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("larger than the limit of {limit} bytes ({what})")]
+    TooLarge { limit: u64, what: &'static str },
+}
+
+impl From<ReadError> for io::Error {
+    fn from(e: ReadError) -> io::Error {
+        match e {
+            ReadError::Io(e) => e,
+            too_large => io::Error::new(io::ErrorKind::InvalidData, too_large.to_string()),
+        }
+    }
+}
+
+/// Reads a whole input file, refusing it once it exceeds `limit` bytes (a device like
+/// `/dev/zero`, or a file far larger than any valid one), without reading further.
+/// `what` names the kind of file in the message.
+pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
+    let file = File::open(path)?;
+    let mut buf = Vec::new();
+    file.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit, what });
+    }
+    Ok(buf)
+}
+
+/// [`read_bounded`] as UTF-8 text.
+pub fn read_bounded_string(
+    path: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<String, ReadError> {
+    let bytes = read_bounded(path, limit, what)?;
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ))
+    })
+}
+
+/// True if `path`'s final component is a symbolic link (for tests and messages).
+pub fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pybench-fs-{tag}-{}", unique_suffix()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn commit_replaces_a_planted_link_instead_of_writing_through_it() {
+        let d = scratch("link");
+        let victim = d.join("victim");
+        std::fs::write(&victim, "secret").unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("out.json")).unwrap();
+        write_atomically(&d.join("out.json"), |w| w.write_all(b"{}")).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret");
+        assert!(!is_symlink(&d.join("out.json")));
+        assert_eq!(std::fs::read_to_string(d.join("out.json")).unwrap(), "{}");
+        assert_eq!(entries(&d), ["out.json", "victim"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_error_leaves_neither_temporary_nor_target_and_spares_unrelated_files() {
+        let d = scratch("err");
+        std::fs::write(d.join("report.tmp"), "unrelated").unwrap();
+        let r = write_atomically(&d.join("report.csv"), |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(r.is_err());
+        assert_eq!(entries(&d), ["report.tmp"]);
+        assert_eq!(
+            std::fs::read_to_string(d.join("report.tmp")).unwrap(),
+            "unrelated"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn unique_dirs_never_reuse_an_existing_name_or_link() {
+        let d = scratch("dirs");
+        let elsewhere = scratch("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, d.join("run")).unwrap();
+        let a = create_unique_dir(&d, "run").unwrap();
+        let b = create_unique_dir(&d, "run").unwrap();
+        assert_eq!(a, d.join("run-2"));
+        assert_eq!(b, d.join("run-3"));
+        assert!(!is_symlink(&a));
+        assert!(entries(&elsewhere).is_empty());
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&elsewhere);
+    }
+
+    #[test]
+    fn bounded_reads_stop_at_the_limit() {
+        let e = read_bounded(Path::new("/dev/zero"), 1 << 20, "a test input").unwrap_err();
+        assert!(e.to_string().contains("1048576"), "{e}");
+        let d = scratch("bounded");
+        std::fs::write(d.join("f"), [7u8; 100]).unwrap();
+        assert_eq!(read_bounded(&d.join("f"), 100, "x").unwrap().len(), 100);
+        assert!(read_bounded(&d.join("f"), 99, "x").is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

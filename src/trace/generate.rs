@@ -1,0 +1,64 @@
+//! `pybench gen`'s work: a synthetic workload's event stream written as a trace, so it can be
+//! inspected, shared or replayed exactly like a recorded one.
+
+use super::{Meta, TraceWriter};
+use crate::sys::fs::AtomicFile;
+use crate::workload::{EventSource, Workload};
+use anyhow::Context as _;
+use std::collections::BTreeMap;
+use std::io::BufWriter;
+use std::path::Path;
+
+/// What was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub events: u64,
+    pub bytes: u64,
+}
+
+/// The header of a generated trace: the generator, seed, scale and spec it came from, so the
+/// trace says how to make it again.
+fn meta_of(w: &Workload, command: Vec<String>) -> Meta {
+    let stream = w.stream();
+    let info = stream.info();
+    let mut extra = BTreeMap::new();
+    extra.insert("generator".to_string(), info.generator.clone().into());
+    extra.insert("seed".to_string(), info.seed.into());
+    extra.insert("scale".to_string(), info.scale.into());
+    extra.insert("spec".to_string(), w.source.clone().into());
+    Meta {
+        source: "generated".into(),
+        name: info.workload.clone(),
+        python: info.python.to_string(),
+        command,
+        domains: vec!["raw".into(), "mem".into(), "obj".into()],
+        pybench_version: super::pybench_version(),
+        created_utc: crate::sys::time::utc_timestamp(),
+        phases: info.phases.clone(),
+        extra,
+    }
+}
+
+/// Writes every event of `w` to the trace file `out`; `command` is recorded in its header.
+pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow::Result<Written> {
+    let meta = meta_of(w, command);
+    // Written beside the target and renamed when complete: an error (a full disk) leaves
+    // neither a truncated trace nor a temporary behind.
+    let file =
+        AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut writer = TraceWriter::new(BufWriter::new(file), &meta)?;
+    let mut stream = w.stream();
+    while let Some(batch) = stream.next_events()? {
+        for e in batch {
+            writer.push(e)?;
+        }
+    }
+    let events = writer.events();
+    writer
+        .finish(BTreeMap::new())
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.commit())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
+    Ok(Written { events, bytes })
+}

@@ -1,0 +1,173 @@
+//! One command line: the same flag means the same thing in every command, repetitions are
+//! numbered alike everywhere, no command panics on a closed pipe, listings align, `exec`
+//! keeps the program's output off stdout, and its RSS plot's axis says milliseconds.
+
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pybench-consistency-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn python3() -> Option<&'static str> {
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some("python3")
+}
+
+#[test]
+fn stats_and_gen_take_dash_w_like_run() {
+    let dir = tempdir("w");
+    let out = pybench()
+        .args(["stats", "-w", "dicts", "--scale", "2000", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(doc["stream"]["workload"], "dicts");
+    let file = dir.join("d.pbt");
+    pybench()
+        .args(["gen", "-w", "dicts", "--scale", "2000", "-o"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&file).unwrap().len() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dash_r_is_repetitions_in_every_command() {
+    for cmd in ["run", "exec", "validate"] {
+        let out = pybench().args([cmd, "--help"]).assert().success();
+        let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(help.contains("-r, --repetitions"), "{cmd}: {help}");
+    }
+}
+
+/// Closing the reading end before pybench writes: every write fails with EPIPE, which must
+/// end the command quietly, not with a panic.
+#[test]
+fn a_closed_pipe_is_a_quiet_exit() {
+    for args in [
+        &["stats", "-w", "dicts", "--scale", "2000"][..],
+        &["stats", "-w", "dicts", "--scale", "2000", "--json"][..],
+        &["list", "workloads"][..],
+        &["list", "allocators"][..],
+    ] {
+        let exe = assert_cmd::cargo::cargo_bin("pybench");
+        let mut child = std::process::Command::new(exe)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+    }
+}
+
+#[test]
+fn list_workloads_rows_align() {
+    let out = pybench().args(["list", "workloads"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let header = text.lines().next().unwrap();
+    let desc = header.find("description").unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("a spec file"))
+        .collect();
+    assert!(rows.iter().any(|r| r.starts_with("trace:")), "{text}");
+    for row in rows {
+        let chars: Vec<char> = row.chars().collect();
+        assert!(chars.len() > desc, "{row}");
+        // The scale column ends just before two spaces, then the description, in every row.
+        assert_eq!(&chars[desc - 2..desc], &[' ', ' '], "{row}\n{text}");
+        assert_ne!(chars[desc - 3], ' ', "{row}\n{text}");
+        assert_ne!(chars[desc], ' ', "{row}\n{text}");
+    }
+}
+
+fn rss_svg(run_root: &Path) -> String {
+    let run = std::fs::read_dir(run_root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let plots = run.join("plots");
+    let svg = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("rss-"))
+        .unwrap_or_else(|| panic!("no rss plot in {plots:?}"));
+    std::fs::read_to_string(svg).unwrap()
+}
+
+/// `exec`: progress on stderr, the program's own output on stderr too, stdout only the CSV;
+/// repetitions numbered from 0 in both; the RSS plot's x axis in milliseconds.
+#[test]
+fn exec_keeps_stdout_for_results_and_numbers_repetitions_like_the_csv() {
+    let Some(python) = python3() else {
+        eprintln!("skipping: no python3");
+        return;
+    };
+    let dir = tempdir("exec");
+    let out = pybench()
+        .args(["exec", "-a", "system", "-r", "2", "--csv", "-", "--out"])
+        .arg(&dir)
+        .args([
+            "--",
+            python,
+            "-c",
+            "import time; print('program-output-marker'); time.sleep(0.2)",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(!stdout.contains("program-output-marker"), "{stdout}");
+    assert_eq!(
+        stderr.matches("program-output-marker").count(),
+        2,
+        "{stderr}"
+    );
+    let mut r = csv::Reader::from_reader(stdout.as_bytes());
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "repetition")
+        .unwrap();
+    let in_csv: BTreeSet<String> = r
+        .records()
+        .map(|rec| rec.unwrap()[col].to_string())
+        .collect();
+    assert_eq!(in_csv, BTreeSet::from(["0".to_string(), "1".to_string()]));
+    for rep in in_csv {
+        assert!(
+            stderr.contains(&format!("under system rep {rep}")),
+            "{stderr}"
+        );
+    }
+    let svg = rss_svg(&dir);
+    assert!(
+        svg.contains("milliseconds since the program started"),
+        "{svg}"
+    );
+    assert!(!svg.contains("allocator events replayed"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
