@@ -1,38 +1,78 @@
 #!/usr/bin/env bash
-# Runs `pybench validate` on three real programs that use only the standard library and
-# prints, for each, the rank agreement between replay and real runs. The figures in README's
-# "Does the replay predict the real program?" section come from this script.
+# The validation study: `pybench validate` on real programs no one here wrote (benchmarks of
+# pyperformance, installed from PyPI into a virtual environment this script creates) and on
+# three programs that use only the standard library. Prints, per program, the rank agreement
+# between replay and real runs; README's "Does the replay predict the real program?" tables
+# come from this script. Every run's results stay in $OUT (one directory per program).
 #
-# Usage: scripts/validate-study.sh [REPEATS]   (default 3; about 2 minutes on 2 cores)
+# Usage: scripts/validate-study.sh [REPEATS]   (default 5: the 95 % intervals need five)
+# Environment: PYTHON (a CPython 3.8+ with shared libpython; default pyenv's 3.11, else
+# python3), OUT (default target/validate-study), PYBENCH (a built binary to use instead of
+# building), PROGRAMS (space-separated subset of the names below).
+# Slow on a shared 2-core machine: ~2 – 4 minutes per program at 5 repetitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repeats="${1:-3}"
-python="${PYTHON:-python3}"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/pybench"
+repeats="${1:-5}"
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON="$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3.11 2>/dev/null | tail -1)"
+    PYTHON="${PYTHON:-python3}"
+fi
+out="$(realpath -m "${OUT:-target/validate-study}")"
+mkdir -p "$out"
+if [ -z "${PYBENCH:-}" ]; then
+    cargo build --release --quiet
+    PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# 1. json.tool on a generated ~8 MB document.
-"$python" - "$work/doc.json" <<'PY'
+# The benchmarks' own environment, as pyperformance makes it: a venv with pyperformance (and
+# pyperf) from PyPI. Reused between runs of this script.
+venv="$out/venv"
+if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv with pyperformance from PyPI …" >&2
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/pip" install -q "pyperformance==1.14.0"
+fi
+py="$venv/bin/python"
+bm="$("$py" -c 'import pyperformance, os; print(os.path.join(os.path.dirname(pyperformance.__file__), "data-files", "benchmarks"))')"
+
+# Stdlib program inputs: json.tool on a generated ~8 MB document; compileall on a fresh copy
+# of a stdlib package (forced, so every module is compiled).
+"$py" - "$work/doc.json" <<'PY'
 import json, random, sys
 random.seed(1)
 doc = [{"id": i, "name": "user%d" % i, "tags": ["t%d" % random.randrange(50) for _ in range(5)],
         "score": random.random(), "nested": {"a": [i, i + 1], "b": None}} for i in range(60000)]
 json.dump(doc, open(sys.argv[1], "w"))
 PY
-# 2. compileall on a fresh copy of a stdlib package (forced, so every module is compiled).
-stdlib="$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"
+stdlib="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"
 cp -r "$stdlib/email" "$work/email"
 
-programs=(
-    "$python -m json.tool $work/doc.json $work/out.json"
-    "$python -m compileall -q -f $work/email"
-    "$python tests/fixtures/python/alloc_heavy.py"
+# One process, a fixed amount of work: pyperf's worker mode, one loop, N values, no warmup.
+worker() { echo "$py $bm/bm_$1/run_benchmark.py --worker -l 1 -n $2 -w 0 -q"; }
+declare -A programs=(
+    [deltablue]="$(worker deltablue 2)"
+    [richards]="$(worker richards 1)"
+    [go]="$(worker go 1)"
+    [json_dumps]="$(worker json_dumps 2)"
+    [chaos]="$(worker chaos 1)"
+    [raytrace]="$(worker raytrace 1)"
+    [float]="$(worker float 1)"
+    [deepcopy]="$(worker deepcopy 2)"
+    [nqueens]="$(worker nqueens 1)"
+    [json.tool]="$py -m json.tool $work/doc.json $work/out.json"
+    [compileall]="$py -m compileall -q -f $work/email"
+    [alloc_heavy]="$py tests/fixtures/python/alloc_heavy.py"
 )
-for p in "${programs[@]}"; do
-    echo "=== $p" | sed "s|$work|\$TMP|g"
+order="${PROGRAMS:-deltablue richards go json_dumps chaos raytrace float deepcopy nqueens json.tool compileall alloc_heavy}"
+echo "load average at start: $(cat /proc/loadavg)"
+for name in $order; do
+    p="${programs[$name]}"
+    echo "=== $name: $p" | sed "s|$work|\$TMP|g; s|$bm|\$BENCHMARKS|g"
     # shellcheck disable=SC2086
-    "$bin" validate -r "$repeats" -q --no-plots --out "$work/results" -- $p \
-        | sed -n '/^validation of/,$p' | sed "s|$work|\$TMP|g"
+    "$PYBENCH" validate -r "$repeats" -q --no-plots --out "$out/$name" -- $p \
+        | sed -n '/^validation of/,$p' | sed "s|$work|\$TMP|g; s|$bm|\$BENCHMARKS|g" \
+        || echo "(validate exited with $?)"
 done
+echo "load average at end: $(cat /proc/loadavg)"

@@ -31,7 +31,7 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(
-        stdout.contains("rank agreement (Kendall's tau-b"),
+        stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
         "{stdout}"
     );
     let dir = std::fs::read_dir(&tmp)
@@ -79,12 +79,23 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         "{infos:?}"
     );
     assert_eq!(rows[0]["observed_delta_s"], 0.0);
-    // Two allocators ranked on both sides: the orders either agree or are reversed.
+    // Two allocators ranked on both sides: the raw orders either agree or are reversed.
     let tau = v["tau_time"].as_f64().unwrap();
     assert!(tau == 1.0 || tau == -1.0, "{tau}");
-    assert_eq!(
-        v["disagreements"].as_array().unwrap().is_empty(),
-        tau == 1.0
+    // One repetition cannot show a significant real difference: the pair is
+    // indistinguishable on both figures, never a disagreement.
+    assert!(v["disagreements"].as_array().unwrap().is_empty());
+    assert_eq!(v["indistinguishable"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["tau_time_significant"].is_null());
+    // Both sides ran the same builds, and the table says so.
+    for r in rows {
+        assert_eq!(r["real_version"], r["replay_version"], "{r}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("system") && l.ends_with("same")),
+        "{stdout}"
     );
 }
 

@@ -37,7 +37,7 @@ pub use self::pymalloc::PymallocAllocator;
 pub use self::registry::{AllocError, AllocOptions, Selection};
 #[cfg(feature = "snmalloc")]
 pub use self::snmalloc::SnmallocAllocator;
-pub use self::spec::{AllocatorSpec, EngineConfig};
+pub use self::spec::{AllocatorSpec, DebianBuild, EngineConfig};
 pub use self::system::SystemAllocator;
 
 /// The C allocation interface CPython's allocator domains use (`malloc`, `calloc`,

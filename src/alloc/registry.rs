@@ -12,7 +12,7 @@
 //! error before anything is measured ([`select`]).
 
 use super::libpython::{self, SUPPORTED_MINORS};
-pub use super::spec::{AllocatorSpec, EngineConfig, VALID_NAMES};
+pub use super::spec::{AllocatorSpec, DebianBuild, EngineConfig, VALID_NAMES};
 use super::{
     Allocator, AllocatorVisitor, CpythonAllocator, CpythonError, CrashAllocator, NullAllocator,
     PymallocAllocator, SystemAllocator,
@@ -98,10 +98,12 @@ impl AllocatorSpec {
             | AllocatorSpec::Engine(_)
             | AllocatorSpec::Null
             | AllocatorSpec::Crash(_) => ok(format!("pybench {}", env!("CARGO_PKG_VERSION"))),
-            AllocatorSpec::Tcmalloc | AllocatorSpec::Preload { .. } => Availability {
-                version: None,
-                status: Err(EXEC_ONLY.to_string()),
-            },
+            AllocatorSpec::Tcmalloc | AllocatorSpec::Debian(_) | AllocatorSpec::Preload { .. } => {
+                Availability {
+                    version: None,
+                    status: Err(EXEC_ONLY.to_string()),
+                }
+            }
             AllocatorSpec::Cpython(v) => {
                 match libpython::find(minor(*v), opts.libpython.as_deref()) {
                     Ok(found) => Availability {
@@ -145,7 +147,7 @@ impl AllocatorSpec {
             AllocatorSpec::Pymalloc => {
                 return self.resolve(PyVersion::V3_11).visit(opts, visitor);
             }
-            AllocatorSpec::Tcmalloc | AllocatorSpec::Preload { .. } => {
+            AllocatorSpec::Tcmalloc | AllocatorSpec::Debian(_) | AllocatorSpec::Preload { .. } => {
                 return Err(unavailable(EXEC_ONLY.to_string()))
             }
             AllocatorSpec::System => visitor.visit(SystemAllocator),
@@ -188,7 +190,7 @@ fn minor(v: PyVersion) -> u8 {
 
 /// Every allocator `pybench list allocators` shows: the named kinds, `pymalloc` (per
 /// workload), each engine preset, each supported `cpython:3.X`, `null`, the hidden
-/// `test-crash`, and the exec-only `tcmalloc`.
+/// `test-crash`, and the exec-only `tcmalloc`, `jemalloc@debian`, `mimalloc@debian`.
 pub fn all() -> Vec<AllocatorSpec> {
     let mut specs = vec![
         AllocatorSpec::System,
@@ -205,6 +207,7 @@ pub fn all() -> Vec<AllocatorSpec> {
     specs.push(AllocatorSpec::Null);
     specs.push(AllocatorSpec::Crash(CrashAllocator::DEFAULT_CALLS));
     specs.push(AllocatorSpec::Tcmalloc);
+    specs.extend(DebianBuild::ALL.map(AllocatorSpec::Debian));
     specs
 }
 

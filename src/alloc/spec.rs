@@ -5,9 +5,11 @@
 //! A bare `pymalloc` means one thing everywhere: *pymalloc as the workload's Python version
 //! has it* — the engine preset of that version in a replay ([`AllocatorSpec::resolve`]), the
 //! interpreter's own obmalloc in `exec`. The engine with a fixed configuration is
-//! `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE`. `tcmalloc` and `NAME=PATH` exist only
-//! as libraries preloaded into a real program (`exec`, `validate`); in `exec`, `jemalloc` and
-//! `mimalloc` are Debian's builds preloaded the same way (contender.rs).
+//! `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE` (in `exec`, the engine installed in the
+//! interpreter). `tcmalloc`, `jemalloc@debian`, `mimalloc@debian` (Debian's libraries) and
+//! `NAME=PATH` exist only as libraries preloaded into a real program (`exec`, `validate`); in
+//! `exec`, `jemalloc`, `mimalloc` and `snmalloc` are pybench's own preload libraries, built from
+//! the same crates the replay links (`preload/`, contender.rs).
 //!
 //! A new allocator gets a variant here, its name in [`FromStr`]/[`Display`](fmt::Display), and
 //! its construction in `registry.rs` (in process) or `exec/contender.rs` (preloaded).
@@ -24,7 +26,7 @@ use std::str::FromStr;
 pub const VALID_NAMES: &str = "system, jemalloc, mimalloc, snmalloc, pymalloc, \
     pymalloc:PRESET (cpython-3.8 … cpython-3.13), pymalloc:arena=SIZE,pool=SIZE, \
     cpython:3.X (3.8 … 3.13), null, test-crash[:N], and for exec/validate only: tcmalloc, \
-    NAME=PATH";
+    jemalloc@debian, mimalloc@debian, NAME=PATH";
 
 /// An allocator as the command line names it: cheap, and says nothing yet about whether it
 /// can be built here (see `registry.rs`).
@@ -32,10 +34,12 @@ pub const VALID_NAMES: &str = "system, jemalloc, mimalloc, snmalloc, pymalloc, \
 pub enum AllocatorSpec {
     /// glibc's malloc.
     System,
-    /// jemalloc: the linked crate in a replay, Debian's preloaded library in `exec`.
+    /// jemalloc: the linked crate in a replay, pybench's preload library of the same crate
+    /// build in `exec`.
     Jemalloc,
-    /// mimalloc: the linked crate in a replay, Debian's preloaded library in `exec`.
+    /// mimalloc: as jemalloc.
     Mimalloc,
+    /// snmalloc: as jemalloc.
     Snmalloc,
     /// `pymalloc`: pymalloc of the workload's own Python version (resolved per workload in a
     /// replay; the interpreter as it is in `exec`).
@@ -48,13 +52,32 @@ pub enum AllocatorSpec {
     Null,
     /// Test-only: crashes after this many calls.
     Crash(u64),
-    /// tcmalloc, preloaded into the real program (exec only).
+    /// tcmalloc, Debian's library preloaded into the real program (exec only).
     Tcmalloc,
+    /// Debian's build of jemalloc or mimalloc (`jemalloc@debian`), preloaded into the real
+    /// program (exec only): another version than the crates the replay links.
+    Debian(DebianBuild),
     /// Any allocator library preloaded into the real program, `NAME=PATH` (exec only).
-    Preload {
-        name: String,
-        path: PathBuf,
-    },
+    Preload { name: String, path: PathBuf },
+}
+
+/// The allocators of which Debian's build can be preloaded as `NAME@debian`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebianBuild {
+    Jemalloc,
+    Mimalloc,
+}
+
+impl DebianBuild {
+    pub const ALL: [DebianBuild; 2] = [DebianBuild::Jemalloc, DebianBuild::Mimalloc];
+
+    /// The crate build of the same allocator, which the replay links.
+    pub fn crate_build(self) -> AllocatorSpec {
+        match self {
+            DebianBuild::Jemalloc => AllocatorSpec::Jemalloc,
+            DebianBuild::Mimalloc => AllocatorSpec::Mimalloc,
+        }
+    }
 }
 
 /// The engine's configuration: a CPython version's preset or a custom geometry.
@@ -121,7 +144,7 @@ impl AllocatorSpec {
     pub fn is_exec_only(&self) -> bool {
         matches!(
             self,
-            AllocatorSpec::Tcmalloc | AllocatorSpec::Preload { .. }
+            AllocatorSpec::Tcmalloc | AllocatorSpec::Debian(_) | AllocatorSpec::Preload { .. }
         )
     }
 
@@ -134,6 +157,12 @@ impl AllocatorSpec {
     /// commas. A comma separates names only where a new name starts: the commas inside a
     /// custom geometry (`pymalloc:arena=512K,pool=8K`) belong to it.
     pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<AllocatorSpec>, AllocError> {
+        Self::split_list(values).iter().map(|n| n.parse()).collect()
+    }
+
+    /// The names of a list of `-a` values, split as [`parse_list`](Self::parse_list) splits
+    /// them, trimmed, empty ones dropped: for callers that treat each name's error apart.
+    pub fn split_list<S: AsRef<str>>(values: &[S]) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for v in values {
             for piece in v.as_ref().split(',') {
@@ -151,8 +180,8 @@ impl AllocatorSpec {
         }
         names
             .iter()
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| n.trim().parse())
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
             .collect()
     }
 }
@@ -179,6 +208,8 @@ impl FromStr for AllocatorSpec {
             ("mimalloc", None) => AllocatorSpec::Mimalloc,
             ("snmalloc", None) => AllocatorSpec::Snmalloc,
             ("tcmalloc", None) => AllocatorSpec::Tcmalloc,
+            ("jemalloc@debian", None) => AllocatorSpec::Debian(DebianBuild::Jemalloc),
+            ("mimalloc@debian", None) => AllocatorSpec::Debian(DebianBuild::Mimalloc),
             ("null", None) => AllocatorSpec::Null,
             ("pymalloc", None) => AllocatorSpec::Pymalloc,
             ("pymalloc", Some(a)) => AllocatorSpec::Engine(match a.parse::<Preset>() {
@@ -242,6 +273,7 @@ impl fmt::Display for AllocatorSpec {
             AllocatorSpec::Mimalloc => f.write_str("mimalloc"),
             AllocatorSpec::Snmalloc => f.write_str("snmalloc"),
             AllocatorSpec::Tcmalloc => f.write_str("tcmalloc"),
+            AllocatorSpec::Debian(b) => write!(f, "{}@debian", b.crate_build()),
             AllocatorSpec::Pymalloc => f.write_str("pymalloc"),
             AllocatorSpec::Engine(EngineConfig::Preset(p)) => write!(f, "pymalloc:{p}"),
             AllocatorSpec::Engine(EngineConfig::Geometry(g)) => write!(f, "pymalloc:{g}"),
@@ -282,6 +314,8 @@ mod tests {
             "null",
             "test-crash:7",
             "tcmalloc",
+            "jemalloc@debian",
+            "mimalloc@debian",
             "mine=/opt/lib/libmine.so",
         ] {
             let spec: AllocatorSpec = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -2,21 +2,20 @@
 //! repetition, interleaved (A B C A B C …) so drift spreads evenly (`exec::program`).
 
 use super::output;
-use super::program::ProgramArgs;
+use super::program::{report_problems, ProgramArgs};
 use crate::exec::program::{self, check_program, program_label};
 use std::process::ExitCode;
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let req = args.request()?;
-    let (set, skipped) = program::contenders(&req)?;
-    if !req.quiet {
-        skipped.iter().for_each(|line| eprintln!("{line}"));
-    }
+    let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
-    let interrupted = program::run_programs(&req, &set, &label, &store, &mut results)?;
-    output::finish(&args.output, &store, &mut results, interrupted)
+    let interrupted =
+        program::run_programs(&req, &set, &label, &store, &mut results, &mut problems)?;
+    let code = output::finish(&args.output, &store, &mut results, interrupted)?;
+    Ok(report_problems(&problems, code))
 }

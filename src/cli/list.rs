@@ -75,8 +75,9 @@ fn list_allocators(out: &mut impl Write, args: &ListArgs) -> anyhow::Result<()> 
     writeln!(
         out,
         "also: pymalloc:arena=SIZE,pool=SIZE (custom engine geometry, see `pybench list presets`);\n\
-         exec and validate: NAME=PATH (or --preload NAME=PATH) preloads any allocator library, and \
-         jemalloc, mimalloc are Debian's builds preloaded into the program"
+         exec and validate: NAME=PATH (or --preload NAME=PATH) preloads any allocator library; \
+         jemalloc, mimalloc, snmalloc are pybench's preload libraries of the crates above, \
+         pymalloc:PRESET the engine inside the interpreter"
     )?;
     Ok(())
 }

@@ -4,25 +4,30 @@
 use super::output::OutputArgs;
 use crate::exec::program::{parse_allocators, ProgramRequest};
 use clap::Args;
+use std::process::ExitCode;
 
 /// The arguments of `exec` and `validate`: which allocators, how often, and the program.
 #[derive(Debug, Args)]
 pub struct ProgramArgs {
-    /// Allocators: pymalloc (the interpreter as it is), system (PYTHONMALLOC=malloc), jemalloc,
-    /// mimalloc, tcmalloc (PYTHONMALLOC=malloc + LD_PRELOAD of Debian's build), NAME=PATH.
-    /// Default: every one installed. Separate with commas or repeat the flag.
+    /// Allocators: pymalloc (the interpreter as it is); pymalloc:PRESET or
+    /// pymalloc:arena=SIZE,pool=SIZE (pybench's engine serving the interpreter's MEM and OBJ
+    /// domains); system (PYTHONMALLOC=malloc); jemalloc, mimalloc, snmalloc (PYTHONMALLOC=malloc
+    /// and LD_PRELOAD of pybench's own build of the crate the replay links); jemalloc@debian,
+    /// mimalloc@debian, tcmalloc (Debian's libraries); NAME=PATH. Default: pymalloc, system,
+    /// jemalloc, mimalloc, snmalloc. Separate with commas or repeat the flag.
     #[arg(long, short)]
     pub allocators: Vec<String>,
     /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
     /// no in-process replay).
     #[arg(long, value_name = "NAME=PATH")]
     pub preload: Vec<String>,
-    /// Runs per allocator (for `validate`: on each side, replay and real).
+    /// Runs per allocator, interleaved (for `validate`: on each side, replay and real; five
+    /// give the 95 % intervals and significance tests a useful resolution).
     #[arg(
         long,
         short,
         visible_alias = "repeat",
-        default_value_t = 3,
+        default_value_t = 5,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub repetitions: u32,
@@ -36,11 +41,25 @@ pub struct ProgramArgs {
 impl ProgramArgs {
     /// The request these arguments make, with every allocator name parsed.
     pub fn request(&self) -> anyhow::Result<ProgramRequest> {
+        let (allocators, problems) = parse_allocators(&self.allocators, &self.preload)?;
         Ok(ProgramRequest {
             program: self.program.clone(),
-            allocators: parse_allocators(&self.allocators, &self.preload)?,
+            allocators,
             repetitions: self.repetitions,
+            problems,
             quiet: self.output.quiet,
         })
+    }
+}
+
+/// Ends a command whose runs were written: each problem in one line, exit code 2.
+pub fn report_problems(problems: &[String], code: ExitCode) -> ExitCode {
+    for p in problems {
+        eprintln!("error: {p}");
+    }
+    if problems.is_empty() {
+        code
+    } else {
+        ExitCode::from(2)
     }
 }

@@ -3,7 +3,7 @@
 //! prints both sides with their rankings and agreement.
 
 use super::output;
-use super::program::ProgramArgs;
+use super::program::{report_problems, ProgramArgs};
 use crate::exec::pipeline::validate_program;
 use crate::exec::program::{self, check_program, program_label};
 use crate::report::validation::render;
@@ -13,10 +13,7 @@ use std::process::ExitCode;
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
     let req = args.request()?;
-    let (set, skipped) = program::contenders(&req)?;
-    if !req.quiet {
-        skipped.iter().for_each(|line| eprintln!("{line}"));
-    }
+    let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     let (store, mut results) = output::start(
@@ -25,9 +22,9 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
         parameters,
         infos,
     )?;
-    let (v, interrupted) = validate_program(&req, &set, &store, &mut results)?;
+    let (v, interrupted) = validate_program(&req, &set, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", render(&v))?;
-    Ok(code)
+    Ok(report_problems(&problems, code))
 }

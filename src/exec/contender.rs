@@ -1,16 +1,19 @@
 //! How each allocator is put in effect for a real Python process.
 //!
 //! - `pymalloc`: the interpreter as it is (`PYTHONMALLOC` removed from the environment).
+//! - `pymalloc:PRESET`, `pymalloc:arena=SIZE,pool=SIZE`: pybench's own engine serving the MEM
+//!   and OBJ domains inside the interpreter (`engine_hook.rs`), with that geometry.
 //! - `system`: `PYTHONMALLOC=malloc`, so every domain calls glibc's malloc.
-//! - any other: `PYTHONMALLOC=malloc` plus the allocator's shared library in `LD_PRELOAD`,
-//!   which replaces malloc for the whole process.
-//!
-//! The preload libraries are Debian's (`libjemalloc2`, `libmimalloc2.0`,
-//! `libtcmalloc-minimal4`, installed by `scripts/setup.sh`); their versions differ from the
-//! crates linked for in-process replay (jemalloc 5.3.0 vs 5.3.1, mimalloc 2.0.9 vs 3.x), so both
-//! are reported. `--preload NAME=PATH` adds any other allocator library.
+//! - `jemalloc`, `mimalloc`, `snmalloc`: `PYTHONMALLOC=malloc` plus pybench's own preload
+//!   library (`preload/`), built from exactly the crate builds the replay links, so both
+//!   sides of `validate` measure the same allocator build.
+//! - `jemalloc@debian`, `mimalloc@debian`, `tcmalloc`: Debian's libraries (`libjemalloc2`,
+//!   `libmimalloc2.0`, `libtcmalloc-minimal4`, installed by `scripts/setup.sh`), whose
+//!   versions differ from the crates (jemalloc 5.3.0, mimalloc 2.0.9).
+//! - `--preload NAME=PATH`: any other allocator library.
 
-use crate::alloc::AllocatorSpec;
+use crate::alloc::{AllocatorSpec, EngineConfig};
+use crate::pymalloc::Geometry;
 use std::path::{Path, PathBuf};
 
 /// One way of running the program.
@@ -25,12 +28,14 @@ pub struct Contender {
     /// Whether `PYTHONMALLOC=malloc` is set (else it is removed).
     pub python_malloc: bool,
     pub version: String,
+    /// pybench's engine installed in the interpreter with this geometry, if any.
+    pub engine: Option<Geometry>,
 }
 
 /// Problems with the allocators asked for (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ContenderError {
-    #[error("unknown exec allocator `{0}`; valid: pymalloc, system, jemalloc, mimalloc, tcmalloc, or --preload NAME=PATH")]
+    #[error("unknown exec allocator `{0}`; valid: pymalloc, pymalloc:PRESET, pymalloc:arena=SIZE,pool=SIZE, system, jemalloc, mimalloc, snmalloc, jemalloc@debian, mimalloc@debian, tcmalloc, or --preload NAME=PATH")]
     Unknown(String),
     #[error("{name}: preload library {path} not found{hint}")]
     Missing {
@@ -42,15 +47,19 @@ pub enum ContenderError {
     NotAnAllocator { name: String, path: String },
     #[error("bad --preload `{0}`: expected NAME=PATH")]
     BadPreload(String),
+    #[error("{name}: {reason}")]
+    Engine { name: String, reason: String },
+    #[error("{0}: this pybench was built without the `{0}` feature, so it has no preload library for it")]
+    NotBuilt(String),
 }
 
 /// Debian's multiarch library directory, where the packages install.
 const LIB_DIRS: [&str; 2] = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"];
 
-/// (name, library file, Debian package) of the allocators with a known preload library.
+/// (name, library file, Debian package) of Debian's allocator libraries.
 const KNOWN: [(&str, &str, &str); 3] = [
-    ("jemalloc", "libjemalloc.so.2", "libjemalloc2"),
-    ("mimalloc", "libmimalloc.so.2", "libmimalloc2.0"),
+    ("jemalloc@debian", "libjemalloc.so.2", "libjemalloc2"),
+    ("mimalloc@debian", "libmimalloc.so.2", "libmimalloc2.0"),
     (
         "tcmalloc",
         "libtcmalloc_minimal.so.4",
@@ -58,43 +67,144 @@ const KNOWN: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// The default contenders: the interpreter's own pymalloc, glibc, and every known preload
-/// library that is installed. Returns the others' one-line reasons for being skipped.
-pub fn default_set() -> (Vec<Contender>, Vec<String>) {
+/// The allocators with a preload library built by pybench (`preload/`).
+const PROJECT: [AllocatorSpec; 3] = [
+    AllocatorSpec::Jemalloc,
+    AllocatorSpec::Mimalloc,
+    AllocatorSpec::Snmalloc,
+];
+
+/// The default contenders: the interpreter's own pymalloc, glibc, and pybench's own preload
+/// libraries of every allocator the replay links. The second list holds the one-line
+/// problems of those that cannot run (a preload library that was not built): the caller
+/// runs the others and then reports them.
+pub fn default_set() -> (Vec<Contender>, Vec<ContenderError>) {
     let mut set = vec![pymalloc(), system()];
-    let mut skipped = Vec::new();
-    for (name, ..) in KNOWN {
-        match known(name) {
+    let mut problems = Vec::new();
+    for spec in &PROJECT {
+        match project(spec) {
             Ok(c) => set.push(c),
-            Err(e) => skipped.push(e.to_string()),
+            Err(e) => problems.push(e),
         }
     }
-    (set, skipped)
+    (set, problems)
 }
 
-/// A contender by name (`pymalloc`, `system`, `jemalloc`, `mimalloc`, `tcmalloc`,
-/// `NAME=PATH`).
+/// A contender by name (see the module docs).
 pub fn by_name(name: &str) -> Result<Contender, ContenderError> {
     match name.parse::<AllocatorSpec>() {
         Ok(spec) => by_spec(&spec),
+        Err(crate::alloc::AllocError::BadArgument { reason, .. }) => Err(ContenderError::Engine {
+            name: name.to_string(),
+            reason,
+        }),
         Err(_) => Err(ContenderError::Unknown(name.to_string())),
     }
 }
 
-/// The contender of an allocator spec; in-process-only allocators (snmalloc, the engine
-/// presets, `cpython:3.X`, null) have none.
+/// The contender of an allocator spec; in-process-only allocators (`cpython:3.X`, null,
+/// test-crash) have none.
 pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
     match spec {
         AllocatorSpec::Pymalloc => Ok(pymalloc()),
         AllocatorSpec::System => Ok(system()),
-        AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc | AllocatorSpec::Tcmalloc => {
-            known(&spec.name())
+        AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc | AllocatorSpec::Snmalloc => {
+            project(spec)
         }
+        AllocatorSpec::Debian(_) | AllocatorSpec::Tcmalloc => known(spec),
+        AllocatorSpec::Engine(config) => engine(spec, *config),
         AllocatorSpec::Preload { name, path } => {
-            preloaded(name, path, String::new(), "custom".to_string())
+            preloaded(spec, name, path, String::new(), "custom".to_string())
         }
         _ => Err(ContenderError::Unknown(spec.name())),
     }
+}
+
+/// True for errors that concern one allocator only (its library or geometry), after which
+/// the others can still run; false for usage errors that stop everything.
+pub fn is_local(e: &ContenderError) -> bool {
+    matches!(
+        e,
+        ContenderError::Missing { .. }
+            | ContenderError::NotAnAllocator { .. }
+            | ContenderError::Engine { .. }
+            | ContenderError::NotBuilt(_)
+    )
+}
+
+/// `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE`: the engine inside the interpreter.
+fn engine(spec: &AllocatorSpec, config: EngineConfig) -> Result<Contender, ContenderError> {
+    let geometry: Geometry = match config {
+        EngineConfig::Preset(p) => p.geometry(),
+        EngineConfig::Geometry(g) => g,
+    };
+    // Checked here so that a library that was not built is a problem before any run.
+    built_library(super::engine_site::ENGINE_LIBRARY).map_err(|reason| ContenderError::Engine {
+        name: spec.name(),
+        reason,
+    })?;
+    Ok(Contender {
+        spec: spec.clone(),
+        name: spec.name(),
+        preload: None,
+        python_malloc: false,
+        // The engine's version, as the replay of the same geometry reports it.
+        version: format!("pybench {}", env!("CARGO_PKG_VERSION")),
+        engine: Some(geometry),
+    })
+}
+
+/// Where pybench's own libraries are: next to the executable (`target/release/`), in its
+/// `deps/` directory (where Cargo puts the preload libraries), or for a test binary in
+/// `deps/` the directory above. `PYBENCH_LIB_DIR`, when set, is the only place looked in
+/// (for installed copies, and to test what happens when a library was not built).
+pub fn built_library(file: &str) -> Result<PathBuf, String> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("PYBENCH_LIB_DIR") {
+        dirs.push(PathBuf::from(dir));
+    } else if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        dirs.push(exe_dir.join("deps"));
+        dirs.push(exe_dir.clone());
+        if let Some(up) = exe_dir.parent() {
+            dirs.push(up.to_path_buf());
+        }
+    }
+    dirs.iter()
+        .map(|d| d.join(file))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "{file} was not built (looked in {}); run `cargo build --release` and see its warnings",
+                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        })
+}
+
+/// pybench's own preload library of `name`, reporting the in-process build's version: both
+/// come from the same crate build (Cargo resolves one version; `preload/*/Cargo.toml`).
+fn project(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    let name = spec.name();
+    let name = name.as_str();
+    let version: Option<String> = match spec {
+        #[cfg(feature = "jemalloc")]
+        AllocatorSpec::Jemalloc => Some(crate::alloc::JemallocAllocator::library_version()),
+        #[cfg(feature = "mimalloc")]
+        AllocatorSpec::Mimalloc => Some(crate::alloc::MimallocAllocator::library_version()),
+        #[cfg(feature = "snmalloc")]
+        AllocatorSpec::Snmalloc => Some(crate::alloc::SnmallocAllocator::library_version()),
+        _ => None,
+    };
+    let version = version.ok_or_else(|| ContenderError::NotBuilt(name.to_string()))?;
+    let file = format!("libpybench_preload_{name}.so");
+    let path = built_library(&file).map_err(|reason| ContenderError::Missing {
+        name: name.to_string(),
+        path: file.clone(),
+        hint: format!(": {reason}"),
+    })?;
+    preloaded(spec, name, &path, String::new(), version)
 }
 
 /// `--preload NAME=PATH`.
@@ -112,6 +222,7 @@ fn pymalloc() -> Contender {
         preload: None,
         python_malloc: false,
         version: "the interpreter's own obmalloc".into(),
+        engine: None,
     }
 }
 
@@ -123,10 +234,13 @@ fn system() -> Contender {
         python_malloc: true,
         version: crate::sys::procfs::glibc_version()
             .map_or("glibc".into(), |v| format!("glibc {v}")),
+        engine: None,
     }
 }
 
-fn known(name: &str) -> Result<Contender, ContenderError> {
+fn known(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
+    let name = spec.name();
+    let name = name.as_str();
     let (_, file, package) = KNOWN
         .iter()
         .find(|k| k.0 == name)
@@ -137,10 +251,12 @@ fn known(name: &str) -> Result<Contender, ContenderError> {
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new(LIB_DIRS[0]).join(file));
     let hint = format!(" (install the Debian package {package}: scripts/setup.sh)");
-    preloaded(name, &path, hint, package_version(package))
+    preloaded(spec, name, &path, hint, package_version(package))
 }
 
+/// A contender preloading `path`, once it is known to be an allocator library.
 fn preloaded(
+    spec: &AllocatorSpec,
     name: &str,
     path: &Path,
     hint: String,
@@ -159,20 +275,13 @@ fn preloaded(
             path: path.display().to_string(),
         });
     }
-    // The Debian builds go by their own names; anything else is the `NAME=PATH` it was given.
-    let spec = match KNOWN.iter().find(|k| k.0 == name && path.ends_with(k.1)) {
-        Some(_) => name.parse().expect("known names parse"),
-        None => AllocatorSpec::Preload {
-            name: name.to_string(),
-            path: path.to_path_buf(),
-        },
-    };
     Ok(Contender {
-        spec,
+        spec: spec.clone(),
         name: name.to_string(),
         preload: Some(path.to_path_buf()),
         python_malloc: true,
         version,
+        engine: None,
     })
 }
 
@@ -211,5 +320,9 @@ mod tests {
             Err(ContenderError::Missing { .. })
         ));
         assert!(matches!(by_name("hoard"), Err(ContenderError::Unknown(_))));
+        assert!(matches!(
+            by_name("pymalloc:arena=64K,pool=128K"),
+            Err(ContenderError::Engine { .. })
+        ));
     }
 }

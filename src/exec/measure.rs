@@ -3,6 +3,7 @@
 //! `/proc/PID/statm` while it runs.
 
 use super::contender::Contender;
+use super::engine_site::{EngineReport, EngineSite};
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::procfs::{RssReader, Usage};
@@ -21,6 +22,8 @@ pub struct Execution {
     pub rss_series: Vec<(u64, u64)>,
     /// `Ok` for exit code 0, else how it ended.
     pub outcome: Result<(), String>,
+    /// For an engine contender: its accounting at exit, or why it could not serve.
+    pub engine: Option<EngineReport>,
 }
 
 /// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise
@@ -52,6 +55,10 @@ pub fn execute(
         }
         cmd.env("LD_PRELOAD", value);
     }
+    let site = match contender.engine {
+        Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
+        None => None,
+    };
     let start = Instant::now();
     let child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
@@ -80,7 +87,13 @@ pub fn execute(
     let wall = start.elapsed();
     // The child was reaped by wait4; std's handle must not try again.
     std::mem::forget(child);
-    let outcome = if libc::WIFEXITED(status) {
+    let engine = site.as_ref().map(|s| s.report(pid as u32));
+    if let (false, Some(EngineReport::Stats(text))) = (quiet, &engine) {
+        eprint!("{text}");
+    }
+    let outcome = if let Some(EngineReport::Refused(reason)) = &engine {
+        Err(reason.clone())
+    } else if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {
             0 => Ok(()),
             code => Err(format!("the program exited with code {code}")),
@@ -98,8 +111,13 @@ pub fn execute(
         usage,
         rss_series: series,
         outcome,
+        engine,
     })
 }
+
+/// The first line of the cell note holding the engine's accounting at exit.
+pub const ENGINE_NOTE: &str =
+    "pymalloc engine accounting at exit (sys._debugmallocstats() layout):";
 
 /// The execution as a result cell (`kind: exec`), so `compare`, `plot` and the CSV treat it
 /// like a replay cell. Failed runs keep no timing: a run that failed is never timed as if it
@@ -126,6 +144,9 @@ pub fn to_cell(label: &str, contender: &Contender, repetition: u32, e: &Executio
     ));
     mx.push(Metric::of(Id::MinorFaults, u.minor_faults as f64));
     mx.push(Metric::of(Id::MajorFaults, u.major_faults as f64));
+    if let Some(EngineReport::Stats(text)) = &e.engine {
+        cell.notes.push(format!("{ENGINE_NOTE}\n{text}"));
+    }
     cell.rss_series = e.rss_series.clone();
     cell.notes
         .push("exec: rss_series is (milliseconds since start, resident bytes)".to_string());

@@ -1,8 +1,11 @@
 //! Ground truth: the real program run under each allocator (`pybench exec`), measured from the
 //! outside, with results in the same files as a replay.
 
+pub mod agreement;
 pub mod contender;
 mod elf;
+pub mod engine_hook;
+pub mod engine_site;
 pub mod measure;
 pub mod pipeline;
 pub mod program;

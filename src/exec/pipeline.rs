@@ -19,7 +19,9 @@ use std::time::Duration;
 
 /// The in-process allocator that stands for an exec contender in the replay: the real
 /// obmalloc of the recorded version for `pymalloc` (the engine preset when that libpython is
-/// missing); the same allocator for the others that exist in process; none otherwise.
+/// missing); the engine with the same geometry for the engine in the interpreter; the crate
+/// build for Debian's (the manifest shows both versions); the same allocator for the others
+/// that exist in process; none otherwise.
 pub fn replay_allocator(
     c: &Contender,
     python: PyVersion,
@@ -34,9 +36,12 @@ pub fn replay_allocator(
             }
             AllocatorSpec::Pymalloc.resolve(python)
         }
-        s @ (AllocatorSpec::System | AllocatorSpec::Jemalloc | AllocatorSpec::Mimalloc) => {
-            s.clone()
-        }
+        s @ (AllocatorSpec::Engine(_)
+        | AllocatorSpec::System
+        | AllocatorSpec::Jemalloc
+        | AllocatorSpec::Mimalloc
+        | AllocatorSpec::Snmalloc) => s.clone(),
+        AllocatorSpec::Debian(build) => build.crate_build(),
         _ => return None,
     };
     available(&spec).then_some(spec)
@@ -70,13 +75,15 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
     Ok(())
 }
 
-/// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured.
-/// Returns the validation and whether Ctrl-C stopped it early.
+/// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
+/// contenders the interpreter refuses add their one-line reason to `problems`. Returns the
+/// validation and whether Ctrl-C stopped it early.
 pub fn validate_program(
     req: &ProgramRequest,
     set: &[Contender],
     store: &ResultsStore,
     results: &mut RunResults,
+    problems: &mut Vec<String>,
 ) -> anyhow::Result<(Validation, bool)> {
     let label = program::program_label(&req.program);
     // 1. Record the program's allocator calls.
@@ -98,8 +105,8 @@ pub fn validate_program(
         .zip(&replays)
         .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
         .collect();
-    // Both sides' versions go into the manifest: the preloaded libraries are not the crates
-    // linked for replay (e.g. mimalloc 2.0.9 from Debian against 3.x in process).
+    // Both sides' versions go into the manifest: a preloaded library need not be the crate
+    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
     for replay in replays.iter().flatten() {
         results.allocators.push(AllocatorInfo {
             name: format!("{replay} (replay)"),
@@ -108,6 +115,15 @@ pub fn validate_program(
                 .version
                 .unwrap_or_else(|| "unknown".to_string()),
         });
+    }
+    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
+    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
+    let python_full = match &source {
+        Source::Trace { meta, .. } => meta.python.clone(),
+        _ => source.python().name().to_string(),
+    };
+    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
+        info.version = format!("CPython {python_full}");
     }
     let mut cells = Vec::new();
     for rep in 0..req.repetitions {
@@ -133,7 +149,7 @@ pub fn validate_program(
 
     // 3. Run the program itself under each allocator.
     if !interrupted {
-        interrupted = program::run_programs(req, set, &label, store, results)?;
+        interrupted = program::run_programs(req, set, &label, store, results, problems)?;
     }
 
     // 4. Both sides, side by side.

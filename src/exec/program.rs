@@ -2,6 +2,7 @@
 //! (A B C A B C …) so drift spreads evenly, every run saved as a cell when it ends.
 
 use super::contender::{self, Contender, ContenderError};
+use super::engine_site::EngineReport;
 use super::{execute, to_cell};
 use crate::alloc::{AllocError, AllocatorSpec};
 use crate::harness::runner;
@@ -9,55 +10,68 @@ use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, R
 use crate::report::store::ResultsStore;
 
 /// A real program and how to run it, as the command line gives them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ProgramRequest {
     /// The program and its arguments.
     pub program: Vec<String>,
     /// Named allocators (`-a` and `--preload`); empty for the default set.
     pub allocators: Vec<AllocatorSpec>,
     pub repetitions: u32,
+    /// Allocators named that cannot run here whatever the program (a geometry that cannot
+    /// serve): reported after the others ran.
+    pub problems: Vec<ContenderError>,
     /// No progress lines, and the program's own output discarded.
     pub quiet: bool,
 }
 
-/// The contenders of a request (the default set when none is named) and the default ones
-/// skipped, one line each. Every problem is reported before anything runs.
+/// The contenders of a request (the default set when none is named), and the one-line
+/// problems of those that cannot run (a preload library that was not built or is missing, a
+/// geometry that cannot serve): the others still run, and the problems end the command with
+/// exit code 2 (`report_problems` in the CLI). Usage errors (unknown names, bad `--preload`)
+/// stop it before any run.
 pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<String>)> {
+    let mut problems: Vec<String> = req.problems.iter().map(ToString::to_string).collect();
+    let mut set = Vec::new();
     if req.allocators.is_empty() {
-        let (set, skipped) = contender::default_set();
-        return Ok((
-            set,
-            skipped
-                .into_iter()
-                .map(|r| format!("skipped {r}"))
-                .collect(),
-        ));
+        let (default, skipped) = contender::default_set();
+        set = default;
+        problems.extend(skipped.iter().map(ToString::to_string));
     }
-    let set = req
-        .allocators
-        .iter()
-        .map(contender::by_spec)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((set, Vec::new()))
+    for spec in &req.allocators {
+        match contender::by_spec(spec) {
+            Ok(c) => set.push(c),
+            Err(e) if contender::is_local(&e) => problems.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((set, problems))
 }
 
-/// Parses `-a` values and `--preload NAME=PATH`s into specs; a name no command knows is
-/// reported as exec reports it (with the exec allocators, not the replay's).
+/// Parses `-a` values and `--preload NAME=PATH`s into a request's specs and problems: a name
+/// no command knows is reported as exec reports it (with the exec allocators, not the
+/// replay's), and stops everything; a geometry that cannot serve concerns that contender only.
 pub fn parse_allocators(
     names: &[String],
     preloads: &[String],
-) -> anyhow::Result<Vec<AllocatorSpec>> {
-    let mut specs = AllocatorSpec::parse_list(names).map_err(|e| match e {
-        AllocError::Unknown { name } => anyhow::Error::new(ContenderError::Unknown(name)),
-        other => other.into(),
-    })?;
+) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<ContenderError>)> {
+    let (mut specs, mut problems) = (Vec::new(), Vec::new());
+    for name in AllocatorSpec::split_list(names) {
+        match name.parse::<AllocatorSpec>() {
+            Ok(spec) => specs.push(spec),
+            Err(AllocError::Unknown { name }) => return Err(ContenderError::Unknown(name).into()),
+            Err(AllocError::BadArgument { reason, .. }) if name.starts_with("pymalloc:") => {
+                problems.push(ContenderError::Engine { name, reason })
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
     for p in preloads {
         match p.parse::<AllocatorSpec>() {
             Ok(spec @ AllocatorSpec::Preload { .. }) => specs.push(spec),
             _ => return Err(ContenderError::BadPreload(p.clone()).into()),
         }
     }
-    Ok(specs)
+    Ok((specs, problems))
 }
 
 /// Fails in one line when the program cannot be started at all.
@@ -127,29 +141,42 @@ pub fn manifest(
 /// Runs the program `repetitions` times under every contender, interleaved, saving each
 /// run's cell as it finishes. Progress lines go to stderr, repetitions numbered from 0 as in
 /// the results files; so does the program's own output,
-/// so that stdout holds only pybench's table or `--csv -`. Returns true when Ctrl-C stopped
-/// it early.
+/// so that stdout holds only pybench's table or `--csv -`. An engine contender the interpreter
+/// refuses adds its reason to `problems` and is not run again. Returns true when Ctrl-C
+/// stopped it early.
 pub fn run_programs(
     req: &ProgramRequest,
     set: &[Contender],
     label: &str,
     store: &ResultsStore,
     results: &mut RunResults,
+    problems: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
     runner::install_sigint_handler();
     let total = set.len() as u32 * req.repetitions;
     let mut done = 0;
+    // Engine contenders the interpreter cannot host: one failed run says why; no more runs.
+    let mut refused: Vec<String> = Vec::new();
     for rep in 0..req.repetitions {
         for c in set {
             if runner::interrupted() {
                 return Ok(true);
+            }
+            if refused.contains(&c.name) {
+                continue;
             }
             done += 1;
             if !req.quiet {
                 eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
             let cell = match execute(&req.program, c, req.quiet) {
-                Ok(e) => to_cell(label, c, rep, &e),
+                Ok(e) => {
+                    if let Some(EngineReport::Refused(reason)) = &e.engine {
+                        refused.push(c.name.clone());
+                        problems.push(format!("{}: {reason}", c.name));
+                    }
+                    to_cell(label, c, rep, &e)
+                }
                 Err(e) => {
                     let reason = format!("cannot start `{}`: {e}", req.program[0]);
                     let mut cell = CellResult::failed(label, &c.name, rep, reason);
@@ -166,7 +193,35 @@ pub fn run_programs(
 
 #[cfg(test)]
 mod tests {
-    use super::program_label;
+    use super::{parse_allocators, program_label, AllocatorSpec, ContenderError};
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_geometry_that_cannot_serve_is_a_problem_and_an_unknown_name_stops_everything() {
+        let (specs, problems) = parse_allocators(
+            &strings(&["pymalloc,pymalloc:arena=64K,pool=128K,jemalloc@debian"]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            specs,
+            [
+                AllocatorSpec::Pymalloc,
+                AllocatorSpec::Debian(crate::alloc::DebianBuild::Jemalloc)
+            ]
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(matches!(&problems[0], ContenderError::Engine { name, .. }
+            if name == "pymalloc:arena=64K,pool=128K"));
+        let err = parse_allocators(&strings(&["system,hoard"]), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown exec allocator `hoard`"),
+            "{err}"
+        );
+    }
 
     fn label(args: &[&str]) -> String {
         program_label(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())

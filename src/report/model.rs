@@ -236,6 +236,31 @@ pub struct ValidationRow {
     pub predicted_delta_s: Option<f64>,
     /// Real wall time minus the real pymalloc run's.
     pub observed_delta_s: Option<f64>,
+    /// 95 % bootstrap intervals `[lo, hi]` of the four medians above.
+    #[serde(default)]
+    pub replay_time_ci: Option<[f64; 2]>,
+    #[serde(default)]
+    pub real_wall_ci: Option<[f64; 2]>,
+    #[serde(default)]
+    pub replay_rss_ci: Option<[f64; 2]>,
+    #[serde(default)]
+    pub real_rss_ci: Option<[f64; 2]>,
+    /// Against the reference allocator (`Validation::reference`) on the same side: ratio of
+    /// medians `[point, lo, hi]` (95 % bootstrap), time and memory, predicted and observed.
+    #[serde(default)]
+    pub predicted_time_ratio: Option<[f64; 3]>,
+    #[serde(default)]
+    pub observed_time_ratio: Option<[f64; 3]>,
+    #[serde(default)]
+    pub predicted_memory_ratio: Option<[f64; 3]>,
+    #[serde(default)]
+    pub observed_memory_ratio: Option<[f64; 3]>,
+    /// The allocator's version on each side (from the manifest); they differ when the real
+    /// run preloads another build than the replay links.
+    #[serde(default)]
+    pub real_version: Option<String>,
+    #[serde(default)]
+    pub replay_version: Option<String>,
 }
 
 /// The replay's verdict against the real program's (issue: ground truth).
@@ -250,6 +275,21 @@ pub struct Validation {
     pub tau_memory: Option<f64>,
     /// Every pair of allocators the two sides order differently, in words.
     pub disagreements: Vec<String>,
+    /// Tau over the pairs whose real difference is significant (`exec::agreement`).
+    #[serde(default)]
+    pub tau_time_significant: Option<f64>,
+    #[serde(default)]
+    pub tau_memory_significant: Option<f64>,
+    /// Pairs the real runs cannot tell apart (not significant), in words: neither agreement
+    /// nor disagreement.
+    #[serde(default)]
+    pub indistinguishable: Vec<String>,
+    /// Counts of (agree, disagree, indistinguishable) pairs, time then memory.
+    #[serde(default)]
+    pub pair_counts: Option<[[usize; 3]; 2]>,
+    /// The allocator both sides' differences are taken against.
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 impl RunResults {

@@ -1,69 +1,144 @@
-//! The text of a validation (`pybench validate`): the two sides in one table, the rank
-//! agreement, and the disagreements in words. Printed on the terminal and in summary.md.
+//! The text of a validation (`pybench validate`): both sides in two tables (time, memory),
+//! medians with their 95 % intervals, differences against the same reference allocator on
+//! both sides, the builds each side used, the rank agreement over significant pairs and over
+//! all, and the pairs in words. Printed on the terminal and in summary.md.
 
-use super::model::Validation;
+use super::model::{Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
-/// The side-by-side table and the verdict in words.
-pub fn render(v: &Validation) -> String {
-    let mut s = String::new();
-    let f = |x: Option<f64>, show: &dyn Fn(f64) -> String| x.map_or("–".to_string(), show);
-    let dur = |x: f64| human_duration(x * 1e9);
-    let bytes = |x: f64| human(x, true);
-    let rank = |x: f64| format!("{x}");
-    let delta = |x: f64| format!("{:+.1} ms", x * 1e3);
-    s.push_str(&format!("\nvalidation of `{}`\n", v.program));
+type Pick = fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>);
+type Ratio = fn(&ValidationRow) -> Option<[f64; 3]>;
+
+/// `1.26 s [1.20–1.30]`.
+fn with_ci((m, ci): (Option<f64>, Option<[f64; 2]>), show: &dyn Fn(f64) -> String) -> String {
+    match (m, ci) {
+        (None, _) => "–".to_string(),
+        (Some(m), None) => show(m),
+        (Some(m), Some([lo, hi])) => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
+    }
+}
+
+/// `−12.3 % [−15.0, −9.8]`: a ratio against the reference as a difference in percent.
+fn percent(r: Option<[f64; 3]>) -> String {
+    let pc = |x: f64| (x - 1.0) * 100.0;
+    r.map_or("–".to_string(), |[p, lo, hi]| {
+        format!("{:+.1} % [{:+.1}, {:+.1}]", pc(p), pc(lo), pc(hi))
+    })
+}
+
+fn build(r: &ValidationRow) -> &'static str {
+    match (&r.real_version, &r.replay_version) {
+        (Some(a), Some(b)) if a == b => "same",
+        (Some(_), Some(_)) => "DIFFERS",
+        _ => "–",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn table(
+    s: &mut String,
+    v: &Validation,
+    title: &str,
+    replay: Pick,
+    real: Pick,
+    ranks: fn(&ValidationRow) -> (Option<f64>, Option<f64>),
+    predicted: Ratio,
+    observed: Ratio,
+    show: &dyn Fn(f64) -> String,
+) {
+    let rank = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x}"));
     s.push_str(&format!(
-        "{:<10} {:>11} {:>11} {:>9}   {:>11} {:>11} {:>9}   {:>12} {:>12}\n",
-        "allocator",
-        "replay",
-        "real wall",
-        "rank r/w",
-        "replay RSS",
-        "real RSS",
-        "rank r/w",
-        "Δ predicted",
-        "Δ observed"
+        "{:<16} {:>30} {:>30} {:>9}  {:>25} {:>25}  {}\n",
+        title, "replay", "real", "rank r/w", "Δ predicted", "Δ observed", "build"
     ));
     for r in &v.rows {
-        let ranks_t = format!(
-            "{}/{}",
-            f(r.replay_time_rank, &rank),
-            f(r.real_time_rank, &rank)
-        );
-        let ranks_m = format!(
-            "{}/{}",
-            f(r.replay_memory_rank, &rank),
-            f(r.real_memory_rank, &rank)
-        );
+        let (a, b) = ranks(r);
         s.push_str(&format!(
-            "{:<10} {:>11} {:>11} {:>9}   {:>11} {:>11} {:>9}   {:>12} {:>12}\n",
+            "{:<16} {:>30} {:>30} {:>9}  {:>25} {:>25}  {}\n",
             r.allocator,
-            f(r.replay_time_s, &dur),
-            f(r.real_wall_s, &dur),
-            ranks_t,
-            f(r.replay_peak_rss, &bytes),
-            f(r.real_peak_rss, &bytes),
-            ranks_m,
-            f(r.predicted_delta_s, &delta),
-            f(r.observed_delta_s, &delta),
+            with_ci(replay(r), show),
+            with_ci(real(r), show),
+            format!("{}/{}", rank(a), rank(b)),
+            percent(predicted(r)),
+            percent(observed(r)),
+            build(r),
+        ));
+    }
+}
+
+/// The side-by-side tables and the verdict in words.
+pub fn render(v: &Validation) -> String {
+    let mut s = String::new();
+    let dur = |x: f64| human_duration(x * 1e9);
+    let bytes = |x: f64| human(x, true);
+    let reference = v.reference.as_deref().unwrap_or("pymalloc");
+    s.push_str(&format!(
+        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n\n",
+        v.program
+    ));
+    table(
+        &mut s,
+        v,
+        "time",
+        |r| (r.replay_time_s, r.replay_time_ci),
+        |r| (r.real_wall_s, r.real_wall_ci),
+        |r| (r.replay_time_rank, r.real_time_rank),
+        |r| r.predicted_time_ratio,
+        |r| r.observed_time_ratio,
+        &dur,
+    );
+    s.push('\n');
+    table(
+        &mut s,
+        v,
+        "peak RSS",
+        |r| (r.replay_peak_rss, r.replay_rss_ci),
+        |r| (r.real_peak_rss, r.real_rss_ci),
+        |r| (r.replay_memory_rank, r.real_memory_rank),
+        |r| r.predicted_memory_ratio,
+        |r| r.observed_memory_ratio,
+        &bytes,
+    );
+    for r in v.rows.iter().filter(|r| build(r) == "DIFFERS") {
+        s.push_str(&format!(
+            "  {}: the real run used {}, the replay {} — not the same build\n",
+            r.allocator,
+            r.real_version.as_deref().unwrap_or("?"),
+            r.replay_version.as_deref().unwrap_or("?"),
         ));
     }
     let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
     s.push_str(&format!(
-        "\nrank agreement (Kendall's tau-b, +1 = same order): time {}, memory {}\n",
+        "\nrank agreement (Kendall's tau, +1 = same order) over the pairs the real runs tell apart: \
+         time {}, memory {}   (all pairs, tau-b: time {}, memory {})\n",
+        tau(v.tau_time_significant),
+        tau(v.tau_memory_significant),
         tau(v.tau_time),
-        tau(v.tau_memory)
+        tau(v.tau_memory),
     ));
+    if let Some([t, m]) = v.pair_counts {
+        s.push_str(&format!(
+            "pairs: time {} agree, {} disagree, {} indistinguishable; memory {} agree, {} disagree, {} indistinguishable\n",
+            t[0], t[1], t[2], m[0], m[1], m[2]
+        ));
+    }
     s.push_str(
-        "replay = the allocator's own time on the recorded calls (untimed pass); real wall = the \
-         whole program, interpreter included; Δ = difference from pymalloc\n",
+        "replay = the allocator's own time on the recorded calls (untimed pass); real = the \
+         whole program, interpreter included\n",
     );
     if v.disagreements.is_empty() {
-        s.push_str("the replay and the real runs rank every pair of allocators the same way\n");
+        s.push_str("no pair the real runs tell apart is ranked the other way by the replay\n");
     } else {
-        s.push_str("where they disagree:\n");
+        s.push_str("where they disagree (real difference significant, p < 0.05):\n");
         for d in &v.disagreements {
+            s.push_str(&format!("  - {d}\n"));
+        }
+    }
+    if !v.indistinguishable.is_empty() {
+        s.push_str(
+            "indistinguishable (the real runs cannot tell them apart; counted neither way):\n",
+        );
+        for d in &v.indistinguishable {
             s.push_str(&format!("  - {d}\n"));
         }
     }

@@ -1,0 +1,96 @@
+//! Puts pybench's engine into one run of a real interpreter: a private directory holding a
+//! generated `sitecustomize.py` (`engine_site.py`) goes first on `PYTHONPATH`; CPython's
+//! `site` module imports it during start-up, before the program's first line, as for
+//! `pybench record`. It loads `libpybench_engine.so` (`preload/engine`) with ctypes,
+//! installs the engine (`engine_hook.rs`) and at exit writes the engine's accounting to
+//! `<dir>/<pid>.txt`, or `PBERR <reason>` there before exiting with code 2 when the
+//! interpreter cannot be served (not CPython, older than 3.8, free-threaded).
+
+use crate::pymalloc::Geometry;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The file name of the engine built as a C shared library (`preload/engine`).
+pub const ENGINE_LIBRARY: &str = "libpybench_engine.so";
+
+static SITECUSTOMIZE: &str = include_str!("engine_site.py");
+
+/// A run's private directory; removed however the run ends.
+pub struct EngineSite {
+    dir: PathBuf,
+}
+
+impl Drop for EngineSite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the engine said about one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineReport {
+    /// Its accounting at exit, in `sys._debugmallocstats()`'s layout.
+    Stats(String),
+    /// Why it could not serve the interpreter.
+    Refused(String),
+}
+
+impl EngineSite {
+    /// Creates the directory and points `cmd` at it with the engine's geometry.
+    pub fn prepare(cmd: &mut Command, geometry: Geometry) -> std::io::Result<EngineSite> {
+        use std::os::unix::fs::DirBuilderExt;
+        let lib = super::contender::built_library(ENGINE_LIBRARY)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("pybench-engine-{}-{nanos:08x}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let site = EngineSite { dir };
+        std::fs::write(site.dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
+        let mut pythonpath = OsString::from(&site.dir);
+        if let Some(orig) = std::env::var_os("PYTHONPATH") {
+            pythonpath.push(":");
+            pythonpath.push(&orig);
+            cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
+        }
+        cmd.env("PYTHONPATH", pythonpath)
+            .env("PYBENCH_ENGINE_LIB", lib)
+            .env(
+                "PYBENCH_ENGINE_GEOMETRY",
+                format!(
+                    "{},{},{}",
+                    geometry.arena_size(),
+                    geometry.pool_size(),
+                    u8::from(geometry.keeps_spare_arena())
+                ),
+            )
+            .env("PYBENCH_ENGINE_REPORT_DIR", &site.dir);
+        Ok(site)
+    }
+
+    /// The report of the process `pid` once it has exited.
+    pub fn report(&self, pid: u32) -> EngineReport {
+        read_report(&self.dir.join(format!("{pid}.txt")))
+    }
+}
+
+fn read_report(path: &Path) -> EngineReport {
+    match std::fs::read_to_string(path) {
+        Ok(text) => match text.strip_prefix("PBERR ") {
+            Some(reason) => EngineReport::Refused(format!(
+                "the pymalloc engine cannot serve this interpreter: {}",
+                reason.trim()
+            )),
+            None => EngineReport::Stats(text),
+        },
+        Err(_) => EngineReport::Refused(
+            "the pymalloc engine was not installed: the program is not a CPython 3.8+ \
+             interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn \
+             that off), or it exited without Python's normal shutdown"
+                .to_string(),
+        ),
+    }
+}

@@ -1,0 +1,252 @@
+//! Ground truth like for like (issue 13): pybench's own preload libraries are in effect inside
+//! the Python process and are the in-process builds; pybench's engine serves a real
+//! interpreter; what cannot run is reported in one line with exit code 2 while the rest is
+//! still written.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn pybench() -> Command {
+    Command::cargo_bin("pybench").unwrap()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pybench-gt-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn results(root: &Path) -> serde_json::Value {
+    let dir = std::fs::read_dir(root.join("out"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+fn cells<'a>(json: &'a serde_json::Value, allocator: &str) -> Vec<&'a serde_json::Value> {
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["allocator"] == allocator)
+        .collect()
+}
+
+/// The versions `pybench list allocators` reports for the in-process builds.
+fn in_process_versions() -> Vec<(String, String)> {
+    let out = pybench().args(["list", "allocators"]).output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(' ')?;
+            let version = rest.trim_start().split("  ").next()?.trim().to_string();
+            Some((name.to_string(), version))
+        })
+        .collect()
+}
+
+/// Written by the Python process itself: which pybench preload is mapped (its own
+/// /proc/self/maps) and what version that library reports.
+const WHO_SERVES: &str = r#"
+import ctypes, sys
+maps = [l.split()[-1] for l in open("/proc/self/maps") if "libpybench_preload_" in l]
+name = maps[0].rsplit("libpybench_preload_", 1)[1].split(".so")[0] if maps else "none"
+v = ctypes.CDLL(None).pybench_preload_version
+v.restype = ctypes.c_char_p
+data = [str(i) * 3 for i in range(200000)]
+open("%s/%s.txt" % (sys.argv[1], name), "w").write(v().decode())
+"#;
+
+#[test]
+fn each_project_preload_is_in_effect_and_is_the_in_process_build() {
+    let tmp = tempdir("preload");
+    let script = tmp.join("who.py");
+    std::fs::write(&script, WHO_SERVES).unwrap();
+    pybench()
+        .args(["exec", "-a", "jemalloc,mimalloc,snmalloc", "-r", "1", "-q"])
+        .args(["--no-plots", "--out"])
+        .arg(tmp.join("out"))
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .arg(&tmp)
+        .assert()
+        .success();
+    let versions = in_process_versions();
+    for name in ["jemalloc", "mimalloc", "snmalloc"] {
+        let seen = std::fs::read_to_string(tmp.join(format!("{name}.txt")))
+            .unwrap_or_else(|_| panic!("{name}: its preload was not mapped in the Python process"));
+        let (_, expected) = versions
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} missing from list allocators: {versions:?}"));
+        assert_eq!(&seen, expected, "{name}: preload vs in-process build");
+    }
+    // The manifest states the same version for the real side.
+    let json = results(&tmp);
+    for info in json["allocators"].as_array().unwrap() {
+        if let Some((_, v)) = versions.iter().find(|(n, _)| *n == info["name"]) {
+            assert_eq!(info["version"], v.as_str());
+        }
+    }
+}
+
+/// Keeps 20,000 `bytes` of 60 bytes (93-byte objects: class 5, 96 bytes) and 10,000 of 200
+/// bytes (233: class 14, 240 bytes) alive until exit.
+const KNOWN_OBJECTS: &str = r#"
+import sys
+small = [bytes([i % 256]) * 60 for i in range(20000)]
+large = [bytes([i % 256]) * 200 for i in range(10000)]
+assert sys.getsizeof(small[0]) == 93 and sys.getsizeof(large[0]) == 233
+# A list built before the hook (sys.path) grows and shrinks: a realloc and free of a block
+# from the interpreter's own allocator.
+sys.path.extend(str(i) for i in range(1000))
+assert sys.path[-1] == "999"
+del sys.path[-1000:]
+"#;
+
+/// `(class, blocks in use)` rows of the accounting's class table.
+fn class_rows(text: &str) -> Vec<(usize, usize)> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("-----"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<usize> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (f[0], f[3])
+        })
+        .collect()
+}
+
+#[test]
+fn the_engine_serves_a_real_interpreter() {
+    let tmp = tempdir("engine");
+    let script = tmp.join("known.py");
+    std::fs::write(&script, KNOWN_OBJECTS).unwrap();
+    pybench()
+        .args(["exec", "-a", "pymalloc:cpython-3.11", "-r", "1", "-q"])
+        .args(["--no-plots", "--out"])
+        .arg(tmp.join("out"))
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .assert()
+        .success();
+    let json = results(&tmp);
+    let cell = cells(&json, "pymalloc:cpython-3.11")[0];
+    assert_eq!(cell["status"], "ok");
+    let report = cell["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with("pymalloc engine accounting"))
+        .expect("the engine's accounting at exit");
+    assert!(report.contains("16 arenas * 1048576 bytes/arena") || report.contains("bytes/arena"));
+    let rows = class_rows(report);
+    let in_use = |class: usize| rows.iter().find(|r| r.0 == class).map_or(0, |r| r.1);
+    assert!(in_use(5) >= 20000, "class 5: {rows:?}");
+    assert!(in_use(14) >= 10000, "class 14: {rows:?}");
+    assert!(
+        in_use(14) < 12000,
+        "only the script's objects are that size: {rows:?}"
+    );
+    // Blocks from before the hook went back to the interpreter's allocator.
+    let foreign: u64 = report
+        .rsplit("requests passed to the interpreter's allocator, ")
+        .next()
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("hook counters");
+    assert!(foreign > 0, "{report}");
+}
+
+fn stderr_lines(out: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// pymalloc itself runs; `bad` cannot: one line naming it, exit 2, the pymalloc run written.
+fn refused(tag: &str, bad: &str, program: &[&str], env: &[(&str, &Path)], says: &str) {
+    let tmp = tempdir(tag);
+    let mut cmd = pybench();
+    cmd.args(["exec", "-a"])
+        .arg(format!("pymalloc,{bad}"))
+        .args(["-r", "1", "-q", "--no-plots", "--out"])
+        .arg(tmp.join("out"))
+        .arg("--")
+        .args(program);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{tag}: {out:?}");
+    let errors = stderr_lines(&out);
+    assert_eq!(errors.len(), 1, "{tag}: {errors:?}");
+    assert!(
+        errors[0].contains(bad) && errors[0].contains(says),
+        "{tag}: {errors:?}"
+    );
+    let json = results(&tmp);
+    assert_eq!(cells(&json, "pymalloc")[0]["status"], "ok", "{tag}");
+}
+
+#[test]
+fn what_cannot_run_is_one_line_and_exit_2_with_the_rest_written() {
+    let py = ["python3", "-c", "x = [str(i) for i in range(1000)]"];
+    refused(
+        "geometry",
+        "pymalloc:arena=64K,pool=128K",
+        &py,
+        &[],
+        "pools",
+    );
+    refused(
+        "isolated",
+        "pymalloc:cpython-3.11",
+        &["python3", "-I", "-c", "pass"],
+        &[],
+        "-I",
+    );
+    let empty = tempdir("nolibs");
+    refused(
+        "unbuilt",
+        "jemalloc",
+        &py,
+        &[("PYBENCH_LIB_DIR", &empty)],
+        "not built",
+    );
+}
+
+#[test]
+fn an_interpreter_older_than_3_8_is_refused() {
+    let Ok(root) = std::process::Command::new("pyenv").arg("root").output() else {
+        eprintln!("skipped: no pyenv");
+        return;
+    };
+    let versions = PathBuf::from(String::from_utf8_lossy(&root.stdout).trim()).join("versions");
+    let Some(py37) = std::fs::read_dir(&versions).ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path().join("bin/python3.7"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("skipped: no CPython 3.7 under {}", versions.display());
+        return;
+    };
+    let py37 = py37.to_string_lossy().into_owned();
+    refused(
+        "py37",
+        "pymalloc:cpython-3.8",
+        &[py37.as_str(), "-c", "pass"],
+        &[],
+        "older than 3.8",
+    );
+}
