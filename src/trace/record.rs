@@ -271,17 +271,10 @@ fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
     path
 }
 
-/// Runs the program under the hook and writes the trace to `opts.out`. The program's
-/// standard streams are its own; on error the trace file is not created.
-pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
-    if HOOK.is_empty() {
-        return Err(RecordError::NoHook.into());
-    }
-    let program = opts.program[0].to_string_lossy().into_owned();
-    let dir = private_dir()?;
-    let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
-    let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-
+/// The program's command with the hook in effect: our private directory first on
+/// `PYTHONPATH` (its `sitecustomize` loads the hook), the channel's write end kept open across
+/// exec, and SIGINT back to its default in the program.
+fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command {
     let mut cmd = Command::new(&opts.program[0]);
     cmd.args(&opts.program[1..]);
     let orig = std::env::var_os("PYTHONPATH");
@@ -292,26 +285,39 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // whose channel descriptor is this socket: a descendant that inherited the environment
     // (an `sh -c` wrapper's children, a `python -E` program's child interpreters) closes the
     // descriptor and drops the variables instead of recording under the program's name.
-    cmd.env("PYTHONPATH", hook_pythonpath(&dir.0, orig.as_deref()))
-        .env("PYBENCH_RECORD_FD", wr.as_raw_fd().to_string())
+    cmd.env("PYTHONPATH", hook_pythonpath(dir, orig.as_deref()))
+        .env("PYBENCH_RECORD_FD", wr_fd.to_string())
         .env("PYBENCH_RECORD_INODE", inode.to_string())
         .env("PYBENCH_RECORD_PARENT", std::process::id().to_string())
-        .env("PYBENCH_RECORD_LIB", dir.0.join("pybench_hook.so"))
+        .env("PYBENCH_RECORD_LIB", dir.join("pybench_hook.so"))
         .env(
             "PYBENCH_RECORD_DOMAINS",
             (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
         );
-    let wr_fd = wr.as_raw_fd();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            // The hook's end of the pipe survives exec; the hook sets CLOEXEC again.
+            // The hook's end of the channel survives exec; the hook sets CLOEXEC again.
             pipe::inherit_across_exec(wr_fd)?;
             // We ignore SIGINT while recording; the program gets the default back.
             signal::default_sigint();
             Ok(())
         });
     }
+    cmd
+}
+
+/// Runs the program under the hook and writes the trace to `opts.out`. The program's
+/// standard streams are its own; on error the trace file is not created.
+pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
+    if HOOK.is_empty() {
+        return Err(RecordError::NoHook.into());
+    }
+    let program = opts.program[0].to_string_lossy().into_owned();
+    let dir = private_dir()?;
+    let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
+    let inode = channel::inode(&wr).context("cannot create the recording channel")?;
+    let mut cmd = hooked_command(opts, &dir.0, wr.as_raw_fd(), inode);
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
@@ -348,21 +354,33 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let converted = worker.join();
     drop(sigint_ignored);
     let status = status.context("waiting for the program")?;
-    let converted = match converted {
-        Ok(r) => r,
-        Err(_) => Err(anyhow::anyhow!("the conversion thread panicked")),
-    };
     let (converted, end) = match converted {
-        Ok(c) => c,
-        Err(e) => return Err(e.context("recording failed")),
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(e.context("recording failed")),
+        Err(_) => {
+            return Err(anyhow::anyhow!(
+                "recording failed: the conversion thread panicked"
+            ))
+        }
     };
-    let mut rec = Recorded {
+    let rec = Recorded {
         status,
         wall,
         events: 0,
         complete: false,
         counters: BTreeMap::new(),
     };
+    Ok(outcome(rec, converted, end, program))
+}
+
+/// What a recording amounts to once the program and the conversion have ended: the events,
+/// or why there are none, and records a foreign writer sent (refused and counted).
+fn outcome(
+    mut rec: Recorded,
+    converted: Converted,
+    end: PipeEnd,
+    program: String,
+) -> (Recorded, Option<RecordError>) {
     let foreign = (end.foreign_bytes > 0).then(|| RecordError::Foreign {
         bytes: end.foreign_bytes,
         writers: end
@@ -373,11 +391,11 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
             .join(", "),
     });
     match converted {
-        Converted::NotHooked => Ok((
+        Converted::NotHooked => (
             rec,
             Some(foreign.unwrap_or(RecordError::NotHooked { program })),
-        )),
-        Converted::Failed(reason) => Ok((rec, Some(RecordError::HookFailed { program, reason }))),
+        ),
+        Converted::Failed(reason) => (rec, Some(RecordError::HookFailed { program, reason })),
         Converted::Done {
             events,
             complete,
@@ -387,7 +405,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
             rec.events = events;
             rec.complete = complete;
             rec.counters = counters;
-            Ok((rec, foreign))
+            (rec, foreign)
         }
     }
 }
