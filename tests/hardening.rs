@@ -432,6 +432,50 @@ fn a_cell_dies_with_its_parent() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+#[test]
+fn an_exec_program_dies_with_its_parent() {
+    let d = tempdir("orphan-exec");
+    let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args([
+            "exec",
+            "-a",
+            "system",
+            "-r",
+            "1",
+            "--quiet",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(d.join("results"))
+        .args(["--", "sleep", "300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let program = loop {
+        if let Some(&c) = children(parent.id()).first() {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(program) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "program {program} still runs after pybench exec was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 // ---- 4. a recorder confined to its program ----------------------------------------------
 
 /// `python3` on PATH, if any (the recording tests need a real CPython).

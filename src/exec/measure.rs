@@ -59,6 +59,8 @@ pub fn execute(
         Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
         None => None,
     };
+    // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
+    crate::sys::process::die_with_parent(&mut cmd);
     let start = Instant::now();
     let child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
