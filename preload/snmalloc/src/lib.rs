@@ -32,7 +32,10 @@ mod imp {
     /// snmalloc has no version call: the version of the crate bundling its sources, in the
     /// words pybench's in-process allocator uses (`DEP_`-free: set by this crate's build).
     pub fn version() -> String {
-        format!("snmalloc (snmalloc-sys {})", env!("PYBENCH_SNMALLOC_SYS_VERSION"))
+        format!(
+            "snmalloc (snmalloc-sys {})",
+            env!("PYBENCH_SNMALLOC_SYS_VERSION")
+        )
     }
 }
 
