@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 inputs="${1:-100000}"
 seed="${2:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-PYBENCH_FUZZ_INPUTS="$inputs" PYBENCH_FUZZ_SEED="$seed" \
+PYBENCH_FUZZ_INPUTS="$inputs" PYBENCH_FUZZ_SEED="$seed" PYBENCH_FUZZ_SLOW_SECS=5 \
     cargo test --release --test fuzz -- --nocapture 2>&1 | grep -E '^(fuzz|finding)|test result'

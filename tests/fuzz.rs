@@ -2,8 +2,11 @@
 //! files. Valid seeds are mutated (bit flips, extreme bytes and numbers, insertions,
 //! deletions, truncation, duplicated and swapped trace blocks, blocks whose checksum is
 //! recomputed after the damage so the decoder behind it is reached) and each mutant is
-//! decoded, and used if it decodes. A finding is a panic or an input slower than
-//! `SLOW_SECS`: the test fails and saves it under `target/fuzz-findings/`.
+//! decoded, and used if it decodes. A finding is a panic: the test fails and saves the input
+//! under `target/tmp/fuzz-findings/`. Near-hangs are a timing question, so only the long
+//! campaign of `scripts/fuzz.sh` looks for them (`PYBENCH_FUZZ_SLOW_SECS`: an input slower than
+//! that is a finding too); in CI a hang shows as the test's own timeout, never as a flaky
+//! duration check on a shared machine.
 //!
 //! CI runs a fixed seed and a few thousand inputs in seconds; `scripts/fuzz.sh` runs as many
 //! as asked with a fresh seed: `PYBENCH_FUZZ_INPUTS` (per kind) and `PYBENCH_FUZZ_SEED`.
@@ -21,8 +24,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// An input taking longer than this to decode and use is a finding (a near-hang).
-const SLOW_SECS: f64 = 5.0;
+/// With `PYBENCH_FUZZ_SLOW_SECS` set (by `scripts/fuzz.sh`), an input taking longer than that
+/// to decode and use is a finding (a near-hang).
+fn slow_limit() -> Option<Duration> {
+    let secs: f64 = std::env::var("PYBENCH_FUZZ_SLOW_SECS").ok()?.parse().ok()?;
+    Some(Duration::from_secs_f64(secs))
+}
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
 struct Rng(u64);
@@ -269,11 +276,12 @@ fn campaign(
 ) -> u64 {
     let started = Instant::now();
     let (mut findings, mut accepted) = (0, 0u64);
+    let limit = slow_limit();
     for i in 0..inputs {
         let input = mutant(rng);
         let t = Instant::now();
         let r = catch_unwind(AssertUnwindSafe(|| check(&input)));
-        let slow = t.elapsed() > Duration::from_secs_f64(SLOW_SECS);
+        let slow = limit.is_some_and(|l| t.elapsed() > l);
         accepted += u64::from(matches!(r, Ok(true)));
         if r.is_err() || slow {
             findings += 1;
