@@ -4,7 +4,7 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::varint;
+use super::decode::{bad, marker, varint};
 use super::format::*;
 use super::writer::DeltaState;
 use crate::workload::{Domain, Event};
@@ -219,12 +219,6 @@ pub fn unpack(
     Ok(())
 }
 
-#[cold]
-#[inline(never)]
-fn bad(i: u32, msg: &str) -> String {
-    format!("event {i}: {msg}")
-}
-
 /// Reads one varint of at most 32 bits from a column.
 #[inline(always)]
 fn field(col: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
@@ -361,25 +355,4 @@ pub fn decode_block(
         }
     }
     Ok(table)
-}
-
-/// A phase or GC marker (rare: out of the hot loop).
-#[inline(never)]
-fn marker(args: &[u8], p: &mut usize, i: u32, tag: u8, op: u8) -> Result<Event, String> {
-    if (tag >> 3) & !(TAG_THREAD >> 3) != 0 {
-        return Err(bad(i, "slot or domain bits set on a marker"));
-    }
-    match op {
-        OP_PHASE => {
-            let id = field(args, p, i, "phase id")?;
-            Ok(Event::Phase(
-                u16::try_from(id).map_err(|_| bad(i, "phase id out of range"))?,
-            ))
-        }
-        OP_GC => match field(args, p, i, "gc generation")? {
-            g @ 0..=2 => Ok(Event::Gc(g as u8)),
-            g => Err(bad(i, &format!("gc generation {g}"))),
-        },
-        _ => Err(bad(i, &format!("unknown op {op}"))),
-    }
 }

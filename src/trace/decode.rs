@@ -29,7 +29,7 @@ pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
 
 #[cold]
 #[inline(never)]
-fn bad(i: u32, msg: &str) -> String {
+pub(super) fn bad(i: u32, msg: &str) -> String {
     format!("event {i}: {msg}")
 }
 
@@ -138,9 +138,10 @@ pub fn decode_block(
     Ok(table)
 }
 
-/// A phase or GC marker (rare: out of the hot loop).
+/// A phase or GC marker (rare: out of the hot loop); version 2's column decoder reads its
+/// markers' arguments with this too.
 #[inline(never)]
-fn marker(raw: &[u8], p: &mut usize, i: u32, tag: u8, op: u8) -> Result<Event, String> {
+pub(super) fn marker(raw: &[u8], p: &mut usize, i: u32, tag: u8, op: u8) -> Result<Event, String> {
     if (tag >> 3) & !(TAG_THREAD >> 3) != 0 {
         return Err(bad(i, "slot or domain bits set on a marker"));
     }
