@@ -58,24 +58,7 @@ impl BlockEncoder {
     /// Encodes one event; `table` is the slot-table size before it (already checked by the
     /// writer), `pace` its pace code when the trace has a pace column.
     pub fn push(&mut self, e: &Event, table: u32, pace: Option<u64>) {
-        let (op, domain, thread, slot) = match *e {
-            Event::Alloc {
-                slot,
-                domain,
-                thread,
-                ..
-            } => (OP_ALLOC, domain as u8, thread, Some(slot)),
-            Event::Calloc {
-                slot,
-                domain,
-                thread,
-                ..
-            } => (OP_CALLOC, domain as u8, thread, Some(slot)),
-            Event::Realloc { slot, thread, .. } => (OP_REALLOC, 0, thread, Some(slot)),
-            Event::Free { slot, thread } => (OP_FREE, 0, thread, Some(slot)),
-            Event::Phase(_) => (OP_PHASE, 0, self.st.thread, None),
-            Event::Gc(_) => (OP_GC, 0, self.st.thread, None),
-        };
+        let (op, domain, thread, slot) = event_parts(e, self.st.thread);
         let allocating = op <= OP_CALLOC;
         let mut tag = op | (domain << 3);
         if thread != self.st.thread {
@@ -355,4 +338,27 @@ pub fn decode_block(
         }
     }
     Ok(table)
+}
+
+/// What the encoders write of an event: its op code, domain bits, thread (a marker keeps the
+/// current one) and slot. Shared by both format versions' writers.
+pub(super) fn event_parts(e: &Event, current_thread: u16) -> (u8, u8, u16, Option<u32>) {
+    match *e {
+        Event::Alloc {
+            slot,
+            domain,
+            thread,
+            ..
+        } => (OP_ALLOC, domain as u8, thread, Some(slot)),
+        Event::Calloc {
+            slot,
+            domain,
+            thread,
+            ..
+        } => (OP_CALLOC, domain as u8, thread, Some(slot)),
+        Event::Realloc { slot, thread, .. } => (OP_REALLOC, 0, thread, Some(slot)),
+        Event::Free { slot, thread } => (OP_FREE, 0, thread, Some(slot)),
+        Event::Phase(_) => (OP_PHASE, 0, current_thread, None),
+        Event::Gc(_) => (OP_GC, 0, current_thread, None),
+    }
 }

@@ -149,24 +149,7 @@ impl<W: Write> TraceWriter<W> {
     /// Appends one event with its pace: the CPU cycles the program ran since its previous
     /// allocator call (quantised by [`pace_code`]; ignored without a pace column).
     pub fn push_paced(&mut self, e: &Event, pace: u64) -> io::Result<()> {
-        let (op, domain, thread, slot) = match *e {
-            Event::Alloc {
-                slot,
-                domain,
-                thread,
-                ..
-            } => (OP_ALLOC, domain as u8, thread, Some(slot)),
-            Event::Calloc {
-                slot,
-                domain,
-                thread,
-                ..
-            } => (OP_CALLOC, domain as u8, thread, Some(slot)),
-            Event::Realloc { slot, thread, .. } => (OP_REALLOC, 0, thread, Some(slot)),
-            Event::Free { slot, thread } => (OP_FREE, 0, thread, Some(slot)),
-            Event::Phase(_) => (OP_PHASE, 0, self.state.thread, None),
-            Event::Gc(_) => (OP_GC, 0, self.state.thread, None),
-        };
+        let (op, domain, thread, slot) = super::columns::event_parts(e, self.state.thread);
         let allocating = op == OP_ALLOC || op == OP_CALLOC;
         if let Some(s) = slot {
             if s > self.table || (s == self.table && !allocating) || s >= MAX_SLOTS {
