@@ -255,6 +255,12 @@ fn scale_bounds_a_spec_with_huge_ranges() {
     let bound = pybench::workload::max_objects(1000);
     // Every object is at most an allocation, a free and a few reallocs.
     assert!(events <= 4 * bound, "{events} events at scale 1000");
+    // The cut is not silent: the user learns the workload is shorter than the spec asks.
+    assert!(
+        stderr(&out).contains("warning: the stream was cut at 12000 Python objects"),
+        "{}",
+        stderr(&out)
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -324,3 +324,70 @@ fn block_checksums_bind_the_file_id_and_the_position() {
     );
     assert_eq!(s, header);
 }
+
+/// `run` refuses a trace that breaks liveness in one line, and with `--allow-malformed`
+/// replays it without handing any allocator a dead block (glibc aborts on a double free),
+/// saying what it dropped on stderr and in the cells' notes.
+#[test]
+fn run_replays_a_malformed_trace_only_when_asked_and_repairs_it_first() {
+    let a = |slot| Event::Alloc {
+        slot,
+        size: 24,
+        domain: Domain::Obj,
+        thread: 0,
+    };
+    let f = |slot| Event::Free { slot, thread: 0 };
+    let mut events: Vec<Event> = (0..200).map(a).collect();
+    events.extend((0..200).map(f));
+    events.push(f(7)); // a double free
+    events.push(Event::Realloc {
+        slot: 150,
+        size: 64,
+        thread: 0,
+    }); // a realloc of a freed block
+    let trace = tmp_file("bad.pbt", &write(&events));
+    let out = common::tempdir("malformed-run");
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::cargo_bin("pybench").unwrap();
+        cmd.arg("run")
+            .arg("--trace")
+            .arg(&trace)
+            .args(["-a", "pymalloc,system", "-r", "1", "--rounds", "2"])
+            .args(["--min-time", "0.001", "--no-plots", "--out"])
+            .arg(&out)
+            .args(extra);
+        cmd.assert()
+    };
+    let refused = run(&[]).code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(err.contains("event 400"), "{err}");
+    assert!(err.contains("a free of slot 7"), "{err}");
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing measured"
+    );
+
+    let done = run(&["--allow-malformed"]).success();
+    let err = String::from_utf8_lossy(&done.get_output().stderr).to_string();
+    assert!(
+        err.contains("warning: trace:bad: malformed events replayed anyway"),
+        "{err}"
+    );
+    assert!(err.contains("2 dropped"), "{err}");
+    let dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let cells = json["cells"].as_array().unwrap();
+    let system = cells
+        .iter()
+        .find(|c| c["allocator"] == "system" && c["kind"] == "replay")
+        .expect("a memory cell for glibc");
+    assert!(system["error"].is_null(), "{system}");
+    let notes = system["notes"].to_string();
+    assert!(notes.contains("2 dropped frees/reallocs"), "{notes}");
+}

@@ -55,6 +55,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
             python: Some(python),
             scale: args.scale,
             seed: args.seed,
+            ..Overrides::default()
         },
         libpython: args.libpython.clone(),
         ..CellOptions::default()

@@ -62,5 +62,8 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         written.bytes,
         written.bytes as f64 / written.events.max(1) as f64
     );
+    for note in &written.notes {
+        eprintln!("warning: {note}");
+    }
     Ok(ExitCode::SUCCESS)
 }

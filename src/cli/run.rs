@@ -67,6 +67,12 @@ pub struct RunArgs {
     /// libpython to load for `cpython:3.X` instead of searching for it.
     #[arg(long, value_name = "PATH")]
     libpython: Option<PathBuf>,
+    /// Replay a trace that breaks liveness (a double free, a free or realloc of a block that
+    /// is not live, an allocation into a live slot) instead of refusing it: frees and
+    /// reallocs of dead blocks are dropped, allocations into live slots leak the old block,
+    /// and each cell's notes say how many events that touched.
+    #[arg(long)]
+    allow_malformed: bool,
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -84,6 +90,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 python: args.python,
                 scale: args.scale,
                 seed: args.seed,
+                allow_malformed: args.allow_malformed,
             },
             touch: args.touch,
             sample_every: args.sample,
@@ -113,6 +120,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 plan.parameters.allocators.join(", ")
             );
         }
+    }
+    for line in &plan.warnings {
+        eprintln!("warning: {line}");
     }
     if !args.output.quiet {
         for line in &plan.skipped {

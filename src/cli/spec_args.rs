@@ -22,6 +22,7 @@ impl OverrideArgs {
             python: self.python,
             scale: self.scale,
             seed: self.seed,
+            ..Overrides::default()
         }
     }
 }

@@ -2,7 +2,7 @@
 //! stream, synthetic or recorded.
 
 use crate::trace::source::{summarize_with, Source};
-use crate::workload::{Checker, Summary};
+use crate::workload::{Checker, EventSource as _, Summary};
 use clap::Args;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
@@ -117,7 +117,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
     };
     let started = Instant::now();
-    let stream = w.stream();
+    let mut stream = w.stream();
     let info = stream.info().clone();
     // Checked in the same pass: cheap next to generation, and it catches a broken
     // generator before anyone benchmarks with it.
@@ -127,7 +127,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let tty = std::io::stderr().is_terminal();
     let mut seen = 0u64;
     let mut shown = false;
-    let summary = Summary::from_events(stream.inspect(|&e| {
+    let summary = Summary::from_events(stream.by_ref().inspect(|&e| {
         if broken.is_none() {
             broken = checker.check(e).err();
         }
@@ -140,6 +140,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }));
     if shown {
         eprintln!();
+    }
+    for note in stream.notes() {
+        eprintln!("warning: {note}");
     }
     let elapsed = started.elapsed();
     if let Some(err) = broken {

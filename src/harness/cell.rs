@@ -37,6 +37,9 @@ pub struct CellSpec {
     pub sample_every: u32,
     /// Explicit libpython for `cpython:3.X`.
     pub libpython: Option<PathBuf>,
+    /// Repair and replay a trace that breaks liveness (`run --allow-malformed`).
+    #[serde(default)]
+    pub allow_malformed: bool,
 }
 
 /// How every cell of a run replays its events (the command line's `run` options).
@@ -79,6 +82,7 @@ impl CellSpec {
             touch: o.touch,
             sample_every: o.sample_every,
             libpython: o.libpython.clone(),
+            allow_malformed: o.overrides.allow_malformed,
         }
     }
 }
@@ -89,6 +93,7 @@ pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
         python: spec.python,
         scale: spec.scale,
         seed: spec.seed,
+        allow_malformed: spec.allow_malformed,
     })
 }
 
@@ -142,6 +147,7 @@ pub fn measure<A: Allocator>(
          stream on the warmed allocator, timer included (lat_*) and subtracted (lat_*_net)"
             .to_string(),
     );
+    cell.notes.extend(m.notes.iter().cloned());
     let base = pass.baseline_rss;
     let mx = &mut cell.metrics;
     let peak_rss = pass.peak_rss.saturating_sub(base);

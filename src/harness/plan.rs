@@ -40,6 +40,9 @@ pub struct Plan {
     pub allocators: Vec<AllocatorSpec>,
     /// One line each for default allocators left out, with the reason.
     pub skipped: Vec<String>,
+    /// One line each for what the user should know before the results (a malformed trace
+    /// replayed anyway).
+    pub warnings: Vec<String>,
     pub cells: Vec<CellSpec>,
     pub parameters: RunParameters,
     pub infos: Vec<AllocatorInfo>,
@@ -51,13 +54,14 @@ impl Plan {
     /// Resolves every source and allocator and lays out the cells: repetitions outermost,
     /// then workloads, then `null` and the allocators.
     pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
+        let mut warnings = Vec::new();
         let sources = req
             .workloads
             .iter()
             .map(|w| {
                 // A corrupt or truncated trace is refused here (exit 2), not by every cell.
                 let source = Source::load(w)?;
-                source.verify()?;
+                warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
                 Ok(source)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -110,6 +114,7 @@ impl Plan {
             sources,
             allocators,
             skipped,
+            warnings,
             cells,
             parameters,
             infos,

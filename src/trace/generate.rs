@@ -10,10 +10,12 @@ use std::io::BufWriter;
 use std::path::Path;
 
 /// What was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub events: u64,
     pub bytes: u64,
+    /// What the reader should know about the stream (a cut at the scale's bound).
+    pub notes: Vec<String>,
 }
 
 /// The header of a generated trace: the generator, seed, scale and spec it came from, so the
@@ -54,11 +56,16 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
         }
     }
     let events = writer.events();
+    let notes = stream.notes();
     writer
         .finish(BTreeMap::new())
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.commit())
         .with_context(|| format!("cannot write {}", out.display()))?;
     let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
-    Ok(Written { events, bytes })
+    Ok(Written {
+        events,
+        bytes,
+        notes,
+    })
 }

@@ -50,6 +50,8 @@ pub struct Materialized {
     pub slots: usize,
     pub name: String,
     pub python: PyVersion,
+    /// What the results should say about these events (a cut stream, a repaired trace).
+    pub notes: Vec<String>,
 }
 
 /// Directories searched for shipped traces: `workloads/traces` under the current directory,
@@ -179,17 +181,29 @@ impl Source {
     /// Reads a trace source through to its end block, so a corrupt or truncated file is
     /// refused before anything is measured (exit 2) instead of failing every cell that
     /// replays it. Synthetic sources were checked when their spec was parsed.
-    pub fn verify(&self) -> anyhow::Result<()> {
+    /// `allow_malformed` accepts a trace that breaks liveness (its integrity is still
+    /// checked) and returns the note saying what the replay will repair.
+    pub fn verify(&self, allow_malformed: bool) -> anyhow::Result<Option<String>> {
         let Source::Trace { path, .. } = self else {
-            return Ok(());
+            return Ok(None);
         };
-        let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
-        while r
-            .next_batch()
-            .with_context(|| format!("{}", path.display()))?
-            .is_some()
-        {}
-        Ok(())
+        let ctx = || format!("{}", path.display());
+        let mut r = TraceReader::open(path)
+            .with_context(ctx)?
+            .allow_malformed(allow_malformed);
+        let mut repairer = crate::trace::live::Repairer::default();
+        let mut batch = Vec::new();
+        while let Some(events) = r.next_batch().with_context(ctx)? {
+            if allow_malformed {
+                batch.clear();
+                batch.extend_from_slice(events);
+                repairer.apply(&mut batch);
+            }
+        }
+        Ok(repairer
+            .repairs
+            .note()
+            .map(|n| format!("{}: {n}", self.name())))
     }
 
     /// The name results use: the workload's, or `trace:` and the trace file's stem.
@@ -223,7 +237,9 @@ impl Source {
                 (Box::new(w.stream()), w.python)
             }
             Source::Trace { path, .. } => {
-                let r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+                let r = TraceReader::open(path)
+                    .with_context(|| format!("{}", path.display()))?
+                    .allow_malformed(o.allow_malformed);
                 let python = o.python.unwrap_or_else(|| self.python());
                 (Box::new(r), python)
             }
@@ -231,7 +247,8 @@ impl Source {
     }
 
     /// All the events in memory, for a replay (which must not generate or decode while it
-    /// measures).
+    /// measures). With `o.allow_malformed` a trace that breaks liveness is repaired so every
+    /// allocator can replay it, and the notes say what changed.
     pub fn materialize(&self, o: Overrides) -> anyhow::Result<Materialized> {
         let (mut src, python) = self.events(o)?;
         let mut events = Vec::new();
@@ -244,12 +261,17 @@ impl Source {
             }
             events.extend_from_slice(batch);
         }
+        let mut notes = src.notes();
+        if o.allow_malformed {
+            notes.extend(crate::trace::live::repair(&mut events).note());
+        }
         events.shrink_to_fit();
         Ok(Materialized {
             events,
             slots: slots as usize,
             name: self.name(),
             python,
+            notes,
         })
     }
 

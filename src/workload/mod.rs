@@ -72,12 +72,14 @@ pub struct Workload {
 }
 
 /// The knobs every spec has that the command line may override (`--python`, `--scale`,
-/// `--seed`).
+/// `--seed`), and whether a trace that breaks liveness is replayed anyway
+/// (`--allow-malformed`, after [`crate::trace::live::repair`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Overrides {
     pub python: Option<PyVersion>,
     pub scale: Option<u64>,
     pub seed: Option<u64>,
+    pub allow_malformed: bool,
 }
 
 /// The largest spec file read (the built-in ones are under 2 KiB): `/dev/zero` or a
@@ -271,10 +273,27 @@ impl Iterator for EventStream {
 pub trait EventSource {
     /// The next batch of events, `Ok(None)` at the end, or why the source cannot go on.
     fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>>;
+
+    /// What a reader of the results should know about the events read so far (e.g. that a
+    /// safety bound cut the stream short).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl EventSource for EventStream {
     fn next_events(&mut self) -> anyhow::Result<Option<&[Event]>> {
         Ok(self.next_batch())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        if !self.cut() {
+            return Vec::new();
+        }
+        vec![format!(
+            "the stream was cut at {} Python objects (twice --scale {} plus a margin): the spec's steps overshoot its scale, so the workload is shorter than it asks",
+            max_objects(self.info.scale),
+            self.info.scale
+        )]
     }
 }
