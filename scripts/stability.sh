@@ -4,7 +4,12 @@
 #
 #   scripts/stability.sh                 # five default runs (about a minute each here)
 #   RUNS=3 EXTRA="-r 1 --rounds 10" scripts/stability.sh   # quicker, fewer samples
+#   EXTRA="--fixed-layout" scripts/stability.sh            # one address layout (ASLR off)
 #
+# Besides the per-run ratios it prints, per allocator, the spread of the ratio between the
+# throughput processes of all runs (each process has its own address layout): where that
+# spread is bimodal the allocator's speed depends on the layout, and no number of rounds
+# inside a process removes it.
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -24,7 +29,7 @@ echo "load after:  $(cat /proc/loadavg)"
 python3 - "$out" <<'PY'
 import json, pathlib, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
-ratios, nulls = {}, {}
+ratios, nulls, per_process = {}, {}, {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     by = {}
@@ -43,9 +48,13 @@ for i, path in enumerate(runs):
         rs = []
         for t in ts:
             r = next(x for x in by[ref] if x["group"] == t["group"])
+            one = []
             for a_ns, a_null, r_ns, r_null in zip(t["ns_per_op"], t["null_ns_per_op"], r["ns_per_op"], r["null_ns_per_op"]):
                 if a_ns > a_null and r_ns > r_null:
-                    rs.append((r_ns - r_null) / (a_ns - a_null))
+                    one.append((r_ns - r_null) / (a_ns - a_null))
+            rs.extend(one)
+            if one:
+                per_process.setdefault((w, a), []).append(st.median(one))
         ratios.setdefault((w, a), [None] * len(runs))[i] = st.median(rs)
 print(f"\nnet throughput relative to pymalloc, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
 worst = 0.0
@@ -57,6 +66,10 @@ for (w, a), rs in sorted(ratios.items()):
     cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
     print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
 print(f"worst spread: ±{worst * 100:.1f} % (target ±3 %)")
+print("\nratio per throughput process (all runs), sorted: min … max")
+for (w, a), ps in sorted(per_process.items()):
+    ps = sorted(ps)
+    print(f"{w:8} {a:14} " + " ".join(f"{p:.2f}" for p in ps) + f"   ({ps[0]:.2f} … {ps[-1]:.2f})")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY

@@ -122,3 +122,44 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
     assert!(!err.contains("warning: load average"), "{err}");
 }
+
+/// The throughput notes of a run's cells, one string per cell with throughput.
+fn throughput_notes(dir: &std::path::Path) -> Vec<String> {
+    let run = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["throughput"].is_null())
+        .map(|c| c["notes"].to_string())
+        .collect()
+}
+
+/// `--fixed-layout` reaches the throughput process itself (it reports the persona it ran
+/// with, so a flag that never took effect fails here), and a default run keeps ASLR on.
+#[test]
+fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
+    let (a, dir) = run("fixed", &["--fixed-layout"]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(!notes.is_empty());
+    assert!(
+        notes.iter().all(|n| n.contains("one fixed address layout")),
+        "{notes:?}"
+    );
+    let (a, dir) = run("random", &[]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(!notes.is_empty());
+    assert!(
+        notes.iter().all(|n| !n.contains("fixed address layout")),
+        "{notes:?}"
+    );
+}

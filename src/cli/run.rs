@@ -52,6 +52,13 @@ pub struct RunArgs {
     /// ticks; the default keeps a default `run -w dicts` within about a minute.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.02, value_parser = parse_min_time)]
     min_time: f64,
+    /// Measure throughput with address-space randomisation off, so every throughput process
+    /// places code and memory at the same addresses. Some allocators' speed depends on where
+    /// their code lands (jemalloc on webapp: 3.2 or 5.8 ns/event by process); a fixed layout
+    /// makes repeated runs agree, but measures that one layout, not the average over layouts
+    /// a program meets. Cells' notes record it.
+    #[arg(long)]
+    fixed_layout: bool,
     /// Throughput samples per allocator and repetition: rounds in which every allocator
     /// (and `null`) takes one sample in turn, in one process.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
@@ -104,6 +111,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             min_time_ns: (args.min_time * 1e9) as u64,
             rounds: args.rounds,
             warmup_passes: 1,
+            fixed_layout: args.fixed_layout,
         },
     };
     // Everything is checked before anything is measured.

@@ -45,6 +45,8 @@ pub struct ThroughputBatch {
     workload_name: Option<String>,
     events: u64,
     per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
+    /// Whether the processes ran with one fixed address layout (`--fixed-layout`).
+    fixed_layout: bool,
 }
 
 /// Splits allocators into process groups: everything with the first real interpreter, then
@@ -124,6 +126,7 @@ impl ThroughputBatch {
     fn record(&mut self, g: &GroupSamples, group: &str) {
         self.workload_name.get_or_insert(g.workload.clone());
         self.events = g.events;
+        self.fixed_layout |= g.fixed_layout;
         let Some(null) = g.contenders.first() else {
             return;
         };
@@ -169,6 +172,13 @@ impl ThroughputBatch {
                 }
                 push_throughput_metrics(&mut cell.metrics, t);
                 cell.throughput = Some(t.clone());
+                if self.fixed_layout {
+                    cell.notes.push(
+                        "throughput: measured in one fixed address layout (--fixed-layout, \
+                         address-space randomisation off)"
+                            .to_string(),
+                    );
+                }
             }
             Some(Err(reason)) => {
                 cell.status = CellStatus::Failed {

@@ -177,7 +177,12 @@ pub fn run_cell(spec: &CellSpec, timeout: Duration) -> CellResult {
 /// Runs one throughput group in a child process.
 pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, String> {
     let json = serde_json::to_string(spec).expect("a GroupSpec always serialises");
-    let out = run_child(THROUGHPUT_SUBCOMMAND, &json, timeout)?;
+    let out = spawn_child(
+        THROUGHPUT_SUBCOMMAND,
+        &json,
+        timeout,
+        spec.calibration.fixed_layout,
+    )?;
     serde_json::from_str(&out)
         .map_err(|e| format!("unreadable result from the throughput process: {e}"))
 }
@@ -186,6 +191,16 @@ pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, St
 /// printed, or why it produced none: how it ended (exit code or signal) and the last line
 /// of its stderr. Ctrl-C and `timeout` kill it.
 pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<String, String> {
+    spawn_child(subcommand, arg, timeout, false)
+}
+
+/// As [`run_child`]; `fixed_layout` starts the child with address-space randomisation off.
+fn spawn_child(
+    subcommand: &str,
+    arg: &str,
+    timeout: Duration,
+    fixed_layout: bool,
+) -> Result<String, String> {
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the pybench executable: {e}"))?;
     let mut cmd = Command::new(exe);
@@ -196,6 +211,9 @@ pub fn run_child(subcommand: &str, arg: &str, timeout: Duration) -> Result<Strin
     // A cell must not outlive a killed `pybench run` (it would hold a core and skew the
     // next run's figures).
     crate::sys::process::die_with_parent(&mut cmd);
+    if fixed_layout {
+        crate::sys::process::fixed_layout(&mut cmd);
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start the measuring process: {e}"))?;

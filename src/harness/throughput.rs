@@ -246,6 +246,10 @@ pub struct GroupSamples {
     pub min_time_ns: u64,
     pub warmup_passes: u32,
     pub contenders: Vec<ContenderSamples>,
+    /// Whether the process ran with address-space randomisation off (`--fixed-layout`), as
+    /// the process itself saw it.
+    #[serde(default)]
+    pub fixed_layout: bool,
 }
 
 /// How long and how often to measure.
@@ -257,6 +261,10 @@ pub struct Calibration {
     pub rounds: u32,
     /// Untimed passes after the cold one, before the first sample.
     pub warmup_passes: u32,
+    /// Run the throughput processes with address-space randomisation off (`--fixed-layout`):
+    /// one layout, measured reproducibly, instead of a fresh one per process.
+    #[serde(default)]
+    pub fixed_layout: bool,
 }
 
 impl Calibration {
@@ -267,6 +275,7 @@ impl Calibration {
         min_time_ns: 20_000_000,
         rounds: 20,
         warmup_passes: 1,
+        fixed_layout: false,
     };
 }
 
@@ -321,6 +330,7 @@ pub fn measure_group(
         min_time_ns: cal.min_time_ns,
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
+        fixed_layout: crate::sys::process::layout_is_fixed(),
     })
 }
 
@@ -392,6 +402,7 @@ mod tests {
             Box::new(Bench::new("system", SystemAllocator, Rc::clone(&s)).unwrap()),
         ];
         let cal = Calibration {
+            fixed_layout: false,
             min_time_ns: 2_000_000,
             rounds: 5,
             warmup_passes: 1,

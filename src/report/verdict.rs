@@ -502,6 +502,7 @@ mod tests {
             min_time_ns: 1_000_000,
             rounds: 30,
             warmup_passes: 1,
+            fixed_layout: false,
         };
         let g = measure_group(&mut cs, cal).unwrap();
         let (a, b) = (&g.contenders[0], &g.contenders[1]);
