@@ -346,6 +346,49 @@ fn merge_refuses_an_interrupted_shard_unless_partial() {
 }
 
 #[test]
+fn a_shard_left_without_groups_still_merges() {
+    // One group, two shards: shard 2 measures nothing, but its manifest must match shard 1's.
+    let tmp = tempdir("shard-empty");
+    let one = |name: &str, extra: &[&str]| {
+        let out = tmp.join(name);
+        pybench()
+            .args([
+                "run", "-w", "churn", "-a", "system", "-r", "1", "--scale", "20000",
+            ])
+            .args([
+                "--rounds",
+                "2",
+                "--min-time",
+                "0.001",
+                "--no-plots",
+                "-q",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        std::fs::read_dir(&out)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    };
+    let whole = one("whole", &[]);
+    let s1 = one("s1", &["--shard", "1/2"]);
+    let s2 = one("s2", &["--shard", "2/2"]);
+    assert!(cells(&s2).is_empty());
+    let out = tmp.join("merged");
+    merge_ok(&[&s2, &s1], &out, &["--no-plots"]);
+    assert_eq!(cells(&out), cells(&whole));
+    assert_eq!(
+        json(&out.join("results.json"))["parameters"],
+        json(&whole.join("results.json"))["parameters"]
+    );
+}
+
+#[test]
 fn merge_never_writes_into_an_existing_folder() {
     let g = grid();
     let tmp = tempdir("shard-exists");

@@ -77,25 +77,12 @@ impl Plan {
         let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
             .chain(allocators.iter().cloned())
             .collect();
-        // Cells and the (workload, repetition) group each belongs to: the unit of sharding.
-        let mut cells = Vec::new();
-        let mut unit_of = Vec::new();
-        for rep in 0..req.repetitions {
-            for (si, s) in sources.iter().enumerate() {
-                for a in &with_baseline {
-                    cells.push(CellSpec::new(s, a.resolve(python_of(s)), rep, &req.cell));
-                    unit_of.push(rep as usize * sources.len() + si);
-                }
-            }
-        }
+        let (mut cells, unit_of) = lay_out(&sources, &with_baseline, req);
         let shard = match req.shard {
             Some(k) => Some(split(&sources, &with_baseline, req, k)?),
             None => None,
         };
-        if let Some(m) = &shard {
-            let mut keep = unit_of.iter().map(|&u| m.holds(u));
-            cells.retain(|_| keep.next().unwrap_or(false));
-        }
+        // From every cell of the run, not the shard's: the manifests of all shards must agree.
         let mut resolved: Vec<AllocatorSpec> = Vec::new();
         for c in &cells {
             if !resolved.contains(&c.allocator) {
@@ -122,6 +109,10 @@ impl Plan {
                     .unwrap_or_else(|| "unknown".to_string()),
             })
             .collect();
+        if let Some(m) = &shard {
+            let mut keep = unit_of.iter().map(|&u| m.holds(u));
+            cells.retain(|_| keep.next().unwrap_or(false));
+        }
         Ok(Plan {
             sources,
             allocators,
@@ -174,6 +165,27 @@ impl Plan {
         };
         runner::run_and_save(&plan, store, results, |_| {})
     }
+}
+
+/// Every cell of the run, repetitions outermost, then workloads, then `null` and the
+/// allocators; and for each cell its (workload, repetition) group, the unit of sharding.
+fn lay_out(
+    sources: &[Source],
+    with_baseline: &[AllocatorSpec],
+    req: &RunRequest,
+) -> (Vec<CellSpec>, Vec<usize>) {
+    let mut cells = Vec::new();
+    let mut unit_of = Vec::new();
+    for rep in 0..req.repetitions {
+        for (si, s) in sources.iter().enumerate() {
+            let python = req.cell.overrides.python.unwrap_or_else(|| s.python());
+            for a in with_baseline {
+                cells.push(CellSpec::new(s, a.resolve(python), rep, &req.cell));
+                unit_of.push(rep as usize * sources.len() + si);
+            }
+        }
+    }
+    (cells, unit_of)
 }
 
 /// Splits the run's (workload, repetition) groups, in cell order, into `k.count` shards by
