@@ -73,7 +73,8 @@ pub struct RunArgs {
     /// is a (workload, repetition) group — null and every allocator, paired in one process —
     /// balanced by estimated cost; repetitions of one workload may land on different
     /// shards, which is sound only on machines of one kind (same CPU model, cores, kernel,
-    /// THP mode and libc: merge refuses others). Writes shard.json beside the results.
+    /// THP mode, governor and libc: merge refuses others). Writes shard.json beside the
+    /// results.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
 }

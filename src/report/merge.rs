@@ -196,13 +196,18 @@ fn field_differences<T: Serialize>(a: &T, b: &T) -> String {
         return String::new();
     };
     let null = serde_json::Value::Null;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
         .filter_map(|k| {
             let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
-            (x != y).then(|| format!("{k} ({x} vs {y})"))
+            (x != y).then(|| format!("{k} ({} vs {})", show(x), show(y)))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -348,4 +353,29 @@ fn write(
         crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::RunParameters;
+
+    #[test]
+    fn differences_name_each_differing_field_with_both_values() {
+        let a = RunParameters {
+            repetitions: 3,
+            touch: "header".to_string(),
+            ..RunParameters::default()
+        };
+        let b = RunParameters {
+            seed: Some(7),
+            touch: "full".to_string(),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&a, &b),
+            "seed (none vs 7), touch (header vs full)"
+        );
+        assert_eq!(field_differences(&a, &a.clone()), "");
+    }
 }
