@@ -6,6 +6,7 @@ mod exec;
 mod fidelity;
 mod gen;
 mod list;
+mod merge;
 mod output;
 mod plot;
 mod program;
@@ -73,6 +74,10 @@ enum Command {
     Record(record::RecordArgs),
     /// Write a synthetic workload's event stream as a trace file.
     Gen(gen::GenArgs),
+    /// Join the results folders of a sharded run (`run --shard K/N` on a CI matrix) into one
+    /// run folder; refuses shards whose parameters or machine kind differ, duplicates and
+    /// missing shards (exit 2).
+    Merge(merge::MergeArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -97,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Plot(args) => plot::run(args),
         Command::Record(args) => record::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Merge(args) => merge::run(args),
     };
     match result {
         Ok(code) => code,

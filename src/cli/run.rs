@@ -7,6 +7,7 @@ use crate::harness::cell::CellOptions;
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;
+use crate::harness::shard::Shard;
 use crate::harness::throughput::Calibration;
 use crate::workload::{Overrides, PyVersion};
 use clap::Args;
@@ -80,6 +81,15 @@ pub struct RunArgs {
     /// and each cell's notes say how many events that touched.
     #[arg(long)]
     allow_malformed: bool,
+    /// Measure only shard K of N (1 ≤ K ≤ N) of the run's cells, for a CI matrix; join the
+    /// shards' folders with `pybench merge`. Every shard must get the same options. The unit
+    /// is a (workload, repetition) group — null and every allocator, paired in one process —
+    /// balanced by estimated cost; repetitions of one workload may land on different
+    /// shards, which is sound only on machines of one kind (same CPU model, cores, kernel,
+    /// THP mode, governor and libc: merge refuses others). Writes shard.json beside the
+    /// results.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -88,6 +98,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.workload.is_empty() {
         args.workload.push("dicts".to_string());
     }
+    // Parsed here rather than by clap so a bad K/N is one line, like every other bad input.
+    let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
     let request = RunRequest {
         workloads: args.workload.clone(),
         allocators: AllocatorSpec::parse_list(&args.allocators)?,
@@ -113,6 +125,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             warmup_passes: 1,
             fixed_layout: args.fixed_layout,
         },
+        shard,
     };
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request)?;
@@ -133,13 +146,17 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {line}");
     }
     if !args.output.quiet {
-        for line in &plan.skipped {
+        for line in plan.skipped.iter().chain(&plan.shard_line()) {
             eprintln!("{line}");
         }
     }
+    let mut label = args.workload.join("+");
+    if let Some(k) = shard {
+        label = format!("{label}-shard{}of{}", k.index, k.count);
+    }
     let (store, mut results) = output::start(
         &args.output,
-        &args.workload.join("+"),
+        &label,
         plan.parameters.clone(),
         plan.infos.clone(),
     )?;

@@ -11,5 +11,6 @@ pub mod paired;
 pub mod plan;
 pub mod replay;
 pub mod runner;
+pub mod shard;
 pub mod throughput;
 pub mod timer;

@@ -9,6 +9,7 @@
 
 use super::cell::{CellOptions, CellSpec};
 use super::runner::{self, Outcome};
+use super::shard::{self, Shard, ShardManifest};
 use super::throughput::Calibration;
 use crate::alloc::registry;
 use crate::alloc::{AllocOptions, AllocatorSpec};
@@ -31,6 +32,8 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// How long and how often the throughput processes measure.
     pub throughput: Calibration,
+    /// Measure only this shard's (workload, repetition) groups ([`super::shard`]).
+    pub shard: Option<Shard>,
 }
 
 /// A run, planned: every cell it will measure, and what the manifest says about it.
@@ -48,6 +51,8 @@ pub struct Plan {
     pub infos: Vec<AllocatorInfo>,
     pub timeout: Duration,
     pub throughput: Calibration,
+    /// For `--shard K/N`: how the whole run was split; `cells` then holds shard K's only.
+    pub shard: Option<ShardManifest>,
 }
 
 impl Plan {
@@ -76,14 +81,12 @@ impl Plan {
         let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
             .chain(allocators.iter().cloned())
             .collect();
-        let mut cells = Vec::new();
-        for rep in 0..req.repetitions {
-            for s in &sources {
-                for a in &with_baseline {
-                    cells.push(CellSpec::new(s, a.resolve(python_of(s)), rep, &req.cell));
-                }
-            }
-        }
+        let (mut cells, unit_of) = lay_out(&sources, &with_baseline, req);
+        let shard = match req.shard {
+            Some(k) => Some(split(&sources, &with_baseline, req, k)?),
+            None => None,
+        };
+        // From every cell of the run, not the shard's: the manifests of all shards must agree.
         let mut resolved: Vec<AllocatorSpec> = Vec::new();
         for c in &cells {
             if !resolved.contains(&c.allocator) {
@@ -110,6 +113,10 @@ impl Plan {
                     .unwrap_or_else(|| "unknown".to_string()),
             })
             .collect();
+        if let Some(m) = &shard {
+            let mut keep = unit_of.iter().map(|&u| m.holds(u));
+            cells.retain(|_| keep.next().unwrap_or(false));
+        }
         Ok(Plan {
             sources,
             allocators,
@@ -120,7 +127,26 @@ impl Plan {
             infos,
             timeout: req.timeout,
             throughput: req.throughput,
+            shard,
         })
+    }
+
+    /// One line on what this shard measures, for the terminal.
+    pub fn shard_line(&self) -> Option<String> {
+        let m = self.shard.as_ref()?;
+        let k = *m.shards.first()?;
+        let mine = m.units.iter().filter(|u| u.shard == k).count();
+        let loads = m.loads();
+        let total: u64 = loads.iter().sum();
+        let share = loads[(k - 1) as usize] as f64 / total.max(1) as f64;
+        Some(format!(
+            "shard {k}/{}: {mine} of {} (workload, repetition) groups, {} cells, ~{:.0} % of the \
+             estimated work",
+            m.count,
+            m.units.len(),
+            self.cells.len(),
+            share * 100.0
+        ))
     }
 
     /// Measures every (workload, repetition)'s throughput in one shared process and every
@@ -131,6 +157,10 @@ impl Plan {
         store: &ResultsStore,
         results: &mut RunResults,
     ) -> anyhow::Result<Outcome> {
+        if let Some(m) = &self.shard {
+            // Before any cell: a shard folder without it could not be merged.
+            m.save(store.dir())?;
+        }
         runner::install_sigint_handler();
         let plan = runner::Plan {
             cells: self.cells.clone(),
@@ -140,6 +170,59 @@ impl Plan {
         };
         runner::run_and_save(&plan, store, results, |_| {})
     }
+}
+
+/// Every cell of the run, repetitions outermost, then workloads, then `null` and the
+/// allocators; and for each cell its (workload, repetition) group, the unit of sharding.
+fn lay_out(
+    sources: &[Source],
+    with_baseline: &[AllocatorSpec],
+    req: &RunRequest,
+) -> (Vec<CellSpec>, Vec<usize>) {
+    let mut cells = Vec::new();
+    let mut unit_of = Vec::new();
+    for rep in 0..req.repetitions {
+        for (si, s) in sources.iter().enumerate() {
+            let python = req.cell.overrides.python.unwrap_or_else(|| s.python());
+            for a in with_baseline {
+                cells.push(CellSpec::new(s, a.resolve(python), rep, &req.cell));
+                unit_of.push(rep as usize * sources.len() + si);
+            }
+        }
+    }
+    (cells, unit_of)
+}
+
+/// Splits the run's (workload, repetition) groups, in cell order, into `k.count` shards by
+/// estimated cost, seen from shard `k`.
+fn split(
+    sources: &[Source],
+    with_baseline: &[AllocatorSpec],
+    req: &RunRequest,
+    k: Shard,
+) -> anyhow::Result<ShardManifest> {
+    let names: Vec<String> = with_baseline.iter().map(AllocatorSpec::name).collect();
+    // Contenders of the throughput processes: `null` again for each extra interpreter.
+    let contenders = super::paired::plan_groups(&names)
+        .iter()
+        .map(Vec::len)
+        .sum::<usize>() as u64;
+    let per_source = sources
+        .iter()
+        .map(|s| {
+            let events = shard::estimated_events(s, req.cell.overrides)?;
+            Ok(shard::estimate_cost(events, contenders, &req.throughput))
+        })
+        .collect::<anyhow::Result<Vec<u64>>>()?;
+    let mut groups = Vec::new();
+    let mut costs = Vec::new();
+    for rep in 0..req.repetitions {
+        for (s, cost) in sources.iter().zip(&per_source) {
+            groups.push((s.name(), rep));
+            costs.push(*cost);
+        }
+    }
+    Ok(ShardManifest::split(groups, &costs, k, req.throughput))
 }
 
 /// The allocators of the run. Named ones must all be available (else exit 2 before

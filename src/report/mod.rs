@@ -1,6 +1,7 @@
 //! Results: the schema of result files and the exporters that write them.
 
 pub mod export;
+pub mod merge;
 pub mod model;
 pub mod store;
 pub mod summary;

@@ -23,6 +23,25 @@ impl ResultsStore {
         Ok(ResultsStore { dir })
     }
 
+    /// Creates exactly `dir` with `mkdir` (its parent if missing): an existing directory, file
+    /// or planted link under that name is refused, never written into.
+    pub fn create_new(dir: &Path) -> anyhow::Result<Self> {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        match std::fs::create_dir(dir) {
+            Ok(()) => Ok(ResultsStore {
+                dir: dir.to_path_buf(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+                "{} already exists; choose a new folder (nothing is written into an existing one)",
+                dir.display()
+            ),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

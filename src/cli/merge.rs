@@ -1,0 +1,62 @@
+//! `pybench merge DIR… -o DIR`: joins the folders of a sharded run (`run --shard K/N`) into
+//! one run folder ([`crate::report::merge`]).
+
+use crate::report::merge::{merge, MergeRequest};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' results folders (each written by `pybench run --shard K/N`), any order.
+    #[arg(required = true, value_name = "DIR")]
+    shards: Vec<PathBuf>,
+    /// The merged run's folder; it must not exist yet (nothing is overwritten).
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+    /// Merge even when shards are missing or were interrupted; the merged run is then marked
+    /// interrupted and its tables say how many repetitions each workload has.
+    #[arg(long)]
+    partial: bool,
+    /// Do not write plots/*.svg and index.html into the merged folder.
+    #[arg(long)]
+    no_plots: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let merged = merge(&MergeRequest {
+        inputs: args.shards,
+        out: args.out,
+        partial: args.partial,
+        plots: !args.no_plots,
+        command_line: std::env::args().collect(),
+    })?;
+    let r = &merged.results;
+    if !merged.missing.is_empty() {
+        let list: Vec<String> = merged
+            .missing
+            .iter()
+            .map(|k| format!("{k}/{}", merged.count))
+            .collect();
+        eprintln!("warning: partial merge, without shard {}", list.join(", "));
+    }
+    if r.failed_cells() > 0 {
+        eprintln!(
+            "warning: {} failed cell(s) merged as failed (see summary.md)",
+            r.failed_cells()
+        );
+    }
+    if !args.quiet {
+        eprintln!(
+            "merged {} of {} shard(s), {} cells: {}",
+            merged.count as usize - merged.missing.len(),
+            merged.count,
+            r.cells.len(),
+            merged.dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,310 @@
+//! Sharding a run across machines (`run --shard K/N`, issue 15 item 4): which part of a run's
+//! cells shard K of N measures, decided the same way on every machine from the command line
+//! alone, and the `shard.json` each shard's results folder carries so `pybench merge` can
+//! check that the parts fit together.
+//!
+//! The unit of sharding is the **(workload, repetition) group**: `null` and every allocator of
+//! one repetition of one workload. Their throughput samples come from one process in which
+//! they take turns round by round, and the speed ratios pair those rounds
+//! ([`super::paired`], [`super::group`]); splitting a group would lose the pairing, so a
+//! group is never split. Repetitions of one workload may land on different shards: their
+//! figures are then pooled across machines, which is sound only when the machines are of one
+//! kind — `merge` refuses shards from different machine kinds.
+//!
+//! Groups are assigned by estimated cost, largest first, each to the least-loaded shard so
+//! far (ties: the lower shard, the earlier group): deterministic, and no shard's estimated
+//! load exceeds another's by more than the largest group's cost.
+
+use super::throughput::Calibration;
+use crate::trace::{Source, TraceReader};
+use crate::workload::Overrides;
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Name of the file in a shard's (or a merged run's) results folder.
+pub const SHARD_FILE: &str = "shard.json";
+
+/// Version of `shard.json`'s layout.
+pub const SHARD_FORMAT: u32 = 1;
+
+/// The largest `shard.json` read (a run of thousands of groups is a few hundred KiB).
+const MAX_SHARD_FILE_BYTES: u64 = 16 << 20;
+
+/// Shard `index` of `count` (both from 1): what `--shard K/N` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = anyhow::Error;
+
+    /// `K/N` with 1 ≤ K ≤ N; anything else is refused with the reason.
+    fn from_str(s: &str) -> anyhow::Result<Shard> {
+        let bad = |why: &str| {
+            anyhow::anyhow!("--shard {s}: {why} (expected K/N with 1 ≤ K ≤ N, e.g. 2/4)")
+        };
+        let (k, n) = s.split_once('/').ok_or_else(|| bad("no `/`"))?;
+        let num = |v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| bad(&format!("`{v}` is not a whole number")))
+        };
+        let (index, count) = (num(k)?, num(n)?);
+        if count == 0 {
+            return Err(bad("a run cannot be split into 0 shards"));
+        }
+        if index == 0 || index > count {
+            return Err(bad(&format!("shard {index} of {count} does not exist")));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// One (workload, repetition) group of the whole run and the shard that measures it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// The workload's name as results show it.
+    pub workload: String,
+    /// From 0, as in the results files.
+    pub repetition: u32,
+    /// Estimated cost in nanoseconds ([`estimate_cost`]): only its proportions matter.
+    pub cost: u64,
+    /// The shard measuring it, from 1.
+    pub shard: u32,
+}
+
+/// What `shard.json` holds: how the whole run was split, and which shards this folder holds
+/// (one after `run --shard`, several after `merge`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardManifest {
+    pub format: u32,
+    /// N: how many shards the run was split into.
+    pub count: u32,
+    /// The shards whose cells this folder holds, ascending.
+    pub shards: Vec<u32>,
+    /// How throughput was measured: shards measured differently must not be merged, and the
+    /// results manifest does not record it.
+    pub calibration: Calibration,
+    /// Every group of the whole run, in the run's order, with its shard.
+    pub units: Vec<Unit>,
+}
+
+impl ShardManifest {
+    /// The split of a run's groups (`workloads × repetitions`, repetitions outermost, as the
+    /// plan lays out cells) with `costs[i]` for unit `i`, seen from `shard`.
+    pub fn split(
+        groups: Vec<(String, u32)>,
+        costs: &[u64],
+        shard: Shard,
+        calibration: Calibration,
+    ) -> ShardManifest {
+        let owners = assign(costs, shard.count);
+        let units = groups
+            .into_iter()
+            .zip(costs.iter().zip(owners))
+            .map(|((workload, repetition), (&cost, shard))| Unit {
+                workload,
+                repetition,
+                cost,
+                shard,
+            })
+            .collect();
+        ShardManifest {
+            format: SHARD_FORMAT,
+            count: shard.count,
+            shards: vec![shard.index],
+            calibration,
+            units,
+        }
+    }
+
+    /// Whether unit `i` belongs to the shards this folder holds.
+    pub fn holds(&self, i: usize) -> bool {
+        self.units
+            .get(i)
+            .is_some_and(|u| self.shards.contains(&u.shard))
+    }
+
+    /// Estimated cost of each shard, 1 … N.
+    pub fn loads(&self) -> Vec<u64> {
+        let mut loads = vec![0u64; self.count as usize];
+        for u in &self.units {
+            loads[(u.shard - 1) as usize] += u.cost;
+        }
+        loads
+    }
+
+    /// Reads `dir/shard.json`; `Ok(None)` when there is none (a run that was not sharded).
+    pub fn load(dir: &Path) -> anyhow::Result<Option<ShardManifest>> {
+        let path = dir.join(SHARD_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = crate::sys::fs::read_bounded_string(&path, MAX_SHARD_FILE_BYTES, "a shard file")
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let m: ShardManifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a pybench shard file", path.display()))?;
+        if m.format != SHARD_FORMAT {
+            anyhow::bail!(
+                "{}: shard file format {}, this pybench reads {SHARD_FORMAT}",
+                path.display(),
+                m.format
+            );
+        }
+        let valid = |s: u32| (1..=m.count).contains(&s);
+        if m.count == 0
+            || !m.shards.iter().all(|&s| valid(s))
+            || !m.units.iter().all(|u| valid(u.shard))
+        {
+            anyhow::bail!("{}: shard numbers outside 1…{}", path.display(), m.count);
+        }
+        Ok(Some(m))
+    }
+
+    /// Writes `dir/shard.json` atomically.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        crate::report::store::write_atomically(&dir.join(SHARD_FILE), |out| {
+            serde_json::to_writer_pretty(&mut *out, self)?;
+            writeln!(out)
+        })
+    }
+}
+
+/// Assigns items of `costs` to `count` shards (1-based result per item): largest cost first
+/// (ties: earlier item first), each to the shard with the least load so far (ties: the lower
+/// shard). When the last item lands on the most loaded shard, that shard was the least
+/// loaded one just before, so max − min load ≤ the largest single cost.
+pub fn assign(costs: &[u64], count: u32) -> Vec<u32> {
+    let count = count.max(1) as usize;
+    let mut order: Vec<usize> = (0..costs.len()).collect();
+    order.sort_by(|&a, &b| costs[b].cmp(&costs[a]).then(a.cmp(&b)));
+    let mut loads = vec![0u64; count];
+    let mut owner = vec![0u32; costs.len()];
+    for i in order {
+        let (s, _) = loads
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| a.cmp(b).then(i.cmp(j)))
+            .expect("at least one shard");
+        loads[s] = loads[s].saturating_add(costs[i]);
+        owner[i] = s as u32 + 1;
+    }
+    owner
+}
+
+/// Nominal replay cost per event for the estimate (the measured replays run at 10 – 60 ns
+/// per event; only proportions between groups matter, and those hold at any constant).
+const NOMINAL_NS_PER_EVENT: u64 = 40;
+
+/// Nominal cost of starting one measuring process and preparing its events.
+const NOMINAL_PROCESS_NS: u64 = 20_000_000;
+
+/// Estimated nanoseconds of one (workload, repetition) group with `contenders` throughput
+/// contenders (`null` included): per contender, the cold pass, a warm-up and `rounds` samples
+/// of at least `min_time` each, plus its memory-and-latency cell (two passes and the
+/// stream's preparation) and a process start. Samples are time-bound for short streams, so
+/// the cost is not simply proportional to the event count.
+pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration) -> u64 {
+    let pass = events.saturating_mul(NOMINAL_NS_PER_EVENT);
+    let sample = pass.max(cal.min_time_ns);
+    let throughput = sample
+        .saturating_mul(u64::from(cal.rounds) + 1)
+        .saturating_add(pass);
+    let cell = pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS);
+    contenders.saturating_mul(throughput.saturating_add(cell))
+}
+
+/// Events a source replays, for the estimate: a trace's declared total, or a spec's scale
+/// with the overrides applied (its allocation requests; the streams have 0.7 – 1.5 events
+/// per request). Never generates the stream, so planning stays instant.
+pub fn estimated_events(source: &Source, o: Overrides) -> anyhow::Result<u64> {
+    Ok(match source {
+        Source::Synthetic { workload, .. } => workload.clone().with(o).scale,
+        Source::Trace { path, .. } => {
+            let r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+            r.declared().map_or(0, |e| e.events)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs_outside_one_to_n_are_refused_with_the_reason() {
+        let ok: Shard = "2/4".parse().unwrap();
+        assert_eq!((ok.index, ok.count), (2, 4));
+        assert_eq!("1/1".parse::<Shard>().unwrap().to_string(), "1/1");
+        for (bad, why) in [
+            ("3/2", "does not exist"),
+            ("0/4", "does not exist"),
+            ("a/b", "not a whole number"),
+            ("1/0", "0 shards"),
+            ("2", "no `/`"),
+            ("-1/3", "not a whole number"),
+        ] {
+            let e = bad.parse::<Shard>().unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn equal_groups_spread_evenly_and_every_group_gets_one_shard() {
+        let owners = assign(&[5; 12], 4);
+        for s in 1..=4 {
+            assert_eq!(owners.iter().filter(|&&o| o == s).count(), 3, "{owners:?}");
+        }
+        // More shards than groups: the extra shards stay empty rather than splitting one.
+        let owners = assign(&[5, 5], 3);
+        assert_eq!(owners, vec![1, 2]);
+    }
+
+    #[test]
+    fn loads_differ_by_at_most_the_largest_group_on_uneven_grids() {
+        // Three workloads of very different sizes × 5 repetitions, split 2 … 6 ways.
+        let mut costs = Vec::new();
+        for _rep in 0..5 {
+            costs.extend([1_000u64, 7_300, 42_000]);
+        }
+        for n in 2..=6u32 {
+            let owners = assign(&costs, n);
+            let mut loads = vec![0u64; n as usize];
+            for (c, o) in costs.iter().zip(&owners) {
+                loads[(*o - 1) as usize] += c;
+            }
+            let (max, min) = (loads.iter().max().unwrap(), loads.iter().min().unwrap());
+            assert!(max - min <= 42_000, "n = {n}: loads {loads:?}");
+            assert_eq!(assign(&costs, n), owners, "deterministic");
+        }
+    }
+
+    #[test]
+    fn short_streams_cost_their_minimum_sample_time_not_their_events() {
+        let cal = Calibration {
+            min_time_ns: 20_000_000,
+            rounds: 20,
+            warmup_passes: 1,
+        };
+        // 1,000 and 10,000 events both fit in one 20 ms sample: nearly the same cost.
+        let (a, b) = (
+            estimate_cost(1_000, 3, &cal),
+            estimate_cost(10_000, 3, &cal),
+        );
+        assert!((b as f64 / a as f64) < 1.01, "{a} {b}");
+        // 10⁸ events take seconds per pass: cost grows with events, and with contenders.
+        let big = estimate_cost(100_000_000, 3, &cal);
+        assert!(big > 10 * b);
+        assert_eq!(estimate_cost(100_000_000, 6, &cal), 2 * big);
+    }
+}

@@ -1,0 +1,381 @@
+//! `pybench merge DIR… -o DIR`: joins the results folders of a sharded run (`run --shard K/N`,
+//! [`crate::harness::shard`]) into one run folder that `compare`, `plot`, the CSV and the
+//! summary read like any other.
+//!
+//! Shards are joined only when they are parts of one run measured the same way: the same
+//! pybench build, run parameters, allocator versions, throughput calibration and split, and
+//! the same **machine kind** — everything the manifest records about the machine except the
+//! load average (CPU model, core count, kernel release, transparent-hugepage mode, CPU
+//! governor, libc). A repetition measured on another kind of machine would be pooled with the
+//! others as if it were a repeat of the same experiment, which it is not. Each shard must
+//! appear once; a missing or interrupted shard is refused unless the caller accepts a partial
+//! run. Every check runs before anything is written; the output folder is created with
+//! `mkdir` (an existing one is refused) and each file through `sys::fs::AtomicFile`.
+
+use super::model::RunResults;
+use super::store::{write_atomically, ResultsStore};
+use crate::harness::shard::ShardManifest;
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Subfolder of the merged run holding each shard's manifest.
+pub const SHARDS_DIR: &str = "shards";
+
+/// What `merge` is asked to do.
+#[derive(Debug, Clone)]
+pub struct MergeRequest {
+    /// The shards' results folders.
+    pub inputs: Vec<PathBuf>,
+    /// The merged run's folder, which must not exist yet.
+    pub out: PathBuf,
+    /// Merge even when shards are missing or were interrupted.
+    pub partial: bool,
+    /// Also write plots/*.svg and index.html, as `run` does.
+    pub plots: bool,
+    /// Recorded as the merged run's command line.
+    pub command_line: Vec<String>,
+}
+
+/// What `merge` wrote.
+#[derive(Debug)]
+pub struct Merged {
+    pub dir: PathBuf,
+    pub results: RunResults,
+    pub count: u32,
+    /// Shards of the run absent from the merge (only with `partial`).
+    pub missing: Vec<u32>,
+}
+
+/// What the merged folder keeps of one shard: `shards/shard-K-of-N.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// The folder it was merged from, as given.
+    pub folder: String,
+    /// Its `shard.json`.
+    pub shard: ShardManifest,
+    /// Its `results.json` without the cells (machine, load, start time, command line, …).
+    pub manifest: RunResults,
+    /// The cells it contributed: (workload, allocator, repetition).
+    pub cells: Vec<(String, String, u32)>,
+}
+
+/// One input: a shard's folder, read.
+struct Part {
+    dir: PathBuf,
+    results: RunResults,
+    shard: ShardManifest,
+}
+
+impl Part {
+    fn load(dir: &Path) -> anyhow::Result<Part> {
+        if !dir.is_dir() {
+            anyhow::bail!("{}: not a results folder", dir.display());
+        }
+        let shard = ShardManifest::load(dir)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: not a shard (no shard.json): only folders of `run --shard K/N` can be merged",
+                dir.display()
+            )
+        })?;
+        if shard.shards.len() != 1 {
+            anyhow::bail!(
+                "{}: already a merge of {} shards; merge the shards' own folders instead",
+                dir.display(),
+                shard.shards.len()
+            );
+        }
+        let results = crate::compare::load(dir)?;
+        Ok(Part {
+            dir: dir.to_path_buf(),
+            results,
+            shard,
+        })
+    }
+
+    fn index(&self) -> u32 {
+        self.shard.shards[0]
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{} (shard {}/{})",
+            self.dir.display(),
+            self.index(),
+            self.shard.count
+        )
+    }
+}
+
+/// Checks the shards, joins them and writes the merged run.
+pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
+    let parts = req
+        .inputs
+        .iter()
+        .map(|d| Part::load(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let first = parts.first().context("no shard folders given")?;
+    for p in &parts[1..] {
+        same_run(first, p).context("cannot merge")?;
+    }
+    let count = first.shard.count;
+    let missing = check_coverage(&parts, req.partial).context("cannot merge")?;
+    let results = join(&parts, req, !missing.is_empty()).context("cannot merge")?;
+    write(&parts, &results, req, &missing)?;
+    Ok(Merged {
+        dir: req.out.clone(),
+        results,
+        count,
+        missing,
+    })
+}
+
+/// Refuses `b` unless it is a part of the same run as `a`, measured the same way on the same
+/// kind of machine; the error names what differs.
+fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
+    let (ra, rb) = (&a.results, &b.results);
+    let (an, bn) = (a.name(), b.name());
+    if (&ra.pybench_version, &ra.git_commit) != (&rb.pybench_version, &rb.git_commit) {
+        anyhow::bail!(
+            "{an} and {bn} were measured by different pybench builds ({} {} vs {} {})",
+            ra.pybench_version,
+            ra.git_commit.as_deref().unwrap_or("-"),
+            rb.pybench_version,
+            rb.git_commit.as_deref().unwrap_or("-")
+        );
+    }
+    let params = field_differences(&ra.parameters, &rb.parameters);
+    if !params.is_empty() {
+        anyhow::bail!("run parameters differ between {an} and {bn}: {params}");
+    }
+    if ra.allocators != rb.allocators {
+        let show = |r: &RunResults| {
+            r.allocators
+                .iter()
+                .map(|i| format!("{} {}", i.name, i.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        anyhow::bail!(
+            "allocator versions differ between {an} ({}) and {bn} ({})",
+            show(ra),
+            show(rb)
+        );
+    }
+    let cal = field_differences(&a.shard.calibration, &b.shard.calibration);
+    if !cal.is_empty() {
+        anyhow::bail!(
+            "throughput calibration (--rounds, --min-time) differs between {an} and {bn}: {cal}"
+        );
+    }
+    if a.shard.count != b.shard.count {
+        anyhow::bail!("{an} and {bn} split the run into different numbers of shards");
+    }
+    if a.shard.units != b.shard.units {
+        anyhow::bail!(
+            "{an} and {bn} split the run differently (a trace file or workload spec changed between them?)"
+        );
+    }
+    let (mut ma, mut mb) = (ra.machine.clone(), rb.machine.clone());
+    (ma.load_average, mb.load_average) = (None, None);
+    let kind = field_differences(&ma, &mb);
+    if !kind.is_empty() {
+        anyhow::bail!(
+            "{an} and {bn} ran on different kinds of machine ({kind}): repetitions from both would \
+             be pooled as one experiment; run every shard on one kind of machine"
+        );
+    }
+    Ok(())
+}
+
+/// `field (a vs b)` for every top-level field of two serialisable records that differs.
+fn field_differences<T: Serialize>(a: &T, b: &T) -> String {
+    let (a, b) = (serde_json::to_value(a), serde_json::to_value(b));
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (a, b) else {
+        return String::new();
+    };
+    let null = serde_json::Value::Null;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
+            (x != y).then(|| format!("{k} ({} vs {})", show(x), show(y)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each shard at most once, and all of them unless `partial`: returns the missing ones.
+/// Interrupted shards are incomplete, so they too need `partial`.
+fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
+    let count = parts[0].shard.count;
+    let mut seen: HashMap<u32, &Part> = HashMap::new();
+    for p in parts {
+        if let Some(other) = seen.insert(p.index(), p) {
+            anyhow::bail!(
+                "shard {}/{count} given twice: {} and {}",
+                p.index(),
+                other.dir.display(),
+                p.dir.display()
+            );
+        }
+        if p.results.interrupted && !partial {
+            anyhow::bail!(
+                "{} was interrupted and lacks cells; re-run it, or pass --partial to merge what it has",
+                p.name()
+            );
+        }
+    }
+    let missing: Vec<u32> = (1..=count).filter(|k| !seen.contains_key(k)).collect();
+    if !missing.is_empty() && !partial {
+        let list: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
+        anyhow::bail!(
+            "shard {} missing ({} of {count} given); pass --partial to merge without {}",
+            list.join(", "),
+            parts.len(),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(missing)
+}
+
+/// The merged results: the first shard's manifest, every shard's cells in the unsharded
+/// run's order, each cell checked to belong to the shard that holds it and to appear once.
+fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<RunResults> {
+    let units = &parts[0].shard.units;
+    let unit_index: HashMap<(&str, u32), usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| ((u.workload.as_str(), u.repetition), i))
+        .collect();
+    let mut cells = Vec::new();
+    let mut owner: HashMap<(&str, &str, u32), &Path> = HashMap::new();
+    for p in parts {
+        for c in &p.results.cells {
+            let what = format!("{} × {} rep {}", c.workload, c.allocator, c.repetition);
+            let unit = unit_index
+                .get(&(c.workload.as_str(), c.repetition))
+                .filter(|&&i| units[i].shard == p.index())
+                .with_context(|| {
+                    format!(
+                        "{} holds cell {what}, which is not its part of the run",
+                        p.name()
+                    )
+                })?;
+            let key = (c.workload.as_str(), c.allocator.as_str(), c.repetition);
+            if let Some(other) = owner.insert(key, &p.dir) {
+                anyhow::bail!(
+                    "cell {what} appears twice: in {} and {}",
+                    other.display(),
+                    p.dir.display()
+                );
+            }
+            cells.push((*unit, c.clone()));
+        }
+    }
+    // Stable: within a group, cells keep their order (null, then the allocators).
+    cells.sort_by_key(|(unit, _)| *unit);
+    let mut merged = parts[0].results.clone();
+    merged.run = req
+        .out
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    merged.started_utc = parts
+        .iter()
+        .map(|p| p.results.started_utc.clone())
+        .min()
+        .unwrap_or_default();
+    merged.command_line = req.command_line.clone();
+    // The busiest shard's load: the noise warning errs on the side of caution.
+    merged.machine.load_average = parts
+        .iter()
+        .filter_map(|p| p.results.machine.load_average)
+        .max_by(f64::total_cmp);
+    merged.cells = cells.into_iter().map(|(_, c)| c).collect();
+    merged.interrupted = incomplete || parts.iter().any(|p| p.results.interrupted);
+    merged.validation = None;
+    Ok(merged)
+}
+
+/// Writes the merged folder: each shard's record, the merged `shard.json`, then the results
+/// files (`results.json` among them, so a folder that stops short is no loadable run), then
+/// the plots.
+fn write(
+    parts: &[Part],
+    results: &RunResults,
+    req: &MergeRequest,
+    missing: &[u32],
+) -> anyhow::Result<()> {
+    let store = ResultsStore::create_new(&req.out)?;
+    let shards_dir = store.dir().join(SHARDS_DIR);
+    std::fs::create_dir(&shards_dir)
+        .with_context(|| format!("cannot create {}", shards_dir.display()))?;
+    let count = parts[0].shard.count;
+    for p in parts {
+        let record = ShardRecord {
+            folder: p.dir.display().to_string(),
+            shard: p.shard.clone(),
+            manifest: RunResults {
+                cells: Vec::new(),
+                ..p.results.clone()
+            },
+            cells: p
+                .results
+                .cells
+                .iter()
+                .map(|c| (c.workload.clone(), c.allocator.clone(), c.repetition))
+                .collect(),
+        };
+        let file = shards_dir.join(format!("shard-{}-of-{count}.json", p.index()));
+        write_atomically(&file, |out| {
+            serde_json::to_writer_pretty(&mut *out, &record)?;
+            writeln!(out)
+        })?;
+    }
+    let mut held: Vec<u32> = parts.iter().map(Part::index).collect();
+    held.sort_unstable();
+    debug_assert!(held.iter().all(|k| !missing.contains(k)));
+    ShardManifest {
+        shards: held,
+        ..parts[0].shard.clone()
+    }
+    .save(store.dir())?;
+    store.save(results)?;
+    if req.plots {
+        crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::RunParameters;
+
+    #[test]
+    fn differences_name_each_differing_field_with_both_values() {
+        let a = RunParameters {
+            repetitions: 3,
+            touch: "header".to_string(),
+            ..RunParameters::default()
+        };
+        let b = RunParameters {
+            seed: Some(7),
+            touch: "full".to_string(),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&a, &b),
+            "seed (none vs 7), touch (header vs full)"
+        );
+        assert_eq!(field_differences(&a, &a.clone()), "");
+    }
+}
