@@ -13,6 +13,7 @@ mod record;
 mod run;
 mod spec_args;
 mod stats;
+mod sweep;
 mod validate;
 
 use crate::exit::Exit;
@@ -73,6 +74,10 @@ enum Command {
     Record(record::RecordArgs),
     /// Write a synthetic workload's event stream as a trace file.
     Gen(gen::GenArgs),
+    /// The engine's accounting (arenas, churn, heap RSS, unused-pool and quantization bytes)
+    /// over a grid of geometries for workloads or traces, cells in parallel; a table, and
+    /// optionally CSV and heatmaps with the presets and the Pareto-best geometries marked.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -97,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Plot(args) => plot::run(args),
         Command::Record(args) => record::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(code) => code,
