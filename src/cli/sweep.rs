@@ -1,6 +1,6 @@
 //! `pybench sweep`: the engine's accounting over a grid of geometries (see `crate::sweep`).
 
-use crate::pymalloc::{ArenaPlacement, Preset};
+use crate::pymalloc::ArenaPlacement;
 use crate::sweep::grid::{parse_presets, parse_sizes, parse_spare};
 use crate::sweep::{self, GridSpec, Progress, SweepRequest};
 use clap::Args;
@@ -34,17 +34,17 @@ pub struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     trace: Vec<String>,
     /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
-    #[arg(long, value_name = "LIST", value_parser = sizes)]
-    arena: Option<Vec<usize>>,
+    #[arg(long, value_name = "LIST")]
+    arena: Option<String>,
     /// Pool sizes, e.g. 4K,16K (default 4K … 32K).
-    #[arg(long, value_name = "LIST", value_parser = sizes)]
-    pool: Option<Vec<usize>>,
+    #[arg(long, value_name = "LIST")]
+    pool: Option<String>,
     /// Spare-arena policies: 1 (keep one free arena, 3.9+) and/or 0 (release all, 3.8).
-    #[arg(long, value_name = "LIST", value_parser = spare)]
-    spare: Option<Vec<bool>>,
+    #[arg(long, value_name = "LIST")]
+    spare: Option<String>,
     /// Presets to add to the grid: `all`, or 3.8 … 3.13 (also cpython-3.X), comma-separated.
-    #[arg(long, value_name = "LIST", value_parser = presets)]
-    preset: Option<Vec<Preset>>,
+    #[arg(long, value_name = "LIST")]
+    preset: Option<String>,
     /// Where arenas start: `unaligned` (one page past a pool boundary, so pools above a page
     /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (wherever
     /// the kernel puts them, as `run` does: changes from process to process).
@@ -66,23 +66,33 @@ pub struct SweepArgs {
     quiet: bool,
 }
 
-fn sizes(s: &str) -> Result<Vec<usize>, String> {
-    parse_sizes(s).map_err(|e| e.to_string())
-}
-fn spare(s: &str) -> Result<Vec<bool>, String> {
-    parse_spare(s).map_err(|e| e.to_string())
-}
-fn presets(s: &str) -> Result<Vec<Preset>, String> {
-    parse_presets(s).map_err(|e| e.to_string())
-}
-
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     args.workload.append(&mut args.trace);
     let grid = GridSpec {
-        arenas: args.arena.unwrap_or_default(),
-        pools: args.pool.unwrap_or_default(),
-        spare: args.spare.unwrap_or_default(),
-        presets: args.preset.unwrap_or_default(),
+        arenas: args
+            .arena
+            .as_deref()
+            .map(parse_sizes)
+            .transpose()?
+            .unwrap_or_default(),
+        pools: args
+            .pool
+            .as_deref()
+            .map(parse_sizes)
+            .transpose()?
+            .unwrap_or_default(),
+        spare: args
+            .spare
+            .as_deref()
+            .map(parse_spare)
+            .transpose()?
+            .unwrap_or_default(),
+        presets: args
+            .preset
+            .as_deref()
+            .map(parse_presets)
+            .transpose()?
+            .unwrap_or_default(),
     };
     if !args.quiet {
         if let Ok(g) = grid.build() {
