@@ -132,9 +132,10 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     )?;
     if !args.quiet {
         eprintln!(
-            "pybench sweep: {} cells on {} threads in {:.1} s",
+            "pybench sweep: {} cells on {} thread{} in {:.1} s",
             result.cells.len(),
             result.jobs,
+            if result.jobs == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64()
         );
     }

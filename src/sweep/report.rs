@@ -49,7 +49,7 @@ pub fn render(r: &SweepResult) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<34} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+                "{:<38} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
                 "geometry",
                 "preset",
                 "peak",
@@ -65,7 +65,7 @@ pub fn render(r: &SweepResult) -> String {
         let a = &c.accounting;
         let _ = writeln!(
             out,
-            "{:<34} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+            "{:<38} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
             format!("{}{}", if c.pareto { "* " } else { "  " }, c.point.geometry),
             c.point.preset_label(),
             a.peak_arenas,
