@@ -404,7 +404,13 @@ fn csv_has_one_row_per_cell_with_the_stated_columns_and_heatmaps_mark_presets() 
         .filter(|r| r["pareto"] == "1")
         .map(|r| r["geometry"].as_str())
         .collect();
-    let caption = texts.iter().find(|t| t.contains("Pareto-best")).unwrap();
+    let caption: String = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("caption"))
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(caption.contains("Pareto-best"), "{caption}");
     for g in best {
         assert!(caption.contains(g), "{g} named in: {caption}");
     }

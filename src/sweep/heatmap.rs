@@ -105,7 +105,7 @@ fn sorted_unique(mut v: Vec<usize>) -> Vec<usize> {
 
 /// One figure's heatmap of `cells` (one workload, one spare policy); `best` names the
 /// workload's Pareto-best geometries.
-fn draw(cells: &[&SweepCell], f: Figure, title: &str, best: &str, placement: &str) -> String {
+fn draw(cells: &[&SweepCell], f: Figure, title: &str, best: &[String], placement: &str) -> String {
     let arenas = sorted_unique(
         cells
             .iter()
@@ -144,13 +144,31 @@ fn draw(cells: &[&SweepCell], f: Figure, title: &str, best: &str, placement: &st
         y_label: "arena size",
         rows: &rows,
     };
-    let caption = [
-        format!("★ Pareto-best (no other geometry has both lower-or-equal mean heap RSS and churn): {best}"),
-        format!(
-            "outlined: CPython presets; grey: not swept or impossible; lighter = lower; arenas placed {placement}"
-        ),
+    let mut caption = vec![
+        "★ Pareto-best: no other geometry is as good on mean heap RSS and churn and better on one:"
+            .to_string(),
     ];
+    caption.extend(wrap(best, 95));
+    caption.push(format!(
+        "outlined: CPython presets; grey: not swept or impossible; lighter = lower; arenas placed {placement}"
+    ));
     heatmap(title, &axes, &hcells, &caption)
+}
+
+/// `names` (joined by "; ") in lines of at most about `width` characters, so a long list of
+/// Pareto-best geometries stays inside the picture.
+fn wrap(names: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for n in names {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + n.chars().count() + 2 <= width => {
+                l.push_str("; ");
+                l.push_str(n);
+            }
+            _ => lines.push(format!("  {n}")),
+        }
+    }
+    lines
 }
 
 /// Every heatmap of a sweep, as (file name, SVG).
@@ -169,7 +187,6 @@ pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
             .filter(|c| c.pareto)
             .map(|c| c.point.geometry.to_string())
             .collect();
-        let best = best.join("; ");
         for spare in [true, false] {
             let cells: Vec<&SweepCell> = mine
                 .iter()
@@ -207,4 +224,20 @@ pub fn write(r: &SweepResult, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_lists_of_names_wrap_without_losing_one() {
+        let names: Vec<String> = (0..12).map(|i| format!("arena={i}M,pool=16K")).collect();
+        let lines = wrap(&names, 60);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.chars().count() <= 62), "{lines:?}");
+        let joined = lines.join(" ");
+        assert!(names.iter().all(|n| joined.contains(n.as_str())));
+        assert!(wrap(&[], 60).is_empty());
+    }
 }
