@@ -21,6 +21,15 @@ impl PymallocAllocator {
         }
     }
 
+    /// The engine with a custom geometry whose arenas are placed by `placement` (see
+    /// [`crate::pymalloc::ArenaPlacement`]); named like [`PymallocAllocator::new`].
+    pub fn placed(geometry: Geometry, placement: crate::pymalloc::ArenaPlacement) -> Self {
+        PymallocAllocator {
+            engine: Pymalloc::with_placement(geometry, placement),
+            label: format!("pymalloc:{geometry}"),
+        }
+    }
+
     /// The engine with a CPython preset, named `pymalloc:cpython-3.X`.
     pub fn from_preset(preset: Preset) -> Self {
         PymallocAllocator {

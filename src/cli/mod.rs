@@ -14,6 +14,7 @@ mod record;
 mod run;
 mod spec_args;
 mod stats;
+mod sweep;
 mod validate;
 
 use crate::exit::Exit;
@@ -78,6 +79,10 @@ enum Command {
     /// run folder; refuses shards whose parameters or machine kind differ, duplicates and
     /// missing shards (exit 2).
     Merge(merge::MergeArgs),
+    /// The engine's accounting (arenas, churn, heap RSS, unused-pool and quantization bytes)
+    /// over a grid of geometries for workloads or traces, cells in parallel; a table, and
+    /// optionally CSV and heatmaps with the presets and the Pareto-best geometries marked.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
@@ -103,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(code) => code,

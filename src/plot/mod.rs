@@ -8,6 +8,7 @@
 //!   the smallest to the largest repetition;
 //! - `pools-<workload>.svg`: the engine's pools per size class.
 
+pub mod heatmap;
 mod html;
 pub mod svg;
 

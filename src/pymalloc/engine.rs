@@ -3,6 +3,7 @@
 //! `slow.rs`, so the hot code stays small enough to inline.
 
 use super::ownership::OwnershipMap;
+use super::placement::ArenaPlacement;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};
 use crate::sys::mem::{self as os, raw, MappedArray};
@@ -43,6 +44,13 @@ pub struct Pymalloc {
     pub(crate) arenas_total: usize,
     pub(crate) arenas_highwater: usize,
     pub(crate) raw_requests: usize,
+    /// Where arenas go relative to pool boundaries (`placement.rs`).
+    pub(crate) placement: ArenaPlacement,
+    /// Bytes of the pools carved so far in live arenas, and the most at once: every carved
+    /// pool has had its header written, so this is the engine's model of the pool memory
+    /// the OS holds resident (pymalloc never returns a pool's pages, only whole arenas).
+    pub(crate) carved_bytes: usize,
+    pub(crate) carved_bytes_highwater: usize,
 }
 
 // SAFETY: the engine exclusively owns every pool, arena and bookkeeping mapping it points to;
@@ -67,7 +75,26 @@ impl Pymalloc {
             arenas_total: 0,
             arenas_highwater: 0,
             raw_requests: 0,
+            placement: ArenaPlacement::Mmap,
+            carved_bytes: 0,
+            carved_bytes_highwater: 0,
         }
+    }
+
+    /// An engine whose arenas are placed by `placement` instead of wherever `mmap` puts them
+    /// (for reproducible accounting: see [`ArenaPlacement`]).
+    pub const fn with_placement(geometry: Geometry, placement: ArenaPlacement) -> Self {
+        let mut e = Self::new(geometry);
+        e.placement = placement;
+        e
+    }
+
+    /// Bytes of pools carved in live arenas now, and the most there ever were: the engine's
+    /// model of its resident pool memory. A carved pool counts whole: exact when a pool is
+    /// one page (3.8/3.9's 4 KiB pools); for larger pools an upper bound, since a pool's
+    /// blocks are carved lazily and its last pages may never have been written.
+    pub fn carved_pool_bytes(&self) -> (usize, usize) {
+        (self.carved_bytes, self.carved_bytes_highwater)
     }
 
     /// The geometry this engine was built with.

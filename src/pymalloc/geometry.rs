@@ -303,7 +303,7 @@ fn check_size(
 }
 
 /// Parses `4096`, `8K`, `8KiB`, `1M`, `1MiB`, `1G` (binary multiples).
-fn parse_size(s: &str) -> Option<usize> {
+pub fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
     let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(digits_end);
@@ -318,7 +318,8 @@ fn parse_size(s: &str) -> Option<usize> {
     num.checked_mul(1usize << shift)
 }
 
-fn format_size(n: usize) -> String {
+/// Writes a size the way [`parse_size`] reads it: `1M`, `256K`, or plain bytes.
+pub fn format_size(n: usize) -> String {
     if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{}M", n >> 20)
     } else if n % 1024 == 0 {

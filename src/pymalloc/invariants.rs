@@ -25,7 +25,8 @@ impl Pymalloc {
     /// - each arena's free-pool count equals its cached empty pools plus never-carved pools;
     /// - `usable_arenas` holds exactly the live arenas with a free pool, correctly linked and
     ///   sorted by free pools ascending, and `nfp2lasta[k]` is its last arena with k free pools;
-    /// - the byte lines of [`Pymalloc::stats`] add up to arenas × arena size.
+    /// - the byte lines of [`Pymalloc::stats`] add up to arenas × arena size;
+    /// - the carved-pool byte counter equals the pools carved in live arenas.
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
         self.check_used_lists()?;
         self.check_arenas()?;
@@ -79,8 +80,10 @@ impl Pymalloc {
 
     fn check_arenas(&self) -> Result<(), InvariantError> {
         let pool_size = self.geometry.pool_size();
+        let mut carved = 0;
         for a in self.arenas() {
             let rec = self.arenas.get(a.index as usize);
+            carved += rec.pool_address - ((a.address + self.pool_mask) & !self.pool_mask);
             let end = a.address + self.geometry.arena_size();
             let never_carved = (end - rec.pool_address) / pool_size;
             let mut cached = 0;
@@ -114,6 +117,13 @@ impl Pymalloc {
                     None,
                 ));
             }
+        }
+        if carved != self.carved_bytes || carved > self.carved_bytes_highwater {
+            return Err(broken(
+                "carved-pool bytes differ from the arenas' carved pools",
+                None,
+                None,
+            ));
         }
         Ok(())
     }

@@ -19,15 +19,17 @@ mod geometry;
 mod invariants;
 mod locked;
 mod ownership;
+mod placement;
 mod pool;
 mod slow;
 mod stats;
 
 pub use engine::Pymalloc;
 pub use geometry::{
-    class_size, size_class, Geometry, GeometryError, Preset, ALIGNMENT, NUM_CLASSES,
-    POOL_HEADER_SIZE, SMALL_REQUEST_THRESHOLD,
+    class_size, format_size, parse_size, size_class, Geometry, GeometryError, Preset, ALIGNMENT,
+    NUM_CLASSES, POOL_HEADER_SIZE, SMALL_REQUEST_THRESHOLD,
 };
 pub use invariants::InvariantError;
 pub use locked::LockedPymalloc;
+pub use placement::ArenaPlacement;
 pub use stats::{ArenaInfo, ClassStats, Stats};

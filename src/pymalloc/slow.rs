@@ -59,10 +59,10 @@ impl Pymalloc {
 
         let pool_size = self.geometry.pool_size();
         let a = self.arena_mut(ai);
-        let pool = if let Some(cached) = NonNull::new(a.freepools) {
+        let (pool, carved) = if let Some(cached) = NonNull::new(a.freepools) {
             // SAFETY: pools on freepools are live pools of this arena.
             a.freepools = unsafe { (*cached.as_ptr()).nextpool };
-            cached.as_ptr()
+            (cached.as_ptr(), false)
         } else {
             let pool = a.pool_address as *mut PoolHeader;
             a.pool_address += pool_size;
@@ -71,10 +71,16 @@ impl Pymalloc {
                 (*pool).arenaindex = ai;
                 (*pool).szidx = NO_CLASS;
             }
-            pool
+            (pool, true)
         };
         a.nfreepools -= 1;
-        if a.nfreepools == 0 {
+        let now_full = a.nfreepools == 0;
+        if carved {
+            self.carved_bytes += pool_size;
+            self.carved_bytes_highwater = self.carved_bytes_highwater.max(self.carved_bytes);
+        }
+        let a = self.arena_mut(ai);
+        if now_full {
             // A full arena leaves usable_arenas; it was the head.
             let next = a.next;
             a.next = NO_ARENA;
@@ -191,7 +197,7 @@ impl Pymalloc {
             return None;
         }
         let arena_size = self.geometry.arena_size();
-        let base = os::map(arena_size)?;
+        let base = self.placement.map(arena_size, self.geometry.pool_size())?;
         let address = base.as_ptr() as usize;
         if !self.map.register(address) {
             // SAFETY: the mapping was just made and is not referenced anywhere.
@@ -261,7 +267,8 @@ impl Pymalloc {
     /// Unmaps an arena that is off every list and recycles its record.
     fn release_arena(&mut self, ai: u32) {
         let arena_size = self.geometry.arena_size();
-        let address = self.arena(ai).address;
+        let (address, pool_address) = (self.arena(ai).address, self.arena(ai).pool_address);
+        self.carved_bytes -= pool_address - ((address + self.pool_mask) & !self.pool_mask);
         self.map.unregister(address);
         if let Some(base) = NonNull::new(address as *mut u8) {
             // SAFETY: the arena is wholly free and referenced by no list any more.

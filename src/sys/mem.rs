@@ -38,6 +38,45 @@ fn map_with(size: usize, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
     }
 }
 
+/// Maps `size` bytes starting `offset` bytes past a multiple of `align` (both powers of two,
+/// `offset < align`, multiples of the page size): maps `size + 2 × align` and returns the
+/// unused head and tail to the kernel, so the result is one mapping of exactly `size` bytes
+/// that [`unmap`] releases like any other.
+pub(crate) fn map_at(size: usize, align: usize, offset: usize) -> Option<NonNull<u8>> {
+    debug_assert!(align.is_power_of_two() && offset < align);
+    let total = size.checked_add(2 * align)?;
+    let base = map(total)?.as_ptr() as usize;
+    let start = ((base + align - 1) & !(align - 1)) + offset;
+    // SAFETY: both pieces lie inside the mapping just made, are page aligned (base, start and
+    // the sizes are multiples of the page size) and are referenced by nobody.
+    unsafe {
+        if start > base {
+            unmap(NonNull::new_unchecked(base as *mut u8), start - base);
+        }
+        let tail = base + total - (start + size);
+        if tail > 0 {
+            unmap(NonNull::new_unchecked((start + size) as *mut u8), tail);
+        }
+    }
+    NonNull::new(start as *mut u8)
+}
+
+/// The OS page size in bytes (asked once).
+pub(crate) fn page_size() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    match PAGE.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let n = if n > 0 { n as usize } else { 4096 };
+            PAGE.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
 /// Returns a mapping made by [`map`] to the kernel.
 ///
 /// # Safety

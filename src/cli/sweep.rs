@@ -1,0 +1,194 @@
+//! `pybench sweep`: the engine's accounting over a grid of geometries (see `crate::sweep`).
+
+use crate::pymalloc::ArenaPlacement;
+use crate::sweep::grid::{parse_presets, parse_sizes, parse_spare};
+use crate::sweep::{self, GridSpec, Progress, SweepRequest};
+use clap::Args;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Per cell, read at the end of the stream with its blocks still live (as `run` reads the \
+engine): peak and final arenas, arenas mapped and unmapped over the run (churn = mapped + \
+unmapped), heap RSS as the engine models it (bytes of pools carved in live arenas: exact \
+for 4 KiB pools, an upper bound for larger ones; raw > 512-byte blocks, the same in every \
+geometry, left out) at its peak, at the end and averaged over the run's allocator events, \
+and unused-pool and quantization bytes. A geometry is Pareto-best (`*` in the table, \
+starred and named in the heatmaps) when no other geometry of the same workload has both \
+lower-or-equal mean heap RSS and lower-or-equal churn, one of them strictly lower. (The \
+mean, not the peak: pools are carved lazily, so the modelled peak hardly moves with the \
+geometry, while the memory large arenas keep after the peak does.)
+
+Without --arena/--pool/--spare/--preset the grid is arenas 128K,256K,512K,1M,2M,4M × pools \
+4K,8K,16K,32K with the spare arena kept, plus every preset.")]
+pub struct SweepArgs {
+    /// Workloads: built-in names, spec files or traces (`trace:NAME`, FILE.pbt); repeat or
+    /// separate with commas. Default: every shipped trace.
+    #[arg(long, short, value_delimiter = ',')]
+    workload: Vec<String>,
+    /// Trace files, after the --workload ones; repeatable.
+    #[arg(long, value_name = "FILE")]
+    trace: Vec<String>,
+    /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
+    #[arg(long, value_name = "LIST")]
+    arena: Option<String>,
+    /// Pool sizes, e.g. 4K,16K (default 4K … 32K).
+    #[arg(long, value_name = "LIST")]
+    pool: Option<String>,
+    /// Spare-arena policies: 1 (keep one free arena, 3.9+) and/or 0 (release all, 3.8).
+    #[arg(long, value_name = "LIST")]
+    spare: Option<String>,
+    /// Presets to add to the grid: `all`, or 3.8 … 3.13 (also cpython-3.X), comma-separated.
+    #[arg(long, value_name = "LIST")]
+    preset: Option<String>,
+    /// Where arenas start: `unaligned` (one page past a pool boundary, so pools above a page
+    /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (wherever
+    /// the kernel puts them, as `run` does: changes from process to process).
+    #[arg(long, default_value = "unaligned")]
+    placement: ArenaPlacement,
+    /// Threads running cells (default: one per core); 1 runs them one after another.
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
+    /// Also write the table as CSV, one row per cell.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Also write heatmaps (arena size × pool size) of every figure into DIR.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    spec: super::spec_args::OverrideArgs,
+    /// No progress or skipped-point lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
+    args.workload.append(&mut args.trace);
+    let grid = GridSpec {
+        arenas: args
+            .arena
+            .as_deref()
+            .map(parse_sizes)
+            .transpose()?
+            .unwrap_or_default(),
+        pools: args
+            .pool
+            .as_deref()
+            .map(parse_sizes)
+            .transpose()?
+            .unwrap_or_default(),
+        spare: args
+            .spare
+            .as_deref()
+            .map(parse_spare)
+            .transpose()?
+            .unwrap_or_default(),
+        presets: args
+            .preset
+            .as_deref()
+            .map(parse_presets)
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    if !args.quiet {
+        if let Ok(g) = grid.build() {
+            for line in &g.skipped {
+                eprintln!("pybench sweep: {line}");
+            }
+        }
+    }
+    let req = SweepRequest {
+        sources: args.workload,
+        overrides: args.spec.overrides(),
+        grid,
+        placement: args.placement,
+        jobs: args.jobs.map(|n| n as usize),
+    };
+    let started = Instant::now();
+    let reporter = ProgressLine::new(args.quiet);
+    let result = sweep::sweep(&req, &|p| reporter.show(p))?;
+    reporter.finish();
+    if let Some(path) = &args.csv {
+        sweep::report::write_csv(&result, path)?;
+    }
+    if let Some(dir) = &args.plot {
+        let files = sweep::heatmap::write(&result, dir)?;
+        if !args.quiet {
+            eprintln!(
+                "pybench sweep: {} heatmaps in {}",
+                files.len(),
+                dir.display()
+            );
+        }
+    }
+    write!(
+        std::io::stdout().lock(),
+        "{}",
+        sweep::report::render(&result)
+    )?;
+    if !args.quiet {
+        eprintln!(
+            "pybench sweep: {} cells on {} thread{} in {:.1} s",
+            result.cells.len(),
+            result.jobs,
+            if result.jobs == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Progress on stderr once a sweep has run a second: a rewritten line on a terminal, a line
+/// every ten seconds otherwise (a log).
+struct ProgressLine {
+    quiet: bool,
+    tty: bool,
+    started: Instant,
+    /// When the last line was printed, and whether any was.
+    last: Mutex<(Option<Instant>, bool)>,
+}
+
+impl ProgressLine {
+    fn new(quiet: bool) -> Self {
+        ProgressLine {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last: Mutex::new((None, false)),
+        }
+    }
+
+    fn show(&self, p: Progress<'_>) {
+        if self.quiet || self.started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let every = if self.tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(10)
+        };
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.0.is_some_and(|t| t.elapsed() < every) && p.done < p.total {
+            return;
+        }
+        *last = (Some(Instant::now()), true);
+        let line = format!("sweep: {}/{} cells ({})", p.done, p.total, p.workload);
+        if self.tty {
+            eprint!("\r{line}\x1b[K");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.tty && self.last.lock().is_ok_and(|l| l.1) {
+            eprintln!();
+        }
+    }
+}

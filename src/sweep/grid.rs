@@ -1,0 +1,249 @@
+//! The grid of a sweep: arena sizes × pool sizes × spare-arena policies, plus named presets.
+//! A point the engine cannot run (a size that is not a power of two, a pool larger than its
+//! arena, fewer than four pools per arena) is named and skipped; the rest run.
+
+use crate::pymalloc::{format_size, parse_size, Geometry, Preset};
+
+/// Arena sizes swept when none are given: 128 KiB – 4 MiB, around 3.8's 256 KiB and 3.10's
+/// 1 MiB.
+pub const DEFAULT_ARENAS: [usize; 6] = [128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20];
+/// Pool sizes swept when none are given: 4 KiB (3.8/3.9) – 32 KiB, around 3.10's 16 KiB.
+/// Every pair with [`DEFAULT_ARENAS`] is possible.
+pub const DEFAULT_POOLS: [usize; 4] = [4 << 10, 8 << 10, 16 << 10, 32 << 10];
+
+/// What the command line asked for. Empty axes take the defaults above (spare: keep, the
+/// 3.9+ policy) unless only presets were named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GridSpec {
+    pub arenas: Vec<usize>,
+    pub pools: Vec<usize>,
+    /// Keep one wholly free arena as a spare (3.9+) or not (3.8).
+    pub spare: Vec<bool>,
+    pub presets: Vec<Preset>,
+}
+
+/// One geometry to run, with the presets that have exactly this geometry (3.10 – 3.13 share
+/// one), whether or not they were asked for: a heatmap marks them either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridPoint {
+    pub geometry: Geometry,
+    pub presets: Vec<Preset>,
+}
+
+impl GridPoint {
+    pub fn new(geometry: Geometry) -> Self {
+        let presets = Preset::ALL
+            .into_iter()
+            .filter(|p| p.geometry() == geometry)
+            .collect();
+        GridPoint { geometry, presets }
+    }
+
+    /// `3.8`, `3.9`, `3.10–3.13`, or empty.
+    pub fn preset_label(&self) -> String {
+        let short = |p: &Preset| p.name().trim_start_matches("cpython-").to_string();
+        match self.presets.as_slice() {
+            [] => String::new(),
+            [one] => short(one),
+            [first, .., last] => format!("{}–{}", short(first), short(last)),
+        }
+    }
+}
+
+/// The points to run, in order (arena, pool, spare), and one line per impossible point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    pub points: Vec<GridPoint>,
+    pub skipped: Vec<String>,
+}
+
+/// Why no sweep can run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GridError {
+    #[error("the geometry grid is empty: every point was impossible ({0} skipped)")]
+    Empty(usize),
+    #[error("bad size `{0}` in the grid: expected a size such as 4096, 16K or 1M")]
+    Size(String),
+    #[error("bad spare-arena policy `{0}`: expected 1 or keep (3.9+), 0 or release (3.8)")]
+    Spare(String),
+    #[error("unknown preset `{0}`: expected all, 3.8 … 3.13 or cpython-3.8 … cpython-3.13")]
+    Preset(String),
+}
+
+/// Parses `64K,256K,1M`.
+pub fn parse_sizes(list: &str) -> Result<Vec<usize>, GridError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_size(s).ok_or_else(|| GridError::Size(s.to_string())))
+        .collect()
+}
+
+/// Parses `0,1` (also `release`/`keep`, `false`/`true`).
+pub fn parse_spare(list: &str) -> Result<Vec<bool>, GridError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            "1" | "keep" | "true" => Ok(true),
+            "0" | "release" | "false" => Ok(false),
+            _ => Err(GridError::Spare(s.to_string())),
+        })
+        .collect()
+}
+
+/// Parses `all`, `3.8,3.10` or `cpython-3.11`.
+pub fn parse_presets(list: &str) -> Result<Vec<Preset>, GridError> {
+    let mut out = Vec::new();
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if s == "all" {
+            out.extend(Preset::ALL);
+            continue;
+        }
+        let p = s
+            .parse::<Preset>()
+            .ok()
+            .or_else(|| Preset::for_python(s))
+            .ok_or_else(|| GridError::Preset(s.to_string()))?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+impl GridSpec {
+    /// Nothing but presets was asked for.
+    fn presets_only(&self) -> bool {
+        !self.presets.is_empty()
+            && self.arenas.is_empty()
+            && self.pools.is_empty()
+            && self.spare.is_empty()
+    }
+
+    /// Nothing at all was asked for: the default grid and every preset.
+    fn is_default(&self) -> bool {
+        *self == GridSpec::default()
+    }
+
+    /// The points to run: every possible (arena, pool, spare) combination, then the presets
+    /// not already among them; impossible combinations are named in `skipped`. An empty
+    /// result is an error.
+    pub fn build(&self) -> Result<Grid, GridError> {
+        let mut points: Vec<GridPoint> = Vec::new();
+        let mut skipped = Vec::new();
+        let add = |g: Geometry, points: &mut Vec<GridPoint>| {
+            if !points.iter().any(|p| p.geometry == g) {
+                points.push(GridPoint::new(g));
+            }
+        };
+        if !self.presets_only() {
+            let or = |v: &[usize], d: &[usize]| if v.is_empty() { d.to_vec() } else { v.to_vec() };
+            let arenas = or(&self.arenas, &DEFAULT_ARENAS);
+            let pools = or(&self.pools, &DEFAULT_POOLS);
+            let spare = if self.spare.is_empty() {
+                vec![true]
+            } else {
+                self.spare.clone()
+            };
+            for &a in &arenas {
+                for &p in &pools {
+                    for &s in &spare {
+                        match Geometry::custom(a, p, s) {
+                            Ok(g) => add(g, &mut points),
+                            Err(e) => skipped.push(format!(
+                                "skipped arena={},pool={}{}: {e}",
+                                format_size(a),
+                                format_size(p),
+                                if s { "" } else { ",keep_spare=false" }
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        let presets = if self.is_default() {
+            Preset::ALL.to_vec()
+        } else {
+            self.presets.clone()
+        };
+        for p in presets {
+            add(p.geometry(), &mut points);
+        }
+        if points.is_empty() {
+            return Err(GridError::Empty(skipped.len()));
+        }
+        points.sort_by_key(|p| {
+            let g = p.geometry;
+            (!g.keeps_spare_arena(), g.arena_size(), g.pool_size())
+        });
+        Ok(Grid { points, skipped })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_points_are_named_and_skipped() {
+        let spec = GridSpec {
+            arenas: parse_sizes("64K,300K,1M").unwrap(),
+            pools: parse_sizes("4K,32K").unwrap(),
+            ..GridSpec::default()
+        };
+        let grid = spec.build().unwrap();
+        // 64K/32K holds 2 pools; 300K is not a power of two (twice).
+        assert_eq!(grid.skipped.len(), 3, "{:?}", grid.skipped);
+        assert!(grid.skipped[0].contains("arena=64K,pool=32K"));
+        assert!(
+            grid.skipped[1].contains("arena=300K,pool=4K")
+                && grid.skipped[1].contains("power of two")
+        );
+        let shown: Vec<String> = grid.points.iter().map(|p| p.geometry.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["arena=64K,pool=4K", "arena=1M,pool=4K", "arena=1M,pool=32K"]
+        );
+    }
+
+    #[test]
+    fn an_all_impossible_grid_is_an_error() {
+        let spec = GridSpec {
+            arenas: vec![16 << 10],
+            pools: vec![16 << 10],
+            ..GridSpec::default()
+        };
+        assert_eq!(spec.build(), Err(GridError::Empty(1)));
+    }
+
+    #[test]
+    fn presets_join_the_grid_once_and_mark_their_geometry() {
+        let spec = GridSpec {
+            presets: parse_presets("all").unwrap(),
+            ..GridSpec::default()
+        };
+        let grid = spec.build().unwrap();
+        let labels: Vec<String> = grid.points.iter().map(GridPoint::preset_label).collect();
+        // 3.9 (256K/4K, spare), 3.10–3.13 (1M/16K, spare), then 3.8 (no spare).
+        assert_eq!(labels, ["3.9", "3.10–3.13", "3.8"]);
+        // A custom point equal to a preset is marked as that preset.
+        let spec = GridSpec {
+            arenas: vec![1 << 20],
+            pools: vec![16 << 10],
+            ..GridSpec::default()
+        };
+        assert_eq!(spec.build().unwrap().points[0].preset_label(), "3.10–3.13");
+    }
+
+    #[test]
+    fn list_parsers_refuse_garbage() {
+        assert_eq!(parse_sizes("4K, 1M").unwrap(), vec![4096, 1 << 20]);
+        assert!(matches!(parse_sizes("4Q"), Err(GridError::Size(_))));
+        assert_eq!(parse_spare("0,keep").unwrap(), vec![false, true]);
+        assert!(parse_spare("maybe").is_err());
+        assert_eq!(
+            parse_presets("3.8,cpython-3.12").unwrap(),
+            vec![Preset::Cpython38, Preset::Cpython312]
+        );
+        assert!(parse_presets("2.7").is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! `pybench sweep`: the engine's accounting over a grid of geometries, for one or more
+//! workloads or traces.
+//!
+//! Every cell replays a stream into a fresh engine and reads its accounting; nothing is
+//! timed, so the cells of one stream run in parallel on rayon's threads (a timed figure would
+//! have to stay in a serial cell: parallel cells share cores and caches). Each stream is read
+//! into memory once, traces with the parallel block decoder, and shared by its cells.
+//!
+//! - [`grid`]: the geometries (arena × pool × spare policy, presets), impossible points named;
+//! - [`cell`]: one cell, the same replay a `pybench run` cell makes;
+//! - [`pareto`]: which geometries no other beats on both mean heap RSS and arena churn;
+//! - [`report`]: the table and the CSV; [`heatmap`]: one SVG per figure.
+
+pub mod cell;
+pub mod grid;
+pub mod heatmap;
+pub mod pareto;
+pub mod report;
+
+use crate::harness::cell::Materialized;
+use crate::harness::timer::Timer;
+use crate::pymalloc::ArenaPlacement;
+use crate::trace::source::{self, Source};
+use crate::workload::Overrides;
+use anyhow::Context as _;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use cell::{account, Accounting};
+pub use grid::{Grid, GridPoint, GridSpec};
+
+/// What to sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SweepRequest {
+    /// Workloads as the command line names them (built-in names, spec files, `trace:NAME`,
+    /// trace files); empty means every shipped trace.
+    pub sources: Vec<String>,
+    pub overrides: Overrides,
+    pub grid: GridSpec,
+    pub placement: ArenaPlacement,
+    /// Worker threads; `None`: one per core.
+    pub jobs: Option<usize>,
+}
+
+/// One cell's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepCell {
+    pub workload: String,
+    /// Events in the stream.
+    pub events: usize,
+    pub point: GridPoint,
+    pub accounting: Accounting,
+    /// No other geometry of this workload has both lower-or-equal mean heap RSS and
+    /// lower-or-equal churn, one of them strictly lower.
+    pub pareto: bool,
+}
+
+/// Every cell, in workload then grid order (whatever the number of threads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepResult {
+    pub cells: Vec<SweepCell>,
+    /// One line per impossible grid point.
+    pub skipped: Vec<String>,
+    pub placement: ArenaPlacement,
+    pub jobs: usize,
+}
+
+/// Cells done so far, for a progress line.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub workload: &'a str,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// The sources a request names, resolved (a bad name fails here, before any cell runs).
+pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
+    let names: Vec<String> = if names.is_empty() {
+        let shipped = source::shipped();
+        if shipped.is_empty() {
+            anyhow::bail!("no workload given and no shipped trace found; name one with -w");
+        }
+        shipped
+            .into_iter()
+            .map(|(n, _)| format!("{}{n}", source::PREFIX))
+            .collect()
+    } else {
+        names.to_vec()
+    };
+    names.iter().map(|n| Source::load(n)).collect()
+}
+
+/// Brings a source's events into memory: a trace through the parallel block decoder, a
+/// synthetic workload through its generator with the overrides applied.
+pub fn materialize(s: &Source, o: Overrides) -> anyhow::Result<Materialized> {
+    match s {
+        Source::Trace { path, .. } => {
+            let (events, slots, _) = source::read_all(path)?;
+            Ok(Materialized {
+                events,
+                slots,
+                name: s.name(),
+                python: o.python.unwrap_or_else(|| s.python()),
+                notes: Vec::new(),
+            })
+        }
+        Source::Synthetic { .. } => s.materialize(o),
+    }
+}
+
+/// Runs the sweep: every grid point on every source, the cells of a source in parallel on
+/// `jobs` threads. `progress` is called after every cell, from whichever thread ran it.
+pub fn sweep(
+    req: &SweepRequest,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> anyhow::Result<SweepResult> {
+    let grid = req.grid.build()?;
+    let sources = resolve_sources(&req.sources)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = req.jobs {
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .context("cannot start the sweep's threads")?;
+    let timer = Timer::calibrate();
+    let total = sources.len() * grid.points.len();
+    let done = AtomicUsize::new(0);
+    let mut cells = Vec::with_capacity(total);
+    for s in &sources {
+        let m = materialize(s, req.overrides)?;
+        let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
+            grid.points
+                .par_iter()
+                .map(|p| {
+                    let r = account(&m, p.geometry, req.placement, &timer);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(Progress {
+                        workload: &m.name,
+                        done: n,
+                        total,
+                    });
+                    r
+                })
+                .collect()
+        });
+        let mut mine = Vec::with_capacity(results.len());
+        for (p, r) in grid.points.iter().zip(results) {
+            let accounting = r.with_context(|| format!("{} on pymalloc:{}", m.name, p.geometry))?;
+            mine.push(SweepCell {
+                workload: m.name.clone(),
+                events: m.events.len(),
+                point: p.clone(),
+                accounting,
+                pareto: false,
+            });
+        }
+        let front = pareto::front(
+            &mine
+                .iter()
+                .map(|c| (c.accounting.mean_heap_rss, c.accounting.churn()))
+                .collect::<Vec<_>>(),
+        );
+        for (c, best) in mine.iter_mut().zip(front) {
+            c.pareto = best;
+        }
+        cells.extend(mine);
+    }
+    Ok(SweepResult {
+        cells,
+        skipped: grid.skipped,
+        placement: req.placement,
+        jobs: pool.current_num_threads(),
+    })
+}
