@@ -304,9 +304,13 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
     let significant = w.p < s.alpha;
     let dir = direction(w.ratio.point, t, hib);
     let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
+    let p = if w.p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {:.3}", w.p)
+    };
     let basis = format!(
-        "p = {:.3}, {} + {} processes of ≥ {samples} samples",
-        w.p,
+        "{p}, {} + {} processes of ≥ {samples} samples",
         row.baseline.len(),
         row.current.len()
     );
