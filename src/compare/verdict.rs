@@ -282,7 +282,7 @@ fn changed(row: &Row, s: &Settings) -> bool {
                 _ => s.threshold,
             };
             row.ratio
-                .is_none_or(|r| direction(r, t, row.higher_is_better) != 0)
+                .map_or(true, |r| direction(r, t, row.higher_is_better) != 0)
         }
     }
 }
