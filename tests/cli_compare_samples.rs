@@ -231,6 +231,19 @@ fn shared_only_names_the_missing_cells_and_compares_the_rest() {
     assert_eq!(cells.len(), 3, "{cells:?}");
     assert!(!cells.contains(&("churn".into(), "system".into())));
     assert!(!cells.contains(&("json".into(), "system".into())));
+    // Nothing in common: refused even with the flag.
+    let mut other = run("other", 3, steady);
+    for c in &mut other.cells {
+        c.workload = format!("{}-other", c.workload);
+    }
+    let o = save(&tmp, "other", &other);
+    pybench()
+        .args(["compare", "--shared-only"])
+        .arg(&b)
+        .arg(&o)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the runs share no cell"));
     // The Markdown report names them too.
     pybench()
         .args(["compare", "--shared-only"])

@@ -78,6 +78,8 @@ pub enum CompareError {
     },
     #[error("{} cell(s) are missing on one side (pass --shared-only to compare the cells both runs have):\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
     MissingCells(Vec<String>),
+    #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
+    NothingShared,
 }
 
 /// The largest `results.json` read: far above any real run (a thousand cells with their
@@ -474,6 +476,9 @@ fn match_groups<'a>(
         .filter(|c| !gb.iter().any(|b| b.is(c)))
         .map(name)
         .collect();
+    if m.pairs.is_empty() && !(gb.is_empty() && gc.is_empty()) {
+        return Err(CompareError::NothingShared);
+    }
     if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {
         return Ok(m);
     }
