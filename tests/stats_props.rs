@@ -98,3 +98,68 @@ proptest! {
         }
     }
 }
+
+/// One figure per process: 2–8 positive values.
+fn processes() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec((1u32..400).prop_map(|v| f64::from(v) * 0.25), 2..8)
+}
+
+proptest! {
+    #[test]
+    fn welch_interval_holds_its_point_and_agrees_with_its_p(b in processes(), c in processes()) {
+        use pybench::stats::welch_log_ratio;
+        let r = welch_log_ratio(&b, &c, 0.95).unwrap();
+        prop_assert!((0.0..=1.0).contains(&r.p), "p = {}", r.p);
+        prop_assert!(r.ratio.lo <= r.ratio.point && r.ratio.point <= r.ratio.hi, "{:?}", r);
+        // The interval excludes 1 exactly when the test rejects at 5 % (away from the edge,
+        // where the bisection's last digits decide).
+        if (r.p - 0.05).abs() > 1e-6 {
+            prop_assert_eq!(r.p < 0.05, !r.ratio.contains(1.0), "{:?}", r);
+        }
+    }
+
+    #[test]
+    fn welch_scales_with_the_data_and_turns_over_with_the_sides(
+        b in processes(), c in processes(), k in 0.1f64..10.0
+    ) {
+        use pybench::stats::welch_log_ratio;
+        let r = welch_log_ratio(&b, &c, 0.95).unwrap();
+        // Scaling the current side by k scales the ratio and its interval by k (the spread
+        // of the logarithms does not change); scaling both sides changes nothing.
+        let scaled = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x * k).collect() };
+        let s = welch_log_ratio(&b, &scaled(&c), 0.95).unwrap();
+        prop_assert!(close(s.ratio.point, r.ratio.point * k));
+        prop_assert!(close(s.ratio.lo, r.ratio.lo * k) && close(s.ratio.hi, r.ratio.hi * k));
+        let both = welch_log_ratio(&scaled(&b), &scaled(&c), 0.95).unwrap();
+        prop_assert!(close(both.ratio.lo, r.ratio.lo) && close(both.ratio.hi, r.ratio.hi));
+        prop_assert!((both.p - r.p).abs() < 1e-9, "{} vs {}", both.p, r.p);
+        // Swapping the sides inverts the ratio and its interval; p stays.
+        let w = welch_log_ratio(&c, &b, 0.95).unwrap();
+        prop_assert!(close(w.ratio.point, 1.0 / r.ratio.point));
+        prop_assert!(close(w.ratio.lo, 1.0 / r.ratio.hi) && close(w.ratio.hi, 1.0 / r.ratio.lo));
+        prop_assert!((w.p - r.p).abs() < 1e-12);
+    }
+
+    #[test]
+    fn welch_of_a_sample_against_itself_is_no_change(b in processes()) {
+        let r = pybench::stats::welch_log_ratio(&b, &b, 0.95).unwrap();
+        prop_assert!(close(r.ratio.point, 1.0));
+        prop_assert!(r.ratio.contains(1.0));
+        prop_assert!(r.p > 0.999, "{}", r.p);
+    }
+
+    #[test]
+    fn student_t_tail_falls_and_its_critical_value_inverts_it(
+        t in 0.0f64..50.0, dt in 0.001f64..5.0, df in 1.0f64..200.0, alpha in 0.001f64..0.5
+    ) {
+        use pybench::stats::{student_t_critical, student_t_two_sided};
+        let (p, q) = (student_t_two_sided(t, df), student_t_two_sided(t + dt, df));
+        prop_assert!((0.0..=1.0).contains(&p) && q <= p, "{p} {q}");
+        // Symmetric in t.
+        prop_assert!((student_t_two_sided(-t, df) - p).abs() < 1e-12);
+        let crit = student_t_critical(alpha, df);
+        prop_assert!((student_t_two_sided(crit, df) - alpha).abs() < 1e-9 * alpha.max(1e-3));
+        // Heavier tails than the normal: the critical value is above the normal one.
+        prop_assert!(student_t_two_sided(crit, 1e9) <= alpha + 1e-9);
+    }
+}

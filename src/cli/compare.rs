@@ -66,6 +66,15 @@ pub struct CompareArgs {
     /// Compare even when scale, seed, python or touch differ (noted in the report).
     #[arg(long)]
     allow_mismatch: bool,
+    /// Compare only the cells (workload × allocator) both runs measured, naming the others
+    /// on stderr and in the report, instead of refusing runs whose cells differ.
+    #[arg(long)]
+    shared_only: bool,
+    /// Markdown: show every compared row. By default only rows that changed are shown
+    /// (regressed, improved, or a change beyond the threshold the test could not confirm),
+    /// with a count of the rest. CSV and JSON always hold every row.
+    #[arg(long)]
+    all_rows: bool,
     /// Which kinds of metric fail the comparison when they regress (the others are only
     /// reported): timing, counter, memory, deterministic. On shared CI runners, where a
     /// neighbour's load can shift timings between runs, `memory,deterministic` gates on
@@ -101,6 +110,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         alpha: args.alpha,
         resamples: args.resamples as usize,
         allow_mismatch: args.allow_mismatch,
+        shared_only: args.shared_only,
         fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
     };
     let baseline = compare::load(&args.baseline)?;
@@ -109,10 +119,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     let cmp = compare::compare(&baseline, &current, &settings)?;
+    for line in cmp.one_sided_lines() {
+        eprintln!("note: {line}");
+    }
+    let rows = if args.all_rows {
+        report::Rows::All
+    } else {
+        report::Rows::Changed
+    };
 
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Markdown => report::markdown(&cmp, &mut out)?,
+        Format::Markdown => report::markdown(&cmp, rows, &mut out)?,
         Format::Csv => report::csv(&cmp, &mut out)?,
         Format::Json => report::json(&cmp, &mut out)?,
     }
@@ -124,7 +142,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot append to {}", path.display()))?;
-        report::markdown(&cmp, &mut file)
+        report::markdown(&cmp, rows, &mut file)
             .with_context(|| format!("cannot append to {}", path.display()))?;
     }
     Ok(if cmp.regressed() {

@@ -4,7 +4,15 @@
 //!
 //! How each kind of metric is judged (README "Comparing runs (CI)"); a metric's kind comes from
 //! the catalogue (`crate::metrics`), so a new metric needs no code here:
-//! - **timing** (`ops_per_sec`, `*ns_per_op`, `lat_*`, `task_clock_ns`, `exec`'s `*_ns`): the repetitions of
+//! - **throughput with per-pass samples** (`ops_per_sec`, `loop_ns_per_op`, their net
+//!   forms and `harness_ns_per_op`, when every cell of the pair carries
+//!   [`ThroughputSamples`]): one figure per process (the median of its samples), compared by
+//!   Welch's t-test on logarithms with the interval of the ratio of geometric means; a change
+//!   counts when that interval excludes 1 and the ratio lies beyond the threshold. The
+//!   processes, not the passes, are the independent units (`stats::welch_log_ratio`); this is
+//!   what lets the default three repetitions reach significance.
+//! - **other timing** (`lat_*`, `cold_ns_per_op`, `task_clock_ns`, `exec`'s `*_ns`, and
+//!   throughput from files without samples): the repetitions of
 //!   each side are compared with a two-sided Mann-Whitney U test and a percentile-bootstrap
 //!   interval of the ratio of medians; a change counts only when it is significant *and* the
 //!   whole interval lies beyond the threshold.
@@ -25,11 +33,16 @@
 pub mod report;
 mod verdict;
 
-pub use verdict::{classify, Class, DEFAULT_MEMORY_FLOOR, MIN_TAIL_SAMPLES};
-use verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput, Series};
+pub use verdict::{
+    classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,
+};
+use verdict::{
+    find, from_samples, judge, largest_median, per_process_figure, smallest_median, tail_samples,
+    RowInput, Series,
+};
 
 use crate::metrics::{percentile_of, Id};
-use crate::report::model::{RunResults, FORMAT_VERSION};
+use crate::report::model::{RunResults, ThroughputSamples, FORMAT_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -63,8 +76,10 @@ pub enum CompareError {
         baseline: String,
         current: String,
     },
-    #[error("{} cell(s) are missing on one side:\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{} cell(s) are missing on one side (pass --shared-only to compare the cells both runs have):\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
     MissingCells(Vec<String>),
+    #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
+    NothingShared,
 }
 
 /// The largest `results.json` read: far above any real run (a thousand cells with their
@@ -154,6 +169,9 @@ pub struct Settings {
     pub alpha: f64,
     pub resamples: usize,
     pub allow_mismatch: bool,
+    /// Compare the (workload, allocator) cells both runs have and list the others, instead
+    /// of refusing runs whose cells differ.
+    pub shared_only: bool,
     /// Classes whose regressions fail the comparison (exit 1); the others are reported only.
     pub fail_on: Vec<Class>,
 }
@@ -168,6 +186,7 @@ impl Default for Settings {
             alpha: 0.05,
             resamples: 10_000,
             allow_mismatch: false,
+            shared_only: false,
             fail_on: vec![
                 Class::Timing,
                 Class::Counter,
@@ -201,6 +220,21 @@ pub struct Row {
     pub verdict: Verdict,
     /// Why a row is not significant, or anything else the reader should know.
     pub reason: Option<String>,
+    /// Set when the row was judged on per-process figures from per-pass samples (Welch);
+    /// `p_value` is then Welch's and `ratio` that of geometric means.
+    pub per_process: Option<PerProcess>,
+    /// Whether the default report shows the row: regressed, improved, or a change beyond
+    /// the threshold the test could not confirm.
+    pub changed: bool,
+}
+
+/// How a per-process row was tested.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PerProcess {
+    /// Fewest per-pass samples behind one process's figure, on either side.
+    pub samples: usize,
+    /// Welch–Satterthwaite degrees of freedom.
+    pub df: f64,
 }
 
 /// Geometric mean over workloads of one allocator's ratios for one metric.
@@ -256,11 +290,32 @@ pub struct Comparison {
     pub geomeans: Vec<GeoMean>,
     /// Caveats: parameter differences allowed, metrics only on one side, few repetitions.
     pub notes: Vec<String>,
+    /// With `shared_only`: the (workload × allocator) cells with a successful repetition on
+    /// one side only, not compared.
+    pub only_in_baseline: Vec<String>,
+    pub only_in_current: Vec<String>,
 }
 
 impl Comparison {
     pub fn count(&self, v: Verdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == v).count()
+    }
+    /// One line per side naming the cells only that side has (`--shared-only`).
+    pub fn one_sided_lines(&self) -> Vec<String> {
+        [
+            ("baseline", &self.only_in_baseline),
+            ("current run", &self.only_in_current),
+        ]
+        .into_iter()
+        .filter(|(_, cells)| !cells.is_empty())
+        .map(|(side, cells)| {
+            format!(
+                "not compared, only in the {side} ({}): {}",
+                cells.len(),
+                cells.join(", ")
+            )
+        })
+        .collect()
     }
     /// Whether a regression in a class of `settings.fail_on` was found (exit code 1).
     pub fn regressed(&self) -> bool {
@@ -304,6 +359,10 @@ struct Group {
     workload: String,
     allocator: String,
     series: Vec<Series>,
+    /// Per successful repetition, in the order of `series` values: its per-pass samples.
+    samples: Vec<Option<ThroughputSamples>>,
+    /// Repetitions that failed.
+    failed: usize,
 }
 
 impl Group {
@@ -327,10 +386,13 @@ fn group(r: &RunResults) -> Vec<Group> {
                     workload: c.workload.clone(),
                     allocator: c.allocator.clone(),
                     series: Vec::new(),
+                    samples: Vec::new(),
+                    failed: 0,
                 });
                 groups.len() - 1
             }
         };
+        groups[idx].samples.push(c.throughput.clone());
         let series = &mut groups[idx].series;
         for m in &c.metrics {
             match series.iter_mut().find(|s| s.is(&m.name, m.op.as_deref())) {
@@ -342,6 +404,14 @@ fn group(r: &RunResults) -> Vec<Group> {
                     values: vec![m.value],
                 }),
             }
+        }
+    }
+    for c in r.cells.iter().filter(|c| !c.is_ok()) {
+        if let Some(g) = groups
+            .iter_mut()
+            .find(|g| g.workload == c.workload && g.allocator == c.allocator)
+        {
+            g.failed += 1;
         }
     }
     groups
@@ -374,34 +444,53 @@ fn parameter_notes(
     Ok(notes)
 }
 
-/// Each baseline group with its current counterpart; an error listing every group that has
-/// no counterpart on the other side.
+/// Groups matched across the runs, and the `workload × allocator` names of those on one
+/// side only.
+struct Matched<'a> {
+    pairs: Vec<(&'a Group, &'a Group)>,
+    only_baseline: Vec<String>,
+    only_current: Vec<String>,
+}
+
+/// Each baseline group with its current counterpart. Groups without one are listed; unless
+/// `shared_only`, they make the runs incomparable (an error naming every one).
 fn match_groups<'a>(
     gb: &'a [Group],
     gc: &'a [Group],
-) -> Result<Vec<(&'a Group, &'a Group)>, CompareError> {
-    let mut missing = Vec::new();
-    let mut pairs = Vec::new();
+    shared_only: bool,
+) -> Result<Matched<'a>, CompareError> {
+    let name = |g: &Group| format!("{} × {}", g.workload, g.allocator);
+    let mut m = Matched {
+        pairs: Vec::new(),
+        only_baseline: Vec::new(),
+        only_current: Vec::new(),
+    };
     for b in gb {
         match gc.iter().find(|c| c.is(b)) {
-            Some(c) => pairs.push((b, c)),
-            None => missing.push(format!(
-                "{} × {}: no successful cell in the current run",
-                b.workload, b.allocator
-            )),
+            Some(c) => m.pairs.push((b, c)),
+            None => m.only_baseline.push(name(b)),
         }
     }
-    for c in gc.iter().filter(|c| !gb.iter().any(|b| b.is(c))) {
-        missing.push(format!(
-            "{} × {}: no successful cell in the baseline",
-            c.workload, c.allocator
-        ));
+    m.only_current = gc
+        .iter()
+        .filter(|c| !gb.iter().any(|b| b.is(c)))
+        .map(name)
+        .collect();
+    if m.pairs.is_empty() && !(gb.is_empty() && gc.is_empty()) {
+        return Err(CompareError::NothingShared);
     }
-    if missing.is_empty() {
-        Ok(pairs)
-    } else {
-        Err(CompareError::MissingCells(missing))
+    if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {
+        return Ok(m);
     }
+    let missing = (m.only_baseline.iter())
+        .map(|n| format!("{n}: no successful cell in the current run"))
+        .chain(
+            m.only_current
+                .iter()
+                .map(|n| format!("{n}: no successful cell in the baseline")),
+        )
+        .collect();
+    Err(CompareError::MissingCells(missing))
 }
 
 /// Metrics left out of the rows, for the notes: nothing is dropped silently.
@@ -411,6 +500,9 @@ struct Skipped {
     unknown: Vec<String>,
     /// Metrics measured on one side only, labelled with that side.
     one_sided: Vec<String>,
+    /// Whether throughput was compared per repetition because the baseline (0) or the
+    /// current run (1) had no per-pass samples.
+    no_samples: [bool; 2],
 }
 
 impl Skipped {
@@ -423,7 +515,20 @@ impl Skipped {
         });
         let one_sided = (!self.one_sided.is_empty())
             .then(|| format!("not compared: {}", self.one_sided.join(", ")));
-        unknown.into_iter().chain(one_sided)
+        let sides: Vec<&str> = ["baseline", "current run"]
+            .into_iter()
+            .zip(self.no_samples)
+            .filter_map(|(side, lacks)| lacks.then_some(side))
+            .collect();
+        let fallback = (!sides.is_empty()).then(|| {
+            format!(
+                "the {} has no per-pass throughput samples (written before issue 12, or fewer \
+                 than {MIN_SAMPLES_PER_PROCESS} a process): throughput was compared on one \
+                 figure per repetition with the rank test",
+                sides.join(" and the ")
+            )
+        });
+        unknown.into_iter().chain(one_sided).chain(fallback)
     }
 }
 
@@ -451,6 +556,46 @@ fn both_sides(key: &Series, b: &[Series], c: &[Series]) -> Result<Option<BothSid
     let bv = bs.map(|s| s.values.clone()).or_else(|| zeros(cs));
     let cv = cs.map(|s| s.values.clone()).or_else(|| zeros(bs));
     Ok(bv.zip(cv))
+}
+
+/// Per-process figures of `metric` on both sides from the per-pass samples, and the fewest
+/// samples behind one figure. `None` when the samples do not give this metric, when a
+/// repetition of either side lacks enough samples (recorded in `skipped` for the notes), or
+/// when a figure is undefined (a net cost at or below zero: the rank test takes those).
+fn per_process(
+    b: &Group,
+    c: &Group,
+    metric: &str,
+    op: Option<&str>,
+    skipped: &mut Skipped,
+) -> Option<(Vec<f64>, Vec<f64>, usize)> {
+    if op.is_some() || !from_samples(metric) {
+        return None;
+    }
+    let enough = |g: &Group| {
+        g.samples.iter().all(|t| {
+            t.as_ref()
+                .is_some_and(|t| t.ns_per_op.len() >= MIN_SAMPLES_PER_PROCESS)
+        })
+    };
+    let (eb, ec) = (enough(b), enough(c));
+    skipped.no_samples[0] |= !eb;
+    skipped.no_samples[1] |= !ec;
+    if !(eb && ec) {
+        return None;
+    }
+    let figures = |g: &Group| -> Option<Vec<f64>> {
+        g.samples
+            .iter()
+            .flatten()
+            .map(|t| per_process_figure(metric, t))
+            .collect()
+    };
+    let fewest = (b.samples.iter().chain(&c.samples))
+        .flatten()
+        .map(|t| t.ns_per_op.len())
+        .min()?;
+    Some((figures(b)?, figures(c)?, fewest))
 }
 
 /// The rows of one (workload, allocator): every metric of either side, baseline's first.
@@ -488,6 +633,10 @@ fn compare_group(
             }
             continue;
         };
+        let (bv, cv, per_process) = match per_process(b, c, name, op, skipped) {
+            Some((bv, cv, n)) => (bv, cv, Some(n)),
+            None => (bv, cv, None),
+        };
         let seed_key = format!(
             "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
             b.workload, b.allocator, key.op
@@ -507,6 +656,7 @@ fn compare_group(
                 peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
                 resolution: percentile_of(name)
                     .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
+                per_process,
             },
             settings,
             crate::stats::seed_for(&seed_key),
@@ -515,22 +665,20 @@ fn compare_group(
     Ok(rows)
 }
 
-/// When the repetitions are too few for any timing row to be significant, say so: the
-/// smallest p-value of the U test for the sides' fewest repetitions is not below alpha.
-fn repetition_note(gb: &[Group], gc: &[Group], alpha: f64) -> Option<String> {
-    let reps = |g: &[Group]| {
-        g.iter()
-            .flat_map(|g| g.series.iter().map(|s| s.values.len()))
-            .min()
-            .unwrap_or(0)
-    };
-    let (nb, nc) = (reps(gb), reps(gc));
+/// When the repetitions are too few for any rank-tested row to be significant, say so: the
+/// smallest p-value of the U test for the fewest repetitions of those rows is not below
+/// alpha. (Rows judged per process from per-pass samples are not limited so.)
+fn repetition_note(rows: &[Row], alpha: f64) -> Option<String> {
+    let ranked = rows.iter().filter(|r| r.test.is_some());
+    let nb = ranked.clone().map(|r| r.baseline.len()).min()?;
+    let nc = ranked.map(|r| r.current.len()).min()?;
     let min_p = crate::stats::min_p_value(nb, nc);
     (nb >= 2 && nc >= 2 && min_p >= alpha).then(|| {
         format!(
-            "with {nb} and {nc} repetitions the smallest p-value the test can give is {min_p:.3} \
-             ≥ α = {alpha}: timing rows cannot be significant; record more repetitions (5 or \
-             more per side)"
+            "with {nb} and {nc} repetitions the smallest p-value the rank test can give is \
+             {min_p:.3} ≥ α = {alpha}: rank-tested rows (latency, counters, throughput without \
+             per-pass samples) cannot be significant; record more repetitions (5 or more per \
+             side)"
         )
     })
 }
@@ -546,11 +694,23 @@ pub fn compare(
     let (gb, gc) = (group(baseline), group(current));
     let mut rows = Vec::new();
     let mut skipped = Skipped::default();
-    for (b, c) in match_groups(&gb, &gc)? {
+    let matched = match_groups(&gb, &gc, settings.shared_only)?;
+    for &(b, c) in &matched.pairs {
         rows.extend(compare_group(b, c, settings, &mut skipped)?);
+        for (g, side) in [(b, "baseline"), (c, "current run")] {
+            if g.failed > 0 {
+                notes.push(format!(
+                    "{} × {}: {} of {} repetition(s) failed in the {side}; the rest compared",
+                    g.workload,
+                    g.allocator,
+                    g.failed,
+                    g.failed + g.samples.len()
+                ));
+            }
+        }
     }
     notes.extend(skipped.notes());
-    notes.extend(repetition_note(&gb, &gc, settings.alpha));
+    notes.extend(repetition_note(&rows, settings.alpha));
     let geomeans = geomeans(&rows);
     Ok(Comparison {
         baseline: Side::of(baseline),
@@ -559,6 +719,8 @@ pub fn compare(
         rows,
         geomeans,
         notes,
+        only_in_baseline: matched.only_baseline,
+        only_in_current: matched.only_current,
     })
 }
 

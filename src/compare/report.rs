@@ -105,8 +105,32 @@ fn describe_side(s: &super::Side) -> String {
     )
 }
 
+/// Which rows the Markdown report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Rows that changed ([`Row::changed`]), and a count of the others.
+    Changed,
+    All,
+}
+
+/// "40 unchanged, 2 not significant (within the threshold)".
+fn hidden_summary(hidden: &[&Row]) -> String {
+    let unchanged = hidden
+        .iter()
+        .filter(|r| r.verdict == Verdict::Unchanged)
+        .count();
+    let small = hidden.len() - unchanged;
+    let mut parts = vec![format!("{unchanged} unchanged")];
+    if small > 0 {
+        parts.push(format!(
+            "{small} not significant with a change within the threshold"
+        ));
+    }
+    parts.join(", ")
+}
+
 /// The Markdown report.
-pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()> {
     let s = &c.settings;
     writeln!(out, "## pybench compare\n")?;
     writeln!(out, "- baseline: {}", describe_side(&c.baseline))?;
@@ -127,9 +151,22 @@ pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         (false, true) => "normal approximation with tie correction",
         (false, false) => "not run",
     };
+    if c.rows.iter().any(|r| r.per_process.is_some()) {
+        writeln!(
+            out,
+            "Throughput with per-pass samples (threshold ±{:.0} %): one figure per process, \
+             the median of its samples; Welch's t-test on their logarithms, α = {}, and the \
+             {:.0} % interval of the ratio of geometric means, shown in brackets; a change \
+             counts when the interval excludes 1 and the ratio lies beyond the threshold. The \
+             processes are the independent units: passes of one process share its noise.\n",
+            s.threshold * 100.0,
+            s.alpha,
+            (1.0 - s.alpha) * 100.0,
+        )?;
+    }
     writeln!(
         out,
-        "Timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
+        "Other timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
          ({method}), α = {}, and a {:.0} % percentile-bootstrap interval of the ratio of \
          medians ({} resamples, seeded), shown in brackets; a change counts only when it is \
          significant and the whole interval lies beyond the threshold. Memory: ratio of \
@@ -164,16 +201,18 @@ pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             advisory.join(", ")
         )?;
     }
-    for n in &c.notes {
+    for n in c.one_sided_lines().iter().chain(&c.notes) {
         writeln!(out, "> **Note:** {n}\n")?;
     }
-    let mut shown: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict != Verdict::NotSignificant)
-        .collect();
+    let (mut shown, hidden): (Vec<&Row>, Vec<&Row>) =
+        c.rows.iter().partition(|r| rows == Rows::All || r.changed);
     shown.sort_by_key(|r| r.verdict);
-    writeln!(out, "{HEADER}")?;
+    if shown.is_empty() {
+        writeln!(out, "No row changed.\n")?;
+    }
+    if !shown.is_empty() || !c.geomeans.is_empty() {
+        writeln!(out, "{HEADER}")?;
+    }
     for r in &shown {
         table_row(out, r)?;
     }
@@ -188,22 +227,13 @@ pub fn markdown(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             pct(g.ratio)
         )?;
     }
-    let hidden: Vec<&Row> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::NotSignificant)
-        .collect();
     if !hidden.is_empty() {
         writeln!(
             out,
-            "\n<details><summary>{} not significant row(s)</summary>\n",
-            hidden.len()
+            "\n{} row(s) hidden: {} (`--all-rows` shows them).",
+            hidden.len(),
+            hidden_summary(&hidden)
         )?;
-        writeln!(out, "{HEADER}")?;
-        for r in hidden {
-            table_row(out, r)?;
-        }
-        writeln!(out, "\n</details>")?;
     }
     writeln!(out)
 }
@@ -239,10 +269,11 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let test = match r.test {
-            Some(UMethod::Exact) => "mann_whitney_exact",
-            Some(UMethod::Normal) => "mann_whitney_normal",
-            None => "",
+        let test = match (r.test, r.per_process) {
+            (_, Some(_)) => "welch_log_per_process",
+            (Some(UMethod::Exact), _) => "mann_whitney_exact",
+            (Some(UMethod::Normal), _) => "mann_whitney_normal",
+            (None, None) => "",
         };
         w.write_record([
             r.workload.as_str(),

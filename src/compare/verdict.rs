@@ -1,10 +1,39 @@
 //! Verdicts on one metric: the class of each metric name and the rules of each class
 //! (see the module documentation of `compare`).
 
-use super::{Row, Settings, Verdict};
+use super::{PerProcess, Row, Settings, Verdict};
 use crate::metrics::{self, percentile_of, Id, Kind};
+use crate::report::model::ThroughputSamples;
 use crate::stats::{self, median};
 use serde::Serialize;
+
+/// Fewest per-pass samples a process must hold for its median to stand as that process's
+/// figure in the per-process test: with fewer, one preempted pass decides the median.
+pub const MIN_SAMPLES_PER_PROCESS: usize = 3;
+
+/// Whether `metric` is one whose per-repetition figure comes from per-pass samples.
+pub(super) fn from_samples(metric: &str) -> bool {
+    matches!(
+        Id::from_name(metric),
+        Some(Id::LoopNsPerOp | Id::OpsPerSec | Id::HarnessNsPerOp)
+            | Some(Id::NetLoopNsPerOp | Id::NetOpsPerSec)
+    )
+}
+
+/// The figure of timing metric `metric` that one process's per-pass samples give, computed
+/// the way the harness computes the cell's metric (`harness::paired::push_throughput_metrics`:
+/// medians over the samples); `None` for metrics the samples do not give.
+pub(super) fn per_process_figure(metric: &str, t: &ThroughputSamples) -> Option<f64> {
+    let rate = |ns: Option<f64>| ns.filter(|n| *n > 0.0).map(|n| 1e9 / n);
+    match Id::from_name(metric)? {
+        Id::LoopNsPerOp => median(&t.ns_per_op),
+        Id::OpsPerSec => rate(median(&t.ns_per_op)),
+        Id::HarnessNsPerOp => median(&t.null_ns_per_op),
+        Id::NetLoopNsPerOp => median(&t.net_ns_per_op()),
+        Id::NetOpsPerSec => rate(median(&t.net_ns_per_op())),
+        _ => None,
+    }
+}
 
 /// Values of one metric over the repetitions of one (workload, allocator) of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +154,9 @@ pub(super) struct RowInput<'a> {
     pub(super) resolution: Option<f64>,
     /// Median peak live bytes of the cell on each side (turns a frag_ratio change into bytes).
     pub(super) peak_live: Option<f64>,
+    /// `Some(n)` when `baseline` and `current` are per-process figures, each the median of at
+    /// least n per-pass samples: judged by the per-process test instead of ranks.
+    pub(super) per_process: Option<usize>,
 }
 
 /// Which way a ratio points: +1 worse, −1 better, 0 within `t`.
@@ -164,6 +196,8 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         test: None,
         verdict: Verdict::Unchanged,
         reason: None,
+        per_process: None,
+        changed: false,
     };
     let worse_when_up = |up: bool| {
         if up != input.higher_is_better {
@@ -222,13 +256,81 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                         row.reason = Some("within one timer tick".to_string());
                     }
                 }
-                _ => judge_statistically(&mut row, t, s, seed),
+                _ => match input.per_process {
+                    Some(samples) => judge_per_process(&mut row, t, s, seed, samples),
+                    None => judge_statistically(&mut row, t, s, seed),
+                },
             }
         }
         // Filtered out before judging; leaving them unchanged keeps this total.
         Class::Informational | Class::Unknown => {}
     }
+    row.changed = changed(&row, s);
     row
+}
+
+/// Whether a row belongs in the default report: a verdict of change, or a change beyond
+/// its class's threshold that the test could not confirm (the reader should see it).
+fn changed(row: &Row, s: &Settings) -> bool {
+    match row.verdict {
+        Verdict::Regressed | Verdict::Improved => true,
+        Verdict::Unchanged => false,
+        Verdict::NotSignificant => {
+            let t = match row.class {
+                Class::Counter => s.counter_threshold,
+                Class::Memory => s.memory_threshold,
+                _ => s.threshold,
+            };
+            row.ratio
+                .map_or(true, |r| direction(r, t, row.higher_is_better) != 0)
+        }
+    }
+}
+
+/// Throughput with per-pass samples: Welch's t-test on the logarithms of the per-process
+/// figures (`stats::welch_log_ratio`, whose module says why processes, not passes, are the
+/// units). Significant when the interval of the ratio of geometric means excludes 1; a
+/// change when it is significant and the ratio lies beyond the threshold. Figures that
+/// cannot be logged (a net figure at or below zero) go to the rank test.
+fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: usize) {
+    let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha) else {
+        return judge_statistically(row, t, s, seed);
+    };
+    let hib = row.higher_is_better;
+    row.ratio = Some(w.ratio.point);
+    row.interval = Some((w.ratio.lo, w.ratio.hi));
+    row.p_value = Some(w.p);
+    row.per_process = Some(PerProcess { samples, df: w.df });
+    let significant = w.p < s.alpha;
+    let dir = direction(w.ratio.point, t, hib);
+    let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
+    let p = if w.p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {:.3}", w.p)
+    };
+    let basis = format!(
+        "{p}, {} + {} processes of ≥ {samples} samples",
+        row.baseline.len(),
+        row.current.len()
+    );
+    row.verdict = if significant && dir > 0 {
+        Verdict::Regressed
+    } else if significant && dir < 0 {
+        Verdict::Improved
+    } else if within || row.baseline == row.current {
+        Verdict::Unchanged
+    } else {
+        Verdict::NotSignificant
+    };
+    row.reason = match row.verdict {
+        Verdict::Unchanged => None,
+        Verdict::NotSignificant if significant => Some(format!(
+            "{basis}, but the change is within ±{:.0} %",
+            t * 100.0
+        )),
+        _ => Some(basis),
+    };
 }
 
 /// Timing and counters: significant (U test) and the whole bootstrap interval beyond `t`.

@@ -125,17 +125,26 @@ impl Exporter for Markdown {
                 .unwrap_or("unknown CPU"),
             results.machine.cores
         )?;
-        if results.cells.iter().any(|c| c.throughput.is_some()) {
-            // The verdict, as the terminal shows it: net throughput with intervals, paired
-            // ratios to the reference, sentences, the overall ranking.
-            let text = super::verdict_table::render(
-                results,
-                None,
-                super::verdict_table::TableFormat::Table,
-            );
-            writeln!(out, "## Verdict\n\n```text\n{}```\n", text)?;
+        let sampled = results.cells.iter().any(|c| c.throughput.is_some());
+        if sampled {
+            // Replay workloads: the verdict's columns, as the terminal shows them (net
+            // throughput with its interval, ratio to the reference, peak RSS, p99 net of the
+            // timer, the winner marked), the sentences and the overall ranking.
+            let text = super::verdict_table::markdown(results, None);
+            write!(out, "{text}")?;
         }
+        let mut medians_shown = false;
         for s in summarize(results) {
+            // Results without per-pass samples (older files) and real executions keep the
+            // per-repetition medians: they have no net figures to show.
+            let exec = results
+                .cells
+                .iter()
+                .any(|c| c.workload == s.workload && c.kind == super::model::CellKind::Exec);
+            if sampled && !exec {
+                continue;
+            }
+            medians_shown = true;
             writeln!(out, "## {}\n", s.workload)?;
             writeln!(
                 out,
@@ -189,11 +198,115 @@ impl Exporter for Markdown {
                 "The run was interrupted; only the cells above were measured.\n"
             )?;
         }
-        writeln!(
-            out,
-            "ops/s: medians of per-round throughput samples (thread CPU time, harness included; \
-             net figures subtract `null` of the same round); latency percentiles from a timed \
-             pass of the same stream (timer overhead included, see `timer_overhead_ns`)."
-        )
+        if medians_shown {
+            writeln!(
+                out,
+                "ops/s: medians of per-round throughput samples (thread CPU time, harness \
+                 included; net figures subtract `null` of the same round); latency percentiles \
+                 from a timed pass of the same stream (timer overhead included, see \
+                 `timer_overhead_ns`)."
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Id;
+    use crate::report::model::{CellKind, CellResult, Metric, ThroughputSamples};
+
+    fn results(cells: Vec<CellResult>) -> RunResults {
+        RunResults {
+            format_version: 1,
+            pybench_version: String::new(),
+            git_commit: None,
+            run: "t".into(),
+            started_utc: String::new(),
+            command_line: Vec::new(),
+            machine: Default::default(),
+            parameters: Default::default(),
+            allocators: Vec::new(),
+            cells,
+            interrupted: false,
+            validation: None,
+        }
+    }
+
+    /// A cell of `a` on dicts costing `net` ns/event over a 2 ns harness, with its peak RSS
+    /// and p99; with samples or, as older files, without.
+    fn cell(a: &str, net: f64, rss: f64, samples: bool) -> CellResult {
+        let mut c = CellResult::new("dicts", a, 0, CellKind::Replay);
+        c.metrics.push(Metric::of(Id::PeakRssBytes, rss));
+        c.metrics.push(Metric::of_op(Id::LatP99Net, "all", 40.0));
+        c.metrics.push(Metric::of(Id::OpsPerSec, 1e9 / (net + 2.0)));
+        c.metrics.push(Metric::of(Id::FragRatio, 1.25));
+        if samples {
+            let null = vec![2.0, 2.02, 1.98, 2.0, 2.01, 1.99];
+            c.throughput = Some(ThroughputSamples {
+                group: "dicts/rep0/g0".into(),
+                min_time_ns: 1,
+                passes_per_sample: 1,
+                cold_ns_per_op: 1.0,
+                ns_per_op: null.iter().map(|n| n + net).collect(),
+                null_ns_per_op: null,
+            });
+        }
+        c
+    }
+
+    fn summary(r: &RunResults) -> String {
+        let mut out = Vec::new();
+        Markdown.write(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn summary_tables_use_the_verdict_columns() {
+        let r = results(vec![
+            cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, true),
+            cell("system", 8.0, 5.0 * 1048576.0, true),
+        ]);
+        let md = summary(&r);
+        let row = |name: &str| {
+            md.lines()
+                .find(|l| l.starts_with(&format!("| {name}")))
+                .unwrap_or_else(|| panic!("no row {name}: {md}"))
+                .to_string()
+        };
+        assert!(md.contains("## dicts"), "{md}");
+        assert!(
+            md.contains(
+                "| allocator | net ops/s (95 % CI) | vs pymalloc:cpython-3.11 | peak RSS | p99−timer ns |"
+            ),
+            "{md}"
+        );
+        // 4 ns net is 250 M events/s; the faster one is the winner; system is half as fast.
+        let py = row("pymalloc:cpython-3.11 ★");
+        assert!(
+            py.contains("| 250.00M (") && py.contains("| reference |"),
+            "{py}"
+        );
+        assert!(py.contains("| 3.0 MiB |") && py.contains("| 40 |"), "{py}");
+        let sys = row("system");
+        assert!(!sys.contains('★') && sys.contains("| 0.50× ("), "{sys}");
+        assert!(md.contains("- pymalloc:cpython-3.11 is 2.00 ± "), "{md}");
+        // The old columns are gone: frag and gross ops/s stay in CSV/JSON.
+        assert!(
+            !md.contains("Medians over repetitions") && !md.contains("frag"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn results_without_samples_keep_the_per_repetition_tables() {
+        let r = results(vec![
+            cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, false),
+            cell("system", 8.0, 5.0 * 1048576.0, false),
+        ]);
+        let md = summary(&r);
+        assert!(md.contains("Medians over repetitions"), "{md}");
+        assert!(!md.contains("net ops/s (95 % CI)"), "{md}");
     }
 }

@@ -84,92 +84,164 @@ fn aligned(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The whole verdict as text.
-pub fn render(results: &RunResults, reference: Option<&str>, format: TableFormat) -> String {
-    let verdicts = judge(results, reference);
-    let mut out = String::new();
+/// What the columns mean (one paragraph, the same on the terminal and in summary.md).
+fn legend(results: &RunResults) -> String {
     let timer: Vec<f64> = results
         .cells
         .iter()
         .filter_map(|c| c.metric(Id::TimerOverheadNs, None))
         .collect();
     let timer = median(&timer).map_or("?".to_string(), |t| format!("{t:.0} ns"));
-    let _ = writeln!(
-        out,
+    format!(
         "net ops/s: events per second of CPU time net of the harness (null, measured in the same \
          process, round by round), median and 95 % interval; ×: throughput relative to the \
          reference, paired by round; p99−timer: 99th-percentile latency of one call minus one \
          timing's own cost ({timer})"
-    );
-    for v in &verdicts {
-        let reps = v.entries.iter().map(|e| e.ok_reps).max().unwrap_or(0);
-        let harness = v
-            .harness_ns
-            .map_or("not measured".to_string(), |h| format!("{h:.2} ns/event"));
-        let _ = writeln!(
-            out,
-            "\n{} — {} repetition(s), {} samples per allocator; harness (null) {harness}",
-            v.workload, reps, v.samples
-        );
-        let mut head = vec![
-            "allocator".to_string(),
-            "net ops/s (95 % CI)".to_string(),
-            format!("vs {}", v.reference),
-            "peak RSS".to_string(),
-            "p99−timer ns".to_string(),
+    )
+}
+
+/// "dicts — 3 repetition(s), 60 samples per allocator; harness (null) 2.10 ns/event".
+fn workload_line(v: &WorkloadVerdict) -> String {
+    let reps = v.entries.iter().map(|e| e.ok_reps).max().unwrap_or(0);
+    let harness = v
+        .harness_ns
+        .map_or("not measured".to_string(), |h| format!("{h:.2} ns/event"));
+    format!(
+        "{} — {} repetition(s), {} samples per allocator; harness (null) {harness}",
+        v.workload, reps, v.samples
+    )
+}
+
+/// The table of one workload: the heading row, then one row per allocator (winner ★).
+fn table_rows(v: &WorkloadVerdict, format: TableFormat) -> Vec<Vec<String>> {
+    let mut head = vec![
+        "allocator".to_string(),
+        "net ops/s (95 % CI)".to_string(),
+        format!("vs {}", v.reference),
+        "peak RSS".to_string(),
+        "p99−timer ns".to_string(),
+    ];
+    if format == TableFormat::Wide {
+        head.extend(DETAIL.iter().map(|id| id.info().heading.to_string()));
+    }
+    let mut rows = vec![head];
+    for e in &v.entries {
+        let mut name = e.allocator.clone();
+        if e.winner {
+            name.push_str(" ★");
+        }
+        if e.failed_reps > 0 {
+            name.push_str(&format!(" ({} failed)", e.failed_reps));
+        }
+        let mut row = vec![
+            name,
+            rate_with_interval(e.net_ops),
+            vs_reference(v, e),
+            detail_text(Id::PeakRssBytes, e.peak_rss),
+            detail_text(Id::LatP99Net, e.p99_net),
         ];
         if format == TableFormat::Wide {
-            head.extend(DETAIL.iter().map(|id| id.info().heading.to_string()));
+            row.extend(e.detail.iter().map(|(id, v)| detail_text(*id, *v)));
         }
-        let mut rows = vec![head];
-        for e in &v.entries {
-            let mut name = e.allocator.clone();
-            if e.winner {
-                name.push_str(" ★");
-            }
-            if e.failed_reps > 0 {
-                name.push_str(&format!(" ({} failed)", e.failed_reps));
-            }
-            let mut row = vec![
-                name,
-                rate_with_interval(e.net_ops),
-                vs_reference(v, e),
-                detail_text(Id::PeakRssBytes, e.peak_rss),
-                detail_text(Id::LatP99Net, e.p99_net),
-            ];
-            if format == TableFormat::Wide {
-                row.extend(e.detail.iter().map(|(id, v)| detail_text(*id, *v)));
-            }
-            rows.push(row);
-        }
-        out.push_str(&aligned(&rows));
-        for e in &v.entries {
-            if let Some(s) = &e.speed {
-                let _ = writeln!(out, "  {}", sentence(&e.allocator, &v.reference, s));
-            }
-        }
+        rows.push(row);
     }
-    let standings = ranking(results, &verdicts);
-    if verdicts.len() > 1 && !standings.is_empty() {
-        let reference = verdicts[0].reference.clone();
-        let _ = writeln!(
-            out,
-            "\noverall — geometric mean over {} workloads of net throughput relative to {}",
-            verdicts.len(),
-            reference
-        );
-        for (i, s) in standings.iter().enumerate() {
+    rows
+}
+
+/// The verdict sentences of one workload.
+fn sentences(v: &WorkloadVerdict) -> Vec<String> {
+    v.entries
+        .iter()
+        .filter_map(|e| Some(sentence(&e.allocator, &v.reference, e.speed.as_ref()?)))
+        .collect()
+}
+
+/// The overall ranking: a heading line and one line per allocator, best first (`None` for a
+/// single workload).
+fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String, Vec<String>)> {
+    let standings = ranking(results, verdicts);
+    if verdicts.len() < 2 || standings.is_empty() {
+        return None;
+    }
+    let head = format!(
+        "overall — geometric mean over {} workloads of net throughput relative to {}",
+        verdicts.len(),
+        verdicts[0].reference
+    );
+    let lines = standings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
             let g = s.geomean;
-            let _ = writeln!(
-                out,
-                "  {}. {}  {:.2}× ({:.2}–{:.2})",
+            format!(
+                "{}. {}  {:.2}× ({:.2}–{:.2})",
                 i + 1,
                 s.allocator,
                 g.point,
                 g.lo,
                 g.hi
-            );
+            )
+        })
+        .collect();
+    Some((head, lines))
+}
+
+/// The whole verdict as text.
+pub fn render(results: &RunResults, reference: Option<&str>, format: TableFormat) -> String {
+    let verdicts = judge(results, reference);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", legend(results));
+    for v in &verdicts {
+        let _ = writeln!(out, "\n{}", workload_line(v));
+        out.push_str(&aligned(&table_rows(v, format)));
+        for line in sentences(v) {
+            let _ = writeln!(out, "  {line}");
         }
+    }
+    if let Some((head, lines)) = overall(results, &verdicts) {
+        let _ = writeln!(out, "\n{head}");
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// A cell of a Markdown table: pipes escaped.
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The same verdict as Markdown for `summary.md`: per workload a section with the table of
+/// the terminal (the default columns), the sentences, then the overall ranking.
+pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
+    let verdicts = judge(results, reference);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n", legend(results));
+    for v in &verdicts {
+        let line = workload_line(v);
+        let facts = line.split_once(" — ").map_or(line.as_str(), |(_, f)| f);
+        let _ = writeln!(out, "## {}\n\n{facts}\n", v.workload);
+        let rows = table_rows(v, TableFormat::Table);
+        for (i, row) in rows.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if i == 0 {
+                let _ = writeln!(out, "|---|{}", "---:|".repeat(row.len() - 1));
+            }
+        }
+        let _ = writeln!(out);
+        for line in sentences(v) {
+            let _ = writeln!(out, "- {line}");
+        }
+        let _ = writeln!(out);
+    }
+    if let Some((head, lines)) = overall(results, &verdicts) {
+        let _ = writeln!(out, "## Overall\n\n{head}:\n");
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out);
     }
     out
 }

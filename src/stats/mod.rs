@@ -14,6 +14,7 @@
 //! | interval of a median | [`median_interval`] |
 //! | B against A, independent samples | [`ratio_of_medians`], [`mann_whitney_u`] |
 //! | A against B, paired rounds | [`paired_ratio`] |
+//! | B against A, one figure per process | [`welch_log_ratio`] |
 //! | mean of ratios over workloads | [`geomean_interval`] |
 //! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
 
@@ -21,6 +22,7 @@ mod bootstrap;
 mod quantile;
 mod rank;
 mod rng;
+mod student;
 
 pub use bootstrap::{
     bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
@@ -29,3 +31,4 @@ pub use bootstrap::{
 pub use quantile::{geomean, median, quantile, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use rng::{seed_for, SplitMix64};
+pub use student::{student_t_critical, student_t_two_sided, welch_log_ratio, LogRatio};
