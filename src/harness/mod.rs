@@ -13,3 +13,4 @@ pub mod replay;
 pub mod runner;
 pub mod throughput;
 pub mod timer;
+pub mod trace_fidelity;
