@@ -28,8 +28,9 @@ pub struct FidelityArgs {
     /// preset of its Python version from the interpreter's recorded start-up state and
     /// compared with the interpreter's own accounting at the end of the program (both stored
     /// in the trace; no interpreter is run).
+    /// (`trace:NAME` names a shipped trace.)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "python", "scale", "seed", "libpython"])]
-    trace: Option<PathBuf>,
+    trace: Option<String>,
     /// Allocation requests to model (overrides the spec).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
@@ -154,9 +155,15 @@ fn print_trace(f: &TraceFidelity, json: bool) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    writeln!(out, "\nstart: the seeded engine against the report at hook installation")?;
+    writeln!(
+        out,
+        "\nstart: the seeded engine against the report at hook installation"
+    )?;
     table(&mut out, &f.start)?;
-    writeln!(out, "\nend: after the replay, against the report at the end of the program")?;
+    writeln!(
+        out,
+        "\nend: after the replay, against the report at the end of the program"
+    )?;
     table(&mut out, &f.rows)?;
     let p = &f.prehook;
     writeln!(

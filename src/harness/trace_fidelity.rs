@@ -23,7 +23,6 @@ use crate::trace::TraceReader;
 use crate::workload::{Domain, Event};
 use anyhow::{anyhow, Context as _};
 use serde::Serialize;
-use std::path::Path;
 
 /// One compared figure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,10 +108,11 @@ fn preset_of(python: &str) -> anyhow::Result<Preset> {
     })
 }
 
-/// Seeds the engine of the recorded version, replays the trace to its end report and
+/// Seeds the engine of the recorded version (`name`: a trace file or `trace:NAME`), replays the trace to its end report and
 /// compares. Errors (no accounting, an unreadable trace, a geometry the preset does not have)
 /// are one line each.
-pub fn measure(path: &Path) -> anyhow::Result<TraceFidelity> {
+pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
+    let path = &crate::trace::source::trace_path(name)?;
     let shown = path.display();
     let mut reader = TraceReader::open(path).with_context(|| format!("{shown}"))?;
     let end = reader.declared().cloned().unwrap_or_default();
@@ -132,14 +132,18 @@ pub fn measure(path: &Path) -> anyhow::Result<TraceFidelity> {
     }
     let preset = preset_of(&meta.python)?;
     let geometry = preset.geometry();
-    if (fig.start.arena_size, fig.start.pool_size) != (geometry.arena_size(), geometry.pool_size()) {
+    if (fig.start.arena_size, fig.start.pool_size) != (geometry.arena_size(), geometry.pool_size())
+    {
         anyhow::bail!(
             "{shown}: the recorded interpreter has {} B arenas and {} B pools, the {preset} preset {} and {}",
             fig.start.arena_size, fig.start.pool_size, geometry.arena_size(), geometry.pool_size()
         );
     }
     if fig.start_event != 0 {
-        anyhow::bail!("{shown}: the start accounting was taken after event {}, not before the first", fig.start_event);
+        anyhow::bail!(
+            "{shown}: the start accounting was taken after event {}, not before the first",
+            fig.start_event
+        );
     }
     let mut engine = Pymalloc::new(geometry);
     let mut phantoms = engine
@@ -213,14 +217,22 @@ fn free_prehook(
 /// The stream is live-checked: frees and reallocs name live slots.
 unsafe fn apply(engine: &mut Pymalloc, slots: &mut [*mut u8], ev: &Event) {
     match *ev {
-        Event::Alloc { slot, size, domain, .. } => {
+        Event::Alloc {
+            slot, size, domain, ..
+        } => {
             slots[slot as usize] = if domain == Domain::Raw {
                 std::ptr::null_mut()
             } else {
                 engine.malloc(size as usize)
             };
         }
-        Event::Calloc { slot, n, size, domain, .. } => {
+        Event::Calloc {
+            slot,
+            n,
+            size,
+            domain,
+            ..
+        } => {
             slots[slot as usize] = if domain == Domain::Raw {
                 std::ptr::null_mut()
             } else {
@@ -249,9 +261,24 @@ unsafe fn apply(engine: &mut Pymalloc, slots: &mut [*mut u8], ev: &Event) {
 fn start_rows(seeded: &DebugMallocStats, fig: &Figures) -> Vec<TraceRow> {
     let s = &fig.start;
     vec![
-        TraceRow::judged("arenas".into(), seeded.arenas_allocated_current, s.arenas_allocated_current, 1),
-        TraceRow::judged("pools in use".into(), seeded.pools_in_use(), s.pools_in_use(), 0),
-        TraceRow::judged("blocks in use".into(), seeded.blocks_in_use(), s.blocks_in_use(), 0),
+        TraceRow::judged(
+            "arenas".into(),
+            seeded.arenas_allocated_current,
+            s.arenas_allocated_current,
+            1,
+        ),
+        TraceRow::judged(
+            "pools in use".into(),
+            seeded.pools_in_use(),
+            s.pools_in_use(),
+            0,
+        ),
+        TraceRow::judged(
+            "blocks in use".into(),
+            seeded.blocks_in_use(),
+            s.blocks_in_use(),
+            0,
+        ),
         TraceRow {
             what: "unused pools".into(),
             engine: seeded.unused_pools as i64,
@@ -273,7 +300,12 @@ fn end_rows(
 ) -> Vec<TraceRow> {
     let (s, e) = (&fig.start, &fig.end);
     let mut rows = vec![
-        TraceRow::judged("arenas".into(), after.arenas_allocated_current, e.arenas_allocated_current, 1),
+        TraceRow::judged(
+            "arenas".into(),
+            after.arenas_allocated_current,
+            e.arenas_allocated_current,
+            1,
+        ),
         TraceRow {
             what: "arenas mapped".into(),
             engine: (after.arenas_allocated_total - seeded.arenas_allocated_total) as i64,
@@ -289,7 +321,12 @@ fn end_rows(
         }
         let size = class_size(c);
         debug_assert!(g.blocks_per_pool(c) > 0);
-        rows.push(TraceRow::judged(format!("pools {size:>3} B"), a.pools, r.pools, 1));
+        rows.push(TraceRow::judged(
+            format!("pools {size:>3} B"),
+            a.pools,
+            r.pools,
+            1,
+        ));
         rows.push(TraceRow::judged(
             format!("blocks {size:>3} B"),
             a.blocks_in_use,
@@ -305,6 +342,11 @@ fn end_rows(
 pub fn worst_class(rows: &[TraceRow]) -> Option<(String, i64)> {
     rows.iter()
         .filter(|r| r.what.starts_with("pools"))
-        .map(|r| (r.what.trim_start_matches("pools").trim().to_string(), r.engine - r.cpython))
+        .map(|r| {
+            (
+                r.what.trim_start_matches("pools").trim().to_string(),
+                r.engine - r.cpython,
+            )
+        })
         .max_by_key(|(_, d)| d.abs())
 }

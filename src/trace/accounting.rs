@@ -125,6 +125,37 @@ impl Accounting {
     }
 }
 
+/// One line for `pybench stats`: what the trace carries of the real allocator, or that it
+/// carries nothing.
+pub fn describe(acc: Option<&Accounting>) -> String {
+    let Some(a) = acc else {
+        return "accounting: none recorded (`fidelity --trace` needs it: record the program again)"
+            .into();
+    };
+    let report = |s: &Option<Snapshot>| match s.as_ref().map(|s| (s.event, s.figures())) {
+        None => "missing".to_string(),
+        Some((_, Err(e))) => format!("unreadable ({e})"),
+        Some((at, Ok(f))) => format!(
+            "before event {at}: {} arenas, {} pools, {} blocks in use",
+            f.arenas_allocated_current,
+            f.pools_in_use(),
+            f.blocks_in_use()
+        ),
+    };
+    let unknown = a
+        .prehook_frees
+        .class
+        .iter()
+        .filter(|&&c| c == UNKNOWN_CLASS)
+        .count();
+    format!(
+        "accounting: start {}; end {}; {} frees of pre-hook blocks ({unknown} of unknown class)",
+        report(&a.start),
+        report(&a.end),
+        a.prehook_frees.len() as u64 + a.prehook_frees.dropped
+    )
+}
+
 /// Works out, while converting, the size class of each pre-hook block freed between the
 /// snapshots. A pool serves one class for as long as it holds a block, and a pre-hook block
 /// lived in its pool from before the hook until its free, so every block the recording saw
