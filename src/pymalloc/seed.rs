@@ -201,7 +201,7 @@ impl Pymalloc {
     fn usable_capacity(&self) -> usize {
         self.usable_arenas()
             .next()
-            .map_or(1, |a| a.total_pools as usize)
+            .map_or(1, |a| a.total_pools)
     }
 
     /// Frees `free` blocks of a class's pools, from the last pool backwards, each pool
