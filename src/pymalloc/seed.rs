@@ -199,9 +199,7 @@ impl Pymalloc {
     /// Pools the arena being filled holds in all: it has just had its first pool taken, so it
     /// is the head of `usable_arenas` (or, holding one pool only, already full).
     fn usable_capacity(&self) -> usize {
-        self.usable_arenas()
-            .next()
-            .map_or(1, |a| a.total_pools)
+        self.usable_arenas().next().map_or(1, |a| a.total_pools)
     }
 
     /// Frees `free` blocks of a class's pools, from the last pool backwards, each pool
