@@ -3,16 +3,17 @@
 #
 #   scripts/record-traces.sh            # with python3 from PATH
 #   PYTHON=/path/to/python3.X scripts/record-traces.sh
+#   OUT=target/elsewhere scripts/record-traces.sh   # another directory (relative to the repository)
 #
 # Every input is generated here, deterministically, in a temporary directory; nothing
-# outside it and workloads/traces/ is written. Each trace must stay under 5 MB. Traces are
+# outside it and workloads/traces/ (or $OUT) is written. Each trace must stay under 5 MB. Traces are
 # written in format version 2; `PACE=1 scripts/record-traces.sh` stores each event's pace
 # too (`record --pace`: 0.4 – 0.6 more bytes an event, so the shipped ones are without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-OUT=workloads/traces
+OUT=${OUT:-workloads/traces}
 LIMIT=$((5 * 1024 * 1024))
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet

@@ -6,6 +6,7 @@ use crate::exit::Exit;
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::fidelity::{compare, FidelityMeasurement, FIDELITY_SUBCOMMAND};
 use crate::harness::runner::run_child;
+use crate::harness::trace_fidelity::{TraceFidelity, TraceRow};
 use crate::pymalloc::Preset;
 use crate::trace::Source;
 use crate::workload::{Overrides, PyVersion};
@@ -23,6 +24,13 @@ pub struct FidelityArgs {
     /// CPython version whose engine preset and real obmalloc are compared.
     #[arg(long, value_name = "3.X", default_value = "3.11")]
     python: String,
+    /// Instead of a workload: a trace recorded by `pybench record`, replayed into the engine
+    /// preset of its Python version from the interpreter's recorded start-up state and
+    /// compared with the interpreter's own accounting at the end of the program (both stored
+    /// in the trace; no interpreter is run).
+    /// (`trace:NAME` names a shipped trace.)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "python", "scale", "seed", "libpython"])]
+    trace: Option<String>,
     /// Allocation requests to model (overrides the spec).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
@@ -38,6 +46,15 @@ pub struct FidelityArgs {
 }
 
 pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.trace {
+        let f = crate::harness::trace_fidelity::measure(path)?;
+        print_trace(&f, args.json)?;
+        return Ok(if f.flagged == 0 {
+            ExitCode::SUCCESS
+        } else {
+            Exit::Regressed.into()
+        });
+    }
     let preset = Preset::for_python(&args.python).ok_or_else(|| {
         anyhow::anyhow!(
             "no engine preset for Python {}; valid: 3.8 … 3.13",
@@ -106,4 +123,60 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     } else {
         Exit::Regressed.into()
     })
+}
+
+/// Prints a `fidelity --trace` comparison.
+fn print_trace(f: &TraceFidelity, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(f)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} (Python {}): engine preset {} from the recorded start-up state, {} of {} events (up to the end report)",
+        f.trace, f.python, f.preset, f.events, f.trace_events
+    )?;
+    let table = |out: &mut std::io::StdoutLock, rows: &[TraceRow]| -> std::io::Result<()> {
+        writeln!(
+            out,
+            "{:<16} {:>9} {:>9} {:>6}  verdict",
+            "figure", "engine", "cpython", "±"
+        )?;
+        for r in rows {
+            let (tol, verdict) = match r.tolerance {
+                Some(t) => (t.to_string(), if r.flagged { "DIFFERS" } else { "ok" }),
+                None => ("".into(), "shown"),
+            };
+            writeln!(
+                out,
+                "{:<16} {:>9} {:>9} {:>6}  {verdict}",
+                r.what, r.engine, r.cpython, tol
+            )?;
+        }
+        Ok(())
+    };
+    writeln!(
+        out,
+        "\nstart: the seeded engine against the report at hook installation"
+    )?;
+    table(&mut out, &f.start)?;
+    writeln!(
+        out,
+        "\nend: after the replay, against the report at the end of the program"
+    )?;
+    table(&mut out, &f.rows)?;
+    let p = &f.prehook;
+    writeln!(
+        out,
+        "\nfrees of blocks allocated before the hook: {} freed a phantom of their class, {} of unknown class, {} with no phantom left, {} not kept",
+        p.applied, p.unknown_class, p.no_phantom, p.dropped
+    )?;
+    writeln!(
+        out,
+        "{} of {} end figures differ beyond their tolerance (arenas and pools per class ±1; blocks ± the frees not applied)",
+        f.flagged,
+        f.rows.iter().filter(|r| r.tolerance.is_some()).count()
+    )?;
+    Ok(())
 }

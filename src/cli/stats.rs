@@ -81,6 +81,10 @@ fn summarize_trace_with(path: &Path, allow_malformed: bool) -> anyhow::Result<St
     if !counters.is_empty() {
         text.push_str(&format!("  recording: {}\n", counters.join(", ")));
     }
+    if meta.source == "recorded" {
+        let line = crate::trace::accounting::describe(end.accounting.as_ref());
+        text.push_str(&format!("  {line}\n"));
+    }
     Ok(text)
 }
 

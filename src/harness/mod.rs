@@ -14,3 +14,4 @@ pub mod runner;
 pub mod shard;
 pub mod throughput;
 pub mod timer;
+pub mod trace_fidelity;

@@ -8,6 +8,8 @@
 //! - [`Stats`]: the accounting of `sys._debugmallocstats()`, printed in its layout by
 //!   `Display`.
 //! - [`LockedPymalloc`]: the engine behind one lock (a GIL), usable as `#[global_allocator]`.
+//! - [`Pymalloc::seed_from`]: an empty engine filled with phantom blocks up to a recorded
+//!   interpreter's state ([`Seed`]), so a replay starts where the recording did.
 //!
 //! Module layout: `engine.rs` holds the fast paths, `slow.rs` the pool/arena management,
 //! `ownership.rs` the "is this ours?" map; every mmap and system-allocator call goes through
@@ -21,6 +23,7 @@ mod locked;
 mod ownership;
 mod placement;
 mod pool;
+mod seed;
 mod slow;
 mod stats;
 
@@ -32,4 +35,5 @@ pub use geometry::{
 pub use invariants::InvariantError;
 pub use locked::LockedPymalloc;
 pub use placement::ArenaPlacement;
+pub use seed::{Phantoms, Seed, SeedClass, SeedError};
 pub use stats::{ArenaInfo, ClassStats, Stats};

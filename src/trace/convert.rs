@@ -2,6 +2,7 @@
 //! real pointers)
 //! into slot-model events, so a replay indexes a dense table and never hashes a pointer.
 
+use super::accounting::{Accounting, PrehookTracker, Snapshot};
 use super::format::MAX_REQUEST;
 use super::writer::TraceWriter;
 use crate::workload::slots::Slots;
@@ -23,6 +24,11 @@ const KIND_FREE: u8 = 3;
 const KIND_EXTRA: u8 = 4;
 /// A garbage collection of generation `size` starts.
 const KIND_GC: u8 = 5;
+/// The interpreter's obmalloc accounting: `size` bytes of text follow, padded to whole
+/// records; domain 0 = at installation, 1 = at the end of the program.
+const KIND_STATS: u8 = 6;
+/// Longest accounting text accepted (hook.c's MAX_STATS_TEXT).
+const MAX_STATS_TEXT: u32 = 1 << 20;
 /// Written by the hook's `atexit` handler: the program shut down normally.
 const KIND_END: u8 = 0x7f;
 const KIND_OVERSIZE: u8 = 0x80;
@@ -98,6 +104,10 @@ pub struct Converter<W: Write> {
     /// Pace of the record being converted, given to the first event it writes (an inserted
     /// free before an allocation takes it; the allocation then has none).
     pace: u64,
+    /// An accounting report being received: (which, bytes expected, bytes so far).
+    text: Option<(u8, usize, Vec<u8>)>,
+    accounting: Accounting,
+    prehook: PrehookTracker,
 }
 
 impl<W: Write> Converter<W> {
@@ -110,6 +120,54 @@ impl<W: Write> Converter<W> {
             ended: false,
             pending: None,
             pace: 0,
+            text: None,
+            accounting: Accounting::default(),
+            prehook: PrehookTracker::default(),
+        }
+    }
+
+    /// One record's worth of an accounting report's text.
+    fn feed_text(&mut self, rec: &[u8]) {
+        let Some((which, need, mut buf)) = self.text.take() else {
+            return;
+        };
+        buf.extend_from_slice(&rec[..rec.len().min(need - buf.len())]);
+        if buf.len() < need {
+            self.text = Some((which, need, buf));
+            return;
+        }
+        let snap = Snapshot {
+            event: self.writer.events(),
+            text: String::from_utf8_lossy(&buf).into_owned(),
+        };
+        match which {
+            0 if self.accounting.start.is_none() => {
+                if let Ok(f) = snap.figures() {
+                    self.prehook.start(f.pool_size);
+                }
+                self.accounting.start = Some(snap);
+            }
+            1 if self.accounting.end.is_none() && self.accounting.start.is_some() => {
+                self.accounting.prehook_frees = self.prehook.finish();
+                self.accounting.end = Some(snap);
+            }
+            _ => self.counters.malformed += 1,
+        }
+    }
+
+    /// The pymalloc domains' blocks, whose pools tell the class of pre-hook frees.
+    #[inline]
+    fn seen(&mut self, domain: Domain, ptr: u64, bytes: u64) {
+        if domain != Domain::Raw && self.prehook.tracking() {
+            self.prehook.allocated(ptr, bytes);
+        }
+    }
+
+    /// A free or realloc of a block allocated before the hook.
+    fn prehook_free(&mut self, domain: Domain, ptr: u64) {
+        if domain != Domain::Raw {
+            let at = self.writer.events();
+            self.prehook.freed(ptr, at);
         }
     }
 
@@ -148,6 +206,10 @@ impl<W: Write> Converter<W> {
 
     /// Converts one record: [`RAW_RECORD`] bytes, or [`PACED_RECORD`] with the pace.
     pub fn feed(&mut self, rec: &[u8]) -> io::Result<()> {
+        if self.text.is_some() {
+            self.feed_text(rec);
+            return Ok(());
+        }
         self.counters.records += 1;
         let pace = rec
             .get(RAW_RECORD..PACED_RECORD)
@@ -162,6 +224,15 @@ impl<W: Write> Converter<W> {
             return Ok(());
         }
         let base = kind & !KIND_OVERSIZE;
+        if kind == KIND_STATS && self.pending.is_none() {
+            let len = u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]]);
+            if len == 0 || len > MAX_STATS_TEXT {
+                self.counters.malformed += 1;
+            } else {
+                self.text = Some((rec[1], len as usize, Vec::with_capacity(len as usize)));
+            }
+            return Ok(());
+        }
         let (r, ptr2) = match self.pending.take() {
             Some((first, p)) if base == KIND_EXTRA => {
                 self.pace = p;
@@ -206,8 +277,12 @@ impl<W: Write> Converter<W> {
                     self.free_slot(old, thread)?;
                 }
             }
-            KIND_MALLOC => self.alloc(ptr, size, domain, thread)?,
+            KIND_MALLOC => {
+                self.seen(domain, ptr, u64::from(size));
+                self.alloc(ptr, size, domain, thread)?
+            }
             KIND_CALLOC => {
+                self.seen(domain, ptr, ptr2.saturating_mul(u64::from(size)));
                 let slot = self.take(ptr, thread)?;
                 self.push(&Event::Calloc {
                     slot,
@@ -223,6 +298,7 @@ impl<W: Write> Converter<W> {
                     self.free_slot(slot, thread)?;
                 }
                 Some(slot) => {
+                    self.seen(domain, ptr2, u64::from(size));
                     if let Some(stale) = self.map.insert(ptr2, slot) {
                         self.counters.inserted_frees += 1;
                         self.free_slot(stale, thread)?;
@@ -233,13 +309,18 @@ impl<W: Write> Converter<W> {
                 None => {
                     // Its block predates the hook: from here on it is a new allocation.
                     self.counters.unknown_reallocs += 1;
+                    self.prehook_free(domain, ptr);
+                    self.seen(domain, ptr2, u64::from(size));
                     self.alloc(ptr2, size, domain, thread)?;
                 }
             },
             KIND_GC if size <= 2 => self.push(&Event::Gc(size as u8))?,
             KIND_FREE => match self.map.remove(&ptr) {
                 Some(slot) => self.free_slot(slot, thread)?,
-                None => self.counters.unknown_frees += 1,
+                None => {
+                    self.counters.unknown_frees += 1;
+                    self.prehook_free(domain, ptr);
+                }
             },
             _ => self.counters.malformed += 1,
         }
@@ -261,7 +342,8 @@ impl<W: Write> Converter<W> {
         let mut c = self.counters.to_map();
         c.extend(extra);
         c.insert("live_at_end".into(), self.map.len() as u64);
-        self.writer.finish(c)
+        let accounting = self.accounting.start.is_some().then_some(self.accounting);
+        self.writer.finish_with(c, accounting)
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`Source`]: a workload name, spec path or trace, resolved once to one event source.
 //! - [`generate`]: a synthetic workload written as a trace (`pybench gen`).
 
+pub mod accounting;
 pub mod block;
 pub mod columns;
 pub mod convert;
@@ -66,6 +67,11 @@ pub struct End {
     pub slots: u32,
     /// Counters of the recording (frees of blocks allocated before the hook, …).
     pub counters: BTreeMap<String, u64>,
+    /// The recorded interpreter's own obmalloc accounting (issue 14.3); `None` in traces
+    /// recorded before it existed, generated ones, and recordings whose interpreter did not
+    /// use pymalloc.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<accounting::Accounting>,
 }
 
 /// A malformed or unreadable trace: always says where.

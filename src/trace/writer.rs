@@ -300,12 +300,22 @@ impl<W: Write> TraceWriter<W> {
     }
 
     /// Writes the last events and the end block; returns the output.
-    pub fn finish(mut self, counters: BTreeMap<String, u64>) -> io::Result<W> {
+    pub fn finish(self, counters: BTreeMap<String, u64>) -> io::Result<W> {
+        self.finish_with(counters, None)
+    }
+
+    /// [`Self::finish`], storing the recorded interpreter's accounting in the end block.
+    pub fn finish_with(
+        mut self,
+        counters: BTreeMap<String, u64>,
+        accounting: Option<super::accounting::Accounting>,
+    ) -> io::Result<W> {
         self.flush_block()?;
         let end = End {
             events: self.events,
             slots: self.table,
             counters,
+            accounting,
         };
         self.stored = serde_json::to_vec(&end).map_err(io::Error::other)?;
         let (raw_len, table) = (self.stored.len() as u32, self.table);

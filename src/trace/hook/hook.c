@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ typedef struct {
 } PyMemAllocatorEx;
 
 typedef void (*allocator_fn)(int domain, PyMemAllocatorEx *allocator);
+typedef int (*stats_fn)(FILE *out);
 
 enum {
     KIND_MALLOC = 0,
@@ -43,6 +45,10 @@ enum {
     KIND_FREE = 3,
     KIND_EXTRA = 4,
     KIND_GC = 5, /* a collection of generation `size` starts */
+    /* The interpreter's own obmalloc accounting (issue 14.3): `size` bytes of the text
+     * _PyObject_DebugMallocStats prints follow, padded to whole records; domain 0 = at
+     * installation, 1 = at the end of the program. */
+    KIND_STATS = 6,
     KIND_END = 0x7f
 };
 /* Set on a record whose size does not fit 32 bits (the event model's limit). */
@@ -65,6 +71,9 @@ struct rec {
 #define MASK_PACE 8
 
 static PyMemAllocatorEx orig[3];
+static int hooked_mask;
+/* Longest accounting text sent (a real report is 3 – 5 KB). */
+#define MAX_STATS_TEXT (1u << 20)
 static int pace_on;
 static size_t rec_size = sizeof(struct rec);
 static int out_fd = -1;
@@ -266,6 +275,64 @@ static void at_exit(void) {
     pthread_mutex_unlock(&lock);
 }
 
+/*
+ * Sends the interpreter's own obmalloc accounting down the pipe at this point of the event
+ * stream: a KIND_STATS record and the text of _PyObject_DebugMallocStats (stable since 3.3,
+ * exported by every libpython 3.8 – 3.13), captured with open_memstream, so neither fd 2
+ * nor the program's sys.stderr is touched. The report walks obmalloc's arenas with stack
+ * buffers and fprintf only: it allocates nothing through PyMem, so it adds no event.
+ * Callers hold `lock` and the GIL (3.12+ find obmalloc's state through the thread state).
+ */
+static void snapshot_locked(int which) {
+    stats_fn stats = (stats_fn)dlsym(RTLD_DEFAULT, "_PyObject_DebugMallocStats");
+    if (!stats || out_fd < 0)
+        return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    int printed = stats(f);
+    fclose(f);
+    if (printed && text && len > 0 && len < MAX_STATS_TEXT) {
+        unsigned char head[sizeof(struct rec) + 8] = {0};
+        struct rec r = {KIND_STATS, (uint8_t)which, 0, (uint32_t)len, 0};
+        memcpy(head, &r, sizeof r);
+        flush_locked();
+        write_all(head, rec_size);
+        write_all(text, len);
+        size_t pad = (rec_size - len % rec_size) % rec_size;
+        unsigned char zeros[sizeof(struct rec) + 8] = {0};
+        write_all(zeros, pad);
+    }
+    free(text);
+}
+
+/*
+ * The accounting at the end of the program (called from an `atexit` function registered by
+ * the sitecustomize, through ctypes.PyDLL so the GIL is held). While the hook is installed
+ * _PyMem_PymallocEnabled() is false (it compares the OBJ allocator with pymalloc's) and the
+ * report would be empty, so the saved OBJ allocator is put back for the duration of the
+ * report: no other thread can allocate through OBJ meanwhile, as that needs the GIL.
+ */
+void pybench_hook_snapshot(void) {
+    allocator_fn get = (allocator_fn)dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+    allocator_fn set = (allocator_fn)dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+    pthread_mutex_lock(&lock);
+    if (recording && get && set) {
+        if (hooked_mask & 4) {
+            PyMemAllocatorEx ours;
+            get(2, &ours);
+            set(2, &orig[2]);
+            snapshot_locked(1);
+            set(2, &ours);
+        } else {
+            snapshot_locked(1);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 /* Called from a gc.callbacks hook when a collection starts: a marker in the trace. */
 void pybench_hook_gc(int generation) {
     pthread_mutex_lock(&lock);
@@ -276,7 +343,7 @@ void pybench_hook_gc(int generation) {
 
 /*
  * Installs the wrappers on the domains in `mask` (bit 0 RAW, 1 MEM, 2 OBJ) after writing
- * `hello` to `fd`. Returns 0, or -1 if this process has no PyMem_GetAllocator (not
+ * `hello` and the start-up accounting to `fd` (called through ctypes.PyDLL: with the GIL). Returns 0, or -1 if this process has no PyMem_GetAllocator (not
  * CPython), -2 if called twice, -3 if the pipe cannot be written.
  */
 int pybench_hook_install(int fd, int mask, const char *hello, size_t hello_len) {
@@ -298,6 +365,11 @@ int pybench_hook_install(int fd, int mask, const char *hello, size_t hello_len) 
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     atexit(at_exit);
     recording = 1;
+    /* The start-up state, before the first hooked call (the caller holds the GIL). */
+    pthread_mutex_lock(&lock);
+    snapshot_locked(0);
+    pthread_mutex_unlock(&lock);
+    hooked_mask = mask & 7;
     for (int d = 0; d < 3; d++) {
         if (!(mask & (1 << d)))
             continue;

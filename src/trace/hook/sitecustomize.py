@@ -50,7 +50,9 @@ def _pybench_install():
     try:
         import ctypes
 
-        hook = ctypes.CDLL(lib)
+        # PyDLL, not CDLL: the calls keep the GIL, which the accounting snapshots need
+        # (3.12+ find obmalloc's state through the calling thread's state).
+        hook = ctypes.PyDLL(lib)
         install = hook.pybench_hook_install
         install.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
         hello = ("PBRAW 1 %d.%d.%d %d\n" % (sys.version_info[:3] + (os.getpid(),))).encode()
@@ -60,6 +62,18 @@ def _pybench_install():
     if rc != 0:
         return fail("PyMem_SetAllocator hook not installed (code %d)" % rc)
     _pybench_gc_markers(hook.pybench_hook_gc)
+    _pybench_end_snapshot(hook.pybench_hook_snapshot)
+
+
+def _pybench_end_snapshot(snapshot):
+    # The interpreter's obmalloc accounting at the end of the program. Registered first, so
+    # it runs after every atexit function of the program (they run last-in, first-out), at
+    # the start of Py_FinalizeEx, once non-daemon threads have finished.
+    import atexit
+
+    snapshot.argtypes = []
+    snapshot.restype = None
+    atexit.register(snapshot)
 
 
 def _pybench_gc_markers(mark):

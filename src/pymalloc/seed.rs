@@ -1,0 +1,234 @@
+//! Starting an engine from a recorded state instead of empty (issue 14.3): a real
+//! interpreter's start-up objects already fill pools and arenas when a recording begins, and
+//! a replay that starts empty gets its arena and pool counts wrong by that much. Seeding fills
+//! an empty engine with *phantom* blocks until its accounting matches a report of
+//! `sys._debugmallocstats()` — the same pools and blocks in use per class, the same arenas —
+//! and hands the phantoms back, so a replay can free them where the recording freed a block
+//! allocated before it started.
+//!
+//! Built only from the engine's own `malloc` and `free`, so every list invariant holds by
+//! construction, and kept apart from the fast paths (nothing here is on them). A report says
+//! how many pools and blocks, not where; the layout chosen is documented on
+//! [`Pymalloc::seed_from`].
+
+use super::engine::Pymalloc;
+use super::{class_size, NUM_CLASSES};
+use std::ptr::NonNull;
+
+/// The figures of one size class to seed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeedClass {
+    /// Pools serving the class (each holds at least one block).
+    pub pools: usize,
+    /// Blocks in use over those pools.
+    pub blocks: usize,
+}
+
+/// A state to start from: arenas mapped and, per class, pools and blocks in use (what
+/// `sys._debugmallocstats()` prints as `# arenas allocated current` and its class table).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seed {
+    pub arenas: usize,
+    pub classes: [SeedClass; NUM_CLASSES],
+}
+
+impl Seed {
+    /// Pools in use over all classes.
+    pub fn pools(&self) -> usize {
+        self.classes.iter().map(|c| c.pools).sum()
+    }
+}
+
+/// Why a seed cannot be reproduced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    #[error("only an engine with no arena can be seeded")]
+    NotEmpty,
+    #[error("class {class} ({size} B): {blocks} blocks cannot fill {pools} pools of {per_pool} blocks with at least one each")]
+    Class {
+        class: usize,
+        size: usize,
+        pools: usize,
+        blocks: usize,
+        per_pool: usize,
+    },
+    #[error("{arenas} arenas cannot each hold one of {pools} pools in use")]
+    TooManyArenas { arenas: usize, pools: usize },
+    #[error("{pools} pools in use need an arena")]
+    NoArena { pools: usize },
+    #[error("out of memory while seeding")]
+    OutOfMemory,
+}
+
+/// The seeded blocks still live, handed out for freeing in the order that keeps pools
+/// longest: always from the pool with the most phantoms left.
+#[derive(Debug, Default)]
+pub struct Phantoms {
+    /// Per class, the blocks in reverse order of handing out (popped from the end).
+    by_class: Vec<Vec<NonNull<u8>>>,
+}
+
+impl Phantoms {
+    /// A phantom block of `class` to free, if any is left.
+    pub fn take(&mut self, class: usize) -> Option<NonNull<u8>> {
+        self.by_class.get_mut(class)?.pop()
+    }
+
+    /// Phantoms of `class` still live.
+    pub fn remaining(&self, class: usize) -> usize {
+        self.by_class.get(class).map_or(0, Vec::len)
+    }
+
+    /// Phantoms still live over all classes.
+    pub fn total(&self) -> usize {
+        self.by_class.iter().map(Vec::len).sum()
+    }
+}
+
+/// Class of the filler pools that hold an arena's free pools while it is built (the largest
+/// blocks: fewest calls per pool).
+const FILLER: usize = NUM_CLASSES - 1;
+
+impl Pymalloc {
+    /// Seeds an empty engine with phantom blocks so that its accounting shows `seed`'s
+    /// arenas and, per class, its pools and blocks in use.
+    ///
+    /// The layout (a report does not say it): classes in ascending order, each pool filled
+    /// whole, pools packed into the first arenas and every later arena keeping one pool in
+    /// use — as the interpreter's own arenas do, since an arena without one is unmapped (a
+    /// 3.9+ engine may keep one wholly free arena, the spare: `arenas` may exceed the pools by
+    /// one there). A class's free blocks are taken from its last pools, each pool keeping one
+    /// block. When the engine's arenas lose a pool to alignment where the interpreter's did
+    /// not and the pools no longer fit, one more arena is mapped.
+    ///
+    /// Errors leave the engine unchanged, except [`SeedError::OutOfMemory`].
+    pub fn seed_from(&mut self, seed: &Seed) -> Result<Phantoms, SeedError> {
+        self.check_seed(seed)?;
+        // Pools in use, one entry per pool: its class.
+        let plan: Vec<usize> = (0..NUM_CLASSES)
+            .flat_map(|c| std::iter::repeat(c).take(seed.classes[c].pools))
+            .collect();
+        let total = plan.len();
+        let spare = seed.arenas > total;
+        let pinned = seed.arenas.min(total);
+        let mut pools: Vec<Vec<Vec<NonNull<u8>>>> = vec![Vec::new(); NUM_CLASSES];
+        let mut fillers: Vec<NonNull<u8>> = Vec::new();
+        let mut next = 0;
+        let mut arena = 0;
+        while next < total || (spare && arena < seed.arenas) {
+            // The first pool of an arena maps it (the previous one is full).
+            let first = plan.get(next).copied().unwrap_or(FILLER);
+            let blocks = self.fill_pool(first)?;
+            let cap = self.usable_capacity();
+            let later = pinned.saturating_sub(arena + 1);
+            let real = if next < total {
+                (total - next).saturating_sub(later).clamp(1, cap)
+            } else {
+                0
+            };
+            let mut place = |class: usize, blocks: Vec<NonNull<u8>>, is_real: bool| {
+                if is_real {
+                    pools[class].push(blocks);
+                } else {
+                    fillers.extend(blocks);
+                }
+            };
+            place(first, blocks, real > 0);
+            next += usize::from(real > 0);
+            for i in 1..cap {
+                let is_real = i < real;
+                let class = if is_real { plan[next] } else { FILLER };
+                let blocks = self.fill_pool(class)?;
+                place(class, blocks, is_real);
+                next += usize::from(is_real);
+            }
+            arena += 1;
+        }
+        for p in fillers {
+            // SAFETY: a live block of this engine, freed once.
+            unsafe { self.free_small(p.as_ptr()) };
+        }
+        let mut phantoms = Phantoms::default();
+        for (class, class_pools) in pools.iter_mut().enumerate() {
+            let free = class_pools.len() * self.geometry.blocks_per_pool(class)
+                - seed.classes[class].blocks;
+            self.thin(class_pools, free);
+            phantoms.by_class.push(freeing_order(class_pools));
+        }
+        Ok(phantoms)
+    }
+
+    fn check_seed(&self, seed: &Seed) -> Result<(), SeedError> {
+        if self.arenas_current != 0 || self.usedpools.iter().any(|p| !p.is_null()) {
+            return Err(SeedError::NotEmpty);
+        }
+        for (class, c) in seed.classes.iter().enumerate() {
+            let per_pool = self.geometry.blocks_per_pool(class);
+            if c.blocks < c.pools || c.blocks > c.pools * per_pool {
+                return Err(SeedError::Class {
+                    class,
+                    size: class_size(class),
+                    pools: c.pools,
+                    blocks: c.blocks,
+                    per_pool,
+                });
+            }
+        }
+        let pools = seed.pools();
+        let spare = usize::from(self.geometry.keeps_spare_arena());
+        if seed.arenas > pools + spare {
+            return Err(SeedError::TooManyArenas {
+                arenas: seed.arenas,
+                pools,
+            });
+        }
+        if pools > 0 && seed.arenas == 0 {
+            return Err(SeedError::NoArena { pools });
+        }
+        Ok(())
+    }
+
+    /// Allocates one whole pool of `class` (no pool of the class is partly used meanwhile,
+    /// so the blocks fill exactly one new pool).
+    fn fill_pool(&mut self, class: usize) -> Result<Vec<NonNull<u8>>, SeedError> {
+        (0..self.geometry.blocks_per_pool(class))
+            .map(|_| NonNull::new(self.alloc_small(class)).ok_or(SeedError::OutOfMemory))
+            .collect()
+    }
+
+    /// Pools the arena being filled holds in all: it has just had its first pool taken, so it
+    /// is the head of `usable_arenas` (or, holding one pool only, already full).
+    fn usable_capacity(&self) -> usize {
+        self.usable_arenas().next().map_or(1, |a| a.total_pools)
+    }
+
+    /// Frees `free` blocks of a class's pools, from the last pool backwards, each pool
+    /// keeping one block.
+    fn thin(&mut self, pools: &mut [Vec<NonNull<u8>>], mut free: usize) {
+        for blocks in pools.iter_mut().rev() {
+            while free > 0 && blocks.len() > 1 {
+                let p = blocks.pop().expect("more than one block");
+                // SAFETY: a live block of this engine, freed once.
+                unsafe { self.free_small(p.as_ptr()) };
+                free -= 1;
+            }
+        }
+    }
+}
+
+/// The order phantoms are handed out in: always from the pool with the most left, so pools
+/// empty as late as possible (a pre-hook free most likely hits one of the many full pools).
+/// Returned reversed, for popping.
+fn freeing_order(pools: &[Vec<NonNull<u8>>]) -> Vec<NonNull<u8>> {
+    let mut keyed: Vec<(usize, usize, NonNull<u8>)> = pools
+        .iter()
+        .enumerate()
+        .flat_map(|(i, blocks)| {
+            let n = blocks.len();
+            blocks.iter().enumerate().map(move |(k, &p)| (n - k, i, p))
+        })
+        .collect();
+    // Most left first; ties by pool, so successive frees go to different pools.
+    keyed.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    keyed.into_iter().rev().map(|(_, _, p)| p).collect()
+}
