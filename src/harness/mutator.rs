@@ -372,7 +372,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
                 };
                 return Err(ReplayError::OutOfMemory {
                     op,
-                    bytes: bytes as u64,
+                    bytes,
                     index: i as u64,
                 });
             }
