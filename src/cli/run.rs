@@ -4,6 +4,7 @@
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::CellOptions;
+use crate::harness::mutator::MutatorParams;
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;
@@ -90,6 +91,18 @@ pub struct RunArgs {
     /// results.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Throughput with the program's own work between allocator calls (traces recorded with
+    /// `record --pace` only): before each call the replay touches live blocks — mostly the
+    /// most recently allocated, as reference counting does, sometimes any live one — for as
+    /// long as the program ran since its previous call, so an allocator's placement and cache
+    /// footprint cost what they cost the program. Memory and latency cells are unchanged.
+    #[arg(long)]
+    mutator: bool,
+    /// The mutator's parameters, `recent=0.9,ring=16,alu=8` (implies --mutator): the share of
+    /// touches to recently allocated blocks, how many of them (a power of two), and the
+    /// dependent arithmetic operations per touch.
+    #[arg(long, value_name = "K=V,…")]
+    mutator_params: Option<MutatorParams>,
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -114,6 +127,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             touch: args.touch,
             sample_every: args.sample,
             libpython: args.libpython.clone(),
+            mutator: args
+                .mutator_params
+                .or(args.mutator.then(MutatorParams::default)),
         },
         alloc: AllocOptions {
             libpython: args.libpython.clone(),

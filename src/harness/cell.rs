@@ -40,6 +40,10 @@ pub struct CellSpec {
     /// Repair and replay a trace that breaks liveness (`run --allow-malformed`).
     #[serde(default)]
     pub allow_malformed: bool,
+    /// Throughput in mutator mode (`run --mutator`): the program's recorded work between
+    /// allocator calls is replayed too ([`super::mutator`]). Memory and latency cells ignore it.
+    #[serde(default)]
+    pub mutator: Option<super::mutator::MutatorParams>,
 }
 
 /// How every cell of a run replays its events (the command line's `run` options).
@@ -49,6 +53,8 @@ pub struct CellOptions {
     pub touch: Touch,
     pub sample_every: u32,
     pub libpython: Option<PathBuf>,
+    /// `run --mutator`: the throughput replay's mutator parameters.
+    pub mutator: Option<super::mutator::MutatorParams>,
 }
 
 impl Default for CellOptions {
@@ -58,6 +64,7 @@ impl Default for CellOptions {
             touch: Touch::Header,
             sample_every: 1,
             libpython: None,
+            mutator: None,
         }
     }
 }
@@ -83,6 +90,7 @@ impl CellSpec {
             sample_every: o.sample_every,
             libpython: o.libpython.clone(),
             allow_malformed: o.overrides.allow_malformed,
+            mutator: o.mutator,
         }
     }
 }

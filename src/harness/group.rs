@@ -7,6 +7,7 @@
 
 use super::cell::{materialize, CellSpec};
 use super::compact::CompactStream;
+use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use serde::{Deserialize, Serialize};
@@ -27,12 +28,17 @@ pub struct GroupSpec {
 struct Build {
     name: String,
     stream: Rc<CompactStream>,
+    /// In mutator mode: the steps before each record, and the parameters.
+    mutator: Option<(Rc<Work>, MutatorParams)>,
 }
 
 impl AllocatorVisitor for Build {
     type Output = std::io::Result<Box<dyn Contender>>;
     fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
-        Ok(Box::new(Bench::new(&self.name, a, self.stream)?))
+        Ok(match self.mutator {
+            Some((work, p)) => Box::new(MutatorBench::new(&self.name, a, self.stream, work, p)),
+            None => Box::new(Bench::new(&self.name, a, self.stream)?),
+        })
     }
 }
 
@@ -46,6 +52,12 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     // Two compilations at most: with RAW blocks sent to glibc (pymalloc-like allocators, as
     // CPython does) and without (an allocator that replaces all three domains).
     let mut streams: [Option<Rc<CompactStream>>; 2] = [None, None];
+    // Mutator mode: one step count per record, the same for every contender (both
+    // compilations make one record per allocator event).
+    let work = match spec.workload.mutator {
+        Some(p) => Some((Rc::new(mutator_work(spec, &m.events, p)?), p)),
+        None => None,
+    };
     let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
     for name in &spec.allocators {
         let a: AllocatorSpec = name.parse()?;
@@ -61,6 +73,7 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         let build = Build {
             name: name.clone(),
             stream,
+            mutator: work.clone(),
         };
         contenders.push(a.visit(&opts, build)??);
     }
@@ -70,6 +83,28 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
     g.workload = name;
     Ok(g)
+}
+
+/// The mutator's steps for the events of `spec`'s trace, with cycles per step calibrated in
+/// this process.
+fn mutator_work(
+    spec: &GroupSpec,
+    events: &[crate::workload::Event],
+    p: MutatorParams,
+) -> anyhow::Result<Work> {
+    let crate::trace::source::Origin::Trace(path) = &spec.workload.source else {
+        anyhow::bail!("--mutator replays traces recorded with `record --pace` only");
+    };
+    let pace = super::mutator::read_pace(path)?;
+    if pace.len() != events.len() {
+        anyhow::bail!(
+            "{}: {} paces for {} events (a repaired trace cannot be replayed with --mutator)",
+            path.display(),
+            pace.len(),
+            events.len()
+        );
+    }
+    Ok(Work::from_pace(events, &pace, super::mutator::calibrate(p)))
 }
 
 /// Child entry point: prints the samples as one JSON line.

@@ -7,6 +7,7 @@ pub mod compact;
 pub mod fidelity;
 pub mod group;
 pub mod heap;
+pub mod mutator;
 pub mod paired;
 pub mod plan;
 pub mod replay;

@@ -60,6 +60,10 @@ impl Plan {
     /// then workloads, then `null` and the allocators.
     pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
         let mut warnings = Vec::new();
+        if req.cell.mutator.is_some() && req.cell.overrides.allow_malformed {
+            // A repaired trace loses events, and with them the pace's alignment.
+            anyhow::bail!("--mutator cannot replay a repaired trace (--allow-malformed)");
+        }
         let sources = req
             .workloads
             .iter()
@@ -67,6 +71,9 @@ impl Plan {
                 // A corrupt or truncated trace is refused here (exit 2), not by every cell.
                 let source = Source::load(w)?;
                 warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
+                if req.cell.mutator.is_some() {
+                    super::mutator::check_source(&source)?;
+                }
                 Ok(source)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

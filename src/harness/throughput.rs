@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 /// Writes the first bytes of a new block as the touch policy says (`TOUCH` = `Touch as u8`).
 #[inline(always)]
-fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
+pub(crate) fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
     // SAFETY (all arms): the block holds at least `size` bytes.
     if TOUCH == Touch::Header as u8 {
         const B: u64 = 0xA5A5_A5A5_A5A5_A5A5;
@@ -109,7 +109,12 @@ fn replay<A: Allocator, const TOUCH: u8>(
 /// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
 #[cold]
 #[inline(never)]
-unsafe fn wide<A: Allocator>(a: &mut A, s: &CompactStream, old: *mut u8, index: usize) -> *mut u8 {
+pub(crate) unsafe fn wide<A: Allocator>(
+    a: &mut A,
+    s: &CompactStream,
+    old: *mut u8,
+    index: usize,
+) -> *mut u8 {
     let full = s.touch == Touch::Full;
     let header = s.touch != Touch::None;
     match s.wide[index] {
@@ -140,7 +145,7 @@ unsafe fn wide<A: Allocator>(a: &mut A, s: &CompactStream, old: *mut u8, index: 
     }
 }
 
-fn oom(w: Wide, index: usize) -> ReplayError {
+pub(crate) fn oom(w: Wide, index: usize) -> ReplayError {
     let (op, bytes) = match w {
         Wide::Malloc { size } => ("malloc", size),
         Wide::Calloc { n, size } => ("calloc", n * size),

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Does the mutator replay (`run --mutator`, issue 14 item 2) predict the real differences
+# between allocators better than the plain hot loop? For each program: record it with
+# `record --pace`, run it for real under each allocator (`exec`), replay its trace in both
+# modes (`run`, `run --mutator`), and print per allocator its difference to pymalloc: observed
+# (real wall time) and predicted by each mode (events × ns per event), with 95 % bootstrap
+# intervals, and predicted ÷ observed. The issue's target: within ±25 % (0.75 – 1.25) for the
+# significant pairs, where the plain loop misses by 2 – 10×.
+#
+# Two sets: CALIBRATE (the parameters were tuned on these) and CHECK (held out).
+#
+# Usage: scripts/mutator-calibrate.sh [REPEATS]      (default 5)
+# Environment: PYTHON (CPython 3.8+ with shared libpython; default pyenv's 3.11.7, else
+# python3), OUT (default target/mutator-calibrate), PYBENCH (a built binary), ALLOCATORS
+# (exec names, default "pymalloc system jemalloc mimalloc"), PARAMS (--mutator-params, e.g.
+# "recent=0.9,ring=16,alu=8"; default the built-in defaults), ROUNDS (throughput rounds per
+# repetition, default 5), CALIBRATE / CHECK (program names below), PROGRAMS (only these).
+# Re-run on a quiet machine: every figure printed on a loaded one is indicative only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats="${1:-5}"
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON="$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3.11 2>/dev/null | tail -1)"
+    PYTHON="${PYTHON:-python3}"
+fi
+out="$(realpath -m "${OUT:-target/mutator-calibrate}")"
+mkdir -p "$out"
+if [ -z "${PYBENCH:-}" ]; then
+    cargo build --release --quiet
+    PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
+fi
+PYBENCH="$(realpath "$PYBENCH")"
+allocators="${ALLOCATORS:-pymalloc system jemalloc mimalloc}"
+rounds="${ROUNDS:-5}"
+calibrate="${CALIBRATE:-alloc_heavy json.tool}"
+check="${CHECK:-compileall ast_parse}"
+params=()
+[ -n "${PARAMS:-}" ] && params=(--mutator-params "$PARAMS")
+work="$out/inputs"
+mkdir -p "$work"
+py="$PYTHON"
+pyver="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+
+# Inputs: a ~2 MB JSON document; a copy of a stdlib package to compile.
+"$py" - "$work/doc.json" <<'PY'
+import json, random, sys
+random.seed(1)
+doc = [{"id": i, "name": "user%d" % i, "tags": ["t%d" % random.randrange(50) for _ in range(5)],
+        "score": random.random(), "nested": {"a": [i, i + 1], "b": None}} for i in range(15000)]
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+stdlib="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"
+rm -rf "$work/email" && cp -r "$stdlib/email" "$work/email"
+
+declare -A programs=(
+    [alloc_heavy]="$py tests/fixtures/python/alloc_heavy.py"
+    [json.tool]="$py -m json.tool $work/doc.json $work/out.json"
+    [compileall]="$py -m compileall -q -f $work/email"
+    [ast_parse]="$py -c import\ ast,glob;[ast.parse(open(f).read())\ for\ f\ in\ sorted(glob.glob('$work/email/*.py'))]"
+)
+
+# The replay's stand-in for each exec allocator (as `validate` pairs them).
+replay_of() {
+    case "$1" in
+        pymalloc) echo "cpython:$pyver" ;;
+        *) echo "$1" ;;
+    esac
+}
+replays=""
+for a in $allocators; do replays="$replays,$(replay_of "$a")"; done
+replays="${replays#,}"
+execs="$(echo "$allocators" | tr ' ' ',')"
+
+echo "load average at start: $(cat /proc/loadavg)"
+for set in calibrate check; do
+    names="${!set}"
+    [ -n "${PROGRAMS:-}" ] && names="$(for n in $names; do case " $PROGRAMS " in *" $n "*) echo "$n" ;; esac; done)"
+    for name in $names; do
+        p="${programs[$name]}"
+        d="$out/$name"
+        rm -rf "$d" && mkdir -p "$d"
+        echo "=== [$set] $name"
+        # shellcheck disable=SC2086
+        eval "\"$PYBENCH\" record -q --pace --name \"$name\" -o \"$d/trace.pbt\" -- $p" >/dev/null
+        # shellcheck disable=SC2086
+        eval "\"$PYBENCH\" exec -q --no-plots -r \"$repeats\" -a \"$execs\" --out \"$d/exec\" -- $p" >/dev/null
+        "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 -a "$replays" \
+            --trace "$d/trace.pbt" --out "$d/plain" >/dev/null
+        "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 -a "$replays" \
+            --mutator "${params[@]}" --trace "$d/trace.pbt" --out "$d/mutator" >/dev/null
+        python3 scripts/mutator-table.py "$d" "$pyver" $allocators
+    done
+done
+echo "load average at end: $(cat /proc/loadavg)"

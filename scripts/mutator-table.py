@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Predicted vs observed differences to pymalloc for one program of scripts/mutator-calibrate.sh.
+
+Usage: mutator-table.py DIR PYVER ALLOCATOR...   (DIR holds exec/, plain/, mutator/ results)
+
+Observed: real wall time, median per allocator minus pymalloc's, with a 95 % bootstrap
+interval (repetitions resampled on each side). Predicted: the replay's time for the whole
+trace (events x ns per event), from the throughput rounds paired with pymalloc's stand-in
+round by round, median and 95 % bootstrap interval. A pair is significant when the observed
+interval excludes 0; ratio = predicted / observed (target 0.75 - 1.25).
+"""
+import glob
+import json
+import random
+import statistics
+import sys
+
+
+def load(d):
+    return json.load(open(glob.glob(d + "/*/results.json")[0]))
+
+
+def metric(cell, name):
+    return next((m["value"] for m in cell["metrics"] if m["name"] == name), None)
+
+
+def boot(f, n=2000, seed=1):
+    rng = random.Random(seed)
+    vals = sorted(f(rng) for _ in range(n))
+    return vals[int(0.025 * n)], vals[int(0.975 * n) - 1]
+
+
+def observed(exec_results, a, ref="pymalloc"):
+    side = lambda name: [metric(c, "wall_ns") / 1e9 for c in exec_results["cells"]
+                         if c["allocator"] == name and c["status"] == "ok" and metric(c, "wall_ns")]
+    x, y = side(a), side(ref)
+    if not x or not y:
+        return None
+    point = statistics.median(x) - statistics.median(y)
+    lo, hi = boot(lambda r: statistics.median(r.choices(x, k=len(x)))
+                  - statistics.median(r.choices(y, k=len(y))))
+    return point, lo, hi
+
+
+def predicted(run, a, ref):
+    cells = {}
+    for c in run["cells"]:
+        if c["status"] == "ok" and c.get("throughput"):
+            cells.setdefault(c["allocator"], []).append(c)
+    if a not in cells or ref not in cells:
+        return None
+    diffs = []
+    for ca, cr in zip(sorted(cells[a], key=lambda c: c["repetition"]),
+                      sorted(cells[ref], key=lambda c: c["repetition"])):
+        ev = ca["events"]
+        for xa, xr in zip(ca["throughput"]["ns_per_op"], cr["throughput"]["ns_per_op"]):
+            diffs.append((xa - xr) * ev / 1e9)
+    point = statistics.median(diffs)
+    lo, hi = boot(lambda r: statistics.median(r.choices(diffs, k=len(diffs))))
+    return point, lo, hi
+
+
+def fmt(t):
+    return "%+.3f [%+.3f, %+.3f]" % t if t else "–"
+
+
+def main():
+    d, pyver, allocators = sys.argv[1], sys.argv[2], sys.argv[3:]
+    ex = load(d + "/exec")
+    modes = {m: load("%s/%s" % (d, m)) for m in ("plain", "mutator")}
+    stand_in = lambda a: "cpython:" + pyver if a == "pymalloc" else a
+    ref = stand_in("pymalloc")
+    print("  %-10s %-30s %-30s %-7s %-30s %-7s %s" % (
+        "vs pymalloc", "observed s [95 %]", "plain s [95 %]", "ratio", "mutator s [95 %]",
+        "ratio", "significant"))
+    for a in allocators:
+        if a == "pymalloc":
+            continue
+        o = observed(ex, a)
+        row = [fmt(o)]
+        for m in ("plain", "mutator"):
+            p = predicted(modes[m], stand_in(a), ref)
+            ratio = "%.2f" % (p[0] / o[0]) if p and o and o[0] != 0 else "–"
+            row += [fmt(p), ratio]
+        sig = "yes" if o and (o[1] > 0 or o[2] < 0) else "no"
+        print("  %-10s %-30s %-30s %-7s %-30s %-7s %s" % (a, *row, sig))
+
+
+if __name__ == "__main__":
+    main()
