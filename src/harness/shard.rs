@@ -295,6 +295,7 @@ mod tests {
             min_time_ns: 20_000_000,
             rounds: 20,
             warmup_passes: 1,
+            fixed_layout: false,
         };
         // 1,000 and 10,000 events both fit in one 20 ms sample: nearly the same cost.
         let (a, b) = (
