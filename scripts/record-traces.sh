@@ -13,6 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+# A pyenv shim runs `-m pip` as a child process, which `record` does not follow: use the
+# interpreter the shim stands for.
+case "$(command -v "$PYTHON")" in
+*/shims/*) PYTHON=$(pyenv which "$(basename "$PYTHON")") ;;
+esac
 OUT=${OUT:-workloads/traces}
 LIMIT=$((5 * 1024 * 1024))
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}

@@ -532,6 +532,32 @@ fn a_shell_wrapping_two_pythons_records_nothing_and_says_so() {
 }
 
 #[test]
+fn a_pyenv_style_shim_that_runs_python_as_a_child_gets_a_hint_naming_the_fix() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("shim");
+    // Like pyenv's pip-rehash: the shim runs the interpreter as its child, then does more.
+    let shims = d.join("shims");
+    std::fs::create_dir(&shims).unwrap();
+    let shim = shims.join("mypython");
+    std::fs::write(&shim, format!("#!/bin/sh\n{} \"$@\"\ntrue\n", py.display())).unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default());
+    let out = pybench()
+        .current_dir(&d)
+        .env("PATH", path)
+        .args(["record", "-q", "-o", "t.pbt", "--", "mypython", "-c", "x = [1]"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`mypython` is a pyenv shim"), "{err}");
+    assert!(err.contains("$(pyenv which mypython)"), "{err}");
+    assert!(!d.join("t.pbt").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn a_python_run_with_e_does_not_record_its_child_interpreter() {
     let Some(py) = python3() else { return };
     let d = tempdir("dash-e");

@@ -262,3 +262,26 @@ fn a_recorded_script_carries_its_accounting_and_fidelity_agrees() {
         assert!(doc["start"][2]["engine"] == doc["start"][2]["cpython"]);
     }
 }
+
+/// The traces shipped in workloads/traces carry their interpreter's accounting, and the engine
+/// seeded from their start-up state ends where the interpreter ended (issue 14, item 3).
+#[test]
+fn every_shipped_trace_carries_accounting_the_engine_reproduces() {
+    for name in ["compileall", "json_tool", "pip_list", "test_json"] {
+        let out = pybench()
+            .args(["fidelity", "--json", "--trace"])
+            .arg(format!("trace:{name}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = doc["rows"].as_array().unwrap();
+        assert!(rows.len() > 20, "{name}: figure rows per class");
+        let flagged: Vec<_> = rows.iter().filter(|r| r["flagged"] == true).collect();
+        assert!(flagged.is_empty(), "{name}: {flagged:?}");
+    }
+}

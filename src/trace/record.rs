@@ -42,8 +42,8 @@ pub enum RecordError {
     NoHook,
     #[error("cannot run `{program}`: {error}")]
     Spawn { program: String, error: io::Error },
-    #[error("no allocator hook was installed: `{program}` is not a CPython 3.8+ interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn that off)")]
-    NotHooked { program: String },
+    #[error("no allocator hook was installed: `{program}` is not a CPython 3.8+ interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn that off){hint}")]
+    NotHooked { program: String, hint: String },
     #[error("the allocator hook could not be installed in `{program}`: {reason}")]
     HookFailed { program: String, reason: String },
     #[error("{bytes} bytes of records written by processes other than the recorded one (pid {writers}) were refused")]
@@ -393,7 +393,10 @@ fn outcome(
     match converted {
         Converted::NotHooked => (
             rec,
-            Some(foreign.unwrap_or(RecordError::NotHooked { program })),
+            Some(foreign.unwrap_or_else(|| RecordError::NotHooked {
+                hint: shim_hint(&program),
+                program,
+            })),
         ),
         Converted::Failed(reason) => (rec, Some(RecordError::HookFailed { program, reason })),
         Converted::Done {
@@ -407,6 +410,28 @@ fn outcome(
             rec.counters = counters;
             (rec, foreign)
         }
+    }
+}
+
+/// Why a pyenv shim may not be recorded: for `python -m pip` pyenv's pip-rehash hook runs
+/// the interpreter as a child of bash (to rehash afterwards), and only the process pybench
+/// started may record. Empty unless `program` resolves, through `PATH`, to a pyenv shim.
+fn shim_hint(program: &str) -> String {
+    let path = if program.contains('/') {
+        Some(PathBuf::from(program))
+    } else {
+        std::env::var_os("PATH").and_then(|dirs| {
+            std::env::split_paths(&dirs)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+    };
+    match path {
+        Some(p) if p.parent().is_some_and(|d| d.ends_with("shims")) => format!(
+            "; `{program}` is a pyenv shim, which runs some commands (`-m pip`) as a child \
+             process: name the interpreter itself, e.g. `$(pyenv which {program})`"
+        ),
+        _ => String::new(),
     }
 }
 
