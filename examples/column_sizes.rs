@@ -1,0 +1,62 @@
+//! Bytes per event of each version-2 column of a trace, re-encoded block by block at a few
+//! zstd levels: where a trace's size goes (issue 15, item 5).
+//!
+//! `cargo run --release --example column_sizes -- workloads/traces/compileall.pbt`
+
+use pybench::trace::columns::{pack, BlockEncoder};
+use pybench::trace::format::COLUMNS;
+use pybench::trace::TraceReader;
+
+const NAMES: [&str; COLUMNS] = ["tags", "threads", "refs", "slots", "sizes", "args", "pace"];
+
+fn main() -> anyhow::Result<()> {
+    let path = std::env::args().nth(1).expect("usage: column_sizes TRACE");
+    let mut reader = TraceReader::open(std::path::Path::new(&path))?;
+    let mut events = Vec::new();
+    while let Some(batch) = reader.next_batch()? {
+        events.extend_from_slice(batch);
+    }
+    let n = events.len() as f64;
+    for level in [9, 19] {
+        let mut zstd = zstd::bulk::Compressor::new(level)?;
+        let mut raw = [0usize; COLUMNS];
+        let mut stored = [0usize; COLUMNS];
+        let mut enc = BlockEncoder::default();
+        let mut table = 0u32;
+        for chunk in events.chunks(1 << 18) {
+            enc.reset(table);
+            for e in chunk {
+                enc.push(e, table, None);
+                if let Some(s) = e.slot() {
+                    table += u32::from(s == table);
+                }
+            }
+            for (i, c) in enc.cols.iter().enumerate() {
+                raw[i] += c.len();
+                if !c.is_empty() {
+                    let mut one: [Vec<u8>; COLUMNS] = Default::default();
+                    one[i] = c.clone();
+                    let mut out = Vec::new();
+                    pack(&one, &mut zstd, &mut out)?;
+                    stored[i] += out.len() - COLUMNS * 8;
+                }
+            }
+        }
+        print!("level {level}:");
+        for i in 0..COLUMNS {
+            if raw[i] > 0 {
+                print!(
+                    " {} {:.3}/{:.3}",
+                    NAMES[i],
+                    raw[i] as f64 / n,
+                    stored[i] as f64 / n
+                );
+            }
+        }
+        println!(
+            " total {:.3} B/event",
+            stored.iter().sum::<usize>() as f64 / n
+        );
+    }
+    Ok(())
+}
