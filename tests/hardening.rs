@@ -601,6 +601,20 @@ fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
         err.contains("4096 bytes of records written by processes other than the recorded one"),
         "{err}"
     );
+    // The same when the records spill to a file and are converted after the program.
+    let out = pybench()
+        .current_dir(&d)
+        .args(["record", "-q", "--defer", "-o", "t.pbt", "--"])
+        .args([py.to_str().unwrap(), "leak.py"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("4096 bytes of records written by processes other than"),
+        "{}",
+        stderr(&out)
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

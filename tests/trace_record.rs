@@ -421,3 +421,68 @@ fn pace_survives_record_file_and_reader() {
             .has_pace());
     }
 }
+
+/// `--defer` converts after the program exits from a spill file: the same events as a live
+/// conversion of the same deterministic program, and nothing left beside the output.
+#[test]
+fn a_deferred_recording_holds_the_same_events_and_leaves_no_spill() {
+    for py in pythons() {
+        let d = tempdir("defer");
+        let src = d.join("prog.py");
+        std::fs::write(
+            &src,
+            "import gc\nd = {str(i): [i] * (i % 7) for i in range(20000)}\ndel d\ngc.collect()\n",
+        )
+        .unwrap();
+        let mut traces = Vec::new();
+        for (name, defer) in [("live.pbt", false), ("deferred.pbt", true)] {
+            let mut cmd = pybench();
+            cmd.args(["record", "-q", "-o", name]);
+            if defer {
+                cmd.arg("--defer");
+            }
+            let out = cmd
+                .arg("--")
+                .arg(&py)
+                .arg(&src)
+                .env("PYTHONHASHSEED", "0")
+                .current_dir(&d)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            traces.push(read_all(&d.join(name)).unwrap().0);
+        }
+        // The two runs are two processes (paths of different lengths in their strings), so
+        // sizes may differ by a few bytes; what they allocate and free, by kind, may not.
+        let kinds = |events: &[Event]| {
+            let mut by = std::collections::BTreeMap::new();
+            for e in events {
+                let domain = match e {
+                    Event::Alloc { domain, .. } | Event::Calloc { domain, .. } => Some(*domain),
+                    _ => None,
+                };
+                *by.entry(format!("{:?} {domain:?}", e.op())).or_insert(0u64) += 1;
+            }
+            by
+        };
+        assert!(
+            traces[0].len() > 40_000,
+            "{}: {}",
+            py.display(),
+            traces[0].len()
+        );
+        assert_eq!(traces[0].len(), traces[1].len(), "{}", py.display());
+        assert_eq!(kinds(&traces[0]), kinds(&traces[1]), "{}", py.display());
+        let mut left: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["deferred.pbt", "live.pbt", "prog.py"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

@@ -61,6 +61,7 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
         out: trace.to_path_buf(),
         domains: 0b111,
         pace: false,
+        defer: false,
     };
     let (rec, problem) = record(&opts, meta)?;
     if let Some(p) = problem {

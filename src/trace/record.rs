@@ -58,6 +58,8 @@ pub struct Options {
     pub domains: u8,
     /// Store each event's pace (the hook reads the time stamp counter around every call).
     pub pace: bool,
+    /// Convert after the program exits: records spill to a nameless file beside `out`.
+    pub defer: bool,
 }
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
@@ -175,7 +177,7 @@ enum Converted {
 }
 
 /// Parses the hook's first line: `PBRAW 1 <python version> <pid>` or `PBERR <reason>`.
-fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
+fn hello<R: Read>(pipe: &mut BufReader<R>) -> io::Result<Result<String, Converted>> {
     let mut line = Vec::new();
     pipe.by_ref().take(4096).read_until(b'\n', &mut line)?;
     let text = String::from_utf8_lossy(&line).trim().to_string();
@@ -193,19 +195,98 @@ fn hello(pipe: &mut BufReader<Pipe>) -> io::Result<Result<String, Converted>> {
 }
 
 fn convert(
-    pipe: Pipe,
-    mut meta: Meta,
+    mut pipe: Pipe,
+    meta: Meta,
     file: AtomicFile,
     pace: bool,
 ) -> anyhow::Result<(Converted, PipeEnd)> {
-    let mut pipe = BufReader::with_capacity(1 << 12, pipe);
+    let converted = convert_from(&mut pipe, meta, file, pace)?;
+    Ok((converted, pipe.end))
+}
+
+/// `record --defer`: the channel is copied to `spill` while the program runs (a copy costs a
+/// few ns an event where converting costs 40 – 50, so a busy second core slows the program
+/// less), and converted once it has exited. A spill that cannot be written (disk full) is
+/// still drained, so the program never blocks on a full channel; the error is reported after.
+fn convert_deferred(
+    mut pipe: Pipe,
+    meta: Meta,
+    file: AtomicFile,
+    pace: bool,
+    spill: std::fs::File,
+) -> anyhow::Result<(Converted, PipeEnd)> {
+    use std::io::{Seek, Write};
+    let mut out = io::BufWriter::with_capacity(1 << 20, spill);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut failed: Option<io::Error> = None;
+    loop {
+        let n = pipe.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if failed.is_none() {
+            failed = out.write_all(&buf[..n]).err();
+        }
+    }
+    if let Some(e) = failed.or_else(|| out.flush().err()) {
+        anyhow::bail!("cannot write the spill file of --defer: {e}");
+    }
+    let mut spill = out.into_inner().map_err(|e| e.into_error())?;
+    spill.rewind()?;
+    let spilled = Spilled {
+        file: BufReader::with_capacity(1 << 20, spill),
+        foreign: pipe.end.foreign_bytes,
+    };
+    let converted = convert_from(spilled, meta, file, pace)?;
+    Ok((converted, pipe.end))
+}
+
+/// Where the converter reads the hook's records: the channel, or its spill. Either knows how
+/// many bytes foreign writers sent (refused, and counted in the trace's end block).
+trait Records: Read {
+    fn foreign_bytes(&self) -> u64;
+}
+
+impl Records for &mut Pipe {
+    fn foreign_bytes(&self) -> u64 {
+        self.end.foreign_bytes
+    }
+}
+
+/// A spill file of `record --defer`, with the foreign bytes refused while it was written.
+struct Spilled {
+    file: BufReader<std::fs::File>,
+    foreign: u64,
+}
+
+impl Read for Spilled {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Records for Spilled {
+    fn foreign_bytes(&self) -> u64 {
+        self.foreign
+    }
+}
+
+/// Turns the hook's greeting and records, read from `src` (the channel, or its spill), into
+/// the trace written to `file`.
+fn convert_from<R: Records>(
+    src: R,
+    mut meta: Meta,
+    file: AtomicFile,
+    pace: bool,
+) -> anyhow::Result<Converted> {
+    let mut pipe = BufReader::with_capacity(1 << 12, src);
     let python = match hello(&mut pipe)? {
         Ok(v) => v,
         Err(c) => {
             // Drain to the end so foreign writers are counted even when ours never spoke.
             let mut rest = pipe.into_inner();
             io::copy(&mut rest, &mut io::sink())?;
-            return Ok((c, rest.end));
+            return Ok(c);
         }
     };
     meta.python = python;
@@ -217,7 +298,7 @@ fn convert(
     };
     let mut conv = Converter::new(writer);
     let mut buf = vec![0u8; PACED_RECORD * 16384];
-    // Records already buffered behind the greeting, then straight from the pipe: one copy.
+    // Records already buffered behind the greeting, then straight from the source: one copy.
     let mut have = pipe.buffer().len().min(buf.len());
     buf[..have].copy_from_slice(&pipe.buffer()[..have]);
     pipe.consume(have);
@@ -235,25 +316,21 @@ fn convert(
         }
         have += n;
     }
-    let end = pipe.end.clone();
     let (events, complete) = (conv.events(), conv.ended);
     let mut extra = BTreeMap::new();
     extra.insert("truncated_bytes".to_string(), have as u64);
-    extra.insert("foreign_bytes_refused".to_string(), end.foreign_bytes);
+    extra.insert("foreign_bytes_refused".to_string(), pipe.foreign_bytes());
     let mut counters = conv.counters.to_map();
     counters.extend(extra.clone());
     conv.finish(extra)?
         .into_inner()
         .map_err(|e| e.into_error())?
         .commit()?;
-    Ok((
-        Converted::Done {
-            events,
-            complete,
-            counters,
-        },
-        end,
-    ))
+    Ok(Converted::Done {
+        events,
+        complete,
+        counters,
+    })
 }
 
 /// `PYTHONPATH` for the recorded program: the hook's directory, then the user's entries
@@ -323,6 +400,15 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // anything else, and removed (by its drop) however the recording fails.
     let file = AtomicFile::create(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    // The spill of --defer lives beside the output, on the disk the user chose for it.
+    let spill = opts
+        .defer
+        .then(|| {
+            let dir = opts.out.parent().unwrap_or(Path::new("."));
+            crate::sys::fs::anonymous_file_in(dir)
+                .with_context(|| format!("cannot create a spill file in {}", dir.display()))
+        })
+        .transpose()?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group: the program decides what it means, and we
@@ -347,7 +433,10 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         end: PipeEnd::default(),
     };
     let pace = opts.pace;
-    let worker = std::thread::spawn(move || convert(pipe, meta, file, pace));
+    let worker = std::thread::spawn(move || match spill {
+        Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
+        None => convert(pipe, meta, file, pace),
+    });
     let status = child.wait();
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
