@@ -238,6 +238,43 @@ pub fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
+/// A nameless read-write file in `dir` (`O_TMPFILE`): it never appears in the directory, so
+/// nothing is left behind however the process ends and no name can be raced or replaced by
+/// a symlink. Where the filesystem lacks `O_TMPFILE`, a fresh name is created with
+/// `O_EXCL | O_NOFOLLOW` and unlinked at once.
+pub fn anonymous_file_in(dir: &Path) -> io::Result<File> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let nameless = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir);
+    match nameless {
+        Ok(f) => Ok(f),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let path = dir.join(format!(".pybench-spill-{}-{nanos:08x}", std::process::id()));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)?;
+            std::fs::remove_file(&path)?;
+            Ok(f)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,42 +349,5 @@ mod tests {
         assert_eq!(read_bounded(&d.join("f"), 100, "x").unwrap().len(), 100);
         assert!(read_bounded(&d.join("f"), 99, "x").is_err());
         let _ = std::fs::remove_dir_all(&d);
-    }
-}
-
-/// A nameless read-write file in `dir` (`O_TMPFILE`): it never appears in the directory, so
-/// nothing is left behind however the process ends and no name can be raced or replaced by
-/// a symlink. Where the filesystem lacks `O_TMPFILE`, a fresh name is created with
-/// `O_EXCL | O_NOFOLLOW` and unlinked at once.
-pub fn anonymous_file_in(dir: &Path) -> io::Result<File> {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let nameless = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir);
-    match nameless {
-        Ok(f) => Ok(f),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let path = dir.join(format!(".pybench-spill-{}-{nanos:08x}", std::process::id()));
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&path)?;
-            std::fs::remove_file(&path)?;
-            Ok(f)
-        }
-        Err(e) => Err(e),
     }
 }

@@ -22,6 +22,7 @@ pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod source;
+mod spill;
 pub mod writer;
 
 pub use reader::TraceReader;

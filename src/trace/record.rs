@@ -10,6 +10,7 @@
 //! events while the program runs (on another core), so the program only pays for the hook.
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
+use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::{channel, pipe, signal};
@@ -115,22 +116,22 @@ fn private_dir() -> anyhow::Result<TempDir> {
 /// process itself are passed on; a foreign writer's (a descendant that inherited the write
 /// end) are dropped and counted. Reads return end-of-file once the program has exited and
 /// nothing arrived for [`LINGER`], so a descendant holding the channel cannot hang us.
-struct Pipe {
+pub(super) struct Pipe {
     fd: OwnedFd,
     /// The recorded process: the only writer whose bytes are records.
     writer: u32,
     exited: Arc<AtomicBool>,
     quiet_since: Option<Instant>,
-    end: PipeEnd,
+    pub(super) end: PipeEnd,
 }
 
 /// How the channel ended, beside the records.
 #[derive(Debug, Default, Clone)]
-struct PipeEnd {
+pub(super) struct PipeEnd {
     /// A descendant still held the channel open after the program exited.
     abandoned: bool,
     /// Bytes refused because another process wrote them.
-    foreign_bytes: u64,
+    pub(super) foreign_bytes: u64,
     /// The processes that wrote them (the first few).
     foreign_writers: Vec<u32>,
 }
@@ -165,7 +166,7 @@ impl Read for Pipe {
 }
 
 /// What the conversion thread ends with.
-enum Converted {
+pub(super) enum Converted {
     /// The hook never said hello: nothing was installed.
     NotHooked,
     Failed(String),
@@ -204,76 +205,9 @@ fn convert(
     Ok((converted, pipe.end))
 }
 
-/// `record --defer`: the channel is copied to `spill` while the program runs (a copy costs a
-/// few ns an event where converting costs 40 – 50, so a busy second core slows the program
-/// less), and converted once it has exited. A spill that cannot be written (disk full) is
-/// still drained, so the program never blocks on a full channel; the error is reported after.
-fn convert_deferred(
-    mut pipe: Pipe,
-    meta: Meta,
-    file: AtomicFile,
-    pace: bool,
-    spill: std::fs::File,
-) -> anyhow::Result<(Converted, PipeEnd)> {
-    use std::io::{Seek, Write};
-    let mut out = io::BufWriter::with_capacity(1 << 20, spill);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut failed: Option<io::Error> = None;
-    loop {
-        let n = pipe.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if failed.is_none() {
-            failed = out.write_all(&buf[..n]).err();
-        }
-    }
-    if let Some(e) = failed.or_else(|| out.flush().err()) {
-        anyhow::bail!("cannot write the spill file of --defer: {e}");
-    }
-    let mut spill = out.into_inner().map_err(|e| e.into_error())?;
-    spill.rewind()?;
-    let spilled = Spilled {
-        file: BufReader::with_capacity(1 << 20, spill),
-        foreign: pipe.end.foreign_bytes,
-    };
-    let converted = convert_from(spilled, meta, file, pace)?;
-    Ok((converted, pipe.end))
-}
-
-/// Where the converter reads the hook's records: the channel, or its spill. Either knows how
-/// many bytes foreign writers sent (refused, and counted in the trace's end block).
-trait Records: Read {
-    fn foreign_bytes(&self) -> u64;
-}
-
-impl Records for &mut Pipe {
-    fn foreign_bytes(&self) -> u64 {
-        self.end.foreign_bytes
-    }
-}
-
-/// A spill file of `record --defer`, with the foreign bytes refused while it was written.
-struct Spilled {
-    file: BufReader<std::fs::File>,
-    foreign: u64,
-}
-
-impl Read for Spilled {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.file.read(buf)
-    }
-}
-
-impl Records for Spilled {
-    fn foreign_bytes(&self) -> u64 {
-        self.foreign
-    }
-}
-
 /// Turns the hook's greeting and records, read from `src` (the channel, or its spill), into
 /// the trace written to `file`.
-fn convert_from<R: Records>(
+pub(super) fn convert_from<R: Records>(
     src: R,
     mut meta: Meta,
     file: AtomicFile,
