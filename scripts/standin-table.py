@@ -135,6 +135,24 @@ def main():
                 print(f"| {label} | {score:.3f} | {figure} | {ranking(ra, allocs)} / {ranking(la, allocs)} "
                       f"| {cell(la, ra, allocs)} | {cell(lb, rb, allocs)} | {cell(rb, ra, allocs)} |")
     print("\ntau: raw tau-b / tau over the pairs significant on both sides (how many of 6); best first")
+    # The figures behind the rankings: medians over both runs' repetitions.
+    print("\n| trace | replayed | net ns/event: " + " / ".join(SHORT.values())
+          + " | peak RSS MB: " + " / ".join(SHORT.values()) + " |")
+    print("|---|---|---|---|")
+    for name in traces:
+        for kind in ["trace"] + kinds:
+            w = f"trace:{name}" if kind == "trace" else f"trace:{kind}_{name}"
+            both = [per_rep(f"{d}/{name}_{side}.json", w) for side in "AB"]
+            row = []
+            for k, scale in [(0, 1.0), (1, 1e6)]:
+                vals = {}
+                for side in both:
+                    for a, v in side[k].items():
+                        vals.setdefault(short(a), []).extend(v)
+                row.append(" / ".join(
+                    f"{statistics.median(vals[a]) / scale:.2f}" if a in vals else "-"
+                    for a in SHORT.values()))
+            print(f"| {name} | {kind} | {row[0]} | {row[1]} |")
 
 
 if __name__ == "__main__":

@@ -258,7 +258,8 @@ impl Model {
                         if age >= COHORT_MIN_AGE {
                             let s = &mut c[seg_of(b.birth)];
                             s.long_frees += 1;
-                            let near = prev_long_birth.is_some_and(|p| p.abs_diff(b.birth) <= COHORT_SPAN);
+                            let near =
+                                prev_long_birth.is_some_and(|p| p.abs_diff(b.birth) <= COHORT_SPAN);
                             s.cohort_frees += u64::from(near);
                             prev_long_birth = Some(b.birth);
                             long_births.push(b.birth);
@@ -610,7 +611,11 @@ mod tests {
         // Independent draws repeat half the time: no excess needed for 50 %, all of it for
         // 100 % (capped so the commonest request repeats at most MAX_REPEAT of the time).
         assert_eq!(repeat_excess(0.5, &counts), 0.0);
-        assert_eq!(repeat_excess(0.2, &counts), 0.0, "below chance cannot be made");
+        assert_eq!(
+            repeat_excess(0.2, &counts),
+            0.0,
+            "below chance cannot be made"
+        );
         assert!((repeat_excess(0.6, &counts) - 0.2).abs() < 1e-12);
         let q = repeat_excess(1.0, &counts);
         assert!((q + (1.0 - q) * 0.5 - MAX_REPEAT).abs() < 1e-12, "{q}");
@@ -630,11 +635,21 @@ mod tests {
             let items: Vec<u32> = (0..16).map(|k| next + k).collect();
             next += 16;
             for &slot in &items {
-                ev.push(Event::Alloc { slot, size, domain: Domain::Obj, thread: 0 });
+                ev.push(Event::Alloc {
+                    slot,
+                    size,
+                    domain: Domain::Obj,
+                    thread: 0,
+                });
                 let t = next;
                 next += 1;
                 let size = 200 + 8 * rng.below(30) as u32;
-                ev.push(Event::Alloc { slot: t, size, domain: Domain::Mem, thread: 0 });
+                ev.push(Event::Alloc {
+                    slot: t,
+                    size,
+                    domain: Domain::Mem,
+                    thread: 0,
+                });
                 ev.push(Event::Free { slot: t, thread: 0 });
             }
             live.push(items);
@@ -660,8 +675,14 @@ mod tests {
         .unwrap();
         let (a, b) = (Profile::from_events(trace), Profile::from_events(synth));
         let share = |n: u64, d: u64| n as f64 / d as f64;
-        let runs = (share(a.size_repeats, a.allocs), share(b.size_repeats, b.allocs));
-        let cohorts = (share(a.cohort_frees, a.long_frees), share(b.cohort_frees, b.long_frees));
+        let runs = (
+            share(a.size_repeats, a.allocs),
+            share(b.size_repeats, b.allocs),
+        );
+        let cohorts = (
+            share(a.cohort_frees, a.long_frees),
+            share(b.cohort_frees, b.long_frees),
+        );
         // The trace alternates item and temporary: almost no size repeats the one before,
         // which the stand-in cannot undercut (its floor is chance); its cohorts are whole.
         assert!(runs.0 < 0.05 && runs.1 < 0.15, "{runs:?}");
@@ -680,9 +701,17 @@ mod tests {
             if slot % 8 == 0 {
                 size = 16 * (1 + rng.below(6) as u32);
             }
-            trace.push(Event::Alloc { slot, size, domain: Domain::Obj, thread: 0 });
+            trace.push(Event::Alloc {
+                slot,
+                size,
+                domain: Domain::Obj,
+                thread: 0,
+            });
             if slot >= 40 {
-                trace.push(Event::Free { slot: slot - 40, thread: 0 });
+                trace.push(Event::Free {
+                    slot: slot - 40,
+                    thread: 0,
+                });
             }
         }
         let model = Model::fit(&trace).unwrap();
