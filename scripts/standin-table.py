@@ -9,7 +9,8 @@ lower is better), for memory the memory cell's peak RSS (lower is better). A ran
 medians over repetitions. Two agreements between two sides:
   raw tau    Kendall's tau-b between the medians (every pair counts);
   sig tau    over the pairs that a two-sided Mann-Whitney test (exact, alpha 0.05) finds
-             different on BOTH sides: (agree - disagree) / those pairs. A pair either side cannot
+             different, with medians more than 2 % apart (the harness's resolution, as in
+             `run`'s "indistinguishable"), on BOTH sides: (agree - disagree) / those pairs. A pair either side cannot
              tell apart counts neither way ("indistinguishable"), as in `pybench validate`.
              "n/a" when no pair is significant on both sides; the count of such pairs is shown.
 Compared: the stand-in against the trace in the same run (A and B), and the noise floor, the
@@ -22,6 +23,7 @@ import statistics
 import sys
 
 ALPHA = 0.05
+MARGIN = 0.02
 SHORT = {"pymalloc": "pym", "system": "sys", "jemalloc": "je", "mimalloc": "mi"}
 
 
@@ -62,6 +64,14 @@ def mann_whitney_p(a, b):
     return sum(1 for c in combos if abs(sum(c) - mean) >= dev) / len(combos)
 
 
+def differ(a, b):
+    """Significantly different (Mann-Whitney) and by more than the margin."""
+    ma, mb = statistics.median(a), statistics.median(b)
+    if abs(ma / mb - 1) <= MARGIN:
+        return False
+    return mann_whitney_p(a, b) < ALPHA
+
+
 def tau_b(x, y):
     conc = disc = tx = ty = 0
     for i, j in itertools.combinations(range(len(x)), 2):
@@ -89,7 +99,7 @@ def agreement(s, r, allocs):
         a, b = allocs[i], allocs[j]
         if len(s[a]) < 2 or len(r[a]) < 2:
             continue
-        if mann_whitney_p(s[a], s[b]) >= ALPHA or mann_whitney_p(r[a], r[b]) >= ALPHA:
+        if not (differ(s[a], s[b]) and differ(r[a], r[b])):
             continue
         sig += 1
         if (ms[i] < ms[j]) == (mr[i] < mr[j]):
@@ -109,6 +119,8 @@ def fmt(t):
 
 
 def cell(s, r, allocs):
+    if not allocs:
+        return "–"
     raw, sig, n = agreement(s, r, allocs)
     return f"{fmt(raw)} / {fmt(sig)} ({n})"
 
@@ -131,9 +143,11 @@ def main():
             for k, figure in enumerate(["time", "peak RSS"]):
                 ra, la = sides["A"][0][k], sides["A"][1][k]
                 rb, lb = sides["B"][0][k], sides["B"][1][k]
-                allocs = sorted(set(ra) & set(la) & set(rb) & set(lb))
+                both = sorted(set(ra) & set(rb))
+                allocs = sorted(set(ra) & set(la))
+                b_allocs = sorted(set(rb) & set(lb))
                 print(f"| {label} | {score:.3f} | {figure} | {ranking(ra, allocs)} / {ranking(la, allocs)} "
-                      f"| {cell(la, ra, allocs)} | {cell(lb, rb, allocs)} | {cell(rb, ra, allocs)} |")
+                      f"| {cell(la, ra, allocs)} | {cell(lb, rb, b_allocs)} | {cell(rb, ra, both)} |")
     print("\ntau: raw tau-b / tau over the pairs significant on both sides (how many of 6); best first")
     # The figures behind the rankings: medians over both runs' repetitions.
     print("\n| trace | replayed | net ns/event: " + " / ".join(SHORT.values())
