@@ -420,7 +420,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         let bin = table.sample(&mut self.rng).unwrap_or(0);
         if usize::from(bin) != LIFE_BINS - 1 {
             let mut death = birth + 1 + age_in(bin, &mut self.rng);
-            if death - birth - 1 >= COHORT_MIN_AGE {
+            if death - birth > COHORT_MIN_AGE {
                 if let Some((b, d)) = self.last_long {
                     let joinable = birth - b <= COHORT_SPAN && d > birth + COHORT_MIN_AGE;
                     if joinable && self.rng.chance(seg.cohort) {
