@@ -126,6 +126,8 @@ def cell(s, r, allocs):
 
 
 def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: standin-table.py DIR TRACE...  (DIR as written by scripts/standin-study.sh)")
     d, traces = sys.argv[1], sys.argv[2:]
     print("| trace | score | figure | ranking: trace A / stand-in A | tau stand-in vs trace, run A | run B | noise floor: trace A vs trace B |")
     print("|---|---|---|---|---|---|---|")
