@@ -6,11 +6,15 @@
 //! keeps, per segment, only histograms: request sizes with their domain and call
 //! (alloc/calloc), lifetimes in later allocations per (domain, size group), realloc rate,
 //! the age of the block a realloc resizes and its growth, and GC collections per
-//! generation with their burst sizes. The stand-in draws every allocation independently
-//! from these, so the order of the program's calls is not in it (`shared_run` checks).
+//! generation with their burst sizes — and two figures of the order that decide how warm an
+//! allocator's caches stay: how often an allocation repeats the request before it (runs of
+//! one size), and how often long-lived blocks die with the block born just before them
+//! (cohorts: a container's items). The stand-in draws every allocation from these, repeating
+//! the previous request or joining the previous block's cohort at the fitted rates, so the
+//! order of the program's calls is not in it (`shared_run` checks).
 
 use super::event::{Domain, Event};
-use super::profile::{growth_bin, life_bin, LIFE_BINS};
+use super::profile::{growth_bin, life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use super::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
@@ -72,6 +76,45 @@ struct Segment {
     growth: Table<u8>,
     gc: [u64; 3],
     bursts: [Table<u32>; 3],
+    /// Probability that an allocation repeats the previous request exactly, beyond what
+    /// independent draws give (see [`repeat_excess`]).
+    repeat: f64,
+    /// Share of long-lived blocks (age ≥ `COHORT_MIN_AGE`) born here that die with the
+    /// long-lived block born just before them.
+    cohort: f64,
+}
+
+/// Ceiling on the chance that one allocation repeats the one before, whatever the trace
+/// does: runs of one request then stay geometric with at most this ratio, so a run of
+/// [`LONG_RUN`] identical requests (which would be "copied" from a trace that has one) has
+/// a probability of 0.68^63 ≈ 3e-11 per position — below 1e-4 over a 3-million-allocation
+/// stand-in.
+const MAX_REPEAT: f64 = 0.68;
+
+/// The repeat probability `q` that, mixed with independent draws from a histogram whose
+/// shares are `p`, gives the trace's observed repeat share: observed = q + (1 − q)·Σp²;
+/// capped so that the most common request repeats with at most [`MAX_REPEAT`].
+fn repeat_excess(observed: f64, counts: &BTreeMap<(u32, u8, bool), u64>) -> f64 {
+    let total = counts.values().sum::<u64>().max(1) as f64;
+    let shares = counts.values().map(|&n| n as f64 / total);
+    let chance: f64 = shares.clone().map(|p| p * p).sum();
+    let top = shares.fold(0.0f64, f64::max);
+    if chance >= 1.0 || top >= MAX_REPEAT {
+        return 0.0;
+    }
+    let q = (observed - chance) / (1.0 - chance);
+    q.clamp(0.0, (MAX_REPEAT - top) / (1.0 - top))
+}
+
+/// The chance that a long-lived block joins the cohort born just before it: the share of
+/// long-lived frees that follow a block born within the span, over the share of long-lived
+/// births that have one born within the span before them (`near` = (births, with one)).
+fn join_rate(cohort_frees: u64, long_frees: u64, near: (u64, u64)) -> f64 {
+    if long_frees == 0 || near.1 == 0 {
+        return 0.0;
+    }
+    let share = cohort_frees as f64 / long_frees as f64;
+    (share * near.0 as f64 / near.1 as f64).min(1.0)
 }
 
 /// The fitted model of a trace.
@@ -112,6 +155,9 @@ struct Counts {
     growth: BTreeMap<u8, u64>,
     gc: [u64; 3],
     bursts: [BTreeMap<u32, u64>; 3],
+    repeats: u64,
+    long_frees: u64,
+    cohort_frees: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -141,6 +187,10 @@ impl Model {
             .collect();
         let mut blocks: Vec<Block> = Vec::new();
         let mut allocs = 0u64;
+        let mut prev_request = None;
+        let mut prev_long_birth: Option<u64> = None;
+        // Births of the blocks freed old, to learn how often one is born near another.
+        let mut long_births: Vec<u64> = Vec::new();
         let mut burst: Option<(u8, u32)> = None;
         let end_burst = |burst: &mut Option<(u8, u32)>, c: &mut Vec<Counts>, allocs: u64| {
             if let Some((g, n)) = burst.take() {
@@ -174,10 +224,11 @@ impl Model {
                     }
                     let size = bytes.min(u64::from(u32::MAX)) as u32;
                     let calloc = matches!(e, Event::Calloc { .. });
-                    *c[seg_of(allocs)]
-                        .requests
-                        .entry((size, domain as u8, calloc))
-                        .or_default() += 1;
+                    let request = (size, domain as u8, calloc);
+                    let s = &mut c[seg_of(allocs)];
+                    *s.requests.entry(request).or_default() += 1;
+                    s.repeats += u64::from(prev_request == Some(request));
+                    prev_request = Some(request);
                     blocks[i] = Block {
                         bytes,
                         birth: allocs,
@@ -202,7 +253,17 @@ impl Model {
                     if let Some(b) = blocks.get_mut(slot as usize).filter(|b| b.live) {
                         b.live = false;
                         let b = *b;
-                        record_life(&mut c, &b, life_bin(allocs - b.birth - 1) as u8);
+                        let age = allocs - b.birth - 1;
+                        record_life(&mut c, &b, life_bin(age) as u8);
+                        if age >= COHORT_MIN_AGE {
+                            let s = &mut c[seg_of(b.birth)];
+                            s.long_frees += 1;
+                            let near =
+                                prev_long_birth.is_some_and(|p| p.abs_diff(b.birth) <= COHORT_SPAN);
+                            s.cohort_frees += u64::from(near);
+                            prev_long_birth = Some(b.birth);
+                            long_births.push(b.birth);
+                        }
                         if let Some((_, n)) = burst.as_mut() {
                             *n += 1;
                         }
@@ -219,12 +280,26 @@ impl Model {
         for b in blocks.iter().filter(|b| b.live) {
             record_life(&mut c, b, (LIFE_BINS - 1) as u8);
         }
+        // A stand-in block can join only a cohort born within the span before it: scale the
+        // cohort share by how often that chance exists, so the stand-in's share matches.
+        long_births.sort_unstable();
+        let mut near = vec![(0u64, 0u64); SEGMENTS];
+        for (i, &b) in long_births.iter().enumerate() {
+            let n = &mut near[seg_of(b)];
+            n.0 += 1;
+            n.1 += u64::from(i > 0 && b - long_births[i - 1] <= COHORT_SPAN);
+        }
         let segments = c
             .into_iter()
             .enumerate()
             .map(|(i, k)| Segment {
                 allocs: (i as u64 + 1) * total / SEGMENTS as u64
                     - i as u64 * total / SEGMENTS as u64,
+                repeat: repeat_excess(
+                    k.repeats as f64 / k.requests.values().sum::<u64>().max(1) as f64,
+                    &k.requests,
+                ),
+                cohort: join_rate(k.cohort_frees, k.long_frees, near[i]),
                 requests: Table::from_counts(&k.requests),
                 life: k.life.iter().map(Table::from_counts).collect(),
                 life_all: Table::from_counts(&k.life_all),
@@ -271,6 +346,9 @@ struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     deaths: BinaryHeap<Reverse<(u64, u64, u32)>>,
     ring: Vec<(u32, u64)>,
     now: u64,
+    prev_request: Option<(u32, u8, bool)>,
+    /// `(birth, death)` of the last long-lived block: the cohort a new one may join.
+    last_long: Option<(u64, u64)>,
 }
 
 impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
@@ -298,7 +376,13 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     }
 
     fn alloc(&mut self, seg: &Segment) -> std::io::Result<()> {
-        let (size, domain, calloc) = seg.requests.sample(&mut self.rng).unwrap_or((16, 2, false));
+        let drawn = seg.requests.sample(&mut self.rng).unwrap_or((16, 2, false));
+        let request = match self.prev_request {
+            Some(p) if self.rng.chance(seg.repeat) => p,
+            _ => drawn,
+        };
+        self.prev_request = Some(request);
+        let (size, domain, calloc) = request;
         let slot = self.free_slots.pop().unwrap_or(self.births.len() as u32);
         if slot as usize == self.births.len() {
             self.births.push(u64::MAX);
@@ -335,7 +419,16 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         };
         let bin = table.sample(&mut self.rng).unwrap_or(0);
         if usize::from(bin) != LIFE_BINS - 1 {
-            let death = birth + 1 + age_in(bin, &mut self.rng);
+            let mut death = birth + 1 + age_in(bin, &mut self.rng);
+            if death - birth > COHORT_MIN_AGE {
+                if let Some((b, d)) = self.last_long {
+                    let joinable = birth - b <= COHORT_SPAN && d > birth + COHORT_MIN_AGE;
+                    if joinable && self.rng.chance(seg.cohort) {
+                        death = d;
+                    }
+                }
+                self.last_long = Some((birth, death));
+            }
             self.deaths.push(Reverse((death, birth, slot)));
         }
         self.now += 1;
@@ -395,6 +488,8 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
         deaths: BinaryHeap::new(),
         ring: vec![(0, u64::MAX); RING],
         now: 0,
+        prev_request: None,
+        last_long: None,
     };
     for seg in &model.segments {
         let realloc_rate = seg.reallocs as f64 / seg.allocs.max(1) as f64;
@@ -506,5 +601,132 @@ mod tests {
         b.extend(50..60);
         assert!(shared_run(&a, &b, 10));
         assert!(!shared_run(&a, &b, 11));
+    }
+
+    #[test]
+    fn repeat_excess_inverts_the_mixture_and_is_capped() {
+        let mut counts = BTreeMap::new();
+        counts.insert((32u32, 2u8, false), 1u64);
+        counts.insert((64u32, 2u8, false), 1u64);
+        // Independent draws repeat half the time: no excess needed for 50 %, all of it for
+        // 100 % (capped so the commonest request repeats at most MAX_REPEAT of the time).
+        assert_eq!(repeat_excess(0.5, &counts), 0.0);
+        assert_eq!(
+            repeat_excess(0.2, &counts),
+            0.0,
+            "below chance cannot be made"
+        );
+        assert!((repeat_excess(0.6, &counts) - 0.2).abs() < 1e-12);
+        let q = repeat_excess(1.0, &counts);
+        assert!((q + (1.0 - q) * 0.5 - MAX_REPEAT).abs() < 1e-12, "{q}");
+        assert_eq!(join_rate(30, 60, (100, 50)), 1.0);
+        assert!((join_rate(30, 60, (100, 80)) - 0.625).abs() < 1e-12);
+        assert_eq!(join_rate(0, 0, (0, 0)), 0.0);
+    }
+
+    /// A program that builds containers: 16-item runs of one size that die together much
+    /// later, between temporaries of another size that die at once.
+    fn containers(n: u32) -> Vec<Event> {
+        let mut ev = Vec::new();
+        let mut rng = Rng::new(9);
+        let (mut next, mut live) = (0u32, Vec::new());
+        for c in 0..n {
+            let size = 16 * (1 + rng.below(8) as u32);
+            let items: Vec<u32> = (0..16).map(|k| next + k).collect();
+            next += 16;
+            for &slot in &items {
+                ev.push(Event::Alloc {
+                    slot,
+                    size,
+                    domain: Domain::Obj,
+                    thread: 0,
+                });
+                let t = next;
+                next += 1;
+                let size = 200 + 8 * rng.below(30) as u32;
+                ev.push(Event::Alloc {
+                    slot: t,
+                    size,
+                    domain: Domain::Mem,
+                    thread: 0,
+                });
+                ev.push(Event::Free { slot: t, thread: 0 });
+            }
+            live.push(items);
+            if c >= 20 {
+                for slot in live.remove(0) {
+                    ev.push(Event::Free { slot, thread: 0 });
+                }
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn a_stand_in_keeps_runs_of_one_size_and_cohorts_of_frees() {
+        use crate::workload::profile::Profile;
+        let trace = containers(2000);
+        let model = Model::fit(&trace).unwrap();
+        let mut synth = Vec::new();
+        synthesize(&model, 1, &mut |e| {
+            synth.push(e);
+            Ok(())
+        })
+        .unwrap();
+        let (a, b) = (Profile::from_events(trace), Profile::from_events(synth));
+        let share = |n: u64, d: u64| n as f64 / d as f64;
+        let runs = (
+            share(a.size_repeats, a.allocs),
+            share(b.size_repeats, b.allocs),
+        );
+        let cohorts = (
+            share(a.cohort_frees, a.long_frees),
+            share(b.cohort_frees, b.long_frees),
+        );
+        // The trace alternates item and temporary: almost no size repeats the one before,
+        // which the stand-in cannot undercut (its floor is chance); its cohorts are whole.
+        assert!(runs.0 < 0.05 && runs.1 < 0.15, "{runs:?}");
+        assert!(cohorts.0 > 0.9, "{cohorts:?}");
+        assert!((cohorts.0 - cohorts.1).abs() < 0.15, "{cohorts:?}");
+    }
+
+    #[test]
+    fn a_stand_in_keeps_runs_of_one_size() {
+        use crate::workload::profile::Profile;
+        // Runs of 8 allocations of one size among 6 sizes, each freed 40 allocations later.
+        let mut rng = Rng::new(4);
+        let mut trace = Vec::new();
+        let mut size = 32;
+        for slot in 0..20_000u32 {
+            if slot % 8 == 0 {
+                size = 16 * (1 + rng.below(6) as u32);
+            }
+            trace.push(Event::Alloc {
+                slot,
+                size,
+                domain: Domain::Obj,
+                thread: 0,
+            });
+            if slot >= 40 {
+                trace.push(Event::Free {
+                    slot: slot - 40,
+                    thread: 0,
+                });
+            }
+        }
+        let model = Model::fit(&trace).unwrap();
+        let mut synth = Vec::new();
+        synthesize(&model, 2, &mut |e| {
+            synth.push(e);
+            Ok(())
+        })
+        .unwrap();
+        let (a, b) = (Profile::from_events(trace), Profile::from_events(synth));
+        let ra = a.size_repeats as f64 / a.allocs as f64;
+        let rb = b.size_repeats as f64 / b.allocs as f64;
+        // 7 of 8 repeat in the trace, plus chance at run boundaries (1/6 of 1/8).
+        assert!((ra - 0.896).abs() < 0.02, "{ra}");
+        // Capped at MAX_REPEAT + (1 - q)·chance; independent draws would give 1/6.
+        assert!(rb > 0.6 && rb <= MAX_REPEAT + 0.03, "{rb}");
     }
 }

@@ -65,7 +65,22 @@ pub struct Profile {
     pub mean_live_bytes: f64,
     /// Live bytes after each twentieth of the allocations, as a share of the peak.
     pub curve: Vec<f64>,
+    /// Allocations in the same size bin as the allocation before: programs allocate in runs
+    /// (a list of ints, a dict's keys), which keeps one pool or page hot.
+    pub size_repeats: u64,
+    /// Frees of blocks that lived at least [`COHORT_MIN_AGE`] allocations, and those among
+    /// them born within [`COHORT_SPAN`] allocations of the previous such free's block: a
+    /// container's items die together, so a program's frees walk memory it allocated
+    /// together (cache lines and pages already hot) where independent lifetimes scatter them.
+    pub long_frees: u64,
+    pub cohort_frees: u64,
 }
+
+/// Age (in later allocations) from which a free counts towards `free_cohorts`: younger blocks
+/// are freed next to their neighbours by any lifetime model.
+pub const COHORT_MIN_AGE: u64 = 16;
+/// Births this close count as one cohort.
+pub const COHORT_SPAN: u64 = 4;
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
@@ -88,6 +103,10 @@ struct Meter {
     /// whatever the stream length; resampled into `CURVE_POINTS` at the end.
     samples: Vec<u64>,
     stride: u64,
+    /// Size bin of the previous allocation (`SIZE_BINS` before the first).
+    prev_bin: usize,
+    /// Birth of the block of the previous long-lived free.
+    prev_long_birth: Option<u64>,
 }
 
 impl Meter {
@@ -113,7 +132,12 @@ impl Meter {
             live: true,
         };
         self.p.allocs += 1;
-        self.p.sizes[size_bin(bytes)] += 1;
+        let bin = size_bin(bytes);
+        if bin == self.prev_bin {
+            self.p.size_repeats += 1;
+        }
+        self.prev_bin = bin;
+        self.p.sizes[bin] += 1;
         self.p.domains[domain as usize] += 1;
         self.live_blocks += 1;
         self.live_bytes += bytes;
@@ -134,7 +158,20 @@ impl Meter {
         s.live = false;
         let (bytes, birth) = (s.bytes, s.birth);
         let bin = match age {
-            Some(_) => life_bin(self.p.allocs - birth - 1),
+            Some(_) => {
+                let age = self.p.allocs - birth - 1;
+                if age >= COHORT_MIN_AGE {
+                    self.p.long_frees += 1;
+                    if self
+                        .prev_long_birth
+                        .is_some_and(|b| b.abs_diff(birth) <= COHORT_SPAN)
+                    {
+                        self.p.cohort_frees += 1;
+                    }
+                    self.prev_long_birth = Some(birth);
+                }
+                life_bin(age)
+            }
             None => LIFE_BINS - 1,
         };
         self.p.life_blocks[bin] += 1;
@@ -227,6 +264,9 @@ impl Profile {
                 mean_live_blocks: 0.0,
                 mean_live_bytes: 0.0,
                 curve: Vec::new(),
+                size_repeats: 0,
+                long_frees: 0,
+                cohort_frees: 0,
             },
             slots: Vec::new(),
             live_blocks: 0,
@@ -236,6 +276,8 @@ impl Profile {
             burst: None,
             samples: Vec::new(),
             stride: 1,
+            prev_bin: SIZE_BINS,
+            prev_long_birth: None,
         };
         for e in events {
             m.event(e);
@@ -319,5 +361,30 @@ mod tests {
         assert_eq!(p.growth[20], 1, "doubling is four quarter-steps up");
         assert_eq!(p.peak_live_bytes, 1300);
         assert_eq!(p.sizes[SIZE_BINS - 1], 2);
+    }
+
+    #[test]
+    fn measures_size_runs_and_free_cohorts() {
+        // 4 blocks of 32 B then 4 of 64 B (6 repeats of the previous bin), 40 fillers of
+        // 512 B (39 repeats; their first changes bin), then the eight freed, in birth order:
+        // every free after the first is born next to the previous one.
+        let mut ev: Vec<Event> = (0..4).map(|i| alloc(i, 32)).collect();
+        ev.extend((4..8).map(|i| alloc(i, 64)));
+        ev.extend((8..48).map(|i| alloc(i, 512)));
+        ev.extend((0..8).map(|slot| Event::Free { slot, thread: 0 }));
+        let p = Profile::from_events(ev.clone());
+        assert_eq!(p.size_repeats, 3 + 3 + 39);
+        assert_eq!((p.long_frees, p.cohort_frees), (8, 7));
+        // Freed zig-zag: births 7, 6 and 5 apart first, then 4 and less (still a cohort).
+        let order = [0u32, 7, 1, 6, 2, 5, 3, 4];
+        let n = ev.len() - 8;
+        for (k, &slot) in order.iter().enumerate() {
+            ev[n + k] = Event::Free { slot, thread: 0 };
+        }
+        let p = Profile::from_events(ev);
+        assert_eq!((p.long_frees, p.cohort_frees), (8, 4));
+        // A block freed young does not count.
+        let p = Profile::from_events(vec![alloc(0, 8), Event::Free { slot: 0, thread: 0 }]);
+        assert_eq!(p.long_frees, 0);
     }
 }

@@ -11,6 +11,9 @@
 //!   min(1, |log10(a / b)|): a factor 2 is 0.30, a factor 10 or more is 1.
 //! - **shares** (calloc, realloc among requests): |a − b| / max(a, b, 1 %), capped at 1, so
 //!   shares both under 1 % count as alike.
+//! - **sequence shares** (size runs, free cohorts): the same as shares — what a stream's
+//!   order does to an allocator's caches: runs of one size keep one pool hot, frees of blocks
+//!   born together walk memory allocated together.
 //! - **phase shape**: the live-bytes curve (live bytes after each twentieth of the
 //!   allocations, as a share of the stream's own peak), mean |a − b| over the 20 points.
 //!
@@ -21,7 +24,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Every figure the report knows, in report order.
-pub const FIGURES: [&str; 13] = [
+pub const FIGURES: [&str; 15] = [
     "size_classes",
     "lifetime_allocs",
     "lifetime_bytes",
@@ -35,6 +38,8 @@ pub const FIGURES: [&str; 13] = [
     "realloc_growth",
     "gc_bursts",
     "phase_shape",
+    "size_runs",
+    "free_cohorts",
 ];
 
 /// Parses a comma-separated figure list; `None` or empty means all figures.
@@ -180,6 +185,20 @@ pub fn figure(name: &str, a: &Profile, b: &Profile) -> (f64, String, String) {
                 let at = |i: usize| p.curve.get(i).copied().unwrap_or(0.0) * 100.0;
                 format!("{:.0}>{:.0}>{:.0}%", at(4), at(9), at(19))
             }),
+        ),
+        "size_runs" => (
+            share_distance(
+                ratio(a.size_repeats, a.allocs),
+                ratio(b.size_repeats, b.allocs),
+            ),
+            both(&|p| format!("{:.0}% same", 100.0 * ratio(p.size_repeats, p.allocs))),
+        ),
+        "free_cohorts" => (
+            share_distance(
+                ratio(a.cohort_frees, a.long_frees),
+                ratio(b.cohort_frees, b.long_frees),
+            ),
+            both(&|p| format!("{:.0}% cohort", 100.0 * ratio(p.cohort_frees, p.long_frees))),
         ),
         _ => (1.0, ("?".into(), "?".into())),
     };
