@@ -64,6 +64,17 @@ fn a_closed_pipe_is_a_quiet_exit() {
         &["stats", "-w", "dicts", "--scale", "2000", "--json"][..],
         &["list", "workloads"][..],
         &["list", "allocators"][..],
+        // println! of a whole report (not a writer whose error reaches main).
+        &[
+            "stats",
+            "-w",
+            "dicts",
+            "--scale",
+            "2000",
+            "--compare",
+            "trace:compileall",
+            "--json",
+        ][..],
     ] {
         let exe = assert_cmd::cargo::cargo_bin("pybench");
         let mut child = std::process::Command::new(exe)

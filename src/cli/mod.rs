@@ -87,6 +87,7 @@ enum Command {
 
 /// Parses the command line, runs the command and turns errors into a one-line message.
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Engine(args) => engine::run(args),
@@ -119,6 +120,25 @@ pub fn main() -> ExitCode {
             Exit::Usage.into()
         }
     }
+}
+
+/// `print!` panics when standard output is a pipe its reader closed (`pybench stats --json |
+/// head`). That is the reader's choice, not our failure: end quietly and successfully, as
+/// the errors that reach [`main`] as `BrokenPipe` do, instead of printing a panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
