@@ -41,3 +41,4 @@ for b in deltablue:2 json_dumps:2 go:1; do
         -- "${prog[@]}" || true
 done
 echo "load average at end: $(cat /proc/loadavg)"
+python3 scripts/engine-in-situ-table.py "$out"/fidelity-* "$out"/whatif-*

@@ -227,7 +227,10 @@ fn the_engines_accounting_matches_the_interpreters_own_on_the_same_program() {
     // Start-up's blocks included: an engine installed after start-up misses ~45 % of them.
     let bytes = "# bytes in allocated blocks";
     let (e, o) = (stat(&engine, bytes) as f64, stat(&own, bytes) as f64);
-    assert!((e / o - 1.0).abs() < 0.02, "bytes: engine {e}, interpreter {o}");
+    assert!(
+        (e / o - 1.0).abs() < 0.02,
+        "bytes: engine {e}, interpreter {o}"
+    );
     let (e_rows, o_rows) = (class_rows(&engine), class_rows(&own));
     for class in [5, 14] {
         let of = |rows: &[(usize, usize)]| rows.iter().find(|r| r.0 == class).map_or(0, |r| r.1);

@@ -20,6 +20,7 @@
 //! "Memory Management": "the GIL must be held when using these functions"), which is the
 //! lock obmalloc itself relies on; before start-up the process is single threaded.
 
+use super::engine_raw::Counters;
 use crate::pymalloc::{Geometry, Pymalloc, SMALL_REQUEST_THRESHOLD};
 use std::cell::UnsafeCell;
 use std::ffi::{c_int, c_void, CStr};
@@ -126,19 +127,49 @@ impl Hook {
         }
     }
 
+    /// The hook's counters.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            moment: self.moment,
+            passed_on: self.passed_on,
+            foreign: self.foreign,
+        }
+    }
+
     /// The accounting in `sys._debugmallocstats()`'s layout, and the hook's own counters.
     pub fn report(&self) -> String {
-        format!(
-            "{}\n# pybench engine hook: installed {}; {} requests passed to the interpreter's \
-             allocator, {} frees/reallocs of blocks it does not own\n",
-            self.engine.stats(),
-            match self.moment {
-                Moment::BeforeStartup => "before start-up",
-                Moment::AfterStartup => "after start-up",
-            },
-            self.passed_on,
-            self.foreign
-        )
+        super::engine_raw::text(&self.engine.stats(), &self.counters())
+    }
+
+    /// Writes the accounting as numbers ([`super::engine_raw`]) to the NUL-terminated `path`
+    /// with `open`/`write` only, so no formatting code enters the interpreter's RSS.
+    /// Returns false when the file cannot be written.
+    ///
+    /// # Safety
+    /// `path` is NUL-terminated.
+    pub unsafe fn write_raw(&self, path: &[u8]) -> bool {
+        use super::engine_raw::{encode, render, LEN};
+        let mut buf = [0u8; 21 * LEN + 16];
+        let Some(len) = render(&encode(&self.engine.stats(), &self.counters()), &mut buf) else {
+            return false;
+        };
+        let fd = libc::open(
+            path.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd < 0 {
+            return false;
+        }
+        let mut done = 0;
+        while done < len {
+            let n = libc::write(fd, buf[done..len].as_ptr().cast(), len - done);
+            if n <= 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        libc::close(fd) == 0 && done == len
     }
 }
 
@@ -279,12 +310,13 @@ pub unsafe fn in_effect() -> bool {
         })
 }
 
-/// Writes the engine's accounting ([`Hook::report`]) to `path`.
+/// Writes the engine's accounting as numbers to the NUL-terminated `path`
+/// ([`Hook::write_raw`]); false when the hook is not installed or the file cannot be written.
 ///
 /// # Safety
-/// The hook is installed and the GIL is held.
-pub unsafe fn write_report(path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::write(path, hook().report())
+/// The GIL is held; `path` is NUL-terminated.
+pub unsafe fn write_report(path: &[u8]) -> bool {
+    (*HOOK.1.get()) && hook().write_raw(path)
 }
 
 #[cfg(test)]

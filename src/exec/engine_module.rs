@@ -32,7 +32,6 @@
 use super::engine_hook::{self, python_symbol, Moment};
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_long, c_void, CStr};
-use std::path::PathBuf;
 
 /// The file name of the library (`preload/engine`).
 pub const LIBRARY: &str = "libpybench_engine.so";
@@ -40,6 +39,8 @@ pub const LIBRARY: &str = "libpybench_engine.so";
 pub const GEOMETRY_VAR: &str = "PYBENCH_ENGINE_GEOMETRY";
 /// Where `report()` writes `<pid>.txt`.
 pub const REPORT_DIR_VAR: &str = "PYBENCH_ENGINE_REPORT_DIR";
+const GEOMETRY_VAR_C: &CStr = c"PYBENCH_ENGINE_GEOMETRY";
+const REPORT_DIR_VAR_C: &CStr = c"PYBENCH_ENGINE_REPORT_DIR";
 
 /// `status` when the engine was installed before start-up and is still in effect.
 pub const STATUS_BEFORE_STARTUP: c_long = 0;
@@ -51,9 +52,21 @@ pub const STATUS_REPLACED: c_long = -4;
 /// `status` when no geometry was given.
 pub const STATUS_NO_GEOMETRY: c_long = -5;
 
-/// Parses [`GEOMETRY_VAR`]: `arena,pool,keep_spare`.
-pub fn parse_geometry(s: &str) -> Option<(usize, usize, bool)> {
-    let mut it = s.split(',').map(|x| x.trim().parse::<usize>().ok());
+/// A decimal number of at most 19 digits, nothing else.
+fn number(s: &[u8]) -> Option<usize> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))
+    })
+}
+
+/// Parses [`GEOMETRY_VAR`]: `arena,pool,keep_spare`. Byte-level, like everything the
+/// library runs before exit, so that Rust's string machinery stays out of the interpreter's
+/// RSS (see `engine_raw.rs`).
+pub fn parse_geometry(s: &[u8]) -> Option<(usize, usize, bool)> {
+    let mut it = s.split(|&b| b == b',').map(number);
     let (arena, pool, keep) = (it.next()??, it.next()??, it.next()??);
     (it.next().is_none() && keep <= 1).then_some((arena, pool, keep == 1))
 }
@@ -61,25 +74,58 @@ pub fn parse_geometry(s: &str) -> Option<(usize, usize, bool)> {
 /// True for what `Py_GetVersion()` returns on an interpreter the engine can serve before its
 /// start-up: CPython 3.8 or later (`PyMemAllocatorEx` and the pre-initialisation that leaves
 /// a replaced allocator alone), with a GIL (free-threaded builds say so in their version).
-pub fn servable(version: &str) -> bool {
-    let mut nums = version
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|n| n.parse::<u32>().ok());
+pub fn servable(version: &[u8]) -> bool {
+    let mut nums = version.split(|b| !b.is_ascii_digit()).map(number);
     let (Some(Some(major)), Some(Some(minor))) = (nums.next(), nums.next()) else {
         return false;
     };
-    (major, minor) >= (3, 8) && major == 3 && !version.contains("free-threading")
+    let free_threaded = version.windows(14).any(|w| w == b"free-threading");
+    major == 3 && minor >= 8 && !free_threaded
 }
 
-/// `LD_PRELOAD` without this library: entries are separated by colons or spaces (ld.so(8)).
-pub fn without_engine(ld_preload: &str) -> String {
-    ld_preload
-        .split([':', ' '])
-        .filter(|e| {
-            !e.is_empty() && std::path::Path::new(e).file_name() != Some(LIBRARY.as_ref())
-        })
-        .collect::<Vec<_>>()
-        .join(":")
+/// `LD_PRELOAD` without this library, in `out` (entries are separated by colons or spaces,
+/// ld.so(8)); returns the length written. `out` is at least as long as `ld_preload`.
+pub fn without_engine(ld_preload: &[u8], out: &mut [u8]) -> usize {
+    let mut at = 0;
+    for entry in ld_preload.split(|&b| b == b':' || b == b' ') {
+        let file = entry.rsplit(|&b| b == b'/').next().unwrap_or(entry);
+        if entry.is_empty() || file == LIBRARY.as_bytes() {
+            continue;
+        }
+        if at > 0 {
+            out[at] = b':';
+            at += 1;
+        }
+        out[at..at + entry.len()].copy_from_slice(entry);
+        at += entry.len();
+    }
+    at
+}
+
+/// The environment variable `name`, as bytes (libc's `getenv`: no allocation).
+unsafe fn getenv(name: &CStr) -> Option<&'static [u8]> {
+    let v = libc::getenv(name.as_ptr());
+    (!v.is_null()).then(|| CStr::from_ptr(v).to_bytes())
+}
+
+/// Takes this library out of `LD_PRELOAD` with libc's `setenv`/`unsetenv`.
+unsafe fn leave_ld_preload() {
+    let Some(value) = getenv(c"LD_PRELOAD") else {
+        return;
+    };
+    let buf = libc::malloc(value.len() + 1).cast::<u8>();
+    if buf.is_null() {
+        return;
+    }
+    let out = std::slice::from_raw_parts_mut(buf, value.len() + 1);
+    let len = without_engine(value, out);
+    out[len] = 0;
+    if len == 0 {
+        libc::unsetenv(c"LD_PRELOAD".as_ptr());
+    } else {
+        libc::setenv(c"LD_PRELOAD".as_ptr(), buf.cast(), 1);
+    }
+    libc::free(buf.cast());
 }
 
 /// The constructor's work: installs the engine when this process is a CPython the engine can
@@ -89,10 +135,7 @@ pub fn without_engine(ld_preload: &str) -> String {
 /// # Safety
 /// Runs before `main`, single threaded (an ELF constructor).
 pub unsafe fn boot() {
-    let Some((arena, pool, keep)) = std::env::var(GEOMETRY_VAR)
-        .ok()
-        .and_then(|g| parse_geometry(&g))
-    else {
+    let Some((arena, pool, keep)) = getenv(GEOMETRY_VAR_C).and_then(parse_geometry) else {
         return;
     };
     let (Some(version), Some(initialized)) = (
@@ -103,16 +146,11 @@ pub unsafe fn boot() {
     };
     // Loaded by `import` rather than preloaded: the start-up is over, and the module installs
     // the engine (routing the start-up's blocks back by ownership).
-    if initialized() != 0 || !servable(&CStr::from_ptr(version()).to_string_lossy()) {
+    if initialized() != 0 || !servable(CStr::from_ptr(version()).to_bytes()) {
         return;
     }
     if engine_hook::install(arena, pool, keep, Moment::BeforeStartup).is_ok() {
-        let rest = std::env::var("LD_PRELOAD").map_or(String::new(), |v| without_engine(&v));
-        if rest.is_empty() {
-            std::env::remove_var("LD_PRELOAD");
-        } else {
-            std::env::set_var("LD_PRELOAD", rest);
-        }
+        leave_ld_preload();
     }
 }
 
@@ -199,7 +237,12 @@ static MODULE: GilStatic<ModuleDef> = GilStatic(UnsafeCell::new(ModuleDef {
     free: std::ptr::null_mut(),
 }));
 
-static REPORT_DIR: GilStatic<Option<PathBuf>> = GilStatic(UnsafeCell::new(None));
+/// `<dir>/`, NUL-padded: where `report()` writes (copied at import, before sitecustomize
+/// removes the variable).
+static REPORT_DIR: GilStatic<[u8; REPORT_DIR_MAX]> =
+    GilStatic(UnsafeCell::new([0; REPORT_DIR_MAX]));
+/// Longest report directory served (`PATH_MAX`, with room for `/<pid>.txt`).
+const REPORT_DIR_MAX: usize = 4096;
 
 /// A CPython function looked up by name.
 unsafe fn api<F: Copy>(name: &CStr) -> Option<F> {
@@ -214,19 +257,45 @@ unsafe fn long(v: c_long) -> *mut c_void {
     }
 }
 
-/// `pybench_engine.report()`: writes `<dir>/<pid>.txt` (the pid of the process exiting, so a
-/// forked child does not overwrite its parent's report).
-unsafe extern "C" fn report(_module: *mut c_void, _args: *mut c_void) -> *mut c_void {
-    let rc = match (engine_hook::installed(), &*REPORT_DIR.0.get()) {
-        (None, _) | (_, None) => -1,
-        (Some(_), Some(dir)) => {
-            let path = dir.join(format!("{}.txt", std::process::id()));
-            if engine_hook::write_report(&path).is_ok() {
-                0
-            } else {
-                -2
-            }
+/// `<dir>/<pid>.txt\0` in `out`, from the directory copied at import; false when there is none
+/// or it does not fit.
+fn report_path(dir: &[u8], pid: u32, out: &mut [u8]) -> bool {
+    let dir = &dir[..dir.iter().position(|&b| b == 0).unwrap_or(dir.len())];
+    let mut digits = [0u8; 10];
+    let (mut n, mut v) = (0, pid);
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
         }
+    }
+    let len = dir.len() + 1 + n + 5;
+    if dir.is_empty() || len > out.len() {
+        return false;
+    }
+    out[..dir.len()].copy_from_slice(dir);
+    out[dir.len()] = b'/';
+    for (k, &d) in digits[..n].iter().rev().enumerate() {
+        out[dir.len() + 1 + k] = d;
+    }
+    out[len - 5..len].copy_from_slice(b".txt\0");
+    true
+}
+
+/// `pybench_engine.report()`: writes the accounting to `<dir>/<pid>.txt` (the pid of the
+/// process exiting, so a forked child does not overwrite its parent's report).
+unsafe extern "C" fn report(_module: *mut c_void, _args: *mut c_void) -> *mut c_void {
+    let mut path = [0u8; REPORT_DIR_MAX + 32];
+    let rc = if engine_hook::installed().is_none()
+        || !report_path(&*REPORT_DIR.0.get(), libc::getpid() as u32, &mut path)
+    {
+        -1
+    } else if engine_hook::write_report(&path) {
+        0
+    } else {
+        -2
     };
     long(rc)
 }
@@ -239,10 +308,7 @@ unsafe fn status() -> c_long {
         Some(Moment::BeforeStartup) if engine_hook::in_effect() => STATUS_BEFORE_STARTUP,
         Some(Moment::BeforeStartup) => STATUS_REPLACED,
         Some(Moment::AfterStartup) => engine_hook::InstallError::Twice as c_long,
-        None => match std::env::var(GEOMETRY_VAR)
-            .ok()
-            .and_then(|g| parse_geometry(&g))
-        {
+        None => match getenv(GEOMETRY_VAR_C).and_then(parse_geometry) {
             None => STATUS_NO_GEOMETRY,
             Some((arena, pool, keep)) => {
                 match engine_hook::install(arena, pool, keep, Moment::AfterStartup) {
@@ -271,7 +337,9 @@ pub unsafe fn py_init() -> *mut c_void {
         return std::ptr::null_mut();
     };
     let status = status();
-    *REPORT_DIR.0.get() = std::env::var_os(REPORT_DIR_VAR).map(PathBuf::from);
+    if let Some(dir) = getenv(REPORT_DIR_VAR_C).filter(|d| d.len() < REPORT_DIR_MAX) {
+        (&mut *REPORT_DIR.0.get())[..dir.len()].copy_from_slice(dir);
+    }
     let m = create(MODULE.0.get(), API_VERSION);
     if !m.is_null() && add_int(m, c"status".as_ptr(), status) < 0 {
         decref(m);
@@ -287,12 +355,25 @@ mod tests {
     #[test]
     fn geometry_is_three_numbers() {
         assert_eq!(
-            parse_geometry("1048576,16384,1"),
+            parse_geometry(b"1048576,16384,1"),
             Some((1 << 20, 16 << 10, true))
         );
-        assert_eq!(parse_geometry("262144,4096,0"), Some((256 << 10, 4 << 10, false)));
-        for bad in ["", "1,2", "1,2,3", "1,2,1,4", "a,2,1", "1M,16K,1"] {
-            assert_eq!(parse_geometry(bad), None, "{bad}");
+        assert_eq!(
+            parse_geometry(b"262144,4096,0"),
+            Some((256 << 10, 4 << 10, false))
+        );
+        for bad in [
+            "",
+            "1,2",
+            "1,2,3",
+            "1,2,1,4",
+            "a,2,1",
+            "1M,16K,1",
+            " 1,2,1",
+            "1,,1",
+            "99999999999999999999,1,1",
+        ] {
+            assert_eq!(parse_geometry(bad.as_bytes()), None, "{bad}");
         }
     }
 
@@ -303,7 +384,7 @@ mod tests {
             "3.11.7 (main, Nov 29 2026) [GCC 12.2.0]",
             "3.13.0 (main, Oct 8 2024) [GCC 12.2.0]",
         ] {
-            assert!(servable(ok), "{ok}");
+            assert!(servable(ok.as_bytes()), "{ok}");
         }
         for no in [
             "3.7.16 (default) [GCC]",
@@ -312,21 +393,42 @@ mod tests {
             "4.0.0",
             "garbage",
         ] {
-            assert!(!servable(no), "{no}");
+            assert!(!servable(no.as_bytes()), "{no}");
         }
+    }
+
+    fn without(v: &str) -> String {
+        let mut out = vec![0u8; v.len()];
+        let n = without_engine(v.as_bytes(), &mut out);
+        String::from_utf8(out[..n].to_vec()).unwrap()
     }
 
     #[test]
     fn the_engine_leaves_ld_preload_and_nothing_else_does() {
         let ours = "/x/target/release/deps/libpybench_engine.so";
-        assert_eq!(without_engine(ours), "");
+        assert_eq!(without(ours), "");
         assert_eq!(
-            without_engine(&format!("{ours}:/usr/lib/libfoo.so")),
+            without(&format!("{ours}:/usr/lib/libfoo.so")),
             "/usr/lib/libfoo.so"
         );
         assert_eq!(
-            without_engine(&format!("/a.so {ours} /b.so /c/my_libpybench_engine.so")),
+            without(&format!("/a.so {ours} /b.so /c/my_libpybench_engine.so")),
             "/a.so:/b.so:/c/my_libpybench_engine.so"
         );
+        assert_eq!(without("libpybench_engine.so::/a.so"), "/a.so");
+    }
+
+    #[test]
+    fn the_report_goes_to_the_exiting_process_s_own_file() {
+        let mut out = [0xffu8; 64];
+        let mut dir = [0u8; 16];
+        dir[..8].copy_from_slice(b"/tmp/rep");
+        assert!(report_path(&dir, 4242, &mut out));
+        assert_eq!(&out[..18], b"/tmp/rep/4242.txt\0");
+        assert_eq!(out[18], 0xff, "nothing written past the NUL");
+        assert!(report_path(&dir, 0, &mut out));
+        assert_eq!(&out[..15], b"/tmp/rep/0.txt\0");
+        assert!(!report_path(&[0u8; 4], 1, &mut out), "no directory");
+        assert!(!report_path(&dir, 4242, &mut out[..12]), "too long");
     }
 }

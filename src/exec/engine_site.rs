@@ -94,7 +94,15 @@ fn read_report(path: &Path) -> EngineReport {
                 "the pymalloc engine cannot serve this interpreter: {}",
                 reason.trim()
             )),
-            None => EngineReport::Stats(text),
+            None => match super::engine_raw::decode(&text) {
+                Some((stats, counters)) => {
+                    EngineReport::Stats(super::engine_raw::text(&stats, &counters))
+                }
+                None => EngineReport::Refused(format!(
+                    "the pymalloc engine's report at exit is unreadable: {}",
+                    text.lines().next().unwrap_or("empty")
+                )),
+            },
         },
         Err(_) => EngineReport::Refused(
             "the pymalloc engine was not installed: the program is not a CPython 3.8+ \

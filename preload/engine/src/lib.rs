@@ -29,6 +29,9 @@ pub mod engine_hook;
 #[path = "../../../src/exec/engine_module.rs"]
 pub mod engine_module;
 
+#[path = "../../../src/exec/engine_raw.rs"]
+pub mod engine_raw;
+
 /// The library's constructor: runs when the dynamic loader maps it (`LD_PRELOAD`: before
 /// the interpreter's `main`). Does nothing unless `pybench exec` asked for the engine and the
 /// process is a CPython it can serve (`engine_module::boot`).
