@@ -5,7 +5,8 @@ Usage: scripts/engine-in-situ-table.py RESULTS_DIR...   (each holding results.js
 of one). For every program: each allocator's median wall time and peak RSS, and two ratios
 against the first allocator with 95 % percentile-bootstrap intervals (2000 resamples, fixed
 seed): the ratio of medians, and the median of the per-round ratios (runs interleave A B A B …,
-so round i of both ran back to back: pairing cancels slow drift of the machine's load). The
+so round i of both ran back to back: pairing cancels slow drift of the machine's load), for
+wall time, peak RSS and CPU time (user + system, less sensitive to a loaded machine). The
 engine rows also show its arenas high-water mark from the accounting printed at exit.
 """
 import glob
@@ -87,6 +88,9 @@ def main(paths):
                     orss = [metric(c, "peak_rss_bytes") for c in runs]
                     line += "\n    wall: ratio of medians %s, paired %s" % (fmt(ratio_of_medians(bw, ow, rng)), fmt(paired(bw, ow, rng)))
                     line += "\n    RSS:  ratio of medians %s, paired %s" % (fmt(ratio_of_medians(br, orss, rng)), fmt(paired(br, orss, rng)))
+                    bc = [metric(c, "cpu_ns") for c in base]
+                    oc = [metric(c, "cpu_ns") for c in runs]
+                    line += "\n    CPU:  ratio of medians %s, paired %s" % (fmt(ratio_of_medians(bc, oc, rng)), fmt(paired(bc, oc, rng)))
                 print(line)
 
 
