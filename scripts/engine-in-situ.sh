@@ -19,6 +19,13 @@ if [ -z "${PYBENCH:-}" ]; then
     cargo build --release --quiet
     PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
 fi
+# The test command (`--features checked`) writes libpybench_engine.so with the engine's misuse
+# checks to the same file as `cargo build --release`, and a later plain build may keep it: the
+# library measured here is built on its own, without them.
+if [ -z "${PYBENCH_LIB_DIR:-}" ]; then
+    cargo build --release --quiet -p pybench-engine --target-dir target/engine-in-situ-build
+    export PYBENCH_LIB_DIR="$PWD/target/engine-in-situ-build/release"
+fi
 venv="$study/venv"
 if [ ! -x "$venv/bin/python" ]; then
     PYTHON="${PYTHON:-$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3.11 2>/dev/null | tail -1)}"
@@ -41,3 +48,4 @@ for b in deltablue:2 json_dumps:2 go:1; do
         -- "${prog[@]}" || true
 done
 echo "load average at end: $(cat /proc/loadavg)"
+python3 scripts/engine-in-situ-table.py "$out"/fidelity-* "$out"/whatif-*

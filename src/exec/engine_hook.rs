@@ -1,28 +1,29 @@
 //! pybench's pymalloc engine inside a real CPython (`pybench exec -a pymalloc:PRESET`).
 //!
 //! This file is also compiled into `libpybench_engine.so` (`preload/engine`, with the
-//! engine's sources and nothing else of pybench). A generated `sitecustomize.py` (see [`super::engine_site`]) loads it with ctypes
-//! during start-up and calls [`pybench_engine_install`], which puts the engine behind the MEM
-//! and OBJ domains with `PyMem_SetAllocator` — the documented way to replace an allocator
-//! "before the first memory allocation"; here it happens after start-up, so blocks the
-//! interpreter allocated before the hook stay live. The hook therefore routes every call by
-//! ownership, as obmalloc itself does for raw blocks (pymalloc.md §4):
+//! engine's sources and nothing else of pybench). [`install`] puts the engine behind the MEM
+//! and OBJ domains with `PyMem_SetAllocator`: normally from the library's constructor, before
+//! the interpreter's start-up, so that it serves every small block as obmalloc would; when
+//! the library was not preloaded, from its module's import, after start-up, so blocks the
+//! interpreter allocated before the hook stay live (`engine_module.rs`). The hook therefore
+//! routes every call by ownership, as obmalloc itself does for raw blocks (pymalloc.md §4):
 //!
 //! - requests of 1–512 bytes are served by the engine's pools;
 //! - 0-byte and larger requests go to the interpreter's own allocator, which hands them to
 //!   `PyMem_RawMalloc` exactly as CPython's pymalloc would (and stays consistent with debug
 //!   hooks, which expect their own headers on every block they free);
 //! - `free`/`realloc` of a block the engine owns (its ownership map, which never reads
-//!   foreign memory) stay in the engine; any other block — from before the hook, or a large
-//!   one passed on — goes back to the interpreter's allocator.
+//!   foreign memory) stay in the engine; any other block — a large one passed on, or one from
+//!   before a late hook — goes back to the interpreter's allocator.
 //!
 //! No lock: CPython requires the GIL to be held for every MEM and OBJ call (C API docs,
 //! "Memory Management": "the GIL must be held when using these functions"), which is the
-//! lock obmalloc itself relies on. ctypes' `PyDLL` keeps the GIL across our calls.
+//! lock obmalloc itself relies on; before start-up the process is single threaded.
 
+use super::engine_raw::Counters;
 use crate::pymalloc::{Geometry, Pymalloc, SMALL_REQUEST_THRESHOLD};
 use std::cell::UnsafeCell;
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_int, c_void, CStr};
 use std::mem::MaybeUninit;
 use std::ptr;
 
@@ -50,6 +51,8 @@ pub struct Hook {
     /// Frees and reallocs of blocks the engine does not own (from before the hook, or
     /// passed on).
     pub foreign: u64,
+    /// When it was installed.
+    pub moment: Moment,
 }
 
 impl Hook {
@@ -124,15 +127,49 @@ impl Hook {
         }
     }
 
+    /// The hook's counters.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            moment: self.moment,
+            passed_on: self.passed_on,
+            foreign: self.foreign,
+        }
+    }
+
     /// The accounting in `sys._debugmallocstats()`'s layout, and the hook's own counters.
     pub fn report(&self) -> String {
-        format!(
-            "{}\n# pybench engine hook: {} requests passed to the interpreter's allocator, \
-             {} frees/reallocs of blocks it does not own\n",
-            self.engine.stats(),
-            self.passed_on,
-            self.foreign
-        )
+        super::engine_raw::text(&self.engine.stats(), &self.counters())
+    }
+
+    /// Writes the accounting as numbers ([`super::engine_raw`]) to the NUL-terminated `path`
+    /// with `open`/`write` only, so no formatting code enters the interpreter's RSS.
+    /// Returns false when the file cannot be written.
+    ///
+    /// # Safety
+    /// `path` is NUL-terminated.
+    pub unsafe fn write_raw(&self, path: &[u8]) -> bool {
+        use super::engine_raw::{encode, render, LEN};
+        let mut buf = [0u8; 21 * LEN + 16];
+        let Some(len) = render(&encode(&self.engine.stats(), &self.counters()), &mut buf) else {
+            return false;
+        };
+        let fd = libc::open(
+            path.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd < 0 {
+            return false;
+        }
+        let mut done = 0;
+        while done < len {
+            let n = libc::write(fd, buf[done..len].as_ptr().cast(), len - done);
+            if n <= 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        libc::close(fd) == 0 && done == len
     }
 }
 
@@ -169,36 +206,59 @@ unsafe extern "C" fn h_free(ctx: *mut c_void, p: *mut c_void) {
 
 type AllocatorFn = unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx);
 
+/// Resolves a symbol of the interpreter (libpython or the executable) in this process.
+pub(crate) unsafe fn python_symbol(name: &CStr) -> *mut c_void {
+    libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr())
+}
+
 /// Resolves a CPython API function in this process.
 unsafe fn python_api(name: &CStr) -> Option<AllocatorFn> {
-    let f = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
+    let f = python_symbol(name);
     (!f.is_null()).then(|| std::mem::transmute::<*mut c_void, AllocatorFn>(f))
 }
 
-/// Installs the engine with the given geometry on the MEM and OBJ domains. Returns 0, or
-/// -1 when this process has no `PyMem_SetAllocator` (not CPython), -2 when called twice,
-/// -3 when the geometry cannot serve (see `Geometry::custom`).
+/// When the hook went in: before CPython's start-up (from the library's constructor, so the
+/// engine serves every MEM and OBJ block, as obmalloc does) or after it (from the module's
+/// import, so blocks of the start-up stay with the interpreter's own allocator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    BeforeStartup,
+    AfterStartup,
+}
+
+/// Why the hook could not be installed; the numbers are what `status` shows in Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallError {
+    /// This process has no `PyMem_SetAllocator` (not CPython).
+    NotCpython = -1,
+    /// Installed already.
+    Twice = -2,
+    /// The geometry cannot serve (see `Geometry::custom`).
+    Geometry = -3,
+}
+
+/// Installs the engine with `geometry` on the MEM and OBJ domains, remembering `moment`.
 ///
 /// # Safety
-/// Called from CPython with the GIL held (ctypes `PyDLL`).
-#[no_mangle]
-pub unsafe extern "C" fn pybench_engine_install(
+/// Called with the GIL held, or before CPython's start-up (single threaded, and CPython
+/// allows `PyMem_SetAllocator` before `Py_Initialize`: C API docs, "Customize Memory
+/// Allocators").
+pub unsafe fn install(
     arena: usize,
     pool: usize,
-    keep_spare: c_int,
-) -> c_int {
+    keep_spare: bool,
+    moment: Moment,
+) -> Result<(), InstallError> {
     let (Some(get), Some(set)) = (
         python_api(c"PyMem_GetAllocator"),
         python_api(c"PyMem_SetAllocator"),
     ) else {
-        return -1;
+        return Err(InstallError::NotCpython);
     };
     if *HOOK.1.get() {
-        return -2;
+        return Err(InstallError::Twice);
     }
-    let Ok(geometry) = Geometry::custom(arena, pool, keep_spare != 0) else {
-        return -3;
-    };
+    let geometry = Geometry::custom(arena, pool, keep_spare).map_err(|_| InstallError::Geometry)?;
     let mut orig = [MaybeUninit::<PyMemAllocatorEx>::uninit(); 2];
     for (o, d) in orig.iter_mut().zip(DOMAINS) {
         get(d, o.as_mut_ptr());
@@ -208,6 +268,7 @@ pub unsafe extern "C" fn pybench_engine_install(
         orig: orig.map(|o| o.assume_init()),
         passed_on: 0,
         foreign: 0,
+        moment,
     });
     *HOOK.1.get() = true;
     for (i, d) in DOMAINS.into_iter().enumerate() {
@@ -220,32 +281,42 @@ pub unsafe extern "C" fn pybench_engine_install(
         };
         set(d, &mut ours);
     }
-    0
+    Ok(())
 }
 
-/// Writes the engine's accounting ([`Hook::report`]) to `path` (stderr when NULL). Returns 0,
-/// or -1 when the hook is not installed, -2 when the file cannot be written.
+/// When the hook was installed, or `None` if it was not.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string; called with the GIL held.
-#[no_mangle]
-pub unsafe extern "C" fn pybench_engine_report(path: *const c_char) -> c_int {
-    if !*HOOK.1.get() {
-        return -1;
-    }
-    let text = hook().report();
-    let written = if path.is_null() {
-        use std::io::Write;
-        std::io::stderr().write_all(text.as_bytes())
-    } else {
-        let path = CStr::from_ptr(path).to_string_lossy().into_owned();
-        std::fs::write(path, text)
+/// The GIL is held (or the process is single threaded).
+pub unsafe fn installed() -> Option<Moment> {
+    (*HOOK.1.get()).then(|| hook().moment)
+}
+
+/// True when both domains still call the engine: the interpreter replaces its allocators
+/// during start-up when asked to (`-X dev`, `PYTHONMALLOC=debug`), which would silently undo
+/// a hook installed before it.
+///
+/// # Safety
+/// As [`installed`].
+pub unsafe fn in_effect() -> bool {
+    let Some(get) = python_api(c"PyMem_GetAllocator") else {
+        return false;
     };
-    if written.is_ok() {
-        0
-    } else {
-        -2
-    }
+    (*HOOK.1.get())
+        && DOMAINS.into_iter().all(|d| {
+            let mut now = MaybeUninit::<PyMemAllocatorEx>::uninit();
+            get(d, now.as_mut_ptr());
+            now.assume_init().malloc as *const () == h_malloc as *const ()
+        })
+}
+
+/// Writes the engine's accounting as numbers to the NUL-terminated `path`
+/// ([`Hook::write_raw`]); false when the hook is not installed or the file cannot be written.
+///
+/// # Safety
+/// The GIL is held; `path` is NUL-terminated.
+pub unsafe fn write_report(path: &[u8]) -> bool {
+    (*HOOK.1.get()) && hook().write_raw(path)
 }
 
 #[cfg(test)]
@@ -292,6 +363,7 @@ mod tests {
             orig: [o, o],
             passed_on: 0,
             foreign: 0,
+            moment: Moment::AfterStartup,
         }
     }
     fn calls() -> Vec<&'static str> {

@@ -1,10 +1,13 @@
-//! Puts pybench's engine into one run of a real interpreter: a private directory holding a
-//! generated `sitecustomize.py` (`engine_site.py`) goes first on `PYTHONPATH`; CPython's
-//! `site` module imports it during start-up, before the program's first line, as for
-//! `pybench record`. It loads `libpybench_engine.so` (`preload/engine`) with ctypes,
-//! installs the engine (`engine_hook.rs`) and at exit writes the engine's accounting to
-//! `<dir>/<pid>.txt`, or `PBERR <reason>` there before exiting with code 2 when the
-//! interpreter cannot be served (not CPython, older than 3.8, free-threaded).
+//! Puts pybench's engine into one run of a real interpreter. `libpybench_engine.so`
+//! (`preload/engine`) goes first in `LD_PRELOAD`: its constructor installs the engine before
+//! the interpreter's start-up (`engine_module.rs`). A private directory holding a generated
+//! `sitecustomize.py` (`engine_site.py`) goes first on `PYTHONPATH`; CPython's `site` module
+//! imports it during start-up, before the program's first line, as for `pybench record`. It
+//! imports the same library as an extension module, which checks that the engine is in
+//! effect (installing it then if it was not preloaded), and at exit writes the engine's
+//! accounting to `<dir>/<pid>.txt`, or `PBERR <reason>` there before exiting with code 2 when
+//! the interpreter cannot be served (not CPython, older than 3.8, free-threaded, allocators
+//! replaced by `-X dev`).
 
 use crate::pymalloc::Geometry;
 use std::ffi::OsString;
@@ -12,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The file name of the engine built as a C shared library (`preload/engine`).
-pub const ENGINE_LIBRARY: &str = "libpybench_engine.so";
+pub const ENGINE_LIBRARY: &str = super::engine_module::LIBRARY;
 
 static SITECUSTOMIZE: &str = include_str!("engine_site.py");
 
@@ -56,10 +59,17 @@ impl EngineSite {
             pythonpath.push(&orig);
             cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
         }
+        // Ours first; a preload the user already had stays after it.
+        let mut preload = lib.as_os_str().to_os_string();
+        if let Some(existing) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
+            preload.push(":");
+            preload.push(existing);
+        }
         cmd.env("PYTHONPATH", pythonpath)
+            .env("LD_PRELOAD", preload)
             .env("PYBENCH_ENGINE_LIB", lib)
             .env(
-                "PYBENCH_ENGINE_GEOMETRY",
+                super::engine_module::GEOMETRY_VAR,
                 format!(
                     "{},{},{}",
                     geometry.arena_size(),
@@ -67,7 +77,7 @@ impl EngineSite {
                     u8::from(geometry.keeps_spare_arena())
                 ),
             )
-            .env("PYBENCH_ENGINE_REPORT_DIR", &site.dir);
+            .env(super::engine_module::REPORT_DIR_VAR, &site.dir);
         Ok(site)
     }
 
@@ -84,7 +94,15 @@ fn read_report(path: &Path) -> EngineReport {
                 "the pymalloc engine cannot serve this interpreter: {}",
                 reason.trim()
             )),
-            None => EngineReport::Stats(text),
+            None => match super::engine_raw::decode(&text) {
+                Some((stats, counters)) => {
+                    EngineReport::Stats(super::engine_raw::text(&stats, &counters))
+                }
+                None => EngineReport::Refused(format!(
+                    "the pymalloc engine's report at exit is unreadable: {}",
+                    text.lines().next().unwrap_or("empty")
+                )),
+            },
         },
         Err(_) => EngineReport::Refused(
             "the pymalloc engine was not installed: the program is not a CPython 3.8+ \

@@ -5,6 +5,8 @@ pub mod agreement;
 pub mod contender;
 mod elf;
 pub mod engine_hook;
+pub mod engine_module;
+pub mod engine_raw;
 pub mod engine_site;
 pub mod measure;
 pub mod pipeline;

@@ -12,8 +12,22 @@ use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstra
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
 pub type Pairing = Vec<(String, Option<String>)>;
 
-/// The reference allocator of both sides' differences: the interpreter as shipped.
+/// The reference allocator of both sides' differences: the interpreter as shipped. When it is
+/// not among the allocators, the first one measured on both sides stands in, so the
+/// differences are still taken against one allocator, the same on both sides.
 pub const REFERENCE: &str = "pymalloc";
+
+/// Index of the reference: [`REFERENCE`] if present, else the first allocator with samples
+/// on both sides.
+fn reference_of(pairing: &Pairing, all: &[Samples]) -> Option<usize> {
+    pairing
+        .iter()
+        .position(|(n, _)| n == REFERENCE)
+        .or_else(|| {
+            all.iter()
+                .position(|s| !s.replay_time.is_empty() && !s.real_time.is_empty())
+        })
+}
 
 fn samples(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) -> Vec<f64> {
     results
@@ -79,7 +93,7 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         .iter()
         .map(|(name, replay)| collect(results, name, replay.as_deref()))
         .collect();
-    let reference = pairing.iter().position(|(n, _)| n == REFERENCE);
+    let reference = reference_of(pairing, &all);
     let mut rows: Vec<ValidationRow> = pairing
         .iter()
         .zip(&all)
@@ -193,7 +207,7 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         tau_memory_significant: memory.tau_significant,
         indistinguishable,
         pair_counts: Some([counts(&time), counts(&memory)]),
-        reference: reference.map(|_| REFERENCE.to_string()),
+        reference: reference.map(|i| pairing[i].0.clone()),
     }
 }
 
@@ -385,5 +399,63 @@ mod tests {
             "one-sided rows are not ranked"
         );
         assert_eq!(tc.real_wall_s, Some(11.0));
+    }
+
+    #[test]
+    fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both() {
+        use CellKind::{Exec, Replay};
+        // tcmalloc is real-only, so system (the first on both sides) is the reference.
+        let r = results(
+            [
+                cell(
+                    Exec,
+                    "tcmalloc",
+                    &[("wall_ns", 5e9), ("peak_rss_bytes", 10.0)],
+                    0,
+                ),
+                cell(
+                    Replay,
+                    "system",
+                    &[("ops_per_sec", 500.0), ("peak_rss_bytes", 200.0)],
+                    1000,
+                ),
+                cell(
+                    Exec,
+                    "system",
+                    &[("wall_ns", 12e9), ("peak_rss_bytes", 2000.0)],
+                    0,
+                ),
+                cell(
+                    Replay,
+                    "jemalloc",
+                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 300.0)],
+                    1000,
+                ),
+                cell(
+                    Exec,
+                    "jemalloc",
+                    &[("wall_ns", 9e9), ("peak_rss_bytes", 3000.0)],
+                    0,
+                ),
+            ]
+            .concat(),
+        );
+        let pairing: Pairing = vec![
+            ("tcmalloc".into(), None),
+            ("system".into(), Some("system".into())),
+            ("jemalloc".into(), Some("jemalloc".into())),
+        ];
+        let v = validate(&r, "p", "t", &pairing);
+        assert_eq!(v.reference.as_deref(), Some("system"));
+        let je = &v.rows[2];
+        // Replay 1 s against 2 s, real 9 s against 12 s: both against system.
+        assert!((je.predicted_time_ratio.unwrap()[0] - 0.5).abs() < 0.01);
+        assert!((je.observed_time_ratio.unwrap()[0] - 0.75).abs() < 0.01);
+        assert!((je.predicted_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
+        assert!((je.observed_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
+        assert_eq!(
+            v.rows[0].predicted_time_ratio, None,
+            "tcmalloc has no replay"
+        );
     }
 }
