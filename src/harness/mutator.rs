@@ -426,6 +426,16 @@ impl<A: Allocator> MutatorBench<A> {
         }
     }
 
+    /// Replaces the steps run before each record (the fit tries several on one allocator).
+    pub fn set_work(&mut self, work: Rc<Work>) {
+        assert_eq!(
+            self.stream.records.len(),
+            work.steps.len(),
+            "one step count per record"
+        );
+        self.work = work;
+    }
+
     /// The allocator under test.
     pub fn allocator(&mut self) -> &mut A {
         &mut self.a
