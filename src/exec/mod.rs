@@ -7,6 +7,7 @@ mod elf;
 pub mod engine_hook;
 pub mod engine_site;
 pub mod measure;
+pub mod mutator_replay;
 pub mod pipeline;
 pub mod program;
 pub mod validate;

@@ -6,6 +6,7 @@
 //! others agree or disagree, in words with both sides' intervals.
 
 use super::agreement::{agreement, ranks, Agreement, Verdict, ALPHA};
+use crate::harness::mutator_fit::is_mutator_cell;
 use crate::report::model::{CellKind, RunResults, Validation, ValidationRow};
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
@@ -29,7 +30,10 @@ fn samples(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) 
 #[derive(Default)]
 struct Samples {
     replay_time: Vec<f64>,
+    /// The mutator replay's time for the whole trace (issue 14 item 2).
+    mutator_time: Vec<f64>,
     real_time: Vec<f64>,
+    real_cpu: Vec<f64>,
     replay_rss: Vec<f64>,
     real_rss: Vec<f64>,
 }
@@ -40,20 +44,62 @@ fn collect(results: &RunResults, name: &str, replay: Option<&str>) -> Samples {
             .into_iter()
             .map(|ns| ns / 1e9)
             .collect(),
+        real_cpu: samples(results, CellKind::Exec, name, "cpu_ns")
+            .into_iter()
+            .map(|ns| ns / 1e9)
+            .collect(),
         real_rss: samples(results, CellKind::Exec, name, "peak_rss_bytes"),
         ..Samples::default()
     };
     if let Some(r) = replay {
-        s.replay_time = results
+        // Both replay modes' cells are replay cells of the same allocator; the mutator's
+        // carry its fit's note.
+        let time = |mutator: bool| -> Vec<f64> {
+            results
+                .cells
+                .iter()
+                .filter(|c| c.kind == CellKind::Replay && c.allocator == r && c.is_ok())
+                .filter(|c| is_mutator_cell(c) == mutator)
+                .filter_map(|c| Some(c.events as f64 / c.metric("ops_per_sec", None)?))
+                .filter(|t| t.is_finite())
+                .collect()
+        };
+        s.replay_time = time(false);
+        s.mutator_time = time(true);
+        s.replay_rss = results
             .cells
             .iter()
             .filter(|c| c.kind == CellKind::Replay && c.allocator == r && c.is_ok())
-            .filter_map(|c| Some(c.events as f64 / c.metric("ops_per_sec", None)?))
-            .filter(|t| t.is_finite())
+            .filter(|c| !is_mutator_cell(c))
+            .filter_map(|c| c.metric("peak_rss_bytes", None))
             .collect();
-        s.replay_rss = samples(results, CellKind::Replay, r, "peak_rss_bytes");
     }
     s
+}
+
+/// median(`x`) − median(`reference`), two independent samples, with a 95 % percentile
+/// bootstrap interval (each side resampled on its own, as `ratio_of_medians` does), widened
+/// to contain the point. `None` when a side is empty.
+pub fn difference_of_medians(x: &[f64], reference: &[f64], b: &Bootstrap) -> Option<[f64; 3]> {
+    let point = median(x)? - median(reference)?;
+    let mut rng = crate::stats::SplitMix64::new(b.seed);
+    let mut draw = |v: &[f64]| -> f64 {
+        let r: Vec<f64> = (0..v.len())
+            .map(|_| v[rng.below(v.len() as u64) as usize])
+            .collect();
+        median(&r).unwrap_or(f64::NAN)
+    };
+    let mut d: Vec<f64> = (0..b.resamples)
+        .map(|_| draw(x) - draw(reference))
+        .filter(|d| d.is_finite())
+        .collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_by(f64::total_cmp);
+    let at = |q: f64| d[((q * (d.len() - 1) as f64).round() as usize).min(d.len() - 1)];
+    let alpha = (1.0 - b.level) / 2.0;
+    Some([point, at(alpha).min(point), at(1.0 - alpha).max(point)])
 }
 
 fn ci(values: &[f64], b: &Bootstrap) -> Option<[f64; 2]> {
@@ -91,6 +137,9 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
             let delta = |pick: fn(&Samples) -> &Vec<f64>| {
                 Some(median(pick(s))? - median(pick(&all[reference?]))?)
             };
+            let delta_ci = |pick: fn(&Samples) -> &Vec<f64>| {
+                difference_of_medians(pick(s), pick(&all[reference?]), &b)
+            };
             ValidationRow {
                 allocator: name.clone(),
                 replay_allocator: replay.clone(),
@@ -116,6 +165,12 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
                 replay_version: replay
                     .as_ref()
                     .and_then(|r| version_of(results, &format!("{r} (replay)"))),
+                mutator_time_s: median(&s.mutator_time),
+                mutator_time_ci: ci(&s.mutator_time, &b),
+                plain_delta: delta_ci(|s| &s.replay_time),
+                mutator_delta: delta_ci(|s| &s.mutator_time),
+                observed_wall_delta: delta_ci(|s| &s.real_time),
+                observed_cpu_delta: delta_ci(|s| &s.real_cpu),
             }
         })
         .collect();

@@ -35,6 +35,14 @@ use crate::workload::{Event, PyVersion};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
+/// How every cell note about a fit begins: the mark of a cell measured in mutator mode.
+pub const FIT_NOTE: &str = "mutator fit on ";
+
+/// Whether `cell`'s throughput was measured in mutator mode (it carries a fit's note).
+pub fn is_mutator_cell(cell: &crate::report::model::CellResult) -> bool {
+    cell.notes.iter().any(|n| n.starts_with(FIT_NOTE))
+}
+
 /// The mutator's time over the pace within this band ends the fit.
 pub const TOLERANCE: f64 = 0.05;
 /// Fitting passes at most (each lasts about the program's own work).
@@ -66,7 +74,7 @@ impl Fit {
             "not measured".to_string()
         };
         format!(
-            "mutator fit on {}: {:.1} ticks per step ({:.1} back to back in L1), {} steps for \
+            "{FIT_NOTE}{}: {:.1} ticks per step ({:.1} back to back in L1), {} steps for \
              {} ticks of recorded pace; mutator time over the pace {} after {} fitting passes",
             self.reference,
             self.cycles_per_step,
