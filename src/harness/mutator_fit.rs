@@ -74,7 +74,7 @@ impl Fit {
             "not measured".to_string()
         };
         format!(
-            "{FIT_NOTE}{}: {:.1} ticks per step ({:.1} back to back in L1), {} steps for \
+            "{FIT_NOTE}{}: {:.2} ticks per step ({:.2} back to back in L1), {} steps for \
              {} ticks of recorded pace; mutator time over the pace {} after {} fitting passes",
             self.reference,
             self.cycles_per_step,
@@ -116,11 +116,15 @@ pub fn fit<E>(
         mutator_over_pace: f64::NAN,
         iterations: 0,
     };
-    while f.iterations < MAX_ITERATIONS && f.steps > 0 {
+    while f.steps > 0 {
         let m = mutator_ticks(&work)?;
         f.iterations += 1;
         f.mutator_over_pace = m / total as f64;
-        if (f.mutator_over_pace - 1.0).abs() <= TOLERANCE || m <= 0.0 {
+        // The last pass's work is kept as measured, so the ratio reported is a measured one.
+        if (f.mutator_over_pace - 1.0).abs() <= TOLERANCE
+            || m <= 0.0
+            || f.iterations == MAX_ITERATIONS
+        {
             break;
         }
         cps = m / f.steps as f64;
