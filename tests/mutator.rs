@@ -116,8 +116,9 @@ fn a_paced_trace_replays_with_the_mutator_end_to_end() {
     }
 }
 
-/// The fit's note of the `system` cell: (steps, cycles per step, mutator time ÷ pace).
-fn fit_of(out: &std::path::Path) -> (u64, f64, Option<f64>) {
+/// The fit's note of the `system` cell: (steps, cycles per step, pace in ticks, mutator
+/// time ÷ pace).
+fn fit_of(out: &std::path::Path) -> (u64, f64, u64, Option<f64>) {
     let dir = std::fs::read_dir(out)
         .unwrap()
         .next()
@@ -145,6 +146,11 @@ fn fit_of(out: &std::path::Path) -> (u64, f64, Option<f64>) {
         let i = words.iter().position(|x| *x == w).unwrap();
         words[i - 1].to_string()
     };
+    let word_after = |w: &str| -> String {
+        let words: Vec<&str> = note.split_whitespace().collect();
+        let i = words.iter().position(|x| *x == w).unwrap();
+        words[i + 1].to_string()
+    };
     let cps: f64 = note
         .split(": ")
         .nth(1)
@@ -159,7 +165,12 @@ fn fit_of(out: &std::path::Path) -> (u64, f64, Option<f64>) {
         .nth(1)
         .and_then(|r| r.split('×').next())
         .and_then(|r| r.parse().ok());
-    (word_before("steps").parse().unwrap(), cps, ratio)
+    (
+        word_before("steps").parse().unwrap(),
+        cps,
+        word_after("for").parse().unwrap(),
+        ratio,
+    )
 }
 
 #[test]
@@ -174,12 +185,17 @@ fn the_work_follows_the_recorded_pace_and_is_fitted_in_the_replay() {
     }
     // No recorded work, no steps, nothing to fit.
     assert_eq!(fits[0].0, 0, "{fits:?}");
-    // Large pace: the steps are the pace ÷ the fitted cost of a step, and the fit left the
-    // mutator's time at the pace. Loose bounds (a loaded machine's noise), yet an 8× or a
-    // 40× miscalibration falls outside them.
-    let (steps, cps, ratio) = fits[1];
-    let events = events().len() as f64;
-    let expected = events * 20_000.0 / cps;
+    // Large pace: all of it reaches the mutator (stored quantised: within 5 %), the steps are
+    // the pace ÷ the fitted cost of a step, and the fit left the mutator's time at the pace.
+    // Loose bounds (a loaded machine's noise), yet an 8× or a 40× miscalibration falls
+    // outside them.
+    let (steps, cps, pace, ratio) = fits[1];
+    let recorded = events().len() as f64 * 20_000.0;
+    assert!(
+        (pace as f64 / recorded - 1.0).abs() < 0.05,
+        "{pace} ticks of pace for {recorded}"
+    );
+    let expected = pace as f64 / cps;
     assert!(
         (steps as f64 - expected).abs() <= expected * 0.005 + 1.0,
         "{steps} steps for {expected:.0}"

@@ -60,19 +60,18 @@ pub struct Fit {
     pub steps: u64,
     /// The step cost measured back to back in L1, where the fit starts.
     pub l1_cycles_per_step: f64,
-    /// The mutator's time in the last fitting pass ÷ the pace (1 = the recorded work).
-    pub mutator_over_pace: f64,
+    /// The mutator's time in the last fitting pass ÷ the pace (1 = the recorded work);
+    /// `None` when no pass was needed (no pace).
+    pub mutator_over_pace: Option<f64>,
     pub iterations: u32,
 }
 
 impl Fit {
     /// The cell note that says how the mutator's work was set.
     pub fn note(&self) -> String {
-        let ratio = if self.mutator_over_pace.is_finite() {
-            format!("{:.2}×", self.mutator_over_pace)
-        } else {
-            "not measured".to_string()
-        };
+        let ratio = self
+            .mutator_over_pace
+            .map_or("not measured".to_string(), |r| format!("{r:.2}×"));
         format!(
             "{FIT_NOTE}{}: {:.2} ticks per step ({:.2} back to back in L1), {} steps for \
              {} ticks of recorded pace; mutator time over the pace {} after {} fitting passes",
@@ -113,15 +112,16 @@ pub fn fit<E>(
         cycles_per_step: cps,
         steps: work.total_steps(),
         l1_cycles_per_step: start,
-        mutator_over_pace: f64::NAN,
+        mutator_over_pace: None,
         iterations: 0,
     };
     while f.steps > 0 {
         let m = mutator_ticks(&work)?;
         f.iterations += 1;
-        f.mutator_over_pace = m / total as f64;
+        let ratio = m / total as f64;
+        f.mutator_over_pace = Some(ratio);
         // The last pass's work is kept as measured, so the ratio reported is a measured one.
-        if (f.mutator_over_pace - 1.0).abs() <= TOLERANCE
+        if (ratio - 1.0).abs() <= TOLERANCE
             || m <= 0.0
             || f.iterations == MAX_ITERATIONS
         {
@@ -131,7 +131,6 @@ pub fn fit<E>(
         work = Rc::new(Work::from_pace(events, pace, cps));
         f.cycles_per_step = cps;
         f.steps = work.total_steps();
-        f.mutator_over_pace = f64::NAN;
     }
     Ok((work, f))
 }
