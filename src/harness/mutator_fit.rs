@@ -121,10 +121,7 @@ pub fn fit<E>(
         let ratio = m / total as f64;
         f.mutator_over_pace = Some(ratio);
         // The last pass's work is kept as measured, so the ratio reported is a measured one.
-        if (ratio - 1.0).abs() <= TOLERANCE
-            || m <= 0.0
-            || f.iterations == MAX_ITERATIONS
-        {
+        if (ratio - 1.0).abs() <= TOLERANCE || m <= 0.0 || f.iterations == MAX_ITERATIONS {
             break;
         }
         cps = m / f.steps as f64;
