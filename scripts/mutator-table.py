@@ -3,11 +3,12 @@
 
 Usage: mutator-table.py DIR PYVER ALLOCATOR...   (DIR holds exec/, plain/, mutator/ results)
 
-Observed: real wall time, median per allocator minus pymalloc's, with a 95 % bootstrap
-interval (repetitions resampled on each side). Predicted: the replay's time for the whole
+Observed: real CPU time (user + system: the replays measure CPU time, so this is the
+like-for-like figure) and wall time, median per allocator minus pymalloc's, with a 95 %
+bootstrap interval (repetitions resampled on each side). Predicted: the replay's time for the whole
 trace (events x ns per event), from the throughput rounds paired with pymalloc's stand-in
 round by round, median and 95 % bootstrap interval. A pair is significant when the observed
-interval excludes 0; ratio = predicted / observed (target 0.75 - 1.25).
+CPU interval excludes 0; ratio = predicted / observed CPU (target 0.75 - 1.25).
 """
 import glob
 import json
@@ -30,9 +31,9 @@ def boot(f, n=2000, seed=1):
     return vals[int(0.025 * n)], vals[int(0.975 * n) - 1]
 
 
-def observed(exec_results, a, ref="pymalloc"):
-    side = lambda name: [metric(c, "wall_ns") / 1e9 for c in exec_results["cells"]
-                         if c["allocator"] == name and c["status"] == "ok" and metric(c, "wall_ns")]
+def observed(exec_results, a, ref="pymalloc", what="cpu_ns"):
+    side = lambda name: [metric(c, what) / 1e9 for c in exec_results["cells"]
+                         if c["allocator"] == name and c["status"] == "ok" and metric(c, what)]
     x, y = side(a), side(ref)
     if not x or not y:
         return None
@@ -70,20 +71,20 @@ def main():
     modes = {m: load("%s/%s" % (d, m)) for m in ("plain", "mutator")}
     stand_in = lambda a: "cpython:" + pyver if a == "pymalloc" else a
     ref = stand_in("pymalloc")
-    print("  %-10s %-30s %-30s %-7s %-30s %-7s %s" % (
-        "vs pymalloc", "observed s [95 %]", "plain s [95 %]", "ratio", "mutator s [95 %]",
-        "ratio", "significant"))
+    print("  %-10s %-30s %-30s %-30s %-7s %-30s %-7s %s" % (
+        "vs pymalloc", "observed cpu s [95 %]", "observed wall s [95 %]", "plain s [95 %]",
+        "ratio", "mutator s [95 %]", "ratio", "significant"))
     for a in allocators:
         if a == "pymalloc":
             continue
         o = observed(ex, a)
-        row = [fmt(o)]
+        row = [fmt(o), fmt(observed(ex, a, what="wall_ns"))]
         for m in ("plain", "mutator"):
             p = predicted(modes[m], stand_in(a), ref)
             ratio = "%.2f" % (p[0] / o[0]) if p and o and o[0] != 0 else "–"
             row += [fmt(p), ratio]
         sig = "yes" if o and (o[1] > 0 or o[2] < 0) else "no"
-        print("  %-10s %-30s %-30s %-7s %-30s %-7s %s" % (a, *row, sig))
+        print("  %-10s %-30s %-30s %-30s %-7s %-30s %-7s %s" % (a, *row, sig))
 
 
 if __name__ == "__main__":

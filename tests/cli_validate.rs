@@ -50,9 +50,24 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
     let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
     assert_eq!(
         (kinds("replay"), kinds("exec")),
-        (2, 2),
-        "one replay and one real run per allocator"
+        (4, 2),
+        "per allocator one real run and a replay in each mode (plain, mutator)"
     );
+    // The mutator replay's cells are named apart and carry how its work was fitted.
+    let mutator: Vec<_> = cells
+        .iter()
+        .filter(|c| c["workload"].as_str().unwrap().ends_with("(mutator)"))
+        .collect();
+    assert_eq!(mutator.len(), 2, "{cells:?}");
+    for c in &mutator {
+        let notes = c["notes"].as_array().unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with("mutator fit on ")),
+            "{c}"
+        );
+    }
     let v = &json["validation"];
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -62,6 +77,7 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
             "real_wall_s",
             "replay_peak_rss",
             "real_peak_rss",
+            "mutator_time_s",
         ] {
             assert!(r[field].as_f64().unwrap() > 0.0, "{field} in {r}");
         }
@@ -79,6 +95,21 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         "{infos:?}"
     );
     assert_eq!(rows[0]["observed_delta_s"], 0.0);
+    // Both modes' predicted differences next to the observed ones, with intervals.
+    for field in [
+        "plain_delta",
+        "mutator_delta",
+        "observed_cpu_delta",
+        "observed_wall_delta",
+    ] {
+        let d = rows[1][field].as_array().unwrap();
+        let [p, lo, hi] = [0, 1, 2].map(|i| d[i].as_f64().unwrap());
+        assert!(lo <= p && p <= hi, "{field}: {d:?}");
+    }
+    assert!(
+        stdout.contains("time difference from pymalloc by replay mode"),
+        "{stdout}"
+    );
     // Two allocators ranked on both sides: the raw orders either agree or are reversed.
     let tau = v["tau_time"].as_f64().unwrap();
     assert!(tau == 1.0 || tau == -1.0, "{tau}");

@@ -116,6 +116,97 @@ fn a_paced_trace_replays_with_the_mutator_end_to_end() {
     }
 }
 
+/// The fit's note of the `system` cell: (steps, cycles per step, pace in ticks, mutator
+/// time ÷ pace).
+fn fit_of(out: &std::path::Path) -> (u64, f64, u64, Option<f64>) {
+    let dir = std::fs::read_dir(out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    let cell = r["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["allocator"] == "system")
+        .unwrap();
+    let note = cell["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with("mutator fit on "))
+        .unwrap_or_else(|| panic!("no fit note in {cell}"))
+        .to_string();
+    let word_before = |w: &str| -> String {
+        let words: Vec<&str> = note.split_whitespace().collect();
+        let i = words.iter().position(|x| *x == w).unwrap();
+        words[i - 1].to_string()
+    };
+    let word_after = |w: &str| -> String {
+        let words: Vec<&str> = note.split_whitespace().collect();
+        let i = words.iter().position(|x| *x == w).unwrap();
+        words[i + 1].to_string()
+    };
+    let cps: f64 = note
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ratio = note
+        .split("over the pace ")
+        .nth(1)
+        .and_then(|r| r.split('×').next())
+        .and_then(|r| r.parse().ok());
+    (
+        word_before("steps").parse().unwrap(),
+        cps,
+        word_after("for").parse().unwrap(),
+        ratio,
+    )
+}
+
+#[test]
+fn the_work_follows_the_recorded_pace_and_is_fitted_in_the_replay() {
+    let dir = common::tempdir("mutator-fit");
+    let mut fits = Vec::new();
+    for pace in [0u64, 20_000] {
+        let t = trace(&dir, &format!("pace{pace}"), Some(pace));
+        let out = dir.join(format!("out{pace}"));
+        run(&["--mutator", "--trace", t.to_str().unwrap()], &out).success();
+        fits.push(fit_of(&out));
+    }
+    // No recorded work, no steps, nothing to fit.
+    assert_eq!(fits[0].0, 0, "{fits:?}");
+    // Large pace: all of it reaches the mutator (stored quantised: within 5 %), the steps are
+    // the pace ÷ the fitted cost of a step, and the fit left the mutator's time at the pace.
+    // Loose bounds (a loaded machine's noise), yet an 8× or a 40× miscalibration falls
+    // outside them.
+    let (steps, cps, pace, ratio) = fits[1];
+    let recorded = events().len() as f64 * 20_000.0;
+    assert!(
+        (pace as f64 / recorded - 1.0).abs() < 0.05,
+        "{pace} ticks of pace for {recorded}"
+    );
+    let expected = pace as f64 / cps;
+    assert!(
+        (steps as f64 - expected).abs() <= expected * 0.005 + 1.0,
+        "{steps} steps for {expected:.0}"
+    );
+    let ratio = ratio.expect("the last fitting pass was measured");
+    assert!(
+        (0.33..3.0).contains(&ratio),
+        "mutator time {ratio}× the pace"
+    );
+}
+
 #[test]
 fn sources_without_pace_are_refused_in_one_line() {
     let dir = common::tempdir("mutator-refuse");

@@ -9,6 +9,7 @@ pub mod engine_module;
 pub mod engine_raw;
 pub mod engine_site;
 pub mod measure;
+pub mod mutator_replay;
 pub mod pipeline;
 pub mod program;
 pub mod validate;

@@ -60,7 +60,8 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
         program: program.iter().map(Into::into).collect(),
         out: trace.to_path_buf(),
         domains: 0b111,
-        pace: false,
+        // The mutator replay needs each event's pace (issue 14 item 2).
+        pace: true,
         defer: false,
     };
     let (rec, problem) = record(&opts, meta)?;
@@ -147,6 +148,18 @@ pub fn validate_program(
     };
     let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
     let mut interrupted = outcome == Outcome::Interrupted;
+    // 2b. Again, with the program's own work between the calls (throughput only).
+    if !interrupted {
+        let replayed: Vec<AllocatorSpec> = replays.iter().flatten().cloned().collect();
+        interrupted = super::mutator_replay::replay(
+            &source,
+            &replayed,
+            req.repetitions,
+            req.quiet,
+            store,
+            results,
+        )?;
+    }
 
     // 3. Run the program itself under each allocator.
     if !interrupted {

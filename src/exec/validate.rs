@@ -6,6 +6,7 @@
 //! others agree or disagree, in words with both sides' intervals.
 
 use super::agreement::{agreement, ranks, Agreement, Verdict, ALPHA};
+use crate::harness::mutator_fit::is_mutator_cell;
 use crate::report::model::{CellKind, RunResults, Validation, ValidationRow};
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
@@ -43,7 +44,10 @@ fn samples(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) 
 #[derive(Default)]
 struct Samples {
     replay_time: Vec<f64>,
+    /// The mutator replay's time for the whole trace (issue 14 item 2).
+    mutator_time: Vec<f64>,
     real_time: Vec<f64>,
+    real_cpu: Vec<f64>,
     replay_rss: Vec<f64>,
     real_rss: Vec<f64>,
 }
@@ -54,20 +58,62 @@ fn collect(results: &RunResults, name: &str, replay: Option<&str>) -> Samples {
             .into_iter()
             .map(|ns| ns / 1e9)
             .collect(),
+        real_cpu: samples(results, CellKind::Exec, name, "cpu_ns")
+            .into_iter()
+            .map(|ns| ns / 1e9)
+            .collect(),
         real_rss: samples(results, CellKind::Exec, name, "peak_rss_bytes"),
         ..Samples::default()
     };
     if let Some(r) = replay {
-        s.replay_time = results
+        // Both replay modes' cells are replay cells of the same allocator; the mutator's
+        // carry its fit's note.
+        let time = |mutator: bool| -> Vec<f64> {
+            results
+                .cells
+                .iter()
+                .filter(|c| c.kind == CellKind::Replay && c.allocator == r && c.is_ok())
+                .filter(|c| is_mutator_cell(c) == mutator)
+                .filter_map(|c| Some(c.events as f64 / c.metric("ops_per_sec", None)?))
+                .filter(|t| t.is_finite())
+                .collect()
+        };
+        s.replay_time = time(false);
+        s.mutator_time = time(true);
+        s.replay_rss = results
             .cells
             .iter()
             .filter(|c| c.kind == CellKind::Replay && c.allocator == r && c.is_ok())
-            .filter_map(|c| Some(c.events as f64 / c.metric("ops_per_sec", None)?))
-            .filter(|t| t.is_finite())
+            .filter(|c| !is_mutator_cell(c))
+            .filter_map(|c| c.metric("peak_rss_bytes", None))
             .collect();
-        s.replay_rss = samples(results, CellKind::Replay, r, "peak_rss_bytes");
     }
     s
+}
+
+/// median(`x`) − median(`reference`), two independent samples, with a 95 % percentile
+/// bootstrap interval (each side resampled on its own, as `ratio_of_medians` does), widened
+/// to contain the point. `None` when a side is empty.
+pub fn difference_of_medians(x: &[f64], reference: &[f64], b: &Bootstrap) -> Option<[f64; 3]> {
+    let point = median(x)? - median(reference)?;
+    let mut rng = crate::stats::SplitMix64::new(b.seed);
+    let mut draw = |v: &[f64]| -> f64 {
+        let r: Vec<f64> = (0..v.len())
+            .map(|_| v[rng.below(v.len() as u64) as usize])
+            .collect();
+        median(&r).unwrap_or(f64::NAN)
+    };
+    let mut d: Vec<f64> = (0..b.resamples)
+        .map(|_| draw(x) - draw(reference))
+        .filter(|d| d.is_finite())
+        .collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_by(f64::total_cmp);
+    let at = |q: f64| d[((q * (d.len() - 1) as f64).round() as usize).min(d.len() - 1)];
+    let alpha = (1.0 - b.level) / 2.0;
+    Some([point, at(alpha).min(point), at(1.0 - alpha).max(point)])
 }
 
 fn ci(values: &[f64], b: &Bootstrap) -> Option<[f64; 2]> {
@@ -105,6 +151,9 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
             let delta = |pick: fn(&Samples) -> &Vec<f64>| {
                 Some(median(pick(s))? - median(pick(&all[reference?]))?)
             };
+            let delta_ci = |pick: fn(&Samples) -> &Vec<f64>| {
+                difference_of_medians(pick(s), pick(&all[reference?]), &b)
+            };
             ValidationRow {
                 allocator: name.clone(),
                 replay_allocator: replay.clone(),
@@ -130,6 +179,12 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
                 replay_version: replay
                     .as_ref()
                     .and_then(|r| version_of(results, &format!("{r} (replay)"))),
+                mutator_time_s: median(&s.mutator_time),
+                mutator_time_ci: ci(&s.mutator_time, &b),
+                plain_delta: delta_ci(|s| &s.replay_time),
+                mutator_delta: delta_ci(|s| &s.mutator_time),
+                observed_wall_delta: delta_ci(|s| &s.real_time),
+                observed_cpu_delta: delta_ci(|s| &s.real_cpu),
             }
         })
         .collect();
@@ -399,6 +454,132 @@ mod tests {
             "one-sided rows are not ranked"
         );
         assert_eq!(tc.real_wall_s, Some(11.0));
+    }
+
+    /// Replay cells of the mutator mode: same allocator names, told apart by the fit note.
+    fn mutator_cells(allocator: &str, ops_per_sec: f64, events: u64) -> Vec<CellResult> {
+        cell(
+            CellKind::Replay,
+            allocator,
+            &[("ops_per_sec", ops_per_sec)],
+            events,
+        )
+        .into_iter()
+        .map(|mut c| {
+            c.workload = "p (mutator)".into();
+            c.notes.push(format!(
+                "{}engine: 50 ticks per step",
+                crate::harness::mutator_fit::FIT_NOTE
+            ));
+            c
+        })
+        .collect()
+    }
+
+    #[test]
+    fn both_replay_modes_are_set_against_the_observed_differences() {
+        use CellKind::{Exec, Replay};
+        // Plain: pymalloc 1 s, system 1.2 s. Mutator: 3 s and 4 s. Real CPU: 10 s, 11 s;
+        // wall 12 s, 14 s.
+        let r = results(
+            [
+                cell(
+                    Replay,
+                    "cpython:3.11",
+                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 100.0)],
+                    1000,
+                ),
+                cell(
+                    Replay,
+                    "system",
+                    &[("ops_per_sec", 1000.0 / 1.2), ("peak_rss_bytes", 200.0)],
+                    1000,
+                ),
+                mutator_cells("cpython:3.11", 1000.0 / 3.0, 1000),
+                mutator_cells("system", 1000.0 / 4.0, 1000),
+                cell(
+                    Exec,
+                    "pymalloc",
+                    &[("wall_ns", 12e9), ("cpu_ns", 10e9), ("peak_rss_bytes", 1e3)],
+                    0,
+                ),
+                cell(
+                    Exec,
+                    "system",
+                    &[("wall_ns", 14e9), ("cpu_ns", 11e9), ("peak_rss_bytes", 2e3)],
+                    0,
+                ),
+            ]
+            .concat(),
+        );
+        let pairing: Pairing = vec![
+            ("pymalloc".into(), Some("cpython:3.11".into())),
+            ("system".into(), Some("system".into())),
+        ];
+        let v = validate(&r, "p", "t", &pairing);
+        let sys = &v.rows[1];
+        // The plain replay's figures are untouched by the mutator's cells.
+        assert!((sys.replay_time_s.unwrap() - 1.2).abs() < 0.02);
+        assert!((sys.predicted_delta_s.unwrap() - 0.2).abs() < 0.02);
+        assert!((sys.mutator_time_s.unwrap() - 4.0).abs() < 0.05);
+        let near = |d: Option<[f64; 3]>, want: f64, tol: f64| {
+            let [p, lo, hi] = d.unwrap();
+            assert!(
+                (p - want).abs() < tol && lo <= p && p <= hi,
+                "{d:?} vs {want}"
+            );
+        };
+        near(sys.plain_delta, 0.2, 0.02);
+        near(sys.mutator_delta, 1.0, 0.05);
+        near(sys.observed_cpu_delta, 1.0, 0.1);
+        near(sys.observed_wall_delta, 2.0, 0.15);
+        // The reference's own differences are zero on every side.
+        near(v.rows[0].mutator_delta, 0.0, 1e-9);
+        let text = crate::report::validation::render(&v);
+        let line = text
+            .lines()
+            .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
+            .find(|l| l.starts_with("system"))
+            .unwrap_or_else(|| panic!("{text}"));
+        // Plain predicts 0.2 of the observed 1 s, the mutator all of it.
+        let ratios: Vec<&str> = line
+            .split_whitespace()
+            .filter(|w| w.starts_with("0.") || w.starts_with("1."))
+            .collect();
+        assert_eq!(ratios, ["0.20", "1.00"], "{line}");
+        // Without mutator cells, no mode table.
+        let plain = results(
+            r.cells
+                .iter()
+                .filter(|c| !is_mutator_cell(c))
+                .cloned()
+                .collect(),
+        );
+        assert!(
+            !crate::report::validation::render(&validate(&plain, "p", "t", &pairing))
+                .contains("by replay mode")
+        );
+    }
+
+    proptest::proptest! {
+        /// The difference's interval holds its point, and moving one sample moves it alike.
+        #[test]
+        fn a_difference_of_medians_holds_its_point_and_shifts_with_its_sample(
+            x in proptest::collection::vec(-1e3f64..1e3, 1..12),
+            y in proptest::collection::vec(-1e3f64..1e3, 1..12),
+            shift in -1e3f64..1e3,
+        ) {
+            let b = Bootstrap { resamples: 500, ..Bootstrap::new(7) };
+            let [p, lo, hi] = difference_of_medians(&x, &y, &b).unwrap();
+            proptest::prop_assert!(lo <= p && p <= hi);
+            proptest::prop_assert!((p - (median(&x).unwrap() - median(&y).unwrap())).abs() < 1e-9);
+            let moved: Vec<f64> = x.iter().map(|v| v + shift).collect();
+            let [p2, lo2, hi2] = difference_of_medians(&moved, &y, &b).unwrap();
+            for (a, b) in [(p, p2), (lo, lo2), (hi, hi2)] {
+                proptest::prop_assert!((a + shift - b).abs() < 1e-6, "{a} + {shift} vs {b}");
+            }
+            proptest::prop_assert!(difference_of_medians(&[], &y, &b).is_none());
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use super::cell::{materialize, CellSpec};
 use super::compact::CompactStream;
 use super::mutator::{MutatorBench, MutatorParams, Work};
+use super::mutator_fit::{fit_in_process, Fit};
 use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use serde::{Deserialize, Serialize};
@@ -54,9 +55,12 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let mut streams: [Option<Rc<CompactStream>>; 2] = [None, None];
     // Mutator mode: one step count per record, the same for every contender (both
     // compilations make one record per allocator event).
-    let work = match spec.workload.mutator {
-        Some(p) => Some((Rc::new(mutator_work(spec, &m.events, p)?), p)),
-        None => None,
+    let (work, fit) = match spec.workload.mutator {
+        Some(p) => {
+            let (work, fit) = mutator_work(spec, &m, p)?;
+            (Some((work, p)), Some(fit))
+        }
+        None => (None, None),
     };
     let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
     for name in &spec.allocators {
@@ -82,29 +86,30 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let mut g = measure_group(&mut contenders, spec.calibration)
         .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
     g.workload = name;
+    g.mutator_fit = fit;
     Ok(g)
 }
 
-/// The mutator's steps for the events of `spec`'s trace, with cycles per step calibrated in
-/// this process.
+/// The mutator's steps for the events of `spec`'s trace, fitted to the recorded pace in this
+/// process (`mutator_fit`: the replay's own state, not a step measured in L1).
 fn mutator_work(
     spec: &GroupSpec,
-    events: &[crate::workload::Event],
+    m: &crate::trace::source::Materialized,
     p: MutatorParams,
-) -> anyhow::Result<Work> {
+) -> anyhow::Result<(Rc<Work>, Fit)> {
     let crate::trace::source::Origin::Trace(path) = &spec.workload.source else {
         anyhow::bail!("--mutator replays traces recorded with `record --pace` only");
     };
     let pace = super::mutator::read_pace(path)?;
-    if pace.len() != events.len() {
+    if pace.len() != m.events.len() {
         anyhow::bail!(
             "{}: {} paces for {} events (a repaired trace cannot be replayed with --mutator)",
             path.display(),
             pace.len(),
-            events.len()
+            m.events.len()
         );
     }
-    Ok(Work::from_pace(events, &pace, super::mutator::calibrate(p)))
+    fit_in_process(&m.events, &pace, m.python, spec.workload.touch, p)
 }
 
 /// Child entry point: prints the samples as one JSON line.

@@ -8,6 +8,7 @@ pub mod fidelity;
 pub mod group;
 pub mod heap;
 pub mod mutator;
+pub mod mutator_fit;
 pub mod paired;
 pub mod plan;
 pub mod replay;

@@ -7,8 +7,10 @@
 //! caches and TLB with the interpreter, and where it places objects decides how the
 //! interpreter's own loads hit. Here, before each allocator call, the replay runs as many
 //! *steps* as the recorded pace says the program worked since its previous call (pace cycles ÷
-//! the cycles one step costs, [`calibrate`], measured once per process, the same for every
-//! contender). One step is what an interpreter does to an object between allocations:
+//! the cycles one step costs in this replay, fitted once per process on a reference allocator
+//! so that the mutator's time equals the recorded pace, [`super::mutator_fit`]; the same steps
+//! for every contender). One step is what an interpreter does to an object between
+//! allocations:
 //!
 //! - it picks a live block: with probability `recent` one of the last `ring` blocks allocated
 //!   (reference counting and attribute access on new objects), otherwise any slot of the table
@@ -48,8 +50,8 @@ pub struct MutatorParams {
 }
 
 impl Default for MutatorParams {
-    /// Calibrated on the programs of `scripts/mutator-calibrate.sh` (README, "The mutator
-    /// replay").
+    /// Chosen by hand and checked on the programs of `scripts/mutator-calibrate.sh` (README,
+    /// "The mutator replay": how far they are from the ±25 % target).
     fn default() -> Self {
         MutatorParams {
             recent: 0.9,
@@ -268,8 +270,8 @@ unsafe fn touch(p: *mut u8, size: u64, r: u64) -> u64 {
 }
 
 /// Cycles (timer ticks: TSC, or ns without one) one step costs with everything in L1: the
-/// work a step stands for, without the misses the replay's own heap adds. The minimum of a
-/// few runs over a small table of 32-byte blocks, measured once per process.
+/// minimum of a few runs over a small table of 32-byte blocks. Only the fit's starting point
+/// ([`super::mutator_fit`]): in the replay a step costs 5 – 40× this.
 pub fn calibrate(p: MutatorParams) -> f64 {
     let timer = Timer::calibrate();
     let mut blocks = vec![[0u64; 4]; 64];
@@ -424,6 +426,16 @@ impl<A: Allocator> MutatorBench<A> {
             mutator: Mutator::new(p),
             last_steps: 0,
         }
+    }
+
+    /// Replaces the steps run before each record (the fit tries several on one allocator).
+    pub fn set_work(&mut self, work: Rc<Work>) {
+        assert_eq!(
+            self.stream.records.len(),
+            work.steps.len(),
+            "one step count per record"
+        );
+        self.work = work;
     }
 
     /// The allocator under test.

@@ -47,6 +47,8 @@ pub struct ThroughputBatch {
     per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
     /// Whether the processes ran with one fixed address layout (`--fixed-layout`).
     fixed_layout: bool,
+    /// Mutator mode: how each allocator's process fitted the work to the pace (a cell note).
+    mutator_fits: HashMap<String, String>,
 }
 
 /// Splits allocators into process groups: everything with the first real interpreter, then
@@ -131,6 +133,9 @@ impl ThroughputBatch {
             return;
         };
         for c in &g.contenders {
+            if let Some(f) = &g.mutator_fit {
+                self.mutator_fits.insert(c.allocator.clone(), f.note());
+            }
             let samples = ThroughputSamples {
                 group: group.to_string(),
                 min_time_ns: g.min_time_ns,
@@ -172,6 +177,9 @@ impl ThroughputBatch {
                 }
                 push_throughput_metrics(&mut cell.metrics, t);
                 cell.throughput = Some(t.clone());
+                if let Some(note) = self.mutator_fits.get(&cell.allocator) {
+                    cell.notes.push(note.clone());
+                }
                 if self.fixed_layout {
                     cell.notes.push(
                         "throughput: measured in one fixed address layout (--fixed-layout, \

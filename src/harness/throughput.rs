@@ -255,6 +255,9 @@ pub struct GroupSamples {
     /// the process itself saw it.
     #[serde(default)]
     pub fixed_layout: bool,
+    /// Mutator mode: how its work was fitted to the recorded pace in this process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutator_fit: Option<super::mutator_fit::Fit>,
 }
 
 /// How long and how often to measure.
@@ -336,6 +339,7 @@ pub fn measure_group(
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
         fixed_layout: crate::sys::process::layout_is_fixed(),
+        mutator_fit: None,
     })
 }
 

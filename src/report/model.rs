@@ -261,6 +261,22 @@ pub struct ValidationRow {
     pub real_version: Option<String>,
     #[serde(default)]
     pub replay_version: Option<String>,
+    /// The mutator replay (issue 14 item 2: the program's recorded work between the calls):
+    /// its time for the whole trace, median and 95 % interval.
+    #[serde(default)]
+    pub mutator_time_s: Option<f64>,
+    #[serde(default)]
+    pub mutator_time_ci: Option<[f64; 2]>,
+    /// Differences from the reference on each side, `[point, lo, hi]` (medians' difference,
+    /// 95 % bootstrap): plain replay, mutator replay, real wall time, real CPU time.
+    #[serde(default)]
+    pub plain_delta: Option<[f64; 3]>,
+    #[serde(default)]
+    pub mutator_delta: Option<[f64; 3]>,
+    #[serde(default)]
+    pub observed_wall_delta: Option<[f64; 3]>,
+    #[serde(default)]
+    pub observed_cpu_delta: Option<[f64; 3]>,
 }
 
 /// The replay's verdict against the real program's (issue: ground truth).

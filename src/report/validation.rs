@@ -66,6 +66,55 @@ fn table(
     }
 }
 
+/// `+215 ms [+180 ms, +240 ms]`: a difference with its interval.
+fn signed_delta(d: Option<[f64; 3]>) -> String {
+    let show = |x: f64| {
+        let t = human_duration(x.abs() * 1e9);
+        format!("{}{t}", if x < 0.0 { "−" } else { "+" })
+    };
+    d.map_or("–".to_string(), |[p, lo, hi]| {
+        format!("{} [{}, {}]", show(p), show(lo), show(hi))
+    })
+}
+
+/// Predicted ÷ observed of two differences' points.
+fn times(predicted: Option<[f64; 3]>, observed: Option<[f64; 3]>) -> String {
+    match (predicted, observed) {
+        (Some([p, ..]), Some([o, ..])) if o != 0.0 => format!("{:.2}", p / o),
+        _ => "–".to_string(),
+    }
+}
+
+/// Both replay modes next to the real run (issue 14 item 2): each allocator's time
+/// difference from the reference as the plain loop and the mutator replay predict it and as
+/// the real runs show it (CPU and wall), with intervals, and predicted ÷ observed CPU (the
+/// replays measure CPU time, so CPU is the like-for-like figure; wall adds the machine's
+/// scheduling). Printed only when the mutator replay was measured.
+fn modes(s: &mut String, v: &Validation, reference: &str) {
+    if v.rows.iter().all(|r| r.mutator_delta.is_none()) {
+        return;
+    }
+    s.push_str(&format!(
+        "\ntime difference from {reference} by replay mode (Δ [95 %]; ÷obs = predicted ÷ observed CPU)\n"
+    ));
+    s.push_str(&format!(
+        "{:<16} {:>32} {:>6}  {:>32} {:>6}  {:>32}  {:>32}\n",
+        "", "plain replay", "÷obs", "mutator replay", "÷obs", "observed CPU", "observed wall"
+    ));
+    for r in v.rows.iter().filter(|r| r.allocator != reference) {
+        s.push_str(&format!(
+            "{:<16} {:>32} {:>6}  {:>32} {:>6}  {:>32}  {:>32}\n",
+            r.allocator,
+            signed_delta(r.plain_delta),
+            times(r.plain_delta, r.observed_cpu_delta),
+            signed_delta(r.mutator_delta),
+            times(r.mutator_delta, r.observed_cpu_delta),
+            signed_delta(r.observed_cpu_delta),
+            signed_delta(r.observed_wall_delta),
+        ));
+    }
+}
+
 /// The side-by-side tables and the verdict in words.
 pub fn render(v: &Validation) -> String {
     let mut s = String::new();
@@ -87,6 +136,7 @@ pub fn render(v: &Validation) -> String {
         |r| r.observed_time_ratio,
         &dur,
     );
+    modes(&mut s, v, reference);
     s.push('\n');
     table(
         &mut s,
