@@ -4,6 +4,7 @@
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::CellOptions;
+use crate::harness::feed::{StreamMode, StreamPolicy, DEFAULT_BUDGET_MIB};
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;
@@ -67,6 +68,16 @@ pub struct RunArgs {
     /// libpython to load for `cpython:3.X` instead of searching for it.
     #[arg(long, value_name = "PATH")]
     libpython: Option<PathBuf>,
+    /// How replays get their events: `never` holds the whole stream in memory (24 bytes an
+    /// event), `always` streams it from a bounded read-ahead ring (memory: the slot table
+    /// plus a fixed buffer; a trace is re-read every pass), `auto` streams when holding it
+    /// would exceed --stream-above. Each cell's notes say which was used and why.
+    #[arg(long, value_name = "auto|always|never", default_value = "auto")]
+    stream: StreamMode,
+    /// With `--stream auto`: stream when the materialised stream would exceed this many MiB
+    /// (or half the memory available).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_BUDGET_MIB, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    stream_above: u64,
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -88,6 +99,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             touch: args.touch,
             sample_every: args.sample,
             libpython: args.libpython.clone(),
+            stream: StreamPolicy {
+                mode: args.stream,
+                budget_bytes: args.stream_above << 20,
+            },
         },
         alloc: AllocOptions {
             libpython: args.libpython.clone(),

@@ -5,9 +5,12 @@
 //! mixed between allocators; only throughput shares a process, because only pairing cancels
 //! the slow per-process noise (issue 12).
 
-use super::cell::{materialize, CellSpec};
+use super::cell::{decide, materialize, overrides, CellSpec};
 use super::compact::CompactStream;
-use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples};
+use super::feed::{Content, Feed};
+use super::replay::Touch;
+use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
+use std::cell::RefCell;
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -36,8 +39,70 @@ impl AllocatorVisitor for Build {
     }
 }
 
-/// Measures the group in this process and returns its samples.
+struct BuildStreamed {
+    name: String,
+    feed: Rc<RefCell<Feed>>,
+    touch: Touch,
+}
+
+impl AllocatorVisitor for BuildStreamed {
+    type Output = std::io::Result<Box<dyn Contender>>;
+    fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
+        Ok(Box::new(StreamBench::new(&self.name, a, self.feed, self.touch)?))
+    }
+}
+
+/// Measures the group in this process and returns its samples: from the stream held in
+/// memory, or streamed when the cell's policy says so.
 pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    let decision = decide(&spec.workload)?;
+    let mut g = if decision.stream {
+        measure_streamed(spec)?
+    } else {
+        measure_materialised(spec)?
+    };
+    g.replay = decision.why;
+    Ok(g)
+}
+
+/// As [`measure`], every contender reading a feed (one per compiled form) pass by pass.
+fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    let touch = spec.workload.touch;
+    let opts = AllocOptions {
+        libpython: spec.workload.libpython.as_ref().map(Into::into),
+    };
+    let mut feeds: [Option<Rc<RefCell<Feed>>>; 2] = [None, None];
+    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
+    for name in &spec.allocators {
+        let a: AllocatorSpec = name.parse()?;
+        let raw = a.is_pymalloc_like();
+        let feed = match &feeds[usize::from(raw)] {
+            Some(f) => Rc::clone(f),
+            None => {
+                let content = Content::Compact {
+                    raw_to_system: raw,
+                    touch,
+                };
+                let f = Feed::open(&spec.workload.source, overrides(&spec.workload), content)?;
+                let f = Rc::new(RefCell::new(f));
+                feeds[usize::from(raw)] = Some(Rc::clone(&f));
+                f
+            }
+        };
+        let build = BuildStreamed {
+            name: name.clone(),
+            feed,
+            touch,
+        };
+        contenders.push(a.visit(&opts, build)??);
+    }
+    let mut g = measure_group(&mut contenders, spec.calibration)
+        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    g.workload = spec.workload.workload.clone();
+    Ok(g)
+}
+
+fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let m = materialize(&spec.workload)?;
     let touch = spec.workload.touch;
     let opts = AllocOptions {

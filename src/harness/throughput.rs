@@ -7,7 +7,9 @@
 //! bandwidth of the host, page placement) hits all of them alike and cancels in the ratios
 //! and net figures, which are taken pair by pair within a round.
 
-use super::compact::{self, CompactStream, Wide};
+use super::compact::{self, CompactStream, Record, Wide};
+use super::feed::Feed;
+use std::cell::RefCell;
 use super::replay::{ReplayError, Touch};
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::pinned::PinnedBuf;
@@ -42,17 +44,26 @@ fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
     }
 }
 
-/// One pass of `s` into `a`, from an empty slot table. Returns the event index of a failed
-/// allocation (NULL), with its op and size.
+/// Records to replay: a whole materialised stream, or one chunk of a streamed one.
+pub(crate) struct View<'a> {
+    pub records: &'a [Record],
+    pub wide: &'a [Wide],
+    pub touch: Touch,
+    /// Index of the first record in the pass (for error messages).
+    pub first: u64,
+}
+
+/// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
+/// Returns the event index of a failed allocation (NULL), with its op and size.
 #[inline(never)]
 fn replay<A: Allocator, const TOUCH: u8>(
     a: &mut A,
-    s: &CompactStream,
+    s: &View<'_>,
     slots: &mut [*mut u8],
 ) -> Result<(), ReplayError> {
     let mut sys = SystemAllocator;
     let table = slots.as_mut_ptr();
-    for (i, r) in s.records.as_slice().iter().enumerate() {
+    for (i, r) in s.records.iter().enumerate() {
         // SAFETY: compile() sized the table for every slot of the stream, and realloc/free
         // only name slots it saw allocated, so every pointer passed back is live.
         unsafe {
@@ -79,7 +90,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
                         wide(a, s, *slot, size)
                     };
                     if p.is_null() {
-                        return Err(oom(s.wide[size], i));
+                        return Err(oom(s.wide[size], s.first + i as u64));
                     }
                     *slot = p;
                     continue;
@@ -94,7 +105,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
                 return Err(ReplayError::OutOfMemory {
                     op,
                     bytes: size as u64,
-                    index: i as u64,
+                    index: s.first + i as u64,
                 });
             }
             if r.code() < compact::FREE {
@@ -109,7 +120,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
 /// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
 #[cold]
 #[inline(never)]
-unsafe fn wide<A: Allocator>(a: &mut A, s: &CompactStream, old: *mut u8, index: usize) -> *mut u8 {
+unsafe fn wide<A: Allocator>(a: &mut A, s: &View<'_>, old: *mut u8, index: usize) -> *mut u8 {
     let full = s.touch == Touch::Full;
     let header = s.touch != Touch::None;
     match s.wide[index] {
@@ -140,16 +151,26 @@ unsafe fn wide<A: Allocator>(a: &mut A, s: &CompactStream, old: *mut u8, index: 
     }
 }
 
-fn oom(w: Wide, index: usize) -> ReplayError {
+fn oom(w: Wide, index: u64) -> ReplayError {
     let (op, bytes) = match w {
         Wide::Malloc { size } => ("malloc", size),
         Wide::Calloc { n, size } => ("calloc", n * size),
         Wide::Realloc { size, .. } => ("realloc", size),
     };
-    ReplayError::OutOfMemory {
-        op,
-        bytes,
-        index: index as u64,
+    ReplayError::OutOfMemory { op, bytes, index }
+}
+
+/// Replays `v` with the loop monomorphised for its touch policy.
+#[inline(always)]
+fn replay_view<A: Allocator>(
+    a: &mut A,
+    v: &View<'_>,
+    slots: &mut [*mut u8],
+) -> Result<(), ReplayError> {
+    match v.touch {
+        Touch::None => replay::<A, { Touch::None as u8 }>(a, v, slots),
+        Touch::Header => replay::<A, { Touch::Header as u8 }>(a, v, slots),
+        Touch::Full => replay::<A, { Touch::Full as u8 }>(a, v, slots),
     }
 }
 
@@ -199,12 +220,14 @@ impl<A: Allocator> Contender for Bench<A> {
         let table = self.slots.as_mut_ptr().cast::<*mut u8>();
         // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let t0 = thread_cpu_ns();
-        let result = match stream.touch {
-            Touch::None => replay::<A, { Touch::None as u8 }>(&mut self.a, &stream, slots),
-            Touch::Header => replay::<A, { Touch::Header as u8 }>(&mut self.a, &stream, slots),
-            Touch::Full => replay::<A, { Touch::Full as u8 }>(&mut self.a, &stream, slots),
+        let view = View {
+            records: stream.records.as_slice(),
+            wide: &stream.wide,
+            touch: stream.touch,
+            first: 0,
         };
+        let t0 = thread_cpu_ns();
+        let result = replay_view(&mut self.a, &view, slots);
         let ticks = thread_cpu_ns().saturating_sub(t0);
         result?;
         let mut sys = SystemAllocator;
@@ -221,6 +244,76 @@ impl<A: Allocator> Contender for Bench<A> {
                 }
             }
         }
+        Ok(ticks)
+    }
+}
+
+/// The [`Contender`] for allocator type `A` replaying a streamed source: the same loop, one
+/// chunk at a time. The clock is read around each chunk's replay and the chunk times summed,
+/// so waiting for the read-ahead (between chunks) is never measured (see [`super::feed`]).
+pub struct StreamBench<A: Allocator> {
+    name: String,
+    a: A,
+    feed: Rc<RefCell<Feed>>,
+    slots: PinnedBuf<usize>,
+    touch: Touch,
+    /// Records of the last complete pass.
+    ops: u64,
+}
+
+impl<A: Allocator> StreamBench<A> {
+    /// `touch` must be the policy the feed compiled with.
+    pub fn new(name: &str, a: A, feed: Rc<RefCell<Feed>>, touch: Touch) -> std::io::Result<Self> {
+        let slots = PinnedBuf::new(feed.borrow().slots.max(1), 0usize)?;
+        Ok(StreamBench {
+            name: name.to_string(),
+            a,
+            feed,
+            slots,
+            touch,
+            ops: 0,
+        })
+    }
+}
+
+impl<A: Allocator> Contender for StreamBench<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ops(&self) -> u64 {
+        self.ops
+    }
+
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let mut feed = self.feed.borrow_mut();
+        feed.begin().map_err(ReplayError::Source)?;
+        let len = self.slots.len();
+        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
+        // SAFETY: as in `Bench::pass`.
+        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
+        let (mut ticks, mut ops) = (0u64, 0u64);
+        while let Some(chunk) = feed.next().map_err(ReplayError::Source)? {
+            let view = View {
+                records: &chunk.records,
+                wide: &chunk.wide,
+                touch: self.touch,
+                first: ops,
+            };
+            let result = if chunk.cleanup {
+                // What the pass left live, freed after its clock stopped.
+                replay_view(&mut self.a, &view, slots)
+            } else {
+                let t0 = thread_cpu_ns();
+                let r = replay_view(&mut self.a, &view, slots);
+                ticks += thread_cpu_ns().saturating_sub(t0);
+                ops += chunk.records.len() as u64;
+                r
+            };
+            feed.give_back(chunk);
+            result?;
+        }
+        self.ops = ops;
         Ok(ticks)
     }
 }
@@ -246,6 +339,9 @@ pub struct GroupSamples {
     pub min_time_ns: u64,
     pub warmup_passes: u32,
     pub contenders: Vec<ContenderSamples>,
+    /// How the events reached the loop: materialised or streamed, and why.
+    #[serde(default)]
+    pub replay: String,
 }
 
 /// How long and how often to measure.
@@ -280,8 +376,9 @@ pub fn measure_group(
     let ns = |t: u64| t as f64;
     let mut out: Vec<ContenderSamples> = Vec::new();
     for c in contenders.iter_mut() {
-        let ops = c.ops().max(1) as f64;
-        let cold = ns(c.pass().map_err(|e| (c.name().to_string(), e))?) / ops;
+        // Events per pass are known once a pass was made (a streamed source counts them).
+        let cold_ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
+        let cold = ns(cold_ticks) / c.ops().max(1) as f64;
         // Warm-up: at least the asked passes and at least one minimum time; the fastest
         // pass sets how many passes a sample needs.
         let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
@@ -321,6 +418,7 @@ pub fn measure_group(
         min_time_ns: cal.min_time_ns,
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
+        replay: String::new(),
     })
 }
 
