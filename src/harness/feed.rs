@@ -328,7 +328,11 @@ impl Feed {
 
     fn open_trace(path: &Path, content: Content) -> anyhow::Result<Feed> {
         let ctx = || path.display().to_string();
-        let (slots, events, reader) = match GroupDecoder::open(path, None).with_context(ctx)? {
+        // Decoding leaves one core to the replay (on a 2-core machine: one thread each), so
+        // the replay is not preempted by its own read-ahead.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = Some(cores.saturating_sub(1).max(1));
+        let (slots, events, reader) = match GroupDecoder::open(path, threads).with_context(ctx)? {
             Some(dec) => {
                 let end = dec.index().end.clone();
                 let r = Reader::Groups {

@@ -183,6 +183,8 @@ pub trait Contender {
     /// One timed pass from an empty slot table, then every block still live freed (untimed).
     /// Returns the CPU time of the pass in nanoseconds (see [`thread_cpu_ns`]).
     fn pass(&mut self) -> Result<u64, ReplayError>;
+    /// The engine's accounting now, when the allocator is the engine.
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats>;
 }
 
 /// The [`Contender`] for allocator type `A`, with its own monomorphised loop.
@@ -212,6 +214,10 @@ impl<A: Allocator> Contender for Bench<A> {
 
     fn ops(&self) -> u64 {
         self.stream.ops()
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
     }
 
     fn pass(&mut self) -> Result<u64, ReplayError> {
@@ -283,6 +289,10 @@ impl<A: Allocator> Contender for StreamBench<A> {
 
     fn ops(&self) -> u64 {
         self.ops
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
     }
 
     fn pass(&mut self) -> Result<u64, ReplayError> {

@@ -183,7 +183,9 @@ impl Source {
         let Source::Trace { path, .. } = self else {
             return Ok(());
         };
-        let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
+        // Blocks checked (CRC, decode, liveness) in parallel, in order.
+        let mut r =
+            ParallelReader::open(path, false).with_context(|| format!("{}", path.display()))?;
         while r
             .next_batch()
             .with_context(|| format!("{}", path.display()))?
@@ -233,6 +235,17 @@ impl Source {
     /// All the events in memory, for a replay (which must not generate or decode while it
     /// measures).
     pub fn materialize(&self, o: Overrides) -> anyhow::Result<Materialized> {
+        if let Source::Trace { path, .. } = self {
+            // A trace's blocks decode in parallel (the cell, throughput and fidelity
+            // processes all load through here).
+            let (events, slots, _) = read_all(path)?;
+            return Ok(Materialized {
+                events,
+                slots,
+                name: self.name(),
+                python: o.python.unwrap_or_else(|| self.python()),
+            });
+        }
         let (mut src, python) = self.events(o)?;
         let mut events = Vec::new();
         let mut slots = 0u32;
