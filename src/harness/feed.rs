@@ -372,10 +372,25 @@ impl Feed {
             Content::Events => std::mem::size_of::<Event>(),
             Content::Compact { .. } => std::mem::size_of::<Record>(),
         };
-        std::thread::Builder::new()
-            .name("pybench-read-ahead".into())
-            .spawn(move || read_ahead(reader, compiler, start_rx, tx, free))
-            .context("cannot start the read-ahead thread")?;
+        match reader {
+            // On a worker of the decoder's own pool (see `GroupDecoder::spawn`).
+            Reader::Groups { dec, .. } => dec.spawn(move |dec| {
+                let reader = Reader::Groups {
+                    dec: Box::new(dec),
+                    group: 0,
+                    block: 0,
+                    blocks: 0,
+                    table: 0,
+                };
+                read_ahead(reader, compiler, start_rx, tx, free)
+            }),
+            serial => {
+                std::thread::Builder::new()
+                    .name("pybench-read-ahead".into())
+                    .spawn(move || read_ahead(serial, compiler, start_rx, tx, free))
+                    .context("cannot start the read-ahead thread")?;
+            }
+        }
         Ok(Feed {
             start,
             rx,

@@ -61,7 +61,7 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     } else {
         measure_materialised(spec)?
     };
-    g.replay = decision.why;
+    g.replay = decision.why + &g.replay_detail;
     Ok(g)
 }
 
@@ -99,6 +99,17 @@ fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let mut g = measure_group(&mut contenders, spec.calibration)
         .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
     g.workload = spec.workload.workload.clone();
+    let open: Vec<_> = feeds.iter().flatten().collect();
+    if let Some(f) = open.first() {
+        let f = f.borrow();
+        g.replay_detail = format!(
+            "; {} contender slot tables of {} entries, {} ring(s) of {} MiB",
+            contenders.len(),
+            f.slots,
+            open.len(),
+            f.ring_bytes >> 20
+        );
+    }
     Ok(g)
 }
 

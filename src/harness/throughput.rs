@@ -352,6 +352,9 @@ pub struct GroupSamples {
     /// How the events reached the loop: materialised or streamed, and why.
     #[serde(default)]
     pub replay: String,
+    /// What a streamed replay held in memory (added to `replay`).
+    #[serde(skip)]
+    pub replay_detail: String,
 }
 
 /// How long and how often to measure.
@@ -429,6 +432,7 @@ pub fn measure_group(
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
         replay: String::new(),
+        replay_detail: String::new(),
     })
 }
 

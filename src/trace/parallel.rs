@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 /// One decoded block, handed from the producer thread to the reader.
 struct Decoded {
@@ -131,13 +132,14 @@ pub struct GroupDecoder {
     index: Index,
     bytes: Vec<u8>,
     slots: Vec<BlockOut>,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<Arc<rayon::ThreadPool>>,
     group: usize,
 }
 
 impl GroupDecoder {
     /// `pool`: decode on its threads instead of rayon's global pool.
     pub fn new(file: File, index: Index, pool: Option<rayon::ThreadPool>) -> Self {
+        let pool = pool.map(Arc::new);
         let threads = pool
             .as_ref()
             .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
@@ -169,6 +171,18 @@ impl GroupDecoder {
     /// Groups in the file.
     pub fn groups(&self) -> usize {
         self.index.blocks.len().div_ceil(self.group)
+    }
+
+    /// Runs `f` (which owns this decoder) on a thread of the decoder's pool. Decoding from
+    /// a worker of the pool runs part of each group on that very thread and hands nothing
+    /// to another to wait for: under load every hand-off costs a scheduler wake-up (several
+    /// ms at load 12), which made a reader thread outside the pool slower than serial.
+    /// The worker stays busy until `f` returns.
+    pub fn spawn(self, f: impl FnOnce(Self) + Send + 'static) {
+        match self.pool.clone() {
+            Some(p) => p.spawn(move || f(self)),
+            None => rayon::spawn(move || f(self)),
+        }
     }
 
     /// Block `i` of the group decoded last.
@@ -288,7 +302,7 @@ impl ParallelReader {
         // In flight at most: a group being decoded, a group's worth queued, one being read.
         let (tx, rx) = sync_channel(dec.group);
         let (spent, spent_rx) = sync_channel(2 * dec.group + 2);
-        std::thread::spawn(move || produce(dec, tx, spent_rx));
+        dec.spawn(move |dec| produce(dec, tx, spent_rx));
         Ok(ParallelReader {
             header,
             end,
