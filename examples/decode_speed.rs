@@ -10,7 +10,9 @@ use pybench::trace::TraceReader;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args().nth(1).expect("usage: decode_speed FILE.pbt");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: decode_speed FILE.pbt");
     let path = std::path::Path::new(&path);
     let report = |what: &str, n: usize, t: Instant| {
         let s = t.elapsed().as_secs_f64();

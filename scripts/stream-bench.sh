@@ -50,8 +50,9 @@ rss_run() {
   local t=$1 mode=$2 out
   out=$(mktemp -d "$DIR/run.XXXX")
   local kib
-  kib=$( { /usr/bin/time -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 --min-time 0.001 \
-      --stream "$mode" --quiet --out "$out" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 \
+    --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>&1 || true
+  kib=$(tail -1 "$out/maxrss")
   local slots
   slots=$(python3 - "$out" "$t" <<'EOF'
 import glob, json, re, sys, subprocess
@@ -85,7 +86,6 @@ EOF
 summary=()
 for size in $SIZES; do
   t=$(trace_of "$size")
-  events=$("$BIN" list workloads >/dev/null; python3 -c "print('$size')")
   fits=yes
   [ "$size" = 1e9 ] && fits=no   # 10^9 × 24 B = 24 GB: more than this VM has
   for mode in always never; do
@@ -108,7 +108,6 @@ for size in $SIZES; do
     echo "$line"; summary+=("$line")
   done
   if [ "$size" = 1e8 ]; then
-    for reader in serial parallel1 parallel2; do :; done
     ser=(); p1=(); p2=(); l0=$(load)
     for i in $(seq "$RUNS"); do
       while read -r _ what _ _ rate; do

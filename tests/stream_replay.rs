@@ -242,8 +242,8 @@ fn a_compact_feed_gives_the_materialised_records_on_every_pass() {
             raw_to_system: raw,
             touch,
         };
-        let mut feed = Feed::open(&Origin::Trace(path.clone()), Overrides::default(), content)
-            .expect("feed");
+        let mut feed =
+            Feed::open(&Origin::Trace(path.clone()), Overrides::default(), content).expect("feed");
         for pass in 0..3 {
             let (ops, freed) = feed_pass(&mut feed);
             assert_eq!(ops.len(), want.len(), "pass {pass}");
@@ -292,7 +292,10 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
         held.pass().unwrap();
         streamed.pass().unwrap();
         assert_eq!(streamed.ops(), held.ops());
-        let (a, b) = (held.engine_stats().unwrap(), streamed.engine_stats().unwrap());
+        let (a, b) = (
+            held.engine_stats().unwrap(),
+            streamed.engine_stats().unwrap(),
+        );
         assert!(a.arenas_allocated_total > 0);
         assert_eq!(a, b);
     }
@@ -326,7 +329,9 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
     };
     let (held_events, held) = figures(StreamMode::Never);
     let (streamed_events, streamed) = figures(StreamMode::Always);
-    assert!(held.iter().any(|m| m.0 == "arenas_allocated_total" && m.2 > 0.0));
+    assert!(held
+        .iter()
+        .any(|m| m.0 == "arenas_allocated_total" && m.2 > 0.0));
     assert_eq!(held_events, streamed_events);
     assert_eq!(held, streamed);
     let _ = std::fs::remove_dir_all(dir);
@@ -342,9 +347,13 @@ fn auto_streams_only_past_the_budget() {
         budget_bytes,
     };
     // 10,000 events × 24 B = 240,000 B.
-    let d = policy(240_000).decide(&source, Overrides::default()).unwrap();
+    let d = policy(240_000)
+        .decide(&source, Overrides::default())
+        .unwrap();
     assert!(!d.stream, "{}", d.why);
-    let d = policy(239_999).decide(&source, Overrides::default()).unwrap();
+    let d = policy(239_999)
+        .decide(&source, Overrides::default())
+        .unwrap();
     assert!(d.stream && d.why.contains("10000 events"), "{}", d.why);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -357,7 +366,14 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
         .args(["run", "--trace"])
         .arg(&path)
         .args(["-a", "pymalloc,system", "-r", "1", "--rounds", "2"])
-        .args(["--min-time", "0.001", "--stream", "always", "--quiet", "--out"])
+        .args([
+            "--min-time",
+            "0.001",
+            "--stream",
+            "always",
+            "--quiet",
+            "--out",
+        ])
         .arg(&dir)
         .assert()
         .success();
@@ -373,10 +389,17 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
         let notes = c["notes"].to_string();
-        assert!(notes.contains("throughput: streamed (--stream always)"), "{notes}");
+        assert!(
+            notes.contains("throughput: streamed (--stream always)"),
+            "{notes}"
+        );
         if c["allocator"] != "null" {
             assert!(notes.contains("memory and latency: streamed"), "{notes}");
-            assert!(c["metrics"].as_array().unwrap().iter().any(|m| m["name"] == "peak_rss_bytes"));
+            assert!(c["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == "peak_rss_bytes"));
         }
     }
     // A bad mode is a one-line usage error.

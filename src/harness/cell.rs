@@ -5,8 +5,8 @@
 //! Throughput is measured apart, in a process the contenders share ([`super::group`]).
 
 use super::feed::{Content, Feed};
-use super::replay::{timed_pass, untimed_pass, Events, Latencies, Replayer, Touch, OP_NAMES};
 use super::feed::{Decision, StreamPolicy};
+use super::replay::{timed_pass, untimed_pass, Events, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
 use crate::alloc::{Allocator, AllocatorSpec};
 use crate::metrics::Id;
@@ -107,7 +107,8 @@ pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
 
 /// Whether the cell's replay streams its events, and why (see [`super::feed`]).
 pub fn decide(spec: &CellSpec) -> anyhow::Result<Decision> {
-    spec.stream.decide(&Source::open(&spec.source)?, overrides(spec))
+    spec.stream
+        .decide(&Source::open(&spec.source)?, overrides(spec))
 }
 
 /// A cell's events, ready before anything is measured: all in memory, or a feed that

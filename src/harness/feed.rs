@@ -271,7 +271,9 @@ impl Reader {
                 (*group, *block, *blocks, *table) = (0, 0, 0, 0);
             }
             Reader::Serial { path, r } => {
-                *r = Some(Box::new(TraceReader::open(path).map_err(|e| e.to_string())?));
+                *r = Some(Box::new(
+                    TraceReader::open(path).map_err(|e| e.to_string())?,
+                ));
             }
         }
         Ok(())

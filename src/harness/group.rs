@@ -10,9 +10,9 @@ use super::compact::CompactStream;
 use super::feed::{Content, Feed};
 use super::replay::Touch;
 use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
-use std::cell::RefCell;
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Name of the hidden subcommand.
@@ -48,7 +48,9 @@ struct BuildStreamed {
 impl AllocatorVisitor for BuildStreamed {
     type Output = std::io::Result<Box<dyn Contender>>;
     fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
-        Ok(Box::new(StreamBench::new(&self.name, a, self.feed, self.touch)?))
+        Ok(Box::new(StreamBench::new(
+            &self.name, a, self.feed, self.touch,
+        )?))
     }
 }
 
@@ -103,9 +105,9 @@ fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     if let Some(f) = open.first() {
         let f = f.borrow();
         g.replay_detail = format!(
-            "; {} contender slot tables of {} entries, {} ring(s) of {} MiB",
-            contenders.len(),
+            "; slot tables of {} entries (one per contender: {}; one per ring), rings: {} of {} MiB",
             f.slots,
+            contenders.len(),
             open.len(),
             f.ring_bytes >> 20
         );

@@ -9,12 +9,12 @@
 
 use super::compact::{self, CompactStream, Record, Wide};
 use super::feed::Feed;
-use std::cell::RefCell;
 use super::replay::{ReplayError, Touch};
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::pinned::PinnedBuf;
 use crate::sys::procfs::thread_cpu_ns;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Writes the first bytes of a new block as the touch policy says (`TOUCH` = `Touch as u8`).
