@@ -4,6 +4,7 @@
 pub mod cell;
 pub mod child;
 pub mod compact;
+pub mod feed;
 pub mod fidelity;
 pub mod group;
 pub mod heap;
