@@ -11,7 +11,7 @@ use pybench::harness::compact::{CompactStream, Compiler, Record, Wide};
 use pybench::harness::feed::{Content, Feed, StreamMode, StreamPolicy, CHUNK};
 use pybench::harness::replay::Touch;
 use pybench::harness::throughput::{Bench, Contender, StreamBench};
-use pybench::pymalloc::Preset;
+use pybench::pymalloc::{ArenaPlacement, Preset};
 use pybench::trace::parallel::{GroupDecoder, ParallelReader};
 use pybench::trace::source::Origin;
 use pybench::trace::{Meta, Source, TraceReader, TraceWriter};
@@ -276,7 +276,11 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
     let dir = common::tempdir("accounting");
     let events = stream(11, 400_000);
     let path = write_trace(&dir, "t", &events);
-    let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
+    // 3.11's geometry with every arena on a pool boundary: with `mmap`'s placement an arena
+    // loses a 16 KiB pool or not depending on where the kernel put it, and the two engines of
+    // this process get different mappings, so their figures differed by chance (the test was
+    // flaky). Placement is not what this test is about; the order of the events is.
+    let engine = || PymallocAllocator::placed(Preset::Cpython311.geometry(), ArenaPlacement::Aligned);
 
     // The throughput loop: the engine's accounting after each of three passes.
     let s = Rc::new(CompactStream::compile(&events, true, Touch::Header).unwrap());
@@ -301,8 +305,8 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
     }
 
     // The memory pass: every engine figure of the cell, and the events and peak live bytes.
-    let figures = |mode| {
-        let spec = spec(&path, mode);
+    let figures = |mode, path: &Path| {
+        let spec = spec(path, mode);
         let (mut input, how) = Input::prepare(&spec).unwrap();
         assert!(how.starts_with(if mode == StreamMode::Always {
             "streamed"
@@ -327,13 +331,21 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
         m.sort_by(|a, b| a.partial_cmp(b).unwrap());
         (cell.events, m)
     };
-    let (held_events, held) = figures(StreamMode::Never);
-    let (streamed_events, streamed) = figures(StreamMode::Always);
+    let (held_events, held) = figures(StreamMode::Never, &path);
+    let (streamed_events, streamed) = figures(StreamMode::Always, &path);
     assert!(held
         .iter()
         .any(|m| m.0 == "arenas_allocated_total" && m.2 > 0.0));
     assert_eq!(held_events, streamed_events);
     assert_eq!(held, streamed);
+
+    // The comparison can fail: the stream with its last chunk dropped (the one loss that
+    // leaves a valid stream; a chunk lost or moved anywhere else breaks liveness, which the
+    // compiler refuses, and `a_compact_feed_gives_the_materialised_records_on_every_pass`
+    // compares every record in order) gives other figures.
+    let dropped = events[..events.len() - CHUNK].to_vec();
+    let p = write_trace(&dir, "dropped", &dropped);
+    assert_ne!(figures(StreamMode::Never, &p).1, held);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -407,5 +419,177 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
         .args(["run", "--stream", "sometimes"])
         .assert()
         .code(2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `stream(seed, n)` with three liveness faults spread over its blocks and chunks: a double
+/// free, a realloc of a freed block, an allocation into a live slot.
+fn malformed(seed: u64, n: usize) -> Vec<Event> {
+    let mut events = stream(seed, n);
+    let free_at = |events: &[Event], from: usize| {
+        (from..events.len())
+            .find(|&i| matches!(events[i], Event::Free { .. }))
+            .unwrap()
+    };
+    let i = free_at(&events, n / 5);
+    events.insert(i + 1, events[i]); // a double free
+    let j = free_at(&events, n / 2);
+    let Event::Free { slot, .. } = events[j] else {
+        unreachable!()
+    };
+    events.insert(
+        j + 1,
+        Event::Realloc {
+            slot,
+            size: 99,
+            thread: 0,
+        },
+    );
+    let k = (4 * n / 5..events.len())
+        .find(|&i| matches!(events[i], Event::Alloc { .. }))
+        .unwrap();
+    events.insert(k + 1, events[k]); // into the slot it just allocated
+    events
+}
+
+/// With `--allow-malformed` a feed repairs every pass exactly as materialising does (same
+/// events, same note); without it, it refuses the first fault with the materialised read's
+/// words instead of handing the allocator a double free.
+#[test]
+fn a_feed_repairs_a_malformed_trace_exactly_as_materialising_does() {
+    let dir = common::tempdir("feed-malformed");
+    let path = write_trace(&dir, "bad", &malformed(21, 400_000));
+    let origin = Origin::Trace(path.clone());
+    let source = Source::load(&path.to_string_lossy()).unwrap();
+    let allow = Overrides {
+        allow_malformed: true,
+        ..Overrides::default()
+    };
+    let m = source.materialize(allow).unwrap();
+    assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    assert!(m.notes[0].contains("2 dropped") && m.notes[0].contains("1 allocations into live"));
+
+    let mut feed = Feed::open(&origin, allow, Content::Events).unwrap();
+    for pass in 0..2 {
+        let mut fed = Vec::new();
+        feed.begin().unwrap();
+        while let Some(c) = feed.next().unwrap() {
+            fed.extend_from_slice(&c.events);
+            feed.give_back(c);
+        }
+        assert!(fed == m.events, "pass {pass}: events differ");
+        assert_eq!(feed.notes, m.notes, "pass {pass}");
+    }
+    // The compiled form: the records of the repaired stream, pass after pass.
+    let (want, live_at_end) = whole(&m.events, true, Touch::Header);
+    let content = Content::Compact {
+        raw_to_system: true,
+        touch: Touch::Header,
+    };
+    let mut feed = Feed::open(&origin, allow, content).unwrap();
+    for pass in 0..2 {
+        let (ops, freed) = feed_pass(&mut feed);
+        assert!(ops == want, "pass {pass}: records differ");
+        assert_eq!(freed, live_at_end);
+    }
+
+    // Without the flag: refused, naming the event as the materialised read does.
+    let refused = source
+        .materialize(Overrides::default())
+        .err()
+        .expect("materialising refuses")
+        .root_cause()
+        .to_string();
+    let what = refused.split(": block ").nth(1).expect(&refused);
+    let what = &what[what.find(": ").unwrap() + 2..];
+    assert!(what.starts_with("event ") && what.contains("a free of slot"), "{what}");
+    for content in [Content::Events, content] {
+        let mut feed = Feed::open(&origin, Overrides::default(), content).unwrap();
+        feed.begin().unwrap();
+        let err = loop {
+            match feed.next() {
+                Ok(Some(c)) => feed.give_back(c),
+                Ok(None) => panic!("a streamed pass of a malformed trace ended"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, what);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The CLI with `--stream always` treats a malformed trace as the materialised run does:
+/// refused in one identical line without `--allow-malformed`; repaired with it, with the
+/// same warning and the same repair note in every memory cell, and no cell failing (glibc
+/// aborts on a double free, so a fault reaching it would fail its cells).
+#[test]
+fn a_streamed_run_of_a_malformed_trace_behaves_like_a_materialised_one() {
+    let dir = common::tempdir("cli-malformed");
+    let path = write_trace(&dir, "bad", &malformed(5, 60_000));
+    let run = |mode: &str, allow: bool, out: &Path| {
+        let mut cmd = common::pybench();
+        cmd.args(["run", "--trace"])
+            .arg(&path)
+            .args(["-a", "pymalloc,system", "-r", "1", "--rounds", "2"])
+            .args(["--min-time", "0.001", "--no-plots", "--stream", mode])
+            .arg("--out")
+            .arg(out);
+        if allow {
+            cmd.arg("--allow-malformed");
+        }
+        cmd.assert()
+    };
+    let stderr = |a: &assert_cmd::assert::Assert| {
+        String::from_utf8_lossy(&a.get_output().stderr).to_string()
+    };
+    let (never, always) = (dir.join("never"), dir.join("always"));
+    let refused_never = stderr(&run("never", false, &never).code(2));
+    let refused_always = stderr(&run("always", false, &always).code(2));
+    assert_eq!(refused_never.lines().count(), 1, "{refused_never}");
+    assert!(refused_never.contains("a free of slot"), "{refused_never}");
+    assert_eq!(refused_always, refused_never);
+
+    let warning = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("malformed events replayed anyway"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no warning in {s}"))
+    };
+    let notes = |out: &Path| {
+        let json = std::fs::read_dir(out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join("results.json"))
+            .find(|p| p.exists())
+            .expect("a results directory");
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        let mut repairs = Vec::new();
+        for c in r["cells"].as_array().unwrap() {
+            assert_eq!(c["status"], "ok", "{c}");
+            let notes: Vec<String> = c["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect();
+            if c["allocator"] != "null" {
+                let how = if out.ends_with("always") {
+                    "memory and latency: streamed"
+                } else {
+                    "memory and latency: materialised"
+                };
+                assert!(notes.iter().any(|n| n.starts_with(how)), "{notes:?}");
+            }
+            repairs.extend(notes.into_iter().filter(|n| n.contains("malformed events")));
+        }
+        repairs
+    };
+    let done_never = stderr(&run("never", true, &never).success());
+    let done_always = stderr(&run("always", true, &always).success());
+    assert_eq!(warning(&done_always), warning(&done_never));
+    assert!(warning(&done_never).contains("2 dropped"));
+    let (n, a) = (notes(&never), notes(&always));
+    assert_eq!(n.len(), 2, "pymalloc's and system's memory cells: {n:?}");
+    assert_eq!(a, n);
     let _ = std::fs::remove_dir_all(dir);
 }
