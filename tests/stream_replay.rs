@@ -280,7 +280,8 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
     // loses a 16 KiB pool or not depending on where the kernel put it, and the two engines of
     // this process get different mappings, so their figures differed by chance (the test was
     // flaky). Placement is not what this test is about; the order of the events is.
-    let engine = || PymallocAllocator::placed(Preset::Cpython311.geometry(), ArenaPlacement::Aligned);
+    let engine =
+        || PymallocAllocator::placed(Preset::Cpython311.geometry(), ArenaPlacement::Aligned);
 
     // The throughput loop: the engine's accounting after each of three passes.
     let s = Rc::new(CompactStream::compile(&events, true, Touch::Header).unwrap());
@@ -502,7 +503,10 @@ fn a_feed_repairs_a_malformed_trace_exactly_as_materialising_does() {
         .to_string();
     let what = refused.split(": block ").nth(1).expect(&refused);
     let what = &what[what.find(": ").unwrap() + 2..];
-    assert!(what.starts_with("event ") && what.contains("a free of slot"), "{what}");
+    assert!(
+        what.starts_with("event ") && what.contains("a free of slot"),
+        "{what}"
+    );
     for content in [Content::Events, content] {
         let mut feed = Feed::open(&origin, Overrides::default(), content).unwrap();
         feed.begin().unwrap();

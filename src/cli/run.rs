@@ -4,8 +4,8 @@
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::CellOptions;
-use crate::harness::mutator::MutatorParams;
 use crate::harness::feed::{StreamMode, StreamPolicy, DEFAULT_BUDGET_MIB};
+use crate::harness::mutator::MutatorParams;
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;

@@ -251,12 +251,9 @@ fn trace_file(origin: &Origin, o: Overrides) -> anyhow::Result<(PathBuf, bool, V
                 std::process::id(),
                 w.name
             ));
-            let written = crate::trace::generate::write_workload(
-                &w,
-                &path,
-                vec!["(streamed replay)".into()],
-            )
-            .context("cannot write the synthetic stream to a temporary trace")?;
+            let written =
+                crate::trace::generate::write_workload(&w, &path, vec!["(streamed replay)".into()])
+                    .context("cannot write the synthetic stream to a temporary trace")?;
             Ok((path, true, written.notes))
         }
     }

@@ -7,8 +7,8 @@
 
 use super::cell::{decide, materialize, overrides, CellSpec};
 use super::compact::CompactStream;
-use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::feed::{Content, Feed};
+use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::replay::Touch;
 use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
@@ -68,7 +68,10 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         // The mutator's steps are aligned with the whole stream's records (the plan refuses
         // `--stream always` with `--mutator`).
         decision.stream = false;
-        decision.why = format!("materialised (--mutator needs the whole stream; {})", decision.why);
+        decision.why = format!(
+            "materialised (--mutator needs the whole stream; {})",
+            decision.why
+        );
     }
     let mut g = if decision.stream {
         measure_streamed(spec)?
