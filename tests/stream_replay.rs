@@ -415,6 +415,20 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
                 .any(|m| m["name"] == "peak_rss_bytes"));
         }
     }
+    // The mutator's steps need the whole stream in memory: forcing a stream is refused.
+    let refused = common::pybench()
+        .args(["run", "--trace"])
+        .arg(&path)
+        .args(["--mutator", "--stream", "always", "--out"])
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--mutator") && err.contains("--stream always"),
+        "{err}"
+    );
     // A bad mode is a one-line usage error.
     common::pybench()
         .args(["run", "--stream", "sometimes"])
