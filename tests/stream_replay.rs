@@ -134,7 +134,7 @@ fn whole(events: &[Event], raw: bool, touch: Touch) -> (Vec<Op>, Vec<(u32, bool)
 fn feed_pass(feed: &mut Feed) -> (Vec<Op>, Vec<(u32, bool)>) {
     let (mut ops, mut freed) = (Vec::new(), Vec::new());
     feed.begin().unwrap();
-    while let Some(c) = feed.next().unwrap() {
+    while let Some(c) = feed.next_chunk().unwrap() {
         assert!(c.covers <= CHUNK && c.records.len() <= CHUNK);
         if c.cleanup {
             // Free records only: 2 = FREE (the allocator), 3 = FREE_RAW (glibc).
@@ -221,7 +221,7 @@ proptest! {
         for _ in 0..2 {
             let mut fed = Vec::new();
             feed.begin().unwrap();
-            while let Some(c) = feed.next().unwrap() {
+            while let Some(c) = feed.next_chunk().unwrap() {
                 fed.extend_from_slice(&c.events);
                 feed.give_back(c);
             }
@@ -252,7 +252,7 @@ fn a_compact_feed_gives_the_materialised_records_on_every_pass() {
         }
         // A pass abandoned half-way (a failed replay) is drained by the next begin.
         feed.begin().unwrap();
-        let c = feed.next().unwrap().unwrap();
+        let c = feed.next_chunk().unwrap().unwrap();
         feed.give_back(c);
         assert!(feed_pass(&mut feed).0 == want);
     }
@@ -488,7 +488,7 @@ fn a_feed_repairs_a_malformed_trace_exactly_as_materialising_does() {
     for pass in 0..2 {
         let mut fed = Vec::new();
         feed.begin().unwrap();
-        while let Some(c) = feed.next().unwrap() {
+        while let Some(c) = feed.next_chunk().unwrap() {
             fed.extend_from_slice(&c.events);
             feed.give_back(c);
         }
@@ -525,7 +525,7 @@ fn a_feed_repairs_a_malformed_trace_exactly_as_materialising_does() {
         let mut feed = Feed::open(&origin, Overrides::default(), content).unwrap();
         feed.begin().unwrap();
         let err = loop {
-            match feed.next() {
+            match feed.next_chunk() {
                 Ok(Some(c)) => feed.give_back(c),
                 Ok(None) => panic!("a streamed pass of a malformed trace ended"),
                 Err(e) => break e,

@@ -445,7 +445,7 @@ impl Feed {
     /// Starts a pass from the first event. A pass left unfinished (an error) is drained first.
     pub fn begin(&mut self) -> Result<(), String> {
         while self.in_pass {
-            if let Some(c) = self.next()? {
+            if let Some(c) = self.next_chunk()? {
                 self.give_back(c);
             }
         }
@@ -457,7 +457,7 @@ impl Feed {
     }
 
     /// The pass's next chunk (waiting for it if need be), or `None` at its end.
-    pub fn next(&mut self) -> Result<Option<Chunk>, String> {
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
         match self.rx.recv() {
             Ok(Msg::Chunk(c)) => Ok(Some(c)),
             Ok(Msg::End(repaired)) => {

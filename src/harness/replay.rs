@@ -324,7 +324,7 @@ impl Events<'_> {
             Events::Slice(e) => f(e, 0),
             Events::Feed(feed) => {
                 feed.begin().map_err(ReplayError::Source)?;
-                while let Some(c) = feed.next().map_err(ReplayError::Source)? {
+                while let Some(c) = feed.next_chunk().map_err(ReplayError::Source)? {
                     let r = f(&c.events, c.first);
                     feed.give_back(c);
                     r?;

@@ -348,7 +348,7 @@ impl<A: Allocator> Contender for StreamBench<A> {
         // SAFETY: as in `Bench::pass`.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
         let (mut ticks, mut ops) = (0u64, 0u64);
-        while let Some(chunk) = feed.next().map_err(ReplayError::Source)? {
+        while let Some(chunk) = feed.next_chunk().map_err(ReplayError::Source)? {
             let view = View {
                 records: &chunk.records,
                 wide: &chunk.wide,
