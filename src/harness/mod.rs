@@ -14,6 +14,7 @@ pub mod plan;
 pub mod replay;
 pub mod runner;
 pub mod shard;
+pub mod stream_policy;
 pub mod throughput;
 pub mod timer;
 pub mod trace_fidelity;
