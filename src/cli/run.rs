@@ -4,6 +4,7 @@
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::CellOptions;
+use crate::harness::feed::{StreamMode, StreamPolicy, DEFAULT_BUDGET_MIB};
 use crate::harness::mutator::MutatorParams;
 use crate::harness::plan::{Plan, RunRequest};
 use crate::harness::replay::Touch;
@@ -103,6 +104,16 @@ pub struct RunArgs {
     /// dependent arithmetic operations per touch.
     #[arg(long, value_name = "K=V,…")]
     mutator_params: Option<MutatorParams>,
+    /// How replays get their events: `never` holds the whole stream in memory (24 bytes an
+    /// event), `always` streams it from a bounded read-ahead ring (memory: the slot table
+    /// plus a fixed buffer; a trace is re-read every pass), `auto` streams when holding it
+    /// would exceed --stream-above. Each cell's notes say which was used and why.
+    #[arg(long, value_name = "auto|always|never", default_value = "auto")]
+    stream: StreamMode,
+    /// With `--stream auto`: stream when the materialised stream would exceed this many MiB
+    /// (or half the memory available).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_BUDGET_MIB, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    stream_above: u64,
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -130,6 +141,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             mutator: args
                 .mutator_params
                 .or(args.mutator.then(MutatorParams::default)),
+            stream: StreamPolicy {
+                mode: args.stream,
+                budget_bytes: args.stream_above << 20,
+            },
         },
         alloc: AllocOptions {
             libpython: args.libpython.clone(),

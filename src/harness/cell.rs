@@ -4,7 +4,9 @@
 //! series, peak, final and retained RSS, counters), then a timed pass for latencies.
 //! Throughput is measured apart, in a process the contenders share ([`super::group`]).
 
-use super::replay::{timed_pass, untimed_pass, Latencies, Replayer, Touch, OP_NAMES};
+use super::feed::{Content, Feed};
+use super::feed::{Decision, StreamPolicy};
+use super::replay::{timed_pass, untimed_pass, Events, Latencies, Replayer, Touch, OP_NAMES};
 use super::timer::Timer;
 use crate::alloc::{Allocator, AllocatorSpec};
 use crate::metrics::Id;
@@ -44,6 +46,9 @@ pub struct CellSpec {
     /// allocator calls is replayed too ([`super::mutator`]). Memory and latency cells ignore it.
     #[serde(default)]
     pub mutator: Option<super::mutator::MutatorParams>,
+    /// Whether the replay streams its events or holds them all ([`super::feed`]).
+    #[serde(default)]
+    pub stream: StreamPolicy,
 }
 
 /// How every cell of a run replays its events (the command line's `run` options).
@@ -55,6 +60,7 @@ pub struct CellOptions {
     pub libpython: Option<PathBuf>,
     /// `run --mutator`: the throughput replay's mutator parameters.
     pub mutator: Option<super::mutator::MutatorParams>,
+    pub stream: StreamPolicy,
 }
 
 impl Default for CellOptions {
@@ -65,6 +71,7 @@ impl Default for CellOptions {
             sample_every: 1,
             libpython: None,
             mutator: None,
+            stream: StreamPolicy::default(),
         }
     }
 }
@@ -91,24 +98,97 @@ impl CellSpec {
             libpython: o.libpython.clone(),
             allow_malformed: o.overrides.allow_malformed,
             mutator: o.mutator,
+            stream: o.stream,
         }
+    }
+}
+
+/// The command line's overrides of the cell's source.
+pub fn overrides(spec: &CellSpec) -> Overrides {
+    Overrides {
+        python: spec.python,
+        scale: spec.scale,
+        seed: spec.seed,
+        allow_malformed: spec.allow_malformed,
     }
 }
 
 /// Opens the cell's source and brings all its events into memory, with the overrides applied.
 pub fn materialize(spec: &CellSpec) -> anyhow::Result<Materialized> {
-    Source::open(&spec.source)?.materialize(Overrides {
-        python: spec.python,
-        scale: spec.scale,
-        seed: spec.seed,
-        allow_malformed: spec.allow_malformed,
-    })
+    Source::open(&spec.source)?.materialize(overrides(spec))
+}
+
+/// Whether the cell's replay streams its events, and why (see [`super::feed`]).
+pub fn decide(spec: &CellSpec) -> anyhow::Result<Decision> {
+    spec.stream
+        .decide(&Source::open(&spec.source)?, overrides(spec))
+}
+
+/// A cell's events, ready before anything is measured: all in memory, or a feed that
+/// streams them ([`super::feed`]).
+pub enum Input {
+    Memory(Materialized),
+    Stream { feed: Feed, name: String },
+}
+
+impl Input {
+    /// Opens the cell's source as its policy decides; returns the decision's note too.
+    pub fn prepare(spec: &CellSpec) -> anyhow::Result<(Input, String)> {
+        let d = decide(spec)?;
+        let input = if d.stream {
+            let feed = Feed::open(&spec.source, overrides(spec), Content::Events)?;
+            let name = Source::open(&spec.source)?.name();
+            Input::Stream { feed, name }
+        } else {
+            Input::Memory(materialize(spec)?)
+        };
+        Ok((input, d.why))
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Input::Memory(m) => &m.name,
+            Input::Stream { name, .. } => name,
+        }
+    }
+
+    fn slots(&self) -> usize {
+        match self {
+            Input::Memory(m) => m.slots,
+            Input::Stream { feed, .. } => feed.slots,
+        }
+    }
+
+    /// Allocator events of the stream (exact in memory; events with markers when streamed,
+    /// which only sizes the RSS series).
+    fn ops(&self) -> u64 {
+        match self {
+            Input::Memory(m) => m.events.iter().filter(|e| e.slot().is_some()).count() as u64,
+            Input::Stream { feed, .. } => feed.events,
+        }
+    }
+
+    /// What the results should say about the events (a cut stream, a repaired trace): a
+    /// feed knows a repair once a pass has read the whole trace.
+    fn notes(&self) -> &[String] {
+        match self {
+            Input::Memory(m) => &m.notes,
+            Input::Stream { feed, .. } => &feed.notes,
+        }
+    }
+
+    fn events(&mut self) -> Events<'_> {
+        match self {
+            Input::Memory(m) => Events::Slice(&m.events),
+            Input::Stream { feed, .. } => Events::Feed(feed),
+        }
+    }
 }
 
 /// Measures one cell with allocator `a` and returns its result.
 pub fn measure<A: Allocator>(
     spec: &CellSpec,
-    m: &Materialized,
+    input: &mut Input,
     a: &mut A,
     raw_to_system: bool,
 ) -> anyhow::Result<CellResult> {
@@ -119,12 +199,19 @@ pub fn measure<A: Allocator>(
     let rss = RssReader::for_self().context("cannot read /proc/self/statm")?;
     let mut counters = Counters::open();
     let mut latencies = Latencies::new();
-    let ops_total = m.events.iter().filter(|e| e.slot().is_some()).count() as u64;
+    let ops_total = input.ops();
     let rss_every = (ops_total / 1000).max(1);
-    let mut r = Replayer::new(a, m.slots, raw_to_system, spec.touch);
+    let mut r = Replayer::new(a, input.slots(), raw_to_system, spec.touch);
 
     counters.enable();
-    let pass = untimed_pass(&mut r, &m.events, &rss, rss_every, &timer)?;
+    let pass = untimed_pass(
+        &mut r,
+        &mut input.events(),
+        ops_total,
+        &rss,
+        rss_every,
+        &timer,
+    )?;
     counters.disable();
     let engine = r.allocator().engine_stats();
     r.free_all();
@@ -134,7 +221,7 @@ pub fn measure<A: Allocator>(
 
     timed_pass(
         &mut r,
-        &m.events,
+        &mut input.events(),
         &timer,
         spec.sample_every.into(),
         &mut latencies,
@@ -142,7 +229,7 @@ pub fn measure<A: Allocator>(
     r.free_all();
 
     let mut cell = CellResult::new(
-        &m.name,
+        input.name(),
         &spec.allocator.to_string(),
         spec.repetition,
         CellKind::Replay,
@@ -155,7 +242,7 @@ pub fn measure<A: Allocator>(
          stream on the warmed allocator, timer included (lat_*) and subtracted (lat_*_net)"
             .to_string(),
     );
-    cell.notes.extend(m.notes.iter().cloned());
+    cell.notes.extend(input.notes().iter().cloned());
     let base = pass.baseline_rss;
     let mx = &mut cell.metrics;
     let peak_rss = pass.peak_rss.saturating_sub(base);

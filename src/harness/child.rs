@@ -3,7 +3,7 @@
 //! on stdout. A crash, abort or hang loses only this process; the parent reports the cell as
 //! failed.
 
-use super::cell::{materialize, measure, CellSpec, Materialized};
+use super::cell::{measure, CellSpec, Input};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use crate::report::model::CellResult;
 
@@ -14,14 +14,14 @@ pub const CELL_SUBCOMMAND: &str = "__cell";
 /// allocator gets its own monomorphised replay loop.
 struct Measure<'a> {
     spec: &'a CellSpec,
-    m: &'a Materialized,
+    input: &'a mut Input,
     raw_to_system: bool,
 }
 
 impl AllocatorVisitor for Measure<'_> {
     type Output = anyhow::Result<CellResult>;
     fn visit<A: Allocator + 'static>(self, mut a: A) -> Self::Output {
-        measure(self.spec, self.m, &mut a, self.raw_to_system)
+        measure(self.spec, self.input, &mut a, self.raw_to_system)
     }
 }
 
@@ -35,17 +35,18 @@ pub fn main(spec_json: &str) -> anyhow::Result<()> {
     let opts = AllocOptions {
         libpython: spec.libpython.clone(),
     };
-    let m = materialize(&spec)?;
+    let (mut input, how) = Input::prepare(&spec)?;
     // RAW-domain events go to glibc when the allocator stands for pymalloc (CPython's RAW
     // domain is never pymalloc's); any other allocator replaces all three domains, as
     // PYTHONMALLOC=malloc with a preloaded allocator does.
     let raw_to_system = allocator.is_pymalloc_like();
     let visitor = Measure {
         spec: &spec,
-        m: &m,
+        input: &mut input,
         raw_to_system,
     };
-    let cell = allocator.visit(&opts, visitor)??;
+    let mut cell = allocator.visit(&opts, visitor)??;
+    cell.notes.push(format!("memory and latency: {how}"));
     println!("{}", serde_json::to_string(&cell)?);
     Ok(())
 }

@@ -89,6 +89,194 @@ pub enum CompileError {
     Map(#[from] std::io::Error),
 }
 
+/// The compiler's state between events: per slot, the requested size and domain of the live
+/// block, and the live-byte count. Incremental, so a streaming replay compiles chunk by chunk
+/// on its read-ahead thread exactly as [`CompactStream::compile`] compiles a whole stream.
+pub struct Compiler {
+    /// Per slot: requested size | [`RAW`] of the live block, or [`FREE_SLOT`].
+    live: Vec<u64>,
+    raw_to_system: bool,
+    touch: Touch,
+    live_bytes: u64,
+    pub peak_live_bytes: u64,
+    /// Events compiled so far (markers included): the index errors name.
+    index: usize,
+}
+
+const RAW: u64 = 1 << 63;
+const FREE_SLOT: u64 = u64::MAX;
+
+impl Compiler {
+    /// A compiler for a stream needing `slots` table entries (grown if the stream names more).
+    pub fn new(slots: usize, raw_to_system: bool, touch: Touch) -> Self {
+        Compiler {
+            live: vec![FREE_SLOT; slots],
+            raw_to_system,
+            touch,
+            live_bytes: 0,
+            peak_live_bytes: 0,
+            index: 0,
+        }
+    }
+
+    /// Entries the slot table needs.
+    pub fn slots(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Starts the stream again from an empty table (the next pass of a streamed replay).
+    pub fn restart(&mut self) {
+        self.live.fill(FREE_SLOT);
+        self.live_bytes = 0;
+        self.peak_live_bytes = 0;
+        self.index = 0;
+    }
+
+    fn live_mut(&mut self, slot: u32) -> &mut u64 {
+        let s = slot as usize;
+        if s >= self.live.len() {
+            self.live.resize(s + 1, FREE_SLOT);
+        }
+        &mut self.live[s]
+    }
+
+    /// Compiles `events` (the next of the stream), appending to `records` and `wide`.
+    pub fn push(
+        &mut self,
+        events: &[Event],
+        records: &mut Vec<Record>,
+        wide: &mut Vec<Wide>,
+    ) -> Result<(), CompileError> {
+        for e in events {
+            self.one(e, records, wide)?;
+            self.index += 1;
+            self.peak_live_bytes = self.peak_live_bytes.max(self.live_bytes);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn one(
+        &mut self,
+        e: &Event,
+        records: &mut Vec<Record>,
+        wide: &mut Vec<Wide>,
+    ) -> Result<(), CompileError> {
+        let mut push_wide = |w: Wide, raw: bool, slot: u32, records: &mut Vec<Record>| {
+            let code = if raw { WIDE_RAW } else { WIDE };
+            records.push(Record {
+                slot,
+                word: code << SIZE_BITS | wide.len() as u32,
+            });
+            wide.push(w);
+        };
+        let index = self.index;
+        match *e {
+            Event::Alloc {
+                slot, size, domain, ..
+            }
+            | Event::Calloc {
+                slot, size, domain, ..
+            } => {
+                let raw = self.raw_to_system && domain == Domain::Raw;
+                // An allocation into a live slot leaks the old block, as the
+                // per-event replayer does; it stays counted as live.
+                let bytes = e.bytes().unwrap_or(0);
+                *self.live_mut(slot) = bytes | if raw { RAW } else { 0 };
+                self.live_bytes += bytes;
+                if let Event::Calloc { n, .. } = *e {
+                    let w = Wide::Calloc {
+                        n: n.into(),
+                        size: size.into(),
+                    };
+                    push_wide(w, raw, slot, records);
+                } else if size > SIZE_MASK {
+                    push_wide(Wide::Malloc { size: size.into() }, raw, slot, records);
+                } else {
+                    let code = if raw { MALLOC_RAW } else { MALLOC };
+                    records.push(Record {
+                        slot,
+                        word: code << SIZE_BITS | size,
+                    });
+                }
+            }
+            Event::Realloc { slot, size, .. } => {
+                let l = self.live.get(slot as usize).copied().unwrap_or(FREE_SLOT);
+                if l == FREE_SLOT {
+                    return Err(CompileError::NotLive {
+                        index,
+                        what: "realloc",
+                        slot,
+                    });
+                }
+                let (old, raw) = (l & !RAW, l & RAW != 0);
+                let new = u64::from(size);
+                self.live[slot as usize] = new | (l & RAW);
+                self.live_bytes = self.live_bytes + new - old;
+                let writes = match self.touch {
+                    Touch::None => false,
+                    Touch::Header => old < new.min(16),
+                    Touch::Full => old < new,
+                };
+                if writes || size > SIZE_MASK {
+                    let w = Wide::Realloc {
+                        size: new,
+                        touch_from: old,
+                    };
+                    push_wide(w, raw, slot, records);
+                } else {
+                    let code = if raw { REALLOC_RAW } else { REALLOC };
+                    records.push(Record {
+                        slot,
+                        word: code << SIZE_BITS | size,
+                    });
+                }
+            }
+            Event::Free { slot, .. } => {
+                let l = self.live.get(slot as usize).copied().unwrap_or(FREE_SLOT);
+                if l == FREE_SLOT {
+                    return Err(CompileError::NotLive {
+                        index,
+                        what: "free",
+                        slot,
+                    });
+                }
+                self.live[slot as usize] = FREE_SLOT;
+                self.live_bytes -= l & !RAW;
+                let code = if l & RAW != 0 { FREE_RAW } else { FREE };
+                records.push(Record {
+                    slot,
+                    word: code << SIZE_BITS,
+                });
+            }
+            Event::Phase(_) | Event::Gc(_) => {}
+        }
+        Ok(())
+    }
+
+    /// (slot, served by glibc) of every block live now, in slot order, from `from` on, at
+    /// most `max` of them; returns the slot to continue from (`None` when done). A streamed
+    /// pass frees what is still live at its end through these, as untimed free records.
+    pub fn live_from(&self, from: usize, max: usize, out: &mut Vec<Record>) -> Option<usize> {
+        let mut n = 0;
+        for (s, &l) in self.live.iter().enumerate().skip(from) {
+            if l == FREE_SLOT {
+                continue;
+            }
+            if n == max {
+                return Some(s);
+            }
+            let code = if l & RAW != 0 { FREE_RAW } else { FREE };
+            out.push(Record {
+                slot: s as u32,
+                word: code << SIZE_BITS,
+            });
+            n += 1;
+        }
+        None
+    }
+}
+
 impl CompactStream {
     /// Decodes `events` once. `raw_to_system` sends RAW-domain blocks to glibc (as when
     /// pymalloc serves MEM and OBJ); `touch` fixes how many bytes each new block gets written.
@@ -103,109 +291,23 @@ impl CompactStream {
                 slots = slots.max(s as usize + 1);
             }
         }
-        // Per slot: requested size and domain of the live block (None when free).
-        let mut live: Vec<Option<(u64, bool)>> = vec![None; slots];
+        let mut c = Compiler::new(slots, raw_to_system, touch);
         let mut records = Vec::with_capacity(events.len());
         let mut wide = Vec::new();
-        let (mut live_bytes, mut peak) = (0u64, 0u64);
-        let mut push_wide = |w: Wide, raw: bool, slot: u32, records: &mut Vec<Record>| {
-            let code = if raw { WIDE_RAW } else { WIDE };
-            records.push(Record {
-                slot,
-                word: code << SIZE_BITS | wide.len() as u32,
-            });
-            wide.push(w);
-        };
-        for (index, e) in events.iter().enumerate() {
-            match *e {
-                Event::Alloc {
-                    slot, size, domain, ..
-                }
-                | Event::Calloc {
-                    slot, size, domain, ..
-                } => {
-                    let raw = raw_to_system && domain == Domain::Raw;
-                    // An allocation into a live slot leaks the old block, as the
-                    // per-event replayer does; it stays counted as live.
-                    let bytes = e.bytes().unwrap_or(0);
-                    live[slot as usize] = Some((bytes, raw));
-                    live_bytes += bytes;
-                    if let Event::Calloc { n, .. } = *e {
-                        let w = Wide::Calloc {
-                            n: n.into(),
-                            size: size.into(),
-                        };
-                        push_wide(w, raw, slot, &mut records);
-                    } else if size > SIZE_MASK {
-                        push_wide(Wide::Malloc { size: size.into() }, raw, slot, &mut records);
-                    } else {
-                        let code = if raw { MALLOC_RAW } else { MALLOC };
-                        records.push(Record {
-                            slot,
-                            word: code << SIZE_BITS | size,
-                        });
-                    }
-                }
-                Event::Realloc { slot, size, .. } => {
-                    let Some((old, raw)) = live[slot as usize] else {
-                        return Err(CompileError::NotLive {
-                            index,
-                            what: "realloc",
-                            slot,
-                        });
-                    };
-                    let new = u64::from(size);
-                    live[slot as usize] = Some((new, raw));
-                    live_bytes = live_bytes + new - old;
-                    let writes = match touch {
-                        Touch::None => false,
-                        Touch::Header => old < new.min(16),
-                        Touch::Full => old < new,
-                    };
-                    if writes || size > SIZE_MASK {
-                        let w = Wide::Realloc {
-                            size: new,
-                            touch_from: old,
-                        };
-                        push_wide(w, raw, slot, &mut records);
-                    } else {
-                        let code = if raw { REALLOC_RAW } else { REALLOC };
-                        records.push(Record {
-                            slot,
-                            word: code << SIZE_BITS | size,
-                        });
-                    }
-                }
-                Event::Free { slot, .. } => {
-                    let Some((old, raw)) = live[slot as usize].take() else {
-                        return Err(CompileError::NotLive {
-                            index,
-                            what: "free",
-                            slot,
-                        });
-                    };
-                    live_bytes -= old;
-                    let code = if raw { FREE_RAW } else { FREE };
-                    records.push(Record {
-                        slot,
-                        word: code << SIZE_BITS,
-                    });
-                }
-                Event::Phase(_) | Event::Gc(_) => {}
-            }
-            peak = peak.max(live_bytes);
-        }
-        let live_at_end = live
+        c.push(events, &mut records, &mut wide)?;
+        let live_at_end = c
+            .live
             .iter()
             .enumerate()
-            .filter_map(|(s, l)| l.map(|(_, raw)| (s as u32, raw)))
+            .filter(|(_, &l)| l != FREE_SLOT)
+            .map(|(s, &l)| (s as u32, l & RAW != 0))
             .collect();
         Ok(CompactStream {
             records: PinnedBuf::from_slice(&records)?,
             wide,
             slots,
             live_at_end,
-            peak_live_bytes: peak,
+            peak_live_bytes: c.peak_live_bytes,
             touch,
         })
     }

@@ -5,13 +5,16 @@
 //! mixed between allocators; only throughput shares a process, because only pairing cancels
 //! the slow per-process noise (issue 12).
 
-use super::cell::{materialize, CellSpec};
+use super::cell::{decide, materialize, overrides, CellSpec};
 use super::compact::CompactStream;
+use super::feed::{Content, Feed};
 use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::mutator_fit::{fit_in_process, Fit};
-use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples};
+use super::replay::Touch;
+use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Name of the hidden subcommand.
@@ -43,8 +46,92 @@ impl AllocatorVisitor for Build {
     }
 }
 
-/// Measures the group in this process and returns its samples.
+struct BuildStreamed {
+    name: String,
+    feed: Rc<RefCell<Feed>>,
+    touch: Touch,
+}
+
+impl AllocatorVisitor for BuildStreamed {
+    type Output = std::io::Result<Box<dyn Contender>>;
+    fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
+        Ok(Box::new(StreamBench::new(
+            &self.name, a, self.feed, self.touch,
+        )?))
+    }
+}
+
+/// Measures the group in this process and returns its samples: from the stream held in
+/// memory, or streamed when the cell's policy says so.
 pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    let mut decision = decide(&spec.workload)?;
+    if decision.stream && spec.workload.mutator.is_some() {
+        // The mutator's steps are aligned with the whole stream's records (the plan refuses
+        // `--stream always` with `--mutator`).
+        decision.stream = false;
+        decision.why = format!(
+            "materialised (--mutator needs the whole stream; {})",
+            decision.why
+        );
+    }
+    let mut g = if decision.stream {
+        measure_streamed(spec)?
+    } else {
+        measure_materialised(spec)?
+    };
+    g.replay = decision.why + &g.replay_detail;
+    Ok(g)
+}
+
+/// As [`measure`], every contender reading a feed (one per compiled form) pass by pass.
+fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    let touch = spec.workload.touch;
+    let opts = AllocOptions {
+        libpython: spec.workload.libpython.as_ref().map(Into::into),
+    };
+    let mut feeds: [Option<Rc<RefCell<Feed>>>; 2] = [None, None];
+    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
+    for name in &spec.allocators {
+        let a: AllocatorSpec = name.parse()?;
+        let raw = a.is_pymalloc_like();
+        let feed = match &feeds[usize::from(raw)] {
+            Some(f) => Rc::clone(f),
+            None => {
+                let content = Content::Compact {
+                    raw_to_system: raw,
+                    touch,
+                };
+                let f = Feed::open(&spec.workload.source, overrides(&spec.workload), content)?;
+                let f = Rc::new(RefCell::new(f));
+                feeds[usize::from(raw)] = Some(Rc::clone(&f));
+                f
+            }
+        };
+        let build = BuildStreamed {
+            name: name.clone(),
+            feed,
+            touch,
+        };
+        contenders.push(a.visit(&opts, build)??);
+    }
+    let mut g = measure_group(&mut contenders, spec.calibration)
+        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    g.workload = spec.workload.workload.clone();
+    let open: Vec<_> = feeds.iter().flatten().collect();
+    if let Some(f) = open.first() {
+        let f = f.borrow();
+        g.replay_detail = format!(
+            "; slot tables of {} entries (one per contender: {}; one per ring), rings: {} of {} MiB",
+            f.slots,
+            contenders.len(),
+            open.len(),
+            f.ring_bytes >> 20
+        );
+    }
+    Ok(g)
+}
+
+fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let m = materialize(&spec.workload)?;
     let touch = spec.workload.touch;
     let opts = AllocOptions {

@@ -4,6 +4,7 @@
 pub mod cell;
 pub mod child;
 pub mod compact;
+pub mod feed;
 pub mod fidelity;
 pub mod group;
 pub mod heap;
@@ -14,6 +15,7 @@ pub mod plan;
 pub mod replay;
 pub mod runner;
 pub mod shard;
+pub mod stream_policy;
 pub mod throughput;
 pub mod timer;
 pub mod trace_fidelity;

@@ -44,6 +44,8 @@ pub struct ThroughputBatch {
     key: Option<BatchKey>,
     workload_name: Option<String>,
     events: u64,
+    /// How the throughput process got its events (materialised or streamed, and why).
+    replay: Option<String>,
     per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
     /// Whether the processes ran with one fixed address layout (`--fixed-layout`).
     fixed_layout: bool,
@@ -127,6 +129,9 @@ impl ThroughputBatch {
 
     fn record(&mut self, g: &GroupSamples, group: &str) {
         self.workload_name.get_or_insert(g.workload.clone());
+        if !g.replay.is_empty() {
+            self.replay.get_or_insert(g.replay.clone());
+        }
         self.events = g.events;
         self.fixed_layout |= g.fixed_layout;
         let Some(null) = g.contenders.first() else {
@@ -176,6 +181,9 @@ impl ThroughputBatch {
                     cell.events = self.events;
                 }
                 push_throughput_metrics(&mut cell.metrics, t);
+                if let Some(r) = &self.replay {
+                    cell.notes.push(format!("throughput: {r}"));
+                }
                 cell.throughput = Some(t.clone());
                 if let Some(note) = self.mutator_fits.get(&cell.allocator) {
                     cell.notes.push(note.clone());

@@ -64,6 +64,10 @@ impl Plan {
             // A repaired trace loses events, and with them the pace's alignment.
             anyhow::bail!("--mutator cannot replay a repaired trace (--allow-malformed)");
         }
+        if req.cell.mutator.is_some() && req.cell.stream.mode == super::feed::StreamMode::Always {
+            // The mutator's steps are laid out over the whole stream held in memory.
+            anyhow::bail!("--mutator replays a trace held in memory; it cannot --stream always");
+        }
         let sources = req
             .workloads
             .iter()

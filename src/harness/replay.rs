@@ -6,6 +6,7 @@
 //! can (the engine's fast path fully; C allocators up to their exported function).
 
 use crate::alloc::{Allocator, SystemAllocator};
+use crate::harness::feed::Feed;
 use crate::harness::timer::Timer;
 use crate::sys::procfs::RssReader;
 use crate::workload::{Domain, Event};
@@ -64,6 +65,9 @@ pub enum ReplayError {
         bytes: u64,
         index: u64,
     },
+    /// A streamed source failed mid-pass (a read error, a malformed event).
+    #[error("reading the stream: {0}")]
+    Source(String),
 }
 
 /// One live block: its address, requested size, and whether the system allocator holds it.
@@ -303,21 +307,50 @@ pub struct UntimedPass {
     pub rss_series: Vec<(u64, u64)>,
 }
 
-/// Replays `events` without timing individual operations: throughput and memory.
-/// RSS is read every `rss_every` allocator events and at phase markers.
+/// A pass's events: all in memory, or streamed chunk by chunk from a [`Feed`].
+pub enum Events<'a> {
+    Slice(&'a [Event]),
+    Feed(&'a mut Feed),
+}
+
+impl Events<'_> {
+    /// Calls `f` on each chunk of one pass with the index of its first event. Waiting for a
+    /// streamed chunk happens between calls, never inside one.
+    pub fn each_chunk(
+        &mut self,
+        mut f: impl FnMut(&[Event], u64) -> Result<(), ReplayError>,
+    ) -> Result<(), ReplayError> {
+        match self {
+            Events::Slice(e) => f(e, 0),
+            Events::Feed(feed) => {
+                feed.begin().map_err(ReplayError::Source)?;
+                while let Some(c) = feed.next_chunk().map_err(ReplayError::Source)? {
+                    let r = f(&c.events, c.first);
+                    feed.give_back(c);
+                    r?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Replays `events` (`total` of them, for sizing the RSS series) without timing individual
+/// operations: memory. RSS is read every `rss_every` allocator events and at phase markers;
+/// the baseline when the first chunk is in hand (a streamed source's read-ahead buffers
+/// are then in place, so they count as baseline, not as the allocator's).
 pub fn untimed_pass<A: Allocator>(
     r: &mut Replayer<'_, A>,
-    events: &[Event],
+    events: &mut Events<'_>,
+    total: u64,
     rss: &RssReader,
     rss_every: u64,
     timer: &Timer,
 ) -> Result<UntimedPass, ReplayError> {
     let mut out = UntimedPass {
-        rss_series: Vec::with_capacity(1100 + events.len() / rss_every.max(1) as usize),
+        rss_series: Vec::with_capacity(1100 + (total / rss_every.max(1)) as usize),
         ..UntimedPass::default()
     };
-    out.baseline_rss = rss.read().unwrap_or(0);
-    out.peak_rss = out.baseline_rss;
     let sample = |ops: u64, out: &mut UntimedPass| {
         let now = rss.read().unwrap_or(0);
         out.peak_rss = out.peak_rss.max(now);
@@ -327,24 +360,37 @@ pub fn untimed_pass<A: Allocator>(
         }
     };
     let mut next_sample = rss_every;
+    let mut started = false;
     let start = std::time::Instant::now();
-    for (i, ev) in events.iter().enumerate() {
-        match r.apply::<false>(ev, timer, i as u64)? {
-            Some(_) => {
-                out.ops += 1;
-                if out.ops == next_sample {
-                    next_sample += rss_every;
-                    sample(out.ops, &mut out);
+    events.each_chunk(|chunk, first| {
+        if !started {
+            started = true;
+            out.baseline_rss = rss.read().unwrap_or(0);
+            out.peak_rss = out.baseline_rss;
+        }
+        for (i, ev) in chunk.iter().enumerate() {
+            match r.apply::<false>(ev, timer, first + i as u64)? {
+                Some(_) => {
+                    out.ops += 1;
+                    if out.ops == next_sample {
+                        next_sample += rss_every;
+                        sample(out.ops, &mut out);
+                    }
                 }
-            }
-            None => {
-                if matches!(ev, Event::Phase(_) | Event::Gc(2)) {
-                    sample(out.ops, &mut out);
+                None => {
+                    if matches!(ev, Event::Phase(_) | Event::Gc(2)) {
+                        sample(out.ops, &mut out);
+                    }
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     out.elapsed_ns = start.elapsed().as_nanos() as u64;
+    if !started {
+        out.baseline_rss = rss.read().unwrap_or(0);
+        out.peak_rss = out.baseline_rss;
+    }
     sample(out.ops, &mut out);
     out.final_rss = out
         .rss_series
@@ -390,23 +436,26 @@ impl Default for Latencies {
 /// Replays `events` timing one operation in `sample_every` with the timer.
 pub fn timed_pass<A: Allocator>(
     r: &mut Replayer<'_, A>,
-    events: &[Event],
+    events: &mut Events<'_>,
     timer: &Timer,
     sample_every: u64,
     lat: &mut Latencies,
 ) -> Result<(), ReplayError> {
     let mut countdown = sample_every.max(1);
-    for (i, ev) in events.iter().enumerate() {
-        countdown -= 1;
-        if countdown == 0 {
-            countdown = sample_every.max(1);
-            if let Some((op, ticks)) = r.apply::<true>(ev, timer, i as u64)? {
-                lat.per_op[op].saturating_record(ticks.max(1));
-                lat.timed_ops += 1;
+    events.each_chunk(|chunk, first| {
+        for (i, ev) in chunk.iter().enumerate() {
+            let index = first + i as u64;
+            countdown -= 1;
+            if countdown == 0 {
+                countdown = sample_every.max(1);
+                if let Some((op, ticks)) = r.apply::<true>(ev, timer, index)? {
+                    lat.per_op[op].saturating_record(ticks.max(1));
+                    lat.timed_ops += 1;
+                }
+            } else {
+                r.apply::<false>(ev, timer, index)?;
             }
-        } else {
-            r.apply::<false>(ev, timer, i as u64)?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -7,12 +7,14 @@
 //! bandwidth of the host, page placement) hits all of them alike and cancels in the ratios
 //! and net figures, which are taken pair by pair within a round.
 
-use super::compact::{self, CompactStream, Wide};
+use super::compact::{self, CompactStream, Record, Wide};
+use super::feed::Feed;
 use super::replay::{ReplayError, Touch};
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::pinned::PinnedBuf;
 use crate::sys::procfs::thread_cpu_ns;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Writes the first bytes of a new block as the touch policy says (`TOUCH` = `Touch as u8`).
@@ -42,17 +44,26 @@ pub(crate) fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
     }
 }
 
-/// One pass of `s` into `a`, from an empty slot table. Returns the event index of a failed
-/// allocation (NULL), with its op and size.
+/// Records to replay: a whole materialised stream, or one chunk of a streamed one.
+pub(crate) struct View<'a> {
+    pub records: &'a [Record],
+    pub wide: &'a [Wide],
+    pub touch: Touch,
+    /// Index of the first record in the pass (for error messages).
+    pub first: u64,
+}
+
+/// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
+/// Returns the event index of a failed allocation (NULL), with its op and size.
 #[inline(never)]
 fn replay<A: Allocator, const TOUCH: u8>(
     a: &mut A,
-    s: &CompactStream,
+    s: &View<'_>,
     slots: &mut [*mut u8],
 ) -> Result<(), ReplayError> {
     let mut sys = SystemAllocator;
     let table = slots.as_mut_ptr();
-    for (i, r) in s.records.as_slice().iter().enumerate() {
+    for (i, r) in s.records.iter().enumerate() {
         // SAFETY: compile() sized the table for every slot of the stream, and realloc/free
         // only name slots it saw allocated, so every pointer passed back is live.
         unsafe {
@@ -79,7 +90,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
                         wide(a, s, *slot, size)
                     };
                     if p.is_null() {
-                        return Err(oom(s.wide[size], i));
+                        return Err(oom_at(s.wide[size], s.first + i as u64));
                     }
                     *slot = p;
                     continue;
@@ -94,7 +105,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
                 return Err(ReplayError::OutOfMemory {
                     op,
                     bytes: size as u64,
-                    index: i as u64,
+                    index: s.first + i as u64,
                 });
             }
             if r.code() < compact::FREE {
@@ -109,15 +120,46 @@ fn replay<A: Allocator, const TOUCH: u8>(
 /// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn wide<A: Allocator>(
+pub(crate) unsafe fn wide<A: Allocator, S: WideSource>(
     a: &mut A,
-    s: &CompactStream,
+    s: &S,
     old: *mut u8,
     index: usize,
 ) -> *mut u8 {
-    let full = s.touch == Touch::Full;
-    let header = s.touch != Touch::None;
-    match s.wide[index] {
+    let (wide, touch) = s.wide_table();
+    wide_at(a, wide, touch, old, index)
+}
+
+/// Where a replay loop finds its side table: a whole materialised stream (the mutator's
+/// loop) or one chunk of a streamed one ([`View`]).
+pub(crate) trait WideSource {
+    fn wide_table(&self) -> (&[Wide], Touch);
+}
+
+impl WideSource for CompactStream {
+    fn wide_table(&self) -> (&[Wide], Touch) {
+        (&self.wide, self.touch)
+    }
+}
+
+impl WideSource for View<'_> {
+    fn wide_table(&self) -> (&[Wide], Touch) {
+        (self.wide, self.touch)
+    }
+}
+
+/// [`wide`] on an explicit side table.
+#[inline(always)]
+unsafe fn wide_at<A: Allocator>(
+    a: &mut A,
+    wide: &[Wide],
+    touch: Touch,
+    old: *mut u8,
+    index: usize,
+) -> *mut u8 {
+    let full = touch == Touch::Full;
+    let header = touch != Touch::None;
+    match wide[index] {
         Wide::Malloc { size } => {
             let p = a.malloc(size as usize);
             if !p.is_null() && header {
@@ -145,16 +187,32 @@ pub(crate) unsafe fn wide<A: Allocator>(
     }
 }
 
+/// The error of a failed side-table event at position `index` of a whole stream.
 pub(crate) fn oom(w: Wide, index: usize) -> ReplayError {
+    oom_at(w, index as u64)
+}
+
+/// As [`oom`], for an index counted across the chunks of a streamed pass.
+fn oom_at(w: Wide, index: u64) -> ReplayError {
     let (op, bytes) = match w {
         Wide::Malloc { size } => ("malloc", size),
         Wide::Calloc { n, size } => ("calloc", n * size),
         Wide::Realloc { size, .. } => ("realloc", size),
     };
-    ReplayError::OutOfMemory {
-        op,
-        bytes,
-        index: index as u64,
+    ReplayError::OutOfMemory { op, bytes, index }
+}
+
+/// Replays `v` with the loop monomorphised for its touch policy.
+#[inline(always)]
+fn replay_view<A: Allocator>(
+    a: &mut A,
+    v: &View<'_>,
+    slots: &mut [*mut u8],
+) -> Result<(), ReplayError> {
+    match v.touch {
+        Touch::None => replay::<A, { Touch::None as u8 }>(a, v, slots),
+        Touch::Header => replay::<A, { Touch::Header as u8 }>(a, v, slots),
+        Touch::Full => replay::<A, { Touch::Full as u8 }>(a, v, slots),
     }
 }
 
@@ -167,6 +225,11 @@ pub trait Contender {
     /// One timed pass from an empty slot table, then every block still live freed (untimed).
     /// Returns the CPU time of the pass in nanoseconds (see [`thread_cpu_ns`]).
     fn pass(&mut self) -> Result<u64, ReplayError>;
+    /// The engine's accounting now, when the allocator is the engine (`None` by default: only
+    /// the tests comparing streamed and materialised replays ask).
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        None
+    }
 }
 
 /// The [`Contender`] for allocator type `A`, with its own monomorphised loop.
@@ -198,18 +261,24 @@ impl<A: Allocator> Contender for Bench<A> {
         self.stream.ops()
     }
 
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
+    }
+
     fn pass(&mut self) -> Result<u64, ReplayError> {
         let stream = Rc::clone(&self.stream);
         let len = self.slots.len();
         let table = self.slots.as_mut_ptr().cast::<*mut u8>();
         // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let t0 = thread_cpu_ns();
-        let result = match stream.touch {
-            Touch::None => replay::<A, { Touch::None as u8 }>(&mut self.a, &stream, slots),
-            Touch::Header => replay::<A, { Touch::Header as u8 }>(&mut self.a, &stream, slots),
-            Touch::Full => replay::<A, { Touch::Full as u8 }>(&mut self.a, &stream, slots),
+        let view = View {
+            records: stream.records.as_slice(),
+            wide: &stream.wide,
+            touch: stream.touch,
+            first: 0,
         };
+        let t0 = thread_cpu_ns();
+        let result = replay_view(&mut self.a, &view, slots);
         let ticks = thread_cpu_ns().saturating_sub(t0);
         result?;
         let mut sys = SystemAllocator;
@@ -226,6 +295,80 @@ impl<A: Allocator> Contender for Bench<A> {
                 }
             }
         }
+        Ok(ticks)
+    }
+}
+
+/// The [`Contender`] for allocator type `A` replaying a streamed source: the same loop, one
+/// chunk at a time. The clock is read around each chunk's replay and the chunk times summed,
+/// so waiting for the read-ahead (between chunks) is never measured (see [`super::feed`]).
+pub struct StreamBench<A: Allocator> {
+    name: String,
+    a: A,
+    feed: Rc<RefCell<Feed>>,
+    slots: PinnedBuf<usize>,
+    touch: Touch,
+    /// Records of the last complete pass.
+    ops: u64,
+}
+
+impl<A: Allocator> StreamBench<A> {
+    /// `touch` must be the policy the feed compiled with.
+    pub fn new(name: &str, a: A, feed: Rc<RefCell<Feed>>, touch: Touch) -> std::io::Result<Self> {
+        let slots = PinnedBuf::new(feed.borrow().slots.max(1), 0usize)?;
+        Ok(StreamBench {
+            name: name.to_string(),
+            a,
+            feed,
+            slots,
+            touch,
+            ops: 0,
+        })
+    }
+}
+
+impl<A: Allocator> Contender for StreamBench<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ops(&self) -> u64 {
+        self.ops
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
+    }
+
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let mut feed = self.feed.borrow_mut();
+        feed.begin().map_err(ReplayError::Source)?;
+        let len = self.slots.len();
+        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
+        // SAFETY: as in `Bench::pass`.
+        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
+        let (mut ticks, mut ops) = (0u64, 0u64);
+        while let Some(chunk) = feed.next_chunk().map_err(ReplayError::Source)? {
+            let view = View {
+                records: &chunk.records,
+                wide: &chunk.wide,
+                touch: self.touch,
+                first: ops,
+            };
+            let result = if chunk.cleanup {
+                // What the pass left live, freed after its clock stopped.
+                replay_view(&mut self.a, &view, slots)
+            } else {
+                let t0 = thread_cpu_ns();
+                let r = replay_view(&mut self.a, &view, slots);
+                ticks += thread_cpu_ns().saturating_sub(t0);
+                ops += chunk.records.len() as u64;
+                r
+            };
+            feed.give_back(chunk);
+            result?;
+        }
+        self.ops = ops;
         Ok(ticks)
     }
 }
@@ -258,6 +401,12 @@ pub struct GroupSamples {
     /// Mutator mode: how its work was fitted to the recorded pace in this process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutator_fit: Option<super::mutator_fit::Fit>,
+    /// How the events reached the loop: materialised or streamed, and why.
+    #[serde(default)]
+    pub replay: String,
+    /// What a streamed replay held in memory (added to `replay`).
+    #[serde(skip)]
+    pub replay_detail: String,
 }
 
 /// How long and how often to measure.
@@ -297,8 +446,9 @@ pub fn measure_group(
     let ns = |t: u64| t as f64;
     let mut out: Vec<ContenderSamples> = Vec::new();
     for c in contenders.iter_mut() {
-        let ops = c.ops().max(1) as f64;
-        let cold = ns(c.pass().map_err(|e| (c.name().to_string(), e))?) / ops;
+        // Events per pass are known once a pass was made (a streamed source counts them).
+        let cold_ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
+        let cold = ns(cold_ticks) / c.ops().max(1) as f64;
         // Warm-up: at least the asked passes and at least one minimum time; the fastest
         // pass sets how many passes a sample needs.
         let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
@@ -340,6 +490,8 @@ pub fn measure_group(
         contenders: out,
         fixed_layout: crate::sys::process::layout_is_fixed(),
         mutator_fit: None,
+        replay: String::new(),
+        replay_detail: String::new(),
     })
 }
 

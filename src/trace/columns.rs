@@ -4,14 +4,10 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::{bad, marker, varint};
+use super::decode::{bad, field, marker, varint, DOMAINS, SLOT_STEP};
 use super::format::*;
 use super::writer::DeltaState;
-use crate::workload::{Domain, Event};
-
-const DOMAINS: [Domain; 3] = [Domain::Raw, Domain::Mem, Domain::Obj];
-/// Slot change of modes SAME, NEXT and PREV (index 0 is never used).
-const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
+use crate::workload::Event;
 
 /// The encoder of one block, mirrored by [`decode_block`]: version 1's delta state plus a
 /// ring of the last [`RING`] allocated slots. Most frees that are not the previous event's
@@ -202,19 +198,6 @@ pub fn unpack(
     Ok(())
 }
 
-/// Reads one varint of at most 32 bits from a column.
-#[inline(always)]
-fn field(col: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
-    match varint(col, p) {
-        Some(v) if v <= u64::from(u32::MAX) => Ok(v as u32),
-        Some(v) => Err(bad(i, &format!("{what} {v} is absurdly large"))),
-        None => Err(bad(
-            i,
-            &format!("{what} column ends early or holds a bad varint"),
-        )),
-    }
-}
-
 /// Decodes `count` events of one version-2 block from its columns into `out` (and their
 /// pace, in cycles, into `pace` when the trace has a pace column); returns the slot-table
 /// size after them (`table` is the size before). Errors name the event's index in the block.
@@ -232,28 +215,37 @@ pub fn decode_block(
     if pace.is_none() && !cols[COL_PACE].is_empty() {
         return Err("a pace column in a trace whose header has no pace flag".into());
     }
-    out.reserve(count as usize);
-    let mut st = DeltaState::default();
-    let mut ring = [u32::MAX; RING];
-    let mut head = 0usize;
     let mut pos = [0usize; COLUMNS];
-    for (i, &tag) in tags.iter().enumerate() {
-        let i = i as u32;
-        if tag & TAG_THREAD != 0 {
-            let t = field(&cols[COL_THREADS], &mut pos[COL_THREADS], i, "thread")?;
-            st.thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
-        }
-        if let Some(p) = pace.as_deref_mut() {
+    // The pace column on its own (it depends on nothing else), so the event loop below has
+    // no per-event test for it.
+    if let Some(p) = pace.as_deref_mut() {
+        p.reserve(count as usize);
+        for i in 0..count {
             let c = varint(&cols[COL_PACE], &mut pos[COL_PACE])
                 .and_then(pace_cycles)
                 .ok_or_else(|| bad(i, "pace column ends early or holds a bad code"))?;
             p.push(c);
         }
+    }
+    out.reserve(count as usize);
+    let start = out.len();
+    // Each event is written straight into the reserved room (no capacity test per event);
+    // the length is set once all are decoded, so an error leaves `out` as it was.
+    let room = &mut out.spare_capacity_mut()[..count as usize];
+    let mut st = DeltaState::default();
+    let mut ring = [u32::MAX; RING];
+    let mut head = 0usize;
+    for ((i, &tag), dst) in tags.iter().enumerate().zip(room) {
+        let i = i as u32;
+        if tag & TAG_THREAD != 0 {
+            let t = field(&cols[COL_THREADS], &mut pos[COL_THREADS], i, "thread")?;
+            st.thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
+        }
         let thread = st.thread;
         let op = tag & 7;
         let domain = (tag >> 3) & 3;
         if op > OP_FREE {
-            out.push(marker(&cols[COL_ARGS], &mut pos[COL_ARGS], i, tag, op)?);
+            dst.write(marker(&cols[COL_ARGS], &mut pos[COL_ARGS], i, tag, op)?);
             continue;
         }
         let allocating = op <= OP_CALLOC;
@@ -327,8 +319,11 @@ pub fn decode_block(
                 Event::Free { slot, thread }
             }
         };
-        out.push(e);
+        dst.write(e);
     }
+    // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==
+    // count`), and `reserve` made room for them after `start`.
+    unsafe { out.set_len(start + count as usize) };
     for (c, (col, p)) in cols.iter().zip(pos).enumerate().skip(1) {
         if p != col.len() && !(c == COL_PACE && pace.is_none()) {
             return Err(format!(

@@ -14,9 +14,10 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
-/// One decoded block.
+/// One decoded block, handed from the producer thread to the reader.
 struct Decoded {
     at: u64,
     seq: u64,
@@ -30,6 +31,7 @@ enum Inner {
     Serial(Box<TraceReader<BufReader<File>>>),
     Parallel {
         rx: Receiver<Result<Decoded, TraceError>>,
+        spent: SyncSender<(Vec<Event>, Vec<u64>)>,
         current: Option<Decoded>,
         table: u32,
         events: u64,
@@ -46,13 +48,47 @@ pub struct ParallelReader {
     inner: Inner,
 }
 
-fn decode_one(
+/// One block's decode slot, reused group after group: its buffers and its zstd context are
+/// allocated once, so decoding a file of any length allocates nothing after the first group
+/// (a streaming replay's read-ahead re-reads a file pass after pass inside a process whose
+/// heap never frees, [`crate::harness::heap`]).
+pub struct BlockOut {
+    /// File offset and sequence number of the block.
+    pub at: u64,
+    pub seq: u64,
+    pub events: Vec<Event>,
+    pub pace: Vec<u64>,
+    pub table_before: u32,
+    pub table_after: u32,
+    scratch: Option<Scratch>,
+    /// Set when the block failed (kept here, not collected, so a group allocates nothing).
+    error: Option<TraceError>,
+}
+
+impl BlockOut {
+    fn new() -> Self {
+        BlockOut {
+            at: 0,
+            seq: 0,
+            events: Vec::new(),
+            pace: Vec::new(),
+            table_before: 0,
+            table_after: 0,
+            scratch: None,
+            error: None,
+        }
+    }
+}
+
+/// Decodes block `k`, whose bytes start at `base` in `bytes`, into `out`.
+fn decode_into(
     header: &Header,
     index: &Index,
     k: usize,
     bytes: &[u8],
     base: u64,
-) -> Result<Decoded, TraceError> {
+    out: &mut BlockOut,
+) -> Result<(), TraceError> {
     let (at, head) = index.blocks[k];
     let hlen = header.block_header_len();
     let start = (at - base) as usize;
@@ -60,67 +96,177 @@ fn decode_one(
     let payload = &bytes[start + hlen..start + hlen + head.stored_len as usize];
     head.verify(header, raw_head, payload, at, k as u64)?;
     let table_before = head.table_before.unwrap_or(0);
-    let mut scratch = Scratch::new()?;
-    let (mut events, mut pace) = (Vec::new(), Vec::new());
+    if out.scratch.is_none() {
+        out.scratch = Some(Scratch::new()?);
+    }
+    let scratch = out.scratch.as_mut().expect("set above");
+    out.events.clear();
+    out.pace.clear();
     let paced = header.flags & super::format::FLAG_PACE != 0;
     let table_after = decode_block_any(
         header,
         &head,
         payload,
         table_before,
-        &mut scratch,
-        &mut events,
-        paced.then_some(&mut pace),
+        scratch,
+        &mut out.events,
+        paced.then_some(&mut out.pace),
     )
     .map_err(|m| TraceError::corrupt(at, format!("block {k}: {m}")))?;
-    Ok(Decoded {
-        at,
-        seq: k as u64,
-        events,
-        pace,
-        table_before,
-        table_after,
-    })
+    out.at = at;
+    out.seq = k as u64;
+    out.table_before = table_before;
+    out.table_after = table_after;
+    Ok(())
 }
 
-/// The producer: groups of blocks read with one `read`, decoded in parallel, sent in order.
-fn produce(
-    mut f: File,
+/// Most threads one group of blocks is spread over: bounds a reader's memory (a group is
+/// twice this many blocks of at most 2^20 events) whatever the machine's core count.
+const MAX_GROUP_THREADS: usize = 8;
+
+/// A version-2 file decoded group by group in the calling thread: each group's blocks are
+/// read with one `read` and decoded in parallel on rayon's threads, then returned in file
+/// order. Order-dependent checks (the chain of table sizes, liveness) are the caller's.
+pub struct GroupDecoder {
+    file: File,
     index: Index,
-    pool: Option<rayon::ThreadPool>,
-    tx: std::sync::mpsc::SyncSender<Result<Decoded, TraceError>>,
-) {
-    let threads = pool
-        .as_ref()
-        .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-    let group = 2 * threads.max(1);
-    let hlen = index.header.block_header_len() as u64;
-    for first in (0..index.blocks.len()).step_by(group) {
-        let last = (first + group).min(index.blocks.len());
-        let base = index.blocks[first].0;
-        let (lat, lhead) = index.blocks[last - 1];
-        let len = (lat + hlen + u64::from(lhead.stored_len) - base) as usize;
-        let mut bytes = vec![0u8; len];
-        if let Err(e) = f
-            .seek(SeekFrom::Start(base))
-            .and_then(|_| f.read_exact(&mut bytes))
-        {
-            let _ = tx.send(Err(TraceError::new(base, ErrorKind::Io(e))));
-            return;
+    bytes: Vec<u8>,
+    slots: Vec<BlockOut>,
+    pool: Option<Arc<rayon::ThreadPool>>,
+    group: usize,
+}
+
+impl GroupDecoder {
+    /// `pool`: decode on its threads instead of rayon's global pool.
+    pub fn new(file: File, index: Index, pool: Option<rayon::ThreadPool>) -> Self {
+        let pool = pool.map(Arc::new);
+        let threads = pool
+            .as_ref()
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+        let group = 2 * threads.clamp(1, MAX_GROUP_THREADS);
+        GroupDecoder {
+            file,
+            index,
+            bytes: Vec::new(),
+            slots: (0..group).map(|_| BlockOut::new()).collect(),
+            pool,
+            group,
         }
-        let work = || -> Vec<_> {
-            (first..last)
-                .into_par_iter()
-                .map(|k| decode_one(&index.header, &index, k, &bytes, base))
-                .collect()
+    }
+
+    /// Opens and scans a version-2 trace; `None` for a version-1 file (its blocks depend on
+    /// the ones before and decode serially).
+    pub fn open(path: &Path, threads: Option<usize>) -> Result<Option<Self>, TraceError> {
+        let (f, index) = TraceReader::open_indexed(path)?;
+        if index.header.version < 2 {
+            return Ok(None);
+        }
+        Ok(Some(Self::new(f, index, pool_of(threads)?)))
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Groups in the file.
+    pub fn groups(&self) -> usize {
+        self.index.blocks.len().div_ceil(self.group)
+    }
+
+    /// Runs `f` (which owns this decoder) on a thread of the decoder's pool. Decoding from
+    /// a worker of the pool runs part of each group on that very thread and hands nothing
+    /// to another to wait for: under load every hand-off costs a scheduler wake-up (several
+    /// ms at load 12), which made a reader thread outside the pool slower than serial.
+    /// The worker stays busy until `f` returns.
+    pub fn spawn(self, f: impl FnOnce(Self) + Send + 'static) {
+        match self.pool.clone() {
+            Some(p) => p.spawn(move || f(self)),
+            None => rayon::spawn(move || f(self)),
+        }
+    }
+
+    /// Block `i` of the group decoded last.
+    pub fn decoded(&self, i: usize) -> &BlockOut {
+        &self.slots[i]
+    }
+
+    /// Reads and decodes group `g`; returns its blocks in file order.
+    pub fn decode(&mut self, g: usize) -> Result<&mut [BlockOut], TraceError> {
+        let first = g * self.group;
+        let last = (first + self.group).min(self.index.blocks.len());
+        if first >= last {
+            return Ok(&mut []);
+        }
+        let hlen = self.index.header.block_header_len() as u64;
+        let base = self.index.blocks[first].0;
+        let (lat, lhead) = self.index.blocks[last - 1];
+        let len = (lat + hlen + u64::from(lhead.stored_len) - base) as usize;
+        self.bytes.resize(len, 0);
+        self.file
+            .seek(SeekFrom::Start(base))
+            .and_then(|_| self.file.read_exact(&mut self.bytes))
+            .map_err(|e| TraceError::new(base, ErrorKind::Io(e)))?;
+        let (index, bytes) = (&self.index, &self.bytes[..]);
+        let slots = &mut self.slots[..last - first];
+        let mut work = || {
+            slots.par_iter_mut().enumerate().for_each(|(i, out)| {
+                out.error = decode_into(&index.header, index, first + i, bytes, base, out).err();
+            })
         };
-        let decoded = match &pool {
+        match &self.pool {
             Some(p) => p.install(work),
             None => work(),
+        }
+        let slots = &mut self.slots[..last - first];
+        if let Some(e) = slots.iter_mut().find_map(|s| s.error.take()) {
+            return Err(e);
+        }
+        Ok(slots)
+    }
+}
+
+/// A pool of `n` threads of its own, or rayon's global pool (`None`).
+fn pool_of(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>, TraceError> {
+    threads
+        .map(|n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| TraceError::new(0, ErrorKind::Io(std::io::Error::other(e))))
+        })
+        .transpose()
+}
+
+/// The producer: groups decoded in parallel, sent in order. The reader gives spent event
+/// buffers back (`spent`), so a long file reuses a handful of them.
+fn produce(
+    mut dec: GroupDecoder,
+    tx: SyncSender<Result<Decoded, TraceError>>,
+    spent: Receiver<(Vec<Event>, Vec<u64>)>,
+) {
+    for g in 0..dec.groups() {
+        let blocks = match dec.decode(g) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
         };
-        for d in decoded {
-            let failed = d.is_err();
-            if tx.send(d).is_err() || failed {
+        for b in blocks {
+            let (mut events, mut pace) = spent.try_recv().unwrap_or_default();
+            events.clear();
+            pace.clear();
+            std::mem::swap(&mut events, &mut b.events);
+            std::mem::swap(&mut pace, &mut b.pace);
+            let d = Decoded {
+                at: b.at,
+                seq: b.seq,
+                events,
+                pace,
+                table_before: b.table_before,
+                table_after: b.table_after,
+            };
+            if tx.send(Ok(d)).is_err() {
                 return;
             }
         }
@@ -140,15 +286,7 @@ impl ParallelReader {
         allow_malformed: bool,
         threads: Option<usize>,
     ) -> Result<Self, TraceError> {
-        let pool = match threads {
-            Some(n) => Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| TraceError::new(0, ErrorKind::Io(std::io::Error::other(e))))?,
-            ),
-            None => None,
-        };
+        let pool = pool_of(threads)?;
         let (f, index) = TraceReader::open_indexed(path)?;
         let (header, end) = (index.header.clone(), index.end.clone());
         if header.version < 2 {
@@ -160,13 +298,17 @@ impl ParallelReader {
             });
         }
         let blocks = index.blocks.len();
-        let (tx, rx) = sync_channel(2 * rayon::current_num_threads().max(1));
-        std::thread::spawn(move || produce(f, index, pool, tx));
+        let dec = GroupDecoder::new(f, index, pool);
+        // In flight at most: a group being decoded, a group's worth queued, one being read.
+        let (tx, rx) = sync_channel(dec.group);
+        let (spent, spent_rx) = sync_channel(2 * dec.group + 2);
+        dec.spawn(move |dec| produce(dec, tx, spent_rx));
         Ok(ParallelReader {
             header,
             end,
             inner: Inner::Parallel {
                 rx,
+                spent,
                 current: None,
                 table: 0,
                 events: 0,
@@ -197,6 +339,7 @@ impl ParallelReader {
             Inner::Serial(r) => r.next_batch_paced(),
             Inner::Parallel {
                 rx,
+                spent,
                 current,
                 table,
                 events,
@@ -239,6 +382,10 @@ impl ParallelReader {
                             self.end.events, self.end.slots
                         ),
                     ));
+                }
+                if let Some(old) = current.take() {
+                    // Back to the producer for reuse; dropped if its queue is full.
+                    let _ = spent.try_send((old.events, old.pace));
                 }
                 let d = current.insert(d);
                 Ok(Some((&d.events, paced.then_some(&d.pace[..]))))

@@ -188,9 +188,9 @@ impl Source {
             return Ok(None);
         };
         let ctx = || format!("{}", path.display());
-        let mut r = TraceReader::open(path)
-            .with_context(ctx)?
-            .allow_malformed(allow_malformed);
+        // Blocks checked (CRC, decode) in parallel, then in order (table chain, liveness
+        // unless repairing).
+        let mut r = ParallelReader::open(path, allow_malformed).with_context(ctx)?;
         let mut repairer = crate::trace::live::Repairer::default();
         let mut batch = Vec::new();
         while let Some(events) = r.next_batch().with_context(ctx)? {
@@ -250,6 +250,22 @@ impl Source {
     /// measures). With `o.allow_malformed` a trace that breaks liveness is repaired so every
     /// allocator can replay it, and the notes say what changed.
     pub fn materialize(&self, o: Overrides) -> anyhow::Result<Materialized> {
+        if let Source::Trace { path, .. } = self {
+            // A trace's blocks decode in parallel (the cell, throughput and fidelity
+            // processes all load through here).
+            let (mut events, slots, _) = read_all_with(path, o.allow_malformed)?;
+            let mut notes = Vec::new();
+            if o.allow_malformed {
+                notes.extend(crate::trace::live::repair(&mut events).note());
+            }
+            return Ok(Materialized {
+                events,
+                slots,
+                name: self.name(),
+                python: o.python.unwrap_or_else(|| self.python()),
+                notes,
+            });
+        }
         let (mut src, python) = self.events(o)?;
         let mut events = Vec::new();
         let mut slots = 0u32;

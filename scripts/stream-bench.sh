@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Streaming replay and parallel decode figures (issue 15), each taken RUNS times; prints the
+# median, min – max and the load average, then one summary line per figure.
+#
+#   scripts/stream-bench.sh                    # 10^8 and 10^9 events, 5 runs each
+#   SIZES=1e8 RUNS=3 scripts/stream-bench.sh   # quicker
+#
+# Figures, per trace (`webapp` written by `pybench gen`, 2.03 events per unit of --scale; the
+# 10^9 file takes ~13 min to write at load 12 and ~750 MB; kept in $DIR between runs):
+#  - rss_stream / rss_memory: peak RSS of the largest process of `pybench run -a null` with
+#    --stream always / never (the throughput process; null allocates nothing, so this is the
+#    harness's own memory), against the target: slot tables + 128 MiB, where a streamed
+#    replay's slot tables are 16 bytes a slot (the contender's 8-byte pointer table and the
+#    compiler's 8-byte live table), slots as the trace's end block declares.
+#  - tput_stream / tput_memory: net ops/s of `pymalloc` (its ratio to null's in the same
+#    process, as `run` reports it) with --stream always / never. --stream never is skipped
+#    where the stream does not fit in memory (24 bytes an event).
+#  - decode serial / parallel1 / parallel2: M events/s of the trace's decode
+#    (examples/decode_speed.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+SIZES=${SIZES:-"1e8 1e9"}
+ROUNDS=${ROUNDS:-3}
+DIR=${DIR:-/tmp/pybench-stream-bench}
+BIN=target/release/pybench
+mkdir -p "$DIR"
+nice -n 5 cargo build --release --quiet --bin pybench --example decode_speed
+DECODE=target/release/examples/decode_speed
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+# median and range of the numbers on stdin
+stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "median %s (%s – %s, n=%d)", m, v[1], v[NR], NR}'; }
+
+trace_of() {
+  local size=$1 scale
+  case $size in
+    1e8) scale=49200000 ;;
+    1e9) scale=492000000 ;;
+    *) echo "unknown size $size (1e8 or 1e9)" >&2; exit 2 ;;
+  esac
+  local t="$DIR/webapp-$size.pbt"
+  [ -s "$t" ] || nice -n 5 "$BIN" gen -w webapp --scale "$scale" -o "$t" >&2
+  echo "$t"
+}
+
+# peak RSS (KiB) of the largest process of a run; prints "KiB slots"
+rss_run() {
+  local t=$1 mode=$2 out
+  out=$(mktemp -d "$DIR/run.XXXX")
+  local kib
+  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 \
+    --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>&1 || true
+  kib=$(tail -1 "$out/maxrss")
+  local slots
+  slots=$(python3 - "$out" "$t" <<'EOF'
+import glob, json, re, sys, subprocess
+r = json.load(open(glob.glob(sys.argv[1] + "/*/results.json")[0]))
+notes = " ".join(n for c in r["cells"] for n in c.get("notes", []))
+m = re.search(r"of (\d+) entries", notes)
+print(m.group(1) if m else "0")
+EOF
+)
+  rm -rf "$out"
+  echo "$kib $slots"
+}
+
+# net ops/s of pymalloc in one run
+tput_run() {
+  local t=$1 mode=$2 out
+  out=$(mktemp -d "$DIR/run.XXXX")
+  nice -n 0 "$BIN" run --trace "$t" -a pymalloc -r 1 --rounds "$ROUNDS" --stream "$mode" --quiet \
+    --out "$out" >/dev/null 2>&1 || { echo "failed"; rm -rf "$out"; return; }
+  python3 - "$out" <<'EOF'
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/*/results.json")[0]))
+for c in r["cells"]:
+    if c["allocator"].startswith("pymalloc"):
+        m = {x["name"]: x["value"] for x in c["metrics"] if not x.get("op")}
+        print("%.1f" % (m.get("net_ops_per_sec", 0) / 1e6))
+EOF
+  rm -rf "$out"
+}
+
+summary=()
+for size in $SIZES; do
+  t=$(trace_of "$size")
+  fits=yes
+  [ "$size" = 1e9 ] && fits=no   # 10^9 × 24 B = 24 GB: more than this VM has
+  for mode in always never; do
+    [ "$mode" = never ] && [ $fits = no ] && continue
+    vals=(); slots=0; l0=$(load)
+    for i in $(seq "$RUNS"); do
+      read -r kib s < <(rss_run "$t" "$mode"); vals+=("$kib"); slots=$s
+    done
+    med=$(printf '%s\n' "${vals[@]}" | awk '{print $1/1024}' | stats)
+    limit=$(( (slots * 16 >> 20) + 128 ))
+    line="$size rss_${mode}: peak RSS MiB $med; slot tables+128 MiB = $limit MiB (slots $slots); load $l0 → $(load)"
+    echo "$line"; summary+=("$line")
+  done
+  for mode in always never; do
+    [ "$mode" = never ] && [ $fits = no ] && continue
+    [ "$size" = 1e9 ] && [ "${TPUT_1E9:-0}" != 1 ] && continue
+    vals=(); l0=$(load)
+    for i in $(seq "$RUNS"); do vals+=("$(tput_run "$t" "$mode")"); done
+    line="$size tput_${mode}: pymalloc net M ops/s $(printf '%s\n' "${vals[@]}" | stats); load $l0 → $(load)"
+    echo "$line"; summary+=("$line")
+  done
+  if [ "$size" = 1e8 ]; then
+    ser=(); p1=(); p2=(); l0=$(load)
+    for i in $(seq "$RUNS"); do
+      while read -r _ what _ _ rate; do
+        case $what in serial) ser+=("$rate");; parallel1) p1+=("$rate");; parallel2) p2+=("$rate");; esac
+      done < <("$DECODE" "$t")
+    done
+    for pair in "serial:${ser[*]}" "parallel1:${p1[*]}" "parallel2:${p2[*]}"; do
+      line="$size decode ${pair%%:*}: M events/s $(tr ' ' '\n' <<<"${pair#*:}" | stats); load $l0 → $(load)"
+      echo "$line"; summary+=("$line")
+    done
+  fi
+done
+echo "== summary (load now $(load); figures at load > 2 are indicative) =="
+printf '%s\n' "${summary[@]}"
