@@ -541,11 +541,17 @@ fn a_pyenv_style_shim_that_runs_python_as_a_child_gets_a_hint_naming_the_fix() {
     let shim = shims.join("mypython");
     std::fs::write(&shim, format!("#!/bin/sh\n{} \"$@\"\ntrue\n", py.display())).unwrap();
     std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = pybench()
         .current_dir(&d)
         .env("PATH", path)
-        .args(["record", "-q", "-o", "t.pbt", "--", "mypython", "-c", "x = [1]"])
+        .args([
+            "record", "-q", "-o", "t.pbt", "--", "mypython", "-c", "x = [1]",
+        ])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
