@@ -130,7 +130,7 @@ impl LogMean {
     /// "the ratio is 1". Without variance the interval is the point (p 1 at exactly 1, else
     /// 0). `None` for a level outside (0, 1).
     pub fn interval(&self, level: f64) -> Option<LogRatio> {
-        if !(level > 0.0 && level < 1.0) || !self.mean.is_finite() {
+        if !(level > 0.0 && level < 1.0 && self.mean.is_finite()) {
             return None;
         }
         let point = self.mean.exp();
