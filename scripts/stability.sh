@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Stability of `pybench run` (issue 12): the same run five times, each allocator's net
-# throughput ratio to pymalloc per run and its spread, and the harness's own (null) cost.
+# throughput ratio to pymalloc per run and its spread, whether each run's reported 95 %
+# interval covered the other runs' points, and the harness's own (null) cost.
 #
-#   scripts/stability.sh                 # five default runs (about a minute each here)
-#   RUNS=3 EXTRA="-r 1 --rounds 10" scripts/stability.sh   # quicker, fewer samples
+#   scripts/stability.sh                 # five default runs (20 throughput processes each)
+#   RUNS=3 EXTRA="-r 5" scripts/stability.sh               # quicker, fewer processes
 #   EXTRA="--fixed-layout" scripts/stability.sh            # one address layout (ASLR off)
+#   OUT=/tmp/stab scripts/stability.sh   # keep the runs' folders (default: a temporary one)
 #
+# A run's ratio is what the verdict reports: per throughput process the median of the rounds'
+# paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
+# Student's t over the processes. Coverage: an honest 95 % interval contains another run's
+# point about 83 % of the time (two estimates of equal precision); far less means the
+# intervals understate the spread between runs.
 # Besides the per-run ratios it prints, per allocator, the spread of the ratio between the
 # throughput processes of all runs (each process has its own address layout): where that
 # spread is bimodal the allocator's speed depends on the layout, and no number of rounds
@@ -17,8 +24,13 @@ cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
 bin="${PYBENCH_BIN:-target/release/pybench}"
 [[ -x "$bin" ]] || cargo build --release --quiet
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+if [[ -n "${OUT:-}" ]]; then
+    out="$OUT"
+    mkdir -p "$out"
+else
+    out="$(mktemp -d)"
+    trap 'rm -rf "$out"' EXIT
+fi
 echo "load before: $(cat /proc/loadavg)"
 for i in $(seq 1 "$runs"); do
     # shellcheck disable=SC2086
@@ -27,9 +39,9 @@ for i in $(seq 1 "$runs"); do
 done
 echo "load after:  $(cat /proc/loadavg)"
 python3 - "$out" <<'PY'
-import json, pathlib, statistics as st, sys
+import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
-ratios, nulls, per_process = {}, {}, {}
+ratios, nulls, per_process, reported = {}, {}, {}, {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     by = {}
@@ -45,17 +57,32 @@ for i, path in enumerate(runs):
         ref = next((k for k in by if k[0] == w and k[1].startswith("pymalloc")), None)
         if a == "null" or ref is None or (w, a) == ref:
             continue
-        rs = []
+        figures = []
         for t in ts:
-            r = next(x for x in by[ref] if x["group"] == t["group"])
+            r = next((x for x in by[ref] if x["group"] == t["group"]), None)
+            if r is None:
+                continue
             one = []
             for a_ns, a_null, r_ns, r_null in zip(t["ns_per_op"], t["null_ns_per_op"], r["ns_per_op"], r["null_ns_per_op"]):
                 if a_ns > a_null and r_ns > r_null:
                     one.append((r_ns - r_null) / (a_ns - a_null))
-            rs.extend(one)
             if one:
+                figures.append(st.median(one))
                 per_process.setdefault((w, a), []).append(st.median(one))
-        ratios.setdefault((w, a), [None] * len(runs))[i] = st.median(rs)
+        if figures:
+            ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
+    # The intervals as the run reported them (summary.md: the table, or the sentence of an
+    # indistinguishable pair), to two decimals.
+    workload = None
+    for line in (path.parent / "summary.md").read_text().splitlines():
+        if line.startswith("## "):
+            workload = line[3:].strip()
+        m = re.match(r"\| (\S+)(?: ★)? \| [^|]* \| ([\d.]+)× \(([\d.]+)–([\d.]+)\) \|", line)
+        if m and workload:
+            reported.setdefault((workload, m.group(1)), [None] * len(runs))[i] = (float(m.group(3)), float(m.group(4)))
+        m = re.match(r"- (\S+) and \S+ are indistinguishable \([\d.]+×, 95 % interval ([\d.]+)–([\d.]+);", line)
+        if m and workload:
+            reported.setdefault((workload, m.group(1)), [None] * len(runs))[i] = (float(m.group(2)), float(m.group(3)))
 print(f"\nnet throughput relative to pymalloc, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
 worst = 0.0
 for (w, a), rs in sorted(ratios.items()):
@@ -66,10 +93,32 @@ for (w, a), rs in sorted(ratios.items()):
     cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
     print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
 print(f"worst spread: ±{worst * 100:.1f} % (target ±3 %)")
-print("\nratio per throughput process (all runs), sorted: min … max")
+print("\ncoverage: how many of the other runs' points each run's reported 95 % interval contains")
+print("(interval rounded to 0.01 as printed; an honest interval covers about 83 %)")
+hits_all = total_all = 0
+for (w, a), rs in sorted(ratios.items()):
+    ivs = reported.get((w, a), [None] * len(runs))
+    per_run, hits, total = [], 0, 0
+    for i, iv in enumerate(ivs):
+        if iv is None:
+            per_run.append("   –")
+            continue
+        lo, hi = iv
+        others = [r for j, r in enumerate(rs) if j != i and r is not None]
+        k = sum(lo - 0.005 <= r <= hi + 0.005 for r in others)
+        hits, total = hits + k, total + len(others)
+        per_run.append(f"{k}/{len(others)}")
+    hits_all, total_all = hits_all + hits, total_all + total
+    widths = [f"±{(iv[1] - iv[0]) / 2 / ((iv[0] + iv[1]) / 2) * 100:.0f}%" for iv in ivs if iv]
+    share = f"{hits / total * 100:3.0f} %" if total else "  –"
+    print(f"{w:8} {a:14} {' '.join(f'{x:>4}' for x in per_run)}   {share}   intervals {' '.join(widths)}")
+if total_all:
+    print(f"all: {hits_all}/{total_all} = {hits_all / total_all * 100:.0f} % covered")
+print("\nratio per throughput process (all runs): count, min, quartiles, max")
 for (w, a), ps in sorted(per_process.items()):
     ps = sorted(ps)
-    print(f"{w:8} {a:14} " + " ".join(f"{p:.2f}" for p in ps) + f"   ({ps[0]:.2f} … {ps[-1]:.2f})")
+    q = st.quantiles(ps, n=4) if len(ps) > 1 else [ps[0]] * 3
+    print(f"{w:8} {a:14} n={len(ps):3}  {ps[0]:.2f}  {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}  {ps[-1]:.2f}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY

@@ -12,12 +12,17 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-/// A small, quick run of churn with the engine and glibc.
+/// A small, quick run of churn with the engine and glibc, one repetition.
 fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
+    run_reps(name, "1", extra)
+}
+
+/// As [`run`], with `reps` repetitions.
+fn run_reps(name: &str, reps: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
     let tmp = tempdir(name);
     let a = Command::cargo_bin("pybench")
         .unwrap()
-        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "1"])
+        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", reps])
         .args([
             "--scale",
             "20000",
@@ -162,4 +167,67 @@ fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
         notes.iter().all(|n| !n.contains("fixed address layout")),
         "{notes:?}"
     );
+}
+
+/// The cells of a run's results.json.
+fn cells(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let run = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    json["cells"].as_array().unwrap().clone()
+}
+
+/// Repetitions past the third are throughput processes only: every repetition's cells have
+/// their own process's samples (the verdict's units), the memory figures come from the first
+/// three, and a cell without them says why.
+#[test]
+fn repetitions_past_the_memory_ones_add_throughput_processes_only() {
+    let (a, dir) = run_reps("procs", "4", &["--quiet"]);
+    a.success();
+    let cells = cells(&dir);
+    let system: Vec<&serde_json::Value> = cells
+        .iter()
+        .filter(|c| c["allocator"] == "system")
+        .collect();
+    assert_eq!(system.len(), 4);
+    let mut groups: Vec<String> = Vec::new();
+    for c in &system {
+        let rep = c["repetition"].as_u64().unwrap();
+        assert_eq!(c["status"], "ok", "{c}");
+        assert_eq!(c["throughput"]["ns_per_op"].as_array().unwrap().len(), 4);
+        groups.push(c["throughput"]["group"].as_str().unwrap().to_string());
+        let has_rss = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "peak_rss_bytes");
+        assert_eq!(has_rss, rep < 3, "rep {rep}: {c}");
+        if rep >= 3 {
+            assert!(c["notes"].to_string().contains("throughput only"), "{c}");
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    assert_eq!(
+        groups.len(),
+        4,
+        "one throughput process per repetition: {groups:?}"
+    );
+}
+
+/// With one throughput process the intervals cannot show the spread between processes: the
+/// run says so; with two it does not.
+#[test]
+fn a_single_throughput_process_is_warned_about() {
+    let (a, _) = run("one-proc", &["--quiet"]);
+    let err = String::from_utf8(a.success().get_output().stderr.clone()).unwrap();
+    assert!(err.contains("one throughput process per workload"), "{err}");
+    let (a, _) = run_reps("two-procs", "2", &["--quiet"]);
+    let err = String::from_utf8(a.success().get_output().stderr.clone()).unwrap();
+    assert!(!err.contains("one throughput process"), "{err}");
 }

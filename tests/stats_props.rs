@@ -163,3 +163,74 @@ proptest! {
         prop_assert!(student_t_two_sided(crit, 1e9) <= alpha + 1e-9);
     }
 }
+
+proptest! {
+    #[test]
+    fn log_mean_welch_is_welch_log_ratio(b in processes(), c in processes()) {
+        use pybench::stats::{welch_log_ratio, LogMean};
+        let w = welch_log_ratio(&b, &c, 0.95).unwrap();
+        let m = LogMean::welch(&b, &c).unwrap().interval(0.95).unwrap();
+        prop_assert!(close(m.ratio.point, w.ratio.point), "{m:?} vs {w:?}");
+        prop_assert!(close(m.ratio.lo, w.ratio.lo) && close(m.ratio.hi, w.ratio.hi), "{m:?} vs {w:?}");
+        prop_assert!((m.p - w.p).abs() < 1e-9 && (m.df - w.df).abs() < 1e-9 * w.df.max(1.0));
+    }
+
+    #[test]
+    fn per_process_interval_holds_its_point_agrees_with_p_and_scales(
+        v in processes(), k in 0.1f64..10.0
+    ) {
+        use pybench::stats::LogMean;
+        let r = LogMean::of_units(&v).unwrap().interval(0.95).unwrap();
+        prop_assert!(r.ratio.lo <= r.ratio.point && r.ratio.point <= r.ratio.hi, "{r:?}");
+        prop_assert!((r.df - (v.len() - 1) as f64).abs() < 1e-12);
+        if (r.p - 0.05).abs() > 1e-6 && r.ratio.lo < r.ratio.hi {
+            prop_assert_eq!(r.p < 0.05, !r.ratio.contains(1.0), "{:?}", r);
+        }
+        // Scaling every process's figure by k scales the ratio and its interval by k.
+        let scaled: Vec<f64> = v.iter().map(|x| x * k).collect();
+        let s = LogMean::of_units(&scaled).unwrap().interval(0.95).unwrap();
+        prop_assert!(close(s.ratio.point, r.ratio.point * k));
+        prop_assert!(close(s.ratio.lo, r.ratio.lo * k) && close(s.ratio.hi, r.ratio.hi * k));
+    }
+
+    #[test]
+    fn more_spread_between_processes_widens_the_interval_in_proportion(
+        v in processes(), stretch in 1.0f64..5.0
+    ) {
+        // Stretching the processes' log figures away from their mean by `stretch` stretches
+        // the interval's log half-width by exactly that: the width is the processes' spread.
+        use pybench::stats::LogMean;
+        let m = LogMean::of_units(&v).unwrap();
+        let stretched: Vec<f64> =
+            v.iter().map(|x| (m.mean + (x.ln() - m.mean) * stretch).exp()).collect();
+        let (a, b) = (
+            m.interval(0.95).unwrap(),
+            LogMean::of_units(&stretched).unwrap().interval(0.95).unwrap(),
+        );
+        let half = |r: &pybench::stats::LogRatio| (r.ratio.hi.ln() - r.ratio.lo.ln()) / 2.0;
+        prop_assert!((half(&b) - half(&a) * stretch).abs() <= 1e-6 * half(&b).max(1e-9), "{a:?} {b:?}");
+        prop_assert!(close(a.ratio.point, b.ratio.point));
+    }
+
+    #[test]
+    fn a_geometric_mean_over_workloads_is_at_least_as_sure_as_its_average_part(
+        a in processes(), b in processes()
+    ) {
+        use pybench::stats::LogMean;
+        let (ma, mb) = (LogMean::of_units(&a).unwrap(), LogMean::of_units(&b).unwrap());
+        let g = LogMean::average(&[ma.clone(), mb.clone()]).unwrap();
+        prop_assert!(close(g.mean, (ma.mean + mb.mean) / 2.0));
+        prop_assert!(close(g.variance(), (ma.variance() + mb.variance()) / 4.0));
+        // Satterthwaite's df lies between the smaller part's and the sum of both.
+        let (da, db) = (ma.df(), mb.df());
+        if g.variance() > 0.0 {
+            prop_assert!(g.df() >= da.min(db) - 1e-9 && g.df() <= da + db + 1e-9, "{}", g.df());
+        }
+        // Averaging a figure with itself keeps the point and never widens the interval.
+        let twice = LogMean::average(&[ma.clone(), ma.clone()]).unwrap().interval(0.95).unwrap();
+        let once = ma.interval(0.95).unwrap();
+        prop_assert!(close(twice.ratio.point, once.ratio.point));
+        prop_assert!(twice.ratio.hi <= once.ratio.hi * (1.0 + 1e-12));
+        prop_assert!(twice.ratio.lo >= once.ratio.lo * (1.0 - 1e-12));
+    }
+}

@@ -138,12 +138,19 @@ pub fn finish(
     }
     if replay_with_samples {
         let verdicts = crate::report::verdict::judge(results, out.reference.as_deref());
+        if crate::report::verdict::single_process(&verdicts) {
+            eprintln!(
+                "warning: one throughput process per workload: its intervals cover the rounds of \
+                 that process only, not the spread between processes (address layout, page \
+                 placement), which is usually larger; use -r 2 or more"
+            );
+        }
         let noisy = crate::report::verdict::wide_intervals(&verdicts, NOISY_INTERVAL);
         if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
             eprintln!(
                 "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
-                 ±{:.1} %); differences that small are not resolved — more --rounds, a longer \
-                 --min-time or a quieter machine narrow them",
+                 ±{:.1} %); differences that small are not resolved — more repetitions (-r: \
+                 throughput processes) narrow them most, then a quieter machine",
                 noisy.len(),
                 NOISY_INTERVAL * 100.0,
                 hw * 100.0

@@ -145,6 +145,7 @@ pub fn validate_program(
         progress: !req.quiet,
         // The replay's throughput comes from calibrated, paired samples, as in `run`.
         throughput: Some(crate::harness::throughput::Calibration::DEFAULT),
+        memory_repetitions: None,
     };
     let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
     let mut interrupted = outcome == Outcome::Interrupted;

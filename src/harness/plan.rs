@@ -178,6 +178,7 @@ impl Plan {
             timeout: self.timeout,
             progress,
             throughput: Some(self.throughput),
+            memory_repetitions: Some(runner::MEMORY_REPETITIONS),
         };
         runner::run_and_save(&plan, store, results, |_| {})
     }

@@ -43,7 +43,16 @@ pub struct Plan {
     /// one shared process in which they take turns with `null` ([`super::group`]); `null`
     /// cells then need no process of their own.
     pub throughput: Option<Calibration>,
+    /// With `throughput`: cells of repetitions from this one on get no process of their own
+    /// (no memory and latency figures), only their throughput samples — more throughput
+    /// processes narrow the verdict's intervals, more memory passes do not (RSS repeats to
+    /// a page or so). `None`: every repetition measures everything.
+    pub memory_repetitions: Option<u32>,
 }
+
+/// `run`'s memory and latency repetitions: the first three of every (workload, allocator);
+/// the further repetitions are throughput processes only ([`Plan::memory_repetitions`]).
+pub const MEMORY_REPETITIONS: u32 = 3;
 
 /// Why the run stopped early, if it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,10 +110,15 @@ pub fn run(
                 eta
             );
         }
+        let throughput_only = plan
+            .memory_repetitions
+            .is_some_and(|m| spec.repetition >= m);
         let mut result =
             if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
                 // null's figures are its throughput samples; it has no memory of its own.
                 CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+            } else if plan.throughput.is_some() && throughput_only {
+                throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
             } else {
                 run_cell(spec, plan.timeout)
             };
@@ -151,6 +165,22 @@ pub fn run_and_save(
             )
         })
     })
+}
+
+/// A cell of a repetition past the memory ones: its throughput samples come from the shared
+/// process; it says why it has no memory or latency figures.
+fn throughput_only_cell(spec: &CellSpec, memory_repetitions: u32) -> CellResult {
+    let mut c = CellResult::new(
+        &spec.workload,
+        &spec.allocator.name(),
+        spec.repetition,
+        CellKind::Replay,
+    );
+    c.notes.push(format!(
+        "throughput only: memory and latency are measured in the first {memory_repetitions} \
+         repetition(s); the further ones add throughput processes"
+    ));
+    c
 }
 
 /// Runs one cell in a child process and turns whatever happened into a result.

@@ -3,6 +3,7 @@
 pub mod export;
 pub mod merge;
 pub mod model;
+pub mod per_process;
 pub mod store;
 pub mod summary;
 pub mod table;

@@ -1,18 +1,22 @@
 //! The answer of a run, with its uncertainty (issue 12 item 3): per workload, each allocator's
-//! net throughput with a 95 % interval, its speed relative to a reference allocator taken pair
-//! by pair (rounds of one process), the winner, sentences a person can quote, and an overall
-//! ranking across workloads (geometric mean with its interval).
+//! net throughput with a 95 % interval, its speed relative to a reference allocator, the
+//! winner, sentences a person can quote, and an overall ranking across workloads (geometric
+//! mean with its interval).
 //!
-//! Throughput figures rest on the per-round samples of [`ThroughputSamples`], pooled over the
-//! repetitions. A speed ratio pairs the two allocators' net samples of the same round of the
-//! same process (their noise is shared and cancels); allocators measured in different
-//! processes fall back to a ratio of medians. Where the 95 % interval of a ratio contains 1,
-//! the two cannot be told apart and the verdict says "indistinguishable" instead of a ratio.
-//! `null` has no net figure (it *is* the harness), so comparisons involving it use gross ones.
+//! Every interval has the throughput *process* as its unit ([`super::per_process`]): inside a
+//! process the allocators take turns round by round and a ratio is paired round by round
+//! (its median over the rounds is the process's figure); the 95 % interval is Student's t
+//! over the processes' figures, on logarithms, so it is as wide as processes disagree (their
+//! address layout and page placement decide some allocators' speed). Allocators measured in
+//! different processes are compared by Welch's t on their processes' medians. Where the
+//! interval of a ratio contains 1, the two cannot be told apart and the verdict says
+//! "indistinguishable" instead of a ratio. `null` has no net figure (it *is* the harness), so
+//! comparisons involving it use gross ones.
 
 use super::model::{CellResult, RunResults};
+use super::per_process::{by_process, ns_per_event, ratio};
 use crate::metrics::Id;
-use crate::stats::{self, median, paired_ratio, ratio_of_medians, Bootstrap, Estimate, SplitMix64};
+use crate::stats::{median, Estimate, LogMean};
 
 /// How two allocators' throughputs relate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,6 +34,10 @@ pub struct Speed {
     pub ratio: Estimate,
     /// Whether the samples were paired round by round (one process) or not.
     pub paired: bool,
+    /// Throughput processes the interval runs over (the fewest of either side, unpaired); 1
+    /// means the interval covers one process's rounds only, not the (larger) spread between
+    /// processes.
+    pub processes: usize,
 }
 
 /// The harness's resolution: `null` against itself, taking turns in one process, comes out
@@ -105,30 +113,6 @@ fn cells_of<'a>(results: &'a RunResults, w: &str, a: &str) -> Vec<&'a CellResult
         .collect()
 }
 
-/// Per-round ns/event samples of `a` on `w` by group: net ones, or gross for `null`.
-fn samples(cells: &[&CellResult], gross: bool) -> Vec<(String, Vec<f64>)> {
-    cells
-        .iter()
-        .filter(|c| c.is_ok())
-        .filter_map(|c| c.throughput.as_ref())
-        .map(|t| {
-            let v = if gross {
-                t.ns_per_op.clone()
-            } else {
-                t.net_ns_per_op()
-            };
-            (t.group.clone(), v)
-        })
-        .collect()
-}
-
-fn bootstrap(key: &str) -> Bootstrap {
-    Bootstrap {
-        resamples: 4000,
-        ..Bootstrap::new(stats::seed_for(key))
-    }
-}
-
 /// ns/event → events/s, with the interval's ends swapped.
 fn to_rate(e: Estimate) -> Option<Estimate> {
     (e.lo > 0.0).then(|| Estimate {
@@ -138,46 +122,28 @@ fn to_rate(e: Estimate) -> Option<Estimate> {
     })
 }
 
-/// throughput(a) / throughput(b) on workload `w`: paired by round where both come from one
-/// process, else a ratio of medians. `None` without samples on either side.
-pub fn speed(results: &RunResults, w: &str, a: &str, b: &str) -> Option<Speed> {
+/// The 95 % interval of `m`, as ratios.
+fn interval(m: &LogMean) -> Option<Estimate> {
+    m.interval(0.95).map(|r| r.ratio)
+}
+
+/// throughput(a) / throughput(b) on workload `w` as a log-mean over the throughput processes
+/// ([`super::per_process::ratio`]), and whether it was paired.
+fn speed_mean(results: &RunResults, w: &str, a: &str, b: &str) -> Option<(LogMean, bool)> {
     let gross = a == "null" || b == "null";
-    let sa = samples(&cells_of(results, w, a), gross);
-    let sb = samples(&cells_of(results, w, b), gross);
-    let (mut pa, mut pb) = (Vec::new(), Vec::new());
-    let (mut ua, mut ub) = (Vec::new(), Vec::new());
-    for (ga, va) in &sa {
-        match sb.iter().find(|(gb, _)| gb == ga) {
-            Some((_, vb)) => {
-                for (x, y) in va.iter().zip(vb) {
-                    if *x > 0.0 && *y > 0.0 {
-                        pa.push(*x);
-                        pb.push(*y);
-                    }
-                }
-            }
-            None => ua.extend(va.iter().copied().filter(|x| *x > 0.0)),
-        }
-    }
-    for (gb, vb) in &sb {
-        if !sa.iter().any(|(ga, _)| ga == gb) {
-            ub.extend(vb.iter().copied().filter(|x| *x > 0.0));
-        }
-    }
-    let bs = bootstrap(&format!("{w}/{a}/{b}"));
-    // Speed of a relative to b = ns(b) / ns(a).
-    if pa.len() >= 2 && ua.is_empty() && ub.is_empty() {
-        let ratio = paired_ratio(&pb, &pa, &bs)?;
-        return Some(Speed {
-            ratio,
-            paired: true,
-        });
-    }
-    let (xa, xb) = ([pa, ua].concat(), [pb, ub].concat());
-    let ratio = ratio_of_medians(&xa, &xb, &bs)?;
+    let sa = by_process(&cells_of(results, w, a), gross);
+    let sb = by_process(&cells_of(results, w, b), gross);
+    ratio(&sa, &sb)
+}
+
+/// throughput(a) / throughput(b) on workload `w`, with a 95 % interval over the throughput
+/// processes. `None` without samples on either side.
+pub fn speed(results: &RunResults, w: &str, a: &str, b: &str) -> Option<Speed> {
+    let (m, paired) = speed_mean(results, w, a, b)?;
     Some(Speed {
-        ratio,
-        paired: false,
+        ratio: interval(&m)?,
+        paired,
+        processes: m.units,
     })
 }
 
@@ -229,7 +195,7 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
     }
     let reference = pick_reference(&allocators, reference);
     let null_cells = cells_of(results, w, "null");
-    let null_samples: Vec<f64> = samples(&null_cells, true)
+    let null_samples: Vec<f64> = by_process(&null_cells, true)
         .into_iter()
         .flat_map(|(_, v)| v)
         .collect();
@@ -238,13 +204,12 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
         .map(|a| {
             let cells = cells_of(results, w, a);
             let ok: Vec<&CellResult> = cells.iter().copied().filter(|c| c.is_ok()).collect();
-            let pooled = |gross| -> Vec<f64> {
-                samples(&ok, gross)
-                    .into_iter()
-                    .flat_map(|(_, v)| v)
-                    .collect()
+            let rate = |gross| {
+                ns_per_event(&by_process(&ok, gross))
+                    .as_ref()
+                    .and_then(interval)
+                    .and_then(to_rate)
             };
-            let bs = bootstrap(&format!("{w}/{a}"));
             let med = |id: Id, op: Option<&str>| {
                 let v: Vec<f64> = ok.iter().filter_map(|c| c.metric(id, op)).collect();
                 median(&v)
@@ -253,8 +218,8 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
                 allocator: a.clone(),
                 ok_reps: ok.len(),
                 failed_reps: cells.len() - ok.len(),
-                net_ops: stats::median_interval(&pooled(false), &bs).and_then(to_rate),
-                gross_ops: stats::median_interval(&pooled(true), &bs).and_then(to_rate),
+                net_ops: rate(false),
+                gross_ops: rate(true),
                 peak_rss: med(Id::PeakRssBytes, None),
                 p99_net: med(Id::LatP99Net, Some("all")),
                 detail: DETAIL
@@ -313,13 +278,18 @@ pub fn sentence(a: &str, reference: &str, s: &Speed) -> String {
 }
 
 /// One allocator's standing over all workloads: geometric mean of its speed relative to the
-/// reference, with an interval (each workload's paired ratios resampled, medians taken, their
-/// geometric mean formed, 4000 times).
+/// reference, with a 95 % interval: each workload's ratio is a log-mean over its throughput
+/// processes (independent of other workloads' processes), their average is the log of the
+/// geometric mean, and its variance the sum of theirs over k² for k workloads, with
+/// Welch–Satterthwaite degrees of freedom ([`LogMean::average`]). The processes are the
+/// units here too, never the rounds pooled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standing {
     pub allocator: String,
     pub geomean: Estimate,
     pub workloads: usize,
+    /// The fewest throughput processes behind any workload's ratio (1: rounds of one process).
+    pub processes: usize,
 }
 
 /// The overall ranking, best first. An allocator enters only if it has a speed on every
@@ -342,71 +312,23 @@ pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standi
 }
 
 fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Option<Standing> {
-    // Per workload: the per-round ratios (or, unpaired, the point alone).
-    let mut per_workload: Vec<Vec<f64>> = Vec::new();
-    for v in verdicts {
-        if v.reference == a {
-            per_workload.push(vec![1.0]);
-            continue;
-        }
-        let e = v.entries.iter().find(|e| e.allocator == a)?;
-        let s = e.speed?;
-        per_workload.push(
-            round_ratios(results, &v.workload, a, &v.reference).unwrap_or(vec![s.ratio.point]),
-        );
-    }
-    if per_workload.is_empty() {
-        return None;
-    }
-    let points: Vec<f64> = per_workload.iter().filter_map(|r| median(r)).collect();
-    let point = stats::geomean(&points)?;
-    let mut rng = SplitMix64::new(stats::seed_for(&format!("rank/{a}")));
-    let mut reps: Vec<f64> = (0..4000)
-        .filter_map(|_| {
-            let meds: Vec<f64> = per_workload
-                .iter()
-                .filter_map(|r| {
-                    let s: Vec<f64> = (0..r.len())
-                        .map(|_| r[rng.below(r.len() as u64) as usize])
-                        .collect();
-                    median(&s)
-                })
-                .collect();
-            stats::geomean(&meds)
+    let per_workload = verdicts
+        .iter()
+        .map(|v| {
+            if v.reference == a {
+                LogMean::exact(1.0)
+            } else {
+                speed_mean(results, &v.workload, a, &v.reference).map(|(m, _)| m)
+            }
         })
-        .collect();
-    reps.sort_by(|x, y| x.total_cmp(y));
-    let at = |q: f64| reps[((q * (reps.len() - 1) as f64).round() as usize).min(reps.len() - 1)];
-    if reps.is_empty() {
-        return None;
-    }
+        .collect::<Option<Vec<LogMean>>>()?;
+    let g = LogMean::average(&per_workload)?;
     Some(Standing {
         allocator: a.to_string(),
-        geomean: Estimate {
-            point,
-            lo: at(0.025).min(point),
-            hi: at(0.975).max(point),
-        },
+        geomean: interval(&g)?,
         workloads: per_workload.len(),
+        processes: g.units,
     })
-}
-
-/// The paired per-round speed ratios of `a` to `b` (ns(b)/ns(a), net), when paired.
-fn round_ratios(results: &RunResults, w: &str, a: &str, b: &str) -> Option<Vec<f64>> {
-    let gross = a == "null" || b == "null";
-    let sa = samples(&cells_of(results, w, a), gross);
-    let sb = samples(&cells_of(results, w, b), gross);
-    let mut out = Vec::new();
-    for (ga, va) in &sa {
-        let (_, vb) = sb.iter().find(|(gb, _)| gb == ga)?;
-        out.extend(
-            va.iter()
-                .zip(vb)
-                .filter(|(x, y)| **x > 0.0 && **y > 0.0)
-                .map(|(x, y)| y / x),
-        );
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 /// Figures whose 95 % interval is wider than ±`limit` (relative): (what, ± fraction).
@@ -431,6 +353,15 @@ pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<(String, 
         }
     }
     out
+}
+
+/// Whether some interval of the verdict covers the rounds of a single throughput process only
+/// (`-r 1`): it then leaves out the spread between processes, usually the larger one.
+pub fn single_process(verdicts: &[WorkloadVerdict]) -> bool {
+    verdicts
+        .iter()
+        .flat_map(|v| &v.entries)
+        .any(|e| e.speed.is_some_and(|s| s.processes == 1))
 }
 
 #[cfg(test)]
@@ -461,9 +392,14 @@ mod tests {
     }
 
     fn cell(a: &str, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
-        let mut c = CellResult::new("w", a, 0, CellKind::Replay);
+        cell_in("w", a, 0, ns, null)
+    }
+
+    /// A cell of workload `w`, repetition `rep`, measured in that repetition's process.
+    fn cell_in(w: &str, a: &str, rep: u32, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
+        let mut c = CellResult::new(w, a, rep, CellKind::Replay);
         c.throughput = Some(ThroughputSamples {
-            group: "w/rep1/g0".into(),
+            group: format!("{w}/rep{}/g0", rep + 1),
             min_time_ns: 1,
             passes_per_sample: 1,
             cold_ns_per_op: 1.0,
@@ -520,7 +456,7 @@ mod tests {
         ]);
         // Gross figures (null has no net one): paired by round.
         let sp = speed(&r, "w", "null-twin", "null").unwrap();
-        assert!(sp.paired);
+        assert!(sp.paired && sp.processes == 1, "{sp:?}");
         assert_eq!(sp.relation(), Relation::Indistinguishable, "{sp:?}");
         assert!(sentence("null-twin", "null", &sp).contains("indistinguishable"));
     }
@@ -570,6 +506,123 @@ mod tests {
             wide.iter().any(|(what, _)| what.starts_with("system")),
             "{wide:?}"
         );
+    }
+
+    /// Six processes of 12 rounds: pymalloc at 6 ns/event net (±1 % by round), and an
+    /// allocator whose per-process speed is `mode(p)` ns/event (±1 % by round).
+    fn six_processes(w: &str, mode: impl Fn(u32) -> f64) -> Vec<CellResult> {
+        let wobble = |i: usize| 1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0) / 2.0;
+        let mut cells = Vec::new();
+        for p in 0..6 {
+            let null = vec![2.0; 12];
+            let py: Vec<f64> = (0..12).map(|i| 2.0 + 6.0 * wobble(i)).collect();
+            let other: Vec<f64> = (0..12).map(|i| 2.0 + mode(p) * wobble(i + 3)).collect();
+            cells.push(cell_in(w, "null", p, null.clone(), null.clone()));
+            cells.push(cell_in(w, "pymalloc:cpython-3.11", p, py, null.clone()));
+            cells.push(cell_in(w, "jemalloc", p, other, null));
+        }
+        cells
+    }
+
+    #[test]
+    fn bimodal_processes_get_a_wide_interval_and_are_indistinguishable() {
+        // Layout modes: jemalloc 1.5× pymalloc's speed in four processes, 0.8× in two
+        // (README "Stability": 0.55 – 0.77 vs 0.89 – 1.06 on webapp). Every round agrees with
+        // its process to 1 %, so pooling the 72 rounds' ratios gives a tight interval that
+        // excludes 1 — the old verdict's "faster" — while the processes disagree by 1.9×.
+        let r = results(six_processes("w", |p| if p % 3 == 0 { 7.5 } else { 4.0 }));
+        let v = judge(&r, None);
+        let je = v[0]
+            .entries
+            .iter()
+            .find(|e| e.allocator == "jemalloc")
+            .unwrap();
+        let sp = je.speed.unwrap();
+        assert!(sp.paired && sp.processes == 6, "{sp:?}");
+        assert!(sp.ratio.lo < 1.0 && sp.ratio.hi > 1.0, "{sp:?}");
+        assert!(sp.rel_half_width() > 0.15, "{sp:?}");
+        assert_eq!(sp.relation(), Relation::Indistinguishable);
+        assert!(sentence("jemalloc", "pymalloc:cpython-3.11", &sp).contains("indistinguishable"));
+        assert!(!single_process(&v));
+        let wide = wide_intervals(&v, 0.05);
+        assert!(
+            wide.iter().any(|(w, _)| w.starts_with("jemalloc vs")),
+            "{wide:?}"
+        );
+        // What pooling the rounds would have said.
+        let (mut je_ns, mut py_ns) = (Vec::new(), Vec::new());
+        for c in &r.cells {
+            let net = c.throughput.as_ref().unwrap().net_ns_per_op();
+            match c.allocator.as_str() {
+                "jemalloc" => je_ns.extend(net),
+                "null" => {}
+                _ => py_ns.extend(net),
+            }
+        }
+        let bs = crate::stats::Bootstrap::new(1);
+        let pooled = crate::stats::paired_ratio(&py_ns, &je_ns, &bs).unwrap();
+        assert!(!pooled.contains(1.0), "{pooled:?}");
+        // The overall ranking inherits the processes' spread.
+        let stand = ranking(&r, &v);
+        let g = stand.iter().find(|s| s.allocator == "jemalloc").unwrap();
+        assert!(g.geomean.contains(1.0) && g.processes == 6, "{g:?}");
+    }
+
+    #[test]
+    fn processes_that_agree_give_a_narrow_interval_and_a_verdict() {
+        // Both workloads: jemalloc 1.5× in every process (±1 % between processes).
+        let mut cells = six_processes("a", |p| 4.0 * (1.0 + 0.01 * (f64::from(p % 3) - 1.0)));
+        cells.extend(six_processes("b", |p| {
+            3.0 * (1.0 + 0.01 * (f64::from(p % 2) - 0.5))
+        }));
+        let r = results(cells);
+        let v = judge(&r, None);
+        for wv in &v {
+            let sp = wv
+                .entries
+                .iter()
+                .find(|e| e.allocator == "jemalloc")
+                .unwrap()
+                .speed
+                .unwrap();
+            assert_eq!(sp.relation(), Relation::Faster, "{sp:?}");
+            assert!(sp.rel_half_width() < 0.02, "{sp:?}");
+        }
+        assert!(
+            wide_intervals(&v, 0.05).is_empty(),
+            "{:?}",
+            wide_intervals(&v, 0.05)
+        );
+        // Geometric mean of 1.5 and 2.0 over the two workloads, narrow; the reference at 1.
+        let stand = ranking(&r, &v);
+        assert_eq!(stand[0].allocator, "jemalloc");
+        let g = stand[0].geomean;
+        assert!((g.point - 3f64.sqrt()).abs() < 0.02, "{g:?}");
+        assert!(g.lo > 1.65 && g.hi < 1.8, "{g:?}");
+        assert_eq!(stand[1].geomean.point, 1.0);
+    }
+
+    #[test]
+    fn allocators_in_different_processes_are_compared_unpaired_over_processes() {
+        // cpython:3.12 in processes of its own (as a second interpreter is): Welch's t on
+        // the processes' medians, not on the rounds.
+        let mut cells = six_processes("w", |_| 4.0);
+        for p in 0..4 {
+            let mut c = cell_in(
+                "w",
+                "cpython:3.12",
+                p,
+                vec![2.0 + 3.0 * (1.0 + 0.02 * f64::from(p)); 5],
+                vec![2.0; 5],
+            );
+            c.throughput.as_mut().unwrap().group = format!("w/rep{}/g1", p + 1);
+            cells.push(c);
+        }
+        let r = results(cells);
+        let sp = speed(&r, "w", "cpython:3.12", "pymalloc:cpython-3.11").unwrap();
+        assert!(!sp.paired && sp.processes == 4, "{sp:?}");
+        assert!((sp.ratio.point - 6.0 / 3.09).abs() < 0.03, "{sp:?}");
+        assert_eq!(sp.relation(), Relation::Faster);
     }
 
     #[test]

@@ -94,20 +94,21 @@ fn legend(results: &RunResults) -> String {
     let timer = median(&timer).map_or("?".to_string(), |t| format!("{t:.0} ns"));
     format!(
         "net ops/s: events per second of CPU time net of the harness (null, measured in the same \
-         process, round by round), median and 95 % interval; ×: throughput relative to the \
-         reference, paired by round; p99−timer: 99th-percentile latency of one call minus one \
-         timing's own cost ({timer})"
+         process, round by round), geometric mean over the throughput processes of each one's \
+         median; ×: throughput relative to the reference, paired round by round inside each \
+         process; every 95 % interval runs over the processes (Student's t), not the rounds; \
+         p99−timer: 99th-percentile latency of one call minus one timing's own cost ({timer})"
     )
 }
 
-/// "dicts — 3 repetition(s), 60 samples per allocator; harness (null) 2.10 ns/event".
+/// "dicts — 3 throughput process(es), 60 samples per allocator; harness (null) 2.10 ns/event".
 fn workload_line(v: &WorkloadVerdict) -> String {
     let reps = v.entries.iter().map(|e| e.ok_reps).max().unwrap_or(0);
     let harness = v
         .harness_ns
         .map_or("not measured".to_string(), |h| format!("{h:.2} ns/event"));
     format!(
-        "{} — {} repetition(s), {} samples per allocator; harness (null) {harness}",
+        "{} — {} throughput process(es), {} samples per allocator; harness (null) {harness}",
         v.workload, reps, v.samples
     )
 }

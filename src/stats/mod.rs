@@ -15,10 +15,12 @@
 //! | B against A, independent samples | [`ratio_of_medians`], [`mann_whitney_u`] |
 //! | A against B, paired rounds | [`paired_ratio`] |
 //! | B against A, one figure per process | [`welch_log_ratio`] |
+//! | a ratio or rate over processes, and their geometric mean over workloads | [`LogMean`] |
 //! | mean of ratios over workloads | [`geomean_interval`] |
 //! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
 
 mod bootstrap;
+mod logmean;
 mod quantile;
 mod rank;
 mod rng;
@@ -28,6 +30,7 @@ pub use bootstrap::{
     bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
     Bootstrap, Estimate,
 };
+pub use logmean::LogMean;
 pub use quantile::{geomean, median, quantile, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use rng::{seed_for, SplitMix64};
