@@ -52,7 +52,7 @@ if [ -n "${BUSY:-}" ]; then
 fi
 
 now() { date +%s.%N; }
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  busy core: ${BUSY:+yes}${BUSY:-no}  rounds: $ROUNDS"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  busy core: $([ -n "${BUSY:-}" ] && echo yes || echo no)  rounds: $ROUNDS"
 printf '%-6s %10s %10s %10s %8s %8s %12s\n' round untraced recorded deferred rec/un def/un "def total"
 : >"$WORK/rows"
 for r in $(seq 1 "$ROUNDS"); do
