@@ -115,7 +115,12 @@ impl Pymalloc {
         let mut fillers: Vec<NonNull<u8>> = Vec::new();
         let mut next = 0;
         let mut arena = 0;
+        // Where the spare arena's fillers start (it holds nothing else).
+        let mut spare_from = None;
         while next < total || (spare && arena < seed.arenas) {
+            if next >= total {
+                spare_from.get_or_insert(fillers.len());
+            }
             // The first pool of an arena maps it (the previous one is full).
             let first = plan.get(next).copied().unwrap_or(FILLER);
             let blocks = self.fill_pool(first)?;
@@ -144,7 +149,12 @@ impl Pymalloc {
             }
             arena += 1;
         }
-        for p in fillers {
+        // The spare arena empties first, while every other arena is still full: an arena that
+        // becomes wholly free is kept only as the last of usable_arenas (3.9+), and emptied
+        // after the others it would sit among their ties and be unmapped.
+        let spare_from = spare_from.unwrap_or(fillers.len());
+        let (others, spare_fillers) = fillers.split_at(spare_from);
+        for p in spare_fillers.iter().chain(others) {
             // SAFETY: a live block of this engine, freed once.
             unsafe { self.free_small(p.as_ptr()) };
         }
