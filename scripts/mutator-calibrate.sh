@@ -18,18 +18,12 @@
 # Re-run on a quiet machine: every figure printed on a loaded one is indicative only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 repeats="${1:-5}"
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON="$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3.11 2>/dev/null | tail -1)"
-    PYTHON="${PYTHON:-python3}"
-fi
+PYTHON="${PYTHON:-$(default_python)}"
 out="$(realpath -m "${OUT:-target/mutator-calibrate}")"
 mkdir -p "$out"
-if [ -z "${PYBENCH:-}" ]; then
-    cargo build --release --quiet
-    PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
-fi
-PYBENCH="$(realpath "$PYBENCH")"
+PYBENCH="$(pybench_bin "${PYBENCH:-}")"
 allocators="${ALLOCATORS:-pymalloc system jemalloc mimalloc}"
 rounds="${ROUNDS:-5}"
 calibrate="${CALIBRATE:-alloc_heavy json.tool}"

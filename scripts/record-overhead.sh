@@ -14,17 +14,11 @@
 # is not in it; it is printed apart as the command's total).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 ROUNDS=${ROUNDS:-5}
-PYTHON=${PYTHON:-python3}
-case "$(command -v "$PYTHON")" in
-*/shims/*) PYTHON=$(pyenv which "$(basename "$PYTHON")") ;;
-esac
-if [ -z "${PYBENCH_BIN:-}" ]; then
-    cargo build --release --quiet
-    PYBENCH_BIN=target/release/pybench
-fi
-PB=$(realpath "$PYBENCH_BIN")
+PYTHON=$(real_python "${PYTHON:-python3}")
+PB=$(pybench_bin "${PYBENCH_BIN:-}")
 WORK=$(mktemp -d)
 BUSY_PID=
 cleanup() {
@@ -33,17 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$PYTHON" - "$WORK/doc.json" <<'PY'
-import json, random, sys
-rng = random.Random(5)
-doc = [{"id": i, "name": "user%d" % i, "email": "u%d@example.org" % i,
-        "tags": ["t%d" % rng.randrange(40) for _ in range(rng.randrange(4))],
-        "score": round(rng.random(), 6), "active": rng.random() < 0.5,
-        "address": {"street": "%d Main St" % rng.randrange(999), "zip": "%05d" % rng.randrange(99999)}}
-       for i in range(24000)]
-with open(sys.argv[1], "w") as f:
-    json.dump(doc, f)
-PY
+json_doc "$WORK/doc.json" 24000
 
 if [ -n "${BUSY:-}" ]; then
     # A spinning process keeps one core busy, as another user's job would.

@@ -11,18 +11,12 @@
 # too (`record --pace`: 0.4 – 0.6 more bytes an event, so the shipped ones are without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
-PYTHON=${PYTHON:-python3}
-# A pyenv shim runs `-m pip` as a child process, which `record` does not follow: use the
-# interpreter the shim stands for.
-case "$(command -v "$PYTHON")" in
-*/shims/*) PYTHON=$(pyenv which "$(basename "$PYTHON")") ;;
-esac
+PYTHON=$(real_python "${PYTHON:-python3}")
 OUT=${OUT:-workloads/traces}
 LIMIT=$((5 * 1024 * 1024))
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet
-PYBENCH=$(realpath "$CARGO_TARGET_DIR/release/pybench")
+PYBENCH=$(pybench_bin)
 ROOT=$(pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -43,17 +37,7 @@ record() {
 }
 
 # A 3 MB JSON document of records, pretty-printed by the stdlib's json.tool.
-"$PYTHON" - "$WORK/doc.json" <<'PY'
-import json, random, sys
-rng = random.Random(5)
-doc = [{"id": i, "name": "user%d" % i, "email": "u%d@example.org" % i,
-        "tags": ["t%d" % rng.randrange(40) for _ in range(rng.randrange(4))],
-        "score": round(rng.random(), 6), "active": rng.random() < 0.5,
-        "address": {"street": "%d Main St" % rng.randrange(999), "zip": "%05d" % rng.randrange(99999)}}
-       for i in range(20000)]
-with open(sys.argv[1], "w") as f:
-    json.dump(doc, f)
-PY
+json_doc "$WORK/doc.json" 20000
 record json_tool "$PYTHON" -m json.tool doc.json
 
 # Byte-compiling a copy of the stdlib's email package (parsing, AST, code objects).

@@ -12,17 +12,12 @@
 # Slow on a shared 2-core machine: ~2 – 4 minutes per program at 5 repetitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 repeats="${1:-5}"
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON="$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3.11 2>/dev/null | tail -1)"
-    PYTHON="${PYTHON:-python3}"
-fi
+PYTHON="${PYTHON:-$(default_python)}"
 out="$(realpath -m "${OUT:-target/validate-study}")"
 mkdir -p "$out"
-if [ -z "${PYBENCH:-}" ]; then
-    cargo build --release --quiet
-    PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
-fi
+PYBENCH="$(pybench_bin "${PYBENCH:-}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
