@@ -13,13 +13,7 @@ const SCRIPT: &str = concat!(
 );
 
 fn results(root: &Path) -> serde_json::Value {
-    let dir = std::fs::read_dir(root)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+    common::results_json(root)
 }
 
 fn peak_rss(json: &serde_json::Value, allocator: &str) -> f64 {

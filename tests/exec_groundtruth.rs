@@ -3,6 +3,8 @@
 //! interpreter; what cannot run is reported in one line with exit code 2 while the rest is
 //! still written.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -18,13 +20,7 @@ fn tempdir(tag: &str) -> PathBuf {
 }
 
 fn results(root: &Path) -> serde_json::Value {
-    let dir = std::fs::read_dir(root.join("out"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+    common::results_json(&root.join("out"))
 }
 
 fn cells<'a>(json: &'a serde_json::Value, allocator: &str) -> Vec<&'a serde_json::Value> {

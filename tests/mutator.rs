@@ -70,14 +70,7 @@ fn run(args: &[&str], out: &std::path::Path) -> assert_cmd::assert::Assert {
 }
 
 fn throughput_of(out: &std::path::Path) -> Vec<(String, f64)> {
-    let dir = std::fs::read_dir(out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    let r = common::results_json(out);
     r["cells"]
         .as_array()
         .unwrap()
@@ -119,14 +112,7 @@ fn a_paced_trace_replays_with_the_mutator_end_to_end() {
 /// The fit's note of the `system` cell: (steps, cycles per step, pace in ticks, mutator
 /// time ÷ pace).
 fn fit_of(out: &std::path::Path) -> (u64, f64, u64, Option<f64>) {
-    let dir = std::fs::read_dir(out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    let r = common::results_json(out);
     let cell = r["cells"]
         .as_array()
         .unwrap()

@@ -131,17 +131,20 @@ fn traces_without_accounting_still_read_and_say_so() {
 fn fidelity_on_a_trace_without_accounting_is_one_line_and_exit_2() {
     let dir = tempdir("acct-none");
     let path = dir.join("none.pbt");
+    let refused_with = |words: &str| {
+        let out = pybench()
+            .args(["fidelity", "--trace"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(words), "{err}");
+        assert!(out.stdout.is_empty());
+    };
     write_trace(&path, None);
-    let out = pybench()
-        .args(["fidelity", "--trace"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains("carries no accounting"), "{err}");
-    assert!(out.stdout.is_empty());
+    refused_with("carries no accounting");
     // So is an accounting whose end report is missing (a program that ended by os._exit).
     let half = Accounting {
         start: Some(Snapshot {
@@ -151,15 +154,7 @@ fn fidelity_on_a_trace_without_accounting_is_one_line_and_exit_2() {
         ..Accounting::default()
     };
     write_trace(&path, Some(half));
-    let out = pybench()
-        .args(["fidelity", "--trace"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains("no end report"), "{err}");
+    refused_with("no end report");
 }
 
 /// pyenv's CPython 3.`minor`, if installed.

@@ -374,14 +374,7 @@ fn run_replays_a_malformed_trace_only_when_asked_and_repairs_it_first() {
         "{err}"
     );
     assert!(err.contains("2 dropped"), "{err}");
-    let dir = std::fs::read_dir(&out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let json = common::results_json(&out);
     let cells = json["cells"].as_array().unwrap();
     let system = cells
         .iter()

@@ -9,6 +9,17 @@ use pybench::report::model::{
 };
 use std::path::{Path, PathBuf};
 
+/// `results.json` of the one run folder a command wrote under `root` (its `--out`).
+pub fn results_json(root: &Path) -> serde_json::Value {
+    let dir = std::fs::read_dir(root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
 /// The `pybench` binary of this build, ready for arguments.
 pub fn pybench() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("pybench").expect("binary built")
