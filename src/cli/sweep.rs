@@ -1,7 +1,6 @@
 //! `pybench sweep`: the engine's accounting over a grid of geometries (see `crate::sweep`).
 
 use crate::pymalloc::ArenaPlacement;
-use crate::sweep::grid::{parse_presets, parse_sizes, parse_spare};
 use crate::sweep::{self, GridSpec, Progress, SweepRequest};
 use clap::Args;
 use std::io::{IsTerminal as _, Write as _};
@@ -68,32 +67,12 @@ pub struct SweepArgs {
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     args.workload.append(&mut args.trace);
-    let grid = GridSpec {
-        arenas: args
-            .arena
-            .as_deref()
-            .map(parse_sizes)
-            .transpose()?
-            .unwrap_or_default(),
-        pools: args
-            .pool
-            .as_deref()
-            .map(parse_sizes)
-            .transpose()?
-            .unwrap_or_default(),
-        spare: args
-            .spare
-            .as_deref()
-            .map(parse_spare)
-            .transpose()?
-            .unwrap_or_default(),
-        presets: args
-            .preset
-            .as_deref()
-            .map(parse_presets)
-            .transpose()?
-            .unwrap_or_default(),
-    };
+    let grid = GridSpec::parse(
+        args.arena.as_deref(),
+        args.pool.as_deref(),
+        args.spare.as_deref(),
+        args.preset.as_deref(),
+    )?;
     if !args.quiet {
         if let Ok(g) = grid.build() {
             for line in &g.skipped {

@@ -96,7 +96,7 @@ fn cells<'a>(results: &'a RunResults, w: &str, a: &str) -> Vec<&'a CellResult> {
 }
 
 /// A workload name usable in a file name (spec files are paths).
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let base = Path::new(s)
         .file_stem()
         .map_or(s.to_string(), |f| f.to_string_lossy().to_string());

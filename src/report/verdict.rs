@@ -32,7 +32,8 @@ pub enum Relation {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Speed {
     pub ratio: Estimate,
-    /// Whether the samples were paired round by round (one process) or not.
+    /// Whether the ratio was paired round by round inside each process both allocators took
+    /// turns in, or compared unpaired over their processes (Welch).
     pub paired: bool,
     /// Throughput processes the interval runs over (the fewest of either side, unpaired); 1
     /// means the interval covers one process's rounds only, not the (larger) spread between
@@ -391,6 +392,11 @@ mod tests {
         }
     }
 
+    /// The verdict's row of allocator `a`.
+    fn entry<'a>(v: &'a WorkloadVerdict, a: &str) -> &'a Entry {
+        v.entries.iter().find(|e| e.allocator == a).unwrap()
+    }
+
     fn cell(a: &str, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
         cell_in("w", a, 0, ns, null)
     }
@@ -473,11 +479,7 @@ mod tests {
         ]);
         let v = judge(&r, None);
         assert_eq!(v[0].reference, "pymalloc:cpython-3.11");
-        let sys = v[0]
-            .entries
-            .iter()
-            .find(|e| e.allocator == "system")
-            .unwrap();
+        let sys = entry(&v[0], "system");
         let sp = sys.speed.unwrap();
         assert_eq!(sp.relation(), Relation::Slower);
         assert!((sp.ratio.point - 0.5).abs() < 0.01, "{sp:?}");
@@ -532,11 +534,7 @@ mod tests {
         // excludes 1 — the old verdict's "faster" — while the processes disagree by 1.9×.
         let r = results(six_processes("w", |p| if p % 3 == 0 { 7.5 } else { 4.0 }));
         let v = judge(&r, None);
-        let je = v[0]
-            .entries
-            .iter()
-            .find(|e| e.allocator == "jemalloc")
-            .unwrap();
+        let je = entry(&v[0], "jemalloc");
         let sp = je.speed.unwrap();
         assert!(sp.paired && sp.processes == 6, "{sp:?}");
         assert!(sp.ratio.lo < 1.0 && sp.ratio.hi > 1.0, "{sp:?}");
@@ -578,13 +576,7 @@ mod tests {
         let r = results(cells);
         let v = judge(&r, None);
         for wv in &v {
-            let sp = wv
-                .entries
-                .iter()
-                .find(|e| e.allocator == "jemalloc")
-                .unwrap()
-                .speed
-                .unwrap();
+            let sp = entry(wv, "jemalloc").speed.unwrap();
             assert_eq!(sp.relation(), Relation::Faster, "{sp:?}");
             assert!(sp.rel_half_width() < 0.02, "{sp:?}");
         }

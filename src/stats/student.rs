@@ -26,6 +26,7 @@
 //! tabulated by Godfrey).
 
 use super::bootstrap::Estimate;
+use super::logmean::LogMean;
 use serde::Serialize;
 
 /// The result of [`welch_log_ratio`]: the ratio of geometric means current / baseline with
@@ -147,19 +148,6 @@ pub fn student_t_critical(alpha: f64, df: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// Mean and sample variance (n − 1) of the logarithms; `None` unless every value is positive
-/// and finite.
-fn log_moments(values: &[f64]) -> Option<(f64, f64)> {
-    if values.iter().any(|v| !(*v > 0.0 && v.is_finite())) {
-        return None;
-    }
-    let n = values.len() as f64;
-    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
-    let mean = logs.iter().sum::<f64>() / n;
-    let var = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    Some((mean, var))
-}
-
 /// Current against baseline, one value per independent unit (process) on each side: Welch's
 /// t-test on the logarithms, and the interval of the ratio of geometric means at `level`
 /// (e.g. 0.95). Welch, not Student, because the two runs need not be equally noisy.
@@ -167,41 +155,9 @@ fn log_moments(values: &[f64]) -> Option<(f64, f64)> {
 /// When neither side varies at all the interval is the point and p is 1 if the sides are
 /// equal, 0 otherwise.
 pub fn welch_log_ratio(baseline: &[f64], current: &[f64], level: f64) -> Option<LogRatio> {
-    if baseline.len() < 2 || current.len() < 2 || !(level > 0.0 && level < 1.0) {
-        return None;
-    }
-    let (mb, vb) = log_moments(baseline)?;
-    let (mc, vc) = log_moments(current)?;
-    let (nb, nc) = (baseline.len() as f64, current.len() as f64);
-    let diff = mc - mb;
-    let (sb, sc) = (vb / nb, vc / nc);
-    let se2 = sb + sc;
-    if se2 <= 0.0 {
-        let point = diff.exp();
-        return Some(LogRatio {
-            ratio: Estimate {
-                point,
-                lo: point,
-                hi: point,
-            },
-            p: if diff == 0.0 { 1.0 } else { 0.0 },
-            df: nb + nc - 2.0,
-        });
-    }
-    // Welch–Satterthwaite; with one side constant it is that of the other side alone.
-    let df = se2 * se2 / (sb * sb / (nb - 1.0) + sc * sc / (nc - 1.0));
-    let se = se2.sqrt();
-    let p = student_t_two_sided(diff / se, df);
-    let half = student_t_critical(1.0 - level, df) * se;
-    Some(LogRatio {
-        ratio: Estimate {
-            point: diff.exp(),
-            lo: (diff - half).exp(),
-            hi: (diff + half).exp(),
-        },
-        p,
-        df,
-    })
+    // Welch–Satterthwaite over the two sides' parts; with one side constant it is that of
+    // the other side alone.
+    LogMean::welch(baseline, current)?.interval(level)
 }
 
 #[cfg(test)]

@@ -111,6 +111,22 @@ pub fn parse_presets(list: &str) -> Result<Vec<Preset>, GridError> {
 }
 
 impl GridSpec {
+    /// The grid the command line's lists name (`--arena`, `--pool`, `--spare`, `--preset`);
+    /// a list not given is an empty axis. The first bad list, in that order, is the error.
+    pub fn parse(
+        arenas: Option<&str>,
+        pools: Option<&str>,
+        spare: Option<&str>,
+        presets: Option<&str>,
+    ) -> Result<GridSpec, GridError> {
+        Ok(GridSpec {
+            arenas: arenas.map(parse_sizes).transpose()?.unwrap_or_default(),
+            pools: pools.map(parse_sizes).transpose()?.unwrap_or_default(),
+            spare: spare.map(parse_spare).transpose()?.unwrap_or_default(),
+            presets: presets.map(parse_presets).transpose()?.unwrap_or_default(),
+        })
+    }
+
     /// Nothing but presets was asked for.
     fn presets_only(&self) -> bool {
         !self.presets.is_empty()
@@ -232,6 +248,22 @@ mod tests {
             ..GridSpec::default()
         };
         assert_eq!(spec.build().unwrap().points[0].preset_label(), "3.10–3.13");
+    }
+
+    #[test]
+    fn the_command_lines_lists_make_the_spec() {
+        let spec = GridSpec::parse(Some("256K"), None, Some("0"), Some("3.9")).unwrap();
+        assert_eq!(spec.arenas, vec![256 << 10]);
+        assert!(spec.pools.is_empty());
+        assert_eq!(spec.spare, vec![false]);
+        assert_eq!(spec.presets.len(), 1);
+        assert_eq!(
+            GridSpec::parse(None, None, None, None).unwrap(),
+            GridSpec::default()
+        );
+        // The first bad list is the one reported.
+        let e = GridSpec::parse(None, Some("4Q"), Some("maybe"), None).unwrap_err();
+        assert!(matches!(e, GridError::Size(_)), "{e:?}");
     }
 
     #[test]

@@ -80,21 +80,9 @@ impl Figure {
     }
 }
 
-/// A workload name usable in a file name.
+/// A workload name usable in a file name: the plots' slug of the name without `trace:`.
 fn slug(s: &str) -> String {
-    let base = s.strip_prefix("trace:").unwrap_or(s);
-    let base = Path::new(base)
-        .file_stem()
-        .map_or(base.to_string(), |f| f.to_string_lossy().to_string());
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::plot::slug(s.strip_prefix("trace:").unwrap_or(s))
 }
 
 fn sorted_unique(mut v: Vec<usize>) -> Vec<usize> {
@@ -228,7 +216,14 @@ pub fn write(r: &SweepResult, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{slug, wrap};
+
+    #[test]
+    fn file_names_drop_the_trace_prefix_and_the_path() {
+        assert_eq!(slug("trace:webapp"), "webapp");
+        assert_eq!(slug("trace:traces/my run.pbt"), "my_run");
+        assert_eq!(slug("workloads/churn.toml"), "churn");
+    }
 
     #[test]
     fn long_lists_of_names_wrap_without_losing_one() {

@@ -17,7 +17,6 @@ pub mod heatmap;
 pub mod pareto;
 pub mod report;
 
-use crate::harness::cell::Materialized;
 use crate::harness::timer::Timer;
 use crate::pymalloc::ArenaPlacement;
 use crate::trace::source::{self, Source};
@@ -90,24 +89,6 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
     names.iter().map(|n| Source::load(n)).collect()
 }
 
-/// Brings a source's events into memory: a trace through the parallel block decoder, a
-/// synthetic workload through its generator with the overrides applied.
-pub fn materialize(s: &Source, o: Overrides) -> anyhow::Result<Materialized> {
-    match s {
-        Source::Trace { path, .. } => {
-            let (events, slots, _) = source::read_all(path)?;
-            Ok(Materialized {
-                events,
-                slots,
-                name: s.name(),
-                python: o.python.unwrap_or_else(|| s.python()),
-                notes: Vec::new(),
-            })
-        }
-        Source::Synthetic { .. } => s.materialize(o),
-    }
-}
-
 /// Runs the sweep: every grid point on every source, the cells of a source in parallel on
 /// `jobs` threads. `progress` is called after every cell, from whichever thread ran it.
 pub fn sweep(
@@ -128,7 +109,7 @@ pub fn sweep(
     let done = AtomicUsize::new(0);
     let mut cells = Vec::with_capacity(total);
     for s in &sources {
-        let m = materialize(s, req.overrides)?;
+        let m = s.materialize(req.overrides)?;
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
             grid.points
                 .par_iter()

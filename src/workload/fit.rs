@@ -571,6 +571,7 @@ pub fn shared_run(a: &[u64], b: &[u64], len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::profile::Profile;
 
     #[test]
     fn table_samples_in_proportion() {
@@ -662,18 +663,21 @@ mod tests {
         ev
     }
 
-    #[test]
-    fn a_stand_in_keeps_runs_of_one_size_and_cohorts_of_frees() {
-        use crate::workload::profile::Profile;
-        let trace = containers(2000);
+    /// The profiles of `trace` and of the stand-in fitted to it, drawn with `seed`.
+    fn profiles(trace: Vec<Event>, seed: u64) -> (Profile, Profile) {
         let model = Model::fit(&trace).unwrap();
         let mut synth = Vec::new();
-        synthesize(&model, 1, &mut |e| {
+        synthesize(&model, seed, &mut |e| {
             synth.push(e);
             Ok(())
         })
         .unwrap();
-        let (a, b) = (Profile::from_events(trace), Profile::from_events(synth));
+        (Profile::from_events(trace), Profile::from_events(synth))
+    }
+
+    #[test]
+    fn a_stand_in_keeps_runs_of_one_size_and_cohorts_of_frees() {
+        let (a, b) = profiles(containers(2000), 1);
         let share = |n: u64, d: u64| n as f64 / d as f64;
         let runs = (
             share(a.size_repeats, a.allocs),
@@ -692,7 +696,6 @@ mod tests {
 
     #[test]
     fn a_stand_in_keeps_runs_of_one_size() {
-        use crate::workload::profile::Profile;
         // Runs of 8 allocations of one size among 6 sizes, each freed 40 allocations later.
         let mut rng = Rng::new(4);
         let mut trace = Vec::new();
@@ -714,14 +717,7 @@ mod tests {
                 });
             }
         }
-        let model = Model::fit(&trace).unwrap();
-        let mut synth = Vec::new();
-        synthesize(&model, 2, &mut |e| {
-            synth.push(e);
-            Ok(())
-        })
-        .unwrap();
-        let (a, b) = (Profile::from_events(trace), Profile::from_events(synth));
+        let (a, b) = profiles(trace, 2);
         let ra = a.size_repeats as f64 / a.allocs as f64;
         let rb = b.size_repeats as f64 / b.allocs as f64;
         // 7 of 8 repeat in the trace, plus chance at run boundaries (1/6 of 1/8).
