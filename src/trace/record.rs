@@ -12,7 +12,7 @@
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
-use crate::sys::fs::AtomicFile;
+use crate::sys::fs::{unique_suffix, AtomicFile};
 use crate::sys::{channel, pipe, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -97,11 +97,7 @@ impl Drop for TempDir {
 
 fn private_dir() -> anyhow::Result<TempDir> {
     use std::os::unix::fs::DirBuilderExt;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir =
-        std::env::temp_dir().join(format!("pybench-record-{}-{nanos:08x}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("pybench-record-{}", unique_suffix()));
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
