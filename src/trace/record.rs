@@ -436,16 +436,7 @@ fn outcome(
 /// the interpreter as a child of bash (to rehash afterwards), and only the process pybench
 /// started may record. Empty unless `program` resolves, through `PATH`, to a pyenv shim.
 fn shim_hint(program: &str) -> String {
-    let path = if program.contains('/') {
-        Some(PathBuf::from(program))
-    } else {
-        std::env::var_os("PATH").and_then(|dirs| {
-            std::env::split_paths(&dirs)
-                .map(|d| d.join(program))
-                .find(|p| p.is_file())
-        })
-    };
-    match path {
+    match crate::sys::process::find_program(program) {
         Some(p) if p.parent().is_some_and(|d| d.ends_with("shims")) => format!(
             "; `{program}` is a pyenv shim, which runs some commands (`-m pip`) as a child \
              process: name the interpreter itself, e.g. `$(pyenv which {program})`"
