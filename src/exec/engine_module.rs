@@ -261,25 +261,15 @@ unsafe fn long(v: c_long) -> *mut c_void {
 /// or it does not fit.
 fn report_path(dir: &[u8], pid: u32, out: &mut [u8]) -> bool {
     let dir = &dir[..dir.iter().position(|&b| b == 0).unwrap_or(dir.len())];
-    let mut digits = [0u8; 10];
-    let (mut n, mut v) = (0, pid);
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = dir.len() + 1 + n + 5;
+    let mut buf = [0u8; 20];
+    let digits = super::engine_raw::decimal(pid as usize, &mut buf);
+    let len = dir.len() + 1 + digits.len() + 5;
     if dir.is_empty() || len > out.len() {
         return false;
     }
     out[..dir.len()].copy_from_slice(dir);
     out[dir.len()] = b'/';
-    for (k, &d) in digits[..n].iter().rev().enumerate() {
-        out[dir.len() + 1 + k] = d;
-    }
+    out[dir.len() + 1..len - 5].copy_from_slice(digits);
     out[len - 5..len].copy_from_slice(b".txt\0");
     true
 }

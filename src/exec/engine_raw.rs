@@ -80,22 +80,26 @@ pub fn render(numbers: &[usize], buf: &mut [u8]) -> Option<usize> {
     }
     for &n in numbers {
         put(b' ')?;
-        let mut digits = [0u8; 20];
-        let (mut len, mut v) = (0, n);
-        loop {
-            digits[len] = b'0' + (v % 10) as u8;
-            len += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for &d in digits[..len].iter().rev() {
+        for &d in decimal(n, &mut [0u8; 20]) {
             put(d)?;
         }
     }
     put(b'\n')?;
     Some(at)
+}
+
+/// `v` in decimal, written from the end of `out` with a digit loop (no formatting machinery,
+/// see the module doc); returns the digits.
+pub fn decimal(mut v: usize, out: &mut [u8; 20]) -> &[u8] {
+    let mut at = out.len();
+    loop {
+        at -= 1;
+        out[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &out[at..];
+        }
+    }
 }
 
 /// Reads a raw report back; `None` when it is not one or does not describe a geometry.
@@ -202,6 +206,13 @@ mod tests {
             prop_assert_eq!(back, stats);
             prop_assert_eq!(counters, c);
             prop_assert_eq!(text(&back, &counters), text(&stats, &c));
+        }
+    }
+
+    #[test]
+    fn decimal_writes_what_display_writes() {
+        for v in [0, 7, 10, 4242, u32::MAX as usize, usize::MAX] {
+            assert_eq!(decimal(v, &mut [0u8; 20]), v.to_string().as_bytes());
         }
     }
 

@@ -79,15 +79,7 @@ pub fn check_program(program: &[String]) -> anyhow::Result<()> {
     let Some(first) = program.first() else {
         anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
     };
-    let path = std::path::Path::new(first);
-    let found = if first.contains('/') {
-        path.is_file()
-    } else {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(first).is_file()))
-            .unwrap_or(false)
-    };
-    if !found {
+    if !crate::sys::process::find_program(first).is_some_and(|p| p.is_file()) {
         anyhow::bail!("cannot start `{first}`: no such program");
     }
     Ok(())

@@ -359,6 +359,22 @@ mod tests {
             .collect()
     }
 
+    /// A replay cell of 1000 events: its speed and its peak RSS.
+    fn replay(allocator: &str, ops_per_sec: f64, peak_rss: f64) -> Vec<CellResult> {
+        let m = [("ops_per_sec", ops_per_sec), ("peak_rss_bytes", peak_rss)];
+        cell(CellKind::Replay, allocator, &m, 1000)
+    }
+
+    /// A real (exec) cell: its wall time and its peak RSS.
+    fn real(allocator: &str, wall_ns: f64, peak_rss: f64) -> Vec<CellResult> {
+        cell(
+            CellKind::Exec,
+            allocator,
+            &[("wall_ns", wall_ns), ("peak_rss_bytes", peak_rss)],
+            0,
+        )
+    }
+
     fn results(cells: Vec<CellResult>) -> RunResults {
         let mut r: RunResults = serde_json::from_value(serde_json::json!({
             "format_version": 1, "pybench_version": "t", "git_commit": null, "run": "r",
@@ -375,53 +391,17 @@ mod tests {
 
     #[test]
     fn agreement_and_disagreement_are_computed_from_both_sides() {
-        use CellKind::{Exec, Replay};
         // Replay: engine 1 s, system 2 s, jemalloc 1.5 s (events / ops_per_sec).
         // Real: pymalloc 10 s, system 12 s, jemalloc 9 s — jemalloc and pymalloc swap.
         let r = results(
             [
-                cell(
-                    Replay,
-                    "pymalloc:cpython-3.11",
-                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 100.0)],
-                    1000,
-                ),
-                cell(
-                    Replay,
-                    "system",
-                    &[("ops_per_sec", 500.0), ("peak_rss_bytes", 200.0)],
-                    1000,
-                ),
-                cell(
-                    Replay,
-                    "jemalloc",
-                    &[("ops_per_sec", 1000.0 / 1.5), ("peak_rss_bytes", 300.0)],
-                    1000,
-                ),
-                cell(
-                    Exec,
-                    "pymalloc",
-                    &[("wall_ns", 10e9), ("peak_rss_bytes", 1000.0)],
-                    0,
-                ),
-                cell(
-                    Exec,
-                    "system",
-                    &[("wall_ns", 12e9), ("peak_rss_bytes", 2000.0)],
-                    0,
-                ),
-                cell(
-                    Exec,
-                    "jemalloc",
-                    &[("wall_ns", 9e9), ("peak_rss_bytes", 3000.0)],
-                    0,
-                ),
-                cell(
-                    Exec,
-                    "tcmalloc",
-                    &[("wall_ns", 11e9), ("peak_rss_bytes", 1500.0)],
-                    0,
-                ),
+                replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+                replay("system", 500.0, 200.0),
+                replay("jemalloc", 1000.0 / 1.5, 300.0),
+                real("pymalloc", 10e9, 1000.0),
+                real("system", 12e9, 2000.0),
+                real("jemalloc", 9e9, 3000.0),
+                real("tcmalloc", 11e9, 1500.0),
             ]
             .concat(),
         );
@@ -478,23 +458,13 @@ mod tests {
 
     #[test]
     fn both_replay_modes_are_set_against_the_observed_differences() {
-        use CellKind::{Exec, Replay};
+        use CellKind::Exec;
         // Plain: pymalloc 1 s, system 1.2 s. Mutator: 3 s and 4 s. Real CPU: 10 s, 11 s;
         // wall 12 s, 14 s.
         let r = results(
             [
-                cell(
-                    Replay,
-                    "cpython:3.11",
-                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 100.0)],
-                    1000,
-                ),
-                cell(
-                    Replay,
-                    "system",
-                    &[("ops_per_sec", 1000.0 / 1.2), ("peak_rss_bytes", 200.0)],
-                    1000,
-                ),
+                replay("cpython:3.11", 1000.0, 100.0),
+                replay("system", 1000.0 / 1.2, 200.0),
                 mutator_cells("cpython:3.11", 1000.0 / 3.0, 1000),
                 mutator_cells("system", 1000.0 / 4.0, 1000),
                 cell(
@@ -584,40 +554,14 @@ mod tests {
 
     #[test]
     fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both() {
-        use CellKind::{Exec, Replay};
         // tcmalloc is real-only, so system (the first on both sides) is the reference.
         let r = results(
             [
-                cell(
-                    Exec,
-                    "tcmalloc",
-                    &[("wall_ns", 5e9), ("peak_rss_bytes", 10.0)],
-                    0,
-                ),
-                cell(
-                    Replay,
-                    "system",
-                    &[("ops_per_sec", 500.0), ("peak_rss_bytes", 200.0)],
-                    1000,
-                ),
-                cell(
-                    Exec,
-                    "system",
-                    &[("wall_ns", 12e9), ("peak_rss_bytes", 2000.0)],
-                    0,
-                ),
-                cell(
-                    Replay,
-                    "jemalloc",
-                    &[("ops_per_sec", 1000.0), ("peak_rss_bytes", 300.0)],
-                    1000,
-                ),
-                cell(
-                    Exec,
-                    "jemalloc",
-                    &[("wall_ns", 9e9), ("peak_rss_bytes", 3000.0)],
-                    0,
-                ),
+                real("tcmalloc", 5e9, 10.0),
+                replay("system", 500.0, 200.0),
+                real("system", 12e9, 2000.0),
+                replay("jemalloc", 1000.0, 300.0),
+                real("jemalloc", 9e9, 3000.0),
             ]
             .concat(),
         );

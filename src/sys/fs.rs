@@ -29,8 +29,9 @@ pub struct AtomicFile {
 }
 
 /// A name nobody can predict: the pid, the time in nanoseconds, a per-process counter, and
-/// bits from the kernel's random source when available.
-fn unique_suffix() -> String {
+/// bits from the kernel's random source when available. Every temporary name pybench makes
+/// (atomic outputs, spill files, private directories) ends with one.
+pub fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut random = [0u8; 8];
     // SAFETY: getrandom writes at most `random.len()` bytes into the buffer.
@@ -257,10 +258,7 @@ pub fn anonymous_file_in(dir: &Path) -> io::Result<File> {
     match nameless {
         Ok(f) => Ok(f),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let path = dir.join(format!(".pybench-spill-{}-{nanos:08x}", std::process::id()));
+            let path = dir.join(format!(".pybench-spill-{}", unique_suffix()));
             let f = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)

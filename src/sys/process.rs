@@ -53,3 +53,15 @@ pub fn layout_is_fixed() -> bool {
     let current = unsafe { libc::personality(0xffff_ffff) };
     current != -1 && (current as libc::c_ulong) & libc::ADDR_NO_RANDOMIZE as libc::c_ulong != 0
 }
+
+/// Where `Command::new(name)` would find the program: `name` itself when it holds a `/`, else
+/// the first `PATH` directory with a file of that name. `None` when no `PATH` entry has one.
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    if name.contains('/') {
+        return Some(std::path::PathBuf::from(name));
+    }
+    let dirs = std::env::var_os("PATH")?;
+    std::env::split_paths(&dirs)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

@@ -12,7 +12,7 @@
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
-use crate::sys::fs::AtomicFile;
+use crate::sys::fs::{unique_suffix, AtomicFile};
 use crate::sys::{channel, pipe, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -97,11 +97,7 @@ impl Drop for TempDir {
 
 fn private_dir() -> anyhow::Result<TempDir> {
     use std::os::unix::fs::DirBuilderExt;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir =
-        std::env::temp_dir().join(format!("pybench-record-{}-{nanos:08x}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("pybench-record-{}", unique_suffix()));
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
@@ -440,16 +436,7 @@ fn outcome(
 /// the interpreter as a child of bash (to rehash afterwards), and only the process pybench
 /// started may record. Empty unless `program` resolves, through `PATH`, to a pyenv shim.
 fn shim_hint(program: &str) -> String {
-    let path = if program.contains('/') {
-        Some(PathBuf::from(program))
-    } else {
-        std::env::var_os("PATH").and_then(|dirs| {
-            std::env::split_paths(&dirs)
-                .map(|d| d.join(program))
-                .find(|p| p.is_file())
-        })
-    };
-    match path {
+    match crate::sys::process::find_program(program) {
         Some(p) if p.parent().is_some_and(|d| d.ends_with("shims")) => format!(
             "; `{program}` is a pyenv shim, which runs some commands (`-m pip`) as a child \
              process: name the interpreter itself, e.g. `$(pyenv which {program})`"
