@@ -64,6 +64,16 @@ pub enum Wide {
     },
 }
 
+impl Wide {
+    /// Bytes of the block the event leaves in its slot (calloc's n × size).
+    pub fn bytes(self) -> u64 {
+        match self {
+            Wide::Malloc { size } | Wide::Realloc { size, .. } => size,
+            Wide::Calloc { n, size } => n * size,
+        }
+    }
+}
+
 /// A stream ready for the throughput loop; see the module documentation.
 pub struct CompactStream {
     pub records: PinnedBuf<Record>,

@@ -53,6 +53,18 @@ pub(crate) struct View<'a> {
     pub first: u64,
 }
 
+impl<'a> View<'a> {
+    /// A whole materialised stream.
+    pub fn whole(s: &'a CompactStream) -> Self {
+        View {
+            records: s.records.as_slice(),
+            wide: &s.wide,
+            touch: s.touch,
+            first: 0,
+        }
+    }
+}
+
 /// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
 /// Returns the event index of a failed allocation (NULL), with its op and size.
 #[inline(never)]
@@ -90,23 +102,14 @@ fn replay<A: Allocator, const TOUCH: u8>(
                         wide(a, s, *slot, size)
                     };
                     if p.is_null() {
-                        return Err(oom_at(s.wide[size], s.first + i as u64));
+                        return Err(oom_wide(s.wide[size], s.first + i as u64));
                     }
                     *slot = p;
                     continue;
                 }
             };
             if p.is_null() {
-                let op = if r.code() >= compact::REALLOC {
-                    "realloc"
-                } else {
-                    "malloc"
-                };
-                return Err(ReplayError::OutOfMemory {
-                    op,
-                    bytes: size as u64,
-                    index: s.first + i as u64,
-                });
+                return Err(oom_record(r.code(), size, s.first + i as u64));
             }
             if r.code() < compact::FREE {
                 touch_new::<TOUCH>(p, size);
@@ -120,46 +123,15 @@ fn replay<A: Allocator, const TOUCH: u8>(
 /// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn wide<A: Allocator, S: WideSource>(
+pub(crate) unsafe fn wide<A: Allocator>(
     a: &mut A,
-    s: &S,
+    s: &View<'_>,
     old: *mut u8,
     index: usize,
 ) -> *mut u8 {
-    let (wide, touch) = s.wide_table();
-    wide_at(a, wide, touch, old, index)
-}
-
-/// Where a replay loop finds its side table: a whole materialised stream (the mutator's
-/// loop) or one chunk of a streamed one ([`View`]).
-pub(crate) trait WideSource {
-    fn wide_table(&self) -> (&[Wide], Touch);
-}
-
-impl WideSource for CompactStream {
-    fn wide_table(&self) -> (&[Wide], Touch) {
-        (&self.wide, self.touch)
-    }
-}
-
-impl WideSource for View<'_> {
-    fn wide_table(&self) -> (&[Wide], Touch) {
-        (self.wide, self.touch)
-    }
-}
-
-/// [`wide`] on an explicit side table.
-#[inline(always)]
-unsafe fn wide_at<A: Allocator>(
-    a: &mut A,
-    wide: &[Wide],
-    touch: Touch,
-    old: *mut u8,
-    index: usize,
-) -> *mut u8 {
-    let full = touch == Touch::Full;
-    let header = touch != Touch::None;
-    match wide[index] {
+    let full = s.touch == Touch::Full;
+    let header = s.touch != Touch::None;
+    match s.wide[index] {
         Wide::Malloc { size } => {
             let p = a.malloc(size as usize);
             if !p.is_null() && header {
@@ -187,19 +159,37 @@ unsafe fn wide_at<A: Allocator>(
     }
 }
 
-/// The error of a failed side-table event at position `index` of a whole stream.
-pub(crate) fn oom(w: Wide, index: usize) -> ReplayError {
-    oom_at(w, index as u64)
+/// The error of a record (not a side-table event) whose allocation returned NULL: the
+/// operation from its code. Out of line, so the loops carry only the branch to it.
+#[cold]
+#[inline(never)]
+pub(crate) fn oom_record(code: u32, size: usize, index: u64) -> ReplayError {
+    let op = if code >= compact::REALLOC {
+        "realloc"
+    } else {
+        "malloc"
+    };
+    ReplayError::OutOfMemory {
+        op,
+        bytes: size as u64,
+        index,
+    }
 }
 
-/// As [`oom`], for an index counted across the chunks of a streamed pass.
-fn oom_at(w: Wide, index: u64) -> ReplayError {
-    let (op, bytes) = match w {
-        Wide::Malloc { size } => ("malloc", size),
-        Wide::Calloc { n, size } => ("calloc", n * size),
-        Wide::Realloc { size, .. } => ("realloc", size),
+/// The error of a failed side-table event at position `index` of the pass.
+#[cold]
+#[inline(never)]
+pub(crate) fn oom_wide(w: Wide, index: u64) -> ReplayError {
+    let op = match w {
+        Wide::Malloc { .. } => "malloc",
+        Wide::Calloc { .. } => "calloc",
+        Wide::Realloc { .. } => "realloc",
     };
-    ReplayError::OutOfMemory { op, bytes, index }
+    ReplayError::OutOfMemory {
+        op,
+        bytes: w.bytes(),
+        index,
+    }
 }
 
 /// Replays `v` with the loop monomorphised for its touch policy.
@@ -271,12 +261,7 @@ impl<A: Allocator> Contender for Bench<A> {
         let table = self.slots.as_mut_ptr().cast::<*mut u8>();
         // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let view = View {
-            records: stream.records.as_slice(),
-            wide: &stream.wide,
-            touch: stream.touch,
-            first: 0,
-        };
+        let view = View::whole(&stream);
         let t0 = thread_cpu_ns();
         let result = replay_view(&mut self.a, &view, slots);
         let ticks = thread_cpu_ns().saturating_sub(t0);
@@ -498,9 +483,12 @@ pub fn measure_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alloc::{NullAllocator, PymallocAllocator};
+    use crate::alloc::{NullAllocator, PymallocAllocator, SystemAllocator};
+    use crate::harness::compact::CompactStream;
+    use crate::harness::replay::Touch;
     use crate::pymalloc::Preset;
     use crate::workload::{Domain, Event};
+    use std::rc::Rc;
 
     fn stream(n: u32) -> Rc<CompactStream> {
         let mut events = Vec::new();
