@@ -28,7 +28,8 @@
 
 use super::compact::{self, CompactStream};
 use super::replay::{ReplayError, Touch};
-use super::throughput::{oom_record, oom_wide, touch_new, wide, Contender, View};
+use super::throughput::Contender;
+use super::throughput_loop::{oom_record, oom_wide, touch_new, wide, View};
 use super::timer::Timer;
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::procfs::thread_cpu_ns;
