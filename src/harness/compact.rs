@@ -64,6 +64,16 @@ pub enum Wide {
     },
 }
 
+impl Wide {
+    /// Bytes of the block the event leaves in its slot (calloc's n × size).
+    pub fn bytes(self) -> u64 {
+        match self {
+            Wide::Malloc { size } | Wide::Realloc { size, .. } => size,
+            Wide::Calloc { n, size } => n * size,
+        }
+    }
+}
+
 /// A stream ready for the throughput loop; see the module documentation.
 pub struct CompactStream {
     pub records: PinnedBuf<Record>,
@@ -140,6 +150,19 @@ impl Compiler {
         &mut self.live[s]
     }
 
+    /// The entry (size | [`RAW`]) of the block live in `slot`, or the error of a `what`
+    /// naming a slot with none.
+    fn live_entry(&self, slot: u32, what: &'static str) -> Result<u64, CompileError> {
+        match self.live.get(slot as usize) {
+            Some(&l) if l != FREE_SLOT => Ok(l),
+            _ => Err(CompileError::NotLive {
+                index: self.index,
+                what,
+                slot,
+            }),
+        }
+    }
+
     /// Compiles `events` (the next of the stream), appending to `records` and `wide`.
     pub fn push(
         &mut self,
@@ -170,7 +193,6 @@ impl Compiler {
             });
             wide.push(w);
         };
-        let index = self.index;
         match *e {
             Event::Alloc {
                 slot, size, domain, ..
@@ -201,14 +223,7 @@ impl Compiler {
                 }
             }
             Event::Realloc { slot, size, .. } => {
-                let l = self.live.get(slot as usize).copied().unwrap_or(FREE_SLOT);
-                if l == FREE_SLOT {
-                    return Err(CompileError::NotLive {
-                        index,
-                        what: "realloc",
-                        slot,
-                    });
-                }
+                let l = self.live_entry(slot, "realloc")?;
                 let (old, raw) = (l & !RAW, l & RAW != 0);
                 let new = u64::from(size);
                 self.live[slot as usize] = new | (l & RAW);
@@ -233,14 +248,7 @@ impl Compiler {
                 }
             }
             Event::Free { slot, .. } => {
-                let l = self.live.get(slot as usize).copied().unwrap_or(FREE_SLOT);
-                if l == FREE_SLOT {
-                    return Err(CompileError::NotLive {
-                        index,
-                        what: "free",
-                        slot,
-                    });
-                }
+                let l = self.live_entry(slot, "free")?;
                 self.live[slot as usize] = FREE_SLOT;
                 self.live_bytes -= l & !RAW;
                 let code = if l & RAW != 0 { FREE_RAW } else { FREE };

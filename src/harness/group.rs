@@ -86,36 +86,19 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
 /// As [`measure`], every contender reading a feed (one per compiled form) pass by pass.
 fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let touch = spec.workload.touch;
-    let opts = AllocOptions {
-        libpython: spec.workload.libpython.as_ref().map(Into::into),
-    };
     let mut feeds: [Option<Rc<RefCell<Feed>>>; 2] = [None, None];
-    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
-    for name in &spec.allocators {
-        let a: AllocatorSpec = name.parse()?;
-        let raw = a.is_pymalloc_like();
-        let feed = match &feeds[usize::from(raw)] {
-            Some(f) => Rc::clone(f),
-            None => {
-                let content = Content::Compact {
-                    raw_to_system: raw,
-                    touch,
-                };
-                let f = Feed::open(&spec.workload.source, overrides(&spec.workload), content)?;
-                let f = Rc::new(RefCell::new(f));
-                feeds[usize::from(raw)] = Some(Rc::clone(&f));
-                f
-            }
-        };
-        let build = BuildStreamed {
-            name: name.clone(),
-            feed,
-            touch,
-        };
-        contenders.push(a.visit(&opts, build)??);
-    }
-    let mut g = measure_group(&mut contenders, spec.calibration)
-        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    let mut contenders = contenders(spec, |name, raw| {
+        let feed = per_form(&mut feeds, raw, || {
+            let content = Content::Compact {
+                raw_to_system: raw,
+                touch,
+            };
+            let f = Feed::open(&spec.workload.source, overrides(&spec.workload), content)?;
+            Ok(RefCell::new(f))
+        })?;
+        Ok(BuildStreamed { name, feed, touch })
+    })?;
+    let mut g = run(&mut contenders, spec)?;
     g.workload = spec.workload.workload.clone();
     let open: Vec<_> = feeds.iter().flatten().collect();
     if let Some(f) = open.first() {
@@ -134,11 +117,6 @@ fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
 fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let m = materialize(&spec.workload)?;
     let touch = spec.workload.touch;
-    let opts = AllocOptions {
-        libpython: spec.workload.libpython.as_ref().map(Into::into),
-    };
-    // Two compilations at most: with RAW blocks sent to glibc (pymalloc-like allocators, as
-    // CPython does) and without (an allocator that replaces all three domains).
     let mut streams: [Option<Rc<CompactStream>>; 2] = [None, None];
     // Mutator mode: one step count per record, the same for every contender (both
     // compilations make one record per allocator event).
@@ -149,32 +127,65 @@ fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         }
         None => (None, None),
     };
-    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
-    for name in &spec.allocators {
-        let a: AllocatorSpec = name.parse()?;
-        let raw = a.is_pymalloc_like();
-        let stream = match &streams[usize::from(raw)] {
-            Some(s) => Rc::clone(s),
-            None => {
-                let s = Rc::new(CompactStream::compile(&m.events, raw, touch)?);
-                streams[usize::from(raw)] = Some(Rc::clone(&s));
-                s
-            }
-        };
-        let build = Build {
-            name: name.clone(),
+    let mut contenders = contenders(spec, |name, raw| {
+        let stream = per_form(&mut streams, raw, || {
+            Ok(CompactStream::compile(&m.events, raw, touch)?)
+        })?;
+        Ok(Build {
+            name,
             stream,
             mutator: work.clone(),
-        };
-        contenders.push(a.visit(&opts, build)??);
-    }
+        })
+    })?;
     let name = m.name.clone();
     drop(m);
-    let mut g = measure_group(&mut contenders, spec.calibration)
-        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+    let mut g = run(&mut contenders, spec)?;
     g.workload = name;
     g.mutator_fit = fit;
     Ok(g)
+}
+
+/// One contender per allocator of `spec`, in order, each built by the visitor `build` makes
+/// from its name and compiled form (whether RAW blocks go to glibc).
+fn contenders<V>(
+    spec: &GroupSpec,
+    mut build: impl FnMut(String, bool) -> anyhow::Result<V>,
+) -> anyhow::Result<Vec<Box<dyn Contender>>>
+where
+    V: AllocatorVisitor<Output = std::io::Result<Box<dyn Contender>>>,
+{
+    let opts = AllocOptions {
+        libpython: spec.workload.libpython.as_ref().map(Into::into),
+    };
+    let mut out = Vec::new();
+    for name in &spec.allocators {
+        let a: AllocatorSpec = name.parse()?;
+        let visitor = build(name.clone(), a.is_pymalloc_like())?;
+        out.push(a.visit(&opts, visitor)??);
+    }
+    Ok(out)
+}
+
+/// What the contenders of one compiled form share, built by the first that needs it. Two
+/// forms at most: RAW blocks sent to glibc (pymalloc-like allocators, as CPython does) or
+/// not (an allocator that replaces all three domains).
+fn per_form<T>(
+    forms: &mut [Option<Rc<T>>; 2],
+    raw: bool,
+    build: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<Rc<T>> {
+    let form = &mut forms[usize::from(raw)];
+    if let Some(t) = form {
+        return Ok(Rc::clone(t));
+    }
+    let t = Rc::new(build()?);
+    *form = Some(Rc::clone(&t));
+    Ok(t)
+}
+
+/// Runs the contenders as the spec's calibration says; an error names the contender.
+fn run(contenders: &mut [Box<dyn Contender>], spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+    measure_group(contenders, spec.calibration).map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))
 }
 
 /// The mutator's steps for the events of `spec`'s trace, fitted to the recorded pace in this

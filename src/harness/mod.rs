@@ -17,5 +17,6 @@ pub mod runner;
 pub mod shard;
 pub mod stream_policy;
 pub mod throughput;
+pub mod throughput_loop;
 pub mod timer;
 pub mod trace_fidelity;

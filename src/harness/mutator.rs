@@ -26,9 +26,10 @@
 //! caches, TLB) differs. A freed block's slot is set to NULL, and NULL slots are skipped: the
 //! mutator never touches freed memory.
 
-use super::compact::{self, CompactStream, Wide};
+use super::compact::{self, CompactStream};
 use super::replay::{ReplayError, Touch};
-use super::throughput::{oom, touch_new, wide, Contender};
+use super::throughput::Contender;
+use super::throughput_loop::{oom_record, oom_wide, touch_new, wide, View};
 use super::timer::Timer;
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::procfs::thread_cpu_ns;
@@ -301,20 +302,12 @@ pub fn calibrate(p: MutatorParams) -> f64 {
     best.max(0.01)
 }
 
-/// The size of the block a record leaves in its slot.
-fn wide_size(w: Wide) -> u64 {
-    match w {
-        Wide::Malloc { size } | Wide::Realloc { size, .. } => size,
-        Wide::Calloc { n, size } => n * size,
-    }
-}
-
 /// One pass of `s` into `a` with the mutator's steps before each record. Returns the steps
 /// run (the work, independent of the allocator).
 #[inline(never)]
 fn replay<A: Allocator, const TOUCH: u8>(
     a: &mut A,
-    s: &CompactStream,
+    s: &View<'_>,
     work: &Work,
     table: &mut [MSlot],
     m: &mut Mutator,
@@ -322,7 +315,7 @@ fn replay<A: Allocator, const TOUCH: u8>(
     let mut sys = SystemAllocator;
     let mut total = 0u64;
     m.reset();
-    for (i, r) in s.records.as_slice().iter().enumerate() {
+    for (i, r) in s.records.iter().enumerate() {
         let n = work.steps[i];
         for _ in 0..n {
             // SAFETY: every non-NULL entry is live (frees NULL their slot below).
@@ -335,11 +328,11 @@ fn replay<A: Allocator, const TOUCH: u8>(
         // slots; a freed block's slot is NULLed before anything else can pick it.
         unsafe {
             let old = table.get_unchecked(slot).ptr;
-            let (p, bytes) = match r.code() {
-                compact::MALLOC => (a.malloc(size), size as u64),
-                compact::REALLOC => (a.realloc(old, size), size as u64),
-                compact::MALLOC_RAW => (sys.malloc(size), size as u64),
-                compact::REALLOC_RAW => (sys.realloc(old, size), size as u64),
+            let p = match r.code() {
+                compact::MALLOC => a.malloc(size),
+                compact::REALLOC => a.realloc(old, size),
+                compact::MALLOC_RAW => sys.malloc(size),
+                compact::REALLOC_RAW => sys.realloc(old, size),
                 compact::FREE | compact::FREE_RAW => {
                     *table.get_unchecked_mut(slot) = EMPTY;
                     if r.code() == compact::FREE {
@@ -356,34 +349,25 @@ fn replay<A: Allocator, const TOUCH: u8>(
                         wide(a, s, old, size)
                     };
                     if p.is_null() {
-                        return Err(oom(s.wide[size], i));
+                        return Err(oom_wide(s.wide[size], i as u64));
                     }
                     *table.get_unchecked_mut(slot) = MSlot {
                         ptr: p,
-                        size: wide_size(s.wide[size]),
+                        size: s.wide[size].bytes(),
                     };
                     m.allocated(r.slot);
                     continue;
                 }
             };
             if p.is_null() {
-                let op = if r.code() >= compact::REALLOC {
-                    "realloc"
-                } else {
-                    "malloc"
-                };
-                return Err(ReplayError::OutOfMemory {
-                    op,
-                    bytes,
-                    index: i as u64,
-                });
+                return Err(oom_record(r.code(), size, i as u64));
             }
             if r.code() < compact::FREE {
                 touch_new::<TOUCH>(p, size);
             }
             *table.get_unchecked_mut(slot) = MSlot {
                 ptr: p,
-                size: bytes,
+                size: size as u64,
             };
             m.allocated(r.slot);
         }
@@ -461,11 +445,12 @@ impl<A: Allocator> Contender for MutatorBench<A> {
     fn pass(&mut self) -> Result<u64, ReplayError> {
         let (s, w) = (Rc::clone(&self.stream), Rc::clone(&self.work));
         let (a, table, m) = (&mut self.a, &mut self.table[..], &mut self.mutator);
+        let v = View::whole(&s);
         let t0 = thread_cpu_ns();
         let result = match s.touch {
-            Touch::None => replay::<A, { Touch::None as u8 }>(a, &s, &w, table, m),
-            Touch::Header => replay::<A, { Touch::Header as u8 }>(a, &s, &w, table, m),
-            Touch::Full => replay::<A, { Touch::Full as u8 }>(a, &s, &w, table, m),
+            Touch::None => replay::<A, { Touch::None as u8 }>(a, &v, &w, table, m),
+            Touch::Header => replay::<A, { Touch::Header as u8 }>(a, &v, &w, table, m),
+            Touch::Full => replay::<A, { Touch::Full as u8 }>(a, &v, &w, table, m),
         };
         let ticks = thread_cpu_ns().saturating_sub(t0);
         self.last_steps = result?;

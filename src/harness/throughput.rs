@@ -1,220 +1,17 @@
 //! The throughput measurement (design.md §3, issue 12): passes over a [`CompactStream`] with
 //! nothing in the loop but the record, the slot table and the allocator call; the clock is
-//! read only at the ends of a pass.
+//! read only at the ends of a pass (the loop and its contenders: [`super::throughput_loop`]).
 //!
 //! Several allocators ("contenders", always including `null`) live in one process and take
 //! turns pass by pass, so the slow per-process noise of a shared VM (cache and memory
 //! bandwidth of the host, page placement) hits all of them alike and cancels in the ratios
 //! and net figures, which are taken pair by pair within a round.
+//!
+//! [`CompactStream`]: super::compact::CompactStream
 
-use super::compact::{self, CompactStream, Record, Wide};
-use super::feed::Feed;
-use super::replay::{ReplayError, Touch};
-use crate::alloc::{Allocator, SystemAllocator};
-use crate::sys::pinned::PinnedBuf;
-use crate::sys::procfs::thread_cpu_ns;
+use super::replay::ReplayError;
+pub use super::throughput_loop::{Bench, StreamBench};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
-use std::rc::Rc;
-
-/// Writes the first bytes of a new block as the touch policy says (`TOUCH` = `Touch as u8`).
-#[inline(always)]
-pub(crate) fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
-    // SAFETY (all arms): the block holds at least `size` bytes.
-    if TOUCH == Touch::Header as u8 {
-        const B: u64 = 0xA5A5_A5A5_A5A5_A5A5;
-        // Two plain stores, overlapping for small blocks, instead of a memset call.
-        if size >= 16 {
-            unsafe { p.cast::<[u64; 2]>().write_unaligned([B; 2]) }
-        } else if size >= 8 {
-            unsafe {
-                p.cast::<u64>().write_unaligned(B);
-                p.add(size - 8).cast::<u64>().write_unaligned(B);
-            }
-        } else if size >= 4 {
-            unsafe {
-                p.cast::<u32>().write_unaligned(B as u32);
-                p.add(size - 4).cast::<u32>().write_unaligned(B as u32);
-            }
-        } else {
-            unsafe { std::ptr::write_bytes(p, 0xA5, size) }
-        }
-    } else if TOUCH == Touch::Full as u8 {
-        unsafe { std::ptr::write_bytes(p, 0xA5, size) }
-    }
-}
-
-/// Records to replay: a whole materialised stream, or one chunk of a streamed one.
-pub(crate) struct View<'a> {
-    pub records: &'a [Record],
-    pub wide: &'a [Wide],
-    pub touch: Touch,
-    /// Index of the first record in the pass (for error messages).
-    pub first: u64,
-}
-
-/// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
-/// Returns the event index of a failed allocation (NULL), with its op and size.
-#[inline(never)]
-fn replay<A: Allocator, const TOUCH: u8>(
-    a: &mut A,
-    s: &View<'_>,
-    slots: &mut [*mut u8],
-) -> Result<(), ReplayError> {
-    let mut sys = SystemAllocator;
-    let table = slots.as_mut_ptr();
-    for (i, r) in s.records.iter().enumerate() {
-        // SAFETY: compile() sized the table for every slot of the stream, and realloc/free
-        // only name slots it saw allocated, so every pointer passed back is live.
-        unsafe {
-            let slot = table.add(r.slot as usize);
-            let size = r.size();
-            let p = match r.code() {
-                compact::MALLOC => a.malloc(size),
-                compact::FREE => {
-                    a.free(*slot);
-                    continue;
-                }
-                compact::REALLOC => a.realloc(*slot, size),
-                compact::MALLOC_RAW => sys.malloc(size),
-                compact::FREE_RAW => {
-                    sys.free(*slot);
-                    continue;
-                }
-                compact::REALLOC_RAW => sys.realloc(*slot, size),
-                code => {
-                    let raw = code == compact::WIDE_RAW;
-                    let p = if raw {
-                        wide(&mut sys, s, *slot, size)
-                    } else {
-                        wide(a, s, *slot, size)
-                    };
-                    if p.is_null() {
-                        return Err(oom_at(s.wide[size], s.first + i as u64));
-                    }
-                    *slot = p;
-                    continue;
-                }
-            };
-            if p.is_null() {
-                let op = if r.code() >= compact::REALLOC {
-                    "realloc"
-                } else {
-                    "malloc"
-                };
-                return Err(ReplayError::OutOfMemory {
-                    op,
-                    bytes: size as u64,
-                    index: s.first + i as u64,
-                });
-            }
-            if r.code() < compact::FREE {
-                touch_new::<TOUCH>(p, size);
-            }
-            *slot = p;
-        }
-    }
-    Ok(())
-}
-
-/// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
-#[cold]
-#[inline(never)]
-pub(crate) unsafe fn wide<A: Allocator, S: WideSource>(
-    a: &mut A,
-    s: &S,
-    old: *mut u8,
-    index: usize,
-) -> *mut u8 {
-    let (wide, touch) = s.wide_table();
-    wide_at(a, wide, touch, old, index)
-}
-
-/// Where a replay loop finds its side table: a whole materialised stream (the mutator's
-/// loop) or one chunk of a streamed one ([`View`]).
-pub(crate) trait WideSource {
-    fn wide_table(&self) -> (&[Wide], Touch);
-}
-
-impl WideSource for CompactStream {
-    fn wide_table(&self) -> (&[Wide], Touch) {
-        (&self.wide, self.touch)
-    }
-}
-
-impl WideSource for View<'_> {
-    fn wide_table(&self) -> (&[Wide], Touch) {
-        (self.wide, self.touch)
-    }
-}
-
-/// [`wide`] on an explicit side table.
-#[inline(always)]
-unsafe fn wide_at<A: Allocator>(
-    a: &mut A,
-    wide: &[Wide],
-    touch: Touch,
-    old: *mut u8,
-    index: usize,
-) -> *mut u8 {
-    let full = touch == Touch::Full;
-    let header = touch != Touch::None;
-    match wide[index] {
-        Wide::Malloc { size } => {
-            let p = a.malloc(size as usize);
-            if !p.is_null() && header {
-                let n = if full { size } else { size.min(16) };
-                std::ptr::write_bytes(p, 0xA5, n as usize);
-            }
-            p
-        }
-        Wide::Calloc { n, size } => {
-            let p = a.calloc(n as usize, size as usize);
-            if !p.is_null() && header {
-                // calloc zeroed the block; the object header is still written.
-                std::ptr::write_bytes(p, 0xA5, (n * size).min(16) as usize);
-            }
-            p
-        }
-        Wide::Realloc { size, touch_from } => {
-            let p = a.realloc(old, size as usize);
-            let to = if full { size } else { size.min(16) };
-            if !p.is_null() && header && to > touch_from {
-                std::ptr::write_bytes(p.add(touch_from as usize), 0xA5, (to - touch_from) as usize);
-            }
-            p
-        }
-    }
-}
-
-/// The error of a failed side-table event at position `index` of a whole stream.
-pub(crate) fn oom(w: Wide, index: usize) -> ReplayError {
-    oom_at(w, index as u64)
-}
-
-/// As [`oom`], for an index counted across the chunks of a streamed pass.
-fn oom_at(w: Wide, index: u64) -> ReplayError {
-    let (op, bytes) = match w {
-        Wide::Malloc { size } => ("malloc", size),
-        Wide::Calloc { n, size } => ("calloc", n * size),
-        Wide::Realloc { size, .. } => ("realloc", size),
-    };
-    ReplayError::OutOfMemory { op, bytes, index }
-}
-
-/// Replays `v` with the loop monomorphised for its touch policy.
-#[inline(always)]
-fn replay_view<A: Allocator>(
-    a: &mut A,
-    v: &View<'_>,
-    slots: &mut [*mut u8],
-) -> Result<(), ReplayError> {
-    match v.touch {
-        Touch::None => replay::<A, { Touch::None as u8 }>(a, v, slots),
-        Touch::Header => replay::<A, { Touch::Header as u8 }>(a, v, slots),
-        Touch::Full => replay::<A, { Touch::Full as u8 }>(a, v, slots),
-    }
-}
 
 /// An allocator ready to replay passes of its stream; object-safe so allocators of different
 /// types can take turns in one process.
@@ -223,153 +20,12 @@ pub trait Contender {
     /// Events per pass.
     fn ops(&self) -> u64;
     /// One timed pass from an empty slot table, then every block still live freed (untimed).
-    /// Returns the CPU time of the pass in nanoseconds (see [`thread_cpu_ns`]).
+    /// Returns the CPU time of the pass in nanoseconds (see [`crate::sys::procfs::thread_cpu_ns`]).
     fn pass(&mut self) -> Result<u64, ReplayError>;
     /// The engine's accounting now, when the allocator is the engine (`None` by default: only
     /// the tests comparing streamed and materialised replays ask).
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         None
-    }
-}
-
-/// The [`Contender`] for allocator type `A`, with its own monomorphised loop.
-pub struct Bench<A: Allocator> {
-    name: String,
-    a: A,
-    stream: Rc<CompactStream>,
-    slots: PinnedBuf<usize>,
-}
-
-impl<A: Allocator> Bench<A> {
-    pub fn new(name: &str, a: A, stream: Rc<CompactStream>) -> std::io::Result<Self> {
-        let slots = PinnedBuf::new(stream.slots, 0usize)?;
-        Ok(Bench {
-            name: name.to_string(),
-            a,
-            stream,
-            slots,
-        })
-    }
-}
-
-impl<A: Allocator> Contender for Bench<A> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn ops(&self) -> u64 {
-        self.stream.ops()
-    }
-
-    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
-        self.a.engine_stats()
-    }
-
-    fn pass(&mut self) -> Result<u64, ReplayError> {
-        let stream = Rc::clone(&self.stream);
-        let len = self.slots.len();
-        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
-        // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
-        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let view = View {
-            records: stream.records.as_slice(),
-            wide: &stream.wide,
-            touch: stream.touch,
-            first: 0,
-        };
-        let t0 = thread_cpu_ns();
-        let result = replay_view(&mut self.a, &view, slots);
-        let ticks = thread_cpu_ns().saturating_sub(t0);
-        result?;
-        let mut sys = SystemAllocator;
-        // SAFETY: as above; the earlier slice is no longer used.
-        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        for &(slot, raw) in &stream.live_at_end {
-            let p = std::mem::replace(&mut slots[slot as usize], std::ptr::null_mut());
-            // SAFETY: the block is live: allocated in this pass and never freed by it.
-            unsafe {
-                if raw {
-                    sys.free(p)
-                } else {
-                    self.a.free(p)
-                }
-            }
-        }
-        Ok(ticks)
-    }
-}
-
-/// The [`Contender`] for allocator type `A` replaying a streamed source: the same loop, one
-/// chunk at a time. The clock is read around each chunk's replay and the chunk times summed,
-/// so waiting for the read-ahead (between chunks) is never measured (see [`super::feed`]).
-pub struct StreamBench<A: Allocator> {
-    name: String,
-    a: A,
-    feed: Rc<RefCell<Feed>>,
-    slots: PinnedBuf<usize>,
-    touch: Touch,
-    /// Records of the last complete pass.
-    ops: u64,
-}
-
-impl<A: Allocator> StreamBench<A> {
-    /// `touch` must be the policy the feed compiled with.
-    pub fn new(name: &str, a: A, feed: Rc<RefCell<Feed>>, touch: Touch) -> std::io::Result<Self> {
-        let slots = PinnedBuf::new(feed.borrow().slots.max(1), 0usize)?;
-        Ok(StreamBench {
-            name: name.to_string(),
-            a,
-            feed,
-            slots,
-            touch,
-            ops: 0,
-        })
-    }
-}
-
-impl<A: Allocator> Contender for StreamBench<A> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn ops(&self) -> u64 {
-        self.ops
-    }
-
-    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
-        self.a.engine_stats()
-    }
-
-    fn pass(&mut self) -> Result<u64, ReplayError> {
-        let mut feed = self.feed.borrow_mut();
-        feed.begin().map_err(ReplayError::Source)?;
-        let len = self.slots.len();
-        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
-        // SAFETY: as in `Bench::pass`.
-        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        let (mut ticks, mut ops) = (0u64, 0u64);
-        while let Some(chunk) = feed.next_chunk().map_err(ReplayError::Source)? {
-            let view = View {
-                records: &chunk.records,
-                wide: &chunk.wide,
-                touch: self.touch,
-                first: ops,
-            };
-            let result = if chunk.cleanup {
-                // What the pass left live, freed after its clock stopped.
-                replay_view(&mut self.a, &view, slots)
-            } else {
-                let t0 = thread_cpu_ns();
-                let r = replay_view(&mut self.a, &view, slots);
-                ticks += thread_cpu_ns().saturating_sub(t0);
-                ops += chunk.records.len() as u64;
-                r
-            };
-            feed.give_back(chunk);
-            result?;
-        }
-        self.ops = ops;
-        Ok(ticks)
     }
 }
 
@@ -498,9 +154,12 @@ pub fn measure_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alloc::{NullAllocator, PymallocAllocator};
+    use crate::alloc::{NullAllocator, PymallocAllocator, SystemAllocator};
+    use crate::harness::compact::CompactStream;
+    use crate::harness::replay::Touch;
     use crate::pymalloc::Preset;
     use crate::workload::{Domain, Event};
+    use std::rc::Rc;
 
     fn stream(n: u32) -> Rc<CompactStream> {
         let mut events = Vec::new();
@@ -546,7 +205,7 @@ mod tests {
         for _ in 0..3 {
             assert!(b.pass().unwrap() > 0);
             // The engine's own accounting: no block of the pass survives it.
-            let stats = b.a.engine_stats().unwrap();
+            let stats = b.engine_stats().unwrap();
             assert_eq!(stats.bytes_in_allocated_blocks, 0);
             assert!(
                 stats.arenas_allocated_total > 0,

@@ -1,0 +1,339 @@
+//! The throughput loop and its contenders: [`Bench`] replays a whole [`CompactStream`] held
+//! in memory, [`StreamBench`] the same loop one chunk of a [`Feed`] at a time. Nothing in the
+//! loop but the record, the slot table and the allocator call (the measurement around it:
+//! [`super::throughput`]).
+
+use super::compact::{self, CompactStream, Record, Wide};
+use super::feed::Feed;
+use super::replay::{ReplayError, Touch};
+use super::throughput::Contender;
+use crate::alloc::{Allocator, SystemAllocator};
+use crate::sys::pinned::PinnedBuf;
+use crate::sys::procfs::thread_cpu_ns;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Writes the first bytes of a new block as the touch policy says (`TOUCH` = `Touch as u8`).
+#[inline(always)]
+pub(crate) fn touch_new<const TOUCH: u8>(p: *mut u8, size: usize) {
+    // SAFETY (all arms): the block holds at least `size` bytes.
+    if TOUCH == Touch::Header as u8 {
+        const B: u64 = 0xA5A5_A5A5_A5A5_A5A5;
+        // Two plain stores, overlapping for small blocks, instead of a memset call.
+        if size >= 16 {
+            unsafe { p.cast::<[u64; 2]>().write_unaligned([B; 2]) }
+        } else if size >= 8 {
+            unsafe {
+                p.cast::<u64>().write_unaligned(B);
+                p.add(size - 8).cast::<u64>().write_unaligned(B);
+            }
+        } else if size >= 4 {
+            unsafe {
+                p.cast::<u32>().write_unaligned(B as u32);
+                p.add(size - 4).cast::<u32>().write_unaligned(B as u32);
+            }
+        } else {
+            unsafe { std::ptr::write_bytes(p, 0xA5, size) }
+        }
+    } else if TOUCH == Touch::Full as u8 {
+        unsafe { std::ptr::write_bytes(p, 0xA5, size) }
+    }
+}
+
+/// Records to replay: a whole materialised stream, or one chunk of a streamed one.
+pub(crate) struct View<'a> {
+    pub records: &'a [Record],
+    pub wide: &'a [Wide],
+    pub touch: Touch,
+    /// Index of the first record in the pass (for error messages).
+    pub first: u64,
+}
+
+impl<'a> View<'a> {
+    /// A whole materialised stream.
+    pub fn whole(s: &'a CompactStream) -> Self {
+        View {
+            records: s.records.as_slice(),
+            wide: &s.wide,
+            touch: s.touch,
+            first: 0,
+        }
+    }
+}
+
+/// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
+/// Returns the event index of a failed allocation (NULL), with its op and size.
+#[inline(never)]
+fn replay<A: Allocator, const TOUCH: u8>(
+    a: &mut A,
+    s: &View<'_>,
+    slots: &mut [*mut u8],
+) -> Result<(), ReplayError> {
+    let mut sys = SystemAllocator;
+    let table = slots.as_mut_ptr();
+    for (i, r) in s.records.iter().enumerate() {
+        // SAFETY: compile() sized the table for every slot of the stream, and realloc/free
+        // only name slots it saw allocated, so every pointer passed back is live.
+        unsafe {
+            let slot = table.add(r.slot as usize);
+            let size = r.size();
+            let p = match r.code() {
+                compact::MALLOC => a.malloc(size),
+                compact::FREE => {
+                    a.free(*slot);
+                    continue;
+                }
+                compact::REALLOC => a.realloc(*slot, size),
+                compact::MALLOC_RAW => sys.malloc(size),
+                compact::FREE_RAW => {
+                    sys.free(*slot);
+                    continue;
+                }
+                compact::REALLOC_RAW => sys.realloc(*slot, size),
+                code => {
+                    let raw = code == compact::WIDE_RAW;
+                    let p = if raw {
+                        wide(&mut sys, s, *slot, size)
+                    } else {
+                        wide(a, s, *slot, size)
+                    };
+                    if p.is_null() {
+                        return Err(oom_wide(s.wide[size], s.first + i as u64));
+                    }
+                    *slot = p;
+                    continue;
+                }
+            };
+            if p.is_null() {
+                return Err(oom_record(r.code(), size, s.first + i as u64));
+            }
+            if r.code() < compact::FREE {
+                touch_new::<TOUCH>(p, size);
+            }
+            *slot = p;
+        }
+    }
+    Ok(())
+}
+
+/// A side-table event (rare: calloc, huge sizes, a realloc that writes its grown part).
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn wide<A: Allocator>(
+    a: &mut A,
+    s: &View<'_>,
+    old: *mut u8,
+    index: usize,
+) -> *mut u8 {
+    let full = s.touch == Touch::Full;
+    let header = s.touch != Touch::None;
+    match s.wide[index] {
+        Wide::Malloc { size } => {
+            let p = a.malloc(size as usize);
+            if !p.is_null() && header {
+                let n = if full { size } else { size.min(16) };
+                std::ptr::write_bytes(p, 0xA5, n as usize);
+            }
+            p
+        }
+        Wide::Calloc { n, size } => {
+            let p = a.calloc(n as usize, size as usize);
+            if !p.is_null() && header {
+                // calloc zeroed the block; the object header is still written.
+                std::ptr::write_bytes(p, 0xA5, (n * size).min(16) as usize);
+            }
+            p
+        }
+        Wide::Realloc { size, touch_from } => {
+            let p = a.realloc(old, size as usize);
+            let to = if full { size } else { size.min(16) };
+            if !p.is_null() && header && to > touch_from {
+                std::ptr::write_bytes(p.add(touch_from as usize), 0xA5, (to - touch_from) as usize);
+            }
+            p
+        }
+    }
+}
+
+/// The error of a record (not a side-table event) whose allocation returned NULL: the
+/// operation from its code. Out of line, so the loops carry only the branch to it.
+#[cold]
+#[inline(never)]
+pub(crate) fn oom_record(code: u32, size: usize, index: u64) -> ReplayError {
+    let op = if code >= compact::REALLOC {
+        "realloc"
+    } else {
+        "malloc"
+    };
+    ReplayError::OutOfMemory {
+        op,
+        bytes: size as u64,
+        index,
+    }
+}
+
+/// The error of a failed side-table event at position `index` of the pass.
+#[cold]
+#[inline(never)]
+pub(crate) fn oom_wide(w: Wide, index: u64) -> ReplayError {
+    let op = match w {
+        Wide::Malloc { .. } => "malloc",
+        Wide::Calloc { .. } => "calloc",
+        Wide::Realloc { .. } => "realloc",
+    };
+    ReplayError::OutOfMemory {
+        op,
+        bytes: w.bytes(),
+        index,
+    }
+}
+
+/// Replays `v` with the loop monomorphised for its touch policy.
+#[inline(always)]
+fn replay_view<A: Allocator>(
+    a: &mut A,
+    v: &View<'_>,
+    slots: &mut [*mut u8],
+) -> Result<(), ReplayError> {
+    match v.touch {
+        Touch::None => replay::<A, { Touch::None as u8 }>(a, v, slots),
+        Touch::Header => replay::<A, { Touch::Header as u8 }>(a, v, slots),
+        Touch::Full => replay::<A, { Touch::Full as u8 }>(a, v, slots),
+    }
+}
+
+/// The [`Contender`] for allocator type `A`, with its own monomorphised loop.
+pub struct Bench<A: Allocator> {
+    name: String,
+    a: A,
+    stream: Rc<CompactStream>,
+    slots: PinnedBuf<usize>,
+}
+
+impl<A: Allocator> Bench<A> {
+    pub fn new(name: &str, a: A, stream: Rc<CompactStream>) -> std::io::Result<Self> {
+        let slots = PinnedBuf::new(stream.slots, 0usize)?;
+        Ok(Bench {
+            name: name.to_string(),
+            a,
+            stream,
+            slots,
+        })
+    }
+}
+
+impl<A: Allocator> Contender for Bench<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ops(&self) -> u64 {
+        self.stream.ops()
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
+    }
+
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let stream = Rc::clone(&self.stream);
+        let len = self.slots.len();
+        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
+        // SAFETY: usize and *mut u8 have the same size and alignment; the slice does not outlive this call.
+        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
+        let view = View::whole(&stream);
+        let t0 = thread_cpu_ns();
+        let result = replay_view(&mut self.a, &view, slots);
+        let ticks = thread_cpu_ns().saturating_sub(t0);
+        result?;
+        let mut sys = SystemAllocator;
+        // SAFETY: as above; the earlier slice is no longer used.
+        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
+        for &(slot, raw) in &stream.live_at_end {
+            let p = std::mem::replace(&mut slots[slot as usize], std::ptr::null_mut());
+            // SAFETY: the block is live: allocated in this pass and never freed by it.
+            unsafe {
+                if raw {
+                    sys.free(p)
+                } else {
+                    self.a.free(p)
+                }
+            }
+        }
+        Ok(ticks)
+    }
+}
+
+/// The [`Contender`] for allocator type `A` replaying a streamed source: the same loop, one
+/// chunk at a time. The clock is read around each chunk's replay and the chunk times summed,
+/// so waiting for the read-ahead (between chunks) is never measured (see [`super::feed`]).
+pub struct StreamBench<A: Allocator> {
+    name: String,
+    a: A,
+    feed: Rc<RefCell<Feed>>,
+    slots: PinnedBuf<usize>,
+    touch: Touch,
+    /// Records of the last complete pass.
+    ops: u64,
+}
+
+impl<A: Allocator> StreamBench<A> {
+    /// `touch` must be the policy the feed compiled with.
+    pub fn new(name: &str, a: A, feed: Rc<RefCell<Feed>>, touch: Touch) -> std::io::Result<Self> {
+        let slots = PinnedBuf::new(feed.borrow().slots.max(1), 0usize)?;
+        Ok(StreamBench {
+            name: name.to_string(),
+            a,
+            feed,
+            slots,
+            touch,
+            ops: 0,
+        })
+    }
+}
+
+impl<A: Allocator> Contender for StreamBench<A> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ops(&self) -> u64 {
+        self.ops
+    }
+
+    fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
+        self.a.engine_stats()
+    }
+
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let mut feed = self.feed.borrow_mut();
+        feed.begin().map_err(ReplayError::Source)?;
+        let len = self.slots.len();
+        let table = self.slots.as_mut_ptr().cast::<*mut u8>();
+        // SAFETY: as in `Bench::pass`.
+        let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
+        let (mut ticks, mut ops) = (0u64, 0u64);
+        while let Some(chunk) = feed.next_chunk().map_err(ReplayError::Source)? {
+            let view = View {
+                records: &chunk.records,
+                wide: &chunk.wide,
+                touch: self.touch,
+                first: ops,
+            };
+            let result = if chunk.cleanup {
+                // What the pass left live, freed after its clock stopped.
+                replay_view(&mut self.a, &view, slots)
+            } else {
+                let t0 = thread_cpu_ns();
+                let r = replay_view(&mut self.a, &view, slots);
+                ticks += thread_cpu_ns().saturating_sub(t0);
+                ops += chunk.records.len() as u64;
+                r
+            };
+            feed.give_back(chunk);
+            result?;
+        }
+        self.ops = ops;
+        Ok(ticks)
+    }
+}
