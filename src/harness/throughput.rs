@@ -95,6 +95,19 @@ impl Calibration {
 /// Runs the contenders: each one's cold pass, warm-up, then `rounds` rounds in which every
 /// contender takes one sample, in alternating order (forwards, then backwards) so no
 /// contender always follows the same one.
+///
+/// Each sample starts with one untimed switch-in pass of the same contender, so the timed
+/// passes follow that allocator's own pass — as in a program that runs alone — and never
+/// another contender's. Without it the figure depended on the neighbour: pymalloc-like
+/// allocators fault in ~2,350 pages a pass on dicts (arenas unmapped when empty, glibc's heap
+/// trimmed), and those faults are cheaper straight after another contender freed as many pages
+/// (the kernel hands the just-freed, cache-hot pages out again), while the two compiled
+/// streams evict each other. Gross ns/event on dicts, ten processes per order (2026-11-30,
+/// load 1.2): two identical engine contenders came out 6 – 18 % apart, the first listed
+/// always the slower; cpython:3.11 took 1.19 – 1.24× the engine's time listed before it and
+/// 0.97 – 1.09× listed after. With the switch-in pass (five processes per order): the twins
+/// 0 – 6 % apart, cpython:3.11 1.08 – 1.14× in every order tried (before, after, and after
+/// `system`).
 pub fn measure_group(
     contenders: &mut [Box<dyn Contender>],
     cal: Calibration,
@@ -130,6 +143,7 @@ pub fn measure_group(
         };
         for i in order {
             let c = &mut contenders[i];
+            c.pass().map_err(|e| (c.name().to_string(), e))?;
             let mut ticks = 0;
             for _ in 0..out[i].passes_per_sample {
                 ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
@@ -245,6 +259,52 @@ mod tests {
                 "{}: a sample lasted only {sample_ns} ns",
                 c.allocator
             );
+        }
+    }
+
+    /// A contender whose pass costs 10 ns straight after its own pass and 20 ns after anyone
+    /// else's: the neighbour effect (kernel page recycling, shared streams) made extreme.
+    struct Neighbourly {
+        id: usize,
+        last: Rc<std::cell::Cell<Option<usize>>>,
+    }
+
+    impl Contender for Neighbourly {
+        fn name(&self) -> &str {
+            ["a", "b", "c"][self.id]
+        }
+        fn ops(&self) -> u64 {
+            1
+        }
+        fn pass(&mut self) -> Result<u64, ReplayError> {
+            let after_self = self.last.replace(Some(self.id)) == Some(self.id);
+            Ok(if after_self { 10 } else { 20 })
+        }
+    }
+
+    #[test]
+    fn every_timed_pass_follows_the_same_contenders_own_pass() {
+        let last = Rc::new(std::cell::Cell::new(None));
+        let mut cs: Vec<Box<dyn Contender>> = (0..3)
+            .map(|id| {
+                Box::new(Neighbourly {
+                    id,
+                    last: Rc::clone(&last),
+                }) as Box<dyn Contender>
+            })
+            .collect();
+        let cal = Calibration {
+            min_time_ns: 1,
+            rounds: 6,
+            warmup_passes: 1,
+            fixed_layout: false,
+        };
+        let g = measure_group(&mut cs, cal).unwrap();
+        for c in &g.contenders {
+            // The first pass of each is cold: it follows null's or another contender's.
+            assert_eq!(c.cold_ns_per_op, 20.0, "{}", c.allocator);
+            // Whatever its place in the list, no sample pays for a neighbour's pass.
+            assert_eq!(c.samples_ns_per_op, vec![10.0; 6], "{}", c.allocator);
         }
     }
 }
