@@ -21,3 +21,15 @@ pub mod sweep;
 pub mod sys;
 pub mod trace;
 pub mod workload;
+
+/// How this binary was built, as figures depend on it: `release`, or `checked` / `debug` when
+/// the engine verifies every free against its pool (the `checked` feature the test command
+/// enables, or debug assertions), which makes pymalloc's figures slower than a release
+/// build's — runs measured with such a build are not comparable with release runs.
+pub const BUILD: &str = if cfg!(debug_assertions) {
+    "debug"
+} else if cfg!(feature = "checked") {
+    "checked"
+} else {
+    "release"
+};

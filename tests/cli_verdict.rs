@@ -104,6 +104,14 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["machine"]["load_average"], 64.5);
+    // The build measured is recorded, and a build whose engine checks every free says so
+    // (the README's test command builds with `checked`; a plain release build stays quiet).
+    assert_eq!(json["machine"]["build"], pybench::BUILD);
+    assert_eq!(
+        err.contains("`checked` build") || err.contains("`debug` build"),
+        pybench::BUILD != "release",
+        "{err}"
+    );
 
     // A quiet machine (faked too, the real one may be busy): no load warning.
     let tmp = tempdir("noload");

@@ -115,7 +115,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;
-    if let Some(w) = compare::cpu_warning(&baseline, &current) {
+    let warnings = [
+        compare::cpu_warning(&baseline, &current),
+        compare::build_warning(&baseline, &current),
+    ];
+    for w in warnings.into_iter().flatten() {
         eprintln!("{w}");
     }
     let cmp = compare::compare(&baseline, &current, &settings)?;

@@ -65,6 +65,14 @@ pub fn warn_if_loaded(machine: &MachineInfo) {
     }
 }
 
+/// One line on stderr when the binary verifies every free (a `checked` or debug build): its
+/// engine figures are slower than a release build's.
+pub fn warn_if_not_release(machine: &MachineInfo) {
+    if let Some(w) = crate::compare::build_warning_for(machine) {
+        eprintln!("{w}");
+    }
+}
+
 /// Creates `out/<timestamp>-<label>/` and the manifest of a run (no cells yet), saved at once.
 pub fn start(
     out: &OutputArgs,

@@ -196,6 +196,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.infos.clone(),
     )?;
     output::warn_if_loaded(&results.machine);
+    output::warn_if_not_release(&results.machine);
     let outcome = plan.run(!args.output.quiet, &store, &mut results)?;
     output::finish(
         &args.output,

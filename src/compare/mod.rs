@@ -280,6 +280,31 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// A warning when `machine`'s figures came from a build whose engine verifies every free
+/// (`checked` or `debug`, [`crate::BUILD`]): pymalloc is slower there than in a release build.
+pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<String> {
+    match machine.build.as_deref() {
+        Some(b) if b != "release" => Some(format!(
+            "warning: measured with a `{b}` build of pybench, whose engine verifies every free: \
+             pymalloc's figures are slower than a release build's (`cargo build --release`)"
+        )),
+        _ => None,
+    }
+}
+
+/// A warning when the two runs were measured by different builds ([`crate::BUILD`]): the
+/// engine's figures differ between a release and a `checked` build.
+pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let (a, b) = (&baseline.machine.build, &current.machine.build);
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
+             timing differences may be the build's"
+        )),
+        _ => None,
+    }
+}
+
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {

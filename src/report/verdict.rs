@@ -602,4 +602,21 @@ mod tests {
         let w = crate::compare::cpu_warning(&a, &b).unwrap();
         assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
     }
+
+    #[test]
+    fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
+        let (mut a, mut b) = (results(Vec::new()), results(Vec::new()));
+        // Runs saved before the build was recorded: no warning either way.
+        assert_eq!(crate::compare::build_warning(&a, &b), None);
+        assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+        a.machine.build = Some("release".into());
+        b.machine.build = Some("release".into());
+        assert_eq!(crate::compare::build_warning(&a, &b), None);
+        assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+        b.machine.build = Some("checked".into());
+        let w = crate::compare::build_warning(&a, &b).unwrap();
+        assert!(w.contains("release vs checked"), "{w}");
+        let w = crate::compare::build_warning_for(&b.machine).unwrap();
+        assert!(w.contains("`checked` build"), "{w}");
+    }
 }

@@ -133,6 +133,10 @@ pub struct MachineInfo {
     /// 1-minute load average when the run started (see [`load_average`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_average: Option<f64>,
+    /// The measuring binary's build ([`crate::BUILD`]); absent in runs saved before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
 }
 
 /// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
@@ -180,6 +184,7 @@ impl MachineInfo {
             cpu_governor,
             libc: glibc_version(),
             load_average: load_average(),
+            build: Some(crate::BUILD.to_string()),
         }
     }
 }
