@@ -1,6 +1,6 @@
 //! The harness's resolution (`report::verdict::RESOLUTION`): two `null` contenders over one
-//! shared stream, taking turns round by round in this process exactly as `run`'s throughput
-//! processes do. Any gap between them is position and placement, not allocation, so its size
+//! shared stream, taking turns round by round (in a random order per round) in this process
+//! exactly as `run`'s throughput processes do. Any gap between them is position and placement, not allocation, so its size
 //! says how small a difference `run` can honestly name. A measurement, so it lives here and
 //! not in a unit test (a test asserting it failed on CI's machine at 2.5 %).
 //!
@@ -43,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         warmup_passes: 1,
         fixed_layout: false,
     };
-    for _ in 0..trials {
+    for trial in 0..trials {
         let null = || -> anyhow::Result<Box<dyn Contender>> {
             Ok(Box::new(Bench::new(
                 "null",
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             )?))
         };
         let mut contenders = vec![null()?, null()?];
-        let g = measure_group(&mut contenders, cal)
+        let g = measure_group(&mut contenders, cal, u64::from(trial))
             .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
         let (a, b) = (&g.contenders[0], &g.contenders[1]);
         // Speed of the second relative to the first: first's time / second's, per round.

@@ -10,7 +10,8 @@
 #
 # A run's ratio is what the verdict reports: per throughput process the median of the rounds'
 # paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
-# Student's t over the processes. Coverage: an honest 95 % interval contains another run's
+# Student's t over the processes. The same ratios before subtracting null (gross) follow, to
+# show how much null's own drift adds to the net spread. Coverage: an honest 95 % interval contains another run's
 # point about 83 % of the time (two estimates of equal precision); far less means the
 # intervals understate the spread between runs.
 # Besides the per-run ratios it prints, per allocator, the spread of the ratio between the
@@ -41,7 +42,7 @@ echo "load after:  $(cat /proc/loadavg)"
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
-ratios, nulls, per_process, reported = {}, {}, {}, {}
+ratios, gross, nulls, per_process, reported = {}, {}, {}, {}, {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     by = {}
@@ -57,11 +58,12 @@ for i, path in enumerate(runs):
         ref = next((k for k in by if k[0] == w and k[1].startswith("pymalloc")), None)
         if a == "null" or ref is None or (w, a) == ref:
             continue
-        figures = []
+        figures, gross_figures = [], []
         for t in ts:
             r = next((x for x in by[ref] if x["group"] == t["group"]), None)
             if r is None:
                 continue
+            gross_figures.append(st.median(r_ns / a_ns for a_ns, r_ns in zip(t["ns_per_op"], r["ns_per_op"])))
             one = []
             for a_ns, a_null, r_ns, r_null in zip(t["ns_per_op"], t["null_ns_per_op"], r["ns_per_op"], r["null_ns_per_op"]):
                 if a_ns > a_null and r_ns > r_null:
@@ -71,6 +73,8 @@ for i, path in enumerate(runs):
                 per_process.setdefault((w, a), []).append(st.median(one))
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
+        if gross_figures:
+            gross.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in gross_figures))
     # The intervals as the run reported them (summary.md: the table, or the sentence of an
     # indistinguishable pair), to two decimals.
     workload = None
@@ -83,16 +87,21 @@ for i, path in enumerate(runs):
         m = re.match(r"- (\S+) and \S+ are indistinguishable \([\d.]+×, 95 % interval ([\d.]+)–([\d.]+);", line)
         if m and workload:
             reported.setdefault((workload, m.group(1)), [None] * len(runs))[i] = (float(m.group(2)), float(m.group(3)))
-print(f"\nnet throughput relative to pymalloc, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
-worst = 0.0
-for (w, a), rs in sorted(ratios.items()):
-    vals = [r for r in rs if r is not None]
-    mean = st.mean(vals)
-    spread = max(abs(r / mean - 1) for r in vals)
-    worst = max(worst, spread)
-    cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
-    print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
-print(f"worst spread: ±{worst * 100:.1f} % (target ±3 %)")
+def spreads(title, table):
+    """Prints each ratio per run and its spread (max |r/mean − 1|); returns the worst."""
+    print(f"\n{title} relative to pymalloc, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
+    worst, within = 0.0, 0
+    for (w, a), rs in sorted(table.items()):
+        vals = [r for r in rs if r is not None]
+        mean = st.mean(vals)
+        spread = max(abs(r / mean - 1) for r in vals)
+        worst, within = max(worst, spread), within + (spread <= 0.03)
+        cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
+        print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
+    print(f"worst spread: ±{worst * 100:.1f} % (target ±3 %), {within} of {len(table)} within ±3 %")
+spreads("net throughput (what the verdict reports)", ratios)
+# Before subtracting null: how much of the spread null's own drift adds to the net figures.
+spreads("gross throughput (null not subtracted)", gross)
 print("\ncoverage: how many of the other runs' points each run's reported 95 % interval contains")
 print("(interval rounded to 0.01 as printed; an honest interval covers about 83 %)")
 hits_all = total_all = 0

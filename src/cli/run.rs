@@ -65,9 +65,10 @@ pub struct RunArgs {
     #[arg(long)]
     fixed_layout: bool,
     /// Throughput samples per allocator and repetition: rounds in which every allocator
-    /// (and `null`) takes one sample in turn, in one process. A process's figure is the
-    /// median of its rounds; more rounds barely narrow the intervals (the spread is between
-    /// processes), more repetitions do.
+    /// (and `null`) takes one sample in turn, in one process, in a random order each round,
+    /// each sample after one untimed pass of its own (so no allocator's figure depends on its
+    /// place in -a). A process's figure is the median of its rounds; more rounds barely narrow
+    /// the intervals (the spread is between processes), more repetitions do.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..))]
     rounds: u32,
     /// Time one operation in N during the latency pass (the throughput pass is never timed).

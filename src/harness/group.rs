@@ -185,7 +185,10 @@ fn per_form<T>(
 
 /// Runs the contenders as the spec's calibration says; an error names the contender.
 fn run(contenders: &mut [Box<dyn Contender>], spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
-    measure_group(contenders, spec.calibration).map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))
+    // Each repetition's process its own sequence of round orders, the same on every rerun.
+    let seed = crate::stats::seed_for(&format!("round order {}", spec.workload.repetition));
+    measure_group(contenders, spec.calibration, seed)
+        .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))
 }
 
 /// The mutator's steps for the events of `spec`'s trace, fitted to the recorded pace in this

@@ -11,6 +11,7 @@
 
 use super::replay::ReplayError;
 pub use super::throughput_loop::{Bench, StreamBench};
+use crate::stats::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 /// An allocator ready to replay passes of its stream; object-safe so allocators of different
@@ -93,8 +94,8 @@ impl Calibration {
 }
 
 /// Runs the contenders: each one's cold pass, warm-up, then `rounds` rounds in which every
-/// contender takes one sample, in alternating order (forwards, then backwards) so no
-/// contender always follows the same one.
+/// contender takes one sample, each round in a fresh random order drawn from `order_seed`
+/// ([`round_order`]).
 ///
 /// Each sample starts with one untimed switch-in pass of the same contender, so the timed
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
@@ -108,9 +109,16 @@ impl Calibration {
 /// 0.97 – 1.09× listed after. With the switch-in pass (five processes per order): the twins
 /// 0 – 6 % apart, cpython:3.11 1.08 – 1.14× in every order tried (before, after, and after
 /// `system`).
+///
+/// The random order takes out what the switch-in pass leaves: with the order reversed every
+/// other round, the last contender ran twice in a row at each turn while the ones in the
+/// middle never did, and cpython:3.11 took 1.09 – 1.13× the engine's time listed before it
+/// against 1.07 – 1.09× listed after (ten processes each, 2026-11-30, load 1.0); with both in
+/// the middle of the list (`system` last) the two orders agreed (1.07 – 1.12×).
 pub fn measure_group(
     contenders: &mut [Box<dyn Contender>],
     cal: Calibration,
+    order_seed: u64,
 ) -> Result<GroupSamples, (String, ReplayError)> {
     let ns = |t: u64| t as f64;
     let mut out: Vec<ContenderSamples> = Vec::new();
@@ -135,12 +143,9 @@ pub fn measure_group(
             samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
         });
     }
-    for round in 0..cal.rounds {
-        let order: Vec<usize> = if round % 2 == 0 {
-            (0..contenders.len()).collect()
-        } else {
-            (0..contenders.len()).rev().collect()
-        };
+    let mut rng = SplitMix64::new(order_seed);
+    for _ in 0..cal.rounds {
+        let order = round_order(contenders.len(), &mut rng);
         for i in order {
             let c = &mut contenders[i];
             c.pass().map_err(|e| (c.name().to_string(), e))?;
@@ -163,6 +168,17 @@ pub fn measure_group(
         replay: String::new(),
         replay_detail: String::new(),
     })
+}
+
+/// A uniformly random order of `n` contenders (Fisher–Yates), so that over a run's rounds no
+/// contender keeps a place in the round or a neighbour: whatever a place or a neighbour does
+/// to a figure becomes spread the intervals see, not a bias they hide.
+pub fn round_order(n: usize, rng: &mut SplitMix64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    order
 }
 
 #[cfg(test)]
@@ -241,7 +257,7 @@ mod tests {
             rounds: 5,
             warmup_passes: 1,
         };
-        let g = measure_group(&mut cs, cal).unwrap();
+        let g = measure_group(&mut cs, cal, 7).unwrap();
         assert_eq!(g.contenders.len(), 2);
         for c in &g.contenders {
             assert_eq!(c.samples_ns_per_op.len(), 5);
@@ -260,6 +276,31 @@ mod tests {
                 c.allocator
             );
         }
+    }
+
+    #[test]
+    fn round_orders_are_permutations_that_give_every_place_alike() {
+        let mut rng = SplitMix64::new(3);
+        let n = 4;
+        let mut count = [[0u32; 4]; 4];
+        for _ in 0..4000 {
+            let order = round_order(n, &mut rng);
+            let mut seen = order.clone();
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1, 2, 3], "{order:?}");
+            for (place, &c) in order.iter().enumerate() {
+                count[c][place] += 1;
+            }
+        }
+        // 1,000 expected per (contender, place); a fixed or alternating order would put
+        // 0 or 2,000 in some.
+        for row in count {
+            for k in row {
+                assert!((880..=1120).contains(&k), "{count:?}");
+            }
+        }
+        assert_eq!(round_order(1, &mut rng), vec![0]);
+        assert!(round_order(0, &mut rng).is_empty());
     }
 
     /// A contender whose pass costs 10 ns straight after its own pass and 20 ns after anyone
@@ -299,7 +340,7 @@ mod tests {
             warmup_passes: 1,
             fixed_layout: false,
         };
-        let g = measure_group(&mut cs, cal).unwrap();
+        let g = measure_group(&mut cs, cal, 7).unwrap();
         for c in &g.contenders {
             // The first pass of each is cold: it follows null's or another contender's.
             assert_eq!(c.cold_ns_per_op, 20.0, "{}", c.allocator);
