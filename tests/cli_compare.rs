@@ -292,6 +292,52 @@ fn different_scale_is_refused_unless_allowed() {
 }
 
 #[test]
+fn different_calibrations_and_builds_are_compared_with_a_note_each() {
+    use pybench::harness::throughput::Calibration;
+    let tmp = tempdir("compare");
+    let mut base = run("base", 3, steady);
+    base.parameters.calibration = Some(Calibration::DEFAULT);
+    base.machine.build = Some("release".into());
+    let mut cur = run("cur", 3, steady);
+    cur.parameters.calibration = Some(Calibration {
+        rounds: 5,
+        fixed_layout: true,
+        ..Calibration::DEFAULT
+    });
+    cur.machine.build = Some("checked".into());
+    let (b, c) = (save(&tmp, "base", &base), save(&tmp, "cur", &cur));
+    let out = pybench().arg("compare").arg(&b).arg(&c).assert().code(0);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.get_output().stdout),
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    assert!(
+        all.contains(
+            "throughput was measured differently (min-time 0.02 s, 20 rounds, 1 warm-up \
+             pass(es) vs min-time 0.02 s, 5 rounds, 1 warm-up pass(es), fixed layout)"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("different builds of pybench (release vs checked)"),
+        "{all}"
+    );
+    // The same calibration and build on both sides: neither note.
+    let (b2, c2) = (save(&tmp, "base2", &base), save(&tmp, "cur2", &base));
+    let out = pybench().arg("compare").arg(&b2).arg(&c2).assert().code(0);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.get_output().stdout),
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    assert!(
+        !all.contains("measured differently") && !all.contains("different builds"),
+        "{all}"
+    );
+}
+
+#[test]
 fn different_units_are_refused() {
     let tmp = tempdir("compare");
     let b = save(&tmp, "base", &run("base", 3, steady));

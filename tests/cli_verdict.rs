@@ -104,6 +104,11 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["machine"]["load_average"], 64.5);
+    // How throughput was measured is part of the run's parameters.
+    let cal = &json["parameters"]["calibration"];
+    assert_eq!(cal["rounds"], 2, "{cal}");
+    assert_eq!(cal["min_time_ns"], 1_000_000, "{cal}");
+    assert_eq!(cal["fixed_layout"], false, "{cal}");
     // The build measured is recorded, and a build whose engine checks every free says so
     // (the README's test command builds with `checked`; a plain release build stays quiet).
     assert_eq!(json["machine"]["build"], pybench::BUILD);

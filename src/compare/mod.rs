@@ -442,6 +442,17 @@ fn group(r: &RunResults) -> Vec<Group> {
     groups
 }
 
+/// `--min-time`, `--rounds`, warm-up passes and `--fixed-layout` in a few words.
+fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
+    format!(
+        "min-time {} s, {} rounds, {} warm-up pass(es){}",
+        c.min_time_ns as f64 / 1e9,
+        c.rounds,
+        c.warmup_passes,
+        if c.fixed_layout { ", fixed layout" } else { "" }
+    )
+}
+
 /// Notes on parameters that differ; an error when they make the runs incomparable.
 fn parameter_notes(
     baseline: &RunResults,
@@ -458,6 +469,19 @@ fn parameter_notes(
             "compared despite different parameters (--allow-mismatch): {}",
             diffs.join(", ")
         ));
+    }
+    if let (Some(b), Some(c)) = (
+        &baseline.parameters.calibration,
+        &current.parameters.calibration,
+    ) {
+        if b != c {
+            notes.push(format!(
+                "throughput was measured differently ({} vs {}); speed rows compare samples of \
+                 different lengths or counts",
+                calibration_summary(b),
+                calibration_summary(c)
+            ));
+        }
     }
     if baseline.parameters.sample_every != current.parameters.sample_every {
         notes.push(format!(

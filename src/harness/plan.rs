@@ -113,6 +113,7 @@ impl Plan {
             python: req.cell.overrides.python.map(|p| p.to_string()),
             touch: req.cell.touch.name().to_string(),
             sample_every: req.cell.sample_every,
+            calibration: Some(req.throughput),
         };
         let infos = resolved
             .iter()

@@ -192,6 +192,11 @@ pub struct RunParameters {
     pub python: Option<String>,
     pub touch: String,
     pub sample_every: u32,
+    /// How throughput was measured (`--min-time`, `--rounds`, warm-up, `--fixed-layout`), so
+    /// two runs' samples can be told apart; absent for `exec` and in runs saved before
+    /// 2026-11-30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::harness::throughput::Calibration>,
 }
 
 /// Everything a run writes to `results.json`.

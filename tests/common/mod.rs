@@ -121,6 +121,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             python: None,
             touch: "header".to_string(),
             sample_every: 1,
+            calibration: None,
         },
         allocators: ALLOCATORS
             .iter()
