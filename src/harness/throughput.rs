@@ -93,9 +93,9 @@ impl Calibration {
     };
 }
 
-/// Runs the contenders: each one's cold pass, warm-up, then `rounds` rounds in which every
-/// contender takes one sample, each round in a fresh random order drawn from `order_seed`
-/// ([`round_order`]).
+/// Runs the contenders: each one's cold pass and warm-up ([`warm_up`]), then `rounds` rounds
+/// in which every contender takes one sample; the warm-ups and each round in a fresh random
+/// order drawn from `order_seed` ([`round_order`]).
 ///
 /// Each sample starts with one untimed switch-in pass of the same contender, so the timed
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
@@ -121,29 +121,14 @@ pub fn measure_group(
     order_seed: u64,
 ) -> Result<GroupSamples, (String, ReplayError)> {
     let ns = |t: u64| t as f64;
-    let mut out: Vec<ContenderSamples> = Vec::new();
-    for c in contenders.iter_mut() {
-        // Events per pass are known once a pass was made (a streamed source counts them).
-        let cold_ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
-        let cold = ns(cold_ticks) / c.ops().max(1) as f64;
-        // Warm-up: at least the asked passes and at least one minimum time; the fastest
-        // pass sets how many passes a sample needs.
-        let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
-        while n < cal.warmup_passes.max(1) || spent < cal.min_time_ns as f64 {
-            let t = ns(c.pass().map_err(|e| (c.name().to_string(), e))?);
-            warm = warm.min(t);
-            spent += t;
-            n += 1;
-        }
-        let per_sample = (cal.min_time_ns as f64 / warm.max(1.0)).ceil().max(1.0) as u32;
-        out.push(ContenderSamples {
-            allocator: c.name().to_string(),
-            cold_ns_per_op: cold,
-            passes_per_sample: per_sample,
-            samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
-        });
-    }
     let mut rng = SplitMix64::new(order_seed);
+    // The cold passes and warm-ups in a random order as well: a cold pass is cheaper straight
+    // after another contender released its pages, so a fixed order would favour a place.
+    let mut warmed: Vec<Option<ContenderSamples>> = contenders.iter().map(|_| None).collect();
+    for i in round_order(contenders.len(), &mut rng) {
+        warmed[i] = Some(warm_up(contenders[i].as_mut(), cal)?);
+    }
+    let mut out: Vec<ContenderSamples> = warmed.into_iter().flatten().collect();
     for _ in 0..cal.rounds {
         let order = round_order(contenders.len(), &mut rng);
         for i in order {
@@ -167,6 +152,32 @@ pub fn measure_group(
         mutator_fit: None,
         replay: String::new(),
         replay_detail: String::new(),
+    })
+}
+
+/// A contender's cold pass on its fresh allocator, then its warm-up: at least the asked passes
+/// and at least one minimum time, the fastest pass setting how many passes a sample needs.
+fn warm_up(
+    c: &mut dyn Contender,
+    cal: Calibration,
+) -> Result<ContenderSamples, (String, ReplayError)> {
+    let ns = |t: u64| t as f64;
+    // Events per pass are known once a pass was made (a streamed source counts them).
+    let cold_ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
+    let cold = ns(cold_ticks) / c.ops().max(1) as f64;
+    let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
+    while n < cal.warmup_passes.max(1) || spent < cal.min_time_ns as f64 {
+        let t = ns(c.pass().map_err(|e| (c.name().to_string(), e))?);
+        warm = warm.min(t);
+        spent += t;
+        n += 1;
+    }
+    let per_sample = (cal.min_time_ns as f64 / warm.max(1.0)).ceil().max(1.0) as u32;
+    Ok(ContenderSamples {
+        allocator: c.name().to_string(),
+        cold_ns_per_op: cold,
+        passes_per_sample: per_sample,
+        samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
     })
 }
 
