@@ -291,6 +291,17 @@ fn different_scale_is_refused_unless_allowed() {
         .stdout(predicate::str::contains("--allow-mismatch"));
 }
 
+/// What a successful `pybench compare BASE CUR` printed, stdout then stderr.
+fn compare_output(base: &Path, cur: &Path) -> String {
+    let out = pybench().arg("compare").arg(base).arg(cur).assert().code(0);
+    let o = out.get_output();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 #[test]
 fn different_calibrations_and_builds_are_compared_with_a_note_each() {
     use pybench::harness::throughput::Calibration;
@@ -306,12 +317,7 @@ fn different_calibrations_and_builds_are_compared_with_a_note_each() {
     });
     cur.machine.build = Some("checked".into());
     let (b, c) = (save(&tmp, "base", &base), save(&tmp, "cur", &cur));
-    let out = pybench().arg("compare").arg(&b).arg(&c).assert().code(0);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.get_output().stdout),
-        String::from_utf8_lossy(&out.get_output().stderr)
-    );
+    let all = compare_output(&b, &c);
     assert!(
         all.contains(
             "throughput was measured differently (min-time 0.02 s, 20 rounds, 1 warm-up \
@@ -325,12 +331,7 @@ fn different_calibrations_and_builds_are_compared_with_a_note_each() {
     );
     // The same calibration and build on both sides: neither note.
     let (b2, c2) = (save(&tmp, "base2", &base), save(&tmp, "cur2", &base));
-    let out = pybench().arg("compare").arg(&b2).arg(&c2).assert().code(0);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.get_output().stdout),
-        String::from_utf8_lossy(&out.get_output().stderr)
-    );
+    let all = compare_output(&b2, &c2);
     assert!(
         !all.contains("measured differently") && !all.contains("different builds"),
         "{all}"

@@ -1,16 +1,12 @@
 //! CLI tests of the verdict (issue 12): the reference flag, the noise warnings (with a faked
 //! load average, never by loading the machine), and a bad reference refused before measuring.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{results_json, tempdir};
 use predicates::prelude::*;
 use std::path::PathBuf;
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-verdict-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A small, quick run of churn with the engine and glibc, one repetition.
 fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
@@ -95,14 +91,7 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
         1,
         "{err}"
     );
-    let dir = std::fs::read_dir(&tmp)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let json = results_json(&tmp);
     assert_eq!(json["machine"]["load_average"], 64.5);
     // How throughput was measured is part of the run's parameters.
     let cal = &json["parameters"]["calibration"];
@@ -143,14 +132,7 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
 
 /// The throughput notes of a run's cells, one string per cell with throughput.
 fn throughput_notes(dir: &std::path::Path) -> Vec<String> {
-    let run = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let json = results_json(dir);
     json["cells"]
         .as_array()
         .unwrap()
@@ -184,14 +166,7 @@ fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
 
 /// The cells of a run's results.json.
 fn cells(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let run = std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let json = results_json(dir);
     json["cells"].as_array().unwrap().clone()
 }
 

@@ -29,7 +29,7 @@
 use super::compact::{self, CompactStream};
 use super::replay::{ReplayError, Touch};
 use super::throughput::Contender;
-use super::throughput_loop::{oom_record, oom_wide, touch_new, wide, View};
+use super::throughput_loop::{free_left_live, oom_record, oom_wide, touch_new, wide, View};
 use super::timer::Timer;
 use crate::alloc::{Allocator, SystemAllocator};
 use crate::sys::procfs::thread_cpu_ns;
@@ -454,18 +454,13 @@ impl<A: Allocator> Contender for MutatorBench<A> {
         };
         let ticks = thread_cpu_ns().saturating_sub(t0);
         self.last_steps = result?;
-        let mut sys = SystemAllocator;
-        for &(slot, raw) in &s.live_at_end {
-            let p = std::mem::replace(&mut self.table[slot as usize], EMPTY).ptr;
-            // SAFETY: the block is live: allocated in this pass and never freed by it.
-            unsafe {
-                if raw {
-                    sys.free(p)
-                } else {
-                    self.a.free(p)
-                }
-            }
-        }
+        let table = &mut self.table;
+        // SAFETY: each entry holds the block the pass left live there.
+        unsafe {
+            free_left_live(&mut self.a, &s.live_at_end, |slot| {
+                std::mem::replace(&mut table[slot as usize], EMPTY).ptr
+            })
+        };
         Ok(ticks)
     }
 }

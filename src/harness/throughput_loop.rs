@@ -61,6 +61,27 @@ impl<'a> View<'a> {
     }
 }
 
+/// Frees, untimed, every block a whole pass left live (`live_at_end`: slot and whether it is a
+/// RAW block, which went to glibc), taking each pointer out of the caller's table with `take`.
+///
+/// # Safety
+/// `take(slot)` must return the live block the pass allocated in that slot.
+pub(crate) unsafe fn free_left_live<A: Allocator>(
+    a: &mut A,
+    live_at_end: &[(u32, bool)],
+    mut take: impl FnMut(u32) -> *mut u8,
+) {
+    let mut sys = SystemAllocator;
+    for &(slot, raw) in live_at_end {
+        let p = take(slot);
+        if raw {
+            sys.free(p)
+        } else {
+            a.free(p)
+        }
+    }
+}
+
 /// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
 /// Returns the event index of a failed allocation (NULL), with its op and size.
 #[inline(never)]
@@ -246,20 +267,14 @@ impl<A: Allocator> Contender for Bench<A> {
         let result = replay_view(&mut self.a, &view, slots);
         let ticks = thread_cpu_ns().saturating_sub(t0);
         result?;
-        let mut sys = SystemAllocator;
         // SAFETY: as above; the earlier slice is no longer used.
         let slots = unsafe { std::slice::from_raw_parts_mut(table, len) };
-        for &(slot, raw) in &stream.live_at_end {
-            let p = std::mem::replace(&mut slots[slot as usize], std::ptr::null_mut());
-            // SAFETY: the block is live: allocated in this pass and never freed by it.
-            unsafe {
-                if raw {
-                    sys.free(p)
-                } else {
-                    self.a.free(p)
-                }
-            }
-        }
+        // SAFETY: each slot holds the block the pass left live there.
+        unsafe {
+            free_left_live(&mut self.a, &stream.live_at_end, |slot| {
+                std::mem::replace(&mut slots[slot as usize], std::ptr::null_mut())
+            })
+        };
         Ok(ticks)
     }
 }
