@@ -6,7 +6,9 @@
 #   scripts/stability.sh                 # five default runs (20 throughput processes each)
 #   RUNS=3 EXTRA="-r 5" scripts/stability.sh               # quicker, fewer processes
 #   EXTRA="--fixed-layout" scripts/stability.sh            # one address layout (ASLR off)
-#   OUT=/tmp/stab scripts/stability.sh   # keep the runs' folders (default: a temporary one)
+#   OUT=/tmp/stab scripts/stability.sh   # keep the runs' folders, in a new folder inside OUT
+#                                        # (default: a temporary one)
+#   ANALYSE=/tmp/stab/stability-… scripts/stability.sh   # only re-read kept runs
 #
 # A run's ratio is what the verdict reports: per throughput process the median of the rounds'
 # paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
@@ -25,20 +27,26 @@ cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
 bin="${PYBENCH_BIN:-target/release/pybench}"
 [[ -x "$bin" ]] || cargo build --release --quiet
-if [[ -n "${OUT:-}" ]]; then
-    out="$OUT"
+if [[ -n "${ANALYSE:-}" ]]; then
+    out="$ANALYSE"
+    runs=0
+elif [[ -n "${OUT:-}" ]]; then
+    # A folder of this invocation's own inside OUT: runs left there by an earlier invocation
+    # would otherwise join the analysis as extra "runs".
+    out="$OUT/stability-$(date -u +%Y%m%dT%H%M%SZ)"
     mkdir -p "$out"
+    echo "runs kept in $out"
 else
     out="$(mktemp -d)"
     trap 'rm -rf "$out"' EXIT
 fi
-echo "load before: $(cat /proc/loadavg)"
+if (( runs > 0 )); then echo "load before: $(cat /proc/loadavg)"; fi
 for i in $(seq 1 "$runs"); do
     # shellcheck disable=SC2086
     "$bin" run -w dicts,json,webapp -a pymalloc,cpython:3.11,jemalloc,mimalloc,system \
         --quiet --no-plots --out "$out" --label "s$i" ${EXTRA:-}
 done
-echo "load after:  $(cat /proc/loadavg)"
+if (( runs > 0 )); then echo "load after:  $(cat /proc/loadavg)"; fi
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
