@@ -61,6 +61,12 @@ enum Command {
     /// Internal: measure the throughput of several allocators taking turns (used by `run`).
     #[command(name = "__throughput", hide = true)]
     Throughput { spec: String },
+    /// Internal: start a measured program from a small address space (used by `exec`).
+    #[command(name = "__spawn", hide = true)]
+    Spawn {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        program: Vec<String>,
+    },
     /// Summarise a workload's event stream or a trace file: ops, domains, size classes,
     /// lifetimes, peaks.
     Stats(stats::StatsArgs),
@@ -102,6 +108,9 @@ pub fn main() -> ExitCode {
         Command::Cell { spec } => crate::harness::child::main(&spec).map(|()| ExitCode::SUCCESS),
         Command::Throughput { spec } => {
             crate::harness::group::main(&spec).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Spawn { program } => {
+            crate::sys::spawn::launcher_main(&program).map(|()| ExitCode::SUCCESS)
         }
         Command::Stats(args) => stats::run(args),
         Command::Compare(args) => compare::run(args),

@@ -1,13 +1,15 @@
 //! One execution of the real program under one contender: wall time, CPU time, peak RSS and
-//! page faults from `wait4`'s rusage (for that child alone), and an RSS series sampled from
-//! `/proc/PID/statm` while it runs.
+//! page faults from `wait4`'s rusage (for that program alone, reported by the launcher that
+//! forks it from a small address space: see [`crate::sys::spawn`] for why), and an RSS
+//! series sampled from `/proc/PID/statm` while it runs.
 
 use super::contender::Contender;
 use super::engine_site::{EngineReport, EngineSite};
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::procfs::{RssReader, Usage};
-use std::process::{Command, Stdio};
+use crate::sys::spawn;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// How often RSS is read while the program runs.
@@ -33,8 +35,8 @@ pub fn execute(
     contender: &Contender,
     quiet: bool,
 ) -> std::io::Result<Execution> {
-    let mut cmd = Command::new(&program[0]);
-    cmd.args(&program[1..]).stdin(Stdio::null());
+    let mut cmd = spawn::command(&std::env::current_exe()?, program);
+    cmd.stdin(Stdio::null());
     if quiet {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
     } else {
@@ -61,35 +63,22 @@ pub fn execute(
     };
     // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
     crate::sys::process::die_with_parent(&mut cmd);
+    let mut started = spawn::start(cmd)?;
+    let pid = started.pid;
     let start = Instant::now();
-    let child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let rss = RssReader::for_pid(child.id()).ok();
+    let rss = RssReader::for_pid(pid).ok();
     let mut series = Vec::new();
-    let (status, usage) = loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it for the reaped child.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting for our own child; WNOHANG returns 0 while it runs.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break (status, Usage::from_rusage(&ru));
-        }
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e);
-            }
+    let end = loop {
+        if let Some(end) = started.poll()? {
+            break end;
         }
         if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {
             series.push((start.elapsed().as_millis() as u64, bytes));
         }
         std::thread::sleep(SAMPLE_EVERY);
     };
-    let wall = start.elapsed();
-    // The child was reaped by wait4; std's handle must not try again.
-    std::mem::forget(child);
-    let engine = site.as_ref().map(|s| s.report(pid as u32));
+    let (status, usage, wall) = (end.status, end.usage, end.wall);
+    let engine = site.as_ref().map(|s| s.report(pid));
     if let (false, Some(EngineReport::Stats(text))) = (quiet, &engine) {
         eprint!("{text}");
     }

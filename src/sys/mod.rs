@@ -2,8 +2,9 @@
 //! system allocator for the engine (`mem`), `/proc` and `getrusage` readings (`procfs`),
 //! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT (`signal`), the wall
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
-//! (`fs`), the process controls of child processes (`process`), and the recording channel
-//! that names each writer (`channel`).
+//! (`fs`), the process controls of child processes (`process`), the launcher that starts a
+//! measured program from a small address space (`spawn`), and the recording channel that names
+//! each writer (`channel`).
 
 pub mod channel;
 pub mod fs;
@@ -14,4 +15,5 @@ pub mod pipe;
 pub mod process;
 pub mod procfs;
 pub mod signal;
+pub mod spawn;
 pub mod time;
