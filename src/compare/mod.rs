@@ -6,11 +6,12 @@
 //! the catalogue (`crate::metrics`), so a new metric needs no code here:
 //! - **throughput with per-pass samples** (`ops_per_sec`, `loop_ns_per_op`, their net
 //!   forms and `harness_ns_per_op`, when every cell of the pair carries
-//!   [`ThroughputSamples`]): one figure per process (the median of its samples), compared by
-//!   Welch's t-test on logarithms with the interval of the ratio of geometric means; a change
-//!   counts when that interval excludes 1 and the ratio lies beyond the threshold. The
-//!   processes, not the passes, are the independent units (`stats::welch_log_ratio`); this is
-//!   what lets the default three repetitions reach significance.
+//!   [`ThroughputSamples`](crate::report::model::ThroughputSamples)): one figure per process
+//!   (the median of its samples), compared by Welch's t-test on logarithms with the interval
+//!   of the ratio of geometric means; a change counts when that interval excludes 1 and the
+//!   ratio lies beyond the threshold. The processes, not the passes, are the independent
+//!   units (`stats::welch_log_ratio`); this is what lets the default three repetitions reach
+//!   significance.
 //! - **other timing** (`lat_*`, `cold_ns_per_op`, `task_clock_ns`, `exec`'s `*_ns`, and
 //!   throughput from files without samples): the repetitions of
 //!   each side are compared with a two-sided Mann-Whitney U test and a percentile-bootstrap
@@ -30,8 +31,14 @@
 //! - informational (`timer_overhead_ns`, `timed_ops`) and unknown metrics are not compared;
 //!   the report lists unknown ones so nothing is dropped silently.
 
+mod caveats;
+mod groups;
 pub mod report;
 mod verdict;
+
+use caveats::parameter_notes;
+pub use caveats::{build_warning, build_warning_for, cpu_warning};
+use groups::{group, match_groups, Group};
 
 pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,
@@ -42,7 +49,7 @@ use verdict::{
 };
 
 use crate::metrics::{percentile_of, Id};
-use crate::report::model::{RunResults, ThroughputSamples, FORMAT_VERSION};
+use crate::report::model::{RunResults, FORMAT_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -268,43 +275,6 @@ impl Side {
     }
 }
 
-/// A one-line warning when the two runs come from different CPU models: timings then differ
-/// for reasons no allocator change explains (issue 12).
-pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (&baseline.machine.cpu_model, &current.machine.cpu_model);
-    match (a, b) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: the runs come from different CPUs ({a} vs {b}): timing differences may be the machine's"
-        )),
-        _ => None,
-    }
-}
-
-/// A warning when `machine`'s figures came from a build whose engine verifies every free
-/// (`checked` or `debug`, [`crate::BUILD`]): pymalloc is slower there than in a release build.
-pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<String> {
-    match machine.build.as_deref() {
-        Some(b) if b != "release" => Some(format!(
-            "warning: measured with a `{b}` build of pybench, whose engine verifies every free: \
-             pymalloc's figures are slower than a release build's (`cargo build --release`)"
-        )),
-        _ => None,
-    }
-}
-
-/// A warning when the two runs were measured by different builds ([`crate::BUILD`]): the
-/// engine's figures differ between a release and a `checked` build.
-pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (&baseline.machine.build, &current.machine.build);
-    match (a, b) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
-             timing differences may be the build's"
-        )),
-        _ => None,
-    }
-}
-
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
@@ -352,195 +322,6 @@ impl Comparison {
 
 /// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
 const GEOMEAN_METRICS: [Id; 2] = [Id::OpsPerSec, Id::PeakRssBytes];
-
-/// Parameters that change what is measured; runs that differ in them are not comparable.
-fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
-    let (pb, pc) = (&b.parameters, &c.parameters);
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".to_string());
-    let mut diffs = Vec::new();
-    if pb.scale != pc.scale {
-        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
-        diffs.push(format!("scale ({} vs {})", s(pb.scale), s(pc.scale)));
-    }
-    if pb.seed != pc.seed {
-        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
-        diffs.push(format!("seed ({} vs {})", s(pb.seed), s(pc.seed)));
-    }
-    if pb.python != pc.python {
-        diffs.push(format!(
-            "python ({} vs {})",
-            show(&pb.python),
-            show(&pc.python)
-        ));
-    }
-    if pb.touch != pc.touch {
-        diffs.push(format!("touch ({} vs {})", pb.touch, pc.touch));
-    }
-    diffs
-}
-
-/// One (workload, allocator) of a run: its metrics' values over the successful repetitions.
-struct Group {
-    workload: String,
-    allocator: String,
-    series: Vec<Series>,
-    /// Per successful repetition, in the order of `series` values: its per-pass samples.
-    samples: Vec<Option<ThroughputSamples>>,
-    /// Repetitions that failed.
-    failed: usize,
-}
-
-impl Group {
-    fn is(&self, other: &Group) -> bool {
-        self.workload == other.workload && self.allocator == other.allocator
-    }
-}
-
-/// Successful cells grouped by (workload, allocator), in order of first appearance, each
-/// with its metrics' values over repetitions in order of first appearance.
-fn group(r: &RunResults) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
-    for c in r.cells.iter().filter(|c| c.is_ok()) {
-        let idx = match groups
-            .iter()
-            .position(|g| g.workload == c.workload && g.allocator == c.allocator)
-        {
-            Some(i) => i,
-            None => {
-                groups.push(Group {
-                    workload: c.workload.clone(),
-                    allocator: c.allocator.clone(),
-                    series: Vec::new(),
-                    samples: Vec::new(),
-                    failed: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        groups[idx].samples.push(c.throughput.clone());
-        let series = &mut groups[idx].series;
-        for m in &c.metrics {
-            match series.iter_mut().find(|s| s.is(&m.name, m.op.as_deref())) {
-                Some(s) => s.values.push(m.value),
-                None => series.push(Series {
-                    name: m.name.clone(),
-                    op: m.op.clone(),
-                    unit: m.unit.clone(),
-                    values: vec![m.value],
-                }),
-            }
-        }
-    }
-    for c in r.cells.iter().filter(|c| !c.is_ok()) {
-        if let Some(g) = groups
-            .iter_mut()
-            .find(|g| g.workload == c.workload && g.allocator == c.allocator)
-        {
-            g.failed += 1;
-        }
-    }
-    groups
-}
-
-/// `--min-time`, `--rounds`, warm-up passes and `--fixed-layout` in a few words.
-fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
-    format!(
-        "min-time {} s, {} rounds, {} warm-up pass(es){}",
-        c.min_time_ns as f64 / 1e9,
-        c.rounds,
-        c.warmup_passes,
-        if c.fixed_layout { ", fixed layout" } else { "" }
-    )
-}
-
-/// Notes on parameters that differ; an error when they make the runs incomparable.
-fn parameter_notes(
-    baseline: &RunResults,
-    current: &RunResults,
-    settings: &Settings,
-) -> Result<Vec<String>, CompareError> {
-    let mut notes = Vec::new();
-    let diffs = parameter_differences(baseline, current);
-    if !diffs.is_empty() {
-        if !settings.allow_mismatch {
-            return Err(CompareError::Parameters(diffs.join(", ")));
-        }
-        notes.push(format!(
-            "compared despite different parameters (--allow-mismatch): {}",
-            diffs.join(", ")
-        ));
-    }
-    if let (Some(b), Some(c)) = (
-        &baseline.parameters.calibration,
-        &current.parameters.calibration,
-    ) {
-        if b != c {
-            notes.push(format!(
-                "throughput was measured differently ({} vs {}); speed rows compare samples of \
-                 different lengths or counts",
-                calibration_summary(b),
-                calibration_summary(c)
-            ));
-        }
-    }
-    if baseline.parameters.sample_every != current.parameters.sample_every {
-        notes.push(format!(
-            "latency sampling differs (one op in {} vs {} timed); latency rows include \
-             different timer overhead",
-            baseline.parameters.sample_every, current.parameters.sample_every
-        ));
-    }
-    Ok(notes)
-}
-
-/// Groups matched across the runs, and the `workload × allocator` names of those on one
-/// side only.
-struct Matched<'a> {
-    pairs: Vec<(&'a Group, &'a Group)>,
-    only_baseline: Vec<String>,
-    only_current: Vec<String>,
-}
-
-/// Each baseline group with its current counterpart. Groups without one are listed; unless
-/// `shared_only`, they make the runs incomparable (an error naming every one).
-fn match_groups<'a>(
-    gb: &'a [Group],
-    gc: &'a [Group],
-    shared_only: bool,
-) -> Result<Matched<'a>, CompareError> {
-    let name = |g: &Group| format!("{} × {}", g.workload, g.allocator);
-    let mut m = Matched {
-        pairs: Vec::new(),
-        only_baseline: Vec::new(),
-        only_current: Vec::new(),
-    };
-    for b in gb {
-        match gc.iter().find(|c| c.is(b)) {
-            Some(c) => m.pairs.push((b, c)),
-            None => m.only_baseline.push(name(b)),
-        }
-    }
-    m.only_current = gc
-        .iter()
-        .filter(|c| !gb.iter().any(|b| b.is(c)))
-        .map(name)
-        .collect();
-    if m.pairs.is_empty() && !(gb.is_empty() && gc.is_empty()) {
-        return Err(CompareError::NothingShared);
-    }
-    if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {
-        return Ok(m);
-    }
-    let missing = (m.only_baseline.iter())
-        .map(|n| format!("{n}: no successful cell in the current run"))
-        .chain(
-            m.only_current
-                .iter()
-                .map(|n| format!("{n}: no successful cell in the baseline")),
-        )
-        .collect();
-    Err(CompareError::MissingCells(missing))
-}
 
 /// Metrics left out of the rows, for the notes: nothing is dropped silently.
 #[derive(Default)]

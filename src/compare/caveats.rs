@@ -1,0 +1,120 @@
+//! What `compare` says about the two runs as a whole before any row: different CPUs or
+//! builds (warnings), and parameters that differ (notes, or an error when they make the runs
+//! incomparable).
+
+use super::{CompareError, Settings};
+use crate::report::model::RunResults;
+
+/// A one-line warning when the two runs come from different CPU models: timings then differ
+/// for reasons no allocator change explains (issue 12).
+pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let (a, b) = (&baseline.machine.cpu_model, &current.machine.cpu_model);
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "warning: the runs come from different CPUs ({a} vs {b}): timing differences may be the machine's"
+        )),
+        _ => None,
+    }
+}
+
+/// A warning when `machine`'s figures came from a build whose engine verifies every free
+/// (`checked` or `debug`, [`crate::BUILD`]): pymalloc is slower there than in a release build.
+pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<String> {
+    match machine.build.as_deref() {
+        Some(b) if b != "release" => Some(format!(
+            "warning: measured with a `{b}` build of pybench, whose engine verifies every free: \
+             pymalloc's figures are slower than a release build's (`cargo build --release`)"
+        )),
+        _ => None,
+    }
+}
+
+/// A warning when the two runs were measured by different builds ([`crate::BUILD`]): the
+/// engine's figures differ between a release and a `checked` build.
+pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let (a, b) = (&baseline.machine.build, &current.machine.build);
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
+             timing differences may be the build's"
+        )),
+        _ => None,
+    }
+}
+
+/// Parameters that change what is measured; runs that differ in them are not comparable.
+fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
+    let (pb, pc) = (&b.parameters, &c.parameters);
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".to_string());
+    let mut diffs = Vec::new();
+    if pb.scale != pc.scale {
+        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
+        diffs.push(format!("scale ({} vs {})", s(pb.scale), s(pc.scale)));
+    }
+    if pb.seed != pc.seed {
+        let s = |v: Option<u64>| v.map_or("default".to_string(), |v| v.to_string());
+        diffs.push(format!("seed ({} vs {})", s(pb.seed), s(pc.seed)));
+    }
+    if pb.python != pc.python {
+        diffs.push(format!(
+            "python ({} vs {})",
+            show(&pb.python),
+            show(&pc.python)
+        ));
+    }
+    if pb.touch != pc.touch {
+        diffs.push(format!("touch ({} vs {})", pb.touch, pc.touch));
+    }
+    diffs
+}
+
+/// `--min-time`, `--rounds`, warm-up passes and `--fixed-layout` in a few words.
+fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
+    format!(
+        "min-time {} s, {} rounds, {} warm-up pass(es){}",
+        c.min_time_ns as f64 / 1e9,
+        c.rounds,
+        c.warmup_passes,
+        if c.fixed_layout { ", fixed layout" } else { "" }
+    )
+}
+
+/// Notes on parameters that differ; an error when they make the runs incomparable.
+pub(super) fn parameter_notes(
+    baseline: &RunResults,
+    current: &RunResults,
+    settings: &Settings,
+) -> Result<Vec<String>, CompareError> {
+    let mut notes = Vec::new();
+    let diffs = parameter_differences(baseline, current);
+    if !diffs.is_empty() {
+        if !settings.allow_mismatch {
+            return Err(CompareError::Parameters(diffs.join(", ")));
+        }
+        notes.push(format!(
+            "compared despite different parameters (--allow-mismatch): {}",
+            diffs.join(", ")
+        ));
+    }
+    if let (Some(b), Some(c)) = (
+        &baseline.parameters.calibration,
+        &current.parameters.calibration,
+    ) {
+        if b != c {
+            notes.push(format!(
+                "throughput was measured differently ({} vs {}); speed rows compare samples of \
+                 different lengths or counts",
+                calibration_summary(b),
+                calibration_summary(c)
+            ));
+        }
+    }
+    if baseline.parameters.sample_every != current.parameters.sample_every {
+        notes.push(format!(
+            "latency sampling differs (one op in {} vs {} timed); latency rows include \
+             different timer overhead",
+            baseline.parameters.sample_every, current.parameters.sample_every
+        ));
+    }
+    Ok(notes)
+}
