@@ -384,3 +384,43 @@ fn run_replays_a_malformed_trace_only_when_asked_and_repairs_it_first() {
     let notes = system["notes"].to_string();
     assert!(notes.contains("2 dropped frees/reallocs"), "{notes}");
 }
+
+/// The parallel reader checks liveness from per-block summaries when it decodes on two
+/// threads, and event by event on one: on double frees placed across a block boundary and
+/// inside a block, every reader refuses the same event with the same words.
+#[test]
+fn every_reader_names_the_same_event_that_breaks_liveness() {
+    let events = big_stream();
+    let frees: Vec<usize> = (0..events.len())
+        .filter(|&i| matches!(events[i], Event::Free { .. }))
+        .collect();
+    let boundary = 1usize << 18;
+    let before = frees.partition_point(|&i| i < boundary);
+    // The last frees before the first block boundary (their duplicates land at or just past
+    // it) and one in the middle of a block.
+    let picks = [
+        frees[before - 1],
+        frees[before - 2],
+        frees[before / 2],
+        frees[before + 100],
+    ];
+    for (k, &at) in picks.iter().enumerate() {
+        let mut bad = events.clone();
+        bad.insert(at + 1, events[at]);
+        let bytes = write(&bad);
+        let want = err(&bytes);
+        assert!(want.contains("a free of slot"), "{want}");
+        let path = tmp_file(&format!("double-free-{k}.pbt"), &bytes);
+        for threads in [1, 2] {
+            let mut r = ParallelReader::open_with_threads(&path, false, Some(threads)).unwrap();
+            let got = loop {
+                match r.next_batch() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{threads} thread(s) read a double free at {at}"),
+                    Err(e) => break e.to_string(),
+                }
+            };
+            assert_eq!(got, want, "{threads} thread(s), double free at {at}");
+        }
+    }
+}

@@ -17,7 +17,7 @@ impl Liveness {
     pub fn check(&mut self, events: &[Event], first: u64) -> Result<(), (u64, String)> {
         for (i, e) in events.iter().enumerate() {
             if !self.apply(e) {
-                return Err((first + i as u64, self.describe(e)));
+                return Err((first + i as u64, Self::describe(e)));
             }
         }
         Ok(())
@@ -30,17 +30,10 @@ impl Liveness {
     /// allocations and frees flip the bit, reallocs leave it.
     #[inline(always)]
     fn apply(&mut self, e: &Event) -> bool {
-        let (slot, alloc, flips) = match *e {
-            Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => (slot, true, true),
-            Event::Free { slot, .. } => (slot, false, true),
-            Event::Realloc { slot, .. } => (slot, false, false),
-            Event::Phase(_) | Event::Gc(_) => return true,
+        let Some((slot, alloc, flips)) = classify(e) else {
+            return true;
         };
-        let w = (slot >> 6) as usize;
-        if w >= self.bits.len() {
-            self.bits.resize(w + 1, 0);
-        }
-        let b = 1u64 << (slot & 63);
+        let (w, b) = self.word(slot);
         let live = self.bits[w] & b != 0;
         if live == alloc {
             return false;
@@ -49,23 +42,145 @@ impl Liveness {
         true
     }
 
-    /// What is wrong with `e`, which [`Self::apply`] refused (the live set as it was).
+    /// What is wrong with `e`, an event that breaks liveness: an allocation breaks it only
+    /// into a live slot, a free or realloc only of a slot that is not live.
     #[cold]
-    fn describe(&self, e: &Event) -> String {
+    fn describe(e: &Event) -> String {
         let slot = e.slot().unwrap_or(0);
-        let live = self
-            .bits
-            .get((slot >> 6) as usize)
-            .is_some_and(|w| w & (1u64 << (slot & 63)) != 0);
-        let bad = match e {
-            Event::Alloc { .. } | Event::Calloc { .. } => "an allocation into",
-            Event::Free { .. } => "a free of",
-            _ => "a realloc of",
+        let (bad, state) = match e {
+            Event::Alloc { .. } | Event::Calloc { .. } => ("an allocation into", "live"),
+            Event::Free { .. } => ("a free of", "not live"),
+            _ => ("a realloc of", "not live"),
         };
-        let state = if live { "live" } else { "not live" };
         format!(
             "{bad} slot {slot}, which is {state} (a malformed trace; --allow-malformed replays it anyway)"
         )
+    }
+
+    /// Checks a block summarised by [`summarize`] (its events are `events`, the first being
+    /// event number `first` of the trace) and applies it: the same verdict as
+    /// [`Self::check`] on `events`, for work that grows with the slots the block touches.
+    pub fn apply_summary(
+        &mut self,
+        s: &BlockSummary,
+        events: &[Event],
+        first: u64,
+    ) -> Result<(), (u64, String)> {
+        let mut fail = s.broken;
+        for t in &s.touched {
+            if fail.is_some_and(|f| t.at >= f) {
+                break;
+            }
+            if self.is_live(t.slot) != t.need_live {
+                fail = Some(t.at);
+                break;
+            }
+        }
+        if let Some(i) = fail {
+            return Err((first + u64::from(i), Self::describe(&events[i as usize])));
+        }
+        for t in &s.touched {
+            let (w, b) = self.word(t.slot);
+            self.bits[w] = (self.bits[w] & !b) | if t.end_live { b } else { 0 };
+        }
+        Ok(())
+    }
+
+    fn word(&mut self, slot: u32) -> (usize, u64) {
+        let w = (slot >> 6) as usize;
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        (w, 1u64 << (slot & 63))
+    }
+
+    fn is_live(&self, slot: u32) -> bool {
+        self.bits
+            .get((slot >> 6) as usize)
+            .is_some_and(|w| w & (1u64 << (slot & 63)) != 0)
+    }
+}
+
+/// (slot, whether the event allocates, whether it flips the slot's state), or `None` for a
+/// marker.
+#[inline(always)]
+fn classify(e: &Event) -> Option<(u32, bool, bool)> {
+    match *e {
+        Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => Some((slot, true, true)),
+        Event::Free { slot, .. } => Some((slot, false, true)),
+        Event::Realloc { slot, .. } => Some((slot, false, false)),
+        Event::Phase(_) | Event::Gc(_) => None,
+    }
+}
+
+/// One slot a block touches: where first, what it needs then, what the block leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Touch {
+    slot: u32,
+    /// Index in the block of the event that touches it first.
+    at: u32,
+    need_live: bool,
+    end_live: bool,
+}
+
+/// A block's effect on liveness, worked out without the blocks before it (so in the thread
+/// that decoded it, in parallel): what each slot it touches must be at its first touch, and
+/// what the block leaves it; and the first event that breaks liveness on a slot the block had
+/// already touched. [`Liveness::apply_summary`] then checks it in order in time proportional
+/// to the slots touched, not the events.
+#[derive(Debug, Default, Clone)]
+pub struct BlockSummary {
+    touched: Vec<Touch>,
+    broken: Option<u32>,
+}
+
+/// Reusable bitsets for [`summarize`] (slots seen in the block, their state in it), left
+/// all-zero after each block.
+#[derive(Debug, Default)]
+pub struct SummaryScratch {
+    seen: Vec<u64>,
+    state: Vec<u64>,
+}
+
+/// Summarises `events` (one block) into `out`.
+pub fn summarize(events: &[Event], scratch: &mut SummaryScratch, out: &mut BlockSummary) {
+    out.touched.clear();
+    out.broken = None;
+    let SummaryScratch { seen, state } = scratch;
+    for (i, e) in events.iter().enumerate() {
+        let Some((slot, alloc, flips)) = classify(e) else {
+            continue;
+        };
+        let w = (slot >> 6) as usize;
+        if w >= seen.len() {
+            seen.resize(w + 1, 0);
+            state.resize(w + 1, 0);
+        }
+        let b = 1u64 << (slot & 63);
+        if seen[w] & b == 0 {
+            seen[w] |= b;
+            out.touched.push(Touch {
+                slot,
+                at: i as u32,
+                need_live: !alloc,
+                end_live: false,
+            });
+            // After its first event a slot is live unless that event freed it.
+            state[w] |= if alloc || !flips { b } else { 0 };
+            continue;
+        }
+        let live = state[w] & b != 0;
+        if live == alloc {
+            out.broken = Some(i as u32);
+            break;
+        }
+        state[w] ^= b * u64::from(flips);
+    }
+    for t in &mut out.touched {
+        let (w, b) = ((t.slot >> 6) as usize, 1u64 << (t.slot & 63));
+        t.end_live = state[w] & b != 0;
+        seen[w] &= !b;
+        state[w] &= !b;
     }
 }
 
@@ -121,7 +236,8 @@ impl Repairer {
         } = self;
         events.retain(|e| {
             let keep = live.apply(e) || {
-                r.first.get_or_insert_with(|| (*index, live.describe(e)));
+                r.first
+                    .get_or_insert_with(|| (*index, Liveness::describe(e)));
                 let alloc = matches!(e, Event::Alloc { .. } | Event::Calloc { .. });
                 if alloc {
                     r.leaked += 1;
@@ -229,7 +345,61 @@ mod tests {
         })
     }
 
+    /// Mostly well-formed streams over 150 slots: each step picks an operation valid for the
+    /// slot's state, and one in `1/bad_rate` steps an invalid one, so long valid runs and a
+    /// late first violation are both common.
+    fn mostly_valid() -> impl Strategy<Value = Vec<Event>> {
+        (
+            prop::collection::vec((0u32..150, 0u8..=255), 0..600),
+            20u8..120,
+        )
+            .prop_map(|(steps, bad_rate)| {
+                let mut live = [false; 150];
+                steps
+                    .into_iter()
+                    .map(|(slot, r)| {
+                        let s = slot as usize;
+                        let invalid = r % bad_rate == 0;
+                        let e = match (live[s] != invalid, r % 3) {
+                            (false, _) => alloc(slot),
+                            (true, 0) => realloc(slot),
+                            (true, _) => free(slot),
+                        };
+                        match e {
+                            Event::Alloc { .. } => live[s] = true,
+                            Event::Free { .. } => live[s] = false,
+                            _ => {}
+                        }
+                        e
+                    })
+                    .collect()
+            })
+    }
+
     proptest! {
+        /// Summaries, on mostly well-formed streams cut anywhere, agree with the check.
+        #[test]
+        fn block_summaries_agree_on_long_valid_runs(
+            events in mostly_valid(),
+            cuts in prop::collection::vec(0usize..600, 0..6),
+        ) {
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+            bounds.extend([0, events.len()]);
+            bounds.sort_unstable();
+            let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
+            let mut by_blocks = Liveness::default();
+            let mut got = Ok(());
+            for w in bounds.windows(2) {
+                let block = &events[w[0]..w[1]];
+                summarize(block, &mut scratch, &mut summary);
+                got = by_blocks.apply_summary(&summary, block, w[0] as u64);
+                if got.is_err() {
+                    break;
+                }
+            }
+            prop_assert_eq!(got, Liveness::default().check(&events, 0));
+        }
+
         /// The check, fed in two pieces, refuses exactly the event the model refuses, by its
         /// number in the whole stream.
         #[test]
@@ -250,6 +420,33 @@ mod tests {
                 }
                 (got, want) => prop_assert!(false, "check {:?}, model {:?}", got, want),
             }
+        }
+
+        /// A stream cut into blocks, each summarised on its own and applied in order, gets
+        /// the same verdict as the event-by-event check.
+        #[test]
+        fn block_summaries_give_the_check_s_verdict(
+            events in prop::collection::vec(any_wide_event(), 0..400),
+            cuts in prop::collection::vec(0usize..400, 0..4),
+        ) {
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+            bounds.extend([0, events.len()]);
+            bounds.sort_unstable();
+            let mut scratch = SummaryScratch::default();
+            let mut summary = BlockSummary::default();
+            let mut by_blocks = Liveness::default();
+            let mut got = Ok(());
+            for w in bounds.windows(2) {
+                let block = &events[w[0]..w[1]];
+                summarize(block, &mut scratch, &mut summary);
+                got = by_blocks.apply_summary(&summary, block, w[0] as u64);
+                if got.is_err() {
+                    break;
+                }
+            }
+            prop_assert!(scratch.seen.iter().chain(&scratch.state).all(|w| *w == 0));
+            let want = Liveness::default().check(&events, 0);
+            prop_assert_eq!(got, want);
         }
 
         /// Whatever the input, the repaired stream frees and resizes only live blocks, and

@@ -1,12 +1,13 @@
 //! Parallel decode (rayon): a version-2 block states the slot-table size it starts from, so
 //! its events decode without the blocks before it. A producer thread reads groups of
 //! blocks, decodes each group's blocks in parallel and hands them over in file order; the
-//! consumer checks what needs order (the chain of table sizes, liveness) as it takes them.
+//! consumer checks what needs order (the chain of table sizes, liveness) as it takes them —
+//! liveness from each block's summary, made by the thread that decoded it.
 //! Version-1 files, whose blocks depend on the ones before, are read serially.
 
 use super::block::{decode_block_any, Header, Scratch};
 use super::index::Index;
-use super::live::Liveness;
+use super::live::{summarize, BlockSummary, Liveness, SummaryScratch};
 use super::reader::{PacedBatch, TraceReader};
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
@@ -25,17 +26,24 @@ struct Decoded {
     pace: Vec<u64>,
     table_before: u32,
     table_after: u32,
+    /// Its effect on liveness, worked out by the thread that decoded it.
+    live: BlockSummary,
 }
+
+/// Buffers the reader hands back to the producer for reuse.
+type Spent = (Vec<Event>, Vec<u64>, BlockSummary);
 
 enum Inner {
     Serial(Box<TraceReader<BufReader<File>>>),
     Parallel {
         rx: Receiver<Result<Decoded, TraceError>>,
-        spent: SyncSender<(Vec<Event>, Vec<u64>)>,
+        spent: SyncSender<Spent>,
         current: Option<Decoded>,
         table: u32,
         events: u64,
         live: Option<Liveness>,
+        /// Whether blocks arrive with their liveness summaries.
+        summaries: bool,
         blocks: usize,
         taken: usize,
     },
@@ -60,6 +68,9 @@ pub struct BlockOut {
     pub pace: Vec<u64>,
     pub table_before: u32,
     pub table_after: u32,
+    /// The block's liveness summary, when the decoder makes them.
+    pub live: BlockSummary,
+    live_scratch: SummaryScratch,
     scratch: Option<Scratch>,
     /// Set when the block failed (kept here, not collected, so a group allocates nothing).
     error: Option<TraceError>,
@@ -74,6 +85,8 @@ impl BlockOut {
             pace: Vec::new(),
             table_before: 0,
             table_after: 0,
+            live: BlockSummary::default(),
+            live_scratch: SummaryScratch::default(),
             scratch: None,
             error: None,
         }
@@ -88,6 +101,7 @@ fn decode_into(
     bytes: &[u8],
     base: u64,
     out: &mut BlockOut,
+    summaries: bool,
 ) -> Result<(), TraceError> {
     let (at, head) = index.blocks[k];
     let hlen = header.block_header_len();
@@ -117,6 +131,9 @@ fn decode_into(
     out.seq = k as u64;
     out.table_before = table_before;
     out.table_after = table_after;
+    if summaries {
+        summarize(&out.events, &mut out.live_scratch, &mut out.live);
+    }
     Ok(())
 }
 
@@ -134,6 +151,8 @@ pub struct GroupDecoder {
     slots: Vec<BlockOut>,
     pool: Option<Arc<rayon::ThreadPool>>,
     group: usize,
+    /// Whether each block's liveness summary is made as it is decoded.
+    summaries: bool,
 }
 
 impl GroupDecoder {
@@ -151,7 +170,15 @@ impl GroupDecoder {
             slots: (0..group).map(|_| BlockOut::new()).collect(),
             pool,
             group,
+            summaries: false,
         }
+    }
+
+    /// Also summarise each block's effect on liveness as it is decoded ([`BlockOut::live`]),
+    /// so the reader's in-order check costs per slot a block touches, not per event.
+    pub fn with_liveness_summaries(mut self) -> Self {
+        self.summaries = true;
+        self
     }
 
     /// Opens and scans a version-2 trace; `None` for a version-1 file (its blocks depend on
@@ -206,11 +233,12 @@ impl GroupDecoder {
             .seek(SeekFrom::Start(base))
             .and_then(|_| self.file.read_exact(&mut self.bytes))
             .map_err(|e| TraceError::new(base, ErrorKind::Io(e)))?;
-        let (index, bytes) = (&self.index, &self.bytes[..]);
+        let (index, bytes, summaries) = (&self.index, &self.bytes[..], self.summaries);
         let slots = &mut self.slots[..last - first];
         let mut work = || {
             slots.par_iter_mut().enumerate().for_each(|(i, out)| {
-                out.error = decode_into(&index.header, index, first + i, bytes, base, out).err();
+                out.error =
+                    decode_into(&index.header, index, first + i, bytes, base, out, summaries).err();
             })
         };
         match &self.pool {
@@ -242,7 +270,7 @@ fn pool_of(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>, TraceErr
 fn produce(
     mut dec: GroupDecoder,
     tx: SyncSender<Result<Decoded, TraceError>>,
-    spent: Receiver<(Vec<Event>, Vec<u64>)>,
+    spent: Receiver<Spent>,
 ) {
     for g in 0..dec.groups() {
         let blocks = match dec.decode(g) {
@@ -253,11 +281,12 @@ fn produce(
             }
         };
         for b in blocks {
-            let (mut events, mut pace) = spent.try_recv().unwrap_or_default();
+            let (mut events, mut pace, mut live) = spent.try_recv().unwrap_or_default();
             events.clear();
             pace.clear();
             std::mem::swap(&mut events, &mut b.events);
             std::mem::swap(&mut pace, &mut b.pace);
+            std::mem::swap(&mut live, &mut b.live);
             let d = Decoded {
                 at: b.at,
                 seq: b.seq,
@@ -265,6 +294,7 @@ fn produce(
                 pace,
                 table_before: b.table_before,
                 table_after: b.table_after,
+                live,
             };
             if tx.send(Ok(d)).is_err() {
                 return;
@@ -298,7 +328,12 @@ impl ParallelReader {
             });
         }
         let blocks = index.blocks.len();
-        let dec = GroupDecoder::new(f, index, pool);
+        let mut dec = GroupDecoder::new(f, index, pool);
+        // With one decoding thread the summaries only add work: the reader checks events.
+        let summaries = !allow_malformed && dec.group > 2;
+        if summaries {
+            dec = dec.with_liveness_summaries();
+        }
         // In flight at most: a group being decoded, a group's worth queued, one being read.
         let (tx, rx) = sync_channel(dec.group);
         let (spent, spent_rx) = sync_channel(2 * dec.group + 2);
@@ -313,6 +348,7 @@ impl ParallelReader {
                 table: 0,
                 events: 0,
                 live: (!allow_malformed).then(Liveness::default),
+                summaries,
                 blocks,
                 taken: 0,
             },
@@ -344,6 +380,7 @@ impl ParallelReader {
                 table,
                 events,
                 live,
+                summaries,
                 blocks,
                 taken,
             } => {
@@ -365,7 +402,12 @@ impl ParallelReader {
                     ));
                 }
                 if let Some(l) = live {
-                    l.check(&d.events, *events).map_err(|(n, m)| {
+                    let verdict = if *summaries {
+                        l.apply_summary(&d.live, &d.events, *events)
+                    } else {
+                        l.check(&d.events, *events)
+                    };
+                    verdict.map_err(|(n, m)| {
                         TraceError::corrupt(
                             d.at,
                             format!("block {}: event {n} of the trace: {m}", d.seq),
@@ -385,7 +427,7 @@ impl ParallelReader {
                 }
                 if let Some(old) = current.take() {
                     // Back to the producer for reuse; dropped if its queue is full.
-                    let _ = spent.try_send((old.events, old.pace));
+                    let _ = spent.try_send((old.events, old.pace, old.live));
                 }
                 let d = current.insert(d);
                 Ok(Some((&d.events, paced.then_some(&d.pace[..]))))
