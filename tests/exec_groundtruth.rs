@@ -56,6 +56,9 @@ v = ctypes.CDLL(None).pybench_preload_version
 v.restype = ctypes.c_char_p
 data = [str(i) * 3 for i in range(200000)]
 open("%s/%s.txt" % (sys.argv[1], name), "w").write(v().decode())
+import subprocess
+child = subprocess.run(["sh", "-c", 'printf %s "$LD_PRELOAD"'], capture_output=True, text=True)
+open("%s/%s.child.txt" % (sys.argv[1], name), "w").write(child.stdout)
 "#;
 
 #[test]
@@ -82,6 +85,13 @@ fn each_project_preload_is_in_effect_and_is_the_in_process_build() {
             .find(|(n, _)| n == name)
             .unwrap_or_else(|| panic!("{name} missing from list allocators: {versions:?}"));
         assert_eq!(&seen, expected, "{name}: preload vs in-process build");
+        // The allocator stays in the measured process: a program it starts does not inherit
+        // the preload (the test runs without an LD_PRELOAD of its own).
+        let child = std::fs::read_to_string(tmp.join(format!("{name}.child.txt"))).unwrap();
+        assert_eq!(
+            child, "",
+            "{name}: the program's child inherited LD_PRELOAD"
+        );
     }
     // The manifest states the same version for the real side.
     let json = results(&tmp);

@@ -55,9 +55,13 @@ pub fn execute(
         let mut value = lib.as_os_str().to_os_string();
         if let Some(existing) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
             value.push(":");
-            value.push(existing);
+            value.push(&existing);
+            cmd.env("PYBENCH_ORIG_LD_PRELOAD", existing);
         }
         cmd.env("LD_PRELOAD", value);
+        // pybench's own preload libraries then restore LD_PRELOAD at load time, so the
+        // program's children do not run under the allocator (preload/exports.rs says why).
+        cmd.env("PYBENCH_PRELOAD_SCOPE", "process");
     }
     let site = match contender.engine {
         Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
