@@ -376,6 +376,28 @@ mod tests {
             })
     }
 
+    /// Checks `events` cut at `cuts` into blocks, each summarised on its own and applied in
+    /// order; returns the verdict and the summaries' scratch (all-zero after every block).
+    fn check_by_blocks(
+        events: &[Event],
+        cuts: Vec<usize>,
+    ) -> (Result<(), (u64, String)>, SummaryScratch) {
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+        bounds.extend([0, events.len()]);
+        bounds.sort_unstable();
+        let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
+        let mut by_blocks = Liveness::default();
+        for w in bounds.windows(2) {
+            let block = &events[w[0]..w[1]];
+            summarize(block, &mut scratch, &mut summary);
+            let got = by_blocks.apply_summary(&summary, block, w[0] as u64);
+            if got.is_err() {
+                return (got, scratch);
+            }
+        }
+        (Ok(()), scratch)
+    }
+
     proptest! {
         /// Summaries, on mostly well-formed streams cut anywhere, agree with the check.
         #[test]
@@ -383,20 +405,7 @@ mod tests {
             events in mostly_valid(),
             cuts in prop::collection::vec(0usize..600, 0..6),
         ) {
-            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
-            bounds.extend([0, events.len()]);
-            bounds.sort_unstable();
-            let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
-            let mut by_blocks = Liveness::default();
-            let mut got = Ok(());
-            for w in bounds.windows(2) {
-                let block = &events[w[0]..w[1]];
-                summarize(block, &mut scratch, &mut summary);
-                got = by_blocks.apply_summary(&summary, block, w[0] as u64);
-                if got.is_err() {
-                    break;
-                }
-            }
+            let (got, _) = check_by_blocks(&events, cuts);
             prop_assert_eq!(got, Liveness::default().check(&events, 0));
         }
 
@@ -429,21 +438,7 @@ mod tests {
             events in prop::collection::vec(any_wide_event(), 0..400),
             cuts in prop::collection::vec(0usize..400, 0..4),
         ) {
-            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
-            bounds.extend([0, events.len()]);
-            bounds.sort_unstable();
-            let mut scratch = SummaryScratch::default();
-            let mut summary = BlockSummary::default();
-            let mut by_blocks = Liveness::default();
-            let mut got = Ok(());
-            for w in bounds.windows(2) {
-                let block = &events[w[0]..w[1]];
-                summarize(block, &mut scratch, &mut summary);
-                got = by_blocks.apply_summary(&summary, block, w[0] as u64);
-                if got.is_err() {
-                    break;
-                }
-            }
+            let (got, scratch) = check_by_blocks(&events, cuts);
             prop_assert!(scratch.seen.iter().chain(&scratch.state).all(|w| *w == 0));
             let want = Liveness::default().check(&events, 0);
             prop_assert_eq!(got, want);
