@@ -74,6 +74,18 @@ pub struct Profile {
     /// together (cache lines and pages already hot) where independent lifetimes scatter them.
     pub long_frees: u64,
     pub cohort_frees: u64,
+    /// Long-lived frees by how far (in allocations, lifetime bins) the block's birth lies from
+    /// the previous long-lived free's block: a structure torn down in the order it was built
+    /// frees neighbours (small gaps: its slots and memory walked in order), where lifetimes
+    /// drawn independently free all over the heap (gaps as large as the live set).
+    pub long_gaps: Vec<u64>,
+    /// Allocations by how long ago (in allocations, lifetime bins) the block a LIFO free list
+    /// of their size bin would hand them was freed; the last bin: no freed block of that size
+    /// waiting (fresh memory). pymalloc, mimalloc and jemalloc's caches all reuse the most
+    /// recently freed block of a class first, so this is how hot the memory an allocation
+    /// gets is: a loop that frees a temporary and allocates the next one reuses a block freed
+    /// one allocation ago, where sizes drawn independently of the frees reuse cold ones.
+    pub reuse: Vec<u64>,
 }
 
 /// Age (in later allocations) from which a free counts towards `free_cohorts`: younger blocks
@@ -81,6 +93,10 @@ pub struct Profile {
 pub const COHORT_MIN_AGE: u64 = 16;
 /// Births this close count as one cohort.
 pub const COHORT_SPAN: u64 = 4;
+/// Freed blocks remembered per size bin for [`Profile::reuse`]: a deeper stack only holds
+/// blocks freed so long ago that their reuse is cold either way, and the bound keeps a
+/// teardown of millions of frees from growing the meter.
+const REUSE_DEPTH: usize = 4096;
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
@@ -107,6 +123,8 @@ struct Meter {
     prev_bin: usize,
     /// Birth of the block of the previous long-lived free.
     prev_long_birth: Option<u64>,
+    /// Per size bin, when (in allocations) its freed blocks were freed, newest last.
+    freed: Vec<std::collections::VecDeque<u64>>,
 }
 
 impl Meter {
@@ -131,8 +149,13 @@ impl Meter {
             domain: domain as u8,
             live: true,
         };
-        self.p.allocs += 1;
         let bin = size_bin(bytes);
+        let reuse = match self.freed[bin].pop_back() {
+            Some(at) => life_bin(self.p.allocs - at),
+            None => LIFE_BINS - 1,
+        };
+        self.p.reuse[reuse] += 1;
+        self.p.allocs += 1;
         if bin == self.prev_bin {
             self.p.size_repeats += 1;
         }
@@ -162,11 +185,10 @@ impl Meter {
                 let age = self.p.allocs - birth - 1;
                 if age >= COHORT_MIN_AGE {
                     self.p.long_frees += 1;
-                    if self
-                        .prev_long_birth
-                        .is_some_and(|b| b.abs_diff(birth) <= COHORT_SPAN)
-                    {
-                        self.p.cohort_frees += 1;
+                    if let Some(prev) = self.prev_long_birth {
+                        let gap = prev.abs_diff(birth);
+                        self.p.long_gaps[life_bin(gap)] += 1;
+                        self.p.cohort_frees += u64::from(gap <= COHORT_SPAN);
                     }
                     self.prev_long_birth = Some(birth);
                 }
@@ -176,6 +198,13 @@ impl Meter {
         };
         self.p.life_blocks[bin] += 1;
         self.p.life_bytes[bin] += bytes;
+        if age.is_some() {
+            let stack = &mut self.freed[size_bin(bytes)];
+            if stack.len() == REUSE_DEPTH {
+                stack.pop_front();
+            }
+            stack.push_back(self.p.allocs);
+        }
         self.live_blocks -= 1;
         self.live_bytes -= bytes;
     }
@@ -267,6 +296,8 @@ impl Profile {
                 size_repeats: 0,
                 long_frees: 0,
                 cohort_frees: 0,
+                reuse: vec![0; LIFE_BINS],
+                long_gaps: vec![0; LIFE_BINS],
             },
             slots: Vec::new(),
             live_blocks: 0,
@@ -278,6 +309,7 @@ impl Profile {
             stride: 1,
             prev_bin: SIZE_BINS,
             prev_long_birth: None,
+            freed: vec![std::collections::VecDeque::new(); SIZE_BINS],
         };
         for e in events {
             m.event(e);
@@ -375,6 +407,10 @@ mod tests {
         let p = Profile::from_events(ev.clone());
         assert_eq!(p.size_repeats, 3 + 3 + 39);
         assert_eq!((p.long_frees, p.cohort_frees), (8, 7));
+        assert_eq!(
+            p.long_gaps[1], 7,
+            "each born one allocation after the one before"
+        );
         // Freed zig-zag: births 7, 6 and 5 apart first, then 4 and less (still a cohort).
         let order = [0u32, 7, 1, 6, 2, 5, 3, 4];
         let n = ev.len() - 8;
@@ -383,8 +419,42 @@ mod tests {
         }
         let p = Profile::from_events(ev);
         assert_eq!((p.long_frees, p.cohort_frees), (8, 4));
+        // Gaps 7, 6, 5, 4 (bin 3: 4 – 7), 3, 2 (bin 2) and 1.
+        assert_eq!(&p.long_gaps[..5], &[0, 1, 2, 4, 0]);
         // A block freed young does not count.
         let p = Profile::from_events(vec![alloc(0, 8), Event::Free { slot: 0, thread: 0 }]);
         assert_eq!(p.long_frees, 0);
+    }
+
+    #[test]
+    fn measures_how_recently_a_reused_block_was_freed() {
+        let free = |slot| Event::Free { slot, thread: 0 };
+        let ev = vec![
+            alloc(0, 32), // fresh: nothing freed yet
+            free(0),
+            alloc(1, 32), // reuses the block freed before it: age 0
+            alloc(2, 64), // fresh
+            alloc(3, 64), // fresh
+            free(2),
+            free(3),      // newest on the 64 B list
+            alloc(4, 32), // fresh: the 32 B list is empty
+            alloc(5, 64), // gets slot 3's block, freed one allocation ago
+            alloc(6, 64), // gets slot 2's block, freed two allocations ago
+            alloc(7, 32), // fresh
+        ];
+        let p = Profile::from_events(ev);
+        let mut want = vec![0; LIFE_BINS];
+        want[0] = 1;
+        want[1] = 1;
+        want[2] = 1;
+        want[LIFE_BINS - 1] = 5;
+        assert_eq!(p.reuse, want);
+        // A teardown of more frees than a size bin remembers keeps the newest ones.
+        let mut ev: Vec<Event> = (0..5000).map(|i| alloc(i, 48)).collect();
+        ev.extend((0..5000).map(free));
+        ev.extend((0..REUSE_DEPTH as u32 + 10).map(|i| alloc(i, 48)));
+        let p = Profile::from_events(ev);
+        assert_eq!(p.reuse[LIFE_BINS - 1], 5000 + 10);
+        assert_eq!(p.reuse.iter().sum::<u64>(), p.allocs);
     }
 }

@@ -14,6 +14,8 @@
 //! - **sequence shares** (size runs, free cohorts): the same as shares — what a stream's
 //!   order does to an allocator's caches: runs of one size keep one pool hot, frees of blocks
 //!   born together walk memory allocated together.
+//! - **block reuse**: how long ago the block a LIFO free list hands each allocation was
+//!   freed (ordered bins, Kolmogorov–Smirnov): hot reuse or cold.
 //! - **phase shape**: the live-bytes curve (live bytes after each twentieth of the
 //!   allocations, as a share of the stream's own peak), mean |a − b| over the 20 points.
 //!
@@ -24,7 +26,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Every figure the report knows, in report order.
-pub const FIGURES: [&str; 15] = [
+pub const FIGURES: [&str; 17] = [
     "size_classes",
     "lifetime_allocs",
     "lifetime_bytes",
@@ -40,6 +42,8 @@ pub const FIGURES: [&str; 15] = [
     "phase_shape",
     "size_runs",
     "free_cohorts",
+    "block_reuse",
+    "free_gaps",
 ];
 
 /// Parses a comma-separated figure list; `None` or empty means all figures.
@@ -199,6 +203,18 @@ pub fn figure(name: &str, a: &Profile, b: &Profile) -> (f64, String, String) {
                 ratio(b.cohort_frees, b.long_frees),
             ),
             both(&|p| format!("{:.0}% cohort", 100.0 * ratio(p.cohort_frees, p.long_frees))),
+        ),
+        // Allocations that get a block of their size freed within the last 16 allocations
+        // (bins 0..=4 hold ages 0..=15): memory still in cache.
+        "block_reuse" => (
+            ks(&a.reuse, &b.reuse),
+            both(&|p| format!("{:.0}% <16", 100.0 * head(&p.reuse, 5))),
+        ),
+        // Long-lived frees whose block was born within 64 allocations of the previous one's
+        // (bins 0..=6 hold gaps 0..=63).
+        "free_gaps" => (
+            ks(&a.long_gaps, &b.long_gaps),
+            both(&|p| format!("{:.0}% <64", 100.0 * head(&p.long_gaps, 7))),
         ),
         _ => (1.0, ("?".into(), "?".into())),
     };
