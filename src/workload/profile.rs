@@ -1,5 +1,5 @@
 //! The allocator-relevant shape of an event stream, measured in one pass: what the realism
-//! report (`realism.rs`) compares and what a stand-in (`fit.rs`) must reproduce.
+//! report (`realism.rs`) compares and what a stand-in (`fit/`) must reproduce.
 //!
 //! Everything here is a histogram or a scalar, never a sequence, so two streams of any
 //! length can be compared, and a profile of a private trace gives away no program order.
