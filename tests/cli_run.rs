@@ -374,3 +374,54 @@ fn a_custom_geometry_works_in_the_allocator_list() {
     );
     assert!(allocators.contains("system"), "{allocators:?}");
 }
+
+/// Cell children start from this very binary by its inode, so a run survives its executable
+/// being rebuilt or removed midway; a path from `current_exe` would then name nothing and
+/// every cell after it would fail to start.
+#[test]
+fn a_run_survives_its_executable_being_removed() {
+    let dir = tempdir("run-removed-exe");
+    let copy = dir.join("pybench-copy");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("pybench"), &copy).unwrap();
+    let out = dir.join("out");
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.args([
+        "run",
+        "-w",
+        "dicts",
+        "-a",
+        "system",
+        "-r",
+        "2",
+        "--scale",
+        "5000",
+        "--quiet",
+        "--no-plots",
+        "--out",
+    ])
+    .arg(&out)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    // A fork elsewhere in the test process may briefly hold the copy open for writing.
+    let child = (0..50)
+        .find_map(|_| match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                None
+            }
+            other => Some(other.unwrap()),
+        })
+        .expect("the copy could be started");
+    // spawn returns once the exec succeeded: the run is already executing the copy.
+    std::fs::remove_file(&copy).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let doc = common::results_json(&out);
+    let cells = doc["cells"].as_array().unwrap();
+    assert!(!cells.is_empty());
+    assert!(
+        cells.iter().all(|c| c["status"] == "ok"),
+        "every cell measured: {stderr}"
+    );
+}

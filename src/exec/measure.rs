@@ -35,9 +35,8 @@ pub fn execute(
     contender: &Contender,
     quiet: bool,
 ) -> std::io::Result<Execution> {
-    // This very binary as the launcher, by its inode: still right if the file was rebuilt or
-    // removed while a long `validate` runs (a path from current_exe would then be stale).
-    let mut cmd = spawn::command(std::path::Path::new("/proc/self/exe"), program);
+    // This very binary as the launcher, by its inode (see `self_exe`).
+    let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
     cmd.stdin(Stdio::null());
     if quiet {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());

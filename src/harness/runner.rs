@@ -231,9 +231,7 @@ fn spawn_child(
     timeout: Duration,
     fixed_layout: bool,
 ) -> Result<String, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the pybench executable: {e}"))?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = Command::new(crate::sys::process::self_exe());
     cmd.args([subcommand, arg])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

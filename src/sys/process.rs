@@ -1,7 +1,15 @@
 //! Process controls for the children pybench starts.
 
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
+
+/// This very binary, by its inode, for re-executing it (cell children, `exec`'s launcher): a
+/// path from `current_exe` goes stale when the file is rebuilt or removed while a long run
+/// or validate is under way, and every later child would fail to start or run other code.
+pub fn self_exe() -> &'static Path {
+    Path::new("/proc/self/exe")
+}
 
 /// Makes the child receive SIGKILL when this process dies (prctl(2) `PR_SET_PDEATHSIG`), so a
 /// killed `pybench run` leaves no cell running. The signal is tied to the thread that
