@@ -512,21 +512,8 @@ pub fn read_pace(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Domain;
+    use crate::workload::event::fixture::{alloc, free};
     use std::collections::HashMap;
-
-    fn alloc(slot: u32, size: u32) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
-        }
-    }
-
-    fn free(slot: u32) -> Event {
-        Event::Free { slot, thread: 0 }
-    }
 
     /// Blocks of several sizes, most freed soon after, a few kept; markers in between.
     fn events() -> Vec<Event> {

@@ -385,6 +385,7 @@ impl<A: Allocator> Contender for StreamBench<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::event::fixture::alloc;
     use crate::workload::{Domain, Event};
 
     /// glibc's allocator until `left` allocations have been served, then NULL for every one.
@@ -417,15 +418,6 @@ mod tests {
         }
         unsafe fn free(&mut self, p: *mut u8) {
             SystemAllocator.free(p)
-        }
-    }
-
-    fn alloc(slot: u32, size: u32) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
         }
     }
 

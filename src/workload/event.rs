@@ -182,6 +182,28 @@ pub fn stream_hash(events: impl IntoIterator<Item = Event>) -> u64 {
     h
 }
 
+/// Events for hand-built test streams: one-line constructors where a test spells out a
+/// stream event by event.
+#[cfg(test)]
+pub mod fixture {
+    use super::{Domain, Event};
+
+    /// An object-domain allocation on thread 0.
+    pub fn alloc(slot: u32, size: u32) -> Event {
+        Event::Alloc {
+            slot,
+            size,
+            domain: Domain::Obj,
+            thread: 0,
+        }
+    }
+
+    /// A free on thread 0.
+    pub fn free(slot: u32) -> Event {
+        Event::Free { slot, thread: 0 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -341,15 +341,7 @@ pub fn shares(counts: &[u64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alloc(slot: u32, size: u32) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
-        }
-    }
+    use crate::workload::event::fixture::{alloc, free};
 
     #[test]
     fn bins_are_ordered_and_bounded() {
@@ -377,10 +369,10 @@ mod tests {
                 size: 1200,
                 thread: 0,
             },
-            Event::Free { slot: 0, thread: 0 }, // age 1
+            free(0), // age 1
             Event::Gc(0),
-            Event::Free { slot: 1, thread: 0 }, // age 0, in a burst of 1
-            alloc(0, 16),                       // never freed
+            free(1),      // age 0, in a burst of 1
+            alloc(0, 16), // never freed
         ];
         let p = Profile::from_events(ev);
         assert_eq!(p.allocs, 3);
@@ -403,7 +395,7 @@ mod tests {
         let mut ev: Vec<Event> = (0..4).map(|i| alloc(i, 32)).collect();
         ev.extend((4..8).map(|i| alloc(i, 64)));
         ev.extend((8..48).map(|i| alloc(i, 512)));
-        ev.extend((0..8).map(|slot| Event::Free { slot, thread: 0 }));
+        ev.extend((0..8).map(free));
         let p = Profile::from_events(ev.clone());
         assert_eq!(p.size_repeats, 3 + 3 + 39);
         assert_eq!((p.long_frees, p.cohort_frees), (8, 7));
@@ -415,20 +407,19 @@ mod tests {
         let order = [0u32, 7, 1, 6, 2, 5, 3, 4];
         let n = ev.len() - 8;
         for (k, &slot) in order.iter().enumerate() {
-            ev[n + k] = Event::Free { slot, thread: 0 };
+            ev[n + k] = free(slot);
         }
         let p = Profile::from_events(ev);
         assert_eq!((p.long_frees, p.cohort_frees), (8, 4));
         // Gaps 7, 6, 5, 4 (bin 3: 4 – 7), 3, 2 (bin 2) and 1.
         assert_eq!(&p.long_gaps[..5], &[0, 1, 2, 4, 0]);
         // A block freed young does not count.
-        let p = Profile::from_events(vec![alloc(0, 8), Event::Free { slot: 0, thread: 0 }]);
+        let p = Profile::from_events(vec![alloc(0, 8), free(0)]);
         assert_eq!(p.long_frees, 0);
     }
 
     #[test]
     fn measures_how_recently_a_reused_block_was_freed() {
-        let free = |slot| Event::Free { slot, thread: 0 };
         let ev = vec![
             alloc(0, 32), // fresh: nothing freed yet
             free(0),
