@@ -112,15 +112,6 @@ impl Usage {
     }
 }
 
-/// `getrusage(RUSAGE_SELF)`.
-pub fn usage_self() -> Usage {
-    // SAFETY: an all-zero rusage is a valid value, filled in by the kernel.
-    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a rusage struct.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) };
-    Usage::from_rusage(&r)
-}
-
 /// Facts about the machine for a results manifest; each is `None` when not readable.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MachineInfo {
