@@ -131,6 +131,52 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
 }
 
 #[test]
+fn validate_without_the_mutator_replays_once_and_records_no_pace() {
+    let tmp = tempdir("no-mutator");
+    let out = pybench()
+        .args([
+            "validate",
+            "--no-mutator",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "1",
+            "-q",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let json = common::results_json(&tmp);
+    let cells = json["cells"].as_array().unwrap();
+    let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!((kinds("replay"), kinds("exec")), (2, 2), "{cells:?}");
+    assert!(cells
+        .iter()
+        .all(|c| !c["workload"].as_str().unwrap().ends_with("(mutator)")));
+    for r in json["validation"]["rows"].as_array().unwrap() {
+        assert!(r["replay_time_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mutator_time_s"].is_null(), "{r}");
+    }
+    assert!(
+        !stdout.contains("by replay mode"),
+        "no mode table without the mutator: {stdout}"
+    );
+    // The trace was recorded without pace, which only the mutator replay reads.
+    let dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let trace = pybench::trace::parallel::ParallelReader::open(&dir.join("alloc_heavy.pbt"), false);
+    assert!(!trace.unwrap().has_pace());
+}
+
+#[test]
 fn programs_that_cannot_be_validated_fail_in_one_line() {
     let tmp = tempdir("bad");
     pybench().args(["validate"]).assert().code(2);

@@ -48,7 +48,7 @@ enum Command {
     Exec(Box<program::ProgramArgs>),
     /// Record a program's trace, replay it against the allocators, run the program under
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
-    Validate(Box<program::ProgramArgs>),
+    Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version, and compare their accounting (arenas, pools and blocks per class).
     Fidelity(fidelity::FidelityArgs),

@@ -10,7 +10,22 @@ use crate::report::validation::render;
 use std::io::Write;
 use std::process::ExitCode;
 
-pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub program: ProgramArgs,
+    /// Skip the mutator replay (the trace replayed again with the program's recorded work
+    /// between the calls, as `run --mutator`): the plain replay and the real runs only, a
+    /// shorter validation; the trace is then recorded without its pace.
+    #[arg(long)]
+    pub no_mutator: bool,
+}
+
+pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let ValidateArgs {
+        program: args,
+        no_mutator,
+    } = args;
     check_program(&args.program)?;
     let req = args.request()?;
     let (set, mut problems) = program::contenders(&req)?;
@@ -22,7 +37,8 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
         parameters,
         infos,
     )?;
-    let (v, interrupted) = validate_program(&req, &set, &store, &mut results, &mut problems)?;
+    let (v, interrupted) =
+        validate_program(&req, &set, !no_mutator, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", render(&v))?;

@@ -47,8 +47,9 @@ pub fn replay_allocator(
     available(&spec).then_some(spec)
 }
 
-/// Records the program into `trace`; fails when it cannot be recorded or exits non-zero.
-fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Result<()> {
+/// Records the program into `trace` (with each event's pace when the mutator replay needs
+/// it); fails when it cannot be recorded or exits non-zero.
+fn record_program(program: &[String], label: &str, trace: &Path, pace: bool) -> anyhow::Result<()> {
     let meta = Meta {
         source: "recorded".into(),
         name: label.to_string(),
@@ -60,8 +61,7 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
         program: program.iter().map(Into::into).collect(),
         out: trace.to_path_buf(),
         domains: 0b111,
-        // The mutator replay needs each event's pace (issue 14 item 2).
-        pace: true,
+        pace,
         defer: false,
     };
     let (rec, problem) = record(&opts, meta)?;
@@ -83,6 +83,7 @@ fn record_program(program: &[String], label: &str, trace: &Path) -> anyhow::Resu
 pub fn validate_program(
     req: &ProgramRequest,
     set: &[Contender],
+    mutator: bool,
     store: &ResultsStore,
     results: &mut RunResults,
     problems: &mut Vec<String>,
@@ -93,7 +94,8 @@ pub fn validate_program(
     if !req.quiet {
         eprintln!("recording {label} …");
     }
-    record_program(&req.program, &label, &trace)?;
+    // The mutator replay needs each event's pace (issue 14 item 2).
+    record_program(&req.program, &label, &trace, mutator)?;
 
     // 2. Replay it against the in-process equivalents.
     let source = Source::open(&Origin::Trace(trace.clone()))?;
@@ -150,7 +152,7 @@ pub fn validate_program(
     let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
     let mut interrupted = outcome == Outcome::Interrupted;
     // 2b. Again, with the program's own work between the calls (throughput only).
-    if !interrupted {
+    if mutator && !interrupted {
         let replayed: Vec<AllocatorSpec> = replays.iter().flatten().cloned().collect();
         interrupted = super::mutator_replay::replay(
             &source,
