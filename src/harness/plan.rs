@@ -220,19 +220,18 @@ fn split(
         .iter()
         .map(Vec::len)
         .sum::<usize>() as u64;
-    let per_source = sources
+    let events = sources
         .iter()
-        .map(|s| {
-            let events = shard::estimated_events(s, req.cell.overrides)?;
-            Ok(shard::estimate_cost(events, contenders, &req.throughput))
-        })
+        .map(|s| shard::estimated_events(s, req.cell.overrides))
         .collect::<anyhow::Result<Vec<u64>>>()?;
     let mut groups = Vec::new();
     let mut costs = Vec::new();
     for rep in 0..req.repetitions {
-        for (s, cost) in sources.iter().zip(&per_source) {
+        // Memory and latency cells are made in the first repetitions only.
+        let memory = rep < runner::MEMORY_REPETITIONS;
+        for (s, &n) in sources.iter().zip(&events) {
             groups.push((s.name(), rep));
-            costs.push(*cost);
+            costs.push(shard::estimate_cost(n, contenders, &req.throughput, memory));
         }
     }
     Ok(ShardManifest::split(groups, &costs, k, req.throughput))

@@ -209,19 +209,25 @@ const NOMINAL_NS_PER_EVENT: u64 = 40;
 const NOMINAL_PROCESS_NS: u64 = 20_000_000;
 
 /// Estimated nanoseconds of one (workload, repetition) group with `contenders` throughput
-/// contenders (`null` included): per contender, the cold pass, a warm-up and `rounds` samples
-/// of at least `min_time` each, each after its untimed switch-in pass
-/// ([`super::throughput::measure_group`]), plus its memory-and-latency cell (two passes and the
-/// stream's preparation) and a process start. Samples are time-bound for short streams, so
-/// the cost is not simply proportional to the event count.
-pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration) -> u64 {
+/// contenders (`null` included): one throughput process, in which each contender makes its
+/// cold pass, a warm-up and `rounds` samples of at least `min_time` each, each after its
+/// untimed switch-in pass ([`super::throughput::measure_group`]); and, when the repetition
+/// has them (`memory`: the first [`super::runner::MEMORY_REPETITIONS`]), a memory-and-latency
+/// process per contender (two passes and the stream's preparation). Samples are time-bound
+/// for short streams, so the cost is not simply proportional to the event count.
+pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration, memory: bool) -> u64 {
     let pass = events.saturating_mul(NOMINAL_NS_PER_EVENT);
     let sample = pass.max(cal.min_time_ns);
     let throughput = sample
         .saturating_mul(u64::from(cal.rounds) + 1)
         .saturating_add(pass.saturating_mul(u64::from(cal.rounds) + 1));
-    let cell = pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS);
-    contenders.saturating_mul(throughput.saturating_add(cell))
+    let cell = match memory {
+        true => pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS),
+        false => 0,
+    };
+    contenders
+        .saturating_mul(throughput.saturating_add(cell))
+        .saturating_add(NOMINAL_PROCESS_NS)
 }
 
 /// Events a source replays, for the estimate: a trace's declared total, or a spec's scale
@@ -301,13 +307,21 @@ mod tests {
         // 1,000 and 10,000 events both fit in one 20 ms sample: ten times the events cost a
         // few per cent more (the switch-in passes before the samples are not time-bound).
         let (a, b) = (
-            estimate_cost(1_000, 3, &cal),
-            estimate_cost(10_000, 3, &cal),
+            estimate_cost(1_000, 3, &cal, true),
+            estimate_cost(10_000, 3, &cal, true),
         );
         assert!(b > a && (b as f64 / a as f64) < 1.05, "{a} {b}");
         // 10⁸ events take seconds per pass: cost grows with events, and with contenders.
-        let big = estimate_cost(100_000_000, 3, &cal);
+        let big = estimate_cost(100_000_000, 3, &cal, true);
         assert!(big > 10 * b);
-        assert_eq!(estimate_cost(100_000_000, 6, &cal), 2 * big);
+        let twice = estimate_cost(100_000_000, 6, &cal, true) as f64 / big as f64;
+        assert!((twice - 2.0).abs() < 0.001, "{twice}");
+        // Repetitions past the first three make no memory cells: three processes and six
+        // passes fewer.
+        let lean = estimate_cost(100_000_000, 3, &cal, false);
+        assert_eq!(
+            big - lean,
+            3 * (3 * 100_000_000 * NOMINAL_NS_PER_EVENT + NOMINAL_PROCESS_NS)
+        );
     }
 }
