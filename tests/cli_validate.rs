@@ -11,12 +11,12 @@ const SCRIPT: &str = concat!(
     "/tests/fixtures/python/alloc_heavy.py"
 );
 
-#[test]
-fn validate_measures_both_sides_and_writes_the_verdict() {
-    let tmp = tempdir("ok");
+/// `validate -a pymalloc,system -r 1` of the script with `extra` flags into `tmp`; its stdout.
+fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
     let out = pybench()
+        .arg("validate")
+        .args(extra)
         .args([
-            "validate",
             "-a",
             "pymalloc,system",
             "-r",
@@ -25,11 +25,17 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
             "--no-plots",
             "--out",
         ])
-        .arg(&tmp)
+        .arg(tmp)
         .args(["--", "python3", SCRIPT])
         .assert()
         .success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn validate_measures_both_sides_and_writes_the_verdict() {
+    let tmp = tempdir("ok");
+    let stdout = validate_script(&tmp, &[]);
     assert!(
         stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
         "{stdout}"
@@ -133,23 +139,7 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
 #[test]
 fn validate_without_the_mutator_replays_once_and_records_no_pace() {
     let tmp = tempdir("no-mutator");
-    let out = pybench()
-        .args([
-            "validate",
-            "--no-mutator",
-            "-a",
-            "pymalloc,system",
-            "-r",
-            "1",
-            "-q",
-            "--no-plots",
-            "--out",
-        ])
-        .arg(&tmp)
-        .args(["--", "python3", SCRIPT])
-        .assert()
-        .success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stdout = validate_script(&tmp, &["--no-mutator"]);
     let json = common::results_json(&tmp);
     let cells = json["cells"].as_array().unwrap();
     let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();

@@ -359,8 +359,8 @@ impl Fitter {
 
     fn finish(mut self) -> Model {
         self.end_burst();
-        let live: Vec<Block> = self.blocks.iter().filter(|b| b.live).copied().collect();
-        for b in &live {
+        let blocks = std::mem::take(&mut self.blocks);
+        for b in blocks.iter().filter(|b| b.live) {
             self.record_life(b, (LIFE_BINS - 1) as u8);
         }
         // A stand-in block can join only a cohort born within the span before it: scale the

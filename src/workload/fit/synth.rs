@@ -323,13 +323,18 @@ mod tests {
     /// The profiles of `trace` and of the stand-in fitted to it, drawn with `seed`.
     fn profiles(trace: Vec<Event>, seed: u64) -> (Profile, Profile) {
         let model = Model::fit(&trace).unwrap();
+        (Profile::from_events(trace), drawn(&model, seed))
+    }
+
+    /// The profile of the stand-in drawn from `model` with `seed`.
+    fn drawn(model: &Model, seed: u64) -> Profile {
         let mut synth = Vec::new();
-        synthesize(&model, seed, &mut |e| {
+        synthesize(model, seed, &mut |e| {
             synth.push(e);
             Ok(())
         })
         .unwrap();
-        (Profile::from_events(trace), Profile::from_events(synth))
+        Profile::from_events(synth)
     }
 
     #[test]
@@ -425,7 +430,7 @@ mod tests {
     fn a_stand_in_asks_again_for_what_was_just_freed() {
         let trace = scratch_loop(20_000);
         let model = Model::fit(&trace).unwrap();
-        let (a, b) = profiles(trace, 3);
+        let (a, b) = (Profile::from_events(trace), drawn(&model, 3));
         let hot = |p: &Profile| p.reuse[..2].iter().sum::<u64>() as f64 / p.allocs as f64;
         // Half the trace's allocations get the block freed just before them (the scratch
         // ones, at 90 %); independent draws would give the scratch a block of its size
@@ -436,13 +441,7 @@ mod tests {
         for s in &mut without.segments {
             s.echo = 0.0;
         }
-        let mut synth = Vec::new();
-        synthesize(&without, 3, &mut |e| {
-            synth.push(e);
-            Ok(())
-        })
-        .unwrap();
-        let c = Profile::from_events(synth);
+        let c = drawn(&without, 3);
         assert!(hot(&c) < hot(&a) - 0.2, "{} {}", hot(&c), hot(&a));
     }
 
@@ -488,7 +487,7 @@ mod tests {
         let trace = structures(300);
         let model = Model::fit(&trace).unwrap();
         let near = |p: &Profile| p.long_gaps[..7].iter().sum::<u64>() as f64 / p.long_frees as f64;
-        let (a, b) = profiles(trace, 4);
+        let (a, b) = (Profile::from_events(trace), drawn(&model, 4));
         // All but the first free of each structure follow a neighbour born 7 allocations
         // earlier; lifetimes drawn alone free all over the ten structures alive.
         assert!(near(&a) > 0.95, "{}", near(&a));
@@ -497,13 +496,7 @@ mod tests {
         for s in &mut without.segments {
             s.chain = 0.0;
         }
-        let mut synth = Vec::new();
-        synthesize(&without, 4, &mut |e| {
-            synth.push(e);
-            Ok(())
-        })
-        .unwrap();
-        let c = Profile::from_events(synth);
+        let c = drawn(&without, 4);
         assert!(near(&c) < near(&b) - 0.2, "{} {}", near(&c), near(&b));
     }
 }
