@@ -39,8 +39,19 @@ impl JemallocAllocator {
         // SAFETY: jemalloc returns a static NUL-terminated string.
         let full = unsafe { CStr::from_ptr(v) }.to_string_lossy();
         // "5.3.1-0-g81034ce…": keep the release, drop the git suffix.
-        format!("jemalloc {}", full.split('-').next().unwrap_or(&full))
+        let release = full.split('-').next().unwrap_or(&full);
+        format!("jemalloc {release} (lg-vaddr {})", Self::LG_VADDR)
     }
+
+    /// The virtual-address width jemalloc was configured for, which sets the depth of the
+    /// radix tree every `free` consults: `.cargo/config.toml` pins it to 48 because jemalloc's
+    /// configure otherwise reads it from the build host's CPUID (57 on Intel parts with
+    /// 5-level paging), and the two builds differ in speed (see that file). "detected" when
+    /// the build ran without the pin, so results say which jemalloc they measured.
+    pub const LG_VADDR: &'static str = match option_env!("JEMALLOC_SYS_WITH_LG_VADDR") {
+        Some(bits) => bits,
+        None => "detected",
+    };
 }
 
 impl Allocator for JemallocAllocator {
@@ -104,6 +115,14 @@ mod tests {
     #[test]
     fn version_is_5_3() {
         assert!(JemallocAllocator.version().starts_with("jemalloc 5.3"));
+    }
+
+    /// The build must not depend on the CPU it ran on: without the pin in .cargo/config.toml
+    /// a build on a 57-bit host gives a slower, layout-sensitive jemalloc.
+    #[test]
+    fn address_width_is_pinned_to_48_bits() {
+        assert_eq!(JemallocAllocator::LG_VADDR, "48");
+        assert!(JemallocAllocator.version().ends_with("(lg-vaddr 48)"));
     }
 
     /// The block must come from jemalloc, not glibc: jemalloc knows its size class.
