@@ -164,23 +164,31 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
     if verdicts.len() < 2 || standings.is_empty() {
         return None;
     }
+    let ties = standings.windows(2).any(|w| w[0].rank == w[1].rank);
     let head = format!(
-        "overall — geometric mean over {} workloads of net throughput relative to {}",
+        "overall — geometric mean over {} workloads of net throughput relative to {}{}",
         verdicts.len(),
-        verdicts[0].reference
+        verdicts[0].reference,
+        if ties {
+            " (N= : not told apart, their intervals overlap)"
+        } else {
+            ""
+        }
     );
     let lines = standings
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let g = s.geomean;
+            // "2=" on every member of a tie, "2." elsewhere.
+            let shared = standings
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o.rank == s.rank);
+            let mark = if shared { '=' } else { '.' };
             format!(
-                "{}. {}  {:.2}× ({:.2}–{:.2})",
-                i + 1,
-                s.allocator,
-                g.point,
-                g.lo,
-                g.hi
+                "{}{mark} {}  {:.2}× ({:.2}–{:.2})",
+                s.rank, s.allocator, g.point, g.lo, g.hi
             )
         })
         .collect();

@@ -1,0 +1,286 @@
+//! Tests of the verdict: intervals over processes, relations, the ranking and its ties.
+
+use super::*;
+use crate::report::model::{CellKind, ThroughputSamples};
+
+fn results(cells: Vec<CellResult>) -> RunResults {
+    RunResults {
+        format_version: 1,
+        pybench_version: String::new(),
+        git_commit: None,
+        run: "t".into(),
+        started_utc: String::new(),
+        command_line: Vec::new(),
+        machine: Default::default(),
+        parameters: Default::default(),
+        allocators: Vec::new(),
+        cells,
+        interrupted: false,
+        validation: None,
+    }
+}
+
+/// The verdict's row of allocator `a`.
+fn entry<'a>(v: &'a WorkloadVerdict, a: &str) -> &'a Entry {
+    v.entries.iter().find(|e| e.allocator == a).unwrap()
+}
+
+fn cell(a: &str, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
+    cell_in("w", a, 0, ns, null)
+}
+
+/// A cell of workload `w`, repetition `rep`, measured in that repetition's process.
+fn cell_in(w: &str, a: &str, rep: u32, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
+    let mut c = CellResult::new(w, a, rep, CellKind::Replay);
+    c.throughput = Some(ThroughputSamples {
+        group: format!("{w}/rep{}/g0", rep + 1),
+        min_time_ns: 1,
+        passes_per_sample: 1,
+        cold_ns_per_op: 1.0,
+        ns_per_op: ns,
+        null_ns_per_op: null,
+    });
+    c
+}
+
+/// 30 rounds of one process: `base` with a small deterministic wobble, the other
+/// contender `factor` times slower, both over a constant null of 1 ns/event.
+fn twins(factor: f64) -> RunResults {
+    let base: Vec<f64> = (0..30).map(|i| 6.0 + 0.02 * f64::from(i % 5)).collect();
+    let other: Vec<f64> = base.iter().map(|x| 1.0 + (x - 1.0) * factor).collect();
+    let null = vec![1.0; 30];
+    results(vec![
+        cell("null", null.clone(), null.clone()),
+        cell("a", base, null.clone()),
+        cell("b", other, null),
+    ])
+}
+
+#[test]
+fn a_gap_under_the_resolution_is_indistinguishable_though_its_interval_excludes_one() {
+    // Twins 1.5 % apart, paired round by round in one process: the interval is tight and
+    // excludes 1, yet the gap is inside what null against itself shows (RESOLUTION).
+    let sp = speed(&twins(1.015), "w", "a", "b").unwrap();
+    assert!(sp.paired && sp.processes == 1, "{sp:?}");
+    assert!(sp.ratio.lo > 1.0, "the interval should exclude 1: {sp:?}");
+    assert_eq!(sp.relation(), Relation::Indistinguishable, "{sp:?}");
+    assert!(sentence("a", "b", &sp).contains("indistinguishable"));
+    // Past the resolution the same tight interval is a verdict, in both directions.
+    let sp = speed(&twins(1.04), "w", "a", "b").unwrap();
+    assert_eq!(sp.relation(), Relation::Faster, "{sp:?}");
+    let sp = speed(&twins(1.04), "w", "b", "a").unwrap();
+    assert_eq!(sp.relation(), Relation::Slower, "{sp:?}");
+}
+
+#[test]
+fn a_clear_difference_gets_a_ratio_and_its_direction() {
+    let null = vec![2.0, 2.1, 1.9, 2.0, 2.05, 1.95, 2.0, 2.0];
+    let fast: Vec<f64> = null.iter().map(|n| n + 4.0).collect();
+    let slow: Vec<f64> = null.iter().map(|n| n + 8.0 + n * 0.01).collect();
+    let r = results(vec![
+        cell("null", null.clone(), null.clone()),
+        cell("pymalloc:cpython-3.11", fast, null.clone()),
+        cell("system", slow, null.clone()),
+    ]);
+    let v = judge(&r, None);
+    assert_eq!(v[0].reference, "pymalloc:cpython-3.11");
+    let sys = entry(&v[0], "system");
+    let sp = sys.speed.unwrap();
+    assert_eq!(sp.relation(), Relation::Slower);
+    assert!((sp.ratio.point - 0.5).abs() < 0.01, "{sp:?}");
+    assert!(sentence("system", "pymalloc:cpython-3.11", &sp)
+        .starts_with("pymalloc:cpython-3.11 is 2.0"));
+    assert!(v[0].entries[0].winner && !sys.winner);
+    // With the other reference, the ratio turns over.
+    let v = judge(&r, Some("system"));
+    let py = &v[0].entries[0];
+    assert!((py.speed.unwrap().ratio.point - 2.0).abs() < 0.05);
+    // Tight, paired data: nothing to warn about.
+    assert!(wide_intervals(&v, 0.05).is_empty());
+}
+
+#[test]
+fn scattered_samples_are_flagged_as_wide() {
+    let null = vec![2.0; 6];
+    let noisy = vec![4.0, 9.0, 5.0, 12.0, 3.0, 8.0];
+    let r = results(vec![
+        cell("pymalloc:cpython-3.11", vec![6.0; 6], null.clone()),
+        cell("system", noisy, null),
+    ]);
+    let v = judge(&r, None);
+    let wide = wide_intervals(&v, 0.05);
+    assert!(
+        wide.iter().any(|(what, _)| what.starts_with("system")),
+        "{wide:?}"
+    );
+}
+
+/// Six processes of 12 rounds: pymalloc at 6 ns/event net (±1 % by round), and an
+/// allocator whose per-process speed is `mode(p)` ns/event (±1 % by round).
+fn six_processes(w: &str, mode: impl Fn(u32) -> f64) -> Vec<CellResult> {
+    let wobble = |i: usize| 1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0) / 2.0;
+    let mut cells = Vec::new();
+    for p in 0..6 {
+        let null = vec![2.0; 12];
+        let py: Vec<f64> = (0..12).map(|i| 2.0 + 6.0 * wobble(i)).collect();
+        let other: Vec<f64> = (0..12).map(|i| 2.0 + mode(p) * wobble(i + 3)).collect();
+        cells.push(cell_in(w, "null", p, null.clone(), null.clone()));
+        cells.push(cell_in(w, "pymalloc:cpython-3.11", p, py, null.clone()));
+        cells.push(cell_in(w, "jemalloc", p, other, null));
+    }
+    cells
+}
+
+#[test]
+fn bimodal_processes_get_a_wide_interval_and_are_indistinguishable() {
+    // Layout modes: jemalloc 1.5× pymalloc's speed in four processes, 0.8× in two
+    // (README "Stability": 0.55 – 0.77 vs 0.89 – 1.06 on webapp). Every round agrees with
+    // its process to 1 %, so pooling the 72 rounds' ratios gives a tight interval that
+    // excludes 1 — the old verdict's "faster" — while the processes disagree by 1.9×.
+    let r = results(six_processes("w", |p| if p % 3 == 0 { 7.5 } else { 4.0 }));
+    let v = judge(&r, None);
+    let je = entry(&v[0], "jemalloc");
+    let sp = je.speed.unwrap();
+    assert!(sp.paired && sp.processes == 6, "{sp:?}");
+    assert!(sp.ratio.lo < 1.0 && sp.ratio.hi > 1.0, "{sp:?}");
+    assert!(sp.rel_half_width() > 0.15, "{sp:?}");
+    assert_eq!(sp.relation(), Relation::Indistinguishable);
+    assert!(sentence("jemalloc", "pymalloc:cpython-3.11", &sp).contains("indistinguishable"));
+    assert!(!single_process(&v));
+    let wide = wide_intervals(&v, 0.05);
+    assert!(
+        wide.iter().any(|(w, _)| w.starts_with("jemalloc vs")),
+        "{wide:?}"
+    );
+    // What pooling the rounds would have said.
+    let (mut je_ns, mut py_ns) = (Vec::new(), Vec::new());
+    for c in &r.cells {
+        let net = c.throughput.as_ref().unwrap().net_ns_per_op();
+        match c.allocator.as_str() {
+            "jemalloc" => je_ns.extend(net),
+            "null" => {}
+            _ => py_ns.extend(net),
+        }
+    }
+    let bs = crate::stats::Bootstrap::new(1);
+    let pooled = crate::stats::paired_ratio(&py_ns, &je_ns, &bs).unwrap();
+    assert!(!pooled.contains(1.0), "{pooled:?}");
+    // The overall ranking inherits the processes' spread.
+    let stand = ranking(&r, &v);
+    let g = stand.iter().find(|s| s.allocator == "jemalloc").unwrap();
+    assert!(g.geomean.contains(1.0) && g.processes == 6, "{g:?}");
+    // ... so it shares its place with the reference instead of being ordered against it.
+    assert_eq!(stand[0].rank, 1, "{stand:?}");
+    assert_eq!(stand[1].rank, 1, "{stand:?}");
+}
+
+#[test]
+fn processes_that_agree_give_a_narrow_interval_and_a_verdict() {
+    // Both workloads: jemalloc 1.5× in every process (±1 % between processes).
+    let mut cells = six_processes("a", |p| 4.0 * (1.0 + 0.01 * (f64::from(p % 3) - 1.0)));
+    cells.extend(six_processes("b", |p| {
+        3.0 * (1.0 + 0.01 * (f64::from(p % 2) - 0.5))
+    }));
+    let r = results(cells);
+    let v = judge(&r, None);
+    for wv in &v {
+        let sp = entry(wv, "jemalloc").speed.unwrap();
+        assert_eq!(sp.relation(), Relation::Faster, "{sp:?}");
+        assert!(sp.rel_half_width() < 0.02, "{sp:?}");
+    }
+    assert!(
+        wide_intervals(&v, 0.05).is_empty(),
+        "{:?}",
+        wide_intervals(&v, 0.05)
+    );
+    // Geometric mean of 1.5 and 2.0 over the two workloads, narrow; the reference at 1.
+    let stand = ranking(&r, &v);
+    assert_eq!(stand[0].allocator, "jemalloc");
+    let g = stand[0].geomean;
+    assert!((g.point - 3f64.sqrt()).abs() < 0.02, "{g:?}");
+    assert!(g.lo > 1.65 && g.hi < 1.8, "{g:?}");
+    assert_eq!(stand[1].geomean.point, 1.0);
+    assert_eq!(
+        (stand[0].rank, stand[1].rank),
+        (1, 2),
+        "told apart: {stand:?}"
+    );
+}
+
+#[test]
+fn allocators_in_different_processes_are_compared_unpaired_over_processes() {
+    // cpython:3.12 in processes of its own (as a second interpreter is): Welch's t on
+    // the processes' medians, not on the rounds.
+    let mut cells = six_processes("w", |_| 4.0);
+    for p in 0..4 {
+        let mut c = cell_in(
+            "w",
+            "cpython:3.12",
+            p,
+            vec![2.0 + 3.0 * (1.0 + 0.02 * f64::from(p)); 5],
+            vec![2.0; 5],
+        );
+        c.throughput.as_mut().unwrap().group = format!("w/rep{}/g1", p + 1);
+        cells.push(c);
+    }
+    let r = results(cells);
+    let sp = speed(&r, "w", "cpython:3.12", "pymalloc:cpython-3.11").unwrap();
+    assert!(!sp.paired && sp.processes == 4, "{sp:?}");
+    assert!((sp.ratio.point - 6.0 / 3.09).abs() < 0.03, "{sp:?}");
+    assert_eq!(sp.relation(), Relation::Faster);
+}
+
+#[test]
+fn compare_warns_when_the_cpu_models_differ() {
+    let mut a = results(Vec::new());
+    let mut b = results(Vec::new());
+    a.machine.cpu_model = Some("AMD EPYC".into());
+    b.machine.cpu_model = Some("AMD EPYC".into());
+    assert_eq!(crate::compare::cpu_warning(&a, &b), None);
+    b.machine.cpu_model = Some("Intel Xeon".into());
+    let w = crate::compare::cpu_warning(&a, &b).unwrap();
+    assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
+}
+
+#[test]
+fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
+    let (mut a, mut b) = (results(Vec::new()), results(Vec::new()));
+    // Runs saved before the build was recorded: no warning either way.
+    assert_eq!(crate::compare::build_warning(&a, &b), None);
+    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+    a.machine.build = Some("release".into());
+    b.machine.build = Some("release".into());
+    assert_eq!(crate::compare::build_warning(&a, &b), None);
+    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+    b.machine.build = Some("checked".into());
+    let w = crate::compare::build_warning(&a, &b).unwrap();
+    assert!(w.contains("release vs checked"), "{w}");
+    let w = crate::compare::build_warning_for(&b.machine).unwrap();
+    assert!(w.contains("`checked` build"), "{w}");
+}
+
+/// The overall ranking as printed: allocators the run cannot tell apart share a place ("1="),
+/// told-apart ones are numbered in order ("1.", "2.").
+#[test]
+fn the_printed_ranking_shares_a_place_only_between_allocators_it_cannot_tell_apart() {
+    use crate::report::verdict_table::{render, TableFormat};
+    let overall = |r: &RunResults| -> Vec<String> {
+        let text = render(r, None, TableFormat::Table);
+        let at = text.find("overall —").expect("an overall ranking");
+        text[at..].lines().map(|l| l.trim().to_string()).collect()
+    };
+    // jemalloc bimodal by process on both workloads: its interval straddles the reference's.
+    let mut cells = six_processes("a", |p| if p % 3 == 0 { 7.5 } else { 4.0 });
+    cells.extend(six_processes("b", |p| if p % 2 == 0 { 7.5 } else { 4.5 }));
+    let lines = overall(&results(cells));
+    assert!(lines[0].contains("N= : not told apart"), "{lines:?}");
+    assert!(lines[1].starts_with("1= "), "{lines:?}");
+    assert!(lines[2].starts_with("1= "), "{lines:?}");
+    // jemalloc clearly faster on both: numbered, no tie note.
+    let mut cells = six_processes("a", |_| 4.0);
+    cells.extend(six_processes("b", |_| 3.0));
+    let lines = overall(&results(cells));
+    assert!(!lines[0].contains("N="), "{lines:?}");
+    assert!(lines[1].starts_with("1. jemalloc"), "{lines:?}");
+    assert!(lines[2].starts_with("2. pymalloc"), "{lines:?}");
+}
