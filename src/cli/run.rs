@@ -59,7 +59,8 @@ pub struct RunArgs {
     min_time: f64,
     /// Measure throughput with address-space randomisation off, so every throughput process
     /// places code and memory at the same addresses. Some allocators' speed depends on where
-    /// their code lands (jemalloc on webapp: 3.2 or 5.8 ns/event by process); a fixed layout
+    /// their memory lands (a jemalloc built for 57-bit addresses: 4.5 or 7 ns/event on webapp
+    /// by process, see README "Stability"); a fixed layout
     /// makes repeated runs agree, but measures that one layout, not the average over layouts
     /// a program meets. Cells' notes record it.
     #[arg(long)]

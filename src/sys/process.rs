@@ -33,10 +33,11 @@ pub fn die_with_parent(cmd: &mut Command) {
 
 /// Starts the child with address-space layout randomisation off (personality(2)
 /// `ADDR_NO_RANDOMIZE`), so every such child places its code, heap and mappings at the same
-/// addresses. Why: an allocator's speed can depend on where its code lands (branch
-/// predictor and µop-cache aliasing) — jemalloc on `webapp` runs at 3.2 or 5.8 ns/event
-/// depending on the process, never in between — and a fixed layout removes that variance
-/// at the price of measuring one layout only.
+/// addresses. Why: an allocator's speed can depend on where its memory lands relative to
+/// its own address-keyed structures — a jemalloc configured for 57-bit addresses ran
+/// `webapp` at 4.5 or 7 ns/event by process, decided by where ASLR put the mmap base
+/// (README "Stability") — and a fixed layout removes that variance at the price of
+/// measuring one layout only.
 pub fn fixed_layout(cmd: &mut Command) {
     // SAFETY: personality is async-signal-safe, as pre_exec requires; the persona survives
     // the exec that follows.
