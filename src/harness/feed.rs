@@ -2,18 +2,17 @@
 //! holding the whole stream in memory, so a 10⁹-event trace replays in the slot table plus a
 //! fixed buffer.
 //!
-//! A read-ahead thread ([`super::read_ahead`]) decodes the trace (blocks in parallel on
-//! rayon's threads, [`GroupDecoder`]), optionally compiles the events to the throughput loop's
-//! 8-byte records ([`Compiler`]), and fills chunks of at most [`CHUNK`] events. A ring of
-//! [`RING_BYTES`] of chunk buffers circulates between the two threads, **gated**: the
-//! read-ahead fills every buffer, the replay then replays them all while the read-ahead
-//! waits, idle, and only when every buffer is back does decoding resume — so the replay never
-//! shares the machine with its own decoder (why: [`super::read_ahead`]). Every buffer is
+//! A read-ahead thread decodes the trace (blocks in parallel on rayon's threads,
+//! [`GroupDecoder`]), optionally compiles the events to the throughput loop's 8-byte records
+//! ([`Compiler`]), and fills chunks of at most [`CHUNK`] events. [`RING`] chunk buffers
+//! circulate between the two threads: the reader takes an empty one (waiting if the replay
+//! has not given one back — the ring is full), fills it and sends it; the replay takes a full
+//! one (waiting if decoding is behind), replays it and gives it back. Every buffer is
 //! allocated and written once when the feed opens, so the replay never page-faults on the
 //! ring and the read-ahead allocates nothing per pass ([`super::heap`] never frees).
 //!
 //! **Waiting is never measured.** The throughput loop reads the clock around each chunk's
-//! replay and sums the chunk times ([`super::throughput`]); the wait for the next batch lies
+//! replay and sums the chunk times ([`super::throughput`]); the wait for the next chunk lies
 //! between two timed intervals. The clock is the thread's CPU time, whose two reads cost
 //! about 0.1 – 0.5 µs; a chunk of 2^16 events takes ≥ 100 µs even with `null`, so the sum
 //! differs from one interval around the whole pass by well under 1 %. The latency pass times
@@ -38,7 +37,6 @@
 //! generator re-run every pass would allocate its object model anew each time.
 
 use super::compact::{Compiler, Record, Wide};
-use super::read_ahead::{read_ahead, Filler, Guard, Reader};
 use super::replay::Touch;
 pub use super::stream_policy::{
     Decision, StreamMode, StreamPolicy, DEFAULT_BUDGET_MIB, EVENTS_PER_SCALE,
@@ -50,25 +48,13 @@ use crate::trace::source::{Origin, Source};
 use crate::trace::TraceReader;
 use crate::workload::{Event, Overrides};
 use anyhow::Context as _;
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
 
 /// Events per chunk: 512 KiB of records, 1 MiB of events.
 pub const CHUNK: usize = 1 << 16;
-/// Bytes of chunk buffers in one feed's ring: one batch. 16 MiB is 2 M compiled records
-/// (≈ 15 ms of replay at 150 M events/s) or 1 M events, so a batch boundary (the replay's
-/// caches after the decoder ran) costs well under 1 % of a batch, while a throughput
-/// group's two feeds stay far inside the 128 MiB the streamed replay may add to its slot
-/// tables (issue 15).
-pub const RING_BYTES: usize = 16 << 20;
-
-/// Buffers in a ring of `content`: [`RING_BYTES`] of them, at least two.
-fn ring_len(content: Content) -> usize {
-    (RING_BYTES / (CHUNK * content.bytes_per_event())).max(2)
-}
+/// Chunk buffers in the ring.
+pub const RING: usize = 8;
 
 /// What a feed's chunks hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,15 +63,6 @@ pub enum Content {
     Events,
     /// The throughput loop's records, compiled as [`super::compact::CompactStream`] does.
     Compact { raw_to_system: bool, touch: Touch },
-}
-
-impl Content {
-    fn bytes_per_event(self) -> usize {
-        match self {
-            Content::Events => std::mem::size_of::<Event>(),
-            Content::Compact { .. } => std::mem::size_of::<Record>(),
-        }
-    }
 }
 
 /// One buffer of the ring.
@@ -119,7 +96,7 @@ impl Chunk {
         c
     }
 
-    pub(super) fn reset(&mut self, first: u64) {
+    fn reset(&mut self, first: u64) {
         self.events.clear();
         self.records.clear();
         self.wide.clear();
@@ -129,11 +106,8 @@ impl Chunk {
     }
 }
 
-pub(super) enum Msg {
+enum Msg {
     Chunk(Chunk),
-    /// Every chunk sent since the last `BatchEnd` may now be replayed: the read-ahead is idle
-    /// until they are all given back.
-    BatchEnd,
     /// The pass ended; what its events needed repaired, if anything (a cell note).
     End(Option<String>),
     Failed(String),
@@ -145,14 +119,6 @@ pub struct Feed {
     rx: Receiver<Msg>,
     back: SyncSender<Chunk>,
     in_pass: bool,
-    /// Chunks received and not yet handed to the replay.
-    queue: VecDeque<Chunk>,
-    /// The queue holds a complete batch (or the pass's last chunks): it may be replayed.
-    complete: bool,
-    /// The read-ahead reported the pass's end after the queued chunks.
-    ended: bool,
-    /// Set while the read-ahead decodes or fills ([`super::read_ahead::Filler`]).
-    busy: Arc<AtomicBool>,
     /// Entries the slot table needs (the trace's declared table size).
     pub slots: usize,
     /// Events per pass, markers included.
@@ -186,6 +152,83 @@ fn trace_file(origin: &Origin, o: Overrides) -> anyhow::Result<(PathBuf, bool, V
     }
 }
 
+/// Where the read-ahead thread's events come from: a version-2 file decoded group by
+/// group in parallel, or a version-1 file read serially (re-opened every pass).
+enum Reader {
+    Groups {
+        dec: Box<GroupDecoder>,
+        group: usize,
+        block: usize,
+        blocks: usize,
+        table: u32,
+    },
+    Serial {
+        path: PathBuf,
+        allow_malformed: bool,
+        r: Option<Box<TraceReader<std::io::BufReader<std::fs::File>>>>,
+    },
+}
+
+impl Reader {
+    fn rewind(&mut self) -> Result<(), String> {
+        match self {
+            Reader::Groups {
+                group,
+                block,
+                blocks,
+                table,
+                ..
+            } => {
+                (*group, *block, *blocks, *table) = (0, 0, 0, 0);
+            }
+            Reader::Serial {
+                path,
+                allow_malformed,
+                r,
+            } => {
+                let opened = TraceReader::open(path).map_err(|e| e.to_string())?;
+                *r = Some(Box::new(opened.allow_malformed(*allow_malformed)));
+            }
+        }
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<&[Event]>, String> {
+        match self {
+            Reader::Groups {
+                dec,
+                group,
+                block,
+                blocks,
+                table,
+            } => {
+                while *block == *blocks {
+                    if *group == dec.groups() {
+                        return Ok(None);
+                    }
+                    *blocks = dec.decode(*group).map_err(|e| e.to_string())?.len();
+                    *block = 0;
+                    *group += 1;
+                }
+                let b = dec.decoded(*block);
+                *block += 1;
+                if b.table_before != *table {
+                    return Err(format!(
+                        "byte {}: block {} starts at table size {}, the blocks before end at {table}",
+                        b.at, b.seq, b.table_before
+                    ));
+                }
+                *table = b.table_after;
+                Ok(Some(&b.events))
+            }
+            Reader::Serial { r, .. } => match r {
+                Some(r) => r.next_batch().map_err(|e| e.to_string()),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
 impl Feed {
     /// Opens the source of `origin` and starts its read-ahead thread (idle until
     /// [`Feed::begin`]).
@@ -204,9 +247,10 @@ impl Feed {
 
     fn open_trace(path: &Path, content: Content, allow_malformed: bool) -> anyhow::Result<Feed> {
         let ctx = || path.display().to_string();
-        // Gated, the replay waits while its read-ahead decodes: every core may decode.
+        // Decoding leaves one core to the replay (on a 2-core machine: one thread each), so
+        // the replay is not preempted by its own read-ahead.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = Some(cores);
+        let threads = Some(cores.saturating_sub(1).max(1));
         let (slots, events, reader) = match GroupDecoder::open(path, threads).with_context(ctx)? {
             Some(dec) => {
                 let end = dec.index().end.clone();
@@ -230,20 +274,13 @@ impl Feed {
                 (end.slots, end.events, r)
             }
         };
-        let ring = ring_len(content);
         let (start, start_rx) = sync_channel(1);
-        // Room for a whole batch, its BatchEnd and the pass's End: the read-ahead never
-        // blocks on sending.
-        let (tx, rx) = sync_channel(ring + 2);
-        let (back, free) = sync_channel(ring);
-        let busy = Arc::new(AtomicBool::new(false));
-        let filler = Filler {
-            tx,
-            free,
-            held: (0..ring).map(|_| Chunk::faulted_in(content)).collect(),
-            ring,
-            busy: busy.clone(),
-        };
+        let (tx, rx) = sync_channel(RING + 2);
+        let (back, free) = sync_channel(RING);
+        for _ in 0..RING {
+            back.send(Chunk::faulted_in(content))
+                .map_err(|_| anyhow::anyhow!("the ring closed"))?;
+        }
         let compiler = match content {
             Content::Events => None,
             Content::Compact {
@@ -262,6 +299,10 @@ impl Feed {
                 checked: false,
             }
         };
+        let per_event = match content {
+            Content::Events => std::mem::size_of::<Event>(),
+            Content::Compact { .. } => std::mem::size_of::<Record>(),
+        };
         match reader {
             // On a worker of the decoder's own pool (see `GroupDecoder::spawn`).
             Reader::Groups { dec, .. } => dec.spawn(move |dec| {
@@ -272,12 +313,12 @@ impl Feed {
                     blocks: 0,
                     table: 0,
                 };
-                read_ahead(reader, compiler, guard, start_rx, filler)
+                read_ahead(reader, compiler, guard, start_rx, tx, free)
             }),
             serial => {
                 std::thread::Builder::new()
                     .name("pybench-read-ahead".into())
-                    .spawn(move || read_ahead(serial, compiler, guard, start_rx, filler))
+                    .spawn(move || read_ahead(serial, compiler, guard, start_rx, tx, free))
                     .context("cannot start the read-ahead thread")?;
             }
         }
@@ -286,13 +327,9 @@ impl Feed {
             rx,
             back,
             in_pass: false,
-            queue: VecDeque::new(),
-            complete: false,
-            ended: false,
-            busy,
             slots: slots as usize,
             events,
-            ring_bytes: (ring * CHUNK * content.bytes_per_event()) as u64,
+            ring_bytes: (RING * CHUNK * per_event) as u64,
             notes: Vec::new(),
             opened_notes: Vec::new(),
         })
@@ -312,53 +349,25 @@ impl Feed {
         Ok(())
     }
 
-    /// The pass's next chunk, or `None` at its end. Waits (untimed, between the replay's
-    /// timed chunks) until the read-ahead has completed a batch and gone idle.
+    /// The pass's next chunk (waiting for it if need be), or `None` at its end.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
-        loop {
-            if self.complete {
-                if let Some(c) = self.queue.pop_front() {
-                    return Ok(Some(c));
-                }
-                self.complete = false;
-                if std::mem::take(&mut self.ended) {
-                    self.in_pass = false;
-                    return Ok(None);
-                }
+        match self.rx.recv() {
+            Ok(Msg::Chunk(c)) => Ok(Some(c)),
+            Ok(Msg::End(repaired)) => {
+                self.in_pass = false;
+                self.notes = self.opened_notes.clone();
+                self.notes.extend(repaired);
+                Ok(None)
             }
-            match self.rx.recv() {
-                Ok(Msg::Chunk(c)) => self.queue.push_back(c),
-                Ok(Msg::BatchEnd) => self.complete = true,
-                Ok(Msg::End(repaired)) => {
-                    (self.complete, self.ended) = (true, true);
-                    self.notes = self.opened_notes.clone();
-                    self.notes.extend(repaired);
-                }
-                Ok(Msg::Failed(m)) => {
-                    self.abandon();
-                    return Err(m);
-                }
-                Err(_) => {
-                    self.abandon();
-                    return Err("the read-ahead thread stopped".to_string());
-                }
+            Ok(Msg::Failed(m)) => {
+                self.in_pass = false;
+                Err(m)
+            }
+            Err(_) => {
+                self.in_pass = false;
+                Err("the read-ahead thread stopped".to_string())
             }
         }
-    }
-
-    /// A failed pass: its queued buffers go back to the ring, which keeps all its buffers.
-    fn abandon(&mut self) {
-        self.in_pass = false;
-        (self.complete, self.ended) = (false, false);
-        while let Some(c) = self.queue.pop_front() {
-            self.give_back(c);
-        }
-    }
-
-    /// Whether the read-ahead is decoding or filling right now (the gate: never while the
-    /// replay holds a chunk).
-    pub fn read_ahead_busy(&self) -> bool {
-        self.busy.load(Ordering::SeqCst)
     }
 
     /// Returns a replayed chunk's buffer to the ring.
@@ -366,4 +375,147 @@ impl Feed {
         // Never blocks: the ring has room for every buffer there is.
         let _ = self.back.try_send(c);
     }
+}
+
+/// What the read-ahead does about events that break liveness (module documentation).
+enum Guard {
+    /// Refuse them, in the first pass.
+    Check { live: Liveness, checked: bool },
+    /// `--allow-malformed`: repair every pass as the materialised replay is repaired.
+    Repair {
+        repairer: Repairer,
+        batch: Vec<Event>,
+    },
+}
+
+impl Guard {
+    fn restart(&mut self) {
+        match self {
+            Guard::Check { live, .. } => *live = Liveness::default(),
+            Guard::Repair { repairer, .. } => *repairer = Repairer::default(),
+        }
+    }
+
+    /// `events` (the stream's from number `first` on) as the replay must see them.
+    fn pass<'a>(&'a mut self, events: &'a [Event], first: u64) -> Result<&'a [Event], String> {
+        match self {
+            Guard::Check { live, checked } => {
+                if !*checked {
+                    live.check(events, first)
+                        .map_err(|(n, m)| format!("event {n} of the trace: {m}"))?;
+                }
+                Ok(events)
+            }
+            Guard::Repair { repairer, batch } => {
+                batch.clear();
+                batch.extend_from_slice(events);
+                repairer.apply(batch);
+                Ok(batch)
+            }
+        }
+    }
+
+    /// A pass ended: later passes need no check; a repair's note.
+    fn end(&mut self) -> Option<String> {
+        match self {
+            Guard::Check { checked, .. } => {
+                *checked = true;
+                None
+            }
+            Guard::Repair { repairer, .. } => repairer.repairs.note(),
+        }
+    }
+}
+
+/// The read-ahead thread: one pass per start signal, until the feed is dropped.
+fn read_ahead(
+    mut reader: Reader,
+    mut compiler: Option<Compiler>,
+    mut guard: Guard,
+    start: Receiver<()>,
+    tx: SyncSender<Msg>,
+    free: Receiver<Chunk>,
+) {
+    let mut spare = None;
+    while start.recv().is_ok() {
+        let pass = one_pass(
+            &mut reader,
+            compiler.as_mut(),
+            &mut guard,
+            &tx,
+            &free,
+            &mut spare,
+        );
+        let msg = match pass {
+            Ok(()) => Msg::End(guard.end()),
+            Err(m) => Msg::Failed(m),
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+/// Fills and sends the chunks of one pass.
+fn one_pass(
+    reader: &mut Reader,
+    mut compiler: Option<&mut Compiler>,
+    guard: &mut Guard,
+    tx: &SyncSender<Msg>,
+    free: &Receiver<Chunk>,
+    spare: &mut Option<Chunk>,
+) -> Result<(), String> {
+    let closed = || "the replay stopped".to_string();
+    reader.rewind()?;
+    guard.restart();
+    if let Some(c) = compiler.as_deref_mut() {
+        c.restart();
+    }
+    let mut chunk = match spare.take() {
+        Some(c) => c,
+        None => free.recv().map_err(|_| closed())?,
+    };
+    chunk.reset(0);
+    let (mut done, mut read) = (0u64, 0u64);
+    while let Some(raw) = reader.next_batch()? {
+        let mut batch = guard.pass(raw, read)?;
+        read += raw.len() as u64;
+        while !batch.is_empty() {
+            let take = batch.len().min(CHUNK - chunk.covers);
+            let (part, rest) = batch.split_at(take);
+            match compiler.as_deref_mut() {
+                Some(c) => c
+                    .push(part, &mut chunk.records, &mut chunk.wide)
+                    .map_err(|e| format!("event {}: {e}", done))?,
+                None => chunk.events.extend_from_slice(part),
+            }
+            chunk.covers += take;
+            done += take as u64;
+            batch = rest;
+            if chunk.covers == CHUNK {
+                tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+                chunk = free.recv().map_err(|_| closed())?;
+                chunk.reset(done);
+            }
+        }
+    }
+    // What the pass leaves live, freed untimed (the compiled form only; the memory pass's
+    // replayer frees its own table).
+    let mut from = Some(0);
+    while let (Some(c), Some(f)) = (compiler.as_deref(), from) {
+        if chunk.covers > 0 || !chunk.records.is_empty() {
+            tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+            chunk = free.recv().map_err(|_| closed())?;
+            chunk.reset(done);
+        }
+        chunk.cleanup = true;
+        from = c.live_from(f, CHUNK, &mut chunk.records);
+    }
+    if chunk.covers > 0 || !chunk.records.is_empty() {
+        tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+    } else {
+        // An empty buffer stays here for the next pass: the ring keeps all its buffers.
+        *spare = Some(chunk);
+    }
+    Ok(())
 }

@@ -12,7 +12,6 @@ pub mod mutator;
 pub mod mutator_fit;
 pub mod paired;
 pub mod plan;
-mod read_ahead;
 pub mod replay;
 pub mod runner;
 pub mod shard;
