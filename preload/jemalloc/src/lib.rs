@@ -31,8 +31,9 @@ mod imp {
     pub unsafe fn usable(p: *mut c_void) -> usize {
         je::malloc_usable_size(p)
     }
-    /// `jemalloc 5.3.1`, as pybench's in-process allocator reports it (`mallctl("version")`
-    /// without the git suffix).
+    /// `jemalloc 5.3.1 (lg-vaddr 48)`, as pybench's in-process allocator reports it
+    /// (`mallctl("version")` without the git suffix, and the address width this build was
+    /// configured for: `.cargo/config.toml` pins it, see `src/alloc/jemalloc.rs`).
     pub fn version() -> String {
         let mut v: *const libc::c_char = std::ptr::null();
         let mut len = std::mem::size_of::<*const libc::c_char>();
@@ -51,7 +52,9 @@ mod imp {
         }
         // SAFETY: jemalloc returns a static NUL-terminated string.
         let full = unsafe { std::ffi::CStr::from_ptr(v) }.to_string_lossy();
-        format!("jemalloc {}", full.split('-').next().unwrap_or(&full))
+        let release = full.split('-').next().unwrap_or(&full);
+        let bits = option_env!("JEMALLOC_SYS_WITH_LG_VADDR").unwrap_or("detected");
+        format!("jemalloc {release} (lg-vaddr {bits})")
     }
 }
 
