@@ -218,20 +218,7 @@ mod tests {
     use crate::report::model::{CellKind, CellResult, Metric, ThroughputSamples};
 
     fn results(cells: Vec<CellResult>) -> RunResults {
-        RunResults {
-            format_version: 1,
-            pybench_version: String::new(),
-            git_commit: None,
-            run: "t".into(),
-            started_utc: String::new(),
-            command_line: Vec::new(),
-            machine: Default::default(),
-            parameters: Default::default(),
-            allocators: Vec::new(),
-            cells,
-            interrupted: false,
-            validation: None,
-        }
+        RunResults::of_cells(cells)
     }
 
     /// A cell of `a` on dicts costing `net` ns/event over a 2 ns harness, with its peak RSS

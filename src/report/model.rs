@@ -317,4 +317,24 @@ impl RunResults {
     pub fn failed_cells(&self) -> usize {
         self.cells.iter().filter(|c| !c.is_ok()).count()
     }
+
+    /// A run of just these cells, every other field empty or default: for the report
+    /// modules' tests.
+    #[cfg(test)]
+    pub(crate) fn of_cells(cells: Vec<CellResult>) -> RunResults {
+        RunResults {
+            format_version: 1,
+            pybench_version: String::new(),
+            git_commit: None,
+            run: "t".into(),
+            started_utc: String::new(),
+            command_line: Vec::new(),
+            machine: Default::default(),
+            parameters: Default::default(),
+            allocators: Vec::new(),
+            cells,
+            interrupted: false,
+            validation: None,
+        }
+    }
 }

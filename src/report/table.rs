@@ -101,23 +101,14 @@ mod tests {
                 cells.push(c);
             }
         }
-        RunResults {
-            format_version: 1,
-            pybench_version: String::new(),
-            git_commit: None,
-            run: "r".into(),
-            started_utc: String::new(),
-            command_line: Vec::new(),
-            machine: Default::default(),
-            parameters: RunParameters {
-                repetitions: reps_asked,
-                ..RunParameters::default()
-            },
-            allocators: Vec::new(),
-            cells,
-            interrupted: reps_done < reps_asked,
-            validation: None,
-        }
+        let mut r = RunResults::of_cells(cells);
+        r.run = "r".into();
+        r.parameters = RunParameters {
+            repetitions: reps_asked,
+            ..RunParameters::default()
+        };
+        r.interrupted = reps_done < reps_asked;
+        r
     }
 
     #[test]

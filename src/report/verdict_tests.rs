@@ -4,20 +4,7 @@ use super::*;
 use crate::report::model::{CellKind, ThroughputSamples};
 
 fn results(cells: Vec<CellResult>) -> RunResults {
-    RunResults {
-        format_version: 1,
-        pybench_version: String::new(),
-        git_commit: None,
-        run: "t".into(),
-        started_utc: String::new(),
-        command_line: Vec::new(),
-        machine: Default::default(),
-        parameters: Default::default(),
-        allocators: Vec::new(),
-        cells,
-        interrupted: false,
-        validation: None,
-    }
+    RunResults::of_cells(cells)
 }
 
 /// The verdict's row of allocator `a`.
