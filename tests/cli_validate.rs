@@ -40,18 +40,12 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
         "{stdout}"
     );
-    let dir = std::fs::read_dir(&tmp)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = common::run_dir(&tmp);
     assert!(
         dir.join("alloc_heavy.pbt").is_file(),
         "the recorded trace is kept with the results"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let json = common::results_json(&tmp);
     let cells = json["cells"].as_array().unwrap();
     let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
     assert_eq!(
@@ -156,12 +150,7 @@ fn validate_without_the_mutator_replays_once_and_records_no_pace() {
         "no mode table without the mutator: {stdout}"
     );
     // The trace was recorded without pace, which only the mutator replay reads.
-    let dir = std::fs::read_dir(&tmp)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = common::run_dir(&tmp);
     let trace = pybench::trace::parallel::ParallelReader::open(&dir.join("alloc_heavy.pbt"), false);
     assert!(!trace.unwrap().has_pace());
 }

@@ -221,9 +221,10 @@ pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration, memory: bo
     let throughput = sample
         .saturating_mul(u64::from(cal.rounds) + 1)
         .saturating_add(pass.saturating_mul(u64::from(cal.rounds) + 1));
-    let cell = match memory {
-        true => pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS),
-        false => 0,
+    let cell = if memory {
+        pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS)
+    } else {
+        0
     };
     contenders
         .saturating_mul(throughput.saturating_add(cell))

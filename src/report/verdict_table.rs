@@ -4,7 +4,7 @@
 
 use super::model::RunResults;
 use super::summary::human;
-use super::verdict::{judge, ranking, sentence, Relation, WorkloadVerdict, DETAIL};
+use super::verdict::{judge, ranking, sentence, Relation, Standing, WorkloadVerdict, DETAIL};
 use crate::metrics::Id;
 use crate::stats::{median, Estimate};
 use std::fmt::Write as _;
@@ -164,7 +164,9 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
     if verdicts.len() < 2 || standings.is_empty() {
         return None;
     }
-    let ties = standings.windows(2).any(|w| w[0].rank == w[1].rank);
+    // A place is shared when another standing has the same rank ("2=" on each of them).
+    let shared = |s: &Standing| standings.iter().filter(|o| o.rank == s.rank).count() > 1;
+    let ties = standings.iter().any(shared);
     let head = format!(
         "overall — geometric mean over {} workloads of net throughput relative to {}{}",
         verdicts.len(),
@@ -177,15 +179,9 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
     );
     let lines = standings
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             let g = s.geomean;
-            // "2=" on every member of a tie, "2." elsewhere.
-            let shared = standings
-                .iter()
-                .enumerate()
-                .any(|(j, o)| j != i && o.rank == s.rank);
-            let mark = if shared { '=' } else { '.' };
+            let mark = if shared(s) { '=' } else { '.' };
             format!(
                 "{}{mark} {}  {:.2}× ({:.2}–{:.2})",
                 s.rank, s.allocator, g.point, g.lo, g.hi

@@ -9,14 +9,19 @@ use pybench::report::model::{
 };
 use std::path::{Path, PathBuf};
 
-/// `results.json` of the one run folder a command wrote under `root` (its `--out`).
-pub fn results_json(root: &Path) -> serde_json::Value {
-    let dir = std::fs::read_dir(root)
+/// The one run folder a command wrote under `root` (its `--out`).
+pub fn run_dir(root: &Path) -> PathBuf {
+    std::fs::read_dir(root)
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
-        .path();
+        .path()
+}
+
+/// `results.json` of the one run folder a command wrote under `root` (its `--out`).
+pub fn results_json(root: &Path) -> serde_json::Value {
+    let dir = run_dir(root);
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
 }
 
