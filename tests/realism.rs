@@ -89,23 +89,21 @@ fn a_stand_in_is_deterministic_for_a_seed() {
 }
 
 /// Tolerances a stand-in must meet against its source: the overall score, and a ceiling per
-/// figure (looser for the live-set figures, which emerge from sampled lifetimes rather than
-/// being copied; phase shape looser still, as the program's teardown interleaves with its
-/// last allocations and the stand-in's does not).
+/// figure. The live-set figures and the phase shape used to need 0.25 and 0.3: lifetimes
+/// drawn alone melted compileall's module-by-module peaks (35 k live blocks against 48 k);
+/// with deaths placed where the trace's blocks born nearby died they reach 0.01 – 0.07 and
+/// are held to the default.
 const MIN_SCORE: f64 = 0.9;
 fn tolerance(figure: &str) -> f64 {
     match figure {
-        "peak_live_blocks" | "peak_live_bytes" | "mean_live_blocks" | "mean_live_bytes" => 0.25,
-        "phase_shape" => 0.3,
         // compileall has 7 collections: a KS distance between two 5-10 sample sets moves
-        // by 1/7 steps.
-        "gc_bursts" => 0.45,
-        // Figures added after the model: what it reaches on compileall today (0.27 and 0.14),
+        // by 1/7 steps (0.19 today).
+        "gc_bursts" => 0.3,
+        // Figures added after the model: what it reaches on compileall today (0.10 and 0.12),
         // held so it cannot get worse. The stand-in reuses freed blocks sooner than the trace
-        // (58 % against 44 % within 16 allocations: lifetimes are drawn per size group, not
-        // per size), and its chains order 82 % of long-lived frees against the trace's 90 %.
-        "block_reuse" => 0.3,
-        "free_gaps" => 0.2,
+        // (51 % against 44 % within 16 allocations: lifetimes are drawn per size group, not
+        // per size), and its chains order 88 % of long-lived frees against the trace's 90 %.
+        "block_reuse" | "free_gaps" => 0.15,
         _ => 0.12,
     }
 }

@@ -80,7 +80,10 @@ pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<u64>
     let mut extra = BTreeMap::new();
     extra.insert("like".to_string(), meta.name.clone().into());
     extra.insert("seed".to_string(), seed.into());
-    extra.insert("model".to_string(), "fit: per-segment histograms".into());
+    extra.insert(
+        "model".to_string(),
+        "fit: per-segment histograms, deaths and collections placed per 256th of the run".into(),
+    );
     let out_meta = Meta {
         source: "generated".into(),
         name: format!("like_{}", meta.name),

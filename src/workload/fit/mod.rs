@@ -5,15 +5,18 @@
 //! The model cuts the trace into [`SEGMENTS`] equal runs of allocations (its phases) and
 //! keeps, per segment, only histograms: request sizes with their domain and call
 //! (alloc/calloc), lifetimes in later allocations per (domain, size group), realloc rate,
-//! the age of the block a realloc resizes and its growth, and GC collections per
-//! generation with their burst sizes — and three figures of the order that decide how warm
+//! the age of the block a realloc resizes and its growth, and the burst sizes of GC
+//! collections per generation — and three figures of the order that decide how warm
 //! an allocator's caches stay: how often an allocation repeats the request before it (runs
 //! of one size), how often an allocation right after a free asks for what was just freed
 //! (echoes: a loop's next temporary, which a LIFO free list serves from the block just
 //! released), and how often long-lived blocks die with the block born just before them
 //! (cohorts: a container's items). The stand-in draws every allocation from these, echoing,
 //! repeating or joining the previous block's cohort at the fitted rates, so the
-//! order of the program's calls is not in it (`shared_run` checks).
+//! order of the program's calls is not in it (`shared_run` checks). Where in the run
+//! long-lived blocks die and collections come is kept at a finer grain, a 256th of the run
+//! ([`places`]): a structure dropped whole must die at one moment for the live heap to peak
+//! as the program's does.
 
 use super::event::Event;
 use super::profile::{growth_bin, life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
@@ -78,7 +81,7 @@ struct Segment {
     reallocs: u64,
     realloc_age: Table<(u8, u8)>,
     growth: Table<u8>,
-    gc: [u64; 3],
+    /// Burst sizes of collections per generation (when they come: [`Places`]).
     bursts: [Table<u32>; 3],
     /// Probability that an allocation repeats the previous request exactly, beyond what
     /// independent draws give (see [`repeat_excess`]).
@@ -180,6 +183,8 @@ fn join_rate(cohort_frees: u64, long_frees: u64, near: (u64, u64)) -> f64 {
 #[derive(Debug, Clone)]
 pub struct Model {
     segments: Vec<Segment>,
+    /// Where long-lived blocks die by where they were born ([`places`]).
+    places: Places,
 }
 
 /// Why a trace cannot be fitted.
@@ -212,7 +217,6 @@ struct Counts {
     reallocs: u64,
     realloc_age: BTreeMap<(u8, u8), u64>,
     growth: BTreeMap<u8, u64>,
-    gc: [u64; 3],
     bursts: [BTreeMap<u32, u64>; 3],
     repeats: u64,
     /// Requests of the blocks freed just before an allocation, and how often that
@@ -249,6 +253,7 @@ struct Fitter {
     long_births: Vec<u64>,
     /// The collection whose burst of frees is being counted: (generation, frees so far).
     burst: Option<(u8, u32)>,
+    places: PlaceCounts,
 }
 
 impl Fitter {
@@ -322,6 +327,7 @@ impl Fitter {
         self.just_freed = Some(b.request);
         let age = self.allocs - b.birth - 1;
         self.record_life(&b, life_bin(age) as u8);
+        self.places.free(b.birth, self.allocs);
         if age >= COHORT_MIN_AGE {
             let gap = self.prev_long_birth.map(|p| p.abs_diff(b.birth));
             let s = self.seg_of(b.birth);
@@ -350,7 +356,7 @@ impl Fitter {
             Event::Realloc { slot, size, .. } => self.realloc(slot, size),
             Event::Free { slot, .. } => self.free(slot),
             Event::Gc(g) if g < 3 => {
-                self.here().gc[g as usize] += 1;
+                self.places.collection(g, self.allocs);
                 self.burst = Some((g, 0));
             }
             Event::Gc(_) | Event::Phase(_) => {}
@@ -397,11 +403,13 @@ impl Fitter {
                 reallocs: k.reallocs,
                 realloc_age: Table::from_counts(&k.realloc_age),
                 growth: Table::from_counts(&k.growth),
-                gc: k.gc,
                 bursts: k.bursts.each_ref().map(Table::from_counts),
             })
             .collect();
-        Model { segments }
+        Model {
+            segments,
+            places: self.places.finish(),
+        }
     }
 }
 
@@ -430,6 +438,7 @@ impl Model {
             prev_long_birth: None,
             long_births: Vec::new(),
             burst: None,
+            places: PlaceCounts::new(total),
         };
         for &e in events {
             f.event(e);
@@ -443,8 +452,11 @@ impl Model {
     }
 }
 
+mod places;
 mod synth;
 mod tokens;
+
+use places::{PlaceCounts, Places};
 
 pub use synth::synthesize;
 pub use tokens::{shared_run, tokens, LONG_RUN};

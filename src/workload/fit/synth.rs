@@ -2,6 +2,7 @@
 //! histograms, deaths scheduled by the drawn lifetimes, collections freeing the blocks due
 //! soonest.
 
+use super::places::Places;
 use super::{cell, Model, Request, Segment, CHAIN_SPAN};
 use crate::workload::event::{Domain, Event};
 use crate::workload::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
@@ -27,6 +28,7 @@ const RING: usize = 1 << 16;
 struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     rng: Rng,
     emit: &'a mut F,
+    places: &'a Places,
     /// Birth (allocation index) of the block in each slot, `u64::MAX` if free.
     births: Vec<u64>,
     bytes: Vec<u64>,
@@ -135,8 +137,9 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     }
 
     /// When a block of `request` born at `birth` dies: its lifetime drawn from its segment's
-    /// table for its (domain, size group), long-lived ones joining a cohort or chain;
-    /// `None` for never freed.
+    /// table for its (domain, size group); a block drawn to outlive a stretch of the run dies
+    /// where the trace's blocks born near it died ([`Places`]); long-lived ones join a cohort
+    /// or chain; `None` for never freed.
     fn death(&mut self, seg: &Segment, request: Request, birth: u64) -> Option<u64> {
         let table = &seg.life[cell(request.1, u64::from(request.0))];
         let table = if table.total() > 0 {
@@ -149,6 +152,9 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
             return None;
         }
         let mut death = birth + 1 + age_in(bin, &mut self.rng);
+        if self.places.placed(birth, death) {
+            death = self.places.death(birth, &mut self.rng).unwrap_or(death);
+        }
         if death - birth > COHORT_MIN_AGE {
             death = self.join(seg, birth, death);
             self.last_long = Some((birth, death));
@@ -220,6 +226,7 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
     let mut s = Synth {
         rng: Rng::new(seed),
         emit,
+        places: &model.places,
         births: Vec::new(),
         bytes: Vec::new(),
         domains: Vec::new(),
@@ -234,7 +241,6 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
     };
     for seg in &model.segments {
         let realloc_rate = seg.reallocs as f64 / seg.allocs.max(1) as f64;
-        let gc_rate = seg.gc.map(|n| n as f64 / seg.allocs.max(1) as f64);
         for _ in 0..seg.allocs {
             while let Some(&Reverse((death, birth, slot))) = s.deaths.peek() {
                 if death > s.now {
@@ -243,7 +249,7 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
                 s.deaths.pop();
                 s.free(slot, birth)?;
             }
-            for (g, &rate) in gc_rate.iter().enumerate() {
+            for (g, rate) in s.places.gc_rates(s.now).into_iter().enumerate() {
                 if rate > 0.0 && s.rng.chance(rate) {
                     (s.emit)(Event::Gc(g as u8))?;
                     let n = seg.bursts[g].sample(&mut s.rng).unwrap_or(0);
