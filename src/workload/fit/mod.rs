@@ -31,7 +31,7 @@ pub const MIN_PER_SEGMENT: u64 = 500;
 /// Allocations a trace needs to be fitted.
 pub const MIN_ALLOCS: u64 = SEGMENTS as u64 * MIN_PER_SEGMENT;
 /// Size groups lifetimes are conditioned on: ≤ 64 B, ≤ 512 B (pymalloc), larger.
-const GROUPS: usize = 3;
+const GROUPS: usize = 4;
 
 /// Request of an allocation: `(size, domain, calloc)`.
 type Request = (u32, u8, bool);
@@ -100,84 +100,11 @@ struct Segment {
     run_cap: f64,
 }
 
-/// Ceiling on the chance that one allocation repeats the one before, whatever the trace
-/// does: runs of one request then stay geometric with at most this ratio, so a run of
-/// [`LONG_RUN`] identical requests (which would be "copied" from a trace that has one) has
-/// a probability of 0.68^63 ≈ 3e-11 per position — below 1e-4 over a 3-million-allocation
-/// stand-in.
-const MAX_REPEAT: f64 = 0.68;
-
-/// The repeat probability `q` that, mixed with independent draws from a histogram whose
-/// shares are `p`, gives the trace's observed repeat share: observed = q + (1 − q)·Σp²;
-/// capped so that the most common request repeats with at most [`MAX_REPEAT`].
-fn repeat_excess(observed: f64, counts: &BTreeMap<Request, u64>) -> f64 {
-    let total = counts.values().sum::<u64>().max(1) as f64;
-    let chance: f64 = counts.values().map(|&n| (n as f64 / total).powi(2)).sum();
-    if chance >= 1.0 {
-        return 0.0;
-    }
-    let q = (observed - chance) / (1.0 - chance);
-    q.clamp(0.0, run_cap(counts))
-}
-
-/// The largest chance of asking for the previous request again that keeps the commonest
-/// request's repeats at most [`MAX_REPEAT`]: q + (1 − q)·top ≤ MAX_REPEAT.
-fn run_cap(counts: &BTreeMap<Request, u64>) -> f64 {
-    let total = counts.values().sum::<u64>().max(1) as f64;
-    let top = counts.values().copied().max().unwrap_or(0) as f64 / total;
-    if top >= MAX_REPEAT {
-        return 0.0;
-    }
-    (MAX_REPEAT - top) / (1.0 - top)
-}
-
-/// The echo probability `e` that, mixed with independent draws, gives the trace's share of
-/// allocations that ask for the request of the block freed just before them: observed =
-/// e + (1 − e)·chance, where chance = Σ p_alloc(r)·p_freed(r) over requests. Programs loop:
-/// a temporary is released and the next iteration's allocates its twin, which a LIFO free
-/// list hands the block just released — still in cache. Not capped: an echo of a request
-/// other than the previous one builds no run of one request; where the two coincide the
-/// stand-in holds the echo to the repeat cap ([`Segment::run_cap`]).
-fn echo_excess(
-    hits: u64,
-    freed: &BTreeMap<Request, u64>,
-    requests: &BTreeMap<Request, u64>,
-) -> f64 {
-    let chances = freed.values().sum::<u64>();
-    let total = requests.values().sum::<u64>();
-    if chances == 0 || total == 0 {
-        return 0.0;
-    }
-    let chance: f64 = freed
-        .iter()
-        .map(|(r, &n)| {
-            let p = requests.get(r).copied().unwrap_or(0) as f64 / total as f64;
-            p * n as f64 / chances as f64
-        })
-        .sum();
-    if chance >= 1.0 {
-        return 0.0;
-    }
-    let e = (hits as f64 / chances as f64 - chance) / (1.0 - chance);
-    e.clamp(0.0, 1.0)
-}
-
 /// Births this close make a chain: a long-lived block born within this many allocations of
 /// the long-lived block before it may die with it. Programs tear a structure down in the
 /// order they built it, so 77 – 97 % of the shipped traces' long-lived frees come within
 /// 64 allocations (in birth) of the one before, against 55 – 77 % for lifetimes drawn alone.
 pub(crate) const CHAIN_SPAN: u64 = 64;
-
-/// The chance that a long-lived block joins the cohort born just before it: the share of
-/// long-lived frees that follow a block born within the span, over the share of long-lived
-/// births that have one born within the span before them (`near` = (births, with one)).
-fn join_rate(cohort_frees: u64, long_frees: u64, near: (u64, u64)) -> f64 {
-    if long_frees == 0 || near.1 == 0 {
-        return 0.0;
-    }
-    let share = cohort_frees as f64 / long_frees as f64;
-    (share * near.0 as f64 / near.1 as f64).min(1.0)
-}
 
 /// The fitted model of a trace.
 #[derive(Debug, Clone)]
@@ -201,7 +128,8 @@ fn group(bytes: u64) -> usize {
     match bytes {
         0..=64 => 0,
         65..=512 => 1,
-        _ => 2,
+        513..=4096 => 2,
+        _ => 3,
     }
 }
 
@@ -276,7 +204,9 @@ impl Fitter {
     fn record_life(&mut self, b: &Block, bin: u8) {
         let s = self.seg_of(b.birth);
         let s = &mut self.c[s];
-        *s.life[cell(b.domain, b.bytes)].entry(bin).or_default() += 1;
+        *s.life[cell(b.domain, u64::from(b.request.0))]
+            .entry(bin)
+            .or_default() += 1;
         *s.life_all.entry(bin).or_default() += 1;
     }
 
@@ -453,10 +383,14 @@ impl Model {
 }
 
 mod places;
+mod rates;
 mod synth;
 mod tokens;
 
 use places::{PlaceCounts, Places};
+#[cfg(test)]
+pub(crate) use rates::MAX_REPEAT;
+use rates::{echo_excess, join_rate, repeat_excess, run_cap};
 
 pub use synth::synthesize;
 pub use tokens::{shared_run, tokens, LONG_RUN};
@@ -474,43 +408,5 @@ mod tests {
         let mut rng = Rng::new(3);
         let twos = (0..4000).filter(|_| t.sample(&mut rng) == Some(2)).count();
         assert!((2800..3200).contains(&twos), "{twos}");
-    }
-
-    #[test]
-    fn repeat_excess_inverts_the_mixture_and_is_capped() {
-        let mut counts = BTreeMap::new();
-        counts.insert((32u32, 2u8, false), 1u64);
-        counts.insert((64u32, 2u8, false), 1u64);
-        // Independent draws repeat half the time: no excess needed for 50 %, all of it for
-        // 100 % (capped so the commonest request repeats at most MAX_REPEAT of the time).
-        assert_eq!(repeat_excess(0.5, &counts), 0.0);
-        assert_eq!(
-            repeat_excess(0.2, &counts),
-            0.0,
-            "below chance cannot be made"
-        );
-        assert!((repeat_excess(0.6, &counts) - 0.2).abs() < 1e-12);
-        let q = repeat_excess(1.0, &counts);
-        assert!((q + (1.0 - q) * 0.5 - MAX_REPEAT).abs() < 1e-12, "{q}");
-        assert_eq!(join_rate(30, 60, (100, 50)), 1.0);
-        assert!((join_rate(30, 60, (100, 80)) - 0.625).abs() < 1e-12);
-        assert_eq!(join_rate(0, 0, (0, 0)), 0.0);
-    }
-
-    #[test]
-    fn echo_excess_inverts_the_mixture() {
-        let (a, b) = ((32u32, 2u8, false), (64u32, 2u8, false));
-        let requests = BTreeMap::from([(a, 1u64), (b, 1u64)]);
-        // Every chance follows a free of `a`, which an independent draw matches half the time.
-        let freed = BTreeMap::from([(a, 10u64)]);
-        assert_eq!(echo_excess(5, &freed, &requests), 0.0);
-        assert_eq!(echo_excess(2, &freed, &requests), 0.0, "below chance");
-        assert!((echo_excess(8, &freed, &requests) - 0.6).abs() < 1e-12);
-        assert_eq!(echo_excess(10, &freed, &requests), 1.0, "not capped");
-        assert_eq!(echo_excess(3, &BTreeMap::new(), &requests), 0.0);
-        // A request drawn three times in four may repeat only so far (0.68 - 0.75 < 0).
-        let lopsided = BTreeMap::from([(a, 3u64), (b, 1u64)]);
-        assert_eq!(run_cap(&lopsided), 0.0);
-        assert!((run_cap(&requests) - 0.36).abs() < 1e-12);
     }
 }

@@ -1,0 +1,234 @@
+//! Tests of the stand-in's drawing: programs built to show one property each (runs of one
+//! size, echoes, cohorts, chains), fitted and drawn, the property measured on both.
+
+use super::*;
+use crate::workload::fit::MAX_REPEAT;
+use crate::workload::profile::Profile;
+
+#[test]
+fn age_stays_in_its_bin() {
+    let mut rng = Rng::new(1);
+    for bin in 0..(LIFE_BINS - 1) as u8 {
+        for _ in 0..50 {
+            assert_eq!(life_bin(age_in(bin, &mut rng)), bin as usize);
+        }
+    }
+}
+
+/// A program that builds containers: 16-item runs of one size that die together much
+/// later, between temporaries of another size that die at once.
+fn containers(n: u32) -> Vec<Event> {
+    let mut ev = Vec::new();
+    let mut rng = Rng::new(9);
+    let (mut next, mut live) = (0u32, Vec::new());
+    for c in 0..n {
+        let size = 16 * (1 + rng.below(8) as u32);
+        let items: Vec<u32> = (0..16).map(|k| next + k).collect();
+        next += 16;
+        for &slot in &items {
+            ev.push(Event::Alloc {
+                slot,
+                size,
+                domain: Domain::Obj,
+                thread: 0,
+            });
+            let t = next;
+            next += 1;
+            let size = 200 + 8 * rng.below(30) as u32;
+            ev.push(Event::Alloc {
+                slot: t,
+                size,
+                domain: Domain::Mem,
+                thread: 0,
+            });
+            ev.push(Event::Free { slot: t, thread: 0 });
+        }
+        live.push(items);
+        if c >= 20 {
+            for slot in live.remove(0) {
+                ev.push(Event::Free { slot, thread: 0 });
+            }
+        }
+    }
+    ev
+}
+
+/// The profiles of `trace` and of the stand-in fitted to it, drawn with `seed`.
+fn profiles(trace: Vec<Event>, seed: u64) -> (Profile, Profile) {
+    let model = Model::fit(&trace).unwrap();
+    (Profile::from_events(trace), drawn(&model, seed))
+}
+
+/// The profile of the stand-in drawn from `model` with `seed`.
+fn drawn(model: &Model, seed: u64) -> Profile {
+    let mut synth = Vec::new();
+    synthesize(model, seed, &mut |e| {
+        synth.push(e);
+        Ok(())
+    })
+    .unwrap();
+    Profile::from_events(synth)
+}
+
+#[test]
+fn a_stand_in_keeps_runs_of_one_size_and_cohorts_of_frees() {
+    let (a, b) = profiles(containers(2000), 1);
+    let share = |n: u64, d: u64| n as f64 / d as f64;
+    let runs = (
+        share(a.size_repeats, a.allocs),
+        share(b.size_repeats, b.allocs),
+    );
+    let cohorts = (
+        share(a.cohort_frees, a.long_frees),
+        share(b.cohort_frees, b.long_frees),
+    );
+    // The trace alternates item and temporary: almost no size repeats the one before,
+    // which the stand-in cannot undercut (its floor is chance); its cohorts are whole.
+    assert!(runs.0 < 0.05 && runs.1 < 0.15, "{runs:?}");
+    assert!(cohorts.0 > 0.9, "{cohorts:?}");
+    assert!((cohorts.0 - cohorts.1).abs() < 0.15, "{cohorts:?}");
+}
+
+#[test]
+fn a_stand_in_keeps_runs_of_one_size() {
+    // Runs of 8 allocations of one size among 6 sizes, each freed 40 allocations later.
+    let mut rng = Rng::new(4);
+    let mut trace = Vec::new();
+    let mut size = 32;
+    for slot in 0..20_000u32 {
+        if slot % 8 == 0 {
+            size = 16 * (1 + rng.below(6) as u32);
+        }
+        trace.push(Event::Alloc {
+            slot,
+            size,
+            domain: Domain::Obj,
+            thread: 0,
+        });
+        if slot >= 40 {
+            trace.push(Event::Free {
+                slot: slot - 40,
+                thread: 0,
+            });
+        }
+    }
+    let (a, b) = profiles(trace, 2);
+    let ra = a.size_repeats as f64 / a.allocs as f64;
+    let rb = b.size_repeats as f64 / b.allocs as f64;
+    // 7 of 8 repeat in the trace, plus chance at run boundaries (1/6 of 1/8).
+    assert!((ra - 0.896).abs() < 0.02, "{ra}");
+    // Capped at MAX_REPEAT + (1 - q)·chance; independent draws would give 1/6.
+    assert!(rb > 0.6 && rb <= MAX_REPEAT + 0.03, "{rb}");
+}
+
+/// A loop that, after each long-lived item (one of 12 sizes), releases its scratch block
+/// and allocates the next one, of the same size nine times in ten: every scratch
+/// allocation asks for what was just freed, though never for the request before it.
+fn scratch_loop(n: u32) -> Vec<Event> {
+    let mut rng = Rng::new(5);
+    let mut ev = Vec::new();
+    let (mut next, mut scratch_size) = (1u32, 400u32);
+    let alloc = |slot, size| Event::Alloc {
+        slot,
+        size,
+        domain: Domain::Mem,
+        thread: 0,
+    };
+    ev.push(alloc(0, scratch_size));
+    let mut scratch = 0;
+    let mut items = std::collections::VecDeque::new();
+    for _ in 0..n {
+        ev.push(alloc(next, 16 * (1 + rng.below(12) as u32)));
+        items.push_back(next);
+        next += 1;
+        if items.len() > 300 {
+            let slot = items.pop_front().unwrap();
+            ev.push(Event::Free { slot, thread: 0 });
+        }
+        ev.push(Event::Free {
+            slot: scratch,
+            thread: 0,
+        });
+        if rng.chance(0.1) {
+            scratch_size = 208 + 16 * rng.below(12) as u32;
+        }
+        scratch = next;
+        next += 1;
+        ev.push(alloc(scratch, scratch_size));
+    }
+    ev
+}
+
+#[test]
+fn a_stand_in_asks_again_for_what_was_just_freed() {
+    let trace = scratch_loop(20_000);
+    let model = Model::fit(&trace).unwrap();
+    let (a, b) = (Profile::from_events(trace), drawn(&model, 3));
+    let hot = |p: &Profile| p.reuse[..2].iter().sum::<u64>() as f64 / p.allocs as f64;
+    // Half the trace's allocations get the block freed just before them (the scratch
+    // ones, at 90 %); independent draws would give the scratch a block of its size
+    // freed one time in twelve.
+    assert!(hot(&a) > 0.45, "{}", hot(&a));
+    assert!((hot(&a) - hot(&b)).abs() < 0.05, "{} {}", hot(&a), hot(&b));
+    let mut without = model.clone();
+    for s in &mut without.segments {
+        s.echo = 0.0;
+    }
+    let c = drawn(&without, 3);
+    assert!(hot(&c) < hot(&a) - 0.2, "{} {}", hot(&c), hot(&a));
+}
+
+/// Structures of 40 long-lived items, each item followed by six temporaries (so items
+/// are born 7 allocations apart: beyond a cohort's span, within a chain's), each
+/// structure freed whole, in the order it was built, 3,000 allocations later.
+fn structures(n: u32) -> Vec<Event> {
+    let mut rng = Rng::new(8);
+    let (mut ev, mut next, mut built) = (Vec::new(), 0u32, std::collections::VecDeque::new());
+    let alloc = |slot, size| Event::Alloc {
+        slot,
+        size,
+        domain: Domain::Obj,
+        thread: 0,
+    };
+    for _ in 0..n {
+        let mut items = Vec::new();
+        for _ in 0..40 {
+            ev.push(alloc(next, 16 * (1 + rng.below(8) as u32)));
+            items.push(next);
+            next += 1;
+            for _ in 0..6 {
+                ev.push(alloc(next, 16 * (1 + rng.below(32) as u32)));
+                ev.push(Event::Free {
+                    slot: next,
+                    thread: 0,
+                });
+                next += 1;
+            }
+        }
+        built.push_back(items);
+        if built.len() > 10 {
+            for slot in built.pop_front().unwrap() {
+                ev.push(Event::Free { slot, thread: 0 });
+            }
+        }
+    }
+    ev
+}
+
+#[test]
+fn a_stand_in_tears_structures_down_in_the_order_they_were_built() {
+    let trace = structures(300);
+    let model = Model::fit(&trace).unwrap();
+    let near = |p: &Profile| p.long_gaps[..7].iter().sum::<u64>() as f64 / p.long_frees as f64;
+    let (a, b) = (Profile::from_events(trace), drawn(&model, 4));
+    // All but the first free of each structure follow a neighbour born 7 allocations
+    // earlier; lifetimes drawn alone free all over the ten structures alive.
+    assert!(near(&a) > 0.95, "{}", near(&a));
+    assert!(near(&b) > near(&a) - 0.15, "{} {}", near(&b), near(&a));
+    let mut without = model.clone();
+    for s in &mut without.segments {
+        s.chain = 0.0;
+    }
+    let c = drawn(&without, 4);
+    assert!(near(&c) < near(&b) - 0.2, "{} {}", near(&c), near(&b));
+}
