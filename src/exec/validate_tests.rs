@@ -1,0 +1,245 @@
+//! Tests of `validate`'s agreement: significance-aware tau, predicted against observed
+//! differences, and the words it prints.
+
+use super::*;
+use crate::report::model::{CellResult, Metric};
+
+/// Five repetitions of one allocator, each figure jittered by under 1 %: far apart
+/// figures are significant, equal ones are not.
+fn cell(kind: CellKind, allocator: &str, metrics: &[(&str, f64)], events: u64) -> Vec<CellResult> {
+    (0..5u32)
+        .map(|rep| {
+            let mut c = CellResult::new("p", allocator, rep, kind);
+            c.events = events;
+            let jitter = 1.0 + [0.0, 0.004, -0.003, 0.008, -0.006][rep as usize];
+            c.metrics = metrics
+                .iter()
+                .map(|(n, v)| Metric::new(n, *v * jitter, ""))
+                .collect();
+            c
+        })
+        .collect()
+}
+
+/// A replay cell of 1000 events: its speed and its peak RSS.
+fn replay(allocator: &str, ops_per_sec: f64, peak_rss: f64) -> Vec<CellResult> {
+    let m = [("ops_per_sec", ops_per_sec), ("peak_rss_bytes", peak_rss)];
+    cell(CellKind::Replay, allocator, &m, 1000)
+}
+
+/// A real (exec) cell: its wall time and its peak RSS.
+fn real(allocator: &str, wall_ns: f64, peak_rss: f64) -> Vec<CellResult> {
+    cell(
+        CellKind::Exec,
+        allocator,
+        &[("wall_ns", wall_ns), ("peak_rss_bytes", peak_rss)],
+        0,
+    )
+}
+
+fn results(cells: Vec<CellResult>) -> RunResults {
+    let mut r: RunResults = serde_json::from_value(serde_json::json!({
+        "format_version": 1, "pybench_version": "t", "git_commit": null, "run": "r",
+        "started_utc": "", "command_line": [], "machine": {"cpu_model": null, "cores": 1,
+        "kernel": null, "transparent_hugepages": null, "cpu_governor": null, "libc": null},
+        "parameters": {"workloads": [], "allocators": [], "repetitions": 1, "scale": null,
+        "seed": null, "python": null, "touch": "header", "sample_every": 1},
+        "allocators": [], "cells": []
+    }))
+    .unwrap();
+    r.cells = cells;
+    r
+}
+
+#[test]
+fn agreement_and_disagreement_are_computed_from_both_sides() {
+    // Replay: engine 1 s, system 2 s, jemalloc 1.5 s (events / ops_per_sec).
+    // Real: pymalloc 10 s, system 12 s, jemalloc 9 s — jemalloc and pymalloc swap.
+    let r = results(
+        [
+            replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+            replay("system", 500.0, 200.0),
+            replay("jemalloc", 1000.0 / 1.5, 300.0),
+            real("pymalloc", 10e9, 1000.0),
+            real("system", 12e9, 2000.0),
+            real("jemalloc", 9e9, 3000.0),
+            real("tcmalloc", 11e9, 1500.0),
+        ]
+        .concat(),
+    );
+    let pairing: Pairing = vec![
+        ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
+        ("system".into(), Some("system".into())),
+        ("jemalloc".into(), Some("jemalloc".into())),
+        ("tcmalloc".into(), None),
+    ];
+    let v = validate(&r, "p", "t", &pairing);
+    // Time: replay order pymalloc < jemalloc < system; real jemalloc < pymalloc < system.
+    // Pairs: (py, sys) agree, (py, je) disagree, (sys, je) agree → (2 − 1) / 3.
+    assert!((v.tau_time.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(v.tau_memory, Some(1.0));
+    assert_eq!(v.disagreements.len(), 1, "{:?}", v.disagreements);
+    assert!(v.disagreements[0].starts_with("time: the replay finds pymalloc faster than jemalloc"));
+    let je = &v.rows[2];
+    assert!((je.predicted_delta_s.unwrap() - 0.5).abs() < 0.01);
+    assert!((je.observed_delta_s.unwrap() + 1.0).abs() < 0.1);
+    let ratio = je.observed_time_ratio.unwrap();
+    assert!((ratio[0] - 0.9).abs() < 0.01 && ratio[1] <= ratio[0] && ratio[0] <= ratio[2]);
+    assert_eq!(v.tau_time_significant, Some(1.0 / 3.0));
+    assert!(v.indistinguishable.is_empty(), "{:?}", v.indistinguishable);
+    let tc = &v.rows[3];
+    assert_eq!(
+        (tc.replay_time_s, tc.real_time_rank),
+        (None, None),
+        "one-sided rows are not ranked"
+    );
+    assert_eq!(tc.real_wall_s, Some(11.0));
+}
+
+/// Replay cells of the mutator mode: same allocator names, told apart by the fit note.
+fn mutator_cells(allocator: &str, ops_per_sec: f64, events: u64) -> Vec<CellResult> {
+    cell(
+        CellKind::Replay,
+        allocator,
+        &[("ops_per_sec", ops_per_sec)],
+        events,
+    )
+    .into_iter()
+    .map(|mut c| {
+        c.workload = "p (mutator)".into();
+        c.notes.push(format!(
+            "{}engine: 50 ticks per step",
+            crate::harness::mutator_fit::FIT_NOTE
+        ));
+        c
+    })
+    .collect()
+}
+
+#[test]
+fn both_replay_modes_are_set_against_the_observed_differences() {
+    use CellKind::Exec;
+    // Plain: pymalloc 1 s, system 1.2 s. Mutator: 3 s and 4 s. Real CPU: 10 s, 11 s;
+    // wall 12 s, 14 s.
+    let r = results(
+        [
+            replay("cpython:3.11", 1000.0, 100.0),
+            replay("system", 1000.0 / 1.2, 200.0),
+            mutator_cells("cpython:3.11", 1000.0 / 3.0, 1000),
+            mutator_cells("system", 1000.0 / 4.0, 1000),
+            cell(
+                Exec,
+                "pymalloc",
+                &[("wall_ns", 12e9), ("cpu_ns", 10e9), ("peak_rss_bytes", 1e3)],
+                0,
+            ),
+            cell(
+                Exec,
+                "system",
+                &[("wall_ns", 14e9), ("cpu_ns", 11e9), ("peak_rss_bytes", 2e3)],
+                0,
+            ),
+        ]
+        .concat(),
+    );
+    let pairing: Pairing = vec![
+        ("pymalloc".into(), Some("cpython:3.11".into())),
+        ("system".into(), Some("system".into())),
+    ];
+    let v = validate(&r, "p", "t", &pairing);
+    let sys = &v.rows[1];
+    // The plain replay's figures are untouched by the mutator's cells.
+    assert!((sys.replay_time_s.unwrap() - 1.2).abs() < 0.02);
+    assert!((sys.predicted_delta_s.unwrap() - 0.2).abs() < 0.02);
+    assert!((sys.mutator_time_s.unwrap() - 4.0).abs() < 0.05);
+    let near = |d: Option<[f64; 3]>, want: f64, tol: f64| {
+        let [p, lo, hi] = d.unwrap();
+        assert!(
+            (p - want).abs() < tol && lo <= p && p <= hi,
+            "{d:?} vs {want}"
+        );
+    };
+    near(sys.plain_delta, 0.2, 0.02);
+    near(sys.mutator_delta, 1.0, 0.05);
+    near(sys.observed_cpu_delta, 1.0, 0.1);
+    near(sys.observed_wall_delta, 2.0, 0.15);
+    // The reference's own differences are zero on every side.
+    near(v.rows[0].mutator_delta, 0.0, 1e-9);
+    let text = crate::report::validation::render(&v);
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
+        .find(|l| l.starts_with("system"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // Plain predicts 0.2 of the observed 1 s, the mutator all of it.
+    let ratios: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| w.starts_with("0.") || w.starts_with("1."))
+        .collect();
+    assert_eq!(ratios, ["0.20", "1.00"], "{line}");
+    // Without mutator cells, no mode table.
+    let plain = results(
+        r.cells
+            .iter()
+            .filter(|c| !is_mutator_cell(c))
+            .cloned()
+            .collect(),
+    );
+    assert!(
+        !crate::report::validation::render(&validate(&plain, "p", "t", &pairing))
+            .contains("by replay mode")
+    );
+}
+
+proptest::proptest! {
+    /// The difference's interval holds its point, and moving one sample moves it alike.
+    #[test]
+    fn a_difference_of_medians_holds_its_point_and_shifts_with_its_sample(
+        x in proptest::collection::vec(-1e3f64..1e3, 1..12),
+        y in proptest::collection::vec(-1e3f64..1e3, 1..12),
+        shift in -1e3f64..1e3,
+    ) {
+        let b = Bootstrap { resamples: 500, ..Bootstrap::new(7) };
+        let [p, lo, hi] = difference_of_medians(&x, &y, &b).unwrap();
+        proptest::prop_assert!(lo <= p && p <= hi);
+        proptest::prop_assert!((p - (median(&x).unwrap() - median(&y).unwrap())).abs() < 1e-9);
+        let moved: Vec<f64> = x.iter().map(|v| v + shift).collect();
+        let [p2, lo2, hi2] = difference_of_medians(&moved, &y, &b).unwrap();
+        for (a, b) in [(p, p2), (lo, lo2), (hi, hi2)] {
+            proptest::prop_assert!((a + shift - b).abs() < 1e-6, "{a} + {shift} vs {b}");
+        }
+        proptest::prop_assert!(difference_of_medians(&[], &y, &b).is_none());
+    }
+}
+
+#[test]
+fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both() {
+    // tcmalloc is real-only, so system (the first on both sides) is the reference.
+    let r = results(
+        [
+            real("tcmalloc", 5e9, 10.0),
+            replay("system", 500.0, 200.0),
+            real("system", 12e9, 2000.0),
+            replay("jemalloc", 1000.0, 300.0),
+            real("jemalloc", 9e9, 3000.0),
+        ]
+        .concat(),
+    );
+    let pairing: Pairing = vec![
+        ("tcmalloc".into(), None),
+        ("system".into(), Some("system".into())),
+        ("jemalloc".into(), Some("jemalloc".into())),
+    ];
+    let v = validate(&r, "p", "t", &pairing);
+    assert_eq!(v.reference.as_deref(), Some("system"));
+    let je = &v.rows[2];
+    // Replay 1 s against 2 s, real 9 s against 12 s: both against system.
+    assert!((je.predicted_time_ratio.unwrap()[0] - 0.5).abs() < 0.01);
+    assert!((je.observed_time_ratio.unwrap()[0] - 0.75).abs() < 0.01);
+    assert!((je.predicted_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
+    assert!((je.observed_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
+    assert_eq!(
+        v.rows[0].predicted_time_ratio, None,
+        "tcmalloc has no replay"
+    );
+}
