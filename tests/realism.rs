@@ -97,7 +97,7 @@ const MIN_SCORE: f64 = 0.9;
 fn tolerance(figure: &str) -> f64 {
     match figure {
         // compileall has 7 collections: a KS distance between two 5-10 sample sets moves
-        // by 1/7 steps (0.19 today).
+        // by 1/7 steps (0.09 today).
         "gc_bursts" => 0.3,
         // Figures added after the model: what it reaches on compileall today (0.10 and 0.12),
         // held so it cannot get worse. The stand-in reuses freed blocks sooner than the trace
