@@ -1,4 +1,5 @@
-//! Where long-lived blocks die, by where they were born.
+//! Where things happen in the run: where long-lived blocks die by where they were born, and
+//! where collections come.
 //!
 //! A lifetime drawn from a histogram keeps how long blocks live but not *when* a structure
 //! is dropped. Programs build a structure over a stretch of allocations and drop it whole
@@ -9,8 +10,11 @@
 //! 35 k live blocks against the trace's 48 k). So for blocks that live longer than a
 //! stretch, the model keeps a table of death positions per birth position, the run cut into
 //! [`PLACES`] equal stretches of allocations: a block born in stretch `i` dies in a stretch
-//! drawn from what the trace's long-lived blocks born in `i` did. The resolution is a
-//! 256th of the run: it keeps phases, not any event's place.
+//! drawn from what the trace's long-lived blocks born in `i` did. Collections are kept per
+//! stretch too: a full collection frees the blocks due soonest, and one drawn anywhere in
+//! its sixteenth of the run could come after the stretch where the program's freed its
+//! garbage and take the blocks the program keeps to its end instead (`test_json`). The
+//! resolution is a 256th of the run: it keeps phases, not any event's place.
 
 use super::Table;
 use crate::workload::rng::Rng;
@@ -66,7 +70,7 @@ fn stretch(at: u64, width: u64) -> usize {
     ((at / width.max(1)) as usize).min(PLACES as usize - 1)
 }
 
-/// The fitted death positions of long-lived blocks.
+/// The fitted death positions of long-lived blocks, and collections per stretch.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Places {
     width: u64,
