@@ -383,6 +383,8 @@ impl Model {
 }
 
 mod places;
+#[cfg(test)]
+mod programs;
 mod rates;
 mod synth;
 mod tokens;

@@ -115,42 +115,10 @@ impl Places {
 
 #[cfg(test)]
 mod tests {
+    use super::super::programs::{structures, Shape};
     use super::super::{synthesize, Model};
     use super::*;
-    use crate::workload::event::{Domain, Event};
     use crate::workload::profile::Profile;
-
-    /// A program in phases, as `compileall` goes module by module: each phase builds a tree
-    /// of 2,000 long-lived nodes, three temporaries after each, and drops the tree whole
-    /// as soon as it is built.
-    fn phases(n: u32) -> Vec<Event> {
-        let mut rng = Rng::new(6);
-        let (mut ev, mut next) = (Vec::new(), 0u32);
-        let alloc = |slot, size| Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
-        };
-        for _ in 0..n {
-            let mut tree = Vec::new();
-            for _ in 0..2_000 {
-                ev.push(alloc(next, 16 * (1 + rng.below(8) as u32)));
-                tree.push(next);
-                next += 1;
-                for _ in 0..3 {
-                    ev.push(alloc(next, 16 * (1 + rng.below(16) as u32)));
-                    ev.push(Event::Free {
-                        slot: next,
-                        thread: 0,
-                    });
-                    next += 1;
-                }
-            }
-            ev.extend(tree.into_iter().map(|slot| Event::Free { slot, thread: 0 }));
-        }
-        ev
-    }
 
     fn peak(model: &Model) -> u64 {
         let mut out = Vec::new();
@@ -164,7 +132,17 @@ mod tests {
 
     #[test]
     fn a_stand_in_drops_its_structures_where_the_program_did() {
-        let trace = phases(20);
+        // A program in phases, as `compileall` goes module by module: each phase builds a
+        // tree of 2,000 long-lived nodes, three temporaries after each, and drops the tree
+        // whole as soon as it is built.
+        let trace = structures(Shape {
+            seed: 6,
+            count: 20,
+            items: 2_000,
+            temps: 3,
+            temp_sizes: 16,
+            keep: 0,
+        });
         let model = Model::fit(&trace).unwrap();
         let real = Profile::from_events(trace).peak_live_blocks as f64;
         let placed = peak(&model) as f64;

@@ -1,6 +1,7 @@
 //! Tests of the stand-in's drawing: programs built to show one property each (runs of one
 //! size, echoes, cohorts, chains), fitted and drawn, the property measured on both.
 
+use super::super::programs::{structures, Shape};
 use super::*;
 use crate::workload::fit::MAX_REPEAT;
 use crate::workload::profile::Profile;
@@ -178,46 +179,18 @@ fn a_stand_in_asks_again_for_what_was_just_freed() {
     assert!(hot(&c) < hot(&a) - 0.2, "{} {}", hot(&c), hot(&a));
 }
 
-/// Structures of 40 long-lived items, each item followed by six temporaries (so items
-/// are born 7 allocations apart: beyond a cohort's span, within a chain's), each
-/// structure freed whole, in the order it was built, 3,000 allocations later.
-fn structures(n: u32) -> Vec<Event> {
-    let mut rng = Rng::new(8);
-    let (mut ev, mut next, mut built) = (Vec::new(), 0u32, std::collections::VecDeque::new());
-    let alloc = |slot, size| Event::Alloc {
-        slot,
-        size,
-        domain: Domain::Obj,
-        thread: 0,
-    };
-    for _ in 0..n {
-        let mut items = Vec::new();
-        for _ in 0..40 {
-            ev.push(alloc(next, 16 * (1 + rng.below(8) as u32)));
-            items.push(next);
-            next += 1;
-            for _ in 0..6 {
-                ev.push(alloc(next, 16 * (1 + rng.below(32) as u32)));
-                ev.push(Event::Free {
-                    slot: next,
-                    thread: 0,
-                });
-                next += 1;
-            }
-        }
-        built.push_back(items);
-        if built.len() > 10 {
-            for slot in built.pop_front().unwrap() {
-                ev.push(Event::Free { slot, thread: 0 });
-            }
-        }
-    }
-    ev
-}
-
 #[test]
 fn a_stand_in_tears_structures_down_in_the_order_they_were_built() {
-    let trace = structures(300);
+    // Items born 7 allocations apart: beyond a cohort's span, within a chain's; each
+    // structure freed 3,000 allocations after it was built.
+    let trace = structures(Shape {
+        seed: 8,
+        count: 300,
+        items: 40,
+        temps: 6,
+        temp_sizes: 32,
+        keep: 10,
+    });
     let model = Model::fit(&trace).unwrap();
     let near = |p: &Profile| p.long_gaps[..7].iter().sum::<u64>() as f64 / p.long_frees as f64;
     let (a, b) = (Profile::from_events(trace), drawn(&model, 4));
