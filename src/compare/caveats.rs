@@ -2,6 +2,7 @@
 //! builds (warnings), and parameters that differ (notes, or an error when they make the runs
 //! incomparable).
 
+use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Settings};
 use crate::report::model::RunResults;
 
@@ -117,4 +118,43 @@ pub(super) fn parameter_notes(
         ));
     }
     Ok(notes)
+}
+
+/// Metrics left out of the rows, for the notes: nothing is dropped silently.
+#[derive(Default)]
+pub(super) struct Skipped {
+    /// Names this version does not know.
+    pub unknown: Vec<String>,
+    /// Metrics measured on one side only, labelled with that side.
+    pub one_sided: Vec<String>,
+    /// Whether throughput was compared per repetition because the baseline (0) or the
+    /// current run (1) had no per-pass samples.
+    pub no_samples: [bool; 2],
+}
+
+impl Skipped {
+    pub fn notes(self) -> impl Iterator<Item = String> {
+        let unknown = (!self.unknown.is_empty()).then(|| {
+            format!(
+                "not compared (unknown to this pybench version): {}",
+                self.unknown.join(", ")
+            )
+        });
+        let one_sided = (!self.one_sided.is_empty())
+            .then(|| format!("not compared: {}", self.one_sided.join(", ")));
+        let sides: Vec<&str> = ["baseline", "current run"]
+            .into_iter()
+            .zip(self.no_samples)
+            .filter_map(|(side, lacks)| lacks.then_some(side))
+            .collect();
+        let fallback = (!sides.is_empty()).then(|| {
+            format!(
+                "the {} has no per-pass throughput samples (written before issue 12, or fewer \
+                 than {MIN_SAMPLES_PER_PROCESS} a process): throughput was compared on one \
+                 figure per repetition with the rank test",
+                sides.join(" and the ")
+            )
+        });
+        unknown.into_iter().chain(one_sided).chain(fallback)
+    }
 }

@@ -1,8 +1,11 @@
-//! The cells of each run grouped by (workload, allocator), and the groups of the two runs
-//! matched with each other: the units `compare` makes rows from.
+//! The cells of each run grouped by (workload, allocator), the groups of the two runs
+//! matched with each other (the units `compare` makes rows from), and one metric's values
+//! taken from both sides of a matched pair.
 
-use super::verdict::Series;
-use super::CompareError;
+use super::caveats::Skipped;
+use super::verdict::{find, from_samples, per_process_figure, Series, MIN_SAMPLES_PER_PROCESS};
+use super::{metric_label, CompareError};
+use crate::metrics::Id;
 use crate::report::model::{RunResults, ThroughputSamples};
 
 /// One (workload, allocator) of a run: its metrics' values over the successful repetitions.
@@ -115,4 +118,74 @@ pub(super) fn match_groups<'a>(
         )
         .collect();
     Err(CompareError::MissingCells(missing))
+}
+
+/// A metric's values over repetitions: (baseline, current).
+pub(super) type BothSides = (Vec<f64>, Vec<f64>);
+
+/// The values of metric `key` on both sides, its units checked. Per-class pool counts are
+/// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
+/// absent on one side gives `None`.
+pub(super) fn both_sides(
+    key: &Series,
+    b: &[Series],
+    c: &[Series],
+) -> Result<Option<BothSides>, CompareError> {
+    let op = key.op.as_deref();
+    let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
+    if let (Some(b), Some(c)) = (bs, cs) {
+        if b.unit != c.unit {
+            return Err(CompareError::Units {
+                metric: metric_label(&key.name, op),
+                baseline: b.unit.clone(),
+                current: c.unit.clone(),
+            });
+        }
+    }
+    let zeros = |other: Option<&Series>| {
+        (key.name == Id::ClassPools.name()).then(|| vec![0.0; other.map_or(1, |s| s.values.len())])
+    };
+    let bv = bs.map(|s| s.values.clone()).or_else(|| zeros(cs));
+    let cv = cs.map(|s| s.values.clone()).or_else(|| zeros(bs));
+    Ok(bv.zip(cv))
+}
+
+/// Per-process figures of `metric` on both sides from the per-pass samples, and the fewest
+/// samples behind one figure. `None` when the samples do not give this metric, when a
+/// repetition of either side lacks enough samples (recorded in `skipped` for the notes), or
+/// when a figure is undefined (a net cost at or below zero: the rank test takes those).
+pub(super) fn per_process(
+    b: &Group,
+    c: &Group,
+    metric: &str,
+    op: Option<&str>,
+    skipped: &mut Skipped,
+) -> Option<(Vec<f64>, Vec<f64>, usize)> {
+    if op.is_some() || !from_samples(metric) {
+        return None;
+    }
+    let enough = |g: &Group| {
+        g.samples.iter().all(|t| {
+            t.as_ref()
+                .is_some_and(|t| t.ns_per_op.len() >= MIN_SAMPLES_PER_PROCESS)
+        })
+    };
+    let (eb, ec) = (enough(b), enough(c));
+    skipped.no_samples[0] |= !eb;
+    skipped.no_samples[1] |= !ec;
+    if !(eb && ec) {
+        return None;
+    }
+    let figures = |g: &Group| -> Option<Vec<f64>> {
+        g.samples
+            .iter()
+            .flatten()
+            .map(|t| per_process_figure(metric, t))
+            .collect()
+    };
+    let fewest = (b.samples.iter().chain(&c.samples))
+        .flatten()
+        .map(|t| t.ns_per_op.len())
+        .min()?;
+    Some((figures(b)?, figures(c)?, fewest))
 }

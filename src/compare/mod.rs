@@ -37,16 +37,14 @@ pub mod report;
 mod verdict;
 
 use caveats::parameter_notes;
+use caveats::Skipped;
 pub use caveats::{build_warning, build_warning_for, cpu_warning};
-use groups::{group, match_groups, Group};
+use groups::{both_sides, group, match_groups, per_process, Group};
 
 pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,
 };
-use verdict::{
-    find, from_samples, judge, largest_median, per_process_figure, smallest_median, tail_samples,
-    RowInput, Series,
-};
+use verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput, Series};
 
 use crate::metrics::{percentile_of, Id};
 use crate::report::model::{RunResults, FORMAT_VERSION};
@@ -322,111 +320,6 @@ impl Comparison {
 
 /// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
 const GEOMEAN_METRICS: [Id; 2] = [Id::OpsPerSec, Id::PeakRssBytes];
-
-/// Metrics left out of the rows, for the notes: nothing is dropped silently.
-#[derive(Default)]
-struct Skipped {
-    /// Names this version does not know.
-    unknown: Vec<String>,
-    /// Metrics measured on one side only, labelled with that side.
-    one_sided: Vec<String>,
-    /// Whether throughput was compared per repetition because the baseline (0) or the
-    /// current run (1) had no per-pass samples.
-    no_samples: [bool; 2],
-}
-
-impl Skipped {
-    fn notes(self) -> impl Iterator<Item = String> {
-        let unknown = (!self.unknown.is_empty()).then(|| {
-            format!(
-                "not compared (unknown to this pybench version): {}",
-                self.unknown.join(", ")
-            )
-        });
-        let one_sided = (!self.one_sided.is_empty())
-            .then(|| format!("not compared: {}", self.one_sided.join(", ")));
-        let sides: Vec<&str> = ["baseline", "current run"]
-            .into_iter()
-            .zip(self.no_samples)
-            .filter_map(|(side, lacks)| lacks.then_some(side))
-            .collect();
-        let fallback = (!sides.is_empty()).then(|| {
-            format!(
-                "the {} has no per-pass throughput samples (written before issue 12, or fewer \
-                 than {MIN_SAMPLES_PER_PROCESS} a process): throughput was compared on one \
-                 figure per repetition with the rank test",
-                sides.join(" and the ")
-            )
-        });
-        unknown.into_iter().chain(one_sided).chain(fallback)
-    }
-}
-
-/// A metric's values over repetitions: (baseline, current).
-type BothSides = (Vec<f64>, Vec<f64>);
-
-/// The values of metric `key` on both sides, its units checked. Per-class pool counts are
-/// emitted only for classes in use, so an absent `class_pools` is zeros; any other metric
-/// absent on one side gives `None`.
-fn both_sides(key: &Series, b: &[Series], c: &[Series]) -> Result<Option<BothSides>, CompareError> {
-    let op = key.op.as_deref();
-    let (bs, cs) = (find(b, &key.name, op), find(c, &key.name, op));
-    if let (Some(b), Some(c)) = (bs, cs) {
-        if b.unit != c.unit {
-            return Err(CompareError::Units {
-                metric: metric_label(&key.name, op),
-                baseline: b.unit.clone(),
-                current: c.unit.clone(),
-            });
-        }
-    }
-    let zeros = |other: Option<&Series>| {
-        (key.name == Id::ClassPools.name()).then(|| vec![0.0; other.map_or(1, |s| s.values.len())])
-    };
-    let bv = bs.map(|s| s.values.clone()).or_else(|| zeros(cs));
-    let cv = cs.map(|s| s.values.clone()).or_else(|| zeros(bs));
-    Ok(bv.zip(cv))
-}
-
-/// Per-process figures of `metric` on both sides from the per-pass samples, and the fewest
-/// samples behind one figure. `None` when the samples do not give this metric, when a
-/// repetition of either side lacks enough samples (recorded in `skipped` for the notes), or
-/// when a figure is undefined (a net cost at or below zero: the rank test takes those).
-fn per_process(
-    b: &Group,
-    c: &Group,
-    metric: &str,
-    op: Option<&str>,
-    skipped: &mut Skipped,
-) -> Option<(Vec<f64>, Vec<f64>, usize)> {
-    if op.is_some() || !from_samples(metric) {
-        return None;
-    }
-    let enough = |g: &Group| {
-        g.samples.iter().all(|t| {
-            t.as_ref()
-                .is_some_and(|t| t.ns_per_op.len() >= MIN_SAMPLES_PER_PROCESS)
-        })
-    };
-    let (eb, ec) = (enough(b), enough(c));
-    skipped.no_samples[0] |= !eb;
-    skipped.no_samples[1] |= !ec;
-    if !(eb && ec) {
-        return None;
-    }
-    let figures = |g: &Group| -> Option<Vec<f64>> {
-        g.samples
-            .iter()
-            .flatten()
-            .map(|t| per_process_figure(metric, t))
-            .collect()
-    };
-    let fewest = (b.samples.iter().chain(&c.samples))
-        .flatten()
-        .map(|t| t.ns_per_op.len())
-        .min()?;
-    Some((figures(b)?, figures(c)?, fewest))
-}
 
 /// The rows of one (workload, allocator): every metric of either side, baseline's first.
 fn compare_group(
