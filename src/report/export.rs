@@ -217,10 +217,6 @@ mod tests {
     use crate::metrics::Id;
     use crate::report::model::{CellKind, CellResult, Metric, ThroughputSamples};
 
-    fn results(cells: Vec<CellResult>) -> RunResults {
-        RunResults::of_cells(cells)
-    }
-
     /// A cell of `a` on dicts costing `net` ns/event over a 2 ns harness, with its peak RSS
     /// and p99; with samples or, as older files, without.
     fn cell(a: &str, net: f64, rss: f64, samples: bool) -> CellResult {
@@ -251,7 +247,7 @@ mod tests {
 
     #[test]
     fn summary_tables_use_the_verdict_columns() {
-        let r = results(vec![
+        let r = RunResults::of_cells(vec![
             cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, true),
             cell("system", 8.0, 5.0 * 1048576.0, true),
         ]);
@@ -288,7 +284,7 @@ mod tests {
 
     #[test]
     fn results_without_samples_keep_the_per_repetition_tables() {
-        let r = results(vec![
+        let r = RunResults::of_cells(vec![
             cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, false),
             cell("system", 8.0, 5.0 * 1048576.0, false),
         ]);

@@ -3,10 +3,6 @@
 use super::*;
 use crate::report::model::{CellKind, ThroughputSamples};
 
-fn results(cells: Vec<CellResult>) -> RunResults {
-    RunResults::of_cells(cells)
-}
-
 /// The verdict's row of allocator `a`.
 fn entry<'a>(v: &'a WorkloadVerdict, a: &str) -> &'a Entry {
     v.entries.iter().find(|e| e.allocator == a).unwrap()
@@ -36,7 +32,7 @@ fn twins(factor: f64) -> RunResults {
     let base: Vec<f64> = (0..30).map(|i| 6.0 + 0.02 * f64::from(i % 5)).collect();
     let other: Vec<f64> = base.iter().map(|x| 1.0 + (x - 1.0) * factor).collect();
     let null = vec![1.0; 30];
-    results(vec![
+    RunResults::of_cells(vec![
         cell("null", null.clone(), null.clone()),
         cell("a", base, null.clone()),
         cell("b", other, null),
@@ -64,7 +60,7 @@ fn a_clear_difference_gets_a_ratio_and_its_direction() {
     let null = vec![2.0, 2.1, 1.9, 2.0, 2.05, 1.95, 2.0, 2.0];
     let fast: Vec<f64> = null.iter().map(|n| n + 4.0).collect();
     let slow: Vec<f64> = null.iter().map(|n| n + 8.0 + n * 0.01).collect();
-    let r = results(vec![
+    let r = RunResults::of_cells(vec![
         cell("null", null.clone(), null.clone()),
         cell("pymalloc:cpython-3.11", fast, null.clone()),
         cell("system", slow, null.clone()),
@@ -90,7 +86,7 @@ fn a_clear_difference_gets_a_ratio_and_its_direction() {
 fn scattered_samples_are_flagged_as_wide() {
     let null = vec![2.0; 6];
     let noisy = vec![4.0, 9.0, 5.0, 12.0, 3.0, 8.0];
-    let r = results(vec![
+    let r = RunResults::of_cells(vec![
         cell("pymalloc:cpython-3.11", vec![6.0; 6], null.clone()),
         cell("system", noisy, null),
     ]);
@@ -124,7 +120,7 @@ fn bimodal_processes_get_a_wide_interval_and_are_indistinguishable() {
     // (README "Stability": 0.55 – 0.77 vs 0.89 – 1.06 on webapp). Every round agrees with
     // its process to 1 %, so pooling the 72 rounds' ratios gives a tight interval that
     // excludes 1 — the old verdict's "faster" — while the processes disagree by 1.9×.
-    let r = results(six_processes("w", |p| if p % 3 == 0 { 7.5 } else { 4.0 }));
+    let r = RunResults::of_cells(six_processes("w", |p| if p % 3 == 0 { 7.5 } else { 4.0 }));
     let v = judge(&r, None);
     let je = entry(&v[0], "jemalloc");
     let sp = je.speed.unwrap();
@@ -168,7 +164,7 @@ fn processes_that_agree_give_a_narrow_interval_and_a_verdict() {
     cells.extend(six_processes("b", |p| {
         3.0 * (1.0 + 0.01 * (f64::from(p % 2) - 0.5))
     }));
-    let r = results(cells);
+    let r = RunResults::of_cells(cells);
     let v = judge(&r, None);
     for wv in &v {
         let sp = entry(wv, "jemalloc").speed.unwrap();
@@ -210,7 +206,7 @@ fn allocators_in_different_processes_are_compared_unpaired_over_processes() {
         c.throughput.as_mut().unwrap().group = format!("w/rep{}/g1", p + 1);
         cells.push(c);
     }
-    let r = results(cells);
+    let r = RunResults::of_cells(cells);
     let sp = speed(&r, "w", "cpython:3.12", "pymalloc:cpython-3.11").unwrap();
     assert!(!sp.paired && sp.processes == 4, "{sp:?}");
     assert!((sp.ratio.point - 6.0 / 3.09).abs() < 0.03, "{sp:?}");
@@ -219,8 +215,8 @@ fn allocators_in_different_processes_are_compared_unpaired_over_processes() {
 
 #[test]
 fn compare_warns_when_the_cpu_models_differ() {
-    let mut a = results(Vec::new());
-    let mut b = results(Vec::new());
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
     a.machine.cpu_model = Some("AMD EPYC".into());
     b.machine.cpu_model = Some("AMD EPYC".into());
     assert_eq!(crate::compare::cpu_warning(&a, &b), None);
@@ -231,7 +227,10 @@ fn compare_warns_when_the_cpu_models_differ() {
 
 #[test]
 fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
-    let (mut a, mut b) = (results(Vec::new()), results(Vec::new()));
+    let (mut a, mut b) = (
+        RunResults::of_cells(Vec::new()),
+        RunResults::of_cells(Vec::new()),
+    );
     // Runs saved before the build was recorded: no warning either way.
     assert_eq!(crate::compare::build_warning(&a, &b), None);
     assert_eq!(crate::compare::build_warning_for(&a.machine), None);
@@ -259,14 +258,14 @@ fn the_printed_ranking_shares_a_place_only_between_allocators_it_cannot_tell_apa
     // jemalloc bimodal by process on both workloads: its interval straddles the reference's.
     let mut cells = six_processes("a", |p| if p % 3 == 0 { 7.5 } else { 4.0 });
     cells.extend(six_processes("b", |p| if p % 2 == 0 { 7.5 } else { 4.5 }));
-    let lines = overall(&results(cells));
+    let lines = overall(&RunResults::of_cells(cells));
     assert!(lines[0].contains("N= : not told apart"), "{lines:?}");
     assert!(lines[1].starts_with("1= "), "{lines:?}");
     assert!(lines[2].starts_with("1= "), "{lines:?}");
     // jemalloc clearly faster on both: numbered, no tie note.
     let mut cells = six_processes("a", |_| 4.0);
     cells.extend(six_processes("b", |_| 3.0));
-    let lines = overall(&results(cells));
+    let lines = overall(&RunResults::of_cells(cells));
     assert!(!lines[0].contains("N="), "{lines:?}");
     assert!(lines[1].starts_with("1. jemalloc"), "{lines:?}");
     assert!(lines[2].starts_with("2. pymalloc"), "{lines:?}");

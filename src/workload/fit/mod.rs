@@ -30,7 +30,8 @@ pub const SEGMENTS: usize = 16;
 pub const MIN_PER_SEGMENT: u64 = 500;
 /// Allocations a trace needs to be fitted.
 pub const MIN_ALLOCS: u64 = SEGMENTS as u64 * MIN_PER_SEGMENT;
-/// Size groups lifetimes are conditioned on: ≤ 64 B, ≤ 512 B (pymalloc), larger.
+/// Size groups lifetimes are conditioned on, by requested size: ≤ 64 B, ≤ 512 B (pymalloc's
+/// limit), ≤ 4 KiB, larger (buffers, which live differently from 600-byte objects).
 const GROUPS: usize = 4;
 
 /// Request of an allocation: `(size, domain, calloc)`.

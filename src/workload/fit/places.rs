@@ -115,20 +115,10 @@ impl Places {
 
 #[cfg(test)]
 mod tests {
-    use super::super::programs::{structures, Shape};
-    use super::super::{synthesize, Model};
+    use super::super::programs::{drawn, structures, Shape};
+    use super::super::Model;
     use super::*;
     use crate::workload::profile::Profile;
-
-    fn peak(model: &Model) -> u64 {
-        let mut out = Vec::new();
-        synthesize(model, 5, &mut |e| {
-            out.push(e);
-            Ok(())
-        })
-        .unwrap();
-        Profile::from_events(out).peak_live_blocks
-    }
 
     #[test]
     fn a_stand_in_drops_its_structures_where_the_program_did() {
@@ -145,15 +135,15 @@ mod tests {
         });
         let model = Model::fit(&trace).unwrap();
         let real = Profile::from_events(trace).peak_live_blocks as f64;
-        let placed = peak(&model) as f64;
+        let placed = drawn(&model, 5).peak_live_blocks as f64;
         // Each tree peaks at 2,000 live nodes. Its nodes live from 4 to 8,000 allocations:
         // drawn as lifetimes alone, old nodes die while new ones are built, and the peak
         // melts to about half.
         assert!((placed / real - 1.0).abs() < 0.15, "{placed} vs {real}");
         let mut unplaced = model.clone();
         unplaced.places = Places::default();
-        let drawn = peak(&unplaced) as f64;
-        assert!(drawn < 0.75 * real, "{drawn} vs {real}");
+        let unplaced = drawn(&unplaced, 5).peak_live_blocks as f64;
+        assert!(unplaced < 0.75 * real, "{unplaced} vs {real}");
     }
 
     #[test]

@@ -1,7 +1,21 @@
-//! Programs built for the fit's tests, each showing one shape of real programs' heaps.
+//! Programs built for the fit's tests, each showing one shape of real programs' heaps, and
+//! the profile of a stand-in drawn from a model fitted to one.
 
+use super::{synthesize, Model};
 use crate::workload::event::{Domain, Event};
+use crate::workload::profile::Profile;
 use crate::workload::rng::Rng;
+
+/// The profile of the stand-in drawn from `model` with `seed`.
+pub(super) fn drawn(model: &Model, seed: u64) -> Profile {
+    let mut synth = Vec::new();
+    synthesize(model, seed, &mut |e| {
+        synth.push(e);
+        Ok(())
+    })
+    .unwrap();
+    Profile::from_events(synth)
+}
 
 /// The shape of [`structures`].
 pub(super) struct Shape {

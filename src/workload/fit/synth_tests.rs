@@ -1,7 +1,7 @@
 //! Tests of the stand-in's drawing: programs built to show one property each (runs of one
 //! size, echoes, cohorts, chains), fitted and drawn, the property measured on both.
 
-use super::super::programs::{structures, Shape};
+use super::super::programs::{drawn, structures, Shape};
 use super::*;
 use crate::workload::fit::MAX_REPEAT;
 use crate::workload::profile::Profile;
@@ -58,17 +58,6 @@ fn containers(n: u32) -> Vec<Event> {
 fn profiles(trace: Vec<Event>, seed: u64) -> (Profile, Profile) {
     let model = Model::fit(&trace).unwrap();
     (Profile::from_events(trace), drawn(&model, seed))
-}
-
-/// The profile of the stand-in drawn from `model` with `seed`.
-fn drawn(model: &Model, seed: u64) -> Profile {
-    let mut synth = Vec::new();
-    synthesize(model, seed, &mut |e| {
-        synth.push(e);
-        Ok(())
-    })
-    .unwrap();
-    Profile::from_events(synth)
 }
 
 #[test]
