@@ -4,17 +4,20 @@
 //! - `decode_batches`: `TraceReader::next_batch`, the path a replay uses: zstd plus the
 //!   varint decoder into a flat `Event` buffer. Items are events, so divan prints events/s.
 //! - `decode_iter`: the per-event `Iterator<Item = Result<Event, _>>`.
-//! - `encode`: `TraceWriter::push` of the same events into memory.
+//! - `encode`: `TraceWriter::push` of the same events into memory; `encode_before_order` and
+//!   `decode_batches_before_order` the same without allocation-order references (the
+//!   encoding before header flag `order`), as references in the same run.
 //! - `decode_parallel`: `ParallelReader` (rayon) on 1 and 2 threads, from the file.
 //!
 //! Bytes per event of each trace are printed before the benchmarks run: the shipped file,
-//! and the same events re-encoded as version 2 without pace and as version 1.
+//! and the same events re-encoded as version 2 without pace, as version 2 before the `order`
+//! flag, and as version 1 (all without the recording's accounting in the end block).
 //! Run: `cargo bench --bench trace`.
 
 use divan::{black_box, counter::ItemsCount, Bencher};
 use pybench::trace::parallel::ParallelReader;
 use pybench::trace::source::read_all;
-use pybench::trace::{TraceReader, TraceWriter};
+use pybench::trace::{Meta, TraceReader, TraceWriter};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -40,9 +43,10 @@ fn main() {
                     w.finish(BTreeMap::new()).expect("finish").len() as f64 / n
                 };
                 let v2 = size(TraceWriter::new(Vec::new(), &meta).expect("writer"));
+                let plain = size(TraceWriter::without_order(Vec::new(), &meta).expect("writer"));
                 let v1 = size(TraceWriter::version1(Vec::new(), &meta).expect("writer"));
                 println!(
-                    "{name}: {} events; bytes/event: file {:.3}, v2 without pace {v2:.3}, v1 {v1:.3}",
+                    "{name}: {} events; bytes/event: file {:.3}, v2 without pace {v2:.3}, v2 before the order flag {plain:.3}, v1 {v1:.3}",
                     events.len(),
                     bytes as f64 / n
                 );
@@ -100,15 +104,51 @@ fn decode_iter(bencher: Bencher, name: &str) {
     });
 }
 
-#[divan::bench(args = TRACES, sample_count = 5)]
-fn encode(bencher: Bencher, name: &str) {
+/// Encodes the trace's events with the writer `make` returns.
+fn encode_with(bencher: Bencher, name: &str, make: fn(&Meta) -> TraceWriter<Vec<u8>>) {
     let (events, _, meta) = read_all(&path(name)).expect("shipped trace");
     bencher.counter(ItemsCount::new(events.len())).bench(|| {
-        let mut w = TraceWriter::new(Vec::new(), &meta).expect("writer");
+        let mut w = make(&meta);
         for e in &events {
             w.push(e).expect("valid");
         }
         w.finish(BTreeMap::new()).expect("finish").len()
+    });
+}
+
+#[divan::bench(args = TRACES, sample_count = 5)]
+fn encode(bencher: Bencher, name: &str) {
+    encode_with(bencher, name, |m| {
+        TraceWriter::new(Vec::new(), m).expect("writer")
+    });
+}
+
+/// The encoding before allocation-order references: the reference in the same run.
+#[divan::bench(args = TRACES, sample_count = 5)]
+fn encode_before_order(bencher: Bencher, name: &str) {
+    encode_with(bencher, name, |m| {
+        TraceWriter::without_order(Vec::new(), m).expect("writer")
+    });
+}
+
+/// The same events encoded without allocation-order references and decoded: the reference
+/// for [`decode_batches`] in the same run.
+#[divan::bench(args = TRACES, sample_count = 10)]
+fn decode_batches_before_order(bencher: Bencher, name: &str) {
+    let (events, _, meta) = read_all(&path(name)).expect("shipped trace");
+    let mut w = TraceWriter::without_order(Vec::new(), &meta).expect("writer");
+    for e in &events {
+        w.push(e).expect("valid");
+    }
+    let data = w.finish(BTreeMap::new()).expect("finish");
+    bencher.counter(ItemsCount::new(events.len())).bench(|| {
+        let mut r = TraceReader::new(black_box(&data[..])).expect("trace");
+        let mut events = 0usize;
+        while let Some(b) = r.next_batch().expect("valid") {
+            events += b.len();
+            black_box(b);
+        }
+        events
     });
 }
 

@@ -1,5 +1,6 @@
 //! Bytes per event of each version-2 column of a trace, re-encoded block by block at a few
-//! zstd levels: where a trace's size goes (issue 15, item 5).
+//! zstd levels, with and without allocation-order references: where a trace's size goes
+//! (issue 15, item 5).
 //!
 //! `cargo run --release --example column_sizes -- workloads/traces/compileall.pbt`
 
@@ -17,11 +18,11 @@ fn main() -> anyhow::Result<()> {
         events.extend_from_slice(batch);
     }
     let n = events.len() as f64;
-    for level in [9, 19] {
+    for (level, order) in [(9, false), (9, true), (19, true)] {
         let mut zstd = zstd::bulk::Compressor::new(level)?;
         let mut raw = [0usize; COLUMNS];
         let mut stored = [0usize; COLUMNS];
-        let mut enc = BlockEncoder::default();
+        let mut enc = BlockEncoder::new(order);
         let mut table = 0u32;
         for chunk in events.chunks(1 << 18) {
             enc.reset(table);
@@ -42,7 +43,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        print!("level {level}:");
+        print!("level {level}, order refs {order}:");
         for i in 0..COLUMNS {
             if raw[i] > 0 {
                 print!(

@@ -56,13 +56,22 @@ fn main() -> anyhow::Result<()> {
     });
     let mut out = Vec::new();
     let mut pace = Vec::new();
+    let mut order = columns::AllocOrder::for_flags(index.header.flags);
     let paced = index.header.flags & pybench::trace::format::FLAG_PACE != 0;
     best("columns", &mut || {
         for ((_, _, head, _), c) in blocks.iter().zip(cols.iter()) {
             out.clear();
             pace.clear();
             let t = head.table_before.unwrap_or(0);
-            columns::decode_block(c, head.events, t, &mut out, paced.then_some(&mut pace)).unwrap();
+            columns::decode_block(
+                c,
+                head.events,
+                t,
+                &mut out,
+                paced.then_some(&mut pace),
+                &mut order,
+            )
+            .unwrap();
         }
     });
     let mut s = Scratch::new()?;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own module.
 
 mod compare;
+mod convert;
 mod engine;
 mod exec;
 mod fidelity;
@@ -81,6 +82,9 @@ enum Command {
     Record(record::RecordArgs),
     /// Write a synthetic workload's event stream as a trace file.
     Gen(gen::GenArgs),
+    /// Rewrite a trace in this pybench's encoding (smaller for files from older versions):
+    /// events, pace, metadata and recorded accounting kept.
+    Convert(convert::ConvertArgs),
     /// Join the results folders of a sharded run (`run --shard K/N` on a CI matrix) into one
     /// run folder; refuses shards whose parameters or machine kind differ, duplicates and
     /// missing shards (exit 2).
@@ -117,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::Plot(args) => plot::run(args),
         Command::Record(args) => record::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Sweep(args) => sweep::run(args),
     };

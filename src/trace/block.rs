@@ -5,7 +5,7 @@
 use super::columns;
 use super::format::*;
 use super::reader::read_exact_at;
-use super::{ErrorKind, Meta, TraceError};
+use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
 use std::io::Read;
 
@@ -167,6 +167,7 @@ impl BlockHead {
 pub struct Scratch {
     raw: Vec<u8>,
     cols: [Vec<u8>; COLUMNS],
+    order: columns::AllocOrder,
     zstd: zstd::bulk::Decompressor<'static>,
 }
 
@@ -175,10 +176,32 @@ impl Scratch {
         Ok(Scratch {
             raw: Vec::new(),
             cols: Default::default(),
+            order: Default::default(),
             zstd: zstd::bulk::Decompressor::new()
                 .map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?,
         })
     }
+}
+
+/// Reads the end block's JSON from its (checksummed) payload: one zstd frame of `raw_len`
+/// bytes when the file has [`FLAG_END_ZSTD`], else the JSON itself.
+pub fn parse_end(h: &Header, head: &BlockHead, payload: &[u8]) -> Result<End, String> {
+    let json = if h.flags & FLAG_END_ZSTD != 0 {
+        let mut json = Vec::with_capacity(head.raw_len as usize);
+        let n = zstd::bulk::Decompressor::new()
+            .and_then(|mut z| z.decompress_to_buffer(payload, &mut json))
+            .map_err(|e| format!("end block: zstd: {e}"))?;
+        if n != head.raw_len as usize {
+            return Err(format!(
+                "end block decompressed to {n} bytes, its header says {}",
+                head.raw_len
+            ));
+        }
+        std::borrow::Cow::Owned(json)
+    } else {
+        std::borrow::Cow::Borrowed(payload)
+    };
+    serde_json::from_slice(&json).map_err(|e| format!("end block is not valid JSON: {e}"))
 }
 
 /// Decodes one events block's payload (already checksummed) into `out` and `pace`; returns
@@ -194,7 +217,8 @@ pub fn decode_block_any(
 ) -> Result<u32, String> {
     if h.version >= 2 {
         columns::unpack(payload, head.raw_len, &mut s.cols, &mut s.zstd)?;
-        return columns::decode_block(&s.cols, head.events, table, out, pace);
+        s.order.refs = h.flags & FLAG_ORDER != 0;
+        return columns::decode_block(&s.cols, head.events, table, out, pace, &mut s.order);
     }
     s.raw.clear();
     s.raw.reserve(head.raw_len as usize);

@@ -9,44 +9,49 @@ use super::format::*;
 use super::writer::DeltaState;
 use crate::workload::Event;
 
-/// The encoder of one block, mirrored by [`decode_block`]: version 1's delta state plus a
-/// ring of the last [`RING`] allocated slots. Most frees that are not the previous event's
-/// slot or its neighbour free a block allocated a few allocations earlier (a temporary
-/// list's items, a frame's locals), so "k allocations ago" is one small number where a
-/// slot delta is two or three random bytes.
-#[derive(Debug, Clone)]
+/// The encoder of one block, mirrored by [`decode_block`]: version 1's delta state plus the
+/// block's allocation order. Most frees that are not the previous event's slot or its
+/// neighbour free a block allocated a few allocations earlier (a temporary list's items, a
+/// frame's locals), so "k allocations ago" is one small number where a slot delta is two or
+/// three random bytes; and a structure is often dropped in the order it was built, so "the
+/// block allocated after the last one freed" is no number at all ([`TAG_ORDER_NEXT`]).
+#[derive(Debug, Clone, Default)]
 pub struct BlockEncoder {
     pub cols: [Vec<u8>; COLUMNS],
+    /// Whether frees and reallocs may be named by allocation order ([`FLAG_ORDER`]); without
+    /// it only the last [`RING`] allocations can be named, as before the flag existed.
+    order_refs: bool,
     st: DeltaState,
-    ring: [u32; RING],
-    head: usize,
+    /// The slots this block allocated, in order.
+    order: Vec<u32>,
+    /// Slot → its latest place in `order`. Never cleared: an entry counts only where `order`
+    /// holds the slot at that place, which a stale entry from an earlier block cannot pass (a
+    /// slot allocated in this block has had its entry rewritten).
+    index_of: Vec<u32>,
+    /// The place in `order` of the last free or realloc named by order or recency.
+    last: u32,
     pub events: u32,
     /// Slot-table size when the block started (stored in its header).
     pub table_before: u32,
 }
 
-impl Default for BlockEncoder {
-    fn default() -> Self {
+impl BlockEncoder {
+    /// An encoder for a file with ([`FLAG_ORDER`]) or without allocation-order references.
+    pub fn new(order_refs: bool) -> Self {
         BlockEncoder {
-            cols: Default::default(),
-            st: DeltaState::default(),
-            ring: [u32::MAX; RING],
-            head: 0,
-            events: 0,
-            table_before: 0,
+            order_refs,
+            ..BlockEncoder::default()
         }
     }
-}
 
-impl BlockEncoder {
     /// Starts a new block at slot-table size `table`.
     pub fn reset(&mut self, table: u32) {
         for c in &mut self.cols {
             c.clear();
         }
         self.st.reset();
-        self.ring = [u32::MAX; RING];
-        self.head = 0;
+        self.order.clear();
+        self.last = 0;
         self.events = 0;
         self.table_before = table;
     }
@@ -75,11 +80,21 @@ impl BlockEncoder {
                 1 => SLOT_NEXT,
                 -1 => SLOT_PREV,
                 _ => {
-                    let recent = if allocating { None } else { self.recent(s) };
-                    match recent {
-                        Some(k) => {
-                            tag |= TAG_RECENT;
-                            put_varint(&mut self.cols[COL_REFS], k as u64);
+                    match self.by_order(s).filter(|_| !allocating) {
+                        Some((bits, place)) => {
+                            tag |= bits;
+                            match bits {
+                                TAG_RECENT => put_varint(
+                                    &mut self.cols[COL_REFS],
+                                    (self.order.len() - place as usize) as u64,
+                                ),
+                                TAG_ORDER => put_varint(
+                                    &mut self.cols[COL_SLOTS],
+                                    zigzag(i64::from(place) - i64::from(self.last)),
+                                ),
+                                _ => {}
+                            }
+                            self.last = place;
                         }
                         None => put_varint(&mut self.cols[COL_SLOTS], zigzag(d)),
                     }
@@ -92,8 +107,7 @@ impl BlockEncoder {
                 self.st.freed.push(s);
             }
             if allocating {
-                self.ring[self.head % RING] = s;
-                self.head += 1;
+                self.remember(s);
             }
         }
         self.cols[COL_TAGS].push(tag);
@@ -115,9 +129,35 @@ impl BlockEncoder {
         self.events += 1;
     }
 
-    /// How many allocations ago `slot` was allocated, if within the ring.
-    fn recent(&self, slot: u32) -> Option<usize> {
-        (1..RING.min(self.head + 1)).find(|&k| self.ring[(self.head - k) % RING] == slot)
+    /// Appends an allocated slot to the block's allocation order.
+    fn remember(&mut self, s: u32) {
+        let i = s as usize;
+        if i >= self.index_of.len() {
+            self.index_of.resize(i + 1, u32::MAX);
+        }
+        self.index_of[i] = self.order.len() as u32;
+        self.order.push(s);
+    }
+
+    /// How a free or realloc of `s` can name its slot through the allocation order, if this
+    /// block allocated it: the tag bits and its place in the order. The cheapest form wins:
+    /// the next place after the last one named (nothing stored), then a recent allocation (a
+    /// one-byte k), then a place relative to the last one named.
+    fn by_order(&self, s: u32) -> Option<(u8, u32)> {
+        let place = *self.index_of.get(s as usize)?;
+        if self.order.get(place as usize) != Some(&s) {
+            return None;
+        }
+        let ago = self.order.len() - place as usize;
+        if self.order_refs && place == self.last.wrapping_add(1) {
+            Some((TAG_ORDER_NEXT, place))
+        } else if ago < RING {
+            Some((TAG_RECENT, place))
+        } else if self.order_refs {
+            Some((TAG_ORDER, place))
+        } else {
+            None
+        }
     }
 
     /// Raw bytes of all columns.
@@ -198,6 +238,25 @@ pub fn unpack(
     Ok(())
 }
 
+/// What a block's decoder needs besides its columns: whether the file allows allocation-order
+/// references ([`FLAG_ORDER`]), and room for the block's allocation order, kept from block to
+/// block so decoding allocates nothing per block.
+#[derive(Debug, Clone, Default)]
+pub struct AllocOrder {
+    pub refs: bool,
+    slots: Vec<u32>,
+}
+
+impl AllocOrder {
+    /// For a file with these header flags.
+    pub fn for_flags(flags: u16) -> Self {
+        AllocOrder {
+            refs: flags & FLAG_ORDER != 0,
+            slots: Vec::new(),
+        }
+    }
+}
+
 /// Decodes `count` events of one version-2 block from its columns into `out` (and their
 /// pace, in cycles, into `pace` when the trace has a pace column); returns the slot-table
 /// size after them (`table` is the size before). Errors name the event's index in the block.
@@ -207,6 +266,7 @@ pub fn decode_block(
     mut table: u32,
     out: &mut Vec<Event>,
     mut pace: Option<&mut Vec<u64>>,
+    order: &mut AllocOrder,
 ) -> Result<u32, String> {
     let tags = &cols[COL_TAGS];
     if tags.len() != count as usize {
@@ -233,8 +293,13 @@ pub fn decode_block(
     // the length is set once all are decoded, so an error leaves `out` as it was.
     let room = &mut out.spare_capacity_mut()[..count as usize];
     let mut st = DeltaState::default();
-    let mut ring = [u32::MAX; RING];
+    // The block's allocations in order (`head` of them so far), and the place of the last
+    // free or realloc named through it.
+    let (refs, placed) = (order.refs, &mut order.slots);
+    placed.clear();
+    placed.resize(count as usize, 0);
     let mut head = 0usize;
+    let mut last = 0usize;
     for ((i, &tag), dst) in tags.iter().enumerate().zip(room) {
         let i = i as u32;
         if tag & TAG_THREAD != 0 {
@@ -252,12 +317,29 @@ pub fn decode_block(
         let mode = tag >> 6;
         let popped = if allocating { st.freed.pop() } else { None };
         let slot = if mode == SLOT_EXPLICIT {
-            if !allocating && domain == 1 {
-                let k = varint(&cols[COL_REFS], &mut pos[COL_REFS]).unwrap_or(0) as usize;
-                if k == 0 || k >= RING || k > head {
-                    return Err(bad(i, "bad recent-allocation reference"));
-                }
-                ring[(head - k) % RING]
+            if !allocating && domain != 0 {
+                last = match domain {
+                    1 => {
+                        let k = varint(&cols[COL_REFS], &mut pos[COL_REFS]).unwrap_or(0);
+                        if k == 0 || k >= RING as u64 || k > head as u64 {
+                            return Err(bad(i, "bad recent-allocation reference"));
+                        }
+                        head - k as usize
+                    }
+                    2 if refs => {
+                        let v = varint(&cols[COL_SLOTS], &mut pos[COL_SLOTS])
+                            .ok_or_else(|| bad(i, "slot column ends early"))?;
+                        let place = (last as i64).wrapping_add(unzigzag(v));
+                        if !(0..head as i64).contains(&place) {
+                            return Err(bad(i, "allocation-order reference out of the block"));
+                        }
+                        place as usize
+                    }
+                    3 if refs && last + 1 < head => last + 1,
+                    3 if refs => return Err(bad(i, "allocation-order reference out of the block")),
+                    _ => return Err(bad(i, "allocation-order bits without the order flag")),
+                };
+                placed[last]
             } else {
                 let v = varint(&cols[COL_SLOTS], &mut pos[COL_SLOTS])
                     .ok_or_else(|| bad(i, "slot column ends early"))?;
@@ -282,7 +364,7 @@ pub fn decode_block(
                 let Some(&domain) = DOMAINS.get(domain as usize) else {
                     return Err(bad(i, "domain 3 does not exist"));
                 };
-                ring[head % RING] = slot;
+                placed[head] = slot;
                 head += 1;
                 let size = field(&cols[COL_SIZES], &mut pos[COL_SIZES], i, "size")?;
                 if op == OP_ALLOC {
@@ -306,7 +388,7 @@ pub fn decode_block(
                     }
                 }
             }
-            _ if domain > 1 || (domain == 1 && mode != SLOT_EXPLICIT) => {
+            _ if domain != 0 && mode != SLOT_EXPLICIT => {
                 return Err(bad(i, "domain bits set on a realloc or free"))
             }
             OP_REALLOC => Event::Realloc {
@@ -357,3 +439,7 @@ pub(super) fn event_parts(e: &Event, current_thread: u16) -> (u8, u8, u16, Optio
         Event::Gc(_) => (OP_GC, 0, current_thread, None),
     }
 }
+
+#[cfg(test)]
+#[path = "columns_tests.rs"]
+mod tests;

@@ -69,3 +69,45 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
         notes,
     })
 }
+
+/// Rewrites the trace `input` (a path or `trace:NAME`) to `out` in the encoding this pybench
+/// writes — today version 2 with allocation-order references, so an older file shrinks (the
+/// shipped compileall trace by a fifth) — keeping its events, their pace, its metadata and
+/// the end block's counters and recorded accounting. The output is written beside its target
+/// and renamed when complete, so `out` may name the input itself: the reader keeps the old
+/// file open until the end.
+pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
+    let path = super::source::trace_path(input)?;
+    let ctx = || format!("{}", path.display());
+    let mut reader = super::TraceReader::open(&path).with_context(ctx)?;
+    let meta = reader.meta().clone();
+    let file =
+        AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let paced = reader.has_pace();
+    let mut writer = if paced {
+        TraceWriter::with_pace(BufWriter::new(file), &meta)?
+    } else {
+        TraceWriter::new(BufWriter::new(file), &meta)?
+    };
+    while let Some((events, pace)) = reader.next_batch_paced().with_context(ctx)? {
+        for (i, e) in events.iter().enumerate() {
+            writer.push_paced(e, pace.map_or(0, |p| p[i]))?;
+        }
+    }
+    let events = writer.events();
+    let end = reader
+        .end()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("{}: no end block", path.display()))?;
+    writer
+        .finish_with(end.counters, end.accounting)
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.commit())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
+    Ok(Written {
+        events,
+        bytes,
+        notes: Vec::new(),
+    })
+}

@@ -2,7 +2,7 @@
 //! block: what a reader needs before decoding anything — the totals the file declares,
 //! checked against the limits, and where each block is, for a parallel decode.
 
-use super::block::{parse_head, read_header, BlockHead, Header};
+use super::block::{parse_end, parse_head, read_header, BlockHead, Header};
 use super::format::*;
 use super::limits::check_declared;
 use super::reader::read_exact_at;
@@ -53,9 +53,8 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
             let mut payload = vec![0u8; head.stored_len as usize];
             read_exact_at(src, at, &mut payload, "block payload")?;
             head.verify(&header, &raw[..hlen], &payload, at, seq)?;
-            let end: End = serde_json::from_slice(&payload).map_err(|e| {
-                TraceError::corrupt(at, format!("end block is not valid JSON: {e}"))
-            })?;
+            let end =
+                parse_end(&header, &head, &payload).map_err(|m| TraceError::corrupt(at, m))?;
             let after = at + hlen as u64 + u64::from(head.stored_len);
             let mut probe = [0u8; 1];
             if src

@@ -210,7 +210,7 @@ impl<R: Read> TraceReader<R> {
                 }
             }
             if head.kind == BLOCK_END {
-                return self.read_end(at);
+                return self.read_end(&head, at);
             }
             self.decode(&head, at)?;
         }
@@ -251,9 +251,9 @@ impl<R: Read> TraceReader<R> {
         Ok(())
     }
 
-    fn read_end(&mut self, at: u64) -> Result<(), TraceError> {
-        let end: End = serde_json::from_slice(&self.stored)
-            .map_err(|e| TraceError::corrupt(at, format!("end block is not valid JSON: {e}")))?;
+    fn read_end(&mut self, head: &BlockHead, at: u64) -> Result<(), TraceError> {
+        let end = super::block::parse_end(&self.header, head, &self.stored)
+            .map_err(|m| TraceError::corrupt(at, m))?;
         if end.events != self.events || end.slots != self.table {
             return Err(TraceError::corrupt(
                 at,

@@ -47,6 +47,8 @@ pub struct TraceWriter<W: Write> {
     /// Blocks written so far: the next block's sequence number.
     seq: u64,
     pace: bool,
+    /// Whether the end block's JSON is compressed ([`FLAG_END_ZSTD`]).
+    end_zstd: bool,
     raw: Vec<u8>,
     stored: Vec<u8>,
     block_events: u32,
@@ -77,21 +79,29 @@ fn new_file_id() -> u64 {
 impl<W: Write> TraceWriter<W> {
     /// Writes a version-2 header and returns a writer for the events (no pace column).
     pub fn new(out: W, meta: &Meta) -> io::Result<Self> {
-        Self::with_options(out, meta, VERSION, false)
+        Self::with_options(out, meta, VERSION, WRITER_FLAGS)
     }
 
     /// A version-2 writer whose events carry their pace ([`Self::push_paced`]).
     pub fn with_pace(out: W, meta: &Meta) -> io::Result<Self> {
-        Self::with_options(out, meta, VERSION, true)
+        Self::with_options(out, meta, VERSION, WRITER_FLAGS | FLAG_PACE)
     }
 
     /// A version-1 writer: only to make fixtures that test the reading of old files.
     #[doc(hidden)]
     pub fn version1(out: W, meta: &Meta) -> io::Result<Self> {
-        Self::with_options(out, meta, 1, false)
+        Self::with_options(out, meta, 1, 0)
     }
 
-    fn with_options(mut out: W, meta: &Meta, version: u16, pace: bool) -> io::Result<Self> {
+    /// A version-2 writer as pybench wrote before [`FLAG_ORDER`] and [`FLAG_END_ZSTD`]: only
+    /// to make fixtures that test the reading of those files.
+    #[doc(hidden)]
+    pub fn without_order(out: W, meta: &Meta) -> io::Result<Self> {
+        Self::with_options(out, meta, VERSION, 0)
+    }
+
+    /// `flags` are version 2's header flags (a version-1 file has none).
+    fn with_options(mut out: W, meta: &Meta, version: u16, flags: u16) -> io::Result<Self> {
         let json = serde_json::to_vec(meta).map_err(io::Error::other)?;
         if json.len() > MAX_META as usize {
             return Err(invalid(format!(
@@ -100,7 +110,8 @@ impl<W: Write> TraceWriter<W> {
             )));
         }
         let file_id = new_file_id();
-        let flags = if pace { FLAG_PACE } else { 0 };
+        let flags = if version >= 2 { flags } else { 0 };
+        let pace = flags & FLAG_PACE != 0;
         let mut head = Vec::with_capacity(json.len() + 28);
         head.extend_from_slice(&MAGIC);
         head.extend_from_slice(&version.to_le_bytes());
@@ -124,11 +135,12 @@ impl<W: Write> TraceWriter<W> {
             file_id,
             seq: 0,
             pace,
+            end_zstd: flags & FLAG_END_ZSTD != 0,
             raw: Vec::with_capacity(1 << 19),
             stored: Vec::new(),
             block_events: 0,
             state: DeltaState::default(),
-            cols: BlockEncoder::default(),
+            cols: BlockEncoder::new(flags & FLAG_ORDER != 0),
             events: 0,
             table: 0,
             compressor: zstd::bulk::Compressor::new(level)?,
@@ -317,8 +329,19 @@ impl<W: Write> TraceWriter<W> {
             counters,
             accounting,
         };
-        self.stored = serde_json::to_vec(&end).map_err(io::Error::other)?;
-        let (raw_len, table) = (self.stored.len() as u32, self.table);
+        let json = serde_json::to_vec(&end).map_err(io::Error::other)?;
+        if json.len() > MAX_BLOCK as usize {
+            return Err(invalid(format!(
+                "end block is {} bytes (limit {MAX_BLOCK})",
+                json.len()
+            )));
+        }
+        self.stored = if self.end_zstd {
+            self.compressor.compress(&json)?
+        } else {
+            json.clone()
+        };
+        let (raw_len, table) = (json.len() as u32, self.table);
         self.write_block(BLOCK_END, 0, raw_len, table)?;
         self.out.flush()?;
         Ok(self.out)

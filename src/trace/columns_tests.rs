@@ -1,0 +1,83 @@
+//! The column decoder's allocation-order references: what a file without the flag may not
+//! hold, and references that leave the block, each a one-line error naming the event.
+
+use super::*;
+
+/// Columns of a block: allocations of slots 0..n (each a new slot), then one free whose tag
+/// bits and slots-column bytes are given.
+fn block(n: u32, free_bits: u8, slots_col: &[u8]) -> [Vec<u8>; COLUMNS] {
+    let mut cols: [Vec<u8>; COLUMNS] = Default::default();
+    for _ in 0..n {
+        // An allocation into the predicted slot (the table's next), OBJ domain, size 32.
+        cols[COL_TAGS].push(OP_ALLOC | (2 << 3) | (SLOT_PREDICTED << 6));
+        put_varint(&mut cols[COL_SIZES], 32);
+    }
+    cols[COL_TAGS].push(OP_FREE | free_bits | (SLOT_EXPLICIT << 6));
+    cols[COL_SLOTS].extend_from_slice(slots_col);
+    cols
+}
+
+fn decode(cols: &[Vec<u8>; COLUMNS], refs: bool) -> Result<Vec<Event>, String> {
+    let count = cols[COL_TAGS].len() as u32;
+    let mut out = Vec::new();
+    let mut order = AllocOrder {
+        refs,
+        ..AllocOrder::default()
+    };
+    decode_block(cols, count, 0, &mut out, None, &mut order).map(|_| out)
+}
+
+fn freed(events: &[Event]) -> Option<u32> {
+    match events.last() {
+        Some(Event::Free { slot, .. }) => Some(*slot),
+        _ => None,
+    }
+}
+
+#[test]
+fn order_references_name_the_block_allocated_at_that_place() {
+    // Last place named starts at 0: "next" is place 1, a delta of +3 is place 3.
+    let next = decode(&block(5, TAG_ORDER_NEXT, &[]), true).unwrap();
+    assert_eq!(freed(&next), Some(1));
+    let plus3 = decode(&block(5, TAG_ORDER, &[zigzag(3) as u8]), true).unwrap();
+    assert_eq!(freed(&plus3), Some(3));
+}
+
+#[test]
+fn order_bits_need_the_header_flag() {
+    for bits in [TAG_ORDER, TAG_ORDER_NEXT] {
+        let e = decode(
+            &block(
+                5,
+                bits,
+                &[zigzag(1) as u8][..usize::from(bits == TAG_ORDER)],
+            ),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e, "event 5: allocation-order bits without the order flag");
+    }
+}
+
+#[test]
+fn order_references_outside_the_block_are_errors() {
+    let cases: [(u32, u8, i64); 4] = [
+        (5, TAG_ORDER, 5),      // place 5: only 0..5 allocated
+        (5, TAG_ORDER, -1),     // before the block
+        (1, TAG_ORDER_NEXT, 0), // place 1 with one allocation
+        (0, TAG_ORDER, 0),      // nothing allocated yet
+    ];
+    for (n, bits, delta) in cases {
+        let col = if bits == TAG_ORDER {
+            vec![zigzag(delta) as u8]
+        } else {
+            vec![]
+        };
+        let e = decode(&block(n, bits, &col), true).unwrap_err();
+        assert_eq!(
+            e,
+            format!("event {n}: allocation-order reference out of the block"),
+            "{n} allocations, bits {bits:#x}, delta {delta}"
+        );
+    }
+}
