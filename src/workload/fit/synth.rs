@@ -1,9 +1,10 @@
 //! Drawing a stand-in from a fitted [`Model`]: every allocation drawn from its segment's
-//! histograms, deaths scheduled by the drawn lifetimes, collections freeing the blocks due
-//! soonest.
+//! histograms, deaths scheduled by the drawn lifetimes (or, for a block drawn to be resized,
+//! by a resized block's recorded life, its reallocs with it), collections freeing the blocks
+//! due soonest.
 
 use super::places::Places;
-use super::{cell, Model, Request, Segment, CHAIN_SPAN};
+use super::{cell, Buffer, Model, Request, Segment, CHAIN_SPAN};
 use crate::workload::event::{Domain, Event};
 use crate::workload::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use crate::workload::rng::Rng;
@@ -21,8 +22,9 @@ fn age_in(bin: u8, rng: &mut Rng) -> u64 {
     }
 }
 
-/// Ring of recent allocations, to find a realloc's target by its age.
-const RING: usize = 1 << 16;
+/// A realloc due: `(when, birth, step, slot, size)` — ordered by when, then by the block's
+/// birth and its step, so one block's reallocs keep their order.
+type Resize = (u64, u64, u32, u32, u32);
 
 /// The stand-in's state: live blocks, their scheduled deaths, free slots.
 struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
@@ -38,7 +40,12 @@ struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     free_slots: Vec<u32>,
     /// `(death, birth, slot)`, earliest first.
     deaths: BinaryHeap<Reverse<(u64, u64, u32)>>,
-    ring: Vec<(u32, u64)>,
+    /// Per (domain, size group), the current segment's resized lives not yet followed, in a
+    /// shuffled order: drawn without replacement, so a few lives with many reallocs are
+    /// followed as often as the trace had them, not by chance more or less.
+    decks: Vec<Vec<u32>>,
+    /// Reallocs due, earliest first.
+    resizes: BinaryHeap<Reverse<Resize>>,
     now: u64,
     prev_request: Option<Request>,
     /// Request of the block freed last, if a free came after the last allocation.
@@ -95,12 +102,22 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     }
 
     fn alloc(&mut self, seg: &Segment) -> std::io::Result<()> {
-        let request = self.request(seg);
+        let mut request = self.request(seg);
+        let birth = self.now;
+        let slot = self.free_slots.pop().unwrap_or(self.births.len() as u32);
+        let death = match self.buffer(seg, request) {
+            Some(b) => {
+                request.0 = b.start;
+                for (k, &(after, size)) in b.steps.iter().enumerate() {
+                    self.resizes
+                        .push(Reverse((birth + after, birth, k as u32, slot, size)));
+                }
+                b.age.map(|a| birth + 1 + a)
+            }
+            None => self.death(seg, request, birth),
+        };
         self.prev_request = Some(request);
         let (size, domain, calloc) = request;
-        let birth = self.now;
-        let death = self.death(seg, request, birth);
-        let slot = self.free_slots.pop().unwrap_or(self.births.len() as u32);
         if slot as usize == self.births.len() {
             self.births.push(u64::MAX);
             self.bytes.push(0);
@@ -128,7 +145,6 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
                 thread: 0,
             },
         })?;
-        self.ring[(birth as usize) % RING] = (slot, birth);
         if let Some(death) = death {
             self.deaths.push(Reverse((death, birth, slot)));
         }
@@ -180,40 +196,41 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         death
     }
 
-    fn realloc(&mut self, seg: &Segment) -> std::io::Result<()> {
-        let (age, domain) = seg.realloc_age.sample(&mut self.rng).unwrap_or((0, 1));
-        let want = self.now.saturating_sub(1 + age_in(age, &mut self.rng));
-        // The block born at that age if it lives, else the nearest younger live block of the
-        // wanted domain, else the youngest live one.
-        let mut target = None;
-        for k in 0..64u64 {
-            let Some(at) = want.checked_add(k).filter(|&a| a < self.now) else {
-                break;
-            };
-            let (slot, birth) = self.ring[(at as usize) % RING];
-            if birth == at && self.births[slot as usize] == birth {
-                if self.domains[slot as usize] == domain || target.is_none() {
-                    target = Some(slot);
-                }
-                if self.domains[slot as usize] == domain {
-                    break;
-                }
+    /// Whether a block of `request` is drawn to be resized, at its (domain, size group)'s
+    /// share of resized births, and if so the recorded life it follows.
+    fn buffer<'s>(&mut self, seg: &'s Segment, request: Request) -> Option<&'s Buffer> {
+        let c = cell(request.1, u64::from(request.0));
+        let lives = &seg.buffers[c];
+        if lives.is_empty() || !self.rng.chance(seg.buffer_rate[c]) {
+            return None;
+        }
+        if self.decks[c].is_empty() {
+            let deck = &mut self.decks[c];
+            deck.extend(0..lives.len() as u32);
+            for i in (1..deck.len()).rev() {
+                deck.swap(i, self.rng.below(i as u64 + 1) as usize);
             }
         }
-        let Some(slot) = target else {
-            return Ok(());
-        };
-        let old = self.bytes[slot as usize];
-        let bin = seg.growth.sample(&mut self.rng).unwrap_or(16) as f64;
-        let jitter = self.rng.unit() - 0.5;
-        let ratio = 2f64.powf((bin - 16.0 + jitter) / 4.0);
-        let size = ((old.max(1) as f64 * ratio).round() as u64).clamp(1, 1 << 30) as u32;
-        self.bytes[slot as usize] = u64::from(size);
-        (self.emit)(Event::Realloc {
-            slot,
-            size,
-            thread: 0,
-        })
+        lives.get(self.decks[c].pop()? as usize)
+    }
+
+    /// Emits the reallocs due by `now` of blocks still live.
+    fn resize_due(&mut self, now: u64) -> std::io::Result<()> {
+        while let Some(&Reverse((when, birth, _, slot, size))) = self.resizes.peek() {
+            if when > now {
+                break;
+            }
+            self.resizes.pop();
+            if self.births[slot as usize] == birth {
+                self.bytes[slot as usize] = u64::from(size);
+                (self.emit)(Event::Realloc {
+                    slot,
+                    size,
+                    thread: 0,
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -233,15 +250,17 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
         requests: Vec::new(),
         free_slots: Vec::new(),
         deaths: BinaryHeap::new(),
-        ring: vec![(0, u64::MAX); RING],
+        decks: Vec::new(),
+        resizes: BinaryHeap::new(),
         now: 0,
         prev_request: None,
         just_freed: None,
         last_long: None,
     };
     for seg in &model.segments {
-        let realloc_rate = seg.reallocs as f64 / seg.allocs.max(1) as f64;
+        s.decks = vec![Vec::new(); seg.buffers.len()];
         for _ in 0..seg.allocs {
+            s.resize_due(s.now)?;
             while let Some(&Reverse((death, birth, slot))) = s.deaths.peek() {
                 if death > s.now {
                     break;
@@ -257,15 +276,11 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
                 }
             }
             s.alloc(seg)?;
-            // Several reallocs per allocation when the rate exceeds 1.
-            let mut r = realloc_rate;
-            while r > 0.0 && s.rng.chance(r.min(1.0)) {
-                s.realloc(seg)?;
-                r -= 1.0;
-            }
         }
     }
-    // Teardown: what the program freed at exit, in the order the lifetimes say.
+    // Teardown: the last reallocs, then what the program freed at exit, in the order the
+    // lifetimes say.
+    s.resize_due(u64::MAX)?;
     while let Some(Reverse((_, birth, slot))) = s.deaths.pop() {
         s.free(slot, birth)?;
     }
