@@ -72,11 +72,10 @@ fn decode_batches(bencher: Bencher, name: &str) {
     });
 }
 
-/// The same events encoded as version 1 and decoded: the reference in the same run.
-#[divan::bench(args = TRACES, sample_count = 10)]
-fn decode_batches_v1(bencher: Bencher, name: &str) {
+/// Decodes the trace's events as the writer `make` returns encodes them.
+fn decode_reencoded(bencher: Bencher, name: &str, make: fn(&Meta) -> TraceWriter<Vec<u8>>) {
     let (events, _, meta) = read_all(&path(name)).expect("shipped trace");
-    let mut w = TraceWriter::version1(Vec::new(), &meta).expect("writer");
+    let mut w = make(&meta);
     for e in &events {
         w.push(e).expect("valid");
     }
@@ -89,6 +88,23 @@ fn decode_batches_v1(bencher: Bencher, name: &str) {
             black_box(b);
         }
         events
+    });
+}
+
+/// The same events encoded as version 1 and decoded: the reference in the same run.
+#[divan::bench(args = TRACES, sample_count = 10)]
+fn decode_batches_v1(bencher: Bencher, name: &str) {
+    decode_reencoded(bencher, name, |m| {
+        TraceWriter::version1(Vec::new(), m).expect("writer")
+    });
+}
+
+/// The same events encoded without allocation-order references and decoded: the reference
+/// for [`decode_batches`] in the same run.
+#[divan::bench(args = TRACES, sample_count = 10)]
+fn decode_batches_before_order(bencher: Bencher, name: &str) {
+    decode_reencoded(bencher, name, |m| {
+        TraceWriter::without_order(Vec::new(), m).expect("writer")
     });
 }
 
@@ -128,27 +144,6 @@ fn encode(bencher: Bencher, name: &str) {
 fn encode_before_order(bencher: Bencher, name: &str) {
     encode_with(bencher, name, |m| {
         TraceWriter::without_order(Vec::new(), m).expect("writer")
-    });
-}
-
-/// The same events encoded without allocation-order references and decoded: the reference
-/// for [`decode_batches`] in the same run.
-#[divan::bench(args = TRACES, sample_count = 10)]
-fn decode_batches_before_order(bencher: Bencher, name: &str) {
-    let (events, _, meta) = read_all(&path(name)).expect("shipped trace");
-    let mut w = TraceWriter::without_order(Vec::new(), &meta).expect("writer");
-    for e in &events {
-        w.push(e).expect("valid");
-    }
-    let data = w.finish(BTreeMap::new()).expect("finish");
-    bencher.counter(ItemsCount::new(events.len())).bench(|| {
-        let mut r = TraceReader::new(black_box(&data[..])).expect("trace");
-        let mut events = 0usize;
-        while let Some(b) = r.next_batch().expect("valid") {
-            events += b.len();
-            black_box(b);
-        }
-        events
     });
 }
 

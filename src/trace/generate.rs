@@ -57,17 +57,28 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
     }
     let events = writer.events();
     let notes = stream.notes();
-    writer
-        .finish(BTreeMap::new())
-        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|f| f.commit())
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
+    let bytes = commit(writer, BTreeMap::new(), None, out)?;
     Ok(Written {
         events,
         bytes,
         notes,
     })
+}
+
+/// Writes the end block, flushes, and renames the finished file onto `out`; returns its
+/// size in bytes.
+fn commit(
+    writer: TraceWriter<BufWriter<AtomicFile>>,
+    counters: BTreeMap<String, u64>,
+    accounting: Option<super::accounting::Accounting>,
+    out: &Path,
+) -> anyhow::Result<u64> {
+    writer
+        .finish_with(counters, accounting)
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.commit())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(std::fs::metadata(out).map_or(0, |m| m.len()))
 }
 
 /// Rewrites the trace `input` (a path or `trace:NAME`) to `out` in the encoding this pybench
@@ -99,12 +110,7 @@ pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
         .end()
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("{}: no end block", path.display()))?;
-    writer
-        .finish_with(end.counters, end.accounting)
-        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|f| f.commit())
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
+    let bytes = commit(writer, end.counters, end.accounting, out)?;
     Ok(Written {
         events,
         bytes,
