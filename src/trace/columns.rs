@@ -297,7 +297,7 @@ pub fn decode_block(
     // free or realloc named through it.
     let (refs, placed) = (order.refs, &mut order.slots);
     placed.clear();
-    placed.resize(count as usize, 0);
+    placed.reserve(count as usize);
     let mut head = 0usize;
     let mut last = 0usize;
     for ((i, &tag), dst) in tags.iter().enumerate().zip(room) {
@@ -364,7 +364,7 @@ pub fn decode_block(
                 let Some(&domain) = DOMAINS.get(domain as usize) else {
                     return Err(bad(i, "domain 3 does not exist"));
                 };
-                placed[head] = slot;
+                placed.push(slot);
                 head += 1;
                 let size = field(&cols[COL_SIZES], &mut pos[COL_SIZES], i, "size")?;
                 if op == OP_ALLOC {
