@@ -1,0 +1,151 @@
+//! The read-ahead thread of a [`super::Feed`]: one pass of the source per start signal,
+//! decoded (and compiled) into the ring's chunks, liveness checked or repaired on the way.
+
+use super::{Chunk, Msg, Reader, CHUNK};
+use crate::harness::compact::Compiler;
+use crate::trace::live::{Liveness, Repairer};
+use crate::workload::Event;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// What the read-ahead does about events that break liveness (module documentation).
+pub(super) enum Guard {
+    /// Refuse them, in the first pass.
+    Check { live: Liveness, checked: bool },
+    /// `--allow-malformed`: repair every pass as the materialised replay is repaired.
+    Repair {
+        repairer: Repairer,
+        batch: Vec<Event>,
+    },
+}
+
+impl Guard {
+    fn restart(&mut self) {
+        match self {
+            Guard::Check { live, .. } => *live = Liveness::default(),
+            Guard::Repair { repairer, .. } => *repairer = Repairer::default(),
+        }
+    }
+
+    /// `events` (the stream's from number `first` on) as the replay must see them.
+    fn pass<'a>(&'a mut self, events: &'a [Event], first: u64) -> Result<&'a [Event], String> {
+        match self {
+            Guard::Check { live, checked } => {
+                if !*checked {
+                    live.check(events, first)
+                        .map_err(|(n, m)| format!("event {n} of the trace: {m}"))?;
+                }
+                Ok(events)
+            }
+            Guard::Repair { repairer, batch } => {
+                batch.clear();
+                batch.extend_from_slice(events);
+                repairer.apply(batch);
+                Ok(batch)
+            }
+        }
+    }
+
+    /// A pass ended: later passes need no check; a repair's note.
+    fn end(&mut self) -> Option<String> {
+        match self {
+            Guard::Check { checked, .. } => {
+                *checked = true;
+                None
+            }
+            Guard::Repair { repairer, .. } => repairer.repairs.note(),
+        }
+    }
+}
+
+/// The read-ahead thread: one pass per start signal, until the feed is dropped.
+pub(super) fn read_ahead(
+    mut reader: Reader,
+    mut compiler: Option<Compiler>,
+    mut guard: Guard,
+    start: Receiver<()>,
+    tx: SyncSender<Msg>,
+    free: Receiver<Chunk>,
+) {
+    let mut spare = None;
+    while start.recv().is_ok() {
+        let pass = one_pass(
+            &mut reader,
+            compiler.as_mut(),
+            &mut guard,
+            &tx,
+            &free,
+            &mut spare,
+        );
+        let msg = match pass {
+            Ok(()) => Msg::End(guard.end()),
+            Err(m) => Msg::Failed(m),
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+/// Fills and sends the chunks of one pass.
+fn one_pass(
+    reader: &mut Reader,
+    mut compiler: Option<&mut Compiler>,
+    guard: &mut Guard,
+    tx: &SyncSender<Msg>,
+    free: &Receiver<Chunk>,
+    spare: &mut Option<Chunk>,
+) -> Result<(), String> {
+    let closed = || "the replay stopped".to_string();
+    reader.rewind()?;
+    guard.restart();
+    if let Some(c) = compiler.as_deref_mut() {
+        c.restart();
+    }
+    let mut chunk = match spare.take() {
+        Some(c) => c,
+        None => free.recv().map_err(|_| closed())?,
+    };
+    chunk.reset(0);
+    let (mut done, mut read) = (0u64, 0u64);
+    while let Some(raw) = reader.next_batch()? {
+        let mut batch = guard.pass(raw, read)?;
+        read += raw.len() as u64;
+        while !batch.is_empty() {
+            let take = batch.len().min(CHUNK - chunk.covers);
+            let (part, rest) = batch.split_at(take);
+            match compiler.as_deref_mut() {
+                Some(c) => c
+                    .push(part, &mut chunk.records, &mut chunk.wide)
+                    .map_err(|e| format!("event {}: {e}", done))?,
+                None => chunk.events.extend_from_slice(part),
+            }
+            chunk.covers += take;
+            done += take as u64;
+            batch = rest;
+            if chunk.covers == CHUNK {
+                tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+                chunk = free.recv().map_err(|_| closed())?;
+                chunk.reset(done);
+            }
+        }
+    }
+    // What the pass leaves live, freed untimed (the compiled form only; the memory pass's
+    // replayer frees its own table).
+    let mut from = Some(0);
+    while let (Some(c), Some(f)) = (compiler.as_deref(), from) {
+        if chunk.covers > 0 || !chunk.records.is_empty() {
+            tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+            chunk = free.recv().map_err(|_| closed())?;
+            chunk.reset(done);
+        }
+        chunk.cleanup = true;
+        from = c.live_from(f, CHUNK, &mut chunk.records);
+    }
+    if chunk.covers > 0 || !chunk.records.is_empty() {
+        tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
+    } else {
+        // An empty buffer stays here for the next pass: the ring keeps all its buffers.
+        *spare = Some(chunk);
+    }
+    Ok(())
+}
