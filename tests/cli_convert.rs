@@ -164,3 +164,29 @@ fn bad_input_is_one_line_and_leaves_nothing_behind() {
     assert_eq!(left, ["cut.pbt", "junk.pbt"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_version_1_trace_converts() {
+    let dir = tempdir("convert-v1");
+    let shipped = pybench::trace::source::trace_path("trace:compileall").unwrap();
+    let mut r = TraceReader::open(&shipped).unwrap();
+    let old = dir.join("v1.pbt");
+    let mut w = TraceWriter::version1(std::fs::File::create(&old).unwrap(), r.meta()).unwrap();
+    while let Some(batch) = r.next_batch().unwrap() {
+        for e in batch {
+            w.push(e).unwrap();
+        }
+    }
+    w.finish(r.end().unwrap().counters.clone()).unwrap();
+    let new = dir.join("v2.pbt");
+    pybench()
+        .arg("convert")
+        .arg(&old)
+        .arg("-o")
+        .arg(&new)
+        .assert()
+        .success();
+    assert_eq!(contents(&new), contents(&old));
+    assert!(file_len(&new) * 10 < file_len(&old) * 7);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -86,16 +86,17 @@ fn commit(
 /// shipped compileall trace by a fifth) — keeping its events, their pace, its metadata and
 /// the end block's counters and recorded accounting. The output is written beside its target
 /// and renamed when complete, so `out` may name the input itself: the reader keeps the old
-/// file open until the end.
+/// file open until the end. Blocks are decoded in parallel (issue 15: trace conversion).
 pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
     let path = super::source::trace_path(input)?;
     let ctx = || format!("{}", path.display());
-    let mut reader = super::TraceReader::open(&path).with_context(ctx)?;
+    // Blocks decoded in parallel (rayon), handed over in order with liveness checked.
+    let mut reader = super::parallel::ParallelReader::open(&path, false).with_context(ctx)?;
     let meta = reader.meta().clone();
+    let end = reader.end().clone();
     let file =
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let paced = reader.has_pace();
-    let mut writer = if paced {
+    let mut writer = if reader.has_pace() {
         TraceWriter::with_pace(BufWriter::new(file), &meta)?
     } else {
         TraceWriter::new(BufWriter::new(file), &meta)?
@@ -106,10 +107,6 @@ pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
         }
     }
     let events = writer.events();
-    let end = reader
-        .end()
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("{}: no end block", path.display()))?;
     let bytes = commit(writer, end.counters, end.accounting, out)?;
     Ok(Written {
         events,

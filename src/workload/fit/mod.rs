@@ -6,8 +6,7 @@
 //! keeps, per segment, only histograms: request sizes with their domain and call
 //! (alloc/calloc), lifetimes in later allocations per (domain, size group), the lives of
 //! resized blocks (buffers) whole — when each realloc came and what size it asked for —, and
-//! the burst sizes of GC
-//! collections per generation — and three figures of the order that decide how warm
+//! the burst sizes of GC collections per generation — and three figures of the order that decide how warm
 //! an allocator's caches stay: how often an allocation repeats the request before it (runs
 //! of one size), how often an allocation right after a free asks for what was just freed
 //! (echoes: a loop's next temporary, which a LIFO free list serves from the block just
@@ -22,7 +21,7 @@
 use super::event::Event;
 use super::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use super::rng::Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Phases the model distinguishes: sizes and lifetimes drift through a program (imports,
 /// then work, then teardown), so one histogram per sixteenth of the allocations.
@@ -181,14 +180,10 @@ struct Counts {
 
 #[derive(Clone, Copy, Default)]
 struct Block {
-    bytes: u64,
     birth: u64,
-    domain: u8,
     /// What its allocation asked for (an echo asks for it again).
     request: Request,
     live: bool,
-    /// Its reallocs so far, an index into [`Fitter::steps`].
-    resized: Option<u32>,
 }
 
 /// One pass over the trace, counting per segment what the model keeps.
@@ -206,9 +201,8 @@ struct Fitter {
     /// The collection whose burst of frees is being counted: (generation, frees so far).
     burst: Option<(u8, u32)>,
     places: PlaceCounts,
-    /// The reallocs of each live resized block ([`Block::resized`]), reused once it dies.
-    steps: Vec<Vec<(u64, u32)>>,
-    spare_steps: Vec<u32>,
+    /// The reallocs so far of each live block that was resized, by slot.
+    resized: HashMap<u32, Vec<(u64, u32)>>,
 }
 
 impl Fitter {
@@ -231,13 +225,13 @@ impl Fitter {
     fn record_life(&mut self, b: &Block, bin: u8) {
         let s = self.seg_of(b.birth);
         let s = &mut self.c[s];
-        *s.life[cell(b.domain, u64::from(b.request.0))]
+        *s.life[cell(b.request.1, u64::from(b.request.0))]
             .entry(bin)
             .or_default() += 1;
         *s.life_all.entry(bin).or_default() += 1;
     }
 
-    fn alloc(&mut self, slot: u32, request: Request, bytes: u64) {
+    fn alloc(&mut self, slot: u32, request: Request) {
         let i = slot as usize;
         if i >= self.blocks.len() {
             self.blocks.resize(i + 1, Block::default());
@@ -253,12 +247,9 @@ impl Fitter {
         }
         self.prev_request = Some(request);
         self.blocks[i] = Block {
-            bytes,
             birth: self.allocs,
-            domain: request.1,
             request,
             live: true,
-            resized: None,
         };
         self.allocs += 1;
     }
@@ -267,28 +258,20 @@ impl Fitter {
         let Some(b) = self.blocks.get(slot as usize).copied().filter(|b| b.live) else {
             return;
         };
-        let k = match b.resized {
-            Some(k) => k,
-            None => {
-                let k = self.spare_steps.pop().unwrap_or_else(|| {
-                    self.steps.push(Vec::new());
-                    self.steps.len() as u32 - 1
-                });
-                self.blocks[slot as usize].resized = Some(k);
-                k
-            }
-        };
-        self.steps[k as usize].push((self.allocs - b.birth, size));
-        self.blocks[slot as usize].bytes = u64::from(size);
+        let steps = self.resized.entry(slot).or_default();
+        steps.push((self.allocs - b.birth, size));
     }
 
-    /// Keeps the whole life of a resized block that died at `age` (or lived to the end).
-    fn record_buffer(&mut self, b: &Block, k: u32, age: Option<u64>) {
-        let steps = std::mem::take(&mut self.steps[k as usize]);
-        self.spare_steps.push(k);
+    /// Where a block that died at `age` (`None`: lived to the end) is kept: its lifetime,
+    /// or, if it was resized, its whole life.
+    fn record_death(&mut self, slot: u32, b: &Block, age: Option<u64>) {
+        let Some(steps) = self.resized.remove(&slot) else {
+            let bin = age.map_or(LIFE_BINS - 1, life_bin);
+            return self.record_life(b, bin as u8);
+        };
         let s = self.seg_of(b.birth);
-        let start = b.request.0;
-        self.c[s].buffers[cell(b.domain, u64::from(start))].push(Buffer { start, steps, age });
+        let (start, domain) = (b.request.0, b.request.1);
+        self.c[s].buffers[cell(domain, u64::from(start))].push(Buffer { start, steps, age });
     }
 
     fn free(&mut self, slot: u32) {
@@ -298,10 +281,7 @@ impl Fitter {
         self.blocks[slot as usize].live = false;
         self.just_freed = Some(b.request);
         let age = self.allocs - b.birth - 1;
-        match b.resized {
-            Some(k) => self.record_buffer(&b, k, Some(age)),
-            None => self.record_life(&b, life_bin(age) as u8),
-        }
+        self.record_death(slot, &b, Some(age));
         self.places.free(b.birth, self.allocs);
         if age >= COHORT_MIN_AGE {
             let gap = self.prev_long_birth.map(|p| p.abs_diff(b.birth));
@@ -323,10 +303,9 @@ impl Fitter {
         }
         match e {
             Event::Alloc { slot, domain, .. } | Event::Calloc { slot, domain, .. } => {
-                let bytes = e.bytes().unwrap_or(0);
-                let size = bytes.min(u64::from(u32::MAX)) as u32;
+                let size = e.bytes().unwrap_or(0).min(u64::from(u32::MAX)) as u32;
                 let calloc = matches!(e, Event::Calloc { .. });
-                self.alloc(slot, (size, domain as u8, calloc), bytes);
+                self.alloc(slot, (size, domain as u8, calloc));
             }
             Event::Realloc { slot, size, .. } => self.realloc(slot, size),
             Event::Free { slot, .. } => self.free(slot),
@@ -341,11 +320,8 @@ impl Fitter {
     fn finish(mut self) -> Model {
         self.end_burst();
         let blocks = std::mem::take(&mut self.blocks);
-        for b in blocks.iter().filter(|b| b.live) {
-            match b.resized {
-                Some(k) => self.record_buffer(b, k, None),
-                None => self.record_life(b, (LIFE_BINS - 1) as u8),
-            }
+        for (slot, b) in blocks.iter().enumerate().filter(|(_, b)| b.live) {
+            self.record_death(slot as u32, b, None);
         }
         // A stand-in block can join only a cohort born within the span before it: scale the
         // cohort share by how often that chance exists, so the stand-in's share matches.
@@ -420,8 +396,7 @@ impl Model {
             long_births: Vec::new(),
             burst: None,
             places: PlaceCounts::new(total),
-            steps: Vec::new(),
-            spare_steps: Vec::new(),
+            resized: HashMap::new(),
         };
         for &e in events {
             f.event(e);

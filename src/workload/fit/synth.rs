@@ -33,8 +33,6 @@ struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     places: &'a Places,
     /// Birth (allocation index) of the block in each slot, `u64::MAX` if free.
     births: Vec<u64>,
-    bytes: Vec<u64>,
-    domains: Vec<u8>,
     /// What each slot's block was allocated as (the request an echo repeats).
     requests: Vec<Request>,
     free_slots: Vec<u32>,
@@ -120,14 +118,10 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         let (size, domain, calloc) = request;
         if slot as usize == self.births.len() {
             self.births.push(u64::MAX);
-            self.bytes.push(0);
-            self.domains.push(0);
             self.requests.push(request);
         }
         let i = slot as usize;
         self.births[i] = birth;
-        self.bytes[i] = u64::from(size);
-        self.domains[i] = domain;
         self.requests[i] = request;
         let domain = Domain::ALL[domain as usize % 3];
         (self.emit)(match calloc {
@@ -222,7 +216,6 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
             }
             self.resizes.pop();
             if self.births[slot as usize] == birth {
-                self.bytes[slot as usize] = u64::from(size);
                 (self.emit)(Event::Realloc {
                     slot,
                     size,
@@ -245,8 +238,6 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
         emit,
         places: &model.places,
         births: Vec::new(),
-        bytes: Vec::new(),
-        domains: Vec::new(),
         requests: Vec::new(),
         free_slots: Vec::new(),
         deaths: BinaryHeap::new(),
