@@ -24,14 +24,15 @@ fn contents(path: &Path) -> Contents {
     (meta, events, pace, end)
 }
 
-/// The shipped compileall trace written as pybench did before allocation-order references
-/// and the compressed end block, its accounting kept.
-fn old_compileall(dir: &Path) -> std::path::PathBuf {
+type Make = fn(std::fs::File, &pybench::trace::Meta) -> std::io::Result<TraceWriter<std::fs::File>>;
+
+/// The shipped compileall trace written to `dir/name` by the writer `make` returns (an
+/// older encoding), its counters and accounting kept.
+fn old_compileall(dir: &Path, name: &str, make: Make) -> std::path::PathBuf {
     let shipped = pybench::trace::source::trace_path("trace:compileall").unwrap();
     let mut r = TraceReader::open(&shipped).unwrap();
-    let file = dir.join("old.pbt");
-    let mut w =
-        TraceWriter::without_order(std::fs::File::create(&file).unwrap(), r.meta()).unwrap();
+    let file = dir.join(name);
+    let mut w = make(std::fs::File::create(&file).unwrap(), r.meta()).unwrap();
     while let Some(batch) = r.next_batch().unwrap() {
         for e in batch {
             w.push(e).unwrap();
@@ -46,31 +47,30 @@ fn old_compileall(dir: &Path) -> std::path::PathBuf {
     file
 }
 
+/// `pybench convert FROM -o TO`, which must succeed.
+fn convert(from: &Path, to: &Path) -> assert_cmd::assert::Assert {
+    pybench()
+        .arg("convert")
+        .arg(from)
+        .arg("-o")
+        .arg(to)
+        .assert()
+        .success()
+}
+
 #[test]
 fn an_old_trace_converts_smaller_with_everything_kept() {
     let dir = tempdir("convert");
-    let old = old_compileall(&dir);
+    // As written before allocation-order references and the compressed end block.
+    let old = old_compileall(&dir, "old.pbt", TraceWriter::without_order);
     let new = dir.join("new.pbt");
-    pybench()
-        .arg("convert")
-        .arg(&old)
-        .arg("-o")
-        .arg(&new)
-        .assert()
-        .success()
-        .stderr(predicates::str::contains("B/event"));
+    convert(&old, &new).stderr(predicates::str::contains("B/event"));
     assert_eq!(contents(&new), contents(&old));
     let (a, b) = (file_len(&old), file_len(&new));
     // compileall frees its syntax trees node after node: a fifth smaller with order refs.
     assert!(b * 10 < a * 9, "{b} bytes converted against {a}");
     // In place: the output replaces its own input once complete.
-    pybench()
-        .arg("convert")
-        .arg(&old)
-        .arg("-o")
-        .arg(&old)
-        .assert()
-        .success();
+    convert(&old, &old);
     assert_eq!(file_len(&old), b);
     assert_eq!(contents(&old), contents(&new));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -102,13 +102,7 @@ fn pace_survives_conversion() {
     }
     w.finish(Default::default()).unwrap();
     let out = dir.join("out.pbt");
-    pybench()
-        .arg("convert")
-        .arg(&file)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    convert(&file, &out);
     let (before, after) = (contents(&file), contents(&out));
     assert!(!before.2.is_empty() && before.2.iter().any(|&p| p > 0));
     assert_eq!(after, before);
@@ -168,24 +162,9 @@ fn bad_input_is_one_line_and_leaves_nothing_behind() {
 #[test]
 fn a_version_1_trace_converts() {
     let dir = tempdir("convert-v1");
-    let shipped = pybench::trace::source::trace_path("trace:compileall").unwrap();
-    let mut r = TraceReader::open(&shipped).unwrap();
-    let old = dir.join("v1.pbt");
-    let mut w = TraceWriter::version1(std::fs::File::create(&old).unwrap(), r.meta()).unwrap();
-    while let Some(batch) = r.next_batch().unwrap() {
-        for e in batch {
-            w.push(e).unwrap();
-        }
-    }
-    w.finish(r.end().unwrap().counters.clone()).unwrap();
+    let old = old_compileall(&dir, "v1.pbt", TraceWriter::version1);
     let new = dir.join("v2.pbt");
-    pybench()
-        .arg("convert")
-        .arg(&old)
-        .arg("-o")
-        .arg(&new)
-        .assert()
-        .success();
+    convert(&old, &new);
     assert_eq!(contents(&new), contents(&old));
     assert!(file_len(&new) * 10 < file_len(&old) * 7);
     std::fs::remove_dir_all(&dir).unwrap();
