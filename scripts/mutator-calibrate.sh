@@ -12,8 +12,10 @@
 # Usage: scripts/mutator-calibrate.sh [REPEATS]      (default 5)
 # Environment: PYTHON (CPython 3.8+ with shared libpython; default pyenv's 3.11.7, else
 # python3), OUT (default target/mutator-calibrate), PYBENCH (a built binary), ALLOCATORS
-# (exec names, default "pymalloc system jemalloc mimalloc"), PARAMS (--mutator-params, e.g.
-# "recent=0.9,ring=16,alu=8"; default the built-in defaults), ROUNDS (throughput rounds per
+# (exec names, default "pymalloc system jemalloc mimalloc"), PARAMS (one or more
+# --mutator-params sets separated by spaces, e.g. "default alu=0": each replays the trace once
+# more into its own column of the table, all against the same real runs; "default" is the
+# built-in "recent=0.9,ring=16,alu=8"; default "default"), ROUNDS (throughput rounds per
 # repetition, default 5), CALIBRATE / CHECK (program names below), PROGRAMS (only these).
 # Re-run on a quiet machine: every figure printed on a loaded one is indicative only.
 set -euo pipefail
@@ -28,8 +30,7 @@ allocators="${ALLOCATORS:-pymalloc system jemalloc mimalloc}"
 rounds="${ROUNDS:-5}"
 calibrate="${CALIBRATE:-alloc_heavy json.tool}"
 check="${CHECK:-compileall ast_parse}"
-params=()
-[ -n "${PARAMS:-}" ] && params=(--mutator-params "$PARAMS")
+param_sets="${PARAMS:-default}"
 work="$out/inputs"
 mkdir -p "$work"
 py="$PYTHON"
@@ -85,8 +86,16 @@ for set in calibrate check; do
         eval "\"$PYBENCH\" exec -q --no-plots -r \"$repeats\" -a \"$execs\" --out \"$d/exec\" -- $p" >/dev/null
         "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 -a "$replays" \
             --trace "$d/trace.pbt" --out "$d/plain" >/dev/null
-        "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 -a "$replays" \
-            --mutator "${params[@]}" --trace "$d/trace.pbt" --out "$d/mutator" >/dev/null
+        for set_params in $param_sets; do
+            params=(--mutator)
+            dir="$d/mutator"
+            if [ "$set_params" != default ]; then
+                params=(--mutator-params "$set_params")
+                dir="$d/mutator-$set_params"
+            fi
+            "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 \
+                -a "$replays" "${params[@]}" --trace "$d/trace.pbt" --out "$dir" >/dev/null
+        done
         python3 scripts/mutator-table.py "$d" "$pyver" $allocators
     done
 done

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Predicted vs observed differences to pymalloc for one program of scripts/mutator-calibrate.sh.
 
-Usage: mutator-table.py DIR PYVER ALLOCATOR...   (DIR holds exec/, plain/, mutator/ results)
+Usage: mutator-table.py DIR PYVER ALLOCATOR...   (DIR holds exec/, plain/, mutator/ results,
+and mutator-PARAMS/ for each further parameter set the script replayed)
+
+Predicted per replay mode twice: from the warm samples, and from each process's cold first
+pass (the program runs its stream once, from a fresh heap: its page faults and first-use
+costs are in the cold pass only).
 
 Observed: real CPU time (user + system: the replays measure CPU time, so this is the
 like-for-like figure) and wall time, median per allocator minus pymalloc's, with a 95 %
@@ -12,6 +17,7 @@ CPU interval excludes 0; ratio = predicted / observed CPU (target 0.75 - 1.25).
 """
 import glob
 import json
+import os
 import random
 import statistics
 import sys
@@ -43,7 +49,10 @@ def observed(exec_results, a, ref="pymalloc", what="cpu_ns"):
     return point, lo, hi
 
 
-def predicted(run, a, ref):
+def predicted(run, a, ref, cold=False):
+    """Predicted difference for the whole trace, from the warm samples paired round by round
+    or, with `cold`, from each process's first pass on its fresh allocator (one per process:
+    the real program also runs its allocation stream once, from a fresh heap)."""
     cells = {}
     for c in run["cells"]:
         if c["status"] == "ok" and c.get("throughput"):
@@ -54,7 +63,10 @@ def predicted(run, a, ref):
     for ca, cr in zip(sorted(cells[a], key=lambda c: c["repetition"]),
                       sorted(cells[ref], key=lambda c: c["repetition"])):
         ev = ca["events"]
-        for xa, xr in zip(ca["throughput"]["ns_per_op"], cr["throughput"]["ns_per_op"]):
+        ta, tr = ca["throughput"], cr["throughput"]
+        pairs = [(ta["cold_ns_per_op"], tr["cold_ns_per_op"])] if cold else \
+            zip(ta["ns_per_op"], tr["ns_per_op"])
+        for xa, xr in pairs:
             diffs.append((xa - xr) * ev / 1e9)
     point = statistics.median(diffs)
     lo, hi = boot(lambda r: statistics.median(r.choices(diffs, k=len(diffs))))
@@ -68,23 +80,25 @@ def fmt(t):
 def main():
     d, pyver, allocators = sys.argv[1], sys.argv[2], sys.argv[3:]
     ex = load(d + "/exec")
-    modes = {m: load("%s/%s" % (d, m)) for m in ("plain", "mutator")}
+    names = ["plain"] + sorted(os.path.basename(m) for m in glob.glob(d + "/mutator*"))
+    modes = {m: load("%s/%s" % (d, m)) for m in names}
     stand_in = lambda a: "cpython:" + pyver if a == "pymalloc" else a
     ref = stand_in("pymalloc")
-    print("  %-10s %-30s %-30s %-30s %-7s %-30s %-7s %s" % (
-        "vs pymalloc", "observed cpu s [95 %]", "observed wall s [95 %]", "plain s [95 %]",
-        "ratio", "mutator s [95 %]", "ratio", "significant"))
+    print("  %-10s %-28s %-28s %s" % ("vs pymalloc", "observed cpu s [95 %]",
+                                      "observed wall s [95 %]", "significant"))
     for a in allocators:
         if a == "pymalloc":
             continue
         o = observed(ex, a)
-        row = [fmt(o), fmt(observed(ex, a, what="wall_ns"))]
-        for m in ("plain", "mutator"):
-            p = predicted(modes[m], stand_in(a), ref)
-            ratio = "%.2f" % (p[0] / o[0]) if p and o and o[0] != 0 else "–"
-            row += [fmt(p), ratio]
         sig = "yes" if o and (o[1] > 0 or o[2] < 0) else "no"
-        print("  %-10s %-30s %-30s %-30s %-7s %-30s %-7s %s" % (a, *row, sig))
+        print("  %-10s %-28s %-28s %s" % (a, fmt(o), fmt(observed(ex, a, what="wall_ns")), sig))
+        for m in names:
+            row = []
+            for cold in (False, True):
+                p = predicted(modes[m], stand_in(a), ref, cold)
+                ratio = "%.2f" % (p[0] / o[0]) if p and o and o[0] != 0 else "–"
+                row += [fmt(p), ratio]
+            print("    %-20s warm %-28s ratio %-6s cold %-28s ratio %s" % (m, *row))
 
 
 if __name__ == "__main__":
