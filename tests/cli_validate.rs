@@ -99,6 +99,8 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
     for field in [
         "plain_delta",
         "mutator_delta",
+        "plain_cold_delta",
+        "mutator_cold_delta",
         "observed_cpu_delta",
         "observed_wall_delta",
     ] {
@@ -146,8 +148,12 @@ fn validate_without_the_mutator_replays_once_and_records_no_pace() {
         assert!(r["mutator_time_s"].is_null(), "{r}");
     }
     assert!(
-        !stdout.contains("by replay mode"),
-        "no mode table without the mutator: {stdout}"
+        stdout.contains("by replay mode") && stdout.contains("  plain"),
+        "the plain replay's warm and cold predictions: {stdout}"
+    );
+    assert!(
+        !stdout.contains("  mutator"),
+        "no mutator row without the mutator: {stdout}"
     );
     // The trace was recorded without pace, which only the mutator replay reads.
     let dir = common::run_dir(&tmp);

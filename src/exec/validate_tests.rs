@@ -116,17 +116,27 @@ fn mutator_cells(allocator: &str, ops_per_sec: f64, events: u64) -> Vec<CellResu
     .collect()
 }
 
+/// `cells` whose first pass over their 1000 events took `seconds` (the cold pass).
+fn with_cold(mut cells: Vec<CellResult>, seconds: f64) -> Vec<CellResult> {
+    for c in &mut cells {
+        let ns = seconds * 1e9 / c.events as f64;
+        c.metrics
+            .push(Metric::new(Id::ColdNsPerOp.name(), ns, "ns"));
+    }
+    cells
+}
+
 #[test]
 fn both_replay_modes_are_set_against_the_observed_differences() {
     use CellKind::Exec;
-    // Plain: pymalloc 1 s, system 1.2 s. Mutator: 3 s and 4 s. Real CPU: 10 s, 11 s;
-    // wall 12 s, 14 s.
+    // Plain: pymalloc 1 s, system 1.2 s warm; 1.5 s and 2.1 s cold. Mutator: 3 s and 4 s
+    // warm; 3.5 s and 4.3 s cold. Real CPU: 10 s, 11 s; wall 12 s, 14 s.
     let r = results(
         [
-            replay("cpython:3.11", 1000.0, 100.0),
-            replay("system", 1000.0 / 1.2, 200.0),
-            mutator_cells("cpython:3.11", 1000.0 / 3.0, 1000),
-            mutator_cells("system", 1000.0 / 4.0, 1000),
+            with_cold(replay("cpython:3.11", 1000.0, 100.0), 1.5),
+            with_cold(replay("system", 1000.0 / 1.2, 200.0), 2.1),
+            with_cold(mutator_cells("cpython:3.11", 1000.0 / 3.0, 1000), 3.5),
+            with_cold(mutator_cells("system", 1000.0 / 4.0, 1000), 4.3),
             cell(
                 Exec,
                 "pymalloc",
@@ -161,23 +171,30 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
     };
     near(sys.plain_delta, 0.2, 0.02);
     near(sys.mutator_delta, 1.0, 0.05);
+    near(sys.plain_cold_delta, 0.6, 0.001);
+    near(sys.mutator_cold_delta, 0.8, 0.001);
     near(sys.observed_cpu_delta, 1.0, 0.1);
     near(sys.observed_wall_delta, 2.0, 0.15);
     // The reference's own differences are zero on every side.
     near(v.rows[0].mutator_delta, 0.0, 1e-9);
     let text = crate::report::validation::render(&v);
-    let line = text
-        .lines()
-        .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
-        .find(|l| l.starts_with("system"))
-        .unwrap_or_else(|| panic!("{text}"));
-    // Plain predicts 0.2 of the observed 1 s, the mutator all of it.
-    let ratios: Vec<&str> = line
-        .split_whitespace()
-        .filter(|w| w.starts_with("0.") || w.starts_with("1."))
-        .collect();
-    assert_eq!(ratios, ["0.20", "1.00"], "{line}");
-    // Without mutator cells, no mode table.
+    // Under the system line: per mode, warm then cold, each with predicted ÷ observed CPU.
+    let ratios = |text: &str, mode: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
+            .skip_while(|l| !l.starts_with("system"))
+            .find(|l| l.trim_start().starts_with(mode))
+            .unwrap_or_else(|| panic!("no {mode} row: {text}"));
+        line.split_whitespace()
+            .filter(|w| w.starts_with("0.") || w.starts_with("1."))
+            .map(str::to_string)
+            .collect()
+    };
+    // Plain predicts 0.2 of the observed 1 s warm and 0.6 cold; the mutator 1.0 and 0.8.
+    assert_eq!(ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
+    assert_eq!(ratios(&text, "mutator"), ["1.00", "0.80"], "{text}");
+    // Without mutator cells, the table keeps the plain replay's row and has no mutator row.
     let plain = results(
         r.cells
             .iter()
@@ -185,10 +202,9 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
             .cloned()
             .collect(),
     );
-    assert!(
-        !crate::report::validation::render(&validate(&plain, "p", "t", &pairing))
-            .contains("by replay mode")
-    );
+    let text = crate::report::validation::render(&validate(&plain, "p", "t", &pairing));
+    assert_eq!(ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
+    assert!(!text.contains("  mutator"), "{text}");
 }
 
 proptest::proptest! {

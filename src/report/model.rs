@@ -278,6 +278,12 @@ pub struct ValidationRow {
     pub plain_delta: Option<[f64; 3]>,
     #[serde(default)]
     pub mutator_delta: Option<[f64; 3]>,
+    /// The same from each replay process's cold first pass (the allocator fresh, as the
+    /// program's is), per mode.
+    #[serde(default)]
+    pub plain_cold_delta: Option<[f64; 3]>,
+    #[serde(default)]
+    pub mutator_cold_delta: Option<[f64; 3]>,
     #[serde(default)]
     pub observed_wall_delta: Option<[f64; 3]>,
     #[serde(default)]

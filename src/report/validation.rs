@@ -85,33 +85,41 @@ fn times(predicted: Option<[f64; 3]>, observed: Option<[f64; 3]>) -> String {
     }
 }
 
-/// Both replay modes next to the real run (issue 14 item 2): each allocator's time
-/// difference from the reference as the plain loop and the mutator replay predict it and as
-/// the real runs show it (CPU and wall), with intervals, and predicted ÷ observed CPU (the
-/// replays measure CPU time, so CPU is the like-for-like figure; wall adds the machine's
-/// scheduling). Printed only when the mutator replay was measured.
+/// The replay modes next to the real run (issue 14 item 2): each allocator's time
+/// difference from the reference as the real runs show it (CPU and wall), then as each replay
+/// mode predicts it — from the warm passes and from each process's cold first pass —, with
+/// intervals, and predicted ÷ observed CPU (the replays measure CPU time, so CPU is the
+/// like-for-like figure; wall adds the machine's scheduling). The mutator's row only when it
+/// was measured.
 fn modes(s: &mut String, v: &Validation, reference: &str) {
-    if v.rows.iter().all(|r| r.mutator_delta.is_none()) {
+    if v.rows.iter().all(|r| r.plain_delta.is_none()) {
         return;
     }
     s.push_str(&format!(
-        "\ntime difference from {reference} by replay mode (Δ [95 %]; ÷obs = predicted ÷ observed CPU)\n"
+        "\ntime difference from {reference} by replay mode (Δ [95 %]; ÷obs = predicted ÷ observed CPU;\n\
+         warm: the replay's later passes, cold: each replay process's first pass, its allocator fresh as the program's)\n"
     ));
-    s.push_str(&format!(
-        "{:<16} {:>32} {:>6}  {:>32} {:>6}  {:>32}  {:>32}\n",
-        "", "plain replay", "÷obs", "mutator replay", "÷obs", "observed CPU", "observed wall"
-    ));
+    let mutator = v.rows.iter().any(|r| r.mutator_delta.is_some());
     for r in v.rows.iter().filter(|r| r.allocator != reference) {
         s.push_str(&format!(
-            "{:<16} {:>32} {:>6}  {:>32} {:>6}  {:>32}  {:>32}\n",
+            "{:<16} observed CPU {:>32}  wall {:>32}\n",
             r.allocator,
-            signed_delta(r.plain_delta),
-            times(r.plain_delta, r.observed_cpu_delta),
-            signed_delta(r.mutator_delta),
-            times(r.mutator_delta, r.observed_cpu_delta),
             signed_delta(r.observed_cpu_delta),
             signed_delta(r.observed_wall_delta),
         ));
+        let rows = [
+            ("plain", r.plain_delta, r.plain_cold_delta),
+            ("mutator", r.mutator_delta, r.mutator_cold_delta),
+        ];
+        for (mode, warm, cold) in rows.into_iter().take(1 + usize::from(mutator)) {
+            s.push_str(&format!(
+                "  {mode:<14} warm {:>32} {:>6}  cold {:>32} {:>6}\n",
+                signed_delta(warm),
+                times(warm, r.observed_cpu_delta),
+                signed_delta(cold),
+                times(cold, r.observed_cpu_delta),
+            ));
+        }
     }
 }
 
