@@ -10,6 +10,61 @@ use pybench::workload::event::Event;
 
 const LENGTHS: [u64; 5] = [2, 4, 16, 256, 16384];
 
+/// A model of a per-thread cache of freed blocks per size class, as jemalloc's tcache keeps
+/// (bins of up to `cap` blocks): a free into a full bin flushes half of it to the shared
+/// arena, an allocation from an empty bin fills half of it from there — both slow paths.
+/// Size classes: 16-byte steps to 128 bytes, then four per doubling (jemalloc's spacing).
+struct CacheModel {
+    cap: u32,
+    bins: std::collections::HashMap<u32, u32>,
+    sizes: Vec<u32>,
+    flushes: u64,
+    fills: u64,
+}
+
+impl CacheModel {
+    fn class(bytes: u64) -> u32 {
+        if bytes <= 128 {
+            return (bytes.max(1) as u32).div_ceil(16);
+        }
+        let top = 63 - (bytes - 1).leading_zeros(); // 2^top < bytes <= 2^(top+1)
+        let step = 1u64 << (top - 2);
+        8 + 4 * (top - 7) + ((bytes - 1 - (1 << top)) / step) as u32
+    }
+
+    fn alloc(&mut self, slot: u32, bytes: u64) {
+        let c = Self::class(bytes);
+        if slot as usize >= self.sizes.len() {
+            self.sizes.resize(slot as usize + 1, 0);
+        }
+        self.sizes[slot as usize] = c;
+        let n = self.bins.entry(c).or_default();
+        if *n == 0 {
+            self.fills += 1;
+            *n = self.cap / 2;
+        }
+        *n -= 1;
+    }
+
+    /// A realloc into another class allocates there and frees the old block.
+    fn realloc(&mut self, slot: u32, bytes: u64) {
+        if self.sizes.get(slot as usize) != Some(&Self::class(bytes)) {
+            self.free(slot);
+            self.alloc(slot, bytes);
+        }
+    }
+
+    fn free(&mut self, slot: u32) {
+        let c = self.sizes.get(slot as usize).copied().unwrap_or(0);
+        let n = self.bins.entry(c).or_default();
+        if *n == self.cap {
+            self.flushes += 1;
+            *n = self.cap / 2;
+        }
+        *n += 1;
+    }
+}
+
 /// Adds a finished run of `len` ops to `shares` (ops in runs of at least each length).
 fn close(len: &mut u64, shares: &mut [u64; LENGTHS.len()]) {
     for (k, &n) in LENGTHS.iter().enumerate() {
@@ -29,15 +84,36 @@ fn main() -> anyhow::Result<()> {
         // touched, most recent first, and how many frees' lines were among the last 1/4/16.
         let mut lines: Vec<u32> = Vec::new();
         let mut line_hits = [0u64; 3];
+        let mut caches: Vec<CacheModel> = [20, 64, 200]
+            .into_iter()
+            .map(|cap| CacheModel {
+                cap,
+                bins: Default::default(),
+                sizes: Vec::new(),
+                flushes: 0,
+                fills: 0,
+            })
+            .collect();
         while let Some(batch) = reader.next_batch()? {
             for e in batch {
-                match e {
-                    Event::Alloc { .. } | Event::Calloc { .. } => {
+                match *e {
+                    Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
+                        for m in &mut caches {
+                            m.alloc(slot, e.bytes().unwrap_or(0));
+                        }
                         close(&mut f, &mut frees);
                         a += 1;
                         total_a += 1;
                     }
+                    Event::Realloc { slot, size, .. } => {
+                        for m in &mut caches {
+                            m.realloc(slot, u64::from(size));
+                        }
+                    }
                     Event::Free { slot, .. } => {
+                        for m in &mut caches {
+                            m.free(slot);
+                        }
                         let at = lines.iter().position(|&l| l == slot / 8);
                         for (k, n) in [1, 4, 16].into_iter().enumerate() {
                             line_hits[k] += u64::from(at.is_some_and(|i| i < n));
@@ -66,6 +142,14 @@ fn main() -> anyhow::Result<()> {
                 print!("  >={n}: {:.2}", shares[k] as f64 / total.max(1) as f64);
             }
             println!();
+        }
+        for m in &caches {
+            println!(
+                "  a cache of {} blocks per class: fills {:.2}, flushes {:.2} per 1000 allocations",
+                m.cap,
+                m.fills as f64 * 1e3 / total_a.max(1) as f64,
+                m.flushes as f64 * 1e3 / total_a.max(1) as f64
+            );
         }
         print!("  frees whose slot-table line was touched in the last");
         for (k, n) in [1, 4, 16].into_iter().enumerate() {
