@@ -1,119 +1,182 @@
 //! Where a trace's frees land in pymalloc's pools: the share of frees into the pool of the
-//! previous free, or of one of the last 4 / 16 distinct pools freed into, and how often
-//! pymalloc fetched a fresh arena. A free touches its block and its pool's header; frees that
-//! stay in a few pools hit the cache, frees scattered over the heap miss it — and allocators
-//! differ in how much a scattered free costs (jemalloc's thread cache defers the slab's
-//! metadata; pymalloc writes the pool header at once). Replayed into the engine's 3.11 preset.
+//! previous free, or of one of the last 4 / 16 distinct pools freed into; how soon a freed
+//! address is handed out again; how often a pool is taken from its arena and emptied again
+//! (the engine's slow paths), and how many arenas it mapped. A free touches its block and its
+//! pool's header; frees that stay in a few pools hit the cache, frees scattered over the heap
+//! miss it — and allocators differ in how much a scattered free costs (jemalloc's thread cache
+//! defers the slab's metadata; pymalloc writes the pool header at once). Replayed into the
+//! engine's 3.11 preset.
 //!
 //! `cargo run --release --example free_locality -- TRACE.pbt [TRACE.pbt…]`
 
 use pybench::pymalloc::{Preset, Pymalloc};
 use pybench::trace::TraceReader;
 use pybench::workload::event::Event;
+use std::collections::HashMap;
 
 const RECENT: [usize; 3] = [1, 4, 16];
 /// Bounds of the bins of an allocation's reuse distance: events since its address was freed.
 const REUSE: [u64; 5] = [1, 16, 256, 4096, 65536];
 
+/// The engine with the trace's blocks in it, and what its small blocks' addresses did.
+struct Replay {
+    engine: Pymalloc,
+    mask: usize,
+    slots: Vec<*mut u8>,
+    now: u64,
+    /// The last distinct pools freed into, most recent first, and frees into one of them.
+    recent: Vec<usize>,
+    hits: [u64; RECENT.len()],
+    frees: u64,
+    /// When each free small address was freed (event index), and the reuse distances' bins
+    /// (then "more", then "never freed before").
+    freed_at: HashMap<usize, u64>,
+    reuse: [u64; REUSE.len() + 2],
+    /// Live blocks per pool, and how often a pool went from empty to used and back.
+    live: HashMap<usize, u32>,
+    pools_taken: u64,
+    pools_emptied: u64,
+}
+
+impl Replay {
+    fn new() -> Self {
+        let engine = Pymalloc::new(Preset::Cpython311.geometry());
+        Replay {
+            mask: !(engine.geometry().pool_size() - 1),
+            engine,
+            slots: Vec::new(),
+            now: 0,
+            recent: Vec::new(),
+            hits: [0; RECENT.len()],
+            frees: 0,
+            freed_at: HashMap::new(),
+            reuse: [0; REUSE.len() + 2],
+            live: HashMap::new(),
+            pools_taken: 0,
+            pools_emptied: 0,
+        }
+    }
+
+    /// A small block `p` was placed: its pool's count, its address's reuse distance.
+    fn placed(&mut self, p: *mut u8, fresh_allocation: bool) {
+        if !self.engine.owns(p) {
+            return;
+        }
+        let n = self.live.entry(p as usize & self.mask).or_default();
+        self.pools_taken += u64::from(*n == 0);
+        *n += 1;
+        if fresh_allocation {
+            let bin = match self.freed_at.remove(&(p as usize)) {
+                None => REUSE.len() + 1,
+                Some(t) => REUSE.partition_point(|&b| b < self.now - t),
+            };
+            self.reuse[bin] += 1;
+        }
+    }
+
+    /// A small block `p` left its pool (freed, or moved by a realloc).
+    fn removed(&mut self, p: *mut u8) {
+        if !self.engine.owns(p) {
+            return;
+        }
+        let n = self
+            .live
+            .get_mut(&(p as usize & self.mask))
+            .expect("a live block's pool");
+        *n -= 1;
+        self.pools_emptied += u64::from(*n == 0);
+    }
+
+    fn free_into(&mut self, p: *mut u8) {
+        if !self.engine.owns(p) {
+            return;
+        }
+        let pool = p as usize & self.mask;
+        self.frees += 1;
+        let at = self.recent.iter().position(|&q| q == pool);
+        for (k, &n) in RECENT.iter().enumerate() {
+            self.hits[k] += u64::from(at.is_some_and(|i| i < n));
+        }
+        self.recent.retain(|&q| q != pool);
+        self.recent.insert(0, pool);
+        self.recent.truncate(RECENT[RECENT.len() - 1]);
+        self.freed_at.insert(p as usize, self.now);
+    }
+
+    fn event(&mut self, e: &Event) {
+        self.now += 1;
+        let bytes = (e.bytes().unwrap_or(0) as usize).max(1);
+        match *e {
+            Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
+                if slot as usize >= self.slots.len() {
+                    self.slots.resize(slot as usize + 1, std::ptr::null_mut());
+                }
+                let p = self.engine.malloc(bytes);
+                self.slots[slot as usize] = p;
+                self.placed(p, true);
+            }
+            Event::Realloc { slot, .. } => {
+                let old = self.slots[slot as usize];
+                let counts = (self.pools_taken, self.pools_emptied);
+                self.removed(old);
+                // SAFETY: `old` came from this engine and is live (the trace is valid).
+                let p = unsafe { self.engine.realloc(old, bytes) };
+                self.slots[slot as usize] = p;
+                self.placed(p, false);
+                if p == old {
+                    // Resized in place: its pool never emptied.
+                    (self.pools_taken, self.pools_emptied) = counts;
+                }
+            }
+            Event::Free { slot, .. } => {
+                let p = std::mem::replace(&mut self.slots[slot as usize], std::ptr::null_mut());
+                self.removed(p);
+                self.free_into(p);
+                // SAFETY: as above.
+                unsafe { self.engine.free(p) };
+            }
+            _ => {}
+        }
+    }
+
+    fn print(&self, path: &str) {
+        let st = self.engine.stats();
+        let allocs = self.reuse.iter().sum::<u64>().max(1) as f64;
+        println!("{path}");
+        print!("  small allocations reusing an address freed");
+        for (k, &b) in REUSE.iter().enumerate() {
+            print!(" <={b}: {:.2}", self.reuse[k] as f64 / allocs);
+        }
+        let [.., more, fresh] = self.reuse;
+        let (more, fresh) = (more as f64 / allocs, fresh as f64 / allocs);
+        println!(" more: {more:.2} events ago; fresh: {fresh:.2}");
+        print!("  small frees {}, into the pool of", self.frees);
+        for (k, &n) in RECENT.iter().enumerate() {
+            print!(
+                " the last {n}: {:.2}",
+                self.hits[k] as f64 / self.frees.max(1) as f64
+            );
+        }
+        println!(
+            "\n  arenas allocated total {}, highwater {}; pools taken {}, emptied {} (per 1000 \
+             small frees: {:.2})",
+            st.arenas_allocated_total,
+            st.arenas_highwater,
+            self.pools_taken,
+            self.pools_emptied,
+            self.pools_emptied as f64 * 1000.0 / self.frees.max(1) as f64
+        );
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     for path in std::env::args().skip(1) {
         let mut reader = TraceReader::open(std::path::Path::new(&path))?;
-        let mut engine = Pymalloc::new(Preset::Cpython311.geometry());
-        let mask = !(engine.geometry().pool_size() - 1);
-        let mut slots: Vec<*mut u8> = Vec::new();
-        // The last distinct pools freed into, most recent first.
-        let mut recent: Vec<usize> = Vec::new();
-        let (mut hits, mut frees) = ([0u64; RECENT.len()], 0u64);
-        // When each small address was last freed (event index), and the reuse distances.
-        let mut freed_at: std::collections::HashMap<usize, u64> = Default::default();
-        let mut reuse = [0u64; REUSE.len() + 2];
-        let mut now = 0u64;
-        // Live blocks per pool, and how often a pool went from empty to used and back: the
-        // engine's slow paths (a pool taken from its arena, a pool returned to it).
-        let mut live: std::collections::HashMap<usize, u32> = Default::default();
-        let (mut pool_inits, mut pool_empties) = (0u64, 0u64);
+        let mut replay = Replay::new();
         while let Some(batch) = reader.next_batch()? {
-            for e in batch {
-                now += 1;
-                let bytes = e.bytes().unwrap_or(0) as usize;
-                match *e {
-                    Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
-                        let s = slot as usize;
-                        if s >= slots.len() {
-                            slots.resize(s + 1, std::ptr::null_mut());
-                        }
-                        slots[s] = engine.malloc(bytes.max(1));
-                        if engine.owns(slots[s]) {
-                            let n = live.entry(slots[s] as usize & mask).or_default();
-                            pool_inits += u64::from(*n == 0);
-                            *n += 1;
-                            let bin = match freed_at.remove(&(slots[s] as usize)) {
-                                None => REUSE.len() + 1,
-                                Some(t) => REUSE.partition_point(|&b| b < now - t),
-                            };
-                            reuse[bin] += 1;
-                        }
-                    }
-                    Event::Realloc { slot, size, .. } => {
-                        let p = &mut slots[slot as usize];
-                        if engine.owns(*p) {
-                            *live.get_mut(&(*p as usize & mask)).expect("its pool") -= 1;
-                        }
-                        // SAFETY: p came from this engine and is live (the trace is valid).
-                        *p = unsafe { engine.realloc(*p, (size as usize).max(1)) };
-                        if engine.owns(*p) {
-                            *live.entry(*p as usize & mask).or_default() += 1;
-                        }
-                    }
-                    Event::Free { slot, .. } => {
-                        let p = std::mem::replace(&mut slots[slot as usize], std::ptr::null_mut());
-                        if engine.owns(p) {
-                            let pool = p as usize & mask;
-                            let n = live.get_mut(&pool).expect("a live block's pool");
-                            *n -= 1;
-                            pool_empties += u64::from(*n == 0);
-                            frees += 1;
-                            let at = recent.iter().position(|&q| q == pool);
-                            for (k, &n) in RECENT.iter().enumerate() {
-                                hits[k] += u64::from(at.is_some_and(|i| i < n));
-                            }
-                            if let Some(i) = at {
-                                recent.remove(i);
-                            }
-                            recent.insert(0, pool);
-                            recent.truncate(RECENT[RECENT.len() - 1]);
-                            freed_at.insert(p as usize, now);
-                        }
-                        // SAFETY: as above.
-                        unsafe { engine.free(p) };
-                    }
-                    _ => {}
-                }
-            }
+            batch.iter().for_each(|e| replay.event(e));
         }
-        let st = engine.stats();
-        println!("{path}");
-        let allocs = reuse.iter().sum::<u64>().max(1) as f64;
-        print!("  small allocations reusing an address freed");
-        for (k, &b) in REUSE.iter().enumerate() {
-            print!(" <={b}: {:.2}", reuse[k] as f64 / allocs);
-        }
-        println!(
-            " more: {:.2}, fresh: {:.2} events ago",
-            reuse[REUSE.len()] as f64 / allocs,
-            reuse[REUSE.len() + 1] as f64 / allocs
-        );
-        print!("  small frees {frees}, into the pool of");
-        for (k, &n) in RECENT.iter().enumerate() {
-            print!(" the last {n}: {:.2}", hits[k] as f64 / frees.max(1) as f64);
-        }
-        println!(
-            "\n  arenas allocated total {}, highwater {}; pools taken {pool_inits}, emptied \
-             {pool_empties} (per 1000 small frees: {:.2})",
-            st.arenas_allocated_total,
-            st.arenas_highwater,
-            pool_empties as f64 * 1000.0 / frees.max(1) as f64
-        );
+        replay.print(&path);
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
-//! How a trace's allocations and frees come in runs: the share of allocations (frees) that
-//! sit in a run of at least N consecutive allocations (frees), for a few N. Long same-op runs
-//! fill or drain an allocator's thread cache (jemalloc's tcache, mimalloc's page free lists),
-//! so a stand-in that lacks them may rank allocators differently (issue 17).
+//! How a trace's order looks to an allocator's thread cache: the share of allocations
+//! (frees) that sit in a run of at least N consecutive allocations (frees), for a few N; the
+//! slow paths of a model thread cache per size class; and how often a free's slot lies in a
+//! slot-table cache line the replay touched just before. Long same-op runs fill or drain a
+//! thread cache (jemalloc's tcache, mimalloc's page free lists), so a stand-in that lacks them
+//! might rank allocators differently (issue 17; README "What the swap is not": json_tool's
+//! trace and stand-in agree on the last two, and matching the runs did not undo the swap).
 //!
 //! `cargo run --release --example op_runs -- TRACE.pbt [TRACE.pbt…]`
 
@@ -75,87 +78,129 @@ fn close(len: &mut u64, shares: &mut [u64; LENGTHS.len()]) {
     *len = 0;
 }
 
-fn main() -> anyhow::Result<()> {
-    for path in std::env::args().skip(1) {
-        let mut reader = TraceReader::open(std::path::Path::new(&path))?;
-        let (mut allocs, mut frees) = ([0u64; LENGTHS.len()], [0u64; LENGTHS.len()]);
-        let (mut a, mut f, mut total_a, mut total_f) = (0u64, 0u64, 0u64, 0u64);
-        // The replay's slot table holds 8 pointers a cache line: the lines its last events
-        // touched, most recent first, and how many frees' lines were among the last 1/4/16.
-        let mut lines: Vec<u32> = Vec::new();
-        let mut line_hits = [0u64; 3];
-        let mut caches: Vec<CacheModel> = [20, 64, 200]
-            .into_iter()
-            .map(|cap| CacheModel {
-                cap,
-                bins: Default::default(),
-                sizes: Vec::new(),
-                flushes: 0,
-                fills: 0,
-            })
-            .collect();
-        while let Some(batch) = reader.next_batch()? {
-            for e in batch {
-                match *e {
-                    Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
-                        for m in &mut caches {
-                            m.alloc(slot, e.bytes().unwrap_or(0));
-                        }
-                        close(&mut f, &mut frees);
-                        a += 1;
-                        total_a += 1;
-                    }
-                    Event::Realloc { slot, size, .. } => {
-                        for m in &mut caches {
-                            m.realloc(slot, u64::from(size));
-                        }
-                    }
-                    Event::Free { slot, .. } => {
-                        for m in &mut caches {
-                            m.free(slot);
-                        }
-                        let at = lines.iter().position(|&l| l == slot / 8);
-                        for (k, n) in [1, 4, 16].into_iter().enumerate() {
-                            line_hits[k] += u64::from(at.is_some_and(|i| i < n));
-                        }
-                        close(&mut a, &mut allocs);
-                        f += 1;
-                        total_f += 1;
-                    }
-                    _ => {}
-                }
-                if let Some(slot) = e.slot() {
-                    if let Some(i) = lines.iter().position(|&l| l == slot / 8) {
-                        lines.remove(i);
-                    }
-                    lines.insert(0, slot / 8);
-                    lines.truncate(16);
-                }
-            }
+/// Cache lines of the replay's slot table (8 pointers a line) named by the last events, most
+/// recent first, and how many frees named a line among the last 1, 4 or 16.
+#[derive(Default)]
+struct SlotLines {
+    recent: Vec<u32>,
+    hits: [u64; 3],
+}
+
+impl SlotLines {
+    const DEPTHS: [usize; 3] = [1, 4, 16];
+
+    fn free(&mut self, slot: u32) {
+        let at = self.recent.iter().position(|&l| l == slot / 8);
+        for (k, n) in Self::DEPTHS.into_iter().enumerate() {
+            self.hits[k] += u64::from(at.is_some_and(|i| i < n));
         }
-        close(&mut a, &mut allocs);
-        close(&mut f, &mut frees);
+    }
+
+    fn touch(&mut self, slot: u32) {
+        self.recent.retain(|&l| l != slot / 8);
+        self.recent.insert(0, slot / 8);
+        self.recent.truncate(16);
+    }
+}
+
+/// What one trace's order looks like to a thread cache.
+struct Profile {
+    allocs: [u64; LENGTHS.len()],
+    frees: [u64; LENGTHS.len()],
+    /// The current run of allocations and of frees, and all of each.
+    run: (u64, u64),
+    total: (u64, u64),
+    lines: SlotLines,
+    caches: Vec<CacheModel>,
+}
+
+impl Profile {
+    fn new() -> Self {
+        let cache = |cap| CacheModel {
+            cap,
+            bins: Default::default(),
+            sizes: Vec::new(),
+            flushes: 0,
+            fills: 0,
+        };
+        Profile {
+            allocs: [0; LENGTHS.len()],
+            frees: [0; LENGTHS.len()],
+            run: (0, 0),
+            total: (0, 0),
+            lines: SlotLines::default(),
+            caches: [20, 64, 200].into_iter().map(cache).collect(),
+        }
+    }
+
+    fn event(&mut self, e: &Event) {
+        match *e {
+            Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
+                self.caches
+                    .iter_mut()
+                    .for_each(|m| m.alloc(slot, e.bytes().unwrap_or(0)));
+                close(&mut self.run.1, &mut self.frees);
+                self.run.0 += 1;
+                self.total.0 += 1;
+            }
+            Event::Realloc { slot, size, .. } => {
+                self.caches
+                    .iter_mut()
+                    .for_each(|m| m.realloc(slot, u64::from(size)));
+            }
+            Event::Free { slot, .. } => {
+                self.caches.iter_mut().for_each(|m| m.free(slot));
+                self.lines.free(slot);
+                close(&mut self.run.0, &mut self.allocs);
+                self.run.1 += 1;
+                self.total.1 += 1;
+            }
+            _ => {}
+        }
+        if let Some(slot) = e.slot() {
+            self.lines.touch(slot);
+        }
+    }
+
+    fn print(mut self, path: &str) {
+        close(&mut self.run.0, &mut self.allocs);
+        close(&mut self.run.1, &mut self.frees);
+        let share = |n: u64, of: u64| n as f64 / of.max(1) as f64;
         println!("{path}");
-        for (name, shares, total) in [("allocs", allocs, total_a), ("frees", frees, total_f)] {
+        for (name, shares, total) in [
+            ("allocs", self.allocs, self.total.0),
+            ("frees", self.frees, self.total.1),
+        ] {
             print!("  {name:6} in runs");
             for (k, n) in LENGTHS.iter().enumerate() {
-                print!("  >={n}: {:.2}", shares[k] as f64 / total.max(1) as f64);
+                print!("  >={n}: {:.2}", share(shares[k], total));
             }
             println!();
         }
-        for m in &caches {
+        for m in &self.caches {
             println!(
                 "  a cache of {} blocks per class: fills {:.2}, flushes {:.2} per 1000 allocations",
                 m.cap,
-                m.fills as f64 * 1e3 / total_a.max(1) as f64,
-                m.flushes as f64 * 1e3 / total_a.max(1) as f64
+                1e3 * share(m.fills, self.total.0),
+                1e3 * share(m.flushes, self.total.0)
             );
         }
         print!("  frees whose slot-table line was touched in the last");
-        for (k, n) in [1, 4, 16].into_iter().enumerate() {
-            print!(" {n}: {:.2}", line_hits[k] as f64 / total_f.max(1) as f64);
+        for (k, n) in SlotLines::DEPTHS.into_iter().enumerate() {
+            print!(" {n}: {:.2}", share(self.lines.hits[k], self.total.1));
         }
         println!();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    for path in std::env::args().skip(1) {
+        let mut reader = TraceReader::open(std::path::Path::new(&path))?;
+        let mut profile = Profile::new();
+        while let Some(batch) = reader.next_batch()? {
+            batch.iter().for_each(|e| profile.event(e));
+        }
+        profile.print(&path);
     }
     Ok(())
 }

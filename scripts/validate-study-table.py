@@ -2,13 +2,19 @@
 """README's validation-study table from the output of scripts/validate-study.sh.
 
     scripts/validate-study.sh 5 | tee study.log
-    scripts/validate-study-table.py study.log
+    scripts/validate-study-table.py study.log [OUT]
+
+With OUT (the study's results directory), also the predicted ÷ observed CPU difference
+from pymalloc on every pair whose observed CPU difference is significant (its 95 % interval
+excludes 0), per replay mode, from the warm passes and from the cold first passes.
 
 Per program: tau over the pairs the real runs tell apart (time, memory; their number in
 brackets), raw tau-b, and predicted/observed differences from pymalloc in % for the columns
 the README shows. Then the study's totals — tau over all significant pairs, (agree −
 disagree) / (agree + disagree) — and every disagreement, one line each.
 """
+import glob
+import json
 import re
 import sys
 
@@ -85,7 +91,29 @@ def main(path):
     print("\n".join(f"- {d}" for d in disagreements))
 
 
+MODES = [("plain", "plain_delta"), ("plain cold", "plain_cold_delta"),
+         ("mutator", "mutator_delta"), ("mutator cold", "mutator_cold_delta")]
+
+
+def ratios(out):
+    """Predicted ÷ observed CPU per mode on the significant pairs of each program's run."""
+    print("\n| program | allocator | observed CPU | " + " | ".join(m for m, _ in MODES) + " |")
+    print("|---|---|---|" + "---|" * len(MODES))
+    for path in sorted(glob.glob(out + "/*/*/results.json")):
+        name = path.split("/")[-3]  # OUT/PROGRAM/RUN/results.json
+        v = json.load(open(path)).get("validation") or {}
+        for r in v.get("rows", []):
+            o = r.get("observed_cpu_delta")
+            if not o or not (o[1] > 0 or o[2] < 0):
+                continue
+            cells = ["%.2f" % (r[f][0] / o[0]) if r.get(f) else "–" for _, f in MODES]
+            print("| %s | %s | %+.3f s [%+.3f, %+.3f] | %s |" % (
+                LABELS.get(name, name), r["allocator"], *o, " | ".join(cells)))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: validate-study-table.py STUDY.LOG")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: validate-study-table.py STUDY.LOG [OUT]")
     main(sys.argv[1])
+    if len(sys.argv) == 3:
+        ratios(sys.argv[2])
