@@ -1,7 +1,7 @@
 //! How a trace's order looks to an allocator's thread cache: the share of allocations
 //! (frees) that sit in a run of at least N consecutive allocations (frees), for a few N; the
-//! slow paths of a model thread cache per size class; and how often a free's slot lies in a
-//! slot-table cache line the replay touched just before. Long same-op runs fill or drain a
+//! slow paths of a model thread cache per size class; and how long before each free the
+//! replay last touched the slot table's cache line that the free reads. Long same-op runs fill or drain a
 //! thread cache (jemalloc's tcache, mimalloc's page free lists), so a stand-in that lacks them
 //! might rank allocators differently (issue 17; README "What the swap is not": json_tool's
 //! trace and stand-in agree on the last two, and matching the runs did not undo the swap).
@@ -78,28 +78,61 @@ fn close(len: &mut u64, shares: &mut [u64; LENGTHS.len()]) {
     *len = 0;
 }
 
-/// Cache lines of the replay's slot table (8 pointers a line) named by the last events, most
-/// recent first, and how many frees named a line among the last 1, 4 or 16.
+/// Cache lines of the replay's slot table (8 pointers a line): when each was last named by
+/// an event, and for each free how many events ago its line was — a line named thousands of
+/// events ago has likely left the cache, and the replay's every free reads its slot.
 #[derive(Default)]
 struct SlotLines {
-    recent: Vec<u32>,
-    hits: [u64; 3],
+    last: Vec<u64>,
+    now: u64,
+    ages: [u64; Self::AGES.len() + 1],
 }
 
 impl SlotLines {
-    const DEPTHS: [usize; 3] = [1, 4, 16];
+    /// Bounds of the age bins, in events (then "older", then "never named before").
+    const AGES: [u64; 5] = [16, 256, 4096, 65536, 1 << 20];
 
     fn free(&mut self, slot: u32) {
-        let at = self.recent.iter().position(|&l| l == slot / 8);
-        for (k, n) in Self::DEPTHS.into_iter().enumerate() {
-            self.hits[k] += u64::from(at.is_some_and(|i| i < n));
-        }
+        let age = self.now - self.last.get(slot as usize / 8).copied().unwrap_or(0);
+        self.ages[Self::AGES.partition_point(|&b| b < age)] += 1;
     }
 
     fn touch(&mut self, slot: u32) {
-        self.recent.retain(|&l| l != slot / 8);
-        self.recent.insert(0, slot / 8);
-        self.recent.truncate(16);
+        self.now += 1;
+        let line = slot as usize / 8;
+        if line >= self.last.len() {
+            self.last.resize(line + 1, 0);
+        }
+        self.last[line] = self.now;
+    }
+}
+
+/// A branch predictor over the sequence of operations (allocation or free): 2-bit counters
+/// indexed by the last `HISTORY` operations, as a CPU's global-history predictor sees the
+/// replay loop's one data-dependent branch. A program's loops repeat their pattern of calls,
+/// which such a predictor learns; drawn independently, a stand-in's order may not be.
+struct OpPredictor {
+    history: u32,
+    counters: Vec<u8>,
+    misses: u64,
+}
+
+impl OpPredictor {
+    const HISTORY: u32 = 16;
+
+    fn new() -> Self {
+        OpPredictor {
+            history: 0,
+            counters: vec![1; 1 << Self::HISTORY],
+            misses: 0,
+        }
+    }
+
+    fn op(&mut self, alloc: bool) {
+        let c = &mut self.counters[self.history as usize];
+        self.misses += u64::from((*c >= 2) != alloc);
+        *c = if alloc { (*c + 1).min(3) } else { c.saturating_sub(1) };
+        self.history = ((self.history << 1) | u32::from(alloc)) & ((1 << Self::HISTORY) - 1);
     }
 }
 
@@ -112,6 +145,7 @@ struct Profile {
     total: (u64, u64),
     lines: SlotLines,
     caches: Vec<CacheModel>,
+    predictor: OpPredictor,
 }
 
 impl Profile {
@@ -130,6 +164,7 @@ impl Profile {
             total: (0, 0),
             lines: SlotLines::default(),
             caches: [20, 64, 200].into_iter().map(cache).collect(),
+            predictor: OpPredictor::new(),
         }
     }
 
@@ -140,6 +175,7 @@ impl Profile {
                     .iter_mut()
                     .for_each(|m| m.alloc(slot, e.bytes().unwrap_or(0)));
                 close(&mut self.run.1, &mut self.frees);
+                self.predictor.op(true);
                 self.run.0 += 1;
                 self.total.0 += 1;
             }
@@ -152,6 +188,7 @@ impl Profile {
                 self.caches.iter_mut().for_each(|m| m.free(slot));
                 self.lines.free(slot);
                 close(&mut self.run.0, &mut self.allocs);
+                self.predictor.op(false);
                 self.run.1 += 1;
                 self.total.1 += 1;
             }
@@ -185,11 +222,17 @@ impl Profile {
                 1e3 * share(m.flushes, self.total.0)
             );
         }
-        print!("  frees whose slot-table line was touched in the last");
-        for (k, n) in SlotLines::DEPTHS.into_iter().enumerate() {
-            print!(" {n}: {:.2}", share(self.lines.hits[k], self.total.1));
+        println!(
+            "  alloc-or-free mispredicted by a {}-op global-history predictor: {:.3} of ops",
+            OpPredictor::HISTORY,
+            share(self.predictor.misses, self.total.0 + self.total.1)
+        );
+        print!("  frees whose slot-table line was last named");
+        for (k, n) in SlotLines::AGES.into_iter().enumerate() {
+            print!(" <={n}: {:.3}", share(self.lines.ages[k], self.total.1));
         }
-        println!();
+        let older = self.lines.ages[SlotLines::AGES.len()];
+        println!(" more: {:.3} events before", share(older, self.total.1));
     }
 }
 
