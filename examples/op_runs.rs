@@ -131,7 +131,11 @@ impl OpPredictor {
     fn op(&mut self, alloc: bool) {
         let c = &mut self.counters[self.history as usize];
         self.misses += u64::from((*c >= 2) != alloc);
-        *c = if alloc { (*c + 1).min(3) } else { c.saturating_sub(1) };
+        *c = if alloc {
+            (*c + 1).min(3)
+        } else {
+            c.saturating_sub(1)
+        };
         self.history = ((self.history << 1) | u32::from(alloc)) & ((1 << Self::HISTORY) - 1);
     }
 }
