@@ -10,7 +10,7 @@
 //! `cargo run --release --example free_locality -- TRACE.pbt [TRACE.pbt…]`
 
 use pybench::pymalloc::{Preset, Pymalloc};
-use pybench::trace::TraceReader;
+use pybench::trace::source::read_all;
 use pybench::workload::event::Event;
 use std::collections::HashMap;
 
@@ -171,11 +171,9 @@ impl Replay {
 
 fn main() -> anyhow::Result<()> {
     for path in std::env::args().skip(1) {
-        let mut reader = TraceReader::open(std::path::Path::new(&path))?;
+        let (events, _, _) = read_all(std::path::Path::new(&path))?;
         let mut replay = Replay::new();
-        while let Some(batch) = reader.next_batch()? {
-            batch.iter().for_each(|e| replay.event(e));
-        }
+        events.iter().for_each(|e| replay.event(e));
         replay.print(&path);
     }
     Ok(())

@@ -8,7 +8,7 @@
 //!
 //! `cargo run --release --example op_runs -- TRACE.pbt [TRACE.pbt…]`
 
-use pybench::trace::TraceReader;
+use pybench::trace::source::read_all;
 use pybench::workload::event::Event;
 
 const LENGTHS: [u64; 5] = [2, 4, 16, 256, 16384];
@@ -242,11 +242,9 @@ impl Profile {
 
 fn main() -> anyhow::Result<()> {
     for path in std::env::args().skip(1) {
-        let mut reader = TraceReader::open(std::path::Path::new(&path))?;
+        let (events, _, _) = read_all(std::path::Path::new(&path))?;
         let mut profile = Profile::new();
-        while let Some(batch) = reader.next_batch()? {
-            batch.iter().for_each(|e| profile.event(e));
-        }
+        events.iter().for_each(|e| profile.event(e));
         profile.print(&path);
     }
     Ok(())
