@@ -86,6 +86,8 @@ pub(crate) unsafe fn free_left_live<A: Allocator>(
 /// of a block allocated long ago reads a slot-table line nothing has touched since (dicts:
 /// 7.5 % of frees name a line last touched more than 256 events earlier, `examples/op_runs`);
 /// the harness knows its stream in advance, so that miss need not be in its cost per event.
+/// Kept for that reason: its measured effect was not resolved on the host it was tried on
+/// (README "Stability", 2026-12-01).
 const PREFETCH_AHEAD: usize = 16;
 
 /// Asks the CPU to bring the line holding `p` into its caches (no effect elsewhere).
