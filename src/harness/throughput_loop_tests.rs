@@ -128,10 +128,29 @@ impl Allocator for Logger {
     }
 }
 
+impl Logger {
+    fn new(fail_at: Option<usize>) -> Self {
+        Logger {
+            calls: Vec::new(),
+            given: Default::default(),
+            mallocs: 0,
+            fail_at,
+        }
+    }
+}
+
+/// A stream for [`Logger`] and what the loop must do with it.
+struct Script {
+    events: Vec<Event>,
+    /// The calls the events map to, in order.
+    calls: Vec<Call>,
+    /// The numbers of the mallocs whose blocks the stream leaves live, ascending.
+    left_live: Vec<usize>,
+}
+
 /// A stream of mallocs and frees from `(free?, pick, size)` steps: a free names a live block
-/// chosen by `pick`, slots are reused LIFO as a recorder's are. Returns the events and the
-/// calls the loop must make for them, in order.
-fn stream_of(steps: &[(bool, usize, u32)]) -> (Vec<Event>, Vec<Call>) {
+/// chosen by `pick`, slots are reused LIFO as a recorder's are.
+fn stream_of(steps: &[(bool, usize, u32)]) -> Script {
     let (mut events, mut calls) = (Vec::new(), Vec::new());
     let mut live: Vec<(u32, usize)> = Vec::new(); // (slot, malloc number)
     let (mut free_slots, mut next_slot, mut mallocs) = (Vec::new(), 0u32, 0usize);
@@ -152,7 +171,22 @@ fn stream_of(steps: &[(bool, usize, u32)]) -> (Vec<Event>, Vec<Call>) {
             mallocs += 1;
         }
     }
-    (events, calls)
+    let mut left_live: Vec<usize> = live.into_iter().map(|(_, k)| k).collect();
+    left_live.sort_unstable();
+    Script {
+        events,
+        calls,
+        left_live,
+    }
+}
+
+/// Steps for [`stream_of`]: streams shorter than, as long as and longer than the prefetch
+/// distance, so both of the loop's parts are exercised.
+fn steps(min: usize) -> impl proptest::strategy::Strategy<Value = Vec<(bool, usize, u32)>> {
+    proptest::collection::vec(
+        (proptest::bool::ANY, 0usize..64, 1u32..600),
+        min..3 * PREFETCH_AHEAD,
+    )
 }
 
 proptest::proptest! {
@@ -161,45 +195,36 @@ proptest::proptest! {
     /// allocator once and in order, each free gets the block its slot's malloc returned, and
     /// whatever the pass left live is freed after it.
     #[test]
-    fn every_event_reaches_the_allocator_once_in_order(
-        steps in proptest::collection::vec((proptest::bool::ANY, 0usize..64, 1u32..600), 0..3 * PREFETCH_AHEAD),
-    ) {
-        let (events, expect) = stream_of(&steps);
-        let stream = Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap());
-        let log = Logger { calls: Vec::new(), given: Default::default(), mallocs: 0, fail_at: None };
-        let mut bench = Bench::new("log", log, stream).unwrap();
+    fn every_event_reaches_the_allocator_once_in_order(steps in steps(0)) {
+        let script = stream_of(&steps);
+        let stream = Rc::new(CompactStream::compile(&script.events, false, Touch::Header).unwrap());
+        let mut bench = Bench::new("log", Logger::new(None), stream).unwrap();
         bench.pass().unwrap();
-        let calls = &bench.a.calls;
-        proptest::prop_assert_eq!(&calls[..expect.len()], &expect[..]);
-        // The rest: one free for each block left live, each once.
-        let mut left: Vec<usize> = calls[expect.len()..].iter().map(|c| match c {
-            Call::Free(k) => *k,
-            Call::Malloc(_) => usize::MAX,
-        }).collect();
-        left.sort_unstable();
-        let mut live: Vec<usize> = (0..expect.len()).filter_map(|i| match expect[i] {
-            Call::Malloc(_) => Some(expect[..i].iter().filter(|c| matches!(c, Call::Malloc(_))).count()),
-            Call::Free(_) => None,
-        }).filter(|k| !expect.contains(&Call::Free(*k))).collect();
-        live.sort_unstable();
-        proptest::prop_assert_eq!(left, live);
+        let (during, after) = bench.a.calls.split_at(script.calls.len());
+        proptest::prop_assert_eq!(during, &script.calls[..]);
+        // After the pass: one free for each block left live, each once.
+        let mut freed = Vec::new();
+        for c in after {
+            match c {
+                Call::Free(k) => freed.push(*k),
+                Call::Malloc(n) => proptest::prop_assert!(false, "a malloc of {} after the pass", n),
+            }
+        }
+        freed.sort_unstable();
+        proptest::prop_assert_eq!(freed, script.left_live);
         proptest::prop_assert!(bench.a.given.is_empty(), "nothing leaked");
     }
 
     /// A malloc that fails in either loop is reported with its own index in the stream.
     #[test]
-    fn a_failed_malloc_is_named_in_either_loop(
-        steps in proptest::collection::vec((proptest::bool::ANY, 0usize..64, 1u32..600), 1..3 * PREFETCH_AHEAD),
-        fail in 0usize..3 * PREFETCH_AHEAD,
-    ) {
-        let (events, _) = stream_of(&steps);
-        let allocs: Vec<(usize, u32)> = events.iter().enumerate().filter_map(|(i, e)| match e {
+    fn a_failed_malloc_is_named_in_either_loop(steps in steps(1), fail in 0usize..3 * PREFETCH_AHEAD) {
+        let script = stream_of(&steps);
+        let allocs: Vec<(usize, u32)> = script.events.iter().enumerate().filter_map(|(i, e)| match e {
             Event::Alloc { size, .. } => Some((i, *size)),
             _ => None,
         }).collect();
-        let stream = Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap());
-        let log = Logger { calls: Vec::new(), given: Default::default(), mallocs: 0, fail_at: Some(fail) };
-        let mut bench = Bench::new("log", log, stream).unwrap();
+        let stream = Rc::new(CompactStream::compile(&script.events, false, Touch::Header).unwrap());
+        let mut bench = Bench::new("log", Logger::new(Some(fail)), stream).unwrap();
         match (bench.pass(), allocs.get(fail)) {
             (Ok(_), None) => {}
             (Err(ReplayError::OutOfMemory { op, bytes, index }), Some(&(i, size))) => {
