@@ -2,20 +2,16 @@
 //! numbered alike everywhere, no command panics on a closed pipe, listings align, `exec`
 //! keeps the program's output off stdout, and its RSS plot's axis says milliseconds.
 
+mod common;
+
 use assert_cmd::Command;
+use common::tempdir;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 fn pybench() -> Command {
     Command::cargo_bin("pybench").unwrap()
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pybench-consistency-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn python3() -> Option<&'static str> {

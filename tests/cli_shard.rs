@@ -27,7 +27,8 @@ const GRID: [&str; 14] = [
 const N: usize = 4;
 
 struct Grid {
-    root: PathBuf,
+    /// Never dropped (a static): the one scratch folder these tests leave behind.
+    root: common::TempDir,
     unsharded: PathBuf,
     /// Shard k's folder at index k − 1.
     shards: Vec<PathBuf>,

@@ -6,15 +6,18 @@ mod common;
 use assert_cmd::Command;
 use common::{results_json, tempdir};
 use predicates::prelude::*;
-use std::path::PathBuf;
 
 /// A small, quick run of churn with the engine and glibc, one repetition.
-fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
+fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, common::TempDir) {
     run_reps(name, "1", extra)
 }
 
 /// As [`run`], with `reps` repetitions.
-fn run_reps(name: &str, reps: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, PathBuf) {
+fn run_reps(
+    name: &str,
+    reps: &str,
+    extra: &[&str],
+) -> (assert_cmd::assert::Assert, common::TempDir) {
     let tmp = tempdir(name);
     let a = Command::cargo_bin("pybench")
         .unwrap()

@@ -121,14 +121,14 @@ fn bad_spec(body: &str, expected: &[&str]) {
     for e in expected {
         assert!(err.contains(e), "expected `{e}` in: {err}");
     }
-    let _ = std::fs::remove_file(&path);
 }
 
-/// A fresh spec file in a fresh temporary directory.
-fn tempfile() -> (String, std::fs::File) {
-    let path = common::tempdir("spec").join("spec.toml");
+/// A fresh spec file in a fresh temporary directory (removed when the third part drops).
+fn tempfile() -> (String, std::fs::File, common::TempDir) {
+    let dir = common::tempdir("spec");
+    let path = dir.join("spec.toml");
     let f = std::fs::File::create(&path).expect("create spec");
-    (path.to_string_lossy().to_string(), f)
+    (path.to_string_lossy().to_string(), f, dir)
 }
 
 const HEAD: &str = "name = \"x\"\ndescription = \"d\"\n";

@@ -6,17 +6,11 @@
 mod common;
 
 use assert_cmd::Command;
+use common::tempdir;
 use std::path::{Path, PathBuf};
 
 fn pybench() -> Command {
     Command::cargo_bin("pybench").unwrap()
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pybench-gt-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn results(root: &Path) -> serde_json::Value {

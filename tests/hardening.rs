@@ -2,7 +2,10 @@
 //! recorder leaking into other processes, and the small defects. Each test fails on the code
 //! before the fix.
 
+mod common;
+
 use assert_cmd::Command;
+use common::tempdir;
 use pybench::trace::{Meta, TraceWriter};
 use pybench::workload::{Domain, Event};
 use std::collections::BTreeMap;
@@ -11,19 +14,6 @@ use std::time::Duration;
 
 fn pybench() -> Command {
     Command::cargo_bin("pybench").unwrap()
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "pybench-hardening-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -41,7 +31,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 /// A tiny tmpfs mounted for the test's lifetime, or `None` (with a message) where mounting
 /// is not allowed.
-struct Tmpfs(PathBuf);
+struct Tmpfs(common::TempDir);
 
 impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
@@ -54,7 +44,6 @@ impl Tmpfs {
             .is_ok_and(|s| s.success());
         if !ok {
             eprintln!("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
-            let _ = std::fs::remove_dir(&dir);
             return None;
         }
         Some(Tmpfs(dir))
@@ -63,8 +52,8 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
+        // The folder itself goes when the field drops, after this.
         let _ = std::process::Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -2,7 +2,10 @@
 //! perfectly like itself, `numbers` is nothing like a real program, and a stand-in is
 //! deterministic, close to its source on every figure, and holds none of its sequence.
 
+mod common;
+
 use assert_cmd::Command;
+use common::tempdir as tmp;
 use predicates::prelude::PredicateBooleanExt as _;
 use predicates::str::contains;
 use pybench::trace::source::read_all;
@@ -15,12 +18,6 @@ use std::path::{Path, PathBuf};
 
 fn pybench() -> Command {
     Command::cargo_bin("pybench").unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pybench-realism-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// The smallest shipped trace: fast enough to fit and profile in a test.

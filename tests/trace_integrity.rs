@@ -63,10 +63,30 @@ fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
     (header, out)
 }
 
-fn tmp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let p = common::tempdir("integrity").join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// A file written in a fresh scratch folder; both go when it drops.
+struct TmpFile {
+    path: PathBuf,
+    _dir: common::TempDir,
+}
+
+impl std::ops::Deref for TmpFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TmpFile {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path.as_os_str()
+    }
+}
+
+fn tmp_file(name: &str, bytes: &[u8]) -> TmpFile {
+    let dir = common::tempdir("integrity");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    TmpFile { path, _dir: dir }
 }
 
 fn read_parallel(path: &Path) -> Result<Vec<Event>, TraceError> {

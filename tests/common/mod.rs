@@ -31,8 +31,9 @@ pub fn pybench() -> assert_cmd::Command {
 }
 
 /// A fresh, empty directory under the system's temporary directory, unique to this process
-/// and call (no tempfile crate needed); `tag` names it for whoever finds it left behind.
-pub fn tempdir(tag: &str) -> PathBuf {
+/// and call (no tempfile crate needed); `tag` names it. Removed when dropped, unless the test
+/// is failing (panicking): then it is kept and its path printed, for whoever debugs it.
+pub fn tempdir(tag: &str) -> TempDir {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -42,7 +43,40 @@ pub fn tempdir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+/// A test's scratch directory ([`tempdir`]): derefs to its path.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for debugging: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// Per-repetition throughput jitter: ±1 %, different for every repetition.
