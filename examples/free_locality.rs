@@ -4,8 +4,10 @@
 //! (the engine's slow paths), and how many arenas it mapped. A free touches its block and its
 //! pool's header; frees that stay in a few pools hit the cache, frees scattered over the heap
 //! miss it — and allocators differ in how much a scattered free costs (jemalloc's thread cache
-//! defers the slab's metadata; pymalloc writes the pool header at once). Replayed into the
-//! engine's 3.11 preset.
+//! defers the slab's metadata; pymalloc writes the pool header at once). And how long ago
+//! (in events) the cache line of each freed block, of its pool's header, and of each
+//! allocated block was last touched by the replay — what pymalloc reads and writes that
+//! jemalloc's thread cache does not. Replayed into the engine's 3.11 preset.
 //!
 //! `cargo run --release --example free_locality -- TRACE.pbt [TRACE.pbt…]`
 
@@ -36,6 +38,10 @@ struct Replay {
     live: HashMap<usize, u32>,
     pools_taken: u64,
     pools_emptied: u64,
+    /// When each cache line a small block or pool header sits on was last touched (event
+    /// index), and the ages found: [block at free, pool header at free, block at allocation].
+    lines: HashMap<usize, u64>,
+    ages: [[u64; REUSE.len() + 2]; 3],
 }
 
 impl Replay {
@@ -54,7 +60,18 @@ impl Replay {
             live: HashMap::new(),
             pools_taken: 0,
             pools_emptied: 0,
+            lines: HashMap::new(),
+            ages: [[0; REUSE.len() + 2]; 3],
         }
+    }
+
+    /// Touches the cache line of `addr`; counts its age in `ages[what]`.
+    fn touch(&mut self, addr: usize, what: usize) {
+        let bin = match self.lines.insert(addr / 64, self.now) {
+            None => REUSE.len() + 1,
+            Some(t) => REUSE.partition_point(|&b| b < self.now - t),
+        };
+        self.ages[what][bin] += 1;
     }
 
     /// A small block `p` was placed: its pool's count, its address's reuse distance.
@@ -62,6 +79,8 @@ impl Replay {
         if !self.engine.owns(p) {
             return;
         }
+        self.touch(p as usize, 2);
+        self.lines.insert((p as usize & self.mask) / 64, self.now);
         let n = self.live.entry(p as usize & self.mask).or_default();
         self.pools_taken += u64::from(*n == 0);
         *n += 1;
@@ -92,6 +111,8 @@ impl Replay {
             return;
         }
         let pool = p as usize & self.mask;
+        self.touch(p as usize, 0);
+        self.touch(pool, 1);
         self.frees += 1;
         let at = self.recent.iter().position(|&q| q == pool);
         for (k, &n) in RECENT.iter().enumerate() {
@@ -166,6 +187,26 @@ impl Replay {
             self.pools_emptied,
             self.pools_emptied as f64 * 1000.0 / self.frees.max(1) as f64
         );
+        for (what, ages) in [
+            "block at free",
+            "pool header at free",
+            "block at allocation",
+        ]
+        .iter()
+        .zip(&self.ages)
+        {
+            let n = ages.iter().sum::<u64>().max(1) as f64;
+            print!("  line of the {what}, last touched");
+            for (k, &b) in REUSE.iter().enumerate() {
+                print!(" <={b}: {:.3}", ages[k] as f64 / n);
+            }
+            let [.., more, never] = *ages;
+            println!(
+                " more: {:.3}; never: {:.3}",
+                more as f64 / n,
+                never as f64 / n
+            );
+        }
     }
 }
 

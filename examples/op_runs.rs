@@ -6,6 +6,9 @@
 //! might rank allocators differently (issue 17; README "What the swap is not": json_tool's
 //! trace and stand-in agree on the last two, and matching the runs did not undo the swap).
 //!
+//! Also the entropy of each small allocation's pymalloc size class, alone and given the
+//! class before it (README "The order of sizes").
+//!
 //! `cargo run --release --example op_runs -- TRACE.pbt [TRACE.pbt…]`
 
 use pybench::trace::source::read_all;
@@ -140,6 +143,56 @@ impl OpPredictor {
     }
 }
 
+/// The sequence of pymalloc size classes of small allocations: how often each class follows
+/// each (index 32 = no small allocation yet). A program's requests follow its code (a dict,
+/// then its keys, then its table), so the next class is far more predictable given the last
+/// one; a stand-in draws each request on its own.
+struct ClassChain {
+    pairs: Vec<[u64; 33]>,
+    prev: usize,
+}
+
+impl ClassChain {
+    fn new() -> Self {
+        ClassChain {
+            pairs: vec![[0; 33]; 33],
+            prev: 32,
+        }
+    }
+
+    fn alloc(&mut self, bytes: u64) {
+        if (1..=512).contains(&bytes) {
+            let c = (bytes as usize - 1) / 16;
+            self.pairs[self.prev][c] += 1;
+            self.prev = c;
+        }
+    }
+
+    /// Entropy in bits of the next class, unconditioned and given the previous class.
+    fn entropies(&self) -> (f64, f64) {
+        let h = |row: &[u64]| {
+            let n = row.iter().sum::<u64>() as f64;
+            let bits = row.iter().filter(|&&k| k > 0).map(|&k| {
+                let p = k as f64 / n;
+                -p * p.log2()
+            });
+            (n, bits.sum::<f64>())
+        };
+        let mut next = [0u64; 33];
+        for row in &self.pairs {
+            next.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+        }
+        let (total, plain) = h(&next);
+        let given = self
+            .pairs
+            .iter()
+            .map(|r| h(r))
+            .map(|(n, b)| n * b)
+            .sum::<f64>();
+        (plain, given / total.max(1.0))
+    }
+}
+
 /// What one trace's order looks like to a thread cache.
 struct Profile {
     allocs: [u64; LENGTHS.len()],
@@ -150,6 +203,7 @@ struct Profile {
     lines: SlotLines,
     caches: Vec<CacheModel>,
     predictor: OpPredictor,
+    classes: ClassChain,
 }
 
 impl Profile {
@@ -169,6 +223,7 @@ impl Profile {
             lines: SlotLines::default(),
             caches: [20, 64, 200].into_iter().map(cache).collect(),
             predictor: OpPredictor::new(),
+            classes: ClassChain::new(),
         }
     }
 
@@ -180,6 +235,7 @@ impl Profile {
                     .for_each(|m| m.alloc(slot, e.bytes().unwrap_or(0)));
                 close(&mut self.run.1, &mut self.frees);
                 self.predictor.op(true);
+                self.classes.alloc(e.bytes().unwrap_or(0));
                 self.run.0 += 1;
                 self.total.0 += 1;
             }
@@ -230,6 +286,11 @@ impl Profile {
             "  alloc-or-free mispredicted by a {}-op global-history predictor: {:.3} of ops",
             OpPredictor::HISTORY,
             share(self.predictor.misses, self.total.0 + self.total.1)
+        );
+        let (plain, given) = self.classes.entropies();
+        println!(
+            "  small allocations' size class: {plain:.2} bits of entropy, {given:.2} given the \
+             previous one's"
         );
         print!("  frees whose slot-table line was last named");
         for (k, n) in SlotLines::AGES.into_iter().enumerate() {
