@@ -19,6 +19,10 @@ use std::collections::HashMap;
 const RECENT: [usize; 3] = [1, 4, 16];
 /// Bounds of the bins of an allocation's reuse distance: events since its address was freed.
 const REUSE: [u64; 5] = [1, 16, 256, 4096, 65536];
+/// What a cache-line age is counted for (index into `Replay::ages`).
+const BLOCK_AT_FREE: usize = 0;
+const POOL_AT_FREE: usize = 1;
+const BLOCK_AT_ALLOCATION: usize = 2;
 
 /// The engine with the trace's blocks in it, and what its small blocks' addresses did.
 struct Replay {
@@ -65,7 +69,7 @@ impl Replay {
         }
     }
 
-    /// Touches the cache line of `addr`; counts its age in `ages[what]`.
+    /// Touches the cache line of `addr`; counts its age in `ages[what]` (`BLOCK_AT_FREE`, …).
     fn touch(&mut self, addr: usize, what: usize) {
         let bin = match self.lines.insert(addr / 64, self.now) {
             None => REUSE.len() + 1,
@@ -79,7 +83,8 @@ impl Replay {
         if !self.engine.owns(p) {
             return;
         }
-        self.touch(p as usize, 2);
+        self.touch(p as usize, BLOCK_AT_ALLOCATION);
+        // Taking a block writes its pool's header too (that line's age is counted at frees only).
         self.lines.insert((p as usize & self.mask) / 64, self.now);
         let n = self.live.entry(p as usize & self.mask).or_default();
         self.pools_taken += u64::from(*n == 0);
@@ -111,8 +116,8 @@ impl Replay {
             return;
         }
         let pool = p as usize & self.mask;
-        self.touch(p as usize, 0);
-        self.touch(pool, 1);
+        self.touch(p as usize, BLOCK_AT_FREE);
+        self.touch(pool, POOL_AT_FREE);
         self.frees += 1;
         let at = self.recent.iter().position(|&q| q == pool);
         for (k, &n) in RECENT.iter().enumerate() {
