@@ -82,27 +82,6 @@ pub(crate) unsafe fn free_left_live<A: Allocator>(
     }
 }
 
-/// How many records ahead the loop prefetches the slot-table entry a record will name. A free
-/// of a block allocated long ago reads a slot-table line nothing has touched since (dicts:
-/// 7.5 % of frees name a line last touched more than 256 events earlier, `examples/op_runs`);
-/// the harness knows its stream in advance, so that miss need not be in its cost per event.
-/// Kept for that reason: its measured effect was not resolved on the host it was tried on
-/// (README "Stability", 2026-12-01).
-const PREFETCH_AHEAD: usize = 16;
-
-/// Asks the CPU to bring the line holding `p` into its caches (no effect elsewhere).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
 /// Returns the event index of a failed allocation (NULL), with its op and size.
 #[inline(never)]
@@ -112,18 +91,11 @@ fn replay<A: Allocator, const TOUCH: u8>(
     slots: &mut [*mut u8],
 ) -> Result<(), ReplayError> {
     let table = slots.as_mut_ptr();
-    let records = s.records;
-    // Record i + PREFETCH_AHEAD for each record i of the head; the last PREFETCH_AHEAD
-    // records (the tail) have nothing left to prefetch. Two loops rather than a bounds check
-    // per record.
-    let ahead = records.get(PREFETCH_AHEAD..).unwrap_or(&[]);
-    let (head, tail) = records.split_at(ahead.len());
-    for (r, next) in head.iter().zip(ahead) {
-        // SAFETY: compile() sized the table for every slot of the stream.
-        prefetch(unsafe { table.add(next.slot as usize) });
-        event::<A, TOUCH>(a, s, table, r)?;
-    }
-    for r in tail {
+    // No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
+    // allocated long ago, it made the harness (`null`) cheaper nowhere and dearer on webapp,
+    // and moved allocators' figures up on one workload and down on another in five
+    // alternated pairs (README "Stability").
+    for r in s.records {
         event::<A, TOUCH>(a, s, table, r)?;
     }
     Ok(())
