@@ -27,7 +27,7 @@ const GRID: [&str; 14] = [
 const N: usize = 4;
 
 struct Grid {
-    /// Never dropped (a static): the one scratch folder these tests leave behind.
+    /// Never dropped (a static): removed at exit instead ([`grid`]).
     root: common::TempDir,
     unsharded: PathBuf,
     /// Shard k's folder at index k − 1.
@@ -65,6 +65,15 @@ fn grid() -> &'static Grid {
         let shards = (1..=N)
             .map(|k| run_into(&root, &format!("s{k}"), &["--shard", &format!("{k}/{N}")]))
             .collect();
+        // A static is never dropped: remove the grid's folder when the test process exits.
+        extern "C" fn remove_grid() {
+            if let Some(g) = GRID_RUNS.get() {
+                let _ = std::fs::remove_dir_all(&*g.root);
+            }
+        }
+        // SAFETY: registering a plain function with no arguments; it only touches the file
+        // system through std.
+        unsafe { libc::atexit(remove_grid) };
         Grid {
             root,
             unsharded,
