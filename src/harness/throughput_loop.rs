@@ -92,9 +92,10 @@ fn replay<A: Allocator, const TOUCH: u8>(
 ) -> Result<(), ReplayError> {
     let table = slots.as_mut_ptr();
     // No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
-    // allocated long ago, it made the harness (`null`) cheaper nowhere and dearer on webapp,
-    // and moved allocators' figures up on one workload and down on another in five
-    // alternated pairs (README "Stability").
+    // allocated long ago, it left the harness (`null`) as costly overall (±0 % on dicts and
+    // webapp, −8 % json_tool, +9 % compileall) and moved allocators' figures up on some
+    // workloads and down on others, in alternated pairs run in both orders (README
+    // "Stability").
     for r in s.records {
         event::<A, TOUCH>(a, s, table, r)?;
     }
