@@ -189,8 +189,9 @@ fn steps(min: usize) -> impl proptest::strategy::Strategy<Value = Vec<(bool, usi
 }
 
 proptest::proptest! {
-    /// Whatever the stream, every event reaches the allocator once and in order, each free gets the block its slot's malloc returned, and
-    /// whatever the pass left live is freed after it.
+    /// Whatever the stream, every event reaches the allocator once and in order, each free
+    /// gets the block its slot's malloc returned, and whatever the pass left live is freed
+    /// after it.
     #[test]
     fn every_event_reaches_the_allocator_once_in_order(steps in steps(0)) {
         let script = stream_of(&steps);
