@@ -11,9 +11,7 @@
 use pybench::trace::source::read_all;
 use pybench::trace::TraceWriter;
 use pybench::workload::event::Event;
-
-/// Stand-ins are fitted per sixteenth of the allocations (`fit::SEGMENTS`).
-const SEGMENTS: usize = 16;
+use pybench::workload::fit::SEGMENTS;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
