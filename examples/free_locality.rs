@@ -1,7 +1,8 @@
 //! Where a trace's frees land in pymalloc's pools: the share of frees into the pool of the
 //! previous free, or of one of the last 4 / 16 distinct pools freed into; how soon a freed
 //! address is handed out again; how often a pool is taken from its arena and emptied again
-//! (the engine's slow paths), and how many arenas it mapped. A free touches its block and its
+//! (the engine's slow paths), how often a pool fills or gets a free while full (its class
+//! list changes), and how many arenas it mapped. A free touches its block and its
 //! pool's header; frees that stay in a few pools hit the cache, frees scattered over the heap
 //! miss it — and allocators differ in how much a scattered free costs (jemalloc's thread cache
 //! defers the slab's metadata; pymalloc writes the pool header at once). And how long ago
@@ -40,6 +41,11 @@ struct Replay {
     reuse: [u64; REUSE.len() + 2],
     /// Live blocks per pool, and how often a pool went from empty to used and back.
     live: HashMap<usize, u32>,
+    /// Blocks each pool holds when full, and how often one became full (the engine unlinks
+    /// it from its class's list) or got a free while full (linked back at the front).
+    capacity: HashMap<usize, u32>,
+    pools_filled: u64,
+    frees_into_full: u64,
     pools_taken: u64,
     pools_emptied: u64,
     /// When each cache line a small block or pool header sits on was last touched (event
@@ -64,6 +70,9 @@ impl Replay {
             live: HashMap::new(),
             pools_taken: 0,
             pools_emptied: 0,
+            capacity: HashMap::new(),
+            pools_filled: 0,
+            frees_into_full: 0,
             lines: HashMap::new(),
             ages: [[0; REUSE.len() + 2]; 3],
         }
@@ -79,16 +88,23 @@ impl Replay {
     }
 
     /// A small block `p` was placed: its pool's count, its address's reuse distance.
-    fn placed(&mut self, p: *mut u8, fresh_allocation: bool) {
+    fn placed(&mut self, p: *mut u8, bytes: usize, fresh_allocation: bool) {
         if !self.engine.owns(p) {
             return;
         }
+        let pool = p as usize & self.mask;
+        let per_pool = self
+            .engine
+            .geometry()
+            .blocks_per_pool((bytes.max(1) - 1) / 16) as u32;
+        self.capacity.insert(pool, per_pool);
         self.touch(p as usize, BLOCK_AT_ALLOCATION);
         // Taking a block writes its pool's header too (that line's age is counted at frees only).
         self.lines.insert((p as usize & self.mask) / 64, self.now);
         let n = self.live.entry(p as usize & self.mask).or_default();
         self.pools_taken += u64::from(*n == 0);
         *n += 1;
+        self.pools_filled += u64::from(*n == per_pool);
         if fresh_allocation {
             let bin = match self.freed_at.remove(&(p as usize)) {
                 None => REUSE.len() + 1,
@@ -107,6 +123,8 @@ impl Replay {
             .live
             .get_mut(&(p as usize & self.mask))
             .expect("a live block's pool");
+        self.frees_into_full +=
+            u64::from(Some(&*n) == self.capacity.get(&(p as usize & self.mask)));
         *n -= 1;
         self.pools_emptied += u64::from(*n == 0);
     }
@@ -139,7 +157,7 @@ impl Replay {
                 }
                 let p = self.engine.malloc(bytes);
                 self.slots[slot as usize] = p;
-                self.placed(p, true);
+                self.placed(p, bytes, true);
             }
             Event::Realloc { slot, .. } => {
                 let old = self.slots[slot as usize];
@@ -148,7 +166,7 @@ impl Replay {
                 // SAFETY: `old` came from this engine and is live (the trace is valid).
                 let p = unsafe { self.engine.realloc(old, bytes) };
                 self.slots[slot as usize] = p;
-                self.placed(p, false);
+                self.placed(p, bytes, false);
                 if p == old {
                     // Resized in place: its pool never emptied.
                     (self.pools_taken, self.pools_emptied) = counts;
@@ -191,6 +209,11 @@ impl Replay {
             self.pools_taken,
             self.pools_emptied,
             self.pools_emptied as f64 * 1000.0 / self.frees.max(1) as f64
+        );
+        println!(
+            "  pools filled {:.2}, frees into a full pool {:.2} (per 1000 small frees)",
+            self.pools_filled as f64 * 1000.0 / self.frees.max(1) as f64,
+            self.frees_into_full as f64 * 1000.0 / self.frees.max(1) as f64
         );
         for (what, ages) in [
             "block at free",
