@@ -25,10 +25,8 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let mut rng = pybench::workload::rng::Rng::new(seed);
     for segment in allocs.chunks(allocs.len().div_ceil(SEGMENTS).max(1)) {
-        let mut sizes: Vec<u32> = segment.iter().map(|&i| size_of(&events[i])).collect();
-        for k in (1..sizes.len()).rev() {
-            sizes.swap(k, rng.below(k as u64 + 1) as usize);
-        }
+        let mut sizes: Vec<u32> = segment.iter().map(|&i| request_size(&events[i])).collect();
+        rng.shuffle(&mut sizes);
         for (&i, s) in segment.iter().zip(sizes) {
             set_size(&mut events[i], s);
         }
@@ -46,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn size_of(e: &Event) -> u32 {
+fn request_size(e: &Event) -> u32 {
     match *e {
         Event::Alloc { size, .. } | Event::Calloc { size, .. } => size,
         _ => 0,

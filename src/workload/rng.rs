@@ -63,6 +63,14 @@ impl Rng {
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
+
+    /// Puts `v` in a uniformly random order (Fisher–Yates, from the last place down: one
+    /// `below(i + 1)` per place `i`, so a seed gives the same order everywhere).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +101,32 @@ mod tests {
         // splitmix64 from state 0: first output 0xe220a8397b1dcdaf (published reference).
         let mut x = 0u64;
         assert_eq!(splitmix64(&mut x), 0xe220_a839_7b1d_cdaf);
+    }
+
+    proptest::proptest! {
+        /// A shuffle is a permutation of its input, and the same for the same seed.
+        #[test]
+        fn shuffle_permutes_deterministically(v in proptest::collection::vec(0u32..50, 0..40), seed in 0u64..1000) {
+            let (mut a, mut b) = (v.clone(), v.clone());
+            Rng::new(seed).shuffle(&mut a);
+            Rng::new(seed).shuffle(&mut b);
+            proptest::prop_assert_eq!(&a, &b);
+            let (mut sorted, mut orig) = (a, v);
+            sorted.sort_unstable();
+            orig.sort_unstable();
+            proptest::prop_assert_eq!(sorted, orig);
+        }
+    }
+
+    #[test]
+    fn shuffle_moves_things() {
+        let mut v: Vec<u32> = (0..100).collect();
+        Rng::new(3).shuffle(&mut v);
+        assert_ne!(
+            v,
+            (0..100).collect::<Vec<u32>>(),
+            "a hundred items left in place"
+        );
     }
 
     #[test]

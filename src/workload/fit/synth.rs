@@ -201,9 +201,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         if self.decks[c].is_empty() {
             let deck = &mut self.decks[c];
             deck.extend(0..lives.len() as u32);
-            for i in (1..deck.len()).rev() {
-                deck.swap(i, self.rng.below(i as u64 + 1) as usize);
-            }
+            self.rng.shuffle(deck);
         }
         lives.get(self.decks[c].pop()? as usize)
     }
