@@ -92,8 +92,8 @@ fn replay<A: Allocator, const TOUCH: u8>(
 ) -> Result<(), ReplayError> {
     let table = slots.as_mut_ptr();
     // No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
-    // allocated long ago, it left the harness (`null`) as costly overall (±0 % on dicts and
-    // webapp, −8 % json_tool, +9 % compileall) and moved allocators' figures up on some
+    // allocated long ago, it left the harness (`null`) as costly overall (+3 % dicts, −1 %
+    // webapp, −6 % json_tool, +11 % compileall) and moved allocators' figures up on some
     // workloads and down on others, in alternated pairs run in both orders (README
     // "Stability").
     for r in s.records {
