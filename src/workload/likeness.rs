@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::io::BufWriter;
 use std::path::Path;
 
-/// The profile of a trace, read in constant memory.
+/// The profile of a trace, streamed: the events are never held, only what a profile keeps
+/// ([`Profile::from_events`]).
 pub fn trace_profile(path: &Path) -> anyhow::Result<Profile> {
     let mut r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
     let mut failure = None;

@@ -5,6 +5,7 @@
 //! length can be compared, and a profile of a private trace gives away no program order.
 
 use super::event::{Domain, Event};
+use super::pool_churn::PoolChurn;
 use serde::Serialize;
 
 /// Size bins: 0 bytes, the 32 pymalloc classes (16 … 512 B), and over 512 B.
@@ -86,6 +87,12 @@ pub struct Profile {
     /// gets is: a loop that frees a temporary and allocates the next one reuses a block freed
     /// one allocation ago, where sizes drawn independently of the frees reuse cold ones.
     pub reuse: Vec<u64>,
+    /// Small blocks that left their pymalloc pool, and those that left a full one, replayed
+    /// into the engine ([`PoolChurn`]): frees into full pools relink and refill pools, and a
+    /// stream that makes them where the program did not costs pymalloc what the program
+    /// never paid.
+    pub pool_frees: u64,
+    pub pool_frees_from_full: u64,
 }
 
 /// Age (in later allocations) from which a free counts towards `free_cohorts`: younger blocks
@@ -125,6 +132,7 @@ struct Meter {
     prev_long_birth: Option<u64>,
     /// Per size bin, when (in allocations) its freed blocks were freed, newest last.
     freed: Vec<std::collections::VecDeque<u64>>,
+    churn: PoolChurn,
 }
 
 impl Meter {
@@ -211,6 +219,7 @@ impl Meter {
 
     fn event(&mut self, e: Event) {
         self.p.events += 1;
+        self.churn.event(&e);
         if !matches!(e, Event::Free { .. }) {
             self.end_burst();
         }
@@ -257,6 +266,8 @@ impl Meter {
         for i in 0..self.slots.len() {
             self.death(i as u32, None);
         }
+        self.p.pool_frees = self.churn.small_frees;
+        self.p.pool_frees_from_full = self.churn.frees_from_full;
         let n = self.p.events.max(1) as f64;
         self.p.mean_live_blocks = self.sum_blocks / n;
         self.p.mean_live_bytes = self.sum_bytes / n;
@@ -273,7 +284,8 @@ impl Meter {
 }
 
 impl Profile {
-    /// Measures a stream in one pass; memory is proportional to its slot-table size.
+    /// Measures a stream in one pass; memory is proportional to its slot-table size, plus
+    /// its live small blocks held in the engine for `pool_churn` (the program's small heap).
     pub fn from_events(events: impl IntoIterator<Item = Event>) -> Profile {
         let mut m = Meter {
             p: Profile {
@@ -298,6 +310,8 @@ impl Profile {
                 cohort_frees: 0,
                 reuse: vec![0; LIFE_BINS],
                 long_gaps: vec![0; LIFE_BINS],
+                pool_frees: 0,
+                pool_frees_from_full: 0,
             },
             slots: Vec::new(),
             live_blocks: 0,
@@ -310,6 +324,7 @@ impl Profile {
             prev_bin: SIZE_BINS,
             prev_long_birth: None,
             freed: vec![std::collections::VecDeque::new(); SIZE_BINS],
+            churn: PoolChurn::new(),
         };
         for e in events {
             m.event(e);
