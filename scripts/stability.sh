@@ -9,6 +9,12 @@
 #   OUT=/tmp/stab scripts/stability.sh   # keep the runs' folders, in a new folder inside OUT
 #                                        # (default: a temporary one)
 #   ANALYSE=/tmp/stab/stability-… scripts/stability.sh   # only re-read kept runs
+#   SHARDS=10 scripts/stability.sh       # the five runs interleaved in time: each run split
+#                                        # into 10 shards (`run --shard K/10`), shard 1 of
+#                                        # every run, then shard 2 of every run, …, then each
+#                                        # run's shards merged (`pybench merge`). Every run
+#                                        # then samples the same stretch of the host's drift,
+#                                        # so their spread is the harness's own, not the host's.
 #
 # A run's ratio is what the verdict reports: per throughput process the median of the rounds'
 # paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
@@ -25,8 +31,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
-bin="${PYBENCH_BIN:-target/release/pybench}"
-[[ -x "$bin" ]] || cargo build --release --quiet
+# A fresh plain release build unless told otherwise: the test command builds the same path
+# with `--features checked`, whose engine verifies every free and slows pymalloc.
+source scripts/lib.sh
+bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 if [[ -n "${ANALYSE:-}" ]]; then
     out="$ANALYSE"
     runs=0
@@ -41,11 +49,29 @@ else
     trap 'rm -rf "$out"' EXIT
 fi
 if (( runs > 0 )); then echo "load before: $(cat /proc/loadavg)"; fi
-for i in $(seq 1 "$runs"); do
+shards="${SHARDS:-1}"
+one_run() { # out label [extra options]
+    local dir="$1" label="$2"
+    shift 2
     # shellcheck disable=SC2086
     "$bin" run -w dicts,json,webapp -a pymalloc,cpython:3.11,jemalloc,mimalloc,system \
-        --quiet --no-plots --out "$out" --label "s$i" ${EXTRA:-}
-done
+        --quiet --no-plots --out "$dir" --label "$label" "$@" ${EXTRA:-}
+}
+if (( shards > 1 )); then
+    # Shards of every run in turn; parts kept apart so the analysis sees only merged runs.
+    for k in $(seq 1 "$shards"); do
+        for i in $(seq 1 "$runs"); do
+            one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
+        done
+    done
+    for i in $(seq 1 "$runs"); do
+        "$bin" merge --quiet --no-plots -o "$out/s$i" "$out/.parts/s$i"/*
+    done
+else
+    for i in $(seq 1 "$runs"); do
+        one_run "$out" "s$i"
+    done
+fi
 if (( runs > 0 )); then echo "load after:  $(cat /proc/loadavg)"; fi
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
@@ -53,6 +79,8 @@ runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
 ratios, gross, nulls, per_process, reported = {}, {}, {}, {}, {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
+    if doc.get("machine", {}).get("build") == "checked":
+        print(f"WARNING: {path.parent.name} was measured with a `checked` build (slower pymalloc)")
     by = {}
     for c in doc["cells"]:
         t = c.get("throughput")

@@ -25,9 +25,11 @@ also="${ALSO:-}"
 extra="${EXTRA---fixed-layout}"
 allocators="${ALLOCATORS:-pymalloc,system,jemalloc,mimalloc}"
 traces="${TRACES:-$(ls workloads/traces/*.pbt | xargs -n1 basename | sed 's/\.pbt$//')}"
-bin="${PYBENCH_BIN:-target/release/pybench}"
+# A fresh plain release build unless told otherwise: the test command builds the same path
+# with `--features checked`, whose engine verifies every free and slows pymalloc.
+source scripts/lib.sh
+bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 out="${OUT:-target/standin-study}"
-[[ -x "$bin" ]] || cargo build --release --quiet
 mkdir -p "$out"
 (( reps >= 4 )) || echo "warning: with fewer than 4 repetitions no pair can be significant (Mann-Whitney, 0.05)" >&2
 : > "$out/load.txt"
