@@ -293,7 +293,17 @@ mod tests {
     /// assertion failed in CI when the warm-up happened to be slower than the rounds).
     struct Scripted {
         times: Vec<u64>,
-        next: usize,
+        /// Passes made so far (shared, so a test can read it after the group).
+        next: Rc<std::cell::Cell<usize>>,
+    }
+
+    fn scripted(times: Vec<u64>) -> (Box<dyn Contender>, Rc<std::cell::Cell<usize>>) {
+        let next = Rc::new(std::cell::Cell::new(0));
+        let c = Scripted {
+            times,
+            next: Rc::clone(&next),
+        };
+        (Box::new(c), next)
     }
 
     impl Contender for Scripted {
@@ -304,9 +314,9 @@ mod tests {
             10
         }
         fn pass(&mut self) -> Result<u64, ReplayError> {
-            let t = self.times[self.next.min(self.times.len() - 1)];
-            self.next += 1;
-            Ok(t)
+            let n = self.next.get();
+            self.next.set(n + 1);
+            Ok(self.times[n.min(self.times.len() - 1)])
         }
     }
 
@@ -317,7 +327,7 @@ mod tests {
         let times = vec![
             900, 500, 400, 300, 7777, 10, 20, 30, 40, 7777, 50, 50, 50, 50,
         ];
-        let mut cs: Vec<Box<dyn Contender>> = vec![Box::new(Scripted { times, next: 0 })];
+        let mut cs = vec![scripted(times).0];
         let cal = Calibration {
             min_time_ns: 1000,
             rounds: 2,
@@ -332,10 +342,35 @@ mod tests {
         assert_eq!(c.samples_ns_per_op, vec![2.5, 5.0]);
     }
 
+    proptest::proptest! {
+        /// Whatever the warm-up's pass times, a sample holds just enough passes to last the
+        /// minimum time at the speed of the fastest warm-up pass, and the warm-up itself ran
+        /// the asked passes and at least the minimum time.
+        #[test]
+        fn a_sample_holds_the_fewest_passes_that_reach_the_minimum_at_the_fastest_speed(
+            times in proptest::collection::vec(1u64..5_000, 2..40),
+            min in 1u64..20_000,
+            asked in 1u32..6,
+        ) {
+            let (c, passes) = scripted(times.clone());
+            let mut cs = vec![c];
+            let cal = Calibration { min_time_ns: min, rounds: 0, warmup_passes: asked, fixed_layout: false };
+            let g = measure_group(&mut cs, cal, 1).unwrap();
+            // The warm-up's passes: every one after the cold one (the last time repeats).
+            let warm: Vec<u64> = (1..passes.get()).map(|i| times[i.min(times.len() - 1)]).collect();
+            proptest::prop_assert!(warm.len() >= asked as usize);
+            proptest::prop_assert!(warm.iter().sum::<u64>() >= min);
+            let fastest = *warm.iter().min().unwrap();
+            let per_sample = u64::from(g.contenders[0].passes_per_sample);
+            proptest::prop_assert!(per_sample * fastest >= min);
+            proptest::prop_assert!(per_sample == 1 || (per_sample - 1) * fastest < min);
+        }
+    }
+
     #[test]
     fn the_warm_up_runs_the_asked_passes_even_when_one_pass_is_longer_than_the_minimum() {
         let times = vec![900, 5000, 4000, 3000, 2000, 7777, 1000];
-        let mut cs: Vec<Box<dyn Contender>> = vec![Box::new(Scripted { times, next: 0 })];
+        let mut cs = vec![scripted(times).0];
         let cal = Calibration {
             min_time_ns: 1000,
             rounds: 1,
