@@ -18,7 +18,7 @@
 //!   freed (ordered bins, Kolmogorov–Smirnov): hot reuse or cold.
 //! - **pool churn**: small frees that leave a full pymalloc pool per 1,000 small frees,
 //!   replayed into the engine ([`super::pool_churn`]); a rate spanning orders of magnitude
-//!   (1 to 250 per 1,000 on the shipped traces), so compared as magnitudes with a floor of 1
+//!   (1 to 185 per 1,000 on the shipped traces), so compared as magnitudes with a floor of 1
 //!   per 1,000: ×2 is 0.30, ×10 or more is 1.
 //! - **phase shape**: the live-bytes curve (live bytes after each twentieth of the
 //!   allocations, as a share of the stream's own peak), mean |a − b| over the 20 points.
