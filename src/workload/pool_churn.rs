@@ -58,14 +58,6 @@ impl PoolChurn {
         }
     }
 
-    /// Small frees that left a full pool, per 1,000 small frees (0 when there were none).
-    pub fn per_thousand(&self) -> f64 {
-        match self.small_frees {
-            0 => 0.0,
-            n => self.frees_from_full as f64 * 1000.0 / n as f64,
-        }
-    }
-
     pub fn event(&mut self, e: &Event) {
         match *e {
             Event::Alloc { slot, .. } | Event::Calloc { slot, .. } => {
@@ -205,7 +197,6 @@ mod tests {
             m.event(&alloc(s, 64));
         }
         assert_eq!((m.small_frees, m.frees_from_full), (3, 3));
-        assert!((m.per_thousand() - 1000.0).abs() < 1e-9);
         // Large requests and frees of free slots leave the count alone.
         m.event(&alloc(n, 4096));
         m.event(&free(n));
