@@ -13,8 +13,9 @@
 #                                        # into 10 shards (`run --shard K/10`), shard 1 of
 #                                        # every run, then shard 2 of every run, …, then each
 #                                        # run's shards merged (`pybench merge`). Every run
-#                                        # then samples the same stretch of the host's drift,
-#                                        # so their spread is the harness's own, not the host's.
+#                                        # then samples the same stretch of the host's drift:
+#                                        # tests whether drift between runs is their spread
+#                                        # (2026-12-01: it was not; README "ninth attempt").
 #
 # A run's ratio is what the verdict reports: per throughput process the median of the rounds'
 # paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
@@ -31,10 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
-# A fresh plain release build unless told otherwise: the test command builds the same path
-# with `--features checked`, whose engine verifies every free and slows pymalloc.
 source scripts/lib.sh
-bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 if [[ -n "${ANALYSE:-}" ]]; then
     out="$ANALYSE"
     runs=0
@@ -48,7 +46,13 @@ else
     out="$(mktemp -d)"
     trap 'rm -rf "$out"' EXIT
 fi
-if (( runs > 0 )); then echo "load before: $(cat /proc/loadavg)"; fi
+if (( runs > 0 )); then
+    # A fresh plain release build unless told otherwise (re-reading kept runs needs none): the
+    # test command builds the same path with `--features checked`, whose engine verifies every
+    # free and slows pymalloc.
+    bin="$(pybench_bin "${PYBENCH_BIN:-}")"
+    echo "load before: $(cat /proc/loadavg)"
+fi
 shards="${SHARDS:-1}"
 one_run() { # out label [extra options]
     local dir="$1" label="$2"
