@@ -80,7 +80,7 @@ if (( runs > 0 )); then echo "load after:  $(cat /proc/loadavg)"; fi
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
-ratios, gross, nulls, per_process, reported = {}, {}, {}, {}, {}
+ratios, gross, nulls, per_process, reported, round_logs = {}, {}, {}, {}, {}, {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
@@ -111,6 +111,7 @@ for i, path in enumerate(runs):
             if one:
                 figures.append(st.median(one))
                 per_process.setdefault((w, a), []).append(st.median(one))
+                round_logs.setdefault((w, a), []).append([math.log(x) for x in one])
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
@@ -168,6 +169,21 @@ for (w, a), ps in sorted(per_process.items()):
     ps = sorted(ps)
     q = st.quantiles(ps, n=4) if len(ps) > 1 else [ps[0]] * 3
     print(f"{w:8} {a:14} n={len(ps):3}  {ps[0]:.2f}  {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}  {ps[-1]:.2f}")
+# Where a process's figure varies: between its rounds (noise that more rounds average out)
+# or between processes (layout, page placement: only more processes help). With k rounds
+# the variance of a process's mean log-ratio is between² + within²/k, so between² is what
+# is left of the observed variance once within²/k is taken off (0 when nothing is left).
+print("\nwhere the spread comes from (sd of log net ratios): between the rounds of a process,")
+print("of the processes' means, and the part of the latter that is between processes")
+for (w, a), procs in sorted(round_logs.items()):
+    procs = [p for p in procs if len(p) > 1]
+    if len(procs) < 2:
+        continue
+    k = st.mean(len(p) for p in procs)
+    within = math.sqrt(st.mean(st.variance(p) for p in procs))
+    means = st.stdev(st.mean(p) for p in procs)
+    between = math.sqrt(max(0.0, means**2 - within**2 / k))
+    print(f"{w:8} {a:14} rounds {k:4.1f}  within {within:.3f}  process means {means:.3f}  between processes {between:.3f}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY
