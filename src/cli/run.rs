@@ -68,8 +68,10 @@ pub struct RunArgs {
     /// Throughput samples per allocator and repetition: rounds in which every allocator
     /// (and `null`) takes one sample in turn, in one process, in a random order each round,
     /// each sample after one untimed pass of its own (so no allocator's figure depends on its
-    /// place in -a). A process's figure is the median of its rounds; more rounds barely narrow
-    /// the intervals (the spread is between processes), more repetitions do.
+    /// place in -a). A process's figure is the median of its rounds. On a quiet 2-core VM most
+    /// of a process's spread is between its rounds, so more rounds narrow the intervals too
+    /// (12 rounds of 5 ms halved them at 2.3x the time); `scripts/stability.sh` shows which
+    /// of rounds or repetitions a machine needs (README "Stability").
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..))]
     rounds: u32,
     /// Time one operation in N during the latency pass (the throughput pass is never timed).

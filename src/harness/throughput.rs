@@ -83,9 +83,10 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// The defaults of `pybench run`: 20 samples of at least 20 ms each per allocator, so a
-    /// default `run -w dicts` over every allocator (7 contenders, 3 repetitions) ends within
-    /// about a minute on a 2-core VM while a sample spans several scheduler ticks.
+    /// The calibration of `validate`'s replays (and the base of the mutator replay's): 20
+    /// rounds of samples of at least 20 ms per allocator in each replay process, as many
+    /// paired samples as `run`'s defaults take over all their processes. `run` builds its own
+    /// from its flags (20 processes of 3 rounds by default).
     pub const DEFAULT: Calibration = Calibration {
         min_time_ns: 20_000_000,
         rounds: 20,
