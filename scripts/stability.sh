@@ -26,7 +26,10 @@
 # Besides the per-run ratios it prints, per allocator, the spread of the ratio between the
 # throughput processes of all runs (each process has its own address layout): where that
 # spread is bimodal the allocator's speed depends on the layout, and no number of rounds
-# inside a process removes it.
+# inside a process removes it. Then, per cell, where a process's spread comes from (its
+# rounds, or the processes themselves: which of --rounds and -r would narrow a run), and per
+# half run (processes run in repetition order) how each allocator's gross time against
+# pymalloc's moves with the host's speed (null's gross cost): drift no run can average out.
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -81,6 +84,7 @@ python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
 ratios, gross, nulls, per_process, reported, round_logs = {}, {}, {}, {}, {}, {}
+halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
@@ -116,6 +120,25 @@ for i, path in enumerate(runs):
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
             gross.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in gross_figures))
+    # Each run cut in two by repetition (processes run in that order): the host's speed (null's
+    # gross ns/event, per workload) and each allocator's gross time against pymalloc's, per half.
+    rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
+    last_rep = max(rep_of(t) for ts in by.values() for t in ts)
+    for half in (False, True):
+        speed, rel = {}, {}
+        for (w, a), ts in by.items():
+            mine = [st.median(t["ns_per_op"]) for t in ts if (rep_of(t) > last_rep / 2) == half]
+            if a == "null" and mine:
+                speed[w] = st.median(mine)
+        for (w, a), ts in by.items():
+            ref = next((k for k in by if k[0] == w and k[1].startswith("pymalloc")), None)
+            if a == "null" or ref is None or (w, a) == ref:
+                continue
+            mine = [st.median(t["ns_per_op"]) for t in ts if (rep_of(t) > last_rep / 2) == half]
+            theirs = [st.median(t["ns_per_op"]) for t in by[ref] if (rep_of(t) > last_rep / 2) == half]
+            if mine and theirs and w in speed:
+                rel[(w, a)] = (speed[w], st.median(mine) / st.median(theirs))
+        halves.append(rel)
     # The intervals as the run reported them (summary.md: the table, or the sentence of an
     # indistinguishable pair), to two decimals.
     workload = None
@@ -184,6 +207,17 @@ for (w, a), procs in sorted(round_logs.items()):
     means = st.stdev(st.mean(p) for p in procs)
     between = math.sqrt(max(0.0, means**2 - within**2 / k))
     print(f"{w:8} {a:14} rounds {k:4.1f}  within {within:.3f}  process means {means:.3f}  between processes {between:.3f}")
+# Drift: when the host runs slower (null's gross cost up), does an allocator slow down more
+# than pymalloc? A correlation near 0 means the ratio holds whatever the host's speed.
+if len(halves) >= 4:
+    print(f"\nhost speed and ratios over {len(halves)} half runs: correlation between null's gross")
+    print("ns/event and each allocator's gross time ÷ pymalloc's (> 0: it suffers more when the host is slow)")
+    for key in sorted({k for h in halves for k in h}):
+        pairs = [h[key] for h in halves if key in h]
+        if len(pairs) < 4 or st.pstdev(p[0] for p in pairs) == 0 or st.pstdev(p[1] for p in pairs) == 0:
+            continue
+        r = st.correlation([p[0] for p in pairs], [p[1] for p in pairs])
+        print(f"{key[0]:8} {key[1]:14} r = {r:+.2f}   time ratio {min(p[1] for p in pairs):.3f} – {max(p[1] for p in pairs):.3f}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY
