@@ -83,7 +83,8 @@ if (( runs > 0 )); then echo "load after:  $(cat /proc/loadavg)"; fi
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
-ratios, gross, nulls, per_process, reported, round_logs = {}, {}, {}, {}, {}, {}
+# per_round: every throughput process's paired net ratios, one list per process
+ratios, gross, nulls, per_round, reported = {}, {}, {}, {}, {}
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
@@ -98,10 +99,14 @@ for i, path in enumerate(runs):
     for (w, a), ts in by.items():
         if a == "null":
             nulls.setdefault(w, []).append(st.median([x for t in ts for x in t["ns_per_op"]]))
-    for (w, a), ts in by.items():
-        ref = next((k for k in by if k[0] == w and k[1].startswith("pymalloc")), None)
-        if a == "null" or ref is None or (w, a) == ref:
-            continue
+    # The reference cell of each workload, and the allocators compared with it.
+    refs = {}
+    for k in by:
+        if k[1].startswith("pymalloc"):
+            refs.setdefault(k[0], k)  # a workload's first pymalloc cell
+    compared = {(w, a): refs[w] for (w, a) in by if a != "null" and w in refs and (w, a) != refs[w]}
+    for (w, a), ref in compared.items():
+        ts = by[(w, a)]
         figures, gross_figures = [], []
         for t in ts:
             r = next((x for x in by[ref] if x["group"] == t["group"]), None)
@@ -114,8 +119,7 @@ for i, path in enumerate(runs):
                     one.append((r_ns - r_null) / (a_ns - a_null))
             if one:
                 figures.append(st.median(one))
-                per_process.setdefault((w, a), []).append(st.median(one))
-                round_logs.setdefault((w, a), []).append([math.log(x) for x in one])
+                per_round.setdefault((w, a), []).append(one)
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
@@ -125,19 +129,16 @@ for i, path in enumerate(runs):
     rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
     last_rep = max(rep_of(t) for ts in by.values() for t in ts)
     for half in (False, True):
-        speed, rel = {}, {}
-        for (w, a), ts in by.items():
-            mine = [st.median(t["ns_per_op"]) for t in ts if (rep_of(t) > last_rep / 2) == half]
-            if a == "null" and mine:
-                speed[w] = st.median(mine)
-        for (w, a), ts in by.items():
-            ref = next((k for k in by if k[0] == w and k[1].startswith("pymalloc")), None)
-            if a == "null" or ref is None or (w, a) == ref:
-                continue
-            mine = [st.median(t["ns_per_op"]) for t in ts if (rep_of(t) > last_rep / 2) == half]
-            theirs = [st.median(t["ns_per_op"]) for t in by[ref] if (rep_of(t) > last_rep / 2) == half]
-            if mine and theirs and w in speed:
-                rel[(w, a)] = (speed[w], st.median(mine) / st.median(theirs))
+        # Median gross ns/event of a cell's processes in this half (None if it has none).
+        def gross_in_half(key):
+            v = [st.median(t["ns_per_op"]) for t in by[key] if (rep_of(t) > last_rep / 2) == half]
+            return st.median(v) if v else None
+        speed = {w: gross_in_half((w, a)) for (w, a) in by if a == "null"}
+        rel = {}
+        for (w, a), ref in compared.items():
+            mine, theirs = gross_in_half((w, a)), gross_in_half(ref)
+            if mine and theirs and speed.get(w):
+                rel[(w, a)] = (speed[w], mine / theirs)
         halves.append(rel)
     # The intervals as the run reported them (summary.md: the table, or the sentence of an
     # indistinguishable pair), to two decimals.
@@ -188,8 +189,8 @@ for (w, a), rs in sorted(ratios.items()):
 if total_all:
     print(f"all: {hits_all}/{total_all} = {hits_all / total_all * 100:.0f} % covered")
 print("\nratio per throughput process (all runs): count, min, quartiles, max")
-for (w, a), ps in sorted(per_process.items()):
-    ps = sorted(ps)
+for (w, a), procs in sorted(per_round.items()):
+    ps = sorted(st.median(p) for p in procs)
     q = st.quantiles(ps, n=4) if len(ps) > 1 else [ps[0]] * 3
     print(f"{w:8} {a:14} n={len(ps):3}  {ps[0]:.2f}  {q[0]:.2f} {q[1]:.2f} {q[2]:.2f}  {ps[-1]:.2f}")
 # Where a process's figure varies: between its rounds (noise that more rounds average out)
@@ -198,8 +199,8 @@ for (w, a), ps in sorted(per_process.items()):
 # is left of the observed variance once within²/k is taken off (0 when nothing is left).
 print("\nwhere the spread comes from (sd of log net ratios): between the rounds of a process,")
 print("of the processes' means, and the part of the latter that is between processes")
-for (w, a), procs in sorted(round_logs.items()):
-    procs = [p for p in procs if len(p) > 1]
+for (w, a), procs in sorted(per_round.items()):
+    procs = [[math.log(x) for x in p] for p in procs if len(p) > 1]
     if len(procs) < 2:
         continue
     k = st.mean(len(p) for p in procs)
