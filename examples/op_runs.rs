@@ -13,6 +13,7 @@
 
 use pybench::trace::source::read_all;
 use pybench::workload::event::Event;
+use pybench::workload::op_order::OpPredictor;
 
 const LENGTHS: [u64; 5] = [2, 4, 16, 256, 16384];
 
@@ -107,39 +108,6 @@ impl SlotLines {
             self.last.resize(line + 1, 0);
         }
         self.last[line] = self.now;
-    }
-}
-
-/// A branch predictor over the sequence of operations (allocation or free): 2-bit counters
-/// indexed by the last `HISTORY` operations, as a CPU's global-history predictor sees the
-/// replay loop's one data-dependent branch. A program's loops repeat their pattern of calls,
-/// which such a predictor learns; drawn independently, a stand-in's order may not be.
-struct OpPredictor {
-    history: u32,
-    counters: Vec<u8>,
-    misses: u64,
-}
-
-impl OpPredictor {
-    const HISTORY: u32 = 16;
-
-    fn new() -> Self {
-        OpPredictor {
-            history: 0,
-            counters: vec![1; 1 << Self::HISTORY],
-            misses: 0,
-        }
-    }
-
-    fn op(&mut self, alloc: bool) {
-        let c = &mut self.counters[self.history as usize];
-        self.misses += u64::from((*c >= 2) != alloc);
-        *c = if alloc {
-            (*c + 1).min(3)
-        } else {
-            c.saturating_sub(1)
-        };
-        self.history = ((self.history << 1) | u32::from(alloc)) & ((1 << Self::HISTORY) - 1);
     }
 }
 
@@ -285,7 +253,7 @@ impl Profile {
         println!(
             "  alloc-or-free mispredicted by a {}-op global-history predictor: {:.3} of ops",
             OpPredictor::HISTORY,
-            share(self.predictor.misses, self.total.0 + self.total.1)
+            share(self.predictor.misses(), self.predictor.ops())
         );
         let (plain, given) = self.classes.entropies();
         println!(

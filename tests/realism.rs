@@ -90,6 +90,8 @@ fn a_stand_in_is_deterministic_for_a_seed() {
 /// drawn alone melted compileall's module-by-module peaks (35 k live blocks against 48 k);
 /// with deaths placed where the trace's blocks born nearby died they reach 0.01 – 0.07 and
 /// are held to the default.
+/// The score is over every figure but `op_order`, which the model does not fit yet (its
+/// ceiling below holds where it stands).
 const MIN_SCORE: f64 = 0.9;
 fn tolerance(figure: &str) -> f64 {
     match figure {
@@ -105,6 +107,10 @@ fn tolerance(figure: &str) -> f64 {
         // small frees over seeds 1 - 3, the trace 12 (distances 0.24 - 0.38): its blocks die
         // one at a time across the heap where compileall's die in the pool being filled.
         "pool_churn" => 0.45,
+        // Added after the model: its operations are drawn block by block, so a predictor of
+        // "malloc or free?" misses 35 % of them against compileall's 9.9 % (distance 0.71 -
+        // 0.72 over seeds 1 - 3). Held so it cannot get worse; the model's next target.
+        "op_order" => 0.75,
         _ => 0.12,
     }
 }
@@ -113,13 +119,14 @@ fn tolerance(figure: &str) -> f64 {
 fn a_stand_in_matches_its_source_without_copying_it() {
     let (events, _, _) = read_all(&source()).unwrap();
     let synth = stand_in(&events, 1);
-    let c = compare(
-        &Profile::from_events(synth.iter().copied()),
-        &Profile::from_events(events.iter().copied()),
-        "compileall",
-        &FIGURES,
+    let (subject, source) = (
+        Profile::from_events(synth.iter().copied()),
+        Profile::from_events(events.iter().copied()),
     );
-    assert!(c.score >= MIN_SCORE, "score {} < {MIN_SCORE}", c.score);
+    let fitted: Vec<&str> = FIGURES.into_iter().filter(|f| *f != "op_order").collect();
+    let score = compare(&subject, &source, "compileall", &fitted).score;
+    assert!(score >= MIN_SCORE, "score {score} < {MIN_SCORE}");
+    let c = compare(&subject, &source, "compileall", &FIGURES);
     for (f, d, a, b) in &c.figures {
         assert!(*d <= tolerance(f), "{f}: distance {d} ({a} vs {b})");
     }

@@ -13,6 +13,7 @@ pub mod fit;
 pub mod gen;
 pub mod heap;
 pub mod likeness;
+pub mod op_order;
 pub mod pool_churn;
 pub mod profile;
 pub mod python;

@@ -5,6 +5,7 @@
 //! length can be compared, and a profile of a private trace gives away no program order.
 
 use super::event::{Domain, Event};
+use super::op_order::OpPredictor;
 use super::pool_churn::PoolChurn;
 use serde::Serialize;
 
@@ -93,6 +94,12 @@ pub struct Profile {
     /// never paid.
     pub pool_frees: u64,
     pub pool_frees_from_full: u64,
+    /// Allocations and frees, and those a global-history predictor of "malloc or free?"
+    /// got wrong ([`OpPredictor`]): a program's loops repeat their order of calls, a stream
+    /// drawn block by block does not, and the replay loop's branch pays for the difference
+    /// unevenly across allocators.
+    pub ops: u64,
+    pub op_misses: u64,
 }
 
 /// Age (in later allocations) from which a free counts towards `free_cohorts`: younger blocks
@@ -133,6 +140,7 @@ struct Meter {
     /// Per size bin, when (in allocations) its freed blocks were freed, newest last.
     freed: Vec<std::collections::VecDeque<u64>>,
     churn: PoolChurn,
+    order: OpPredictor,
 }
 
 impl Meter {
@@ -224,6 +232,11 @@ impl Meter {
             self.end_burst();
         }
         match e {
+            Event::Alloc { .. } | Event::Calloc { .. } => self.order.op(true),
+            Event::Free { .. } => self.order.op(false),
+            _ => {}
+        }
+        match e {
             Event::Alloc { slot, domain, .. } => self.birth(slot, e.bytes().unwrap_or(0), domain),
             Event::Calloc { slot, domain, .. } => {
                 self.p.callocs += 1;
@@ -268,6 +281,7 @@ impl Meter {
         }
         self.p.pool_frees = self.churn.small_frees;
         self.p.pool_frees_from_full = self.churn.frees_from_full;
+        (self.p.ops, self.p.op_misses) = (self.order.ops(), self.order.misses());
         let n = self.p.events.max(1) as f64;
         self.p.mean_live_blocks = self.sum_blocks / n;
         self.p.mean_live_bytes = self.sum_bytes / n;
@@ -312,6 +326,8 @@ impl Profile {
                 long_gaps: vec![0; LIFE_BINS],
                 pool_frees: 0,
                 pool_frees_from_full: 0,
+                ops: 0,
+                op_misses: 0,
             },
             slots: Vec::new(),
             live_blocks: 0,
@@ -325,6 +341,7 @@ impl Profile {
             prev_long_birth: None,
             freed: vec![std::collections::VecDeque::new(); SIZE_BINS],
             churn: PoolChurn::new(),
+            order: OpPredictor::new(),
         };
         for e in events {
             m.event(e);
