@@ -456,10 +456,9 @@ mod tests {
         let (looped, shuffled) = (ev(false), ev(true));
         assert_eq!(looped.ops, 12_000);
         let (d, a, b) = figure("op_order", &looped, &shuffled);
-        assert_eq!(
-            a, "0.1% missed",
-            "the loop is learned after its first iterations"
-        );
+        // A period of 6 is learned once the history fills: at most 16 + 2 x 6 misses.
+        let learned = op_miss_rate(&looped);
+        assert!(learned <= 28.0 / 12_000.0, "loop: {a}");
         let missed = op_miss_rate(&shuffled);
         assert!((0.45..0.55).contains(&missed), "shuffled: {b}: a coin flip");
         assert!(d > 0.9, "{d}");
