@@ -75,7 +75,8 @@ mod tests {
         /// A pattern that repeats with a period of at most HISTORY operations is fixed by the
         /// history (its next operation is the one a period back, inside the window), so the
         /// predictor misses only while it warms up: at most HISTORY operations before the
-        /// window is full, then two misses per distinct history (at most one per phase).
+        /// window is full, then at most two for each distinct history (one per phase of the
+        /// pattern), whose counter the warm-up may have left on the wrong side.
         #[test]
         fn a_period_within_the_history_is_learned(
             pattern in prop::collection::vec(any::<bool>(), 1..=16),

@@ -231,6 +231,8 @@ impl Meter {
         if !matches!(e, Event::Free { .. }) {
             self.end_burst();
         }
+        // Every allocation and free record, as the replay loop meets them (a free of a
+        // block that is not live still reaches the loop's branch).
         match e {
             Event::Alloc { .. } | Event::Calloc { .. } => self.order.op(true),
             Event::Free { .. } => self.order.op(false),
