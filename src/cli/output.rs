@@ -166,6 +166,9 @@ pub fn finish(
         }
     }
     if !out.quiet {
+        for w in crate::report::summary::workload_warnings(results) {
+            eprintln!("warning: {w}");
+        }
         eprintln!("results: {}", store.dir().display());
     }
     // Failures are errors, so they are reported even with --quiet.

@@ -220,6 +220,23 @@ pub fn cell_text(
     }
 }
 
+/// Warnings about a workload as a whole rather than one cell (an op order no program's
+/// loops would give, [`crate::workload::op_order::note`]): `workload: note`, once per
+/// workload, in run order. Whichever cell materialised the stream carries the note.
+pub fn workload_warnings(results: &RunResults) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &results.cells {
+        let notes = c.notes.iter();
+        for n in notes.filter(|n| n.starts_with(crate::workload::op_order::NOTE_PREFIX)) {
+            let line = format!("{}: {n}", c.workload);
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
 /// True when a results file's allocator name is pymalloc in any form (the reference).
 fn is_engine(name: &str) -> bool {
     name.parse::<crate::alloc::AllocatorSpec>()
@@ -229,6 +246,25 @@ fn is_engine(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workload_warning_is_said_once_however_many_cells_carry_it() {
+        use crate::report::model::CellResult;
+        let note =
+            crate::workload::op_order::note(&crate::workload::op_order::looped_stream(300, true))
+                .expect("a shuffled order is noted");
+        let cell = |w: &str, a: &str, notes: &[&str]| {
+            let mut c = CellResult::new(w, a, 0, CellKind::Replay);
+            c.notes = notes.iter().map(|n| n.to_string()).collect();
+            c
+        };
+        let r = RunResults::of_cells(vec![
+            cell("tuples", "pymalloc", &[&note, "throughput: materialised"]),
+            cell("tuples", "jemalloc", &[&note]),
+            cell("webapp", "pymalloc", &["throughput: materialised"]),
+        ]);
+        assert_eq!(workload_warnings(&r), vec![format!("tuples: {note}")]);
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -420,38 +420,10 @@ mod tests {
 
     #[test]
     fn op_order_tells_a_loop_from_a_shuffled_stream_of_the_same_operations() {
-        use crate::workload::event::{Domain, Event};
-        use crate::workload::rng::Rng;
-        // 2,000 iterations of a loop body: allocate three blocks, free two of them, and
-        // free the third at the start of the next iteration (alloc alloc alloc free free
-        // free ...). The shuffled stream makes the same calls with each op's place drawn at
-        // random, keeping every free after its allocation.
-        let ev = |shuffled: bool| {
-            let mut ops: Vec<bool> = (0..2000)
-                .flat_map(|_| [true, true, true, false, false, false])
-                .collect();
-            if shuffled {
-                Rng::new(3).shuffle(&mut ops);
-            }
-            let (mut live, mut next, mut out) = (Vec::new(), 0u32, Vec::new());
-            for alloc in ops {
-                if alloc || live.is_empty() {
-                    out.push(Event::Alloc {
-                        slot: next,
-                        size: 32,
-                        domain: Domain::Obj,
-                        thread: 0,
-                    });
-                    live.push(next);
-                    next += 1;
-                } else {
-                    out.push(Event::Free {
-                        slot: live.swap_remove(0),
-                        thread: 0,
-                    });
-                }
-            }
-            Profile::from_events(out)
+        // 2,000 iterations of a loop body (three allocations, then their three frees)
+        // against the same calls in a random order.
+        let ev = |shuffled| {
+            Profile::from_events(crate::workload::op_order::looped_stream(2000, shuffled))
         };
         let (looped, shuffled) = (ev(false), ev(true));
         assert_eq!(looped.ops, 12_000);
