@@ -481,8 +481,11 @@ fn a_feed_repairs_a_malformed_trace_exactly_as_materialising_does() {
         ..Overrides::default()
     };
     let m = source.materialize(allow).unwrap();
-    assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    // The repairs, then the stream's op order (a generated stream in no loop's order): the
+    // feed must carry both, word for word.
+    assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
     assert!(m.notes[0].contains("2 dropped") && m.notes[0].contains("1 allocations into live"));
+    assert!(m.notes[1].starts_with(pybench::workload::op_order::NOTE_PREFIX));
 
     let mut feed = Feed::open(&origin, allow, Content::Events).unwrap();
     for pass in 0..2 {

@@ -112,7 +112,7 @@ impl Chunk {
 enum Msg {
     Chunk(Chunk),
     /// The pass ended; what its events needed repaired, if anything (a cell note).
-    End(Option<String>),
+    End(Vec<String>),
     Failed(String),
 }
 
@@ -356,10 +356,10 @@ impl Feed {
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
         match self.rx.recv() {
             Ok(Msg::Chunk(c)) => Ok(Some(c)),
-            Ok(Msg::End(repaired)) => {
+            Ok(Msg::End(pass_notes)) => {
                 self.in_pass = false;
                 self.notes = self.opened_notes.clone();
-                self.notes.extend(repaired);
+                self.notes.extend(pass_notes);
                 Ok(None)
             }
             Ok(Msg::Failed(m)) => {

@@ -57,6 +57,41 @@ impl OpPredictor {
         self.ops += 1;
     }
 
+    /// One event of a stream: allocations and frees count, reallocs and markers do not
+    /// (they take the replay loop's out-of-line path).
+    pub fn event(&mut self, e: &Event) {
+        match e {
+            Event::Alloc { .. } | Event::Calloc { .. } => self.op(true),
+            Event::Free { .. } => self.op(false),
+            _ => {}
+        }
+    }
+
+    /// The share of operations mispredicted (0 before any).
+    pub fn miss_rate(&self) -> f64 {
+        if self.ops == 0 {
+            0.0
+        } else {
+            self.misses as f64 / self.ops as f64
+        }
+    }
+
+    /// A replay's note when the operations seen are in an order no program's loops would
+    /// give ([`WARN_ABOVE`]), else `None`.
+    pub fn note(&self) -> Option<String> {
+        let rate = self.miss_rate();
+        (rate > WARN_ABOVE).then(|| {
+            format!(
+                "{NOTE_PREFIX}{:.1} % of allocations and frees mispredicted by a {}-op history \
+                 predictor (real programs' traces: 0.8 – 9.9 %); the replay loop's branch \
+                 costs allocators unevenly on such an order, so this stream's ranking may not \
+                 be a program's (README \"Op order is a realism figure\")",
+                100.0 * rate,
+                Self::HISTORY
+            )
+        })
+    }
+
     /// Operations seen.
     pub fn ops(&self) -> u64 {
         self.ops
@@ -77,38 +112,11 @@ pub const WARN_ABOVE: f64 = 0.15;
 /// How [`note`]'s text starts, so reports can find it among a cell's notes.
 pub const NOTE_PREFIX: &str = "op order: ";
 
-/// The share of a stream's allocations and frees the predictor gets wrong (0 for a stream
-/// without any).
-pub fn miss_rate(events: &[Event]) -> f64 {
-    let mut p = OpPredictor::new();
-    for e in events {
-        match e {
-            Event::Alloc { .. } | Event::Calloc { .. } => p.op(true),
-            Event::Free { .. } => p.op(false),
-            _ => {}
-        }
-    }
-    if p.ops() == 0 {
-        0.0
-    } else {
-        p.misses() as f64 / p.ops() as f64
-    }
-}
-
-/// A replay's note when `events` are in an order no program's loops would give
-/// ([`WARN_ABOVE`]), else `None`.
+/// The note a replay carries for `events` ([`OpPredictor::note`]).
 pub fn note(events: &[Event]) -> Option<String> {
-    let rate = miss_rate(events);
-    (rate > WARN_ABOVE).then(|| {
-        format!(
-            "{NOTE_PREFIX}{:.1} % of allocations and frees mispredicted by a {}-op history \
-             predictor (real programs' traces: 0.8 – 9.9 %); the replay loop's branch costs \
-             allocators unevenly on such an order, so this stream's ranking may not be a \
-             program's (README \"Op order is a realism figure\")",
-            100.0 * rate,
-            OpPredictor::HISTORY
-        )
-    })
+    let mut p = OpPredictor::new();
+    events.iter().for_each(|e| p.event(e));
+    p.note()
 }
 
 #[cfg(test)]
@@ -174,7 +182,9 @@ mod tests {
         let n = note(&looped_stream(500, true)).expect("a shuffled order is noted");
         assert!(n.starts_with(NOTE_PREFIX) && n.contains("ranking"), "{n}");
         assert_eq!(note(&[]), None);
-        assert_eq!(miss_rate(&[Event::Phase(0)]), 0.0);
+        let mut p = OpPredictor::new();
+        p.event(&Event::Phase(0));
+        assert_eq!((p.ops(), p.miss_rate()), (0, 0.0));
     }
 
     #[test]

@@ -233,11 +233,7 @@ impl Meter {
         }
         // Every allocation and free record, as the replay loop meets them (a free of a
         // block that is not live still reaches the loop's branch).
-        match e {
-            Event::Alloc { .. } | Event::Calloc { .. } => self.order.op(true),
-            Event::Free { .. } => self.order.op(false),
-            _ => {}
-        }
+        self.order.event(&e);
         match e {
             Event::Alloc { slot, domain, .. } => self.birth(slot, e.bytes().unwrap_or(0), domain),
             Event::Calloc { slot, domain, .. } => {

@@ -4,6 +4,7 @@
 use super::{Chunk, Msg, Reader, CHUNK};
 use crate::harness::compact::Compiler;
 use crate::trace::live::{Liveness, Repairer};
+use crate::workload::op_order::OpPredictor;
 use crate::workload::Event;
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -67,6 +68,9 @@ pub(super) fn read_ahead(
     free: Receiver<Chunk>,
 ) {
     let mut spare = None;
+    // The stream's op order, judged over the first complete pass (every pass replays the
+    // same events), noted as a materialised replay notes it.
+    let (mut order, mut order_note) = (Some(OpPredictor::new()), None);
     while start.recv().is_ok() {
         let pass = one_pass(
             &mut reader,
@@ -75,10 +79,21 @@ pub(super) fn read_ahead(
             &tx,
             &free,
             &mut spare,
+            order.as_mut(),
         );
         let msg = match pass {
-            Ok(()) => Msg::End(guard.end()),
-            Err(m) => Msg::Failed(m),
+            Ok(()) => {
+                if let Some(p) = order.take() {
+                    order_note = p.note();
+                }
+                let mut notes: Vec<String> = guard.end().into_iter().collect();
+                notes.extend(order_note.clone());
+                Msg::End(notes)
+            }
+            Err(m) => {
+                order = order.map(|_| OpPredictor::new());
+                Msg::Failed(m)
+            }
         };
         if tx.send(msg).is_err() {
             return;
@@ -94,6 +109,7 @@ fn one_pass(
     tx: &SyncSender<Msg>,
     free: &Receiver<Chunk>,
     spare: &mut Option<Chunk>,
+    mut order: Option<&mut OpPredictor>,
 ) -> Result<(), String> {
     let closed = || "the replay stopped".to_string();
     reader.rewind()?;
@@ -110,6 +126,9 @@ fn one_pass(
     while let Some(raw) = reader.next_batch()? {
         let mut batch = guard.pass(raw, read)?;
         read += raw.len() as u64;
+        if let Some(p) = order.as_deref_mut() {
+            batch.iter().for_each(|e| p.event(e));
+        }
         while !batch.is_empty() {
             let take = batch.len().min(CHUNK - chunk.covers);
             let (part, rest) = batch.split_at(take);
