@@ -441,13 +441,8 @@ fn an_order_no_program_gives_is_warned_about_once() {
             "pymalloc,system",
             "-r",
             "1",
-            "--scale",
-            "20000",
-            "--rounds",
-            "2",
-            "--min-time",
-            "0.001",
         ])
+        .args(common::QUICK_RUN)
         .arg("--out")
         .arg(&tmp)
         .assert()

@@ -74,15 +74,8 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let a = Command::cargo_bin("pybench")
         .unwrap()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
-        .args([
-            "--scale",
-            "20000",
-            "--rounds",
-            "2",
-            "--min-time",
-            "0.001",
-            "--no-plots",
-        ])
+        .args(common::QUICK_RUN)
+        .arg("--no-plots")
         .arg("--out")
         .arg(&tmp)
         .env("PYBENCH_FAKE_LOADAVG", "64.5 60.0 50.0 3/200 1234")
@@ -115,15 +108,8 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     let a = Command::cargo_bin("pybench")
         .unwrap()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
-        .args([
-            "--scale",
-            "20000",
-            "--rounds",
-            "2",
-            "--min-time",
-            "0.001",
-            "--no-plots",
-        ])
+        .args(common::QUICK_RUN)
+        .arg("--no-plots")
         .arg("--out")
         .arg(&tmp)
         .env("PYBENCH_FAKE_LOADAVG", "0.10 0.10 0.10 1/100 1")

@@ -80,6 +80,10 @@ impl Drop for TempDir {
 }
 
 /// Per-repetition throughput jitter: ±1 %, different for every repetition.
+/// `run` flags for a cell that takes a fraction of a second: a small stream, two rounds of a
+/// millisecond each (for tests of what a run says, not of its figures).
+pub const QUICK_RUN: [&str; 6] = ["--scale", "20000", "--rounds", "2", "--min-time", "0.001"];
+
 pub const JITTER: [f64; 5] = [1.0, 1.01, 0.99, 1.005, 0.995];
 
 /// One cell: throughput `ops` (times the repetition's jitter), a latency, memory and engine
