@@ -8,7 +8,7 @@
 //! mispredictions are not the allocators' cost, but they do not cost every allocator alike:
 //! permuting json_tool's lifetimes among allocations of one size class within windows of 16
 //! raised them to 21.9 % and swapped jemalloc and pymalloc (README "Op order is a realism
-//! figure"), while every pool, cache-line and reuse figure stayed as it was.
+//! figure"), while every pool, cache-line and reuse figure stayed close to the trace's.
 
 use super::event::Event;
 
