@@ -140,7 +140,11 @@ impl Input {
             let name = Source::open(&spec.source)?.name();
             Input::Stream { feed, name }
         } else {
-            Input::Memory(materialize(spec)?)
+            let mut m = materialize(spec)?;
+            // The memory and latency cell is the one whose notes the results report, so it
+            // judges the stream's op order; the throughput processes skip the pass.
+            m.notes.extend(crate::workload::op_order::note(&m.events));
+            Input::Memory(m)
         };
         Ok((input, d.why))
     }

@@ -26,7 +26,8 @@
 //!
 //! **Liveness.** A streamed trace gets what [`Source::materialize`] gives a materialised one:
 //! with `--allow-malformed` every pass is repaired the same way ([`Repairer`]), and the
-//! first pass's repairs become the feed's note, word for word the materialised cell's;
+//! first pass's repairs become the feed's note, word for word the materialised cell's (an
+//! events feed adds the stream's op-order note after them, as that cell does);
 //! without it the first pass refuses an event that breaks liveness, as the materialised
 //! read does (later passes re-read the same bytes, every block's CRC checked again). The
 //! parent's [`Source::verify`] has refused such a trace already; this check keeps a feed

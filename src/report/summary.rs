@@ -222,7 +222,8 @@ pub fn cell_text(
 
 /// Warnings about a workload as a whole rather than one cell (an op order no program's
 /// loops would give, [`crate::workload::op_order::note`]): `workload: note`, once per
-/// workload, in run order. Whichever cell materialised the stream carries the note.
+/// workload, in run order. The memory and latency cell carries the note (a workload run
+/// with several repetitions has several).
 pub fn workload_warnings(results: &RunResults) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in &results.cells {

@@ -258,7 +258,6 @@ impl Source {
             if o.allow_malformed {
                 notes.extend(crate::trace::live::repair(&mut events).note());
             }
-            notes.extend(crate::workload::op_order::note(&events));
             return Ok(Materialized {
                 events,
                 slots,
@@ -282,7 +281,6 @@ impl Source {
         if o.allow_malformed {
             notes.extend(crate::trace::live::repair(&mut events).note());
         }
-        notes.extend(crate::workload::op_order::note(&events));
         events.shrink_to_fit();
         Ok(Materialized {
             events,

@@ -69,8 +69,11 @@ pub(super) fn read_ahead(
 ) {
     let mut spare = None;
     // The stream's op order, judged over the first complete pass (every pass replays the
-    // same events), noted as a materialised replay notes it.
-    let (mut order, mut order_note) = (Some(OpPredictor::new()), None);
+    // same events) and noted as a materialised cell notes it — by the events feed of the
+    // memory and latency cell only, whose notes the results report (a throughput feed
+    // compiles records and skips it).
+    let judged = compiler.is_none().then(OpPredictor::new);
+    let (mut order, mut order_note) = (judged, None);
     while start.recv().is_ok() {
         let pass = one_pass(
             &mut reader,
