@@ -258,4 +258,12 @@ fn spec_with_out_of_range_counts_is_rejected_not_crashing() {
         &format!("{HEAD}generator = \"json\"\nscale = 10\n[params]\nmax_depth = 100000\n"),
         &[":6:", "params.max_depth", "1 to 64"],
     );
+    bad_spec(
+        &format!("{HEAD}generator = \"tuples\"\nscale = 10\nloop_iterations = 0\n"),
+        &[":5:", "`loop_iterations`", "from 1 to 10000, got 0"],
+    );
+    bad_spec(
+        &format!("{HEAD}generator = \"tuples\"\nscale = 10\nloop_iterations = 2.5\n"),
+        &[":5:", "`loop_iterations`", "invalid type"],
+    );
 }

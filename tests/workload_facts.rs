@@ -571,3 +571,40 @@ fn temporaries_die_within_4_allocations() {
     // The others wait for 16 more kept tuples (about 32 allocations).
     assert!(s.lifetimes.within_128 > 0.99, "{:?}", s.lifetimes);
 }
+
+// ---------------------------------------------------------------- loop bodies
+
+/// Allocations per request size (shares) and the op-order miss rate of a tuples stream.
+fn tuples_shape(loop_iterations: u32) -> (std::collections::BTreeMap<u32, f64>, f64) {
+    let mut w = spec("tuples", "3.11", 300_000, "live_tuples = 2000");
+    w.loop_iterations = loop_iterations;
+    let ev = events(&w);
+    let sizes = allocs(&ev);
+    let mut shares = std::collections::BTreeMap::new();
+    for (_, size, _) in &sizes {
+        *shares.entry(*size).or_insert(0.0) += 1.0 / sizes.len() as f64;
+    }
+    let mut p = pybench::workload::op_order::OpPredictor::new();
+    ev.iter().for_each(|e| p.event(e));
+    (shares, p.miss_rate())
+}
+
+/// A loop body repeats its choices, so the order becomes learnable, but each loop draws
+/// them from the spec's distributions: what is allocated stays what the spec says.
+#[test]
+fn loop_bodies_make_the_order_predictable_and_keep_the_size_mix() {
+    let (fresh, fresh_miss) = tuples_shape(1);
+    let (looped, looped_miss) = tuples_shape(16);
+    assert!(fresh_miss > 0.2, "draws afresh: {fresh_miss}");
+    assert!(
+        looped_miss < fresh_miss / 2.0,
+        "{looped_miss} vs {fresh_miss}"
+    );
+    for (size, share) in &fresh {
+        let other = looped.get(size).copied().unwrap_or(0.0);
+        assert!(
+            (share - other).abs() < 0.03,
+            "{size} B: {share:.3} of allocations without loops, {other:.3} with"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! per-workload CPython facts are in `tests/workload_facts.rs`.
 
 use proptest::prelude::*;
+use pybench::workload::op_order::{OpPredictor, WARN_ABOVE};
 use pybench::workload::{stream_hash, validate, PyVersion, Workload, BUILTINS};
 
 // ---------------------------------------------------------------- every built-in
@@ -15,6 +16,23 @@ fn every_builtin_at_default_scale_is_well_formed() {
         let phases = st.info().phases.len();
         let v = validate(st, phases).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(v.events > 0, "{name}");
+    }
+}
+
+/// No built-in is in an order `run` warns about: each one's allocs and frees are as
+/// predictable as a program's (traces: 0.8 – 9.9 % mispredicted; the warning is over 15 %).
+/// Before loop bodies (`loop_iterations`), tuples, numbers and instances were at 20 – 35 %.
+#[test]
+fn every_builtin_at_default_scale_is_in_an_order_programs_give() {
+    for (name, _) in BUILTINS {
+        let w = Workload::builtin(name).expect("builtin parses");
+        let mut p = OpPredictor::new();
+        w.stream().for_each(|e| p.event(&e));
+        assert!(
+            p.miss_rate() <= WARN_ABOVE,
+            "{name}: {:.1} % of allocs and frees mispredicted",
+            100.0 * p.miss_rate()
+        );
     }
 }
 
@@ -65,10 +83,10 @@ fn golden_stream_hashes() {
     let expected: &[(&str, u64)] = &[
         ("dicts", 0xaa7d808834aeeb27),
         ("lists", 0x7dc0690eeb3a3713),
-        ("tuples", 0xda17b2a4d5a040ac),
+        ("tuples", 0x7dd7066ac776fd73),
         ("strings", 0xf0d492e342fda7d9),
-        ("numbers", 0x8cc7ed5924909cca),
-        ("instances", 0x568dcac3cef0cd35),
+        ("numbers", 0x95a705c92510824e),
+        ("instances", 0x31e6803abb5b29e9),
         ("json", 0xff4b4da00681e105),
         ("gc_cycles", 0x35a91440a5532919),
         ("churn", 0xe7ef2544a84021ad),

@@ -27,6 +27,9 @@ fn meta_of(w: &Workload, command: Vec<String>) -> Meta {
     extra.insert("generator".to_string(), info.generator.clone().into());
     extra.insert("seed".to_string(), info.seed.into());
     extra.insert("scale".to_string(), info.scale.into());
+    if info.loop_iterations > 1 {
+        extra.insert("loop_iterations".to_string(), info.loop_iterations.into());
+    }
     extra.insert("spec".to_string(), w.source.clone().into());
     Meta {
         source: "generated".into(),

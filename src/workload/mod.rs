@@ -13,6 +13,7 @@ pub mod fit;
 pub mod gen;
 pub mod heap;
 pub mod likeness;
+pub mod loops;
 pub mod op_order;
 pub mod pool_churn;
 pub mod profile;
@@ -68,6 +69,8 @@ pub struct Workload {
     /// counting those a freelist serves or a singleton answers without an allocator call.
     pub scale: u64,
     pub seed: u64,
+    /// Mean steps a loop body repeats its random choices ([`loops`]); 1: none.
+    pub loop_iterations: u32,
     pub params: Params,
     /// Where the spec came from: `builtin:NAME` or the file path.
     pub source: String,
@@ -116,6 +119,7 @@ impl Workload {
             python: raw.python,
             scale: raw.scale.0,
             seed: raw.seed,
+            loop_iterations: raw.loop_iterations.0,
             params,
             source: file.to_string(),
         })
@@ -157,6 +161,7 @@ impl Workload {
         EventStream {
             heap,
             gen: self.params.build(self.python),
+            loops: loops::Loops::new(self.seed, self.loop_iterations),
             pos: 0,
             steps: 0,
             info: StreamInfo {
@@ -165,6 +170,7 @@ impl Workload {
                 python: self.python,
                 seed: self.seed,
                 scale: self.scale,
+                loop_iterations: self.loop_iterations,
                 phases: self.params.phases().iter().map(|s| s.to_string()).collect(),
             },
         }
@@ -187,6 +193,8 @@ pub struct StreamInfo {
     pub python: PyVersion,
     pub seed: u64,
     pub scale: u64,
+    /// Mean iterations of a loop body (1: every step draws afresh).
+    pub loop_iterations: u32,
     /// `Event::Phase(id)` names `phases[id]`.
     pub phases: Vec<String>,
 }
@@ -197,6 +205,7 @@ pub struct StreamInfo {
 pub struct EventStream {
     heap: Heap,
     gen: Box<dyn Generator>,
+    loops: Option<loops::Loops>,
     pos: usize,
     steps: u64,
     info: StreamInfo,
@@ -221,6 +230,9 @@ impl EventStream {
         self.heap.out.clear();
         self.pos = 0;
         while self.heap.out.len() < BATCH && !self.finished() {
+            if let Some(l) = &mut self.loops {
+                l.enter(&mut self.heap.rng);
+            }
             self.gen.step(&mut self.heap);
             self.steps += 1;
         }

@@ -46,7 +46,8 @@ macro_rules! registry {
                         Ok((spec::RawSpec {
                             name: raw.name, description: raw.description,
                             generator: raw.generator, python: raw.python,
-                            scale: raw.scale, seed: raw.seed, params: None,
+                            scale: raw.scale, seed: raw.seed,
+                            loop_iterations: raw.loop_iterations, params: None,
                         }, params))
                     } )+
                     _ => Err(spec::located_key(file, src, "generator", &format!(
