@@ -55,6 +55,37 @@ fn stats_prints_documented_sections() {
         );
 }
 
+/// A workload with loop bodies says so in its title (and in the JSON's stream info); one
+/// without does not.
+#[test]
+fn stats_names_a_workloads_loop_bodies() {
+    let looped = pybench()
+        .args(["stats", "--workload", "tuples", "--scale", "20000"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&looped.get_output().stdout).to_string();
+    assert!(text.contains("seed 1, loops of 8 steps)"), "{text}");
+    let plain = pybench()
+        .args(["stats", "--workload", "dicts", "--scale", "20000"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&plain.get_output().stdout).to_string();
+    assert!(!text.contains("loops of"), "{text}");
+    let json = pybench()
+        .args([
+            "stats",
+            "--workload",
+            "tuples",
+            "--scale",
+            "20000",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(doc["stream"]["loop_iterations"], 8);
+}
+
 #[test]
 fn stats_json_is_machine_readable_and_overrides_apply() {
     let out = pybench()

@@ -160,8 +160,12 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&doc)?
         )?;
     } else {
+        let loops = match info.loop_iterations {
+            1 => String::new(),
+            n => format!(", loops of {n} steps"),
+        };
         let title = format!(
-            "workload {} (generator {}, python {}, scale {}, seed {}) from {}",
+            "workload {} (generator {}, python {}, scale {}, seed {}{loops}) from {}",
             info.workload, info.generator, info.python, info.scale, info.seed, w.source
         );
         write!(std::io::stdout().lock(), "{}", summary.render(&title))?;
