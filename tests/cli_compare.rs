@@ -338,6 +338,26 @@ fn different_calibrations_and_builds_are_compared_with_a_note_each() {
     );
 }
 
+/// A workload whose stream changed between the two runs (a different number of allocator
+/// events a pass: a changed built-in model, scale or trace) is named on stderr; the other
+/// is not, and the comparison still runs.
+#[test]
+fn a_workload_replayed_as_a_different_stream_is_named() {
+    let tmp = tempdir("compare");
+    let base = run("base", 3, steady);
+    let mut cur = run("cur", 3, steady);
+    for c in cur.cells.iter_mut().filter(|c| c.workload == "churn") {
+        c.events += 7;
+    }
+    let (b, c) = (save(&tmp, "base", &base), save(&tmp, "cur", &cur));
+    let all = compare_output(&b, &c);
+    assert!(
+        all.contains("warning: churn: the runs replayed different streams (1000 vs 1007"),
+        "{all}"
+    );
+    assert!(!all.contains("dicts: the runs replayed"), "{all}");
+}
+
 #[test]
 fn different_units_are_refused() {
     let tmp = tempdir("compare");

@@ -119,7 +119,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         compare::cpu_warning(&baseline, &current),
         compare::build_warning(&baseline, &current),
     ];
-    for w in warnings.into_iter().flatten() {
+    let streams = compare::stream_warnings(&baseline, &current);
+    for w in warnings.into_iter().flatten().chain(streams) {
         eprintln!("{w}");
     }
     let cmp = compare::compare(&baseline, &current, &settings)?;

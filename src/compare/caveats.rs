@@ -18,6 +18,41 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// One warning per workload both runs replayed whose streams differ in length (allocator
+/// events per pass): a changed built-in model (e.g. the loop bodies `tuples`, `numbers` and
+/// `instances` got on 2026-12-01), another `--scale` or trace, so the workload's differences
+/// are not the allocators'. Equal lengths do not prove equal streams; unequal ones prove
+/// different streams.
+pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
+    use crate::report::model::CellKind;
+    use std::collections::{BTreeMap, BTreeSet};
+    fn lengths(r: &RunResults) -> BTreeMap<&str, BTreeSet<u64>> {
+        let mut m: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+        for c in &r.cells {
+            if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
+                m.entry(c.workload.as_str()).or_default().insert(c.events);
+            }
+        }
+        m
+    }
+    let (b, c) = (lengths(baseline), lengths(current));
+    let shown = |s: &BTreeSet<u64>| s.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
+    b.iter()
+        .filter_map(|(w, eb)| {
+            let ec = c.get(w)?;
+            eb.is_disjoint(ec).then(|| {
+                format!(
+                    "warning: {w}: the runs replayed different streams ({} vs {} allocator \
+                     events a pass): a changed workload model, scale or trace, so its \
+                     differences are not only the allocators'",
+                    shown(eb),
+                    shown(ec)
+                )
+            })
+        })
+        .collect()
+}
+
 /// A warning when `machine`'s figures came from a build whose engine verifies every free
 /// (`checked` or `debug`, [`crate::BUILD`]): pymalloc is slower there than in a release build.
 pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<String> {

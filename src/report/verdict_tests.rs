@@ -245,6 +245,35 @@ fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
     assert!(w.contains("`checked` build"), "{w}");
 }
 
+/// A workload whose stream changed between the runs (another length) is named once, with
+/// both lengths; one replayed alike, exec cells and failed cells are not.
+#[test]
+fn compare_warns_when_a_workload_replayed_a_different_stream() {
+    let with = |w: &str, events: u64, kind: CellKind| {
+        let mut c = CellResult::new(w, "pymalloc", 0, kind);
+        c.events = events;
+        c
+    };
+    let a = RunResults::of_cells(vec![
+        with("tuples", 1_606_068, CellKind::Replay),
+        with("tuples", 1_606_068, CellKind::Replay),
+        with("dicts", 900, CellKind::Replay),
+        with("prog", 10, CellKind::Exec),
+    ]);
+    let mut failed = with("dicts", 5, CellKind::Replay);
+    failed.status = crate::report::model::CellStatus::Failed { reason: "x".into() };
+    let b = RunResults::of_cells(vec![
+        with("tuples", 1_617_581, CellKind::Replay),
+        with("dicts", 900, CellKind::Replay),
+        failed,
+        with("prog", 11, CellKind::Exec),
+    ]);
+    let w = crate::compare::stream_warnings(&a, &b);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("tuples: the runs replayed different streams (1606068 vs 1617581"));
+    assert!(crate::compare::stream_warnings(&a, &a).is_empty());
+}
+
 /// The overall ranking as printed: allocators the run cannot tell apart share a place ("1="),
 /// told-apart ones are numbered in order ("1.", "2.").
 #[test]
