@@ -4,7 +4,8 @@
 
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Settings};
-use crate::report::model::RunResults;
+use crate::report::model::{CellKind, RunResults};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A one-line warning when the two runs come from different CPU models: timings then differ
 /// for reasons no allocator change explains (issue 12).
@@ -24,18 +25,7 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
 /// are not the allocators'. Equal lengths do not prove equal streams; unequal ones prove
 /// different streams.
 pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
-    use crate::report::model::CellKind;
-    use std::collections::{BTreeMap, BTreeSet};
-    fn lengths(r: &RunResults) -> BTreeMap<&str, BTreeSet<u64>> {
-        let mut m: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
-        for c in &r.cells {
-            if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
-                m.entry(c.workload.as_str()).or_default().insert(c.events);
-            }
-        }
-        m
-    }
-    let (b, c) = (lengths(baseline), lengths(current));
+    let (b, c) = (stream_lengths(baseline), stream_lengths(current));
     let shown = |s: &BTreeSet<u64>| s.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
     b.iter()
         .filter_map(|(w, eb)| {
@@ -51,6 +41,18 @@ pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Strin
             })
         })
         .collect()
+}
+
+/// Per workload, the allocator-event counts of a run's measured replay cells (one value
+/// when every cell replayed the same stream; exec and failed cells say nothing).
+fn stream_lengths(r: &RunResults) -> BTreeMap<&str, BTreeSet<u64>> {
+    let mut m: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for c in &r.cells {
+        if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
+            m.entry(c.workload.as_str()).or_default().insert(c.events);
+        }
+    }
+    m
 }
 
 /// A warning when `machine`'s figures came from a build whose engine verifies every free

@@ -23,7 +23,7 @@
 //! - **op order**: the share of allocations and frees a 16-operation global-history
 //!   predictor of "malloc or free?" gets wrong ([`super::op_order`]), compared as a share: a
 //!   program's loops repeat their order (0.8 – 9.9 % missed on the shipped traces), a
-//!   stream drawn block by block does not (33 – 40 % on their stand-ins).
+//!   stream drawn block by block does not (32 – 40 % on their stand-ins).
 //! - **phase shape**: the live-bytes curve (live bytes after each twentieth of the
 //!   allocations, as a share of the stream's own peak), mean |a − b| over the 20 points.
 //!

@@ -33,7 +33,8 @@ pub enum SpecError {
     UnknownWorkload { name: String, available: String },
 }
 
-/// The top-level keys of a spec file. Missing `python` means 3.11, missing `seed` means 0.
+/// The top-level keys of a spec file. Missing `python` means 3.11, missing `seed` means 0,
+/// missing `loop_iterations` means 1 (no loop bodies).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSpec<P> {

@@ -72,8 +72,8 @@ pub(super) fn read_ahead(
     // same events) and noted as a materialised cell notes it — by the events feed of the
     // memory and latency cell only, whose notes the results report (a throughput feed
     // compiles records and skips it).
-    let judged = compiler.is_none().then(OpPredictor::new);
-    let (mut order, mut order_note) = (judged, None);
+    let mut order = compiler.is_none().then(OpPredictor::new);
+    let mut order_note = None;
     while start.recv().is_ok() {
         let pass = one_pass(
             &mut reader,
