@@ -160,14 +160,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&doc)?
         )?;
     } else {
-        let loops = match info.loop_iterations {
-            1 => String::new(),
-            n => format!(", loops of {n} steps"),
-        };
-        let title = format!(
-            "workload {} (generator {}, python {}, scale {}, seed {}{loops}) from {}",
-            info.workload, info.generator, info.python, info.scale, info.seed, w.source
-        );
+        let title = info.title(&w.source);
         write!(std::io::stdout().lock(), "{}", summary.render(&title))?;
         eprintln!(
             "generated {} events in {:.1} ms",

@@ -199,6 +199,21 @@ pub struct StreamInfo {
     pub phases: Vec<String>,
 }
 
+impl StreamInfo {
+    /// The one-line title `stats` prints over a stream's summary: its parameters, the loop
+    /// bodies when it has them, and where its spec came from.
+    pub fn title(&self, source: &str) -> String {
+        let loops = match self.loop_iterations {
+            1 => String::new(),
+            n => format!(", loops of {n} steps"),
+        };
+        format!(
+            "workload {} (generator {}, python {}, scale {}, seed {}{loops}) from {source}",
+            self.workload, self.generator, self.python, self.scale, self.seed
+        )
+    }
+}
+
 /// The event iterator a replay consumes. Events are produced a unit of work at a time into
 /// a reused buffer, so generation allocates nothing per event; [`EventStream::next_batch`]
 /// hands out whole buffers for replay loops that decode ahead.
