@@ -5,6 +5,7 @@
 
 use crate::trace::generate::write_workload;
 use crate::trace::Source;
+use crate::workload::fit::LONG_RUN;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,10 +34,15 @@ pub struct GenArgs {
 
 fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
     let seed = args.spec.overrides().seed.unwrap_or(1);
-    let events = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
+    let w = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
+    let g = w.guarded;
     eprintln!(
-        "wrote {events} events of a stand-in for {trace} (seed {seed}) to {}",
-        args.out.display()
+        "wrote {} events of a stand-in for {trace} (seed {seed}) to {}; \
+         {} allocations and {} reallocs asked again to share no {LONG_RUN}-run with the trace",
+        w.events,
+        args.out.display(),
+        g.redrawn,
+        g.nudged
     );
     Ok(ExitCode::SUCCESS)
 }

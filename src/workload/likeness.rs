@@ -1,7 +1,7 @@
 //! The library side of `pybench stats --compare` and `pybench gen --like`: resolve names to
 //! event streams (built-in, spec or trace), profile them, compare, and write stand-ins.
 
-use super::fit::{synthesize, Model};
+use super::fit::{synthesize, Guarded, Model};
 use super::profile::Profile;
 use super::realism::{compare, parse_figures, Report};
 use super::{Overrides, Workload};
@@ -69,10 +69,16 @@ pub fn realism_report(
     })
 }
 
-/// Fits a model to `trace` and writes a stand-in drawn with `seed` to `out`. Returns the
-/// events written. The output is written next to its final name and renamed into place, so
+/// A stand-in written: its events, and what keeping the trace's long runs out of it changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub events: u64,
+    pub guarded: Guarded,
+}
+
+/// Fits a model to `trace` and writes a stand-in drawn with `seed` to `out`. The output is written next to its final name and renamed into place, so
 /// a failure never leaves a half-written trace under that name.
-pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<u64> {
+pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<Written> {
     let path = trace_path(trace)?;
     let (events, _, meta) = read_all(&path)?;
     let model =
@@ -102,8 +108,11 @@ pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<u64>
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut writer = TraceWriter::new(BufWriter::new(file), &out_meta)?;
     let n = synthesize(&model, seed, &mut |e| writer.push(&e))
-        .and_then(|()| {
-            let n = writer.events();
+        .and_then(|guarded| {
+            let n = Written {
+                events: writer.events(),
+                guarded,
+            };
             writer
                 .finish(BTreeMap::new())?
                 .into_inner()

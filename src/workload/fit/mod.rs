@@ -133,6 +133,8 @@ pub struct Model {
     segments: Vec<Segment>,
     /// Where long-lived blocks die by where they were born ([`places`]).
     places: Places,
+    /// The trace's long runs, which the stand-in must not complete ([`guard`]).
+    runs: Runs,
 }
 
 /// Why a trace cannot be fitted.
@@ -317,7 +319,7 @@ impl Fitter {
         }
     }
 
-    fn finish(mut self) -> Model {
+    fn finish(mut self, runs: Runs) -> Model {
         self.end_burst();
         let blocks = std::mem::take(&mut self.blocks);
         for (slot, b) in blocks.iter().enumerate().filter(|(_, b)| b.live) {
@@ -364,6 +366,7 @@ impl Fitter {
         Model {
             segments,
             places: self.places.finish(),
+            runs,
         }
     }
 }
@@ -401,7 +404,7 @@ impl Model {
         for &e in events {
             f.event(e);
         }
-        Ok(f.finish())
+        Ok(f.finish(Runs::of(events)))
     }
 
     /// Allocations the stand-in makes (as many as the trace).
@@ -410,6 +413,7 @@ impl Model {
     }
 }
 
+mod guard;
 mod places;
 #[cfg(test)]
 mod programs;
@@ -417,13 +421,15 @@ mod rates;
 mod synth;
 mod tokens;
 
+use guard::Runs;
 use places::{PlaceCounts, Places};
 #[cfg(test)]
 pub(crate) use rates::MAX_REPEAT;
 use rates::{echo_excess, join_rate, repeat_excess, run_cap};
 
+pub use guard::Guarded;
 pub use synth::synthesize;
-pub use tokens::{shared_run, tokens, LONG_RUN};
+pub use tokens::{shared_run, token, tokens, LONG_RUN};
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! by a resized block's recorded life, its reallocs with it), collections freeing the blocks
 //! due soonest.
 
+use super::guard::{Guard, Guarded};
 use super::places::Places;
 use super::{cell, Buffer, Model, Request, Segment, CHAIN_SPAN};
 use crate::workload::event::{Domain, Event};
@@ -50,9 +51,16 @@ struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     just_freed: Option<Request>,
     /// `(birth, death)` of the last long-lived block: the cohort a new one may join.
     last_long: Option<(u64, u64)>,
+    /// Keeps the trace's long runs out of the stand-in.
+    guard: Guard<'a>,
 }
 
 impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
+    fn put(&mut self, e: Event) -> std::io::Result<()> {
+        self.guard.emitted(&e);
+        (self.emit)(e)
+    }
+
     fn free(&mut self, slot: u32, birth: u64) -> std::io::Result<bool> {
         if self.births[slot as usize] != birth {
             return Ok(false);
@@ -60,7 +68,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         self.births[slot as usize] = u64::MAX;
         self.just_freed = Some(self.requests[slot as usize]);
         self.free_slots.push(slot);
-        (self.emit)(Event::Free { slot, thread: 0 })?;
+        self.put(Event::Free { slot, thread: 0 })?;
         Ok(true)
     }
 
@@ -101,11 +109,22 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
 
     fn alloc(&mut self, seg: &Segment) -> std::io::Result<()> {
         let mut request = self.request(seg);
-        let birth = self.now;
+        let buffer = self.buffer(seg, request);
+        if let Some(b) = buffer {
+            request.0 = b.start;
+        }
         let slot = self.free_slots.pop().unwrap_or(self.births.len() as u32);
-        let death = match self.buffer(seg, request) {
+        if self.guard.would_share(&event(slot, request)) {
+            self.guard.counts.redrawn += 1;
+            match buffer {
+                // A resized block keeps its life: only its first size moves, by bytes.
+                Some(_) => request = self.nudged(slot, request),
+                None => request = self.unshared(seg, slot, request),
+            }
+        }
+        let birth = self.now;
+        let death = match buffer {
             Some(b) => {
-                request.0 = b.start;
                 for (k, &(after, size)) in b.steps.iter().enumerate() {
                     self.resizes
                         .push(Reverse((birth + after, birth, k as u32, slot, size)));
@@ -115,7 +134,6 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
             None => self.death(seg, request, birth),
         };
         self.prev_request = Some(request);
-        let (size, domain, calloc) = request;
         if slot as usize == self.births.len() {
             self.births.push(u64::MAX);
             self.requests.push(request);
@@ -123,27 +141,34 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         let i = slot as usize;
         self.births[i] = birth;
         self.requests[i] = request;
-        let domain = Domain::ALL[domain as usize % 3];
-        (self.emit)(match calloc {
-            true => Event::Calloc {
-                slot,
-                n: 1,
-                size,
-                domain,
-                thread: 0,
-            },
-            false => Event::Alloc {
-                slot,
-                size,
-                domain,
-                thread: 0,
-            },
-        })?;
+        self.put(event(slot, request))?;
         if let Some(death) = death {
             self.deaths.push(Reverse((death, birth, slot)));
         }
         self.now += 1;
         Ok(())
+    }
+
+    /// A request in place of `first`, which would complete a run of the trace: drawn again
+    /// from the segment's sizes, or if a few draws all would (a program of one or two
+    /// requests), `first` [`nudged`](Self::nudged).
+    fn unshared(&mut self, seg: &Segment, slot: u32, first: Request) -> Request {
+        for _ in 0..8 {
+            let r = seg.requests.sample(&mut self.rng).unwrap_or(first);
+            if !self.guard.would_share(&event(slot, r)) {
+                return r;
+            }
+        }
+        self.nudged(slot, first)
+    }
+
+    /// `request` a byte larger until it completes no run of the trace: the trace has
+    /// finitely many runs after any 63 tokens, so this ends, within a few bytes.
+    fn nudged(&self, slot: u32, mut request: Request) -> Request {
+        while self.guard.would_share(&event(slot, request)) {
+            request.0 = request.0.wrapping_add(1).max(1);
+        }
+        request
     }
 
     /// When a block of `request` born at `birth` dies: its lifetime drawn from its segment's
@@ -206,31 +231,61 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         lives.get(self.decks[c].pop()? as usize)
     }
 
-    /// Emits the reallocs due by `now` of blocks still live.
+    /// Emits the reallocs due by `now` of blocks still live; one that would complete a run
+    /// of the trace asks for a byte more (the next size class at most: its growth stays).
     fn resize_due(&mut self, now: u64) -> std::io::Result<()> {
-        while let Some(&Reverse((when, birth, _, slot, size))) = self.resizes.peek() {
+        while let Some(Reverse((when, birth, _, slot, mut size))) = self.resizes.peek().copied() {
             if when > now {
                 break;
             }
             self.resizes.pop();
-            if self.births[slot as usize] == birth {
-                (self.emit)(Event::Realloc {
-                    slot,
-                    size,
-                    thread: 0,
-                })?;
+            if self.births[slot as usize] != birth {
+                continue;
             }
+            let realloc = |size| Event::Realloc {
+                slot,
+                size,
+                thread: 0,
+            };
+            if self.guard.would_share(&realloc(size)) {
+                self.guard.counts.nudged += 1;
+                while self.guard.would_share(&realloc(size)) {
+                    size = size.wrapping_add(1).max(1);
+                }
+            }
+            self.put(realloc(size))?;
         }
         Ok(())
     }
 }
 
-/// Writes a stand-in drawn from `model` with `seed` to `emit`; returns the events written.
+/// The allocating event of `request` into `slot`.
+fn event(slot: u32, (size, domain, calloc): Request) -> Event {
+    let domain = Domain::ALL[domain as usize % 3];
+    match calloc {
+        true => Event::Calloc {
+            slot,
+            n: 1,
+            size,
+            domain,
+            thread: 0,
+        },
+        false => Event::Alloc {
+            slot,
+            size,
+            domain,
+            thread: 0,
+        },
+    }
+}
+
+/// Writes a stand-in drawn from `model` with `seed` to `emit`; returns what keeping the
+/// trace's long runs out of it changed.
 pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
     model: &Model,
     seed: u64,
     emit: &mut F,
-) -> std::io::Result<()> {
+) -> std::io::Result<Guarded> {
     let mut s = Synth {
         rng: Rng::new(seed),
         emit,
@@ -245,6 +300,7 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
         prev_request: None,
         just_freed: None,
         last_long: None,
+        guard: Guard::new(&model.runs),
     };
     for seg in &model.segments {
         s.decks = vec![Vec::new(); seg.buffers.len()];
@@ -259,7 +315,7 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
             }
             for (g, rate) in s.places.gc_rates(s.now).into_iter().enumerate() {
                 if rate > 0.0 && s.rng.chance(rate) {
-                    (s.emit)(Event::Gc(g as u8))?;
+                    s.put(Event::Gc(g as u8))?;
                     let n = seg.bursts[g].sample(&mut s.rng).unwrap_or(0);
                     s.burst(n)?;
                 }
@@ -273,7 +329,7 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
     while let Some(Reverse((_, birth, slot))) = s.deaths.pop() {
         s.free(slot, birth)?;
     }
-    Ok(())
+    Ok(s.guard.counts)
 }
 
 #[cfg(test)]

@@ -273,3 +273,62 @@ fn a_stand_in_grows_buffers_as_the_program_did() {
         "mean live bytes: stand-in {pb}, trace {pa}"
     );
 }
+
+/// A program of one shape only: each iteration allocates a 48-byte block, grows it twice
+/// (to 96 and 192 bytes) and frees it — every 64-run of it is the same run, and an honest
+/// stand-in cannot avoid drawing it.
+fn one_shape(n: u32) -> Vec<Event> {
+    let mut ev = Vec::new();
+    for i in 0..n {
+        let slot = i % 7;
+        ev.push(Event::Calloc {
+            slot,
+            n: 1,
+            size: 48,
+            domain: Domain::Obj,
+            thread: 0,
+        });
+        for size in [96, 192] {
+            ev.push(Event::Realloc {
+                slot,
+                size,
+                thread: 0,
+            });
+        }
+        ev.push(Event::Free { slot, thread: 0 });
+    }
+    ev
+}
+
+#[test]
+fn a_stand_in_of_a_one_shape_program_completes_none_of_its_runs() {
+    use crate::workload::fit::{shared_run, tokens, LONG_RUN};
+    let trace = one_shape(20_000);
+    let model = Model::fit(&trace).unwrap();
+    let mut synth = Vec::new();
+    let guarded = synthesize(&model, 3, &mut |e| {
+        synth.push(e);
+        Ok(())
+    })
+    .unwrap();
+    assert!(!shared_run(&tokens(&trace), &tokens(&synth), LONG_RUN));
+    assert!(guarded.redrawn > 0 && guarded.nudged > 0, "{guarded:?}");
+    // Breaking the runs costs little: nearly every allocation still asks for the one
+    // request, and every realloc is made.
+    let asks = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::Calloc { size: 48, .. }))
+            .count()
+    };
+    assert!(
+        asks(&synth) as f64 > 0.95 * asks(&trace) as f64,
+        "{}",
+        asks(&synth)
+    );
+    let reallocs = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::Realloc { .. }))
+            .count()
+    };
+    assert_eq!(reallocs(&synth), reallocs(&trace));
+}

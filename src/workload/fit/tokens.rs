@@ -4,25 +4,28 @@
 use crate::workload::event::Event;
 use std::collections::HashSet;
 
-/// Tokens of the allocating events (op, domain or 0 for realloc, size): what "the program's
-/// sequence" means for a stand-in. Slots and frees carry no program information of their
-/// own once the sizes and order of requests are gone.
+/// The token of an allocating event (op, domain or 0 for realloc, size), `None` for frees,
+/// collections and phases: what "the program's sequence" means for a stand-in. Slots and
+/// frees carry no program information of their own once the sizes and order of requests are
+/// gone.
+pub fn token(e: &Event) -> Option<u64> {
+    match *e {
+        Event::Alloc { size, domain, .. } => {
+            Some((1 << 40) | (domain as u64) << 36 | u64::from(size))
+        }
+        Event::Calloc {
+            n, size, domain, ..
+        } => {
+            Some((2 << 40) | (domain as u64) << 36 | (u64::from(n) * u64::from(size)).min(1 << 35))
+        }
+        Event::Realloc { size, .. } => Some((3 << 40) | u64::from(size)),
+        _ => None,
+    }
+}
+
+/// The tokens of a stream's allocating events ([`token`]).
 pub fn tokens(events: &[Event]) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match *e {
-            Event::Alloc { size, domain, .. } => {
-                Some((1 << 40) | (domain as u64) << 36 | u64::from(size))
-            }
-            Event::Calloc {
-                n, size, domain, ..
-            } => Some(
-                (2 << 40) | (domain as u64) << 36 | (u64::from(n) * u64::from(size)).min(1 << 35),
-            ),
-            Event::Realloc { size, .. } => Some((3 << 40) | u64::from(size)),
-            _ => None,
-        })
-        .collect()
+    events.iter().filter_map(token).collect()
 }
 
 /// Length of a "long run": this many consecutive allocating events (same calls, domains and
