@@ -33,6 +33,11 @@ pub const MIN_ALLOCS: u64 = SEGMENTS as u64 * MIN_PER_SEGMENT;
 /// Size groups lifetimes are conditioned on, by requested size: ≤ 64 B, ≤ 512 B (pymalloc's
 /// limit), ≤ 4 KiB, larger (buffers, which live differently from 600-byte objects).
 const GROUPS: usize = 4;
+/// Requests above this many bytes are drawn apart from loop bodies, with their lifetimes:
+/// a program's large blocks (buffers, arrays, big dicts' tables) come from its data, not
+/// from the shape of a loop — drawn in bodies, repeated iterations held compileall's
+/// stand-in at 18 – 21 MB against 7.7. pymalloc's own limit.
+pub(crate) const LARGE_ABOVE: u32 = 512;
 
 /// Request of an allocation: `(size, domain, calloc)`.
 type Request = (u32, u8, bool);
@@ -64,7 +69,17 @@ impl<T: Copy + Ord> Table<T> {
     }
 
     fn sample(&self, rng: &mut Rng) -> Option<T> {
-        let x = rng.below(self.total().max(1));
+        self.at(rng.below(self.total().max(1)))
+    }
+
+    /// The value at quantile `u` in [0, 1): what a draw gives when it lands there, so that
+    /// draws at spread quantiles keep the table's shares in a handful of draws.
+    fn quantile(&self, u: f64) -> Option<T> {
+        let x = (u.clamp(0.0, 1.0) * self.total() as f64) as u64;
+        self.at(x.min(self.total().saturating_sub(1)))
+    }
+
+    fn at(&self, x: u64) -> Option<T> {
         let i = self.cumulative.partition_point(|&c| c <= x);
         self.values.get(i).copied()
     }
@@ -76,14 +91,23 @@ struct Segment {
     allocs: u64,
     /// `(size, domain, calloc)` of allocations.
     requests: Table<Request>,
+    /// Requests of blocks never resized with their lifetime bins, split at [`LARGE_ABOVE`],
+    /// and the share of large ones: a stand-in draws small requests in its loop bodies and
+    /// large ones apart ([`bodies`]). Drawn as pairs, a request keeps the lifetimes its own
+    /// size had (a tree's 48-byte nodes outlive the 48-byte temporaries around them less
+    /// often than its 112-byte ones do), and a loop body's few draws, spread over the
+    /// pairs' quantiles, hold long-lived blocks at the trace's share.
+    small: Table<(u8, Request)>,
+    large: Table<(u8, Request)>,
+    large_share: f64,
     /// Lifetime bins per (domain, size group) of blocks never resized, and over the whole
     /// segment as a fallback.
     life: Vec<Table<u8>>,
     life_all: Table<u8>,
-    /// Per (domain, size group): the lives of the blocks born here that were resized, and
-    /// the share of births that were.
+    /// Per (domain, size group): the lives of the blocks born here that were resized.
     buffers: Vec<Vec<Buffer>>,
-    buffer_rate: Vec<f64>,
+    /// The share of all births here that were resized.
+    buffer_share: f64,
     /// Burst sizes of collections per generation (when they come: [`Places`]).
     bursts: [Table<u32>; 3],
     /// Probability that an allocation repeats the previous request exactly, beyond what
@@ -113,6 +137,8 @@ struct Buffer {
     /// The size it was allocated with (the stand-in's block asks for it too, so the first
     /// realloc grows it as the program's did).
     start: u32,
+    /// Whether it was a calloc.
+    calloc: bool,
     /// Each realloc: allocations since the block's birth, and the size it asked for (as
     /// recorded: a ratio to a drawn first size compounds into sizes the program never asked
     /// for — pip_list's stand-in peaked at 40 MB live where the trace holds 28 MB).
@@ -160,11 +186,27 @@ fn cell(domain: u8, bytes: u64) -> usize {
     domain as usize * GROUPS + group(bytes)
 }
 
+/// The domain of a [`cell`].
+fn cell_domain(cell: usize) -> u8 {
+    (cell / GROUPS) as u8
+}
+
+/// The requests above [`LARGE_ABOVE`] (`large`) or the others, with their lifetime bins.
+fn split(counts: &BTreeMap<(u8, Request), u64>, large: bool) -> BTreeMap<(u8, Request), u64> {
+    (counts.iter())
+        .filter(|((_, r), _)| (r.0 > LARGE_ABOVE) == large)
+        .map(|(&r, &n)| (r, n))
+        .collect()
+}
+
 #[derive(Default)]
 struct Counts {
     requests: BTreeMap<Request, u64>,
     life: Vec<BTreeMap<u8, u64>>,
     life_all: BTreeMap<u8, u64>,
+    /// `(lifetime bin, request)` of blocks never resized: lifetime first, so that draws at
+    /// spread quantiles spread over lifetimes before sizes.
+    joint: BTreeMap<(u8, Request), u64>,
     /// Births per (domain, size group), and the lives of those that were resized.
     births: Vec<u64>,
     buffers: Vec<Vec<Buffer>>,
@@ -231,6 +273,7 @@ impl Fitter {
             .entry(bin)
             .or_default() += 1;
         *s.life_all.entry(bin).or_default() += 1;
+        *s.joint.entry((bin, b.request)).or_default() += 1;
     }
 
     fn alloc(&mut self, slot: u32, request: Request) {
@@ -272,8 +315,13 @@ impl Fitter {
             return self.record_life(b, bin as u8);
         };
         let s = self.seg_of(b.birth);
-        let (start, domain) = (b.request.0, b.request.1);
-        self.c[s].buffers[cell(domain, u64::from(start))].push(Buffer { start, steps, age });
+        let (start, domain, calloc) = b.request;
+        self.c[s].buffers[cell(domain, u64::from(start))].push(Buffer {
+            start,
+            calloc,
+            steps,
+            age,
+        });
     }
 
     fn free(&mut self, slot: u32) {
@@ -353,12 +401,15 @@ impl Fitter {
                 run_cap: run_cap(&k.requests),
                 cohort: join_rate(k.cohort_frees, k.long_frees, (near[i].0, near[i].1)),
                 chain: join_rate(k.chain_frees, k.long_frees, (near[i].0, near[i].2)),
+                small: Table::from_counts(&split(&k.joint, false)),
+                large: Table::from_counts(&split(&k.joint, true)),
+                large_share: split(&k.joint, true).values().sum::<u64>() as f64
+                    / k.joint.values().sum::<u64>().max(1) as f64,
+                buffer_share: k.buffers.iter().map(Vec::len).sum::<usize>() as f64
+                    / k.births.iter().sum::<u64>().max(1) as f64,
                 requests: Table::from_counts(&k.requests),
                 life: k.life.iter().map(Table::from_counts).collect(),
                 life_all: Table::from_counts(&k.life_all),
-                buffer_rate: (k.buffers.iter().zip(&k.births))
-                    .map(|(b, &n)| b.len() as f64 / n.max(1) as f64)
-                    .collect(),
                 buffers: k.buffers,
                 bursts: k.bursts.each_ref().map(Table::from_counts),
             })
@@ -413,6 +464,8 @@ impl Model {
     }
 }
 
+mod bodies;
+mod deaths;
 mod guard;
 mod places;
 #[cfg(test)]

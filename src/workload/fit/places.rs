@@ -138,12 +138,41 @@ mod tests {
         let placed = drawn(&model, 5).peak_live_blocks as f64;
         // Each tree peaks at 2,000 live nodes. Its nodes live from 4 to 8,000 allocations:
         // drawn as lifetimes alone, old nodes die while new ones are built, and the peak
-        // melts to about half.
-        assert!((placed / real - 1.0).abs() < 0.15, "{placed} vs {real}");
+        // melts to about half. Placed, the peak holds — lumpier with loop bodies, whose
+        // few draws per pair of bodies hold long-lived nodes at 0.5 - 1.7 times their share
+        // in a stretch (peaks 1.17 - 1.44 times the trace's over seeds 1 - 6; within 15 %
+        // when every allocation drew alone).
+        assert!(
+            placed > 0.95 * real && placed < 1.5 * real,
+            "{placed} vs {real}"
+        );
+    }
+
+    #[test]
+    fn placed_deaths_keep_compileall_s_peak() {
+        // compileall compiles module after module, each one's tree dropped whole. Drawn as
+        // lifetimes alone its stand-ins peak at 0.62 - 0.79 of its live blocks (seeds 1 -
+        // 3); placed, at 0.83 - 1.08 (a seed's loop bodies move it: see the test above).
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("workloads/traces/compileall.pbt");
+        let (events, _, _) = crate::trace::source::read_all(&path).unwrap();
+        let model = Model::fit(&events).unwrap();
+        let real = Profile::from_events(events).peak_live_blocks as f64;
         let mut unplaced = model.clone();
         unplaced.places = Places::default();
-        let unplaced = drawn(&unplaced, 5).peak_live_blocks as f64;
-        assert!(unplaced < 0.75 * real, "{unplaced} vs {real}");
+        let mean_peak = |m: &Model| {
+            (1..=3)
+                .map(|s| drawn(m, s).peak_live_blocks as f64)
+                .sum::<f64>()
+                / 3.0
+                / real
+        };
+        let (placed, unplaced) = (mean_peak(&model), mean_peak(&unplaced));
+        assert!(
+            (placed - 1.0).abs() < 0.15,
+            "placed: {placed} of the trace's peak"
+        );
+        assert!(unplaced < 0.75, "unplaced: {unplaced} of the trace's peak");
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! Drawing a stand-in from a fitted [`Model`]: every allocation drawn from its segment's
 //! histograms, deaths scheduled by the drawn lifetimes (or, for a block drawn to be resized,
 //! by a resized block's recorded life, its reallocs with it), collections freeing the blocks
-//! due soonest.
+//! due soonest. Small requests, their lifetimes, echoes, repeats and joins are drawn in loop
+//! bodies ([`bodies`](super::bodies)); what comes from a program's data rather than its code
+//! — large requests and their lifetimes, which blocks are resized, deaths placed in the run,
+//! collections — is drawn apart.
 
+use super::bodies::{Bodies, Step};
+use super::deaths::Deaths;
 use super::guard::{Guard, Guarded};
 use super::places::Places;
-use super::{cell, Buffer, Model, Request, Segment, CHAIN_SPAN};
+use super::{cell, cell_domain, Buffer, Model, Request, Segment, CHAIN_SPAN, LARGE_ABOVE};
 use crate::workload::event::{Domain, Event};
 use crate::workload::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use crate::workload::rng::Rng;
@@ -29,7 +34,10 @@ type Resize = (u64, u64, u32, u32, u32);
 
 /// The stand-in's state: live blocks, their scheduled deaths, free slots.
 struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
+    /// Draws what is drawn apart from loop bodies, and the bodies themselves.
     rng: Rng,
+    /// What the current body step draws from.
+    step: Step,
     emit: &'a mut F,
     places: &'a Places,
     /// Birth (allocation index) of the block in each slot, `u64::MAX` if free.
@@ -37,12 +45,11 @@ struct Synth<'a, F: FnMut(Event) -> std::io::Result<()>> {
     /// What each slot's block was allocated as (the request an echo repeats).
     requests: Vec<Request>,
     free_slots: Vec<u32>,
-    /// `(death, birth, slot)`, earliest first.
-    deaths: BinaryHeap<Reverse<(u64, u64, u32)>>,
-    /// Per (domain, size group), the current segment's resized lives not yet followed, in a
-    /// shuffled order: drawn without replacement, so a few lives with many reallocs are
-    /// followed as often as the trace had them, not by chance more or less.
-    decks: Vec<Vec<u32>>,
+    deaths: Deaths,
+    /// The current segment's resized lives not yet followed, as (cell, index), in a shuffled
+    /// order: drawn without replacement, so a few lives with many reallocs are followed as
+    /// often as the trace had them, not by chance more or less.
+    deck: Vec<(u32, u32)>,
     /// Reallocs due, earliest first.
     resizes: BinaryHeap<Reverse<Resize>>,
     now: u64,
@@ -75,7 +82,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     /// Frees the `n` live blocks due soonest (a collection's burst).
     fn burst(&mut self, mut n: u32) -> std::io::Result<()> {
         while n > 0 {
-            let Some(Reverse((_, birth, slot))) = self.deaths.pop() else {
+            let Some((birth, slot)) = self.deaths.soonest() else {
                 break;
             };
             if self.free(slot, birth)? {
@@ -86,32 +93,46 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     }
 
     /// The next request: the one just freed asked for again (an echo), the previous one
-    /// repeated, or a fresh draw, at the segment's fitted rates.
-    fn request(&mut self, seg: &Segment) -> Request {
-        let drawn = seg.requests.sample(&mut self.rng).unwrap_or((16, 2, false));
+    /// repeated, or a fresh draw with its lifetime bin, at the segment's fitted rates.
+    fn request(&mut self, seg: &Segment) -> (Request, Option<u8>) {
+        // The body's draw is made either way, so a large request drawn apart does not move
+        // the choices after it.
+        let small = seg.small.quantile(self.step.request_at);
+        let drawn = match self.rng.chance(seg.large_share) {
+            true => seg.large.sample(&mut self.rng),
+            false => small,
+        };
+        let drawn = match drawn.or(small) {
+            Some((bin, r)) => (r, Some(bin)),
+            None => ((16, 2, false), None),
+        };
         let prev = self.prev_request;
         match self.just_freed.take() {
             // Echo and repeat would give the same request: one chance, the larger, so runs of
             // one request stay as rare as the repeat rate alone makes them.
             Some(f) if Some(f) == prev => {
-                match self.rng.chance(seg.echo.min(seg.run_cap).max(seg.repeat)) {
-                    true => f,
+                match self
+                    .step
+                    .rng
+                    .chance(seg.echo.min(seg.run_cap).max(seg.repeat))
+                {
+                    true => (f, None),
                     false => drawn,
                 }
             }
-            Some(f) if self.rng.chance(seg.echo) => f,
+            Some(f) if self.step.rng.chance(seg.echo) => (f, None),
             _ => match prev {
-                Some(p) if self.rng.chance(seg.repeat) => p,
+                Some(p) if self.step.rng.chance(seg.repeat) => (p, None),
                 _ => drawn,
             },
         }
     }
 
     fn alloc(&mut self, seg: &Segment) -> std::io::Result<()> {
-        let mut request = self.request(seg);
-        let buffer = self.buffer(seg, request);
-        if let Some(b) = buffer {
-            request.0 = b.start;
+        let (mut request, mut bin) = self.request(seg);
+        let buffer = self.buffer(seg);
+        if let Some((b, domain)) = buffer {
+            request = (b.start, domain, b.calloc);
         }
         let slot = self.free_slots.pop().unwrap_or(self.births.len() as u32);
         if self.guard.would_share(&event(slot, request)) {
@@ -119,19 +140,19 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
             match buffer {
                 // A resized block keeps its life: only its first size moves, by bytes.
                 Some(_) => request = self.nudged(slot, request),
-                None => request = self.unshared(seg, slot, request),
+                None => (request, bin) = (self.unshared(seg, slot, request), None),
             }
         }
         let birth = self.now;
         let death = match buffer {
-            Some(b) => {
+            Some((b, _)) => {
                 for (k, &(after, size)) in b.steps.iter().enumerate() {
                     self.resizes
                         .push(Reverse((birth + after, birth, k as u32, slot, size)));
                 }
                 b.age.map(|a| birth + 1 + a)
             }
-            None => self.death(seg, request, birth),
+            None => self.death(seg, request, bin, birth),
         };
         self.prev_request = Some(request);
         if slot as usize == self.births.len() {
@@ -143,7 +164,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         self.requests[i] = request;
         self.put(event(slot, request))?;
         if let Some(death) = death {
-            self.deaths.push(Reverse((death, birth, slot)));
+            self.deaths.push(death, birth, slot, buffer.is_some());
         }
         self.now += 1;
         Ok(())
@@ -175,18 +196,31 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     /// table for its (domain, size group); a block drawn to outlive a stretch of the run dies
     /// where the trace's blocks born near it died ([`Places`]); long-lived ones join a cohort
     /// or chain; `None` for never freed.
-    fn death(&mut self, seg: &Segment, request: Request, birth: u64) -> Option<u64> {
+    fn death(
+        &mut self,
+        seg: &Segment,
+        request: Request,
+        bin: Option<u8>,
+        birth: u64,
+    ) -> Option<u64> {
         let table = &seg.life[cell(request.1, u64::from(request.0))];
         let table = if table.total() > 0 {
             table
         } else {
             &seg.life_all
         };
-        let bin = table.sample(&mut self.rng).unwrap_or(0);
+        let (bin, rng) = match request.0 > LARGE_ABOVE {
+            true => (bin.or_else(|| table.sample(&mut self.rng)), &mut self.rng),
+            false => (
+                bin.or_else(|| table.quantile(self.step.life_at)),
+                &mut self.step.life,
+            ),
+        };
+        let bin = bin.unwrap_or(0);
         if usize::from(bin) == LIFE_BINS - 1 {
             return None;
         }
-        let mut death = birth + 1 + age_in(bin, &mut self.rng);
+        let mut death = birth + 1 + age_in(bin, rng);
         if self.places.placed(birth, death) {
             death = self.places.death(birth, &mut self.rng).unwrap_or(death);
         }
@@ -205,30 +239,32 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         let Some((b, d)) = self.last_long.filter(|&(_, d)| d > birth + COHORT_MIN_AGE) else {
             return death;
         };
-        if birth - b <= COHORT_SPAN && self.rng.chance(seg.cohort) {
+        if birth - b <= COHORT_SPAN && self.step.rng.chance(seg.cohort) {
             return d;
         }
         let alike = life_bin(d - birth) == life_bin(death - birth);
-        if birth - b <= CHAIN_SPAN && alike && self.rng.chance(seg.chain) {
+        if birth - b <= CHAIN_SPAN && alike && self.step.rng.chance(seg.chain) {
             return d;
         }
         death
     }
 
-    /// Whether a block of `request` is drawn to be resized, at its (domain, size group)'s
-    /// share of resized births, and if so the recorded life it follows.
-    fn buffer<'s>(&mut self, seg: &'s Segment, request: Request) -> Option<&'s Buffer> {
-        let c = cell(request.1, u64::from(request.0));
-        let lives = &seg.buffers[c];
-        if lives.is_empty() || !self.rng.chance(seg.buffer_rate[c]) {
+    /// Whether the next block is drawn to be resized, at the segment's share of resized
+    /// births, and if so the recorded life it follows and its domain.
+    fn buffer<'s>(&mut self, seg: &'s Segment) -> Option<(&'s Buffer, u8)> {
+        if seg.buffer_share <= 0.0 || !self.rng.chance(seg.buffer_share) {
             return None;
         }
-        if self.decks[c].is_empty() {
-            let deck = &mut self.decks[c];
-            deck.extend(0..lives.len() as u32);
-            self.rng.shuffle(deck);
+        if self.deck.is_empty() {
+            for (c, lives) in seg.buffers.iter().enumerate() {
+                self.deck
+                    .extend((0..lives.len() as u32).map(|i| (c as u32, i)));
+            }
+            self.rng.shuffle(&mut self.deck);
         }
-        lives.get(self.decks[c].pop()? as usize)
+        let (c, i) = self.deck.pop()?;
+        let b = seg.buffers[c as usize].get(i as usize)?;
+        Some((b, cell_domain(c as usize)))
     }
 
     /// Emits the reallocs due by `now` of blocks still live; one that would complete a run
@@ -286,15 +322,18 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
     seed: u64,
     emit: &mut F,
 ) -> std::io::Result<Guarded> {
+    let mut rng = Rng::new(seed);
+    let bodies = Bodies::new(&mut rng);
     let mut s = Synth {
-        rng: Rng::new(seed),
+        step: bodies.opening(),
+        rng,
         emit,
         places: &model.places,
         births: Vec::new(),
         requests: Vec::new(),
         free_slots: Vec::new(),
-        deaths: BinaryHeap::new(),
-        decks: Vec::new(),
+        deaths: Deaths::default(),
+        deck: Vec::new(),
         resizes: BinaryHeap::new(),
         now: 0,
         prev_request: None,
@@ -302,34 +341,57 @@ pub fn synthesize<F: FnMut(Event) -> std::io::Result<()>>(
         last_long: None,
         guard: Guard::new(&model.runs),
     };
-    for seg in &model.segments {
-        s.decks = vec![Vec::new(); seg.buffers.len()];
-        for _ in 0..seg.allocs {
-            s.resize_due(s.now)?;
-            while let Some(&Reverse((death, birth, slot))) = s.deaths.peek() {
-                if death > s.now {
-                    break;
-                }
-                s.deaths.pop();
-                s.free(slot, birth)?;
-            }
-            for (g, rate) in s.places.gc_rates(s.now).into_iter().enumerate() {
-                if rate > 0.0 && s.rng.chance(rate) {
-                    s.put(Event::Gc(g as u8))?;
-                    let n = seg.bursts[g].sample(&mut s.rng).unwrap_or(0);
-                    s.burst(n)?;
-                }
-            }
-            s.alloc(seg)?;
-        }
-    }
+    s.run(model, bodies)?;
     // Teardown: the last reallocs, then what the program freed at exit, in the order the
     // lifetimes say.
     s.resize_due(u64::MAX)?;
-    while let Some(Reverse((_, birth, slot))) = s.deaths.pop() {
+    while let Some((birth, slot)) = s.deaths.soonest() {
         s.free(slot, birth)?;
     }
     Ok(s.guard.counts)
+}
+
+impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
+    /// Every segment's allocations, in loops.
+    fn run(&mut self, model: &Model, mut bodies: Bodies) -> std::io::Result<()> {
+        for seg in &model.segments {
+            self.deck.clear();
+            let mut left = seg.allocs;
+            while left > 0 {
+                let l = bodies.next(self.now, &mut self.rng);
+                let n = u64::from(l.body.len * l.iterations).min(left);
+                for (i, k) in (0..l.body.len).cycle().take(n as usize).enumerate() {
+                    self.step = bodies.step(l.body, k);
+                    self.step(seg, i == 0)?;
+                }
+                left -= n;
+            }
+        }
+        Ok(())
+    }
+
+    /// One allocation, at the current body step, with the reallocs, deaths and collections due
+    /// before it (long-lived deaths too if it starts a loop).
+    fn step(&mut self, seg: &Segment, loop_start: bool) -> std::io::Result<()> {
+        self.resize_due(self.now)?;
+        self.free_due(loop_start)?;
+        for (g, rate) in self.places.gc_rates(self.now).into_iter().enumerate() {
+            if rate > 0.0 && self.rng.chance(rate) {
+                self.put(Event::Gc(g as u8))?;
+                let n = seg.bursts[g].sample(&mut self.rng).unwrap_or(0);
+                self.burst(n)?;
+            }
+        }
+        self.alloc(seg)
+    }
+
+    /// Frees the blocks due by now (held ones too at a loop's start).
+    fn free_due(&mut self, loop_start: bool) -> std::io::Result<()> {
+        while let Some((birth, slot)) = self.deaths.due(self.now, loop_start) {
+            self.free(slot, birth)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

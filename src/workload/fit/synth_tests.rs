@@ -102,13 +102,27 @@ fn a_stand_in_keeps_runs_of_one_size() {
             });
         }
     }
-    let (a, b) = profiles(trace, 2);
+    let (a, b) = profiles(trace.clone(), 2);
     let ra = a.size_repeats as f64 / a.allocs as f64;
     let rb = b.size_repeats as f64 / b.allocs as f64;
     // 7 of 8 repeat in the trace, plus chance at run boundaries (1/6 of 1/8).
     assert!((ra - 0.896).abs() < 0.02, "{ra}");
-    // Capped at MAX_REPEAT + (1 - q)·chance; independent draws would give 1/6.
-    assert!(rb > 0.6 && rb <= MAX_REPEAT + 0.03, "{rb}");
+    // Capped at MAX_REPEAT. A loop body's draws come from different quantiles, so its
+    // consecutive fresh draws rarely repeat by chance (independent draws of 6 sizes would
+    // one time in six), and the share lands near the fitted excess, 0.62 here, less
+    // the echoes taken instead.
+    assert!(rb > 0.45 && rb <= MAX_REPEAT, "{rb}");
+    // Without the repeat rate the runs are gone.
+    let mut model = Model::fit(&trace).unwrap();
+    for s in &mut model.segments {
+        s.repeat = 0.0;
+    }
+    let c = drawn(&model, 2);
+    assert!(
+        (c.size_repeats as f64) < 0.2 * c.allocs as f64,
+        "{}",
+        c.size_repeats
+    );
 }
 
 /// A loop that, after each long-lived item (one of 12 sizes), releases its scratch block
@@ -157,9 +171,11 @@ fn a_stand_in_asks_again_for_what_was_just_freed() {
     let hot = |p: &Profile| p.reuse[..2].iter().sum::<u64>() as f64 / p.allocs as f64;
     // Half the trace's allocations get the block freed just before them (the scratch
     // ones, at 90 %); independent draws would give the scratch a block of its size
-    // freed one time in twelve.
+    // freed one time in twelve. Loop bodies replay their echo choices, so a stand-in's
+    // share moves more with its seed than independent choices did: 0.44 - 0.56 over
+    // seeds 1 - 6 against the trace's 0.49.
     assert!(hot(&a) > 0.45, "{}", hot(&a));
-    assert!((hot(&a) - hot(&b)).abs() < 0.05, "{} {}", hot(&a), hot(&b));
+    assert!((hot(&a) - hot(&b)).abs() < 0.08, "{} {}", hot(&a), hot(&b));
     let mut without = model.clone();
     for s in &mut without.segments {
         s.echo = 0.0;
