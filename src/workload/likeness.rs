@@ -89,7 +89,9 @@ pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<Writ
     extra.insert("seed".to_string(), seed.into());
     extra.insert(
         "model".to_string(),
-        "fit: per-segment histograms, deaths and collections placed per 256th of the run".into(),
+        "fit: per-segment histograms drawn in loop bodies, deaths and collections placed per \
+         256th of the run, no 64-run of the trace"
+            .into(),
     );
     let out_meta = Meta {
         source: "generated".into(),

@@ -95,8 +95,8 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     /// The next request: the one just freed asked for again (an echo), the previous one
     /// repeated, or a fresh draw with its lifetime bin, at the segment's fitted rates.
     fn request(&mut self, seg: &Segment) -> (Request, Option<u8>) {
-        // The body's draw is made either way, so a large request drawn apart does not move
-        // the choices after it.
+        // A large request is drawn apart, at the segment's share; the step's own choices
+        // below come from its own source either way, so every iteration makes them alike.
         let small = seg.small.quantile(self.step.request_at);
         let drawn = match self.rng.chance(seg.large_share) {
             true => seg.large.sample(&mut self.rng),
