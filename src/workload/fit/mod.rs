@@ -21,7 +21,7 @@
 //! as the program's does.
 
 use super::event::Event;
-use super::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
+use super::profile::{life_bin, size_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use super::rng::Rng;
 use std::collections::{BTreeMap, HashMap};
 
@@ -127,6 +127,9 @@ struct Segment {
     echo: f64,
     /// Ceiling on asking for the previous request again, by repeat or echo ([`run_cap`]).
     run_cap: f64,
+    /// Chance that a fresh draw in the previous allocation's size bin is drawn again
+    /// ([`repeat_deficit`]).
+    avoid: f64,
 }
 
 /// The life of a resized block, kept whole: a program grows a buffer through its sizes (a
@@ -188,6 +191,20 @@ fn cell(domain: u8, bytes: u64) -> usize {
     domain as usize * GROUPS + group(bytes)
 }
 
+/// Whether two requests fall in one size bin of the realism report's (16 bytes up to 512).
+fn same_bin(a: Request, b: Request) -> bool {
+    size_bin(u64::from(a.0)) == size_bin(u64::from(b.0))
+}
+
+/// Allocations per size bin.
+fn bins(requests: &BTreeMap<Request, u64>) -> BTreeMap<usize, u64> {
+    let mut out = BTreeMap::new();
+    for (r, &n) in requests {
+        *out.entry(size_bin(u64::from(r.0))).or_default() += n;
+    }
+    out
+}
+
 /// The domain of a [`cell`].
 fn cell_domain(cell: usize) -> u8 {
     (cell / GROUPS) as u8
@@ -214,6 +231,9 @@ struct Counts {
     buffers: Vec<Vec<Buffer>>,
     bursts: [BTreeMap<u32, u64>; 3],
     repeats: u64,
+    /// Allocations in the size bin of the allocation before (the `size_runs` figure's
+    /// measure).
+    bin_repeats: u64,
     /// Requests of the blocks freed just before an allocation, and how often that
     /// allocation asked for the same.
     echo_freed: BTreeMap<Request, u64>,
@@ -288,6 +308,7 @@ impl Fitter {
         s.births[cell(request.1, u64::from(request.0))] += 1;
         *s.requests.entry(request).or_default() += 1;
         s.repeats += u64::from(prev == Some(request));
+        s.bin_repeats += u64::from(prev.is_some_and(|p| same_bin(p, request)));
         if let Some(f) = freed {
             *s.echo_freed.entry(f).or_default() += 1;
             s.echo_hits += u64::from(f == request);
@@ -401,6 +422,10 @@ impl Fitter {
                 ),
                 echo: echo_excess(k.echo_hits, &k.echo_freed, &k.requests),
                 run_cap: run_cap(&k.requests),
+                avoid: repeat_deficit(
+                    k.bin_repeats as f64 / k.requests.values().sum::<u64>().max(1) as f64,
+                    bins(&k.requests).values().copied(),
+                ),
                 cohort: join_rate(k.cohort_frees, k.long_frees, (near[i].0, near[i].1)),
                 chain: join_rate(k.chain_frees, k.long_frees, (near[i].0, near[i].2)),
                 small: Table::from_counts(&split(&k.joint, false)),
@@ -480,7 +505,7 @@ use guard::Runs;
 use places::{PlaceCounts, Places};
 #[cfg(test)]
 pub(crate) use rates::MAX_REPEAT;
-use rates::{echo_excess, join_rate, repeat_excess, run_cap};
+use rates::{echo_excess, join_rate, repeat_deficit, repeat_excess, run_cap};
 
 pub use guard::Guarded;
 pub use synth::synthesize;

@@ -10,7 +10,9 @@ use super::bodies::{Bodies, Step};
 use super::deaths::Deaths;
 use super::guard::{Guard, Guarded};
 use super::places::Places;
-use super::{cell, cell_domain, Buffer, Model, Request, Segment, CHAIN_SPAN, LARGE_ABOVE};
+use super::{
+    cell, cell_domain, same_bin, Buffer, Model, Request, Segment, CHAIN_SPAN, LARGE_ABOVE,
+};
 use crate::workload::event::{Domain, Event};
 use crate::workload::profile::{life_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
 use crate::workload::rng::Rng;
@@ -102,11 +104,23 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
             true => seg.large.sample(&mut self.rng),
             false => small,
         };
-        let drawn = match drawn.or(small) {
+        let prev = self.prev_request;
+        let mut drawn = match drawn.or(small) {
             Some((bin, r)) => (r, Some(bin)),
             None => ((16, 2, false), None),
         };
-        let prev = self.prev_request;
+        // A program that alternates its sizes: the body's step reads the table at other
+        // quantiles (golden-ratio steps away, so they spread) until one is in another bin.
+        let in_prev_bin = |r: Request| prev.is_some_and(|p| same_bin(p, r));
+        if in_prev_bin(drawn.0) && seg.avoid > 0.0 && self.step.rng.chance(seg.avoid) {
+            let found = (1..=8)
+                .map(|k| (self.step.request_at + 0.618_034 * f64::from(k)).fract())
+                .filter_map(|u| seg.small.quantile(u))
+                .find(|&(_, r)| !in_prev_bin(r));
+            if let Some((bin, r)) = found {
+                drawn = (r, Some(bin));
+            }
+        }
         match self.just_freed.take() {
             // Echo and repeat would give the same request: one chance, the larger, so runs of
             // one request stay as rare as the repeat rate alone makes them.
