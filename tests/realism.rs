@@ -7,7 +7,7 @@ mod common;
 use assert_cmd::Command;
 use common::tempdir as tmp;
 use predicates::prelude::PredicateBooleanExt as _;
-use predicates::str::contains;
+use predicates::str::{contains, is_match};
 use pybench::trace::source::read_all;
 use pybench::workload::fit::{shared_run, synthesize, tokens, Model, LONG_RUN, MIN_ALLOCS};
 use pybench::workload::likeness::trace_profile;
@@ -189,7 +189,10 @@ fn gen_like_writes_a_trace_that_replays_and_compares() {
         .args(["gen", "--like", "trace:compileall", "--seed", "5", "-o"])
         .arg(&out)
         .assert()
-        .success();
+        .success()
+        .stderr(
+            is_match(r"\d+ allocations and \d+ reallocs asked again to share no 64-run").unwrap(),
+        );
     pybench()
         .arg("stats")
         .arg(&out)

@@ -22,7 +22,9 @@ pub struct GenArgs {
     workload: Option<String>,
     /// Write a synthetic stand-in for this trace instead (`trace:NAME` or a `.pbt` path):
     /// a statistical model of its sizes, lifetimes, live set, domains and GC bursts per
-    /// phase, drawn afresh, so it matches the trace's realism report without its sequence.
+    /// phase, drawn afresh in loop bodies, so it matches the trace's realism report and its
+    /// order of calls without its sequence: it completes none of the trace's 64-event runs
+    /// (the allocations and reallocs changed to keep that are counted on stderr).
     #[arg(long, value_name = "TRACE", conflicts_with = "workload")]
     like: Option<String>,
     /// Trace file to write.
