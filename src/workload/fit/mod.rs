@@ -22,7 +22,6 @@
 
 use super::event::Event;
 use super::profile::{life_bin, size_bin, COHORT_MIN_AGE, COHORT_SPAN, LIFE_BINS};
-use super::rng::Rng;
 use std::collections::{BTreeMap, HashMap};
 
 /// Phases the model distinguishes: sizes and lifetimes drift through a program (imports,
@@ -43,49 +42,6 @@ pub(crate) const LARGE_ABOVE: u32 = 512;
 
 /// Request of an allocation: `(size, domain, calloc)`.
 type Request = (u32, u8, bool);
-
-/// A discrete distribution sampled by binary search over cumulative counts.
-#[derive(Debug, Clone, Default)]
-struct Table<T> {
-    values: Vec<T>,
-    cumulative: Vec<u64>,
-}
-
-impl<T: Copy + Ord> Table<T> {
-    fn from_counts(counts: &BTreeMap<T, u64>) -> Self {
-        let mut t = Table {
-            values: Vec::new(),
-            cumulative: Vec::new(),
-        };
-        let mut total = 0;
-        for (&v, &n) in counts.iter().filter(|(_, &n)| n > 0) {
-            total += n;
-            t.values.push(v);
-            t.cumulative.push(total);
-        }
-        t
-    }
-
-    fn total(&self) -> u64 {
-        self.cumulative.last().copied().unwrap_or(0)
-    }
-
-    fn sample(&self, rng: &mut Rng) -> Option<T> {
-        self.at(rng.below(self.total().max(1)))
-    }
-
-    /// The value at quantile `u` in [0, 1): what a draw gives when it lands there, so that
-    /// draws at spread quantiles keep the table's shares in a handful of draws.
-    fn quantile(&self, u: f64) -> Option<T> {
-        let x = (u.clamp(0.0, 1.0) * self.total() as f64) as u64;
-        self.at(x.min(self.total().saturating_sub(1)))
-    }
-
-    fn at(&self, x: u64) -> Option<T> {
-        let i = self.cumulative.partition_point(|&c| c <= x);
-        self.values.get(i).copied()
-    }
-}
 
 /// What one segment of the trace looks like.
 #[derive(Debug, Clone, Default)]
@@ -499,6 +455,7 @@ mod places;
 mod programs;
 mod rates;
 mod synth;
+mod table;
 mod tokens;
 
 use guard::Runs;
@@ -506,23 +463,8 @@ use places::{PlaceCounts, Places};
 #[cfg(test)]
 pub(crate) use rates::MAX_REPEAT;
 use rates::{echo_excess, join_rate, repeat_deficit, repeat_excess, run_cap};
+use table::Table;
 
 pub use guard::Guarded;
 pub use synth::synthesize;
 pub use tokens::{shared_run, token, tokens, LONG_RUN};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_samples_in_proportion() {
-        let mut counts = BTreeMap::new();
-        counts.insert(1u8, 1u64);
-        counts.insert(2u8, 3u64);
-        let t = Table::from_counts(&counts);
-        let mut rng = Rng::new(3);
-        let twos = (0..4000).filter(|_| t.sample(&mut rng) == Some(2)).count();
-        assert!((2800..3200).contains(&twos), "{twos}");
-    }
-}
