@@ -79,19 +79,13 @@ fn a_stand_in_keeps_runs_of_one_size_and_cohorts_of_frees() {
     assert!((cohorts.0 - cohorts.1).abs() < 0.15, "{cohorts:?}");
 }
 
-#[test]
-fn a_stand_in_keeps_runs_of_one_size() {
-    // Runs of 8 allocations of one size among 6 sizes, each freed 40 allocations later.
-    let mut rng = Rng::new(4);
+/// `n` allocations with the sizes `size_of(slot)` gives, each freed 40 allocations later.
+fn sized(n: u32, mut size_of: impl FnMut(u32) -> u32) -> Vec<Event> {
     let mut trace = Vec::new();
-    let mut size = 32;
-    for slot in 0..20_000u32 {
-        if slot % 8 == 0 {
-            size = 16 * (1 + rng.below(6) as u32);
-        }
+    for slot in 0..n {
         trace.push(Event::Alloc {
             slot,
-            size,
+            size: size_of(slot),
             domain: Domain::Obj,
             thread: 0,
         });
@@ -102,6 +96,19 @@ fn a_stand_in_keeps_runs_of_one_size() {
             });
         }
     }
+    trace
+}
+
+#[test]
+fn a_stand_in_keeps_runs_of_one_size() {
+    // Runs of 8 allocations of one size among 6 sizes, each freed 40 allocations later.
+    let (mut rng, mut size) = (Rng::new(4), 32);
+    let trace = sized(20_000, |slot| {
+        if slot % 8 == 0 {
+            size = 16 * (1 + rng.below(6) as u32);
+        }
+        size
+    });
     let (a, b) = profiles(trace.clone(), 2);
     let ra = a.size_repeats as f64 / a.allocs as f64;
     let rb = b.size_repeats as f64 / b.allocs as f64;
@@ -356,26 +363,11 @@ fn a_stand_in_alternates_where_the_program_does() {
     // the bin of the one before; independent draws would put 42 % there, loop bodies
     // without avoiding 17 %.
     let mut rng = Rng::new(8);
-    let mut trace = Vec::new();
-    for slot in 0..20_000u32 {
-        let size = match (slot % 2, rng.chance(0.1)) {
-            (_, true) => 304,
-            (0, _) => 48,
-            _ => 112,
-        };
-        trace.push(Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
-        });
-        if slot >= 40 {
-            trace.push(Event::Free {
-                slot: slot - 40,
-                thread: 0,
-            });
-        }
-    }
+    let trace = sized(20_000, |slot| match (slot % 2, rng.chance(0.1)) {
+        (_, true) => 304,
+        (0, _) => 48,
+        _ => 112,
+    });
     let (a, b) = profiles(trace.clone(), 4);
     let share = |p: &Profile| p.size_repeats as f64 / p.allocs as f64;
     assert!(share(&a) < 0.02, "{}", share(&a));
