@@ -57,11 +57,8 @@ impl Loops {
 
     /// A geometric loop length (at least 1) with mean 1 / `end`.
     fn length(&mut self) -> u32 {
-        let mut n = 1;
-        while n < super::spec::LoopIterations::MAX * 8 && !self.master.chance(self.end) {
-            n += 1;
-        }
-        n
+        self.master
+            .geometric(self.end, super::spec::LoopIterations::MAX * 8)
     }
 }
 

@@ -64,6 +64,16 @@ impl Rng {
         self.unit() < p
     }
 
+    /// A geometric count of at least 1 and at most `max`: one more while a draw at `end`
+    /// (the chance of stopping, 1 / mean) fails — loop lengths, body lengths.
+    pub fn geometric(&mut self, end: f64, max: u32) -> u32 {
+        let mut n = 1;
+        while n < max && !self.chance(end) {
+            n += 1;
+        }
+        n
+    }
+
     /// Puts `v` in a uniformly random order (Fisher–Yates, from the last place down: one
     /// `below(i + 1)` per place `i`, so a seed gives the same order everywhere).
     pub fn shuffle<T>(&mut self, v: &mut [T]) {

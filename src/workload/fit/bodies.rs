@@ -66,15 +66,6 @@ pub(super) struct Loop {
     pub(super) iterations: u32,
 }
 
-/// At least 1, geometric with `mean`.
-fn geometric(rng: &mut Rng, mean: f64) -> u32 {
-    let mut n = 1;
-    while n < u32::MAX && !rng.chance(1.0 / mean) {
-        n += 1;
-    }
-    n
-}
-
 /// `n` quantiles, one in each n-th of [0, 1), in a random order.
 fn stratified(n: u32, rng: &mut Rng) -> Vec<f64> {
     let mut order: Vec<u32> = (0..n).collect();
@@ -113,7 +104,7 @@ impl Bodies {
     fn renew(&mut self, now: u64, rng: &mut Rng) {
         let mut first = 0;
         for body in &mut self.vocabulary {
-            let len = (1 + geometric(rng, EXTRA_STEPS_MEAN)).min(MAX_LOOP);
+            let len = (1 + rng.geometric(1.0 / EXTRA_STEPS_MEAN, u32::MAX)).min(MAX_LOOP);
             *body = Body {
                 seed: rng.next_u64(),
                 len,
@@ -153,7 +144,9 @@ impl Bodies {
         let i = (self.last + 1 + rng.below(VOCABULARY as u64 - 1) as usize) % VOCABULARY;
         self.last = i;
         let body = self.vocabulary[i];
-        let iterations = geometric(rng, ITERATIONS_MEAN).min((MAX_LOOP / body.len).max(1));
+        let iterations = rng
+            .geometric(1.0 / ITERATIONS_MEAN, u32::MAX)
+            .min((MAX_LOOP / body.len).max(1));
         Loop { body, iterations }
     }
 }

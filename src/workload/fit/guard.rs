@@ -16,6 +16,8 @@ use std::collections::VecDeque;
 
 /// Base of the polynomial rolling hash (odd, so multiplying by it loses no bits mod 2^64).
 const BASE: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The weight of the oldest of the `LONG_RUN - 1` tokens a [`Tail`] hashes.
+const OLDEST: u64 = BASE.wrapping_pow(LONG_RUN as u32 - 2);
 
 /// A token scrambled so that tokens differing in one low bit differ in many (tokens are
 /// structured: op, domain and size in fixed bit fields).
@@ -70,8 +72,7 @@ impl Tail {
     fn push(&mut self, token: u64) {
         if self.tokens.len() == LONG_RUN - 1 {
             let out = self.tokens.pop_front().unwrap_or(0);
-            let weight = BASE.wrapping_pow(LONG_RUN as u32 - 2);
-            self.hash = self.hash.wrapping_sub(scramble(out).wrapping_mul(weight));
+            self.hash = self.hash.wrapping_sub(scramble(out).wrapping_mul(OLDEST));
         }
         self.hash = self.hash.wrapping_mul(BASE).wrapping_add(scramble(token));
         self.tokens.push_back(token);
@@ -89,9 +90,9 @@ pub struct Guarded {
 }
 
 /// The guard a stand-in draws under: the trace's runs and the stand-in's tail.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Guard<'a> {
-    runs: Option<&'a Runs>,
+    runs: &'a Runs,
     tail: Tail,
     pub(crate) counts: Guarded,
 }
@@ -99,17 +100,20 @@ pub(crate) struct Guard<'a> {
 impl<'a> Guard<'a> {
     pub(crate) fn new(runs: &'a Runs) -> Self {
         Guard {
-            runs: Some(runs),
-            ..Guard::default()
+            runs,
+            tail: Tail::default(),
+            counts: Guarded::default(),
         }
     }
 
     /// Whether emitting `e` next would complete a run the trace has.
     pub(crate) fn would_share(&self, e: &Event) -> bool {
-        let (Some(runs), Some(t)) = (self.runs, token(e)) else {
+        let Some(t) = token(e) else {
             return false;
         };
-        self.tail.completed_by(t).is_some_and(|h| runs.contains(h))
+        self.tail
+            .completed_by(t)
+            .is_some_and(|h| self.runs.contains(h))
     }
 
     /// Records `e` as emitted.

@@ -182,8 +182,7 @@ struct Counts {
     /// `(lifetime bin, request)` of blocks never resized: lifetime first, so that draws at
     /// spread quantiles spread over lifetimes before sizes.
     joint: BTreeMap<(u8, Request), u64>,
-    /// Births per (domain, size group), and the lives of those that were resized.
-    births: Vec<u64>,
+    /// Per (domain, size group), the lives of the blocks born here that were resized.
     buffers: Vec<Vec<Buffer>>,
     bursts: [BTreeMap<u32, u64>; 3],
     repeats: u64,
@@ -261,7 +260,6 @@ impl Fitter {
         }
         let (prev, freed) = (self.prev_request, self.just_freed.take());
         let s = self.here();
-        s.births[cell(request.1, u64::from(request.0))] += 1;
         *s.requests.entry(request).or_default() += 1;
         s.repeats += u64::from(prev == Some(request));
         s.bin_repeats += u64::from(prev.is_some_and(|p| same_bin(p, request)));
@@ -369,32 +367,10 @@ impl Fitter {
             .c
             .into_iter()
             .enumerate()
-            .map(|(i, k)| Segment {
-                allocs: (i as u64 + 1) * total / SEGMENTS as u64
-                    - i as u64 * total / SEGMENTS as u64,
-                repeat: repeat_excess(
-                    k.repeats as f64 / k.requests.values().sum::<u64>().max(1) as f64,
-                    &k.requests,
-                ),
-                echo: echo_excess(k.echo_hits, &k.echo_freed, &k.requests),
-                run_cap: run_cap(&k.requests),
-                avoid: repeat_deficit(
-                    k.bin_repeats as f64 / k.requests.values().sum::<u64>().max(1) as f64,
-                    bins(&k.requests).values().copied(),
-                ),
-                cohort: join_rate(k.cohort_frees, k.long_frees, (near[i].0, near[i].1)),
-                chain: join_rate(k.chain_frees, k.long_frees, (near[i].0, near[i].2)),
-                small: Table::from_counts(&split(&k.joint, false)),
-                large: Table::from_counts(&split(&k.joint, true)),
-                large_share: split(&k.joint, true).values().sum::<u64>() as f64
-                    / k.joint.values().sum::<u64>().max(1) as f64,
-                buffer_share: k.buffers.iter().map(Vec::len).sum::<usize>() as f64
-                    / k.births.iter().sum::<u64>().max(1) as f64,
-                requests: Table::from_counts(&k.requests),
-                life: k.life.iter().map(Table::from_counts).collect(),
-                life_all: Table::from_counts(&k.life_all),
-                buffers: k.buffers,
-                bursts: k.bursts.each_ref().map(Table::from_counts),
+            .map(|(i, k)| {
+                let allocs =
+                    (i as u64 + 1) * total / SEGMENTS as u64 - i as u64 * total / SEGMENTS as u64;
+                segment(k, allocs, near[i])
             })
             .collect();
         Model {
@@ -402,6 +378,35 @@ impl Fitter {
             places: self.places.finish(),
             runs,
         }
+    }
+}
+
+/// A segment's model from its counts: `allocs` it is to draw, and its long-lived births
+/// `near` = (all, with one born within [`COHORT_SPAN`] before, within [`CHAIN_SPAN`] before).
+fn segment(k: Counts, allocs: u64, near: (u64, u64, u64)) -> Segment {
+    let born = k.requests.values().sum::<u64>().max(1) as f64;
+    let (small, large) = (split(&k.joint, false), split(&k.joint, true));
+    Segment {
+        allocs,
+        repeat: repeat_excess(k.repeats as f64 / born, &k.requests),
+        echo: echo_excess(k.echo_hits, &k.echo_freed, &k.requests),
+        run_cap: run_cap(&k.requests),
+        avoid: repeat_deficit(
+            k.bin_repeats as f64 / born,
+            bins(&k.requests).values().copied(),
+        ),
+        cohort: join_rate(k.cohort_frees, k.long_frees, (near.0, near.1)),
+        chain: join_rate(k.chain_frees, k.long_frees, (near.0, near.2)),
+        large_share: large.values().sum::<u64>() as f64
+            / k.joint.values().sum::<u64>().max(1) as f64,
+        small: Table::from_counts(&small),
+        large: Table::from_counts(&large),
+        buffer_share: k.buffers.iter().map(Vec::len).sum::<usize>() as f64 / born,
+        requests: Table::from_counts(&k.requests),
+        life: k.life.iter().map(Table::from_counts).collect(),
+        life_all: Table::from_counts(&k.life_all),
+        buffers: k.buffers,
+        bursts: k.bursts.each_ref().map(Table::from_counts),
     }
 }
 
@@ -420,7 +425,6 @@ impl Model {
             c: (0..SEGMENTS)
                 .map(|_| Counts {
                     life: vec![BTreeMap::new(); 3 * GROUPS],
-                    births: vec![0; 3 * GROUPS],
                     buffers: vec![Vec::new(); 3 * GROUPS],
                     ..Counts::default()
                 })

@@ -6,23 +6,29 @@ use super::Request;
 use std::collections::BTreeMap;
 
 /// Ceiling on the chance that one allocation repeats the one before, whatever the trace
-/// does: runs of one request then stay geometric with at most this ratio, so a run of
-/// [`LONG_RUN`](super::LONG_RUN) identical requests (which would be "copied" from a trace that has one) has
-/// a probability of 0.68^63 ≈ 3e-11 per position — below 1e-4 over a 3-million-allocation
-/// stand-in.
+/// does. It was the privacy argument before the run guard ([`guard`](super::guard)): runs
+/// of one request stayed geometric with at most this ratio, so a run of
+/// [`LONG_RUN`](super::LONG_RUN) identical requests had a probability of 0.68^63 ≈ 3e-11
+/// per position. The guard now keeps every trace run out whatever the rates; the cap stays
+/// as a limit of the fit (the shipped traces come within 2 points of their size runs).
 pub(crate) const MAX_REPEAT: f64 = 0.68;
 
 /// The repeat probability `q` that, mixed with independent draws from a histogram whose
 /// shares are `p`, gives the trace's observed repeat share: observed = q + (1 − q)·Σp²;
 /// capped so that the most common request repeats with at most [`MAX_REPEAT`].
 pub(super) fn repeat_excess(observed: f64, counts: &BTreeMap<Request, u64>) -> f64 {
-    let total = counts.values().sum::<u64>().max(1) as f64;
-    let chance: f64 = counts.values().map(|&n| (n as f64 / total).powi(2)).sum();
+    let chance = chance_of_repeat(counts.values().copied());
     if chance >= 1.0 {
         return 0.0;
     }
     let q = (observed - chance) / (1.0 - chance);
     q.clamp(0.0, run_cap(counts))
+}
+
+/// The chance that two independent draws from a histogram (`counts`) agree: Σ p².
+fn chance_of_repeat(counts: impl Iterator<Item = u64> + Clone) -> f64 {
+    let total = counts.clone().sum::<u64>().max(1) as f64;
+    counts.map(|n| (n as f64 / total).powi(2)).sum()
 }
 
 /// The largest chance of asking for the previous request again that keeps the commonest
@@ -76,8 +82,7 @@ pub(super) fn echo_excess(
 /// less than independent draws (different quantiles), and json_tool, a little under chance
 /// in some segments, lost 4 points of `size_runs` below its trace when avoided there.
 pub(super) fn repeat_deficit(observed: f64, counts: impl Iterator<Item = u64> + Clone) -> f64 {
-    let total = counts.clone().sum::<u64>().max(1) as f64;
-    let chance: f64 = counts.map(|n| (n as f64 / total).powi(2)).sum();
+    let chance = chance_of_repeat(counts);
     if chance <= 0.0 || observed >= chance / 2.0 {
         return 0.0;
     }

@@ -197,13 +197,20 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
         self.nudged(slot, first)
     }
 
-    /// `request` a byte larger until it completes no run of the trace: the trace has
-    /// finitely many runs after any 63 tokens, so this ends, within a few bytes.
-    fn nudged(&self, slot: u32, mut request: Request) -> Request {
-        while self.guard.would_share(&event(slot, request)) {
-            request.0 = request.0.wrapping_add(1).max(1);
+    /// `request` a byte larger until it completes no run of the trace.
+    fn nudged(&self, slot: u32, request: Request) -> Request {
+        let size = self.unshared_size(request.0, |size| event(slot, (size, request.1, request.2)));
+        (size, request.1, request.2)
+    }
+
+    /// The smallest size from `size` up whose event (`at(size)`) completes no run of the
+    /// trace: the trace has finitely many runs after any 63 tokens, so this ends, within a
+    /// few bytes.
+    fn unshared_size(&self, mut size: u32, at: impl Fn(u32) -> Event) -> u32 {
+        while self.guard.would_share(&at(size)) {
+            size = size.wrapping_add(1).max(1);
         }
-        request
+        size
     }
 
     /// When a block of `request` born at `birth` dies: its lifetime drawn from its segment's
@@ -284,7 +291,7 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
     /// Emits the reallocs due by `now` of blocks still live; one that would complete a run
     /// of the trace asks for a byte more (the next size class at most: its growth stays).
     fn resize_due(&mut self, now: u64) -> std::io::Result<()> {
-        while let Some(Reverse((when, birth, _, slot, mut size))) = self.resizes.peek().copied() {
+        while let Some(Reverse((when, birth, _, slot, size))) = self.resizes.peek().copied() {
             if when > now {
                 break;
             }
@@ -297,13 +304,9 @@ impl<F: FnMut(Event) -> std::io::Result<()>> Synth<'_, F> {
                 size,
                 thread: 0,
             };
-            if self.guard.would_share(&realloc(size)) {
-                self.guard.counts.nudged += 1;
-                while self.guard.would_share(&realloc(size)) {
-                    size = size.wrapping_add(1).max(1);
-                }
-            }
-            self.put(realloc(size))?;
+            let unshared = self.unshared_size(size, realloc);
+            self.guard.counts.nudged += u64::from(unshared != size);
+            self.put(realloc(unshared))?;
         }
         Ok(())
     }
