@@ -412,3 +412,81 @@ fn bad_files_give_one_line_naming_the_file() {
         );
     }
 }
+
+/// End to end: two traces of one name and one length that differ in a single request
+/// size replay as different streams, and `compare` says so by their fingerprints; the same
+/// trace run twice draws no such warning.
+#[test]
+fn compare_names_a_stream_changed_at_the_same_length() {
+    use pybench::workload::{Domain, Event};
+    let dir = tempdir("cmp-fingerprint");
+    let events = |odd_size: u32| -> Vec<Event> {
+        let mut v = Vec::new();
+        for round in 0..20u32 {
+            for slot in 0..500u32 {
+                let size = if round == 7 && slot == 3 {
+                    odd_size
+                } else {
+                    32
+                };
+                v.push(Event::Alloc {
+                    slot,
+                    size,
+                    domain: Domain::Obj,
+                    thread: 0,
+                });
+            }
+            v.extend((0..500u32).map(|slot| Event::Free { slot, thread: 0 }));
+        }
+        v
+    };
+    let traces = [("a", 32), ("b", 48)].map(|(sub, size)| {
+        let d = dir.join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        common::write_trace(&d, "t", &events(size))
+    });
+    let run = |trace: &Path, out: &str| {
+        let out = dir.join(out);
+        pybench()
+            .args(["run", "--trace"])
+            .arg(trace)
+            .args([
+                "-a",
+                "system",
+                "-r",
+                "1",
+                "--rounds",
+                "2",
+                "--min-time",
+                "0.001",
+            ])
+            .args(["--no-plots", "--quiet", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        common::run_dir(&out)
+    };
+    let (first, again, changed) = (
+        run(&traces[0], "first"),
+        run(&traces[0], "again"),
+        run(&traces[1], "changed"),
+    );
+    let stderr = |base: &Path, cur: &Path| {
+        let out = pybench()
+            .arg("compare")
+            .arg(base)
+            .arg(cur)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let warned = stderr(&first, &changed);
+    assert!(
+        warned.contains("t: the runs replayed different streams (fingerprints ")
+            && warned.contains("both 20000 allocator events a pass"),
+        "{warned}"
+    );
+    let same = stderr(&first, &again);
+    assert!(!same.contains("different streams"), "{same}");
+}

@@ -3,6 +3,7 @@
 //! a forced-stream run works end to end through the CLI.
 
 mod common;
+use common::write_trace;
 
 use proptest::prelude::*;
 use pybench::alloc::{AllocatorSpec, PymallocAllocator};
@@ -14,11 +15,10 @@ use pybench::harness::throughput::{Bench, Contender, StreamBench};
 use pybench::pymalloc::{ArenaPlacement, Preset};
 use pybench::trace::parallel::{GroupDecoder, ParallelReader};
 use pybench::trace::source::Origin;
-use pybench::trace::{Meta, Source, TraceReader, TraceWriter};
+use pybench::trace::{Source, TraceReader};
 use pybench::workload::{Domain, Event, Overrides};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 /// A well-formed stream of `n` events from `seed`: dense slots, LIFO reuse of freed ones,
@@ -87,22 +87,6 @@ fn stream(seed: u64, n: usize) -> Vec<Event> {
         }
     }
     out
-}
-
-fn write_trace(dir: &Path, name: &str, events: &[Event]) -> PathBuf {
-    let meta = Meta {
-        source: "generated".into(),
-        name: name.into(),
-        python: "3.11".into(),
-        ..Meta::default()
-    };
-    let mut w = TraceWriter::new(Vec::new(), &meta).unwrap();
-    for e in events {
-        w.push(e).unwrap();
-    }
-    let path = dir.join(format!("{name}.pbt"));
-    std::fs::write(&path, w.finish(BTreeMap::new()).unwrap()).unwrap();
-    path
 }
 
 /// What a record asks of the allocator, with a side-table entry resolved: comparable across
@@ -330,15 +314,21 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
             .map(|m| (m.name.clone(), m.op.clone(), m.value))
             .collect();
         m.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        (cell.events, m)
+        (cell.events, m, cell.stream_fingerprint)
     };
-    let (held_events, held) = figures(StreamMode::Never, &path);
-    let (streamed_events, streamed) = figures(StreamMode::Always, &path);
+    let (held_events, held, held_print) = figures(StreamMode::Never, &path);
+    let (streamed_events, streamed, streamed_print) = figures(StreamMode::Always, &path);
     assert!(held
         .iter()
         .any(|m| m.0 == "arenas_allocated_total" && m.2 > 0.0));
     assert_eq!(held_events, streamed_events);
     assert_eq!(held, streamed);
+    // Both cells record the fingerprint of the events written, the feed's folded chunk by
+    // chunk on its read-ahead thread.
+    let print =
+        pybench::workload::fingerprint_hex(pybench::workload::stream_hash(events.iter().copied()));
+    assert_eq!(held_print.as_deref(), Some(print.as_str()));
+    assert_eq!(streamed_print, held_print);
 
     // The comparison can fail: the stream with its last chunk dropped (the one loss that
     // leaves a valid stream; a chunk lost or moved anywhere else breaks liveness, which the
@@ -346,7 +336,9 @@ fn streamed_and_materialised_replays_give_identical_engine_accounting() {
     // compares every record in order) gives other figures.
     let dropped = events[..events.len() - CHUNK].to_vec();
     let p = write_trace(&dir, "dropped", &dropped);
-    assert_ne!(figures(StreamMode::Never, &p).1, held);
+    let (_, dropped_figures, dropped_print) = figures(StreamMode::Always, &p);
+    assert_ne!(dropped_figures, held);
+    assert_ne!(dropped_print, held_print);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -399,6 +391,20 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
     let cells = r["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 3, "null, pymalloc and system");
+    // The memory cells' stream fingerprint is the one `stats` gives the trace file.
+    let stats = common::pybench()
+        .args(["stats", "--json"])
+        .arg(&path)
+        .assert()
+        .success();
+    let stats: serde_json::Value = serde_json::from_slice(&stats.get_output().stdout).unwrap();
+    let print = stats["summary"]["fingerprint"]
+        .as_str()
+        .expect("a fingerprint");
+    assert_eq!(print.len(), 16, "{print}");
+    for c in cells.iter().filter(|c| c["allocator"] != "null") {
+        assert_eq!(c["stream_fingerprint"], print, "{c}");
+    }
     for c in cells {
         assert_eq!(c["status"], "ok", "{c}");
         let notes = c["notes"].to_string();
@@ -613,5 +619,28 @@ fn a_streamed_run_of_a_malformed_trace_behaves_like_a_materialised_one() {
     let (n, a) = (notes(&never), notes(&always));
     assert_eq!(n.len(), 2, "pymalloc's and system's memory cells: {n:?}");
     assert_eq!(a, n);
+    // Both modes replayed the same repaired stream, which is not the file's.
+    let prints = |out: &Path| {
+        let json = std::fs::read_dir(out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join("results.json"))
+            .find(|p| p.exists())
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        let p: std::collections::BTreeSet<String> = r["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["allocator"] != "null")
+            .map(|c| c["stream_fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        p
+    };
+    let repaired = prints(&never);
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(prints(&always), repaired);
+    let raw = pybench::workload::stream_hash(malformed(5, 60_000));
+    assert!(!repaired.contains(&pybench::workload::fingerprint_hex(raw)));
     let _ = std::fs::remove_dir_all(dir);
 }

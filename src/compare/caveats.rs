@@ -19,37 +19,69 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
-/// One warning per workload both runs replayed whose streams differ in length (allocator
-/// events per pass): a changed built-in model (e.g. the loop bodies `tuples`, `numbers` and
-/// `instances` got on 2026-12-01), another `--scale` or trace, so the workload's differences
-/// are not the allocators'. Equal lengths do not prove equal streams; unequal ones prove
-/// different streams.
+/// One warning per workload both runs replayed as different streams: a changed built-in
+/// model (e.g. the loop bodies `tuples`, `numbers` and `instances` got on 2026-12-01),
+/// another `--scale` or trace, so the workload's differences are not the allocators'. Where
+/// both runs recorded stream fingerprints (results since 2026-12-01) they decide, so a
+/// stream changed at the same length is caught too; otherwise unequal allocator-event
+/// counts prove different streams, and equal ones prove nothing.
 pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
-    let (b, c) = (stream_lengths(baseline), stream_lengths(current));
-    let shown = |s: &BTreeSet<u64>| s.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
+    let (b, c) = (streams(baseline), streams(current));
     b.iter()
-        .filter_map(|(w, eb)| {
-            let ec = c.get(w)?;
-            eb.is_disjoint(ec).then(|| {
+        .filter_map(|(w, sb)| {
+            let sc = c.get(w)?;
+            let fingerprinted = !sb.prints.is_empty() && !sc.prints.is_empty();
+            let differ = if fingerprinted {
+                sb.prints.is_disjoint(&sc.prints)
+            } else {
+                sb.lengths.is_disjoint(&sc.lengths)
+            };
+            differ.then(|| {
+                let what = if sb.lengths.is_disjoint(&sc.lengths) {
+                    format!(
+                        "{} vs {} allocator events a pass",
+                        joined(&sb.lengths),
+                        joined(&sc.lengths)
+                    )
+                } else {
+                    format!(
+                        "fingerprints {} vs {}, both {} allocator events a pass",
+                        joined(&sb.prints),
+                        joined(&sc.prints),
+                        joined(&sb.lengths)
+                    )
+                };
                 format!(
-                    "warning: {w}: the runs replayed different streams ({} vs {} allocator \
-                     events a pass): a changed workload model, scale or trace, so its \
-                     differences are not only the allocators'",
-                    shown(eb),
-                    shown(ec)
+                    "warning: {w}: the runs replayed different streams ({what}): a changed \
+                     workload model, scale or trace, so its differences are not only the \
+                     allocators'"
                 )
             })
         })
         .collect()
 }
 
-/// Per workload, the allocator-event counts of a run's measured replay cells (one value
-/// when every cell replayed the same stream; exec and failed cells say nothing).
-fn stream_lengths(r: &RunResults) -> BTreeMap<&str, BTreeSet<u64>> {
-    let mut m: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+/// Values joined with "/" (a run whose cells disagree shows them all).
+fn joined<T: ToString>(s: &BTreeSet<T>) -> String {
+    s.iter().map(T::to_string).collect::<Vec<_>>().join("/")
+}
+
+/// What a run's measured replay cells say about one workload's stream: its allocator-event
+/// counts and its fingerprints (one value each when every cell replayed the same stream;
+/// exec and failed cells say nothing, throughput-only cells no fingerprint).
+#[derive(Default)]
+struct Streams<'a> {
+    lengths: BTreeSet<u64>,
+    prints: BTreeSet<&'a str>,
+}
+
+fn streams(r: &RunResults) -> BTreeMap<&str, Streams<'_>> {
+    let mut m: BTreeMap<&str, Streams<'_>> = BTreeMap::new();
     for c in &r.cells {
         if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
-            m.entry(c.workload.as_str()).or_default().insert(c.events);
+            let s = m.entry(c.workload.as_str()).or_default();
+            s.lengths.insert(c.events);
+            s.prints.extend(c.stream_fingerprint.as_deref());
         }
     }
     m

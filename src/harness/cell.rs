@@ -127,8 +127,15 @@ pub fn decide(spec: &CellSpec) -> anyhow::Result<Decision> {
 /// A cell's events, ready before anything is measured: all in memory, or a feed that
 /// streams them ([`super::feed`]).
 pub enum Input {
-    Memory(Materialized),
-    Stream { feed: Feed, name: String },
+    /// Every event in memory, with the stream's fingerprint ([`crate::workload::StreamHasher`]).
+    Memory {
+        m: Materialized,
+        fingerprint: u64,
+    },
+    Stream {
+        feed: Feed,
+        name: String,
+    },
 }
 
 impl Input {
@@ -144,21 +151,22 @@ impl Input {
             // The memory and latency cell is the one whose notes the results report, so it
             // judges the stream's op order; the throughput processes skip the pass.
             m.notes.extend(crate::workload::op_order::note(&m.events));
-            Input::Memory(m)
+            let fingerprint = crate::workload::stream_hash(m.events.iter().copied());
+            Input::Memory { m, fingerprint }
         };
         Ok((input, d.why))
     }
 
     fn name(&self) -> &str {
         match self {
-            Input::Memory(m) => &m.name,
+            Input::Memory { m, .. } => &m.name,
             Input::Stream { name, .. } => name,
         }
     }
 
     fn slots(&self) -> usize {
         match self {
-            Input::Memory(m) => m.slots,
+            Input::Memory { m, .. } => m.slots,
             Input::Stream { feed, .. } => feed.slots,
         }
     }
@@ -167,7 +175,9 @@ impl Input {
     /// which only sizes the RSS series).
     fn ops(&self) -> u64 {
         match self {
-            Input::Memory(m) => m.events.iter().filter(|e| e.slot().is_some()).count() as u64,
+            Input::Memory { m, .. } => {
+                m.events.iter().filter(|e| e.slot().is_some()).count() as u64
+            }
             Input::Stream { feed, .. } => feed.events,
         }
     }
@@ -176,14 +186,23 @@ impl Input {
     /// feed knows a repair once a pass has read the whole trace.
     fn notes(&self) -> &[String] {
         match self {
-            Input::Memory(m) => &m.notes,
+            Input::Memory { m, .. } => &m.notes,
             Input::Stream { feed, .. } => &feed.notes,
+        }
+    }
+
+    /// The fingerprint of the events replayed (after any repair): known in memory from the
+    /// start, and for a feed once a pass has read the whole stream.
+    fn fingerprint(&self) -> Option<u64> {
+        match self {
+            Input::Memory { fingerprint, .. } => Some(*fingerprint),
+            Input::Stream { feed, .. } => feed.fingerprint,
         }
     }
 
     fn events(&mut self) -> Events<'_> {
         match self {
-            Input::Memory(m) => Events::Slice(&m.events),
+            Input::Memory { m, .. } => Events::Slice(&m.events),
             Input::Stream { feed, .. } => Events::Feed(feed),
         }
     }
@@ -239,6 +258,7 @@ pub fn measure<A: Allocator>(
         CellKind::Replay,
     );
     cell.events = pass.ops;
+    cell.stream_fingerprint = input.fingerprint().map(crate::workload::fingerprint_hex);
     cell.rss_series = pass.rss_series.clone();
     cell.latency_curves = latency_curves(&latencies, &timer);
     cell.notes.push(

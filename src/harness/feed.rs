@@ -112,8 +112,12 @@ impl Chunk {
 
 enum Msg {
     Chunk(Chunk),
-    /// The pass ended; what its events needed repaired, if anything (a cell note).
-    End(Vec<String>),
+    /// The pass ended: what its events needed repaired, if anything (cell notes), and, from
+    /// an events feed, the fingerprint of the events it handed out.
+    End {
+        notes: Vec<String>,
+        fingerprint: Option<u64>,
+    },
     Failed(String),
 }
 
@@ -134,6 +138,9 @@ pub struct Feed {
     pub notes: Vec<String>,
     /// Notes known when the feed opened; a pass's repair note is added to these.
     opened_notes: Vec<String>,
+    /// An events feed's stream fingerprint, once a pass has read the whole stream (the
+    /// events as replayed, after any repair: the same value a materialised cell records).
+    pub fingerprint: Option<u64>,
 }
 
 /// The trace a feed reads: a trace source's file, or a synthetic one written out once (with
@@ -336,6 +343,7 @@ impl Feed {
             ring_bytes: (RING * CHUNK * per_event) as u64,
             notes: Vec::new(),
             opened_notes: Vec::new(),
+            fingerprint: None,
         })
     }
 
@@ -357,10 +365,11 @@ impl Feed {
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
         match self.rx.recv() {
             Ok(Msg::Chunk(c)) => Ok(Some(c)),
-            Ok(Msg::End(pass_notes)) => {
+            Ok(Msg::End { notes, fingerprint }) => {
                 self.in_pass = false;
                 self.notes = self.opened_notes.clone();
-                self.notes.extend(pass_notes);
+                self.notes.extend(notes);
+                self.fingerprint = fingerprint.or(self.fingerprint);
                 Ok(None)
             }
             Ok(Msg::Failed(m)) => {

@@ -83,6 +83,12 @@ pub struct CellResult {
     pub status: CellStatus,
     /// Allocator events replayed (markers excluded).
     pub events: u64,
+    /// The replayed stream's fingerprint (16 hex digits, [`crate::workload::StreamHasher`]
+    /// over every event, markers included, after any `--allow-malformed` repair): on memory
+    /// cells, so `compare` can tell a changed stream of the same length from the same stream.
+    /// Absent in results written before 2026-12-01, and in exec and failed cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_fingerprint: Option<String>,
     pub metrics: Vec<Metric>,
     /// (allocator events done, RSS − baseline in bytes), about 1,000 points.
     #[serde(default)]
@@ -142,6 +148,7 @@ impl CellResult {
             kind,
             status: CellStatus::Ok,
             events: 0,
+            stream_fingerprint: None,
             metrics: Vec::new(),
             rss_series: Vec::new(),
             latency_curves: Default::default(),

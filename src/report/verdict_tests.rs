@@ -274,6 +274,35 @@ fn compare_warns_when_a_workload_replayed_a_different_stream() {
     assert!(crate::compare::stream_warnings(&a, &a).is_empty());
 }
 
+/// Fingerprints decide where both runs have them: a stream changed at the same length is
+/// named (with both fingerprints), the same fingerprint is not; where one run predates
+/// them, equal lengths say nothing, as before.
+#[test]
+fn compare_tells_a_same_length_stream_change_by_its_fingerprint() {
+    let with = |print: Option<&str>| {
+        let mut c = CellResult::new("dicts", "pymalloc", 0, CellKind::Replay);
+        c.events = 2_580_947;
+        c.stream_fingerprint = print.map(str::to_string);
+        RunResults::of_cells(vec![c])
+    };
+    let (a, b) = (
+        with(Some("321444d2fe79713c")),
+        with(Some("0197ae4daaadaaa8")),
+    );
+    let w = crate::compare::stream_warnings(&a, &b);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(
+            "dicts: the runs replayed different streams (fingerprints 321444d2fe79713c vs \
+             0197ae4daaadaaa8, both 2580947 allocator events a pass)"
+        ),
+        "{w:?}"
+    );
+    assert!(crate::compare::stream_warnings(&a, &with(Some("321444d2fe79713c"))).is_empty());
+    assert!(crate::compare::stream_warnings(&a, &with(None)).is_empty());
+    assert!(crate::compare::stream_warnings(&with(None), &b).is_empty());
+}
+
 /// The overall ranking as printed: allocators the run cannot tell apart share a place ("1="),
 /// told-apart ones are numbered in order ("1.", "2.").
 #[test]

@@ -167,19 +167,75 @@ impl Event {
     }
 }
 
-/// FNV-1a (64-bit) over the [`Event::encode`] bytes of every event: a stream fingerprint
-/// that is the same on every machine, used to check determinism.
-pub fn stream_hash(events: impl IntoIterator<Item = Event>) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = OFFSET;
-    for e in events {
-        for b in e.encode() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(PRIME);
+/// A stream's fingerprint, folded a batch at a time: the same value however the stream is
+/// cut into batches (a materialised replay hashes it whole, a streamed one chunk by chunk),
+/// and on every machine. Each event's [`Event::encode`] is taken as two little-endian words,
+/// and each word is folded in by a xor, a multiplication by an odd constant and a rotation.
+/// For a given word every step is a bijection of the state, and different words xored into
+/// one state give different states, so two streams of equal length that differ in a single
+/// event always get different fingerprints (`compare` relies on it to tell a changed
+/// workload model from an unchanged one). Not a cryptographic hash: streams built to collide
+/// can. About 4 ns an event, a fifth of the byte-wise FNV-1a it replaced (2026-12-01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamHasher {
+    state: u64,
+    events: u64,
+}
+
+impl Default for StreamHasher {
+    fn default() -> Self {
+        StreamHasher {
+            state: 0x243f_6a88_85a3_08d3,
+            events: 0,
         }
     }
-    h
+}
+
+impl StreamHasher {
+    const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn fold(&mut self, word: u64) {
+        self.state = (self.state ^ word).wrapping_mul(Self::MUL).rotate_left(29);
+    }
+
+    /// Folds in the next events of the stream.
+    pub fn update(&mut self, events: &[Event]) {
+        for e in events {
+            let b = e.encode();
+            let (lo, hi) = b.split_at(8);
+            self.fold(u64::from_le_bytes(lo.try_into().expect("8 bytes")));
+            self.fold(u64::from_le_bytes(hi.try_into().expect("8 bytes")));
+        }
+        self.events += events.len() as u64;
+    }
+
+    /// The fingerprint of the events folded so far (the hasher can go on folding).
+    pub fn finish(&self) -> u64 {
+        let mut last = *self;
+        last.fold(self.events);
+        last.state
+    }
+}
+
+/// The fingerprint of a whole stream ([`StreamHasher`]): checks of determinism, and the
+/// `stream_fingerprint` of a run's cells and of `pybench stats`.
+pub fn stream_hash(events: impl IntoIterator<Item = Event>) -> u64 {
+    let mut h = StreamHasher::default();
+    let mut batch = Vec::with_capacity(256);
+    for e in events {
+        batch.push(e);
+        if batch.len() == batch.capacity() {
+            h.update(&batch);
+            batch.clear();
+        }
+    }
+    h.update(&batch);
+    h.finish()
+}
+
+/// A fingerprint as results and reports print it: 16 hex digits.
+pub fn fingerprint_hex(h: u64) -> String {
+    format!("{h:016x}")
 }
 
 /// Events for hand-built test streams: one-line constructors where a test spells out a
@@ -237,9 +293,113 @@ mod tests {
         assert_ne!(stream_hash([a, c]), stream_hash([c, a]));
     }
 
+    use proptest::prelude::*;
+
+    /// Any event, every field drawn over a range wide enough to reach every encoded byte.
+    fn any_event() -> impl Strategy<Value = Event> {
+        let domain = prop_oneof![Just(Domain::Raw), Just(Domain::Mem), Just(Domain::Obj)];
+        (
+            0u8..6,
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            domain,
+            any::<u16>(),
+        )
+            .prop_map(|(op, slot, size, n, domain, thread)| match op {
+                0 => Event::Alloc {
+                    slot,
+                    size,
+                    domain,
+                    thread,
+                },
+                1 => Event::Calloc {
+                    slot,
+                    n,
+                    size,
+                    domain,
+                    thread,
+                },
+                2 => Event::Realloc { slot, size, thread },
+                3 => Event::Free { slot, thread },
+                4 => Event::Phase(size as u16),
+                _ => Event::Gc((size % 3) as u8),
+            })
+    }
+
+    proptest! {
+        /// A streamed replay folds its events chunk by chunk, a materialised one whole:
+        /// the fingerprint must not depend on where the stream is cut.
+        #[test]
+        fn the_fingerprint_does_not_depend_on_the_batches(
+            events in prop::collection::vec(any_event(), 0..300),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|i| i.index(events.len() + 1)).collect();
+            at.push(0);
+            at.push(events.len());
+            at.sort_unstable();
+            let mut h = StreamHasher::default();
+            for w in at.windows(2) {
+                h.update(&events[w[0]..w[1]]);
+            }
+            prop_assert_eq!(h.finish(), stream_hash(events.iter().copied()));
+        }
+
+        /// Two streams of one length that differ in one event never share a fingerprint
+        /// (what `compare` relies on to call a same-length stream changed), whichever
+        /// field of the event differs — each field alone, so a hash that skipped part of
+        /// the encoding would be caught — and wherever the event is.
+        #[test]
+        fn streams_differing_in_one_field_of_one_event_differ_in_fingerprint(
+            events in prop::collection::vec(any_event(), 1..200),
+            at in any::<prop::sample::Index>(),
+            field in 0u8..5,
+            value in any::<u32>(),
+        ) {
+            let i = at.index(events.len());
+            let changed_event = with_field(events[i], field, value);
+            prop_assume!(changed_event.encode() != events[i].encode());
+            let mut changed = events.clone();
+            changed[i] = changed_event;
+            prop_assert_ne!(
+                stream_hash(events.iter().copied()),
+                stream_hash(changed.iter().copied())
+            );
+        }
+    }
+
+    /// `e` with one field set to `v` (0 slot, 1 size, 2 calloc's count, 3 thread, 4 domain);
+    /// unchanged where the event has no such field.
+    fn with_field(mut e: Event, field: u8, v: u32) -> Event {
+        let domains = [Domain::Raw, Domain::Mem, Domain::Obj];
+        match (&mut e, field) {
+            (Event::Alloc { slot, .. }, 0)
+            | (Event::Calloc { slot, .. }, 0)
+            | (Event::Realloc { slot, .. }, 0)
+            | (Event::Free { slot, .. }, 0) => *slot = v,
+            (Event::Alloc { size, .. }, 1)
+            | (Event::Calloc { size, .. }, 1)
+            | (Event::Realloc { size, .. }, 1) => *size = v,
+            (Event::Calloc { n, .. }, 2) => *n = v,
+            (Event::Alloc { thread, .. }, 3)
+            | (Event::Calloc { thread, .. }, 3)
+            | (Event::Realloc { thread, .. }, 3)
+            | (Event::Free { thread, .. }, 3) => *thread = v as u16,
+            (Event::Alloc { domain, .. }, 4) | (Event::Calloc { domain, .. }, 4) => {
+                *domain = domains[v as usize % 3]
+            }
+            (Event::Phase(id), _) => *id = v as u16,
+            _ => {}
+        }
+        e
+    }
+
     #[test]
-    fn fnv1a_known_value() {
-        // FNV-1a of the empty input is the offset basis.
-        assert_eq!(stream_hash([]), 0xcbf2_9ce4_8422_2325);
+    fn a_stream_and_its_prefix_differ() {
+        let a = Event::Free { slot: 0, thread: 0 };
+        assert_ne!(stream_hash([]), stream_hash([a]));
+        assert_ne!(stream_hash([a]), stream_hash([a, a]));
+        assert_eq!(fingerprint_hex(0xab), "00000000000000ab");
     }
 }

@@ -25,7 +25,7 @@ pub mod spec;
 pub mod summary;
 pub mod validate;
 
-pub use event::{stream_hash, Domain, Event, Op};
+pub use event::{fingerprint_hex, stream_hash, Domain, Event, Op, StreamHasher};
 pub use gen::Params;
 pub use python::PyVersion;
 pub use spec::SpecError;

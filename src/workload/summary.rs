@@ -79,6 +79,10 @@ pub struct Summary {
     /// Events that did not fit the slot state (free/realloc of a dead slot…): 0 for a
     /// well-formed stream.
     pub malformed: u64,
+    /// The stream's fingerprint ([`crate::workload::StreamHasher`], 16 hex digits): what a
+    /// run's memory cells record as `stream_fingerprint` when they replay this stream
+    /// unrepaired, so a results file can be matched to the trace or workload it replayed.
+    pub fingerprint: String,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -107,8 +111,10 @@ impl Summary {
             1..=512 => classes[((bytes - 1) >> 4) as usize] += 1,
             _ => s.over_512 += 1,
         };
+        let mut hash = crate::workload::StreamHasher::default();
         for e in events {
             s.events += 1;
+            hash.update(std::slice::from_ref(&e));
             if !matches!(e, Event::Free { .. } | Event::Gc(_)) {
                 burst = None;
             }
@@ -201,6 +207,7 @@ impl Summary {
         };
         s.live_blocks_at_end = live_blocks;
         s.live_bytes_at_end = live_bytes;
+        s.fingerprint = crate::workload::fingerprint_hex(hash.finish());
         s
     }
 
@@ -297,6 +304,11 @@ impl Summary {
         if self.malformed > 0 {
             let _ = writeln!(o, "malformed events: {}", self.malformed);
         }
+        let _ = writeln!(
+            o,
+            "fingerprint: {} (a run's cells record it as stream_fingerprint)",
+            self.fingerprint
+        );
         o
     }
 }

@@ -25,6 +25,25 @@ pub fn results_json(root: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
 }
 
+/// `events` written as the trace `DIR/NAME.pbt` (a generated one, CPython 3.11), whose
+/// workload name is `name`.
+pub fn write_trace(dir: &Path, name: &str, events: &[pybench::workload::Event]) -> PathBuf {
+    use pybench::trace::{Meta, TraceWriter};
+    let meta = Meta {
+        source: "generated".into(),
+        name: name.into(),
+        python: "3.11".into(),
+        ..Meta::default()
+    };
+    let mut w = TraceWriter::new(Vec::new(), &meta).unwrap();
+    for e in events {
+        w.push(e).unwrap();
+    }
+    let path = dir.join(format!("{name}.pbt"));
+    std::fs::write(&path, w.finish(Default::default()).unwrap()).unwrap();
+    path
+}
+
 /// The `pybench` binary of this build, ready for arguments.
 pub fn pybench() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("pybench").expect("binary built")
@@ -112,6 +131,7 @@ pub fn cell(workload: &str, allocator: &str, rep: u32, ops: f64, pools: f64) -> 
         kind: CellKind::Replay,
         status: CellStatus::Ok,
         events: 1000,
+        stream_fingerprint: None,
         metrics,
         rss_series: vec![(0, 0), (500, 600_000), (1000, 1_200_000)],
         latency_curves: [(

@@ -5,7 +5,7 @@ use super::{Chunk, Msg, Reader, CHUNK};
 use crate::harness::compact::Compiler;
 use crate::trace::live::{Liveness, Repairer};
 use crate::workload::op_order::OpPredictor;
-use crate::workload::Event;
+use crate::workload::{Event, StreamHasher};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 /// What the read-ahead does about events that break liveness (module documentation).
@@ -58,6 +58,28 @@ impl Guard {
     }
 }
 
+/// What an events feed learns about its stream over its first complete pass (every pass
+/// replays the same events): the op-order note a materialised cell carries, and the
+/// stream's fingerprint. A throughput feed compiles records and learns nothing.
+struct Survey {
+    order: OpPredictor,
+    hash: StreamHasher,
+}
+
+impl Survey {
+    fn new() -> Self {
+        Survey {
+            order: OpPredictor::new(),
+            hash: StreamHasher::default(),
+        }
+    }
+
+    fn events(&mut self, batch: &[Event]) {
+        batch.iter().for_each(|e| self.order.event(e));
+        self.hash.update(batch);
+    }
+}
+
 /// The read-ahead thread: one pass per start signal, until the feed is dropped.
 pub(super) fn read_ahead(
     mut reader: Reader,
@@ -68,12 +90,10 @@ pub(super) fn read_ahead(
     free: Receiver<Chunk>,
 ) {
     let mut spare = None;
-    // The stream's op order, judged over the first complete pass (every pass replays the
-    // same events) and noted as a materialised cell notes it — by the events feed of the
-    // memory and latency cell only, whose notes the results report (a throughput feed
-    // compiles records and skips it).
-    let mut order = compiler.is_none().then(OpPredictor::new);
-    let mut order_note = None;
+    // Surveyed once, by the events feed of the memory and latency cell only, whose notes
+    // the results report.
+    let mut survey = compiler.is_none().then(Survey::new);
+    let (mut order_note, mut fingerprint) = (None, None);
     while start.recv().is_ok() {
         let pass = one_pass(
             &mut reader,
@@ -82,19 +102,20 @@ pub(super) fn read_ahead(
             &tx,
             &free,
             &mut spare,
-            order.as_mut(),
+            survey.as_mut(),
         );
         let msg = match pass {
             Ok(()) => {
-                if let Some(p) = order.take() {
-                    order_note = p.note();
+                if let Some(s) = survey.take() {
+                    order_note = s.order.note();
+                    fingerprint = Some(s.hash.finish());
                 }
                 let mut notes: Vec<String> = guard.end().into_iter().collect();
                 notes.extend(order_note.clone());
-                Msg::End(notes)
+                Msg::End { notes, fingerprint }
             }
             Err(m) => {
-                order = order.map(|_| OpPredictor::new());
+                survey = survey.map(|_| Survey::new());
                 Msg::Failed(m)
             }
         };
@@ -112,7 +133,7 @@ fn one_pass(
     tx: &SyncSender<Msg>,
     free: &Receiver<Chunk>,
     spare: &mut Option<Chunk>,
-    mut order: Option<&mut OpPredictor>,
+    mut survey: Option<&mut Survey>,
 ) -> Result<(), String> {
     let closed = || "the replay stopped".to_string();
     reader.rewind()?;
@@ -129,8 +150,8 @@ fn one_pass(
     while let Some(raw) = reader.next_batch()? {
         let mut batch = guard.pass(raw, read)?;
         read += raw.len() as u64;
-        if let Some(p) = order.as_deref_mut() {
-            batch.iter().for_each(|e| p.event(e));
+        if let Some(s) = survey.as_deref_mut() {
+            s.events(batch);
         }
         while !batch.is_empty() {
             let take = batch.len().min(CHUNK - chunk.covers);
