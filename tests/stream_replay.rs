@@ -363,6 +363,17 @@ fn auto_streams_only_past_the_budget() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `results.json` of the run folder a `run --out OUT` wrote (OUT may hold other files).
+fn results_in(out: &Path) -> serde_json::Value {
+    let json = std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("results.json"))
+        .find(|p| p.exists())
+        .expect("a results directory");
+    serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
+}
+
 #[test]
 fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
     let dir = common::tempdir("cli-stream");
@@ -382,13 +393,7 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
         .arg(&dir)
         .assert()
         .success();
-    let json = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("results.json"))
-        .find(|p| p.exists())
-        .expect("a results directory");
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let r = results_in(&dir);
     let cells = r["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 3, "null, pymalloc and system");
     // The memory cells' stream fingerprint is the one `stats` gives the trace file.
@@ -584,13 +589,7 @@ fn a_streamed_run_of_a_malformed_trace_behaves_like_a_materialised_one() {
             .unwrap_or_else(|| panic!("no warning in {s}"))
     };
     let notes = |out: &Path| {
-        let json = std::fs::read_dir(out)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path().join("results.json"))
-            .find(|p| p.exists())
-            .expect("a results directory");
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        let r = results_in(out);
         let mut repairs = Vec::new();
         for c in r["cells"].as_array().unwrap() {
             assert_eq!(c["status"], "ok", "{c}");
@@ -621,13 +620,7 @@ fn a_streamed_run_of_a_malformed_trace_behaves_like_a_materialised_one() {
     assert_eq!(a, n);
     // Both modes replayed the same repaired stream, which is not the file's.
     let prints = |out: &Path| {
-        let json = std::fs::read_dir(out)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path().join("results.json"))
-            .find(|p| p.exists())
-            .unwrap();
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        let r = results_in(out);
         let p: std::collections::BTreeSet<String> = r["cells"]
             .as_array()
             .unwrap()

@@ -369,7 +369,7 @@ impl Feed {
                 self.in_pass = false;
                 self.notes = self.opened_notes.clone();
                 self.notes.extend(notes);
-                self.fingerprint = fingerprint.or(self.fingerprint);
+                self.fingerprint = fingerprint;
                 Ok(None)
             }
             Ok(Msg::Failed(m)) => {
