@@ -90,6 +90,9 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkloadVerdict {
     pub workload: String,
+    /// The stream the workload's memory cells replayed: allocator events a pass and the
+    /// fingerprint (`/`-joined if cells disagree; `None` in results from before fingerprints).
+    pub stream: Option<(u64, String)>,
     pub reference: String,
     /// `null`'s cost per event (the harness's own), median over its samples.
     pub harness_ns: Option<f64>,
@@ -250,11 +253,22 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
     }
     WorkloadVerdict {
         workload: w.to_string(),
+        stream: stream_of(results, w),
         reference,
         harness_ns: median(&null_samples),
         samples: null_samples.len(),
         entries,
     }
+}
+
+/// The events and fingerprint of `w`'s stream, from its cells that recorded one.
+fn stream_of(results: &RunResults, w: &str) -> Option<(u64, String)> {
+    let cells = || results.cells.iter().filter(|c| c.workload == w);
+    let prints: std::collections::BTreeSet<&str> = cells()
+        .filter_map(|c| c.stream_fingerprint.as_deref())
+        .collect();
+    let events = cells().find(|c| c.stream_fingerprint.is_some())?.events;
+    Some((events, prints.into_iter().collect::<Vec<_>>().join("/")))
 }
 
 /// "jemalloc is 1.12 ± 0.03× faster than pymalloc", or "… are indistinguishable (…)".

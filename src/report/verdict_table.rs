@@ -101,14 +101,20 @@ fn legend(results: &RunResults) -> String {
     )
 }
 
-/// "dicts — 3 throughput process(es), 60 samples per allocator; harness (null) 2.10 ns/event".
+/// "dicts — 2580947 allocator events a pass (stream 321444d2fe79713c); 3 throughput process(es), 60
+/// samples per allocator; harness (null) 2.10 ns/event" (the stream's part only when the
+/// cells recorded a fingerprint).
 fn workload_line(v: &WorkloadVerdict) -> String {
     let reps = v.entries.iter().map(|e| e.ok_reps).max().unwrap_or(0);
     let harness = v
         .harness_ns
         .map_or("not measured".to_string(), |h| format!("{h:.2} ns/event"));
+    let stream = v.stream.as_ref().map_or(String::new(), |(events, print)| {
+        format!("{events} allocator events a pass (stream {print}); ")
+    });
     format!(
-        "{} — {} throughput process(es), {} samples per allocator; harness (null) {harness}",
+        "{} — {stream}{} throughput process(es), {} samples per allocator; harness (null) \
+         {harness}",
         v.workload, reps, v.samples
     )
 }

@@ -328,3 +328,28 @@ fn the_printed_ranking_shares_a_place_only_between_allocators_it_cannot_tell_apa
     assert!(lines[1].starts_with("1. jemalloc"), "{lines:?}");
     assert!(lines[2].starts_with("2. pymalloc"), "{lines:?}");
 }
+
+/// A workload's heading line names the stream its memory cells replayed — events and
+/// fingerprint — so a reader can match a table to the trace or workload behind it; results
+/// from before fingerprints keep the line without it.
+#[test]
+fn the_workload_line_names_the_stream_when_the_cells_recorded_one() {
+    let mut a = cell("pymalloc", vec![10.0; 5], vec![1.0; 5]);
+    let mut b = cell("system", vec![20.0; 5], vec![1.0; 5]);
+    for c in [&mut a, &mut b] {
+        c.events = 30_814;
+        c.stream_fingerprint = Some("c0a290d3a567bc04".to_string());
+    }
+    let with = RunResults::of_cells(vec![a.clone(), b.clone()]);
+    let text = crate::report::verdict_table::render(&with, None, Default::default());
+    assert!(
+        text.contains("w — 30814 allocator events a pass (stream c0a290d3a567bc04); 1 throughput"),
+        "{text}"
+    );
+    a.stream_fingerprint = None;
+    b.stream_fingerprint = None;
+    let without = RunResults::of_cells(vec![a, b]);
+    let text = crate::report::verdict_table::render(&without, None, Default::default());
+    assert!(text.contains("w — 1 throughput"), "{text}");
+    assert!(!text.contains("stream"), "{text}");
+}
