@@ -4,8 +4,8 @@
 
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Settings};
-use crate::report::model::{CellKind, RunResults};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::report::model::RunResults;
+use std::collections::BTreeSet;
 
 /// A one-line warning when the two runs come from different CPU models: timings then differ
 /// for reasons no allocator change explains (issue 12).
@@ -26,13 +26,13 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
 /// stream changed at the same length is caught too; otherwise unequal allocator-event
 /// counts prove different streams, and equal ones prove nothing.
 pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
-    let (b, c) = (streams(baseline), streams(current));
+    let (b, c) = (baseline.streams(), current.streams());
     b.iter()
         .filter_map(|(w, sb)| {
             let sc = c.get(w)?;
-            let fingerprinted = !sb.prints.is_empty() && !sc.prints.is_empty();
+            let fingerprinted = !sb.fingerprints.is_empty() && !sc.fingerprints.is_empty();
             let differ = if fingerprinted {
-                sb.prints.is_disjoint(&sc.prints)
+                sb.fingerprints.is_disjoint(&sc.fingerprints)
             } else {
                 sb.lengths.is_disjoint(&sc.lengths)
             };
@@ -46,8 +46,8 @@ pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Strin
                 } else {
                     format!(
                         "fingerprints {} vs {}, both {} allocator events a pass",
-                        joined(&sb.prints),
-                        joined(&sc.prints),
+                        joined(&sb.fingerprints),
+                        joined(&sc.fingerprints),
                         joined(&sb.lengths)
                     )
                 };
@@ -64,27 +64,6 @@ pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Strin
 /// Values joined with "/" (a run whose cells disagree shows them all).
 fn joined<T: ToString>(s: &BTreeSet<T>) -> String {
     s.iter().map(T::to_string).collect::<Vec<_>>().join("/")
-}
-
-/// What a run's measured replay cells say about one workload's stream: its allocator-event
-/// counts and its fingerprints (one value each when every cell replayed the same stream;
-/// exec and failed cells say nothing, throughput-only cells no fingerprint).
-#[derive(Default)]
-struct Streams<'a> {
-    lengths: BTreeSet<u64>,
-    prints: BTreeSet<&'a str>,
-}
-
-fn streams(r: &RunResults) -> BTreeMap<&str, Streams<'_>> {
-    let mut m: BTreeMap<&str, Streams<'_>> = BTreeMap::new();
-    for c in &r.cells {
-        if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
-            let s = m.entry(c.workload.as_str()).or_default();
-            s.lengths.insert(c.events);
-            s.prints.extend(c.stream_fingerprint.as_deref());
-        }
-    }
-    m
 }
 
 /// A warning when `machine`'s figures came from a build whose engine verifies every free

@@ -326,9 +326,31 @@ pub struct Validation {
     pub reference: Option<String>,
 }
 
+/// What a run's measured replay cells say about one workload's stream: its allocator-event
+/// counts and its fingerprints (one value each when every cell replayed the same stream;
+/// exec and failed cells say nothing, and cells from before fingerprints no fingerprint).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StreamIds<'a> {
+    pub lengths: std::collections::BTreeSet<u64>,
+    pub fingerprints: std::collections::BTreeSet<&'a str>,
+}
+
 impl RunResults {
     pub fn failed_cells(&self) -> usize {
         self.cells.iter().filter(|c| !c.is_ok()).count()
+    }
+
+    /// Per workload, the streams its measured replay cells replayed ([`StreamIds`]).
+    pub fn streams(&self) -> std::collections::BTreeMap<&str, StreamIds<'_>> {
+        let mut m: std::collections::BTreeMap<&str, StreamIds<'_>> = Default::default();
+        for c in &self.cells {
+            if c.is_ok() && c.kind == CellKind::Replay && c.events > 0 {
+                let s = m.entry(c.workload.as_str()).or_default();
+                s.lengths.insert(c.events);
+                s.fingerprints.extend(c.stream_fingerprint.as_deref());
+            }
+        }
+        m
     }
 
     /// A run of just these cells, every other field empty or default: for the report

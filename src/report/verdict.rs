@@ -263,12 +263,10 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
 
 /// The events and fingerprint of `w`'s stream, from its cells that recorded one.
 fn stream_of(results: &RunResults, w: &str) -> Option<(u64, String)> {
-    let cells = || results.cells.iter().filter(|c| c.workload == w);
-    let prints: std::collections::BTreeSet<&str> = cells()
-        .filter_map(|c| c.stream_fingerprint.as_deref())
-        .collect();
-    let events = cells().find(|c| c.stream_fingerprint.is_some())?.events;
-    Some((events, prints.into_iter().collect::<Vec<_>>().join("/")))
+    let s = results.streams().remove(w)?;
+    let events = *s.lengths.first()?;
+    let joined = s.fingerprints.into_iter().collect::<Vec<_>>().join("/");
+    (!joined.is_empty()).then_some((events, joined))
 }
 
 /// "jemalloc is 1.12 ± 0.03× faster than pymalloc", or "… are indistinguishable (…)".
