@@ -8,7 +8,9 @@
 use super::agreement::{agreement, ranks, Agreement, Verdict, ALPHA};
 use crate::harness::mutator_fit::is_mutator_cell;
 use crate::metrics::Id;
-use crate::report::model::{CellKind, CellResult, RunResults, Validation, ValidationRow};
+use crate::report::model::{
+    CellKind, CellResult, Resolution, RunResults, Validation, ValidationRow,
+};
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
@@ -277,6 +279,10 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         tau_memory_significant: memory.tau_significant,
         indistinguishable,
         pair_counts: Some([counts(&time), counts(&memory)]),
+        resolution: Some([
+            Resolution::of(&pick(|s| &s.real_time)),
+            Resolution::of(&pick(|s| &s.real_rss)),
+        ]),
         reference: reference.map(|i| pairing[i].0.clone()),
     }
 }

@@ -259,3 +259,73 @@ fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both()
         "tcmalloc has no replay"
     );
 }
+
+/// An indistinguishable pair may be no difference or too few runs: the validation says how
+/// finely the real runs resolve. Runs jittered by under 1 % resolve about 1 %; runs spread
+/// by tens of percent cannot see a 10 % difference at five a side, and say how many runs would.
+#[test]
+fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
+    let pairing: Pairing = vec![
+        ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
+        ("system".into(), Some("system".into())),
+    ];
+    let spread_out = |mut cells: Vec<CellResult>| {
+        for (c, k) in cells.iter_mut().zip([1.0, 1.3, 0.8, 1.2, 0.75]) {
+            for m in c.metrics.iter_mut().filter(|m| m.name == "wall_ns") {
+                m.value *= k;
+            }
+        }
+        cells
+    };
+    let run = |wide: bool| {
+        let (a, b) = (real("pymalloc", 10e9, 1000.0), real("system", 11e9, 2000.0));
+        let (a, b) = if wide {
+            (spread_out(a), spread_out(b))
+        } else {
+            (a, b)
+        };
+        let cells = [
+            replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+            replay("system", 500.0, 200.0),
+            a,
+            b,
+        ]
+        .concat();
+        validate(&results(cells), "p", "t", &pairing)
+    };
+    let tight = run(false);
+    let [time, memory] = tight.resolution.unwrap();
+    let time = time.unwrap();
+    assert_eq!(time.runs, 5);
+    assert!(time.spread < 0.01 && time.detectable < 0.02, "{time:?}");
+    assert!(memory.unwrap().detectable < 0.02);
+    assert_eq!(
+        tight.pair_counts.unwrap()[0],
+        [1, 0, 0],
+        "10 % apart: told apart"
+    );
+    let text = crate::report::validation::render(&tight);
+    assert!(
+        text.contains("real runs resolve (about 4 times in 5, p < 0.05): time ±0.6 % a run"),
+        "{text}"
+    );
+    assert!(!text.contains("5 % needs"), "{text}");
+
+    let wide = run(true);
+    let time = wide.resolution.unwrap()[0].unwrap();
+    assert!(time.spread > 0.15 && time.detectable > 0.1, "{time:?}");
+    assert!(time.runs_for_5_percent > 50, "{time:?}");
+    assert_eq!(
+        wide.pair_counts.unwrap()[0],
+        [0, 0, 1],
+        "10 % apart, unresolved"
+    );
+    let text = crate::report::validation::render(&wide);
+    assert!(
+        text.contains(&format!(
+            "at 5 runs a side (5 % needs -r {})",
+            time.runs_for_5_percent
+        )),
+        "{text}"
+    );
+}

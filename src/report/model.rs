@@ -324,6 +324,41 @@ pub struct Validation {
     /// The allocator both sides' differences are taken against.
     #[serde(default)]
     pub reference: Option<String>,
+    /// How finely the real runs resolve, time then memory: an indistinguishable pair is no
+    /// difference or too few runs, and this says which differences the runs could have seen.
+    #[serde(default)]
+    pub resolution: Option<[Option<Resolution>; 2]>,
+}
+
+/// What the real runs of one figure can tell apart ([`crate::stats::detectable_difference`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// One run's robust spread relative to its median, the median over the allocators.
+    pub spread: f64,
+    /// Runs of each allocator (the fewest any allocator had).
+    pub runs: usize,
+    /// The smallest relative difference those runs detect about 4 times in 5 (p < 0.05).
+    pub detectable: f64,
+    /// Runs of each allocator needed to detect a 5 % difference as reliably.
+    pub runs_for_5_percent: u64,
+}
+
+impl Resolution {
+    /// From each allocator's real runs; `None` when no allocator has two.
+    pub fn of(real: &[Vec<f64>]) -> Option<Resolution> {
+        let spreads: Vec<f64> = real
+            .iter()
+            .filter_map(|r| crate::stats::robust_cv(r))
+            .collect();
+        let spread = crate::stats::median(&spreads)?;
+        let runs = real.iter().map(Vec::len).min()?;
+        Some(Resolution {
+            spread,
+            runs,
+            detectable: crate::stats::detectable_difference(spread, runs),
+            runs_for_5_percent: crate::stats::repetitions_for(spread, 0.05),
+        })
+    }
 }
 
 /// What a run's measured replay cells say about one workload's stream: its allocator-event

@@ -18,9 +18,11 @@
 //! | a ratio or rate over processes, and their geometric mean over workloads | [`LogMean`] |
 //! | mean of ratios over workloads | [`geomean_interval`] |
 //! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
+//! | how small a difference n runs resolve | [`robust_cv`], [`detectable_difference`], [`repetitions_for`] |
 
 mod bootstrap;
 mod logmean;
+mod power;
 mod quantile;
 mod rank;
 mod rng;
@@ -31,6 +33,7 @@ pub use bootstrap::{
     Bootstrap, Estimate,
 };
 pub use logmean::LogMean;
+pub use power::{detectable_difference, repetitions_for, robust_cv};
 pub use quantile::{geomean, median, quantile, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use rng::{seed_for, SplitMix64};
