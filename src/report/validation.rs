@@ -219,7 +219,9 @@ fn resolution_line(time: Option<Resolution>, memory: Option<Resolution>) -> Stri
     let one = |what: &str, r: Option<Resolution>| match r {
         None => format!("{what} not estimated (fewer than two runs)"),
         Some(r) => {
-            let more = if r.detectable > 0.05 {
+            let more = if r.runs_for_5_percent == u64::MAX {
+                " (5 % needs more than a million runs)".to_string()
+            } else if r.detectable > 0.05 {
                 format!(" (5 % needs -r {})", r.runs_for_5_percent)
             } else {
                 String::new()
