@@ -40,6 +40,14 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
         "{stdout}"
     );
+    // One run a side has no spread to judge resolution by: said, not guessed.
+    assert!(
+        stdout.contains(
+            "real runs resolve (about 4 times in 5, p < 0.05): time not estimated (fewer than \
+             two runs); memory not estimated"
+        ),
+        "{stdout}"
+    );
     let dir = common::run_dir(&tmp);
     assert!(
         dir.join("alloc_heavy.pbt").is_file(),
