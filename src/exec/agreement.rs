@@ -13,8 +13,9 @@
 //! a pair the replay ties counts in neither (tau-a restricted to the pairs the real runs
 //! decide).
 
+use crate::report::model::Resolution;
+use crate::stats::{detectable_difference, mann_whitney_u, median, repetitions_for, robust_cv};
 pub use crate::stats::{kendall_tau_b, ranks};
-use crate::stats::{mann_whitney_u, median};
 
 /// The significance level of the real-side test.
 pub const ALPHA: f64 = 0.05;
@@ -100,6 +101,22 @@ pub fn agreement(replay: &[Vec<f64>], real: &[Vec<f64>], alpha: f64) -> Agreemen
         result.tau_significant = Some(net / significant as f64);
     }
     result
+}
+
+/// How finely the real runs of one figure resolve, from each allocator's runs (the
+/// spread is the median of their robust spreads, the runs the fewest any has); `None` when no
+/// allocator has two. An indistinguishable pair is no difference or too few runs: this says
+/// which differences the runs could have seen.
+pub fn resolution(real: &[Vec<f64>]) -> Option<Resolution> {
+    let spreads: Vec<f64> = real.iter().filter_map(|r| robust_cv(r)).collect();
+    let spread = median(&spreads)?;
+    let runs = real.iter().map(Vec::len).min()?;
+    Some(Resolution {
+        spread,
+        runs,
+        detectable: detectable_difference(spread, runs),
+        runs_for_5_percent: repetitions_for(spread, 0.05),
+    })
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 //! significance (`agreement.rs`): pairs the real runs cannot tell apart are listed apart, the
 //! others agree or disagree, in words with both sides' intervals.
 
-use super::agreement::{agreement, ranks, Agreement, Verdict, ALPHA};
+use super::agreement::{agreement, ranks, resolution, Agreement, Verdict, ALPHA};
 use crate::harness::mutator_fit::is_mutator_cell;
 use crate::metrics::Id;
-use crate::report::model::{
-    CellKind, CellResult, Resolution, RunResults, Validation, ValidationRow,
-};
+use crate::report::model::{CellKind, CellResult, RunResults, Validation, ValidationRow};
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
@@ -218,8 +216,9 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     let pick = |f: fn(&Samples) -> &Vec<f64>| -> Vec<Vec<f64>> {
         both.iter().map(|&i| f(&all[i]).clone()).collect()
     };
-    let time = agreement(&pick(|s| &s.replay_time), &pick(|s| &s.real_time), ALPHA);
-    let memory = agreement(&pick(|s| &s.replay_rss), &pick(|s| &s.real_rss), ALPHA);
+    let (real_time, real_rss) = (pick(|s| &s.real_time), pick(|s| &s.real_rss));
+    let time = agreement(&pick(|s| &s.replay_time), &real_time, ALPHA);
+    let memory = agreement(&pick(|s| &s.replay_rss), &real_rss, ALPHA);
     let medians = |f: fn(&ValidationRow) -> Option<f64>| -> Vec<f64> {
         ranks(
             &both
@@ -279,10 +278,7 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         tau_memory_significant: memory.tau_significant,
         indistinguishable,
         pair_counts: Some([counts(&time), counts(&memory)]),
-        resolution: Some([
-            Resolution::of(&pick(|s| &s.real_time)),
-            Resolution::of(&pick(|s| &s.real_rss)),
-        ]),
+        resolution: Some([resolution(&real_time), resolution(&real_rss)]),
         reference: reference.map(|i| pairing[i].0.clone()),
     }
 }

@@ -150,8 +150,10 @@ impl Input {
             let mut m = materialize(spec)?;
             // The memory and latency cell is the one whose notes the results report, so it
             // judges the stream's op order; the throughput processes skip the pass.
-            m.notes.extend(crate::workload::op_order::note(&m.events));
-            let fingerprint = crate::workload::stream_hash(m.events.iter().copied());
+            let mut survey = super::survey::Survey::default();
+            survey.events(&m.events);
+            let (order, fingerprint) = survey.finish();
+            m.notes.extend(order);
             Input::Memory { m, fingerprint }
         };
         Ok((input, d.why))

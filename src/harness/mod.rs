@@ -16,6 +16,7 @@ pub mod replay;
 pub mod runner;
 pub mod shard;
 pub mod stream_policy;
+pub mod survey;
 pub mod throughput;
 pub mod throughput_loop;
 pub mod timer;

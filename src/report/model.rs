@@ -343,24 +343,6 @@ pub struct Resolution {
     pub runs_for_5_percent: u64,
 }
 
-impl Resolution {
-    /// From each allocator's real runs; `None` when no allocator has two.
-    pub fn of(real: &[Vec<f64>]) -> Option<Resolution> {
-        let spreads: Vec<f64> = real
-            .iter()
-            .filter_map(|r| crate::stats::robust_cv(r))
-            .collect();
-        let spread = crate::stats::median(&spreads)?;
-        let runs = real.iter().map(Vec::len).min()?;
-        Some(Resolution {
-            spread,
-            runs,
-            detectable: crate::stats::detectable_difference(spread, runs),
-            runs_for_5_percent: crate::stats::repetitions_for(spread, 0.05),
-        })
-    }
-}
-
 /// What a run's measured replay cells say about one workload's stream: its allocator-event
 /// counts and its fingerprints (one value each when every cell replayed the same stream;
 /// exec and failed cells say nothing, and cells from before fingerprints no fingerprint).

@@ -186,13 +186,19 @@ pub fn judge(results: &RunResults, reference: Option<&str>) -> Vec<WorkloadVerdi
             workloads.push(&c.workload);
         }
     }
+    let streams = results.streams();
     workloads
         .into_iter()
-        .map(|w| judge_workload(results, w, reference))
+        .map(|w| judge_workload(results, w, reference, streams.get(w).and_then(stream_shown)))
         .collect()
 }
 
-fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> WorkloadVerdict {
+fn judge_workload(
+    results: &RunResults,
+    w: &str,
+    reference: Option<&str>,
+    stream: Option<(u64, String)>,
+) -> WorkloadVerdict {
     let mut allocators: Vec<String> = Vec::new();
     for c in results.cells.iter().filter(|c| c.workload == w) {
         if c.allocator != "null" && !allocators.contains(&c.allocator) {
@@ -253,7 +259,7 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
     }
     WorkloadVerdict {
         workload: w.to_string(),
-        stream: stream_of(results, w),
+        stream,
         reference,
         harness_ns: median(&null_samples),
         samples: null_samples.len(),
@@ -261,11 +267,11 @@ fn judge_workload(results: &RunResults, w: &str, reference: Option<&str>) -> Wor
     }
 }
 
-/// The events and fingerprint of `w`'s stream, from its cells that recorded one.
-fn stream_of(results: &RunResults, w: &str) -> Option<(u64, String)> {
-    let s = results.streams().remove(w)?;
+/// A workload's stream as its table line names it: allocator events a pass and the
+/// fingerprints (`None` when its cells recorded none).
+fn stream_shown(s: &super::model::StreamIds<'_>) -> Option<(u64, String)> {
     let events = *s.lengths.first()?;
-    let joined = s.fingerprints.into_iter().collect::<Vec<_>>().join("/");
+    let joined = s.fingerprints.iter().copied().collect::<Vec<_>>().join("/");
     (!joined.is_empty()).then_some((events, joined))
 }
 

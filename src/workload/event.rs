@@ -198,15 +198,18 @@ impl StreamHasher {
         self.state = (self.state ^ word).wrapping_mul(Self::MUL).rotate_left(29);
     }
 
-    /// Folds in the next events of the stream.
+    /// Folds in the stream's next event.
+    pub fn event(&mut self, e: &Event) {
+        let b = e.encode();
+        let (lo, hi) = b.split_at(8);
+        self.fold(u64::from_le_bytes(lo.try_into().expect("8 bytes")));
+        self.fold(u64::from_le_bytes(hi.try_into().expect("8 bytes")));
+        self.events += 1;
+    }
+
+    /// Folds in the stream's next events.
     pub fn update(&mut self, events: &[Event]) {
-        for e in events {
-            let b = e.encode();
-            let (lo, hi) = b.split_at(8);
-            self.fold(u64::from_le_bytes(lo.try_into().expect("8 bytes")));
-            self.fold(u64::from_le_bytes(hi.try_into().expect("8 bytes")));
-        }
-        self.events += events.len() as u64;
+        events.iter().for_each(|e| self.event(e));
     }
 
     /// The fingerprint of the events folded so far (the hasher can go on folding).
@@ -221,15 +224,7 @@ impl StreamHasher {
 /// `stream_fingerprint` of a run's cells and of `pybench stats`.
 pub fn stream_hash(events: impl IntoIterator<Item = Event>) -> u64 {
     let mut h = StreamHasher::default();
-    let mut batch = Vec::with_capacity(256);
-    for e in events {
-        batch.push(e);
-        if batch.len() == batch.capacity() {
-            h.update(&batch);
-            batch.clear();
-        }
-    }
-    h.update(&batch);
+    events.into_iter().for_each(|e| h.event(&e));
     h.finish()
 }
 

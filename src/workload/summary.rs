@@ -114,7 +114,7 @@ impl Summary {
         let mut hash = crate::workload::StreamHasher::default();
         for e in events {
             s.events += 1;
-            hash.update(std::slice::from_ref(&e));
+            hash.event(&e);
             if !matches!(e, Event::Free { .. } | Event::Gc(_)) {
                 burst = None;
             }

@@ -3,9 +3,9 @@
 
 use super::{Chunk, Msg, Reader, CHUNK};
 use crate::harness::compact::Compiler;
+use crate::harness::survey::Survey;
 use crate::trace::live::{Liveness, Repairer};
-use crate::workload::op_order::OpPredictor;
-use crate::workload::{Event, StreamHasher};
+use crate::workload::Event;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 /// What the read-ahead does about events that break liveness (module documentation).
@@ -58,28 +58,6 @@ impl Guard {
     }
 }
 
-/// What an events feed learns about its stream over its first complete pass (every pass
-/// replays the same events): the op-order note a materialised cell carries, and the
-/// stream's fingerprint. A throughput feed compiles records and learns nothing.
-struct Survey {
-    order: OpPredictor,
-    hash: StreamHasher,
-}
-
-impl Survey {
-    fn new() -> Self {
-        Survey {
-            order: OpPredictor::new(),
-            hash: StreamHasher::default(),
-        }
-    }
-
-    fn events(&mut self, batch: &[Event]) {
-        batch.iter().for_each(|e| self.order.event(e));
-        self.hash.update(batch);
-    }
-}
-
 /// The read-ahead thread: one pass per start signal, until the feed is dropped.
 pub(super) fn read_ahead(
     mut reader: Reader,
@@ -90,9 +68,9 @@ pub(super) fn read_ahead(
     free: Receiver<Chunk>,
 ) {
     let mut spare = None;
-    // Surveyed once, by the events feed of the memory and latency cell only, whose notes
-    // the results report.
-    let mut survey = compiler.is_none().then(Survey::new);
+    // Surveyed once, over the first complete pass (every pass replays the same events), by
+    // the events feed of the memory and latency cell only, whose notes the results report.
+    let mut survey = compiler.is_none().then(Survey::default);
     let (mut order_note, mut fingerprint) = (None, None);
     while start.recv().is_ok() {
         let pass = one_pass(
@@ -107,15 +85,15 @@ pub(super) fn read_ahead(
         let msg = match pass {
             Ok(()) => {
                 if let Some(s) = survey.take() {
-                    order_note = s.order.note();
-                    fingerprint = Some(s.hash.finish());
+                    let (note, print) = s.finish();
+                    (order_note, fingerprint) = (note, Some(print));
                 }
                 let mut notes: Vec<String> = guard.end().into_iter().collect();
                 notes.extend(order_note.clone());
                 Msg::End { notes, fingerprint }
             }
             Err(m) => {
-                survey = survey.map(|_| Survey::new());
+                survey = survey.map(|_| Survey::default());
                 Msg::Failed(m)
             }
         };
