@@ -50,19 +50,6 @@ fn err(bytes: &[u8]) -> String {
     msg
 }
 
-/// Header length and each block's byte range of a version-2 file.
-fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
-    let header = 24 + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize + 4;
-    let mut at = header;
-    let mut out = Vec::new();
-    while at < b.len() {
-        let stored = u32::from_le_bytes(b[at + 9..at + 13].try_into().unwrap()) as usize;
-        out.push((at, at + format::BLOCK_HEADER_V2 + stored));
-        at += format::BLOCK_HEADER_V2 + stored;
-    }
-    (header, out)
-}
-
 /// A file written in a fresh scratch folder; both go when it drops.
 struct TmpFile {
     path: PathBuf,
@@ -102,7 +89,7 @@ fn read_parallel(path: &Path) -> Result<Vec<Event>, TraceError> {
 fn swapped_duplicated_and_foreign_blocks_are_refused_with_their_offset() {
     let events = big_stream();
     let good = write(&events);
-    let (_, bl) = blocks(&good);
+    let (_, bl) = common::blocks(&good);
     assert!(bl.len() >= 4, "three events blocks and the end block");
     let (a, b) = (bl[0], bl[1]);
     // Swapped: block 1's bytes where block 0 was.
@@ -335,7 +322,7 @@ fn pace_survives_the_round_trip_and_traces_without_pace_still_read() {
 fn block_checksums_bind_the_file_id_and_the_position() {
     // The checksum of block 0 as the format states it: recomputable from the file alone.
     let b = write(&[Event::Gc(0)]);
-    let (header, bl) = blocks(&b);
+    let (header, bl) = common::blocks(&b);
     let id = u64::from_le_bytes(b[16..24].try_into().unwrap());
     let (s, e) = bl[0];
     let want = crc(&[&block_binding(id, 0), &b[s..s + 17], &b[s + 21..e]]);

@@ -134,31 +134,33 @@ pub struct BlockSummary {
     broken: Option<u32>,
 }
 
-/// Reusable bitsets for [`summarize`] (slots seen in the block, their state in it), left
-/// all-zero after each block.
+/// Reusable bitsets for [`summarize`], left all-zero after each block: per 64 slots, which
+/// the block has touched and their state in it, side by side so an event's slot costs one
+/// cache line, not two (two separate bitsets made summarising a fifth dearer than the serial
+/// reader's check of the same events).
 #[derive(Debug, Default)]
 pub struct SummaryScratch {
-    seen: Vec<u64>,
-    state: Vec<u64>,
+    /// `[seen, state]` for slots `64 w .. 64 w + 63`.
+    words: Vec<[u64; 2]>,
 }
 
 /// Summarises `events` (one block) into `out`.
 pub fn summarize(events: &[Event], scratch: &mut SummaryScratch, out: &mut BlockSummary) {
     out.touched.clear();
     out.broken = None;
-    let SummaryScratch { seen, state } = scratch;
+    let words = &mut scratch.words;
     for (i, e) in events.iter().enumerate() {
         let Some((slot, alloc, flips)) = classify(e) else {
             continue;
         };
         let w = (slot >> 6) as usize;
-        if w >= seen.len() {
-            seen.resize(w + 1, 0);
-            state.resize(w + 1, 0);
+        if w >= words.len() {
+            words.resize(w + 1, [0, 0]);
         }
         let b = 1u64 << (slot & 63);
-        if seen[w] & b == 0 {
-            seen[w] |= b;
+        let [seen, state] = &mut words[w];
+        if *seen & b == 0 {
+            *seen |= b;
             out.touched.push(Touch {
                 slot,
                 at: i as u32,
@@ -166,21 +168,22 @@ pub fn summarize(events: &[Event], scratch: &mut SummaryScratch, out: &mut Block
                 end_live: false,
             });
             // After its first event a slot is live unless that event freed it.
-            state[w] |= if alloc || !flips { b } else { 0 };
+            *state |= if alloc || !flips { b } else { 0 };
             continue;
         }
-        let live = state[w] & b != 0;
+        let live = *state & b != 0;
         if live == alloc {
             out.broken = Some(i as u32);
             break;
         }
-        state[w] ^= b * u64::from(flips);
+        *state ^= b * u64::from(flips);
     }
     for t in &mut out.touched {
         let (w, b) = ((t.slot >> 6) as usize, 1u64 << (t.slot & 63));
-        t.end_live = state[w] & b != 0;
-        seen[w] &= !b;
-        state[w] &= !b;
+        let [seen, state] = &mut words[w];
+        t.end_live = *state & b != 0;
+        *seen &= !b;
+        *state &= !b;
     }
 }
 
@@ -439,7 +442,7 @@ mod tests {
             cuts in prop::collection::vec(0usize..400, 0..4),
         ) {
             let (got, scratch) = check_by_blocks(&events, cuts);
-            prop_assert!(scratch.seen.iter().chain(&scratch.state).all(|w| *w == 0));
+            prop_assert!(scratch.words.iter().all(|w| *w == [0, 0]));
             let want = Liveness::default().check(&events, 0);
             prop_assert_eq!(got, want);
         }

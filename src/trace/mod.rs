@@ -19,6 +19,7 @@ pub mod index;
 pub mod limits;
 pub mod live;
 pub mod parallel;
+mod pipeline;
 pub mod reader;
 pub mod record;
 pub mod source;

@@ -1,13 +1,15 @@
 //! Parallel decode (rayon): a version-2 block states the slot-table size it starts from, so
-//! its events decode without the blocks before it. A producer thread reads groups of
-//! blocks, decodes each group's blocks in parallel and hands them over in file order; the
-//! consumer checks what needs order (the chain of table sizes, liveness) as it takes them —
-//! liveness from each block's summary, made by the thread that decoded it.
-//! Version-1 files, whose blocks depend on the ones before, are read serially.
+//! its events decode without the blocks before it. [`ParallelReader`]'s threads decode block
+//! after block ([`super::pipeline`]) and the reader takes them in file order, checking what
+//! needs order (the chain of table sizes, liveness) as it takes them — liveness from each
+//! block's summary, made by the thread that decoded it. [`GroupDecoder`] decodes group by
+//! group in its caller's thread (the streaming replay's read-ahead). Version-1 files, whose
+//! blocks depend on the ones before, are read serially.
 
 use super::block::{decode_block_any, Header, Scratch};
 use super::index::Index;
 use super::live::{summarize, BlockSummary, Liveness, SummaryScratch};
+use super::pipeline::{Decoded, Pipeline};
 use super::reader::{PacedBatch, TraceReader};
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
@@ -15,37 +17,18 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
-
-/// One decoded block, handed from the producer thread to the reader.
-struct Decoded {
-    at: u64,
-    seq: u64,
-    events: Vec<Event>,
-    pace: Vec<u64>,
-    table_before: u32,
-    table_after: u32,
-    /// Its effect on liveness, worked out by the thread that decoded it.
-    live: BlockSummary,
-}
-
-/// Buffers the reader hands back to the producer for reuse.
-type Spent = (Vec<Event>, Vec<u64>, BlockSummary);
 
 enum Inner {
     Serial(Box<TraceReader<BufReader<File>>>),
     Parallel {
-        rx: Receiver<Result<Decoded, TraceError>>,
-        spent: SyncSender<Spent>,
+        pipe: Box<Pipeline>,
         current: Option<Decoded>,
         table: u32,
         events: u64,
         live: Option<Liveness>,
         /// Whether blocks arrive with their liveness summaries.
         summaries: bool,
-        blocks: usize,
-        taken: usize,
     },
 }
 
@@ -77,7 +60,7 @@ pub struct BlockOut {
 }
 
 impl BlockOut {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         BlockOut {
             at: 0,
             seq: 0,
@@ -94,7 +77,7 @@ impl BlockOut {
 }
 
 /// Decodes block `k`, whose bytes start at `base` in `bytes`, into `out`.
-fn decode_into(
+pub(super) fn decode_into(
     header: &Header,
     index: &Index,
     k: usize,
@@ -137,8 +120,9 @@ fn decode_into(
     Ok(())
 }
 
-/// Most threads one group of blocks is spread over: bounds a reader's memory (a group is
-/// twice this many blocks of at most 2^20 events) whatever the machine's core count.
+/// Most threads one group of blocks is spread over, and a parallel reader's default: bounds
+/// a reader's memory (twice this many blocks of at most 2^20 events in flight) whatever the
+/// machine's core count.
 const MAX_GROUP_THREADS: usize = 8;
 
 /// A version-2 file decoded group by group in the calling thread: each group's blocks are
@@ -265,44 +249,6 @@ fn pool_of(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>, TraceErr
         .transpose()
 }
 
-/// The producer: groups decoded in parallel, sent in order. The reader gives spent event
-/// buffers back (`spent`), so a long file reuses a handful of them.
-fn produce(
-    mut dec: GroupDecoder,
-    tx: SyncSender<Result<Decoded, TraceError>>,
-    spent: Receiver<Spent>,
-) {
-    for g in 0..dec.groups() {
-        let blocks = match dec.decode(g) {
-            Ok(b) => b,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
-        for b in blocks {
-            let (mut events, mut pace, mut live) = spent.try_recv().unwrap_or_default();
-            events.clear();
-            pace.clear();
-            std::mem::swap(&mut events, &mut b.events);
-            std::mem::swap(&mut pace, &mut b.pace);
-            std::mem::swap(&mut live, &mut b.live);
-            let d = Decoded {
-                at: b.at,
-                seq: b.seq,
-                events,
-                pace,
-                table_before: b.table_before,
-                table_after: b.table_after,
-                live,
-            };
-            if tx.send(Ok(d)).is_err() {
-                return;
-            }
-        }
-    }
-}
-
 impl ParallelReader {
     /// Opens and scans a trace; `allow_malformed` skips the liveness check.
     pub fn open(path: &Path, allow_malformed: bool) -> Result<Self, TraceError> {
@@ -316,7 +262,6 @@ impl ParallelReader {
         allow_malformed: bool,
         threads: Option<usize>,
     ) -> Result<Self, TraceError> {
-        let pool = pool_of(threads)?;
         let (f, index) = TraceReader::open_indexed(path)?;
         let (header, end) = (index.header.clone(), index.end.clone());
         if header.version < 2 {
@@ -327,30 +272,25 @@ impl ParallelReader {
                 inner: Inner::Serial(Box::new(r)),
             });
         }
-        let blocks = index.blocks.len();
-        let mut dec = GroupDecoder::new(f, index, pool);
-        // With one decoding thread the summaries only add work: the reader checks events.
-        let summaries = !allow_malformed && dec.group > 2;
-        if summaries {
-            dec = dec.with_liveness_summaries();
-        }
-        // In flight at most: a group being decoded, a group's worth queued, one being read.
-        let (tx, rx) = sync_channel(dec.group);
-        let (spent, spent_rx) = sync_channel(2 * dec.group + 2);
-        dec.spawn(move |dec| produce(dec, tx, spent_rx));
+        // By default as many threads as rayon's pool, at most `MAX_GROUP_THREADS` (each
+        // keeps two blocks of up to 2^20 events in flight).
+        let threads = threads
+            .unwrap_or_else(|| rayon::current_num_threads().min(MAX_GROUP_THREADS))
+            .max(1);
+        // With one decoding thread the summaries only add work: the reader checks events
+        // on its own core while that thread decodes.
+        let summaries = !allow_malformed && threads > 1;
+        let pipe = Box::new(Pipeline::start(f, index, threads, summaries)?);
         Ok(ParallelReader {
             header,
             end,
             inner: Inner::Parallel {
-                rx,
-                spent,
+                pipe,
                 current: None,
                 table: 0,
                 events: 0,
                 live: (!allow_malformed).then(Liveness::default),
                 summaries,
-                blocks,
-                taken: 0,
             },
         })
     }
@@ -374,24 +314,18 @@ impl ParallelReader {
         match &mut self.inner {
             Inner::Serial(r) => r.next_batch_paced(),
             Inner::Parallel {
-                rx,
-                spent,
+                pipe,
                 current,
                 table,
                 events,
                 live,
                 summaries,
-                blocks,
-                taken,
             } => {
-                if *taken == *blocks {
+                let Some(d) = pipe.next_block() else {
                     return Ok(None);
-                }
-                let d = match rx.recv() {
-                    Ok(d) => d?,
-                    Err(_) => return Err(TraceError::corrupt(0, "the decoding thread stopped")),
                 };
-                *taken += 1;
+                let d = d?;
+                let last = pipe.is_done();
                 if d.table_before != *table {
                     return Err(TraceError::corrupt(
                         d.at,
@@ -416,7 +350,7 @@ impl ParallelReader {
                 }
                 *table = d.table_after;
                 *events += d.events.len() as u64;
-                if *taken == *blocks && (*table != self.end.slots || *events != self.end.events) {
+                if last && (*table != self.end.slots || *events != self.end.events) {
                     return Err(TraceError::corrupt(
                         d.at,
                         format!(
@@ -426,8 +360,7 @@ impl ParallelReader {
                     ));
                 }
                 if let Some(old) = current.take() {
-                    // Back to the producer for reuse; dropped if its queue is full.
-                    let _ = spent.try_send((old.events, old.pace, old.live));
+                    pipe.give_back(old);
                 }
                 let d = current.insert(d);
                 Ok(Some((&d.events, paced.then_some(&d.pace[..]))))

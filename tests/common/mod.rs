@@ -44,6 +44,20 @@ pub fn write_trace(dir: &Path, name: &str, events: &[pybench::workload::Event]) 
     path
 }
 
+/// Header length and each block's byte range (header included) of a version-2 trace file.
+pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
+    use pybench::trace::format::BLOCK_HEADER_V2;
+    let header = 24 + u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize + 4;
+    let mut at = header;
+    let mut out = Vec::new();
+    while at < b.len() {
+        let stored = u32::from_le_bytes(b[at + 9..at + 13].try_into().unwrap()) as usize;
+        out.push((at, at + BLOCK_HEADER_V2 + stored));
+        at += BLOCK_HEADER_V2 + stored;
+    }
+    (header, out)
+}
+
 /// The `pybench` binary of this build, ready for arguments.
 pub fn pybench() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("pybench").expect("binary built")

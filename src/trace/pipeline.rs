@@ -1,0 +1,203 @@
+//! The parallel reader's decoding threads, without a barrier between blocks: each thread
+//! takes a free set of event buffers, then claims the next block of the file, reads it with
+//! its own positioned read, decodes it (and summarises its liveness) and sends it; the
+//! reader puts blocks back in file order as they arrive.
+//!
+//! Why not groups: decoding a group of blocks in parallel and handing the group over made
+//! every thread wait for the group's slowest block and for the group's serial read, and two
+//! threads gave only 1.2 – 1.5× one thread on a quiet 2-core machine (README, "Timed
+//! (2026-11-30 08:50"). Here a thread that finishes a block starts the next one at once.
+//!
+//! Memory is bounded by the buffer sets in circulation: a thread must hold a free set
+//! before it claims a block, so the blocks decoded ahead of the reader are at most the
+//! number of sets, and because claiming comes after the set, the block the reader waits for
+//! always has one (no deadlock however unevenly the threads run).
+
+use super::block::Header;
+use super::index::Index;
+use super::live::BlockSummary;
+use super::parallel::{decode_into, BlockOut};
+use super::{ErrorKind, TraceError};
+use crate::workload::Event;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+/// One decoded block, handed from a decoding thread to the reader.
+pub(super) struct Decoded {
+    pub at: u64,
+    pub seq: u64,
+    pub events: Vec<Event>,
+    pub pace: Vec<u64>,
+    pub table_before: u32,
+    pub table_after: u32,
+    /// Its effect on liveness, worked out by the thread that decoded it.
+    pub live: BlockSummary,
+}
+
+/// A set of buffers one decoded block travels in; the reader gives it back for reuse.
+type Buffers = (Vec<Event>, Vec<u64>, BlockSummary);
+
+/// What the decoding threads share.
+struct Shared {
+    file: File,
+    index: Index,
+    /// The next block to claim.
+    next: AtomicUsize,
+    /// Set on the first failure: no thread claims a block after it.
+    stop: AtomicBool,
+    /// Free buffer sets (one receiver, taken in turn).
+    free: Mutex<Receiver<Buffers>>,
+    summaries: bool,
+}
+
+/// Blocks decoded on `threads` threads, taken in file order.
+pub(super) struct Pipeline {
+    decoded: Receiver<(usize, Result<Decoded, TraceError>)>,
+    free: SyncSender<Buffers>,
+    /// Blocks that arrived before their turn, at `seq % len`.
+    waiting: Vec<Option<Result<Decoded, TraceError>>>,
+    /// The block the reader takes next.
+    turn: usize,
+    blocks: usize,
+}
+
+impl Pipeline {
+    /// Starts `threads` decoding threads (a rayon pool of their own, so a reader left half
+    /// read never holds the workers of rayon's global pool). `summaries`: summarise each
+    /// block's liveness as it is decoded.
+    pub fn start(
+        file: File,
+        index: Index,
+        threads: usize,
+        summaries: bool,
+    ) -> Result<Self, TraceError> {
+        let threads = threads.max(1);
+        let blocks = index.blocks.len();
+        // Two sets a thread keep every thread busy while the reader holds one block.
+        let sets = 2 * threads + 1;
+        let (free, free_rx) = sync_channel(sets);
+        for _ in 0..sets {
+            let _ = free.try_send(Buffers::default());
+        }
+        let (tx, decoded) = sync_channel(sets);
+        let shared = Arc::new(Shared {
+            file,
+            index,
+            next: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            free: Mutex::new(free_rx),
+            summaries,
+        });
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("pybench-decode-{i}"))
+            .build()
+            .map_err(|e| TraceError::new(0, ErrorKind::Io(std::io::Error::other(e))))?;
+        for _ in 0..threads {
+            let (shared, tx) = (shared.clone(), tx.clone());
+            pool.spawn(move || decode_blocks(&shared, &tx));
+        }
+        Ok(Pipeline {
+            decoded,
+            free,
+            waiting: (0..sets).map(|_| None).collect(),
+            turn: 0,
+            blocks,
+        })
+    }
+
+    /// The next block in file order; `None` after the last.
+    pub fn next_block(&mut self) -> Option<Result<Decoded, TraceError>> {
+        if self.turn == self.blocks {
+            return None;
+        }
+        let len = self.waiting.len();
+        loop {
+            if let Some(d) = self.waiting[self.turn % len].take() {
+                self.turn += 1;
+                return Some(d);
+            }
+            match self.decoded.recv() {
+                Ok((k, d)) => self.waiting[k % len] = Some(d),
+                Err(_) => {
+                    return Some(Err(TraceError::corrupt(0, "the decoding threads stopped")));
+                }
+            }
+        }
+    }
+
+    /// Whether every block has been taken.
+    pub fn is_done(&self) -> bool {
+        self.turn == self.blocks
+    }
+
+    /// Gives a block's buffers back for the threads to decode into again.
+    pub fn give_back(&self, d: Decoded) {
+        let _ = self.free.try_send((d.events, d.pace, d.live));
+    }
+}
+
+/// One decoding thread: until the blocks run out, a failure, or the reader is gone.
+fn decode_blocks(shared: &Shared, tx: &SyncSender<(usize, Result<Decoded, TraceError>)>) {
+    let mut out = BlockOut::new();
+    let mut bytes = Vec::new();
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        // A set first, then a block (see the module comment).
+        let set = match shared.free.lock().map(|rx| rx.recv()) {
+            Ok(Ok(set)) => set,
+            _ => return,
+        };
+        let k = shared.next.fetch_add(1, Ordering::Relaxed);
+        if k >= shared.index.blocks.len() {
+            return;
+        }
+        let result = decode_one(shared, k, &mut bytes, &mut out).map(|()| {
+            let (mut events, mut pace, mut live) = set;
+            std::mem::swap(&mut events, &mut out.events);
+            std::mem::swap(&mut pace, &mut out.pace);
+            std::mem::swap(&mut live, &mut out.live);
+            Decoded {
+                at: out.at,
+                seq: out.seq,
+                events,
+                pace,
+                table_before: out.table_before,
+                table_after: out.table_after,
+                live,
+            }
+        });
+        if result.is_err() {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+        if tx.send((k, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads block `k` with one positioned read and decodes it into `out`.
+fn decode_one(
+    shared: &Shared,
+    k: usize,
+    bytes: &mut Vec<u8>,
+    out: &mut BlockOut,
+) -> Result<(), TraceError> {
+    let header: &Header = &shared.index.header;
+    let (at, head) = shared.index.blocks[k];
+    let len = header.block_header_len() + head.stored_len as usize;
+    bytes.resize(len, 0);
+    shared.file.read_exact_at(bytes, at).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            TraceError::new(at, ErrorKind::Truncated("block payload"))
+        } else {
+            TraceError::new(at, ErrorKind::Io(e))
+        }
+    })?;
+    decode_into(header, &shared.index, k, bytes, at, out, shared.summaries)
+}
