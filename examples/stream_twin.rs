@@ -1,0 +1,92 @@
+//! Streamed against materialised replay of one trace in ONE process (issue 15's "within
+//! 5 %"): pymalloc replaying the stream held in memory and pymalloc replaying it from a
+//! feed take turns round by round, like `run`'s contenders, so the host's drift and the
+//! process's layout are shared and only the source of the records differs.
+//!
+//! Prints, per trial: `twin ROUNDS STREAMED/MATERIALISED LO HI` (speed, 95 % interval over
+//! the paired rounds) and each one's median gross ns/event.
+//!
+//! Run: `cargo run --release --example stream_twin -- FILE.pbt [TRIALS] [ROUNDS]`
+
+use pybench::alloc::{NullAllocator, PymallocAllocator};
+use pybench::harness::compact::CompactStream;
+use pybench::harness::feed::{Content, Feed};
+use pybench::harness::replay::Touch;
+use pybench::harness::throughput::{measure_group, Bench, Calibration, Contender, StreamBench};
+use pybench::pymalloc::Preset;
+use pybench::stats::LogMean;
+use pybench::trace::source::{read_all, Origin};
+use pybench::workload::Overrides;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let path = std::path::PathBuf::from(args.next().expect("usage: stream_twin FILE.pbt"));
+    let trials: u32 = args.next().map_or(Ok(3), |t| t.parse())?;
+    let rounds: u32 = args.next().map_or(Ok(20), |r| r.parse())?;
+    let touch = Touch::Header;
+    let (events, _, _) = read_all(&path)?;
+    let stream = Rc::new(CompactStream::compile(&events, true, touch)?);
+    drop(events);
+    let content = Content::Compact {
+        raw_to_system: true,
+        touch,
+    };
+    let feed = Rc::new(RefCell::new(Feed::open(
+        &Origin::Trace(path.clone()),
+        Overrides::default(),
+        content,
+    )?));
+    let cal = Calibration {
+        min_time_ns: 20_000_000,
+        rounds,
+        warmup_passes: 1,
+        fixed_layout: false,
+    };
+    let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
+    for trial in 0..trials {
+        let mut contenders: Vec<Box<dyn Contender>> = vec![
+            Box::new(Bench::new(
+                "null",
+                NullAllocator::new()?,
+                Rc::clone(&stream),
+            )?),
+            Box::new(Bench::new("materialised", engine(), Rc::clone(&stream))?),
+            Box::new(StreamBench::new(
+                "streamed",
+                engine(),
+                Rc::clone(&feed),
+                touch,
+            )?),
+        ];
+        let g = measure_group(&mut contenders, cal, u64::from(trial))
+            .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
+        let (n, m, s) = (&g.contenders[0], &g.contenders[1], &g.contenders[2]);
+        let per_round: Vec<f64> = m
+            .samples_ns_per_op
+            .iter()
+            .zip(&s.samples_ns_per_op)
+            .map(|(x, y)| x / y)
+            .collect();
+        let r = LogMean::of_units(&per_round)
+            .and_then(|l| l.interval(0.95))
+            .ok_or_else(|| anyhow::anyhow!("no interval"))?;
+        println!(
+            "twin {rounds} {:.4} {:.4} {:.4}  null {:.2} materialised {:.2} streamed {:.2} ns/event",
+            r.ratio.point,
+            r.ratio.lo,
+            r.ratio.hi,
+            median(&n.samples_ns_per_op),
+            median(&m.samples_ns_per_op),
+            median(&s.samples_ns_per_op)
+        );
+    }
+    Ok(())
+}
