@@ -3,8 +3,9 @@
 //! feed take turns round by round, like `run`'s contenders, so the host's drift and the
 //! process's layout are shared and only the source of the records differs.
 //!
-//! Prints, per trial: `twin ROUNDS STREAMED/MATERIALISED LO HI` (speed, 95 % interval over
-//! the paired rounds) and each one's median gross ns/event.
+//! Prints, per trial, the streamed replay's speed relative to the materialised one, gross
+//! and net of each source's own `null` (as `run` reports it), with 95 % intervals over the
+//! paired rounds, and the four contenders' median ns/event.
 //!
 //! Run: `cargo run --release --example stream_twin -- FILE.pbt [TRIALS] [ROUNDS]`
 
@@ -65,25 +66,46 @@ fn main() -> anyhow::Result<()> {
                 Rc::clone(&feed),
                 touch,
             )?),
+            Box::new(StreamBench::new(
+                "null, streamed",
+                NullAllocator::new()?,
+                Rc::clone(&feed),
+                touch,
+            )?),
         ];
         let g = measure_group(&mut contenders, cal, u64::from(trial))
             .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
-        let (n, m, s) = (&g.contenders[0], &g.contenders[1], &g.contenders[2]);
-        let per_round: Vec<f64> = m
-            .samples_ns_per_op
-            .iter()
-            .zip(&s.samples_ns_per_op)
-            .map(|(x, y)| x / y)
-            .collect();
-        let r = LogMean::of_units(&per_round)
-            .and_then(|l| l.interval(0.95))
-            .ok_or_else(|| anyhow::anyhow!("no interval"))?;
+        let c = &g.contenders;
+        let (n, m, s, ns) = (&c[0], &c[1], &c[2], &c[3]);
+        // Gross: materialised time / streamed time, round by round; net: each less its own
+        // source's `null` in the same round, as `run` reports it.
+        let ratios = |net: bool| -> anyhow::Result<(f64, f64, f64)> {
+            let per_round: Vec<f64> = (0..m.samples_ns_per_op.len())
+                .map(|i| {
+                    let (mut a, mut b) = (m.samples_ns_per_op[i], s.samples_ns_per_op[i]);
+                    if net {
+                        a -= n.samples_ns_per_op[i];
+                        b -= ns.samples_ns_per_op[i];
+                    }
+                    a / b
+                })
+                .collect();
+            let r = LogMean::of_units(&per_round)
+                .and_then(|l| l.interval(0.95))
+                .ok_or_else(|| anyhow::anyhow!("no interval"))?;
+            Ok((r.ratio.point, r.ratio.lo, r.ratio.hi))
+        };
+        let (g, n_) = (ratios(false)?, ratios(true)?);
         println!(
-            "twin {rounds} {:.4} {:.4} {:.4}  null {:.2} materialised {:.2} streamed {:.2} ns/event",
-            r.ratio.point,
-            r.ratio.lo,
-            r.ratio.hi,
+            "twin {rounds} gross {:.3} ({:.3} - {:.3}) net {:.3} ({:.3} - {:.3})  ns/event: null {:.2} / {:.2}, pymalloc {:.2} / {:.2} (materialised / streamed)",
+            g.0,
+            g.1,
+            g.2,
+            n_.0,
+            n_.1,
+            n_.2,
             median(&n.samples_ns_per_op),
+            median(&ns.samples_ns_per_op),
             median(&m.samples_ns_per_op),
             median(&s.samples_ns_per_op)
         );
