@@ -6,9 +6,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::tempdir;
-use pybench::trace::{Meta, TraceWriter};
 use pybench::workload::{Domain, Event};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -309,28 +307,13 @@ fn a_corrupt_trace_is_refused_before_measuring() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-fn write_trace(path: &Path, events: &[Event]) {
-    let meta = Meta {
-        source: "generated".into(),
-        name: "big".into(),
-        python: "3.11".into(),
-        domains: vec!["raw".into(), "mem".into(), "obj".into()],
-        ..Meta::default()
-    };
-    let mut w = TraceWriter::new(std::fs::File::create(path).unwrap(), &meta).unwrap();
-    for e in events {
-        w.push(e).unwrap();
-    }
-    w.finish(BTreeMap::new()).unwrap();
-}
-
 #[test]
 fn a_request_over_256_mib_does_not_fail_the_null_cell() {
     let d = tempdir("big");
-    let trace = d.join("big.pbt");
     let big = 300 << 20;
-    write_trace(
-        &trace,
+    let trace = common::write_trace(
+        &d,
+        "big",
         &[
             Event::Alloc {
                 slot: 0,
