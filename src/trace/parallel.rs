@@ -21,18 +21,23 @@ use std::sync::Arc;
 
 enum Inner {
     Serial(Box<TraceReader<BufReader<File>>>),
-    Parallel {
-        pipe: Box<Pipeline>,
-        current: Option<Decoded>,
-        table: u32,
-        events: u64,
-        live: Option<Liveness>,
-        /// Whether blocks arrive with their liveness summaries.
-        summaries: bool,
-    },
+    Parallel(Box<InOrder>),
 }
 
-/// Reads a trace file's events in order, decoding its blocks on every core rayon has.
+/// The parallel reader's state: its decoding threads and the order-dependent checks.
+struct InOrder {
+    pipe: Pipeline,
+    /// The block handed out last (its buffers go back when the next is taken).
+    current: Option<Decoded>,
+    table: u32,
+    events: u64,
+    live: Option<Liveness>,
+    /// Whether blocks arrive with their liveness summaries.
+    summaries: bool,
+}
+
+/// Reads a trace file's events in order, decoding its blocks on as many threads as rayon has
+/// (at most [`MAX_GROUP_THREADS`]).
 pub struct ParallelReader {
     header: Header,
     end: End,
@@ -73,6 +78,15 @@ impl BlockOut {
             scratch: None,
             error: None,
         }
+    }
+}
+
+impl BlockOut {
+    /// Swaps this block's decoding scratch (zstd context, liveness bitsets) with `other`'s:
+    /// a decoding thread lends its own to each buffer set it decodes into and takes it back.
+    pub(super) fn lend_scratch(&mut self, other: &mut BlockOut) {
+        std::mem::swap(&mut self.scratch, &mut other.scratch);
+        std::mem::swap(&mut self.live_scratch, &mut other.live_scratch);
     }
 }
 
@@ -280,18 +294,18 @@ impl ParallelReader {
         // With one decoding thread the summaries only add work: the reader checks events
         // on its own core while that thread decodes.
         let summaries = !allow_malformed && threads > 1;
-        let pipe = Box::new(Pipeline::start(f, index, threads, summaries)?);
+        let pipe = Pipeline::start(f, index, threads, summaries)?;
         Ok(ParallelReader {
             header,
             end,
-            inner: Inner::Parallel {
+            inner: Inner::Parallel(Box::new(InOrder {
                 pipe,
                 current: None,
                 table: 0,
                 events: 0,
                 live: (!allow_malformed).then(Liveness::default),
                 summaries,
-            },
+            })),
         })
     }
 
@@ -313,14 +327,15 @@ impl ParallelReader {
         let paced = self.has_pace();
         match &mut self.inner {
             Inner::Serial(r) => r.next_batch_paced(),
-            Inner::Parallel {
-                pipe,
-                current,
-                table,
-                events,
-                live,
-                summaries,
-            } => {
+            Inner::Parallel(state) => {
+                let InOrder {
+                    pipe,
+                    current,
+                    table,
+                    events,
+                    live,
+                    summaries,
+                } = &mut **state;
                 let Some(d) = pipe.next_block() else {
                     return Ok(None);
                 };

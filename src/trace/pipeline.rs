@@ -15,30 +15,18 @@
 
 use super::block::Header;
 use super::index::Index;
-use super::live::BlockSummary;
 use super::parallel::{decode_into, BlockOut};
 use super::{ErrorKind, TraceError};
-use crate::workload::Event;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-/// One decoded block, handed from a decoding thread to the reader.
-pub(super) struct Decoded {
-    pub at: u64,
-    pub seq: u64,
-    pub events: Vec<Event>,
-    pub pace: Vec<u64>,
-    pub table_before: u32,
-    pub table_after: u32,
-    /// Its effect on liveness, worked out by the thread that decoded it.
-    pub live: BlockSummary,
-}
-
-/// A set of buffers one decoded block travels in; the reader gives it back for reuse.
-type Buffers = (Vec<Event>, Vec<u64>, BlockSummary);
+/// A decoded block as it travels to the reader and back for reuse: the block's buffers and
+/// figures, without the decoding thread's own scratch (its zstd context and liveness bitsets
+/// stay with the thread, so only 2 × threads + 1 sets of event buffers exist).
+pub(super) type Decoded = BlockOut;
 
 /// What the decoding threads share.
 struct Shared {
@@ -49,14 +37,14 @@ struct Shared {
     /// Set on the first failure: no thread claims a block after it.
     stop: AtomicBool,
     /// Free buffer sets (one receiver, taken in turn).
-    free: Mutex<Receiver<Buffers>>,
+    free: Mutex<Receiver<Decoded>>,
     summaries: bool,
 }
 
 /// Blocks decoded on `threads` threads, taken in file order.
 pub(super) struct Pipeline {
     decoded: Receiver<(usize, Result<Decoded, TraceError>)>,
-    free: SyncSender<Buffers>,
+    free: SyncSender<Decoded>,
     /// Blocks that arrived before their turn, at `seq % len`.
     waiting: Vec<Option<Result<Decoded, TraceError>>>,
     /// The block the reader takes next.
@@ -80,7 +68,7 @@ impl Pipeline {
         let sets = 2 * threads + 1;
         let (free, free_rx) = sync_channel(sets);
         for _ in 0..sets {
-            let _ = free.try_send(Buffers::default());
+            let _ = free.try_send(BlockOut::new());
         }
         let (tx, decoded) = sync_channel(sets);
         let shared = Arc::new(Shared {
@@ -136,20 +124,21 @@ impl Pipeline {
 
     /// Gives a block's buffers back for the threads to decode into again.
     pub fn give_back(&self, d: Decoded) {
-        let _ = self.free.try_send((d.events, d.pace, d.live));
+        let _ = self.free.try_send(d);
     }
 }
 
 /// One decoding thread: until the blocks run out, a failure, or the reader is gone.
 fn decode_blocks(shared: &Shared, tx: &SyncSender<(usize, Result<Decoded, TraceError>)>) {
-    let mut out = BlockOut::new();
+    // This thread's scratch, lent to each set it decodes into.
+    let mut own = BlockOut::new();
     let mut bytes = Vec::new();
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
         // A set first, then a block (see the module comment).
-        let set = match shared.free.lock().map(|rx| rx.recv()) {
+        let mut set = match shared.free.lock().map(|rx| rx.recv()) {
             Ok(Ok(set)) => set,
             _ => return,
         };
@@ -157,25 +146,13 @@ fn decode_blocks(shared: &Shared, tx: &SyncSender<(usize, Result<Decoded, TraceE
         if k >= shared.index.blocks.len() {
             return;
         }
-        let result = decode_one(shared, k, &mut bytes, &mut out).map(|()| {
-            let (mut events, mut pace, mut live) = set;
-            std::mem::swap(&mut events, &mut out.events);
-            std::mem::swap(&mut pace, &mut out.pace);
-            std::mem::swap(&mut live, &mut out.live);
-            Decoded {
-                at: out.at,
-                seq: out.seq,
-                events,
-                pace,
-                table_before: out.table_before,
-                table_after: out.table_after,
-                live,
-            }
-        });
+        set.lend_scratch(&mut own);
+        let result = decode_one(shared, k, &mut bytes, &mut set);
+        set.lend_scratch(&mut own);
         if result.is_err() {
             shared.stop.store(true, Ordering::Relaxed);
         }
-        if tx.send((k, result)).is_err() {
+        if tx.send((k, result.map(|()| set))).is_err() {
             return;
         }
     }
