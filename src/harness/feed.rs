@@ -55,8 +55,18 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 mod ahead;
 use ahead::{read_ahead, Guard};
 
-/// How long the replay spins for its next chunk before it blocks (see [`recv_spinning`]).
-const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long the replay spins for its next chunk before it blocks (see [`recv_spinning`]):
+/// 20 ms, or nothing on a single CPU, where the read-ahead needs the very core a spinning
+/// replay would hold.
+fn spin_budget() -> std::time::Duration {
+    static BUDGET: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        match std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) {
+            1 => std::time::Duration::ZERO,
+            _ => std::time::Duration::from_millis(20),
+        }
+    })
+}
 
 /// Receives the next message, spinning on the channel for up to `budget` before blocking.
 ///
@@ -68,7 +78,8 @@ const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
 /// and from a feed in one process, round by round (`examples/stream_twin.rs`, 2026-12-02, AMD
 /// host, load ≈ 1.7), streamed ÷ materialised speed 0.78 – 0.87 blocking, 0.92 – 0.95
 /// spinning. The wait is never timed, so spinning costs the measurement nothing; the budget
-/// bounds the CPU burnt when the read-ahead is slow for long (a cold disk).
+/// bounds the CPU burnt when the read-ahead is slow for long (a cold disk), and the spin
+/// yields every 256 polls so it never keeps a runnable thread off a busy CPU.
 fn recv_spinning<T>(
     rx: &Receiver<T>,
     budget: std::time::Duration,
@@ -86,6 +97,9 @@ fn recv_spinning<T>(
         if start.elapsed() >= budget {
             return rx.recv();
         }
+        // Keeps the core busy (no idle) while letting another runnable thread of this CPU —
+        // on a loaded machine — have it.
+        std::thread::yield_now();
     }
 }
 
@@ -397,7 +411,7 @@ impl Feed {
 
     /// The pass's next chunk (waiting for it if need be), or `None` at its end.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
-        match recv_spinning(&self.rx, SPIN_BUDGET) {
+        match recv_spinning(&self.rx, spin_budget()) {
             Ok(Msg::Chunk(c)) => Ok(Some(c)),
             Ok(Msg::End { notes, fingerprint }) => {
                 self.in_pass = false;
