@@ -16,7 +16,7 @@
 #    process, as `run` reports it) with --stream always / never. --stream never is skipped
 #    where the stream does not fit in memory (24 bytes an event).
 #  - decode serial / parallel1 / parallel2: M events/s of the trace's decode
-#    (examples/decode_speed.rs), and each run's parallel2 / serial ratio.
+#    (examples/decode_speed.rs --rounds 2), and each round's parallel2 / serial ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -110,13 +110,18 @@ for size in $SIZES; do
   if [ "$size" = 1e8 ]; then
     ser=(); p1=(); p2=(); ratio=(); l0=$(load)
     for i in $(seq "$RUNS"); do
+      # Two rounds a run, the readers alternating: parallel2 over the serial pass just
+      # before it, since this host's single-core speed drifts within seconds.
       while read -r _ what _ _ rate; do
-        case $what in serial) ser+=("$rate");; parallel1) p1+=("$rate");; parallel2) p2+=("$rate");; esac
-      done < <("$DECODE" "$t")
-      # Two threads over serial within one process: the host's speed drifts between runs.
-      ratio+=("$(awk -v a="${p2[-1]}" -v b="${ser[-1]}" 'BEGIN {printf "%.2f", a / b}')")
+        case $what in
+          serial) ser+=("$rate");;
+          parallel1) p1+=("$rate");;
+          parallel2) p2+=("$rate")
+            ratio+=("$(awk -v a="$rate" -v b="${ser[-1]}" 'BEGIN {printf "%.2f", a / b}')");;
+        esac
+      done < <("$DECODE" "$t" --rounds 2)
     done
-    line="$size decode parallel2/serial, per run: $(tr ' ' '\n' <<<"${ratio[*]}" | stats) (target >= 1.8)"
+    line="$size decode parallel2/serial, per round: $(tr ' ' '\n' <<<"${ratio[*]}" | stats) (target >= 1.8)"
     echo "$line"; summary+=("$line")
     for pair in "serial:${ser[*]}" "parallel1:${p1[*]}" "parallel2:${p2[*]}"; do
       line="$size decode ${pair%%:*}: M events/s $(tr ' ' '\n' <<<"${pair#*:}" | stats); load $l0 → $(load)"
