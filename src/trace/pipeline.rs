@@ -41,10 +41,19 @@ struct Shared {
     summaries: bool,
 }
 
-/// Blocks decoded on `threads` threads, taken in file order.
-pub(super) struct Pipeline {
+/// The reader's ends of the two channels.
+struct Ends {
     decoded: Receiver<(usize, Result<Decoded, TraceError>)>,
     free: SyncSender<Decoded>,
+}
+
+/// Blocks decoded on `threads` threads, taken in file order. Dropping it stops and joins
+/// the threads (each finishes at most the block in hand), so no thread, buffer or file
+/// handle outlives the reader.
+pub(super) struct Pipeline {
+    /// `None` only while dropping: closing both ends is what stops the threads.
+    ends: Option<Ends>,
+    threads: Vec<std::thread::JoinHandle<()>>,
     /// Blocks that arrived before their turn, at `seq % len`.
     waiting: Vec<Option<Result<Decoded, TraceError>>>,
     /// The block the reader takes next.
@@ -53,9 +62,9 @@ pub(super) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts `threads` decoding threads (a rayon pool of their own, so a reader left half
-    /// read never holds the workers of rayon's global pool). `summaries`: summarise each
-    /// block's liveness as it is decoded.
+    /// Starts `threads` decoding threads. Plain threads the reader joins when dropped, not a
+    /// pool's: a reader left half read must neither hold a shared pool's workers nor leave
+    /// threads behind it. `summaries`: summarise each block's liveness as it is decoded.
     pub fn start(
         file: File,
         index: Index,
@@ -79,22 +88,22 @@ impl Pipeline {
             free: Mutex::new(free_rx),
             summaries,
         });
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("pybench-decode-{i}"))
-            .build()
-            .map_err(|e| TraceError::new(0, ErrorKind::Io(std::io::Error::other(e))))?;
-        for _ in 0..threads {
-            let (shared, tx) = (shared.clone(), tx.clone());
-            pool.spawn(move || decode_blocks(&shared, &tx));
-        }
-        Ok(Pipeline {
-            decoded,
-            free,
+        let mut pipe = Pipeline {
+            ends: Some(Ends { decoded, free }),
+            threads: Vec::with_capacity(threads),
             waiting: (0..sets).map(|_| None).collect(),
             turn: 0,
             blocks,
-        })
+        };
+        for i in 0..threads {
+            let (shared, tx) = (shared.clone(), tx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("pybench-decode-{i}"))
+                .spawn(move || decode_blocks(&shared, &tx))
+                .map_err(|e| TraceError::new(0, ErrorKind::Io(e)))?;
+            pipe.threads.push(spawned);
+        }
+        Ok(pipe)
     }
 
     /// The next block in file order; `None` after the last.
@@ -108,7 +117,8 @@ impl Pipeline {
                 self.turn += 1;
                 return Some(d);
             }
-            match self.decoded.recv() {
+            let ends = self.ends.as_ref().expect("set until dropped");
+            match ends.decoded.recv() {
                 Ok((k, d)) => self.waiting[k % len] = Some(d),
                 Err(_) => {
                     return Some(Err(TraceError::corrupt(0, "the decoding threads stopped")));
@@ -124,7 +134,20 @@ impl Pipeline {
 
     /// Gives a block's buffers back for the threads to decode into again.
     pub fn give_back(&self, d: Decoded) {
-        let _ = self.free.try_send(d);
+        if let Some(ends) = &self.ends {
+            let _ = ends.free.try_send(d);
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        // A thread waiting for a free set, or to send a block, wakes to a closed channel;
+        // one decoding finishes that block first.
+        self.ends = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
 
