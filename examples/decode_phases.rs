@@ -1,6 +1,8 @@
 //! Where single-core decode time goes (issue 15): every block of a version-2 trace read
 //! into memory first, then timed phase by phase in one thread — checksum, zstd unpacking of
-//! the columns, and the column decoder — each over all blocks, best of `REPS` rounds. The
+//! the columns, the column decoder, and the two forms of the liveness check (the serial
+//! reader's event-by-event check, and the per-block summary parallel readers work out in
+//! their decoding threads) — each over all blocks, best of `REPS` rounds. The
 //! clock is the thread's CPU time, so time sliced away to other processes on a loaded
 //! machine is not counted (their cache and memory-bandwidth pressure still is).
 //! Prints `phase NAME EVENTS SECONDS NS_PER_EVENT` lines.
@@ -11,6 +13,7 @@ use pybench::sys::procfs::thread_cpu_ns;
 use pybench::trace::block::Scratch;
 use pybench::trace::columns;
 use pybench::trace::format::COLUMNS;
+use pybench::trace::live::{summarize, BlockSummary, Liveness, SummaryScratch};
 use pybench::trace::TraceReader;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -74,6 +77,32 @@ fn main() -> anyhow::Result<()> {
             .unwrap();
         }
     });
+    // The liveness phases need every block's events at once: one decode, kept.
+    let decoded: Vec<Vec<pybench::workload::Event>> = blocks
+        .iter()
+        .zip(cols.iter())
+        .map(|((_, _, head, _), c)| {
+            let mut events = Vec::new();
+            let t = head.table_before.unwrap_or(0);
+            columns::decode_block(c, head.events, t, &mut events, None, &mut order).unwrap();
+            events
+        })
+        .collect();
+    best("check", &mut || {
+        let mut live = Liveness::default();
+        let mut first = 0;
+        for events in &decoded {
+            live.check(events, first).unwrap();
+            first += events.len() as u64;
+        }
+    });
+    let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
+    best("summary", &mut || {
+        for events in &decoded {
+            summarize(events, &mut scratch, &mut summary);
+        }
+    });
+    drop(decoded);
     let mut s = Scratch::new()?;
     best("all", &mut || {
         for (k, at, head, raw) in &blocks {

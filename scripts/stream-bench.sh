@@ -4,6 +4,7 @@
 #
 #   scripts/stream-bench.sh                    # 10^8 and 10^9 events, 5 runs each
 #   SIZES=1e8 RUNS=3 scripts/stream-bench.sh   # quicker
+#   PARTS=tput SIZES=1e8 scripts/stream-bench.sh   # only some figures (rss, tput, decode)
 #
 # Figures, per trace (`webapp` written by `pybench gen`, 2.03 events per unit of --scale; the
 # 10^9 file takes ~13 min to write at load 12 and ~750 MB; kept in $DIR between runs):
@@ -12,9 +13,10 @@
 #    harness's own memory), against the target: slot tables + 128 MiB, where a streamed
 #    replay's slot tables are 16 bytes a slot (the contender's 8-byte pointer table and the
 #    compiler's 8-byte live table), slots as the trace's end block declares.
-#  - tput_stream / tput_memory: net ops/s of `pymalloc` (its ratio to null's in the same
-#    process, as `run` reports it) with --stream always / never. --stream never is skipped
-#    where the stream does not fit in memory (24 bytes an event).
+#  - tput_always / tput_never: net ops/s of `pymalloc` (its ratio to null's in the same
+#    process, as `run` reports it) with --stream always / never, the two alternating run by
+#    run, and each alternated pair's ratio. --stream never is skipped where the stream does
+#    not fit in memory (24 bytes an event).
 #  - decode serial / parallel1 / parallel2: M events/s of the trace's decode
 #    (examples/decode_speed.rs --rounds 2), and each round's parallel2 / serial ratio.
 set -euo pipefail
@@ -22,6 +24,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 SIZES=${SIZES:-"1e8 1e9"}
 ROUNDS=${ROUNDS:-3}
+PARTS=${PARTS:-"rss tput decode"}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 DIR=${DIR:-/tmp/pybench-stream-bench}
 BIN=target/release/pybench
 mkdir -p "$DIR"
@@ -89,6 +93,7 @@ for size in $SIZES; do
   fits=yes
   [ "$size" = 1e9 ] && fits=no   # 10^9 × 24 B = 24 GB: more than this VM has
   for mode in always never; do
+    want rss || continue
     [ "$mode" = never ] && [ $fits = no ] && continue
     vals=(); slots=0; l0=$(load)
     for i in $(seq "$RUNS"); do
@@ -99,15 +104,31 @@ for size in $SIZES; do
     line="$size rss_${mode}: peak RSS MiB $med; slot tables+128 MiB = $limit MiB (slots $slots); load $l0 → $(load)"
     echo "$line"; summary+=("$line")
   done
-  for mode in always never; do
-    [ "$mode" = never ] && [ $fits = no ] && continue
-    [ "$size" = 1e9 ] && [ "${TPUT_1E9:-0}" != 1 ] && continue
-    vals=(); l0=$(load)
-    for i in $(seq "$RUNS"); do vals+=("$(tput_run "$t" "$mode")"); done
-    line="$size tput_${mode}: pymalloc net M ops/s $(printf '%s\n' "${vals[@]}" | stats); load $l0 → $(load)"
+  if want tput && { [ "$size" != 1e9 ] || [ "${TPUT_1E9:-0}" = 1 ]; }; then
+    # The two modes alternate run by run (streamed first in odd pairs, materialised first in
+    # even ones), and each pair's ratio is taken: the host's speed drifts over minutes, so
+    # five runs of one mode followed by five of the other measure the drift as much as the
+    # modes (0.96 and 0.86 in two sittings of that older order).
+    st=(); me=(); ratio=(); l0=$(load)
+    for i in $(seq "$RUNS"); do
+      order="always never"; [ $((i % 2)) = 0 ] && order="never always"
+      [ $fits = no ] && order=always
+      for mode in $order; do
+        v=$(tput_run "$t" "$mode")
+        if [ "$mode" = always ]; then st+=("$v"); else me+=("$v"); fi
+      done
+      [ $fits = yes ] && ratio+=("$(awk -v a="${st[-1]}" -v b="${me[-1]}" 'BEGIN {if (a > 0 && b > 0) printf "%.3f", a / b; else print "failed"}')")
+    done
+    line="$size tput_always: pymalloc net M ops/s $(printf '%s\n' "${st[@]}" | stats); load $l0 → $(load)"
     echo "$line"; summary+=("$line")
-  done
-  if [ "$size" = 1e8 ]; then
+    if [ $fits = yes ]; then
+      line="$size tput_never: pymalloc net M ops/s $(printf '%s\n' "${me[@]}" | stats)"
+      echo "$line"; summary+=("$line")
+      line="$size tput streamed/materialised, per alternated pair: ${ratio[*]}; $(printf '%s\n' "${ratio[@]}" | stats) (target: within 5 %)"
+      echo "$line"; summary+=("$line")
+    fi
+  fi
+  if want decode && [ "$size" = 1e8 ]; then
     ser=(); p1=(); p2=(); ratio=(); l0=$(load)
     for i in $(seq "$RUNS"); do
       # Two rounds a run, the readers alternating: parallel2 over the serial pass just
