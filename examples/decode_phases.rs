@@ -1,8 +1,9 @@
 //! Where single-core decode time goes (issue 15): every block of a version-2 trace read
 //! into memory first, then timed phase by phase in one thread — checksum, zstd unpacking of
-//! the columns, the column decoder, and the two forms of the liveness check (the serial
-//! reader's event-by-event check, and the per-block summary parallel readers work out in
-//! their decoding threads) — each over all blocks, best of `REPS` rounds. The
+//! the columns, the column decoder (alone, and with the serial reader's liveness check or the
+//! parallel readers' per-block summary done inside it), the check and the summary as passes
+//! of their own over decoded events, and all of it as the serial reader does it — each over
+//! all blocks, best of `REPS` rounds. The
 //! clock is the thread's CPU time, so time sliced away to other processes on a loaded
 //! machine is not counted (their cache and memory-bandwidth pressure still is).
 //! Prints `phase NAME EVENTS SECONDS NS_PER_EVENT` lines.
@@ -13,7 +14,7 @@ use pybench::sys::procfs::thread_cpu_ns;
 use pybench::trace::block::Scratch;
 use pybench::trace::columns;
 use pybench::trace::format::COLUMNS;
-use pybench::trace::live::{summarize, BlockSummary, Liveness, SummaryScratch};
+use pybench::trace::live::{summarize, BlockSummary, Liveness, Summarizing, SummaryScratch};
 use pybench::trace::TraceReader;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -61,30 +62,51 @@ fn main() -> anyhow::Result<()> {
     let mut pace = Vec::new();
     let mut order = columns::AllocOrder::for_flags(index.header.flags);
     let paced = index.header.flags & pybench::trace::format::FLAG_PACE != 0;
-    best("columns", &mut || {
-        for ((_, _, head, _), c) in blocks.iter().zip(cols.iter()) {
-            out.clear();
-            pace.clear();
-            let t = head.table_before.unwrap_or(0);
-            columns::decode_block(
-                c,
-                head.events,
-                t,
-                &mut out,
-                paced.then_some(&mut pace),
-                &mut order,
-            )
-            .unwrap();
-        }
-    });
-    // The liveness phases need every block's events at once: one decode, kept.
+    // The column decoder alone, then with the liveness check or the per-block summary done
+    // inside it (as the serial and parallel readers do).
+    let mut columns_with = |name: &str, sink: Sink| {
+        best(name, &mut || {
+            let (mut live, mut first) = (Liveness::default(), 0u64);
+            let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
+            for ((_, _, head, _), c) in blocks.iter().zip(cols.iter()) {
+                out.clear();
+                pace.clear();
+                let t = head.table_before.unwrap_or(0);
+                let p = paced.then_some(&mut pace);
+                let n = head.events;
+                match sink {
+                    Sink::None => columns::decode_block(c, n, t, &mut out, p, &mut order, &mut ()),
+                    Sink::Check => {
+                        let mut check = live.checking();
+                        let r = columns::decode_block(c, n, t, &mut out, p, &mut order, &mut check);
+                        check.verdict(&out, first).unwrap();
+                        r
+                    }
+                    Sink::Summary => {
+                        let mut sum = Summarizing::new(&mut scratch, &mut summary);
+                        let r = columns::decode_block(c, n, t, &mut out, p, &mut order, &mut sum);
+                        sum.finish();
+                        r
+                    }
+                }
+                .unwrap();
+                first += u64::from(n);
+            }
+        });
+    };
+    columns_with("columns", Sink::None);
+    columns_with("columns+check", Sink::Check);
+    columns_with("columns+summary", Sink::Summary);
+    // The same two as separate passes over decoded events, for comparison: every block's
+    // events kept from one decode.
     let decoded: Vec<Vec<pybench::workload::Event>> = blocks
         .iter()
         .zip(cols.iter())
         .map(|((_, _, head, _), c)| {
             let mut events = Vec::new();
             let t = head.table_before.unwrap_or(0);
-            columns::decode_block(c, head.events, t, &mut events, None, &mut order).unwrap();
+            let n = head.events;
+            columns::decode_block(c, n, t, &mut events, None, &mut order, &mut ()).unwrap();
             events
         })
         .collect();
@@ -103,14 +125,18 @@ fn main() -> anyhow::Result<()> {
         }
     });
     drop(decoded);
+    // What the serial reader does to a block once it is in memory: checksum, unpack, decode
+    // and check.
     let mut s = Scratch::new()?;
     best("all", &mut || {
+        let mut live = Liveness::default();
         for (k, at, head, raw) in &blocks {
             head.verify(&index.header, &raw[..hlen], &raw[hlen..], *at, *k as u64)
                 .unwrap();
             out.clear();
             pace.clear();
             let t = head.table_before.unwrap_or(0);
+            let mut check = live.checking();
             pybench::trace::block::decode_block_any(
                 &index.header,
                 head,
@@ -119,9 +145,19 @@ fn main() -> anyhow::Result<()> {
                 &mut s,
                 &mut out,
                 paced.then_some(&mut pace),
+                &mut check,
             )
             .unwrap();
+            check.verdict(&out, 0).unwrap();
         }
     });
     Ok(())
+}
+
+/// What the column decoder reports to, in a phase.
+#[derive(Clone, Copy)]
+enum Sink {
+    None,
+    Check,
+    Summary,
 }

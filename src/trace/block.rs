@@ -4,6 +4,7 @@
 
 use super::columns;
 use super::format::*;
+use super::live::SlotSink;
 use super::reader::read_exact_at;
 use super::{End, ErrorKind, Meta, TraceError};
 use crate::workload::Event;
@@ -204,8 +205,9 @@ pub fn parse_end(h: &Header, head: &BlockHead, payload: &[u8]) -> Result<End, St
     serde_json::from_slice(&json).map_err(|e| format!("end block is not valid JSON: {e}"))
 }
 
-/// Decodes one events block's payload (already checksummed) into `out` and `pace`; returns
-/// the slot-table size after it.
+/// Decodes one events block's payload (already checksummed) into `out` and `pace`, reporting
+/// its allocator events to `live`; returns the slot-table size after it.
+#[allow(clippy::too_many_arguments)] // each is one input or output of the block's decode
 pub fn decode_block_any(
     h: &Header,
     head: &BlockHead,
@@ -214,11 +216,12 @@ pub fn decode_block_any(
     s: &mut Scratch,
     out: &mut Vec<Event>,
     pace: Option<&mut Vec<u64>>,
+    live: &mut impl SlotSink,
 ) -> Result<u32, String> {
     if h.version >= 2 {
         columns::unpack(payload, head.raw_len, &mut s.cols, &mut s.zstd)?;
         s.order.refs = h.flags & FLAG_ORDER != 0;
-        return columns::decode_block(&s.cols, head.events, table, out, pace, &mut s.order);
+        return columns::decode_block(&s.cols, head.events, table, out, pace, &mut s.order, live);
     }
     s.raw.clear();
     s.raw.reserve(head.raw_len as usize);
@@ -232,5 +235,8 @@ pub fn decode_block_any(
             head.raw_len
         ));
     }
-    super::decode::decode_block(&s.raw, head.events, table, out)
+    let start = out.len();
+    let table = super::decode::decode_block(&s.raw, head.events, table, out)?;
+    live.touch_all(&out[start..]);
+    Ok(table)
 }

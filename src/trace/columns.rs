@@ -6,6 +6,7 @@
 
 use super::decode::{bad, field, marker, varint, DOMAINS, SLOT_STEP};
 use super::format::*;
+use super::live::SlotSink;
 use super::writer::DeltaState;
 use crate::workload::Event;
 
@@ -258,8 +259,9 @@ impl AllocOrder {
 }
 
 /// Decodes `count` events of one version-2 block from its columns into `out` (and their
-/// pace, in cycles, into `pace` when the trace has a pace column); returns the slot-table
-/// size after them (`table` is the size before). Errors name the event's index in the block.
+/// pace, in cycles, into `pace` when the trace has a pace column), reporting each allocator
+/// event to `live` as it goes; returns the slot-table size after them (`table` is the size
+/// before). Errors name the event's index in the block.
 pub fn decode_block(
     cols: &[Vec<u8>; COLUMNS],
     count: u32,
@@ -267,6 +269,7 @@ pub fn decode_block(
     out: &mut Vec<Event>,
     mut pace: Option<&mut Vec<u64>>,
     order: &mut AllocOrder,
+    live: &mut impl SlotSink,
 ) -> Result<u32, String> {
     let tags = &cols[COL_TAGS];
     if tags.len() != count as usize {
@@ -402,6 +405,7 @@ pub fn decode_block(
                 Event::Free { slot, thread }
             }
         };
+        live.touch(i, slot, allocating, op != OP_REALLOC);
         dst.write(e);
     }
     // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==

@@ -24,7 +24,7 @@ fn decode(cols: &[Vec<u8>; COLUMNS], refs: bool) -> Result<Vec<Event>, String> {
         refs,
         ..AllocOrder::default()
     };
-    decode_block(cols, count, 0, &mut out, None, &mut order).map(|_| out)
+    decode_block(cols, count, 0, &mut out, None, &mut order, &mut ()).map(|_| out)
 }
 
 fn freed(events: &[Event]) -> Option<u32> {

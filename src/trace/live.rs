@@ -15,31 +15,25 @@ impl Liveness {
     /// Checks `events`, the first of which is event number `first` of the trace; returns the
     /// offending event's number and what is wrong with it.
     pub fn check(&mut self, events: &[Event], first: u64) -> Result<(), (u64, String)> {
-        for (i, e) in events.iter().enumerate() {
-            if !self.apply(e) {
-                return Err((first + i as u64, Self::describe(e)));
-            }
-        }
-        Ok(())
+        let mut c = self.checking();
+        c.touch_all(events);
+        c.verdict(events, first)
     }
 
-    /// Applies one event to the live set; `false`, and nothing changed, when it breaks
-    /// liveness. Kept branch-light because it runs on every event in the reading thread,
-    /// after the blocks were decoded in parallel (a quarter of a parallel read's samples went
-    /// here with a match per case): an allocation needs the slot dead, anything else live;
-    /// allocations and frees flip the bit, reallocs leave it.
-    #[inline(always)]
-    fn apply(&mut self, e: &Event) -> bool {
-        let Some((slot, alloc, flips)) = classify(e) else {
-            return true;
-        };
-        let (w, b) = self.word(slot);
-        let live = self.bits[w] & b != 0;
-        if live == alloc {
-            return false;
+    /// A [`SlotSink`] that checks each event against this live set as it is reported (the
+    /// serial reader hands it to the column decoder, which reports events as it decodes).
+    pub fn checking(&mut self) -> Checking<'_> {
+        Checking {
+            bits: &mut self.bits,
+            broken: None,
         }
-        self.bits[w] ^= b * u64::from(flips);
-        true
+    }
+
+    fn apply(&mut self, e: &Event) -> bool {
+        match classify(e) {
+            Some((slot, alloc, flips)) => apply_bit(&mut self.bits, slot, alloc, flips),
+            None => true,
+        }
     }
 
     /// What is wrong with `e`, an event that breaks liveness: an allocation breaks it only
@@ -101,6 +95,81 @@ impl Liveness {
     }
 }
 
+/// What the column decoder reports of each allocator event as it decodes it, while the slot
+/// and the operation are still in registers: the liveness check and the per-block summary run
+/// inside the decoder's loop instead of reading every decoded 16-byte event back afterwards
+/// and branching again on its kind (that re-read was a fifth of a serial read and a quarter
+/// of a parallel one: README, "Where the two threads' time goes").
+pub trait SlotSink {
+    /// Event `i` of the block names `slot`: allocating into it (`alloc`), freeing it
+    /// (`flips` without `alloc`) or resizing it (neither).
+    fn touch(&mut self, i: u32, slot: u32, alloc: bool, flips: bool);
+
+    /// Reports every allocator event of `events`, already decoded (format version 1's
+    /// decoder does not report as it goes).
+    fn touch_all(&mut self, events: &[Event]) {
+        for (i, e) in events.iter().enumerate() {
+            if let Some((slot, alloc, flips)) = classify(e) {
+                self.touch(i as u32, slot, alloc, flips);
+            }
+        }
+    }
+}
+
+/// Reports to nobody: a read that does not check.
+impl SlotSink for () {
+    #[inline(always)]
+    fn touch(&mut self, _: u32, _: u32, _: bool, _: bool) {}
+}
+
+/// [`Liveness::checking`]: applies events to a live set until the first that breaks it,
+/// whose index in the block it keeps.
+pub struct Checking<'a> {
+    bits: &'a mut Vec<u64>,
+    broken: Option<u32>,
+}
+
+impl Checking<'_> {
+    /// The check's verdict on the block `events` (the first being event number `first` of
+    /// the trace) whose events were reported.
+    pub fn verdict(&self, events: &[Event], first: u64) -> Result<(), (u64, String)> {
+        match self.broken {
+            None => Ok(()),
+            Some(i) => Err((
+                first + u64::from(i),
+                Liveness::describe(&events[i as usize]),
+            )),
+        }
+    }
+}
+
+impl SlotSink for Checking<'_> {
+    #[inline(always)]
+    fn touch(&mut self, i: u32, slot: u32, alloc: bool, flips: bool) {
+        if self.broken.is_none() && !apply_bit(self.bits, slot, alloc, flips) {
+            self.broken = Some(i);
+        }
+    }
+}
+
+/// Applies one event to a live set of one bit per slot; `false`, and nothing changed, when
+/// it breaks liveness. Kept branch-light because it runs on every event: an allocation needs
+/// the slot dead, anything else live; allocations and frees flip the bit, reallocs leave it.
+#[inline(always)]
+fn apply_bit(bits: &mut Vec<u64>, slot: u32, alloc: bool, flips: bool) -> bool {
+    let w = (slot >> 6) as usize;
+    if w >= bits.len() {
+        bits.resize(w + 1, 0);
+    }
+    let b = 1u64 << (slot & 63);
+    let word = &mut bits[w];
+    if (*word & b != 0) == alloc {
+        return false;
+    }
+    *word ^= b * u64::from(flips);
+    true
+}
+
 /// (slot, whether the event allocates, whether it flips the slot's state), or `None` for a
 /// marker.
 #[inline(always)]
@@ -146,44 +215,72 @@ pub struct SummaryScratch {
 
 /// Summarises `events` (one block) into `out`.
 pub fn summarize(events: &[Event], scratch: &mut SummaryScratch, out: &mut BlockSummary) {
-    out.touched.clear();
-    out.broken = None;
-    let words = &mut scratch.words;
-    for (i, e) in events.iter().enumerate() {
-        let Some((slot, alloc, flips)) = classify(e) else {
-            continue;
-        };
+    let mut s = Summarizing::new(scratch, out);
+    s.touch_all(events);
+    s.finish();
+}
+
+/// A [`SlotSink`] that summarises one block into a [`BlockSummary`] as its events are
+/// reported; [`Summarizing::finish`] completes it.
+pub struct Summarizing<'a> {
+    words: &'a mut Vec<[u64; 2]>,
+    out: &'a mut BlockSummary,
+}
+
+impl<'a> Summarizing<'a> {
+    pub fn new(scratch: &'a mut SummaryScratch, out: &'a mut BlockSummary) -> Self {
+        out.touched.clear();
+        out.broken = None;
+        Summarizing {
+            words: &mut scratch.words,
+            out,
+        }
+    }
+
+    /// Records what the block leaves each slot it touched, and leaves the scratch all-zero.
+    pub fn finish(self) {
+        for t in &mut self.out.touched {
+            let (w, b) = ((t.slot >> 6) as usize, 1u64 << (t.slot & 63));
+            let [seen, state] = &mut self.words[w];
+            t.end_live = *state & b != 0;
+            *seen &= !b;
+            *state &= !b;
+        }
+    }
+}
+
+impl SlotSink for Summarizing<'_> {
+    #[inline(always)]
+    fn touch(&mut self, i: u32, slot: u32, alloc: bool, flips: bool) {
+        if self.out.broken.is_some() {
+            return;
+        }
         let w = (slot >> 6) as usize;
-        if w >= words.len() {
-            words.resize(w + 1, [0, 0]);
+        if w >= self.words.len() {
+            self.words.resize(w + 1, [0, 0]);
         }
         let b = 1u64 << (slot & 63);
-        let [seen, state] = &mut words[w];
+        let [seen, state] = &mut self.words[w];
         if *seen & b == 0 {
             *seen |= b;
-            out.touched.push(Touch {
+            self.out.touched.push(Touch {
                 slot,
-                at: i as u32,
+                at: i,
                 need_live: !alloc,
                 end_live: false,
             });
             // After its first event a slot is live unless that event freed it.
             *state |= if alloc || !flips { b } else { 0 };
-            continue;
+            return;
         }
+        // Branching on "first touch" is cheap: first touches are ≈ 2 % of a block's events
+        // (a branch-free form was slower: docs/tried.md).
         let live = *state & b != 0;
         if live == alloc {
-            out.broken = Some(i as u32);
-            break;
+            self.out.broken = Some(i);
+            return;
         }
         *state ^= b * u64::from(flips);
-    }
-    for t in &mut out.touched {
-        let (w, b) = ((t.slot >> 6) as usize, 1u64 << (t.slot & 63));
-        let [seen, state] = &mut words[w];
-        t.end_live = *state & b != 0;
-        *seen &= !b;
-        *state &= !b;
     }
 }
 
@@ -445,6 +542,51 @@ mod tests {
             prop_assert!(scratch.words.iter().all(|w| *w == [0, 0]));
             let want = Liveness::default().check(&events, 0);
             prop_assert_eq!(got, want);
+        }
+
+        /// The column decoder's reports give what the separate passes give over the events
+        /// it decoded: the check's verdict (from a live set already holding the slots named
+        /// in `before`) and the block's summary.
+        #[test]
+        fn the_decoder_checks_and_summarises_as_the_separate_passes_do(
+            block in prop_oneof![
+                prop::collection::vec(any_wide_event(), 0..300),
+                mostly_valid(),
+            ],
+            before in prop::collection::vec(0u32..150, 0..40),
+        ) {
+            use crate::trace::columns::{decode_block, AllocOrder, BlockEncoder};
+            // Every slot of the generators is below the table size the block starts at.
+            let table = 150;
+            let mut enc = BlockEncoder::new(true);
+            enc.reset(table);
+            for e in &block {
+                enc.push(e, table, None);
+            }
+            let n = block.len() as u32;
+            let mut order = AllocOrder::for_flags(crate::trace::format::FLAG_ORDER);
+            let mut seeded = Liveness::default();
+            for &slot in &before {
+                let live = seeded.is_live(slot);
+                apply_bit(&mut seeded.bits, slot, !live, true);
+            }
+            let (mut fused, mut separate) = (seeded.clone(), seeded);
+            let mut events = Vec::new();
+            let mut check = fused.checking();
+            decode_block(&enc.cols, n, table, &mut events, None, &mut order, &mut check).unwrap();
+            prop_assert_eq!(&events, &block);
+            prop_assert_eq!(check.verdict(&events, 7), separate.check(&events, 7));
+
+            let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
+            let mut sink = Summarizing::new(&mut scratch, &mut summary);
+            events.clear();
+            decode_block(&enc.cols, n, table, &mut events, None, &mut order, &mut sink).unwrap();
+            sink.finish();
+            let mut want = BlockSummary::default();
+            summarize(&events, &mut SummaryScratch::default(), &mut want);
+            prop_assert_eq!(&summary.touched, &want.touched);
+            prop_assert_eq!(summary.broken, want.broken);
+            prop_assert!(scratch.words.iter().all(|w| *w == [0, 0]));
         }
 
         /// Whatever the input, the repaired stream frees and resizes only live blocks, and

@@ -8,7 +8,7 @@
 
 use super::block::{decode_block_any, Header, Scratch};
 use super::index::Index;
-use super::live::{summarize, BlockSummary, Liveness, SummaryScratch};
+use super::live::{BlockSummary, Liveness, Summarizing, SummaryScratch};
 use super::pipeline::{Decoded, Pipeline};
 use super::reader::{PacedBatch, TraceReader};
 use super::{End, ErrorKind, Meta, TraceError};
@@ -114,23 +114,39 @@ pub(super) fn decode_into(
     out.events.clear();
     out.pace.clear();
     let paced = header.flags & super::format::FLAG_PACE != 0;
-    let table_after = decode_block_any(
-        header,
-        &head,
-        payload,
-        table_before,
-        scratch,
-        &mut out.events,
-        paced.then_some(&mut out.pace),
-    )
-    .map_err(|m| TraceError::corrupt(at, format!("block {k}: {m}")))?;
+    let pace = paced.then_some(&mut out.pace);
+    // The block's liveness summary is worked out inside the decoder (see `SlotSink`).
+    let decoded = if summaries {
+        let mut sink = Summarizing::new(&mut out.live_scratch, &mut out.live);
+        let d = decode_block_any(
+            header,
+            &head,
+            payload,
+            table_before,
+            scratch,
+            &mut out.events,
+            pace,
+            &mut sink,
+        );
+        sink.finish();
+        d
+    } else {
+        decode_block_any(
+            header,
+            &head,
+            payload,
+            table_before,
+            scratch,
+            &mut out.events,
+            pace,
+            &mut (),
+        )
+    };
+    let table_after = decoded.map_err(|m| TraceError::corrupt(at, format!("block {k}: {m}")))?;
     out.at = at;
     out.seq = k as u64;
     out.table_before = table_before;
     out.table_after = table_after;
-    if summaries {
-        summarize(&out.events, &mut out.live_scratch, &mut out.live);
-    }
     Ok(())
 }
 

@@ -220,15 +220,32 @@ impl<R: Read> TraceReader<R> {
     fn decode(&mut self, head: &BlockHead, at: u64) -> Result<(), TraceError> {
         let what = format!("block {}", self.block - 1);
         let pace = self.has_pace().then_some(&mut self.pace);
-        let table = decode_block_any(
-            &self.header,
-            head,
-            &self.stored,
-            self.table,
-            &mut self.scratch,
-            &mut self.batch,
-            pace,
-        )
+        // The liveness check runs inside the decoder (see `SlotSink`); its verdict counts only
+        // after the block has decoded and passed the table check, as a separate pass did.
+        let mut unchecked = ();
+        let mut checking = self.live.as_mut().map(Liveness::checking);
+        let table = match &mut checking {
+            Some(c) => decode_block_any(
+                &self.header,
+                head,
+                &self.stored,
+                self.table,
+                &mut self.scratch,
+                &mut self.batch,
+                pace,
+                c,
+            ),
+            None => decode_block_any(
+                &self.header,
+                head,
+                &self.stored,
+                self.table,
+                &mut self.scratch,
+                &mut self.batch,
+                pace,
+                &mut unchecked,
+            ),
+        }
         .map_err(|m| TraceError::corrupt(at, format!("{what}: {m}")))?;
         if let Some(d) = &self.declared {
             if table > d.slots {
@@ -241,8 +258,8 @@ impl<R: Read> TraceReader<R> {
                 ));
             }
         }
-        if let Some(live) = &mut self.live {
-            live.check(&self.batch, self.events).map_err(|(n, m)| {
+        if let Some(c) = &checking {
+            c.verdict(&self.batch, self.events).map_err(|(n, m)| {
                 TraceError::corrupt(at, format!("{what}: event {n} of the trace: {m}"))
             })?;
         }
