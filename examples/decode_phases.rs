@@ -11,7 +11,7 @@
 //! Run: `cargo run --release --example decode_phases -- FILE.pbt [REPS]`
 
 use pybench::sys::procfs::thread_cpu_ns;
-use pybench::trace::block::Scratch;
+use pybench::trace::block::{decode_block_any, BlockInput, Scratch};
 use pybench::trace::columns;
 use pybench::trace::format::COLUMNS;
 use pybench::trace::live::{summarize, BlockSummary, Liveness, Summarizing, SummaryScratch};
@@ -137,17 +137,14 @@ fn main() -> anyhow::Result<()> {
             pace.clear();
             let t = head.table_before.unwrap_or(0);
             let mut check = live.checking();
-            pybench::trace::block::decode_block_any(
-                &index.header,
+            let block = BlockInput {
+                header: &index.header,
                 head,
-                &raw[hlen..],
-                t,
-                &mut s,
-                &mut out,
-                paced.then_some(&mut pace),
-                &mut check,
-            )
-            .unwrap();
+                payload: &raw[hlen..],
+                table: t,
+            };
+            let p = paced.then_some(&mut pace);
+            decode_block_any(block, &mut s, &mut out, p, &mut check).unwrap();
             check.verdict(&out, 0).unwrap();
         }
     });

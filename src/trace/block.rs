@@ -205,19 +205,31 @@ pub fn parse_end(h: &Header, head: &BlockHead, payload: &[u8]) -> Result<End, St
     serde_json::from_slice(&json).map_err(|e| format!("end block is not valid JSON: {e}"))
 }
 
-/// Decodes one events block's payload (already checksummed) into `out` and `pace`, reporting
-/// its allocator events to `live`; returns the slot-table size after it.
-#[allow(clippy::too_many_arguments)] // each is one input or output of the block's decode
+/// One events block as [`decode_block_any`] takes it: its payload (already checksummed), the
+/// header it was read with, and the slot-table size before it.
+#[derive(Clone, Copy)]
+pub struct BlockInput<'a> {
+    pub header: &'a Header,
+    pub head: &'a BlockHead,
+    pub payload: &'a [u8],
+    pub table: u32,
+}
+
+/// Decodes one events block into `out` and `pace`, reporting its allocator events to `live`;
+/// returns the slot-table size after it.
 pub fn decode_block_any(
-    h: &Header,
-    head: &BlockHead,
-    payload: &[u8],
-    table: u32,
+    b: BlockInput<'_>,
     s: &mut Scratch,
     out: &mut Vec<Event>,
     pace: Option<&mut Vec<u64>>,
     live: &mut impl SlotSink,
 ) -> Result<u32, String> {
+    let BlockInput {
+        header: h,
+        head,
+        payload,
+        table,
+    } = b;
     if h.version >= 2 {
         columns::unpack(payload, head.raw_len, &mut s.cols, &mut s.zstd)?;
         s.order.refs = h.flags & FLAG_ORDER != 0;

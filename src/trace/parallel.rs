@@ -6,7 +6,7 @@
 //! group in its caller's thread (the streaming replay's read-ahead). Version-1 files, whose
 //! blocks depend on the ones before, are read serially.
 
-use super::block::{decode_block_any, Header, Scratch};
+use super::block::{decode_block_any, BlockInput, Header, Scratch};
 use super::index::Index;
 use super::live::{BlockSummary, Liveness, Summarizing, SummaryScratch};
 use super::pipeline::{Decoded, Pipeline};
@@ -116,31 +116,19 @@ pub(super) fn decode_into(
     let paced = header.flags & super::format::FLAG_PACE != 0;
     let pace = paced.then_some(&mut out.pace);
     // The block's liveness summary is worked out inside the decoder (see `SlotSink`).
+    let block = BlockInput {
+        header,
+        head: &head,
+        payload,
+        table: table_before,
+    };
     let decoded = if summaries {
         let mut sink = Summarizing::new(&mut out.live_scratch, &mut out.live);
-        let d = decode_block_any(
-            header,
-            &head,
-            payload,
-            table_before,
-            scratch,
-            &mut out.events,
-            pace,
-            &mut sink,
-        );
+        let d = decode_block_any(block, scratch, &mut out.events, pace, &mut sink);
         sink.finish();
         d
     } else {
-        decode_block_any(
-            header,
-            &head,
-            payload,
-            table_before,
-            scratch,
-            &mut out.events,
-            pace,
-            &mut (),
-        )
+        decode_block_any(block, scratch, &mut out.events, pace, &mut ())
     };
     let table_after = decoded.map_err(|m| TraceError::corrupt(at, format!("block {k}: {m}")))?;
     out.at = at;

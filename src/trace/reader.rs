@@ -5,7 +5,9 @@
 //! scans the block headers and the end block ([`super::index`]), so the totals the file
 //! declares are checked against the limits before any event is decoded.
 
-use super::block::{decode_block_any, parse_head, read_header, BlockHead, Header, Scratch};
+use super::block::{
+    decode_block_any, parse_head, read_header, BlockHead, BlockInput, Header, Scratch,
+};
 use super::format::*;
 use super::index::{scan, Index};
 use super::live::Liveness;
@@ -222,29 +224,17 @@ impl<R: Read> TraceReader<R> {
         let pace = self.has_pace().then_some(&mut self.pace);
         // The liveness check runs inside the decoder (see `SlotSink`); its verdict counts only
         // after the block has decoded and passed the table check, as a separate pass did.
-        let mut unchecked = ();
         let mut checking = self.live.as_mut().map(Liveness::checking);
+        let block = BlockInput {
+            header: &self.header,
+            head,
+            payload: &self.stored,
+            table: self.table,
+        };
+        let (scratch, out) = (&mut self.scratch, &mut self.batch);
         let table = match &mut checking {
-            Some(c) => decode_block_any(
-                &self.header,
-                head,
-                &self.stored,
-                self.table,
-                &mut self.scratch,
-                &mut self.batch,
-                pace,
-                c,
-            ),
-            None => decode_block_any(
-                &self.header,
-                head,
-                &self.stored,
-                self.table,
-                &mut self.scratch,
-                &mut self.batch,
-                pace,
-                &mut unchecked,
-            ),
+            Some(c) => decode_block_any(block, scratch, out, pace, c),
+            None => decode_block_any(block, scratch, out, pace, &mut ()),
         }
         .map_err(|m| TraceError::corrupt(at, format!("{what}: {m}")))?;
         if let Some(d) = &self.declared {
