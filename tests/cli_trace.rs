@@ -22,7 +22,7 @@ fn a_generated_trace_summarises_like_its_workload() {
             "--workload",
             "lists",
             "--scale",
-            "30000",
+            "500000",
             "--seed",
             "9",
             "-o",
@@ -37,11 +37,14 @@ fn a_generated_trace_summarises_like_its_workload() {
         "--workload",
         "lists",
         "--scale",
-        "30000",
+        "500000",
         "--seed",
         "9",
         "--json",
     ]));
+    // Several blocks of 2^18 events, so `stats FILE` summarises across block boundaries.
+    let events = from_trace["summary"]["events"].as_u64().unwrap();
+    assert!(events > 3 << 18, "{events} events");
     assert_eq!(from_trace["summary"], from_spec["summary"]);
     assert_eq!(from_trace["trace"]["source"], "generated");
     assert_eq!(from_trace["trace"]["phases"], from_spec["stream"]["phases"]);

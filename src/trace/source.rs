@@ -354,31 +354,14 @@ pub fn summarize_with(
 ) -> anyhow::Result<(Meta, super::End, crate::workload::Summary)> {
     let mut r = ParallelReader::open(path, allow_malformed)
         .with_context(|| format!("{}", path.display()))?;
-    let mut failure = None;
-    let mut batch: Vec<Event> = Vec::new();
-    let mut pos = 0;
-    let events = std::iter::from_fn(|| loop {
-        if pos < batch.len() {
-            pos += 1;
-            return Some(batch[pos - 1]);
-        }
-        match r.next_batch() {
-            Ok(Some(b)) => {
-                batch.clear();
-                batch.extend_from_slice(b);
-                pos = 0;
-            }
-            Ok(None) => return None,
-            Err(e) => {
-                failure = Some(e);
-                return None;
-            }
-        }
-    });
-    let summary = crate::workload::Summary::from_events(events);
-    if let Some(e) = failure {
-        return Err(anyhow::Error::new(e).context(format!("{}", path.display())));
+    let mut summary = crate::workload::SummaryBuilder::default();
+    while let Some(batch) = r
+        .next_batch()
+        .with_context(|| format!("{}", path.display()))?
+    {
+        summary.extend(batch);
     }
+    let summary = summary.finish();
     Ok((r.meta().clone(), r.end().clone(), summary))
 }
 

@@ -29,7 +29,7 @@ pub use event::{fingerprint_hex, stream_hash, Domain, Event, Op, StreamHasher};
 pub use gen::Params;
 pub use python::PyVersion;
 pub use spec::SpecError;
-pub use summary::Summary;
+pub use summary::{Summary, SummaryBuilder};
 pub use validate::{validate, Checker, StreamError, Validity};
 
 use gen::Generator;

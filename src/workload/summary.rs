@@ -96,97 +96,137 @@ struct SlotState {
 
 const DOMAINS: [Domain; 3] = Domain::ALL;
 
-impl Summary {
-    /// Summarises a stream in one pass; memory is proportional to the slot-table size.
-    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Summary {
-        let mut s = Summary::default();
-        let mut slots: Vec<SlotState> = Vec::new();
-        let mut classes = [0u64; 32];
-        let (mut allocs, mut live_blocks, mut live_bytes) = (0u64, 0u64, 0u64);
-        let mut freed_within = [0u64; 3];
-        // Generation of the collection whose burst of frees is in progress, if any.
-        let mut burst: Option<usize> = None;
-        let mut request = |bytes: u64, s: &mut Summary| match bytes {
-            0 => s.zero_bytes += 1,
-            1..=512 => classes[((bytes - 1) >> 4) as usize] += 1,
-            _ => s.over_512 += 1,
-        };
-        let mut hash = crate::workload::StreamHasher::default();
-        for e in events {
-            s.events += 1;
-            hash.event(&e);
-            if !matches!(e, Event::Free { .. } | Event::Gc(_)) {
-                burst = None;
-            }
-            match e {
-                Event::Alloc { slot, domain, .. } | Event::Calloc { slot, domain, .. } => {
-                    let bytes = e.bytes().unwrap_or(0);
-                    if e.op() == Op::Alloc {
-                        s.alloc.add(domain);
-                    } else {
-                        s.calloc.add(domain);
-                    }
-                    request(bytes, &mut s);
-                    let i = slot as usize;
-                    if i >= slots.len() {
-                        slots.resize(i + 1, SlotState::default());
-                    }
-                    if slots[i].live {
-                        s.malformed += 1;
-                        live_bytes -= slots[i].bytes;
-                        live_blocks -= 1;
-                    }
-                    slots[i] = SlotState {
-                        bytes,
-                        birth: allocs,
-                        domain: domain as u8,
-                        live: true,
-                    };
-                    allocs += 1;
-                    live_blocks += 1;
-                    live_bytes += bytes;
-                }
-                Event::Realloc { slot, size, .. } => match slots.get_mut(slot as usize) {
-                    Some(st) if st.live => {
-                        s.realloc.add(DOMAINS[st.domain as usize]);
-                        request(u64::from(size), &mut s);
-                        live_bytes = live_bytes - st.bytes + u64::from(size);
-                        st.bytes = u64::from(size);
-                    }
-                    _ => s.malformed += 1,
-                },
-                Event::Free { slot, .. } => match slots.get_mut(slot as usize) {
-                    Some(st) if st.live => {
-                        s.free.add(DOMAINS[st.domain as usize]);
-                        st.live = false;
-                        if let Some(g) = burst {
-                            s.gc_freed[g] += 1;
-                        }
-                        live_blocks -= 1;
-                        live_bytes -= st.bytes;
-                        // Allocations made after this block's, up to now.
-                        let age = allocs - st.birth - 1;
-                        for (n, limit) in freed_within.iter_mut().zip(LIFETIME_BUCKETS) {
-                            if age <= limit {
-                                *n += 1;
-                            }
-                        }
-                    }
-                    _ => s.malformed += 1,
-                },
-                Event::Phase(_) => s.phase_markers += 1,
-                Event::Gc(g) => {
-                    if let Some(c) = s.gc_collections.get_mut(g as usize) {
-                        *c += 1;
-                        burst = Some(g as usize);
-                    } else {
-                        s.malformed += 1;
-                    }
-                }
-            }
-            s.peak_live_blocks = s.peak_live_blocks.max(live_blocks);
-            s.peak_live_bytes = s.peak_live_bytes.max(live_bytes);
+/// [`Summary::from_events`] one event at a time, for a stream read in batches (a trace's
+/// blocks are summarised straight from the reader's buffers, not copied out one by one).
+#[derive(Default)]
+pub struct SummaryBuilder {
+    s: Summary,
+    slots: Vec<SlotState>,
+    classes: [u64; 32],
+    allocs: u64,
+    live_blocks: u64,
+    live_bytes: u64,
+    freed_within: [u64; 3],
+    /// Generation of the collection whose burst of frees is in progress, if any.
+    burst: Option<usize>,
+    hash: crate::workload::StreamHasher,
+}
+
+impl SummaryBuilder {
+    /// Counts one request of `bytes` in its size class.
+    fn request(&mut self, bytes: u64) {
+        match bytes {
+            0 => self.s.zero_bytes += 1,
+            1..=512 => self.classes[((bytes - 1) >> 4) as usize] += 1,
+            _ => self.s.over_512 += 1,
         }
+    }
+
+    /// Adds the stream's next events.
+    pub fn extend(&mut self, events: &[Event]) {
+        for e in events {
+            self.push(e);
+        }
+    }
+
+    /// Adds the stream's next event.
+    pub fn push(&mut self, e: &Event) {
+        let e = *e;
+        self.s.events += 1;
+        self.hash.event(&e);
+        if !matches!(e, Event::Free { .. } | Event::Gc(_)) {
+            self.burst = None;
+        }
+        match e {
+            Event::Alloc { slot, domain, .. } | Event::Calloc { slot, domain, .. } => {
+                self.allocate(&e, slot, domain)
+            }
+            Event::Realloc { slot, size, .. } => match self.slots.get_mut(slot as usize) {
+                Some(st) if st.live => {
+                    let (old, new) = (st.bytes, u64::from(size));
+                    st.bytes = new;
+                    self.s.realloc.add(DOMAINS[st.domain as usize]);
+                    self.request(new);
+                    self.live_bytes = self.live_bytes - old + new;
+                }
+                _ => self.s.malformed += 1,
+            },
+            Event::Free { slot, .. } => self.free(slot),
+            Event::Phase(_) => self.s.phase_markers += 1,
+            Event::Gc(g) => {
+                if let Some(c) = self.s.gc_collections.get_mut(g as usize) {
+                    *c += 1;
+                    self.burst = Some(g as usize);
+                } else {
+                    self.s.malformed += 1;
+                }
+            }
+        }
+        self.s.peak_live_blocks = self.s.peak_live_blocks.max(self.live_blocks);
+        self.s.peak_live_bytes = self.s.peak_live_bytes.max(self.live_bytes);
+    }
+
+    fn allocate(&mut self, e: &Event, slot: u32, domain: Domain) {
+        let bytes = e.bytes().unwrap_or(0);
+        if e.op() == Op::Alloc {
+            self.s.alloc.add(domain);
+        } else {
+            self.s.calloc.add(domain);
+        }
+        self.request(bytes);
+        let i = slot as usize;
+        if i >= self.slots.len() {
+            self.slots.resize(i + 1, SlotState::default());
+        }
+        if self.slots[i].live {
+            self.s.malformed += 1;
+            self.live_bytes -= self.slots[i].bytes;
+            self.live_blocks -= 1;
+        }
+        self.slots[i] = SlotState {
+            bytes,
+            birth: self.allocs,
+            domain: domain as u8,
+            live: true,
+        };
+        self.allocs += 1;
+        self.live_blocks += 1;
+        self.live_bytes += bytes;
+    }
+
+    fn free(&mut self, slot: u32) {
+        let Some(st) = self.slots.get_mut(slot as usize).filter(|st| st.live) else {
+            self.s.malformed += 1;
+            return;
+        };
+        st.live = false;
+        self.s.free.add(DOMAINS[st.domain as usize]);
+        if let Some(g) = self.burst {
+            self.s.gc_freed[g] += 1;
+        }
+        self.live_blocks -= 1;
+        self.live_bytes -= st.bytes;
+        // Allocations made after this block's, up to now.
+        let age = self.allocs - st.birth - 1;
+        for (n, limit) in self.freed_within.iter_mut().zip(LIFETIME_BUCKETS) {
+            if age <= limit {
+                *n += 1;
+            }
+        }
+    }
+
+    /// The summary of the events added.
+    pub fn finish(self) -> Summary {
+        let SummaryBuilder {
+            mut s,
+            classes,
+            allocs,
+            live_blocks,
+            live_bytes,
+            freed_within,
+            hash,
+            ..
+        } = self;
         s.size_classes = classes
             .iter()
             .enumerate()
@@ -209,6 +249,17 @@ impl Summary {
         s.live_bytes_at_end = live_bytes;
         s.fingerprint = crate::workload::fingerprint_hex(hash.finish());
         s
+    }
+}
+
+impl Summary {
+    /// Summarises a stream in one pass; memory is proportional to the slot-table size.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Summary {
+        let mut b = SummaryBuilder::default();
+        for e in events {
+            b.push(&e);
+        }
+        b.finish()
     }
 
     /// The human-readable report: one section per figure of the issue.
