@@ -55,13 +55,25 @@ fn every_allocator_runs_with_its_preload_in_effect() {
         .map(|c| c["allocator"].as_str().unwrap())
         .collect();
     assert!(names.starts_with(&["pymalloc", "system"]), "{names:?}");
-    // What the Python process itself saw, one line per run, in run order.
-    let seen: Vec<&str> = program_output
-        .lines()
-        .filter(|l| l.starts_with("PYTHONMALLOC="))
-        .collect();
+    // What the Python process itself saw, one line per run, each after the progress line
+    // that names its allocator ("[k/n] LABEL under NAME rep R"; runs go in a fresh order
+    // each repetition, so the run order is read from those lines).
+    let mut current = None;
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for l in program_output.lines() {
+        if let Some((_, rest)) = l.split_once(" under ") {
+            current = rest.split_once(" rep ").map(|(name, _)| name);
+        } else if l.starts_with("PYTHONMALLOC=") {
+            seen.push((current.take().expect("a progress line first"), l));
+        }
+    }
     assert_eq!(seen.len(), names.len(), "{program_output}");
-    for (name, line) in names.iter().zip(&seen) {
+    let mut run: Vec<&str> = seen.iter().map(|(name, _)| *name).collect();
+    run.sort_unstable();
+    let mut saved = names.clone();
+    saved.sort_unstable();
+    assert_eq!(run, saved, "every allocator ran once");
+    for (name, line) in &seen {
         let expected_env = if *name == "pymalloc" {
             "PYTHONMALLOC= "
         } else {
@@ -185,4 +197,60 @@ fn bad_input_is_one_line_and_exit_2() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     pybench().args(["exec"]).assert().code(2);
+}
+
+/// The contenders run in a fresh order each repetition (so none always follows the same
+/// one), and the results keep them in the order given, repetition by repetition.
+#[test]
+fn contenders_run_in_a_fresh_order_each_repetition_and_are_saved_in_the_order_given() {
+    let root = tempdir("exec-order");
+    let out = pybench()
+        .args([
+            "exec",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "6",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&root)
+        .args(["--", "true"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // "[k/12] true under NAME rep R", in the order the runs were made.
+    let runs: Vec<(String, String)> = stderr
+        .lines()
+        .filter_map(|l| l.split_once(" under "))
+        .filter_map(|(_, rest)| rest.split_once(" rep "))
+        .map(|(name, rep)| (rep.to_string(), name.to_string()))
+        .collect();
+    assert_eq!(runs.len(), 12, "{stderr}");
+    let firsts: Vec<&str> = runs.chunks(2).map(|pair| pair[0].1.as_str()).collect();
+    for (r, pair) in runs.chunks(2).enumerate() {
+        assert!(
+            pair.iter().all(|(rep, _)| *rep == r.to_string()),
+            "{stderr}"
+        );
+        assert_ne!(pair[0].1, pair[1].1, "{stderr}");
+    }
+    assert!(
+        firsts.contains(&"pymalloc") && firsts.contains(&"system"),
+        "{firsts:?}"
+    );
+    let saved: Vec<(u64, String)> = results(&root)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let rep = c["repetition"].as_u64().unwrap();
+            (rep, c["allocator"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want: Vec<(u64, String)> = (0..6)
+        .flat_map(|r| [(r, "pymalloc".to_string()), (r, "system".to_string())])
+        .collect();
+    assert_eq!(saved, want);
+    std::fs::remove_dir_all(&root).unwrap();
 }

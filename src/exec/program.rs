@@ -6,8 +6,10 @@ use super::engine_site::EngineReport;
 use super::{execute, to_cell};
 use crate::alloc::{AllocError, AllocatorSpec};
 use crate::harness::runner;
+use crate::harness::throughput::round_order;
 use crate::report::model::{AllocatorInfo, CellKind, CellResult, RunParameters, RunResults};
 use crate::report::store::ResultsStore;
+use crate::stats::SplitMix64;
 
 /// A real program and how to run it, as the command line gives them.
 #[derive(Debug)]
@@ -130,10 +132,13 @@ pub fn manifest(
     (parameters, infos)
 }
 
-/// Runs the program `repetitions` times under every contender, interleaved, saving each
-/// run's cell as it finishes. Progress lines go to stderr, repetitions numbered from 0 as in
-/// the results files; so does the program's own output,
-/// so that stdout holds only pybench's table or `--csv -`. An engine contender the interpreter
+/// Seed of the contenders' order in [`run_programs`] (any fixed value: reruns repeat it).
+const EXEC_ORDER_SEED: u64 = 0x0e7e_c0de;
+
+/// Runs the program `repetitions` times under every contender, interleaved in a fresh order
+/// each repetition, saving each run's cell as it finishes. Progress lines go to stderr,
+/// repetitions numbered from 0 as in the results files; so does the program's own output, so
+/// that stdout holds only pybench's table or `--csv -`. An engine contender the interpreter
 /// refuses adds its reason to `problems` and is not run again. Returns true when Ctrl-C
 /// stopped it early.
 pub fn run_programs(
@@ -149,8 +154,22 @@ pub fn run_programs(
     let mut done = 0;
     // Engine contenders the interpreter cannot host: one failed run says why; no more runs.
     let mut refused: Vec<String> = Vec::new();
+    // A fresh order of the contenders every repetition, seeded so that a rerun repeats it. In
+    // a fixed order each contender always runs right after the same one, and what a process
+    // finds (the page cache, the pages the one before it freed, warm caches) depends on that
+    // one: one fixed-order sitting here put mimalloc without purging at 1.01x pymalloc's wall
+    // time where permuted orders gave 1.15x (README, "Is that effect mimalloc's clocked
+    // purging?"). Shuffled, such an effect becomes spread the intervals see, as in `run`'s
+    // rounds (`round_order`).
+    //
+    // The results keep the cells in the order given (repetition, then `set`), which the
+    // tables, the reference and validate's pairing follow: each cell is inserted at its place.
+    let mut rng = SplitMix64::new(EXEC_ORDER_SEED);
     for rep in 0..req.repetitions {
-        for c in set {
+        let rep_start = results.cells.len();
+        let mut placed: Vec<usize> = Vec::with_capacity(set.len());
+        for i in round_order(set.len(), &mut rng) {
+            let c = &set[i];
             if runner::interrupted() {
                 return Ok(true);
             }
@@ -176,7 +195,9 @@ pub fn run_programs(
                     cell
                 }
             };
-            results.cells.push(cell);
+            let k = placed.partition_point(|&j| j < i);
+            placed.insert(k, i);
+            results.cells.insert(rep_start + k, cell);
             store.save(results)?;
         }
     }
