@@ -252,5 +252,4 @@ fn contenders_run_in_a_fresh_order_each_repetition_and_are_saved_in_the_order_gi
         .flat_map(|r| [(r, "pymalloc".to_string()), (r, "system".to_string())])
         .collect();
     assert_eq!(saved, want);
-    std::fs::remove_dir_all(&root).unwrap();
 }

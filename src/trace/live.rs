@@ -74,18 +74,10 @@ impl Liveness {
             return Err((first + u64::from(i), Self::describe(&events[i as usize])));
         }
         for t in &s.touched {
-            let (w, b) = self.word(t.slot);
+            let (w, b) = slot_word(&mut self.bits, t.slot);
             self.bits[w] = (self.bits[w] & !b) | if t.end_live { b } else { 0 };
         }
         Ok(())
-    }
-
-    fn word(&mut self, slot: u32) -> (usize, u64) {
-        let w = (slot >> 6) as usize;
-        if w >= self.bits.len() {
-            self.bits.resize(w + 1, 0);
-        }
-        (w, 1u64 << (slot & 63))
     }
 
     fn is_live(&self, slot: u32) -> bool {
@@ -157,17 +149,23 @@ impl SlotSink for Checking<'_> {
 /// the slot dead, anything else live; allocations and frees flip the bit, reallocs leave it.
 #[inline(always)]
 fn apply_bit(bits: &mut Vec<u64>, slot: u32, alloc: bool, flips: bool) -> bool {
-    let w = (slot >> 6) as usize;
-    if w >= bits.len() {
-        bits.resize(w + 1, 0);
-    }
-    let b = 1u64 << (slot & 63);
+    let (w, b) = slot_word(bits, slot);
     let word = &mut bits[w];
     if (*word & b != 0) == alloc {
         return false;
     }
     *word ^= b * u64::from(flips);
     true
+}
+
+/// The word of `bits` that holds `slot`'s bit (grown to hold it) and the bit's mask.
+#[inline(always)]
+fn slot_word(bits: &mut Vec<u64>, slot: u32) -> (usize, u64) {
+    let w = (slot >> 6) as usize;
+    if w >= bits.len() {
+        bits.resize(w + 1, 0);
+    }
+    (w, 1u64 << (slot & 63))
 }
 
 /// (slot, whether the event allocates, whether it flips the slot's state), or `None` for a

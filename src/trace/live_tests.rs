@@ -4,17 +4,11 @@ use super::*;
 use crate::workload::Domain;
 use proptest::prelude::*;
 
-fn alloc(slot: u32) -> Event {
-    Event::Alloc {
-        slot,
-        size: 16,
-        domain: Domain::Obj,
-        thread: 0,
-    }
-}
+use crate::workload::event::fixture::free;
 
-fn free(slot: u32) -> Event {
-    Event::Free { slot, thread: 0 }
+/// A 16-byte object allocation (the size does not matter to liveness).
+fn alloc(slot: u32) -> Event {
+    crate::workload::event::fixture::alloc(slot, 16)
 }
 
 fn realloc(slot: u32) -> Event {

@@ -124,18 +124,11 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::event::Domain;
+
+    use crate::workload::event::fixture::free;
 
     fn alloc(slot: u32) -> Event {
-        Event::Alloc {
-            slot,
-            size: 16,
-            domain: Domain::Obj,
-            thread: 0,
-        }
-    }
-    fn free(slot: u32) -> Event {
-        Event::Free { slot, thread: 0 }
+        crate::workload::event::fixture::alloc(slot, 16)
     }
 
     #[test]
