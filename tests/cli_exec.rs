@@ -253,3 +253,45 @@ fn contenders_run_in_a_fresh_order_each_repetition_and_are_saved_in_the_order_gi
         .collect();
     assert_eq!(saved, want);
 }
+
+/// A fake sysfs under `root`: one virtio device `id` with `features`, reporting order 9.
+fn fake_sysfs(root: &Path, id: &str, features: &str) {
+    let dev = root.join("bus/virtio/devices/virtio0");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("device"), format!("{id}\n")).unwrap();
+    std::fs::write(dev.join("features"), format!("{features}\n")).unwrap();
+    let p = root.join("module/page_reporting/parameters");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("page_reporting_order"), "9\n").unwrap();
+}
+
+#[test]
+fn free_page_reporting_is_noted_and_recorded_only_where_the_balloon_reports() {
+    for (id, features, reporting) in [
+        ("0x0005", "0110010100000000", true),
+        ("0x0005", "0110000100000000", false),
+        ("0x0002", "0110010100000000", false),
+    ] {
+        let tmp = tempdir("reporting");
+        let sys = tmp.join("sys");
+        fake_sysfs(&sys, id, features);
+        // The program fails at once (exit 3): the note comes before any run.
+        let out = pybench()
+            .env("PYBENCH_FAKE_SYSFS", &sys)
+            .args(["exec", "-a", "system", "-r", "1", "-q", "--out"])
+            .arg(tmp.join("out"))
+            .args(["--", "python3", SCRIPT, "3"])
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let noted = stderr.contains("free page reporting, blocks of 2^9 pages");
+        assert_eq!(noted, reporting, "{id} {features}: {stderr}");
+        let recorded = &results(&tmp.join("out"))["machine"]["free_page_reporting"];
+        match id {
+            "0x0005" => assert_eq!(recorded["enabled"], reporting, "{recorded}"),
+            _ => assert!(recorded.is_null(), "no balloon, nothing recorded: {recorded}"),
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
+    output::warn_for_real_runs(&results.machine);
     let interrupted =
         program::run_programs(&req, &set, &label, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;

@@ -65,6 +65,16 @@ pub fn warn_if_loaded(machine: &MachineInfo) {
     }
 }
 
+/// The lines a real-program measurement (`exec`, `validate`) prints about the machine first:
+/// its load, and free page reporting, which makes a fresh process's huge pages cost what ran
+/// before it (`sys::hypervisor`).
+pub fn warn_for_real_runs(machine: &MachineInfo) {
+    warn_if_loaded(machine);
+    if let Some(note) = machine.free_page_reporting.and_then(|r| r.note()) {
+        eprintln!("{note}");
+    }
+}
+
 /// One line on stderr when the binary verifies every free (a `checked` or debug build): its
 /// engine figures are slower than a release build's.
 pub fn warn_if_not_release(machine: &MachineInfo) {

@@ -37,6 +37,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         parameters,
         infos,
     )?;
+    output::warn_for_real_runs(&results.machine);
     let (v, interrupted) =
         validate_program(&req, &set, !no_mutator, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;

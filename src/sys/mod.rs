@@ -3,11 +3,12 @@
 //! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT (`signal`), the wall
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
 //! (`fs`), the process controls of child processes (`process`), the launcher that starts a
-//! measured program from a small address space (`spawn`), and the recording channel that names
-//! each writer (`channel`).
+//! measured program from a small address space (`spawn`), the recording channel that names
+//! each writer (`channel`), and what a hypervisor does with free memory (`hypervisor`).
 
 pub mod channel;
 pub mod fs;
+pub mod hypervisor;
 pub(crate) mod mem;
 pub mod perf;
 pub mod pinned;

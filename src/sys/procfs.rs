@@ -128,6 +128,11 @@ pub struct MachineInfo {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
+    /// Whether a virtual machine gives free memory back to its hypervisor, which makes huge
+    /// pages dearer after idle moments ([`super::hypervisor`]); absent without a balloon
+    /// device and in runs saved before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_page_reporting: Option<super::hypervisor::PageReporting>,
 }
 
 /// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
@@ -176,6 +181,7 @@ impl MachineInfo {
             libc: glibc_version(),
             load_average: load_average(),
             build: Some(crate::BUILD.to_string()),
+            free_page_reporting: super::hypervisor::PageReporting::read(),
         }
     }
 }
