@@ -34,6 +34,8 @@ TAU = re.compile(r"tell apart: time (\S+), memory (\S+)\s+\(all pairs, tau-b: ti
                  r"memory (\S+)\)")
 PAIRS = re.compile(r"pairs: time (\d+) agree, (\d+) disagree, (\d+) indistinguishable; "
                    r"memory (\d+) agree, (\d+) disagree, (\d+) indistinguishable")
+COLD = re.compile(r"cold first pass as the prediction .*?: time \S+ over the pairs the real "
+                  r"runs tell apart \((\d+) agree, (\d+) disagree\)")
 
 
 def minus(text):
@@ -58,6 +60,7 @@ def deltas(section_text):
 def main(path):
     log = open(path).read()
     totals = {"time": [0, 0, 0], "memory": [0, 0, 0]}
+    cold_totals, cold_programs = [0, 0], 0
     rows, disagreements = [], []
     for part in re.split(r"^=== ", log, flags=re.M)[1:]:
         name = part.split(":")[0]
@@ -70,6 +73,10 @@ def main(path):
         for i in range(3):
             totals["time"][i] += n[i]
             totals["memory"][i] += n[3 + i]
+        if cold := COLD.search(part):
+            cold_programs += 1
+            cold_totals[0] += int(cold.group(1))
+            cold_totals[1] += int(cold.group(2))
         d = deltas(part)
         cells = ["/".join(minus(x) for x in d.get(k, ("?", "?"))) for k in COLUMNS]
         rows.append(f"| {label} | {minus(tau.group(1))} ({n[0] + n[1]}) | "
@@ -88,6 +95,12 @@ def main(path):
         tau = f"{(agree - disagree) / sig:+.2f}" if sig else "n/a"
         print(f"{kind}: tau {tau} over {sig} significant pairs ({agree} agree, {disagree} "
               f"disagree), {alike} indistinguishable")
+    if cold_programs:
+        agree, disagree = cold_totals
+        sig = agree + disagree
+        tau = f"{(agree - disagree) / sig:+.2f}" if sig else "n/a"
+        print(f"time with the replay's cold pass as the prediction ({cold_programs} programs): "
+              f"tau {tau} over {sig} significant pairs ({agree} agree, {disagree} disagree)")
     print("\n".join(f"- {d}" for d in disagreements))
 
 

@@ -291,7 +291,10 @@ fn free_page_reporting_is_noted_and_recorded_only_where_the_balloon_reports() {
         let recorded = &results(&tmp.join("out"))["machine"]["free_page_reporting"];
         match id {
             "0x0005" => assert_eq!(recorded["enabled"], reporting, "{recorded}"),
-            _ => assert!(recorded.is_null(), "no balloon, nothing recorded: {recorded}"),
+            _ => assert!(
+                recorded.is_null(),
+                "no balloon, nothing recorded: {recorded}"
+            ),
         }
     }
 }

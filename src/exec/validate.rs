@@ -8,7 +8,9 @@
 use super::agreement::{agreement, ranks, resolution, Agreement, Verdict, ALPHA};
 use crate::harness::mutator_fit::is_mutator_cell;
 use crate::metrics::Id;
-use crate::report::model::{CellKind, CellResult, RunResults, Validation, ValidationRow};
+use crate::report::model::{
+    CellKind, CellResult, ColdAgreement, RunResults, Validation, ValidationRow,
+};
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
@@ -218,6 +220,9 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     };
     let (real_time, real_rss) = (pick(|s| &s.real_time), pick(|s| &s.real_rss));
     let time = agreement(&pick(|s| &s.replay_time), &real_time, ALPHA);
+    let cold_times = pick(|s| &s.replay_cold);
+    let time_cold =
+        (!cold_times.iter().any(Vec::is_empty)).then(|| agreement(&cold_times, &real_time, ALPHA));
     let memory = agreement(&pick(|s| &s.replay_rss), &real_rss, ALPHA);
     let medians = |f: fn(&ValidationRow) -> Option<f64>| -> Vec<f64> {
         ranks(
@@ -280,6 +285,11 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         pair_counts: Some([counts(&time), counts(&memory)]),
         resolution: Some([resolution(&real_time), resolution(&real_rss)]),
         reference: reference.map(|i| pairing[i].0.clone()),
+        time_cold: time_cold.map(|g| ColdAgreement {
+            tau_significant: g.tau_significant,
+            tau: g.tau_raw,
+            pairs: counts(&g),
+        }),
     }
 }
 

@@ -329,3 +329,54 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
         "{text}"
     );
 }
+
+#[test]
+fn the_cold_pass_gets_its_own_agreement_next_to_the_warm_one() {
+    // Warm replay: mimalloc fastest; cold replay: mimalloc slowest (its huge pages faulted
+    // in), as the real runs find it. Real: pymalloc 10 s, system 12 s, mimalloc 14 s.
+    let cells = |cold_mi: f64| {
+        results(
+            [
+                with_cold(replay("pymalloc:cpython-3.11", 1000.0, 100.0), 1.5),
+                with_cold(replay("system", 500.0, 200.0), 2.5),
+                with_cold(replay("mimalloc", 2000.0, 300.0), cold_mi),
+                real("pymalloc", 10e9, 1000.0),
+                real("system", 12e9, 2000.0),
+                real("mimalloc", 14e9, 3000.0),
+            ]
+            .concat(),
+        )
+    };
+    let pairing: Pairing = vec![
+        ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
+        ("system".into(), Some("system".into())),
+        ("mimalloc".into(), Some("mimalloc".into())),
+    ];
+    let v = validate(&cells(3.0), "p", "t", &pairing);
+    // Warm: (py, sys) agree, (py, mi) and (sys, mi) disagree → −1/3; cold: all agree.
+    assert!((v.tau_time_significant.unwrap() + 1.0 / 3.0).abs() < 1e-12);
+    let cold = v.time_cold.expect("cold figures present");
+    assert_eq!(cold.tau_significant, Some(1.0));
+    assert_eq!(cold.pairs, [3, 0, 0]);
+    let text = crate::report::validation::render(&v);
+    assert!(
+        text.contains("cold first pass as the prediction") && text.contains("time +1.00 over"),
+        "{text}"
+    );
+    // A cold pass that ranks as the warm one does gets the warm one's verdict.
+    let same = validate(&cells(1.0), "p", "t", &pairing).time_cold.unwrap();
+    assert_eq!(same.pairs, [1, 2, 0]);
+    // Without cold figures there is no cold agreement, and no line for it.
+    let r = results(
+        [
+            replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+            replay("system", 500.0, 200.0),
+            real("pymalloc", 10e9, 1000.0),
+            real("system", 12e9, 2000.0),
+        ]
+        .concat(),
+    );
+    let v = validate(&r, "p", "t", &pairing[..2].to_vec());
+    assert_eq!(v.time_cold, None);
+    assert!(!crate::report::validation::render(&v).contains("cold first pass"));
+}

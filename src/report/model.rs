@@ -328,6 +328,24 @@ pub struct Validation {
     /// difference or too few runs, and this says which differences the runs could have seen.
     #[serde(default)]
     pub resolution: Option<[Option<Resolution>; 2]>,
+    /// The time agreement again with each replay process's cold first pass as the
+    /// prediction (`None` without cold figures, and in runs saved before it was computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_cold: Option<ColdAgreement>,
+}
+
+/// The time agreement when the replay's figure is its cold first pass, a fresh allocator as
+/// the program's one run has: on the AMD host of 2026-12-02, where huge pages come back
+/// from the hypervisor dear, it ranked the allocators closer to the real runs than the warm
+/// passes did (README, "Does the replay predict the real program?").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ColdAgreement {
+    /// Tau over the pairs the real runs tell apart.
+    pub tau_significant: Option<f64>,
+    /// Kendall's tau-b over all pairs.
+    pub tau: Option<f64>,
+    /// (agree, disagree, indistinguishable) pairs.
+    pub pairs: [usize; 3],
 }
 
 /// What the real runs of one figure can tell apart ([`crate::stats::detectable_difference`]).

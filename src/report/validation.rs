@@ -180,6 +180,17 @@ pub fn render(v: &Validation) -> String {
             t[0], t[1], t[2], m[0], m[1], m[2]
         ));
     }
+    if let Some(c) = v.time_cold {
+        s.push_str(&format!(
+            "with the replay's cold first pass as the prediction (a fresh allocator, as the \
+             program's one run): time {} over the pairs the real runs tell apart ({} agree, {} \
+             disagree), tau-b {}\n",
+            tau(c.tau_significant),
+            c.pairs[0],
+            c.pairs[1],
+            tau(c.tau),
+        ));
+    }
     if let Some([t, m]) = v.resolution {
         s.push_str(&resolution_line(t, m));
     }

@@ -161,9 +161,6 @@ mod tests {
         // A block device whose feature bit 5 happens to be set is not a balloon.
         let sys = fake_sys(&[("0x0002", "0000010000")], Some("9"));
         assert_eq!(PageReporting::read_from(sys.path()), None);
-        assert_eq!(
-            PageReporting::read_from(&sys.path().join("missing")),
-            None
-        );
+        assert_eq!(PageReporting::read_from(&sys.path().join("missing")), None);
     }
 }
