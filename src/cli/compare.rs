@@ -118,6 +118,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let warnings = [
         compare::cpu_warning(&baseline, &current),
         compare::build_warning(&baseline, &current),
+        compare::reporting_warning(&baseline, &current),
     ];
     let streams = compare::stream_warnings(&baseline, &current);
     for w in warnings.into_iter().flatten().chain(streams) {

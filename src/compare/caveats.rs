@@ -19,6 +19,22 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// A one-line warning when one run's machine hands free memory back to its hypervisor and
+/// the other's does not (`sys::hypervisor`): huge pages then cost the two runs differently,
+/// most for mimalloc. Silent when either run did not record it.
+pub fn reporting_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let on = |r: &RunResults| r.machine.free_page_reporting.map(|p| p.enabled);
+    match (on(baseline), on(current)) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "warning: free page reporting is {} in the baseline's machine and {} in the \
+             current's: huge pages cost the two runs differently (most for mimalloc)",
+            if a { "on" } else { "off" },
+            if b { "on" } else { "off" },
+        )),
+        _ => None,
+    }
+}
+
 /// One warning per workload both runs replayed as different streams: a changed built-in
 /// model (e.g. the loop bodies `tuples`, `numbers` and `instances` got on 2026-12-01),
 /// another `--scale` or trace, so the workload's differences are not the allocators'. Where

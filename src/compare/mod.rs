@@ -38,7 +38,9 @@ mod verdict;
 
 use caveats::parameter_notes;
 use caveats::Skipped;
-pub use caveats::{build_warning, build_warning_for, cpu_warning, stream_warnings};
+pub use caveats::{
+    build_warning, build_warning_for, cpu_warning, reporting_warning, stream_warnings,
+};
 use groups::{both_sides, group, match_groups, per_process, Group};
 
 pub use verdict::{

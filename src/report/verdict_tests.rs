@@ -226,6 +226,30 @@ fn compare_warns_when_the_cpu_models_differ() {
 }
 
 #[test]
+fn compare_warns_when_only_one_machine_reports_free_pages() {
+    use crate::sys::hypervisor::PageReporting;
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    let on = |enabled| {
+        Some(PageReporting {
+            enabled,
+            order: Some(9),
+        })
+    };
+    // Not recorded on one side (bare metal, or a run saved before it): nothing to say.
+    a.machine.free_page_reporting = on(true);
+    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
+    b.machine.free_page_reporting = on(true);
+    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
+    b.machine.free_page_reporting = on(false);
+    let w = crate::compare::reporting_warning(&a, &b).unwrap();
+    assert!(
+        w.contains("on in the baseline's machine and off in the current's"),
+        "{w}"
+    );
+}
+
+#[test]
 fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
     let (mut a, mut b) = (
         RunResults::of_cells(Vec::new()),
