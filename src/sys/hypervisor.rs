@@ -9,7 +9,8 @@
 //! blocks free for ≥ 1 s, 16 – 23 ms right after another process freed them; 4 KiB pages come
 //! from smaller free fragments, which are not reported, and cost the same either way. So on
 //! such a machine an allocator that asks for huge pages (mimalloc 3.x advises its arenas)
-//! pays a cost that depends on what ran just before it (README, "Ground truth").
+//! pays a cost that depends on what ran just before it (README, "Does the replay predict the
+//! real program?").
 
 use std::path::Path;
 
@@ -45,25 +46,32 @@ impl PageReporting {
 
     /// As [`PageReporting::read`], from a sysfs tree rooted at `sys` (tests use a fake one).
     pub fn read_from(sys: &Path) -> Option<Self> {
-        let devices = std::fs::read_dir(sys.join("bus/virtio/devices")).ok()?;
-        let mut found = None;
-        for dev in devices.flatten() {
-            let path = dev.path();
-            let id = std::fs::read_to_string(path.join("device")).ok();
-            if id.as_deref().map(str::trim) != Some(BALLOON_DEVICE_ID) {
-                continue;
-            }
-            // `features` is one '0'/'1' character per feature bit, bit 0 first.
-            let features = std::fs::read_to_string(path.join("features")).ok()?;
-            let enabled = features.as_bytes().get(REPORTING_FEATURE_BIT) == Some(&b'1');
-            found = Some(enabled || found.unwrap_or(false));
+        let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
+        // Whether each balloon device offers reporting; unknown if one's features cannot be
+        // read. `features` is one '0'/'1' character per feature bit, bit 0 first.
+        let balloons = std::fs::read_dir(sys.join("bus/virtio/devices"))
+            .ok()?
+            .flatten()
+            .map(|dev| dev.path())
+            .filter(|d| read(d.join("device")).as_deref().map(str::trim) == Some(BALLOON_DEVICE_ID))
+            .map(|d| {
+                Some(
+                    read(d.join("features"))?
+                        .as_bytes()
+                        .get(REPORTING_FEATURE_BIT)
+                        == Some(&b'1'),
+                )
+            })
+            .collect::<Option<Vec<bool>>>()?;
+        if balloons.is_empty() {
+            return None;
         }
-        let order = std::fs::read_to_string(
-            sys.join("module/page_reporting/parameters/page_reporting_order"),
-        )
-        .ok()
-        .and_then(|s| s.trim().parse().ok());
-        found.map(|enabled| PageReporting { enabled, order })
+        let order = read(sys.join("module/page_reporting/parameters/page_reporting_order"))
+            .and_then(|s| s.trim().parse().ok());
+        Some(PageReporting {
+            enabled: balloons.contains(&true),
+            order,
+        })
     }
 
     /// One line for a run's stderr when reporting is on, saying what it does to real runs.
