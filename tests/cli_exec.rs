@@ -266,7 +266,8 @@ fn fake_sysfs(root: &Path, id: &str, features: &str) {
 }
 
 #[test]
-fn free_page_reporting_is_noted_and_recorded_only_where_the_balloon_reports() {
+fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_the_balloon_reports(
+) {
     for (id, features, reporting) in [
         ("0x0005", "0110010100000000", true),
         ("0x0005", "0110000100000000", false),
@@ -288,6 +289,13 @@ fn free_page_reporting_is_noted_and_recorded_only_where_the_balloon_reports() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let noted = stderr.contains("free page reporting, blocks of 2^9 pages");
         assert_eq!(noted, reporting, "{id} {features}: {stderr}");
+        // The build warning `run` gives comes here too (the test build is usually `checked`).
+        let build = results(&tmp.join("out"))["machine"]["build"].clone();
+        assert_eq!(
+            stderr.contains("build of pybench, whose engine verifies every free"),
+            build != "release",
+            "{build}: {stderr}"
+        );
         let recorded = &results(&tmp.join("out"))["machine"]["free_page_reporting"];
         match id {
             "0x0005" => assert_eq!(recorded["enabled"], reporting, "{recorded}"),

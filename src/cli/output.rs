@@ -66,10 +66,12 @@ pub fn warn_if_loaded(machine: &MachineInfo) {
 }
 
 /// The lines a real-program measurement (`exec`, `validate`) prints about the machine first:
-/// its load, and free page reporting, which makes a fresh process's huge pages cost what ran
-/// before it (`sys::hypervisor`).
+/// what `run` says (load, a build whose engine checks every free: validate's replays and the
+/// `pymalloc:PRESET` contenders use it), and free page reporting, which makes a fresh
+/// process's huge pages cost what ran before it (`sys::hypervisor`).
 pub fn warn_for_real_runs(machine: &MachineInfo) {
     warn_if_loaded(machine);
+    warn_if_not_release(machine);
     if let Some(note) = machine.free_page_reporting.and_then(|r| r.note()) {
         eprintln!("{note}");
     }
