@@ -5,8 +5,8 @@
 //! that have stayed free for about two seconds, and the hypervisor drops their backing. A
 //! huge page is exactly such a block, so a process that faults in huge pages on a machine
 //! idle for a few seconds makes the hypervisor back each again: measured on the AMD EPYC
-//! guest of 2026-12-02, touching 128 MiB of `MADV_HUGEPAGE` memory took 300 – 400 ms with the
-//! blocks free for ≥ 1 s, 16 – 23 ms right after another process freed them; 4 KiB pages come
+//! guest of 2026-12-02, touching 128 MiB of `MADV_HUGEPAGE` memory took 224 – 289 ms with the
+//! blocks free for 3 s, 13.5 – 90 ms right after another process freed them (five pairs); 4 KiB pages come
 //! from smaller free fragments, which are not reported, and cost the same either way. So on
 //! such a machine an allocator that asks for huge pages (mimalloc 3.x advises its arenas)
 //! pays a cost that depends on what ran just before it (README, "Does the replay predict the
