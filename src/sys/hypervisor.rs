@@ -85,7 +85,7 @@ impl PageReporting {
         };
         Some(format!(
             "note: this machine hands free memory back to its hypervisor (free page reporting, \
-             {block}): huge pages idle for ~2 s cost many times more to fault in again, so an \
+             {block}): huge pages idle for ~2 s cost several times more to fault in again, so an \
              allocator using them (mimalloc) pays system time that depends on what ran before"
         ))
     }
