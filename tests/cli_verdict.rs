@@ -208,3 +208,76 @@ fn a_single_throughput_process_is_warned_about() {
     let err = String::from_utf8(a.success().get_output().stderr.clone()).unwrap();
     assert!(!err.contains("one throughput process"), "{err}");
 }
+
+/// `null` is the harness's own cost, measured in every process: alone it leaves nothing to
+/// compare (refused in one line before measuring, nothing written); beside others it is
+/// noted, has no row, and each workload's line gives its cost as the geometric mean of the
+/// processes' medians with a 95 % interval around it.
+#[test]
+fn null_is_the_harness_line_with_its_interval_never_a_row() {
+    let tmp = tempdir("null-alone");
+    let a = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["run", "-w", "churn", "-a", "null", "--out"])
+        .arg(&tmp)
+        .assert()
+        .code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("nothing to compare"), "{err}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+
+    let tmp = tempdir("null-named");
+    let a = Command::cargo_bin("pybench")
+        .unwrap()
+        .args(["run", "-w", "churn", "-a", "null,system", "-r", "3"])
+        .args(["--scale", "20000", "--rounds", "4", "--min-time", "0.002"])
+        .args(["--no-plots", "--out"])
+        .arg(&tmp)
+        .env_remove("PYBENCH_FAKE_LOADAVG")
+        .assert()
+        .success();
+    let out = a.get_output();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout.clone()).unwrap(),
+        String::from_utf8(out.stderr.clone()).unwrap(),
+    );
+    assert!(stderr.contains("null is measured in every run"), "{stderr}");
+    assert!(!stdout.lines().any(|l| l.starts_with("null")), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("churn —"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let shown = line.split("harness (null) ").nth(1).unwrap();
+    let nums: Vec<f64> = shown
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [point, lo, hi] = nums[..] else {
+        panic!("{line}")
+    };
+    assert!(lo < point && point < hi, "{line}");
+    // The point is the geometric mean over the processes of each one's median round.
+    let medians: Vec<f64> = cells(&tmp)
+        .iter()
+        .filter(|c| c["allocator"] == "null" && c["workload"] == "churn")
+        .map(|c| {
+            let mut v: Vec<f64> = c["throughput"]["ns_per_op"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            }
+        })
+        .collect();
+    assert_eq!(medians.len(), 3, "one null cell per process");
+    let geo = (medians.iter().map(|m| m.ln()).sum::<f64>() / 3.0).exp();
+    assert!((geo - point).abs() <= 0.006, "{geo} vs {line}");
+}

@@ -89,6 +89,10 @@ impl Plan {
             }
         }
         let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
+        warnings.extend(null_named(&allocators)?);
+        // Laid out once, as the baseline below, however it was named.
+        let allocators: Vec<AllocatorSpec> =
+            allocators.into_iter().filter(|a| !a.is_null()).collect();
         let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
             .chain(allocators.iter().cloned())
             .collect();
@@ -242,6 +246,28 @@ fn split(
 /// (resolved per workload) first and, of the real interpreters, only those whose version a
 /// workload models — the comparison the engine preset stands in for. Returns the skipped
 /// ones' one-line reasons.
+/// What naming `null` in `-a` does. It is the harness's own cost, measured in every
+/// throughput process beside each allocator (issue 12: the net figures subtract it round by
+/// round), so it never has a row: alone it leaves nothing to compare — refused, or the user
+/// would get an empty table —, beside others it is noted once.
+fn null_named(allocators: &[AllocatorSpec]) -> anyhow::Result<Option<String>> {
+    if !allocators.iter().any(AllocatorSpec::is_null) {
+        return Ok(None);
+    }
+    if allocators.iter().all(AllocatorSpec::is_null) {
+        anyhow::bail!(
+            "-a null alone has nothing to compare: null is the harness's own cost, measured in \
+             every run (each workload's \"harness (null)\" figure); name an allocator to \
+             measure, e.g. -a pymalloc"
+        );
+    }
+    Ok(Some(
+        "null is measured in every run as the harness's own cost: it has no row, its figure \
+         is each workload's \"harness (null)\" (and `null ns/op` in --format wide)"
+            .to_string(),
+    ))
+}
+
 fn select_allocators(
     named: &[AllocatorSpec],
     pythons: &[PyVersion],

@@ -94,8 +94,10 @@ pub struct WorkloadVerdict {
     /// fingerprint (`/`-joined if cells disagree; `None` in results from before fingerprints).
     pub stream: Option<(u64, String)>,
     pub reference: String,
-    /// `null`'s cost per event (the harness's own), median over its samples.
-    pub harness_ns: Option<f64>,
+    /// `null`'s cost per event (the harness's own): the geometric mean over the throughput
+    /// processes of each one's median, with its 95 % interval over the processes, as every
+    /// other figure of the table (issue 12 asks for the harness's cost with its interval).
+    pub harness_ns: Option<Estimate>,
     pub samples: usize,
     pub entries: Vec<Entry>,
 }
@@ -261,7 +263,9 @@ fn judge_workload(
         workload: w.to_string(),
         stream,
         reference,
-        harness_ns: median(&null_samples),
+        harness_ns: ns_per_event(&by_process(&null_cells, true))
+            .as_ref()
+            .and_then(interval),
         samples: null_samples.len(),
         entries,
     }

@@ -102,13 +102,13 @@ fn legend(results: &RunResults) -> String {
 }
 
 /// "dicts — 2580947 allocator events a pass (stream 321444d2fe79713c); 3 throughput process(es), 60
-/// samples per allocator; harness (null) 2.10 ns/event" (the stream's part only when the
+/// samples per allocator; harness (null) 2.10 ns/event (2.01–2.19)" (the stream's part only when the
 /// cells recorded a fingerprint).
 fn workload_line(v: &WorkloadVerdict) -> String {
     let reps = v.entries.iter().map(|e| e.ok_reps).max().unwrap_or(0);
-    let harness = v
-        .harness_ns
-        .map_or("not measured".to_string(), |h| format!("{h:.2} ns/event"));
+    let harness = v.harness_ns.map_or("not measured".to_string(), |h| {
+        format!("{:.2} ns/event ({:.2}–{:.2})", h.point, h.lo, h.hi)
+    });
     let stream = v.stream.as_ref().map_or(String::new(), |(events, print)| {
         format!("{events} allocator events a pass (stream {print}); ")
     });
