@@ -65,24 +65,7 @@ pub fn render(results: &RunResults) -> String {
                     .collect(),
             );
         }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        for r in &rows {
-            let line: Vec<String> = r
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let pad = " ".repeat(widths[i] - cell.chars().count());
-                    if i == 0 {
-                        format!("{cell}{pad}")
-                    } else {
-                        format!("{pad}{cell}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "{}", line.join("  "));
-        }
+        out.push_str(&super::verdict_table::aligned(&rows));
     }
     out
 }

@@ -60,8 +60,8 @@ fn vs_reference(v: &WorkloadVerdict, e: &super::verdict::Entry) -> String {
     }
 }
 
-/// Aligns rows of cells: first column left, the rest right.
-fn aligned(rows: &[Vec<String>]) -> String {
+/// Aligns rows of cells: first column left, the rest right (every table on the terminal).
+pub(super) fn aligned(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
