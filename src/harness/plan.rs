@@ -93,6 +93,7 @@ impl Plan {
         // Laid out once, as the baseline below, however it was named.
         let allocators: Vec<AllocatorSpec> =
             allocators.into_iter().filter(|a| !a.is_null()).collect();
+        refuse_duplicates(&req.workloads, &sources, &allocators, &python_of)?;
         let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
             .chain(allocators.iter().cloned())
             .collect();
@@ -246,6 +247,54 @@ fn split(
 /// (resolved per workload) first and, of the real interpreters, only those whose version a
 /// workload models — the comparison the engine preset stands in for. Returns the skipped
 /// ones' one-line reasons.
+/// Refuses a workload or an allocator named twice, before anything is measured. A second
+/// copy would be laid out as more cells of the same (workload, allocator, repetition), and
+/// every table, interval and `compare` would count them as more processes than ran: falsely
+/// narrow intervals. Allocators are compared as each workload resolves them (`pymalloc` is
+/// `pymalloc:cpython-3.11` on a 3.11 workload); workloads by the name their cells carry (a
+/// spec file's `name`, a trace file's stem).
+fn refuse_duplicates(
+    asked: &[String],
+    sources: &[Source],
+    allocators: &[AllocatorSpec],
+    python_of: &dyn Fn(&Source) -> PyVersion,
+) -> anyhow::Result<()> {
+    for (i, s) in sources.iter().enumerate() {
+        if let Some(j) = sources[..i].iter().position(|o| o.name() == s.name()) {
+            if asked[j] == asked[i] {
+                anyhow::bail!(
+                    "workload `{}` is named twice: name each workload once",
+                    asked[i]
+                );
+            }
+            anyhow::bail!(
+                "two workloads are named `{}` ({} and {}): their cells would be pooled as one \
+                 workload's; give one spec another `name`",
+                s.name(),
+                asked[j],
+                asked[i]
+            );
+        }
+        let python = python_of(s);
+        for (k, a) in allocators.iter().enumerate() {
+            let name = a.resolve(python).name();
+            if let Some(o) = allocators[..k]
+                .iter()
+                .find(|o| o.resolve(python).name() == name)
+            {
+                let (first, second) = (o.to_string(), a.to_string());
+                let same = if first == second {
+                    format!("`{first}` is named twice")
+                } else {
+                    format!("`{first}` and `{second}` are the same allocator ({name})")
+                };
+                anyhow::bail!("{same} in -a: name each allocator once");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What naming `null` in `-a` does. It is the harness's own cost, measured in every
 /// throughput process beside each allocator (issue 12: the net figures subtract it round by
 /// round), so it never has a row: alone it leaves nothing to compare — refused, or the user

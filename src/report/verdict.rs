@@ -284,21 +284,32 @@ pub fn sentence(a: &str, reference: &str, s: &Speed) -> String {
     let r = s.ratio;
     match s.relation() {
         Relation::Faster => format!(
-            "{a} is {:.2} ± {:.2}× faster than {reference}",
-            r.point,
-            (r.hi - r.lo) / 2.0
+            "{a} is {} faster than {reference}",
+            magnitude(r.point, r.lo, r.hi)
         ),
-        Relation::Slower => {
-            let (p, lo, hi) = (1.0 / r.point, 1.0 / r.hi, 1.0 / r.lo);
-            format!(
-                "{reference} is {p:.2} ± {:.2}× faster than {a}",
-                (hi - lo) / 2.0
-            )
-        }
+        Relation::Slower => format!(
+            "{reference} is {} faster than {a}",
+            magnitude(1.0 / r.point, 1.0 / r.hi, 1.0 / r.lo)
+        ),
         Relation::Indistinguishable => format!(
             "{a} and {reference} are indistinguishable ({:.2}×, 95 % interval {:.2}–{:.2}; resolution ±2 %)",
             r.point, r.lo, r.hi
         ),
+    }
+}
+
+/// "1.42 ± 0.03×" where the interval is about symmetric around the point (its two sides
+/// within 25 % of each other: the larger is shown, so the ± range never understates it);
+/// "3.62× (95 % interval 1.56–8.30)" where it is lopsided, as a ratio's interval over few or
+/// scattered processes is (a ± of its half-width would read as 0.20–7.04).
+fn magnitude(point: f64, lo: f64, hi: f64) -> String {
+    let (below, above) = (point - lo, hi - point);
+    let (small, large) = (below.min(above), below.max(above));
+    // Below the printed precision the shape of the interval does not show.
+    if large <= small * 1.25 || large < 0.005 {
+        format!("{point:.2} ± {large:.2}×")
+    } else {
+        format!("{point:.2}× (95 % interval {lo:.2}–{hi:.2})")
     }
 }
 

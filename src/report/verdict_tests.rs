@@ -377,3 +377,28 @@ fn the_workload_line_names_the_stream_when_the_cells_recorded_one() {
     assert!(text.contains("w — 1 throughput"), "{text}");
     assert!(!text.contains("stream"), "{text}");
 }
+
+/// The ± form only where the interval is about symmetric, and then with its larger side; a
+/// lopsided interval (few or scattered processes) is given as its ends, whichever way the
+/// sentence turns the ratio.
+#[test]
+fn a_lopsided_interval_is_given_as_its_ends_not_a_half_width() {
+    let speed = |point, lo, hi| Speed {
+        ratio: Estimate { point, lo, hi },
+        paired: true,
+        processes: 3,
+    };
+    let even = sentence("a", "b", &speed(1.42, 1.39, 1.451));
+    assert_eq!(even, "a is 1.42 ± 0.03× faster than b");
+    let lopsided = sentence("a", "b", &speed(4.49, 1.17, 17.28));
+    assert_eq!(
+        lopsided,
+        "a is 4.49× (95 % interval 1.17–17.28) faster than b"
+    );
+    // Slower: the sentence turns to the reference, and the ends turn over with it.
+    let turned = sentence("system", "p", &speed(0.28, 0.12, 0.64));
+    assert_eq!(
+        turned,
+        "p is 3.57× (95 % interval 1.56–8.33) faster than system"
+    );
+}
