@@ -277,6 +277,17 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
         .assert()
         .code(3);
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    // Its row says it failed, not that it was within the harness's noise.
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("test-crash:100"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.contains("(2 failed)") && row.contains(" failed "),
+        "{row}"
+    );
+    assert!(!row.contains("noise"), "{row}");
     // Repetitions are numbered from 0, as in results.json and results.csv.
     for rep in [0, 1] {
         assert!(

@@ -142,7 +142,12 @@ fn table_rows(v: &WorkloadVerdict, format: TableFormat) -> Vec<Vec<String>> {
         }
         let mut row = vec![
             name,
-            rate_with_interval(e.net_ops),
+            if e.ok_reps == 0 {
+                // Not "≤ harness noise": there is no figure at all.
+                "failed".to_string()
+            } else {
+                rate_with_interval(e.net_ops)
+            },
             vs_reference(v, e),
             detail_text(Id::PeakRssBytes, e.peak_rss),
             detail_text(Id::LatP99Net, e.p99_net),
@@ -155,8 +160,19 @@ fn table_rows(v: &WorkloadVerdict, format: TableFormat) -> Vec<Vec<String>> {
     rows
 }
 
-/// The verdict sentences of one workload.
-fn sentences(v: &WorkloadVerdict) -> Vec<String> {
+/// The verdict sentences of one workload; where the reference has no figure (every cell of
+/// it failed), one line saying why no allocator has a ratio.
+pub(super) fn sentences(v: &WorkloadVerdict) -> Vec<String> {
+    let reference_failed = v
+        .entries
+        .iter()
+        .any(|e| e.allocator == v.reference && e.ok_reps == 0);
+    if reference_failed && v.entries.len() > 1 {
+        return vec![format!(
+            "no ratios: every cell of the reference {} failed (--reference names another)",
+            v.reference
+        )];
+    }
     v.entries
         .iter()
         .filter_map(|e| Some(sentence(&e.allocator, &v.reference, e.speed.as_ref()?)))

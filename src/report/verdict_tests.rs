@@ -402,3 +402,26 @@ fn a_lopsided_interval_is_given_as_its_ends_not_a_half_width() {
         "p is 3.57× (95 % interval 1.56–8.33) faster than system"
     );
 }
+
+/// A reference whose every cell failed leaves no ratio: one sentence says so instead of
+/// the rows' bare dashes.
+#[test]
+fn a_failed_reference_is_named_as_the_reason_for_no_ratios() {
+    let null = vec![2.0, 2.1, 1.9, 2.0];
+    let mut broken = cell("test-crash:5", vec![6.0; 4], null.clone());
+    broken.status = crate::report::model::CellStatus::Failed {
+        reason: "killed by signal 6 (SIGABRT)".into(),
+    };
+    let r = RunResults::of_cells(vec![
+        cell("null", null.clone(), null.clone()),
+        cell("system", vec![8.0, 8.1, 7.9, 8.0], null.clone()),
+        broken,
+    ]);
+    let v = judge(&r, Some("test-crash:5"));
+    let lines = super::super::verdict_table::sentences(&v[0]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("every cell of the reference test-crash:5 failed"));
+    let v = judge(&r, Some("system"));
+    let lines = super::super::verdict_table::sentences(&v[0]);
+    assert!(lines.iter().all(|l| !l.contains("no ratios")), "{lines:?}");
+}
