@@ -203,6 +203,27 @@ fn unknown_names_are_refused_before_measuring() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("nosuch").and(predicate::str::contains("dicts")));
+    // Named but empty: not the default list.
+    for empty in ["", ","] {
+        pybench()
+            .args(["run", "-w", "dicts", "-a", empty])
+            .arg("--out")
+            .arg(&tmp)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("unknown allocator ``"));
+    }
+    // A --libpython that does not exist stops the run even with no cpython:3.X in it.
+    pybench()
+        .args(["run", "-w", "dicts", "-a", "system", "--libpython"])
+        .arg(tmp.join("no-such-libpython.so"))
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no-such-libpython.so: no such file",
+        ));
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
@@ -321,29 +342,23 @@ fn a_crashing_allocator_fails_its_cells_and_keeps_the_others() {
 #[test]
 fn an_unavailable_allocator_named_explicitly_stops_the_run() {
     let tmp = tempdir("run");
+    // A file that exists but is no library: the allocator it would serve is unavailable.
+    let lib = tmp.join("lib").join("libpython3.9.so");
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::fs::write(&lib, b"not an ELF file").unwrap();
+    let out = tmp.join("out");
     pybench()
-        .args([
-            "run",
-            "-w",
-            "dicts",
-            "-a",
-            "cpython:3.9",
-            "--libpython",
-            "/nonexistent/libpython3.9.so",
-        ])
+        .args(["run", "-w", "dicts", "-a", "cpython:3.9", "--libpython"])
+        .arg(&lib)
         .arg("--out")
-        .arg(&tmp)
+        .arg(&out)
         .assert()
         .code(2)
         .stderr(
             predicate::str::contains("cpython:3.9 is not available")
-                .and(predicate::str::contains("/nonexistent")),
+                .and(predicate::str::contains("libpython3.9.so")),
         );
-    assert_eq!(
-        std::fs::read_dir(&tmp).unwrap().count(),
-        0,
-        "nothing measured, nothing written"
-    );
+    assert!(!out.exists(), "nothing measured, nothing written");
 }
 
 /// `-a` splits at commas that start a new name, so a custom geometry keeps its own commas

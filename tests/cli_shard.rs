@@ -464,3 +464,24 @@ fn a_merged_run_loads_in_compare_plot_and_the_csv() {
     whole.sort();
     assert_eq!(keys, whole);
 }
+
+/// A shard of a run with -r 2 holds one throughput process per workload: its note says so
+/// instead of the single-process advice to use -r 2, which the run already did.
+#[test]
+fn a_shard_is_not_told_to_raise_repetitions_it_already_has() {
+    let tmp = tempdir("shard-note");
+    let out = pybench()
+        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "2"])
+        .args(["--shard", "1/2"])
+        .args(["--scale", "20000", "--rounds", "2", "--min-time", "0.001"])
+        .args(["--no-plots", "--out"])
+        .arg(tmp.join("out"))
+        .assert()
+        .success();
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(!err.contains("use -r 2 or more"), "{err}");
+    assert!(
+        err.contains("of the 2 the run asked for (a shard's share"),
+        "{err}"
+    );
+}

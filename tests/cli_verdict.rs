@@ -66,6 +66,13 @@ fn an_unknown_reference_is_refused_before_measuring() {
         0,
         "nothing written"
     );
+    // null is measured in every run but has no row to be the base of.
+    let (a, tmp) = run("ref-null", &["--reference", "null"]);
+    a.code(2).stderr(
+        predicate::str::contains("--reference null")
+            .and(predicate::str::contains("(pymalloc:cpython-3.11, system)")),
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
 #[test]

@@ -156,8 +156,16 @@ impl AllocatorSpec {
     /// Parses a list of `-a` values, each of which may hold several names separated by
     /// commas. A comma separates names only where a new name starts: the commas inside a
     /// custom geometry (`pymalloc:arena=512K,pool=8K`) belong to it.
+    /// Values given but naming nothing (`-a ''`, `-a ,`) are an error, not the default list:
+    /// the user meant to name something.
     pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<AllocatorSpec>, AllocError> {
-        Self::split_list(values).iter().map(|n| n.parse()).collect()
+        let names = Self::split_list(values);
+        if names.is_empty() && !values.is_empty() {
+            return Err(AllocError::Unknown {
+                name: String::new(),
+            });
+        }
+        names.iter().map(|n| n.parse()).collect()
     }
 
     /// The names of a list of `-a` values, split as [`parse_list`](Self::parse_list) splits

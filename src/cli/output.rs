@@ -158,11 +158,20 @@ pub fn finish(
     }
     if replay_with_samples {
         let verdicts = crate::report::verdict::judge(results, out.reference.as_deref());
-        if crate::report::verdict::single_process(&verdicts) {
+        let asked = results.parameters.repetitions;
+        if crate::report::verdict::single_process(&verdicts) && asked < 2 {
             eprintln!(
                 "warning: one throughput process per workload: its intervals cover the rounds of \
                  that process only, not the spread between processes (address layout, page \
                  placement), which is usually larger; use -r 2 or more"
+            );
+        } else if crate::report::verdict::single_process(&verdicts) {
+            // -r 2 or more was asked: a shard's share of the run, or the other processes
+            // failed or were interrupted. The advice to raise -r would be wrong.
+            eprintln!(
+                "note: this table holds one throughput process per workload of the {asked} the \
+                 run asked for (a shard's share, or the others failed): its intervals cover \
+                 that process's rounds only; `pybench merge` joins a sharded run's processes"
             );
         }
         let noisy = crate::report::verdict::wide_intervals(&verdicts, NOISY_INTERVAL);

@@ -88,7 +88,22 @@ impl Plan {
                 pythons.push(python_of(s));
             }
         }
+        if let Some(p) = &req.alloc.libpython {
+            // Checked whether or not a cpython:3.X is in the run: a typo must not pass
+            // silently into a run that then measures something else than asked.
+            if !p.is_file() {
+                anyhow::bail!("--libpython {}: no such file", p.display());
+            }
+        }
         let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
+        if req.alloc.libpython.is_some()
+            && !allocators.iter().any(|a| a.cpython_version().is_some())
+        {
+            warnings.push(
+                "--libpython is for the cpython:3.X allocators and none is in this run: ignored"
+                    .to_string(),
+            );
+        }
         warnings.extend(null_named(&allocators)?);
         // Laid out once, as the baseline below, however it was named.
         let allocators: Vec<AllocatorSpec> =
