@@ -22,16 +22,16 @@ pub struct OutputArgs {
     /// Label of the results directory.
     #[arg(long)]
     pub label: Option<String>,
-    /// Also write tidy CSV to FILE (`-` = stdout).
+    /// Also write tidy CSV to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<String>,
-    /// Also write the full JSON to FILE (`-` = stdout).
+    /// Also write the full JSON to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
-    /// Also write the Markdown summary to FILE (`-` = stdout).
+    /// Also write the Markdown summary to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<String>,
-    /// No progress and no table; errors only.
+    /// No progress and no table: warnings and errors only (on stderr).
     #[arg(long, short)]
     pub quiet: bool,
     /// Do not write plots/*.svg and index.html into the results directory.
@@ -92,6 +92,7 @@ pub fn start(
     parameters: RunParameters,
     allocators: Vec<AllocatorInfo>,
 ) -> anyhow::Result<(ResultsStore, RunResults)> {
+    check_exports(out)?;
     let label = out.label.as_deref().unwrap_or(default_label);
     let run_name = format!("{}-{}", utc_timestamp(), sanitize(label));
     let store = ResultsStore::create(&out.out, &run_name)?;
@@ -111,6 +112,52 @@ pub fn start(
     };
     store.save(&results)?;
     Ok((store, results))
+}
+
+/// Refuses, before anything is measured, export targets that could only fail or clobber
+/// each other at the end of a run: two exports to one file or both to stdout (the second
+/// would overwrite or interleave the first), a target that is a directory, or one whose
+/// folder does not exist.
+fn check_exports(out: &OutputArgs) -> anyhow::Result<()> {
+    let named = [
+        ("--csv", &out.csv),
+        ("--json", &out.json),
+        ("--markdown", &out.markdown),
+    ];
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for (flag, target) in named {
+        let Some(t) = target else { continue };
+        let key = if t == "-" {
+            PathBuf::from("-")
+        } else {
+            let path = std::path::Path::new(t);
+            if path.is_dir() {
+                anyhow::bail!("{flag} {t}: is a directory; name a file");
+            }
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            let Ok(folder) = parent.canonicalize().and_then(|f| {
+                f.is_dir()
+                    .then_some(f)
+                    .ok_or_else(|| std::io::ErrorKind::NotADirectory.into())
+            }) else {
+                anyhow::bail!("{flag} {t}: no folder {} to write it in", parent.display());
+            };
+            folder.join(path.file_name().unwrap_or_default())
+        };
+        if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
+            let what = if t == "-" {
+                "stdout".to_string()
+            } else {
+                t.clone()
+            };
+            anyhow::bail!("{other} and {flag} both write to {what}: give each its own target");
+        }
+        seen.push((flag, key));
+    }
+    Ok(())
 }
 
 /// Saves the final results, writes the extra exports, prints the table and failures, and
