@@ -251,3 +251,75 @@ fn an_allocator_keeps_its_colour_in_every_chart() {
         .filter(|b| b.0.starts_with("pymalloc"))
         .all(|b| &b.1 == engine));
 }
+
+/// A run with throughput samples shows on index.html the verdict the terminal and summary.md
+/// show (net throughput with its interval, the ratio to the reference), row for row, not
+/// another table of gross medians that can contradict it.
+#[test]
+fn index_html_shows_the_same_verdict_rows_as_summary_md() {
+    let tmp = tempdir("html-verdict");
+    pybench()
+        .args([
+            "run",
+            "-w",
+            "churn,dicts",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "2",
+        ])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "2",
+            "--min-time",
+            "0.001",
+            "-q",
+        ])
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .success();
+    let dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let md_rows: Vec<Vec<String>> = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| allocator"))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(md_rows.len(), 4, "{md}");
+    let html = read(&dir.join("index.html"));
+    let doc = roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let html_rows: Vec<Vec<String>> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .map(|tr| {
+            tr.children()
+                .filter(|c| c.has_tag_name("td"))
+                .map(|td| td.text().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    assert_eq!(html_rows, md_rows);
+    assert!(md_rows.iter().any(|r| r[2] == "reference"), "{md_rows:?}");
+    assert!(!html.contains("Medians over repetitions"), "{html}");
+}

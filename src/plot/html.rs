@@ -100,17 +100,27 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
         }
         let _ = writeln!(s, "</ul>");
     }
-    let _ = writeln!(
-        s,
-        "<p class=\"meta\">ops/s come from an untimed pass; latency percentiles from a timed \
-         pass of the same stream (timer overhead included).</p>\n</body>\n</html>"
-    );
+    if !results.cells.iter().any(|c| c.throughput.is_some()) {
+        // The medians table's columns; the verdict's legend stands above its own tables.
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">ops/s come from an untimed pass; latency percentiles from a \
+             timed pass of the same stream (timer overhead included).</p>"
+        );
+    }
+    let _ = writeln!(s, "</body>\n</html>");
     s
 }
 
-/// The summary tables of `summary.md`, as HTML.
+/// The summary tables of `summary.md`, as HTML: the verdict (net throughput with its
+/// interval, the ratio to the reference, the sentences, the ranking) where the run has
+/// throughput samples, as the terminal and summary.md show it; the medians table otherwise.
 fn summary_tables(s: &mut String, results: &RunResults) {
     let _ = writeln!(s, "<h2>Summary</h2>");
+    if results.cells.iter().any(|c| c.throughput.is_some()) {
+        verdict_tables(s, results);
+        return;
+    }
     for w in summarize(results) {
         let _ = writeln!(
             s,
@@ -142,5 +152,47 @@ fn summary_tables(s: &mut String, results: &RunResults) {
             let _ = writeln!(s, "</tr>");
         }
         let _ = writeln!(s, "</tbody>\n</table>");
+    }
+}
+
+/// The verdict of [`crate::report::verdict_table::sections`] as HTML.
+fn verdict_tables(s: &mut String, results: &RunResults) {
+    let (legend, sections, overall) = crate::report::verdict_table::sections(results, None);
+    let _ = writeln!(s, "<p class=\"meta\">{}</p>", escape(&legend));
+    for sec in sections {
+        let _ = writeln!(
+            s,
+            "<h3>{}</h3>\n<p class=\"meta\">{}</p>\n<table>",
+            escape(&sec.workload),
+            escape(&sec.facts)
+        );
+        for (i, row) in sec.rows.iter().enumerate() {
+            let tag = if i == 0 { "th" } else { "td" };
+            let cells: String = row
+                .iter()
+                .map(|c| format!("<{tag}>{}</{tag}>", escape(c)))
+                .collect();
+            let _ = writeln!(s, "<tr>{cells}</tr>");
+        }
+        let _ = writeln!(s, "</table>");
+        if !sec.sentences.is_empty() {
+            let items: String = sec
+                .sentences
+                .iter()
+                .map(|l| format!("<li>{}</li>", escape(l)))
+                .collect();
+            let _ = writeln!(s, "<ul>{items}</ul>");
+        }
+    }
+    if let Some((head, lines)) = overall {
+        let items: String = lines
+            .iter()
+            .map(|l| format!("<li>{}</li>", escape(l)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<h3>Overall</h3>\n<p>{}</p>\n<ul>{items}</ul>",
+            escape(&head)
+        );
     }
 }

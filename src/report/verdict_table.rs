@@ -239,18 +239,48 @@ fn md_cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// One workload's verdict, laid out for a page (Markdown, HTML): its facts line, the table
+/// of the terminal's default columns (heading row first) and the sentences.
+pub struct Section {
+    pub workload: String,
+    pub facts: String,
+    pub rows: Vec<Vec<String>>,
+    pub sentences: Vec<String>,
+}
+
+/// The verdict of a run for a page: the legend, a section per workload, and the overall
+/// ranking's heading and lines (with two or more workloads). `summary.md` and `index.html`
+/// both show this, so they agree with the terminal's table.
+pub fn sections(
+    results: &RunResults,
+    reference: Option<&str>,
+) -> (String, Vec<Section>, Option<(String, Vec<String>)>) {
+    let verdicts = judge(results, reference);
+    let list = verdicts
+        .iter()
+        .map(|v| {
+            let line = workload_line(v);
+            let facts = line.split_once(" — ").map_or(line.as_str(), |(_, f)| f);
+            Section {
+                workload: v.workload.clone(),
+                facts: facts.to_string(),
+                rows: table_rows(v, TableFormat::Table),
+                sentences: sentences(v),
+            }
+        })
+        .collect();
+    (legend(results), list, overall(results, &verdicts))
+}
+
 /// The same verdict as Markdown for `summary.md`: per workload a section with the table of
 /// the terminal (the default columns), the sentences, then the overall ranking.
 pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
-    let verdicts = judge(results, reference);
+    let (legend, list, overall) = sections(results, reference);
     let mut out = String::new();
-    let _ = writeln!(out, "{}\n", legend(results));
-    for v in &verdicts {
-        let line = workload_line(v);
-        let facts = line.split_once(" — ").map_or(line.as_str(), |(_, f)| f);
-        let _ = writeln!(out, "## {}\n\n{facts}\n", v.workload);
-        let rows = table_rows(v, TableFormat::Table);
-        for (i, row) in rows.iter().enumerate() {
+    let _ = writeln!(out, "{legend}\n");
+    for sec in list {
+        let _ = writeln!(out, "## {}\n\n{}\n", sec.workload, sec.facts);
+        for (i, row) in sec.rows.iter().enumerate() {
             let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
             if i == 0 {
@@ -258,12 +288,12 @@ pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
             }
         }
         let _ = writeln!(out);
-        for line in sentences(v) {
+        for line in sec.sentences {
             let _ = writeln!(out, "- {line}");
         }
         let _ = writeln!(out);
     }
-    if let Some((head, lines)) = overall(results, &verdicts) {
+    if let Some((head, lines)) = overall {
         let _ = writeln!(out, "## Overall\n\n{head}:\n");
         for line in lines {
             let _ = writeln!(out, "{line}");
