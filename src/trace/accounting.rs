@@ -190,7 +190,9 @@ impl PrehookTracker {
         self.pool_shift != 0
     }
 
-    /// A block of `bytes` at `ptr` the recording saw allocated (pymalloc domains only).
+    /// A block of `bytes` at `ptr` the recording saw pymalloc serve. The converter passes no
+    /// other: a block of the C allocator (one a realloc shrank to 512 bytes or less included)
+    /// sits in no pool, and its size would give a pre-hook free near it a class it never had.
     #[inline]
     pub fn allocated(&mut self, ptr: u64, bytes: u64) {
         if self.pool_shift == 0

@@ -108,6 +108,15 @@ pub struct Converter<W: Write> {
     text: Option<(u8, usize, Vec<u8>)>,
     accounting: Accounting,
     prehook: PrehookTracker,
+    /// Per slot: pymalloc serves the block (see [`pooled_size`]), so its address tells its
+    /// pool's class to `prehook`.
+    pooled: Vec<bool>,
+}
+
+/// Whether CPython's pymalloc serves a fresh MEM or OBJ request of `bytes` (1 – 512). Zero-byte
+/// and larger requests go to the C allocator, as does every RAW one.
+fn pooled_size(domain: Domain, bytes: u64) -> bool {
+    domain != Domain::Raw && (1..=crate::pymalloc::SMALL_REQUEST_THRESHOLD as u64).contains(&bytes)
 }
 
 impl<W: Write> Converter<W> {
@@ -123,6 +132,7 @@ impl<W: Write> Converter<W> {
             text: None,
             accounting: Accounting::default(),
             prehook: PrehookTracker::default(),
+            pooled: Vec::new(),
         }
     }
 
@@ -155,10 +165,20 @@ impl<W: Write> Converter<W> {
         }
     }
 
-    /// The pymalloc domains' blocks, whose pools tell the class of pre-hook frees.
+    /// Notes whether the block now in `slot` (at `ptr`, `bytes` long) is pymalloc's; if it
+    /// is, its pool tells the class of pre-hook frees. Only such blocks may: CPython leaves a
+    /// block of the C allocator there when a realloc shrinks it to 512 bytes or less
+    /// (pymalloc never takes a foreign block over), and a pre-hook block of the C allocator
+    /// freed near it would otherwise take that size's class and free a phantom the
+    /// interpreter never had.
     #[inline]
-    fn seen(&mut self, domain: Domain, ptr: u64, bytes: u64) {
-        if domain != Domain::Raw && self.prehook.tracking() {
+    fn seen(&mut self, slot: u32, pooled: bool, ptr: u64, bytes: u64) {
+        let i = slot as usize;
+        if i >= self.pooled.len() {
+            self.pooled.resize(i + 1, false);
+        }
+        self.pooled[i] = pooled;
+        if pooled && self.prehook.tracking() {
             self.prehook.allocated(ptr, bytes);
         }
     }
@@ -189,14 +209,15 @@ impl<W: Write> Converter<W> {
     }
 
     /// A new block at `ptr`: gives it a slot and writes the allocation.
-    fn alloc(&mut self, ptr: u64, size: u32, domain: Domain, thread: u16) -> io::Result<()> {
+    fn alloc(&mut self, ptr: u64, size: u32, domain: Domain, thread: u16) -> io::Result<u32> {
         let slot = self.take(ptr, thread)?;
         self.push(&Event::Alloc {
             slot,
             size,
             domain,
             thread,
-        })
+        })?;
+        Ok(slot)
     }
 
     fn free_slot(&mut self, slot: u32, thread: u16) -> io::Result<()> {
@@ -278,12 +299,14 @@ impl<W: Write> Converter<W> {
                 }
             }
             KIND_MALLOC => {
-                self.seen(domain, ptr, u64::from(size));
-                self.alloc(ptr, size, domain, thread)?
+                let slot = self.alloc(ptr, size, domain, thread)?;
+                let pooled = pooled_size(domain, u64::from(size));
+                self.seen(slot, pooled, ptr, u64::from(size));
             }
             KIND_CALLOC => {
-                self.seen(domain, ptr, ptr2.saturating_mul(u64::from(size)));
+                let bytes = ptr2.saturating_mul(u64::from(size));
                 let slot = self.take(ptr, thread)?;
+                self.seen(slot, pooled_size(domain, bytes), ptr, bytes);
                 self.push(&Event::Calloc {
                     slot,
                     n: ptr2 as u32,
@@ -298,7 +321,11 @@ impl<W: Write> Converter<W> {
                     self.free_slot(slot, thread)?;
                 }
                 Some(slot) => {
-                    self.seen(domain, ptr2, u64::from(size));
+                    // pymalloc keeps or moves its own block within pymalloc while the new
+                    // size is one it serves; the C allocator's stays the C allocator's.
+                    let pooled = self.pooled.get(slot as usize).copied().unwrap_or(false)
+                        && pooled_size(domain, u64::from(size));
+                    self.seen(slot, pooled, ptr2, u64::from(size));
                     if let Some(stale) = self.map.insert(ptr2, slot) {
                         self.counters.inserted_frees += 1;
                         self.free_slot(stale, thread)?;
@@ -310,8 +337,10 @@ impl<W: Write> Converter<W> {
                     // Its block predates the hook: from here on it is a new allocation.
                     self.counters.unknown_reallocs += 1;
                     self.prehook_free(domain, ptr);
-                    self.seen(domain, ptr2, u64::from(size));
-                    self.alloc(ptr2, size, domain, thread)?;
+                    // Which allocator holds the new block depends on the old one's, which the
+                    // recording never saw: its address tells nothing.
+                    let slot = self.alloc(ptr2, size, domain, thread)?;
+                    self.seen(slot, false, ptr2, u64::from(size));
                 }
             },
             KIND_GC if size <= 2 => self.push(&Event::Gc(size as u8))?,
@@ -424,5 +453,72 @@ mod tests {
         ]);
         assert!(events.is_empty());
         assert_eq!((c.oversized, c.unknown_frees), (2, 1));
+    }
+
+    /// An accounting report (3.11.7's: 16 KiB pools) as the hook sends it: a STATS record
+    /// and the text padded to whole records.
+    fn report(which: u8) -> Vec<[u8; RAW_RECORD]> {
+        let text = include_str!("../../tests/fixtures/debugmallocstats-3.11.7.txt").as_bytes();
+        let mut out = vec![rec(KIND_STATS, which, text.len() as u32, 0)];
+        for chunk in text.chunks(RAW_RECORD) {
+            let mut r = [0u8; RAW_RECORD];
+            r[..chunk.len()].copy_from_slice(chunk);
+            out.push(r);
+        }
+        out
+    }
+
+    /// The pre-hook frees' classes a recording of `records` stores.
+    fn prehook_classes(records: &[[u8; RAW_RECORD]]) -> Vec<Option<usize>> {
+        let w = TraceWriter::new(Vec::new(), &Meta::default()).unwrap();
+        let mut c = Converter::new(w);
+        for r in report(0).iter().chain(records).chain(&report(1)) {
+            c.feed(r).unwrap();
+        }
+        let bytes = c.finish(BTreeMap::new()).unwrap();
+        let mut r = TraceReader::new(&bytes[..]).unwrap();
+        for e in r.by_ref() {
+            e.unwrap();
+        }
+        let acc = r.end().unwrap().accounting.clone().unwrap();
+        acc.prehook_frees.iter().map(|(_, c)| c).collect()
+    }
+
+    #[test]
+    fn only_pymallocs_blocks_tell_a_pools_class() {
+        let classes = prehook_classes(&[
+            // A pre-hook block of the C allocator freed, then a block of it in the same
+            // 16 KiB window: allocated at 545 bytes, shrunk in place to 382 (CPython leaves it
+            // to the C allocator). It must not make the free one of the 384-byte class.
+            rec(KIND_FREE, 2, 0, 0x5555_0000_0100),
+            rec(KIND_MALLOC, 1, 545, 0x5555_0000_0400),
+            rec(KIND_REALLOC, 1, 382, 0x5555_0000_0400),
+            rec(KIND_EXTRA, 1, 0, 0x5555_0000_0400),
+            // Nor may a block that a pre-hook block was resized into (its allocator is the
+            // old block's, unknown) ...
+            rec(KIND_FREE, 2, 0, 0x5555_0001_0100),
+            rec(KIND_REALLOC, 1, 32, 0x5555_0001_0200),
+            rec(KIND_EXTRA, 1, 0, 0x5555_0001_0200),
+            // ... or one resized from it later.
+            rec(KIND_REALLOC, 1, 48, 0x5555_0001_0200),
+            rec(KIND_EXTRA, 1, 0, 0x5555_0001_0240),
+            // pymalloc's blocks still do: allocated, calloc'ed, or resized within 512 bytes.
+            rec(KIND_FREE, 2, 0, 0x7f00_0000_0100),
+            rec(KIND_MALLOC, 2, 64, 0x7f00_0000_0040),
+            rec(KIND_MALLOC, 2, 64, 0x7f00_0002_0040),
+            rec(KIND_FREE, 2, 0, 0x7f00_0002_0100),
+            rec(KIND_CALLOC, 1, 8, 0x7f00_0004_0040),
+            rec(KIND_EXTRA, 1, 0, 3),
+            rec(KIND_FREE, 1, 0, 0x7f00_0004_0100),
+            rec(KIND_MALLOC, 1, 100, 0x7f00_0006_0040),
+            rec(KIND_REALLOC, 1, 200, 0x7f00_0006_0040),
+            rec(KIND_EXTRA, 1, 0, 0x7f00_0008_0040),
+            rec(KIND_FREE, 1, 0, 0x7f00_0008_0100),
+        ]);
+        assert_eq!(
+            classes,
+            // The second case frees two pre-hook blocks: the one freed and the one resized.
+            vec![None, None, None, Some(3), Some(3), Some(1), Some(12)]
+        );
     }
 }
