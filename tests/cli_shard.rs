@@ -352,7 +352,24 @@ fn merge_refuses_an_interrupted_shard_unless_partial() {
     given.extend(&shard_paths(g)[1..]);
     let err = refused(&given, &tmp.join("m"), &[]);
     assert!(err.contains("interrupted"), "{err}");
-    merge_ok(&given, &tmp.join("m-partial"), &["--partial", "--no-plots"]);
+    // With --partial its finished cells are merged, and the shard is named.
+    let a = pybench()
+        .arg("merge")
+        .args(&given)
+        .arg("-o")
+        .arg(tmp.join("m-partial"))
+        .args(["-q", "--partial", "--no-plots"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "shard 1/{N} interrupted, merged with the cells it finished"
+        )),
+        "{err}"
+    );
+    let merged = json(&tmp.join("m-partial").join("results.json"));
+    assert_eq!(merged["interrupted"], true);
 }
 
 #[test]

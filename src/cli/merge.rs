@@ -43,6 +43,17 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!("warning: partial merge, without shard {}", list.join(", "));
     }
+    if !merged.interrupted.is_empty() {
+        let list: Vec<String> = merged
+            .interrupted
+            .iter()
+            .map(|k| format!("{k}/{}", merged.count))
+            .collect();
+        eprintln!(
+            "warning: partial merge: shard {} interrupted, merged with the cells it finished",
+            list.join(", ")
+        );
+    }
     if r.failed_cells() > 0 {
         eprintln!(
             "warning: {} failed cell(s) merged as failed (see summary.md)",

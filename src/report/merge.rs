@@ -46,6 +46,9 @@ pub struct Merged {
     pub count: u32,
     /// Shards of the run absent from the merge (only with `partial`).
     pub missing: Vec<u32>,
+    /// Shards merged with the cells they finished before they were interrupted (only with
+    /// `partial`).
+    pub interrupted: Vec<u32>,
 }
 
 /// What the merged folder keeps of one shard: `shards/shard-K-of-N.json`.
@@ -123,11 +126,17 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
     let missing = check_coverage(&parts, req.partial).context("cannot merge")?;
     let results = join(&parts, req, !missing.is_empty()).context("cannot merge")?;
     write(&parts, &results, req, &missing)?;
+    let interrupted = parts
+        .iter()
+        .filter(|p| p.results.interrupted)
+        .flat_map(|p| p.shard.shards.iter().copied())
+        .collect();
     Ok(Merged {
         dir: req.out.clone(),
         results,
         count,
         missing,
+        interrupted,
     })
 }
 
