@@ -94,6 +94,24 @@ fn unknown_allocator_lists_the_valid_names() {
         );
 }
 
+/// Names filter `list allocators` only; given to the other lists they are refused rather
+/// than silently ignored, and an empty name is no name.
+#[test]
+fn names_are_refused_where_nothing_takes_them() {
+    for what in ["presets", "workloads"] {
+        pybench()
+            .args(["list", what, "dicts"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("`list allocators` only"));
+    }
+    pybench()
+        .args(["list", "allocators", ""])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown allocator ``"));
+}
+
 #[test]
 fn explicitly_named_unavailable_allocator_stops_with_exit_2() {
     // An interpreter is looked up in pyenv and on PATH: point both at nothing.

@@ -36,6 +36,13 @@ enum ListWhat {
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
+    if !args.names.is_empty() && !matches!(args.what, ListWhat::Allocators) {
+        // Silently listing everything would look like the names were checked.
+        anyhow::bail!(
+            "names are taken by `list allocators` only; `list presets` and `list workloads` \
+             list everything"
+        );
+    }
     let mut out = std::io::stdout().lock();
     match args.what {
         ListWhat::Presets => list_presets(&mut out)?,
