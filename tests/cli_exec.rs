@@ -149,6 +149,10 @@ fn bad_input_is_one_line_and_exit_2() {
             "unknown exec allocator `hoard`",
         ),
         (
+            vec!["exec", "-a", ",", "--", "python3", "-c", "pass"],
+            "unknown exec allocator ``",
+        ),
+        (
             vec![
                 "exec",
                 "--preload",

@@ -57,7 +57,12 @@ pub fn parse_allocators(
     preloads: &[String],
 ) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<ContenderError>)> {
     let (mut specs, mut problems) = (Vec::new(), Vec::new());
-    for name in AllocatorSpec::split_list(names) {
+    let listed = AllocatorSpec::split_list(names);
+    if listed.is_empty() && !names.is_empty() {
+        // `-a ''` named nothing; it must not mean the default list.
+        return Err(ContenderError::Unknown(String::new()).into());
+    }
+    for name in listed {
         match name.parse::<AllocatorSpec>() {
             Ok(spec) => specs.push(spec),
             Err(AllocError::Unknown { name }) => return Err(ContenderError::Unknown(name).into()),
