@@ -110,20 +110,29 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             "pybench: warning: the program ended without Python's normal shutdown (os._exit or a signal): the last few thousand calls may be missing"
         );
     }
+    // A trace written into a FIFO or a device cannot be read back: no summary, no size.
+    let file = std::fs::metadata(&out).ok().filter(|m| m.is_file());
     if !args.quiet {
-        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-        let stats = super::stats::summarize_trace(&out)
-            .with_context(|| format!("cannot read back {}", out.display()))?;
         let c = &rec.counters;
         let get = |k: &str| c.get(k).copied().unwrap_or(0);
-        eprint!("{stats}");
+        let size = match &file {
+            Some(m) => {
+                let stats = super::stats::summarize_trace(&out)
+                    .with_context(|| format!("cannot read back {}", out.display()))?;
+                eprint!("{stats}");
+                format!(
+                    " ({} bytes, {:.2} B/event)",
+                    m.len(),
+                    m.len() as f64 / rec.events.max(1) as f64
+                )
+            }
+            None => String::new(),
+        };
         eprintln!(
-            "recorded {} events in {:.2} s to {} ({} bytes, {:.2} B/event); frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
+            "recorded {} events in {:.2} s to {}{size}; frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
             rec.events,
             rec.wall.as_secs_f64(),
             out.display(),
-            size,
-            size as f64 / rec.events.max(1) as f64,
             get("unknown_frees"),
             get("threads"),
         );

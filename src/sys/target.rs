@@ -1,0 +1,179 @@
+//! What is at an output path, decided once for every command that writes a file.
+//!
+//! A regular file, or nothing, is written beside the target and renamed over it
+//! ([`super::fs::AtomicFile`]). Renaming over a character device, a FIFO or a socket would
+//! swap the node for a regular file (`-o /dev/null` as root would destroy `/dev/null`, and a
+//! FIFO's reader would get nothing), so those are opened and written straight into, as a
+//! shell's `>` does; nothing can be half-replaced there. A path that names one of this
+//! process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`, or a link to one
+//! of those) is written through a duplicate of that descriptor, so the shell's redirection
+//! is honoured and the link itself is never replaced. A directory or a block device is
+//! refused.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The open file to write straight into when `target` is not to be replaced by a rename
+/// (see the module's notes), `None` when it is (a regular file, or nothing yet), or the
+/// reason it cannot be written at all. Errors carry no path: callers name it.
+pub fn open_in_place(target: &Path) -> io::Result<Option<File>> {
+    if let Some(fd) = own_descriptor(target) {
+        // SAFETY: F_DUPFD_CLOEXEC takes no pointer; a failure returns -1 and sets errno.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `dup` is a descriptor this process just opened and owns alone.
+        return Ok(Some(File::from(unsafe { OwnedFd::from_raw_fd(dup) })));
+    }
+    // Followed through links: what matters is what the data would land in.
+    let Ok(meta) = std::fs::metadata(target) else {
+        // Missing, a dangling link, or an unreachable path: the temporary's creation says
+        // what is wrong, with the right error.
+        return Ok(None);
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if kind.is_block_device() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a block device; pybench writes files, character devices, FIFOs and sockets only",
+        ));
+    }
+    if kind.is_socket() {
+        let stream = std::os::unix::net::UnixStream::connect(target)?;
+        return Ok(Some(File::from(OwnedFd::from(stream))));
+    }
+    if !(kind.is_char_device() || kind.is_fifo()) {
+        return Ok(None);
+    }
+    // No O_CREAT: only the node that is there is opened. A FIFO blocks here until it has a
+    // reader, as with a shell's redirection.
+    let file = match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(target)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Replaced by a regular file between the look and the open: never write into that in
+    // place; the atomic path takes over.
+    let opened = file.metadata()?.file_type();
+    Ok((opened.is_char_device() || opened.is_fifo()).then_some(file))
+}
+
+/// The descriptor number when `path`, after any links, is `/proc/<this pid>/fd/N` (also
+/// reached as `/proc/self/fd/N`, `/proc/thread-self/fd/N`, `/dev/fd/N` or `/dev/stdout`).
+fn own_descriptor(path: &Path) -> Option<i32> {
+    let own: Vec<PathBuf> = ["/proc/self/fd", "/proc/thread-self/fd"]
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .collect();
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let parent = match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = std::fs::canonicalize(&parent).ok()?;
+        if own.contains(&dir) {
+            return at.file_name()?.to_str()?.parse().ok();
+        }
+        let link = std::fs::read_link(&at).ok()?;
+        at = parent.join(link);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "pybench-target-{tag}-{}",
+            super::super::fs::unique_suffix()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn a_fifo_is_written_into_and_stays_a_fifo() {
+        let d = scratch("fifo");
+        let fifo = d.join("pipe");
+        mkfifo(&fifo);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                File::open(fifo).unwrap().read_to_string(&mut s).unwrap();
+                s
+            })
+        };
+        let mut f = open_in_place(&fifo).unwrap().expect("written in place");
+        f.write_all(b"through").unwrap();
+        drop(f);
+        assert_eq!(reader.join().unwrap(), "through");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_socket_is_connected_to() {
+        let d = scratch("socket");
+        let listener = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
+        let mut f = open_in_place(&d.join("sock"))
+            .unwrap()
+            .expect("written in place");
+        f.write_all(b"hello").unwrap();
+        drop(f);
+        let mut got = String::new();
+        listener
+            .accept()
+            .unwrap()
+            .0
+            .read_to_string(&mut got)
+            .unwrap();
+        assert_eq!(got, "hello");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn regular_missing_and_directory_targets() {
+        let d = scratch("kinds");
+        std::fs::write(d.join("file"), "x").unwrap();
+        assert!(open_in_place(&d.join("file")).unwrap().is_none());
+        assert!(open_in_place(&d.join("missing")).unwrap().is_none());
+        let e = open_in_place(&d).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn own_descriptors_are_recognised_through_links() {
+        let d = scratch("fd");
+        std::os::unix::fs::symlink("/proc/self/fd/2", d.join("err")).unwrap();
+        assert_eq!(own_descriptor(&d.join("err")), Some(2));
+        assert_eq!(own_descriptor(Path::new("/proc/self/fd/1")), Some(1));
+        assert_eq!(own_descriptor(&d.join("missing")), None);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

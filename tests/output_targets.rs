@@ -1,0 +1,174 @@
+//! Where outputs go: FIFOs and the process's own descriptors written into rather than
+//! replaced, an output that is one of the command's inputs refused, directories named in
+//! errors. FIFOs only (made in a temp folder): no test writes to a real system path.
+
+mod common;
+
+use common::{pybench, tempdir};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The one-line usage error every bad input must give.
+fn assert_refused(out: &std::process::Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("pybench: error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{needle:?} not in {err}");
+}
+
+/// A FIFO at `dir/name` with its read end already open (non-blocking, so neither side ever
+/// waits: a writer opens at once, and a command that never opens it gives an empty read).
+struct Fifo {
+    path: PathBuf,
+    reader: std::fs::File,
+}
+
+impl Fifo {
+    fn new(dir: &Path, name: &str) -> Fifo {
+        let path = dir.join(name);
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        Fifo { path, reader }
+    }
+
+    /// What the command wrote (it has exited: the write end is closed), after checking that
+    /// the node is still a FIFO.
+    fn received(mut self) -> Vec<u8> {
+        let kind = std::fs::symlink_metadata(&self.path).unwrap().file_type();
+        assert!(kind.is_fifo(), "{} was replaced", self.path.display());
+        let mut got = Vec::new();
+        self.reader.read_to_end(&mut got).unwrap();
+        got
+    }
+}
+
+const TRACE_MAGIC: &[u8] = b"\x89PBT\r\n\x1a\n";
+
+#[test]
+fn gen_and_convert_write_into_a_fifo_instead_of_replacing_it() {
+    let d = tempdir("fifo-gen");
+    let fifo = Fifo::new(&d, "out.pbt");
+    let out = pybench()
+        .args(["gen", "-w", "dicts", "--scale", "2000", "-o"])
+        .arg(&fifo.path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = fifo.received();
+    assert!(got.starts_with(TRACE_MAGIC), "{} bytes", got.len());
+    assert!(stderr(&out).contains(&format!("({} bytes", got.len())));
+
+    // The same trace, converted into a second FIFO.
+    std::fs::write(d.join("in.pbt"), &got).unwrap();
+    let fifo = Fifo::new(&d, "converted.pbt");
+    let out = pybench()
+        .arg("convert")
+        .arg(d.join("in.pbt"))
+        .arg("-o")
+        .arg(&fifo.path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fifo.received().starts_with(TRACE_MAGIC));
+}
+
+#[test]
+fn run_and_sweep_exports_go_into_fifos_and_through_a_link_to_stdout() {
+    let d = tempdir("fifo-run");
+    let csv = Fifo::new(&d, "cells.csv");
+    std::os::unix::fs::symlink("/proc/self/fd/1", d.join("stdout-link")).unwrap();
+    let out = pybench()
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+        ])
+        .args(["--quiet", "--no-plots", "--out"])
+        .arg(d.join("results"))
+        .arg("--csv")
+        .arg(&csv.path)
+        .arg("--json")
+        .arg(d.join("stdout-link"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(csv.received()).unwrap();
+    assert!(text.starts_with("run,workload,allocator"), "{text}");
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("\"format_version\""), "{json}");
+    let link = std::fs::symlink_metadata(d.join("stdout-link")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+
+    let csv = Fifo::new(&d, "sweep.csv");
+    let out = pybench()
+        .args(["sweep", "-w", "dicts", "--scale", "2000", "--arena", "256K"])
+        .args(["--pool", "4K", "-q", "--csv"])
+        .arg(&csv.path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8(csv.received())
+        .unwrap()
+        .starts_with("workload,"));
+}
+
+/// CPython 3.11 from PATH (pyenv's shim included), or `None` with a message.
+fn python311() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join("python3.11"))
+        .find(|p| p.exists());
+    if found.is_none() {
+        eprintln!("skipped: no python3.11 on PATH");
+    }
+    found
+}
+
+#[test]
+fn record_writes_into_a_fifo_and_refuses_a_directory_by_name_before_running() {
+    let Some(py) = python311() else { return };
+    let d = tempdir("record-out");
+    let fifo = Fifo::new(&d, "trace.pbt");
+    let out = pybench()
+        .args(["record", "-q", "-o"])
+        .arg(&fifo.path)
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "x = [str(i) for i in range(100)]"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fifo.received().starts_with(TRACE_MAGIC));
+
+    std::fs::create_dir(d.join("adir")).unwrap();
+    let marker = d.join("ran");
+    let out = pybench()
+        .args(["record", "-o"])
+        .arg(d.join("adir"))
+        .arg("--")
+        .arg(&py)
+        .arg("-c")
+        .arg(format!("open({:?}, 'w')", marker.display().to_string()))
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        &format!("{}: Is a directory", d.join("adir").display()),
+    );
+    assert!(
+        !marker.exists(),
+        "the program ran before the output was checked"
+    );
+}
