@@ -172,3 +172,118 @@ fn record_writes_into_a_fifo_and_refuses_a_directory_by_name_before_running() {
         "the program ran before the output was checked"
     );
 }
+
+/// Writes the `dicts` trace at scale 2000 to `path` with `gen`.
+fn gen_trace(path: &Path) {
+    let out = pybench()
+        .args(["gen", "-w", "dicts", "--scale", "2000", "-o"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn gen_refuses_to_write_over_its_spec_or_its_source_trace() {
+    let d = tempdir("same-gen");
+    let spec = d.join("wv.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/churn.toml"),
+        &spec,
+    )
+    .unwrap();
+    let before = std::fs::read(&spec).unwrap();
+    std::os::unix::fs::symlink(&spec, d.join("link.toml")).unwrap();
+    for out_path in [&spec, &d.join("link.toml")] {
+        let out = pybench()
+            .args(["gen", "--scale", "2000", "-w"])
+            .arg(&spec)
+            .arg("-o")
+            .arg(out_path)
+            .output()
+            .unwrap();
+        assert_refused(&out, "is the workload spec");
+        assert_eq!(std::fs::read(&spec).unwrap(), before);
+    }
+
+    let trace = d.join("x.pbt");
+    gen_trace(&trace);
+    let before = std::fs::read(&trace).unwrap();
+    let out = pybench()
+        .args(["gen", "--like"])
+        .arg(&trace)
+        .arg("-o")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_refused(&out, "choose another output file");
+    assert_eq!(std::fs::read(&trace).unwrap(), before);
+
+    // In-place conversion is meant, and stays allowed.
+    let out = pybench()
+        .arg("convert")
+        .arg(&trace)
+        .arg("-o")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn run_and_sweep_refuse_an_export_over_a_replayed_trace_before_measuring() {
+    let d = tempdir("same-run");
+    let trace = d.join("victim.pbt");
+    gen_trace(&trace);
+    let before = std::fs::read(&trace).unwrap();
+    let out = pybench()
+        .args(["sweep", "--arena", "256K", "--pool", "4K", "-q", "--trace"])
+        .arg(&trace)
+        .arg("--csv")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_refused(&out, "--csv");
+    assert_eq!(std::fs::read(&trace).unwrap(), before);
+
+    let out = pybench()
+        .args([
+            "run",
+            "-a",
+            "system",
+            "-r",
+            "1",
+            "--quiet",
+            "--no-plots",
+            "--trace",
+        ])
+        .arg(&trace)
+        .arg("--out")
+        .arg(d.join("results"))
+        .arg("--markdown")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_refused(&out, "--markdown");
+    assert_eq!(std::fs::read(&trace).unwrap(), before);
+    assert!(!d.join("results").exists(), "measured before refusing");
+}
+
+#[test]
+fn record_refuses_to_write_its_trace_over_the_script() {
+    let Some(py) = python311() else { return };
+    let d = tempdir("same-record");
+    let script = d.join("dcopy.py");
+    std::fs::write(&script, "x = [1] * 10\n").unwrap();
+    let out = pybench()
+        .arg("record")
+        .arg("-o")
+        .arg(&script)
+        .arg("--")
+        .arg(&py)
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_refused(&out, "is the program's argument");
+    assert_eq!(std::fs::read_to_string(&script).unwrap(), "x = [1] * 10\n");
+}

@@ -1,6 +1,7 @@
 //! What `run` and `exec` share: where results go, the manifest, the files written after the
 //! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
 
+use super::guard::{self, Input};
 use crate::exit::Exit;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
@@ -11,7 +12,7 @@ use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -47,6 +48,23 @@ pub struct OutputArgs {
     /// cost, the cold pass, p50, raw p99, retained RSS, frag). Everything is in results.csv.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+}
+
+impl OutputArgs {
+    /// What is checked before any work: no export is one of the command's `inputs`.
+    pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
+        let exports = [
+            ("--csv", &self.csv),
+            ("--json", &self.json),
+            ("--markdown", &self.markdown),
+        ];
+        let files: Vec<(&str, &Path)> = exports
+            .into_iter()
+            .filter_map(|(flag, t)| t.as_deref().filter(|t| *t != "-").map(|t| (flag, t)))
+            .map(|(flag, t)| (flag, Path::new(t)))
+            .collect();
+        guard::refuse_overwriting_inputs(&files, inputs)
+    }
 }
 
 /// Interval half-width (relative) above which a figure is reported as noisy.

@@ -76,6 +76,11 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.{}", crate::trace::EXTENSION)));
+    // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
+    super::guard::refuse_overwriting_inputs(
+        &[("-o", &out)],
+        &super::guard::program_inputs(&args.program),
+    )?;
     let meta = Meta {
         source: "recorded".into(),
         name: name.clone(),

@@ -67,6 +67,10 @@ pub struct SweepArgs {
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     args.workload.append(&mut args.trace);
+    if let Some(csv) = &args.csv {
+        let inputs = super::guard::workload_inputs(&args.workload);
+        super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
+    }
     let grid = GridSpec::parse(
         args.arena.as_deref(),
         args.pool.as_deref(),

@@ -8,12 +8,13 @@
 //! process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`, or a link to one
 //! of those) is written through a duplicate of that descriptor, so the shell's redirection
 //! is honoured and the link itself is never replaced. A directory or a block device is
-//! refused.
+//! refused. [`same_regular_file`] tells the commands, before they start, whether an output
+//! is one of their inputs.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The open file to write straight into when `target` is not to be replaced by a rename
@@ -90,6 +91,15 @@ fn own_descriptor(path: &Path) -> Option<i32> {
         at = parent.join(link);
     }
     None
+}
+
+/// True when `a` and `b` both exist and are the same regular file (device and inode, after
+/// links): writing one would destroy the other. A shared device or FIFO is not such a case.
+pub fn same_regular_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +184,20 @@ mod tests {
         assert_eq!(own_descriptor(&d.join("err")), Some(2));
         assert_eq!(own_descriptor(Path::new("/proc/self/fd/1")), Some(1));
         assert_eq!(own_descriptor(&d.join("missing")), None);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_same_regular_file_through_a_link_but_not_a_fifo() {
+        let d = scratch("same");
+        std::fs::write(d.join("a"), "x").unwrap();
+        std::fs::write(d.join("b"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
+        assert!(same_regular_file(&d.join("a"), &d.join("link")));
+        assert!(!same_regular_file(&d.join("a"), &d.join("b")));
+        assert!(!same_regular_file(&d.join("a"), &d.join("missing")));
+        mkfifo(&d.join("fifo"));
+        assert!(!same_regular_file(&d.join("fifo"), &d.join("fifo")));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

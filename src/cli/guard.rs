@@ -1,0 +1,74 @@
+//! Checks on a command's outputs made before it does any work, so that a bad combination is
+//! one line and exit 2, not a destroyed input or a failure after a long run.
+
+use crate::sys::target::same_regular_file;
+use crate::trace::source::{has_trace_magic, trace_path, PREFIX};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+/// A file a command reads: what it is (for the message) and its path.
+pub struct Input {
+    pub role: &'static str,
+    pub path: PathBuf,
+}
+
+/// The files behind workload arguments, resolved as `Source::load` does: `trace:NAME`, a
+/// path ending in `.pbt` or `.toml` or holding a `/`, or a file with a trace's magic.
+/// Built-in workload names are no file.
+pub fn workload_inputs(names: &[String]) -> Vec<Input> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let path = if name.starts_with(PREFIX) {
+                trace_path(name).ok()?
+            } else {
+                let path = PathBuf::from(name);
+                let named_as_file =
+                    name.ends_with(".pbt") || name.ends_with(".toml") || name.contains('/');
+                (named_as_file || has_trace_magic(&path)).then_some(path)?
+            };
+            Some(Input {
+                role: "the input",
+                path,
+            })
+        })
+        .collect()
+}
+
+/// The program a command runs, as found on `PATH`, and every argument of it, each taken as
+/// a path (a script, a data file): those that name no file are never matched.
+pub fn program_inputs<S: AsRef<OsStr>>(program: &[S]) -> Vec<Input> {
+    let found = program
+        .first()
+        .and_then(|p| crate::sys::process::find_program(&p.as_ref().to_string_lossy()));
+    found
+        .into_iter()
+        .map(|path| Input {
+            role: "the program",
+            path,
+        })
+        .chain(program.iter().skip(1).map(|a| Input {
+            role: "the program's argument",
+            path: PathBuf::from(a.as_ref()),
+        }))
+        .collect()
+}
+
+/// Refuses an output that is the same regular file as one of `inputs` (a link to it
+/// included): writing it would replace what the command reads.
+pub fn refuse_overwriting_inputs(
+    outputs: &[(&str, &Path)],
+    inputs: &[Input],
+) -> anyhow::Result<()> {
+    for (flag, out) in outputs {
+        if let Some(input) = inputs.iter().find(|i| same_regular_file(out, &i.path)) {
+            anyhow::bail!(
+                "{flag} {} is {} {}: writing there would replace that input; choose another output file",
+                out.display(),
+                input.role,
+                input.path.display()
+            );
+        }
+    }
+    Ok(())
+}
