@@ -287,3 +287,39 @@ fn record_refuses_to_write_its_trace_over_the_script() {
     assert_refused(&out, "is the program's argument");
     assert_eq!(std::fs::read_to_string(&script).unwrap(), "x = [1] * 10\n");
 }
+
+#[test]
+fn record_names_stay_one_visible_file_in_the_current_folder() {
+    let Some(py) = python311() else { return };
+    let d = tempdir("record-name");
+    let cwd = d.join("here");
+    std::fs::create_dir(&cwd).unwrap();
+    let out = pybench()
+        .current_dir(&cwd)
+        .args(["record", "-q", "--name", "../escape", "--"])
+        .arg(&py)
+        .args(["-c", "pass"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&d), ["here"], "written outside the current folder");
+    assert_eq!(names(&cwd), ["_._escape.pbt"]);
+
+    let out = pybench()
+        .current_dir(&cwd)
+        .args(["record", "-q", "--name", "", "--"])
+        .arg(&py)
+        .args(["-c", "pass"])
+        .output()
+        .unwrap();
+    assert_refused(&out, "--name is empty");
+    assert_eq!(names(&cwd), ["_._escape.pbt"], "a hidden .pbt was written");
+}

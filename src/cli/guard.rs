@@ -72,3 +72,20 @@ pub fn refuse_overwriting_inputs(
     }
     Ok(())
 }
+
+/// Longest `--label` or `--name`, in characters: with a timestamp, a `-N` suffix and a
+/// temporary's decorations, the file name it becomes stays within NAME_MAX (255 bytes).
+pub const LABEL_MAX: usize = 200;
+
+/// Refuses an empty `--label`/`--name` (an unset shell variable, most likely) and one too
+/// long for a file name; anything else is made portable by `sys::target::portable_name`.
+pub fn check_label(flag: &str, label: &str) -> anyhow::Result<()> {
+    if label.is_empty() {
+        anyhow::bail!("{flag} is empty; give a name, or leave {flag} out for the default one");
+    }
+    let n = label.chars().count();
+    if n > LABEL_MAX {
+        anyhow::bail!("{flag} has {n} characters; at most {LABEL_MAX} fit in a file name");
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@ use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults,
 use crate::report::store::{export_to, ResultsStore};
 use crate::report::verdict_table::TableFormat;
 use crate::sys::procfs::MachineInfo;
+use crate::sys::target::portable_name;
 use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
 use clap::Args;
@@ -111,7 +112,7 @@ pub fn start(
     allocators: Vec<AllocatorInfo>,
 ) -> anyhow::Result<(ResultsStore, RunResults)> {
     let label = out.label.as_deref().unwrap_or(default_label);
-    let run_name = format!("{}-{}", utc_timestamp(), sanitize(label));
+    let run_name = format!("{}-{}", utc_timestamp(), portable_name(label));
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {
         format_version: FORMAT_VERSION,
@@ -222,18 +223,4 @@ pub fn finish(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Keeps directory names portable.
-fn sanitize(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_+.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -2,8 +2,9 @@
 //! calls of a CPython program into a trace, then summarise it on stderr.
 
 use crate::exit::Exit;
+use crate::sys::target::portable_name;
 use crate::trace::record::{exit_code, record, Options};
-use crate::trace::Meta;
+use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
 use clap::Args;
 use std::ffi::OsString;
@@ -18,7 +19,9 @@ pub struct RecordArgs {
     /// Allocator domains to record, comma separated: obj, mem, raw.
     #[arg(long, value_delimiter = ',', default_value = "obj,mem,raw")]
     domains: Vec<String>,
-    /// Name of the trace (default: the output file's stem, else `trace`).
+    /// Name of the trace (default: the output file's stem, else `trace`). Without -o the
+    /// trace goes to NAME.pbt here, made portable as `run --label` is: any character but
+    /// ASCII letters, digits and `-_+.`, and a leading `.`, becomes `_`.
     #[arg(long)]
     name: Option<String>,
     /// Also store each event's pace: the CPU cycles (TSC) the program ran since its previous
@@ -66,6 +69,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (mask, domains) = domain_mask(&args.domains)?;
+    if let Some(name) = &args.name {
+        super::guard::check_label("--name", name)?;
+    }
     let name = args.name.clone().unwrap_or_else(|| {
         args.out
             .as_ref()
@@ -75,7 +81,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{name}.{}", crate::trace::EXTENSION)));
+        .unwrap_or_else(|| PathBuf::from(format!("{}.{}", portable_name(&name), EXTENSION)));
     // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
     super::guard::refuse_overwriting_inputs(
         &[("-o", &out)],

@@ -9,7 +9,7 @@
 //! of those) is written through a duplicate of that descriptor, so the shell's redirection
 //! is honoured and the link itself is never replaced. A directory or a block device is
 //! refused. [`same_regular_file`] tells the commands, before they start, whether an output
-//! is one of their inputs.
+//! is one of their inputs, and [`portable_name`] what a label becomes as a file name.
 
 use std::fs::File;
 use std::io;
@@ -100,6 +100,24 @@ pub fn same_regular_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
     }
+}
+
+/// A label as one portable file-name component: every character but ASCII letters, digits
+/// and `-_+.` becomes `_` (so no path separator survives), and so does a leading `.` (so the
+/// name is neither hidden nor `.` or `..`). Each character becomes one byte.
+pub fn portable_name(label: &str) -> String {
+    label
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let keep = c.is_ascii_alphanumeric() || "-_+".contains(c) || (c == '.' && i > 0);
+            if keep {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -199,5 +217,12 @@ mod tests {
         mkfifo(&d.join("fifo"));
         assert!(!same_regular_file(&d.join("fifo"), &d.join("fifo")));
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn portable_names_have_no_separator_and_no_leading_dot() {
+        assert_eq!(portable_name("../escape"), "_._escape");
+        assert_eq!(portable_name(".."), "_.");
+        assert_eq!(portable_name("a b/c.d-é"), "a_b_c.d-_");
     }
 }
