@@ -323,3 +323,53 @@ fn record_names_stay_one_visible_file_in_the_current_folder() {
     assert_refused(&out, "--name is empty");
     assert_eq!(names(&cwd), ["_._escape.pbt"], "a hidden .pbt was written");
 }
+
+/// The names of the run folders under `root`, without their timestamp.
+fn run_labels(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.split_once('-').unwrap().1.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn run_folder_labels_fit_a_file_name() {
+    let d = tempdir("labels");
+    // A spec at the end of a ~250-character path: its name used to be the label, in full.
+    let mut deep = d.join("x".repeat(60));
+    for _ in 0..3 {
+        deep = deep.join("x".repeat(60));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let spec = deep.join("json.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/json.toml"),
+        &spec,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        pybench()
+            .args(["run", "-a", "system", "-r", "1", "--scale", "2000", "-q"])
+            .args(["--no-plots", "--out"])
+            .arg(d.join("results"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let workloads = format!("dicts,{}", spec.display());
+    let out = run(&["-w", &workloads]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(run_labels(&d.join("results")), ["dicts+json"]);
+
+    assert_refused(&run(&["-w", "dicts", "--label", ""]), "--label is empty");
+    let long = "y".repeat(240);
+    assert_refused(&run(&["-w", "dicts", "--label", &long]), "at most 200");
+    assert_eq!(
+        run_labels(&d.join("results")).len(),
+        1,
+        "a refused run made a folder"
+    );
+}

@@ -21,7 +21,8 @@ pub struct OutputArgs {
     /// Directory under which `<timestamp>-<label>/` is created.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Label of the results directory.
+    /// Label of the results directory (default: the workloads' names, shortened to about
+    /// 60 characters; at most 200).
     #[arg(long)]
     pub label: Option<String>,
     /// Also write tidy CSV to FILE (`-` = stdout).
@@ -52,8 +53,12 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// What is checked before any work: no export is one of the command's `inputs`.
+    /// What is checked before any work: the label fits a folder name, and no export is one
+    /// of the command's `inputs`.
     pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
+        if let Some(label) = &self.label {
+            guard::check_label("--label", label)?;
+        }
         let exports = [
             ("--csv", &self.csv),
             ("--json", &self.json),
@@ -66,6 +71,43 @@ impl OutputArgs {
             .collect();
         guard::refuse_overwriting_inputs(&files, inputs)
     }
+}
+
+/// Longest automatic label of a run named after its workloads; a shard's suffix may follow.
+const AUTO_LABEL_MAX: usize = 60;
+/// Longest default label kept by [`start`] (`exec-SCRIPT`, a run's with its shard suffix).
+const DEFAULT_LABEL_MAX: usize = 80;
+
+/// The default label of a run: each workload's short name (a spec's or trace file's stem, a
+/// shipped trace's name) joined by `+`; when that is longer than [`AUTO_LABEL_MAX`], the
+/// first names that fit and how many more (`dicts+lists+3-more`).
+pub fn auto_label(workloads: &[String]) -> String {
+    let names: Vec<String> = workloads
+        .iter()
+        .map(|w| {
+            let short = w
+                .strip_prefix(crate::trace::source::PREFIX)
+                .map(str::to_string)
+                .or_else(|| {
+                    let stem = Path::new(w).file_stem()?;
+                    Some(stem.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| w.clone());
+            portable_name(&short).chars().take(40).collect()
+        })
+        .collect();
+    (1..=names.len())
+        .rev()
+        .map(|kept| {
+            let more = names.len() - kept;
+            let mut label = names[..kept].join("+");
+            if more > 0 {
+                label.push_str(&format!("+{more}-more"));
+            }
+            label
+        })
+        .find(|label| label.len() <= AUTO_LABEL_MAX)
+        .unwrap_or_default()
 }
 
 /// Interval half-width (relative) above which a figure is reported as noisy.
@@ -111,8 +153,15 @@ pub fn start(
     parameters: RunParameters,
     allocators: Vec<AllocatorInfo>,
 ) -> anyhow::Result<(ResultsStore, RunResults)> {
-    let label = out.label.as_deref().unwrap_or(default_label);
-    let run_name = format!("{}-{}", utc_timestamp(), portable_name(label));
+    let label = match &out.label {
+        Some(label) => portable_name(label),
+        // A program's or workload's name can be as long as a path: keep the start.
+        None => portable_name(default_label)
+            .chars()
+            .take(DEFAULT_LABEL_MAX)
+            .collect(),
+    };
+    let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {
         format_version: FORMAT_VERSION,

@@ -191,7 +191,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{line}");
         }
     }
-    let mut label = args.workload.join("+");
+    let mut label = output::auto_label(&args.workload);
     if let Some(k) = shard {
         label = format!("{label}-shard{}of{}", k.index, k.count);
     }
