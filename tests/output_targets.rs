@@ -13,10 +13,15 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The one-line usage error every bad input must give.
+/// The one-line usage error every bad input must give (a machine's load warning aside).
 fn assert_refused(out: &std::process::Output, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let all = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let err: String = all
+        .lines()
+        .filter(|l| !l.starts_with("warning: load average"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(err.starts_with("pybench: error: "), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains(needle), "{needle:?} not in {err}");
@@ -372,4 +377,85 @@ fn run_folder_labels_fit_a_file_name() {
         1,
         "a refused run made a folder"
     );
+}
+
+#[test]
+fn folders_that_cannot_be_made_are_named_with_what_is_in_the_way() {
+    let d = tempdir("not-dirs");
+    let file = d.join("afile");
+    std::fs::write(&file, "x").unwrap();
+    std::os::unix::fs::symlink(d.join("missing"), d.join("dangling")).unwrap();
+    let run = |out: &Path| {
+        pybench()
+            .args([
+                "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+            ])
+            .args(["-q", "--no-plots", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let shown = file.display().to_string();
+    assert_refused(
+        &run(&file),
+        &format!("{shown} is a regular file, not a directory"),
+    );
+    let out = run(&d.join("dangling"));
+    assert_refused(&out, "missing, which does not exist");
+    let out = pybench()
+        .arg("merge")
+        .arg(&d)
+        .arg("-o")
+        .arg(file.join("sub"))
+        .output()
+        .unwrap();
+    assert_refused(&out, &format!("{shown} is a regular file, not a directory"));
+}
+
+#[test]
+fn read_and_write_errors_say_their_path_and_os_error_once() {
+    let d = tempdir("once");
+    let missing = d.join("nonexistent");
+    for cmd in [&["compare"][..], &["plot"]] {
+        let mut c = pybench();
+        c.args(cmd).arg(&missing);
+        if cmd == ["compare"] {
+            c.arg(&missing);
+        }
+        let out = c.output().unwrap();
+        assert_refused(&out, "No such file or directory");
+        assert_eq!(
+            stderr(&out).matches("os error 2").count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // An export into a missing folder is refused before measuring; one that fails at the
+    // end (a trailing `/` asks for a folder) is named once, and the run folder is kept.
+    let run = |csv: &str| {
+        pybench()
+            .args([
+                "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+            ])
+            .args(["-q", "--no-plots", "--out"])
+            .arg(d.join("results"))
+            .arg("--csv")
+            .arg(d.join(csv))
+            .output()
+            .unwrap()
+    };
+    assert_refused(&run("no/such/folder.csv"), "does not exist");
+    assert!(!d.join("results").exists(), "measured before refusing");
+    let out = run("newname/");
+    assert_refused(&out, "newname/");
+    assert_eq!(
+        stderr(&out).matches("newname/").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let dir = common::run_dir(&d.join("results"));
+    assert!(dir.join("results.json").is_file(), "the results were lost");
 }

@@ -1,7 +1,7 @@
 //! Checks on a command's outputs made before it does any work, so that a bad combination is
 //! one line and exit 2, not a destroyed input or a failure after a long run.
 
-use crate::sys::target::same_regular_file;
+use crate::sys::target::{same_regular_file, why_not_a_directory};
 use crate::trace::source::{has_trace_magic, trace_path, PREFIX};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -86,6 +86,38 @@ pub fn check_label(flag: &str, label: &str) -> anyhow::Result<()> {
     let n = label.chars().count();
     if n > LABEL_MAX {
         anyhow::bail!("{flag} has {n} characters; at most {LABEL_MAX} fit in a file name");
+    }
+    Ok(())
+}
+
+/// Refuses a folder argument (`--out DIR`) at which no folder can be made, naming what is
+/// in the way: the path itself (a regular file, a dangling link) or a part of it.
+pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
+    match why_not_a_directory(path) {
+        None => Ok(()),
+        Some((at, why)) if at == path => anyhow::bail!("{flag} {} {why}", path.display()),
+        Some((at, why)) => anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display()),
+    }
+}
+
+/// Refuses, before a long run, an output file that could not be written at its end: a
+/// directory, or a path whose folder is missing or is not a folder.
+pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("{flag} {} is a directory", path.display());
+    }
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if let Some((at, why)) = why_not_a_directory(parent) {
+        anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display());
+    }
+    if !parent.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        );
     }
     Ok(())
 }

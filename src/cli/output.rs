@@ -53,12 +53,13 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// What is checked before any work: the label fits a folder name, and no export is one
-    /// of the command's `inputs`.
+    /// What is checked before any work: the label fits a folder name, `--out` can hold
+    /// folders, and every export can be written and is none of the command's `inputs`.
     pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
         if let Some(label) = &self.label {
             guard::check_label("--label", label)?;
         }
+        guard::check_directory("--out", &self.out)?;
         let exports = [
             ("--csv", &self.csv),
             ("--json", &self.json),
@@ -69,6 +70,9 @@ impl OutputArgs {
             .filter_map(|(flag, t)| t.as_deref().filter(|t| *t != "-").map(|t| (flag, t)))
             .map(|(flag, t)| (flag, Path::new(t)))
             .collect();
+        for (flag, file) in &files {
+            guard::check_output_file(flag, file)?;
+        }
         guard::refuse_overwriting_inputs(&files, inputs)
     }
 }
@@ -200,8 +204,11 @@ pub fn finish(
         (&out.markdown, &Markdown),
     ];
     for (target, exporter) in exports {
-        if let Some(t) = target {
-            export_to(t, exporter, results).with_context(|| format!("cannot write {t}"))?;
+        match target.as_deref() {
+            // A file's errors already name it.
+            Some("-") => export_to("-", exporter, results).context("cannot write to stdout")?,
+            Some(t) => export_to(t, exporter, results)?,
+            None => {}
         }
     }
     let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));

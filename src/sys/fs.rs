@@ -231,7 +231,8 @@ pub fn create_unique_dir(root: &Path, name: &str) -> io::Result<PathBuf> {
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{0}")]
+    // Transparent: `{0}` plus the `#[from]` cause printed the OS error twice.
+    #[error(transparent)]
     Io(#[from] io::Error),
     #[error("larger than the limit of {limit} bytes ({what})")]
     TooLarge { limit: u64, what: &'static str },

@@ -9,9 +9,10 @@
 //! of those) is written through a duplicate of that descriptor, so the shell's redirection
 //! is honoured and the link itself is never replaced. A directory or a block device is
 //! refused. [`same_regular_file`] tells the commands, before they start, whether an output
-//! is one of their inputs, and [`portable_name`] what a label becomes as a file name.
+//! is one of their inputs, [`why_not_a_directory`] what stands where a folder is to be
+//! made, and [`portable_name`] what a label becomes as a file name.
 
-use std::fs::File;
+use std::fs::{File, FileType};
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -99,6 +100,60 @@ pub fn same_regular_file(a: &Path, b: &Path) -> bool {
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => x.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
+    }
+}
+
+/// Why a directory cannot be created at `path` (`mkdir -p`): the part of the path in the
+/// way and what it is ("is a regular file, not a directory"), or `None` when the nearest
+/// part that exists is a directory or a link to one.
+pub fn why_not_a_directory(path: &Path) -> Option<(PathBuf, String)> {
+    let mut at = path;
+    loop {
+        if let Ok(m) = std::fs::symlink_metadata(at) {
+            let kind = m.file_type();
+            let why = if kind.is_dir() {
+                return None;
+            } else if kind.is_symlink() {
+                let to = std::fs::read_link(at).unwrap_or_default();
+                match std::fs::metadata(at) {
+                    Ok(t) if t.is_dir() => return None,
+                    Ok(t) => format!(
+                        "is a link to {}, a {}, not a directory",
+                        to.display(),
+                        kind_name(t.file_type())
+                    ),
+                    Err(_) => format!("is a link to {}, which does not exist", to.display()),
+                }
+            } else {
+                format!("is a {}, not a directory", kind_name(kind))
+            };
+            return Some((at.to_path_buf(), why));
+        }
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => return None,
+        }
+    }
+}
+
+/// "regular file", "FIFO", … for messages.
+pub fn kind_name(kind: FileType) -> &'static str {
+    if kind.is_file() {
+        "regular file"
+    } else if kind.is_dir() {
+        "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else {
+        "special file"
     }
 }
 
@@ -224,5 +279,22 @@ mod tests {
         assert_eq!(portable_name("../escape"), "_._escape");
         assert_eq!(portable_name(".."), "_.");
         assert_eq!(portable_name("a b/c.d-é"), "a_b_c.d-_");
+    }
+
+    #[test]
+    fn what_is_in_the_way_of_a_directory_is_named() {
+        let d = scratch("dirs");
+        std::fs::write(d.join("file"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling")).unwrap();
+        let (at, why) = why_not_a_directory(&d.join("file/sub/deeper")).unwrap();
+        assert_eq!(
+            (at, why.as_str()),
+            (d.join("file"), "is a regular file, not a directory")
+        );
+        let (at, why) = why_not_a_directory(&d.join("dangling")).unwrap();
+        assert_eq!(at, d.join("dangling"));
+        assert!(why.ends_with("nowhere, which does not exist"), "{why}");
+        assert_eq!(why_not_a_directory(&d.join("new/sub")), None);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
