@@ -29,7 +29,7 @@ fn export_targets_are_checked_before_measuring() {
         ),
         (
             vec!["--csv".into(), missing.display().to_string()],
-            "no folder",
+            "does not exist",
         ),
         (
             vec!["--csv".into(), tmp.display().to_string()],

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     check_program(&args.program)?;
+    args.output
+        .check(&super::guard::program_inputs(&args.program))?;
     let req = args.request()?;
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);

@@ -3,7 +3,9 @@
 //! `pybench gen --like TRACE -o FILE`: write a synthetic stand-in for a trace
 //! (`workload::likeness`).
 
+use super::guard;
 use crate::trace::generate::write_workload;
+use crate::trace::source::Origin;
 use crate::trace::Source;
 use crate::workload::fit::LONG_RUN;
 use clap::Args;
@@ -35,6 +37,8 @@ pub struct GenArgs {
 }
 
 fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
+    let inputs = guard::workload_inputs(&[trace.to_string()]);
+    guard::refuse_overwriting_inputs(&[("-o", &args.out)], &inputs)?;
     let seed = args.spec.overrides().seed.unwrap_or(1);
     let w = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
     let g = w.guarded;
@@ -56,7 +60,16 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --workload NAME or --like TRACE"),
     };
     let w = match Source::load(name)? {
-        Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
+        Source::Synthetic { workload, origin } => {
+            if let Origin::SpecFile(spec) = origin {
+                let spec = guard::Input {
+                    role: "the workload spec",
+                    path: spec,
+                };
+                guard::refuse_overwriting_inputs(&[("-o", &args.out)], &[spec])?;
+            }
+            workload.with(args.spec.overrides())
+        }
         Source::Trace { .. } => {
             anyhow::bail!("{name} is already a trace; gen writes workload specs as traces (or a stand-in with --like)")
         }

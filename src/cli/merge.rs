@@ -27,6 +27,7 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    super::guard::check_directory("-o", &args.out)?;
     let merged = merge(&MergeRequest {
         inputs: args.shards,
         out: args.out,

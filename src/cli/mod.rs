@@ -6,6 +6,7 @@ mod engine;
 mod exec;
 mod fidelity;
 mod gen;
+mod guard;
 mod list;
 mod merge;
 mod output;

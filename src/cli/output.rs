@@ -1,17 +1,19 @@
 //! What `run` and `exec` share: where results go, the manifest, the files written after the
 //! run (`--csv/--json/--markdown`), the terminal table, and the exit code.
 
+use super::guard::{self, Input};
 use crate::exit::Exit;
 use crate::report::export::{Csv, Exporter, Json, Markdown};
 use crate::report::model::{AllocatorInfo, CellStatus, RunParameters, RunResults, FORMAT_VERSION};
 use crate::report::store::{export_to, ResultsStore};
 use crate::report::verdict_table::TableFormat;
 use crate::sys::procfs::MachineInfo;
+use crate::sys::target::portable_name;
 use crate::sys::time::utc_timestamp;
 use anyhow::Context as _;
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -19,7 +21,8 @@ pub struct OutputArgs {
     /// Directory under which `<timestamp>-<label>/` is created.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Label of the results directory.
+    /// Label of the results directory (default: the workloads' names, shortened to about
+    /// 60 characters; at most 200).
     #[arg(long)]
     pub label: Option<String>,
     /// Also write tidy CSV to FILE (`-` = stdout, in place of the table).
@@ -47,6 +50,70 @@ pub struct OutputArgs {
     /// cost, the cold pass, p50, raw p99, retained RSS, frag). Everything is in results.csv.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+}
+
+impl OutputArgs {
+    /// What is checked before any work: the label fits a folder name, `--out` can hold
+    /// folders, and every export can be written and is none of the command's `inputs`.
+    pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
+        if let Some(label) = &self.label {
+            guard::check_label("--label", label)?;
+        }
+        guard::check_directory("--out", &self.out)?;
+        let exports = [
+            ("--csv", &self.csv),
+            ("--json", &self.json),
+            ("--markdown", &self.markdown),
+        ];
+        let files: Vec<(&str, &Path)> = exports
+            .into_iter()
+            .filter_map(|(flag, t)| t.as_deref().filter(|t| *t != "-").map(|t| (flag, t)))
+            .map(|(flag, t)| (flag, Path::new(t)))
+            .collect();
+        for (flag, file) in &files {
+            guard::check_output_file(flag, file)?;
+        }
+        // After the per-file checks, so every folder named exists.
+        refuse_shared_targets(&exports)?;
+        guard::refuse_overwriting_inputs(&files, inputs)
+    }
+}
+
+/// Longest automatic label of a run named after its workloads; a shard's suffix may follow.
+const AUTO_LABEL_MAX: usize = 60;
+/// Longest default label kept by [`start`] (`exec-SCRIPT`, a run's with its shard suffix).
+const DEFAULT_LABEL_MAX: usize = 80;
+
+/// The default label of a run: each workload's short name (a spec's or trace file's stem, a
+/// shipped trace's name) joined by `+`; when that is longer than [`AUTO_LABEL_MAX`], the
+/// first names that fit and how many more (`dicts+lists+3-more`).
+pub fn auto_label(workloads: &[String]) -> String {
+    let names: Vec<String> = workloads
+        .iter()
+        .map(|w| {
+            let short = w
+                .strip_prefix(crate::trace::source::PREFIX)
+                .map(str::to_string)
+                .or_else(|| {
+                    let stem = Path::new(w).file_stem()?;
+                    Some(stem.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| w.clone());
+            portable_name(&short).chars().take(40).collect()
+        })
+        .collect();
+    (1..=names.len())
+        .rev()
+        .map(|kept| {
+            let more = names.len() - kept;
+            let mut label = names[..kept].join("+");
+            if more > 0 {
+                label.push_str(&format!("+{more}-more"));
+            }
+            label
+        })
+        .find(|label| label.len() <= AUTO_LABEL_MAX)
+        .unwrap_or_default()
 }
 
 /// Interval half-width (relative) above which a figure is reported as noisy.
@@ -92,9 +159,15 @@ pub fn start(
     parameters: RunParameters,
     allocators: Vec<AllocatorInfo>,
 ) -> anyhow::Result<(ResultsStore, RunResults)> {
-    check_exports(out)?;
-    let label = out.label.as_deref().unwrap_or(default_label);
-    let run_name = format!("{}-{}", utc_timestamp(), sanitize(label));
+    let label = match &out.label {
+        Some(label) => portable_name(label),
+        // A program's or workload's name can be as long as a path: keep the start.
+        None => portable_name(default_label)
+            .chars()
+            .take(DEFAULT_LABEL_MAX)
+            .collect(),
+    };
+    let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {
         format_version: FORMAT_VERSION,
@@ -114,45 +187,23 @@ pub fn start(
     Ok((store, results))
 }
 
-/// Refuses, before anything is measured, export targets that could only fail or clobber
-/// each other at the end of a run: two exports to one file or both to stdout (the second
-/// would overwrite or interleave the first), a target that is a directory, or one whose
-/// folder does not exist.
-fn check_exports(out: &OutputArgs) -> anyhow::Result<()> {
-    let named = [
-        ("--csv", &out.csv),
-        ("--json", &out.json),
-        ("--markdown", &out.markdown),
-    ];
+/// Refuses two exports to one target — both to stdout, or two paths naming one file
+/// (compared by their folder's canonical path and file name, since the file may not exist
+/// yet): the second would overwrite or interleave the first at the end of the run.
+fn refuse_shared_targets(exports: &[(&str, &Option<String>)]) -> anyhow::Result<()> {
     let mut seen: Vec<(&str, PathBuf)> = Vec::new();
-    for (flag, target) in named {
+    for &(flag, target) in exports {
         let Some(t) = target else { continue };
         let key = if t == "-" {
             PathBuf::from("-")
         } else {
-            let path = std::path::Path::new(t);
-            if path.is_dir() {
-                anyhow::bail!("{flag} {t}: is a directory; name a file");
-            }
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => std::path::Path::new("."),
-            };
-            let Ok(folder) = parent.canonicalize().and_then(|f| {
-                f.is_dir()
-                    .then_some(f)
-                    .ok_or_else(|| std::io::ErrorKind::NotADirectory.into())
-            }) else {
-                anyhow::bail!("{flag} {t}: no folder {} to write it in", parent.display());
-            };
+            let path = Path::new(t);
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let folder = parent.unwrap_or(Path::new(".")).canonicalize()?;
             folder.join(path.file_name().unwrap_or_default())
         };
         if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
-            let what = if t == "-" {
-                "stdout".to_string()
-            } else {
-                t.clone()
-            };
+            let what = if t == "-" { "stdout" } else { t.as_str() };
             anyhow::bail!("{other} and {flag} both write to {what}: give each its own target");
         }
         seen.push((flag, key));
@@ -179,8 +230,11 @@ pub fn finish(
         (&out.markdown, &Markdown),
     ];
     for (target, exporter) in exports {
-        if let Some(t) = target {
-            export_to(t, exporter, results).with_context(|| format!("cannot write {t}"))?;
+        match target.as_deref() {
+            // A file's errors already name it.
+            Some("-") => export_to("-", exporter, results).context("cannot write to stdout")?,
+            Some(t) => export_to(t, exporter, results)?,
+            None => {}
         }
     }
     let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
@@ -260,18 +314,4 @@ pub fn finish(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Keeps directory names portable.
-fn sanitize(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_+.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

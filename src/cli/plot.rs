@@ -17,6 +17,9 @@ pub struct PlotArgs {
 }
 
 pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        super::guard::check_directory("--out", out)?;
+    }
     let results = crate::compare::load(&args.results)?;
     let dir = match args.out {
         Some(d) => d,

@@ -2,8 +2,9 @@
 //! calls of a CPython program into a trace, then summarise it on stderr.
 
 use crate::exit::Exit;
+use crate::sys::target::portable_name;
 use crate::trace::record::{exit_code, record, Options};
-use crate::trace::Meta;
+use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
 use clap::Args;
 use std::ffi::OsString;
@@ -18,7 +19,9 @@ pub struct RecordArgs {
     /// Allocator domains to record, comma separated: obj, mem, raw.
     #[arg(long, value_delimiter = ',', default_value = "obj,mem,raw")]
     domains: Vec<String>,
-    /// Name of the trace (default: the output file's stem, else `trace`).
+    /// Name of the trace (default: the output file's stem, else `trace`). Without -o the
+    /// trace goes to NAME.pbt here, made portable as `run --label` is: any character but
+    /// ASCII letters, digits and `-_+.`, and a leading `.`, becomes `_`.
     #[arg(long)]
     name: Option<String>,
     /// Also store each event's pace: the CPU cycles (TSC) the program ran since its previous
@@ -66,6 +69,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (mask, domains) = domain_mask(&args.domains)?;
+    if let Some(name) = &args.name {
+        super::guard::check_label("--name", name)?;
+    }
     let name = args.name.clone().unwrap_or_else(|| {
         args.out
             .as_ref()
@@ -75,7 +81,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{name}.{}", crate::trace::EXTENSION)));
+        .unwrap_or_else(|| PathBuf::from(format!("{}.{}", portable_name(&name), EXTENSION)));
+    // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
+    super::guard::refuse_overwriting_inputs(
+        &[("-o", &out)],
+        &super::guard::program_inputs(&args.program),
+    )?;
     let meta = Meta {
         source: "recorded".into(),
         name: name.clone(),
@@ -110,20 +121,29 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             "pybench: warning: the program ended without Python's normal shutdown (os._exit or a signal): the last few thousand calls may be missing"
         );
     }
+    // A trace written into a FIFO or a device cannot be read back: no summary, no size.
+    let file = std::fs::metadata(&out).ok().filter(|m| m.is_file());
     if !args.quiet {
-        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-        let stats = super::stats::summarize_trace(&out)
-            .with_context(|| format!("cannot read back {}", out.display()))?;
         let c = &rec.counters;
         let get = |k: &str| c.get(k).copied().unwrap_or(0);
-        eprint!("{stats}");
+        let size = match &file {
+            Some(m) => {
+                let stats = super::stats::summarize_trace(&out)
+                    .with_context(|| format!("cannot read back {}", out.display()))?;
+                eprint!("{stats}");
+                format!(
+                    " ({} bytes, {:.2} B/event)",
+                    m.len(),
+                    m.len() as f64 / rec.events.max(1) as f64
+                )
+            }
+            None => String::new(),
+        };
         eprintln!(
-            "recorded {} events in {:.2} s to {} ({} bytes, {:.2} B/event); frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
+            "recorded {} events in {:.2} s to {}{size}; frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
             rec.events,
             rec.wall.as_secs_f64(),
             out.display(),
-            size,
-            size as f64 / rec.events.max(1) as f64,
             get("unknown_frees"),
             get("threads"),
         );

@@ -130,6 +130,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.workload.is_empty() {
         args.workload.push("dicts".to_string());
     }
+    args.output
+        .check(&super::guard::workload_inputs(&args.workload))?;
     // Parsed here rather than by clap so a bad K/N is one line, like every other bad input.
     let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
     let request = RunRequest {
@@ -195,7 +197,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{line}");
         }
     }
-    let mut label = args.workload.join("+");
+    let mut label = output::auto_label(&args.workload);
     if let Some(k) = shard {
         label = format!("{label}-shard{}of{}", k.index, k.count);
     }

@@ -67,6 +67,14 @@ pub struct SweepArgs {
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     args.workload.append(&mut args.trace);
+    if let Some(dir) = &args.plot {
+        super::guard::check_directory("--plot", dir)?;
+    }
+    if let Some(csv) = &args.csv {
+        super::guard::check_output_file("--csv", csv)?;
+        let inputs = super::guard::workload_inputs(&args.workload);
+        super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
+    }
     let grid = GridSpec::parse(
         args.arena.as_deref(),
         args.pool.as_deref(),

@@ -27,6 +27,8 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         no_mutator,
     } = args;
     check_program(&args.program)?;
+    args.output
+        .check(&super::guard::program_inputs(&args.program))?;
     let req = args.request()?;
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);

@@ -56,10 +56,11 @@ use std::path::{Path, PathBuf};
 /// Why two result files cannot be compared (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    #[error("{path}: cannot read: {source}")]
+    // Not named `source`: that would make it the error's cause too, printed a second time.
+    #[error("{path}: cannot read: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: larger than the limit of {limit} bytes for a results file")]
     TooLarge { path: PathBuf, limit: u64 },
@@ -109,9 +110,9 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
                 path: file.clone(),
                 limit,
             },
-            crate::sys::fs::ReadError::Io(source) => CompareError::Read {
+            crate::sys::fs::ReadError::Io(error) => CompareError::Read {
                 path: file.clone(),
-                source,
+                error,
             },
         })?;
     parse(&text, &file)

@@ -10,10 +10,16 @@
 //! points"); `O_NOFOLLOW` says the same for the last component. `rename(2)` replaces the
 //! target's directory entry and never follows a symlink there, so a link planted at the
 //! target is replaced, not written through.
+//!
+//! What cannot be replaced by a rename — a character device, a FIFO, a socket, one of the
+//! process's own descriptors such as `/dev/stdout` — is written straight into instead, and a
+//! directory is refused before anything is written: [`super::target::open_in_place`] decides,
+//! for every command at once.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,11 +27,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// An output file under construction: writes go to a fresh temporary beside the target,
 /// which [`AtomicFile::commit`] makes durable and renames over the target. Dropped without
 /// a commit (an error anywhere, a panic), the temporary is removed and the target untouched.
+/// A target that is not a regular file is written in place (see the module's notes): then
+/// there is no temporary.
 #[derive(Debug)]
 pub struct AtomicFile {
     file: Option<File>,
+    /// Empty when writing in place, or once committed.
     tmp: PathBuf,
     target: PathBuf,
+    in_place: bool,
+    written: u64,
 }
 
 /// A name nobody can predict: the pid, the time in nanoseconds, a per-process counter, and
@@ -54,8 +65,18 @@ pub fn unique_suffix() -> String {
 
 impl AtomicFile {
     /// Creates the temporary `.NAME.<unique>.tmp` in the target's directory (so the final
-    /// rename stays within one file system). Fails if that directory does not exist.
+    /// rename stays within one file system). Fails if that directory does not exist, or if
+    /// the target is a directory. A device, FIFO or socket target is opened as it is.
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        if let Some(file) = super::target::open_in_place(target)? {
+            return Ok(AtomicFile {
+                file: Some(file),
+                tmp: PathBuf::new(),
+                target: target.to_path_buf(),
+                in_place: true,
+                written: 0,
+            });
+        }
         let name = target.file_name().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -68,7 +89,8 @@ impl AtomicFile {
         };
         for _ in 0..16 {
             let mut tmp_name = OsString::from(".");
-            tmp_name.push(name);
+            // A long name keeps only its start, so the temporary's stays within NAME_MAX.
+            tmp_name.push(OsStr::from_bytes(&name.as_bytes()[..name.len().min(128)]));
             tmp_name.push(format!(".{}.tmp", unique_suffix()));
             let tmp = dir.join(tmp_name);
             match std::fs::OpenOptions::new()
@@ -83,6 +105,8 @@ impl AtomicFile {
                         file: Some(file),
                         tmp,
                         target: target.to_path_buf(),
+                        in_place: false,
+                        written: 0,
                     })
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -100,9 +124,19 @@ impl AtomicFile {
         &self.target
     }
 
-    /// The temporary being written (for messages and tests).
+    /// The temporary being written (for messages and tests); empty when writing in place.
     pub fn temporary(&self) -> &Path {
         &self.tmp
+    }
+
+    /// True when the target is written straight into (a device, FIFO or socket).
+    pub fn in_place(&self) -> bool {
+        self.in_place
+    }
+
+    /// Bytes written so far (the target's size once committed, for a regular file).
+    pub fn bytes_written(&self) -> u64 {
+        self.written
     }
 
     fn file(&mut self) -> &mut File {
@@ -110,9 +144,13 @@ impl AtomicFile {
     }
 
     /// Makes the content durable (`fsync`), renames it over the target, and syncs the
-    /// directory so the rename survives a crash. On error the temporary is removed.
+    /// directory so the rename survives a crash. On error the temporary is removed. Written
+    /// in place, there is nothing to sync or rename (`fsync` on a pipe is an error).
     pub fn commit(mut self) -> io::Result<()> {
-        let file = self.file.take().expect("present until commit or drop");
+        let mut file = self.file.take().expect("present until commit or drop");
+        if self.in_place {
+            return file.flush();
+        }
         file.sync_all()?;
         drop(file);
         std::fs::rename(&self.tmp, &self.target)?;
@@ -135,7 +173,9 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file().write(buf)
+        let n = self.file().write(buf)?;
+        self.written += n as u64;
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.file().flush()
@@ -191,7 +231,8 @@ pub fn create_unique_dir(root: &Path, name: &str) -> io::Result<PathBuf> {
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{0}")]
+    // Transparent: `{0}` plus the `#[from]` cause printed the OS error twice.
+    #[error(transparent)]
     Io(#[from] io::Error),
     #[error("larger than the limit of {limit} bytes ({what})")]
     TooLarge { limit: u64, what: &'static str },

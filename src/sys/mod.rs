@@ -2,9 +2,10 @@
 //! system allocator for the engine (`mem`), `/proc` and `getrusage` readings (`procfs`),
 //! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT (`signal`), the wall
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
-//! (`fs`), the process controls of child processes (`process`), the launcher that starts a
-//! measured program from a small address space (`spawn`), the recording channel that names
-//! each writer (`channel`), and what a hypervisor does with free memory (`hypervisor`).
+//! (`fs`), what is at an output path and how it is written (`target`), the process controls
+//! of child processes (`process`), the launcher that starts a measured program from a small
+//! address space (`spawn`), the recording channel that names each writer (`channel`), and
+//! what a hypervisor does with free memory (`hypervisor`).
 
 pub mod channel;
 pub mod fs;
@@ -17,4 +18,5 @@ pub mod process;
 pub mod procfs;
 pub mod signal;
 pub mod spawn;
+pub mod target;
 pub mod time;

@@ -69,7 +69,7 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
 }
 
 /// Writes the end block, flushes, and renames the finished file onto `out`; returns its
-/// size in bytes.
+/// size in bytes (counted as written: `out` may be a FIFO or a device).
 fn commit(
     writer: TraceWriter<BufWriter<AtomicFile>>,
     counters: BTreeMap<String, u64>,
@@ -79,9 +79,11 @@ fn commit(
     writer
         .finish_with(counters, accounting)
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|f| f.commit())
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(std::fs::metadata(out).map_or(0, |m| m.len()))
+        .and_then(|f| {
+            let bytes = f.bytes_written();
+            f.commit().map(|()| bytes)
+        })
+        .with_context(|| format!("cannot write {}", out.display()))
 }
 
 /// Rewrites the trace `input` (a path or `trace:NAME`) to `out` in the encoding this pybench

@@ -1,0 +1,123 @@
+//! Checks on a command's outputs made before it does any work, so that a bad combination is
+//! one line and exit 2, not a destroyed input or a failure after a long run.
+
+use crate::sys::target::{same_regular_file, why_not_a_directory};
+use crate::trace::source::{has_trace_magic, trace_path, PREFIX};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+/// A file a command reads: what it is (for the message) and its path.
+pub struct Input {
+    pub role: &'static str,
+    pub path: PathBuf,
+}
+
+/// The files behind workload arguments, resolved as `Source::load` does: `trace:NAME`, a
+/// path ending in `.pbt` or `.toml` or holding a `/`, or a file with a trace's magic.
+/// Built-in workload names are no file.
+pub fn workload_inputs(names: &[String]) -> Vec<Input> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let path = if name.starts_with(PREFIX) {
+                trace_path(name).ok()?
+            } else {
+                let path = PathBuf::from(name);
+                let named_as_file =
+                    name.ends_with(".pbt") || name.ends_with(".toml") || name.contains('/');
+                (named_as_file || has_trace_magic(&path)).then_some(path)?
+            };
+            Some(Input {
+                role: "the input",
+                path,
+            })
+        })
+        .collect()
+}
+
+/// The program a command runs, as found on `PATH`, and every argument of it, each taken as
+/// a path (a script, a data file): those that name no file are never matched.
+pub fn program_inputs<S: AsRef<OsStr>>(program: &[S]) -> Vec<Input> {
+    let found = program
+        .first()
+        .and_then(|p| crate::sys::process::find_program(&p.as_ref().to_string_lossy()));
+    found
+        .into_iter()
+        .map(|path| Input {
+            role: "the program",
+            path,
+        })
+        .chain(program.iter().skip(1).map(|a| Input {
+            role: "the program's argument",
+            path: PathBuf::from(a.as_ref()),
+        }))
+        .collect()
+}
+
+/// Refuses an output that is the same regular file as one of `inputs` (a link to it
+/// included): writing it would replace what the command reads.
+pub fn refuse_overwriting_inputs(
+    outputs: &[(&str, &Path)],
+    inputs: &[Input],
+) -> anyhow::Result<()> {
+    for (flag, out) in outputs {
+        if let Some(input) = inputs.iter().find(|i| same_regular_file(out, &i.path)) {
+            anyhow::bail!(
+                "{flag} {} is {} {}: writing there would replace that input; choose another output file",
+                out.display(),
+                input.role,
+                input.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Longest `--label` or `--name`, in characters: with a timestamp, a `-N` suffix and a
+/// temporary's decorations, the file name it becomes stays within NAME_MAX (255 bytes).
+pub const LABEL_MAX: usize = 200;
+
+/// Refuses an empty `--label`/`--name` (an unset shell variable, most likely) and one too
+/// long for a file name; anything else is made portable by `sys::target::portable_name`.
+pub fn check_label(flag: &str, label: &str) -> anyhow::Result<()> {
+    if label.is_empty() {
+        anyhow::bail!("{flag} is empty; give a name, or leave {flag} out for the default one");
+    }
+    let n = label.chars().count();
+    if n > LABEL_MAX {
+        anyhow::bail!("{flag} has {n} characters; at most {LABEL_MAX} fit in a file name");
+    }
+    Ok(())
+}
+
+/// Refuses a folder argument (`--out DIR`) at which no folder can be made, naming what is
+/// in the way: the path itself (a regular file, a dangling link) or a part of it.
+pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
+    match why_not_a_directory(path) {
+        None => Ok(()),
+        Some((at, why)) if at == path => anyhow::bail!("{flag} {} {why}", path.display()),
+        Some((at, why)) => anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display()),
+    }
+}
+
+/// Refuses, before a long run, an output file that could not be written at its end: a
+/// directory, or a path whose folder is missing or is not a folder.
+pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("{flag} {} is a directory", path.display());
+    }
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if let Some((at, why)) = why_not_a_directory(parent) {
+        anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display());
+    }
+    if !parent.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! What is at an output path, decided once for every command that writes a file.
+//!
+//! A regular file, or nothing, is written beside the target and renamed over it
+//! ([`super::fs::AtomicFile`]). Renaming over a character device, a FIFO or a socket would
+//! swap the node for a regular file (`-o /dev/null` as root would destroy `/dev/null`, and a
+//! FIFO's reader would get nothing), so those are opened and written straight into, as a
+//! shell's `>` does; nothing can be half-replaced there. A path that names one of this
+//! process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`, or a link to one
+//! of those) is written through a duplicate of that descriptor, so the shell's redirection
+//! is honoured and the link itself is never replaced. A directory or a block device is
+//! refused. [`same_regular_file`] tells the commands, before they start, whether an output
+//! is one of their inputs, [`why_not_a_directory`] what stands where a folder is to be
+//! made, and [`portable_name`] what a label becomes as a file name.
+
+use std::fs::{File, FileType};
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The open file to write straight into when `target` is not to be replaced by a rename
+/// (see the module's notes), `None` when it is (a regular file, or nothing yet), or the
+/// reason it cannot be written at all. Errors carry no path: callers name it.
+pub fn open_in_place(target: &Path) -> io::Result<Option<File>> {
+    if let Some(fd) = own_descriptor(target) {
+        // SAFETY: F_DUPFD_CLOEXEC takes no pointer; a failure returns -1 and sets errno.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `dup` is a descriptor this process just opened and owns alone.
+        return Ok(Some(File::from(unsafe { OwnedFd::from_raw_fd(dup) })));
+    }
+    // Followed through links: what matters is what the data would land in.
+    let Ok(meta) = std::fs::metadata(target) else {
+        // Missing, a dangling link, or an unreachable path: the temporary's creation says
+        // what is wrong, with the right error.
+        return Ok(None);
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if kind.is_block_device() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a block device; pybench writes files, character devices, FIFOs and sockets only",
+        ));
+    }
+    if kind.is_socket() {
+        let stream = std::os::unix::net::UnixStream::connect(target)?;
+        return Ok(Some(File::from(OwnedFd::from(stream))));
+    }
+    if !(kind.is_char_device() || kind.is_fifo()) {
+        return Ok(None);
+    }
+    // No O_CREAT: only the node that is there is opened. A FIFO blocks here until it has a
+    // reader, as with a shell's redirection.
+    let file = match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(target)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Replaced by a regular file between the look and the open: never write into that in
+    // place; the atomic path takes over.
+    let opened = file.metadata()?.file_type();
+    Ok((opened.is_char_device() || opened.is_fifo()).then_some(file))
+}
+
+/// The descriptor number when `path`, after any links, is `/proc/<this pid>/fd/N` (also
+/// reached as `/proc/self/fd/N`, `/proc/thread-self/fd/N`, `/dev/fd/N` or `/dev/stdout`).
+fn own_descriptor(path: &Path) -> Option<i32> {
+    let own: Vec<PathBuf> = ["/proc/self/fd", "/proc/thread-self/fd"]
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .collect();
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let parent = match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = std::fs::canonicalize(&parent).ok()?;
+        if own.contains(&dir) {
+            return at.file_name()?.to_str()?.parse().ok();
+        }
+        let link = std::fs::read_link(&at).ok()?;
+        at = parent.join(link);
+    }
+    None
+}
+
+/// True when `a` and `b` both exist and are the same regular file (device and inode, after
+/// links): writing one would destroy the other. A shared device or FIFO is not such a case.
+pub fn same_regular_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Why a directory cannot be created at `path` (`mkdir -p`): the part of the path in the
+/// way and what it is ("is a regular file, not a directory"), or `None` when the nearest
+/// part that exists is a directory or a link to one.
+pub fn why_not_a_directory(path: &Path) -> Option<(PathBuf, String)> {
+    let mut at = path;
+    loop {
+        if let Ok(m) = std::fs::symlink_metadata(at) {
+            let kind = m.file_type();
+            let why = if kind.is_dir() {
+                return None;
+            } else if kind.is_symlink() {
+                let to = std::fs::read_link(at).unwrap_or_default();
+                match std::fs::metadata(at) {
+                    Ok(t) if t.is_dir() => return None,
+                    Ok(t) => format!(
+                        "is a link to {}, a {}, not a directory",
+                        to.display(),
+                        kind_name(t.file_type())
+                    ),
+                    Err(_) => format!("is a link to {}, which does not exist", to.display()),
+                }
+            } else {
+                format!("is a {}, not a directory", kind_name(kind))
+            };
+            return Some((at.to_path_buf(), why));
+        }
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => return None,
+        }
+    }
+}
+
+/// "regular file", "FIFO", … for messages.
+pub fn kind_name(kind: FileType) -> &'static str {
+    if kind.is_file() {
+        "regular file"
+    } else if kind.is_dir() {
+        "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+/// A label as one portable file-name component: every character but ASCII letters, digits
+/// and `-_+.` becomes `_` (so no path separator survives), and so does a leading `.` (so the
+/// name is neither hidden nor `.` or `..`). Each character becomes one byte.
+pub fn portable_name(label: &str) -> String {
+    label
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let keep = c.is_ascii_alphanumeric() || "-_+".contains(c) || (c == '.' && i > 0);
+            if keep {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "pybench-target-{tag}-{}",
+            super::super::fs::unique_suffix()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn a_fifo_is_written_into_and_stays_a_fifo() {
+        let d = scratch("fifo");
+        let fifo = d.join("pipe");
+        mkfifo(&fifo);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                File::open(fifo).unwrap().read_to_string(&mut s).unwrap();
+                s
+            })
+        };
+        let mut f = open_in_place(&fifo).unwrap().expect("written in place");
+        f.write_all(b"through").unwrap();
+        drop(f);
+        assert_eq!(reader.join().unwrap(), "through");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_socket_is_connected_to() {
+        let d = scratch("socket");
+        let listener = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
+        let mut f = open_in_place(&d.join("sock"))
+            .unwrap()
+            .expect("written in place");
+        f.write_all(b"hello").unwrap();
+        drop(f);
+        let mut got = String::new();
+        listener
+            .accept()
+            .unwrap()
+            .0
+            .read_to_string(&mut got)
+            .unwrap();
+        assert_eq!(got, "hello");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn regular_missing_and_directory_targets() {
+        let d = scratch("kinds");
+        std::fs::write(d.join("file"), "x").unwrap();
+        assert!(open_in_place(&d.join("file")).unwrap().is_none());
+        assert!(open_in_place(&d.join("missing")).unwrap().is_none());
+        let e = open_in_place(&d).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn own_descriptors_are_recognised_through_links() {
+        let d = scratch("fd");
+        std::os::unix::fs::symlink("/proc/self/fd/2", d.join("err")).unwrap();
+        assert_eq!(own_descriptor(&d.join("err")), Some(2));
+        assert_eq!(own_descriptor(Path::new("/proc/self/fd/1")), Some(1));
+        assert_eq!(own_descriptor(&d.join("missing")), None);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_same_regular_file_through_a_link_but_not_a_fifo() {
+        let d = scratch("same");
+        std::fs::write(d.join("a"), "x").unwrap();
+        std::fs::write(d.join("b"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
+        assert!(same_regular_file(&d.join("a"), &d.join("link")));
+        assert!(!same_regular_file(&d.join("a"), &d.join("b")));
+        assert!(!same_regular_file(&d.join("a"), &d.join("missing")));
+        mkfifo(&d.join("fifo"));
+        assert!(!same_regular_file(&d.join("fifo"), &d.join("fifo")));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn portable_names_have_no_separator_and_no_leading_dot() {
+        assert_eq!(portable_name("../escape"), "_._escape");
+        assert_eq!(portable_name(".."), "_.");
+        assert_eq!(portable_name("a b/c.d-é"), "a_b_c.d-_");
+    }
+
+    #[test]
+    fn what_is_in_the_way_of_a_directory_is_named() {
+        let d = scratch("dirs");
+        std::fs::write(d.join("file"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling")).unwrap();
+        let (at, why) = why_not_a_directory(&d.join("file/sub/deeper")).unwrap();
+        assert_eq!(
+            (at, why.as_str()),
+            (d.join("file"), "is a regular file, not a directory")
+        );
+        let (at, why) = why_not_a_directory(&d.join("dangling")).unwrap();
+        assert_eq!(at, d.join("dangling"));
+        assert!(why.ends_with("nowhere, which does not exist"), "{why}");
+        assert_eq!(why_not_a_directory(&d.join("new/sub")), None);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
