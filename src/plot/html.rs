@@ -155,9 +155,13 @@ fn summary_tables(s: &mut String, results: &RunResults) {
     }
 }
 
-/// The verdict of [`crate::report::verdict_table::sections`] as HTML.
+/// The verdict of [`crate::report::verdict_table::page`] as HTML.
 fn verdict_tables(s: &mut String, results: &RunResults) {
-    let (legend, sections, overall) = crate::report::verdict_table::sections(results, None);
+    let crate::report::verdict_table::Page {
+        legend,
+        sections,
+        overall,
+    } = crate::report::verdict_table::page(results, None);
     let _ = writeln!(s, "<p class=\"meta\">{}</p>", escape(&legend));
     for sec in sections {
         let _ = writeln!(

@@ -249,12 +249,16 @@ pub struct Section {
 }
 
 /// The verdict of a run for a page: the legend, a section per workload, and the overall
-/// ranking's heading and lines (with two or more workloads). `summary.md` and `index.html`
-/// both show this, so they agree with the terminal's table.
-pub fn sections(
-    results: &RunResults,
-    reference: Option<&str>,
-) -> (String, Vec<Section>, Option<(String, Vec<String>)>) {
+/// ranking's heading and lines (with two or more workloads).
+pub struct Page {
+    pub legend: String,
+    pub sections: Vec<Section>,
+    pub overall: Option<(String, Vec<String>)>,
+}
+
+/// The [`Page`] of a run. `summary.md` and `index.html` both show it, so they agree with the
+/// terminal's table.
+pub fn page(results: &RunResults, reference: Option<&str>) -> Page {
     let verdicts = judge(results, reference);
     let list = verdicts
         .iter()
@@ -269,13 +273,21 @@ pub fn sections(
             }
         })
         .collect();
-    (legend(results), list, overall(results, &verdicts))
+    Page {
+        legend: legend(results),
+        sections: list,
+        overall: overall(results, &verdicts),
+    }
 }
 
 /// The same verdict as Markdown for `summary.md`: per workload a section with the table of
 /// the terminal (the default columns), the sentences, then the overall ranking.
 pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
-    let (legend, list, overall) = sections(results, reference);
+    let Page {
+        legend,
+        sections: list,
+        overall,
+    } = page(results, reference);
     let mut out = String::new();
     let _ = writeln!(out, "{legend}\n");
     for sec in list {
