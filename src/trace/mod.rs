@@ -93,6 +93,9 @@ pub enum ErrorKind {
     FutureVersion(u16),
     #[error("file ends inside the {0}")]
     Truncated(&'static str),
+    /// The file ends before the payload of events block K (numbered from 0) is complete.
+    #[error("file ends inside block {0}'s payload")]
+    TruncatedBlock(u64),
     #[error("file ends without an end block (recording interrupted?)")]
     NoEnd,
     #[error("checksum mismatch in {0}")]
