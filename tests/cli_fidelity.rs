@@ -87,3 +87,51 @@ fn unknown_python_version_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("no engine preset for Python 2.7"));
 }
+
+/// The first line of `fidelity` on `args`, which must succeed.
+fn headline(args: &[&str]) -> String {
+    let out = pybench().arg("fidelity").args(args).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    stdout.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn without_python_the_workloads_own_version_is_compared() {
+    if !have("3.9") || !have("3.13") {
+        return;
+    }
+    let dir = common::tempdir("fidelity-version");
+    let spec = dir.join("c39.toml");
+    let churn = std::fs::read_to_string("workloads/churn.toml").unwrap();
+    let mut lines: Vec<String> = churn.lines().map(str::to_string).collect();
+    for l in &mut lines {
+        if l.starts_with("python") {
+            *l = "python = \"3.9\"".into();
+        }
+    }
+    std::fs::write(&spec, lines.join("\n")).unwrap();
+    let spec = spec.to_str().unwrap();
+    let line = headline(&["-w", spec, "--scale", "3000"]);
+    assert!(
+        line.starts_with("churn on Python 3.9: engine preset cpython-3.9"),
+        "{line}"
+    );
+    assert!(line.contains("libpython3.9"), "{line}");
+    // --python still wins.
+    let line = headline(&["-w", spec, "--scale", "3000", "--python", "3.11"]);
+    assert!(line.starts_with("churn on Python 3.11:"), "{line}");
+    // A trace's default is its recorded version.
+    let trace = dir.join("d313.pbt");
+    pybench()
+        .args([
+            "gen", "-w", "dicts", "--python", "3.13", "--scale", "3000", "-o",
+        ])
+        .arg(&trace)
+        .assert()
+        .success();
+    let line = headline(&["-w", trace.to_str().unwrap()]);
+    assert!(
+        line.contains("on Python 3.13: engine preset cpython-3.13"),
+        "{line}"
+    );
+}

@@ -21,9 +21,10 @@ pub struct FidelityArgs {
     /// Workload to replay (built-in name or spec file).
     #[arg(long, short, default_value = "dicts")]
     workload: String,
-    /// CPython version whose engine preset and real obmalloc are compared.
-    #[arg(long, value_name = "3.X", default_value = "3.11")]
-    python: String,
+    /// CPython version whose engine preset and real obmalloc are compared (default: the
+    /// workload's — a spec's `python`, a trace's recorded version — as `run` decides).
+    #[arg(long, value_name = "3.X")]
+    python: Option<String>,
     /// Instead of a workload: a trace recorded by `pybench record`, replayed into the engine
     /// preset of its Python version from the interpreter's recorded start-up state and
     /// compared with the interpreter's own accounting at the end of the program (both stored
@@ -55,18 +56,22 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
             Exit::Regressed.into()
         });
     }
-    let preset = Preset::for_python(&args.python).ok_or_else(|| {
-        anyhow::anyhow!(
-            "no engine preset for Python {}; valid: 3.8 … 3.13",
-            args.python
-        )
-    })?;
-    let python: PyVersion = args
-        .python
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let asked: Option<PyVersion> = match &args.python {
+        Some(v) => {
+            anyhow::ensure!(
+                Preset::for_python(v).is_some(),
+                "no engine preset for Python {v}; valid: 3.8 … 3.13"
+            );
+            Some(v.parse().map_err(|e: String| anyhow::anyhow!(e))?)
+        }
+        None => None,
+    };
     // Fail on a bad workload here, in one line, rather than in the child.
     let source = Source::load(&args.workload)?;
+    // The rule `run` follows: --python if given, else the version the events are shaped for.
+    let python = asked.unwrap_or_else(|| source.python());
+    let preset = Preset::for_python(python.name())
+        .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
     let options = CellOptions {
         overrides: Overrides {
             python: Some(python),
