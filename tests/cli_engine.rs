@@ -118,6 +118,10 @@ fn bad_presets_and_geometries_fail_with_one_line() {
         ),
         ("arena=16K,pool=8K", "fewer than 4 pools"),
         ("arena=1M", "expected comma-separated keys"),
+        (
+            "arena=256K,arena=1M,pool=4K",
+            "`arena` is given more than once",
+        ),
     ] {
         let out = pybench().args(["engine", "-p", arg]).assert().code(2);
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
