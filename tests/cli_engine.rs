@@ -135,6 +135,18 @@ fn bad_presets_and_geometries_fail_with_one_line() {
 }
 
 #[test]
+fn zero_steps_are_refused() {
+    for scenario in ["mixed", "thrash"] {
+        pybench()
+            .args(["engine", "-s", scenario, "--steps", "0"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--steps"));
+    }
+}
+
+#[test]
 fn unknown_scenario_lists_the_valid_ones() {
     pybench()
         .args(["engine", "-s", "nope"])
