@@ -68,6 +68,8 @@ pub enum GridError {
     Spare(String),
     #[error("unknown preset `{0}`: expected all, 3.8 … 3.13 or cpython-3.8 … cpython-3.13")]
     Preset(String),
+    #[error("{0} is empty: name at least one value, or leave the flag out for the default")]
+    EmptyList(&'static str),
 }
 
 /// Parses `64K,256K,1M`.
@@ -110,6 +112,20 @@ pub fn parse_presets(list: &str) -> Result<Vec<Preset>, GridError> {
     Ok(out)
 }
 
+/// A list flag's values: none when the flag is absent (the default applies), an error when it
+/// is given but names nothing (`--arena ''` is not a request for the default).
+fn given<T>(
+    flag: &'static str,
+    list: Option<&str>,
+    parse: fn(&str) -> Result<Vec<T>, GridError>,
+) -> Result<Vec<T>, GridError> {
+    match list.map(parse).transpose()? {
+        None => Ok(Vec::new()),
+        Some(v) if v.is_empty() => Err(GridError::EmptyList(flag)),
+        Some(v) => Ok(v),
+    }
+}
+
 impl GridSpec {
     /// The grid the command line's lists name (`--arena`, `--pool`, `--spare`, `--preset`);
     /// a list not given is an empty axis. The first bad list, in that order, is the error.
@@ -120,10 +136,10 @@ impl GridSpec {
         presets: Option<&str>,
     ) -> Result<GridSpec, GridError> {
         Ok(GridSpec {
-            arenas: arenas.map(parse_sizes).transpose()?.unwrap_or_default(),
-            pools: pools.map(parse_sizes).transpose()?.unwrap_or_default(),
-            spare: spare.map(parse_spare).transpose()?.unwrap_or_default(),
-            presets: presets.map(parse_presets).transpose()?.unwrap_or_default(),
+            arenas: given("--arena", arenas, parse_sizes)?,
+            pools: given("--pool", pools, parse_sizes)?,
+            spare: given("--spare", spare, parse_spare)?,
+            presets: given("--preset", presets, parse_presets)?,
         })
     }
 
@@ -261,6 +277,19 @@ mod tests {
             GridSpec::parse(None, None, None, None).unwrap(),
             GridSpec::default()
         );
+        // A list given empty is refused, not taken for the default.
+        for (args, flag) in [
+            ((Some(""), None, None, None), "--arena"),
+            ((None, Some(" , "), None, None), "--pool"),
+            ((None, None, Some(""), None), "--spare"),
+            ((None, None, None, Some("")), "--preset"),
+        ] {
+            let (a, p, s, pr) = args;
+            assert_eq!(
+                GridSpec::parse(a, p, s, pr),
+                Err(GridError::EmptyList(flag))
+            );
+        }
         // The first bad list is the one reported.
         let e = GridSpec::parse(None, Some("4Q"), Some("maybe"), None).unwrap_err();
         assert!(matches!(e, GridError::Size(_)), "{e:?}");

@@ -58,12 +58,24 @@ pub const FIGURES: [&str; 19] = [
 
 /// Parses a comma-separated figure list; `None` or empty means all figures.
 pub fn parse_figures(list: Option<&str>) -> Result<Vec<&'static str>, String> {
-    let Some(list) = list.filter(|l| !l.trim().is_empty()) else {
+    let Some(list) = list else {
         return Ok(FIGURES.to_vec());
     };
-    list.split(',')
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if names.is_empty() {
+        // Given but naming nothing: not a request for every figure.
+        return Err(format!(
+            "--figures is empty: name at least one of {}, or leave it out for all",
+            FIGURES.join(", ")
+        ));
+    }
+    names
+        .into_iter()
         .map(|f| {
-            let f = f.trim();
             FIGURES
                 .iter()
                 .copied()
@@ -448,5 +460,9 @@ mod tests {
         );
         let e = parse_figures(Some("size_classes,bogus")).unwrap_err();
         assert!(e.contains("`bogus`") && e.contains("phase_shape"), "{e}");
+        for empty in ["", " , "] {
+            let e = parse_figures(Some(empty)).unwrap_err();
+            assert!(e.starts_with("--figures is empty"), "{e}");
+        }
     }
 }
