@@ -97,6 +97,14 @@ pub fn sweep(
 ) -> anyhow::Result<SweepResult> {
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
+    if sources.iter().all(Source::is_trace) {
+        let flags = req.overrides.spec_flags();
+        anyhow::ensure!(
+            flags.is_empty(),
+            "{} would change nothing: every workload swept is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
+            crate::workload::and_list(&flags)
+        );
+    }
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = req.jobs {
         builder = builder.num_threads(n);

@@ -299,6 +299,21 @@ impl Source {
     }
 }
 
+/// Refuses spec overrides (`--python`, `--scale`, `--seed`) aimed at a trace: its events are as
+/// recorded, so they would change nothing, and ignoring them quietly misleads. `what` says
+/// what the command does with the trace ("summarised", "compared").
+pub fn refuse_spec_flags(o: &Overrides, trace: &str, what: &str) -> anyhow::Result<()> {
+    let flags = o.spec_flags();
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let verb = if flags.len() == 1 { "does" } else { "do" };
+    anyhow::bail!(
+        "{} {verb} not apply to {trace}: a trace is {what} as recorded (spec flags shape synthetic workloads only)",
+        crate::workload::and_list(&flags)
+    )
+}
+
 /// `3.11.7` → 3.11; unknown or out-of-range versions clamp to 3.8 / 3.13.
 pub fn python_of(version: &str) -> PyVersion {
     let mut parts = version.split('.');

@@ -6,7 +6,7 @@ use super::profile::Profile;
 use super::realism::{compare, parse_figures, Report};
 use super::{Overrides, Workload};
 use crate::sys::fs::AtomicFile;
-use crate::trace::source::{read_all, trace_path, Source};
+use crate::trace::source::{read_all, refuse_spec_flags, trace_path, Source};
 use crate::trace::{Meta, TraceReader, TraceWriter};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -37,6 +37,7 @@ pub fn trace_profile(path: &Path) -> anyhow::Result<Profile> {
 pub fn load_profile(name: &str, o: Overrides) -> anyhow::Result<(String, Profile)> {
     match Source::load(name)? {
         Source::Trace { path, .. } => {
+            refuse_spec_flags(&o, name, "compared")?;
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
             Ok((format!("trace:{stem}"), trace_profile(&path)?))
         }
