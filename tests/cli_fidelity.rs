@@ -191,3 +191,18 @@ fn a_libpython_of_another_version_is_refused_naming_both() {
             ));
     }
 }
+
+#[test]
+fn a_cut_stream_is_named_as_stats_names_it() {
+    if !have("3.11") {
+        return;
+    }
+    pybench()
+        .args(["fidelity", "-w", "tests/fixtures/lists-overshoot.toml"])
+        .args(["--scale", "1000"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: the stream was cut at 12000 Python objects (twice --scale 1000",
+        ));
+}

@@ -346,6 +346,32 @@ fn impossible_points_are_named_and_skipped_and_an_empty_grid_is_refused() {
         .stderr(predicate::str::contains("no_such_workload"));
 }
 
+/// A stream cut at its object cap is named on stderr, as `stats` names it, even with -q.
+#[test]
+fn a_cut_stream_is_never_silent() {
+    let spec = "tests/fixtures/lists-overshoot.toml";
+    let warning = "warning: lists_overshoot: the stream was cut at 12000 Python objects";
+    for quiet in [false, true] {
+        let mut cmd = pybench();
+        cmd.args(["sweep", "-w", spec, "--scale", "1000"])
+            .args(["--arena", "1M", "--pool", "16K"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        cmd.assert()
+            .success()
+            .stderr(predicate::str::contains(warning));
+    }
+    // The same words as stats.
+    pybench()
+        .args(["stats", "-w", spec, "--scale", "1000"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: the stream was cut at 12000 Python objects",
+        ));
+}
+
 #[test]
 fn csv_has_one_row_per_cell_with_the_stated_columns_and_heatmaps_mark_presets() {
     let tmp = tempdir("sweep-csv");

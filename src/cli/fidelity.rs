@@ -91,6 +91,9 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     let line = run_child(FIDELITY_SUBCOMMAND, &json, Duration::from_secs(600))
         .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
     let m: FidelityMeasurement = serde_json::from_str(&line)?;
+    for note in &m.notes {
+        eprintln!("warning: {note}");
+    }
     let rows = compare(&m, preset.geometry());
     let flagged = rows.iter().filter(|r| r.flagged).count();
     let mut out = std::io::stdout().lock();

@@ -60,6 +60,9 @@ pub struct SweepResult {
     pub cells: Vec<SweepCell>,
     /// One line per impossible grid point.
     pub skipped: Vec<String>,
+    /// What a reader must know about a stream swept (a cut one), each line naming its
+    /// workload: the warnings `stats` prints for the same stream.
+    pub notes: Vec<String>,
     pub placement: ArenaPlacement,
     pub jobs: usize,
 }
@@ -116,8 +119,10 @@ pub fn sweep(
     let total = sources.len() * grid.points.len();
     let done = AtomicUsize::new(0);
     let mut cells = Vec::with_capacity(total);
+    let mut notes = Vec::new();
     for s in &sources {
         let m = s.materialize(req.overrides)?;
+        notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
             grid.points
                 .par_iter()
@@ -158,6 +163,7 @@ pub fn sweep(
     Ok(SweepResult {
         cells,
         skipped: grid.skipped,
+        notes,
         placement: req.placement,
         jobs: pool.current_num_threads(),
     })
