@@ -329,11 +329,19 @@ fn impossible_points_are_named_and_skipped_and_an_empty_grid_is_refused() {
         "{stdout}"
     );
 
-    pybench()
-        .args(["sweep", "-w", "churn", "--arena", "16K", "--pool", "16K"])
+    // An empty grid says why each point was impossible, in one line; a zero size as given.
+    let out = pybench()
+        .args(["sweep", "-w", "churn", "--arena", "0,16K", "--pool", "16K"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("grid is empty"));
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("grid is empty"), "{err}");
+    assert!(err.contains("arena=0,pool=16K: bad geometry"), "{err}");
+    assert!(
+        err.contains("arena=16K,pool=16K: bad geometry: arena 16384 holds fewer than 4 pools"),
+        "{err}"
+    );
     pybench()
         .args(["sweep", "-w", "churn", "--arena", "64Q"])
         .assert()

@@ -336,7 +336,10 @@ pub fn parse_size(s: &str) -> Option<usize> {
 
 /// Writes a size the way [`parse_size`] reads it: `1M`, `256K`, or plain bytes.
 pub fn format_size(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n == 0 {
+        // Not "0K": zero is no multiple of anything worth naming.
+        "0".to_string()
+    } else if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{}M", n >> 20)
     } else if n % 1024 == 0 {
         format!("{}K", n >> 10)
@@ -400,6 +403,14 @@ mod tests {
             unknown.contains("cpython-3.8") && unknown.contains("cpython-3.13"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn sizes_print_as_they_parse() {
+        for (n, shown) in [(0, "0"), (4096, "4K"), (1 << 20, "1M"), (1000, "1000")] {
+            assert_eq!(format_size(n), shown);
+            assert_eq!(parse_size(shown), Some(n));
+        }
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub struct Grid {
 /// Why no sweep can run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GridError {
-    #[error("the geometry grid is empty: every point was impossible ({0} skipped)")]
-    Empty(usize),
+    /// Every point was impossible: the lines saying why, one per point.
+    #[error("the geometry grid is empty: every point was impossible ({n} skipped: {why})", n = .0.len(), why = reasons(.0))]
+    Empty(Vec<String>),
     #[error("bad size `{0}` in the grid: expected a size such as 4096, 16K or 1M")]
     Size(String),
     #[error("bad spare-arena policy `{0}`: expected 1 or keep (3.9+), 0 or release (3.8)")]
@@ -70,6 +71,15 @@ pub enum GridError {
     Preset(String),
     #[error("{0} is empty: name at least one value, or leave the flag out for the default")]
     EmptyList(&'static str),
+}
+
+/// The skipped points' lines joined into one (`arena=…,pool=…: why; …`).
+fn reasons(skipped: &[String]) -> String {
+    skipped
+        .iter()
+        .map(|l| l.strip_prefix("skipped ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Parses `64K,256K,1M`.
@@ -201,7 +211,7 @@ impl GridSpec {
             add(p.geometry(), &mut points);
         }
         if points.is_empty() {
-            return Err(GridError::Empty(skipped.len()));
+            return Err(GridError::Empty(skipped));
         }
         points.sort_by_key(|p| {
             let g = p.geometry;
@@ -244,7 +254,25 @@ mod tests {
             pools: vec![16 << 10],
             ..GridSpec::default()
         };
-        assert_eq!(spec.build(), Err(GridError::Empty(1)));
+        let e = spec.build().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the geometry grid is empty: every point was impossible (1 skipped: \
+             arena=16K,pool=16K: bad geometry: arena 16384 holds fewer than 4 pools of 16384 bytes)"
+        );
+        // Every point's reason, in one line; a zero size as it was given.
+        let spec = GridSpec {
+            arenas: vec![64 << 10, 0],
+            pools: vec![32 << 10],
+            ..GridSpec::default()
+        };
+        let e = spec.build().unwrap_err().to_string();
+        assert!(
+            e.contains("(2 skipped: arena=64K,pool=32K: bad geometry"),
+            "{e}"
+        );
+        assert!(e.contains("; arena=0,pool=32K: bad geometry"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]
