@@ -39,3 +39,62 @@ fn a_cut_inside_an_events_block_names_that_block_at_its_offset() {
         }
     }
 }
+
+/// A trace whose third event frees a slot that is no longer live.
+fn double_free(dir: &std::path::Path) -> std::path::PathBuf {
+    use pybench::workload::{Domain, Event};
+    let alloc = Event::Alloc {
+        slot: 0,
+        size: 32,
+        domain: Domain::Obj,
+        thread: 0,
+    };
+    let free = Event::Free { slot: 0, thread: 0 };
+    common::write_trace(dir, "bad", &[alloc, free, free])
+}
+
+#[test]
+fn only_commands_with_allow_malformed_suggest_it() {
+    let dir = tempdir("malformed-hint");
+    let bad = double_free(&dir);
+    let bad = bad.to_str().unwrap();
+    let out = dir.join("out.pbt");
+    let out = out.to_str().unwrap();
+    let what = "event 2 of the trace: a free of slot 0, which is not live (a malformed trace)";
+    let without: [&[&str]; 3] = [
+        &["convert", bad, "-o", out],
+        &["sweep", "-q", "--trace", bad, "--preset", "3.11"],
+        &["gen", "--like", bad, "-o", out],
+    ];
+    for args in without {
+        let err = refusal(pybench().args(args));
+        assert!(err.contains(what), "{args:?}: {err}");
+        assert!(!err.contains("allow-malformed"), "{args:?}: {err}");
+    }
+    let err = refusal(pybench().args(["stats", bad]));
+    assert!(
+        err.ends_with(&format!("{what}; --allow-malformed summarises it anyway")),
+        "{err}"
+    );
+    let results = dir.join("results");
+    let err = refusal(
+        pybench()
+            .args(["run", "--trace", bad, "-a", "system", "--out"])
+            .arg(&results),
+    );
+    assert!(
+        err.ends_with(&format!("{what}; --allow-malformed replays it anyway")),
+        "{err}"
+    );
+    // The realism report has no use for the flag: refused rather than ignored.
+    pybench()
+        .args([
+            "stats",
+            bad,
+            "--allow-malformed",
+            "--compare",
+            "trace:compileall",
+        ])
+        .assert()
+        .code(2);
+}

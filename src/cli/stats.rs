@@ -36,7 +36,8 @@ pub struct StatsArgs {
     figures: Option<String>,
     /// Summarise a trace whose events break liveness (a free of a slot that is not live, an
     /// allocation into a live one) instead of refusing it; they are counted as malformed.
-    #[arg(long)]
+    /// (Not with --compare, whose figures need a well-formed stream.)
+    #[arg(long, conflicts_with = "compare")]
     allow_malformed: bool,
 }
 
@@ -119,7 +120,8 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let w = match Source::load(name)? {
         Source::Trace { path, .. } => {
             refuse_spec_flags(&args.spec.overrides(), name, "summarised")?;
-            return stats_trace(&path, args.json, args.allow_malformed);
+            return stats_trace(&path, args.json, args.allow_malformed)
+                .map_err(|e| super::suggest_allow_malformed(e, "summarises"));
         }
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
     };

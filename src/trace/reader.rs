@@ -273,7 +273,8 @@ impl<R: Read> TraceReader<R> {
         }
         if let Some(c) = &checking {
             c.verdict(&self.batch, self.events).map_err(|(n, m)| {
-                TraceError::corrupt(at, format!("{what}: event {n} of the trace: {m}"))
+                let m = format!("{what}: event {n} of the trace: {m}");
+                TraceError::new(at, ErrorKind::Malformed(m))
             })?;
         }
         self.table = table;
