@@ -98,3 +98,27 @@ fn only_commands_with_allow_malformed_suggest_it() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_pipe_is_refused_as_a_pipe_not_as_a_bad_file() {
+    let exe = assert_cmd::cargo::cargo_bin("pybench");
+    let t = "workloads/traces/compileall.pbt";
+    for args in [
+        format!("stats <(cat {t})"),
+        "stats -w <(cat workloads/dicts.toml)".to_string(),
+        format!("fidelity --trace <(cat {t})"),
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("'{}' {args}", exe.display()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args}");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "{args}: {err}");
+        assert!(
+            err.contains("cannot be read from a pipe") && err.contains("needs a regular file"),
+            "{args}: {err}"
+        );
+    }
+}

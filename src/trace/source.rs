@@ -98,9 +98,28 @@ pub fn has_trace_magic(path: &Path) -> bool {
         .is_ok_and(|()| head == MAGIC)
 }
 
+/// Refuses a pipe or socket (`<(cat t.pbt)`): a trace is read more than once (its block
+/// index, then its events) and any file is first sniffed for a trace's magic bytes, which a
+/// pipe cannot give back.
+pub fn refuse_pipe(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        anyhow::bail!(
+            "{}: cannot be read from a pipe: pybench reads a trace or spec more than once, so it needs a regular file (save it to one first)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// The file of a trace name or path.
 pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
     let Some(short) = name.strip_prefix(PREFIX) else {
+        refuse_pipe(Path::new(name))?;
         return Ok(PathBuf::from(name));
     };
     let found = shipped();
@@ -131,6 +150,9 @@ impl Source {
     /// magic bytes (whatever its name), a built-in workload name or a spec file. A trace is
     /// opened and its header read, a spec parsed: a bad source fails here, before any cell.
     pub fn load(name: &str) -> anyhow::Result<Source> {
+        if !name.starts_with(PREFIX) {
+            refuse_pipe(Path::new(name))?;
+        }
         // A `.pbt` name is meant as a trace even when it is not one: say so, not "bad spec".
         let named_as_trace = name.ends_with(&format!(".{EXTENSION}"));
         if name.starts_with(PREFIX) || named_as_trace || has_trace_magic(Path::new(name)) {
