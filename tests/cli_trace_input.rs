@@ -122,3 +122,32 @@ fn a_pipe_is_refused_as_a_pipe_not_as_a_bad_file() {
         );
     }
 }
+
+#[test]
+fn trace_files_are_labelled_as_typed_so_the_label_can_be_given_again() {
+    let dir = tempdir("labels");
+    let d = dir.join("d.pbt");
+    let e = dir.join("e.pbt");
+    std::fs::copy("workloads/traces/compileall.pbt", &d).unwrap();
+    std::fs::copy("workloads/traces/test_json.pbt", &e).unwrap();
+    let (d, e) = (d.to_str().unwrap(), e.to_str().unwrap());
+    let stdout = |args: &[&str]| {
+        let out = pybench().args(args).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    let table = stdout(&["sweep", "-q", "--preset", "3.11", "--trace", d]);
+    assert!(table.starts_with(&format!("{d} (557544 events")), "{table}");
+    assert!(!table.contains("trace:d"), "{table}");
+    // A shipped trace keeps its name.
+    let table = stdout(&["sweep", "-q", "--preset", "3.11", "-w", "trace:compileall"]);
+    assert!(table.starts_with("trace:compileall ("), "{table}");
+    let report = stdout(&["stats", d, "--compare", e, "--figures", "size_classes"]);
+    let mut lines = report.lines();
+    assert_eq!(
+        lines.next().unwrap_or_default(),
+        format!(
+            "realism of {d} (distance per figure: 0 = same, 1 = far; score = 1 - mean distance)"
+        )
+    );
+    assert!(lines.next().unwrap_or_default().contains(e), "{report}");
+}

@@ -75,8 +75,9 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-/// The sources a request names, resolved (a bad name fails here, before any cell runs).
-pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
+/// The sources a request names, resolved (a bad name fails here, before any cell runs), each
+/// with the label the results show for it ([`Source::label`]).
+pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<(String, Source)>> {
     let names: Vec<String> = if names.is_empty() {
         let shipped = source::shipped();
         if shipped.is_empty() {
@@ -89,7 +90,10 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
     } else {
         names.to_vec()
     };
-    names.iter().map(|n| Source::load(n)).collect()
+    names
+        .iter()
+        .map(|n| Source::load(n).map(|s| (s.label(n), s)))
+        .collect()
 }
 
 /// Runs the sweep: every grid point on every source, the cells of a source in parallel on
@@ -100,7 +104,7 @@ pub fn sweep(
 ) -> anyhow::Result<SweepResult> {
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
-    if sources.iter().all(Source::is_trace) {
+    if sources.iter().all(|(_, s)| s.is_trace()) {
         let flags = req.overrides.spec_flags();
         anyhow::ensure!(
             flags.is_empty(),
@@ -120,8 +124,9 @@ pub fn sweep(
     let done = AtomicUsize::new(0);
     let mut cells = Vec::with_capacity(total);
     let mut notes = Vec::new();
-    for s in &sources {
-        let m = s.materialize(req.overrides)?;
+    for (label, s) in &sources {
+        let mut m = s.materialize(req.overrides)?;
+        m.name = label.clone();
         notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
             grid.points

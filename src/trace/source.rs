@@ -240,6 +240,16 @@ impl Source {
         }
     }
 
+    /// The name a report that the user reads back shows for this source, named `typed` on
+    /// the command line: a trace file as typed (its path), so the label can be given again;
+    /// a shipped trace and a workload as [`Self::name`] (`trace:NAME`, the spec's name).
+    pub fn label(&self, typed: &str) -> String {
+        match self {
+            Source::Trace { .. } if !typed.starts_with(PREFIX) => typed.to_string(),
+            _ => self.name(),
+        }
+    }
+
     /// The CPython version whose allocator the events are shaped for. A trace recorded on a
     /// version outside 3.8–3.13 maps to the nearest one.
     pub fn python(&self) -> PyVersion {

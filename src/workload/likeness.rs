@@ -35,11 +35,12 @@ pub fn trace_profile(path: &Path) -> anyhow::Result<Profile> {
 /// A display name and the profile of a workload name, spec path, `trace:NAME` or `.pbt`
 /// path (overrides apply to workloads only).
 pub fn load_profile(name: &str, o: Overrides) -> anyhow::Result<(String, Profile)> {
-    match Source::load(name)? {
+    let source = Source::load(name)?;
+    let label = source.label(name);
+    match source {
         Source::Trace { path, .. } => {
             refuse_spec_flags(&o, name, "compared")?;
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
-            Ok((format!("trace:{stem}"), trace_profile(&path)?))
+            Ok((label, trace_profile(&path)?))
         }
         Source::Synthetic { workload, .. } => {
             let w: Workload = workload.with(o);

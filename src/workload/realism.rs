@@ -331,16 +331,23 @@ impl Report {
         let Some(first) = self.comparisons.first() else {
             return o;
         };
+        // A column as wide as its trace's name (at least 24), which is never cut: it is what
+        // the user typed, and may type again.
+        let widths: Vec<usize> = self
+            .comparisons
+            .iter()
+            .map(|c| c.reference.chars().count().max(24))
+            .collect();
         let _ = write!(o, "{:<17} {:>12}", "figure", "subject");
-        for c in &self.comparisons {
-            let _ = write!(o, " {:>24}", truncate(&c.reference, 24));
+        for (c, w) in self.comparisons.iter().zip(&widths) {
+            let _ = write!(o, " {:>w$}", c.reference);
         }
         o.push('\n');
         for (i, (name, _, subject, _)) in first.figures.iter().enumerate() {
             let _ = write!(o, "{name:<17} {subject:>12}");
-            for c in &self.comparisons {
+            for (c, w) in self.comparisons.iter().zip(&widths) {
                 let (_, d, _, r) = &c.figures[i];
-                let _ = write!(o, " {:>24}", format!("{r} d={d:.2}"));
+                let _ = write!(o, " {:>w$}", format!("{r} d={d:.2}"));
             }
             o.push('\n');
         }
@@ -350,27 +357,11 @@ impl Report {
             "score",
             format!("{:.3}", self.mean_score())
         );
-        for c in &self.comparisons {
-            let _ = write!(o, " {:>24}", format!("{:.3}", c.score));
+        for (c, w) in self.comparisons.iter().zip(&widths) {
+            let _ = write!(o, " {:>w$}", format!("{:.3}", c.score));
         }
         o.push('\n');
         o
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(n - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("…{tail}")
     }
 }
 
