@@ -151,3 +151,22 @@ fn trace_files_are_labelled_as_typed_so_the_label_can_be_given_again() {
     );
     assert!(lines.next().unwrap_or_default().contains(e), "{report}");
 }
+
+#[test]
+fn a_trace_without_allocations_is_no_reference() {
+    let dir = tempdir("empty-ref");
+    let empty = common::write_trace(&dir, "k", &[]);
+    let empty = empty.to_str().unwrap();
+    for args in [
+        ["stats", "trace:compileall", "--compare", empty],
+        ["stats", empty, "--compare", "trace:compileall"],
+    ] {
+        let err = refusal(pybench().args(args));
+        assert!(
+            err.ends_with(&format!(
+                "{empty} has no allocations (0 events): there is nothing to compare"
+            )),
+            "{err}"
+        );
+    }
+}

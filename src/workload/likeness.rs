@@ -60,15 +60,28 @@ pub fn realism_report(
     let figs = parse_figures(figures).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(!references.is_empty(), "--compare needs at least one trace");
     let (name, p) = load_profile(subject, o)?;
+    has_allocations(&name, &p)?;
     let mut comparisons = Vec::new();
     for r in references {
         let (rname, rp) = load_profile(r, Overrides::default())?;
+        has_allocations(&rname, &rp)?;
         comparisons.push(compare(&p, &rp, &rname, &figs));
     }
     Ok(Report {
         subject: name,
         comparisons,
     })
+}
+
+/// Refuses a stream without a single allocation: every figure would compare against nothing,
+/// and the distances and score would look like a measurement.
+fn has_allocations(name: &str, p: &Profile) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        p.allocs + p.reallocs > 0,
+        "{name} has no allocations ({} events): there is nothing to compare",
+        p.events
+    );
+    Ok(())
 }
 
 /// A stand-in written: its events, and what keeping the trace's long runs out of it changed.
