@@ -53,7 +53,7 @@ fn stats_lines_have_cpython_layout() {
     let out = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let ours: Vec<&str> = out
         .lines()
-        .filter(|l| l.contains(" =") && !l.starts_with("Small block"))
+        .filter(|l| l.contains('=') && !l.starts_with("Small block"))
         .collect();
     assert!(ours.len() >= 14, "{out}");
     let mut expected = (35, 57);
