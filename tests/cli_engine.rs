@@ -53,7 +53,7 @@ fn stats_lines_have_cpython_layout() {
     let out = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let ours: Vec<&str> = out
         .lines()
-        .filter(|l| l.contains(" =") && !l.starts_with("Small block"))
+        .filter(|l| l.contains('=') && !l.starts_with("Small block"))
         .collect();
     assert!(ours.len() >= 14, "{out}");
     let mut expected = (35, 57);
@@ -118,6 +118,10 @@ fn bad_presets_and_geometries_fail_with_one_line() {
         ),
         ("arena=16K,pool=8K", "fewer than 4 pools"),
         ("arena=1M", "expected comma-separated keys"),
+        (
+            "arena=256K,arena=1M,pool=4K",
+            "`arena` is given more than once",
+        ),
     ] {
         let out = pybench().args(["engine", "-p", arg]).assert().code(2);
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
@@ -127,6 +131,18 @@ fn bad_presets_and_geometries_fail_with_one_line() {
             1,
             "{arg}: one line, got {err}"
         );
+    }
+}
+
+#[test]
+fn zero_steps_are_refused() {
+    for scenario in ["mixed", "thrash"] {
+        pybench()
+            .args(["engine", "-s", scenario, "--steps", "0"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--steps"));
     }
 }
 

@@ -87,3 +87,122 @@ fn unknown_python_version_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("no engine preset for Python 2.7"));
 }
+
+/// The shared libpython of the newest installed CPython `minor` in pyenv, if any.
+fn libpython(minor: &str) -> Option<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir("/root/.pyenv/versions")
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{minor}."))
+        })
+        .map(|e| e.path().join(format!("lib/libpython{minor}.so")))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    let lib = found.pop();
+    if lib.is_none() {
+        eprintln!("skipped: no libpython{minor}.so under /root/.pyenv");
+    }
+    lib
+}
+
+/// The first line of `fidelity` on `args`, which must succeed.
+fn headline(args: &[&str]) -> String {
+    let out = pybench().arg("fidelity").args(args).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    stdout.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn without_python_the_workloads_own_version_is_compared() {
+    if !have("3.9") || !have("3.13") {
+        return;
+    }
+    let dir = common::tempdir("fidelity-version");
+    let spec = dir.join("c39.toml");
+    let churn = std::fs::read_to_string("workloads/churn.toml").unwrap();
+    let mut lines: Vec<String> = churn.lines().map(str::to_string).collect();
+    for l in &mut lines {
+        if l.starts_with("python") {
+            *l = "python = \"3.9\"".into();
+        }
+    }
+    std::fs::write(&spec, lines.join("\n")).unwrap();
+    let spec = spec.to_str().unwrap();
+    let line = headline(&["-w", spec, "--scale", "3000"]);
+    assert!(
+        line.starts_with("churn on Python 3.9: engine preset cpython-3.9"),
+        "{line}"
+    );
+    assert!(line.contains("libpython3.9"), "{line}");
+    // --python still wins.
+    let line = headline(&["-w", spec, "--scale", "3000", "--python", "3.11"]);
+    assert!(line.starts_with("churn on Python 3.11:"), "{line}");
+    // A trace's default is its recorded version.
+    let trace = dir.join("d313.pbt");
+    pybench()
+        .args([
+            "gen", "-w", "dicts", "--python", "3.13", "--scale", "3000", "-o",
+        ])
+        .arg(&trace)
+        .assert()
+        .success();
+    let line = headline(&["-w", trace.to_str().unwrap()]);
+    assert!(
+        line.contains("on Python 3.13: engine preset cpython-3.13"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_libpython_of_another_version_is_refused_naming_both() {
+    let cases = [("3.9", "3.11", "3.9."), ("2.7", "3.11", "2.7.")];
+    for (lib_minor, python, found) in cases {
+        let Some(lib) = libpython(lib_minor) else {
+            continue;
+        };
+        let out = pybench()
+            .args([
+                "fidelity", "-w", "dicts", "--scale", "1000", "--python", python,
+            ])
+            .arg("--libpython")
+            .arg(&lib)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("is CPython {found}")) && err.contains(&format!("not {python}")),
+            "{err}"
+        );
+    }
+    // The workload's own version counts the same way when --python is not given.
+    if let Some(lib) = libpython("3.9") {
+        pybench()
+            .args(["fidelity", "-w", "dicts", "--scale", "1000", "--libpython"])
+            .arg(&lib)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "not 3.11 (the workload's version)",
+            ));
+    }
+}
+
+#[test]
+fn a_cut_stream_is_named_as_stats_names_it() {
+    if !have("3.11") {
+        return;
+    }
+    pybench()
+        .args(["fidelity", "-w", "tests/fixtures/lists-overshoot.toml"])
+        .args(["--scale", "1000"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: the stream was cut at 12000 Python objects (twice --scale 1000",
+        ));
+}

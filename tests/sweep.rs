@@ -329,11 +329,19 @@ fn impossible_points_are_named_and_skipped_and_an_empty_grid_is_refused() {
         "{stdout}"
     );
 
-    pybench()
-        .args(["sweep", "-w", "churn", "--arena", "16K", "--pool", "16K"])
+    // An empty grid says why each point was impossible, in one line; a zero size as given.
+    let out = pybench()
+        .args(["sweep", "-w", "churn", "--arena", "0,16K", "--pool", "16K"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("grid is empty"));
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("grid is empty"), "{err}");
+    assert!(err.contains("arena=0,pool=16K: bad geometry"), "{err}");
+    assert!(
+        err.contains("arena=16K,pool=16K: bad geometry: arena 16384 holds fewer than 4 pools"),
+        "{err}"
+    );
     pybench()
         .args(["sweep", "-w", "churn", "--arena", "64Q"])
         .assert()
@@ -344,6 +352,32 @@ fn impossible_points_are_named_and_skipped_and_an_empty_grid_is_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no_such_workload"));
+}
+
+/// A stream cut at its object cap is named on stderr, as `stats` names it, even with -q.
+#[test]
+fn a_cut_stream_is_never_silent() {
+    let spec = "tests/fixtures/lists-overshoot.toml";
+    let warning = "warning: lists_overshoot: the stream was cut at 12000 Python objects";
+    for quiet in [false, true] {
+        let mut cmd = pybench();
+        cmd.args(["sweep", "-w", spec, "--scale", "1000"])
+            .args(["--arena", "1M", "--pool", "16K"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        cmd.assert()
+            .success()
+            .stderr(predicate::str::contains(warning));
+    }
+    // The same words as stats.
+    pybench()
+        .args(["stats", "-w", spec, "--scale", "1000"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: the stream was cut at 12000 Python objects",
+        ));
 }
 
 #[test]

@@ -313,24 +313,34 @@ fn collections_are_marked() {
 
 #[test]
 fn a_cpython_the_hook_cannot_serve_is_refused() {
-    let Some(py) = python(7) else {
-        eprintln!("skipped: no CPython 3.7 on this machine");
-        return;
-    };
-    let dir = tempdir("old");
-    pybench()
-        .args(["record", "-o"])
-        .arg(dir.join("t.pbt"))
-        .arg("--")
-        .arg(&py)
-        .args(["-c", "print('ran')"])
-        .assert()
-        .code(2)
-        .stdout("ran\n")
-        .stderr(predicates::str::contains("could not be installed in"))
-        .stderr(predicates::str::contains("CPython 3.7 is older than 3.8"));
-    assert!(!dir.join("t.pbt").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let py27 = Path::new("/root/.pyenv/versions/2.7.18/bin/python2.7");
+    let cases = [
+        (python(7), "CPython 3.7 is older than 3.8"),
+        (
+            py27.exists().then(|| py27.to_path_buf()),
+            "Python 2.7 is too old (3.8 or later is needed)",
+        ),
+    ];
+    for (py, why) in cases {
+        let Some(py) = py else {
+            eprintln!("skipped: no interpreter for `{why}` on this machine");
+            continue;
+        };
+        let dir = tempdir("old");
+        pybench()
+            .args(["record", "-o"])
+            .arg(dir.join("t.pbt"))
+            .arg("--")
+            .arg(&py)
+            .args(["-c", "print('ran')"])
+            .assert()
+            .code(2)
+            .stdout("ran\n")
+            .stderr(predicates::str::contains("could not be installed in"))
+            .stderr(predicates::str::contains(why));
+        assert!(!dir.join("t.pbt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 #[test]

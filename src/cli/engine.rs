@@ -18,9 +18,10 @@ pub struct EngineArgs {
     /// (allocate-all/free-all rounds of 30,000 16-byte blocks).
     #[arg(long, short, default_value = "mixed", value_parser = parse_scenario)]
     scenario: Scenario,
-    /// Steps (mixed: allocator calls; thrash: rounds). Default: 5,000,000 calls or 200 rounds.
-    #[arg(long)]
-    steps: Option<usize>,
+    /// Steps (mixed: allocator calls; thrash: rounds), at least 1. Default: 5,000,000 calls or
+    /// 200 rounds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    steps: Option<u64>,
     /// Seed of the mixed scenario's random choices.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -38,7 +39,10 @@ pub fn run(args: EngineArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => PymallocAllocator::from_preset(p),
         Err(_) => PymallocAllocator::new(args.preset.parse::<Geometry>()?),
     };
-    let steps = args.steps.unwrap_or(args.scenario.default_steps());
+    let steps = match args.steps {
+        Some(n) => usize::try_from(n)?,
+        None => args.scenario.default_steps(),
+    };
     // The accounting is printed as it stands at the end of the scenario, blocks still live.
     let mut stats = None;
     let on_engine = run_scenario(&mut engine, &args, steps, |e| {

@@ -1,6 +1,7 @@
 //! `pybench fidelity`: the engine preset against the real obmalloc of the same CPython version,
 //! on the same event stream (see `harness::fidelity`).
 
+use crate::alloc::libpython::{is_minor, probe_version};
 use crate::alloc::AllocatorSpec;
 use crate::exit::Exit;
 use crate::harness::cell::{CellOptions, CellSpec};
@@ -12,7 +13,7 @@ use crate::trace::Source;
 use crate::workload::{Overrides, PyVersion};
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,9 +22,10 @@ pub struct FidelityArgs {
     /// Workload to replay (built-in name or spec file).
     #[arg(long, short, default_value = "dicts")]
     workload: String,
-    /// CPython version whose engine preset and real obmalloc are compared.
-    #[arg(long, value_name = "3.X", default_value = "3.11")]
-    python: String,
+    /// CPython version whose engine preset and real obmalloc are compared (default: the
+    /// workload's — a spec's `python`, a trace's recorded version — as `run` decides).
+    #[arg(long, value_name = "3.X")]
+    python: Option<String>,
     /// Instead of a workload: a trace recorded by `pybench record`, replayed into the engine
     /// preset of its Python version from the interpreter's recorded start-up state and
     /// compared with the interpreter's own accounting at the end of the program (both stored
@@ -55,18 +57,25 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
             Exit::Regressed.into()
         });
     }
-    let preset = Preset::for_python(&args.python).ok_or_else(|| {
-        anyhow::anyhow!(
-            "no engine preset for Python {}; valid: 3.8 … 3.13",
-            args.python
-        )
-    })?;
-    let python: PyVersion = args
-        .python
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let asked: Option<PyVersion> = match &args.python {
+        Some(v) => {
+            anyhow::ensure!(
+                Preset::for_python(v).is_some(),
+                "no engine preset for Python {v}; valid: 3.8 … 3.13"
+            );
+            Some(v.parse().map_err(|e: String| anyhow::anyhow!(e))?)
+        }
+        None => None,
+    };
     // Fail on a bad workload here, in one line, rather than in the child.
     let source = Source::load(&args.workload)?;
+    // The rule `run` follows: --python if given, else the version the events are shaped for.
+    let python = asked.unwrap_or_else(|| source.python());
+    let preset = Preset::for_python(python.name())
+        .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
+    if let Some(lib) = &args.libpython {
+        check_libpython(lib, python, asked.is_some())?;
+    }
     let options = CellOptions {
         overrides: Overrides {
             python: Some(python),
@@ -82,6 +91,9 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     let line = run_child(FIDELITY_SUBCOMMAND, &json, Duration::from_secs(600))
         .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
     let m: FidelityMeasurement = serde_json::from_str(&line)?;
+    for note in &m.notes {
+        eprintln!("warning: {note}");
+    }
     let rows = compare(&m, preset.geometry());
     let flagged = rows.iter().filter(|r| r.flagged).count();
     let mut out = std::io::stdout().lock();
@@ -123,6 +135,40 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     } else {
         Exit::Regressed.into()
     })
+}
+
+/// Refuses a `--libpython` that is not CPython `python` (the search would otherwise skip it
+/// and quietly load another library of the right version).
+fn check_libpython(lib: &Path, python: PyVersion, asked: bool) -> anyhow::Result<()> {
+    let found =
+        probe_version(lib).map_err(|e| anyhow::anyhow!("--libpython {}: {e}", lib.display()))?;
+    let minor = python
+        .name()
+        .strip_prefix("3.")
+        .and_then(|m| m.parse().ok());
+    if minor.is_some_and(|m| is_minor(&found, m)) {
+        return Ok(());
+    }
+    anyhow::bail!("{}", libpython_mismatch(lib, &found, python, asked))
+}
+
+/// The one line saying a `--libpython` of version `found` cannot serve a comparison on
+/// `python`, and what to pass instead.
+fn libpython_mismatch(lib: &Path, found: &str, python: PyVersion, asked: bool) -> String {
+    let whose = if asked {
+        "--python"
+    } else {
+        "the workload's version"
+    };
+    let short: String = found.split('.').take(2).collect::<Vec<_>>().join(".");
+    let instead = match short.parse::<PyVersion>() {
+        Ok(v) => format!("pass --python {v} or a libpython{python}"),
+        Err(_) => format!("pass a libpython{python} (fidelity compares 3.8 … 3.13)"),
+    };
+    format!(
+        "--libpython {} is CPython {found}, not {python} ({whose}); {instead}",
+        lib.display()
+    )
 }
 
 /// Prints a `fidelity --trace` comparison.
@@ -179,4 +225,25 @@ fn print_trace(f: &TraceFidelity, json: bool) -> anyhow::Result<()> {
         f.rows.iter().filter(|r| r.tolerance.is_some()).count()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_libpython_of_another_version_is_named_with_both_versions() {
+        let lib = Path::new("/x/libpython3.9.so");
+        assert_eq!(
+            libpython_mismatch(lib, "3.9.18", PyVersion::V3_11, false),
+            "--libpython /x/libpython3.9.so is CPython 3.9.18, not 3.11 (the workload's \
+             version); pass --python 3.9 or a libpython3.11"
+        );
+        let lib = Path::new("/x/libpython2.7.so");
+        assert_eq!(
+            libpython_mismatch(lib, "2.7.18", PyVersion::V3_9, true),
+            "--libpython /x/libpython2.7.so is CPython 2.7.18, not 3.9 (--python); pass a \
+             libpython3.9 (fidelity compares 3.8 … 3.13)"
+        );
+    }
 }

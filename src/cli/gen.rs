@@ -8,6 +8,7 @@ use crate::trace::generate::write_workload;
 use crate::trace::source::Origin;
 use crate::trace::Source;
 use crate::workload::fit::LONG_RUN;
+use crate::workload::{and_list, Overrides};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +40,16 @@ pub struct GenArgs {
 fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
     let inputs = guard::workload_inputs(&[trace.to_string()]);
     guard::refuse_overwriting_inputs(&[("-o", &args.out)], &inputs)?;
-    let seed = args.spec.overrides().seed.unwrap_or(1);
+    let o = args.spec.overrides();
+    // The stand-in is fitted to the trace: as long as it and of its Python version.
+    let unused = Overrides { seed: None, ..o }.spec_flags();
+    if !unused.is_empty() {
+        anyhow::bail!(
+            "{} cannot be used with --like: a stand-in has the trace's length and Python version (--seed picks the draw)",
+            and_list(&unused)
+        );
+    }
+    let seed = o.seed.unwrap_or(1);
     let w = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
     let g = w.guarded;
     eprintln!(

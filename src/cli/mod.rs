@@ -96,6 +96,16 @@ enum Command {
     Sweep(sweep::SweepArgs),
 }
 
+/// Where a command with `--allow-malformed` refuses a trace that breaks liveness, says that
+/// the flag reads it anyway (`what`: how). Other commands have no such flag and do not say it.
+fn suggest_allow_malformed(err: anyhow::Error, what: &str) -> anyhow::Error {
+    if crate::trace::is_malformed(&err) {
+        anyhow::anyhow!("{err:#}; --allow-malformed {what} it anyway")
+    } else {
+        err
+    }
+}
+
 /// Parses the command line, runs the command and turns errors into a one-line message.
 pub fn main() -> ExitCode {
     quiet_on_closed_stdout();

@@ -169,7 +169,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         shard,
     };
     // Everything is checked before anything is measured.
-    let plan = Plan::new(&request)?;
+    let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
     if let Some(r) = &args.output.reference {
         // `null` has no row (it is the harness's cost), so it cannot be the base of one.
         let rows: Vec<&String> = plan

@@ -1,7 +1,7 @@
 //! `pybench stats --workload NAME|PATH` or `pybench stats FILE.pbt`: a summary of an event
 //! stream, synthetic or recorded.
 
-use crate::trace::source::{summarize_with, Source};
+use crate::trace::source::{refuse_spec_flags, summarize_with, Source};
 use crate::workload::{Checker, EventSource as _, Summary};
 use clap::Args;
 use std::io::{IsTerminal as _, Write as _};
@@ -36,7 +36,8 @@ pub struct StatsArgs {
     figures: Option<String>,
     /// Summarise a trace whose events break liveness (a free of a slot that is not live, an
     /// allocation into a live one) instead of refusing it; they are counted as malformed.
-    #[arg(long)]
+    /// (Not with --compare, whose figures need a well-formed stream.)
+    #[arg(long, conflicts_with = "compare")]
     allow_malformed: bool,
 }
 
@@ -117,7 +118,11 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give a trace file or --workload NAME"),
     };
     let w = match Source::load(name)? {
-        Source::Trace { path, .. } => return stats_trace(&path, args.json, args.allow_malformed),
+        Source::Trace { path, .. } => {
+            refuse_spec_flags(&args.spec.overrides(), name, "summarised")?;
+            return stats_trace(&path, args.json, args.allow_malformed)
+                .map_err(|e| super::suggest_allow_malformed(e, "summarises"));
+        }
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
     };
     let started = Instant::now();

@@ -99,6 +99,10 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     let reporter = ProgressLine::new(args.quiet);
     let result = sweep::sweep(&req, &|p| reporter.show(p))?;
     reporter.finish();
+    // Even with --quiet: a cut stream is never silent.
+    for note in &result.notes {
+        eprintln!("warning: {note}");
+    }
     if let Some(path) = &args.csv {
         sweep::report::write_csv(&result, path)?;
     }

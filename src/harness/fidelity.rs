@@ -32,6 +32,10 @@ pub struct FidelityMeasurement {
     pub engine: DebugMallocStats,
     pub cpython_before: DebugMallocStats,
     pub cpython_after: DebugMallocStats,
+    /// What a reader must know about the stream replayed (a cut one): the warnings `stats`
+    /// prints for it.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// One line of the comparison.
@@ -95,6 +99,7 @@ pub fn child_main(spec_json: &str) -> anyhow::Result<()> {
         engine: engine_stats,
         cpython_before: before,
         cpython_after: after,
+        notes: m.notes.clone(),
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

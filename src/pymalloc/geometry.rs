@@ -97,6 +97,8 @@ pub enum GeometryError {
     UnknownPreset(String),
     #[error("bad geometry `{0}`: expected comma-separated keys `arena=SIZE`, `pool=SIZE` and optionally `keep_spare=true|false`, with sizes like 256K or 1M")]
     Syntax(String),
+    #[error("bad geometry `{spec}`: `{key}` is given more than once")]
+    Repeated { spec: String, key: &'static str },
     #[error("bad geometry: {what} {value} is not a power of two")]
     NotPowerOfTwo { what: &'static str, value: usize },
     #[error("bad geometry: {what} {value} is outside {min}..={max} bytes")]
@@ -241,10 +243,24 @@ impl FromStr for Geometry {
             return s.parse::<Preset>().map(Preset::geometry);
         }
         let (mut arena, mut pool, mut keep_spare) = (None, None, true);
+        let mut seen: Vec<&'static str> = Vec::new();
         for part in s.split(',') {
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| GeometryError::Syntax(s.to_string()))?;
+            // A key given twice is a typo, not a request for the last value.
+            let known = ["arena", "pool", "keep_spare"]
+                .into_iter()
+                .find(|k| *k == key.trim());
+            if let Some(k) = known {
+                if seen.contains(&k) {
+                    return Err(GeometryError::Repeated {
+                        spec: s.to_string(),
+                        key: k,
+                    });
+                }
+                seen.push(k);
+            }
             match key.trim() {
                 "arena" => {
                     arena = Some(
@@ -320,7 +336,10 @@ pub fn parse_size(s: &str) -> Option<usize> {
 
 /// Writes a size the way [`parse_size`] reads it: `1M`, `256K`, or plain bytes.
 pub fn format_size(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n == 0 {
+        // Not "0K": zero is no multiple of anything worth naming.
+        "0".to_string()
+    } else if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{}M", n >> 20)
     } else if n % 1024 == 0 {
         format!("{}K", n >> 10)
@@ -384,6 +403,39 @@ mod tests {
             unknown.contains("cpython-3.8") && unknown.contains("cpython-3.13"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn sizes_print_as_they_parse() {
+        for (n, shown) in [(0, "0"), (4096, "4K"), (1 << 20, "1M"), (1000, "1000")] {
+            assert_eq!(format_size(n), shown);
+            assert_eq!(parse_size(shown), Some(n));
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        for (spec, key) in [
+            ("arena=256K,arena=1M,pool=4K", "arena"),
+            ("arena=1M,pool=4K,pool=8K", "pool"),
+            (
+                "arena=1M,pool=4K,keep_spare=true,keep_spare=false",
+                "keep_spare",
+            ),
+        ] {
+            let e = spec.parse::<Geometry>().unwrap_err();
+            assert_eq!(
+                e,
+                GeometryError::Repeated {
+                    spec: spec.to_string(),
+                    key
+                }
+            );
+            assert_eq!(
+                e.to_string(),
+                format!("bad geometry `{spec}`: `{key}` is given more than once")
+            );
+        }
     }
 
     #[test]

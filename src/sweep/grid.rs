@@ -60,14 +60,26 @@ pub struct Grid {
 /// Why no sweep can run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GridError {
-    #[error("the geometry grid is empty: every point was impossible ({0} skipped)")]
-    Empty(usize),
+    /// Every point was impossible: the lines saying why, one per point.
+    #[error("the geometry grid is empty: every point was impossible ({n} skipped: {why})", n = .0.len(), why = reasons(.0))]
+    Empty(Vec<String>),
     #[error("bad size `{0}` in the grid: expected a size such as 4096, 16K or 1M")]
     Size(String),
     #[error("bad spare-arena policy `{0}`: expected 1 or keep (3.9+), 0 or release (3.8)")]
     Spare(String),
     #[error("unknown preset `{0}`: expected all, 3.8 … 3.13 or cpython-3.8 … cpython-3.13")]
     Preset(String),
+    #[error("{0} is empty: name at least one value, or leave the flag out for the default")]
+    EmptyList(&'static str),
+}
+
+/// The skipped points' lines joined into one (`arena=…,pool=…: why; …`).
+fn reasons(skipped: &[String]) -> String {
+    skipped
+        .iter()
+        .map(|l| l.strip_prefix("skipped ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Parses `64K,256K,1M`.
@@ -110,6 +122,20 @@ pub fn parse_presets(list: &str) -> Result<Vec<Preset>, GridError> {
     Ok(out)
 }
 
+/// A list flag's values: none when the flag is absent (the default applies), an error when it
+/// is given but names nothing (`--arena ''` is not a request for the default).
+fn given<T>(
+    flag: &'static str,
+    list: Option<&str>,
+    parse: fn(&str) -> Result<Vec<T>, GridError>,
+) -> Result<Vec<T>, GridError> {
+    match list.map(parse).transpose()? {
+        None => Ok(Vec::new()),
+        Some(v) if v.is_empty() => Err(GridError::EmptyList(flag)),
+        Some(v) => Ok(v),
+    }
+}
+
 impl GridSpec {
     /// The grid the command line's lists name (`--arena`, `--pool`, `--spare`, `--preset`);
     /// a list not given is an empty axis. The first bad list, in that order, is the error.
@@ -120,10 +146,10 @@ impl GridSpec {
         presets: Option<&str>,
     ) -> Result<GridSpec, GridError> {
         Ok(GridSpec {
-            arenas: arenas.map(parse_sizes).transpose()?.unwrap_or_default(),
-            pools: pools.map(parse_sizes).transpose()?.unwrap_or_default(),
-            spare: spare.map(parse_spare).transpose()?.unwrap_or_default(),
-            presets: presets.map(parse_presets).transpose()?.unwrap_or_default(),
+            arenas: given("--arena", arenas, parse_sizes)?,
+            pools: given("--pool", pools, parse_sizes)?,
+            spare: given("--spare", spare, parse_spare)?,
+            presets: given("--preset", presets, parse_presets)?,
         })
     }
 
@@ -185,7 +211,7 @@ impl GridSpec {
             add(p.geometry(), &mut points);
         }
         if points.is_empty() {
-            return Err(GridError::Empty(skipped.len()));
+            return Err(GridError::Empty(skipped));
         }
         points.sort_by_key(|p| {
             let g = p.geometry;
@@ -228,7 +254,25 @@ mod tests {
             pools: vec![16 << 10],
             ..GridSpec::default()
         };
-        assert_eq!(spec.build(), Err(GridError::Empty(1)));
+        let e = spec.build().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the geometry grid is empty: every point was impossible (1 skipped: \
+             arena=16K,pool=16K: bad geometry: arena 16384 holds fewer than 4 pools of 16384 bytes)"
+        );
+        // Every point's reason, in one line; a zero size as it was given.
+        let spec = GridSpec {
+            arenas: vec![64 << 10, 0],
+            pools: vec![32 << 10],
+            ..GridSpec::default()
+        };
+        let e = spec.build().unwrap_err().to_string();
+        assert!(
+            e.contains("(2 skipped: arena=64K,pool=32K: bad geometry"),
+            "{e}"
+        );
+        assert!(e.contains("; arena=0,pool=32K: bad geometry"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]
@@ -261,6 +305,19 @@ mod tests {
             GridSpec::parse(None, None, None, None).unwrap(),
             GridSpec::default()
         );
+        // A list given empty is refused, not taken for the default.
+        for (args, flag) in [
+            ((Some(""), None, None, None), "--arena"),
+            ((None, Some(" , "), None, None), "--pool"),
+            ((None, None, Some(""), None), "--spare"),
+            ((None, None, None, Some("")), "--preset"),
+        ] {
+            let (a, p, s, pr) = args;
+            assert_eq!(
+                GridSpec::parse(a, p, s, pr),
+                Err(GridError::EmptyList(flag))
+            );
+        }
         // The first bad list is the one reported.
         let e = GridSpec::parse(None, Some("4Q"), Some("maybe"), None).unwrap_err();
         assert!(matches!(e, GridError::Size(_)), "{e:?}");

@@ -60,6 +60,9 @@ pub struct SweepResult {
     pub cells: Vec<SweepCell>,
     /// One line per impossible grid point.
     pub skipped: Vec<String>,
+    /// What a reader must know about a stream swept (a cut one), each line naming its
+    /// workload: the warnings `stats` prints for the same stream.
+    pub notes: Vec<String>,
     pub placement: ArenaPlacement,
     pub jobs: usize,
 }
@@ -72,8 +75,9 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-/// The sources a request names, resolved (a bad name fails here, before any cell runs).
-pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
+/// The sources a request names, resolved (a bad name fails here, before any cell runs), each
+/// with the label the results show for it ([`Source::label`]).
+pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<(String, Source)>> {
     let names: Vec<String> = if names.is_empty() {
         let shipped = source::shipped();
         if shipped.is_empty() {
@@ -86,7 +90,10 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<Source>> {
     } else {
         names.to_vec()
     };
-    names.iter().map(|n| Source::load(n)).collect()
+    names
+        .iter()
+        .map(|n| Source::load(n).map(|s| (s.label(n), s)))
+        .collect()
 }
 
 /// Runs the sweep: every grid point on every source, the cells of a source in parallel on
@@ -97,6 +104,14 @@ pub fn sweep(
 ) -> anyhow::Result<SweepResult> {
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
+    if sources.iter().all(|(_, s)| s.is_trace()) {
+        let flags = req.overrides.spec_flags();
+        anyhow::ensure!(
+            flags.is_empty(),
+            "{} would change nothing: every workload swept is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
+            crate::workload::and_list(&flags)
+        );
+    }
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = req.jobs {
         builder = builder.num_threads(n);
@@ -108,8 +123,11 @@ pub fn sweep(
     let total = sources.len() * grid.points.len();
     let done = AtomicUsize::new(0);
     let mut cells = Vec::with_capacity(total);
-    for s in &sources {
-        let m = s.materialize(req.overrides)?;
+    let mut notes = Vec::new();
+    for (label, s) in &sources {
+        let mut m = s.materialize(req.overrides)?;
+        m.name = label.clone();
+        notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
             grid.points
                 .par_iter()
@@ -150,6 +168,7 @@ pub fn sweep(
     Ok(SweepResult {
         cells,
         skipped: grid.skipped,
+        notes,
         placement: req.placement,
         jobs: pool.current_num_threads(),
     })

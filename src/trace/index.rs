@@ -5,9 +5,9 @@
 use super::block::{parse_end, parse_head, read_header, BlockHead, Header};
 use super::format::*;
 use super::limits::check_declared;
-use super::reader::read_exact_at;
+use super::reader::{read_exact_at, read_payload_at};
 use super::{End, ErrorKind, TraceError};
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 
 /// Where a file's blocks are and what it declares.
 #[derive(Debug, Clone)]
@@ -25,6 +25,11 @@ pub struct Index {
 /// that the blocks' event counts add up to the declared total, and the declared totals
 /// against the limits and the machine's memory.
 pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
+    // The payloads are skipped by seeking, which never fails past the end: the file's length
+    // is what tells a cut inside an events block.
+    let io = |e| TraceError::new(0, ErrorKind::Io(e));
+    let len = src.seek(SeekFrom::End(0)).map_err(io)?;
+    src.seek(SeekFrom::Start(0)).map_err(io)?;
     let header = read_header(src)?;
     let hlen = header.block_header_len();
     let mut at = header.len;
@@ -51,7 +56,7 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
         }
         if head.kind == BLOCK_END {
             let mut payload = vec![0u8; head.stored_len as usize];
-            read_exact_at(src, at, &mut payload, "block payload")?;
+            read_payload_at(src, at, &mut payload, &head, seq)?;
             head.verify(&header, &raw[..hlen], &payload, at, seq)?;
             let end =
                 parse_end(&header, &head, &payload).map_err(|m| TraceError::corrupt(at, m))?;
@@ -91,9 +96,13 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
             });
         }
         events += u64::from(head.events);
+        let next = at + hlen as u64 + u64::from(head.stored_len);
+        if next > len {
+            return Err(TraceError::new(at, ErrorKind::TruncatedBlock(seq)));
+        }
         src.seek_relative(i64::from(head.stored_len))
             .map_err(|e| TraceError::new(at, ErrorKind::Io(e)))?;
         blocks.push((at, head));
-        at += hlen as u64 + u64::from(head.stored_len);
+        at = next;
     }
 }

@@ -46,9 +46,7 @@ impl Liveness {
             Event::Free { .. } => ("a free of", "not live"),
             _ => ("a realloc of", "not live"),
         };
-        format!(
-            "{bad} slot {slot}, which is {state} (a malformed trace; --allow-malformed replays it anyway)"
-        )
+        format!("{bad} slot {slot}, which is {state} (a malformed trace)")
     }
 
     /// Checks a block summarised by [`summarize`] (its events are `events`, the first being

@@ -93,8 +93,16 @@ pub enum ErrorKind {
     FutureVersion(u16),
     #[error("file ends inside the {0}")]
     Truncated(&'static str),
+    /// The file ends before the payload of events block K (numbered from 0) is complete.
+    #[error("file ends inside block {0}'s payload")]
+    TruncatedBlock(u64),
     #[error("file ends without an end block (recording interrupted?)")]
     NoEnd,
+    /// An event breaks liveness (a free of a slot that is not live, an allocation into a
+    /// live one): the file is intact, its events are not; a command with `--allow-malformed`
+    /// reads it anyway.
+    #[error("{0}")]
+    Malformed(String),
     #[error("checksum mismatch in {0}")]
     Checksum(String),
     #[error("{0}")]
@@ -110,6 +118,15 @@ impl TraceError {
     pub fn corrupt(offset: u64, msg: impl Into<String>) -> Self {
         TraceError::new(offset, ErrorKind::Corrupt(msg.into()))
     }
+}
+
+/// True when `err` refuses a trace for breaking liveness ([`ErrorKind::Malformed`]), the one
+/// refusal `--allow-malformed` lifts.
+pub fn is_malformed(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<TraceError>()
+            .is_some_and(|t| matches!(t.kind, ErrorKind::Malformed(_)))
+    })
 }
 
 /// The binary's version, for trace metadata.

@@ -361,10 +361,8 @@ impl ParallelReader {
                         l.check(&d.events, *events)
                     };
                     verdict.map_err(|(n, m)| {
-                        TraceError::corrupt(
-                            d.at,
-                            format!("block {}: event {n} of the trace: {m}", d.seq),
-                        )
+                        let m = format!("block {}: event {n} of the trace: {m}", d.seq);
+                        TraceError::new(d.at, ErrorKind::Malformed(m))
                     })?;
                 }
                 *table = d.table_after;

@@ -16,6 +16,7 @@
 use super::block::Header;
 use super::index::Index;
 use super::parallel::{decode_into, BlockOut};
+use super::reader::payload_error;
 use super::{ErrorKind, TraceError};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -192,12 +193,9 @@ fn decode_one(
     let (at, head) = shared.index.blocks[k];
     let len = header.block_header_len() + head.stored_len as usize;
     bytes.resize(len, 0);
-    shared.file.read_exact_at(bytes, at).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            TraceError::new(at, ErrorKind::Truncated("block payload"))
-        } else {
-            TraceError::new(at, ErrorKind::Io(e))
-        }
-    })?;
+    shared
+        .file
+        .read_exact_at(bytes, at)
+        .map_err(|e| TraceError::new(at, payload_error(e, false, k as u64)))?;
     decode_into(header, &shared.index, k, bytes, at, out, shared.summaries)
 }

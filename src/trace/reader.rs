@@ -80,6 +80,29 @@ pub(crate) fn read_exact_at<R: Read>(
     })
 }
 
+/// Fills `buf` with the payload of block `seq` (whose header is at `at`), naming the block
+/// when the input ends first: the end block by its role, an events block by its number.
+pub(crate) fn read_payload_at<R: Read>(
+    src: &mut R,
+    at: u64,
+    buf: &mut [u8],
+    head: &BlockHead,
+    seq: u64,
+) -> Result<(), TraceError> {
+    src.read_exact(buf)
+        .map_err(|e| TraceError::new(at, payload_error(e, head.kind == BLOCK_END, seq)))
+}
+
+/// What a failed read of block `seq`'s payload means: a cut file (named by the block) or an
+/// I/O error.
+pub(crate) fn payload_error(e: io::Error, is_end: bool, seq: u64) -> ErrorKind {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof if is_end => ErrorKind::Truncated("end block's payload"),
+        io::ErrorKind::UnexpectedEof => ErrorKind::TruncatedBlock(seq),
+        _ => ErrorKind::Io(e),
+    }
+}
+
 impl<R: Read> TraceReader<R> {
     /// Reads and checks the header.
     pub fn new(mut src: R) -> Result<Self, TraceError> {
@@ -189,7 +212,7 @@ impl<R: Read> TraceReader<R> {
             let head = parse_head(&self.header, &raw_head[..hlen], at, self.block)?;
             self.stored.clear();
             self.stored.resize(head.stored_len as usize, 0);
-            read_exact_at(&mut self.src, at, &mut self.stored, "block payload")?;
+            read_payload_at(&mut self.src, at, &mut self.stored, &head, self.block)?;
             head.verify(
                 &self.header,
                 &raw_head[..hlen],
@@ -250,7 +273,8 @@ impl<R: Read> TraceReader<R> {
         }
         if let Some(c) = &checking {
             c.verdict(&self.batch, self.events).map_err(|(n, m)| {
-                TraceError::corrupt(at, format!("{what}: event {n} of the trace: {m}"))
+                let m = format!("{what}: event {n} of the trace: {m}");
+                TraceError::new(at, ErrorKind::Malformed(m))
             })?;
         }
         self.table = table;

@@ -98,9 +98,28 @@ pub fn has_trace_magic(path: &Path) -> bool {
         .is_ok_and(|()| head == MAGIC)
 }
 
+/// Refuses a pipe or socket (`<(cat t.pbt)`): a trace is read more than once (its block
+/// index, then its events) and any file is first sniffed for a trace's magic bytes, which a
+/// pipe cannot give back.
+pub fn refuse_pipe(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        anyhow::bail!(
+            "{}: cannot be read from a pipe: pybench reads a trace or spec more than once, so it needs a regular file (save it to one first)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// The file of a trace name or path.
 pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
     let Some(short) = name.strip_prefix(PREFIX) else {
+        refuse_pipe(Path::new(name))?;
         return Ok(PathBuf::from(name));
     };
     let found = shipped();
@@ -131,6 +150,9 @@ impl Source {
     /// magic bytes (whatever its name), a built-in workload name or a spec file. A trace is
     /// opened and its header read, a spec parsed: a bad source fails here, before any cell.
     pub fn load(name: &str) -> anyhow::Result<Source> {
+        if !name.starts_with(PREFIX) {
+            refuse_pipe(Path::new(name))?;
+        }
         // A `.pbt` name is meant as a trace even when it is not one: say so, not "bad spec".
         let named_as_trace = name.ends_with(&format!(".{EXTENSION}"));
         if name.starts_with(PREFIX) || named_as_trace || has_trace_magic(Path::new(name)) {
@@ -218,6 +240,16 @@ impl Source {
         }
     }
 
+    /// The name a report that the user reads back shows for this source, named `typed` on
+    /// the command line: a trace file as typed (its path), so the label can be given again;
+    /// a shipped trace and a workload as [`Self::name`] (`trace:NAME`, the spec's name).
+    pub fn label(&self, typed: &str) -> String {
+        match self {
+            Source::Trace { .. } if !typed.starts_with(PREFIX) => typed.to_string(),
+            _ => self.name(),
+        }
+    }
+
     /// The CPython version whose allocator the events are shaped for. A trace recorded on a
     /// version outside 3.8–3.13 maps to the nearest one.
     pub fn python(&self) -> PyVersion {
@@ -297,6 +329,21 @@ impl Source {
             Source::Trace { path, .. } => path.display().to_string(),
         }
     }
+}
+
+/// Refuses spec overrides (`--python`, `--scale`, `--seed`) aimed at a trace: its events are as
+/// recorded, so they would change nothing, and ignoring them quietly misleads. `what` says
+/// what the command does with the trace ("summarised", "compared").
+pub fn refuse_spec_flags(o: &Overrides, trace: &str, what: &str) -> anyhow::Result<()> {
+    let flags = o.spec_flags();
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let verb = if flags.len() == 1 { "does" } else { "do" };
+    anyhow::bail!(
+        "{} {verb} not apply to {trace}: a trace is {what} as recorded (spec flags shape synthetic workloads only)",
+        crate::workload::and_list(&flags)
+    )
 }
 
 /// `3.11.7` → 3.11; unknown or out-of-range versions clamp to 3.8 / 3.13.

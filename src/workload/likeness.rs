@@ -6,7 +6,7 @@ use super::profile::Profile;
 use super::realism::{compare, parse_figures, Report};
 use super::{Overrides, Workload};
 use crate::sys::fs::AtomicFile;
-use crate::trace::source::{read_all, trace_path, Source};
+use crate::trace::source::{read_all, refuse_spec_flags, trace_path, Source};
 use crate::trace::{Meta, TraceReader, TraceWriter};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -35,10 +35,12 @@ pub fn trace_profile(path: &Path) -> anyhow::Result<Profile> {
 /// A display name and the profile of a workload name, spec path, `trace:NAME` or `.pbt`
 /// path (overrides apply to workloads only).
 pub fn load_profile(name: &str, o: Overrides) -> anyhow::Result<(String, Profile)> {
-    match Source::load(name)? {
+    let source = Source::load(name)?;
+    let label = source.label(name);
+    match source {
         Source::Trace { path, .. } => {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
-            Ok((format!("trace:{stem}"), trace_profile(&path)?))
+            refuse_spec_flags(&o, name, "compared")?;
+            Ok((label, trace_profile(&path)?))
         }
         Source::Synthetic { workload, .. } => {
             let w: Workload = workload.with(o);
@@ -58,15 +60,28 @@ pub fn realism_report(
     let figs = parse_figures(figures).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(!references.is_empty(), "--compare needs at least one trace");
     let (name, p) = load_profile(subject, o)?;
+    has_allocations(&name, &p)?;
     let mut comparisons = Vec::new();
     for r in references {
         let (rname, rp) = load_profile(r, Overrides::default())?;
+        has_allocations(&rname, &rp)?;
         comparisons.push(compare(&p, &rp, &rname, &figs));
     }
     Ok(Report {
         subject: name,
         comparisons,
     })
+}
+
+/// Refuses a stream without a single allocation: every figure would compare against nothing,
+/// and the distances and score would look like a measurement.
+fn has_allocations(name: &str, p: &Profile) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        p.allocs + p.reallocs > 0,
+        "{name} has no allocations ({} events): there is nothing to compare",
+        p.events
+    );
+    Ok(())
 }
 
 /// A stand-in written: its events, and what keeping the trace's long runs out of it changed.

@@ -87,6 +87,30 @@ pub struct Overrides {
     pub allow_malformed: bool,
 }
 
+impl Overrides {
+    /// The spec knobs the command line set, as their flags (`--python`, `--scale`, `--seed`):
+    /// what a command must refuse where they would change nothing (a trace replays as recorded).
+    pub fn spec_flags(&self) -> Vec<&'static str> {
+        [
+            ("--python", self.python.is_some()),
+            ("--scale", self.scale.is_some()),
+            ("--seed", self.seed.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`: flags named in a sentence.
+pub fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// The largest spec file read (the built-in ones are under 2 KiB): `/dev/zero` or a
 /// mistaken path to a big file is refused at once.
 pub const MAX_SPEC_BYTES: u64 = 1 << 20;
@@ -324,5 +348,25 @@ impl EventSource for EventStream {
             max_objects(self.info.scale),
             self.info.scale
         )]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_flags_set_are_named_in_a_sentence() {
+        assert!(Overrides::default().spec_flags().is_empty());
+        let o = Overrides {
+            python: Some(PyVersion::V3_8),
+            seed: Some(1),
+            allow_malformed: true,
+            ..Overrides::default()
+        };
+        assert_eq!(o.spec_flags(), ["--python", "--seed"]);
+        assert_eq!(and_list(&o.spec_flags()), "--python and --seed");
+        assert_eq!(and_list(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(and_list(&["a"]), "a");
     }
 }

@@ -58,12 +58,24 @@ pub const FIGURES: [&str; 19] = [
 
 /// Parses a comma-separated figure list; `None` or empty means all figures.
 pub fn parse_figures(list: Option<&str>) -> Result<Vec<&'static str>, String> {
-    let Some(list) = list.filter(|l| !l.trim().is_empty()) else {
+    let Some(list) = list else {
         return Ok(FIGURES.to_vec());
     };
-    list.split(',')
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if names.is_empty() {
+        // Given but naming nothing: not a request for every figure.
+        return Err(format!(
+            "--figures is empty: name at least one of {}, or leave it out for all",
+            FIGURES.join(", ")
+        ));
+    }
+    names
+        .into_iter()
         .map(|f| {
-            let f = f.trim();
             FIGURES
                 .iter()
                 .copied()
@@ -319,16 +331,23 @@ impl Report {
         let Some(first) = self.comparisons.first() else {
             return o;
         };
+        // A column as wide as its trace's name (at least 24), which is never cut: it is what
+        // the user typed, and may type again.
+        let widths: Vec<usize> = self
+            .comparisons
+            .iter()
+            .map(|c| c.reference.chars().count().max(24))
+            .collect();
         let _ = write!(o, "{:<17} {:>12}", "figure", "subject");
-        for c in &self.comparisons {
-            let _ = write!(o, " {:>24}", truncate(&c.reference, 24));
+        for (c, w) in self.comparisons.iter().zip(&widths) {
+            let _ = write!(o, " {:>w$}", c.reference);
         }
         o.push('\n');
         for (i, (name, _, subject, _)) in first.figures.iter().enumerate() {
             let _ = write!(o, "{name:<17} {subject:>12}");
-            for c in &self.comparisons {
+            for (c, w) in self.comparisons.iter().zip(&widths) {
                 let (_, d, _, r) = &c.figures[i];
-                let _ = write!(o, " {:>24}", format!("{r} d={d:.2}"));
+                let _ = write!(o, " {:>w$}", format!("{r} d={d:.2}"));
             }
             o.push('\n');
         }
@@ -338,27 +357,11 @@ impl Report {
             "score",
             format!("{:.3}", self.mean_score())
         );
-        for c in &self.comparisons {
-            let _ = write!(o, " {:>24}", format!("{:.3}", c.score));
+        for (c, w) in self.comparisons.iter().zip(&widths) {
+            let _ = write!(o, " {:>w$}", format!("{:.3}", c.score));
         }
         o.push('\n');
         o
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let tail: String = s
-            .chars()
-            .rev()
-            .take(n - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("…{tail}")
     }
 }
 
@@ -448,5 +451,9 @@ mod tests {
         );
         let e = parse_figures(Some("size_classes,bogus")).unwrap_err();
         assert!(e.contains("`bogus`") && e.contains("phase_shape"), "{e}");
+        for empty in ["", " , "] {
+            let e = parse_figures(Some(empty)).unwrap_err();
+            assert!(e.starts_with("--figures is empty"), "{e}");
+        }
     }
 }

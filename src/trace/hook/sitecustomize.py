@@ -40,9 +40,11 @@ def _pybench_install():
         os.close(fd)
 
     impl = getattr(sys, "implementation", None)
-    name = impl.name if impl is not None else "python2"
-    if name != "cpython":
-        return fail("the interpreter is %s, not CPython" % name)
+    if impl is None:
+        # No sys.implementation before 3.3 (Python 2 included): too old, whatever it is.
+        return fail("Python %d.%d is too old (3.8 or later is needed)" % tuple(sys.version_info[:2]))
+    if impl.name != "cpython":
+        return fail("the interpreter is %s, not CPython" % impl.name)
     if sys.version_info < (3, 8):
         return fail("CPython %d.%d is older than 3.8" % sys.version_info[:2])
     if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():

@@ -1,0 +1,100 @@
+//! Flags that would change nothing are refused in one line (exit 2) instead of being ignored:
+//! spec knobs aimed at a recorded trace, `gen --like`'s length and version, list flags given
+//! empty.
+
+mod common;
+
+use common::{pybench, tempdir};
+
+/// The one line a refused command printed on stderr, after checking it exited with 2 and
+/// printed nothing on stdout.
+fn refusal(args: &[&str]) -> String {
+    let out = pybench().args(args).assert().code(2).stdout("");
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+    err
+}
+
+#[test]
+fn spec_flags_aimed_at_a_trace_are_refused() {
+    let t = "workloads/traces/compileall.pbt";
+    let err = refusal(&["stats", t, "--scale", "10", "--python", "3.8"]);
+    assert!(
+        err.contains("--python and --scale do not apply to") && err.contains("summarised"),
+        "{err}"
+    );
+    let err = refusal(&["stats", t, "--seed", "3", "--compare", "trace:test_json"]);
+    assert!(err.contains("--seed does not apply to"), "{err}");
+    let err = refusal(&["sweep", "--trace", t, "--python", "3.8", "--scale", "5"]);
+    assert!(
+        err.contains("--python and --scale would change nothing"),
+        "{err}"
+    );
+    // With a synthetic workload among the swept, the flags shape it: accepted.
+    pybench()
+        .args([
+            "sweep", "-q", "-w", "dicts", "--trace", t, "--scale", "2000",
+        ])
+        .args(["--arena", "1M", "--pool", "16K"])
+        .assert()
+        .success();
+    // And a workload's stats still take them.
+    pybench()
+        .args(["stats", "-w", "dicts", "--scale", "1000", "--python", "3.8"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_stand_in_refuses_another_length_or_version_but_takes_a_seed() {
+    let dir = tempdir("like-flags");
+    let out = dir.join("x.pbt");
+    let out_s = out.to_str().unwrap();
+    for (flag, value) in [("--scale", "1000"), ("--python", "3.8")] {
+        let args = [
+            "gen",
+            "--like",
+            "trace:compileall",
+            flag,
+            value,
+            "-o",
+            out_s,
+        ];
+        let err = refusal(&args);
+        assert!(
+            err.contains(&format!("{flag} cannot be used with --like")),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+    pybench()
+        .args([
+            "gen",
+            "--like",
+            "trace:compileall",
+            "--seed",
+            "2",
+            "-o",
+            out_s,
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn list_flags_given_empty_are_refused() {
+    for flag in ["--arena", "--pool", "--spare", "--preset"] {
+        let err = refusal(&["sweep", "-w", "dicts", "--scale", "1000", flag, ""]);
+        assert!(err.contains(&format!("{flag} is empty")), "{err}");
+    }
+    let err = refusal(&[
+        "stats",
+        "-w",
+        "dicts",
+        "--compare",
+        "trace:compileall",
+        "--figures",
+        "",
+    ]);
+    assert!(err.contains("--figures is empty"), "{err}");
+}
