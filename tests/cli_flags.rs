@@ -98,3 +98,35 @@ fn list_flags_given_empty_are_refused() {
     ]);
     assert!(err.contains("--figures is empty"), "{err}");
 }
+
+#[test]
+fn refused_command_lines_are_one_line_too() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["stats", "-w", "dicts", "--scale", "0"],
+            "pybench: error: invalid value '0' for '--scale <SCALE>'",
+        ),
+        (
+            &["stats", "-w", "dicts", "--python", "3.7"],
+            "pybench: error: invalid value '3.7' for '--python <3.X>'",
+        ),
+        (
+            &["engine", "--steps", "0"],
+            "pybench: error: invalid value '0' for '--steps <STEPS>'",
+        ),
+        (
+            &["gen", "-w", "dicts"],
+            "pybench: error: the following required arguments were not provided: --out <FILE>",
+        ),
+    ];
+    for (args, start) in cases {
+        let err = refusal(args);
+        assert!(err.starts_with(start), "{args:?}: {err}");
+    }
+    // Help is still help.
+    pybench()
+        .args(["stats", "--help"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Usage: pybench stats"));
+}

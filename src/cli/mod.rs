@@ -109,7 +109,10 @@ fn suggest_allow_malformed(err: anyhow::Error, what: &str) -> anyhow::Error {
 /// Parses the command line, runs the command and turns errors into a one-line message.
 pub fn main() -> ExitCode {
     quiet_on_closed_stdout();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         Command::Engine(args) => engine::run(args),
         Command::List(args) => list::run(args),
@@ -147,6 +150,46 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A command line clap refused: help and version as clap prints them, anything else as one
+/// `pybench: error: …` line (exit 2), like every other bad input.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    eprintln!("pybench: error: {}", one_line(&e.to_string()));
+    Exit::Usage.into()
+}
+
+/// The first paragraph of clap's message, joined into one line without its `error: `
+/// prefix: the reason and, when clap lists them on the lines below (missing arguments), what
+/// it is about; then clap's tips (a similar flag). The usage and the hint to try --help are
+/// left out.
+fn one_line(message: &str) -> String {
+    let mut parts: Vec<&str> = message
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let tips: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tip:"))
+        .collect();
+    if let Some(first) = parts.first_mut() {
+        *first = first.strip_prefix("error: ").unwrap_or(first);
+    }
+    let mut text = parts.join(" ");
+    for tip in tips {
+        text.push_str("; ");
+        text.push_str(tip);
+    }
+    format!("{text} (see --help)")
+}
+
 /// `print!` panics when standard output is a pipe its reader closed (`pybench stats --json |
 /// head`). That is the reader's choice, not our failure: end quietly and successfully, as
 /// the errors that reach [`main`] as `BrokenPipe` do, instead of printing a panic.
@@ -171,4 +214,47 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_messages_become_one_line() {
+        let value = "error: invalid value '0' for '--scale <SCALE>': 0 is not in 1..10\n\n\
+                     For more information, try '--help'.\n";
+        assert_eq!(
+            one_line(value),
+            "invalid value '0' for '--scale <SCALE>': 0 is not in 1..10 (see --help)"
+        );
+        let missing = "error: the following required arguments were not provided:\n  \
+                       --out <FILE>\n\nUsage: pybench gen --out <FILE>\n\n\
+                       For more information, try '--help'.\n";
+        assert_eq!(
+            one_line(missing),
+            "the following required arguments were not provided: --out <FILE> (see --help)"
+        );
+        let similar = "error: unexpected argument '--jsn' found\n\n  tip: a similar argument \
+                       exists: '--json'\n\nUsage: pybench stats --json [TRACE]\n";
+        assert_eq!(
+            one_line(similar),
+            "unexpected argument '--jsn' found; tip: a similar argument exists: '--json' (see --help)"
+        );
+    }
+
+    #[test]
+    fn every_refused_command_line_is_one_line() {
+        for args in [
+            &["pybench", "stats", "-w", "dicts", "--scale", "0"][..],
+            &["pybench", "stats", "-w", "dicts", "--python", "3.7"],
+            &["pybench", "gen", "-w", "dicts"],
+            &["pybench", "stats", "--foo"],
+            &["pybench", "fidelity", "--trace", "x", "-w", "y"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            let line = one_line(&e.to_string());
+            assert!(!line.contains('\n') && !line.starts_with("error"), "{line}");
+        }
+    }
 }
