@@ -102,14 +102,7 @@ fn plot_writes_every_chart_with_series_labels_and_legend() {
 
     // index.html shows every SVG and the summary tables.
     let html = read(&dir.join("index.html"));
-    let doc = roxmltree::Document::parse_with_options(
-        &html,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let doc = xhtml(&html);
     let mut srcs: Vec<String> = doc
         .descendants()
         .filter(|n| n.has_tag_name("img"))
@@ -300,14 +293,7 @@ fn index_html_shows_the_same_verdict_rows_as_summary_md() {
         .collect();
     assert_eq!(md_rows.len(), 4, "{md}");
     let html = read(&dir.join("index.html"));
-    let doc = roxmltree::Document::parse_with_options(
-        &html,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let doc = xhtml(&html);
     let html_rows: Vec<Vec<String>> = doc
         .descendants()
         .filter(|n| n.has_tag_name("tr"))
@@ -322,4 +308,16 @@ fn index_html_shows_the_same_verdict_rows_as_summary_md() {
     assert_eq!(html_rows, md_rows);
     assert!(md_rows.iter().any(|r| r[2] == "reference"), "{md_rows:?}");
     assert!(!html.contains("Medians over repetitions"), "{html}");
+}
+
+/// index.html parsed (it is XHTML with a doctype).
+fn xhtml(html: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse_with_options(
+        html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
