@@ -242,45 +242,34 @@ impl FromStr for Geometry {
         if !s.contains('=') {
             return s.parse::<Preset>().map(Preset::geometry);
         }
-        let (mut arena, mut pool, mut keep_spare) = (None, None, true);
-        let mut seen: Vec<&'static str> = Vec::new();
+        let (mut arena, mut pool, mut keep_spare) = (None, None, None);
+        let bad = || GeometryError::Syntax(s.to_string());
         for part in s.split(',') {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| GeometryError::Syntax(s.to_string()))?;
-            // A key given twice is a typo, not a request for the last value.
-            let known = ["arena", "pool", "keep_spare"]
-                .into_iter()
-                .find(|k| *k == key.trim());
-            if let Some(k) = known {
-                if seen.contains(&k) {
-                    return Err(GeometryError::Repeated {
-                        spec: s.to_string(),
-                        key: k,
-                    });
-                }
-                seen.push(k);
-            }
-            match key.trim() {
-                "arena" => {
-                    arena = Some(
-                        parse_size(value).ok_or_else(|| GeometryError::Syntax(s.to_string()))?,
-                    )
-                }
-                "pool" => {
-                    pool = Some(
-                        parse_size(value).ok_or_else(|| GeometryError::Syntax(s.to_string()))?,
-                    )
-                }
+            let (key, value) = part.split_once('=').ok_or_else(bad)?;
+            let (slot, parsed, key) = match key.trim() {
+                "arena" => (&mut arena, parse_size(value), "arena"),
+                "pool" => (&mut pool, parse_size(value), "pool"),
                 "keep_spare" => {
-                    keep_spare = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| GeometryError::Syntax(s.to_string()))?
+                    let v = value.trim().parse::<bool>().map_err(|_| bad())?;
+                    // A key given twice is a typo, not a request for the last value.
+                    if keep_spare.replace(v).is_some() {
+                        return Err(GeometryError::Repeated {
+                            spec: s.to_string(),
+                            key: "keep_spare",
+                        });
+                    }
+                    continue;
                 }
-                _ => return Err(GeometryError::Syntax(s.to_string())),
+                _ => return Err(bad()),
+            };
+            if slot.replace(parsed.ok_or_else(bad)?).is_some() {
+                return Err(GeometryError::Repeated {
+                    spec: s.to_string(),
+                    key,
+                });
             }
         }
+        let keep_spare = keep_spare.unwrap_or(true);
         match (arena, pool) {
             (Some(a), Some(p)) => Geometry::custom(a, p, keep_spare),
             _ => Err(GeometryError::Syntax(s.to_string())),
