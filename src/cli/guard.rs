@@ -2,7 +2,7 @@
 //! one line and exit 2, not a destroyed input or a failure after a long run.
 
 use crate::sys::target::{same_regular_file, why_not_a_directory};
-use crate::trace::source::{has_trace_magic, trace_path, PREFIX};
+use crate::trace::source::file_of;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -12,25 +12,14 @@ pub struct Input {
     pub path: PathBuf,
 }
 
-/// The files behind workload arguments, resolved as `Source::load` does: `trace:NAME`, a
-/// path ending in `.pbt` or `.toml` or holding a `/`, or a file with a trace's magic.
-/// Built-in workload names are no file.
+/// The files behind workload arguments (built-in workload names are no file).
 pub fn workload_inputs(names: &[String]) -> Vec<Input> {
     names
         .iter()
-        .filter_map(|name| {
-            let path = if name.starts_with(PREFIX) {
-                trace_path(name).ok()?
-            } else {
-                let path = PathBuf::from(name);
-                let named_as_file =
-                    name.ends_with(".pbt") || name.ends_with(".toml") || name.contains('/');
-                (named_as_file || has_trace_magic(&path)).then_some(path)?
-            };
-            Some(Input {
-                role: "the input",
-                path,
-            })
+        .filter_map(|name| file_of(name))
+        .map(|path| Input {
+            role: "the input",
+            path,
         })
         .collect()
 }

@@ -98,6 +98,25 @@ pub fn has_trace_magic(path: &Path) -> bool {
         .is_ok_and(|()| head == MAGIC)
 }
 
+/// Whether a workload argument names a trace: `trace:NAME`, a `.pbt` file (meant as a
+/// trace even when it is not one, so the error says so rather than "bad spec"), or a file
+/// that starts with a trace's magic.
+fn names_a_trace(name: &str) -> bool {
+    name.starts_with(PREFIX)
+        || name.ends_with(&format!(".{EXTENSION}"))
+        || has_trace_magic(Path::new(name))
+}
+
+/// The file a workload argument reads, decided as [`Source::load`] decides it: a trace's
+/// (a shipped trace's path for `trace:NAME`) or a spec file's; `None` for a built-in name or
+/// an unknown shipped trace.
+pub fn file_of(name: &str) -> Option<PathBuf> {
+    if names_a_trace(name) {
+        return trace_path(name).ok();
+    }
+    Workload::names_a_file(name).then(|| PathBuf::from(name))
+}
+
 /// Refuses a pipe or socket (`<(cat t.pbt)`): a trace is read more than once (its block
 /// index, then its events) and any file is first sniffed for a trace's magic bytes, which a
 /// pipe cannot give back.
@@ -153,9 +172,7 @@ impl Source {
         if !name.starts_with(PREFIX) {
             refuse_pipe(Path::new(name))?;
         }
-        // A `.pbt` name is meant as a trace even when it is not one: say so, not "bad spec".
-        let named_as_trace = name.ends_with(&format!(".{EXTENSION}"));
-        if name.starts_with(PREFIX) || named_as_trace || has_trace_magic(Path::new(name)) {
+        if names_a_trace(name) {
             return Source::open(&Origin::Trace(trace_path(name)?));
         }
         let workload = Workload::load(name)?;

@@ -163,10 +163,7 @@ impl Workload {
     /// A built-in name, or a path to a spec file (anything ending in `.toml` or containing
     /// a path separator).
     pub fn load(name_or_path: &str) -> Result<Self, SpecError> {
-        let looks_like_path = name_or_path.ends_with(".toml")
-            || name_or_path.contains('/')
-            || name_or_path.contains(std::path::MAIN_SEPARATOR);
-        if !looks_like_path {
+        if !Self::names_a_file(name_or_path) {
             return Self::builtin(name_or_path);
         }
         let path = Path::new(name_or_path);
@@ -176,6 +173,14 @@ impl Workload {
                 reason: e.into(),
             })?;
         Self::from_toml(name_or_path, &src)
+    }
+
+    /// Whether a `-w` argument names a spec file rather than a built-in workload: it ends in
+    /// `.toml` or holds a path separator.
+    pub fn names_a_file(name_or_path: &str) -> bool {
+        name_or_path.ends_with(".toml")
+            || name_or_path.contains('/')
+            || name_or_path.contains(std::path::MAIN_SEPARATOR)
     }
 
     /// The event stream of this spec: deterministic in (spec, python, scale, seed).
