@@ -173,12 +173,17 @@ impl<W: Write> Converter<W> {
     /// interpreter never had.
     #[inline]
     fn seen(&mut self, slot: u32, pooled: bool, ptr: u64, bytes: u64) {
+        // Without the start-up report nothing tracks pre-hook frees (a recording without
+        // accounting): then the per-slot flags would be work for no reader.
+        if !self.prehook.tracking() {
+            return;
+        }
         let i = slot as usize;
         if i >= self.pooled.len() {
             self.pooled.resize(i + 1, false);
         }
         self.pooled[i] = pooled;
-        if pooled && self.prehook.tracking() {
+        if pooled {
             self.prehook.allocated(ptr, bytes);
         }
     }
