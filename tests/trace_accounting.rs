@@ -158,6 +158,20 @@ fn fidelity_on_a_trace_without_accounting_is_one_line_and_exit_2() {
     refused_with("no end report");
 }
 
+/// pyenv's CPython 3.8, 3.9 and 3.11 that are installed, or `None` (with a line saying the
+/// test is skipped) when none is.
+fn some_pythons() -> Option<Vec<(u32, PathBuf)>> {
+    let pythons: Vec<(u32, PathBuf)> = [8, 9, 11]
+        .into_iter()
+        .filter_map(|m| pyenv_python(m).map(|p| (m, p)))
+        .collect();
+    if pythons.is_empty() {
+        eprintln!("skipped: no pyenv CPython 3.8, 3.9 or 3.11 on this machine");
+        return None;
+    }
+    Some(pythons)
+}
+
 /// pyenv's CPython 3.`minor`, if installed.
 fn pyenv_python(minor: u32) -> Option<PathBuf> {
     let root = std::env::var_os("PYENV_ROOT")
@@ -188,14 +202,9 @@ for _ in range(4):
 
 #[test]
 fn a_recorded_script_carries_its_accounting_and_fidelity_agrees() {
-    let pythons: Vec<(u32, PathBuf)> = [8, 9, 11]
-        .into_iter()
-        .filter_map(|m| pyenv_python(m).map(|p| (m, p)))
-        .collect();
-    if pythons.is_empty() {
-        eprintln!("skipped: no pyenv CPython 3.8, 3.9 or 3.11 on this machine");
+    let Some(pythons) = some_pythons() else {
         return;
-    }
+    };
     for (minor, py) in pythons {
         let dir = tempdir(&format!("acct-rec-{minor}"));
         std::fs::write(dir.join("prog.py"), SCRIPT).unwrap();
@@ -273,14 +282,9 @@ print(hits, len(keys))
 #[test]
 fn a_block_of_the_c_allocator_shrunk_by_realloc_tells_no_pool_class() {
     const N: usize = 32;
-    let pythons: Vec<(u32, PathBuf)> = [8, 9, 11]
-        .into_iter()
-        .filter_map(|m| pyenv_python(m).map(|p| (m, p)))
-        .collect();
-    if pythons.is_empty() {
-        eprintln!("skipped: no pyenv CPython 3.8, 3.9 or 3.11 on this machine");
+    let Some(pythons) = some_pythons() else {
         return;
-    }
+    };
     for (minor, py) in pythons {
         let dir = tempdir(&format!("acct-foreign-{minor}"));
         std::fs::write(dir.join("prog.py"), FOREIGN_SCRIPT).unwrap();
