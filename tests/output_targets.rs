@@ -208,7 +208,7 @@ fn gen_refuses_to_write_over_its_spec_or_its_source_trace() {
             .arg(out_path)
             .output()
             .unwrap();
-        assert_refused(&out, "is the workload spec");
+        assert_refused(&out, "is the input");
         assert_eq!(std::fs::read(&spec).unwrap(), before);
     }
 

@@ -5,7 +5,6 @@
 
 use super::guard;
 use crate::trace::generate::write_workload;
-use crate::trace::source::Origin;
 use crate::trace::Source;
 use crate::workload::fit::LONG_RUN;
 use crate::workload::{and_list, Overrides};
@@ -38,8 +37,6 @@ pub struct GenArgs {
 }
 
 fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
-    let inputs = guard::workload_inputs(&[trace.to_string()]);
-    guard::refuse_overwriting_inputs(&[("-o", &args.out)], &inputs)?;
     let o = args.spec.overrides();
     // The stand-in is fitted to the trace: as long as it and of its Python version.
     let unused = Overrides { seed: None, ..o }.spec_flags();
@@ -64,22 +61,18 @@ fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
+    // Before any work, for both forms: `-o` must not be the spec or trace it reads.
+    if let Some(input) = args.like.as_ref().or(args.workload.as_ref()) {
+        let inputs = guard::workload_inputs(std::slice::from_ref(input));
+        guard::refuse_overwriting_inputs(&[("-o", &args.out)], &inputs)?;
+    }
     let name = match (&args.like, &args.workload) {
         (Some(t), _) => return like(t, &args),
         (None, Some(w)) => w,
         (None, None) => anyhow::bail!("give --workload NAME or --like TRACE"),
     };
     let w = match Source::load(name)? {
-        Source::Synthetic { workload, origin } => {
-            if let Origin::SpecFile(spec) = origin {
-                let spec = guard::Input {
-                    role: "the workload spec",
-                    path: spec,
-                };
-                guard::refuse_overwriting_inputs(&[("-o", &args.out)], &[spec])?;
-            }
-            workload.with(args.spec.overrides())
-        }
+        Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
         Source::Trace { .. } => {
             anyhow::bail!("{name} is already a trace; gen writes workload specs as traces (or a stand-in with --like)")
         }
