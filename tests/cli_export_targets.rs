@@ -35,6 +35,12 @@ fn export_targets_are_checked_before_measuring() {
             vec!["--csv".into(), tmp.display().to_string()],
             "is a directory",
         ),
+        (
+            // A folder that does not exist yet, named with a trailing slash: Rust's `Path`
+            // calls `tmp` its parent, so only the spelling tells it is no file name.
+            vec!["--json".into(), format!("{}/new-folder/", tmp.display())],
+            "names a folder (it ends in /)",
+        ),
     ];
     for (flags, says) in cases {
         let a = pybench()
