@@ -242,6 +242,11 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                 s.counter_threshold
             };
             match input.tail_samples {
+                // The very same values (a run compared with itself, a figure no code change
+                // moved) are unchanged however few they are: no test is needed to say so.
+                _ if same_values(&row.baseline, &row.current) => {
+                    row.verdict = Verdict::Unchanged;
+                }
                 Some(n) if n < MIN_TAIL_SAMPLES => {
                     row.verdict = Verdict::NotSignificant;
                     row.reason = Some(format!("{} timed op(s) above this percentile", n.floor()));
@@ -287,6 +292,16 @@ fn changed(row: &Row, s: &Settings) -> bool {
     }
 }
 
+/// Whether both sides hold the same values, in any order.
+fn same_values(b: &[f64], c: &[f64]) -> bool {
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    b.len() == c.len() && sorted(b) == sorted(c)
+}
+
 /// Throughput with per-pass samples: Welch's t-test on the logarithms of the per-process
 /// figures (`stats::welch_log_ratio`, whose module says why processes, not passes, are the
 /// units). Significant when the interval of the ratio of geometric means excludes 1; a
@@ -318,7 +333,7 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
         Verdict::Regressed
     } else if significant && dir < 0 {
         Verdict::Improved
-    } else if within || row.baseline == row.current {
+    } else if within {
         Verdict::Unchanged
     } else {
         Verdict::NotSignificant
@@ -369,16 +384,13 @@ fn judge_statistically(row: &mut Row, t: f64, s: &Settings, seed: u64) {
     let within = row
         .interval
         .is_some_and(|(lo, hi)| direction(lo, t, hib) == 0 && direction(hi, t, hib) == 0);
-    let mut sorted = (b.clone(), c.clone());
-    sorted.0.sort_by(f64::total_cmp);
-    sorted.1.sort_by(f64::total_cmp);
     row.verdict = if significant && beyond != 0 {
         if beyond > 0 {
             Verdict::Regressed
         } else {
             Verdict::Improved
         }
-    } else if within || sorted.0 == sorted.1 {
+    } else if within {
         Verdict::Unchanged
     } else {
         let p = row.p_value.unwrap_or(1.0);
