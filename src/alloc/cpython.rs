@@ -57,8 +57,15 @@ pub enum CpythonError {
     NoDebugStats,
     #[error("cannot capture _PyObject_DebugMallocStats: {0}")]
     Capture(std::io::Error),
+    // Not `#[from]`: the parse error would be the source too, printed twice by `{:#}`.
     #[error("cannot read _PyObject_DebugMallocStats output: {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
+}
+
+impl From<ParseError> for CpythonError {
+    fn from(e: ParseError) -> Self {
+        CpythonError::Parse(e)
+    }
 }
 
 type MallocFn = unsafe extern "C" fn(usize) -> *mut c_void;
@@ -271,5 +278,18 @@ impl Allocator for CpythonAllocator {
     #[inline]
     unsafe fn free(&mut self, p: *mut u8) {
         (self.api.free)(p.cast())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parse_error_is_printed_once_in_the_chain() {
+        let e = CpythonError::from(ParseError::Missing("# arenas allocated total"));
+        let text = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(text.matches("arenas allocated total").count(), 1, "{text}");
+        assert!(text.starts_with("cannot read _PyObject_DebugMallocStats output"));
     }
 }

@@ -95,8 +95,16 @@ pub enum CompileError {
         what: &'static str,
         slot: u32,
     },
+    // Not `#[from]`: that would also make the OS error the source, which `{:#}` prints
+    // again after the message.
     #[error("cannot map the event buffer: {0}")]
-    Map(#[from] std::io::Error),
+    Map(std::io::Error),
+}
+
+impl From<std::io::Error> for CompileError {
+    fn from(e: std::io::Error) -> Self {
+        CompileError::Map(e)
+    }
 }
 
 /// The compiler's state between events: per slot, the requested size and domain of the live
@@ -329,6 +337,14 @@ impl CompactStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_os_error_is_printed_once_in_the_chain() {
+        let e = CompileError::from(std::io::Error::from_raw_os_error(libc::ENOMEM));
+        let text = format!("{:#}", anyhow::Error::from(e));
+        assert!(text.starts_with("cannot map the event buffer: "), "{text}");
+        assert_eq!(text.matches("os error").count(), 1, "{text}");
+    }
 
     fn alloc(slot: u32, size: u32, domain: Domain) -> Event {
         Event::Alloc {
