@@ -316,20 +316,27 @@ fn an_interpreter_older_than_3_8_is_refused() {
         return;
     };
     let versions = PathBuf::from(String::from_utf8_lossy(&root.stdout).trim()).join("versions");
-    let Some(py37) = std::fs::read_dir(&versions).ok().and_then(|d| {
-        d.flatten()
-            .map(|e| e.path().join("bin/python3.7"))
-            .find(|p| p.is_file())
-    }) else {
-        eprintln!("skipped: no CPython 3.7 under {}", versions.display());
-        return;
-    };
-    let py37 = py37.to_string_lossy().into_owned();
-    refused(
-        "py37",
-        "pymalloc:cpython-3.8",
-        &[py37.as_str(), "-c", "pass"],
-        &[],
-        "older than 3.8",
-    );
+    // Python 2 reads the generated sitecustomize too: it must parse there (ASCII only) and
+    // say why, not fail to import with "the engine was not installed".
+    for (binary, why) in [
+        ("python3.7", "CPython 3.7 is older than 3.8"),
+        ("python2.7", "Python 2.7 is older than 3.8"),
+    ] {
+        let Some(py) = std::fs::read_dir(&versions).ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path().join("bin").join(binary))
+                .find(|p| p.is_file())
+        }) else {
+            eprintln!("skipped: no {binary} under {}", versions.display());
+            continue;
+        };
+        let py = py.to_string_lossy().into_owned();
+        refused(
+            binary,
+            "pymalloc:cpython-3.8",
+            &[py.as_str(), "-c", "pass"],
+            &[],
+            why,
+        );
+    }
 }
