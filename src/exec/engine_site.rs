@@ -112,3 +112,27 @@ fn read_report(path: &Path) -> EngineReport {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Python 2 refuses a source file with a non-ASCII byte and no coding line, so the
+    /// "older than 3.8" message these files exist to give would never be printed there.
+    #[test]
+    fn the_generated_sitecustomize_files_are_ascii() {
+        for (name, text) in [
+            ("engine_site.py", super::SITECUSTOMIZE),
+            (
+                "hook/sitecustomize.py",
+                include_str!("../trace/hook/sitecustomize.py"),
+            ),
+        ] {
+            let bad = text.lines().position(|l| !l.is_ascii());
+            assert_eq!(
+                bad,
+                None,
+                "{name}: line {:?} is not ASCII",
+                bad.map(|i| i + 1)
+            );
+        }
+    }
+}
