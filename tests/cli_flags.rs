@@ -1,10 +1,11 @@
 //! Flags that would change nothing are refused in one line (exit 2) instead of being ignored:
 //! spec knobs aimed at a recorded trace, `gen --like`'s length and version, list flags given
-//! empty.
+//! empty; and names given twice, which would be measured twice.
 
 mod common;
 
 use common::{pybench, tempdir};
+use predicates::prelude::*;
 
 /// The one line a refused command printed on stderr, after checking it exited with 2 and
 /// printed nothing on stdout.
@@ -129,4 +130,37 @@ fn refused_command_lines_are_one_line_too() {
         .assert()
         .success()
         .stdout(predicates::str::contains("Usage: pybench stats"));
+}
+
+/// A workload or allocator named twice would be laid out as duplicate cells, counted as
+/// more processes than ran (falsely narrow intervals): refused before measuring, also when
+/// two names resolve to one allocator or two specs share a workload name.
+#[test]
+fn a_name_given_twice_is_refused_before_measuring() {
+    let tmp = tempdir("twice");
+    let spec = tmp.join("dicts.toml");
+    let other = include_str!("../workloads/dicts.toml").replace("seed = ", "seed = 7 # ");
+    std::fs::write(&spec, other).unwrap();
+    let out = tmp.join("out");
+    let cases: [(&str, &str, &str); 4] = [
+        ("dicts", "system,system", "`system` is named twice"),
+        (
+            "dicts",
+            "pymalloc,pymalloc:cpython-3.11",
+            "are the same allocator",
+        ),
+        ("dicts,dicts", "system", "workload `dicts` is named twice"),
+        ("dicts,SPEC", "system", "two workloads are named `dicts`"),
+    ];
+    for (w, a, says) in cases {
+        let w = w.replace("SPEC", spec.to_str().unwrap());
+        pybench()
+            .args(["run", "-w", &w, "-a", a])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    assert!(!out.exists(), "nothing measured, nothing written");
 }

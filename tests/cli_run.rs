@@ -3,20 +3,10 @@
 
 mod common;
 
-use common::{pybench, tempdir};
+use common::{pybench, run_dir, tempdir};
 use predicates::prelude::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-/// The single results directory created under `root`.
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one run directory in {root:?}: {dirs:?}");
-    dirs.into_iter().next().unwrap()
-}
+use std::path::Path;
 
 /// (allocator, metric, op) → values over repetitions.
 type Values = HashMap<(String, String, String), Vec<f64>>;
@@ -479,37 +469,4 @@ fn an_order_no_program_gives_is_warned_about_once() {
                 && !e.contains("tuples: op order")
                 && !e.contains("churn: op order")
         }));
-}
-
-/// A workload or allocator named twice would be laid out as duplicate cells, counted as
-/// more processes than ran (falsely narrow intervals): refused before measuring, also when
-/// two names resolve to one allocator or two specs share a workload name.
-#[test]
-fn a_name_given_twice_is_refused_before_measuring() {
-    let tmp = tempdir("twice");
-    let spec = tmp.join("dicts.toml");
-    let other = include_str!("../workloads/dicts.toml").replace("seed = ", "seed = 7 # ");
-    std::fs::write(&spec, other).unwrap();
-    let out = tmp.join("out");
-    let cases: [(&str, &str, &str); 4] = [
-        ("dicts", "system,system", "`system` is named twice"),
-        (
-            "dicts",
-            "pymalloc,pymalloc:cpython-3.11",
-            "are the same allocator",
-        ),
-        ("dicts,dicts", "system", "workload `dicts` is named twice"),
-        ("dicts,SPEC", "system", "two workloads are named `dicts`"),
-    ];
-    for (w, a, says) in cases {
-        let w = w.replace("SPEC", spec.to_str().unwrap());
-        pybench()
-            .args(["run", "-w", &w, "-a", a])
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(says));
-    }
-    assert!(!out.exists(), "nothing measured, nothing written");
 }

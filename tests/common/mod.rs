@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 /// The one run folder a command wrote under `root` (its `--out`).
 pub fn run_dir(root: &Path) -> PathBuf {
-    std::fs::read_dir(root)
+    let dirs: Vec<_> = std::fs::read_dir(root)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run directory in {root:?}: {dirs:?}");
+    dirs.into_iter().next().unwrap()
 }
 
 /// `results.json` of the one run folder a command wrote under `root` (its `--out`).
