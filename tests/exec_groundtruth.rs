@@ -340,3 +340,38 @@ fn an_interpreter_older_than_3_8_is_refused() {
         );
     }
 }
+
+/// pybench's `sitecustomize.py` shadows the program's own: after installing the engine it
+/// takes its folder off `sys.path` and runs the program's, which must still see its
+/// `PYTHONPATH` as given.
+#[test]
+fn the_programs_own_sitecustomize_still_runs_under_the_engine() {
+    let tmp = tempdir("site-chain");
+    let user = tmp.join("userpath");
+    std::fs::create_dir_all(&user).unwrap();
+    let marker = tmp.join("marker");
+    std::fs::write(
+        user.join("sitecustomize.py"),
+        format!("open({:?}, 'a').write('site ')\n", marker.display()),
+    )
+    .unwrap();
+    let script = format!(
+        "import os, sys\nopen({:?}, 'a').write(str(os.environ['PYTHONPATH'] == {:?}))\n",
+        marker.display(),
+        user.display()
+    );
+    pybench()
+        .args(["exec", "-a", "pymalloc:cpython-3.11", "-r", "1", "-q"])
+        .args(["--no-plots", "--out"])
+        .arg(tmp.join("out"))
+        .args(["--", "python3", "-c", &script])
+        .env("PYTHONPATH", &user)
+        .assert()
+        .success();
+    assert_eq!(
+        cells(&results(&tmp), "pymalloc:cpython-3.11")[0]["status"],
+        "ok"
+    );
+    // The program's sitecustomize ran first, and the program saw its own PYTHONPATH.
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "site True");
+}

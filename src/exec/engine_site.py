@@ -68,24 +68,5 @@ def _pybench_engine():
     atexit.register(engine.report)
 
 
-def _pybench_chain():
-    # Leave sys.path as the program would have seen it, and run the sitecustomize it would
-    # have imported without pybench.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    try:
-        from importlib.machinery import PathFinder
-        from importlib.util import module_from_spec
-    except ImportError:
-        return
-    spec = PathFinder.find_spec("sitecustomize", sys.path)
-    if spec is None or spec.loader is None:
-        return
-    module = module_from_spec(spec)
-    sys.modules["sitecustomize"] = module
-    spec.loader.exec_module(module)
-
-
 _pybench_engine()
 del _pybench_engine
-_pybench_chain()

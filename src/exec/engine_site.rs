@@ -19,6 +19,16 @@ pub const ENGINE_LIBRARY: &str = super::engine_module::LIBRARY;
 
 static SITECUSTOMIZE: &str = include_str!("engine_site.py");
 
+/// What ends every `sitecustomize.py` pybench generates (`site_chain.py`): its folder taken
+/// off `sys.path` again and the program's own `sitecustomize` run, which pybench's shadows.
+static SITE_CHAIN: &str = include_str!("site_chain.py");
+
+/// A generated `sitecustomize.py`: `own` (what it is for: `record`'s hook, `exec`'s engine),
+/// then [`SITE_CHAIN`].
+pub(crate) fn sitecustomize(own: &str) -> String {
+    format!("{own}\n\n{SITE_CHAIN}")
+}
+
 /// A run's private directory; removed however the run ends.
 pub struct EngineSite {
     dir: PathBuf,
@@ -52,7 +62,10 @@ impl EngineSite {
             std::env::temp_dir().join(format!("pybench-engine-{}-{nanos:08x}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let site = EngineSite { dir };
-        std::fs::write(site.dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
+        std::fs::write(
+            site.dir.join("sitecustomize.py"),
+            sitecustomize(SITECUSTOMIZE),
+        )?;
         let mut pythonpath = OsString::from(&site.dir);
         if let Some(orig) = std::env::var_os("PYTHONPATH") {
             pythonpath.push(":");
@@ -119,12 +132,10 @@ mod tests {
     /// "older than 3.8" message these files exist to give would never be printed there.
     #[test]
     fn the_generated_sitecustomize_files_are_ascii() {
+        let hook = include_str!("../trace/hook/sitecustomize.py");
         for (name, text) in [
-            ("engine_site.py", super::SITECUSTOMIZE),
-            (
-                "hook/sitecustomize.py",
-                include_str!("../trace/hook/sitecustomize.py"),
-            ),
+            ("exec's", super::sitecustomize(super::SITECUSTOMIZE)),
+            ("record's", super::sitecustomize(hook)),
         ] {
             let bad = text.lines().position(|l| !l.is_ascii());
             assert_eq!(
@@ -133,6 +144,7 @@ mod tests {
                 "{name}: line {:?} is not ASCII",
                 bad.map(|i| i + 1)
             );
+            assert!(text.trim_end().ends_with("\n_pybench_chain()"), "{name}");
         }
     }
 }

@@ -103,7 +103,10 @@ fn private_dir() -> anyhow::Result<TempDir> {
         .create(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let d = TempDir(dir);
-    std::fs::write(d.0.join("sitecustomize.py"), SITECUSTOMIZE)?;
+    std::fs::write(
+        d.0.join("sitecustomize.py"),
+        crate::exec::engine_site::sitecustomize(SITECUSTOMIZE),
+    )?;
     std::fs::write(d.0.join("pybench_hook.so"), HOOK)?;
     Ok(d)
 }
