@@ -141,8 +141,17 @@ fn a_name_given_twice_is_refused_before_measuring() {
     let spec = tmp.join("dicts.toml");
     let other = include_str!("../workloads/dicts.toml").replace("seed = ", "seed = 7 # ");
     std::fs::write(&spec, other).unwrap();
+    // Two traces of one stem in different folders: both are `trace:t`.
+    for folder in ["a", "b"] {
+        std::fs::create_dir_all(tmp.join(folder)).unwrap();
+        std::fs::copy(
+            "workloads/traces/test_json.pbt",
+            tmp.join(folder).join("t.pbt"),
+        )
+        .unwrap();
+    }
     let out = tmp.join("out");
-    let cases: [(&str, &str, &str); 4] = [
+    let cases: [(&str, &str, &str); 5] = [
         ("dicts", "system,system", "`system` is named twice"),
         (
             "dicts",
@@ -150,10 +159,18 @@ fn a_name_given_twice_is_refused_before_measuring() {
             "are the same allocator",
         ),
         ("dicts,dicts", "system", "workload `dicts` is named twice"),
-        ("dicts,SPEC", "system", "two workloads are named `dicts`"),
+        ("dicts,SPEC", "system", "give one spec another `name`"),
+        (
+            "A/t.pbt,B/t.pbt",
+            "system",
+            "copy or link one trace under another",
+        ),
     ];
     for (w, a, says) in cases {
-        let w = w.replace("SPEC", spec.to_str().unwrap());
+        let w = w
+            .replace("SPEC", spec.to_str().unwrap())
+            .replace("A/", &format!("{}/a/", tmp.display()))
+            .replace("B/", &format!("{}/b/", tmp.display()));
         pybench()
             .args(["run", "-w", &w, "-a", a])
             .arg("--out")

@@ -70,19 +70,22 @@ fn shipped_traces_are_listed_and_readable() {
 #[test]
 fn run_replays_a_trace_next_to_a_workload() {
     let dir = tempdir("run");
-    let file = dir.join("small.pbt");
-    pybench()
-        .args(["gen", "--workload", "dicts", "--scale", "5000", "-o"])
-        .arg(&file)
-        .assert()
-        .success();
+    let (file, other) = (dir.join("small.pbt"), dir.join("other.pbt"));
+    for (workload, to) in [("dicts", &file), ("json", &other)] {
+        pybench()
+            .args(["gen", "--workload", workload, "--scale", "5000", "-o"])
+            .arg(to)
+            .assert()
+            .success();
+    }
     let csv = dir.join("r.csv");
     pybench()
         .args([
             "run", "-q", "-w", "lists", "--scale", "5000", "-a", "system", "-r", "1",
         ])
+        // Two files in one --trace, separated by a comma as in -w.
         .arg("--trace")
-        .arg(&file)
+        .arg(format!("{},{}", file.display(), other.display()))
         .arg("--out")
         .arg(dir.join("results"))
         .arg("--csv")
@@ -91,6 +94,7 @@ fn run_replays_a_trace_next_to_a_workload() {
         .success();
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.contains("trace:small"), "{text}");
+    assert!(text.contains("trace:other"), "{text}");
     assert!(text.contains("lists"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -105,6 +109,18 @@ fn bad_traces_fail_with_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("byte 0: not a pybench trace"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // A file that is not there is not "damaged at byte 0".
+    let missing = dir.join("missing.pbt");
+    for args in [vec!["stats"], vec!["run", "-q", "-a", "system", "--trace"]] {
+        let out = pybench().args(&args).arg(&missing).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("missing.pbt: cannot open: No such file"),
+            "{err}"
+        );
+        assert!(!err.contains("byte 0"), "{err}");
+    }
     pybench()
         .args(["run", "-q", "-w", "trace:no_such_trace", "-a", "system"])
         .assert()

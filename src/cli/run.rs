@@ -25,8 +25,8 @@ pub struct RunArgs {
     #[arg(long, short, value_delimiter = ',')]
     workload: Vec<String>,
     /// Trace files to replay (recorded with `pybench record` or written by `pybench gen`),
-    /// after the --workload ones; repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// after the --workload ones; repeat the flag or separate with commas, as --workload.
+    #[arg(long, value_name = "FILE", value_delimiter = ',')]
     trace: Vec<String>,
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
     /// `pymalloc` alone means the engine preset of each workload's Python version. Separate

@@ -257,11 +257,6 @@ fn split(
     Ok(ShardManifest::split(groups, &costs, k, req.throughput))
 }
 
-/// The allocators of the run. Named ones must all be available (else exit 2 before
-/// measuring). By default: every available allocator, with the engine as `pymalloc`
-/// (resolved per workload) first and, of the real interpreters, only those whose version a
-/// workload models — the comparison the engine preset stands in for. Returns the skipped
-/// ones' one-line reasons.
 /// Refuses a workload or an allocator named twice, before anything is measured. A second
 /// copy would be laid out as more cells of the same (workload, allocator, repetition), and
 /// every table, interval and `compare` would count them as more processes than ran: falsely
@@ -282,9 +277,14 @@ fn refuse_duplicates(
                     asked[i]
                 );
             }
+            // A trace is named by its file's stem, a spec by its `name` key.
+            let rename = match s {
+                Source::Trace { .. } => "copy or link one trace under another file name",
+                Source::Synthetic { .. } => "give one spec another `name`",
+            };
             anyhow::bail!(
                 "two workloads are named `{}` ({} and {}): their cells would be pooled as one \
-                 workload's; give one spec another `name`",
+                 workload's; {rename}",
                 s.name(),
                 asked[j],
                 asked[i]
@@ -332,6 +332,11 @@ fn null_named(allocators: &[AllocatorSpec]) -> anyhow::Result<Option<String>> {
     ))
 }
 
+/// The allocators of the run. Named ones must all be available (else exit 2 before
+/// measuring). By default: every available allocator, with the engine as `pymalloc`
+/// (resolved per workload) first and, of the real interpreters, only those whose version a
+/// workload models — the comparison the engine preset stands in for. Returns the skipped
+/// ones' one-line reasons.
 fn select_allocators(
     named: &[AllocatorSpec],
     pythons: &[PyVersion],

@@ -76,9 +76,10 @@ pub struct End {
     pub accounting: Option<accounting::Accounting>,
 }
 
-/// A malformed or unreadable trace: always says where.
+/// A malformed or unreadable trace: always says where (but a file that cannot be opened
+/// has no "where": "byte 0: read failed: No such file" read as if the file were damaged).
 #[derive(Debug, thiserror::Error)]
-#[error("byte {offset}: {kind}")]
+#[error("{}{kind}", if matches!(kind, ErrorKind::Open(_)) { String::new() } else { format!("byte {offset}: ") })]
 pub struct TraceError {
     /// File offset of the header or block where the problem was found.
     pub offset: u64,
@@ -109,6 +110,9 @@ pub enum ErrorKind {
     Corrupt(String),
     #[error("read failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The file could not be opened at all (missing, unreadable, a folder).
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
 }
 
 impl TraceError {

@@ -56,7 +56,7 @@ impl TraceReader<BufReader<File>> {
     /// The file, positioned at its start, and its index.
     pub fn open_indexed(path: &Path) -> Result<(File, Index), TraceError> {
         let io = |e| TraceError::new(0, ErrorKind::Io(e));
-        let mut f = File::open(path).map_err(io)?;
+        let mut f = File::open(path).map_err(|e| TraceError::new(0, ErrorKind::Open(e)))?;
         let index = scan(&mut BufReader::with_capacity(1 << 12, &mut f))?;
         f.seek(SeekFrom::Start(0)).map_err(io)?;
         Ok((f, index))

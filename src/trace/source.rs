@@ -249,7 +249,9 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Synthetic { workload, .. } => workload.name.clone(),
-            // The file's stem, not the recorded name: two files never share a name.
+            // The file's stem, not the recorded name (every recording of one script has
+            // that). Two files of one stem in different folders do share it: `run` refuses
+            // them together (`harness::plan`), as their cells would be pooled.
             Source::Trace { path, .. } => {
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
                 format!("{PREFIX}{stem}")
