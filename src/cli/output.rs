@@ -279,8 +279,8 @@ pub fn finish(
         if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
             eprintln!(
                 "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
-                 ±{:.1} %); a difference within such an interval is not resolved — more repetitions (-r: \
-                 throughput processes) narrow them most, then a quieter machine",
+                 ±{:.1} %); a difference within such an interval is not resolved — more \
+                 repetitions (-r: throughput processes) narrow them most, then a quieter machine",
                 noisy.len(),
                 NOISY_INTERVAL * 100.0,
                 hw * 100.0
