@@ -87,6 +87,72 @@ fn a_closed_pipe_is_a_quiet_exit() {
     }
 }
 
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE, before
+/// or after the command starts writing (no race with the child).
+fn closed_pipe() -> Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { libc::close(fds[0]) };
+    Stdio::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) })
+}
+
+/// CSV goes through the `csv` crate, whose errors hid the closed pipe behind
+/// `ErrorKind::Other`: `compare --format csv | head` and `run --csv - | head` ended with
+/// "error: Broken pipe" and exit 2 while every other output ended quietly.
+#[test]
+fn csv_to_a_closed_pipe_is_a_quiet_exit() {
+    let dir = tempdir("csv-pipe");
+    let base = common::save(&dir, "base", &common::run("base", 3, |_, _, _| 1e7));
+    let cur = common::save(&dir, "cur", &common::run("cur", 3, |_, _, _| 1e7));
+    let out = dir.join("runs");
+    std::fs::create_dir(&out).unwrap();
+    let compare = |format: &str| -> Vec<std::ffi::OsString> {
+        vec![
+            "compare".into(),
+            "--format".into(),
+            format.into(),
+            base.clone().into(),
+            cur.clone().into(),
+        ]
+    };
+    let run: Vec<std::ffi::OsString> = [
+        "run",
+        "-w",
+        "dicts",
+        "--scale",
+        "2000",
+        "-a",
+        "system",
+        "-r",
+        "2",
+        "--rounds",
+        "2",
+        "-q",
+        "--no-plots",
+        "--csv",
+        "-",
+        "--out",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([out.clone().into()])
+    .collect();
+    for args in [compare("csv"), compare("json"), compare("markdown"), run] {
+        let got = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+            .args(&args)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&got.stderr);
+        assert!(got.status.success(), "{args:?}: {:?} {stderr}", got.status);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn list_workloads_rows_align() {
     let out = pybench().args(["list", "workloads"]).assert().success();
