@@ -75,6 +75,9 @@ pub struct Entry {
     pub failed_reps: usize,
     /// Net throughput (events/s of the allocator's own cost), median with interval.
     pub net_ops: Option<Estimate>,
+    /// Throughput processes with samples of this allocator: the units of `net_ops`'s
+    /// interval (1: it covers that process's rounds only).
+    pub processes: usize,
     /// Gross throughput (harness included).
     pub gross_ops: Option<Estimate>,
     /// Medians over repetitions of the memory and latency figures.
@@ -233,6 +236,7 @@ fn judge_workload(
                 ok_reps: ok.len(),
                 failed_reps: cells.len() - ok.len(),
                 net_ops: rate(false),
+                processes: by_process(&ok, false).len(),
                 gross_ops: rate(true),
                 peak_rss: med(Id::PeakRssBytes, None),
                 p99_net: med(Id::LatP99Net, Some("all")),
@@ -412,12 +416,13 @@ pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<(String, 
 }
 
 /// Whether some interval of the verdict covers the rounds of a single throughput process only
-/// (`-r 1`): it then leaves out the spread between processes, usually the larger one.
+/// (`-r 1`): it then leaves out the spread between processes, usually the larger one. A net
+/// throughput's interval counts as much as a ratio's: a run of the reference alone has no
+/// ratio, yet prints an interval over one process's rounds.
 pub fn single_process(verdicts: &[WorkloadVerdict]) -> bool {
-    verdicts
-        .iter()
-        .flat_map(|v| &v.entries)
-        .any(|e| e.speed.is_some_and(|s| s.processes == 1))
+    verdicts.iter().flat_map(|v| &v.entries).any(|e| {
+        e.speed.is_some_and(|s| s.processes == 1) || (e.net_ops.is_some() && e.processes == 1)
+    })
 }
 
 #[cfg(test)]
