@@ -171,23 +171,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
     if let Some(r) = &args.output.reference {
-        // `null` has no row (it is the harness's cost), so it cannot be the base of one.
-        let rows: Vec<&String> = plan
-            .parameters
-            .allocators
-            .iter()
-            .filter(|a| *a != "null")
-            .collect();
-        let known = rows
-            .iter()
-            .any(|a| *a == r || (r == "pymalloc" && a.starts_with("pymalloc")));
-        if !known {
-            let names: Vec<&str> = rows.iter().map(|a| a.as_str()).collect();
-            anyhow::bail!(
-                "--reference {r}: not one of this run's allocators ({})",
-                names.join(", ")
-            );
-        }
+        crate::report::verdict::check_reference(r, &plan.parameters.allocators)?;
     }
     for line in &plan.warnings {
         eprintln!("warning: {line}");

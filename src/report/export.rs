@@ -147,7 +147,8 @@ impl Exporter for Markdown {
             // Replay workloads: the verdict's columns, as the terminal shows them (net
             // throughput with its interval, ratio to the reference, peak RSS, p99 net of the
             // timer, the winner marked), the sentences and the overall ranking.
-            let text = super::verdict_table::markdown(results, None);
+            let reference = results.parameters.reference.as_deref();
+            let text = super::verdict_table::markdown(results, reference);
             write!(out, "{text}")?;
         }
         let mut medians_shown = false;

@@ -176,6 +176,27 @@ fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// Refuses a `--reference` that is none of the run's `allocators` before anything runs (a
+/// bare `pymalloc` matches any engine preset; `null` has no row, being the harness's cost,
+/// so it cannot be the base of one).
+pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()> {
+    let rows: Vec<&str> = allocators
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "null")
+        .collect();
+    let known = rows
+        .iter()
+        .any(|a| *a == asked || (asked == "pymalloc" && a.starts_with("pymalloc")));
+    if !known {
+        anyhow::bail!(
+            "--reference {asked}: not one of this run's allocators ({})",
+            rows.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Whether `asked` names an allocator of the run (for a clear error before printing).
 pub fn has_allocator(results: &RunResults, asked: &str) -> bool {
     results.cells.iter().any(|c| {
