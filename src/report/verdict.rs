@@ -232,11 +232,7 @@ fn judge_workload(
         }
     }
     let reference = pick_reference(&allocators, reference);
-    let null_cells = cells_of(results, w, "null");
-    let null_samples: Vec<f64> = by_process(&null_cells, true)
-        .into_iter()
-        .flat_map(|(_, v)| v)
-        .collect();
+    let null_procs = null_by_process(results, w, &allocators);
     let mut entries: Vec<Entry> = allocators
         .iter()
         .map(|a| {
@@ -288,12 +284,34 @@ fn judge_workload(
         workload: w.to_string(),
         stream,
         reference,
-        harness_ns: ns_per_event(&by_process(&null_cells, true))
-            .as_ref()
-            .and_then(interval),
-        samples: null_samples.len(),
+        harness_ns: ns_per_event(&null_procs).as_ref().and_then(interval),
+        samples: null_procs.iter().map(|(_, v)| v.len()).sum(),
         entries,
     }
+}
+
+/// `null`'s samples per throughput process of workload `w`: from its own cells, or, where a
+/// run kept none (`validate`'s replays), from the rounds every allocator's cell carries, once
+/// per process — `null` took its turns there all the same.
+fn null_by_process(
+    results: &RunResults,
+    w: &str,
+    allocators: &[String],
+) -> Vec<(String, Vec<f64>)> {
+    let own = by_process(&cells_of(results, w, "null"), true);
+    if !own.is_empty() {
+        return own;
+    }
+    let mut procs: Vec<(String, Vec<f64>)> = Vec::new();
+    for a in allocators {
+        for c in cells_of(results, w, a).into_iter().filter(|c| c.is_ok()) {
+            let Some(t) = &c.throughput else { continue };
+            if !t.null_ns_per_op.is_empty() && !procs.iter().any(|(g, _)| *g == t.group) {
+                procs.push((t.group.clone(), t.null_ns_per_op.clone()));
+            }
+        }
+    }
+    procs
 }
 
 /// A workload's stream as its table line names it: allocator events a pass and the
