@@ -213,10 +213,11 @@ impl Skipped {
             .collect();
         let fallback = (!sides.is_empty()).then(|| {
             format!(
-                "the {} has no per-pass throughput samples (written before issue 12, or fewer \
+                "the {} {} no per-pass throughput samples (written before issue 12, or fewer \
                  than {MIN_SAMPLES_PER_PROCESS} a process): throughput was compared on one \
                  figure per repetition with the rank test",
-                sides.join(" and the ")
+                sides.join(" and the "),
+                if sides.len() > 1 { "have" } else { "has" }
             )
         });
         unknown.into_iter().chain(one_sided).chain(fallback)
