@@ -52,7 +52,8 @@ enum Command {
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
     Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
-    /// version, and compare their accounting (arenas, pools and blocks per class).
+    /// version (or a recorded trace against its interpreter's own end report), and compare
+    /// their accounting (arenas, pools and blocks per class); exit 1 when a figure differs.
     Fidelity(fidelity::FidelityArgs),
     /// Internal: measure fidelity figures in this process (used by `fidelity`).
     #[command(name = "__fidelity", hide = true)]
