@@ -6,6 +6,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::tempdir;
+use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
@@ -49,6 +50,33 @@ fn dash_r_is_repetitions_in_every_command() {
         let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
         assert!(help.contains("-r, --repetitions"), "{cmd}: {help}");
     }
+}
+
+/// `gen` takes `-w` or `--like`, `stats` a trace or `-w`: with neither, the error names
+/// both (it named only the first, as if it were the one way).
+#[test]
+fn a_missing_source_is_refused_naming_every_way_to_give_one() {
+    let dir = tempdir("source");
+    let out = dir.join("x.pbt");
+    pybench()
+        .args(["gen", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--workload").and(predicates::str::contains("--like")));
+    pybench()
+        .arg("stats")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("TRACE").and(predicates::str::contains("--workload")));
+    // Both at once is still one too many.
+    pybench()
+        .args(["gen", "-w", "dicts", "--like", "trace:compileall", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot be used with"));
+    assert!(!out.exists());
 }
 
 /// Closing the reading end before pybench writes: every write fails with EPIPE, which must
