@@ -82,7 +82,8 @@ enum Command {
     /// Record the allocator calls of a CPython program into a trace file:
     /// `pybench record -o FILE -- python3 script.py ARGS`.
     Record(record::RecordArgs),
-    /// Write a synthetic workload's event stream as a trace file.
+    /// Write a synthetic workload's event stream as a trace file, or (--like) a synthetic
+    /// stand-in for a recorded trace that shares none of its 64-event runs.
     Gen(gen::GenArgs),
     /// Rewrite a trace in this pybench's encoding (smaller for files from older versions):
     /// events, pace, metadata and recorded accounting kept.
