@@ -195,6 +195,18 @@ fn a_file_without_samples_still_compares_per_repetition_and_says_so() {
         .stdout(predicate::str::contains(
             "smallest p-value the rank test can give",
         ));
+    // Both sides without: one note naming both, in the plural.
+    let c = save_without_samples(&tmp, "cur-plain", &run("cur", 3, steady));
+    pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "the baseline and the current run have no per-pass throughput samples",
+        ));
 }
 
 #[test]

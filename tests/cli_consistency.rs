@@ -6,6 +6,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::tempdir;
+use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
@@ -51,6 +52,33 @@ fn dash_r_is_repetitions_in_every_command() {
     }
 }
 
+/// `gen` takes `-w` or `--like`, `stats` a trace or `-w`: with neither, the error names
+/// both (it named only the first, as if it were the one way).
+#[test]
+fn a_missing_source_is_refused_naming_every_way_to_give_one() {
+    let dir = tempdir("source");
+    let out = dir.join("x.pbt");
+    pybench()
+        .args(["gen", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--workload").and(predicates::str::contains("--like")));
+    pybench()
+        .arg("stats")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("TRACE").and(predicates::str::contains("--workload")));
+    // Both at once is still one too many.
+    pybench()
+        .args(["gen", "-w", "dicts", "--like", "trace:compileall", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot be used with"));
+    assert!(!out.exists());
+}
+
 /// Closing the reading end before pybench writes: every write fails with EPIPE, which must
 /// end the command quietly, not with a panic.
 #[test]
@@ -85,6 +113,72 @@ fn a_closed_pipe_is_a_quiet_exit() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
     }
+}
+
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE, before
+/// or after the command starts writing (no race with the child).
+fn closed_pipe() -> Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { libc::close(fds[0]) };
+    Stdio::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) })
+}
+
+/// CSV goes through the `csv` crate, whose errors hid the closed pipe behind
+/// `ErrorKind::Other`: `compare --format csv | head` and `run --csv - | head` ended with
+/// "error: Broken pipe" and exit 2 while every other output ended quietly.
+#[test]
+fn csv_to_a_closed_pipe_is_a_quiet_exit() {
+    let dir = tempdir("csv-pipe");
+    let base = common::save(&dir, "base", &common::run("base", 3, |_, _, _| 1e7));
+    let cur = common::save(&dir, "cur", &common::run("cur", 3, |_, _, _| 1e7));
+    let out = dir.join("runs");
+    std::fs::create_dir(&out).unwrap();
+    let compare = |format: &str| -> Vec<std::ffi::OsString> {
+        vec![
+            "compare".into(),
+            "--format".into(),
+            format.into(),
+            base.clone().into(),
+            cur.clone().into(),
+        ]
+    };
+    let run: Vec<std::ffi::OsString> = [
+        "run",
+        "-w",
+        "dicts",
+        "--scale",
+        "2000",
+        "-a",
+        "system",
+        "-r",
+        "2",
+        "--rounds",
+        "2",
+        "-q",
+        "--no-plots",
+        "--csv",
+        "-",
+        "--out",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([out.clone().into()])
+    .collect();
+    for args in [compare("csv"), compare("json"), compare("markdown"), run] {
+        let got = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+            .args(&args)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&got.stderr);
+        assert!(got.status.success(), "{args:?}: {:?} {stderr}", got.status);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -203,6 +203,31 @@ fn bad_input_is_one_line_and_exit_2() {
     pybench().args(["exec"]).assert().code(2);
 }
 
+/// `--reference` is the base of exec's ratios too (it was accepted and ignored, even when it
+/// named no allocator of the run), and one the run lacks is refused before any run.
+#[test]
+fn the_reference_flag_is_the_base_of_the_ratios_and_must_be_in_the_run() {
+    let root = tempdir("exec-reference");
+    let exec = |reference: &str| {
+        pybench()
+            .args(["exec", "-a", "pymalloc,system", "-r", "1", "--no-plots"])
+            .args(["--reference", reference, "--out"])
+            .arg(&root)
+            .args(["--", "true"])
+            .assert()
+    };
+    let out = exec("system").success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("(×) relative to system"), "{stdout}");
+    let md = std::fs::read_to_string(common::run_dir(&root).join("summary.md")).unwrap();
+    assert!(md.contains("relative to `system`"), "{md}");
+    std::fs::remove_dir_all(common::run_dir(&root)).unwrap();
+    exec("jemalloc").code(2).stderr(predicates::str::contains(
+        "--reference jemalloc: not one of this run's allocators (pymalloc, system)",
+    ));
+    assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "nothing run");
+}
+
 /// The contenders run in a fresh order each repetition (so none always follows the same
 /// one), and the results keep them in the order given, repetition by repetition.
 #[test]

@@ -56,6 +56,30 @@ fn the_reference_flag_changes_the_ratio_base() {
     assert!(!row.contains("reference"), "{row}");
 }
 
+/// `--reference` is kept in the results: summary.md, and index.html as `pybench plot` draws
+/// it again from results.json, are relative to the same allocator as the terminal table
+/// (they used to fall back to pymalloc whatever the flag said).
+#[test]
+fn the_reference_is_the_same_in_summary_md_and_index_html() {
+    let (a, tmp) = run("ref-kept", &["--reference", "system"]);
+    a.success();
+    let dir = common::run_dir(&tmp);
+    assert_eq!(results_json(&tmp)["parameters"]["reference"], "system");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("| vs system |"), "{md}");
+    assert!(!md.contains("vs pymalloc"), "{md}");
+    Command::cargo_bin("pybench")
+        .unwrap()
+        .arg("plot")
+        .arg(&dir)
+        .arg("-q")
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("vs system"), "{html}");
+    assert!(!html.contains("vs pymalloc"), "{html}");
+}
+
 #[test]
 fn an_unknown_reference_is_refused_before_measuring() {
     let (a, tmp) = run("ref-bad", &["--reference", "jemalloc"]);

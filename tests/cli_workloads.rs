@@ -183,6 +183,27 @@ fn spec_with_unknown_key_names_line_key_and_valid_keys() {
     );
 }
 
+/// A required key left out has no line: the error used to say `spec.toml:1: key `name`:
+/// missing field `scale``, naming a key that was there.
+#[test]
+fn spec_without_a_required_key_names_that_key_not_line_one() {
+    bad_spec(
+        &format!("{HEAD}generator = \"dicts\"\n"),
+        &["missing key `scale`"],
+    );
+    let mut f = tempfile();
+    f.1.write_all(b"name = \"x\"\ngenerator = \"dicts\"\nscale = 10\n")
+        .unwrap();
+    pybench()
+        .args(["stats", "--workload", &f.0])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("missing key `description`")
+                .and(predicate::str::contains(":1:").not()),
+        );
+}
+
 #[test]
 fn spec_with_wrong_type_names_line_and_key() {
     bad_spec(

@@ -14,6 +14,9 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
+    if let Some(r) = &args.output.reference {
+        crate::report::verdict::check_reference(r, &parameters.allocators)?;
+    }
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
     output::warn_for_real_runs(&results.machine);

@@ -12,22 +12,19 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// One of `--workload` and `--like`: a missing one is refused naming both.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["workload", "like"])))]
 pub struct GenArgs {
     /// A built-in workload name (see `pybench list workloads`) or a spec file path.
-    #[arg(
-        long,
-        short,
-        value_name = "NAME|PATH",
-        required_unless_present = "like"
-    )]
+    #[arg(long, short, value_name = "NAME|PATH")]
     workload: Option<String>,
     /// Write a synthetic stand-in for this trace instead (`trace:NAME` or a `.pbt` path):
     /// a statistical model of its sizes, lifetimes, live set, domains and GC bursts per
     /// phase, drawn afresh in loop bodies, so it matches the trace's realism report and its
     /// order of calls without its sequence: it completes none of the trace's 64-event runs
     /// (the allocations and reallocs changed to keep that are counted on stderr).
-    #[arg(long, value_name = "TRACE", conflicts_with = "workload")]
+    #[arg(long, value_name = "TRACE")]
     like: Option<String>,
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]

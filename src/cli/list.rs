@@ -13,8 +13,9 @@ pub struct ListArgs {
     /// What to list.
     #[arg(value_enum)]
     what: ListWhat,
-    /// Allocators only: show just these names, checked as a run checks them (an unknown or
-    /// unavailable name is an error, exit code 2).
+    /// Allocators only: show just these names, checked as a run checks them (an unknown
+    /// name, or an in-process one not available here, is an error, exit code 2); an exec-only
+    /// name (`tcmalloc`, `X@debian`, `NAME=PATH`) is shown with whether its library is here.
     #[arg(value_name = "NAME")]
     names: Vec<String>,
     /// Also list test-only entries (the `test-crash` allocator).

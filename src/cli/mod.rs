@@ -52,7 +52,8 @@ enum Command {
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
     Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
-    /// version, and compare their accounting (arenas, pools and blocks per class).
+    /// version (or a recorded trace against its interpreter's own end report), and compare
+    /// their accounting (arenas, pools and blocks per class); exit 1 when a figure differs.
     Fidelity(fidelity::FidelityArgs),
     /// Internal: measure fidelity figures in this process (used by `fidelity`).
     #[command(name = "__fidelity", hide = true)]
@@ -81,7 +82,8 @@ enum Command {
     /// Record the allocator calls of a CPython program into a trace file:
     /// `pybench record -o FILE -- python3 script.py ARGS`.
     Record(record::RecordArgs),
-    /// Write a synthetic workload's event stream as a trace file.
+    /// Write a synthetic workload's event stream as a trace file, or (--like) a synthetic
+    /// stand-in for a recorded trace that shares none of its 64-event runs.
     Gen(gen::GenArgs),
     /// Rewrite a trace in this pybench's encoding (smaller for files from older versions):
     /// events, pace, metadata and recorded accounting kept.

@@ -22,7 +22,7 @@ pub struct OutputArgs {
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
     /// Label of the results directory (default: the workloads' names, shortened to about
-    /// 60 characters; at most 200).
+    /// 60 characters; `exec-` or `validate-` and the program's name for those; at most 200).
     #[arg(long)]
     pub label: Option<String>,
     /// Also write tidy CSV to FILE (`-` = stdout, in place of the table).
@@ -40,14 +40,17 @@ pub struct OutputArgs {
     /// Do not write plots/*.svg and index.html into the results directory.
     #[arg(long)]
     pub no_plots: bool,
-    /// Allocator the others are compared with (ratios, "faster than" lines); a bare
-    /// `pymalloc` means the engine preset of each workload. Default: pymalloc (else the
-    /// first allocator).
+    /// Allocator the others are compared with (ratios, "faster than" lines), one of the
+    /// run's; a bare `pymalloc` means the engine preset of each workload in a replay, the
+    /// interpreter as it is in `exec`. Default: pymalloc (else the first allocator). Kept in
+    /// results.json, so summary.md, index.html and `pybench plot` use it too.
     #[arg(long, value_name = "ALLOCATOR")]
     pub reference: Option<String>,
-    /// Columns of the table: `table` (net throughput with its interval, ratio to the
-    /// reference, peak RSS, p99 latency) or `wide` (also gross throughput, the harness's own
-    /// cost, the cold pass, p50, raw p99, retained RSS, frag). Everything is in results.csv.
+    /// Columns of a replay's table (`run`, `validate`'s replays): `table` (net throughput with
+    /// its interval, ratio to the reference, peak RSS, p99 latency) or `wide` (also gross
+    /// throughput, the harness's own cost, the cold pass, p50, raw p99, retained RSS, frag).
+    /// `exec`'s table of real runs has its own columns (wall, CPU, user, system, peak RSS,
+    /// minor faults). Everything is in results.csv.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
 }
@@ -156,7 +159,7 @@ pub fn warn_if_not_release(machine: &MachineInfo) {
 pub fn start(
     out: &OutputArgs,
     default_label: &str,
-    parameters: RunParameters,
+    mut parameters: RunParameters,
     allocators: Vec<AllocatorInfo>,
 ) -> anyhow::Result<(ResultsStore, RunResults)> {
     let label = match &out.label {
@@ -167,6 +170,7 @@ pub fn start(
             .take(DEFAULT_LABEL_MAX)
             .collect(),
     };
+    parameters.reference = out.reference.clone();
     let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {

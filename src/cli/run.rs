@@ -71,7 +71,9 @@ pub struct RunArgs {
     /// place in -a). A process's figure is the median of its rounds. On a quiet 2-core VM most
     /// of a process's spread is between its rounds, so more rounds narrow the intervals too
     /// (12 rounds of 5 ms halved them at 2.3x the time); `scripts/stability.sh` shows which
-    /// of rounds or repetitions a machine needs (README "Stability").
+    /// of rounds or repetitions a machine needs (README "Stability"). At least 2; `compare`
+    /// tests throughput per process from 3 rounds on (with fewer it falls back to a rank test
+    /// of one figure per repetition).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..))]
     rounds: u32,
     /// Time one operation in N during the latency pass (the throughput pass is never timed).
@@ -171,23 +173,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
     if let Some(r) = &args.output.reference {
-        // `null` has no row (it is the harness's cost), so it cannot be the base of one.
-        let rows: Vec<&String> = plan
-            .parameters
-            .allocators
-            .iter()
-            .filter(|a| *a != "null")
-            .collect();
-        let known = rows
-            .iter()
-            .any(|a| *a == r || (r == "pymalloc" && a.starts_with("pymalloc")));
-        if !known {
-            let names: Vec<&str> = rows.iter().map(|a| a.as_str()).collect();
-            anyhow::bail!(
-                "--reference {r}: not one of this run's allocators ({})",
-                names.join(", ")
-            );
-        }
+        crate::report::verdict::check_reference(r, &plan.parameters.allocators)?;
     }
     for line in &plan.warnings {
         eprintln!("warning: {line}");

@@ -9,14 +9,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// One of a trace and `--workload`: a missing one is refused naming both.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["trace", "workload"])))]
 pub struct StatsArgs {
     /// A trace file (`.pbt`) or `trace:NAME` to summarise.
-    #[arg(
-        value_name = "TRACE",
-        conflicts_with = "workload",
-        required_unless_present = "workload"
-    )]
+    #[arg(value_name = "TRACE")]
     trace: Option<String>,
     /// A built-in workload name (see `pybench list workloads`), a spec file path, or a trace.
     #[arg(long, short, value_name = "NAME|PATH")]

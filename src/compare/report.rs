@@ -2,6 +2,7 @@
 //! JSON (for tools).
 
 use super::{metric_label, Class, Comparison, Row, Verdict};
+use crate::report::export::csv_io;
 use crate::report::summary::human;
 use crate::stats::UMethod;
 use std::io::{self, Write};
@@ -262,7 +263,7 @@ pub const CSV_COLUMNS: [&str; 17] = [
 /// One row per compared metric (geometric means are left to the reader's tool).
 pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(CSV_COLUMNS)?;
+    w.write_record(CSV_COLUMNS).map_err(csv_io)?;
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for r in &c.rows {
         let class = serde_json::to_value(r.class)
@@ -293,7 +294,8 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             &r.current.len().to_string(),
             r.verdict.label(),
             r.reason.as_deref().unwrap_or(""),
-        ])?;
+        ])
+        .map_err(csv_io)?;
     }
     w.flush()
 }

@@ -134,6 +134,7 @@ impl Plan {
             touch: req.cell.touch.name().to_string(),
             sample_every: req.cell.sample_every,
             calibration: Some(req.throughput),
+            reference: None,
         };
         let infos = resolved
             .iter()

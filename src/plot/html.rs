@@ -161,7 +161,7 @@ fn verdict_tables(s: &mut String, results: &RunResults) {
         legend,
         sections,
         overall,
-    } = crate::report::verdict_table::page(results, None);
+    } = crate::report::verdict_table::page(results, results.parameters.reference.as_deref());
     let _ = writeln!(s, "<p class=\"meta\">{}</p>", escape(&legend));
     for sec in sections {
         let _ = writeln!(

@@ -21,6 +21,20 @@ pub struct Csv;
 /// `summary.md`: the headline tables.
 pub struct Markdown;
 
+/// A CSV writer's error as the I/O error it wraps. The `csv` crate's own conversion makes
+/// every error `ErrorKind::Other`, so a reader that closed the pipe early (`pybench compare
+/// --format csv | head`) would end the command with "error: Broken pipe" and exit 2 instead
+/// of quietly, as every other output does.
+pub fn csv_io(e: csv::Error) -> io::Error {
+    if !e.is_io_error() {
+        return io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 /// The tidy CSV header (design.md §4–§5). `sample` numbers the per-round throughput samples
 /// (`sample_*` metrics) and is empty on summary rows.
 pub const CSV_COLUMNS: [&str; 10] = [
@@ -52,7 +66,7 @@ impl Exporter for Csv {
     }
     fn write(&self, results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(CSV_COLUMNS)?;
+        w.write_record(CSV_COLUMNS).map_err(csv_io)?;
         for c in &results.cells {
             let kind = match c.kind {
                 super::model::CellKind::Replay => "replay",
@@ -67,7 +81,8 @@ impl Exporter for Csv {
                         .iter()
                         .copied()
                         .chain(["failed", "", "1", "flag", ""]),
-                )?;
+                )
+                .map_err(csv_io)?;
             }
             for m in &c.metrics {
                 let value = m.value.to_string();
@@ -78,7 +93,8 @@ impl Exporter for Csv {
                     &value,
                     &m.unit,
                     "",
-                ]))?;
+                ]))
+                .map_err(csv_io)?;
             }
             if let Some(t) = &c.throughput {
                 let net = t.net_ns_per_op();
@@ -90,7 +106,8 @@ impl Exporter for Csv {
                 for (name, values) in series {
                     for (i, v) in values.iter().enumerate() {
                         let (v, i) = (v.to_string(), i.to_string());
-                        w.write_record(prefix.iter().copied().chain([name, "", &v, "ns", &i]))?;
+                        w.write_record(prefix.iter().copied().chain([name, "", &v, "ns", &i]))
+                            .map_err(csv_io)?;
                     }
                 }
             }
@@ -130,7 +147,8 @@ impl Exporter for Markdown {
             // Replay workloads: the verdict's columns, as the terminal shows them (net
             // throughput with its interval, ratio to the reference, peak RSS, p99 net of the
             // timer, the winner marked), the sentences and the overall ranking.
-            let text = super::verdict_table::markdown(results, None);
+            let reference = results.parameters.reference.as_deref();
+            let text = super::verdict_table::markdown(results, reference);
             write!(out, "{text}")?;
         }
         let mut medians_shown = false;

@@ -204,6 +204,11 @@ pub struct RunParameters {
     /// 2026-11-30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::harness::throughput::Calibration>,
+    /// `--reference` as given: the allocator ratios and sentences are relative to (`None`:
+    /// the default, pymalloc else the first allocator). Kept so that `summary.md`,
+    /// `index.html` and a later `pybench plot` say what the terminal table said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// Everything a run writes to `results.json`.

@@ -127,9 +127,24 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
                     }
                 })
                 .collect();
-            let reference = rows
-                .iter()
-                .find(|r| is_engine(&r.allocator) && r.ok_reps > 0)
+            // The one `--reference` named (a bare `pymalloc`: the interpreter's own in `exec`,
+            // else any engine row), then the engine, then the first row that ran.
+            let asked = results.parameters.reference.as_deref();
+            let reference = asked
+                .and_then(|asked| {
+                    let ran = |r: &&Row| r.ok_reps > 0;
+                    rows.iter()
+                        .filter(ran)
+                        .find(|r| r.allocator == asked)
+                        .or_else(|| {
+                            let engine = |r: &&Row| asked == "pymalloc" && is_engine(&r.allocator);
+                            rows.iter().filter(ran).find(engine)
+                        })
+                })
+                .or_else(|| {
+                    rows.iter()
+                        .find(|r| is_engine(&r.allocator) && r.ok_reps > 0)
+                })
                 .or_else(|| rows.iter().find(|r| r.ok_reps > 0))
                 .map(|r| (r.allocator.clone(), r.values.clone()));
             let reference_name = reference.as_ref().map(|r| r.0.clone()).unwrap_or_default();

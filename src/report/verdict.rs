@@ -75,6 +75,9 @@ pub struct Entry {
     pub failed_reps: usize,
     /// Net throughput (events/s of the allocator's own cost), median with interval.
     pub net_ops: Option<Estimate>,
+    /// Throughput processes with samples of this allocator: the units of `net_ops`'s
+    /// interval (1: it covers that process's rounds only).
+    pub processes: usize,
     /// Gross throughput (harness included).
     pub gross_ops: Option<Estimate>,
     /// Medians over repetitions of the memory and latency figures.
@@ -173,6 +176,27 @@ fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// Refuses a `--reference` that is none of the run's `allocators` before anything runs (a
+/// bare `pymalloc` matches any engine preset; `null` has no row, being the harness's cost,
+/// so it cannot be the base of one).
+pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()> {
+    let rows: Vec<&str> = allocators
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "null")
+        .collect();
+    let known = rows
+        .iter()
+        .any(|a| *a == asked || (asked == "pymalloc" && a.starts_with("pymalloc")));
+    if !known {
+        anyhow::bail!(
+            "--reference {asked}: not one of this run's allocators ({})",
+            rows.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Whether `asked` names an allocator of the run (for a clear error before printing).
 pub fn has_allocator(results: &RunResults, asked: &str) -> bool {
     results.cells.iter().any(|c| {
@@ -208,11 +232,7 @@ fn judge_workload(
         }
     }
     let reference = pick_reference(&allocators, reference);
-    let null_cells = cells_of(results, w, "null");
-    let null_samples: Vec<f64> = by_process(&null_cells, true)
-        .into_iter()
-        .flat_map(|(_, v)| v)
-        .collect();
+    let null_procs = null_by_process(results, w, &allocators);
     let mut entries: Vec<Entry> = allocators
         .iter()
         .map(|a| {
@@ -233,6 +253,7 @@ fn judge_workload(
                 ok_reps: ok.len(),
                 failed_reps: cells.len() - ok.len(),
                 net_ops: rate(false),
+                processes: by_process(&ok, false).len(),
                 gross_ops: rate(true),
                 peak_rss: med(Id::PeakRssBytes, None),
                 p99_net: med(Id::LatP99Net, Some("all")),
@@ -263,12 +284,34 @@ fn judge_workload(
         workload: w.to_string(),
         stream,
         reference,
-        harness_ns: ns_per_event(&by_process(&null_cells, true))
-            .as_ref()
-            .and_then(interval),
-        samples: null_samples.len(),
+        harness_ns: ns_per_event(&null_procs).as_ref().and_then(interval),
+        samples: null_procs.iter().map(|(_, v)| v.len()).sum(),
         entries,
     }
+}
+
+/// `null`'s samples per throughput process of workload `w`: from its own cells, or, where a
+/// run kept none (`validate`'s replays), from the rounds every allocator's cell carries, once
+/// per process — `null` took its turns there all the same.
+fn null_by_process(
+    results: &RunResults,
+    w: &str,
+    allocators: &[String],
+) -> Vec<(String, Vec<f64>)> {
+    let own = by_process(&cells_of(results, w, "null"), true);
+    if !own.is_empty() {
+        return own;
+    }
+    let mut procs: Vec<(String, Vec<f64>)> = Vec::new();
+    for a in allocators {
+        for c in cells_of(results, w, a).into_iter().filter(|c| c.is_ok()) {
+            let Some(t) = &c.throughput else { continue };
+            if !t.null_ns_per_op.is_empty() && !procs.iter().any(|(g, _)| *g == t.group) {
+                procs.push((t.group.clone(), t.null_ns_per_op.clone()));
+            }
+        }
+    }
+    procs
 }
 
 /// A workload's stream as its table line names it: allocator events a pass and the
@@ -412,12 +455,13 @@ pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<(String, 
 }
 
 /// Whether some interval of the verdict covers the rounds of a single throughput process only
-/// (`-r 1`): it then leaves out the spread between processes, usually the larger one.
+/// (`-r 1`): it then leaves out the spread between processes, usually the larger one. A net
+/// throughput's interval counts as much as a ratio's: a run of the reference alone has no
+/// ratio, yet prints an interval over one process's rounds.
 pub fn single_process(verdicts: &[WorkloadVerdict]) -> bool {
-    verdicts
-        .iter()
-        .flat_map(|v| &v.entries)
-        .any(|e| e.speed.is_some_and(|s| s.processes == 1))
+    verdicts.iter().flat_map(|v| &v.entries).any(|e| {
+        e.speed.is_some_and(|s| s.processes == 1) || (e.net_ops.is_some() && e.processes == 1)
+    })
 }
 
 #[cfg(test)]

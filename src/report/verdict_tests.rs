@@ -40,6 +40,47 @@ fn twins(factor: f64) -> RunResults {
 }
 
 #[test]
+fn one_process_of_the_reference_alone_is_a_single_process_verdict() {
+    // `run -a system -r 1`: no ratio (system is the reference), but its net throughput
+    // carries an interval over one process's rounds, which the -r 1 warning is about.
+    let null = vec![1.0; 6];
+    let alone = RunResults::of_cells(vec![
+        cell("null", null.clone(), null.clone()),
+        cell("a", vec![6.0, 6.1, 5.9, 6.2, 6.0, 5.8], null),
+    ]);
+    let v = judge(&alone, None);
+    let a = entry(&v[0], "a");
+    assert!(
+        a.speed.is_none() && a.net_ops.is_some() && a.processes == 1,
+        "{a:?}"
+    );
+    assert!(single_process(&v));
+    // With a second process it is not.
+    let r = RunResults::of_cells(six_processes("w", |_| 4.0));
+    assert!(!single_process(&judge(&r, None)));
+}
+
+#[test]
+fn the_harness_is_read_from_the_allocators_cells_when_null_has_none() {
+    // `validate` keeps no `null` cells, but every allocator's cell carries the null rounds
+    // of its process: the line said "0 samples per allocator; harness (null) not measured".
+    let with_null = RunResults::of_cells(six_processes("w", |_| 4.0));
+    let without = RunResults::of_cells(
+        six_processes("w", |_| 4.0)
+            .into_iter()
+            .filter(|c| c.allocator != "null")
+            .collect(),
+    );
+    let (a, b) = (&judge(&with_null, None)[0], &judge(&without, None)[0]);
+    assert_eq!(
+        b.samples, 72,
+        "6 processes of 12 rounds, counted once per process"
+    );
+    assert_eq!((a.samples, a.harness_ns), (b.samples, b.harness_ns));
+    assert!(b.harness_ns.is_some());
+}
+
+#[test]
 fn a_gap_under_the_resolution_is_indistinguishable_though_its_interval_excludes_one() {
     // Twins 1.5 % apart, paired round by round in one process: the interval is tight and
     // excludes 1, yet the gap is inside what null against itself shows (RESOLUTION).

@@ -24,6 +24,11 @@ pub enum SpecError {
         key: String,
         message: String,
     },
+    /// A required top-level key is absent: it has no line to point at.
+    #[error(
+        "{file}: missing key `{key}` (every spec sets name, description, generator and scale)"
+    )]
+    Missing { file: String, key: String },
     #[error("cannot read workload spec {file}: {reason}")]
     Io {
         file: String,
@@ -62,7 +67,18 @@ pub(crate) fn parse_header(file: &str, src: &str) -> Result<RawSpec<IgnoredAny>,
 
 /// Parses `src` fully with the parameter type `P`.
 pub(crate) fn parse<T: DeserializeOwned>(file: &str, src: &str) -> Result<T, SpecError> {
-    toml::from_str(src).map_err(|e| located(file, src, e.span(), e.message()))
+    toml::from_str(src).map_err(|e| {
+        // A field missing from the top level is reported over the whole document, so the
+        // line-and-key form would name line 1 and whatever key stands there.
+        let whole = e.span().map_or(true, |s| s.start == 0);
+        match e.message().strip_prefix("missing field `") {
+            Some(rest) if whole => SpecError::Missing {
+                file: file.to_string(),
+                key: rest.split('`').next().unwrap_or(rest).to_string(),
+            },
+            _ => located(file, src, e.span(), e.message()),
+        }
+    })
 }
 
 /// An error at byte offset range `span` of `src`, with the key found on that line.

@@ -199,6 +199,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             touch: "header".to_string(),
             sample_every: 1,
             calibration: None,
+            reference: None,
         },
         allocators: ALLOCATORS
             .iter()
