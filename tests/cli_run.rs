@@ -457,16 +457,20 @@ fn an_order_no_program_gives_is_warned_about_once() {
     assert!(unlooped.contains("loop_iterations = 1"), "{unlooped}");
     std::fs::write(&spec, unlooped).unwrap();
     let workloads = format!("{},tuples,churn", spec.display());
-    pybench()
-        .args(["run", "-w", &workloads, "-a", "pymalloc,system", "-r", "1"])
-        .args(common::QUICK_RUN)
-        .arg("--out")
-        .arg(tmp.join("out"))
-        .assert()
-        .success()
-        .stderr(predicate::function(|e: &str| {
-            e.matches("warning: unlooped: op order: ").count() == 1
-                && !e.contains("tuples: op order")
-                && !e.contains("churn: op order")
-        }));
+    // --quiet keeps warnings ("warnings and errors only").
+    for quiet in [&[][..], &["-q"][..]] {
+        pybench()
+            .args(["run", "-w", &workloads, "-a", "pymalloc,system", "-r", "1"])
+            .args(common::QUICK_RUN)
+            .args(quiet)
+            .arg("--out")
+            .arg(tmp.join("out"))
+            .assert()
+            .success()
+            .stderr(predicate::function(|e: &str| {
+                e.matches("warning: unlooped: op order: ").count() == 1
+                    && !e.contains("tuples: op order")
+                    && !e.contains("churn: op order")
+            }));
+    }
 }

@@ -291,10 +291,11 @@ pub fn finish(
             );
         }
     }
+    // Warnings, so printed with --quiet too (its help: "warnings and errors only").
+    for w in crate::report::summary::workload_warnings(results) {
+        eprintln!("warning: {w}");
+    }
     if !out.quiet {
-        for w in crate::report::summary::workload_warnings(results) {
-            eprintln!("warning: {w}");
-        }
         eprintln!("results: {}", store.dir().display());
     }
     // Failures are errors, so they are reported even with --quiet.
