@@ -260,6 +260,24 @@ pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
     Ok(buf)
 }
 
+/// The first `N` bytes of `path` if it is a regular file at least that long; `None` for
+/// anything else. Opened with `O_NONBLOCK`, and the opened file's own type checked, so that
+/// sniffing a FIFO with no writer (`mkfifo t.pbt`) returns at once instead of blocking in
+/// `open` for ever.
+pub fn regular_file_head<const N: usize>(path: &Path) -> Option<[u8; N]> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut head = [0u8; N];
+    file.read_exact(&mut head).ok()?;
+    Some(head)
+}
+
 /// [`read_bounded`] as UTF-8 text.
 pub fn read_bounded_string(
     path: &Path,
