@@ -206,3 +206,36 @@ fn a_cut_stream_is_named_as_stats_names_it() {
             "warning: the stream was cut at 12000 Python objects (twice --scale 1000",
         ));
 }
+
+/// `--libpython NAME`, a bare file name in the current directory, is that file: dlopen
+/// looks a name without a slash up along the library path instead, so it failed with "No
+/// such file or directory" beside the very file (or would have loaded another of that name).
+#[test]
+fn a_bare_libpython_name_is_the_file_in_the_current_directory() {
+    let Some(lib) = libpython("3.11") else {
+        return;
+    };
+    let dir = common::tempdir("bare-libpython");
+    std::fs::copy(&lib, dir.join("libpy.so")).unwrap();
+    pybench()
+        .current_dir(&*dir)
+        .args(["fidelity", "-w", "dicts", "--scale", "1000"])
+        .args(["--libpython", "libpy.so"])
+        .assert()
+        .success();
+    pybench()
+        .current_dir(&*dir)
+        .args([
+            "run",
+            "-w",
+            "dicts",
+            "--scale",
+            "1000",
+            "-a",
+            "cpython:3.11",
+        ])
+        .args(["-r", "1", "--rounds", "2", "-q", "--no-plots", "--out", "r"])
+        .args(["--libpython", "libpy.so"])
+        .assert()
+        .success();
+}

@@ -170,3 +170,56 @@ fn a_trace_without_allocations_is_no_reference() {
         );
     }
 }
+
+/// A named FIFO nobody writes to: every command refuses it as a pipe at once. `run` and
+/// `gen` used to hang, blocked in `open` while sniffing it for a trace's magic bytes before
+/// the pipe check was reached (the timeout below only keeps a regression from hanging the
+/// suite; nothing here depends on how long a refusal takes).
+#[test]
+fn a_fifo_without_a_writer_is_refused_not_waited_on() {
+    let dir = tempdir("fifo-in");
+    let out = dir.join("out.pbt");
+    for name in ["t.pbt", "t", "spec.toml"] {
+        let fifo = dir.join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let f = fifo.to_str().unwrap();
+        let o = out.to_str().unwrap();
+        let r = dir.join("r");
+        let r = r.to_str().unwrap();
+        let quick = [
+            "-a",
+            "null,pymalloc",
+            "-r",
+            "1",
+            "--rounds",
+            "2",
+            "--out",
+            r,
+        ];
+        let cases: [Vec<&str>; 6] = [
+            [&["run", "--trace", f][..], &quick].concat(),
+            [&["run", "-w", f][..], &quick].concat(),
+            vec!["gen", "--like", f, "-o", o],
+            vec!["gen", "-w", f, "-o", o],
+            vec!["stats", f],
+            vec!["sweep", "-q", "--preset", "3.11", "-w", f],
+        ];
+        for args in cases {
+            let err = refusal(
+                pybench()
+                    .args(&args)
+                    .timeout(std::time::Duration::from_secs(120)),
+            );
+            assert!(
+                err.contains("cannot be read from a pipe") && err.contains(f),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(!out.exists());
+        std::fs::remove_file(&fifo).unwrap();
+    }
+}

@@ -333,6 +333,37 @@ fn block_checksums_bind_the_file_id_and_the_position() {
     assert_eq!(s, header);
 }
 
+/// An end block whose header's table size disagrees with its JSON (its checksum made
+/// valid again) names both numbers as numbers: the message printed `Some(7)`.
+#[test]
+fn an_end_block_disagreeing_with_its_header_says_so_in_plain_numbers() {
+    let mut b = write(&[Event::Alloc {
+        slot: 0,
+        size: 8,
+        domain: Domain::Obj,
+        thread: 0,
+    }]);
+    let (_, bl) = common::blocks(&b);
+    let id = u64::from_le_bytes(b[16..24].try_into().unwrap());
+    let (s, e) = bl[bl.len() - 1];
+    assert_eq!(b[s], format::BLOCK_END);
+    b[s + 13..s + 17].copy_from_slice(&7u32.to_le_bytes());
+    let c = crc(&[
+        &block_binding(id, (bl.len() - 1) as u64),
+        &b[s..s + 17],
+        &b[s + 21..e],
+    ]);
+    b[s + 17..s + 21].copy_from_slice(&c.to_le_bytes());
+    let p = tmp_file("end-table.pbt", &b);
+    let msg = read_parallel(&p).expect_err("refused").to_string();
+    assert!(
+        msg.ends_with(&format!(
+            "byte {s}: end block declares 1 slots, its header 7"
+        )),
+        "{msg}"
+    );
+}
+
 /// `run` refuses a trace that breaks liveness in one line, and with `--allow-malformed`
 /// replays it without handing any allocator a dead block (glibc aborts on a double free),
 /// saying what it dropped on stderr and in the cells' notes.

@@ -25,7 +25,6 @@ use super::libpython::{dlerror, version_token, Found};
 use super::Allocator;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::marker::PhantomData;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -168,9 +167,9 @@ impl CpythonAllocator {
 /// Opens the library, resolves every entry point, sets the start-up flags and initialises.
 fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
     let path = found.path.clone();
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|e| CpythonError::Load {
+    let c_path = super::libpython::dlopen_name(&path).map_err(|reason| CpythonError::Load {
         path: path.clone(),
-        reason: e.to_string(),
+        reason,
     })?;
     // RTLD_LOCAL keeps libpython's symbols out of the global namespace; with `site` off and
     // the environment ignored, start-up imports only built-in and frozen modules, so no

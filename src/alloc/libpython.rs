@@ -184,7 +184,7 @@ pub fn probe_version(path: &Path) -> Result<String, String> {
     if !path.exists() {
         return Err("no such file".to_string());
     }
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    let c_path = dlopen_name(path)?;
     // SAFETY: dlopen with a valid C string; libpython has no constructors that need setup.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
     if handle.is_null() {
@@ -203,6 +203,21 @@ pub fn probe_version(path: &Path) -> Result<String, String> {
         v
     };
     version
+}
+
+/// `path` as `dlopen` must be given it to open that very file. dlopen(3) searches the
+/// library path (`LD_LIBRARY_PATH`, `ld.so.cache`, …) for a name without a slash instead
+/// of the current directory, so `--libpython libpython3.11.so` in the library's own folder
+/// was "No such file or directory" — or the system's library of that name, not the file
+/// the user named.
+pub(crate) fn dlopen_name(path: &Path) -> Result<CString, String> {
+    let bytes = path.as_os_str().as_bytes();
+    let named = if bytes.contains(&b'/') {
+        bytes.to_vec()
+    } else {
+        [b"./".as_slice(), bytes].concat()
+    };
+    CString::new(named).map_err(|e| e.to_string())
 }
 
 /// `"3.11.7 (main, Jan  1 2024, …) [GCC 12.2.0]"` → `"3.11.7"`.

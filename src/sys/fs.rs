@@ -1,43 +1,27 @@
 //! Every file pybench writes goes through here, so that no output can be redirected by a
-//! planted symlink, half-written, or left behind: [`AtomicFile`] (a temporary created with
-//! `O_EXCL | O_NOFOLLOW` under an unpredictable name beside the target, then `fsync` and
-//! `rename`), [`create_unique_dir`] (a run folder made with `mkdir`, never an existing one),
-//! and [`read_bounded`] (inputs read with a stated size limit, so `/dev/zero` cannot grow the
-//! process without end).
+//! planted symlink, half-written, or left behind: [`AtomicFile`] (a nameless temporary
+//! beside the target, given an unpredictable name only once complete, then `fsync` and
+//! `rename`: `super::atomic_file`), [`create_unique_dir`] (a run folder made with `mkdir`,
+//! never an existing one), and [`read_bounded`] (inputs read with a stated size limit, so
+//! `/dev/zero` cannot grow the process without end).
 //!
 //! `O_EXCL` makes `open` fail if anything, a symlink included, already has the name
 //! (open(2): "if pathname is a symbolic link, open() fails regardless of where the link
-//! points"); `O_NOFOLLOW` says the same for the last component. `rename(2)` replaces the
-//! target's directory entry and never follows a symlink there, so a link planted at the
-//! target is replaced, not written through.
+//! points"); `O_NOFOLLOW` says the same for the last component; `linkat` never replaces an
+//! existing name either. `rename(2)` replaces the target's directory entry and never follows
+//! a symlink there, so a link planted at the target is replaced, not written through.
 //!
 //! What cannot be replaced by a rename — a character device, a FIFO, a socket, one of the
 //! process's own descriptors such as `/dev/stdout` — is written straight into instead, and a
 //! directory is refused before anything is written: [`super::target::open_in_place`] decides,
 //! for every command at once.
 
-use std::ffi::{OsStr, OsString};
+pub use super::atomic_file::{write_atomically, AtomicFile};
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// An output file under construction: writes go to a fresh temporary beside the target,
-/// which [`AtomicFile::commit`] makes durable and renames over the target. Dropped without
-/// a commit (an error anywhere, a panic), the temporary is removed and the target untouched.
-/// A target that is not a regular file is written in place (see the module's notes): then
-/// there is no temporary.
-#[derive(Debug)]
-pub struct AtomicFile {
-    file: Option<File>,
-    /// Empty when writing in place, or once committed.
-    tmp: PathBuf,
-    target: PathBuf,
-    in_place: bool,
-    written: u64,
-}
 
 /// A name nobody can predict: the pid, the time in nanoseconds, a per-process counter, and
 /// bits from the kernel's random source when available. Every temporary name pybench makes
@@ -61,145 +45,6 @@ pub fn unique_suffix() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         r ^ nanos
     )
-}
-
-impl AtomicFile {
-    /// Creates the temporary `.NAME.<unique>.tmp` in the target's directory (so the final
-    /// rename stays within one file system). Fails if that directory does not exist, or if
-    /// the target is a directory. A device, FIFO or socket target is opened as it is.
-    pub fn create(target: &Path) -> io::Result<AtomicFile> {
-        if let Some(file) = super::target::open_in_place(target)? {
-            return Ok(AtomicFile {
-                file: Some(file),
-                tmp: PathBuf::new(),
-                target: target.to_path_buf(),
-                in_place: true,
-                written: 0,
-            });
-        }
-        let name = target.file_name().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} is not a file name", target.display()),
-            )
-        })?;
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        for _ in 0..16 {
-            let mut tmp_name = OsString::from(".");
-            // A long name keeps only its start, so the temporary's stays within NAME_MAX.
-            tmp_name.push(OsStr::from_bytes(&name.as_bytes()[..name.len().min(128)]));
-            tmp_name.push(format!(".{}.tmp", unique_suffix()));
-            let tmp = dir.join(tmp_name);
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true) // O_CREAT | O_EXCL
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .mode(0o666) // less the umask, as for any file the user creates
-                .open(&tmp)
-            {
-                Ok(file) => {
-                    return Ok(AtomicFile {
-                        file: Some(file),
-                        tmp,
-                        target: target.to_path_buf(),
-                        in_place: false,
-                        written: 0,
-                    })
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("cannot find a free temporary name in {}", dir.display()),
-        ))
-    }
-
-    /// The file this will become.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
-    /// The temporary being written (for messages and tests); empty when writing in place.
-    pub fn temporary(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// True when the target is written straight into (a device, FIFO or socket).
-    pub fn in_place(&self) -> bool {
-        self.in_place
-    }
-
-    /// Bytes written so far (the target's size once committed, for a regular file).
-    pub fn bytes_written(&self) -> u64 {
-        self.written
-    }
-
-    fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("present until commit or drop")
-    }
-
-    /// Makes the content durable (`fsync`), renames it over the target, and syncs the
-    /// directory so the rename survives a crash. On error the temporary is removed. Written
-    /// in place, there is nothing to sync or rename (`fsync` on a pipe is an error).
-    pub fn commit(mut self) -> io::Result<()> {
-        let mut file = self.file.take().expect("present until commit or drop");
-        if self.in_place {
-            return file.flush();
-        }
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&self.tmp, &self.target)?;
-        // The temporary no longer exists under its own name: nothing to remove.
-        self.tmp = PathBuf::new();
-        if let Some(dir) = self.target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            // Best effort: some file systems refuse fsync on a directory.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file().write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.file().flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            self.file = None;
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Writes `target` through an [`AtomicFile`]: `fill` gets a buffered writer; the target is
-/// replaced only if `fill` and every write succeed.
-pub fn write_atomically(
-    target: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut out = io::BufWriter::new(AtomicFile::create(target)?);
-    fill(&mut out)?;
-    out.into_inner().map_err(|e| e.into_error())?.commit()
 }
 
 /// Creates a new directory `root/name` (or `root/name-2`, `-3`, … if the name is taken:
@@ -258,6 +103,24 @@ pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
         return Err(ReadError::TooLarge { limit, what });
     }
     Ok(buf)
+}
+
+/// The first `N` bytes of `path` if it is a regular file at least that long; `None` for
+/// anything else. Opened with `O_NONBLOCK`, and the opened file's own type checked, so that
+/// sniffing a FIFO with no writer (`mkfifo t.pbt`) returns at once instead of blocking in
+/// `open` for ever.
+pub fn regular_file_head<const N: usize>(path: &Path) -> Option<[u8; N]> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut head = [0u8; N];
+    file.read_exact(&mut head).ok()?;
+    Some(head)
 }
 
 /// [`read_bounded`] as UTF-8 text.
@@ -331,37 +194,6 @@ mod tests {
             .collect();
         v.sort();
         v
-    }
-
-    #[test]
-    fn commit_replaces_a_planted_link_instead_of_writing_through_it() {
-        let d = scratch("link");
-        let victim = d.join("victim");
-        std::fs::write(&victim, "secret").unwrap();
-        std::os::unix::fs::symlink(&victim, d.join("out.json")).unwrap();
-        write_atomically(&d.join("out.json"), |w| w.write_all(b"{}")).unwrap();
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret");
-        assert!(!is_symlink(&d.join("out.json")));
-        assert_eq!(std::fs::read_to_string(d.join("out.json")).unwrap(), "{}");
-        assert_eq!(entries(&d), ["out.json", "victim"]);
-        let _ = std::fs::remove_dir_all(&d);
-    }
-
-    #[test]
-    fn an_error_leaves_neither_temporary_nor_target_and_spares_unrelated_files() {
-        let d = scratch("err");
-        std::fs::write(d.join("report.tmp"), "unrelated").unwrap();
-        let r = write_atomically(&d.join("report.csv"), |w| {
-            w.write_all(b"half")?;
-            Err(io::Error::other("disk full"))
-        });
-        assert!(r.is_err());
-        assert_eq!(entries(&d), ["report.tmp"]);
-        assert_eq!(
-            std::fs::read_to_string(d.join("report.tmp")).unwrap(),
-            "unrelated"
-        );
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

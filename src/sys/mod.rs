@@ -7,6 +7,7 @@
 //! address space (`spawn`), the recording channel that names each writer (`channel`), and
 //! what a hypervisor does with free memory (`hypervisor`).
 
+pub mod atomic_file;
 pub mod channel;
 pub mod fs;
 pub mod hypervisor;

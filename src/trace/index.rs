@@ -78,13 +78,10 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
                     ),
                 ));
             }
-            if head.table_before.is_some_and(|t| t != end.slots) {
+            if let Some(t) = head.table_before.filter(|&t| t != end.slots) {
                 return Err(TraceError::corrupt(
                     at,
-                    format!(
-                        "end block declares {} slots, its header {:?}",
-                        end.slots, head.table_before
-                    ),
+                    format!("end block declares {} slots, its header {t}", end.slots),
                 ));
             }
             check_declared(&end, at)?;

@@ -15,7 +15,6 @@ use super::{Meta, TraceReader, EXTENSION};
 use crate::workload::{Event, EventSource, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Prefix naming a shipped trace: `trace:json_tool`.
@@ -90,12 +89,10 @@ pub fn shipped() -> Vec<(String, PathBuf)> {
 }
 
 /// True when the file at `path` starts with a trace's magic bytes (a missing or short file
-/// is not a trace).
+/// is not a trace, nor is anything but a regular file: a FIFO is refused by
+/// [`refuse_pipe`], and sniffing one must not wait for a writer).
 pub fn has_trace_magic(path: &Path) -> bool {
-    let mut head = [0u8; MAGIC.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == MAGIC)
+    crate::sys::fs::regular_file_head::<{ MAGIC.len() }>(path) == Some(MAGIC)
 }
 
 /// Whether a workload argument names a trace: `trace:NAME`, a `.pbt` file (meant as a

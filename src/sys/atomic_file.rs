@@ -1,0 +1,350 @@
+//! [`AtomicFile`]: how every output file is written (see [`super::fs`]). The content goes
+//! to a nameless temporary (`O_TMPFILE`) in the target's directory, which gets a fresh name
+//! (`.NAME.<unique>.tmp`, made with `O_EXCL` semantics: `linkat` never replaces a name) only
+//! once complete and synced, and is renamed over the target at once. A process killed while
+//! writing — Ctrl-C during `gen` or `convert`, SIGKILL, a crash — leaves nothing behind;
+//! where the file system lacks `O_TMPFILE`, the temporary is named from the start with
+//! `O_EXCL | O_NOFOLLOW`, and removed on any error or panic (not on a kill).
+
+use super::fs::unique_suffix;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// An output file under construction: writes go to a fresh temporary beside the target,
+/// which [`AtomicFile::commit`] makes durable and renames over the target. Dropped without
+/// a commit (an error anywhere, a panic), the temporary is removed and the target untouched.
+/// A target that is not a regular file is written in place (see the module's notes): then
+/// there is no temporary.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    /// Empty when writing in place, or once committed.
+    tmp: PathBuf,
+    target: PathBuf,
+    in_place: bool,
+    written: u64,
+}
+
+impl AtomicFile {
+    /// Creates the temporary in the target's directory (so the final rename stays within
+    /// one file system): a nameless file (`O_TMPFILE`), given the name
+    /// `.NAME.<unique>.tmp` only at [`commit`](Self::commit), just before the rename, so a
+    /// process killed while writing (Ctrl-C during `gen` or `convert`, SIGKILL) leaves
+    /// nothing behind; where the file system lacks `O_TMPFILE`, that name from the start.
+    /// Fails if the directory does not exist, or if the target is a directory. A device,
+    /// FIFO or socket target is opened as it is.
+    pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        if let Some(file) = super::target::open_in_place(target)? {
+            return Ok(AtomicFile {
+                file: Some(file),
+                tmp: PathBuf::new(),
+                target: target.to_path_buf(),
+                in_place: true,
+                written: 0,
+            });
+        }
+        let (dir, _) = Self::split(target)?;
+        // Read-write, so that commit can copy it out should linking it fail.
+        let nameless = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .mode(0o666) // less the umask, as for any file the user creates
+            .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+            .open(&dir);
+        // Any failure (no O_TMPFILE here, a missing directory, …) takes the named route,
+        // whose error is the one to report.
+        let (file, tmp) = match nameless {
+            Ok(f) => (f, PathBuf::new()),
+            Err(_) => Self::create_named(target)?,
+        };
+        Ok(AtomicFile {
+            file: Some(file),
+            tmp,
+            target: target.to_path_buf(),
+            in_place: false,
+            written: 0,
+        })
+    }
+
+    /// The target's directory (`.` for a bare name) and file name.
+    fn split(target: &Path) -> io::Result<(PathBuf, &OsStr)> {
+        let name = target.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a file name", target.display()),
+            )
+        })?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok((dir, name))
+    }
+
+    /// A fresh temporary name beside `target`; `make` creates it (exclusively) and says
+    /// whether the name was taken.
+    fn fresh_name<T>(
+        target: &Path,
+        mut make: impl FnMut(&Path) -> io::Result<T>,
+    ) -> io::Result<(T, PathBuf)> {
+        let (dir, name) = Self::split(target)?;
+        for _ in 0..16 {
+            let mut tmp_name = OsString::from(".");
+            // A long name keeps only its start, so the temporary's stays within NAME_MAX.
+            tmp_name.push(OsStr::from_bytes(&name.as_bytes()[..name.len().min(128)]));
+            tmp_name.push(format!(".{}.tmp", unique_suffix()));
+            let tmp = dir.join(tmp_name);
+            match make(&tmp) {
+                Ok(made) => return Ok((made, tmp)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("cannot find a free temporary name in {}", dir.display()),
+        ))
+    }
+
+    /// The named temporary `.NAME.<unique>.tmp`, created with `O_EXCL | O_NOFOLLOW`.
+    fn create_named(target: &Path) -> io::Result<(File, PathBuf)> {
+        Self::fresh_name(target, |tmp| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true) // O_CREAT | O_EXCL
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .mode(0o666) // less the umask, as for any file the user creates
+                .open(tmp)
+        })
+    }
+
+    /// Gives the nameless `file` a fresh temporary name beside the target: linked through
+    /// `/proc/self/fd` (what open(2) suggests for `O_TMPFILE`), else by `AT_EMPTY_PATH`
+    /// (needs CAP_DAC_READ_SEARCH), else copied into a named temporary.
+    fn name_it(&self, file: &mut File) -> io::Result<PathBuf> {
+        use std::os::unix::io::AsRawFd as _;
+        let fd = file.as_raw_fd();
+        let linked = Self::fresh_name(&self.target, |tmp| {
+            let to = std::ffi::CString::new(tmp.as_os_str().as_bytes())
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            let proc_path =
+                std::ffi::CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in a number");
+            // SAFETY: both paths are NUL-terminated strings that outlive the calls.
+            let mut rc = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc_path.as_ptr(),
+                    libc::AT_FDCWD,
+                    to.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            };
+            if rc != 0 && io::Error::last_os_error().kind() != io::ErrorKind::AlreadyExists {
+                // SAFETY: as above; "" with AT_EMPTY_PATH names `fd` itself.
+                rc = unsafe {
+                    libc::linkat(
+                        fd,
+                        c"".as_ptr(),
+                        libc::AT_FDCWD,
+                        to.as_ptr(),
+                        libc::AT_EMPTY_PATH,
+                    )
+                };
+            }
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        });
+        match linked {
+            Ok(((), tmp)) => Ok(tmp),
+            Err(_) => {
+                use std::io::Seek as _;
+                let (mut named, tmp) = Self::create_named(&self.target)?;
+                let copied = file
+                    .rewind()
+                    .and_then(|()| io::copy(file, &mut named))
+                    .and_then(|_| named.sync_all());
+                match copied {
+                    Ok(()) => Ok(tmp),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&tmp);
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The file this will become.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The named temporary being written (for messages and tests); empty when writing in
+    /// place or into a nameless file.
+    pub fn temporary(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// True when the target is written straight into (a device, FIFO or socket).
+    pub fn in_place(&self) -> bool {
+        self.in_place
+    }
+
+    /// Bytes written so far (the target's size once committed, for a regular file).
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("present until commit or drop")
+    }
+
+    /// Makes the content durable (`fsync`), names a nameless temporary, renames it over
+    /// the target, and syncs the directory so the rename survives a crash. On error the
+    /// temporary is removed. Written in place, there is nothing to sync or rename (`fsync`
+    /// on a pipe is an error).
+    pub fn commit(mut self) -> io::Result<()> {
+        let mut file = self.file.take().expect("present until commit or drop");
+        if self.in_place {
+            return file.flush();
+        }
+        file.sync_all()?;
+        if self.tmp.as_os_str().is_empty() {
+            // From here until the rename the temporary has a name, which drop removes.
+            self.tmp = self.name_it(&mut file)?;
+        }
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target)?;
+        // The temporary no longer exists under its own name: nothing to remove.
+        self.tmp = PathBuf::new();
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            // Best effort: some file systems refuse fsync on a directory.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file().write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file().flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `target` through an [`AtomicFile`]: `fill` gets a buffered writer; the target is
+/// replaced only if `fill` and every write succeed.
+pub fn write_atomically(
+    target: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::new(AtomicFile::create(target)?);
+    fill(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fs::is_symlink;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pybench-atomic-{tag}-{}", unique_suffix()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn commit_replaces_a_planted_link_instead_of_writing_through_it() {
+        let d = scratch("link");
+        let victim = d.join("victim");
+        std::fs::write(&victim, "secret").unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("out.json")).unwrap();
+        write_atomically(&d.join("out.json"), |w| w.write_all(b"{}")).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret");
+        assert!(!is_symlink(&d.join("out.json")));
+        assert_eq!(std::fs::read_to_string(d.join("out.json")).unwrap(), "{}");
+        assert_eq!(entries(&d), ["out.json", "victim"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_error_leaves_neither_temporary_nor_target_and_spares_unrelated_files() {
+        let d = scratch("err");
+        std::fs::write(d.join("report.tmp"), "unrelated").unwrap();
+        let r = write_atomically(&d.join("report.csv"), |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(r.is_err());
+        assert_eq!(entries(&d), ["report.tmp"]);
+        assert_eq!(
+            std::fs::read_to_string(d.join("report.tmp")).unwrap(),
+            "unrelated"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_temporary_has_no_name_until_commit_so_a_kill_leaves_nothing() {
+        let d = scratch("nameless");
+        std::fs::write(d.join("out.pbt"), "previous").unwrap();
+        let mut f = AtomicFile::create(&d.join("out.pbt")).unwrap();
+        f.write_all(b"new content").unwrap();
+        // What a process killed here (Ctrl-C in `gen`) leaves: the previous file alone.
+        assert_eq!(entries(&d), ["out.pbt"]);
+        assert_eq!(f.temporary(), Path::new(""));
+        assert_eq!(
+            std::fs::read_to_string(d.join("out.pbt")).unwrap(),
+            "previous"
+        );
+        f.commit().unwrap();
+        assert_eq!(entries(&d), ["out.pbt"]);
+        assert_eq!(
+            std::fs::read_to_string(d.join("out.pbt")).unwrap(),
+            "new content"
+        );
+        // Dropped uncommitted: still nothing new, the target untouched.
+        let mut g = AtomicFile::create(&d.join("other")).unwrap();
+        g.write_all(b"x").unwrap();
+        drop(g);
+        assert_eq!(entries(&d), ["out.pbt"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
