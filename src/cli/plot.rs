@@ -33,7 +33,9 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let written = crate::plot::write_plots(&results, &dir)?;
     if !args.quiet {
         // `written` holds index.html beside the SVG files.
-        let svgs = written.iter().filter(|p| p.extension() == Some("svg".as_ref()));
+        let svgs = written
+            .iter()
+            .filter(|p| p.extension() == Some("svg".as_ref()));
         eprintln!(
             "{} plot(s) written; open {}",
             svgs.count(),
