@@ -6,18 +6,9 @@
 
 mod common;
 
-use common::tempdir;
+use common::{entries, tempdir};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// True once process `pid` holds a descriptor on a file in `dir` other than `except` (its
 /// output under construction, named or not).

@@ -4,24 +4,9 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::tempdir;
+use common::{entries, pybench, tempdir};
 use pybench::workload::{Domain, Event};
-use std::path::Path;
 use std::time::Duration;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

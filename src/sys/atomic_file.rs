@@ -274,21 +274,7 @@ pub fn write_atomically(
 mod tests {
     use super::*;
     use crate::sys::fs::is_symlink;
-
-    fn scratch(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("pybench-atomic-{tag}-{}", unique_suffix()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
+    use crate::sys::fs::testing::{entries, scratch};
 
     #[test]
     fn commit_replaces_a_planted_link_instead_of_writing_through_it() {

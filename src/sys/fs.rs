@@ -177,17 +177,20 @@ pub fn anonymous_file_in(dir: &Path) -> io::Result<File> {
     }
 }
 
+/// Scratch folders and listings for the unit tests of `sys`' file code.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
 
-    fn scratch(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("pybench-fs-{tag}-{}", unique_suffix()));
+    /// A fresh folder under the system's temporary directory; `tag` names it.
+    pub fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pybench-sys-{tag}-{}", super::unique_suffix()));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
 
-    fn entries(dir: &Path) -> Vec<String> {
+    /// The names in `dir`, sorted.
+    pub fn entries(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -195,6 +198,12 @@ mod tests {
         v.sort();
         v
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{entries, scratch};
+    use super::*;
 
     #[test]
     fn unique_dirs_never_reuse_an_existing_name_or_link() {

@@ -178,16 +178,8 @@ pub fn portable_name(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::fs::testing::scratch;
     use std::io::{Read, Write};
-
-    fn scratch(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "pybench-target-{tag}-{}",
-            super::super::fs::unique_suffix()
-        ));
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
 
     fn mkfifo(path: &Path) {
         let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();

@@ -225,3 +225,13 @@ pub fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {
     .unwrap();
     d
 }
+
+/// The names in `dir`, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
