@@ -239,3 +239,47 @@ fn a_bare_libpython_name_is_the_file_in_the_current_directory() {
         .assert()
         .success();
 }
+
+/// A folder or a FIFO given as --libpython is named for what it is, in `run` and `fidelity`
+/// alike (the loader said "cannot read file data", `run` "no such file"; a FIFO could wait).
+#[test]
+fn a_libpython_that_is_no_file_says_what_it_is() {
+    let tmp = common::tempdir("libpython-kind");
+    let fifo = tmp.join("fifo.so");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (path, says) in [
+        (tmp.to_path_buf(), "a folder, not a shared library"),
+        (fifo, "not a regular file"),
+    ] {
+        let out_dir = tmp.join("out").display().to_string();
+        for cmd in [
+            &["fidelity", "-w", "dicts", "--scale", "1000"][..],
+            &[
+                "run",
+                "-w",
+                "dicts",
+                "-a",
+                "cpython:3.11",
+                "-r",
+                "1",
+                "--out",
+                &out_dir,
+            ][..],
+        ] {
+            let out = pybench()
+                .args(cmd)
+                .arg("--libpython")
+                .arg(&path)
+                .assert()
+                .code(2);
+            let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+            let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+            assert_eq!(errors.len(), 1, "{cmd:?}: {err}");
+            assert!(errors[0].contains(says), "{cmd:?}: {err}");
+        }
+    }
+}

@@ -177,13 +177,24 @@ fn parse_ldconfig(cache: &str, minor: u8) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Why `path` cannot be a shared library, before the loader is asked (its messages for a
+/// folder or a FIFO — "cannot read file data", or a wait — say less): one rule for every
+/// `--libpython`.
+pub fn check_library_file(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".to_string()),
+        Err(e) => Err(e.to_string()),
+        Ok(m) if m.is_dir() => Err("a folder, not a shared library".to_string()),
+        Ok(m) if !m.is_file() => Err("not a regular file (a shared library is one)".to_string()),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Reads the version (`3.11.7`) a libpython reports through `Py_GetVersion()`, which only
 /// formats compile-time strings and is safe before initialisation. The library is opened with
 /// `RTLD_LAZY | RTLD_LOCAL` and closed again; nothing of it runs but that function.
 pub fn probe_version(path: &Path) -> Result<String, String> {
-    if !path.exists() {
-        return Err("no such file".to_string());
-    }
+    check_library_file(path)?;
     let c_path = dlopen_name(path)?;
     // SAFETY: dlopen with a valid C string; libpython has no constructors that need setup.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };

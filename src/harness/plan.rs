@@ -91,9 +91,8 @@ impl Plan {
         if let Some(p) = &req.alloc.libpython {
             // Checked whether or not a cpython:3.X is in the run: a typo must not pass
             // silently into a run that then measures something else than asked.
-            if !p.is_file() {
-                anyhow::bail!("--libpython {}: no such file", p.display());
-            }
+            crate::alloc::libpython::check_library_file(p)
+                .map_err(|why| anyhow::anyhow!("--libpython {}: {why}", p.display()))?;
         }
         let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
         if req.alloc.libpython.is_some()
