@@ -49,12 +49,7 @@ fn run_with(root: &Path, name: &str, grid: Vec<&str>, extra: &[&str]) -> PathBuf
         .args(extra)
         .assert()
         .success();
-    let dirs: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
+    common::run_dir(&out)
 }
 
 fn grid() -> &'static Grid {
@@ -262,7 +257,16 @@ fn merge_refuses_shards_measured_with_other_parameters() {
         .map(|(a, prev)| if *prev == "--rounds" { "3" } else { a })
         .collect();
     let seeded: Vec<&str> = GRID.iter().copied().chain(["--seed", "7"]).collect();
-    for (grid, field) in [(seeded, "seed"), (other_rounds, "rounds")] {
+    let referred: Vec<&str> = GRID
+        .iter()
+        .copied()
+        .chain(["--reference", "system"])
+        .collect();
+    for (grid, field) in [
+        (seeded, "seed"),
+        (other_rounds, "rounds"),
+        (referred, "reference"),
+    ] {
         let odd = run_with(&tmp, field, grid, &["--shard", "4/4"]);
         let mut given = shard_paths(g)[..3].to_vec();
         given.push(&odd);
