@@ -240,13 +240,16 @@ fn split(
     Ok(ShardManifest::split(groups, &costs, k, req.throughput))
 }
 
+/// (workload, repetition) groups, and each one's estimated cost in nanoseconds.
+type GroupCosts = (Vec<(String, u32)>, Vec<u64>);
+
 /// The run's (workload, repetition) groups in cell order, with each one's estimated cost in
 /// nanoseconds ([`shard::estimate_cost`]).
 fn group_costs(
     sources: &[Source],
     with_baseline: &[AllocatorSpec],
     req: &RunRequest,
-) -> anyhow::Result<(Vec<(String, u32)>, Vec<u64>)> {
+) -> anyhow::Result<GroupCosts> {
     let names: Vec<String> = with_baseline.iter().map(AllocatorSpec::name).collect();
     // Contenders of the throughput processes: `null` again for each extra interpreter.
     let contenders = super::paired::plan_groups(&names)
