@@ -95,9 +95,9 @@ pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     if path.is_dir() {
         anyhow::bail!("{flag} {} is a directory", path.display());
     }
-    // `a/b/` has parent `a` to Rust's `Path`, so the folder checks below would pass it, and
-    // the write would fail only after the run, with "Not a directory".
-    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+    // Before the folder checks below, which pass `a/b/` (its parent is `a`): the write would
+    // fail only after the run.
+    if crate::sys::target::names_a_folder(path) {
         anyhow::bail!(
             "{flag} {} names a folder (it ends in /): give a file name",
             path.display()

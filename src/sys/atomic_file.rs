@@ -72,6 +72,12 @@ impl AtomicFile {
 
     /// The target's directory (`.` for a bare name) and file name.
     fn split(target: &Path) -> io::Result<(PathBuf, &OsStr)> {
+        if super::target::names_a_folder(target) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "names a folder (it ends in /): give a file name",
+            ));
+        }
         let name = target.file_name().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -275,6 +281,14 @@ mod tests {
     use super::*;
     use crate::sys::fs::is_symlink;
     use crate::sys::fs::testing::{entries, scratch};
+
+    #[test]
+    fn a_target_ending_in_a_slash_is_refused_as_a_folder() {
+        let d = scratch("slash");
+        let err = AtomicFile::create(&d.join("new-folder/")).unwrap_err();
+        assert!(err.to_string().contains("names a folder"), "{err}");
+        assert!(entries(&d).is_empty(), "{:?}", entries(&d));
+    }
 
     #[test]
     fn commit_replaces_a_planted_link_instead_of_writing_through_it() {

@@ -94,6 +94,12 @@ fn own_descriptor(path: &Path) -> Option<i32> {
     None
 }
 
+/// True when `path` ends in `/`: it names a folder, though `Path` calls `b` the file name of
+/// `a/b/` (so the folder checks pass it, and a write fails with "Not a directory").
+pub fn names_a_folder(path: &Path) -> bool {
+    path.as_os_str().as_encoded_bytes().ends_with(b"/")
+}
+
 /// True when `a` and `b` both exist and are the same regular file (device and inode, after
 /// links): writing one would destroy the other. A shared device or FIFO is not such a case.
 pub fn same_regular_file(a: &Path, b: &Path) -> bool {

@@ -166,12 +166,12 @@ impl Source {
     /// magic bytes (whatever its name), a built-in workload name or a spec file. A trace is
     /// opened and its header read, a spec parsed: a bad source fails here, before any cell.
     pub fn load(name: &str) -> anyhow::Result<Source> {
-        if !name.starts_with(PREFIX) {
-            refuse_pipe(Path::new(name))?;
-        }
+        // A pipe is refused by `trace_path` on the trace branch (sniffing reads only regular
+        // files, so it never waits on one) and here on the spec branch.
         if names_a_trace(name) {
             return Source::open(&Origin::Trace(trace_path(name)?));
         }
+        refuse_pipe(Path::new(name))?;
         let workload = Workload::load(name)?;
         let origin = if workload.source.starts_with("builtin:") {
             Origin::Builtin(name.to_string())
