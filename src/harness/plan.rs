@@ -111,13 +111,13 @@ impl Plan {
         let with_baseline: Vec<AllocatorSpec> = std::iter::once(AllocatorSpec::Null)
             .chain(allocators.iter().cloned())
             .collect();
-        let (_, costs) = group_costs(&sources, &with_baseline, req)?;
+        // Once for both uses: a trace's event count means reading its block index.
+        let (groups, costs) = group_costs(&sources, &with_baseline, req)?;
         warnings.extend(long_run_warning(&costs, req.shard));
         let (mut cells, unit_of) = lay_out(&sources, &with_baseline, req);
-        let shard = match req.shard {
-            Some(k) => Some(split(&sources, &with_baseline, req, k)?),
-            None => None,
-        };
+        let shard = req
+            .shard
+            .map(|k| ShardManifest::split(groups, &costs, k, req.throughput));
         // From every cell of the run, not the shard's: the manifests of all shards must agree.
         let mut resolved: Vec<AllocatorSpec> = Vec::new();
         for c in &cells {
@@ -228,23 +228,12 @@ fn lay_out(
     (cells, unit_of)
 }
 
-/// Splits the run's (workload, repetition) groups, in cell order, into `k.count` shards by
-/// estimated cost, seen from shard `k`.
-fn split(
-    sources: &[Source],
-    with_baseline: &[AllocatorSpec],
-    req: &RunRequest,
-    k: Shard,
-) -> anyhow::Result<ShardManifest> {
-    let (groups, costs) = group_costs(sources, with_baseline, req)?;
-    Ok(ShardManifest::split(groups, &costs, k, req.throughput))
-}
-
 /// (workload, repetition) groups, and each one's estimated cost in nanoseconds.
 type GroupCosts = (Vec<(String, u32)>, Vec<u64>);
 
 /// The run's (workload, repetition) groups in cell order, with each one's estimated cost in
-/// nanoseconds ([`shard::estimate_cost`]).
+/// nanoseconds ([`shard::estimate_cost`]): what shards are balanced by, and what the
+/// long-run warning sums.
 fn group_costs(
     sources: &[Source],
     with_baseline: &[AllocatorSpec],
