@@ -4,7 +4,7 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::{bad, field, marker, varint, DOMAINS, SLOT_STEP};
+use super::decode::{admit_slot, bad, field, marker, varint, DOMAINS, SLOT_STEP};
 use super::format::*;
 use super::live::SlotSink;
 use super::writer::DeltaState;
@@ -355,13 +355,7 @@ pub fn decode_block(
         } else {
             st.slot.wrapping_add(SLOT_STEP[mode as usize])
         };
-        if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
-            return Err(bad(
-                i,
-                &format!("slot {slot} out of range (table size {table})"),
-            ));
-        }
-        table += u32::from(slot == table);
+        table = admit_slot(i, slot, table, allocating)?;
         st.slot = slot;
         let e = match op {
             OP_ALLOC | OP_CALLOC => {

@@ -30,6 +30,20 @@ pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
     get_varint(raw, p)
 }
 
+/// Checks event `i`'s slot against the slot-table size `table` and returns the size after
+/// it. Slots are dense (format.rs): an allocation may open the next slot, growing the table
+/// by one; nothing may name a slot past it. Shared by both block versions' decoders.
+#[inline(always)]
+pub(super) fn admit_slot(i: u32, slot: u32, table: u32, allocating: bool) -> Result<u32, String> {
+    if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
+        return Err(bad(
+            i,
+            &format!("slot {slot} out of range (table size {table})"),
+        ));
+    }
+    Ok(table + u32::from(slot == table))
+}
+
 /// A varint field of at most 32 bits; `what` names it in the error.
 #[inline(always)]
 pub(super) fn field(raw: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
@@ -90,14 +104,7 @@ pub fn decode_block(
         } else {
             st.slot.wrapping_add(SLOT_STEP[mode as usize])
         };
-        // Dense slots: an allocation may open the next slot; nothing may go past it.
-        if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
-            return Err(bad(
-                i,
-                &format!("slot {slot} out of range (table size {table})"),
-            ));
-        }
-        table += u32::from(slot == table);
+        table = admit_slot(i, slot, table, allocating)?;
         st.slot = slot;
         let e = match op {
             OP_ALLOC | OP_CALLOC => {
