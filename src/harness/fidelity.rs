@@ -10,14 +10,20 @@
 //! engine, which starts empty: that slack is measured from the baseline and allowed, on top of
 //! the ±1 pool per class / ±1 arena tolerance.
 
-use super::cell::{materialize, CellSpec};
+use super::cell::{materialize, CellOptions, CellSpec};
 use super::replay::{Replayer, Touch};
+use super::runner::run_child;
 use super::timer::Timer;
+use crate::alloc::libpython::{is_minor, probe_version};
 use crate::alloc::{
-    AllocOptions, Allocator, CpythonAllocator, DebugMallocStats, PymallocAllocator,
+    AllocOptions, Allocator, AllocatorSpec, CpythonAllocator, DebugMallocStats, PymallocAllocator,
 };
 use crate::pymalloc::{Geometry, Preset, NUM_CLASSES};
+use crate::trace::Source;
+use crate::workload::{Overrides, PyVersion};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Name of the hidden subcommand that measures in a child process.
 pub const FIDELITY_SUBCOMMAND: &str = "__fidelity";
@@ -47,6 +53,115 @@ pub struct Row {
     /// How many fewer the real allocator may need thanks to its start-up slack.
     pub slack: i64,
     pub flagged: bool,
+}
+
+/// What `pybench fidelity` is asked to compare on a workload.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// A built-in workload's name or a spec file.
+    pub workload: String,
+    /// `--python`: the version to compare; `None` takes the workload's own, as `run` does.
+    pub python: Option<String>,
+    pub scale: Option<u64>,
+    pub seed: Option<u64>,
+    /// `--libpython`: the library to load instead of searching for one.
+    pub libpython: Option<PathBuf>,
+}
+
+/// The answer: the child's measurement, the preset it was held to, and the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub measurement: FidelityMeasurement,
+    pub preset: String,
+    pub rows: Vec<Row>,
+    /// How many rows differ beyond their tolerance.
+    pub flagged: usize,
+}
+
+/// How long the child may take: a default workload needs seconds, a huge `--scale` minutes.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Measures a workload in a child process and compares its two accountings. Every mistake
+/// the user can make (an unknown version or workload, a `--libpython` of another version) is
+/// refused here in one line, before the child starts.
+pub fn measure(req: &Request) -> anyhow::Result<Report> {
+    let asked: Option<PyVersion> = match &req.python {
+        Some(v) => {
+            anyhow::ensure!(
+                Preset::for_python(v).is_some(),
+                "no engine preset for Python {v}; valid: 3.8 … 3.13"
+            );
+            Some(v.parse().map_err(|e: String| anyhow::anyhow!(e))?)
+        }
+        None => None,
+    };
+    let source = Source::load(&req.workload)?;
+    // The rule `run` follows: --python if given, else the version the events are shaped for.
+    let python = asked.unwrap_or_else(|| source.python());
+    let preset = Preset::for_python(python.name())
+        .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
+    if let Some(lib) = &req.libpython {
+        check_libpython(lib, python, asked.is_some())?;
+    }
+    let options = CellOptions {
+        overrides: Overrides {
+            python: Some(python),
+            scale: req.scale,
+            seed: req.seed,
+            ..Overrides::default()
+        },
+        libpython: req.libpython.clone(),
+        ..CellOptions::default()
+    };
+    let spec = CellSpec::new(&source, AllocatorSpec::Cpython(python), 0, &options);
+    let line = run_child(
+        FIDELITY_SUBCOMMAND,
+        &serde_json::to_string(&spec)?,
+        CHILD_TIMEOUT,
+    )
+    .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
+    let measurement: FidelityMeasurement = serde_json::from_str(&line)?;
+    let rows = compare(&measurement, preset.geometry());
+    Ok(Report {
+        flagged: rows.iter().filter(|r| r.flagged).count(),
+        preset: preset.to_string(),
+        measurement,
+        rows,
+    })
+}
+
+/// Refuses a `--libpython` that is not CPython `python` (the search would otherwise skip it
+/// and quietly load another library of the right version).
+fn check_libpython(lib: &Path, python: PyVersion, asked: bool) -> anyhow::Result<()> {
+    let found =
+        probe_version(lib).map_err(|e| anyhow::anyhow!("--libpython {}: {e}", lib.display()))?;
+    let minor = python
+        .name()
+        .strip_prefix("3.")
+        .and_then(|m| m.parse().ok());
+    if minor.is_some_and(|m| is_minor(&found, m)) {
+        return Ok(());
+    }
+    anyhow::bail!("{}", libpython_mismatch(lib, &found, python, asked))
+}
+
+/// The one line saying a `--libpython` of version `found` cannot serve a comparison on
+/// `python`, and what to pass instead.
+fn libpython_mismatch(lib: &Path, found: &str, python: PyVersion, asked: bool) -> String {
+    let whose = if asked {
+        "--python"
+    } else {
+        "the workload's version"
+    };
+    let short: String = found.split('.').take(2).collect::<Vec<_>>().join(".");
+    let instead = match short.parse::<PyVersion>() {
+        Ok(v) => format!("pass --python {v} or a libpython{python}"),
+        Err(_) => format!("pass a libpython{python} (fidelity compares 3.8 … 3.13)"),
+    };
+    format!(
+        "--libpython {} is CPython {found}, not {python} ({whose}); {instead}",
+        lib.display()
+    )
 }
 
 /// Replays `events` into `a` and leaves the blocks live (the accounting is read at the end of
@@ -175,5 +290,21 @@ mod tests {
             "start-up slack explains fewer pools"
         );
         assert!(flag("x", 10, 5, 3).flagged);
+    }
+
+    #[test]
+    fn a_libpython_of_another_version_is_named_with_both_versions() {
+        let lib = Path::new("/x/libpython3.9.so");
+        assert_eq!(
+            libpython_mismatch(lib, "3.9.18", PyVersion::V3_11, false),
+            "--libpython /x/libpython3.9.so is CPython 3.9.18, not 3.11 (the workload's \
+             version); pass --python 3.9 or a libpython3.11"
+        );
+        let lib = Path::new("/x/libpython2.7.so");
+        assert_eq!(
+            libpython_mismatch(lib, "2.7.18", PyVersion::V3_9, true),
+            "--libpython /x/libpython2.7.so is CPython 2.7.18, not 3.9 (--python); pass a \
+             libpython3.9 (fidelity compares 3.8 … 3.13)"
+        );
     }
 }
