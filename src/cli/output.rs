@@ -119,9 +119,6 @@ pub fn auto_label(workloads: &[String]) -> String {
         .unwrap_or_default()
 }
 
-/// Interval half-width (relative) above which a figure is reported as noisy.
-pub const NOISY_INTERVAL: f64 = 0.05;
-
 /// One line on stderr when the machine is busy: figures taken now will be noisy.
 pub fn warn_if_loaded(machine: &MachineInfo) {
     if let Some(load) = machine.load_average {
@@ -261,35 +258,8 @@ pub fn finish(
             write!(stdout, "{}", crate::report::table::render(results))?;
         }
     }
-    if replay_with_samples {
-        let verdicts = crate::report::verdict::judge(results, out.reference.as_deref());
-        let asked = results.parameters.repetitions;
-        if crate::report::verdict::single_process(&verdicts) && asked < 2 {
-            eprintln!(
-                "warning: one throughput process per workload: its intervals cover the rounds of \
-                 that process only, not the spread between processes (address layout, page \
-                 placement), which is usually larger; use -r 2 or more"
-            );
-        } else if crate::report::verdict::single_process(&verdicts) {
-            // -r 2 or more was asked: a shard's share of the run, or the other processes
-            // failed or were interrupted. The advice to raise -r would be wrong.
-            eprintln!(
-                "note: this table holds one throughput process per workload of the {asked} the \
-                 run asked for (a shard's share, or the others failed): its intervals cover \
-                 that process's rounds only; `pybench merge` joins a sharded run's processes"
-            );
-        }
-        let noisy = crate::report::verdict::wide_intervals(&verdicts, NOISY_INTERVAL);
-        if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
-            eprintln!(
-                "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
-                 ±{:.1} %); a difference within such an interval is not resolved — more \
-                 repetitions (-r: throughput processes) narrow them most, then a quieter machine",
-                noisy.len(),
-                NOISY_INTERVAL * 100.0,
-                hw * 100.0
-            );
-        }
+    for line in crate::report::caveats::throughput_caveats(results, out.reference.as_deref()) {
+        eprintln!("{line}");
     }
     // Warnings, so printed with --quiet too (its help: "warnings and errors only").
     for w in crate::report::summary::workload_warnings(results) {

@@ -1,5 +1,6 @@
 //! Results: the schema of result files and the exporters that write them.
 
+pub mod caveats;
 pub mod export;
 pub mod merge;
 pub mod model;

@@ -1,0 +1,118 @@
+//! What a run's figures warrant saying beside the table: how far its intervals can be
+//! trusted. One place for the lines `run` prints on stderr, so their rules are tested here
+//! rather than only through the command.
+
+use super::model::RunResults;
+use super::verdict::{judge, single_process, wide_intervals};
+
+/// Interval half-width (relative) above which a figure is reported as noisy (issue 12: "warn
+/// when a figure's interval is wider than ±5 %").
+pub const NOISY_INTERVAL: f64 = 0.05;
+
+/// The caveats of a run's throughput figures, each a whole line (`warning: …` or `note: …`);
+/// empty for a run without throughput samples. `reference` is `--reference`.
+pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<String> {
+    if !results.cells.iter().any(|c| c.throughput.is_some()) {
+        return Vec::new();
+    }
+    let verdicts = judge(results, reference);
+    let asked = results.parameters.repetitions;
+    let mut lines = Vec::new();
+    if single_process(&verdicts) && asked < 2 {
+        lines.push(
+            "warning: one throughput process per workload: its intervals cover the rounds of \
+             that process only, not the spread between processes (address layout, page \
+             placement), which is usually larger; use -r 2 or more"
+                .to_string(),
+        );
+    } else if single_process(&verdicts) {
+        // -r 2 or more was asked: a shard's share of the run, or the other processes failed
+        // or were interrupted. The advice to raise -r would be wrong.
+        lines.push(format!(
+            "note: this table holds one throughput process per workload of the {asked} the \
+             run asked for (a shard's share, or the others failed): its intervals cover that \
+             process's rounds only; `pybench merge` joins a sharded run's processes"
+        ));
+    }
+    let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
+    if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        lines.push(format!(
+            "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
+             ±{:.1} %); a difference within such an interval is not resolved — more \
+             repetitions (-r: throughput processes) narrow them most, then a quieter machine",
+            noisy.len(),
+            NOISY_INTERVAL * 100.0,
+            hw * 100.0
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::{CellKind, CellResult, ThroughputSamples};
+
+    /// Processes `0..processes` of workload `w`, each with `rounds` of `null`, pymalloc and
+    /// jemalloc; jemalloc's speed in process `p` is `jemalloc(p)` ns/event over the harness.
+    fn run(processes: u32, asked: u32, jemalloc: impl Fn(u32) -> f64) -> RunResults {
+        let mut cells = Vec::new();
+        for p in 0..processes {
+            let wobble = |i: usize| 1.0 + 0.002 * (i % 3) as f64;
+            let null = vec![1.0; 10];
+            let py: Vec<f64> = (0..10).map(|i| 1.0 + 5.0 * wobble(i)).collect();
+            let je: Vec<f64> = (0..10).map(|i| 1.0 + jemalloc(p) * wobble(i)).collect();
+            for (a, ns) in [("null", null.clone()), ("pymalloc", py), ("jemalloc", je)] {
+                let mut c = CellResult::new("w", a, p, CellKind::Replay);
+                c.throughput = Some(ThroughputSamples {
+                    group: format!("w/rep{}/g0", p + 1),
+                    min_time_ns: 1,
+                    passes_per_sample: 1,
+                    cold_ns_per_op: 1.0,
+                    ns_per_op: ns,
+                    null_ns_per_op: null.clone(),
+                });
+                cells.push(c);
+            }
+        }
+        let mut r = RunResults::of_cells(cells);
+        r.parameters.repetitions = asked;
+        r
+    }
+
+    #[test]
+    fn one_process_asked_for_is_told_to_raise_r() {
+        let lines = throughput_caveats(&run(1, 1, |_| 4.0), None);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("warning: one throughput process per workload"));
+        assert!(lines[0].ends_with("use -r 2 or more"));
+    }
+
+    #[test]
+    fn one_process_of_several_asked_for_is_a_note_without_the_advice() {
+        // A shard's share: raising -r would not help, merging would.
+        let lines = throughput_caveats(&run(1, 4, |_| 4.0), None);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("note: ") && lines[0].contains("of the 4 the run asked"));
+        assert!(!lines[0].contains("-r 2"), "{}", lines[0]);
+    }
+
+    #[test]
+    fn steady_processes_say_nothing_and_disagreeing_ones_name_the_widest_figure() {
+        assert_eq!(
+            throughput_caveats(&run(5, 5, |_| 4.0), None),
+            Vec::<String>::new()
+        );
+        // jemalloc 4 or 8 ns/event by process: its figures' intervals are far wider than ±5 %.
+        let lines = throughput_caveats(&run(5, 5, |p| if p % 2 == 0 { 4.0 } else { 8.0 }), None);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("warning: "), "{}", lines[0]);
+        assert!(lines[0].contains("(widest: jemalloc "), "{}", lines[0]);
+    }
+
+    #[test]
+    fn a_run_without_throughput_samples_has_no_caveats() {
+        let r = RunResults::of_cells(vec![CellResult::new("w", "system", 0, CellKind::Replay)]);
+        assert!(throughput_caveats(&r, None).is_empty());
+    }
+}
