@@ -155,55 +155,11 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         .map(|(name, replay)| collect(results, name, replay.as_deref()))
         .collect();
     let reference = reference_of(pairing, &all);
+    let base = reference.map(|i| &all[i]);
     let mut rows: Vec<ValidationRow> = pairing
         .iter()
         .zip(&all)
-        .map(|((name, replay), s)| {
-            let against = |pick: fn(&Samples) -> &Vec<f64>| {
-                let base = pick(&all[reference?]);
-                triple(ratio_of_medians(base, pick(s), &b))
-            };
-            let delta = |pick: fn(&Samples) -> &Vec<f64>| {
-                Some(median(pick(s))? - median(pick(&all[reference?]))?)
-            };
-            let delta_ci = |pick: fn(&Samples) -> &Vec<f64>| {
-                difference_of_medians(pick(s), pick(&all[reference?]), &b)
-            };
-            ValidationRow {
-                allocator: name.clone(),
-                replay_allocator: replay.clone(),
-                replay_time_s: median(&s.replay_time),
-                real_wall_s: median(&s.real_time),
-                replay_peak_rss: median(&s.replay_rss),
-                real_peak_rss: median(&s.real_rss),
-                replay_time_rank: None,
-                real_time_rank: None,
-                replay_memory_rank: None,
-                real_memory_rank: None,
-                predicted_delta_s: delta(|s| &s.replay_time),
-                observed_delta_s: delta(|s| &s.real_time),
-                replay_time_ci: ci(&s.replay_time, &b),
-                real_wall_ci: ci(&s.real_time, &b),
-                replay_rss_ci: ci(&s.replay_rss, &b),
-                real_rss_ci: ci(&s.real_rss, &b),
-                predicted_time_ratio: against(|s| &s.replay_time),
-                observed_time_ratio: against(|s| &s.real_time),
-                predicted_memory_ratio: against(|s| &s.replay_rss),
-                observed_memory_ratio: against(|s| &s.real_rss),
-                real_version: version_of(results, name),
-                replay_version: replay
-                    .as_ref()
-                    .and_then(|r| version_of(results, &format!("{r} (replay)"))),
-                mutator_time_s: median(&s.mutator_time),
-                mutator_time_ci: ci(&s.mutator_time, &b),
-                plain_delta: delta_ci(|s| &s.replay_time),
-                mutator_delta: delta_ci(|s| &s.mutator_time),
-                plain_cold_delta: delta_ci(|s| &s.replay_cold),
-                mutator_cold_delta: delta_ci(|s| &s.mutator_cold),
-                observed_wall_delta: delta_ci(|s| &s.real_time),
-                observed_cpu_delta: delta_ci(|s| &s.real_cpu),
-            }
-        })
+        .map(|((name, replay), s)| row(results, name, replay.as_deref(), s, base, &b))
         .collect();
 
     // Rank and judge only the allocators measured on both sides, so the rankings compare.
@@ -224,26 +180,7 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     let time_cold =
         (!cold_times.iter().any(Vec::is_empty)).then(|| agreement(&cold_times, &real_time, ALPHA));
     let memory = agreement(&pick(|s| &s.replay_rss), &real_rss, ALPHA);
-    let medians = |f: fn(&ValidationRow) -> Option<f64>| -> Vec<f64> {
-        ranks(
-            &both
-                .iter()
-                .map(|&i| f(&rows[i]).unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        )
-    };
-    let (rt, wt, rm, wm) = (
-        medians(|r| r.replay_time_s),
-        medians(|r| r.real_wall_s),
-        medians(|r| r.replay_peak_rss),
-        medians(|r| r.real_peak_rss),
-    );
-    for (k, &i) in both.iter().enumerate() {
-        rows[i].replay_time_rank = Some(rt[k]);
-        rows[i].real_time_rank = Some(wt[k]);
-        rows[i].replay_memory_rank = Some(rm[k]);
-        rows[i].real_memory_rank = Some(wm[k]);
-    }
+    assign_ranks(&mut rows, &both);
 
     let judged: Vec<&ValidationRow> = both.iter().map(|&i| &rows[i]).collect();
     let mut disagreements = Vec::new();
@@ -290,6 +227,78 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
             tau: g.tau_raw,
             pairs: counts(&g),
         }),
+    }
+}
+
+/// One allocator's row: its medians and intervals on both sides, and its ratios and
+/// differences to the reference's samples (`base`; `None` when there is no reference).
+fn row(
+    results: &RunResults,
+    name: &str,
+    replay: Option<&str>,
+    s: &Samples,
+    base: Option<&Samples>,
+    b: &Bootstrap,
+) -> ValidationRow {
+    let against =
+        |pick: fn(&Samples) -> &Vec<f64>| triple(ratio_of_medians(pick(base?), pick(s), b));
+    let delta = |pick: fn(&Samples) -> &Vec<f64>| Some(median(pick(s))? - median(pick(base?))?);
+    let delta_ci = |pick: fn(&Samples) -> &Vec<f64>| difference_of_medians(pick(s), pick(base?), b);
+    ValidationRow {
+        allocator: name.to_string(),
+        replay_allocator: replay.map(str::to_string),
+        replay_time_s: median(&s.replay_time),
+        real_wall_s: median(&s.real_time),
+        replay_peak_rss: median(&s.replay_rss),
+        real_peak_rss: median(&s.real_rss),
+        replay_time_rank: None,
+        real_time_rank: None,
+        replay_memory_rank: None,
+        real_memory_rank: None,
+        predicted_delta_s: delta(|s| &s.replay_time),
+        observed_delta_s: delta(|s| &s.real_time),
+        replay_time_ci: ci(&s.replay_time, b),
+        real_wall_ci: ci(&s.real_time, b),
+        replay_rss_ci: ci(&s.replay_rss, b),
+        real_rss_ci: ci(&s.real_rss, b),
+        predicted_time_ratio: against(|s| &s.replay_time),
+        observed_time_ratio: against(|s| &s.real_time),
+        predicted_memory_ratio: against(|s| &s.replay_rss),
+        observed_memory_ratio: against(|s| &s.real_rss),
+        real_version: version_of(results, name),
+        replay_version: replay.and_then(|r| version_of(results, &format!("{r} (replay)"))),
+        mutator_time_s: median(&s.mutator_time),
+        mutator_time_ci: ci(&s.mutator_time, b),
+        plain_delta: delta_ci(|s| &s.replay_time),
+        mutator_delta: delta_ci(|s| &s.mutator_time),
+        plain_cold_delta: delta_ci(|s| &s.replay_cold),
+        mutator_cold_delta: delta_ci(|s| &s.mutator_cold),
+        observed_wall_delta: delta_ci(|s| &s.real_time),
+        observed_cpu_delta: delta_ci(|s| &s.real_cpu),
+    }
+}
+
+/// Ranks the rows measured on both sides (`both`), by each side's median time and memory.
+fn assign_ranks(rows: &mut [ValidationRow], both: &[usize]) {
+    let ranked = |f: fn(&ValidationRow) -> Option<f64>| -> Vec<f64> {
+        ranks(
+            &both
+                .iter()
+                .map(|&i| f(&rows[i]).unwrap_or(f64::NAN))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (rt, wt, rm, wm) = (
+        ranked(|r| r.replay_time_s),
+        ranked(|r| r.real_wall_s),
+        ranked(|r| r.replay_peak_rss),
+        ranked(|r| r.real_peak_rss),
+    );
+    for (k, &i) in both.iter().enumerate() {
+        rows[i].replay_time_rank = Some(rt[k]);
+        rows[i].real_time_rank = Some(wt[k]);
+        rows[i].replay_memory_rank = Some(rm[k]);
+        rows[i].real_memory_rank = Some(wm[k]);
     }
 }
 
