@@ -6,7 +6,9 @@
 
 use super::feed::{Content, Feed};
 use super::feed::{Decision, StreamPolicy};
-use super::replay::{timed_pass, untimed_pass, Events, Latencies, Replayer, Touch, OP_NAMES};
+use super::replay::{
+    timed_pass, untimed_pass, Events, Latencies, Replayer, Touch, UntimedPass, OP_NAMES,
+};
 use super::timer::Timer;
 use crate::alloc::{Allocator, AllocatorSpec};
 use crate::metrics::Id;
@@ -269,12 +271,30 @@ pub fn measure<A: Allocator>(
             .to_string(),
     );
     cell.notes.extend(input.notes().iter().cloned());
-    let base = pass.baseline_rss;
     let mx = &mut cell.metrics;
+    memory_metrics(mx, &pass, retained_pre_trim, retained);
+    mx.push(Metric::of(Id::TimerOverheadNs, timer.overhead_ns()));
+    latency_metrics(mx, &latencies, &timer);
+    for (name, value) in counters.read() {
+        match value {
+            Some(v) => mx.push(Metric::new(&name, v as f64, "count")),
+            None => cell.absent_counters.push(name),
+        }
+    }
+    if let Some(s) = engine {
+        engine_metrics(&mut cell.metrics, &s);
+    }
+    Ok(cell)
+}
+
+/// The memory pass's figures, above the RSS before the stream began (`retained*`: after
+/// everything was freed, before and after the allocator's trim).
+fn memory_metrics(mx: &mut Vec<Metric>, pass: &UntimedPass, retained_pre_trim: u64, retained: u64) {
+    let base = pass.baseline_rss;
+    let above_base = |rss: u64| rss.saturating_sub(base) as f64;
     let peak_rss = pass.peak_rss.saturating_sub(base);
     mx.push(Metric::of(Id::PeakLiveBytes, pass.peak_live_bytes as f64));
     mx.push(Metric::of(Id::PeakRssBytes, peak_rss as f64));
-    let above_base = |rss: u64| rss.saturating_sub(base) as f64;
     mx.push(Metric::of(Id::FinalRssBytes, above_base(pass.final_rss)));
     mx.push(Metric::of(
         Id::RetainedPreTrimRssBytes,
@@ -287,37 +307,28 @@ pub fn measure<A: Allocator>(
             peak_rss as f64 / pass.peak_live_bytes as f64,
         ));
     }
-    mx.push(Metric::of(Id::TimerOverheadNs, timer.overhead_ns()));
-    latency_metrics(mx, &latencies, &timer);
-    for (name, value) in counters.read() {
-        match value {
-            Some(v) => mx.push(Metric::new(&name, v as f64, "count")),
-            None => cell.absent_counters.push(name),
-        }
+}
+
+/// The engine's accounting at the end of the stream, before everything is freed.
+fn engine_metrics(mx: &mut Vec<Metric>, s: &crate::pymalloc::Stats) {
+    let pools_used: usize = s.classes.iter().map(|c| c.pools).sum();
+    for (id, v) in [
+        (Id::ArenasAllocatedTotal, s.arenas_allocated_total),
+        (Id::ArenasHighwater, s.arenas_highwater),
+        (Id::ArenasAllocatedCurrent, s.arenas_allocated_current),
+        (Id::PoolsUsed, pools_used),
+        (Id::BytesInAllocatedBlocks, s.bytes_in_allocated_blocks),
+        (Id::BytesLostQuantization, s.bytes_lost_to_quantization),
+        (Id::BytesLostPoolHeaders, s.bytes_lost_to_pool_headers),
+        (Id::BytesLostArenaAlignment, s.bytes_lost_to_arena_alignment),
+        (Id::BytesInUnusedPools, s.bytes_in_unused_pools()),
+    ] {
+        mx.push(Metric::of(id, v as f64));
     }
-    if let Some(s) = engine {
-        let mx = &mut cell.metrics;
-        let pools_used: usize = s.classes.iter().map(|c| c.pools).sum();
-        // The engine's accounting at the end of the stream, before everything is freed.
-        for (id, v) in [
-            (Id::ArenasAllocatedTotal, s.arenas_allocated_total),
-            (Id::ArenasHighwater, s.arenas_highwater),
-            (Id::ArenasAllocatedCurrent, s.arenas_allocated_current),
-            (Id::PoolsUsed, pools_used),
-            (Id::BytesInAllocatedBlocks, s.bytes_in_allocated_blocks),
-            (Id::BytesLostQuantization, s.bytes_lost_to_quantization),
-            (Id::BytesLostPoolHeaders, s.bytes_lost_to_pool_headers),
-            (Id::BytesLostArenaAlignment, s.bytes_lost_to_arena_alignment),
-            (Id::BytesInUnusedPools, s.bytes_in_unused_pools()),
-        ] {
-            mx.push(Metric::of(id, v as f64));
-        }
-        for (class, c) in s.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
-            let size = crate::pymalloc::class_size(class).to_string();
-            mx.push(Metric::of_op(Id::ClassPools, &size, c.pools as f64));
-        }
+    for (class, c) in s.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
+        let size = crate::pymalloc::class_size(class).to_string();
+        mx.push(Metric::of_op(Id::ClassPools, &size, c.pools as f64));
     }
-    Ok(cell)
 }
 
 /// Percentile points of an HDR-style plot: each halves the remaining tail, up to 99.999 %.
