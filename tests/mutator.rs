@@ -210,6 +210,19 @@ fn sources_without_pace_are_refused_in_one_line() {
         !dir.join("out").exists(),
         "nothing measured, nothing written"
     );
+    // A paced trace with a flag the mutator cannot follow: refused before measuring.
+    let paced = trace(&dir, "paced", Some(4000));
+    let paced = paced.to_str().unwrap();
+    for (flag, why) in [
+        ("--allow-malformed", "cannot replay a repaired trace"),
+        ("--stream=always", "cannot --stream always"),
+    ] {
+        let a = run(&["--mutator", flag, "--trace", paced], &dir.join("out")).code(2);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(why), "{flag}: {err}");
+    }
+    assert!(!dir.join("out").exists());
     let bad = common::pybench()
         .args(["run", "--mutator-params", "ring=3", "-w", "dicts"])
         .assert()

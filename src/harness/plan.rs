@@ -55,32 +55,53 @@ pub struct Plan {
     pub shard: Option<ShardManifest>,
 }
 
+/// Loads and verifies every source of the run, refusing what its flags cannot replay: a
+/// corrupt or truncated trace is refused here (exit 2), not by every cell.
+fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<Vec<Source>> {
+    if req.cell.mutator.is_some() && req.cell.overrides.allow_malformed {
+        // A repaired trace loses events, and with them the pace's alignment.
+        anyhow::bail!("--mutator cannot replay a repaired trace (--allow-malformed)");
+    }
+    if req.cell.mutator.is_some() && req.cell.stream.mode == super::feed::StreamMode::Always {
+        // The mutator's steps are laid out over the whole stream held in memory.
+        anyhow::bail!("--mutator replays a trace held in memory; it cannot --stream always");
+    }
+    req.workloads
+        .iter()
+        .map(|w| {
+            let source = Source::load(w)?;
+            warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
+            if req.cell.mutator.is_some() {
+                super::mutator::check_source(&source)?;
+            }
+            Ok(source)
+        })
+        .collect()
+}
+
+/// The run's parameters as its results record them; `resolved`: every allocator of the whole
+/// run (not a shard's share), `null` first.
+fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
+    RunParameters {
+        workloads: req.workloads.clone(),
+        allocators: resolved.iter().map(AllocatorSpec::name).collect(),
+        repetitions: req.repetitions,
+        scale: req.cell.overrides.scale,
+        seed: req.cell.overrides.seed,
+        python: req.cell.overrides.python.map(|p| p.to_string()),
+        touch: req.cell.touch.name().to_string(),
+        sample_every: req.cell.sample_every,
+        calibration: Some(req.throughput),
+        reference: None,
+    }
+}
+
 impl Plan {
     /// Resolves every source and allocator and lays out the cells: repetitions outermost,
     /// then workloads, then `null` and the allocators.
     pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
         let mut warnings = Vec::new();
-        if req.cell.mutator.is_some() && req.cell.overrides.allow_malformed {
-            // A repaired trace loses events, and with them the pace's alignment.
-            anyhow::bail!("--mutator cannot replay a repaired trace (--allow-malformed)");
-        }
-        if req.cell.mutator.is_some() && req.cell.stream.mode == super::feed::StreamMode::Always {
-            // The mutator's steps are laid out over the whole stream held in memory.
-            anyhow::bail!("--mutator replays a trace held in memory; it cannot --stream always");
-        }
-        let sources = req
-            .workloads
-            .iter()
-            .map(|w| {
-                // A corrupt or truncated trace is refused here (exit 2), not by every cell.
-                let source = Source::load(w)?;
-                warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
-                if req.cell.mutator.is_some() {
-                    super::mutator::check_source(&source)?;
-                }
-                Ok(source)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let sources = load_sources(req, &mut warnings)?;
         let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
         let mut pythons: Vec<PyVersion> = Vec::new();
         for s in &sources {
@@ -125,18 +146,7 @@ impl Plan {
                 resolved.push(c.allocator.clone());
             }
         }
-        let parameters = RunParameters {
-            workloads: req.workloads.clone(),
-            allocators: resolved.iter().map(AllocatorSpec::name).collect(),
-            repetitions: req.repetitions,
-            scale: req.cell.overrides.scale,
-            seed: req.cell.overrides.seed,
-            python: req.cell.overrides.python.map(|p| p.to_string()),
-            touch: req.cell.touch.name().to_string(),
-            sample_every: req.cell.sample_every,
-            calibration: Some(req.throughput),
-            reference: None,
-        };
+        let parameters = parameters(req, &resolved);
         let infos = resolved
             .iter()
             .map(|a| AllocatorInfo {
