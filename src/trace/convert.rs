@@ -278,9 +278,15 @@ impl<W: Write> Converter<W> {
                 (*rec, 0)
             }
         };
+        self.apply(&r, ptr2)
+    }
+
+    /// Applies one whole record (`ptr2`: its second half's pointer or calloc count, for a
+    /// realloc or calloc; else 0) to the slot map and the trace.
+    fn apply(&mut self, r: &[u8; RAW_RECORD], ptr2: u64) -> io::Result<()> {
         let (kind, thread) = (r[0], u16::from_le_bytes([r[2], r[3]]));
         let size = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
-        let ptr = le64(&r);
+        let ptr = le64(r);
         let domain = match r[1] {
             0 => Domain::Raw,
             1 => Domain::Mem,
