@@ -151,61 +151,8 @@ impl Exporter for Markdown {
             let text = super::verdict_table::markdown(results, reference);
             write!(out, "{text}")?;
         }
-        let mut medians_shown = false;
-        for s in summarize(results) {
-            // Results without per-pass samples (older files) and real executions keep the
-            // per-repetition medians: they have no net figures to show.
-            let exec = results
-                .cells
-                .iter()
-                .any(|c| c.workload == s.workload && c.kind == super::model::CellKind::Exec);
-            if sampled && !exec {
-                continue;
-            }
-            medians_shown = true;
-            writeln!(out, "## {}\n", s.workload)?;
-            writeln!(
-                out,
-                "Medians over repetitions; (×) is relative to `{}`.\n",
-                s.reference
-            )?;
-            let headings: Vec<&str> = s.columns.iter().map(|c| c.heading()).collect();
-            writeln!(out, "| allocator | {} |", headings.join(" | "))?;
-            writeln!(out, "|---|{}", "---:|".repeat(headings.len()))?;
-            for r in &s.rows {
-                let is_ref = r.allocator == s.reference;
-                let cells: Vec<String> = (0..s.columns.len())
-                    .map(|i| cell_text(&s.columns[i], r.values[i], r.relative[i], is_ref))
-                    .collect();
-                let failed = if r.failed_reps > 0 {
-                    format!(" ({} failed)", r.failed_reps)
-                } else {
-                    String::new()
-                };
-                writeln!(
-                    out,
-                    "| `{}`{} | {} |",
-                    r.allocator,
-                    failed,
-                    cells.join(" | ")
-                )?;
-            }
-            writeln!(out)?;
-        }
-        let failed: Vec<_> = results.cells.iter().filter(|c| !c.is_ok()).collect();
-        if !failed.is_empty() {
-            writeln!(out, "## Failed cells\n")?;
-            for c in failed {
-                if let super::model::CellStatus::Failed { reason } = &c.status {
-                    writeln!(
-                        out,
-                        "- {} × {} rep {}: {}",
-                        c.workload, c.allocator, c.repetition, reason
-                    )?;
-                }
-            }
-            writeln!(out)?;
-        }
+        let medians_shown = markdown_medians(results, sampled, out)?;
+        markdown_failures(results, out)?;
         if let Some(v) = &results.validation {
             writeln!(out, "## Validation: replay vs the real program\n")?;
             writeln!(out, "```text{}```\n", super::validation::render(v))?;
@@ -227,6 +174,72 @@ impl Exporter for Markdown {
         }
         Ok(())
     }
+}
+
+/// The per-repetition median tables of `summary.md`, for the workloads the verdict does not
+/// show (results without per-pass samples, real executions); whether any was written.
+fn markdown_medians(results: &RunResults, sampled: bool, out: &mut dyn Write) -> io::Result<bool> {
+    let mut medians_shown = false;
+    for s in summarize(results) {
+        // Results without per-pass samples (older files) and real executions keep the
+        // per-repetition medians: they have no net figures to show.
+        let exec = results
+            .cells
+            .iter()
+            .any(|c| c.workload == s.workload && c.kind == super::model::CellKind::Exec);
+        if sampled && !exec {
+            continue;
+        }
+        medians_shown = true;
+        writeln!(out, "## {}\n", s.workload)?;
+        writeln!(
+            out,
+            "Medians over repetitions; (×) is relative to `{}`.\n",
+            s.reference
+        )?;
+        let headings: Vec<&str> = s.columns.iter().map(|c| c.heading()).collect();
+        writeln!(out, "| allocator | {} |", headings.join(" | "))?;
+        writeln!(out, "|---|{}", "---:|".repeat(headings.len()))?;
+        for r in &s.rows {
+            let is_ref = r.allocator == s.reference;
+            let cells: Vec<String> = (0..s.columns.len())
+                .map(|i| cell_text(&s.columns[i], r.values[i], r.relative[i], is_ref))
+                .collect();
+            let failed = if r.failed_reps > 0 {
+                format!(" ({} failed)", r.failed_reps)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "| `{}`{} | {} |",
+                r.allocator,
+                failed,
+                cells.join(" | ")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(medians_shown)
+}
+
+/// The failed cells of `summary.md`, with their reasons.
+fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
+    let failed: Vec<_> = results.cells.iter().filter(|c| !c.is_ok()).collect();
+    if !failed.is_empty() {
+        writeln!(out, "## Failed cells\n")?;
+        for c in failed {
+            if let super::model::CellStatus::Failed { reason } = &c.status {
+                writeln!(
+                    out,
+                    "- {} × {} rep {}: {}",
+                    c.workload, c.allocator, c.repetition, reason
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
