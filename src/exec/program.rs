@@ -185,7 +185,14 @@ pub fn run_programs(
             if !req.quiet {
                 eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
-            let cell = match execute(&req.program, c, req.quiet) {
+            let executed = execute(&req.program, c, req.quiet);
+            // Ctrl-C reaches the program too (one process group): the run it cut short is
+            // neither a measurement nor a failure of the allocator, so it is not kept (as
+            // `run` keeps no cell it interrupted).
+            if runner::interrupted() {
+                return Ok(true);
+            }
+            let cell = match executed {
                 Ok(e) => {
                     if let Some(EngineReport::Refused(reason)) = &e.engine {
                         refused.push(c.name.clone());

@@ -1,0 +1,104 @@
+//! `exec`, `validate` and `record` against programs that misbehave or are stopped: Ctrl-C in
+//! the middle, a killed pybench, a program that reads stdin or prints on stdout, allocators
+//! named twice, programs that cannot start. Each must end with a true one-line message and
+//! the right exit code, keep what was measured, and leave no program running.
+
+mod common;
+
+use common::{pybench, tempdir};
+use predicates::prelude::*;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn have_python() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "pass"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: no python3");
+    }
+    ok
+}
+
+/// A script that appends one `x` to the file `argv[1]` when it starts, then sleeps
+/// `argv[2]` seconds once that file holds at least `argv[3]` of them (0 otherwise).
+const MARKING: &str = "import sys, time\n\
+m, secs, after = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])\n\
+with open(m, 'a') as f: f.write('x')\n\
+time.sleep(secs if len(open(m).read()) >= after else 0)\n";
+
+/// Starts pybench with `args` in a process group of its own (as a shell starts a job), so
+/// that SIGINT can go to the whole group as Ctrl-C does.
+fn start_in_group(args: &[&str], out: &Path, program: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .arg("--")
+        .args(program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most a minute) until `marker` holds `n` marks.
+fn wait_for_marks(marker: &Path, n: usize) {
+    let start = Instant::now();
+    while std::fs::read(marker).map_or(0, |m| m.len()) < n {
+        assert!(start.elapsed() < Duration::from_secs(60), "never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Ctrl-C: SIGINT to the whole process group of `child`.
+fn ctrl_c(child: &Child) {
+    // SAFETY: signalling the group of our own, still unreaped child.
+    assert_eq!(unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) }, 0);
+}
+
+fn finish(child: Child) -> (Option<i32>, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ctrl_c_during_exec_keeps_the_finished_runs_and_saves_no_cut_run_as_failed() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("exec-int");
+    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
+    std::fs::write(&script, MARKING).unwrap();
+    let out = tmp.join("out");
+    let child = start_in_group(
+        &["exec", "-r", "3", "-a", "pymalloc,system", "--no-plots"],
+        &out,
+        &[
+            "python3",
+            script.to_str().unwrap(),
+            marker.to_str().unwrap(),
+            "60",
+            "2",
+        ],
+    );
+    // The second run sleeps: Ctrl-C cuts it short.
+    wait_for_marks(&marker, 2);
+    ctrl_c(&child);
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: 1 cell(s) saved"), "{stderr}");
+    assert!(!stderr.contains("failed:"), "{stderr}");
+    let json = common::results_json(&out);
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    assert_eq!(cells[0]["status"], "ok");
+}
