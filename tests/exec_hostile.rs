@@ -102,3 +102,150 @@ fn ctrl_c_during_exec_keeps_the_finished_runs_and_saves_no_cut_run_as_failed() {
     assert_eq!(cells.len(), 1, "{cells:?}");
     assert_eq!(cells[0]["status"], "ok");
 }
+
+#[test]
+fn ctrl_c_while_validate_records_is_an_interruption_not_a_failed_program() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("validate-int");
+    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
+    std::fs::write(&script, MARKING).unwrap();
+    let out = tmp.join("out");
+    let child = start_in_group(
+        &["validate", "-r", "1", "-a", "pymalloc", "--no-plots"],
+        &out,
+        &[
+            "python3",
+            script.to_str().unwrap(),
+            marker.to_str().unwrap(),
+            "60",
+            "1",
+        ],
+    );
+    wait_for_marks(&marker, 1);
+    ctrl_c(&child);
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: 0 cell(s) saved"), "{stderr}");
+    assert!(!stderr.contains("failed while being recorded"), "{stderr}");
+    assert_eq!(stdout, "", "nothing measured, nothing to compare");
+}
+
+/// What the program saw, one line per run: its standard input and `PYTHONMALLOC`.
+const SEEING: &str = "import os, sys\n\
+print('PROGRAM-STDOUT')\n\
+seen = '%r %s\\n' % (sys.stdin.read(), os.environ.get('PYTHONMALLOC', '-'))\n\
+open(sys.argv[1], 'a').write(seen)\n";
+
+#[test]
+fn validate_records_the_program_as_its_real_runs_start_it() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("validate-launch");
+    let (script, seen) = (tmp.join("s.py"), tmp.join("seen"));
+    std::fs::write(&script, SEEING).unwrap();
+    let out = pybench()
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc",
+            "--no-mutator",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(tmp.join("out"))
+        .args(["--csv", "-", "--", "python3"])
+        .arg(&script)
+        .arg(&seen)
+        .env("PYTHONMALLOC", "debug")
+        .write_stdin("typed by the user\n")
+        .assert()
+        .success();
+    // Before, the recording read pybench's stdin and ran under the user's PYTHONMALLOC while
+    // the real runs got neither, and its output went into pybench's stdout (the CSV here).
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(seen, "'' -\n'' -\n", "recording, then the real run");
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(stdout.starts_with("run,workload,"), "{stdout}");
+    assert!(!stdout.contains("PROGRAM-STDOUT"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert_eq!(stderr.matches("PROGRAM-STDOUT").count(), 2, "{stderr}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody has reaped yet).
+fn gone(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn a_killed_record_or_validate_leaves_no_program_running() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("killed");
+    let (script, pidfile) = (tmp.join("s.py"), tmp.join("pid"));
+    std::fs::write(
+        &script,
+        "import os, sys, time\nopen(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
+         os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(60)\n",
+    )
+    .unwrap();
+    let trace = tmp.join("t.pbt");
+    let out = tmp.join("out");
+    let cases: [Vec<&std::ffi::OsStr>; 2] = [
+        vec!["record".as_ref(), "-o".as_ref(), trace.as_os_str()],
+        vec![
+            "validate".as_ref(),
+            "-r".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+    ];
+    for args in cases {
+        let _ = std::fs::remove_file(&pidfile);
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+            .args(&args)
+            .arg("--")
+            .arg("python3")
+            .arg(&script)
+            .arg(&pidfile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let pid: i32 = loop {
+            if let Ok(p) = std::fs::read_to_string(&pidfile) {
+                break p.parse().unwrap();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{args:?}: never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let start = Instant::now();
+        while !gone(pid) && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let survived = !gone(pid);
+        if survived {
+            // SAFETY: the test's own program, left behind.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        assert!(!survived, "{args:?}: the program outlived pybench");
+    }
+}
