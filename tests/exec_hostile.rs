@@ -249,3 +249,98 @@ fn a_killed_record_or_validate_leaves_no_program_running() {
         assert!(!survived, "{args:?}: the program outlived pybench");
     }
 }
+
+#[test]
+fn a_program_that_cannot_start_is_refused_before_any_run_with_the_true_reason() {
+    let tmp = tempdir("cannot-start");
+    let script = tmp.join("s.py");
+    std::fs::write(&script, "print(1)\n").unwrap();
+    let (dir, file) = (tmp.to_str().unwrap(), script.to_str().unwrap());
+    for (command, program, why) in [
+        ("exec", dir, "it is a directory, not a program"),
+        ("validate", dir, "it is a directory, not a program"),
+        ("exec", file, "it is not executable"),
+        ("validate", file, "it is not executable"),
+    ] {
+        let out = tmp.join("out");
+        pybench()
+            .args([command, "-r", "1", "-a", "pymalloc", "--out"])
+            .arg(&out)
+            .args(["--", program])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "cannot start `{program}`: {why}"
+            )));
+        // Before, a script without the execute bit passed the check and every run failed.
+        assert!(!out.exists(), "{command} {program}: nothing measured");
+    }
+}
+
+#[test]
+fn an_allocator_named_twice_is_refused_before_any_run() {
+    let tmp = tempdir("twice");
+    for (a, preload, said) in [
+        (
+            "pymalloc,system,pymalloc",
+            None,
+            "`pymalloc` is named twice",
+        ),
+        (
+            "pymalloc",
+            Some("pymalloc=/usr/lib/libc.so.6"),
+            "would both be reported as `pymalloc`",
+        ),
+    ] {
+        let mut cmd = pybench();
+        cmd.args(["exec", "-r", "1", "-a", a, "--out"]).arg(&*tmp);
+        if let Some(p) = preload {
+            cmd.args(["--preload", p]);
+        }
+        cmd.args(["--", "python3", "-c", "pass"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(said));
+        assert_eq!(common::entries(&tmp), Vec::<String>::new(), "{a}");
+    }
+}
+
+#[test]
+fn a_script_with_a_long_name_is_measured_and_plotted() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("long-name");
+    let script = tmp.join(format!("{}.py", "a".repeat(240)));
+    std::fs::write(&script, "pass\n").unwrap();
+    // Before, the plots' file name (rss-LABEL.svg) was too long: exit 2 after measuring.
+    pybench()
+        .args(["exec", "-r", "1", "-q", "-a", "pymalloc", "--out"])
+        .arg(tmp.join("out"))
+        .args(["--", "python3"])
+        .arg(&script)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_program_failing_under_every_allocator_has_no_reference_in_its_table() {
+    let tmp = tempdir("all-failed");
+    pybench()
+        .args([
+            "exec",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&*tmp)
+        .args(["--", "sh", "-c", "exit 3"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "medians of 1 repetition(s), no allocator has a finished run",
+        ));
+}
