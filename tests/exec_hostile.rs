@@ -306,6 +306,60 @@ fn an_allocator_named_twice_is_refused_before_any_run() {
 }
 
 #[test]
+fn a_program_ending_without_python_shutdown_under_the_engine_is_not_the_engines_fault() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("engine-exit");
+    // os._exit(0): a success, measured, with a note that there is no accounting.
+    let out = tmp.join("zero");
+    pybench()
+        .args([
+            "exec",
+            "-r",
+            "2",
+            "-q",
+            "--no-plots",
+            "-a",
+            "pymalloc:cpython-3.11",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args(["--", "python3", "-c", "import os; os._exit(0)"])
+        .assert()
+        .success();
+    let json = common::results_json(&out);
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "both repetitions ran");
+    for c in cells {
+        assert_eq!(c["status"], "ok", "{c}");
+        assert!(
+            c["notes"].to_string().contains("no accounting at exit"),
+            "{c}"
+        );
+    }
+    // os._exit(3): the program's failure, in every repetition; the engine is not blamed.
+    let out = tmp.join("three");
+    pybench()
+        .args([
+            "exec",
+            "-r",
+            "2",
+            "-q",
+            "--no-plots",
+            "-a",
+            "pymalloc:cpython-3.11",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args(["--", "python3", "-c", "import os; os._exit(3)"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("the program exited with code 3").count(2))
+        .stderr(predicate::str::contains("engine was not installed").not());
+}
+
+#[test]
 fn a_script_with_a_long_name_is_measured_and_plotted() {
     if !have_python() {
         return;
