@@ -220,6 +220,8 @@ fn a_killed_record_or_validate_leaves_no_program_running() {
             .arg("python3")
             .arg(&script)
             .arg(&pidfile)
+            // A SIGKILLed pybench cannot remove its private folder: keep it in ours.
+            .env("TMPDIR", &*tmp)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
