@@ -3,7 +3,7 @@
 
 use crate::exit::Exit;
 use crate::sys::target::portable_name;
-use crate::trace::record::{exit_code, record, Options};
+use crate::trace::record::{exit_code, record, Launch, Options};
 use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
 use clap::Args;
@@ -104,6 +104,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         domains: mask,
         pace: args.pace,
         defer: args.defer,
+        launch: Launch::Own,
     };
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);

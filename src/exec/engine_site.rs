@@ -47,6 +47,9 @@ pub enum EngineReport {
     Stats(String),
     /// Why it could not serve the interpreter.
     Refused(String),
+    /// It served the program, which ended without Python's normal shutdown (`os._exit`, a
+    /// signal), so no accounting was written: how the program ended is its own outcome.
+    Unreported,
 }
 
 impl EngineSite {
@@ -100,8 +103,12 @@ impl EngineSite {
     }
 }
 
+/// What `engine_site.py` writes once the engine serves the process, before the program runs.
+const UP: &str = "PBUP\n";
+
 fn read_report(path: &Path) -> EngineReport {
     match std::fs::read_to_string(path) {
+        Ok(text) if text == UP => EngineReport::Unreported,
         Ok(text) => match text.strip_prefix("PBERR ") {
             Some(reason) => EngineReport::Refused(format!(
                 "the pymalloc engine cannot serve this interpreter: {}",
@@ -120,7 +127,7 @@ fn read_report(path: &Path) -> EngineReport {
         Err(_) => EngineReport::Refused(
             "the pymalloc engine was not installed: the program is not a CPython 3.8+ \
              interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn \
-             that off), or it exited without Python's normal shutdown"
+             that off)"
                 .to_string(),
         ),
     }

@@ -140,8 +140,14 @@ pub fn to_cell(label: &str, contender: &Contender, repetition: u32, e: &Executio
     ));
     mx.push(Metric::of(Id::MinorFaults, u.minor_faults as f64));
     mx.push(Metric::of(Id::MajorFaults, u.major_faults as f64));
-    if let Some(EngineReport::Stats(text)) = &e.engine {
-        cell.notes.push(format!("{ENGINE_NOTE}\n{text}"));
+    match &e.engine {
+        Some(EngineReport::Stats(text)) => cell.notes.push(format!("{ENGINE_NOTE}\n{text}")),
+        Some(EngineReport::Unreported) => cell.notes.push(
+            "pymalloc engine: no accounting at exit (the program ended without Python's \
+             normal shutdown: os._exit or a signal)"
+                .to_string(),
+        ),
+        _ => {}
     }
     cell.rss_series = e.rss_series.clone();
     cell.notes

@@ -10,7 +10,7 @@ use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::runner::{self, Outcome};
 use crate::report::model::{AllocatorInfo, RunResults, Validation};
 use crate::report::store::ResultsStore;
-use crate::trace::record::{exit_code, record, Options};
+use crate::trace::record::{exit_code, record, Launch, Options};
 use crate::trace::source::{Origin, Source};
 use crate::trace::Meta;
 use crate::workload::PyVersion;
@@ -48,23 +48,35 @@ pub fn replay_allocator(
 }
 
 /// Records the program into `trace` (with each event's pace when the mutator replay needs
-/// it); fails when it cannot be recorded or exits non-zero.
-fn record_program(program: &[String], label: &str, trace: &Path, pace: bool) -> anyhow::Result<()> {
+/// it), started as the real runs will be; fails when it cannot be recorded or exits
+/// non-zero. Returns true when Ctrl-C stopped it (then nothing more is measured).
+fn record_program(
+    req: &ProgramRequest,
+    label: &str,
+    trace: &Path,
+    pace: bool,
+) -> anyhow::Result<bool> {
     let meta = Meta {
         source: "recorded".into(),
         name: label.to_string(),
-        command: program.to_vec(),
+        command: req.program.clone(),
         domains: vec!["obj".into(), "mem".into(), "raw".into()],
         ..Meta::default()
     };
     let opts = Options {
-        program: program.iter().map(Into::into).collect(),
+        program: req.program.iter().map(Into::into).collect(),
         out: trace.to_path_buf(),
         domains: 0b111,
         pace,
         defer: false,
+        launch: Launch::AsExec { quiet: req.quiet },
     };
     let (rec, problem) = record(&opts, meta)?;
+    // Ctrl-C reached the program too: whatever it did then is the user's stop, not its
+    // failure.
+    if rec.interrupted {
+        return Ok(true);
+    }
     if let Some(p) = problem {
         anyhow::bail!("cannot record {label}: {p}");
     }
@@ -74,7 +86,7 @@ fn record_program(program: &[String], label: &str, trace: &Path, pace: bool) -> 
             "{label} failed while being recorded (exit status {code}); nothing to validate"
         );
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
@@ -95,7 +107,15 @@ pub fn validate_program(
         eprintln!("recording {label} …");
     }
     // The mutator replay needs each event's pace (issue 14 item 2).
-    record_program(&req.program, &label, &trace, mutator)?;
+    if record_program(req, &label, &trace, mutator)? {
+        let v = validate(
+            results,
+            &req.program.join(" "),
+            &trace.display().to_string(),
+            &Pairing::new(),
+        );
+        return Ok((v, true));
+    }
 
     // 2. Replay it against the in-process equivalents.
     let source = Source::open(&Origin::Trace(trace.clone()))?;

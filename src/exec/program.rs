@@ -78,7 +78,36 @@ pub fn parse_allocators(
             _ => return Err(ContenderError::BadPreload(p.clone()).into()),
         }
     }
+    refuse_duplicates(&specs)?;
     Ok((specs, problems))
+}
+
+/// The name an allocator's runs carry in the results: NAME of `NAME=PATH`, else its own.
+fn result_name(spec: &AllocatorSpec) -> String {
+    match spec {
+        AllocatorSpec::Preload { name, .. } => name.clone(),
+        other => other.name(),
+    }
+}
+
+/// Refuses two allocators whose runs would carry one name (`-a pymalloc,pymalloc`, or
+/// `--preload pymalloc=lib.so` beside `-a pymalloc`): the tables and the agreement pool the
+/// runs of one name, so a second copy would count as more repetitions than ran, and another
+/// library under a taken name would be mixed into that allocator's figures.
+fn refuse_duplicates(specs: &[AllocatorSpec]) -> anyhow::Result<()> {
+    for (i, spec) in specs.iter().enumerate() {
+        let name = result_name(spec);
+        if let Some(first) = specs[..i].iter().find(|o| result_name(o) == name) {
+            let (a, b) = (first.to_string(), spec.to_string());
+            if a == b {
+                anyhow::bail!("`{a}` is named twice: name each allocator once");
+            }
+            anyhow::bail!(
+                "`{a}` and `{b}` would both be reported as `{name}`: give the library another NAME"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Fails in one line when the program cannot be started at all.
@@ -86,15 +115,24 @@ pub fn check_program(program: &[String]) -> anyhow::Result<()> {
     let Some(first) = program.first() else {
         anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
     };
-    if !crate::sys::process::find_program(first).is_some_and(|p| p.is_file()) {
-        anyhow::bail!("cannot start `{first}`: no such program");
+    if let Some(why) = crate::sys::process::cannot_start(first) {
+        anyhow::bail!("cannot start `{first}`: {why}");
     }
     Ok(())
 }
 
+/// Longest [`program_label`], in characters: it names the cells' workload and so the plots'
+/// files (`rss-LABEL.svg`), which a script's full name could push past the file system's
+/// 255 bytes after the run had measured everything.
+const LABEL_MAX: usize = 60;
+
 /// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
-/// for `-c CODE`, else the command's name.
+/// for `-c CODE`, else the command's name; at most [`LABEL_MAX`] characters.
 pub fn program_label(program: &[String]) -> String {
+    full_label(program).chars().take(LABEL_MAX).collect()
+}
+
+fn full_label(program: &[String]) -> String {
     let stem = |p: &str| {
         std::path::Path::new(p)
             .file_stem()
@@ -185,7 +223,14 @@ pub fn run_programs(
             if !req.quiet {
                 eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
-            let cell = match execute(&req.program, c, req.quiet) {
+            let executed = execute(&req.program, c, req.quiet);
+            // Ctrl-C reaches the program too (one process group): the run it cut short is
+            // neither a measurement nor a failure of the allocator, so it is not kept (as
+            // `run` keeps no cell it interrupted).
+            if runner::interrupted() {
+                return Ok(true);
+            }
+            let cell = match executed {
                 Ok(e) => {
                     if let Some(EngineReport::Refused(reason)) = &e.engine {
                         refused.push(c.name.clone());
@@ -257,5 +302,24 @@ mod tests {
         );
         assert_eq!(label(&["python3", "-c", "x = [1] * 9"]), "python3-inline");
         assert_eq!(label(&["/usr/bin/env"]), "env");
+        let long = format!("{}.py", "a".repeat(250));
+        assert_eq!(label(&["python3", &long]), "a".repeat(60));
+    }
+
+    #[test]
+    fn an_allocator_named_twice_or_a_preload_under_a_taken_name_is_refused() {
+        let err = parse_allocators(&strings(&["pymalloc,system,pymalloc"]), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("`pymalloc` is named twice"),
+            "{err}"
+        );
+        let err =
+            parse_allocators(&strings(&["system"]), &strings(&["system=/lib/x.so"])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("would both be reported as `system`"),
+            "{err}"
+        );
+        assert!(parse_allocators(&strings(&["system"]), &strings(&["mine=/lib/x.so"])).is_ok());
     }
 }

@@ -41,11 +41,14 @@ pub fn render(results: &RunResults) -> String {
         } else {
             format!("{measured} repetition(s)")
         };
-        let _ = writeln!(
-            out,
-            "\n{} — medians of {of}, (×) relative to {}",
-            s.workload, s.reference
-        );
+        // No reference when no run of any allocator finished (a program that fails under
+        // every one): there is nothing to be relative to.
+        let relative = if s.reference.is_empty() {
+            "no allocator has a finished run".to_string()
+        } else {
+            format!("(×) relative to {}", s.reference)
+        };
+        let _ = writeln!(out, "\n{} — medians of {of}, {relative}", s.workload);
         let mut rows: Vec<Vec<String>> = vec![std::iter::once("allocator".to_string())
             .chain(s.columns.iter().map(|c| c.heading().to_string()))
             .collect()];

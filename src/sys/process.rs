@@ -64,7 +64,8 @@ pub fn layout_is_fixed() -> bool {
 }
 
 /// Where `Command::new(name)` would find the program: `name` itself when it holds a `/`, else
-/// the first `PATH` directory with a file of that name. `None` when no `PATH` entry has one.
+/// the first `PATH` directory with an executable file of that name (`execvp` skips the
+/// others). `None` when no `PATH` entry has one.
 pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
     if name.contains('/') {
         return Some(std::path::PathBuf::from(name));
@@ -72,5 +73,59 @@ pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
     let dirs = std::env::var_os("PATH")?;
     std::env::split_paths(&dirs)
         .map(|d| d.join(name))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file() && is_executable(p))
+}
+
+/// Why `name` cannot be started, if it cannot: not found, a directory, or a file this process
+/// may not execute. (A file that is executable may still fail at `exec`, e.g. a script with
+/// a missing interpreter: that is the program's failure, reported when it runs.)
+pub fn cannot_start(name: &str) -> Option<&'static str> {
+    let Some(path) = find_program(name) else {
+        return Some("no such program");
+    };
+    match std::fs::metadata(&path) {
+        Err(_) => Some("no such program"),
+        Ok(m) if m.is_dir() => Some("it is a directory, not a program"),
+        Ok(m) if !m.is_file() => Some("it is not a regular file"),
+        Ok(_) if !is_executable(&path) => Some("it is not executable (no permission to run it)"),
+        Ok(_) => None,
+    }
+}
+
+/// Whether this process may execute `path` (`access(2)` with `X_OK`).
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cannot_start;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    #[test]
+    fn a_program_that_cannot_start_says_why() {
+        let dir = std::env::temp_dir().join(format!("pybench-cannot-start-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("s.py");
+        std::fs::write(&script, "print(1)\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = |p: &Path| cannot_start(p.to_str().unwrap());
+        assert_eq!(s(&dir.join("missing")), Some("no such program"));
+        assert_eq!(s(&dir), Some("it is a directory, not a program"));
+        assert_eq!(
+            s(&script),
+            Some("it is not executable (no permission to run it)")
+        );
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(s(&script), None);
+        assert_eq!(cannot_start("sh"), None, "found on PATH");
+        assert_eq!(cannot_start("no-such-program-xyz"), Some("no such program"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,6 +1,8 @@
 //! SIGINT dispositions: `run` turns Ctrl-C into "stop after saving what was measured";
-//! `record` ignores it while the recorded program (which gets it too, as part of the process
-//! group) decides what it means.
+//! `record` notes it without stopping while the recorded program (which gets it too, as part
+//! of the process group) decides what it means.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Calls `handler` on SIGINT instead of terminating.
 ///
@@ -12,17 +14,34 @@ pub fn on_sigint(handler: extern "C" fn(libc::c_int)) {
     }
 }
 
-/// SIGINT ignored until this is dropped, when the previous disposition comes back.
-#[must_use = "SIGINT is restored when this is dropped"]
-pub struct SigintIgnored(libc::sighandler_t);
+/// Set by [`note_sigint`]'s handler.
+static SIGINT_NOTED: AtomicBool = AtomicBool::new(false);
 
-/// Ignores SIGINT in this process until the returned guard is dropped.
-pub fn ignore_sigint() -> SigintIgnored {
-    // SAFETY: setting a signal disposition.
-    SigintIgnored(unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) })
+extern "C" fn noted(_: libc::c_int) {
+    SIGINT_NOTED.store(true, Ordering::SeqCst);
 }
 
-impl Drop for SigintIgnored {
+/// SIGINT does not stop this process but is remembered, until the guard is dropped, when the
+/// previous disposition comes back. A handler, unlike `SIG_IGN`, is reset to the default by
+/// `exec`, so a program started meanwhile gets Ctrl-C as usual.
+#[must_use = "SIGINT is restored when this is dropped"]
+pub struct SigintNoted(libc::sighandler_t);
+
+/// Notes SIGINT instead of dying until the returned guard is dropped ([`SigintNoted`]).
+pub fn note_sigint() -> SigintNoted {
+    SIGINT_NOTED.store(false, Ordering::SeqCst);
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    SigintNoted(unsafe { libc::signal(libc::SIGINT, noted as *const () as libc::sighandler_t) })
+}
+
+impl SigintNoted {
+    /// Whether SIGINT arrived since the guard was made.
+    pub fn received(&self) -> bool {
+        SIGINT_NOTED.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SigintNoted {
     fn drop(&mut self) {
         // SAFETY: restoring the disposition saved when the guard was made.
         unsafe { libc::signal(libc::SIGINT, self.0) };

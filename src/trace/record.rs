@@ -23,7 +23,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,6 +61,20 @@ pub struct Options {
     pub pace: bool,
     /// Convert after the program exits: records spill to a nameless file beside `out`.
     pub defer: bool,
+    /// How the program is started.
+    pub launch: Launch,
+}
+
+/// How the recorded program is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// `pybench record`: with pybench's standard streams and environment.
+    Own,
+    /// As `exec` starts it (`validate`, whose real runs must do the same work as the recorded
+    /// one): no standard input, its output on pybench's stderr (discarded when `quiet`), so
+    /// stdout holds only pybench's report, and `PYTHONMALLOC` removed, as for the real
+    /// `pymalloc` runs.
+    AsExec { quiet: bool },
 }
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
@@ -75,6 +89,8 @@ pub struct Recorded {
     /// up to one hook buffer (4,096 calls) of the last events is missing.
     pub complete: bool,
     pub counters: BTreeMap<String, u64>,
+    /// Ctrl-C (SIGINT) reached pybench while the program ran.
+    pub interrupted: bool,
 }
 
 /// The exit code a shell would report for `status` (128 + signal when killed).
@@ -309,11 +325,22 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
         cmd.pre_exec(move || {
             // The hook's end of the channel survives exec; the hook sets CLOEXEC again.
             pipe::inherit_across_exec(wr_fd)?;
-            // We ignore SIGINT while recording; the program gets the default back.
+            // SIGINT's default, whatever pybench's disposition was (an ignored one would
+            // survive exec).
             signal::default_sigint();
             Ok(())
         });
     }
+    if let Launch::AsExec { quiet } = opts.launch {
+        cmd.stdin(Stdio::null()).env_remove("PYTHONMALLOC");
+        if quiet {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        } else {
+            cmd.stdout(Stdio::from(io::stderr()));
+        }
+    }
+    // A killed pybench leaves no program running, its records going nowhere.
+    crate::sys::process::die_with_parent(&mut cmd);
     cmd
 }
 
@@ -345,15 +372,15 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group: the program decides what it means, and we
-    // stay to write what it recorded.
-    let sigint_ignored = signal::ignore_sigint();
+    // stay to write what it recorded (and say it came: `validate` stops there).
+    let sigint = signal::note_sigint();
     let started = Instant::now();
     let spawned = cmd.spawn();
     drop(wr);
     let mut child = match spawned {
         Ok(c) => c,
         Err(error) => {
-            drop(sigint_ignored);
+            drop(sigint);
             return Err(RecordError::Spawn { program, error }.into());
         }
     };
@@ -374,7 +401,8 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
     let converted = worker.join();
-    drop(sigint_ignored);
+    let interrupted = sigint.received();
+    drop(sigint);
     let status = status.context("waiting for the program")?;
     let (converted, end) = match converted {
         Ok(Ok(c)) => c,
@@ -391,6 +419,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         events: 0,
         complete: false,
         counters: BTreeMap::new(),
+        interrupted,
     };
     Ok(outcome(rec, converted, end, program))
 }
