@@ -250,6 +250,24 @@ fn a_killed_record_or_validate_leaves_no_program_running() {
         }
         assert!(!survived, "{args:?}: the program outlived pybench");
     }
+    // What the killed ones left is removed by the next recording, which leaves nothing.
+    let private = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("pybench-record-"))
+            .collect()
+    };
+    assert!(!private(&tmp).is_empty(), "a SIGKILL leaves its folder");
+    let again = tmp.join("again.pbt");
+    pybench()
+        .args(["record", "-q", "-o"])
+        .arg(&again)
+        .args(["--", "python3", "-c", "pass"])
+        .env("TMPDIR", &*tmp)
+        .assert()
+        .success();
+    assert_eq!(private(&tmp), Vec::<String>::new());
 }
 
 #[test]

@@ -10,8 +10,9 @@
 //! replaced by `-X dev`).
 
 use crate::pymalloc::Geometry;
+use crate::sys::private_dir::PrivateDir;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The file name of the engine built as a C shared library (`preload/engine`).
@@ -31,13 +32,8 @@ pub(crate) fn sitecustomize(own: &str) -> String {
 
 /// A run's private directory; removed however the run ends.
 pub struct EngineSite {
-    dir: PathBuf,
-}
-
-impl Drop for EngineSite {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    /// Removed when the site is dropped (one a killed pybench left, by the next exec).
+    dir: PrivateDir,
 }
 
 /// What the engine said about one run.
@@ -55,21 +51,16 @@ pub enum EngineReport {
 impl EngineSite {
     /// Creates the directory and points `cmd` at it with the engine's geometry.
     pub fn prepare(cmd: &mut Command, geometry: Geometry) -> std::io::Result<EngineSite> {
-        use std::os::unix::fs::DirBuilderExt;
         let lib = super::contender::built_library(ENGINE_LIBRARY)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e))?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("pybench-engine-{}-{nanos:08x}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-        let site = EngineSite { dir };
+        let site = EngineSite {
+            dir: PrivateDir::create("engine")?,
+        };
         std::fs::write(
-            site.dir.join("sitecustomize.py"),
+            site.dir.path().join("sitecustomize.py"),
             sitecustomize(SITECUSTOMIZE),
         )?;
-        let mut pythonpath = OsString::from(&site.dir);
+        let mut pythonpath = OsString::from(site.dir.path());
         if let Some(orig) = std::env::var_os("PYTHONPATH") {
             pythonpath.push(":");
             pythonpath.push(&orig);
@@ -93,13 +84,13 @@ impl EngineSite {
                     u8::from(geometry.keeps_spare_arena())
                 ),
             )
-            .env(super::engine_module::REPORT_DIR_VAR, &site.dir);
+            .env(super::engine_module::REPORT_DIR_VAR, site.dir.path());
         Ok(site)
     }
 
     /// The report of the process `pid` once it has exited.
     pub fn report(&self, pid: u32) -> EngineReport {
-        read_report(&self.dir.join(format!("{pid}.txt")))
+        read_report(&self.dir.path().join(format!("{pid}.txt")))
     }
 }
 

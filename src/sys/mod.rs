@@ -15,6 +15,7 @@ pub(crate) mod mem;
 pub mod perf;
 pub mod pinned;
 pub mod pipe;
+pub mod private_dir;
 pub mod process;
 pub mod procfs;
 pub mod signal;

@@ -31,6 +31,17 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
+/// Whether a process `pid` exists (kill(2) with signal 0: no signal is sent; `EPERM` means it
+/// exists but is someone else's).
+pub fn is_running(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Starts the child with address-space layout randomisation off (personality(2)
 /// `ADDR_NO_RANDOMIZE`), so every such child places its code, heap and mappings at the same
 /// addresses. Why: an allocator's speed can depend on where its memory lands relative to

@@ -12,7 +12,8 @@
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
-use crate::sys::fs::{unique_suffix, AtomicFile};
+use crate::sys::fs::AtomicFile;
+use crate::sys::private_dir::PrivateDir;
 use crate::sys::{channel, pipe, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -102,28 +103,15 @@ pub fn exit_code(status: ExitStatus) -> u8 {
     }
 }
 
-/// Removes the private directory however recording ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn private_dir() -> anyhow::Result<TempDir> {
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = std::env::temp_dir().join(format!("pybench-record-{}", unique_suffix()));
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let d = TempDir(dir);
+/// The hook and the sitecustomize that loads it, in a private directory removed however
+/// recording ends (one a killed pybench left is removed by the next: [`PrivateDir`]).
+fn private_dir() -> anyhow::Result<PrivateDir> {
+    let d = PrivateDir::create("record").context("cannot create a private temporary directory")?;
     std::fs::write(
-        d.0.join("sitecustomize.py"),
+        d.path().join("sitecustomize.py"),
         crate::exec::engine_site::sitecustomize(SITECUSTOMIZE),
     )?;
-    std::fs::write(d.0.join("pybench_hook.so"), HOOK)?;
+    std::fs::write(d.path().join("pybench_hook.so"), HOOK)?;
     Ok(d)
 }
 
@@ -354,7 +342,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
     let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-    let mut cmd = hooked_command(opts, &dir.0, wr.as_raw_fd(), inode);
+    let mut cmd = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode);
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
