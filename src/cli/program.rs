@@ -31,6 +31,10 @@ pub struct ProgramArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub repetitions: u32,
+    /// Seconds after which a run of the program is killed (SIGKILL) and reported as failed
+    /// (for `validate`, the recording too, which then stops it). Default: no limit.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// The program and its arguments, after `--`.
@@ -48,7 +52,19 @@ impl ProgramArgs {
             repetitions: self.repetitions,
             problems,
             quiet: self.output.quiet,
+            timeout: self.timeout,
         })
+    }
+}
+
+/// `--timeout SECS` of `exec`, `validate` and `record`: whole seconds, 1 s to a week (as
+/// `run`'s cell timeout).
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<u64>() {
+        Ok(s @ 1..=604_800) => Ok(std::time::Duration::from_secs(s)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 1 to 604800 (a week)"
+        )),
     }
 }
 

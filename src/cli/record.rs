@@ -34,6 +34,10 @@ pub struct RecordArgs {
     /// (40 – 50 ns an event): use it when the other cores are busy.
     #[arg(long)]
     defer: bool,
+    /// Seconds after which the program is killed (SIGKILL); the trace keeps what it recorded
+    /// until then, and pybench exits 137 as the program did. Default: no limit.
+    #[arg(long, value_name = "SECS", value_parser = super::program::parse_timeout)]
+    timeout: Option<std::time::Duration>,
     /// No summary after recording.
     #[arg(short, long)]
     quiet: bool,
@@ -105,6 +109,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         pace: args.pace,
         defer: args.defer,
         launch: Launch::Own,
+        timeout: args.timeout,
     };
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);
@@ -117,7 +122,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             Exit::Usage.code()
         }));
     }
-    if !rec.complete {
+    if rec.timed_out {
+        eprintln!(
+            "pybench: warning: the program ran longer than --timeout {} s and was killed: the trace holds what it did until then",
+            args.timeout.unwrap_or_default().as_secs()
+        );
+    } else if !rec.complete {
         eprintln!(
             "pybench: warning: the program ended without Python's normal shutdown (os._exit or a signal): the last few thousand calls may be missing"
         );

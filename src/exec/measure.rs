@@ -34,6 +34,7 @@ pub fn execute(
     program: &[String],
     contender: &Contender,
     quiet: bool,
+    timeout: Option<Duration>,
 ) -> std::io::Result<Execution> {
     // This very binary as the launcher, by its inode (see `self_exe`).
     let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
@@ -73,9 +74,16 @@ pub fn execute(
     let start = Instant::now();
     let rss = RssReader::for_pid(pid).ok();
     let mut series = Vec::new();
+    let mut timed_out = false;
     let end = loop {
         if let Some(end) = started.poll()? {
             break end;
+        }
+        if !timed_out && timeout.is_some_and(|t| start.elapsed() > t) {
+            // SAFETY: `pid` is our child, not yet reaped (poll() reaps it), so it is still
+            // the program's.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            timed_out = true;
         }
         if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {
             series.push((start.elapsed().as_millis() as u64, bytes));
@@ -87,7 +95,12 @@ pub fn execute(
     if let (false, Some(EngineReport::Stats(text))) = (quiet, &engine) {
         eprint!("{text}");
     }
-    let outcome = if let Some(EngineReport::Refused(reason)) = &engine {
+    let outcome = if timed_out {
+        Err(format!(
+            "the program ran longer than --timeout {} s and was killed",
+            timeout.unwrap_or_default().as_secs()
+        ))
+    } else if let Some(EngineReport::Refused(reason)) = &engine {
         Err(reason.clone())
     } else if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {

@@ -70,12 +70,19 @@ fn record_program(
         pace,
         defer: false,
         launch: Launch::AsExec { quiet: req.quiet },
+        timeout: req.timeout,
     };
     let (rec, problem) = record(&opts, meta)?;
     // Ctrl-C reached the program too: whatever it did then is the user's stop, not its
     // failure.
     if rec.interrupted {
         return Ok(true);
+    }
+    if rec.timed_out {
+        anyhow::bail!(
+            "{label} ran longer than --timeout {} s while being recorded and was killed; nothing to validate",
+            req.timeout.unwrap_or_default().as_secs()
+        );
     }
     if let Some(p) = problem {
         anyhow::bail!("cannot record {label}: {p}");

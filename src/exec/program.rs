@@ -24,6 +24,8 @@ pub struct ProgramRequest {
     pub problems: Vec<ContenderError>,
     /// No progress lines, and the program's own output discarded.
     pub quiet: bool,
+    /// A run (and `validate`'s recording) longer than this is killed and reported as failed.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The contenders of a request (the default set when none is named), and the one-line
@@ -223,7 +225,7 @@ pub fn run_programs(
             if !req.quiet {
                 eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
-            let executed = execute(&req.program, c, req.quiet);
+            let executed = execute(&req.program, c, req.quiet, req.timeout);
             // Ctrl-C reaches the program too (one process group): the run it cut short is
             // neither a measurement nor a failure of the allocator, so it is not kept (as
             // `run` keeps no cell it interrupted).

@@ -42,6 +42,61 @@ pub fn is_running(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Waits for `child` to exit, killing it (SIGKILL) if it runs longer than `timeout`; returns
+/// its status and whether the timeout killed it. The child is waited for without being
+/// reaped (`waitid` with `WNOWAIT`) before the watchdog is called off, so the watchdog can
+/// never signal a process that has since taken the child's pid.
+pub fn wait_timed(
+    child: &mut std::process::Child,
+    timeout: Option<std::time::Duration>,
+) -> std::io::Result<(std::process::ExitStatus, bool)> {
+    let Some(limit) = timeout else {
+        return Ok((child.wait()?, false));
+    };
+    let pid = child.id();
+    let (call_off, called_off) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let expired = matches!(
+            called_off.recv_timeout(limit),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+        );
+        if expired {
+            // SAFETY: the child is not reaped until this thread has been joined.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+        expired
+    });
+    let exited = wait_unreaped(pid);
+    drop(call_off);
+    let timed_out = watchdog.join().unwrap_or(false);
+    exited?;
+    Ok((child.wait()?, timed_out))
+}
+
+/// Blocks until process `pid` (a child) has exited, leaving it to be reaped.
+fn wait_unreaped(pid: u32) -> std::io::Result<()> {
+    loop {
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child, writing into `info`.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Starts the child with address-space layout randomisation off (personality(2)
 /// `ADDR_NO_RANDOMIZE`), so every such child places its code, heap and mappings at the same
 /// addresses. Why: an allocator's speed can depend on where its memory lands relative to
@@ -118,6 +173,33 @@ mod tests {
     use super::cannot_start;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
+
+    #[test]
+    fn a_child_past_its_timeout_is_killed_and_one_within_it_is_not() {
+        use std::os::unix::process::ExitStatusExt;
+        use std::time::{Duration, Instant};
+        let mut slow = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        let (status, timed_out) =
+            super::wait_timed(&mut slow, Some(Duration::from_millis(100))).unwrap();
+        assert!(
+            timed_out && status.signal() == Some(libc::SIGKILL),
+            "{status:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(20));
+        let mut quick = std::process::Command::new("true").spawn().unwrap();
+        let (status, timed_out) =
+            super::wait_timed(&mut quick, Some(Duration::from_secs(30))).unwrap();
+        assert!(!timed_out && status.success());
+        let mut plain = std::process::Command::new("false").spawn().unwrap();
+        assert_eq!(
+            super::wait_timed(&mut plain, None).unwrap().0.code(),
+            Some(1)
+        );
+    }
 
     #[test]
     fn a_program_that_cannot_start_says_why() {

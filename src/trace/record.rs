@@ -64,6 +64,8 @@ pub struct Options {
     pub defer: bool,
     /// How the program is started.
     pub launch: Launch,
+    /// Kill the program (SIGKILL) if it runs longer than this.
+    pub timeout: Option<Duration>,
 }
 
 /// How the recorded program is started.
@@ -92,6 +94,8 @@ pub struct Recorded {
     pub counters: BTreeMap<String, u64>,
     /// Ctrl-C (SIGINT) reached pybench while the program ran.
     pub interrupted: bool,
+    /// The program ran past [`Options::timeout`] and was killed.
+    pub timed_out: bool,
 }
 
 /// The exit code a shell would report for `status` (128 + signal when killed).
@@ -385,13 +389,13 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
         None => convert(pipe, meta, file, pace),
     });
-    let status = child.wait();
+    let waited = crate::sys::process::wait_timed(&mut child, opts.timeout);
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
     let converted = worker.join();
     let interrupted = sigint.received();
     drop(sigint);
-    let status = status.context("waiting for the program")?;
+    let (status, timed_out) = waited.context("waiting for the program")?;
     let (converted, end) = match converted {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(e.context("recording failed")),
@@ -408,6 +412,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         complete: false,
         counters: BTreeMap::new(),
         interrupted,
+        timed_out,
     };
     Ok(outcome(rec, converted, end, program))
 }
