@@ -1,0 +1,95 @@
+//! `compare` on runs that hold nothing to compare, and on workload names that would break
+//! the Markdown table. (cli_compare.rs is at its size limit.)
+
+mod common;
+
+use common::{pybench, run, save, tempdir};
+use pybench::report::model::CellStatus;
+
+fn steady(_: &str, _: &str, _: u32) -> f64 {
+    1e7
+}
+
+/// A run whose every cell failed.
+fn all_failed(name: &str) -> pybench::report::model::RunResults {
+    let mut r = run(name, 3, steady);
+    for c in &mut r.cells {
+        c.status = CellStatus::Failed {
+            reason: "killed by signal 9 (SIGKILL)".to_string(),
+        };
+        c.metrics.clear();
+    }
+    r
+}
+
+fn refused(base: &std::path::Path, cur: &std::path::Path) -> String {
+    let a = pybench()
+        .arg("compare")
+        .arg(base)
+        .arg(cur)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(2);
+    assert!(a.get_output().stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn runs_without_a_successful_cell_are_not_comparable() {
+    let tmp = tempdir("cmp-nothing");
+    let good = save(&tmp, "good", &run("good", 3, steady));
+    let failed = save(&tmp, "failed", &all_failed("failed"));
+    let failed2 = save(&tmp, "failed2", &all_failed("failed2"));
+    // Two runs that measured nothing used to give an empty report and exit 0: a CI gate
+    // passed on a run whose every cell had failed.
+    let err = refused(&failed, &failed2);
+    assert!(err.contains("neither run has a successful cell"), "{err}");
+    let err = refused(&good, &failed);
+    assert!(
+        err.contains("the current run has no successful cell"),
+        "{err}"
+    );
+    let err = refused(&failed, &good);
+    assert!(err.contains("the baseline has no successful cell"), "{err}");
+    // Even comparing only the shared cells.
+    let a = pybench()
+        .args(["compare", "--shared-only"])
+        .arg(&failed)
+        .arg(&failed2)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(2);
+    assert!(a.get_output().stdout.is_empty());
+}
+
+#[test]
+fn a_workload_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() {
+    let tmp = tempdir("cmp-names");
+    let mut base = run("base", 3, steady);
+    for c in &mut base.cells {
+        if c.workload == "dicts" {
+            c.workload = "my|load\nnext".to_string();
+        }
+    }
+    let b = save(&tmp, "base", &base);
+    let out = pybench()
+        .args(["compare", "--all-rows"])
+        .arg(&b)
+        .arg(&b)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // Every table line has the header's seven column bars, escaped ones not counted.
+    let bars = |l: &str| l.replace("\\|", "").matches('|').count();
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(table.len() > 4, "{md}");
+    for l in &table {
+        assert_eq!(bars(l), 7, "{l}");
+    }
+    assert!(md.contains("| my\\|load next × `system` |"), "{md}");
+    // A line of the table never goes on outside it.
+    assert!(!md.lines().any(|l| l.starts_with("next")), "{md}");
+}
