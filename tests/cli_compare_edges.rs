@@ -1,5 +1,6 @@
-//! `compare` on runs that hold nothing to compare, and on workload names that would break
-//! the Markdown table. (cli_compare.rs is at its size limit.)
+//! `compare` on runs that hold nothing to compare, on workload names that would break the
+//! Markdown table, and on flag values that used to be clamped silently or never finish.
+//! (cli_compare.rs is at its size limit.)
 
 mod common;
 
@@ -92,4 +93,49 @@ fn a_workload_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() {
     assert!(md.contains("| my\\|load next × `system` |"), "{md}");
     // A line of the table never goes on outside it.
     assert!(!md.lines().any(|l| l.starts_with("next")), "{md}");
+}
+
+#[test]
+fn nonsense_memory_floors_and_endless_resampling_are_refused() {
+    let tmp = tempdir("cmp-flags");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    for (flag, value, says) in [
+        (
+            "--memory-floor",
+            "-5",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        (
+            "--memory-floor",
+            "nan",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        (
+            "--memory-floor",
+            "inf",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        ("--resamples", "4000000000", "is not in 100..=1000000"),
+    ] {
+        let a = pybench()
+            .arg("compare")
+            .arg(&b)
+            .arg(&b)
+            .arg(format!("{flag}={value}"))
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "{flag} {value}: {err}");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+        assert!(a.get_output().stdout.is_empty());
+    }
+    pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&b)
+        .arg("--memory-floor=0")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
 }
