@@ -139,3 +139,26 @@ fn nonsense_memory_floors_and_endless_resampling_are_refused() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_interrupted_run_is_named_in_the_report() {
+    let tmp = tempdir("cmp-interrupted");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cut = run("cut", 3, steady);
+    cut.cells.truncate(4 * 2); // two of three repetitions of the four cells
+    cut.interrupted = true;
+    let c = save(&tmp, "cut", &cut);
+    let out = pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        md.contains("> **Note:** the current run was interrupted (or merged without all its shards): some of its cells have fewer than the 3 repetitions it asked for"),
+        "{md}"
+    );
+    assert!(!md.contains("the baseline was interrupted"), "{md}");
+}
