@@ -1,7 +1,9 @@
 //! `sweep` and workloads that share a name: the same workload twice would sweep every cell
 //! twice under one label, and two traces or specs with one file stem would write their
 //! heatmaps to the same files, the second's replacing the first's while the count of files
-//! written said otherwise. Both are refused before any cell runs, with nothing written.
+//! written said otherwise. Both are refused before any cell runs, with nothing written; so
+//! is `--plot` and `--csv` naming one path, where the CSV used to be written and the
+//! heatmaps then fail on it after the whole sweep.
 
 mod common;
 
@@ -98,4 +100,23 @@ fn traces_whose_heatmaps_would_share_files_are_refused_only_with_plot() {
             .count()
     };
     assert_eq!((rows(&a), rows(&b)), (4, 4), "{text}");
+}
+
+#[test]
+fn plot_and_csv_at_one_path_are_refused_before_the_sweep() {
+    let tmp = tempdir("sweep-one-path");
+    let at = tmp.join("out");
+    let spelled = tmp.join(".").join("out");
+    let err = refused(&[
+        "-w".as_ref(),
+        "dicts".as_ref(),
+        "--scale".as_ref(),
+        "2000".as_ref(),
+        "--plot".as_ref(),
+        at.as_os_str(),
+        "--csv".as_ref(),
+        spelled.as_os_str(),
+    ]);
+    assert!(err.contains("--plot and --csv both name"), "{err}");
+    assert!(!at.exists(), "nothing written");
 }
