@@ -151,7 +151,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
 fn check_samples(r: &RunResults) -> Result<(), String> {
     for c in &r.cells {
         let Some(t) = &c.throughput else { continue };
-        let bad = (t.ns_per_op.iter().chain(&t.null_ns_per_op)).find(|v| !(**v > 0.0));
+        let bad =
+            (t.ns_per_op.iter().chain(&t.null_ns_per_op)).find(|v| !(v.is_finite() && **v > 0.0));
         if let Some(v) = bad {
             return Err(format!(
                 "{} × {} rep {}: a throughput sample of {v} ns/event (a pass takes a positive \
