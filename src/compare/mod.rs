@@ -141,27 +141,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
         });
     }
     let results: RunResults = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
-    check_samples(&results).map_err(corrupt)?;
+    results.check_samples().map_err(corrupt)?;
     Ok(results)
-}
-
-/// Every per-pass sample is a pass's time per event, so positive: a zero or negative one
-/// (a hand-edited or damaged file) would make a log-ratio test of nothing, and figures
-/// such as "-118 %" or an infinite speed, instead of one line naming the cell.
-fn check_samples(r: &RunResults) -> Result<(), String> {
-    for c in &r.cells {
-        let Some(t) = &c.throughput else { continue };
-        let bad =
-            (t.ns_per_op.iter().chain(&t.null_ns_per_op)).find(|v| !(v.is_finite() && **v > 0.0));
-        if let Some(v) = bad {
-            return Err(format!(
-                "{} × {} rep {}: a throughput sample of {v} ns/event (a pass takes a positive \
-                 time)",
-                c.workload, c.allocator, c.repetition
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// A verdict on one metric.
