@@ -321,3 +321,39 @@ fn xhtml(html: &str) -> roxmltree::Document<'_> {
     )
     .unwrap()
 }
+
+#[test]
+fn plot_out_never_overwrites_another_runs_charts() {
+    let tmp = tempdir("plot-other");
+    let mine = save(&tmp, "mine", &run("mine", 1, |_, _, _| 1e7));
+    let theirs = save(&tmp, "theirs", &run("theirs", 1, |_, _, _| 2e7));
+    pybench()
+        .args(["plot", "-q"])
+        .arg(&theirs)
+        .assert()
+        .success();
+    let before = read(&theirs.join("index.html"));
+    let a = pybench()
+        .args(["plot", "-q"])
+        .arg(&mine)
+        .arg("--out")
+        .arg(&theirs)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("holds another run's results (theirs)"),
+        "{err}"
+    );
+    assert_eq!(read(&theirs.join("index.html")), before, "left alone");
+    // Its own folder, named as --out in another spelling, is re-plotted.
+    pybench()
+        .args(["plot", "-q"])
+        .arg(mine.join("results.json"))
+        .arg("--out")
+        .arg(tmp.join("theirs/../mine/"))
+        .assert()
+        .success();
+    read(&mine.join("index.html"));
+}

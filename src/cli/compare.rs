@@ -60,8 +60,9 @@ pub struct CompareArgs {
     /// Significance level of the test; the interval is at 1 − alpha.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
-    /// Bootstrap resamples per row.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..))]
+    /// Bootstrap resamples per row (100 – 1,000,000: a million takes seconds a row on a
+    /// small machine; more would look like a hang).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
     resamples: u32,
     /// Compare even when scale, seed, python or touch differ (noted in the report).
     #[arg(long)]
@@ -102,11 +103,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
     }
+    // Refused rather than clamped: `-5` or `nan` would silently mean 0, `inf` no memory
+    // regression ever, the report saying "more than inf GiB".
+    if !(args.memory_floor.is_finite() && args.memory_floor >= 0.0) {
+        anyhow::bail!(
+            "--memory-floor must be a size in KiB, 0 or more, got {}",
+            args.memory_floor
+        );
+    }
     let settings = Settings {
         threshold: fraction(args.threshold, "threshold")?,
         memory_threshold: fraction(args.memory_threshold, "memory-threshold")?,
         counter_threshold: fraction(args.counter_threshold, "counter-threshold")?,
-        memory_floor: args.memory_floor.max(0.0) * 1024.0,
+        memory_floor: args.memory_floor * 1024.0,
         alpha: args.alpha,
         resamples: args.resamples as usize,
         allow_mismatch: args.allow_mismatch,

@@ -118,3 +118,28 @@ pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Refuses two outputs at one path (`sweep --plot out --csv out`): the first written would
+/// stand in the way of the second, which fails after all the work. Paths are compared by
+/// their folder's canonical path and their name, since neither need exist yet.
+pub fn refuse_same_target(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
+    let key = |path: &Path| {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        match (
+            parent.unwrap_or(Path::new(".")).canonicalize(),
+            path.file_name(),
+        ) {
+            (Ok(folder), Some(name)) => folder.join(name),
+            _ => path.to_path_buf(),
+        }
+    };
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| key(p) == key(path)) {
+            anyhow::bail!(
+                "{other} and {flag} both name {}: give each its own path",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}

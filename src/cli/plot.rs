@@ -21,15 +21,18 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         super::guard::check_directory("--out", out)?;
     }
     let results = crate::compare::load(&args.results)?;
-    let dir = match args.out {
-        Some(d) => d,
-        None if args.results.is_dir() => args.results.clone(),
-        None => args
-            .results
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(".")),
+    let own = if args.results.is_dir() {
+        args.results.clone()
+    } else {
+        match args.results.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
     };
+    if let Some(out) = &args.out {
+        crate::plot::check_out(&results, &own, out)?;
+    }
+    let dir = args.out.unwrap_or(own);
     let written = crate::plot::write_plots(&results, &dir)?;
     if !args.quiet {
         // `written` holds index.html beside the SVG files.

@@ -70,6 +70,9 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.plot {
         super::guard::check_directory("--plot", dir)?;
     }
+    if let (Some(dir), Some(csv)) = (&args.plot, &args.csv) {
+        super::guard::refuse_same_target(&[("--plot", dir), ("--csv", csv)])?;
+    }
     if let Some(csv) = &args.csv {
         super::guard::check_output_file("--csv", csv)?;
         let inputs = super::guard::workload_inputs(&args.workload);
@@ -94,6 +97,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         grid,
         placement: args.placement,
         jobs: args.jobs.map(|n| n as usize),
+        heatmaps: args.plot.is_some(),
     };
     let started = Instant::now();
     let reporter = ProgressLine::new(args.quiet);

@@ -174,6 +174,16 @@ pub(super) fn parameter_notes(
             ));
         }
     }
+    for (r, side) in [(baseline, "baseline"), (current, "current run")] {
+        if r.interrupted {
+            // The header's "N rep." is what the run asked for, not what it measured.
+            notes.push(format!(
+                "the {side} was interrupted (or merged without all its shards): some of its \
+                 cells have fewer than the {} repetitions it asked for",
+                r.parameters.repetitions
+            ));
+        }
+    }
     if baseline.parameters.sample_every != current.parameters.sample_every {
         notes.push(format!(
             "latency sampling differs (one op in {} vs {} timed); latency rows include \

@@ -103,7 +103,17 @@ pub(super) fn match_groups<'a>(
         .filter(|c| !gb.iter().any(|b| b.is(c)))
         .map(name)
         .collect();
-    if m.pairs.is_empty() && !(gb.is_empty() && gc.is_empty()) {
+    // Runs without a successful cell too: a report of nothing must not pass a CI gate.
+    let none = match (gb.is_empty(), gc.is_empty()) {
+        (true, true) => Some("neither run has a"),
+        (true, false) => Some("the baseline has no"),
+        (false, true) => Some("the current run has no"),
+        (false, false) => None,
+    };
+    if let Some(which) = none {
+        return Err(CompareError::NoSuccessfulCell(which));
+    }
+    if m.pairs.is_empty() {
         return Err(CompareError::NothingShared);
     }
     if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {

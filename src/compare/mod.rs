@@ -88,6 +88,9 @@ pub enum CompareError {
     MissingCells(Vec<String>),
     #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
     NothingShared,
+    /// Which side: "neither run has a", "the baseline has no", "the current run has no".
+    #[error("{0} successful cell (every cell failed, or none ran): nothing to compare")]
+    NoSuccessfulCell(&'static str),
 }
 
 /// The largest `results.json` read: far above any real run (a thousand cells with their
@@ -137,7 +140,9 @@ pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
             found: version,
         });
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let results: RunResults = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    results.check_samples().map_err(corrupt)?;
+    Ok(results)
 }
 
 /// A verdict on one metric.

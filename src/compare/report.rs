@@ -9,7 +9,14 @@ use std::io::{self, Write};
 
 /// `dicts × system`.
 fn benchmark(r: &Row) -> String {
-    format!("{} × `{}`", r.workload, r.allocator)
+    format!("{} × `{}`", inline(&r.workload), inline(&r.allocator))
+}
+
+/// Text from a results file (a workload is named by its spec's `name` or its trace's path)
+/// made safe inside one Markdown table cell or line: a `|` would start another column and a
+/// line break end the row.
+fn inline(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// A value in its unit, readable.
@@ -203,7 +210,7 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
         )?;
     }
     for n in c.one_sided_lines().iter().chain(&c.notes) {
-        writeln!(out, "> **Note:** {n}\n")?;
+        writeln!(out, "> **Note:** {}\n", inline(n))?;
     }
     let (mut shown, hidden): (Vec<&Row>, Vec<&Row>) =
         c.rows.iter().partition(|r| rows == Rows::All || r.changed);
@@ -221,7 +228,7 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
         writeln!(
             out,
             "| **geomean** `{}` | {} ({} workload{}) | | | {} | |",
-            g.allocator,
+            inline(&g.allocator),
             g.metric,
             g.workloads,
             if g.workloads == 1 { "" } else { "s" },

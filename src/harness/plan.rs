@@ -136,9 +136,10 @@ impl Plan {
         let (groups, costs) = group_costs(&sources, &with_baseline, req)?;
         warnings.extend(long_run_warning(&costs, req.shard));
         let (mut cells, unit_of) = lay_out(&sources, &with_baseline, req);
-        let shard = req
-            .shard
-            .map(|k| ShardManifest::split(groups, &costs, k, req.throughput));
+        let shard = req.shard.map(|k| {
+            let cells = with_baseline.len() as u32;
+            ShardManifest::split(groups, &costs, k, req.throughput, cells)
+        });
         // From every cell of the run, not the shard's: the manifests of all shards must agree.
         let mut resolved: Vec<AllocatorSpec> = Vec::new();
         for c in &cells {

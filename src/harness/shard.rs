@@ -96,16 +96,23 @@ pub struct ShardManifest {
     pub calibration: Calibration,
     /// Every group of the whole run, in the run's order, with its shard.
     pub units: Vec<Unit>,
+    /// Cells in every group: `null` and each allocator. A shard killed before it finished
+    /// (SIGKILL, a CI job's time limit) leaves a results file that says nothing of it; merge
+    /// counts each group's cells against this. Absent from the files of older pybenches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells_per_group: Option<u32>,
 }
 
 impl ShardManifest {
     /// The split of a run's groups (`workloads × repetitions`, repetitions outermost, as the
-    /// plan lays out cells) with `costs[i]` for unit `i`, seen from `shard`.
+    /// plan lays out cells) with `costs[i]` for unit `i`, seen from `shard`; each group holds
+    /// `cells_per_group` cells.
     pub fn split(
         groups: Vec<(String, u32)>,
         costs: &[u64],
         shard: Shard,
         calibration: Calibration,
+        cells_per_group: u32,
     ) -> ShardManifest {
         let owners = assign(costs, shard.count);
         let units = groups
@@ -124,6 +131,7 @@ impl ShardManifest {
             shards: vec![shard.index],
             calibration,
             units,
+            cells_per_group: Some(cells_per_group),
         }
     }
 

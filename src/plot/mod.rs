@@ -11,6 +11,9 @@
 pub mod heatmap;
 mod html;
 pub mod svg;
+mod target;
+
+pub use target::check_out;
 
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, RunResults};

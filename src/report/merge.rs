@@ -124,13 +124,10 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
     }
     let count = first.shard.count;
     let missing = check_coverage(&parts, req.partial).context("cannot merge")?;
-    let results = join(&parts, req, !missing.is_empty()).context("cannot merge")?;
+    let interrupted = check_complete(&parts, req.partial).context("cannot merge")?;
+    let incomplete = !missing.is_empty() || !interrupted.is_empty();
+    let results = join(&parts, req, incomplete).context("cannot merge")?;
     write(&parts, &results, req, &missing)?;
-    let interrupted = parts
-        .iter()
-        .filter(|p| p.results.interrupted)
-        .flat_map(|p| p.shard.shards.iter().copied())
-        .collect();
     Ok(Merged {
         dir: req.out.clone(),
         results,
@@ -223,7 +220,6 @@ fn field_differences<T: Serialize>(a: &T, b: &T) -> String {
 }
 
 /// Each shard at most once, and all of them unless `partial`: returns the missing ones.
-/// Interrupted shards are incomplete, so they too need `partial`.
 fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
     let count = parts[0].shard.count;
     let mut seen: HashMap<u32, &Part> = HashMap::new();
@@ -234,12 +230,6 @@ fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
                 p.index(),
                 other.dir.display(),
                 p.dir.display()
-            );
-        }
-        if p.results.interrupted && !partial {
-            anyhow::bail!(
-                "{} was interrupted and lacks cells; re-run it, or pass --partial to merge what it has",
-                p.name()
             );
         }
     }
@@ -254,6 +244,53 @@ fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
         );
     }
     Ok(missing)
+}
+
+/// Every shard given holds all the cells of its part unless `partial`: returns the ones
+/// that do not, ascending. A shard stopped by Ctrl-C says so (`interrupted`); one killed
+/// outright (SIGKILL, a CI job's time limit) or stopped by SIGTERM leaves a results file
+/// saved after its last finished cell that does not, so each of its groups' cells is
+/// counted: against `cells_per_group` from its `shard.json`, or, for a shard file of an
+/// older pybench, the most cells any group of the merge holds (every group of a run has
+/// the same: `null` and each allocator).
+fn check_complete(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
+    // Cells the shard holds in each group of its part.
+    let per_unit = |p: &Part| -> Vec<usize> {
+        let k = p.index();
+        (p.shard.units.iter().filter(|u| u.shard == k))
+            .map(|u| {
+                (p.results.cells.iter())
+                    .filter(|c| c.workload == u.workload && c.repetition == u.repetition)
+                    .count()
+            })
+            .collect()
+    };
+    let observed = parts.iter().flat_map(per_unit).max().unwrap_or(0);
+    let mut short = Vec::new();
+    for p in parts {
+        let expected = p.shard.cells_per_group.map_or(observed, |n| n as usize);
+        let units = per_unit(p);
+        let want = expected * units.len();
+        let have: usize = units.iter().map(|&n| n.min(expected)).sum();
+        let lacking = have < want;
+        if (p.results.interrupted || lacking) && !partial {
+            let why = if p.results.interrupted {
+                "was interrupted"
+            } else {
+                "stopped before it finished (killed, or out of time?)"
+            };
+            anyhow::bail!(
+                "{} {why}: it holds {have} of the {want} cells of its part; re-run it, or pass \
+                 --partial to merge what it has",
+                p.name()
+            );
+        }
+        if p.results.interrupted || lacking {
+            short.push(p.index());
+        }
+    }
+    short.sort_unstable();
+    Ok(short)
 }
 
 /// The merged results: the first shard's manifest, every shard's cells in the unsharded

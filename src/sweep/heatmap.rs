@@ -80,6 +80,11 @@ impl Figure {
     }
 }
 
+/// The part of a workload's heatmap file names that names it (`sweep-<stem>-churn.svg`).
+pub fn file_stem(workload: &str) -> String {
+    slug(workload)
+}
+
 /// A workload name usable in a file name: the plots' slug of the name without `trace:`.
 fn slug(s: &str) -> String {
     crate::plot::slug(s.strip_prefix("trace:").unwrap_or(s))

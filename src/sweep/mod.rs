@@ -39,6 +39,9 @@ pub struct SweepRequest {
     pub placement: ArenaPlacement,
     /// Worker threads; `None`: one per core.
     pub jobs: Option<usize>,
+    /// Heatmaps will be drawn ([`heatmap::write`]): two workloads whose heatmap files would
+    /// have the same name are then refused before any cell runs.
+    pub heatmaps: bool,
 }
 
 /// One cell's result.
@@ -96,6 +99,32 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<(String, Source)>
         .collect()
 }
 
+/// Refuses two sources under one label (`-w dicts,dicts`: every cell twice, the CSV's rows
+/// indistinguishable) and, when heatmaps are drawn, two whose heatmap files would share a
+/// name (`a/x.pbt` and `b/x.pbt`: the second's would replace the first's).
+fn refuse_name_clashes(sources: &[(String, Source)], heatmaps: bool) -> anyhow::Result<()> {
+    for (i, (label, _)) in sources.iter().enumerate() {
+        let earlier = sources[..i].iter().map(|(l, _)| l);
+        if earlier.clone().any(|l| l == label) {
+            anyhow::bail!(
+                "two workloads are named `{label}`: their rows could not be told apart; name \
+                 each workload once (or give one spec another `name`)"
+            );
+        }
+        let stem = heatmap::file_stem(label);
+        if let Some(other) = earlier
+            .filter(|_| heatmaps)
+            .find(|l| heatmap::file_stem(l) == stem)
+        {
+            anyhow::bail!(
+                "`{other}` and `{label}` would share the heatmaps sweep-{stem}-*.svg: give one \
+                 trace or spec another file name, or leave out --plot"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the sweep: every grid point on every source, the cells of a source in parallel on
 /// `jobs` threads. `progress` is called after every cell, from whichever thread ran it.
 pub fn sweep(
@@ -104,6 +133,7 @@ pub fn sweep(
 ) -> anyhow::Result<SweepResult> {
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
+    refuse_name_clashes(&sources, req.heatmaps)?;
     if sources.iter().all(|(_, s)| s.is_trace()) {
         let flags = req.overrides.spec_flags();
         anyhow::ensure!(
