@@ -26,6 +26,8 @@ pub enum Exit {
     CellsFailed = 3,
     /// Ctrl-C; the finished cells are saved.
     Interrupted = 130,
+    /// SIGTERM (a CI job's time limit or cancel); the finished cells are saved.
+    Terminated = 143,
 }
 
 impl Exit {
@@ -52,11 +54,12 @@ mod tests {
             Exit::Usage,
             Exit::CellsFailed,
             Exit::Interrupted,
+            Exit::Terminated,
         ]
         .iter()
         .map(|e| e.code())
         .collect();
-        assert_eq!(codes, [0, 1, 2, 3, 130]);
+        assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
         assert_eq!(ExitCode::from(Exit::Ok), ExitCode::SUCCESS);
     }
 }

@@ -223,6 +223,17 @@ fn unknown_names_are_refused_before_measuring() {
 
 #[test]
 fn sigint_keeps_the_finished_cells() {
+    stop_keeps_the_finished_cells(libc::SIGINT, 130);
+}
+
+/// SIGTERM, sent to pybench alone as a CI job's time limit or cancel does: the same, exit 143.
+#[test]
+fn sigterm_keeps_the_finished_cells() {
+    stop_keeps_the_finished_cells(libc::SIGTERM, 143);
+}
+
+/// Sends `sig` once a cell is saved; the run stops with `code` and keeps what it measured.
+fn stop_keeps_the_finished_cells(sig: libc::c_int, code: i32) {
     let tmp = tempdir("run");
     let exe = assert_cmd::cargo::cargo_bin("pybench");
     let mut child = std::process::Command::new(exe)
@@ -254,9 +265,9 @@ fn sigint_keeps_the_finished_cells() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as i32, sig) };
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code));
     let dir = run_dir(&tmp);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();

@@ -1,5 +1,6 @@
-//! `--timeout SECS` of `exec`, `validate` and `record`: a program that runs past it is
-//! killed and the run reported for what it is; a bad value is a usage error.
+//! Stopping a program: `--timeout SECS` of `exec`, `validate` and `record` (a program that
+//! runs past it is killed and the run reported for what it is; a bad value is a usage
+//! error), and SIGTERM sent to pybench alone, as a CI job's time limit does.
 
 mod common;
 
@@ -111,4 +112,62 @@ fn a_timeout_out_of_range_is_a_usage_error() {
             stderr(&a)
         );
     }
+}
+
+#[test]
+fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("exec-sigterm");
+    let pidfile = tmp.join("pid");
+    let script = tmp.join("s.py");
+    std::fs::write(
+        &script,
+        "import os, sys, time\nopen(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
+         os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(300)\n",
+    )
+    .unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args([
+            "exec",
+            "-q",
+            "--no-plots",
+            "-r",
+            "2",
+            "-a",
+            "system",
+            "--out",
+        ])
+        .arg(tmp.join("out"))
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .arg(&pidfile)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let program: i32 = loop {
+        if let Ok(p) = std::fs::read_to_string(&pidfile) {
+            break p.parse().unwrap();
+        }
+        assert!(start.elapsed().as_secs() < 60, "the program never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(program, 0) } == 0
+        && !std::fs::read_to_string(format!("/proc/{program}/stat"))
+            .is_ok_and(|s| s.contains(") Z"));
+    assert!(!alive, "the program outlived the stopped exec");
+    let json = common::results_json(&tmp.join("out"));
+    assert_eq!(json["interrupted"], true);
+    assert_eq!(
+        json["cells"].as_array().map(Vec::len),
+        Some(0),
+        "the cut run is not kept"
+    );
 }

@@ -283,7 +283,7 @@ pub fn finish(
             results.cells.len(),
             store.dir().display()
         );
-        Exit::Interrupted.into()
+        crate::harness::runner::interrupted_exit().into()
     } else if results.failed_cells() > 0 {
         Exit::CellsFailed.into()
     } else {

@@ -74,16 +74,20 @@ pub fn execute(
     let start = Instant::now();
     let rss = RssReader::for_pid(pid).ok();
     let mut series = Vec::new();
-    let mut timed_out = false;
+    let (mut killed, mut timed_out) = (false, false);
     let end = loop {
         if let Some(end) = started.poll()? {
             break end;
         }
-        if !timed_out && timeout.is_some_and(|t| start.elapsed() > t) {
+        let over_time = timeout.is_some_and(|t| start.elapsed() > t);
+        // Stopped (a SIGTERM sent to pybench alone reaches no program): the run is dropped
+        // anyway, so it is not waited for.
+        let stopped = crate::harness::runner::interrupted();
+        if !killed && (over_time || stopped) {
             // SAFETY: `pid` is our child, not yet reaped (poll() reaps it), so it is still
             // the program's.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            timed_out = true;
+            (killed, timed_out) = (true, over_time);
         }
         if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {
             series.push((start.elapsed().as_millis() as u64, bytes));

@@ -1,16 +1,19 @@
-//! SIGINT dispositions: `run` turns Ctrl-C into "stop after saving what was measured";
+//! SIGINT dispositions: `run` turns Ctrl-C (and SIGTERM, which a CI job's time limit or
+//! cancel button sends) into "stop after saving what was measured";
 //! `record` notes it without stopping while the recorded program (which gets it too, as part
 //! of the process group) decides what it means.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Calls `handler` on SIGINT instead of terminating.
+/// Calls `handler` on SIGINT and SIGTERM instead of terminating.
 ///
 /// `handler` must be async-signal-safe (e.g. only store to an atomic).
-pub fn on_sigint(handler: extern "C" fn(libc::c_int)) {
-    // SAFETY: installing a handler; the caller's contract makes the handler itself safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler as *const () as libc::sighandler_t);
+pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installing a handler; the caller's contract makes the handler itself safe.
+        unsafe {
+            libc::signal(sig, handler as *const () as libc::sighandler_t);
+        }
     }
 }
 
