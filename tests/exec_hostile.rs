@@ -418,3 +418,26 @@ fn a_program_failing_under_every_allocator_has_no_reference_in_its_table() {
             "medians of 1 repetition(s), no allocator has a finished run",
         ));
 }
+
+#[test]
+fn record_warns_when_pythonmalloc_replaces_pymalloc() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("record-env");
+    for (value, warned) in [("debug", true), ("malloc", true), ("pymalloc", false)] {
+        let a = pybench()
+            .args(["record", "-q", "-o"])
+            .arg(tmp.join(format!("{value}.pbt")))
+            .args(["--", "python3", "-c", "x = [str(i) for i in range(100)]"])
+            .env("PYTHONMALLOC", value)
+            .assert()
+            .success();
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(
+            err.contains(&format!("PYTHONMALLOC={value} is set")),
+            warned,
+            "{value}: {err}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::exit::Exit;
 use crate::sys::target::portable_name;
-use crate::trace::record::{exit_code, record, Launch, Options};
+use crate::trace::record::{environment_warning, exit_code, record, Launch, Options};
 use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
 use clap::Args;
@@ -111,6 +111,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         launch: Launch::Own,
         timeout: args.timeout,
     };
+    if let Some(w) = environment_warning(opts.launch) {
+        eprintln!("pybench: warning: {w}");
+    }
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);
     if let Some(p) = problem {

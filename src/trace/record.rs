@@ -336,6 +336,26 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
     cmd
 }
 
+/// A warning when the environment replaces the allocator the trace should see: with
+/// `PYTHONMALLOC` set to anything but `pymalloc`, the interpreter's start-up accounting, which
+/// the trace stores and `fidelity --trace` holds the engine to, is another allocator's
+/// (`debug` adds its own arenas, `malloc` has none), though the calls recorded are the same.
+/// `validate` removes the variable for its recording, as for its real runs.
+pub fn environment_warning(launch: Launch) -> Option<String> {
+    if launch != Launch::Own {
+        return None;
+    }
+    let value = std::env::var("PYTHONMALLOC").ok()?;
+    if value.is_empty() || value == "pymalloc" {
+        return None;
+    }
+    Some(format!(
+        "PYTHONMALLOC={value} is set: the trace's recorded start-up accounting is that \
+         allocator's, not pymalloc's (fidelity --trace will differ); unset it to record under \
+         pymalloc"
+    ))
+}
+
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
 /// standard streams are its own; on error the trace file is not created.
 pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
