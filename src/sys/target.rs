@@ -113,7 +113,10 @@ pub fn same_regular_file(a: &Path, b: &Path) -> bool {
 /// way and what it is ("is a regular file, not a directory"), or `None` when the nearest
 /// part that exists is a directory or a link to one.
 pub fn why_not_a_directory(path: &Path) -> Option<(PathBuf, String)> {
-    let mut at = path;
+    // Without a trailing `/`: `file/` cannot be looked up (ENOTDIR) and has no parent to
+    // step back to, so the file in the way went unnamed.
+    let path: PathBuf = path.components().collect();
+    let mut at = path.as_path();
     loop {
         if let Ok(m) = std::fs::symlink_metadata(at) {
             let kind = m.file_type();
@@ -293,6 +296,11 @@ mod tests {
         assert_eq!(at, d.join("dangling"));
         assert!(why.ends_with("nowhere, which does not exist"), "{why}");
         assert_eq!(why_not_a_directory(&d.join("new/sub")), None);
+        let trailing = PathBuf::from(format!("{}/", d.join("file").display()));
+        assert_eq!(
+            why_not_a_directory(&trailing).map(|w| w.0),
+            Some(d.join("file"))
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }
