@@ -5,23 +5,13 @@
 
 mod common;
 
-use common::{pybench, tempdir};
+use common::{have_python, pybench, tempdir};
 use predicates::prelude::*;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "pass"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3");
-    }
-    ok
-}
 
 /// A script that appends one `x` to the file `argv[1]` when it starts, then sleeps
 /// `argv[2]` seconds once that file holds at least `argv[3]` of them (0 otherwise).

@@ -4,19 +4,9 @@
 
 mod common;
 
-use common::{pybench, tempdir};
+use common::{have_python, pybench, tempdir};
 use std::process::Command;
 
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "pass"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3");
-    }
-    ok
-}
 
 /// A program that allocates a little, then sleeps far longer than any timeout below.
 const SLEEPER: &str = "import time\nx = [str(i) for i in range(20000)]\ntime.sleep(300)\n";

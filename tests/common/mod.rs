@@ -235,3 +235,15 @@ pub fn entries(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Whether `python3` runs here; says so on stderr when not (the tests needing it then skip).
+pub fn have_python() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "pass"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: no python3");
+    }
+    ok
+}
