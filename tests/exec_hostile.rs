@@ -12,7 +12,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 /// A script that appends one `x` to the file `argv[1]` when it starts, then sleeps
 /// `argv[2]` seconds once that file holds at least `argv[3]` of them (0 otherwise).
 const MARKING: &str = "import sys, time\n\

@@ -7,7 +7,6 @@ mod common;
 use common::{have_python, pybench, tempdir};
 use std::process::Command;
 
-
 /// A program that allocates a little, then sleeps far longer than any timeout below.
 const SLEEPER: &str = "import time\nx = [str(i) for i in range(20000)]\ntime.sleep(300)\n";
 
