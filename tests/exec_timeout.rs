@@ -86,6 +86,8 @@ fn validate_stops_when_the_recording_runs_past_its_timeout() {
         errors[0].contains("while being recorded and was killed"),
         "{err}"
     );
+    // Nothing was measured: no run folder is left to be taken for a result.
+    assert_eq!(common::entries(&tmp.join("out")), Vec::<String>::new());
 }
 
 #[test]

@@ -114,7 +114,9 @@ pub fn validate_program(
         eprintln!("recording {label} …");
     }
     // The mutator replay needs each event's pace (issue 14 item 2).
-    if record_program(req, &label, &trace, mutator)? {
+    // A program that cannot be recorded leaves no folder: nothing was measured.
+    let stopped = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
+    if stopped {
         let v = validate(
             results,
             &req.program.join(" "),

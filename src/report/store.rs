@@ -53,6 +53,14 @@ impl ResultsStore {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     }
 
+    /// Removes the run's directory and everything in it, for a command that failed before
+    /// measuring anything (`validate` whose program cannot be recorded): a folder holding an
+    /// empty run would only be mistaken for a result. The directory was made by this
+    /// command ([`Self::create`] never reuses one), so all it holds is this command's.
+    pub fn discard(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
     /// Writes every file; each one atomically (temporary file, then rename).
     pub fn save(&self, results: &RunResults) -> anyhow::Result<()> {
         let exporters: [&dyn Exporter; 3] = [&Json, &Csv, &Markdown];
