@@ -139,7 +139,6 @@ fn hidden_summary(hidden: &[&Row]) -> String {
 
 /// The Markdown report.
 pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()> {
-    let s = &c.settings;
     writeln!(out, "## pybench compare\n")?;
     writeln!(out, "- baseline: {}", describe_side(&c.baseline))?;
     writeln!(out, "- current: {}\n", describe_side(&c.current))?;
@@ -151,6 +150,15 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
         c.count(Verdict::Unchanged),
         c.count(Verdict::NotSignificant)
     )?;
+    methods(c, out)?;
+    notes(c, out)?;
+    rows_table(c, rows, out)?;
+    writeln!(out)
+}
+
+/// The report's account of its tests and thresholds.
+fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let s = &c.settings;
     let exact = c.rows.iter().any(|r| r.test == Some(UMethod::Exact));
     let normal = c.rows.iter().any(|r| r.test == Some(UMethod::Normal));
     let method = match (exact, normal) {
@@ -191,6 +199,12 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
         human(s.memory_floor, true),
         super::MIN_TAIL_SAMPLES
     )?;
+    Ok(())
+}
+
+/// Which classes only advise (`--fail-on`), then every note on the two runs.
+fn notes(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let s = &c.settings;
     let advisory: Vec<&str> = [
         (Class::Timing, "timing"),
         (Class::Counter, "counter"),
@@ -212,6 +226,12 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
     for n in c.one_sided_lines().iter().chain(&c.notes) {
         writeln!(out, "> **Note:** {}\n", inline(n))?;
     }
+    Ok(())
+}
+
+/// The changed rows (all with `--all-rows`), worst first, the geometric means, and a line on
+/// the rows hidden.
+fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()> {
     let (mut shown, hidden): (Vec<&Row>, Vec<&Row>) =
         c.rows.iter().partition(|r| rows == Rows::All || r.changed);
     shown.sort_by_key(|r| r.verdict);
@@ -243,7 +263,7 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
             hidden_summary(&hidden)
         )?;
     }
-    writeln!(out)
+    Ok(())
 }
 
 /// The CSV columns of `--format csv`.
