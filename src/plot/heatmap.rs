@@ -89,6 +89,53 @@ pub fn heatmap(title: &str, axes: &HeatAxes<'_>, cells: &[HeatCell], caption: &[
             );
         }
     }
+    draw_cells(&mut s, axes, cells);
+    for (c, label) in axes.cols.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            LEFT + CELL_W * (c as f64 + 0.5),
+            grid_bottom + 18.0,
+            escape(label)
+        );
+    }
+    for (r, label) in axes.rows.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            LEFT - 8.0,
+            TOP + CELL_H * (r as f64 + 0.5) + 4.0,
+            escape(label)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
+        LEFT + CELL_W * nc as f64 / 2.0,
+        grid_bottom + 38.0,
+        escape(axes.x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text class="axis-label" transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle" font-size="13">{}</text>"#,
+        TOP + CELL_H * nr as f64 / 2.0,
+        escape(axes.y_label)
+    );
+    for (i, line) in caption.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text class="caption" x="12" y="{:.1}" font-size="11">{}</text>"#,
+            grid_bottom + 60.0 + 18.0 * i as f64,
+            escape(line)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The swept cells: coloured from the lowest value to the highest, each with its value (★
+/// on those starred as best) and a frame and label on a named preset.
+fn draw_cells(s: &mut String, axes: &HeatAxes<'_>, cells: &[HeatCell]) {
     let (lo, hi) = cells
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), c| {
@@ -135,47 +182,6 @@ pub fn heatmap(title: &str, axes: &HeatAxes<'_>, cells: &[HeatCell], caption: &[
             );
         }
     }
-    for (c, label) in axes.cols.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            LEFT + CELL_W * (c as f64 + 0.5),
-            grid_bottom + 18.0,
-            escape(label)
-        );
-    }
-    for (r, label) in axes.rows.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            LEFT - 8.0,
-            TOP + CELL_H * (r as f64 + 0.5) + 4.0,
-            escape(label)
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
-        LEFT + CELL_W * nc as f64 / 2.0,
-        grid_bottom + 38.0,
-        escape(axes.x_label)
-    );
-    let _ = writeln!(
-        s,
-        r#"<text class="axis-label" transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle" font-size="13">{}</text>"#,
-        TOP + CELL_H * nr as f64 / 2.0,
-        escape(axes.y_label)
-    );
-    for (i, line) in caption.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text class="caption" x="12" y="{:.1}" font-size="11">{}</text>"#,
-            grid_bottom + 60.0 + 18.0 * i as f64,
-            escape(line)
-        );
-    }
-    s.push_str("</svg>\n");
-    s
 }
 
 #[cfg(test)]
