@@ -33,9 +33,10 @@
 //! parent's [`Source::verify`] has refused such a trace already; this check keeps a feed
 //! from handing an allocator a double free whatever it was opened on.
 //!
-//! A synthetic source is streamed by writing its events once to a temporary trace (unlinked
-//! at once, so it never outlives the process) and reading that back pass after pass: a
-//! generator re-run every pass would allocate its object model anew each time.
+//! A synthetic source is streamed by writing its events once to a temporary trace in a
+//! private folder (removed once the reader has it open, so it never outlives the process)
+//! and reading that back pass after pass: a generator re-run every pass would allocate its
+//! object model anew each time.
 
 use super::compact::{Compiler, Record, Wide};
 use super::replay::Touch;
@@ -43,6 +44,7 @@ pub use super::stream_policy::{
     Decision, StreamMode, StreamPolicy, DEFAULT_BUDGET_MIB, EVENTS_PER_SCALE,
     MATERIALISED_BYTES_PER_EVENT,
 };
+use crate::sys::private_dir::PrivateDir;
 use crate::trace::live::{Liveness, Repairer};
 use crate::trace::parallel::GroupDecoder;
 use crate::trace::source::{Origin, Source};
@@ -192,21 +194,24 @@ pub struct Feed {
 }
 
 /// The trace a feed reads: a trace source's file, or a synthetic one written out once (with
-/// its generator's notes).
-fn trace_file(origin: &Origin, o: Overrides) -> anyhow::Result<(PathBuf, bool, Vec<String>)> {
+/// its generator's notes) into a private folder, removed with the folder once the reader has
+/// it open (and by the next pybench if this one is killed first: [`PrivateDir`]).
+fn trace_file(
+    origin: &Origin,
+    o: Overrides,
+) -> anyhow::Result<(PathBuf, Option<PrivateDir>, Vec<String>)> {
     match Source::open(origin)? {
-        Source::Trace { path, .. } => Ok((path, false, Vec::new())),
+        Source::Trace { path, .. } => Ok((path, None, Vec::new())),
         Source::Synthetic { workload, .. } => {
             let w = workload.with(o);
-            let path = std::env::temp_dir().join(format!(
-                "pybench-stream-{}-{}.pbt",
-                std::process::id(),
-                w.name
-            ));
+            let dir = PrivateDir::create("stream")
+                .context("cannot create a private temporary folder for the synthetic stream")?;
+            // A fixed name: the workload's own may hold anything a spec's `name` can.
+            let path = dir.path().join("stream.pbt");
             let written =
                 crate::trace::generate::write_workload(&w, &path, vec!["(streamed replay)".into()])
                     .context("cannot write the synthetic stream to a temporary trace")?;
-            Ok((path, true, written.notes))
+            Ok((path, Some(dir), written.notes))
         }
     }
 }
@@ -294,10 +299,8 @@ impl Feed {
     pub fn open(origin: &Origin, o: Overrides, content: Content) -> anyhow::Result<Feed> {
         let (path, temporary, notes) = trace_file(origin, o)?;
         let opened = Self::open_trace(&path, content, o.allow_malformed);
-        if temporary {
-            // The reader holds the file open; nothing else needs its name.
-            let _ = std::fs::remove_file(&path);
-        }
+        // The reader holds the file open; nothing else needs its name.
+        drop(temporary);
         let mut feed = opened?;
         feed.opened_notes = notes;
         feed.notes = feed.opened_notes.clone();
