@@ -448,5 +448,24 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The synthetic stream's temporary trace lives in a private folder of `$TMPDIR`, gone
+/// when the cell ends.
+#[test]
+fn a_streamed_synthetic_workload_leaves_nothing_in_tmpdir() {
+    let tmp = common::tempdir("stream-tmp");
+    let scratch = tmp.join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    common::pybench()
+        .args(["run", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args([
+            "--stream", "always", "-w", "dicts", "--scale", "20000", "--out",
+        ])
+        .arg(tmp.join("out"))
+        .env("TMPDIR", &scratch)
+        .assert()
+        .success();
+    assert_eq!(common::entries(&scratch), Vec::<String>::new());
+}
+
 #[path = "stream_replay/malformed.rs"]
 mod malformed;
