@@ -10,7 +10,7 @@ use predicates::prelude::*;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A script that appends one `x` to the file `argv[1]` when it starts, then sleeps
 /// `argv[2]` seconds once that file holds at least `argv[3]` of them (0 otherwise).
@@ -35,13 +35,11 @@ fn start_in_group(args: &[&str], out: &Path, program: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits (at most a minute) until `marker` holds `n` marks.
-fn wait_for_marks(marker: &Path, n: usize) {
-    let start = Instant::now();
-    while std::fs::read(marker).map_or(0, |m| m.len()) < n {
-        assert!(start.elapsed() < Duration::from_secs(60), "never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Waits until `marker` holds `n` marks (failing if `child` ends first).
+fn wait_for_marks(child: &mut Child, marker: &Path, n: usize) {
+    common::wait_while_running(child, "never started", || {
+        std::fs::read(marker).map_or(0, |m| m.len()) >= n
+    });
 }
 
 /// Ctrl-C: SIGINT to the whole process group of `child`.
@@ -68,7 +66,7 @@ fn ctrl_c_during_exec_keeps_the_finished_runs_and_saves_no_cut_run_as_failed() {
     let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
     std::fs::write(&script, MARKING).unwrap();
     let out = tmp.join("out");
-    let child = start_in_group(
+    let mut child = start_in_group(
         &["exec", "-r", "3", "-a", "pymalloc,system", "--no-plots"],
         &out,
         &[
@@ -80,7 +78,7 @@ fn ctrl_c_during_exec_keeps_the_finished_runs_and_saves_no_cut_run_as_failed() {
         ],
     );
     // The second run sleeps: Ctrl-C cuts it short.
-    wait_for_marks(&marker, 2);
+    wait_for_marks(&mut child, &marker, 2);
     ctrl_c(&child);
     let (code, _, stderr) = finish(child);
     assert_eq!(code, Some(130), "{stderr}");
@@ -101,7 +99,7 @@ fn ctrl_c_while_validate_records_is_an_interruption_not_a_failed_program() {
     let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
     std::fs::write(&script, MARKING).unwrap();
     let out = tmp.join("out");
-    let child = start_in_group(
+    let mut child = start_in_group(
         &["validate", "-r", "1", "-a", "pymalloc", "--no-plots"],
         &out,
         &[
@@ -112,7 +110,7 @@ fn ctrl_c_while_validate_records_is_an_interruption_not_a_failed_program() {
             "1",
         ],
     );
-    wait_for_marks(&marker, 1);
+    wait_for_marks(&mut child, &marker, 1);
     ctrl_c(&child);
     let (code, stdout, stderr) = finish(child);
     assert_eq!(code, Some(130), "{stderr}");
@@ -183,12 +181,15 @@ fn a_killed_record_or_validate_leaves_no_program_running() {
     }
     let tmp = tempdir("killed");
     let (script, pidfile) = (tmp.join("s.py"), tmp.join("pid"));
+    // A program that outlives pybench says so when its sleep ends.
     std::fs::write(
         &script,
         "import os, sys, time\nopen(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
-         os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(60)\n",
+         os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(20)\n\
+         open(sys.argv[1] + '.survived', 'w').close()\n",
     )
     .unwrap();
+    let survived = tmp.join("pid.survived");
     let trace = tmp.join("t.pbt");
     let out = tmp.join("out");
     let cases: [Vec<&std::ffi::OsStr>; 2] = [
@@ -215,29 +216,15 @@ fn a_killed_record_or_validate_leaves_no_program_running() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let start = Instant::now();
-        let pid: i32 = loop {
-            if let Ok(p) = std::fs::read_to_string(&pidfile) {
-                break p.parse().unwrap();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "{args:?}: never started"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let pid = common::program_pid(&mut child, &pidfile);
         child.kill().unwrap();
         child.wait().unwrap();
-        let start = Instant::now();
-        while !gone(pid) && start.elapsed() < Duration::from_secs(10) {
+        // Gone at once when pybench's death takes it along; else when its sleep ends,
+        // leaving its mark.
+        while !gone(pid) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let survived = !gone(pid);
-        if survived {
-            // SAFETY: the test's own program, left behind.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        assert!(!survived, "{args:?}: the program outlived pybench");
+        assert!(!survived.exists(), "{args:?}: the program outlived pybench");
     }
     // What the killed ones left is removed by the next recording, which leaves nothing.
     let private = |dir: &Path| -> Vec<String> {

@@ -137,14 +137,7 @@ fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
         .arg(&pidfile)
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    let program: i32 = loop {
-        if let Ok(p) = std::fs::read_to_string(&pidfile) {
-            break p.parse().unwrap();
-        }
-        assert!(start.elapsed().as_secs() < 60, "the program never started");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let program = common::program_pid(&mut child, &pidfile);
     // SAFETY: signalling our own child, still unreaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
