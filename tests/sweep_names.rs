@@ -117,6 +117,6 @@ fn plot_and_csv_at_one_path_are_refused_before_the_sweep() {
         "--csv".as_ref(),
         spelled.as_os_str(),
     ]);
-    assert!(err.contains("--plot and --csv both name"), "{err}");
+    assert!(err.contains("--plot and --csv both write to"), "{err}");
     assert!(!at.exists(), "nothing written");
 }

@@ -119,9 +119,10 @@ pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses two outputs at one path (`sweep --plot out --csv out`): the first written would
-/// stand in the way of the second, which fails after all the work. Paths are compared by
-/// their folder's canonical path and their name, since neither need exist yet.
+/// Refuses two outputs at one target — both `-` (stdout), or two paths naming one file,
+/// compared by their folder's canonical path and their name since neither need exist yet
+/// (`--csv out.csv --json ./out.csv`, `sweep --plot out --csv out`): the second would
+/// overwrite or interleave the first, or fail in its way, after all the work.
 pub fn refuse_same_target(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
     let key = |path: &Path| {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -129,16 +130,18 @@ pub fn refuse_same_target(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
             parent.unwrap_or(Path::new(".")).canonicalize(),
             path.file_name(),
         ) {
-            (Ok(folder), Some(name)) => folder.join(name),
+            (Ok(folder), Some(name)) if path != Path::new("-") => folder.join(name),
             _ => path.to_path_buf(),
         }
     };
     for (i, (flag, path)) in outputs.iter().enumerate() {
         if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| key(p) == key(path)) {
-            anyhow::bail!(
-                "{other} and {flag} both name {}: give each its own path",
-                path.display()
-            );
+            let what = if *path == Path::new("-") {
+                "stdout".to_string()
+            } else {
+                path.display().to_string()
+            };
+            anyhow::bail!("{other} and {flag} both write to {what}: give each its own target");
         }
     }
     Ok(())

@@ -77,7 +77,11 @@ impl OutputArgs {
             guard::check_output_file(flag, file)?;
         }
         // After the per-file checks, so every folder named exists.
-        refuse_shared_targets(&exports)?;
+        let targets: Vec<(&str, &Path)> = exports
+            .iter()
+            .filter_map(|(flag, t)| t.as_deref().map(|t| (*flag, Path::new(t))))
+            .collect();
+        guard::refuse_same_target(&targets)?;
         guard::refuse_overwriting_inputs(&files, inputs)
     }
 }
@@ -186,30 +190,6 @@ pub fn start(
     };
     store.save(&results)?;
     Ok((store, results))
-}
-
-/// Refuses two exports to one target — both to stdout, or two paths naming one file
-/// (compared by their folder's canonical path and file name, since the file may not exist
-/// yet): the second would overwrite or interleave the first at the end of the run.
-fn refuse_shared_targets(exports: &[(&str, &Option<String>)]) -> anyhow::Result<()> {
-    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
-    for &(flag, target) in exports {
-        let Some(t) = target else { continue };
-        let key = if t == "-" {
-            PathBuf::from("-")
-        } else {
-            let path = Path::new(t);
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-            let folder = parent.unwrap_or(Path::new(".")).canonicalize()?;
-            folder.join(path.file_name().unwrap_or_default())
-        };
-        if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
-            let what = if t == "-" { "stdout" } else { t.as_str() };
-            anyhow::bail!("{other} and {flag} both write to {what}: give each its own target");
-        }
-        seen.push((flag, key));
-    }
-    Ok(())
 }
 
 /// Saves the final results, writes the extra exports, prints the table and failures, and
