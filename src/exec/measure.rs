@@ -38,15 +38,7 @@ pub fn execute(
 ) -> std::io::Result<Execution> {
     // This very binary as the launcher, by its inode (see `self_exe`).
     let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
-    cmd.stdin(Stdio::null());
-    if quiet {
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    } else {
-        // The program's own output goes to stderr with pybench's progress lines, so stdout
-        // holds only pybench's table, CSV or JSON (`--csv -` stays parseable).
-        cmd.stdout(Stdio::from(std::io::stderr()));
-    }
-    cmd.env_remove("PYTHONMALLOC");
+    launch_as_exec(&mut cmd, quiet);
     if contender.python_malloc {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -126,6 +118,19 @@ pub fn execute(
         outcome,
         engine,
     })
+}
+
+/// How every real run of the program starts (and `validate`'s recording, which must do the
+/// same work): no standard input; its output on pybench's stderr with the progress lines, so
+/// stdout holds only pybench's table, CSV or JSON (`--csv -` stays parseable), or nowhere
+/// when `quiet`; and no `PYTHONMALLOC` of the user's (each contender sets its own).
+pub fn launch_as_exec(cmd: &mut std::process::Command, quiet: bool) {
+    cmd.stdin(Stdio::null()).env_remove("PYTHONMALLOC");
+    if quiet {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    } else {
+        cmd.stdout(Stdio::from(std::io::stderr()));
+    }
 }
 
 /// The first line of the cell note holding the engine's accounting at exit.

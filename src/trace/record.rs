@@ -24,7 +24,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,9 +74,7 @@ pub enum Launch {
     /// `pybench record`: with pybench's standard streams and environment.
     Own,
     /// As `exec` starts it (`validate`, whose real runs must do the same work as the recorded
-    /// one): no standard input, its output on pybench's stderr (discarded when `quiet`), so
-    /// stdout holds only pybench's report, and `PYTHONMALLOC` removed, as for the real
-    /// `pymalloc` runs.
+    /// one): [`crate::exec::measure::launch_as_exec`].
     AsExec { quiet: bool },
 }
 
@@ -324,12 +322,7 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
         });
     }
     if let Launch::AsExec { quiet } = opts.launch {
-        cmd.stdin(Stdio::null()).env_remove("PYTHONMALLOC");
-        if quiet {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        } else {
-            cmd.stdout(Stdio::from(io::stderr()));
-        }
+        crate::exec::measure::launch_as_exec(&mut cmd, quiet);
     }
     // A killed pybench leaves no program running, its records going nowhere.
     crate::sys::process::die_with_parent(&mut cmd);
