@@ -51,7 +51,7 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{CellKind, CellResult, ThroughputSamples};
+    use crate::report::model::{CellKind, CellResult};
 
     /// Processes `0..processes` of workload `w`, each with `rounds` of `null`, pymalloc and
     /// jemalloc; jemalloc's speed in process `p` is `jemalloc(p)` ns/event over the harness.
@@ -63,16 +63,7 @@ mod tests {
             let py: Vec<f64> = (0..10).map(|i| 1.0 + 5.0 * wobble(i)).collect();
             let je: Vec<f64> = (0..10).map(|i| 1.0 + jemalloc(p) * wobble(i)).collect();
             for (a, ns) in [("null", null.clone()), ("pymalloc", py), ("jemalloc", je)] {
-                let mut c = CellResult::new("w", a, p, CellKind::Replay);
-                c.throughput = Some(ThroughputSamples {
-                    group: format!("w/rep{}/g0", p + 1),
-                    min_time_ns: 1,
-                    passes_per_sample: 1,
-                    cold_ns_per_op: 1.0,
-                    ns_per_op: ns,
-                    null_ns_per_op: null.clone(),
-                });
-                cells.push(c);
+                cells.push(RunResults::sampled_cell("w", a, p, ns, null.clone()));
             }
         }
         let mut r = RunResults::of_cells(cells);

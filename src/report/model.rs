@@ -411,6 +411,28 @@ impl RunResults {
         m
     }
 
+    /// A replay cell of workload `w` measured in repetition `rep`'s throughput process, with
+    /// these per-pass samples of the allocator and of `null`: for the report modules' tests.
+    #[cfg(test)]
+    pub(crate) fn sampled_cell(
+        w: &str,
+        a: &str,
+        rep: u32,
+        ns: Vec<f64>,
+        null: Vec<f64>,
+    ) -> CellResult {
+        let mut c = CellResult::new(w, a, rep, CellKind::Replay);
+        c.throughput = Some(ThroughputSamples {
+            group: format!("{w}/rep{}/g0", rep + 1),
+            min_time_ns: 1,
+            passes_per_sample: 1,
+            cold_ns_per_op: 1.0,
+            ns_per_op: ns,
+            null_ns_per_op: null,
+        });
+        c
+    }
+
     /// A run of just these cells, every other field empty or default: for the report
     /// modules' tests.
     #[cfg(test)]

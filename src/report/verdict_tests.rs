@@ -1,7 +1,7 @@
 //! Tests of the verdict: intervals over processes, relations, the ranking and its ties.
 
 use super::*;
-use crate::report::model::{CellKind, ThroughputSamples};
+use crate::report::model::CellKind;
 
 /// The verdict's row of allocator `a`.
 fn entry<'a>(v: &'a WorkloadVerdict, a: &str) -> &'a Entry {
@@ -14,16 +14,7 @@ fn cell(a: &str, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
 
 /// A cell of workload `w`, repetition `rep`, measured in that repetition's process.
 fn cell_in(w: &str, a: &str, rep: u32, ns: Vec<f64>, null: Vec<f64>) -> CellResult {
-    let mut c = CellResult::new(w, a, rep, CellKind::Replay);
-    c.throughput = Some(ThroughputSamples {
-        group: format!("{w}/rep{}/g0", rep + 1),
-        min_time_ns: 1,
-        passes_per_sample: 1,
-        cold_ns_per_op: 1.0,
-        ns_per_op: ns,
-        null_ns_per_op: null,
-    });
-    c
+    RunResults::sampled_cell(w, a, rep, ns, null)
 }
 
 /// 30 rounds of one process: `base` with a small deterministic wobble, the other
