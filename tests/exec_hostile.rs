@@ -417,3 +417,63 @@ fn record_warns_when_pythonmalloc_replaces_pymalloc() {
         );
     }
 }
+
+/// SIGTERM, sent to pybench alone (by a CI time limit or `kill`), stops record and validate's
+/// recording as Ctrl-C does: passed on to the program, whose trace so far is kept by
+/// `record`; `validate` stops there, interrupted. Before, pybench died of it at once, the
+/// trace lost and the program killed only by the parent-death signal.
+#[test]
+fn sigterm_while_recording_is_passed_on_and_what_was_recorded_kept() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("record-term");
+    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
+    std::fs::write(&script, MARKING).unwrap();
+    let program = [
+        "python3",
+        script.to_str().unwrap(),
+        marker.to_str().unwrap(),
+        "60",
+        "1",
+    ];
+    let trace = tmp.join("t.pbt");
+    let out = tmp.join("out");
+    let record = ["record", "-q", "-o", trace.to_str().unwrap()];
+    let validate = ["validate", "-r", "1", "-a", "pymalloc", "--no-plots"];
+    for (args, with_out) in [(&record[..], false), (&validate[..], true)] {
+        let _ = std::fs::remove_file(&marker);
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+        cmd.args(args);
+        if with_out {
+            cmd.arg("--out").arg(&out);
+        }
+        let mut child = cmd
+            .arg("--")
+            .args(program)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_marks(&mut child, &marker, 1);
+        // SAFETY: signalling our own, still unreaped child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+        let (code, stdout, stderr) = finish(child);
+        assert_eq!(code, Some(143), "{args:?}: {stderr}");
+        if with_out {
+            assert!(stderr.contains("interrupted: 0 cell(s) saved"), "{stderr}");
+            assert_eq!(stdout, "", "nothing measured, nothing to compare");
+        } else {
+            assert!(
+                stderr.contains("without Python's normal shutdown"),
+                "{stderr}"
+            );
+            pybench()
+                .arg("stats")
+                .arg(&trace)
+                .assert()
+                .success()
+                .stdout(predicate::str::contains("events"));
+        }
+    }
+}

@@ -13,33 +13,24 @@ use crate::report::store::ResultsStore;
 use anyhow::Context as _;
 use std::io::{IsTerminal, Read};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
-
-/// The signal that asked the run to stop (SIGINT or SIGTERM; 0: none), set by the handler;
-/// checked between and during cells.
-static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_stop(sig: libc::c_int) {
-    STOPPED_BY.store(sig, Ordering::SeqCst);
-}
 
 /// Makes Ctrl-C, and SIGTERM (what a CI job's time limit or cancel sends first), stop the
 /// run after saving what was measured, instead of killing it: a running cell or program is
 /// stopped, the results are saved marked interrupted, and the exit code says which signal.
 pub fn install_sigint_handler() {
-    // The handler only stores to an atomic, which is async-signal-safe.
-    crate::sys::signal::on_stop_signals(on_stop);
+    crate::sys::signal::on_stop_signals();
 }
 
+/// Whether a stop signal arrived (checked between and during cells).
 pub fn interrupted() -> bool {
-    STOPPED_BY.load(Ordering::SeqCst) != 0
+    crate::sys::signal::stop_requested().is_some()
 }
 
 /// The exit code of an interrupted command: 130 after Ctrl-C, 143 after SIGTERM (128 + the
 /// signal, as a shell reports a process the signal killed).
 pub fn interrupted_exit() -> crate::exit::Exit {
-    if STOPPED_BY.load(Ordering::SeqCst) == libc::SIGTERM {
+    if crate::sys::signal::stop_requested() == Some(libc::SIGTERM) {
         crate::exit::Exit::Terminated
     } else {
         crate::exit::Exit::Interrupted

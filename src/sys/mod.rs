@@ -1,6 +1,6 @@
 //! Every call pybench makes to the operating system, in one place: memory mappings and the
 //! system allocator for the engine (`mem`), `/proc` and `getrusage` readings (`procfs`),
-//! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT (`signal`), the wall
+//! perf_event counters (`perf`), the recorder's pipes (`pipe`), SIGINT and SIGTERM (`signal`), the wall
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
 //! (`fs`), what is at an output path and how it is written (`target`), the process controls
 //! of child processes (`process`), the launcher that starts a measured program from a small

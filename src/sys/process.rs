@@ -44,31 +44,36 @@ pub fn is_running(pid: u32) -> bool {
 
 /// Waits for `child` to exit, killing it (SIGKILL) if it runs longer than `timeout`; returns
 /// its status and whether the timeout killed it. The child is waited for without being
-/// reaped (`waitid` with `WNOWAIT`) before the watchdog is called off, so the watchdog can
-/// never signal a process that has since taken the child's pid.
-pub fn wait_timed(
+/// reaped (`waitid` with `WNOWAIT`) before the watchdog is called off and `before_reap` runs
+/// (which may stop anything else that signals the child), so nothing can signal a process
+/// that has since taken the child's pid.
+pub fn wait_timed_then(
     child: &mut std::process::Child,
     timeout: Option<std::time::Duration>,
+    before_reap: impl FnOnce(),
 ) -> std::io::Result<(std::process::ExitStatus, bool)> {
-    let Some(limit) = timeout else {
-        return Ok((child.wait()?, false));
-    };
     let pid = child.id();
-    let (call_off, called_off) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let expired = matches!(
-            called_off.recv_timeout(limit),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-        );
-        if expired {
-            // SAFETY: the child is not reaped until this thread has been joined.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-        }
-        expired
+    let watchdog = timeout.map(|limit| {
+        let (call_off, called_off) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let expired = matches!(
+                called_off.recv_timeout(limit),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            );
+            if expired {
+                // SAFETY: the child is not reaped until this thread has been joined.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            expired
+        });
+        (call_off, thread)
     });
     let exited = wait_unreaped(pid);
-    drop(call_off);
-    let timed_out = watchdog.join().unwrap_or(false);
+    let timed_out = watchdog.is_some_and(|(call_off, thread)| {
+        drop(call_off);
+        thread.join().unwrap_or(false)
+    });
+    before_reap();
     exited?;
     Ok((child.wait()?, timed_out))
 }
@@ -184,7 +189,7 @@ mod tests {
             .unwrap();
         let t = Instant::now();
         let (status, timed_out) =
-            super::wait_timed(&mut slow, Some(Duration::from_millis(100))).unwrap();
+            super::wait_timed_then(&mut slow, Some(Duration::from_millis(100)), || {}).unwrap();
         assert!(
             timed_out && status.signal() == Some(libc::SIGKILL),
             "{status:?}"
@@ -192,13 +197,23 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(20));
         let mut quick = std::process::Command::new("true").spawn().unwrap();
         let (status, timed_out) =
-            super::wait_timed(&mut quick, Some(Duration::from_secs(30))).unwrap();
+            super::wait_timed_then(&mut quick, Some(Duration::from_secs(30)), || {}).unwrap();
         assert!(!timed_out && status.success());
+        // `before_reap` runs once the child has exited and before it is reaped (a zombie,
+        // so its pid cannot yet name another process).
         let mut plain = std::process::Command::new("false").spawn().unwrap();
-        assert_eq!(
-            super::wait_timed(&mut plain, None).unwrap().0.code(),
-            Some(1)
-        );
+        let stat = format!("/proc/{}/stat", plain.id());
+        let mut state = None;
+        let (status, _) = super::wait_timed_then(&mut plain, None, || {
+            let s = std::fs::read_to_string(&stat).unwrap_or_default();
+            state = s
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.trim_start().chars().next());
+        })
+        .unwrap();
+        assert_eq!(status.code(), Some(1));
+        assert_eq!(state, Some('Z'));
     }
 
     #[test]

@@ -1,53 +1,87 @@
-//! SIGINT dispositions: `run` turns Ctrl-C (and SIGTERM, which a CI job's time limit or
-//! cancel button sends) into "stop after saving what was measured";
-//! `record` notes it without stopping while the recorded program (which gets it too, as part
-//! of the process group) decides what it means.
+//! Stop signals. `run`, `exec` and `validate` turn Ctrl-C (SIGINT) and SIGTERM, which a CI
+//! job's time limit or cancel button sends first, into "stop after saving what was measured"
+//! ([`on_stop_signals`]); `record` notes them without stopping while the recorded program
+//! decides what they mean, and forwards SIGTERM to it ([`note_stop_signals`]). Either way the
+//! signal that asked for the stop is kept in one process-wide place ([`stop_requested`]), so a
+//! `validate` stopped while recording exits as one stopped while measuring.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Calls `handler` on SIGINT and SIGTERM instead of terminating.
-///
-/// `handler` must be async-signal-safe (e.g. only store to an atomic).
-pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
+/// The first stop signal that arrived (SIGINT or SIGTERM; 0: none).
+static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
+
+/// The program [`note_stop_signals`] forwards SIGTERM to (0: none yet).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+
+/// Async-signal-safe: stores to atomics and calls kill(2).
+extern "C" fn stop(sig: libc::c_int) {
+    let _ = STOPPED_BY.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    let pid = FORWARD_TO.load(Ordering::SeqCst);
+    if sig == libc::SIGTERM && pid > 0 {
+        // SAFETY: kill is async-signal-safe; `pid` is a child not yet reaped (the guard that
+        // set it clears it before the child is reaped).
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+}
+
+/// The signal that asked this process to stop, if one has.
+pub fn stop_requested() -> Option<libc::c_int> {
+    match STOPPED_BY.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
+/// Makes SIGINT and SIGTERM request a stop ([`stop_requested`]) instead of terminating; the
+/// caller checks between and during its steps.
+pub fn on_stop_signals() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: installing a handler; the caller's contract makes the handler itself safe.
-        unsafe {
-            libc::signal(sig, handler as *const () as libc::sighandler_t);
+        // SAFETY: installing a handler that is async-signal-safe ([`stop`]).
+        unsafe { libc::signal(sig, stop as *const () as libc::sighandler_t) };
+    }
+}
+
+/// SIGINT and SIGTERM do not stop this process while the guard lives but are remembered
+/// ([`stop_requested`]); when it is dropped the previous dispositions come back. A handler,
+/// unlike `SIG_IGN`, is reset to the default by `exec`, so a program started meanwhile gets
+/// Ctrl-C as usual (it is in the terminal's process group); SIGTERM, sent to pybench alone,
+/// is passed on to the program named by [`StopNoted::forward_sigterm_to`].
+#[must_use = "the dispositions are restored when this is dropped"]
+pub struct StopNoted([libc::sighandler_t; 2]);
+
+/// Notes SIGINT and SIGTERM instead of dying until the returned guard is dropped.
+pub fn note_stop_signals() -> StopNoted {
+    // SAFETY: the handler is async-signal-safe ([`stop`]).
+    let install = |sig| unsafe { libc::signal(sig, stop as *const () as libc::sighandler_t) };
+    StopNoted([install(libc::SIGINT), install(libc::SIGTERM)])
+}
+
+impl StopNoted {
+    /// From now on SIGTERM is passed on to `pid`, a child of this process that the caller
+    /// does not reap before dropping the guard or calling [`Self::stop_forwarding`]. A SIGTERM
+    /// that came before this call is passed on at once.
+    pub fn forward_sigterm_to(&self, pid: u32) {
+        FORWARD_TO.store(pid as i32, Ordering::SeqCst);
+        if stop_requested() == Some(libc::SIGTERM) {
+            // SAFETY: `pid` is the caller's unreaped child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
         }
     }
-}
 
-/// Set by [`note_sigint`]'s handler.
-static SIGINT_NOTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn noted(_: libc::c_int) {
-    SIGINT_NOTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT does not stop this process but is remembered, until the guard is dropped, when the
-/// previous disposition comes back. A handler, unlike `SIG_IGN`, is reset to the default by
-/// `exec`, so a program started meanwhile gets Ctrl-C as usual.
-#[must_use = "SIGINT is restored when this is dropped"]
-pub struct SigintNoted(libc::sighandler_t);
-
-/// Notes SIGINT instead of dying until the returned guard is dropped ([`SigintNoted`]).
-pub fn note_sigint() -> SigintNoted {
-    SIGINT_NOTED.store(false, Ordering::SeqCst);
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    SigintNoted(unsafe { libc::signal(libc::SIGINT, noted as *const () as libc::sighandler_t) })
-}
-
-impl SigintNoted {
-    /// Whether SIGINT arrived since the guard was made.
-    pub fn received(&self) -> bool {
-        SIGINT_NOTED.load(Ordering::SeqCst)
+    /// No more forwarding (call before the child is reaped: its pid may then be reused).
+    pub fn stop_forwarding(&self) {
+        FORWARD_TO.store(0, Ordering::SeqCst);
     }
 }
 
-impl Drop for SigintNoted {
+impl Drop for StopNoted {
     fn drop(&mut self) {
-        // SAFETY: restoring the disposition saved when the guard was made.
-        unsafe { libc::signal(libc::SIGINT, self.0) };
+        FORWARD_TO.store(0, Ordering::SeqCst);
+        // SAFETY: restoring the dispositions saved when the guard was made.
+        unsafe {
+            libc::signal(libc::SIGINT, self.0[0]);
+            libc::signal(libc::SIGTERM, self.0[1]);
+        }
     }
 }
 

@@ -376,19 +376,22 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         .transpose()?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
-    // Ctrl-C goes to the whole process group: the program decides what it means, and we
-    // stay to write what it recorded (and say it came: `validate` stops there).
-    let sigint = signal::note_sigint();
+    // Ctrl-C goes to the whole process group, SIGTERM (a CI limit, `kill`) to pybench alone
+    // and is passed on: either way the program decides what it means, and we stay to write
+    // what it recorded (and say it came: `validate` stops there). Dying on SIGTERM instead
+    // would leave a half-written temporary file beside the output.
+    let stop = signal::note_stop_signals();
     let started = Instant::now();
     let spawned = cmd.spawn();
     drop(wr);
     let mut child = match spawned {
         Ok(c) => c,
         Err(error) => {
-            drop(sigint);
+            drop(stop);
             return Err(RecordError::Spawn { program, error }.into());
         }
     };
+    stop.forward_sigterm_to(child.id());
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,
@@ -402,12 +405,13 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
         None => convert(pipe, meta, file, pace),
     });
-    let waited = crate::sys::process::wait_timed(&mut child, opts.timeout);
+    let waited =
+        crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
     let wall = started.elapsed();
     exited.store(true, Ordering::Release);
     let converted = worker.join();
-    let interrupted = sigint.received();
-    drop(sigint);
+    let interrupted = signal::stop_requested().is_some();
+    drop(stop);
     let (status, timed_out) = waited.context("waiting for the program")?;
     let (converted, end) = match converted {
         Ok(Ok(c)) => c,
