@@ -198,3 +198,90 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
         );
     }
 }
+
+#[test]
+fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
+    let tmp = tempdir("cmp-summary");
+    let base = run("base", 3, steady);
+    let b = save(&tmp, "base", &base);
+    let mut cur = run("cur", 3, steady);
+    for c in &mut cur.cells {
+        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
+            m.value += 1.0;
+        }
+    }
+    let c = save(&tmp, "cur", &cur);
+    let same = save(&tmp, "same", &run("same", 3, steady));
+    // A folder where the summary file should be: it cannot be appended to.
+    let summary = tmp.join("summary-is-a-folder");
+    std::fs::create_dir(&summary).unwrap();
+    let compare = |cur: &std::path::Path, code: i32| {
+        let a = pybench()
+            .arg("compare")
+            .arg(&b)
+            .arg(cur)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .assert()
+            .code(code);
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    // The regression's exit code stands, the failed summary said in one line…
+    let err = compare(&c, 1);
+    assert!(err.contains("cannot append to"), "{err}");
+    // …and without a regression the failure is the exit code.
+    let err = compare(&same, 2);
+    assert!(err.contains("cannot append to"), "{err}");
+}
+
+/// A planted huge figure (a damaged or hand-edited file) used to print as hundreds of digits
+/// in the value, change and ratio columns.
+#[test]
+fn a_huge_planted_figure_prints_in_scientific_notation() {
+    let tmp = tempdir("cmp-huge");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cur = run("cur", 3, steady);
+    for c in &mut cur.cells {
+        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
+            m.value = 1e300;
+        }
+    }
+    let c = save(&tmp, "cur", &cur);
+    for format in ["markdown", "csv"] {
+        let a = pybench()
+            .args(["compare", "--format", format])
+            .arg(&b)
+            .arg(&c)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .assert()
+            .code(1);
+        let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        let longest_number = out
+            .split(|ch: char| !ch.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest_number < 30, "{format}: {out}");
+        if format == "markdown" {
+            assert!(out.contains("e300"), "{out}");
+        }
+    }
+}
+
+/// A cell copied in a results file used to count as two samples; now the file is refused,
+/// naming the cell, by every command that reads results.
+#[test]
+fn a_cell_written_twice_makes_the_file_unreadable() {
+    let tmp = tempdir("cmp-dup");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cur = run("cur", 3, steady);
+    let copy = cur.cells[0].clone();
+    cur.cells.push(copy.clone());
+    let c = save(&tmp, "cur", &cur);
+    let err = refused(&b, &c);
+    let cell = format!(
+        "{} × {} rep {} appears twice",
+        copy.workload, copy.allocator, copy.repetition
+    );
+    assert!(err.contains(&cell), "{err}");
+    pybench().arg("plot").arg(&c).assert().code(2);
+}

@@ -150,19 +150,30 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         Format::Json => report::json(&cmp, &mut out)?,
     }
     out.flush()?;
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot append to {}", path.display()))?;
-        report::markdown(&cmp, rows, &mut file)
-            .with_context(|| format!("cannot append to {}", path.display()))?;
+    let summary = append_step_summary(&cmp, rows);
+    if cmp.regressed() {
+        // The verdict was printed; a summary that could not be written must not turn a
+        // regression (1) into a tool error (2) that a CI job may treat as a flake.
+        if let Err(e) = summary {
+            eprintln!("pybench: error: {e:#}");
+        }
+        return Ok(Exit::Regressed.into());
     }
-    Ok(if cmp.regressed() {
-        Exit::Regressed.into()
-    } else {
-        ExitCode::SUCCESS
-    })
+    summary?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends the Markdown report to `$GITHUB_STEP_SUMMARY`, when it is set (GitHub Actions).
+fn append_step_summary(cmp: &compare::Comparison, rows: report::Rows) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot append to {}", path.display()))?;
+    report::markdown(cmp, rows, &mut file)
+        .with_context(|| format!("cannot append to {}", path.display()))
 }

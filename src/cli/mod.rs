@@ -81,6 +81,10 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Record the allocator calls of a CPython program into a trace file:
     /// `pybench record -o FILE -- python3 script.py ARGS`.
+    ///
+    /// Ctrl-C reaches the program (it is in the terminal's process group) and SIGTERM sent to
+    /// pybench is passed on to it; either way what was recorded until the program ends is
+    /// written, and pybench exits with the program's status.
     Record(record::RecordArgs),
     /// Write a synthetic workload's event stream as a trace file, or (--like) a synthetic
     /// stand-in for a recorded trace that shares none of its 64-event runs.

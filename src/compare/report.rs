@@ -3,7 +3,7 @@
 
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::export::csv_io;
-use crate::report::summary::human;
+use crate::report::summary::{csv_number, fixed, human};
 use crate::stats::UMethod;
 use std::io::{self, Write};
 
@@ -28,13 +28,13 @@ fn value_text(v: f64, unit: &str) -> String {
         "B" => human(v, true),
         "ns" => format!("{} ns", human(v, false)),
         "ops/s" => format!("{} ops/s", human(v, false)),
-        "ratio" => format!("{v:.3}"),
+        "ratio" => fixed(v, 3, false),
         _ => human(v, false),
     }
 }
 
 fn pct(r: f64) -> String {
-    format!("{:+.1} %", (r - 1.0) * 100.0)
+    format!("{} %", fixed((r - 1.0) * 100.0, 1, true))
 }
 
 /// The change column: relative change, and the interval or the absolute difference.
@@ -53,7 +53,7 @@ fn change_text(r: &Row) -> String {
                     human(d.abs(), true)
                 )
             } else {
-                format!("{d:+}")
+                fixed(d, if d.fract() == 0.0 { 0 } else { 2 }, true)
             };
             match rel {
                 Some(p) => format!("{abs} ({p})"),
@@ -291,7 +291,7 @@ pub const CSV_COLUMNS: [&str; 17] = [
 pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CSV_COLUMNS).map_err(csv_io)?;
-    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let opt = |v: Option<f64>| v.map(csv_number).unwrap_or_default();
     for r in &c.rows {
         let class = serde_json::to_value(r.class)
             .ok()
@@ -310,8 +310,8 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             r.op.as_deref().unwrap_or(""),
             &r.unit,
             &class,
-            &r.baseline_median.to_string(),
-            &r.current_median.to_string(),
+            &csv_number(r.baseline_median),
+            &csv_number(r.current_median),
             &opt(r.ratio),
             &opt(r.interval.map(|i| i.0)),
             &opt(r.interval.map(|i| i.1)),

@@ -85,7 +85,7 @@ impl Exporter for Csv {
                 .map_err(csv_io)?;
             }
             for m in &c.metrics {
-                let value = m.value.to_string();
+                let value = super::summary::csv_number(m.value);
                 let op = m.op.as_deref().unwrap_or("");
                 w.write_record(prefix.iter().copied().chain([
                     m.name.as_str(),

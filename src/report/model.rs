@@ -63,7 +63,7 @@ pub enum CellStatus {
 }
 
 /// Whether a cell replayed an event stream or executed the real program (issue: ground truth).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum CellKind {
     #[default]
@@ -387,6 +387,22 @@ impl RunResults {
                 return Err(format!(
                     "{} × {} rep {}: a throughput sample of {v} ns/event (a pass takes a \
                      positive time)",
+                    c.workload, c.allocator, c.repetition
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every (workload, allocator, repetition, kind) at most once: pybench never writes one
+    /// twice, and a copy (a hand-edited or badly joined file) would count one measurement as
+    /// two samples in `compare`'s tests and `plot`'s intervals.
+    pub fn check_unique_cells(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.cells {
+            if !seen.insert((&c.workload, &c.allocator, c.repetition, c.kind)) {
+                return Err(format!(
+                    "{} × {} rep {} appears twice (each cell is measured once)",
                     c.workload, c.allocator, c.repetition
                 ));
             }

@@ -170,10 +170,49 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
         .collect()
 }
 
-/// Human formatting: 1234567 → "1.23M", bytes → "12.3 MiB".
+/// Past this a figure is written in scientific notation: a damaged or hand-edited results
+/// file can hold 1e300, which written out in full is a 300-digit table cell.
+const BEYOND_UNITS: f64 = 1e15;
+
+/// `value` in scientific notation when it is too large for units (or not finite).
+fn beyond_units(value: f64) -> Option<String> {
+    (!value.is_finite() || value.abs() >= BEYOND_UNITS).then(|| format!("{value:.2e}"))
+}
+
+/// `value` with `decimals` decimals (and its sign when `signed`), in scientific notation
+/// past [`BEYOND_UNITS`]: for ratios and differences, which have no unit to scale by.
+pub fn fixed(value: f64, decimals: usize, signed: bool) -> String {
+    match (beyond_units(value), signed) {
+        (Some(text), true) if value > 0.0 => format!("+{text}"),
+        (Some(text), _) => text,
+        (None, true) => format!("{value:+.decimals$}"),
+        (None, false) => format!("{value:.decimals$}"),
+    }
+}
+
+/// `value` for a machine (CSV): as Rust writes it, but in exponent form past
+/// [`BEYOND_UNITS`], where the plain form is hundreds of digits (1e300, not 1000…0). Either
+/// form reads back as the same number.
+pub fn csv_number(value: f64) -> String {
+    if value.is_finite() && value.abs() >= BEYOND_UNITS {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// Human formatting: 1234567 → "1.23M", bytes → "12.3 MiB"; 1.00e300 past a thousand
+/// tera (or TiB).
 pub fn human(value: f64, unit_bytes: bool) -> String {
+    if let Some(text) = beyond_units(value) {
+        return if unit_bytes {
+            format!("{text} B")
+        } else {
+            text
+        };
+    }
     if unit_bytes {
-        let units = ["B", "KiB", "MiB", "GiB"];
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"];
         let mut v = value;
         let mut i = 0;
         while v.abs() >= 1024.0 && i < units.len() - 1 {
@@ -187,6 +226,7 @@ pub fn human(value: f64, unit_bytes: bool) -> String {
         };
     }
     let (v, suffix) = match value.abs() {
+        x if x >= 1e12 => (value / 1e12, "T"),
         x if x >= 1e9 => (value / 1e9, "G"),
         x if x >= 1e6 => (value / 1e6, "M"),
         x if x >= 1e4 => (value / 1e3, "k"),
@@ -203,6 +243,9 @@ pub fn human(value: f64, unit_bytes: bool) -> String {
 
 /// Durations in nanoseconds as a person reads them: "850 ns", "12.3 ms", "1.52 s".
 pub fn human_duration(ns: f64) -> String {
+    if let Some(text) = beyond_units(ns) {
+        return format!("{text} ns");
+    }
     match ns.abs() {
         x if x >= 1e9 => format!("{:.2} s", ns / 1e9),
         x if x >= 1e6 => format!("{:.1} ms", ns / 1e6),
@@ -295,5 +338,30 @@ mod tests {
         assert_eq!(human(12_345_678.0, false), "12.35M");
         assert_eq!(human(1.2345, false), "1.23");
         assert_eq!(human(512.0, true), "512 B");
+        assert_eq!(human(2.5e12, false), "2.50T");
+        assert_eq!(human(3.0 * 1024f64.powi(4), true), "3.0 TiB");
+    }
+
+    /// A planted 1e300 (a damaged results file) used to print as a 300-digit cell.
+    #[test]
+    fn huge_and_non_finite_figures_stay_short() {
+        assert_eq!(human(1e300, false), "1.00e300");
+        assert_eq!(human(-1e300, true), "-1.00e300 B");
+        assert_eq!(human_duration(1e300), "1.00e300 ns");
+        assert_eq!(human(f64::INFINITY, false), "inf");
+        assert_eq!(fixed(1e300, 3, false), "1.00e300");
+        assert_eq!(fixed(1e300, 1, true), "+1.00e300");
+        assert_eq!(fixed(-2.5, 1, true), "-2.5");
+        assert_eq!(fixed(0.1234, 3, false), "0.123");
+        assert_eq!(csv_number(1e300), "1e300");
+        assert_eq!(csv_number(1234.5), "1234.5");
+        for v in [1e15, 1.2345678901234567e20, -3e300] {
+            assert_eq!(csv_number(v).parse::<f64>().unwrap(), v);
+        }
+        for v in [1e15, 9.99e14, 1e20, 1e308] {
+            assert!(human(v, false).len() <= 10, "{v}: {}", human(v, false));
+            assert!(human(v, true).len() <= 12, "{v}: {}", human(v, true));
+            assert!(human_duration(v).len() <= 12, "{v}");
+        }
     }
 }
