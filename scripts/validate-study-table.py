@@ -34,8 +34,13 @@ TAU = re.compile(r"tell apart: time (\S+), memory (\S+)\s+\(all pairs, tau-b: ti
                  r"memory (\S+)\)")
 PAIRS = re.compile(r"pairs: time (\d+) agree, (\d+) disagree, (\d+) indistinguishable; "
                    r"memory (\d+) agree, (\d+) disagree, (\d+) indistinguishable")
-COLD = re.compile(r"cold first pass as the prediction .*?: time \S+ over the pairs the real "
-                  r"runs tell apart \((\d+) agree, (\d+) disagree\)")
+# Which replay figure the headline used (logs before 2026-12-02: always the warm one), and
+# the time agreement with the other figure (then: the cold one, in the older wording).
+PREDICTION = re.compile(r"time predicted by the replay's (\w+) figure")
+OTHER = re.compile(r"with the (\w+) figure \(.*?\) instead: time \S+ over the pairs the real "
+                   r"runs tell apart \((\d+) agree, (\d+) disagree\)")
+OLD_COLD = re.compile(r"(cold) first pass as the prediction .*?: time \S+ over the pairs the "
+                      r"real runs tell apart \((\d+) agree, (\d+) disagree\)")
 
 
 def minus(text):
@@ -60,7 +65,7 @@ def deltas(section_text):
 def main(path):
     log = open(path).read()
     totals = {"time": [0, 0, 0], "memory": [0, 0, 0]}
-    cold_totals, cold_programs = [0, 0], 0
+    other_totals, other_programs, headline, other_name = [0, 0], 0, set(), set()
     rows, disagreements = [], []
     for part in re.split(r"^=== ", log, flags=re.M)[1:]:
         name = part.split(":")[0]
@@ -73,10 +78,13 @@ def main(path):
         for i in range(3):
             totals["time"][i] += n[i]
             totals["memory"][i] += n[3 + i]
-        if cold := COLD.search(part):
-            cold_programs += 1
-            cold_totals[0] += int(cold.group(1))
-            cold_totals[1] += int(cold.group(2))
+        used = PREDICTION.search(part)
+        headline.add(used.group(1) if used else "warm")
+        if other := OTHER.search(part) or OLD_COLD.search(part):
+            other_programs += 1
+            other_name.add(other.group(1))
+            other_totals[0] += int(other.group(2))
+            other_totals[1] += int(other.group(3))
         d = deltas(part)
         cells = ["/".join(minus(x) for x in d.get(k, ("?", "?"))) for k in COLUMNS]
         rows.append(f"| {label} | {minus(tau.group(1))} ({n[0] + n[1]}) | "
@@ -93,14 +101,17 @@ def main(path):
     for kind, (agree, disagree, alike) in totals.items():
         sig = agree + disagree
         tau = f"{(agree - disagree) / sig:+.2f}" if sig else "n/a"
-        print(f"{kind}: tau {tau} over {sig} significant pairs ({agree} agree, {disagree} "
-              f"disagree), {alike} indistinguishable")
-    if cold_programs:
-        agree, disagree = cold_totals
+        how = f" (predicted by the replay's {'/'.join(sorted(headline))} figure)" \
+            if kind == "time" else ""
+        print(f"{kind}{how}: tau {tau} over {sig} significant pairs ({agree} agree, "
+              f"{disagree} disagree), {alike} indistinguishable")
+    if other_programs:
+        agree, disagree = other_totals
         sig = agree + disagree
         tau = f"{(agree - disagree) / sig:+.2f}" if sig else "n/a"
-        print(f"time with the replay's cold pass as the prediction ({cold_programs} programs): "
-              f"tau {tau} over {sig} significant pairs ({agree} agree, {disagree} disagree)")
+        print(f"time with the replay's {'/'.join(sorted(other_name))} figure instead "
+              f"({other_programs} programs): tau {tau} over {sig} significant pairs ({agree} "
+              f"agree, {disagree} disagree)")
     print("\n".join(f"- {d}" for d in disagreements))
 
 

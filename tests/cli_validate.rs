@@ -120,6 +120,14 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         stdout.contains("time difference from pymalloc by replay mode"),
         "{stdout}"
     );
+    // By default the cold first pass predicts the program's time; the warm passes' verdict
+    // is one line beside it.
+    assert_eq!(v["prediction"], "cold");
+    assert!(v["time_warm"]["pairs"].is_array(), "{v}");
+    assert!(
+        stdout.contains("replay (cold)") && stdout.contains("with the warm figure ("),
+        "{stdout}"
+    );
     // Two allocators ranked on both sides: the raw orders either agree or are reversed.
     let tau = v["tau_time"].as_f64().unwrap();
     assert!(tau == 1.0 || tau == -1.0, "{tau}");
@@ -143,8 +151,13 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
 #[test]
 fn validate_without_the_mutator_replays_once_and_records_no_pace() {
     let tmp = tempdir("no-mutator");
-    let stdout = validate_script(&tmp, &["--no-mutator"]);
+    let stdout = validate_script(&tmp, &["--no-mutator", "--prediction", "warm"]);
     let json = common::results_json(&tmp);
+    assert_eq!(json["validation"]["prediction"], "warm");
+    assert!(
+        stdout.contains("replay (warm)") && stdout.contains("with the cold figure ("),
+        "{stdout}"
+    );
     let cells = json["cells"].as_array().unwrap();
     let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
     assert_eq!((kinds("replay"), kinds("exec")), (2, 2), "{cells:?}");

@@ -4,8 +4,9 @@
 
 use super::output;
 use super::program::{report_problems, ProgramArgs};
-use crate::exec::pipeline::validate_program;
+use crate::exec::pipeline::{validate_program, Checks};
 use crate::exec::program::{self, check_program, program_label};
+use crate::report::model::Prediction;
 use crate::report::validation::render;
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,13 +20,40 @@ pub struct ValidateArgs {
     /// shorter validation; the trace is then recorded without its pace.
     #[arg(long)]
     pub no_mutator: bool,
+    /// Which replay figure predicts the program's time: `cold`, each replay process's first
+    /// pass on a fresh allocator, as the program's one run has (its page faults, the huge
+    /// pages a host takes back, arenas and caches set up); or `warm`, the passes after it
+    /// (the allocator's steady state, what `run` reports). The other is printed too, on one
+    /// line. Runs without cold figures use the warm ones.
+    #[arg(long, value_enum, default_value_t = PredictionArg::Cold)]
+    pub prediction: PredictionArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum PredictionArg {
+    Cold,
+    Warm,
+}
+
+impl From<PredictionArg> for Prediction {
+    fn from(p: PredictionArg) -> Self {
+        match p {
+            PredictionArg::Cold => Prediction::Cold,
+            PredictionArg::Warm => Prediction::Warm,
+        }
+    }
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let ValidateArgs {
         program: args,
         no_mutator,
+        prediction,
     } = args;
+    let checks = Checks {
+        mutator: !no_mutator,
+        prediction: prediction.into(),
+    };
     check_program(&args.program)?;
     args.output
         .check(&super::guard::program_inputs(&args.program))?;
@@ -41,7 +69,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     )?;
     output::warn_for_real_runs(&results.machine);
     let (v, interrupted) =
-        validate_program(&req, &set, !no_mutator, &store, &mut results, &mut problems)?;
+        validate_program(&req, &set, checks, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
     // Stopped while recording: nothing was measured, so there is nothing to compare.
     if !results.cells.is_empty() {

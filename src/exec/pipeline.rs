@@ -8,7 +8,7 @@ use super::Contender;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::runner::{self, Outcome};
-use crate::report::model::{AllocatorInfo, RunResults, Validation};
+use crate::report::model::{AllocatorInfo, Prediction, RunResults, Validation};
 use crate::report::store::ResultsStore;
 use crate::trace::record::{exit_code, record, Launch, Options};
 use crate::trace::source::{Origin, Source};
@@ -96,13 +96,22 @@ fn record_program(
     Ok(false)
 }
 
+/// How `validate` replays and judges, beyond what `exec` shares ([`ProgramRequest`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Checks {
+    /// Also the mutator replay (the trace recorded with its pace).
+    pub mutator: bool,
+    /// The replay figure that predicts the program's time.
+    pub prediction: Prediction,
+}
+
 /// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
 /// contenders the interpreter refuses add their one-line reason to `problems`. Returns the
 /// validation and whether Ctrl-C stopped it early.
 pub fn validate_program(
     req: &ProgramRequest,
     set: &[Contender],
-    mutator: bool,
+    checks: Checks,
     store: &ResultsStore,
     results: &mut RunResults,
     problems: &mut Vec<String>,
@@ -115,6 +124,10 @@ pub fn validate_program(
     }
     // The mutator replay needs each event's pace (issue 14 item 2).
     // A program that cannot be recorded leaves no folder: nothing was measured.
+    let Checks {
+        mutator,
+        prediction,
+    } = checks;
     let stopped = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
     if stopped {
         let v = validate(
@@ -122,6 +135,7 @@ pub fn validate_program(
             &req.program.join(" "),
             &trace.display().to_string(),
             &Pairing::new(),
+            prediction,
         );
         return Ok((v, true));
     }
@@ -200,7 +214,13 @@ pub fn validate_program(
 
     // 4. Both sides, side by side.
     let trace_name = trace.display().to_string();
-    let v = validate(results, &req.program.join(" "), &trace_name, &pairing);
+    let v = validate(
+        results,
+        &req.program.join(" "),
+        &trace_name,
+        &pairing,
+        prediction,
+    );
     results.validation = Some(v.clone());
     Ok((v, interrupted))
 }

@@ -9,7 +9,7 @@ use super::agreement::{agreement, ranks, resolution, Agreement, Verdict, ALPHA};
 use crate::harness::mutator_fit::is_mutator_cell;
 use crate::metrics::Id;
 use crate::report::model::{
-    CellKind, CellResult, ColdAgreement, RunResults, Validation, ValidationRow,
+    CellKind, CellResult, Prediction, PredictorAgreement, RunResults, Validation, ValidationRow,
 };
 use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
 
@@ -46,7 +46,11 @@ fn samples(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) 
 /// pass, events ÷ throughput), real wall time, and peak RSS on both sides.
 #[derive(Default)]
 struct Samples {
+    /// The replay's prediction of the program's allocator time: `replay_warm` or
+    /// `replay_cold`, as [`validate`] chose.
     replay_time: Vec<f64>,
+    /// The untimed pass's figure from the warm passes.
+    replay_warm: Vec<f64>,
     /// The mutator replay's time for the whole trace (issue 14 item 2).
     mutator_time: Vec<f64>,
     /// Each replay process's first pass over the trace, on its fresh allocator: the real
@@ -91,7 +95,7 @@ fn collect(results: &RunResults, name: &str, replay: Option<&str>) -> Samples {
         let warm = |c: &CellResult| Some(c.events as f64 / c.metric(Id::OpsPerSec.name(), None)?);
         let cold =
             |c: &CellResult| Some(c.events as f64 * c.metric(Id::ColdNsPerOp.name(), None)? / 1e9);
-        s.replay_time = time(false, warm);
+        s.replay_warm = time(false, warm);
         s.mutator_time = time(true, warm);
         s.replay_cold = time(false, cold);
         s.mutator_cold = time(true, cold);
@@ -147,13 +151,41 @@ fn version_of(results: &RunResults, name: &str) -> Option<String> {
         .map(|a| a.version.clone())
 }
 
-/// Builds the validation from a run holding both kinds of cells.
-pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pairing) -> Validation {
+/// The prediction `asked` for, if every allocator replayed has its figures (cold ones are
+/// missing in runs saved before they were measured), else the warm one; `all` then predicts
+/// with it.
+fn choose_prediction(asked: Prediction, all: &mut [Samples]) -> Prediction {
+    let replayed = || all.iter().filter(|s| !s.replay_warm.is_empty());
+    let used = if asked == Prediction::Cold && replayed().all(|s| !s.replay_cold.is_empty()) {
+        Prediction::Cold
+    } else {
+        Prediction::Warm
+    };
+    for s in all.iter_mut() {
+        s.replay_time = match used {
+            Prediction::Cold => s.replay_cold.clone(),
+            Prediction::Warm => s.replay_warm.clone(),
+        };
+    }
+    used
+}
+
+/// Builds the validation from a run holding both kinds of cells, the program's time
+/// predicted by the replay's `prediction` figure (the warm one when the run has no cold
+/// figures).
+pub fn validate(
+    results: &RunResults,
+    program: &str,
+    trace: &str,
+    pairing: &Pairing,
+    prediction: Prediction,
+) -> Validation {
     let b = Bootstrap::new(seed_for(program));
-    let all: Vec<Samples> = pairing
+    let mut all: Vec<Samples> = pairing
         .iter()
         .map(|(name, replay)| collect(results, name, replay.as_deref()))
         .collect();
+    let prediction = choose_prediction(prediction, &mut all);
     let reference = reference_of(pairing, &all);
     let base = reference.map(|i| &all[i]);
     let mut rows: Vec<ValidationRow> = pairing
@@ -176,9 +208,10 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
     };
     let (real_time, real_rss) = (pick(|s| &s.real_time), pick(|s| &s.real_rss));
     let time = agreement(&pick(|s| &s.replay_time), &real_time, ALPHA);
-    let cold_times = pick(|s| &s.replay_cold);
-    let time_cold =
-        (!cold_times.iter().any(Vec::is_empty)).then(|| agreement(&cold_times, &real_time, ALPHA));
+    let by = |times: Vec<Vec<f64>>| {
+        (!times.iter().any(Vec::is_empty)).then(|| agreement(&times, &real_time, ALPHA))
+    };
+    let (time_cold, time_warm) = (by(pick(|s| &s.replay_cold)), by(pick(|s| &s.replay_warm)));
     let memory = agreement(&pick(|s| &s.replay_rss), &real_rss, ALPHA);
     assign_ranks(&mut rows, &both);
 
@@ -222,11 +255,17 @@ pub fn validate(results: &RunResults, program: &str, trace: &str, pairing: &Pair
         pair_counts: Some([counts(&time), counts(&memory)]),
         resolution: Some([resolution(&real_time), resolution(&real_rss)]),
         reference: reference.map(|i| pairing[i].0.clone()),
-        time_cold: time_cold.map(|g| ColdAgreement {
-            tau_significant: g.tau_significant,
-            tau: g.tau_raw,
-            pairs: counts(&g),
-        }),
+        prediction,
+        time_cold: time_cold.map(|g| summarise(&g, counts)),
+        time_warm: time_warm.map(|g| summarise(&g, counts)),
+    }
+}
+
+fn summarise(g: &Agreement, counts: impl Fn(&Agreement) -> [usize; 3]) -> PredictorAgreement {
+    PredictorAgreement {
+        tau_significant: g.tau_significant,
+        tau: g.tau_raw,
+        pairs: counts(g),
     }
 }
 
@@ -269,7 +308,7 @@ fn row(
         replay_version: replay.and_then(|r| version_of(results, &format!("{r} (replay)"))),
         mutator_time_s: median(&s.mutator_time),
         mutator_time_ci: ci(&s.mutator_time, b),
-        plain_delta: delta_ci(|s| &s.replay_time),
+        plain_delta: delta_ci(|s| &s.replay_warm),
         mutator_delta: delta_ci(|s| &s.mutator_time),
         plain_cold_delta: delta_ci(|s| &s.replay_cold),
         mutator_cold_delta: delta_ci(|s| &s.mutator_cold),

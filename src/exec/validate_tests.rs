@@ -73,7 +73,7 @@ fn agreement_and_disagreement_are_computed_from_both_sides() {
         ("jemalloc".into(), Some("jemalloc".into())),
         ("tcmalloc".into(), None),
     ];
-    let v = validate(&r, "p", "t", &pairing);
+    let v = validate(&r, "p", "t", &pairing, Prediction::Warm);
     // Time: replay order pymalloc < jemalloc < system; real jemalloc < pymalloc < system.
     // Pairs: (py, sys) agree, (py, je) disagree, (sys, je) agree → (2 − 1) / 3.
     assert!((v.tau_time.unwrap() - 1.0 / 3.0).abs() < 1e-12);
@@ -156,7 +156,7 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
         ("pymalloc".into(), Some("cpython:3.11".into())),
         ("system".into(), Some("system".into())),
     ];
-    let v = validate(&r, "p", "t", &pairing);
+    let v = validate(&r, "p", "t", &pairing, Prediction::Warm);
     let sys = &v.rows[1];
     // The plain replay's figures are untouched by the mutator's cells.
     assert!((sys.replay_time_s.unwrap() - 1.2).abs() < 0.02);
@@ -202,7 +202,8 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
             .cloned()
             .collect(),
     );
-    let text = crate::report::validation::render(&validate(&plain, "p", "t", &pairing));
+    let text =
+        crate::report::validation::render(&validate(&plain, "p", "t", &pairing, Prediction::Warm));
     assert_eq!(ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
     assert!(!text.contains("  mutator"), "{text}");
 }
@@ -246,7 +247,7 @@ fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both()
         ("system".into(), Some("system".into())),
         ("jemalloc".into(), Some("jemalloc".into())),
     ];
-    let v = validate(&r, "p", "t", &pairing);
+    let v = validate(&r, "p", "t", &pairing, Prediction::Warm);
     assert_eq!(v.reference.as_deref(), Some("system"));
     let je = &v.rows[2];
     // Replay 1 s against 2 s, real 9 s against 12 s: both against system.
@@ -291,7 +292,7 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
             b,
         ]
         .concat();
-        validate(&results(cells), "p", "t", &pairing)
+        validate(&results(cells), "p", "t", &pairing, Prediction::Warm)
     };
     let tight = run(false);
     let [time, memory] = tight.resolution.unwrap();
@@ -331,7 +332,7 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
 }
 
 #[test]
-fn the_cold_pass_gets_its_own_agreement_next_to_the_warm_one() {
+fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
     // Warm replay: mimalloc fastest; cold replay: mimalloc slowest (its huge pages faulted
     // in), as the real runs find it. Real: pymalloc 10 s, system 12 s, mimalloc 14 s.
     let cells = |cold_mi: f64| {
@@ -352,21 +353,47 @@ fn the_cold_pass_gets_its_own_agreement_next_to_the_warm_one() {
         ("system".into(), Some("system".into())),
         ("mimalloc".into(), Some("mimalloc".into())),
     ];
-    let v = validate(&cells(3.0), "p", "t", &pairing);
     // Warm: (py, sys) agree, (py, mi) and (sys, mi) disagree → −1/3; cold: all agree.
-    assert!((v.tau_time_significant.unwrap() + 1.0 / 3.0).abs() < 1e-12);
-    let cold = v.time_cold.expect("cold figures present");
-    assert_eq!(cold.tau_significant, Some(1.0));
-    assert_eq!(cold.pairs, [3, 0, 0]);
-    let text = crate::report::validation::render(&v);
+    let warm = validate(&cells(3.0), "p", "t", &pairing, Prediction::Warm);
+    assert_eq!(warm.prediction, Prediction::Warm);
+    assert!((warm.tau_time_significant.unwrap() + 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(warm.time_cold.unwrap().pairs, [3, 0, 0]);
+    assert_eq!(warm.time_warm.unwrap().pairs, [1, 2, 0]);
+    let text = crate::report::validation::render(&warm);
     assert!(
-        text.contains("cold first pass as the prediction") && text.contains("time +1.00 over"),
+        text.contains("time predicted by the replay's warm figure"),
+        "{text}"
+    );
+    assert!(
+        text.contains("with the cold figure (") && text.contains("instead: time +1.00 over"),
+        "{text}"
+    );
+    assert!(warm.disagreements.iter().any(|d| d.contains("mimalloc")));
+
+    // Cold: the headline, the table's replay column, its ranks and the disagreements.
+    let cold = validate(&cells(3.0), "p", "t", &pairing, Prediction::Cold);
+    assert_eq!(cold.prediction, Prediction::Cold);
+    assert_eq!(cold.tau_time_significant, Some(1.0));
+    assert_eq!(cold.pair_counts.unwrap()[0], [3, 0, 0]);
+    assert!(cold.disagreements.iter().all(|d| !d.starts_with("time")));
+    let mi = cold
+        .rows
+        .iter()
+        .find(|r| r.allocator == "mimalloc")
+        .unwrap();
+    assert_eq!(mi.replay_time_rank, Some(3.0));
+    let text = crate::report::validation::render(&cold);
+    assert!(text.contains("replay (cold)"), "{text}");
+    assert!(
+        text.contains("with the warm figure (") && text.contains("instead: time -0.33 over"),
         "{text}"
     );
     // A cold pass that ranks as the warm one does gets the warm one's verdict.
-    let same = validate(&cells(1.0), "p", "t", &pairing).time_cold.unwrap();
-    assert_eq!(same.pairs, [1, 2, 0]);
-    // Without cold figures there is no cold agreement, and no line for it.
+    let same = validate(&cells(1.0), "p", "t", &pairing, Prediction::Cold);
+    assert_eq!(same.pair_counts.unwrap()[0], [1, 2, 0]);
+
+    // Without cold figures (runs saved before them) the warm ones predict, and no line
+    // names the missing figure.
     let r = results(
         [
             replay("pymalloc:cpython-3.11", 1000.0, 100.0),
@@ -376,7 +403,12 @@ fn the_cold_pass_gets_its_own_agreement_next_to_the_warm_one() {
         ]
         .concat(),
     );
-    let v = validate(&r, "p", "t", &pairing[..2].to_vec());
+    let v = validate(&r, "p", "t", &pairing[..2].to_vec(), Prediction::Cold);
+    assert_eq!(v.prediction, Prediction::Warm);
     assert_eq!(v.time_cold, None);
-    assert!(!crate::report::validation::render(&v).contains("cold first pass"));
+    let text = crate::report::validation::render(&v);
+    assert!(
+        text.contains("replay (warm)") && !text.contains("with the cold figure"),
+        "{text}"
+    );
 }

@@ -333,18 +333,47 @@ pub struct Validation {
     /// difference or too few runs, and this says which differences the runs could have seen.
     #[serde(default)]
     pub resolution: Option<[Option<Resolution>; 2]>,
-    /// The time agreement again with each replay process's cold first pass as the
-    /// prediction (`None` without cold figures, and in runs saved before it was computed).
+    /// Which replay figure predicts the program's time: the time table, its ranks and
+    /// differences, the disagreements and `tau_time*` use it. Runs saved before the choice
+    /// existed used the warm passes.
+    #[serde(default)]
+    pub prediction: Prediction,
+    /// The time agreement with each replay process's cold first pass as the prediction
+    /// (`None` without cold figures, and in runs saved before it was computed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_cold: Option<ColdAgreement>,
+    pub time_cold: Option<PredictorAgreement>,
+    /// The same with the warm passes as the prediction (absent in runs saved before
+    /// 2026-12-02, whose headline figures were the warm ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_warm: Option<PredictorAgreement>,
 }
 
-/// The time agreement when the replay's figure is its cold first pass, a fresh allocator as
-/// the program's one run has: on the AMD host of 2026-12-02, where huge pages come back
-/// from the hypervisor dear, it ranked the allocators closer to the real runs than the warm
-/// passes did (README, "Does the replay predict the real program?").
+/// Which of a replay process's passes stands for the real program's allocator time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prediction {
+    /// The passes after the first: the allocator in its steady state.
+    #[default]
+    Warm,
+    /// Each process's first pass, on a fresh allocator, as the program's one run has: its
+    /// first-use costs (page faults, huge pages the host takes back, arenas and caches set
+    /// up) are in it and in no warm pass. It ranked the allocators as the real runs did more
+    /// often on both kinds of host measured (README, "Does the replay predict …").
+    Cold,
+}
+
+impl Prediction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prediction::Warm => "warm",
+            Prediction::Cold => "cold",
+        }
+    }
+}
+
+/// The time agreement with one replay figure as the prediction ([`Prediction`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ColdAgreement {
+pub struct PredictorAgreement {
     /// Tau over the pairs the real runs tell apart.
     pub tau_significant: Option<f64>,
     /// Kendall's tau-b over all pairs.

@@ -3,7 +3,7 @@
 //! both sides, the builds each side used, the rank agreement over significant pairs and over
 //! all, and the pairs in words. Printed on the terminal and in summary.md.
 
-use super::model::{Resolution, Validation, ValidationRow};
+use super::model::{Prediction, Resolution, Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
 type Pick = fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>);
@@ -38,7 +38,7 @@ fn build(r: &ValidationRow) -> &'static str {
 fn table(
     s: &mut String,
     v: &Validation,
-    title: &str,
+    (title, replay_heading): (&str, &str),
     replay: Pick,
     real: Pick,
     ranks: fn(&ValidationRow) -> (Option<f64>, Option<f64>),
@@ -49,7 +49,7 @@ fn table(
     let rank = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x}"));
     s.push_str(&format!(
         "{:<16} {:>30} {:>30} {:>9}  {:>25} {:>25}  {}\n",
-        title, "replay", "real", "rank r/w", "Δ predicted", "Δ observed", "build"
+        title, replay_heading, "real", "rank r/w", "Δ predicted", "Δ observed", "build"
     ));
     for r in &v.rows {
         let (a, b) = ranks(r);
@@ -123,6 +123,39 @@ fn modes(s: &mut String, v: &Validation, reference: &str) {
     }
 }
 
+/// Which replay figure the time verdict above used, and the time agreement with the other
+/// one, so a reader sees whether the choice decides it.
+fn predictor_lines(v: &Validation) -> String {
+    let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
+    let (other, name, what) = match v.prediction {
+        Prediction::Cold => (
+            v.time_warm,
+            "warm",
+            "the replay's later passes, its allocator warm",
+        ),
+        Prediction::Warm => (
+            v.time_cold,
+            "cold",
+            "each replay process's first pass, a fresh allocator as the program's one run",
+        ),
+    };
+    let mut s = format!(
+        "time predicted by the replay's {} figure (--prediction)\n",
+        v.prediction.name()
+    );
+    if let Some(c) = other {
+        s.push_str(&format!(
+            "with the {name} figure ({what}) instead: time {} over the pairs the real runs tell \
+             apart ({} agree, {} disagree), tau-b {}\n",
+            tau(c.tau_significant),
+            c.pairs[0],
+            c.pairs[1],
+            tau(c.tau),
+        ));
+    }
+    s
+}
+
 /// The side-by-side tables and the verdict in words.
 pub fn render(v: &Validation) -> String {
     let mut s = String::new();
@@ -136,7 +169,7 @@ pub fn render(v: &Validation) -> String {
     table(
         &mut s,
         v,
-        "time",
+        ("time", &format!("replay ({})", v.prediction.name())),
         |r| (r.replay_time_s, r.replay_time_ci),
         |r| (r.real_wall_s, r.real_wall_ci),
         |r| (r.replay_time_rank, r.real_time_rank),
@@ -149,7 +182,7 @@ pub fn render(v: &Validation) -> String {
     table(
         &mut s,
         v,
-        "peak RSS",
+        ("peak RSS", "replay"),
         |r| (r.replay_peak_rss, r.replay_rss_ci),
         |r| (r.real_peak_rss, r.real_rss_ci),
         |r| (r.replay_memory_rank, r.real_memory_rank),
@@ -180,24 +213,18 @@ pub fn render(v: &Validation) -> String {
             t[0], t[1], t[2], m[0], m[1], m[2]
         ));
     }
-    if let Some(c) = v.time_cold {
-        s.push_str(&format!(
-            "with the replay's cold first pass as the prediction (a fresh allocator, as the \
-             program's one run): time {} over the pairs the real runs tell apart ({} agree, {} \
-             disagree), tau-b {}\n",
-            tau(c.tau_significant),
-            c.pairs[0],
-            c.pairs[1],
-            tau(c.tau),
-        ));
-    }
+    s.push_str(&predictor_lines(v));
     if let Some([t, m]) = v.resolution {
         s.push_str(&resolution_line(t, m));
     }
-    s.push_str(
-        "replay = the allocator's own time on the recorded calls (untimed pass); real = the \
-         whole program, interpreter included\n",
-    );
+    s.push_str(&format!(
+        "replay = the allocator's own time on the recorded calls ({}); real = the whole \
+         program, interpreter included\n",
+        match v.prediction {
+            Prediction::Cold => "each replay process's first pass, on a fresh allocator",
+            Prediction::Warm => "the replay processes' later passes",
+        }
+    ));
     if v.disagreements.is_empty() {
         s.push_str("no pair the real runs tell apart is ranked the other way by the replay\n");
     } else {
