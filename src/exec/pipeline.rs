@@ -122,12 +122,12 @@ pub fn validate_program(
     if !req.quiet {
         eprintln!("recording {label} …");
     }
-    // The mutator replay needs each event's pace (issue 14 item 2).
-    // A program that cannot be recorded leaves no folder: nothing was measured.
     let Checks {
         mutator,
         prediction,
     } = checks;
+    // The mutator replay needs each event's pace (issue 14 item 2).
+    // A program that cannot be recorded leaves no folder: nothing was measured.
     let stopped = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
     if stopped {
         let v = validate(
