@@ -199,18 +199,24 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
     }
 }
 
+/// A steady run whose every `pools_used` figure is `f` of the steady one: a deterministic
+/// metric, so any change is a regression or an improvement.
+fn pools_changed(f: impl Fn(f64) -> f64) -> pybench::report::model::RunResults {
+    let mut cur = run("cur", 3, steady);
+    for c in &mut cur.cells {
+        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
+            m.value = f(m.value);
+        }
+    }
+    cur
+}
+
 #[test]
 fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
     let tmp = tempdir("cmp-summary");
     let base = run("base", 3, steady);
     let b = save(&tmp, "base", &base);
-    let mut cur = run("cur", 3, steady);
-    for c in &mut cur.cells {
-        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
-            m.value += 1.0;
-        }
-    }
-    let c = save(&tmp, "cur", &cur);
+    let c = save(&tmp, "cur", &pools_changed(|v| v + 1.0));
     let same = save(&tmp, "same", &run("same", 3, steady));
     // A folder where the summary file should be: it cannot be appended to.
     let summary = tmp.join("summary-is-a-folder");
@@ -239,13 +245,7 @@ fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
 fn a_huge_planted_figure_prints_in_scientific_notation() {
     let tmp = tempdir("cmp-huge");
     let b = save(&tmp, "base", &run("base", 3, steady));
-    let mut cur = run("cur", 3, steady);
-    for c in &mut cur.cells {
-        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
-            m.value = 1e300;
-        }
-    }
-    let c = save(&tmp, "cur", &cur);
+    let c = save(&tmp, "cur", &pools_changed(|_| 1e300));
     for format in ["markdown", "csv"] {
         let a = pybench()
             .args(["compare", "--format", format])
