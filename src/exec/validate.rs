@@ -29,7 +29,7 @@ fn reference_of(pairing: &Pairing, all: &[Samples]) -> Option<usize> {
         .position(|(n, _)| n == REFERENCE)
         .or_else(|| {
             all.iter()
-                .position(|s| !s.replay_time.is_empty() && !s.real_time.is_empty())
+                .position(|s| !s.replay_warm.is_empty() && !s.real_time.is_empty())
         })
 }
 
@@ -46,9 +46,6 @@ fn samples(results: &RunResults, kind: CellKind, allocator: &str, metric: &str) 
 /// pass, events ÷ throughput), real wall time, and peak RSS on both sides.
 #[derive(Default)]
 struct Samples {
-    /// The replay's prediction of the program's allocator time: `replay_warm` or
-    /// `replay_cold`, as [`validate`] chose.
-    replay_time: Vec<f64>,
     /// The untimed pass's figure from the warm passes.
     replay_warm: Vec<f64>,
     /// The mutator replay's time for the whole trace (issue 14 item 2).
@@ -151,23 +148,18 @@ fn version_of(results: &RunResults, name: &str) -> Option<String> {
         .map(|a| a.version.clone())
 }
 
+/// The samples of one allocator's replay time.
+type Figure = fn(&Samples) -> &Vec<f64>;
+
 /// The prediction `asked` for, if every allocator replayed has its figures (cold ones are
-/// missing in runs saved before they were measured), else the warm one; `all` then predicts
-/// with it.
-fn choose_prediction(asked: Prediction, all: &mut [Samples]) -> Prediction {
-    let replayed = || all.iter().filter(|s| !s.replay_warm.is_empty());
-    let used = if asked == Prediction::Cold && replayed().all(|s| !s.replay_cold.is_empty()) {
-        Prediction::Cold
+/// missing in runs saved before they were measured), else the warm one; and its samples.
+fn choose_prediction(asked: Prediction, all: &[Samples]) -> (Prediction, Figure) {
+    let mut replayed = all.iter().filter(|s| !s.replay_warm.is_empty());
+    if asked == Prediction::Cold && replayed.all(|s| !s.replay_cold.is_empty()) {
+        (Prediction::Cold, |s| &s.replay_cold)
     } else {
-        Prediction::Warm
-    };
-    for s in all.iter_mut() {
-        s.replay_time = match used {
-            Prediction::Cold => s.replay_cold.clone(),
-            Prediction::Warm => s.replay_warm.clone(),
-        };
+        (Prediction::Warm, |s| &s.replay_warm)
     }
-    used
 }
 
 /// Builds the validation from a run holding both kinds of cells, the program's time
@@ -181,33 +173,31 @@ pub fn validate(
     prediction: Prediction,
 ) -> Validation {
     let b = Bootstrap::new(seed_for(program));
-    let mut all: Vec<Samples> = pairing
+    let all: Vec<Samples> = pairing
         .iter()
         .map(|(name, replay)| collect(results, name, replay.as_deref()))
         .collect();
-    let prediction = choose_prediction(prediction, &mut all);
+    let (prediction, predicted) = choose_prediction(prediction, &all);
     let reference = reference_of(pairing, &all);
     let base = reference.map(|i| &all[i]);
     let mut rows: Vec<ValidationRow> = pairing
         .iter()
         .zip(&all)
-        .map(|((name, replay), s)| row(results, name, replay.as_deref(), s, base, &b))
+        .map(|((name, replay), s)| row(results, name, replay.as_deref(), s, predicted, base, &b))
         .collect();
 
     // Rank and judge only the allocators measured on both sides, so the rankings compare.
     let both: Vec<usize> = (0..rows.len())
         .filter(|&i| {
             let s = &all[i];
-            [&s.replay_time, &s.real_time, &s.replay_rss, &s.real_rss]
+            [&s.replay_warm, &s.real_time, &s.replay_rss, &s.real_rss]
                 .iter()
                 .all(|v| !v.is_empty())
         })
         .collect();
-    let pick = |f: fn(&Samples) -> &Vec<f64>| -> Vec<Vec<f64>> {
-        both.iter().map(|&i| f(&all[i]).clone()).collect()
-    };
+    let pick = |f: Figure| -> Vec<Vec<f64>> { both.iter().map(|&i| f(&all[i]).clone()).collect() };
     let (real_time, real_rss) = (pick(|s| &s.real_time), pick(|s| &s.real_rss));
-    let time = agreement(&pick(|s| &s.replay_time), &real_time, ALPHA);
+    let time = agreement(&pick(predicted), &real_time, ALPHA);
     let by = |times: Vec<Vec<f64>>| {
         (!times.iter().any(Vec::is_empty)).then(|| agreement(&times, &real_time, ALPHA))
     };
@@ -270,23 +260,24 @@ fn summarise(g: &Agreement, counts: impl Fn(&Agreement) -> [usize; 3]) -> Predic
 }
 
 /// One allocator's row: its medians and intervals on both sides, and its ratios and
-/// differences to the reference's samples (`base`; `None` when there is no reference).
+/// differences to the reference's samples (`base`; `None` when there is no reference); its
+/// replay time is the `predicted` figure.
 fn row(
     results: &RunResults,
     name: &str,
     replay: Option<&str>,
     s: &Samples,
+    predicted: Figure,
     base: Option<&Samples>,
     b: &Bootstrap,
 ) -> ValidationRow {
-    let against =
-        |pick: fn(&Samples) -> &Vec<f64>| triple(ratio_of_medians(pick(base?), pick(s), b));
-    let delta = |pick: fn(&Samples) -> &Vec<f64>| Some(median(pick(s))? - median(pick(base?))?);
-    let delta_ci = |pick: fn(&Samples) -> &Vec<f64>| difference_of_medians(pick(s), pick(base?), b);
+    let against = |pick: Figure| triple(ratio_of_medians(pick(base?), pick(s), b));
+    let delta = |pick: Figure| Some(median(pick(s))? - median(pick(base?))?);
+    let delta_ci = |pick: Figure| difference_of_medians(pick(s), pick(base?), b);
     ValidationRow {
         allocator: name.to_string(),
         replay_allocator: replay.map(str::to_string),
-        replay_time_s: median(&s.replay_time),
+        replay_time_s: median(predicted(s)),
         real_wall_s: median(&s.real_time),
         replay_peak_rss: median(&s.replay_rss),
         real_peak_rss: median(&s.real_rss),
@@ -294,13 +285,13 @@ fn row(
         real_time_rank: None,
         replay_memory_rank: None,
         real_memory_rank: None,
-        predicted_delta_s: delta(|s| &s.replay_time),
+        predicted_delta_s: delta(predicted),
         observed_delta_s: delta(|s| &s.real_time),
-        replay_time_ci: ci(&s.replay_time, b),
+        replay_time_ci: ci(predicted(s), b),
         real_wall_ci: ci(&s.real_time, b),
         replay_rss_ci: ci(&s.replay_rss, b),
         real_rss_ci: ci(&s.real_rss, b),
-        predicted_time_ratio: against(|s| &s.replay_time),
+        predicted_time_ratio: against(predicted),
         observed_time_ratio: against(|s| &s.real_time),
         predicted_memory_ratio: against(|s| &s.replay_rss),
         observed_memory_ratio: against(|s| &s.real_rss),
