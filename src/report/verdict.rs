@@ -86,6 +86,8 @@ pub struct Entry {
     pub detail: Vec<(Id, Option<f64>)>,
     /// Relative to the reference (`None` for the reference itself or without samples).
     pub speed: Option<Speed>,
+    /// The fastest on its workload, or not distinguishably slower than the fastest (the
+    /// table's ★; several rows share it when the measurement cannot separate them).
     pub winner: bool,
 }
 
@@ -271,15 +273,7 @@ fn judge_workload(
             }
         })
         .collect();
-    let best = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| e.net_ops.map(|n| (i, n.point)))
-        .max_by(|x, y| x.1.total_cmp(&y.1))
-        .map(|(i, _)| i);
-    if let Some(i) = best {
-        entries[i].winner = true;
-    }
+    mark_winners(results, w, &mut entries);
     WorkloadVerdict {
         workload: w.to_string(),
         stream,
@@ -287,6 +281,27 @@ fn judge_workload(
         harness_ns: ns_per_event(&null_procs).as_ref().and_then(interval),
         samples: null_procs.iter().map(|(_, v)| v.len()).sum(),
         entries,
+    }
+}
+
+/// Stars the allocator with the highest net throughput on workload `w` and every other one
+/// the fastest is not distinguishably faster than (its paired ratio's interval holds 1, or
+/// the gap is under [`RESOLUTION`]): a lone ★ on a point estimate a hair above the runner-up's
+/// claimed a winner the measurement could not name.
+fn mark_winners(results: &RunResults, w: &str, entries: &mut [Entry]) {
+    let best = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.net_ops.map(|n| (i, n.point)))
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .map(|(i, _)| i);
+    let Some(best) = best else { return };
+    let top = entries[best].allocator.clone();
+    for e in entries.iter_mut() {
+        e.winner = e.allocator == top
+            || (e.net_ops.is_some()
+                && speed(results, w, &top, &e.allocator)
+                    .is_none_or(|s| s.relation() != Relation::Faster));
     }
 }
 

@@ -97,6 +97,7 @@ fn legend(results: &RunResults) -> String {
          process, round by round), geometric mean over the throughput processes of each one's \
          median; ×: throughput relative to the reference, paired round by round inside each \
          process; every 95 % interval runs over the processes (Student's t), not the rounds; \
+         ★: the fastest, and every allocator it is not distinguishably faster than; \
          p99−timer: 99th-percentile latency of one call minus one timing's own cost ({timer})"
     )
 }
@@ -119,7 +120,7 @@ fn workload_line(v: &WorkloadVerdict) -> String {
     )
 }
 
-/// The table of one workload: the heading row, then one row per allocator (winner ★).
+/// The table of one workload: the heading row, then one row per allocator (the winners ★).
 fn table_rows(v: &WorkloadVerdict, format: TableFormat) -> Vec<Vec<String>> {
     let mut head = vec![
         "allocator".to_string(),

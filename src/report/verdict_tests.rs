@@ -88,6 +88,31 @@ fn a_gap_under_the_resolution_is_indistinguishable_though_its_interval_excludes_
 }
 
 #[test]
+fn the_star_is_shared_by_allocators_the_fastest_cannot_be_told_from() {
+    let stars = |r: &RunResults| -> Vec<String> {
+        judge(r, None)[0]
+            .entries
+            .iter()
+            .filter(|e| e.winner)
+            .map(|e| e.allocator.clone())
+            .collect()
+    };
+    // b 1.5 % slower than a: under the resolution, so both are starred.
+    assert_eq!(stars(&twins(1.015)), ["a", "b"]);
+    // 4 % slower with a tight paired interval: a alone, and a alone whichever is faster.
+    assert_eq!(stars(&twins(1.04)), ["a"]);
+    assert_eq!(stars(&twins(1.0 / 1.04)), ["b"]);
+    // A wide interval holds 1 although the points differ by 10 %: shared.
+    let null = vec![1.0; 6];
+    let r = RunResults::of_cells(vec![
+        cell("null", null.clone(), null.clone()),
+        cell("a", vec![5.0, 7.0, 4.0, 8.0, 5.5, 6.5], null.clone()),
+        cell("b", vec![8.0, 5.0, 7.5, 4.5, 7.0, 6.6], null),
+    ]);
+    assert_eq!(stars(&r), ["a", "b"]);
+}
+
+#[test]
 fn a_clear_difference_gets_a_ratio_and_its_direction() {
     let null = vec![2.0, 2.1, 1.9, 2.0, 2.05, 1.95, 2.0, 2.0];
     let fast: Vec<f64> = null.iter().map(|n| n + 4.0).collect();
