@@ -1,0 +1,101 @@
+//! How much of the harness's own cost (`null`, issue 12's ≤ 2 ns/event) is the workload's
+//! order of mallocs and frees rather than the loop. Per trial, four medians of 30 passes:
+//!
+//! - `null`: the throughput loop as `run` measures it (`Bench` with the no-work allocator);
+//! - `branch`: a loop over the same records that does nothing but branch on "is this a
+//!   malloc" — the least any replay that dispatches per event pays for the order;
+//! - the same two over a stream of equal length whose mallocs and frees strictly alternate
+//!   in one slot, so every branch is predicted.
+//!
+//! `null − null(alternating)` is what the workload's op order costs the loop (mispredicted
+//! branches); `branch` shows how much of it a loop with nothing else in it still pays.
+//!
+//! Run: `cargo run --release --example null_floor -- [WORKLOAD] [TRIALS]`
+
+use pybench::alloc::NullAllocator;
+use pybench::harness::compact::{CompactStream, Record};
+use pybench::harness::replay::Touch;
+use pybench::harness::throughput::{Bench, Contender};
+use pybench::trace::Source;
+use pybench::workload::{Domain, Event, Overrides, PyVersion};
+use std::rc::Rc;
+
+const PASSES: usize = 30;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// ns/event of `null` through the throughput loop, median of the passes.
+fn null_loop(s: &Rc<CompactStream>) -> anyhow::Result<f64> {
+    let mut b = Bench::new("null", NullAllocator::new()?, Rc::clone(s))?;
+    let ops = b.ops() as f64;
+    let mut v = Vec::with_capacity(PASSES);
+    for _ in 0..PASSES {
+        v.push(b.pass().map_err(|e| anyhow::anyhow!("{e}"))? as f64 / ops);
+    }
+    Ok(median(v))
+}
+
+/// ns/event of a loop that only branches on each record's op, median of the passes.
+fn branch_only(records: &[Record]) -> f64 {
+    let v = (0..PASSES)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            for r in records {
+                // black_box keeps the branch: the compiler cannot turn it into a select.
+                // Code 0 is a plain malloc (`compact::MALLOC`).
+                if r.code() == 0 {
+                    std::hint::black_box(r);
+                }
+            }
+            t0.elapsed().as_nanos() as f64 / records.len() as f64
+        })
+        .collect();
+    median(v)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let workload = args.next().unwrap_or_else(|| "dicts".to_string());
+    let trials: u32 = args.next().map_or(Ok(5), |t| t.parse())?;
+    let over = Overrides {
+        python: Some(PyVersion::V3_11),
+        ..Overrides::default()
+    };
+    let events = Source::load(&workload)?.materialize(over)?.events;
+    let stream = Rc::new(CompactStream::compile(&events, false, Touch::Header)?);
+    let pairs = stream.records.len() / 2;
+    let alternating: Vec<Event> = (0..pairs)
+        .flat_map(|_| {
+            let (slot, thread) = (0, 0);
+            let domain = Domain::Obj;
+            [
+                Event::Alloc {
+                    slot,
+                    size: 32,
+                    domain,
+                    thread,
+                },
+                Event::Free { slot, thread },
+            ]
+        })
+        .collect();
+    let predicted = Rc::new(CompactStream::compile(&alternating, false, Touch::Header)?);
+    println!(
+        "# {workload}: {} records; ns/event, medians of {PASSES} passes",
+        stream.records.len()
+    );
+    println!("trial  null  branch  null(alternating)  branch(alternating)");
+    for trial in 0..trials {
+        println!(
+            "{trial:>5}  {:.2}  {:.2}  {:.2}  {:.2}",
+            null_loop(&stream)?,
+            branch_only(stream.records.as_slice()),
+            null_loop(&predicted)?,
+            branch_only(predicted.records.as_slice()),
+        );
+    }
+    Ok(())
+}
