@@ -3,7 +3,10 @@
 # pyperformance, installed from PyPI into a virtual environment this script creates) and on
 # three programs that use only the standard library. Prints, per program, the rank agreement
 # between replay and real runs; README's "Does the replay predict the real program?" tables
-# come from this script. Every run's results stay in $OUT (one directory per program).
+# come from this script. Every run's results stay in $OUT (one directory per program), and at
+# the end this study's results.json files are packed into $OUT/study-TIMESTAMP.tar.zst, small
+# enough (~80 kB a program) to keep beside the README's table, so a later change of analysis
+# can re-judge the study without measuring it again (examples/revalidate.rs).
 #
 # Usage: scripts/validate-study.sh [REPEATS]   (default 5: the 95 % intervals need five)
 # Environment: PYTHON (a CPython 3.8+ with shared libpython; default pyenv's 3.11, else
@@ -20,6 +23,7 @@ mkdir -p "$out"
 PYBENCH="$(pybench_bin "${PYBENCH:-}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+touch "$work/started"
 
 # The benchmarks' own environment, as pyperformance makes it: a venv with pyperformance (and
 # pyperf) from PyPI. Reused between runs of this script.
@@ -71,3 +75,10 @@ for name in $order; do
         || echo "(validate exited with $?)"
 done
 echo "load average at end: $(cat /proc/loadavg)"
+archive="$out/study-$(date -u +%Y%m%dT%H%M%SZ).tar.zst"
+if (cd "$out" && find . -path ./venv -prune -o -name results.json -newer "$work/started" -print \
+    | LC_ALL=C sort | tar -cf - -T - | zstd -q -19 -o "$archive"); then
+    echo "this study's results: $archive (re-judge: tar -xf it, then examples/revalidate.rs DIR…)"
+else
+    echo "could not pack this study's results (they stay in $out)" >&2
+fi
