@@ -300,8 +300,8 @@ fn mark_winners(results: &RunResults, w: &str, entries: &mut [Entry]) {
     for e in entries.iter_mut() {
         e.winner = e.allocator == top
             || (e.net_ops.is_some()
-                && speed(results, w, &top, &e.allocator)
-                    .is_none_or(|s| s.relation() != Relation::Faster));
+                && !matches!(speed(results, w, &top, &e.allocator),
+                    Some(s) if s.relation() == Relation::Faster));
     }
 }
 
