@@ -16,16 +16,12 @@ use pybench::alloc::NullAllocator;
 use pybench::harness::compact::{CompactStream, Record};
 use pybench::harness::replay::Touch;
 use pybench::harness::throughput::{Bench, Contender};
+use pybench::stats::median;
 use pybench::trace::Source;
 use pybench::workload::{Domain, Event, Overrides, PyVersion};
 use std::rc::Rc;
 
 const PASSES: usize = 30;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// ns/event of `null` through the throughput loop, median of the passes.
 fn null_loop(s: &Rc<CompactStream>) -> anyhow::Result<f64> {
@@ -35,12 +31,12 @@ fn null_loop(s: &Rc<CompactStream>) -> anyhow::Result<f64> {
     for _ in 0..PASSES {
         v.push(b.pass().map_err(|e| anyhow::anyhow!("{e}"))? as f64 / ops);
     }
-    Ok(median(v))
+    median(&v).ok_or_else(|| anyhow::anyhow!("no passes"))
 }
 
 /// ns/event of a loop that only branches on each record's op, median of the passes.
 fn branch_only(records: &[Record]) -> f64 {
-    let v = (0..PASSES)
+    let v: Vec<f64> = (0..PASSES)
         .map(|_| {
             let t0 = std::time::Instant::now();
             for r in records {
@@ -53,7 +49,7 @@ fn branch_only(records: &[Record]) -> f64 {
             t0.elapsed().as_nanos() as f64 / records.len() as f64
         })
         .collect();
-    median(v)
+    median(&v).unwrap_or(f64::NAN)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -20,28 +20,10 @@ pub struct ValidateArgs {
     /// shorter validation; the trace is then recorded without its pace.
     #[arg(long)]
     pub no_mutator: bool,
-    /// Which replay figure predicts the program's time: `cold`, each replay process's first
-    /// pass on a fresh allocator, as the program's one run has (its page faults, the huge
-    /// pages a host takes back, arenas and caches set up); or `warm`, the passes after it
-    /// (the allocator's steady state, what `run` reports). The other is printed too, on one
-    /// line. Runs without cold figures use the warm ones.
-    #[arg(long, value_enum, default_value_t = PredictionArg::Cold)]
-    pub prediction: PredictionArg,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum PredictionArg {
-    Cold,
-    Warm,
-}
-
-impl From<PredictionArg> for Prediction {
-    fn from(p: PredictionArg) -> Self {
-        match p {
-            PredictionArg::Cold => Prediction::Cold,
-            PredictionArg::Warm => Prediction::Warm,
-        }
-    }
+    /// Which replay figure predicts the program's time (the other's agreement is printed
+    /// too, on one line; runs without cold figures use the warm ones).
+    #[arg(long, value_enum, default_value_t = Prediction::Cold)]
+    pub prediction: Prediction,
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -52,7 +34,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } = args;
     let checks = Checks {
         mutator: !no_mutator,
-        prediction: prediction.into(),
+        prediction,
     };
     check_program(&args.program)?;
     args.output

@@ -349,7 +349,7 @@ pub struct Validation {
 }
 
 /// Which of a replay process's passes stands for the real program's allocator time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Prediction {
     /// The passes after the first: the allocator in its steady state.
@@ -367,6 +367,16 @@ impl Prediction {
         match self {
             Prediction::Warm => "warm",
             Prediction::Cold => "cold",
+        }
+    }
+
+    /// What the figure is, in the words the validation's output uses.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Prediction::Warm => "the replay processes' later passes, the allocator warm",
+            Prediction::Cold => {
+                "each replay process's first pass, on a fresh allocator as the program's one run"
+            }
         }
     }
 }

@@ -127,17 +127,9 @@ fn modes(s: &mut String, v: &Validation, reference: &str) {
 /// one, so a reader sees whether the choice decides it.
 fn predictor_lines(v: &Validation) -> String {
     let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
-    let (other, name, what) = match v.prediction {
-        Prediction::Cold => (
-            v.time_warm,
-            "warm",
-            "the replay's later passes, its allocator warm",
-        ),
-        Prediction::Warm => (
-            v.time_cold,
-            "cold",
-            "each replay process's first pass, a fresh allocator as the program's one run",
-        ),
+    let (other, figure) = match v.prediction {
+        Prediction::Cold => (v.time_warm, Prediction::Warm),
+        Prediction::Warm => (v.time_cold, Prediction::Cold),
     };
     let mut s = format!(
         "time predicted by the replay's {} figure (--prediction)\n",
@@ -145,8 +137,10 @@ fn predictor_lines(v: &Validation) -> String {
     );
     if let Some(c) = other {
         s.push_str(&format!(
-            "with the {name} figure ({what}) instead: time {} over the pairs the real runs tell \
-             apart ({} agree, {} disagree), tau-b {}\n",
+            "with the {} figure ({}) instead: time {} over the pairs the real runs tell apart \
+             ({} agree, {} disagree), tau-b {}\n",
+            figure.name(),
+            figure.meaning(),
             tau(c.tau_significant),
             c.pairs[0],
             c.pairs[1],
@@ -220,10 +214,7 @@ pub fn render(v: &Validation) -> String {
     s.push_str(&format!(
         "replay = the allocator's own time on the recorded calls ({}); real = the whole \
          program, interpreter included\n",
-        match v.prediction {
-            Prediction::Cold => "each replay process's first pass, on a fresh allocator",
-            Prediction::Warm => "the replay processes' later passes",
-        }
+        v.prediction.meaning()
     ));
     if v.disagreements.is_empty() {
         s.push_str("no pair the real runs tell apart is ranked the other way by the replay\n");
