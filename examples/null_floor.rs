@@ -8,7 +8,11 @@
 //!   in one slot, so every branch is predicted.
 //!
 //! `null − null(alternating)` is what the workload's op order costs the loop (mispredicted
-//! branches); `branch` shows how much of it a loop with nothing else in it still pays.
+//! branches); `branch` shows how much of it a loop with nothing else in it still pays. Two
+//! more columns: `runs`, the same records dispatched by runs (an inner loop over each run of
+//! mallocs, then of frees — an alternative to the per-event branch), and `null 100k`, `null`
+//! over the first 100 000 events only, whose records and slot table stay in cache (is the
+//! loop bound by memory?).
 //!
 //! Run: `cargo run --release --example null_floor -- [WORKLOAD] [TRIALS]`
 
@@ -52,6 +56,39 @@ fn branch_only(records: &[Record]) -> f64 {
     median(&v).unwrap_or(f64::NAN)
 }
 
+/// ns/event of the same records dispatched by runs of one kind (malloc or not), median.
+fn by_runs(records: &[Record]) -> f64 {
+    let mut runs: Vec<(bool, usize)> = Vec::new();
+    for r in records {
+        let malloc = r.code() == 0;
+        match runs.last_mut() {
+            Some((kind, n)) if *kind == malloc => *n += 1,
+            _ => runs.push((malloc, 1)),
+        }
+    }
+    let v: Vec<f64> = (0..PASSES)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            let mut at = 0;
+            for &(malloc, n) in &runs {
+                let run = &records[at..at + n];
+                if malloc {
+                    run.iter().for_each(|r| {
+                        std::hint::black_box(r);
+                    });
+                } else {
+                    run.iter().for_each(|r| {
+                        std::hint::black_box(r.slot);
+                    });
+                }
+                at += n;
+            }
+            t0.elapsed().as_nanos() as f64 / records.len() as f64
+        })
+        .collect();
+    median(&v).unwrap_or(f64::NAN)
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "dicts".to_string());
@@ -79,18 +116,22 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let predicted = Rc::new(CompactStream::compile(&alternating, false, Touch::Header)?);
+    let head = &events[..events.len().min(100_000)];
+    let in_cache = Rc::new(CompactStream::compile(head, false, Touch::Header)?);
     println!(
         "# {workload}: {} records; ns/event, medians of {PASSES} passes",
         stream.records.len()
     );
-    println!("trial  null  branch  null(alternating)  branch(alternating)");
+    println!("trial  null  branch  null(alternating)  branch(alternating)  runs  null 100k");
     for trial in 0..trials {
         println!(
-            "{trial:>5}  {:.2}  {:.2}  {:.2}  {:.2}",
+            "{trial:>5}  {:.2}  {:.2}  {:.2}  {:.2}  {:.2}  {:.2}",
             null_loop(&stream)?,
             branch_only(stream.records.as_slice()),
             null_loop(&predicted)?,
             branch_only(predicted.records.as_slice()),
+            by_runs(stream.records.as_slice()),
+            null_loop(&in_cache)?,
         );
     }
     Ok(())
