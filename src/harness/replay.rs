@@ -68,6 +68,9 @@ pub enum ReplayError {
     /// A streamed source failed mid-pass (a read error, a malformed event).
     #[error("reading the stream: {0}")]
     Source(String),
+    /// The clock that times a pass does not advance, so no figure can be taken.
+    #[error("timing a pass: {0}")]
+    Clock(String),
 }
 
 /// One live block: its address, requested size, and whether the system allocator holds it.

@@ -37,7 +37,8 @@ pub struct ContenderSamples {
     /// The first pass on the fresh allocator, ns per event.
     pub cold_ns_per_op: f64,
     /// Passes summed into each sample: enough for the minimum time at the speed of the fastest
-    /// warm-up pass (a sample can come out shorter when later passes run faster).
+    /// plausible warm-up pass (a sample can come out shorter when later passes run faster;
+    /// the rule and its guards: `passes_per_sample`).
     pub passes_per_sample: u32,
     /// One ns-per-event figure per round, in round order (aligned across contenders).
     pub samples_ns_per_op: Vec<f64>,
@@ -157,30 +158,66 @@ pub fn measure_group(
     })
 }
 
+/// Warm-up passes after which a clock that never advanced is called broken: any real pass
+/// costs some CPU time (the clock reads alone do), so a thousand passes reading zero are not a
+/// fast allocator but a clock that cannot time one.
+const STALLED_CLOCK_PASSES: u32 = 1000;
+
 /// A contender's cold pass on its fresh allocator, then its warm-up: at least the asked passes
-/// and at least one minimum time, the fastest pass setting how many passes a sample needs.
+/// and at least one minimum time; the warm-up's passes set how many passes a sample needs
+/// ([`passes_per_sample`]).
 fn warm_up(
     c: &mut dyn Contender,
     cal: Calibration,
 ) -> Result<ContenderSamples, (String, ReplayError)> {
-    let ns = |t: u64| t as f64;
+    let fail = |c: &dyn Contender, e| (c.name().to_string(), e);
     // Events per pass are known once a pass was made (a streamed source counts them).
-    let cold_ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
-    let cold = ns(cold_ticks) / c.ops().max(1) as f64;
-    let (mut warm, mut spent, mut n) = (f64::INFINITY, 0.0, 0);
-    while n < cal.warmup_passes.max(1) || spent < cal.min_time_ns as f64 {
-        let t = ns(c.pass().map_err(|e| (c.name().to_string(), e))?);
-        warm = warm.min(t);
-        spent += t;
-        n += 1;
+    let cold_ticks = c.pass().map_err(|e| fail(c, e))?;
+    let cold = cold_ticks as f64 / c.ops().max(1) as f64;
+    let (mut times, mut spent) = (Vec::new(), 0u64);
+    while times.len() < cal.warmup_passes.max(1) as usize || spent < cal.min_time_ns {
+        let t = c.pass().map_err(|e| fail(c, e))?;
+        times.push(t as f64);
+        spent = spent.saturating_add(t);
+        if spent == 0 && times.len() >= STALLED_CLOCK_PASSES as usize {
+            let why = format!(
+                "the thread CPU clock read 0 ns for each of {STALLED_CLOCK_PASSES} passes \
+                 (CLOCK_THREAD_CPUTIME_ID does not advance on this system)"
+            );
+            return Err(fail(c, ReplayError::Clock(why)));
+        }
     }
-    let per_sample = (cal.min_time_ns as f64 / warm.max(1.0)).ceil().max(1.0) as u32;
     Ok(ContenderSamples {
         allocator: c.name().to_string(),
         cold_ns_per_op: cold,
-        passes_per_sample: per_sample,
+        passes_per_sample: passes_per_sample(&times, cal.min_time_ns),
         samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
     })
+}
+
+/// Passes per sample: enough for the minimum time at the speed of the fastest warm-up pass
+/// (passes speed up as the allocator warms, and a sample must not come out short), ignoring
+/// passes read as less than half the median — a misread, not a fast pass — and never more than
+/// four minimum times at the warm-up's mean speed.
+///
+/// Why both guards: on 2026-12-03 a 150 µs `system` pass on dicts read 0 ns of thread CPU time
+/// (one pass in 124, model-167 host; a VM's thread clock can stall while it is charged for
+/// time the host took), and the fastest pass alone then asked 20 million passes a sample: the
+/// throughput process ran until the 600 s timeout (CI's `run` test). The median guard drops
+/// such a reading; the mean cap bounds a sample whatever the readings (a clock that advances
+/// in coarse steps reads most passes as 0, and only the mean is right then).
+fn passes_per_sample(warm_up: &[f64], min_time_ns: u64) -> u32 {
+    let min_time = min_time_ns as f64;
+    let median = crate::stats::median(warm_up).unwrap_or(0.0);
+    let mean = warm_up.iter().sum::<f64>() / warm_up.len().max(1) as f64;
+    let fastest = warm_up
+        .iter()
+        .copied()
+        .filter(|&t| t >= median / 2.0)
+        .fold(f64::INFINITY, f64::min);
+    let by_fastest = (min_time / fastest.max(1.0)).ceil();
+    let cap = (4.0 * min_time / mean.max(1.0)).ceil();
+    by_fastest.min(cap).clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 /// A uniformly random order of `n` contenders (Fisher–Yates), so that over a run's rounds no
@@ -344,12 +381,13 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the warm-up's pass times, a sample holds just enough passes to last the
-        /// minimum time at the speed of the fastest warm-up pass, and the warm-up itself ran
-        /// the asked passes and at least the minimum time.
+        /// Whatever the warm-up's pass times (all within a factor of two, so none is taken for
+        /// a misread), a sample holds just enough passes to last the minimum time at the speed
+        /// of the fastest warm-up pass, and the warm-up itself ran the asked passes and at
+        /// least the minimum time.
         #[test]
         fn a_sample_holds_the_fewest_passes_that_reach_the_minimum_at_the_fastest_speed(
-            times in proptest::collection::vec(1u64..5_000, 2..40),
+            times in proptest::collection::vec(2_500u64..5_000, 2..40),
             min in 1u64..20_000,
             asked in 1u32..6,
         ) {
@@ -366,6 +404,60 @@ mod tests {
             proptest::prop_assert!(per_sample * fastest >= min);
             proptest::prop_assert!(per_sample == 1 || (per_sample - 1) * fastest < min);
         }
+
+        /// Whatever the clock reads (zeros, misreads, wild outliers), a sample never asks for
+        /// more than four minimum times at the warm-up's mean speed, and at least one pass.
+        #[test]
+        fn a_sample_stays_bounded_whatever_the_clock_reads(
+            warm in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(0u64), 1u64..200_000], 1..60),
+            min in 1u64..50_000_000,
+        ) {
+            let w: Vec<f64> = warm.iter().map(|&t| t as f64).collect();
+            let per_sample = f64::from(passes_per_sample(&w, min));
+            let mean = (w.iter().sum::<f64>() / w.len() as f64).max(1.0);
+            proptest::prop_assert!(per_sample >= 1.0);
+            proptest::prop_assert!((per_sample - 1.0) * mean < 4.0 * min as f64);
+        }
+    }
+
+    #[test]
+    fn a_pass_the_clock_misread_as_zero_does_not_set_the_sample() {
+        // The CI hang of 2026-12-03: 150 µs passes, one read as 0 ns, a 20 ms minimum. The
+        // fastest pass alone asked 20,000,000 passes a sample; the plausible fastest asks 134.
+        let mut warm = vec![150_000.0; 123];
+        warm.insert(43, 0.0);
+        assert_eq!(passes_per_sample(&warm, 20_000_000), 134);
+        // A reading a tenth of the rest is a misread too; one three quarters of it is not.
+        warm[43] = 15_000.0;
+        assert_eq!(passes_per_sample(&warm, 20_000_000), 134);
+        warm[43] = 112_500.0;
+        assert_eq!(passes_per_sample(&warm, 20_000_000), 178);
+    }
+
+    #[test]
+    fn a_clock_that_advances_in_coarse_steps_is_timed_by_the_mean() {
+        // A 4 ms-step clock under 40 µs passes: 99 of 100 read 0, one 4 ms (mean 40 µs).
+        let mut warm = vec![0.0; 99];
+        warm.push(4_000_000.0);
+        // Four minimum times at the mean speed: 4 × 20 ms / 40 µs.
+        assert_eq!(passes_per_sample(&warm, 20_000_000), 2000);
+    }
+
+    #[test]
+    fn a_clock_that_never_advances_is_an_error_not_a_hang() {
+        let mut cs = vec![scripted(vec![0]).0];
+        let cal = Calibration {
+            min_time_ns: 1000,
+            rounds: 1,
+            warmup_passes: 1,
+            fixed_layout: false,
+        };
+        let Err((who, e)) = measure_group(&mut cs, cal, 1) else {
+            panic!("a stalled clock gave figures");
+        };
+        assert_eq!(who, "scripted");
+        assert!(matches!(e, ReplayError::Clock(_)), "{e}");
+        assert!(e.to_string().contains("does not advance"), "{e}");
     }
 
     #[test]
