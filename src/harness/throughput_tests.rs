@@ -1,0 +1,317 @@
+//! Tests of the calibration and the round order (`throughput.rs`), with scripted and real
+//! contenders.
+
+use super::*;
+use crate::alloc::{NullAllocator, PymallocAllocator, SystemAllocator};
+use crate::harness::compact::CompactStream;
+use crate::harness::replay::Touch;
+use crate::pymalloc::Preset;
+use crate::workload::{Domain, Event};
+use std::rc::Rc;
+
+fn stream(n: u32) -> Rc<CompactStream> {
+    let mut events = Vec::new();
+    for i in 0..n {
+        events.push(Event::Alloc {
+            slot: i % 64,
+            size: 16 + i % 200,
+            domain: if i % 7 == 0 { Domain::Raw } else { Domain::Obj },
+            thread: 0,
+        });
+        if i % 3 != 0 || i % 64 == 63 {
+            events.push(Event::Free {
+                slot: i % 64,
+                thread: 0,
+            });
+        } else {
+            events.push(Event::Realloc {
+                slot: i % 64,
+                size: 300,
+                thread: 0,
+            });
+            events.push(Event::Free {
+                slot: i % 64,
+                thread: 0,
+            });
+        }
+    }
+    events.push(Event::Calloc {
+        slot: 0,
+        n: 4,
+        size: 8,
+        domain: Domain::Mem,
+        thread: 0,
+    });
+    Rc::new(CompactStream::compile(&events, true, Touch::Header).unwrap())
+}
+
+#[test]
+fn passes_replay_every_event_and_leave_nothing_live() {
+    let s = stream(1000);
+    let engine = PymallocAllocator::from_preset(Preset::Cpython311);
+    let mut b = Bench::new("pymalloc", engine, Rc::clone(&s)).unwrap();
+    for _ in 0..3 {
+        assert!(b.pass().unwrap() > 0);
+        // The engine's own accounting: no block of the pass survives it.
+        let stats = b.engine_stats().unwrap();
+        assert_eq!(stats.bytes_in_allocated_blocks, 0);
+        assert!(
+            stats.arenas_allocated_total > 0,
+            "the pass allocated nothing"
+        );
+    }
+}
+
+#[test]
+fn a_group_of_real_allocators_yields_one_positive_sample_per_round() {
+    let s = stream(2000);
+    let mut cs: Vec<Box<dyn Contender>> = vec![
+        Box::new(Bench::new("null", NullAllocator::new().unwrap(), Rc::clone(&s)).unwrap()),
+        Box::new(Bench::new("system", SystemAllocator, Rc::clone(&s)).unwrap()),
+    ];
+    let cal = Calibration {
+        fixed_layout: false,
+        min_time_ns: 200_000,
+        rounds: 5,
+        warmup_passes: 1,
+    };
+    let g = measure_group(&mut cs, cal, 7).unwrap();
+    let names: Vec<&str> = g.contenders.iter().map(|c| c.allocator.as_str()).collect();
+    assert_eq!(
+        names,
+        ["null", "system"],
+        "results keep the contenders' order"
+    );
+    assert_eq!(g.events, s.ops());
+    for c in &g.contenders {
+        assert_eq!(c.samples_ns_per_op.len(), 5);
+        assert!(c.cold_ns_per_op > 0.0);
+        assert!(c.passes_per_sample >= 1);
+        assert!(c
+            .samples_ns_per_op
+            .iter()
+            .all(|&x| x.is_finite() && x > 0.0));
+    }
+}
+
+/// A contender whose passes take scripted CPU times, one after another, recording how many
+/// passes it was asked for: the calibration's arithmetic without a real clock (a timed
+/// assertion failed in CI when the warm-up happened to be slower than the rounds).
+struct Scripted {
+    times: Vec<u64>,
+    /// Passes made so far (shared, so a test can read it after the group).
+    next: Rc<std::cell::Cell<usize>>,
+}
+
+fn scripted(times: Vec<u64>) -> (Box<dyn Contender>, Rc<std::cell::Cell<usize>>) {
+    let next = Rc::new(std::cell::Cell::new(0));
+    let c = Scripted {
+        times,
+        next: Rc::clone(&next),
+    };
+    (Box::new(c), next)
+}
+
+impl Contender for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn ops(&self) -> u64 {
+        10
+    }
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        Ok(self.times[n.min(self.times.len() - 1)])
+    }
+}
+
+#[test]
+fn the_fastest_warm_up_pass_sets_the_passes_per_sample_and_switch_in_passes_are_not_timed() {
+    // Cold 900; warm-up 500, 400, 300 (1,200 spent >= 1,000 minimum); then two rounds of
+    // one switch-in pass (7,777, untimed) and ceil(1000 / 300) = 4 timed passes.
+    let times = vec![
+        900, 500, 400, 300, 7777, 10, 20, 30, 40, 7777, 50, 50, 50, 50,
+    ];
+    let mut cs = vec![scripted(times).0];
+    let cal = Calibration {
+        min_time_ns: 1000,
+        rounds: 2,
+        warmup_passes: 1,
+        fixed_layout: false,
+    };
+    let g = measure_group(&mut cs, cal, 1).unwrap();
+    let c = &g.contenders[0];
+    assert_eq!(c.cold_ns_per_op, 90.0);
+    assert_eq!(c.passes_per_sample, 4);
+    // Each sample is its timed passes' sum over their events: 100 / 40 and 200 / 40.
+    assert_eq!(c.samples_ns_per_op, vec![2.5, 5.0]);
+}
+
+proptest::proptest! {
+    /// Whatever the warm-up's pass times (all within a factor of two, so none is taken for
+    /// a misread), a sample holds just enough passes to last the minimum time at the speed
+    /// of the fastest warm-up pass, and the warm-up itself ran the asked passes and at
+    /// least the minimum time.
+    #[test]
+    fn a_sample_holds_the_fewest_passes_that_reach_the_minimum_at_the_fastest_speed(
+        times in proptest::collection::vec(2_500u64..5_000, 2..40),
+        min in 1u64..20_000,
+        asked in 1u32..6,
+    ) {
+        let (c, passes) = scripted(times.clone());
+        let mut cs = vec![c];
+        let cal = Calibration { min_time_ns: min, rounds: 0, warmup_passes: asked, fixed_layout: false };
+        let g = measure_group(&mut cs, cal, 1).unwrap();
+        // The warm-up's passes: every one after the cold one (the last time repeats).
+        let warm: Vec<u64> = (1..passes.get()).map(|i| times[i.min(times.len() - 1)]).collect();
+        proptest::prop_assert!(warm.len() >= asked as usize);
+        proptest::prop_assert!(warm.iter().sum::<u64>() >= min);
+        let fastest = *warm.iter().min().unwrap();
+        let per_sample = u64::from(g.contenders[0].passes_per_sample);
+        proptest::prop_assert!(per_sample * fastest >= min);
+        proptest::prop_assert!(per_sample == 1 || (per_sample - 1) * fastest < min);
+    }
+
+    /// Whatever the clock reads (zeros, misreads, wild outliers), a sample never asks for
+    /// more than four minimum times at the warm-up's mean speed, and at least one pass.
+    #[test]
+    fn a_sample_stays_bounded_whatever_the_clock_reads(
+        warm in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(0u64), 1u64..200_000], 1..60),
+        min in 1u64..50_000_000,
+    ) {
+        let w: Vec<f64> = warm.iter().map(|&t| t as f64).collect();
+        let per_sample = f64::from(passes_per_sample(&w, min));
+        let mean = (w.iter().sum::<f64>() / w.len() as f64).max(1.0);
+        proptest::prop_assert!(per_sample >= 1.0);
+        proptest::prop_assert!((per_sample - 1.0) * mean < 4.0 * min as f64);
+    }
+}
+
+#[test]
+fn a_pass_the_clock_misread_as_zero_does_not_set_the_sample() {
+    // The CI hang of 2026-12-03: 150 µs passes, one read as 0 ns, a 20 ms minimum. The
+    // fastest pass alone asked 20,000,000 passes a sample; the plausible fastest asks 134.
+    let mut warm = vec![150_000.0; 123];
+    warm.insert(43, 0.0);
+    assert_eq!(passes_per_sample(&warm, 20_000_000), 134);
+    // A reading a tenth of the rest is a misread too; one three quarters of it is not.
+    warm[43] = 15_000.0;
+    assert_eq!(passes_per_sample(&warm, 20_000_000), 134);
+    warm[43] = 112_500.0;
+    assert_eq!(passes_per_sample(&warm, 20_000_000), 178);
+}
+
+#[test]
+fn a_clock_that_advances_in_coarse_steps_is_timed_by_the_mean() {
+    // A 4 ms-step clock under 40 µs passes: 99 of 100 read 0, one 4 ms (mean 40 µs).
+    let mut warm = vec![0.0; 99];
+    warm.push(4_000_000.0);
+    // Four minimum times at the mean speed: 4 × 20 ms / 40 µs.
+    assert_eq!(passes_per_sample(&warm, 20_000_000), 2000);
+}
+
+#[test]
+fn a_clock_that_never_advances_is_an_error_not_a_hang() {
+    let mut cs = vec![scripted(vec![0]).0];
+    let cal = Calibration {
+        min_time_ns: 1000,
+        rounds: 1,
+        warmup_passes: 1,
+        fixed_layout: false,
+    };
+    let Err((who, e)) = measure_group(&mut cs, cal, 1) else {
+        panic!("a stalled clock gave figures");
+    };
+    assert_eq!(who, "scripted");
+    assert!(matches!(e, ReplayError::Clock(_)), "{e}");
+    assert!(e.to_string().contains("does not advance"), "{e}");
+}
+
+#[test]
+fn the_warm_up_runs_the_asked_passes_even_when_one_pass_is_longer_than_the_minimum() {
+    let times = vec![900, 5000, 4000, 3000, 2000, 7777, 1000];
+    let mut cs = vec![scripted(times).0];
+    let cal = Calibration {
+        min_time_ns: 1000,
+        rounds: 1,
+        warmup_passes: 4,
+        fixed_layout: false,
+    };
+    let g = measure_group(&mut cs, cal, 1).unwrap();
+    let c = &g.contenders[0];
+    // Four warm-up passes (fastest 2,000 > minimum): one pass per sample, the 1,000 one.
+    assert_eq!(c.passes_per_sample, 1);
+    assert_eq!(c.samples_ns_per_op, vec![100.0]);
+}
+
+#[test]
+fn round_orders_are_permutations_that_give_every_place_alike() {
+    let mut rng = SplitMix64::new(3);
+    let n = 4;
+    let mut count = [[0u32; 4]; 4];
+    for _ in 0..4000 {
+        let order = round_order(n, &mut rng);
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2, 3], "{order:?}");
+        for (place, &c) in order.iter().enumerate() {
+            count[c][place] += 1;
+        }
+    }
+    // 1,000 expected per (contender, place); a fixed or alternating order would put
+    // 0 or 2,000 in some.
+    for row in count {
+        for k in row {
+            assert!((880..=1120).contains(&k), "{count:?}");
+        }
+    }
+    assert_eq!(round_order(1, &mut rng), vec![0]);
+    assert!(round_order(0, &mut rng).is_empty());
+}
+
+/// A contender whose pass costs 10 ns straight after its own pass and 20 ns after anyone
+/// else's: the neighbour effect (kernel page recycling, shared streams) made extreme.
+struct Neighbourly {
+    id: usize,
+    last: Rc<std::cell::Cell<Option<usize>>>,
+}
+
+impl Contender for Neighbourly {
+    fn name(&self) -> &str {
+        ["a", "b", "c"][self.id]
+    }
+    fn ops(&self) -> u64 {
+        1
+    }
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        let after_self = self.last.replace(Some(self.id)) == Some(self.id);
+        Ok(if after_self { 10 } else { 20 })
+    }
+}
+
+#[test]
+fn every_timed_pass_follows_the_same_contenders_own_pass() {
+    let last = Rc::new(std::cell::Cell::new(None));
+    let mut cs: Vec<Box<dyn Contender>> = (0..3)
+        .map(|id| {
+            Box::new(Neighbourly {
+                id,
+                last: Rc::clone(&last),
+            }) as Box<dyn Contender>
+        })
+        .collect();
+    let cal = Calibration {
+        min_time_ns: 1,
+        rounds: 6,
+        warmup_passes: 1,
+        fixed_layout: false,
+    };
+    let g = measure_group(&mut cs, cal, 7).unwrap();
+    for c in &g.contenders {
+        // The first pass of each is cold: it follows null's or another contender's.
+        assert_eq!(c.cold_ns_per_op, 20.0, "{}", c.allocator);
+        // Whatever its place in the list, no sample pays for a neighbour's pass.
+        assert_eq!(c.samples_ns_per_op, vec![10.0; 6], "{}", c.allocator);
+    }
+}
