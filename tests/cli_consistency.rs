@@ -4,16 +4,11 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::tempdir;
+use common::{pybench, tempdir};
 use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 fn python3() -> Option<&'static str> {
     std::process::Command::new("python3")

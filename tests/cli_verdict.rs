@@ -3,8 +3,7 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{results_json, tempdir};
+use common::{pybench, results_json, tempdir};
 use predicates::prelude::*;
 
 /// A small, quick run of churn with the engine and glibc, one repetition.
@@ -19,8 +18,7 @@ fn run_reps(
     extra: &[&str],
 ) -> (assert_cmd::assert::Assert, common::TempDir) {
     let tmp = tempdir(name);
-    let a = Command::cargo_bin("pybench")
-        .unwrap()
+    let a = pybench()
         .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", reps])
         .args([
             "--scale",
@@ -68,13 +66,7 @@ fn the_reference_is_the_same_in_summary_md_and_index_html() {
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("| vs system |"), "{md}");
     assert!(!md.contains("vs pymalloc"), "{md}");
-    Command::cargo_bin("pybench")
-        .unwrap()
-        .arg("plot")
-        .arg(&dir)
-        .arg("-q")
-        .assert()
-        .success();
+    pybench().arg("plot").arg(&dir).arg("-q").assert().success();
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains("vs system"), "{html}");
     assert!(!html.contains("vs pymalloc"), "{html}");
@@ -102,8 +94,7 @@ fn an_unknown_reference_is_refused_before_measuring() {
 #[test]
 fn a_busy_machine_is_warned_about_once_and_recorded() {
     let tmp = tempdir("load");
-    let a = Command::cargo_bin("pybench")
-        .unwrap()
+    let a = pybench()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
         .args(common::QUICK_RUN)
         .arg("--no-plots")
@@ -136,8 +127,7 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
 
     // A quiet machine (faked too, the real one may be busy): no load warning.
     let tmp = tempdir("noload");
-    let a = Command::cargo_bin("pybench")
-        .unwrap()
+    let a = pybench()
         .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
         .args(common::QUICK_RUN)
         .arg("--no-plots")
@@ -247,8 +237,7 @@ fn a_single_throughput_process_is_warned_about() {
 #[test]
 fn null_is_the_harness_line_with_its_interval_never_a_row() {
     let tmp = tempdir("null-alone");
-    let a = Command::cargo_bin("pybench")
-        .unwrap()
+    let a = pybench()
         .args(["run", "-w", "churn", "-a", "null", "--out"])
         .arg(&tmp)
         .assert()
@@ -259,8 +248,7 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 
     let tmp = tempdir("null-named");
-    let a = Command::cargo_bin("pybench")
-        .unwrap()
+    let a = pybench()
         .args(["run", "-w", "churn", "-a", "null,system", "-r", "3"])
         .args(["--scale", "20000", "--rounds", "4", "--min-time", "0.002"])
         .args(["--no-plots", "--out"])

@@ -5,13 +5,8 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::tempdir;
+use common::{pybench, tempdir};
 use std::path::{Path, PathBuf};
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 fn results(root: &Path) -> serde_json::Value {
     common::results_json(&root.join("out"))

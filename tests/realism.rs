@@ -4,8 +4,7 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::tempdir as tmp;
+use common::{pybench, tempdir as tmp};
 use predicates::prelude::PredicateBooleanExt as _;
 use predicates::str::{contains, is_match};
 use pybench::trace::source::read_all;
@@ -15,10 +14,6 @@ use pybench::workload::profile::Profile;
 use pybench::workload::realism::{compare, FIGURES};
 use pybench::workload::{stream_hash, Domain, Event};
 use std::path::{Path, PathBuf};
-
-fn pybench() -> Command {
-    Command::cargo_bin("pybench").unwrap()
-}
 
 /// The smallest shipped trace: fast enough to fit and profile in a test.
 fn source() -> PathBuf {

@@ -2,8 +2,8 @@
 //! columns (pace, issue 14): written to fail on a version-1-only reader.
 
 mod common;
+use common::pybench;
 
-use assert_cmd::Command;
 use pybench::trace::format::{self, block_binding, crc, pace_code, pace_cycles};
 use pybench::trace::parallel::ParallelReader;
 use pybench::trace::{Meta, TraceError, TraceReader, TraceWriter};
@@ -188,12 +188,7 @@ fn a_declared_260m_slot_table_is_refused_before_decoding() {
         msg.contains("declares 260000000 slots (limit 67108864"),
         "{msg}"
     );
-    let out = Command::cargo_bin("pybench")
-        .unwrap()
-        .arg("stats")
-        .arg(&p)
-        .assert()
-        .code(2);
+    let out = pybench().arg("stats").arg(&p).assert().code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         stderr.contains("260000000 slots") && stderr.trim().lines().count() == 1,
@@ -251,14 +246,8 @@ fn liveness_violations_are_refused_unless_allowed() {
         }
     }
     let p = tmp_file("malformed.pbt", &write(&[a(0), f(0), f(0)]));
-    Command::cargo_bin("pybench")
-        .unwrap()
-        .arg("stats")
-        .arg(&p)
-        .assert()
-        .code(2);
-    Command::cargo_bin("pybench")
-        .unwrap()
+    pybench().arg("stats").arg(&p).assert().code(2);
+    pybench()
         .args(["stats", "--allow-malformed"])
         .arg(&p)
         .assert()
@@ -387,7 +376,7 @@ fn run_replays_a_malformed_trace_only_when_asked_and_repairs_it_first() {
     let trace = tmp_file("bad.pbt", &write(&events));
     let out = common::tempdir("malformed-run");
     let run = |extra: &[&str]| {
-        let mut cmd = Command::cargo_bin("pybench").unwrap();
+        let mut cmd = pybench();
         cmd.arg("run")
             .arg("--trace")
             .arg(&trace)

@@ -58,9 +58,14 @@ pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
     (header, out)
 }
 
-/// The `pybench` binary of this build, ready for arguments.
+/// The `pybench` binary of this build, ready for arguments. Killed after 5 minutes (no test
+/// command takes one): a hang then fails its own test at once, where it used to stall CI until
+/// the cell's 600 s timeout (2026-12-03, a throughput process asked 20 million passes a
+/// sample) and push the whole run past CI's limit.
 pub fn pybench() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("pybench").expect("binary built")
+    let mut cmd = assert_cmd::Command::cargo_bin("pybench").expect("binary built");
+    cmd.timeout(std::time::Duration::from_secs(300));
+    cmd
 }
 
 /// A fresh, empty directory under the system's temporary directory, unique to this process
