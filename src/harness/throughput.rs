@@ -158,10 +158,10 @@ pub fn measure_group(
     })
 }
 
-/// Warm-up passes after which a clock that never advanced is called broken: any real pass
-/// costs some CPU time (the clock reads alone do), so a thousand passes reading zero are not a
-/// fast allocator but a clock that cannot time one.
-const STALLED_CLOCK_PASSES: u32 = 1000;
+/// Wall time after which a warm-up whose passes all read 0 ns is called a broken clock: any
+/// real pass costs some CPU time (the clock reads alone do), and even a clock that advances in
+/// coarse steps (a scheduler tick, 1 – 10 ms) has stepped within a second of busy passes.
+const STALLED_CLOCK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A contender's cold pass on its fresh allocator, then its warm-up: at least the asked passes
 /// and at least one minimum time; the warm-up's passes set how many passes a sample needs
@@ -174,15 +174,23 @@ fn warm_up(
     // Events per pass are known once a pass was made (a streamed source counts them).
     let cold_ticks = c.pass().map_err(|e| fail(c, e))?;
     let cold = cold_ticks as f64 / c.ops().max(1) as f64;
-    let (mut times, mut spent) = (Vec::new(), 0u64);
-    while times.len() < cal.warmup_passes.max(1) as usize || spent < cal.min_time_ns {
+    // The first KEPT passes' times are kept for the count (a tiny stream's warm-up can make
+    // millions of passes, and a stalled clock's second far more).
+    const KEPT: usize = 100_000;
+    let (mut times, mut spent, mut n) = (Vec::new(), 0u64, 0u32);
+    let began = std::time::Instant::now();
+    while n < cal.warmup_passes.max(1) || spent < cal.min_time_ns {
         let t = c.pass().map_err(|e| fail(c, e))?;
-        times.push(t as f64);
+        if times.len() < KEPT {
+            times.push(t as f64);
+        }
         spent = spent.saturating_add(t);
-        if spent == 0 && times.len() >= STALLED_CLOCK_PASSES as usize {
+        n = n.saturating_add(1);
+        if spent == 0 && began.elapsed() >= STALLED_CLOCK {
             let why = format!(
-                "the thread CPU clock read 0 ns for each of {STALLED_CLOCK_PASSES} passes \
-                 (CLOCK_THREAD_CPUTIME_ID does not advance on this system)"
+                "the thread CPU clock read 0 ns for each of {n} passes over {} s \
+                 (CLOCK_THREAD_CPUTIME_ID does not advance on this system)",
+                STALLED_CLOCK.as_secs()
             );
             return Err(fail(c, ReplayError::Clock(why)));
         }
