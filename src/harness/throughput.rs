@@ -209,8 +209,9 @@ fn warm_up(
 /// four minimum times at the warm-up's mean speed.
 ///
 /// Why both guards: on 2026-12-03 a 150 µs `system` pass on dicts read 0 ns of thread CPU time
-/// (one pass in 124, model-167 host; a VM's thread clock can stall while it is charged for
-/// time the host took), and the fastest pass alone then asked 20 million passes a sample: the
+/// (one of that process's 124; about one pass in 54,000 over 25 processes on the model-167
+/// host; why the clock misreads is not pinned down), and the fastest pass alone then asked 20
+/// million passes a sample: the
 /// throughput process ran until the 600 s timeout (CI's `run` test). The median guard drops
 /// such a reading; the mean cap bounds a sample whatever the readings (a clock that advances
 /// in coarse steps reads most passes as 0, and only the mean is right then).
