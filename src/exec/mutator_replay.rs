@@ -48,8 +48,7 @@ pub fn replay(
         return Ok(false);
     }
     // Each repetition replays the program's recorded work for every allocator, several times
-    // the program's own run (pprint's 2.6 s run: over 15 minutes for the first of five), so
-    // from the second on the line says about how long the rest will take.
+    // the program's own run, so from the second on the line says how long the rest will take.
     let started = std::time::Instant::now();
     for rep in 0..repetitions {
         if runner::interrupted() {
@@ -66,7 +65,7 @@ pub fn replay(
                  (mutator){}",
                 rep + 1,
                 source.name(),
-                time_left(started.elapsed(), rep, repetitions)
+                runner::eta(started.elapsed(), rep as usize, repetitions as usize)
             );
         }
         let batch = ThroughputBatch::measure(&specs, CALIBRATION, Duration::from_secs(3600));
@@ -83,39 +82,4 @@ pub fn replay(
         }
     }
     Ok(runner::interrupted())
-}
-
-/// ", about T left" once `done` of `total` repetitions took `elapsed`; nothing before the
-/// first is done (no figure to go on).
-fn time_left(elapsed: Duration, done: u32, total: u32) -> String {
-    if done == 0 {
-        return String::new();
-    }
-    let secs = elapsed.as_secs_f64() / f64::from(done) * f64::from(total.saturating_sub(done));
-    if secs >= 90.0 {
-        format!(", about {:.0} min left", secs / 60.0)
-    } else {
-        format!(", about {secs:.0} s left")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_time_left_follows_the_repetitions_done() {
-        // Nothing to go on before the first repetition ends.
-        assert_eq!(time_left(Duration::from_secs(7), 0, 5), "");
-        // One of five took 15 minutes: four more take about an hour.
-        assert_eq!(
-            time_left(Duration::from_secs(900), 1, 5),
-            ", about 60 min left"
-        );
-        // Four of five took 80 s: one more, about 20 s.
-        assert_eq!(
-            time_left(Duration::from_secs(80), 4, 5),
-            ", about 20 s left"
-        );
-    }
 }

@@ -97,13 +97,7 @@ pub fn run(
             }
         }
         if progress {
-            let done = i as f64;
-            let eta = if i > 0 {
-                let per = started.elapsed().as_secs_f64() / done;
-                format!(", ETA {:.0} s", per * (total as f64 - done))
-            } else {
-                String::new()
-            };
+            let eta = eta(started.elapsed(), i, total);
             eprint!(
                 "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
                 i + 1,
@@ -219,6 +213,17 @@ pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, St
     )?;
     serde_json::from_str(&out)
         .map_err(|e| format!("unreadable result from the throughput process: {e}"))
+}
+
+/// ", ETA N s" for a progress line once `done` of `total` steps took `elapsed`, at the pace so
+/// far; nothing before the first step is done (no figure to go on). Shared by `run`'s cells
+/// and `validate`'s mutator repetitions.
+pub fn eta(elapsed: Duration, done: usize, total: usize) -> String {
+    if done == 0 {
+        return String::new();
+    }
+    let per = elapsed.as_secs_f64() / done as f64;
+    format!(", ETA {:.0} s", per * total.saturating_sub(done) as f64)
 }
 
 /// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it
@@ -352,6 +357,17 @@ fn signal_name(sig: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_eta_follows_the_steps_done() {
+        // Nothing to go on before the first step ends.
+        assert_eq!(eta(Duration::from_secs(7), 0, 5), "");
+        // One of five took 15 minutes: four more at that pace.
+        assert_eq!(eta(Duration::from_secs(900), 1, 5), ", ETA 3600 s");
+        // Four of five took 80 s: one more, 20 s; none left after the last.
+        assert_eq!(eta(Duration::from_secs(80), 4, 5), ", ETA 20 s");
+        assert_eq!(eta(Duration::from_secs(80), 5, 5), ", ETA 0 s");
+    }
 
     #[test]
     fn the_failure_reason_is_the_cause_not_the_backtrace_note() {

@@ -211,10 +211,10 @@ fn warm_up(
 /// Why both guards: on 2026-12-03 a 150 µs `system` pass on dicts read 0 ns of thread CPU time
 /// (one of that process's 124; about one pass in 54,000 over 25 processes on the model-167
 /// host; why the clock misreads is not pinned down), and the fastest pass alone then asked 20
-/// million passes a sample: the
-/// throughput process ran until the 600 s timeout (CI's `run` test). The median guard drops
-/// such a reading; the mean cap bounds a sample whatever the readings (a clock that advances
-/// in coarse steps reads most passes as 0, and only the mean is right then).
+/// million passes a sample: the throughput process ran until the 600 s timeout (CI's `run`
+/// test). The median guard drops such a reading; the mean cap bounds a sample whatever the
+/// readings (a clock that advances in coarse steps reads most passes as 0, and only the mean
+/// is right then).
 fn passes_per_sample(warm_up: &[f64], min_time_ns: u64) -> u32 {
     let min_time = min_time_ns as f64;
     let median = crate::stats::median(warm_up).unwrap_or(0.0);
