@@ -9,6 +9,16 @@ use crate::pymalloc::Preset;
 use crate::workload::{Domain, Event};
 use std::rc::Rc;
 
+/// A calibration of `min_time_ns`, `rounds` and `warmup_passes`, address layout as it comes.
+fn cal(min_time_ns: u64, rounds: u32, warmup_passes: u32) -> Calibration {
+    Calibration {
+        min_time_ns,
+        rounds,
+        warmup_passes,
+        fixed_layout: false,
+    }
+}
+
 fn stream(n: u32) -> Rc<CompactStream> {
     let mut events = Vec::new();
     for i in 0..n {
@@ -69,12 +79,7 @@ fn a_group_of_real_allocators_yields_one_positive_sample_per_round() {
         Box::new(Bench::new("null", NullAllocator::new().unwrap(), Rc::clone(&s)).unwrap()),
         Box::new(Bench::new("system", SystemAllocator, Rc::clone(&s)).unwrap()),
     ];
-    let cal = Calibration {
-        fixed_layout: false,
-        min_time_ns: 200_000,
-        rounds: 5,
-        warmup_passes: 1,
-    };
+    let cal = cal(200_000, 5, 1);
     let g = measure_group(&mut cs, cal, 7).unwrap();
     let names: Vec<&str> = g.contenders.iter().map(|c| c.allocator.as_str()).collect();
     assert_eq!(
@@ -134,12 +139,7 @@ fn the_fastest_warm_up_pass_sets_the_passes_per_sample_and_switch_in_passes_are_
         900, 500, 400, 300, 7777, 10, 20, 30, 40, 7777, 50, 50, 50, 50,
     ];
     let mut cs = vec![scripted(times).0];
-    let cal = Calibration {
-        min_time_ns: 1000,
-        rounds: 2,
-        warmup_passes: 1,
-        fixed_layout: false,
-    };
+    let cal = cal(1000, 2, 1);
     let g = measure_group(&mut cs, cal, 1).unwrap();
     let c = &g.contenders[0];
     assert_eq!(c.cold_ns_per_op, 90.0);
@@ -161,7 +161,7 @@ proptest::proptest! {
     ) {
         let (c, passes) = scripted(times.clone());
         let mut cs = vec![c];
-        let cal = Calibration { min_time_ns: min, rounds: 0, warmup_passes: asked, fixed_layout: false };
+        let cal = cal(min, 0, asked);
         let g = measure_group(&mut cs, cal, 1).unwrap();
         // The warm-up's passes: every one after the cold one (the last time repeats).
         let warm: Vec<u64> = (1..passes.get()).map(|i| times[i.min(times.len() - 1)]).collect();
@@ -214,12 +214,7 @@ fn a_clock_that_advances_in_coarse_steps_is_timed_by_the_mean() {
 #[test]
 fn a_clock_that_never_advances_is_an_error_not_a_hang() {
     let mut cs = vec![scripted(vec![0]).0];
-    let cal = Calibration {
-        min_time_ns: 1000,
-        rounds: 1,
-        warmup_passes: 1,
-        fixed_layout: false,
-    };
+    let cal = cal(1000, 1, 1);
     let Err((who, e)) = measure_group(&mut cs, cal, 1) else {
         panic!("a stalled clock gave figures");
     };
@@ -232,12 +227,7 @@ fn a_clock_that_never_advances_is_an_error_not_a_hang() {
 fn the_warm_up_runs_the_asked_passes_even_when_one_pass_is_longer_than_the_minimum() {
     let times = vec![900, 5000, 4000, 3000, 2000, 7777, 1000];
     let mut cs = vec![scripted(times).0];
-    let cal = Calibration {
-        min_time_ns: 1000,
-        rounds: 1,
-        warmup_passes: 4,
-        fixed_layout: false,
-    };
+    let cal = cal(1000, 1, 4);
     let g = measure_group(&mut cs, cal, 1).unwrap();
     let c = &g.contenders[0];
     // Four warm-up passes (fastest 2,000 > minimum): one pass per sample, the 1,000 one.
@@ -301,12 +291,7 @@ fn every_timed_pass_follows_the_same_contenders_own_pass() {
             }) as Box<dyn Contender>
         })
         .collect();
-    let cal = Calibration {
-        min_time_ns: 1,
-        rounds: 6,
-        warmup_passes: 1,
-        fixed_layout: false,
-    };
+    let cal = cal(1, 6, 1);
     let g = measure_group(&mut cs, cal, 7).unwrap();
     for c in &g.contenders {
         // The first pass of each is cold: it follows null's or another contender's.
