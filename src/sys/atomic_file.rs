@@ -301,7 +301,6 @@ mod tests {
         assert!(!is_symlink(&d.join("out.json")));
         assert_eq!(std::fs::read_to_string(d.join("out.json")).unwrap(), "{}");
         assert_eq!(entries(&d), ["out.json", "victim"]);
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -318,7 +317,6 @@ mod tests {
             std::fs::read_to_string(d.join("report.tmp")).unwrap(),
             "unrelated"
         );
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -345,6 +343,5 @@ mod tests {
         g.write_all(b"x").unwrap();
         drop(g);
         assert_eq!(entries(&d), ["out.pbt"]);
-        let _ = std::fs::remove_dir_all(&d);
     }
 }

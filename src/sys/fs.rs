@@ -182,11 +182,35 @@ pub fn anonymous_file_in(dir: &Path) -> io::Result<File> {
 pub(crate) mod testing {
     use std::path::{Path, PathBuf};
 
-    /// A fresh folder under the system's temporary directory; `tag` names it.
-    pub fn scratch(tag: &str) -> PathBuf {
+    /// A fresh folder under the system's temporary directory; `tag` names it. Removed when
+    /// dropped, so a test cannot forget to (one that did left a folder behind on every run).
+    pub fn scratch(tag: &str) -> Scratch {
         let d = std::env::temp_dir().join(format!("pybench-sys-{tag}-{}", super::unique_suffix()));
         std::fs::create_dir_all(&d).unwrap();
-        d
+        Scratch(d)
+    }
+
+    /// A [`scratch`] folder: derefs to its path.
+    #[derive(Debug)]
+    pub struct Scratch(PathBuf);
+
+    impl std::ops::Deref for Scratch {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<Path> for Scratch {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
     /// The names in `dir`, sorted.
@@ -216,8 +240,6 @@ mod tests {
         assert_eq!(b, d.join("run-3"));
         assert!(!is_symlink(&a));
         assert!(entries(&elsewhere).is_empty());
-        let _ = std::fs::remove_dir_all(&d);
-        let _ = std::fs::remove_dir_all(&elsewhere);
     }
 
     #[test]
@@ -228,6 +250,5 @@ mod tests {
         std::fs::write(d.join("f"), [7u8; 100]).unwrap();
         assert_eq!(read_bounded(&d.join("f"), 100, "x").unwrap().len(), 100);
         assert!(read_bounded(&d.join("f"), 99, "x").is_err());
-        let _ = std::fs::remove_dir_all(&d);
     }
 }

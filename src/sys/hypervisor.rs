@@ -94,35 +94,20 @@ impl PageReporting {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fake sysfs tree, removed when dropped.
-    struct FakeSys(std::path::PathBuf);
-
-    impl FakeSys {
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for FakeSys {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::sys::fs::testing::{scratch, Scratch};
 
     /// A fake sysfs with the given virtio devices (id, features) and reporting order.
-    fn fake_sys(devices: &[(&str, &str)], order: Option<&str>) -> FakeSys {
-        let suffix = crate::sys::fs::unique_suffix();
-        let dir = FakeSys(std::env::temp_dir().join(format!("pybench-sys-{suffix}")));
-        std::fs::create_dir_all(dir.path().join("bus/virtio/devices")).unwrap();
+    fn fake_sys(devices: &[(&str, &str)], order: Option<&str>) -> Scratch {
+        let dir = scratch("fake-sysfs");
+        std::fs::create_dir_all(dir.join("bus/virtio/devices")).unwrap();
         for (i, (id, features)) in devices.iter().enumerate() {
-            let d = dir.path().join(format!("bus/virtio/devices/virtio{i}"));
+            let d = dir.join(format!("bus/virtio/devices/virtio{i}"));
             std::fs::create_dir_all(&d).unwrap();
             std::fs::write(d.join("device"), format!("{id}\n")).unwrap();
             std::fs::write(d.join("features"), format!("{features}\n")).unwrap();
         }
         if let Some(o) = order {
-            let p = dir.path().join("module/page_reporting/parameters");
+            let p = dir.join("module/page_reporting/parameters");
             std::fs::create_dir_all(&p).unwrap();
             std::fs::write(p.join("page_reporting_order"), o).unwrap();
         }
@@ -139,7 +124,7 @@ mod tests {
             ],
             Some("9\n"),
         );
-        let r = PageReporting::read_from(sys.path()).unwrap();
+        let r = PageReporting::read_from(&sys).unwrap();
         assert_eq!(
             r,
             PageReporting {
@@ -153,7 +138,7 @@ mod tests {
     #[test]
     fn a_balloon_without_the_bit_is_not_reporting_and_says_nothing() {
         let sys = fake_sys(&[("0x0005", "0110000100000000")], None);
-        let r = PageReporting::read_from(sys.path()).unwrap();
+        let r = PageReporting::read_from(&sys).unwrap();
         assert_eq!(
             r,
             PageReporting {
@@ -168,7 +153,7 @@ mod tests {
     fn no_balloon_or_no_sysfs_is_unknown() {
         // A block device whose feature bit 5 happens to be set is not a balloon.
         let sys = fake_sys(&[("0x0002", "0000010000")], Some("9"));
-        assert_eq!(PageReporting::read_from(sys.path()), None);
-        assert_eq!(PageReporting::read_from(&sys.path().join("missing")), None);
+        assert_eq!(PageReporting::read_from(&sys), None);
+        assert_eq!(PageReporting::read_from(&sys.join("missing")), None);
     }
 }

@@ -217,7 +217,6 @@ mod tests {
             .unwrap()
             .file_type()
             .is_fifo());
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -237,7 +236,6 @@ mod tests {
             .read_to_string(&mut got)
             .unwrap();
         assert_eq!(got, "hello");
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -248,7 +246,6 @@ mod tests {
         assert!(open_in_place(&d.join("missing")).unwrap().is_none());
         let e = open_in_place(&d).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EISDIR));
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -258,7 +255,6 @@ mod tests {
         assert_eq!(own_descriptor(&d.join("err")), Some(2));
         assert_eq!(own_descriptor(Path::new("/proc/self/fd/1")), Some(1));
         assert_eq!(own_descriptor(&d.join("missing")), None);
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -272,7 +268,6 @@ mod tests {
         assert!(!same_regular_file(&d.join("a"), &d.join("missing")));
         mkfifo(&d.join("fifo"));
         assert!(!same_regular_file(&d.join("fifo"), &d.join("fifo")));
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -301,6 +296,5 @@ mod tests {
             why_not_a_directory(&trailing).map(|w| w.0),
             Some(d.join("file"))
         );
-        let _ = std::fs::remove_dir_all(&d);
     }
 }
