@@ -1,5 +1,5 @@
-//! End to end: `scripts/ci-bench.sh` builds pybench, runs the quick suite and compares it
-//! with the committed baseline in `results/baseline/`. Timing verdicts depend on the machine,
+//! End to end: `scripts/ci-bench.sh` runs the quick suite with this build's pybench and
+//! compares it with the committed baseline in `results/baseline/`. Timing verdicts depend on the machine,
 //! so the test checks what does not: the run is comparable with the baseline (exit 0 or 1,
 //! never 2), the exit code agrees with the report, and the portable figures (engine
 //! accounting, peak live bytes) equal the baseline's exactly. When this fails on those
@@ -25,7 +25,10 @@ fn ci_bench_against_the_committed_baseline() {
         .env("PYBENCH_CI_OUT", tmp.join("out"))
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env_remove("PYBENCH_BASELINE")
-        .env_remove("PYBENCH_BIN")
+        // This build's binary, not the script's own `cargo build --release`: built without
+        // the test run's features, that recompiled pybench inside the test (≈ 100 s of CI's
+        // 20 minutes) and put a differently built binary under every later test.
+        .env("PYBENCH_BIN", env!("CARGO_BIN_EXE_pybench"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
