@@ -10,6 +10,7 @@
 use crate::alloc::AllocatorSpec;
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::mutator::MutatorParams;
+use crate::harness::mutator_fit::MAX_ITERATIONS;
 use crate::harness::paired::ThroughputBatch;
 use crate::harness::runner;
 use crate::harness::throughput::Calibration;
@@ -30,11 +31,41 @@ pub fn workload_name(workload: &str) -> String {
     format!("{workload} (mutator)")
 }
 
+/// How many times one repetition replays the program's work when a pass lasts at least a
+/// sample's minimum (20 ms; a shorter program takes more passes, but little time): up to [`MAX_ITERATIONS`] fitting passes,
+/// then for each contender and `null` its cold pass, its warm-up and, every round, a switch-in
+/// pass and a timed one ([`crate::harness::throughput`]).
+pub fn passes_per_repetition(contenders: usize) -> u64 {
+    let c = CALIBRATION;
+    let per_contender = 1 + u64::from(c.warmup_passes) + 2 * u64::from(c.rounds);
+    u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * per_contender
+}
+
+/// What the first repetition's line adds, before any repetition has been timed: how often a
+/// repetition replays the program's work, and the time that takes at the recorded run's
+/// wall time: an upper bound, since the recording ran the program with the hook's cost on top
+/// (alloc_heavy, 2026-12-03: 1.6 s recorded, a repetition of 42 passes took ~21 s).
+/// Empty when the recorded run took no measurable time.
+fn first_estimate(contenders: usize, recorded: Duration) -> String {
+    let passes = passes_per_repetition(contenders);
+    let secs = recorded.as_secs_f64() * passes as f64;
+    if secs < 1.0 {
+        return String::new();
+    }
+    format!(
+        "; a repetition replays the program's work about {passes} times (a pass shorter than \
+         the recorded run's {:.1} s, which carried the recorder's cost): under ~{secs:.0} s",
+        recorded.as_secs_f64()
+    )
+}
+
 /// Replays `source` in mutator mode against `replays`, `repetitions` times, saving each cell
-/// into `results` as it is measured. Returns true when Ctrl-C stopped it.
+/// into `results` as it is measured; `recorded` is the recorded run's wall time, for the
+/// estimate the first line gives. Returns true when Ctrl-C stopped it.
 pub fn replay(
     source: &Source,
     replays: &[AllocatorSpec],
+    recorded: Duration,
     repetitions: u32,
     quiet: bool,
     store: &ResultsStore,
@@ -48,7 +79,8 @@ pub fn replay(
         return Ok(false);
     }
     // Each repetition replays the program's recorded work for every allocator, several times
-    // the program's own run, so from the second on the line says how long the rest will take.
+    // the program's own run: the first line says about how long one takes, and from the
+    // second on the line says how long the rest will take, as measured.
     let started = std::time::Instant::now();
     for rep in 0..repetitions {
         if runner::interrupted() {
@@ -65,7 +97,11 @@ pub fn replay(
                  (mutator){}",
                 rep + 1,
                 source.name(),
-                runner::eta(started.elapsed(), rep as usize, repetitions as usize)
+                if rep == 0 {
+                    first_estimate(replays.len(), recorded)
+                } else {
+                    runner::eta(started.elapsed(), rep as usize, repetitions as usize)
+                }
             );
         }
         let batch = ThroughputBatch::measure(&specs, CALIBRATION, Duration::from_secs(3600));
@@ -82,4 +118,30 @@ pub fn replay(
         }
     }
     Ok(runner::interrupted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repetition_counts_the_fit_and_twelve_passes_a_contender() {
+        // Five rounds of switch-in + timed pass, a cold pass and a warm-up: 12 a contender;
+        // two allocators and null, after at most six fitting passes.
+        assert_eq!(passes_per_repetition(2), 6 + 3 * 12);
+        assert_eq!(
+            passes_per_repetition(5) - passes_per_repetition(4),
+            12,
+            "each contender adds its own passes"
+        );
+    }
+
+    #[test]
+    fn the_first_line_estimates_from_the_recorded_run_or_says_nothing() {
+        let line = first_estimate(2, Duration::from_secs(10));
+        assert!(line.contains("about 42 times"), "{line}");
+        assert!(line.contains("under ~420 s"), "{line}");
+        assert!(line.contains("recorded run's 10.0 s"), "{line}");
+        assert_eq!(first_estimate(2, Duration::from_millis(5)), "");
+    }
 }

@@ -49,13 +49,14 @@ pub fn replay_allocator(
 
 /// Records the program into `trace` (with each event's pace when the mutator replay needs
 /// it), started as the real runs will be; fails when it cannot be recorded or exits
-/// non-zero. Returns true when Ctrl-C stopped it (then nothing more is measured).
+/// non-zero. Returns true when Ctrl-C stopped it (then nothing more is measured), and the
+/// recorded run's wall time.
 fn record_program(
     req: &ProgramRequest,
     label: &str,
     trace: &Path,
     pace: bool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<(bool, Duration)> {
     let meta = Meta {
         source: "recorded".into(),
         name: label.to_string(),
@@ -76,7 +77,7 @@ fn record_program(
     // Ctrl-C reached the program too: whatever it did then is the user's stop, not its
     // failure.
     if rec.interrupted {
-        return Ok(true);
+        return Ok((true, rec.wall));
     }
     if rec.timed_out {
         anyhow::bail!(
@@ -93,7 +94,7 @@ fn record_program(
             "{label} failed while being recorded (exit status {code}); nothing to validate"
         );
     }
-    Ok(false)
+    Ok((false, rec.wall))
 }
 
 /// How `validate` replays and judges, beyond what `exec` shares ([`ProgramRequest`]).
@@ -128,7 +129,8 @@ pub fn validate_program(
     } = checks;
     // The mutator replay needs each event's pace (issue 14 item 2).
     // A program that cannot be recorded leaves no folder: nothing was measured.
-    let stopped = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
+    let (stopped, recorded_wall) =
+        record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
     if stopped {
         let v = validate(
             results,
@@ -200,6 +202,7 @@ pub fn validate_program(
         interrupted = super::mutator_replay::replay(
             &source,
             &replayed,
+            recorded_wall,
             req.repetitions,
             req.quiet,
             store,
