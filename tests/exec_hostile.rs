@@ -8,7 +8,7 @@ mod common;
 use common::{have_python, pybench, tempdir};
 use predicates::prelude::*;
 use std::os::unix::process::CommandExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,9 +19,25 @@ m, secs, after = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])\n\
 with open(m, 'a') as f: f.write('x')\n\
 time.sleep(secs if len(open(m).read()) >= after else 0)\n";
 
+/// Writes [`MARKING`] into `dir` and returns its marker file and the command that runs it: a
+/// Python program that marks its start and sleeps a minute from its `sleep_from`-th run on.
+fn marking_program(dir: &Path, sleep_from: usize) -> (PathBuf, Vec<String>) {
+    let (script, marker) = (dir.join("s.py"), dir.join("marks"));
+    std::fs::write(&script, MARKING).unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let program = vec![
+        "python3".to_string(),
+        path(&script),
+        path(&marker),
+        "60".to_string(),
+        sleep_from.to_string(),
+    ];
+    (marker, program)
+}
+
 /// Starts pybench with `args` in a process group of its own (as a shell starts a job), so
 /// that SIGINT can go to the whole group as Ctrl-C does.
-fn start_in_group(args: &[&str], out: &Path, program: &[&str]) -> Child {
+fn start_in_group(args: &[&str], out: &Path, program: &[String]) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("pybench"))
         .args(args)
         .arg("--out")
@@ -63,19 +79,12 @@ fn ctrl_c_during_exec_keeps_the_finished_runs_and_saves_no_cut_run_as_failed() {
         return;
     }
     let tmp = tempdir("exec-int");
-    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
-    std::fs::write(&script, MARKING).unwrap();
+    let (marker, program) = marking_program(&tmp, 2);
     let out = tmp.join("out");
     let mut child = start_in_group(
         &["exec", "-r", "3", "-a", "pymalloc,system", "--no-plots"],
         &out,
-        &[
-            "python3",
-            script.to_str().unwrap(),
-            marker.to_str().unwrap(),
-            "60",
-            "2",
-        ],
+        &program,
     );
     // The second run sleeps: Ctrl-C cuts it short.
     wait_for_marks(&mut child, &marker, 2);
@@ -96,19 +105,12 @@ fn ctrl_c_while_validate_records_is_an_interruption_not_a_failed_program() {
         return;
     }
     let tmp = tempdir("validate-int");
-    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
-    std::fs::write(&script, MARKING).unwrap();
+    let (marker, program) = marking_program(&tmp, 1);
     let out = tmp.join("out");
     let mut child = start_in_group(
         &["validate", "-r", "1", "-a", "pymalloc", "--no-plots"],
         &out,
-        &[
-            "python3",
-            script.to_str().unwrap(),
-            marker.to_str().unwrap(),
-            "60",
-            "1",
-        ],
+        &program,
     );
     wait_for_marks(&mut child, &marker, 1);
     ctrl_c(&child);
@@ -428,15 +430,7 @@ fn sigterm_while_recording_is_passed_on_and_what_was_recorded_kept() {
         return;
     }
     let tmp = tempdir("record-term");
-    let (script, marker) = (tmp.join("s.py"), tmp.join("marks"));
-    std::fs::write(&script, MARKING).unwrap();
-    let program = [
-        "python3",
-        script.to_str().unwrap(),
-        marker.to_str().unwrap(),
-        "60",
-        "1",
-    ];
+    let (marker, program) = marking_program(&tmp, 1);
     let trace = tmp.join("t.pbt");
     let out = tmp.join("out");
     let record = ["record", "-q", "-o", trace.to_str().unwrap()];
@@ -450,7 +444,7 @@ fn sigterm_while_recording_is_passed_on_and_what_was_recorded_kept() {
         }
         let mut child = cmd
             .arg("--")
-            .args(program)
+            .args(&program)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -32,10 +32,10 @@ pub fn workload_name(workload: &str) -> String {
 }
 
 /// How many times one repetition replays the program's work when a pass lasts at least a
-/// sample's minimum (20 ms; a shorter program takes more passes, but little time): up to [`MAX_ITERATIONS`] fitting passes,
-/// then for each contender and `null` its cold pass, its warm-up and, every round, a switch-in
-/// pass and a timed one ([`crate::harness::throughput`]).
-pub fn passes_per_repetition(contenders: usize) -> u64 {
+/// sample's minimum (20 ms; a shorter program takes more passes, but little time): up to
+/// [`MAX_ITERATIONS`] fitting passes, then for each contender and `null` its cold pass, its
+/// warm-up and, every round, a switch-in pass and a timed one ([`crate::harness::throughput`]).
+fn passes_per_repetition(contenders: usize) -> u64 {
     let c = CALIBRATION;
     let per_contender = 1 + u64::from(c.warmup_passes) + 2 * u64::from(c.rounds);
     u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * per_contender
@@ -45,7 +45,7 @@ pub fn passes_per_repetition(contenders: usize) -> u64 {
 /// repetition replays the program's work, and the time that takes at the recorded run's
 /// wall time: an upper bound, since the recording ran the program with the hook's cost on top
 /// (alloc_heavy, 2026-12-03: 1.6 s recorded, a repetition of 42 passes took ~21 s).
-/// Empty when the recorded run took no measurable time.
+/// Empty when a repetition would take under a second by that bound.
 fn first_estimate(contenders: usize, recorded: Duration) -> String {
     let passes = passes_per_repetition(contenders);
     let secs = recorded.as_secs_f64() * passes as f64;
