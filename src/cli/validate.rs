@@ -17,7 +17,10 @@ pub struct ValidateArgs {
     pub program: ProgramArgs,
     /// Skip the mutator replay (the trace replayed again with the program's recorded work
     /// between the calls, as `run --mutator`): the plain replay and the real runs only, a
-    /// shorter validation; the trace is then recorded without its pace.
+    /// shorter validation; the trace is then recorded without its pace. The mutator replay is
+    /// the longest step: each repetition replays the program's work about 12 times per
+    /// allocator (its first progress line gives the count and a bound on the time), and the
+    /// time verdict does not need it.
     #[arg(long)]
     pub no_mutator: bool,
     /// Which replay figure predicts the program's time (the other's agreement is printed
