@@ -1,8 +1,8 @@
 //! End to end: `scripts/ci-bench.sh` runs the quick suite with this build's pybench and
-//! compares it with the committed baseline in `results/baseline/`. Timing verdicts depend on the machine,
-//! so the test checks what does not: the run is comparable with the baseline (exit 0 or 1,
-//! never 2), the exit code agrees with the report, and the portable figures (engine
-//! accounting, peak live bytes) equal the baseline's exactly. When this fails on those
+//! compares it with the committed baseline in `results/baseline/`. Timing verdicts depend on
+//! the machine, so the test checks what does not: the run is comparable with the baseline
+//! (exit 0 or 1, never 2), the exit code agrees with the report, and the portable figures
+//! (engine accounting, peak live bytes) equal the baseline's exactly. When this fails on those
 //! figures, a change moved them: re-record with `scripts/update-baseline.sh`.
 
 mod common;

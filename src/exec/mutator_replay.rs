@@ -33,12 +33,10 @@ pub fn workload_name(workload: &str) -> String {
 
 /// How many times one repetition replays the program's work when a pass lasts at least a
 /// sample's minimum (20 ms; a shorter program takes more passes, but little time): up to
-/// [`MAX_ITERATIONS`] fitting passes, then for each contender and `null` its cold pass, its
-/// warm-up and, every round, a switch-in pass and a timed one ([`crate::harness::throughput`]).
+/// [`MAX_ITERATIONS`] fitting passes, then each contender's and `null`'s passes
+/// ([`Calibration::passes_per_contender`]).
 fn passes_per_repetition(contenders: usize) -> u64 {
-    let c = CALIBRATION;
-    let per_contender = 1 + u64::from(c.warmup_passes) + 2 * u64::from(c.rounds);
-    u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * per_contender
+    u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * CALIBRATION.passes_per_contender()
 }
 
 /// What the first repetition's line adds, before any repetition has been timed: how often a
@@ -47,15 +45,14 @@ fn passes_per_repetition(contenders: usize) -> u64 {
 /// (alloc_heavy, 2026-12-03: 1.6 s recorded, a repetition of 42 passes took ~21 s).
 /// Empty when a repetition would take under a second by that bound.
 fn first_estimate(contenders: usize, recorded: Duration) -> String {
-    let passes = passes_per_repetition(contenders);
-    let secs = recorded.as_secs_f64() * passes as f64;
+    let (passes, each) = (passes_per_repetition(contenders), recorded.as_secs_f64());
+    let secs = each * passes as f64;
     if secs < 1.0 {
         return String::new();
     }
     format!(
         "; a repetition replays the program's work about {passes} times (a pass shorter than \
-         the recorded run's {:.1} s, which carried the recorder's cost): under ~{secs:.0} s",
-        recorded.as_secs_f64()
+         the recorded run's {each:.1} s, which carried the recorder's cost): under ~{secs:.0} s"
     )
 }
 

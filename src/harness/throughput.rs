@@ -94,6 +94,13 @@ impl Calibration {
         warmup_passes: 1,
         fixed_layout: false,
     };
+
+    /// Passes one contender makes in [`measure_group`] when every pass lasts at least
+    /// `min_time_ns`: its cold pass, its warm-up ([`warm_up`] makes at least one) and, every
+    /// round, a switch-in pass and a one-pass sample. Shorter passes make more of them.
+    pub fn passes_per_contender(&self) -> u64 {
+        1 + u64::from(self.warmup_passes.max(1)) + 2 * u64::from(self.rounds)
+    }
 }
 
 /// Runs the contenders: each one's cold pass and warm-up ([`warm_up`]), then `rounds` rounds

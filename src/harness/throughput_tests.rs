@@ -300,3 +300,19 @@ fn every_timed_pass_follows_the_same_contenders_own_pass() {
         assert_eq!(c.samples_ns_per_op, vec![10.0; 6], "{}", c.allocator);
     }
 }
+
+/// `passes_per_contender` (what `validate`'s estimate of the mutator replay counts) is the
+/// schedule `measure_group` keeps when every pass lasts the minimum or longer.
+#[test]
+fn a_contender_whose_passes_last_the_minimum_makes_the_counted_passes() {
+    for (rounds, warmup) in [(5, 1), (3, 4), (0, 0), (20, 1)] {
+        let (c, passes) = scripted(vec![2000]);
+        let cal = cal(1000, rounds, warmup);
+        measure_group(&mut [c], cal, 3).unwrap();
+        assert_eq!(
+            passes.get() as u64,
+            cal.passes_per_contender(),
+            "{rounds} rounds, {warmup} warm-up passes"
+        );
+    }
+}
