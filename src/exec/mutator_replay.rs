@@ -42,7 +42,7 @@ fn passes_per_repetition(contenders: usize) -> u64 {
 /// What the first repetition's line adds, before any repetition has been timed: how often a
 /// repetition replays the program's work, and the time that takes at the recorded run's
 /// wall time: an upper bound, since the recording ran the program with the hook's cost on top
-/// (alloc_heavy, 2026-12-03: 1.6 s recorded, a repetition of 42 passes took ~21 s).
+/// (alloc_heavy, five validations on 2026-12-03: bound 2.6 – 4.3× the repetition's 23 – 27 s).
 /// Empty when a repetition would take under a second by that bound.
 fn first_estimate(contenders: usize, recorded: Duration) -> String {
     let (passes, each) = (passes_per_repetition(contenders), recorded.as_secs_f64());
