@@ -102,7 +102,7 @@ fn list_flags_given_empty_are_refused() {
 
 #[test]
 fn refused_command_lines_are_one_line_too() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["stats", "-w", "dicts", "--scale", "0"],
             "pybench: error: invalid value '0' for '--scale <SCALE>'",
@@ -114,6 +114,15 @@ fn refused_command_lines_are_one_line_too() {
         (
             &["engine", "--steps", "0"],
             "pybench: error: invalid value '0' for '--steps <STEPS>'",
+        ),
+        (
+            &["run", "-w", "dicts", "--min-time", "0"],
+            "pybench: error: invalid value '0' for '--min-time <SECONDS>': `0` is not a \
+             duration in seconds from 0.000001 to 60",
+        ),
+        (
+            &["run", "-w", "dicts", "--min-time", "NaN"],
+            "pybench: error: invalid value 'NaN' for '--min-time <SECONDS>'",
         ),
         (
             &["gen", "-w", "dicts"],

@@ -204,11 +204,14 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
+/// `--min-time`: from one microsecond (below it the nanosecond figure the calibration keeps
+/// would round to nothing) to a minute. The message gives the range it checks, so `0` is not
+/// told it lies outside "0 to 60".
 fn parse_min_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
+        Ok(v) if (1e-6..=60.0).contains(&v) => Ok(v),
         _ => Err(format!(
-            "`{s}` is not a duration in seconds between 0 and 60"
+            "`{s}` is not a duration in seconds from 0.000001 to 60 (the default is 0.02)"
         )),
     }
 }
