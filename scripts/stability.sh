@@ -30,6 +30,9 @@
 # rounds, or the processes themselves: which of --rounds and -r would narrow a run), and per
 # half run (processes run in repetition order) how each allocator's gross time against
 # pymalloc's moves with the host's speed (null's gross cost): drift no run can average out.
+# The net ratios are also printed moved to one host speed (null's gross cost: the slope of a
+# ratio on it fitted within runs), which tests whether the host's speed explains the spread
+# between runs (2026-12-03: it did not; docs/stability.md, "Host speed does not explain it").
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -86,6 +89,8 @@ runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
 # per_round: every throughput process's paired net ratios, one list per process
 ratios, gross, nulls, per_round, reported = {}, {}, {}, {}, {}
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
+# per cell and run: (log of null's gross ns/event, log net ratio) of each throughput process
+speed_points = {}
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
@@ -120,6 +125,8 @@ for i, path in enumerate(runs):
             if one:
                 figures.append(st.median(one))
                 per_round.setdefault((w, a), []).append(one)
+                speed_x = math.log(st.median(t["null_ns_per_op"]))
+                speed_points.setdefault((w, a), {}).setdefault(i, []).append((speed_x, math.log(figures[-1])))
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
@@ -167,6 +174,26 @@ def spreads(title, table):
 spreads("net throughput (what the verdict reports)", ratios)
 # Before subtracting null: how much of the spread null's own drift adds to the net figures.
 spreads("gross throughput (null not subtracted)", gross)
+# Host speed taken out: if runs differ because the host ran faster or slower (null's gross
+# cost, measured in each process), a ratio that follows that speed inside a run should, once
+# moved to one common speed, agree between runs. The slope is fitted within runs (each run's
+# processes about their own means, pooled), so it cannot absorb the runs' differences
+# themselves; each run's figure is then its processes' mean log ratio moved by slope × (their
+# speed − the mean speed of every process of every run).
+def speed_adjusted(points):
+    num = den = 0.0
+    for pts in points.values():
+        mx, my = st.mean(p[0] for p in pts), st.mean(p[1] for p in pts)
+        num += sum((p[0] - mx) * (p[1] - my) for p in pts)
+        den += sum((p[0] - mx) ** 2 for p in pts)
+    slope = num / den if den > 0 else 0.0
+    centre = st.mean(p[0] for pts in points.values() for p in pts)
+    out = [None] * len(runs)
+    for i, pts in points.items():
+        out[i] = math.exp(st.mean(p[1] - slope * (p[0] - centre) for p in pts))
+    return out
+spreads("net throughput moved to one host speed (null's gross cost; slope fitted within runs)",
+        {k: speed_adjusted(v) for k, v in speed_points.items()})
 print("\ncoverage: how many of the other runs' points each run's reported 95 % interval contains")
 print("(interval rounded to 0.01 as printed; an honest interval covers about 83 %)")
 hits_all = total_all = 0
