@@ -1,7 +1,7 @@
 //! CLI tests for `pybench compare` on runs that carry per-pass throughput samples (issue 12
 //! item 4): the per-process test reaching significance with the default three repetitions,
 //! the fallback for files without samples, `--shared-only`, the default of changed rows only,
-//! and the CPU-model warning. The result files are built here, with the right verdict known
+//! the CPU-model warning, and the note on a shift every allocator shares. The result files are built here, with the right verdict known
 //! by construction.
 
 mod common;
@@ -345,4 +345,89 @@ fn runs_from_different_cpu_models_are_warned_about_in_one_line() {
     });
     let (_, err) = rows(&b, &same, &[], 0);
     assert!(err.is_empty(), "{err}");
+}
+
+/// `r` with every cell copied for three more allocators, `null` among them.
+fn with_more_allocators(mut r: RunResults) -> RunResults {
+    let extra = ["jemalloc", "mimalloc", "null"];
+    let copies: Vec<_> = r
+        .cells
+        .iter()
+        .filter(|c| c.allocator == common::ALLOCATORS[0])
+        .flat_map(|c| {
+            extra.map(|a| {
+                let mut c = c.clone();
+                c.allocator = a.to_string();
+                c
+            })
+        })
+        .collect();
+    r.cells.extend(copies);
+    r.parameters.allocators.extend(extra.map(String::from));
+    r
+}
+
+/// `r` with the throughput of the named workload's cells multiplied by `by(allocator)`.
+fn faster(mut r: RunResults, workload: &str, by: impl Fn(&str) -> f64) -> RunResults {
+    for c in r.cells.iter_mut().filter(|c| c.workload == workload) {
+        let k = by(&c.allocator);
+        for m in c.metrics.iter_mut().filter(|m| m.name == "ops_per_sec") {
+            m.value *= k;
+        }
+    }
+    r
+}
+
+#[test]
+fn a_shift_every_allocator_shares_is_named_as_such() {
+    let tmp = tempdir("cmp-shift");
+    let base = with_more_allocators(run("base", 5, steady));
+    let b = save(&tmp, "base", &base);
+    let report = |cur: &RunResults, name: &str| -> String {
+        let c = save(&tmp, name, cur);
+        let out = pybench()
+            .arg("compare")
+            .arg(&b)
+            .arg(&c)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .assert();
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    // On dicts every allocator ran 8 – 12 % faster (null 4 %), as when the host sped up.
+    let shift = |a: &str| match a {
+        "null" => 1.04,
+        "jemalloc" => 1.12,
+        "mimalloc" => 1.10,
+        _ => 1.08,
+    };
+    let text = report(&faster(base.clone(), "dicts", shift), "shifted");
+    let note = "dicts: every allocator's throughput moved the same way (+8.0 % to +12.0 %; \
+                `null` +4.0 %)";
+    assert!(text.contains(note), "{text}");
+    assert!(
+        !text.contains("churn: every allocator"),
+        "churn did not move:\n{text}"
+    );
+    // One allocator faster and the rest not: its own change, no note.
+    let one = |a: &str| if a == "jemalloc" { 1.12 } else { 1.0 };
+    let text = report(&faster(base.clone(), "dicts", one), "one");
+    assert!(!text.contains("every allocator's throughput"), "{text}");
+    // One allocator within the threshold but the same way: still a shared shift.
+    let within = |a: &str| if a == "system" { 1.03 } else { 1.10 };
+    let text = report(&faster(base.clone(), "dicts", within), "within");
+    assert!(
+        text.contains("moved the same way (+3.0 % to +10.0 %"),
+        "{text}"
+    );
+    // All faster but one slower: not a shift they share.
+    let against = |a: &str| if a == "system" { 0.97 } else { 1.10 };
+    let text = report(&faster(base.clone(), "dicts", against), "against");
+    assert!(!text.contains("every allocator's throughput"), "{text}");
+    // Every allocator slower: the note says so, with its signs.
+    let slower = |a: &str| if a == "null" { 1.0 } else { 0.9 };
+    let text = report(&faster(base, "dicts", slower), "slower");
+    assert!(
+        text.contains("moved the same way (-10.0 % to -10.0 %; `null` +0.0 %)"),
+        "{text}"
+    );
 }

@@ -3,7 +3,8 @@
 //! incomparable).
 
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
-use super::{CompareError, Settings};
+use super::{CompareError, Row, Settings};
+use crate::metrics::Id;
 use crate::report::model::RunResults;
 use std::collections::BTreeSet;
 
@@ -105,6 +106,70 @@ pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
         )),
         _ => None,
     }
+}
+
+/// Fewest allocators (besides `null`) whose throughput must move beyond the threshold, all
+/// the others moving the same way, before a shift is called shared: with two, both moving
+/// alike is common chance.
+const SHARED_SHIFT_MIN: usize = 3;
+
+/// One note per workload on which every allocator's throughput moved the same way and at
+/// least [`SHARED_SHIFT_MIN`] of them by more than `threshold`. Two identical runs two
+/// minutes apart on a shared 2-core VM differed so (2026-12-03 11:16 and 11:18, load 0.1 →
+/// 0.9: five allocators +7.2 to +12.5 % and "improved", cpython:3.11 +4.7 %, `null` +4.6 %):
+/// a shift every allocator shares comes from what they share — the machine's speed or the
+/// harness — not from each allocator, and the ratios between allocators, which it leaves
+/// alone, are the figures to read. A note, not a verdict: a change to the shared harness
+/// moves every row alike too.
+pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
+    let speed = |r: &&Row| r.metric == Id::OpsPerSec.name() && r.op.is_none();
+    let mut workloads: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(speed) {
+        if !workloads.contains(&r.workload.as_str()) {
+            workloads.push(&r.workload);
+        }
+    }
+    workloads
+        .into_iter()
+        .filter_map(|w| {
+            let of_w = || rows.iter().filter(speed).filter(move |r| r.workload == w);
+            let moves: Vec<f64> = of_w()
+                .filter(|r| r.allocator != "null")
+                .filter_map(|r| r.ratio)
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .collect();
+            let (lo, hi) = moves
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let beyond = |up: bool| {
+                let past = |x: &&f64| {
+                    if up {
+                        **x > 1.0 + threshold
+                    } else {
+                        **x < 1.0 - threshold
+                    }
+                };
+                moves.iter().filter(past).count() >= SHARED_SHIFT_MIN
+            };
+            let shared = (lo > 1.0 && beyond(true)) || (hi < 1.0 && beyond(false));
+            shared.then(|| {
+                let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
+                let null = of_w()
+                    .find(|r| r.allocator == "null")
+                    .and_then(|r| r.ratio)
+                    .map(|x| format!("; `null` {}", pct(x)))
+                    .unwrap_or_default();
+                format!(
+                    "{w}: every allocator's throughput moved the same way ({} to {}{null}): a \
+                     shift all of them share comes from what they share — the machine's speed \
+                     or the harness — rather than from each allocator; the ratios between \
+                     allocators (each run's × column) are what it leaves alone",
+                    pct(if lo > 1.0 { lo } else { hi }),
+                    pct(if lo > 1.0 { hi } else { lo }),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Parameters that change what is measured; runs that differ in them are not comparable.

@@ -443,6 +443,7 @@ pub fn compare(
     }
     notes.extend(skipped.notes());
     notes.extend(repetition_note(&rows, settings.alpha));
+    notes.extend(caveats::shared_shift_notes(&rows, settings.threshold));
     let geomeans = geomeans(&rows);
     Ok(Comparison {
         baseline: Side::of(baseline),
