@@ -4,6 +4,7 @@
 
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Row, Settings};
+use crate::alloc::AllocatorSpec;
 use crate::metrics::Id;
 use crate::report::model::RunResults;
 use std::collections::BTreeSet;
@@ -123,6 +124,7 @@ const SHARED_SHIFT_MIN: usize = 3;
 /// moves every row alike too.
 pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
     let speed = |r: &&Row| r.metric == Id::OpsPerSec.name() && r.op.is_none();
+    let null = AllocatorSpec::Null.to_string();
     let mut workloads: Vec<&str> = Vec::new();
     for r in rows.iter().filter(speed) {
         if !workloads.contains(&r.workload.as_str()) {
@@ -134,33 +136,26 @@ pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
         .filter_map(|w| {
             let of_w = || rows.iter().filter(speed).filter(move |r| r.workload == w);
             let moves: Vec<f64> = of_w()
-                .filter(|r| r.allocator != "null")
+                .filter(|r| r.allocator != null)
                 .filter_map(|r| r.ratio)
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .collect();
             let (lo, hi) = moves
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let beyond = |up: bool| {
-                let past = |x: &&f64| {
-                    if up {
-                        **x > 1.0 + threshold
-                    } else {
-                        **x < 1.0 - threshold
-                    }
-                };
-                moves.iter().filter(past).count() >= SHARED_SHIFT_MIN
-            };
-            let shared = (lo > 1.0 && beyond(true)) || (hi < 1.0 && beyond(false));
+            let up = moves.iter().filter(|&&x| x > 1.0 + threshold).count();
+            let down = moves.iter().filter(|&&x| x < 1.0 - threshold).count();
+            let shared =
+                (lo > 1.0 && up >= SHARED_SHIFT_MIN) || (hi < 1.0 && down >= SHARED_SHIFT_MIN);
             shared.then(|| {
                 let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
-                let null = of_w()
-                    .find(|r| r.allocator == "null")
+                let harness = of_w()
+                    .find(|r| r.allocator == null)
                     .and_then(|r| r.ratio)
-                    .map(|x| format!("; `null` {}", pct(x)))
+                    .map(|x| format!("; `{null}` {}", pct(x)))
                     .unwrap_or_default();
                 format!(
-                    "{w}: every allocator's throughput moved the same way ({} to {}{null}): a \
+                    "{w}: every allocator's throughput moved the same way ({} to {}{harness}): a \
                      shift all of them share comes from what they share — the machine's speed \
                      or the harness — rather than from each allocator; the ratios between \
                      allocators (each run's × column) are what it leaves alone",
