@@ -227,7 +227,11 @@ fn shared_only_names_the_missing_cells_and_compares_the_rest() {
         .code(2)
         .stderr(predicate::str::contains("--shared-only"));
     let (rows, err) = rows(&b, &c, &["--shared-only"], 0);
-    let lines: Vec<&str> = err.lines().collect();
+    // (CSV's stderr also carries the report's other notes, after these.)
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("note: not compared"))
+        .collect();
     assert_eq!(lines.len(), 2, "one line per side: {err}");
     assert!(
         lines[0].contains("only in the baseline (1): churn × system"),
@@ -331,10 +335,19 @@ fn runs_from_different_cpu_models_are_warned_about_in_one_line() {
     cur.machine.cpu_model = Some("Intel Xeon Platinum 8375C".to_string());
     let b = save(&tmp, "base", &base);
     let c = save(&tmp, "cur", &cur);
+    // With CSV the report's notes go to stderr too (`note: …`); the warning is one line.
+    let warnings = |err: &str| -> Vec<String> {
+        let w: Vec<String> = err
+            .lines()
+            .filter(|l| !l.starts_with("note: "))
+            .map(String::from)
+            .collect();
+        w
+    };
     let (_, err) = rows(&b, &c, &[], 0);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(warnings(&err).len(), 1, "{err}");
     assert!(
-        err.contains("different CPUs (AMD EPYC 7B13 vs Intel Xeon Platinum 8375C)"),
+        warnings(&err)[0].contains("different CPUs (AMD EPYC 7B13 vs Intel Xeon Platinum 8375C)"),
         "{err}"
     );
     // Same CPU: no warning.
@@ -344,7 +357,7 @@ fn runs_from_different_cpu_models_are_warned_about_in_one_line() {
         r
     });
     let (_, err) = rows(&b, &same, &[], 0);
-    assert!(err.is_empty(), "{err}");
+    assert!(warnings(&err).is_empty(), "{err}");
 }
 
 /// `r` with every cell copied for three more allocators, `null` among them.
@@ -408,6 +421,15 @@ fn a_shift_every_allocator_shares_is_named_as_such() {
         !text.contains("churn: every allocator"),
         "churn did not move:\n{text}"
     );
+    // CSV carries rows only: the note goes to stderr.
+    let csv = pybench()
+        .args(["compare", "--format", "csv"])
+        .arg(&b)
+        .arg(tmp.join("shifted"))
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert();
+    let err = String::from_utf8_lossy(&csv.get_output().stderr).to_string();
+    assert!(err.contains(&format!("note: {note}")), "{err}");
     // One allocator faster and the rest not: its own change, no note.
     let one = |a: &str| if a == "jemalloc" { 1.12 } else { 1.0 };
     let text = report(&faster(base.clone(), "dicts", one), "one");

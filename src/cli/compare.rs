@@ -137,6 +137,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     for line in cmp.one_sided_lines() {
         eprintln!("note: {line}");
     }
+    // CSV has rows only: its reader sees the report's notes (few repetitions, a shift every
+    // allocator shares, …) on stderr instead, as Markdown and JSON carry them.
+    if matches!(args.format, Format::Csv) {
+        for n in &cmp.notes {
+            eprintln!("note: {n}");
+        }
+    }
     let rows = if args.all_rows {
         report::Rows::All
     } else {
