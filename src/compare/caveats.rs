@@ -115,56 +115,69 @@ pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
 const SHARED_SHIFT_MIN: usize = 3;
 
 /// One note per workload on which every allocator's throughput moved the same way and at
-/// least [`SHARED_SHIFT_MIN`] of them by more than `threshold`. Two identical runs two
-/// minutes apart on a shared 2-core VM differed so (2026-12-03 11:16 and 11:18, load 0.1 →
-/// 0.9: five allocators +7.2 to +12.5 % and "improved", cpython:3.11 +4.7 %, `null` +4.6 %):
-/// a shift every allocator shares comes from what they share — the machine's speed or the
-/// harness — not from each allocator, and the ratios between allocators, which it leaves
-/// alone, are the figures to read. A note, not a verdict: a change to the shared harness
-/// moves every row alike too.
+/// least [`SHARED_SHIFT_MIN`] of them by more than `threshold` ([`shared_shift`]).
 pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
-    let speed = |r: &&Row| r.metric == Id::OpsPerSec.name() && r.op.is_none();
-    let null = AllocatorSpec::Null.to_string();
-    let mut workloads: Vec<&str> = Vec::new();
-    for r in rows.iter().filter(speed) {
-        if !workloads.contains(&r.workload.as_str()) {
-            workloads.push(&r.workload);
+    // The headline throughput rows, by workload in the order they came.
+    let mut by_workload: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.metric == Id::OpsPerSec.name() && r.op.is_none())
+    {
+        match by_workload.iter_mut().find(|(w, _)| *w == r.workload) {
+            Some((_, of_w)) => of_w.push(r),
+            None => by_workload.push((&r.workload, vec![r])),
         }
     }
-    workloads
+    let null = AllocatorSpec::Null.to_string();
+    by_workload
         .into_iter()
-        .filter_map(|w| {
-            let of_w = || rows.iter().filter(speed).filter(move |r| r.workload == w);
-            let moves: Vec<f64> = of_w()
-                .filter(|r| r.allocator != null)
-                .filter_map(|r| r.ratio)
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .collect();
-            let (lo, hi) = moves
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let up = moves.iter().filter(|&&x| x > 1.0 + threshold).count();
-            let down = moves.iter().filter(|&&x| x < 1.0 - threshold).count();
-            let shared =
-                (lo > 1.0 && up >= SHARED_SHIFT_MIN) || (hi < 1.0 && down >= SHARED_SHIFT_MIN);
-            shared.then(|| {
+        .filter_map(|(w, of_w)| {
+            let (harness, allocators): (Vec<&Row>, Vec<&Row>) =
+                of_w.into_iter().partition(|r| r.allocator == null);
+            let moves: Vec<f64> = allocators.iter().filter_map(|r| r.ratio).collect();
+            let harness = harness.first().and_then(|r| r.ratio);
+            shared_shift(&moves, threshold).map(|(near, far)| {
                 let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
-                let harness = of_w()
-                    .find(|r| r.allocator == null)
-                    .and_then(|r| r.ratio)
-                    .map(|x| format!("; `{null}` {}", pct(x)))
-                    .unwrap_or_default();
+                let harness = harness.map_or(String::new(), |x| format!("; `{null}` {}", pct(x)));
                 format!(
                     "{w}: every allocator's throughput moved the same way ({} to {}{harness}): a \
                      shift all of them share comes from what they share — the machine's speed \
                      or the harness — rather than from each allocator; the ratios between \
                      allocators (each run's × column) are what it leaves alone",
-                    pct(if lo > 1.0 { lo } else { hi }),
-                    pct(if lo > 1.0 { hi } else { lo }),
+                    pct(near),
+                    pct(far),
                 )
             })
         })
         .collect()
+}
+
+/// Whether the allocators' throughput ratios (current ÷ baseline, `null` left out) make a
+/// shift they share: all the same way, at least [`SHARED_SHIFT_MIN`] beyond `threshold`.
+/// Returns the smallest and the largest move, in that order. Two identical runs two minutes
+/// apart on a shared 2-core VM differed so: a shift every allocator shares comes from what
+/// they share — the machine's speed or the harness — not from each allocator, and the ratios
+/// between allocators, which it leaves alone, are the figures to read. A note, not a
+/// verdict: a change to the shared harness moves every row alike too.
+fn shared_shift(moves: &[f64], threshold: f64) -> Option<(f64, f64)> {
+    let moves: Vec<f64> = moves
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    let (lo, hi) = moves
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let beyond = |far: fn(f64, f64) -> bool| {
+        moves.iter().filter(|&&x| far(x, threshold)).count() >= SHARED_SHIFT_MIN
+    };
+    if lo > 1.0 && beyond(|x, t| x > 1.0 + t) {
+        Some((lo, hi))
+    } else if hi < 1.0 && beyond(|x, t| x < 1.0 - t) {
+        Some((hi, lo))
+    } else {
+        None
+    }
 }
 
 /// Parameters that change what is measured; runs that differ in them are not comparable.
@@ -291,5 +304,29 @@ impl Skipped {
             )
         });
         unknown.into_iter().chain(one_sided).chain(fallback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared_shift;
+
+    #[test]
+    fn a_shared_shift_is_every_move_one_way_and_three_beyond_the_threshold() {
+        // Up: reported from the smallest move to the largest.
+        assert_eq!(
+            shared_shift(&[1.03, 1.10, 1.08, 1.12], 0.05),
+            Some((1.03, 1.12))
+        );
+        // Down: from the smallest fall to the largest.
+        assert_eq!(shared_shift(&[0.9, 0.93, 0.94], 0.05), Some((0.94, 0.9)));
+        // One against the others, or only two beyond the threshold: not shared.
+        assert_eq!(shared_shift(&[0.97, 1.10, 1.08, 1.12], 0.05), None);
+        assert_eq!(shared_shift(&[1.01, 1.10, 1.08, 1.02], 0.05), None);
+        // A ratio that could not be formed does not count either way.
+        assert_eq!(
+            shared_shift(&[f64::NAN, 1.10, 1.08, 1.12], 0.05),
+            Some((1.08, 1.12))
+        );
     }
 }
