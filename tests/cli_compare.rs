@@ -12,39 +12,18 @@ fn steady(_: &str, _: &str, _: u32) -> f64 {
     1e7
 }
 
-/// (benchmark, metric, verdict) of every row of `--format csv`.
+/// (workload, allocator, metric with its op, verdict) of every row of `--format csv`.
 fn verdicts(base: &Path, cur: &Path, code: i32) -> Vec<(String, String, String, String)> {
-    let out = pybench()
-        .args(["compare", "--format", "csv"])
-        .arg(base)
-        .arg(cur)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .code(code);
-    let mut r = csv::Reader::from_reader(&out.get_output().stdout[..]);
-    let h = r.headers().unwrap().clone();
-    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
-    let (w, a, m, op, v) = (
-        col("workload"),
-        col("allocator"),
-        col("metric"),
-        col("op"),
-        col("verdict"),
-    );
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            let metric = if rec[op].is_empty() {
-                rec[m].to_string()
+    let columns = ["workload", "allocator", "metric", "op", "verdict"];
+    let (rows, _) = common::compare_csv(base, cur, &[], code, columns);
+    rows.into_iter()
+        .map(|[w, a, m, op, v]| {
+            let metric = if op.is_empty() {
+                m
             } else {
-                format!("{}[{}]", &rec[m], &rec[op])
+                format!("{m}[{op}]")
             };
-            (
-                rec[w].to_string(),
-                rec[a].to_string(),
-                metric,
-                rec[v].to_string(),
-            )
+            (w, a, metric, v)
         })
         .collect()
 }

@@ -63,33 +63,8 @@ fn steady(_: &str, _: &str, _: u32) -> f64 {
 
 /// (workload, allocator, metric, verdict, test) of every row of `--format csv`, and stderr.
 fn rows(base: &Path, cur: &Path, extra: &[&str], code: i32) -> (Vec<[String; 5]>, String) {
-    let out = pybench()
-        .args(["compare", "--format", "csv"])
-        .args(extra)
-        .arg(base)
-        .arg(cur)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .code(code);
-    let mut r = csv::Reader::from_reader(&out.get_output().stdout[..]);
-    let h = r.headers().unwrap().clone();
-    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
-    let cols = [
-        col("workload"),
-        col("allocator"),
-        col("metric"),
-        col("verdict"),
-        col("test"),
-    ];
-    let rows = r
-        .records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            cols.map(|i| rec[i].to_string())
-        })
-        .collect();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    (rows, err)
+    let columns = ["workload", "allocator", "metric", "verdict", "test"];
+    common::compare_csv(base, cur, extra, code, columns)
 }
 
 fn verdict_of<'a>(rows: &'a [[String; 5]], w: &str, a: &str, metric: &str) -> &'a [String; 5] {

@@ -87,6 +87,14 @@ pub struct CompareArgs {
         default_value = "timing,counter,memory,deterministic"
     )]
     fail_on: Vec<Gate>,
+    /// Judge throughput (net and gross rates and times, the harness's cost, the cold pass) as
+    /// each allocator's ratio to ALLOC, taken round by round in the processes where both took
+    /// turns, instead of as absolute speed: a shift of the machine's speed that both runs'
+    /// allocators share cancels, so a gate trips on what changed relative to ALLOC. ALLOC's
+    /// own throughput is not judged; latency, counters and memory stay absolute. A bare
+    /// `pymalloc` names the engine preset of each workload.
+    #[arg(long, value_name = "ALLOC")]
+    relative_to: Option<String>,
     /// Output format on stdout. `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
@@ -121,6 +129,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         allow_mismatch: args.allow_mismatch,
         shared_only: args.shared_only,
         fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
+        relative_to: args.relative_to,
     };
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;

@@ -115,8 +115,14 @@ pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
 const SHARED_SHIFT_MIN: usize = 3;
 
 /// One note per workload on which every allocator's throughput moved the same way and at
-/// least [`SHARED_SHIFT_MIN`] of them by more than `threshold` ([`shared_shift`]).
-pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
+/// least [`SHARED_SHIFT_MIN`] of them by more than `threshold` ([`shared_shift`]). With
+/// `relative_to`, the rows are ratios to that reference, and a move they all share is most
+/// likely the reference's own.
+pub(super) fn shared_shift_notes(
+    rows: &[Row],
+    threshold: f64,
+    relative_to: Option<&str>,
+) -> Vec<String> {
     // The headline throughput rows, by workload in the order they came.
     let mut by_workload: Vec<(&str, Vec<&Row>)> = Vec::new();
     for r in rows
@@ -136,17 +142,29 @@ pub(super) fn shared_shift_notes(rows: &[Row], threshold: f64) -> Vec<String> {
                 of_w.into_iter().partition(|r| r.allocator == null);
             let moves: Vec<f64> = allocators.iter().filter_map(|r| r.ratio).collect();
             let harness = harness.first().and_then(|r| r.ratio);
-            shared_shift(&moves, threshold).map(|(near, far)| {
-                let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
-                let harness = harness.map_or(String::new(), |x| format!("; `{null}` {}", pct(x)));
-                format!(
-                    "{w}: every allocator's throughput moved the same way ({} to {}{harness}): a \
-                     shift all of them share comes from what they share — the machine's speed \
-                     or the harness — rather than from each allocator; the ratios between \
-                     allocators (each run's × column) are what it leaves alone",
+            let (near, far) = shared_shift(&moves, threshold)?;
+            let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
+            Some(match relative_to {
+                Some(reference) => format!(
+                    "{w}: every allocator's throughput relative to `{reference}` moved the same \
+                     way ({} to {}): a move they all share is most likely `{reference}`'s own \
+                     (its throughput is not judged with --relative-to)",
                     pct(near),
                     pct(far),
-                )
+                ),
+                None => {
+                    let harness =
+                        harness.map_or(String::new(), |x| format!("; `{null}` {}", pct(x)));
+                    format!(
+                        "{w}: every allocator's throughput moved the same way ({} to \
+                         {}{harness}): a shift all of them share comes from what they share — \
+                         the machine's speed or the harness — rather than from each allocator; \
+                         the ratios between allocators (each run's × column, or compare \
+                         --relative-to) are what it leaves alone",
+                        pct(near),
+                        pct(far),
+                    )
+                }
             })
         })
         .collect()
@@ -277,6 +295,9 @@ pub(super) struct Skipped {
     /// Whether throughput was compared per repetition because the baseline (0) or the
     /// current run (1) had no per-pass samples.
     pub no_samples: [bool; 2],
+    /// With `--relative-to`: `workload × allocator metric` of the throughput figures no
+    /// process paired with the reference's, so not judged.
+    pub unpaired: Vec<String>,
 }
 
 impl Skipped {
@@ -303,7 +324,18 @@ impl Skipped {
                 if sides.len() > 1 { "have" } else { "has" }
             )
         });
-        unknown.into_iter().chain(one_sided).chain(fallback)
+        let unpaired = (!self.unpaired.is_empty()).then(|| {
+            format!(
+                "not judged relative to the reference (no process measured both with enough \
+                 paired rounds on each side): {}",
+                self.unpaired.join(", ")
+            )
+        });
+        unknown
+            .into_iter()
+            .chain(one_sided)
+            .chain(fallback)
+            .chain(unpaired)
     }
 }
 

@@ -30,10 +30,15 @@
 //!   regression.
 //! - informational (`timer_overhead_ns`, `timed_ops`) and unknown metrics are not compared;
 //!   the report lists unknown ones so nothing is dropped silently.
+//!
+//! With `--relative-to` ([`relative`]) the throughput figures are each allocator's ratio to a
+//! reference taken round by round inside each process, then judged per process as above.
 
 mod caveats;
 mod groups;
+mod relative;
 pub mod report;
+mod rows;
 mod verdict;
 
 use caveats::parameter_notes;
@@ -41,14 +46,13 @@ use caveats::Skipped;
 pub use caveats::{
     build_warning, build_warning_for, cpu_warning, reporting_warning, stream_warnings,
 };
-use groups::{both_sides, group, match_groups, per_process, Group};
+use groups::{group, match_groups};
 
 pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,
 };
-use verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput, Series};
 
-use crate::metrics::{percentile_of, Id};
+use crate::metrics::Id;
 use crate::report::model::{RunResults, FORMAT_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -86,6 +90,9 @@ pub enum CompareError {
     },
     #[error("{} cell(s) are missing on one side (pass --shared-only to compare the cells both runs have):\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
     MissingCells(Vec<String>),
+    /// `--relative-to` names no usable reference.
+    #[error("--relative-to {0}")]
+    RelativeTo(String),
     #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
     NothingShared,
     /// Which side: "neither run has a", "the baseline has no", "the current run has no".
@@ -188,6 +195,9 @@ pub struct Settings {
     pub shared_only: bool,
     /// Classes whose regressions fail the comparison (exit 1); the others are reported only.
     pub fail_on: Vec<Class>,
+    /// Judge throughput as each allocator's ratio to this one, measured in the same
+    /// processes (`--relative-to`), so a shift of the host's speed both share cancels.
+    pub relative_to: Option<String>,
 }
 
 impl Default for Settings {
@@ -207,6 +217,7 @@ impl Default for Settings {
                 Class::Memory,
                 Class::Deterministic,
             ],
+            relative_to: None,
         }
     }
 }
@@ -240,6 +251,8 @@ pub struct Row {
     /// Whether the default report shows the row: regressed, improved, or a change beyond
     /// the threshold the test could not confirm.
     pub changed: bool,
+    /// With `--relative-to`: the reference this row's figures are ratios to (unit `ratio`).
+    pub relative_to: Option<String>,
 }
 
 /// How a per-process row was tested.
@@ -330,73 +343,6 @@ impl Comparison {
 /// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
 const GEOMEAN_METRICS: [Id; 2] = [Id::OpsPerSec, Id::PeakRssBytes];
 
-/// The rows of one (workload, allocator): every metric of either side, baseline's first.
-fn compare_group(
-    b: &Group,
-    c: &Group,
-    settings: &Settings,
-    skipped: &mut Skipped,
-) -> Result<Vec<Row>, CompareError> {
-    let (bm, cm) = (&b.series, &c.series);
-    let mut keys: Vec<&Series> = bm.iter().collect();
-    keys.extend(cm.iter().filter(|k| !bm.iter().any(|x| x.same_metric(k))));
-    let mut rows = Vec::new();
-    for key in keys {
-        let (name, op) = (key.name.as_str(), key.op.as_deref());
-        let (class, higher) = classify(name);
-        if class == Class::Informational {
-            continue;
-        }
-        if class == Class::Unknown {
-            if !skipped.unknown.iter().any(|u| u == name) {
-                skipped.unknown.push(name.to_string());
-            }
-            continue;
-        }
-        let Some((bv, cv)) = both_sides(key, bm, cm)? else {
-            let side = if find(bm, name, op).is_some() {
-                "baseline"
-            } else {
-                "current run"
-            };
-            let label = format!("{} (only in the {side})", metric_label(name, op));
-            if !skipped.one_sided.contains(&label) {
-                skipped.one_sided.push(label);
-            }
-            continue;
-        };
-        let (bv, cv, per_process) = match per_process(b, c, name, op, skipped) {
-            Some((bv, cv, n)) => (bv, cv, Some(n)),
-            None => (bv, cv, None),
-        };
-        let seed_key = format!(
-            "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
-            b.workload, b.allocator, key.op
-        );
-        rows.push(judge(
-            RowInput {
-                workload: &b.workload,
-                allocator: &b.allocator,
-                metric: name,
-                op,
-                unit: &key.unit,
-                class,
-                higher_is_better: higher,
-                baseline: bv,
-                current: cv,
-                tail_samples: tail_samples(bm, cm, name, op),
-                peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
-                resolution: percentile_of(name)
-                    .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
-                per_process,
-            },
-            settings,
-            crate::stats::seed_for(&seed_key),
-        ));
-    }
-    Ok(rows)
-}
-
 /// When the repetitions are too few for any rank-tested row to be significant, say so: the
 /// smallest p-value of the U test for the fewest repetitions of those rows is not below
 /// alpha. (Rows judged per process from per-pass samples are not limited so.)
@@ -427,8 +373,27 @@ pub fn compare(
     let mut rows = Vec::new();
     let mut skipped = Skipped::default();
     let matched = match_groups(&gb, &gc, settings.shared_only)?;
+    let references = match &settings.relative_to {
+        Some(asked) => {
+            let mut workloads: Vec<&str> = Vec::new();
+            for (b, _) in &matched.pairs {
+                if !workloads.contains(&b.workload.as_str()) {
+                    workloads.push(&b.workload);
+                }
+            }
+            relative::references(asked, &gb, &gc, &workloads)?
+        }
+        None => Vec::new(),
+    };
     for &(b, c) in &matched.pairs {
-        rows.extend(compare_group(b, c, settings, &mut skipped)?);
+        let reference = references.iter().find(|r| r.workload == b.workload);
+        rows.extend(rows::compare_group(
+            b,
+            c,
+            settings,
+            reference,
+            &mut skipped,
+        )?);
         for (g, side) in [(b, "baseline"), (c, "current run")] {
             if g.failed > 0 {
                 notes.push(format!(
@@ -441,9 +406,21 @@ pub fn compare(
             }
         }
     }
+    if let Some(asked) = &settings.relative_to {
+        if !rows::any_relative(&rows) {
+            return Err(CompareError::RelativeTo(format!(
+                "{asked}: no throughput figure could be paired with it (the runs need \
+                 per-pass samples, with {asked} measured in the same processes)"
+            )));
+        }
+    }
     notes.extend(skipped.notes());
     notes.extend(repetition_note(&rows, settings.alpha));
-    notes.extend(caveats::shared_shift_notes(&rows, settings.threshold));
+    notes.extend(caveats::shared_shift_notes(
+        &rows,
+        settings.threshold,
+        settings.relative_to.as_deref(),
+    ));
     let geomeans = geomeans(&rows);
     Ok(Comparison {
         baseline: Side::of(baseline),

@@ -82,12 +82,22 @@ fn verdict_text(r: &Row) -> String {
     }
 }
 
+/// The metric column: `lat_p99[malloc]`, or `ops_per_sec ÷ system` for a ratio to the
+/// reference (`--relative-to`).
+fn metric_text(r: &Row) -> String {
+    let label = metric_label(&r.metric, r.op.as_deref());
+    match &r.relative_to {
+        Some(reference) => format!("{label} ÷ `{}`", inline(reference)),
+        None => label,
+    }
+}
+
 fn table_row(out: &mut dyn Write, r: &Row) -> io::Result<()> {
     writeln!(
         out,
         "| {} | {} | {} | {} | {} | {} |",
         benchmark(r),
-        metric_label(&r.metric, r.op.as_deref()),
+        metric_text(r),
         value_text(r.baseline_median, &r.unit),
         value_text(r.current_median, &r.unit),
         change_text(r),
@@ -180,6 +190,17 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             (1.0 - s.alpha) * 100.0,
         )?;
     }
+    if let Some(reference) = &s.relative_to {
+        writeln!(
+            out,
+            "Throughput relative to `{}` (`--relative-to`): in each process, each allocator's \
+             time per event ÷ `{0}`'s in the same round (for rates, the inverse), the median \
+             over the rounds being the process's figure, tested as above; a change of the \
+             machine's speed that hits both alike cancels. `{0}`'s own throughput is not \
+             judged; latency, counters and memory are absolute.\n",
+            inline(reference)
+        )?;
+    }
     writeln!(
         out,
         "Other timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
@@ -244,10 +265,19 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
     for r in &shown {
         table_row(out, r)?;
     }
+    let relative = match &c.settings.relative_to {
+        Some(reference) => format!(" ÷ `{}`", inline(reference)),
+        None => String::new(),
+    };
     for g in &c.geomeans {
+        let suffix = if g.metric == crate::metrics::Id::OpsPerSec.name() {
+            relative.as_str()
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "| **geomean** `{}` | {} ({} workload{}) | | | {} | |",
+            "| **geomean** `{}` | {}{suffix} ({} workload{}) | | | {} | |",
             inline(&g.allocator),
             g.metric,
             g.workloads,
@@ -267,7 +297,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
 }
 
 /// The CSV columns of `--format csv`.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "workload",
     "allocator",
     "metric",
@@ -285,6 +315,7 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "n_current",
     "verdict",
     "reason",
+    "relative_to",
 ];
 
 /// One row per compared metric (geometric means are left to the reader's tool).
@@ -321,6 +352,7 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             &r.current.len().to_string(),
             r.verdict.label(),
             r.reason.as_deref().unwrap_or(""),
+            r.relative_to.as_deref().unwrap_or(""),
         ])
         .map_err(csv_io)?;
     }

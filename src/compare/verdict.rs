@@ -197,6 +197,7 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         verdict: Verdict::Unchanged,
         reason: None,
         per_process: None,
+        relative_to: None,
         changed: false,
     };
     let worse_when_up = |up: bool| {
@@ -325,9 +326,10 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
         format!("p = {:.3}", w.p)
     };
     let basis = format!(
-        "{p}, {} + {} processes of ≥ {samples} samples",
+        "{p}, {} + {} processes of ≥ {samples} sample{}",
         row.baseline.len(),
-        row.current.len()
+        row.current.len(),
+        if samples == 1 { "" } else { "s" }
     );
     row.verdict = if significant && dir > 0 {
         Verdict::Regressed

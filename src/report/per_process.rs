@@ -60,7 +60,7 @@ pub fn ns_per_event(procs: &[(String, Vec<f64>)]) -> Option<LogMean> {
 }
 
 /// The rounds' ratios ns(b) / ns(a) of one process where both are positive.
-fn round_ratios(va: &[f64], vb: &[f64]) -> Vec<f64> {
+pub(crate) fn round_ratios(va: &[f64], vb: &[f64]) -> Vec<f64> {
     va.iter()
         .zip(vb)
         .filter(|(x, y)| **x > 0.0 && **y > 0.0)

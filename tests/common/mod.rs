@@ -280,3 +280,38 @@ pub fn program_pid(child: &mut std::process::Child, file: &Path) -> i32 {
     });
     pid.unwrap().trim().parse().unwrap()
 }
+
+/// Runs `pybench compare --format csv EXTRA BASE CUR` (no step summary), expects exit `code`,
+/// and returns the named `columns` of every row, and stderr.
+pub fn compare_csv<const N: usize>(
+    base: &Path,
+    cur: &Path,
+    extra: &[&str],
+    code: i32,
+    columns: [&str; N],
+) -> (Vec<[String; N]>, String) {
+    let out = pybench()
+        .args(["compare", "--format", "csv"])
+        .args(extra)
+        .arg(base)
+        .arg(cur)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(code);
+    let mut r = csv::Reader::from_reader(&out.get_output().stdout[..]);
+    let h = r.headers().unwrap().clone();
+    let at = columns.map(|n| {
+        h.iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("no column {n} in {h:?}"))
+    });
+    let rows = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            at.map(|i| rec[i].to_string())
+        })
+        .collect();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    (rows, err)
+}
