@@ -207,3 +207,34 @@ fn references_that_cannot_serve_are_one_line_errors() {
     std::fs::write(old.join("results.json"), v.to_string()).unwrap();
     assert!(error(&old, "system").contains("no throughput figure could be paired with it"));
 }
+
+#[test]
+fn an_allocator_that_never_shared_a_process_with_the_reference_is_named() {
+    let tmp = tempdir("cmp-rel");
+    // mimalloc measured in processes of its own (as another CPython's `cpython:3.X` is).
+    let apart = |mut r: RunResults| {
+        for c in r.cells.iter_mut().filter(|c| c.allocator == "mimalloc") {
+            let t = c.throughput.as_mut().unwrap();
+            t.group = format!("{}/apart", t.group);
+        }
+        r
+    };
+    let b = save(&tmp, "base", &apart(paired_run("base", 10, 1.0, same)));
+    let c = save(&tmp, "cur", &apart(paired_run("cur", 11, 1.0, same)));
+    let (rel, err) = rows(&b, &c, &["--relative-to", "system"], 0);
+    assert!(row(&rel, "mimalloc", "ops_per_sec").is_none(), "{rel:?}");
+    assert_eq!(row(&rel, "jemalloc", "ops_per_sec").unwrap()[3], "system");
+    // One entry for the cell, its metrics listed, in one note.
+    let notes: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("not judged relative to the reference"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{err}");
+    assert!(
+        notes[0].ends_with(
+            "dicts × mimalloc (ops_per_sec, loop_ns_per_op, harness_ns_per_op, \
+             net_loop_ns_per_op, net_ops_per_sec, cold_ns_per_op)"
+        ),
+        "{err}"
+    );
+}

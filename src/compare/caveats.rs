@@ -295,12 +295,20 @@ pub(super) struct Skipped {
     /// Whether throughput was compared per repetition because the baseline (0) or the
     /// current run (1) had no per-pass samples.
     pub no_samples: [bool; 2],
-    /// With `--relative-to`: `workload × allocator metric` of the throughput figures no
-    /// process paired with the reference's, so not judged.
-    pub unpaired: Vec<String>,
+    /// With `--relative-to`: per `workload × allocator`, the throughput figures no process
+    /// paired with the reference's, so not judged.
+    pub unpaired: Vec<(String, Vec<String>)>,
 }
 
 impl Skipped {
+    /// Records that `metric` of `cell` could not be paired with the reference.
+    pub fn unpaired(&mut self, cell: String, metric: &str) {
+        match self.unpaired.iter_mut().find(|(c, _)| *c == cell) {
+            Some((_, metrics)) => metrics.push(metric.to_string()),
+            None => self.unpaired.push((cell, vec![metric.to_string()])),
+        }
+    }
+
     pub fn notes(self) -> impl Iterator<Item = String> {
         let unknown = (!self.unknown.is_empty()).then(|| {
             format!(
@@ -325,10 +333,13 @@ impl Skipped {
             )
         });
         let unpaired = (!self.unpaired.is_empty()).then(|| {
+            let cells: Vec<String> = (self.unpaired.iter())
+                .map(|(cell, metrics)| format!("{cell} ({})", metrics.join(", ")))
+                .collect();
             format!(
                 "not judged relative to the reference (no process measured both with enough \
                  paired rounds on each side): {}",
-                self.unpaired.join(", ")
+                cells.join("; ")
             )
         });
         unknown

@@ -58,9 +58,7 @@ pub(super) fn compare_group(
         let (bv, cv, per_process, unit) = match judged {
             Judged::Skip => continue,
             Judged::Unpaired => {
-                skipped
-                    .unpaired
-                    .push(format!("{} × {} {name}", b.workload, b.allocator));
+                skipped.unpaired(format!("{} × {}", b.workload, b.allocator), name);
                 continue;
             }
             Judged::Ratios {
