@@ -47,29 +47,8 @@ pub(super) fn compare_group(
             }
             continue;
         };
-        let judged = match reference {
-            Some(r) if op.is_none() => r.judge(b, c, name),
-            _ => Judged::Absolute,
-        };
-        let relative_to = match judged {
-            Judged::Ratios { .. } => reference.map(|r| r.name.clone()),
-            _ => None,
-        };
-        let (bv, cv, per_process, unit) = match judged {
-            Judged::Skip => continue,
-            Judged::Unpaired => {
-                skipped.unpaired(format!("{} × {}", b.workload, b.allocator), name);
-                continue;
-            }
-            Judged::Ratios {
-                baseline,
-                current,
-                samples,
-            } => (baseline, current, Some(samples), "ratio"),
-            Judged::Absolute => match per_process(b, c, name, op, skipped) {
-                Some((bv, cv, n)) => (bv, cv, Some(n), key.unit.as_str()),
-                None => (bv, cv, None, key.unit.as_str()),
-            },
+        let Some(v) = values(key, b, c, (bv, cv), reference, skipped) else {
+            continue;
         };
         let seed_key = format!(
             "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
@@ -81,24 +60,84 @@ pub(super) fn compare_group(
                 allocator: &b.allocator,
                 metric: name,
                 op,
-                unit,
+                unit: v.unit,
                 class,
                 higher_is_better: higher,
-                baseline: bv,
-                current: cv,
+                baseline: v.baseline,
+                current: v.current,
                 tail_samples: tail_samples(bm, cm, name, op),
                 peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
                 resolution: percentile_of(name)
                     .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
-                per_process,
+                per_process: v.per_process,
             },
             settings,
             crate::stats::seed_for(&seed_key),
         );
-        row.relative_to = relative_to;
+        row.relative_to = v.relative_to;
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// What one row is judged on.
+struct Values<'k> {
+    baseline: Vec<f64>,
+    current: Vec<f64>,
+    /// `Some(n)`: per-process figures of at least n rounds each.
+    per_process: Option<usize>,
+    unit: &'k str,
+    /// The reference the figures are ratios to, with `--relative-to`.
+    relative_to: Option<String>,
+}
+
+/// The values metric `key` of the pair (`b`, `c`) is judged on: the ratios to the reference
+/// when it has one, else per-process figures where the samples give them, else the
+/// repetitions' `values`. `None` when the row is not judged (the reference's own throughput,
+/// `null`'s, or a figure no process paired with the reference: recorded in `skipped`).
+fn values<'k>(
+    key: &'k Series,
+    b: &Group,
+    c: &Group,
+    (bv, cv): (Vec<f64>, Vec<f64>),
+    reference: Option<&Reference>,
+    skipped: &mut Skipped,
+) -> Option<Values<'k>> {
+    let (name, op) = (key.name.as_str(), key.op.as_deref());
+    let judged = match reference {
+        Some(r) if op.is_none() => r.judge(b, c, name),
+        _ => Judged::Absolute,
+    };
+    match judged {
+        Judged::Skip => None,
+        Judged::Unpaired => {
+            skipped.unpaired(format!("{} × {}", b.workload, b.allocator), name);
+            None
+        }
+        Judged::Ratios {
+            baseline,
+            current,
+            samples,
+        } => Some(Values {
+            baseline,
+            current,
+            per_process: Some(samples),
+            unit: "ratio",
+            relative_to: reference.map(|r| r.name.clone()),
+        }),
+        Judged::Absolute => {
+            let figures = per_process(b, c, name, op, skipped);
+            let per_process = figures.as_ref().map(|f| f.2);
+            let (baseline, current) = figures.map_or((bv, cv), |(fb, fc, _)| (fb, fc));
+            Some(Values {
+                baseline,
+                current,
+                per_process,
+                unit: &key.unit,
+                relative_to: None,
+            })
+        }
+    }
 }
 
 /// Whether any row was judged relative to the reference: a `--relative-to` that judged none
