@@ -87,7 +87,7 @@ python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
 # per_round: every throughput process's paired net ratios, one list per process
-ratios, gross, nulls, per_round, reported = {}, {}, {}, {}, {}
+ratios, gross, nulls, per_round, reported, absolute = {}, {}, {}, {}, {}, {}
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 # per cell and run: (log of null's gross ns/event, log net ratio) of each throughput process
 speed_points = {}
@@ -104,6 +104,12 @@ for i, path in enumerate(runs):
     for (w, a), ts in by.items():
         if a == "null":
             nulls.setdefault(w, []).append(st.median([x for t in ts for x in t["ns_per_op"]]))
+            continue
+        # Each allocator's own net ns/event (geometric mean of its processes' medians): what
+        # `compare` judges without --relative-to, shifts of the whole host included.
+        own = [st.median(n) for n in ([a_ns - a_null for a_ns, a_null in zip(t["ns_per_op"], t["null_ns_per_op"]) if a_ns > a_null] for t in ts) if n]
+        if own:
+            absolute.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(x) for x in own))
     # The reference cell of each workload, and the allocators compared with it.
     refs = {}
     for k in by:
@@ -159,9 +165,9 @@ for i, path in enumerate(runs):
         m = re.match(r"- (\S+) and \S+ are indistinguishable \([\d.]+×, 95 % interval ([\d.]+)–([\d.]+);", line)
         if m and workload:
             reported.setdefault((workload, m.group(1)), [None] * len(runs))[i] = (float(m.group(2)), float(m.group(3)))
-def spreads(title, table):
-    """Prints each ratio per run and its spread (max |r/mean − 1|); returns the worst."""
-    print(f"\n{title} relative to pymalloc, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
+def spreads(title, table, of="relative to pymalloc", target=" (target ±3 %)"):
+    """Prints each figure per run and its spread (max |r/mean − 1|)."""
+    print(f"\n{title} {of}, per run ({len(runs)} runs), and spread (max |r/mean − 1|)")
     worst, within = 0.0, 0
     for (w, a), rs in sorted(table.items()):
         vals = [r for r in rs if r is not None]
@@ -170,8 +176,11 @@ def spreads(title, table):
         worst, within = max(worst, spread), within + (spread <= 0.03)
         cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
         print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
-    print(f"worst spread: ±{worst * 100:.1f} % (target ±3 %), {within} of {len(table)} within ±3 %")
+    print(f"worst spread: ±{worst * 100:.1f} %{target}, {within} of {len(table)} within ±3 %")
 spreads("net throughput (what the verdict reports)", ratios)
+# The same runs judged absolutely: the part of the spread every allocator shares (the host's
+# speed, the harness) is in these and cancels in the ratios above (compare --relative-to).
+spreads("net ns/event", absolute, of="of each allocator alone (no ratio)", target="")
 # Before subtracting null: how much of the spread null's own drift adds to the net figures.
 spreads("gross throughput (null not subtracted)", gross)
 # Host speed taken out: if runs differ because the host ran faster or slower (null's gross
