@@ -143,31 +143,36 @@ pub(super) fn shared_shift_notes(
             let moves: Vec<f64> = allocators.iter().filter_map(|r| r.ratio).collect();
             let harness = harness.first().and_then(|r| r.ratio);
             let (near, far) = shared_shift(&moves, threshold)?;
-            let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
-            Some(match relative_to {
-                Some(reference) => format!(
-                    "{w}: every allocator's throughput relative to `{reference}` moved the same \
-                     way ({} to {}): a move they all share is most likely `{reference}`'s own \
-                     (its throughput is not judged with --relative-to)",
-                    pct(near),
-                    pct(far),
-                ),
-                None => {
-                    let harness =
-                        harness.map_or(String::new(), |x| format!("; `{null}` {}", pct(x)));
-                    format!(
-                        "{w}: every allocator's throughput moved the same way ({} to \
-                         {}{harness}): a shift all of them share comes from what they share — \
-                         the machine's speed or the harness — rather than from each allocator; \
-                         the ratios between allocators (each run's × column, or compare \
-                         --relative-to) are what it leaves alone",
-                        pct(near),
-                        pct(far),
-                    )
-                }
-            })
+            Some(shift_note(w, (near, far), harness, relative_to))
         })
         .collect()
+}
+
+/// The note on workload `w`'s shared shift from `near` to `far` (current ÷ baseline), with
+/// `null`'s own move when judged absolutely.
+fn shift_note(
+    w: &str,
+    (near, far): (f64, f64),
+    harness: Option<f64>,
+    relative_to: Option<&str>,
+) -> String {
+    let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
+    let (near, far) = (pct(near), pct(far));
+    if let Some(reference) = relative_to {
+        return format!(
+            "{w}: every allocator's throughput relative to `{reference}` moved the same way \
+             ({near} to {far}): a move they all share is most likely `{reference}`'s own (its \
+             throughput is not judged with --relative-to)"
+        );
+    }
+    let null = AllocatorSpec::Null.to_string();
+    let harness = harness.map_or(String::new(), |x| format!("; `{null}` {}", pct(x)));
+    format!(
+        "{w}: every allocator's throughput moved the same way ({near} to {far}{harness}): a \
+         shift all of them share comes from what they share — the machine's speed or the \
+         harness — rather than from each allocator; the ratios between allocators (each run's \
+         × column, or compare --relative-to) are what it leaves alone"
+    )
 }
 
 /// Whether the allocators' throughput ratios (current ÷ baseline, `null` left out) make a

@@ -23,6 +23,7 @@ use crate::alloc::AllocatorSpec;
 use crate::metrics::Id;
 use crate::report::model::ThroughputSamples;
 use crate::report::per_process::round_ratios;
+use crate::report::verdict::names_allocator;
 use crate::stats::median;
 
 /// How one metric of one (workload, allocator) is judged in relative mode.
@@ -52,12 +53,6 @@ pub(super) struct Reference<'a> {
     pub current: Option<&'a Group>,
 }
 
-/// Whether `allocator` is what `asked` names: the same name, or a bare `pymalloc` standing
-/// for the engine preset of the workload's Python version (as `run --reference` reads it).
-fn names(asked: &str, allocator: &str) -> bool {
-    allocator == asked || (asked == "pymalloc" && allocator.starts_with("pymalloc:"))
-}
-
 /// The group `asked` names among one run's groups of `workload`. A bare `pymalloc` matching
 /// two engine presets of one workload is ambiguous: refused, naming them.
 fn find<'a>(
@@ -67,7 +62,7 @@ fn find<'a>(
 ) -> Result<Option<&'a Group>, CompareError> {
     let of_w: Vec<&Group> = groups
         .iter()
-        .filter(|g| g.workload == workload && names(asked, &g.allocator))
+        .filter(|g| g.workload == workload && names_allocator(asked, &g.allocator))
         .collect();
     if let Some(exact) = of_w.iter().find(|g| g.allocator == asked) {
         return Ok(Some(exact));

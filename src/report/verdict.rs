@@ -160,6 +160,13 @@ pub fn speed(results: &RunResults, w: &str, a: &str, b: &str) -> Option<Speed> {
     })
 }
 
+/// Whether `asked` (a `--reference` or `compare --relative-to`) names `allocator`: the same
+/// name, or a bare `pymalloc` standing for whichever engine preset the workload's Python
+/// version gave (`pymalloc:cpython-3.11`).
+pub fn names_allocator(asked: &str, allocator: &str) -> bool {
+    allocator == asked || (asked == "pymalloc" && allocator.starts_with("pymalloc"))
+}
+
 /// Picks the reference: the asked one (a bare `pymalloc` matches any engine preset), else
 /// the first engine row, else the first row.
 fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
@@ -167,11 +174,7 @@ fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
     allocators
         .iter()
         .find(|a| *a == asked)
-        .or_else(|| {
-            allocators
-                .iter()
-                .find(|a| asked == "pymalloc" && a.starts_with("pymalloc"))
-        })
+        .or_else(|| allocators.iter().find(|a| names_allocator(asked, a)))
         .or_else(|| allocators.iter().find(|a| a.starts_with("pymalloc")))
         .or_else(|| allocators.first())
         .cloned()
@@ -187,9 +190,7 @@ pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()>
         .map(String::as_str)
         .filter(|a| *a != "null")
         .collect();
-    let known = rows
-        .iter()
-        .any(|a| *a == asked || (asked == "pymalloc" && a.starts_with("pymalloc")));
+    let known = rows.iter().any(|a| names_allocator(asked, a));
     if !known {
         anyhow::bail!(
             "--reference {asked}: not one of this run's allocators ({})",
@@ -201,9 +202,7 @@ pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()>
 
 /// Whether `asked` names an allocator of the run (for a clear error before printing).
 pub fn has_allocator(results: &RunResults, asked: &str) -> bool {
-    results.cells.iter().any(|c| {
-        c.allocator == asked || (asked == "pymalloc" && c.allocator.starts_with("pymalloc"))
-    })
+    (results.cells.iter()).any(|c| names_allocator(asked, &c.allocator))
 }
 
 /// The verdict of every replay workload of the run, relative to `reference`.
