@@ -6,6 +6,7 @@ use super::output;
 use super::program::{report_problems, ProgramArgs};
 use crate::exec::pipeline::{validate_program, Checks};
 use crate::exec::program::{self, check_program, program_label};
+use crate::harness::throughput::Calibration;
 use crate::report::model::Prediction;
 use crate::report::validation::render;
 use std::io::Write;
@@ -27,6 +28,13 @@ pub struct ValidateArgs {
     /// too, on one line; runs without cold figures use the warm ones).
     #[arg(long, value_enum, default_value_t = Prediction::Cold)]
     pub prediction: Prediction,
+    /// Rounds of paired samples in each replay process: every replayed allocator and `null`
+    /// take turns, one sample of at least 20 ms each a round, as in `run --rounds`. The default
+    /// 20 gives one process as many paired samples as a default `run` takes over its 20
+    /// processes; the mutator replay takes a quarter of them (at least 2). Fewer make a
+    /// quicker validation whose replay intervals are wider. At least 2.
+    #[arg(long, value_name = "N", default_value_t = Calibration::DEFAULT.rounds, value_parser = clap::value_parser!(u32).range(2..))]
+    pub rounds: u32,
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -34,10 +42,16 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         program: args,
         no_mutator,
         prediction,
+        rounds,
     } = args;
+    let replay = Calibration {
+        rounds,
+        ..Calibration::DEFAULT
+    };
     let checks = Checks {
         mutator: !no_mutator,
         prediction,
+        replay,
     };
     check_program(&args.program)?;
     args.output
@@ -45,7 +59,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let req = args.request()?;
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
-    let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
+    let (mut parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
+    // The plain replay's; the mutator replay's follows from it.
+    parameters.calibration = Some(replay);
     let (store, mut results) = output::start(
         &args.output,
         &format!("validate-{label}"),

@@ -19,12 +19,15 @@ use crate::report::store::ResultsStore;
 use crate::trace::source::Source;
 use std::time::Duration;
 
-/// A mutator pass lasts as long as the program's own work: fewer rounds than the plain
-/// replay's 20, each at least one pass.
-pub const CALIBRATION: Calibration = Calibration {
-    rounds: 5,
-    ..Calibration::DEFAULT
-};
+/// The mutator replay's calibration when the plain replay takes `plain`: a mutator pass
+/// lasts as long as the program's own work, so a quarter of the plain replay's rounds (5 of
+/// the default 20), at least 2, each sample at least one pass.
+pub fn calibration(plain: Calibration) -> Calibration {
+    Calibration {
+        rounds: (plain.rounds / 4).max(2),
+        ..plain
+    }
+}
 
 /// The workload name of a mutator-mode cell.
 pub fn workload_name(workload: &str) -> String {
@@ -35,8 +38,8 @@ pub fn workload_name(workload: &str) -> String {
 /// sample's minimum (20 ms; a shorter program takes more passes, but little time): up to
 /// [`MAX_ITERATIONS`] fitting passes, then each contender's and `null`'s passes
 /// ([`Calibration::passes_per_contender`]).
-fn passes_per_repetition(contenders: usize) -> u64 {
-    u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * CALIBRATION.passes_per_contender()
+fn passes_per_repetition(contenders: usize, cal: Calibration) -> u64 {
+    u64::from(MAX_ITERATIONS) + (contenders as u64 + 1) * cal.passes_per_contender()
 }
 
 /// What the first repetition's line adds, before any repetition has been timed: how often a
@@ -44,8 +47,11 @@ fn passes_per_repetition(contenders: usize) -> u64 {
 /// wall time: an upper bound, since the recording ran the program with the hook's cost on top
 /// (alloc_heavy, five validations on 2026-12-03: bound 2.6 – 4.3× the repetition's 23 – 27 s).
 /// Empty when a repetition would take under a second by that bound.
-fn first_estimate(contenders: usize, recorded: Duration) -> String {
-    let (passes, each) = (passes_per_repetition(contenders), recorded.as_secs_f64());
+fn first_estimate(contenders: usize, recorded: Duration, cal: Calibration) -> String {
+    let (passes, each) = (
+        passes_per_repetition(contenders, cal),
+        recorded.as_secs_f64(),
+    );
     let secs = each * passes as f64;
     if secs < 1.0 {
         return String::new();
@@ -56,14 +62,17 @@ fn first_estimate(contenders: usize, recorded: Duration) -> String {
     )
 }
 
-/// Replays `source` in mutator mode against `replays`, `repetitions` times, saving each cell
-/// into `results` as it is measured; `recorded` is the recorded run's wall time, for the
-/// estimate the first line gives. Returns true when Ctrl-C stopped it.
+/// Replays `source` in mutator mode against `replays`, `repetitions` times with the
+/// calibration `cal` ([`calibration`]), saving each cell into `results` as it is measured;
+/// `recorded` is the recorded run's wall time, for the estimate the first line gives. Returns
+/// true when Ctrl-C stopped it.
+#[allow(clippy::too_many_arguments)]
 pub fn replay(
     source: &Source,
     replays: &[AllocatorSpec],
     recorded: Duration,
     repetitions: u32,
+    cal: Calibration,
     quiet: bool,
     store: &ResultsStore,
     results: &mut RunResults,
@@ -95,13 +104,13 @@ pub fn replay(
                 rep + 1,
                 source.name(),
                 if rep == 0 {
-                    first_estimate(replays.len(), recorded)
+                    first_estimate(replays.len(), recorded, cal)
                 } else {
                     runner::eta(started.elapsed(), rep as usize, repetitions as usize)
                 }
             );
         }
-        let batch = ThroughputBatch::measure(&specs, CALIBRATION, Duration::from_secs(3600));
+        let batch = ThroughputBatch::measure(&specs, cal, Duration::from_secs(3600));
         for spec in &specs {
             let mut cell = CellResult::new(
                 &workload_name(&spec.workload),
@@ -125,20 +134,48 @@ mod tests {
     fn a_repetition_counts_the_fit_and_twelve_passes_a_contender() {
         // Five rounds of switch-in + timed pass, a cold pass and a warm-up: 12 a contender;
         // two allocators and null, after at most six fitting passes.
-        assert_eq!(passes_per_repetition(2), 6 + 3 * 12);
+        let cal = calibration(Calibration::DEFAULT);
+        assert_eq!(passes_per_repetition(2, cal), 6 + 3 * 12);
         assert_eq!(
-            passes_per_repetition(5) - passes_per_repetition(4),
+            passes_per_repetition(5, cal) - passes_per_repetition(4, cal),
             12,
             "each contender adds its own passes"
         );
     }
 
     #[test]
+    fn the_mutator_replay_takes_a_quarter_of_the_rounds_and_at_least_two() {
+        let with = |rounds| Calibration {
+            rounds,
+            ..Calibration::DEFAULT
+        };
+        assert_eq!(calibration(Calibration::DEFAULT).rounds, 5);
+        assert_eq!(calibration(with(40)).rounds, 10);
+        assert_eq!(calibration(with(4)).rounds, 2);
+        assert_eq!(calibration(with(2)).rounds, 2);
+        assert_eq!(
+            calibration(with(9)).min_time_ns,
+            Calibration::DEFAULT.min_time_ns
+        );
+    }
+
+    #[test]
     fn the_first_line_estimates_from_the_recorded_run_or_says_nothing() {
-        let line = first_estimate(2, Duration::from_secs(10));
+        let cal = calibration(Calibration::DEFAULT);
+        let line = first_estimate(2, Duration::from_secs(10), cal);
         assert!(line.contains("about 42 times"), "{line}");
         assert!(line.contains("under ~420 s"), "{line}");
         assert!(line.contains("recorded run's 10.0 s"), "{line}");
-        assert_eq!(first_estimate(2, Duration::from_millis(5)), "");
+        assert_eq!(first_estimate(2, Duration::from_millis(5), cal), "");
+        // Two rounds: a cold pass, a warm-up and two (switch-in + sample) = 6 a contender.
+        let quick = first_estimate(
+            2,
+            Duration::from_secs(10),
+            calibration(Calibration {
+                rounds: 8,
+                ..Calibration::DEFAULT
+            }),
+        );
+        assert!(quick.contains("about 24 times"), "{quick}");
     }
 }

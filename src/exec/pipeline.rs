@@ -8,6 +8,7 @@ use super::Contender;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::runner::{self, Outcome};
+use crate::harness::throughput::Calibration;
 use crate::report::model::{AllocatorInfo, Prediction, RunResults, Validation};
 use crate::report::store::ResultsStore;
 use crate::trace::record::{exit_code, record, Launch, Options};
@@ -104,6 +105,9 @@ pub struct Checks {
     pub mutator: bool,
     /// The replay figure that predicts the program's time.
     pub prediction: Prediction,
+    /// The plain replay's throughput calibration (`--rounds`; the mutator replay takes
+    /// [`super::mutator_replay::calibration`] of it).
+    pub replay: Calibration,
 }
 
 /// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
@@ -126,6 +130,7 @@ pub fn validate_program(
     let Checks {
         mutator,
         prediction,
+        replay: calibration,
     } = checks;
     // The mutator replay needs each event's pace (issue 14 item 2).
     // A program that cannot be recorded leaves no folder: nothing was measured.
@@ -191,7 +196,7 @@ pub fn validate_program(
         timeout: Duration::from_secs(600),
         progress: !req.quiet,
         // The replay's throughput comes from calibrated, paired samples, as in `run`.
-        throughput: Some(crate::harness::throughput::Calibration::DEFAULT),
+        throughput: Some(calibration),
         memory_repetitions: None,
     };
     let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
@@ -204,6 +209,7 @@ pub fn validate_program(
             &replayed,
             recorded_wall,
             req.repetitions,
+            super::mutator_replay::calibration(calibration),
             req.quiet,
             store,
             results,
