@@ -17,6 +17,7 @@ pub mod pymalloc;
 pub mod report;
 pub mod scenario;
 pub mod stats;
+pub mod suggest;
 pub mod sweep;
 pub mod sys;
 pub mod trace;

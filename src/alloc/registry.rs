@@ -30,7 +30,11 @@ pub struct AllocOptions {
 /// User-facing errors about allocator names (exit code 2 on the command line).
 #[derive(Debug, thiserror::Error)]
 pub enum AllocError {
-    #[error("unknown allocator `{name}`; valid names: {}", VALID_NAMES)]
+    #[error(
+        "unknown allocator `{name}`{}; valid names: {}",
+        crate::suggest::did_you_mean(.name, super::spec::PLAIN_NAMES),
+        VALID_NAMES
+    )]
     Unknown { name: String },
     #[error("bad allocator `{name}`: {reason}")]
     BadArgument { name: String, reason: String },
@@ -310,6 +314,22 @@ mod tests {
             assert!(msg.contains(name), "{msg}");
         }
         assert!("system:1".parse::<AllocatorSpec>().is_err());
+        assert!(
+            !msg.contains("did you mean"),
+            "nothing is near `hoard`: {msg}"
+        );
+    }
+
+    #[test]
+    fn a_mistyped_name_is_answered_with_the_nearest_one() {
+        for (typed, meant) in [
+            ("jemaloc", "jemalloc"),
+            ("Mimalloc", "mimalloc"),
+            ("cpyhton:3.12", "cpython:3.12"),
+        ] {
+            let msg = typed.parse::<AllocatorSpec>().unwrap_err().to_string();
+            assert!(msg.contains(&format!("(did you mean `{meant}`?)")), "{msg}");
+        }
     }
 
     #[test]

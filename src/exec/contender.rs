@@ -35,7 +35,10 @@ pub struct Contender {
 /// Problems with the allocators asked for (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ContenderError {
-    #[error("unknown exec allocator `{0}`; valid: pymalloc, pymalloc:PRESET, pymalloc:arena=SIZE,pool=SIZE, system, jemalloc, mimalloc, snmalloc, jemalloc@debian, mimalloc@debian, tcmalloc, or --preload NAME=PATH")]
+    #[error(
+        "unknown exec allocator `{0}`{hint}; valid: pymalloc, pymalloc:PRESET, pymalloc:arena=SIZE,pool=SIZE, system, jemalloc, mimalloc, snmalloc, jemalloc@debian, mimalloc@debian, tcmalloc, or --preload NAME=PATH",
+        hint = exec_hint(.0)
+    )]
     Unknown(String),
     #[error("{name}: preload library {path} not found{hint}")]
     Missing {
@@ -51,6 +54,16 @@ pub enum ContenderError {
     Engine { name: String, reason: String },
     #[error("{0}: this pybench was built without the `{0}` feature, so it has no preload library for it")]
     NotBuilt(String),
+}
+
+/// A suggestion for a mistyped exec allocator: the in-process-only names (`null`, the
+/// `cpython:3.X` libraries) are not exec allocators, so they are not suggested.
+fn exec_hint(typed: &str) -> String {
+    let names = crate::alloc::spec::PLAIN_NAMES.iter().copied();
+    crate::suggest::did_you_mean(
+        typed,
+        names.filter(|n| !n.starts_with("cpython:") && *n != "null"),
+    )
 }
 
 /// Debian's multiarch library directory, where the packages install.

@@ -361,6 +361,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_mistyped_workload_is_answered_with_the_nearest_one() {
+        let msg = Workload::builtin("dict").unwrap_err().to_string();
+        assert!(msg.contains("(did you mean `dicts`?)"), "{msg}");
+        assert!(msg.contains("available workloads: dicts, lists"), "{msg}");
+        let far = Workload::builtin("numpy").unwrap_err().to_string();
+        assert!(!far.contains("did you mean"), "{far}");
+    }
+
+    #[test]
     fn the_spec_flags_set_are_named_in_a_sentence() {
         assert!(Overrides::default().spec_flags().is_empty());
         let o = Overrides {

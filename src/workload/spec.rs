@@ -34,7 +34,10 @@ pub enum SpecError {
         file: String,
         reason: std::io::Error,
     },
-    #[error("unknown workload `{name}`; available workloads: {available}")]
+    #[error(
+        "unknown workload `{name}`{}; available workloads: {available}",
+        crate::suggest::did_you_mean(.name, .available.split(", "))
+    )]
     UnknownWorkload { name: String, available: String },
 }
 
