@@ -142,7 +142,8 @@ pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
     match found.iter().find(|(n, _)| n == short) {
         Some((_, p)) => Ok(p.clone()),
         None => anyhow::bail!(
-            "unknown trace `{short}`; shipped traces: {} (searched {})",
+            "unknown trace `{short}`{}; shipped traces: {} (searched {})",
+            crate::suggest::did_you_mean(short, found.iter().map(|(n, _)| n.as_str())),
             if found.is_empty() {
                 "none".to_string()
             } else {
@@ -439,5 +440,15 @@ mod tests {
         assert_eq!(python_of("3.9.18"), PyVersion::V3_9);
         assert_eq!(python_of("3.14.0"), PyVersion::V3_13);
         assert_eq!(python_of("3.7"), PyVersion::V3_8);
+    }
+
+    #[test]
+    fn a_mistyped_shipped_trace_is_answered_with_the_nearest_one() {
+        let msg = trace_path("trace:json_tol").unwrap_err().to_string();
+        assert!(msg.contains("(did you mean `json_tool`?)"), "{msg}");
+        assert!(
+            msg.contains("shipped traces: compileall, json_tool"),
+            "{msg}"
+        );
     }
 }
