@@ -7,6 +7,7 @@
 //! cell with those figures alone, named `WORKLOAD (mutator)` so that summaries keep the modes
 //! apart, and marked by its fit's note (`harness::mutator_fit::is_mutator_cell`).
 
+use super::program::ProgramRequest;
 use crate::alloc::AllocatorSpec;
 use crate::harness::cell::{CellOptions, CellSpec};
 use crate::harness::mutator::MutatorParams;
@@ -62,21 +63,20 @@ fn first_estimate(contenders: usize, recorded: Duration, cal: Calibration) -> St
     )
 }
 
-/// Replays `source` in mutator mode against `replays`, `repetitions` times with the
-/// calibration `cal` ([`calibration`]), saving each cell into `results` as it is measured;
-/// `recorded` is the recorded run's wall time, for the estimate the first line gives. Returns
-/// true when Ctrl-C stopped it.
-#[allow(clippy::too_many_arguments)]
+/// Replays `source` in mutator mode against `replays`, the request's repetitions times with
+/// the calibration `cal` ([`calibration`]), saving each cell into `results` as it is
+/// measured; `recorded` is the recorded run's wall time, for the estimate the first line
+/// gives. Returns true when Ctrl-C stopped it.
 pub fn replay(
     source: &Source,
     replays: &[AllocatorSpec],
     recorded: Duration,
-    repetitions: u32,
+    req: &ProgramRequest,
     cal: Calibration,
-    quiet: bool,
     store: &ResultsStore,
     results: &mut RunResults,
 ) -> anyhow::Result<bool> {
+    let (repetitions, quiet) = (req.repetitions, req.quiet);
     let opts = CellOptions {
         mutator: Some(MutatorParams::default()),
         ..CellOptions::default()

@@ -208,9 +208,8 @@ pub fn validate_program(
             &source,
             &replayed,
             recorded_wall,
-            req.repetitions,
+            req,
             super::mutator_replay::calibration(calibration),
-            req.quiet,
             store,
             results,
         )?;
