@@ -5,9 +5,7 @@
 //! is `--plot` and `--csv` naming one path, where the CSV used to be written and the
 //! heatmaps then fail on it after the whole sweep.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use std::path::{Path, PathBuf};
 
 const GRID: [&str; 4] = ["--arena", "256K,1M", "--pool", "4K,16K"];

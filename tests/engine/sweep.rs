@@ -2,9 +2,7 @@
 //! an independent replay written here, and `pybench run`'s results), parallel against serial,
 //! impossible points, the CSV and the heatmaps.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 use pybench::harness::cell::Materialized;
 use pybench::harness::timer::Timer;
