@@ -4,9 +4,7 @@
 //! gets a name only once complete (`sys::atomic_file`). Before, each interrupted command left
 //! a `.NAME.<pid>-….tmp` of up to the whole output's size beside it.
 
-mod common;
-
-use common::{entries, tempdir};
+use crate::common::{entries, tempdir};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 

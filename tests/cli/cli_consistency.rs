@@ -2,9 +2,8 @@
 //! numbered alike everywhere, no command panics on a closed pipe, listings align, `exec`
 //! keeps the program's output off stdout, and its RSS plot's axis says milliseconds.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common;
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;

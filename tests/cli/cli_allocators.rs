@@ -1,8 +1,6 @@
 //! CLI tests for `pybench list allocators`.
 
-mod common;
-
-use common::pybench;
+use crate::common::pybench;
 use predicates::prelude::*;
 
 fn stdout_of(args: &[&str]) -> String {

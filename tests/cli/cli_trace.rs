@@ -1,9 +1,7 @@
 //! The trace commands through the CLI: gen, stats FILE, list workloads, run --trace.
 
-mod common;
-
+use crate::common::{pybench, tempdir};
 use assert_cmd::Command;
-use common::{pybench, tempdir};
 use predicates::str::contains;
 
 fn json(cmd: &mut Command) -> serde_json::Value {

@@ -1,9 +1,9 @@
 //! CLI tests for `pybench run`: real runs at small scale, checked for the documented files,
 //! columns and sane values, plus bad input and Ctrl-C.
 
-mod common;
+use crate::common;
 
-use common::{pybench, run_dir, tempdir};
+use crate::common::{pybench, run_dir, tempdir};
 use predicates::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -461,7 +461,7 @@ fn a_run_survives_its_executable_being_removed() {
 fn an_order_no_program_gives_is_warned_about_once() {
     let tmp = tempdir("order");
     let spec = tmp.join("unlooped.toml");
-    let builtin = include_str!("../workloads/tuples.toml");
+    let builtin = include_str!("../../workloads/tuples.toml");
     let unlooped = builtin
         .replace("name = \"tuples\"", "name = \"unlooped\"")
         .replace("loop_iterations = 8", "loop_iterations = 1");

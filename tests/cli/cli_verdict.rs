@@ -1,9 +1,9 @@
 //! CLI tests of the verdict (issue 12): the reference flag, the noise warnings (with a faked
 //! load average, never by loading the machine), and a bad reference refused before measuring.
 
-mod common;
+use crate::common;
 
-use common::{pybench, results_json, tempdir};
+use crate::common::{pybench, results_json, tempdir};
 use predicates::prelude::*;
 
 /// A small, quick run of churn with the engine and glibc, one repetition.

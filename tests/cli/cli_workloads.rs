@@ -1,8 +1,8 @@
 //! `pybench list workloads` and `pybench stats`, including bad input.
 
-mod common;
+use crate::common;
 
-use common::pybench;
+use crate::common::pybench;
 use predicates::prelude::*;
 use std::io::Write as _;
 

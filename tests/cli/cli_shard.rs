@@ -2,9 +2,9 @@
 //! grid (3 workloads × 2 repetitions × null + 2 allocators, tiny scale, 2 rounds of 1 ms) is
 //! run unsharded and as 4 shards once per test binary; each test checks one property of it.
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -2,9 +2,7 @@
 //! spec knobs aimed at a recorded trace, `gen --like`'s length and version, list flags given
 //! empty; and names given twice, which would be measured twice.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 
 /// The one line a refused command printed on stderr, after checking it exited with 2 and
@@ -148,7 +146,7 @@ fn refused_command_lines_are_one_line_too() {
 fn a_name_given_twice_is_refused_before_measuring() {
     let tmp = tempdir("twice");
     let spec = tmp.join("dicts.toml");
-    let other = include_str!("../workloads/dicts.toml").replace("seed = ", "seed = 7 # ");
+    let other = include_str!("../../workloads/dicts.toml").replace("seed = ", "seed = 7 # ");
     std::fs::write(&spec, other).unwrap();
     // Two traces of one stem in different folders: both are `trace:t`.
     for folder in ["a", "b"] {

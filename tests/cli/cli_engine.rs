@@ -1,8 +1,6 @@
 //! CLI tests for `pybench engine` and `pybench list presets`.
 
-mod common;
-
-use common::pybench;
+use crate::common::pybench;
 use predicates::prelude::*;
 
 /// Value of a `name = value` line of the debugmallocstats layout.

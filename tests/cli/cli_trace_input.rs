@@ -2,9 +2,9 @@
 //! Each is refused in one line that says what is wrong, where, and (only where the command has
 //! one) which flag reads it anyway.
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 
 /// The one line a refused command printed on stderr, after checking it exited with 2.
 fn refusal(cmd: &mut assert_cmd::Command) -> String {

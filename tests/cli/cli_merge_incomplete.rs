@@ -5,9 +5,9 @@
 //! interrupted. (The kill is simulated by dropping cells from a finished shard's file: what
 //! a kill leaves is a results file saved after an earlier cell.)
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir, QUICK_RUN};
+use crate::common::{pybench, tempdir, QUICK_RUN};
 use std::path::{Path, PathBuf};
 
 /// Shard `k` of 2 of `dicts,churn × system × 2 repetitions` (four groups of two cells:

@@ -2,9 +2,7 @@
 //! metadata and recorded accounting, in fewer bytes when it was written before
 //! allocation-order references; bad input is one line and exit 2.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use pybench::trace::{TraceReader, TraceWriter};
 use pybench::workload::{Domain, Event};
 use std::path::Path;
