@@ -5,9 +5,7 @@
 //! (engine accounting, peak live bytes) equal the baseline's exactly. When this fails on those
 //! figures, a change moved them: re-record with `scripts/update-baseline.sh`.
 
-mod common;
-
-use common::tempdir;
+use crate::common::tempdir;
 use std::path::PathBuf;
 use std::process::Command;
 

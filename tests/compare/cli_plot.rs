@@ -1,9 +1,7 @@
 //! CLI tests for `pybench plot` and the plots written at the end of `pybench run`: the SVG
 //! and HTML files parse as XML and hold the expected series, labels and links.
 
-mod common;
-
-use common::{pybench, run, save, tempdir};
+use crate::common::{pybench, run, save, tempdir};
 use predicates::prelude::*;
 use std::path::Path;
 

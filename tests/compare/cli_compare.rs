@@ -1,9 +1,9 @@
 //! CLI tests for `pybench compare` on result files built with the crate's own model types,
 //! where the right verdict is known by construction.
 
-mod common;
+use crate::common;
 
-use common::{cell, pybench, run, save, tempdir, JITTER};
+use crate::common::{cell, pybench, run, save, tempdir, JITTER};
 use predicates::prelude::*;
 use pybench::report::model::{Metric, FORMAT_VERSION};
 use std::path::Path;

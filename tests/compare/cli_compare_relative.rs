@@ -4,9 +4,9 @@
 //! both; a change of the reference itself is named; bad references are one-line errors.
 //! The result files are built here, their verdicts known by construction.
 
-mod common;
+use crate::common;
 
-use common::{cell, pybench, save, tempdir};
+use crate::common::{cell, pybench, save, tempdir};
 use pybench::harness::paired::push_throughput_metrics;
 use pybench::metrics::Id;
 use pybench::report::model::{RunResults, ThroughputSamples};

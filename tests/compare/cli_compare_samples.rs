@@ -4,9 +4,9 @@
 //! the CPU-model warning, and the note on a shift every allocator shares. The result files are built here, with the right verdict known
 //! by construction.
 
-mod common;
+use crate::common;
 
-use common::{pybench, run, save, tempdir};
+use crate::common::{pybench, run, save, tempdir};
 use predicates::prelude::*;
 use pybench::harness::paired::push_throughput_metrics;
 use pybench::metrics::Id;

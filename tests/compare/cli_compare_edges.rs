@@ -2,9 +2,7 @@
 //! Markdown table, and on flag values that used to be clamped silently or never finish.
 //! (cli_compare.rs is at its size limit.)
 
-mod common;
-
-use common::{pybench, run, save, tempdir};
+use crate::common::{pybench, run, save, tempdir};
 use pybench::report::model::CellStatus;
 
 fn steady(_: &str, _: &str, _: u32) -> f64 {

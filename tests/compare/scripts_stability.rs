@@ -6,9 +6,7 @@
 //! explain. And runs whose every cost moves with the host: each allocator's own figures spread,
 //! their ratios do not.
 
-mod common;
-
-use common::tempdir;
+use crate::common::tempdir;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
