@@ -2,9 +2,9 @@
 //! obmalloc's figures on the same stream. Skipped, with a message, where an interpreter's
 //! shared libpython is not installed.
 
-mod common;
+use crate::common;
 
-use common::pybench;
+use crate::common::pybench;
 use predicates::prelude::*;
 
 /// True when `cpython:3.X` can be loaded here (asked the same way a run would).

@@ -1,9 +1,9 @@
 //! `pybench exec` on a real Python program: every allocator's cells, the preload really in
 //! effect inside the Python process, peak RSS above the bare interpreter's, failures reported.
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 use std::path::Path;
 

@@ -2,9 +2,9 @@
 //! runs past it is killed and the run reported for what it is; a bad value is a usage
 //! error), and SIGTERM sent to pybench alone, as a CI job's time limit does.
 
-mod common;
+use crate::common;
 
-use common::{have_python, pybench, tempdir};
+use crate::common::{have_python, pybench, tempdir};
 use std::process::Command;
 
 /// A program that allocates a little, then sleeps far longer than any timeout below.

@@ -1,9 +1,9 @@
 //! `pybench validate` on a real allocation-heavy script: both sides measured for every
 //! allocator, rankings and Kendall's tau written to the result files, bad input refused.
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 
 const SCRIPT: &str = concat!(

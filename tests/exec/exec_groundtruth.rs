@@ -3,9 +3,9 @@
 //! interpreter; what cannot run is reported in one line with exit code 2 while the rest is
 //! still written.
 
-mod common;
+use crate::common;
 
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use std::path::{Path, PathBuf};
 
 fn results(root: &Path) -> serde_json::Value {

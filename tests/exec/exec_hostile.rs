@@ -3,9 +3,9 @@
 //! named twice, programs that cannot start. Each must end with a true one-line message and
 //! the right exit code, keep what was measured, and leave no program running.
 
-mod common;
+use crate::common;
 
-use common::{have_python, pybench, tempdir};
+use crate::common::{have_python, pybench, tempdir};
 use predicates::prelude::*;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
