@@ -2,7 +2,7 @@
 //! mutator, sources without pace are refused in one line (exit 2), and traces without pace
 //! still replay in the plain mode.
 
-mod common;
+use crate::common;
 
 use pybench::trace::{Meta, TraceWriter};
 use pybench::workload::{Domain, Event};

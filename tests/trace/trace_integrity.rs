@@ -1,8 +1,8 @@
 //! Trace format version 2's integrity guarantees (issue 16, item 2 and 3) and its new
 //! columns (pace, issue 14): written to fail on a version-1-only reader.
 
-mod common;
-use common::pybench;
+use crate::common;
+use crate::common::pybench;
 
 use pybench::trace::format::{self, block_binding, crc, pace_code, pace_cycles};
 use pybench::trace::parallel::ParallelReader;

@@ -5,7 +5,7 @@
 //! `/proc/self/fd`, for this test's own file, so tests running alongside do not matter and
 //! nothing here waits or sleeps).
 
-mod common;
+use crate::common;
 
 use pybench::trace::parallel::ParallelReader;
 use pybench::workload::{Event, Workload};

@@ -5,16 +5,14 @@
 //! pymalloc sizes, a trace without it is refused in one line (exit 2), and traces written
 //! without it still read.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use pybench::trace::accounting::{Accounting, PrehookFrees, Snapshot};
 use pybench::trace::{Meta, TraceReader, TraceWriter};
 use pybench::workload::{Domain, Event};
 use std::path::{Path, PathBuf};
 
-const REPORT_38: &str = include_str!("fixtures/debugmallocstats-3.8.18.txt");
-const REPORT_311: &str = include_str!("fixtures/debugmallocstats-3.11.7.txt");
+const REPORT_38: &str = include_str!("../fixtures/debugmallocstats-3.8.18.txt");
+const REPORT_311: &str = include_str!("../fixtures/debugmallocstats-3.11.7.txt");
 
 /// A few events: two blocks allocated, one freed.
 fn events() -> Vec<Event> {

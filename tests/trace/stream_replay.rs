@@ -2,8 +2,8 @@
 //! accounting of a materialised one; parallel decode gives exactly the serial decode's events;
 //! a forced-stream run works end to end through the CLI.
 
-mod common;
-use common::write_trace;
+use crate::common;
+use crate::common::write_trace;
 
 use proptest::prelude::*;
 use pybench::alloc::{AllocatorSpec, PymallocAllocator};

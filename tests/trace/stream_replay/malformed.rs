@@ -1,4 +1,4 @@
-//! Malformed traces streamed (part of `tests/stream_replay.rs`): a feed repairs every pass
+//! Malformed traces streamed (part of `tests/trace/stream_replay.rs`): a feed repairs every pass
 //! as materialising does, and a streamed run of such a trace behaves like a materialised one.
 
 use super::*;

@@ -1,9 +1,7 @@
 //! `pybench record` end to end on real CPython interpreters (3.9 and 3.11 from pyenv or
 //! PATH; each test says so and passes vacuously when one is missing), plus its bad input.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 
 use pybench::trace::source::read_all;
 use pybench::workload::{Domain, Event};
