@@ -2,9 +2,7 @@
 //! perfectly like itself, `numbers` is nothing like a real program, and a stand-in is
 //! deterministic, close to its source on every figure, and holds none of its sequence.
 
-mod common;
-
-use common::{pybench, tempdir as tmp};
+use crate::common::{pybench, tempdir as tmp};
 use predicates::prelude::PredicateBooleanExt as _;
 use predicates::str::{contains, is_match};
 use pybench::trace::source::read_all;

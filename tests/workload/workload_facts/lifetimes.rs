@@ -1,4 +1,4 @@
-//! The lifetime-shaped built-ins (part of `tests/workload_facts.rs`): gc_cycles,
+//! The lifetime-shaped built-ins (part of `tests/workload/workload_facts.rs`): gc_cycles,
 //! arena_thrash, churn, json, webapp, temporaries, and loop bodies.
 
 use super::*;

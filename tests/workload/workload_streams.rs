@@ -1,6 +1,6 @@
 //! Properties of every built-in workload's stream, on every CPython version: well-formed,
 //! deterministic for a seed (and different across seeds), and pinned by golden hashes. The
-//! per-workload CPython facts are in `tests/workload_facts.rs`.
+//! per-workload CPython facts are in `tests/workload/workload_facts.rs`.
 
 use proptest::prelude::*;
 use pybench::workload::op_order::{OpPredictor, WARN_ABOVE};

@@ -1,6 +1,6 @@
 //! Behaviour of the built-in workloads: each checks the CPython facts its model encodes
 //! (expected values from cpython-patterns.md). Properties of every stream (well-formedness,
-//! determinism, golden hashes) are in `tests/workload_streams.rs`.
+//! determinism, golden hashes) are in `tests/workload/workload_streams.rs`.
 
 use pybench::workload::{Domain, Event, Summary, Workload};
 
