@@ -2,9 +2,7 @@
 //! replaced, an output that is one of the command's inputs refused, directories named in
 //! errors. FIFOs only (made in a temp folder): no test writes to a real system path.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};

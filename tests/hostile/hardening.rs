@@ -2,9 +2,9 @@
 //! recorder leaking into other processes, and the small defects. Each test fails on the code
 //! before the fix.
 
-mod common;
+use crate::common;
 
-use common::{entries, pybench, tempdir};
+use crate::common::{entries, pybench, tempdir};
 use pybench::workload::{Domain, Event};
 use std::time::Duration;
 

@@ -1,9 +1,7 @@
 //! `--csv/--json/--markdown` targets that could only fail or clobber each other at the end of
 //! a run are refused before anything is measured: one line, exit 2, no results folder.
 
-mod common;
-
-use common::{pybench, tempdir};
+use crate::common::{pybench, tempdir};
 use predicates::prelude::*;
 
 #[test]

@@ -1,4 +1,4 @@
-//! Section 4 of `tests/hardening.rs`: a recorder confined to its program (a shell or a
+//! Section 4 of `tests/hostile/hardening.rs`: a recorder confined to its program (a shell or a
 //! wrapper around the interpreter, a child interpreter, a foreign writer on the channel, an
 //! empty PYTHONPATH).
 

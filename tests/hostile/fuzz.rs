@@ -11,7 +11,7 @@
 //! CI runs a fixed seed and a few thousand inputs in seconds; `scripts/fuzz.sh` runs as many
 //! as asked with a fresh seed: `PYBENCH_FUZZ_INPUTS` (per kind) and `PYBENCH_FUZZ_SEED`.
 
-mod common;
+use crate::common;
 
 use pybench::compare::Settings;
 use pybench::report::export::{Csv, Exporter, Json, Markdown};
