@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the binary under test, fresh temporary
 //! directories, and result files built with the crate's own model types (for the CLI tests of
-//! `compare` and `plot`). A test file uses them with `mod common;`.
+//! `compare` and `plot`). Each test binary's `tests/<group>/main.rs` declares it
+//! (`#[path = "../common/mod.rs"] mod common;`) and its files use `crate::common`.
 #![allow(dead_code)] // each test crate uses part of it
 
 use pybench::report::model::{

@@ -1,0 +1,302 @@
+//! CLI tests of the verdict (issue 12): the reference flag, the noise warnings (with a faked
+//! load average, never by loading the machine), and a bad reference refused before measuring.
+
+use crate::common;
+
+use crate::common::{pybench, results_json, tempdir};
+use predicates::prelude::*;
+
+/// A small, quick run of churn with the engine and glibc, one repetition.
+fn run(name: &str, extra: &[&str]) -> (assert_cmd::assert::Assert, common::TempDir) {
+    run_reps(name, "1", extra)
+}
+
+/// As [`run`], with `reps` repetitions.
+fn run_reps(
+    name: &str,
+    reps: &str,
+    extra: &[&str],
+) -> (assert_cmd::assert::Assert, common::TempDir) {
+    let tmp = tempdir(name);
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", reps])
+        .args([
+            "--scale",
+            "20000",
+            "--rounds",
+            "4",
+            "--min-time",
+            "0.002",
+            "--no-plots",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(&tmp)
+        .env_remove("PYBENCH_FAKE_LOADAVG")
+        .assert();
+    (a, tmp)
+}
+
+#[test]
+fn the_reference_flag_changes_the_ratio_base() {
+    let (a, _) = run("ref-default", &[]);
+    let out = String::from_utf8(a.success().get_output().stdout.clone()).unwrap();
+    assert!(out.contains("vs pymalloc:cpython-3.11"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("pymalloc")).unwrap();
+    assert!(row.contains("reference"), "{row}");
+
+    let (a, _) = run("ref-system", &["--reference", "system"]);
+    let out = String::from_utf8(a.success().get_output().stdout.clone()).unwrap();
+    assert!(out.contains("vs system"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("system")).unwrap();
+    assert!(row.contains("reference"), "{row}");
+    let row = out.lines().find(|l| l.starts_with("pymalloc")).unwrap();
+    assert!(!row.contains("reference"), "{row}");
+}
+
+/// `--reference` is kept in the results: summary.md, and index.html as `pybench plot` draws
+/// it again from results.json, are relative to the same allocator as the terminal table
+/// (they used to fall back to pymalloc whatever the flag said).
+#[test]
+fn the_reference_is_the_same_in_summary_md_and_index_html() {
+    let (a, tmp) = run("ref-kept", &["--reference", "system"]);
+    a.success();
+    let dir = common::run_dir(&tmp);
+    assert_eq!(results_json(&tmp)["parameters"]["reference"], "system");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("| vs system |"), "{md}");
+    assert!(!md.contains("vs pymalloc"), "{md}");
+    pybench().arg("plot").arg(&dir).arg("-q").assert().success();
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("vs system"), "{html}");
+    assert!(!html.contains("vs pymalloc"), "{html}");
+}
+
+#[test]
+fn an_unknown_reference_is_refused_before_measuring() {
+    let (a, tmp) = run("ref-bad", &["--reference", "jemalloc"]);
+    a.code(2)
+        .stderr(predicate::str::contains("--reference jemalloc"));
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    // null is measured in every run but has no row to be the base of.
+    let (a, tmp) = run("ref-null", &["--reference", "null"]);
+    a.code(2).stderr(
+        predicate::str::contains("--reference null")
+            .and(predicate::str::contains("(pymalloc:cpython-3.11, system)")),
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+#[test]
+fn a_busy_machine_is_warned_about_once_and_recorded() {
+    let tmp = tempdir("load");
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+        .args(common::QUICK_RUN)
+        .arg("--no-plots")
+        .arg("--out")
+        .arg(&tmp)
+        .env("PYBENCH_FAKE_LOADAVG", "64.5 60.0 50.0 3/200 1234")
+        .assert()
+        .success();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        err.matches("warning: load average 64.50").count(),
+        1,
+        "{err}"
+    );
+    let json = results_json(&tmp);
+    assert_eq!(json["machine"]["load_average"], 64.5);
+    // How throughput was measured is part of the run's parameters.
+    let cal = &json["parameters"]["calibration"];
+    assert_eq!(cal["rounds"], 2, "{cal}");
+    assert_eq!(cal["min_time_ns"], 1_000_000, "{cal}");
+    assert_eq!(cal["fixed_layout"], false, "{cal}");
+    // The build measured is recorded, and a build whose engine checks every free says so
+    // (the README's test command builds with `checked`; a plain release build stays quiet).
+    assert_eq!(json["machine"]["build"], pybench::BUILD);
+    assert_eq!(
+        err.contains("`checked` build") || err.contains("`debug` build"),
+        pybench::BUILD != "release",
+        "{err}"
+    );
+
+    // A quiet machine (faked too, the real one may be busy): no load warning.
+    let tmp = tempdir("noload");
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+        .args(common::QUICK_RUN)
+        .arg("--no-plots")
+        .arg("--out")
+        .arg(&tmp)
+        .env("PYBENCH_FAKE_LOADAVG", "0.10 0.10 0.10 1/100 1")
+        .assert()
+        .success();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(!err.contains("warning: load average"), "{err}");
+}
+
+/// The throughput notes of a run's cells, one string per cell with throughput.
+fn throughput_notes(dir: &std::path::Path) -> Vec<String> {
+    let json = results_json(dir);
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["throughput"].is_null())
+        .map(|c| c["notes"].to_string())
+        .collect()
+}
+
+/// `--fixed-layout` reaches the throughput process itself (it reports the persona it ran
+/// with, so a flag that never took effect fails here), and a default run keeps ASLR on.
+#[test]
+fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
+    let (a, dir) = run("fixed", &["--fixed-layout"]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(!notes.is_empty());
+    assert!(
+        notes.iter().all(|n| n.contains("one fixed address layout")),
+        "{notes:?}"
+    );
+    let (a, dir) = run("random", &[]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(!notes.is_empty());
+    assert!(
+        notes.iter().all(|n| !n.contains("fixed address layout")),
+        "{notes:?}"
+    );
+}
+
+/// The cells of a run's results.json.
+fn cells(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let json = results_json(dir);
+    json["cells"].as_array().unwrap().clone()
+}
+
+/// Repetitions past the third are throughput processes only: every repetition's cells have
+/// their own process's samples (the verdict's units), the memory figures come from the first
+/// three, and a cell without them says why.
+#[test]
+fn repetitions_past_the_memory_ones_add_throughput_processes_only() {
+    let (a, dir) = run_reps("procs", "4", &["--quiet"]);
+    a.success();
+    let cells = cells(&dir);
+    let system: Vec<&serde_json::Value> = cells
+        .iter()
+        .filter(|c| c["allocator"] == "system")
+        .collect();
+    assert_eq!(system.len(), 4);
+    let mut groups: Vec<String> = Vec::new();
+    for c in &system {
+        let rep = c["repetition"].as_u64().unwrap();
+        assert_eq!(c["status"], "ok", "{c}");
+        assert_eq!(c["throughput"]["ns_per_op"].as_array().unwrap().len(), 4);
+        groups.push(c["throughput"]["group"].as_str().unwrap().to_string());
+        let has_rss = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "peak_rss_bytes");
+        assert_eq!(has_rss, rep < 3, "rep {rep}: {c}");
+        if rep >= 3 {
+            assert!(c["notes"].to_string().contains("throughput only"), "{c}");
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    assert_eq!(
+        groups.len(),
+        4,
+        "one throughput process per repetition: {groups:?}"
+    );
+}
+
+/// With one throughput process the intervals cannot show the spread between processes: the
+/// run says so; with two it does not.
+#[test]
+fn a_single_throughput_process_is_warned_about() {
+    let (a, _) = run("one-proc", &["--quiet"]);
+    let err = String::from_utf8(a.success().get_output().stderr.clone()).unwrap();
+    assert!(err.contains("one throughput process per workload"), "{err}");
+    let (a, _) = run_reps("two-procs", "2", &["--quiet"]);
+    let err = String::from_utf8(a.success().get_output().stderr.clone()).unwrap();
+    assert!(!err.contains("one throughput process"), "{err}");
+}
+
+/// `null` is the harness's own cost, measured in every process: alone it leaves nothing to
+/// compare (refused in one line before measuring, nothing written); beside others it is
+/// noted, has no row, and each workload's line gives its cost as the geometric mean of the
+/// processes' medians with a 95 % interval around it.
+#[test]
+fn null_is_the_harness_line_with_its_interval_never_a_row() {
+    let tmp = tempdir("null-alone");
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "null", "--out"])
+        .arg(&tmp)
+        .assert()
+        .code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("nothing to compare"), "{err}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+
+    let tmp = tempdir("null-named");
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "null,system", "-r", "3"])
+        .args(["--scale", "20000", "--rounds", "4", "--min-time", "0.002"])
+        .args(["--no-plots", "--out"])
+        .arg(&tmp)
+        .env_remove("PYBENCH_FAKE_LOADAVG")
+        .assert()
+        .success();
+    let out = a.get_output();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout.clone()).unwrap(),
+        String::from_utf8(out.stderr.clone()).unwrap(),
+    );
+    assert!(stderr.contains("null is measured in every run"), "{stderr}");
+    assert!(!stdout.lines().any(|l| l.starts_with("null")), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("churn —"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let shown = line.split("harness (null) ").nth(1).unwrap();
+    let nums: Vec<f64> = shown
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [point, lo, hi] = nums[..] else {
+        panic!("{line}")
+    };
+    assert!(lo < point && point < hi, "{line}");
+    // The point is the geometric mean over the processes of each one's median round.
+    let medians: Vec<f64> = cells(&tmp)
+        .iter()
+        .filter(|c| c["allocator"] == "null" && c["workload"] == "churn")
+        .map(|c| {
+            let mut v: Vec<f64> = c["throughput"]["ns_per_op"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            }
+        })
+        .collect();
+    assert_eq!(medians.len(), 3, "one null cell per process");
+    let geo = (medians.iter().map(|m| m.ln()).sum::<f64>() / 3.0).exp();
+    assert!((geo - point).abs() <= 0.006, "{geo} vs {line}");
+}

@@ -1,0 +1,285 @@
+//! `compare` on runs that hold nothing to compare, on workload names that would break the
+//! Markdown table, and on flag values that used to be clamped silently or never finish.
+//! (cli_compare.rs is at its size limit.)
+
+use crate::common::{pybench, run, save, tempdir};
+use pybench::report::model::CellStatus;
+
+fn steady(_: &str, _: &str, _: u32) -> f64 {
+    1e7
+}
+
+/// A run whose every cell failed.
+fn all_failed(name: &str) -> pybench::report::model::RunResults {
+    let mut r = run(name, 3, steady);
+    for c in &mut r.cells {
+        c.status = CellStatus::Failed {
+            reason: "killed by signal 9 (SIGKILL)".to_string(),
+        };
+        c.metrics.clear();
+    }
+    r
+}
+
+fn refused(base: &std::path::Path, cur: &std::path::Path) -> String {
+    let a = pybench()
+        .arg("compare")
+        .arg(base)
+        .arg(cur)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(2);
+    assert!(a.get_output().stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn runs_without_a_successful_cell_are_not_comparable() {
+    let tmp = tempdir("cmp-nothing");
+    let good = save(&tmp, "good", &run("good", 3, steady));
+    let failed = save(&tmp, "failed", &all_failed("failed"));
+    let failed2 = save(&tmp, "failed2", &all_failed("failed2"));
+    // Two runs that measured nothing used to give an empty report and exit 0: a CI gate
+    // passed on a run whose every cell had failed.
+    let err = refused(&failed, &failed2);
+    assert!(err.contains("neither run has a successful cell"), "{err}");
+    let err = refused(&good, &failed);
+    assert!(
+        err.contains("the current run has no successful cell"),
+        "{err}"
+    );
+    let err = refused(&failed, &good);
+    assert!(err.contains("the baseline has no successful cell"), "{err}");
+    // Even comparing only the shared cells.
+    let a = pybench()
+        .args(["compare", "--shared-only"])
+        .arg(&failed)
+        .arg(&failed2)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(2);
+    assert!(a.get_output().stdout.is_empty());
+}
+
+#[test]
+fn a_workload_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() {
+    let tmp = tempdir("cmp-names");
+    let mut base = run("base", 3, steady);
+    for c in &mut base.cells {
+        if c.workload == "dicts" {
+            c.workload = "my|load\nnext".to_string();
+        }
+    }
+    let b = save(&tmp, "base", &base);
+    let out = pybench()
+        .args(["compare", "--all-rows"])
+        .arg(&b)
+        .arg(&b)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // Every table line has the header's seven column bars, escaped ones not counted.
+    let bars = |l: &str| l.replace("\\|", "").matches('|').count();
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(table.len() > 4, "{md}");
+    for l in &table {
+        assert_eq!(bars(l), 7, "{l}");
+    }
+    assert!(md.contains("| my\\|load next × `system` |"), "{md}");
+    // A line of the table never goes on outside it.
+    assert!(!md.lines().any(|l| l.starts_with("next")), "{md}");
+}
+
+#[test]
+fn nonsense_memory_floors_and_endless_resampling_are_refused() {
+    let tmp = tempdir("cmp-flags");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    for (flag, value, says) in [
+        (
+            "--memory-floor",
+            "-5",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        (
+            "--memory-floor",
+            "nan",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        (
+            "--memory-floor",
+            "inf",
+            "--memory-floor must be a size in KiB, 0 or more",
+        ),
+        ("--resamples", "4000000000", "is not in 100..=1000000"),
+    ] {
+        let a = pybench()
+            .arg("compare")
+            .arg(&b)
+            .arg(&b)
+            .arg(format!("{flag}={value}"))
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "{flag} {value}: {err}");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+        assert!(a.get_output().stdout.is_empty());
+    }
+    pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&b)
+        .arg("--memory-floor=0")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_interrupted_run_is_named_in_the_report() {
+    let tmp = tempdir("cmp-interrupted");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cut = run("cut", 3, steady);
+    cut.cells.truncate(4 * 2); // two of three repetitions of the four cells
+    cut.interrupted = true;
+    let c = save(&tmp, "cut", &cut);
+    let out = pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        md.contains("> **Note:** the current run was interrupted (or merged without all its shards): some of its cells have fewer than the 3 repetitions it asked for"),
+        "{md}"
+    );
+    assert!(!md.contains("the baseline was interrupted"), "{md}");
+}
+
+#[test]
+fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
+    use pybench::report::model::ThroughputSamples;
+    let tmp = tempdir("cmp-samples");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    for bad in [0.0, -5.0, -0.0] {
+        let mut r = run("bad", 3, steady);
+        for c in &mut r.cells {
+            c.throughput = Some(ThroughputSamples {
+                group: format!("{}/rep{}/g0", c.workload, c.repetition),
+                min_time_ns: 10_000_000,
+                passes_per_sample: 1,
+                cold_ns_per_op: 20.0,
+                ns_per_op: vec![100.0, 101.0, 99.0],
+                null_ns_per_op: vec![2.0, 2.0, 2.0],
+            });
+        }
+        let last = r.cells.last_mut().unwrap();
+        last.throughput.as_mut().unwrap().ns_per_op[1] = bad;
+        let (w, a, rep) = (
+            last.workload.clone(),
+            last.allocator.clone(),
+            last.repetition,
+        );
+        let c = save(&tmp, &format!("bad{bad}"), &r);
+        // Before: "-118.5 %" figures or an infinite speed, judged "not significant".
+        let err = refused(&b, &c);
+        assert!(
+            err.contains(&format!(
+                "not a pybench results file: {w} × {a} rep {rep}: a throughput sample of {bad} ns/event"
+            )),
+            "{bad}: {err}"
+        );
+    }
+}
+
+/// A steady run whose every `pools_used` figure is `f` of the steady one: a deterministic
+/// metric, so any change is a regression or an improvement.
+fn pools_changed(f: impl Fn(f64) -> f64) -> pybench::report::model::RunResults {
+    let mut cur = run("cur", 3, steady);
+    for c in &mut cur.cells {
+        for m in c.metrics.iter_mut().filter(|m| m.name == "pools_used") {
+            m.value = f(m.value);
+        }
+    }
+    cur
+}
+
+#[test]
+fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
+    let tmp = tempdir("cmp-summary");
+    let base = run("base", 3, steady);
+    let b = save(&tmp, "base", &base);
+    let c = save(&tmp, "cur", &pools_changed(|v| v + 1.0));
+    let same = save(&tmp, "same", &run("same", 3, steady));
+    // A folder where the summary file should be: it cannot be appended to.
+    let summary = tmp.join("summary-is-a-folder");
+    std::fs::create_dir(&summary).unwrap();
+    let compare = |cur: &std::path::Path, code: i32| {
+        let a = pybench()
+            .arg("compare")
+            .arg(&b)
+            .arg(cur)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .assert()
+            .code(code);
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    // The regression's exit code stands, the failed summary said in one line…
+    let err = compare(&c, 1);
+    assert!(err.contains("cannot append to"), "{err}");
+    // …and without a regression the failure is the exit code.
+    let err = compare(&same, 2);
+    assert!(err.contains("cannot append to"), "{err}");
+}
+
+/// A planted huge figure (a damaged or hand-edited file) used to print as hundreds of digits
+/// in the value, change and ratio columns.
+#[test]
+fn a_huge_planted_figure_prints_in_scientific_notation() {
+    let tmp = tempdir("cmp-huge");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let c = save(&tmp, "cur", &pools_changed(|_| 1e300));
+    for format in ["markdown", "csv"] {
+        let a = pybench()
+            .args(["compare", "--format", format])
+            .arg(&b)
+            .arg(&c)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .assert()
+            .code(1);
+        let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        let longest_number = out
+            .split(|ch: char| !ch.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest_number < 30, "{format}: {out}");
+        if format == "markdown" {
+            assert!(out.contains("e300"), "{out}");
+        }
+    }
+}
+
+/// A cell copied in a results file used to count as two samples; now the file is refused,
+/// naming the cell, by every command that reads results.
+#[test]
+fn a_cell_written_twice_makes_the_file_unreadable() {
+    let tmp = tempdir("cmp-dup");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cur = run("cur", 3, steady);
+    let copy = cur.cells[0].clone();
+    cur.cells.push(copy.clone());
+    let c = save(&tmp, "cur", &cur);
+    let err = refused(&b, &c);
+    let cell = format!(
+        "{} × {} rep {} appears twice",
+        copy.workload, copy.allocator, copy.repetition
+    );
+    assert!(err.contains(&cell), "{err}");
+    pybench().arg("plot").arg(&c).assert().code(2);
+}

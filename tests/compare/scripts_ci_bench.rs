@@ -1,0 +1,94 @@
+//! End to end: `scripts/ci-bench.sh` runs the quick suite with this build's pybench and
+//! compares it with the committed baseline in `results/baseline/`. Timing verdicts depend on
+//! the machine, so the test checks what does not: the run is comparable with the baseline
+//! (exit 0 or 1, never 2), the exit code agrees with the report, and the portable figures
+//! (engine accounting, peak live bytes) equal the baseline's exactly. When this fails on those
+//! figures, a change moved them: re-record with `scripts/update-baseline.sh`.
+
+use crate::common::tempdir;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn ci_bench_against_the_committed_baseline() {
+    let tmp = tempdir("run");
+    let summary = tmp.join("step-summary.md");
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/ci-bench.sh"))
+        .args(["--format", "csv"])
+        .env("PYBENCH_CI_OUT", tmp.join("out"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("PYBENCH_BASELINE")
+        // This build's binary, not the script's own `cargo build --release`: built without
+        // the test run's features, that recompiled pybench inside the test (≈ 100 s of CI's
+        // 20 minutes) and put a differently built binary under every later test.
+        .env("PYBENCH_BIN", env!("CARGO_BIN_EXE_pybench"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "comparable with the baseline: exit {code:?}\n{stderr}"
+    );
+
+    let mut r = csv::Reader::from_reader(&out.stdout[..]);
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (class, verdict, metric, op, w, a) = (
+        col("class"),
+        col("verdict"),
+        col("metric"),
+        col("op"),
+        col("workload"),
+        col("allocator"),
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert!(rows.len() > 100, "{} rows\n{stderr}", rows.len());
+    let deterministic: Vec<_> = rows
+        .iter()
+        .filter(|r| &r[class] == "deterministic")
+        .collect();
+    assert!(deterministic.len() > 20, "engine figures compared");
+    for r in &deterministic {
+        assert_eq!(
+            &r[verdict], "unchanged",
+            "{} × {} {}[{}] differs from results/baseline",
+            &r[w], &r[a], &r[metric], &r[op]
+        );
+    }
+    let regressed = rows.iter().any(|r| &r[verdict] == "regressed");
+    assert_eq!(
+        code == Some(1),
+        regressed,
+        "exit code agrees with the report"
+    );
+
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.starts_with("## pybench compare"), "{md}");
+    assert!(md.contains("| benchmark | metric | baseline | current | change | verdict |"));
+    let run_dir = std::fs::read_dir(tmp.join("out"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(run_dir.join("index.html").exists(), "plots of the CI run");
+}
+
+#[test]
+fn ci_bench_without_a_baseline_exits_2() {
+    let tmp = tempdir("none");
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/ci-bench.sh"))
+        .env("PYBENCH_BASELINE", tmp.join("absent"))
+        .env("PYBENCH_CI_OUT", tmp.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no baseline"));
+}

@@ -1,0 +1,165 @@
+//! `scripts/stability.sh`'s analysis of kept runs (`ANALYSE=DIR`), on runs written here whose
+//! answer is known: an allocator whose net ratio to pymalloc follows the host's speed exactly
+//! (a power of `null`'s gross cost) on a host that runs at another speed in each run. The raw
+//! net ratios then differ between runs, and the same ratios moved to one host speed agree —
+//! what the script's host-speed section exists to tell apart from drift that speed does not
+//! explain. And runs whose every cost moves with the host: each allocator's own figures spread,
+//! their ratios do not.
+
+use crate::common::tempdir;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Each run's mean host speed (null's gross ns/event): 2.0 to 3.2.
+const BASES: [f64; 5] = [2.0, 2.6, 3.2, 2.3, 2.9];
+
+/// Net ns/event of the reference in every process.
+const REFERENCE_NET: f64 = 10.0;
+
+/// The other allocator's net ratio to the reference at host speed `null_ns`: 0.9 at 2.5 ns,
+/// falling as the square root of the host's slowness.
+fn ratio_at(null_ns: f64) -> f64 {
+    0.9 * (null_ns / 2.5).powf(-0.5)
+}
+
+/// One throughput cell whose three rounds all read `gross` with `null_ns` beside them (not
+/// named `null`: inside `json!` that is JSON's null).
+fn cell(allocator: &str, rep: u32, gross: f64, null_ns: f64) -> serde_json::Value {
+    json!({
+        "workload": "w",
+        "allocator": allocator,
+        "repetition": rep,
+        "status": "ok",
+        "throughput": {
+            "group": format!("w/rep{rep}/g0"),
+            "ns_per_op": [gross, gross, gross],
+            "null_ns_per_op": [null_ns, null_ns, null_ns],
+        },
+    })
+}
+
+/// Run `label` of the study: six processes, the host `base` ns/event slow on average and
+/// varying ±12 % between its processes.
+fn write_run(dir: &Path, label: &str, base: f64) {
+    write_cells(dir, label, |rep| {
+        let null = base * (0.88 + 0.04 * f64::from(rep));
+        (null, REFERENCE_NET, REFERENCE_NET / ratio_at(null))
+    });
+}
+
+/// A run of six processes; `costs(rep)` gives the process's null cost and the reference's and
+/// jemalloc's net ns/event.
+fn write_cells(dir: &Path, label: &str, costs: impl Fn(u32) -> (f64, f64, f64)) {
+    let mut cells = Vec::new();
+    for rep in 1..=6u32 {
+        let (null, reference, other) = costs(rep);
+        cells.push(cell("null", rep, null, null));
+        cells.push(cell("pymalloc:cpython-3.11", rep, reference + null, null));
+        cells.push(cell("jemalloc", rep, other + null, null));
+    }
+    let run = dir.join(label);
+    std::fs::create_dir_all(&run).unwrap();
+    let doc = json!({ "machine": { "build": "release" }, "cells": cells });
+    std::fs::write(run.join("results.json"), doc.to_string()).unwrap();
+    std::fs::write(run.join("summary.md"), "").unwrap();
+}
+
+/// The lines of the section whose heading starts with `title`, up to its "worst spread" line.
+fn section<'a>(out: &'a str, title: &str) -> Vec<&'a str> {
+    let mut lines = out.lines().skip_while(|l| !l.starts_with(title));
+    let mut kept: Vec<&str> = lines.by_ref().take_while(|l| !l.is_empty()).collect();
+    kept.retain(|l| !l.starts_with(title));
+    kept
+}
+
+/// The script's analysis of the runs in `dir`; `None` without python3.
+fn analyse(dir: &Path) -> Option<String> {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("skipped: python3 is not installed (the script's analysis needs it)");
+        return None;
+    }
+    let script: PathBuf = [env!("CARGO_MANIFEST_DIR"), "scripts/stability.sh"]
+        .iter()
+        .collect();
+    let out = Command::new("bash")
+        .arg(script)
+        .env("ANALYSE", dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout)
+}
+
+#[test]
+fn a_shift_every_allocator_shares_moves_the_absolute_figures_not_the_ratios() {
+    let tmp = tempdir("stability");
+    // Each run's host makes every net cost 1.0 – 1.2 times the first's; jemalloc costs 0.8
+    // of the reference in every process.
+    for (i, shift) in [1.0, 1.2, 1.1, 1.05, 1.15].into_iter().enumerate() {
+        write_cells(&tmp, &format!("s{}", i + 1), |_| {
+            (
+                2.0 * shift,
+                REFERENCE_NET * shift,
+                0.8 * REFERENCE_NET * shift,
+            )
+        });
+    }
+    let Some(stdout) = analyse(&tmp) else { return };
+    let ratios = section(&stdout, "net throughput (what the verdict reports)");
+    assert!(
+        ratios[0].contains(" 1.250") && ratios[0].ends_with("± 0.0 %"),
+        "{stdout}"
+    );
+    let alone = section(&stdout, "net ns/event of each allocator alone");
+    assert_eq!(alone.len(), 3, "two cells and the verdict line:\n{stdout}");
+    // 8.0 × 1.0 … 1.2 about their mean 8.8: the largest deviation is 0.8 / 8.8 = ±9.1 %.
+    assert!(
+        alone[0].starts_with("w        jemalloc") && alone[0].ends_with("± 9.1 %"),
+        "{stdout}"
+    );
+    assert!(alone[0].contains(" 8.000  9.600"), "{}", alone[0]);
+    assert!(alone[2].contains("0 of 2 within ±3 %"), "{stdout}");
+    assert!(
+        !alone[2].contains("target"),
+        "no target for absolute figures: {stdout}"
+    );
+}
+
+#[test]
+fn speed_adjusted_ratios_agree_where_the_host_speed_explains_the_spread() {
+    let tmp = tempdir("stability");
+    for (i, base) in BASES.into_iter().enumerate() {
+        write_run(&tmp, &format!("s{}", i + 1), base);
+    }
+    let Some(stdout) = analyse(&tmp) else { return };
+    let raw = section(&stdout, "net throughput (what the verdict reports)");
+    assert_eq!(raw.len(), 2, "one cell and its verdict line:\n{stdout}");
+    assert!(
+        raw[1].contains("0 of 1 within"),
+        "the runs' own speeds move the raw ratio by ±12 %:\n{stdout}"
+    );
+    let moved = section(&stdout, "net throughput moved to one host speed");
+    assert_eq!(moved.len(), 2, "{stdout}");
+    // Every run's figure is the ratio at the study's mean speed (the geometric mean of the
+    // processes' null costs), so all five read the same, spread ±0.0 %.
+    let speeds: Vec<f64> = BASES
+        .iter()
+        .flat_map(|b| (1..=6).map(move |r| (b * (0.88 + 0.04 * f64::from(r))).ln()))
+        .collect();
+    let centre = (speeds.iter().sum::<f64>() / speeds.len() as f64).exp();
+    let expected = format!("{:6.3}", ratio_at(centre));
+    assert!(moved[0].ends_with("± 0.0 %"), "{}", moved[0]);
+    assert_eq!(
+        moved[0].matches(expected.as_str()).count(),
+        5,
+        "each run at {expected}: {}",
+        moved[0]
+    );
+    assert!(moved[1].contains("1 of 1 within"), "{}", moved[1]);
+}

@@ -1,0 +1,120 @@
+//! `sweep` and workloads that share a name: the same workload twice would sweep every cell
+//! twice under one label, and two traces or specs with one file stem would write their
+//! heatmaps to the same files, the second's replacing the first's while the count of files
+//! written said otherwise. Both are refused before any cell runs, with nothing written; so
+//! is `--plot` and `--csv` naming one path, where the CSV used to be written and the
+//! heatmaps then fail on it after the whole sweep.
+
+use crate::common::{pybench, tempdir};
+use std::path::{Path, PathBuf};
+
+const GRID: [&str; 4] = ["--arena", "256K,1M", "--pool", "4K,16K"];
+
+/// `pybench gen -w WORKLOAD --scale 2000 -o DIR/x.pbt`.
+fn trace(dir: &Path, workload: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("x.pbt");
+    pybench()
+        .args(["gen", "-w", workload, "--scale", "2000", "-o"])
+        .arg(&path)
+        .assert()
+        .success();
+    path
+}
+
+/// The single stderr line of a refused sweep (exit 2).
+fn refused(args: &[&std::ffi::OsStr]) -> String {
+    let a = pybench()
+        .arg("sweep")
+        .args(args)
+        .args(GRID)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(a.get_output().stdout.is_empty());
+    err
+}
+
+#[test]
+fn a_workload_named_twice_is_refused() {
+    let tmp = tempdir("sweep-twice");
+    let csv = tmp.join("s.csv");
+    let err = refused(&[
+        "-w".as_ref(),
+        "dicts,dicts".as_ref(),
+        "--scale".as_ref(),
+        "2000".as_ref(),
+        "--csv".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert!(err.contains("two workloads are named `dicts`"), "{err}");
+    assert!(!csv.exists());
+}
+
+#[test]
+fn traces_whose_heatmaps_would_share_files_are_refused_only_with_plot() {
+    let tmp = tempdir("sweep-stems");
+    let (a, b) = (
+        trace(&tmp.join("a"), "dicts"),
+        trace(&tmp.join("b"), "churn"),
+    );
+    let plots = tmp.join("plots");
+    let csv = tmp.join("s.csv");
+    let err = refused(&[
+        "--trace".as_ref(),
+        a.as_os_str(),
+        "--trace".as_ref(),
+        b.as_os_str(),
+        "--plot".as_ref(),
+        plots.as_os_str(),
+        "--csv".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert!(
+        err.contains("would share the heatmaps sweep-x-*.svg"),
+        "{err}"
+    );
+    assert!(err.contains(&*a.to_string_lossy()), "{err}");
+    assert!(!plots.exists() && !csv.exists(), "nothing written");
+
+    // Without heatmaps the two are told apart by their paths: swept, one block each.
+    pybench()
+        .arg("sweep")
+        .arg("--trace")
+        .arg(&a)
+        .arg("--trace")
+        .arg(&b)
+        .args(GRID)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("-q")
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows = |p: &Path| {
+        text.lines()
+            .filter(|l| l.starts_with(&*p.to_string_lossy()))
+            .count()
+    };
+    assert_eq!((rows(&a), rows(&b)), (4, 4), "{text}");
+}
+
+#[test]
+fn plot_and_csv_at_one_path_are_refused_before_the_sweep() {
+    let tmp = tempdir("sweep-one-path");
+    let at = tmp.join("out");
+    let spelled = tmp.join(".").join("out");
+    let err = refused(&[
+        "-w".as_ref(),
+        "dicts".as_ref(),
+        "--scale".as_ref(),
+        "2000".as_ref(),
+        "--plot".as_ref(),
+        at.as_os_str(),
+        "--csv".as_ref(),
+        spelled.as_os_str(),
+    ]);
+    assert!(err.contains("--plot and --csv both write to"), "{err}");
+    assert!(!at.exists(), "nothing written");
+}

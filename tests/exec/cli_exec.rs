@@ -1,0 +1,337 @@
+//! `pybench exec` on a real Python program: every allocator's cells, the preload really in
+//! effect inside the Python process, peak RSS above the bare interpreter's, failures reported.
+
+use crate::common;
+
+use crate::common::{pybench, tempdir};
+use predicates::prelude::*;
+use std::path::Path;
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/python/alloc_heavy.py"
+);
+
+fn results(root: &Path) -> serde_json::Value {
+    common::results_json(root)
+}
+
+fn peak_rss(json: &serde_json::Value, allocator: &str) -> f64 {
+    json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["allocator"] == allocator)
+        .and_then(|c| {
+            c["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "peak_rss_bytes")
+        })
+        .and_then(|m| m["value"].as_f64())
+        .unwrap()
+}
+
+#[test]
+fn every_allocator_runs_with_its_preload_in_effect() {
+    let tmp = tempdir("all");
+    let out = pybench()
+        .args(["exec", "-r", "1", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .success();
+    // The program's own output goes to stderr, next to the progress lines (stdout is
+    // pybench's table only).
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!stdout.contains("PYTHONMALLOC="), "{stdout}");
+    let program_output = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let json = results(&tmp);
+    let names: Vec<&str> = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["allocator"].as_str().unwrap())
+        .collect();
+    assert!(names.starts_with(&["pymalloc", "system"]), "{names:?}");
+    // What the Python process itself saw, one line per run, each after the progress line
+    // that names its allocator ("[k/n] LABEL under NAME rep R"; runs go in a fresh order
+    // each repetition, so the run order is read from those lines).
+    let mut current = None;
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for l in program_output.lines() {
+        if let Some((_, rest)) = l.split_once(" under ") {
+            current = rest.split_once(" rep ").map(|(name, _)| name);
+        } else if l.starts_with("PYTHONMALLOC=") {
+            seen.push((current.take().expect("a progress line first"), l));
+        }
+    }
+    assert_eq!(seen.len(), names.len(), "{program_output}");
+    let mut run: Vec<&str> = seen.iter().map(|(name, _)| *name).collect();
+    run.sort_unstable();
+    let mut saved = names.clone();
+    saved.sort_unstable();
+    assert_eq!(run, saved, "every allocator ran once");
+    for (name, line) in &seen {
+        let expected_env = if *name == "pymalloc" {
+            "PYTHONMALLOC= "
+        } else {
+            "PYTHONMALLOC=malloc "
+        };
+        assert!(line.starts_with(expected_env), "{name}: {line}");
+        match *name {
+            "pymalloc" | "system" => assert!(line.ends_with("preloaded=-"), "{name}: {line}"),
+            // pybench's own build of the allocator the replay links (preload/).
+            other => assert!(
+                line.contains(&format!("libpybench_preload_{other}.so")),
+                "{name}: {line}"
+            ),
+        }
+    }
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["kind"], "exec");
+        assert_eq!(c["status"], "ok");
+    }
+}
+
+#[test]
+fn peak_rss_is_above_the_bare_interpreter() {
+    let (busy, bare) = (tempdir("busy"), tempdir("bare"));
+    for (dir, args) in [
+        (&busy, vec!["python3", SCRIPT]),
+        (&bare, vec!["python3", "-c", "pass"]),
+    ] {
+        pybench()
+            .args(["exec", "-a", "pymalloc,system", "-r", "1", "-q", "--out"])
+            .arg(dir)
+            .arg("--")
+            .args(&args)
+            .assert()
+            .success();
+    }
+    for a in ["pymalloc", "system"] {
+        let (b, base) = (peak_rss(&results(&busy), a), peak_rss(&results(&bare), a));
+        assert!(b > base + 4.0 * 1024.0 * 1024.0, "{a}: {b} vs bare {base}");
+    }
+}
+
+#[test]
+fn a_failing_program_is_reported_with_its_exit_code() {
+    let tmp = tempdir("fail");
+    pybench()
+        .args(["exec", "-a", "pymalloc,system", "-r", "1", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT, "3"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("the program exited with code 3"));
+    let json = results(&tmp);
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["status"], "failed");
+        assert!(
+            c["metrics"].as_array().unwrap().is_empty(),
+            "a failed run is never timed"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let tmp = tempdir("bad");
+    for (args, needle) in [
+        (
+            vec!["exec", "--", "no-such-python-xyz"],
+            "cannot start `no-such-python-xyz`",
+        ),
+        (
+            vec!["exec", "-a", "hoard", "--", "python3", "-c", "pass"],
+            "unknown exec allocator `hoard`",
+        ),
+        (
+            vec!["exec", "-a", ",", "--", "python3", "-c", "pass"],
+            "unknown exec allocator ``",
+        ),
+        (
+            vec![
+                "exec",
+                "--preload",
+                "x=/nonexistent.so",
+                "--",
+                "python3",
+                "-c",
+                "pass",
+            ],
+            "/nonexistent.so not found",
+        ),
+        (
+            vec![
+                "exec",
+                "--preload",
+                "m=/usr/lib/x86_64-linux-gnu/libm.so.6",
+                "--",
+                "python3",
+                "-c",
+                "pass",
+            ],
+            "is not an allocator",
+        ),
+    ] {
+        // A preload that cannot be used concerns that allocator only: the others still run
+        // and are written (issue 13); usage errors stop everything before any run.
+        let local = args.contains(&"--preload");
+        let dir = tmp.join(if local { "local" } else { "usage" });
+        let mut cmd = pybench();
+        cmd.arg(args[0])
+            .arg("--out")
+            .arg(&dir)
+            .args(["-r", "1", "-q", "--no-plots"]);
+        if local {
+            cmd.args(["-a", "pymalloc"]);
+        }
+        let out = cmd.args(&args[1..]).assert().code(2);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(needle), "{args:?}: {err}");
+        let written = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+        assert_eq!(
+            written,
+            usize::from(local),
+            "{args:?}: runs written only when some could run"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    pybench().args(["exec"]).assert().code(2);
+}
+
+/// `--reference` is the base of exec's ratios too (it was accepted and ignored, even when it
+/// named no allocator of the run), and one the run lacks is refused before any run.
+#[test]
+fn the_reference_flag_is_the_base_of_the_ratios_and_must_be_in_the_run() {
+    let root = tempdir("exec-reference");
+    let exec = |reference: &str| {
+        pybench()
+            .args(["exec", "-a", "pymalloc,system", "-r", "1", "--no-plots"])
+            .args(["--reference", reference, "--out"])
+            .arg(&root)
+            .args(["--", "true"])
+            .assert()
+    };
+    let out = exec("system").success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("(×) relative to system"), "{stdout}");
+    let md = std::fs::read_to_string(common::run_dir(&root).join("summary.md")).unwrap();
+    assert!(md.contains("relative to `system`"), "{md}");
+    std::fs::remove_dir_all(common::run_dir(&root)).unwrap();
+    exec("jemalloc").code(2).stderr(predicates::str::contains(
+        "--reference jemalloc: not one of this run's allocators (pymalloc, system)",
+    ));
+    assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "nothing run");
+}
+
+/// The contenders run in a fresh order each repetition (so none always follows the same
+/// one), and the results keep them in the order given, repetition by repetition.
+#[test]
+fn contenders_run_in_a_fresh_order_each_repetition_and_are_saved_in_the_order_given() {
+    let root = tempdir("exec-order");
+    let out = pybench()
+        .args([
+            "exec",
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "6",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&root)
+        .args(["--", "true"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // "[k/12] true under NAME rep R", in the order the runs were made.
+    let runs: Vec<(String, String)> = stderr
+        .lines()
+        .filter_map(|l| l.split_once(" under "))
+        .filter_map(|(_, rest)| rest.split_once(" rep "))
+        .map(|(name, rep)| (rep.to_string(), name.to_string()))
+        .collect();
+    assert_eq!(runs.len(), 12, "{stderr}");
+    let firsts: Vec<&str> = runs.chunks(2).map(|pair| pair[0].1.as_str()).collect();
+    for (r, pair) in runs.chunks(2).enumerate() {
+        assert!(
+            pair.iter().all(|(rep, _)| *rep == r.to_string()),
+            "{stderr}"
+        );
+        assert_ne!(pair[0].1, pair[1].1, "{stderr}");
+    }
+    assert!(
+        firsts.contains(&"pymalloc") && firsts.contains(&"system"),
+        "{firsts:?}"
+    );
+    let saved: Vec<(u64, String)> = results(&root)["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let rep = c["repetition"].as_u64().unwrap();
+            (rep, c["allocator"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want: Vec<(u64, String)> = (0..6)
+        .flat_map(|r| [(r, "pymalloc".to_string()), (r, "system".to_string())])
+        .collect();
+    assert_eq!(saved, want);
+}
+
+/// A fake sysfs under `root`: one virtio device `id` with `features`, reporting order 9.
+fn fake_sysfs(root: &Path, id: &str, features: &str) {
+    let dev = root.join("bus/virtio/devices/virtio0");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("device"), format!("{id}\n")).unwrap();
+    std::fs::write(dev.join("features"), format!("{features}\n")).unwrap();
+    let p = root.join("module/page_reporting/parameters");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("page_reporting_order"), "9\n").unwrap();
+}
+
+#[test]
+fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_the_balloon_reports(
+) {
+    for (id, features, reporting) in [
+        ("0x0005", "0110010100000000", true),
+        ("0x0005", "0110000100000000", false),
+        ("0x0002", "0110010100000000", false),
+    ] {
+        let tmp = tempdir("reporting");
+        let sys = tmp.join("sys");
+        fake_sysfs(&sys, id, features);
+        // The program fails at once (exit 3): the note comes before any run.
+        let out = pybench()
+            .env("PYBENCH_FAKE_SYSFS", &sys)
+            .args(["exec", "-a", "system", "-r", "1", "-q", "--out"])
+            .arg(tmp.join("out"))
+            .args(["--", "python3", SCRIPT, "3"])
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let noted = stderr.contains("free page reporting, blocks of 2^9 pages");
+        assert_eq!(noted, reporting, "{id} {features}: {stderr}");
+        // The build warning `run` gives comes here too (the test build is usually `checked`).
+        let build = results(&tmp.join("out"))["machine"]["build"].clone();
+        assert_eq!(
+            stderr.contains("build of pybench, whose engine verifies every free"),
+            build != "release",
+            "{build}: {stderr}"
+        );
+        let recorded = &results(&tmp.join("out"))["machine"]["free_page_reporting"];
+        match id {
+            "0x0005" => assert_eq!(recorded["enabled"], reporting, "{recorded}"),
+            _ => assert!(
+                recorded.is_null(),
+                "no balloon, nothing recorded: {recorded}"
+            ),
+        }
+    }
+}

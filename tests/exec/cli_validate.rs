@@ -1,0 +1,205 @@
+//! `pybench validate` on a real allocation-heavy script: both sides measured for every
+//! allocator, rankings and Kendall's tau written to the result files, bad input refused.
+
+use crate::common;
+
+use crate::common::{pybench, tempdir};
+use predicates::prelude::*;
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/python/alloc_heavy.py"
+);
+
+/// `validate -a pymalloc,system -r 1` of the script with `extra` flags into `tmp`; its stdout.
+fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
+    let out = pybench()
+        .arg("validate")
+        .args(extra)
+        .args([
+            "-a",
+            "pymalloc,system",
+            "-r",
+            "1",
+            "-q",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(tmp)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn validate_measures_both_sides_and_writes_the_verdict() {
+    let tmp = tempdir("ok");
+    let stdout = validate_script(&tmp, &[]);
+    assert!(
+        stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
+        "{stdout}"
+    );
+    // One run a side has no spread to judge resolution by: said, not guessed.
+    assert!(
+        stdout.contains(
+            "real runs resolve (about 4 times in 5, p < 0.05): time not estimated (fewer than \
+             two runs); memory not estimated"
+        ),
+        "{stdout}"
+    );
+    let dir = common::run_dir(&tmp);
+    assert!(
+        dir.join("alloc_heavy.pbt").is_file(),
+        "the recorded trace is kept with the results"
+    );
+    let json = common::results_json(&tmp);
+    let cells = json["cells"].as_array().unwrap();
+    let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(
+        (kinds("replay"), kinds("exec")),
+        (4, 2),
+        "per allocator one real run and a replay in each mode (plain, mutator)"
+    );
+    // The mutator replay's cells are named apart and carry how its work was fitted.
+    let mutator: Vec<_> = cells
+        .iter()
+        .filter(|c| c["workload"].as_str().unwrap().ends_with("(mutator)"))
+        .collect();
+    assert_eq!(mutator.len(), 2, "{cells:?}");
+    for c in &mutator {
+        let notes = c["notes"].as_array().unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with("mutator fit on ")),
+            "{c}"
+        );
+    }
+    let v = &json["validation"];
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        for field in [
+            "replay_time_s",
+            "real_wall_s",
+            "replay_peak_rss",
+            "real_peak_rss",
+            "mutator_time_s",
+        ] {
+            assert!(r[field].as_f64().unwrap() > 0.0, "{field} in {r}");
+        }
+    }
+    assert_eq!(rows[0]["allocator"], "pymalloc");
+    // The manifest names both sides' versions (the preloads are not the replay's crates).
+    let infos: Vec<&str> = json["allocators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        infos.contains(&"system") && infos.contains(&"system (replay)"),
+        "{infos:?}"
+    );
+    assert_eq!(rows[0]["observed_delta_s"], 0.0);
+    // Both modes' predicted differences next to the observed ones, with intervals.
+    for field in [
+        "plain_delta",
+        "mutator_delta",
+        "plain_cold_delta",
+        "mutator_cold_delta",
+        "observed_cpu_delta",
+        "observed_wall_delta",
+    ] {
+        let d = rows[1][field].as_array().unwrap();
+        let [p, lo, hi] = [0, 1, 2].map(|i| d[i].as_f64().unwrap());
+        assert!(lo <= p && p <= hi, "{field}: {d:?}");
+    }
+    assert!(
+        stdout.contains("time difference from pymalloc by replay mode"),
+        "{stdout}"
+    );
+    // By default the cold first pass predicts the program's time; the warm passes' verdict
+    // is one line beside it.
+    assert_eq!(v["prediction"], "cold");
+    assert!(v["time_warm"]["pairs"].is_array(), "{v}");
+    assert!(
+        stdout.contains("replay (cold)") && stdout.contains("with the warm figure ("),
+        "{stdout}"
+    );
+    // Two allocators ranked on both sides: the raw orders either agree or are reversed.
+    let tau = v["tau_time"].as_f64().unwrap();
+    assert!(tau == 1.0 || tau == -1.0, "{tau}");
+    // One repetition cannot show a significant real difference: the pair is
+    // indistinguishable on both figures, never a disagreement.
+    assert!(v["disagreements"].as_array().unwrap().is_empty());
+    assert_eq!(v["indistinguishable"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["tau_time_significant"].is_null());
+    // Both sides ran the same builds, and the table says so.
+    for r in rows {
+        assert_eq!(r["real_version"], r["replay_version"], "{r}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("system") && l.ends_with("same")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validate_without_the_mutator_replays_once_and_records_no_pace() {
+    let tmp = tempdir("no-mutator");
+    let stdout = validate_script(&tmp, &["--no-mutator", "--prediction", "warm"]);
+    let json = common::results_json(&tmp);
+    assert_eq!(json["validation"]["prediction"], "warm");
+    assert!(
+        stdout.contains("replay (warm)") && stdout.contains("with the cold figure ("),
+        "{stdout}"
+    );
+    let cells = json["cells"].as_array().unwrap();
+    let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!((kinds("replay"), kinds("exec")), (2, 2), "{cells:?}");
+    assert!(cells
+        .iter()
+        .all(|c| !c["workload"].as_str().unwrap().ends_with("(mutator)")));
+    for r in json["validation"]["rows"].as_array().unwrap() {
+        assert!(r["replay_time_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mutator_time_s"].is_null(), "{r}");
+    }
+    assert!(
+        stdout.contains("by replay mode") && stdout.contains("  plain"),
+        "the plain replay's warm and cold predictions: {stdout}"
+    );
+    assert!(
+        !stdout.contains("  mutator"),
+        "no mutator row without the mutator: {stdout}"
+    );
+    // The trace was recorded without pace, which only the mutator replay reads.
+    let dir = common::run_dir(&tmp);
+    let trace = pybench::trace::parallel::ParallelReader::open(&dir.join("alloc_heavy.pbt"), false);
+    assert!(!trace.unwrap().has_pace());
+}
+
+#[test]
+fn programs_that_cannot_be_validated_fail_in_one_line() {
+    let tmp = tempdir("bad");
+    pybench().args(["validate"]).assert().code(2);
+    pybench()
+        .args(["validate", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "no-such-program-xyz"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot start `no-such-program-xyz`",
+        ));
+    pybench()
+        .args(["validate", "-q", "--out"])
+        .arg(&tmp)
+        .args(["--", "/bin/true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot record true"));
+}

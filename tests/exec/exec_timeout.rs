@@ -1,0 +1,157 @@
+//! Stopping a program: `--timeout SECS` of `exec`, `validate` and `record` (a program that
+//! runs past it is killed and the run reported for what it is; a bad value is a usage
+//! error), and SIGTERM sent to pybench alone, as a CI job's time limit does.
+
+use crate::common;
+
+use crate::common::{have_python, pybench, tempdir};
+use std::process::Command;
+
+/// A program that allocates a little, then sleeps far longer than any timeout below.
+const SLEEPER: &str = "import time\nx = [str(i) for i in range(20000)]\ntime.sleep(300)\n";
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn an_exec_run_past_its_timeout_is_killed_and_reported_failed() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("exec-timeout");
+    let a = pybench()
+        .args(["exec", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["--timeout", "1", "--out"])
+        .arg(tmp.join("out"))
+        .args(["--", "python3", "-c", SLEEPER])
+        .assert()
+        .code(3);
+    let err = stderr(&a);
+    assert!(
+        err.contains("failed: ") && err.contains("ran longer than --timeout 1 s and was killed"),
+        "{err}"
+    );
+    let json = common::results_json(&tmp.join("out"));
+    let cell = &json["cells"][0];
+    assert_eq!(cell["status"], "failed", "{cell}");
+    assert!(
+        cell["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--timeout 1 s"),
+        "{cell}"
+    );
+}
+
+#[test]
+fn a_recording_past_its_timeout_keeps_what_it_recorded_and_exits_as_killed() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("record-timeout");
+    let trace = tmp.join("t.pbt");
+    let a = pybench()
+        .args(["record", "-q", "--timeout", "1", "-o"])
+        .arg(&trace)
+        .args(["--", "python3", "-c", SLEEPER])
+        .assert()
+        .code(137);
+    assert!(
+        stderr(&a).contains("--timeout 1 s and was killed"),
+        "{}",
+        stderr(&a)
+    );
+    // The trace is whole: `stats` reads it.
+    pybench().arg("stats").arg(&trace).assert().success();
+}
+
+#[test]
+fn validate_stops_when_the_recording_runs_past_its_timeout() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("validate-timeout");
+    let a = pybench()
+        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["--timeout", "1", "--out"])
+        .arg(tmp.join("out"))
+        .args(["--", "python3", "-c", SLEEPER])
+        .assert()
+        .code(2);
+    let err = stderr(&a);
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains("while being recorded and was killed"),
+        "{err}"
+    );
+    // Nothing was measured: no run folder is left to be taken for a result.
+    assert_eq!(common::entries(&tmp.join("out")), Vec::<String>::new());
+}
+
+#[test]
+fn a_timeout_out_of_range_is_a_usage_error() {
+    for (command, bad) in [("exec", "0"), ("validate", "1.5"), ("record", "604801")] {
+        let a = pybench()
+            .args([command, "--timeout", bad, "--", "python3", "-c", "pass"])
+            .assert()
+            .code(2);
+        assert!(
+            stderr(&a).contains("from 1 to 604800"),
+            "{command}: {}",
+            stderr(&a)
+        );
+    }
+}
+
+#[test]
+fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("exec-sigterm");
+    let pidfile = tmp.join("pid");
+    let script = tmp.join("s.py");
+    std::fs::write(
+        &script,
+        "import os, sys, time\nopen(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
+         os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(300)\n",
+    )
+    .unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args([
+            "exec",
+            "-q",
+            "--no-plots",
+            "-r",
+            "2",
+            "-a",
+            "system",
+            "--out",
+        ])
+        .arg(tmp.join("out"))
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .arg(&pidfile)
+        .spawn()
+        .unwrap();
+    let program = common::program_pid(&mut child, &pidfile);
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(program, 0) } == 0
+        && !std::fs::read_to_string(format!("/proc/{program}/stat"))
+            .is_ok_and(|s| s.contains(") Z"));
+    assert!(!alive, "the program outlived the stopped exec");
+    let json = common::results_json(&tmp.join("out"));
+    assert_eq!(json["interrupted"], true);
+    assert_eq!(
+        json["cells"].as_array().map(Vec::len),
+        Some(0),
+        "the cut run is not kept"
+    );
+}

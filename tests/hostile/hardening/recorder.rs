@@ -1,0 +1,168 @@
+//! Section 4 of `tests/hostile/hardening.rs`: a recorder confined to its program (a shell or a
+//! wrapper around the interpreter, a child interpreter, a foreign writer on the channel, an
+//! empty PYTHONPATH).
+
+use super::{entries, pybench, stderr};
+use crate::common::tempdir;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `python3` on PATH, if any (the recording tests need a real CPython).
+fn python3() -> Option<PathBuf> {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if found.is_none() {
+        eprintln!("skipped: no python3 on PATH");
+    }
+    found
+}
+
+fn record(dir: &Path, program: &[&str]) -> std::process::Output {
+    pybench()
+        .current_dir(dir)
+        .args(["record", "-q", "-o", "t.pbt", "--"])
+        .args(program)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_shell_wrapping_two_pythons_records_nothing_and_says_so() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("sh");
+    let py = py.display();
+    let script = format!(
+        "{py} -c 'x = [str(i) for i in range(5000)]'; {py} -c 'y = [i * 2.0 for i in range(5000)]'; true"
+    );
+    let out = record(&d, &["sh", "-c", &script]);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no allocator hook was installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        entries(&d).is_empty(),
+        "no trace, no temporary: {:?}",
+        entries(&d)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_pyenv_style_shim_that_runs_python_as_a_child_gets_a_hint_naming_the_fix() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("shim");
+    // Like pyenv's pip-rehash: the shim runs the interpreter as its child, then does more.
+    let shims = d.join("shims");
+    std::fs::create_dir(&shims).unwrap();
+    let shim = shims.join("mypython");
+    std::fs::write(&shim, format!("#!/bin/sh\n{} \"$@\"\ntrue\n", py.display())).unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = pybench()
+        .current_dir(&d)
+        .env("PATH", path)
+        .args([
+            "record", "-q", "-o", "t.pbt", "--", "mypython", "-c", "x = [1]",
+        ])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`mypython` is a pyenv shim"), "{err}");
+    assert!(err.contains("$(pyenv which mypython)"), "{err}");
+    assert!(!d.join("t.pbt").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_python_run_with_e_does_not_record_its_child_interpreter() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("dash-e");
+    let child = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'x = [str(i) for i in range(5000)]'], check=True)";
+    let out = record(&d, &[py.to_str().unwrap(), "-E", "-c", child]);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no allocator hook was installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!d.join("t.pbt").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("foreign");
+    // The recorded program hands the channel to a child process, which writes into it.
+    std::fs::write(
+        d.join("leak.py"),
+        "import os, stat, subprocess, sys\n\
+         fd = next(f for f in range(3, 256) if os.path.exists('/proc/self/fd/%d' % f)\n\
+                   and stat.S_ISSOCK(os.fstat(f).st_mode))\n\
+         w = os.dup(fd)\n\
+         subprocess.run([sys.executable, '-c', 'import os; os.write(%d, bytes(4096))' % w], pass_fds=(w,), check=True)\n\
+         x = [str(i) for i in range(5000)]\n",
+    )
+    .unwrap();
+    let out = record(&d, &[py.to_str().unwrap(), "leak.py"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("4096 bytes of records written by processes other than the recorded one"),
+        "{err}"
+    );
+    // The same when the records spill to a file and are converted after the program.
+    let out = pybench()
+        .current_dir(&d)
+        .args(["record", "-q", "--defer", "-o", "t.pbt", "--"])
+        .args([py.to_str().unwrap(), "leak.py"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("4096 bytes of records written by processes other than"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_empty_pythonpath_does_not_import_the_current_directory() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("emptypath");
+    std::fs::write(
+        d.join("sitecustomize.py"),
+        "open('IMPORTED', 'w').write('the cwd was on sys.path')\n",
+    )
+    .unwrap();
+    let out = pybench()
+        .current_dir(&d)
+        .env("PYTHONPATH", "")
+        .args(["record", "-q", "-o", "t.pbt", "--"])
+        .arg(&py)
+        .args(["-c", "x = [str(i) for i in range(1000)]"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !d.join("IMPORTED").exists(),
+        "./sitecustomize.py was imported"
+    );
+    assert!(d.join("t.pbt").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
