@@ -92,6 +92,34 @@ fn unknown_allocator_lists_the_valid_names() {
         );
 }
 
+/// A typo is answered with the nearest name, on every command that takes allocator names
+/// (`run`'s and `exec`'s lists differ: `null` is not an exec allocator).
+#[test]
+fn a_mistyped_allocator_is_answered_with_the_nearest_name() {
+    for (args, meant) in [
+        (vec!["list", "allocators", "jemaloc"], "jemalloc"),
+        (
+            vec!["run", "-w", "dicts", "-a", "pymalloc,Snmalloc"],
+            "snmalloc",
+        ),
+        (vec!["run", "-w", "dicts", "-a", "nul"], "null"),
+        (vec!["exec", "-a", "tcmaloc", "--", "true"], "tcmalloc"),
+    ] {
+        pybench()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "(did you mean `{meant}`?)"
+            )));
+    }
+    pybench()
+        .args(["exec", "-a", "nul", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean").not());
+}
+
 /// Names filter `list allocators` only; given to the other lists they are refused rather
 /// than silently ignored, and an empty name is no name.
 #[test]

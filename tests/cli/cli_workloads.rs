@@ -136,6 +136,13 @@ fn unknown_workload_lists_available_and_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("unknown workload `dictz`").and(
             predicate::str::contains("dicts, lists, tuples, strings, numbers, instances, json, gc_cycles, churn, arena_thrash, webapp"),
+        ).and(predicate::str::contains("(did you mean `dicts`?)")));
+    pybench()
+        .args(["run", "-w", "trace:pip_lst"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown trace `pip_lst` (did you mean `pip_list`?)",
         ));
 }
 

@@ -11,7 +11,8 @@ const SCRIPT: &str = concat!(
     "/tests/fixtures/python/alloc_heavy.py"
 );
 
-/// `validate -a pymalloc,system -r 1` of the script with `extra` flags into `tmp`; its stdout.
+/// `validate -a pymalloc,system -r 1 --rounds 4` of the script with `extra` flags into
+/// `tmp` (four rounds: the pipeline is under test, not the replay's precision); its stdout.
 fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
     let out = pybench()
         .arg("validate")
@@ -21,6 +22,8 @@ fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
             "pymalloc,system",
             "-r",
             "1",
+            "--rounds",
+            "4",
             "-q",
             "--no-plots",
             "--out",
@@ -55,6 +58,14 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
     );
     let json = common::results_json(&tmp);
     let cells = json["cells"].as_array().unwrap();
+    // --rounds 4: four paired samples a plain replay cell, a quarter (at least 2) in the
+    // mutator replay, and the manifest says so.
+    assert_eq!(json["parameters"]["calibration"]["rounds"], 4);
+    for c in cells.iter().filter(|c| c["kind"] == "replay") {
+        let mutator = c["workload"].as_str().unwrap().ends_with("(mutator)");
+        let samples = c["throughput"]["ns_per_op"].as_array().unwrap().len();
+        assert_eq!(samples, if mutator { 2 } else { 4 }, "{}", c["workload"]);
+    }
     let kinds = |k: &str| cells.iter().filter(|c| c["kind"] == k).count();
     assert_eq!(
         (kinds("replay"), kinds("exec")),
@@ -186,6 +197,11 @@ fn validate_without_the_mutator_replays_once_and_records_no_pace() {
 fn programs_that_cannot_be_validated_fail_in_one_line() {
     let tmp = tempdir("bad");
     pybench().args(["validate"]).assert().code(2);
+    pybench()
+        .args(["validate", "--rounds", "1", "--", "python3", SCRIPT])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--rounds"));
     pybench()
         .args(["validate", "-q", "--out"])
         .arg(&tmp)
