@@ -32,7 +32,7 @@ pub struct AllocOptions {
 pub enum AllocError {
     #[error(
         "unknown allocator `{name}`{}; valid names: {}",
-        crate::suggest::did_you_mean(.name, super::spec::PLAIN_NAMES),
+        crate::suggest::did_you_mean(.name, suggestable().iter().map(String::as_str)),
         VALID_NAMES
     )]
     Unknown { name: String },
@@ -213,6 +213,16 @@ pub fn all() -> Vec<AllocatorSpec> {
     specs.push(AllocatorSpec::Tcmalloc);
     specs.extend(DebianBuild::ALL.map(AllocatorSpec::Debian));
     specs
+}
+
+/// The names a mistyped allocator is matched against ([`crate::suggest::did_you_mean`]):
+/// those of [`all`] but the hidden test allocator.
+pub fn suggestable() -> Vec<String> {
+    all()
+        .iter()
+        .filter(|s| !matches!(s, AllocatorSpec::Crash(_)))
+        .map(AllocatorSpec::name)
+        .collect()
 }
 
 /// The allocators of a run. With no names: every available allocator of [`all`] except

@@ -28,26 +28,6 @@ pub const VALID_NAMES: &str = "system, jemalloc, mimalloc, snmalloc, pymalloc, \
     cpython:3.X (3.8 … 3.13), null, test-crash[:N], and for exec/validate only: tcmalloc, \
     jemalloc@debian, mimalloc@debian, NAME=PATH";
 
-/// The names a mistyped allocator is matched against for a suggestion
-/// ([`crate::suggest::did_you_mean`]): every name that is a whole word on its own.
-pub const PLAIN_NAMES: [&str; 15] = [
-    "system",
-    "jemalloc",
-    "mimalloc",
-    "snmalloc",
-    "pymalloc",
-    "null",
-    "tcmalloc",
-    "jemalloc@debian",
-    "mimalloc@debian",
-    "cpython:3.8",
-    "cpython:3.9",
-    "cpython:3.10",
-    "cpython:3.11",
-    "cpython:3.12",
-    "cpython:3.13",
-];
-
 /// An allocator as the command line names it: cheap, and says nothing yet about whether it
 /// can be built here (see `registry.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,10 +59,11 @@ pub enum ContenderError {
 /// A suggestion for a mistyped exec allocator: the in-process-only names (`null`, the
 /// `cpython:3.X` libraries) are not exec allocators, so they are not suggested.
 fn exec_hint(typed: &str) -> String {
-    let names = crate::alloc::spec::PLAIN_NAMES.iter().copied();
+    let names = crate::alloc::registry::suggestable();
+    let exec = names.iter().map(String::as_str);
     crate::suggest::did_you_mean(
         typed,
-        names.filter(|n| !n.starts_with("cpython:") && *n != "null"),
+        exec.filter(|n| !n.starts_with("cpython:") && *n != "null"),
     )
 }
 

@@ -36,7 +36,7 @@ pub enum SpecError {
     },
     #[error(
         "unknown workload `{name}`{}; available workloads: {available}",
-        crate::suggest::did_you_mean(.name, .available.split(", "))
+        crate::suggest::did_you_mean(.name, super::BUILTINS.iter().map(|b| b.0))
     )]
     UnknownWorkload { name: String, available: String },
 }
