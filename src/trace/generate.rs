@@ -51,11 +51,13 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
     // neither a truncated trace nor a temporary behind.
     let file =
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = TraceWriter::new(BufWriter::new(file), &meta)?;
+    // A write that fails midway (a full disk) names the file, as `commit` does.
+    let cannot = || format!("cannot write {}", out.display());
+    let mut writer = TraceWriter::new(BufWriter::new(file), &meta).with_context(cannot)?;
     let mut stream = w.stream();
     while let Some(batch) = stream.next_events()? {
         for e in batch {
-            writer.push(e)?;
+            writer.push(e).with_context(cannot)?;
         }
     }
     let events = writer.events();
@@ -101,14 +103,18 @@ pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
     let end = reader.end().clone();
     let file =
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let cannot = || format!("cannot write {}", out.display());
     let mut writer = if reader.has_pace() {
-        TraceWriter::with_pace(BufWriter::new(file), &meta)?
+        TraceWriter::with_pace(BufWriter::new(file), &meta)
     } else {
-        TraceWriter::new(BufWriter::new(file), &meta)?
-    };
+        TraceWriter::new(BufWriter::new(file), &meta)
+    }
+    .with_context(cannot)?;
     while let Some((events, pace)) = reader.next_batch_paced().with_context(ctx)? {
         for (i, e) in events.iter().enumerate() {
-            writer.push_paced(e, pace.map_or(0, |p| p[i]))?;
+            writer
+                .push_paced(e, pace.map_or(0, |p| p[i]))
+                .with_context(cannot)?;
         }
     }
     let events = writer.events();

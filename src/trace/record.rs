@@ -229,12 +229,17 @@ pub(super) fn convert_from<R: Records>(
         }
     };
     meta.python = python;
+    // The converter's errors are the output's (a full disk): they name it. Reading the
+    // channel fails on its own terms.
+    let target = file.target().to_path_buf();
+    let cannot = || format!("cannot write {}", target.display());
     let out = BufWriter::with_capacity(1 << 16, file);
     let (writer, rec) = if pace {
-        (TraceWriter::with_pace(out, &meta)?, PACED_RECORD)
+        (TraceWriter::with_pace(out, &meta), PACED_RECORD)
     } else {
-        (TraceWriter::new(out, &meta)?, RAW_RECORD)
+        (TraceWriter::new(out, &meta), RAW_RECORD)
     };
+    let writer = writer.with_context(cannot)?;
     let mut conv = Converter::new(writer);
     let mut buf = vec![0u8; PACED_RECORD * 16384];
     // Records already buffered behind the greeting, then straight from the source: one copy.
@@ -245,7 +250,7 @@ pub(super) fn convert_from<R: Records>(
     loop {
         let whole = have - have % rec;
         for r in buf[..whole].chunks_exact(rec) {
-            conv.feed(r)?;
+            conv.feed(r).with_context(cannot)?;
         }
         buf.copy_within(whole..have, 0);
         have -= whole;
@@ -261,10 +266,10 @@ pub(super) fn convert_from<R: Records>(
     extra.insert("foreign_bytes_refused".to_string(), pipe.foreign_bytes());
     let mut counters = conv.counters.to_map();
     counters.extend(extra.clone());
-    conv.finish(extra)?
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .commit()?;
+    conv.finish(extra)
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(AtomicFile::commit)
+        .with_context(cannot)?;
     Ok(Converted::Done {
         events,
         complete,

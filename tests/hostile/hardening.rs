@@ -163,7 +163,49 @@ fn gen_on_a_full_disk_leaves_neither_a_truncated_trace_nor_a_temporary() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot write {}", target.display())),
+        "the error names the file: {err}"
+    );
     assert!(entries(&fs.0).is_empty(), "{:?}", entries(&fs.0));
+}
+
+/// A device that refuses every write (`/dev/full`, ENOSPC), written in place: each trace
+/// writer's one-line error names it, whichever write fails first (before 2026-12-03 `gen`,
+/// `convert` and `record` said only "No space left on device").
+#[test]
+fn trace_writers_name_a_full_output_in_their_error() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    }
+    let mut runs = vec![
+        pybench()
+            .args(["gen", "-w", "dicts", "--scale", "20000", "-o", "/dev/full"])
+            .output()
+            .unwrap(),
+        pybench()
+            .args(["convert", "trace:test_json", "-o", "/dev/full"])
+            .output()
+            .unwrap(),
+    ];
+    if common::have_python() {
+        runs.push(
+            pybench()
+                .args(["record", "-o", "/dev/full", "--", "python3"])
+                .args(["-c", "x = [str(i) for i in range(100000)]"])
+                .output()
+                .unwrap(),
+        );
+    }
+    for out in runs {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("cannot write /dev/full"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
 }
 
 #[test]
