@@ -38,9 +38,9 @@ impl Gate {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline: a results directory or its results.json.
+    /// The baseline: a results directory or its results.json (or the --out folder of one run).
     baseline: PathBuf,
-    /// The run to judge: a results directory or its results.json.
+    /// The run to judge: a results directory or its results.json (or the --out folder of one run).
     current: PathBuf,
     /// Timing: smallest change that counts, in percent; the whole confidence interval must
     /// lie beyond it.

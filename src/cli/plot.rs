@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// A results directory or its results.json.
+    /// A results directory or its results.json (or the --out folder of one run).
     results: PathBuf,
     /// Where to write `plots/*.svg` and `index.html` (default: the results directory).
     #[arg(long, value_name = "DIR")]
@@ -20,14 +20,12 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         super::guard::check_directory("--out", out)?;
     }
-    let results = crate::compare::load(&args.results)?;
-    let own = if args.results.is_dir() {
-        args.results.clone()
-    } else {
-        match args.results.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+    // The plots go beside the results.json read (in the run folder when given `run --out`'s).
+    let file = crate::compare::results_file(&args.results)?;
+    let results = crate::compare::load(&file)?;
+    let own = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
     if let Some(out) = &args.out {
         crate::plot::check_out(&results, &own, out)?;

@@ -66,6 +66,10 @@ pub enum CompareError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A folder with no `results.json` of its own but several run folders inside (the
+    /// `--out` of several runs): which one is meant is the user's call.
+    #[error("{path} holds no results.json but {} run folders; name one of them, e.g. {}", .runs.len(), .runs.last().map(|r| r.display().to_string()).unwrap_or_default())]
+    SeveralRuns { path: PathBuf, runs: Vec<PathBuf> },
     #[error("{path}: larger than the limit of {limit} bytes for a results file")]
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{path}: not a pybench results file: {reason}")]
@@ -109,11 +113,7 @@ pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
 /// version before anything else so an old or newer file gets a version error, not a parse
 /// error about some field.
 pub fn load(path: &Path) -> Result<RunResults, CompareError> {
-    let file = if path.is_dir() {
-        path.join("results.json")
-    } else {
-        path.to_path_buf()
-    };
+    let file = results_file(path)?;
     let text = crate::sys::fs::read_bounded_string(&file, MAX_RESULTS_BYTES, "a results file")
         .map_err(|e| match e {
             crate::sys::fs::ReadError::TooLarge { limit, .. } => CompareError::TooLarge {
@@ -126,6 +126,39 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
             },
         })?;
     parse(&text, &file)
+}
+
+/// The `results.json` that `path` names: the file itself, the one in a results folder, or —
+/// for the folder given to `run --out`, which holds one timestamped run folder per run — the
+/// one in its only run folder. With several run folders there the choice is refused (the
+/// newest is named as an example), not guessed.
+pub fn results_file(path: &Path) -> Result<PathBuf, CompareError> {
+    let own = path.join("results.json");
+    if !path.is_dir() || own.exists() {
+        return Ok(if path.is_dir() {
+            own
+        } else {
+            path.to_path_buf()
+        });
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("results.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Run folders start with their UTC timestamp, so the name order is the time order.
+    runs.sort();
+    match runs.len() {
+        0 => Ok(own),
+        1 => Ok(runs.remove(0).join("results.json")),
+        _ => Err(CompareError::SeveralRuns {
+            path: path.to_path_buf(),
+            runs,
+        }),
+    }
 }
 
 /// Parses the text of a `results.json` (`file` names it in errors), version first.

@@ -283,3 +283,43 @@ fn a_cell_written_twice_makes_the_file_unreadable() {
     assert!(err.contains(&cell), "{err}");
     pybench().arg("plot").arg(&c).assert().code(2);
 }
+
+/// The folder given to `run --out` holds one timestamped run folder per run: with one run in
+/// it, `compare` and `plot` read that run (the plots go into the run folder, beside its
+/// results.json); with several, the choice is refused in one line naming the newest.
+#[test]
+fn an_out_folder_stands_for_its_only_run_and_is_refused_with_several() {
+    let tmp = tempdir("cmp-outdir");
+    let one = tmp.join("one");
+    let run_dir = save(&one, "20260101T000000Z-dicts", &run("base", 3, steady));
+    let other = save(&tmp, "other", &run("cur", 3, steady));
+    pybench()
+        .arg("compare")
+        .arg(&one)
+        .arg(&other)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    pybench()
+        .args(["plot", "--quiet"])
+        .arg(&one)
+        .assert()
+        .success();
+    assert!(
+        run_dir.join("index.html").is_file(),
+        "plots in the run folder"
+    );
+    assert!(!one.join("index.html").exists(), "not beside it");
+
+    save(&one, "20260102T000000Z-dicts", &run("later", 3, steady));
+    let err = refused(&one, &other);
+    assert!(
+        err.contains("holds no results.json but 2 run folders"),
+        "{err}"
+    );
+    assert!(
+        err.contains("20260102T000000Z-dicts"),
+        "names the newest: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
