@@ -217,18 +217,14 @@ const NOMINAL_NS_PER_EVENT: u64 = 40;
 const NOMINAL_PROCESS_NS: u64 = 20_000_000;
 
 /// Estimated nanoseconds of one (workload, repetition) group with `contenders` throughput
-/// contenders (`null` included): one throughput process, in which each contender makes its
-/// cold pass, a warm-up and `rounds` samples of at least `min_time` each, each after its
-/// untimed switch-in pass ([`super::throughput::measure_group`]); and, when the repetition
+/// contenders (`null` included): one throughput process, in which each contender runs the
+/// schedule [`Calibration::contender_ns`] states; and, when the repetition
 /// has them (`memory`: the first [`super::runner::MEMORY_REPETITIONS`]), a memory-and-latency
 /// process per contender (two passes and the stream's preparation). Samples are time-bound
 /// for short streams, so the cost is not simply proportional to the event count.
 pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration, memory: bool) -> u64 {
     let pass = events.saturating_mul(NOMINAL_NS_PER_EVENT);
-    let sample = pass.max(cal.min_time_ns);
-    let throughput = sample
-        .saturating_mul(u64::from(cal.rounds) + 1)
-        .saturating_add(pass.saturating_mul(u64::from(cal.rounds) + 1));
+    let throughput = cal.contender_ns(pass);
     let cell = if memory {
         pass.saturating_mul(3).saturating_add(NOMINAL_PROCESS_NS)
     } else {

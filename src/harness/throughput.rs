@@ -96,18 +96,43 @@ impl Calibration {
     };
 
     /// Passes one contender makes in [`measure_group`] when every pass lasts at least
-    /// `min_time_ns`: its cold pass, its warm-up ([`warm_up`] makes at least one) and, every
-    /// round, a switch-in pass and a one-pass sample. Shorter passes make more of them.
+    /// `min_time_ns` ([`Self::contender_ns`] of such passes). Shorter passes make more.
     pub fn passes_per_contender(&self) -> u64 {
-        1 + u64::from(self.warmup_passes.max(1)) + 2 * u64::from(self.rounds)
+        let pass = self.min_time_ns.max(1);
+        self.contender_ns(pass) / pass
+    }
+
+    /// Time [`measure_group`] spends on one contender whose passes all take `pass_ns`: its
+    /// cold pass; in the first round its warm-up ([`warm_up`]: the asked passes, at least one,
+    /// and at least `min_time_ns`) then a sample; in every later round a switch-in pass then
+    /// a sample; a sample being the fewest passes that reach `min_time_ns`. With no rounds,
+    /// the cold pass alone. The one statement of the schedule, for `validate`'s estimate of
+    /// the mutator replay and the shard planner's cost ([`super::shard::estimate_cost`]).
+    pub fn contender_ns(&self, pass_ns: u64) -> u64 {
+        if self.rounds == 0 {
+            return pass_ns;
+        }
+        let pass = pass_ns.max(1);
+        let at_least_min = |n: u64| {
+            let passes = n.max(self.min_time_ns.div_ceil(pass));
+            passes.saturating_mul(pass)
+        };
+        let warm_up = at_least_min(u64::from(self.warmup_passes.max(1)));
+        let sample = at_least_min(1);
+        let rounds = u64::from(self.rounds);
+        pass_ns
+            .saturating_add(warm_up)
+            .saturating_add(sample.saturating_mul(rounds))
+            .saturating_add(pass.saturating_mul(rounds - 1))
     }
 }
 
-/// Runs the contenders: each one's cold pass and warm-up ([`warm_up`]), then `rounds` rounds
-/// in which every contender takes one sample; the warm-ups and each round in a fresh random
-/// order drawn from `order_seed` ([`round_order`]).
+/// Runs the contenders: each one's cold pass, then `rounds` rounds in which every contender
+/// takes one sample; the cold passes and each round in a fresh random order drawn from
+/// `order_seed` ([`round_order`]).
 ///
-/// Each sample starts with one untimed switch-in pass of the same contender, so the timed
+/// Each sample starts with one untimed switch-in pass of the same contender — in the first
+/// round its warm-up ([`warm_up`]), which also sets the passes a sample needs — so the timed
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
 /// another contender's. Without it the figure depended on the neighbour: pymalloc-like
 /// allocators fault in ~2,350 pages a pass on dicts (arenas unmapped when empty, glibc's heap
@@ -132,18 +157,36 @@ pub fn measure_group(
 ) -> Result<GroupSamples, (String, ReplayError)> {
     let ns = |t: u64| t as f64;
     let mut rng = SplitMix64::new(order_seed);
-    // The cold passes and warm-ups in a random order as well: a cold pass is cheaper straight
-    // after another contender released its pages, so a fixed order would favour a place.
-    let mut warmed: Vec<Option<ContenderSamples>> = contenders.iter().map(|_| None).collect();
+    // The cold passes in a random order as well: a cold pass is cheaper straight after
+    // another contender released its pages, so a fixed order would favour a place.
+    let mut cold = vec![0.0; contenders.len()];
     for i in round_order(contenders.len(), &mut rng) {
-        warmed[i] = Some(warm_up(contenders[i].as_mut(), cal)?);
+        let c = &mut contenders[i];
+        let ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
+        cold[i] = ns(ticks) / c.ops().max(1) as f64;
     }
-    let mut out: Vec<ContenderSamples> = warmed.into_iter().flatten().collect();
-    for _ in 0..cal.rounds {
+    let mut out: Vec<ContenderSamples> = contenders
+        .iter()
+        .zip(cold)
+        .map(|(c, cold_ns_per_op)| ContenderSamples {
+            allocator: c.name().to_string(),
+            cold_ns_per_op,
+            passes_per_sample: 0,
+            samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
+        })
+        .collect();
+    for round in 0..cal.rounds {
         let order = round_order(contenders.len(), &mut rng);
         for i in order {
             let c = &mut contenders[i];
-            c.pass().map_err(|e| (c.name().to_string(), e))?;
+            // The first round's switch-in is the warm-up: a separate warm-up before the
+            // rounds was one more pass a contender (a tenth of a default `run`'s time) that
+            // left the allocator no warmer than its switch-in does.
+            if round == 0 {
+                out[i].passes_per_sample = warm_up(c.as_mut(), cal)?;
+            } else {
+                c.pass().map_err(|e| (c.name().to_string(), e))?;
+            }
             let mut ticks = 0;
             for _ in 0..out[i].passes_per_sample {
                 ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
@@ -170,17 +213,10 @@ pub fn measure_group(
 /// coarse steps (a scheduler tick, 1 – 10 ms) has stepped within a second of busy passes.
 const STALLED_CLOCK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A contender's cold pass on its fresh allocator, then its warm-up: at least the asked passes
-/// and at least one minimum time; the warm-up's passes set how many passes a sample needs
-/// ([`passes_per_sample`]).
-fn warm_up(
-    c: &mut dyn Contender,
-    cal: Calibration,
-) -> Result<ContenderSamples, (String, ReplayError)> {
+/// A contender's warm-up: at least the asked passes and at least one minimum time; returns
+/// how many passes a sample needs, which the warm-up's pass times set ([`passes_per_sample`]).
+fn warm_up(c: &mut dyn Contender, cal: Calibration) -> Result<u32, (String, ReplayError)> {
     let fail = |c: &dyn Contender, e| (c.name().to_string(), e);
-    // Events per pass are known once a pass was made (a streamed source counts them).
-    let cold_ticks = c.pass().map_err(|e| fail(c, e))?;
-    let cold = cold_ticks as f64 / c.ops().max(1) as f64;
     // The first KEPT passes' times are kept for the count (a tiny stream's warm-up can make
     // millions of passes, and a stalled clock's second far more).
     const KEPT: usize = 100_000;
@@ -202,12 +238,7 @@ fn warm_up(
             return Err(fail(c, ReplayError::Clock(why)));
         }
     }
-    Ok(ContenderSamples {
-        allocator: c.name().to_string(),
-        cold_ns_per_op: cold,
-        passes_per_sample: passes_per_sample(&times, cal.min_time_ns),
-        samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
-    })
+    Ok(passes_per_sample(&times, cal.min_time_ns))
 }
 
 /// Passes per sample: enough for the minimum time at the speed of the fastest warm-up pass
