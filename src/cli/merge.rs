@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shards' results folders (each written by `pybench run --shard K/N`), any order.
+    /// The shards' results folders (each written by `pybench run --shard K/N`, or the
+    /// --out folder holding it), any order.
     #[arg(required = true, value_name = "DIR")]
     shards: Vec<PathBuf>,
     /// The merged run's folder; it must not exist yet (nothing is overwritten).

@@ -72,10 +72,13 @@ struct Part {
 }
 
 impl Part {
-    fn load(dir: &Path) -> anyhow::Result<Part> {
-        if !dir.is_dir() {
-            anyhow::bail!("{}: not a results folder", dir.display());
+    fn load(given: &Path) -> anyhow::Result<Part> {
+        if !given.is_dir() {
+            anyhow::bail!("{}: not a results folder", given.display());
         }
+        // A shard's `--out` folder stands for its only run folder, as for `compare` and `plot`.
+        let file = crate::compare::results_file(given)?;
+        let dir = file.parent().unwrap_or(given);
         let shard = ShardManifest::load(dir)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: not a shard (no shard.json): only folders of `run --shard K/N` can be merged",

@@ -192,6 +192,11 @@ fn split_then_merge_has_exactly_the_unsharded_cells_once_each() {
     assert!(!json(&out.join("results.json"))["interrupted"]
         .as_bool()
         .unwrap());
+    // The shards' --out folders (each holding its one run folder) merge the same.
+    let outs: Vec<&Path> = g.shards.iter().map(|d| d.parent().unwrap()).collect();
+    let again = g.root.join("merged-outs");
+    merge_ok(&outs, &again, &["--no-plots"]);
+    assert_eq!(cells(&again), whole);
 }
 
 #[test]
