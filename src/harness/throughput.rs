@@ -180,8 +180,8 @@ pub fn measure_group(
         for i in order {
             let c = &mut contenders[i];
             // The first round's switch-in is the warm-up: a separate warm-up before the
-            // rounds was one more pass a contender (a tenth of a default `run`'s time) that
-            // left the allocator no warmer than its switch-in does.
+            // rounds was one more pass a contender (one in eight at `run`'s defaults on
+            // dicts) that left the allocator no warmer than its switch-in does.
             if round == 0 {
                 out[i].passes_per_sample = warm_up(c.as_mut(), cal)?;
             } else {
