@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// What to list.
+    /// What to list; without it, all three in turn.
     #[arg(value_enum)]
-    what: ListWhat,
+    what: Option<ListWhat>,
     /// Allocators only: show just these names, checked as a run checks them (an unknown
     /// name, or an in-process one not available here, is an error, exit code 2); an exec-only
     /// name (`tcmalloc`, `X@debian`, `NAME=PATH`) is shown with whether its library is here.
@@ -37,7 +37,7 @@ enum ListWhat {
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
-    if !args.names.is_empty() && !matches!(args.what, ListWhat::Allocators) {
+    if !args.names.is_empty() && !matches!(args.what, Some(ListWhat::Allocators)) {
         // Silently listing everything would look like the names were checked.
         anyhow::bail!(
             "names are taken by `list allocators` only; `list presets` and `list workloads` \
@@ -46,9 +46,19 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     match args.what {
-        ListWhat::Presets => list_presets(&mut out)?,
-        ListWhat::Workloads => list_workloads(&mut out)?,
-        ListWhat::Allocators => list_allocators(&mut out, &args)?,
+        Some(ListWhat::Presets) => list_presets(&mut out)?,
+        Some(ListWhat::Workloads) => list_workloads(&mut out)?,
+        Some(ListWhat::Allocators) => list_allocators(&mut out, &args)?,
+        // A bare `pybench list` shows everything that can be named, each part under the
+        // command that lists it alone.
+        None => {
+            writeln!(out, "# pybench list allocators")?;
+            list_allocators(&mut out, &args)?;
+            writeln!(out, "\n# pybench list workloads")?;
+            list_workloads(&mut out)?;
+            writeln!(out, "\n# pybench list presets")?;
+            list_presets(&mut out)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

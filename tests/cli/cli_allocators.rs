@@ -177,3 +177,21 @@ fn libpython_override_is_used_for_its_version() {
     let r = row(&out, "cpython:3.11").unwrap();
     assert!(r[2].contains(lib.to_str().unwrap()), "{r:?}");
 }
+
+/// A bare `pybench list` (it used to be a usage error) shows the three lists in turn, each
+/// under the command that prints it alone, with the same rows.
+#[test]
+fn a_bare_list_shows_allocators_workloads_and_presets() {
+    let all = stdout_of(&["list"]);
+    let at = |h: &str| all.find(h).unwrap_or_else(|| panic!("no {h}:\n{all}"));
+    let (a, w, p) = (
+        at("# pybench list allocators"),
+        at("# pybench list workloads"),
+        at("# pybench list presets"),
+    );
+    assert!(a < w && w < p, "in that order:\n{all}");
+    for what in ["allocators", "workloads", "presets"] {
+        let alone = stdout_of(&["list", what]);
+        assert!(all.contains(&alone), "`list {what}` appears whole:\n{all}");
+    }
+}
