@@ -32,7 +32,7 @@ pub struct AllocOptions {
 pub enum AllocError {
     #[error(
         "unknown allocator `{name}`{}; valid names: {}",
-        crate::suggest::did_you_mean(.name, suggestable().iter().map(String::as_str)),
+        crate::suggest::did_you_mean(.name, suggestable(|_| true).iter().map(String::as_str)),
         VALID_NAMES
     )]
     Unknown { name: String },
@@ -216,11 +216,11 @@ pub fn all() -> Vec<AllocatorSpec> {
 }
 
 /// The names a mistyped allocator is matched against ([`crate::suggest::did_you_mean`]):
-/// those of [`all`] but the hidden test allocator.
-pub fn suggestable() -> Vec<String> {
+/// those of [`all`] that `keep` accepts, never the hidden test allocator.
+pub fn suggestable(keep: impl Fn(&AllocatorSpec) -> bool) -> Vec<String> {
     all()
         .iter()
-        .filter(|s| !matches!(s, AllocatorSpec::Crash(_)))
+        .filter(|s| !matches!(s, AllocatorSpec::Crash(_)) && keep(s))
         .map(AllocatorSpec::name)
         .collect()
 }

@@ -133,13 +133,12 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
 /// one in its only run folder. With several run folders there the choice is refused (the
 /// newest is named as an example), not guessed.
 pub fn results_file(path: &Path) -> Result<PathBuf, CompareError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
     let own = path.join("results.json");
-    if !path.is_dir() || own.exists() {
-        return Ok(if path.is_dir() {
-            own
-        } else {
-            path.to_path_buf()
-        });
+    if own.exists() {
+        return Ok(own);
     }
     let mut runs: Vec<PathBuf> = std::fs::read_dir(path)
         .map(|d| {

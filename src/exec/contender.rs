@@ -59,12 +59,11 @@ pub enum ContenderError {
 /// A suggestion for a mistyped exec allocator: the in-process-only names (`null`, the
 /// `cpython:3.X` libraries) are not exec allocators, so they are not suggested.
 fn exec_hint(typed: &str) -> String {
-    let names = crate::alloc::registry::suggestable();
-    let exec = names.iter().map(String::as_str);
-    crate::suggest::did_you_mean(
-        typed,
-        exec.filter(|n| !n.starts_with("cpython:") && *n != "null"),
-    )
+    use crate::alloc::AllocatorSpec;
+    let in_process_only =
+        |s: &AllocatorSpec| matches!(s, AllocatorSpec::Cpython(_) | AllocatorSpec::Null);
+    let names = crate::alloc::registry::suggestable(|s| !in_process_only(s));
+    crate::suggest::did_you_mean(typed, names.iter().map(String::as_str))
 }
 
 /// Debian's multiarch library directory, where the packages install.

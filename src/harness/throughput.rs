@@ -120,8 +120,7 @@ impl Calibration {
         let warm_up = at_least_min(u64::from(self.warmup_passes.max(1)));
         let sample = at_least_min(1);
         let rounds = u64::from(self.rounds);
-        pass_ns
-            .saturating_add(warm_up)
+        pass.saturating_add(warm_up)
             .saturating_add(sample.saturating_mul(rounds))
             .saturating_add(pass.saturating_mul(rounds - 1))
     }
