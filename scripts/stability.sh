@@ -33,6 +33,10 @@
 # The net ratios are also printed moved to one host speed (null's gross cost: the slope of a
 # ratio on it fitted within runs), which tests whether the host's speed explains the spread
 # between runs (2026-12-03: it did not; docs/stability.md, "Host speed does not explain it").
+# Last, per cell, the run-to-run sd of the log net ratio that the processes' scatter within
+# runs predicts (sd / √processes) beside the one observed between runs: near 1× the runs
+# differ by sampling alone and more processes (-r) would narrow them (the processes a run
+# would need for a 1.2 % standard error are printed); well above 1×, the runs themselves moved.
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -248,6 +252,28 @@ for (w, a), procs in sorted(per_round.items()):
     means = st.stdev(st.mean(p) for p in procs)
     between = math.sqrt(max(0.0, means**2 - within**2 / k))
     print(f"{w:8} {a:14} rounds {k:4.1f}  within {within:.3f}  process means {means:.3f}  between processes {between:.3f}")
+# Is the spread between runs what the processes' own scatter predicts? A run's figure is the
+# mean of its processes' log ratios, so with n processes scattering by sd (pooled about each
+# run's own mean, so drift between runs is left out) its standard error is sd / √n. Observed
+# near predicted: the runs differ by sampling alone, and more processes (-r) narrow them —
+# the count printed would bring the standard error to 1.2 %, about what five runs need to
+# land within ±3 % of their mean. Observed well above: the runs themselves moved (drift).
+print("\nrun-to-run sd of the log net ratio: predicted from the processes' scatter within runs")
+print("(sd / √processes), observed between runs, and the processes a run would need for 1.2 %")
+for (w, a), by_run in sorted(speed_points.items()):
+    runs_y = [[p[1] for p in pts] for pts in by_run.values() if len(pts) > 1]
+    n_all = sum(len(y) for y in runs_y)
+    if len(runs_y) < 2 or n_all <= len(runs_y):
+        continue
+    ss = sum((v - st.mean(y)) ** 2 for y in runs_y for v in y)
+    sd = math.sqrt(ss / (n_all - len(runs_y)))
+    n = n_all / len(runs_y)
+    predicted = sd / math.sqrt(n)
+    observed = st.stdev(st.mean(y) for y in runs_y)
+    need = math.ceil((sd / 0.012) ** 2)
+    times = f"({observed / predicted:4.2f}×)" if predicted > 0 else "(   –×)"
+    print(f"{w:8} {a:14} processes {n:4.1f}  predicted ±{predicted * 100:4.1f} %  "
+          f"observed ±{observed * 100:4.1f} %  {times}  need {need}")
 # Drift: when the host runs slower (null's gross cost up), does an allocator slow down more
 # than pymalloc? A correlation near 0 means the ratio holds whatever the host's speed.
 if len(halves) >= 4:

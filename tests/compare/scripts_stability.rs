@@ -163,3 +163,43 @@ fn speed_adjusted_ratios_agree_where_the_host_speed_explains_the_spread() {
     );
     assert!(moved[1].contains("1 of 1 within"), "{}", moved[1]);
 }
+
+/// Five runs of six processes whose jemalloc log net ratio is `shift[run]` ± 0.05 (three
+/// processes each way): the processes' pooled scatter is 0.05·√(6/5), so a run's predicted
+/// standard error is that over √6 = 0.05/√5 = ±2.2 %, whatever the shifts.
+fn runs_scattering_about(shifts: [f64; 5]) -> String {
+    let tmp = tempdir("stability");
+    for (i, shift) in shifts.into_iter().enumerate() {
+        write_cells(&tmp, &format!("s{}", i + 1), |rep| {
+            let y = shift + if rep % 2 == 0 { 0.05 } else { -0.05 };
+            (2.0, REFERENCE_NET, REFERENCE_NET / y.exp())
+        });
+    }
+    analyse(&tmp).unwrap_or_default()
+}
+
+#[test]
+fn the_run_to_run_spread_is_set_against_what_the_processes_scatter_predicts() {
+    let title = "run-to-run sd of the log net ratio";
+    // Identical runs: nothing between them, the processes' own scatter as predicted; 0.0548
+    // ÷ 0.012 squared is 20.8, so 21 processes would bring a run to 1.2 %.
+    let same = runs_scattering_about([0.0; 5]);
+    if same.is_empty() {
+        return; // no python3
+    }
+    let rows = section(&same, title);
+    let row = rows.iter().find(|l| l.starts_with("w        jemalloc"));
+    let row = row.unwrap_or_else(|| panic!("no jemalloc row:\n{same}"));
+    assert!(row.contains("processes  6.0"), "{row}");
+    assert!(row.contains("predicted ± 2.2 %"), "{row}");
+    assert!(row.contains("observed ± 0.0 %  (0.00×)"), "{row}");
+    assert!(row.ends_with("need 21"), "{row}");
+    // Runs shifted as a whole (sd of the shifts 0.0560): the same prediction, 2.50 times
+    // exceeded — drift between runs, which more processes would not remove.
+    let shifted = runs_scattering_about([0.0, 0.1, 0.05, -0.05, 0.02]);
+    let rows = section(&shifted, title);
+    let row = rows.iter().find(|l| l.starts_with("w        jemalloc"));
+    let row = row.unwrap_or_else(|| panic!("no jemalloc row:\n{shifted}"));
+    assert!(row.contains("predicted ± 2.2 %"), "{row}");
+    assert!(row.contains("observed ± 5.6 %  (2.50×)"), "{row}");
+}
