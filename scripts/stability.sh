@@ -265,11 +265,12 @@ for (w, a), by_run in sorted(speed_points.items()):
     n_all = sum(len(y) for y in runs_y)
     if len(runs_y) < 2 or n_all <= len(runs_y):
         continue
-    ss = sum((v - st.mean(y)) ** 2 for y in runs_y for v in y)
+    run_means = [st.mean(y) for y in runs_y]
+    ss = sum((v - m) ** 2 for y, m in zip(runs_y, run_means) for v in y)
     sd = math.sqrt(ss / (n_all - len(runs_y)))
     n = n_all / len(runs_y)
     predicted = sd / math.sqrt(n)
-    observed = st.stdev(st.mean(y) for y in runs_y)
+    observed = st.stdev(run_means)
     need = math.ceil((sd / 0.012) ** 2)
     times = f"({observed / predicted:4.2f}×)" if predicted > 0 else "(   –×)"
     print(f"{w:8} {a:14} processes {n:4.1f}  predicted ±{predicted * 100:4.1f} %  "
