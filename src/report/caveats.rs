@@ -3,7 +3,8 @@
 //! rather than only through the command.
 
 use super::model::RunResults;
-use super::verdict::{judge, single_process, wide_intervals};
+use super::verdict::{judge, single_process, wide_intervals, WideFigure};
+use crate::stats::processes_for_half_width;
 
 /// Interval half-width (relative) above which a figure is reported as noisy (issue 12: "warn
 /// when a figure's interval is wider than ±5 %").
@@ -35,17 +36,38 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
         ));
     }
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
-    if let Some((worst, hw)) = noisy.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+    if let Some(worst) = noisy
+        .iter()
+        .max_by(|a, b| a.half_width.total_cmp(&b.half_width))
+    {
         lines.push(format!(
-            "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {worst}, \
-             ±{:.1} %); a difference within such an interval is not resolved — more \
-             repetitions (-r: throughput processes) narrow them most, then a quieter machine",
+            "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {}, \
+             ±{:.1} % over {} process(es)); a difference within such an interval is not \
+             resolved — more repetitions (-r: throughput processes) narrow them most{}, then a \
+             quieter machine",
             noisy.len(),
             NOISY_INTERVAL * 100.0,
-            hw * 100.0
+            worst.what,
+            worst.half_width * 100.0,
+            worst.processes,
+            processes_needed(worst)
         ));
     }
     lines
+}
+
+/// The clause naming how many processes would bring `figure` to ±[`NOISY_INTERVAL`] if they
+/// scatter as this run's did (" (if the processes scatter …, about -r N brings …)"); empty
+/// where that cannot be said: one process, or an answer past any sensible run.
+fn processes_needed(figure: &WideFigure) -> String {
+    match processes_for_half_width(figure.half_width, figure.processes, NOISY_INTERVAL) {
+        Some(m) if m <= 100_000 => format!(
+            " (if the processes scatter as in this run, about -r {m} brings the widest to \
+             ±{:.0} %)",
+            NOISY_INTERVAL * 100.0
+        ),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +121,14 @@ mod tests {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].starts_with("warning: "), "{}", lines[0]);
         assert!(lines[0].contains("(widest: jemalloc "), "{}", lines[0]);
+        assert!(lines[0].contains("over 5 process(es)"), "{}", lines[0]);
+        // It names how many processes would narrow the widest to ±5 %: many more than five
+        // for processes two-fold apart.
+        let r_needed: u64 = (lines[0].split("about -r ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no -r named: {}", lines[0]));
+        assert!(r_needed > 50, "{}", lines[0]);
     }
 
     #[test]

@@ -444,24 +444,45 @@ fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Opti
     })
 }
 
-/// Figures whose 95 % interval is wider than ±`limit` (relative): (what, ± fraction).
-pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<(String, f64)> {
+/// A figure of the verdict whose interval is wider than the noise warning allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WideFigure {
+    /// "jemalloc vs pymalloc on dicts", "system net ops/s on json".
+    pub what: String,
+    /// Half the 95 % interval's width relative to the point ("± x %").
+    pub half_width: f64,
+    /// Throughput processes the interval runs over.
+    pub processes: usize,
+}
+
+/// Figures whose 95 % interval is wider than ±`limit` (relative).
+pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<WideFigure> {
     let mut out = Vec::new();
     for v in verdicts {
         for e in &v.entries {
+            let mut flag = |what: String, half_width: f64, processes: usize| {
+                if half_width > limit {
+                    out.push(WideFigure {
+                        what,
+                        half_width,
+                        processes,
+                    });
+                }
+            };
             if let Some(n) = e.net_ops {
                 let hw = (n.hi - n.lo) / 2.0 / n.point;
-                if hw > limit {
-                    out.push((format!("{} net ops/s on {}", e.allocator, v.workload), hw));
-                }
+                flag(
+                    format!("{} net ops/s on {}", e.allocator, v.workload),
+                    hw,
+                    e.processes,
+                );
             }
             if let Some(s) = e.speed {
-                if s.rel_half_width() > limit {
-                    out.push((
-                        format!("{} vs {} on {}", e.allocator, v.reference, v.workload),
-                        s.rel_half_width(),
-                    ));
-                }
+                flag(
+                    format!("{} vs {} on {}", e.allocator, v.reference, v.workload),
+                    s.rel_half_width(),
+                    s.processes,
+                );
             }
         }
     }

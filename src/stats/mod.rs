@@ -19,6 +19,7 @@
 //! | mean of ratios over workloads | [`geomean_interval`] |
 //! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
 //! | how small a difference n runs resolve | [`robust_cv`], [`detectable_difference`], [`repetitions_for`] |
+//! | how many processes an interval of ±x needs | [`processes_for_half_width`] |
 
 mod bootstrap;
 mod logmean;
@@ -33,7 +34,7 @@ pub use bootstrap::{
     Bootstrap, Estimate,
 };
 pub use logmean::LogMean;
-pub use power::{detectable_difference, repetitions_for, robust_cv};
+pub use power::{detectable_difference, processes_for_half_width, repetitions_for, robust_cv};
 pub use quantile::{geomean, median, quantile, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use rng::{seed_for, SplitMix64};

@@ -238,7 +238,8 @@ proptest! {
 mod power {
     use proptest::prelude::*;
     use pybench::stats::{
-        detectable_difference, mann_whitney_u, repetitions_for, robust_cv, SplitMix64,
+        detectable_difference, mann_whitney_u, processes_for_half_width, repetitions_for,
+        robust_cv, student_t_critical, SplitMix64,
     };
 
     proptest! {
@@ -269,6 +270,47 @@ mod power {
             wild[0] = 1e6;
             prop_assert!(robust_cv(&wild).unwrap() < 4.0 * cv + 0.5);
         }
+    }
+
+    proptest! {
+        /// The processes asked for are the fewest whose interval, at the scatter `n`
+        /// processes showed, is within the target: asking for the width `n` gave returns
+        /// `n`, a wider target needs no more, and one process fewer than the answer misses.
+        #[test]
+        fn processes_for_a_width_are_the_fewest_that_reach_it(
+            now in 0.001f64..2.0,
+            n in 2usize..400,
+            shrink in 0.05f64..1.0,
+        ) {
+            prop_assert_eq!(processes_for_half_width(now, n, now), Some(n as u64));
+            let target = now * shrink;
+            let m = processes_for_half_width(target, n, now).unwrap();
+            prop_assert!(m <= n as u64);
+            let m = processes_for_half_width(now, n, target).unwrap();
+            prop_assert!(m >= n as u64);
+            if m < 1_000_000 {
+                // Check against the t interval itself, on the log scale.
+                let t = |k: u64| student_t_critical(0.05, (k - 1) as f64);
+                let s = now.asinh() * (n as f64).sqrt() / t(n as u64);
+                let half = |k: u64| t(k) * s / (k as f64).sqrt();
+                prop_assert!(half(m) <= target.asinh() * (1.0 + 1e-12));
+                prop_assert!(m == 2 || half(m - 1) > target.asinh());
+            }
+        }
+    }
+
+    /// Hand-worked: 100 processes gave ±10 %; for ±5 % the log half-width halves
+    /// (asinh 0.1 / asinh 0.05 = 1.9975), so about four times the processes, a little fewer
+    /// as the t quantile falls towards the normal one (1.984 at 99 df, 1.966 at ≈ 390):
+    /// 100 · 1.9975² · (1.966 / 1.984)² ≈ 392.
+    #[test]
+    fn four_times_the_processes_halve_the_interval() {
+        let m = processes_for_half_width(0.10, 100, 0.05).unwrap();
+        assert!((388..=396).contains(&m), "{m}");
+        assert_eq!(processes_for_half_width(0.10, 1, 0.05), None);
+        assert_eq!(processes_for_half_width(0.0, 10, 0.05), None);
+        assert_eq!(processes_for_half_width(0.1, 10, f64::NAN), None);
+        assert_eq!(processes_for_half_width(1e9, 10, 1e-9), Some(u64::MAX));
     }
 
     #[test]
