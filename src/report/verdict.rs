@@ -63,7 +63,7 @@ impl Speed {
 
     /// Half the interval's width relative to the point: "± x %".
     pub fn rel_half_width(&self) -> f64 {
-        (self.ratio.hi - self.ratio.lo) / 2.0 / self.ratio.point
+        self.ratio.rel_half_width()
     }
 }
 
@@ -470,10 +470,9 @@ pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<WideFigur
                 }
             };
             if let Some(n) = e.net_ops {
-                let hw = (n.hi - n.lo) / 2.0 / n.point;
                 flag(
                     format!("{} net ops/s on {}", e.allocator, v.workload),
-                    hw,
+                    n.rel_half_width(),
                     e.processes,
                 );
             }

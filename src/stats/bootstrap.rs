@@ -63,6 +63,11 @@ impl Estimate {
     pub fn contains(&self, x: f64) -> bool {
         self.lo <= x && x <= self.hi
     }
+
+    /// Half the interval's width relative to the point: the "x" of "± x %".
+    pub fn rel_half_width(&self) -> f64 {
+        (self.hi - self.lo) / 2.0 / self.point
+    }
 }
 
 /// One resample of `src` with replacement, as many values as it holds.

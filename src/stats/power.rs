@@ -70,9 +70,10 @@ pub fn repetitions_for(cv: f64, d: f64) -> u64 {
 /// it was: on the log scale s = h · √n / t₀.₉₇₅,ₙ₋₁ with h = asinh(±) (a log interval
 /// e^±h has relative half-width sinh h), and the answer is the fewest m ≥ 2 with
 /// t₀.₉₇₅,ₘ₋₁ · s / √m ≤ asinh(target). Why it is worth saying: on the AMD EPYC model-1
-/// host (stability attempt 24, 2026-12-03) five runs differed by what the processes'
-/// scatter predicted (observed ÷ predicted sd 0.45 – 1.93, median ≈ 1), so more processes
-/// do narrow a run there — on a host whose speed drifts between runs they may not.
+/// host five runs differed by what the processes' scatter predicted (stability attempt 24,
+/// 2026-12-03: observed ÷ predicted sd 0.45 – 1.93, median ≈ 1), and five times the
+/// processes took the runs from 5 to 10 of 12 ratios within ±3 % (attempt 25) — on a host
+/// whose speed drifts between runs more processes may not help.
 /// `None` for n < 2 or a half-width that is not positive and finite; `u64::MAX` past a
 /// million.
 pub fn processes_for_half_width(now: f64, n: usize, target: f64) -> Option<u64> {
