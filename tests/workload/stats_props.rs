@@ -307,6 +307,9 @@ mod power {
     fn four_times_the_processes_halve_the_interval() {
         let m = processes_for_half_width(0.10, 100, 0.05).unwrap();
         assert!((388..=396).contains(&m), "{m}");
+        // README's example line: 20 processes at ±7.2 %; 20 · (asinh 0.072 / asinh 0.05)² ·
+        // (t at 38 df 2.024 / t at 19 df 2.093)² = 38.7, so 39.
+        assert_eq!(processes_for_half_width(0.072, 20, 0.05), Some(39));
         assert_eq!(processes_for_half_width(0.10, 1, 0.05), None);
         assert_eq!(processes_for_half_width(0.0, 10, 0.05), None);
         assert_eq!(processes_for_half_width(0.1, 10, f64::NAN), None);
