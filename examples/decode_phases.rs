@@ -8,7 +8,8 @@
 //! machine is not counted (their cache and memory-bandwidth pressure still is).
 //! Prints `phase NAME EVENTS SECONDS NS_PER_EVENT` lines.
 //!
-//! Run: `cargo run --release --example decode_phases -- FILE.pbt [REPS]`
+//! Run: `cargo run --release --example decode_phases -- FILE.pbt [REPS] [PHASE…]` (naming
+//! phases runs only those: under callgrind, one instantiation of the decoder at a time).
 
 use pybench::sys::procfs::thread_cpu_ns;
 use pybench::trace::block::{decode_block_any, BlockInput, Scratch};
@@ -20,8 +21,11 @@ use std::io::{Read, Seek, SeekFrom};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: decode_phases FILE.pbt [REPS]");
+    let path = args
+        .next()
+        .expect("usage: decode_phases FILE.pbt [REPS] [PHASE…]");
     let reps: usize = args.next().map_or(Ok(5), |r| r.parse())?;
+    let only: Vec<String> = args.collect();
     let (mut f, index) = TraceReader::open_indexed(std::path::Path::new(&path))?;
     anyhow::ensure!(index.header.version >= 2, "a version-2 trace only");
     let hlen = index.header.block_header_len();
@@ -34,6 +38,9 @@ fn main() -> anyhow::Result<()> {
     }
     let events: u64 = index.blocks.iter().map(|b| u64::from(b.1.events)).sum();
     let best = |name: &str, f: &mut dyn FnMut()| {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            return;
+        }
         let mut best = f64::MAX;
         for _ in 0..reps {
             let t = thread_cpu_ns();
@@ -53,11 +60,14 @@ fn main() -> anyhow::Result<()> {
     });
     let mut zstd = zstd::bulk::Decompressor::new()?;
     let mut cols: Vec<[Vec<u8>; COLUMNS]> = blocks.iter().map(|_| Default::default()).collect();
-    best("unpack", &mut || {
+    let mut unpack_all = || {
         for ((_, _, head, raw), c) in blocks.iter().zip(cols.iter_mut()) {
             columns::unpack(&raw[hlen..], head.raw_len, c, &mut zstd).unwrap();
         }
-    });
+    };
+    // Once untimed, as the decoding phases need the columns even when this one is not asked.
+    unpack_all();
+    best("unpack", &mut unpack_all);
     let mut out = Vec::new();
     let mut pace = Vec::new();
     let mut order = columns::AllocOrder::for_flags(index.header.flags);

@@ -4,7 +4,7 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::{admit_slot, bad, field, marker, varint, DOMAINS, SLOT_STEP};
+use super::decode::{bad, field, marker, varint, DOMAINS, SLOT_STEP};
 use super::format::*;
 use super::live::SlotSink;
 use super::writer::DeltaState;
@@ -246,6 +246,9 @@ pub fn unpack(
 pub struct AllocOrder {
     pub refs: bool,
     slots: Vec<u32>,
+    /// The block's stack of freed slots (format.rs: every allocation pops it), kept here for
+    /// the same reason.
+    freed: Vec<u32>,
 }
 
 impl AllocOrder {
@@ -253,7 +256,7 @@ impl AllocOrder {
     pub fn for_flags(flags: u16) -> Self {
         AllocOrder {
             refs: flags & FLAG_ORDER != 0,
-            slots: Vec::new(),
+            ..AllocOrder::default()
         }
     }
 }
@@ -295,22 +298,25 @@ pub fn decode_block(
     // Each event is written straight into the reserved room (no capacity test per event);
     // the length is set once all are decoded, so an error leaves `out` as it was.
     let room = &mut out.spare_capacity_mut()[..count as usize];
-    let mut st = DeltaState::default();
-    // The block's allocations in order (`head` of them so far: `placed.len()` kept in a
-    // local; reading the length back instead took 1.00 – 1.02× the time in five alternated
-    // runs), and the place of the last free or realloc named through it.
-    let (refs, placed) = (order.refs, &mut order.slots);
-    placed.clear();
-    placed.reserve(count as usize);
-    let mut head = 0usize;
+    if table > MAX_SLOTS {
+        return Err(format!("the block starts at {table} slots, past the limit"));
+    }
+    let (mut slot_now, mut thread) = (0u32, 0u16);
+    // The block's allocations in order (`head` of them so far) and its freed stack (`top`
+    // deep), each at most one entry an event: slices sized once, with their depths in
+    // locals, where pushing to vectors reloaded and stored each length on every event.
+    let refs = order.refs;
+    order.slots.resize(count as usize, 0);
+    order.freed.resize(count as usize, 0);
+    let (placed, freed) = (&mut order.slots[..], &mut order.freed[..]);
+    let (mut head, mut top) = (0usize, 0usize);
     let mut last = 0usize;
     for ((i, &tag), dst) in tags.iter().enumerate().zip(room) {
         let i = i as u32;
         if tag & TAG_THREAD != 0 {
             let t = field(&cols[COL_THREADS], &mut pos[COL_THREADS], i, "thread")?;
-            st.thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
+            thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
         }
-        let thread = st.thread;
         let op = tag & 7;
         let domain = (tag >> 3) & 3;
         if op > OP_FREE {
@@ -319,7 +325,6 @@ pub fn decode_block(
         }
         let allocating = op <= OP_CALLOC;
         let mode = tag >> 6;
-        let popped = if allocating { st.freed.pop() } else { None };
         let slot = if mode == SLOT_EXPLICIT {
             if !allocating && domain != 0 {
                 last = match domain {
@@ -347,22 +352,38 @@ pub fn decode_block(
             } else {
                 let v = varint(&cols[COL_SLOTS], &mut pos[COL_SLOTS])
                     .ok_or_else(|| bad(i, "slot column ends early"))?;
-                let s = i64::from(st.slot) + unzigzag(v);
+                let s = i64::from(slot_now) + unzigzag(v);
                 u32::try_from(s).unwrap_or(u32::MAX)
             }
         } else if allocating && mode == SLOT_PREDICTED {
-            popped.unwrap_or(table)
+            if top > 0 {
+                freed[top - 1]
+            } else {
+                table
+            }
         } else {
-            st.slot.wrapping_add(SLOT_STEP[mode as usize])
+            slot_now.wrapping_add(SLOT_STEP[mode as usize])
         };
-        table = admit_slot(i, slot, table, allocating)?;
-        st.slot = slot;
+        // Every allocation pops the freed stack (format.rs), whichever way it names its slot.
+        top -= usize::from(allocating && top > 0);
+        // Slots are dense (format.rs): an allocation may open the next slot, growing the
+        // table by one; nothing may name a slot past it. The table started within
+        // MAX_SLOTS and grows one slot an event at most, so that limit is checked once,
+        // after the block, instead of on every event.
+        if slot >= table + u32::from(allocating) {
+            return Err(bad(
+                i,
+                &format!("slot {slot} out of range (table size {table})"),
+            ));
+        }
+        table += u32::from(slot == table);
+        slot_now = slot;
         let e = match op {
             OP_ALLOC | OP_CALLOC => {
                 let Some(&domain) = DOMAINS.get(domain as usize) else {
                     return Err(bad(i, "domain 3 does not exist"));
                 };
-                placed.push(slot);
+                placed[head] = slot;
                 head += 1;
                 let size = field(&cols[COL_SIZES], &mut pos[COL_SIZES], i, "size")?;
                 if op == OP_ALLOC {
@@ -395,12 +416,16 @@ pub fn decode_block(
                 thread,
             },
             _ => {
-                st.freed.push(slot);
+                freed[top] = slot;
+                top += 1;
                 Event::Free { slot, thread }
             }
         };
         live.touch(i, slot, allocating, op != OP_REALLOC);
         dst.write(e);
+    }
+    if table > MAX_SLOTS {
+        return Err(past_max_slots(&out.spare_capacity_mut()[..count as usize]));
     }
     // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==
     // count`), and `reserve` made room for them after `start`.
@@ -414,6 +439,23 @@ pub fn decode_block(
         }
     }
     Ok(table)
+}
+
+/// The error of a block whose slots grew past [`MAX_SLOTS`], naming the first event to name
+/// a slot at the limit (`decoded`: the block's events, all written). Out of the hot loop.
+#[cold]
+#[inline(never)]
+fn past_max_slots(decoded: &[std::mem::MaybeUninit<Event>]) -> String {
+    let at = decoded.iter().position(|e| {
+        // SAFETY: the caller passes only events the loop has written.
+        let slot = unsafe { e.assume_init_ref() }.slot();
+        slot.is_some_and(|s| s >= MAX_SLOTS)
+    });
+    let i = at.unwrap_or(0) as u32;
+    bad(
+        i,
+        &format!("slot {MAX_SLOTS} out of range (limit {MAX_SLOTS} blocks live at once)"),
+    )
 }
 
 /// What the encoders write of an event: its op code, domain bits, thread (a marker keeps the

@@ -18,13 +18,18 @@ fn block(n: u32, free_bits: u8, slots_col: &[u8]) -> [Vec<u8>; COLUMNS] {
 }
 
 fn decode(cols: &[Vec<u8>; COLUMNS], refs: bool) -> Result<Vec<Event>, String> {
+    decode_at(cols, refs, 0)
+}
+
+/// Decodes a block that starts at slot-table size `table`.
+fn decode_at(cols: &[Vec<u8>; COLUMNS], refs: bool, table: u32) -> Result<Vec<Event>, String> {
     let count = cols[COL_TAGS].len() as u32;
     let mut out = Vec::new();
     let mut order = AllocOrder {
         refs,
         ..AllocOrder::default()
     };
-    decode_block(cols, count, 0, &mut out, None, &mut order, &mut ()).map(|_| out)
+    decode_block(cols, count, table, &mut out, None, &mut order, &mut ()).map(|_| out)
 }
 
 fn freed(events: &[Event]) -> Option<u32> {
@@ -80,4 +85,23 @@ fn order_references_outside_the_block_are_errors() {
             "{n} allocations, bits {bits:#x}, delta {delta}"
         );
     }
+}
+
+#[test]
+fn the_slot_limit_holds_though_it_is_checked_after_the_block() {
+    // Each allocation opens the table's next slot: from MAX_SLOTS - 2, event 2 opens slot
+    // MAX_SLOTS, the first past the limit, and is the one named.
+    let mut cols = block(4, 0, &[zigzag(-1) as u8]);
+    let e = decode_at(&cols, false, MAX_SLOTS - 2).unwrap_err();
+    assert_eq!(
+        e,
+        format!("event 2: slot {MAX_SLOTS} out of range (limit {MAX_SLOTS} blocks live at once)")
+    );
+    // Two allocations from the same start stay within it (the free names the first).
+    cols = block(2, 0, &[zigzag(-1) as u8]);
+    let ok = decode_at(&cols, false, MAX_SLOTS - 2).unwrap();
+    assert_eq!(freed(&ok), Some(MAX_SLOTS - 2));
+    // A block whose header starts it past the limit is refused before any event.
+    let e = decode_at(&block(0, 0, &[0]), false, MAX_SLOTS + 1).unwrap_err();
+    assert!(e.contains("past the limit"), "{e}");
 }

@@ -17,14 +17,17 @@ pub(super) const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
 /// Used by both block versions' decoders.
 #[inline(always)]
 pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
-    if let Some(bytes) = raw.get(*p..*p + 8) {
-        let w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-        // The first byte with its high bit clear ends the varint.
-        let len = (!w & 0x8080_8080_8080_8080).trailing_zeros() / 8 + 1;
-        if len <= 4 {
+    if let Some(bytes) = raw.get(*p..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*bytes);
+        // The first byte with its high bit clear ends the varint: `stop` has that bit
+        // lowest, and `stop ^ (stop - 1)` keeps the varint's own bytes of `w`, so packing
+        // their seven-bit groups needs no length-dependent mask.
+        let stop = !w & 0x8080_8080_8080_8080;
+        if stop & 0x8080_8080 != 0 {
+            let w = w & (stop ^ (stop - 1));
             let v = (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000);
-            *p += len as usize;
-            return Some(v & ((1 << (7 * len)) - 1));
+            *p += (stop.trailing_zeros() / 8 + 1) as usize;
+            return Some(v);
         }
     }
     get_varint(raw, p)
@@ -49,11 +52,17 @@ pub(super) fn admit_slot(i: u32, slot: u32, table: u32, allocating: bool) -> Res
 pub(super) fn field(raw: &[u8], p: &mut usize, i: u32, what: &str) -> Result<u32, String> {
     match varint(raw, p) {
         Some(v) if v <= u64::from(u32::MAX) => Ok(v as u32),
-        Some(v) => Err(bad(i, &format!("{what} {v} is absurdly large"))),
-        None => Err(bad(
-            i,
-            &format!("bad {what} varint, or its bytes end early"),
-        )),
+        v => Err(field_error(i, what, v)),
+    }
+}
+
+/// [`field`]'s error, built out of line so the hot loop keeps no error text at hand.
+#[cold]
+#[inline(never)]
+fn field_error(i: u32, what: &str, v: Option<u64>) -> String {
+    match v {
+        Some(v) => bad(i, &format!("{what} {v} is absurdly large")),
+        None => bad(i, &format!("bad {what} varint, or its bytes end early")),
     }
 }
 
