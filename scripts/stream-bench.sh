@@ -8,11 +8,12 @@
 #
 # Figures, per trace (`webapp` written by `pybench gen`, 2.03 events per unit of --scale; the
 # 10^9 file takes ~13 min to write at load 12 and ~750 MB; kept in $DIR between runs):
-#  - rss_stream / rss_memory: peak RSS of the largest process of `pybench run -a null` with
-#    --stream always / never (the throughput process; null allocates nothing, so this is the
-#    harness's own memory), against the target: slot tables + 128 MiB, where a streamed
-#    replay's slot tables are 16 bytes a slot (the contender's 8-byte pointer table and the
-#    compiler's 8-byte live table), slots as the trace's end block declares.
+#  - rss_stream / rss_memory: the harness's own memory with --stream always / never: peak RSS
+#    of the largest process of `pybench run -a pymalloc` less pymalloc's own peak heap (its
+#    peak_rss_bytes, from the run's memory pass; `run` refuses `-a null` alone, and every
+#    process measures null beside the allocator), against the target: slot tables + 128 MiB, where a streamed
+#    replay's slot tables are 8 bytes a slot for each contender's pointer table (null and
+#    pymalloc: 2) and 8 for the compiler's live table, slots as the trace's end block declares.
 #  - tput_always / tput_never: net ops/s of `pymalloc` (its ratio to null's in the same
 #    process, as `run` reports it) with --stream always / never, the two alternating run by
 #    run, and each alternated pair's ratio. --stream never is skipped where the stream does
@@ -49,25 +50,32 @@ trace_of() {
   echo "$t"
 }
 
-# peak RSS (KiB) of the largest process of a run; prints "KiB slots"
+# the harness's own peak RSS (KiB) in a run: the largest process's peak RSS less pymalloc's
+# own peak heap; prints "KiB slots contenders", or fails with the run's last error line
 rss_run() {
   local t=$1 mode=$2 out
   out=$(mktemp -d "$DIR/run.XXXX")
-  local kib
-  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 \
-    --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>&1 || true
-  kib=$(tail -1 "$out/maxrss")
-  local slots
-  slots=$(python3 - "$out" "$t" <<'EOF'
-import glob, json, re, sys, subprocess
+  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a pymalloc -r 1 --rounds 2 \
+    --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>"$out/stderr" || true
+  if ! compgen -G "$out/*/results.json" >/dev/null; then
+    echo "stream-bench: the rss run failed: $(grep -v '^Command exited' "$out/stderr" | tail -1)" >&2
+    rm -rf "$out"
+    exit 1
+  fi
+  python3 - "$out" "$(tail -1 "$out/maxrss")" <<'EOF'
+import glob, json, re, sys
 r = json.load(open(glob.glob(sys.argv[1] + "/*/results.json")[0]))
 notes = " ".join(n for c in r["cells"] for n in c.get("notes", []))
 m = re.search(r"of (\d+) entries", notes)
-print(m.group(1) if m else "0")
-EOF
+k = re.search(r"one per contender: (\d+)", notes)
+heap = max(
+    (x["value"] for c in r["cells"] if c["allocator"] != "null"
+     for x in c["metrics"] if x["name"] == "peak_rss_bytes"),
+    default=0,
 )
+print(int(sys.argv[2]) - int(heap // 1024), m.group(1) if m else "0", k.group(1) if k else "1")
+EOF
   rm -rf "$out"
-  echo "$kib $slots"
 }
 
 # net ops/s of pymalloc in one run
@@ -95,13 +103,13 @@ for size in $SIZES; do
   for mode in always never; do
     want rss || continue
     [ "$mode" = never ] && [ $fits = no ] && continue
-    vals=(); slots=0; l0=$(load)
+    vals=(); slots=0; tables=1; l0=$(load)
     for i in $(seq "$RUNS"); do
-      read -r kib s < <(rss_run "$t" "$mode"); vals+=("$kib"); slots=$s
+      read -r kib s k < <(rss_run "$t" "$mode"); vals+=("$kib"); slots=$s; tables=$k
     done
     med=$(printf '%s\n' "${vals[@]}" | awk '{print $1/1024}' | stats)
-    limit=$(( (slots * 16 >> 20) + 128 ))
-    line="$size rss_${mode}: peak RSS MiB $med; slot tables+128 MiB = $limit MiB (slots $slots); load $l0 → $(load)"
+    limit=$(( (slots * (8 * tables + 8) >> 20) + 128 ))
+    line="$size rss_${mode}: peak RSS MiB $med; slot tables+128 MiB = $limit MiB (slots $slots, $tables contender tables); load $l0 → $(load)"
     echo "$line"; summary+=("$line")
   done
   if want tput && { [ "$size" != 1e9 ] || [ "${TPUT_1E9:-0}" = 1 ]; }; then
