@@ -8,12 +8,11 @@
 #
 # Figures, per trace (`webapp` written by `pybench gen`, 2.03 events per unit of --scale; the
 # 10^9 file takes ~13 min to write at load 12 and ~750 MB; kept in $DIR between runs):
-#  - rss_stream / rss_memory: the harness's own memory with --stream always / never: peak RSS
-#    of the largest process of `pybench run -a pymalloc` less pymalloc's own peak heap (its
-#    peak_rss_bytes, from the run's memory pass; `run` refuses `-a null` alone, and every
-#    process measures null beside the allocator), against the target: slot tables + 128 MiB, where a streamed
-#    replay's slot tables are 8 bytes a slot for each contender's pointer table (null and
-#    pymalloc: 2) and 8 for the compiler's live table, slots as the trace's end block declares.
+#  - rss_stream / rss_memory: peak RSS of the largest process of `pybench run -a null` (which
+#    measures only the harness) with --stream always / never (null allocates nothing, so this
+#    is the harness's own memory), against the target: slot tables + 128 MiB, where a streamed
+#    replay's slot tables are 8 bytes a slot for each contender's pointer table and 8 for the
+#    compiler's live table, slots as the trace's end block declares.
 #  - tput_always / tput_never: net ops/s of `pymalloc` (its ratio to null's in the same
 #    process, as `run` reports it) with --stream always / never, the two alternating run by
 #    run, and each alternated pair's ratio. --stream never is skipped where the stream does
@@ -50,12 +49,12 @@ trace_of() {
   echo "$t"
 }
 
-# the harness's own peak RSS (KiB) in a run: the largest process's peak RSS less pymalloc's
-# own peak heap; prints "KiB slots contenders", or fails with the run's last error line
+# peak RSS (KiB) of the largest process of a run; prints "KiB slots contenders", or fails
+# with the run's last error line
 rss_run() {
   local t=$1 mode=$2 out
   out=$(mktemp -d "$DIR/run.XXXX")
-  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a pymalloc -r 1 --rounds 2 \
+  /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 \
     --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>"$out/stderr" || true
   if ! compgen -G "$out/*/results.json" >/dev/null; then
     echo "stream-bench: the rss run failed: $(grep -v '^Command exited' "$out/stderr" | tail -1)" >&2
@@ -68,12 +67,7 @@ r = json.load(open(glob.glob(sys.argv[1] + "/*/results.json")[0]))
 notes = " ".join(n for c in r["cells"] for n in c.get("notes", []))
 m = re.search(r"of (\d+) entries", notes)
 k = re.search(r"one per contender: (\d+)", notes)
-heap = max(
-    (x["value"] for c in r["cells"] if c["allocator"] != "null"
-     for x in c["metrics"] if x["name"] == "peak_rss_bytes"),
-    default=0,
-)
-print(int(sys.argv[2]) - int(heap // 1024), m.group(1) if m else "0", k.group(1) if k else "1")
+print(sys.argv[2], m.group(1) if m else "0", k.group(1) if k else "1")
 EOF
   rm -rf "$out"
 }

@@ -84,8 +84,19 @@ pub(super) fn aligned(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Whether a run measured only the harness (`-a null` alone): no allocator has a row.
+fn harness_only(verdicts: &[WorkloadVerdict]) -> bool {
+    verdicts.iter().all(|v| v.entries.is_empty())
+}
+
 /// What the columns mean (one paragraph, the same on the terminal and in summary.md).
-fn legend(results: &RunResults) -> String {
+fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
+    if harness_only(verdicts) {
+        return "-a null alone: only the harness was measured; each workload's line gives its \
+                own cost per event (the median of each throughput process, 95 % interval over \
+                the processes)"
+            .to_string();
+    }
     let timer: Vec<f64> = results
         .cells
         .iter()
@@ -113,6 +124,9 @@ fn workload_line(v: &WorkloadVerdict) -> String {
     let stream = v.stream.as_ref().map_or(String::new(), |(events, print)| {
         format!("{events} allocator events a pass (stream {print}); ")
     });
+    if v.entries.is_empty() {
+        return format!("{} — {stream}harness (null) {harness}", v.workload);
+    }
     format!(
         "{} — {stream}{} throughput process(es), {} samples per allocator; harness (null) \
          {harness}",
@@ -122,6 +136,9 @@ fn workload_line(v: &WorkloadVerdict) -> String {
 
 /// The table of one workload: the heading row, then one row per allocator (the winners ★).
 fn table_rows(v: &WorkloadVerdict, format: TableFormat) -> Vec<Vec<String>> {
+    if v.entries.is_empty() {
+        return Vec::new();
+    }
     let mut head = vec![
         "allocator".to_string(),
         "net ops/s (95 % CI)".to_string(),
@@ -218,10 +235,13 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
 pub fn render(results: &RunResults, reference: Option<&str>, format: TableFormat) -> String {
     let verdicts = judge(results, reference);
     let mut out = String::new();
-    let _ = writeln!(out, "{}", legend(results));
+    let _ = writeln!(out, "{}", legend(results, &verdicts));
     for v in &verdicts {
         let _ = writeln!(out, "\n{}", workload_line(v));
-        out.push_str(&aligned(&table_rows(v, format)));
+        let rows = table_rows(v, format);
+        if !rows.is_empty() {
+            out.push_str(&aligned(&rows));
+        }
         for line in sentences(v) {
             let _ = writeln!(out, "  {line}");
         }
@@ -275,7 +295,7 @@ pub fn page(results: &RunResults, reference: Option<&str>) -> Page {
         })
         .collect();
     Page {
-        legend: legend(results),
+        legend: legend(results, &verdicts),
         sections: list,
         overall: overall(results, &verdicts),
     }

@@ -230,22 +230,47 @@ fn a_single_throughput_process_is_warned_about() {
     assert!(!err.contains("one throughput process"), "{err}");
 }
 
-/// `null` is the harness's own cost, measured in every process: alone it leaves nothing to
-/// compare (refused in one line before measuring, nothing written); beside others it is
-/// noted, has no row, and each workload's line gives its cost as the geometric mean of the
-/// processes' medians with a 95 % interval around it.
+/// `null` is the harness's own cost, measured in every process: alone it measures only the
+/// harness (a one-line note; each workload's line gives the harness's cost, and there is no
+/// table and no column legend); beside others it is noted, has no row, and each workload's
+/// line gives its cost as the geometric mean of the processes' medians with a 95 % interval
+/// around it.
 #[test]
 fn null_is_the_harness_line_with_its_interval_never_a_row() {
     let tmp = tempdir("null-alone");
     let a = pybench()
-        .args(["run", "-w", "churn", "-a", "null", "--out"])
+        .args(["run", "-w", "churn,dicts", "-a", "null", "-r", "2"])
+        .args(["--scale", "20000", "--rounds", "2", "--min-time", "0.002"])
+        .args(["--no-plots", "--out"])
         .arg(&tmp)
         .assert()
-        .code(2);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("nothing to compare"), "{err}");
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        .success();
+    let (out, err) = (
+        String::from_utf8(a.get_output().stdout.clone()).unwrap(),
+        String::from_utf8(a.get_output().stderr.clone()).unwrap(),
+    );
+    assert!(
+        err.contains("-a null alone measures only the harness"),
+        "{err}"
+    );
+    for w in ["churn", "dicts"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{w} — ")))
+            .unwrap();
+        assert!(
+            line.contains("harness (null) ") && line.contains(" ns/event ("),
+            "{line}"
+        );
+    }
+    assert!(
+        !out.contains("net ops/s"),
+        "no legend of columns that are not shown:\n{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("allocator")),
+        "no table:\n{out}"
+    );
 
     let tmp = tempdir("null-named");
     let a = pybench()
