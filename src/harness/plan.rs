@@ -124,7 +124,7 @@ impl Plan {
                     .to_string(),
             );
         }
-        warnings.extend(null_named(&allocators)?);
+        warnings.extend(null_named(&allocators));
         // Laid out once, as the baseline below, however it was named.
         let allocators: Vec<AllocatorSpec> =
             allocators.into_iter().filter(|a| !a.is_null()).collect();
@@ -361,23 +361,23 @@ fn refuse_duplicates(
 /// round), so it never has a row: beside others it is noted once; alone it measures only
 /// the harness — its cost (each workload's "harness (null)" line) and its own memory (the
 /// processes' peak RSS with nothing allocated, which issue 15's streaming target is about).
-fn null_named(allocators: &[AllocatorSpec]) -> anyhow::Result<Option<String>> {
+fn null_named(allocators: &[AllocatorSpec]) -> Option<String> {
     if !allocators.iter().any(AllocatorSpec::is_null) {
-        return Ok(None);
+        return None;
     }
     if allocators.iter().all(AllocatorSpec::is_null) {
-        return Ok(Some(
+        return Some(
             "-a null alone measures only the harness: its cost is each workload's \"harness \
              (null)\" line and there is no allocator row to compare; name an allocator to \
              measure one, e.g. -a pymalloc"
                 .to_string(),
-        ));
+        );
     }
-    Ok(Some(
+    Some(
         "null is measured in every run as the harness's own cost: it has no row, its figure \
          is each workload's \"harness (null)\" (and `null ns/op` in --format wide)"
             .to_string(),
-    ))
+    )
 }
 
 /// The allocators of the run. Named ones must all be available (else exit 2 before

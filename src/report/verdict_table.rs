@@ -93,8 +93,8 @@ fn harness_only(verdicts: &[WorkloadVerdict]) -> bool {
 fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
     if harness_only(verdicts) {
         return "-a null alone: only the harness was measured; each workload's line gives its \
-                own cost per event (the median of each throughput process, 95 % interval over \
-                the processes)"
+                own cost per event, the geometric mean over the throughput processes of each \
+                one's median with its 95 % interval"
             .to_string();
     }
     let timer: Vec<f64> = results
