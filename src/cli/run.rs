@@ -31,7 +31,8 @@ pub struct RunArgs {
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
     /// `pymalloc` alone means the engine preset of each workload's Python version. Separate
     /// names with commas or repeat the flag; a custom geometry keeps its own commas
-    /// (`-a system,pymalloc:arena=512K,pool=8K`).
+    /// (`-a system,pymalloc:arena=512K,pool=8K`). `null`, the harness's own cost, is measured
+    /// in every run and has no row; `-a null` alone measures only the harness.
     #[arg(long, short)]
     allocators: Vec<String>,
     /// Repetitions: throughput processes per workload, each with its own address layout (the
