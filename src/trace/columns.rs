@@ -4,7 +4,10 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::{bad, field, marker, varint, DOMAINS, SLOT_STEP};
+use super::decode::{
+    admit_slot, bad, field, marker, slot_limit_after, slot_limit_at_start, varint, DOMAINS,
+    SLOT_STEP,
+};
 use super::format::*;
 use super::live::SlotSink;
 use super::writer::DeltaState;
@@ -298,9 +301,7 @@ pub fn decode_block(
     // Each event is written straight into the reserved room (no capacity test per event);
     // the length is set once all are decoded, so an error leaves `out` as it was.
     let room = &mut out.spare_capacity_mut()[..count as usize];
-    if table > MAX_SLOTS {
-        return Err(format!("the block starts at {table} slots, past the limit"));
-    }
+    slot_limit_at_start(table)?;
     let (mut slot_now, mut thread) = (0u32, 0u16);
     // The block's allocations in order (`head` of them so far) and its freed stack (`top`
     // deep), each at most one entry an event: slices sized once, with their depths in
@@ -366,17 +367,7 @@ pub fn decode_block(
         };
         // Every allocation pops the freed stack (format.rs), whichever way it names its slot.
         top -= usize::from(allocating && top > 0);
-        // Slots are dense (format.rs): an allocation may open the next slot, growing the
-        // table by one; nothing may name a slot past it. The table started within
-        // MAX_SLOTS and grows one slot an event at most, so that limit is checked once,
-        // after the block, instead of on every event.
-        if slot >= table + u32::from(allocating) {
-            return Err(bad(
-                i,
-                &format!("slot {slot} out of range (table size {table})"),
-            ));
-        }
-        table += u32::from(slot == table);
+        table = admit_slot(i, slot, table, allocating)?;
         slot_now = slot;
         let e = match op {
             OP_ALLOC | OP_CALLOC => {
@@ -424,12 +415,13 @@ pub fn decode_block(
         live.touch(i, slot, allocating, op != OP_REALLOC);
         dst.write(e);
     }
-    if table > MAX_SLOTS {
-        return Err(past_max_slots(&out.spare_capacity_mut()[..count as usize]));
-    }
     // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==
     // count`), and `reserve` made room for them after `start`.
     unsafe { out.set_len(start + count as usize) };
+    if let Err(e) = slot_limit_after(table, &out[start..]) {
+        out.truncate(start);
+        return Err(e);
+    }
     for (c, (col, p)) in cols.iter().zip(pos).enumerate().skip(1) {
         if p != col.len() && !(c == COL_PACE && pace.is_none()) {
             return Err(format!(
@@ -439,23 +431,6 @@ pub fn decode_block(
         }
     }
     Ok(table)
-}
-
-/// The error of a block whose slots grew past [`MAX_SLOTS`], naming the first event to name
-/// a slot at the limit (`decoded`: the block's events, all written). Out of the hot loop.
-#[cold]
-#[inline(never)]
-fn past_max_slots(decoded: &[std::mem::MaybeUninit<Event>]) -> String {
-    let at = decoded.iter().position(|e| {
-        // SAFETY: the caller passes only events the loop has written.
-        let slot = unsafe { e.assume_init_ref() }.slot();
-        slot.is_some_and(|s| s >= MAX_SLOTS)
-    });
-    let i = at.unwrap_or(0) as u32;
-    bad(
-        i,
-        &format!("slot {MAX_SLOTS} out of range (limit {MAX_SLOTS} blocks live at once)"),
-    )
 }
 
 /// What the encoders write of an event: its op code, domain bits, thread (a marker keeps the

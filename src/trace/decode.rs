@@ -35,16 +35,45 @@ pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
 
 /// Checks event `i`'s slot against the slot-table size `table` and returns the size after
 /// it. Slots are dense (format.rs): an allocation may open the next slot, growing the table
-/// by one; nothing may name a slot past it. Shared by both block versions' decoders.
+/// by one; nothing may name a slot past it. The [`MAX_SLOTS`] limit is not tested here, on
+/// every event, but by [`slot_limit_at_start`] and [`slot_limit_after`] around each block:
+/// the table grows one slot an event at most. Shared by both block versions' decoders.
 #[inline(always)]
 pub(super) fn admit_slot(i: u32, slot: u32, table: u32, allocating: bool) -> Result<u32, String> {
-    if slot > table || (slot == table && !allocating) || slot >= MAX_SLOTS {
-        return Err(bad(
-            i,
-            &format!("slot {slot} out of range (table size {table})"),
-        ));
+    if slot >= table + u32::from(allocating) {
+        return Err(slot_out_of_range(i, slot, table));
     }
     Ok(table + u32::from(slot == table))
+}
+
+/// [`admit_slot`]'s error, apart so that its formatting stays out of the decoders' loops.
+#[cold]
+#[inline(never)]
+fn slot_out_of_range(i: u32, slot: u32, table: u32) -> String {
+    bad(i, &format!("slot {slot} out of range (table size {table})"))
+}
+
+/// A block may not start past [`MAX_SLOTS`] (its header's slot-table size).
+pub(super) fn slot_limit_at_start(table: u32) -> Result<(), String> {
+    if table > MAX_SLOTS {
+        return Err(format!("the block starts at {table} slots, past the limit"));
+    }
+    Ok(())
+}
+
+/// A block's `events` may not take the slot table past [`MAX_SLOTS`] (`table`: its size
+/// after them); the error names the first event to open a slot past the limit.
+pub(super) fn slot_limit_after(table: u32, events: &[Event]) -> Result<(), String> {
+    if table <= MAX_SLOTS {
+        return Ok(());
+    }
+    let at = events
+        .iter()
+        .position(|e| e.slot().is_some_and(|s| s >= MAX_SLOTS));
+    Err(bad(
+        at.unwrap_or(0) as u32,
+        &format!("slot {MAX_SLOTS} out of range (limit {MAX_SLOTS} blocks live at once)"),
+    ))
 }
 
 /// A varint field of at most 32 bits; `what` names it in the error.
@@ -80,6 +109,8 @@ pub fn decode_block(
     mut table: u32,
     out: &mut Vec<Event>,
 ) -> Result<u32, String> {
+    slot_limit_at_start(table)?;
+    let start = out.len();
     out.reserve(count as usize);
     let mut st = DeltaState::default();
     let mut p = 0usize;
@@ -155,6 +186,10 @@ pub fn decode_block(
         };
         out.push(e);
     }
+    if let Err(e) = slot_limit_after(table, &out[start..]) {
+        out.truncate(start);
+        return Err(e);
+    }
     if p != raw.len() {
         return Err(format!("{} bytes left after {count} events", raw.len() - p));
     }
@@ -187,6 +222,40 @@ pub(super) fn marker(raw: &[u8], p: &mut usize, i: u32, tag: u8, op: u8) -> Resu
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A version-1 block of `n` allocations of 16 bytes, each in the predicted slot (the
+    /// table's next one, nothing having been freed).
+    fn allocations(n: usize) -> Vec<u8> {
+        [OP_ALLOC | (SLOT_PREDICTED << 6), 16].repeat(n)
+    }
+
+    #[test]
+    fn the_slot_limit_holds_in_version_1_as_in_version_2() {
+        // From MAX_SLOTS - 2, event 2 opens slot MAX_SLOTS, the first past the limit.
+        let mut out = vec![Event::Phase(1)];
+        let e = decode_block(&allocations(4), 4, MAX_SLOTS - 2, &mut out).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "event 2: slot {MAX_SLOTS} out of range (limit {MAX_SLOTS} blocks live at once)"
+            )
+        );
+        assert_eq!(out, [Event::Phase(1)], "a refused block adds no events");
+        // Two allocations from there stay within it.
+        let table = decode_block(&allocations(2), 2, MAX_SLOTS - 2, &mut out).unwrap();
+        assert_eq!((table, out.len()), (MAX_SLOTS, 3));
+        // A block whose header starts it past the limit is refused before any event.
+        let e = decode_block(&allocations(1), 1, MAX_SLOTS + 1, &mut out).unwrap_err();
+        assert!(e.contains("past the limit"), "{e}");
+    }
+
+    #[test]
+    fn a_slot_past_the_table_is_named_with_the_table_size() {
+        // A free of slot 0 in an empty table: nothing was allocated there.
+        let free = [OP_FREE | (SLOT_SAME << 6)];
+        let e = decode_block(&free, 1, 0, &mut Vec::new()).unwrap_err();
+        assert_eq!(e, "event 0: slot 0 out of range (table size 0)");
+    }
 
     proptest! {
         /// The fast path reads exactly what the byte-by-byte reader reads, wherever the
