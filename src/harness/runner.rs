@@ -74,6 +74,8 @@ pub fn run(
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let total = plan.cells.len();
+    let harness_only =
+        (plan.cells.iter()).all(|c| c.allocator == crate::alloc::AllocatorSpec::Null);
     let progress = plan.progress && std::io::stderr().is_terminal();
     let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {
@@ -111,15 +113,17 @@ pub fn run(
         let throughput_only = plan
             .memory_repetitions
             .is_some_and(|m| spec.repetition >= m);
-        let mut result =
-            if plan.throughput.is_some() && spec.allocator == crate::alloc::AllocatorSpec::Null {
-                // null's figures are its throughput samples; it has no memory of its own.
-                CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
-            } else if plan.throughput.is_some() && throughput_only {
-                throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
-            } else {
-                run_cell(spec, plan.timeout)
-            };
+        // Beside allocators, null's figures are its throughput samples alone; measured
+        // alone, its memory cell is the harness's own (RSS, and the stream's fingerprint).
+        let null_beside_others =
+            spec.allocator == crate::alloc::AllocatorSpec::Null && !harness_only;
+        let mut result = if plan.throughput.is_some() && null_beside_others {
+            CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+        } else if plan.throughput.is_some() && throughput_only {
+            throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
+        } else {
+            run_cell(spec, plan.timeout)
+        };
         if plan.throughput.is_some() {
             throughput.attach(&mut result);
         }

@@ -231,8 +231,8 @@ fn a_single_throughput_process_is_warned_about() {
 }
 
 /// `null` is the harness's own cost, measured in every process: alone it measures only the
-/// harness (a one-line note; each workload's line gives the harness's cost, and there is no
-/// table and no column legend); beside others it is noted, has no row, and each workload's
+/// harness (a one-line note; each workload's line gives the harness's cost and the stream's
+/// fingerprint, and there is no table and no column legend); beside others it is noted, has no row, and each workload's
 /// line gives its cost as the geometric mean of the processes' medians with a 95 % interval
 /// around it.
 #[test]
@@ -262,6 +262,19 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
             line.contains("harness (null) ") && line.contains(" ns/event ("),
             "{line}"
         );
+        // Alone, null's memory cell is measured, so the line names the stream replayed
+        // (what `compare` checks two runs of the harness's cost by).
+        let print = line
+            .split("(stream ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or_else(|| panic!("no stream named: {line}"));
+        let recorded: Vec<_> = cells(&tmp)
+            .into_iter()
+            .filter(|c| c["workload"] == w && c["stream_fingerprint"].is_string())
+            .map(|c| c["stream_fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(recorded, [print, print], "{w}: both repetitions' memory cells");
     }
     assert!(
         !out.contains("net ops/s"),
