@@ -131,6 +131,45 @@ mod tests {
         assert!(r_needed > 50, "{}", lines[0]);
     }
 
+    /// `-a null` alone: null's cells only, its cost `null(p)` ns/event in process `p`.
+    fn harness_only(processes: u32, null: impl Fn(u32) -> f64) -> RunResults {
+        let cells = (0..processes)
+            .map(|p| {
+                let ns = vec![null(p); 10];
+                RunResults::sampled_cell("w", "null", p, ns.clone(), ns)
+            })
+            .collect();
+        let mut r = RunResults::of_cells(cells);
+        r.parameters.repetitions = processes;
+        r
+    }
+
+    #[test]
+    fn the_harness_figure_is_flagged_where_it_is_the_only_one() {
+        assert_eq!(
+            throughput_caveats(&harness_only(5, |_| 2.0), None),
+            Vec::<String>::new()
+        );
+        let lines = throughput_caveats(&harness_only(5, |p| 2.0 + f64::from(p % 2)), None);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("(widest: harness (null) on w, ±")
+                && lines[0].contains("over 5 process(es)"),
+            "{}",
+            lines[0]
+        );
+        // Beside allocators it is not (the net figures carry its noise): null differing by
+        // process while pymalloc and jemalloc keep a steady net cost says nothing.
+        let mut r = run(5, 5, |_| 4.0);
+        for c in &mut r.cells {
+            let t = c.throughput.as_mut().unwrap();
+            let shift = f64::from(c.repetition % 2);
+            t.ns_per_op.iter_mut().for_each(|x| *x += shift);
+            t.null_ns_per_op.iter_mut().for_each(|x| *x += shift);
+        }
+        assert_eq!(throughput_caveats(&r, None), Vec::<String>::new());
+    }
+
     #[test]
     fn a_run_without_throughput_samples_has_no_caveats() {
         let r = RunResults::of_cells(vec![CellResult::new("w", "system", 0, CellKind::Replay)]);

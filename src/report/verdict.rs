@@ -103,6 +103,8 @@ pub struct WorkloadVerdict {
     /// processes of each one's median, with its 95 % interval over the processes, as every
     /// other figure of the table (issue 12 asks for the harness's cost with its interval).
     pub harness_ns: Option<Estimate>,
+    /// Throughput processes `harness_ns` runs over.
+    pub harness_processes: usize,
     pub samples: usize,
     pub entries: Vec<Entry>,
 }
@@ -278,6 +280,7 @@ fn judge_workload(
         stream,
         reference,
         harness_ns: ns_per_event(&null_procs).as_ref().and_then(interval),
+        harness_processes: null_procs.len(),
         samples: null_procs.iter().map(|(_, v)| v.len()).sum(),
         entries,
     }
@@ -455,10 +458,21 @@ pub struct WideFigure {
     pub processes: usize,
 }
 
-/// Figures whose 95 % interval is wider than ±`limit` (relative).
+/// Figures whose 95 % interval is wider than ±`limit` (relative). The harness's cost counts
+/// where it is the workload's only figure (`-a null` alone); beside allocators the net
+/// figures already carry its noise, paired round by round.
 pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<WideFigure> {
     let mut out = Vec::new();
     for v in verdicts {
+        if let (true, Some(h)) = (v.entries.is_empty(), v.harness_ns) {
+            if h.rel_half_width() > limit {
+                out.push(WideFigure {
+                    what: format!("harness (null) on {}", v.workload),
+                    half_width: h.rel_half_width(),
+                    processes: v.harness_processes,
+                });
+            }
+        }
         for e in &v.entries {
             let mut flag = |what: String, half_width: f64, processes: usize| {
                 if half_width > limit {

@@ -274,7 +274,11 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
             .filter(|c| c["workload"] == w && c["stream_fingerprint"].is_string())
             .map(|c| c["stream_fingerprint"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(recorded, [print, print], "{w}: both repetitions' memory cells");
+        assert_eq!(
+            recorded,
+            [print, print],
+            "{w}: both repetitions' memory cells"
+        );
     }
     assert!(
         !out.contains("net ops/s"),
