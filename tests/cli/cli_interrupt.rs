@@ -5,7 +5,7 @@
 //! a `.NAME.<pid>-….tmp` of up to the whole output's size beside it.
 
 use crate::common::{entries, tempdir};
-use std::os::unix::process::ExitStatusExt as _;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::Path;
 
 /// True once process `pid` holds a descriptor on a file in `dir` other than `except` (its
@@ -23,14 +23,23 @@ fn writing_into(pid: u32, dir: &Path, except: &Path) -> bool {
 fn interrupt(dir: &Path, input: &Path, args: &[&str]) -> bool {
     let out = dir.join("out.pbt");
     std::fs::write(&out, "previous").unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
-        .args(args)
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    cmd.args(args)
         .arg("-o")
         .arg(&out)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::null());
+    // SIGINT's default action, whatever the tests were started with: a shell starts a
+    // background job (`cargo test … &`, as some CI runners do) with SIGINT ignored, and a
+    // child inherits that, so the command would not stop and the test would prove nothing.
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut caught = false;
     while child.try_wait().unwrap().is_none() {
         if writing_into(child.id(), dir, input) {
@@ -70,6 +79,7 @@ fn an_interrupted_gen_or_convert_leaves_the_previous_file_and_nothing_else() {
     for args in cases {
         caught += usize::from(interrupt(&dir, &input, args));
     }
-    // gen at that scale runs for minutes: it at least is always caught mid-write.
+    // gen at that scale writes for seconds (about 6 s here, 2026-12-04): it at least is
+    // always caught mid-write.
     assert!(caught >= 1);
 }
