@@ -68,6 +68,9 @@ pub enum CompareError {
     },
     /// A folder with no `results.json` of its own but several run folders inside (the
     /// `--out` of several runs): which one is meant is the user's call.
+    /// A folder with no `results.json`, of its own or in a run folder inside it.
+    #[error("{path}: not a results folder (no results.json in it, nor in a run folder inside it)")]
+    NotResults { path: PathBuf },
     #[error("{path} holds no results.json but {} run folders; name one of them, e.g. {}", .runs.len(), .runs.last().map(|r| r.display().to_string()).unwrap_or_default())]
     SeveralRuns { path: PathBuf, runs: Vec<PathBuf> },
     #[error("{path}: larger than the limit of {limit} bytes for a results file")]
@@ -151,7 +154,9 @@ pub fn results_file(path: &Path) -> Result<PathBuf, CompareError> {
     // Run folders start with their UTC timestamp, so the name order is the time order.
     runs.sort();
     match runs.len() {
-        0 => Ok(own),
+        0 => Err(CompareError::NotResults {
+            path: path.to_path_buf(),
+        }),
         1 => Ok(runs.remove(0).join("results.json")),
         _ => Err(CompareError::SeveralRuns {
             path: path.to_path_buf(),

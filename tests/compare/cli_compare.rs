@@ -376,7 +376,9 @@ fn bad_files_give_one_line_naming_the_file() {
     std::fs::write(&newer_path, newer.to_string()).unwrap();
     let not_results = tmp.join("other.json");
     std::fs::write(&not_results, "{\"hello\": 1}").unwrap();
-    let cases: [(&Path, &str); 4] = [
+    let empty = tmp.join("empty-folder");
+    std::fs::create_dir(&empty).unwrap();
+    let cases: [(&Path, &str); 5] = [
         (&corrupt, "not a pybench results file"),
         (
             &newer_path,
@@ -384,6 +386,7 @@ fn bad_files_give_one_line_naming_the_file() {
         ),
         (&not_results, "no format_version field"),
         (&tmp.join("absent"), "cannot read"),
+        (&empty, "not a results folder"),
     ];
     for (path, message) in cases {
         let out = pybench().arg("compare").arg(&b).arg(path).assert().code(2);
