@@ -9,8 +9,8 @@
 # Figures, per trace (`webapp` written by `pybench gen`, 2.03 events per unit of --scale; the
 # 10^9 file takes ~13 min to write at load 12 and ~750 MB; kept in $DIR between runs):
 #  - rss_stream / rss_memory: peak RSS of the largest process of `pybench run -a null` (which
-#    measures only the harness: its throughput process and null's memory cell) with --stream always / never (null allocates nothing, so this
-#    is the harness's own memory), against the target: slot tables + 128 MiB, where a streamed
+#    measures only the harness: its throughput process and null's memory cell) with --stream
+#    always / never (null allocates nothing, so this is the harness's own memory), against the target: slot tables + 128 MiB, where a streamed
 #    replay's slot tables are 8 bytes a slot for each contender's pointer table and 8 for the
 #    compiler's live table, slots as the trace's end block declares.
 #  - tput_always / tput_never: net ops/s of `pymalloc` (its ratio to null's in the same

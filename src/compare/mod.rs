@@ -66,11 +66,11 @@ pub enum CompareError {
         path: PathBuf,
         error: std::io::Error,
     },
-    /// A folder with no `results.json` of its own but several run folders inside (the
-    /// `--out` of several runs): which one is meant is the user's call.
     /// A folder with no `results.json`, of its own or in a run folder inside it.
     #[error("{path}: not a results folder (no results.json in it, nor in a run folder inside it)")]
     NotResults { path: PathBuf },
+    /// A folder with no `results.json` of its own but several run folders inside (the
+    /// `--out` of several runs): which one is meant is the user's call.
     #[error("{path} holds no results.json but {} run folders; name one of them, e.g. {}", .runs.len(), .runs.last().map(|r| r.display().to_string()).unwrap_or_default())]
     SeveralRuns { path: PathBuf, runs: Vec<PathBuf> },
     #[error("{path}: larger than the limit of {limit} bytes for a results file")]

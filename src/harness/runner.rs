@@ -74,8 +74,10 @@ pub fn run(
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let total = plan.cells.len();
-    let harness_only =
-        (plan.cells.iter()).all(|c| c.allocator == crate::alloc::AllocatorSpec::Null);
+    let harness_only = plan
+        .cells
+        .iter()
+        .all(|c| c.allocator == crate::alloc::AllocatorSpec::Null);
     let progress = plan.progress && std::io::stderr().is_terminal();
     let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {

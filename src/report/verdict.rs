@@ -462,44 +462,33 @@ pub struct WideFigure {
 /// where it is the workload's only figure (`-a null` alone); beside allocators the net
 /// figures already carry its noise, paired round by round.
 pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<WideFigure> {
-    let mut out = Vec::new();
+    // Every figure with its name, its interval's half-width and the processes behind it.
+    let mut figures = Vec::new();
     for v in verdicts {
         if let (true, Some(h)) = (v.entries.is_empty(), v.harness_ns) {
-            if h.rel_half_width() > limit {
-                out.push(WideFigure {
-                    what: format!("harness (null) on {}", v.workload),
-                    half_width: h.rel_half_width(),
-                    processes: v.harness_processes,
-                });
-            }
+            let what = format!("harness (null) on {}", v.workload);
+            figures.push((what, h.rel_half_width(), v.harness_processes));
         }
         for e in &v.entries {
-            let mut flag = |what: String, half_width: f64, processes: usize| {
-                if half_width > limit {
-                    out.push(WideFigure {
-                        what,
-                        half_width,
-                        processes,
-                    });
-                }
-            };
             if let Some(n) = e.net_ops {
-                flag(
-                    format!("{} net ops/s on {}", e.allocator, v.workload),
-                    n.rel_half_width(),
-                    e.processes,
-                );
+                let what = format!("{} net ops/s on {}", e.allocator, v.workload);
+                figures.push((what, n.rel_half_width(), e.processes));
             }
             if let Some(s) = e.speed {
-                flag(
-                    format!("{} vs {} on {}", e.allocator, v.reference, v.workload),
-                    s.rel_half_width(),
-                    s.processes,
-                );
+                let what = format!("{} vs {} on {}", e.allocator, v.reference, v.workload);
+                figures.push((what, s.rel_half_width(), s.processes));
             }
         }
     }
-    out
+    figures
+        .into_iter()
+        .filter(|&(_, half_width, _)| half_width > limit)
+        .map(|(what, half_width, processes)| WideFigure {
+            what,
+            half_width,
+            processes,
+        })
+        .collect()
 }
 
 /// Whether some interval of the verdict covers the rounds of a single throughput process only

@@ -232,9 +232,9 @@ fn a_single_throughput_process_is_warned_about() {
 
 /// `null` is the harness's own cost, measured in every process: alone it measures only the
 /// harness (a one-line note; each workload's line gives the harness's cost and the stream's
-/// fingerprint, and there is no table and no column legend); beside others it is noted, has no row, and each workload's
-/// line gives its cost as the geometric mean of the processes' medians with a 95 % interval
-/// around it.
+/// fingerprint, and there is no table and no column legend); beside others it is noted, has
+/// no row, and each workload's line gives its cost as the geometric mean of the processes'
+/// medians with a 95 % interval around it.
 #[test]
 fn null_is_the_harness_line_with_its_interval_never_a_row() {
     let tmp = tempdir("null-alone");
