@@ -11,6 +11,7 @@ use crate::harness::replay::Touch;
 use crate::harness::runner::Outcome;
 use crate::harness::shard::Shard;
 use crate::harness::throughput::Calibration;
+use crate::report::precision::Precision;
 use crate::workload::{Overrides, PyVersion};
 use clap::Args;
 use std::path::PathBuf;
@@ -40,6 +41,18 @@ pub struct RunArgs {
     /// are measured in the first 3. The default is pyperf's: 20 processes of 3 samples.
     #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     repetitions: u32,
+    /// Measure until the answer is this precise: after the -r processes, more throughput
+    /// processes for each workload whose ratios to the reference have a 95 % interval wider
+    /// than ±PCT %, as many as their scatter says they need (at most doubling a workload's
+    /// processes at a time), until every ratio is within it or --max-repetitions is reached.
+    /// With one allocator its net throughput is judged; with `-a null` alone the harness's
+    /// cost. The processes needed vary with the host and the hour (README "Measuring until
+    /// it holds still"); the end of the run says whether it was reached.
+    #[arg(long, value_name = "PCT", value_parser = parse_precision)]
+    precision: Option<f64>,
+    /// With --precision: the most throughput processes a workload may get.
+    #[arg(long, value_name = "N", default_value_t = 200, requires = "precision", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_repetitions: u32,
     /// Allocation requests to model per workload (overrides the specs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
@@ -170,6 +183,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             fixed_layout: args.fixed_layout,
         },
         shard,
+        precision: args.precision.map(|pct| Precision {
+            half_width: pct / 100.0,
+            max_repetitions: args.max_repetitions,
+        }),
     };
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
@@ -196,13 +213,29 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     output::warn_if_loaded(&results.machine);
     output::warn_if_not_release(&results.machine);
-    let outcome = plan.run(!args.output.quiet, &store, &mut results)?;
+    let outcome = plan.run(
+        !args.output.quiet,
+        args.output.reference.as_deref(),
+        &store,
+        &mut results,
+    )?;
     output::finish(
         &args.output,
         &store,
         &mut results,
         outcome == Outcome::Interrupted,
     )
+}
+
+/// `--precision`: a percentage above 0 and at most 50 (an interval of ±50 % answers nothing
+/// worth the processes), with or without its `%`.
+fn parse_precision(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 50.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a percentage above 0 and at most 50 (e.g. 2.5 for ±2.5 %)"
+        )),
+    }
 }
 
 /// `--min-time`: from one microsecond (below it the nanosecond figure the calibration keeps

@@ -12,6 +12,7 @@ pub mod mutator;
 pub mod mutator_fit;
 pub mod paired;
 pub mod plan;
+pub mod precision;
 pub mod replay;
 pub mod runner;
 pub mod shard;

@@ -14,6 +14,7 @@ use super::throughput::Calibration;
 use crate::alloc::registry;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
+use crate::report::precision::Precision;
 use crate::report::store::ResultsStore;
 use crate::trace::Source;
 use crate::workload::PyVersion;
@@ -34,6 +35,9 @@ pub struct RunRequest {
     pub throughput: Calibration,
     /// Measure only this shard's (workload, repetition) groups ([`super::shard`]).
     pub shard: Option<Shard>,
+    /// `--precision`: more throughput processes after the first `repetitions`, until the
+    /// answer is this narrow ([`super::precision`]).
+    pub precision: Option<Precision>,
 }
 
 /// A run, planned: every cell it will measure, and what the manifest says about it.
@@ -53,6 +57,9 @@ pub struct Plan {
     pub throughput: Calibration,
     /// For `--shard K/N`: how the whole run was split; `cells` then holds shard K's only.
     pub shard: Option<ShardManifest>,
+    /// What every cell is made with, kept for the cells `--precision` adds.
+    pub cell: CellOptions,
+    pub precision: Option<Precision>,
 }
 
 /// Loads and verifies every source of the run, refusing what its flags cannot replay: a
@@ -93,6 +100,7 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
         sample_every: req.cell.sample_every,
         calibration: Some(req.throughput),
         reference: None,
+        precision: req.precision,
     }
 }
 
@@ -100,6 +108,24 @@ impl Plan {
     /// Resolves every source and allocator and lays out the cells: repetitions outermost,
     /// then workloads, then `null` and the allocators.
     pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
+        if req.shard.is_some() && req.precision.is_some() {
+            // Every shard must measure a fixed share of one plan; precision decides the
+            // processes as it goes, from the processes of all shards together.
+            anyhow::bail!(
+                "--precision cannot be split into --shard parts (each shard would stop on its \
+                 own share's scatter); give the shards a fixed -r instead"
+            );
+        }
+        if let Some(p) = req.precision {
+            if p.max_repetitions < req.repetitions {
+                anyhow::bail!(
+                    "--max-repetitions {} is below -r {}: the cap must allow the processes \
+                     measured first",
+                    p.max_repetitions,
+                    req.repetitions
+                );
+            }
+        }
         let mut warnings = Vec::new();
         let sources = load_sources(req, &mut warnings)?;
         let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
@@ -135,7 +161,7 @@ impl Plan {
         // Once for both uses: a trace's event count means reading its block index.
         let (groups, costs) = group_costs(&sources, &with_baseline, req)?;
         warnings.extend(long_run_warning(&costs, req.shard));
-        let (mut cells, unit_of) = lay_out(&sources, &with_baseline, req);
+        let (mut cells, unit_of) = lay_out(&sources, &allocators, req);
         let shard = req.shard.map(|k| {
             let cells = with_baseline.len() as u32;
             ShardManifest::split(groups, &costs, k, req.throughput, cells)
@@ -173,6 +199,8 @@ impl Plan {
             timeout: req.timeout,
             throughput: req.throughput,
             shard,
+            cell: req.cell.clone(),
+            precision: req.precision,
         })
     }
 
@@ -195,10 +223,13 @@ impl Plan {
     }
 
     /// Measures every (workload, repetition)'s throughput in one shared process and every
-    /// allocator's memory and latency in its own, saving the results after each cell.
+    /// allocator's memory and latency in its own, saving the results after each cell; with
+    /// `--precision`, then more throughput processes where the answer (relative to
+    /// `reference`, `--reference`) is still wider than asked.
     pub fn run(
         &self,
         progress: bool,
+        reference: Option<&str>,
         store: &ResultsStore,
         results: &mut RunResults,
     ) -> anyhow::Result<Outcome> {
@@ -207,33 +238,68 @@ impl Plan {
             m.save(store.dir())?;
         }
         runner::install_sigint_handler();
-        let plan = runner::Plan {
-            cells: self.cells.clone(),
+        let outcome = runner::run_and_save(
+            &self.runner_plan(self.cells.clone(), progress),
+            store,
+            results,
+            |_| {},
+        )?;
+        match self.precision {
+            Some(p) if outcome == Outcome::Completed => super::precision::measure_until_precise(
+                self, p, reference, progress, store, results,
+            ),
+            _ => Ok(outcome),
+        }
+    }
+
+    /// The runner's plan for `cells`: throughput paired in shared processes, memory and
+    /// latency in the first [`runner::MEMORY_REPETITIONS`] repetitions.
+    pub(super) fn runner_plan(&self, cells: Vec<CellSpec>, progress: bool) -> runner::Plan {
+        runner::Plan {
+            cells,
             timeout: self.timeout,
             progress,
             throughput: Some(self.throughput),
             memory_repetitions: Some(runner::MEMORY_REPETITIONS),
-        };
-        runner::run_and_save(&plan, store, results, |_| {})
+        }
     }
+
+    /// The cells of one (workload, repetition) group: `null`, then every allocator as the
+    /// `source`'s Python version resolves it.
+    pub(super) fn group_cells(&self, source: &Source, rep: u32) -> Vec<CellSpec> {
+        group_cells(source, &self.allocators, rep, &self.cell)
+    }
+}
+
+/// The cells of one (workload, repetition) group: `null` first, then `allocators` (which do
+/// not include it), as `source`'s Python version resolves them.
+fn group_cells(
+    source: &Source,
+    allocators: &[AllocatorSpec],
+    rep: u32,
+    cell: &CellOptions,
+) -> Vec<CellSpec> {
+    let python = cell.overrides.python.unwrap_or_else(|| source.python());
+    std::iter::once(&AllocatorSpec::Null)
+        .chain(allocators)
+        .map(|a| CellSpec::new(source, a.resolve(python), rep, cell))
+        .collect()
 }
 
 /// Every cell of the run, repetitions outermost, then workloads, then `null` and the
 /// allocators; and for each cell its (workload, repetition) group, the unit of sharding.
 fn lay_out(
     sources: &[Source],
-    with_baseline: &[AllocatorSpec],
+    allocators: &[AllocatorSpec],
     req: &RunRequest,
 ) -> (Vec<CellSpec>, Vec<usize>) {
     let mut cells = Vec::new();
     let mut unit_of = Vec::new();
     for rep in 0..req.repetitions {
         for (si, s) in sources.iter().enumerate() {
-            let python = req.cell.overrides.python.unwrap_or_else(|| s.python());
-            for a in with_baseline {
-                cells.push(CellSpec::new(s, a.resolve(python), rep, &req.cell));
-                unit_of.push(rep as usize * sources.len() + si);
-            }
+            let group = group_cells(s, allocators, rep, &req.cell);
+            unit_of.extend(std::iter::repeat(rep as usize * sources.len() + si).take(group.len()));
+            cells.extend(group);
         }
     }
     (cells, unit_of)

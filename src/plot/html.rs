@@ -36,11 +36,11 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
     let p = &results.parameters;
     let _ = writeln!(
         s,
-        "<p class=\"meta\">{} repetition(s); scale {}; touch <code>{}</code>; one op in {} \
+        "<p class=\"meta\">{}; scale {}; touch <code>{}</code>; one op in {} \
          timed; pybench {}{}; {} on {} cores; started {}. Files: \
          <a href=\"results.json\">results.json</a>, <a href=\"results.csv\">results.csv</a>, \
          <a href=\"summary.md\">summary.md</a>.</p>",
-        p.repetitions,
+        p.repetitions_said(),
         p.scale
             .map_or("of the specs".to_string(), |s| s.to_string()),
         escape(&p.touch),

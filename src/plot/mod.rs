@@ -180,7 +180,7 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> 
     if groups.iter().all(|g| g.bars.is_empty()) {
         return None;
     }
-    let reps = results.parameters.repetitions;
+    let reps = results.parameters.repetitions_said();
     let names: Vec<(String, usize)> = series
         .iter()
         .enumerate()
@@ -193,7 +193,7 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> 
             None,
             "Throughput",
             format!(
-                "Events replayed per second of the untimed loop: median of {reps} repetition(s); \
+                "Events replayed per second of the untimed loop: median of {reps}; \
                  error bars span the slowest to the fastest repetition. Higher is better."
             ),
         )
@@ -210,7 +210,7 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> 
             "Fragmentation",
             format!(
                 "Peak RSS above the baseline divided by the peak of live requested bytes: median \
-                 of {reps} repetition(s), error bars from the smallest to the largest. Lower is \
+                 of {reps}, error bars from the smallest to the largest. Lower is \
                  better; below 1 means pages of the live set were never touched."
             ),
         )

@@ -125,8 +125,8 @@ impl Exporter for Markdown {
         let p = &results.parameters;
         writeln!(
             out,
-            "{} repetition(s); touch `{}`; one op in {} timed; pybench {}{}; {} on {} cores.\n",
-            p.repetitions,
+            "{}; touch `{}`; one op in {} timed; pybench {}{}; {} on {} cores.\n",
+            p.repetitions_said(),
             p.touch,
             p.sample_every,
             results.pybench_version,

@@ -5,6 +5,7 @@ pub mod export;
 pub mod merge;
 pub mod model;
 pub mod per_process;
+pub mod precision;
 pub mod store;
 pub mod summary;
 pub mod table;

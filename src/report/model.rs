@@ -209,6 +209,26 @@ pub struct RunParameters {
     /// `index.html` and a later `pybench plot` say what the terminal table said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// `--precision` and `--max-repetitions`: the run measured further throughput processes
+    /// until its ratios were this narrow (so workloads may have more processes than
+    /// `repetitions`, which is then the least each got).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<super::precision::Precision>,
+}
+
+impl RunParameters {
+    /// "20 repetition(s)", or with `--precision` "20 or more repetition(s) (--precision
+    /// ±2.5 %)": what headers and captions say of the processes behind the figures.
+    pub fn repetitions_said(&self) -> String {
+        match self.precision {
+            None => format!("{} repetition(s)", self.repetitions),
+            Some(p) => format!(
+                "{} or more repetition(s) (--precision ±{:.1} %)",
+                self.repetitions,
+                p.half_width * 100.0
+            ),
+        }
+    }
 }
 
 /// Everything a run writes to `results.json`.

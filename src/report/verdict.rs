@@ -462,33 +462,48 @@ pub struct WideFigure {
 /// where it is the workload's only figure (`-a null` alone); beside allocators the net
 /// figures already carry its noise, paired round by round.
 pub fn wide_intervals(verdicts: &[WorkloadVerdict], limit: f64) -> Vec<WideFigure> {
-    // Every figure with its name, its interval's half-width and the processes behind it.
-    let mut figures = Vec::new();
-    for v in verdicts {
-        if let (true, Some(h)) = (v.entries.is_empty(), v.harness_ns) {
-            let what = format!("harness (null) on {}", v.workload);
-            figures.push((what, h.rel_half_width(), v.harness_processes));
+    verdicts
+        .iter()
+        .flat_map(|v| figures(v, false))
+        .filter(|f| f.half_width > limit)
+        .collect()
+}
+
+/// The figures a workload's answer rests on, which `run --precision` narrows: each
+/// allocator's ratio to the reference ("by how much"); without ratios (one allocator) its net
+/// throughput; without allocators (`-a null` alone) the harness's cost. Absolute throughput
+/// next to ratios is left out: it also carries the host's speed from process to process,
+/// which the paired ratios cancel, and no number of processes makes a drifting host hold
+/// still.
+pub fn answer_figures(v: &WorkloadVerdict) -> Vec<WideFigure> {
+    figures(v, true)
+}
+
+/// Every figure of a workload with an interval, named, with its half-width and the
+/// processes behind it; `answer`: only those [`answer_figures`] names.
+fn figures(v: &WorkloadVerdict, answer: bool) -> Vec<WideFigure> {
+    let figure = |what: String, half_width: f64, processes: usize| WideFigure {
+        what,
+        half_width,
+        processes,
+    };
+    let mut out = Vec::new();
+    if let (true, Some(h)) = (v.entries.is_empty(), v.harness_ns) {
+        let what = format!("harness (null) on {}", v.workload);
+        out.push(figure(what, h.rel_half_width(), v.harness_processes));
+    }
+    let ratios = v.entries.iter().any(|e| e.speed.is_some());
+    for e in &v.entries {
+        if let Some(n) = e.net_ops.filter(|_| !(answer && ratios)) {
+            let what = format!("{} net ops/s on {}", e.allocator, v.workload);
+            out.push(figure(what, n.rel_half_width(), e.processes));
         }
-        for e in &v.entries {
-            if let Some(n) = e.net_ops {
-                let what = format!("{} net ops/s on {}", e.allocator, v.workload);
-                figures.push((what, n.rel_half_width(), e.processes));
-            }
-            if let Some(s) = e.speed {
-                let what = format!("{} vs {} on {}", e.allocator, v.reference, v.workload);
-                figures.push((what, s.rel_half_width(), s.processes));
-            }
+        if let Some(s) = e.speed {
+            let what = format!("{} vs {} on {}", e.allocator, v.reference, v.workload);
+            out.push(figure(what, s.rel_half_width(), s.processes));
         }
     }
-    figures
-        .into_iter()
-        .filter(|&(_, half_width, _)| half_width > limit)
-        .map(|(what, half_width, processes)| WideFigure {
-            what,
-            half_width,
-            processes,
-        })
-        .collect()
+    out
 }
 
 /// Whether some interval of the verdict covers the rounds of a single throughput process only

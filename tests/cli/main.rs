@@ -17,6 +17,7 @@ mod cli_engine;
 mod cli_flags;
 mod cli_interrupt;
 mod cli_merge_incomplete;
+mod cli_precision;
 mod cli_run;
 mod cli_shard;
 mod cli_trace;

@@ -206,6 +206,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             sample_every: 1,
             calibration: None,
             reference: None,
+            precision: None,
         },
         allocators: ALLOCATORS
             .iter()
