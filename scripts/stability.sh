@@ -6,6 +6,10 @@
 #   scripts/stability.sh                 # five default runs (20 throughput processes each)
 #   RUNS=3 EXTRA="-r 5" scripts/stability.sh               # quicker, fewer processes
 #   EXTRA="--fixed-layout" scripts/stability.sh            # one address layout (ASLR off)
+#   EXTRA="--precision 2.4 --max-repetitions 100" scripts/stability.sh
+#                                        # each run measures processes until its ratios are
+#                                        # within ±2.4 % (95 %), up to 100 (README "Measuring
+#                                        # until it holds still"); processes per run printed
 #   OUT=/tmp/stab scripts/stability.sh   # keep the runs' folders, in a new folder inside OUT
 #                                        # (default: a temporary one)
 #   ANALYSE=/tmp/stab/stability-… scripts/stability.sh   # only re-read kept runs
@@ -92,6 +96,7 @@ import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
 # per_round: every throughput process's paired net ratios, one list per process
 ratios, gross, nulls, per_round, reported, absolute = {}, {}, {}, {}, {}, {}
+processes = {}  # per workload, each run's throughput processes (they differ with --precision)
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 # per cell and run: (log of null's gross ns/event, log net ratio) of each throughput process
 speed_points = {}
@@ -108,6 +113,7 @@ for i, path in enumerate(runs):
     for (w, a), ts in by.items():
         if a == "null":
             nulls.setdefault(w, []).append(st.median([x for t in ts for x in t["ns_per_op"]]))
+            processes.setdefault(w, [None] * len(runs))[i] = len(ts)
             continue
         # Each allocator's own net ns/event (geometric mean of its processes' medians): what
         # `compare` judges without --relative-to, shifts of the whole host included.
@@ -185,6 +191,9 @@ def spreads(title, table, of="relative to pymalloc", target=" (target ±3 %)"):
         cells = " ".join(f"{r:6.3f}" if r is not None else "     –" for r in rs)
         print(f"{w:8} {a:14} {cells}   ±{spread * 100:4.1f} %")
     print(f"worst spread: ±{worst * 100:.1f} %{target}, {within} of {len(table)} within ±3 %")
+print("\nthroughput processes per run")
+for w, ns in sorted(processes.items()):
+    print(f"{w:8} " + " ".join(f"{n:6}" if n is not None else "     –" for n in ns))
 spreads("net throughput (what the verdict reports)", ratios)
 # The same runs judged absolutely: the part of the spread every allocator shares (the host's
 # speed, the harness) is in these and cancels in the ratios above (compare --relative-to).

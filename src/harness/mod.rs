@@ -8,6 +8,7 @@ pub mod feed;
 pub mod fidelity;
 pub mod group;
 pub mod heap;
+mod long_run;
 pub mod mutator;
 pub mod mutator_fit;
 pub mod paired;

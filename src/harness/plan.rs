@@ -8,6 +8,7 @@
 //! (`net_loop_ns_per_op`, design.md §3); it needs no memory cell of its own.
 
 use super::cell::{CellOptions, CellSpec};
+use super::long_run;
 use super::runner::{self, Outcome};
 use super::shard::{self, Shard, ShardManifest};
 use super::throughput::Calibration;
@@ -160,7 +161,13 @@ impl Plan {
             .collect();
         // Once for both uses: a trace's event count means reading its block index.
         let (groups, costs) = group_costs(&sources, &with_baseline, req)?;
-        warnings.extend(long_run_warning(&costs, req.shard));
+        warnings.extend(long_run::warning(&costs, req.shard));
+        warnings.extend(long_run::precision_ceiling(
+            &costs,
+            sources.len(),
+            req.precision,
+            req.repetitions,
+        ));
         let (mut cells, unit_of) = lay_out(&sources, &allocators, req);
         let shard = req.shard.map(|k| {
             let cells = with_baseline.len() as u32;
@@ -339,36 +346,6 @@ fn group_costs(
     Ok((groups, costs))
 }
 
-/// A run estimated to take longer than this is announced before it starts: a scale typed
-/// with a few zeros too many would otherwise just run, silently, for days.
-const LONG_RUN_NS: u64 = 3_600 * 1_000_000_000;
-
-/// The warning for a run whose estimate exceeds [`LONG_RUN_NS`]. The cost model is a rough
-/// one (a nominal cost per event, made to balance shards, not to time them), so the figure
-/// is given as an order of magnitude.
-/// A shard takes about its share: shards are balanced by this same estimate.
-fn long_run_warning(costs: &[u64], shard: Option<Shard>) -> Option<String> {
-    let whole = costs.iter().fold(0u64, |a, &c| a.saturating_add(c));
-    let total = whole / shard.map_or(1, |k| u64::from(k.count).max(1));
-    (total > LONG_RUN_NS).then(|| {
-        let hours = total as f64 / 3.6e12;
-        let size = if hours < 48.0 {
-            format!("{hours:.0} hours")
-        } else {
-            format!("{:.0} days", hours / 24.0)
-        };
-        let what = if shard.is_some() {
-            "this shard"
-        } else {
-            "this run"
-        };
-        format!(
-            "{what} is roughly estimated at {size} (the workloads' event counts × \
-             allocators × -r); check --scale, -r and --rounds — Ctrl-C keeps the finished cells"
-        )
-    })
-}
-
 /// Refuses a workload or an allocator named twice, before anything is measured. A second
 /// copy would be laid out as more cells of the same (workload, allocator, repetition), and
 /// every table, interval and `compare` would count them as more processes than ran: falsely
@@ -486,27 +463,4 @@ fn select_allocators(
         }
     }
     Ok((specs, skipped))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_run_over_an_hour_is_announced_and_a_shard_by_its_share() {
-        let hour = LONG_RUN_NS;
-        assert_eq!(long_run_warning(&[hour / 2, hour / 2], None), None);
-        let w = long_run_warning(&[hour, hour], None).expect("two hours");
-        assert!(
-            w.starts_with("this run is roughly estimated at 2 hours"),
-            "{w}"
-        );
-        // Half of two hours each: under the bar.
-        let half: Shard = "1/2".parse().unwrap();
-        assert_eq!(long_run_warning(&[hour, hour], Some(half)), None);
-        // Saturating, not overflowing, and in days once that long.
-        let w = long_run_warning(&[u64::MAX, 5], Some("3/4".parse().unwrap())).unwrap();
-        assert!(w.starts_with("this shard is roughly estimated at "), "{w}");
-        assert!(w.contains(" days ("), "{w}");
-    }
 }
