@@ -267,8 +267,31 @@ impl AllocOrder {
 /// Decodes `count` events of one version-2 block from its columns into `out` (and their
 /// pace, in cycles, into `pace` when the trace has a pace column), reporting each allocator
 /// event to `live` as it goes; returns the slot-table size after them (`table` is the size
-/// before). Errors name the event's index in the block.
+/// before). Errors name the event's index in the block, and leave `out` and `pace` as they
+/// were (`live` may have seen the events before the error: a caller stops at one).
 pub fn decode_block(
+    cols: &[Vec<u8>; COLUMNS],
+    count: u32,
+    table: u32,
+    out: &mut Vec<Event>,
+    mut pace: Option<&mut Vec<u64>>,
+    order: &mut AllocOrder,
+    live: &mut impl SlotSink,
+) -> Result<u32, String> {
+    let (events_before, pace_before) = (out.len(), pace.as_deref().map_or(0, Vec::len));
+    let decoded = decode_columns(cols, count, table, out, pace.as_deref_mut(), order, live);
+    if decoded.is_err() {
+        out.truncate(events_before);
+        if let Some(p) = pace {
+            p.truncate(pace_before);
+        }
+    }
+    decoded
+}
+
+/// [`decode_block`]'s work, which may leave what it decoded before an error in `out` and
+/// `pace`.
+fn decode_columns(
     cols: &[Vec<u8>; COLUMNS],
     count: u32,
     mut table: u32,
@@ -299,7 +322,7 @@ pub fn decode_block(
     out.reserve(count as usize);
     let start = out.len();
     // Each event is written straight into the reserved room (no capacity test per event);
-    // the length is set once all are decoded, so an error leaves `out` as it was.
+    // the length is set once all are decoded.
     let room = &mut out.spare_capacity_mut()[..count as usize];
     slot_limit_at_start(table)?;
     let (mut slot_now, mut thread) = (0u32, 0u16);
@@ -418,10 +441,7 @@ pub fn decode_block(
     // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==
     // count`), and `reserve` made room for them after `start`.
     unsafe { out.set_len(start + count as usize) };
-    if let Err(e) = slot_limit_after(table, &out[start..]) {
-        out.truncate(start);
-        return Err(e);
-    }
+    slot_limit_after(table, &out[start..])?;
     for (c, (col, p)) in cols.iter().zip(pos).enumerate().skip(1) {
         if p != col.len() && !(c == COL_PACE && pace.is_none()) {
             return Err(format!(

@@ -105,3 +105,27 @@ fn the_slot_limit_holds_though_it_is_checked_after_the_block() {
     let e = decode_at(&block(0, 0, &[0]), false, MAX_SLOTS + 1).unwrap_err();
     assert!(e.contains("past the limit"), "{e}");
 }
+
+/// A block refused after its events were decoded (a byte left over in a column) leaves the
+/// caller's events and pace as they were, as a block refused mid-way does.
+#[test]
+fn a_refused_block_adds_neither_events_nor_pace() {
+    // Three allocations, then a free of slot 1 (one below the last slot).
+    let mut cols = block(3, 0, &[zigzag(-1) as u8]);
+    cols[COL_PACE] = vec![5; 4];
+    let mut order = AllocOrder::default();
+    let (mut out, mut pace) = (vec![Event::Phase(7)], vec![9u64]);
+    let table = decode_block(&cols, 4, 0, &mut out, Some(&mut pace), &mut order, &mut ())
+        .expect("a well-formed block");
+    assert_eq!((table, out.len(), pace.len()), (3, 5, 5));
+    assert_eq!(freed(&out), Some(1));
+    out.truncate(1);
+    pace.truncate(1);
+    cols[COL_SIZES].push(32);
+    let e = decode_block(&cols, 4, 0, &mut out, Some(&mut pace), &mut order, &mut ()).unwrap_err();
+    assert_eq!(
+        e,
+        format!("column {COL_SIZES}: 1 bytes left after 4 events")
+    );
+    assert_eq!((out, pace), (vec![Event::Phase(7)], vec![9]));
+}

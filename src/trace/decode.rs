@@ -102,8 +102,24 @@ pub(super) fn bad(i: u32, msg: &str) -> String {
 }
 
 /// Decodes `count` events of one block into `out`; returns the slot-table size after them
-/// (`table` is the size before). Errors name the event's index within the block.
+/// (`table` is the size before). Errors name the event's index within the block, and leave
+/// `out` as it was: a refused block adds no events, as in version 2.
 pub fn decode_block(
+    raw: &[u8],
+    count: u32,
+    table: u32,
+    out: &mut Vec<Event>,
+) -> Result<u32, String> {
+    let start = out.len();
+    let decoded = decode_events(raw, count, table, out);
+    if decoded.is_err() {
+        out.truncate(start);
+    }
+    decoded
+}
+
+/// [`decode_block`]'s work, which may leave the events before an error in `out`.
+fn decode_events(
     raw: &[u8],
     count: u32,
     mut table: u32,
@@ -186,10 +202,7 @@ pub fn decode_block(
         };
         out.push(e);
     }
-    if let Err(e) = slot_limit_after(table, &out[start..]) {
-        out.truncate(start);
-        return Err(e);
-    }
+    slot_limit_after(table, &out[start..])?;
     if p != raw.len() {
         return Err(format!("{} bytes left after {count} events", raw.len() - p));
     }
@@ -247,6 +260,21 @@ mod tests {
         // A block whose header starts it past the limit is refused before any event.
         let e = decode_block(&allocations(1), 1, MAX_SLOTS + 1, &mut out).unwrap_err();
         assert!(e.contains("past the limit"), "{e}");
+    }
+
+    #[test]
+    fn a_block_refused_for_any_reason_adds_no_events() {
+        let mut out = vec![Event::Phase(1)];
+        // Two good events, then a cut-off third.
+        let mut cut = allocations(3);
+        cut.pop();
+        assert!(decode_block(&cut, 3, 0, &mut out).is_err());
+        // Three good events and a byte left over.
+        let mut long = allocations(3);
+        long.push(0);
+        let e = decode_block(&long, 3, 0, &mut out).unwrap_err();
+        assert_eq!(e, "1 bytes left after 3 events");
+        assert_eq!(out, [Event::Phase(1)]);
     }
 
     #[test]
