@@ -172,6 +172,11 @@ impl Workload {
                 file: name_or_path.to_string(),
                 reason: e.into(),
             })?;
+        if src.trim().is_empty() {
+            return Err(SpecError::Empty {
+                file: name_or_path.to_string(),
+            });
+        }
         Self::from_toml(name_or_path, &src)
     }
 

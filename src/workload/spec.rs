@@ -29,6 +29,13 @@ pub enum SpecError {
         "{file}: missing key `{key}` (every spec sets name, description, generator and scale)"
     )]
     Missing { file: String, key: String },
+    /// An empty file: neither kind of input, and "missing key `name`" would send the user
+    /// looking for a key in a file that has nothing.
+    #[error(
+        "{file} is empty: neither a trace (which starts with pybench's magic bytes) nor a \
+         workload spec (TOML setting name, description, generator and scale)"
+    )]
+    Empty { file: String },
     #[error("cannot read workload spec {file}: {reason}")]
     Io {
         file: String,

@@ -211,6 +211,21 @@ fn spec_without_a_required_key_names_that_key_not_line_one() {
         );
 }
 
+/// An empty file, given as a spec or as `stats FILE`, is called empty: it used to be read as
+/// a spec "missing key `name`", sending the user looking for a key in a file with nothing.
+#[test]
+fn an_empty_file_is_called_empty_not_a_spec_missing_its_name() {
+    for body in ["", "  \n\n"] {
+        bad_spec(body, &["is empty: neither a trace", "nor a workload spec"]);
+        let mut f = tempfile();
+        f.1.write_all(body.as_bytes()).unwrap();
+        pybench().args(["stats", &f.0]).assert().code(2).stderr(
+            predicate::str::contains("is empty: neither a trace")
+                .and(predicate::str::contains("missing key").not()),
+        );
+    }
+}
+
 #[test]
 fn spec_with_wrong_type_names_line_and_key() {
     bad_spec(
