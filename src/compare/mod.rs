@@ -317,7 +317,11 @@ pub struct Side {
     pub pybench_version: String,
     pub git_commit: Option<String>,
     pub cpu: Option<String>,
+    /// What the run asked: with `precision`, the fewest processes a workload got.
     pub repetitions: u32,
+    /// `run --precision`: workloads may have more processes than `repetitions`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<crate::report::precision::Precision>,
 }
 
 impl Side {
@@ -328,6 +332,7 @@ impl Side {
             git_commit: r.git_commit.clone(),
             cpu: r.machine.cpu_model.clone(),
             repetitions: r.parameters.repetitions,
+            precision: r.parameters.precision,
         }
     }
 }

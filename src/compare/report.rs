@@ -114,11 +114,14 @@ fn describe_side(s: &super::Side) -> String {
         .as_deref()
         .map(|c| format!(" {c}"))
         .unwrap_or_default();
+    let reps = match s.precision {
+        None => format!("{} rep.", s.repetitions),
+        Some(p) => format!("≥ {} rep. to ±{:.1} %", s.repetitions, p.half_width * 100.0),
+    };
     format!(
-        "`{}` (pybench {}{commit}, {} rep., {})",
+        "`{}` (pybench {}{commit}, {reps}, {})",
         s.run,
         s.pybench_version,
-        s.repetitions,
         s.cpu.as_deref().unwrap_or("unknown CPU")
     )
 }

@@ -477,3 +477,28 @@ fn compare_names_a_stream_changed_at_the_same_length() {
     let same = stderr(&first, &again);
     assert!(!same.contains("different streams"), "{same}");
 }
+
+/// A side measured with `run --precision` is described with it: its `-r` is then the fewest
+/// processes a workload got, not how many it had.
+#[test]
+fn a_precision_run_is_described_with_its_precision_not_only_its_r() {
+    let tmp = tempdir("compare-precision");
+    let b = save(&tmp, "base", &run("base", 5, steady));
+    let mut cur = run("cur", 5, steady);
+    cur.parameters.precision = Some(pybench::report::precision::Precision {
+        half_width: 0.025,
+        max_repetitions: 200,
+    });
+    let c = save(&tmp, "cur", &cur);
+    pybench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("pybench 0.1.0, 5 rep., "))
+        .stdout(predicate::str::contains(
+            "pybench 0.1.0, ≥ 5 rep. to ±2.5 %, ",
+        ));
+}
