@@ -35,7 +35,7 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
              process's rounds only; `pybench merge` joins a sharded run's processes"
         ));
     }
-    lines.extend(super::precision::precision_line(results, reference));
+    lines.extend(super::precision::precision_line(results, &verdicts));
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
     if let Some(worst) = noisy
         .iter()

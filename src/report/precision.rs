@@ -12,7 +12,7 @@
 //! information about where the point lies.
 
 use super::model::RunResults;
-use super::verdict::{answer_figures, judge, WideFigure, WorkloadVerdict};
+use super::verdict::{answer_figures, WideFigure, WorkloadVerdict};
 use crate::stats::processes_for_half_width;
 use serde::{Deserialize, Serialize};
 
@@ -87,13 +87,12 @@ pub fn processes_to_add(have: u32, needed: Option<u64>, max: u32) -> u32 {
     step.max((have / 4).max(2)).min(room)
 }
 
-/// The note or warning for a run made with `--precision`: which workloads reached it after how
-/// many processes, or which did not and why (the cap, or an interruption). `None` for a run
-/// without it.
-pub fn precision_line(results: &RunResults, reference: Option<&str>) -> Option<String> {
+/// The note or warning for a run made with `--precision`, from its `verdicts`: which workloads
+/// reached it after how many processes, or which did not and why (the cap, or an
+/// interruption). `None` for a run without it.
+pub fn precision_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<String> {
     let p = results.parameters.precision?;
-    let verdicts = judge(results, reference);
-    let short = shortfalls(&verdicts, p.half_width);
+    let short = shortfalls(verdicts, p.half_width);
     let pct = p.half_width * 100.0;
     if short.is_empty() {
         let counts: Vec<String> = verdicts
@@ -141,7 +140,13 @@ fn processes_of(v: &WorkloadVerdict) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::verdict::judge;
     use proptest::prelude::*;
+
+    /// The closing line of `r`, relative to the default reference.
+    fn closing(r: &RunResults) -> Option<String> {
+        precision_line(r, &judge(r, None))
+    }
 
     /// `processes` processes of workload `w`, ten rounds each of `null` (1 ns/event),
     /// pymalloc and jemalloc; in process `p` the host runs `host(p)` times slower (every
@@ -210,23 +215,23 @@ mod tests {
 
     #[test]
     fn the_closing_line_says_reached_or_what_stopped_it() {
-        assert_eq!(precision_line(&run(6, |_| 1.0, |_| 4.0, None), None), None);
+        assert_eq!(closing(&run(6, |_| 1.0, |_| 4.0, None)), None);
         let steady = run(6, |_| 1.0, |_| 4.0, asked(1.0));
-        let line = precision_line(&steady, None).unwrap();
+        let line = closing(&steady).unwrap();
         assert!(
             line.starts_with("note: --precision ±1.0 % reached"),
             "{line}"
         );
         assert!(line.ends_with("(throughput processes: w 6)"), "{line}");
         let mut scattered = run(6, |_| 1.0, |p| 4.0 + 0.4 * f64::from(p % 2), asked(1.0));
-        let line = precision_line(&scattered, None).unwrap();
+        let line = closing(&scattered).unwrap();
         assert!(
             line.starts_with("warning: --precision ±1.0 % not reached on 1 workload(s) (--max-repetitions 40 reached): widest jemalloc vs pymalloc on w"),
             "{line}"
         );
         assert!(line.contains("over 6 process(es); about "), "{line}");
         scattered.interrupted = true;
-        let line = precision_line(&scattered, None).unwrap();
+        let line = closing(&scattered).unwrap();
         assert!(line.contains("(the run was interrupted)"), "{line}");
     }
 
