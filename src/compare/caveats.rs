@@ -21,6 +21,24 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// A note when both runs measured the harness alone (`run -a null`): nothing shared their
+/// processes, so nothing pairs with `null` to cancel the host. Its cost then carries the
+/// host's speed in the sitting: two null-only runs an hour apart with the same build gave
+/// 2.81 and 1.66 ns/event on one 2-core VM (2026-12-04), which the per-process test called
+/// "improved, p < 0.001". The test is right about the two sittings; the note says what it
+/// cannot tell apart.
+pub fn harness_only_note(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let null = AllocatorSpec::Null.to_string();
+    let alone = |r: &RunResults| !r.cells.is_empty() && r.cells.iter().all(|c| c.allocator == null);
+    (alone(baseline) && alone(current)).then(|| {
+        "both runs measured the harness alone (-a null): with no allocator in its processes to \
+         pair with, a change of the host's speed between the two sittings is judged as a change \
+         of the harness; to attribute a difference to the code, alternate the two builds (A B \
+         A B) in one sitting"
+            .to_string()
+    })
+}
+
 /// A one-line warning when one run's machine hands free memory back to its hypervisor and
 /// the other's does not (`sys::hypervisor`): huge pages then cost the two runs differently,
 /// most for mimalloc. Silent when either run did not record it.
@@ -357,7 +375,23 @@ impl Skipped {
 
 #[cfg(test)]
 mod tests {
-    use super::shared_shift;
+    use super::{harness_only_note, shared_shift};
+    use crate::report::model::RunResults;
+
+    #[test]
+    fn harness_only_runs_are_noted_and_runs_with_allocators_are_not() {
+        let ns = vec![2.0; 3];
+        let cell = |a: &str| RunResults::sampled_cell("w", a, 0, ns.clone(), ns.clone());
+        let alone = RunResults::of_cells(vec![cell("null")]);
+        let with = RunResults::of_cells(vec![cell("null"), cell("system")]);
+        let note = harness_only_note(&alone, &alone).expect("both alone");
+        assert!(
+            note.starts_with("both runs measured the harness alone"),
+            "{note}"
+        );
+        assert_eq!(harness_only_note(&alone, &with), None);
+        assert_eq!(harness_only_note(&with, &with), None);
+    }
 
     #[test]
     fn a_shared_shift_is_every_move_one_way_and_three_beyond_the_threshold() {

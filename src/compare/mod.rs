@@ -456,6 +456,7 @@ pub fn compare(
             )));
         }
     }
+    notes.extend(caveats::harness_only_note(baseline, current));
     notes.extend(skipped.notes());
     notes.extend(repetition_note(&rows, settings.alpha));
     notes.extend(caveats::shared_shift_notes(

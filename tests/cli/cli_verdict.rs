@@ -288,6 +288,18 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
         !out.lines().any(|l| l.starts_with("allocator")),
         "no table:\n{out}"
     );
+    // Two harness-only runs compared: nothing paired with null, so compare says the host's
+    // speed between sittings is in its figure.
+    pybench()
+        .arg("compare")
+        .arg(&tmp)
+        .arg(&tmp)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "both runs measured the harness alone (-a null)",
+        ));
 
     let tmp = tempdir("null-named");
     let a = pybench()
