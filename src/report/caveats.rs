@@ -3,7 +3,9 @@
 //! rather than only through the command.
 
 use super::model::RunResults;
-use super::verdict::{judge, single_process, wide_intervals, WideFigure};
+use super::verdict::{
+    answer_figures, judge, single_process, wide_intervals, WideFigure, WorkloadVerdict,
+};
 use crate::stats::processes_for_half_width;
 
 /// Interval half-width (relative) above which a figure is reported as noisy (issue 12: "warn
@@ -45,16 +47,42 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
             "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {}, \
              ±{:.1} % over {} process(es)); a difference within such an interval is not \
              resolved — more repetitions (-r: throughput processes) narrow them most{}, then a \
-             quieter machine",
+             quieter machine{}",
             noisy.len(),
             NOISY_INTERVAL * 100.0,
             worst.what,
             worst.half_width * 100.0,
             worst.processes,
-            processes_needed(worst)
+            processes_needed(worst),
+            precision_hint(results, &verdicts)
         ));
     }
     lines
+}
+
+/// "; `--precision 5` …" where a ratio (what `--precision` narrows) is among the wide figures
+/// of a run made without it: the flag finds the processes the clause before it estimates.
+/// Without ratios (one allocator, or `-a null` alone) the figures it judges are the net
+/// throughput or the harness's cost.
+fn precision_hint(results: &RunResults, verdicts: &[WorkloadVerdict]) -> &'static str {
+    let wide_answer = verdicts
+        .iter()
+        .flat_map(answer_figures)
+        .any(|f| f.half_width > NOISY_INTERVAL);
+    let ratios = verdicts
+        .iter()
+        .flat_map(|v| &v.entries)
+        .any(|e| e.speed.is_some());
+    match (
+        results.parameters.precision.is_none() && wide_answer,
+        ratios,
+    ) {
+        (false, _) => "",
+        (true, true) => "; `run --precision 5` measures processes until the ratios are within ±5 %",
+        (true, false) => {
+            "; `run --precision 5` measures processes until the figures are within ±5 %"
+        }
+    }
 }
 
 /// The clause naming how many processes would bring `figure` to ±[`NOISY_INTERVAL`] if they
@@ -125,6 +153,13 @@ mod tests {
         assert!(lines[0].contains("over 5 process(es)"), "{}", lines[0]);
         // It names how many processes would narrow the widest to ±5 %: many more than five
         // for processes two-fold apart.
+        assert!(
+            lines[0].ends_with(
+                "; `run --precision 5` measures processes until the ratios are within ±5 %"
+            ),
+            "a wide ratio in a run without --precision: {}",
+            lines[0]
+        );
         let r_needed: u64 = (lines[0].split("about -r ").nth(1))
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
@@ -158,6 +193,23 @@ mod tests {
                 && lines[0].contains("over 5 process(es)"),
             "{}",
             lines[0]
+        );
+        // No ratio to narrow: the hint names the figures.
+        assert!(
+            lines[0].ends_with("until the figures are within ±5 %"),
+            "{}",
+            lines[0]
+        );
+        // A run made with --precision is not told about it.
+        let mut asked = harness_only(5, |p| 2.0 + f64::from(p % 2));
+        asked.parameters.precision = Some(super::super::precision::Precision {
+            half_width: 0.01,
+            max_repetitions: 5,
+        });
+        let lines = throughput_caveats(&asked, None);
+        assert!(
+            lines.iter().all(|l| !l.contains("`run --precision")),
+            "{lines:?}"
         );
         // Beside allocators it is not (the net figures carry its noise): null differing by
         // process while pymalloc and jemalloc keep a steady net cost says nothing.
