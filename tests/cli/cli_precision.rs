@@ -1,27 +1,37 @@
 //! `run --precision`: measuring further throughput processes until the answer's intervals are
 //! as narrow as asked, within `--max-repetitions`, and the options it refuses.
 
-use crate::common::{pybench, results_json, tempdir};
+use crate::common::{pybench, results_json, tempdir, TempDir};
 use predicates::prelude::*;
+
+/// A quick run of churn with the engine and glibc (`sizes`: its -r and --rounds), with
+/// `precision`'s options; it must succeed. Returns its folder, stdout and stderr.
+fn precision_run(tag: &str, sizes: [&str; 4], precision: &[&str]) -> (TempDir, String, String) {
+    let tmp = tempdir(tag);
+    let a = pybench()
+        .args(["run", "-w", "churn", "-a", "pymalloc,system"])
+        .args(sizes)
+        .args(["--scale", "20000", "--min-time", "0.002", "--no-plots"])
+        .args(precision)
+        .arg("--out")
+        .arg(&tmp)
+        .env_remove("PYBENCH_FAKE_LOADAVG")
+        .assert()
+        .success();
+    let text = |b: &Vec<u8>| String::from_utf8(b.clone()).unwrap();
+    let (out, err) = (text(&a.get_output().stdout), text(&a.get_output().stderr));
+    (tmp, out, err)
+}
 
 /// A precision no pair of different allocators can reach (±0.001 %): the run adds processes
 /// batch by batch up to the cap, saves every one, records what was asked, and says at the
 /// end that it was not reached and why.
 #[test]
 fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
-    let tmp = tempdir("precision-cap");
-    let a = pybench()
-        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "2"])
-        .args(["--scale", "20000", "--rounds", "2", "--min-time", "0.002"])
-        .args(["--precision", "0.001%", "--max-repetitions", "5"])
-        .args(["--no-plots", "--out"])
-        .arg(&tmp)
-        .env_remove("PYBENCH_FAKE_LOADAVG")
-        .assert()
-        .success();
-    let (out, err) = (
-        String::from_utf8(a.get_output().stdout.clone()).unwrap(),
-        String::from_utf8(a.get_output().stderr.clone()).unwrap(),
+    let (tmp, out, err) = precision_run(
+        "precision-cap",
+        ["-r", "2", "--rounds", "2"],
+        &["--precision", "0.001%", "--max-repetitions", "5"],
     );
     // 2 planned, then at least 2 more (doubling), then the last one to the cap.
     let batches: Vec<&str> = err
@@ -71,16 +81,11 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
 /// 40 % (sd); on a quiet 2-core VM they scatter by 9 – 15 % (README "Stability").
 #[test]
 fn a_precision_already_met_adds_no_process() {
-    let tmp = tempdir("precision-met");
-    let a = pybench()
-        .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "5"])
-        .args(["--scale", "20000", "--rounds", "10", "--min-time", "0.002"])
-        .args(["--precision", "50", "--no-plots", "--out"])
-        .arg(&tmp)
-        .env_remove("PYBENCH_FAKE_LOADAVG")
-        .assert()
-        .success();
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    let (_tmp, _, err) = precision_run(
+        "precision-met",
+        ["-r", "5", "--rounds", "10"],
+        &["--precision", "50"],
+    );
     assert!(!err.contains("more ("), "no batch added: {err}");
     assert!(
         err.contains("note: --precision ±50.0 % reached")
