@@ -447,18 +447,9 @@ fn a_merged_run_loads_in_compare_plot_and_the_csv() {
     let out = tmp.join("merged");
     merge_ok(&shard_paths(g), &out, &["--no-plots"]);
     // Against itself: nothing can differ.
-    pybench()
-        .arg("compare")
-        .arg(&out)
-        .arg(&out)
-        .assert()
-        .code(0);
+    common::compare(&out, &out).assert().code(0);
     // Against the unsharded run: same parameters, so comparable (0 or 1 by noise, never 2).
-    let a = pybench()
-        .arg("compare")
-        .arg(&g.unsharded)
-        .arg(&out)
-        .assert();
+    let a = common::compare(&g.unsharded, &out).assert();
     let code = a.get_output().status.code();
     assert!(
         matches!(code, Some(0 | 1)),

@@ -290,11 +290,7 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
     );
     // Two harness-only runs compared: nothing paired with null, so compare says the host's
     // speed between sittings is in its figure.
-    pybench()
-        .arg("compare")
-        .arg(&tmp)
-        .arg(&tmp)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&tmp, &tmp)
         .assert()
         .success()
         .stdout(predicate::str::contains(

@@ -69,6 +69,20 @@ pub fn pybench() -> assert_cmd::Command {
     cmd
 }
 
+/// `pybench compare BASE CURRENT`, with no GitHub step summary to write to (CI sets one; a
+/// test's output must not depend on where it runs), ready for more arguments.
+pub fn compare(
+    base: impl AsRef<std::ffi::OsStr>,
+    current: impl AsRef<std::ffi::OsStr>,
+) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.arg("compare")
+        .arg(base)
+        .arg(current)
+        .env_remove("GITHUB_STEP_SUMMARY");
+    cmd
+}
+
 /// A fresh, empty directory under the system's temporary directory, unique to this process
 /// and call (no tempfile crate needed); `tag` names it. Removed when dropped, unless the test
 /// is failing (panicking): then it is kept and its path printed, for whoever debugs it.

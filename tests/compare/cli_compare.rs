@@ -46,11 +46,7 @@ fn identical_inputs_are_all_unchanged() {
     }
     let b = tmp.join("base5");
     // Markdown: the table and the geometric-mean rows, exit 0.
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(b.join("results.json"))
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&b, b.join("results.json"))
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
@@ -89,10 +85,7 @@ fn tight_twenty_percent_slowdown_regresses_and_appends_to_step_summary() {
 
     let summary = tmp.join("step-summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .assert()
         .code(1)
@@ -154,13 +147,7 @@ fn large_but_noisy_change_is_not_significant() {
     }
     // The Markdown report shows them by default: the change is beyond the threshold, the
     // test could not confirm it, and the reader should see that.
-    let out = pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .code(0);
+    let out = common::compare(&b, &c).assert().code(0);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let noisy = text
         .lines()
@@ -177,10 +164,7 @@ fn one_repetition_is_never_significant() {
     let rows = verdicts(&b, &c, 0);
     let ops: Vec<_> = rows.iter().filter(|r| r.2 == "ops_per_sec").collect();
     assert!(ops.iter().all(|r| r.3 == "not significant"), "{ops:?}");
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("not significant (1 repetition)"));
@@ -202,10 +186,7 @@ fn one_more_pool_is_reported() {
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].2, "pools_used");
     assert_eq!(changed[0].3, "regressed");
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("| 13 | 14 | +1 (+7.7 %)"));
@@ -240,10 +221,7 @@ fn missing_cells_exit_2_and_are_named() {
         .retain(|c| !(c.workload == "churn" && c.allocator == "system"));
     cur.cells.push(cell("json", "system", 0, 1e7, 1.0));
     let c = save(&tmp, "cur", &cur);
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .assert()
         .code(2)
         .stdout(predicate::str::is_empty())
@@ -262,7 +240,7 @@ fn different_scale_is_refused_unless_allowed() {
     let mut cur = run("cur", 3, steady);
     cur.parameters.scale = Some(200_000);
     let c = save(&tmp, "cur", &cur);
-    let out = pybench().arg("compare").arg(&b).arg(&c).assert().code(2);
+    let out = common::compare(&b, &c).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("scale (100000 vs 200000)"), "{err}");
@@ -277,7 +255,7 @@ fn different_scale_is_refused_unless_allowed() {
 
 /// What a successful `pybench compare BASE CUR` printed, stdout then stderr.
 fn compare_output(base: &Path, cur: &Path) -> String {
-    let out = pybench().arg("compare").arg(base).arg(cur).assert().code(0);
+    let out = common::compare(base, cur).assert().code(0);
     let o = out.get_output();
     format!(
         "{}{}",
@@ -353,10 +331,7 @@ fn different_units_are_refused() {
         }
     }
     let c = save(&tmp, "cur", &cur);
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -389,7 +364,7 @@ fn bad_files_give_one_line_naming_the_file() {
         (&empty, "not a results folder"),
     ];
     for (path, message) in cases {
-        let out = pybench().arg("compare").arg(&b).arg(path).assert().code(2);
+        let out = common::compare(&b, path).assert().code(2);
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(message), "{err}");
@@ -459,13 +434,7 @@ fn compare_names_a_stream_changed_at_the_same_length() {
         run(&traces[1], "changed"),
     );
     let stderr = |base: &Path, cur: &Path| {
-        let out = pybench()
-            .arg("compare")
-            .arg(base)
-            .arg(cur)
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .output()
-            .unwrap();
+        let out = common::compare(base, cur).output().unwrap();
         String::from_utf8_lossy(&out.stderr).to_string()
     };
     let warned = stderr(&first, &changed);
@@ -490,11 +459,7 @@ fn a_precision_run_is_described_with_its_precision_not_only_its_r() {
         max_repetitions: 200,
     });
     let c = save(&tmp, "cur", &cur);
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&b, &c)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("pybench 0.1.0, 5 rep., "))

@@ -2,7 +2,7 @@
 //! Markdown table, and on flag values that used to be clamped silently or never finish.
 //! (cli_compare.rs is at its size limit.)
 
-use crate::common::{pybench, run, save, tempdir};
+use crate::common::{self, pybench, run, save, tempdir};
 use pybench::report::model::CellStatus;
 
 fn steady(_: &str, _: &str, _: u32) -> f64 {
@@ -22,13 +22,7 @@ fn all_failed(name: &str) -> pybench::report::model::RunResults {
 }
 
 fn refused(base: &std::path::Path, cur: &std::path::Path) -> String {
-    let a = pybench()
-        .arg("compare")
-        .arg(base)
-        .arg(cur)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .code(2);
+    let a = common::compare(base, cur).assert().code(2);
     assert!(a.get_output().stdout.is_empty(), "no report");
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -115,12 +109,8 @@ fn nonsense_memory_floors_and_endless_resampling_are_refused() {
         ),
         ("--resamples", "4000000000", "is not in 100..=1000000"),
     ] {
-        let a = pybench()
-            .arg("compare")
-            .arg(&b)
-            .arg(&b)
+        let a = common::compare(&b, &b)
             .arg(format!("{flag}={value}"))
-            .env_remove("GITHUB_STEP_SUMMARY")
             .assert()
             .code(2);
         let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
@@ -128,12 +118,8 @@ fn nonsense_memory_floors_and_endless_resampling_are_refused() {
         assert!(err.contains(says), "{flag} {value}: {err}");
         assert!(a.get_output().stdout.is_empty());
     }
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&b)
+    common::compare(&b, &b)
         .arg("--memory-floor=0")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .assert()
         .success();
 }
@@ -146,13 +132,7 @@ fn an_interrupted_run_is_named_in_the_report() {
     cut.cells.truncate(4 * 2); // two of three repetitions of the four cells
     cut.interrupted = true;
     let c = save(&tmp, "cut", &cut);
-    let out = pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .success();
+    let out = common::compare(&b, &c).assert().success();
     let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(
         md.contains("> **Note:** the current run was interrupted (or merged without all its shards): some of its cells have fewer than the 3 repetitions it asked for"),
@@ -220,10 +200,7 @@ fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
     let summary = tmp.join("summary-is-a-folder");
     std::fs::create_dir(&summary).unwrap();
     let compare = |cur: &std::path::Path, code: i32| {
-        let a = pybench()
-            .arg("compare")
-            .arg(&b)
-            .arg(cur)
+        let a = common::compare(&b, cur)
             .env("GITHUB_STEP_SUMMARY", &summary)
             .assert()
             .code(code);
@@ -293,13 +270,7 @@ fn an_out_folder_stands_for_its_only_run_and_is_refused_with_several() {
     let one = tmp.join("one");
     let run_dir = save(&one, "20260101T000000Z-dicts", &run("base", 3, steady));
     let other = save(&tmp, "other", &run("cur", 3, steady));
-    pybench()
-        .arg("compare")
-        .arg(&one)
-        .arg(&other)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .success();
+    common::compare(&one, &other).assert().success();
     pybench()
         .args(["plot", "--quiet"])
         .arg(&one)

@@ -101,11 +101,7 @@ fn a_real_ten_percent_with_three_repetitions_is_significant() {
         }
     }
     // The Markdown report says how: processes, not passes, and the change with its interval.
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&b, &c)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("Welch's t-test"))
@@ -157,11 +153,7 @@ fn a_file_without_samples_still_compares_per_repetition_and_says_so() {
     // cannot reach α = 0.05.
     assert_eq!(net[3], "not significant", "{net:?}");
     assert!(net[4].starts_with("mann_whitney"), "{net:?}");
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&b, &c)
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
@@ -172,11 +164,7 @@ fn a_file_without_samples_still_compares_per_repetition_and_says_so() {
         ));
     // Both sides without: one note naming both, in the plural.
     let c = save_without_samples(&tmp, "cur-plain", &run("cur", 3, steady));
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    common::compare(&b, &c)
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
@@ -194,10 +182,7 @@ fn shared_only_names_the_missing_cells_and_compares_the_rest() {
     cur.cells.push(common::cell("json", "system", 0, 1e7, 1.0));
     let c = save(&tmp, "cur", &cur);
     // Without the flag: refused, and the error says the flag exists.
-    pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
+    common::compare(&b, &c)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--shared-only"));
@@ -279,13 +264,7 @@ fn only_changed_rows_are_shown_unless_all_rows_is_asked() {
     let shown = table(&[]);
     assert_eq!(shown.len(), 1, "only the changed row: {shown:?}");
     assert!(shown[0].contains("| pools_used |") && shown[0].contains("regressed"));
-    let out = pybench()
-        .arg("compare")
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .code(1);
+    let out = common::compare(&b, &c).assert().code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let hidden = format!(
         "{} row(s) hidden: {} unchanged",
@@ -373,12 +352,7 @@ fn a_shift_every_allocator_shares_is_named_as_such() {
     let b = save(&tmp, "base", &base);
     let report = |cur: &RunResults, name: &str| -> String {
         let c = save(&tmp, name, cur);
-        let out = pybench()
-            .arg("compare")
-            .arg(&b)
-            .arg(&c)
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .assert();
+        let out = common::compare(&b, &c).assert();
         String::from_utf8_lossy(&out.get_output().stdout).to_string()
     };
     // On dicts every allocator ran 8 – 12 % faster (null 4 %), as when the host sped up.
