@@ -11,6 +11,7 @@
 
 use pybench::sys::procfs::thread_cpu_ns;
 use pybench::trace::columns::{self, AllocOrder};
+use pybench::trace::decode::varint;
 use pybench::trace::format::*;
 use pybench::trace::TraceReader;
 use pybench::workload::{Domain, Event};
@@ -132,23 +133,8 @@ impl Values for Fixed {
     }
 }
 
-/// Version 2's unpacked columns, read with a four-byte branch-free varint like the crate's.
+/// Version 2's unpacked columns, read with the crate's varint reader.
 struct Varints<'a>(&'a [Vec<u8>; COLUMNS]);
-
-#[inline(always)]
-fn fast_varint(raw: &[u8], p: &mut usize) -> Option<u64> {
-    if let Some(bytes) = raw.get(*p..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*bytes);
-        let stop = !w & 0x8080_8080_8080_8080;
-        if stop & 0x8080_8080 != 0 {
-            let w = w & (stop ^ (stop - 1));
-            let v = (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000);
-            *p += (stop.trailing_zeros() / 8 + 1) as usize;
-            return Some(v);
-        }
-    }
-    get_varint(raw, p)
-}
 
 impl Values for Varints<'_> {
     fn tags(&self) -> &[u8] {
@@ -159,19 +145,19 @@ impl Values for Varints<'_> {
     }
     #[inline(always)]
     fn thread(&self, at: &mut usize) -> Option<u16> {
-        u16::try_from(fast_varint(&self.0[COL_THREADS], at)?).ok()
+        u16::try_from(varint(&self.0[COL_THREADS], at)?).ok()
     }
     #[inline(always)]
     fn recent(&self, at: &mut usize) -> Option<usize> {
-        Some(fast_varint(&self.0[COL_REFS], at)? as usize)
+        Some(varint(&self.0[COL_REFS], at)? as usize)
     }
     #[inline(always)]
     fn slot(&self, at: &mut usize) -> Option<u64> {
-        fast_varint(&self.0[COL_SLOTS], at)
+        varint(&self.0[COL_SLOTS], at)
     }
     #[inline(always)]
     fn size(&self, at: &mut usize) -> Option<u32> {
-        u32::try_from(fast_varint(&self.0[COL_SIZES], at)?).ok()
+        u32::try_from(varint(&self.0[COL_SIZES], at)?).ok()
     }
 }
 

@@ -16,7 +16,7 @@ pub(super) const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
 /// and two-byte forms at random, so a byte-by-byte reader mispredicts on many of them.
 /// Used by both block versions' decoders.
 #[inline(always)]
-pub(crate) fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
+pub fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
     if let Some(bytes) = raw.get(*p..).and_then(<[u8]>::first_chunk::<8>) {
         let w = u64::from_le_bytes(*bytes);
         // The first byte with its high bit clear ends the varint: `stop` has that bit
