@@ -314,16 +314,18 @@ fn main() -> anyhow::Result<()> {
     for ((_, _, cols), fx) in blocks.iter().zip(&fixed) {
         frames_v2.extend(cols.iter().map(|c| frame(&mut z, c.clone())));
         let threads: Vec<u32> = fx.threads.iter().map(|&t| u32::from(t)).collect();
-        let common = [fx.tags.clone(), fx.args.clone(), fx.refs.clone()];
-        whole += common
-            .iter()
-            .map(|c| frame(&mut z, c.clone()).0.len())
-            .sum::<usize>()
+        // Tags, markers' arguments and refs are bytes in every form: compressed once, their
+        // frames counted in both fixed-width totals.
+        let common: Vec<_> = [&fx.tags, &fx.args, &fx.refs]
+            .into_iter()
+            .map(|c| frame(&mut z, c.clone()))
+            .collect();
+        whole += common.iter().map(|f| f.0.len()).sum::<usize>()
             + [le(&threads), le(&fx.slots), le(&fx.sizes)]
                 .into_iter()
                 .map(|c| frame(&mut z, c).0.len())
                 .sum::<usize>();
-        frames_planes.extend(common.into_iter().map(|c| frame(&mut z, c)));
+        frames_planes.extend(common);
         frames_planes.push(frame(&mut z, planes(&threads, 2)));
         frames_planes.push(frame(&mut z, planes(&fx.slots, 4)));
         frames_planes.push(frame(&mut z, planes(&fx.sizes, 4)));
