@@ -41,6 +41,8 @@
 # runs predicts (sd / √processes) beside the one observed between runs: near 1× the runs
 # differ by sampling alone and more processes (-r) would narrow them (the processes a run
 # would need for a 1.2 % standard error are printed); well above 1×, the runs themselves moved.
+# Then whether they moved inside a run: the lag-1 autocorrelation of consecutive processes'
+# ratios (well above 0: the host drifted during the run, and its interval is too narrow).
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -100,6 +102,9 @@ processes = {}  # per workload, each run's throughput processes (they differ wit
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 # per cell and run: (log of null's gross ns/event, log net ratio) of each throughput process
 speed_points = {}
+# per cell and run: (repetition, log net ratio) of each throughput process, for drift inside runs
+in_order = {}
+rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
@@ -147,13 +152,13 @@ for i, path in enumerate(runs):
                 per_round.setdefault((w, a), []).append(one)
                 speed_x = math.log(st.median(t["null_ns_per_op"]))
                 speed_points.setdefault((w, a), {}).setdefault(i, []).append((speed_x, math.log(figures[-1])))
+                in_order.setdefault((w, a), {}).setdefault(i, []).append((rep_of(t), math.log(figures[-1])))
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
             gross.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in gross_figures))
     # Each run cut in two by repetition (processes run in that order): the host's speed (null's
     # gross ns/event, per workload) and each allocator's gross time against pymalloc's, per half.
-    rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
     last_rep = max(rep_of(t) for ts in by.values() for t in ts)
     for half in (False, True):
         # Median gross ns/event of a cell's processes in this half (None if it has none).
@@ -284,6 +289,36 @@ for (w, a), by_run in sorted(speed_points.items()):
     times = f"({observed / predicted:4.2f}×)" if predicted > 0 else "(   –×)"
     print(f"{w:8} {a:14} processes {n:4.1f}  predicted ±{predicted * 100:4.1f} %  "
           f"observed ±{observed * 100:4.1f} %  {times}  need {need}")
+# Drift inside runs: processes run one after another (by repetition), so a run whose host
+# drifts makes neighbouring processes alike. The lag-1 autocorrelation of the processes' log
+# net ratios about their run's mean, pooled over runs, tells: near 0 (within ±2/√n of it,
+# what iid processes give; slightly below 0 on average, about −1/(processes a run), since each
+# run's own mean is taken out) the processes are independent and the run's t-interval is honest
+# about its own sitting; well above 0 the interval is too narrow by about √((1+ρ)/(1−ρ)),
+# and only time (the host's next phase), not more processes in the same minutes, helps.
+print("\ndrift inside runs: lag-1 autocorrelation of the processes' log net ratios (in repetition")
+print("order, about each run's mean, pooled over runs); |ρ| under the noise level: no drift seen")
+for (w, a), by_run in sorted(in_order.items()):
+    num = den = 0.0
+    pairs = n_all = 0
+    for pts in by_run.values():
+        y = [v for _, v in sorted(pts)]
+        if len(y) < 3:
+            continue
+        m = st.mean(y)
+        d = [v - m for v in y]
+        num += sum(d[k] * d[k + 1] for k in range(len(d) - 1))
+        den += sum(x * x for x in d)
+        pairs, n_all = pairs + len(d) - 1, n_all + len(d)
+    if den == 0 or pairs < 4:
+        continue
+    rho = num / den
+    noise = 2 / math.sqrt(n_all)
+    if rho > noise:
+        note = f"drift: the run's interval about ×{math.sqrt((1 + rho) / max(1e-9, 1 - rho)):.2f} too narrow"
+    else:
+        note = "no drift seen" if rho >= -noise else "alternating (no drift)"
+    print(f"{w:8} {a:14} ρ = {rho:+.2f}  (noise ±{noise:.2f}, {n_all} processes)  {note}")
 # Drift: when the host runs slower (null's gross cost up), does an allocator slow down more
 # than pymalloc? A correlation near 0 means the ratio holds whatever the host's speed.
 if len(halves) >= 4:
