@@ -10,6 +10,7 @@ use crate::report::model::RunResults;
 use crate::report::precision::{processes_to_add, shortfalls, Precision, Shortfall};
 use crate::report::store::ResultsStore;
 use crate::report::verdict::judge;
+use std::time::Instant;
 
 /// Measures further (workload, repetition) groups until the run's answer is within
 /// `precision`; the added repetitions are throughput processes only (memory and latency
@@ -22,6 +23,9 @@ pub fn measure_until_precise(
     store: &ResultsStore,
     results: &mut RunResults,
 ) -> anyhow::Result<Outcome> {
+    // Seconds a process took in the last batch: the only pace known for processes that
+    // measure throughput alone (the planned ones also measured memory and latency).
+    let mut pace: Option<f64> = None;
     loop {
         if runner::interrupted() {
             return Ok(Outcome::Interrupted);
@@ -29,6 +33,8 @@ pub fn measure_until_precise(
         let short = shortfalls(&judge(results, reference), precision.half_width);
         // (source, its first new repetition, how many), in the plan's workload order.
         let mut batches = Vec::new();
+        // The most processes later batches could still add (those whose workloads stay wide).
+        let mut later = 0u32;
         for (si, source) in plan.sources.iter().enumerate() {
             let name = source.name();
             let Some(s) = short.iter().find(|s| s.workload == name) else {
@@ -41,11 +47,17 @@ pub fn measure_until_precise(
                     eprintln!("{}", announcement(s, have, add, precision));
                 }
                 batches.push((si, have, add));
+                later += precision.max_repetitions.saturating_sub(have + add);
             }
         }
         if batches.is_empty() {
             return Ok(Outcome::Completed);
         }
+        let adding: u32 = batches.iter().map(|b| b.2).sum();
+        if progress {
+            eprintln!("{}", batch_line(adding, later, pace));
+        }
+        let started = Instant::now();
         let outcome = runner::run_and_save(
             &plan.runner_plan(interleave(plan, &batches), progress),
             store,
@@ -55,6 +67,36 @@ pub fn measure_until_precise(
         if outcome != Outcome::Completed {
             return Ok(outcome);
         }
+        pace = Some(started.elapsed().as_secs_f64() / f64::from(adding.max(1)));
+    }
+}
+
+/// The progress line before a batch: its size, and the most the rest of the run could take
+/// (every workload still wide going on to `--max-repetitions`), in time at `pace` seconds a
+/// process when a batch before gave one. Whether later batches happen depends on what this
+/// one measures, so the rest is an upper bound, not a forecast.
+fn batch_line(adding: u32, later: u32, pace: Option<f64>) -> String {
+    let time = |n: u32| pace.map_or(String::new(), |p| format!(", {}", about(p * f64::from(n))));
+    let rest = if later == 0 {
+        "; the last batch (--max-repetitions)".to_string()
+    } else {
+        format!(
+            "; at most {later} more after it if the answer stays wide{}",
+            time(later)
+        )
+    };
+    format!(
+        "--precision: {adding} throughput process(es) in this batch{}{rest}",
+        time(adding)
+    )
+}
+
+/// A duration for a progress line: seconds up to two minutes, then minutes.
+fn about(secs: f64) -> String {
+    if secs < 120.0 {
+        format!("about {secs:.0} s")
+    } else {
+        format!("about {:.0} min", secs / 60.0)
     }
 }
 
@@ -101,4 +143,37 @@ fn announcement(s: &Shortfall, have: u32, add: u32, p: Precision) -> String {
         have + add,
         p.max_repetitions
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_batch_has_no_pace_to_go_by() {
+        assert_eq!(
+            batch_line(20, 140, None),
+            "--precision: 20 throughput process(es) in this batch; at most 140 more after it \
+             if the answer stays wide"
+        );
+    }
+
+    #[test]
+    fn later_batches_are_timed_at_the_last_batchs_pace() {
+        // 6 s a process: 10 take a minute, 100 ten minutes.
+        assert_eq!(
+            batch_line(10, 100, Some(6.0)),
+            "--precision: 10 throughput process(es) in this batch, about 60 s; at most 100 \
+             more after it if the answer stays wide, about 10 min"
+        );
+    }
+
+    #[test]
+    fn a_batch_that_reaches_the_cap_says_it_is_the_last() {
+        let line = batch_line(30, 0, Some(2.0));
+        assert!(
+            line.ends_with("about 60 s; the last batch (--max-repetitions)"),
+            "{line}"
+        );
+    }
 }

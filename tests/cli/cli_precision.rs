@@ -47,6 +47,24 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
         batches[1].ends_with("measuring 1 more (5 of at most 5)"),
         "{err}"
     );
+    // Each batch says its size and the most the run could still add; from the second on,
+    // timed at the pace of the batch before it.
+    let sizes: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("--precision: "))
+        .collect();
+    assert_eq!(sizes.len(), 2, "{err}");
+    assert_eq!(
+        sizes[0],
+        "--precision: 2 throughput process(es) in this batch; at most 1 more after it if the \
+         answer stays wide",
+        "{err}"
+    );
+    assert!(
+        sizes[1].starts_with("--precision: 1 throughput process(es) in this batch, about ")
+            && sizes[1].ends_with(" s; the last batch (--max-repetitions)"),
+        "{err}"
+    );
     assert!(
         err.contains(
             "warning: --precision ±0.0 % not reached on 1 workload(s) (--max-repetitions 5 \
