@@ -16,8 +16,8 @@ use pybench::trace::block::{decode_block_any, BlockInput, Scratch};
 use pybench::trace::columns;
 use pybench::trace::format::COLUMNS;
 use pybench::trace::live::{summarize, BlockSummary, Liveness, Summarizing, SummaryScratch};
-use pybench::trace::TraceReader;
-use std::io::{Read, Seek, SeekFrom};
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -26,17 +26,8 @@ fn main() -> anyhow::Result<()> {
         .expect("usage: decode_phases FILE.pbt [REPS] [PHASE…]");
     let reps: usize = args.next().map_or(Ok(5), |r| r.parse())?;
     let only: Vec<String> = args.collect();
-    let (mut f, index) = TraceReader::open_indexed(std::path::Path::new(&path))?;
-    anyhow::ensure!(index.header.version >= 2, "a version-2 trace only");
+    let (index, blocks, events) = common::read_v2_blocks(&path)?;
     let hlen = index.header.block_header_len();
-    let mut blocks = Vec::new();
-    for (k, &(at, head)) in index.blocks.iter().enumerate() {
-        let mut raw = vec![0u8; hlen + head.stored_len as usize];
-        f.seek(SeekFrom::Start(at))?;
-        f.read_exact(&mut raw)?;
-        blocks.push((k, at, head, raw));
-    }
-    let events: u64 = index.blocks.iter().map(|b| u64::from(b.1.events)).sum();
     let best = |name: &str, f: &mut dyn FnMut()| {
         if !only.is_empty() && !only.iter().any(|o| o == name) {
             return;
@@ -53,16 +44,23 @@ fn main() -> anyhow::Result<()> {
         );
     };
     best("crc", &mut || {
-        for (k, at, head, raw) in &blocks {
-            head.verify(&index.header, &raw[..hlen], &raw[hlen..], *at, *k as u64)
-                .unwrap();
+        for b in &blocks {
+            let (head, raw) = (&b.head, &b.bytes);
+            head.verify(
+                &index.header,
+                &raw[..hlen],
+                &raw[hlen..],
+                b.at,
+                b.number as u64,
+            )
+            .unwrap();
         }
     });
     let mut zstd = zstd::bulk::Decompressor::new()?;
     let mut cols: Vec<[Vec<u8>; COLUMNS]> = blocks.iter().map(|_| Default::default()).collect();
     let mut unpack_all = || {
-        for ((_, _, head, raw), c) in blocks.iter().zip(cols.iter_mut()) {
-            columns::unpack(&raw[hlen..], head.raw_len, c, &mut zstd).unwrap();
+        for (b, c) in blocks.iter().zip(cols.iter_mut()) {
+            columns::unpack(&b.bytes[hlen..], b.head.raw_len, c, &mut zstd).unwrap();
         }
     };
     // Once untimed, as the decoding phases need the columns even when this one is not asked.
@@ -78,7 +76,7 @@ fn main() -> anyhow::Result<()> {
         best(name, &mut || {
             let (mut live, mut first) = (Liveness::default(), 0u64);
             let (mut scratch, mut summary) = (SummaryScratch::default(), BlockSummary::default());
-            for ((_, _, head, _), c) in blocks.iter().zip(cols.iter()) {
+            for (head, c) in blocks.iter().map(|b| &b.head).zip(cols.iter()) {
                 out.clear();
                 pace.clear();
                 let t = head.table_before.unwrap_or(0);
@@ -113,7 +111,8 @@ fn main() -> anyhow::Result<()> {
     let wanted = only.is_empty() || only.iter().any(|o| separate.contains(&o.as_str()));
     let decoded: Vec<Vec<pybench::workload::Event>> = (blocks.iter().filter(|_| wanted))
         .zip(cols.iter())
-        .map(|((_, _, head, _), c)| {
+        .map(|(b, c)| {
+            let head = &b.head;
             let mut events = Vec::new();
             let t = head.table_before.unwrap_or(0);
             let n = head.events;
@@ -141,9 +140,16 @@ fn main() -> anyhow::Result<()> {
     let mut s = Scratch::new()?;
     best("all", &mut || {
         let mut live = Liveness::default();
-        for (k, at, head, raw) in &blocks {
-            head.verify(&index.header, &raw[..hlen], &raw[hlen..], *at, *k as u64)
-                .unwrap();
+        for b in &blocks {
+            let (head, raw) = (&b.head, &b.bytes);
+            head.verify(
+                &index.header,
+                &raw[..hlen],
+                &raw[hlen..],
+                b.at,
+                b.number as u64,
+            )
+            .unwrap();
             out.clear();
             pace.clear();
             let t = head.table_before.unwrap_or(0);

@@ -13,9 +13,9 @@ use pybench::sys::procfs::thread_cpu_ns;
 use pybench::trace::columns::{self, AllocOrder};
 use pybench::trace::decode::varint;
 use pybench::trace::format::*;
-use pybench::trace::TraceReader;
 use pybench::workload::{Domain, Event};
-use std::io::{Read, Seek, SeekFrom};
+
+mod common;
 
 /// One block's columns in the fixed-width form.
 #[derive(Default, Clone)]
@@ -289,21 +289,17 @@ fn main() -> anyhow::Result<()> {
     // One decoder only (`v2`, `lean` or `fixed`), for callgrind's instruction counts.
     let only = args.next();
     let timed = |name: &str| only.as_deref().map_or(true, |o| o == name);
-    let (mut f, index) = TraceReader::open_indexed(std::path::Path::new(&path))?;
-    anyhow::ensure!(index.header.version >= 2, "a version-2 trace only");
+    let (index, raw_blocks, events) = common::read_v2_blocks(&path)?;
     let hlen = index.header.block_header_len();
     let mut zd = zstd::bulk::Decompressor::new()?;
     let mut blocks = Vec::new();
-    for &(at, head) in &index.blocks {
-        let mut raw = vec![0u8; hlen + head.stored_len as usize];
-        f.seek(SeekFrom::Start(at))?;
-        f.read_exact(&mut raw)?;
+    for b in &raw_blocks {
         let mut cols: [Vec<u8>; COLUMNS] = Default::default();
-        columns::unpack(&raw[hlen..], head.raw_len, &mut cols, &mut zd)
+        columns::unpack(&b.bytes[hlen..], b.head.raw_len, &mut cols, &mut zd)
             .map_err(anyhow::Error::msg)?;
-        blocks.push((head.events, head.table_before.unwrap_or(0), cols));
+        blocks.push((b.head.events, b.head.table_before.unwrap_or(0), cols));
     }
-    let events: u64 = blocks.iter().map(|b| u64::from(b.0)).sum();
+    drop(raw_blocks);
     let fixed: Vec<Fixed> = blocks.iter().map(|b| to_fixed(&b.2)).collect();
 
     // Sizes: every column's zstd frame at the writer's level, in each form; the frames of

@@ -1,0 +1,40 @@
+//! What the decode examples share: a version-2 trace's blocks read into memory, so what they
+//! time is decoding, not the file system.
+
+// Each example is its own crate and uses part of this module.
+#![allow(dead_code)]
+
+use pybench::trace::block::BlockHead;
+use pybench::trace::index::Index;
+use pybench::trace::TraceReader;
+use std::io::{Read, Seek, SeekFrom};
+
+/// One stored block: its number, where it starts in the file, its head, and its bytes (the
+/// block header, then the payload).
+pub struct RawBlock {
+    pub number: usize,
+    pub at: u64,
+    pub head: BlockHead,
+    pub bytes: Vec<u8>,
+}
+
+/// Every block of the version-2 trace at `path`, with the trace's index and its event count.
+pub fn read_v2_blocks(path: &str) -> anyhow::Result<(Index, Vec<RawBlock>, u64)> {
+    let (mut f, index) = TraceReader::open_indexed(std::path::Path::new(path))?;
+    anyhow::ensure!(index.header.version >= 2, "a version-2 trace only");
+    let hlen = index.header.block_header_len();
+    let mut blocks = Vec::with_capacity(index.blocks.len());
+    for (number, &(at, head)) in index.blocks.iter().enumerate() {
+        let mut bytes = vec![0u8; hlen + head.stored_len as usize];
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(&mut bytes)?;
+        blocks.push(RawBlock {
+            number,
+            at,
+            head,
+            bytes,
+        });
+    }
+    let events = blocks.iter().map(|b| u64::from(b.head.events)).sum();
+    Ok((index, blocks, events))
+}
