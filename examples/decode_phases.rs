@@ -45,15 +45,7 @@ fn main() -> anyhow::Result<()> {
     };
     best("crc", &mut || {
         for b in &blocks {
-            let (head, raw) = (&b.head, &b.bytes);
-            head.verify(
-                &index.header,
-                &raw[..hlen],
-                &raw[hlen..],
-                b.at,
-                b.number as u64,
-            )
-            .unwrap();
+            b.verify(&index);
         }
     });
     let mut zstd = zstd::bulk::Decompressor::new()?;
@@ -141,15 +133,8 @@ fn main() -> anyhow::Result<()> {
     best("all", &mut || {
         let mut live = Liveness::default();
         for b in &blocks {
+            b.verify(&index);
             let (head, raw) = (&b.head, &b.bytes);
-            head.verify(
-                &index.header,
-                &raw[..hlen],
-                &raw[hlen..],
-                b.at,
-                b.number as u64,
-            )
-            .unwrap();
             out.clear();
             pace.clear();
             let t = head.table_before.unwrap_or(0);

@@ -18,6 +18,18 @@ pub struct RawBlock {
     pub bytes: Vec<u8>,
 }
 
+impl RawBlock {
+    /// Checks the block's checksum as the readers do (panics on a corrupt block: the
+    /// examples time intact traces).
+    pub fn verify(&self, index: &Index) {
+        let hlen = index.header.block_header_len();
+        let (head, payload) = self.bytes.split_at(hlen);
+        self.head
+            .verify(&index.header, head, payload, self.at, self.number as u64)
+            .unwrap();
+    }
+}
+
 /// Every block of the version-2 trace at `path`, with the trace's index and its event count.
 pub fn read_v2_blocks(path: &str) -> anyhow::Result<(Index, Vec<RawBlock>, u64)> {
     let (mut f, index) = TraceReader::open_indexed(std::path::Path::new(path))?;
