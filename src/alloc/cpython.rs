@@ -19,7 +19,11 @@
 //!   [`CpythonError::AnotherLoaded`]. The harness runs one child process per cell anyway.
 //! - A failing `Py_InitializeEx` calls `Py_FatalError`, which aborts the process: in the
 //!   harness that loses only the cell's child process.
+//! - `PyObject_SetArenaAllocator` (every version) replaces where obmalloc's arenas come from;
+//!   the one installed after start-up (`cpython_arenas.rs`) maps and unmaps them as CPython's
+//!   default does, and lets the harness hold those its cleanup between passes empties.
 
+use super::cpython_arenas::SetArenaAllocatorFn;
 use super::debug_stats::{DebugMallocStats, ParseError};
 use super::libpython::{dlerror, version_token, Found};
 use super::Allocator;
@@ -244,6 +248,10 @@ fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
         if gil_check() != 1 {
             return Err(CpythonError::NoGil);
         }
+        let set_arenas = std::mem::transmute::<*mut c_void, SetArenaAllocatorFn>(sym(
+            "PyObject_SetArenaAllocator",
+        )?);
+        super::cpython_arenas::install(set_arenas);
         Ok(api)
     }
 }
@@ -277,6 +285,10 @@ impl Allocator for CpythonAllocator {
     #[inline]
     unsafe fn free(&mut self, p: *mut u8) {
         (self.api.free)(p.cast())
+    }
+
+    fn hold_releases(&mut self, hold: bool) {
+        super::cpython_arenas::hold(hold)
     }
 }
 

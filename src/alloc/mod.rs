@@ -8,6 +8,7 @@
 //! reads the accounting text of `sys._debugmallocstats()` into numbers.
 
 mod cpython;
+mod cpython_arenas;
 mod crash;
 pub mod debug_stats;
 #[cfg(feature = "jemalloc")]
@@ -75,6 +76,14 @@ pub trait Allocator {
     /// harness can measure retained memory after it (design.md §3). Default: nothing to do.
     fn trim(&mut self) {}
 
+    /// While `hold` is on, memory the allocator would return to the OS stays mapped for its
+    /// next requests: the harness turns it on around its untimed cleanup between throughput
+    /// passes, so a pass does not start by faulting in the heap the cleanup just unmapped
+    /// (`sys/parked.rs` says why). Only pymalloc unmaps there — the engine and the real
+    /// obmalloc release emptied arenas at once; the other allocators keep freed memory
+    /// themselves. Default: nothing to do.
+    fn hold_releases(&mut self, _hold: bool) {}
+
     /// The pymalloc accounting, for allocators that have one (the engine).
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         None
@@ -114,6 +123,9 @@ impl<A: Allocator + ?Sized> Allocator for Box<A> {
     }
     fn trim(&mut self) {
         (**self).trim()
+    }
+    fn hold_releases(&mut self, hold: bool) {
+        (**self).hold_releases(hold)
     }
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         (**self).engine_stats()

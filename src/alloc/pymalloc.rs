@@ -72,4 +72,8 @@ impl Allocator for PymallocAllocator {
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         Some(self.engine.stats())
     }
+
+    fn hold_releases(&mut self, hold: bool) {
+        self.engine.hold_releases(hold)
+    }
 }

@@ -63,6 +63,8 @@ impl<'a> View<'a> {
 
 /// Frees, untimed, every block a whole pass left live (`live_at_end`: slot and whether it is a
 /// RAW block, which went to glibc), taking each pointer out of the caller's table with `take`.
+/// The allocator holds what it would unmap meanwhile ([`Allocator::hold_releases`]), so the
+/// next pass does not fault in the heap this cleanup emptied.
 ///
 /// # Safety
 /// `take(slot)` must return the live block the pass allocated in that slot.
@@ -72,6 +74,7 @@ pub(crate) unsafe fn free_left_live<A: Allocator>(
     mut take: impl FnMut(u32) -> *mut u8,
 ) {
     let mut sys = SystemAllocator;
+    a.hold_releases(true);
     for &(slot, raw) in live_at_end {
         let p = take(slot);
         if raw {
@@ -80,6 +83,7 @@ pub(crate) unsafe fn free_left_live<A: Allocator>(
             a.free(p)
         }
     }
+    a.hold_releases(false);
 }
 
 /// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
@@ -382,8 +386,12 @@ impl<A: Allocator> Contender for StreamBench<A> {
                 first: ops,
             };
             let result = if chunk.cleanup {
-                // What the pass left live, freed after its clock stopped.
-                replay_view(&mut self.a, &view, slots)
+                // What the pass left live, freed after its clock stopped, holding what the
+                // allocator would unmap (as `free_left_live` does).
+                self.a.hold_releases(true);
+                let r = replay_view(&mut self.a, &view, slots);
+                self.a.hold_releases(false);
+                r
             } else {
                 let t0 = thread_cpu_ns();
                 let r = replay_view(&mut self.a, &view, slots);

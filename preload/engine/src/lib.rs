@@ -15,9 +15,12 @@
 #[path = "../../../src/sys/mem.rs"]
 pub mod mem;
 
-/// The engine reaches the OS through `crate::sys::mem`, as in pybench.
+#[path = "../../../src/sys/parked.rs"]
+pub mod parked;
+
+/// The engine reaches the OS through `crate::sys::mem` (and `sys::parked`), as in pybench.
 pub mod sys {
-    pub use super::mem;
+    pub use super::{mem, parked};
 }
 
 #[path = "../../../src/pymalloc/mod.rs"]
