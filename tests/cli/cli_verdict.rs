@@ -325,7 +325,8 @@ fn null_is_the_harness_line_with_its_interval_never_a_row() {
     let [point, lo, hi] = nums[..] else {
         panic!("{line}")
     };
-    assert!(lo < point && point < hi, "{line}");
+    // Printed to two decimals, a tight interval's ends may round to the point itself.
+    assert!(lo <= point && point <= hi, "{line}");
     // The point is the geometric mean over the processes of each one's median round.
     let medians: Vec<f64> = cells(&tmp)
         .iter()
