@@ -11,9 +11,9 @@ use pybench::harness::compact::CompactStream;
 use pybench::harness::replay::Touch;
 use pybench::harness::throughput::{Bench, Contender};
 use pybench::sys::procfs::thread_minor_faults;
-use pybench::trace::Source;
-use pybench::workload::{Overrides, PyVersion};
 use std::rc::Rc;
+
+mod common;
 
 struct Probe {
     stream: Rc<CompactStream>,
@@ -40,11 +40,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "dicts".into());
     let passes: usize = args.next().map_or(Ok(10), |p| p.parse())?;
-    let over = Overrides {
-        python: Some(PyVersion::V3_11),
-        ..Overrides::default()
-    };
-    let events = Source::load(&workload)?.materialize(over)?.events;
+    let events = common::events_311(&workload)?;
     let stream = Rc::new(CompactStream::compile(&events, false, Touch::Header)?);
     for name in args {
         let spec: AllocatorSpec = name.parse()?;

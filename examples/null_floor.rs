@@ -21,9 +21,10 @@ use pybench::harness::compact::{CompactStream, Record};
 use pybench::harness::replay::Touch;
 use pybench::harness::throughput::{Bench, Contender};
 use pybench::stats::median;
-use pybench::trace::Source;
-use pybench::workload::{Domain, Event, Overrides, PyVersion};
+use pybench::workload::{Domain, Event};
 use std::rc::Rc;
+
+mod common;
 
 const PASSES: usize = 30;
 
@@ -93,11 +94,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "dicts".to_string());
     let trials: u32 = args.next().map_or(Ok(5), |t| t.parse())?;
-    let over = Overrides {
-        python: Some(PyVersion::V3_11),
-        ..Overrides::default()
-    };
-    let events = Source::load(&workload)?.materialize(over)?.events;
+    let events = common::events_311(&workload)?;
     let stream = Rc::new(CompactStream::compile(&events, false, Touch::Header)?);
     let pairs = stream.records.len() / 2;
     let alternating: Vec<Event> = (0..pairs)

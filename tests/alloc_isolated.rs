@@ -94,9 +94,10 @@ fn child_cpython() {
     // pages in; after a cleanup that does not hold them, the next wave faults every page again.
     // One vector for every wave, made before any is counted (glibc maps a fresh one of this
     // size, faults and all, each time one is made).
-    let mut blocks: Vec<*mut u8> = Vec::with_capacity(60_000);
+    const WAVE: usize = 60_000;
+    let mut blocks: Vec<*mut u8> = Vec::with_capacity(WAVE);
     let wave = |a: &mut CpythonAllocator, blocks: &mut Vec<*mut u8>| {
-        for _ in 0..blocks.capacity() {
+        for _ in 0..WAVE {
             let p = a.malloc(64);
             // SAFETY: a live 64-byte block.
             unsafe { p.write_bytes(1, 16) };

@@ -1,12 +1,14 @@
-//! What the decode examples share: a version-2 trace's blocks read into memory, so what they
-//! time is decoding, not the file system.
+//! What several examples share: a version-2 trace's blocks read into memory (for the decode
+//! examples, so what they time is decoding, not the file system), and a workload's events as
+//! CPython 3.11 makes them (for the harness examples).
 
 // Each example is its own crate and uses part of this module.
 #![allow(dead_code)]
 
 use pybench::trace::block::BlockHead;
 use pybench::trace::index::Index;
-use pybench::trace::TraceReader;
+use pybench::trace::{Source, TraceReader};
+use pybench::workload::{Event, Overrides, PyVersion};
 use std::io::{Read, Seek, SeekFrom};
 
 /// One stored block: its number, where it starts in the file, its head, and its bytes (the
@@ -49,4 +51,13 @@ pub fn read_v2_blocks(path: &str) -> anyhow::Result<(Index, Vec<RawBlock>, u64)>
     }
     let events = blocks.iter().map(|b| u64::from(b.head.events)).sum();
     Ok((index, blocks, events))
+}
+
+/// The events of `workload` (a built-in name, spec file or trace) for CPython 3.11.
+pub fn events_311(workload: &str) -> anyhow::Result<Vec<Event>> {
+    let over = Overrides {
+        python: Some(PyVersion::V3_11),
+        ..Overrides::default()
+    };
+    Ok(Source::load(workload)?.materialize(over)?.events)
 }

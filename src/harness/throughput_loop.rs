@@ -61,10 +61,19 @@ impl<'a> View<'a> {
     }
 }
 
+/// Runs `cleanup`, the untimed freeing of what a pass left live, with `a` holding what it
+/// would unmap meanwhile ([`Allocator::hold_releases`]), so the next pass does not fault in
+/// the heap the cleanup emptied. Every cleanup between passes goes through here.
+pub(crate) fn while_holding<A: Allocator, R>(a: &mut A, cleanup: impl FnOnce(&mut A) -> R) -> R {
+    a.hold_releases(true);
+    let r = cleanup(a);
+    a.hold_releases(false);
+    r
+}
+
 /// Frees, untimed, every block a whole pass left live (`live_at_end`: slot and whether it is a
-/// RAW block, which went to glibc), taking each pointer out of the caller's table with `take`.
-/// The allocator holds what it would unmap meanwhile ([`Allocator::hold_releases`]), so the
-/// next pass does not fault in the heap this cleanup emptied.
+/// RAW block, which went to glibc), taking each pointer out of the caller's table with `take`;
+/// through [`while_holding`].
 ///
 /// # Safety
 /// `take(slot)` must return the live block the pass allocated in that slot.
@@ -74,16 +83,16 @@ pub(crate) unsafe fn free_left_live<A: Allocator>(
     mut take: impl FnMut(u32) -> *mut u8,
 ) {
     let mut sys = SystemAllocator;
-    a.hold_releases(true);
-    for &(slot, raw) in live_at_end {
-        let p = take(slot);
-        if raw {
-            sys.free(p)
-        } else {
-            a.free(p)
+    while_holding(a, |a| {
+        for &(slot, raw) in live_at_end {
+            let p = take(slot);
+            if raw {
+                sys.free(p)
+            } else {
+                a.free(p)
+            }
         }
-    }
-    a.hold_releases(false);
+    })
 }
 
 /// Replays `s` into `a` (a whole pass from an empty slot table, or the next chunk of one).
@@ -386,12 +395,8 @@ impl<A: Allocator> Contender for StreamBench<A> {
                 first: ops,
             };
             let result = if chunk.cleanup {
-                // What the pass left live, freed after its clock stopped, holding what the
-                // allocator would unmap (as `free_left_live` does).
-                self.a.hold_releases(true);
-                let r = replay_view(&mut self.a, &view, slots);
-                self.a.hold_releases(false);
-                r
+                // What the pass left live, freed after its clock stopped.
+                while_holding(&mut self.a, |a| replay_view(a, &view, slots))
             } else {
                 let t0 = thread_cpu_ns();
                 let r = replay_view(&mut self.a, &view, slots);

@@ -33,11 +33,10 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
         ["-r", "2", "--rounds", "2"],
         &["--precision", "0.001%", "--max-repetitions", "5"],
     );
+    let lines =
+        |prefix: &str| -> Vec<&str> { err.lines().filter(|l| l.starts_with(prefix)).collect() };
     // 2 planned, then at least 2 more (doubling), then the last one to the cap.
-    let batches: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("--precision ±0.0 %: system vs pymalloc"))
-        .collect();
+    let batches = lines("--precision ±0.0 %: system vs pymalloc");
     assert_eq!(batches.len(), 2, "{err}");
     assert!(
         batches[0].ends_with("measuring 2 more (4 of at most 5)"),
@@ -49,10 +48,7 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
     );
     // Each batch says its size and the most the run could still add; from the second on,
     // timed at the pace of the batch before it.
-    let sizes: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("--precision: "))
-        .collect();
+    let sizes = lines("--precision: ");
     assert_eq!(sizes.len(), 2, "{err}");
     assert_eq!(
         sizes[0],
