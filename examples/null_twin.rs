@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         rounds,
         warmup_passes: 1,
         fixed_layout: false,
+        release_between_passes: false,
     };
     for trial in 0..trials {
         let null = || -> anyhow::Result<Box<dyn Contender>> {

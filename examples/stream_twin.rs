@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         rounds,
         warmup_passes: 1,
         fixed_layout: false,
+        release_between_passes: false,
     };
     let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
     for trial in 0..trials {

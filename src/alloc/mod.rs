@@ -25,6 +25,7 @@ pub mod spec;
 mod system;
 #[cfg(test)]
 mod testing;
+mod unheld;
 
 pub use self::cpython::{CpythonAllocator, CpythonError};
 pub use self::crash::CrashAllocator;
@@ -40,6 +41,7 @@ pub use self::registry::{AllocError, AllocOptions, Selection};
 pub use self::snmalloc::SnmallocAllocator;
 pub use self::spec::{AllocatorSpec, DebianBuild, EngineConfig};
 pub use self::system::SystemAllocator;
+pub use self::unheld::Unheld;
 
 /// The C allocation interface CPython's allocator domains use (`malloc`, `calloc`,
 /// `realloc`, `free`), with their semantics: `malloc(0)` returns a unique non-NULL pointer,

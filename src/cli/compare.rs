@@ -137,6 +137,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         compare::cpu_warning(&baseline, &current),
         compare::build_warning(&baseline, &current),
         compare::reporting_warning(&baseline, &current),
+        compare::arena_warning(&baseline, &current),
     ];
     let streams = compare::stream_warnings(&baseline, &current);
     for w in warnings.into_iter().flatten().chain(streams) {

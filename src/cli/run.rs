@@ -79,6 +79,14 @@ pub struct RunArgs {
     /// a program meets. Cells' notes record it.
     #[arg(long)]
     fixed_layout: bool,
+    /// Let pymalloc (the engine and the real obmalloc) unmap the arenas that the untimed
+    /// cleanup between throughput passes empties, as pybench did before 2026-12-04: each
+    /// warm pass then starts by faulting its heap in again (800 – 2,400 faults a pass on the
+    /// built-ins, a fifth of the engine's warm time on dicts), which no other allocator pays.
+    /// By default the cleanup holds those arenas for the next pass. Use it to compare with
+    /// results recorded before then; cells' notes record it.
+    #[arg(long)]
+    release_between_passes: bool,
     /// Throughput samples per allocator and repetition: rounds in which every allocator
     /// (and `null`) takes one sample in turn, in one process, in a random order each round,
     /// each sample after one untimed pass of its own (so no allocator's figure depends on its
@@ -181,6 +189,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             rounds: args.rounds,
             warmup_passes: 1,
             fixed_layout: args.fixed_layout,
+            release_between_passes: args.release_between_passes,
         },
         shard,
         precision: args.precision.map(|pct| Precision {

@@ -21,6 +21,36 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// A one-line warning when one run let pymalloc release the arenas its cleanup between
+/// throughput passes emptied and the other held them (`run --release-between-passes`, and
+/// every run recorded before 2026-12-04): pymalloc's warm passes then faulted its heap in
+/// again in one run only (800 – 2,400 faults a pass on the built-ins, 17 – 25 % of the
+/// engine's warm time on dicts), so its speed, `cpython:3.X`'s and every ratio to them differ
+/// for a reason of measurement. Silent when either run has no throughput calibration or
+/// neither has a pymalloc-like allocator.
+pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let released = |r: &RunResults| r.parameters.calibration.map(|c| c.release_between_passes);
+    let pymalloc_like = |r: &RunResults| {
+        r.allocators.iter().any(|a| {
+            a.name
+                .parse::<AllocatorSpec>()
+                .is_ok_and(|s| s.is_pymalloc_like())
+        })
+    };
+    let (b, c) = (released(baseline)?, released(current)?);
+    let said = |released: bool| if released { "released" } else { "held" };
+    (b != c && (pymalloc_like(baseline) || pymalloc_like(current))).then(|| {
+        format!(
+            "warning: pymalloc's emptied arenas were {} between throughput passes in the \
+             baseline and {} in the current run (--release-between-passes; runs before \
+             2026-12-04 released them): its warm passes re-faulted its heap in one run only, \
+             so pymalloc's and cpython:3.X's speed, and ratios to them, differ for that reason",
+            said(b),
+            said(c)
+        )
+    })
+}
+
 /// A note when both runs measured the harness alone (`run -a null`): nothing shared their
 /// processes, so nothing pairs with `null` to cancel the host. Its cost then carries the
 /// host's speed in the sitting: two null-only runs an hour apart with the same build gave
@@ -247,14 +277,20 @@ fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
     diffs
 }
 
-/// `--min-time`, `--rounds`, warm-up passes and `--fixed-layout` in a few words.
+/// `--min-time`, `--rounds`, warm-up passes, `--fixed-layout` and
+/// `--release-between-passes` in a few words.
 fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
     format!(
-        "min-time {} s, {} rounds, {} warm-up pass(es){}",
+        "min-time {} s, {} rounds, {} warm-up pass(es){}{}",
         c.min_time_ns as f64 / 1e9,
         c.rounds,
         c.warmup_passes,
-        if c.fixed_layout { ", fixed layout" } else { "" }
+        if c.fixed_layout { ", fixed layout" } else { "" },
+        if c.release_between_passes {
+            ", arenas released between passes"
+        } else {
+            ""
+        }
     )
 }
 

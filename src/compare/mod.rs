@@ -44,7 +44,8 @@ mod verdict;
 use caveats::parameter_notes;
 use caveats::Skipped;
 pub use caveats::{
-    build_warning, build_warning_for, cpu_warning, reporting_warning, stream_warnings,
+    arena_warning, build_warning, build_warning_for, cpu_warning, reporting_warning,
+    stream_warnings,
 };
 use groups::{group, match_groups};
 

@@ -12,7 +12,7 @@ use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::mutator_fit::{fit_in_process, Fit};
 use super::replay::Touch;
 use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
-use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
+use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor, Unheld};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -161,9 +161,25 @@ where
     for name in &spec.allocators {
         let a: AllocatorSpec = name.parse()?;
         let visitor = build(name.clone(), a.is_pymalloc_like())?;
-        out.push(a.visit(&opts, visitor)??);
+        let contender = if spec.calibration.release_between_passes {
+            a.visit(&opts, Releasing(visitor))
+        } else {
+            a.visit(&opts, visitor)
+        };
+        out.push(contender??);
     }
     Ok(out)
+}
+
+/// `run --release-between-passes`: builds the contender of `V` around the allocator wrapped
+/// in [`Unheld`], so the cleanup between passes cannot hold what it would release.
+struct Releasing<V>(V);
+
+impl<V: AllocatorVisitor> AllocatorVisitor for Releasing<V> {
+    type Output = V::Output;
+    fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
+        self.0.visit(Unheld(a))
+    }
 }
 
 /// What the contenders of one compiled form share, built by the first that needs it. Two

@@ -49,6 +49,8 @@ pub struct ThroughputBatch {
     per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
     /// Whether the processes ran with one fixed address layout (`--fixed-layout`).
     fixed_layout: bool,
+    /// Whether the groups let pymalloc release its arenas between passes.
+    released_between_passes: bool,
     /// Mutator mode: how each allocator's process fitted the work to the pace (a cell note).
     mutator_fits: HashMap<String, String>,
 }
@@ -134,6 +136,7 @@ impl ThroughputBatch {
         }
         self.events = g.events;
         self.fixed_layout |= g.fixed_layout;
+        self.released_between_passes |= g.released_between_passes;
         let Some(null) = g.contenders.first() else {
             return;
         };
@@ -192,6 +195,14 @@ impl ThroughputBatch {
                     cell.notes.push(
                         "throughput: measured in one fixed address layout (--fixed-layout, \
                          address-space randomisation off)"
+                            .to_string(),
+                    );
+                }
+                if self.released_between_passes {
+                    cell.notes.push(
+                        "throughput: the cleanup between passes let pymalloc unmap the arenas \
+                         it emptied, so its warm passes fault its heap in again \
+                         (--release-between-passes, as before 2026-12-04)"
                             .to_string(),
                     );
                 }

@@ -57,6 +57,10 @@ pub struct GroupSamples {
     /// the process itself saw it.
     #[serde(default)]
     pub fixed_layout: bool,
+    /// Whether the cleanups between passes let pymalloc release its emptied arenas
+    /// ([`Calibration::release_between_passes`]), for the cells' notes.
+    #[serde(default)]
+    pub released_between_passes: bool,
     /// Mutator mode: how its work was fitted to the recorded pace in this process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutator_fit: Option<super::mutator_fit::Fit>,
@@ -81,6 +85,19 @@ pub struct Calibration {
     /// one layout, measured reproducibly, instead of a fresh one per process.
     #[serde(default)]
     pub fixed_layout: bool,
+    /// Let pymalloc unmap the arenas the untimed cleanup between passes empties
+    /// (`--release-between-passes`), so each warm pass starts by faulting its heap in again,
+    /// as every pybench measured before 2026-12-04; by default the cleanup holds them
+    /// ([`crate::alloc::Allocator::hold_releases`]). Results written before the field
+    /// existed read as `true`: that is how they were measured.
+    #[serde(default = "released_before_the_field")]
+    pub release_between_passes: bool,
+}
+
+/// What a results file without `release_between_passes` measured: pybench held nothing
+/// between passes until 2026-12-04 (commit 96a6a52).
+fn released_before_the_field() -> bool {
+    true
 }
 
 impl Calibration {
@@ -93,6 +110,7 @@ impl Calibration {
         rounds: 20,
         warmup_passes: 1,
         fixed_layout: false,
+        release_between_passes: false,
     };
 
     /// Passes one contender makes in [`measure_group`] when every pass lasts at least
@@ -201,6 +219,7 @@ pub fn measure_group(
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
         fixed_layout: crate::sys::process::layout_is_fixed(),
+        released_between_passes: cal.release_between_passes,
         mutator_fit: None,
         replay: String::new(),
         replay_detail: String::new(),

@@ -2,7 +2,7 @@
 //! contenders.
 
 use super::*;
-use crate::alloc::{NullAllocator, PymallocAllocator, SystemAllocator};
+use crate::alloc::{Allocator, NullAllocator, PymallocAllocator, SystemAllocator};
 use crate::harness::compact::CompactStream;
 use crate::harness::replay::Touch;
 use crate::pymalloc::Preset;
@@ -16,6 +16,7 @@ fn cal(min_time_ns: u64, rounds: u32, warmup_passes: u32) -> Calibration {
         rounds,
         warmup_passes,
         fixed_layout: false,
+        release_between_passes: false,
     }
 }
 
@@ -72,13 +73,10 @@ fn passes_replay_every_event_and_leave_nothing_live() {
     }
 }
 
-/// The untimed cleanup between passes holds the arenas it empties
-/// (`Allocator::hold_releases`): the engine's warm pass finds its heap's pages faulted in, as
-/// allocators that cache freed memory do, instead of faulting every page in again.
-#[test]
-fn a_warm_pass_does_not_fault_in_the_heap_the_cleanup_emptied() {
+/// Minor faults of a `Bench` over the engine (3.9 preset), cold pass then warm pass, on
+/// 60,000 live 64-byte blocks: ≈ 3.8 MB, ≈ 940 one-page pools in 256 KiB arenas.
+fn cold_and_warm_faults<A: Allocator>(wrap: impl FnOnce(PymallocAllocator) -> A) -> (u64, u64) {
     use crate::sys::procfs::thread_minor_faults;
-    // 60,000 live 64-byte blocks: ≈ 3.8 MB, ≈ 940 one-page pools in 256 KiB arenas (3.9).
     let events: Vec<Event> = (0..60_000)
         .map(|slot| Event::Alloc {
             slot,
@@ -88,7 +86,7 @@ fn a_warm_pass_does_not_fault_in_the_heap_the_cleanup_emptied() {
         })
         .collect();
     let s = Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap());
-    let engine = PymallocAllocator::from_preset(Preset::Cpython39);
+    let engine = wrap(PymallocAllocator::from_preset(Preset::Cpython39));
     let mut b = Bench::new("pymalloc", engine, s).unwrap();
     let f0 = thread_minor_faults();
     b.pass().unwrap();
@@ -99,7 +97,25 @@ fn a_warm_pass_does_not_fault_in_the_heap_the_cleanup_emptied() {
         cold >= 900,
         "the cold pass faults in the heap: {cold} faults"
     );
+    (cold, warm)
+}
+
+/// The untimed cleanup between passes holds the arenas it empties
+/// (`Allocator::hold_releases`): the engine's warm pass finds its heap's pages faulted in, as
+/// allocators that cache freed memory do, instead of faulting every page in again.
+#[test]
+fn a_warm_pass_does_not_fault_in_the_heap_the_cleanup_emptied() {
+    let (cold, warm) = cold_and_warm_faults(|e| e);
     assert!(warm * 10 < cold, "cold {cold} faults, warm {warm}");
+}
+
+/// `run --release-between-passes` (the engine wrapped in `Unheld`): the cleanup lets the
+/// engine unmap its emptied arenas, so the warm pass faults the heap in again, as pybench
+/// measured before 2026-12-04.
+#[test]
+fn released_between_passes_the_warm_pass_faults_the_heap_in_again() {
+    let (cold, warm) = cold_and_warm_faults(crate::alloc::Unheld);
+    assert!(warm * 10 >= cold * 8, "cold {cold} faults, warm {warm}");
 }
 
 #[test]

@@ -174,6 +174,32 @@ fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
     );
 }
 
+/// `--release-between-passes` reaches the throughput process (whose samples say how their
+/// cleanups ran) and is kept in the run's calibration for `compare`; a default run holds.
+#[test]
+fn release_between_passes_is_noted_in_the_cells_and_kept_in_the_calibration() {
+    let released = |dir: &std::path::Path| {
+        results_json(dir)["parameters"]["calibration"]["release_between_passes"].as_bool()
+    };
+    let (a, dir) = run("released", &["--release-between-passes"]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(!notes.is_empty());
+    assert!(
+        notes.iter().all(|n| n.contains("--release-between-passes")),
+        "{notes:?}"
+    );
+    assert_eq!(released(&dir), Some(true));
+    let (a, dir) = run("held", &[]);
+    a.success();
+    let notes = throughput_notes(&dir);
+    assert!(
+        notes.iter().all(|n| !n.contains("between passes")),
+        "{notes:?}"
+    );
+    assert_eq!(released(&dir), Some(false));
+}
+
 /// The cells of a run's results.json.
 fn cells(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let json = results_json(dir);

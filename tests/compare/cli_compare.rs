@@ -264,6 +264,43 @@ fn compare_output(base: &Path, cur: &Path) -> String {
     )
 }
 
+/// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
+/// whose calibration has no such field, reads as one) against a run that held them: a
+/// warning names the difference, and the calibration note says it too.
+#[test]
+fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
+    use pybench::harness::throughput::Calibration;
+    let tmp = tempdir("compare-arenas");
+    let mut base = run("base", 3, steady);
+    base.parameters.calibration = Some(Calibration::DEFAULT);
+    let mut json = serde_json::to_value(&base).unwrap();
+    json["parameters"]["calibration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("release_between_passes");
+    let old = tmp.join("old.json");
+    std::fs::write(&old, json.to_string()).unwrap();
+    let mut cur = run("cur", 3, steady);
+    cur.parameters.calibration = Some(Calibration::DEFAULT);
+    let c = save(&tmp, "cur", &cur);
+    let all = compare_output(&old, &c);
+    assert!(
+        all.contains(
+            "arenas were released between throughput passes in the baseline and held in the \
+             current run"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("arenas released between passes vs"), "{all}");
+    // Both held: neither line.
+    let b = save(&tmp, "base", &base);
+    let all = compare_output(&b, &c);
+    assert!(
+        !all.contains("between throughput passes") && !all.contains("released between"),
+        "{all}"
+    );
+}
+
 #[test]
 fn different_calibrations_and_builds_are_compared_with_a_note_each() {
     use pybench::harness::throughput::Calibration;
