@@ -26,10 +26,18 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
 /// every run recorded before 2026-12-04): pymalloc's warm passes then faulted its heap in
 /// again in one run only (800 – 2,400 faults a pass on the built-ins, 17 – 25 % of the
 /// engine's warm time on dicts), so its speed, `cpython:3.X`'s and every ratio to them differ
-/// for a reason of measurement. Silent when either run has no throughput calibration or
-/// neither has a pymalloc-like allocator.
+/// for a reason of measurement. Silent when either run measured no throughput passes (no
+/// calibration, no per-pass samples) or neither has a pymalloc-like allocator.
 pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let released = |r: &RunResults| r.parameters.calibration.map(|c| c.release_between_passes);
+    // A run with per-pass samples but no calibration is from before 2026-11-30: released.
+    let released = |r: &RunResults| match r.parameters.calibration {
+        Some(c) => Some(c.release_between_passes),
+        None => r
+            .cells
+            .iter()
+            .any(|c| c.throughput.is_some())
+            .then_some(true),
+    };
     let pymalloc_like = |r: &RunResults| {
         r.allocators.iter().any(|a| {
             a.name

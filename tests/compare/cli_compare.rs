@@ -292,6 +292,26 @@ fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
         "{all}"
     );
     assert!(all.contains("arenas released between passes vs"), "{all}");
+    // A run from before calibrations were recorded (2026-11-30) but with per-pass samples
+    // released too: the warning, without the calibration note.
+    let mut older = base.clone();
+    older.parameters.calibration = None;
+    for c in &mut older.cells {
+        c.throughput = Some(pybench::report::model::ThroughputSamples {
+            group: "g".into(),
+            min_time_ns: 1,
+            passes_per_sample: 1,
+            cold_ns_per_op: 10.0,
+            ns_per_op: vec![10.0; 3],
+            null_ns_per_op: vec![1.0; 3],
+        });
+    }
+    let o = save(&tmp, "older", &older);
+    let all = compare_output(&o, &c);
+    assert!(
+        all.contains("released between throughput passes in the baseline"),
+        "{all}"
+    );
     // Both held: neither line.
     let b = save(&tmp, "base", &base);
     let all = compare_output(&b, &c);
