@@ -106,6 +106,9 @@ catalogue! {
         "median ns per event of the null allocator in the same process: the harness's cost";
     ColdNsPerOp = "cold_ns_per_op", "ns", Lower, Time, Detail, "cold ns/op",
         "ns per event of the first pass on the fresh allocator (page faults, set-up)";
+    WarmFaultsPerPass = "warm_faults_per_pass", "count", Lower, Counter, Detail, "warm faults",
+        "minor page faults per timed pass (the throughput process's replay thread): memory \
+         the allocator had been given once and faulted in again";
     ThroughputSamples = "throughput_samples", "count", Neither, Info, Detail, "samples",
         "throughput samples (rounds) behind the figures; each lasts at least --min-time";
     // Replay cells: latency of the timed pass, per op kind (`op`: malloc, free, …, all).

@@ -214,6 +214,7 @@ mod tests {
             cold_ns_per_op: cold,
             ns_per_op: ns.to_vec(),
             null_ns_per_op: null.to_vec(),
+            warm_faults_per_pass: None,
         })
     }
 

@@ -151,6 +151,7 @@ impl ThroughputBatch {
                 cold_ns_per_op: c.cold_ns_per_op,
                 ns_per_op: c.samples_ns_per_op.clone(),
                 null_ns_per_op: null.samples_ns_per_op.clone(),
+                warm_faults_per_pass: c.warm_faults_per_pass,
             };
             // null keeps the samples of its first group.
             let slot = self.per_allocator.entry(c.allocator.clone());
@@ -236,6 +237,9 @@ pub fn push_throughput_metrics(mx: &mut Vec<Metric>, t: &ThroughputSamples) {
     }
     mx.push(Metric::of(Id::ColdNsPerOp, t.cold_ns_per_op));
     mx.push(Metric::of(Id::ThroughputSamples, t.ns_per_op.len() as f64));
+    if let Some(f) = t.warm_faults_per_pass {
+        mx.push(Metric::of(Id::WarmFaultsPerPass, f));
+    }
 }
 
 #[cfg(test)]

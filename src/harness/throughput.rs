@@ -12,6 +12,7 @@
 use super::replay::ReplayError;
 pub use super::throughput_loop::{Bench, StreamBench};
 use crate::stats::SplitMix64;
+use crate::sys::procfs::thread_minor_faults;
 use serde::{Deserialize, Serialize};
 
 /// An allocator ready to replay passes of its stream; object-safe so allocators of different
@@ -42,6 +43,12 @@ pub struct ContenderSamples {
     pub passes_per_sample: u32,
     /// One ns-per-event figure per round, in round order (aligned across contenders).
     pub samples_ns_per_op: Vec<f64>,
+    /// Minor page faults this thread took per timed pass (the replay and the untimed cleanup
+    /// after it), over every sample: a warm pass that faults pays the kernel for memory it
+    /// had already been given, as pymalloc's did before the cleanup held its arenas (2,390
+    /// a pass on dicts). Absent in results from before 2026-12-04.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_faults_per_pass: Option<f64>,
 }
 
 /// What a group process measured: every contender's samples, round by round.
@@ -152,8 +159,8 @@ impl Calibration {
 /// round its warm-up ([`warm_up`]), which also sets the passes a sample needs — so the timed
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
 /// another contender's. Without it the figure depended on the neighbour: pymalloc-like
-/// allocators fault in ~2,350 pages a pass on dicts (arenas unmapped when empty, glibc's heap
-/// trimmed), and those faults are cheaper straight after another contender freed as many pages
+/// allocators then faulted in ~2,350 pages a pass on dicts (arenas unmapped when empty, until
+/// the cleanup held them on 2026-12-04; glibc's heap trimmed), and those faults are cheaper straight after another contender freed as many pages
 /// (the kernel hands the just-freed, cache-hot pages out again), while the two compiled
 /// streams evict each other. Gross ns/event on dicts, ten processes per order (2026-11-30,
 /// load 1.2): two identical engine contenders came out 6 – 18 % apart, the first listed
@@ -190,8 +197,12 @@ pub fn measure_group(
             cold_ns_per_op,
             passes_per_sample: 0,
             samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
+            warm_faults_per_pass: None,
         })
         .collect();
+    // Faults and passes of each contender's timed passes, counted around them (the
+    // getrusage call is outside the clock each pass reads).
+    let mut faults = vec![(0u64, 0u64); contenders.len()];
     for round in 0..cal.rounds {
         let order = round_order(contenders.len(), &mut rng);
         for i in order {
@@ -205,12 +216,18 @@ pub fn measure_group(
                 c.pass().map_err(|e| (c.name().to_string(), e))?;
             }
             let mut ticks = 0;
+            let f0 = thread_minor_faults();
             for _ in 0..out[i].passes_per_sample {
                 ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
             }
+            faults[i].0 += thread_minor_faults().saturating_sub(f0);
+            faults[i].1 += u64::from(out[i].passes_per_sample);
             let events = c.ops().max(1) as f64 * f64::from(out[i].passes_per_sample);
             out[i].samples_ns_per_op.push(ns(ticks) / events);
         }
+    }
+    for (o, (f, passes)) in out.iter_mut().zip(faults) {
+        o.warm_faults_per_pass = (passes > 0).then(|| f as f64 / passes as f64);
     }
     Ok(GroupSamples {
         workload: String::new(),

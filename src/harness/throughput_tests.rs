@@ -73,10 +73,9 @@ fn passes_replay_every_event_and_leave_nothing_live() {
     }
 }
 
-/// Minor faults of a `Bench` over the engine (3.9 preset), cold pass then warm pass, on
-/// 60,000 live 64-byte blocks: ≈ 3.8 MB, ≈ 940 one-page pools in 256 KiB arenas.
-fn cold_and_warm_faults<A: Allocator>(wrap: impl FnOnce(PymallocAllocator) -> A) -> (u64, u64) {
-    use crate::sys::procfs::thread_minor_faults;
+/// 60,000 live 64-byte blocks: ≈ 3.8 MB, ≈ 940 one-page pools in 256 KiB arenas (3.9), all
+/// freed by the cleanup after each pass.
+fn live_blocks_stream() -> Rc<CompactStream> {
     let events: Vec<Event> = (0..60_000)
         .map(|slot| Event::Alloc {
             slot,
@@ -85,9 +84,15 @@ fn cold_and_warm_faults<A: Allocator>(wrap: impl FnOnce(PymallocAllocator) -> A)
             thread: 0,
         })
         .collect();
-    let s = Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap());
+    Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap())
+}
+
+/// Minor faults of a `Bench` over the engine (3.9 preset), cold pass then warm pass, on
+/// [`live_blocks_stream`].
+fn cold_and_warm_faults<A: Allocator>(wrap: impl FnOnce(PymallocAllocator) -> A) -> (u64, u64) {
+    use crate::sys::procfs::thread_minor_faults;
     let engine = wrap(PymallocAllocator::from_preset(Preset::Cpython39));
-    let mut b = Bench::new("pymalloc", engine, s).unwrap();
+    let mut b = Bench::new("pymalloc", engine, live_blocks_stream()).unwrap();
     let f0 = thread_minor_faults();
     b.pass().unwrap();
     let cold = thread_minor_faults() - f0;
@@ -116,6 +121,30 @@ fn a_warm_pass_does_not_fault_in_the_heap_the_cleanup_emptied() {
 fn released_between_passes_the_warm_pass_faults_the_heap_in_again() {
     let (cold, warm) = cold_and_warm_faults(crate::alloc::Unheld);
     assert!(warm * 10 >= cold * 8, "cold {cold} faults, warm {warm}");
+}
+
+/// The group's samples count the faults of the timed passes: about the heap's pages a pass
+/// when the cleanup lets the engine unmap its arenas, next to none when it holds them.
+#[test]
+fn a_group_counts_each_contenders_page_faults_per_warm_pass() {
+    let s = live_blocks_stream();
+    let engine = |unheld: bool| -> Box<dyn Contender> {
+        let e = PymallocAllocator::from_preset(Preset::Cpython39);
+        if unheld {
+            Box::new(Bench::new("released", crate::alloc::Unheld(e), Rc::clone(&s)).unwrap())
+        } else {
+            Box::new(Bench::new("held", e, Rc::clone(&s)).unwrap())
+        }
+    };
+    let mut cs = vec![engine(false), engine(true)];
+    let g = measure_group(&mut cs, cal(1, 3, 1), 7).unwrap();
+    let faults: Vec<f64> = g
+        .contenders
+        .iter()
+        .map(|c| c.warm_faults_per_pass.unwrap())
+        .collect();
+    assert!(faults[1] >= 800.0, "released: {faults:?}");
+    assert!(faults[0] * 10.0 < faults[1], "held vs released: {faults:?}");
 }
 
 #[test]

@@ -265,6 +265,7 @@ mod tests {
                 cold_ns_per_op: 1.0,
                 ns_per_op: null.iter().map(|n| n + net).collect(),
                 null_ns_per_op: null,
+                warm_faults_per_pass: None,
             });
         }
         c

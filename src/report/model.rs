@@ -125,6 +125,10 @@ pub struct ThroughputSamples {
     pub ns_per_op: Vec<f64>,
     /// `null`'s nanoseconds per event in the same rounds.
     pub null_ns_per_op: Vec<f64>,
+    /// Minor page faults per timed (warm) pass in this process
+    /// (`ContenderSamples::warm_faults_per_pass`); absent before 2026-12-04.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_faults_per_pass: Option<f64>,
 }
 
 impl ThroughputSamples {
@@ -504,6 +508,7 @@ impl RunResults {
             cold_ns_per_op: 1.0,
             ns_per_op: ns,
             null_ns_per_op: null,
+            warm_faults_per_pass: None,
         });
         c
     }

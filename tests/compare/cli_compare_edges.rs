@@ -156,6 +156,7 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
                 cold_ns_per_op: 20.0,
                 ns_per_op: vec![100.0, 101.0, 99.0],
                 null_ns_per_op: vec![2.0, 2.0, 2.0],
+                warm_faults_per_pass: None,
             });
         }
         let last = r.cells.last_mut().unwrap();

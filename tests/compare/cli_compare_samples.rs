@@ -35,6 +35,7 @@ fn with_samples(mut r: RunResults, net: f64, offsets: [f64; 3], seed: u64) -> Ru
             cold_ns_per_op: 20.0,
             ns_per_op: gross,
             null_ns_per_op: null,
+            warm_faults_per_pass: None,
         };
         let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
         c.metrics
