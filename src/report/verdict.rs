@@ -110,10 +110,11 @@ pub struct WorkloadVerdict {
 }
 
 /// Figures kept out of the default table, shown with `--format wide`.
-pub const DETAIL: [Id; 7] = [
+pub const DETAIL: [Id; 8] = [
     Id::OpsPerSec,
     Id::HarnessNsPerOp,
     Id::ColdNsPerOp,
+    Id::WarmFaultsPerPass,
     Id::LatP50Net,
     Id::LatP99,
     Id::RetainedRssBytes,

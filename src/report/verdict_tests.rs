@@ -436,6 +436,36 @@ fn the_workload_line_names_the_stream_when_the_cells_recorded_one() {
     assert!(!text.contains("stream"), "{text}");
 }
 
+/// `--format wide` adds the detail columns, the warm passes' page faults among them, each
+/// allocator's median over its processes.
+#[test]
+fn the_wide_table_adds_the_detail_columns_with_warm_faults() {
+    let cells = [("pymalloc", 10.0, 0.0), ("system", 20.0, 2390.0)]
+        .into_iter()
+        .map(|(a, ns, faults)| {
+            let mut c = cell(a, vec![ns; 5], vec![1.0; 5]);
+            let t = c.throughput.as_mut().unwrap();
+            t.warm_faults_per_pass = Some(faults);
+            let t = t.clone();
+            crate::harness::paired::push_throughput_metrics(&mut c.metrics, &t);
+            c
+        })
+        .collect();
+    let r = RunResults::of_cells(cells);
+    let table = crate::report::verdict_table::TableFormat::Table;
+    let wide = crate::report::verdict_table::TableFormat::Wide;
+    let narrow = crate::report::verdict_table::render(&r, None, table);
+    assert!(!narrow.contains("warm faults"), "{narrow}");
+    let text = crate::report::verdict_table::render(&r, None, wide);
+    let header = text.lines().find(|l| l.starts_with("allocator")).unwrap();
+    for h in ["ops/s", "null ns/op", "cold ns/op", "warm faults", "frag"] {
+        assert!(header.contains(h), "{h}: {header}");
+    }
+    let row = |a: &str| text.lines().find(|l| l.starts_with(a)).unwrap().to_string();
+    assert!(row("system").contains(" 2390 "), "{}", row("system"));
+    assert!(row("pymalloc").contains(" 0 "), "{}", row("pymalloc"));
+}
+
 /// The ± form only where the interval is about symmetric, and then with its larger side; a
 /// lopsided interval (few or scattered processes) is given as its ends, whichever way the
 /// sentence turns the ratio.
