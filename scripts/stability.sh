@@ -37,12 +37,14 @@
 # The net ratios are also printed moved to one host speed (null's gross cost: the slope of a
 # ratio on it fitted within runs), which tests whether the host's speed explains the spread
 # between runs (2026-12-03: it did not; docs/stability.md, "Host speed does not explain it").
-# Last, per cell, the run-to-run sd of the log net ratio that the processes' scatter within
+# Then, per cell, the run-to-run sd of the log net ratio that the processes' scatter within
 # runs predicts (sd / √processes) beside the one observed between runs: near 1× the runs
 # differ by sampling alone and more processes (-r) would narrow them (the processes a run
 # would need for a 1.2 % standard error are printed); well above 1×, the runs themselves moved.
 # Then whether they moved inside a run: the lag-1 autocorrelation of consecutive processes'
 # ratios (well above 0: the host drifted during the run, and its interval is too narrow).
+# Last, each cell's page faults per warm pass (runs since 2026-12-04) and whether a process's
+# ratio follows them (allocators that purge on a clock fault more in some processes).
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -104,6 +106,9 @@ halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross
 speed_points = {}
 # per cell and run: (repetition, log net ratio) of each throughput process, for drift inside runs
 in_order = {}
+# per cell: (warm page faults a pass, log net ratio) of each throughput process (results since
+# 2026-12-04 count the faults)
+fault_points = {}
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
@@ -153,6 +158,8 @@ for i, path in enumerate(runs):
                 speed_x = math.log(st.median(t["null_ns_per_op"]))
                 speed_points.setdefault((w, a), {}).setdefault(i, []).append((speed_x, math.log(figures[-1])))
                 in_order.setdefault((w, a), {}).setdefault(i, []).append((rep_of(t), math.log(figures[-1])))
+                if t.get("warm_faults_per_pass") is not None:
+                    fault_points.setdefault((w, a), []).append((t["warm_faults_per_pass"], math.log(figures[-1])))
         if figures:
             ratios.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(f) for f in figures))
         if gross_figures:
@@ -330,6 +337,18 @@ if len(halves) >= 4:
             continue
         r = st.correlation([p[0] for p in pairs], [p[1] for p in pairs])
         print(f"{key[0]:8} {key[1]:14} r = {r:+.2f}   time ratio {min(p[1] for p in pairs):.3f} – {max(p[1] for p in pairs):.3f}")
+# Warm passes that fault pay the kernel for memory the allocator had before (pymalloc's did
+# until 2026-12-04); where the count varies between processes, does the ratio follow it?
+if fault_points:
+    print("\npage faults per warm pass (all runs' processes): median, most, and the correlation")
+    print("between a process's faults and its log net ratio (< 0: the faults slow it)")
+    for key in sorted(fault_points):
+        pts = fault_points[key]
+        f = [p[0] for p in pts]
+        r = "–"
+        if len(pts) >= 4 and st.pstdev(f) > 0 and st.pstdev(p[1] for p in pts) > 0:
+            r = f"{st.correlation(f, [p[1] for p in pts]):+.2f}"
+        print(f"{key[0]:8} {key[1]:14} median {st.median(f):8.1f}  most {max(f):8.1f}  r = {r}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY

@@ -203,3 +203,41 @@ fn the_run_to_run_spread_is_set_against_what_the_processes_scatter_predicts() {
     assert!(row.contains("predicted ± 2.2 %"), "{row}");
     assert!(row.contains("observed ± 5.6 %  (2.50×)"), "{row}");
 }
+
+/// Warm faults that vary by process and slow the processes that take them: the faults
+/// section gives the median and the most, and a correlation near −1 with the ratio.
+#[test]
+fn a_ratio_that_follows_its_warm_faults_is_shown_beside_them() {
+    let tmp = tempdir("stability");
+    for run in 1..=5u32 {
+        write_cells(&tmp, &format!("s{run}"), |_| (2.0, REFERENCE_NET, 8.0));
+        // jemalloc's process `rep` takes 10 × rep faults a pass, each costing it 0.01 ns/event.
+        let path = tmp.join(format!("s{run}")).join("results.json");
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for c in doc["cells"].as_array_mut().unwrap() {
+            let rep = c["repetition"].as_u64().unwrap() as f64;
+            let jemalloc = c["allocator"] == "jemalloc";
+            let faults = if jemalloc { 10.0 * rep } else { 0.0 };
+            let t = &mut c["throughput"];
+            t["warm_faults_per_pass"] = json!(faults);
+            if jemalloc {
+                let gross = 8.0 + 0.01 * faults + 2.0;
+                t["ns_per_op"] = json!([gross, gross, gross]);
+            }
+        }
+        std::fs::write(&path, doc.to_string()).unwrap();
+    }
+    let Some(stdout) = analyse(&tmp) else { return };
+    let lines = section(&stdout, "page faults per warm pass");
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("w        jemalloc"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // Faults 10 – 60 in each run: median 35, most 60; ratio falls as they rise.
+    assert!(row.contains("median     35.0  most     60.0"), "{row}");
+    let r: f64 = row.split("r = ").nth(1).unwrap().trim().parse().unwrap();
+    assert!(r < -0.95, "{row}");
+    // The reference takes none: no correlation to give.
+    assert!(!lines.iter().any(|l| l.contains("pymalloc")), "{stdout}");
+}
