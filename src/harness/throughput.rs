@@ -160,9 +160,9 @@ impl Calibration {
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
 /// another contender's. Without it the figure depended on the neighbour: pymalloc-like
 /// allocators then faulted in ~2,350 pages a pass on dicts (arenas unmapped when empty, until
-/// the cleanup held them on 2026-12-04; glibc's heap trimmed), and those faults are cheaper straight after another contender freed as many pages
-/// (the kernel hands the just-freed, cache-hot pages out again), while the two compiled
-/// streams evict each other. Gross ns/event on dicts, ten processes per order (2026-11-30,
+/// the cleanup held them on 2026-12-04; glibc's heap trimmed), and those faults are cheaper
+/// straight after another contender freed as many pages (the kernel hands the just-freed,
+/// cache-hot pages out again), while the two compiled streams evict each other. Gross ns/event on dicts, ten processes per order (2026-11-30,
 /// load 1.2): two identical engine contenders came out 6 – 18 % apart, the first listed
 /// always the slower; cpython:3.11 took 1.19 – 1.24× the engine's time listed before it and
 /// 0.97 – 1.09× listed after. With the switch-in pass (five processes per order): the twins
