@@ -37,6 +37,10 @@
 # The net ratios are also printed moved to one host speed (null's gross cost: the slope of a
 # ratio on it fitted within runs), which tests whether the host's speed explains the spread
 # between runs (2026-12-03: it did not; docs/stability.md, "Host speed does not explain it").
+# And moved to one memory speed: the covariate is then the mean log net cost of the process's
+# other allocators (neither the ratio's allocator nor pymalloc), which slows with the host's
+# memory where null does not (2026-12-04: that explained the spread; docs/stability.md,
+# "The host's memory speed explains the spread").
 # Then, per cell, the run-to-run sd of the log net ratio that the processes' scatter within
 # runs predicts (sd / √processes) beside the one observed between runs: near 1× the runs
 # differ by sampling alone and more processes (-r) would narrow them (the processes a run
@@ -109,7 +113,14 @@ in_order = {}
 # per cell: (warm page faults a pass, log net ratio) of each throughput process (results since
 # 2026-12-04 count the faults)
 fault_points = {}
+# per cell and run: (mean log net ns/event of the process's other allocators — neither this
+# one nor pymalloc — a measure of the host's memory speed in that process, log net ratio)
+memory_points = {}
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
+def own_net(t):
+    """A process's median net ns/event of one allocator (None when no round is above null)."""
+    net = [a_ns - a_null for a_ns, a_null in zip(t["ns_per_op"], t["null_ns_per_op"]) if a_ns > a_null]
+    return st.median(net) if net else None
 for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
@@ -158,6 +169,12 @@ for i, path in enumerate(runs):
                 speed_x = math.log(st.median(t["null_ns_per_op"]))
                 speed_points.setdefault((w, a), {}).setdefault(i, []).append((speed_x, math.log(figures[-1])))
                 in_order.setdefault((w, a), {}).setdefault(i, []).append((rep_of(t), math.log(figures[-1])))
+                others = [own_net(x) for (w2, b), xs in by.items() if w2 == w and b not in ("null", a, ref[1])
+                          for x in xs if x["group"] == t["group"]]
+                others = [x for x in others if x]
+                if others:
+                    memory_points.setdefault((w, a), {}).setdefault(i, []).append(
+                        (st.mean(math.log(x) for x in others), math.log(figures[-1])))
                 if t.get("warm_faults_per_pass") is not None:
                     fault_points.setdefault((w, a), []).append((t["warm_faults_per_pass"], math.log(figures[-1])))
         if figures:
@@ -232,6 +249,13 @@ def speed_adjusted(points):
     return out
 spreads("net throughput moved to one host speed (null's gross cost; slope fitted within runs)",
         {k: speed_adjusted(v) for k, v in speed_points.items()})
+# The host's memory speed taken out the same way: `null` touches no heap, so its cost misses
+# what slows memory-bound work (2026-12-04: every allocator's own ns/event moved 10 – 20 %
+# between runs while null held still). The other allocators of the same process measure it
+# independently of the ratio's two sides.
+if memory_points:
+    spreads("net throughput moved to one memory speed (the process's other allocators' net cost; "
+            "slope fitted within runs)", {k: speed_adjusted(v) for k, v in memory_points.items()})
 print("\ncoverage: how many of the other runs' points each run's reported 95 % interval contains")
 print("(interval rounded to 0.01 as printed; an honest interval covers about 83 %)")
 hits_all = total_all = 0

@@ -241,3 +241,42 @@ fn a_ratio_that_follows_its_warm_faults_is_shown_beside_them() {
     // The reference takes none: no correlation to give.
     assert!(!lines.iter().any(|l| l.contains("pymalloc")), "{stdout}");
 }
+
+/// A host whose memory speed differs between runs (and a little between processes) while
+/// `null`, which touches no heap, holds still: jemalloc's ratio to pymalloc follows the
+/// memory speed, so its raw ratios disagree between runs; a third allocator in the same
+/// processes measures that speed, and moved to one memory speed the ratios agree.
+#[test]
+fn ratios_moved_to_one_memory_speed_agree_where_memory_speed_explains_the_spread() {
+    let tmp = tempdir("stability");
+    for (i, slow) in [1.0, 1.2, 1.1, 0.9, 1.15].into_iter().enumerate() {
+        let mut cells = Vec::new();
+        for rep in 1..=6u32 {
+            let m = slow * (0.9 + 0.04 * f64::from(rep));
+            let jemalloc_ratio = 0.8 * m.powf(-0.5);
+            cells.push(cell("null", rep, 2.0, 2.0));
+            cells.push(cell("pymalloc:cpython-3.11", rep, 10.0 * m + 2.0, 2.0));
+            cells.push(cell("jemalloc", rep, 10.0 * m / jemalloc_ratio + 2.0, 2.0));
+            cells.push(cell("mimalloc", rep, 5.0 * m + 2.0, 2.0));
+        }
+        let run = tmp.join(format!("s{}", i + 1));
+        std::fs::create_dir_all(&run).unwrap();
+        let doc = json!({ "machine": { "build": "release" }, "cells": cells });
+        std::fs::write(run.join("results.json"), doc.to_string()).unwrap();
+        std::fs::write(run.join("summary.md"), "").unwrap();
+    }
+    let Some(stdout) = analyse(&tmp) else { return };
+    let jemalloc = |title: &str| -> String {
+        let lines = section(&stdout, title);
+        let row = lines.iter().find(|l| l.starts_with("w        jemalloc"));
+        row.unwrap_or_else(|| panic!("{title}:\n{stdout}"))
+            .to_string()
+    };
+    let raw = jemalloc("net throughput (what the verdict reports)");
+    assert!(!raw.ends_with("± 0.0 %"), "the raw ratios disagree: {raw}");
+    let moved = jemalloc("net throughput moved to one memory speed");
+    assert!(moved.ends_with("± 0.0 %"), "{moved}\n{stdout}");
+    // null held still, so moving to one host speed (null's cost) cannot explain it.
+    let by_null = jemalloc("net throughput moved to one host speed");
+    assert!(!by_null.ends_with("± 0.0 %"), "{by_null}");
+}
