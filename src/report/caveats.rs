@@ -3,11 +3,12 @@
 //! rather than only through the command.
 
 use super::model::RunResults;
+use super::per_process::round_ratios;
 use super::verdict::{
     answer_figures, judge, single_process, wide_intervals, WideFigure, WorkloadVerdict,
 };
-use crate::stats::{median, processes_for_half_width};
-use std::collections::BTreeMap;
+use crate::stats::{median, processes_for_half_width, slope};
+use std::collections::{BTreeMap, HashMap};
 
 /// Interval half-width (relative) above which a figure is reported as noisy (issue 12: "warn
 /// when a figure's interval is wider than ±5 %").
@@ -40,6 +41,7 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
     }
     lines.extend(super::precision::precision_line(results, &verdicts));
     lines.extend(warm_fault_lines(results));
+    lines.extend(memory_speed_line(results, &verdicts));
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
     if let Some(worst) = noisy
         .iter()
@@ -96,6 +98,94 @@ fn warm_fault_lines(results: &RunResults) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// A slope at least this many standard errors from 0 is named: a run has a dozen ratios, and
+/// at two a run would name one by chance about every second time.
+pub const FOLLOWS_MEMORY_T: f64 = 3.0;
+
+/// The fewest throughput processes a slope is fitted over.
+const MEMORY_SLOPE_PROCESSES: usize = 8;
+
+/// One note naming the ratios that follow the host's memory speed across this run's
+/// throughput processes. The speed is read from the process's other allocators (neither the
+/// ratio's allocator nor the reference: their mean log net cost), since `null` touches no heap;
+/// the slope is that of the process's log ratio on it. Five runs in one sitting showed why it
+/// matters: glibc's and jemalloc's ratios to pymalloc moved with the memory's speed between
+/// runs (slopes −0.35 … −0.6) by more than any run's interval, and moved to one memory speed
+/// the runs agreed within ±2.8 – 4.5 % (README "Stability"). `None` without such a ratio, or
+/// without a third allocator to read the speed from.
+fn memory_speed_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<String> {
+    let null = crate::alloc::AllocatorSpec::Null.to_string();
+    let mut named = Vec::new();
+    for v in verdicts {
+        // Each allocator's net rounds by process (group id) on this workload.
+        let mut per: BTreeMap<&str, HashMap<&str, Vec<f64>>> = BTreeMap::new();
+        for c in results
+            .cells
+            .iter()
+            .filter(|c| c.workload == v.workload && c.is_ok())
+        {
+            if let Some(t) = &c.throughput {
+                per.entry(&c.allocator)
+                    .or_default()
+                    .insert(&t.group, t.net_ns_per_op());
+            }
+        }
+        let Some(reference) = per.get(v.reference.as_str()) else {
+            continue;
+        };
+        for (a, groups) in &per {
+            if *a == null || *a == v.reference {
+                continue;
+            }
+            let others: Vec<&HashMap<&str, Vec<f64>>> = per
+                .iter()
+                .filter(|(b, _)| ![null.as_str(), a, &v.reference].contains(*b))
+                .map(|(_, g)| g)
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            for (g, rounds) in groups {
+                let Some(ratio) = reference
+                    .get(g)
+                    .and_then(|r| median(&round_ratios(rounds, r)))
+                    .filter(|r| *r > 0.0)
+                else {
+                    continue;
+                };
+                let costs: Option<Vec<f64>> = others
+                    .iter()
+                    .map(|o| o.get(g).and_then(|v| median(v)).filter(|m| *m > 0.0))
+                    .collect();
+                if let Some(costs) = costs {
+                    xs.push(costs.iter().map(|c| c.ln()).sum::<f64>() / costs.len() as f64);
+                    ys.push(ratio.ln());
+                }
+            }
+            if xs.len() < MEMORY_SLOPE_PROCESSES {
+                continue;
+            }
+            if let Some(s) = slope(&xs, &ys).filter(|s| s.t().abs() >= FOLLOWS_MEMORY_T) {
+                named.push(format!(
+                    "{a} on {}: slope {:+.2} ± {:.2}",
+                    v.workload, s.b, s.se
+                ));
+            }
+        }
+    }
+    (!named.is_empty()).then(|| {
+        format!(
+            "note: {} ratio(s) to the reference follow the host's memory speed across this \
+             run's processes ({}; the change of the log ratio per log of the other \
+             allocators' cost in the same process): a sitting whose memory is faster or slower \
+             moves them by more than their intervals show (README \"Stability\")",
+            named.len(),
+            named.join("; ")
+        )
+    })
 }
 
 /// "; `--precision 5` …" where a ratio (what `--precision` narrows) is among the wide figures
@@ -282,6 +372,56 @@ mod tests {
                 && lines[0].contains("(median over 3 process(es); one per 990 events)"),
             "{}",
             lines[0]
+        );
+    }
+
+    /// Twelve processes whose memory speed `m` varies; pymalloc costs 10·m, mimalloc 5·m (its
+    /// ratio holds), and jemalloc's ratio to pymalloc is `jemalloc(m, p)`.
+    fn memory_run(jemalloc: impl Fn(f64, u32) -> f64) -> RunResults {
+        let mut cells = Vec::new();
+        for p in 0..12u32 {
+            let m = 1.0 + 0.03 * f64::from(p % 6) - 0.01 * f64::from(p % 4);
+            let null = vec![1.0; 5];
+            let cost = |net: f64| vec![1.0 + net; 5];
+            let py = 10.0 * m;
+            for (a, net) in [
+                ("null", 0.0),
+                ("pymalloc", py),
+                ("mimalloc", 5.0 * m),
+                ("jemalloc", py / jemalloc(m, p)),
+            ] {
+                let ns = if a == "null" { null.clone() } else { cost(net) };
+                cells.push(RunResults::sampled_cell("w", a, p, ns, null.clone()));
+            }
+        }
+        let mut r = RunResults::of_cells(cells);
+        r.parameters.repetitions = 12;
+        r
+    }
+
+    #[test]
+    fn a_ratio_that_follows_the_memory_speed_is_named_and_a_steady_one_is_not() {
+        // jemalloc loses 0.6 % against pymalloc for each 1 % the memory slows, give or take
+        // 0.2 % by process.
+        let follows = memory_run(|m, p| 0.8 * m.powf(-0.6) * (1.0 + 0.002 * f64::from(p % 3)));
+        let lines = throughput_caveats(&follows, None);
+        let note = lines
+            .iter()
+            .find(|l| l.contains("memory speed"))
+            .unwrap_or_else(|| panic!("{lines:?}"));
+        assert!(note.starts_with("note: 1 ratio(s)"), "{note}");
+        let b: f64 = (note.split("(jemalloc on w: slope ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|b| b.parse().ok())
+            .unwrap_or_else(|| panic!("{note}"));
+        assert!((-0.7..=-0.5).contains(&b), "{note}");
+        assert!(!note.contains("mimalloc on w"), "{note}");
+        // The same scatter by process, no dependence on the memory: no note.
+        let steady = memory_run(|_, p| 0.8 * (1.0 + 0.002 * f64::from(p % 3)));
+        let lines = throughput_caveats(&steady, None);
+        assert!(
+            lines.iter().all(|l| !l.contains("memory speed")),
+            "{lines:?}"
         );
     }
 

@@ -20,12 +20,14 @@
 //! | do two rankings agree | [`ranks`], [`kendall_tau_b`] |
 //! | how small a difference n runs resolve | [`robust_cv`], [`detectable_difference`], [`repetitions_for`] |
 //! | how many processes an interval of ±x needs | [`processes_for_half_width`] |
+//! | how strongly one figure follows another | [`slope`] |
 
 mod bootstrap;
 mod logmean;
 mod power;
 mod quantile;
 mod rank;
+mod regression;
 mod rng;
 mod student;
 
@@ -37,5 +39,6 @@ pub use logmean::LogMean;
 pub use power::{detectable_difference, processes_for_half_width, repetitions_for, robust_cv};
 pub use quantile::{geomean, median, quantile, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
+pub use regression::{slope, Slope};
 pub use rng::{seed_for, SplitMix64};
 pub use student::{student_t_critical, student_t_two_sided, welch_log_ratio, LogRatio};

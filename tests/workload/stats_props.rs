@@ -358,3 +358,39 @@ mod power {
         }
     }
 }
+
+/// x values that are not all equal: 3 – 30 points.
+fn spread_xs() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-50i32..50, 3..30)
+        .prop_filter("x values must differ", |v| v.iter().any(|x| *x != v[0]))
+        .prop_map(|v| v.into_iter().map(|x| f64::from(x) * 0.1).collect())
+}
+
+proptest! {
+    /// Points on a line give its slope with no error; shifting x or y moves nothing; scaling
+    /// y scales the slope and its error alike; swapping the sign of x swaps the slope's.
+    #[test]
+    fn slope_recovers_lines_and_respects_shifts_and_scales(
+        xs in spread_xs(), b in -5.0f64..5.0, a in -10.0f64..10.0,
+        noise in prop::collection::vec(-1.0f64..1.0, 30), shift in -3.0f64..3.0, k in 0.5f64..4.0,
+    ) {
+        use pybench::stats::slope;
+        let exact: Vec<f64> = xs.iter().map(|x| a + b * x).collect();
+        let s = slope(&xs, &exact).unwrap();
+        prop_assert!((s.b - b).abs() < 1e-9, "{s:?} vs {b}");
+        prop_assert!(s.se < 1e-6, "{s:?}");
+        let ys: Vec<f64> = exact.iter().zip(&noise).map(|(y, e)| y + e).collect();
+        let s = slope(&xs, &ys).unwrap();
+        prop_assert!(s.se >= 0.0 && s.n == xs.len());
+        let moved: Vec<f64> = xs.iter().map(|x| x + shift).collect();
+        let lifted: Vec<f64> = ys.iter().map(|y| y + shift).collect();
+        let m = slope(&moved, &lifted).unwrap();
+        prop_assert!(close(m.b, s.b) && close(m.se, s.se), "{m:?} vs {s:?}");
+        let scaled: Vec<f64> = ys.iter().map(|y| y * k).collect();
+        let sc = slope(&xs, &scaled).unwrap();
+        prop_assert!(close(sc.b, s.b * k) && close(sc.se, s.se * k), "{sc:?} vs {s:?}");
+        let flipped: Vec<f64> = xs.iter().map(|x| -x).collect();
+        let f = slope(&flipped, &ys).unwrap();
+        prop_assert!(close(f.b, -s.b) && close(f.se, s.se), "{f:?} vs {s:?}");
+    }
+}
