@@ -122,52 +122,12 @@ fn memory_speed_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Opti
     let null = crate::alloc::AllocatorSpec::Null.to_string();
     let mut named = Vec::new();
     for v in verdicts {
-        // Each allocator's net rounds by process (group id) on this workload.
-        let mut per: BTreeMap<&str, HashMap<&str, Vec<f64>>> = BTreeMap::new();
-        for c in results
-            .cells
-            .iter()
-            .filter(|c| c.workload == v.workload && c.is_ok())
-        {
-            if let Some(t) = &c.throughput {
-                per.entry(&c.allocator)
-                    .or_default()
-                    .insert(&t.group, t.net_ns_per_op());
-            }
-        }
-        let Some(reference) = per.get(v.reference.as_str()) else {
-            continue;
-        };
-        for (a, groups) in &per {
+        let per = net_rounds_by_process(results, &v.workload);
+        for a in per.keys() {
             if *a == null || *a == v.reference {
                 continue;
             }
-            let others: Vec<&HashMap<&str, Vec<f64>>> = per
-                .iter()
-                .filter(|(b, _)| ![null.as_str(), a, &v.reference].contains(*b))
-                .map(|(_, g)| g)
-                .collect();
-            if others.is_empty() {
-                continue;
-            }
-            let (mut xs, mut ys) = (Vec::new(), Vec::new());
-            for (g, rounds) in groups {
-                let Some(ratio) = reference
-                    .get(g)
-                    .and_then(|r| median(&round_ratios(rounds, r)))
-                    .filter(|r| *r > 0.0)
-                else {
-                    continue;
-                };
-                let costs: Option<Vec<f64>> = others
-                    .iter()
-                    .map(|o| o.get(g).and_then(|v| median(v)).filter(|m| *m > 0.0))
-                    .collect();
-                if let Some(costs) = costs {
-                    xs.push(costs.iter().map(|c| c.ln()).sum::<f64>() / costs.len() as f64);
-                    ys.push(ratio.ln());
-                }
-            }
+            let (xs, ys) = memory_points(&per, a, &[null.as_str(), a, &v.reference]);
             if xs.len() < MEMORY_SLOPE_PROCESSES {
                 continue;
             }
@@ -189,6 +149,57 @@ fn memory_speed_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Opti
             named.join("; ")
         )
     })
+}
+
+/// Each allocator's net rounds on workload `w`, by process (group id).
+type NetByProcess<'a> = BTreeMap<&'a str, HashMap<&'a str, Vec<f64>>>;
+
+fn net_rounds_by_process<'a>(results: &'a RunResults, w: &str) -> NetByProcess<'a> {
+    let mut per = NetByProcess::new();
+    for c in results
+        .cells
+        .iter()
+        .filter(|c| c.workload == w && c.is_ok())
+    {
+        if let Some(t) = &c.throughput {
+            per.entry(&c.allocator)
+                .or_default()
+                .insert(&t.group, t.net_ns_per_op());
+        }
+    }
+    per
+}
+
+/// Per process both `a` and the reference (`apart[2]`) ran in: the mean log net cost of the
+/// allocators not in `apart` (the memory's speed), and the log of `a`'s paired ratio to the
+/// reference. A process where some other allocator has no positive figure is left out.
+fn memory_points(per: &NetByProcess, a: &str, apart: &[&str; 3]) -> (Vec<f64>, Vec<f64>) {
+    let (Some(groups), Some(reference)) = (per.get(a), per.get(apart[2])) else {
+        return (Vec::new(), Vec::new());
+    };
+    let others: Vec<_> = per
+        .iter()
+        .filter(|(b, _)| !apart.contains(*b))
+        .map(|(_, g)| g)
+        .collect();
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    if others.is_empty() {
+        return (xs, ys);
+    }
+    for (g, rounds) in groups {
+        let ratio = (reference.get(g))
+            .and_then(|r| median(&round_ratios(rounds, r)))
+            .filter(|r| *r > 0.0);
+        let costs: Option<Vec<f64>> = others
+            .iter()
+            .map(|o| o.get(g).and_then(|v| median(v)).filter(|m| *m > 0.0))
+            .collect();
+        if let (Some(ratio), Some(costs)) = (ratio, costs) {
+            xs.push(costs.iter().map(|c| c.ln()).sum::<f64>() / costs.len() as f64);
+            ys.push(ratio.ln());
+        }
+    }
+    (xs, ys)
 }
 
 /// "; `--precision 5` …" where a ratio (what `--precision` narrows) is among the wide figures
