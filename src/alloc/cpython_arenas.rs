@@ -39,11 +39,7 @@ extern "C" fn arena_free(_ctx: *mut c_void, ptr: *mut c_void, size: usize) {
     if let Some(p) = NonNull::new(ptr.cast::<u8>()) {
         // SAFETY: obmalloc frees an arena once, with the size it was allocated with, and
         // uses it no more; arenas made before `install` came from an mmap of that size too.
-        unsafe {
-            if !parked().park(p, size) {
-                mem::unmap(p, size);
-            }
-        }
+        unsafe { parked().release(p, size) };
     }
 }
 

@@ -277,11 +277,7 @@ impl Pymalloc {
         self.map.unregister(address);
         if let Some(base) = NonNull::new(address as *mut u8) {
             // SAFETY: the arena is wholly free and referenced by no list any more.
-            unsafe {
-                if !self.parked.park(base, arena_size) {
-                    os::unmap(base, arena_size);
-                }
-            }
+            unsafe { self.parked.release(base, arena_size) };
         }
         let unused = self.unused_records;
         let a = self.arena_mut(ai);

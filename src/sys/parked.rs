@@ -52,6 +52,17 @@ impl Parked {
         true
     }
 
+    /// Lets the mapping `p` of `size` bytes go: parked while releases are held, unmapped
+    /// otherwise. The one release path of the engine's and the real obmalloc's arenas.
+    ///
+    /// # Safety
+    /// As [`Self::park`]; `p` is not used afterwards.
+    pub(crate) unsafe fn release(&mut self, p: NonNull<u8>, size: usize) {
+        if !self.park(p, size) {
+            mem::unmap(p, size);
+        }
+    }
+
     /// A parked mapping of exactly `size` bytes, if there is one (its contents are whatever
     /// its last user left, not zeros). The most recently parked first: its pages are the
     /// likeliest still in cache.
@@ -121,6 +132,19 @@ mod tests {
             mem::unmap(small, 4096);
             mem::unmap(large, 3 * 4096);
         }
+    }
+
+    #[test]
+    fn a_release_is_parked_while_held_and_unmapped_otherwise() {
+        let mut parked = Parked::new();
+        let (kept, gone) = (mapping(4096), mapping(4096));
+        parked.holding = true;
+        unsafe { parked.release(kept, 4096) };
+        parked.holding = false;
+        unsafe { parked.release(gone, 4096) };
+        assert_eq!(parked.take(4096), Some(kept), "the held release");
+        assert_eq!(parked.take(4096), None, "the other went back to the kernel");
+        unsafe { mem::unmap(kept, 4096) };
     }
 
     #[test]
