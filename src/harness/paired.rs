@@ -49,7 +49,8 @@ pub struct ThroughputBatch {
     per_allocator: HashMap<String, Result<ThroughputSamples, String>>,
     /// Whether the processes ran with one fixed address layout (`--fixed-layout`).
     fixed_layout: bool,
-    /// Whether the groups let pymalloc release its arenas between passes.
+    /// Whether the groups let pymalloc release its arenas between passes (the calibration's
+    /// `release_between_passes`: the child's warm faults show it took effect).
     released_between_passes: bool,
     /// Mutator mode: how each allocator's process fitted the work to the pace (a cell note).
     mutator_fits: HashMap<String, String>,
@@ -90,6 +91,7 @@ impl ThroughputBatch {
             .collect();
         let mut batch = ThroughputBatch {
             key: Some(k),
+            released_between_passes: cal.release_between_passes,
             ..Self::default()
         };
         let tag = format!("{}/rep{}", cells[0].workload, cells[0].repetition + 1);
@@ -136,7 +138,6 @@ impl ThroughputBatch {
         }
         self.events = g.events;
         self.fixed_layout |= g.fixed_layout;
-        self.released_between_passes |= g.released_between_passes;
         let Some(null) = g.contenders.first() else {
             return;
         };

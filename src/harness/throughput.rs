@@ -64,10 +64,6 @@ pub struct GroupSamples {
     /// the process itself saw it.
     #[serde(default)]
     pub fixed_layout: bool,
-    /// Whether the cleanups between passes let pymalloc release its emptied arenas
-    /// ([`Calibration::release_between_passes`]), for the cells' notes.
-    #[serde(default)]
-    pub released_between_passes: bool,
     /// Mutator mode: how its work was fitted to the recorded pace in this process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutator_fit: Option<super::mutator_fit::Fit>,
@@ -236,7 +232,6 @@ pub fn measure_group(
         warmup_passes: cal.warmup_passes.max(1),
         contenders: out,
         fixed_layout: crate::sys::process::layout_is_fixed(),
-        released_between_passes: cal.release_between_passes,
         mutator_fit: None,
         replay: String::new(),
         replay_detail: String::new(),

@@ -174,9 +174,9 @@ fn fixed_layout_turns_address_randomisation_off_in_the_throughput_process() {
     );
 }
 
-/// `--release-between-passes` reaches the throughput process (whose samples say how their
-/// cleanups ran, and count the engine's warm faults, which the run warns of) and is kept in
-/// the run's calibration for `compare`; a default run holds.
+/// `--release-between-passes` reaches the throughput process (the engine's warm passes fault
+/// its heap in again, which the run warns of), is noted in the cells and kept in the run's
+/// calibration for `compare`; a default run holds.
 #[test]
 fn release_between_passes_is_noted_in_the_cells_and_kept_in_the_calibration() {
     let released = |dir: &std::path::Path| {
