@@ -25,7 +25,7 @@ pub(super) fn warning(costs: &[u64], shard: Option<Shard>) -> Option<String> {
         format!(
             "{what} is roughly estimated at {} (the workloads' event counts × \
              allocators × -r); check --scale, -r and --rounds — Ctrl-C keeps the finished cells",
-            rough_duration(total)
+            rough_ns(total)
         )
     })
 }
@@ -53,20 +53,30 @@ pub(super) fn precision_ceiling(
             "this run could take up to roughly {} if --precision needs --max-repetitions {} \
              processes for every workload (the workloads' event counts × allocators); \
              Ctrl-C keeps the finished cells, and the closing line says how far it got",
-            rough_duration(ceiling),
+            rough_ns(ceiling),
             p.max_repetitions
         )
     })
 }
 
-/// "2 hours", "9 days": an estimate's order of magnitude.
-fn rough_duration(ns: u64) -> String {
-    let hours = ns as f64 / 3.6e12;
-    if hours < 48.0 {
+/// "40 s", "25 min", "2 hours", "9 days": an estimate's order of magnitude, in the unit a
+/// person would say it in. Also `--precision`'s batch lines.
+pub(super) fn rough_duration(secs: f64) -> String {
+    let (mins, hours) = (secs / 60.0, secs / 3600.0);
+    if secs < 120.0 {
+        format!("{secs:.0} s")
+    } else if mins < 120.0 {
+        format!("{mins:.0} min")
+    } else if hours < 48.0 {
         format!("{hours:.0} hours")
     } else {
         format!("{:.0} days", hours / 24.0)
     }
+}
+
+/// [`rough_duration`] of nanoseconds.
+fn rough_ns(ns: u64) -> String {
+    rough_duration(ns as f64 / 1e9)
 }
 
 #[cfg(test)]
@@ -115,6 +125,12 @@ mod tests {
             ),
             "{w}"
         );
+        // Each unit where a person would switch to it.
+        let said: Vec<String> = [40.0, 1500.0, 7200.0, 9.0 * 86400.0]
+            .into_iter()
+            .map(rough_duration)
+            .collect();
+        assert_eq!(said, ["40 s", "25 min", "2 hours", "9 days"]);
         // A run already announced as planned is not announced twice.
         assert_eq!(precision_ceiling(&[hour, hour], 2, p(200), 1), None);
     }

@@ -91,13 +91,9 @@ fn batch_line(adding: u32, later: u32, pace: Option<f64>) -> String {
     )
 }
 
-/// A duration for a progress line: seconds up to two minutes, then minutes.
+/// A duration for a progress line.
 fn about(secs: f64) -> String {
-    if secs < 120.0 {
-        format!("about {secs:.0} s")
-    } else {
-        format!("about {:.0} min", secs / 60.0)
-    }
+    format!("about {}", super::long_run::rough_duration(secs))
 }
 
 /// The batches' cells, repetitions outermost as in the planned run, so slow drift of the

@@ -6,6 +6,7 @@ use crate::alloc::{Allocator, NullAllocator, PymallocAllocator, SystemAllocator}
 use crate::harness::compact::CompactStream;
 use crate::harness::replay::Touch;
 use crate::pymalloc::Preset;
+use crate::workload::event::fixture;
 use crate::workload::{Domain, Event};
 use std::rc::Rc;
 
@@ -76,14 +77,7 @@ fn passes_replay_every_event_and_leave_nothing_live() {
 /// 60,000 live 64-byte blocks: ≈ 3.8 MB, ≈ 940 one-page pools in 256 KiB arenas (3.9), all
 /// freed by the cleanup after each pass.
 fn live_blocks_stream() -> Rc<CompactStream> {
-    let events: Vec<Event> = (0..60_000)
-        .map(|slot| Event::Alloc {
-            slot,
-            size: 64,
-            domain: Domain::Obj,
-            thread: 0,
-        })
-        .collect();
+    let events: Vec<Event> = (0..60_000).map(|slot| fixture::alloc(slot, 64)).collect();
     Rc::new(CompactStream::compile(&events, false, Touch::Header).unwrap())
 }
 
