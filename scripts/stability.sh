@@ -138,11 +138,7 @@ for i, path in enumerate(runs):
             continue
         # Each allocator's own net ns/event (geometric mean of its processes' medians): what
         # `compare` judges without --relative-to, shifts of the whole host included.
-        own = []
-        for t in ts:
-            net = [a_ns - a_null for a_ns, a_null in zip(t["ns_per_op"], t["null_ns_per_op"]) if a_ns > a_null]
-            if net:
-                own.append(st.median(net))
+        own = [x for x in map(own_net, ts) if x]
         if own:
             absolute.setdefault((w, a), [None] * len(runs))[i] = math.exp(st.mean(math.log(x) for x in own))
     # The reference cell of each workload, and the allocators compared with it.
