@@ -123,8 +123,13 @@ pub fn auto_label(workloads: &[String]) -> String {
         .unwrap_or_default()
 }
 
-/// One line on stderr when the machine is busy: figures taken now will be noisy.
-pub fn warn_if_loaded(machine: &MachineInfo) {
+/// One line on stderr for each sign that figures taken now will be noisy: others holding the
+/// shared L3 (which the load average cannot see from inside a virtual machine), and a load
+/// average at or above the core count.
+pub fn warn_about_noise(machine: &MachineInfo) {
+    if let Some(w) = machine.cache_share.as_ref().and_then(|c| c.warning()) {
+        eprintln!("{w}");
+    }
     if let Some(load) = machine.load_average {
         if load >= machine.cores as f64 {
             eprintln!(
@@ -141,7 +146,7 @@ pub fn warn_if_loaded(machine: &MachineInfo) {
 /// `pymalloc:PRESET` contenders use it), and free page reporting, which makes a fresh
 /// process's huge pages cost what ran before it (`sys::hypervisor`).
 pub fn warn_for_real_runs(machine: &MachineInfo) {
-    warn_if_loaded(machine);
+    warn_about_noise(machine);
     warn_if_not_release(machine);
     if let Some(note) = machine.free_page_reporting.and_then(|r| r.note()) {
         eprintln!("{note}");
@@ -172,6 +177,8 @@ pub fn start(
             .collect(),
     };
     parameters.reference = out.reference.clone();
+    // Before the folder exists: an interrupt during the cache probe leaves nothing behind.
+    let machine = MachineInfo::read_for_timing();
     let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {
@@ -181,7 +188,7 @@ pub fn start(
         run: store.name(),
         started_utc: utc_timestamp(),
         command_line: std::env::args().collect(),
-        machine: MachineInfo::read(),
+        machine,
         parameters,
         allocators,
         cells: Vec::new(),

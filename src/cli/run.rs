@@ -220,7 +220,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.parameters.clone(),
         plan.infos.clone(),
     )?;
-    output::warn_if_loaded(&results.machine);
+    output::warn_about_noise(&results.machine);
     output::warn_if_not_release(&results.machine);
     let outcome = plan.run(
         !args.output.quiet,

@@ -188,6 +188,7 @@ fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
     }
     let (mut ma, mut mb) = (ra.machine.clone(), rb.machine.clone());
     (ma.load_average, mb.load_average) = (None, None);
+    (ma.cache_share, mb.cache_share) = (None, None);
     let kind = field_differences(&ma, &mb);
     if !kind.is_empty() {
         anyhow::bail!(
@@ -348,6 +349,14 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
         .iter()
         .filter_map(|p| p.results.machine.load_average)
         .max_by(f64::total_cmp);
+    // Likewise the shard whose start found the shared cache most contended.
+    let contention = |p: &&Part| {
+        let share = p.results.machine.cache_share.as_ref();
+        share.and_then(|c| c.miss_summary()).map_or(-1.0, |m| m.0)
+    };
+    merged.machine.cache_share = (parts.iter())
+        .max_by(|a, b| contention(a).total_cmp(&contention(b)))
+        .and_then(|p| p.results.machine.cache_share.clone());
     merged.cells = cells.into_iter().map(|(_, c)| c).collect();
     merged.interrupted = incomplete || parts.iter().any(|p| p.results.interrupted);
     merged.validation = None;

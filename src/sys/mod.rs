@@ -4,10 +4,12 @@
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
 //! (`fs`), what is at an output path and how it is written (`target`), the process controls
 //! of child processes (`process`), the launcher that starts a measured program from a small
-//! address space (`spawn`), the recording channel that names each writer (`channel`), and
-//! what a hypervisor does with free memory (`hypervisor`).
+//! address space (`spawn`), the recording channel that names each writer (`channel`), what a
+//! hypervisor does with free memory (`hypervisor`), and how much of the shared L3 other
+//! tenants leave this process (`cache_probe`).
 
 pub mod atomic_file;
+pub mod cache_probe;
 pub mod channel;
 pub mod fs;
 pub mod hypervisor;

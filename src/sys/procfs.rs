@@ -144,6 +144,11 @@ pub struct MachineInfo {
     /// device and in runs saved before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_page_reporting: Option<super::hypervisor::PageReporting>,
+    /// How contended the shared L3 was as the run started ([`super::cache_probe`]): measured
+    /// by the commands that time things (`run`, `exec`, `validate`); absent elsewhere and in
+    /// runs saved before 2026-12-05.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_share: Option<super::cache_probe::CacheShare>,
 }
 
 /// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
@@ -193,6 +198,16 @@ impl MachineInfo {
             load_average: load_average(),
             build: Some(crate::BUILD.to_string()),
             free_page_reporting: super::hypervisor::PageReporting::read(),
+            cache_share: None,
+        }
+    }
+
+    /// [`MachineInfo::read`] and the shared cache's state (about 0.3 s), for a command about
+    /// to time something.
+    pub fn read_for_timing() -> Self {
+        MachineInfo {
+            cache_share: super::cache_probe::measure(),
+            ..MachineInfo::read()
         }
     }
 }

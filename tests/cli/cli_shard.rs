@@ -305,6 +305,12 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
     copy_dir(&g.shards[3], &busy);
     let mut r = json(&busy.join("results.json"));
     r["machine"]["load_average"] = serde_json::json!(7.5);
+    // Nor is the shared cache's state when a shard started (sys::cache_probe): it merges, and
+    // the most contended shard's probe is kept, as the busiest load is.
+    r["machine"]["cache_share"] = serde_json::json!({
+        "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
+        "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
+    });
     std::fs::write(busy.join("results.json"), r.to_string()).unwrap();
     let mut given = shard_paths(g)[..3].to_vec();
     given.push(&busy);
@@ -315,6 +321,8 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
         load >= Some(7.5),
         "the busiest shard's load is kept: {load:?}"
     );
+    let cache = &json(&out.join("results.json"))["machine"]["cache_share"];
+    assert_eq!(cache["samples_ns"][0], 120.0, "{cache}");
 }
 
 #[test]

@@ -140,6 +140,74 @@ fn a_busy_machine_is_warned_about_once_and_recorded() {
     assert!(!err.contains("warning: load average"), "{err}");
 }
 
+/// A run started while others held the shared L3 warns once (faked: the real cache depends on
+/// the neighbours of the machine the test runs on) and records the probe; an uncontended
+/// cache gives no warning.
+#[test]
+fn a_contended_cache_is_warned_about_and_recorded() {
+    let run = |tag: &str, probe: &str| {
+        let tmp = tempdir(tag);
+        let a = pybench()
+            .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+            .args(common::QUICK_RUN)
+            .args(["--no-plots", "--out"])
+            .arg(&tmp)
+            .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, probe)
+            .assert()
+            .success();
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        (tmp, err)
+    };
+    // Hit 14 ns, memory 170: samples from 42 % to 100 % of reads missing, median 78 %.
+    let (busy, err) = run("cache-busy", "14,170,80,140,200,100,150,130");
+    assert_eq!(
+        err.matches("the shared L3 is contended").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("missed it on 78 % of its reads"), "{err}");
+    let json = results_json(&busy);
+    assert_eq!(json["machine"]["cache_share"]["hit_ns"], 14.0);
+    assert_eq!(json["machine"]["cache_share"]["samples_ns"][1], 140.0);
+    let (_quiet, err) = run("cache-quiet", common::QUIET_CACHE);
+    assert!(!err.contains("contended"), "{err}");
+}
+
+/// The shared-cache probe itself, unfaked: where sysfs gives the L3's size, a run records
+/// the references (hit faster than memory) and eight samples.
+#[test]
+fn the_real_cache_probe_is_recorded() {
+    let tmp = tempdir("cache-real");
+    pybench()
+        .args(["run", "-w", "churn", "-a", "system", "-r", "1", "--quiet"])
+        .args(common::QUICK_RUN)
+        .args(["--no-plots", "--out"])
+        .arg(&tmp)
+        .env_remove(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV)
+        .assert()
+        .success();
+    let json = results_json(&tmp);
+    let share = &json["machine"]["cache_share"];
+    let l3 = (0..8).any(|i| {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+        std::fs::read_to_string(format!("{dir}/level")).is_ok_and(|l| l.trim() == "3")
+    });
+    if !l3 {
+        assert!(share.is_null(), "no L3 in sysfs, yet a probe: {share}");
+        return;
+    }
+    let (hit, memory) = (
+        share["hit_ns"].as_f64().unwrap(),
+        share["memory_ns"].as_f64().unwrap(),
+    );
+    assert!(hit > 0.0 && hit < memory, "{share}");
+    assert_eq!(share["samples_ns"].as_array().unwrap().len(), 8, "{share}");
+    assert_eq!(
+        share["working_set_bytes"].as_u64().unwrap() * 2,
+        share["llc_bytes"].as_u64().unwrap()
+    );
+}
+
 /// The throughput notes of a run's cells, one string per cell with throughput.
 fn throughput_notes(dir: &std::path::Path) -> Vec<String> {
     let json = results_json(dir);
