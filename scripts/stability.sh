@@ -47,8 +47,12 @@
 # would need for a 1.2 % standard error are printed); well above 1×, the runs themselves moved.
 # Then whether they moved inside a run: the lag-1 autocorrelation of consecutive processes'
 # ratios (well above 0: the host drifted during the run, and its interval is too narrow).
-# Last, each cell's page faults per warm pass (runs since 2026-12-04) and whether a process's
-# ratio follows them (allocators that purge on a clock fault more in some processes).
+# Then each cell's page faults per warm pass (runs since 2026-12-04) and whether a process's
+# ratio follows them (allocators that purge on a clock fault more in some processes). Last,
+# each run's shared-cache probe (runs since 2026-12-05: how much of a half-L3 working set
+# missed the L3 as the run started) and whether the runs that started with the cache more
+# contended ran slower (2026-12-05: −0.53 … +0.92 over three sittings, so no correction is
+# built on it; docs/stability.md, attempts 39 – 41).
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
 set -euo pipefail
@@ -116,6 +120,9 @@ fault_points = {}
 # per cell and run: (mean log net ns/event of the process's other allocators — neither this
 # one nor pymalloc — a measure of the host's memory speed in that process, log net ratio)
 memory_points = {}
+# per run: the shared-cache probe's median share of reads missing the L3 when it started
+# (runs since 2026-12-05; sys::cache_probe), None without one
+cache_miss = []
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
 def own_net(t):
     """A process's median net ns/event of one allocator (None when no round is above null)."""
@@ -125,6 +132,12 @@ for i, path in enumerate(runs):
     doc = json.loads(path.read_text())
     if doc.get("machine", {}).get("build") == "checked":
         print(f"WARNING: {path.parent.name} was measured with a `checked` build (slower pymalloc)")
+    probe = doc.get("machine", {}).get("cache_share")
+    shares = None
+    if probe and probe["memory_ns"] >= 1.5 * probe["hit_ns"] > 0:
+        span = probe["memory_ns"] - probe["hit_ns"]
+        shares = [min(1, max(0, (x - probe["hit_ns"]) / span)) for x in probe["samples_ns"]]
+    cache_miss.append(st.median(shares) if shares else None)
     by = {}
     for c in doc["cells"]:
         t = c.get("throughput")
@@ -369,6 +382,21 @@ if fault_points:
         if len(pts) >= 4 and st.pstdev(f) > 0 and st.pstdev(p[1] for p in pts) > 0:
             r = f"{st.correlation(f, [p[1] for p in pts]):+.2f}"
         print(f"{key[0]:8} {key[1]:14} median {st.median(f):8.1f}  most {max(f):8.1f}  r = {r}")
+if any(m is not None for m in cache_miss):
+    print("\nshared L3 when each run started (half-L3 probe: median share of reads that missed it),")
+    print("and the correlation over runs between that share and each workload's mean log net cost")
+    print("(all allocators): > 0 means the runs that started with the cache held by others ran slower")
+    print("probe    " + " ".join(f"{m * 100:5.0f}%" if m is not None else "     –" for m in cache_miss))
+    for w in sorted({w for (w, _) in absolute}):
+        cost = []
+        for i in range(len(runs)):
+            v = [absolute[(w2, a)][i] for (w2, a) in absolute if w2 == w and absolute[(w2, a)][i]]
+            cost.append(st.mean(math.log(x) for x in v) if v else None)
+        pts = [(m, c) for m, c in zip(cache_miss, cost) if m is not None and c is not None]
+        r = "–"
+        if len(pts) >= 3 and st.pstdev(p[0] for p in pts) > 0 and st.pstdev(p[1] for p in pts) > 0:
+            r = f"{st.correlation([p[0] for p in pts], [p[1] for p in pts]):+.2f}"
+        print(f"{w:8} mean log net cost per run " + " ".join(f"{c:.3f}" if c is not None else "–" for c in cost) + f"  r = {r}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 PY
