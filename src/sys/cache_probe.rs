@@ -3,7 +3,7 @@
 //! On a virtual machine the L3 is shared with other tenants whom the load average cannot
 //! see. On the 2-core AMD EPYC VM of 2026-12-05 (32 MiB L3), a pointer chase over one 10 MiB
 //! buffer took 18 ns an access in one half-second and 124 the next (`docs/stability.md`,
-//! "The host's shared cache"), while a 2 MiB chase held at 14 ns and a 128 MiB one at
+//! "What the memory's speed is"), while a 2 MiB chase held at 14 ns and a 128 MiB one at
 //! 157 – 177. Heaps of a few MiB (dicts 11 MB, json 8.5 MB) sit in that band, so the
 //! allocators' costs, and their ratios wherever two allocators touch different amounts of
 //! memory, move with the neighbours' cache use. The probe says how contended the cache was
@@ -15,8 +15,8 @@
 //! attempts 39 – 41).
 //!
 //! The measurement: chases over three buffers — one in the L3 but outside the L2 (its hit
-//! latency), one twice the L3 (memory latency), and the probe itself over half the L3,
-//! sampled several times a few milliseconds apart. Each sample's latency between the two
+//! latency), one four times the L3 (memory latency), and the probe itself over half the L3:
+//! eight whole cycles, 25 ms apart. Each sample's latency between the two
 //! references says what share of its reads missed the cache (a chase's accesses are serial,
 //! so its mean latency is linear in its miss rate).
 
@@ -45,7 +45,8 @@ pub struct CacheShare {
     /// The last-level cache's size (sysfs), and the probe's working set (half of it).
     pub llc_bytes: u64,
     pub working_set_bytes: u64,
-    /// A chase that stays in the L3 (hit latency), and one twice its size (memory latency).
+    /// A chase that stays in the L3 (hit latency), and one four times its size (memory
+    /// latency).
     pub hit_ns: f64,
     pub memory_ns: f64,
     pub samples_ns: Vec<f64>,
@@ -87,8 +88,8 @@ impl CacheShare {
         Some((median, shares[0], shares[n - 1]))
     }
 
-    /// One line describing the cache's state, e.g. "a 16 MiB working set (half the 32 MiB
-    /// L3) missed it on 62 % of its reads (median; 8 – 95 %)".
+    /// One line describing the cache's state: "a 16 MiB working set (half the 32 MiB L3)
+    /// missed it on 62 % of its reads (median of 8 probes; 8 – 95 %; hit 14 ns, …)".
     pub fn describe(&self) -> Option<String> {
         let (median, low, high) = self.miss_summary()?;
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
@@ -120,7 +121,7 @@ impl CacheShare {
     }
 }
 
-/// Probes the cache (about 0.3 s and, briefly, three times the L3 in memory), or reads
+/// Probes the cache (0.3 – 0.5 s and, briefly, four times the L3 in memory), or reads
 /// [`FAKE_CACHE_PROBE_ENV`]. `None` when sysfs does not give the L3's size or the fake is
 /// malformed.
 pub fn measure() -> Option<CacheShare> {
@@ -134,9 +135,10 @@ pub fn measure() -> Option<CacheShare> {
     let mut hit = Chase::new(outside_l2 as usize)?;
     hit.cycle();
     let hit_ns = (0..3).map(|_| hit.cycle()).fold(f64::MAX, f64::min);
-    // Four times the L3, walked on from where the last sample stopped: every read is a line
-    // not read since the buffer was built, three quarters or more of them out of the L3.
-    let mut memory = Chase::new(4 * llc as usize)?;
+    // Four times the L3 (at most 1 GiB: a machine with a larger L3 pays seconds to write it),
+    // walked on from where the last sample stopped: every read is a line not read since the
+    // buffer was built, three quarters or more of them out of the L3.
+    let mut memory = Chase::new((4 * llc).min(1 << 30) as usize)?;
     let mut far: Vec<f64> = (0..3).map(|_| memory.walk(MEMORY_STEPS)).collect();
     far.sort_by(f64::total_cmp);
     drop(memory);
