@@ -15,5 +15,6 @@ mod cli_compare_edges;
 mod cli_compare_relative;
 mod cli_compare_samples;
 mod cli_plot;
+mod scripts_ab;
 mod scripts_ci_bench;
 mod scripts_stability;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# An A/B comparison of two pybench builds that holds still on a shared host (issue 12): the
+# same `pybench run` measured with both binaries, interleaved in time shard by shard (shard k
+# of the baseline, shard k of the candidate, then shard k + 1), each side's shards merged, then
+# `pybench compare` of the two. On a VM whose neighbours take the shared L3 from one minute
+# to the next, two runs made back to back each sample their own minutes and spread ±4.6 –
+# 11.1 %; interleaved, the same runs agreed within ±3.5 % (README "Stability", attempt 42).
+#
+#   BASE=/path/to/old/pybench scripts/ab.sh -w dicts,json -a pymalloc,system
+#   BASE=old NEW=new SHARDS=10 OUT=/tmp/ab scripts/ab.sh -w dicts      # keep both runs
+#   BASE=old scripts/ab.sh -w dicts -- --relative-to pymalloc          # options after -- go to compare
+#
+# BASE: the baseline binary (required). NEW: the candidate (default: a fresh plain release
+# build of this checkout). SHARDS: how many slices each run is cut into (default 10; at most
+# the run's (workload, repetition) groups). OUT: keep the runs in a new folder inside it
+# (default: a temporary folder, removed). Everything before `--` is given to both runs, the
+# rest to compare. Exit status: compare's (0 nothing regressed, 1 a regression, 2 bad input),
+# or 2 when a binary is missing or a run fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+die() { echo "ab.sh: $*" >&2; exit 2; }
+[[ -n "${BASE:-}" ]] || die "set BASE to the baseline pybench binary"
+[[ -x "$BASE" ]] || die "BASE=$BASE is not an executable file"
+base="$(realpath "$BASE")"
+if [[ -n "${NEW:-}" ]]; then
+    [[ -x "$NEW" ]] || die "NEW=$NEW is not an executable file"
+fi
+new="$(pybench_bin "${NEW:-}")"
+shards="${SHARDS:-10}"
+[[ "$shards" =~ ^[1-9][0-9]*$ ]] || die "SHARDS=$shards is not a positive whole number"
+
+run_args=() compare_args=()
+while (( $# > 0 )); do
+    if [[ "$1" == "--" ]]; then
+        shift
+        compare_args=("$@")
+        break
+    fi
+    run_args+=("$1")
+    shift
+done
+
+if [[ -n "${OUT:-}" ]]; then
+    out="$OUT/ab-$(date -u +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$out"
+    echo "runs kept in $out" >&2
+else
+    out="$(mktemp -d)"
+    trap 'rm -rf "$out"' EXIT
+fi
+echo "load before: $(cat /proc/loadavg)" >&2
+for k in $(seq 1 "$shards"); do
+    for side in base new; do
+        bin="$base"
+        [[ "$side" == new ]] && bin="$new"
+        echo "shard $k/$shards: $side" >&2
+        "$bin" run "${run_args[@]}" --quiet --no-plots --out "$out/.parts/$side" \
+            --label "$side-k$k" --shard "$k/$shards" || die "the $side run's shard $k/$shards failed"
+    done
+done
+for side in base new; do
+    "$new" merge --quiet --no-plots -o "$out/$side" "$out/.parts/$side"/* \
+        || die "cannot merge the $side run's shards"
+done
+echo "load after:  $(cat /proc/loadavg)" >&2
+status=0
+"$new" compare "$out/base" "$out/new" "${compare_args[@]}" || status=$?
+exit "$status"
