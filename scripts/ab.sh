@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # An A/B comparison of two pybench builds that holds still on a shared host (issue 12): the
 # same `pybench run` measured with both binaries, interleaved in time shard by shard (shard k
-# of the baseline, shard k of the candidate, then shard k + 1), each side's shards merged, then
-# `pybench compare` of the two. On a VM whose neighbours take the shared L3 from one minute
+# of the baseline and of the candidate, each first in every other pair, then shard k + 1),
+# each side's shards merged, then `pybench compare` of the two. On a VM whose neighbours take the shared L3 from one minute
 # to the next, two runs made back to back each sample their own minutes and spread ±4.6 –
 # 11.1 %; interleaved, the same runs agreed within ±3.5 % (README "Stability", attempt 42).
 #
@@ -51,13 +51,24 @@ else
     trap 'rm -rf "$out"' EXIT
 fi
 echo "load before: $(cat /proc/loadavg)" >&2
+mkdir -p "$out/.parts/logs"
 for k in $(seq 1 "$shards"); do
-    for side in base new; do
+    # A B, then B A: whichever side goes second in a pair (after the other's pages and cache)
+    # goes first in the next, so an order effect cancels instead of favouring one build.
+    sides=(base new)
+    (( k % 2 == 0 )) && sides=(new base)
+    for side in "${sides[@]}"; do
         bin="$base"
         [[ "$side" == new ]] && bin="$new"
         echo "shard $k/$shards: $side" >&2
-        "$bin" run "${run_args[@]}" --quiet --no-plots --out "$out/.parts/$side" \
-            --label "$side-k$k" --shard "$k/$shards" || die "the $side run's shard $k/$shards failed"
+        # Each shard's warnings (wide intervals over its few processes, the host's cache) would
+        # repeat 2 × SHARDS times; they are kept in a log and shown when the shard fails.
+        log="$out/.parts/logs/$side-k$k.txt"
+        if ! "$bin" run "${run_args[@]}" --quiet --no-plots --out "$out/.parts/$side" \
+            --label "$side-k$k" --shard "$k/$shards" 2>"$log"; then
+            cat "$log" >&2
+            die "the $side run's shard $k/$shards failed"
+        fi
     done
 done
 for side in base new; do

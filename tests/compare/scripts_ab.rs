@@ -1,7 +1,8 @@
 //! `scripts/ab.sh`: two builds' runs interleaved shard by shard, each side merged, then
 //! compared. With this build as both sides the portable figures (engine accounting, peak live
 //! bytes) must come out unchanged and the comparison must be possible (exit 0 or 1); a missing
-//! baseline binary or a bad shard count is one line and exit 2, before anything runs.
+//! baseline binary or a bad shard count is one line and exit 2, before anything runs, and a
+//! failing run shows its error and exits 2.
 
 use crate::common::{tempdir, QUICK_RUN, QUIET_CACHE};
 use std::path::{Path, PathBuf};
@@ -40,15 +41,15 @@ fn the_same_build_on_both_sides_interleaved_compares_unchanged() {
         code == Some(0) || code == Some(1),
         "exit {code:?}\n{stderr}"
     );
-    // Shards alternate between the two sides.
+    // Shards alternate between the two sides, each side first in every other pair.
     let order: Vec<&str> = stderr.lines().filter(|l| l.starts_with("shard ")).collect();
     assert_eq!(
         order,
         [
             "shard 1/2: base",
             "shard 1/2: new",
-            "shard 2/2: base",
-            "shard 2/2: new"
+            "shard 2/2: new",
+            "shard 2/2: base"
         ],
         "{stderr}"
     );
@@ -100,4 +101,16 @@ fn a_missing_baseline_or_bad_shard_count_is_one_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim(), "ab.sh: SHARDS=0 is not a positive whole number");
+
+    // A run that fails shows its own error (kept out of the way while shards succeed), then
+    // which shard failed.
+    let out = ab(&[("BASE", bin)], "2", &["-w", "no-such-workload"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-workload"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("ab.sh: the base run's shard 1/2 failed"),
+        "{err}"
+    );
 }
