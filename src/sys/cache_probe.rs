@@ -21,6 +21,8 @@
 //! so its mean latency is linear in its miss rate).
 
 use super::mem::MappedArray;
+use crate::pymalloc::parse_size;
+use crate::stats::median;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -74,26 +76,22 @@ impl CacheShare {
 
     /// The median, lowest and highest miss share over the samples.
     pub fn miss_summary(&self) -> Option<(f64, f64, f64)> {
-        let mut shares = self.miss_shares()?;
-        if shares.is_empty() {
-            return None;
-        }
-        shares.sort_by(f64::total_cmp);
-        let n = shares.len();
-        let median = if n % 2 == 1 {
-            shares[n / 2]
-        } else {
-            (shares[n / 2 - 1] + shares[n / 2]) / 2.0
-        };
-        Some((median, shares[0], shares[n - 1]))
+        let shares = self.miss_shares()?;
+        let low = shares.iter().copied().reduce(f64::min)?;
+        let high = shares.iter().copied().reduce(f64::max)?;
+        Some((median(&shares)?, low, high))
     }
 
     /// One line describing the cache's state: "a 16 MiB working set (half the 32 MiB L3)
     /// missed it on 62 % of its reads (median of 8 probes; 8 – 95 %; hit 14 ns, …)".
     pub fn describe(&self) -> Option<String> {
-        let (median, low, high) = self.miss_summary()?;
+        self.miss_summary().map(|summary| self.line(summary))
+    }
+
+    /// [`CacheShare::describe`]'s line for a summary already taken.
+    fn line(&self, (median, low, high): (f64, f64, f64)) -> String {
         let mib = |b: u64| b as f64 / (1 << 20) as f64;
-        Some(format!(
+        format!(
             "a {:.0} MiB working set (half the {:.0} MiB L3) missed it on {:.0} % of its reads \
              (median of {} probes; {:.0} – {:.0} %; hit {:.0} ns, memory {:.0} ns)",
             mib(self.working_set_bytes),
@@ -104,18 +102,19 @@ impl CacheShare {
             high * 100.0,
             self.hit_ns,
             self.memory_ns
-        ))
+        )
     }
 
     /// A warning when others held a large share of the cache as the run started.
     pub fn warning(&self) -> Option<String> {
-        let (median, _, high) = self.miss_summary()?;
+        let summary = self.miss_summary()?;
+        let (median, _, high) = summary;
         (median >= WARN_MEDIAN_MISS || high >= WARN_ANY_MISS).then(|| {
             format!(
                 "warning: the shared L3 is contended by others (not in the load average): {}; \
                  on such a host allocators' costs on heaps of a few MiB and more, and the \
                  ratios between them, move from run to run by more than their intervals show",
-                self.describe().unwrap_or_default()
+                self.line(summary)
             )
         })
     }
@@ -139,8 +138,7 @@ pub fn measure() -> Option<CacheShare> {
     // walked on from where the last sample stopped: every read is a line not read since the
     // buffer was built, three quarters or more of them out of the L3.
     let mut memory = Chase::new((4 * llc).min(1 << 30) as usize)?;
-    let mut far: Vec<f64> = (0..3).map(|_| memory.walk(MEMORY_STEPS)).collect();
-    far.sort_by(f64::total_cmp);
+    let far: Vec<f64> = (0..3).map(|_| memory.walk(MEMORY_STEPS)).collect();
     drop(memory);
     let mut probe = Chase::new((llc / 2) as usize)?;
     probe.cycle(); // brings the working set in
@@ -154,7 +152,7 @@ pub fn measure() -> Option<CacheShare> {
         llc_bytes: llc,
         working_set_bytes: llc / 2,
         hit_ns,
-        memory_ns: far[1],
+        memory_ns: median(&far)?,
         samples_ns,
     })
 }
@@ -185,24 +183,11 @@ fn cache_size(level: u32) -> Option<u64> {
         if read("level")?.trim() != level.to_string() || kind.trim() == "Instruction" {
             return None;
         }
+        // "32768K" in sysfs: the engine's geometry sizes read the same way.
         parse_size(&read("size")?)
+            .filter(|&n| n > 0)
+            .map(|n| n as u64)
     })
-}
-
-/// A sysfs cache size: "32768K", "1M" or plain bytes.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (digits, unit) = match t.as_bytes().last()? {
-        b'K' | b'k' => (&t[..t.len() - 1], 1 << 10),
-        b'M' | b'm' => (&t[..t.len() - 1], 1 << 20),
-        b'G' | b'g' => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .filter(|&n| n > 0)
 }
 
 /// A cyclic walk through the lines of a buffer in a scrambled order: each read's address is
@@ -269,14 +254,11 @@ mod tests {
         }
     }
 
+    /// sysfs writes sizes as "32768K\n": the shared size parser reads that form.
     #[test]
-    fn sysfs_sizes_are_read_with_their_units() {
+    fn sysfs_sizes_read_through_the_shared_parser() {
         assert_eq!(parse_size("32768K\n"), Some(32 << 20));
-        assert_eq!(parse_size("1M"), Some(1 << 20));
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("0K"), None);
-        assert_eq!(parse_size("K"), None);
-        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("1024K"), Some(1 << 20));
     }
 
     #[test]
