@@ -8,8 +8,8 @@
 //! allocators' costs, and their ratios wherever two allocators touch different amounts of
 //! memory, move with the neighbours' cache use. The probe says how contended the cache was
 //! when the run started, so a user reading a figure knows that it sits on a host whose
-//! neighbours move it. It is a warning about the host, not a correction: a snapshot of 0.3 s
-//! at the start did not predict how fast a 2-minute run would be (correlation with the runs'
+//! neighbours move it. It is a warning about the host, not a correction: a snapshot of under a
+//! second at the start did not predict how fast a 2-minute run would be (correlation with the runs'
 //! costs −0.53 … +0.92 over three sittings of five runs), and neither did the memory's
 //! latency or this probe sampled before every round of every process (docs/stability.md,
 //! attempts 39 – 41).
@@ -120,7 +120,7 @@ impl CacheShare {
     }
 }
 
-/// Probes the cache (0.3 – 0.5 s and, briefly, four times the L3 in memory), or reads
+/// Probes the cache (about 0.6 s and, briefly, four times the L3 in memory), or reads
 /// [`FAKE_CACHE_PROBE_ENV`]. `None` when sysfs does not give the L3's size or the fake is
 /// malformed.
 pub fn measure() -> Option<CacheShare> {

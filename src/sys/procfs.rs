@@ -202,7 +202,7 @@ impl MachineInfo {
         }
     }
 
-    /// [`MachineInfo::read`] and the shared cache's state (about 0.3 s), for a command about
+    /// [`MachineInfo::read`] and the shared cache's state (about 0.6 s), for a command about
     /// to time something.
     pub fn read_for_timing() -> Self {
         MachineInfo {

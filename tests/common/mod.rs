@@ -64,7 +64,7 @@ pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
 /// the cell's 600 s timeout (2026-12-03, a throughput process asked 20 million passes a
 /// sample) and push the whole run past CI's limit. The shared-cache probe is faked as an
 /// uncontended cache ([`QUIET_CACHE`]): a test's warnings must not depend on the neighbours
-/// of the machine it runs on, and the real probe takes 0.3 – 0.5 s and 128 MiB a run.
+/// of the machine it runs on, and the real probe takes about 0.6 s and 128 MiB a run.
 pub fn pybench() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pybench").expect("binary built");
     cmd.timeout(std::time::Duration::from_secs(300))
