@@ -20,9 +20,10 @@
 //! - **counters** (`minor_faults`, `context_switches`, hardware counters): they vary between
 //!   repetitions for reasons outside the code under test (page reuse, scheduling), like
 //!   timings do, so they go through the same test, with their own (larger) threshold.
-//! - **memory** (RSS figures, `frag_ratio`): RSS is whole pages and barely moves between
-//!   repetitions, so a change is the ratio of medians beyond the threshold and, for bytes,
-//!   more than one page.
+//! - **memory** (RSS figures, `frag_ratio`): most cells give the same pages in every
+//!   process, but retained RSS moves between a few modes, so a change counts when the ratio
+//!   lies beyond the threshold, the bytes beyond a floor of a few pages, and (two or more
+//!   figures a side) Welch's test on the logarithms calls it significant ([`memory`]).
 //!   The engine's `bytes_lost_arena_alignment` and `bytes_in_unused_pools` are judged the same
 //!   way: they depend on whether mmap happened to return a pool-aligned arena address.
 //! - **deterministic** (the rest of the engine accounting, `peak_live_bytes`): the same
@@ -36,6 +37,7 @@
 
 mod caveats;
 mod groups;
+mod memory;
 mod relative;
 pub mod report;
 mod rows;

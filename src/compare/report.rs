@@ -1,6 +1,7 @@
 //! The comparison as a Markdown table (for people and `$GITHUB_STEP_SUMMARY`), tidy CSV or
 //! JSON (for tools).
 
+use super::verdict::unjudged_tail;
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::export::csv_io;
 use crate::report::summary::{csv_number, fixed, human};
@@ -140,8 +141,14 @@ fn hidden_summary(hidden: &[&Row]) -> String {
         .iter()
         .filter(|r| r.verdict == Verdict::Unchanged)
         .count();
-    let small = hidden.len() - unchanged;
+    let unjudged = hidden.iter().filter(|r| unjudged_tail(r)).count();
+    let small = hidden.len() - unchanged - unjudged;
     let mut parts = vec![format!("{unchanged} unchanged")];
+    if unjudged > 0 {
+        parts.push(format!(
+            "{unjudged} latency percentile(s) with too few timed ops above them to judge"
+        ));
+    }
     if small > 0 {
         parts.push(format!(
             "{small} not significant with a change within the threshold"
@@ -209,8 +216,10 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         "Other timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
          ({method}), α = {}, and a {:.0} % percentile-bootstrap interval of the ratio of \
          medians ({} resamples, seeded), shown in brackets; a change counts only when it is \
-         significant and the whole interval lies beyond the threshold. Memory: ratio of \
-         medians beyond ±{:.0} % and more than {}. Latency percentiles with fewer than {} timed \
+         significant and the whole interval lies beyond the threshold. Memory: a ratio of \
+         geometric means beyond ±{:.0} % and more than {}, significant by Welch's t-test on \
+         the logarithms of the processes' figures (with one figure a side, the ratio alone). \
+         Latency percentiles with fewer than {} timed \
          ops above them (always `lat_max`) are not judged, nor changes of latency \
          percentiles within one timer tick. Engine accounting and peak live \
          bytes: exact, any change is reported. Values are medians over repetitions.\n",
@@ -333,6 +342,7 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             .unwrap_or_default();
         let test = match (r.test, r.per_process) {
             (_, Some(_)) => "welch_log_per_process",
+            (None, None) if r.class == Class::Memory && r.p_value.is_some() => "welch_log",
             (Some(UMethod::Exact), _) => "mann_whitney_exact",
             (Some(UMethod::Normal), _) => "mann_whitney_normal",
             (None, None) => "",

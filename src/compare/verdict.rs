@@ -1,6 +1,7 @@
 //! Verdicts on one metric: the class of each metric name and the rules of each class
 //! (see the module documentation of `compare`).
 
+use super::memory::judge_memory;
 use super::{PerProcess, Row, Settings, Verdict};
 use crate::metrics::{self, percentile_of, Id, Kind};
 use crate::report::model::ThroughputSamples;
@@ -102,6 +103,18 @@ pub const DEFAULT_MEMORY_FLOOR: f64 = 8.0 * 4096.0;
 /// `lat_max` (one observation) never is. Fewer samples make a percentile one outlier.
 pub const MIN_TAIL_SAMPLES: f64 = 10.0;
 
+/// The end of the reason of a latency row left unjudged for want of timed ops in its tail.
+const TAIL_REASON: &str = "timed op(s) above this percentile";
+
+/// Whether `row` is a latency percentile too thin to judge (`lat_max` always).
+pub(super) fn unjudged_tail(row: &Row) -> bool {
+    row.verdict == Verdict::NotSignificant
+        && row
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.ends_with(TAIL_REASON))
+}
+
 /// The smaller of the two sides' medians of metric `name`/`op`.
 pub(super) fn smallest_median(
     b: &[Series],
@@ -160,7 +173,7 @@ pub(super) struct RowInput<'a> {
 }
 
 /// Which way a ratio points: +1 worse, −1 better, 0 within `t`.
-fn direction(ratio: f64, t: f64, higher_is_better: bool) -> i8 {
+pub(super) fn direction(ratio: f64, t: f64, higher_is_better: bool) -> i8 {
     let worse = if higher_is_better {
         ratio < 1.0 - t
     } else {
@@ -219,22 +232,12 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         }
         Class::Memory => {
             // frag_ratio is peak RSS over peak live bytes: its change in bytes is Δ·live.
-            let bytes = match input.unit {
-                "B" => Some((cm - bm).abs()),
-                _ if input.metric == Id::FragRatio.name() => {
-                    input.peak_live.map(|l| (cm - bm).abs() * l)
-                }
+            let bytes_per_unit = match input.unit {
+                "B" => Some(1.0),
+                _ if input.metric == Id::FragRatio.name() => input.peak_live,
                 _ => None,
             };
-            let beyond_floor = !matches!(bytes, Some(b) if b <= s.memory_floor);
-            let dir = match ratio {
-                Some(r) => direction(r, s.memory_threshold, input.higher_is_better),
-                None if cm > 0.0 => 1,
-                None => 0,
-            };
-            if dir != 0 && beyond_floor {
-                row.verdict = worse_when_up(cm > bm);
-            }
+            judge_memory(&mut row, bytes_per_unit, s);
         }
         Class::Timing | Class::Counter => {
             let t = if input.class == Class::Timing {
@@ -250,7 +253,11 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                 }
                 Some(n) if n < MIN_TAIL_SAMPLES => {
                     row.verdict = Verdict::NotSignificant;
-                    row.reason = Some(format!("{} timed op(s) above this percentile", n.floor()));
+                    row.reason = Some(format!("{} {TAIL_REASON}", n.floor()));
+                    // Not judged at all: one outlier's value (`lat_max` always) moves by tens of
+                    // percent between identical runs, and listing it by default buried the
+                    // rows a reader can act on (12 of 25 rows of an A/B of one build, 2026-12-05).
+                    return row;
                 }
                 // Percentiles are multiples of the timer's tick: one tick is resolution.
                 _ if input

@@ -295,3 +295,86 @@ fn an_out_folder_stands_for_its_only_run_and_is_refused_with_several() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A run of three repetitions whose `dicts` × system `retained_rss_bytes` takes `kib(rep)`.
+fn with_retained(name: &str, kib: impl Fn(u32) -> f64) -> pybench::report::model::RunResults {
+    let mut r = run(name, 3, steady);
+    for c in &mut r.cells {
+        if c.workload == "dicts" && c.allocator == "system" {
+            let m = pybench::report::model::Metric::new(
+                "retained_rss_bytes",
+                kib(c.repetition) * 1024.0,
+                "B",
+            );
+            c.metrics.push(m);
+        }
+    }
+    r
+}
+
+#[test]
+fn memory_that_flips_between_modes_passes_and_a_real_rise_fails() {
+    let tmp = tempdir("compare-memory");
+    // Identical builds whose retained RSS falls on modes 128 KiB apart: the medians differ
+    // by 5.7 % (beyond the threshold and the floor) but the processes overlap.
+    let b = save(
+        &tmp,
+        "base",
+        &with_retained("base", |r| [2232.0, 2360.0, 2232.0][r as usize]),
+    );
+    let same = save(
+        &tmp,
+        "same",
+        &with_retained("same", |r| [2360.0, 2232.0, 2360.0][r as usize]),
+    );
+    let columns = ["workload", "allocator", "metric", "verdict", "test"];
+    let (rows, _) = common::compare_csv(&b, &same, &[], 0, columns);
+    let retained = |rows: &[[String; 5]]| {
+        rows.iter()
+            .find(|r| r[0] == "dicts" && r[1] == "system" && r[2] == "retained_rss_bytes")
+            .cloned()
+            .unwrap()
+    };
+    let r = retained(&rows);
+    assert_eq!(r[3], "not significant", "{r:?}");
+    assert_eq!(r[4], "welch_log", "{r:?}");
+    // A quarter more in every process: a regression, exit 1.
+    let up = |r: u32| 1.25 * [2232.0, 2360.0, 2296.0][r as usize];
+    let worse = save(&tmp, "worse", &with_retained("worse", up));
+    let (rows, _) = common::compare_csv(&b, &worse, &[], 1, columns);
+    assert_eq!(retained(&rows)[3], "regressed");
+}
+
+#[test]
+fn latency_maxima_are_counted_not_listed_by_default() {
+    let tmp = tempdir("compare-lat-max");
+    // `lat_max` is one op's value: it moves by tens of percent between identical runs and
+    // is never judged, so the default report counts it among the hidden rows.
+    let with_max = |name: &str, ns: f64| {
+        let mut r = run(name, 3, steady);
+        for c in &mut r.cells {
+            let m = pybench::report::model::Metric::with_op("lat_max", "all", ns, "ns");
+            c.metrics.push(m);
+        }
+        save(&tmp, name, &r)
+    };
+    let (b, c) = (with_max("base", 30_000.0), with_max("cur", 52_000.0));
+    let out = common::compare(&b, &c).assert().code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!text.contains("lat_max[all]"), "{text}");
+    assert!(
+        text.contains("4 latency percentile(s) with too few timed ops above them to judge"),
+        "{text}"
+    );
+    // Every row is still there on request, with its reason.
+    pybench()
+        .args(["compare", "--all-rows"])
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(
+            "not significant (0 timed op(s) above this percentile)",
+        ));
+}

@@ -1,0 +1,178 @@
+//! Verdicts on memory figures (RSS, `frag_ratio`, the engine's alignment-dependent bytes).
+//!
+//! RSS is whole pages, and most cells give the very same figure in every process. Some do
+//! not: the RSS a heap keeps after pymalloc or jemalloc has given pages back moved between
+//! 2,232, 2,296 and 2,360 KiB across the processes of one `run -w dicts` (pymalloc, three
+//! modes a 64 KiB step apart; jemalloc 2,792 – 3,432 KiB), so the ratio of two runs' medians
+//! jumps from one mode to the next, and judged alone it called identical builds different
+//! (three of five `scripts/ab.sh` trials of one build against itself, 2026-12-05). A change
+//! therefore has to stand out from the figures' own scatter too: with two or more figures a
+//! side, Welch's t-test on their logarithms (`stats::welch_log_ratio`, as for throughput:
+//! the processes are the independent units) must call it significant. Sides that hold one
+//! figure each keep the old rule, the ratio alone; constant sides need no test (any
+//! difference between them is significant, and none is unchanged).
+
+use super::verdict::direction;
+use super::{Row, Settings, Verdict};
+use crate::stats;
+
+/// Judges memory row `row`, whose figures are `bytes_per_unit` bytes each (`None` when they
+/// cannot be turned into bytes, and the byte floor does not apply).
+pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Settings) {
+    let (bm, cm) = (row.baseline_median, row.current_median);
+    let hib = row.higher_is_better;
+    // A change of a few pages is no evidence whatever the test says.
+    let within_floor = bytes_per_unit.is_some_and(|k| (cm - bm).abs() * k <= s.memory_floor);
+    let verdict_for = |dir: i8| match dir {
+        0 => Verdict::Unchanged,
+        d if d > 0 => Verdict::Regressed,
+        _ => Verdict::Improved,
+    };
+    let tested = (row.baseline.len() >= 2 && row.current.len() >= 2)
+        .then(|| stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha))
+        .flatten();
+    let Some(w) = tested else {
+        // One figure a side, or a figure of zero (no logarithm): the ratio of medians.
+        let dir = match row.ratio {
+            Some(r) => direction(r, s.memory_threshold, hib),
+            None if cm > 0.0 => direction(f64::INFINITY, 0.0, hib),
+            None => 0,
+        };
+        if !within_floor {
+            row.verdict = verdict_for(dir);
+        }
+        return;
+    };
+    row.ratio = Some(w.ratio.point);
+    row.interval = Some((w.ratio.lo, w.ratio.hi));
+    row.p_value = Some(w.p);
+    let t = s.memory_threshold;
+    let dir = direction(w.ratio.point, t, hib);
+    let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
+    let significant = w.p < s.alpha;
+    row.verdict = if within_floor || within {
+        Verdict::Unchanged
+    } else if significant && dir != 0 {
+        verdict_for(dir)
+    } else {
+        Verdict::NotSignificant
+    };
+    if row.verdict == Verdict::NotSignificant {
+        let p = if w.p < 0.001 {
+            "p < 0.001".to_string()
+        } else {
+            format!("p = {:.3}", w.p)
+        };
+        let why = if significant {
+            format!("the change is within ±{:.0} %", t * 100.0)
+        } else {
+            "the figures vary between processes as much as that".to_string()
+        };
+        row.reason = Some(format!(
+            "{p} over {} + {} processes: {why}",
+            row.baseline.len(),
+            row.current.len()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::Class;
+
+    const KIB: f64 = 1024.0;
+
+    fn row(baseline: &[f64], current: &[f64]) -> Row {
+        let bm = stats::median(baseline).unwrap();
+        let cm = stats::median(current).unwrap();
+        Row {
+            workload: "dicts".into(),
+            allocator: "pymalloc".into(),
+            metric: "retained_rss_bytes".into(),
+            op: None,
+            unit: "B".into(),
+            class: Class::Memory,
+            higher_is_better: false,
+            baseline: baseline.to_vec(),
+            current: current.to_vec(),
+            baseline_median: bm,
+            current_median: cm,
+            ratio: (bm != 0.0).then(|| cm / bm),
+            interval: None,
+            p_value: None,
+            test: None,
+            verdict: Verdict::Unchanged,
+            reason: None,
+            per_process: None,
+            changed: false,
+            relative_to: None,
+        }
+    }
+
+    fn judged(baseline: &[f64], current: &[f64]) -> Row {
+        let mut r = row(baseline, current);
+        judge_memory(&mut r, Some(1.0), &Settings::default());
+        r
+    }
+
+    #[test]
+    fn figures_that_flip_between_modes_are_not_a_change() {
+        // Retained RSS of identical builds: the medians fall on different modes 128 KiB
+        // (5.7 %) apart, beyond the threshold and the floor, but the processes overlap.
+        let b = [2232.0, 2360.0, 2232.0].map(|k| k * KIB);
+        let c = [2360.0, 2232.0, 2360.0].map(|k| k * KIB);
+        let r = judged(&b, &c);
+        assert!(r.current_median / r.baseline_median > 1.05);
+        assert_ne!(r.verdict, Verdict::Regressed, "{r:?}");
+        assert!(r.p_value.unwrap() > 0.05, "{r:?}");
+    }
+
+    #[test]
+    fn a_change_beyond_the_scatter_counts_both_ways() {
+        let b = [3092.0, 3396.0, 3332.0].map(|k| k * KIB);
+        let up = b.map(|x| x * 1.25);
+        assert_eq!(judged(&b, &up).verdict, Verdict::Regressed);
+        assert_eq!(judged(&up, &b).verdict, Verdict::Improved);
+        // Constant sides: any difference beyond the threshold and floor counts, none is
+        // unchanged.
+        let c = [12_340.0 * KIB; 3];
+        assert_eq!(judged(&c, &c.map(|x| x * 1.06)).verdict, Verdict::Regressed);
+        assert_eq!(judged(&c, &c).verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn small_or_few_page_changes_are_unchanged() {
+        // Significant (constant sides) but within ±5 %.
+        let c = [12_340.0 * KIB; 3];
+        assert_eq!(judged(&c, &c.map(|x| x * 1.03)).verdict, Verdict::Unchanged);
+        // 20 % of 40 KiB is two pages: below the 8-page floor.
+        let small = [40.0 * KIB; 3];
+        assert_eq!(
+            judged(&small, &small.map(|x| x * 1.2)).verdict,
+            Verdict::Unchanged
+        );
+    }
+
+    #[test]
+    fn a_large_change_the_scatter_hides_is_not_significant_with_its_reason() {
+        let b = [1000.0, 2000.0, 3000.0].map(|k| k * KIB);
+        let c = [1300.0, 2600.0, 3900.0].map(|k| k * KIB);
+        let r = judged(&b, &c);
+        assert_eq!(r.verdict, Verdict::NotSignificant, "{r:?}");
+        let reason = r.reason.unwrap();
+        assert!(reason.contains("3 + 3 processes"), "{reason}");
+    }
+
+    #[test]
+    fn one_figure_a_side_or_a_zero_keeps_the_ratio_rule() {
+        let b = [2000.0 * KIB];
+        assert_eq!(judged(&b, &[2200.0 * KIB]).verdict, Verdict::Regressed);
+        assert_eq!(judged(&b, &[2040.0 * KIB]).verdict, Verdict::Unchanged);
+        // From nothing to something: no ratio, a rise.
+        let zero = [0.0; 3];
+        let r = judged(&zero, &[64.0 * KIB; 3]);
+        assert_eq!(r.verdict, Verdict::Regressed, "{r:?}");
+        assert_eq!(r.p_value, None);
+    }
+}
