@@ -46,8 +46,9 @@ pub struct CompareArgs {
     /// lie beyond it.
     #[arg(long, default_value_t = 5.0, value_name = "PCT")]
     threshold: f64,
-    /// Memory metrics (RSS, frag_ratio): smallest change of the ratio of medians that
-    /// counts, in percent.
+    /// Memory metrics (RSS, frag_ratio): smallest change that counts, in percent, of the
+    /// ratio of geometric means over the processes (which Welch's test must also call
+    /// significant when each side has two or more).
     #[arg(long, default_value_t = 5.0, value_name = "PCT")]
     memory_threshold: f64,
     /// Memory metrics: smallest change that counts, in KiB (RSS moves by a few pages
