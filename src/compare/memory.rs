@@ -79,41 +79,29 @@ pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Setti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::verdict::{judge, RowInput};
     use crate::compare::Class;
 
     const KIB: f64 = 1024.0;
 
-    fn row(baseline: &[f64], current: &[f64]) -> Row {
-        let bm = stats::median(baseline).unwrap();
-        let cm = stats::median(current).unwrap();
-        Row {
-            workload: "dicts".into(),
-            allocator: "pymalloc".into(),
-            metric: "retained_rss_bytes".into(),
+    /// A `retained_rss_bytes` row judged by `compare`'s own entry point.
+    fn judged(baseline: &[f64], current: &[f64]) -> Row {
+        let input = RowInput {
+            workload: "dicts",
+            allocator: "pymalloc",
+            metric: "retained_rss_bytes",
             op: None,
-            unit: "B".into(),
+            unit: "B",
             class: Class::Memory,
             higher_is_better: false,
             baseline: baseline.to_vec(),
             current: current.to_vec(),
-            baseline_median: bm,
-            current_median: cm,
-            ratio: (bm != 0.0).then(|| cm / bm),
-            interval: None,
-            p_value: None,
-            test: None,
-            verdict: Verdict::Unchanged,
-            reason: None,
+            tail_samples: None,
+            resolution: None,
+            peak_live: None,
             per_process: None,
-            changed: false,
-            relative_to: None,
-        }
-    }
-
-    fn judged(baseline: &[f64], current: &[f64]) -> Row {
-        let mut r = row(baseline, current);
-        judge_memory(&mut r, Some(1.0), &Settings::default());
-        r
+        };
+        judge(input, &Settings::default(), 0)
     }
 
     #[test]
