@@ -113,7 +113,9 @@ impl CacheShare {
             format!(
                 "warning: the shared L3 is contended by others (not in the load average): {}; \
                  on such a host allocators' costs on heaps of a few MiB and more, and the \
-                 ratios between them, move from run to run by more than their intervals show",
+                 ratios between them, move from run to run by more than their intervals show; \
+                 a run made in shards at different times (`run --shard K/N`, then `merge`) \
+                 averages over the host's phases (README \"Stability\")",
                 self.line(summary)
             )
         })
