@@ -20,6 +20,13 @@
 #                                        # then samples the same stretch of the host's drift:
 #                                        # tests whether drift between runs is their spread
 #                                        # (2026-12-01: it was not; README "ninth attempt").
+#   SHARDS=10 SPREAD=45 scripts/stability.sh
+#                                        # each run spread over its own stretch of time: its
+#                                        # 10 shards one after another, 45 s idle between
+#                                        # them, the runs one after another. Tests whether a
+#                                        # run sampling ~10 minutes of the host holds still
+#                                        # from one such stretch to the next (where SHARDS
+#                                        # alone gives every run the same stretch).
 #
 # A run's ratio is what the verdict reports: per throughput process the median of the rounds'
 # paired ratios, then their geometric mean; its interval (read from the run's summary.md) is
@@ -58,6 +65,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-5}"
+spread="${SPREAD:-}"
+if [[ -n "$spread" ]] && { [[ ! "$spread" =~ ^[0-9]+$ ]] || (( ${SHARDS:-1} < 2 )); }; then
+    echo "stability.sh: SPREAD must be a whole number of seconds, with SHARDS of 2 or more" >&2
+    exit 2
+fi
 source scripts/lib.sh
 if [[ -n "${ANALYSE:-}" ]]; then
     out="$ANALYSE"
@@ -87,7 +99,19 @@ one_run() { # out label [extra options]
     "$bin" run -w dicts,json,webapp -a pymalloc,cpython:3.11,jemalloc,mimalloc,system \
         --quiet --no-plots --out "$dir" --label "$label" "$@" ${EXTRA:-}
 }
-if (( shards > 1 )); then
+if [[ -n "$spread" ]]; then
+    # Each run on its own stretch of time: its shards one after another with SPREAD seconds
+    # of idle between them, the runs one after another.
+    for i in $(seq 1 "$runs"); do
+        for k in $(seq 1 "$shards"); do
+            one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
+            if (( k < shards )); then sleep "$spread"; fi
+        done
+    done
+    for i in $(seq 1 "$runs"); do
+        "$bin" merge --quiet --no-plots -o "$out/s$i" "$out/.parts/s$i"/*
+    done
+elif (( shards > 1 )); then
     # Shards of every run in turn; parts kept apart so the analysis sees only merged runs.
     for k in $(seq 1 "$shards"); do
         for i in $(seq 1 "$runs"); do
