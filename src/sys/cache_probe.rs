@@ -114,8 +114,8 @@ impl CacheShare {
                 "warning: the shared L3 is contended by others (not in the load average): {}; \
                  on such a host allocators' costs on heaps of a few MiB and more, and the \
                  ratios between them, move from run to run by more than their intervals show; \
-                 a run made in shards at different times (`run --shard K/N`, then `merge`) \
-                 averages over the host's phases (README \"Stability\")",
+                 runs to be compared agree when made interleaved, shard by shard \
+                 (`scripts/ab.sh` for two builds; README \"Stability\")",
                 self.line(summary)
             )
         })

@@ -166,8 +166,11 @@ fn a_contended_cache_is_warned_about_and_recorded() {
         "{err}"
     );
     assert!(err.contains("missed it on 78 % of its reads"), "{err}");
-    // It names the remedy that held still on such a host: shards made at different times.
-    assert!(err.contains("`run --shard K/N`, then `merge`"), "{err}");
+    // It names the remedy that held still on such a host: the compared runs interleaved.
+    assert!(
+        err.contains("agree when made interleaved, shard by shard"),
+        "{err}"
+    );
     let json = results_json(&busy);
     assert_eq!(json["machine"]["cache_share"]["hit_ns"], 14.0);
     assert_eq!(json["machine"]["cache_share"]["samples_ns"][1], 140.0);

@@ -280,3 +280,30 @@ fn ratios_moved_to_one_memory_speed_agree_where_memory_speed_explains_the_spread
     let by_null = jemalloc("net throughput moved to one host speed");
     assert!(!by_null.ends_with("± 0.0 %"), "{by_null}");
 }
+
+#[test]
+fn a_spread_without_shards_or_in_words_is_refused_in_one_line() {
+    for (spread, shards) in [("x", "10"), ("45", "1"), ("-3", "10")] {
+        let out = Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stability.sh"))
+            .env("SPREAD", spread)
+            .env("SHARDS", shards)
+            .env("PYBENCH_BIN", "/nonexistent/pybench")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "SPREAD={spread} SHARDS={shards}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("SPREAD must be a whole number"), "{err}");
+        // Refused before anything ran: no load line, no build.
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
