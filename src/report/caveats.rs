@@ -41,6 +41,7 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
     }
     lines.extend(super::precision::precision_line(results, &verdicts));
     lines.extend(warm_fault_lines(results));
+    lines.extend(super::outliers::outlier_lines(results));
     lines.extend(memory_speed_line(results, &verdicts));
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
     if let Some(worst) = noisy

@@ -4,6 +4,7 @@ pub mod caveats;
 pub mod export;
 pub mod merge;
 pub mod model;
+pub mod outliers;
 pub mod per_process;
 pub mod precision;
 pub mod store;
