@@ -18,6 +18,9 @@ pub const OUTLIER_FACTOR: f64 = 1.5;
 /// from the median: in a cell whose processes all scatter widely, none stands out.
 const OUTLIER_MADS: f64 = 5.0;
 
+/// At most one process in this many (and always one) may be named in a cell.
+const MAX_FAR_SHARE: usize = 10;
+
 /// Fewest processes in a cell before one is called far from the rest.
 const MIN_PROCESSES: usize = 5;
 
@@ -68,7 +71,9 @@ fn cell_line(w: &str, a: &str, procs: &[Process]) -> Option<String> {
         .map(|(p, l)| (p, l - centre))
         .filter(|(_, d)| d.abs() >= OUTLIER_FACTOR.ln() && d.abs() > OUTLIER_MADS * mad)
         .collect();
-    if far.is_empty() {
+    // Far processes are a few against many; more than one in ten is a cell of two kinds of
+    // process (bimodal), which the wide-interval warning covers.
+    if far.is_empty() || far.len() > (procs.len() / MAX_FAR_SHARE).max(1) {
         return None;
     }
     let described: Vec<String> = far.iter().map(|(p, d)| describe(p, *d)).collect();
@@ -202,6 +207,15 @@ mod tests {
         assert!(outlier_lines(&run(19, wide)).is_empty());
         // Four processes are too few to call one of them far from the rest.
         let r = run(4, |p| if p == 0 { vec![13.0; 3] } else { usual(p) });
+        assert!(outlier_lines(&r).is_empty());
+        // Two kinds of process, 2 of 5 at twice the others' cost: bimodal, not far ones.
+        let r = run(5, |p| {
+            if p % 2 == 1 {
+                vec![10.4; 3]
+            } else {
+                vec![5.2; 3]
+            }
+        });
         assert!(outlier_lines(&r).is_empty());
         // A process 1.4× slower, however steady the others, is within the factor.
         let r = run(10, |p| {
