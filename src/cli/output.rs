@@ -127,17 +127,8 @@ pub fn auto_label(workloads: &[String]) -> String {
 /// shared L3 (which the load average cannot see from inside a virtual machine), and a load
 /// average at or above the core count.
 pub fn warn_about_noise(machine: &MachineInfo) {
-    if let Some(w) = machine.cache_share.as_ref().and_then(|c| c.warning()) {
-        eprintln!("{w}");
-    }
-    if let Some(load) = machine.load_average {
-        if load >= machine.cores as f64 {
-            eprintln!(
-                "warning: load average {load:.2} is at or above the {} cores: figures will be \
-                 noisy (intervals say how much)",
-                machine.cores
-            );
-        }
+    for line in crate::report::caveats::machine_caveats(machine) {
+        eprintln!("{line}");
     }
 }
 

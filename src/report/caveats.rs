@@ -8,7 +8,28 @@ use super::verdict::{
     answer_figures, judge, single_process, wide_intervals, WideFigure, WorkloadVerdict,
 };
 use crate::stats::{median, processes_for_half_width, slope};
+use crate::sys::procfs::MachineInfo;
 use std::collections::{BTreeMap, HashMap};
+
+/// The lines about the machine a run was measured on: a shared cache others held much of
+/// as it started (`sys::cache_probe`), a load average at or above the core count. `run`
+/// prints them as it starts, and `summary.md` keeps them beside the figures they qualify.
+pub fn machine_caveats(machine: &MachineInfo) -> Vec<String> {
+    let mut lines: Vec<String> = machine
+        .cache_share
+        .as_ref()
+        .and_then(|c| c.warning())
+        .into_iter()
+        .collect();
+    if let Some(load) = machine.load_average.filter(|l| *l >= machine.cores as f64) {
+        lines.push(format!(
+            "warning: load average {load:.2} is at or above the {} cores: figures will be \
+             noisy (intervals say how much)",
+            machine.cores
+        ));
+    }
+    lines
+}
 
 /// Interval half-width (relative) above which a figure is reported as noisy (issue 12: "warn
 /// when a figure's interval is wider than ±5 %").

@@ -152,6 +152,7 @@ impl Exporter for Markdown {
             write!(out, "{text}")?;
         }
         let medians_shown = markdown_medians(results, sampled, out)?;
+        markdown_caveats(results, out)?;
         markdown_failures(results, out)?;
         if let Some(v) = &results.validation {
             writeln!(out, "## Validation: replay vs the real program\n")?;
@@ -174,6 +175,25 @@ impl Exporter for Markdown {
         }
         Ok(())
     }
+}
+
+/// What `run` printed on stderr about its figures (the machine, wide intervals, processes
+/// far from the rest, …), kept beside them: a summary read later, or as a CI artifact,
+/// would otherwise show intervals without what qualifies them.
+fn markdown_caveats(results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
+    let reference = results.parameters.reference.as_deref();
+    let lines: Vec<String> = super::caveats::machine_caveats(&results.machine)
+        .into_iter()
+        .chain(super::caveats::throughput_caveats(results, reference))
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## Caveats\n")?;
+    for line in lines {
+        writeln!(out, "- {line}")?;
+    }
+    writeln!(out)
 }
 
 /// The per-repetition median tables of `summary.md`, for the workloads the verdict does not

@@ -174,8 +174,20 @@ fn a_contended_cache_is_warned_about_and_recorded() {
     let json = results_json(&busy);
     assert_eq!(json["machine"]["cache_share"]["hit_ns"], 14.0);
     assert_eq!(json["machine"]["cache_share"]["samples_ns"][1], 140.0);
-    let (_quiet, err) = run("cache-quiet", common::QUIET_CACHE);
+    // summary.md keeps what qualifies its figures, in a section of its own.
+    let summary = std::fs::read_to_string(common::run_dir(&busy).join("summary.md")).unwrap();
+    let caveats = summary
+        .split("## Caveats\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(
+        caveats.contains("\n- warning: the shared L3 is contended by others"),
+        "{summary}"
+    );
+    let (quiet, err) = run("cache-quiet", common::QUIET_CACHE);
     assert!(!err.contains("contended"), "{err}");
+    let summary = std::fs::read_to_string(common::run_dir(&quiet).join("summary.md")).unwrap();
+    assert!(!summary.contains("contended"), "{summary}");
 }
 
 /// The shared-cache probe itself, unfaked: where sysfs gives the L3's size, a run records
