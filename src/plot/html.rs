@@ -68,6 +68,15 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
         );
     }
     summary_tables(&mut s, results);
+    // What qualifies the tables above, as summary.md keeps it.
+    let caveats = crate::report::caveats::run_caveats(results);
+    if !caveats.is_empty() {
+        let _ = writeln!(s, "<h2>Caveats</h2>\n<ul class=\"caveats\">");
+        for line in caveats {
+            let _ = writeln!(s, "<li>{}</li>", escape(&line));
+        }
+        let _ = writeln!(s, "</ul>");
+    }
     let mut section = "";
     for f in figures {
         if f.section != section {

@@ -11,6 +11,15 @@ use crate::stats::{median, processes_for_half_width, slope};
 use crate::sys::procfs::MachineInfo;
 use std::collections::{BTreeMap, HashMap};
 
+/// Every caveat of a saved run, as `summary.md` and `index.html` keep them: the machine's,
+/// then its throughput figures' (relative to the run's own `--reference`).
+pub fn run_caveats(results: &RunResults) -> Vec<String> {
+    let reference = results.parameters.reference.as_deref();
+    let mut lines = machine_caveats(&results.machine);
+    lines.extend(throughput_caveats(results, reference));
+    lines
+}
+
 /// The lines about the machine a run was measured on: a shared cache others held much of
 /// as it started (`sys::cache_probe`), a load average at or above the core count. `run`
 /// prints them as it starts, and `summary.md` keeps them beside the figures they qualify.

@@ -181,11 +181,7 @@ impl Exporter for Markdown {
 /// far from the rest, …), kept beside them: a summary read later, or as a CI artifact,
 /// would otherwise show intervals without what qualifies them.
 fn markdown_caveats(results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
-    let reference = results.parameters.reference.as_deref();
-    let lines: Vec<String> = super::caveats::machine_caveats(&results.machine)
-        .into_iter()
-        .chain(super::caveats::throughput_caveats(results, reference))
-        .collect();
+    let lines = super::caveats::run_caveats(results);
     if lines.is_empty() {
         return Ok(());
     }

@@ -306,6 +306,21 @@ fn index_html_shows_the_same_verdict_rows_as_summary_md() {
     assert_eq!(html_rows, md_rows);
     assert!(md_rows.iter().any(|r| r[2] == "reference"), "{md_rows:?}");
     assert!(!html.contains("Medians over repetitions"), "{html}");
+    // The caveats too, line for line (two processes of a tiny stream: wide intervals).
+    let md_caveats: Vec<&str> = (md.split("## Caveats\n").nth(1))
+        .unwrap_or_else(|| panic!("no caveats in {md}"))
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("- "))
+        .filter_map(|l| l.strip_prefix("- "))
+        .collect();
+    assert!(!md_caveats.is_empty(), "{md}");
+    let html_caveats: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("ul") && n.attribute("class") == Some("caveats"))
+        .flat_map(|ul| ul.children().filter(|c| c.has_tag_name("li")))
+        .map(|li| li.text().unwrap_or(""))
+        .collect();
+    assert_eq!(html_caveats, md_caveats);
 }
 
 /// index.html parsed (it is XHTML with a doctype).
