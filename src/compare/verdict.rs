@@ -254,10 +254,6 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                 Some(n) if n < MIN_TAIL_SAMPLES => {
                     row.verdict = Verdict::NotSignificant;
                     row.reason = Some(format!("{} {TAIL_REASON}", n.floor()));
-                    // Not judged at all: one outlier's value (`lat_max` always) moves by tens of
-                    // percent between identical runs, and listing it by default buried the
-                    // rows a reader can act on (12 of 25 rows of an A/B of one build, 2026-12-05).
-                    return row;
                 }
                 // Percentiles are multiples of the timer's tick: one tick is resolution.
                 _ if input
@@ -288,6 +284,10 @@ fn changed(row: &Row, s: &Settings) -> bool {
     match row.verdict {
         Verdict::Regressed | Verdict::Improved => true,
         Verdict::Unchanged => false,
+        // Not judged at all: one outlier's value (`lat_max` always) moves by tens of percent
+        // between identical runs, and listing it by default buried the rows a reader can act
+        // on (12 of 25 rows of an A/B of one build, 2026-12-05).
+        Verdict::NotSignificant if unjudged_tail(row) => false,
         Verdict::NotSignificant => {
             let t = match row.class {
                 Class::Counter => s.counter_threshold,
