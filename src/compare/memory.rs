@@ -12,7 +12,7 @@
 //! figure each keep the old rule, the ratio alone; constant sides need no test (any
 //! difference between them is significant, and none is unchanged).
 
-use super::verdict::direction;
+use super::verdict::{direction, p_text, welch_verdict};
 use super::{Row, Settings, Verdict};
 use crate::stats;
 
@@ -23,53 +23,36 @@ pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Setti
     let hib = row.higher_is_better;
     // A change of a few pages is no evidence whatever the test says.
     let within_floor = bytes_per_unit.is_some_and(|k| (cm - bm).abs() * k <= s.memory_floor);
-    let verdict_for = |dir: i8| match dir {
-        0 => Verdict::Unchanged,
-        d if d > 0 => Verdict::Regressed,
-        _ => Verdict::Improved,
-    };
-    let tested = (row.baseline.len() >= 2 && row.current.len() >= 2)
-        .then(|| stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha))
-        .flatten();
-    let Some(w) = tested else {
-        // One figure a side, or a figure of zero (no logarithm): the ratio of medians.
+    // Welch's test needs two figures a side and none at zero (its logarithm).
+    let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha) else {
+        // One figure a side, or a figure of zero: the ratio of medians alone.
         let dir = match row.ratio {
             Some(r) => direction(r, s.memory_threshold, hib),
             None if cm > 0.0 => direction(f64::INFINITY, 0.0, hib),
             None => 0,
         };
-        if !within_floor {
-            row.verdict = verdict_for(dir);
-        }
+        row.verdict = match dir {
+            _ if within_floor => Verdict::Unchanged,
+            0 => Verdict::Unchanged,
+            d if d > 0 => Verdict::Regressed,
+            _ => Verdict::Improved,
+        };
         return;
     };
-    row.ratio = Some(w.ratio.point);
-    row.interval = Some((w.ratio.lo, w.ratio.hi));
-    row.p_value = Some(w.p);
     let t = s.memory_threshold;
-    let dir = direction(w.ratio.point, t, hib);
-    let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
-    let significant = w.p < s.alpha;
-    row.verdict = if within_floor || within {
-        Verdict::Unchanged
-    } else if significant && dir != 0 {
-        verdict_for(dir)
-    } else {
-        Verdict::NotSignificant
-    };
+    let significant = welch_verdict(row, &w, t, s.alpha);
+    if within_floor {
+        row.verdict = Verdict::Unchanged;
+    }
     if row.verdict == Verdict::NotSignificant {
-        let p = if w.p < 0.001 {
-            "p < 0.001".to_string()
-        } else {
-            format!("p = {:.3}", w.p)
-        };
         let why = if significant {
             format!("the change is within ±{:.0} %", t * 100.0)
         } else {
             "the figures vary between processes as much as that".to_string()
         };
         row.reason = Some(format!(
-            "{p} over {} + {} processes: {why}",
+            "{} over {} + {} processes: {why}",
+            p_text(w.p),
             row.baseline.len(),
             row.current.len()
         ));

@@ -319,25 +319,37 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
     let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha) else {
         return judge_statistically(row, t, s, seed);
     };
-    let hib = row.higher_is_better;
-    row.ratio = Some(w.ratio.point);
-    row.interval = Some((w.ratio.lo, w.ratio.hi));
-    row.p_value = Some(w.p);
     row.per_process = Some(PerProcess { samples, df: w.df });
-    let significant = w.p < s.alpha;
-    let dir = direction(w.ratio.point, t, hib);
-    let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
-    let p = if w.p < 0.001 {
-        "p < 0.001".to_string()
-    } else {
-        format!("p = {:.3}", w.p)
-    };
+    let significant = welch_verdict(row, &w, t, s.alpha);
     let basis = format!(
-        "{p}, {} + {} processes of ≥ {samples} sample{}",
+        "{}, {} + {} processes of ≥ {samples} sample{}",
+        p_text(w.p),
         row.baseline.len(),
         row.current.len(),
         if samples == 1 { "" } else { "s" }
     );
+    row.reason = match row.verdict {
+        Verdict::Unchanged => None,
+        Verdict::NotSignificant if significant => Some(format!(
+            "{basis}, but the change is within ±{:.0} %",
+            t * 100.0
+        )),
+        _ => Some(basis),
+    };
+}
+
+/// Sets `row`'s ratio, interval and p from Welch's test `w`, and its verdict by threshold
+/// `t`: a change when significant at `alpha` and the ratio lies beyond `t`, unchanged when
+/// the whole interval lies within it, not significant otherwise. Returns whether `w` was
+/// significant. Shared by per-process throughput and memory figures (`memory`).
+pub(super) fn welch_verdict(row: &mut Row, w: &stats::LogRatio, t: f64, alpha: f64) -> bool {
+    let hib = row.higher_is_better;
+    row.ratio = Some(w.ratio.point);
+    row.interval = Some((w.ratio.lo, w.ratio.hi));
+    row.p_value = Some(w.p);
+    let significant = w.p < alpha;
+    let dir = direction(w.ratio.point, t, hib);
+    let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
     row.verdict = if significant && dir > 0 {
         Verdict::Regressed
     } else if significant && dir < 0 {
@@ -347,14 +359,16 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
     } else {
         Verdict::NotSignificant
     };
-    row.reason = match row.verdict {
-        Verdict::Unchanged => None,
-        Verdict::NotSignificant if significant => Some(format!(
-            "{basis}, but the change is within ±{:.0} %",
-            t * 100.0
-        )),
-        _ => Some(basis),
-    };
+    significant
+}
+
+/// A p-value as the reasons print it.
+pub(super) fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {p:.3}")
+    }
 }
 
 /// Timing and counters: significant (U test) and the whole bootstrap interval beyond `t`.
