@@ -99,25 +99,25 @@ one_run() { # out label [extra options]
     "$bin" run -w dicts,json,webapp -a pymalloc,cpython:3.11,jemalloc,mimalloc,system \
         --quiet --no-plots --out "$dir" --label "$label" "$@" ${EXTRA:-}
 }
-if [[ -n "$spread" ]]; then
-    # Each run on its own stretch of time: its shards one after another with SPREAD seconds
-    # of idle between them, the runs one after another.
-    for i in $(seq 1 "$runs"); do
-        for k in $(seq 1 "$shards"); do
-            one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
-            if (( k < shards )); then sleep "$spread"; fi
-        done
-    done
-    for i in $(seq 1 "$runs"); do
-        "$bin" merge --quiet --no-plots -o "$out/s$i" "$out/.parts/s$i"/*
-    done
-elif (( shards > 1 )); then
-    # Shards of every run in turn; parts kept apart so the analysis sees only merged runs.
-    for k in $(seq 1 "$shards"); do
+if (( shards > 1 )); then
+    # Parts kept apart so the analysis sees only merged runs.
+    if [[ -n "$spread" ]]; then
+        # Each run on its own stretch of time: its shards one after another with SPREAD
+        # seconds of idle between them, the runs one after another.
         for i in $(seq 1 "$runs"); do
-            one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
+            for k in $(seq 1 "$shards"); do
+                one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
+                if (( k < shards )); then sleep "$spread"; fi
+            done
         done
-    done
+    else
+        # Shards of every run in turn.
+        for k in $(seq 1 "$shards"); do
+            for i in $(seq 1 "$runs"); do
+                one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
+            done
+        done
+    fi
     for i in $(seq 1 "$runs"); do
         "$bin" merge --quiet --no-plots -o "$out/s$i" "$out/.parts/s$i"/*
     done
