@@ -4,12 +4,8 @@
 //! its repeats (the same few sizes, the same tags) instead of seeing them interleaved; on
 //! the shipped traces that alone saves 15 – 20 % over version 1's interleaved stream.
 
-use super::decode::{
-    admit_slot, bad, field, marker, slot_limit_after, slot_limit_at_start, varint, DOMAINS,
-    SLOT_STEP,
-};
+pub use super::column_decoder::decode_block;
 use super::format::*;
-use super::live::SlotSink;
 use super::writer::DeltaState;
 use crate::workload::Event;
 
@@ -248,10 +244,10 @@ pub fn unpack(
 #[derive(Debug, Clone, Default)]
 pub struct AllocOrder {
     pub refs: bool,
-    slots: Vec<u32>,
+    pub(super) slots: Vec<u32>,
     /// The block's stack of freed slots (format.rs: every allocation pops it), kept here for
     /// the same reason.
-    freed: Vec<u32>,
+    pub(super) freed: Vec<u32>,
 }
 
 impl AllocOrder {
@@ -262,195 +258,6 @@ impl AllocOrder {
             ..AllocOrder::default()
         }
     }
-}
-
-/// Decodes `count` events of one version-2 block from its columns into `out` (and their
-/// pace, in cycles, into `pace` when the trace has a pace column), reporting each allocator
-/// event to `live` as it goes; returns the slot-table size after them (`table` is the size
-/// before). Errors name the event's index in the block, and leave `out` and `pace` as they
-/// were (`live` may have seen the events before the error: a caller stops at one).
-pub fn decode_block(
-    cols: &[Vec<u8>; COLUMNS],
-    count: u32,
-    table: u32,
-    out: &mut Vec<Event>,
-    mut pace: Option<&mut Vec<u64>>,
-    order: &mut AllocOrder,
-    live: &mut impl SlotSink,
-) -> Result<u32, String> {
-    let (events_before, pace_before) = (out.len(), pace.as_deref().map_or(0, Vec::len));
-    let decoded = decode_columns(cols, count, table, out, pace.as_deref_mut(), order, live);
-    if decoded.is_err() {
-        out.truncate(events_before);
-        if let Some(p) = pace {
-            p.truncate(pace_before);
-        }
-    }
-    decoded
-}
-
-/// [`decode_block`]'s work, which may leave what it decoded before an error in `out` and
-/// `pace`.
-fn decode_columns(
-    cols: &[Vec<u8>; COLUMNS],
-    count: u32,
-    mut table: u32,
-    out: &mut Vec<Event>,
-    mut pace: Option<&mut Vec<u64>>,
-    order: &mut AllocOrder,
-    live: &mut impl SlotSink,
-) -> Result<u32, String> {
-    let tags = &cols[COL_TAGS];
-    if tags.len() != count as usize {
-        return Err(format!("{} tags for {count} events", tags.len()));
-    }
-    if pace.is_none() && !cols[COL_PACE].is_empty() {
-        return Err("a pace column in a trace whose header has no pace flag".into());
-    }
-    let mut pos = [0usize; COLUMNS];
-    // The pace column on its own (it depends on nothing else), so the event loop below has
-    // no per-event test for it.
-    if let Some(p) = pace.as_deref_mut() {
-        p.reserve(count as usize);
-        for i in 0..count {
-            let c = varint(&cols[COL_PACE], &mut pos[COL_PACE])
-                .and_then(pace_cycles)
-                .ok_or_else(|| bad(i, "pace column ends early or holds a bad code"))?;
-            p.push(c);
-        }
-    }
-    out.reserve(count as usize);
-    let start = out.len();
-    // Each event is written straight into the reserved room (no capacity test per event);
-    // the length is set once all are decoded.
-    let room = &mut out.spare_capacity_mut()[..count as usize];
-    slot_limit_at_start(table)?;
-    let (mut slot_now, mut thread) = (0u32, 0u16);
-    // The block's allocations in order (`head` of them so far) and its freed stack (`top`
-    // deep), each at most one entry an event: slices sized once, with their depths in
-    // locals, where pushing to vectors reloaded and stored each length on every event.
-    let refs = order.refs;
-    order.slots.resize(count as usize, 0);
-    order.freed.resize(count as usize, 0);
-    let (placed, freed) = (&mut order.slots[..], &mut order.freed[..]);
-    let (mut head, mut top) = (0usize, 0usize);
-    let mut last = 0usize;
-    for ((i, &tag), dst) in tags.iter().enumerate().zip(room) {
-        let i = i as u32;
-        if tag & TAG_THREAD != 0 {
-            let t = field(&cols[COL_THREADS], &mut pos[COL_THREADS], i, "thread")?;
-            thread = u16::try_from(t).map_err(|_| bad(i, "thread id out of range"))?;
-        }
-        let op = tag & 7;
-        let domain = (tag >> 3) & 3;
-        if op > OP_FREE {
-            dst.write(marker(&cols[COL_ARGS], &mut pos[COL_ARGS], i, tag, op)?);
-            continue;
-        }
-        let allocating = op <= OP_CALLOC;
-        let mode = tag >> 6;
-        let slot = if mode == SLOT_EXPLICIT {
-            if !allocating && domain != 0 {
-                last = match domain {
-                    1 => {
-                        let k = varint(&cols[COL_REFS], &mut pos[COL_REFS]).unwrap_or(0);
-                        if k == 0 || k >= RING as u64 || k > head as u64 {
-                            return Err(bad(i, "bad recent-allocation reference"));
-                        }
-                        head - k as usize
-                    }
-                    2 if refs => {
-                        let v = varint(&cols[COL_SLOTS], &mut pos[COL_SLOTS])
-                            .ok_or_else(|| bad(i, "slot column ends early"))?;
-                        let place = (last as i64).wrapping_add(unzigzag(v));
-                        if !(0..head as i64).contains(&place) {
-                            return Err(bad(i, "allocation-order reference out of the block"));
-                        }
-                        place as usize
-                    }
-                    3 if refs && last + 1 < head => last + 1,
-                    3 if refs => return Err(bad(i, "allocation-order reference out of the block")),
-                    _ => return Err(bad(i, "allocation-order bits without the order flag")),
-                };
-                placed[last]
-            } else {
-                let v = varint(&cols[COL_SLOTS], &mut pos[COL_SLOTS])
-                    .ok_or_else(|| bad(i, "slot column ends early"))?;
-                let s = i64::from(slot_now) + unzigzag(v);
-                u32::try_from(s).unwrap_or(u32::MAX)
-            }
-        } else if allocating && mode == SLOT_PREDICTED {
-            if top > 0 {
-                freed[top - 1]
-            } else {
-                table
-            }
-        } else {
-            slot_now.wrapping_add(SLOT_STEP[mode as usize])
-        };
-        // Every allocation pops the freed stack (format.rs), whichever way it names its slot.
-        top -= usize::from(allocating && top > 0);
-        table = admit_slot(i, slot, table, allocating)?;
-        slot_now = slot;
-        let e = match op {
-            OP_ALLOC | OP_CALLOC => {
-                let Some(&domain) = DOMAINS.get(domain as usize) else {
-                    return Err(bad(i, "domain 3 does not exist"));
-                };
-                placed[head] = slot;
-                head += 1;
-                let size = field(&cols[COL_SIZES], &mut pos[COL_SIZES], i, "size")?;
-                if op == OP_ALLOC {
-                    Event::Alloc {
-                        slot,
-                        size,
-                        domain,
-                        thread,
-                    }
-                } else {
-                    let n = field(&cols[COL_ARGS], &mut pos[COL_ARGS], i, "calloc count")?;
-                    if u64::from(n) * u64::from(size) > MAX_REQUEST {
-                        return Err(bad(i, &format!("calloc({n}, {size}) is absurdly large")));
-                    }
-                    Event::Calloc {
-                        slot,
-                        n,
-                        size,
-                        domain,
-                        thread,
-                    }
-                }
-            }
-            _ if domain != 0 && mode != SLOT_EXPLICIT => {
-                return Err(bad(i, "domain bits set on a realloc or free"))
-            }
-            OP_REALLOC => Event::Realloc {
-                slot,
-                size: field(&cols[COL_SIZES], &mut pos[COL_SIZES], i, "size")?,
-                thread,
-            },
-            _ => {
-                freed[top] = slot;
-                top += 1;
-                Event::Free { slot, thread }
-            }
-        };
-        live.touch(i, slot, allocating, op != OP_REALLOC);
-        dst.write(e);
-    }
-    // SAFETY: the loop wrote all `count` slots of `room` (one per tag, `tags.len() ==
-    // count`), and `reserve` made room for them after `start`.
-    unsafe { out.set_len(start + count as usize) };
-    slot_limit_after(table, &out[start..])?;
-    for (c, (col, p)) in cols.iter().zip(pos).enumerate().skip(1) {
-        if p != col.len() && !(c == COL_PACE && pace.is_none()) {
-            return Err(format!(
-                "column {c}: {} bytes left after {count} events",
-                col.len() - p
-            ));
-        }
-    }
-    Ok(table)
 }
 
 /// What the encoders write of an event: its op code, domain bits, thread (a marker keeps the

@@ -10,6 +10,7 @@
 
 pub mod accounting;
 pub mod block;
+mod column_decoder;
 pub mod columns;
 pub mod convert;
 pub mod decode;
