@@ -179,7 +179,7 @@ proptest! {
         cuts in prop::collection::vec(0usize..400, 0..4),
     ) {
         let (got, scratch) = check_by_blocks(&events, cuts);
-        prop_assert!(scratch.words.iter().all(|w| *w == [0, 0]));
+        prop_assert!(scratch.states.iter().all(|&s| s == UNSEEN));
         let want = Liveness::default().check(&events, 0);
         prop_assert_eq!(got, want);
     }
@@ -226,7 +226,7 @@ proptest! {
         summarize(&events, &mut SummaryScratch::default(), &mut want);
         prop_assert_eq!(&summary.touched, &want.touched);
         prop_assert_eq!(summary.broken, want.broken);
-        prop_assert!(scratch.words.iter().all(|w| *w == [0, 0]));
+        prop_assert!(scratch.states.iter().all(|&s| s == UNSEEN));
     }
 
     /// Whatever the input, the repaired stream frees and resizes only live blocks, and
