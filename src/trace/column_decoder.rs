@@ -1,10 +1,10 @@
 //! The decoder of version-2 events blocks ([`super::columns`] is their encoder): the hot
 //! loop of every trace read. An event's one-byte tag decides everything else about it (op,
-//! domain or reference kind, a thread change, how its slot is named), so the loop dispatches
-//! on the tag to a copy of the event decoder specialised for that tag ([`by_tag`]): each
-//! copy knows at compile time which columns it reads, which checks can fail and which
-//! variant it builds, where one general decoder tested all of it on every event. A trace
-//! uses a few dozen tags (22 on json_tool's, 29 on compileall's), so few copies are hot.
+//! domain or reference kind, a thread change, how its slot is named). A trace uses a few
+//! dozen tags (22 on json_tool's, 29 on compileall's), and ten of them are nearly all its
+//! events ([`HOT_TAGS`]): those get a copy of the event decoder compiled for that tag
+//! ([`by_tag`]), which knows which columns it reads, which checks can fail and which variant
+//! it builds, where the general copy, which the other tags share, tests all of it.
 
 use super::columns::AllocOrder;
 use super::decode::{
@@ -118,10 +118,10 @@ fn decode_columns<const HOT: bool>(
 }
 
 /// The tags that make up nearly all of a trace, most common first (counted by
-/// `examples/tag_mix.rs`: these ten are 99 % of json_tool's events, 97 % of pip_list's and
-/// of `gen -w webapp`'s, 91 – 92 % of test_json's and compileall's): an allocation in the
-/// predicted slot, a free of the previous event's slot or of a recent allocation, and so
-/// on. Twelve, adding the next two, were no faster (2026-12-05).
+/// `examples/tag_mix.rs`: these ten are all but 0.1 % of json_tool's events, 97 % of
+/// pip_list's and of `gen -w webapp`'s, 92 % of test_json's and 94 % of compileall's): an
+/// allocation in the predicted slot, a free of the previous event's slot or of a recent
+/// allocation, and so on. Twelve, adding the next two, were no faster (2026-12-05).
 const HOT_TAGS: [u8; 10] = [
     OP_ALLOC | 2 << 3 | SLOT_PREDICTED << 6,  // object domain
     OP_FREE | SLOT_SAME << 6,                 // the previous event's slot
@@ -138,9 +138,9 @@ const HOT_TAGS: [u8; 10] = [
 /// Decodes one event with a copy of [`Cursor::event`] specialised for its tag when the tag
 /// is one of [`HOT_TAGS`], else with the general copy. Each specialised copy knows at
 /// compile time which columns it reads, which checks can fail and which variant it builds:
-/// about 30 % fewer instructions an event. They are chosen by comparisons in turn, which
-/// the branch predictor follows as it did the general decoder's tests of the tag's bits;
-/// a jump table over all 256 tags mispredicted more and was ~10 % slower (2026-12-05).
+/// about 30 % fewer instructions an event. Written as comparisons in turn, which the
+/// compiler makes into a jump table of eleven targets; a match over all 256 tags, each arm
+/// its own copy, was ~10 % slower (2026-12-05).
 macro_rules! by_tag {
     ($tag:expr, $cur:expr, $rd:expr, $i:expr, $live:expr, $dst:expr) => {{
         let t = $tag;
