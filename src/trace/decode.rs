@@ -13,8 +13,10 @@ pub(super) const SLOT_STEP: [u32; 4] = [0, 0, 1, u32::MAX];
 /// A varint as [`get_varint`] reads it, with a branch-free fast path for the forms of at
 /// most four bytes (values below 2^28: every size, slot delta and reference a real trace
 /// holds): one bounds check and one 8-byte load instead of a branch per byte. Sizes mix one-
-/// and two-byte forms at random, so a byte-by-byte reader mispredicts on many of them.
-/// Used by both block versions' decoders.
+/// and two-byte forms at random, so a byte-by-byte reader mispredicts on many of them; the
+/// forms of one or two bytes (values below 16 Ki, nearly all) take a shorter packing still,
+/// a branch that real traces take almost always (2026-12-05: the column decoder 3 – 12 %
+/// faster on four of five traces). Used by both block versions' decoders.
 #[inline(always)]
 pub fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
     if let Some(bytes) = raw.get(*p..).and_then(<[u8]>::first_chunk::<8>) {
@@ -23,6 +25,12 @@ pub fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
         // lowest, and `stop ^ (stop - 1)` keeps the varint's own bytes of `w`, so packing
         // their seven-bit groups needs no length-dependent mask.
         let stop = !w & 0x8080_8080_8080_8080;
+        if stop & 0x8080 != 0 {
+            // One or two bytes: every size below 16 KiB, nearly every slot delta.
+            let w = w & (stop ^ (stop - 1));
+            *p += (stop.trailing_zeros() / 8 + 1) as usize;
+            return Some((w & 0x7f) | (w >> 1 & 0x3f80));
+        }
         if stop & 0x8080_8080 != 0 {
             let w = w & (stop ^ (stop - 1));
             let v = (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000);
