@@ -25,17 +25,15 @@ pub fn varint(raw: &[u8], p: &mut usize) -> Option<u64> {
         // lowest, and `stop ^ (stop - 1)` keeps the varint's own bytes of `w`, so packing
         // their seven-bit groups needs no length-dependent mask.
         let stop = !w & 0x8080_8080_8080_8080;
-        if stop & 0x8080 != 0 {
-            // One or two bytes: every size below 16 KiB, nearly every slot delta.
-            let w = w & (stop ^ (stop - 1));
-            *p += (stop.trailing_zeros() / 8 + 1) as usize;
-            return Some((w & 0x7f) | (w >> 1 & 0x3f80));
-        }
         if stop & 0x8080_8080 != 0 {
             let w = w & (stop ^ (stop - 1));
-            let v = (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000);
             *p += (stop.trailing_zeros() / 8 + 1) as usize;
-            return Some(v);
+            let two = (w & 0x7f) | (w >> 1 & 0x3f80);
+            // One or two bytes: every size below 16 KiB, nearly every slot delta.
+            if stop & 0x8080 != 0 {
+                return Some(two);
+            }
+            return Some(two | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000));
         }
     }
     get_varint(raw, p)

@@ -158,8 +158,9 @@ fn apply_bit(bits: &mut Vec<u64>, slot: u32, alloc: bool, flips: bool) -> bool {
 
 /// Grows the check's bitset to `len` words: out of line, as it happens once per new 64
 /// slots while [`Checking`]'s touch is inlined into each of the column decoder's specialised
-/// copies. (The summary's bitsets grow inline: out of line there, summarising ran 3 – 8 %
-/// slower on the 10^8 webapp trace, 2026-12-05 — code layout.)
+/// copies. (The summary's states grow inline: out of line, the summary of the time, two
+/// bitsets, ran 3 – 8 % slower on the 10^8 webapp trace, 2026-12-05 — code layout; not
+/// re-measured since it took a byte a slot.)
 #[cold]
 #[inline(never)]
 fn grow(bits: &mut Vec<u64>, len: usize) {
