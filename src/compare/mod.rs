@@ -285,6 +285,9 @@ pub struct Row {
     pub verdict: Verdict,
     /// Why a row is not significant, or anything else the reader should know.
     pub reason: Option<String>,
+    /// Set on a latency percentile left unjudged because too few timed ops lie above it
+    /// (how many: fewer than 10, and always so for `lat_max`).
+    pub thin_tail: Option<u64>,
     /// Set when the row was judged on per-process figures from per-pass samples (Welch);
     /// `p_value` is then Welch's and `ratio` that of geometric means.
     pub per_process: Option<PerProcess>,

@@ -103,16 +103,9 @@ pub const DEFAULT_MEMORY_FLOOR: f64 = 8.0 * 4096.0;
 /// `lat_max` (one observation) never is. Fewer samples make a percentile one outlier.
 pub const MIN_TAIL_SAMPLES: f64 = 10.0;
 
-/// The end of the reason of a latency row left unjudged for want of timed ops in its tail.
-const TAIL_REASON: &str = "timed op(s) above this percentile";
-
 /// Whether `row` is a latency percentile too thin to judge (`lat_max` always).
 pub(super) fn unjudged_tail(row: &Row) -> bool {
-    row.verdict == Verdict::NotSignificant
-        && row
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.ends_with(TAIL_REASON))
+    row.thin_tail.is_some()
 }
 
 /// The smaller of the two sides' medians of metric `name`/`op`.
@@ -209,6 +202,7 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         test: None,
         verdict: Verdict::Unchanged,
         reason: None,
+        thin_tail: None,
         per_process: None,
         relative_to: None,
         changed: false,
@@ -253,7 +247,11 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                 }
                 Some(n) if n < MIN_TAIL_SAMPLES => {
                     row.verdict = Verdict::NotSignificant;
-                    row.reason = Some(format!("{} {TAIL_REASON}", n.floor()));
+                    row.thin_tail = Some(n.floor() as u64);
+                    row.reason = Some(format!(
+                        "{} timed op(s) above this percentile",
+                        n.floor()
+                    ));
                 }
                 // Percentiles are multiples of the timer's tick: one tick is resolution.
                 _ if input

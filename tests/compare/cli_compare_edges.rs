@@ -377,4 +377,23 @@ fn latency_maxima_are_counted_not_listed_by_default() {
         .stdout(predicates::str::contains(
             "not significant (0 timed op(s) above this percentile)",
         ));
+    // JSON readers get the count as a field, not only inside the reason's text.
+    let out = pybench()
+        .args(["compare", "--all-rows", "--format", "json"])
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let rows = json["rows"].as_array().expect("rows");
+    let thin: Vec<_> = rows.iter().filter(|r| r["metric"] == "lat_max").collect();
+    assert_eq!(thin.len(), 4, "{rows:?}");
+    assert!(thin.iter().all(|r| r["thin_tail"] == 0), "{thin:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r["metric"] != "lat_max")
+            .all(|r| r["thin_tail"].is_null()),
+        "{rows:?}"
+    );
 }
