@@ -96,6 +96,12 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
         None => None,
     };
     let source = Source::load(&req.workload)?;
+    if asked.is_none() {
+        // Compared with the real obmalloc of the version named: a guess would mislead.
+        if let Some(w) = source.check_python()? {
+            anyhow::bail!("{w}; give --python 3.X to compare it as that version");
+        }
+    }
     // The rule `run` follows: --python if given, else the version the events are shaped for.
     let python = asked.unwrap_or_else(|| source.python());
     let preset = Preset::for_python(python.name())

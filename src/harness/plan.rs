@@ -78,6 +78,14 @@ fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<
         .iter()
         .map(|w| {
             let source = Source::load(w)?;
+            if req.cell.overrides.python.is_none() {
+                if let Some(w) = source.check_python()? {
+                    let nearest = source.python();
+                    warnings.push(format!(
+                        "{w}: replayed as {nearest}, the nearest (--python 3.X chooses another)"
+                    ));
+                }
+            }
             warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
             if req.cell.mutator.is_some() {
                 super::mutator::check_source(&source)?;

@@ -12,7 +12,7 @@
 use super::format::MAGIC;
 use super::parallel::ParallelReader;
 use super::{Meta, TraceReader, EXTENSION};
-use crate::workload::{Event, EventSource, Overrides, PyVersion, Workload};
+use crate::workload::{Event, EventSource, Op, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -230,13 +230,26 @@ impl Source {
         let mut r = ParallelReader::open(path, allow_malformed).with_context(ctx)?;
         let mut repairer = crate::trace::live::Repairer::default();
         let mut batch = Vec::new();
+        let mut allocates = false;
         while let Some(events) = r.next_batch().with_context(ctx)? {
+            if !allocates {
+                allocates = events
+                    .iter()
+                    .any(|e| matches!(e.op(), Op::Alloc | Op::Calloc));
+            }
             if allow_malformed {
                 batch.clear();
                 batch.extend_from_slice(events);
                 repairer.apply(&mut batch);
             }
         }
+        // Every allocator would do nothing fast: a figure of nothing, not a result.
+        anyhow::ensure!(
+            allocates,
+            "{}: the trace has no allocations ({} events): there is nothing to replay",
+            path.display(),
+            r.end().events
+        );
         Ok(repairer
             .repairs
             .note()
@@ -267,8 +280,37 @@ impl Source {
         }
     }
 
+    /// What a replay without `--python` should know of the version a trace names, before
+    /// anything is measured: nothing when it is one of 3.8 – 3.13; a sentence when it is
+    /// another CPython 3 version, which [`Self::python`] maps to the nearest preset; an
+    /// error when it is not a CPython 3 version at all (a hand-made or damaged header),
+    /// which would otherwise replay as 3.11 without a word.
+    pub fn check_python(&self) -> anyhow::Result<Option<String>> {
+        let Source::Trace { meta, .. } = self else {
+            return Ok(None);
+        };
+        let v = meta.python.as_str();
+        let minor = v.strip_prefix("3.").map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        });
+        match minor.filter(|m| !m.is_empty()) {
+            Some(m) if format!("3.{m}").parse::<PyVersion>().is_ok() => Ok(None),
+            Some(_) => Ok(Some(format!(
+                "{} was recorded with Python {v}, which has no engine preset (3.8 … 3.13)",
+                self.name(),
+            ))),
+            None => anyhow::bail!(
+                "{} says it was recorded with Python {v:?}, which is not a CPython 3 version; \
+                 give --python 3.X to say which version to replay it as",
+                self.name()
+            ),
+        }
+    }
+
     /// The CPython version whose allocator the events are shaped for. A trace recorded on a
-    /// version outside 3.8–3.13 maps to the nearest one.
+    /// version outside 3.8–3.13 maps to the nearest one ([`Self::check_python`] says so).
     pub fn python(&self) -> PyVersion {
         match self {
             Source::Synthetic { workload, .. } => workload.python,

@@ -223,3 +223,128 @@ fn a_fifo_without_a_writer_is_refused_not_waited_on() {
         std::fs::remove_file(&fifo).unwrap();
     }
 }
+
+/// A small intact trace whose header says it was recorded with Python `python`.
+fn recorded_with(dir: &std::path::Path, name: &str, python: &str) -> std::path::PathBuf {
+    use pybench::trace::{Meta, TraceWriter};
+    use pybench::workload::{Domain, Event};
+    let meta = Meta {
+        source: "recorded".into(),
+        name: name.into(),
+        python: python.into(),
+        ..Meta::default()
+    };
+    let mut w = TraceWriter::new(Vec::new(), &meta).unwrap();
+    for slot in 0..64 {
+        let size = 16 + 8 * (slot % 20);
+        let e = Event::Alloc {
+            slot,
+            size,
+            domain: Domain::Obj,
+            thread: 0,
+        };
+        w.push(&e).unwrap();
+    }
+    for slot in 0..64 {
+        w.push(&Event::Free { slot, thread: 0 }).unwrap();
+    }
+    let path = dir.join(format!("{name}.pbt"));
+    std::fs::write(&path, w.finish(Default::default()).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_trace_naming_no_python_3_version_is_refused_unless_python_says_which() {
+    let dir = tempdir("bad-python");
+    let r = dir.join("r");
+    for (name, python) in [("junk", "junk"), ("empty", ""), ("two", "2.7.18")] {
+        let f = recorded_with(&dir, name, python);
+        let err = refusal(
+            pybench()
+                .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+                .arg(&f)
+                .arg("--out")
+                .arg(&r),
+        );
+        assert_eq!(
+            err,
+            format!(
+                "pybench: error: trace:{name} says it was recorded with Python {python:?}, which \
+                 is not a CPython 3 version; give --python 3.X to say which version to replay it as"
+            )
+        );
+        assert!(!r.exists(), "nothing measured, nothing written");
+        let err = refusal(pybench().args(["fidelity", "-w"]).arg(&f));
+        assert!(err.contains("is not a CPython 3 version"), "{err}");
+        // Said which, it replays.
+        pybench()
+            .args(["run", "-q", "-a", "system", "-r", "1", "--rounds", "2"])
+            .args(["--python", "3.12", "--trace"])
+            .arg(&f)
+            .arg("--out")
+            .arg(&r)
+            .assert()
+            .code(0);
+        std::fs::remove_dir_all(&r).unwrap();
+    }
+}
+
+#[test]
+fn a_trace_of_a_newer_python_replays_as_the_nearest_with_a_warning() {
+    let dir = tempdir("newer-python");
+    let f = recorded_with(&dir, "newer", "3.14.1");
+    let out = pybench()
+        .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+        .arg(&f)
+        .arg("--out")
+        .arg(dir.join("r"))
+        .assert()
+        .code(0);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.lines().any(|l| l
+            == "warning: trace:newer was recorded with Python 3.14.1, which has no engine preset \
+                (3.8 … 3.13): replayed as 3.13, the nearest (--python 3.X chooses another)"),
+        "{err}"
+    );
+    // fidelity compares with the real obmalloc of the version named: no guessing there.
+    let err = refusal(pybench().args(["fidelity", "-w"]).arg(&f));
+    assert_eq!(
+        err,
+        "pybench: error: trace:newer was recorded with Python 3.14.1, which has no engine \
+         preset (3.8 … 3.13); give --python 3.X to compare it as that version"
+    );
+    // A supported version says nothing about it.
+    let f = recorded_with(&dir, "known", "3.12.3");
+    let out = pybench()
+        .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+        .arg(&f)
+        .arg("--out")
+        .arg(dir.join("r2"))
+        .assert()
+        .code(0);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("engine preset"), "{err}");
+}
+
+#[test]
+fn a_trace_without_allocations_is_refused_before_measuring() {
+    let dir = tempdir("no-allocs");
+    let f = common::write_trace(&dir, "nothing", &[]);
+    let r = dir.join("r");
+    let err = refusal(
+        pybench()
+            .args(["run", "-a", "system", "-r", "1", "--trace"])
+            .arg(&f)
+            .arg("--out")
+            .arg(&r),
+    );
+    assert_eq!(
+        err,
+        format!(
+            "pybench: error: {}: the trace has no allocations (0 events): there is nothing to replay",
+            f.display()
+        )
+    );
+    assert!(!r.exists());
+}
