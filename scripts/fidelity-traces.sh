@@ -47,8 +47,8 @@ for v in $VERSIONS; do
     out="$ROOT/$v"
     mkdir -p "$out"
     OUT="$out" PYTHON="$py" scripts/record-traces.sh >/dev/null
-    "$PYBENCH" record -q --name churn -o "$out/churn.pbt" -- "$py" -c "$CHURN"
-    "$PYBENCH" record -q --name churn_keep -o "$out/churn_keep.pbt" -- "$py" -c "$CHURN_KEEP"
+    "$PYBENCH" record -q --force --name churn -o "$out/churn.pbt" -- "$py" -c "$CHURN"
+    "$PYBENCH" record -q --force --name churn_keep -o "$out/churn_keep.pbt" -- "$py" -c "$CHURN_KEEP"
     for t in "$out"/*.pbt; do
         "$PYBENCH" fidelity --json --trace "$t" >"${t%.pbt}.json" || true
     done

@@ -81,7 +81,7 @@ for set in calibrate check; do
         rm -rf "$d" && mkdir -p "$d"
         echo "=== [$set] $name"
         # shellcheck disable=SC2086
-        eval "\"$PYBENCH\" record -q --pace --name \"$name\" -o \"$d/trace.pbt\" -- $p" >/dev/null
+        eval "\"$PYBENCH\" record -q --force --pace --name \"$name\" -o \"$d/trace.pbt\" -- $p" >/dev/null
         # shellcheck disable=SC2086
         eval "\"$PYBENCH\" exec -q --no-plots -r \"$repeats\" -a \"$execs\" --out \"$d/exec\" -- $p" >/dev/null
         "$PYBENCH" run -q --no-plots -r "$repeats" --rounds "$rounds" --timeout 7200 -a "$replays" \

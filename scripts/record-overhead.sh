@@ -43,10 +43,10 @@ for r in $(seq 1 "$ROUNDS"); do
     t0=$(now)
     "$PYTHON" -m json.tool "$WORK/doc.json" >/dev/null
     t1=$(now)
-    rec=$("$PB" record -o "$WORK/a.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
+    rec=$("$PB" record --force -o "$WORK/a.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
         sed -n 's/.* events in \([0-9.]*\) s to .*/\1/p')
     t2=$(now)
-    def=$("$PB" record --defer -o "$WORK/b.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
+    def=$("$PB" record --force --defer -o "$WORK/b.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
         sed -n 's/.* events in \([0-9.]*\) s to .*/\1/p')
     t3=$(now)
     un=$(echo "$t1 - $t0" | bc -l)

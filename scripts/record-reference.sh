@@ -36,7 +36,7 @@ for b in $BENCHMARKS; do
     echo "== pyperf_$b" >&2
     # --debug-single-value: one value, no warm-up, in this process (pyperf spawns no
     # workers), so the recording holds the benchmark itself.
-    "$PYBENCH" record -q --name "pyperf_$b" -o "$OUT/pyperf_$b.pbt" -- \
+    "$PYBENCH" record -q --force --name "pyperf_$b" -o "$OUT/pyperf_$b.pbt" -- \
         "$VENV/bin/python" "$BENCH_DIR/bm_$b/run_benchmark.py" --debug-single-value >/dev/null
 done
 

@@ -26,7 +26,7 @@ record() {
     local name=$1
     shift
     echo "== $name: $*" >&2
-    (cd "$WORK" && "$PYBENCH" record -q ${PACE:+--pace} --name "$name" -o "$ROOT/$OUT/$name.pbt" -- "$@" >/dev/null 2>&1)
+    (cd "$WORK" && "$PYBENCH" record -q --force ${PACE:+--pace} --name "$name" -o "$ROOT/$OUT/$name.pbt" -- "$@" >/dev/null 2>&1)
     local size
     size=$(stat -c %s "$OUT/$name.pbt")
     if [ "$size" -gt "$LIMIT" ]; then

@@ -36,7 +36,7 @@ mkdir -p "$out"
 for name in $traces; do
     like="$out/like_$name.pbt"
     rm -f "$like"
-    "$bin" gen --like "trace:$name" -o "$like" --seed "$seed" >/dev/null
+    "$bin" gen --force --like "trace:$name" -o "$like" --seed "$seed" >/dev/null
     "$bin" stats "$like" --compare "trace:$name" --json > "$out/realism_$name.json"
     workloads="trace:$name,$like"
     for kind in $also; do

@@ -15,9 +15,19 @@ pub struct ConvertArgs {
     /// complete).
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
+    /// Replace the output file if it exists and is not the input (without it, an existing
+    /// file is refused: a trace may be the only copy of a recording).
+    #[arg(short, long)]
+    force: bool,
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    // Rewriting a trace in place is what `-o` naming the input asks for; anything else that
+    // exists there is refused as `gen` and `record` refuse it.
+    let input = crate::trace::source::trace_path(&args.trace).ok();
+    if !input.is_some_and(|p| crate::sys::target::same_regular_file(&p, &args.out)) {
+        super::guard::refuse_replacing("-o", &args.out, args.force)?;
+    }
     let before = crate::trace::source::trace_path(&args.trace)
         .ok()
         .and_then(|p| std::fs::metadata(p).ok())

@@ -29,6 +29,10 @@ pub struct GenArgs {
     /// Trace file to write.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
+    /// Replace the output file if it exists (without it, an existing file is refused: a
+    /// trace may be the only copy of a recording).
+    #[arg(short, long)]
+    force: bool,
     #[command(flatten)]
     spec: super::spec_args::OverrideArgs,
 }
@@ -63,6 +67,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         let inputs = guard::workload_inputs(std::slice::from_ref(input));
         guard::refuse_overwriting_inputs(&[("-o", &args.out)], &inputs)?;
     }
+    guard::refuse_replacing("-o", &args.out, args.force)?;
     let name = match (&args.like, &args.workload) {
         (Some(t), _) => return like(t, &args),
         (None, Some(w)) => w,

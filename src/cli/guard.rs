@@ -62,6 +62,26 @@ pub fn refuse_overwriting_inputs(
     Ok(())
 }
 
+/// Refuses to replace whatever is at a trace output `out` (a file, a link, a dangling link)
+/// unless `force`, as zstd and gzip refuse without `-f`: a trace may be the only copy of a
+/// recording (a long program run, on a machine since gone), and a mistyped `-o`, or
+/// `record` run twice in one folder, replaced it without a word. A device or a FIFO (a pipe
+/// to another tool, `/dev/null`) is written as always.
+pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<()> {
+    let Ok(link) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if force || special || link.is_dir() {
+        // A folder is check_output_file's to name.
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{flag} {} already exists; give --force to replace it, or another file name",
+        out.display()
+    )
+}
+
 /// Longest `--label` or `--name`, in characters: with a timestamp, a `-N` suffix and a
 /// temporary's decorations, the file name it becomes stays within NAME_MAX (255 bytes).
 pub const LABEL_MAX: usize = 200;

@@ -41,6 +41,10 @@ pub struct RecordArgs {
     /// No summary after recording.
     #[arg(short, long)]
     quiet: bool,
+    /// Replace the output file if it exists (without it, an existing file is refused: a
+    /// trace may be the only copy of a recording).
+    #[arg(short, long)]
+    force: bool,
     /// The program and its arguments, after `--`: e.g. `-- python3 script.py ARGS`.
     #[arg(last = true, value_name = "PROGRAM")]
     program: Vec<OsString>,
@@ -91,6 +95,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         &[("-o", &out)],
         &super::guard::program_inputs(&args.program),
     )?;
+    let flag = if args.out.is_some() {
+        "-o"
+    } else {
+        "the default output"
+    };
+    super::guard::refuse_replacing(flag, &out, args.force)?;
     let meta = Meta {
         source: "recorded".into(),
         name: name.clone(),

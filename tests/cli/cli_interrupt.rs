@@ -24,7 +24,9 @@ fn interrupt(dir: &Path, input: &Path, args: &[&str]) -> bool {
     let out = dir.join("out.pbt");
     std::fs::write(&out, "previous").unwrap();
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    // --force: the point is that an interrupted replacement leaves the previous file.
     cmd.args(args)
+        .arg("--force")
         .arg("-o")
         .arg(&out)
         .stdout(std::process::Stdio::null())

@@ -214,8 +214,26 @@ fn gen_replaces_a_planted_link_instead_of_writing_through_it() {
     let victim = d.join("victim");
     std::fs::write(&victim, "keep me").unwrap();
     std::os::unix::fs::symlink(&victim, d.join("t.pbt")).unwrap();
-    pybench()
+    // Refused as any existing output is, the link left as it was...
+    let out = pybench()
         .args(["gen", "--workload", "dicts", "--scale", "1000", "-o"])
+        .arg(d.join("t.pbt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists; give --force"));
+    assert!(pybench::sys::fs::is_symlink(&d.join("t.pbt")));
+    // ...and replaced, not written through, when asked.
+    pybench()
+        .args([
+            "gen",
+            "--workload",
+            "dicts",
+            "--scale",
+            "1000",
+            "--force",
+            "-o",
+        ])
         .arg(d.join("t.pbt"))
         .assert()
         .success();

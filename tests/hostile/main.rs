@@ -15,3 +15,4 @@ mod cli_export_targets;
 mod fuzz;
 mod hardening;
 mod output_targets;
+mod replacing;

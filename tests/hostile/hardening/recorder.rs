@@ -127,7 +127,7 @@ fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
     // The same when the records spill to a file and are converted after the program.
     let out = pybench()
         .current_dir(&d)
-        .args(["record", "-q", "--defer", "-o", "t.pbt", "--"])
+        .args(["record", "-q", "--defer", "--force", "-o", "t.pbt", "--"])
         .args([py.to_str().unwrap(), "leak.py"])
         .timeout(Duration::from_secs(120))
         .output()
