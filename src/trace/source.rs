@@ -357,6 +357,21 @@ impl Source {
                 notes,
             });
         }
+        if let Source::Synthetic { workload, .. } = self {
+            // Before generating: a stream too large to hold would end in an allocation
+            // failure (an abort, no message) after minutes of work. Specs make 0.7 – 1.5
+            // events a request (harness::shard::estimated_events), so the larger is assumed.
+            let requests = workload.clone().with(o).scale;
+            let bytes = requests.saturating_mul(3) / 2 * super::limits::EVENT_COST;
+            super::limits::check_memory(
+                bytes,
+                &format!(
+                    "holding the ~{requests} requests' events of {}",
+                    workload.name
+                ),
+            )
+            .map_err(|m| anyhow::anyhow!("{m}; give a smaller --scale"))?;
+        }
         let (mut src, python) = self.events(o)?;
         let mut events = Vec::new();
         let mut slots = 0u32;

@@ -118,3 +118,22 @@ fn plot_and_csv_at_one_path_are_refused_before_the_sweep() {
     assert!(err.contains("--plot and --csv both write to"), "{err}");
     assert!(!at.exists(), "nothing written");
 }
+
+#[test]
+fn a_scale_too_large_to_hold_is_refused_before_generating() {
+    // 10^13 requests at 16 bytes an event: hundreds of TiB, more than any machine's half.
+    // Before, the stream grew until an allocation failed: an abort with no message.
+    let err = refused(&[
+        "-w".as_ref(),
+        "dicts".as_ref(),
+        "--scale".as_ref(),
+        "10000000000000".as_ref(),
+    ]);
+    assert!(
+        err.starts_with(
+            "pybench: error: holding the ~10000000000000 requests' events of dicts needs"
+        ),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("give a smaller --scale"), "{err}");
+}
