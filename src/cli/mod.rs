@@ -20,7 +20,7 @@ mod sweep;
 mod validate;
 
 use crate::exit::Exit;
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches as _, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -112,10 +112,31 @@ fn suggest_allow_malformed(err: anyhow::Error, what: &str) -> anyhow::Error {
     }
 }
 
+/// The command line's grammar, with every option that takes a value accepting a negative
+/// number as that value: `--threshold -1` then reaches the option's own check (`--threshold
+/// must be a percentage in [0, 100), got -1`), where clap refused `-1` as an unknown argument
+/// and suggested `-- -1`, which cannot give an option its value.
+fn grammar() -> clap::Command {
+    fn negatives(c: clap::Command) -> clap::Command {
+        c.mut_args(|a| {
+            if a.get_action().takes_values() && !a.is_positional() {
+                a.allow_negative_numbers(true)
+            } else {
+                a
+            }
+        })
+        .mut_subcommands(negatives)
+    }
+    negatives(<Cli as clap::CommandFactory>::command())
+}
+
 /// Parses the command line, runs the command and turns errors into a one-line message.
 pub fn main() -> ExitCode {
     quiet_on_closed_stdout();
-    let cli = match Cli::try_parse() {
+    let cli = match grammar()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };

@@ -188,3 +188,19 @@ fn a_name_given_twice_is_refused_before_measuring() {
     }
     assert!(!out.exists(), "nothing measured, nothing written");
 }
+
+#[test]
+fn a_negative_number_reaches_the_option_that_was_given_it() {
+    // clap took `-1` for an unknown flag and advised `-- -1`, which gives an option nothing.
+    let err = refusal(&["compare", "--threshold", "-1", "a", "b"]);
+    assert_eq!(
+        err.trim_end(),
+        "pybench: error: --threshold must be a percentage in [0, 100), got -1"
+    );
+    let err = refusal(&["run", "-r", "-1"]);
+    assert!(
+        err.contains("invalid value '-1' for '--repetitions <REPETITIONS>'"),
+        "{err}"
+    );
+    assert!(!err.contains("-- -1"), "{err}");
+}
