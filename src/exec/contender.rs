@@ -133,18 +133,6 @@ pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
     }
 }
 
-/// True for errors that concern one allocator only (its library or geometry), after which
-/// the others can still run; false for usage errors that stop everything.
-pub fn is_local(e: &ContenderError) -> bool {
-    matches!(
-        e,
-        ContenderError::Missing { .. }
-            | ContenderError::NotAnAllocator { .. }
-            | ContenderError::Engine { .. }
-            | ContenderError::NotBuilt(_)
-    )
-}
-
 /// `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE`: the engine inside the interpreter.
 fn engine(spec: &AllocatorSpec, config: EngineConfig) -> Result<Contender, ContenderError> {
     let geometry: Geometry = match config {

@@ -139,66 +139,47 @@ fn a_failing_program_is_reported_with_its_exit_code() {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let tmp = tempdir("bad");
-    for (args, needle) in [
+    let py = ["--", "python3", "-c", "pass"];
+    let cases: [(&[&str], &str); 6] = [
         (
-            vec!["exec", "--", "no-such-python-xyz"],
+            &["--", "no-such-python-xyz"],
             "cannot start `no-such-python-xyz`",
         ),
+        (&["-a", "hoard"], "unknown exec allocator `hoard`"),
+        (&["-a", ","], "unknown exec allocator ``"),
         (
-            vec!["exec", "-a", "hoard", "--", "python3", "-c", "pass"],
-            "unknown exec allocator `hoard`",
+            &["--preload", "x=/nonexistent.so"],
+            "x: preload library /nonexistent.so not found",
         ),
         (
-            vec!["exec", "-a", ",", "--", "python3", "-c", "pass"],
-            "unknown exec allocator ``",
-        ),
-        (
-            vec![
-                "exec",
-                "--preload",
-                "x=/nonexistent.so",
-                "--",
-                "python3",
-                "-c",
-                "pass",
-            ],
-            "/nonexistent.so not found",
-        ),
-        (
-            vec![
-                "exec",
-                "--preload",
-                "m=/usr/lib/x86_64-linux-gnu/libm.so.6",
-                "--",
-                "python3",
-                "-c",
-                "pass",
-            ],
+            &["--preload", "m=/usr/lib/x86_64-linux-gnu/libm.so.6"],
             "is not an allocator",
         ),
-    ] {
-        // A preload that cannot be used concerns that allocator only: the others still run
-        // and are written (issue 13); usage errors stop everything before any run.
-        let local = args.contains(&"--preload");
-        let dir = tmp.join(if local { "local" } else { "usage" });
+        // It used to run the default allocators instead, then report it (exit 2).
+        (
+            &["-a", "pymalloc:arena=4K,pool=16K"],
+            "pymalloc:arena=4K,pool=16K: bad geometry: arena 4096 holds fewer than 4 pools",
+        ),
+    ];
+    for (args, needle) in cases {
+        // Beside an allocator that could run: nothing runs all the same, nothing is written.
+        let dir = tmp.join("out");
         let mut cmd = pybench();
-        cmd.arg(args[0])
-            .arg("--out")
-            .arg(&dir)
-            .args(["-r", "1", "-q", "--no-plots"]);
-        if local {
+        cmd.args(["exec", "-r", "1", "--no-plots", "--out"])
+            .arg(&dir);
+        if args.contains(&"--preload") {
             cmd.args(["-a", "pymalloc"]);
         }
-        let out = cmd.args(&args[1..]).assert().code(2);
+        cmd.args(args);
+        if !args.contains(&"--") {
+            cmd.args(py);
+        }
+        let out = cmd.assert().code(2);
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.starts_with("pybench: error: "), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
-        let written = std::fs::read_dir(&dir).map_or(0, |d| d.count());
-        assert_eq!(
-            written,
-            usize::from(local),
-            "{args:?}: runs written only when some could run"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!dir.exists(), "{args:?}: nothing run, nothing written");
     }
     pybench().args(["exec"]).assert().code(2);
 }
