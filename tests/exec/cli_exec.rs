@@ -139,8 +139,10 @@ fn a_failing_program_is_reported_with_its_exit_code() {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let tmp = tempdir("bad");
+    let unloadable = unloadable_allocator(&tmp);
+    let unloadable_arg = format!("x={}", unloadable.display());
     let py = ["--", "python3", "-c", "pass"];
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--", "no-such-python-xyz"],
             "cannot start `no-such-python-xyz`",
@@ -154,6 +156,12 @@ fn bad_input_is_one_line_and_exit_2() {
         (
             &["--preload", "m=/usr/lib/x86_64-linux-gnu/libm.so.6"],
             "is not an allocator",
+        ),
+        // Defines malloc and free, but ld.so skips it (and would run the program on glibc
+        // under its name, exit 0): refused for what the loader says.
+        (
+            &["--preload", &unloadable_arg],
+            "cannot be preloaded: object file has no loadable segments",
         ),
         // It used to run the default allocators instead, then report it (exit 2).
         (
@@ -182,6 +190,24 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(!dir.exists(), "{args:?}: nothing run, nothing written");
     }
     pybench().args(["exec"]).assert().code(2);
+}
+
+/// A copy of one of pybench's own preload libraries without its program headers: its symbol
+/// table still defines malloc and free, but the dynamic loader cannot map it.
+fn unloadable_allocator(dir: &Path) -> std::path::PathBuf {
+    let exe = assert_cmd::cargo::cargo_bin("pybench");
+    let deps = exe.parent().unwrap().join("deps");
+    let lib = ["jemalloc", "mimalloc", "snmalloc"]
+        .iter()
+        .map(|a| deps.join(format!("libpybench_preload_{a}.so")))
+        .find(|p| p.is_file())
+        .expect("a preload library built with pybench");
+    let mut bytes = std::fs::read(lib).unwrap();
+    // e_phnum (ELF64): no segments to load.
+    bytes[0x38..0x3a].copy_from_slice(&0u16.to_le_bytes());
+    let copy = dir.join("libnosegments.so");
+    std::fs::write(&copy, bytes).unwrap();
+    copy
 }
 
 /// `--reference` is the base of exec's ratios too (it was accepted and ignored, even when it
