@@ -301,22 +301,30 @@ fn fake_sysfs(root: &Path, id: &str, features: &str) {
     std::fs::write(p.join("page_reporting_order"), "9\n").unwrap();
 }
 
+/// The free page reporting note comes first where the balloon reports, except under `-q`,
+/// whose help promises warnings and errors only (it used to print it anyway); results.json
+/// records reporting either way.
 #[test]
 fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_the_balloon_reports(
 ) {
-    for (id, features, reporting) in [
-        ("0x0005", "0110010100000000", true),
-        ("0x0005", "0110000100000000", false),
-        ("0x0002", "0110010100000000", false),
+    for (id, features, reporting, quiet) in [
+        ("0x0005", "0110010100000000", true, false),
+        ("0x0005", "0110010100000000", true, true),
+        ("0x0005", "0110000100000000", false, false),
+        ("0x0002", "0110010100000000", false, false),
     ] {
         let tmp = tempdir("reporting");
         let sys = tmp.join("sys");
         fake_sysfs(&sys, id, features);
         // The program fails at once (exit 3): the note comes before any run.
-        let out = pybench()
-            .env("PYBENCH_FAKE_SYSFS", &sys)
-            .args(["exec", "-a", "system", "-r", "1", "-q", "--out"])
-            .arg(tmp.join("out"))
+        let mut cmd = pybench();
+        cmd.env("PYBENCH_FAKE_SYSFS", &sys)
+            .args(["exec", "-a", "system", "-r", "1", "--no-plots", "--out"])
+            .arg(tmp.join("out"));
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd
             .args(["--", "python3", SCRIPT, "3"])
             .assert()
             .code(3)
@@ -324,8 +332,19 @@ fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_
             .clone();
         let stderr = String::from_utf8_lossy(&out.stderr);
         let noted = stderr.contains("free page reporting, blocks of 2^9 pages");
-        assert_eq!(noted, reporting, "{id} {features}: {stderr}");
-        // The build warning `run` gives comes here too (the test build is usually `checked`).
+        assert_eq!(
+            noted,
+            reporting && !quiet,
+            "{id} {features} -q {quiet}: {stderr}"
+        );
+        if quiet {
+            assert!(
+                !stderr.lines().any(|l| l.starts_with("note:")),
+                "-q: warnings and errors only: {stderr}"
+            );
+        }
+        // The build warning `run` gives comes here too (the test build is usually `checked`),
+        // a warning, so with -q as well.
         let build = results(&tmp.join("out"))["machine"]["build"].clone();
         assert_eq!(
             stderr.contains("build of pybench, whose engine verifies every free"),
