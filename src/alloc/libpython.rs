@@ -12,6 +12,7 @@
 //! Each candidate's version is read with `Py_GetVersion()` from the library itself
 //! ([`probe_version`]), so a mislabelled file is caught before it is used.
 
+use crate::workload::PyVersion;
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,89 @@ fn found(path: &Path, minor: u8, version: String, via: &'static str) -> Found {
         version,
         via,
     }
+}
+
+/// Why a `--libpython` the user named cannot serve the CPython versions a command loads.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NamedRefusal {
+    /// It is no libpython at all: the whole line (`--libpython P: REASON`).
+    Unusable(String),
+    /// It is CPython `found` (`3.12.1`), none of the versions wanted.
+    OtherVersion { found: String },
+}
+
+/// Checks a `--libpython` the user named against the versions the command will load from it
+/// (`wanted`). [`find`] passes over a library of another version and searches on, so a
+/// command that went ahead would measure an interpreter other than the one named and say
+/// nothing of it: `fidelity` and `run` refuse [`NamedRefusal::OtherVersion`] instead, each
+/// with its own advice ([`other_version_line`]).
+pub fn check_named(path: &Path, wanted: &[PyVersion]) -> Result<(), NamedRefusal> {
+    let found = probe_version(path)
+        .map_err(|e| NamedRefusal::Unusable(format!("--libpython {}: {e}", path.display())))?;
+    if wanted.iter().any(|v| is_minor(&found, minor_of(*v))) {
+        return Ok(());
+    }
+    Err(NamedRefusal::OtherVersion { found })
+}
+
+/// The line refusing a `--libpython` of version `found`: which versions were `wanted`,
+/// `whose` they are (`--python`, `-a cpython:3.11`), and what to do `instead`.
+pub fn other_version_line(
+    path: &Path,
+    found: &str,
+    wanted: &[PyVersion],
+    whose: &str,
+    instead: &str,
+) -> String {
+    let wanted: Vec<&str> = wanted.iter().map(|v| v.name()).collect();
+    format!(
+        "--libpython {} is CPython {found}, not {} ({whose}); {instead}",
+        path.display(),
+        wanted.join(" or ")
+    )
+}
+
+/// The version pybench drives that a library's `found` version (`3.12.1`) is, if any: what
+/// the advice of [`other_version_line`] can tell the user to ask for instead.
+pub fn driven_version(found: &str) -> Option<PyVersion> {
+    let short: Vec<&str> = found.split('.').take(2).collect();
+    short.join(".").parse().ok()
+}
+
+/// [`check_named`] for `run`: `wanted` are its `cpython:3.X` allocators, `named` whether `-a`
+/// named them (else they are the workloads' versions, taken by the default set).
+pub fn check_named_for_run(path: &Path, wanted: &[PyVersion], named: bool) -> Result<(), String> {
+    let found = match check_named(path, wanted) {
+        Ok(()) => return Ok(()),
+        Err(NamedRefusal::Unusable(line)) => return Err(line),
+        Err(NamedRefusal::OtherVersion { found }) => found,
+    };
+    let whose = if named {
+        let names: Vec<String> = wanted.iter().map(|v| format!("cpython:{v}")).collect();
+        format!("-a {}", names.join(","))
+    } else {
+        "the workloads' version".to_string()
+    };
+    let want: Vec<String> = wanted.iter().map(|v| format!("libpython{v}")).collect();
+    let instead = match driven_version(&found) {
+        Some(v) if named => format!(
+            "pass a {}, or -a cpython:{v} to measure it",
+            want.join(" or ")
+        ),
+        Some(v) => format!(
+            "pass a {}, or --python {v} to measure it",
+            want.join(" or ")
+        ),
+        None => format!("pass a {} (cpython:3.X is 3.8 … 3.13)", want.join(" or ")),
+    };
+    Err(other_version_line(path, &found, wanted, &whose, &instead))
+}
+
+/// 11 of 3.11.
+fn minor_of(v: PyVersion) -> u8 {
+    crate::alloc::AllocatorSpec::Cpython(v)
+        .cpython_minor()
+        .expect("a cpython spec")
 }
 
 /// `"3.11.7"` is minor 11; `"3.1.2"` is not minor 11.
@@ -302,6 +386,34 @@ mod tests {
     fn non_python_library_is_refused() {
         let err = probe_version(Path::new("/lib/x86_64-linux-gnu/libc.so.6")).unwrap_err();
         assert!(err.contains("no Py_GetVersion"), "{err}");
+    }
+
+    #[test]
+    fn a_named_library_that_is_no_libpython_is_one_line_and_the_versions_are_named() {
+        let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+        match check_named(libc, &[PyVersion::V3_11]) {
+            Err(NamedRefusal::Unusable(line)) => {
+                assert!(line.starts_with("--libpython /lib/x86_64-linux-gnu/libc.so.6: "));
+                assert!(
+                    line.contains("no Py_GetVersion") && !line.contains('\n'),
+                    "{line}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(driven_version("3.12.1"), Some(PyVersion::V3_12));
+        assert_eq!(driven_version("2.7.18"), None);
+        assert_eq!(
+            other_version_line(
+                Path::new("/x/libpython3.12.so"),
+                "3.12.1",
+                &[PyVersion::V3_10, PyVersion::V3_11],
+                "-a cpython:3.10,cpython:3.11",
+                "pass one of those",
+            ),
+            "--libpython /x/libpython3.12.so is CPython 3.12.1, not 3.10 or 3.11 \
+             (-a cpython:3.10,cpython:3.11); pass one of those"
+        );
     }
 
     #[test]

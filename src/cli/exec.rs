@@ -19,7 +19,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     }
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;
-    output::warn_for_real_runs(&results.machine);
+    output::warn_for_real_runs(&results.machine, args.output.quiet);
     let interrupted =
         program::run_programs(&req, &set, &label, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;

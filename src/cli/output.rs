@@ -135,12 +135,22 @@ pub fn warn_about_noise(machine: &MachineInfo) {
 /// The lines a real-program measurement (`exec`, `validate`) prints about the machine first:
 /// what `run` says (load, a build whose engine checks every free: validate's replays and the
 /// `pymalloc:PRESET` contenders use it), and free page reporting, which makes a fresh
-/// process's huge pages cost what ran before it (`sys::hypervisor`).
-pub fn warn_for_real_runs(machine: &MachineInfo) {
+/// process's huge pages cost what ran before it (`sys::hypervisor`). That last is a note, so
+/// `quiet` (`-q`: "warnings and errors only") leaves it out; results.json records it anyway.
+pub fn warn_for_real_runs(machine: &MachineInfo, quiet: bool) {
     warn_about_noise(machine);
     warn_if_not_release(machine);
     if let Some(note) = machine.free_page_reporting.and_then(|r| r.note()) {
-        eprintln!("{note}");
+        print_caveat(&note, quiet);
+    }
+}
+
+/// Prints a caveat line (`warning: …` or `note: …`) on stderr, except a note under `quiet`:
+/// `-q` promises warnings and errors only, and a script running with it reads every line
+/// it gets as one of those.
+fn print_caveat(line: &str, quiet: bool) {
+    if !(quiet && line.starts_with("note:")) {
+        eprintln!("{line}");
     }
 }
 
@@ -237,7 +247,7 @@ pub fn finish(
         }
     }
     for line in crate::report::caveats::throughput_caveats(results, out.reference.as_deref()) {
-        eprintln!("{line}");
+        print_caveat(&line, out.quiet);
     }
     // Warnings, so printed with --quiet too (its help: "warnings and errors only").
     for w in crate::report::summary::workload_warnings(results) {

@@ -3,6 +3,7 @@
 
 use super::output::OutputArgs;
 use crate::exec::program::{parse_allocators, ProgramRequest};
+use crate::exit::Exit;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -45,12 +46,10 @@ pub struct ProgramArgs {
 impl ProgramArgs {
     /// The request these arguments make, with every allocator name parsed.
     pub fn request(&self) -> anyhow::Result<ProgramRequest> {
-        let (allocators, problems) = parse_allocators(&self.allocators, &self.preload)?;
         Ok(ProgramRequest {
             program: self.program.clone(),
-            allocators,
+            allocators: parse_allocators(&self.allocators, &self.preload)?,
             repetitions: self.repetitions,
-            problems,
             quiet: self.output.quiet,
             timeout: self.timeout,
         })
@@ -68,14 +67,16 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// Ends a command whose runs were written: each problem in one line, exit code 2.
+/// Ends a command whose runs were written: each problem in one line, exit code 2. The lines
+/// carry the prefix of every other error (`main`'s), so a script matching `pybench: error:`
+/// finds these too.
 pub fn report_problems(problems: &[String], code: ExitCode) -> ExitCode {
     for p in problems {
-        eprintln!("error: {p}");
+        eprintln!("pybench: error: {p}");
     }
     if problems.is_empty() {
         code
     } else {
-        ExitCode::from(2)
+        Exit::Usage.into()
     }
 }

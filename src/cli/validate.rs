@@ -68,7 +68,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         parameters,
         infos,
     )?;
-    output::warn_for_real_runs(&results.machine);
+    output::warn_for_real_runs(&results.machine, args.output.quiet);
     let (v, interrupted) =
         validate_program(&req, &set, checks, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;

@@ -14,6 +14,7 @@
 
 use crate::alloc::{AllocatorSpec, EngineConfig};
 use crate::pymalloc::Geometry;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
 /// One way of running the program.
@@ -48,6 +49,12 @@ pub enum ContenderError {
     },
     #[error("{name}: {path} is not an allocator (it does not define malloc and free)")]
     NotAnAllocator { name: String, path: String },
+    #[error("{name}: {path} cannot be preloaded: {reason}")]
+    NotLoadable {
+        name: String,
+        path: String,
+        reason: String,
+    },
     #[error("bad --preload `{0}`: expected NAME=PATH")]
     BadPreload(String),
     #[error("{name}: {reason}")]
@@ -131,18 +138,6 @@ pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
         }
         _ => Err(ContenderError::Unknown(spec.name())),
     }
-}
-
-/// True for errors that concern one allocator only (its library or geometry), after which
-/// the others can still run; false for usage errors that stop everything.
-pub fn is_local(e: &ContenderError) -> bool {
-    matches!(
-        e,
-        ContenderError::Missing { .. }
-            | ContenderError::NotAnAllocator { .. }
-            | ContenderError::Engine { .. }
-            | ContenderError::NotBuilt(_)
-    )
 }
 
 /// `pymalloc:PRESET` or `pymalloc:arena=SIZE,pool=SIZE`: the engine inside the interpreter.
@@ -267,7 +262,8 @@ fn known(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
     preloaded(spec, name, &path, hint, package_version(package))
 }
 
-/// A contender preloading `path`, once it is known to be an allocator library.
+/// A contender preloading `path`, once it is known to be an allocator library the dynamic
+/// loader will load.
 fn preloaded(
     spec: &AllocatorSpec,
     name: &str,
@@ -288,6 +284,13 @@ fn preloaded(
             path: path.display().to_string(),
         });
     }
+    if let Some(reason) = preload_refused(path) {
+        return Err(ContenderError::NotLoadable {
+            name: name.to_string(),
+            path: path.display().to_string(),
+            reason,
+        });
+    }
     Ok(Contender {
         spec: spec.clone(),
         name: name.to_string(),
@@ -301,6 +304,37 @@ fn preloaded(
 /// True when the library itself defines `malloc` and `free` (not merely imports libc's).
 fn defines_malloc(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| super::elf::defines_all(&bytes, &["malloc", "free"]))
+}
+
+/// Why the dynamic loader will not preload `path`, found by preloading it into a throwaway
+/// process (this binary's `--version`): ld.so skips a library it cannot load (missing
+/// dependency, wrong machine, no loadable segments) with one line on stderr and runs the
+/// program anyway, so every run would measure glibc under the library's name, and exit 0.
+/// `dlopen` in this process cannot stand in: it runs the library's code here, and refuses
+/// libraries with initial-exec TLS (Debian's libjemalloc) that preload fine. `None` when
+/// it loads, or when the probe itself cannot start (the real runs then say why).
+fn preload_refused(path: &Path) -> Option<String> {
+    let out = std::process::Command::new(crate::sys::process::self_exe())
+        .arg("--version")
+        .env("LD_PRELOAD", path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some(line) = stderr.lines().find(|l| l.contains("cannot be preloaded")) {
+        // "ERROR: ld.so: object 'P' from LD_PRELOAD cannot be preloaded (REASON): ignored."
+        let reason = line
+            .split_once("cannot be preloaded (")
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map_or(line, |(reason, _)| reason);
+        return Some(reason.to_string());
+    }
+    // Its exit code is not the library's doing (a test binary refuses `--version`); a signal,
+    // a constructor crashing, is.
+    let sig = out.status.signal()?;
+    Some(format!(
+        "a process with it preloaded was killed by signal {sig}"
+    ))
 }
 
 /// The installed Debian package's version, e.g. "libjemalloc2 5.3.0-1".

@@ -19,9 +19,6 @@ pub struct ProgramRequest {
     /// Named allocators (`-a` and `--preload`); empty for the default set.
     pub allocators: Vec<AllocatorSpec>,
     pub repetitions: u32,
-    /// Allocators named that cannot run here whatever the program (a geometry that cannot
-    /// serve): reported after the others ran.
-    pub problems: Vec<ContenderError>,
     /// No progress lines, and the program's own output discarded.
     pub quiet: bool,
     /// A run (and `validate`'s recording) longer than this is killed and reported as failed.
@@ -29,36 +26,35 @@ pub struct ProgramRequest {
 }
 
 /// The contenders of a request (the default set when none is named), and the one-line
-/// problems of those that cannot run (a preload library that was not built or is missing, a
-/// geometry that cannot serve): the others still run, and the problems end the command with
-/// exit code 2 (`report_problems` in the CLI). Usage errors (unknown names, bad `--preload`)
-/// stop it before any run.
+/// problems of default contenders that cannot run (a preload library this build lacks): those
+/// the user did not ask for, so the others still run and the problems end the command with
+/// exit code 2 afterwards (`report_problems` in the CLI). Every allocator the user *named* is
+/// checked here instead, before any run, and one that cannot run (a library that is missing,
+/// not built, no allocator or not loadable) stops the command: measuring the others alone
+/// would spend the runs on a set nobody asked for, and write a results folder the user must
+/// then tell apart from a complete one.
 pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<String>)> {
-    let mut problems: Vec<String> = req.problems.iter().map(ToString::to_string).collect();
-    let mut set = Vec::new();
     if req.allocators.is_empty() {
-        let (default, skipped) = contender::default_set();
-        set = default;
-        problems.extend(skipped.iter().map(ToString::to_string));
+        let (set, skipped) = contender::default_set();
+        return Ok((set, skipped.iter().map(ToString::to_string).collect()));
     }
-    for spec in &req.allocators {
-        match contender::by_spec(spec) {
-            Ok(c) => set.push(c),
-            Err(e) if contender::is_local(&e) => problems.push(e.to_string()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok((set, problems))
+    let set = req
+        .allocators
+        .iter()
+        .map(contender::by_spec)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((set, Vec::new()))
 }
 
-/// Parses `-a` values and `--preload NAME=PATH`s into a request's specs and problems: a name
-/// no command knows is reported as exec reports it (with the exec allocators, not the
-/// replay's), and stops everything; a geometry that cannot serve concerns that contender only.
+/// Parses `-a` values and `--preload NAME=PATH`s into a request's specs. Any name that cannot
+/// be run stops everything before a run: a name no command knows is reported as exec reports
+/// it (with the exec allocators, not the replay's), and a geometry that cannot serve
+/// (`pymalloc:arena=4K,pool=16K`) as the engine's contender, naming it.
 pub fn parse_allocators(
     names: &[String],
     preloads: &[String],
-) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<ContenderError>)> {
-    let (mut specs, mut problems) = (Vec::new(), Vec::new());
+) -> anyhow::Result<Vec<AllocatorSpec>> {
+    let mut specs = Vec::new();
     let listed = AllocatorSpec::split_list(names);
     if listed.is_empty() && !names.is_empty() {
         // `-a ''` named nothing; it must not mean the default list.
@@ -69,7 +65,7 @@ pub fn parse_allocators(
             Ok(spec) => specs.push(spec),
             Err(AllocError::Unknown { name }) => return Err(ContenderError::Unknown(name).into()),
             Err(AllocError::BadArgument { reason, .. }) if name.starts_with("pymalloc:") => {
-                problems.push(ContenderError::Engine { name, reason })
+                return Err(ContenderError::Engine { name, reason }.into())
             }
             Err(other) => return Err(other.into()),
         }
@@ -81,7 +77,7 @@ pub fn parse_allocators(
         }
     }
     refuse_duplicates(&specs)?;
-    Ok((specs, problems))
+    Ok(specs)
 }
 
 /// The name an allocator's runs carry in the results: NAME of `NAME=PATH`, else its own.
@@ -258,33 +254,35 @@ pub fn run_programs(
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_allocators, program_label, AllocatorSpec, ContenderError};
+    use super::{parse_allocators, program_label, AllocatorSpec};
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
-    fn a_geometry_that_cannot_serve_is_a_problem_and_an_unknown_name_stops_everything() {
-        let (specs, problems) = parse_allocators(
+    fn a_geometry_that_cannot_serve_and_an_unknown_name_both_stop_everything() {
+        let err = parse_allocators(
             &strings(&["pymalloc,pymalloc:arena=64K,pool=128K,jemalloc@debian"]),
             &[],
         )
-        .unwrap();
-        assert_eq!(
-            specs,
-            [
-                AllocatorSpec::Pymalloc,
-                AllocatorSpec::Debian(crate::alloc::DebianBuild::Jemalloc)
-            ]
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("pymalloc:arena=64K,pool=128K: "),
+            "{err}"
         );
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(matches!(&problems[0], ContenderError::Engine { name, .. }
-            if name == "pymalloc:arena=64K,pool=128K"));
         let err = parse_allocators(&strings(&["system,hoard"]), &[]).unwrap_err();
         assert!(
             err.to_string().contains("unknown exec allocator `hoard`"),
             "{err}"
+        );
+        assert_eq!(
+            parse_allocators(&strings(&["pymalloc,jemalloc@debian"]), &[]).unwrap(),
+            [
+                AllocatorSpec::Pymalloc,
+                AllocatorSpec::Debian(crate::alloc::DebianBuild::Jemalloc)
+            ]
         );
     }
 

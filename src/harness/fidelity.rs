@@ -14,7 +14,7 @@ use super::cell::{materialize, CellOptions, CellSpec};
 use super::replay::{Replayer, Touch};
 use super::runner::run_child;
 use super::timer::Timer;
-use crate::alloc::libpython::{is_minor, probe_version};
+use crate::alloc::libpython::{check_named, driven_version, other_version_line, NamedRefusal};
 use crate::alloc::{
     AllocOptions, Allocator, AllocatorSpec, CpythonAllocator, DebugMallocStats, PymallocAllocator,
 };
@@ -139,16 +139,13 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
 /// Refuses a `--libpython` that is not CPython `python` (the search would otherwise skip it
 /// and quietly load another library of the right version).
 fn check_libpython(lib: &Path, python: PyVersion, asked: bool) -> anyhow::Result<()> {
-    let found =
-        probe_version(lib).map_err(|e| anyhow::anyhow!("--libpython {}: {e}", lib.display()))?;
-    let minor = python
-        .name()
-        .strip_prefix("3.")
-        .and_then(|m| m.parse().ok());
-    if minor.is_some_and(|m| is_minor(&found, m)) {
-        return Ok(());
+    match check_named(lib, &[python]) {
+        Ok(()) => Ok(()),
+        Err(NamedRefusal::Unusable(line)) => anyhow::bail!("{line}"),
+        Err(NamedRefusal::OtherVersion { found }) => {
+            anyhow::bail!("{}", libpython_mismatch(lib, &found, python, asked))
+        }
     }
-    anyhow::bail!("{}", libpython_mismatch(lib, &found, python, asked))
 }
 
 /// The one line saying a `--libpython` of version `found` cannot serve a comparison on
@@ -159,15 +156,11 @@ fn libpython_mismatch(lib: &Path, found: &str, python: PyVersion, asked: bool) -
     } else {
         "the workload's version"
     };
-    let short: String = found.split('.').take(2).collect::<Vec<_>>().join(".");
-    let instead = match short.parse::<PyVersion>() {
-        Ok(v) => format!("pass --python {v} or a libpython{python}"),
-        Err(_) => format!("pass a libpython{python} (fidelity compares 3.8 … 3.13)"),
+    let instead = match driven_version(found) {
+        Some(v) => format!("pass --python {v} or a libpython{python}"),
+        None => format!("pass a libpython{python} (fidelity compares 3.8 … 3.13)"),
     };
-    format!(
-        "--libpython {} is CPython {found}, not {python} ({whose}); {instead}",
-        lib.display()
-    )
+    other_version_line(lib, found, &[python], whose, &instead)
 }
 
 /// Replays `events` into `a` and leaves the blocks live (the accounting is read at the end of

@@ -151,13 +151,23 @@ impl Plan {
                 .map_err(|why| anyhow::anyhow!("--libpython {}: {why}", p.display()))?;
         }
         let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
-        if req.alloc.libpython.is_some()
-            && !allocators.iter().any(|a| a.cpython_version().is_some())
-        {
-            warnings.push(
+        let cpythons: Vec<PyVersion> = allocators
+            .iter()
+            .filter_map(AllocatorSpec::cpython_version)
+            .collect();
+        match &req.alloc.libpython {
+            Some(_) if cpythons.is_empty() => warnings.push(
                 "--libpython is for the cpython:3.X allocators and none is in this run: ignored"
                     .to_string(),
-            );
+            ),
+            // The search found each cpython:3.X somewhere else when the library serves none.
+            Some(p) => crate::alloc::libpython::check_named_for_run(
+                p,
+                &cpythons,
+                !req.allocators.is_empty(),
+            )
+            .map_err(anyhow::Error::msg)?,
+            None => {}
         }
         warnings.extend(null_named(&allocators));
         // Laid out once, as the baseline below, however it was named.

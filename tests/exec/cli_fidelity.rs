@@ -192,6 +192,56 @@ fn a_libpython_of_another_version_is_refused_naming_both() {
     }
 }
 
+/// `run` refuses a --libpython that serves none of its cpython:3.X allocators, as fidelity
+/// does, before measuring: it used to find the 3.11 by its own search, measure that and exit
+/// 0, the flag ignored. In a run of several versions it serves its own.
+#[test]
+fn run_refuses_a_libpython_of_none_of_its_versions() {
+    let Some(lib) = libpython("3.12") else {
+        return;
+    };
+    if !have("3.11") {
+        return;
+    }
+    let tmp = common::tempdir("run-libpython");
+    let run = |extra: &[&str]| {
+        let mut cmd = pybench();
+        cmd.args(["run", "-w", "dicts", "--scale", "1000", "-r", "1"])
+            .args(["--rounds", "2", "-q", "--no-plots", "--out"])
+            .arg(&*tmp)
+            .args(extra)
+            .arg("--libpython")
+            .arg(&lib);
+        cmd.assert()
+    };
+    for (extra, whose) in [
+        (
+            &["-a", "cpython:3.11"][..],
+            "(-a cpython:3.11); pass a libpython3.11, or -a cpython:3.12",
+        ),
+        (
+            &[][..],
+            "(the workloads' version); pass a libpython3.11, or --python 3.12",
+        ),
+    ] {
+        let out = run(extra).code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
+        assert!(
+            err.starts_with("pybench: error: --libpython ")
+                && err.contains("is CPython 3.12.")
+                && err.contains(&format!("not 3.11 {whose}")),
+            "{extra:?}: {err}"
+        );
+        assert_eq!(
+            common::entries(&tmp),
+            Vec::<String>::new(),
+            "nothing measured"
+        );
+    }
+    run(&["-a", "cpython:3.11,cpython:3.12"]).success();
+}
+
 #[test]
 fn a_cut_stream_is_named_as_stats_names_it() {
     if !have("3.11") {

@@ -202,6 +202,29 @@ fn programs_that_cannot_be_validated_fail_in_one_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--rounds"));
+    // Checked before recording or running anything: it used to validate the default
+    // allocators in its place, write them, and only then report it.
+    let out = tmp.join("geometry");
+    let refused = pybench()
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc:arena=4K,pool=16K",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--", "python3", SCRIPT])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("pybench: error: pymalloc:arena=4K,pool=16K: bad geometry"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing recorded, nothing written");
     pybench()
         .args(["validate", "-q", "--out"])
         .arg(&tmp)

@@ -237,16 +237,56 @@ fn the_engines_accounting_matches_the_interpreters_own_on_the_same_program() {
     }
 }
 
+/// The error lines, with the prefix every pybench error has (the problems reported after the
+/// runs used to lack it).
 fn stderr_lines(out: &std::process::Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
         .lines()
-        .filter(|l| l.starts_with("error:"))
+        .filter(|l| l.contains("error:"))
+        .inspect(|l| assert!(l.starts_with("pybench: error: "), "{l}"))
         .map(str::to_string)
         .collect()
 }
 
-/// pymalloc itself runs; `bad` cannot: one line naming it, exit 2, the pymalloc run written.
+/// pymalloc itself runs; `bad` cannot, which only running the program shows: one line naming
+/// it, exit 2, the pymalloc run written.
 fn refused(tag: &str, bad: &str, program: &[&str], env: &[(&str, &Path)], says: &str) {
+    let (out, tmp) = exec_beside_pymalloc(tag, bad, program, env);
+    let errors = stderr_lines(&out);
+    assert_eq!(errors.len(), 1, "{tag}: {errors:?}");
+    assert!(
+        errors[0].contains(bad) && errors[0].contains(says),
+        "{tag}: {errors:?}"
+    );
+    let json = results(&tmp);
+    assert_eq!(cells(&json, "pymalloc")[0]["status"], "ok", "{tag}");
+}
+
+/// `bad` cannot run whatever the program: one line naming it, exit 2, before any run, so
+/// nothing is written (it used to run pymalloc, write it, then report `bad`).
+fn refused_up_front(tag: &str, bad: &str, env: &[(&str, &Path)], says: &str) {
+    let py = ["python3", "-c", "pass"];
+    let (out, tmp) = exec_beside_pymalloc(tag, bad, &py, env);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{tag}: {stderr}");
+    assert_eq!(stderr_lines(&out).len(), 1, "{tag}: {stderr}");
+    assert!(
+        stderr.contains(bad) && stderr.contains(says),
+        "{tag}: {stderr}"
+    );
+    assert!(
+        !tmp.join("out").exists(),
+        "{tag}: nothing run, nothing written"
+    );
+}
+
+/// `exec -a pymalloc,BAD -- PROGRAM --out TMP/out`, exit code 2; the output and TMP.
+fn exec_beside_pymalloc(
+    tag: &str,
+    bad: &str,
+    program: &[&str],
+    env: &[(&str, &Path)],
+) -> (std::process::Output, common::TempDir) {
     let tmp = tempdir(tag);
     let mut cmd = pybench();
     cmd.args(["exec", "-a"])
@@ -260,26 +300,11 @@ fn refused(tag: &str, bad: &str, program: &[&str], env: &[(&str, &Path)], says: 
     }
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{tag}: {out:?}");
-    let errors = stderr_lines(&out);
-    assert_eq!(errors.len(), 1, "{tag}: {errors:?}");
-    assert!(
-        errors[0].contains(bad) && errors[0].contains(says),
-        "{tag}: {errors:?}"
-    );
-    let json = results(&tmp);
-    assert_eq!(cells(&json, "pymalloc")[0]["status"], "ok", "{tag}");
+    (out, tmp)
 }
 
 #[test]
 fn what_cannot_run_is_one_line_and_exit_2_with_the_rest_written() {
-    let py = ["python3", "-c", "x = [str(i) for i in range(1000)]"];
-    refused(
-        "geometry",
-        "pymalloc:arena=64K,pool=128K",
-        &py,
-        &[],
-        "pools",
-    );
     refused(
         "isolated",
         "pymalloc:cpython-3.11",
@@ -294,13 +319,23 @@ fn what_cannot_run_is_one_line_and_exit_2_with_the_rest_written() {
         &[],
         "-X dev",
     );
+}
+
+#[test]
+fn what_cannot_run_whatever_the_program_is_refused_before_any_run() {
+    refused_up_front("geometry", "pymalloc:arena=64K,pool=128K", &[], "pools");
     let empty = tempdir("nolibs");
-    refused(
+    refused_up_front(
         "unbuilt",
         "jemalloc",
-        &py,
         &[("PYBENCH_LIB_DIR", &empty)],
         "not built",
+    );
+    refused_up_front(
+        "unbuilt-engine",
+        "pymalloc:cpython-3.11",
+        &[("PYBENCH_LIB_DIR", &empty)],
+        "libpybench_engine.so was not built",
     );
 }
 
