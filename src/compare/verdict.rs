@@ -248,10 +248,7 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
                 Some(n) if n < MIN_TAIL_SAMPLES => {
                     row.verdict = Verdict::NotSignificant;
                     row.thin_tail = Some(n.floor() as u64);
-                    row.reason = Some(format!(
-                        "{} timed op(s) above this percentile",
-                        n.floor()
-                    ));
+                    row.reason = Some(format!("{} timed op(s) above this percentile", n.floor()));
                 }
                 // Percentiles are multiples of the timer's tick: one tick is resolution.
                 _ if input
