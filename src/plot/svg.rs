@@ -131,21 +131,29 @@ impl Axis {
         match self.scale {
             Scale::Linear => {
                 let step = self.step;
-                let mut v = self.min;
-                let mut out = Vec::new();
-                while v <= self.max + step * 1e-9 {
-                    // Avoid "-0" and float dust in labels.
-                    let clean = if v.abs() < step * 1e-9 { 0.0 } else { v };
-                    out.push((clean, (self.format)(clean)));
-                    v += step;
+                // Counted before drawing: an infinite range (a figure that overflowed) used to
+                // add steps to a tick list forever, until memory ran out.
+                let last = ((self.max - self.min) / step + 1e-9).floor();
+                if !(0.0..=MAX_TICKS).contains(&last) {
+                    return Vec::new();
                 }
-                out
+                (0..=last as usize)
+                    .map(|i| {
+                        let v = self.min + step * i as f64;
+                        // Avoid "-0" and float dust in labels.
+                        let clean = if v.abs() < step * 1e-9 { 0.0 } else { v };
+                        (clean, (self.format)(clean))
+                    })
+                    .collect()
             }
             Scale::Log => {
-                let (lo, hi) = (
-                    self.min.log10().round() as i32,
-                    self.max.log10().round() as i32,
-                );
+                let (lo, hi) = (self.min.log10().round(), self.max.log10().round());
+                // Finite positive f64s span about 630 decades; anything else (an infinite or
+                // non-positive end) would saturate the exponents below into billions.
+                if !(lo.is_finite() && hi.is_finite() && hi - lo <= MAX_TICKS) {
+                    return Vec::new();
+                }
+                let (lo, hi) = (lo as i32, hi as i32);
                 let mut out = Vec::new();
                 for e in lo..=hi {
                     let d = 10f64.powi(e);
@@ -161,6 +169,10 @@ impl Axis {
         }
     }
 }
+
+/// The most ticks an axis gets; an axis that would need more has a range no chart of a run
+/// gives (see [`Axis::tick_values`]) and gets none.
+const MAX_TICKS: f64 = 1000.0;
 
 /// Approximate width in pixels of a tick label at the default 12 px sans-serif font.
 fn label_width(label: &str) -> f64 {

@@ -86,3 +86,29 @@ fn long_labels_of_many_groups_are_slanted() {
     let svg = bar_chart("t", "workload", &y, &[("a".into(), 0)], &groups[..2], None);
     assert_eq!(svg.matches("rotate(-50").count(), 0);
 }
+
+/// The number of ticks `axis` gets, computed on a thread given 10 s: a tick loop that never
+/// ends fails the test rather than hanging the whole suite.
+fn tick_count(axis: Axis) -> usize {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(axis.tick_values().len()));
+    let limit = std::time::Duration::from_secs(10);
+    rx.recv_timeout(limit)
+        .expect("the ticks were computed in time")
+}
+
+#[test]
+fn axes_of_ranges_that_are_not_finite_get_no_ticks_instead_of_endless_ones() {
+    // Each used to loop until memory ran out (linear) or over billions of decades (log).
+    for a in [
+        Axis::linear_whole("pools", f64::INFINITY, plain),
+        Axis::linear("B", f64::NEG_INFINITY, 1.0, plain),
+        Axis::log("ns", 1.0, f64::INFINITY, plain),
+    ] {
+        let range = format!("{} to {}", a.min, a.max);
+        assert_eq!(tick_count(a), 0, "{range}");
+    }
+    // The largest finite ranges keep their ticks.
+    assert_eq!(tick_count(Axis::linear_whole("pools", 1e308, plain)), 6);
+    assert_eq!(tick_count(Axis::log("ns", 1e-300, 1e300, plain)), 601);
+}
