@@ -10,7 +10,8 @@
 //!
 //! # How to add a metric
 //! 1. Add one line to the `catalogue!` table below: `Variant = "name", "unit", better, Kind,
-//!    Level, "heading", "one-line description";`. The name is what results files store: never
+//!    Level, "heading", "one-line description";` (with `, signed` before the `;` for a
+//!    difference that may fall below zero). The name is what results files store: never
 //!    rename one (old files would stop comparing), add a new one instead.
 //! 2. Emit it where it is measured with `Metric::of(Id::Variant, value)` (or
 //!    `Metric::of_op` for a per-operation figure).
@@ -67,11 +68,25 @@ pub struct Info {
     /// Short column heading of tables.
     pub heading: &'static str,
     pub description: &'static str,
+    /// Whether a value below zero is a measurement: true only of differences (net of
+    /// `null`). Every other unit (ns, B, ops/s, ratio, count) measures an amount, so a
+    /// results file holding a negative one was damaged or edited, and is refused on loading.
+    pub signed: bool,
+}
+
+/// The `signed` column of the catalogue: absent is false.
+macro_rules! signed {
+    () => {
+        false
+    };
+    (signed) => {
+        true
+    };
 }
 
 macro_rules! catalogue {
     ($($id:ident = $name:literal, $unit:literal, $better:ident, $kind:ident, $level:ident,
-       $heading:literal, $desc:literal;)*) => {
+       $heading:literal, $desc:literal $(, $signed:ident)?;)*) => {
         /// A metric this pybench knows (see the module documentation for the table).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Id { $($id),* }
@@ -86,6 +101,7 @@ macro_rules! catalogue {
             level: Level::$level,
             heading: $heading,
             description: $desc,
+            signed: signed!($($signed)?),
         }),*];
     };
 }
@@ -99,7 +115,7 @@ catalogue! {
         "median over rounds of nanoseconds (thread CPU time) per event, harness loop included";
     NetLoopNsPerOp = "net_loop_ns_per_op", "ns", Lower, Time, Detail, "net ns/op",
         "median over rounds of loop ns/op minus null's in the same round and process: the \
-         allocator's own cost per event";
+         allocator's own cost per event", signed;
     NetOpsPerSec = "net_ops_per_sec", "ops/s", Higher, Time, Headline, "net ops/s",
         "events per second of the allocator's own cost (1e9 / net_loop_ns_per_op)";
     HarnessNsPerOp = "harness_ns_per_op", "ns", Lower, Time, Detail, "null ns/op",

@@ -117,7 +117,11 @@ fn print_trace(f: &TraceFidelity, json: bool) -> anyhow::Result<()> {
     writeln!(
         out,
         "{} (Python {}): engine preset {} from the recorded start-up state, {} of {} events (up to the end report)",
-        f.trace, f.python, f.preset, f.events, f.trace_events
+        f.trace,
+        crate::trace::printable(&f.python),
+        f.preset,
+        f.events,
+        f.trace_events
     )?;
     let table = |out: &mut std::io::StdoutLock, rows: &[TraceRow]| -> std::io::Result<()> {
         writeln!(

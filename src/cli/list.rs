@@ -190,7 +190,7 @@ fn trace_rows() -> Vec<[String; 4]> {
             let size = std::fs::metadata(&path).map_or(0, |m| m.len());
             let (kind, what) = match crate::trace::TraceReader::open(&path) {
                 Ok(r) => {
-                    let m = r.meta();
+                    let m = r.meta().printable();
                     (
                         format!("{} {}", m.source, m.python),
                         format!("{} KiB: {}", size >> 10, m.command.join(" ")),

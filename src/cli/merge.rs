@@ -56,6 +56,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             list.join(", ")
         );
     }
+    for line in &merged.skipped_plots {
+        eprintln!("warning: {line}");
+    }
     if r.failed_cells() > 0 {
         eprintln!(
             "warning: {} failed cell(s) merged as failed (see summary.md)",

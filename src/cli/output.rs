@@ -211,7 +211,11 @@ pub fn finish(
     results.interrupted = interrupted;
     store.save(results)?;
     if !out.no_plots {
-        crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+        let plots =
+            crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+        for line in plots.skipped {
+            eprintln!("warning: {line}");
+        }
     }
     let exports: [(&Option<String>, &dyn Exporter); 3] = [
         (&out.csv, &Csv),

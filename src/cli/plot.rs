@@ -31,10 +31,15 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         crate::plot::check_out(&results, &own, out)?;
     }
     let dir = args.out.unwrap_or(own);
-    let written = crate::plot::write_plots(&results, &dir)?;
+    let plots = crate::plot::write_plots(&results, &dir)?;
+    // Warnings, so printed with --quiet too.
+    for line in &plots.skipped {
+        eprintln!("warning: {line}");
+    }
     if !args.quiet {
         // `written` holds index.html beside the SVG files.
-        let svgs = written
+        let svgs = plots
+            .written
             .iter()
             .filter(|p| p.extension() == Some("svg".as_ref()));
         eprintln!(

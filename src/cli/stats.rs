@@ -61,6 +61,7 @@ pub fn summarize_trace(path: &Path) -> anyhow::Result<String> {
 
 fn summarize_trace_with(path: &Path, allow_malformed: bool) -> anyhow::Result<String> {
     let (meta, end, summary) = summarize_with(path, allow_malformed)?;
+    let meta = meta.printable();
     let title = format!(
         "trace {} ({}, python {}, domains {}) from {}\n  command: {}",
         meta.name,
@@ -68,14 +69,14 @@ fn summarize_trace_with(path: &Path, allow_malformed: bool) -> anyhow::Result<St
         meta.python,
         meta.domains.join(","),
         path.display(),
-        meta.command.join(" ").replace('\n', "\\n")
+        meta.command.join(" ")
     );
     let mut text = summary.render(&title);
     let counters: Vec<String> = end
         .counters
         .iter()
         .filter(|(_, v)| **v != 0)
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{} {v}", crate::trace::printable(k)))
         .collect();
     if !counters.is_empty() {
         text.push_str(&format!("  recording: {}\n", counters.join(", ")));

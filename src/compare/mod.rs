@@ -189,6 +189,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
     }
     let results: RunResults = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
     results.check_samples().map_err(corrupt)?;
+    results.check_metrics().map_err(corrupt)?;
     results.check_unique_cells().map_err(corrupt)?;
     Ok(results)
 }

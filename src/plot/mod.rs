@@ -8,6 +8,7 @@
 //!   the smallest to the largest repetition;
 //! - `pools-<workload>.svg`: the engine's pools per size class.
 
+mod finite;
 pub mod heatmap;
 mod html;
 pub mod svg;
@@ -21,6 +22,7 @@ use crate::report::store::write_atomically;
 use crate::report::summary::human;
 use crate::stats::median;
 use anyhow::Context as _;
+use finite::{bar_values, drawable, Drawn};
 use std::path::{Path, PathBuf};
 use svg::{Axis, Bar, Group, Line};
 
@@ -32,12 +34,19 @@ pub struct Figure {
     pub svg: String,
 }
 
-/// Writes `dir/plots/*.svg` and `dir/index.html`; returns the files written.
-pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// What [`write_plots`] did: the files written (`index.html` last) and one line for each
+/// chart it left out, for the caller to print as a warning.
+pub struct Plots {
+    pub written: Vec<PathBuf>,
+    pub skipped: Vec<String>,
+}
+
+/// Writes `dir/plots/*.svg` and `dir/index.html`.
+pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
-    let figures = figures(results);
+    let (figures, skipped) = figures(results);
     let mut written = Vec::new();
     for f in &figures {
         let path = plots.join(&f.file);
@@ -48,21 +57,28 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Vec<PathB
     let page = html::page(results, &figures);
     write_atomically(&index, |out| out.write_all(page.as_bytes()))?;
     written.push(index);
-    Ok(written)
+    Ok(Plots { written, skipped })
 }
 
-/// Every chart the results allow, in page order.
-pub fn figures(results: &RunResults) -> Vec<Figure> {
+/// Every chart the results allow, in page order, and a line for each chart left out because
+/// a value it would draw is not a finite number ([`drawable`]).
+pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
     let workloads = ordered(results.cells.iter().map(|c| c.workload.as_str()));
-    let mut out = Vec::new();
-    out.extend(bars(results, &workloads, Id::OpsPerSec));
-    out.extend(bars(results, &workloads, Id::FragRatio));
+    let mut all = vec![
+        bars(results, &workloads, Id::OpsPerSec),
+        bars(results, &workloads, Id::FragRatio),
+    ];
     for w in &workloads {
-        out.extend(rss(results, w));
-        out.extend(latency(results, w));
-        out.extend(pools(results, w));
+        all.extend([rss(results, w), latency(results, w), pools(results, w)]);
     }
-    out
+    let (mut out, mut skipped) = (Vec::new(), Vec::new());
+    for f in all.into_iter().flatten() {
+        match f {
+            Ok(f) => out.push(f),
+            Err(line) => skipped.push(line),
+        }
+    }
+    (out, skipped)
 }
 
 /// Distinct values in order of first appearance.
@@ -147,7 +163,7 @@ pub fn fmt_ns(v: f64) -> String {
 }
 
 /// Median bars with min–max error bars of one metric, workloads × allocators.
-fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> {
+fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
     let series = allocators(results);
     let mut groups = Vec::new();
     let mut top: f64 = 0.0;
@@ -215,16 +231,20 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Option<Figure> 
             ),
         )
     };
-    Some(Figure {
-        file: format!("{metric}.svg"),
+    let file = format!("{metric}.svg");
+    if let Err(why) = drawable(&file, bar_values(&groups).chain([y.min, y.max])) {
+        return Some(Err(why));
+    }
+    Some(Ok(Figure {
+        file,
         section: section.to_string(),
         caption,
         svg: svg::bar_chart(title, "workload", &y, &names, &groups, reference),
-    })
+    }))
 }
 
 /// RSS over the replay, first successful repetition of each allocator.
-fn rss(results: &RunResults, w: &str) -> Option<Figure> {
+fn rss(results: &RunResults, w: &str) -> Drawn {
     let mut lines = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
         if let Some(c) = cells(results, w, a)
@@ -284,12 +304,13 @@ fn rss(results: &RunResults, w: &str) -> Option<Figure> {
             ),
         )
     };
-    Some(Figure {
+    // Whole numbers of events and bytes: always finite.
+    Some(Ok(Figure {
         file: format!("rss-{}.svg", slug(w)),
         section: format!("{w}: RSS over time"),
         caption,
         svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
-    })
+    }))
 }
 
 /// x position of percentile `p` on the tail scale: −log10(1 − p/100), so 90 % → 1,
@@ -299,7 +320,7 @@ fn tail_x(p: f64) -> Option<f64> {
 }
 
 /// HDR-style latency percentile curves of all ops, first repetition of each allocator.
-fn latency(results: &RunResults, w: &str) -> Option<Figure> {
+fn latency(results: &RunResults, w: &str) -> Drawn {
     let mut curves = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
         let curve = cells(results, w, a).into_iter().find_map(|c| {
@@ -337,13 +358,20 @@ fn latency(results: &RunResults, w: &str) -> Option<Figure> {
     let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
+    if hi == 0.0 {
+        return None; // no positive latency: nothing a log scale can show
+    }
+    let file = format!("latency-{}.svg", slug(w));
+    if let Err(why) = drawable(&file, [lo, hi, max_x]) {
+        return Some(Err(why));
+    }
     let mut ticks = vec![(0.0, "min".to_string())];
-    let mut d = 1.0;
-    while d <= max_x - 0.6 {
-        let p = 100.0 * (1.0 - 10f64.powf(-d));
-        let decimals = (d as usize).saturating_sub(2);
-        ticks.push((d, format!("{p:.decimals$} %")));
-        d += 1.0;
+    // One tick a decade of the tail: max_x is at most about 17 (p/100 below 1 is at most
+    // 1 − 2⁻⁵³), and finite, checked above.
+    for d in 1..=(max_x - 0.6).floor() as usize {
+        let p = 100.0 * (1.0 - 10f64.powf(-(d as f64)));
+        let decimals = d.saturating_sub(2);
+        ticks.push((d as f64, format!("{p:.decimals$} %")));
     }
     ticks.push((max_x, "max".to_string()));
     let x = Axis {
@@ -356,8 +384,8 @@ fn latency(results: &RunResults, w: &str) -> Option<Figure> {
         ticks: Some(ticks),
     };
     let y = Axis::log("latency of one operation", lo, hi, fmt_ns);
-    Some(Figure {
-        file: format!("latency-{}.svg", slug(w)),
+    Some(Ok(Figure {
+        file,
         section: format!("{w}: latency percentiles"),
         caption: format!(
             "Latency of every timed malloc/free/realloc/calloc of {w} (op kind `all`) at HDR-style \
@@ -365,7 +393,7 @@ fn latency(results: &RunResults, w: &str) -> Option<Figure> {
              remaining tail. First successful repetition of each allocator."
         ),
         svg: svg::line_chart(&format!("Latency percentiles — {w}"), &x, &y, &lines),
-    })
+    }))
 }
 
 /// 99.9000000001 → "99.9", 2.50 → "2.5", 100 → "100".
@@ -375,7 +403,7 @@ fn trim(p: f64) -> String {
 }
 
 /// The engine's pools per size class, median over repetitions, one series per engine preset.
-fn pools(results: &RunResults, w: &str) -> Option<Figure> {
+fn pools(results: &RunResults, w: &str) -> Drawn {
     let mut series: Vec<(String, usize)> = Vec::new();
     let mut by_class: Vec<(u64, Vec<Bar>)> = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
@@ -427,8 +455,12 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
         })
         .collect();
     let y = Axis::linear_whole("pools", top, fmt_count);
-    Some(Figure {
-        file: format!("pools-{}.svg", slug(w)),
+    let file = format!("pools-{}.svg", slug(w));
+    if let Err(why) = drawable(&file, bar_values(&groups).chain([y.min, y.max])) {
+        return Some(Err(why));
+    }
+    Some(Ok(Figure {
+        file,
         section: format!("{w}: engine pools per size class"),
         caption: format!(
             "Pools the pymalloc engine holds for each size class (block size in bytes) in the \
@@ -442,7 +474,7 @@ fn pools(results: &RunResults, w: &str) -> Option<Figure> {
             &groups,
             None,
         ),
-    })
+    }))
 }
 
 #[cfg(test)]

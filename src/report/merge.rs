@@ -49,6 +49,8 @@ pub struct Merged {
     /// Shards merged with the cells they finished before they were interrupted (only with
     /// `partial`).
     pub interrupted: Vec<u32>,
+    /// Charts left out of the plots, one line each ([`crate::plot::Plots::skipped`]).
+    pub skipped_plots: Vec<String>,
 }
 
 /// What the merged folder keeps of one shard: `shards/shard-K-of-N.json`.
@@ -130,13 +132,14 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
     let interrupted = check_complete(&parts, req.partial).context("cannot merge")?;
     let incomplete = !missing.is_empty() || !interrupted.is_empty();
     let results = join(&parts, req, incomplete).context("cannot merge")?;
-    write(&parts, &results, req, &missing)?;
+    let skipped_plots = write(&parts, &results, req, &missing)?;
     Ok(Merged {
         dir: req.out.clone(),
         results,
         count,
         missing,
         interrupted,
+        skipped_plots,
     })
 }
 
@@ -365,13 +368,13 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
 
 /// Writes the merged folder: each shard's record, the merged `shard.json`, then the results
 /// files (`results.json` among them, so a folder that stops short is no loadable run), then
-/// the plots.
+/// the plots; returns the lines of the charts left out.
 fn write(
     parts: &[Part],
     results: &RunResults,
     req: &MergeRequest,
     missing: &[u32],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let store = ResultsStore::create_new(&req.out)?;
     let shards_dir = store.dir().join(SHARDS_DIR);
     std::fs::create_dir(&shards_dir)
@@ -407,10 +410,11 @@ fn write(
     }
     .save(store.dir())?;
     store.save(results)?;
-    if req.plots {
-        crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+    if !req.plots {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let plots = crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+    Ok(plots.skipped)
 }
 
 #[cfg(test)]

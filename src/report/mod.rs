@@ -1,6 +1,7 @@
 //! Results: the schema of result files and the exporters that write them.
 
 pub mod caveats;
+mod checks;
 pub mod export;
 pub mod merge;
 pub mod model;

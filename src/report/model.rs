@@ -439,40 +439,6 @@ pub struct StreamIds<'a> {
 }
 
 impl RunResults {
-    /// Every per-pass sample is a pass's time per event, so positive: a zero or negative one
-    /// (a hand-edited or damaged file) would make a log-ratio test of nothing, and figures
-    /// such as "-118 %" or an infinite speed, instead of one line naming the cell.
-    pub fn check_samples(&self) -> Result<(), String> {
-        for c in &self.cells {
-            let Some(t) = &c.throughput else { continue };
-            let mut all = t.ns_per_op.iter().chain(&t.null_ns_per_op);
-            if let Some(v) = all.find(|v| !(v.is_finite() && **v > 0.0)) {
-                return Err(format!(
-                    "{} × {} rep {}: a throughput sample of {v} ns/event (a pass takes a \
-                     positive time)",
-                    c.workload, c.allocator, c.repetition
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Every (workload, allocator, repetition, kind) at most once: pybench never writes one
-    /// twice, and a copy (a hand-edited or badly joined file) would count one measurement as
-    /// two samples in `compare`'s tests and `plot`'s intervals.
-    pub fn check_unique_cells(&self) -> Result<(), String> {
-        let mut seen = std::collections::HashSet::new();
-        for c in &self.cells {
-            if !seen.insert((&c.workload, &c.allocator, c.repetition, c.kind)) {
-                return Err(format!(
-                    "{} × {} rep {} appears twice (each cell is measured once)",
-                    c.workload, c.allocator, c.repetition
-                ));
-            }
-        }
-        Ok(())
-    }
-
     pub fn failed_cells(&self) -> usize {
         self.cells.iter().filter(|c| !c.is_ok()).count()
     }

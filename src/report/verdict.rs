@@ -186,21 +186,29 @@ fn pick_reference(allocators: &[String], asked: Option<&str>) -> String {
 
 /// Refuses a `--reference` that is none of the run's `allocators` before anything runs (a
 /// bare `pymalloc` matches any engine preset; `null` has no row, being the harness's cost,
-/// so it cannot be the base of one).
+/// so it cannot be the base of one). The error says so for `null`, and for a run of `null`
+/// alone, whose list of contenders is empty: "allocators ()" told nobody what was wrong.
 pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()> {
     let rows: Vec<&str> = allocators
         .iter()
         .map(String::as_str)
         .filter(|a| *a != "null")
         .collect();
-    let known = rows.iter().any(|a| names_allocator(asked, a));
-    if !known {
+    if rows.iter().any(|a| names_allocator(asked, a)) {
+        return Ok(());
+    }
+    let listed = if rows.is_empty() {
+        "none but null; add one with -a".to_string()
+    } else {
+        rows.join(", ")
+    };
+    if asked == "null" {
         anyhow::bail!(
-            "--reference {asked}: not one of this run's allocators ({})",
-            rows.join(", ")
+            "--reference null: null is the harness's baseline (its own cost, subtracted from \
+             the others), not a contender to rank against; this run's allocators: {listed}"
         );
     }
-    Ok(())
+    anyhow::bail!("--reference {asked}: not one of this run's allocators ({listed})")
 }
 
 /// Whether `asked` names an allocator of the run (for a clear error before printing).

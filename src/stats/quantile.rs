@@ -11,8 +11,19 @@ pub fn median(values: &[f64]) -> Option<f64> {
     Some(if n % 2 == 1 {
         v[n / 2]
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        midpoint(v[n / 2 - 1], v[n / 2])
     })
+}
+
+/// The mean of two values, halved first where their sum would overflow: two figures near
+/// `f64::MAX` have a finite median, not an infinite one that `plot` could not draw.
+fn midpoint(a: f64, b: f64) -> f64 {
+    let sum = a + b;
+    if sum.is_finite() || !(a.is_finite() && b.is_finite()) {
+        sum / 2.0
+    } else {
+        a / 2.0 + b / 2.0
+    }
 }
 
 /// The `q`-quantile (`q` in 0–1) by linear interpolation between order statistics (Hyndman
@@ -57,6 +68,8 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+        assert_eq!(median(&[1e308, 1e308]), Some(1e308));
+        assert_eq!(median(&[f64::MAX, f64::MAX]), Some(f64::MAX));
     }
 
     #[test]

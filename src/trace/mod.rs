@@ -61,6 +61,43 @@ pub struct Meta {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+impl Meta {
+    /// This metadata with every string [`printable`], for the terminal (`stats`, `record`,
+    /// `list`, `fidelity`); JSON output keeps the strings as they are, escaped by JSON itself.
+    pub fn printable(&self) -> Meta {
+        let all = |v: &[String]| v.iter().map(|s| printable(s)).collect();
+        Meta {
+            source: printable(&self.source),
+            name: printable(&self.name),
+            python: printable(&self.python),
+            command: all(&self.command),
+            domains: all(&self.domains),
+            pybench_version: printable(&self.pybench_version),
+            created_utc: printable(&self.created_utc),
+            phases: all(&self.phases),
+            extra: self.extra.clone(),
+        }
+    }
+}
+
+/// `s` with its control characters (line breaks, terminal escape sequences, …) and
+/// bidirectional overrides written as escapes (`\n`, `\u{1b}`). A trace's metadata says
+/// whatever its file says: printed raw, a crafted trace could recolour or clear the
+/// terminal, or add lines that read as pybench's own.
+pub fn printable(s: &str) -> String {
+    let hostile =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if hostile(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// What the end block says: totals known only once every event was written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

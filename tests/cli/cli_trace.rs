@@ -167,3 +167,49 @@ fn a_trace_with_any_file_name_replays() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A trace's metadata is whatever its file says: `stats` (and `record`, which prints the same
+/// summary) show its strings with control characters escaped, so a crafted name cannot
+/// recolour the terminal or forge a line of the report.
+#[test]
+fn stats_escapes_control_characters_of_the_metadata() {
+    use pybench::trace::{Meta, TraceWriter};
+    use pybench::workload::{Domain, Event};
+    let dir = tempdir("hostile-meta");
+    let meta = Meta {
+        source: "generated".into(),
+        name: "evil\u{1b}[31m\nevents: 0".into(),
+        python: "3.11".into(),
+        command: vec!["python3".into(), "x\u{1b}]0;title\u{7}".into()],
+        ..Meta::default()
+    };
+    let mut w = TraceWriter::new(Vec::new(), &meta).unwrap();
+    let (slot, thread) = (0, 0);
+    let alloc = Event::Alloc {
+        slot,
+        size: 32,
+        domain: Domain::Obj,
+        thread,
+    };
+    for e in [alloc, Event::Free { slot, thread }] {
+        w.push(&e).unwrap();
+    }
+    let counters = [("hook\u{1b}[2Jlost".to_string(), 1)].into_iter().collect();
+    let file = dir.join("evil.pbt");
+    std::fs::write(&file, w.finish(counters).unwrap()).unwrap();
+    let out = pybench().arg("stats").arg(&file).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(
+        text.starts_with("trace evil\\u{1b}[31m\\nevents: 0 (generated"),
+        "{text}"
+    );
+    assert!(
+        text.contains("command: python3 x\\u{1b}]0;title\\u{7}\n"),
+        "{text}"
+    );
+    assert!(text.contains("recording: hook\\u{1b}[2Jlost 1"), "{text}");
+}

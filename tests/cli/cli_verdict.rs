@@ -82,12 +82,32 @@ fn an_unknown_reference_is_refused_before_measuring() {
         0,
         "nothing written"
     );
-    // null is measured in every run but has no row to be the base of.
+    // null is measured in every run but has no row to be the base of: the error says so.
     let (a, tmp) = run("ref-null", &["--reference", "null"]);
-    a.code(2).stderr(
-        predicate::str::contains("--reference null")
-            .and(predicate::str::contains("(pymalloc:cpython-3.11, system)")),
-    );
+    a.code(2).stderr(predicate::str::contains(
+        "--reference null: null is the harness's baseline (its own cost, subtracted from the \
+         others), not a contender to rank against; this run's allocators: \
+         pymalloc:cpython-3.11, system\n",
+    ));
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    // A run of null alone has no allocator to list: it used to say "allocators ()".
+    for (asked, says) in [
+        ("null", "allocators: none but null; add one with -a\n"),
+        (
+            "system",
+            "not one of this run's allocators (none but null; add one with -a)\n",
+        ),
+    ] {
+        let out = pybench()
+            .args(["run", "-w", "churn", "-a", "null", "--reference", asked])
+            .arg("--out")
+            .arg(&tmp)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.ends_with(says), "{asked}: {err}");
+    }
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 

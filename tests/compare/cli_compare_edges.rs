@@ -397,3 +397,37 @@ fn latency_maxima_are_counted_not_listed_by_default() {
         "{rows:?}"
     );
 }
+
+/// Times, rates, sizes and counts below zero are no measurement: a hand-edited run with every
+/// figure at -1e300 was judged "0 regressed, 33 improved" (exit 0) and passed a CI gate. It is
+/// refused in one line naming the file, the cell and the metric, by `plot` too; a difference
+/// (net of null) below zero still loads.
+#[test]
+fn impossible_figures_are_refused_naming_file_cell_and_metric() {
+    let tmp = tempdir("cmp-impossible");
+    let mut base = run("base", 3, steady);
+    for c in &mut base.cells {
+        let net = pybench::report::model::Metric::new("net_loop_ns_per_op", -0.5, "ns");
+        c.metrics.push(net);
+    }
+    let b = save(&tmp, "base", &base);
+    common::compare(&b, &b).assert().success();
+    let mut edited = base.clone();
+    edited
+        .cells
+        .iter_mut()
+        .flat_map(|c| &mut c.metrics)
+        .for_each(|m| m.value = -1e300);
+    let e = save(&tmp, "edited", &edited);
+    let says = format!(
+        "{}: not a pybench results file: dicts × pymalloc:cpython-3.11 rep 0: ops_per_sec is \
+         -1e300 ops/s; only a difference can be negative",
+        e.join("results.json").display()
+    );
+    let err = refused(&b, &e);
+    assert!(err.contains(&says), "{err}");
+    let a = pybench().arg("plot").arg(&e).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&says), "{err}");
+}

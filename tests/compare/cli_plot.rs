@@ -160,6 +160,29 @@ fn plot_out_dir_and_bad_input() {
     );
 }
 
+/// Pool counts near `f64::MAX`: the median of two overflowed to infinity and the pool axis's
+/// tick loop never ended (1.6 GB in 8 s, then an abort). Plotting such a run takes
+/// milliseconds; the timeout turns the old hang into a failure.
+#[test]
+fn pool_counts_near_the_largest_float_are_plotted_at_once() {
+    let tmp = tempdir("plot-huge");
+    let mut r = run("huge", 2, |_, _, _| 1e7);
+    let huge = r.cells.iter_mut().flat_map(|c| &mut c.metrics);
+    huge.filter(|m| m.name == "class_pools")
+        .for_each(|m| m.value = 1e308);
+    let dir = save(&tmp, "run", &r);
+    pybench()
+        .args(["plot", "--quiet"])
+        .arg(&dir)
+        .timeout(std::time::Duration::from_secs(10))
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let pools = read(&dir.join("plots/pools-dicts.svg"));
+    // One bar, to scale: the full height of the plot area.
+    assert_eq!(attrs(&pools, "rect", "bar", "height"), ["320.0"], "{pools}");
+}
+
 #[test]
 fn run_writes_plots_unless_told_not_to() {
     let tmp = tempdir("plot");
