@@ -119,15 +119,10 @@ pub(super) fn match_groups<'a>(
     if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {
         return Ok(m);
     }
-    let missing = (m.only_baseline.iter())
-        .map(|n| format!("{n}: no successful cell in the current run"))
-        .chain(
-            m.only_current
-                .iter()
-                .map(|n| format!("{n}: no successful cell in the baseline")),
-        )
-        .collect();
-    Err(CompareError::MissingCells(missing))
+    Err(CompareError::MissingCells {
+        only_baseline: m.only_baseline,
+        only_current: m.only_current,
+    })
 }
 
 /// A metric's values over repetitions: (baseline, current).
@@ -198,4 +193,48 @@ pub(super) fn per_process(
         .map(|t| t.ns_per_op.len())
         .min()?;
     Some((figures(b)?, figures(c)?, fewest))
+}
+
+/// Names listed per side in [`CompareError::MissingCells`]' line before "and N more".
+const MISSING_LISTED: usize = 6;
+
+pub(super) fn missing_cells_line(only_baseline: &[String], only_current: &[String]) -> String {
+    let list = |names: &[String], side: &str| {
+        let mut shown = names[..names.len().min(MISSING_LISTED)].join(", ");
+        if names.len() > MISSING_LISTED {
+            shown.push_str(&format!(" and {} more", names.len() - MISSING_LISTED));
+        }
+        (!names.is_empty()).then(|| format!("{side} has no successful {shown}"))
+    };
+    let sides: Vec<String> = [
+        list(only_baseline, "the current run"),
+        list(only_current, "the baseline"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(
+        "{} cell(s) are missing on one side: {} (pass --shared-only to compare the cells both \
+         runs have)",
+        only_baseline.len() + only_current.len(),
+        sides.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_cells_line;
+
+    #[test]
+    fn missing_cells_are_one_line_listing_a_few_of_each_side() {
+        let names = |n: usize| (0..n).map(|i| format!("w{i} × a")).collect::<Vec<_>>();
+        assert_eq!(
+            missing_cells_line(&names(1), &[]),
+            "1 cell(s) are missing on one side: the current run has no successful w0 × a \
+             (pass --shared-only to compare the cells both runs have)"
+        );
+        let line = missing_cells_line(&names(9), &names(2));
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("11 cell(s) are missing on one side: the current run has no successful w0 × a, w1 × a, w2 × a, w3 × a, w4 × a, w5 × a and 3 more; the baseline has no successful w0 × a, w1 × a ("), "{line}");
+    }
 }

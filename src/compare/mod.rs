@@ -98,8 +98,14 @@ pub enum CompareError {
         baseline: String,
         current: String,
     },
-    #[error("{} cell(s) are missing on one side (pass --shared-only to compare the cells both runs have):\n{}", .0.len(), .0.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
-    MissingCells(Vec<String>),
+    /// Cells (`workload × allocator`) with a successful repetition on one side only: one
+    /// line naming them, the first few of each side (a run of many cells would otherwise
+    /// print a screenful).
+    #[error("{}", groups::missing_cells_line(only_baseline, only_current))]
+    MissingCells {
+        only_baseline: Vec<String>,
+        only_current: Vec<String>,
+    },
     /// `--relative-to` names no usable reference.
     #[error("--relative-to {0}")]
     RelativeTo(String),
