@@ -108,6 +108,13 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
         .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
     if let Some(lib) = &req.libpython {
         check_libpython(lib, python, asked.is_some())?;
+    } else {
+        // Searched here too, so a missing interpreter is this command's one line rather
+        // than the child's error quoted inside "fidelity measurement failed".
+        let minor = AllocatorSpec::Cpython(python).cpython_minor();
+        if let Some(Err(why)) = minor.map(|m| crate::alloc::libpython::find(m, None)) {
+            anyhow::bail!("cpython:{python} is not available: {why}");
+        }
     }
     let options = CellOptions {
         overrides: Overrides {

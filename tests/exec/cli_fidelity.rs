@@ -333,3 +333,30 @@ fn a_libpython_that_is_no_file_says_what_it_is() {
         }
     }
 }
+
+#[test]
+fn a_missing_interpreter_is_one_line_of_this_command_not_its_childs() {
+    // An interpreter is looked up in pyenv and on PATH: point both at nothing.
+    let empty = std::env::temp_dir().join("pybench-no-pyenv");
+    let out = pybench()
+        .args([
+            "fidelity", "-w", "dicts", "--python", "3.9", "--scale", "1000",
+        ])
+        .env("PYENV_ROOT", &empty)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        eprintln!("skipped: a libpython3.9 is installed system-wide here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("pybench: error: cpython:3.9 is not available: no libpython3.9.so found"),
+        "{err}"
+    );
+    // Before, the child's own error line came back quoted inside the parent's.
+    assert!(!err.contains("measurement failed"), "{err}");
+}
