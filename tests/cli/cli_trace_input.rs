@@ -292,15 +292,19 @@ fn a_trace_naming_no_python_3_version_is_refused_unless_python_says_which() {
 #[test]
 fn a_trace_of_a_newer_python_replays_as_the_nearest_with_a_warning() {
     let dir = tempdir("newer-python");
+    // A quick replay of `f` into `dir/out`, which must succeed; its stderr.
+    let replay = |f: &std::path::Path, out: &str| {
+        let done = pybench()
+            .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+            .arg(f)
+            .arg("--out")
+            .arg(dir.join(out))
+            .assert()
+            .code(0);
+        String::from_utf8_lossy(&done.get_output().stderr).to_string()
+    };
     let f = recorded_with(&dir, "newer", "3.14.1");
-    let out = pybench()
-        .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
-        .arg(&f)
-        .arg("--out")
-        .arg(dir.join("r"))
-        .assert()
-        .code(0);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = replay(&f, "r");
     assert!(
         err.lines().any(|l| l
             == "warning: trace:newer was recorded with Python 3.14.1, which has no engine preset \
@@ -316,14 +320,7 @@ fn a_trace_of_a_newer_python_replays_as_the_nearest_with_a_warning() {
     );
     // A supported version says nothing about it.
     let f = recorded_with(&dir, "known", "3.12.3");
-    let out = pybench()
-        .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
-        .arg(&f)
-        .arg("--out")
-        .arg(dir.join("r2"))
-        .assert()
-        .code(0);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let err = replay(&f, "r2");
     assert!(!err.contains("engine preset"), "{err}");
 }
 
