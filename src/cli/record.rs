@@ -140,10 +140,8 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             "pybench: warning: the program ran longer than --timeout {} s and was killed: the trace holds what it did until then",
             args.timeout.unwrap_or_default().as_secs()
         );
-    } else if !rec.complete {
-        eprintln!(
-            "pybench: warning: the program ended without Python's normal shutdown (os._exit or a signal): the last few thousand calls may be missing"
-        );
+    } else if let Some(w) = rec.incomplete_warning() {
+        eprintln!("pybench: warning: {w}");
     }
     // A trace written into a FIFO or a device cannot be read back: no summary, no size.
     let file = std::fs::metadata(&out).ok().filter(|m| m.is_file());

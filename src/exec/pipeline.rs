@@ -95,6 +95,10 @@ fn record_program(
             "{label} failed while being recorded (exit status {code}); nothing to validate"
         );
     }
+    if let Some(w) = rec.incomplete_warning() {
+        // The replays then predict only what was recorded; `record` says the same.
+        eprintln!("warning: {label}: {w}");
+    }
     Ok((false, rec.wall))
 }
 

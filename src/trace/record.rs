@@ -50,6 +50,29 @@ pub enum RecordError {
     HookFailed { program: String, reason: String },
     #[error("{bytes} bytes of records written by processes other than the recorded one (pid {writers}) were refused")]
     Foreign { bytes: u64, writers: String },
+    #[error("no allocator call of the program reached pybench: it {INCOMPLETE_CAUSES} before the hook's first buffer was sent, so the trace holds no event")]
+    Empty,
+}
+
+/// Why a recording lacks its end marker: the hook sends its buffer every 8192 calls and the
+/// rest at Python's normal shutdown, so these lose the calls since the last buffer (or all
+/// of them). hook.c stops recording, without touching the descriptor, once the number no
+/// longer names pybench's channel.
+pub const INCOMPLETE_CAUSES: &str = "ended without Python's normal shutdown (os._exit, a \
+     signal), replaced itself (exec), or closed pybench's channel (os.closerange)";
+
+impl Recorded {
+    /// The warning for a recording that lacks its end, or `None` when it has it (or when the
+    /// program was killed for `--timeout`, which says so itself).
+    pub fn incomplete_warning(&self) -> Option<String> {
+        (!self.complete && !self.timed_out).then(|| {
+            format!(
+                "the program {INCOMPLETE_CAUSES}: the trace holds the {} events sent before \
+                 that, and may lack up to 8192 calls made after them",
+                self.events
+            )
+        })
+    }
 }
 
 /// What to record.
@@ -86,8 +109,8 @@ pub struct Recorded {
     pub status: ExitStatus,
     pub wall: Duration,
     pub events: u64,
-    /// False when the program ended without Python's normal shutdown (`os._exit`, a signal):
-    /// up to one hook buffer (4,096 calls) of the last events is missing.
+    /// False when the recording lacks its end marker ([`INCOMPLETE_CAUSES`]): up to one hook
+    /// buffer (8192 calls) of the last events is missing.
     pub complete: bool,
     pub counters: BTreeMap<String, u64>,
     /// Ctrl-C (SIGINT) reached pybench while the program ran.
@@ -474,7 +497,10 @@ fn outcome(
             rec.events = events;
             rec.complete = complete;
             rec.counters = counters;
-            (rec, foreign)
+            // A trace of nothing would be refused by every reader of it later.
+            let stopped = rec.timed_out || rec.interrupted;
+            let empty = (events == 0 && !stopped).then_some(RecordError::Empty);
+            (rec, foreign.or(empty))
         }
     }
 }

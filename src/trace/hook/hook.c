@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -115,16 +117,43 @@ static inline uint64_t pace_since(uint64_t t_in) {
     return (ts.last_out && t_in > ts.last_out) ? t_in - ts.last_out : 0;
 }
 
+/* The channel's identity (its socket's inode), taken at installation. */
+static dev_t out_dev;
+static ino_t out_ino;
+
+/* Whether `out_fd` still names pybench's channel. A program may close every descriptor it
+ * did not open (daemon code does: os.closerange) and then open a file that gets the same
+ * number: writing records there would corrupt the program's own file. Checked before each
+ * buffer is sent (one fstat per 8192 records) and before the descriptor is closed; when it
+ * names something else, the hook lets go of the number without touching it. */
+static int channel_ours(void) {
+    struct stat st;
+    if (out_fd < 0)
+        return 0;
+    if (fstat(out_fd, &st) == 0 && st.st_dev == out_dev && st.st_ino == out_ino)
+        return 1;
+    recording = 0;
+    out_fd = -1;
+    return 0;
+}
+
 static void write_all(const void *data, size_t len) {
     const char *p = data;
+    if (!channel_ours())
+        return;
     while (len > 0 && out_fd >= 0) {
-        ssize_t n = write(out_fd, p, len);
+        /* send, not write: a descriptor that became anything but a socket between the
+         * check above and here fails (ENOTSOCK) instead of being written; and no SIGPIPE
+         * if pybench went away. */
+        ssize_t n = send(out_fd, p, len, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            /* pybench went away: stop recording, keep the program running. */
+            /* pybench went away, or the number is no longer ours: stop recording, keep
+             * the program running. */
             recording = 0;
-            close(out_fd);
+            if (errno != ENOTSOCK && errno != EBADF)
+                close(out_fd);
             out_fd = -1;
             return;
         }
@@ -254,7 +283,7 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
 static void after_fork_child(void) {
     recording = 0;
     nbuf = 0;
-    if (out_fd >= 0)
+    if (channel_ours())
         close(out_fd);
     out_fd = -1;
     pthread_mutex_unlock(&lock);
@@ -269,7 +298,7 @@ static void at_exit(void) {
         write_all(end, rec_size);
         recording = 0;
     }
-    if (out_fd >= 0)
+    if (channel_ours())
         close(out_fd);
     out_fd = -1;
     pthread_mutex_unlock(&lock);
@@ -355,6 +384,11 @@ int pybench_hook_install(int fd, int mask, const char *hello, size_t hello_len) 
     if (installed)
         return -2;
     fcntl(fd, F_SETFD, FD_CLOEXEC); /* exec'd children must not hold the pipe open */
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -3;
+    out_dev = st.st_dev;
+    out_ino = st.st_ino;
     out_fd = fd;
     write_all(hello, hello_len);
     if (out_fd < 0)

@@ -166,3 +166,54 @@ fn an_empty_pythonpath_does_not_import_the_current_directory() {
     assert!(d.join("t.pbt").exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_program_that_reopens_the_channels_number_keeps_its_own_file() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("closerange");
+    // Daemon-style: close every inherited descriptor, then open files until one gets the
+    // number the channel had, and write to it after allocating for a while. Before, the
+    // hook's records went into that file (megabytes) and the recording "succeeded".
+    std::fs::write(
+        d.join("daemon.py"),
+        "import os\n\
+         os.closerange(3, 4096)\n\
+         files = [open(os.path.join(os.getcwd(), 'own%d.txt' % i), 'w') for i in range(8)]\n\
+         x = [str(i) for i in range(200000)]\n\
+         for f in files:\n    f.write('mine\\n'); f.close()\n",
+    )
+    .unwrap();
+    let out = record(&d, &[py.to_str().unwrap(), "daemon.py"]);
+    for i in 0..8 {
+        let own = std::fs::read_to_string(d.join(format!("own{i}.txt"))).unwrap();
+        assert_eq!(own, "mine\n", "own{i}.txt: {} bytes", own.len());
+    }
+    // Nothing reached pybench before the channel was gone: an error, not an empty success.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no allocator call of the program reached pybench")
+            && err.contains("closed pybench's channel (os.closerange)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_recording_cut_short_says_what_may_have_cut_it() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("exit-early");
+    let out = record(
+        &d,
+        &[
+            py.to_str().unwrap(),
+            "-c",
+            "import os; x = [str(i) for i in range(100000)]; os._exit(0)",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: the program ended without Python's normal shutdown (os._exit, a signal), replaced itself (exec), or closed pybench's channel (os.closerange): the trace holds the "),
+        "{err}"
+    );
+}
