@@ -24,7 +24,7 @@ use crate::metrics::Id;
 use crate::report::model::ThroughputSamples;
 use crate::report::per_process::round_ratios;
 use crate::report::verdict::names_allocator;
-use crate::stats::median;
+use crate::stats::ratio_median;
 
 /// How one metric of one (workload, allocator) is judged in relative mode.
 #[derive(Debug, PartialEq)]
@@ -171,7 +171,8 @@ fn per_process(g: &Group, reference: &Group, metric: Id) -> Option<(Vec<f64>, us
             return None;
         }
         fewest = fewest.min(ratios.len());
-        let m = median(&ratios)?;
+        // In log space: 1 / m is then the median of the reciprocal ratios too.
+        let m = ratio_median(&ratios)?;
         figures.push(if rate { 1.0 / m } else { m });
     }
     (!figures.is_empty()).then_some((figures, fewest))

@@ -7,7 +7,7 @@ use super::per_process::round_ratios;
 use super::verdict::{
     answer_figures, judge, single_process, wide_intervals, WideFigure, WorkloadVerdict,
 };
-use crate::stats::{median, processes_for_half_width, slope};
+use crate::stats::{median, processes_for_half_width, ratio_median, slope};
 use crate::sys::procfs::MachineInfo;
 use std::collections::{BTreeMap, HashMap};
 
@@ -219,7 +219,7 @@ fn memory_points(per: &NetByProcess, a: &str, apart: &[&str; 3]) -> (Vec<f64>, V
     }
     for (g, rounds) in groups {
         let ratio = (reference.get(g))
-            .and_then(|r| median(&round_ratios(rounds, r)))
+            .and_then(|r| ratio_median(&round_ratios(rounds, r)))
             .filter(|r| *r > 0.0);
         let costs: Option<Vec<f64>> = others
             .iter()

@@ -15,7 +15,7 @@
 //! command warns).
 
 use super::model::CellResult;
-use crate::stats::{median, LogMean};
+use crate::stats::{median, ratio_median, LogMean};
 
 /// Per-round ns/event samples of one allocator by process (group id), net of `null`
 /// round by round, or gross (for `null` itself, which has no net figure).
@@ -83,7 +83,8 @@ pub fn ratio(sa: &[(String, Vec<f64>)], sb: &[(String, Vec<f64>)]) -> Option<(Lo
         })
         .collect();
     if shared.len() >= 2 {
-        let figures: Vec<f64> = shared.iter().filter_map(|r| median(r)).collect();
+        // In log space, so that the ratio of b to a is the reciprocal of a to b's.
+        let figures: Vec<f64> = shared.iter().filter_map(|r| ratio_median(r)).collect();
         return Some((LogMean::of_units(&figures)?, true));
     }
     let figure = |s: &[(String, Vec<f64>)]| -> Vec<f64> {

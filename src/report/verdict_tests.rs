@@ -513,3 +513,40 @@ fn a_failed_reference_is_named_as_the_reason_for_no_ratios() {
     let lines = super::super::verdict_table::sentences(&v[0]);
     assert!(lines.iter().all(|l| !l.contains("no ratios")), "{lines:?}");
 }
+
+#[test]
+fn the_ratio_of_b_to_a_is_the_reciprocal_of_a_to_b_so_star_and_sentence_agree() {
+    // Two processes of two rounds each whose rounds disagree widely (b 2× slower, then 4×
+    // faster): the median of two round ratios was their arithmetic mean, so a/b and b/a
+    // were no reciprocals, and the ★ (judged as top/other) contradicted the sentence
+    // (judged as other/reference) on a 3.13 trace (2026-12-05 audit).
+    let null = vec![1.0, 1.0];
+    let r = RunResults::of_cells(vec![
+        cell_in("w", "null", 0, null.clone(), null.clone()),
+        cell_in("w", "null", 1, null.clone(), null.clone()),
+        cell_in("w", "a", 0, vec![11.0, 11.0], null.clone()),
+        cell_in("w", "a", 1, vec![11.0, 11.0], null.clone()),
+        cell_in("w", "b", 0, vec![21.0, 3.5], null.clone()),
+        cell_in("w", "b", 1, vec![31.0, 5.0], null),
+    ]);
+    let (ab, ba) = (
+        speed(&r, "w", "a", "b").unwrap(),
+        speed(&r, "w", "b", "a").unwrap(),
+    );
+    assert!(
+        (ab.ratio.point * ba.ratio.point - 1.0).abs() < 1e-9,
+        "{ab:?} {ba:?}"
+    );
+    assert!(
+        (ab.ratio.lo * ba.ratio.hi - 1.0).abs() < 1e-9,
+        "{ab:?} {ba:?}"
+    );
+    assert!(
+        (ab.ratio.hi * ba.ratio.lo - 1.0).abs() < 1e-9,
+        "{ab:?} {ba:?}"
+    );
+    assert_eq!(
+        ab.relation() == Relation::Faster,
+        ba.relation() == Relation::Slower
+    );
+}

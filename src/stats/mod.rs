@@ -37,7 +37,7 @@ pub use bootstrap::{
 };
 pub use logmean::LogMean;
 pub use power::{detectable_difference, processes_for_half_width, repetitions_for, robust_cv};
-pub use quantile::{geomean, median, quantile, sorted};
+pub use quantile::{geomean, median, quantile, ratio_median, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use regression::{slope, Slope};
 pub use rng::{seed_for, SplitMix64};

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use pybench::stats::{
     geomean, geomean_interval, kendall_tau_b, mann_whitney_u, median, median_interval,
-    paired_ratio, quantile, ratio_of_medians, Bootstrap,
+    paired_ratio, quantile, ratio_median, ratio_of_medians, Bootstrap,
 };
 
 /// Timing-like samples: 1–12 positive values (repetitions), integers scaled so ties happen.
@@ -26,6 +26,22 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 proptest! {
+    #[test]
+    fn the_median_of_reciprocal_ratios_is_the_reciprocal_median(
+        r in prop::collection::vec(0.01f64..100.0, 1..12),
+    ) {
+        let inverse: Vec<f64> = r.iter().map(|x| 1.0 / x).collect();
+        let (m, mi) = (ratio_median(&r).unwrap(), ratio_median(&inverse).unwrap());
+        prop_assert!(close(m * mi, 1.0), "{m} · {mi}");
+        // Between the middle order statistics, and one of them for an odd count.
+        let v = pybench::stats::sorted(&r);
+        let n = v.len();
+        prop_assert!(v[(n - 1) / 2] * (1.0 - 1e-12) <= m && m <= v[n / 2] * (1.0 + 1e-12));
+        if n % 2 == 1 {
+            prop_assert!(close(m, v[n / 2]));
+        }
+    }
+
     #[test]
     fn u_test_p_is_a_probability_and_symmetric(a in sample(), b in sample()) {
         let ab = mann_whitney_u(&a, &b).unwrap();
