@@ -193,7 +193,10 @@ pub fn start(
         parameters,
         allocators,
         cells: Vec::new(),
-        interrupted: false,
+        // Until `finish` says otherwise: every save before it is of a run that has not
+        // finished, and one that never reaches `finish` (a full disk stops the run, a
+        // SIGKILL) must not leave a folder that reads as a complete run of fewer cells.
+        interrupted: true,
         validation: None,
     };
     store.save(&results)?;

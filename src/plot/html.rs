@@ -64,7 +64,7 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
     if results.interrupted {
         let _ = writeln!(
             s,
-            "<p class=\"failed\">The run was interrupted; only the cells below were measured.</p>"
+            "<p class=\"failed\">The run did not finish (interrupted, stopped by an error, or still running); only the cells below were measured.</p>"
         );
     }
     summary_tables(&mut s, results);

@@ -161,7 +161,7 @@ impl Exporter for Markdown {
         if results.interrupted {
             writeln!(
                 out,
-                "The run was interrupted; only the cells above were measured.\n"
+                "The run did not finish (interrupted, stopped by an error, or still running); only the cells above were measured.\n"
             )?;
         }
         if medians_shown {

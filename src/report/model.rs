@@ -249,7 +249,9 @@ pub struct RunResults {
     pub parameters: RunParameters,
     pub allocators: Vec<AllocatorInfo>,
     pub cells: Vec<CellResult>,
-    /// True when the run was interrupted before every cell ran.
+    /// True when the run did not finish every cell: interrupted (Ctrl-C, SIGTERM), or
+    /// stopped before its end (a failed save, a kill), or still running — every save a run
+    /// makes before its last says so.
     #[serde(default)]
     pub interrupted: bool,
     /// `pybench validate`: the replay's verdict next to the real program's.

@@ -149,6 +149,10 @@ fn a_full_disk_stops_the_run_before_the_next_cell_and_leaves_no_partial_file() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     let cells = json["cells"].as_array().unwrap().len();
     assert!(cells < 80, "stopped early ({cells} cells saved)");
+    // ...and says it did not finish: it used to read as a complete run of fewer cells.
+    assert_eq!(json["interrupted"], true);
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.contains("The run did not finish"), "{summary}");
 }
 
 #[test]
