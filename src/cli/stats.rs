@@ -9,9 +9,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// One of a trace and `--workload`: a missing one is refused naming both.
+/// One of a trace and `--workload` (not both); a missing one is refused naming both, in
+/// [`run`], which can tell when `--compare` took the trace meant as the subject.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["trace", "workload"])))]
+#[command(group(clap::ArgGroup::new("source").args(["trace", "workload"])))]
 pub struct StatsArgs {
     /// A trace file (`.pbt`) or `trace:NAME` to summarise.
     #[arg(value_name = "TRACE")]
@@ -107,6 +108,20 @@ fn stats_trace(path: &Path, json: bool, allow_malformed: bool) -> anyhow::Result
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    if args.trace.is_none() && args.workload.is_none() {
+        // `stats --compare trace:a my.pbt`: --compare takes every name after it.
+        if let [.., last] = args.compare.as_slice() {
+            if args.compare.len() >= 2 {
+                anyhow::bail!(
+                    "no stream to report on: --compare took every name after it ({}); put \
+                     the trace to report on before --compare (`stats {last} --compare …`), or \
+                     give --workload",
+                    args.compare.join(", ")
+                );
+            }
+        }
+        anyhow::bail!("give a trace file or --workload NAME to report on");
+    }
     if !args.compare.is_empty() {
         let subject = args.trace.as_deref().or(args.workload.as_deref());
         return realism(subject.unwrap_or_default(), &args);

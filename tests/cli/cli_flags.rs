@@ -204,3 +204,26 @@ fn a_negative_number_reaches_the_option_that_was_given_it() {
     );
     assert!(!err.contains("-- -1"), "{err}");
 }
+
+#[test]
+fn a_subject_swallowed_by_compare_is_named_with_the_fix() {
+    // --compare takes every name after it, so the trace meant as the subject became a
+    // reference, and clap said only that a required argument was missing.
+    let err = refusal(&[
+        "stats",
+        "--compare",
+        "trace:pip_list",
+        "workloads/traces/json_tool.pbt",
+    ]);
+    assert_eq!(
+        err.trim_end(),
+        "pybench: error: no stream to report on: --compare took every name after it \
+         (trace:pip_list, workloads/traces/json_tool.pbt); put the trace to report on before \
+         --compare (`stats workloads/traces/json_tool.pbt --compare …`), or give --workload"
+    );
+    let err = refusal(&["stats"]);
+    assert_eq!(
+        err.trim_end(),
+        "pybench: error: give a trace file or --workload NAME to report on"
+    );
+}
