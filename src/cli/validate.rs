@@ -7,7 +7,7 @@ use super::program::{report_problems, ProgramArgs};
 use crate::exec::pipeline::{validate_program, Checks};
 use crate::exec::program::{self, check_program, program_label};
 use crate::harness::throughput::Calibration;
-use crate::report::model::Prediction;
+use crate::report::model::{CellKind, Prediction};
 use crate::report::validation::render;
 use std::io::Write;
 use std::process::ExitCode;
@@ -72,8 +72,13 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (v, interrupted) =
         validate_program(&req, &set, checks, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
-    // Stopped while recording: nothing was measured, so there is nothing to compare.
-    if !results.cells.is_empty() {
+    // Stopped while recording: nothing was measured, so there is nothing to compare; stopped
+    // before any real run, the replay has nothing to be compared with (its comparison would
+    // say that no pair disagrees, true of nothing).
+    let real_runs = results.cells.iter().any(|c| c.kind == CellKind::Exec);
+    if interrupted && !real_runs && !results.cells.is_empty() {
+        eprintln!("interrupted before the real runs: the replays are saved, there is nothing to compare them with");
+    } else if !results.cells.is_empty() {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", render(&v))?;
     }
