@@ -362,6 +362,16 @@ void pybench_hook_snapshot(void) {
     pthread_mutex_unlock(&lock);
 }
 
+/* Sends what is buffered (called by sitecustomize's wrapper of os.execv and os.execve,
+ * which replace the process without Python's shutdown); recording goes on, in case the
+ * exec fails and the program continues. */
+void pybench_hook_flush(void) {
+    pthread_mutex_lock(&lock);
+    if (recording)
+        flush_locked();
+    pthread_mutex_unlock(&lock);
+}
+
 /* Called from a gc.callbacks hook when a collection starts: a marker in the trace. */
 void pybench_hook_gc(int generation) {
     pthread_mutex_lock(&lock);

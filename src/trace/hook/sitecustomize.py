@@ -65,6 +65,32 @@ def _pybench_install():
         return fail("PyMem_SetAllocator hook not installed (code %d)" % rc)
     _pybench_gc_markers(hook.pybench_hook_gc)
     _pybench_end_snapshot(hook.pybench_hook_snapshot)
+    _pybench_flush_before_exec(hook.pybench_hook_flush)
+
+
+def _pybench_flush_before_exec(flush):
+    # os.exec* replaces the process without Python's shutdown: the hook's buffer (up to 8192
+    # calls) would be lost with it. Sent first, the trace keeps every call up to the exec
+    # (and still lacks its end marker: the recording says the program replaced itself).
+    # execl, execlp, execvp and execvpe look execv and execve up in os at call time.
+    flush.argtypes = []
+    flush.restype = None
+
+    def wrap(name):
+        orig = getattr(os, name, None)
+        if orig is None:
+            return
+
+        def flushed(*args, **kwargs):
+            flush()
+            return orig(*args, **kwargs)
+
+        flushed.__name__ = orig.__name__
+        flushed.__doc__ = orig.__doc__
+        setattr(os, name, flushed)
+
+    for name in ("execv", "execve"):
+        wrap(name)
 
 
 def _pybench_end_snapshot(snapshot):

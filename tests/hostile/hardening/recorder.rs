@@ -217,3 +217,34 @@ fn a_recording_cut_short_says_what_may_have_cut_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_program_that_execs_keeps_its_calls_up_to_the_exec() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("exec");
+    // Fewer calls than one hook buffer (8192), then the process is replaced: before, all of
+    // them went with it and the recording "succeeded" with 0 events.
+    let out = record(
+        &d,
+        &[
+            py.to_str().unwrap(),
+            "-c",
+            "import os; x = [str(i) for i in range(1000)]; os.execvp('true', ['true'])",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("replaced itself (exec)"), "{err}");
+    let stats = pybench()
+        .current_dir(&d)
+        .args(["stats", "t.pbt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout).into_owned();
+    let events: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("events: "))
+        .and_then(|n| n.split_whitespace().next()?.replace(',', "").parse().ok())
+        .unwrap_or(0);
+    assert!(events > 1000, "{text}");
+}
