@@ -129,6 +129,7 @@ pub struct RunArgs {
     /// most recently allocated, as reference counting does, sometimes any live one — for as
     /// long as the program ran since its previous call, so an allocator's placement and cache
     /// footprint cost what they cost the program. Memory and latency cells are unchanged.
+    /// The stream is held in memory (not with `--stream always` or `--allow-malformed`).
     #[arg(long)]
     mutator: bool,
     /// The mutator's parameters, `recent=0.9,ring=16,alu=8` (implies --mutator): the share of
