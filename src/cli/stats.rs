@@ -120,7 +120,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        anyhow::bail!("give a trace file or --workload NAME to report on");
+        anyhow::bail!("give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on");
     }
     if !args.compare.is_empty() {
         let subject = args.trace.as_deref().or(args.workload.as_deref());

@@ -224,6 +224,6 @@ fn a_subject_swallowed_by_compare_is_named_with_the_fix() {
     let err = refusal(&["stats"]);
     assert_eq!(
         err.trim_end(),
-        "pybench: error: give a trace file or --workload NAME to report on"
+        "pybench: error: give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on"
     );
 }
