@@ -224,6 +224,16 @@ fn a_fifo_without_a_writer_is_refused_not_waited_on() {
     }
 }
 
+/// `run` replaying trace `f` against system alone, quickly, into `out`.
+fn quick_replay(f: &std::path::Path, out: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+        .arg(f)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 /// A small intact trace whose header says it was recorded with Python `python`.
 fn recorded_with(dir: &std::path::Path, name: &str, python: &str) -> std::path::PathBuf {
     use pybench::trace::{Meta, TraceWriter};
@@ -259,13 +269,7 @@ fn a_trace_naming_no_python_3_version_is_refused_unless_python_says_which() {
     let r = dir.join("r");
     for (name, python) in [("junk", "junk"), ("empty", ""), ("two", "2.7.18")] {
         let f = recorded_with(&dir, name, python);
-        let err = refusal(
-            pybench()
-                .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
-                .arg(&f)
-                .arg("--out")
-                .arg(&r),
-        );
+        let err = refusal(&mut quick_replay(&f, &r));
         assert_eq!(
             err,
             format!(
@@ -277,12 +281,8 @@ fn a_trace_naming_no_python_3_version_is_refused_unless_python_says_which() {
         let err = refusal(pybench().args(["fidelity", "-w"]).arg(&f));
         assert!(err.contains("is not a CPython 3 version"), "{err}");
         // Said which, it replays.
-        pybench()
-            .args(["run", "-q", "-a", "system", "-r", "1", "--rounds", "2"])
-            .args(["--python", "3.12", "--trace"])
-            .arg(&f)
-            .arg("--out")
-            .arg(&r)
+        quick_replay(&f, &r)
+            .args(["-q", "--python", "3.12"])
             .assert()
             .code(0);
         std::fs::remove_dir_all(&r).unwrap();
@@ -294,13 +294,7 @@ fn a_trace_of_a_newer_python_replays_as_the_nearest_with_a_warning() {
     let dir = tempdir("newer-python");
     // A quick replay of `f` into `dir/out`, which must succeed; its stderr.
     let replay = |f: &std::path::Path, out: &str| {
-        let done = pybench()
-            .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
-            .arg(f)
-            .arg("--out")
-            .arg(dir.join(out))
-            .assert()
-            .code(0);
+        let done = quick_replay(f, &dir.join(out)).assert().code(0);
         String::from_utf8_lossy(&done.get_output().stderr).to_string()
     };
     let f = recorded_with(&dir, "newer", "3.14.1");
@@ -329,13 +323,7 @@ fn a_trace_without_allocations_is_refused_before_measuring() {
     let dir = tempdir("no-allocs");
     let f = common::write_trace(&dir, "nothing", &[]);
     let r = dir.join("r");
-    let err = refusal(
-        pybench()
-            .args(["run", "-a", "system", "-r", "1", "--trace"])
-            .arg(&f)
-            .arg("--out")
-            .arg(&r),
-    );
+    let err = refusal(&mut quick_replay(&f, &r));
     assert_eq!(
         err,
         format!(
