@@ -127,8 +127,7 @@ pub fn other_version_line(
 /// The version pybench drives that a library's `found` version (`3.12.1`) is, if any: what
 /// the advice of [`other_version_line`] can tell the user to ask for instead.
 pub fn driven_version(found: &str) -> Option<PyVersion> {
-    let short: Vec<&str> = found.split('.').take(2).collect();
-    short.join(".").parse().ok()
+    PyVersion::of_release(found)
 }
 
 /// [`check_named`] for `run`: `wanted` are its `cpython:3.X` allocators, `named` whether `-a`
@@ -169,8 +168,7 @@ fn minor_of(v: PyVersion) -> u8 {
 
 /// `"3.11.7"` is minor 11; `"3.1.2"` is not minor 11.
 pub(crate) fn is_minor(version: &str, minor: u8) -> bool {
-    let mut parts = version.split('.');
-    parts.next() == Some("3") && parts.next().and_then(|m| m.parse::<u8>().ok()) == Some(minor)
+    crate::workload::cpython3_minor(version) == Some(u32::from(minor))
 }
 
 /// The library names to try inside a lib directory, unversioned link first.

@@ -20,7 +20,7 @@ use crate::pymalloc::{
 };
 use crate::trace::accounting::Figures;
 use crate::trace::TraceReader;
-use crate::workload::{Domain, Event};
+use crate::workload::{Domain, Event, PyVersion};
 use anyhow::{anyhow, Context as _};
 use serde::Serialize;
 
@@ -102,8 +102,8 @@ pub fn seed_of(s: &DebugMallocStats) -> Seed {
 
 /// The engine preset of a recorded version (`3.11.7` → cpython-3.11).
 fn preset_of(python: &str) -> anyhow::Result<Preset> {
-    let minor = python.split('.').take(2).collect::<Vec<_>>().join(".");
-    Preset::for_python(&minor).ok_or_else(|| {
+    let version = PyVersion::of_release(python);
+    version.and_then(|v| Preset::for_python(v.name())).ok_or_else(|| {
         anyhow!("the trace was recorded with Python {python:?}, which has no engine preset (3.8 … 3.13)")
     })
 }

@@ -290,13 +290,8 @@ impl Source {
             return Ok(None);
         };
         let v = meta.python.as_str();
-        let minor = v.strip_prefix("3.").map(|rest| {
-            rest.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        });
-        match minor.filter(|m| !m.is_empty()) {
-            Some(m) if format!("3.{m}").parse::<PyVersion>().is_ok() => Ok(None),
+        match crate::workload::cpython3_minor(v) {
+            Some(_) if PyVersion::of_release(v).is_some() => Ok(None),
             Some(_) => Ok(Some(format!(
                 "{} was recorded with Python {v}, which has no engine preset (3.8 … 3.13)",
                 self.name(),

@@ -27,7 +27,7 @@ pub mod validate;
 
 pub use event::{fingerprint_hex, stream_hash, Domain, Event, Op, StreamHasher};
 pub use gen::Params;
-pub use python::PyVersion;
+pub use python::{cpython3_minor, PyVersion};
 pub use spec::SpecError;
 pub use summary::{Summary, SummaryBuilder};
 pub use validate::{validate, Checker, StreamError, Validity};

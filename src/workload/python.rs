@@ -46,6 +46,24 @@ impl PyVersion {
     pub fn valid_list() -> String {
         PyVersion::ALL.map(PyVersion::name).join(", ")
     }
+
+    /// The modelled version of a release as an interpreter or a trace writes it (`3.11.7`,
+    /// `3.12.0rc1` → 3.12); `None` outside 3.8 – 3.13, or for no CPython 3 release at all.
+    pub fn of_release(release: &str) -> Option<PyVersion> {
+        let minor = cpython3_minor(release)?;
+        PyVersion::ALL
+            .into_iter()
+            .find(|v| v.name().strip_prefix("3.") == Some(minor.to_string().as_str()))
+    }
+}
+
+/// The minor number of a CPython 3 release string (`3.11.7` → 11, `3.14.0a1` → 14); `None`
+/// for anything else (`2.7.18`, `junk`, empty). The one parser of such strings: a trace's
+/// header, a libpython's `Py_GetVersion()`, a recorded accounting's version.
+pub fn cpython3_minor(release: &str) -> Option<u32> {
+    let rest = release.strip_prefix("3.")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 impl fmt::Display for PyVersion {
@@ -273,6 +291,21 @@ pub const fn dict_keys_freelisted(v: PyVersion, log2: u8, str_keys: bool) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_strings_name_their_minor_and_a_modelled_version_only_in_range() {
+        assert_eq!(cpython3_minor("3.11.7"), Some(11));
+        assert_eq!(cpython3_minor("3.14.0a1"), Some(14));
+        assert_eq!(cpython3_minor("3.12"), Some(12));
+        for not_3 in ["2.7.18", "junk", "", "3.", "3.x", "13.1"] {
+            assert_eq!(cpython3_minor(not_3), None, "{not_3:?}");
+        }
+        assert_eq!(PyVersion::of_release("3.9.18"), Some(PyVersion::V3_9));
+        assert_eq!(PyVersion::of_release("3.13.0rc1"), Some(PyVersion::V3_13));
+        assert_eq!(PyVersion::of_release("3.1.2"), None);
+        assert_eq!(PyVersion::of_release("3.14.1"), None);
+        assert_eq!(PyVersion::of_release("3.7"), None);
+    }
 
     fn caps(v: PyVersion, n: usize) -> Vec<u32> {
         let (mut len, mut cap, mut out) = (0u32, 0u32, vec![]);
