@@ -106,16 +106,24 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
     let python = asked.unwrap_or_else(|| source.python());
     let preset = Preset::for_python(python.name())
         .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
-    if let Some(lib) = &req.libpython {
-        check_libpython(lib, python, asked.is_some())?;
-    } else {
-        // Searched here too, so a missing interpreter is this command's one line rather
-        // than the child's error quoted inside "fidelity measurement failed".
-        let minor = AllocatorSpec::Cpython(python).cpython_minor();
-        if let Some(Err(why)) = minor.map(|m| crate::alloc::libpython::find(m, None)) {
-            anyhow::bail!("cpython:{python} is not available: {why}");
+    let libpython = match &req.libpython {
+        Some(lib) => {
+            check_libpython(lib, python, asked.is_some())?;
+            lib.clone()
         }
-    }
+        // Searched here, once, and handed to the child: a missing interpreter is then this
+        // command's one line rather than the child's error quoted inside "fidelity
+        // measurement failed".
+        None => {
+            let minor = AllocatorSpec::Cpython(python).cpython_minor();
+            let found = minor.map(|m| crate::alloc::libpython::find(m, None));
+            match found {
+                Some(Ok(f)) => f.path,
+                Some(Err(why)) => anyhow::bail!("cpython:{python} is not available: {why}"),
+                None => anyhow::bail!("no libpython for Python {python}"),
+            }
+        }
+    };
     let options = CellOptions {
         overrides: Overrides {
             python: Some(python),
@@ -123,7 +131,7 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
             seed: req.seed,
             ..Overrides::default()
         },
-        libpython: req.libpython.clone(),
+        libpython: Some(libpython),
         ..CellOptions::default()
     };
     let spec = CellSpec::new(&source, AllocatorSpec::Cpython(python), 0, &options);
