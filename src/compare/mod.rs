@@ -23,7 +23,7 @@
 //! - **memory** (RSS figures, `frag_ratio`): most cells give the same pages in every
 //!   process, but retained RSS moves between a few modes, so a change counts when the ratio
 //!   lies beyond the threshold, the bytes beyond a floor of a few pages, and (two or more
-//!   figures a side) Welch's test on the logarithms calls it significant ([`memory`]).
+//!   figures a side) Welch's test on the logarithms calls it significant (`memory`).
 //!   The engine's `bytes_lost_arena_alignment` and `bytes_in_unused_pools` are judged the same
 //!   way: they depend on whether mmap happened to return a pool-aligned arena address.
 //! - **deterministic** (the rest of the engine accounting, `peak_live_bytes`): the same
@@ -32,7 +32,7 @@
 //! - informational (`timer_overhead_ns`, `timed_ops`) and unknown metrics are not compared;
 //!   the report lists unknown ones so nothing is dropped silently.
 //!
-//! With `--relative-to` ([`relative`]) the throughput figures are each allocator's ratio to a
+//! With `--relative-to` (`relative`) the throughput figures are each allocator's ratio to a
 //! reference taken round by round inside each process, then judged per process as above.
 
 mod caveats;

@@ -125,7 +125,7 @@ pub fn check_program(program: &[String]) -> anyhow::Result<()> {
 const LABEL_MAX: usize = 60;
 
 /// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
-/// for `-c CODE`, else the command's name; at most [`LABEL_MAX`] characters.
+/// for `-c CODE`, else the command's name; at most `LABEL_MAX` characters.
 pub fn program_label(program: &[String]) -> String {
     full_label(program).chars().take(LABEL_MAX).collect()
 }

@@ -172,7 +172,7 @@ impl AllocatorVisitor for Fitter<'_> {
 }
 
 /// Fits the work of `events` to their `pace` in this process, replaying with
-/// [`reference`]`(python)`.
+/// [`reference`](fn@reference)`(python)`.
 pub fn fit_in_process(
     events: &[Event],
     pace: &[u64],

@@ -124,7 +124,7 @@ impl Calibration {
     }
 
     /// Time [`measure_group`] spends on one contender whose passes all take `pass_ns`: its
-    /// cold pass; in the first round its warm-up ([`warm_up`]: the asked passes, at least one,
+    /// cold pass; in the first round its warm-up (`warm_up`: the asked passes, at least one,
     /// and at least `min_time_ns`) then a sample; in every later round a switch-in pass then
     /// a sample; a sample being the fewest passes that reach `min_time_ns`. With no rounds,
     /// the cold pass alone. The one statement of the schedule, for `validate`'s estimate of
@@ -152,7 +152,7 @@ impl Calibration {
 /// `order_seed` ([`round_order`]).
 ///
 /// Each sample starts with one untimed switch-in pass of the same contender — in the first
-/// round its warm-up ([`warm_up`]), which also sets the passes a sample needs — so the timed
+/// round its warm-up (`warm_up`), which also sets the passes a sample needs — so the timed
 /// passes follow that allocator's own pass — as in a program that runs alone — and never
 /// another contender's. Without it the figure depended on the neighbour: pymalloc-like
 /// allocators then faulted in ~2,350 pages a pass on dicts (arenas unmapped when empty, until

@@ -13,7 +13,7 @@
 //!
 //! Module layout: `engine.rs` holds the fast paths, `slow.rs` the pool/arena management,
 //! `ownership.rs` the "is this ours?" map; every mmap and system-allocator call goes through
-//! [`crate::sys::mem`].
+//! `crate::sys::mem`.
 
 mod engine;
 mod format;

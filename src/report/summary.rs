@@ -180,7 +180,7 @@ fn beyond_units(value: f64) -> Option<String> {
 }
 
 /// `value` with `decimals` decimals (and its sign when `signed`), in scientific notation
-/// past [`BEYOND_UNITS`]: for ratios and differences, which have no unit to scale by.
+/// past `BEYOND_UNITS`: for ratios and differences, which have no unit to scale by.
 pub fn fixed(value: f64, decimals: usize, signed: bool) -> String {
     match (beyond_units(value), signed) {
         (Some(text), true) if value > 0.0 => format!("+{text}"),
@@ -191,7 +191,7 @@ pub fn fixed(value: f64, decimals: usize, signed: bool) -> String {
 }
 
 /// `value` for a machine (CSV): as Rust writes it, but in exponent form past
-/// [`BEYOND_UNITS`], where the plain form is hundreds of digits (1e300, not 1000…0). Either
+/// `BEYOND_UNITS`, where the plain form is hundreds of digits (1e300, not 1000…0). Either
 /// form reads back as the same number.
 pub fn csv_number(value: f64) -> String {
     if value.is_finite() && value.abs() >= BEYOND_UNITS {

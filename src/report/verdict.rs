@@ -396,7 +396,7 @@ pub struct Standing {
     /// The fewest throughput processes behind any workload's ratio (1: rounds of one process).
     pub processes: usize,
     /// 1-based place, shared with the allocator above when the run cannot tell the two apart
-    /// (see [`tied`]): a ranking must not order what the run did not resolve.
+    /// (see `tied`): a ranking must not order what the run did not resolve.
     pub rank: usize,
 }
 

@@ -147,7 +147,7 @@ pub fn median_interval(values: &[f64], b: &Bootstrap) -> Option<Estimate> {
 
 /// The ratio of `a` to `b` from paired samples (`a[i]` and `b[i]` measured together, e.g. in
 /// the same round of interleaved runs, so a slow moment of the machine hits both): the median
-/// of the per-pair ratios a[i] / b[i], with an interval from resampling whole pairs. Pairing
+/// of the per-pair ratios `a[i] / b[i]`, with an interval from resampling whole pairs. Pairing
 /// cancels drift that independent resampling would count as noise.
 /// `None` when the lengths differ, the samples are empty, or some `b[i]` is zero.
 pub fn paired_ratio(a: &[f64], b: &[f64], bs: &Bootstrap) -> Option<Estimate> {

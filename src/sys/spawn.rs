@@ -12,7 +12,7 @@
 //! PROGRAM…` (a fresh, small address space), which forks the program from there, waits for
 //! it, and sends its pid, wall time and rusage back on a pipe. The program's floor is then the
 //! launcher's RSS (a few MiB), not pybench's. The launcher itself does not load the
-//! program's `LD_PRELOAD` (it is handed over in [`PRELOAD_VAR`]), so a preloaded allocator or
+//! program's `LD_PRELOAD` (it is handed over in `PRELOAD_VAR`), so a preloaded allocator or
 //! the engine library never runs in it.
 
 use super::procfs::Usage;

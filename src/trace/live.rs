@@ -211,7 +211,7 @@ pub struct BlockSummary {
 }
 
 /// Reusable per-slot states for [`summarize`], left all-unseen after each block: a byte a
-/// slot ([`UNSEEN`], [`DEAD`], [`LIVE`]), so an event's test and update are one load, one
+/// slot (`UNSEEN`, `DEAD`, `LIVE`), so an event's test and update are one load, one
 /// compare and one store where a pair of bitsets (touched, state) needed a shift, a mask
 /// and two tests.
 #[derive(Debug, Default)]

@@ -1,7 +1,7 @@
 //! Trace files: allocator event streams recorded from real CPython programs (or written from
 //! a synthetic workload), stored compactly and replayed like any other workload.
 //!
-//! - [`format`]: the on-disk layout (header, checksummed zstd blocks of varint events).
+//! - [`format`](mod@format): the on-disk layout (header, checksummed zstd blocks of varint events).
 //! - [`TraceWriter`] / [`TraceReader`]: streaming write and read in constant memory.
 //! - [`record`]: runs a Python program with pybench's allocator hook and converts what the
 //!   hook sends into a trace.

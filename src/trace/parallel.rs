@@ -1,6 +1,6 @@
 //! Parallel decode (rayon): a version-2 block states the slot-table size it starts from, so
 //! its events decode without the blocks before it. [`ParallelReader`]'s threads decode block
-//! after block ([`super::pipeline`]) and the reader takes them in file order, checking what
+//! after block (`pipeline`) and the reader takes them in file order, checking what
 //! needs order (the chain of table sizes, liveness) as it takes them — liveness from each
 //! block's summary, made by the thread that decoded it. [`GroupDecoder`] decodes group by
 //! group in its caller's thread (the streaming replay's read-ahead). Version-1 files, whose
@@ -37,7 +37,7 @@ struct InOrder {
 }
 
 /// Reads a trace file's events in order, decoding its blocks on as many threads as rayon has
-/// (at most [`MAX_GROUP_THREADS`]).
+/// (at most `MAX_GROUP_THREADS`).
 pub struct ParallelReader {
     header: Header,
     end: End,

@@ -146,7 +146,7 @@ impl<R: Read> TraceReader<R> {
         self.header.version
     }
 
-    /// True when every event carries its pace ([`Self::pace`]).
+    /// True when every event carries its pace (`pace`).
     pub fn has_pace(&self) -> bool {
         self.header.flags & FLAG_PACE != 0
     }

@@ -5,7 +5,7 @@
 //! - [`Workload`]: a parsed spec — a built-in from `workloads/*.toml` (embedded in the
 //!   binary) or a user file — naming a generator, a Python version, a scale and a seed.
 //! - [`EventStream`]: the one iterator a replay consumes, whatever produced the events.
-//! - [`Summary`] and [`validate`]: statistics and well-formedness of any event iterator,
+//! - [`Summary`] and [`validate`](fn@validate): statistics and well-formedness of any event iterator,
 //!   so synthetic streams and recorded traces can be compared.
 
 pub mod event;

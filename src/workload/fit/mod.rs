@@ -13,11 +13,11 @@
 //! released), and how often long-lived blocks die with the block born just before them
 //! (cohorts: a container's items). The stand-in draws every allocation from these, echoing,
 //! repeating or joining the previous block's cohort at the fitted rates, inside loop bodies
-//! replayed a few times each ([`bodies`]) as a program's code paths are, so the order of
+//! replayed a few times each (`bodies`) as a program's code paths are, so the order of
 //! the program's calls is not in it but an order like it is; and it never completes a
-//! 64-event run of the trace ([`guard`]; `shared_run` checks). Where in the run
+//! 64-event run of the trace (`guard`; `shared_run` checks). Where in the run
 //! long-lived blocks die and collections come is kept at a finer grain, a 256th of the run
-//! ([`places`]): a structure dropped whole must die at one moment for the live heap to peak
+//! (`places`): a structure dropped whole must die at one moment for the live heap to peak
 //! as the program's does.
 
 use super::event::Event;
