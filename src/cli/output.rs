@@ -178,8 +178,12 @@ pub fn start(
             .collect(),
     };
     parameters.reference = out.reference.clone();
-    // Before the folder exists: an interrupt during the cache probe leaves nothing behind.
+    // Before the folder exists: an interrupt during the cache probe leaves nothing behind
+    // (`runner::exit_before_results`).
     let machine = MachineInfo::read_for_timing();
+    // From here on a stop is noted and the command stops after saving what it has, even
+    // before its first cell: the folder below is never left without its manifest.
+    crate::harness::runner::install_sigint_handler();
     let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {

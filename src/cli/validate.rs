@@ -38,6 +38,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    // Until the results folder is made: a stop says that nothing was saved, and exits.
+    crate::harness::runner::exit_before_results();
     let ValidateArgs {
         program: args,
         no_mutator,
