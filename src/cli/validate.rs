@@ -59,6 +59,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     args.output
         .check(&super::guard::program_inputs(&args.program))?;
     let req = args.request()?;
+    // Before anything runs, so a run that could show nothing is not waited for unawares.
+    if let Some(w) = crate::exec::agreement::too_few_runs(req.repetitions) {
+        eprintln!("warning: {w}");
+    }
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (mut parameters, infos) = program::manifest(&req.program, &set, req.repetitions);

@@ -3,26 +3,30 @@
 //! both sides, the builds each side used, the rank agreement over significant pairs and over
 //! all, and the pairs in words. Printed on the terminal and in summary.md.
 
-use super::model::{Prediction, Resolution, Validation, ValidationRow};
+use super::model::{Prediction, Ranged, Resolution, Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
 type Pick = fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>);
-type Ratio = fn(&ValidationRow) -> Option<[f64; 3]>;
+type Ratio = fn(&ValidationRow) -> Option<Ranged>;
 
-/// `1.26 s [1.20–1.30]`.
+/// What stands for an interval that could not be computed (a side with one run).
+const NO_INTERVAL: &str = "[n/a]";
+
+/// `1.26 s [1.20–1.30]`; `1.26 s [n/a]` without an interval.
 fn with_ci((m, ci): (Option<f64>, Option<[f64; 2]>), show: &dyn Fn(f64) -> String) -> String {
     match (m, ci) {
         (None, _) => "–".to_string(),
-        (Some(m), None) => show(m),
+        (Some(m), None) => format!("{} {NO_INTERVAL}", show(m)),
         (Some(m), Some([lo, hi])) => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
     }
 }
 
 /// `−12.3 % [−15.0, −9.8]`: a ratio against the reference as a difference in percent.
-fn percent(r: Option<[f64; 3]>) -> String {
+fn percent(r: Option<Ranged>) -> String {
     let pc = |x: f64| (x - 1.0) * 100.0;
-    r.map_or("–".to_string(), |[p, lo, hi]| {
-        format!("{:+.1} % [{:+.1}, {:+.1}]", pc(p), pc(lo), pc(hi))
+    r.map_or("–".to_string(), |r| match r.interval {
+        Some([lo, hi]) => format!("{:+.1} % [{:+.1}, {:+.1}]", pc(r.point), pc(lo), pc(hi)),
+        None => format!("{:+.1} % {NO_INTERVAL}", pc(r.point)),
     })
 }
 
@@ -67,20 +71,21 @@ fn table(
 }
 
 /// `+215 ms [+180 ms, +240 ms]`: a difference with its interval.
-fn signed_delta(d: Option<[f64; 3]>) -> String {
+fn signed_delta(d: Option<Ranged>) -> String {
     let show = |x: f64| {
         let t = human_duration(x.abs() * 1e9);
         format!("{}{t}", if x < 0.0 { "−" } else { "+" })
     };
-    d.map_or("–".to_string(), |[p, lo, hi]| {
-        format!("{} [{}, {}]", show(p), show(lo), show(hi))
+    d.map_or("–".to_string(), |d| match d.interval {
+        Some([lo, hi]) => format!("{} [{}, {}]", show(d.point), show(lo), show(hi)),
+        None => format!("{} {NO_INTERVAL}", show(d.point)),
     })
 }
 
 /// Predicted ÷ observed of two differences' points.
-fn times(predicted: Option<[f64; 3]>, observed: Option<[f64; 3]>) -> String {
+fn times(predicted: Option<Ranged>, observed: Option<Ranged>) -> String {
     match (predicted, observed) {
-        (Some([p, ..]), Some([o, ..])) if o != 0.0 => format!("{:.2}", p / o),
+        (Some(p), Some(o)) if o.point != 0.0 => format!("{:.2}", p.point / o.point),
         _ => "–".to_string(),
     }
 }
@@ -157,9 +162,16 @@ pub fn render(v: &Validation) -> String {
     let bytes = |x: f64| human(x, true);
     let reference = v.reference.as_deref().unwrap_or("pymalloc");
     s.push_str(&format!(
-        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n\n",
+        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n",
         v.program
     ));
+    let one_run = |m: Option<f64>, ci: Option<[f64; 2]>| m.is_some() && ci.is_none();
+    if v.rows.iter().any(|r| {
+        one_run(r.replay_time_s, r.replay_time_ci) || one_run(r.real_wall_s, r.real_wall_ci)
+    }) {
+        s.push_str("[n/a]: no interval, a side has a single run (no spread to resample)\n");
+    }
+    s.push('\n');
     table(
         &mut s,
         v,
