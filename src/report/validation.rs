@@ -204,21 +204,8 @@ pub fn render(v: &Validation) -> String {
             r.replay_version.as_deref().unwrap_or("?"),
         ));
     }
-    let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
-    s.push_str(&format!(
-        "\nrank agreement (Kendall's tau, +1 = same order) over the pairs the real runs tell apart: \
-         time {}, memory {}   (all pairs, tau-b: time {}, memory {})\n",
-        tau(v.tau_time_significant),
-        tau(v.tau_memory_significant),
-        tau(v.tau_time),
-        tau(v.tau_memory),
-    ));
-    if let Some([t, m]) = v.pair_counts {
-        s.push_str(&format!(
-            "pairs: time {} agree, {} disagree, {} indistinguishable; memory {} agree, {} disagree, {} indistinguishable\n",
-            t[0], t[1], t[2], m[0], m[1], m[2]
-        ));
-    }
+    s.push('\n');
+    s.push_str(&agreement_lines(v));
     s.push_str(&predictor_lines(v));
     if let Some([t, m]) = v.resolution {
         s.push_str(&resolution_line(t, m));
@@ -228,14 +215,7 @@ pub fn render(v: &Validation) -> String {
          program, interpreter included\n",
         v.prediction.meaning()
     ));
-    if v.disagreements.is_empty() {
-        s.push_str("no pair the real runs tell apart is ranked the other way by the replay\n");
-    } else {
-        s.push_str("where they disagree (real difference significant, p < 0.05):\n");
-        for d in &v.disagreements {
-            s.push_str(&format!("  - {d}\n"));
-        }
-    }
+    s.push_str(&disagreement_lines(v));
     if !v.indistinguishable.is_empty() {
         s.push_str(
             "indistinguishable (the real runs cannot tell them apart; counted neither way):\n",
@@ -249,6 +229,44 @@ pub fn render(v: &Validation) -> String {
             "  ({} has no in-process equivalent: real runs only)\n",
             r.allocator
         ));
+    }
+    s
+}
+
+/// The verdict alone, what `validate -q` prints: the rank agreement, the pairs counted, and
+/// every disagreement (or that there is none).
+pub fn render_verdict(v: &Validation) -> String {
+    agreement_lines(v) + &disagreement_lines(v)
+}
+
+/// Kendall's tau over the significant pairs and over all, and the pairs each way.
+fn agreement_lines(v: &Validation) -> String {
+    let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
+    let mut s = format!(
+        "rank agreement (Kendall's tau, +1 = same order) over the pairs the real runs tell apart: \
+         time {}, memory {}   (all pairs, tau-b: time {}, memory {})\n",
+        tau(v.tau_time_significant),
+        tau(v.tau_memory_significant),
+        tau(v.tau_time),
+        tau(v.tau_memory),
+    );
+    if let Some([t, m]) = v.pair_counts {
+        s.push_str(&format!(
+            "pairs: time {} agree, {} disagree, {} indistinguishable; memory {} agree, {} disagree, {} indistinguishable\n",
+            t[0], t[1], t[2], m[0], m[1], m[2]
+        ));
+    }
+    s
+}
+
+/// Every pair the replay ranks against a significant real difference, in words.
+fn disagreement_lines(v: &Validation) -> String {
+    if v.disagreements.is_empty() {
+        return "no pair the real runs tell apart is ranked the other way by the replay\n".into();
+    }
+    let mut s = "where they disagree (real difference significant, p < 0.05):\n".to_string();
+    for d in &v.disagreements {
+        s.push_str(&format!("  - {d}\n"));
     }
     s
 }

@@ -29,7 +29,6 @@ fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> (String, String) {
             "pymalloc,system",
             "--rounds",
             "4",
-            "-q",
             "--no-plots",
             "--out",
         ])
@@ -233,6 +232,34 @@ fn validate_without_the_mutator_replays_once_and_records_no_pace() {
     let dir = common::run_dir(&tmp);
     let trace = pybench::trace::parallel::ParallelReader::open(&dir.join("alloc_heavy.pbt"), false);
     assert!(!trace.unwrap().has_pace());
+}
+
+/// `-q`, as its help says: no table, warnings and errors on stderr, and on stdout the verdict
+/// alone. Before, it printed the whole comparison. Two runs a side: intervals, but still no
+/// significance, which the warning says first.
+#[test]
+fn a_quiet_validate_prints_its_verdict_alone() {
+    let tmp = tempdir("quiet");
+    let (stdout, stderr) = validate_script(&tmp, &["-q", "-r", "2", "--no-mutator"]);
+    assert!(stderr.starts_with(&too_few(2, "0.333")), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("rank agreement (Kendall's tau"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("pairs: time 0 agree, 0 disagree, 1 indistinguishable;"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[2],
+        "no pair the real runs tell apart is ranked the other way by the replay"
+    );
+    // Two runs a side have intervals again.
+    let rows = &common::results_json(&tmp)["validation"]["rows"];
+    assert_eq!(rows[1]["observed_wall_delta"].as_array().unwrap().len(), 3);
+    assert!(rows[1]["real_wall_ci"].is_array(), "{rows}");
 }
 
 #[test]
