@@ -128,7 +128,8 @@ def ratios(out):
         v = json.load(open(path)).get("validation") or {}
         for r in v.get("rows", []):
             o = r.get("observed_cpu_delta")
-            if not o or not (o[1] > 0 or o[2] < 0):
+            # A run of one repetition a side saves its points alone ([point]): no interval.
+            if not o or len(o) < 3 or not (o[1] > 0 or o[2] < 0):
                 continue
             cells = ["%.2f" % (r[f][0] / o[0]) if r.get(f) else "–" for _, f in MODES]
             print("| %s | %s | %+.3f s [%+.3f, %+.3f] | %s |" % (

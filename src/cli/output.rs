@@ -34,7 +34,8 @@ pub struct OutputArgs {
     /// Also write the Markdown summary to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<String>,
-    /// No progress and no table: warnings and errors only (on stderr).
+    /// No progress and no table: warnings and errors only (on stderr); `validate` prints its
+    /// verdict alone on stdout (the rank agreement, the pairs, any disagreement).
     #[arg(long, short)]
     pub quiet: bool,
     /// Do not write plots/*.svg and index.html into the results directory.
@@ -56,6 +57,13 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// Whether an export goes to stdout (`--csv -` …), which then holds it alone.
+    pub fn stdout_taken(&self) -> bool {
+        [&self.csv, &self.json, &self.markdown]
+            .iter()
+            .any(|t| t.as_deref() == Some("-"))
+    }
+
     /// What is checked before any work: the label fits a folder name, `--out` can hold
     /// folders, and every export can be written and is none of the command's `inputs`.
     pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
@@ -178,8 +186,12 @@ pub fn start(
             .collect(),
     };
     parameters.reference = out.reference.clone();
-    // Before the folder exists: an interrupt during the cache probe leaves nothing behind.
+    // Before the folder exists: an interrupt during the cache probe leaves nothing behind
+    // (`runner::exit_before_results`).
     let machine = MachineInfo::read_for_timing();
+    // From here on a stop is noted and the command stops after saving what it has, even
+    // before its first cell: the folder below is never left without its manifest.
+    crate::harness::runner::install_sigint_handler();
     let run_name = format!("{}-{label}", utc_timestamp());
     let store = ResultsStore::create(&out.out, &run_name)?;
     let results = RunResults {
@@ -233,7 +245,7 @@ pub fn finish(
             None => {}
         }
     }
-    let stdout_taken = exports.iter().any(|(t, _)| t.as_deref() == Some("-"));
+    let stdout_taken = out.stdout_taken();
     let replay_with_samples = results.cells.iter().any(|c| c.throughput.is_some());
     if let Some(r) = &out.reference {
         if replay_with_samples && !crate::report::verdict::has_allocator(results, r) {

@@ -140,7 +140,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             "pybench: warning: the program ran longer than --timeout {} s and was killed: the trace holds what it did until then",
             args.timeout.unwrap_or_default().as_secs()
         );
-    } else if let Some(w) = rec.incomplete_warning() {
+    } else if let Some(w) = rec.incomplete_warning().or_else(|| rec.failure_warning()) {
         eprintln!("pybench: warning: {w}");
     }
     // A trace written into a FIFO or a device cannot be read back: no summary, no size.

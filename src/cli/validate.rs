@@ -8,7 +8,7 @@ use crate::exec::pipeline::{validate_program, Checks};
 use crate::exec::program::{self, check_program, program_label};
 use crate::harness::throughput::Calibration;
 use crate::report::model::{CellKind, Prediction};
-use crate::report::validation::render;
+use crate::report::validation::{render, render_verdict};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -38,6 +38,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    // Until the results folder is made: a stop says that nothing was saved, and exits.
+    crate::harness::runner::exit_before_results();
     let ValidateArgs {
         program: args,
         no_mutator,
@@ -57,6 +59,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     args.output
         .check(&super::guard::program_inputs(&args.program))?;
     let req = args.request()?;
+    // Before anything runs, so a run that could show nothing is not waited for unawares.
+    if let Some(w) = crate::exec::agreement::too_few_runs(req.repetitions) {
+        eprintln!("warning: {w}");
+    }
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (mut parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
@@ -78,9 +84,15 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let real_runs = results.cells.iter().any(|c| c.kind == CellKind::Exec);
     if interrupted && !real_runs && !results.cells.is_empty() {
         eprintln!("interrupted before the real runs: the replays are saved, there is nothing to compare them with");
-    } else if !results.cells.is_empty() {
-        let mut out = std::io::stdout().lock();
-        write!(out, "{}", render(&v))?;
+    } else if !results.cells.is_empty() && !args.output.stdout_taken() {
+        // An export on stdout holds it alone (`--csv -` stays parseable); summary.md has the
+        // comparison. `-q`: the verdict alone, for a script.
+        let text = if args.output.quiet {
+            render_verdict(&v)
+        } else {
+            render(&v)
+        };
+        std::io::stdout().lock().write_all(text.as_bytes())?;
     }
     Ok(report_problems(&problems, code))
 }

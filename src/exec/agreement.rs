@@ -14,7 +14,9 @@
 //! decide).
 
 use crate::report::model::Resolution;
-use crate::stats::{detectable_difference, mann_whitney_u, median, repetitions_for, robust_cv};
+use crate::stats::{
+    detectable_difference, mann_whitney_u, median, min_p_value, repetitions_for, robust_cv,
+};
 pub use crate::stats::{kendall_tau_b, ranks};
 
 /// The significance level of the real-side test.
@@ -103,6 +105,36 @@ pub fn agreement(replay: &[Vec<f64>], real: &[Vec<f64>], alpha: f64) -> Agreemen
     result
 }
 
+/// A warning when `runs` a side are too few for the real runs' rank test to tell any pair of
+/// allocators apart: its smallest p-value (complete separation, [`min_p_value`]) is not below
+/// [`ALPHA`], so every pair would be indistinguishable whatever the program does. It names the
+/// fewest runs that can. Runs that all tie within each allocator (peak RSS can, to the page)
+/// go to the U test's normal approximation instead, whose floor is lower: at three runs a
+/// side it reaches 0.047, and the warning says so.
+pub fn too_few_runs(runs: u32) -> Option<String> {
+    let floor = |n: u32| min_p_value(n as usize, n as usize);
+    if floor(runs) < ALPHA {
+        return None;
+    }
+    let needed = (runs..=1000).find(|&n| floor(n) < ALPHA)?;
+    let n = runs as usize;
+    let tied = mann_whitney_u(&vec![0.0; n], &vec![1.0; n]).is_some_and(|u| u.p < ALPHA);
+    let verdict = if tied {
+        " unless each allocator's runs are all equal (as peak RSS can be): pairs whose runs \
+         vary, as times do, will be indistinguishable"
+    } else {
+        ": no pair of allocators can be told apart and every pair will be indistinguishable"
+    };
+    Some(format!(
+        "with -r {runs} the rank test on the real runs can give no p-value below {:.3} \
+         (α = {ALPHA}){verdict}; -r {needed} is the fewest that can (smallest p {:.3}; the \
+         default, 5, reaches {:.3})",
+        floor(runs),
+        floor(needed),
+        floor(5)
+    ))
+}
+
 /// How finely the real runs of one figure resolve, from each allocator's runs (the
 /// spread is the median of their robust spreads, the runs the fewest any has); `None` when no
 /// allocator has two. An indistinguishable pair is no difference or too few runs: this says
@@ -166,6 +198,40 @@ mod tests {
         assert_eq!(g.pairs[0].verdict, Verdict::Indistinguishable);
         assert_eq!(g.tau_significant, None);
         assert_eq!(g.tau_raw, Some(1.0));
+    }
+
+    #[test]
+    fn runs_too_few_for_any_significance_are_warned_about_with_the_fewest_that_do() {
+        // One run: p is always 1; two: 1/3; three: 1/10; four: 1/35, below α.
+        let w = too_few_runs(2).unwrap();
+        assert!(w.starts_with("with -r 2 the rank test on the real runs can give no p-value below 0.333 (α = 0.05)"), "{w}");
+        assert!(
+            w.contains("-r 4 is the fewest that can (smallest p 0.029"),
+            "{w}"
+        );
+        assert!(too_few_runs(1).unwrap().contains("no p-value below 1.000"));
+        // Three runs: times cannot be told apart, runs that tie within each allocator can.
+        let w = too_few_runs(3).unwrap();
+        assert!(
+            w.contains("below 0.100 (α = 0.05) unless each allocator's runs are all equal"),
+            "{w}"
+        );
+        let tied = agreement(
+            &[vec![1.0; 3], vec![2.0; 3]],
+            &[vec![1.0; 3], vec![2.0; 3]],
+            ALPHA,
+        );
+        assert_eq!(tied.pairs[0].verdict, Verdict::Agree);
+        assert_eq!(too_few_runs(4), None);
+        assert_eq!(too_few_runs(5), None);
+        // What the warning says holds: complete separation at -r 3 is not significant, at 4 it is.
+        let apart = |n: usize| {
+            let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let b: Vec<f64> = (0..n).map(|i| 100.0 + i as f64).collect();
+            agreement(&[a.clone(), b.clone()], &[a, b], ALPHA).pairs[0].verdict
+        };
+        assert_eq!(apart(3), Verdict::Indistinguishable);
+        assert_eq!(apart(4), Verdict::Agree);
     }
 
     #[test]

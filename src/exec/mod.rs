@@ -12,6 +12,7 @@ pub mod measure;
 pub mod mutator_replay;
 pub mod pipeline;
 pub mod program;
+pub mod script;
 pub mod validate;
 
 pub use contender::{Contender, ContenderError};

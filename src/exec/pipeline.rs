@@ -138,8 +138,12 @@ pub fn validate_program(
     } = checks;
     // The mutator replay needs each event's pace (issue 14 item 2).
     // A program that cannot be recorded leaves no folder: nothing was measured.
-    let (stopped, recorded_wall) =
-        record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?;
+    let (stopped, recorded_wall) = if runner::interrupted() {
+        // Stopped between the results folder and the recording: nothing to record.
+        (true, Duration::ZERO)
+    } else {
+        record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?
+    };
     if stopped {
         let v = validate(
             results,

@@ -108,13 +108,18 @@ fn refuse_duplicates(specs: &[AllocatorSpec]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails in one line when the program cannot be started at all.
+/// Fails in one line when the program cannot be started at all, or is a Python interpreter
+/// whose script does not exist (`exec::script`: it would only fail at once, under every
+/// allocator).
 pub fn check_program(program: &[String]) -> anyhow::Result<()> {
     let Some(first) = program.first() else {
         anyhow::bail!("no program given: pybench exec -- python3 app.py ARGS…");
     };
     if let Some(why) = crate::sys::process::cannot_start(first) {
         anyhow::bail!("cannot start `{first}`: {why}");
+    }
+    if let Some(why) = super::script::missing_script(program) {
+        anyhow::bail!("cannot run the program: {why}");
     }
     Ok(())
 }

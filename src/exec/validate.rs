@@ -9,9 +9,10 @@ use super::agreement::{agreement, ranks, resolution, Agreement, Verdict, ALPHA};
 use crate::harness::mutator_fit::is_mutator_cell;
 use crate::metrics::Id;
 use crate::report::model::{
-    CellKind, CellResult, Prediction, PredictorAgreement, RunResults, Validation, ValidationRow,
+    CellKind, CellResult, Prediction, PredictorAgreement, Ranged, RunResults, Validation,
+    ValidationRow,
 };
-use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap, Estimate};
+use crate::stats::{median, median_interval, ratio_of_medians, seed_for, Bootstrap};
 
 /// What each exec allocator was replayed with (`None`: no in-process equivalent).
 pub type Pairing = Vec<(String, Option<String>)>;
@@ -107,11 +108,21 @@ fn collect(results: &RunResults, name: &str, replay: Option<&str>) -> Samples {
     s
 }
 
+/// Whether two samples can give an interval: one value has no spread to resample (its
+/// bootstrap interval would be the point itself, a precision one run does not have).
+fn resamplable(a: &[f64], b: &[f64]) -> bool {
+    a.len() >= 2 && b.len() >= 2
+}
+
 /// median(`x`) − median(`reference`), two independent samples, with a 95 % percentile
 /// bootstrap interval (each side resampled on its own, as `ratio_of_medians` does), widened
-/// to contain the point. `None` when a side is empty.
-pub fn difference_of_medians(x: &[f64], reference: &[f64], b: &Bootstrap) -> Option<[f64; 3]> {
+/// to contain the point; no interval when a side has a single value. `None` when a side is
+/// empty.
+pub fn difference_of_medians(x: &[f64], reference: &[f64], b: &Bootstrap) -> Option<Ranged> {
     let point = median(x)? - median(reference)?;
+    if !resamplable(x, reference) {
+        return Some(Ranged::new(point, None));
+    }
     let mut rng = crate::stats::SplitMix64::new(b.seed);
     let mut draw = |v: &[f64]| -> f64 {
         let r: Vec<f64> = (0..v.len())
@@ -129,15 +140,27 @@ pub fn difference_of_medians(x: &[f64], reference: &[f64], b: &Bootstrap) -> Opt
     d.sort_by(f64::total_cmp);
     let at = |q: f64| d[((q * (d.len() - 1) as f64).round() as usize).min(d.len() - 1)];
     let alpha = (1.0 - b.level) / 2.0;
-    Some([point, at(alpha).min(point), at(1.0 - alpha).max(point)])
+    let interval = [at(alpha).min(point), at(1.0 - alpha).max(point)];
+    Some(Ranged::new(point, Some(interval)))
 }
 
+/// median(`current`) ÷ median(`baseline`) with its interval ([`ratio_of_medians`]); no
+/// interval when a side has a single value. `None` when a side is empty or the baseline's
+/// median is zero.
+fn ratio(baseline: &[f64], current: &[f64], b: &Bootstrap) -> Option<Ranged> {
+    if !resamplable(baseline, current) {
+        let (mb, mc) = (median(baseline)?, median(current)?);
+        return (mb != 0.0).then(|| Ranged::new(mc / mb, None));
+    }
+    ratio_of_medians(baseline, current, b).map(|e| Ranged::new(e.point, Some([e.lo, e.hi])))
+}
+
+/// The interval of a median; `None` from fewer than two values (no spread to resample).
 fn ci(values: &[f64], b: &Bootstrap) -> Option<[f64; 2]> {
+    if values.len() < 2 {
+        return None;
+    }
     median_interval(values, b).map(|e| [e.lo, e.hi])
-}
-
-fn triple(e: Option<Estimate>) -> Option<[f64; 3]> {
-    e.map(|e| [e.point, e.lo, e.hi])
 }
 
 fn version_of(results: &RunResults, name: &str) -> Option<String> {
@@ -271,7 +294,7 @@ fn row(
     base: Option<&Samples>,
     b: &Bootstrap,
 ) -> ValidationRow {
-    let against = |pick: Figure| triple(ratio_of_medians(pick(base?), pick(s), b));
+    let against = |pick: Figure| ratio(pick(base?), pick(s), b);
     let delta = |pick: Figure| Some(median(pick(s))? - median(pick(base?))?);
     let delta_ci = |pick: Figure| difference_of_medians(pick(s), pick(base?), b);
     ValidationRow {

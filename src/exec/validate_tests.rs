@@ -2,7 +2,7 @@
 //! differences, and the words it prints.
 
 use super::*;
-use crate::report::model::{CellResult, Metric};
+use crate::report::model::{CellResult, Metric, Ranged};
 
 /// Five repetitions of one allocator, each figure jittered by under 1 %: far apart
 /// figures are significant, equal ones are not.
@@ -84,7 +84,8 @@ fn agreement_and_disagreement_are_computed_from_both_sides() {
     assert!((je.predicted_delta_s.unwrap() - 0.5).abs() < 0.01);
     assert!((je.observed_delta_s.unwrap() + 1.0).abs() < 0.1);
     let ratio = je.observed_time_ratio.unwrap();
-    assert!((ratio[0] - 0.9).abs() < 0.01 && ratio[1] <= ratio[0] && ratio[0] <= ratio[2]);
+    let [lo, hi] = ratio.interval.unwrap();
+    assert!((ratio.point - 0.9).abs() < 0.01 && lo <= ratio.point && ratio.point <= hi);
     assert_eq!(v.tau_time_significant, Some(1.0 / 3.0));
     assert!(v.indistinguishable.is_empty(), "{:?}", v.indistinguishable);
     let tc = &v.rows[3];
@@ -162,8 +163,8 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
     assert!((sys.replay_time_s.unwrap() - 1.2).abs() < 0.02);
     assert!((sys.predicted_delta_s.unwrap() - 0.2).abs() < 0.02);
     assert!((sys.mutator_time_s.unwrap() - 4.0).abs() < 0.05);
-    let near = |d: Option<[f64; 3]>, want: f64, tol: f64| {
-        let [p, lo, hi] = d.unwrap();
+    let near = |d: Option<Ranged>, want: f64, tol: f64| {
+        let (p, [lo, hi]) = (d.unwrap().point, d.unwrap().interval.unwrap());
         assert!(
             (p - want).abs() < tol && lo <= p && p <= hi,
             "{d:?} vs {want}"
@@ -217,11 +218,16 @@ proptest::proptest! {
         shift in -1e3f64..1e3,
     ) {
         let b = Bootstrap { resamples: 500, ..Bootstrap::new(7) };
-        let [p, lo, hi] = difference_of_medians(&x, &y, &b).unwrap();
+        let d = difference_of_medians(&x, &y, &b).unwrap();
+        let p = d.point;
+        // One value on a side has no spread to resample: no interval rather than a point-wide one.
+        proptest::prop_assert_eq!(d.interval.is_some(), x.len() > 1 && y.len() > 1);
+        let [lo, hi] = d.interval.unwrap_or([p, p]);
         proptest::prop_assert!(lo <= p && p <= hi);
         proptest::prop_assert!((p - (median(&x).unwrap() - median(&y).unwrap())).abs() < 1e-9);
         let moved: Vec<f64> = x.iter().map(|v| v + shift).collect();
-        let [p2, lo2, hi2] = difference_of_medians(&moved, &y, &b).unwrap();
+        let d2 = difference_of_medians(&moved, &y, &b).unwrap();
+        let (p2, [lo2, hi2]) = (d2.point, d2.interval.unwrap_or([d2.point, d2.point]));
         for (a, b) in [(p, p2), (lo, lo2), (hi, hi2)] {
             proptest::prop_assert!((a + shift - b).abs() < 1e-6, "{a} + {shift} vs {b}");
         }
@@ -251,10 +257,10 @@ fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both()
     assert_eq!(v.reference.as_deref(), Some("system"));
     let je = &v.rows[2];
     // Replay 1 s against 2 s, real 9 s against 12 s: both against system.
-    assert!((je.predicted_time_ratio.unwrap()[0] - 0.5).abs() < 0.01);
-    assert!((je.observed_time_ratio.unwrap()[0] - 0.75).abs() < 0.01);
-    assert!((je.predicted_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
-    assert!((je.observed_memory_ratio.unwrap()[0] - 1.5).abs() < 0.02);
+    assert!((je.predicted_time_ratio.unwrap().point - 0.5).abs() < 0.01);
+    assert!((je.observed_time_ratio.unwrap().point - 0.75).abs() < 0.01);
+    assert!((je.predicted_memory_ratio.unwrap().point - 1.5).abs() < 0.02);
+    assert!((je.observed_memory_ratio.unwrap().point - 1.5).abs() < 0.02);
     assert_eq!(
         v.rows[0].predicted_time_ratio, None,
         "tcmalloc has no replay"
@@ -411,4 +417,39 @@ fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
         text.contains("replay (warm)") && !text.contains("with the cold figure"),
         "{text}"
     );
+}
+
+/// One run a side (`-r 1`): each median and difference keeps its point, but no interval (a
+/// single value resamples to itself: the interval would be the point, a false precision), and
+/// the table says `[n/a]`. Two runs a side have intervals.
+#[test]
+fn one_run_a_side_gives_points_without_intervals() {
+    let all = [
+        replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+        replay("system", 500.0, 200.0),
+        real("pymalloc", 10e9, 1000.0),
+        real("system", 12e9, 2000.0),
+    ]
+    .concat();
+    let runs = |n: u32| results(all.iter().filter(|c| c.repetition < n).cloned().collect());
+    let pairing: Pairing = vec![
+        ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
+        ("system".into(), Some("system".into())),
+    ];
+    let v = validate(&runs(1), "p", "t", &pairing, Prediction::Warm);
+    let sys = &v.rows[1];
+    assert_eq!((sys.real_wall_s, sys.real_wall_ci), (Some(12.0), None));
+    assert_eq!(sys.replay_time_ci, None);
+    assert_eq!(sys.observed_time_ratio, Some(Ranged::new(1.2, None)));
+    assert_eq!(sys.observed_wall_delta, Some(Ranged::new(2.0, None)));
+    let text = crate::report::validation::render(&v);
+    let row = text.lines().find(|l| l.starts_with("system ")).unwrap();
+    assert!(
+        row.contains("12.00 s [n/a]") && row.contains("+20.0 % [n/a]"),
+        "{text}"
+    );
+    assert!(!text.contains("[12.00 s–12.00 s]"), "{text}");
+    let v = validate(&runs(2), "p", "t", &pairing, Prediction::Warm);
+    assert!(v.rows[1].real_wall_ci.is_some());
+    assert!(v.rows[1].observed_wall_delta.unwrap().interval.is_some());
 }

@@ -22,6 +22,18 @@ pub fn install_sigint_handler() {
     crate::sys::signal::on_stop_signals();
 }
 
+/// What Ctrl-C or SIGTERM prints before a command's results folder exists.
+const NOTHING_SAVED: &str =
+    "interrupted: before any result was saved; no results folder was created\n";
+
+/// From the start of `run`, `exec` and `validate` until [`install_sigint_handler`] (called
+/// before the results folder is created): Ctrl-C or SIGTERM ends the command at once with one
+/// line saying that nothing was saved, and the exit code of a stop after saving (130, 143),
+/// rather than by the signal's default action, silently.
+pub fn exit_before_results() {
+    crate::sys::signal::exit_on_stop_signals(NOTHING_SAVED);
+}
+
 /// Whether a stop signal arrived (checked between and during cells).
 pub fn interrupted() -> bool {
     crate::sys::signal::stop_requested().is_some()

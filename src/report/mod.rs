@@ -8,6 +8,7 @@ pub mod model;
 pub mod outliers;
 pub mod per_process;
 pub mod precision;
+pub mod ranged;
 pub mod store;
 pub mod summary;
 pub mod table;

@@ -2,6 +2,7 @@
 //! repetition), each holding tidy metrics (design.md §4 names) and an RSS series. This is the
 //! schema of `results.json`; `results.csv` is its metrics flattened one row per value.
 
+pub use super::ranged::Ranged;
 use crate::metrics::Id;
 use crate::sys::procfs::MachineInfo;
 use serde::{Deserialize, Serialize};
@@ -279,7 +280,7 @@ pub struct ValidationRow {
     pub predicted_delta_s: Option<f64>,
     /// Real wall time minus the real pymalloc run's.
     pub observed_delta_s: Option<f64>,
-    /// 95 % bootstrap intervals `[lo, hi]` of the four medians above.
+    /// 95 % bootstrap intervals `[lo, hi]` of the four medians above (`None` from one run).
     #[serde(default)]
     pub replay_time_ci: Option<[f64; 2]>,
     #[serde(default)]
@@ -289,15 +290,16 @@ pub struct ValidationRow {
     #[serde(default)]
     pub real_rss_ci: Option<[f64; 2]>,
     /// Against the reference allocator (`Validation::reference`) on the same side: ratio of
-    /// medians `[point, lo, hi]` (95 % bootstrap), time and memory, predicted and observed.
+    /// medians `[point, lo, hi]` (95 % bootstrap; `[point]` when a side has one run), time and
+    /// memory, predicted and observed.
     #[serde(default)]
-    pub predicted_time_ratio: Option<[f64; 3]>,
+    pub predicted_time_ratio: Option<Ranged>,
     #[serde(default)]
-    pub observed_time_ratio: Option<[f64; 3]>,
+    pub observed_time_ratio: Option<Ranged>,
     #[serde(default)]
-    pub predicted_memory_ratio: Option<[f64; 3]>,
+    pub predicted_memory_ratio: Option<Ranged>,
     #[serde(default)]
-    pub observed_memory_ratio: Option<[f64; 3]>,
+    pub observed_memory_ratio: Option<Ranged>,
     /// The allocator's version on each side (from the manifest); they differ when the real
     /// run preloads another build than the replay links.
     #[serde(default)]
@@ -311,21 +313,22 @@ pub struct ValidationRow {
     #[serde(default)]
     pub mutator_time_ci: Option<[f64; 2]>,
     /// Differences from the reference on each side, `[point, lo, hi]` (medians' difference,
-    /// 95 % bootstrap): plain replay, mutator replay, real wall time, real CPU time.
+    /// 95 % bootstrap; `[point]` when a side has one run): plain replay, mutator replay, real
+    /// wall time, real CPU time.
     #[serde(default)]
-    pub plain_delta: Option<[f64; 3]>,
+    pub plain_delta: Option<Ranged>,
     #[serde(default)]
-    pub mutator_delta: Option<[f64; 3]>,
+    pub mutator_delta: Option<Ranged>,
     /// The same from each replay process's cold first pass (the allocator fresh, as the
     /// program's is), per mode.
     #[serde(default)]
-    pub plain_cold_delta: Option<[f64; 3]>,
+    pub plain_cold_delta: Option<Ranged>,
     #[serde(default)]
-    pub mutator_cold_delta: Option<[f64; 3]>,
+    pub mutator_cold_delta: Option<Ranged>,
     #[serde(default)]
-    pub observed_wall_delta: Option<[f64; 3]>,
+    pub observed_wall_delta: Option<Ranged>,
     #[serde(default)]
-    pub observed_cpu_delta: Option<[f64; 3]>,
+    pub observed_cpu_delta: Option<Ranged>,
 }
 
 /// The replay's verdict against the real program's (issue: ground truth).

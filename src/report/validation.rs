@@ -3,26 +3,30 @@
 //! both sides, the builds each side used, the rank agreement over significant pairs and over
 //! all, and the pairs in words. Printed on the terminal and in summary.md.
 
-use super::model::{Prediction, Resolution, Validation, ValidationRow};
+use super::model::{Prediction, Ranged, Resolution, Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
 type Pick = fn(&ValidationRow) -> (Option<f64>, Option<[f64; 2]>);
-type Ratio = fn(&ValidationRow) -> Option<[f64; 3]>;
+type Ratio = fn(&ValidationRow) -> Option<Ranged>;
 
-/// `1.26 s [1.20–1.30]`.
+/// What stands for an interval that could not be computed (a side with one run).
+const NO_INTERVAL: &str = "[n/a]";
+
+/// `1.26 s [1.20–1.30]`; `1.26 s [n/a]` without an interval.
 fn with_ci((m, ci): (Option<f64>, Option<[f64; 2]>), show: &dyn Fn(f64) -> String) -> String {
     match (m, ci) {
         (None, _) => "–".to_string(),
-        (Some(m), None) => show(m),
+        (Some(m), None) => format!("{} {NO_INTERVAL}", show(m)),
         (Some(m), Some([lo, hi])) => format!("{} [{}–{}]", show(m), show(lo), show(hi)),
     }
 }
 
 /// `−12.3 % [−15.0, −9.8]`: a ratio against the reference as a difference in percent.
-fn percent(r: Option<[f64; 3]>) -> String {
+fn percent(r: Option<Ranged>) -> String {
     let pc = |x: f64| (x - 1.0) * 100.0;
-    r.map_or("–".to_string(), |[p, lo, hi]| {
-        format!("{:+.1} % [{:+.1}, {:+.1}]", pc(p), pc(lo), pc(hi))
+    r.map_or("–".to_string(), |r| match r.interval {
+        Some([lo, hi]) => format!("{:+.1} % [{:+.1}, {:+.1}]", pc(r.point), pc(lo), pc(hi)),
+        None => format!("{:+.1} % {NO_INTERVAL}", pc(r.point)),
     })
 }
 
@@ -67,20 +71,21 @@ fn table(
 }
 
 /// `+215 ms [+180 ms, +240 ms]`: a difference with its interval.
-fn signed_delta(d: Option<[f64; 3]>) -> String {
+fn signed_delta(d: Option<Ranged>) -> String {
     let show = |x: f64| {
         let t = human_duration(x.abs() * 1e9);
         format!("{}{t}", if x < 0.0 { "−" } else { "+" })
     };
-    d.map_or("–".to_string(), |[p, lo, hi]| {
-        format!("{} [{}, {}]", show(p), show(lo), show(hi))
+    d.map_or("–".to_string(), |d| match d.interval {
+        Some([lo, hi]) => format!("{} [{}, {}]", show(d.point), show(lo), show(hi)),
+        None => format!("{} {NO_INTERVAL}", show(d.point)),
     })
 }
 
 /// Predicted ÷ observed of two differences' points.
-fn times(predicted: Option<[f64; 3]>, observed: Option<[f64; 3]>) -> String {
+fn times(predicted: Option<Ranged>, observed: Option<Ranged>) -> String {
     match (predicted, observed) {
-        (Some([p, ..]), Some([o, ..])) if o != 0.0 => format!("{:.2}", p / o),
+        (Some(p), Some(o)) if o.point != 0.0 => format!("{:.2}", p.point / o.point),
         _ => "–".to_string(),
     }
 }
@@ -157,9 +162,16 @@ pub fn render(v: &Validation) -> String {
     let bytes = |x: f64| human(x, true);
     let reference = v.reference.as_deref().unwrap_or("pymalloc");
     s.push_str(&format!(
-        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n\n",
+        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n",
         v.program
     ));
+    let one_run = |m: Option<f64>, ci: Option<[f64; 2]>| m.is_some() && ci.is_none();
+    if v.rows.iter().any(|r| {
+        one_run(r.replay_time_s, r.replay_time_ci) || one_run(r.real_wall_s, r.real_wall_ci)
+    }) {
+        s.push_str("[n/a]: no interval, a side has a single run (no spread to resample)\n");
+    }
+    s.push('\n');
     table(
         &mut s,
         v,
@@ -192,21 +204,8 @@ pub fn render(v: &Validation) -> String {
             r.replay_version.as_deref().unwrap_or("?"),
         ));
     }
-    let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
-    s.push_str(&format!(
-        "\nrank agreement (Kendall's tau, +1 = same order) over the pairs the real runs tell apart: \
-         time {}, memory {}   (all pairs, tau-b: time {}, memory {})\n",
-        tau(v.tau_time_significant),
-        tau(v.tau_memory_significant),
-        tau(v.tau_time),
-        tau(v.tau_memory),
-    ));
-    if let Some([t, m]) = v.pair_counts {
-        s.push_str(&format!(
-            "pairs: time {} agree, {} disagree, {} indistinguishable; memory {} agree, {} disagree, {} indistinguishable\n",
-            t[0], t[1], t[2], m[0], m[1], m[2]
-        ));
-    }
+    s.push('\n');
+    s.push_str(&agreement_lines(v));
     s.push_str(&predictor_lines(v));
     if let Some([t, m]) = v.resolution {
         s.push_str(&resolution_line(t, m));
@@ -216,14 +215,7 @@ pub fn render(v: &Validation) -> String {
          program, interpreter included\n",
         v.prediction.meaning()
     ));
-    if v.disagreements.is_empty() {
-        s.push_str("no pair the real runs tell apart is ranked the other way by the replay\n");
-    } else {
-        s.push_str("where they disagree (real difference significant, p < 0.05):\n");
-        for d in &v.disagreements {
-            s.push_str(&format!("  - {d}\n"));
-        }
-    }
+    s.push_str(&disagreement_lines(v));
     if !v.indistinguishable.is_empty() {
         s.push_str(
             "indistinguishable (the real runs cannot tell them apart; counted neither way):\n",
@@ -237,6 +229,44 @@ pub fn render(v: &Validation) -> String {
             "  ({} has no in-process equivalent: real runs only)\n",
             r.allocator
         ));
+    }
+    s
+}
+
+/// The verdict alone, what `validate -q` prints: the rank agreement, the pairs counted, and
+/// every disagreement (or that there is none).
+pub fn render_verdict(v: &Validation) -> String {
+    agreement_lines(v) + &disagreement_lines(v)
+}
+
+/// Kendall's tau over the significant pairs and over all, and the pairs each way.
+fn agreement_lines(v: &Validation) -> String {
+    let tau = |t: Option<f64>| t.map_or("n/a".to_string(), |t| format!("{t:+.2}"));
+    let mut s = format!(
+        "rank agreement (Kendall's tau, +1 = same order) over the pairs the real runs tell apart: \
+         time {}, memory {}   (all pairs, tau-b: time {}, memory {})\n",
+        tau(v.tau_time_significant),
+        tau(v.tau_memory_significant),
+        tau(v.tau_time),
+        tau(v.tau_memory),
+    );
+    if let Some([t, m]) = v.pair_counts {
+        s.push_str(&format!(
+            "pairs: time {} agree, {} disagree, {} indistinguishable; memory {} agree, {} disagree, {} indistinguishable\n",
+            t[0], t[1], t[2], m[0], m[1], m[2]
+        ));
+    }
+    s
+}
+
+/// Every pair the replay ranks against a significant real difference, in words.
+fn disagreement_lines(v: &Validation) -> String {
+    if v.disagreements.is_empty() {
+        return "no pair the real runs tell apart is ranked the other way by the replay\n".into();
+    }
+    let mut s = "where they disagree (real difference significant, p < 0.05):\n".to_string();
+    for d in &v.disagreements {
+        s.push_str(&format!("  - {d}\n"));
     }
     s
 }

@@ -1,11 +1,12 @@
 //! Stop signals. `run`, `exec` and `validate` turn Ctrl-C (SIGINT) and SIGTERM, which a CI
 //! job's time limit or cancel button sends first, into "stop after saving what was measured"
-//! ([`on_stop_signals`]); `record` notes them without stopping while the recorded program
-//! decides what they mean, and forwards SIGTERM to it ([`note_stop_signals`]). Either way the
+//! ([`on_stop_signals`]), and before their results folder exists into "say that nothing was
+//! saved, and exit" ([`exit_on_stop_signals`]); `record` notes them without stopping while the
+//! recorded program decides what they mean, and forwards SIGTERM to it ([`note_stop_signals`]). Either way the
 //! signal that asked for the stop is kept in one process-wide place ([`stop_requested`]), so a
 //! `validate` stopped while recording exits as one stopped while measuring.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// The first stop signal that arrived (SIGINT or SIGTERM; 0: none).
 static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
@@ -38,6 +39,38 @@ pub fn on_stop_signals() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: installing a handler that is async-signal-safe ([`stop`]).
         unsafe { libc::signal(sig, stop as *const () as libc::sighandler_t) };
+    }
+}
+
+/// What [`exit_on_stop_signals`] writes on stderr before ending the process (empty: none).
+static EXIT_NOTE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static EXIT_NOTE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Async-signal-safe: atomics, write(2) and _exit(2).
+extern "C" fn exit_now(sig: libc::c_int) {
+    let note = EXIT_NOTE.load(Ordering::SeqCst);
+    let len = EXIT_NOTE_LEN.load(Ordering::SeqCst);
+    // SAFETY: `note` and `len` describe a `&'static str` (set together before the handler
+    // was installed); write and _exit are async-signal-safe.
+    unsafe {
+        if !note.is_null() {
+            libc::write(libc::STDERR_FILENO, note as *const libc::c_void, len);
+        }
+        libc::_exit(128 + sig);
+    }
+}
+
+/// Makes SIGINT and SIGTERM end the process at once, with `note` (a whole line, its newline
+/// included) on stderr and the exit status a shell gives a process the signal killed (128 +
+/// the signal: 130, 143) — for a command's steps before it has written anything, which have
+/// nothing to save but may take a while (workloads loaded, the cache probe). The command
+/// switches to [`on_stop_signals`] before it creates its first file.
+pub fn exit_on_stop_signals(note: &'static str) {
+    EXIT_NOTE_LEN.store(note.len(), Ordering::SeqCst);
+    EXIT_NOTE.store(note.as_ptr().cast_mut(), Ordering::SeqCst);
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installing a handler that is async-signal-safe ([`exit_now`]).
+        unsafe { libc::signal(sig, exit_now as *const () as libc::sighandler_t) };
     }
 }
 

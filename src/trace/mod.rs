@@ -23,6 +23,7 @@ pub mod parallel;
 mod pipeline;
 pub mod reader;
 pub mod record;
+mod recorded;
 pub mod source;
 mod spill;
 pub mod writer;

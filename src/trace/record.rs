@@ -10,6 +10,7 @@
 //! events while the program runs (on another core), so the program only pays for the hook.
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
+pub use super::recorded::{exit_code, Recorded, INCOMPLETE_CAUSES};
 use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
@@ -21,10 +22,10 @@ use std::ffi::OsStr;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +45,9 @@ pub enum RecordError {
     NoHook,
     #[error("cannot run `{program}`: {error}")]
     Spawn { program: String, error: io::Error },
+    /// Refused before starting the program (`exec::script`).
+    #[error("cannot record: {0}")]
+    NoScript(String),
     #[error("no allocator hook was installed: `{program}` is not a CPython 3.8+ interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn that off){hint}")]
     NotHooked { program: String, hint: String },
     #[error("the allocator hook could not be installed in `{program}`: {reason}")]
@@ -52,27 +56,6 @@ pub enum RecordError {
     Foreign { bytes: u64, writers: String },
     #[error("no allocator call of the program reached pybench: it {INCOMPLETE_CAUSES} before the hook's first buffer was sent, so the trace holds no event")]
     Empty,
-}
-
-/// Why a recording lacks its end marker: the hook sends its buffer every 8192 calls and the
-/// rest at Python's normal shutdown, so these lose the calls since the last buffer (or all
-/// of them). hook.c stops recording, without touching the descriptor, once the number no
-/// longer names pybench's channel.
-pub const INCOMPLETE_CAUSES: &str = "ended without Python's normal shutdown (os._exit, a \
-     signal), replaced itself (exec), or closed pybench's channel (os.closerange)";
-
-impl Recorded {
-    /// The warning for a recording that lacks its end, or `None` when it has it (or when the
-    /// program was killed for `--timeout`, which says so itself).
-    pub fn incomplete_warning(&self) -> Option<String> {
-        (!self.complete && !self.timed_out).then(|| {
-            format!(
-                "the program {INCOMPLETE_CAUSES}: the trace holds the {} events sent before \
-                 that, and may lack up to 8192 calls made after them",
-                self.events
-            )
-        })
-    }
 }
 
 /// What to record.
@@ -103,30 +86,6 @@ pub enum Launch {
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
 const MASK_PACE: u8 = 8;
-
-/// A finished recording.
-pub struct Recorded {
-    pub status: ExitStatus,
-    pub wall: Duration,
-    pub events: u64,
-    /// False when the recording lacks its end marker ([`INCOMPLETE_CAUSES`]): up to one hook
-    /// buffer (8192 calls) of the last events is missing.
-    pub complete: bool,
-    pub counters: BTreeMap<String, u64>,
-    /// Ctrl-C (SIGINT) reached pybench while the program ran.
-    pub interrupted: bool,
-    /// The program ran past [`Options::timeout`] and was killed.
-    pub timed_out: bool,
-}
-
-/// The exit code a shell would report for `status` (128 + signal when killed).
-pub fn exit_code(status: ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
-        (Some(c), _) => c as u8,
-        (None, Some(s)) => 128u8.wrapping_add(s as u8),
-        _ => 1,
-    }
-}
 
 /// The hook and the sitecustomize that loads it, in a private directory removed however
 /// recording ends (one a killed pybench left is removed by the next: [`PrivateDir`]).
@@ -382,6 +341,11 @@ pub fn environment_warning(launch: Launch) -> Option<String> {
 pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
     if HOOK.is_empty() {
         return Err(RecordError::NoHook.into());
+    }
+    // Before anything is created: a trace of the interpreter failing to open its script would
+    // pass for one of the program.
+    if let Some(why) = crate::exec::script::missing_script(&opts.program) {
+        return Err(RecordError::NoScript(why).into());
     }
     let program = opts.program[0].to_string_lossy().into_owned();
     let dir = private_dir()?;

@@ -2,7 +2,8 @@
 //! file stays as it was and nothing else is left in its folder. These commands keep SIGINT's
 //! default action, so no destructor runs: the output is written to a nameless temporary that
 //! gets a name only once complete (`sys::atomic_file`). Before, each interrupted command left
-//! a `.NAME.<pid>-….tmp` of up to the whole output's size beside it.
+//! a `.NAME.<pid>-….tmp` of up to the whole output's size beside it. And `run` stopped before
+//! its results folder exists: one line says nothing was saved, with the exit code of a stop.
 
 use crate::common::{entries, tempdir};
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
@@ -84,4 +85,84 @@ fn an_interrupted_gen_or_convert_leaves_the_previous_file_and_nothing_else() {
     // gen at that scale writes for seconds, against a poll every 2 ms: it at least is
     // always caught mid-write.
     assert!(caught >= 1);
+}
+
+/// Whether process `pid` has a handler for `sig` (bit `sig − 1` of `SigCgt` in its status).
+fn catches(pid: u32, sig: libc::c_int) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+}
+
+/// Starts a small `run`, sends `sig` as soon as pybench handles it, and checks how the run
+/// ended: with exit `code` and one line saying what was kept. Returns true when the signal
+/// came before the results folder existed (pybench handles it from its start, before the
+/// workloads are loaded and the cache probed: half a second or so); false when the folder
+/// was there first.
+fn stop_early(sig: libc::c_int, code: i32) -> bool {
+    let tmp = tempdir("stop-early");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    cmd.args(["run", "-w", "dicts", "-a", "system", "-r", "1"])
+        .args(["--scale", "20000", "--no-plots", "--out"])
+        .arg(&tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SIGINT's default action, whatever the tests were started with (see `interrupt`).
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    while !catches(child.id(), sig) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended without handling the signal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let folder_first = std::fs::read_dir(&tmp).unwrap().next().is_some();
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    if last == "interrupted: before any result was saved; no results folder was created" {
+        assert!(!folder_first, "{stderr}");
+        assert_eq!(entries(&tmp), Vec::<String>::new(), "nothing written");
+        return true;
+    }
+    // The folder was made between the look and the signal, or first: it says so, and
+    // keeps a manifest that says the run did not finish.
+    let dir = crate::common::run_dir(&tmp);
+    assert_eq!(
+        last,
+        format!("interrupted: 0 cell(s) saved in {}", dir.display()),
+        "{stderr}"
+    );
+    assert_eq!(crate::common::results_json(&tmp)["interrupted"], true);
+    false
+}
+
+/// Ctrl-C or SIGTERM before `run` had saved anything used to kill it by the signal's default
+/// action: no line, no exit code of its own, nothing said about what was written.
+#[test]
+fn a_run_stopped_before_its_results_folder_says_that_nothing_was_saved() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        // Three tries: a machine slow enough to make the folder before this test looks
+        // would make one fail, never three.
+        let early = (0..3).filter(|_| stop_early(sig, code)).count();
+        assert!(
+            early > 0,
+            "signal {sig}: never caught before the results folder"
+        );
+    }
 }

@@ -11,20 +11,24 @@ const SCRIPT: &str = concat!(
     "/tests/fixtures/python/alloc_heavy.py"
 );
 
-/// `validate -a pymalloc,system -r 1 --rounds 4` of the script with `extra` flags into
-/// `tmp` (four rounds: the pipeline is under test, not the replay's precision); its stdout.
-fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
+/// `validate -a pymalloc,system --rounds 4` of the script with `extra` flags (`-r 1` unless
+/// they give one) into `tmp` (four rounds: the pipeline is under test, not the replay's
+/// precision); its stdout and stderr.
+fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> (String, String) {
+    let runs = if extra.contains(&"-r") {
+        &[][..]
+    } else {
+        &["-r", "1"]
+    };
     let out = pybench()
         .arg("validate")
         .args(extra)
+        .args(runs)
         .args([
             "-a",
             "pymalloc,system",
-            "-r",
-            "1",
             "--rounds",
             "4",
-            "-q",
             "--no-plots",
             "--out",
         ])
@@ -32,17 +36,45 @@ fn validate_script(tmp: &std::path::Path, extra: &[&str]) -> String {
         .args(["--", "python3", SCRIPT])
         .assert()
         .success();
-    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    let text = |b: &Vec<u8>| String::from_utf8(b.clone()).unwrap();
+    (
+        text(&out.get_output().stdout),
+        text(&out.get_output().stderr),
+    )
+}
+
+/// The warning `validate -r N` gives when N runs a side can never be significant.
+fn too_few(runs: u32, floor: &str) -> String {
+    format!(
+        "warning: with -r {runs} the rank test on the real runs can give no p-value below \
+         {floor} (α = 0.05): no pair of allocators can be told apart and every pair will be \
+         indistinguishable; -r 4 is the fewest that can (smallest p 0.029; the default, 5, \
+         reaches 0.008)\n"
+    )
 }
 
 #[test]
 fn validate_measures_both_sides_and_writes_the_verdict() {
     let tmp = tempdir("ok");
-    let stdout = validate_script(&tmp, &[]);
+    let (stdout, stderr) = validate_script(&tmp, &[]);
+    // Said before anything runs (the first line), and then borne out below.
+    assert!(stderr.starts_with(&too_few(1, "1.000")), "{stderr}");
     assert!(
         stdout.contains("rank agreement (Kendall's tau, +1 = same order) over the pairs"),
         "{stdout}"
     );
+    // One run a side has no interval: said, not shown as a point-wide one.
+    assert!(
+        stdout.contains("[n/a]: no interval, a side has a single run"),
+        "{stdout}"
+    );
+    // (After the replays' own table, which `run` prints too.)
+    let validation = stdout.split("\nvalidation of `").nth(1).unwrap();
+    let system = validation
+        .lines()
+        .find(|l| l.starts_with("system "))
+        .unwrap();
+    assert_eq!(system.matches("[n/a]").count(), 4, "{stdout}");
     // One run a side has no spread to judge resolution by: said, not guessed.
     assert!(
         stdout.contains(
@@ -114,7 +146,8 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         "{infos:?}"
     );
     assert_eq!(rows[0]["observed_delta_s"], 0.0);
-    // Both modes' predicted differences next to the observed ones, with intervals.
+    // Both modes' predicted differences next to the observed ones; from one run a side, each
+    // is its point alone (`[point]`), and no median has an interval.
     for field in [
         "plain_delta",
         "mutator_delta",
@@ -122,10 +155,18 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
         "mutator_cold_delta",
         "observed_cpu_delta",
         "observed_wall_delta",
+        "observed_time_ratio",
     ] {
         let d = rows[1][field].as_array().unwrap();
-        let [p, lo, hi] = [0, 1, 2].map(|i| d[i].as_f64().unwrap());
-        assert!(lo <= p && p <= hi, "{field}: {d:?}");
+        assert!(d.len() == 1 && d[0].is_f64(), "{field}: {d:?}");
+    }
+    for field in [
+        "replay_time_ci",
+        "real_wall_ci",
+        "replay_rss_ci",
+        "real_rss_ci",
+    ] {
+        assert!(rows[1][field].is_null(), "{field}: {}", rows[1]);
     }
     assert!(
         stdout.contains("time difference from pymalloc by replay mode"),
@@ -162,7 +203,7 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
 #[test]
 fn validate_without_the_mutator_replays_once_and_records_no_pace() {
     let tmp = tempdir("no-mutator");
-    let stdout = validate_script(&tmp, &["--no-mutator", "--prediction", "warm"]);
+    let (stdout, _) = validate_script(&tmp, &["--no-mutator", "--prediction", "warm"]);
     let json = common::results_json(&tmp);
     assert_eq!(json["validation"]["prediction"], "warm");
     assert!(
@@ -191,6 +232,34 @@ fn validate_without_the_mutator_replays_once_and_records_no_pace() {
     let dir = common::run_dir(&tmp);
     let trace = pybench::trace::parallel::ParallelReader::open(&dir.join("alloc_heavy.pbt"), false);
     assert!(!trace.unwrap().has_pace());
+}
+
+/// `-q`, as its help says: no table, warnings and errors on stderr, and on stdout the verdict
+/// alone. Before, it printed the whole comparison. Two runs a side: intervals, but still no
+/// significance, which the warning says first.
+#[test]
+fn a_quiet_validate_prints_its_verdict_alone() {
+    let tmp = tempdir("quiet");
+    let (stdout, stderr) = validate_script(&tmp, &["-q", "-r", "2", "--no-mutator"]);
+    assert!(stderr.starts_with(&too_few(2, "0.333")), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("rank agreement (Kendall's tau"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("pairs: time 0 agree, 0 disagree, 1 indistinguishable;"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[2],
+        "no pair the real runs tell apart is ranked the other way by the replay"
+    );
+    // Two runs a side have intervals again.
+    let rows = &common::results_json(&tmp)["validation"]["rows"];
+    assert_eq!(rows[1]["observed_wall_delta"].as_array().unwrap().len(), 3);
+    assert!(rows[1]["real_wall_ci"].is_array(), "{rows}");
 }
 
 #[test]

@@ -16,4 +16,5 @@ mod cli_validate;
 mod exec_groundtruth;
 mod exec_hostile;
 mod exec_timeout;
+mod missing_script;
 mod spawn_floor;

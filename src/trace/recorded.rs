@@ -1,0 +1,111 @@
+//! What a recording ends with ([`Recorded`]): the program's status, the events, and the
+//! warnings for a recording that lacks its end or a program that failed.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+/// Why a recording lacks its end marker: the hook sends its buffer every 8192 calls and the
+/// rest at Python's normal shutdown, so these lose the calls since the last buffer (or all
+/// of them). hook.c stops recording, without touching the descriptor, once the number no
+/// longer names pybench's channel.
+pub const INCOMPLETE_CAUSES: &str = "ended without Python's normal shutdown (os._exit, a \
+     signal), replaced itself (exec), or closed pybench's channel (os.closerange)";
+
+/// A finished recording.
+pub struct Recorded {
+    pub status: ExitStatus,
+    pub wall: Duration,
+    pub events: u64,
+    /// False when the recording lacks its end marker ([`INCOMPLETE_CAUSES`]): up to one hook
+    /// buffer (8192 calls) of the last events is missing.
+    pub complete: bool,
+    pub counters: BTreeMap<String, u64>,
+    /// Ctrl-C (SIGINT) reached pybench while the program ran.
+    pub interrupted: bool,
+    /// The program ran past [`super::record::Options::timeout`] and was killed.
+    pub timed_out: bool,
+}
+
+impl Recorded {
+    /// The warning for a recording that lacks its end, or `None` when it has it (or when the
+    /// program was killed for `--timeout`, which says so itself).
+    pub fn incomplete_warning(&self) -> Option<String> {
+        (!self.complete && !self.timed_out).then(|| {
+            format!(
+                "the program {INCOMPLETE_CAUSES}: the trace holds the {} events sent before \
+                 that, and may lack up to 8192 calls made after them",
+                self.events
+            )
+        })
+    }
+
+    /// The warning for a program that failed on its own (a non-zero exit status after a
+    /// normal shutdown): the trace holds what it did until then, which may not be the work
+    /// meant. `None` when it succeeded, or when its end is told otherwise (a stop pybench
+    /// received, `--timeout`, a recording without its end: [`Self::incomplete_warning`]).
+    pub fn failure_warning(&self) -> Option<String> {
+        let code = exit_code(self.status);
+        let told = self.interrupted || self.timed_out || !self.complete;
+        (code != 0 && !told).then(|| {
+            format!(
+                "the program exited with status {code}: the trace holds the {} events it made \
+                 until it failed",
+                self.events
+            )
+        })
+    }
+}
+
+/// The exit code a shell would report for `status` (128 + signal when killed).
+pub fn exit_code(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => c as u8,
+        (None, Some(s)) => 128u8.wrapping_add(s as u8),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(raw_status: i32, complete: bool) -> Recorded {
+        Recorded {
+            status: ExitStatus::from_raw(raw_status),
+            wall: Duration::ZERO,
+            events: 4404,
+            complete,
+            counters: BTreeMap::new(),
+            interrupted: false,
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn a_program_that_failed_on_its_own_is_warned_about_once() {
+        // Exit status 1 (wait status 1 << 8) after Python's normal shutdown.
+        let failed = recorded(1 << 8, true);
+        assert_eq!(
+            failed.failure_warning().as_deref(),
+            Some("the program exited with status 1: the trace holds the 4404 events it made until it failed")
+        );
+        assert_eq!(failed.incomplete_warning(), None);
+        assert_eq!(recorded(0, true).failure_warning(), None);
+        // Its end told otherwise: the incomplete recording's warning, a stop, a timeout.
+        let killed = recorded(libc::SIGSEGV, false);
+        assert_eq!(killed.failure_warning(), None);
+        assert!(killed.incomplete_warning().is_some());
+        let stopped = Recorded {
+            interrupted: true,
+            ..recorded(1 << 8, true)
+        };
+        assert_eq!(stopped.failure_warning(), None);
+        let timed_out = Recorded {
+            timed_out: true,
+            ..recorded(1 << 8, true)
+        };
+        assert_eq!(timed_out.failure_warning(), None);
+    }
+}
