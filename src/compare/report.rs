@@ -182,8 +182,8 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let exact = c.rows.iter().any(|r| r.test == Some(UMethod::Exact));
     let normal = c.rows.iter().any(|r| r.test == Some(UMethod::Normal));
     let method = match (exact, normal) {
-        (true, true) => "exact where there are no ties, normal approximation otherwise",
-        (true, false) => "exact",
+        (true, true) => "exact (ties included) for small samples, normal approximation otherwise",
+        (true, false) => "exact (ties included)",
         (false, true) => "normal approximation with tie correction",
         (false, false) => "not run",
     };

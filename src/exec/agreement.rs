@@ -108,26 +108,18 @@ pub fn agreement(replay: &[Vec<f64>], real: &[Vec<f64>], alpha: f64) -> Agreemen
 /// A warning when `runs` a side are too few for the real runs' rank test to tell any pair of
 /// allocators apart: its smallest p-value (complete separation, [`min_p_value`]) is not below
 /// [`ALPHA`], so every pair would be indistinguishable whatever the program does. It names the
-/// fewest runs that can. Runs that all tie within each allocator (peak RSS can, to the page)
-/// go to the U test's normal approximation instead, whose floor is lower: at three runs a
-/// side it reaches 0.047, and the warning says so.
+/// fewest runs that can. The floor holds for runs that all tie within each allocator too
+/// (peak RSS can, to the page): the test's exact distribution covers ties.
 pub fn too_few_runs(runs: u32) -> Option<String> {
     let floor = |n: u32| min_p_value(n as usize, n as usize);
     if floor(runs) < ALPHA {
         return None;
     }
     let needed = (runs..=1000).find(|&n| floor(n) < ALPHA)?;
-    let n = runs as usize;
-    let tied = mann_whitney_u(&vec![0.0; n], &vec![1.0; n]).is_some_and(|u| u.p < ALPHA);
-    let verdict = if tied {
-        " unless each allocator's runs are all equal (as peak RSS can be): pairs whose runs \
-         vary, as times do, will be indistinguishable"
-    } else {
-        ": no pair of allocators can be told apart and every pair will be indistinguishable"
-    };
     Some(format!(
         "with -r {runs} the rank test on the real runs can give no p-value below {:.3} \
-         (α = {ALPHA}){verdict}; -r {needed} is the fewest that can (smallest p {:.3}; the \
+         (α = {ALPHA}): no pair of allocators can be told apart and every pair will be \
+         indistinguishable; -r {needed} is the fewest that can (smallest p {:.3}; the \
          default, 5, reaches {:.3})",
         floor(runs),
         floor(needed),
@@ -210,18 +202,16 @@ mod tests {
             "{w}"
         );
         assert!(too_few_runs(1).unwrap().contains("no p-value below 1.000"));
-        // Three runs: times cannot be told apart, runs that tie within each allocator can.
+        // Three runs: not even runs that tie within each allocator (peak RSS, to the page)
+        // can be told apart — the approximation the U test once used for ties said they could.
         let w = too_few_runs(3).unwrap();
-        assert!(
-            w.contains("below 0.100 (α = 0.05) unless each allocator's runs are all equal"),
-            "{w}"
-        );
+        assert!(w.contains("below 0.100 (α = 0.05): no pair"), "{w}");
         let tied = agreement(
             &[vec![1.0; 3], vec![2.0; 3]],
             &[vec![1.0; 3], vec![2.0; 3]],
             ALPHA,
         );
-        assert_eq!(tied.pairs[0].verdict, Verdict::Agree);
+        assert_eq!(tied.pairs[0].verdict, Verdict::Indistinguishable);
         assert_eq!(too_few_runs(4), None);
         assert_eq!(too_few_runs(5), None);
         // What the warning says holds: complete separation at -r 3 is not significant, at 4 it is.

@@ -7,12 +7,18 @@
 //! and one outlier moves it little; Welch's t-test would assume normality we cannot check. For
 //! small samples without ties the U test's p-value is exact (enumerated), so it is honest about
 //! what 5 repetitions can show: with n = m = 3 the smallest two-sided p-value possible is 0.1.
+//! With ties the exact distribution is the permutation one given the tied values (the same
+//! midranks dealt to the two samples in every way), not the normal approximation: three
+//! equal runs against three other equal runs — peak RSS, which is deterministic, often is —
+//! got p = 0.047 from the approximation, "significant" where no labelling of six runs can
+//! give less than 0.1.
 
 /// Which form of the U test produced a p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UMethod {
-    /// Exact null distribution (no ties, small samples).
+    /// Exact null distribution (small samples; with ties, the permutation distribution of
+    /// their midranks).
     Exact,
     /// Normal approximation with tie and continuity corrections.
     Normal,
@@ -29,6 +35,10 @@ pub struct UTest {
 
 /// Largest n·m for which the exact distribution is enumerated (a table of n·m·(n+m) counts).
 const EXACT_MAX_PRODUCT: usize = 400;
+
+/// Largest n + m for which the exact distribution with ties is worked out: its table has
+/// (n + m)·n·(n + m)² entries to fill, a few million at 60.
+const EXACT_TIED_MAX_TOTAL: usize = 60;
 
 /// Two-sided Mann-Whitney U test of `a` against `b`. Returns `None` when a side is empty.
 pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<UTest> {
@@ -52,41 +62,54 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<UTest> {
     let mut all: Vec<f64> = a.iter().chain(b).copied().collect();
     all.sort_by(|x, y| x.total_cmp(y));
     ties |= all.windows(2).any(|w| w[0] == w[1]);
-    if !ties && n * m <= EXACT_MAX_PRODUCT {
-        let p = exact_two_sided(n, m, u as usize);
+    if n * m <= EXACT_MAX_PRODUCT && (!ties || n + m <= EXACT_TIED_MAX_TOTAL) {
+        let p = if ties {
+            exact_tied_two_sided(a, &all)
+        } else {
+            exact_two_sided(n, m, u as usize)
+        };
         return Some(UTest {
             u,
             p,
             method: UMethod::Exact,
         });
     }
-    // Normal approximation; the variance is reduced by Σ(t³ − t) over groups of tied values.
+    Some(UTest {
+        u,
+        p: normal_two_sided(n, m, u, &all),
+        method: UMethod::Normal,
+    })
+}
+
+/// The lengths of the runs of equal values in `sorted`, in order (a value alone is a run of
+/// one). Equal as `total_cmp` has it, so a NaN, which equals nothing, still ends its run.
+fn tie_runs(sorted: &[f64]) -> impl Iterator<Item = usize> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let first = sorted.get(i)?;
+        let run = sorted[i..]
+            .iter()
+            .take_while(|v| v.total_cmp(first).is_eq())
+            .count();
+        i += run;
+        Some(run)
+    })
+}
+
+/// Two-sided p-value of U = `u` for samples of `n` and `m` (pooled and sorted in `all`) by
+/// the normal approximation, with the continuity correction and the variance reduced by
+/// Σ(t³ − t) over runs of t tied values; 1 when every value is the same.
+fn normal_two_sided(n: usize, m: usize, u: f64, all: &[f64]) -> f64 {
     let nm = (n * m) as f64;
     let total = (n + m) as f64;
-    let mut tie_term = 0.0;
-    let mut i = 0;
-    while i < all.len() {
-        let j = all[i..].iter().take_while(|v| **v == all[i]).count();
-        let t = j as f64;
-        tie_term += t * t * t - t;
-        i += j;
-    }
+    let tie_term: f64 = tie_runs(all).map(|t| (t * t * t - t) as f64).sum();
     let var = nm / 12.0 * ((total + 1.0) - tie_term / (total * (total - 1.0)));
     if var <= 0.0 {
         // Every value is the same: no evidence of any difference.
-        return Some(UTest {
-            u,
-            p: 1.0,
-            method: UMethod::Normal,
-        });
+        return 1.0;
     }
-    let mean = nm / 2.0;
-    let z = ((u - mean).abs() - 0.5).max(0.0) / var.sqrt();
-    Some(UTest {
-        u,
-        p: (2.0 * normal_sf(z)).min(1.0),
-        method: UMethod::Normal,
-    })
+    let z = ((u - nm / 2.0).abs() - 0.5).max(0.0) / var.sqrt();
+    (2.0 * normal_sf(z)).min(1.0)
 }
 
 /// Exact two-sided p-value of U = `u` for samples of `n` and `m` without ties, from the
@@ -119,6 +142,43 @@ fn exact_two_sided(n: usize, m: usize, u: usize) -> f64 {
     let total: f64 = dist.iter().sum();
     let lower: f64 = dist[..=u.min(max_u)].iter().sum::<f64>() / total;
     let upper: f64 = dist[u.min(max_u)..].iter().sum::<f64>() / total;
+    (2.0 * lower.min(upper)).min(1.0)
+}
+
+/// Exact two-sided p-value of the first sample `a` against the rest of `all` (both samples,
+/// sorted) when values tie: every way of choosing `a.len()` of the pooled values is equally
+/// likely under the null, and U is the first sample's rank sum less its least, with tied
+/// values sharing their midrank. Ranks are doubled so midranks are whole numbers; the tails
+/// are counted over the rank sums of every choice (a subset-sum table).
+fn exact_tied_two_sided(a: &[f64], all: &[f64]) -> f64 {
+    // Doubled midrank of each pooled value, in sorted order: a run of `run` equal values
+    // from place i (0-based) shares the midrank (i + 1 + i + run) / 2.
+    let mut doubled = Vec::with_capacity(all.len());
+    for run in tie_runs(all) {
+        let i = doubled.len();
+        doubled.extend(std::iter::repeat(2 * i + run + 1).take(run));
+    }
+    let rank_of = |x: f64| doubled[all.partition_point(|v| v.total_cmp(&x).is_lt())];
+    let observed: usize = a.iter().map(|&x| rank_of(x)).sum();
+    let n = a.len();
+    let max_sum: usize = doubled.iter().rev().take(n).sum();
+    // ways[k][s]: choices of k values so far whose doubled ranks sum to s.
+    let mut ways = vec![vec![0.0f64; max_sum + 1]; n + 1];
+    ways[0][0] = 1.0;
+    for (seen, &r) in doubled.iter().enumerate() {
+        for k in (1..=n.min(seen + 1)).rev() {
+            let (below, at) = ways.split_at_mut(k);
+            for (s, &w) in below[k - 1].iter().enumerate() {
+                if w > 0.0 && s + r <= max_sum {
+                    at[0][s + r] += w;
+                }
+            }
+        }
+    }
+    let dist = &ways[n];
+    let total: f64 = dist.iter().sum();
+    let lower: f64 = dist[..=observed].iter().sum::<f64>() / total;
+    let upper: f64 = dist[observed..].iter().sum::<f64>() / total;
     (2.0 * lower.min(upper)).min(1.0)
 }
 
@@ -249,16 +309,109 @@ mod tests {
         let a: Vec<f64> = vec![1., 2., 3., 4., 5., 6., 7., 8., 15., 16.];
         let b: Vec<f64> = vec![8., 9., 10., 11., 12., 13., 14., 17., 18., 19.];
         let t = mann_whitney_u(&a, &b).unwrap();
-        assert_eq!(t.method, UMethod::Normal);
         assert_eq!(t.u, 14.5);
+        let mut all: Vec<f64> = a.iter().chain(&b).copied().collect();
+        all.sort_by(f64::total_cmp);
+        let p = normal_two_sided(10, 10, t.u, &all);
         let var: f64 = 100.0 / 12.0 * (21.0 - 6.0 / 380.0);
         let z = (50.0 - 14.5 - 0.5) / var.sqrt();
         // Reference value of 2·P(Z > z) from Python's math.erfc(z/√2) for z = 2.64675.
         assert!((z - 2.646_75).abs() < 1e-4, "{z}");
-        assert!((t.p - 0.008_127).abs() < 1e-5, "{}", t.p);
+        assert!((p - 0.008_127).abs() < 1e-5, "{p}");
+        // Twenty values are few enough for the exact test, which the test itself uses.
+        assert_eq!(t.method, UMethod::Exact);
+        // Past the exact test's reach (21 × 21 > 400) the approximation is used.
+        let big_a: Vec<f64> = (0..21).map(|i| (i / 2) as f64).collect();
+        let big_b: Vec<f64> = (0..21).map(|i| (i / 2 + 5) as f64).collect();
+        assert_eq!(
+            mann_whitney_u(&big_a, &big_b).unwrap().method,
+            UMethod::Normal
+        );
         // All values equal: p = 1.
         let same = mann_whitney_u(&[3.0; 4], &[3.0; 4]).unwrap();
         assert_eq!(same.p, 1.0);
+    }
+
+    /// Two-sided p by dealing the pooled values to the two samples in every way and counting
+    /// U pair by pair (ties one half): the definition, for samples of up to ten values.
+    fn p_by_enumeration(a: &[f64], b: &[f64]) -> f64 {
+        let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
+        let u_of = |x: &[f64], y: &[f64]| -> f64 {
+            let pairs = x.iter().flat_map(|p| y.iter().map(move |q| (p, q)));
+            pairs
+                .map(|(p, q)| f64::from(u8::from(p > q)) + if p == q { 0.5 } else { 0.0 })
+                .sum()
+        };
+        let observed = u_of(a, b);
+        let (mut below, mut above, mut all) = (0u32, 0u32, 0u32);
+        for mask in 0u32..1 << pooled.len() {
+            if mask.count_ones() as usize != a.len() {
+                continue;
+            }
+            let pick = |inside: bool| -> Vec<f64> {
+                let chosen = pooled.iter().enumerate();
+                chosen
+                    .filter(|(i, _)| (mask >> i & 1 == 1) == inside)
+                    .map(|(_, v)| *v)
+                    .collect()
+            };
+            let u = u_of(&pick(true), &pick(false));
+            all += 1;
+            below += u32::from(u <= observed);
+            above += u32::from(u >= observed);
+        }
+        (2.0 * f64::from(below.min(above)) / f64::from(all)).min(1.0)
+    }
+
+    #[test]
+    fn tied_runs_get_the_permutation_floor_not_the_approximation() {
+        // Three equal runs against three other equal runs: one labelling in twenty puts the
+        // first three below, so two-sided p = 0.1 (the approximation said 0.047).
+        let t = mann_whitney_u(&[7.0; 3], &[9.0; 3]).unwrap();
+        assert_eq!(t.method, UMethod::Exact);
+        assert!((t.p - 0.1).abs() < 1e-12, "{}", t.p);
+        assert!(t.p >= min_p_value(3, 3));
+        // Ties across the samples too: 1 1 2 | 2 3 3.
+        let (a, b) = ([1.0, 1.0, 2.0], [2.0, 3.0, 3.0]);
+        let t = mann_whitney_u(&a, &b).unwrap();
+        assert!((t.p - p_by_enumeration(&a, &b)).abs() < 1e-12, "{}", t.p);
+    }
+
+    proptest::proptest! {
+        /// With ties, the exact p is the enumerated one, never below the test's floor, and
+        /// the same whichever sample comes first.
+        #[test]
+        fn tied_exact_p_is_the_enumerated_one(
+            a in proptest::collection::vec(0u8..4, 1..6),
+            b in proptest::collection::vec(0u8..4, 1..6),
+        ) {
+            let (a, b): (Vec<f64>, Vec<f64>) =
+                (a.into_iter().map(f64::from).collect(), b.into_iter().map(f64::from).collect());
+            let t = mann_whitney_u(&a, &b).unwrap();
+            proptest::prop_assert_eq!(t.method, UMethod::Exact);
+            let expected = p_by_enumeration(&a, &b);
+            proptest::prop_assert!((t.p - expected).abs() < 1e-9, "{} vs {}", t.p, expected);
+            proptest::prop_assert!(t.p >= min_p_value(a.len(), b.len()) - 1e-12);
+            let swapped = mann_whitney_u(&b, &a).unwrap();
+            proptest::prop_assert!((swapped.p - t.p).abs() < 1e-9);
+        }
+
+        /// Without ties the two exact computations (the recursion on the largest value, and
+        /// the subset sums of ranks) agree.
+        #[test]
+        fn both_exact_computations_agree_without_ties(
+            values in proptest::collection::hash_set(0u16..1000, 2..16),
+            split in 1usize..15,
+        ) {
+            let values: Vec<f64> = values.into_iter().map(f64::from).collect();
+            let split = split.min(values.len() - 1);
+            let (a, b) = values.split_at(split);
+            let mut all = values.clone();
+            all.sort_by(f64::total_cmp);
+            let t = mann_whitney_u(a, b).unwrap();
+            let tied_way = exact_tied_two_sided(a, &all);
+            proptest::prop_assert!((t.p - tied_way).abs() < 1e-9, "{} vs {}", t.p, tied_way);
+        }
     }
 
     #[test]
