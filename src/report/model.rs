@@ -227,9 +227,9 @@ impl RunParameters {
         match self.precision {
             None => format!("{} repetition(s)", self.repetitions),
             Some(p) => format!(
-                "{} or more repetition(s) (--precision ±{:.1} %)",
+                "{} or more repetition(s) (--precision ±{} %)",
                 self.repetitions,
-                p.half_width * 100.0
+                super::digits::half_width_pct(p.half_width)
             ),
         }
     }
