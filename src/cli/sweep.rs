@@ -111,13 +111,12 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         sweep::report::write_csv(&result, path)?;
     }
     if let Some(dir) = &args.plot {
-        let files = sweep::heatmap::write(&result, dir)?;
+        let w = sweep::heatmap::write(&result, dir)?;
+        for line in &w.warnings {
+            eprintln!("warning: {line}");
+        }
         if !args.quiet {
-            eprintln!(
-                "pybench sweep: {} heatmaps in {}",
-                files.len(),
-                dir.display()
-            );
+            eprintln!("pybench sweep: {}", w.summary(dir));
         }
     }
     write!(

@@ -117,7 +117,11 @@ fn describe_side(s: &super::Side) -> String {
         .unwrap_or_default();
     let reps = match s.precision {
         None => format!("{} rep.", s.repetitions),
-        Some(p) => format!("≥ {} rep. to ±{:.1} %", s.repetitions, p.half_width * 100.0),
+        Some(p) => format!(
+            "≥ {} rep. to ±{} %",
+            s.repetitions,
+            crate::report::digits::half_width_pct(p.half_width)
+        ),
     };
     format!(
         "`{}` (pybench {}{commit}, {reps}, {})",

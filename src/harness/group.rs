@@ -101,6 +101,8 @@ fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     let mut g = run(&mut contenders, spec)?;
     g.workload = spec.workload.workload.clone();
     let open: Vec<_> = feeds.iter().flatten().collect();
+    // Each feed folds the fingerprint over its first pass (both forms read the same events).
+    g.stream_fingerprint = open.iter().find_map(|f| f.borrow().fingerprint);
     if let Some(f) = open.first() {
         let f = f.borrow();
         g.replay_detail = format!(
@@ -138,10 +140,14 @@ fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         })
     })?;
     let name = m.name.clone();
+    // Before anything is timed: one walk over the events held anyway.
+    let mut print = crate::workload::StreamHasher::default();
+    print.update(&m.events);
     drop(m);
     let mut g = run(&mut contenders, spec)?;
     g.workload = name;
     g.mutator_fit = fit;
+    g.stream_fingerprint = Some(print.finish());
     Ok(g)
 }
 

@@ -54,6 +54,9 @@ pub struct ThroughputBatch {
     released_between_passes: bool,
     /// Mutator mode: how each allocator's process fitted the work to the pace (a cell note).
     mutator_fits: HashMap<String, String>,
+    /// The fingerprint of the stream each allocator's samples were measured on (its
+    /// process's), for cells that have none of their own.
+    prints: HashMap<String, u64>,
 }
 
 /// Splits allocators into process groups: everything with the first real interpreter, then
@@ -155,16 +158,16 @@ impl ThroughputBatch {
                 warm_faults_per_pass: c.warm_faults_per_pass,
             };
             // null keeps the samples of its first group.
-            let slot = self.per_allocator.entry(c.allocator.clone());
-            match slot {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    if e.get().is_err() || c.allocator != "null" {
-                        *e.get_mut() = Ok(samples);
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(Ok(samples));
-                }
+            let keep = match self.per_allocator.get(&c.allocator) {
+                Some(Ok(_)) => c.allocator != "null",
+                _ => true,
+            };
+            if keep {
+                self.per_allocator.insert(c.allocator.clone(), Ok(samples));
+                match g.stream_fingerprint {
+                    Some(p) => self.prints.insert(c.allocator.clone(), p),
+                    None => self.prints.remove(&c.allocator),
+                };
             }
         }
     }
@@ -186,6 +189,7 @@ impl ThroughputBatch {
                     cell.events = self.events;
                 }
                 push_throughput_metrics(&mut cell.metrics, t);
+                self.attach_fingerprint(cell);
                 if let Some(r) = &self.replay {
                     cell.notes.push(format!("throughput: {r}"));
                 }
@@ -223,6 +227,26 @@ impl ThroughputBatch {
     }
 }
 
+impl ThroughputBatch {
+    /// Gives `cell` the fingerprint of the stream its throughput process replayed when it
+    /// has none (a cell of throughput alone, `null` beside allocators); a memory cell whose
+    /// own differs (the trace changed between the two processes) says so in a note.
+    fn attach_fingerprint(&self, cell: &mut CellResult) {
+        let Some(print) = self.prints.get(&cell.allocator) else {
+            return;
+        };
+        let print = crate::workload::fingerprint_hex(*print);
+        match &cell.stream_fingerprint {
+            None => cell.stream_fingerprint = Some(print),
+            Some(own) if *own != print => cell.notes.push(format!(
+                "throughput: its process replayed a stream of another fingerprint ({print}) than \
+                 the memory and latency pass ({own}): the trace changed between them?"
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
 /// The figures a cell's throughput samples give: medians over rounds (gross, `null`, net of
 /// `null` pair by pair) and the cold pass.
 pub fn push_throughput_metrics(mx: &mut Vec<Metric>, t: &ThroughputSamples) {
@@ -246,6 +270,59 @@ pub fn push_throughput_metrics(mx: &mut Vec<Metric>, t: &ThroughputSamples) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch whose process measured `allocators` on the stream of fingerprint `print`.
+    fn batch(allocators: &[&str], print: u64) -> ThroughputBatch {
+        let mut b = ThroughputBatch::default();
+        for a in allocators {
+            let samples = ThroughputSamples {
+                group: "w/rep4/g0".into(),
+                min_time_ns: 1,
+                passes_per_sample: 1,
+                cold_ns_per_op: 1.0,
+                ns_per_op: vec![2.0],
+                null_ns_per_op: vec![1.0],
+                warm_faults_per_pass: None,
+            };
+            b.per_allocator.insert(a.to_string(), Ok(samples));
+            b.prints.insert(a.to_string(), print);
+        }
+        b
+    }
+
+    /// A cell of throughput alone (and `null` beside allocators) had no fingerprint, so
+    /// `compare` and `merge` could not tell which stream it replayed: it takes its process's.
+    /// A memory cell keeps its own, and says so where the two differ.
+    #[test]
+    fn every_cell_gets_the_fingerprint_of_the_stream_its_process_replayed() {
+        use crate::report::model::CellKind;
+        let b = batch(&["null", "system"], 0xf601_8840_25df_f181);
+        for a in ["null", "system"] {
+            let mut only = CellResult::new("w", a, 4, CellKind::Replay);
+            b.attach(&mut only);
+            assert!(only.is_ok());
+            assert_eq!(only.stream_fingerprint.as_deref(), Some("f601884025dff181"));
+        }
+        let mut same = CellResult::new("w", "system", 0, CellKind::Replay);
+        same.stream_fingerprint = Some("f601884025dff181".into());
+        b.attach(&mut same);
+        assert!(same.notes.iter().all(|n| !n.contains("fingerprint")));
+        let mut other = CellResult::new("w", "system", 0, CellKind::Replay);
+        other.stream_fingerprint = Some("00000000000000aa".into());
+        b.attach(&mut other);
+        assert_eq!(
+            other.stream_fingerprint.as_deref(),
+            Some("00000000000000aa")
+        );
+        assert!(
+            other
+                .notes
+                .iter()
+                .any(|n| n.contains("(f601884025dff181)") && n.contains("(00000000000000aa)")),
+            "{:?}",
+            other.notes
+        );
+    }
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

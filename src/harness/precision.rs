@@ -6,6 +6,7 @@
 use super::cell::CellSpec;
 use super::plan::Plan;
 use super::runner::{self, Outcome};
+use crate::report::digits::half_width_pct;
 use crate::report::model::RunResults;
 use crate::report::precision::{processes_to_add, shortfalls, Precision, Shortfall};
 use crate::report::store::ResultsStore;
@@ -130,11 +131,11 @@ fn announcement(s: &Shortfall, have: u32, add: u32, p: Precision) -> String {
         _ => String::new(),
     };
     format!(
-        "--precision ±{:.1} %: {} is ±{:.1} % over {} process(es){needed}; measuring {add} \
+        "--precision ±{} %: {} is ±{} % over {} process(es){needed}; measuring {add} \
          more ({} of at most {})",
-        p.half_width * 100.0,
+        half_width_pct(p.half_width),
         s.widest.what,
-        s.widest.half_width * 100.0,
+        half_width_pct(s.widest.half_width),
         s.widest.processes,
         have + add,
         p.max_repetitions

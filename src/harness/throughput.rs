@@ -67,6 +67,11 @@ pub struct GroupSamples {
     /// Mutator mode: how its work was fitted to the recorded pace in this process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutator_fit: Option<super::mutator_fit::Fit>,
+    /// The fingerprint of the events the process replayed ([`crate::workload::StreamHasher`],
+    /// after any repair), which its cells record as `stream_fingerprint`: a cell measured
+    /// for throughput alone has no other. `None` when the stream was never read whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_fingerprint: Option<u64>,
     /// How the events reached the loop: materialised or streamed, and why.
     #[serde(default)]
     pub replay: String,
@@ -233,6 +238,7 @@ pub fn measure_group(
         contenders: out,
         fixed_layout: crate::sys::process::layout_is_fixed(),
         mutator_fit: None,
+        stream_fingerprint: None,
         replay: String::new(),
         replay_detail: String::new(),
     })

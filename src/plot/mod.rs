@@ -11,18 +11,20 @@
 mod finite;
 pub mod heatmap;
 mod html;
+mod labels;
 pub mod svg;
 mod target;
 
+pub use labels::{fmt_bytes, fmt_ns};
 pub use target::check_out;
 
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::write_atomically;
-use crate::report::summary::human;
 use crate::stats::median;
 use anyhow::Context as _;
 use finite::{bar_values, drawable, Drawn};
+use labels::{fmt_count, fmt_ratio};
 use std::path::{Path, PathBuf};
 use svg::{Axis, Bar, Group, Line};
 
@@ -128,38 +130,6 @@ pub(crate) fn slug(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Bytes for tick labels: "50 KiB", "1.5 MiB".
-pub fn fmt_bytes(v: f64) -> String {
-    human(v, true).replace(".0 ", " ")
-}
-
-/// Counts for tick labels: "250k", "1.5M", "40".
-fn fmt_count(v: f64) -> String {
-    let (x, suffix) = match v.abs() {
-        a if a >= 1e9 => (v / 1e9, "G"),
-        a if a >= 1e6 => (v / 1e6, "M"),
-        a if a >= 1e3 => (v / 1e3, "k"),
-        _ => (v, ""),
-    };
-    format!("{}{suffix}", trim(x))
-}
-
-fn fmt_ratio(v: f64) -> String {
-    format!("{v:.2}")
-}
-
-/// Nanoseconds in the unit that reads best: 10 ns, 1.5 µs, 20 ms.
-pub fn fmt_ns(v: f64) -> String {
-    let (x, unit) = match v {
-        v if v >= 1e9 => (v / 1e9, "s"),
-        v if v >= 1e6 => (v / 1e6, "ms"),
-        v if v >= 1e3 => (v / 1e3, "µs"),
-        v => (v, "ns"),
-    };
-    let digits = if x >= 10.0 || x.fract() == 0.0 { 0 } else { 1 };
-    format!("{x:.digits$} {unit}")
 }
 
 /// Median bars with min–max error bars of one metric, workloads × allocators.
@@ -396,12 +366,6 @@ fn latency(results: &RunResults, w: &str) -> Drawn {
     }))
 }
 
-/// 99.9000000001 → "99.9", 2.50 → "2.5", 100 → "100".
-fn trim(p: f64) -> String {
-    let s = format!("{p:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// The engine's pools per size class, median over repetitions, one series per engine preset.
 fn pools(results: &RunResults, w: &str) -> Drawn {
     let mut series: Vec<(String, usize)> = Vec::new();
@@ -487,17 +451,10 @@ mod tests {
         assert!((tail_x(90.0).unwrap() - 1.0).abs() < 1e-12);
         assert!((tail_x(99.9).unwrap() - 3.0).abs() < 1e-9);
         assert_eq!(tail_x(100.0), None);
-        assert_eq!(trim(100.0 * (1.0 - 1e-3)), "99.9");
     }
 
     #[test]
-    fn nanoseconds_read_well() {
-        assert_eq!(fmt_ns(10.0), "10 ns");
-        assert_eq!(fmt_ns(1_500.0), "1.5 µs");
-        assert_eq!(fmt_ns(20e6), "20 ms");
+    fn workload_names_become_file_names() {
         assert_eq!(slug("workloads/my spec.toml"), "my_spec");
-        assert_eq!(fmt_count(250_000.0), "250k");
-        assert_eq!(fmt_count(1_500_000.0), "1.5M");
-        assert_eq!(fmt_bytes(50.0 * 1024.0), "50 KiB");
     }
 }

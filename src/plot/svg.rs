@@ -47,16 +47,47 @@ pub struct Axis {
     pub ticks: Option<Vec<(f64, String)>>,
 }
 
+/// A finite `x` rounded out to a whole number of `step`s (down when `down`), or the largest
+/// finite value where that overflows: an axis ending near `f64::MAX` ends there, not at
+/// infinity. (An infinite `x` stays infinite: such an axis gets no ticks.)
+fn round_out(x: f64, step: f64, down: bool) -> f64 {
+    let r = if down {
+        (x / step).floor() * step
+    } else {
+        (x / step).ceil() * step
+    };
+    // A quotient that underflowed to 0 (1e-308 over 5e307) rounds to 0, inside the range.
+    let r = match (down, r) {
+        (true, r) if r > x => r - step,
+        (false, r) if r < x => r + step,
+        _ => r,
+    };
+    if x.is_finite() {
+        r.clamp(-f64::MAX, f64::MAX)
+    } else {
+        r
+    }
+}
+
 impl Axis {
     /// A linear axis from 0 (or `min` when negative) to a round number above `max`.
     pub fn linear(label: &str, min: f64, max: f64, format: fn(f64) -> String) -> Self {
-        let (lo, hi) = (min.min(0.0), if max > min { max } else { min + 1.0 });
-        let step = nice_step((hi - lo) / 5.0);
+        let lo = min.min(0.0);
+        let hi = if max > lo {
+            max
+        } else if lo < 0.0 {
+            0.0
+        } else {
+            1.0
+        };
+        // A fifth of each end apart, so a span of two values near ±f64::MAX does not
+        // overflow.
+        let step = nice_step(hi / 5.0 - lo / 5.0);
         Axis {
             label: label.to_string(),
             scale: Scale::Linear,
-            min: (lo / step).floor() * step,
-            max: (hi / step).ceil() * step,
+            min: round_out(lo, step, true),
+            max: round_out(hi, step, false),
             format,
             step,
             ticks: None,
@@ -68,7 +99,7 @@ impl Axis {
         let hi = max.max(1.0);
         let step = nice_step(hi / 5.0).max(1.0);
         Axis {
-            max: (hi / step).ceil() * step,
+            max: round_out(hi, step, false),
             step,
             ..Axis::linear(label, 0.0, hi, format)
         }
@@ -82,12 +113,13 @@ impl Axis {
             .into_iter()
             .find(|u| max >= *u)
             .unwrap_or(1.0);
-        let step = nice_step(max / unit / 5.0) * unit;
+        // Whole bytes: a tiny figure (a damaged file) does not get ticks between two bytes.
+        let step = (nice_step(max / unit / 5.0) * unit).max(1.0);
         Axis {
             label: label.to_string(),
             scale: Scale::Linear,
             min: 0.0,
-            max: (max / step).ceil() * step,
+            max: round_out(max, step, false),
             format,
             step,
             ticks: None,
@@ -97,15 +129,20 @@ impl Axis {
     /// A log10 axis covering whole decades around `[min, max]` (both must be > 0).
     pub fn log(label: &str, min: f64, max: f64, format: fn(f64) -> String) -> Self {
         let lo = min.max(f64::MIN_POSITIVE).log10().floor();
-        let mut hi = max.max(min).max(f64::MIN_POSITIVE).log10().ceil();
-        if hi <= lo {
-            hi = lo + 1.0;
-        }
+        let hi = max.max(min).max(f64::MIN_POSITIVE).log10().ceil();
+        let hi = hi.max(lo + 1.0);
+        // 10^309 overflows: a maximum past 1e308 ends the axis at the largest float, with
+        // at least the decade below 1e308 in it, so it has two ticks.
+        let (lo, top) = if hi > 308.0 && hi.is_finite() {
+            (lo.min(307.0), f64::MAX)
+        } else {
+            (lo, 10f64.powf(hi))
+        };
         Axis {
             label: label.to_string(),
             scale: Scale::Log,
             min: 10f64.powf(lo),
-            max: 10f64.powf(hi),
+            max: top,
             format,
             step: 1.0,
             ticks: None,
@@ -115,13 +152,15 @@ impl Axis {
     /// Position of `v` between pixel `a` (at min) and pixel `b` (at max).
     pub fn map(&self, v: f64, a: f64, b: f64) -> f64 {
         let t = match self.scale {
-            Scale::Linear => (v - self.min) / (self.max - self.min),
+            // Halved, so the span of an axis from -f64::MAX to f64::MAX is finite.
+            Scale::Linear => (v / 2.0 - self.min / 2.0) / (self.max / 2.0 - self.min / 2.0),
             Scale::Log => {
                 let v = v.max(self.min);
                 (v.log10() - self.min.log10()) / (self.max.log10() - self.min.log10())
             }
         };
-        a + t.clamp(0.0, 1.0) * (b - a)
+        let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+        a + t * (b - a)
     }
 
     fn tick_values(&self) -> Vec<(f64, String)> {
@@ -129,46 +168,62 @@ impl Axis {
             return t.clone();
         }
         match self.scale {
-            Scale::Linear => {
-                let step = self.step;
-                // Counted before drawing: an infinite range (a figure that overflowed) used to
-                // add steps to a tick list forever, until memory ran out.
-                let last = ((self.max - self.min) / step + 1e-9).floor();
-                if !(0.0..=MAX_TICKS).contains(&last) {
-                    return Vec::new();
-                }
-                (0..=last as usize)
-                    .map(|i| {
-                        let v = self.min + step * i as f64;
-                        // Avoid "-0" and float dust in labels.
-                        let clean = if v.abs() < step * 1e-9 { 0.0 } else { v };
-                        (clean, (self.format)(clean))
-                    })
-                    .collect()
-            }
-            Scale::Log => {
-                let (lo, hi) = (self.min.log10().round(), self.max.log10().round());
-                // Finite positive f64s span about 630 decades; anything else (an infinite or
-                // non-positive end) would saturate the exponents below into billions.
-                if !(lo.is_finite() && hi.is_finite() && hi - lo <= MAX_TICKS) {
-                    return Vec::new();
-                }
-                let (lo, hi) = (lo as i32, hi as i32);
-                let mut out = Vec::new();
-                for e in lo..=hi {
-                    let d = 10f64.powi(e);
-                    out.push((d, (self.format)(d)));
-                    // Few decades: label 2× and 5× too, so the axis is readable.
-                    if hi - lo <= 2 && e < hi {
-                        out.push((2.0 * d, (self.format)(2.0 * d)));
-                        out.push((5.0 * d, (self.format)(5.0 * d)));
-                    }
-                }
-                out
-            }
+            Scale::Linear => self.linear_ticks(),
+            Scale::Log => self.log_ticks(),
         }
     }
+
+    /// The whole multiples of the step from `min` to `max`.
+    fn linear_ticks(&self) -> Vec<(f64, String)> {
+        let step = self.step;
+        // Counted before drawing: an infinite range (a figure that overflowed) used to add
+        // steps to a tick list forever, until memory ran out. Multiples of the step, counted
+        // from zero, so an end that is no multiple (an axis clamped at ±f64::MAX) still gets
+        // round ticks, and no span is computed that could overflow.
+        let first = (self.min / step - 1e-9).ceil();
+        let last = (self.max / step + 1e-9).floor();
+        if !(first.is_finite() && last.is_finite() && (0.0..=MAX_TICKS).contains(&(last - first))) {
+            return Vec::new();
+        }
+        (0..=(last - first) as usize)
+            .map(|i| {
+                let v = ((first + i as f64) * step).clamp(self.min, self.max);
+                // Avoid "-0" and float dust in labels.
+                let clean = if v.abs() < step * 1e-9 { 0.0 } else { v };
+                (clean, (self.format)(clean))
+            })
+            .collect()
+    }
+
+    /// One tick a decade (thinned to at most [`LOG_LABELS`] decades), with 2× and 5× where
+    /// the axis spans two decades or fewer.
+    fn log_ticks(&self) -> Vec<(f64, String)> {
+        let (lo, hi) = (self.min.log10().round(), self.max.log10().round());
+        // Finite positive f64s span about 630 decades; anything else (an infinite or
+        // non-positive end) would saturate the exponents below into billions.
+        if !(lo.is_finite() && hi.is_finite() && hi - lo <= MAX_TICKS) {
+            return Vec::new();
+        }
+        let (lo, hi) = (lo as i32, hi as i32);
+        // Hundreds of decades (a damaged file's 1e-300 beside 1e300) get a label every few
+        // decades, not a pile of overlapping ones.
+        let every = ((hi - lo) as usize).div_ceil(LOG_LABELS).max(1);
+        let mut out = Vec::new();
+        for e in (lo..=hi).step_by(every) {
+            let d = 10f64.powi(e).clamp(self.min, self.max);
+            out.push((d, (self.format)(d)));
+            // Few decades: label 2× and 5× too, so the axis is readable.
+            if hi - lo <= 2 && e < hi {
+                out.push((2.0 * d, (self.format)(2.0 * d)));
+                out.push((5.0 * d, (self.format)(5.0 * d)));
+            }
+        }
+        out
+    }
 }
+
+/// The most decades a log axis labels; more are labelled every second, third … decade.
+const LOG_LABELS: usize = 12;
 
 /// The most ticks an axis gets; an axis that would need more has a range no chart of a run
 /// gives (see [`Axis::tick_values`]) and gets none.

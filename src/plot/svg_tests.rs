@@ -108,7 +108,106 @@ fn axes_of_ranges_that_are_not_finite_get_no_ticks_instead_of_endless_ones() {
         let range = format!("{} to {}", a.min, a.max);
         assert_eq!(tick_count(a), 0, "{range}");
     }
-    // The largest finite ranges keep their ticks.
+    // The largest finite ranges keep their ticks (a log axis's 600 decades labelled every
+    // fiftieth).
     assert_eq!(tick_count(Axis::linear_whole("pools", 1e308, plain)), 6);
-    assert_eq!(tick_count(Axis::log("ns", 1e-300, 1e300, plain)), 601);
+    assert_eq!(tick_count(Axis::log("ns", 1e-300, 1e300, plain)), 13);
+}
+
+/// An axis up to f64::MAX rounded its end up to 2e308, which is infinite: the chart was
+/// left out ("it would plot inf"). Now it ends at the largest float, with round ticks.
+#[test]
+fn an_axis_near_the_largest_float_stays_finite() {
+    let a = Axis::linear("ops", 0.0, f64::MAX, crate::plot::labels::fmt_count);
+    assert_eq!((a.min, a.max), (0.0, f64::MAX));
+    let labels: Vec<String> = a.tick_values().into_iter().map(|t| t.1).collect();
+    assert_eq!(labels, ["0", "5e307", "1e308", "1.5e308"]);
+    let log = Axis::log("ns", 1.0, f64::MAX, plain);
+    assert_eq!(log.max, f64::MAX);
+    assert!(log.map(f64::MAX, 0.0, 100.0) == 100.0);
+    let both = Axis::linear("x", -f64::MAX, f64::MAX, plain);
+    assert!(both.min.is_finite() && both.max.is_finite());
+    assert_eq!(both.map(0.0, 0.0, 100.0), 50.0);
+}
+
+mod properties {
+    use super::super::Axis;
+    use crate::plot::labels::{fmt_bytes, fmt_count, fmt_ns, fmt_ratio};
+    use proptest::prelude::*;
+
+    /// Finite values of every magnitude, either sign, and zero.
+    fn any_finite() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(0.0),
+            Just(f64::MAX),
+            Just(-f64::MAX),
+            Just(f64::MIN_POSITIVE),
+            (-1.0f64..1.0, -308i32..=308)
+                .prop_map(|(m, e)| (m * 10f64.powi(e)).clamp(-f64::MAX, f64::MAX)),
+        ]
+    }
+
+    fn positive() -> impl Strategy<Value = f64> {
+        any_finite()
+            .prop_map(f64::abs)
+            .prop_filter("positive", |v| *v > 0.0)
+    }
+
+    /// Ticks of `a` that are finite, strictly increasing, inside the axis, which covers
+    /// `lo`..`hi`; labels distinct and at most 12 characters.
+    fn check(a: &Axis, lo: f64, hi: f64) -> Result<(), TestCaseError> {
+        prop_assert!(
+            a.min.is_finite() && a.max.is_finite(),
+            "{} – {}",
+            a.min,
+            a.max
+        );
+        prop_assert!(
+            a.min <= lo && a.max >= hi,
+            "{} – {} for {lo} – {hi}",
+            a.min,
+            a.max
+        );
+        let ticks = a.tick_values();
+        prop_assert!(ticks.len() >= 2, "{ticks:?}");
+        for w in ticks.windows(2) {
+            prop_assert!(w[0].0 < w[1].0, "{ticks:?}");
+            prop_assert!(w[0].1 != w[1].1, "{ticks:?}");
+        }
+        for (v, label) in &ticks {
+            prop_assert!(v.is_finite() && *v >= a.min && *v <= a.max, "{ticks:?}");
+            prop_assert!(label.chars().count() <= 12, "{label}");
+        }
+        let labels: std::collections::HashSet<&String> = ticks.iter().map(|t| &t.1).collect();
+        prop_assert_eq!(labels.len(), ticks.len(), "{:?}", ticks);
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn linear_axes_of_any_finite_range(min in any_finite(), max in any_finite()) {
+            let a = Axis::linear("x", min, max, fmt_count);
+            let lo = min.min(0.0);
+            check(&a, lo, max.max(lo))?;
+            // The ticks reach to within a step of both ends.
+            let ticks = a.tick_values();
+            prop_assert!(ticks[0].0 - a.min <= a.step * (1.0 + 1e-9));
+            prop_assert!(a.max - ticks[ticks.len() - 1].0 <= a.step * (1.0 + 1e-9));
+        }
+
+        #[test]
+        fn count_bytes_and_ratio_axes(max in positive()) {
+            check(&Axis::linear_whole("pools", max, fmt_count), 0.0, max)?;
+            check(&Axis::linear_bytes("B", max, fmt_bytes), 0.0, max)?;
+            check(&Axis::linear("frag", 0.0, max.max(1.0), fmt_ratio), 0.0, max.max(1.0))?;
+        }
+
+        #[test]
+        fn log_axes_of_any_positive_range(a in positive(), b in positive()) {
+            let (lo, hi) = (a.min(b), a.max(b));
+            let axis = Axis::log("ns", lo, hi, fmt_ns);
+            check(&axis, lo.max(f64::MIN_POSITIVE), hi)?;
+            prop_assert!(axis.tick_values().len() <= 14);
+        }
+    }
 }

@@ -80,13 +80,13 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
     {
         lines.push(format!(
             "warning: {} figure(s) have a 95 % interval wider than ±{:.0} % (widest: {}, \
-             ±{:.1} % over {} process(es)); a difference within such an interval is not \
+             ±{} % over {} process(es)); a difference within such an interval is not \
              resolved — more repetitions (-r: throughput processes) narrow them most{}, then a \
              quieter machine{}",
             noisy.len(),
             NOISY_INTERVAL * 100.0,
             worst.what,
-            worst.half_width * 100.0,
+            super::digits::half_width_pct(worst.half_width),
             worst.processes,
             processes_needed(worst),
             precision_hint(results, &verdicts)

@@ -127,6 +127,7 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
     for p in &parts[1..] {
         same_run(first, p).context("cannot merge")?;
     }
+    same_streams(&parts).context("cannot merge")?;
     let count = first.shard.count;
     let missing = check_coverage(&parts, req.partial).context("cannot merge")?;
     let interrupted = check_complete(&parts, req.partial).context("cannot merge")?;
@@ -198,6 +199,43 @@ fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
             "{an} and {bn} ran on different kinds of machine ({kind}): repetitions from both would \
              be pooled as one experiment; run every shard on one kind of machine"
         );
+    }
+    Ok(())
+}
+
+/// Refuses shards that replayed different streams of one workload (fingerprints with no
+/// value in common, the test `compare` applies to two runs): a trace or spec changed between
+/// them, and their repetitions would be pooled as one experiment. Every replay cell records
+/// its stream's fingerprint (those of throughput alone since 2026-12-05), so a shard holding
+/// only further repetitions is checked too.
+fn same_streams(parts: &[Part]) -> anyhow::Result<()> {
+    let mut seen: HashMap<&str, (&Part, std::collections::BTreeSet<&str>)> = HashMap::new();
+    for p in parts {
+        for (w, s) in p.results.streams() {
+            if s.fingerprints.is_empty() {
+                continue;
+            }
+            match seen.get(w) {
+                None => {
+                    seen.insert(w, (p, s.fingerprints));
+                }
+                Some((q, prints)) if prints.is_disjoint(&s.fingerprints) => {
+                    let joined = |f: &std::collections::BTreeSet<&str>| {
+                        f.iter().copied().collect::<Vec<_>>().join("/")
+                    };
+                    anyhow::bail!(
+                        "{} and {} replayed different streams of {w} (fingerprints {} vs {}): \
+                         a trace or workload spec changed between them; measure every shard \
+                         from the same one",
+                        q.name(),
+                        p.name(),
+                        joined(prints),
+                        joined(&s.fingerprints)
+                    );
+                }
+                Some(_) => {}
+            }
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod caveats;
 mod checks;
+pub mod digits;
 pub mod export;
 pub mod merge;
 pub mod model;

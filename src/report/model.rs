@@ -85,9 +85,12 @@ pub struct CellResult {
     /// Allocator events replayed (markers excluded).
     pub events: u64,
     /// The replayed stream's fingerprint (16 hex digits, [`crate::workload::StreamHasher`]
-    /// over every event, markers included, after any `--allow-malformed` repair): on memory
-    /// cells, so `compare` can tell a changed stream of the same length from the same stream.
-    /// Absent in results written before 2026-12-01, and in exec and failed cells.
+    /// over every event, markers included, after any `--allow-malformed` repair), so
+    /// `compare` and `merge` can tell a changed stream of the same length from the same
+    /// stream: a memory cell's from its own replay, a cell of throughput alone (and `null`
+    /// beside allocators) from its throughput process. Absent in results written before
+    /// 2026-12-01 (before 2026-12-05 on cells of throughput alone), and in exec and failed
+    /// cells.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_fingerprint: Option<String>,
     pub metrics: Vec<Metric>,
@@ -228,9 +231,9 @@ impl RunParameters {
         match self.precision {
             None => format!("{} repetition(s)", self.repetitions),
             Some(p) => format!(
-                "{} or more repetition(s) (--precision ±{:.1} %)",
+                "{} or more repetition(s) (--precision ±{} %)",
                 self.repetitions,
-                p.half_width * 100.0
+                super::digits::half_width_pct(p.half_width)
             ),
         }
     }

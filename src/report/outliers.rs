@@ -112,9 +112,9 @@ fn describe(p: &Process, log_distance: f64) -> String {
     // the process itself (its address layout, its pages), not at a moment of preemption.
     let why = if lo > 0.0 && spread < (factor - 1.0) / 4.0 {
         format!(
-            ", every round alike (±{:.1} %): the process (its layout, its pages), not a \
+            ", every round alike (±{} %): the process (its layout, its pages), not a \
              preemption",
-            spread * 100.0
+            super::digits::half_width_pct(spread)
         )
     } else {
         String::new()

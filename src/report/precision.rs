@@ -11,6 +11,7 @@
 //! excludes 1) leaves its coverage close to the nominal 95 %: the width carries almost no
 //! information about where the point lies.
 
+use super::digits::half_width_pct;
 use super::model::RunResults;
 use super::verdict::{answer_figures, WideFigure, WorkloadVerdict};
 use crate::stats::processes_for_half_width;
@@ -93,14 +94,14 @@ pub fn processes_to_add(have: u32, needed: Option<u64>, max: u32) -> u32 {
 pub fn precision_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<String> {
     let p = results.parameters.precision?;
     let short = shortfalls(verdicts, p.half_width);
-    let pct = p.half_width * 100.0;
+    let pct = half_width_pct(p.half_width);
     if short.is_empty() {
         let counts: Vec<String> = verdicts
             .iter()
             .map(|v| format!("{} {}", v.workload, processes_of(v)))
             .collect();
         return Some(format!(
-            "note: --precision ±{pct:.1} % reached: every answer figure's 95 % interval is \
+            "note: --precision ±{pct} % reached: every answer figure's 95 % interval is \
              within it (throughput processes: {})",
             counts.join(", ")
         ));
@@ -118,11 +119,11 @@ pub fn precision_line(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Opt
         _ => String::new(),
     };
     Some(format!(
-        "warning: --precision ±{pct:.1} % not reached on {} workload(s) ({why}): widest {}, \
-         ±{:.1} % over {} process(es){more}",
+        "warning: --precision ±{pct} % not reached on {} workload(s) ({why}): widest {}, \
+         ±{} % over {} process(es){more}",
         short.len(),
         worst.widest.what,
-        worst.widest.half_width * 100.0,
+        half_width_pct(worst.widest.half_width),
         worst.widest.processes
     ))
 }

@@ -13,6 +13,7 @@
 //! "indistinguishable" instead of a ratio. `null` has no net figure (it *is* the harness), so
 //! comparisons involving it use gross ones.
 
+use super::digits::{estimate_decimals, ratio_decimals};
 use super::model::{CellResult, RunResults};
 use super::per_process::{by_process, ns_per_event, ratio};
 use crate::metrics::Id;
@@ -360,10 +361,14 @@ pub fn sentence(a: &str, reference: &str, s: &Speed) -> String {
             "{reference} is {} faster than {a}",
             magnitude(1.0 / r.point, 1.0 / r.hi, 1.0 / r.lo)
         ),
-        Relation::Indistinguishable => format!(
-            "{a} and {reference} are indistinguishable ({:.2}×, 95 % interval {:.2}–{:.2}; resolution ±2 %)",
-            r.point, r.lo, r.hi
-        ),
+        Relation::Indistinguishable => {
+            let d = estimate_decimals(&r);
+            format!(
+                "{a} and {reference} are indistinguishable ({:.d$}×, 95 % interval {:.d$}–{:.d$}; \
+                 resolution ±2 %)",
+                r.point, r.lo, r.hi
+            )
+        }
     }
 }
 
@@ -374,11 +379,13 @@ pub fn sentence(a: &str, reference: &str, s: &Speed) -> String {
 fn magnitude(point: f64, lo: f64, hi: f64) -> String {
     let (below, above) = (point - lo, hi - point);
     let (small, large) = (below.min(above), below.max(above));
+    // Enough decimals that the interval shows (two unless it is narrower than a hundredth).
+    let d = ratio_decimals(point, large);
     // Below the printed precision the shape of the interval does not show.
-    if large <= small * 1.25 || large < 0.005 {
-        format!("{point:.2} ± {large:.2}×")
+    if large <= small * 1.25 || large < 0.5 * 10f64.powi(-(d as i32)) {
+        format!("{point:.d$} ± {large:.d$}×")
     } else {
-        format!("{point:.2}× (95 % interval {lo:.2}–{hi:.2})")
+        format!("{point:.d$}× (95 % interval {lo:.d$}–{hi:.d$})")
     }
 }
 

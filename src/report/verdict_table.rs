@@ -2,6 +2,7 @@
 //! throughput with its 95 % interval, the ratio to the reference, peak RSS and p99 latency
 //! (timer cost subtracted), then the verdict in sentences, then the overall ranking.
 
+use super::digits::estimate_decimals;
 use super::model::RunResults;
 use super::summary::human;
 use super::verdict::{judge, ranking, sentence, Relation, Standing, WorkloadVerdict, DETAIL};
@@ -50,13 +51,15 @@ fn vs_reference(v: &WorkloadVerdict, e: &super::verdict::Entry) -> String {
     }
     match e.speed {
         None => "–".to_string(),
-        Some(s) if s.relation() == Relation::Indistinguishable => {
-            format!("indistinguishable ({:.2}×)", s.ratio.point)
+        Some(s) => {
+            let r = s.ratio;
+            let d = estimate_decimals(&r);
+            if s.relation() == Relation::Indistinguishable {
+                format!("indistinguishable ({:.d$}×)", r.point)
+            } else {
+                format!("{:.d$}× ({:.d$}–{:.d$})", r.point, r.lo, r.hi)
+            }
         }
-        Some(s) => format!(
-            "{:.2}× ({:.2}–{:.2})",
-            s.ratio.point, s.ratio.lo, s.ratio.hi
-        ),
     }
 }
 
@@ -221,9 +224,10 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
         .iter()
         .map(|s| {
             let g = s.geomean;
+            let d = estimate_decimals(&g);
             let mark = if shared(s) { '=' } else { '.' };
             format!(
-                "{}{mark} {}  {:.2}× ({:.2}–{:.2})",
+                "{}{mark} {}  {:.d$}× ({:.d$}–{:.d$})",
                 s.rank, s.allocator, g.point, g.lo, g.hi
             )
         })

@@ -205,23 +205,141 @@ pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
     out
 }
 
-/// Writes every heatmap into `dir` (created if missing), each file atomically; returns them.
-pub fn write(r: &SweepResult, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The first line of every heatmap a sweep writes. With the name (`sweep-*.svg`) it is how a
+/// later sweep into the folder knows the file as one it may remove; a file without it (a
+/// user's own, or a heatmap of a pybench from before 2026-12-05) is never touched. (No
+/// double hyphen inside: XML forbids it in a comment.)
+pub const OWNER_MARK: &str =
+    "<!-- pybench sweep heatmap: the next sweep plotting into this folder replaces or removes it -->";
+
+/// What [`write`] did in the folder.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// This sweep's heatmaps.
+    pub files: Vec<PathBuf>,
+    /// Heatmaps an earlier sweep wrote there that this one did not draw (another workload,
+    /// spare policy or figure), removed so none left looks like this sweep's.
+    pub removed: Vec<PathBuf>,
+    /// One line for each such heatmap that could not be removed.
+    pub warnings: Vec<String>,
+}
+
+impl Written {
+    /// "14 heatmaps in DIR", and what was removed: "; removed 2 an earlier sweep wrote there
+    /// that this one did not draw: sweep-dicts-churn.svg, sweep-dicts-peak_arenas.svg" (the
+    /// first three named).
+    pub fn summary(&self, dir: &Path) -> String {
+        let mut line = format!("{} heatmaps in {}", self.files.len(), dir.display());
+        if !self.removed.is_empty() {
+            let names: Vec<String> = (self.removed.iter().take(3))
+                .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            let more = if self.removed.len() > 3 { ", …" } else { "" };
+            line.push_str(&format!(
+                "; removed {} an earlier sweep wrote there that this one did not draw: {}{more}",
+                self.removed.len(),
+                names.join(", ")
+            ));
+        }
+        line
+    }
+}
+
+/// Writes every heatmap into `dir` (created if missing), each file atomically, then removes
+/// the heatmaps an earlier sweep wrote there that this one did not ([`OWNER_MARK`]): the
+/// folder holds one sweep's heatmaps, as `--csv` holds one sweep's table. Nothing is removed
+/// unless every new heatmap was written.
+pub fn write(r: &SweepResult, dir: &Path) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let mut written = Vec::new();
+    let mut out = Written::default();
     for (file, svg) in figures(r) {
         let path = dir.join(file);
-        crate::sys::fs::write_atomically(&path, |out| out.write_all(svg.as_bytes()))
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        written.push(path);
+        crate::sys::fs::write_atomically(&path, |f| {
+            writeln!(f, "{OWNER_MARK}")?;
+            f.write_all(svg.as_bytes())
+        })
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        out.files.push(path);
     }
-    Ok(written)
+    for path in earlier_heatmaps(dir, &out.files) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => out.removed.push(path),
+            Err(e) => out.warnings.push(format!(
+                "{} is a heatmap of an earlier sweep that this one did not draw, and could not \
+                 be removed: {e}",
+                path.display()
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// The heatmaps in `dir` an earlier sweep wrote (named `sweep-*.svg`, regular files whose
+/// first line is [`OWNER_MARK`]) other than `current`, by name.
+fn earlier_heatmaps(dir: &Path, current: &[PathBuf]) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("sweep-") && name.ends_with(".svg")
+        })
+        .map(|e| e.path())
+        .filter(|p| !current.contains(p) && marked(p))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether `path` is a regular file (not a link) that begins with [`OWNER_MARK`].
+fn marked(path: &Path) -> bool {
+    use std::io::Read as _;
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = vec![0u8; OWNER_MARK.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == OWNER_MARK.as_bytes()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{slug, wrap};
+    use super::{earlier_heatmaps, slug, wrap, OWNER_MARK};
+    use std::path::PathBuf;
+
+    /// Only pybench's own heatmaps, by name and first line, are taken for an earlier
+    /// sweep's: a user's `sweep-*.svg`, a marked file by another name, a link to a marked
+    /// file and the current sweep's own are not.
+    #[test]
+    fn an_earlier_heatmap_is_known_by_its_name_and_its_mark() {
+        let dir = std::env::temp_dir().join(format!("pybench-heatmap-mark-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let marked = format!("{OWNER_MARK}\n<svg/>");
+        for (name, text) in [
+            ("sweep-old-churn.svg", marked.as_str()),
+            ("sweep-new-churn.svg", marked.as_str()),
+            ("sweep-mine.svg", "<svg/>"),
+            ("notes.svg", marked.as_str()),
+            ("sweep-short.svg", "<!-- pybench"),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        std::os::unix::fs::symlink(dir.join("sweep-old-churn.svg"), dir.join("sweep-link.svg"))
+            .unwrap();
+        let current: Vec<PathBuf> = vec![dir.join("sweep-new-churn.svg")];
+        assert_eq!(
+            earlier_heatmaps(&dir, &current),
+            vec![dir.join("sweep-old-churn.svg")]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn file_names_drop_the_trace_prefix_and_the_path() {

@@ -35,8 +35,9 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
     );
     let lines =
         |prefix: &str| -> Vec<&str> { err.lines().filter(|l| l.starts_with(prefix)).collect() };
-    // 2 planned, then at least 2 more (doubling), then the last one to the cap.
-    let batches = lines("--precision ±0.0 %: system vs pymalloc");
+    // 2 planned, then at least 2 more (doubling), then the last one to the cap. The asked
+    // precision keeps its digits (it printed as "±0.0 %").
+    let batches = lines("--precision ±0.001 %: system vs pymalloc");
     assert_eq!(batches.len(), 2, "{err}");
     assert!(
         batches[0].ends_with("measuring 2 more (4 of at most 5)"),
@@ -63,7 +64,7 @@ fn an_unreachable_precision_measures_up_to_the_cap_and_says_so() {
     );
     assert!(
         err.contains(
-            "warning: --precision ±0.0 % not reached on 1 workload(s) (--max-repetitions 5 \
+            "warning: --precision ±0.001 % not reached on 1 workload(s) (--max-repetitions 5 \
              reached): widest system vs pymalloc"
         ),
         "{err}"
@@ -110,10 +111,27 @@ fn a_precision_already_met_adds_no_process() {
 
 #[test]
 fn precision_options_that_cannot_work_are_one_line_errors() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--precision", "0"],
             "`0` is not a percentage above 0 and at most 50",
+        ),
+        (
+            &["--precision=-1"],
+            "`-1` is not a percentage above 0 and at most 50",
+        ),
+        (
+            &["--precision", "nan"],
+            "`nan` is not a percentage above 0 and at most 50",
+        ),
+        (
+            &["--precision", "inf"],
+            "`inf` is not a percentage above 0 and at most 50",
+        ),
+        // Rounds to 0 as a number.
+        (
+            &["--precision", "1e-400"],
+            "`1e-400` is not a percentage above 0 and at most 50",
         ),
         (
             &["--precision", "75%"],

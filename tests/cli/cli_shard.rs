@@ -325,6 +325,33 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
     assert_eq!(cache["samples_ns"][0], 120.0, "{cache}");
 }
 
+/// A shard whose cells replayed another stream of a workload than the other shards (a
+/// trace or spec changed between them) is refused, by the fingerprints every cell records.
+#[test]
+fn merge_refuses_shards_that_replayed_different_streams() {
+    let g = grid();
+    let tmp = tempdir("shard-streams");
+    let other = tmp.join("other");
+    copy_dir(&g.shards[3], &other);
+    let mut r = json(&other.join("results.json"));
+    let workloads: Vec<String> = cells(&other).into_iter().map(|c| c.0).collect();
+    let elsewhere = g.shards[..3]
+        .iter()
+        .flat_map(|s| cells(s))
+        .any(|c| workloads.contains(&c.0));
+    assert!(elsewhere, "shard 4 shares a workload with another shard");
+    for c in r["cells"].as_array_mut().unwrap() {
+        assert!(c["stream_fingerprint"].is_string(), "{c}");
+        c["stream_fingerprint"] = serde_json::json!("0000000000000bad");
+    }
+    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
+    let mut given = shard_paths(g)[..3].to_vec();
+    given.push(&other);
+    let err = refused(&given, &tmp.join("m"), &[]);
+    assert!(err.contains("replayed different streams of "), "{err}");
+    assert!(err.contains("vs 0000000000000bad)"), "{err}");
+}
+
 #[test]
 fn merge_refuses_duplicate_overlapping_and_missing_shards() {
     let g = grid();

@@ -14,6 +14,7 @@ mod cli_allocators;
 mod cli_consistency;
 mod cli_convert;
 mod cli_engine;
+mod cli_fingerprint;
 mod cli_flags;
 mod cli_interrupt;
 mod cli_merge_incomplete;

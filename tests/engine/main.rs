@@ -15,3 +15,4 @@ mod engine_scenarios;
 mod engine_seed;
 mod sweep;
 mod sweep_names;
+mod sweep_plot;

@@ -68,9 +68,15 @@ pub(super) fn read_ahead(
     free: Receiver<Chunk>,
 ) {
     let mut spare = None;
-    // Surveyed once, over the first complete pass (every pass replays the same events), by
-    // the events feed of the memory and latency cell only, whose notes the results report.
-    let mut survey = compiler.is_none().then(Survey::default);
+    // Surveyed once, over the first complete pass (every pass replays the same events): by
+    // the events feed of the memory and latency cell, whose notes the results report, for
+    // its op order and fingerprint; by a throughput process's compiled feed for the
+    // fingerprint alone (its first pass is the cold one, which no sample times).
+    let mut survey = Some(if compiler.is_none() {
+        Survey::default()
+    } else {
+        Survey::fingerprint_only()
+    });
     let (mut order_note, mut fingerprint) = (None, None);
     while start.recv().is_ok() {
         let pass = one_pass(
@@ -93,7 +99,7 @@ pub(super) fn read_ahead(
                 Msg::End { notes, fingerprint }
             }
             Err(m) => {
-                survey = survey.map(|_| Survey::default());
+                survey = survey.map(|s| s.restarted());
                 Msg::Failed(m)
             }
         };
