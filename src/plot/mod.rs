@@ -63,7 +63,7 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
 }
 
 /// Every chart the results allow, in page order, and a line for each chart left out because
-/// a value it would draw is not a finite number ([`drawable`]).
+/// a value it would draw is not a finite number (`drawable`).
 pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
     let workloads = ordered(results.cells.iter().map(|c| c.workload.as_str()));
     let mut all = vec![

@@ -212,7 +212,7 @@ pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
 pub const OWNER_MARK: &str =
     "<!-- pybench sweep heatmap: the next sweep plotting into this folder replaces or removes it -->";
 
-/// What [`write`] did in the folder.
+/// What [`write`](fn@write) did in the folder.
 #[derive(Debug, Default)]
 pub struct Written {
     /// This sweep's heatmaps.
