@@ -244,6 +244,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 #[cfg(test)]
+mod readme_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

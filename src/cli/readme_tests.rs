@@ -1,0 +1,234 @@
+//! Every `pybench` command line README.md shows must parse with this build's grammar: a
+//! renamed flag or a removed value otherwise leaves the README teaching a command that fails
+//! (an audit found four such stale examples on 2026-12-05, by hand). Only parsing is
+//! checked — what the command does with placeholders like `FILE` is for its own tests.
+
+use super::{grammar, Cli};
+use clap::FromArgMatches as _;
+
+/// How the README's first line runs pybench from a checkout.
+const CARGO_RUN: &str = "cargo run --release -- ";
+
+/// The documents whose command lines are checked: README.md and the pages it sends readers to.
+const DOCUMENTS: [(&str, &str); 9] = [
+    ("README.md", include_str!("../../README.md")),
+    (
+        "docs/ground-truth.md",
+        include_str!("../../docs/ground-truth.md"),
+    ),
+    ("docs/mutator.md", include_str!("../../docs/mutator.md")),
+    ("docs/stability.md", include_str!("../../docs/stability.md")),
+    ("docs/stand-ins.md", include_str!("../../docs/stand-ins.md")),
+    ("docs/streaming.md", include_str!("../../docs/streaming.md")),
+    (
+        "docs/trace-format.md",
+        include_str!("../../docs/trace-format.md"),
+    ),
+    ("docs/tried.md", include_str!("../../docs/tried.md")),
+    (
+        "docs/validate-study.md",
+        include_str!("../../docs/validate-study.md"),
+    ),
+];
+
+/// A command line a document shows: its line number, its text, and whether it stands in a
+/// fenced block (a whole command to copy) or in a sentence (which may leave out what the
+/// sentence is not about, such as the program a `pybench exec -r 6` ran).
+struct Shown {
+    line: usize,
+    text: String,
+    whole: bool,
+}
+
+/// The command lines README.md shows: in fenced blocks, lines that start with `pybench ` or
+/// `$ pybench `; in prose, code spans that start with `pybench ` and a subcommand. Shell
+/// around them (a `# comment`, a pipe, a redirection) is cut off.
+fn readme_command_lines(readme: &str) -> Vec<Shown> {
+    let subcommands: Vec<String> = grammar()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let starts_command = |s: &str| {
+        s.strip_prefix(CARGO_RUN)
+            .map_or(s, |rest| rest)
+            .strip_prefix("pybench ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|w| subcommands.iter().any(|c| c == w))
+    };
+    let mut lines = Vec::new();
+    let mut fenced = false;
+    for (i, line) in readme.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            let command = trimmed.strip_prefix("$ ").unwrap_or(trimmed);
+            if starts_command(command) {
+                lines.push((i + 1, command.to_string(), true));
+            }
+            continue;
+        }
+        for (k, span) in line.split('`').enumerate() {
+            if k % 2 == 1 && starts_command(span) {
+                lines.push((i + 1, span.to_string(), false));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(line, text, whole)| {
+            let text = without_shell(&text);
+            let text = match text.strip_prefix(CARGO_RUN) {
+                Some(rest) => format!("pybench {rest}"),
+                None => text,
+            };
+            Shown { line, text, whole }
+        })
+        .filter(|s| !is_synopsis(&s.text))
+        .collect()
+}
+
+/// A usage synopsis rather than a command line: optional parts in brackets, an ellipsis, a
+/// table's escaped bar, or the command's name alone (`pybench plot` in a sentence).
+fn is_synopsis(line: &str) -> bool {
+    line.contains('[') || line.contains('…') || line.contains('\\') || words(line).len() == 2
+}
+
+/// `line` up to the first shell construct outside quotes: ` #`, `|`, `>`, `<`, `&&`, `;`.
+fn without_shell(line: &str) -> String {
+    let mut quote = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '|' | '>' | '<' | ';') => return line[..i].trim_end().to_string(),
+            (None, '#') if line[..i].ends_with(' ') => return line[..i].trim_end().to_string(),
+            (None, '&') if line[i..].starts_with("&&") => return line[..i].trim_end().to_string(),
+            _ => {}
+        }
+    }
+    line.trim_end().to_string()
+}
+
+/// Splits a command line into words as a shell would for the simple quoting README uses.
+fn words(line: &str) -> Vec<String> {
+    let (mut out, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => (quote, any) = (Some(c), true),
+            (None, c) if c.is_whitespace() => {
+                if any || !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if any || !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+#[test]
+fn shell_around_a_command_is_cut_and_quotes_are_kept_whole() {
+    assert_eq!(
+        without_shell("pybench engine -s thrash | grep 'a | b'"),
+        "pybench engine -s thrash"
+    );
+    assert_eq!(
+        without_shell("pybench run -w x   # a comment"),
+        "pybench run -w x"
+    );
+    assert_eq!(
+        without_shell("pybench stats 'a#b' > out"),
+        "pybench stats 'a#b'"
+    );
+    assert_eq!(
+        words("pybench exec -- python3 -c 'import sys; print(1)'"),
+        [
+            "pybench",
+            "exec",
+            "--",
+            "python3",
+            "-c",
+            "import sys; print(1)"
+        ]
+    );
+    let readme = "```console\n$ pybench list workloads\nnot a command\n```\n\
+                  In prose `pybench stats -w dicts` and `pybench is a tool`.\n";
+    let found: Vec<String> = readme_command_lines(readme)
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(found, ["pybench list workloads", "pybench stats -w dicts"]);
+}
+
+/// The command lines of `document` (named `name`) that this build's grammar refuses, each
+/// with its place and clap's reason.
+fn refused(name: &str, document: &str) -> Vec<String> {
+    let lines = readme_command_lines(document);
+    let parse = |words: Vec<String>| {
+        let parsed = grammar()
+            .try_get_matches_from(words)
+            .and_then(|m| Cli::from_arg_matches(&m));
+        parsed.err()
+    };
+    let refused = lines.iter().filter_map(|shown| {
+        let (n, line) = (shown.line, &shown.text);
+        // A sentence may leave out what it is not about (the program of `pybench exec -r 6`).
+        let fine = |e: &clap::Error| {
+            !shown.whole && e.kind() == clap::error::ErrorKind::MissingRequiredArgument
+        };
+        let e = parse(words(line)).filter(|e| !fine(e))?;
+        // A sentence naming an option (`pybench sweep --csv`) leaves out its value: it is a
+        // mention when any value makes it parse.
+        let mut with_value = words(line);
+        if !shown.whole && with_value.last().is_some_and(|w| w.starts_with('-')) {
+            with_value.push("x".into());
+            parse(with_value).filter(|e| !fine(e))?;
+        }
+        let help = matches!(
+            e.kind(),
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+        );
+        (!help).then(|| {
+            format!(
+                "{name}:{n}: {line}\n    {}",
+                super::one_line(&e.to_string())
+            )
+        })
+    });
+    refused.collect()
+}
+
+#[test]
+fn a_stale_command_line_is_caught() {
+    let doc = "Run `pybench run -w dicts --no-such-flag` or `pybench sweep --csv`\n\
+               ```\n$ pybench stats -w dicts\n```\n";
+    let found = refused("doc.md", doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("doc.md:1: pybench run -w dicts --no-such-flag"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn every_command_line_the_documents_show_parses() {
+    let found: usize = (DOCUMENTS.iter())
+        .map(|(_, d)| readme_command_lines(d).len())
+        .sum();
+    // 66 on 2026-12-05: a floor well under that catches an extractor that finds nothing.
+    assert!(found > 40, "only {found} command lines found");
+    let refused: Vec<String> = (DOCUMENTS.iter())
+        .flat_map(|(name, d)| refused(name, d))
+        .collect();
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+}
