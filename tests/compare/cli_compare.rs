@@ -309,3 +309,29 @@ fn bad_files_give_one_line_naming_the_file() {
         );
     }
 }
+
+/// The thresholds are printed as given: `{:.0}` turned `--threshold 2.5` into "±2 %" in one
+/// build of the text and 0.1 into "±0 %", a threshold other than the one applied.
+#[test]
+fn thresholds_are_printed_with_their_digits() {
+    let tmp = tempdir("compare-threshold");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let c = save(&tmp, "cur", &run("cur", 3, steady));
+    let out = common::compare(&b, &c)
+        .args(["--threshold", "2.5", "--counter-threshold", "0.1"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("Other timing (threshold ±2.5 %) and counters (±0.1 %)"),
+        "{text}"
+    );
+    assert!(!text.contains("±2 %") && !text.contains("±0 %"), "{text}");
+    // A whole number stays whole.
+    let out = common::compare(&b, &c)
+        .args(["--threshold", "7"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("Other timing (threshold ±7 %)"), "{text}");
+}
