@@ -57,6 +57,9 @@ fn exports_replace_a_planted_link_and_spare_an_unrelated_tmp_file() {
         .arg(d.join("results"))
         .arg("--json")
         .arg(d.join("report.json"))
+        // An existing target is refused without it (`replacing.rs`); forced, the link is
+        // replaced, never written through.
+        .arg("--force")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
