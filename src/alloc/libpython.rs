@@ -16,7 +16,6 @@ use crate::workload::PyVersion;
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The CPython minor versions pybench drives: those whose obmalloc pymalloc.md describes.
 pub const SUPPORTED_MINORS: std::ops::RangeInclusive<u8> = 8..=13;
@@ -212,7 +211,7 @@ fn pyenv_candidates(minor: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
 
 /// Runs a command and returns its trimmed stdout when it succeeds.
 fn output_of(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).output().ok()?;
+    let out = crate::sys::process::output_of(cmd, args).ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())

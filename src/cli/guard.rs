@@ -62,11 +62,12 @@ pub fn refuse_overwriting_inputs(
     Ok(())
 }
 
-/// Refuses to replace whatever is at a trace output `out` (a file, a link, a dangling link)
-/// unless `force`, as zstd and gzip refuse without `-f`: a trace may be the only copy of a
-/// recording (a long program run, on a machine since gone), and a mistyped `-o`, or
-/// `record` run twice in one folder, replaced it without a word. A device or a FIFO (a pipe
-/// to another tool, `/dev/null`) is written as always.
+/// Refuses to replace whatever is at an output file `out` the user named (a file, a link, a
+/// dangling link) unless `force`, as zstd and gzip refuse without `-f`: a trace may be the
+/// only copy of a recording (a long program run, on a machine since gone), and a mistyped
+/// `-o`, or `record` run twice in one folder, replaced it without a word; an export
+/// (`--csv FILE`) mistyped onto a file of one's own loses that file the same way. A device
+/// or a FIFO (a pipe to another tool, `/dev/null`) is written as always.
 pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<()> {
     let Ok(link) = std::fs::symlink_metadata(out) else {
         return Ok(());

@@ -34,6 +34,10 @@ pub struct OutputArgs {
     /// Also write the Markdown summary to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<String>,
+    /// Replace existing --csv/--json/--markdown FILEs (without it, an existing file is
+    /// refused before any work).
+    #[arg(short, long)]
+    pub force: bool,
     /// No progress and no table: warnings and errors only (on stderr); `validate` prints its
     /// verdict alone on stdout (the rank agreement, the pairs, any disagreement).
     #[arg(long, short)]
@@ -65,7 +69,8 @@ impl OutputArgs {
     }
 
     /// What is checked before any work: the label fits a folder name, `--out` can hold
-    /// folders, and every export can be written and is none of the command's `inputs`.
+    /// folders, and every export can be written, replaces no existing file unless `--force`,
+    /// and is none of the command's `inputs`.
     pub fn check(&self, inputs: &[Input]) -> anyhow::Result<()> {
         if let Some(label) = &self.label {
             guard::check_label("--label", label)?;
@@ -90,7 +95,12 @@ impl OutputArgs {
             .filter_map(|(flag, t)| t.as_deref().map(|t| (*flag, Path::new(t))))
             .collect();
         guard::refuse_same_target(&targets)?;
-        guard::refuse_overwriting_inputs(&files, inputs)
+        guard::refuse_overwriting_inputs(&files, inputs)?;
+        // Last: naming an input or another export is the more specific mistake to report.
+        for (flag, file) in &files {
+            guard::refuse_replacing(flag, file, self.force)?;
+        }
+        Ok(())
     }
 }
 

@@ -52,9 +52,12 @@ pub struct SweepArgs {
     /// Threads running cells (default: one per core); 1 runs them one after another.
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
-    /// Also write the table as CSV, one row per cell.
+    /// Also write the table as CSV, one row per cell (an existing FILE only with --force).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Replace an existing --csv FILE (without it, an existing file is refused).
+    #[arg(short, long)]
+    force: bool,
     /// Also write heatmaps (arena size × pool size) of every figure into DIR.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
@@ -77,6 +80,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         super::guard::check_output_file("--csv", csv)?;
         let inputs = super::guard::workload_inputs(&args.workload);
         super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
+        super::guard::refuse_replacing("--csv", csv, args.force)?;
     }
     let grid = GridSpec::parse(
         args.arena.as_deref(),

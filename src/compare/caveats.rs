@@ -418,41 +418,5 @@ impl Skipped {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{harness_only_note, shared_shift};
-    use crate::report::model::RunResults;
-
-    #[test]
-    fn harness_only_runs_are_noted_and_runs_with_allocators_are_not() {
-        let ns = vec![2.0; 3];
-        let cell = |a: &str| RunResults::sampled_cell("w", a, 0, ns.clone(), ns.clone());
-        let alone = RunResults::of_cells(vec![cell("null")]);
-        let with = RunResults::of_cells(vec![cell("null"), cell("system")]);
-        let note = harness_only_note(&alone, &alone).expect("both alone");
-        assert!(
-            note.starts_with("both runs measured the harness alone"),
-            "{note}"
-        );
-        assert_eq!(harness_only_note(&alone, &with), None);
-        assert_eq!(harness_only_note(&with, &with), None);
-    }
-
-    #[test]
-    fn a_shared_shift_is_every_move_one_way_and_three_beyond_the_threshold() {
-        // Up: reported from the smallest move to the largest.
-        assert_eq!(
-            shared_shift(&[1.03, 1.10, 1.08, 1.12], 0.05),
-            Some((1.03, 1.12))
-        );
-        // Down: from the smallest fall to the largest.
-        assert_eq!(shared_shift(&[0.9, 0.93, 0.94], 0.05), Some((0.94, 0.9)));
-        // One against the others, or only two beyond the threshold: not shared.
-        assert_eq!(shared_shift(&[0.97, 1.10, 1.08, 1.12], 0.05), None);
-        assert_eq!(shared_shift(&[1.01, 1.10, 1.08, 1.02], 0.05), None);
-        // A ratio that could not be formed does not count either way.
-        assert_eq!(
-            shared_shift(&[f64::NAN, 1.10, 1.08, 1.12], 0.05),
-            Some((1.08, 1.12))
-        );
-    }
-}
+#[path = "caveats_tests.rs"]
+mod tests;

@@ -14,6 +14,7 @@
 
 use super::verdict::{direction, p_text, welch_verdict};
 use super::{Row, Settings, Verdict};
+use crate::report::digits::threshold_pct;
 use crate::stats;
 
 /// Judges memory row `row`, whose figures are `bytes_per_unit` bytes each (`None` when they
@@ -46,7 +47,7 @@ pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Setti
     }
     if row.verdict == Verdict::NotSignificant {
         let why = if significant {
-            format!("the change is within ±{:.0} %", t * 100.0)
+            format!("the change is within ±{} %", threshold_pct(t))
         } else {
             "the figures vary between processes as much as that".to_string()
         };

@@ -3,6 +3,7 @@
 
 use super::verdict::unjudged_tail;
 use super::{metric_label, Class, Comparison, Row, Verdict};
+use crate::report::digits::threshold_pct;
 use crate::report::export::csv_io;
 use crate::report::summary::{csv_number, fixed, human};
 use crate::stats::UMethod;
@@ -194,12 +195,12 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if c.rows.iter().any(|r| r.per_process.is_some()) {
         writeln!(
             out,
-            "Throughput with per-pass samples (threshold ±{:.0} %): one figure per process, \
+            "Throughput with per-pass samples (threshold ±{} %): one figure per process, \
              the median of its samples; Welch's t-test on their logarithms, α = {}, and the \
              {:.0} % interval of the ratio of geometric means, shown in brackets; a change \
              counts when the interval excludes 1 and the ratio lies beyond the threshold. The \
              processes are the independent units: passes of one process share its noise.\n",
-            s.threshold * 100.0,
+            threshold_pct(s.threshold),
             s.alpha,
             (1.0 - s.alpha) * 100.0,
         )?;
@@ -217,22 +218,22 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "Other timing (threshold ±{:.0} %) and counters (±{:.0} %): two-sided Mann-Whitney U test \
+        "Other timing (threshold ±{} %) and counters (±{} %): two-sided Mann-Whitney U test \
          ({method}), α = {}, and a {:.0} % percentile-bootstrap interval of the ratio of \
          medians ({} resamples, seeded), shown in brackets; a change counts only when it is \
          significant and the whole interval lies beyond the threshold. Memory: a ratio of \
-         geometric means beyond ±{:.0} % and more than {}, significant by Welch's t-test on \
+         geometric means beyond ±{} % and more than {}, significant by Welch's t-test on \
          the logarithms of the processes' figures (with one figure a side, the ratio alone). \
          Latency percentiles with fewer than {} timed \
          ops above them (always `lat_max`) are not judged, nor changes of latency \
          percentiles within one timer tick. Engine accounting and peak live \
          bytes: exact, any change is reported. Values are medians over repetitions.\n",
-        s.threshold * 100.0,
-        s.counter_threshold * 100.0,
+        threshold_pct(s.threshold),
+        threshold_pct(s.counter_threshold),
         s.alpha,
         (1.0 - s.alpha) * 100.0,
         s.resamples,
-        s.memory_threshold * 100.0,
+        threshold_pct(s.memory_threshold),
         human(s.memory_floor, true),
         super::MIN_TAIL_SAMPLES
     )?;

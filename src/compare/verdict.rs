@@ -4,6 +4,7 @@
 use super::memory::judge_memory;
 use super::{PerProcess, Row, Settings, Verdict};
 use crate::metrics::{self, percentile_of, Id, Kind};
+use crate::report::digits::threshold_pct;
 use crate::report::model::ThroughputSamples;
 use crate::stats::{self, median};
 use serde::Serialize;
@@ -326,8 +327,8 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
     row.reason = match row.verdict {
         Verdict::Unchanged => None,
         Verdict::NotSignificant if significant => Some(format!(
-            "{basis}, but the change is within ±{:.0} %",
-            t * 100.0
+            "{basis}, but the change is within ±{} %",
+            threshold_pct(t)
         )),
         _ => Some(basis),
     };
@@ -414,13 +415,13 @@ fn judge_statistically(row: &mut Row, t: f64, s: &Settings, seed: u64) {
         let p = row.p_value.unwrap_or(1.0);
         row.reason = Some(if significant {
             format!(
-                "p = {p:.3}, but the interval reaches within ±{:.0} %",
-                t * 100.0
+                "p = {p:.3}, but the interval reaches within ±{} %",
+                threshold_pct(t)
             )
         } else {
             format!(
-                "p = {p:.3}, the interval reaches beyond ±{:.0} %",
-                t * 100.0
+                "p = {p:.3}, the interval reaches beyond ±{} %",
+                threshold_pct(t)
             )
         });
         Verdict::NotSignificant

@@ -314,12 +314,7 @@ fn defines_malloc(path: &Path) -> bool {
 /// libraries with initial-exec TLS (Debian's libjemalloc) that preload fine. `None` when
 /// it loads, or when the probe itself cannot start (the real runs then say why).
 fn preload_refused(path: &Path) -> Option<String> {
-    let out = std::process::Command::new(crate::sys::process::self_exe())
-        .arg("--version")
-        .env("LD_PRELOAD", path)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
+    let out = crate::sys::process::self_version_with_preload(path).ok()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if let Some(line) = stderr.lines().find(|l| l.contains("cannot be preloaded")) {
         // "ERROR: ld.so: object 'P' from LD_PRELOAD cannot be preloaded (REASON): ignored."
@@ -339,9 +334,7 @@ fn preload_refused(path: &Path) -> Option<String> {
 
 /// The installed Debian package's version, e.g. "libjemalloc2 5.3.0-1".
 fn package_version(package: &str) -> String {
-    std::process::Command::new("dpkg-query")
-        .args(["-W", "-f=${Version}", package])
-        .output()
+    crate::sys::process::output_of("dpkg-query", &["-W", "-f=${Version}", package])
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())

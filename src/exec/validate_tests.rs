@@ -313,7 +313,7 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
     );
     let text = crate::report::validation::render(&tight);
     assert!(
-        text.contains("real runs resolve (about 4 times in 5, p < 0.05): time ±0.6 % a run"),
+        text.contains("real runs resolve (about 4 times in 5, p < 0.05): time ±0.59 % a run"),
         "{text}"
     );
     assert!(!text.contains("5 % needs"), "{text}");

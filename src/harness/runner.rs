@@ -11,8 +11,8 @@ use super::throughput::GroupSamples;
 use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use anyhow::Context as _;
-use std::io::{IsTerminal, Read};
-use std::process::{Command, Stdio};
+use std::io::IsTerminal;
+
 use std::time::{Duration, Instant};
 
 /// Makes Ctrl-C, and SIGTERM (what a CI job's time limit or cancel sends first), stop the
@@ -258,54 +258,20 @@ fn spawn_child(
     timeout: Duration,
     fixed_layout: bool,
 ) -> Result<String, String> {
-    let mut cmd = Command::new(crate::sys::process::self_exe());
-    cmd.args([subcommand, arg])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // A cell must not outlive a killed `pybench run` (it would hold a core and skew the
-    // next run's figures).
-    crate::sys::process::die_with_parent(&mut cmd);
-    if fixed_layout {
-        crate::sys::process::fixed_layout(&mut cmd);
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start the measuring process: {e}"))?;
-    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
     // A timeout too large to add to the clock means no deadline, not a panic.
     let deadline = Instant::now().checked_add(timeout);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if interrupted() || deadline.is_some_and(|d| Instant::now() > d) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break Err(if interrupted() {
-                    "interrupted".to_string()
-                } else {
-                    format!("timed out after {} s", timeout.as_secs())
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => break Err(format!("cannot wait for the measuring process: {e}")),
-        }
+    let stop = || interrupted() || deadline.is_some_and(|d| Instant::now() > d);
+    // The child dies with this process: a cell must not outlive a killed `pybench run` (it
+    // would hold a core and skew the next run's figures).
+    let captured = crate::sys::process::capture_self(&[subcommand, arg], fixed_layout, stop)
+        .map_err(|e| format!("cannot start the measuring process: {e}"))?;
+    let (out, err) = (captured.stdout, captured.stderr);
+    let status = match captured.ended {
+        Ok(Some(status)) => status,
+        Ok(None) if interrupted() => return Err("interrupted".to_string()),
+        Ok(None) => return Err(format!("timed out after {} s", timeout.as_secs())),
+        Err(e) => return Err(format!("cannot wait for the measuring process: {e}")),
     };
-    let out = out_reader.join().unwrap_or_default();
-    let err = err_reader.join().unwrap_or_default();
-    let status = status?;
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
         let how = match (status.code(), status.signal()) {

@@ -1,5 +1,6 @@
 //! How many digits a figure of precision gets when printed: a relative half-width as a
-//! percentage ("±2.5 %") and a ratio with its interval ("1.42 ± 0.03×"). A fixed `{:.1}` or
+//! percentage ("±2.5 %"), a threshold as typed ("±2.5 %", "±5 %") and a ratio with its
+//! interval ("1.42 ± 0.03×"). A fixed `{:.1}` or
 //! `{:.2}` printed a precision asked or reached below its last digit as nothing ("--precision
 //! ±0.0 %", "1.00 ± 0.00×"): a nonzero figure shown as zero.
 
@@ -33,6 +34,20 @@ pub fn half_width_pct(rel: f64) -> String {
     } else {
         kept.to_string()
     }
+}
+
+/// A threshold given as a fraction (0.025 for `--threshold 2.5`) as the digits of the
+/// percentage the user typed, without the sign or the `%`: "2.5", "5", "0.1". A fixed `{:.0}`
+/// printed 2.5 as "2" and 0.1 as "0", a threshold other than the one applied. Up to six
+/// decimals (past them the float's own noise); smaller thresholds as [`half_width_pct`].
+pub fn threshold_pct(fraction: f64) -> String {
+    let pct = fraction * 100.0;
+    let text = format!("{pct:.6}");
+    let kept = text.trim_end_matches('0').trim_end_matches('.');
+    if !pct.is_finite() || (kept.trim_start_matches('-') == "0" && pct != 0.0) {
+        return half_width_pct(fraction);
+    }
+    kept.to_string()
 }
 
 /// Decimals for a ratio `point` whose interval reaches `spread` from it (the larger side):
@@ -82,6 +97,17 @@ mod tests {
         assert_eq!(half_width_pct(1e300), "1.0e302");
         assert_eq!(half_width_pct(f64::NAN), "NaN");
         assert_eq!(half_width_pct(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn a_threshold_is_printed_as_it_was_typed() {
+        assert_eq!(threshold_pct(0.025), "2.5");
+        assert_eq!(threshold_pct(0.05), "5");
+        assert_eq!(threshold_pct(0.001), "0.1");
+        assert_eq!(threshold_pct(0.07), "7");
+        assert_eq!(threshold_pct(0.10), "10");
+        assert_eq!(threshold_pct(0.0), "0");
+        assert_eq!(threshold_pct(1e-10), "1.0e-8");
     }
 
     #[test]

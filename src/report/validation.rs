@@ -3,6 +3,7 @@
 //! both sides, the builds each side used, the rank agreement over significant pairs and over
 //! all, and the pairs in words. Printed on the terminal and in summary.md.
 
+use super::digits::half_width_pct;
 use super::model::{Prediction, Ranged, Resolution, Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
@@ -286,9 +287,9 @@ fn resolution_line(time: Option<Resolution>, memory: Option<Resolution>) -> Stri
                 String::new()
             };
             format!(
-                "{what} ±{:.1} % a run, so differences over ~{:.1} % at {} runs a side{more}",
-                r.spread * 100.0,
-                r.detectable * 100.0,
+                "{what} ±{} % a run, so differences over ~{} % at {} runs a side{more}",
+                half_width_pct(r.spread),
+                half_width_pct(r.detectable),
                 r.runs
             )
         }
@@ -298,4 +299,30 @@ fn resolution_line(time: Option<Resolution>, memory: Option<Resolution>) -> Stri
         one("time", time),
         one("memory", memory)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scatter far under a percent keeps its digits: one decimal printed memory that
+    /// varied by 0.03 % a run as "±0.0 %", a spread of nothing.
+    #[test]
+    fn a_tiny_scatter_is_not_printed_as_zero() {
+        let r = |spread, detectable| Resolution {
+            spread,
+            runs: 5,
+            detectable,
+            runs_for_5_percent: 2,
+        };
+        let line = resolution_line(Some(r(0.123, 0.254)), Some(r(0.0003, 0.0006)));
+        assert!(
+            line.contains("time ±12.3 % a run, so differences over ~25.4 % at 5 runs a side"),
+            "{line}"
+        );
+        assert!(
+            line.contains("memory ±0.03 % a run, so differences over ~0.06 % at 5 runs a side"),
+            "{line}"
+        );
+    }
 }

@@ -19,6 +19,9 @@ use super::per_process::{by_process, ns_per_event, ratio};
 use crate::metrics::Id;
 use crate::stats::{median, Estimate, LogMean};
 
+mod ranking;
+pub use ranking::{ranking, Standing};
+
 /// How two allocators' throughputs relate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Relation {
@@ -387,80 +390,6 @@ fn magnitude(point: f64, lo: f64, hi: f64) -> String {
     } else {
         format!("{point:.d$}× (95 % interval {lo:.d$}–{hi:.d$})")
     }
-}
-
-/// One allocator's standing over all workloads: geometric mean of its speed relative to the
-/// reference, with a 95 % interval: each workload's ratio is a log-mean over its throughput
-/// processes (independent of other workloads' processes), their average is the log of the
-/// geometric mean, and its variance the sum of theirs over k² for k workloads, with
-/// Welch–Satterthwaite degrees of freedom ([`LogMean::average`]). The processes are the
-/// units here too, never the rounds pooled.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Standing {
-    pub allocator: String,
-    pub geomean: Estimate,
-    pub workloads: usize,
-    /// The fewest throughput processes behind any workload's ratio (1: rounds of one process).
-    pub processes: usize,
-    /// 1-based place, shared with the allocator above when the run cannot tell the two apart
-    /// (see `tied`): a ranking must not order what the run did not resolve.
-    pub rank: usize,
-}
-
-/// Whether two standings cannot be told apart: their intervals overlap, or their points lie
-/// within the harness's [`RESOLUTION`] of each other. Overlap is the conservative test (two
-/// allocators measured in the same processes can differ significantly with overlapping
-/// intervals), which is the side to err on before printing an order.
-fn tied(a: &Estimate, b: &Estimate) -> bool {
-    let overlap = a.lo <= b.hi && b.lo <= a.hi;
-    overlap || (a.point / b.point - 1.0).abs() < RESOLUTION
-}
-
-/// The overall ranking, best first. An allocator enters only if it has a speed on every
-/// workload (a geometric mean over different workloads would not compare).
-pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standing> {
-    let mut names: Vec<String> = Vec::new();
-    for v in verdicts {
-        for e in &v.entries {
-            if !names.contains(&e.allocator) {
-                names.push(e.allocator.clone());
-            }
-        }
-    }
-    let mut out: Vec<Standing> = names
-        .iter()
-        .filter_map(|a| standing(results, verdicts, a))
-        .collect();
-    out.sort_by(|x, y| y.geomean.point.total_cmp(&x.geomean.point));
-    for i in 0..out.len() {
-        out[i].rank = match i {
-            0 => 1,
-            _ if tied(&out[i - 1].geomean, &out[i].geomean) => out[i - 1].rank,
-            _ => i + 1,
-        };
-    }
-    out
-}
-
-fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Option<Standing> {
-    let per_workload = verdicts
-        .iter()
-        .map(|v| {
-            if v.reference == a {
-                LogMean::exact(1.0)
-            } else {
-                speed_mean(results, &v.workload, a, &v.reference).map(|(m, _)| m)
-            }
-        })
-        .collect::<Option<Vec<LogMean>>>()?;
-    let g = LogMean::average(&per_workload)?;
-    Some(Standing {
-        allocator: a.to_string(),
-        geomean: interval(&g)?,
-        workloads: per_workload.len(),
-        processes: g.units,
-        rank: 0,
-    })
 }
 
 /// A figure of the verdict whose interval is wider than the noise warning allows.

@@ -1,7 +1,6 @@
 //! Tests of the verdict: intervals over processes, relations, the ranking and its ties.
 
 use super::*;
-use crate::report::model::CellKind;
 
 /// The verdict's row of allocator `a`.
 fn entry<'a>(v: &'a WorkloadVerdict, a: &str) -> &'a Entry {
@@ -269,120 +268,6 @@ fn allocators_in_different_processes_are_compared_unpaired_over_processes() {
     assert!(!sp.paired && sp.processes == 4, "{sp:?}");
     assert!((sp.ratio.point - 6.0 / 3.09).abs() < 0.03, "{sp:?}");
     assert_eq!(sp.relation(), Relation::Faster);
-}
-
-#[test]
-fn compare_warns_when_the_cpu_models_differ() {
-    let mut a = RunResults::of_cells(Vec::new());
-    let mut b = RunResults::of_cells(Vec::new());
-    a.machine.cpu_model = Some("AMD EPYC".into());
-    b.machine.cpu_model = Some("AMD EPYC".into());
-    assert_eq!(crate::compare::cpu_warning(&a, &b), None);
-    b.machine.cpu_model = Some("Intel Xeon".into());
-    let w = crate::compare::cpu_warning(&a, &b).unwrap();
-    assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
-}
-
-#[test]
-fn compare_warns_when_only_one_machine_reports_free_pages() {
-    use crate::sys::hypervisor::PageReporting;
-    let mut a = RunResults::of_cells(Vec::new());
-    let mut b = RunResults::of_cells(Vec::new());
-    let on = |enabled| {
-        Some(PageReporting {
-            enabled,
-            order: Some(9),
-        })
-    };
-    // Not recorded on one side (bare metal, or a run saved before it): nothing to say.
-    a.machine.free_page_reporting = on(true);
-    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
-    b.machine.free_page_reporting = on(true);
-    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
-    b.machine.free_page_reporting = on(false);
-    let w = crate::compare::reporting_warning(&a, &b).unwrap();
-    assert!(
-        w.contains("on in the baseline's machine and off in the current's"),
-        "{w}"
-    );
-}
-
-#[test]
-fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
-    let (mut a, mut b) = (
-        RunResults::of_cells(Vec::new()),
-        RunResults::of_cells(Vec::new()),
-    );
-    // Runs saved before the build was recorded: no warning either way.
-    assert_eq!(crate::compare::build_warning(&a, &b), None);
-    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
-    a.machine.build = Some("release".into());
-    b.machine.build = Some("release".into());
-    assert_eq!(crate::compare::build_warning(&a, &b), None);
-    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
-    b.machine.build = Some("checked".into());
-    let w = crate::compare::build_warning(&a, &b).unwrap();
-    assert!(w.contains("release vs checked"), "{w}");
-    let w = crate::compare::build_warning_for(&b.machine).unwrap();
-    assert!(w.contains("`checked` build"), "{w}");
-}
-
-/// A workload whose stream changed between the runs (another length) is named once, with
-/// both lengths; one replayed alike, exec cells and failed cells are not.
-#[test]
-fn compare_warns_when_a_workload_replayed_a_different_stream() {
-    let with = |w: &str, events: u64, kind: CellKind| {
-        let mut c = CellResult::new(w, "pymalloc", 0, kind);
-        c.events = events;
-        c
-    };
-    let a = RunResults::of_cells(vec![
-        with("tuples", 1_606_068, CellKind::Replay),
-        with("tuples", 1_606_068, CellKind::Replay),
-        with("dicts", 900, CellKind::Replay),
-        with("prog", 10, CellKind::Exec),
-    ]);
-    let mut failed = with("dicts", 5, CellKind::Replay);
-    failed.status = crate::report::model::CellStatus::Failed { reason: "x".into() };
-    let b = RunResults::of_cells(vec![
-        with("tuples", 1_617_581, CellKind::Replay),
-        with("dicts", 900, CellKind::Replay),
-        failed,
-        with("prog", 11, CellKind::Exec),
-    ]);
-    let w = crate::compare::stream_warnings(&a, &b);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("tuples: the runs replayed different streams (1606068 vs 1617581"));
-    assert!(crate::compare::stream_warnings(&a, &a).is_empty());
-}
-
-/// Fingerprints decide where both runs have them: a stream changed at the same length is
-/// named (with both fingerprints), the same fingerprint is not; where one run predates
-/// them, equal lengths say nothing, as before.
-#[test]
-fn compare_tells_a_same_length_stream_change_by_its_fingerprint() {
-    let with = |print: Option<&str>| {
-        let mut c = CellResult::new("dicts", "pymalloc", 0, CellKind::Replay);
-        c.events = 2_580_947;
-        c.stream_fingerprint = print.map(str::to_string);
-        RunResults::of_cells(vec![c])
-    };
-    let (a, b) = (
-        with(Some("321444d2fe79713c")),
-        with(Some("0197ae4daaadaaa8")),
-    );
-    let w = crate::compare::stream_warnings(&a, &b);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(
-        w[0].contains(
-            "dicts: the runs replayed different streams (fingerprints 321444d2fe79713c vs \
-             0197ae4daaadaaa8, both 2580947 allocator events a pass)"
-        ),
-        "{w:?}"
-    );
-    assert!(crate::compare::stream_warnings(&a, &with(Some("321444d2fe79713c"))).is_empty());
-    assert!(crate::compare::stream_warnings(&a, &with(None)).is_empty());
-    assert!(crate::compare::stream_warnings(&with(None), &b).is_empty());
 }
 
 /// The overall ranking as printed: allocators the run cannot tell apart share a place ("1="),

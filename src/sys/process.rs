@@ -1,8 +1,9 @@
 //! Process controls for the children pybench starts.
 
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 /// This very binary, by its inode, for re-executing it (cell children, `exec`'s launcher): a
 /// path from `current_exe` goes stale when the file is rebuilt or removed while a long run
@@ -171,6 +172,98 @@ fn is_executable(path: &Path) -> bool {
     };
     // SAFETY: a valid NUL-terminated path.
     unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
+/// Runs `program` with `args` to its end and collects its output (stdin closed): for the
+/// short queries pybench asks of other tools (`python3.X-config`, `dpkg-query`).
+pub fn output_of(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> std::io::Result<Output> {
+    Command::new(program).args(args).output()
+}
+
+/// Runs this binary's `--version` with `lib` in `LD_PRELOAD` and collects its output: a
+/// throwaway process in which the dynamic loader says whether it takes the library, without
+/// the library's code running in this one.
+pub fn self_version_with_preload(lib: &Path) -> std::io::Result<Output> {
+    Command::new(self_exe())
+        .arg("--version")
+        .env("LD_PRELOAD", lib)
+        .stdin(Stdio::null())
+        .output()
+}
+
+/// A command for `program` (name, then arguments) that keeps descriptor `fd` open across exec
+/// and starts the program with SIGINT's default disposition (an ignored one would survive
+/// exec): for a program that reports to pybench on `fd`, and that Ctrl-C must reach.
+pub fn command_keeping_fd(program: &[std::ffi::OsString], fd: RawFd) -> Command {
+    let mut cmd = Command::new(&program[0]);
+    cmd.args(&program[1..]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            super::pipe::inherit_across_exec(fd)?;
+            super::signal::default_sigint();
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// What a child run by [`capture_self`] left: how it ended (`None`: `stop` asked for it to be
+/// killed) or why it could not be waited for, and everything it wrote to stdout and stderr.
+pub struct Captured {
+    pub ended: std::io::Result<Option<ExitStatus>>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Re-executes this binary with `args` (stdin closed, stdout and stderr captured), dying with
+/// this process, with address-space randomisation off when `fixed` ([`fixed_layout`]), and
+/// waits for it, polling `stop` every 20 ms: when `stop` says so the child is killed. Both
+/// pipes are drained on threads so a chatty child never blocks on a full one. `Err`: it could
+/// not be started.
+pub fn capture_self(
+    args: &[&str],
+    fixed: bool,
+    mut stop: impl FnMut() -> bool,
+) -> std::io::Result<Captured> {
+    let mut cmd = Command::new(self_exe());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut cmd);
+    if fixed {
+        fixed_layout(&mut cmd);
+    }
+    let mut child = cmd.spawn()?;
+    let out_reader = drain(child.stdout.take().expect("piped"));
+    let err_reader = drain(child.stderr.take().expect("piped"));
+    let ended = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) if stop() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Ok(None);
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => break Err(e),
+        }
+    };
+    Ok(Captured {
+        ended,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+/// Reads `from` to its end on a thread of its own.
+fn drain(mut from: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = from.read_to_string(&mut s);
+        s
+    })
 }
 
 #[cfg(test)]

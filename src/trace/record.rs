@@ -15,14 +15,13 @@ use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::private_dir::PrivateDir;
-use crate::sys::{channel, pipe, signal};
+use crate::sys::{channel, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Command;
@@ -278,8 +277,9 @@ fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
 /// `PYTHONPATH` (its `sitecustomize` loads the hook), the channel's write end kept open across
 /// exec, and SIGINT back to its default in the program.
 fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command {
-    let mut cmd = Command::new(&opts.program[0]);
-    cmd.args(&opts.program[1..]);
+    // The hook's end of the channel survives exec (the hook sets CLOEXEC again), and SIGINT
+    // is back to its default in the program, whatever pybench's disposition was.
+    let mut cmd = crate::sys::process::command_keeping_fd(&opts.program, wr_fd);
     let orig = std::env::var_os("PYTHONPATH");
     if let Some(orig) = &orig {
         cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
@@ -297,17 +297,6 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
             "PYBENCH_RECORD_DOMAINS",
             (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
         );
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The hook's end of the channel survives exec; the hook sets CLOEXEC again.
-            pipe::inherit_across_exec(wr_fd)?;
-            // SIGINT's default, whatever pybench's disposition was (an ignored one would
-            // survive exec).
-            signal::default_sigint();
-            Ok(())
-        });
-    }
     if let Launch::AsExec { quiet } = opts.launch {
         crate::exec::measure::launch_as_exec(&mut cmd, quiet);
     }

@@ -1,7 +1,7 @@
 //! Where a workload's events come from — one [`Source`], resolved once in the parent:
 //! a built-in workload, a workload spec file, a shipped trace (`trace:NAME`, from
 //! `workloads/traces/`) or any trace file, recognised by its magic bytes whatever its name
-//! (a `.pbt` name is always read as a trace).
+//! (a `.pbt` name is always read as a trace); which file a name reads is decided in a submodule.
 //! The child process is handed the resolved [`Origin`] and only opens it. Every source's
 //! events come through one trait, [`EventSource`], which the generators' stream and the trace
 //! reader both implement; [`Source::materialize`] drains it for a replay.
@@ -9,13 +9,16 @@
 //! A new kind of event source gets a variant of [`Source`] and [`Origin`] and an
 //! [`EventSource`] implementation; the harness, `stats` and `gen` need no change.
 
-use super::format::MAGIC;
 use super::parallel::ParallelReader;
-use super::{Meta, TraceReader, EXTENSION};
+use super::{Meta, TraceReader};
 use crate::workload::{Event, EventSource, Op, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+mod locate;
+use locate::names_a_trace;
+pub use locate::{file_of, has_trace_magic, refuse_pipe, shipped, trace_dirs, trace_path};
 
 /// Prefix naming a shipped trace: `trace:json_tool`.
 pub const PREFIX: &str = "trace:";
@@ -51,115 +54,6 @@ pub struct Materialized {
     pub python: PyVersion,
     /// What the results should say about these events (a cut stream, a repaired trace).
     pub notes: Vec<String>,
-}
-
-/// Directories searched for shipped traces: `workloads/traces` under the current directory,
-/// then under the source tree the binary was built from (so a built binary finds them when
-/// run from anywhere on the build machine).
-pub fn trace_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("workloads/traces")];
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/traces");
-    if dirs[0].canonicalize().ok() != built.canonicalize().ok() {
-        dirs.push(built);
-    }
-    dirs
-}
-
-/// Shipped traces, `(name, path)`, sorted by name; the first directory wins on a clash.
-pub fn shipped() -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = Vec::new();
-    for dir in trace_dirs() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.extension().and_then(|x| x.to_str()) != Some(EXTENSION) {
-                continue;
-            }
-            if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
-                if !out.iter().any(|(n, _)| n == stem) {
-                    out.push((stem.to_string(), p));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// True when the file at `path` starts with a trace's magic bytes (a missing or short file
-/// is not a trace, nor is anything but a regular file: a FIFO is refused by
-/// [`refuse_pipe`], and sniffing one must not wait for a writer).
-pub fn has_trace_magic(path: &Path) -> bool {
-    crate::sys::fs::regular_file_head::<{ MAGIC.len() }>(path) == Some(MAGIC)
-}
-
-/// Whether a workload argument names a trace: `trace:NAME`, a `.pbt` file (meant as a
-/// trace even when it is not one, so the error says so rather than "bad spec"), or a file
-/// that starts with a trace's magic.
-fn names_a_trace(name: &str) -> bool {
-    name.starts_with(PREFIX)
-        || name.ends_with(&format!(".{EXTENSION}"))
-        || has_trace_magic(Path::new(name))
-}
-
-/// The file a workload argument reads, decided as [`Source::load`] decides it: a trace's
-/// (a shipped trace's path for `trace:NAME`) or a spec file's; `None` for a built-in name or
-/// an unknown shipped trace.
-pub fn file_of(name: &str) -> Option<PathBuf> {
-    if names_a_trace(name) {
-        return trace_path(name).ok();
-    }
-    Workload::names_a_file(name).then(|| PathBuf::from(name))
-}
-
-/// Refuses a pipe or socket (`<(cat t.pbt)`): a trace is read more than once (its block
-/// index, then its events) and any file is first sniffed for a trace's magic bytes, which a
-/// pipe cannot give back.
-pub fn refuse_pipe(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::FileTypeExt as _;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(());
-    };
-    let kind = meta.file_type();
-    if kind.is_fifo() || kind.is_socket() {
-        anyhow::bail!(
-            "{}: cannot be read from a pipe: pybench reads a trace or spec more than once, so it needs a regular file (save it to one first)",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// The file of a trace name or path.
-pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
-    let Some(short) = name.strip_prefix(PREFIX) else {
-        refuse_pipe(Path::new(name))?;
-        return Ok(PathBuf::from(name));
-    };
-    let found = shipped();
-    match found.iter().find(|(n, _)| n == short) {
-        Some((_, p)) => Ok(p.clone()),
-        None => anyhow::bail!(
-            "unknown trace `{short}`{}; shipped traces: {} (searched {})",
-            crate::suggest::did_you_mean(short, found.iter().map(|(n, _)| n.as_str())),
-            if found.is_empty() {
-                "none".to_string()
-            } else {
-                found
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            trace_dirs()
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
 }
 
 impl Source {

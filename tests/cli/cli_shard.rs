@@ -1,6 +1,7 @@
 //! CLI tests for sharded runs: `run --shard K/N` and `merge` (issue 15 item 4). One small
 //! grid (3 workloads × 2 repetitions × null + 2 allocators, tiny scale, 2 rounds of 1 ms) is
-//! run unsharded and as 4 shards once per test binary; each test checks one property of it.
+//! run unsharded and as 4 shards once per test binary; each test checks one property of it. Merge's refusals are in `cli_shard_refusals`,
+//! on the same grid.
 
 use crate::common;
 
@@ -8,7 +9,7 @@ use crate::common::{pybench, tempdir};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const GRID: [&str; 14] = [
+pub(super) const GRID: [&str; 14] = [
     "run",
     "-w",
     "churn,dicts,tuples",
@@ -24,14 +25,14 @@ const GRID: [&str; 14] = [
     "0.001",
     "--no-plots",
 ];
-const N: usize = 4;
+pub(super) const N: usize = 4;
 
-struct Grid {
+pub(super) struct Grid {
     /// Never dropped (a static): removed at exit instead ([`grid`]).
-    root: common::TempDir,
-    unsharded: PathBuf,
+    pub(super) root: common::TempDir,
+    pub(super) unsharded: PathBuf,
     /// Shard k's folder at index k − 1.
-    shards: Vec<PathBuf>,
+    pub(super) shards: Vec<PathBuf>,
 }
 
 /// The single run folder `pybench run GRID… EXTRA… --out root/name` created.
@@ -40,7 +41,7 @@ fn run_into(root: &Path, name: &str, extra: &[&str]) -> PathBuf {
 }
 
 /// The same with the grid's arguments as given (one of them changed).
-fn run_with(root: &Path, name: &str, grid: Vec<&str>, extra: &[&str]) -> PathBuf {
+pub(super) fn run_with(root: &Path, name: &str, grid: Vec<&str>, extra: &[&str]) -> PathBuf {
     let out = root.join(name);
     pybench()
         .args(grid)
@@ -52,7 +53,7 @@ fn run_with(root: &Path, name: &str, grid: Vec<&str>, extra: &[&str]) -> PathBuf
     common::run_dir(&out)
 }
 
-fn grid() -> &'static Grid {
+pub(super) fn grid() -> &'static Grid {
     static GRID_RUNS: OnceLock<Grid> = OnceLock::new();
     GRID_RUNS.get_or_init(|| {
         let root = tempdir("shard-grid");
@@ -77,12 +78,12 @@ fn grid() -> &'static Grid {
     })
 }
 
-fn json(path: &Path) -> serde_json::Value {
+pub(super) fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// (workload, allocator, repetition) of every cell, in file order.
-fn cells(dir: &Path) -> Vec<(String, String, u64)> {
+pub(super) fn cells(dir: &Path) -> Vec<(String, String, u64)> {
     json(&dir.join("results.json"))["cells"]
         .as_array()
         .unwrap()
@@ -97,7 +98,7 @@ fn cells(dir: &Path) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(super) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let p = e.unwrap().path();
@@ -109,7 +110,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Runs `pybench merge ARGS… -o out --no-plots` expecting exit 2 with one line on stderr;
 /// returns that line.
-fn refused(shards: &[&Path], out: &Path, extra: &[&str]) -> String {
+pub(super) fn refused(shards: &[&Path], out: &Path, extra: &[&str]) -> String {
     let a = pybench()
         .arg("merge")
         .args(shards)
@@ -125,7 +126,7 @@ fn refused(shards: &[&Path], out: &Path, extra: &[&str]) -> String {
     err
 }
 
-fn merge_ok(shards: &[&Path], out: &Path, extra: &[&str]) {
+pub(super) fn merge_ok(shards: &[&Path], out: &Path, extra: &[&str]) {
     pybench()
         .arg("merge")
         .args(shards)
@@ -137,7 +138,7 @@ fn merge_ok(shards: &[&Path], out: &Path, extra: &[&str]) {
         .success();
 }
 
-fn shard_paths(g: &Grid) -> Vec<&Path> {
+pub(super) fn shard_paths(g: &Grid) -> Vec<&Path> {
     g.shards.iter().map(PathBuf::as_path).collect()
 }
 
@@ -253,170 +254,6 @@ fn shards_of_an_even_grid_differ_by_at_most_one_group() {
 }
 
 #[test]
-fn merge_refuses_shards_measured_with_other_parameters() {
-    let g = grid();
-    let tmp = tempdir("shard-params");
-    let other_rounds: Vec<&str> = GRID
-        .iter()
-        .zip(std::iter::once(&"").chain(GRID.iter()))
-        .map(|(a, prev)| if *prev == "--rounds" { "3" } else { a })
-        .collect();
-    let seeded: Vec<&str> = GRID.iter().copied().chain(["--seed", "7"]).collect();
-    let referred: Vec<&str> = GRID
-        .iter()
-        .copied()
-        .chain(["--reference", "system"])
-        .collect();
-    for (grid, field) in [
-        (seeded, "seed"),
-        (other_rounds, "rounds"),
-        (referred, "reference"),
-    ] {
-        let odd = run_with(&tmp, field, grid, &["--shard", "4/4"]);
-        let mut given = shard_paths(g)[..3].to_vec();
-        given.push(&odd);
-        let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
-        assert!(err.contains(field), "{err}");
-    }
-}
-
-#[test]
-fn merge_refuses_shards_from_another_kind_of_machine() {
-    let g = grid();
-    let tmp = tempdir("shard-machine");
-    for (field, value) in [
-        ("cpu_model", serde_json::json!("Some Other CPU @ 1.00GHz")),
-        ("cores", serde_json::json!(96)),
-        ("kernel", serde_json::json!("2.6.32-ancient")),
-    ] {
-        let other = tmp.join(field);
-        copy_dir(&g.shards[3], &other);
-        let mut r = json(&other.join("results.json"));
-        r["machine"][field] = value;
-        std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-        let mut given = shard_paths(g)[..3].to_vec();
-        given.push(&other);
-        let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
-        assert!(err.contains("different kinds of machine"), "{err}");
-        assert!(err.contains(field), "{err}");
-    }
-    // The load average is not the machine's kind: a busier shard merges.
-    let busy = tmp.join("busy");
-    copy_dir(&g.shards[3], &busy);
-    let mut r = json(&busy.join("results.json"));
-    r["machine"]["load_average"] = serde_json::json!(7.5);
-    // Nor is the shared cache's state when a shard started (sys::cache_probe): it merges, and
-    // the most contended shard's probe is kept, as the busiest load is.
-    r["machine"]["cache_share"] = serde_json::json!({
-        "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
-        "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
-    });
-    std::fs::write(busy.join("results.json"), r.to_string()).unwrap();
-    let mut given = shard_paths(g)[..3].to_vec();
-    given.push(&busy);
-    let out = tmp.join("m-busy");
-    merge_ok(&given, &out, &["--no-plots"]);
-    let load = json(&out.join("results.json"))["machine"]["load_average"].as_f64();
-    assert!(
-        load >= Some(7.5),
-        "the busiest shard's load is kept: {load:?}"
-    );
-    let cache = &json(&out.join("results.json"))["machine"]["cache_share"];
-    assert_eq!(cache["samples_ns"][0], 120.0, "{cache}");
-}
-
-/// A shard whose cells replayed another stream of a workload than the other shards (a
-/// trace or spec changed between them) is refused, by the fingerprints every cell records.
-#[test]
-fn merge_refuses_shards_that_replayed_different_streams() {
-    let g = grid();
-    let tmp = tempdir("shard-streams");
-    let other = tmp.join("other");
-    copy_dir(&g.shards[3], &other);
-    let mut r = json(&other.join("results.json"));
-    let workloads: Vec<String> = cells(&other).into_iter().map(|c| c.0).collect();
-    let elsewhere = g.shards[..3]
-        .iter()
-        .flat_map(|s| cells(s))
-        .any(|c| workloads.contains(&c.0));
-    assert!(elsewhere, "shard 4 shares a workload with another shard");
-    for c in r["cells"].as_array_mut().unwrap() {
-        assert!(c["stream_fingerprint"].is_string(), "{c}");
-        c["stream_fingerprint"] = serde_json::json!("0000000000000bad");
-    }
-    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-    let mut given = shard_paths(g)[..3].to_vec();
-    given.push(&other);
-    let err = refused(&given, &tmp.join("m"), &[]);
-    assert!(err.contains("replayed different streams of "), "{err}");
-    assert!(err.contains("vs 0000000000000bad)"), "{err}");
-}
-
-#[test]
-fn merge_refuses_duplicate_overlapping_and_missing_shards() {
-    let g = grid();
-    let tmp = tempdir("shard-dup");
-    let s = shard_paths(g);
-    let err = refused(&[s[0], s[1], s[1], s[2], s[3]], &tmp.join("a"), &[]);
-    assert!(err.contains("shard 2/4 given twice"), "{err}");
-    // A copy of a shard under another name is the same shard.
-    let copy = tmp.join("copy-of-3");
-    copy_dir(&g.shards[2], &copy);
-    let err = refused(&[s[0], s[1], s[2], &copy, s[3]], &tmp.join("b"), &[]);
-    assert!(err.contains("shard 3/4 given twice"), "{err}");
-    let err = refused(&[s[0], s[1], s[3]], &tmp.join("c"), &[]);
-    assert!(err.contains("shard 3/4 missing"), "{err}");
-    assert!(err.contains("--partial"), "{err}");
-    // A plain run is no shard, nor is a merged run.
-    let err = refused(&[s[0], &g.unsharded], &tmp.join("d"), &[]);
-    assert!(err.contains("not a shard"), "{err}");
-    // --partial merges what there is and says the run is incomplete.
-    let out = tmp.join("partial");
-    merge_ok(&[s[0], s[1], s[3]], &out, &["--partial", "--no-plots"]);
-    let expected: Vec<_> = cells(&g.unsharded)
-        .into_iter()
-        .filter(|c| !cells(&g.shards[2]).contains(c))
-        .collect();
-    assert_eq!(cells(&out), expected);
-    assert!(json(&out.join("results.json"))["interrupted"]
-        .as_bool()
-        .unwrap());
-}
-
-#[test]
-fn merge_refuses_an_interrupted_shard_unless_partial() {
-    let g = grid();
-    let tmp = tempdir("shard-int");
-    let cut = tmp.join("cut");
-    copy_dir(&g.shards[0], &cut);
-    let mut r = json(&cut.join("results.json"));
-    r["interrupted"] = serde_json::json!(true);
-    std::fs::write(cut.join("results.json"), r.to_string()).unwrap();
-    let mut given = vec![cut.as_path()];
-    given.extend(&shard_paths(g)[1..]);
-    let err = refused(&given, &tmp.join("m"), &[]);
-    assert!(err.contains("interrupted"), "{err}");
-    // With --partial its finished cells are merged, and the shard is named.
-    let a = pybench()
-        .arg("merge")
-        .args(&given)
-        .arg("-o")
-        .arg(tmp.join("m-partial"))
-        .args(["-q", "--partial", "--no-plots"])
-        .assert()
-        .success();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert!(
-        err.contains(&format!(
-            "shard 1/{N} interrupted, merged with the cells it finished"
-        )),
-        "{err}"
-    );
-    let merged = json(&tmp.join("m-partial").join("results.json"));
-    assert_eq!(merged["interrupted"], true);
-}
-
-#[test]
 fn a_shard_left_without_groups_still_merges() {
     // One group, two shards: shard 2 measures nothing, but its manifest must match shard 1's.
     let tmp = tempdir("shard-empty");
@@ -457,22 +294,6 @@ fn a_shard_left_without_groups_still_merges() {
         json(&out.join("results.json"))["parameters"],
         json(&whole.join("results.json"))["parameters"]
     );
-}
-
-#[test]
-fn merge_never_writes_into_an_existing_folder() {
-    let g = grid();
-    let tmp = tempdir("shard-exists");
-    let out = tmp.join("taken");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("keep.txt"), "mine").unwrap();
-    let err = refused(&shard_paths(g), &out, &[]);
-    assert!(err.contains("already exists"), "{err}");
-    assert_eq!(
-        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
-        "mine"
-    );
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod cli_merge_incomplete;
 mod cli_precision;
 mod cli_run;
 mod cli_shard;
+mod cli_shard_refusals;
 mod cli_trace;
 mod cli_trace_input;
 mod cli_verdict;

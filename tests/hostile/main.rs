@@ -1,4 +1,5 @@
 //! Hostile and careless use: planted links, full disks and unbounded inputs (`hardening`),
+//! children that must die with a killed pybench (`orphans`),
 //! mutation fuzzing (`fuzz`; `scripts/fuzz.sh` runs it at length), outputs that are FIFOs or
 //! the process's own descriptors, and export targets that would clobber each other.
 //!
@@ -14,5 +15,6 @@ mod common;
 mod cli_export_targets;
 mod fuzz;
 mod hardening;
+mod orphans;
 mod output_targets;
 mod replacing;

@@ -1,6 +1,8 @@
-//! An existing file at a trace output (`gen`, `convert`, `record`): refused in one line
-//! unless `--force`, since a trace may be the only copy of a recording; `convert` still
-//! rewrites its own input in place, which is what `-o` naming the input asks for.
+//! An existing file at a trace output (`gen`, `convert`, `record`) or at an export the user
+//! names (`sweep --csv`, `run --csv/--json/--markdown`): refused in one line unless
+//! `--force`, since a trace may be the only copy of a recording and a mistyped export name
+//! loses a file as surely; `convert` still rewrites its own input in place, which is what
+//! `-o` naming the input asks for.
 
 use crate::common::{pybench, tempdir};
 use std::path::Path;
@@ -79,4 +81,72 @@ fn record_refuses_to_replace_the_trace_of_an_earlier_recording() {
     let mut c = pybench();
     c.args(["record", "-o"]).arg(&earlier).args(["--", "false"]);
     refused(&mut c, &earlier, b"an earlier recording");
+}
+
+/// `sweep --csv FILE` and `run --csv/--json/--markdown FILE` name a file of the user's as
+/// surely as `gen -o`: an existing one is refused before any work and left as it was;
+/// `--force` replaces it.
+#[test]
+fn exports_refuse_an_existing_file_unless_forced() {
+    let d = tempdir("replacing-exports");
+    let notes = d.join("notes.csv");
+    std::fs::write(&notes, "a week of notes").unwrap();
+    let sweep = |force: bool| {
+        let mut c = pybench();
+        c.args([
+            "sweep", "-q", "-w", "dicts", "--scale", "300", "--preset", "3.11",
+        ])
+        .args(["--arena", "256K", "--pool", "4K", "--spare", "1", "--csv"])
+        .arg(&notes);
+        if force {
+            c.arg("--force");
+        }
+        c
+    };
+    refused(&mut sweep(false), &notes, b"a week of notes");
+    sweep(true).assert().success();
+    let csv = std::fs::read_to_string(&notes).unwrap();
+    assert!(csv.starts_with("workload,"), "{csv}");
+
+    for flag in ["--csv", "--json", "--markdown"] {
+        std::fs::write(&notes, "a week of notes").unwrap();
+        let run = |force: bool| {
+            let mut c = pybench();
+            c.args([
+                "run",
+                "-q",
+                "--no-plots",
+                "-w",
+                "dicts",
+                "-a",
+                "system",
+                "-r",
+                "1",
+            ])
+            .args([
+                "--scale",
+                "300",
+                "--rounds",
+                "2",
+                "--min-time",
+                "0.001",
+                "--out",
+            ])
+            .arg(d.join("results"))
+            .arg(flag)
+            .arg(&notes);
+            if force {
+                c.arg("-f");
+            }
+            c
+        };
+        refused(&mut run(false), &notes, b"a week of notes");
+        assert!(
+            !d.join("results").exists(),
+            "{flag}: refused before any work"
+        );
+        run(true).assert().success();
+        assert_ne!(std::fs::read(&notes).unwrap(), b"a week of notes", "{flag}");
+        let _ = std::fs::remove_dir_all(d.join("results"));
+    }
 }

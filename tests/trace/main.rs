@@ -17,3 +17,4 @@ mod trace_format;
 mod trace_integrity;
 mod trace_pipeline;
 mod trace_record;
+mod trace_record_refusals;

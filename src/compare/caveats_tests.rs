@@ -1,0 +1,153 @@
+//! Tests of compare's caveats: the notes and warnings on what the two runs do not share
+//! (CPU model, free page reporting, build, the replayed stream) and on the comparison itself.
+
+use super::{harness_only_note, shared_shift};
+use crate::report::model::{CellKind, CellResult, RunResults};
+
+#[test]
+fn harness_only_runs_are_noted_and_runs_with_allocators_are_not() {
+    let ns = vec![2.0; 3];
+    let cell = |a: &str| RunResults::sampled_cell("w", a, 0, ns.clone(), ns.clone());
+    let alone = RunResults::of_cells(vec![cell("null")]);
+    let with = RunResults::of_cells(vec![cell("null"), cell("system")]);
+    let note = harness_only_note(&alone, &alone).expect("both alone");
+    assert!(
+        note.starts_with("both runs measured the harness alone"),
+        "{note}"
+    );
+    assert_eq!(harness_only_note(&alone, &with), None);
+    assert_eq!(harness_only_note(&with, &with), None);
+}
+
+#[test]
+fn a_shared_shift_is_every_move_one_way_and_three_beyond_the_threshold() {
+    // Up: reported from the smallest move to the largest.
+    assert_eq!(
+        shared_shift(&[1.03, 1.10, 1.08, 1.12], 0.05),
+        Some((1.03, 1.12))
+    );
+    // Down: from the smallest fall to the largest.
+    assert_eq!(shared_shift(&[0.9, 0.93, 0.94], 0.05), Some((0.94, 0.9)));
+    // One against the others, or only two beyond the threshold: not shared.
+    assert_eq!(shared_shift(&[0.97, 1.10, 1.08, 1.12], 0.05), None);
+    assert_eq!(shared_shift(&[1.01, 1.10, 1.08, 1.02], 0.05), None);
+    // A ratio that could not be formed does not count either way.
+    assert_eq!(
+        shared_shift(&[f64::NAN, 1.10, 1.08, 1.12], 0.05),
+        Some((1.08, 1.12))
+    );
+}
+
+#[test]
+fn compare_warns_when_the_cpu_models_differ() {
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    a.machine.cpu_model = Some("AMD EPYC".into());
+    b.machine.cpu_model = Some("AMD EPYC".into());
+    assert_eq!(crate::compare::cpu_warning(&a, &b), None);
+    b.machine.cpu_model = Some("Intel Xeon".into());
+    let w = crate::compare::cpu_warning(&a, &b).unwrap();
+    assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
+}
+
+#[test]
+fn compare_warns_when_only_one_machine_reports_free_pages() {
+    use crate::sys::hypervisor::PageReporting;
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    let on = |enabled| {
+        Some(PageReporting {
+            enabled,
+            order: Some(9),
+        })
+    };
+    // Not recorded on one side (bare metal, or a run saved before it): nothing to say.
+    a.machine.free_page_reporting = on(true);
+    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
+    b.machine.free_page_reporting = on(true);
+    assert_eq!(crate::compare::reporting_warning(&a, &b), None);
+    b.machine.free_page_reporting = on(false);
+    let w = crate::compare::reporting_warning(&a, &b).unwrap();
+    assert!(
+        w.contains("on in the baseline's machine and off in the current's"),
+        "{w}"
+    );
+}
+
+#[test]
+fn a_checked_build_is_named_in_run_and_between_builds_in_compare() {
+    let (mut a, mut b) = (
+        RunResults::of_cells(Vec::new()),
+        RunResults::of_cells(Vec::new()),
+    );
+    // Runs saved before the build was recorded: no warning either way.
+    assert_eq!(crate::compare::build_warning(&a, &b), None);
+    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+    a.machine.build = Some("release".into());
+    b.machine.build = Some("release".into());
+    assert_eq!(crate::compare::build_warning(&a, &b), None);
+    assert_eq!(crate::compare::build_warning_for(&a.machine), None);
+    b.machine.build = Some("checked".into());
+    let w = crate::compare::build_warning(&a, &b).unwrap();
+    assert!(w.contains("release vs checked"), "{w}");
+    let w = crate::compare::build_warning_for(&b.machine).unwrap();
+    assert!(w.contains("`checked` build"), "{w}");
+}
+
+/// A workload whose stream changed between the runs (another length) is named once, with
+/// both lengths; one replayed alike, exec cells and failed cells are not.
+#[test]
+fn compare_warns_when_a_workload_replayed_a_different_stream() {
+    let with = |w: &str, events: u64, kind: CellKind| {
+        let mut c = CellResult::new(w, "pymalloc", 0, kind);
+        c.events = events;
+        c
+    };
+    let a = RunResults::of_cells(vec![
+        with("tuples", 1_606_068, CellKind::Replay),
+        with("tuples", 1_606_068, CellKind::Replay),
+        with("dicts", 900, CellKind::Replay),
+        with("prog", 10, CellKind::Exec),
+    ]);
+    let mut failed = with("dicts", 5, CellKind::Replay);
+    failed.status = crate::report::model::CellStatus::Failed { reason: "x".into() };
+    let b = RunResults::of_cells(vec![
+        with("tuples", 1_617_581, CellKind::Replay),
+        with("dicts", 900, CellKind::Replay),
+        failed,
+        with("prog", 11, CellKind::Exec),
+    ]);
+    let w = crate::compare::stream_warnings(&a, &b);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("tuples: the runs replayed different streams (1606068 vs 1617581"));
+    assert!(crate::compare::stream_warnings(&a, &a).is_empty());
+}
+
+/// Fingerprints decide where both runs have them: a stream changed at the same length is
+/// named (with both fingerprints), the same fingerprint is not; where one run predates
+/// them, equal lengths say nothing, as before.
+#[test]
+fn compare_tells_a_same_length_stream_change_by_its_fingerprint() {
+    let with = |print: Option<&str>| {
+        let mut c = CellResult::new("dicts", "pymalloc", 0, CellKind::Replay);
+        c.events = 2_580_947;
+        c.stream_fingerprint = print.map(str::to_string);
+        RunResults::of_cells(vec![c])
+    };
+    let (a, b) = (
+        with(Some("321444d2fe79713c")),
+        with(Some("0197ae4daaadaaa8")),
+    );
+    let w = crate::compare::stream_warnings(&a, &b);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(
+            "dicts: the runs replayed different streams (fingerprints 321444d2fe79713c vs \
+             0197ae4daaadaaa8, both 2580947 allocator events a pass)"
+        ),
+        "{w:?}"
+    );
+    assert!(crate::compare::stream_warnings(&a, &with(Some("321444d2fe79713c"))).is_empty());
+    assert!(crate::compare::stream_warnings(&a, &with(None)).is_empty());
+    assert!(crate::compare::stream_warnings(&with(None), &b).is_empty());
+}

@@ -1,0 +1,188 @@
+//! CLI tests of what `merge` refuses: shards measured with other parameters, on another kind
+//! of machine, of other streams, duplicated, overlapping or missing, interrupted, and an
+//! existing output folder. They reuse `cli_shard`'s grid, run once per test binary.
+
+use super::cli_shard::{
+    cells, copy_dir, grid, json, merge_ok, refused, run_with, shard_paths, GRID, N,
+};
+use crate::common::{pybench, tempdir};
+
+#[test]
+fn merge_refuses_shards_measured_with_other_parameters() {
+    let g = grid();
+    let tmp = tempdir("shard-params");
+    let other_rounds: Vec<&str> = GRID
+        .iter()
+        .zip(std::iter::once(&"").chain(GRID.iter()))
+        .map(|(a, prev)| if *prev == "--rounds" { "3" } else { a })
+        .collect();
+    let seeded: Vec<&str> = GRID.iter().copied().chain(["--seed", "7"]).collect();
+    let referred: Vec<&str> = GRID
+        .iter()
+        .copied()
+        .chain(["--reference", "system"])
+        .collect();
+    for (grid, field) in [
+        (seeded, "seed"),
+        (other_rounds, "rounds"),
+        (referred, "reference"),
+    ] {
+        let odd = run_with(&tmp, field, grid, &["--shard", "4/4"]);
+        let mut given = shard_paths(g)[..3].to_vec();
+        given.push(&odd);
+        let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
+        assert!(err.contains(field), "{err}");
+    }
+}
+
+#[test]
+fn merge_refuses_shards_from_another_kind_of_machine() {
+    let g = grid();
+    let tmp = tempdir("shard-machine");
+    for (field, value) in [
+        ("cpu_model", serde_json::json!("Some Other CPU @ 1.00GHz")),
+        ("cores", serde_json::json!(96)),
+        ("kernel", serde_json::json!("2.6.32-ancient")),
+    ] {
+        let other = tmp.join(field);
+        copy_dir(&g.shards[3], &other);
+        let mut r = json(&other.join("results.json"));
+        r["machine"][field] = value;
+        std::fs::write(other.join("results.json"), r.to_string()).unwrap();
+        let mut given = shard_paths(g)[..3].to_vec();
+        given.push(&other);
+        let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
+        assert!(err.contains("different kinds of machine"), "{err}");
+        assert!(err.contains(field), "{err}");
+    }
+    // The load average is not the machine's kind: a busier shard merges.
+    let busy = tmp.join("busy");
+    copy_dir(&g.shards[3], &busy);
+    let mut r = json(&busy.join("results.json"));
+    r["machine"]["load_average"] = serde_json::json!(7.5);
+    // Nor is the shared cache's state when a shard started (sys::cache_probe): it merges, and
+    // the most contended shard's probe is kept, as the busiest load is.
+    r["machine"]["cache_share"] = serde_json::json!({
+        "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
+        "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
+    });
+    std::fs::write(busy.join("results.json"), r.to_string()).unwrap();
+    let mut given = shard_paths(g)[..3].to_vec();
+    given.push(&busy);
+    let out = tmp.join("m-busy");
+    merge_ok(&given, &out, &["--no-plots"]);
+    let load = json(&out.join("results.json"))["machine"]["load_average"].as_f64();
+    assert!(
+        load >= Some(7.5),
+        "the busiest shard's load is kept: {load:?}"
+    );
+    let cache = &json(&out.join("results.json"))["machine"]["cache_share"];
+    assert_eq!(cache["samples_ns"][0], 120.0, "{cache}");
+}
+
+/// A shard whose cells replayed another stream of a workload than the other shards (a
+/// trace or spec changed between them) is refused, by the fingerprints every cell records.
+#[test]
+fn merge_refuses_shards_that_replayed_different_streams() {
+    let g = grid();
+    let tmp = tempdir("shard-streams");
+    let other = tmp.join("other");
+    copy_dir(&g.shards[3], &other);
+    let mut r = json(&other.join("results.json"));
+    let workloads: Vec<String> = cells(&other).into_iter().map(|c| c.0).collect();
+    let elsewhere = g.shards[..3]
+        .iter()
+        .flat_map(|s| cells(s))
+        .any(|c| workloads.contains(&c.0));
+    assert!(elsewhere, "shard 4 shares a workload with another shard");
+    for c in r["cells"].as_array_mut().unwrap() {
+        assert!(c["stream_fingerprint"].is_string(), "{c}");
+        c["stream_fingerprint"] = serde_json::json!("0000000000000bad");
+    }
+    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
+    let mut given = shard_paths(g)[..3].to_vec();
+    given.push(&other);
+    let err = refused(&given, &tmp.join("m"), &[]);
+    assert!(err.contains("replayed different streams of "), "{err}");
+    assert!(err.contains("vs 0000000000000bad)"), "{err}");
+}
+
+#[test]
+fn merge_refuses_duplicate_overlapping_and_missing_shards() {
+    let g = grid();
+    let tmp = tempdir("shard-dup");
+    let s = shard_paths(g);
+    let err = refused(&[s[0], s[1], s[1], s[2], s[3]], &tmp.join("a"), &[]);
+    assert!(err.contains("shard 2/4 given twice"), "{err}");
+    // A copy of a shard under another name is the same shard.
+    let copy = tmp.join("copy-of-3");
+    copy_dir(&g.shards[2], &copy);
+    let err = refused(&[s[0], s[1], s[2], &copy, s[3]], &tmp.join("b"), &[]);
+    assert!(err.contains("shard 3/4 given twice"), "{err}");
+    let err = refused(&[s[0], s[1], s[3]], &tmp.join("c"), &[]);
+    assert!(err.contains("shard 3/4 missing"), "{err}");
+    assert!(err.contains("--partial"), "{err}");
+    // A plain run is no shard, nor is a merged run.
+    let err = refused(&[s[0], &g.unsharded], &tmp.join("d"), &[]);
+    assert!(err.contains("not a shard"), "{err}");
+    // --partial merges what there is and says the run is incomplete.
+    let out = tmp.join("partial");
+    merge_ok(&[s[0], s[1], s[3]], &out, &["--partial", "--no-plots"]);
+    let expected: Vec<_> = cells(&g.unsharded)
+        .into_iter()
+        .filter(|c| !cells(&g.shards[2]).contains(c))
+        .collect();
+    assert_eq!(cells(&out), expected);
+    assert!(json(&out.join("results.json"))["interrupted"]
+        .as_bool()
+        .unwrap());
+}
+
+#[test]
+fn merge_refuses_an_interrupted_shard_unless_partial() {
+    let g = grid();
+    let tmp = tempdir("shard-int");
+    let cut = tmp.join("cut");
+    copy_dir(&g.shards[0], &cut);
+    let mut r = json(&cut.join("results.json"));
+    r["interrupted"] = serde_json::json!(true);
+    std::fs::write(cut.join("results.json"), r.to_string()).unwrap();
+    let mut given = vec![cut.as_path()];
+    given.extend(&shard_paths(g)[1..]);
+    let err = refused(&given, &tmp.join("m"), &[]);
+    assert!(err.contains("interrupted"), "{err}");
+    // With --partial its finished cells are merged, and the shard is named.
+    let a = pybench()
+        .arg("merge")
+        .args(&given)
+        .arg("-o")
+        .arg(tmp.join("m-partial"))
+        .args(["-q", "--partial", "--no-plots"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "shard 1/{N} interrupted, merged with the cells it finished"
+        )),
+        "{err}"
+    );
+    let merged = json(&tmp.join("m-partial").join("results.json"));
+    assert_eq!(merged["interrupted"], true);
+}
+
+#[test]
+fn merge_never_writes_into_an_existing_folder() {
+    let g = grid();
+    let tmp = tempdir("shard-exists");
+    let out = tmp.join("taken");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let err = refused(&shard_paths(g), &out, &[]);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+}

@@ -1,0 +1,227 @@
+//! CLI tests of what `pybench compare` says about how the two runs differ beyond their
+//! figures: pymalloc's arenas released or held, calibrations and builds, a workload replayed
+//! as another stream (by length or by fingerprint), and a run sized by `--precision`.
+
+use super::cli_compare::steady;
+use crate::common;
+use crate::common::{pybench, run, save, tempdir};
+use predicates::prelude::*;
+use std::path::Path;
+
+/// What a successful `pybench compare BASE CUR` printed, stdout then stderr.
+fn compare_output(base: &Path, cur: &Path) -> String {
+    let out = common::compare(base, cur).assert().code(0);
+    let o = out.get_output();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
+/// whose calibration has no such field, reads as one) against a run that held them: a
+/// warning names the difference, and the calibration note says it too.
+#[test]
+fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
+    use pybench::harness::throughput::Calibration;
+    let tmp = tempdir("compare-arenas");
+    let mut base = run("base", 3, steady);
+    base.parameters.calibration = Some(Calibration::DEFAULT);
+    let mut json = serde_json::to_value(&base).unwrap();
+    json["parameters"]["calibration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("release_between_passes");
+    let old = tmp.join("old.json");
+    std::fs::write(&old, json.to_string()).unwrap();
+    let mut cur = run("cur", 3, steady);
+    cur.parameters.calibration = Some(Calibration::DEFAULT);
+    let c = save(&tmp, "cur", &cur);
+    let all = compare_output(&old, &c);
+    assert!(
+        all.contains(
+            "arenas were released between throughput passes in the baseline and held in the \
+             current run"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("arenas released between passes vs"), "{all}");
+    // A run from before calibrations were recorded (2026-11-30) but with per-pass samples
+    // released too: the warning, without the calibration note.
+    let mut older = base.clone();
+    older.parameters.calibration = None;
+    for c in &mut older.cells {
+        c.throughput = Some(pybench::report::model::ThroughputSamples {
+            group: "g".into(),
+            min_time_ns: 1,
+            passes_per_sample: 1,
+            cold_ns_per_op: 10.0,
+            ns_per_op: vec![10.0; 3],
+            null_ns_per_op: vec![1.0; 3],
+            warm_faults_per_pass: None,
+        });
+    }
+    let o = save(&tmp, "older", &older);
+    let all = compare_output(&o, &c);
+    assert!(
+        all.contains("released between throughput passes in the baseline"),
+        "{all}"
+    );
+    // Both held: neither line.
+    let b = save(&tmp, "base", &base);
+    let all = compare_output(&b, &c);
+    assert!(
+        !all.contains("between throughput passes") && !all.contains("released between"),
+        "{all}"
+    );
+}
+
+#[test]
+fn different_calibrations_and_builds_are_compared_with_a_note_each() {
+    use pybench::harness::throughput::Calibration;
+    let tmp = tempdir("compare");
+    let mut base = run("base", 3, steady);
+    base.parameters.calibration = Some(Calibration::DEFAULT);
+    base.machine.build = Some("release".into());
+    let mut cur = run("cur", 3, steady);
+    cur.parameters.calibration = Some(Calibration {
+        rounds: 5,
+        fixed_layout: true,
+        ..Calibration::DEFAULT
+    });
+    cur.machine.build = Some("checked".into());
+    let (b, c) = (save(&tmp, "base", &base), save(&tmp, "cur", &cur));
+    let all = compare_output(&b, &c);
+    assert!(
+        all.contains(
+            "throughput was measured differently (min-time 0.02 s, 20 rounds, 1 warm-up \
+             pass(es) vs min-time 0.02 s, 5 rounds, 1 warm-up pass(es), fixed layout)"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("different builds of pybench (release vs checked)"),
+        "{all}"
+    );
+    // The same calibration and build on both sides: neither note.
+    let (b2, c2) = (save(&tmp, "base2", &base), save(&tmp, "cur2", &base));
+    let all = compare_output(&b2, &c2);
+    assert!(
+        !all.contains("measured differently") && !all.contains("different builds"),
+        "{all}"
+    );
+}
+
+/// A workload whose stream changed between the two runs (a different number of allocator
+/// events a pass: a changed built-in model, scale or trace) is named on stderr; the other
+/// is not, and the comparison still runs.
+#[test]
+fn a_workload_replayed_as_a_different_stream_is_named() {
+    let tmp = tempdir("compare");
+    let base = run("base", 3, steady);
+    let mut cur = run("cur", 3, steady);
+    for c in cur.cells.iter_mut().filter(|c| c.workload == "churn") {
+        c.events += 7;
+    }
+    let (b, c) = (save(&tmp, "base", &base), save(&tmp, "cur", &cur));
+    let all = compare_output(&b, &c);
+    assert!(
+        all.contains("warning: churn: the runs replayed different streams (1000 vs 1007"),
+        "{all}"
+    );
+    assert!(!all.contains("dicts: the runs replayed"), "{all}");
+}
+
+/// End to end: two traces of one name and one length that differ in a single request
+/// size replay as different streams, and `compare` says so by their fingerprints; the same
+/// trace run twice draws no such warning.
+#[test]
+fn compare_names_a_stream_changed_at_the_same_length() {
+    use pybench::workload::{Domain, Event};
+    let dir = tempdir("cmp-fingerprint");
+    let events = |odd_size: u32| -> Vec<Event> {
+        let mut v = Vec::new();
+        for round in 0..20u32 {
+            for slot in 0..500u32 {
+                let size = if round == 7 && slot == 3 {
+                    odd_size
+                } else {
+                    32
+                };
+                v.push(Event::Alloc {
+                    slot,
+                    size,
+                    domain: Domain::Obj,
+                    thread: 0,
+                });
+            }
+            v.extend((0..500u32).map(|slot| Event::Free { slot, thread: 0 }));
+        }
+        v
+    };
+    let traces = [("a", 32), ("b", 48)].map(|(sub, size)| {
+        let d = dir.join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        common::write_trace(&d, "t", &events(size))
+    });
+    let run = |trace: &Path, out: &str| {
+        let out = dir.join(out);
+        pybench()
+            .args(["run", "--trace"])
+            .arg(trace)
+            .args([
+                "-a",
+                "system",
+                "-r",
+                "1",
+                "--rounds",
+                "2",
+                "--min-time",
+                "0.001",
+            ])
+            .args(["--no-plots", "--quiet", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        common::run_dir(&out)
+    };
+    let (first, again, changed) = (
+        run(&traces[0], "first"),
+        run(&traces[0], "again"),
+        run(&traces[1], "changed"),
+    );
+    let stderr = |base: &Path, cur: &Path| {
+        let out = common::compare(base, cur).output().unwrap();
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let warned = stderr(&first, &changed);
+    assert!(
+        warned.contains("t: the runs replayed different streams (fingerprints ")
+            && warned.contains("both 20000 allocator events a pass"),
+        "{warned}"
+    );
+    let same = stderr(&first, &again);
+    assert!(!same.contains("different streams"), "{same}");
+}
+
+/// A side measured with `run --precision` is described with it: its `-r` is then the fewest
+/// processes a workload got, not how many it had.
+#[test]
+fn a_precision_run_is_described_with_its_precision_not_only_its_r() {
+    let tmp = tempdir("compare-precision");
+    let b = save(&tmp, "base", &run("base", 5, steady));
+    let mut cur = run("cur", 5, steady);
+    cur.parameters.precision = Some(pybench::report::precision::Precision {
+        half_width: 0.025,
+        max_repetitions: 200,
+    });
+    let c = save(&tmp, "cur", &cur);
+    common::compare(&b, &c)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("pybench 0.1.0, 5 rep., "))
+        .stdout(predicate::str::contains(
+            "pybench 0.1.0, ≥ 5 rep. to ±2.5 %, ",
+        ));
+}
