@@ -12,7 +12,6 @@ use crate::report::model::{CellKind, CellResult, RunResults};
 use crate::report::store::ResultsStore;
 use anyhow::Context as _;
 use std::io::IsTerminal;
-
 use std::time::{Duration, Instant};
 
 /// Makes Ctrl-C, and SIGTERM (what a CI job's time limit or cancel sends first), stop the
