@@ -14,6 +14,9 @@ pub struct PlotArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// With --out: replace an index.html there that pybench did not write (refused otherwise).
+    #[arg(long, short)]
+    force: bool,
 }
 
 pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
@@ -28,7 +31,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         _ => PathBuf::from("."),
     };
     if let Some(out) = &args.out {
-        crate::plot::check_out(&results, &own, out)?;
+        crate::plot::check_out(&results, &own, out, args.force)?;
     }
     let dir = args.out.unwrap_or(own);
     let plots = crate::plot::write_plots(&results, &dir)?;

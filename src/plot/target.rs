@@ -7,10 +7,23 @@ use crate::report::model::RunResults;
 use std::path::Path;
 
 /// Refuses `out` when it holds the `results.json` of a run other than `results` (read from
-/// the folder `from`); any other folder, existing or not, is fine.
-pub fn check_out(results: &RunResults, from: &Path, out: &Path) -> anyhow::Result<()> {
+/// the folder `from`), or (unless `force`) an `index.html` that is not a pybench run page —
+/// a page of the user's own, which the run's page would replace; any other folder, existing
+/// or not, is fine.
+pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> anyhow::Result<()> {
+    if same_folder(from, out) {
+        return Ok(());
+    }
+    let index = out.join("index.html");
+    if !force && std::fs::symlink_metadata(&index).is_ok() && !is_run_page(&index) {
+        anyhow::bail!(
+            "--out {} holds an index.html that pybench did not write: this run's page would \
+             replace it; choose another folder, or --force to replace it",
+            out.display()
+        );
+    }
     let theirs = out.join("results.json");
-    if !theirs.exists() || same_folder(from, out) {
+    if !theirs.exists() {
         return Ok(());
     }
     let other = match crate::compare::load(&theirs) {
@@ -24,6 +37,21 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path) -> anyhow::Resul
         out.display(),
         results.run
     )
+}
+
+/// Whether `path` is a regular file (not a link) that begins as the page `plot::html` writes:
+/// its title names a pybench run (pages of every pybench that wrote one do).
+fn is_run_page(path: &Path) -> bool {
+    use std::io::Read as _;
+    const TITLE: &[u8] = b"<title>pybench run ";
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok()
+        && head.starts_with(b"<!DOCTYPE html>")
+        && head.windows(TITLE.len()).any(|w| w == TITLE)
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

@@ -393,3 +393,30 @@ fn plot_out_never_overwrites_another_runs_charts() {
         .success();
     read(&mine.join("index.html"));
 }
+
+#[test]
+fn plot_out_never_replaces_a_page_it_did_not_write() {
+    let tmp = tempdir("plot-page");
+    let mine = save(&tmp, "mine", &run("mine", 1, |_, _, _| 1e7));
+    let site = tmp.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let page = "<!DOCTYPE html><html><head><title>My notes</title></head></html>\n";
+    std::fs::write(site.join("index.html"), page).unwrap();
+    let plot = || {
+        let mut c = pybench();
+        c.args(["plot", "-q"]).arg(&mine).arg("--out").arg(&site);
+        c
+    };
+    let a = plot().assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("holds an index.html that pybench did not write"),
+        "{err}"
+    );
+    assert_eq!(read(&site.join("index.html")), page, "left alone");
+    // Its own page there is replaced without asking (re-plotting); another page with --force.
+    plot().arg("--force").assert().success();
+    assert!(read(&site.join("index.html")).contains("<title>pybench run mine"));
+    plot().assert().success();
+}
