@@ -198,7 +198,6 @@ pub fn validate_program(
             ));
         }
     }
-    runner::install_sigint_handler();
     let plan = runner::Plan {
         cells,
         timeout: Duration::from_secs(600),

@@ -195,7 +195,6 @@ pub fn run_programs(
     results: &mut RunResults,
     problems: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
-    runner::install_sigint_handler();
     let total = set.len() as u32 * req.repetitions;
     let mut done = 0;
     // Engine contenders the interpreter cannot host: one failed run says why; no more runs.

@@ -151,7 +151,8 @@ impl Input {
         } else {
             let mut m = materialize(spec)?;
             // The memory and latency cell is the one whose notes the results report, so it
-            // judges the stream's op order; the throughput processes skip the pass.
+            // judges the stream's op order; the throughput processes fold the fingerprint
+            // alone (`group::measure_materialised`).
             let mut survey = super::survey::Survey::default();
             survey.events(&m.events);
             let (order, fingerprint) = survey.finish();

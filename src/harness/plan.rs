@@ -262,7 +262,6 @@ impl Plan {
             // Before any cell: a shard folder without it could not be merged.
             m.save(store.dir())?;
         }
-        runner::install_sigint_handler();
         let outcome = runner::run_and_save(
             &self.runner_plan(self.cells.clone(), progress),
             store,

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 /// Makes Ctrl-C, and SIGTERM (what a CI job's time limit or cancel sends first), stop the
 /// run after saving what was measured, instead of killing it: a running cell or program is
 /// stopped, the results are saved marked interrupted, and the exit code says which signal.
+/// Installed once, by the command's `output::start` just before it creates the results
+/// folder; `record`'s guard (`sys::signal::note_stop_signals`) puts it back when dropped.
 pub fn install_sigint_handler() {
     crate::sys::signal::on_stop_signals();
 }
