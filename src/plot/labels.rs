@@ -85,16 +85,9 @@ pub fn fmt_ns(v: f64) -> String {
     format!("{x:.digits$} {unit}")
 }
 
-/// 99.9000000001 → "99.9", 2.50 → "2.5", 100 → "100".
+/// 99.9000000001 → "99.9", 2.50 → "2.5", 100 → "100": four decimals at most, trimmed.
 pub fn trim(p: f64) -> String {
-    let s = format!("{p:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    // "-0" from a value that rounds to zero.
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s.to_string()
-    }
+    crate::report::digits::trimmed(p, 4)
 }
 
 #[cfg(test)]

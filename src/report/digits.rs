@@ -42,12 +42,19 @@ pub fn half_width_pct(rel: f64) -> String {
 /// decimals (past them the float's own noise); smaller thresholds as [`half_width_pct`].
 pub fn threshold_pct(fraction: f64) -> String {
     let pct = fraction * 100.0;
-    let text = format!("{pct:.6}");
-    let kept = text.trim_end_matches('0').trim_end_matches('.');
-    if !pct.is_finite() || (kept.trim_start_matches('-') == "0" && pct != 0.0) {
+    let kept = trimmed(pct, 6);
+    if !pct.is_finite() || (kept == "0" && pct != 0.0) {
         return half_width_pct(fraction);
     }
-    kept.to_string()
+    kept
+}
+
+/// `value` with at most `decimals` decimals and none of their trailing zeros: 99.9000000001
+/// → "99.9", 2.50 → "2.5", 100 → "100"; a value that rounds to zero is "0", not "-0".
+pub fn trimmed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let kept = text.trim_end_matches('0').trim_end_matches('.');
+    if kept == "-0" { "0" } else { kept }.to_string()
 }
 
 /// Decimals for a ratio `point` whose interval reaches `spread` from it (the larger side):
