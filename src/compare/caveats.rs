@@ -7,7 +7,6 @@ use super::{CompareError, Row, Settings};
 use crate::alloc::AllocatorSpec;
 use crate::metrics::Id;
 use crate::report::model::RunResults;
-use std::collections::BTreeSet;
 
 /// A one-line warning when the two runs come from different CPU models: timings then differ
 /// for reasons no allocator change explains (issue 12).
@@ -104,27 +103,8 @@ pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Strin
     b.iter()
         .filter_map(|(w, sb)| {
             let sc = c.get(w)?;
-            let fingerprinted = !sb.fingerprints.is_empty() && !sc.fingerprints.is_empty();
-            let differ = if fingerprinted {
-                sb.fingerprints.is_disjoint(&sc.fingerprints)
-            } else {
-                sb.lengths.is_disjoint(&sc.lengths)
-            };
-            differ.then(|| {
-                let what = if sb.lengths.is_disjoint(&sc.lengths) {
-                    format!(
-                        "{} vs {} allocator events a pass",
-                        joined(&sb.lengths),
-                        joined(&sc.lengths)
-                    )
-                } else {
-                    format!(
-                        "fingerprints {} vs {}, both {} allocator events a pass",
-                        joined(&sb.fingerprints),
-                        joined(&sc.fingerprints),
-                        joined(&sb.lengths)
-                    )
-                };
+            sb.differ(sc).then(|| {
+                let what = sb.difference(sc);
                 format!(
                     "warning: {w}: the runs replayed different streams ({what}): a changed \
                      workload model, scale or trace, so its differences are not only the \
@@ -133,11 +113,6 @@ pub fn stream_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Strin
             })
         })
         .collect()
-}
-
-/// Values joined with "/" (a run whose cells disagree shows them all).
-fn joined<T: ToString>(s: &BTreeSet<T>) -> String {
-    s.iter().map(T::to_string).collect::<Vec<_>>().join("/")
 }
 
 /// A warning when `machine`'s figures came from a build whose engine verifies every free

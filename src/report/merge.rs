@@ -12,7 +12,7 @@
 //! run. Every check runs before anything is written; the output folder is created with
 //! `mkdir` (an existing one is refused) and each file through `sys::fs::AtomicFile`.
 
-use super::model::RunResults;
+use super::model::{RunResults, StreamIds};
 use super::store::{write_atomically, ResultsStore};
 use crate::harness::shard::ShardManifest;
 use anyhow::Context as _;
@@ -209,30 +209,23 @@ fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
 /// its stream's fingerprint (those of throughput alone since 2026-12-05), so a shard holding
 /// only further repetitions is checked too.
 fn same_streams(parts: &[Part]) -> anyhow::Result<()> {
-    let mut seen: HashMap<&str, (&Part, std::collections::BTreeSet<&str>)> = HashMap::new();
+    let mut seen: HashMap<&str, (&Part, StreamIds<'_>)> = HashMap::new();
     for p in parts {
         for (w, s) in p.results.streams() {
-            if s.fingerprints.is_empty() {
+            if !s.fingerprinted() {
                 continue;
             }
             match seen.get(w) {
                 None => {
-                    seen.insert(w, (p, s.fingerprints));
+                    seen.insert(w, (p, s));
                 }
-                Some((q, prints)) if prints.is_disjoint(&s.fingerprints) => {
-                    let joined = |f: &std::collections::BTreeSet<&str>| {
-                        f.iter().copied().collect::<Vec<_>>().join("/")
-                    };
-                    anyhow::bail!(
-                        "{} and {} replayed different streams of {w} (fingerprints {} vs {}): \
-                         a trace or workload spec changed between them; measure every shard \
-                         from the same one",
-                        q.name(),
-                        p.name(),
-                        joined(prints),
-                        joined(&s.fingerprints)
-                    );
-                }
+                Some((q, first)) if first.differ(&s) => anyhow::bail!(
+                    "{} and {} replayed different streams of {w} ({}): a trace or workload \
+                     spec changed between them; measure every shard from the same one",
+                    q.name(),
+                    p.name(),
+                    first.difference(&s)
+                ),
                 Some(_) => {}
             }
         }

@@ -276,6 +276,49 @@ pub struct StreamIds<'a> {
     pub fingerprints: std::collections::BTreeSet<&'a str>,
 }
 
+impl StreamIds<'_> {
+    /// Whether these cells and `other`'s (one workload, two runs or shards) replayed
+    /// different streams: their fingerprints have none in common where both have some
+    /// (results since 2026-12-01), else their allocator-event counts have none in common
+    /// (equal counts prove nothing).
+    pub fn differ(&self, other: &Self) -> bool {
+        if self.fingerprinted() && other.fingerprinted() {
+            self.fingerprints.is_disjoint(&other.fingerprints)
+        } else {
+            self.lengths.is_disjoint(&other.lengths)
+        }
+    }
+
+    /// Whether any cell recorded its stream's fingerprint.
+    pub fn fingerprinted(&self) -> bool {
+        !self.fingerprints.is_empty()
+    }
+
+    /// How they differ, for a message: "321 vs 400 allocator events a pass", or
+    /// "fingerprints A vs B, both 321 allocator events a pass".
+    pub fn difference(&self, other: &Self) -> String {
+        if self.lengths.is_disjoint(&other.lengths) {
+            format!(
+                "{} vs {} allocator events a pass",
+                joined(&self.lengths),
+                joined(&other.lengths)
+            )
+        } else {
+            format!(
+                "fingerprints {} vs {}, both {} allocator events a pass",
+                joined(&self.fingerprints),
+                joined(&other.fingerprints),
+                joined(&self.lengths)
+            )
+        }
+    }
+}
+
+/// Values joined with "/" (cells that disagree show them all).
+fn joined<T: ToString>(s: &std::collections::BTreeSet<T>) -> String {
+    s.iter().map(T::to_string).collect::<Vec<_>>().join("/")
+}
+
 impl RunResults {
     pub fn failed_cells(&self) -> usize {
         self.cells.iter().filter(|c| !c.is_ok()).count()

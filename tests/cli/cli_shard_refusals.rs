@@ -104,7 +104,7 @@ fn merge_refuses_shards_that_replayed_different_streams() {
     given.push(&other);
     let err = refused(&given, &tmp.join("m"), &[]);
     assert!(err.contains("replayed different streams of "), "{err}");
-    assert!(err.contains("vs 0000000000000bad)"), "{err}");
+    assert!(err.contains("vs 0000000000000bad, both "), "{err}");
 }
 
 #[test]
