@@ -40,18 +40,18 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> 
 }
 
 /// Whether `path` is a regular file (not a link) that begins as the page `plot::html` writes:
-/// its title names a pybench run (pages of every pybench that wrote one do).
+/// its title, within the first 256 bytes, names a pybench run (pages of every pybench that
+/// wrote one do).
 fn is_run_page(path: &Path) -> bool {
-    use std::io::Read as _;
+    use crate::sys::fs::{is_symlink, regular_file_head};
     const TITLE: &[u8] = b"<title>pybench run ";
-    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+    let Some(head) = (!is_symlink(path))
+        .then(|| regular_file_head::<256>(path))
+        .flatten()
+    else {
         return false;
-    }
-    let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
-    read.is_ok()
-        && head.starts_with(b"<!DOCTYPE html>")
-        && head.windows(TITLE.len()).any(|w| w == TITLE)
+    };
+    head.starts_with(b"<!DOCTYPE html>") && head.windows(TITLE.len()).any(|w| w == TITLE)
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

@@ -297,15 +297,10 @@ fn earlier_heatmaps(dir: &Path, current: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Whether `path` is a regular file (not a link) that begins with [`OWNER_MARK`].
 fn marked(path: &Path) -> bool {
-    use std::io::Read as _;
-    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut head = vec![0u8; OWNER_MARK.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && head == OWNER_MARK.as_bytes()
+    use crate::sys::fs::{is_symlink, regular_file_head};
+    !is_symlink(path)
+        && regular_file_head::<{ OWNER_MARK.len() }>(path)
+            .is_some_and(|head| head[..] == *OWNER_MARK.as_bytes())
 }
 
 #[cfg(test)]
