@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -380,6 +381,28 @@ void pybench_hook_gc(int generation) {
     pthread_mutex_unlock(&lock);
 }
 
+/* The channel moved to a descriptor number far above the ones a program's new files and
+ * sockets get (the kernel hands out the lowest free number): 1000, or 24 below the limit
+ * when that is lower. `channel_ours` catches a number that names something else by the next
+ * buffer, but between its check and the send another thread could close the channel and
+ * open a socket under the same number, which `send` would then write to; up there that
+ * takes a program holding about a thousand descriptors. Returns the new number, or `fd`
+ * (closed on exec, as before) when no higher one can be had. */
+static int channel_moved_high(int fd) {
+    struct rlimit lim;
+    long floor = 1000;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        (long)lim.rlim_cur - 24 < floor)
+        floor = (long)lim.rlim_cur - 24;
+    if (floor <= fd)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)floor);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
 /*
  * Installs the wrappers on the domains in `mask` (bit 0 RAW, 1 MEM, 2 OBJ) after writing
  * `hello` and the start-up accounting to `fd` (called through ctypes.PyDLL: with the GIL). Returns 0, or -1 if this process has no PyMem_GetAllocator (not
@@ -403,6 +426,8 @@ int pybench_hook_install(int fd, int mask, const char *hello, size_t hello_len) 
     write_all(hello, hello_len);
     if (out_fd < 0)
         return -3;
+    /* After the hello: until install returns 0, the caller may still write to `fd`. */
+    out_fd = channel_moved_high(out_fd);
     installed = 1;
     pace_on = (mask & MASK_PACE) != 0;
     rec_size = sizeof(struct rec) + (pace_on ? 8 : 0);

@@ -110,8 +110,8 @@ fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
     std::fs::write(
         d.join("leak.py"),
         "import os, stat, subprocess, sys\n\
-         fd = next(f for f in range(3, 256) if os.path.exists('/proc/self/fd/%d' % f)\n\
-                   and stat.S_ISSOCK(os.fstat(f).st_mode))\n\
+         def sock(f):\n    try: return stat.S_ISSOCK(os.fstat(f).st_mode)\n    except OSError: return False\n\
+         fd = next(f for f in sorted(map(int, os.listdir('/proc/self/fd'))) if f > 2 and sock(f))\n\
          w = os.dup(fd)\n\
          subprocess.run([sys.executable, '-c', 'import os; os.write(%d, bytes(4096))' % w], pass_fds=(w,), check=True)\n\
          x = [str(i) for i in range(5000)]\n",
@@ -196,6 +196,50 @@ fn a_program_that_reopens_the_channels_number_keeps_its_own_file() {
             && err.contains("closed pybench's channel (os.closerange)"),
         "{err}"
     );
+}
+
+#[test]
+fn closing_the_low_descriptors_leaves_the_channel_alone() {
+    let Some(py) = python3() else { return };
+    let d = tempdir("closelow");
+    // A program that closes the first few hundred descriptors it did not open and opens
+    // sockets and files in their place. The hook holds the channel far above those numbers
+    // (so another thread's new socket cannot take its number between the hook's check and
+    // its send), so the recording goes on. Before, the channel had a low number: it was
+    // closed with the rest and nothing was recorded.
+    std::fs::write(
+        d.join("closelow.py"),
+        "import os, socket\n\
+         os.closerange(3, 256)\n\
+         a, b = socket.socketpair()\n\
+         files = [open(os.path.join(os.getcwd(), 'own%d.txt' % i), 'w') for i in range(4)]\n\
+         x = [str(i) for i in range(200000)]\n\
+         a.sendall(b'mine'); assert b.recv(16) == b'mine'\n\
+         for f in files:\n    f.write('mine\\n'); f.close()\n",
+    )
+    .unwrap();
+    let out = record(&d, &[py.to_str().unwrap(), "closelow.py"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("closed pybench's channel"), "{err}");
+    for i in 0..4 {
+        let own = std::fs::read_to_string(d.join(format!("own{i}.txt"))).unwrap();
+        assert_eq!(own, "mine\n", "own{i}.txt: {} bytes", own.len());
+    }
+    let stats = pybench()
+        .current_dir(&d)
+        .args(["stats", "t.pbt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    let events: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("events: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no event count in: {text}"));
+    // The 200,000 strings were allocated after the closerange, so they are in the trace.
+    assert!(events > 200_000, "{events} events");
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
