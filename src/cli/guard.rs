@@ -67,12 +67,15 @@ pub fn refuse_overwriting_inputs(
 /// only copy of a recording (a long program run, on a machine since gone), and a mistyped
 /// `-o`, or `record` run twice in one folder, replaced it without a word; an export
 /// (`--csv FILE`) mistyped onto a file of one's own loses that file the same way. A device
-/// or a FIFO (a pipe to another tool, `/dev/null`) is written as always.
+/// or a FIFO (a pipe to another tool, `/dev/null`) is written as always, and so is one of
+/// pybench's own descriptors (`-o /dev/stdout > t.pbt`: the shell opened that file on the
+/// user's word, and it is written through the descriptor, not replaced).
 pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<()> {
     let Ok(link) = std::fs::symlink_metadata(out) else {
         return Ok(());
     };
-    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir())
+        || crate::sys::target::names_own_descriptor(out);
     if force || special || link.is_dir() {
         // A folder is check_output_file's to name.
         return Ok(());

@@ -150,3 +150,28 @@ fn exports_refuse_an_existing_file_unless_forced() {
         let _ = std::fs::remove_dir_all(d.join("results"));
     }
 }
+
+/// `-o /dev/stdout` with stdout sent to a file (`gen … -o /dev/stdout > t.pbt`) is where the
+/// user's shell told pybench to write, not a file of theirs to protect: it used to be refused
+/// as "already exists", after the shell had emptied the file, leaving nothing at all.
+#[test]
+fn a_trace_written_to_stdout_goes_where_the_shell_redirected_it() {
+    let d = tempdir("replacing-stdout");
+    let exe = assert_cmd::cargo::cargo_bin("pybench");
+    let t = d.join("t.pbt");
+    for cmd in [
+        "gen -w dicts --scale 1000 -o /dev/stdout",
+        "convert trace:pip_list -o /dev/stdout",
+    ] {
+        std::fs::write(&t, "yesterday's trace").unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("'{}' {cmd} > '{}'", exe.display(), t.display()))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {err}");
+        assert!(err.contains("/dev/stdout"), "{cmd}: {err}");
+        pybench().arg("stats").arg(&t).assert().success();
+    }
+}
