@@ -1,0 +1,52 @@
+//! What a name given to the trace commands turns out to be: a file of the current folder
+//! named without `/` or `.pbt`, a built-in's name or a spec given to `--trace`, a file that
+//! is not a trace at all, and the spec flags a run of traces alone cannot use. Each is one
+//! line on stderr, exit 2, saying what is wrong with the thing named.
+
+use crate::common::{pybench, tempdir};
+
+/// The one line a refused command printed on stderr, after checking it exited with 2.
+fn refusal(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err.trim_end().to_string()
+}
+
+/// `stats notes` on a file here that is not a trace used to say "unknown workload `notes`;
+/// available workloads: …", as if the file were not there; now the file's own fault is said.
+#[test]
+fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
+    let dir = tempdir("bare-names");
+    std::fs::write(dir.join("empty"), "").unwrap();
+    std::fs::write(dir.join("notes"), "hello\n").unwrap();
+    std::os::unix::fs::symlink("loop_b", dir.join("loop_a")).unwrap();
+    std::os::unix::fs::symlink("loop_a", dir.join("loop_b")).unwrap();
+    std::fs::copy("workloads/traces/compileall.pbt", dir.join("kept")).unwrap();
+    for (name, says) in [
+        ("empty", "empty is empty: neither a trace"),
+        ("notes", "notes:1: key `hello`"),
+        ("loop_a", "loop_a: Too many levels of symbolic links"),
+    ] {
+        for args in [
+            vec!["stats", name],
+            vec!["stats", "trace:compileall", "--compare", name],
+        ] {
+            let err = refusal(pybench().current_dir(&dir).args(&args));
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(!err.contains("unknown workload"), "{args:?}: {err}");
+        }
+    }
+    // A trace so named reads as before, and a built-in's name is still the built-in.
+    pybench()
+        .current_dir(&dir)
+        .args(["stats", "kept"])
+        .assert()
+        .success();
+    std::fs::write(dir.join("dicts"), "").unwrap();
+    pybench()
+        .current_dir(&dir)
+        .args(["stats", "-w", "dicts", "--scale", "1000"])
+        .assert()
+        .success();
+}
