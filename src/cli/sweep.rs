@@ -69,6 +69,10 @@ pub struct SweepArgs {
 }
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
+    // Only traces, however named: `--trace dicts` is not the built-in workload.
+    for t in &args.trace {
+        crate::trace::Source::load_trace(t)?;
+    }
     args.workload.append(&mut args.trace);
     if let Some(dir) = &args.plot {
         super::guard::check_directory("--plot", dir)?;

@@ -76,6 +76,14 @@ impl Source {
         Ok(Source::Synthetic { workload, origin })
     }
 
+    /// Opens what is given where only a trace belongs (`run --trace`, `sweep --trace`) as a
+    /// trace, whatever its name: a built-in's name or a spec given there was replayed as that
+    /// workload without a word, and a file that is no trace was called an "unknown workload";
+    /// now each gets the trace reader's own error (`not a pybench trace (bad magic)`).
+    pub fn load_trace(name: &str) -> anyhow::Result<Source> {
+        Source::open(&Origin::Trace(trace_path(name)?))
+    }
+
     /// Opens an already resolved source (in the child process).
     pub fn open(origin: &Origin) -> anyhow::Result<Source> {
         Ok(match origin {

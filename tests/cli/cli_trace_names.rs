@@ -50,3 +50,36 @@ fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
         .assert()
         .success();
 }
+
+/// `--trace` takes traces: `run --trace dicts` replayed the built-in workload `dicts`, and
+/// `--trace notes` on a file that is no trace called it an unknown workload. Both now get the
+/// trace reader's error, before anything is measured.
+#[test]
+fn trace_flags_take_nothing_but_traces() {
+    let dir = tempdir("trace-flag");
+    std::fs::write(dir.join("notes"), "hello, world\n").unwrap();
+    std::fs::write(dir.join("empty.pbt"), "").unwrap();
+    std::fs::create_dir(dir.join("folder.pbt")).unwrap();
+    let spec = std::fs::canonicalize("workloads/dicts.toml").unwrap();
+    let spec = spec.to_str().unwrap();
+    for (name, says) in [
+        ("dicts", "dicts: cannot open: No such file or directory"),
+        (spec, "byte 0: not a pybench trace (bad magic)"),
+        ("notes", "notes: byte 0: not a pybench trace (bad magic)"),
+        (
+            "empty.pbt",
+            "empty.pbt: byte 0: the file is empty, not a trace",
+        ),
+        ("folder.pbt", "folder.pbt: cannot open: Is a directory"),
+    ] {
+        let run = [
+            "run", "-a", "system", "-r", "1", "--rounds", "2", "--out", "r", "--trace",
+        ];
+        let sweep = ["sweep", "-q", "--preset", "3.11", "--trace"];
+        for args in [&run[..], &sweep[..]] {
+            let err = refusal(pybench().current_dir(&dir).args(args).arg(name));
+            assert!(err.contains(says), "{args:?} {name}: {err}");
+        }
+        assert!(!dir.join("r").exists(), "{name}: nothing measured");
+    }
+}
