@@ -317,6 +317,22 @@ pub fn refuse_spec_flags(o: &Overrides, trace: &str, what: &str) -> anyhow::Resu
     )
 }
 
+/// Refuses `--scale` and `--seed` in a `run` whose every workload is a trace: they shape
+/// synthetic workloads only, and a run of traces alone took them without a word and wrote
+/// them into its results as if they had applied. (`--python` stays: it picks the engine
+/// preset a trace is replayed on.)
+pub fn refuse_unused_spec_flags(o: &Overrides, sources: &[Source]) -> anyhow::Result<()> {
+    let flags = Overrides { python: None, ..*o }.spec_flags();
+    if flags.is_empty() || !sources.iter().all(Source::is_trace) {
+        return Ok(());
+    }
+    let verb = if flags.len() == 1 { "does" } else { "do" };
+    anyhow::bail!(
+        "{} {verb} not apply here: every workload of the run is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
+        crate::workload::and_list(&flags)
+    )
+}
+
 /// `3.11.7` → 3.11; unknown or out-of-range versions clamp to 3.8 / 3.13.
 pub fn python_of(version: &str) -> PyVersion {
     let mut parts = version.split('.');

@@ -83,3 +83,36 @@ fn trace_flags_take_nothing_but_traces() {
         assert!(!dir.join("r").exists(), "{name}: nothing measured");
     }
 }
+
+/// `run --trace t.pbt --scale 5` took the scale without a word and wrote it into the results
+/// as if it had applied; a run of traces alone refuses it, as `stats` and `sweep` do.
+#[test]
+fn a_run_of_traces_alone_refuses_scale_and_seed() {
+    let dir = tempdir("trace-spec-flags");
+    let r = dir.join("r");
+    for (flags, says) in [
+        (&["--scale", "5"][..], "--scale does not apply here"),
+        (&["--seed", "3"][..], "--seed does not apply here"),
+        (
+            &["--scale", "5", "--seed", "3"][..],
+            "--scale and --seed do not apply here",
+        ),
+    ] {
+        let err = refusal(
+            pybench()
+                .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+                .arg("trace:compileall")
+                .args(flags)
+                .arg("--out")
+                .arg(&r),
+        );
+        assert!(
+            err.ends_with(&format!(
+                "{says}: every workload of the run is a trace, replayed as recorded (spec flags \
+                 shape synthetic workloads only)"
+            )),
+            "{flags:?}: {err}"
+        );
+        assert!(!r.exists(), "{flags:?}: nothing measured");
+    }
+}
