@@ -4,6 +4,7 @@
 use crate::sys::target::{same_regular_file, why_not_a_directory};
 use crate::trace::source::file_of;
 use std::ffi::OsStr;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 /// A file a command reads: what it is (for the message) and its path.
@@ -84,6 +85,22 @@ pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<(
         "{flag} {} already exists; give --force to replace it, or another file name",
         out.display()
     )
+}
+
+/// A trace output as given to `-o`, with `-` meaning standard output as it does for `--csv -`:
+/// `gen -o -` used to make a file named `-` in the current folder. Written through pybench's
+/// descriptor 1 (`/dev/stdout`, which the writer honours, see `sys::target`), and refused
+/// when that is a terminal, which a binary trace would only garble.
+pub fn trace_output(out: PathBuf) -> anyhow::Result<PathBuf> {
+    if out.as_os_str() != "-" {
+        return Ok(out);
+    }
+    anyhow::ensure!(
+        !std::io::stdout().is_terminal(),
+        "-o - writes the trace to standard output, which is a terminal here; redirect it to a \
+         file or a pipe, or give -o FILE"
+    );
+    Ok(PathBuf::from("/dev/stdout"))
 }
 
 /// Longest `--label` or `--name`, in characters: with a timestamp, a `-N` suffix and a

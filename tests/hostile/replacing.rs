@@ -175,3 +175,41 @@ fn a_trace_written_to_stdout_goes_where_the_shell_redirected_it() {
         pybench().arg("stats").arg(&t).assert().success();
     }
 }
+
+/// `-o -` is standard output for a trace as `--csv -` is for an export: `gen -o -` used to
+/// make a file named `-` in the current folder. `record -o -` is refused, since the program
+/// writes to standard output too and its output would land inside the trace.
+#[test]
+fn a_dash_output_is_standard_output_not_a_file_named_dash() {
+    let d = tempdir("dash-output");
+    let t = d.join("t.pbt");
+    for args in [
+        &["gen", "-w", "dicts", "--scale", "1000", "-o", "-"][..],
+        &["convert", "trace:pip_list", "-o", "-"][..],
+    ] {
+        let file = std::fs::File::create(&t).unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+            .current_dir(&d)
+            .args(args)
+            .stdout(file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!d.join("-").exists(), "{args:?}: a file named -");
+        pybench().arg("stats").arg(&t).assert().success();
+    }
+    let out = pybench()
+        .current_dir(&d)
+        .args(["record", "-o", "-", "--", "false"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "pybench: error: -o - would put the trace on standard output, where the program \
+         writes too; give -o FILE"
+    );
+    assert!(!d.join("-").exists());
+}
