@@ -11,8 +11,8 @@ pub struct ConvertArgs {
     /// The trace to rewrite: a `.pbt` path or `trace:NAME`. Version 1 and 2 files read.
     #[arg(value_name = "TRACE")]
     trace: String,
-    /// Where to write it; may be the input itself (the new file replaces it only once it is
-    /// complete).
+    /// Where to write it (`-`: standard output); may be the input itself (the new file
+    /// replaces it only once it is complete).
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the output file if it exists and is not the input (without it, an existing
@@ -21,7 +21,8 @@ pub struct ConvertArgs {
     force: bool,
 }
 
-pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    args.out = super::guard::trace_output(args.out)?;
     // Rewriting a trace in place is what `-o` naming the input asks for; anything else that
     // exists there is refused as `gen` and `record` refuse it.
     let input = crate::trace::source::trace_path(&args.trace).ok();

@@ -26,7 +26,7 @@ pub struct GenArgs {
     /// (the allocations and reallocs changed to keep that are counted on stderr).
     #[arg(long, value_name = "TRACE")]
     like: Option<String>,
-    /// Trace file to write.
+    /// Trace file to write (`-`: standard output, which must not be a terminal).
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the output file if it exists (without it, an existing file is refused: a
@@ -61,7 +61,8 @@ fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
+    args.out = super::guard::trace_output(args.out)?;
     // Before any work, for both forms: `-o` must not be the spec or trace it reads.
     if let Some(input) = args.like.as_ref().or(args.workload.as_ref()) {
         let inputs = guard::workload_inputs(std::slice::from_ref(input));

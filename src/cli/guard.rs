@@ -4,6 +4,7 @@
 use crate::sys::target::{same_regular_file, why_not_a_directory};
 use crate::trace::source::file_of;
 use std::ffi::OsStr;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 /// A file a command reads: what it is (for the message) and its path.
@@ -67,12 +68,15 @@ pub fn refuse_overwriting_inputs(
 /// only copy of a recording (a long program run, on a machine since gone), and a mistyped
 /// `-o`, or `record` run twice in one folder, replaced it without a word; an export
 /// (`--csv FILE`) mistyped onto a file of one's own loses that file the same way. A device
-/// or a FIFO (a pipe to another tool, `/dev/null`) is written as always.
+/// or a FIFO (a pipe to another tool, `/dev/null`) is written as always, and so is one of
+/// pybench's own descriptors (`-o /dev/stdout > t.pbt`: the shell opened that file on the
+/// user's word, and it is written through the descriptor, not replaced).
 pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<()> {
     let Ok(link) = std::fs::symlink_metadata(out) else {
         return Ok(());
     };
-    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir())
+        || crate::sys::target::names_own_descriptor(out);
     if force || special || link.is_dir() {
         // A folder is check_output_file's to name.
         return Ok(());
@@ -81,6 +85,22 @@ pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<(
         "{flag} {} already exists; give --force to replace it, or another file name",
         out.display()
     )
+}
+
+/// A trace output as given to `-o`, with `-` meaning standard output as it does for `--csv -`:
+/// `gen -o -` used to make a file named `-` in the current folder. Written through pybench's
+/// descriptor 1 (`/dev/stdout`, which the writer honours, see `sys::target`), and refused
+/// when that is a terminal, which a binary trace would only garble.
+pub fn trace_output(out: PathBuf) -> anyhow::Result<PathBuf> {
+    if out.as_os_str() != "-" {
+        return Ok(out);
+    }
+    anyhow::ensure!(
+        !std::io::stdout().is_terminal(),
+        "-o - writes the trace to standard output, which is a terminal here; redirect it to a \
+         file or a pipe, or give -o FILE"
+    );
+    Ok(PathBuf::from("/dev/stdout"))
 }
 
 /// Longest `--label` or `--name`, in characters: with a timestamp, a `-N` suffix and a

@@ -76,6 +76,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             "no program to record; usage: pybench record [-o FILE] -- python3 script.py ARGS…"
         );
     }
+    // `-` is standard output for `gen` and `convert`; here the program writes there too, and
+    // its output would land inside the trace.
+    anyhow::ensure!(
+        args.out.as_deref() != Some(std::path::Path::new("-")),
+        "-o - would put the trace on standard output, where the program writes too; give -o FILE"
+    );
     let (mask, domains) = domain_mask(&args.domains)?;
     if let Some(name) = &args.name {
         super::guard::check_label("--name", name)?;

@@ -27,6 +27,7 @@ pub struct RunArgs {
     workload: Vec<String>,
     /// Trace files to replay (recorded with `pybench record` or written by `pybench gen`),
     /// after the --workload ones; repeat the flag or separate with commas, as --workload.
+    /// Only traces: a built-in's name or a spec goes to --workload.
     #[arg(long, value_name = "FILE", value_delimiter = ',')]
     trace: Vec<String>,
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
@@ -53,10 +54,12 @@ pub struct RunArgs {
     /// With --precision: the most throughput processes a workload may get.
     #[arg(long, value_name = "N", default_value_t = 200, requires = "precision", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_repetitions: u32,
-    /// Allocation requests to model per workload (overrides the specs).
+    /// Allocation requests to model per workload (overrides the specs; a trace replays as
+    /// recorded, so a run of traces alone refuses it).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
-    /// Seed of the workload generators (overrides the specs).
+    /// Seed of the workload generators (overrides the specs; refused by a run of traces
+    /// alone, as --scale).
     #[arg(long)]
     seed: Option<u64>,
     /// CPython version to model, 3.8 … 3.13 (overrides the specs).
@@ -152,6 +155,10 @@ pub struct RunArgs {
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
+    // Only traces, however named: `--trace dicts` is not the built-in workload.
+    for t in &args.trace {
+        crate::trace::Source::load_trace(t)?;
+    }
     // Traces are workloads like any other from here on.
     args.workload.append(&mut args.trace);
     if args.workload.is_empty() {

@@ -29,7 +29,8 @@ pub struct SweepArgs {
     /// separate with commas. Default: every shipped trace.
     #[arg(long, short, value_delimiter = ',')]
     workload: Vec<String>,
-    /// Trace files, after the --workload ones; repeatable.
+    /// Trace files (or `trace:NAME`), after the --workload ones; repeatable. Only traces:
+    /// a built-in's name or a spec goes to --workload.
     #[arg(long, value_name = "FILE")]
     trace: Vec<String>,
     /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
@@ -69,6 +70,10 @@ pub struct SweepArgs {
 }
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
+    // Only traces, however named: `--trace dicts` is not the built-in workload.
+    for t in &args.trace {
+        crate::trace::Source::load_trace(t)?;
+    }
     args.workload.append(&mut args.trace);
     if let Some(dir) = &args.plot {
         super::guard::check_directory("--plot", dir)?;

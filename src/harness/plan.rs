@@ -137,6 +137,7 @@ impl Plan {
         }
         let mut warnings = Vec::new();
         let sources = load_sources(req, &mut warnings)?;
+        crate::trace::source::refuse_unused_spec_flags(&req.cell.overrides, &sources)?;
         let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
         let mut pythons: Vec<PyVersion> = Vec::new();
         for s in &sources {

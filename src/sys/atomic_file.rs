@@ -14,6 +14,17 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// The longest file name `dir`'s file system takes (`NAME_MAX`), 255 where it cannot say.
+fn name_max(dir: &Path) -> usize {
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 255;
+    };
+    // SAFETY: `path` is a NUL-terminated string that outlives the call; pathconf only reads
+    // it, and returns -1 on any error.
+    let n = unsafe { libc::pathconf(path.as_ptr(), libc::_PC_NAME_MAX) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(255)
+}
+
 /// An output file under construction: writes go to a fresh temporary beside the target,
 /// which [`AtomicFile::commit`] makes durable and renames over the target. Dropped without
 /// a commit (an error anywhere, a panic), the temporary is removed and the target untouched.
@@ -47,7 +58,12 @@ impl AtomicFile {
                 written: 0,
             });
         }
-        let (dir, _) = Self::split(target)?;
+        let (dir, name) = Self::split(target)?;
+        if name.len() > name_max(&dir) {
+            // The nameless temporary does not need the name, so only the commit would fail,
+            // after the work: `record` ran the whole program and then lost its trace.
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
         // Read-write, so that commit can copy it out should linking it fail.
         let nameless = std::fs::OpenOptions::new()
             .read(true)

@@ -71,6 +71,13 @@ pub fn open_in_place(target: &Path) -> io::Result<Option<File>> {
     Ok((opened.is_char_device() || opened.is_fifo()).then_some(file))
 }
 
+/// Whether `path` names one of this process's own descriptors (`/dev/stdout` and the like),
+/// which [`open_in_place`] writes through: what it names was opened by the shell's
+/// redirection, so it is the user's chosen destination, never a file to keep from replacing.
+pub fn names_own_descriptor(path: &Path) -> bool {
+    own_descriptor(path).is_some()
+}
+
 /// The descriptor number when `path`, after any links, is `/proc/<this pid>/fd/N` (also
 /// reached as `/proc/self/fd/N`, `/proc/thread-self/fd/N`, `/dev/fd/N` or `/dev/stdout`).
 fn own_descriptor(path: &Path) -> Option<i32> {

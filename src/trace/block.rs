@@ -37,12 +37,34 @@ fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+/// Reads into `buf` until it is full or the input ends; how many bytes it got.
+fn read_up_to<R: Read>(src: &mut R, buf: &mut [u8]) -> Result<usize, TraceError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match src.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(TraceError::new(0, ErrorKind::Io(e))),
+        }
+    }
+    Ok(got)
+}
+
 /// Reads and checks a header: magic, version, flags, metadata length and JSON, CRC.
 pub fn read_header<R: Read>(src: &mut R) -> Result<Header, TraceError> {
     let mut fixed = [0u8; 24];
-    read_exact_at(src, 0, &mut fixed[..8], "header")?;
-    if fixed[..8] != MAGIC {
+    // Judged on what is there: a text file shorter than the magic is no trace, not a trace
+    // cut "inside the header", and an empty file is said to be empty.
+    let got = read_up_to(src, &mut fixed[..8])?;
+    if got == 0 {
+        return Err(TraceError::new(0, ErrorKind::Empty));
+    }
+    if fixed[..got] != MAGIC[..got] {
         return Err(TraceError::new(0, ErrorKind::BadMagic));
+    }
+    if got < MAGIC.len() {
+        return Err(TraceError::new(0, ErrorKind::Truncated("header")));
     }
     read_exact_at(src, 8, &mut fixed[8..16], "header")?;
     let version = u16::from_le_bytes([fixed[8], fixed[9]]);

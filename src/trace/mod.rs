@@ -129,6 +129,9 @@ pub struct TraceError {
 pub enum ErrorKind {
     #[error("not a pybench trace (bad magic)")]
     BadMagic,
+    /// A file of no bytes: no header to be wrong, so called what it is.
+    #[error("the file is empty, not a trace")]
+    Empty,
     #[error("format version {0} is newer than this pybench reads ({v})", v = format::VERSION)]
     FutureVersion(u16),
     #[error("file ends inside the {0}")]

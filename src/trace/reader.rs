@@ -56,7 +56,13 @@ impl TraceReader<BufReader<File>> {
     /// The file, positioned at its start, and its index.
     pub fn open_indexed(path: &Path) -> Result<(File, Index), TraceError> {
         let io = |e| TraceError::new(0, ErrorKind::Io(e));
-        let mut f = File::open(path).map_err(|e| TraceError::new(0, ErrorKind::Open(e)))?;
+        let open = |e| TraceError::new(0, ErrorKind::Open(e));
+        let mut f = File::open(path).map_err(open)?;
+        // A folder opens; only its read fails, which read as a damaged file ("byte 0: read
+        // failed").
+        if f.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(open(std::io::Error::from_raw_os_error(libc::EISDIR)));
+        }
         let index = scan(&mut BufReader::with_capacity(1 << 12, &mut f))?;
         f.seek(SeekFrom::Start(0)).map_err(io)?;
         Ok((f, index))

@@ -76,6 +76,14 @@ impl Source {
         Ok(Source::Synthetic { workload, origin })
     }
 
+    /// Opens what is given where only a trace belongs (`run --trace`, `sweep --trace`) as a
+    /// trace, whatever its name: a built-in's name or a spec given there was replayed as that
+    /// workload without a word, and a file that is no trace was called an "unknown workload";
+    /// now each gets the trace reader's own error (`not a pybench trace (bad magic)`).
+    pub fn load_trace(name: &str) -> anyhow::Result<Source> {
+        Source::open(&Origin::Trace(trace_path(name)?))
+    }
+
     /// Opens an already resolved source (in the child process).
     pub fn open(origin: &Origin) -> anyhow::Result<Source> {
         Ok(match origin {
@@ -305,6 +313,22 @@ pub fn refuse_spec_flags(o: &Overrides, trace: &str, what: &str) -> anyhow::Resu
     let verb = if flags.len() == 1 { "does" } else { "do" };
     anyhow::bail!(
         "{} {verb} not apply to {trace}: a trace is {what} as recorded (spec flags shape synthetic workloads only)",
+        crate::workload::and_list(&flags)
+    )
+}
+
+/// Refuses `--scale` and `--seed` in a `run` whose every workload is a trace: they shape
+/// synthetic workloads only, and a run of traces alone took them without a word and wrote
+/// them into its results as if they had applied. (`--python` stays: it picks the engine
+/// preset a trace is replayed on.)
+pub fn refuse_unused_spec_flags(o: &Overrides, sources: &[Source]) -> anyhow::Result<()> {
+    let flags = Overrides { python: None, ..*o }.spec_flags();
+    if flags.is_empty() || !sources.iter().all(Source::is_trace) {
+        return Ok(());
+    }
+    let verb = if flags.len() == 1 { "does" } else { "do" };
+    anyhow::bail!(
+        "{} {verb} not apply here: every workload of the run is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
         crate::workload::and_list(&flags)
     )
 }

@@ -160,8 +160,7 @@ impl Workload {
         }
     }
 
-    /// A built-in name, or a path to a spec file (anything ending in `.toml` or containing
-    /// a path separator).
+    /// A built-in name, or a path to a spec file (see [`Self::names_a_file`]).
     pub fn load(name_or_path: &str) -> Result<Self, SpecError> {
         if !Self::names_a_file(name_or_path) {
             return Self::builtin(name_or_path);
@@ -181,11 +180,16 @@ impl Workload {
     }
 
     /// Whether a `-w` argument names a spec file rather than a built-in workload: it ends in
-    /// `.toml` or holds a path separator.
+    /// `.toml`, holds a path separator, or is no built-in's name but something is there on
+    /// disk. Without the last, `stats notes` or `run --trace old` on a file of the current
+    /// folder (no `/`, no `.pbt`) that is not a trace was called an "unknown workload" and
+    /// the file's own fault (empty, not a spec, a link loop) was never said.
     pub fn names_a_file(name_or_path: &str) -> bool {
         name_or_path.ends_with(".toml")
             || name_or_path.contains('/')
             || name_or_path.contains(std::path::MAIN_SEPARATOR)
+            || (!BUILTINS.iter().any(|b| b.0 == name_or_path)
+                && std::fs::symlink_metadata(name_or_path).is_ok())
     }
 
     /// The event stream of this spec: deterministic in (spec, python, scale, seed).

@@ -24,5 +24,6 @@ mod cli_shard;
 mod cli_shard_refusals;
 mod cli_trace;
 mod cli_trace_input;
+mod cli_trace_names;
 mod cli_verdict;
 mod cli_workloads;

@@ -215,6 +215,43 @@ fn trace_writers_name_a_full_output_in_their_error() {
     }
 }
 
+/// An output name longer than the file system takes (`NAME_MAX`) is refused before any
+/// work: the nameless temporary needs no name, so only the final rename failed, and `record`
+/// first ran the whole program (here `touch`, whose file says whether it ran), then lost it.
+#[test]
+fn an_output_name_too_long_is_refused_before_the_program_runs() {
+    let d = tempdir("name-too-long");
+    let long = d.join(format!("{}.pbt", "a".repeat(300)));
+    let ran = d.join("ran");
+    let runs = [
+        pybench()
+            .arg("record")
+            .arg("-o")
+            .arg(&long)
+            .arg("--")
+            .arg("touch")
+            .arg(&ran)
+            .output()
+            .unwrap(),
+        pybench()
+            .args(["gen", "-w", "dicts", "--scale", "1000", "-o"])
+            .arg(&long)
+            .output()
+            .unwrap(),
+    ];
+    for out in runs {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot create") && err.contains("File name too long"),
+            "{err}"
+        );
+    }
+    assert!(!ran.exists(), "the program must not run");
+    assert_eq!(entries(&d), Vec::<String>::new());
+}
+
 #[test]
 fn gen_replaces_a_planted_link_instead_of_writing_through_it() {
     let d = tempdir("genlink");

@@ -150,3 +150,66 @@ fn exports_refuse_an_existing_file_unless_forced() {
         let _ = std::fs::remove_dir_all(d.join("results"));
     }
 }
+
+/// `-o /dev/stdout` with stdout sent to a file (`gen … -o /dev/stdout > t.pbt`) is where the
+/// user's shell told pybench to write, not a file of theirs to protect: it used to be refused
+/// as "already exists", after the shell had emptied the file, leaving nothing at all.
+#[test]
+fn a_trace_written_to_stdout_goes_where_the_shell_redirected_it() {
+    let d = tempdir("replacing-stdout");
+    let exe = assert_cmd::cargo::cargo_bin("pybench");
+    let t = d.join("t.pbt");
+    for cmd in [
+        "gen -w dicts --scale 1000 -o /dev/stdout",
+        "convert trace:pip_list -o /dev/stdout",
+    ] {
+        std::fs::write(&t, "yesterday's trace").unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("'{}' {cmd} > '{}'", exe.display(), t.display()))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {err}");
+        assert!(err.contains("/dev/stdout"), "{cmd}: {err}");
+        pybench().arg("stats").arg(&t).assert().success();
+    }
+}
+
+/// `-o -` is standard output for a trace as `--csv -` is for an export: `gen -o -` used to
+/// make a file named `-` in the current folder. `record -o -` is refused, since the program
+/// writes to standard output too and its output would land inside the trace.
+#[test]
+fn a_dash_output_is_standard_output_not_a_file_named_dash() {
+    let d = tempdir("dash-output");
+    let t = d.join("t.pbt");
+    for args in [
+        &["gen", "-w", "dicts", "--scale", "1000", "-o", "-"][..],
+        &["convert", "trace:pip_list", "-o", "-"][..],
+    ] {
+        let file = std::fs::File::create(&t).unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+            .current_dir(&d)
+            .args(args)
+            .stdout(file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!d.join("-").exists(), "{args:?}: a file named -");
+        pybench().arg("stats").arg(&t).assert().success();
+    }
+    let out = pybench()
+        .current_dir(&d)
+        .args(["record", "-o", "-", "--", "false"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "pybench: error: -o - would put the trace on standard output, where the program \
+         writes too; give -o FILE"
+    );
+    assert!(!d.join("-").exists());
+}

@@ -365,3 +365,24 @@ fn fidelity_of(trace: &std::path::Path, minor: u32) -> (serde_json::Value, Vec<s
     }
     (doc, differ)
 }
+
+/// `stats` prints the recording's `unknown_frees` (every pre-hook free, shutdown included) a
+/// line above the accounting's pre-hook frees (MEM and OBJ only, between the two reports);
+/// the second line says which frees it counts, so the two numbers do not read as one figure
+/// given twice.
+#[test]
+fn stats_says_which_pre_hook_frees_the_accounting_counts() {
+    let out = pybench()
+        .args(["stats", "trace:pip_list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unknown_frees 35541"), "{text}");
+    assert!(
+        text.contains(
+            "; 207 frees of pre-hook mem/obj blocks between the two (10 of unknown class)\n"
+        ),
+        "{text}"
+    );
+}

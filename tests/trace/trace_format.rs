@@ -363,6 +363,16 @@ fn wrong_magic_and_future_version() {
     );
 }
 
+/// What a file shorter than a trace's magic is: empty, the start of a trace cut there, or
+/// not a trace at all (a 6-byte text file was "file ends inside the header", as if a trace).
+#[test]
+fn a_file_shorter_than_the_magic_is_called_what_it_is() {
+    let whole = small_file();
+    assert_eq!(err(&[]), "byte 0: the file is empty, not a trace");
+    assert_eq!(err(b"hello\n"), "byte 0: not a pybench trace (bad magic)");
+    assert_eq!(err(&whole[..5]), "byte 0: file ends inside the header");
+}
+
 /// A version-1 file whose one events block holds `raw` (compressed and checksummed
 /// correctly), so the version-1 event decoder's own checks are what fails.
 fn with_block(raw: &[u8], events: u32) -> Vec<u8> {

@@ -1,0 +1,118 @@
+//! What a name given to the trace commands turns out to be: a file of the current folder
+//! named without `/` or `.pbt`, a built-in's name or a spec given to `--trace`, a file that
+//! is not a trace at all, and the spec flags a run of traces alone cannot use. Each is one
+//! line on stderr, exit 2, saying what is wrong with the thing named.
+
+use crate::common::{pybench, tempdir};
+
+/// The one line a refused command printed on stderr, after checking it exited with 2.
+fn refusal(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err.trim_end().to_string()
+}
+
+/// `stats notes` on a file here that is not a trace used to say "unknown workload `notes`;
+/// available workloads: …", as if the file were not there; now the file's own fault is said.
+#[test]
+fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
+    let dir = tempdir("bare-names");
+    std::fs::write(dir.join("empty"), "").unwrap();
+    std::fs::write(dir.join("notes"), "hello\n").unwrap();
+    std::os::unix::fs::symlink("loop_b", dir.join("loop_a")).unwrap();
+    std::os::unix::fs::symlink("loop_a", dir.join("loop_b")).unwrap();
+    std::fs::copy("workloads/traces/compileall.pbt", dir.join("kept")).unwrap();
+    for (name, says) in [
+        ("empty", "empty is empty: neither a trace"),
+        ("notes", "notes:1: key `hello`"),
+        ("loop_a", "loop_a: Too many levels of symbolic links"),
+    ] {
+        for args in [
+            vec!["stats", name],
+            vec!["stats", "trace:compileall", "--compare", name],
+        ] {
+            let err = refusal(pybench().current_dir(&dir).args(&args));
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(!err.contains("unknown workload"), "{args:?}: {err}");
+        }
+    }
+    // A trace so named reads as before, and a built-in's name is still the built-in.
+    pybench()
+        .current_dir(&dir)
+        .args(["stats", "kept"])
+        .assert()
+        .success();
+    std::fs::write(dir.join("dicts"), "").unwrap();
+    pybench()
+        .current_dir(&dir)
+        .args(["stats", "-w", "dicts", "--scale", "1000"])
+        .assert()
+        .success();
+}
+
+/// `--trace` takes traces: `run --trace dicts` replayed the built-in workload `dicts`, and
+/// `--trace notes` on a file that is no trace called it an unknown workload. Both now get the
+/// trace reader's error, before anything is measured.
+#[test]
+fn trace_flags_take_nothing_but_traces() {
+    let dir = tempdir("trace-flag");
+    std::fs::write(dir.join("notes"), "hello, world\n").unwrap();
+    std::fs::write(dir.join("empty.pbt"), "").unwrap();
+    std::fs::create_dir(dir.join("folder.pbt")).unwrap();
+    let spec = std::fs::canonicalize("workloads/dicts.toml").unwrap();
+    let spec = spec.to_str().unwrap();
+    for (name, says) in [
+        ("dicts", "dicts: cannot open: No such file or directory"),
+        (spec, "byte 0: not a pybench trace (bad magic)"),
+        ("notes", "notes: byte 0: not a pybench trace (bad magic)"),
+        (
+            "empty.pbt",
+            "empty.pbt: byte 0: the file is empty, not a trace",
+        ),
+        ("folder.pbt", "folder.pbt: cannot open: Is a directory"),
+    ] {
+        let run = [
+            "run", "-a", "system", "-r", "1", "--rounds", "2", "--out", "r", "--trace",
+        ];
+        let sweep = ["sweep", "-q", "--preset", "3.11", "--trace"];
+        for args in [&run[..], &sweep[..]] {
+            let err = refusal(pybench().current_dir(&dir).args(args).arg(name));
+            assert!(err.contains(says), "{args:?} {name}: {err}");
+        }
+        assert!(!dir.join("r").exists(), "{name}: nothing measured");
+    }
+}
+
+/// `run --trace t.pbt --scale 5` took the scale without a word and wrote it into the results
+/// as if it had applied; a run of traces alone refuses it, as `stats` and `sweep` do.
+#[test]
+fn a_run_of_traces_alone_refuses_scale_and_seed() {
+    let dir = tempdir("trace-spec-flags");
+    let r = dir.join("r");
+    for (flags, says) in [
+        (&["--scale", "5"][..], "--scale does not apply here"),
+        (&["--seed", "3"][..], "--seed does not apply here"),
+        (
+            &["--scale", "5", "--seed", "3"][..],
+            "--scale and --seed do not apply here",
+        ),
+    ] {
+        let err = refusal(
+            pybench()
+                .args(["run", "-a", "system", "-r", "1", "--rounds", "2", "--trace"])
+                .arg("trace:compileall")
+                .args(flags)
+                .arg("--out")
+                .arg(&r),
+        );
+        assert!(
+            err.ends_with(&format!(
+                "{says}: every workload of the run is a trace, replayed as recorded (spec flags \
+                 shape synthetic workloads only)"
+            )),
+            "{flags:?}: {err}"
+        );
+        assert!(!r.exists(), "{flags:?}: nothing measured");
+    }
+}
