@@ -14,7 +14,8 @@ pub struct PlotArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
-    /// With --out: replace an index.html there that pybench did not write (refused otherwise).
+    /// With --out: replace an index.html, or a plots/*.svg of a chart's name, there that
+    /// pybench did not write (refused otherwise).
     #[arg(long, short)]
     force: bool,
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 
 /// Refuses `out` when it holds the `results.json` of a run other than `results` (read from
 /// the folder `from`), or (unless `force`) an `index.html` that is not a pybench run page —
-/// a page of the user's own, which the run's page would replace; any other folder, existing
+/// a page of the user's own, which the run's page would replace — or a file under `plots/`
+/// with the name of one of this run's charts that is not a pybench chart (a folder of the
+/// user's own `plots/ops_per_sec.svg` lost it without a word); any other folder, existing
 /// or not, is fine.
 pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> anyhow::Result<()> {
     if same_folder(from, out) {
@@ -21,6 +23,31 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> 
              replace it; choose another folder, or --force to replace it",
             out.display()
         );
+    }
+    if !force {
+        let plots = out.join("plots");
+        let foreign: Vec<String> = super::figures(results)
+            .0
+            .into_iter()
+            .map(|f| f.file)
+            .filter(|f| {
+                let path = plots.join(f);
+                std::fs::symlink_metadata(&path).is_ok() && !is_chart(&path)
+            })
+            .collect();
+        if let Some(first) = foreign.first() {
+            anyhow::bail!(
+                "--out {}: {} that pybench did not draw ({}{}): this run's charts would \
+                 replace it; choose another folder, or --force to replace it",
+                out.display(),
+                if foreign.len() == 1 { "plots/ holds a file" } else { "plots/ holds files" },
+                plots.join(first).display(),
+                match foreign.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                }
+            );
+        }
     }
     let theirs = out.join("results.json");
     if !theirs.exists() {
@@ -52,6 +79,22 @@ fn is_run_page(path: &Path) -> bool {
         return false;
     };
     head.starts_with(b"<!DOCTYPE html>") && head.windows(TITLE.len()).any(|w| w == TITLE)
+}
+
+/// Whether `path` is a regular file (not a link) that begins as every chart `plot::svg`
+/// draws: its opening tag, with the charts' font list.
+fn is_chart(path: &Path) -> bool {
+    use super::svg::{FONTS, OPENING};
+    use crate::sys::fs::{is_symlink, regular_file_head};
+    let Some(head) = (!is_symlink(path))
+        .then(|| regular_file_head::<256>(path))
+        .flatten()
+    else {
+        return false;
+    };
+    let fonts = format!("font-family=\"{FONTS}\"");
+    head.starts_with(OPENING.as_bytes())
+        && head.windows(fonts.len()).any(|w| w == fonts.as_bytes())
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

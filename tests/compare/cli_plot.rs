@@ -420,3 +420,29 @@ fn plot_out_never_replaces_a_page_it_did_not_write() {
     assert!(read(&site.join("index.html")).contains("<title>pybench run mine"));
     plot().assert().success();
 }
+
+#[test]
+fn plot_out_never_replaces_a_chart_it_did_not_draw() {
+    let tmp = tempdir("plot-chart");
+    let mine = save(&tmp, "mine", &run("mine", 1, |_, _, _| 1e7));
+    let site = tmp.join("site");
+    std::fs::create_dir_all(site.join("plots")).unwrap();
+    let chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n";
+    let own = site.join("plots/ops_per_sec.svg");
+    std::fs::write(&own, chart).unwrap();
+    let plot = || {
+        let mut c = pybench();
+        c.args(["plot", "-q"]).arg(&mine).arg("--out").arg(&site);
+        c
+    };
+    let a = plot().assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ops_per_sec.svg"), "{err}");
+    assert_eq!(read(&own), chart, "left alone");
+    assert!(!site.join("index.html").exists(), "nothing written");
+    // With --force it is replaced; pybench's own chart there then is, without asking.
+    plot().arg("--force").assert().success();
+    assert!(read(&own).contains("<title>"), "replaced by the run's chart");
+    plot().assert().success();
+}
