@@ -55,7 +55,8 @@ pub struct SweepArgs {
     /// Also write the table as CSV, one row per cell (an existing FILE only with --force).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Replace an existing --csv FILE (without it, an existing file is refused).
+    /// Replace an existing --csv FILE, and files in --plot DIR named as this sweep's
+    /// heatmaps that pybench did not draw (without it, either is refused).
     #[arg(short, long)]
     force: bool,
     /// Also write heatmaps (arena size × pool size) of every figure into DIR.
@@ -110,6 +111,9 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Even with --quiet: a cut stream is never silent.
     for note in &result.notes {
         eprintln!("warning: {note}");
+    }
+    if let Some(dir) = &args.plot {
+        sweep::heatmap::check_targets(&result, dir, args.force)?;
     }
     if let Some(path) = &args.csv {
         sweep::report::write_csv(&result, path)?;

@@ -16,7 +16,7 @@ pub mod svg;
 mod target;
 
 pub use labels::{fmt_bytes, fmt_ns};
-pub use target::check_out;
+pub use target::{check_out, drawn_by_pybench};
 
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, RunResults};

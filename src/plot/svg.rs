@@ -274,9 +274,9 @@ const RIGHT: f64 = 600.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 370.0;
 
-/// The opening of every chart `frame` draws, up to its size: with [`FONTS`], what tells a
-/// chart of pybench's (of every version that drew one) from a file of the user's own
-/// (`plot::check_out`).
+/// The opening of every chart `frame` and `plot::heatmap` draw, up to its size: with
+/// [`FONTS`], what tells a chart of pybench's (of every version that drew one) from a file of
+/// the user's own (`plot::drawn_by_pybench`).
 pub const OPENING: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width=""#;
 
 /// The font list of every chart's opening tag.

@@ -32,7 +32,7 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> 
             .map(|f| f.file)
             .filter(|f| {
                 let path = plots.join(f);
-                std::fs::symlink_metadata(&path).is_ok() && !is_chart(&path)
+                std::fs::symlink_metadata(&path).is_ok() && !drawn_by_pybench(&path)
             })
             .collect();
         if let Some(first) = foreign.first() {
@@ -81,9 +81,10 @@ fn is_run_page(path: &Path) -> bool {
     head.starts_with(b"<!DOCTYPE html>") && head.windows(TITLE.len()).any(|w| w == TITLE)
 }
 
-/// Whether `path` is a regular file (not a link) that begins as every chart `plot::svg`
-/// draws: its opening tag, with the charts' font list.
-fn is_chart(path: &Path) -> bool {
+/// Whether `path` is a regular file (not a link) that begins as every chart `plot::svg` and
+/// `plot::heatmap` draw: their opening tag, with the charts' font list. What `plot --out` and
+/// `sweep --plot` may replace without `--force`.
+pub fn drawn_by_pybench(path: &Path) -> bool {
     use super::svg::{FONTS, OPENING};
     use crate::sys::fs::{is_symlink, regular_file_head};
     let Some(head) = (!is_symlink(path))
