@@ -40,7 +40,11 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> 
                 "--out {}: {} that pybench did not draw ({}{}): this run's charts would \
                  replace it; choose another folder, or --force to replace it",
                 out.display(),
-                if foreign.len() == 1 { "plots/ holds a file" } else { "plots/ holds files" },
+                if foreign.len() == 1 {
+                    "plots/ holds a file"
+                } else {
+                    "plots/ holds files"
+                },
                 plots.join(first).display(),
                 match foreign.len() {
                     1 => String::new(),
@@ -94,8 +98,7 @@ pub fn drawn_by_pybench(path: &Path) -> bool {
         return false;
     };
     let fonts = format!("font-family=\"{FONTS}\"");
-    head.starts_with(OPENING.as_bytes())
-        && head.windows(fonts.len()).any(|w| w == fonts.as_bytes())
+    head.starts_with(OPENING.as_bytes()) && head.windows(fonts.len()).any(|w| w == fonts.as_bytes())
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

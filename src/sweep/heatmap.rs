@@ -257,9 +257,7 @@ pub fn check_targets(r: &SweepResult, dir: &Path, force: bool) -> anyhow::Result
         .into_iter()
         .map(|(file, _)| dir.join(file))
         .filter(|p| {
-            std::fs::symlink_metadata(p).is_ok()
-                && !marked(p)
-                && !crate::plot::drawn_by_pybench(p)
+            std::fs::symlink_metadata(p).is_ok() && !marked(p) && !crate::plot::drawn_by_pybench(p)
         })
         .collect();
     match foreign.first() {

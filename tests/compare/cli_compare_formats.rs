@@ -46,7 +46,11 @@ fn csv_and_json_name_every_rows_verdict_and_test_alike() {
         "cur",
         &run("cur", 5, |w, a, rep| {
             let noisy = w == "churn" && a == "system";
-            1e7 * if noisy { [1.3, 0.7, 1.2, 0.8, 1.1][rep as usize] } else { 1.0 }
+            1e7 * if noisy {
+                [1.3, 0.7, 1.2, 0.8, 1.1][rep as usize]
+            } else {
+                1.0
+            }
         }),
     );
     let columns = ["workload", "allocator", "metric", "op", "verdict", "test"];
@@ -55,7 +59,9 @@ fn csv_and_json_name_every_rows_verdict_and_test_alike() {
     assert_eq!(csv.len(), json.len(), "{csv:?}\n{json:?}");
     for [w, a, m, op, verdict, test] in &csv {
         let key = [w.clone(), a.clone(), m.clone(), op.clone()];
-        let j = json.get(&key).unwrap_or_else(|| panic!("no JSON row {key:?}"));
+        let j = json
+            .get(&key)
+            .unwrap_or_else(|| panic!("no JSON row {key:?}"));
         assert_eq!((verdict, test), (&j.0, &j.1), "{key:?}");
     }
     // Not vacuous: the rows hold a rank-tested "not significant" and a Welch-tested one.

@@ -95,7 +95,8 @@ fn plot_writes_every_chart_with_series_labels_and_legend() {
         assert!(texts(&svg, "tick").contains(&"churn".to_string()));
     }
     let ops = read(&plots.join("ops_per_sec.svg"));
-    assert!(ops.contains("throughput (ops/s, untimed pass)"));
+    // Gross, and said so: the tables beside it give net ops/s.
+    assert!(ops.contains("gross throughput (ops/s, harness included)"));
     assert!(read(&plots.join("frag_ratio.svg")).contains("RSS = live bytes"));
 
     // index.html shows every SVG and the summary tables.
@@ -443,6 +444,9 @@ fn plot_out_never_replaces_a_chart_it_did_not_draw() {
     assert!(!site.join("index.html").exists(), "nothing written");
     // With --force it is replaced; pybench's own chart there then is, without asking.
     plot().arg("--force").assert().success();
-    assert!(read(&own).contains("<title>"), "replaced by the run's chart");
+    assert!(
+        read(&own).contains("<title>"),
+        "replaced by the run's chart"
+    );
     plot().assert().success();
 }

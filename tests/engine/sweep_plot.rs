@@ -102,10 +102,14 @@ fn plot_never_replaces_a_file_of_a_heatmaps_name_that_pybench_did_not_draw() {
                  <rect width=\"640\" height=\"300\" fill=\"#ffffff\"/>\n</svg>\n";
     std::fs::write(&mine, older).unwrap();
     sweep().assert().success();
-    assert!(std::fs::read_to_string(&mine).unwrap().starts_with("<!-- pybench sweep heatmap"));
+    assert!(std::fs::read_to_string(&mine)
+        .unwrap()
+        .starts_with("<!-- pybench sweep heatmap"));
     // The user's own file again, with --force: replaced.
     std::fs::write(&mine, "<svg/>").unwrap();
     std::fs::remove_file(&csv).unwrap();
     sweep().arg("--force").assert().success();
-    assert!(std::fs::read_to_string(&mine).unwrap().starts_with("<!-- pybench sweep heatmap"));
+    assert!(std::fs::read_to_string(&mine)
+        .unwrap()
+        .starts_with("<!-- pybench sweep heatmap"));
 }
