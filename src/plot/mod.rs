@@ -4,8 +4,8 @@
 //!
 //! - `rss-<workload>.svg`: RSS over the replay, one line per allocator (first repetition);
 //! - `latency-<workload>.svg`: HDR-style percentile curves of all ops, log-scaled tail;
-//! - `throughput.svg`, `frag_ratio.svg`: medians per workload and allocator, error bars from
-//!   the smallest to the largest repetition;
+//! - `ops_per_sec.svg` (gross), `frag_ratio.svg`: medians per workload and allocator, error
+//!   bars from the smallest to the largest repetition;
 //! - `pools-<workload>.svg`: the engine's pools per size class.
 
 mod finite;
