@@ -46,8 +46,12 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
             .written
             .iter()
             .filter(|p| p.extension() == Some("svg".as_ref()));
+        let removed = match plots.removed.len() {
+            0 => String::new(),
+            n => format!(" (removed {n} chart(s) an earlier plot left there)"),
+        };
         eprintln!(
-            "{} plot(s) written; open {}",
+            "{} plot(s) written{removed}; open {}",
             svgs.count(),
             dir.join("index.html").display()
         );

@@ -41,6 +41,9 @@ pub struct Figure {
 pub struct Plots {
     pub written: Vec<PathBuf>,
     pub skipped: Vec<String>,
+    /// Charts an earlier plot wrote into the folder that this one did not, removed
+    /// (`target::stale_charts`).
+    pub removed: Vec<PathBuf>,
 }
 
 /// Writes `dir/plots/*.svg` and `dir/index.html`.
@@ -49,7 +52,7 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
     let (figures, skipped) = figures(results);
-    let mut written = Vec::new();
+    let (mut written, mut removed) = (Vec::new(), Vec::new());
     for f in &figures {
         let path = plots.join(&f.file);
         write_atomically(&path, |out| out.write_all(f.svg.as_bytes()))?;
@@ -59,7 +62,17 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     let page = html::page(results, &figures);
     write_atomically(&index, |out| out.write_all(page.as_bytes()))?;
     written.push(index);
-    Ok(Plots { written, skipped })
+    // Only once everything is written: an earlier plot's charts are what remains otherwise.
+    for stale in target::stale_charts(&plots, &written) {
+        if std::fs::remove_file(&stale).is_ok() {
+            removed.push(stale);
+        }
+    }
+    Ok(Plots {
+        written,
+        skipped,
+        removed,
+    })
 }
 
 /// Every chart the results allow, in page order, and a line for each chart left out because

@@ -107,3 +107,34 @@ fn same_folder(a: &Path, b: &Path) -> bool {
         _ => false,
     }
 }
+
+/// The charts an earlier plot left in `plots` that this one did not write (`written`): files
+/// named as `plot` names its charts (`ops_per_sec.svg`, `frag_ratio.svg`, `rss-*`,
+/// `latency-*` and `pools-*.svg`) that pybench drew ([`drawn_by_pybench`]). Plotting run B
+/// into a folder run A's charts were in left A's `rss-dicts.svg` beside B's, where it read as
+/// B's (and a chart B could not draw left A's of that name in its place). Anything else —
+/// a sweep's heatmaps, a file of the user's own — is not named.
+pub(super) fn stale_charts(
+    plots: &Path,
+    written: &[std::path::PathBuf],
+) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(plots) else {
+        return Vec::new();
+    };
+    let chart_name = |name: &str| {
+        name.ends_with(".svg")
+            && (name == "ops_per_sec.svg"
+                || name == "frag_ratio.svg"
+                || ["rss-", "latency-", "pools-"]
+                    .iter()
+                    .any(|p| name.starts_with(p)))
+    };
+    let mut out: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .filter(|e| chart_name(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .filter(|p| !written.contains(p) && drawn_by_pybench(p))
+        .collect();
+    out.sort();
+    out
+}
