@@ -131,7 +131,8 @@ pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Refuses, before a long run, an output file that could not be written at its end: a
-/// directory, or a path whose folder is missing or is not a folder.
+/// directory, a path whose folder is missing or is not a folder, or one in a folder that
+/// takes no new file (`sys::atomic_file::probe`).
 pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     if path.is_dir() {
         anyhow::bail!("{flag} {} is a directory", path.display());
@@ -144,20 +145,20 @@ pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if let Some((at, why)) = why_not_a_directory(parent) {
-        anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display());
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some((at, why)) = why_not_a_directory(parent) {
+            anyhow::bail!("{flag} {}: {} {why}", path.display(), at.display());
+        }
+        if !parent.is_dir() {
+            anyhow::bail!(
+                "{flag} {}: the folder {} does not exist",
+                path.display(),
+                parent.display()
+            );
+        }
     }
-    if !parent.is_dir() {
-        anyhow::bail!(
-            "{flag} {}: the folder {} does not exist",
-            path.display(),
-            parent.display()
-        );
-    }
-    Ok(())
+    crate::sys::atomic_file::probe(path)
+        .map_err(|e| anyhow::anyhow!("{flag} {} cannot be written: {e}", path.display()))
 }
 
 /// Refuses two outputs at one target — both `-` (stdout), or two paths naming one file,

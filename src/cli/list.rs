@@ -30,7 +30,8 @@ pub struct ListArgs {
 enum ListWhat {
     /// pymalloc engine presets and their geometry.
     Presets,
-    /// Built-in workloads: name, generator, default scale, description.
+    /// Built-in workloads (name, generator, default scale, description) and the shipped
+    /// traces (`trace:NAME`: the CPython that recorded them, size, command).
     Workloads,
     /// Allocators: name, version, and whether each is available here (and why not).
     Allocators,

@@ -14,7 +14,8 @@ pub struct PlotArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
-    /// With --out: replace an index.html there that pybench did not write (refused otherwise).
+    /// With --out: replace an index.html, or a plots/*.svg of a chart's name, there that
+    /// pybench did not write (refused otherwise).
     #[arg(long, short)]
     force: bool,
 }
@@ -45,8 +46,12 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
             .written
             .iter()
             .filter(|p| p.extension() == Some("svg".as_ref()));
+        let removed = match plots.removed.len() {
+            0 => String::new(),
+            n => format!(" (removed {n} chart(s) an earlier plot left there)"),
+        };
         eprintln!(
-            "{} plot(s) written; open {}",
+            "{} plot(s) written{removed}; open {}",
             svgs.count(),
             dir.join("index.html").display()
         );

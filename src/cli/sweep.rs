@@ -53,10 +53,12 @@ pub struct SweepArgs {
     /// Threads running cells (default: one per core); 1 runs them one after another.
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
-    /// Also write the table as CSV, one row per cell (an existing FILE only with --force).
+    /// Also write the table as CSV, one row per cell (an existing FILE only with --force;
+    /// `-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Replace an existing --csv FILE (without it, an existing file is refused).
+    /// Replace an existing --csv FILE, and files in --plot DIR named as this sweep's
+    /// heatmaps that pybench did not draw (without it, either is refused).
     #[arg(short, long)]
     force: bool,
     /// Also write heatmaps (arena size × pool size) of every figure into DIR.
@@ -81,7 +83,9 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let (Some(dir), Some(csv)) = (&args.plot, &args.csv) {
         super::guard::refuse_same_target(&[("--plot", dir), ("--csv", csv)])?;
     }
-    if let Some(csv) = &args.csv {
+    // `--csv -` is stdout, in place of the table, as for `run`; it wrote a file named `-`.
+    let csv_to_stdout = args.csv.as_deref() == Some(std::path::Path::new("-"));
+    if let Some(csv) = args.csv.as_ref().filter(|_| !csv_to_stdout) {
         super::guard::check_output_file("--csv", csv)?;
         let inputs = super::guard::workload_inputs(&args.workload);
         super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
@@ -116,7 +120,10 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     for note in &result.notes {
         eprintln!("warning: {note}");
     }
-    if let Some(path) = &args.csv {
+    if let Some(dir) = &args.plot {
+        sweep::heatmap::check_targets(&result, dir, args.force)?;
+    }
+    if let Some(path) = args.csv.as_ref().filter(|_| !csv_to_stdout) {
         sweep::report::write_csv(&result, path)?;
     }
     if let Some(dir) = &args.plot {
@@ -128,11 +135,17 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
             eprintln!("pybench sweep: {}", w.summary(dir));
         }
     }
-    write!(
-        std::io::stdout().lock(),
-        "{}",
-        sweep::report::render(&result)
-    )?;
+    if csv_to_stdout {
+        std::io::stdout()
+            .lock()
+            .write_all(&sweep::report::csv(&result)?)?;
+    } else {
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            sweep::report::render(&result)
+        )?;
+    }
     if !args.quiet {
         eprintln!(
             "pybench sweep: {} cells on {} thread{} in {:.1} s",

@@ -125,6 +125,9 @@ pub enum Verdict {
     Regressed,
     Improved,
     Unchanged,
+    /// Spelt as in the Markdown table and the CSV (`label`), so one script reads the
+    /// verdicts of every format alike (JSON said `not_significant` until 2026-12-05).
+    #[serde(rename = "not significant")]
     NotSignificant,
 }
 
@@ -206,6 +209,10 @@ pub struct Row {
     /// Bootstrap interval of the ratio (timing and counters).
     pub interval: Option<(f64, f64)>,
     pub p_value: Option<f64>,
+    /// The rank test's method, when one ran. Not serialized as it is: JSON's `test` is
+    /// [`Row::test_name`], the CSV's column, which also names Welch's tests (it said
+    /// `exact` or null where the CSV said `mann_whitney_exact` or `welch_log`).
+    #[serde(skip)]
     pub test: Option<crate::stats::UMethod>,
     pub verdict: Verdict,
     /// Why a row is not significant, or anything else the reader should know.
@@ -274,6 +281,7 @@ pub struct Comparison {
     pub baseline: Side,
     pub current: Side,
     pub settings: Settings,
+    #[serde(serialize_with = "rows_with_test_names")]
     pub rows: Vec<Row>,
     pub geomeans: Vec<GeoMean>,
     /// Caveats: parameter differences allowed, metrics only on one side, few repetitions.
@@ -282,6 +290,39 @@ pub struct Comparison {
     /// one side only, not compared.
     pub only_in_baseline: Vec<String>,
     pub only_in_current: Vec<String>,
+}
+
+impl Row {
+    /// The test behind the row's p-value, named as the CSV's `test` column and JSON's `test`
+    /// field name it (one spelling for both): `welch_log_per_process`, `welch_log` (memory),
+    /// `mann_whitney_exact`, `mann_whitney_normal`; `None` when no test ran (exact metrics,
+    /// identical sides, a single repetition).
+    pub fn test_name(&self) -> Option<&'static str> {
+        use crate::stats::UMethod;
+        match (self.test, self.per_process) {
+            (_, Some(_)) => Some("welch_log_per_process"),
+            (None, None) if self.class == Class::Memory && self.p_value.is_some() => {
+                Some("welch_log")
+            }
+            (Some(UMethod::Exact), _) => Some("mann_whitney_exact"),
+            (Some(UMethod::Normal), _) => Some("mann_whitney_normal"),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Serializes each row with its `test` named by [`Row::test_name`].
+fn rows_with_test_names<S: serde::Serializer>(rows: &[Row], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Named<'a> {
+        #[serde(flatten)]
+        row: &'a Row,
+        test: Option<&'static str>,
+    }
+    s.collect_seq(rows.iter().map(|row| Named {
+        row,
+        test: row.test_name(),
+    }))
 }
 
 impl Comparison {

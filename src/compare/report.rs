@@ -345,13 +345,7 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let test = match (r.test, r.per_process) {
-            (_, Some(_)) => "welch_log_per_process",
-            (None, None) if r.class == Class::Memory && r.p_value.is_some() => "welch_log",
-            (Some(UMethod::Exact), _) => "mann_whitney_exact",
-            (Some(UMethod::Normal), _) => "mann_whitney_normal",
-            (None, None) => "",
-        };
+        let test = r.test_name().unwrap_or("");
         w.write_record([
             r.workload.as_str(),
             &r.allocator,

@@ -2,7 +2,7 @@
 //! outlined and labelled (presets), some starred (the best), and caption lines under it.
 //! Self-contained like the charts of [`super::svg`], whose escaping it shares.
 
-use super::svg::escape;
+use super::svg::{escape, FONTS, OPENING};
 use std::fmt::Write as _;
 
 /// One cell of the grid.
@@ -66,7 +66,7 @@ pub fn heatmap(title: &str, axes: &HeatAxes<'_>, cells: &[HeatCell], caption: &[
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">"#
+        r#"{OPENING}{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{FONTS}" font-size="12">"#
     );
     let _ = writeln!(s, "<title>{}</title>", escape(title));
     let _ = writeln!(

@@ -4,8 +4,8 @@
 //!
 //! - `rss-<workload>.svg`: RSS over the replay, one line per allocator (first repetition);
 //! - `latency-<workload>.svg`: HDR-style percentile curves of all ops, log-scaled tail;
-//! - `throughput.svg`, `frag_ratio.svg`: medians per workload and allocator, error bars from
-//!   the smallest to the largest repetition;
+//! - `ops_per_sec.svg` (gross), `frag_ratio.svg`: medians per workload and allocator, error
+//!   bars from the smallest to the largest repetition;
 //! - `pools-<workload>.svg`: the engine's pools per size class.
 
 mod finite;
@@ -16,7 +16,7 @@ pub mod svg;
 mod target;
 
 pub use labels::{fmt_bytes, fmt_ns};
-pub use target::check_out;
+pub use target::{check_out, drawn_by_pybench};
 
 use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, RunResults};
@@ -41,6 +41,9 @@ pub struct Figure {
 pub struct Plots {
     pub written: Vec<PathBuf>,
     pub skipped: Vec<String>,
+    /// Charts an earlier plot wrote into the folder that this one did not, removed
+    /// (`target::stale_charts`).
+    pub removed: Vec<PathBuf>,
 }
 
 /// Writes `dir/plots/*.svg` and `dir/index.html`.
@@ -49,7 +52,7 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
     let (figures, skipped) = figures(results);
-    let mut written = Vec::new();
+    let (mut written, mut removed) = (Vec::new(), Vec::new());
     for f in &figures {
         let path = plots.join(&f.file);
         write_atomically(&path, |out| out.write_all(f.svg.as_bytes()))?;
@@ -59,7 +62,17 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     let page = html::page(results, &figures);
     write_atomically(&index, |out| out.write_all(page.as_bytes()))?;
     written.push(index);
-    Ok(Plots { written, skipped })
+    // Only once everything is written: an earlier plot's charts are what remains otherwise.
+    for stale in target::stale_charts(&plots, &written) {
+        if std::fs::remove_file(&stale).is_ok() {
+            removed.push(stale);
+        }
+    }
+    Ok(Plots {
+        written,
+        skipped,
+        removed,
+    })
 }
 
 /// Every chart the results allow, in page order, and a line for each chart left out because
@@ -175,11 +188,20 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
     let (title, y, reference, section, caption) = if metric == Id::OpsPerSec {
         (
             "Throughput per workload",
-            Axis::linear("throughput (ops/s, untimed pass)", 0.0, top, fmt_count),
+            // Gross, as `ops_per_sec` is: said on the axis and in the caption, since the
+            // tables above the chart give net ops/s (the harness's cost taken out), a larger
+            // figure for the same allocator that a reader took for a contradiction.
+            Axis::linear(
+                "gross throughput (ops/s, harness included)",
+                0.0,
+                top,
+                fmt_count,
+            ),
             None,
             "Throughput",
             format!(
-                "Events replayed per second of the untimed loop: median of {reps}; \
+                "Events replayed per second of the untimed loop, the harness's own cost (null) \
+                 included — gross, where the tables' net ops/s leave it out: median of {reps}; \
                  error bars span the slowest to the fastest repetition. Higher is better."
             ),
         )

@@ -274,12 +274,20 @@ const RIGHT: f64 = 600.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 370.0;
 
+/// The opening of every chart `frame` and `plot::heatmap` draw, up to its size: with
+/// [`FONTS`], what tells a chart of pybench's (of every version that drew one) from a file of
+/// the user's own (`plot::drawn_by_pybench`).
+pub const OPENING: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width=""#;
+
+/// The font list of every chart's opening tag.
+pub const FONTS: &str = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
+
 /// The document, the title, the frame and both axes' ticks and labels.
 fn frame(title: &str, x: Option<&Axis>, x_label: &str, y: &Axis) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">"#
+        r#"{OPENING}{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="{FONTS}" font-size="12">"#
     );
     let _ = writeln!(s, r#"<title>{}</title>"#, escape(title));
     let _ = writeln!(s, r##"<rect width="{W}" height="{H}" fill="#ffffff"/>"##);

@@ -79,7 +79,17 @@ impl Part {
             anyhow::bail!("{}: not a results folder", given.display());
         }
         // A shard's `--out` folder stands for its only run folder, as for `compare` and `plot`.
-        let file = crate::compare::results_file(given)?;
+        // One holding several (every shard run with one `--out`) is not told to "name one of
+        // them", as compare's error says: merge wants all of them, each named.
+        let file = match crate::compare::results_file(given) {
+            Err(crate::compare::CompareError::SeveralRuns { path, runs }) => anyhow::bail!(
+                "{} holds {} run folders, not one shard's: name each shard's folder (e.g. {}/*)",
+                path.display(),
+                runs.len(),
+                path.display()
+            ),
+            other => other?,
+        };
         let dir = file.parent().unwrap_or(given);
         let shard = ShardManifest::load(dir)?.ok_or_else(|| {
             anyhow::anyhow!(

@@ -245,6 +245,36 @@ impl Written {
     }
 }
 
+/// Refuses (unless `force`) to draw into `dir` where a file has the name of one of this
+/// sweep's heatmaps and pybench did not draw it ([`OWNER_MARK`], or a chart's opening for a
+/// heatmap from before the mark): it would be replaced, and a file of the user's own named
+/// `sweep-dicts-churn.svg` was, without a word. Called before anything is written.
+pub fn check_targets(r: &SweepResult, dir: &Path, force: bool) -> anyhow::Result<()> {
+    if force {
+        return Ok(());
+    }
+    let foreign: Vec<PathBuf> = figures(r)
+        .into_iter()
+        .map(|(file, _)| dir.join(file))
+        .filter(|p| {
+            std::fs::symlink_metadata(p).is_ok() && !marked(p) && !crate::plot::drawn_by_pybench(p)
+        })
+        .collect();
+    match foreign.first() {
+        None => Ok(()),
+        Some(first) => anyhow::bail!(
+            "--plot {}: {}{} is not a heatmap pybench drew, and this sweep's heatmap of that \
+             name would replace it; choose another folder, or --force to replace it",
+            dir.display(),
+            first.display(),
+            match foreign.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            }
+        ),
+    }
+}
+
 /// Writes every heatmap into `dir` (created if missing), each file atomically, then removes
 /// the heatmaps an earlier sweep wrote there that this one did not ([`OWNER_MARK`]): the
 /// folder holds one sweep's heatmaps, as `--csv` holds one sweep's table. Nothing is removed

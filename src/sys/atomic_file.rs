@@ -281,6 +281,19 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Whether `target` could be written through an [`AtomicFile`] now: its temporary is created
+/// in the target's folder and dropped (removed; a nameless one never had a name), the target
+/// left untouched. Checked before a long run, whose export into a folder that takes no new
+/// file (read-only, `/proc`, another user's) failed only after everything was measured. A
+/// target that exists and is not a regular file (a FIFO, a device) is not opened: it is
+/// written in place, and opening a FIFO would wait for its reader.
+pub fn probe(target: &Path) -> io::Result<()> {
+    if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+        return Ok(());
+    }
+    AtomicFile::create(target).map(drop)
+}
+
 /// Writes `target` through an [`AtomicFile`]: `fill` gets a buffered writer; the target is
 /// replaced only if `fill` and every write succeed.
 pub fn write_atomically(

@@ -186,3 +186,18 @@ fn merge_never_writes_into_an_existing_folder() {
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }
+
+/// The folder every shard was run into (one `--out` for all) holds several run folders:
+/// merge wants each named, and says so, where compare's "name one of them" misled.
+#[test]
+fn merge_of_a_folder_of_several_shards_says_to_name_each() {
+    let g = grid();
+    let tmp = tempdir("shard-folder");
+    let all = tmp.join("shards");
+    for (i, s) in shard_paths(g).iter().enumerate() {
+        copy_dir(s, &all.join(format!("20260101T00000{i}Z-shard")));
+    }
+    let err = refused(&[&all], &tmp.join("merged"), &[]);
+    assert!(err.contains("name each shard's folder"), "{err}");
+    assert!(!err.contains("name one of them"), "{err}");
+}

@@ -95,7 +95,8 @@ fn plot_writes_every_chart_with_series_labels_and_legend() {
         assert!(texts(&svg, "tick").contains(&"churn".to_string()));
     }
     let ops = read(&plots.join("ops_per_sec.svg"));
-    assert!(ops.contains("throughput (ops/s, untimed pass)"));
+    // Gross, and said so: the tables beside it give net ops/s.
+    assert!(ops.contains("gross throughput (ops/s, harness included)"));
     assert!(read(&plots.join("frag_ratio.svg")).contains("RSS = live bytes"));
 
     // index.html shows every SVG and the summary tables.
@@ -418,5 +419,34 @@ fn plot_out_never_replaces_a_page_it_did_not_write() {
     // Its own page there is replaced without asking (re-plotting); another page with --force.
     plot().arg("--force").assert().success();
     assert!(read(&site.join("index.html")).contains("<title>pybench run mine"));
+    plot().assert().success();
+}
+
+#[test]
+fn plot_out_never_replaces_a_chart_it_did_not_draw() {
+    let tmp = tempdir("plot-chart");
+    let mine = save(&tmp, "mine", &run("mine", 1, |_, _, _| 1e7));
+    let site = tmp.join("site");
+    std::fs::create_dir_all(site.join("plots")).unwrap();
+    let chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n";
+    let own = site.join("plots/ops_per_sec.svg");
+    std::fs::write(&own, chart).unwrap();
+    let plot = || {
+        let mut c = pybench();
+        c.args(["plot", "-q"]).arg(&mine).arg("--out").arg(&site);
+        c
+    };
+    let a = plot().assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ops_per_sec.svg"), "{err}");
+    assert_eq!(read(&own), chart, "left alone");
+    assert!(!site.join("index.html").exists(), "nothing written");
+    // With --force it is replaced; pybench's own chart there then is, without asking.
+    plot().arg("--force").assert().success();
+    assert!(
+        read(&own).contains("<title>"),
+        "replaced by the run's chart"
+    );
     plot().assert().success();
 }

@@ -12,10 +12,12 @@ mod common;
 
 mod cli_compare;
 mod cli_compare_edges;
+mod cli_compare_formats;
 mod cli_compare_notes;
 mod cli_compare_relative;
 mod cli_compare_samples;
 mod cli_plot;
+mod cli_plot_stale;
 mod scripts_ab;
 mod scripts_ci_bench;
 mod scripts_stability;

@@ -137,3 +137,29 @@ fn a_scale_too_large_to_hold_is_refused_before_generating() {
     );
     assert!(err.trim_end().ends_with("give a smaller --scale"), "{err}");
 }
+
+/// `--csv -` is stdout, in place of the table, as `run --csv -` is: it wrote a file named
+/// `-` in the current folder (and refused a second sweep as "--csv - already exists").
+#[test]
+fn csv_dash_is_stdout_not_a_file_named_dash() {
+    let tmp = tempdir("sweep-csv-stdout");
+    for _ in 0..2 {
+        let a = pybench()
+            .current_dir(&tmp)
+            .args(["sweep", "-q", "-w", "dicts", "--scale", "2000"])
+            .args(["--arena", "256K", "--pool", "4K,16K", "--csv", "-"])
+            .assert()
+            .success();
+        let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        let mut lines = out.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap_or("")
+                .starts_with("workload,events,geometry,"),
+            "{out}"
+        );
+        assert_eq!(lines.count(), 2, "one row per cell, no table: {out}");
+        assert!(!tmp.join("-").exists(), "no file named -");
+    }
+}

@@ -1,5 +1,6 @@
 //! `sweep --plot DIR` into a folder an earlier sweep plotted into: the folder is left with
-//! this sweep's heatmaps, and nothing pybench did not write is touched.
+//! this sweep's heatmaps, and nothing pybench did not write is touched — nor replaced, when
+//! it has a heatmap's name, unless `--force`.
 
 use crate::common::{pybench, tempdir};
 
@@ -64,4 +65,51 @@ fn plot_into_an_earlier_sweeps_folder_leaves_only_this_sweeps_heatmaps() {
         std::fs::read_to_string(plots.join("sweep-mine.svg")).unwrap(),
         "<svg/>"
     );
+}
+
+/// A file of the user's own with the name of one of the sweep's heatmaps is not replaced:
+/// the sweep is refused in one line before anything is written (its `--csv` too), unless
+/// `--force`. A heatmap of a pybench from before the owner's mark (a chart's opening tag,
+/// no mark) is pybench's, replaced without asking.
+#[test]
+fn plot_never_replaces_a_file_of_a_heatmaps_name_that_pybench_did_not_draw() {
+    let tmp = tempdir("sweep-foreign");
+    let plots = tmp.join("plots");
+    std::fs::create_dir_all(&plots).unwrap();
+    let mine = plots.join("sweep-dicts-churn.svg");
+    std::fs::write(&mine, "<svg/>").unwrap();
+    let csv = tmp.join("sweep.csv");
+    let sweep = || {
+        let mut c = pybench();
+        c.args(["sweep", "-q", "-w", "dicts", "--scale", "2000"])
+            .args(["--arena", "256K", "--pool", "4K", "--plot"])
+            .arg(&plots)
+            .arg("--csv")
+            .arg(&csv);
+        c
+    };
+    let a = sweep().assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("sweep-dicts-churn.svg"), "{err}");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "<svg/>");
+    assert!(!csv.exists(), "nothing written");
+    assert_eq!(std::fs::read_dir(&plots).unwrap().count(), 1);
+    // An unmarked heatmap of an older pybench is replaced without --force.
+    let older = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"300\" \
+                 viewBox=\"0 0 640 300\" font-family=\"system-ui, -apple-system, 'Segoe UI', \
+                 Helvetica, Arial, sans-serif\" font-size=\"12\">\n<title>t</title>\n\
+                 <rect width=\"640\" height=\"300\" fill=\"#ffffff\"/>\n</svg>\n";
+    std::fs::write(&mine, older).unwrap();
+    sweep().assert().success();
+    assert!(std::fs::read_to_string(&mine)
+        .unwrap()
+        .starts_with("<!-- pybench sweep heatmap"));
+    // The user's own file again, with --force: replaced.
+    std::fs::write(&mine, "<svg/>").unwrap();
+    std::fs::remove_file(&csv).unwrap();
+    sweep().arg("--force").assert().success();
+    assert!(std::fs::read_to_string(&mine)
+        .unwrap()
+        .starts_with("<!-- pybench sweep heatmap"));
 }

@@ -39,6 +39,12 @@ fn export_targets_are_checked_before_measuring() {
             vec!["--json".into(), format!("{}/new-folder/", tmp.display())],
             "names a folder (it ends in /)",
         ),
+        (
+            // A folder that takes no new file (as read-only or another user's do, whatever
+            // the user running the tests): the export used to fail after the whole run.
+            vec!["--markdown".into(), "/proc/pybench-export.md".into()],
+            "--markdown /proc/pybench-export.md cannot be written: ",
+        ),
     ];
     for (flags, says) in cases {
         let a = pybench()
