@@ -11,8 +11,8 @@ pub struct ConvertArgs {
     /// The trace to rewrite: a `.pbt` path or `trace:NAME`. Version 1 and 2 files read.
     #[arg(value_name = "TRACE")]
     trace: String,
-    /// Where to write it (`-`: standard output); may be the input itself (the new file
-    /// replaces it only once it is complete).
+    /// Where to write it (`-`: standard output); may be the input itself, or a link to it
+    /// (the new file replaces the input only once it is complete; the link stays a link).
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the output file if it exists and is not the input (without it, an existing
@@ -23,17 +23,21 @@ pub struct ConvertArgs {
 
 pub fn run(mut args: ConvertArgs) -> anyhow::Result<ExitCode> {
     args.out = super::guard::trace_output(args.out)?;
-    // Rewriting a trace in place is what `-o` naming the input asks for; anything else that
-    // exists there is refused as `gen` and `record` refuse it.
+    // Rewriting a trace in place is what `-o` naming the input asks for, through a link too
+    // (the input is replaced, the link kept); anything else that exists there is refused as
+    // `gen` and `record` refuse it.
     let input = crate::trace::source::trace_path(&args.trace).ok();
-    if !input.is_some_and(|p| crate::sys::target::same_regular_file(&p, &args.out)) {
+    let in_place = input
+        .as_deref()
+        .and_then(|p| crate::sys::target::in_place_target(p, &args.out));
+    if in_place.is_none() {
         super::guard::refuse_replacing("-o", &args.out, args.force)?;
     }
-    let before = crate::trace::source::trace_path(&args.trace)
-        .ok()
+    let before = input
         .and_then(|p| std::fs::metadata(p).ok())
         .map_or(0, |m| m.len());
-    let written = crate::trace::generate::rewrite_trace(&args.trace, &args.out)?;
+    let target = in_place.as_deref().unwrap_or(&args.out);
+    let written = crate::trace::generate::rewrite_trace(&args.trace, target)?;
     let per_event = |b: u64| b as f64 / written.events.max(1) as f64;
     eprintln!(
         "wrote {} events to {}: {} bytes ({:.3} B/event; was {} bytes, {:.3} B/event)",

@@ -116,6 +116,21 @@ pub fn same_regular_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The path to write when the output `out` is the input `input` itself (the same regular
+/// file, after links): `out` with every link resolved. Rewriting in place renames the new
+/// file over its target, and renaming over a link replaces the link: `convert a.pbt -o
+/// link_to_a` left `a.pbt` as it was and turned the link into a copy. Through the resolved
+/// path the input is replaced and the link still leads to it. `None` when `out` is not the
+/// input, or is one of this process's descriptors (written through, see the module's notes).
+/// A hard link is a name of its own: `out` is that name, and the input's other names keep
+/// the old file, as with any rename.
+pub fn in_place_target(input: &Path, out: &Path) -> Option<PathBuf> {
+    if names_own_descriptor(out) || !same_regular_file(input, out) {
+        return None;
+    }
+    std::fs::canonicalize(out).ok()
+}
+
 /// Why a directory cannot be created at `path` (`mkdir -p`): the part of the path in the
 /// way and what it is ("is a regular file, not a directory"), or `None` when the nearest
 /// part that exists is a directory or a link to one.
@@ -275,6 +290,28 @@ mod tests {
         assert!(!same_regular_file(&d.join("a"), &d.join("missing")));
         mkfifo(&d.join("fifo"));
         assert!(!same_regular_file(&d.join("fifo"), &d.join("fifo")));
+    }
+
+    #[test]
+    fn an_output_that_is_the_input_through_a_link_resolves_to_the_input() {
+        let d = scratch("in-place");
+        std::fs::write(d.join("a"), "x").unwrap();
+        std::fs::write(d.join("b"), "x").unwrap();
+        std::os::unix::fs::symlink("a", d.join("link")).unwrap();
+        std::os::unix::fs::symlink("link", d.join("chain")).unwrap();
+        let real = std::fs::canonicalize(d.join("a")).unwrap();
+        for out in ["a", "link", "chain"] {
+            assert_eq!(
+                in_place_target(&d.join("a"), &d.join(out)),
+                Some(real.clone())
+            );
+            assert_eq!(
+                in_place_target(&d.join("link"), &d.join(out)),
+                Some(real.clone())
+            );
+        }
+        assert_eq!(in_place_target(&d.join("a"), &d.join("b")), None);
+        assert_eq!(in_place_target(&d.join("a"), &d.join("missing")), None);
     }
 
     #[test]

@@ -213,3 +213,46 @@ fn a_dash_output_is_standard_output_not_a_file_named_dash() {
     );
     assert!(!d.join("-").exists());
 }
+
+/// `convert a.pbt -o link_to_a` replaced the link with a converted copy and left `a.pbt` as it
+/// was (and took no --force, the link leading to the input). `-o` naming the input through a
+/// link now rewrites the input in place, as `-o a.pbt` does: the link stays a link and leads
+/// to the converted file, and no copy is left beside them.
+#[test]
+fn convert_through_a_link_to_its_input_rewrites_the_input() {
+    use std::os::unix::fs::MetadataExt as _;
+    let d = tempdir("convert-link");
+    let a = d.join("a.pbt");
+    std::fs::copy("workloads/traces/compileall.pbt", &a).unwrap();
+    std::os::unix::fs::symlink("a.pbt", d.join("link_to_a")).unwrap();
+    std::os::unix::fs::symlink("link_to_a", d.join("chain")).unwrap();
+    for (input, out) in [(&a, "link_to_a"), (&d.join("link_to_a"), "chain")] {
+        let before = std::fs::metadata(&a).unwrap().ino();
+        pybench()
+            .arg("convert")
+            .arg(input)
+            .arg("-o")
+            .arg(d.join(out))
+            .assert()
+            .success();
+        for link in ["link_to_a", "chain"] {
+            assert!(
+                pybench::sys::fs::is_symlink(&d.join(link)),
+                "{out}: {link} is still a link"
+            );
+        }
+        let after = std::fs::metadata(&a).unwrap().ino();
+        assert_ne!(
+            after, before,
+            "{out}: a.pbt was replaced by the converted file"
+        );
+        assert_eq!(std::fs::metadata(d.join(out)).unwrap().ino(), after);
+        let mut names: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.pbt", "chain", "link_to_a"], "{out}");
+    }
+    pybench().arg("stats").arg(&a).assert().success();
+}
