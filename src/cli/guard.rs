@@ -81,8 +81,20 @@ pub fn refuse_replacing(flag: &str, out: &Path, force: bool) -> anyhow::Result<(
         // A folder is check_output_file's to name.
         return Ok(());
     }
+    // A link is replaced, never written through (README, "Reliability"): say so before the
+    // user gives --force expecting the file it leads to to change.
+    let link = if link.is_symlink() {
+        let to = std::fs::read_link(out).unwrap_or_default();
+        format!(
+            " ({} is a link to {}: --force replaces the link, not what it leads to)",
+            out.display(),
+            to.display()
+        )
+    } else {
+        String::new()
+    };
     anyhow::bail!(
-        "{flag} {} already exists; give --force to replace it, or another file name",
+        "{flag} {} already exists; give --force to replace it, or another file name{link}",
         out.display()
     )
 }

@@ -256,3 +256,41 @@ fn convert_through_a_link_to_its_input_rewrites_the_input() {
     }
     pybench().arg("stats").arg(&a).assert().success();
 }
+
+/// `gen` and `record` never write through a link at their output (a planted link must not
+/// aim them at another file: `hardening::gen_replaces_a_planted_link_instead_of_writing_through_it`),
+/// so `--force` replaces the link, not the file it leads to: the refusal says so before the
+/// user gives --force expecting that file to change.
+#[test]
+fn gen_and_record_say_that_force_replaces_a_link_not_its_file() {
+    let d = tempdir("link-refusal");
+    let a = d.join("a.pbt");
+    std::fs::write(&a, "an earlier trace").unwrap();
+    let link = d.join("link_to_a");
+    std::os::unix::fs::symlink("a.pbt", &link).unwrap();
+    let mut gen = pybench();
+    gen.args(["gen", "-w", "dicts", "--scale", "1000", "-o"])
+        .arg(&link);
+    let mut record = pybench();
+    record
+        .arg("record")
+        .arg("-o")
+        .arg(&link)
+        .args(["--", "false"]);
+    for cmd in [&mut gen, &mut record] {
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "pybench: error: -o {l} already exists; give --force to replace it, or another \
+                 file name ({l} is a link to a.pbt: --force replaces the link, not what it \
+                 leads to)",
+                l = link.display()
+            )
+        );
+        assert!(pybench::sys::fs::is_symlink(&link));
+        assert_eq!(std::fs::read(&a).unwrap(), b"an earlier trace");
+    }
+}
