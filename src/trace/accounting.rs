@@ -145,6 +145,26 @@ pub fn describe(acc: Option<&Accounting>) -> String {
             f.blocks_in_use()
         ),
     };
+    // Without both reports there is no "between the two", and "end missing; 0 frees … between
+    // the two" read as a finding: say what is missing and what that leaves.
+    match (&a.start, &a.end) {
+        (Some(_), None) => {
+            return format!(
+                "accounting: start {}; no end report: the program did not end through Python's \
+                 normal shutdown (os._exit, a signal, exec), so `fidelity --trace` has no end \
+                 state to compare with and no frees of pre-hook blocks were counted",
+                report(&a.start)
+            )
+        }
+        (None, _) => {
+            return format!(
+                "accounting: no start report (end {}), so `fidelity --trace` has no start-up \
+                 state to replay from",
+                report(&a.end)
+            )
+        }
+        (Some(_), Some(_)) => {}
+    }
     let unknown = a
         .prehook_frees
         .class
@@ -276,6 +296,41 @@ mod tests {
         );
         assert_eq!(f.at, vec![5, 2, 0]);
         assert!(!t.tracking());
+    }
+
+    /// A recording without its end report printed `end missing; 0 frees of pre-hook mem/obj
+    /// blocks between the two`: a count between a report and nothing.
+    #[test]
+    fn a_recording_without_its_end_report_says_so_plainly() {
+        let text = include_str!("../../tests/fixtures/debugmallocstats-3.11.7.txt");
+        let mut a = Accounting {
+            start: Some(Snapshot {
+                event: 0,
+                text: text.to_string(),
+            }),
+            ..Accounting::default()
+        };
+        let line = describe(Some(&a));
+        assert!(
+            line.starts_with("accounting: start before event 0: "),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "; no end report: the program did not end through Python's normal shutdown"
+            ) && line.contains("no frees of pre-hook blocks were counted")
+                && !line.contains("between the two")
+                && !line.contains('\n'),
+            "{line}"
+        );
+        a.end = a.start.take();
+        let line = describe(Some(&a));
+        assert!(
+            line.starts_with("accounting: no start report (end before event 0: "),
+            "{line}"
+        );
+        a.start = a.end.clone();
+        assert!(describe(Some(&a)).contains("0 frees of pre-hook mem/obj blocks between the two"));
     }
 
     #[test]

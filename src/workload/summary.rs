@@ -313,7 +313,15 @@ impl Summary {
             o,
             "\nsize classes (requests incl. realloc, classes with any):"
         );
-        for c in self.size_classes.iter().filter(|c| c.count > 0) {
+        // Zero-byte requests first, in the classes' columns and with their share: they count
+        // among the requests every share is taken of, so without one the shares did not add
+        // up and the line read as another kind of figure.
+        let zero = SizeClassCount {
+            class_bytes: 0,
+            count: self.zero_bytes,
+        };
+        let classes = std::iter::once(&zero).chain(&self.size_classes);
+        for c in classes.filter(|c| c.count > 0) {
             let share = c.count as f64 / requests.max(1) as f64;
             let bar = "#".repeat((share * 50.0).round() as usize);
             let _ = writeln!(
@@ -331,9 +339,6 @@ impl Summary {
             self.over_512,
             pct(self.share_over_512)
         );
-        if self.zero_bytes > 0 {
-            let _ = writeln!(o, "  0 B {:>13}", self.zero_bytes);
-        }
         let _ = writeln!(o, "\nshare > 512 B: {}", pct(self.share_over_512).trim());
         let _ = writeln!(o, "realloc share: {}", pct(self.realloc_share).trim());
         let l = self.lifetimes;
@@ -406,6 +411,25 @@ mod tests {
         assert!((s.lifetimes.within_16k - 2.0 / 202.0).abs() < 1e-12);
         assert!((s.lifetimes.live_at_end - 200.0 / 202.0).abs() < 1e-12);
         assert_eq!(s.malformed, 0);
+    }
+
+    /// The `0 B` line had a count and no share, where every other class has both.
+    #[test]
+    fn zero_byte_requests_get_a_share_like_every_class() {
+        let ev = vec![
+            alloc(0, 0, Domain::Mem),
+            alloc(1, 16, Domain::Obj),
+            alloc(2, 16, Domain::Obj),
+            alloc(3, 16, Domain::Obj),
+        ];
+        let text = Summary::from_events(ev).render("t");
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+        assert_eq!(
+            lines[at("     0 B")],
+            "     0 B          1  25.0 % #############"
+        );
+        assert_eq!(at("     0 B") + 1, at("    16 B"), "{text}");
     }
 
     #[test]

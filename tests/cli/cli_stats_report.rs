@@ -1,0 +1,90 @@
+//! What `stats` says of a trace: the `0 B` size class with its share like every class, and
+//! a recording without its end report said plainly.
+
+use crate::common::{pybench, tempdir, write_trace};
+use pybench::trace::accounting::{Accounting, Snapshot};
+use pybench::trace::{Meta, TraceWriter};
+use pybench::workload::{Domain, Event};
+
+fn alloc(slot: u32, size: u32) -> Event {
+    Event::Alloc {
+        slot,
+        size,
+        domain: Domain::Mem,
+        thread: 0,
+    }
+}
+
+fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `0 B` line had a count and no share where every other class has both.
+#[test]
+fn zero_byte_requests_are_a_class_with_its_share() {
+    let d = tempdir("stats-zero");
+    let t = write_trace(
+        &d,
+        "z",
+        &[alloc(0, 0), alloc(1, 16), alloc(2, 16), alloc(3, 600)],
+    );
+    let text = stdout_of(pybench().arg("stats").arg(&t));
+    let classes: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("size classes"))
+        .skip(1)
+        .take(3)
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            "     0 B          1  25.0 % #############",
+            "    16 B          2  50.0 % #########################",
+            "  > 512 B         1  25.0 %",
+        ],
+        "{text}"
+    );
+}
+
+/// A recording without its end report (the program ended by `os._exit`, a signal, `exec`)
+/// printed `end missing; 0 frees of pre-hook mem/obj blocks between the two`.
+#[test]
+fn a_recording_without_its_end_report_says_what_that_means() {
+    let d = tempdir("stats-no-end");
+    let meta = Meta {
+        source: "recorded".into(),
+        name: "cut".into(),
+        python: "3.11.7".into(),
+        ..Meta::default()
+    };
+    let mut w = TraceWriter::new(Vec::new(), &meta).unwrap();
+    w.push(&alloc(0, 32)).unwrap();
+    let accounting = Accounting {
+        start: Some(Snapshot {
+            event: 0,
+            text: include_str!("../fixtures/debugmallocstats-3.11.7.txt").into(),
+        }),
+        ..Accounting::default()
+    };
+    let t = d.join("cut.pbt");
+    std::fs::write(
+        &t,
+        w.finish_with(Default::default(), Some(accounting)).unwrap(),
+    )
+    .unwrap();
+    let text = stdout_of(pybench().arg("stats").arg(&t));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("accounting:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(
+            "; no end report: the program did not end through Python's normal shutdown \
+             (os._exit, a signal, exec), so `fidelity --trace` has no end state to compare with \
+             and no frees of pre-hook blocks were counted"
+        ) && !line.contains("between the two"),
+        "{line}"
+    );
+}
