@@ -122,6 +122,11 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::bail!("give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on");
     }
+    // What the positional and --compare name is a trace (their help says TRACE): a device or
+    // a folder there is said to be one, not read as a workload spec.
+    for t in args.trace.iter().chain(&args.compare) {
+        crate::trace::source::refuse_special_file(t)?;
+    }
     if !args.compare.is_empty() {
         let subject = args.trace.as_deref().or(args.workload.as_deref());
         return realism(subject.unwrap_or_default(), &args);

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 mod locate;
 use locate::names_a_trace;
-pub use locate::{file_of, has_trace_magic, refuse_pipe, shipped, trace_dirs, trace_path};
+pub use locate::{
+    file_of, has_trace_magic, refuse_pipe, refuse_special_file, shipped, trace_dirs, trace_path,
+};
 
 /// Prefix naming a shipped trace: `trace:json_tool`.
 pub const PREFIX: &str = "trace:";

@@ -1,10 +1,12 @@
-//! What `stats` says of a trace: the `0 B` size class with its share like every class, and
-//! a recording without its end report said plainly.
+//! What `stats` says of what it is given: the `0 B` size class with its share like every
+//! class; a recording without its end report said plainly; a device or a folder given as the
+//! TRACE named as what it is (one line, exit 2, nothing read).
 
 use crate::common::{pybench, tempdir, write_trace};
 use pybench::trace::accounting::{Accounting, Snapshot};
 use pybench::trace::{Meta, TraceWriter};
 use pybench::workload::{Domain, Event};
+use std::time::Duration;
 
 fn alloc(slot: u32, size: u32) -> Event {
     Event::Alloc {
@@ -87,4 +89,44 @@ fn a_recording_without_its_end_report_says_what_that_means() {
         ) && !line.contains("between the two"),
         "{line}"
     );
+}
+
+/// `stats /dev/zero` read the device as a workload spec up to the spec's limit ("larger than
+/// the limit of 1048576 bytes (a workload spec)"), `stats /tmp` "cannot read workload spec";
+/// what the TRACE argument names is said instead, at once.
+#[test]
+fn a_device_or_folder_given_as_the_trace_is_named_for_what_it_is() {
+    let d = tempdir("stats-special");
+    let dir = d.to_str().unwrap().to_string();
+    for (args, says) in [
+        (
+            vec!["stats", "/dev/zero"],
+            "/dev/zero is a character device, not a trace".to_string(),
+        ),
+        (
+            vec!["stats", "/dev/null"],
+            "/dev/null is a character device, not a trace".to_string(),
+        ),
+        (
+            vec!["stats", &dir],
+            format!("{dir} is a directory, not a trace"),
+        ),
+        (
+            vec!["stats", "trace:compileall", "--compare", "/dev/zero"],
+            "/dev/zero is a character device, not a trace".to_string(),
+        ),
+    ] {
+        let out = pybench()
+            .args(&args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            format!("pybench: error: {says}: give a trace file (.pbt) or trace:NAME\n"),
+            "{args:?}"
+        );
+    }
 }

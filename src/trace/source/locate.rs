@@ -87,6 +87,26 @@ pub fn refuse_pipe(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a trace argument (`stats TRACE`) that names something other than a regular file:
+/// a FIFO or socket as [`refuse_pipe`] does, a device or a folder by what it is. Such a name
+/// fell through to the spec reader, which read `/dev/zero` up to the spec's size limit and
+/// called it "larger than the limit … (a workload spec)", and `/tmp` "cannot read workload
+/// spec"; nothing is opened here, so nothing can block or read without end.
+pub fn refuse_special_file(name: &str) -> anyhow::Result<()> {
+    if name.starts_with(PREFIX) {
+        return Ok(());
+    }
+    let path = Path::new(name);
+    refuse_pipe(path)?;
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => anyhow::bail!(
+            "{name} is a {}, not a trace: give a trace file (.pbt) or trace:NAME",
+            crate::sys::target::kind_name(m.file_type())
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The file of a trace name or path.
 pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
     let Some(short) = name.strip_prefix(PREFIX) else {
