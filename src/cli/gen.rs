@@ -4,7 +4,7 @@
 //! (`workload::likeness`).
 
 use super::guard;
-use crate::trace::generate::write_workload;
+use crate::trace::generate::write_workload_showing;
 use crate::trace::Source;
 use crate::workload::fit::LONG_RUN;
 use crate::workload::{and_list, Overrides};
@@ -80,7 +80,13 @@ pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{name} is already a trace; gen writes workload specs as traces (or a stand-in with --like)")
         }
     };
-    let written = write_workload(&w, &args.out, std::env::args().collect())?;
+    // A huge --scale runs for hours: on a terminal, show that it moves, as `stats` does.
+    let mut progress = super::progress::EventProgress::on_stderr();
+    let written = write_workload_showing(&w, &args.out, std::env::args().collect(), &mut |n| {
+        progress.update(n)
+    });
+    progress.finish();
+    let written = written?;
     eprintln!(
         "wrote {} events of workload {} to {} ({} bytes, {:.2} B/event)",
         written.events,

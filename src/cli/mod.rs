@@ -12,6 +12,7 @@ mod merge;
 mod output;
 mod plot;
 mod program;
+mod progress;
 mod record;
 mod run;
 mod spec_args;

@@ -4,7 +4,7 @@
 use crate::trace::source::{refuse_spec_flags, summarize_with, Source};
 use crate::workload::{Checker, EventSource as _, Summary};
 use clap::Args;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -152,23 +152,16 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let mut checker = Checker::new(info.phases.len());
     let mut broken = None;
     // Default scales take milliseconds; a huge --scale shows progress on a terminal.
-    let tty = std::io::stderr().is_terminal();
+    let mut progress = super::progress::EventProgress::on_stderr();
     let mut seen = 0u64;
-    let mut shown = false;
     let summary = Summary::from_events(stream.by_ref().inspect(|&e| {
         if broken.is_none() {
             broken = checker.check(e).err();
         }
         seen += 1;
-        if tty && seen % (1 << 22) == 0 && started.elapsed().as_secs_f64() > 1.0 {
-            let rate = seen as f64 / started.elapsed().as_secs_f64();
-            eprint!("\r{seen} events, {:.1} M events/s", rate / 1e6);
-            shown = true;
-        }
+        progress.update(seen);
     }));
-    if shown {
-        eprintln!();
-    }
+    progress.finish();
     for note in stream.notes() {
         eprintln!("warning: {note}");
     }

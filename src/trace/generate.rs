@@ -1,6 +1,7 @@
 //! `pybench gen`'s work: a synthetic workload's event stream written as a trace, so it can be
 //! inspected, shared or replayed exactly like a recorded one.
 
+use super::format::MAX_EVENTS;
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::workload::{EventSource, Workload};
@@ -46,6 +47,31 @@ fn meta_of(w: &Workload, command: Vec<String>) -> Meta {
 
 /// Writes every event of `w` to the trace file `out`; `command` is recorded in its header.
 pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow::Result<Written> {
+    write_workload_showing(w, out, command, &mut |_| {})
+}
+
+/// [`write_workload`], telling `progress` the events written so far after each batch, so a
+/// long run (`gen --scale` in the billions: hours) can show that it is moving. A stream
+/// longer than a trace may hold ([`MAX_EVENTS`]) is refused at the first event past it, and
+/// nothing is left at `out`.
+pub fn write_workload_showing(
+    w: &Workload,
+    out: &Path,
+    command: Vec<String>,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Written> {
+    write_up_to(w, out, command, MAX_EVENTS, progress)
+}
+
+/// [`write_workload_showing`] with the most events the trace may take as a parameter, so the
+/// refusal at the limit is tested without writing 2^40 events.
+fn write_up_to(
+    w: &Workload,
+    out: &Path,
+    command: Vec<String>,
+    limit: u64,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Written> {
     let meta = meta_of(w, command);
     // Written beside the target and renamed when complete: an error (a full disk) leaves
     // neither a truncated trace nor a temporary behind.
@@ -53,12 +79,15 @@ pub fn write_workload(w: &Workload, out: &Path, command: Vec<String>) -> anyhow:
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     // A write that fails midway (a full disk) names the file, as `commit` does.
     let cannot = || format!("cannot write {}", out.display());
-    let mut writer = TraceWriter::new(BufWriter::new(file), &meta).with_context(cannot)?;
+    let mut writer = TraceWriter::new(BufWriter::new(file), &meta)
+        .with_context(cannot)?
+        .with_event_limit(limit);
     let mut stream = w.stream();
     while let Some(batch) = stream.next_events()? {
         for e in batch {
             writer.push(e).with_context(cannot)?;
         }
+        progress(writer.events());
     }
     let events = writer.events();
     let notes = stream.notes();
@@ -124,4 +153,59 @@ pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
         bytes,
         notes: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fs::testing::scratch;
+
+    fn dicts() -> Workload {
+        Workload::builtin("dicts")
+            .unwrap()
+            .with(crate::workload::Overrides {
+                scale: Some(2000),
+                ..Default::default()
+            })
+    }
+
+    /// A stream longer than the trace may hold is refused in one line naming the file and
+    /// the limit, and leaves no file, complete or partial, and no temporary.
+    #[test]
+    fn a_stream_past_the_event_limit_is_refused_and_leaves_nothing() {
+        let d = scratch("gen-limit");
+        let out = d.join("t.pbt");
+        let e = write_up_to(&dicts(), &out, vec![], 1000, &mut |_| {}).unwrap_err();
+        let msg = format!("{e:#}");
+        assert_eq!(
+            msg,
+            format!(
+                "cannot write {}: a trace holds at most 1000 events (the most a reader \
+                 accepts), and this stream has more",
+                out.display()
+            )
+        );
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        // The same stream within the limit is written whole.
+        let all = write_up_to(&dicts(), &out, vec![], MAX_EVENTS, &mut |_| {}).unwrap();
+        assert!(all.events > 1000);
+        let exact = write_up_to(&dicts(), &out, vec![], all.events, &mut |_| {}).unwrap();
+        assert_eq!(
+            exact.events, all.events,
+            "a stream of exactly the limit is taken"
+        );
+    }
+
+    /// Progress is told the events written so far, rising, ending at the stream's length.
+    #[test]
+    fn progress_follows_the_events_written() {
+        let d = scratch("gen-progress");
+        let mut seen = Vec::new();
+        let w = write_workload_showing(&dicts(), &d.join("t.pbt"), vec![], &mut |n| seen.push(n))
+            .unwrap();
+        assert!(!seen.is_empty());
+        assert!(seen.windows(2).all(|p| p[0] <= p[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&w.events));
+    }
 }

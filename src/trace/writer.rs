@@ -55,8 +55,24 @@ pub struct TraceWriter<W: Write> {
     state: DeltaState,
     cols: BlockEncoder,
     events: u64,
+    /// Most events this writer takes: [`MAX_EVENTS`], lower only in tests.
+    event_limit: u64,
     table: u32,
     compressor: zstd::bulk::Compressor<'static>,
+}
+
+/// Refuses the event that would take a trace past `limit` events (`written` so far): a
+/// reader refuses a file declaring more than [`MAX_EVENTS`], so a writer that went on would
+/// spend hours making a file nothing reads. The limit is a parameter so that the check can
+/// be tested without writing 2^40 events. The message is one line.
+pub fn check_event_limit(written: u64, limit: u64) -> io::Result<()> {
+    if written >= limit {
+        return Err(invalid(format!(
+            "a trace holds at most {limit} events (the most a reader accepts), and this stream \
+             has more"
+        )));
+    }
+    Ok(())
 }
 
 /// Why an event cannot be written: the file would not read back.
@@ -142,9 +158,17 @@ impl<W: Write> TraceWriter<W> {
             state: DeltaState::default(),
             cols: BlockEncoder::new(flags & FLAG_ORDER != 0),
             events: 0,
+            event_limit: MAX_EVENTS,
             table: 0,
             compressor: zstd::bulk::Compressor::new(level)?,
         })
+    }
+
+    /// This writer with a lower limit than [`MAX_EVENTS`] on the events it takes, so that
+    /// what happens at the limit (the refusal, and the output left behind) can be tested.
+    pub(crate) fn with_event_limit(mut self, limit: u64) -> Self {
+        self.event_limit = limit.min(MAX_EVENTS);
+        self
     }
 
     /// Events written so far.
@@ -161,6 +185,7 @@ impl<W: Write> TraceWriter<W> {
     /// Appends one event with its pace: the CPU cycles the program ran since its previous
     /// allocator call (quantised by [`pace_code`]; ignored without a pace column).
     pub fn push_paced(&mut self, e: &Event, pace: u64) -> io::Result<()> {
+        check_event_limit(self.events, self.event_limit)?;
         let (op, domain, thread, slot) = super::columns::event_parts(e, self.state.thread);
         let allocating = op == OP_ALLOC || op == OP_CALLOC;
         if let Some(s) = slot {
@@ -345,5 +370,54 @@ impl<W: Write> TraceWriter<W> {
         self.write_block(BLOCK_END, 0, raw_len, table)?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An event is taken exactly while fewer than `limit` are written, so a file never
+        /// declares more than a reader accepts; the refusal is one line naming the limit.
+        #[test]
+        fn the_event_limit_refuses_exactly_the_event_past_it(
+            limit in prop_oneof![0..64u64, Just(MAX_EVENTS)],
+            written in prop_oneof![0..80u64, MAX_EVENTS - 2..=MAX_EVENTS + 2],
+        ) {
+            let r = check_event_limit(written, limit);
+            prop_assert_eq!(r.is_ok(), written < limit);
+            if let Err(e) = r {
+                let msg = e.to_string();
+                let names_limit = msg.contains(&format!("at most {limit} events"));
+                prop_assert!(names_limit && !msg.contains('\n'), "{}", msg);
+            }
+        }
+    }
+
+    #[test]
+    fn a_writer_at_its_limit_refuses_the_next_event_and_keeps_what_it_has() {
+        let meta = Meta::default();
+        let mut w = TraceWriter::new(Vec::new(), &meta)
+            .unwrap()
+            .with_event_limit(3);
+        let alloc = |slot| Event::Alloc {
+            slot,
+            size: 16,
+            domain: crate::workload::Domain::Obj,
+            thread: 0,
+        };
+        for slot in 0..3 {
+            w.push(&alloc(slot)).unwrap();
+        }
+        let e = w.push(&alloc(3)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("at most 3 events"), "{e}");
+        assert_eq!(w.events(), 3);
+        assert_eq!(
+            TraceWriter::new(Vec::new(), &meta).unwrap().event_limit,
+            MAX_EVENTS
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! What `stats` says of what it is given: the `0 B` size class with its share like every
-//! class; a recording without its end report said plainly; a device or a folder given as the
-//! TRACE named as what it is (one line, exit 2, nothing read).
+//! What `stats` says of what it is given, and `gen`'s progress: the `0 B` size class with its
+//! share like every class; a recording without its end report said plainly; a device or a
+//! folder given as the TRACE named as what it is (one line, exit 2, nothing read); a long
+//! `gen` on a terminal showing its count as `stats -w` does.
 
 use crate::common::{pybench, tempdir, write_trace};
 use pybench::trace::accounting::{Accounting, Snapshot};
@@ -129,4 +130,49 @@ fn a_device_or_folder_given_as_the_trace_is_named_for_what_it_is() {
             "{args:?}"
         );
     }
+}
+
+/// `gen` with a huge --scale showed nothing on a terminal for its whole run (`stats -w`
+/// shows its count and rate): run under a pseudo-terminal (`script`, skipped without it),
+/// a run past a second and 2^22 events shows the line before its closing one.
+#[test]
+fn a_long_gen_on_a_terminal_shows_its_progress() {
+    let Ok(script) = which_script() else {
+        eprintln!("skipped: no `script` (util-linux) to give gen a terminal");
+        return;
+    };
+    let d = tempdir("gen-progress");
+    let bin = assert_cmd::cargo::cargo_bin("pybench");
+    let command = format!(
+        "{} gen -w dicts --scale 12000000 -o {}",
+        bin.display(),
+        d.join("big.pbt").display()
+    );
+    let out = std::process::Command::new(script)
+        .args(["-qefc", &command, "/dev/null"])
+        .env(
+            pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
+            crate::common::QUIET_CACHE,
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let progress = text
+        .find(" M events/s")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let wrote = text.find("wrote ").unwrap_or_else(|| panic!("{text:?}"));
+    assert!(progress < wrote, "{text:?}");
+    assert!(
+        text.contains('\r'),
+        "the line is rewritten in place: {text:?}"
+    );
+}
+
+fn which_script() -> Result<std::path::PathBuf, ()> {
+    ["/usr/bin/script", "/bin/script"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or(())
 }
