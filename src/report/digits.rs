@@ -57,6 +57,17 @@ pub fn trimmed(value: f64, decimals: usize) -> String {
     if kept == "-0" { "0" } else { kept }.to_string()
 }
 
+/// `value` with `decimals` decimals and its sign ("+1.4", "-2.0"), but a value that rounds
+/// to zero is "0.0", unsigned: `{:+.1}` wrote an interval's end just below zero as "-0.0"
+/// (and one just above as "+0.0"), a direction the figure does not have at that precision.
+pub fn signed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:+.decimals$}");
+    match text.strip_prefix(['+', '-']) {
+        Some(digits) if digits.bytes().all(|b| b == b'0' || b == b'.') => digits.to_string(),
+        _ => text,
+    }
+}
+
 /// Decimals for a ratio `point` whose interval reaches `spread` from it (the larger side):
 /// two, as the tables print ratios, or as many as show that spread as a nonzero digit, at
 /// most nine. A spread below a billionth of the point is rounding dust of an interval of
@@ -115,6 +126,19 @@ mod tests {
         assert_eq!(threshold_pct(0.10), "10");
         assert_eq!(threshold_pct(0.0), "0");
         assert_eq!(threshold_pct(1e-10), "1.0e-8");
+    }
+
+    #[test]
+    fn a_signed_figure_that_rounds_to_zero_has_no_sign() {
+        assert_eq!(signed(-0.0004, 1), "0.0");
+        assert_eq!(signed(0.04, 1), "0.0");
+        assert_eq!(signed(-0.0, 1), "0.0");
+        assert_eq!(signed(-0.001, 2), "0.00");
+        assert_eq!(signed(-0.05001, 1), "-0.1");
+        assert_eq!(signed(1.44, 1), "+1.4");
+        assert_eq!(signed(-12.0, 0), "-12");
+        assert_eq!(signed(f64::NAN, 1), "NaN");
+        assert_eq!(signed(f64::NEG_INFINITY, 1), "-inf");
     }
 
     #[test]
