@@ -116,8 +116,12 @@ pub enum CompareError {
     /// `--relative-to` names no usable reference.
     #[error("--relative-to {0}")]
     RelativeTo(String),
-    #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
-    NothingShared,
+    /// No cell on both sides: each side's cells, a few of each.
+    #[error("{}", groups::nothing_shared_line(baseline, current))]
+    NothingShared {
+        baseline: Vec<String>,
+        current: Vec<String>,
+    },
     /// Which side: "neither run has a", "the baseline has no", "the current run has no".
     #[error("{0} successful cell (every cell failed, or none ran): nothing to compare")]
     NoSuccessfulCell(&'static str),
