@@ -57,6 +57,24 @@ pub fn trimmed(value: f64, decimals: usize) -> String {
     if kept == "-0" { "0" } else { kept }.to_string()
 }
 
+/// A count averaged over passes or processes (a warm pass's page faults): two significant
+/// digits below 100, trailing zeros dropped ("0.0033", "0.5", "3.2", "12"), whole numbers
+/// from 100 ("2390"), zero as "0", scientific below a millionth. The table's general format
+/// gave a whole median as "0" or "3" and any other with two decimals, so one column mixed
+/// "0" with "0.00" — a figure that was not zero, printed as one.
+pub fn mean_count(value: f64) -> String {
+    let size = value.abs();
+    if !value.is_finite() || size == 0.0 {
+        return format!("{}", if size == 0.0 { 0.0 } else { value });
+    }
+    let decimals = (1 - size.log10().floor() as i32).max(0) as usize;
+    match decimals {
+        0 => crate::report::summary::fixed(value, 0, false),
+        d if d > MOST_DECIMALS => format!("{value:.1e}"),
+        d => trimmed(value, d),
+    }
+}
+
 /// `value` with `decimals` decimals and its sign ("+1.4", "-2.0"), but a value that rounds
 /// to zero is "0.0", unsigned: `{:+.1}` wrote an interval's end just below zero as "-0.0"
 /// (and one just above as "+0.0"), a direction the figure does not have at that precision.
@@ -126,6 +144,21 @@ mod tests {
         assert_eq!(threshold_pct(0.10), "10");
         assert_eq!(threshold_pct(0.0), "0");
         assert_eq!(threshold_pct(1e-10), "1.0e-8");
+    }
+
+    #[test]
+    fn a_mean_count_keeps_two_significant_digits_and_never_reads_as_zero_unless_it_is() {
+        assert_eq!(mean_count(0.0), "0");
+        assert_eq!(mean_count(0.0033), "0.0033");
+        assert_eq!(mean_count(0.5), "0.5");
+        assert_eq!(mean_count(3.0), "3");
+        assert_eq!(mean_count(3.1667), "3.2");
+        assert_eq!(mean_count(12.4), "12");
+        assert_eq!(mean_count(2390.0), "2390");
+        assert_eq!(mean_count(123_456.7), "123457");
+        assert_eq!(mean_count(2e-8), "2.0e-8");
+        assert_eq!(mean_count(1e300), "1.00e300");
+        assert_eq!(mean_count(f64::NAN), "NaN");
     }
 
     #[test]
