@@ -26,7 +26,9 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     }
     // The plots go beside the results.json read (in the run folder when given `run --out`'s).
     let file = crate::compare::results_file(&args.results)?;
-    let results = crate::compare::load(&file)?;
+    // Loaded from the path given, not `file`: a folder's results.json must be a regular file
+    // (a FIFO there is refused, not waited on), a path given as the file may be a pipe.
+    let results = crate::compare::load(&args.results)?;
     let own = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

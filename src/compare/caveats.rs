@@ -6,6 +6,7 @@ use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Row, Settings};
 use crate::alloc::AllocatorSpec;
 use crate::metrics::Id;
+use crate::report::digits::signed;
 use crate::report::model::RunResults;
 
 /// A one-line warning when the two runs come from different CPU models: timings then differ
@@ -187,7 +188,7 @@ fn shift_note(
     harness: Option<f64>,
     relative_to: Option<&str>,
 ) -> String {
-    let pct = |x: f64| format!("{:+.1} %", (x - 1.0) * 100.0);
+    let pct = |x: f64| format!("{} %", signed((x - 1.0) * 100.0, 1));
     let (near, far) = (pct(near), pct(far));
     if let Some(reference) = relative_to {
         return format!(

@@ -114,7 +114,10 @@ pub(super) fn match_groups<'a>(
         return Err(CompareError::NoSuccessfulCell(which));
     }
     if m.pairs.is_empty() {
-        return Err(CompareError::NothingShared);
+        return Err(CompareError::NothingShared {
+            baseline: m.only_baseline,
+            current: m.only_current,
+        });
     }
     if shared_only || (m.only_baseline.is_empty() && m.only_current.is_empty()) {
         return Ok(m);
@@ -198,13 +201,19 @@ pub(super) fn per_process(
 /// Names listed per side in [`CompareError::MissingCells`]' line before "and N more".
 const MISSING_LISTED: usize = 6;
 
+/// The first [`MISSING_LISTED`] of `names`, then how many more: one line however many cells
+/// a run has.
+fn listed(names: &[String]) -> String {
+    let mut shown = names[..names.len().min(MISSING_LISTED)].join(", ");
+    if names.len() > MISSING_LISTED {
+        shown.push_str(&format!(" and {} more", names.len() - MISSING_LISTED));
+    }
+    shown
+}
+
 pub(super) fn missing_cells_line(only_baseline: &[String], only_current: &[String]) -> String {
     let list = |names: &[String], side: &str| {
-        let mut shown = names[..names.len().min(MISSING_LISTED)].join(", ");
-        if names.len() > MISSING_LISTED {
-            shown.push_str(&format!(" and {} more", names.len() - MISSING_LISTED));
-        }
-        (!names.is_empty()).then(|| format!("{side} has no successful {shown}"))
+        (!names.is_empty()).then(|| format!("{side} has no successful {}", listed(names)))
     };
     let sides: Vec<String> = [
         list(only_baseline, "the current run"),
@@ -221,9 +230,21 @@ pub(super) fn missing_cells_line(only_baseline: &[String], only_current: &[Strin
     )
 }
 
+/// [`CompareError::NothingShared`]' line: the cells each run has (a few of each), so that
+/// the mismatch — another suite, renamed workloads or allocators — shows without opening
+/// either file. `--shared-only` is not suggested: it would leave nothing to compare.
+pub(super) fn nothing_shared_line(baseline: &[String], current: &[String]) -> String {
+    format!(
+        "the runs share no cell (workload × allocator with a successful repetition): the \
+         baseline has {}; the current run has {}: nothing to compare",
+        listed(baseline),
+        listed(current)
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::missing_cells_line;
+    use super::{missing_cells_line, nothing_shared_line};
 
     #[test]
     fn missing_cells_are_one_line_listing_a_few_of_each_side() {
@@ -236,5 +257,17 @@ mod tests {
         let line = missing_cells_line(&names(9), &names(2));
         assert!(!line.contains('\n'), "{line}");
         assert!(line.starts_with("11 cell(s) are missing on one side: the current run has no successful w0 × a, w1 × a, w2 × a, w3 × a, w4 × a, w5 × a and 3 more; the baseline has no successful w0 × a, w1 × a ("), "{line}");
+    }
+
+    #[test]
+    fn runs_sharing_nothing_name_a_few_cells_of_each() {
+        let names = |w: &str, n: usize| (0..n).map(|i| format!("{w}{i} × a")).collect::<Vec<_>>();
+        let line = nothing_shared_line(&names("b", 8), &names("c", 1));
+        assert_eq!(
+            line,
+            "the runs share no cell (workload × allocator with a successful repetition): the \
+             baseline has b0 × a, b1 × a, b2 × a, b3 × a, b4 × a, b5 × a and 2 more; the current \
+             run has c0 × a: nothing to compare"
+        );
     }
 }

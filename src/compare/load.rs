@@ -13,19 +13,32 @@ pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
 /// Reads a `results.json`, or the one inside a results directory, checking its format
 /// version before anything else so an old or newer file gets a version error, not a parse
 /// error about some field.
+///
+/// The file a folder holds must be a regular file: a FIFO there (with no writer, `open`
+/// would wait for ever) is refused at once. A path given as the file itself is read
+/// whatever it is, so a pipe (`compare <(cat a/results.json) b`) still works.
 pub fn load(path: &Path) -> Result<RunResults, CompareError> {
+    use crate::sys::fs::{read_bounded_string, read_regular_string, ReadError};
     let file = results_file(path)?;
-    let text = crate::sys::fs::read_bounded_string(&file, MAX_RESULTS_BYTES, "a results file")
-        .map_err(|e| match e {
-            crate::sys::fs::ReadError::TooLarge { limit, .. } => CompareError::TooLarge {
-                path: file.clone(),
-                limit,
-            },
-            crate::sys::fs::ReadError::Io(error) => CompareError::Read {
-                path: file.clone(),
-                error,
-            },
-        })?;
+    let read = if file == path {
+        read_bounded_string
+    } else {
+        read_regular_string
+    };
+    let text = read(&file, MAX_RESULTS_BYTES, "a results file").map_err(|e| match e {
+        ReadError::TooLarge { limit, .. } => CompareError::TooLarge {
+            path: file.clone(),
+            limit,
+        },
+        ReadError::NotRegular { kind } => CompareError::NotAFile {
+            path: file.clone(),
+            kind,
+        },
+        ReadError::Io(error) => CompareError::Read {
+            path: file.clone(),
+            error,
+        },
+    })?;
     parse(&text, &file)
 }
 

@@ -78,6 +78,11 @@ pub enum CompareError {
     /// `--out` of several runs): which one is meant is the user's call.
     #[error("{path} holds no results.json but {} run folders; name one of them, e.g. {}", .runs.len(), .runs.last().map(|r| r.display().to_string()).unwrap_or_default())]
     SeveralRuns { path: PathBuf, runs: Vec<PathBuf> },
+    /// A results folder whose `results.json` is a FIFO, a directory, … (`compare::load`).
+    #[error(
+        "{path}: a {kind}, not a regular file: the results.json of a results folder must be a file"
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{path}: larger than the limit of {limit} bytes for a results file")]
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{path}: not a pybench results file: {reason}")]
@@ -111,8 +116,12 @@ pub enum CompareError {
     /// `--relative-to` names no usable reference.
     #[error("--relative-to {0}")]
     RelativeTo(String),
-    #[error("the runs share no cell (workload × allocator with a successful repetition): nothing to compare")]
-    NothingShared,
+    /// No cell on both sides: each side's cells, a few of each.
+    #[error("{}", groups::nothing_shared_line(baseline, current))]
+    NothingShared {
+        baseline: Vec<String>,
+        current: Vec<String>,
+    },
     /// Which side: "neither run has a", "the baseline has no", "the current run has no".
     #[error("{0} successful cell (every cell failed, or none ran): nothing to compare")]
     NoSuccessfulCell(&'static str),

@@ -157,7 +157,8 @@ impl ShardManifest {
         if !path.exists() {
             return Ok(None);
         }
-        let text = crate::sys::fs::read_bounded_string(&path, MAX_SHARD_FILE_BYTES, "a shard file")
+        // A regular file only: a FIFO in its place would make `merge` wait for ever.
+        let text = crate::sys::fs::read_regular_string(&path, MAX_SHARD_FILE_BYTES, "a shard file")
             .with_context(|| format!("cannot read {}", path.display()))?;
         let m: ShardManifest = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a pybench shard file", path.display()))?;

@@ -57,7 +57,9 @@ pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> 
     if !theirs.exists() {
         return Ok(());
     }
-    let other = match crate::compare::load(&theirs) {
+    // Read as the folder's file, not a path given directly: a FIFO there is refused at once
+    // (as "of its own"), not waited on.
+    let other = match crate::compare::load(out) {
         Ok(r) if r.run == results.run => return Ok(()),
         Ok(r) => format!("another run's results ({})", r.run),
         Err(_) => "a results.json of its own".to_string(),

@@ -57,6 +57,35 @@ pub fn trimmed(value: f64, decimals: usize) -> String {
     if kept == "-0" { "0" } else { kept }.to_string()
 }
 
+/// A count averaged over passes or processes (a warm pass's page faults): two significant
+/// digits below 100, trailing zeros dropped ("0.0033", "0.5", "3.2", "12"), whole numbers
+/// from 100 ("2390"), zero as "0", scientific below a millionth. The table's general format
+/// gave a whole median as "0" or "3" and any other with two decimals, so one column mixed
+/// "0" with "0.00" — a figure that was not zero, printed as one.
+pub fn mean_count(value: f64) -> String {
+    let size = value.abs();
+    if !value.is_finite() || size == 0.0 {
+        return format!("{}", if size == 0.0 { 0.0 } else { value });
+    }
+    let decimals = (1 - size.log10().floor() as i32).max(0) as usize;
+    match decimals {
+        0 => crate::report::summary::fixed(value, 0, false),
+        d if d > MOST_DECIMALS => format!("{value:.1e}"),
+        d => trimmed(value, d),
+    }
+}
+
+/// `value` with `decimals` decimals and its sign ("+1.4", "-2.0"), but a value that rounds
+/// to zero is "0.0", unsigned: `{:+.1}` wrote an interval's end just below zero as "-0.0"
+/// (and one just above as "+0.0"), a direction the figure does not have at that precision.
+pub fn signed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:+.decimals$}");
+    match text.strip_prefix(['+', '-']) {
+        Some(digits) if digits.bytes().all(|b| b == b'0' || b == b'.') => digits.to_string(),
+        _ => text,
+    }
+}
+
 /// Decimals for a ratio `point` whose interval reaches `spread` from it (the larger side):
 /// two, as the tables print ratios, or as many as show that spread as a nonzero digit, at
 /// most nine. A spread below a billionth of the point is rounding dust of an interval of
@@ -115,6 +144,34 @@ mod tests {
         assert_eq!(threshold_pct(0.10), "10");
         assert_eq!(threshold_pct(0.0), "0");
         assert_eq!(threshold_pct(1e-10), "1.0e-8");
+    }
+
+    #[test]
+    fn a_mean_count_keeps_two_significant_digits_and_never_reads_as_zero_unless_it_is() {
+        assert_eq!(mean_count(0.0), "0");
+        assert_eq!(mean_count(0.0033), "0.0033");
+        assert_eq!(mean_count(0.5), "0.5");
+        assert_eq!(mean_count(3.0), "3");
+        assert_eq!(mean_count(3.1667), "3.2");
+        assert_eq!(mean_count(12.4), "12");
+        assert_eq!(mean_count(2390.0), "2390");
+        assert_eq!(mean_count(123_456.7), "123457");
+        assert_eq!(mean_count(2e-8), "2.0e-8");
+        assert_eq!(mean_count(1e300), "1.00e300");
+        assert_eq!(mean_count(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn a_signed_figure_that_rounds_to_zero_has_no_sign() {
+        assert_eq!(signed(-0.0004, 1), "0.0");
+        assert_eq!(signed(0.04, 1), "0.0");
+        assert_eq!(signed(-0.0, 1), "0.0");
+        assert_eq!(signed(-0.001, 2), "0.00");
+        assert_eq!(signed(-0.05001, 1), "-0.1");
+        assert_eq!(signed(1.44, 1), "+1.4");
+        assert_eq!(signed(-12.0, 0), "-12");
+        assert_eq!(signed(f64::NAN, 1), "NaN");
+        assert_eq!(signed(f64::NEG_INFINITY, 1), "-inf");
     }
 
     #[test]

@@ -82,13 +82,13 @@ fn cell_line(w: &str, a: &str, procs: &[Process]) -> Option<String> {
     let shift: f64 = far.iter().map(|(_, d)| d).sum::<f64>() / procs.len() as f64;
     Some(format!(
         "note: {a} on {w}: {} of {} throughput processes far from the others ({}); {} in \
-         the figure and its interval, and move{} its net throughput by {:+.1} %",
+         the figure and its interval, and move{} its net throughput by {} %",
         far.len(),
         procs.len(),
         described.join("; "),
         if far.len() == 1 { "it is" } else { "they are" },
         if far.len() == 1 { "s" } else { "" },
-        ((-shift).exp() - 1.0) * 100.0
+        super::digits::signed(((-shift).exp() - 1.0) * 100.0, 1)
     ))
 }
 

@@ -185,7 +185,7 @@ pub fn fixed(value: f64, decimals: usize, signed: bool) -> String {
     match (beyond_units(value), signed) {
         (Some(text), true) if value > 0.0 => format!("+{text}"),
         (Some(text), _) => text,
-        (None, true) => format!("{value:+.decimals$}"),
+        (None, true) => super::digits::signed(value, decimals),
         (None, false) => format!("{value:.decimals$}"),
     }
 }

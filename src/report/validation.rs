@@ -3,7 +3,7 @@
 //! both sides, the builds each side used, the rank agreement over significant pairs and over
 //! all, and the pairs in words. Printed on the terminal and in summary.md.
 
-use super::digits::half_width_pct;
+use super::digits::{half_width_pct, signed};
 use super::model::{Prediction, Ranged, Resolution, Validation, ValidationRow};
 use super::summary::{human, human_duration};
 
@@ -24,10 +24,10 @@ fn with_ci((m, ci): (Option<f64>, Option<[f64; 2]>), show: &dyn Fn(f64) -> Strin
 
 /// `−12.3 % [−15.0, −9.8]`: a ratio against the reference as a difference in percent.
 fn percent(r: Option<Ranged>) -> String {
-    let pc = |x: f64| (x - 1.0) * 100.0;
+    let pc = |x: f64| signed((x - 1.0) * 100.0, 1);
     r.map_or("–".to_string(), |r| match r.interval {
-        Some([lo, hi]) => format!("{:+.1} % [{:+.1}, {:+.1}]", pc(r.point), pc(lo), pc(hi)),
-        None => format!("{:+.1} % {NO_INTERVAL}", pc(r.point)),
+        Some([lo, hi]) => format!("{} % [{}, {}]", pc(r.point), pc(lo), pc(hi)),
+        None => format!("{} % {NO_INTERVAL}", pc(r.point)),
     })
 }
 

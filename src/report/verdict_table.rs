@@ -2,7 +2,7 @@
 //! throughput with its 95 % interval, the ratio to the reference, peak RSS and p99 latency
 //! (timer cost subtracted), then the verdict in sentences, then the overall ranking.
 
-use super::digits::estimate_decimals;
+use super::digits::{estimate_decimals, mean_count};
 use super::model::RunResults;
 use super::summary::human;
 use super::verdict::{judge, ranking, sentence, Relation, Standing, WorkloadVerdict, DETAIL};
@@ -41,6 +41,8 @@ fn detail_text(id: Id, v: Option<f64>) -> String {
         "B" => human(v, true),
         "ns" if !id.name().starts_with("lat_") => format!("{v:.2}"),
         "ns" => format!("{v:.0}"),
+        // Warm faults per pass: a mean, whose small values must not print as "0.00".
+        "count" => mean_count(v),
         _ => human(v, false),
     }
 }

@@ -325,17 +325,22 @@ fn the_workload_line_names_the_stream_when_the_cells_recorded_one() {
 /// allocator's median over its processes.
 #[test]
 fn the_wide_table_adds_the_detail_columns_with_warm_faults() {
-    let cells = [("pymalloc", 10.0, 0.0), ("system", 20.0, 2390.0)]
-        .into_iter()
-        .map(|(a, ns, faults)| {
-            let mut c = cell(a, vec![ns; 5], vec![1.0; 5]);
-            let t = c.throughput.as_mut().unwrap();
-            t.warm_faults_per_pass = Some(faults);
-            let t = t.clone();
-            crate::harness::paired::push_throughput_metrics(&mut c.metrics, &t);
-            c
-        })
-        .collect();
+    let cells = [
+        ("pymalloc", 10.0, 0.0),
+        ("system", 20.0, 2390.0),
+        ("jemalloc", 15.0, 0.0033),
+        ("mimalloc", 12.0, 3.1667),
+    ]
+    .into_iter()
+    .map(|(a, ns, faults)| {
+        let mut c = cell(a, vec![ns; 5], vec![1.0; 5]);
+        let t = c.throughput.as_mut().unwrap();
+        t.warm_faults_per_pass = Some(faults);
+        let t = t.clone();
+        crate::harness::paired::push_throughput_metrics(&mut c.metrics, &t);
+        c
+    })
+    .collect();
     let r = RunResults::of_cells(cells);
     let table = crate::report::verdict_table::TableFormat::Table;
     let wide = crate::report::verdict_table::TableFormat::Wide;
@@ -349,6 +354,11 @@ fn the_wide_table_adds_the_detail_columns_with_warm_faults() {
     let row = |a: &str| text.lines().find(|l| l.starts_with(a)).unwrap().to_string();
     assert!(row("system").contains(" 2390 "), "{}", row("system"));
     assert!(row("pymalloc").contains(" 0 "), "{}", row("pymalloc"));
+    // A small mean is its digits, not "0.00" beside another allocator's "0"; no column of
+    // counts mixes whole numbers with two-decimal ones.
+    assert!(row("jemalloc").contains(" 0.0033 "), "{}", row("jemalloc"));
+    assert!(row("mimalloc").contains(" 3.2 "), "{}", row("mimalloc"));
+    assert!(!text.contains(" 0.00 "), "{text}");
 }
 
 /// The ± form only where the interval is about symmetric, and then with its larger side; a

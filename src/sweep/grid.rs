@@ -39,13 +39,29 @@ impl GridPoint {
         GridPoint { geometry, presets }
     }
 
-    /// `3.8`, `3.9`, `3.10–3.13`, or empty.
+    /// `3.8`, `3.9`, `3.10–3.13`, or empty: the versions, for a heatmap's "CPython 3.9".
     pub fn preset_label(&self) -> String {
         let short = |p: &Preset| p.name().trim_start_matches("cpython-").to_string();
         match self.presets.as_slice() {
             [] => String::new(),
             [one] => short(one),
             [first, .., last] => format!("{}–{}", short(first), short(last)),
+        }
+    }
+
+    /// `cpython-3.9`, `cpython-3.10–3.13` (the first preset's name, then the last's
+    /// version), or empty: the presets by the names `list presets`, `--preset` and the CSV's
+    /// `presets` column use, for the sweep table. It said `3.9` where the CSV says
+    /// `cpython-3.9`, so the two did not read as one sweep.
+    pub fn preset_names(&self) -> String {
+        match self.presets.as_slice() {
+            [] => String::new(),
+            [one] => one.name().to_string(),
+            [first, .., last] => format!(
+                "{}–{}",
+                first.name(),
+                last.name().trim_start_matches("cpython-")
+            ),
         }
     }
 }
@@ -285,6 +301,8 @@ mod tests {
         let labels: Vec<String> = grid.points.iter().map(GridPoint::preset_label).collect();
         // 3.9 (256K/4K, spare), 3.10–3.13 (1M/16K, spare), then 3.8 (no spare).
         assert_eq!(labels, ["3.9", "3.10–3.13", "3.8"]);
+        let names: Vec<String> = grid.points.iter().map(GridPoint::preset_names).collect();
+        assert_eq!(names, ["cpython-3.9", "cpython-3.10–3.13", "cpython-3.8"]);
         // A custom point equal to a preset is marked as that preset.
         let spec = GridSpec {
             arenas: vec![1 << 20],

@@ -35,6 +35,11 @@ fn bytes(v: usize) -> String {
 /// The table: per workload, one line per geometry; `*` marks the Pareto-best.
 pub fn render(r: &SweepResult) -> String {
     let mut out = String::new();
+    // As wide as the longest name ("cpython-3.10–3.13"): the presets are named as the CSV
+    // and `list presets` name them.
+    let pw = (r.cells.iter())
+        .map(|c| c.point.preset_names().chars().count())
+        .fold("preset".len(), usize::max);
     let mut workload = None;
     for c in &r.cells {
         if workload != Some(&c.workload) {
@@ -49,7 +54,7 @@ pub fn render(r: &SweepResult) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<38} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+                "{:<38} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
                 "geometry",
                 "preset",
                 "peak",
@@ -65,9 +70,9 @@ pub fn render(r: &SweepResult) -> String {
         let a = &c.accounting;
         let _ = writeln!(
             out,
-            "{:<38} {:<10} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+            "{:<38} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
             format!("{}{}", if c.pareto { "* " } else { "  " }, c.point.geometry),
-            c.point.preset_label(),
+            c.point.preset_names(),
             a.peak_arenas,
             a.final_arenas,
             a.arenas_mapped,

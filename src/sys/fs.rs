@@ -81,13 +81,17 @@ pub enum ReadError {
     Io(#[from] io::Error),
     #[error("larger than the limit of {limit} bytes ({what})")]
     TooLarge { limit: u64, what: &'static str },
+    /// What [`read_regular_string`] found instead of a regular file ("FIFO", "directory"):
+    /// a variant of its own so that a caller can say why it wants a file.
+    #[error("a {kind}, not a regular file")]
+    NotRegular { kind: &'static str },
 }
 
 impl From<ReadError> for io::Error {
     fn from(e: ReadError) -> io::Error {
         match e {
             ReadError::Io(e) => e,
-            too_large => io::Error::new(io::ErrorKind::InvalidData, too_large.to_string()),
+            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
         }
     }
 }
@@ -96,7 +100,10 @@ impl From<ReadError> for io::Error {
 /// `/dev/zero`, or a file far larger than any valid one), without reading further.
 /// `what` names the kind of file in the message.
 pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path)?;
+    read_bounded_from(File::open(path)?, limit, what)
+}
+
+fn read_bounded_from(file: File, limit: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
     let mut buf = Vec::new();
     file.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
@@ -110,17 +117,29 @@ pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
 /// sniffing a FIFO with no writer (`mkfifo t.pbt`) returns at once instead of blocking in
 /// `open` for ever.
 pub fn regular_file_head<const N: usize>(path: &Path) -> Option<[u8; N]> {
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
+    let mut file = open_regular(path).ok()?;
     let mut head = [0u8; N];
     file.read_exact(&mut head).ok()?;
     Some(head)
+}
+
+/// `path` opened for reading if it is a regular file (after links), else
+/// [`ReadError::NotRegular`] naming what it is — at once: `O_NONBLOCK` keeps `open` from
+/// waiting for the writer of a FIFO that has none, and the type checked is the opened
+/// file's own (`fstat`), so nothing can be swapped in between a check and the open.
+/// `O_NONBLOCK` stays set: it changes nothing in how a regular file reads.
+fn open_regular(path: &Path) -> Result<File, ReadError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(ReadError::NotRegular {
+            kind: super::target::kind_name(kind),
+        });
+    }
+    Ok(file)
 }
 
 /// [`read_bounded`] as UTF-8 text.
@@ -129,7 +148,23 @@ pub fn read_bounded_string(
     limit: u64,
     what: &'static str,
 ) -> Result<String, ReadError> {
-    let bytes = read_bounded(path, limit, what)?;
+    utf8(read_bounded(path, limit, what)?)
+}
+
+/// [`read_bounded_string`] of a file that must be a regular one: a file pybench looks up
+/// inside a folder (a results folder's `results.json`, a shard's `shard.json`), where a
+/// FIFO is nothing the user handed over on purpose and, without a writer, would be waited
+/// on for ever. A path the user names directly is read with [`read_bounded_string`], so
+/// that a pipe (`<(cat results.json)`, `/dev/fd/N`) still works.
+pub fn read_regular_string(
+    path: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<String, ReadError> {
+    utf8(read_bounded_from(open_regular(path)?, limit, what)?)
+}
+
+fn utf8(bytes: Vec<u8>) -> Result<String, ReadError> {
     String::from_utf8(bytes).map_err(|e| {
         ReadError::Io(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -250,5 +285,21 @@ mod tests {
         std::fs::write(d.join("f"), [7u8; 100]).unwrap();
         assert_eq!(read_bounded(&d.join("f"), 100, "x").unwrap().len(), 100);
         assert!(read_bounded(&d.join("f"), 99, "x").is_err());
+    }
+
+    /// A FIFO without a writer is named, not waited on; a regular file reads as before.
+    #[test]
+    fn regular_reads_refuse_a_fifo_at_once() {
+        let d = scratch("regular");
+        std::fs::write(d.join("f"), "text").unwrap();
+        assert_eq!(read_regular_string(&d.join("f"), 100, "x").unwrap(), "text");
+        let fifo = d.join("p");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_regular_string(&fifo, 100, "x").unwrap_err();
+        assert_eq!(e.to_string(), "a FIFO, not a regular file");
+        let e = read_regular_string(&d, 100, "x").unwrap_err();
+        assert_eq!(e.to_string(), "a directory, not a regular file");
     }
 }

@@ -201,3 +201,36 @@ fn merge_of_a_folder_of_several_shards_says_to_name_each() {
     assert!(err.contains("name each shard's folder"), "{err}");
     assert!(!err.contains("name one of them"), "{err}");
 }
+
+/// A shard folder whose `results.json` or `shard.json` is a FIFO with no writer: merge waited
+/// on it for ever; it is refused at once, in one line naming it.
+#[test]
+fn merge_refuses_a_fifo_in_a_shard_folder_at_once() {
+    let g = grid();
+    let tmp = tempdir("shard-fifo");
+    for file in ["results.json", "shard.json"] {
+        let odd = tmp.join(file);
+        copy_dir(&g.shards[3], &odd);
+        std::fs::remove_file(odd.join(file)).unwrap();
+        let c = std::ffi::CString::new(odd.join(file).as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut given = shard_paths(g)[..3].to_vec();
+        given.push(&odd);
+        let out = tmp.join(format!("m-{file}"));
+        let a = pybench()
+            .arg("merge")
+            .args(&given)
+            .arg("-o")
+            .arg(&out)
+            .arg("--no-plots")
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(file), "{err}");
+        assert!(err.contains("a FIFO, not a regular file"), "{err}");
+        assert!(!out.exists(), "nothing merged");
+    }
+}

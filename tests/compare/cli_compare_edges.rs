@@ -57,6 +57,39 @@ fn runs_without_a_successful_cell_are_not_comparable() {
     assert!(a.get_output().stdout.is_empty());
 }
 
+/// Runs without a cell in common name the cells each has (a few, then how many more), as
+/// the line about cells missing on one side does: "share no cell" alone left the user to
+/// open both files to see that the suites differ.
+#[test]
+fn runs_sharing_no_cell_name_the_cells_of_each() {
+    let tmp = tempdir("cmp-disjoint");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut other = run("other", 3, steady);
+    for c in &mut other.cells {
+        c.workload = format!("{}2", c.workload);
+    }
+    let o = save(&tmp, "other", &other);
+    for shared_only in [false, true] {
+        let mut cmd = common::compare(&b, &o);
+        if shared_only {
+            cmd.arg("--shared-only");
+        }
+        let a = cmd.assert().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains(
+                "the runs share no cell (workload × allocator with a successful repetition): \
+                 the baseline has dicts × pymalloc:cpython-3.11, dicts × system, \
+                 churn × pymalloc:cpython-3.11, churn × system; the current run has \
+                 dicts2 × pymalloc:cpython-3.11, dicts2 × system, \
+                 churn2 × pymalloc:cpython-3.11, churn2 × system: nothing to compare"
+            ),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn a_workload_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() {
     let tmp = tempdir("cmp-names");

@@ -69,3 +69,49 @@ fn csv_and_json_name_every_rows_verdict_and_test_alike() {
     assert!(seen("not significant", "mann_whitney_exact"), "{json:?}");
     assert!(json.values().any(|j| j.1 == "welch_log"), "{json:?}");
 }
+
+/// An interval's end that rounds to zero is "0.0 %": it printed as "-0.0 %", a direction
+/// the figure does not have at that precision.
+#[test]
+fn an_interval_end_that_rounds_to_zero_has_no_sign() {
+    let tmp = tempdir("cmp-zero");
+    // churn × system's peak RSS scatters by ±1 % between processes; the current run's is
+    // `factor` times the baseline's, so its Welch interval is the baseline's scaled.
+    let scattered = |name: &str, factor: f64| {
+        let mut r = run(name, 5, |_, _, _| 1e7);
+        for c in &mut r.cells {
+            if c.workload == "churn" && c.allocator == "system" {
+                let j = [1.0, 1.01, 0.99, 1.005, 0.995][c.repetition as usize];
+                for m in &mut c.metrics {
+                    if m.name == "peak_rss_bytes" {
+                        m.value *= j * factor;
+                    }
+                }
+            }
+        }
+        save(&tmp, name, &r)
+    };
+    let b = scattered("base", 1.0);
+    let row = |cur: &std::path::Path| {
+        let columns = ["workload", "allocator", "metric", "ci_low"];
+        let (rows, _) = compare_csv(&b, cur, &[], 0, columns);
+        let r = rows
+            .into_iter()
+            .find(|[w, a, m, _]| w == "churn" && a == "system" && m == "peak_rss_bytes")
+            .expect("churn × system peak_rss_bytes");
+        r[3].parse::<f64>().unwrap()
+    };
+    // Scaled so that the interval's low end is 0.02 % below 1.
+    let low = row(&scattered("probe", 1.03));
+    let c = scattered("cur", 1.03 / low * 0.9998);
+    let low = row(&c);
+    assert!(low < 1.0 && low > 0.9995, "{low}");
+    let out = compare(&b, &c).arg("--all-rows").assert().code(0);
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| churn × `system` | peak_rss_bytes |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(line.contains(" [0.0 %, +"), "{line}");
+    assert!(!md.contains("-0.0 %") && !md.contains("+0.0 %"), "{md}");
+}

@@ -399,7 +399,7 @@ fn a_shift_every_allocator_shares_is_named_as_such() {
     let slower = |a: &str| if a == "null" { 1.0 } else { 0.9 };
     let text = report(&faster(base, "dicts", slower), "slower");
     assert!(
-        text.contains("moved the same way (-10.0 % to -10.0 %; `null` +0.0 %)"),
+        text.contains("moved the same way (-10.0 % to -10.0 %; `null` 0.0 %)"),
         "{text}"
     );
 }

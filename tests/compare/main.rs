@@ -18,6 +18,7 @@ mod cli_compare_relative;
 mod cli_compare_samples;
 mod cli_plot;
 mod cli_plot_stale;
+mod cli_results_input;
 mod scripts_ab;
 mod scripts_ci_bench;
 mod scripts_stability;

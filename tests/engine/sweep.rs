@@ -427,6 +427,16 @@ fn csv_has_one_row_per_cell_with_the_stated_columns_and_heatmaps_mark_presets() 
         "cpython-3.10 cpython-3.11 cpython-3.12 cpython-3.13"
     );
     assert!(rows.iter().any(|r| r["pareto"] == "1"));
+    // The table names the presets as the CSV and `list presets` do (it said `3.8`); several
+    // of one geometry as a range of them.
+    let table_line = |g: &str| {
+        let g = format!(" {g} ");
+        stdout.lines().find(|l| l.contains(&g)).unwrap().to_string()
+    };
+    let line = table_line("arena=256K,pool=4K,keep_spare=false");
+    assert!(line.contains(" cpython-3.8 "), "{line}");
+    let line = table_line("arena=1M,pool=16K");
+    assert!(line.contains(" cpython-3.10–3.13 "), "{line}");
 
     let svg = std::fs::read_to_string(plots.join("sweep-churn-peak_heap_rss.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
