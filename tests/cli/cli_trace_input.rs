@@ -4,15 +4,7 @@
 
 use crate::common;
 
-use crate::common::{pybench, tempdir};
-
-/// The one line a refused command printed on stderr, after checking it exited with 2.
-fn refusal(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.assert().code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err.trim_end().to_string()
-}
+use crate::common::{pybench, refusal, tempdir};
 
 #[test]
 fn a_cut_inside_an_events_block_names_that_block_at_its_offset() {

@@ -3,15 +3,7 @@
 //! is not a trace at all, and the spec flags a run of traces alone cannot use. Each is one
 //! line on stderr, exit 2, saying what is wrong with the thing named.
 
-use crate::common::{pybench, tempdir};
-
-/// The one line a refused command printed on stderr, after checking it exited with 2.
-fn refusal(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.assert().code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err.trim_end().to_string()
-}
+use crate::common::{pybench, refusal, tempdir};
 
 /// `stats notes` on a file here that is not a trace used to say "unknown workload `notes`;
 /// available workloads: …", as if the file were not there; now the file's own fault is said.

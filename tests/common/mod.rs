@@ -72,6 +72,16 @@ pub fn pybench() -> assert_cmd::Command {
     cmd
 }
 
+/// The one line a refused command printed on stderr (trailing newline trimmed), after
+/// checking that it exited with 2, pybench's code for bad input: the house rule that bad
+/// input gets exactly one line, checked where each refusal is tested.
+pub fn refusal(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err.trim_end().to_string()
+}
+
 /// A shared-cache probe of an uncontended L3 (`sys::cache_probe`'s fake: hit and memory
 /// latency, then the samples, in ns an access): every sample a hit.
 pub const QUIET_CACHE: &str = "14,170,15,16,15,17,16,15,16,15";

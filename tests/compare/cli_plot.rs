@@ -1,7 +1,7 @@
 //! CLI tests for `pybench plot` and the plots written at the end of `pybench run`: the SVG
 //! and HTML files parse as XML and hold the expected series, labels and links.
 
-use crate::common::{pybench, run, save, tempdir};
+use crate::common::{pybench, refusal, run, save, tempdir};
 use predicates::prelude::*;
 use std::path::Path;
 
@@ -408,9 +408,7 @@ fn plot_out_never_replaces_a_page_it_did_not_write() {
         c.args(["plot", "-q"]).arg(&mine).arg("--out").arg(&site);
         c
     };
-    let a = plot().assert().code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = refusal(&mut plot());
     assert!(
         err.contains("holds an index.html that pybench did not write"),
         "{err}"
@@ -436,9 +434,7 @@ fn plot_out_never_replaces_a_chart_it_did_not_draw() {
         c.args(["plot", "-q"]).arg(&mine).arg("--out").arg(&site);
         c
     };
-    let a = plot().assert().code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = refusal(&mut plot());
     assert!(err.contains("ops_per_sec.svg"), "{err}");
     assert_eq!(read(&own), chart, "left alone");
     assert!(!site.join("index.html").exists(), "nothing written");
