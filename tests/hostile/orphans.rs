@@ -29,10 +29,34 @@ fn alive(pid: u32) -> bool {
     })
 }
 
+/// Waits (up to a minute) for `parent`'s first child (`what`), kills `parent` outright, and
+/// checks that the child is gone within ten seconds.
+fn killing_the_parent_ends_its_child(mut parent: std::process::Child, what: &str) {
+    let until = |secs| std::time::Instant::now() + Duration::from_secs(secs);
+    let deadline = until(60);
+    let child = loop {
+        if let Some(&c) = children(parent.id()).first() {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {what} started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let deadline = until(10);
+    while alive(child) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} {child} still runs after its parent was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_cell_dies_with_its_parent() {
     let d = tempdir("orphan");
-    let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+    let parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
         .args([
             "run", "-w", "churn", "-a", "system", "-r", "50", "--scale", "3000000",
         ])
@@ -42,31 +66,14 @@ fn a_cell_dies_with_its_parent() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let cell = loop {
-        if let Some(&c) = children(parent.id()).first() {
-            break c;
-        }
-        assert!(std::time::Instant::now() < deadline, "no cell started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    parent.kill().unwrap();
-    parent.wait().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while alive(cell) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "cell {cell} still runs after its parent was killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    killing_the_parent_ends_its_child(parent, "cell");
     let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
 fn an_exec_program_dies_with_its_parent() {
     let d = tempdir("orphan-exec");
-    let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+    let parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
         .args([
             "exec",
             "-a",
@@ -83,26 +90,6 @@ fn an_exec_program_dies_with_its_parent() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let program = loop {
-        if let Some(&c) = children(parent.id()).first() {
-            break c;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the program did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    parent.kill().unwrap();
-    parent.wait().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while alive(program) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "program {program} still runs after pybench exec was killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    killing_the_parent_ends_its_child(parent, "program");
     let _ = std::fs::remove_dir_all(&d);
 }
