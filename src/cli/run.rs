@@ -156,9 +156,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
     // Only traces, however named: `--trace dicts` is not the built-in workload.
-    for t in &args.trace {
-        crate::trace::Source::load_trace(t)?;
-    }
+    crate::trace::Source::require_traces(&args.trace)?;
     // Traces are workloads like any other from here on.
     args.workload.append(&mut args.trace);
     if args.workload.is_empty() {

@@ -73,9 +73,7 @@ pub struct SweepArgs {
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Only traces, however named: `--trace dicts` is not the built-in workload.
-    for t in &args.trace {
-        crate::trace::Source::load_trace(t)?;
-    }
+    crate::trace::Source::require_traces(&args.trace)?;
     args.workload.append(&mut args.trace);
     if let Some(dir) = &args.plot {
         super::guard::check_directory("--plot", dir)?;

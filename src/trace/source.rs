@@ -86,6 +86,16 @@ impl Source {
         Source::open(&Origin::Trace(trace_path(name)?))
     }
 
+    /// Checks that every name given where only a trace belongs opens as one (see
+    /// [`Self::load_trace`]), before the names join the workloads: `run` and `sweep` then
+    /// resolve them like any other source, which sniffs a trace by its magic bytes.
+    pub fn require_traces(names: &[String]) -> anyhow::Result<()> {
+        for name in names {
+            Source::load_trace(name)?;
+        }
+        Ok(())
+    }
+
     /// Opens an already resolved source (in the child process).
     pub fn open(origin: &Origin) -> anyhow::Result<Source> {
         Ok(match origin {

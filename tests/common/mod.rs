@@ -72,6 +72,27 @@ pub fn pybench() -> assert_cmd::Command {
     cmd
 }
 
+/// `pybench run` of one trace against glibc alone, `reps` processes, quietly and without
+/// plots, writing under `out`: the smallest real run, for tests about what a run does with
+/// its inputs and outputs rather than about its figures. Ready for more arguments.
+pub fn quick_trace_run(trace: &Path, reps: u32, out: &Path) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.args([
+        "run",
+        "-a",
+        "system",
+        "-r",
+        &reps.to_string(),
+        "--quiet",
+        "--no-plots",
+    ])
+    .arg("--trace")
+    .arg(trace)
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
 /// The one line a refused command printed on stderr (trailing newline trimmed), after
 /// checking that it exited with 2, pybench's code for bad input: the house rule that bad
 /// input gets exactly one line, checked where each refusal is tested.

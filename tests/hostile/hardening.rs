@@ -375,20 +375,7 @@ fn a_corrupt_trace_is_refused_before_measuring() {
         *b ^= 0x5a;
     }
     std::fs::write(&trace, &bytes).unwrap();
-    let out = pybench()
-        .args([
-            "run",
-            "-a",
-            "system",
-            "-r",
-            "2",
-            "--quiet",
-            "--no-plots",
-            "--trace",
-        ])
-        .arg(&trace)
-        .arg("--out")
-        .arg(d.join("results"))
+    let out = common::quick_trace_run(&trace, 2, &d.join("results"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -420,20 +407,7 @@ fn a_request_over_256_mib_does_not_fail_the_null_cell() {
             Event::Free { slot: 0, thread: 0 },
         ],
     );
-    let out = pybench()
-        .args([
-            "run",
-            "-a",
-            "system",
-            "-r",
-            "1",
-            "--quiet",
-            "--no-plots",
-            "--trace",
-        ])
-        .arg(&trace)
-        .arg("--out")
-        .arg(d.join("results"))
+    let out = common::quick_trace_run(&trace, 1, &d.join("results"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

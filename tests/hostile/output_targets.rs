@@ -2,7 +2,7 @@
 //! replaced, an output that is one of the command's inputs refused, directories named in
 //! errors. FIFOs only (made in a temp folder): no test writes to a real system path.
 
-use crate::common::{pybench, tempdir};
+use crate::common::{self, pybench, tempdir};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -278,20 +278,7 @@ fn run_and_sweep_refuse_an_export_over_a_replayed_trace_before_measuring() {
     assert_refused(&out, "--csv");
     assert_eq!(std::fs::read(&trace).unwrap(), before);
 
-    let out = pybench()
-        .args([
-            "run",
-            "-a",
-            "system",
-            "-r",
-            "1",
-            "--quiet",
-            "--no-plots",
-            "--trace",
-        ])
-        .arg(&trace)
-        .arg("--out")
-        .arg(d.join("results"))
+    let out = common::quick_trace_run(&trace, 1, &d.join("results"))
         .arg("--markdown")
         .arg(&trace)
         .output()
