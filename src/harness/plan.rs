@@ -7,18 +7,20 @@
 //! allocators, round by round ([`super::paired`]), and subtracted pair by pair
 //! (`net_loop_ns_per_op`, design.md §3); it needs no memory cell of its own.
 
+mod allocators;
+
 use super::cell::{CellOptions, CellSpec};
 use super::long_run;
 use super::runner::{self, Outcome};
 use super::shard::{self, Shard, ShardManifest};
 use super::throughput::Calibration;
-use crate::alloc::registry;
 use crate::alloc::{AllocOptions, AllocatorSpec};
 use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
 use crate::report::precision::Precision;
 use crate::report::store::ResultsStore;
 use crate::trace::Source;
 use crate::workload::PyVersion;
+use allocators::{allocator_infos, null_named, resolve_allocators};
 use std::time::Duration;
 
 /// The options of a run, as the command line gives them.
@@ -113,28 +115,34 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
     }
 }
 
+/// Refuses option pairs that cannot mean anything together, before any source is read.
+fn refuse_conflicting_options(req: &RunRequest) -> anyhow::Result<()> {
+    if req.shard.is_some() && req.precision.is_some() {
+        // Every shard must measure a fixed share of one plan; precision decides the
+        // processes as it goes, from the processes of all shards together.
+        anyhow::bail!(
+            "--precision cannot be split into --shard parts (each shard would stop on its \
+             own share's scatter); give the shards a fixed -r instead"
+        );
+    }
+    if let Some(p) = req.precision {
+        if p.max_repetitions < req.repetitions {
+            anyhow::bail!(
+                "--max-repetitions {} is below -r {}: the cap must allow the processes \
+                 measured first",
+                p.max_repetitions,
+                req.repetitions
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Plan {
     /// Resolves every source and allocator and lays out the cells: repetitions outermost,
     /// then workloads, then `null` and the allocators.
     pub fn new(req: &RunRequest) -> anyhow::Result<Plan> {
-        if req.shard.is_some() && req.precision.is_some() {
-            // Every shard must measure a fixed share of one plan; precision decides the
-            // processes as it goes, from the processes of all shards together.
-            anyhow::bail!(
-                "--precision cannot be split into --shard parts (each shard would stop on its \
-                 own share's scatter); give the shards a fixed -r instead"
-            );
-        }
-        if let Some(p) = req.precision {
-            if p.max_repetitions < req.repetitions {
-                anyhow::bail!(
-                    "--max-repetitions {} is below -r {}: the cap must allow the processes \
-                     measured first",
-                    p.max_repetitions,
-                    req.repetitions
-                );
-            }
-        }
+        refuse_conflicting_options(req)?;
         let mut warnings = Vec::new();
         let sources = load_sources(req, &mut warnings)?;
         crate::trace::source::refuse_unused_spec_flags(&req.cell.overrides, &sources)?;
@@ -145,31 +153,7 @@ impl Plan {
                 pythons.push(python_of(s));
             }
         }
-        if let Some(p) = &req.alloc.libpython {
-            // Checked whether or not a cpython:3.X is in the run: a typo must not pass
-            // silently into a run that then measures something else than asked.
-            crate::alloc::libpython::check_library_file(p)
-                .map_err(|why| anyhow::anyhow!("--libpython {}: {why}", p.display()))?;
-        }
-        let (allocators, skipped) = select_allocators(&req.allocators, &pythons, &req.alloc)?;
-        let cpythons: Vec<PyVersion> = allocators
-            .iter()
-            .filter_map(AllocatorSpec::cpython_version)
-            .collect();
-        match &req.alloc.libpython {
-            Some(_) if cpythons.is_empty() => warnings.push(
-                "--libpython is for the cpython:3.X allocators and none is in this run: ignored"
-                    .to_string(),
-            ),
-            // The search found each cpython:3.X somewhere else when the library serves none.
-            Some(p) => crate::alloc::libpython::check_named_for_run(
-                p,
-                &cpythons,
-                !req.allocators.is_empty(),
-            )
-            .map_err(anyhow::Error::msg)?,
-            None => {}
-        }
+        let (allocators, skipped) = resolve_allocators(req, &pythons, &mut warnings)?;
         warnings.extend(null_named(&allocators));
         // Laid out once, as the baseline below, however it was named.
         let allocators: Vec<AllocatorSpec> =
@@ -200,16 +184,7 @@ impl Plan {
             }
         }
         let parameters = parameters(req, &resolved);
-        let infos = resolved
-            .iter()
-            .map(|a| AllocatorInfo {
-                name: a.name(),
-                version: a
-                    .availability(&req.alloc)
-                    .version
-                    .unwrap_or_else(|| "unknown".to_string()),
-            })
-            .collect();
+        let infos = allocator_infos(&resolved, &req.alloc);
         if let Some(m) = &shard {
             let mut keep = unit_of.iter().map(|&u| m.holds(u));
             cells.retain(|_| keep.next().unwrap_or(false));
@@ -415,70 +390,4 @@ fn refuse_duplicates(
         }
     }
     Ok(())
-}
-
-/// What naming `null` in `-a` does. It is the harness's own cost, measured in every
-/// throughput process beside each allocator (issue 12: the net figures subtract it round by
-/// round), so it never has a row: beside others it is noted once; alone it measures only
-/// the harness — its cost (each workload's "harness (null)" line) and its own memory (the
-/// processes' peak RSS with nothing allocated, which issue 15's streaming target is about).
-fn null_named(allocators: &[AllocatorSpec]) -> Option<String> {
-    if !allocators.iter().any(AllocatorSpec::is_null) {
-        return None;
-    }
-    if allocators.iter().all(AllocatorSpec::is_null) {
-        return Some(
-            "-a null alone measures only the harness: its cost is each workload's \"harness \
-             (null)\" line and there is no allocator row to compare; name an allocator to \
-             measure one, e.g. -a pymalloc"
-                .to_string(),
-        );
-    }
-    Some(
-        "null is measured in every run as the harness's own cost: it has no row, its figure \
-         is each workload's \"harness (null)\" (and `null ns/op` in --format wide)"
-            .to_string(),
-    )
-}
-
-/// The allocators of the run. Named ones must all be available (else exit 2 before
-/// measuring). By default: every available allocator, with the engine as `pymalloc`
-/// (resolved per workload) first and, of the real interpreters, only those whose version a
-/// workload models — the comparison the engine preset stands in for. Returns the skipped
-/// ones' one-line reasons.
-fn select_allocators(
-    named: &[AllocatorSpec],
-    pythons: &[PyVersion],
-    opts: &AllocOptions,
-) -> anyhow::Result<(Vec<AllocatorSpec>, Vec<String>)> {
-    if !named.is_empty() {
-        return Ok((registry::select_specs(named, opts)?.specs, Vec::new()));
-    }
-    let selection = registry::select_specs(&[], opts)?;
-    let mut skipped: Vec<String> = selection
-        .skipped
-        .iter()
-        .filter(|(spec, _)| spec.cpython_version().is_none())
-        .map(|(name, reason)| format!("skipped {name}: {reason}"))
-        .collect();
-    let mut specs: Vec<AllocatorSpec> = Vec::new();
-    for spec in selection.specs {
-        match spec {
-            AllocatorSpec::Pymalloc => specs.insert(0, spec),
-            AllocatorSpec::Cpython(v) if !pythons.contains(&v) => {}
-            _ => specs.push(spec),
-        }
-    }
-    for py in pythons {
-        let wanted = AllocatorSpec::Cpython(*py);
-        if !specs.contains(&wanted) {
-            let reason = selection
-                .skipped
-                .iter()
-                .find(|(s, _)| *s == wanted)
-                .map_or("not found", |(_, r)| r.as_str());
-            skipped.push(format!("skipped {wanted}: {reason}"));
-        }
-    }
-    Ok((specs, skipped))
 }
