@@ -29,61 +29,13 @@
 //!
 //! Overall score = 1 − mean of the selected figures' distances: 1 for identical shapes.
 
+mod figure;
+
+pub use figure::{figure, parse_figures, Figure};
+
 use super::profile::{shares, Profile};
 use serde::Serialize;
 use std::fmt::Write as _;
-
-/// Every figure the report knows, in report order.
-pub const FIGURES: [&str; 19] = [
-    "size_classes",
-    "lifetime_allocs",
-    "lifetime_bytes",
-    "peak_live_blocks",
-    "peak_live_bytes",
-    "mean_live_blocks",
-    "mean_live_bytes",
-    "domain_mix",
-    "calloc_share",
-    "realloc_share",
-    "realloc_growth",
-    "gc_bursts",
-    "phase_shape",
-    "size_runs",
-    "free_cohorts",
-    "block_reuse",
-    "free_gaps",
-    "pool_churn",
-    "op_order",
-];
-
-/// Parses a comma-separated figure list; `None` or empty means all figures.
-pub fn parse_figures(list: Option<&str>) -> Result<Vec<&'static str>, String> {
-    let Some(list) = list else {
-        return Ok(FIGURES.to_vec());
-    };
-    let names: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .collect();
-    if names.is_empty() {
-        // Given but naming nothing: not a request for every figure.
-        return Err(format!(
-            "--figures is empty: name at least one of {}, or leave it out for all",
-            FIGURES.join(", ")
-        ));
-    }
-    names
-        .into_iter()
-        .map(|f| {
-            FIGURES
-                .iter()
-                .copied()
-                .find(|k| *k == f)
-                .ok_or_else(|| format!("unknown figure `{f}`; figures: {}", FIGURES.join(", ")))
-        })
-        .collect()
-}
 
 /// Total variation distance between two count histograms.
 pub fn tvd(a: &[u64], b: &[u64]) -> f64 {
@@ -132,125 +84,6 @@ fn head(h: &[u64], bins: usize) -> f64 {
     ratio(h[..bins].iter().sum(), h.iter().sum())
 }
 
-/// The distance of one figure, and a short readable value for each side.
-pub fn figure(name: &str, a: &Profile, b: &Profile) -> (f64, String, String) {
-    let both = |f: &dyn Fn(&Profile) -> String| (f(a), f(b));
-    let (d, (va, vb)) = match name {
-        // Requests of at most 64 B (the 16–64 B classes are 2/3 to 90 % of Python's).
-        "size_classes" => (
-            tvd(&a.sizes, &b.sizes),
-            both(&|p| format!("{:.0}% <=64B", 100.0 * head(&p.sizes, 5))),
-        ),
-        // Blocks freed within 128 later allocations (bins 0..=8 hold ages 0..=255; 8 bins
-        // hold 0..=127).
-        "lifetime_allocs" => (
-            ks(&a.life_blocks, &b.life_blocks),
-            both(&|p| format!("{:.0}% <128", 100.0 * head(&p.life_blocks, 8))),
-        ),
-        "lifetime_bytes" => (
-            ks(&a.life_bytes, &b.life_bytes),
-            both(&|p| format!("{:.0}%B <128", 100.0 * head(&p.life_bytes, 8))),
-        ),
-        "peak_live_blocks" => (
-            magnitude(a.peak_live_blocks as f64, b.peak_live_blocks as f64),
-            both(&|p| human(p.peak_live_blocks as f64, "")),
-        ),
-        "peak_live_bytes" => (
-            magnitude(a.peak_live_bytes as f64, b.peak_live_bytes as f64),
-            both(&|p| human(p.peak_live_bytes as f64, "B")),
-        ),
-        "mean_live_blocks" => (
-            magnitude(a.mean_live_blocks, b.mean_live_blocks),
-            both(&|p| human(p.mean_live_blocks, "")),
-        ),
-        "mean_live_bytes" => (
-            magnitude(a.mean_live_bytes, b.mean_live_bytes),
-            both(&|p| human(p.mean_live_bytes, "B")),
-        ),
-        "domain_mix" => (
-            tvd(&a.domains, &b.domains),
-            both(&|p| {
-                let s = shares(&p.domains);
-                format!(
-                    "{:.0}/{:.0}/{:.0}",
-                    s[0] * 100.0,
-                    s[1] * 100.0,
-                    s[2] * 100.0
-                )
-            }),
-        ),
-        "calloc_share" => (
-            share_distance(
-                ratio(a.callocs, a.requests()),
-                ratio(b.callocs, b.requests()),
-            ),
-            both(&|p| format!("{:.1}%", 100.0 * ratio(p.callocs, p.requests()))),
-        ),
-        "realloc_share" => (
-            share_distance(
-                ratio(a.reallocs, a.requests()),
-                ratio(b.reallocs, b.requests()),
-            ),
-            both(&|p| format!("{:.1}%", 100.0 * ratio(p.reallocs, p.requests()))),
-        ),
-        // Share of reallocs that grow the block by more than 1/8 (bin 16 is "unchanged").
-        "realloc_growth" => (
-            ks(&a.growth, &b.growth),
-            both(&|p| match p.reallocs {
-                0 => "none".to_string(),
-                _ => format!("{:.0}% grow", 100.0 * (1.0 - head(&p.growth, 17))),
-            }),
-        ),
-        "gc_bursts" => (
-            ks(&a.bursts, &b.bursts),
-            both(&|p| format!("{} gcs", p.collections)),
-        ),
-        "phase_shape" => (
-            curve_distance(&a.curve, &b.curve),
-            both(&|p| {
-                let at = |i: usize| p.curve.get(i).copied().unwrap_or(0.0) * 100.0;
-                format!("{:.0}>{:.0}>{:.0}%", at(4), at(9), at(19))
-            }),
-        ),
-        "size_runs" => (
-            share_distance(
-                ratio(a.size_repeats, a.allocs),
-                ratio(b.size_repeats, b.allocs),
-            ),
-            both(&|p| format!("{:.0}% same", 100.0 * ratio(p.size_repeats, p.allocs))),
-        ),
-        "free_cohorts" => (
-            share_distance(
-                ratio(a.cohort_frees, a.long_frees),
-                ratio(b.cohort_frees, b.long_frees),
-            ),
-            both(&|p| format!("{:.0}% cohort", 100.0 * ratio(p.cohort_frees, p.long_frees))),
-        ),
-        // Allocations that get a block of their size freed within the last 16 allocations
-        // (bins 0..=4 hold ages 0..=15): memory still in cache.
-        "block_reuse" => (
-            ks(&a.reuse, &b.reuse),
-            both(&|p| format!("{:.0}% <16", 100.0 * head(&p.reuse, 5))),
-        ),
-        // Long-lived frees whose block was born within 64 allocations of the previous one's
-        // (bins 0..=6 hold gaps 0..=63).
-        "free_gaps" => (
-            ks(&a.long_gaps, &b.long_gaps),
-            both(&|p| format!("{:.0}% <64", 100.0 * head(&p.long_gaps, 7))),
-        ),
-        "pool_churn" => (
-            magnitude(churn(a), churn(b)),
-            both(&|p| format!("{:.1}/1000 full", churn(p))),
-        ),
-        "op_order" => (
-            share_distance(op_miss_rate(a), op_miss_rate(b)),
-            both(&|p| format!("{:.1}% missed", 100.0 * op_miss_rate(p))),
-        ),
-        _ => (1.0, ("?".into(), "?".into())),
-    };
-    (d, va, vb)
-}
-
 /// Share of allocations and frees a global-history predictor gets wrong.
 fn op_miss_rate(p: &Profile) -> f64 {
     ratio(p.op_misses, p.ops)
@@ -290,12 +123,12 @@ pub struct Comparison {
 }
 
 /// Compares a profile with one reference on the chosen figures.
-pub fn compare(subject: &Profile, reference: &Profile, name: &str, figs: &[&str]) -> Comparison {
+pub fn compare(subject: &Profile, reference: &Profile, name: &str, figs: &[Figure]) -> Comparison {
     let figures: Vec<_> = figs
         .iter()
         .map(|f| {
-            let (d, a, b) = figure(f, subject, reference);
-            (f.to_string(), d, a, b)
+            let (d, a, b) = figure(*f, subject, reference);
+            (f.name().to_string(), d, a, b)
         })
         .collect();
     let mean = figures.iter().map(|f| f.1).sum::<f64>() / figures.len().max(1) as f64;
@@ -410,7 +243,7 @@ mod tests {
             Profile::from_events(ev)
         };
         let (scattered, newest) = (stream(true), stream(false));
-        let (d, a, b) = figure("pool_churn", &scattered, &newest);
+        let (d, a, b) = figure(Figure::PoolChurn, &scattered, &newest);
         assert_eq!(
             (a.as_str(), b.as_str()),
             ("1000.0/1000 full", "0.0/1000 full")
@@ -418,7 +251,7 @@ mod tests {
         assert!((d - 1.0).abs() < 1e-12, "{d}");
         // Both under one per 1,000: alike.
         let none = Profile::from_events([]);
-        assert_eq!(figure("pool_churn", &none, &none).0, 0.0);
+        assert_eq!(figure(Figure::PoolChurn, &none, &none).0, 0.0);
     }
 
     #[test]
@@ -430,30 +263,15 @@ mod tests {
         };
         let (looped, shuffled) = (ev(false), ev(true));
         assert_eq!(looped.ops, 12_000);
-        let (d, a, b) = figure("op_order", &looped, &shuffled);
+        let (d, a, b) = figure(Figure::OpOrder, &looped, &shuffled);
         // A period of 6 is learned once the history fills: at most 16 + 2 x 6 misses.
         let learned = op_miss_rate(&looped);
         assert!(learned <= 28.0 / 12_000.0, "loop: {a}");
         let missed = op_miss_rate(&shuffled);
         assert!((0.45..0.55).contains(&missed), "shuffled: {b}: a coin flip");
         assert!(d > 0.9, "{d}");
-        assert_eq!(figure("op_order", &looped, &looped).0, 0.0);
+        assert_eq!(figure(Figure::OpOrder, &looped, &looped).0, 0.0);
         let none = Profile::from_events([]);
-        assert_eq!(figure("op_order", &none, &none).0, 0.0);
-    }
-
-    #[test]
-    fn unknown_figure_is_named() {
-        assert_eq!(parse_figures(None).unwrap().len(), FIGURES.len());
-        assert_eq!(
-            parse_figures(Some("gc_bursts, size_classes")).unwrap(),
-            ["gc_bursts", "size_classes"]
-        );
-        let e = parse_figures(Some("size_classes,bogus")).unwrap_err();
-        assert!(e.contains("`bogus`") && e.contains("phase_shape"), "{e}");
-        for empty in ["", " , "] {
-            let e = parse_figures(Some(empty)).unwrap_err();
-            assert!(e.starts_with("--figures is empty"), "{e}");
-        }
+        assert_eq!(figure(Figure::OpOrder, &none, &none).0, 0.0);
     }
 }

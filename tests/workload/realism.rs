@@ -9,7 +9,7 @@ use pybench::trace::source::read_all;
 use pybench::workload::fit::{shared_run, synthesize, tokens, Model, LONG_RUN, MIN_ALLOCS};
 use pybench::workload::likeness::trace_profile;
 use pybench::workload::profile::Profile;
-use pybench::workload::realism::{compare, FIGURES};
+use pybench::workload::realism::{compare, Figure};
 use pybench::workload::{stream_hash, Domain, Event};
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,7 @@ fn stand_in(events: &[Event], seed: u64) -> Vec<Event> {
 #[test]
 fn a_trace_against_itself_scores_one() {
     let p = trace_profile(&source()).unwrap();
-    let c = compare(&p, &p, "self", &FIGURES);
+    let c = compare(&p, &p, "self", &Figure::ALL);
     assert_eq!(c.score, 1.0);
     assert!(c.figures.iter().all(|f| f.1 == 0.0), "{:?}", c.figures);
     pybench()
@@ -47,7 +47,7 @@ fn numbers_against_a_real_trace_scores_poorly() {
     let real = trace_profile(&source()).unwrap();
     let w = pybench::workload::Workload::builtin("numbers").unwrap();
     let numbers = Profile::from_events(w.stream());
-    let c = compare(&numbers, &real, "compileall", &FIGURES);
+    let c = compare(&numbers, &real, "compileall", &Figure::ALL);
     assert!(c.score < 0.6, "numbers scored {}", c.score);
     // Even calibrated to a program's live heap, its requests are all 24-36 B ints and
     // floats in the object domain, with no realloc, calloc or collection.
@@ -117,10 +117,12 @@ fn a_stand_in_matches_its_source_without_copying_it() {
         Profile::from_events(synth.iter().copied()),
         Profile::from_events(events.iter().copied()),
     );
-    let fitted: Vec<&str> = FIGURES.into_iter().filter(|f| *f != "op_order").collect();
+    let fitted: Vec<Figure> = (Figure::ALL.into_iter())
+        .filter(|f| *f != Figure::OpOrder)
+        .collect();
     let score = compare(&subject, &source, "compileall", &fitted).score;
     assert!(score >= MIN_SCORE, "score {score} < {MIN_SCORE}");
-    let c = compare(&subject, &source, "compileall", &FIGURES);
+    let c = compare(&subject, &source, "compileall", &Figure::ALL);
     for (f, d, a, b) in &c.figures {
         assert!(*d <= tolerance(f), "{f}: distance {d} ({a} vs {b})");
     }
