@@ -235,43 +235,62 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
             judge_memory(&mut row, bytes_per_unit, s);
         }
         Class::Timing | Class::Counter => {
-            let t = if input.class == Class::Timing {
+            let threshold = if input.class == Class::Timing {
                 s.threshold
             } else {
                 s.counter_threshold
             };
-            match input.tail_samples {
-                // The very same values (a run compared with itself, a figure no code change
-                // moved) are unchanged however few they are: no test is needed to say so.
-                _ if same_values(&row.baseline, &row.current) => {
-                    row.verdict = Verdict::Unchanged;
-                }
-                Some(n) if n < MIN_TAIL_SAMPLES => {
-                    row.verdict = Verdict::NotSignificant;
-                    row.thin_tail = Some(n.floor() as u64);
-                    row.reason = Some(format!("{} timed op(s) above this percentile", n.floor()));
-                }
-                // Percentiles are multiples of the timer's tick: one tick is resolution.
-                _ if input
-                    .resolution
-                    .is_some_and(|res| (cm - bm).abs() <= res * 1.01) =>
-                {
-                    row.verdict = Verdict::Unchanged;
-                    if cm != bm {
-                        row.reason = Some("within one timer tick".to_string());
-                    }
-                }
-                _ => match input.per_process {
-                    Some(samples) => judge_per_process(&mut row, t, s, seed, samples),
-                    None => judge_statistically(&mut row, t, s, seed),
-                },
-            }
+            let noise = Noise {
+                tail_samples: input.tail_samples,
+                resolution: input.resolution,
+                per_process: input.per_process,
+            };
+            judge_timing(&mut row, threshold, noise, s, seed);
         }
         // Filtered out before judging; leaving them unchanged keeps this total.
         Class::Informational | Class::Unknown => {}
     }
     row.changed = changed(&row, s);
     row
+}
+
+/// What bounds how finely a timing or counter row can be judged.
+struct Noise {
+    tail_samples: Option<f64>,
+    resolution: Option<f64>,
+    per_process: Option<usize>,
+}
+
+/// A timing or counter row: unchanged when the values are the same or within one timer
+/// tick, not significant on a thin tail, else by the per-process test or the rank test.
+fn judge_timing(row: &mut Row, t: f64, noise: Noise, s: &Settings, seed: u64) {
+    let (bm, cm) = (row.baseline_median, row.current_median);
+    match noise.tail_samples {
+        // The very same values (a run compared with itself, a figure no code change
+        // moved) are unchanged however few they are: no test is needed to say so.
+        _ if same_values(&row.baseline, &row.current) => {
+            row.verdict = Verdict::Unchanged;
+        }
+        Some(n) if n < MIN_TAIL_SAMPLES => {
+            row.verdict = Verdict::NotSignificant;
+            row.thin_tail = Some(n.floor() as u64);
+            row.reason = Some(format!("{} timed op(s) above this percentile", n.floor()));
+        }
+        // Percentiles are multiples of the timer's tick: one tick is resolution.
+        _ if noise
+            .resolution
+            .is_some_and(|res| (cm - bm).abs() <= res * 1.01) =>
+        {
+            row.verdict = Verdict::Unchanged;
+            if cm != bm {
+                row.reason = Some("within one timer tick".to_string());
+            }
+        }
+        _ => match noise.per_process {
+            Some(samples) => judge_per_process(row, t, s, seed, samples),
+            None => judge_statistically(row, t, s, seed),
+        },
+    }
 }
 
 /// Whether a row belongs in the default report: a verdict of change, or a change beyond
