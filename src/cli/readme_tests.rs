@@ -2,6 +2,9 @@
 //! renamed flag or a removed value otherwise leaves the README teaching a command that fails
 //! (an audit found four such stale examples on 2026-12-05, by hand). Only parsing is
 //! checked — what the command does with placeholders like `FILE` is for its own tests.
+//! The same documents' links are checked too: every `(#anchor)` must name one of the
+//! document's headings (README.md's table of contents is 30 of them) and every relative file
+//! link must exist.
 
 use super::{grammar, Cli};
 use clap::FromArgMatches as _;
@@ -231,4 +234,99 @@ fn every_command_line_the_documents_show_parses() {
         .flat_map(|(name, d)| refused(name, d))
         .collect();
     assert!(refused.is_empty(), "{}", refused.join("\n"));
+}
+
+/// The anchor GitHub gives a heading: lower case, everything but letters, digits, `-`, `_`
+/// and spaces dropped, spaces turned into `-` (a repeated heading gets `-1`, `-2`, …).
+fn heading_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of `document`'s headings (those outside fenced blocks).
+fn anchors(document: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut fenced = false;
+    for line in document.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let Some(text) = line.trim_start_matches('#').strip_prefix(' ') else {
+            continue;
+        };
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let base = heading_anchor(text);
+        let repeats = found
+            .iter()
+            .filter(|a| {
+                **a == base
+                    || a.strip_prefix(&format!("{base}-"))
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .count();
+        found.push(match repeats {
+            0 => base,
+            n => format!("{base}-{n}"),
+        });
+    }
+    found
+}
+
+/// The links of `document` that lead nowhere: `(#anchor)` with no such heading in it, and a
+/// relative file link (`(docs/x.md)`) whose file does not exist beside it in the checkout.
+fn dead_links(name: &str, document: &str) -> Vec<String> {
+    let heads = anchors(document);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let dir = dir.parent().expect("a document's folder");
+    let mut dead = Vec::new();
+    for (n, line) in document.lines().enumerate() {
+        for target in line.split("](").skip(1).filter_map(|t| t.split(')').next()) {
+            let fine = match target.strip_prefix('#') {
+                Some(anchor) => heads.iter().any(|h| h == anchor),
+                None if target.contains("://") || target.starts_with("mailto:") => true,
+                None => dir
+                    .join(target.split('#').next().unwrap_or(target))
+                    .exists(),
+            };
+            if !fine {
+                dead.push(format!("{name}:{}: ({target})", n + 1));
+            }
+        }
+    }
+    dead
+}
+
+#[test]
+fn anchors_follow_github_including_repeated_headings() {
+    assert_eq!(
+        heading_anchor("Running benchmarks: `pybench run`"),
+        "running-benchmarks-pybench-run"
+    );
+    assert_eq!(
+        heading_anchor("The mutator replay: `run --mutator` (issue 14 item 2)"),
+        "the-mutator-replay-run---mutator-issue-14-item-2"
+    );
+    let doc = "# A\n## Commands\n```\n# not a heading\n```\n### Commands\n#nospace\n";
+    assert_eq!(anchors(doc), ["a", "commands", "commands-1"]);
+    let dead = dead_links(
+        "doc.md",
+        "[x](#a) [y](#commands-2) [z](README.md) [w](nope.md)\n# A\n",
+    );
+    assert_eq!(dead, ["doc.md:1: (#commands-2)", "doc.md:1: (nope.md)"]);
+}
+
+#[test]
+fn every_link_in_the_documents_leads_somewhere() {
+    let dead: Vec<String> = (DOCUMENTS.iter())
+        .flat_map(|(name, d)| dead_links(name, d))
+        .collect();
+    assert!(dead.is_empty(), "{}", dead.join("\n"));
 }
