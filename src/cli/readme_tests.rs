@@ -3,7 +3,7 @@
 //! (an audit found four such stale examples on 2026-12-05, by hand). Only parsing is
 //! checked — what the command does with placeholders like `FILE` is for its own tests.
 //! The same documents' links are checked too: every `(#anchor)` must name one of the
-//! document's headings (README.md's table of contents is 30 of them) and every relative file
+//! document's headings (README.md's table of contents is made of them) and every relative file
 //! link must exist.
 
 use super::{grammar, Cli};
