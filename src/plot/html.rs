@@ -33,34 +33,7 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
         escape(&title)
     );
     let _ = writeln!(s, "<h1>{}</h1>", escape(&title));
-    let p = &results.parameters;
-    let _ = writeln!(
-        s,
-        "<p class=\"meta\">{}; scale {}; touch <code>{}</code>; one op in {} \
-         timed; pybench {}{}; {} on {} cores; started {}. Files: \
-         <a href=\"results.json\">results.json</a>, <a href=\"results.csv\">results.csv</a>, \
-         <a href=\"summary.md\">summary.md</a>.</p>",
-        p.repetitions_said(),
-        p.scale
-            .map_or("of the specs".to_string(), |s| s.to_string()),
-        escape(&p.touch),
-        p.sample_every,
-        escape(&results.pybench_version),
-        results
-            .git_commit
-            .as_deref()
-            .map(|c| format!(" ({})", escape(c)))
-            .unwrap_or_default(),
-        escape(
-            results
-                .machine
-                .cpu_model
-                .as_deref()
-                .unwrap_or("unknown CPU")
-        ),
-        results.machine.cores,
-        escape(&results.started_utc)
-    );
+    meta_paragraph(&mut s, results);
     if results.interrupted {
         let _ = writeln!(
             s,
@@ -77,6 +50,51 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
         }
         let _ = writeln!(s, "</ul>");
     }
+    figure_sections(&mut s, figures);
+    failed_cells(&mut s, results);
+    if !results.cells.iter().any(|c| c.throughput.is_some()) {
+        // The medians table's columns; the verdict's legend stands above its own tables.
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">ops/s come from an untimed pass; latency percentiles from a \
+             timed pass of the same stream (timer overhead included).</p>"
+        );
+    }
+    let _ = writeln!(s, "</body>\n</html>");
+    s
+}
+
+/// The line under the title: how the run was made, on what, and links to its files.
+fn meta_paragraph(s: &mut String, results: &RunResults) {
+    let p = &results.parameters;
+    let commit = (results.git_commit.as_deref())
+        .map(|c| format!(" ({})", escape(c)))
+        .unwrap_or_default();
+    let cpu = results
+        .machine
+        .cpu_model
+        .as_deref()
+        .unwrap_or("unknown CPU");
+    let _ = writeln!(
+        s,
+        "<p class=\"meta\">{}; scale {}; touch <code>{}</code>; one op in {} \
+         timed; pybench {}{commit}; {} on {} cores; started {}. Files: \
+         <a href=\"results.json\">results.json</a>, <a href=\"results.csv\">results.csv</a>, \
+         <a href=\"summary.md\">summary.md</a>.</p>",
+        p.repetitions_said(),
+        p.scale
+            .map_or("of the specs".to_string(), |s| s.to_string()),
+        escape(&p.touch),
+        p.sample_every,
+        escape(&results.pybench_version),
+        escape(cpu),
+        results.machine.cores,
+        escape(&results.started_utc)
+    );
+}
+
+/// The charts, under a heading for each section they belong to.
+fn figure_sections(s: &mut String, figures: &[Figure]) {
     let mut section = "";
     for f in figures {
         if f.section != section {
@@ -92,33 +110,28 @@ pub fn page(results: &RunResults, figures: &[Figure]) -> String {
             escape(&f.caption)
         );
     }
+}
+
+/// The cells that failed, each with its reason (nothing when none did).
+fn failed_cells(s: &mut String, results: &RunResults) {
     let failed: Vec<_> = results.cells.iter().filter(|c| !c.is_ok()).collect();
-    if !failed.is_empty() {
-        let _ = writeln!(s, "<h2>Failed cells</h2>\n<ul class=\"failed\">");
-        for c in failed {
-            if let CellStatus::Failed { reason } = &c.status {
-                let _ = writeln!(
-                    s,
-                    "<li>{} × {} rep {}: {}</li>",
-                    escape(&c.workload),
-                    escape(&c.allocator),
-                    c.repetition,
-                    escape(reason)
-                );
-            }
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "<h2>Failed cells</h2>\n<ul class=\"failed\">");
+    for c in failed {
+        if let CellStatus::Failed { reason } = &c.status {
+            let _ = writeln!(
+                s,
+                "<li>{} × {} rep {}: {}</li>",
+                escape(&c.workload),
+                escape(&c.allocator),
+                c.repetition,
+                escape(reason)
+            );
         }
-        let _ = writeln!(s, "</ul>");
     }
-    if !results.cells.iter().any(|c| c.throughput.is_some()) {
-        // The medians table's columns; the verdict's legend stands above its own tables.
-        let _ = writeln!(
-            s,
-            "<p class=\"meta\">ops/s come from an untimed pass; latency percentiles from a \
-             timed pass of the same stream (timer overhead included).</p>"
-        );
-    }
-    let _ = writeln!(s, "</body>\n</html>");
-    s
+    let _ = writeln!(s, "</ul>");
 }
 
 /// The summary tables of `summary.md`, as HTML: the verdict (net throughput with its
