@@ -45,7 +45,6 @@ pub use super::stream_policy::{
     MATERIALISED_BYTES_PER_EVENT,
 };
 use crate::sys::private_dir::PrivateDir;
-use crate::trace::live::{Liveness, Repairer};
 use crate::trace::parallel::GroupDecoder;
 use crate::trace::source::{Origin, Source};
 use crate::trace::TraceReader;
@@ -308,34 +307,7 @@ impl Feed {
     }
 
     fn open_trace(path: &Path, content: Content, allow_malformed: bool) -> anyhow::Result<Feed> {
-        let ctx = || path.display().to_string();
-        // Decoding leaves one core to the replay (on a 2-core machine: one thread each), so
-        // the replay is not preempted by its own read-ahead.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = Some(cores.saturating_sub(1).max(1));
-        let (slots, events, reader) = match GroupDecoder::open(path, threads).with_context(ctx)? {
-            Some(dec) => {
-                let end = dec.index().end.clone();
-                let r = Reader::Groups {
-                    dec: Box::new(dec),
-                    group: 0,
-                    block: 0,
-                    blocks: 0,
-                    table: 0,
-                };
-                (end.slots, end.events, r)
-            }
-            None => {
-                let r = TraceReader::open(path).with_context(ctx)?;
-                let end = r.declared().cloned().unwrap_or_default();
-                let r = Reader::Serial {
-                    path: path.to_path_buf(),
-                    allow_malformed,
-                    r: None,
-                };
-                (end.slots, end.events, r)
-            }
-        };
+        let (slots, events, reader) = open_reader(path, allow_malformed)?;
         let (start, start_rx) = sync_channel(1);
         let (tx, rx) = sync_channel(RING + 2);
         let (back, free) = sync_channel(RING);
@@ -350,17 +322,7 @@ impl Feed {
                 touch,
             } => Some(Compiler::new(slots as usize, raw_to_system, touch)),
         };
-        let guard = if allow_malformed {
-            Guard::Repair {
-                repairer: Repairer::default(),
-                batch: Vec::new(),
-            }
-        } else {
-            Guard::Check {
-                live: Liveness::default(),
-                checked: false,
-            }
-        };
+        let guard = Guard::new(allow_malformed);
         let per_event = match content {
             Content::Events => std::mem::size_of::<Event>(),
             Content::Compact { .. } => std::mem::size_of::<Record>(),
@@ -439,6 +401,39 @@ impl Feed {
         // Never blocks: the ring has room for every buffer there is.
         let _ = self.back.try_send(c);
     }
+}
+
+/// The trace's reader for the read-ahead — parallel block groups for a version-2 file, the
+/// serial reader otherwise — with the slot-table size and event count its end block declares.
+fn open_reader(path: &Path, allow_malformed: bool) -> anyhow::Result<(u32, u64, Reader)> {
+    let ctx = || path.display().to_string();
+    // Decoding leaves one core to the replay (on a 2-core machine: one thread each), so
+    // the replay is not preempted by its own read-ahead.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = Some(cores.saturating_sub(1).max(1));
+    Ok(match GroupDecoder::open(path, threads).with_context(ctx)? {
+        Some(dec) => {
+            let end = dec.index().end.clone();
+            let r = Reader::Groups {
+                dec: Box::new(dec),
+                group: 0,
+                block: 0,
+                blocks: 0,
+                table: 0,
+            };
+            (end.slots, end.events, r)
+        }
+        None => {
+            let r = TraceReader::open(path).with_context(ctx)?;
+            let end = r.declared().cloned().unwrap_or_default();
+            let r = Reader::Serial {
+                path: path.to_path_buf(),
+                allow_malformed,
+                r: None,
+            };
+            (end.slots, end.events, r)
+        }
+    })
 }
 
 #[cfg(test)]

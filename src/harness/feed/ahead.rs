@@ -20,6 +20,23 @@ pub(super) enum Guard {
 }
 
 impl Guard {
+    /// Repairs a malformed stream when the user allowed one, else checks liveness.
+    pub(super) fn new(allow_malformed: bool) -> Guard {
+        if allow_malformed {
+            Guard::Repair {
+                repairer: Repairer::default(),
+                batch: Vec::new(),
+            }
+        } else {
+            Guard::Check {
+                live: Liveness::default(),
+                checked: false,
+            }
+        }
+    }
+}
+
+impl Guard {
     fn restart(&mut self) {
         match self {
             Guard::Check { live, .. } => *live = Liveness::default(),
