@@ -15,6 +15,7 @@ use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::private_dir::PrivateDir;
+use crate::sys::stderr_tail::StderrTail;
 use crate::sys::{channel, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -276,7 +277,12 @@ fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
 /// The program's command with the hook in effect: our private directory first on
 /// `PYTHONPATH` (its `sitecustomize` loads the hook), the channel's write end kept open across
 /// exec, and SIGINT back to its default in the program.
-fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command {
+fn hooked_command(
+    opts: &Options,
+    dir: &Path,
+    wr_fd: i32,
+    inode: u64,
+) -> std::io::Result<(Command, Option<StderrTail>)> {
     // The hook's end of the channel survives exec (the hook sets CLOEXEC again), and SIGINT
     // is back to its default in the program, whatever pybench's disposition was.
     let mut cmd = crate::sys::process::command_keeping_fd(&opts.program, wr_fd);
@@ -297,12 +303,13 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
             "PYBENCH_RECORD_DOMAINS",
             (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
         );
-    if let Launch::AsExec { quiet } = opts.launch {
-        crate::exec::measure::launch_as_exec(&mut cmd, quiet);
-    }
+    let tail = match opts.launch {
+        Launch::AsExec { quiet } => crate::exec::measure::launch_as_exec(&mut cmd, quiet)?,
+        Launch::Own => None,
+    };
     // A killed pybench leaves no program running, its records going nowhere.
     crate::sys::process::die_with_parent(&mut cmd);
-    cmd
+    Ok((cmd, tail))
 }
 
 /// A warning when the environment replaces the allocator the trace should see: with
@@ -340,7 +347,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
     let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-    let mut cmd = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode);
+    let (mut cmd, stderr_tail) = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
@@ -411,6 +418,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         counters: BTreeMap::new(),
         interrupted,
         timed_out,
+        stderr_tail,
     };
     Ok(outcome(rec, converted, end, program))
 }

@@ -1,6 +1,7 @@
 //! What a recording ends with ([`Recorded`]): the program's status, the events, and the
 //! warnings for a recording that lacks its end or a program that failed.
 
+use crate::sys::stderr_tail::StderrTail;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -26,6 +27,8 @@ pub struct Recorded {
     pub interrupted: bool,
     /// The program ran past [`super::record::Options::timeout`] and was killed.
     pub timed_out: bool,
+    /// The end of its standard error, when it was started quietly (`validate -q`).
+    pub stderr_tail: Option<StderrTail>,
 }
 
 impl Recorded {
@@ -80,6 +83,7 @@ mod tests {
             counters: BTreeMap::new(),
             interrupted: false,
             timed_out: false,
+            stderr_tail: None,
         }
     }
 

@@ -17,4 +17,5 @@ mod exec_groundtruth;
 mod exec_hostile;
 mod exec_timeout;
 mod missing_script;
+mod quiet_failures;
 mod spawn_floor;
