@@ -10,6 +10,7 @@ use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::procfs::{RssReader, Usage};
 use crate::sys::spawn;
 use crate::sys::stderr_tail::{self, StderrTail};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -29,17 +30,28 @@ pub struct Execution {
     pub engine: Option<EngineReport>,
 }
 
-/// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise
-/// both its stdout and stderr go to this process's stderr. An error means it could not start.
+/// How a real run's standard streams are set up ([`launch_as_exec`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streams {
+    /// Discard the program's output (`-q`), keeping the end of its stderr for a failure.
+    pub quiet: bool,
+    /// Its standard input, opened afresh for every run (`--stdin`); `/dev/null` without.
+    pub stdin: Option<PathBuf>,
+}
+
+/// Runs `program` once with `contender` in effect. `streams.quiet` discards its output;
+/// otherwise both its stdout and stderr go to this process's stderr. An error means it could
+/// not start.
 pub fn execute(
     program: &[String],
     contender: &Contender,
-    quiet: bool,
+    streams: &Streams,
     timeout: Option<Duration>,
 ) -> std::io::Result<Execution> {
+    let quiet = streams.quiet;
     // This very binary as the launcher, by its inode (see `self_exe`).
     let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
-    let tail = launch_as_exec(&mut cmd, quiet)?;
+    let tail = launch_as_exec(&mut cmd, streams)?;
     if contender.python_malloc {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -124,7 +136,7 @@ pub fn execute(
 }
 
 /// How every real run of the program starts (and `validate`'s recording, which must do the
-/// same work): no standard input; its output on pybench's stderr with the progress lines, so
+/// same work): no standard input (`/dev/null`), or the `--stdin` file read from its start; its output on pybench's stderr with the progress lines, so
 /// stdout holds only pybench's table, CSV or JSON (`--csv -` stays parseable), or nowhere
 /// when `quiet`; and no `PYTHONMALLOC` of the user's (each contender sets its own). When
 /// `quiet`, the end of its standard error is kept (returned), so that a failure can quote
@@ -132,10 +144,14 @@ pub fn execute(
 /// said only "exited with code 1".
 pub fn launch_as_exec(
     cmd: &mut std::process::Command,
-    quiet: bool,
+    streams: &Streams,
 ) -> std::io::Result<Option<StderrTail>> {
-    cmd.stdin(Stdio::null()).env_remove("PYTHONMALLOC");
-    if quiet {
+    match &streams.stdin {
+        Some(path) => cmd.stdin(crate::sys::fs::regular_input(path)?),
+        None => cmd.stdin(Stdio::null()),
+    };
+    cmd.env_remove("PYTHONMALLOC");
+    if streams.quiet {
         let (stderr, tail) = stderr_tail::capture()?;
         cmd.stdout(Stdio::null()).stderr(stderr);
         Ok(Some(tail))

@@ -71,7 +71,7 @@ fn record_program(
         domains: 0b111,
         pace,
         defer: false,
-        launch: Launch::AsExec { quiet: req.quiet },
+        launch: Launch::AsExec(req.streams()),
         timeout: req.timeout,
     };
     let (rec, problem) = record(&opts, meta)?;

@@ -75,13 +75,13 @@ pub struct Options {
 }
 
 /// How the recorded program is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launch {
     /// `pybench record`: with pybench's standard streams and environment.
     Own,
     /// As `exec` starts it (`validate`, whose real runs must do the same work as the recorded
     /// one): [`crate::exec::measure::launch_as_exec`].
-    AsExec { quiet: bool },
+    AsExec(crate::exec::measure::Streams),
 }
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
@@ -303,8 +303,8 @@ fn hooked_command(
             "PYBENCH_RECORD_DOMAINS",
             (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
         );
-    let tail = match opts.launch {
-        Launch::AsExec { quiet } => crate::exec::measure::launch_as_exec(&mut cmd, quiet)?,
+    let tail = match &opts.launch {
+        Launch::AsExec(streams) => crate::exec::measure::launch_as_exec(&mut cmd, streams)?,
         Launch::Own => None,
     };
     // A killed pybench leaves no program running, its records going nowhere.
@@ -317,8 +317,8 @@ fn hooked_command(
 /// the trace stores and `fidelity --trace` holds the engine to, is another allocator's
 /// (`debug` adds its own arenas, `malloc` has none), though the calls recorded are the same.
 /// `validate` removes the variable for its recording, as for its real runs.
-pub fn environment_warning(launch: Launch) -> Option<String> {
-    if launch != Launch::Own {
+pub fn environment_warning(launch: &Launch) -> Option<String> {
+    if *launch != Launch::Own {
         return None;
     }
     let value = std::env::var("PYTHONMALLOC").ok()?;
