@@ -70,6 +70,26 @@ pub fn exit_code(status: ExitStatus) -> u8 {
     }
 }
 
+/// A warning when the environment replaces the allocator the trace should see: with
+/// `PYTHONMALLOC` set to anything but `pymalloc`, the interpreter's start-up accounting, which
+/// the trace stores and `fidelity --trace` holds the engine to, is another allocator's
+/// (`debug` adds its own arenas, `malloc` has none), though the calls recorded are the same.
+/// `validate` removes the variable for its recording, as for its real runs.
+pub fn environment_warning(launch: &super::record::Launch) -> Option<String> {
+    if *launch != super::record::Launch::Own {
+        return None;
+    }
+    let value = std::env::var("PYTHONMALLOC").ok()?;
+    if value.is_empty() || value == "pymalloc" {
+        return None;
+    }
+    Some(format!(
+        "PYTHONMALLOC={value} is set: the trace's recorded start-up accounting is that \
+         allocator's, not pymalloc's (fidelity --trace refuses such a trace); unset it to record under \
+         pymalloc"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
