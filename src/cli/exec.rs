@@ -10,9 +10,11 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
     check_program(&args.program)?;
-    args.output
-        .check(&super::guard::program_inputs(&args.program))?;
+    args.output.check(&args.inputs())?;
     let req = args.request()?;
+    if let Some(w) = req.check_stdin()? {
+        eprintln!("warning: {w}");
+    }
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);

@@ -36,6 +36,12 @@ pub struct ProgramArgs {
     /// (for `validate`, the recording too, which then stops it). Default: no limit.
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    /// The program's standard input: FILE, read from its start by every run (and by
+    /// `validate`'s recording). Default: none (`/dev/null`): what is piped or redirected to
+    /// pybench is not passed on, as the program runs several times. The program's output goes
+    /// to pybench's stderr (with `-q` nowhere), so stdout holds only pybench's results.
+    #[arg(long, value_name = "FILE")]
+    pub stdin: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// The program and its arguments, after `--`.
@@ -44,6 +50,17 @@ pub struct ProgramArgs {
 }
 
 impl ProgramArgs {
+    /// What the command reads, which no output of it may replace: the program, its
+    /// arguments and the `--stdin` file.
+    pub fn inputs(&self) -> Vec<super::guard::Input> {
+        let mut inputs = super::guard::program_inputs(&self.program);
+        inputs.extend(self.stdin.iter().map(|path| super::guard::Input {
+            role: "--stdin",
+            path: path.clone(),
+        }));
+        inputs
+    }
+
     /// The request these arguments make, with every allocator name parsed.
     pub fn request(&self) -> anyhow::Result<ProgramRequest> {
         Ok(ProgramRequest {
@@ -52,6 +69,7 @@ impl ProgramArgs {
             repetitions: self.repetitions,
             quiet: self.output.quiet,
             timeout: self.timeout,
+            stdin: self.stdin.clone(),
         })
     }
 }

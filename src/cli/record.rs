@@ -127,7 +127,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         launch: Launch::Own,
         timeout: args.timeout,
     };
-    if let Some(w) = environment_warning(opts.launch) {
+    if let Some(w) = environment_warning(&opts.launch) {
         eprintln!("pybench: warning: {w}");
     }
     let (rec, problem) = record(&opts, meta)?;

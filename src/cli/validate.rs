@@ -56,9 +56,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         replay,
     };
     check_program(&args.program)?;
-    args.output
-        .check(&super::guard::program_inputs(&args.program))?;
+    args.output.check(&args.inputs())?;
     let req = args.request()?;
+    if let Some(w) = req.check_stdin()? {
+        eprintln!("warning: {w}");
+    }
     // Before anything runs, so a run that could show nothing is not waited for unawares.
     if let Some(w) = crate::exec::agreement::too_few_runs(req.repetitions) {
         eprintln!("warning: {w}");

@@ -9,6 +9,8 @@ use crate::metrics::Id;
 use crate::report::model::{CellKind, CellResult, CellStatus, Metric};
 use crate::sys::procfs::{RssReader, Usage};
 use crate::sys::spawn;
+use crate::sys::stderr_tail::{self, StderrTail};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -28,17 +30,28 @@ pub struct Execution {
     pub engine: Option<EngineReport>,
 }
 
-/// Runs `program` once with `contender` in effect. `quiet` discards its output; otherwise
-/// both its stdout and stderr go to this process's stderr. An error means it could not start.
+/// How a real run's standard streams are set up ([`launch_as_exec`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streams {
+    /// Discard the program's output (`-q`), keeping the end of its stderr for a failure.
+    pub quiet: bool,
+    /// Its standard input, opened afresh for every run (`--stdin`); `/dev/null` without.
+    pub stdin: Option<PathBuf>,
+}
+
+/// Runs `program` once with `contender` in effect. `streams.quiet` discards its output;
+/// otherwise both its stdout and stderr go to this process's stderr. An error means it could
+/// not start.
 pub fn execute(
     program: &[String],
     contender: &Contender,
-    quiet: bool,
+    streams: &Streams,
     timeout: Option<Duration>,
 ) -> std::io::Result<Execution> {
+    let quiet = streams.quiet;
     // This very binary as the launcher, by its inode (see `self_exe`).
     let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
-    launch_as_exec(&mut cmd, quiet);
+    let tail = launch_as_exec(&mut cmd, streams)?;
     if contender.python_malloc {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -111,6 +124,8 @@ pub fn execute(
     } else {
         Err("the program ended abnormally".to_string())
     };
+    // Under -q its output was discarded: the failure says what it last said.
+    let outcome = outcome.map_err(|reason| with_last_words(reason, tail.as_ref()));
     Ok(Execution {
         wall,
         usage,
@@ -121,16 +136,53 @@ pub fn execute(
 }
 
 /// How every real run of the program starts (and `validate`'s recording, which must do the
-/// same work): no standard input; its output on pybench's stderr with the progress lines, so
+/// same work): no standard input (`/dev/null`), or the `--stdin` file read from its start; its output on pybench's stderr with the progress lines, so
 /// stdout holds only pybench's table, CSV or JSON (`--csv -` stays parseable), or nowhere
-/// when `quiet`; and no `PYTHONMALLOC` of the user's (each contender sets its own).
-pub fn launch_as_exec(cmd: &mut std::process::Command, quiet: bool) {
-    cmd.stdin(Stdio::null()).env_remove("PYTHONMALLOC");
-    if quiet {
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+/// when `quiet`; and no `PYTHONMALLOC` of the user's (each contender sets its own). When
+/// `quiet`, the end of its standard error is kept (returned), so that a failure can quote
+/// its last line ([`with_last_words`]): before, `-q` discarded the traceback and a failed run
+/// said only "exited with code 1".
+pub fn launch_as_exec(
+    cmd: &mut std::process::Command,
+    streams: &Streams,
+) -> std::io::Result<Option<StderrTail>> {
+    match &streams.stdin {
+        Some(path) => cmd.stdin(crate::sys::fs::regular_input(path)?),
+        None => cmd.stdin(Stdio::null()),
+    };
+    cmd.env_remove("PYTHONMALLOC");
+    if streams.quiet {
+        let (stderr, tail) = stderr_tail::capture()?;
+        cmd.stdout(Stdio::null()).stderr(stderr);
+        Ok(Some(tail))
     } else {
         cmd.stdout(Stdio::from(std::io::stderr()));
+        Ok(None)
     }
+}
+
+/// `reason` followed by the last line the program wrote on its standard error, when it was
+/// kept (`-q`) and there is one: `the program exited with code 1; its last words on stderr:
+/// ModuleNotFoundError: No module named 'x'`.
+pub fn with_last_words(reason: String, tail: Option<&StderrTail>) -> String {
+    let bytes = tail.map(|t| t.bytes(Duration::from_millis(200)));
+    match bytes.as_deref().and_then(last_line) {
+        Some(line) => format!("{reason}; its last words on stderr: {line}"),
+        None => reason,
+    }
+}
+
+/// The last non-blank line of `bytes`, trimmed, its control characters escaped (it goes into
+/// a one-line message) and cut to 200 characters.
+pub fn last_line(bytes: &[u8]) -> Option<String> {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let mut line = crate::trace::printable(line);
+    if line.chars().count() > MAX {
+        line = line.chars().take(MAX).collect::<String>() + "…";
+    }
+    Some(line)
 }
 
 /// The first line of the cell note holding the engine's accounting at exit.

@@ -71,7 +71,7 @@ fn record_program(
         domains: 0b111,
         pace,
         defer: false,
-        launch: Launch::AsExec { quiet: req.quiet },
+        launch: Launch::AsExec(req.streams()),
         timeout: req.timeout,
     };
     let (rec, problem) = record(&opts, meta)?;
@@ -91,9 +91,10 @@ fn record_program(
     }
     let code = exit_code(rec.status);
     if code != 0 {
-        anyhow::bail!(
-            "{label} failed while being recorded (exit status {code}); nothing to validate"
-        );
+        let failed = format!("{label} failed while being recorded (exit status {code})");
+        // Under -q its output was discarded: say what it last said.
+        let failed = super::measure::with_last_words(failed, rec.stderr_tail.as_ref());
+        anyhow::bail!("{failed}; nothing to validate");
     }
     if let Some(w) = rec.incomplete_warning() {
         // The replays then predict only what was recorded; `record` says the same.

@@ -21,8 +21,41 @@ pub struct ProgramRequest {
     pub repetitions: u32,
     /// No progress lines, and the program's own output discarded.
     pub quiet: bool,
+    /// The program's standard input in every run (`--stdin`); `/dev/null` without.
+    pub stdin: Option<std::path::PathBuf>,
     /// A run (and `validate`'s recording) longer than this is killed and reported as failed.
     pub timeout: Option<std::time::Duration>,
+}
+
+impl ProgramRequest {
+    /// How its runs' standard streams are set up.
+    pub fn streams(&self) -> super::measure::Streams {
+        super::measure::Streams {
+            quiet: self.quiet,
+            stdin: self.stdin.clone(),
+        }
+    }
+
+    /// Before any run: a `--stdin` that is not a regular file pybench can read is refused in
+    /// one line (a FIFO would feed the first run alone); without `--stdin`, a warning when
+    /// input was piped or redirected to pybench, which the program never sees: it used to run
+    /// on `/dev/null` and be measured doing other work than the user meant, without a word.
+    pub fn check_stdin(&self) -> anyhow::Result<Option<String>> {
+        match &self.stdin {
+            Some(path) => match crate::sys::fs::regular_input(path) {
+                Ok(_) => Ok(None),
+                Err(e) => anyhow::bail!(
+                    "--stdin {}: {e} (every run reads it from its start)",
+                    path.display()
+                ),
+            },
+            None => Ok(crate::sys::fs::stdin_has_data().then(|| {
+                "the input piped or redirected to pybench is not passed on: every run of the \
+                 program reads /dev/null; give it with --stdin FILE"
+                    .to_string()
+            })),
+        }
+    }
 }
 
 /// The contenders of a request (the default set when none is named), and the one-line
@@ -225,7 +258,7 @@ pub fn run_programs(
             if !req.quiet {
                 eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
-            let executed = execute(&req.program, c, req.quiet, req.timeout);
+            let executed = execute(&req.program, c, &req.streams(), req.timeout);
             // Ctrl-C reaches the program too (one process group): the run it cut short is
             // neither a measurement nor a failure of the allocator, so it is not kept (as
             // `run` keeps no cell it interrupted).

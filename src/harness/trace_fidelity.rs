@@ -125,6 +125,15 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
         .figures(end.events)
         .map_err(|m| anyhow!("{shown}: {m}"))?;
     let meta = reader.meta().clone();
+    if let Some(a) = meta.extra.get(crate::trace::record::ALLOCATORS_KEY) {
+        let under = match a.as_str().unwrap_or("?") {
+            "debug(dev-mode)" => "-X dev (Python's development mode)".to_string(),
+            other => format!("PYTHONMALLOC={}", crate::trace::printable(other)),
+        };
+        anyhow::bail!(
+            "{shown}: recorded under {under}: the interpreter's accounting in it is that allocator's (debug hooks pad every block), not of the requests the engine replays; record it again without that"
+        );
+    }
     for d in ["mem", "obj"] {
         if !meta.domains.iter().any(|x| x == d) {
             anyhow::bail!("{shown}: the trace lacks the `{d}` domain, which pymalloc serves; record it with `--domains obj,mem,raw`");

@@ -142,6 +142,35 @@ fn open_regular(path: &Path) -> Result<File, ReadError> {
     Ok(file)
 }
 
+/// A regular file opened for reading, to hand to a program as its standard input: as
+/// [`open_regular`] (a FIFO or a directory refused at once), with blocking reads again, as a
+/// program expects of its input.
+pub fn regular_input(path: &Path) -> Result<File, ReadError> {
+    use std::os::fd::AsRawFd;
+    let file = open_regular(path)?;
+    // SAFETY: fcntl on a descriptor this function owns.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+/// Whether this process's standard input holds bytes waiting to be read (`FIONREAD`): a
+/// file or pipe redirected to it with something in it. A terminal counts as none (what is
+/// typed ahead is the user's, not input meant for a program).
+pub fn stdin_has_data() -> bool {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: isatty and ioctl(FIONREAD) on descriptor 0 write only to `waiting`.
+    unsafe {
+        libc::isatty(libc::STDIN_FILENO) == 0
+            && libc::ioctl(libc::STDIN_FILENO, libc::FIONREAD, &mut waiting) == 0
+            && waiting > 0
+    }
+}
+
 /// [`read_bounded`] as UTF-8 text.
 pub fn read_bounded_string(
     path: &Path,

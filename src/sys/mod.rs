@@ -4,7 +4,7 @@
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
 //! (`fs`), what is at an output path and how it is written (`target`), the process controls
 //! of child processes (`process`), the launcher that starts a measured program from a small
-//! address space (`spawn`), the recording channel that names each writer (`channel`), what a
+//! address space (`spawn`), the end of a quiet program's standard error (`stderr_tail`), the recording channel that names each writer (`channel`), what a
 //! hypervisor does with free memory (`hypervisor`), and how much of the shared L3 other
 //! tenants leave this process (`cache_probe`).
 
@@ -23,5 +23,6 @@ pub mod process;
 pub mod procfs;
 pub mod signal;
 pub mod spawn;
+pub mod stderr_tail;
 pub mod target;
 pub mod time;

@@ -10,11 +10,12 @@
 //! events while the program runs (on another core), so the program only pays for the hook.
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
-pub use super::recorded::{exit_code, Recorded, INCOMPLETE_CAUSES};
+pub use super::recorded::{environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES};
 use super::spill::{convert_deferred, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::private_dir::PrivateDir;
+use crate::sys::stderr_tail::StderrTail;
 use crate::sys::{channel, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -74,13 +75,13 @@ pub struct Options {
 }
 
 /// How the recorded program is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launch {
     /// `pybench record`: with pybench's standard streams and environment.
     Own,
     /// As `exec` starts it (`validate`, whose real runs must do the same work as the recorded
     /// one): [`crate::exec::measure::launch_as_exec`].
-    AsExec { quiet: bool },
+    AsExec(crate::exec::measure::Streams),
 }
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
@@ -163,8 +164,15 @@ pub(super) enum Converted {
     },
 }
 
-/// Parses the hook's first line: `PBRAW 1 <python version> <pid>` or `PBERR <reason>`.
-fn hello<R: Read>(pipe: &mut BufReader<R>) -> io::Result<Result<String, Converted>> {
+/// The metadata key ([`Meta::extra`]) naming what served the recorded program instead of
+/// plain pymalloc (`debug`, `malloc`, `debug(dev-mode)`); absent under pymalloc.
+pub const ALLOCATORS_KEY: &str = "allocators";
+
+/// Parses the hook's first line: `PBRAW 1 <python version> <pid> [allocators=NAME]` or
+/// `PBERR <reason>`. `NAME` is what served the program instead of plain pymalloc
+/// (`PYTHONMALLOC`'s value, `debug(dev-mode)` for `-X dev`).
+type Hello = (String, Option<String>);
+fn hello<R: Read>(pipe: &mut BufReader<R>) -> io::Result<Result<Hello, Converted>> {
     let mut line = Vec::new();
     pipe.by_ref().take(4096).read_until(b'\n', &mut line)?;
     let text = String::from_utf8_lossy(&line).trim().to_string();
@@ -173,7 +181,10 @@ fn hello<R: Read>(pipe: &mut BufReader<R>) -> io::Result<Result<String, Converte
     }
     let mut parts = text.split(' ');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some("PBRAW"), Some("1"), Some(v)) => Ok(Ok(v.to_string())),
+        (Some("PBRAW"), Some("1"), Some(v)) => {
+            let allocators = parts.find_map(|p| p.strip_prefix("allocators="));
+            Ok(Ok((v.to_string(), allocators.map(str::to_string))))
+        }
         _ if text.is_empty() => Ok(Err(Converted::NotHooked)),
         _ => Ok(Err(Converted::Failed(format!(
             "unexpected hook greeting {text:?}"
@@ -200,7 +211,7 @@ pub(super) fn convert_from<R: Records>(
     pace: bool,
 ) -> anyhow::Result<Converted> {
     let mut pipe = BufReader::with_capacity(1 << 12, src);
-    let python = match hello(&mut pipe)? {
+    let (python, allocators) = match hello(&mut pipe)? {
         Ok(v) => v,
         Err(c) => {
             // Drain to the end so foreign writers are counted even when ours never spoke.
@@ -210,6 +221,9 @@ pub(super) fn convert_from<R: Records>(
         }
     };
     meta.python = python;
+    if let Some(a) = allocators {
+        meta.extra.insert(ALLOCATORS_KEY.into(), a.into());
+    }
     // The converter's errors are the output's (a full disk): they name it. Reading the
     // channel fails on its own terms.
     let target = file.target().to_path_buf();
@@ -276,7 +290,12 @@ fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
 /// The program's command with the hook in effect: our private directory first on
 /// `PYTHONPATH` (its `sitecustomize` loads the hook), the channel's write end kept open across
 /// exec, and SIGINT back to its default in the program.
-fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command {
+fn hooked_command(
+    opts: &Options,
+    dir: &Path,
+    wr_fd: i32,
+    inode: u64,
+) -> std::io::Result<(Command, Option<StderrTail>)> {
     // The hook's end of the channel survives exec (the hook sets CLOEXEC again), and SIGINT
     // is back to its default in the program, whatever pybench's disposition was.
     let mut cmd = crate::sys::process::command_keeping_fd(&opts.program, wr_fd);
@@ -297,32 +316,13 @@ fn hooked_command(opts: &Options, dir: &Path, wr_fd: i32, inode: u64) -> Command
             "PYBENCH_RECORD_DOMAINS",
             (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
         );
-    if let Launch::AsExec { quiet } = opts.launch {
-        crate::exec::measure::launch_as_exec(&mut cmd, quiet);
-    }
+    let tail = match &opts.launch {
+        Launch::AsExec(streams) => crate::exec::measure::launch_as_exec(&mut cmd, streams)?,
+        Launch::Own => None,
+    };
     // A killed pybench leaves no program running, its records going nowhere.
     crate::sys::process::die_with_parent(&mut cmd);
-    cmd
-}
-
-/// A warning when the environment replaces the allocator the trace should see: with
-/// `PYTHONMALLOC` set to anything but `pymalloc`, the interpreter's start-up accounting, which
-/// the trace stores and `fidelity --trace` holds the engine to, is another allocator's
-/// (`debug` adds its own arenas, `malloc` has none), though the calls recorded are the same.
-/// `validate` removes the variable for its recording, as for its real runs.
-pub fn environment_warning(launch: Launch) -> Option<String> {
-    if launch != Launch::Own {
-        return None;
-    }
-    let value = std::env::var("PYTHONMALLOC").ok()?;
-    if value.is_empty() || value == "pymalloc" {
-        return None;
-    }
-    Some(format!(
-        "PYTHONMALLOC={value} is set: the trace's recorded start-up accounting is that \
-         allocator's, not pymalloc's (fidelity --trace will differ); unset it to record under \
-         pymalloc"
-    ))
+    Ok((cmd, tail))
 }
 
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
@@ -340,7 +340,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
     let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-    let mut cmd = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode);
+    let (mut cmd, stderr_tail) = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
@@ -411,6 +411,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         counters: BTreeMap::new(),
         interrupted,
         timed_out,
+        stderr_tail,
     };
     Ok(outcome(rec, converted, end, program))
 }

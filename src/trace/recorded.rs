@@ -1,6 +1,7 @@
 //! What a recording ends with ([`Recorded`]): the program's status, the events, and the
 //! warnings for a recording that lacks its end or a program that failed.
 
+use crate::sys::stderr_tail::StderrTail;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -26,6 +27,8 @@ pub struct Recorded {
     pub interrupted: bool,
     /// The program ran past [`super::record::Options::timeout`] and was killed.
     pub timed_out: bool,
+    /// The end of its standard error, when it was started quietly (`validate -q`).
+    pub stderr_tail: Option<StderrTail>,
 }
 
 impl Recorded {
@@ -67,6 +70,26 @@ pub fn exit_code(status: ExitStatus) -> u8 {
     }
 }
 
+/// A warning when the environment replaces the allocator the trace should see: with
+/// `PYTHONMALLOC` set to anything but `pymalloc`, the interpreter's start-up accounting, which
+/// the trace stores and `fidelity --trace` holds the engine to, is another allocator's
+/// (`debug` adds its own arenas, `malloc` has none), though the calls recorded are the same.
+/// `validate` removes the variable for its recording, as for its real runs.
+pub fn environment_warning(launch: &super::record::Launch) -> Option<String> {
+    if *launch != super::record::Launch::Own {
+        return None;
+    }
+    let value = std::env::var("PYTHONMALLOC").ok()?;
+    if value.is_empty() || value == "pymalloc" {
+        return None;
+    }
+    Some(format!(
+        "PYTHONMALLOC={value} is set: the trace's recorded start-up accounting is that \
+         allocator's, not pymalloc's (fidelity --trace refuses such a trace); unset it to record under \
+         pymalloc"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +103,7 @@ mod tests {
             counters: BTreeMap::new(),
             interrupted: false,
             timed_out: false,
+            stderr_tail: None,
         }
     }
 

@@ -360,3 +360,51 @@ fn a_missing_interpreter_is_one_line_of_this_command_not_its_childs() {
     // Before, the child's own error line came back quoted inside the parent's.
     assert!(!err.contains("measurement failed"), "{err}");
 }
+
+/// A trace recorded under the debug hooks (`PYTHONMALLOC=debug`, `-X dev`) carries the
+/// interpreter's accounting of padded blocks: `fidelity --trace` refuses it in one line,
+/// where it used to report figures that differ (exit 1), blaming the engine.
+#[test]
+fn a_trace_recorded_under_the_debug_hooks_is_refused_not_failed() {
+    if !common::have_python() {
+        return;
+    }
+    let tmp = common::tempdir("fidelity-debug-hooks");
+    let program = "x = [str(i) for i in range(20000)]";
+    for (name, env, args, says) in [
+        (
+            "debug",
+            Some("debug"),
+            &[][..],
+            "recorded under PYTHONMALLOC=debug",
+        ),
+        ("dev", None, &["-X", "dev"][..], "recorded under -X dev"),
+    ] {
+        let trace = tmp.join(format!("{name}.pbt"));
+        let mut record = pybench();
+        record.args(["record", "-q", "-o"]).arg(&trace).arg("--");
+        record.arg("python3").args(args).args(["-c", program]);
+        if let Some(v) = env {
+            record.env("PYTHONMALLOC", v);
+        } else {
+            record.env_remove("PYTHONMALLOC");
+        }
+        record.assert().success();
+        let line = common::refusal(pybench().args(["fidelity", "--trace"]).arg(&trace));
+        assert!(line.contains(says), "{line}");
+    }
+    // Recorded under pymalloc, the same program is compared.
+    let plain = tmp.join("plain.pbt");
+    pybench()
+        .args(["record", "-q", "-o"])
+        .arg(&plain)
+        .args(["--", "python3", "-c", program])
+        .env_remove("PYTHONMALLOC")
+        .assert()
+        .success();
+    pybench()
+        .args(["fidelity", "--trace"])
+        .arg(&plain)
+        .assert()
+        .success();
+}

@@ -17,4 +17,6 @@ mod exec_groundtruth;
 mod exec_hostile;
 mod exec_timeout;
 mod missing_script;
+mod program_stdin;
+mod quiet_failures;
 mod spawn_floor;

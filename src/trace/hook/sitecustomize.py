@@ -57,7 +57,11 @@ def _pybench_install():
         hook = ctypes.PyDLL(lib)
         install = hook.pybench_hook_install
         install.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-        hello = ("PBRAW 1 %d.%d.%d %d\n" % (sys.version_info[:3] + (os.getpid(),))).encode()
+        hello = "PBRAW 1 %d.%d.%d %d" % (sys.version_info[:3] + (os.getpid(),))
+        allocators = _pybench_allocators()
+        if allocators:
+            hello += " allocators=" + allocators
+        hello = (hello + "\n").encode()
         rc = install(fd, int(mask), hello, len(hello))
     except Exception as e:  # no ctypes, the library cannot load, ...
         return fail("cannot load the hook: %s" % e)
@@ -66,6 +70,18 @@ def _pybench_install():
     _pybench_gc_markers(hook.pybench_hook_gc)
     _pybench_end_snapshot(hook.pybench_hook_snapshot)
     _pybench_flush_before_exec(hook.pybench_hook_flush)
+
+
+def _pybench_allocators():
+    # What serves the program instead of plain pymalloc: PYTHONMALLOC, or the debug hooks of
+    # -X dev / PYTHONDEVMODE. The hooks pad every block, so the interpreter's own accounting
+    # is not of the requests recorded: the trace says so, and `fidelity --trace` refuses it.
+    name = os.environ.get("PYTHONMALLOC", "")
+    if not name and getattr(sys.flags, "dev_mode", False):
+        name = "debug(dev-mode)"
+    if name in ("", "pymalloc"):
+        return ""
+    return "".join(c if c.isalnum() or c in "_-()" else "_" for c in name)
 
 
 def _pybench_flush_before_exec(flush):
