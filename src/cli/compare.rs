@@ -142,17 +142,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     ];
     let streams = compare::stream_warnings(&baseline, &current);
     for w in warnings.into_iter().flatten().chain(streams) {
-        eprintln!("{w}");
+        crate::stderr_line!("{w}");
     }
     let cmp = compare::compare(&baseline, &current, &settings)?;
     for line in cmp.one_sided_lines() {
-        eprintln!("note: {line}");
+        crate::stderr_line!("note: {line}");
     }
     // CSV has rows only: its reader sees the report's notes (few repetitions, a shift every
     // allocator shares, …) on stderr instead, as Markdown and JSON carry them.
     if matches!(args.format, Format::Csv) {
         for n in &cmp.notes {
-            eprintln!("note: {n}");
+            crate::stderr_line!("note: {n}");
         }
     }
     let rows = if args.all_rows {
@@ -173,7 +173,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         // The verdict was printed; a summary that could not be written must not turn a
         // regression (1) into a tool error (2) that a CI job may treat as a flake.
         if let Err(e) = summary {
-            eprintln!("pybench: error: {e:#}");
+            crate::stderr_line!("pybench: error: {e:#}");
         }
         return Ok(Exit::Regressed.into());
     }

@@ -39,7 +39,7 @@ pub fn run(mut args: ConvertArgs) -> anyhow::Result<ExitCode> {
     let target = in_place.as_deref().unwrap_or(&args.out);
     let written = crate::trace::generate::rewrite_trace(&args.trace, target)?;
     let per_event = |b: u64| b as f64 / written.events.max(1) as f64;
-    eprintln!(
+    crate::stderr_line!(
         "wrote {} events to {}: {} bytes ({:.3} B/event; was {} bytes, {:.3} B/event)",
         written.events,
         args.out.display(),

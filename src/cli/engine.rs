@@ -53,7 +53,7 @@ pub fn run(args: EngineArgs) -> anyhow::Result<ExitCode> {
     }
     if args.compare_system {
         let on_system = run_scenario(&mut SystemAllocator, &args, steps, |_| {});
-        eprintln!(
+        crate::stderr_line!(
             "pymalloc / system time ratio: {:.2} (below 1 means the engine is faster)",
             on_engine.ns_per_call() / on_system.ns_per_call()
         );
@@ -68,7 +68,7 @@ fn run_scenario<A: Allocator>(
     inspect: impl FnOnce(&A),
 ) -> ScenarioRun {
     let r = scenario::run_inspect(args.scenario, a, steps, args.seed, inspect);
-    eprintln!(
+    crate::stderr_line!(
         "pybench engine: {} on {}: {} calls in {:.3} s, {:.1} ns/call",
         args.scenario,
         a.name(),

@@ -13,7 +13,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     args.output.check(&args.inputs())?;
     let req = args.request()?;
     if let Some(w) = req.check_stdin()? {
-        eprintln!("warning: {w}");
+        crate::stderr_line!("warning: {w}");
     }
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);

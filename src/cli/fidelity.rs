@@ -57,7 +57,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         libpython: args.libpython,
     })?;
     for note in &report.measurement.notes {
-        eprintln!("warning: {note}");
+        crate::stderr_line!("warning: {note}");
     }
     print_workload(&report, args.json)?;
     Ok(if report.flagged == 0 {

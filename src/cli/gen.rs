@@ -50,7 +50,7 @@ fn like(trace: &str, args: &GenArgs) -> anyhow::Result<ExitCode> {
     let seed = o.seed.unwrap_or(1);
     let w = crate::workload::likeness::write_stand_in(trace, &args.out, seed)?;
     let g = w.guarded;
-    eprintln!(
+    crate::stderr_line!(
         "wrote {} events of a stand-in for {trace} (seed {seed}) to {}; \
          {} allocations and {} reallocs asked again to share no {LONG_RUN}-run with the trace",
         w.events,
@@ -87,7 +87,7 @@ pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
     });
     progress.finish();
     let written = written?;
-    eprintln!(
+    crate::stderr_line!(
         "wrote {} events of workload {} to {} ({} bytes, {:.2} B/event)",
         written.events,
         w.name,
@@ -96,7 +96,7 @@ pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
         written.bytes as f64 / written.events.max(1) as f64
     );
     for note in &written.notes {
-        eprintln!("warning: {note}");
+        crate::stderr_line!("warning: {note}");
     }
     Ok(ExitCode::SUCCESS)
 }

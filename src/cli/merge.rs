@@ -43,7 +43,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|k| format!("{k}/{}", merged.count))
             .collect();
-        eprintln!("warning: partial merge, without shard {}", list.join(", "));
+        crate::stderr_line!("warning: partial merge, without shard {}", list.join(", "));
     }
     if !merged.interrupted.is_empty() {
         let list: Vec<String> = merged
@@ -51,22 +51,22 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|k| format!("{k}/{}", merged.count))
             .collect();
-        eprintln!(
+        crate::stderr_line!(
             "warning: partial merge: shard {} interrupted, merged with the cells it finished",
             list.join(", ")
         );
     }
     for line in &merged.skipped_plots {
-        eprintln!("warning: {line}");
+        crate::stderr_line!("warning: {line}");
     }
     if r.failed_cells() > 0 {
-        eprintln!(
+        crate::stderr_line!(
             "warning: {} failed cell(s) merged as failed (see summary.md)",
             r.failed_cells()
         );
     }
     if !args.quiet {
-        eprintln!(
+        crate::stderr_line!(
             "merged {} of {} shard(s), {} cells: {}",
             merged.count as usize - merged.missing.len(),
             merged.count,

@@ -172,7 +172,7 @@ pub fn main() -> ExitCode {
         // `pybench … | head` closing the pipe early is not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("pybench: error: {err:#}");
+            crate::stderr_line!("pybench: error: {err:#}");
             Exit::Usage.into()
         }
     }
@@ -188,7 +188,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ) {
         e.exit();
     }
-    eprintln!("pybench: error: {}", one_line(&e.to_string()));
+    crate::stderr_line!("pybench: error: {}", one_line(&e.to_string()));
     Exit::Usage.into()
 }
 

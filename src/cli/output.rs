@@ -146,7 +146,7 @@ pub fn auto_label(workloads: &[String]) -> String {
 /// average at or above the core count.
 pub fn warn_about_noise(machine: &MachineInfo) {
     for line in crate::report::caveats::machine_caveats(machine) {
-        eprintln!("{line}");
+        crate::stderr_line!("{line}");
     }
 }
 
@@ -168,7 +168,7 @@ pub fn warn_for_real_runs(machine: &MachineInfo, quiet: bool) {
 /// it gets as one of those.
 fn print_caveat(line: &str, quiet: bool) {
     if !(quiet && line.starts_with("note:")) {
-        eprintln!("{line}");
+        crate::stderr_line!("{line}");
     }
 }
 
@@ -176,7 +176,7 @@ fn print_caveat(line: &str, quiet: bool) {
 /// engine figures are slower than a release build's.
 pub fn warn_if_not_release(machine: &MachineInfo) {
     if let Some(w) = crate::compare::build_warning_for(machine) {
-        eprintln!("{w}");
+        crate::stderr_line!("{w}");
     }
 }
 
@@ -239,7 +239,7 @@ pub fn finish(
         let plots =
             crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
         for line in plots.skipped {
-            eprintln!("warning: {line}");
+            crate::stderr_line!("warning: {line}");
         }
     }
     let exports: [(&Option<String>, &dyn Exporter); 3] = [
@@ -280,22 +280,24 @@ pub fn finish(
     }
     // Warnings, so printed with --quiet too (its help: "warnings and errors only").
     for w in crate::report::summary::workload_warnings(results) {
-        eprintln!("warning: {w}");
+        crate::stderr_line!("warning: {w}");
     }
     if !out.quiet {
-        eprintln!("results: {}", store.dir().display());
+        crate::stderr_line!("results: {}", store.dir().display());
     }
     // Failures are errors, so they are reported even with --quiet.
     for c in &results.cells {
         if let CellStatus::Failed { reason } = &c.status {
-            eprintln!(
+            crate::stderr_line!(
                 "failed: {} × {} rep {}: {reason}",
-                c.workload, c.allocator, c.repetition
+                c.workload,
+                c.allocator,
+                c.repetition
             );
         }
     }
     Ok(if interrupted {
-        eprintln!(
+        crate::stderr_line!(
             "interrupted: {} cell(s) saved in {}",
             results.cells.len(),
             store.dir().display()

@@ -40,7 +40,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let plots = crate::plot::write_plots(&results, &dir)?;
     // Warnings, so printed with --quiet too.
     for line in &plots.skipped {
-        eprintln!("warning: {line}");
+        crate::stderr_line!("warning: {line}");
     }
     if !args.quiet {
         // `written` holds index.html beside the SVG files.
@@ -52,7 +52,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
             0 => String::new(),
             n => format!(" (removed {n} chart(s) an earlier plot left there)"),
         };
-        eprintln!(
+        crate::stderr_line!(
             "{} plot(s) written{removed}; open {}",
             svgs.count(),
             dir.join("index.html").display()

@@ -90,7 +90,7 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 /// finds these too.
 pub fn report_problems(problems: &[String], code: ExitCode) -> ExitCode {
     for p in problems {
-        eprintln!("pybench: error: {p}");
+        crate::stderr_line!("pybench: error: {p}");
     }
     if problems.is_empty() {
         code

@@ -128,12 +128,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         timeout: args.timeout,
     };
     if let Some(w) = environment_warning(&opts.launch) {
-        eprintln!("pybench: warning: {w}");
+        crate::stderr_line!("pybench: warning: {w}");
     }
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);
     if let Some(p) = problem {
-        eprintln!("pybench: error: {p}");
+        crate::stderr_line!("pybench: error: {p}");
         // The program ran: its own failure status wins, else ours.
         return Ok(ExitCode::from(if code != 0 {
             code
@@ -142,12 +142,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     if rec.timed_out {
-        eprintln!(
+        crate::stderr_line!(
             "pybench: warning: the program ran longer than --timeout {} s and was killed: the trace holds what it did until then",
             args.timeout.unwrap_or_default().as_secs()
         );
     } else if let Some(w) = rec.incomplete_warning().or_else(|| rec.failure_warning()) {
-        eprintln!("pybench: warning: {w}");
+        crate::stderr_line!("pybench: warning: {w}");
     }
     // A trace written into a FIFO or a device cannot be read back: no summary, no size.
     let file = std::fs::metadata(&out).ok().filter(|m| m.is_file());
@@ -158,7 +158,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             Some(m) => {
                 let stats = super::stats::summarize_trace(&out)
                     .with_context(|| format!("cannot read back {}", out.display()))?;
-                eprint!("{stats}");
+                crate::stderr_text!("{stats}");
                 format!(
                     " ({} bytes, {:.2} B/event)",
                     m.len(),
@@ -167,7 +167,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             }
             None => String::new(),
         };
-        eprintln!(
+        crate::stderr_line!(
             "recorded {} events in {:.2} s to {}{size}; frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
             rec.events,
             rec.wall.as_secs_f64(),

@@ -211,11 +211,11 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         crate::report::verdict::check_reference(r, &plan.parameters.allocators)?;
     }
     for line in &plan.warnings {
-        eprintln!("warning: {line}");
+        crate::stderr_line!("warning: {line}");
     }
     if !args.output.quiet {
         for line in plan.skipped.iter().chain(&plan.shard_line()) {
-            eprintln!("{line}");
+            crate::stderr_line!("{line}");
         }
     }
     let mut label = output::auto_label(&args.workload);

@@ -102,7 +102,7 @@ fn stats_trace(path: &Path, json: bool, allow_malformed: bool) -> anyhow::Result
         let started = Instant::now();
         let text = summarize_trace_with(path, allow_malformed)?;
         write!(std::io::stdout().lock(), "{text}")?;
-        eprintln!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        crate::stderr_line!("read in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -163,7 +163,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }));
     progress.finish();
     for note in stream.notes() {
-        eprintln!("warning: {note}");
+        crate::stderr_line!("warning: {note}");
     }
     let elapsed = started.elapsed();
     if let Some(err) = broken {
@@ -179,7 +179,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     } else {
         let title = info.title(&w.source);
         write!(std::io::stdout().lock(), "{}", summary.render(&title))?;
-        eprintln!(
+        crate::stderr_line!(
             "generated {} events in {:.1} ms",
             summary.events,
             elapsed.as_secs_f64() * 1e3

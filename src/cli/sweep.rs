@@ -98,7 +98,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         if let Ok(g) = grid.build() {
             for line in &g.skipped {
-                eprintln!("pybench sweep: {line}");
+                crate::stderr_line!("pybench sweep: {line}");
             }
         }
     }
@@ -116,7 +116,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     reporter.finish();
     // Even with --quiet: a cut stream is never silent.
     for note in &result.notes {
-        eprintln!("warning: {note}");
+        crate::stderr_line!("warning: {note}");
     }
     if let Some(dir) = &args.plot {
         sweep::heatmap::check_targets(&result, dir, args.force)?;
@@ -127,10 +127,10 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.plot {
         let w = sweep::heatmap::write(&result, dir)?;
         for line in &w.warnings {
-            eprintln!("warning: {line}");
+            crate::stderr_line!("warning: {line}");
         }
         if !args.quiet {
-            eprintln!("pybench sweep: {}", w.summary(dir));
+            crate::stderr_line!("pybench sweep: {}", w.summary(dir));
         }
     }
     if csv_to_stdout {
@@ -145,7 +145,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     if !args.quiet {
-        eprintln!(
+        crate::stderr_line!(
             "pybench sweep: {} cells on {} thread{} in {:.1} s",
             result.cells.len(),
             result.jobs,
@@ -194,15 +194,15 @@ impl ProgressLine {
         *last = (Some(Instant::now()), true);
         let line = format!("sweep: {}/{} cells ({})", p.done, p.total, p.workload);
         if self.tty {
-            eprint!("\r{line}\x1b[K");
+            crate::stderr_text!("\r{line}\x1b[K");
         } else {
-            eprintln!("{line}");
+            crate::stderr_line!("{line}");
         }
     }
 
     fn finish(&self) {
         if self.tty && self.last.lock().is_ok_and(|l| l.1) {
-            eprintln!();
+            crate::stderr_line!();
         }
     }
 }

@@ -59,11 +59,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     args.output.check(&args.inputs())?;
     let req = args.request()?;
     if let Some(w) = req.check_stdin()? {
-        eprintln!("warning: {w}");
+        crate::stderr_line!("warning: {w}");
     }
     // Before anything runs, so a run that could show nothing is not waited for unawares.
     if let Some(w) = crate::exec::agreement::too_few_runs(req.repetitions) {
-        eprintln!("warning: {w}");
+        crate::stderr_line!("warning: {w}");
     }
     let (set, mut problems) = program::contenders(&req)?;
     let label = program_label(&req.program);
@@ -85,7 +85,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     // say that no pair disagrees, true of nothing).
     let real_runs = results.cells.iter().any(|c| c.kind == CellKind::Exec);
     if interrupted && !real_runs && !results.cells.is_empty() {
-        eprintln!("interrupted before the real runs: the replays are saved, there is nothing to compare them with");
+        crate::stderr_line!("interrupted before the real runs: the replays are saved, there is nothing to compare them with");
     } else if !results.cells.is_empty() && !args.output.stdout_taken() {
         // An export on stdout holds it alone (`--csv -` stays parseable); summary.md has the
         // comparison. `-q`: the verdict alone, for a script.

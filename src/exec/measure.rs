@@ -102,7 +102,7 @@ pub fn execute(
     let (status, usage, wall) = (end.status, end.usage, end.wall);
     let engine = site.as_ref().map(|s| s.report(pid));
     if let (false, Some(EngineReport::Stats(text))) = (quiet, &engine) {
-        eprint!("{text}");
+        crate::stderr_text!("{text}");
     }
     let outcome = if timed_out {
         Err(format!(

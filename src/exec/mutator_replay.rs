@@ -98,7 +98,7 @@ pub fn replay(
             .map(|a| CellSpec::new(source, a.clone(), rep, &opts))
             .collect();
         if !quiet {
-            eprintln!(
+            crate::stderr_line!(
                 "[{}/{repetitions}] {} throughput with the program's work between calls \
                  (mutator){}",
                 rep + 1,

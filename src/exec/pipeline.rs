@@ -98,7 +98,7 @@ fn record_program(
     }
     if let Some(w) = rec.incomplete_warning() {
         // The replays then predict only what was recorded; `record` says the same.
-        eprintln!("warning: {label}: {w}");
+        crate::stderr_line!("warning: {label}: {w}");
     }
     Ok((false, rec.wall))
 }
@@ -130,7 +130,7 @@ pub fn validate_program(
     // 1. Record the program's allocator calls.
     let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
     if !req.quiet {
-        eprintln!("recording {label} …");
+        crate::stderr_line!("recording {label} …");
     }
     let Checks {
         mutator,

@@ -256,7 +256,7 @@ pub fn run_programs(
             }
             done += 1;
             if !req.quiet {
-                eprintln!("[{done}/{total}] {label} under {} rep {rep}", c.name);
+                crate::stderr_line!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
             let executed = execute(&req.program, c, &req.streams(), req.timeout);
             // Ctrl-C reaches the program too (one process group): the run it cut short is

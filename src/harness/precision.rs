@@ -45,7 +45,7 @@ pub fn measure_until_precise(
             let add = processes_to_add(have, s.needed, precision.max_repetitions);
             if add > 0 {
                 if progress {
-                    eprintln!("{}", announcement(s, have, add, precision));
+                    crate::stderr_line!("{}", announcement(s, have, add, precision));
                 }
                 batches.push((si, have, add));
                 later += precision.max_repetitions.saturating_sub(have + add);
@@ -56,7 +56,7 @@ pub fn measure_until_precise(
         }
         let adding: u32 = batches.iter().map(|b| b.2).sum();
         if progress {
-            eprintln!("{}", batch_line(adding, later, pace));
+            crate::stderr_line!("{}", batch_line(adding, later, pace));
         }
         let started = Instant::now();
         let outcome = runner::run_and_save(

@@ -100,7 +100,7 @@ pub fn run(
         if let Some(cal) = plan.throughput {
             if !throughput.covers(spec) {
                 if progress {
-                    eprint!(
+                    crate::stderr_text!(
                         "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
                         i + 1,
                         total,
@@ -115,7 +115,7 @@ pub fn run(
         }
         if progress {
             let eta = eta(started.elapsed(), i, total);
-            eprint!(
+            crate::stderr_text!(
                 "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
                 i + 1,
                 total,
@@ -144,19 +144,19 @@ pub fn run(
         }
         if interrupted() {
             if progress {
-                eprintln!();
+                crate::stderr_line!();
             }
             return Ok(Outcome::Interrupted);
         }
         if let Err(e) = on_result(result) {
             if progress {
-                eprintln!();
+                crate::stderr_line!();
             }
             return Err(e);
         }
     }
     if progress {
-        eprint!("\r\x1b[2K");
+        crate::stderr_text!("\r\x1b[2K");
     }
     Ok(Outcome::Completed)
 }

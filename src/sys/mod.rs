@@ -26,3 +26,26 @@ pub mod spawn;
 pub mod stderr_tail;
 pub mod target;
 pub mod time;
+
+/// Writes a line on standard error, as `eprintln!` does, but never panics: `eprintln!` panics
+/// when stderr is a pipe whose reader has gone (`pybench run 2>&1 | head`, a log collector
+/// that died), which ended a run with exit 101 and lost the cells still to measure, and
+/// turned an input error's exit 2 into 101. pybench's stderr carries progress, warnings and
+/// errors, none of which is worth the run; results go to files and stdout.
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Writes text on standard error without a newline (progress lines redrawn in place), as
+/// `eprint!` does, but never panics ([`stderr_line!`] says why).
+#[macro_export]
+macro_rules! stderr_text {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}

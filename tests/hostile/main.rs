@@ -13,6 +13,7 @@
 mod common;
 
 mod cli_export_targets;
+mod closed_stderr;
 mod fuzz;
 mod hardening;
 mod orphans;
