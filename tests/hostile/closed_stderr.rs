@@ -55,3 +55,38 @@ fn a_run_whose_stderr_is_gone_still_measures_every_cell_and_saves_them() {
     assert!(cells.len() >= 2, "{} cells", cells.len());
     assert!(cells.iter().all(|c| c["status"] == "ok"), "{cells:?}");
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_library_writes_to_stderr_only_through_the_macros_that_cannot_panic() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 100, "{} files", files.len());
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code.contains("eprintln!(") || code.contains("eprint!(") {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "use pybench::stderr_line!/stderr_text!, which never panic:\n{}",
+        found.join("\n")
+    );
+}
