@@ -110,22 +110,38 @@ pub(crate) fn located(
 
 /// An error about top-level `key`, located at its first assignment in `src`.
 pub(crate) fn located_key(file: &str, src: &str, key: &str, message: &str) -> SpecError {
+    located(file, src, assignment(src, None, key).map(|o| o..o), message)
+}
+
+/// An error about `key` of the `[params]` table, located at its assignment there (or at the
+/// table's header when the key is not written, i.e. a default is at fault).
+pub(crate) fn located_param(file: &str, src: &str, key: &str, message: &str) -> SpecError {
+    let at = assignment(src, Some("params"), key).or_else(|| {
+        let header = src.find("[params]")?;
+        Some(header)
+    });
+    located(file, src, at.map(|o| o..o), message)
+}
+
+/// Byte offset of the first line assigning `key` in `table` (`None`: the top level).
+fn assignment(src: &str, table: Option<&str>, key: &str) -> Option<usize> {
     let mut offset = 0;
-    let mut found = None;
+    let mut current: Option<String> = None;
     for line in src.split_inclusive('\n') {
         let t = line.trim_start();
         if t.starts_with('[') {
-            break;
-        }
-        if let Some((k, _)) = t.split_once('=') {
-            if k.trim().trim_matches('"') == key {
-                found = Some(offset + (line.len() - t.len()));
-                break;
+            let name = t.split(']').next().unwrap_or("").trim_matches(['[', ' ']);
+            current = Some(name.trim().to_string());
+        } else if current.as_deref() == table {
+            if let Some((k, _)) = t.split_once('=') {
+                if k.trim().trim_matches('"') == key {
+                    return Some(offset + (line.len() - t.len()));
+                }
             }
         }
         offset += line.len();
     }
-    located(file, src, found.map(|o| o..o), message)
+    None
 }
 
 /// The dotted key written on the line holding `offset`: the text before `=` (inside the
