@@ -71,3 +71,49 @@ fn a_built_string_past_the_limit_is_refused_at_its_key() {
         "{err}"
     );
 }
+
+/// Every number a small int, no floats: no allocator is asked for anything. `run` measured
+/// "285.95M ops/s" of nothing with a peak RSS of 0 B, `gen` wrote an empty trace (that `run`
+/// then refused, "nothing to replay") and `sweep` a row of zeros, each with exit 0.
+#[test]
+fn a_spec_that_allocates_nothing_is_refused_by_run_gen_and_sweep() {
+    let dir = common::tempdir("no-allocs");
+    let path = spec(
+        &dir,
+        "singletons",
+        "numbers",
+        "float_share = 0.0\nsmall_int_share = 1.0",
+    );
+    let said =
+        "singletons.toml: workload `singletons` makes no allocations at scale 1000 (0 events)";
+    let out = dir.join("out");
+    let err = refusal(
+        pybench()
+            .args(["run", "-a", "system", "-r", "1", "-q", "-w"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains(said), "{err}");
+    assert!(!out.exists(), "run wrote results");
+    let trace = dir.join("t.pbt");
+    let err = refusal(
+        pybench()
+            .args(["gen", "-w"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&trace),
+    );
+    assert!(err.contains(said), "{err}");
+    assert_eq!(
+        common::entries(&dir),
+        ["singletons.toml"],
+        "gen left a file"
+    );
+    let err = refusal(
+        pybench()
+            .args(["sweep", "--arena", "256K", "--pool", "4K", "-w"])
+            .arg(&path),
+    );
+    assert!(err.contains(said), "{err}");
+}
