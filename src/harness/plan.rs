@@ -88,7 +88,7 @@ fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<
                     ));
                 }
             }
-            warnings.extend(source.verify(req.cell.overrides.allow_malformed)?);
+            warnings.extend(source.verify(req.cell.overrides)?);
             if req.cell.mutator.is_some() {
                 super::mutator::check_source(&source)?;
             }

@@ -93,10 +93,13 @@ impl fmt::Display for Preset {
 /// Why a preset name or geometry string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GeometryError {
-    #[error("unknown pymalloc preset `{0}`; valid presets: {list}, or a geometry such as `arena=512K,pool=8K`", list = preset_list())]
+    #[error("unknown pymalloc preset `{0}`{hint}; valid presets: {list}, or a geometry such as `arena=512K,pool=8K`", hint = preset_hint(.0), list = preset_list())]
     UnknownPreset(String),
-    #[error("bad geometry `{0}`: expected comma-separated keys `arena=SIZE`, `pool=SIZE` and optionally `keep_spare=true|false`, with sizes like 256K or 1M")]
-    Syntax(String),
+    /// `why` names the part at fault: the key that is missing or unknown, the value that
+    /// is no size or no boolean. It used to be one sentence for every fault, so `arena=512K`
+    /// never said that `pool` was missing.
+    #[error("bad geometry `{spec}`: {why}; expected comma-separated keys `arena=SIZE`, `pool=SIZE` and optionally `keep_spare=true|false`, with sizes like 256K or 1M")]
+    Syntax { spec: String, why: String },
     #[error("bad geometry `{spec}`: `{key}` is given more than once")]
     Repeated { spec: String, key: &'static str },
     #[error("bad geometry: {what} {value} is not a power of two")]
@@ -116,6 +119,27 @@ pub enum GeometryError {
 
 fn preset_list() -> String {
     Preset::ALL.map(Preset::name).join(", ")
+}
+
+/// ` (did you mean `cpython-3.11`?)` for a bare version (`3.11`, which `sweep --preset`
+/// takes) or a preset name within a typo (`cpython3.11`), else nothing.
+/// A version with no preset (`cpython-3.14`) gets no hint: the nearest spelling would be
+/// another version.
+fn preset_hint(typed: &str) -> String {
+    let t = typed.trim();
+    let version = t
+        .trim_start_matches("cpython")
+        .trim_start_matches(['-', '_', ' ']);
+    let is_version = version.split_once('.').is_some_and(|(a, b)| {
+        [a, b]
+            .iter()
+            .all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
+    });
+    match Preset::for_python(version) {
+        Some(p) => format!(" (did you mean `{}`?)", p.name()),
+        None if is_version => String::new(),
+        None => crate::suggest::did_you_mean(t, Preset::ALL.map(Preset::name)),
+    }
 }
 
 /// Sizes and policies of one pymalloc configuration.
@@ -243,14 +267,29 @@ impl FromStr for Geometry {
             return s.parse::<Preset>().map(Preset::geometry);
         }
         let (mut arena, mut pool, mut keep_spare) = (None, None, None);
-        let bad = || GeometryError::Syntax(s.to_string());
+        let bad = |why: String| GeometryError::Syntax {
+            spec: s.to_string(),
+            why,
+        };
         for part in s.split(',') {
-            let (key, value) = part.split_once('=').ok_or_else(bad)?;
-            let (slot, parsed, key) = match key.trim() {
-                "arena" => (&mut arena, parse_size(value), "arena"),
-                "pool" => (&mut pool, parse_size(value), "pool"),
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| bad(format!("`{}` is not KEY=VALUE", part.trim())))?;
+            let (key, value) = (key.trim(), value.trim());
+            let size = |v: &str| {
+                parse_size(v).ok_or_else(|| {
+                    bad(format!(
+                        "`{key}={v}`: `{v}` is not a size (bytes, or K, M, G: binary multiples)"
+                    ))
+                })
+            };
+            let (slot, parsed, key) = match key {
+                "arena" => (&mut arena, size(value)?, "arena"),
+                "pool" => (&mut pool, size(value)?, "pool"),
                 "keep_spare" => {
-                    let v = value.trim().parse::<bool>().map_err(|_| bad())?;
+                    let v = value.parse::<bool>().map_err(|_| {
+                        bad(format!("keep_spare must be true or false, not `{value}`"))
+                    })?;
                     // A key given twice is a typo, not a request for the last value.
                     if keep_spare.replace(v).is_some() {
                         return Err(GeometryError::Repeated {
@@ -260,9 +299,16 @@ impl FromStr for Geometry {
                     }
                     continue;
                 }
-                _ => return Err(bad()),
+                other => {
+                    let hint = if other.contains("spare") {
+                        " (did you mean `keep_spare`?)".to_string()
+                    } else {
+                        crate::suggest::did_you_mean(other, ["arena", "pool", "keep_spare"])
+                    };
+                    return Err(bad(format!("unknown key `{other}`{hint}")));
+                }
             };
-            if slot.replace(parsed.ok_or_else(bad)?).is_some() {
+            if slot.replace(parsed).is_some() {
                 return Err(GeometryError::Repeated {
                     spec: s.to_string(),
                     key,
@@ -272,7 +318,8 @@ impl FromStr for Geometry {
         let keep_spare = keep_spare.unwrap_or(true);
         match (arena, pool) {
             (Some(a), Some(p)) => Geometry::custom(a, p, keep_spare),
-            _ => Err(GeometryError::Syntax(s.to_string())),
+            (None, _) => Err(bad("`arena` is missing".into())),
+            (_, None) => Err(bad("`pool` is missing".into())),
         }
     }
 }
@@ -338,99 +385,5 @@ pub fn format_size(n: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn presets_parse_by_name_and_geometry_round_trips() {
-        for p in Preset::ALL {
-            assert_eq!(p.name().parse::<Preset>(), Ok(p));
-            let g: Geometry = p.name().parse().unwrap();
-            assert_eq!(g, p.geometry());
-            assert_eq!(g.to_string().parse::<Geometry>(), Ok(g));
-        }
-    }
-
-    #[test]
-    fn custom_geometry_parses_units() {
-        let g: Geometry = "arena=512K,pool=8K".parse().unwrap();
-        assert_eq!((g.arena_size(), g.pool_size()), (512 << 10, 8 << 10));
-        assert!(g.keeps_spare_arena());
-        let g: Geometry = "pool=4KiB, arena=1M, keep_spare=false".parse().unwrap();
-        assert_eq!((g.arena_size(), g.pool_size()), (1 << 20, 4 << 10));
-        assert!(!g.keeps_spare_arena());
-    }
-
-    #[test]
-    fn invalid_geometries_are_refused_with_the_reason() {
-        let err = |s: &str| s.parse::<Geometry>().unwrap_err();
-        assert!(matches!(
-            err("arena=500K,pool=8K"),
-            GeometryError::NotPowerOfTwo {
-                what: "arena size",
-                ..
-            }
-        ));
-        assert!(matches!(
-            err("arena=512K,pool=1K"),
-            GeometryError::OutOfRange {
-                what: "pool size",
-                ..
-            }
-        ));
-        assert!(matches!(
-            err("arena=16K,pool=8K"),
-            GeometryError::TooFewPools { .. }
-        ));
-        assert!(matches!(err("arena=512K"), GeometryError::Syntax(_)));
-        assert!(matches!(
-            err("arena=512X,pool=8K"),
-            GeometryError::Syntax(_)
-        ));
-        let unknown = err("cpython-2.7").to_string();
-        assert!(
-            unknown.contains("cpython-3.8") && unknown.contains("cpython-3.13"),
-            "{unknown}"
-        );
-    }
-
-    #[test]
-    fn sizes_print_as_they_parse() {
-        for (n, shown) in [(0, "0"), (4096, "4K"), (1 << 20, "1M"), (1000, "1000")] {
-            assert_eq!(format_size(n), shown);
-            assert_eq!(parse_size(shown), Some(n));
-        }
-    }
-
-    #[test]
-    fn a_key_given_twice_is_refused() {
-        for (spec, key) in [
-            ("arena=256K,arena=1M,pool=4K", "arena"),
-            ("arena=1M,pool=4K,pool=8K", "pool"),
-            (
-                "arena=1M,pool=4K,keep_spare=true,keep_spare=false",
-                "keep_spare",
-            ),
-        ] {
-            let e = spec.parse::<Geometry>().unwrap_err();
-            assert_eq!(
-                e,
-                GeometryError::Repeated {
-                    spec: spec.to_string(),
-                    key
-                }
-            );
-            assert_eq!(
-                e.to_string(),
-                format!("bad geometry `{spec}`: `{key}` is given more than once")
-            );
-        }
-    }
-
-    #[test]
-    fn python_versions_map_to_presets() {
-        assert_eq!(Preset::for_python("3.9"), Some(Preset::Cpython39));
-        assert_eq!(Preset::for_python("3.13"), Some(Preset::Cpython313));
-        assert_eq!(Preset::for_python("3.7"), None);
-    }
-}
+#[path = "geometry_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@
 use super::format::MAX_EVENTS;
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
-use crate::workload::{EventSource, Workload};
+use crate::workload::{EventSource, Op, Workload};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::io::BufWriter;
@@ -83,11 +83,18 @@ fn write_up_to(
         .with_context(cannot)?
         .with_event_limit(limit);
     let mut stream = w.stream();
+    let mut allocates = false;
     while let Some(batch) = stream.next_events()? {
         for e in batch {
+            allocates |= matches!(e.op(), Op::Alloc | Op::Calloc);
             writer.push(e).with_context(cannot)?;
         }
         progress(writer.events());
+    }
+    if !allocates {
+        // A trace every replay refuses ("nothing to replay"): say why here, and write
+        // nothing (the temporary file goes with the writer).
+        w.refuse_empty()?;
     }
     let events = writer.events();
     let notes = stream.notes();

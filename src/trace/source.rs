@@ -131,12 +131,18 @@ impl Source {
 
     /// Reads a trace source through to its end block, so a corrupt or truncated file is
     /// refused before anything is measured (exit 2) instead of failing every cell that
-    /// replays it. Synthetic sources were checked when their spec was parsed.
-    /// `allow_malformed` accepts a trace that breaks liveness (its integrity is still
+    /// replays it. A synthetic source's spec was checked when it was parsed; here its
+    /// stream, with the overrides `o`, must allocate ([`Workload::refuse_empty`]), as a trace
+    /// must. `o.allow_malformed` accepts a trace that breaks liveness (its integrity is still
     /// checked) and returns the note saying what the replay will repair.
-    pub fn verify(&self, allow_malformed: bool) -> anyhow::Result<Option<String>> {
-        let Source::Trace { path, .. } = self else {
-            return Ok(None);
+    pub fn verify(&self, o: Overrides) -> anyhow::Result<Option<String>> {
+        let allow_malformed = o.allow_malformed;
+        let path = match self {
+            Source::Trace { path, .. } => path,
+            Source::Synthetic { workload, .. } => {
+                workload.clone().with(o).refuse_empty()?;
+                return Ok(None);
+            }
         };
         let ctx = || format!("{}", path.display());
         // Blocks checked (CRC, decode) in parallel, then in order (table chain, liveness

@@ -93,12 +93,29 @@ pub struct Heap {
     pub objects: u64,
     /// Objects after which no more events are produced (see [`Heap::limit`]).
     budget: u64,
-    /// The budget ran out: events are dropped from here on.
-    closed: bool,
+    /// Reallocs so far: a realloc models no new object, so a step of `s += piece` repeated
+    /// 10 M times would pass no object budget; [`RESIZES_PER_OBJECT`] × the budget bounds it.
+    resizes: u64,
+    /// Why the budget ran out, once it has: events are dropped from here on.
+    closed: Option<Cut>,
     slots: Slots,
     stamps: Vec<u32>,
     freelists: [Vec<u32>; NUM_FREELISTS],
     gc: Gc,
+}
+
+/// Reallocs a stream may make per Python object of its budget before it is cut. The built-in
+/// specs make at most about 31 a modelled object (a str built of 32 pieces), and the budget is
+/// at least twice the scale, so none comes near it.
+pub const RESIZES_PER_OBJECT: u64 = 64;
+
+/// Which bound cut a stream short ([`Heap::limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// More Python objects than the budget.
+    Objects,
+    /// More reallocs than [`RESIZES_PER_OBJECT`] × the budget.
+    Resizes,
 }
 
 impl Heap {
@@ -109,7 +126,8 @@ impl Heap {
             out: Vec::with_capacity(4096),
             objects: 0,
             budget: u64::MAX,
-            closed: false,
+            resizes: 0,
+            closed: None,
             slots: Slots::new(),
             stamps: Vec::new(),
             freelists: Default::default(),
@@ -124,27 +142,35 @@ impl Heap {
     /// modelled, further events are dropped (the generator's step runs to its end, but a
     /// prefix of a valid stream is a valid stream). A stream checks `scale` only between
     /// steps, and one step of a spec with wide ranges (a list of 10 M items) would otherwise
-    /// produce tens of millions of events at any scale.
+    /// produce tens of millions of events at any scale. Reallocs are bounded too
+    /// ([`RESIZES_PER_OBJECT`] per object of the budget). Generators stop their loops once the
+    /// stream is cut (nothing they do after it is seen), so the bound limits their work and
+    /// memory as well as the events.
     pub fn limit(&mut self, objects: u64) {
         self.budget = objects;
     }
 
     /// True once the limit cut the stream short.
     pub fn cut(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    /// Which bound cut the stream, if one did.
+    pub fn cut_by(&self) -> Option<Cut> {
         self.closed
     }
 
     #[inline]
     fn count_object(&mut self) {
         self.objects += 1;
-        if self.objects > self.budget {
-            self.closed = true;
+        if self.objects > self.budget && self.closed.is_none() {
+            self.closed = Some(Cut::Objects);
         }
     }
 
     #[inline]
     fn push(&mut self, e: Event) {
-        if !self.closed {
+        if self.closed.is_none() {
             self.out.push(e);
         }
     }
@@ -217,6 +243,10 @@ impl Heap {
 
     #[inline]
     pub fn realloc(&mut self, slot: u32, size: u32) {
+        self.resizes += 1;
+        if self.resizes > self.budget.saturating_mul(RESIZES_PER_OBJECT) && self.closed.is_none() {
+            self.closed = Some(Cut::Resizes);
+        }
         self.push(Event::Realloc {
             slot,
             size,

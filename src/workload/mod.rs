@@ -192,6 +192,28 @@ impl Workload {
                 && std::fs::symlink_metadata(name_or_path).is_ok())
     }
 
+    /// Refuses a spec whose stream asks no allocator for anything at its scale: every
+    /// object it models is a singleton or a freelist's (`small_int_share = 1.0` and no
+    /// floats). A `run` of it measured "285 M ops/s" of nothing, `gen` wrote an empty trace
+    /// and `sweep` a row of zeros, all with exit 0. Streams only until the first allocation.
+    pub fn refuse_empty(&self) -> anyhow::Result<()> {
+        let mut events = 0u64;
+        for e in self.stream() {
+            if matches!(e.op(), Op::Alloc | Op::Calloc) {
+                return Ok(());
+            }
+            events += 1;
+        }
+        anyhow::bail!(
+            "{}: workload `{}` makes no allocations at scale {} ({events} events): every object \
+             it models is a singleton or comes from a freelist, so no allocator would be asked \
+             for anything; give it objects that allocate (a small_int_share or float_share below 1, …)",
+            self.source,
+            self.name,
+            self.scale
+        )
+    }
+
     /// The event stream of this spec: deterministic in (spec, python, scale, seed).
     pub fn stream(&self) -> EventStream {
         let mut heap = Heap::new(self.python, self.seed);
@@ -270,9 +292,10 @@ impl EventStream {
     }
 
     /// The generator stops once `scale` allocation requests were modelled; the step count
-    /// also bounds it, in case a spec makes only singletons.
+    /// also bounds it, in case a spec makes only singletons, and so does a cut (a spec whose
+    /// steps are all reallocs would otherwise run its every step to its end).
     fn finished(&self) -> bool {
-        self.heap.objects >= self.info.scale || self.steps >= self.info.scale
+        self.heap.objects >= self.info.scale || self.steps >= self.info.scale || self.heap.cut()
     }
 
     /// Refills the buffer with the next units of work; false at the end of the stream.
@@ -306,6 +329,12 @@ impl EventStream {
     /// True when the stream was cut at [`max_objects`] because a step overshot the scale.
     pub fn cut(&self) -> bool {
         self.heap.cut()
+    }
+
+    /// Python objects modelled so far, freelist reuse and singletons included (what `scale`
+    /// counts; past [`max_objects`] the stream is cut).
+    pub fn objects(&self) -> u64 {
+        self.heap.objects
     }
 
     /// Blocks allocated and not freed at this point (after the stream ends: live at exit,
@@ -354,14 +383,19 @@ impl EventSource for EventStream {
     }
 
     fn notes(&self) -> Vec<String> {
-        if !self.cut() {
-            return Vec::new();
+        let budget = max_objects(self.info.scale);
+        let scale = self.info.scale;
+        match self.heap.cut_by() {
+            None => Vec::new(),
+            Some(heap::Cut::Objects) => vec![format!(
+                "the stream was cut at {budget} Python objects (twice --scale {scale} plus a margin): the spec's steps overshoot its scale, so the workload is shorter than it asks"
+            )],
+            Some(heap::Cut::Resizes) => vec![format!(
+                "the stream was cut at {} reallocs ({} per object of twice --scale {scale} plus a margin): the spec's steps resize more than any program does (build_pieces, appends), so the workload is shorter than it asks",
+                budget.saturating_mul(heap::RESIZES_PER_OBJECT),
+                heap::RESIZES_PER_OBJECT
+            )],
         }
-        vec![format!(
-            "the stream was cut at {} Python objects (twice --scale {} plus a margin): the spec's steps overshoot its scale, so the workload is shorter than it asks",
-            max_objects(self.info.scale),
-            self.info.scale
-        )]
     }
 }
 
@@ -376,6 +410,78 @@ mod tests {
         assert!(msg.contains("available workloads: dicts, lists"), "{msg}");
         let far = Workload::builtin("numpy").unwrap_err().to_string();
         assert!(!far.contains("did you mean"), "{far}");
+    }
+
+    fn spec(generator: &str, params: &str) -> Workload {
+        let src = format!(
+            "name = \"w\"\ndescription = \"d\"\ngenerator = \"{generator}\"\nscale = 1000\n[params]\n{params}\n"
+        );
+        Workload::from_toml("w.toml", &src).unwrap()
+    }
+
+    #[test]
+    fn a_cut_stream_stops_its_generators_work_too() {
+        // One step of 100,000 dicts entries each holding a list of 100 new values: 10 M
+        // objects, where the budget at scale 1000 is 12,000. Events past it were dropped,
+        // but the step ran to its end (a wide enough spec aborted on memory or ran for ever).
+        let w = spec(
+            "dicts",
+            "items = { \"100000\" = 1.0 }\nlist_value_share = 1.0\nlist_appends = { \"100\" = 1.0 }\nvalue_alloc_share = 1.0",
+        );
+        let mut s = w.stream();
+        assert!(s.by_ref().count() > 0);
+        assert!(s.cut());
+        // A step's last few objects after its loops (a joined str) may still come.
+        let bound = max_objects(1000) + 100;
+        assert!(s.objects() <= bound, "{}", s.objects());
+        for (g, p) in [
+            (
+                "json",
+                "fanout = { \"100000\" = 1.0 }\nmax_depth = 64\nmax_nodes = 10000000",
+            ),
+            ("webapp", "models = { \"1000000\" = 1.0 }"),
+            ("gc_cycles", "group_objects = { \"1000000\" = 1.0 }"),
+            (
+                "lists",
+                "len = { \"1000000\" = 1.0 }\nitem_alloc_share = 1.0",
+            ),
+        ] {
+            let mut s = spec(g, p).stream();
+            s.by_ref().for_each(drop);
+            assert!(s.objects() <= bound, "{g}: {}", s.objects());
+        }
+    }
+
+    #[test]
+    fn reallocs_are_bounded_as_objects_are() {
+        // Every step one str resized 100,000 times: no object budget is ever reached, so the
+        // stream made 10^8 reallocs at scale 1000.
+        let w = spec(
+            "strings",
+            "build_share = 1.0\nbuild_pieces = { \"100000\" = 1.0 }\npiece_len = { \"1-100\" = 1.0 }",
+        );
+        let mut s = w.stream();
+        let reallocs = s.by_ref().filter(|e| e.op() == Op::Realloc).count() as u64;
+        assert_eq!(reallocs, max_objects(1000) * heap::RESIZES_PER_OBJECT);
+        let notes = s.notes();
+        assert!(
+            notes.len() == 1 && notes[0].contains("768000 reallocs"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_built_string_longer_than_the_limit_is_refused_at_its_key() {
+        let src = "name = \"w\"\ndescription = \"d\"\ngenerator = \"strings\"\nscale = 10\n\
+                   [params]\nbuild_share = 1.0\nbuild_pieces = { \"10000000\" = 1.0 }\n\
+                   piece_len = { \"10-1000\" = 1.0 }\n";
+        let e = Workload::from_toml("w.toml", src).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "w.toml:7: key `params.build_pieces`: a built string could reach 10000000000 chars"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

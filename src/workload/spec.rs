@@ -100,32 +100,67 @@ pub(crate) fn located(
 ) -> SpecError {
     let start = span.map_or(0, |s| s.start.min(src.len()));
     let line = src[..start].matches('\n').count() + 1;
+    let key = key_at(src, start);
     SpecError::Invalid {
         file: file.to_string(),
         line,
-        key: key_at(src, start),
-        message: message.trim().to_string(),
+        message: plain(&key, message.trim()),
+        key,
     }
+}
+
+/// The TOML reader's words for a wrong type in the spec's words: `expected i64`, `as
+/// i128` and `expected u64` are Rust's type names, and `python = 3.11` (a number) was
+/// answered "wanted string or table".
+fn plain(key: &str, message: &str) -> String {
+    if key == "python" && message.contains("wanted string or table") {
+        return "python must be a string such as \"3.11\" (quoted: 3.10 as a number is 3.1)"
+            .to_string();
+    }
+    message
+        .replace(
+            " as i128, expected i64",
+            ", too large: expected an integer up to 2^63 - 1",
+        )
+        .replace("expected i64", "expected an integer")
+        .replace("expected u64", "expected an integer from 0 to 2^63 - 1")
+        .replace("expected f64", "expected a number")
 }
 
 /// An error about top-level `key`, located at its first assignment in `src`.
 pub(crate) fn located_key(file: &str, src: &str, key: &str, message: &str) -> SpecError {
+    located(file, src, assignment(src, None, key).map(|o| o..o), message)
+}
+
+/// An error about `key` of the `[params]` table, located at its assignment there (or at the
+/// table's header when the key is not written, i.e. a default is at fault).
+pub(crate) fn located_param(file: &str, src: &str, key: &str, message: &str) -> SpecError {
+    let at = assignment(src, Some("params"), key).or_else(|| {
+        let header = src.find("[params]")?;
+        Some(header)
+    });
+    located(file, src, at.map(|o| o..o), message)
+}
+
+/// Byte offset of the first line assigning `key` in `table` (`None`: the top level).
+fn assignment(src: &str, table: Option<&str>, key: &str) -> Option<usize> {
     let mut offset = 0;
-    let mut found = None;
+    let mut current: Option<String> = None;
     for line in src.split_inclusive('\n') {
         let t = line.trim_start();
         if t.starts_with('[') {
-            break;
-        }
-        if let Some((k, _)) = t.split_once('=') {
-            if k.trim().trim_matches('"') == key {
-                found = Some(offset + (line.len() - t.len()));
-                break;
+            let name = t.split(']').next().unwrap_or("").trim_matches(['[', ' ']);
+            current = Some(name.trim().to_string());
+        } else if current.as_deref() == table {
+            if let Some((k, _)) = t.split_once('=') {
+                if k.trim().trim_matches('"') == key {
+                    return Some(offset + (line.len() - t.len()));
+                }
             }
         }
         offset += line.len();
     }
-    located(file, src, found.map(|o| o..o), message)
+    None
 }
 
 /// The dotted key written on the line holding `offset`: the text before `=` (inside the
@@ -383,6 +418,41 @@ mod tests {
         assert!(RangeMix::try_from(m).unwrap_err().contains("sum to 0.5"));
         let m: BTreeMap<String, f64> = [("5-1".to_string(), 1.0)].into();
         assert!(RangeMix::try_from(m).unwrap_err().contains("valid keys"));
+    }
+
+    /// Rust's type names reached the user: `scale = "big"` said `expected i64`, `seed = -1`
+    /// `expected u64`, `python = 3.11` "wanted string or table".
+    #[test]
+    fn wrong_types_are_said_in_the_specs_words() {
+        let head = "name = \"x\"\ndescription = \"d\"\ngenerator = \"dicts\"\n";
+        for (body, said) in [
+            (
+                "scale = \"big\"",
+                "key `scale`: invalid type: string \"big\", expected an integer",
+            ),
+            (
+                "scale = 99999999999999999999",
+                "too large: expected an integer up to 2^63 - 1",
+            ),
+            (
+                "scale = 10\nseed = -1",
+                "expected an integer from 0 to 2^63 - 1",
+            ),
+            (
+                "scale = 10\n[params]\ntemp_share = \"0.5\"",
+                "expected a number",
+            ),
+            (
+                "scale = 10\npython = 3.11",
+                "key `python`: python must be a string such as \"3.11\"",
+            ),
+        ] {
+            let e = crate::workload::Workload::from_toml("s.toml", &format!("{head}{body}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said), "{e}");
+            assert!(!e.contains("64") || said.contains("2^63"), "{e}");
+        }
     }
 
     #[test]

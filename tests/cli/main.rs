@@ -22,6 +22,7 @@ mod cli_precision;
 mod cli_run;
 mod cli_shard;
 mod cli_shard_refusals;
+mod cli_specs;
 mod cli_stats_report;
 mod cli_trace;
 mod cli_trace_input;

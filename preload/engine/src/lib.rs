@@ -26,6 +26,10 @@ pub mod sys {
 #[path = "../../../src/pymalloc/mod.rs"]
 pub mod pymalloc;
 
+/// "Did you mean …?" for a mistyped preset or geometry key (`pymalloc::geometry`).
+#[path = "../../../src/suggest.rs"]
+pub mod suggest;
+
 #[path = "../../../src/exec/engine_hook.rs"]
 pub mod engine_hook;
 

@@ -79,12 +79,18 @@ impl Generator for Lists {
         let list = if h.rng.chance(self.p.append_share.0) {
             let mut l = ListObj::new_empty(h);
             for _ in 0..n {
+                if h.cut() {
+                    break; // the stream has ended: nothing more is seen
+                }
                 maybe_item(h, &mut g, item);
                 l.append(h);
             }
             l
         } else {
             for _ in 0..n {
+                if h.cut() {
+                    break; // the stream has ended: nothing more is seen
+                }
                 maybe_item(h, &mut g, item);
             }
             ListObj::with_len(h, n)
@@ -151,6 +157,9 @@ impl Generator for Tuples {
         let mut g = self.window.take();
         let n = self.p.len.sample(&mut h.rng);
         for _ in 0..n {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             maybe_item(h, &mut g, self.p.item_alloc_share.0);
         }
         if let Some(t) = new_tuple(h, n) {

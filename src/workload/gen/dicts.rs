@@ -96,6 +96,9 @@ impl Generator for Dicts {
         let mut d = DictObj::new(h, str_keys);
         let n = self.p.items.sample(&mut h.rng);
         for _ in 0..n {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             if str_keys {
                 if h.rng.chance(self.p.new_key_share.0) {
                     let len = self.p.key_len.sample(&mut h.rng);
@@ -111,6 +114,9 @@ impl Generator for Dicts {
             if self.p.list_value_share.0 > 0.0 && h.rng.chance(self.p.list_value_share.0) {
                 let mut l = ListObj::new_empty(h);
                 for _ in 0..self.p.list_appends.sample(&mut h.rng) {
+                    if h.cut() {
+                        break; // the stream has ended: nothing more is seen
+                    }
                     if h.rng.chance(self.p.value_alloc_share.0) {
                         new_value(h, &mut g);
                     }

@@ -60,6 +60,9 @@ impl Generator for GcCycles {
         // with back references, doubly linked lists, objects holding bound methods of
         // themselves…
         for i in 0..n {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             match i % 4 {
                 3 => {
                     let mut d = DictObj::new(h, true);

@@ -4,7 +4,7 @@ use super::objects::{new_float, new_int, new_str, DictObj, Group, ListObj, StrKi
 use super::Generator;
 use crate::workload::heap::Heap;
 use crate::workload::python::{IntOrigin, PyVersion};
-use crate::workload::spec::{named_mix, Prob, RangeMix};
+use crate::workload::spec::{named_mix, Prob, RangeMix, MAX_PARAM};
 use serde::Deserialize;
 
 named_mix! {
@@ -96,12 +96,12 @@ impl Json {
             h.rng.unit() * (v.string + v.int + v.float + v.literal + (v.object + v.array) * damp);
         if u < v.string {
             let n = self.p.string_len.sample(&mut h.rng);
-            self.out_chars += n + 2;
+            self.out_chars = self.out_chars.saturating_add(n + 2);
             if let Some(o) = new_str(h, StrKind::Ascii, n) {
                 g.push(o);
             }
         } else if u < v.string + v.int {
-            self.out_chars += 6;
+            self.out_chars = self.out_chars.saturating_add(6);
             if h.rng.chance(0.5) {
                 h.singleton();
             } else {
@@ -109,11 +109,11 @@ impl Json {
                 g.push(o);
             }
         } else if u < v.string + v.int + v.float {
-            self.out_chars += 10;
+            self.out_chars = self.out_chars.saturating_add(10);
             let o = new_float(h);
             g.push(o);
         } else if u < v.string + v.int + v.float + v.literal || !deeper {
-            self.out_chars += 4;
+            self.out_chars = self.out_chars.saturating_add(4);
             h.singleton();
         } else if u < v.string + v.int + v.float + v.literal + v.object * damp {
             self.object(h, g, depth + 1);
@@ -121,10 +121,13 @@ impl Json {
             let n = self.p.fanout.sample(&mut h.rng);
             let mut l = ListObj::new_empty(h);
             for _ in 0..n {
+                if h.cut() {
+                    break; // the stream has ended: nothing more is seen
+                }
                 self.value(h, g, depth + 1);
                 l.append(h);
             }
-            self.out_chunks += 2;
+            self.out_chunks = self.out_chunks.saturating_add(2);
             l.push_to(g);
         }
     }
@@ -133,9 +136,12 @@ impl Json {
         let n = self.p.fanout.sample(&mut h.rng);
         let mut d = DictObj::new(h, true);
         for _ in 0..n {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             let klen = self.p.string_len.min().max(2) + h.rng.range(0, 10);
-            self.out_chars += klen + 4;
-            self.out_chunks += 2;
+            self.out_chars = self.out_chars.saturating_add(klen + 4);
+            self.out_chunks = self.out_chunks.saturating_add(2);
             if h.rng.chance(self.p.new_key_share.0) {
                 if let Some(k) = new_str(h, StrKind::Ascii, klen) {
                     g.push(k);
@@ -144,7 +150,7 @@ impl Json {
             self.value(h, g, depth);
             d.insert(h);
         }
-        self.out_chunks += 2;
+        self.out_chunks = self.out_chunks.saturating_add(2);
         d.push_to(g);
     }
 }
@@ -162,14 +168,19 @@ impl Generator for Json {
             // The encoder appends each chunk to a list and joins them at the end.
             let mut chunks = std::mem::take(&mut self.chunks);
             let mut l = ListObj::new_empty(h);
-            let per = (self.out_chars / self.out_chunks.max(1)).max(2);
+            let per = (self.out_chars / self.out_chunks.max(1)).clamp(2, MAX_PARAM);
             for _ in 0..self.out_chunks {
+                if h.cut() {
+                    break; // the stream has ended: nothing more is seen
+                }
                 if let Some(o) = new_str(h, StrKind::Ascii, per) {
                     chunks.push(o);
                 }
                 l.append(h);
             }
-            let out = new_str(h, StrKind::Ascii, self.out_chars.max(2));
+            // At most MAX_PARAM chars, as any str a spec describes: the sum of a wide
+            // spec's values would overflow the size (u32) of the event.
+            let out = new_str(h, StrKind::Ascii, self.out_chars.clamp(2, MAX_PARAM));
             l.push_to(&mut chunks);
             chunks.release(h);
             self.chunks = chunks;

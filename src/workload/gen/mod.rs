@@ -43,6 +43,9 @@ macro_rules! registry {
                     $( $name => {
                         let raw: spec::RawSpec<$module::$params> = spec::parse(file, src)?;
                         let params = Params::$variant(raw.params.clone().unwrap_or_default());
+                        params.check().map_err(|(key, message)| {
+                            spec::located_param(file, src, key, &message)
+                        })?;
                         Ok((spec::RawSpec {
                             name: raw.name, description: raw.description,
                             generator: raw.generator, python: raw.python,
@@ -53,6 +56,14 @@ macro_rules! registry {
                     _ => Err(spec::located_key(file, src, "generator", &format!(
                         "unknown generator `{generator}`; valid values: {}",
                         Self::NAMES.join(", ")))),
+                }
+            }
+
+            /// What no single key's bounds catch: a `[params]` key at fault and why.
+            fn check(&self) -> Result<(), (&'static str, String)> {
+                match self {
+                    Params::Strings(p) => p.check(),
+                    _ => Ok(()),
                 }
             }
 

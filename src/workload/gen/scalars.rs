@@ -4,7 +4,7 @@ use super::objects::{new_float, new_int, new_str, str_bytes, StrKind, Window};
 use super::Generator;
 use crate::workload::heap::Heap;
 use crate::workload::python::{IntOrigin, PyVersion};
-use crate::workload::spec::{named_mix, Prob, RangeMix};
+use crate::workload::spec::{named_mix, Prob, RangeMix, MAX_PARAM};
 use serde::Deserialize;
 
 named_mix! {
@@ -66,6 +66,27 @@ impl Default for StringsParams {
     }
 }
 
+impl StringsParams {
+    /// A built string is `build_pieces` pieces of `piece_len` chars: at most
+    /// [`MAX_PARAM`] chars, as any length a spec gives (10 M pieces of 10 M chars would
+    /// overflow every size derived from it).
+    pub(super) fn check(&self) -> Result<(), (&'static str, String)> {
+        let longest = u64::from(self.build_pieces.max()) * u64::from(self.piece_len.max());
+        if longest > u64::from(MAX_PARAM) {
+            return Err((
+                "build_pieces",
+                format!(
+                    "a built string could reach {longest} chars ({} pieces of up to {} chars, \
+                     build_pieces × piece_len); the most is {MAX_PARAM}",
+                    self.build_pieces.max(),
+                    self.piece_len.max()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Strings of the three storage kinds, some built by repeated `+=`, which CPython does in
 /// place with realloc when the string has no other reference.
 pub struct Strings {
@@ -91,6 +112,9 @@ impl Generator for Strings {
             let mut len = self.p.piece_len.sample(&mut h.rng);
             let mut s = new_str(h, kind, len);
             for _ in 1..pieces {
+                if h.cut() {
+                    break; // the stream has ended: nothing more is seen
+                }
                 len += self.p.piece_len.sample(&mut h.rng);
                 s = match s {
                     Some(o) => {

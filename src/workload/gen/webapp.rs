@@ -81,6 +81,9 @@ impl Generator for Webapp {
         ascii(h, g, 40, 200);
         let mut headers = DictObj::new(h, true);
         for _ in 0..self.p.headers.sample(&mut h.rng) {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             ascii(h, g, 4, 20);
             ascii(h, g, 2, 120);
             headers.insert(h);
@@ -89,6 +92,9 @@ impl Generator for Webapp {
         // Query parameters: a list of 2-tuples of strs, built by append.
         let mut query = ListObj::new_empty(h);
         for _ in 0..self.p.query_params.sample(&mut h.rng) {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             ascii(h, g, 2, 12);
             ascii(h, g, 1, 40);
             if let Some(t) = new_tuple(h, 2) {
@@ -100,6 +106,9 @@ impl Generator for Webapp {
         // Models loaded from the database: instances with an int id.
         let mut rows = ListObj::new_empty(h);
         for _ in 0..self.p.models.sample(&mut h.rng) {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             let id = new_int(h, 1, IntOrigin::Parsed);
             g.push(id);
             ascii(h, g, 4, 60);
@@ -112,6 +121,9 @@ impl Generator for Webapp {
         let chunks = self.p.response_chunks.sample(&mut h.rng);
         let mut len = 0;
         for _ in 0..chunks {
+            if h.cut() {
+                break; // the stream has ended: nothing more is seen
+            }
             let n = h.rng.range(8, 80);
             len += n;
             if let Some(o) = new_str(h, StrKind::Ascii, n) {

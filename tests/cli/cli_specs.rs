@@ -1,0 +1,119 @@
+//! A user's own workload specs, copied from a built-in and edited (the sixth audit,
+//! 2026-12-05): values at the edges of what the parser accepts, specs that make nothing,
+//! and what the spec format's documentation promises.
+
+use crate::common::{self, pybench, refusal};
+use std::path::{Path, PathBuf};
+
+/// `body` under the spec's required keys, as `DIR/NAME.toml`.
+fn spec(dir: &Path, name: &str, generator: &str, params: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    let text = format!(
+        "name = \"{name}\"\ndescription = \"d\"\ngenerator = \"{generator}\"\nscale = 1000\n\
+         [params]\n{params}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Ranges at the parser's limit (10 M) at `--scale 1000`: the stream was cut at 12,000
+/// objects, but the generator ran its step to its end — 10 M entries each with a list of
+/// 10 M appends (dicts aborted: "memory allocation of 4294967296 bytes failed"), json's
+/// nested 10 M fanouts (43 s and gigabytes), 10 M pieces of a str (10^10 reallocs: hours).
+#[test]
+fn specs_at_the_limits_end_at_once_with_the_cut_said() {
+    let dir = common::tempdir("wide-specs");
+    let m = "{ \"10000000\" = 1.0 }";
+    for (name, generator, params) in [
+        (
+            "wdicts",
+            "dicts",
+            format!("items = {m}\nlist_value_share = 1.0\nlist_appends = {m}"),
+        ),
+        (
+            "wjson",
+            "json",
+            format!("fanout = {m}\nmax_depth = 64\nmax_nodes = 10000000\nstring_len = {m}"),
+        ),
+        (
+            "wstrings",
+            "strings",
+            "build_share = 1.0\nbuild_pieces = { \"1000000\" = 1.0 }\npiece_len = { \"1-10\" = 1.0 }"
+                .to_string(),
+        ),
+    ] {
+        let path = spec(&dir, name, generator, &params);
+        let out = pybench()
+            .args(["stats", "-w"])
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .success();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("warning: the stream was cut at"), "{name}: {err}");
+    }
+}
+
+/// 10 M pieces of up to 10 M chars: the built str's length overflowed every size derived
+/// from it (u32), so its reallocs asked wrong sizes without a word.
+#[test]
+fn a_built_string_past_the_limit_is_refused_at_its_key() {
+    let dir = common::tempdir("long-str");
+    let path = spec(
+        &dir,
+        "long",
+        "strings",
+        "build_share = 0.5\nbuild_pieces = { \"2-10000000\" = 1.0 }\npiece_len = { \"1-10000000\" = 1.0 }",
+    );
+    let err = refusal(pybench().args(["stats", "-w"]).arg(&path));
+    assert!(
+        err.contains("long.toml:7: key `params.build_pieces`: a built string could reach"),
+        "{err}"
+    );
+}
+
+/// Every number a small int, no floats: no allocator is asked for anything. `run` measured
+/// "285.95M ops/s" of nothing with a peak RSS of 0 B, `gen` wrote an empty trace (that `run`
+/// then refused, "nothing to replay") and `sweep` a row of zeros, each with exit 0.
+#[test]
+fn a_spec_that_allocates_nothing_is_refused_by_run_gen_and_sweep() {
+    let dir = common::tempdir("no-allocs");
+    let path = spec(
+        &dir,
+        "singletons",
+        "numbers",
+        "float_share = 0.0\nsmall_int_share = 1.0",
+    );
+    let said =
+        "singletons.toml: workload `singletons` makes no allocations at scale 1000 (0 events)";
+    let out = dir.join("out");
+    let err = refusal(
+        pybench()
+            .args(["run", "-a", "system", "-r", "1", "-q", "-w"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains(said), "{err}");
+    assert!(!out.exists(), "run wrote results");
+    let trace = dir.join("t.pbt");
+    let err = refusal(
+        pybench()
+            .args(["gen", "-w"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&trace),
+    );
+    assert!(err.contains(said), "{err}");
+    assert_eq!(
+        common::entries(&dir),
+        ["singletons.toml"],
+        "gen left a file"
+    );
+    let err = refusal(
+        pybench()
+            .args(["sweep", "--arena", "256K", "--pool", "4K", "-w"])
+            .arg(&path),
+    );
+    assert!(err.contains(said), "{err}");
+}
