@@ -53,7 +53,9 @@ pub enum SpecError {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSpec<P> {
+    #[serde(deserialize_with = "shown_name")]
     pub name: String,
+    #[serde(deserialize_with = "shown_text")]
     pub description: String,
     pub generator: String,
     #[serde(default = "default_python")]
@@ -68,6 +70,39 @@ pub(crate) struct RawSpec<P> {
 
 fn default_python() -> PyVersion {
     PyVersion::V3_11
+}
+
+/// Longest `name` a spec may give: it heads tables, plots and the results folder's label.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A spec's `name`: printed into titles, tables and one-line messages, so it must be one
+/// line of visible text (a newline in it broke the table and the plot titles it headed).
+fn shown_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = shown_text(d)?;
+    if name.trim().is_empty() {
+        return Err(serde::de::Error::custom("the name is empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(serde::de::Error::custom(format!(
+            "the name is {} characters long; the most is {MAX_NAME_CHARS}",
+            name.chars().count()
+        )));
+    }
+    Ok(name)
+}
+
+/// Text a spec gives for display (`name`, `description`): no control characters (a newline,
+/// a tab, an escape sequence), which would be printed raw into tables and terminals.
+fn shown_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(serde::de::Error::custom(format!(
+            "a control character ({:?}) in it: it is printed into tables and titles, so \
+             it must be one line of visible text",
+            c
+        ))),
+        None => Ok(text),
+    }
 }
 
 /// Parses `src` with `params` left unparsed.
@@ -406,62 +441,5 @@ pub(crate) fn named_values(map: &BTreeMap<String, f64>, keys: &[&str]) -> Result
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn range_mix_parses_and_checks_sum() {
-        let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5), ("9".to_string(), 0.5)].into();
-        let mix = RangeMix::try_from(m).unwrap();
-        assert_eq!((mix.min(), mix.max()), (1, 9));
-        let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5)].into();
-        assert!(RangeMix::try_from(m).unwrap_err().contains("sum to 0.5"));
-        let m: BTreeMap<String, f64> = [("5-1".to_string(), 1.0)].into();
-        assert!(RangeMix::try_from(m).unwrap_err().contains("valid keys"));
-    }
-
-    /// Rust's type names reached the user: `scale = "big"` said `expected i64`, `seed = -1`
-    /// `expected u64`, `python = 3.11` "wanted string or table".
-    #[test]
-    fn wrong_types_are_said_in_the_specs_words() {
-        let head = "name = \"x\"\ndescription = \"d\"\ngenerator = \"dicts\"\n";
-        for (body, said) in [
-            (
-                "scale = \"big\"",
-                "key `scale`: invalid type: string \"big\", expected an integer",
-            ),
-            (
-                "scale = 99999999999999999999",
-                "too large: expected an integer up to 2^63 - 1",
-            ),
-            (
-                "scale = 10\nseed = -1",
-                "expected an integer from 0 to 2^63 - 1",
-            ),
-            (
-                "scale = 10\n[params]\ntemp_share = \"0.5\"",
-                "expected a number",
-            ),
-            (
-                "scale = 10\npython = 3.11",
-                "key `python`: python must be a string such as \"3.11\"",
-            ),
-        ] {
-            let e = crate::workload::Workload::from_toml("s.toml", &format!("{head}{body}\n"))
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(said), "{e}");
-            assert!(!e.contains("64") || said.contains("2^63"), "{e}");
-        }
-    }
-
-    #[test]
-    fn key_at_finds_table_and_key() {
-        let src = "name = \"x\"\n[params]\nalpha = 3\nmix = { a = 1, b = 2 }\n";
-        let off = src.find("alpha").unwrap();
-        assert_eq!(key_at(src, off), "params.alpha");
-        let off = src.find("b = 2").unwrap();
-        assert_eq!(key_at(src, off), "params.mix.b");
-        assert_eq!(key_at(src, 0), "name");
-    }
-}
+#[path = "spec_tests.rs"]
+mod tests;

@@ -1,0 +1,100 @@
+//! Tests of spec parsing: located errors, the spec's own words for wrong types, and the
+//! text a spec gives for display.
+
+use super::*;
+
+#[test]
+fn range_mix_parses_and_checks_sum() {
+    let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5), ("9".to_string(), 0.5)].into();
+    let mix = RangeMix::try_from(m).unwrap();
+    assert_eq!((mix.min(), mix.max()), (1, 9));
+    let m: BTreeMap<String, f64> = [("1-5".to_string(), 0.5)].into();
+    assert!(RangeMix::try_from(m).unwrap_err().contains("sum to 0.5"));
+    let m: BTreeMap<String, f64> = [("5-1".to_string(), 1.0)].into();
+    assert!(RangeMix::try_from(m).unwrap_err().contains("valid keys"));
+}
+
+/// Rust's type names reached the user: `scale = "big"` said `expected i64`, `seed = -1`
+/// `expected u64`, `python = 3.11` "wanted string or table".
+#[test]
+fn wrong_types_are_said_in_the_specs_words() {
+    let head = "name = \"x\"\ndescription = \"d\"\ngenerator = \"dicts\"\n";
+    for (body, said) in [
+        (
+            "scale = \"big\"",
+            "key `scale`: invalid type: string \"big\", expected an integer",
+        ),
+        (
+            "scale = 99999999999999999999",
+            "too large: expected an integer up to 2^63 - 1",
+        ),
+        (
+            "scale = 10\nseed = -1",
+            "expected an integer from 0 to 2^63 - 1",
+        ),
+        (
+            "scale = 10\n[params]\ntemp_share = \"0.5\"",
+            "expected a number",
+        ),
+        (
+            "scale = 10\npython = 3.11",
+            "key `python`: python must be a string such as \"3.11\"",
+        ),
+    ] {
+        let e = crate::workload::Workload::from_toml("s.toml", &format!("{head}{body}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(said), "{e}");
+        assert!(!e.contains("64") || said.contains("2^63"), "{e}");
+    }
+}
+
+#[test]
+fn key_at_finds_table_and_key() {
+    let src = "name = \"x\"\n[params]\nalpha = 3\nmix = { a = 1, b = 2 }\n";
+    let off = src.find("alpha").unwrap();
+    assert_eq!(key_at(src, off), "params.alpha");
+    let off = src.find("b = 2").unwrap();
+    assert_eq!(key_at(src, off), "params.mix.b");
+    assert_eq!(key_at(src, 0), "name");
+}
+
+#[test]
+fn display_text_is_one_line_of_visible_text() {
+    let rest = "generator = \"dicts\"\nscale = 10\n";
+    for (head, said) in [
+        (
+            "name = \"a\\nb\"\ndescription = \"d\"\n",
+            "s.toml:1: key `name`: a control character ('\\n')",
+        ),
+        (
+            "name = \" \"\ndescription = \"d\"\n",
+            "s.toml:1: key `name`: the name is empty",
+        ),
+        (
+            "name = \"x\"\ndescription = \"a\\u001b[31m\"\n",
+            "s.toml:2: key `description`: a control character",
+        ),
+    ] {
+        let e = crate::workload::Workload::from_toml("s.toml", &format!("{head}{rest}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(said), "{e}");
+    }
+    let long = "n".repeat(MAX_NAME_CHARS + 1);
+    let e = crate::workload::Workload::from_toml(
+        "s.toml",
+        &format!("name = \"{long}\"\ndescription = \"d\"\n{rest}"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("the name is 201 characters long; the most is 200"),
+        "{e}"
+    );
+    let ok = format!(
+        "name = \"{}\"\ndescription = \"é — ok\"\n{rest}",
+        "n".repeat(MAX_NAME_CHARS)
+    );
+    assert!(crate::workload::Workload::from_toml("s.toml", &ok).is_ok());
+}
