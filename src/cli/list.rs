@@ -136,10 +136,10 @@ fn list_presets(out: &mut impl Write) -> std::io::Result<()> {
         let g: Geometry = p.geometry();
         writeln!(
             out,
-            "{:<14} {:>7}K {:>7}K {:>11} {:>10}",
+            "{:<14} {:>8} {:>8} {:>11} {:>10}",
             p.name(),
-            g.arena_size() >> 10,
-            g.pool_size() >> 10,
+            crate::pymalloc::format_size(g.arena_size()),
+            crate::pymalloc::format_size(g.pool_size()),
             g.pools_per_arena(),
             if g.keeps_spare_arena() { "yes" } else { "no" }
         )?;

@@ -370,11 +370,15 @@ pub fn parse_size(s: &str) -> Option<usize> {
     num.checked_mul(1usize << shift)
 }
 
-/// Writes a size the way [`parse_size`] reads it: `1M`, `256K`, or plain bytes.
+/// Writes a size the way [`parse_size`] reads it: `4G`, `1M`, `256K`, or plain bytes — the
+/// largest unit that divides it, so a size is shown as the user would write it (`4G`, not
+/// `4096M`).
 pub fn format_size(n: usize) -> String {
     if n == 0 {
         // Not "0K": zero is no multiple of anything worth naming.
         "0".to_string()
+    } else if n >= 1 << 30 && n % (1 << 30) == 0 {
+        format!("{}G", n >> 30)
     } else if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{}M", n >> 20)
     } else if n % 1024 == 0 {

@@ -57,7 +57,15 @@ fn invalid_geometries_are_refused_with_the_reason() {
 
 #[test]
 fn sizes_print_as_they_parse() {
-    for (n, shown) in [(0, "0"), (4096, "4K"), (1 << 20, "1M"), (1000, "1000")] {
+    let cases = [
+        (0, "0"),
+        (4096, "4K"),
+        (1 << 20, "1M"),
+        (1000, "1000"),
+        (3 << 30, "3G"),
+        ((1 << 30) + (1 << 20), "1025M"),
+    ];
+    for (n, shown) in cases {
         assert_eq!(format_size(n), shown);
         assert_eq!(parse_size(shown), Some(n));
     }
