@@ -13,23 +13,24 @@
 # BASE: the baseline binary (required). NEW: the candidate (default: a fresh plain release
 # build of this checkout). SHARDS: how many slices each run is cut into (default 10; at most
 # the run's (workload, repetition) groups). OUT: keep the runs in a new folder inside it
-# (default: a temporary folder, removed). Everything before `--` is given to both runs, the
-# rest to compare. Exit status: compare's (0 nothing regressed, 1 a regression, 2 bad input),
-# or 2 when a binary is missing or a run fails.
+# (default: a temporary folder, removed). Paths are read from the folder the script is started
+# in. Everything before `--` is given to both runs, the rest to compare. Exit status: compare's
+# (0 nothing regressed, 1 a regression, 2 bad input), or 2 when a binary is missing or a run
+# fails. `scripts/ab.sh --help` prints this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+help_if_asked "$@"
+paths_from_caller BASE NEW OUT
 
-die() { echo "ab.sh: $*" >&2; exit 2; }
 [[ -n "${BASE:-}" ]] || die "set BASE to the baseline pybench binary"
-[[ -x "$BASE" ]] || die "BASE=$BASE is not an executable file"
+[[ -f "$BASE" && -x "$BASE" ]] || die "BASE=$BASE is not an executable file"
 base="$(realpath "$BASE")"
 if [[ -n "${NEW:-}" ]]; then
-    [[ -x "$NEW" ]] || die "NEW=$NEW is not an executable file"
+    [[ -f "$NEW" && -x "$NEW" ]] || die "NEW=$NEW is not an executable file"
 fi
+shards="$(whole_number SHARDS "${SHARDS:-10}")"
 new="$(pybench_bin "${NEW:-}")"
-shards="${SHARDS:-10}"
-[[ "$shards" =~ ^[1-9][0-9]*$ ]] || die "SHARDS=$shards is not a positive whole number"
 
 run_args=() compare_args=()
 while (( $# > 0 )); do

@@ -7,22 +7,28 @@
 #
 # Usage: scripts/bench-sweep.sh [pybench sweep arguments; default: the shipped traces with
 #        the default grid]
-# Environment: RUNS (default 5), PYBENCH_BIN (a pybench binary instead of building one).
+# Environment: RUNS (default 5), PYBENCH_BIN (a pybench binary instead of building one; a
+# relative path is read from the folder the script is started in).
+# Needs: bc. A sweep that fails stops the script (exit 2) with its error: no time is printed
+# for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${RUNS:-5}"
-bin="${PYBENCH_BIN:-}"
-if [[ -z "$bin" ]]; then
-    cargo build --release --quiet
-    bin=target/release/pybench
-fi
+source scripts/lib.sh
+help_if_asked "$@"
+need bc
+runs="$(whole_number RUNS "${RUNS:-5}")"
+paths_from_caller PYBENCH_BIN
+bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 args=("$@")
 
+# The wall time of one sweep; a sweep that fails stops the script (a command substitution
+# does not inherit `set -e`, so its status is returned by hand).
 secs() {
-    local t0 t1
+    local t0 t1 status=0
     t0=$(date +%s.%N)
-    "$bin" sweep -q "${args[@]}" "$@" >/dev/null
+    "$bin" sweep -q "${args[@]}" "$@" >/dev/null || status=$?
     t1=$(date +%s.%N)
+    ((status == 0)) || die "pybench sweep $* failed (exit $status): no figures"
     echo "$t1 - $t0" | bc -l
 }
 

@@ -6,10 +6,15 @@
 #
 # Usage: scripts/ci-bench.sh [pybench compare options, e.g. --threshold 10 --format csv]
 # Environment: PYBENCH_BASELINE (default results/baseline), PYBENCH_CI_OUT (where the run is
-# written, default target/ci-bench), PYBENCH_BIN (a pybench binary instead of building one).
+# written, default target/ci-bench; emptied first, so it must be missing, empty or hold only
+# runs this script wrote, folders named …-ci: any other is refused, exit 2), PYBENCH_BIN (a pybench binary
+# instead of building one). Relative paths are read from the folder the script is started in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 source scripts/ci-suite.sh
+help_if_asked "$@"
+paths_from_caller PYBENCH_BASELINE PYBENCH_CI_OUT PYBENCH_BIN
 
 baseline="${PYBENCH_BASELINE:-results/baseline}"
 out="${PYBENCH_CI_OUT:-target/ci-bench}"
@@ -17,7 +22,12 @@ if [[ ! -f "$baseline/results.json" ]]; then
     echo "ci-bench: no baseline at $baseline/results.json (record one with scripts/update-baseline.sh)" >&2
     exit 2
 fi
-bin="$(pybench_bin)"
+# The folder is emptied below: only when it holds nothing but earlier runs of this script.
+if [[ -e "$out" ]] && { [[ ! -d "$out" ]] ||
+    [[ -n "$(find "$out" -mindepth 1 -maxdepth 1 ! \( -type d -name '*-ci' \) -print -quit)" ]]; }; then
+    die "PYBENCH_CI_OUT=$out holds more than earlier ci-bench runs, and would be emptied: give a new folder"
+fi
+bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 
 rm -rf "$out"
 mkdir -p "$out"

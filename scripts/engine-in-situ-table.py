@@ -70,7 +70,10 @@ def main(paths):
                 if c["allocator"] not in order:
                     order.append(c["allocator"])
             by = {a: sorted((c for c in cells if c["allocator"] == a), key=lambda c: c["repetition"]) for a in order}
-            program = cells[0]["workload"] if cells else "?"
+            if not cells:
+                print("%s: no run succeeded, no figures" % path)
+                continue
+            program = cells[0]["workload"]
             print("%s (%s, %d runs each)" % (program, path, min(len(v) for v in by.values())))
             base = by[order[0]]
             for a in order:

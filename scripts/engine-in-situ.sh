@@ -8,17 +8,25 @@
 # Uses the venv of scripts/validate-study.sh (created if missing). README's "The engine inside
 # a real interpreter" tables come from this script; results stay in $OUT.
 #
-# Usage: scripts/engine-in-situ.sh [REPEATS]   (default 7)
+# Usage: scripts/engine-in-situ.sh [REPEATS]   (default 7; a positive whole number)
+# Environment: OUT (default target/engine-in-situ), STUDY_OUT (the validation study's folder,
+# default target/validate-study), PYBENCH (a built binary), PYBENCH_LIB_DIR (a built engine
+# library's folder), PYTHON (for a new venv); relative paths are read from the folder the
+# script is started in. Needs python3. A program whose `exec` fails is named, and left out of
+# the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repeats="${1:-7}"
+source scripts/lib.sh
+help_if_asked "$@"
+(($# <= 1)) || die "takes at most one argument, REPEATS, got '$*'"
+need python3
+repeats="$(whole_number REPEATS "${1:-7}")"
+commands_from_caller PYTHON
+paths_from_caller OUT STUDY_OUT PYBENCH PYBENCH_LIB_DIR
 out="$(realpath -m "${OUT:-target/engine-in-situ}")"
 study="$(realpath -m "${STUDY_OUT:-target/validate-study}")"
+PYBENCH="$(pybench_bin "${PYBENCH:-}")"
 mkdir -p "$out"
-if [ -z "${PYBENCH:-}" ]; then
-    cargo build --release --quiet
-    PYBENCH="${CARGO_TARGET_DIR:-target}/release/pybench"
-fi
 # The test command (`--features checked`) writes libpybench_engine.so with the engine's misuse
 # checks to the same file as `cargo build --release`, and a later plain build may keep it: the
 # library measured here is built on its own, without them.
@@ -35,17 +43,23 @@ fi
 py="$venv/bin/python"
 bm="$("$py" -c 'import pyperformance, os; print(os.path.join(os.path.dirname(pyperformance.__file__), "data-files", "benchmarks"))')"
 preset="pymalloc:cpython-$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+# This invocation's runs are the results newer than this mark: runs an earlier invocation
+# left in the same folders are not tabled as this one's (when this one's exec fails, say).
+started="$(mktemp)"
+trap 'rm -f "$started"' EXIT
 echo "load average at start: $(cat /proc/loadavg)"
 for b in deltablue:2 json_dumps:2 go:1; do
     name="${b%%:*}"; n="${b##*:}"
     prog=("$py" "$bm/bm_$name/run_benchmark.py" --worker -l 1 -n "$n" -w 0 -q)
     echo "=== fidelity: $name"
     "$PYBENCH" exec -r "$repeats" -q --no-plots --out "$out/fidelity-$name" \
-        -a "pymalloc,$preset" -- "${prog[@]}" || true
+        -a "pymalloc,$preset" -- "${prog[@]}" || echo "(exec exited with $?: $name's fidelity is left out)"
     echo "=== what-if: $name"
     "$PYBENCH" exec -r "$repeats" -q --no-plots --out "$out/whatif-$name" \
         -a "pymalloc:cpython-3.8,pymalloc:cpython-3.10,pymalloc:arena=4M,pool=64K,pymalloc:arena=16M,pool=256K" \
-        -- "${prog[@]}" || true
+        -- "${prog[@]}" || echo "(exec exited with $?: $name's what-if is left out)"
 done
 echo "load average at end: $(cat /proc/loadavg)"
-python3 scripts/engine-in-situ-table.py "$out"/fidelity-* "$out"/whatif-*
+mapfile -t runs < <(find "$out"/fidelity-* "$out"/whatif-* -name results.json -newer "$started" 2>/dev/null | LC_ALL=C sort)
+((${#runs[@]} > 0)) || die "no exec run of this invocation wrote results: no tables"
+python3 scripts/engine-in-situ-table.py "${runs[@]}"

@@ -9,16 +9,21 @@
 #   scripts/fidelity-traces.sh                    # pyenv's 3.8, 3.9 and 3.11
 #   VERSIONS="3.10 3.12 3.13" scripts/fidelity-traces.sh
 #
-# Writes target/fidelity/ only (traces and the JSON of each comparison).
+# Writes target/fidelity/ only (traces and the JSON of each comparison). Settings are
+# environment variables only (`--help` prints this). Needs pyenv (its CPython interpreters)
+# and python3, checked before anything is built; when none of VERSIONS is installed it says
+# so and exits 2 instead of printing an empty table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
+no_arguments "$@"
+need pyenv python3
 
 VERSIONS=${VERSIONS:-"3.8 3.9 3.11"}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet
 PYBENCH=$(realpath "$CARGO_TARGET_DIR/release/pybench")
 ROOT=target/fidelity
-command -v pyenv >/dev/null || { echo "error: needs pyenv's CPython interpreters" >&2; exit 2; }
 
 # Lists of small objects built and dropped in a loop: every round maps arenas and frees them.
 CHURN='
@@ -37,6 +42,7 @@ for _ in range(12):
     del xs, ys
 '
 
+measured=0
 for v in $VERSIONS; do
     dir=$(ls -d "$(pyenv root)/versions/$v".* 2>/dev/null | grep -v 't$' | sort -V | tail -1 || true)
     if [ -z "$dir" ]; then
@@ -44,6 +50,7 @@ for v in $VERSIONS; do
         continue
     fi
     py="$dir/bin/python3"
+    measured=$((measured + 1))
     out="$ROOT/$v"
     mkdir -p "$out"
     OUT="$out" PYTHON="$py" scripts/record-traces.sh >/dev/null
@@ -53,6 +60,7 @@ for v in $VERSIONS; do
         "$PYBENCH" fidelity --json --trace "$t" >"${t%.pbt}.json" || true
     done
 done
+((measured > 0)) || die "none of VERSIONS ($VERSIONS) is a pyenv CPython here: nothing measured"
 
 python3 - "$ROOT" $VERSIONS <<'PY'
 import json, os, sys

@@ -18,16 +18,23 @@
 # built-in "recent=0.9,ring=16,alu=8"; default "default"), ROUNDS (throughput rounds per
 # repetition, default 5), CALIBRATE / CHECK (program names below), PROGRAMS (only these).
 # Re-run on a quiet machine: every figure printed on a loaded one is indicative only.
+# REPEATS and ROUNDS must be positive whole numbers (else one line, exit 2, before anything
+# runs); relative paths are read from the folder the script is started in. Needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-repeats="${1:-5}"
+help_if_asked "$@"
+(($# <= 1)) || die "takes at most one argument, REPEATS, got '$*'"
+need python3
+repeats="$(whole_number REPEATS "${1:-5}")"
+rounds="$(whole_number ROUNDS "${ROUNDS:-5}")"
+commands_from_caller PYTHON
+paths_from_caller OUT PYBENCH
 PYTHON="${PYTHON:-$(default_python)}"
 out="$(realpath -m "${OUT:-target/mutator-calibrate}")"
-mkdir -p "$out"
 PYBENCH="$(pybench_bin "${PYBENCH:-}")"
+mkdir -p "$out"
 allocators="${ALLOCATORS:-pymalloc system jemalloc mimalloc}"
-rounds="${ROUNDS:-5}"
 calibrate="${CALIBRATE:-alloc_heavy json.tool}"
 check="${CHECK:-compileall ast_parse}"
 param_sets="${PARAMS:-default}"

@@ -8,24 +8,31 @@ plots to the SVGs `pybench plot` writes. A starting point to copy and change.
 results.csv has one row per (run, workload, allocator, repetition, kind, metric, op, value,
 unit); `op` is the operation kind for latency metrics (malloc, free, realloc, calloc, all)
 and the size class for the engine's `class_pools`, empty otherwise. Writes ops_per_sec.png,
-frag_ratio.png and latency.png to DIR (default: beside the CSV).
+frag_ratio.png and latency.png to DIR (default: beside the CSV), and says which; a CSV with
+none of their figures is an error (exit 1). Without pandas or matplotlib it says so in one
+line (exit 2).
 """
 
 import argparse
+import sys
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
 
-matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+    import pandas as pd
+except ImportError as e:
+    print(f"plot.py: needs pandas and matplotlib ({e}): pip install pandas matplotlib", file=sys.stderr)
+    sys.exit(2)
 
 
-def bars(df: pd.DataFrame, metric: str, ylabel: str, out: Path) -> None:
+def bars(df: pd.DataFrame, metric: str, ylabel: str, out: Path) -> list:
     """Median over repetitions per workload × allocator, error bars from min to max."""
     d = df[(df.metric == metric) & df.op.isna()]
     if d.empty:
-        return
+        return []
     g = d.groupby(["workload", "allocator"], sort=False).value
     med, lo, hi = g.median().unstack(), g.min().unstack(), g.max().unstack()
     err = [[(med - lo)[a].values, (hi - med)[a].values] for a in med.columns]
@@ -37,14 +44,15 @@ def bars(df: pd.DataFrame, metric: str, ylabel: str, out: Path) -> None:
     ax.figure.tight_layout()
     ax.figure.savefig(out / f"{metric}.png", dpi=120)
     plt.close(ax.figure)
+    return [f"{metric}.png"]
 
 
-def latency(df: pd.DataFrame, out: Path) -> None:
+def latency(df: pd.DataFrame, out: Path) -> list:
     """p50 … p99.9 of all ops, median over repetitions, log scale."""
     names = ["lat_p50", "lat_p90", "lat_p99", "lat_p999"]
     d = df[df.metric.isin(names) & (df.op == "all")]
     if d.empty:
-        return
+        return []
     med = d.groupby(["workload", "allocator", "metric"], sort=False).value.median()
     workloads = med.index.get_level_values(0).unique()
     fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
@@ -59,6 +67,7 @@ def latency(df: pd.DataFrame, out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=120)
     plt.close(fig)
+    return ["latency.png"]
 
 
 def main() -> None:
@@ -72,10 +81,12 @@ def main() -> None:
     # keep_default_na=False + na_values=[""]: an empty op is missing, "all" stays a string.
     df = pd.read_csv(args.csv, keep_default_na=False, na_values={"op": [""]})
     df = df[df.metric != "failed"].astype({"value": float})
-    bars(df, "ops_per_sec", "events per second (untimed pass)", out)
-    bars(df, "frag_ratio", "peak RSS / peak live bytes", out)
-    latency(df, out)
-    print(f"wrote PNG files to {out}")
+    written = bars(df, "ops_per_sec", "events per second (untimed pass)", out)
+    written += bars(df, "frag_ratio", "peak RSS / peak live bytes", out)
+    written += latency(df, out)
+    if not written:
+        sys.exit(f"plot.py: {args.csv} has no ops_per_sec, frag_ratio or latency figures: nothing drawn")
+    print(f"wrote {', '.join(written)} to {out}")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,18 @@
 # The program is `python -m json.tool` on a generated 3.5 MB document (~4.4 M allocator
 # events on 3.11). Wall time is the program's, as `record` reports it (conversion after exit
 # is not in it; it is printed apart as the command's total).
+# Settings are environment variables only (`--help` prints this); ROUNDS must be a positive
+# whole number. Needs bc. A recording that fails stops the script with its error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-
-ROUNDS=${ROUNDS:-5}
+no_arguments "$@"
+need bc
+ROUNDS=$(whole_number ROUNDS "${ROUNDS:-5}")
+commands_from_caller PYTHON
+paths_from_caller PYBENCH_BIN
 PYTHON=$(real_python "${PYTHON:-python3}")
+command -v "$PYTHON" >/dev/null || die "PYTHON=$PYTHON is not an interpreter found here"
 PB=$(pybench_bin "${PYBENCH_BIN:-}")
 WORK=$(mktemp -d)
 BUSY_PID=
@@ -36,6 +42,18 @@ if [ -n "${BUSY:-}" ]; then
 fi
 
 now() { date +%s.%N; }
+# The program's wall time as `record` reports it (options in "$@"); a recording that fails, or
+# whose report has no wall time, stops the script with its error instead of an empty figure.
+recorded_secs() {
+    local err="$WORK/record.err" secs
+    if ! "$PB" record --force "$@" -- "$PYTHON" -m json.tool "$WORK/doc.json" >/dev/null 2>"$err"; then
+        tail -n 5 "$err" >&2
+        die "pybench record $* failed: no figures"
+    fi
+    secs=$(sed -n 's/.* events in \([0-9.]*\) s to .*/\1/p' "$err")
+    [[ -n "$secs" ]] || { cat "$err" >&2; die "pybench record's report gives no wall time"; }
+    echo "$secs"
+}
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  busy core: $([ -n "${BUSY:-}" ] && echo yes || echo no)  rounds: $ROUNDS"
 printf '%-6s %10s %10s %10s %8s %8s %12s\n' round untraced recorded deferred rec/un def/un "def total"
 : >"$WORK/rows"
@@ -43,11 +61,9 @@ for r in $(seq 1 "$ROUNDS"); do
     t0=$(now)
     "$PYTHON" -m json.tool "$WORK/doc.json" >/dev/null
     t1=$(now)
-    rec=$("$PB" record --force -o "$WORK/a.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
-        sed -n 's/.* events in \([0-9.]*\) s to .*/\1/p')
+    rec=$(recorded_secs -o "$WORK/a.pbt")
     t2=$(now)
-    def=$("$PB" record --force --defer -o "$WORK/b.pbt" -- "$PYTHON" -m json.tool "$WORK/doc.json" 2>&1 >/dev/null |
-        sed -n 's/.* events in \([0-9.]*\) s to .*/\1/p')
+    def=$(recorded_secs --defer -o "$WORK/b.pbt")
     t3=$(now)
     un=$(echo "$t1 - $t0" | bc -l)
     total=$(echo "$t3 - $t2" | bc -l)

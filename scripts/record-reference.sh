@@ -9,8 +9,12 @@
 #
 # Writes target/reference/*.pbt (generated on demand, not committed: ~350 KB each), then
 # prints the realism report of every built-in against the whole set.
+# Settings are environment variables only: an argument is refused (`--help` prints this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
+no_arguments "$@"
+commands_from_caller PYTHON
 
 if [ -z "${PYTHON:-}" ]; then
     PYTHON=python3

@@ -3,18 +3,24 @@
 #
 #   scripts/record-traces.sh            # with python3 from PATH
 #   PYTHON=/path/to/python3.X scripts/record-traces.sh
-#   OUT=target/elsewhere scripts/record-traces.sh   # another directory (relative to the repository)
+#   OUT=target/elsewhere scripts/record-traces.sh   # another directory (a relative one is read
+#                                                   # from the folder the script is started in)
 #
 # Every input is generated here, deterministically, in a temporary directory; nothing
 # outside it and workloads/traces/ (or $OUT) is written. Each trace must stay under 5 MB. Traces are
 # written in format version 2; `PACE=1 scripts/record-traces.sh` stores each event's pace
 # too (`record --pace`: 0.4 – 0.6 more bytes an event, so the shipped ones are without).
+# Settings are environment variables only: an argument is refused (`--help` prints this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+no_arguments "$@"
+commands_from_caller PYTHON
+paths_from_caller OUT
 
 PYTHON=$(real_python "${PYTHON:-python3}")
-OUT=${OUT:-workloads/traces}
+command -v "$PYTHON" >/dev/null || die "PYTHON=$PYTHON is not an interpreter found here"
+OUT=$(realpath -m "${OUT:-workloads/traces}")
 LIMIT=$((5 * 1024 * 1024))
 PYBENCH=$(pybench_bin)
 ROOT=$(pwd)
@@ -26,7 +32,11 @@ record() {
     local name=$1
     shift
     echo "== $name: $*" >&2
-    (cd "$WORK" && "$PYBENCH" record -q --force ${PACE:+--pace} --name "$name" -o "$ROOT/$OUT/$name.pbt" -- "$@" >/dev/null 2>&1)
+    # The program's output is not shown; a recording that fails shows the end of its errors.
+    if ! (cd "$WORK" && "$PYBENCH" record -q --force ${PACE:+--pace} --name "$name" -o "$OUT/$name.pbt" -- "$@" >/dev/null 2>"$WORK/record.err"); then
+        tail -n 5 "$WORK/record.err" >&2
+        die "recording $name failed"
+    fi
     local size
     size=$(stat -c %s "$OUT/$name.pbt")
     if [ "$size" -gt "$LIMIT" ]; then

@@ -3,8 +3,11 @@
 #   - the allocator libraries `pybench exec` preloads into real Python processes
 #     (Debian packages libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4).
 # Real CPython interpreters with shared libpython (pyenv's 3.8 – 3.13) are used where present;
-# pybench reports clearly when one is missing.
+# pybench reports clearly when one is missing. Takes no arguments (`--help` prints this).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+no_arguments "$@"
 
 packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)
 missing=()

@@ -62,16 +62,26 @@
 # built on it; docs/stability.md, attempts 39 – 41).
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
+# Settings are environment variables only (an argument is refused); RUNS and SHARDS must be
+# positive whole numbers, refused in one line (exit 2) before anything runs. Relative paths
+# (OUT, ANALYSE, PYBENCH_BIN) are read from the folder the script is started in. Needs
+# python3 (checked first). Analysing no runs at all (an ANALYSE folder without
+# */results.json) is an error, exit 2, not a table of zeros.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${RUNS:-5}"
+source scripts/lib.sh
+no_arguments "$@"
+runs="$(whole_number RUNS "${RUNS:-5}")"
+shards="$(whole_number SHARDS "${SHARDS:-1}")"
 spread="${SPREAD:-}"
-if [[ -n "$spread" ]] && { [[ ! "$spread" =~ ^[0-9]+$ ]] || (( ${SHARDS:-1} < 2 )); }; then
+if [[ -n "$spread" ]] && { [[ ! "$spread" =~ ^[0-9]+$ ]] || ((shards < 2)); }; then
     echo "stability.sh: SPREAD must be a whole number of seconds, with SHARDS of 2 or more" >&2
     exit 2
 fi
-source scripts/lib.sh
+need python3
+paths_from_caller OUT ANALYSE PYBENCH_BIN
 if [[ -n "${ANALYSE:-}" ]]; then
+    [[ -d "$ANALYSE" ]] || die "ANALYSE=$ANALYSE is not a folder"
     out="$ANALYSE"
     runs=0
 elif [[ -n "${OUT:-}" ]]; then
@@ -91,7 +101,6 @@ if (( runs > 0 )); then
     bin="$(pybench_bin "${PYBENCH_BIN:-}")"
     echo "load before: $(cat /proc/loadavg)"
 fi
-shards="${SHARDS:-1}"
 one_run() { # out label [extra options]
     local dir="$1" label="$2"
     shift 2
@@ -130,6 +139,9 @@ if (( runs > 0 )); then echo "load after:  $(cat /proc/loadavg)"; fi
 python3 - "$out" <<'PY'
 import json, math, pathlib, re, statistics as st, sys
 runs = sorted(pathlib.Path(sys.argv[1]).glob("*/results.json"))
+if not runs:
+    print(f"stability.sh: no runs to analyse in {sys.argv[1]} (no */results.json)", file=sys.stderr)
+    sys.exit(2)
 # per_round: every throughput process's paired net ratios, one list per process
 ratios, gross, nulls, per_round, reported, absolute = {}, {}, {}, {}, {}, {}
 processes = {}  # per workload, each run's throughput processes (they differ with --precision)

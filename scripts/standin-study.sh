@@ -15,19 +15,28 @@
 #
 # Results and traces go to target/standin-study/ (OUT= to change); the table is printed
 # and written to OUT/table.md. Prints the load average before and after each run: on a
-# shared machine the figures are indicative.
+# shared machine the figures are indicative. Settings are environment variables only (an
+# argument is refused; `--help` prints this); REPS, SEED and ROUNDS must be whole numbers and
+# TRACES names of shipped traces, else one line and exit 2 before anything runs. OUT and
+# PYBENCH_BIN, relative, are read from the folder the script is started in. Needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps="${REPS:-5}"
-seed="${SEED:-1}"
-rounds="${ROUNDS:-10}"
+source scripts/lib.sh
+no_arguments "$@"
+need python3
+reps="$(whole_number REPS "${REPS:-5}")"
+seed="$(whole_number SEED "${SEED:-1}" 0)"
+rounds="$(whole_number ROUNDS "${ROUNDS:-10}")"
+paths_from_caller OUT PYBENCH_BIN
 also="${ALSO:-}"
 extra="${EXTRA---fixed-layout}"
 allocators="${ALLOCATORS:-pymalloc,system,jemalloc,mimalloc}"
 traces="${TRACES:-$(ls workloads/traces/*.pbt | xargs -n1 basename | sed 's/\.pbt$//')}"
+for name in $traces; do
+    [[ -f "workloads/traces/$name.pbt" ]] || die "TRACES names $name, not a trace in workloads/traces/"
+done
 # A fresh plain release build unless told otherwise: the test command builds the same path
 # with `--features checked`, whose engine verifies every free and slows pymalloc.
-source scripts/lib.sh
 bin="$(pybench_bin "${PYBENCH_BIN:-}")"
 out="${OUT:-target/standin-study}"
 mkdir -p "$out"

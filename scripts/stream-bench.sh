@@ -19,33 +19,63 @@
 #    not fit in memory (24 bytes an event).
 #  - decode serial / parallel1 / parallel2: M events/s of the trace's decode
 #    (examples/decode_speed.rs --rounds 2), and each round's parallel2 / serial ratio.
+#
+# Settings are environment variables only; RUNS and ROUNDS must be positive whole numbers,
+# SIZES words among 1e8 1e9 and PARTS among rss tput decode, else one line and exit 2 before
+# anything is built. DIR, relative, is read from the folder the script is started in. Needs
+# python3 and GNU time (/usr/bin/time, Debian's `time`). A failed run stops the script, except
+# a throughput run, which is counted as failed beside the figures of the others. Each run's
+# folder is in a temporary folder inside DIR, removed at the end and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
+source scripts/lib.sh
+no_arguments "$@"
+need python3
+[ -x /usr/bin/time ] || die "needs GNU time at /usr/bin/time (Debian's package \`time\`)"
+RUNS=$(whole_number RUNS "${RUNS:-5}")
 SIZES=${SIZES:-"1e8 1e9"}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=$(whole_number ROUNDS "${ROUNDS:-3}")
 PARTS=${PARTS:-"rss tput decode"}
+for size in $SIZES; do
+  case $size in 1e8 | 1e9) ;; *) die "SIZES holds $size: each size is 1e8 or 1e9" ;; esac
+done
+[ -n "${SIZES// /}" ] || die "SIZES is empty: give 1e8, 1e9 or both"
+for part in $PARTS; do
+  case $part in rss | tput | decode) ;; *) die "PARTS holds $part: each part is rss, tput or decode" ;; esac
+done
 want() { [[ " $PARTS " == *" $1 "* ]]; }
+paths_from_caller DIR
 DIR=${DIR:-/tmp/pybench-stream-bench}
-BIN=target/release/pybench
+BIN=${CARGO_TARGET_DIR:-target}/release/pybench
 mkdir -p "$DIR"
 nice -n 5 cargo build --release --quiet --bin pybench --example decode_speed
-DECODE=target/release/examples/decode_speed
+DECODE=${CARGO_TARGET_DIR:-target}/release/examples/decode_speed
+# This invocation's scratch: the runs' folders, removed however the script ends.
+WORK=$(mktemp -d "$DIR/run.XXXX")
+trap 'rm -rf "$WORK"' EXIT
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 
-# median and range of the numbers on stdin
-stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "median %s (%s – %s, n=%d)", m, v[1], v[NR], NR}'; }
+# median and range of the numbers on stdin; other lines (a run's "failed") are counted apart
+stats() {
+  sort -g | awk '$1 ~ /^[0-9.eE+-]+$/ {v[++n] = $1; next} NF {f++}
+    END {
+      if (n == 0) { printf "no figures (%d failed)", f; exit }
+      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      printf "median %s (%s – %s, n=%d)", m, v[1], v[n], n
+      if (f) printf "; %d failed, not counted", f
+    }'
+}
 
 trace_of() {
   local size=$1 scale
   case $size in
     1e8) scale=49200000 ;;
     1e9) scale=492000000 ;;
-    *) echo "unknown size $size (1e8 or 1e9)" >&2; exit 2 ;;
   esac
   local t="$DIR/webapp-$size.pbt"
-  [ -s "$t" ] || nice -n 5 "$BIN" gen -w webapp --scale "$scale" -o "$t" >&2
+  # (called in a command substitution, which does not inherit `set -e`: a failed gen exits)
+  [ -s "$t" ] || nice -n 5 "$BIN" gen -w webapp --scale "$scale" -o "$t" >&2 || exit
   echo "$t"
 }
 
@@ -53,7 +83,7 @@ trace_of() {
 # with the run's last error line
 rss_run() {
   local t=$1 mode=$2 out
-  out=$(mktemp -d "$DIR/run.XXXX")
+  out=$(mktemp -d "$WORK/r.XXXX")
   /usr/bin/time -o "$out/maxrss" -f '%M' "$BIN" run --trace "$t" -a null -r 1 --rounds 2 \
     --min-time 0.001 --stream "$mode" --quiet --out "$out" >/dev/null 2>"$out/stderr" || true
   if ! compgen -G "$out/*/results.json" >/dev/null; then
@@ -75,7 +105,7 @@ EOF
 # net ops/s of pymalloc in one run
 tput_run() {
   local t=$1 mode=$2 out
-  out=$(mktemp -d "$DIR/run.XXXX")
+  out=$(mktemp -d "$WORK/r.XXXX")
   nice -n 0 "$BIN" run --trace "$t" -a pymalloc -r 1 --rounds "$ROUNDS" --stream "$mode" --quiet \
     --out "$out" >/dev/null 2>&1 || { echo "failed"; rm -rf "$out"; return; }
   python3 - "$out" <<'EOF'
@@ -119,7 +149,7 @@ for size in $SIZES; do
         v=$(tput_run "$t" "$mode")
         if [ "$mode" = always ]; then st+=("$v"); else me+=("$v"); fi
       done
-      [ $fits = yes ] && ratio+=("$(awk -v a="${st[-1]}" -v b="${me[-1]}" 'BEGIN {if (a > 0 && b > 0) printf "%.3f", a / b; else print "failed"}')")
+      [ $fits = yes ] && ratio+=("$(awk -v a="${st[-1]}" -v b="${me[-1]}" 'BEGIN {if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && a > 0 && b > 0) printf "%.3f", a / b; else print "failed"}')")
     done
     line="$size tput_always: pymalloc net M ops/s $(printf '%s\n' "${st[@]}" | stats); load $l0 → $(load)"
     echo "$line"; summary+=("$line")
@@ -134,7 +164,9 @@ for size in $SIZES; do
     ser=(); p1=(); p2=(); ratio=(); l0=$(load)
     for i in $(seq "$RUNS"); do
       # Two rounds a run, the readers alternating: parallel2 over the serial pass just
-      # before it, since this host's single-core speed drifts within seconds.
+      # before it, since this host's single-core speed drifts within seconds. Written to a
+      # file first: a decode that fails then stops the script instead of giving no lines.
+      "$DECODE" "$t" --rounds 2 >"$WORK/decode.txt"
       while read -r _ what _ _ rate; do
         case $what in
           serial) ser+=("$rate");;
@@ -142,7 +174,7 @@ for size in $SIZES; do
           parallel2) p2+=("$rate")
             ratio+=("$(awk -v a="$rate" -v b="${ser[-1]}" 'BEGIN {printf "%.2f", a / b}')");;
         esac
-      done < <("$DECODE" "$t" --rounds 2)
+      done <"$WORK/decode.txt"
     done
     line="$size decode parallel2/serial, per round: $(tr ' ' '\n' <<<"${ratio[*]}" | stats) (target >= 1.8)"
     echo "$line"; summary+=("$line")

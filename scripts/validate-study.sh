@@ -12,15 +12,27 @@
 # Environment: PYTHON (a CPython 3.8+ with shared libpython; default pyenv's 3.11, else
 # python3), OUT (default target/validate-study), PYBENCH (a built binary to use instead of
 # building), PROGRAMS (space-separated subset of the names below).
+# Relative paths are read from the folder the script is started in. REPEATS must be a positive
+# whole number and PROGRAMS names from the list below (else one line, exit 2, before
+# anything is installed). Needs python3 and zstd (to pack the results).
 # Slow on a shared 2-core machine: ~2 – 4 minutes per program at 5 repetitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-repeats="${1:-5}"
+help_if_asked "$@"
+(($# <= 1)) || die "takes at most one argument, REPEATS, got '$*'"
+need python3 zstd
+repeats="$(whole_number REPEATS "${1:-5}")"
+commands_from_caller PYTHON
+paths_from_caller OUT PYBENCH
 PYTHON="${PYTHON:-$(default_python)}"
 out="$(realpath -m "${OUT:-target/validate-study}")"
-mkdir -p "$out"
 PYBENCH="$(pybench_bin "${PYBENCH:-}")"
+known=" deltablue richards go json_dumps chaos raytrace float deepcopy nqueens json.tool compileall alloc_heavy "
+for name in ${PROGRAMS:-}; do
+    [[ "$known" == *" $name "* ]] || die "PROGRAMS names $name, which is not one of:$known"
+done
+mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 touch "$work/started"
@@ -64,7 +76,7 @@ declare -A programs=(
     [compileall]="$py -m compileall -q -f $work/email"
     [alloc_heavy]="$py tests/fixtures/python/alloc_heavy.py"
 )
-order="${PROGRAMS:-deltablue richards go json_dumps chaos raytrace float deepcopy nqueens json.tool compileall alloc_heavy}"
+order="${PROGRAMS:-$known}"
 echo "load average at start: $(cat /proc/loadavg)"
 for name in $order; do
     p="${programs[$name]}"

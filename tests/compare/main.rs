@@ -22,3 +22,4 @@ mod cli_results_input;
 mod scripts_ab;
 mod scripts_ci_bench;
 mod scripts_stability;
+mod scripts_usage;

@@ -307,3 +307,32 @@ fn a_spread_without_shards_or_in_words_is_refused_in_one_line() {
         );
     }
 }
+
+#[test]
+fn a_folder_without_runs_is_refused_not_tabled_as_zero_runs() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("skipped: python3 is not installed (the script's analysis needs it)");
+        return;
+    }
+    let tmp = tempdir("stability-empty");
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stability.sh"))
+        .env("ANALYSE", &*tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Nothing printed as figures ("0 of 0 within ±3 %" before), one line on stderr.
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "stability.sh: no runs to analyse in {} (no */results.json)",
+            tmp.display()
+        )
+    );
+}
