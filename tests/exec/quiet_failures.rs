@@ -8,10 +8,9 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
-#[test]
-fn a_quiet_exec_run_that_fails_says_what_the_program_last_said() {
-    let tmp = tempdir("quiet-fail");
-    let a = pybench()
+/// `pybench exec -q` of one run of `sh -c SCRIPT` under glibc, results under `out`.
+fn quiet_exec(out: &std::path::Path, script: &str) -> assert_cmd::assert::Assert {
+    pybench()
         .args([
             "exec",
             "-q",
@@ -22,11 +21,16 @@ fn a_quiet_exec_run_that_fails_says_what_the_program_last_said() {
             "system",
             "--out",
         ])
-        .arg(&*tmp)
-        .args(["--", "sh", "-c"])
-        .arg("echo noise; echo 'Traceback:' >&2; echo 'ValueError: bad input' >&2; exit 3")
+        .arg(out)
+        .args(["--", "sh", "-c", script])
         .assert()
-        .code(3);
+}
+
+#[test]
+fn a_quiet_exec_run_that_fails_says_what_the_program_last_said() {
+    let tmp = tempdir("quiet-fail");
+    let script = "echo noise; echo 'Traceback:' >&2; echo 'ValueError: bad input' >&2; exit 3";
+    let a = quiet_exec(&tmp, script).code(3);
     let err = stderr(&a);
     let failed: Vec<&str> = err.lines().filter(|l| l.starts_with("failed:")).collect();
     assert_eq!(
@@ -50,21 +54,7 @@ fn a_quiet_exec_run_that_fails_says_what_the_program_last_said() {
 #[test]
 fn a_quiet_exec_run_that_fails_silently_says_only_how_it_ended() {
     let tmp = tempdir("quiet-fail-silent");
-    let a = pybench()
-        .args([
-            "exec",
-            "-q",
-            "--no-plots",
-            "-r",
-            "1",
-            "-a",
-            "system",
-            "--out",
-        ])
-        .arg(&*tmp)
-        .args(["--", "sh", "-c", "exit 4"])
-        .assert()
-        .code(3);
+    let a = quiet_exec(&tmp, "exit 4").code(3);
     assert!(
         stderr(&a).contains("rep 0: the program exited with code 4\n"),
         "{}",
