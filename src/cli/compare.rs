@@ -162,12 +162,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Markdown => report::markdown(&cmp, rows, &mut out)?,
-        Format::Csv => report::csv(&cmp, &mut out)?,
-        Format::Json => report::json(&cmp, &mut out)?,
-    }
-    out.flush()?;
+    super::printed(
+        match args.format {
+            Format::Markdown => report::markdown(&cmp, rows, &mut out),
+            Format::Csv => report::csv(&cmp, &mut out),
+            Format::Json => report::json(&cmp, &mut out),
+        }
+        .and_then(|()| out.flush()),
+    )?;
     let summary = append_step_summary(&cmp, rows);
     if cmp.regressed() {
         // The verdict was printed; a summary that could not be written must not turn a

@@ -42,7 +42,7 @@ pub struct FidelityArgs {
 pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.trace {
         let f = crate::harness::trace_fidelity::measure(path)?;
-        print_trace(&f, args.json)?;
+        super::printed(print_trace(&f, args.json))?;
         return Ok(if f.flagged == 0 {
             ExitCode::SUCCESS
         } else {
@@ -59,7 +59,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     for note in &report.measurement.notes {
         crate::stderr_line!("warning: {note}");
     }
-    print_workload(&report, args.json)?;
+    super::printed(print_workload(&report, args.json))?;
     Ok(if report.flagged == 0 {
         ExitCode::SUCCESS
     } else {

@@ -237,6 +237,18 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+/// The result of printing a command's report on stdout, with a reader that has gone (`|
+/// head -3`, `| grep -q regressed`) counted as done: the command goes on to what follows the
+/// report — failures named on stderr, `compare`'s step summary — and exits with its own code.
+/// A broken pipe reaching [`main`] ends with 0, which turned a regression (1), a figure that
+/// differs (1) or a failed cell (3) into success for a CI step that pipes the report.
+pub(crate) fn printed<E: Into<anyhow::Error>>(r: Result<(), E>) -> anyhow::Result<()> {
+    match r.map_err(Into::into) {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()

@@ -250,7 +250,9 @@ pub fn finish(
     for (target, exporter) in exports {
         match target.as_deref() {
             // A file's errors already name it.
-            Some("-") => export_to("-", exporter, results).context("cannot write to stdout")?,
+            Some("-") => {
+                super::printed(export_to("-", exporter, results).context("cannot write to stdout"))?
+            }
             Some(t) => export_to(t, exporter, results)?,
             None => {}
         }
@@ -266,14 +268,12 @@ pub fn finish(
         }
     }
     if !out.quiet && !stdout_taken {
-        if replay_with_samples {
-            let text =
-                crate::report::verdict_table::render(results, out.reference.as_deref(), out.format);
-            std::io::stdout().write_all(text.as_bytes())?;
+        let text = if replay_with_samples {
+            crate::report::verdict_table::render(results, out.reference.as_deref(), out.format)
         } else {
-            let mut stdout = std::io::stdout().lock();
-            write!(stdout, "{}", crate::report::table::render(results))?;
-        }
+            crate::report::table::render(results)
+        };
+        super::printed(std::io::stdout().lock().write_all(text.as_bytes()))?;
     }
     for line in crate::report::caveats::throughput_caveats(results, out.reference.as_deref()) {
         print_caveat(&line, out.quiet);

@@ -94,7 +94,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         } else {
             render(&v)
         };
-        std::io::stdout().lock().write_all(text.as_bytes())?;
+        super::printed(std::io::stdout().lock().write_all(text.as_bytes()))?;
     }
     Ok(report_problems(&problems, code))
 }

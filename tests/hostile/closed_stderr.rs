@@ -1,6 +1,8 @@
-//! A standard error whose reader has gone (`pybench run 2>&1 | head`, a log collector that
-//! died): writing to it fails with EPIPE, which `eprintln!` turned into a panic — exit 101
-//! instead of an input error's 2, and a run ended before its remaining cells.
+//! Standard streams whose reader has gone. A closed stderr (`pybench run 2>&1 | head`, a log
+//! collector that died): writing to it fails with EPIPE, which `eprintln!` turned into a panic
+//! — exit 101 instead of an input error's 2, and a run ended before its remaining cells. A
+//! closed stdout (`compare … | head -3`): the report's broken pipe ended the command with 0,
+//! a regression's exit 1 and the step summary lost.
 
 use crate::common::{self, tempdir};
 use std::os::fd::FromRawFd;
@@ -16,6 +18,11 @@ fn widowed_pipe() -> Stdio {
 }
 
 fn pybench(args: &[&str]) -> Command {
+    pybench_into(args, Stdio::null(), widowed_pipe())
+}
+
+/// `pybench ARGS` with the given stdout and stderr.
+fn pybench_into(args: &[&str], stdout: Stdio, stderr: Stdio) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pybench"));
     cmd.args(args)
         .env(
@@ -23,8 +30,8 @@ fn pybench(args: &[&str]) -> Command {
             common::QUIET_CACHE,
         )
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(widowed_pipe());
+        .stdout(stdout)
+        .stderr(stderr);
     cmd
 }
 
@@ -89,4 +96,28 @@ fn the_library_writes_to_stderr_only_through_the_macros_that_cannot_panic() {
         "use pybench::stderr_line!/stderr_text!, which never panic:\n{}",
         found.join("\n")
     );
+}
+
+#[test]
+fn a_regression_piped_into_a_reader_that_has_gone_still_exits_1_and_writes_the_summary() {
+    let d = tempdir("closed-stdout");
+    let base = common::save(&d, "base", &common::run("base", 5, |_, _, _| 1e7));
+    let slow = |w: &str, a: &str, _| {
+        if (w, a) == ("churn", "system") {
+            5e6
+        } else {
+            1e7
+        }
+    };
+    let current = common::save(&d, "current", &common::run("current", 5, slow));
+    let summary = d.join("summary.md");
+    let status = pybench_into(&["compare"], widowed_pipe(), Stdio::null())
+        .arg(&base)
+        .arg(&current)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&summary).unwrap_or_default();
+    assert!(text.contains("regressed"), "{text}");
 }
