@@ -86,16 +86,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.name {
         super::guard::check_label("--name", name)?;
     }
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.out
-            .as_ref()
-            .and_then(|p| p.file_stem())
-            .map_or("trace".to_string(), |s| s.to_string_lossy().into_owned())
-    });
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.{}", portable_name(&name), EXTENSION)));
+    let (name, out) = name_and_output(&args);
     // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
     super::guard::refuse_overwriting_inputs(
         &[("-o", &out)],
@@ -149,32 +140,59 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     } else if let Some(w) = rec.incomplete_warning().or_else(|| rec.failure_warning()) {
         crate::stderr_line!("pybench: warning: {w}");
     }
-    // A trace written into a FIFO or a device cannot be read back: no summary, no size.
-    let file = std::fs::metadata(&out).ok().filter(|m| m.is_file());
     if !args.quiet {
-        let c = &rec.counters;
-        let get = |k: &str| c.get(k).copied().unwrap_or(0);
-        let size = match &file {
-            Some(m) => {
-                let stats = super::stats::summarize_trace(&out)
-                    .with_context(|| format!("cannot read back {}", out.display()))?;
-                crate::stderr_text!("{stats}");
-                format!(
-                    " ({} bytes, {:.2} B/event)",
-                    m.len(),
-                    m.len() as f64 / rec.events.max(1) as f64
-                )
-            }
-            None => String::new(),
-        };
-        crate::stderr_line!(
-            "recorded {} events in {:.2} s to {}{size}; frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
-            rec.events,
-            rec.wall.as_secs_f64(),
-            out.display(),
-            get("unknown_frees"),
-            get("threads"),
-        );
+        print_summary(&rec, &out, code)?;
     }
     Ok(ExitCode::from(code))
+}
+
+/// The trace's name (`--name`, else the output's stem, else `trace`) and its output file
+/// (`-o`, else NAME.pbt here).
+fn name_and_output(args: &RecordArgs) -> (String, PathBuf) {
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map_or("trace".to_string(), |s| s.to_string_lossy().into_owned())
+    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.{}", portable_name(&name), EXTENSION)));
+    (name, out)
+}
+
+/// The trace's summary and the recording's closing line, on stderr (stdout is the
+/// program's).
+fn print_summary(
+    rec: &crate::trace::record::Recorded,
+    out: &std::path::Path,
+    code: u8,
+) -> anyhow::Result<()> {
+    // A trace written into a FIFO or a device cannot be read back: no summary, no size.
+    let file = std::fs::metadata(out).ok().filter(|m| m.is_file());
+    let c = &rec.counters;
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    let size = match &file {
+        Some(m) => {
+            let stats = super::stats::summarize_trace(out)
+                .with_context(|| format!("cannot read back {}", out.display()))?;
+            crate::stderr_text!("{stats}");
+            format!(
+                " ({} bytes, {:.2} B/event)",
+                m.len(),
+                m.len() as f64 / rec.events.max(1) as f64
+            )
+        }
+        None => String::new(),
+    };
+    crate::stderr_line!(
+        "recorded {} events in {:.2} s to {}{size}; frees of blocks from before the hook: {} dropped; threads: {}; exit status {code}",
+        rec.events,
+        rec.wall.as_secs_f64(),
+        out.display(),
+        get("unknown_frees"),
+        get("threads"),
+    );
+    Ok(())
 }
