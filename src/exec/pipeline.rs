@@ -115,6 +115,72 @@ pub struct Checks {
     pub replay: Calibration,
 }
 
+/// Step 2 of [`validate_program`]: the recorded trace replayed against each contender's
+/// in-process equivalent, `req.repetitions` times, saved into `results` with both sides'
+/// versions in its manifest. Returns the replayed allocators, the pairing of real contenders
+/// with replays, and whether Ctrl-C stopped it.
+fn replay_trace(
+    source: &Source,
+    req: &ProgramRequest,
+    set: &[Contender],
+    calibration: Calibration,
+    store: &ResultsStore,
+    results: &mut RunResults,
+) -> anyhow::Result<(Vec<AllocatorSpec>, Pairing, bool)> {
+    let alloc_opts = AllocOptions::default();
+    let replays: Vec<Option<AllocatorSpec>> = set
+        .iter()
+        .map(|c| replay_allocator(c, source.python(), &alloc_opts))
+        .collect();
+    let pairing: Pairing = set
+        .iter()
+        .zip(&replays)
+        .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
+        .collect();
+    // Both sides' versions go into the manifest: a preloaded library need not be the crate
+    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
+    for replay in replays.iter().flatten() {
+        results.allocators.push(AllocatorInfo {
+            name: format!("{replay} (replay)"),
+            version: replay
+                .availability(&alloc_opts)
+                .version
+                .unwrap_or_else(|| "unknown".to_string()),
+        });
+    }
+    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
+    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
+    let python_full = match source {
+        Source::Trace { meta, .. } => meta.python.clone(),
+        _ => source.python().name().to_string(),
+    };
+    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
+        info.version = format!("CPython {python_full}");
+    }
+    let mut cells = Vec::new();
+    for rep in 0..req.repetitions {
+        for replay in replays.iter().flatten() {
+            cells.push(CellSpec::new(
+                source,
+                replay.clone(),
+                rep,
+                &CellOptions::default(),
+            ));
+        }
+    }
+    let plan = runner::Plan {
+        cells,
+        timeout: Duration::from_secs(600),
+        progress: !req.quiet,
+        // The replay's throughput comes from calibrated, paired samples, as in `run`.
+        throughput: Some(calibration),
+        memory_repetitions: None,
+    };
+    let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
+    let replayed = replays.into_iter().flatten().collect();
+    Ok((replayed, pairing, outcome == Outcome::Interrupted))
+}
+
 /// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
 /// contenders the interpreter refuses add their one-line reason to `problems`. Returns the
 /// validation and whether Ctrl-C stopped it early.
@@ -158,60 +224,10 @@ pub fn validate_program(
 
     // 2. Replay it against the in-process equivalents.
     let source = Source::open(&Origin::Trace(trace.clone()))?;
-    let alloc_opts = AllocOptions::default();
-    let replays: Vec<Option<AllocatorSpec>> = set
-        .iter()
-        .map(|c| replay_allocator(c, source.python(), &alloc_opts))
-        .collect();
-    let pairing: Pairing = set
-        .iter()
-        .zip(&replays)
-        .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
-        .collect();
-    // Both sides' versions go into the manifest: a preloaded library need not be the crate
-    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
-    for replay in replays.iter().flatten() {
-        results.allocators.push(AllocatorInfo {
-            name: format!("{replay} (replay)"),
-            version: replay
-                .availability(&alloc_opts)
-                .version
-                .unwrap_or_else(|| "unknown".to_string()),
-        });
-    }
-    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
-    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
-    let python_full = match &source {
-        Source::Trace { meta, .. } => meta.python.clone(),
-        _ => source.python().name().to_string(),
-    };
-    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
-        info.version = format!("CPython {python_full}");
-    }
-    let mut cells = Vec::new();
-    for rep in 0..req.repetitions {
-        for replay in replays.iter().flatten() {
-            cells.push(CellSpec::new(
-                &source,
-                replay.clone(),
-                rep,
-                &CellOptions::default(),
-            ));
-        }
-    }
-    let plan = runner::Plan {
-        cells,
-        timeout: Duration::from_secs(600),
-        progress: !req.quiet,
-        // The replay's throughput comes from calibrated, paired samples, as in `run`.
-        throughput: Some(calibration),
-        memory_repetitions: None,
-    };
-    let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
-    let mut interrupted = outcome == Outcome::Interrupted;
+    let (replayed, pairing, mut interrupted) =
+        replay_trace(&source, req, set, calibration, store, results)?;
     // 2b. Again, with the program's own work between the calls (throughput only).
     if mutator && !interrupted {
-        let replayed: Vec<AllocatorSpec> = replays.iter().flatten().cloned().collect();
         interrupted = super::mutator_replay::replay(
             &source,
             &replayed,
