@@ -25,7 +25,7 @@
 //! before, as the materialised buffer is.
 //!
 //! **Liveness.** A streamed trace gets what [`Source::materialize`] gives a materialised one:
-//! with `--allow-malformed` every pass is repaired the same way ([`Repairer`]), and the
+//! with `--allow-malformed` every pass is repaired the same way ([`crate::trace::live::Repairer`]), and the
 //! first pass's repairs become the feed's note, word for word the materialised cell's (an
 //! events feed adds the stream's op-order note after them, as that cell does);
 //! without it the first pass refuses an event that breaks liveness, as the materialised

@@ -143,7 +143,7 @@ fn open_regular(path: &Path) -> Result<File, ReadError> {
 }
 
 /// A regular file opened for reading, to hand to a program as its standard input: as
-/// [`open_regular`] (a FIFO or a directory refused at once), with blocking reads again, as a
+/// `open_regular` (a FIFO or a directory refused at once), with blocking reads again, as a
 /// program expects of its input.
 pub fn regular_input(path: &Path) -> Result<File, ReadError> {
     use std::os::fd::AsRawFd;
