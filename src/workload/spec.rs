@@ -365,6 +365,17 @@ impl RangeMix {
     }
 }
 
+/// One end of a range key: a whole number, any run of digits too long for a `u64` read as
+/// the largest (it is past the limit either way).
+fn range_bound(text: &str) -> Result<u64, ()> {
+    let text = text.trim();
+    match text.parse::<u64>() {
+        Ok(n) => Ok(n),
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Ok(u64::MAX),
+        Err(_) => Err(()),
+    }
+}
+
 impl TryFrom<BTreeMap<String, f64>> for RangeMix {
     type Error = String;
     fn try_from(map: BTreeMap<String, f64>) -> Result<Self, String> {
@@ -376,18 +387,21 @@ impl TryFrom<BTreeMap<String, f64>> for RangeMix {
         for (k, p) in map {
             let bad =
                 || format!("bad range `{k}`: valid keys are \"N\" or \"LO-HI\" with 0 <= LO <= HI");
+            // Read wider than the values kept, so a number past the limit is named as such
+            // (`1-99999999999` said "bad range").
             let (lo, hi) = match k.split_once('-') {
-                Some((a, b)) => (a.trim().parse::<u32>(), b.trim().parse::<u32>()),
-                None => (k.trim().parse::<u32>(), k.trim().parse::<u32>()),
+                Some((a, b)) => (range_bound(a), range_bound(b)),
+                None => (range_bound(&k), range_bound(&k)),
             };
             let (lo, hi) = match (lo, hi) {
                 (Ok(lo), Ok(hi)) if lo <= hi => (lo, hi),
                 _ => return Err(bad()),
             };
             let max = MAX_PARAM;
-            if hi > max {
+            if hi > u64::from(max) {
                 return Err(format!("range `{k}`: values above {max} are not supported"));
             }
+            let (lo, hi) = (lo as u32, hi as u32);
             let p = Prob::try_from(p)
                 .map_err(|e| format!("range `{k}`: {e}"))?
                 .0;

@@ -98,3 +98,19 @@ fn display_text_is_one_line_of_visible_text() {
     );
     assert!(crate::workload::Workload::from_toml("s.toml", &ok).is_ok());
 }
+
+#[test]
+fn a_range_past_the_limit_is_named_as_such_however_large() {
+    for key in ["1-10000001", "1-99999999999", "99999999999999999999"] {
+        let map: BTreeMap<String, f64> = [(key.to_string(), 1.0)].into();
+        let e = RangeMix::try_from(map).unwrap_err();
+        assert!(
+            e.contains("values above 10000000 are not supported"),
+            "{key}: {e}"
+        );
+    }
+    let map: BTreeMap<String, f64> = [("9-3".to_string(), 1.0)].into();
+    assert!(RangeMix::try_from(map)
+        .unwrap_err()
+        .starts_with("bad range `9-3`"));
+}
