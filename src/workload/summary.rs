@@ -265,9 +265,41 @@ impl Summary {
     /// The human-readable report: one section per figure of the issue.
     pub fn render(&self, title: &str) -> String {
         let mut o = String::new();
-        let pct = |x: f64| format!("{:5.1} %", x * 100.0);
         let _ = writeln!(o, "{title}");
         let _ = writeln!(o, "events: {}", self.events);
+        self.render_ops(&mut o);
+        self.render_sizes(&mut o);
+        let _ = writeln!(o, "\nshare > 512 B: {}", pct(self.share_over_512).trim());
+        let _ = writeln!(o, "realloc share: {}", pct(self.realloc_share).trim());
+        let l = self.lifetimes;
+        let _ = writeln!(o, "\nlifetimes (freed within N later allocations):");
+        let _ = writeln!(o, "  <= 4       {}", pct(l.within_4));
+        let _ = writeln!(o, "  <= 128     {}", pct(l.within_128));
+        let _ = writeln!(o, "  <= 16k     {}", pct(l.within_16k));
+        let _ = writeln!(o, "  live at end {}", pct(l.live_at_end));
+        let _ = writeln!(
+            o,
+            "\npeak live: {} blocks, {} bytes",
+            self.peak_live_blocks, self.peak_live_bytes
+        );
+        let _ = writeln!(
+            o,
+            "live at end: {} blocks, {} bytes",
+            self.live_blocks_at_end, self.live_bytes_at_end
+        );
+        if self.malformed > 0 {
+            let _ = writeln!(o, "malformed events: {}", self.malformed);
+        }
+        let _ = writeln!(
+            o,
+            "fingerprint: {} (a run's cells record it as stream_fingerprint)",
+            self.fingerprint
+        );
+        o
+    }
+
+    /// Events by op and domain, markers, and what each GC generation's collections free.
+    fn render_ops(&self, o: &mut String) {
         let _ = writeln!(o, "\nevents by op and domain:");
         let _ = writeln!(
             o,
@@ -308,6 +340,10 @@ impl Summary {
                 avg(2)
             );
         }
+    }
+
+    /// Requests per size class (zero-byte ones first), with their shares and a bar.
+    fn render_sizes(&self, o: &mut String) {
         let requests = self.alloc.total() + self.calloc.total() + self.realloc.total();
         let _ = writeln!(
             o,
@@ -339,34 +375,12 @@ impl Summary {
             self.over_512,
             pct(self.share_over_512)
         );
-        let _ = writeln!(o, "\nshare > 512 B: {}", pct(self.share_over_512).trim());
-        let _ = writeln!(o, "realloc share: {}", pct(self.realloc_share).trim());
-        let l = self.lifetimes;
-        let _ = writeln!(o, "\nlifetimes (freed within N later allocations):");
-        let _ = writeln!(o, "  <= 4       {}", pct(l.within_4));
-        let _ = writeln!(o, "  <= 128     {}", pct(l.within_128));
-        let _ = writeln!(o, "  <= 16k     {}", pct(l.within_16k));
-        let _ = writeln!(o, "  live at end {}", pct(l.live_at_end));
-        let _ = writeln!(
-            o,
-            "\npeak live: {} blocks, {} bytes",
-            self.peak_live_blocks, self.peak_live_bytes
-        );
-        let _ = writeln!(
-            o,
-            "live at end: {} blocks, {} bytes",
-            self.live_blocks_at_end, self.live_bytes_at_end
-        );
-        if self.malformed > 0 {
-            let _ = writeln!(o, "malformed events: {}", self.malformed);
-        }
-        let _ = writeln!(
-            o,
-            "fingerprint: {} (a run's cells record it as stream_fingerprint)",
-            self.fingerprint
-        );
-        o
     }
+}
+
+/// A share as a percentage, five wide with one decimal.
+fn pct(x: f64) -> String {
+    format!("{:5.1} %", x * 100.0)
 }
 
 #[cfg(test)]
