@@ -152,6 +152,53 @@ pub struct RunArgs {
     stream_above: u64,
 }
 
+impl RunArgs {
+    /// The request these arguments make (called once `--trace` has joined `--workload`).
+    fn request(&self) -> anyhow::Result<RunRequest> {
+        // Parsed here rather than by clap so a bad K/N is one line, like every other bad input.
+        let shard: Option<Shard> = self.shard.as_deref().map(str::parse).transpose()?;
+        Ok(RunRequest {
+            workloads: self.workload.clone(),
+            allocators: AllocatorSpec::parse_list(&self.allocators)?,
+            repetitions: self.repetitions,
+            cell: CellOptions {
+                overrides: Overrides {
+                    python: self.python,
+                    scale: self.scale,
+                    seed: self.seed,
+                    allow_malformed: self.allow_malformed,
+                },
+                touch: self.touch,
+                sample_every: self.sample,
+                libpython: self.libpython.clone(),
+                mutator: self
+                    .mutator_params
+                    .or(self.mutator.then(MutatorParams::default)),
+                stream: StreamPolicy {
+                    mode: self.stream,
+                    budget_bytes: self.stream_above << 20,
+                },
+            },
+            alloc: AllocOptions {
+                libpython: self.libpython.clone(),
+            },
+            timeout: Duration::from_secs(self.timeout),
+            throughput: Calibration {
+                min_time_ns: (self.min_time * 1e9) as u64,
+                rounds: self.rounds,
+                warmup_passes: 1,
+                fixed_layout: self.fixed_layout,
+                release_between_passes: self.release_between_passes,
+            },
+            shard,
+            precision: self.precision.map(|pct| Precision {
+                half_width: pct / 100.0,
+                max_repetitions: self.max_repetitions,
+            }),
+        })
+    }
+}
+
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
@@ -164,47 +211,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     args.output
         .check(&super::guard::workload_inputs(&args.workload))?;
-    // Parsed here rather than by clap so a bad K/N is one line, like every other bad input.
-    let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
-    let request = RunRequest {
-        workloads: args.workload.clone(),
-        allocators: AllocatorSpec::parse_list(&args.allocators)?,
-        repetitions: args.repetitions,
-        cell: CellOptions {
-            overrides: Overrides {
-                python: args.python,
-                scale: args.scale,
-                seed: args.seed,
-                allow_malformed: args.allow_malformed,
-            },
-            touch: args.touch,
-            sample_every: args.sample,
-            libpython: args.libpython.clone(),
-            mutator: args
-                .mutator_params
-                .or(args.mutator.then(MutatorParams::default)),
-            stream: StreamPolicy {
-                mode: args.stream,
-                budget_bytes: args.stream_above << 20,
-            },
-        },
-        alloc: AllocOptions {
-            libpython: args.libpython.clone(),
-        },
-        timeout: Duration::from_secs(args.timeout),
-        throughput: Calibration {
-            min_time_ns: (args.min_time * 1e9) as u64,
-            rounds: args.rounds,
-            warmup_passes: 1,
-            fixed_layout: args.fixed_layout,
-            release_between_passes: args.release_between_passes,
-        },
-        shard,
-        precision: args.precision.map(|pct| Precision {
-            half_width: pct / 100.0,
-            max_repetitions: args.max_repetitions,
-        }),
-    };
+    let request = args.request()?;
+    let shard = request.shard;
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
     if let Some(r) = &args.output.reference {
