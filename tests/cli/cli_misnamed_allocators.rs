@@ -130,3 +130,26 @@ fn an_empty_allocator_list_is_named_as_such() {
         assert!(line.contains("no allocator named"), "{line}");
     }
 }
+
+/// `-a null,null` was taken silently, where `-a system,system` is refused.
+#[test]
+fn null_named_twice_is_refused_like_any_allocator() {
+    let tmp = tempdir("null-twice");
+    for list in ["null,null", "system,null,null"] {
+        let line = refusal(
+            pybench()
+                .args(["run", "-w", "dicts", "--scale", "1000", "-a", list])
+                .arg("--out")
+                .arg(&*tmp),
+        );
+        assert_eq!(
+            line,
+            "pybench: error: `null` is named twice in -a: name each allocator once"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&*tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
