@@ -158,6 +158,21 @@ pub fn check_named_for_run(path: &Path, wanted: &[PyVersion], named: bool) -> Re
     Err(other_version_line(path, &found, wanted, &whose, &instead))
 }
 
+/// [`check_named`] for `list allocators`, which loads whichever of the versions pybench
+/// drives the library is: one it can serve none of (no libpython, or CPython 3.7) would
+/// otherwise mark every `cpython:3.X` row unavailable, or change none, and exit 0.
+pub fn check_named_for_list(path: &Path) -> Result<(), String> {
+    match check_named(path, &PyVersion::ALL) {
+        Ok(()) => Ok(()),
+        Err(NamedRefusal::Unusable(line)) => Err(line),
+        Err(NamedRefusal::OtherVersion { found }) => Err(format!(
+            "--libpython {} is CPython {found}, which pybench does not drive \
+             (cpython:3.X is 3.8 … 3.13)",
+            path.display()
+        )),
+    }
+}
+
 /// 11 of 3.11.
 fn minor_of(v: PyVersion) -> u8 {
     crate::alloc::AllocatorSpec::Cpython(v)
@@ -259,15 +274,39 @@ fn parse_ldconfig(cache: &str, minor: u8) -> Vec<PathBuf> {
 }
 
 /// Why `path` cannot be a shared library, before the loader is asked (its messages for a
-/// folder or a FIFO — "cannot read file data", or a wait — say less): one rule for every
-/// `--libpython`.
+/// folder or a FIFO — "cannot read file data", or a wait — say less, and for a text file or
+/// a static `.a` — "file too short", "invalid ELF header" after the path again — say neither
+/// what the file is nor what to pass): one rule for every `--libpython` and `--preload`.
 pub fn check_library_file(path: &Path) -> Result<(), String> {
     match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".to_string()),
-        Err(e) => Err(e.to_string()),
-        Ok(m) if m.is_dir() => Err("a folder, not a shared library".to_string()),
-        Ok(m) if !m.is_file() => Err("not a regular file (a shared library is one)".to_string()),
-        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(match std::fs::symlink_metadata(path) {
+                Ok(_) => "a symbolic link to a file that does not exist".to_string(),
+                Err(_) => "no such file".to_string(),
+            })
+        }
+        Err(e) => return Err(e.to_string()),
+        Ok(m) if m.is_dir() => return Err("a folder, not a shared library".to_string()),
+        Ok(m) if !m.is_file() => {
+            return Err("not a regular file (a shared library is one)".to_string())
+        }
+        Ok(_) => {}
+    }
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| e.to_string())?;
+    library_kind(&head[..n])
+}
+
+/// Whether a file starting with `head` is an ELF object (which the loader then judges).
+fn library_kind(head: &[u8]) -> Result<(), String> {
+    if head.starts_with(b"\x7fELF") {
+        Ok(())
+    } else if head.starts_with(b"!<arch>\n") {
+        Err("a static library (an `ar` archive), not a shared library: pass the `.so`".to_string())
+    } else {
+        Err("not a shared library (no ELF header)".to_string())
     }
 }
 
@@ -280,7 +319,12 @@ pub fn probe_version(path: &Path) -> Result<String, String> {
     // SAFETY: dlopen with a valid C string; libpython has no constructors that need setup.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
     if handle.is_null() {
-        return Err(dlerror());
+        // dlerror repeats the path the caller's line already names: "PATH: REASON".
+        let e = dlerror();
+        let named = c_path.to_string_lossy();
+        return Err(e
+            .strip_prefix(&format!("{named}: "))
+            .map_or_else(|| e.clone(), str::to_string));
     }
     // SAFETY: handle is live; the symbol, if present, is `const char *Py_GetVersion(void)`.
     let version = unsafe {
@@ -411,6 +455,18 @@ mod tests {
             "--libpython /x/libpython3.12.so is CPython 3.12.1, not 3.10 or 3.11 \
              (-a cpython:3.10,cpython:3.11); pass one of those"
         );
+    }
+
+    #[test]
+    fn files_that_are_no_shared_library_say_what_they_are() {
+        assert_eq!(library_kind(b"\x7fELF\x02\x01\x01\0"), Ok(()));
+        assert!(library_kind(b"!<arch>\n")
+            .unwrap_err()
+            .contains("static library"));
+        assert!(library_kind(b"hello\n")
+            .unwrap_err()
+            .contains("no ELF header"));
+        assert!(library_kind(b"").unwrap_err().contains("no ELF header"));
     }
 
     #[test]

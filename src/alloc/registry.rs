@@ -36,6 +36,9 @@ pub enum AllocError {
         VALID_NAMES
     )]
     Unknown { name: String },
+    /// `-a ''`, `-a ,`: names given, none of them an allocator.
+    #[error("no allocator named (the list is empty); valid names: {}", VALID_NAMES)]
+    Empty,
     #[error("bad allocator `{name}`: {reason}")]
     BadArgument { name: String, reason: String },
     #[error("allocator {name} is not available: {reason}")]

@@ -161,9 +161,7 @@ impl AllocatorSpec {
     pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<AllocatorSpec>, AllocError> {
         let names = Self::split_list(values);
         if names.is_empty() && !values.is_empty() {
-            return Err(AllocError::Unknown {
-                name: String::new(),
-            });
+            return Err(AllocError::Empty);
         }
         names.iter().map(|n| n.parse()).collect()
     }
@@ -310,6 +308,15 @@ impl<'de> serde::Deserialize<'de> for AllocatorSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_naming_nothing_is_empty_not_an_unknown_name() {
+        for empty in [&[""][..], &[","], &[" , ", ""]] {
+            let err = AllocatorSpec::parse_list(empty).unwrap_err();
+            assert!(matches!(err, AllocError::Empty), "{empty:?}: {err}");
+            assert!(err.to_string().starts_with("no allocator named"), "{err}");
+        }
+    }
 
     #[test]
     fn names_round_trip_through_display() {

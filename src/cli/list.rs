@@ -45,6 +45,9 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
              list everything"
         );
     }
+    if let Some(p) = &args.libpython {
+        crate::alloc::libpython::check_named_for_list(p).map_err(anyhow::Error::msg)?;
+    }
     let mut out = std::io::stdout().lock();
     match args.what {
         Some(ListWhat::Presets) => list_presets(&mut out)?,

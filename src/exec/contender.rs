@@ -33,14 +33,24 @@ pub struct Contender {
     pub engine: Option<Geometry>,
 }
 
+/// The names `exec` and `validate` take, for their refusals.
+const EXEC_NAMES: &str = "pymalloc, pymalloc:PRESET, pymalloc:arena=SIZE,pool=SIZE, system, jemalloc, mimalloc, snmalloc, jemalloc@debian, mimalloc@debian, tcmalloc, or --preload NAME=PATH";
+
 /// Problems with the allocators asked for (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ContenderError {
     #[error(
-        "unknown exec allocator `{0}`{hint}; valid: pymalloc, pymalloc:PRESET, pymalloc:arena=SIZE,pool=SIZE, system, jemalloc, mimalloc, snmalloc, jemalloc@debian, mimalloc@debian, tcmalloc, or --preload NAME=PATH",
+        "unknown exec allocator `{0}`{hint}; valid: {EXEC_NAMES}",
         hint = exec_hint(.0)
     )]
     Unknown(String),
+    /// An allocator of `run`'s in-process replay only (`cpython:3.X`, `null`, `test-crash`):
+    /// known, so "unknown" would send the user looking for a typo.
+    #[error("`{0}` is an allocator of `pybench run`'s replay only; exec and validate run the real interpreter, whose own allocator is `pymalloc` (valid: {EXEC_NAMES})")]
+    ReplayOnly(String),
+    /// `-a ''`: names given, none of them an allocator.
+    #[error("no allocator named (the list is empty); valid: {EXEC_NAMES}")]
+    Empty,
     #[error("{name}: preload library {path} not found{hint}")]
     Missing {
         name: String,
@@ -136,7 +146,9 @@ pub fn by_spec(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
         AllocatorSpec::Preload { name, path } => {
             preloaded(spec, name, path, String::new(), "custom".to_string())
         }
-        _ => Err(ContenderError::Unknown(spec.name())),
+        AllocatorSpec::Cpython(_) | AllocatorSpec::Null | AllocatorSpec::Crash(_) => {
+            Err(ContenderError::ReplayOnly(spec.name()))
+        }
     }
 }
 
@@ -278,13 +290,26 @@ fn preloaded(
             hint,
         });
     }
+    // A text file, a folder or a static `.a` is no library at all, which "does not define
+    // malloc" would not tell.
+    if let Err(reason) = crate::alloc::libpython::check_library_file(path) {
+        return Err(ContenderError::NotLoadable {
+            name: name.to_string(),
+            path: path.display().to_string(),
+            reason,
+        });
+    }
     if !defines_malloc(path) {
         return Err(ContenderError::NotAnAllocator {
             name: name.to_string(),
             path: path.display().to_string(),
         });
     }
-    if let Some(reason) = preload_refused(path) {
+    // Absolute: ld.so looks a bare `lib.so` up in the library path, not the current folder,
+    // so `--preload mine=lib.so` beside it was "cannot open shared object file" after every
+    // check above had read the very file.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(reason) = preload_refused(&absolute) {
         return Err(ContenderError::NotLoadable {
             name: name.to_string(),
             path: path.display().to_string(),
@@ -294,7 +319,7 @@ fn preloaded(
     Ok(Contender {
         spec: spec.clone(),
         name: name.to_string(),
-        preload: Some(path.to_path_buf()),
+        preload: Some(absolute),
         python_malloc: true,
         version,
         engine: None,
@@ -328,7 +353,8 @@ fn preload_refused(path: &Path) -> Option<String> {
     // a constructor crashing, is.
     let sig = out.status.signal()?;
     Some(format!(
-        "a process with it preloaded was killed by signal {sig}"
+        "a process with it preloaded was killed by {}",
+        crate::sys::signal::describe(sig)
     ))
 }
 

@@ -118,8 +118,8 @@ pub fn execute(
         }
     } else if libc::WIFSIGNALED(status) {
         Err(format!(
-            "the program was killed by signal {}",
-            libc::WTERMSIG(status)
+            "the program was killed by {}",
+            crate::sys::signal::describe(libc::WTERMSIG(status))
         ))
     } else {
         Err("the program ended abnormally".to_string())

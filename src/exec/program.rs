@@ -76,7 +76,36 @@ pub fn contenders(req: &ProgramRequest) -> anyhow::Result<(Vec<Contender>, Vec<S
         .iter()
         .map(contender::by_spec)
         .collect::<Result<Vec<_>, _>>()?;
+    refuse_same_runs(&set)?;
     Ok((set, Vec::new()))
+}
+
+/// Refuses two named allocators that would run the program identically under two names
+/// (`jemalloc@debian` and `j=/usr/lib/…/libjemalloc.so.2`, or one library through a symlink
+/// and its file): `run` refuses such spellings of one allocator, and here they would spend
+/// the runs twice and show one allocator as two rows that differ only by noise.
+fn refuse_same_runs(set: &[Contender]) -> anyhow::Result<()> {
+    let how = |c: &Contender| {
+        let lib = c
+            .preload
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        (lib, c.python_malloc, c.engine)
+    };
+    for (i, c) in set.iter().enumerate() {
+        if let Some(first) = set[..i].iter().find(|o| how(o) == how(c)) {
+            let what = match &c.preload {
+                Some(p) => format!("preload the same library ({})", p.display()),
+                None => "run the program the same way".to_string(),
+            };
+            anyhow::bail!(
+                "`{}` and `{}` {what}: name each allocator once",
+                first.spec,
+                c.spec
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Parses `-a` values and `--preload NAME=PATH`s into a request's specs. Any name that cannot
@@ -91,7 +120,7 @@ pub fn parse_allocators(
     let listed = AllocatorSpec::split_list(names);
     if listed.is_empty() && !names.is_empty() {
         // `-a ''` named nothing; it must not mean the default list.
-        return Err(ContenderError::Unknown(String::new()).into());
+        return Err(ContenderError::Empty.into());
     }
     for name in listed {
         match name.parse::<AllocatorSpec>() {

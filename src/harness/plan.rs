@@ -154,7 +154,7 @@ impl Plan {
             }
         }
         let (allocators, skipped) = resolve_allocators(req, &pythons, &mut warnings)?;
-        warnings.extend(null_named(&allocators));
+        warnings.extend(null_named(&allocators)?);
         // Laid out once, as the baseline below, however it was named.
         let allocators: Vec<AllocatorSpec> =
             allocators.into_iter().filter(|a| !a.is_null()).collect();

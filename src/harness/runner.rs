@@ -276,7 +276,7 @@ fn spawn_child(
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
         let how = match (status.code(), status.signal()) {
-            (_, Some(sig)) => format!("killed by signal {sig} ({})", signal_name(sig)),
+            (_, Some(sig)) => format!("killed by {}", crate::sys::signal::describe(sig)),
             (Some(code), None) => format!("exited with code {code}"),
             _ => "ended abnormally".to_string(),
         };
@@ -323,20 +323,6 @@ fn is_backtrace_line(l: &str) -> bool {
         || t.starts_with("at ")
         || t.split_once(':')
             .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
-        _ => "signal",
-    }
 }
 
 #[cfg(test)]

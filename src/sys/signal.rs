@@ -8,6 +8,26 @@
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
+/// How a process killed by `sig` died, for a failure line: `signal 6 (SIGABRT)`, with the
+/// name of every signal a crashing allocator or a time limit sends (the number alone for
+/// others). `run`'s cells and `exec`'s runs say it alike.
+pub fn describe(sig: libc::c_int) -> String {
+    let name = match sig {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        _ => return format!("signal {sig}"),
+    };
+    format!("signal {sig} ({name})")
+}
+
 /// The first stop signal that arrived (SIGINT or SIGTERM; 0: none).
 static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
 
@@ -124,4 +144,14 @@ impl Drop for StopNoted {
 /// Meant for `Command::pre_exec`: async-signal-safe, but it changes process-wide state.
 pub unsafe fn default_sigint() {
     libc::signal(libc::SIGINT, libc::SIG_DFL);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_signal_is_described_by_number_and_name() {
+        assert_eq!(super::describe(libc::SIGABRT), "signal 6 (SIGABRT)");
+        assert_eq!(super::describe(libc::SIGSEGV), "signal 11 (SIGSEGV)");
+        assert_eq!(super::describe(63), "signal 63");
+    }
 }

@@ -135,7 +135,9 @@ fn names_are_refused_where_nothing_takes_them() {
         .args(["list", "allocators", ""])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown allocator ``"));
+        .stderr(predicate::str::contains(
+            "no allocator named (the list is empty)",
+        ));
 }
 
 #[test]

@@ -201,7 +201,9 @@ fn unknown_names_are_refused_before_measuring() {
             .arg(&tmp)
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("unknown allocator ``"));
+            .stderr(predicate::str::contains(
+                "no allocator named (the list is empty)",
+            ));
     }
     // A --libpython that does not exist stops the run even with no cpython:3.X in it.
     pybench()
@@ -355,10 +357,9 @@ fn an_unavailable_allocator_named_explicitly_stops_the_run() {
         .arg(&out)
         .assert()
         .code(2)
-        .stderr(
-            predicate::str::contains("cpython:3.9 is not available")
-                .and(predicate::str::contains("libpython3.9.so")),
-        );
+        .stderr(predicate::str::contains(
+            "libpython3.9.so: not a shared library (no ELF header)",
+        ));
     assert!(!out.exists(), "nothing measured, nothing written");
 }
 

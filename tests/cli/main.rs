@@ -18,6 +18,7 @@ mod cli_fingerprint;
 mod cli_flags;
 mod cli_interrupt;
 mod cli_merge_incomplete;
+mod cli_misnamed_allocators;
 mod cli_precision;
 mod cli_run;
 mod cli_shard;

@@ -148,7 +148,7 @@ fn bad_input_is_one_line_and_exit_2() {
             "cannot start `no-such-python-xyz`",
         ),
         (&["-a", "hoard"], "unknown exec allocator `hoard`"),
-        (&["-a", ","], "unknown exec allocator ``"),
+        (&["-a", ","], "no allocator named (the list is empty)"),
         (
             &["--preload", "x=/nonexistent.so"],
             "x: preload library /nonexistent.so not found",

@@ -16,6 +16,7 @@ mod cli_validate;
 mod exec_groundtruth;
 mod exec_hostile;
 mod exec_timeout;
+mod misbehaving_preloads;
 mod missing_script;
 mod program_stdin;
 mod quiet_failures;

@@ -62,23 +62,27 @@ pub(super) fn allocator_infos(
 /// round), so it never has a row: beside others it is noted once; alone it measures only
 /// the harness — its cost (each workload's "harness (null)" line) and its own memory (the
 /// processes' peak RSS with nothing allocated, which issue 15's streaming target is about).
-pub(super) fn null_named(allocators: &[AllocatorSpec]) -> Option<String> {
-    if !allocators.iter().any(AllocatorSpec::is_null) {
-        return None;
+/// `null` named twice is refused as any allocator named twice is (it was taken silently,
+/// where `-a system,system` is refused).
+pub(super) fn null_named(allocators: &[AllocatorSpec]) -> anyhow::Result<Option<String>> {
+    match allocators.iter().filter(|a| a.is_null()).count() {
+        0 => return Ok(None),
+        1 => {}
+        _ => anyhow::bail!("`null` is named twice in -a: name each allocator once"),
     }
     if allocators.iter().all(AllocatorSpec::is_null) {
-        return Some(
+        return Ok(Some(
             "-a null alone measures only the harness: its cost is each workload's \"harness \
              (null)\" line and there is no allocator row to compare; name an allocator to \
              measure one, e.g. -a pymalloc"
                 .to_string(),
-        );
+        ));
     }
-    Some(
+    Ok(Some(
         "null is measured in every run as the harness's own cost: it has no row, its figure \
          is each workload's \"harness (null)\" (and `null ns/op` in --format wide)"
             .to_string(),
-    )
+    ))
 }
 
 /// The allocators of the run. Named ones must all be available (else exit 2 before
