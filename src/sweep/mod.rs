@@ -99,16 +99,6 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<(String, Source)>
         .collect()
 }
 
-/// Whether any event allocates: a stream without one gives every geometry zeros.
-fn allocates(events: &[crate::workload::Event]) -> bool {
-    events.iter().any(|e| {
-        matches!(
-            e.op(),
-            crate::workload::Op::Alloc | crate::workload::Op::Calloc
-        )
-    })
-}
-
 /// Refuses two sources under one label (`-w dicts,dicts`: every cell twice, the CSV's rows
 /// indistinguishable) and, when heatmaps are drawn, two whose heatmap files would share a
 /// name (`a/x.pbt` and `b/x.pbt`: the second's would replace the first's).
@@ -167,16 +157,16 @@ pub fn sweep(
     for (label, s) in &sources {
         let mut m = s.materialize(req.overrides)?;
         // Every geometry would account nothing: a table of zeros, not a result.
-        if let Source::Synthetic { workload, .. } = s {
-            if !allocates(&m.events) {
+        if !m.events.iter().any(crate::workload::Event::allocates) {
+            if let Source::Synthetic { workload, .. } = s {
+                // Its own words: which spec, and what to change in it.
                 workload.clone().with(req.overrides).refuse_empty()?;
             }
+            anyhow::bail!(
+                "{label}: the trace has no allocations ({} events): there is nothing to sweep",
+                m.events.len()
+            );
         }
-        anyhow::ensure!(
-            allocates(&m.events),
-            "{label}: the trace has no allocations ({} events): there is nothing to sweep",
-            m.events.len()
-        );
         m.name = label.clone();
         notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {

@@ -4,7 +4,7 @@
 use super::format::MAX_EVENTS;
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
-use crate::workload::{EventSource, Op, Workload};
+use crate::workload::{EventSource, Workload};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::io::BufWriter;
@@ -86,7 +86,7 @@ fn write_up_to(
     let mut allocates = false;
     while let Some(batch) = stream.next_events()? {
         for e in batch {
-            allocates |= matches!(e.op(), Op::Alloc | Op::Calloc);
+            allocates |= e.allocates();
             writer.push(e).with_context(cannot)?;
         }
         progress(writer.events());

@@ -11,7 +11,7 @@
 
 use super::parallel::ParallelReader;
 use super::{Meta, TraceReader};
-use crate::workload::{Event, EventSource, Op, Overrides, PyVersion, Workload};
+use crate::workload::{Event, EventSource, Overrides, PyVersion, Workload};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -153,9 +153,7 @@ impl Source {
         let mut allocates = false;
         while let Some(events) = r.next_batch().with_context(ctx)? {
             if !allocates {
-                allocates = events
-                    .iter()
-                    .any(|e| matches!(e.op(), Op::Alloc | Op::Calloc));
+                allocates = events.iter().any(Event::allocates);
             }
             if allow_malformed {
                 batch.clear();

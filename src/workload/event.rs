@@ -114,6 +114,12 @@ impl Event {
         }
     }
 
+    /// Whether this event asks for a new block (alloc or calloc): a stream without one asks
+    /// no allocator for anything, which `run`, `gen` and `sweep` refuse.
+    pub const fn allocates(&self) -> bool {
+        matches!(self, Event::Alloc { .. } | Event::Calloc { .. })
+    }
+
     /// The slot an allocator event touches, `None` for markers.
     pub const fn slot(&self) -> Option<u32> {
         match *self {

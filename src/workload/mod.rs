@@ -199,7 +199,7 @@ impl Workload {
     pub fn refuse_empty(&self) -> anyhow::Result<()> {
         let mut events = 0u64;
         for e in self.stream() {
-            if matches!(e.op(), Op::Alloc | Op::Calloc) {
+            if e.allocates() {
                 return Ok(());
             }
             events += 1;
