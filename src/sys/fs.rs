@@ -161,13 +161,51 @@ pub fn regular_input(path: &Path) -> Result<File, ReadError> {
 /// Whether this process's standard input holds bytes waiting to be read (`FIONREAD`): a
 /// file or pipe redirected to it with something in it. A terminal counts as none (what is
 /// typed ahead is the user's, not input meant for a program).
+///
+/// A pipe is given [`PIPE_GRACE`] for its first bytes: the writer of `echo x | pybench …`
+/// starts alongside pybench and may not have written yet when this is asked (CI saw the
+/// warning missing under load). A pipe whose writer has gone without writing (`POLLHUP`
+/// with nothing buffered) answers at once.
 pub fn stdin_has_data() -> bool {
-    let mut waiting: libc::c_int = 0;
-    // SAFETY: isatty and ioctl(FIONREAD) on descriptor 0 write only to `waiting`.
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: isatty, fstat and poll on descriptor 0 write only to locals.
     unsafe {
-        libc::isatty(libc::STDIN_FILENO) == 0
-            && libc::ioctl(libc::STDIN_FILENO, libc::FIONREAD, &mut waiting) == 0
-            && waiting > 0
+        if libc::isatty(fd) != 0 {
+            return false;
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 {
+            return false;
+        }
+        let kind = st.st_mode & libc::S_IFMT;
+        if kind == libc::S_IFIFO || kind == libc::S_IFSOCK {
+            let mut ready = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let grace = PIPE_GRACE.as_millis() as libc::c_int;
+            if libc::poll(&mut ready, 1, grace) <= 0 {
+                return false;
+            }
+        }
+        bytes_waiting(fd) > 0
+    }
+}
+
+/// How long [`stdin_has_data`] waits for a pipe's first bytes: far longer than a shell
+/// takes to start `echo` or `cat file`, and nothing beside the seconds a program's runs take.
+pub const PIPE_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Bytes buffered on `fd` (what is left of a regular file, or queued in a pipe); 0 when the
+/// descriptor cannot say.
+fn bytes_waiting(fd: libc::c_int) -> libc::c_int {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: ioctl(FIONREAD) writes only to `waiting`.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut waiting) } == 0 {
+        waiting
+    } else {
+        0
     }
 }
 

@@ -27,25 +27,67 @@ fn every_exec_run_reads_the_stdin_file_from_its_start() {
     assert!(!err.contains("not passed on"), "{err}");
 }
 
-#[test]
-fn input_piped_to_exec_is_not_passed_on_and_a_warning_says_so() {
-    let tmp = tempdir("stdin-piped");
-    let a = pybench()
+const NOT_PASSED_ON: &str = "warning: the input piped or redirected to pybench is not passed \
+     on: every run of the program reads /dev/null; give it with --stdin FILE";
+
+/// `exec -- cat` with pybench's standard input set to `stdin`; `feed` runs once pybench has
+/// started (writing a pipe's input late, as a shell's writer may). Returns stderr.
+fn exec_cat_with_stdin(name: &str, stdin: std::process::Stdio, feed: impl FnOnce()) -> String {
+    let tmp = tempdir(name);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
         .args(["exec", "--no-plots", "-r", "1", "-a", "system", "--out"])
         .arg(&*tmp)
         .args(["--", "cat"])
-        .write_stdin("piped-to-pybench\n")
-        .assert()
-        .success();
-    let err = stderr(&a);
-    assert!(
-        err.contains(
-            "warning: the input piped or redirected to pybench is not passed on: every run of \
-             the program reads /dev/null; give it with --stdin FILE"
-        ),
-        "{err}"
-    );
+        .env(
+            pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
+            crate::common::QUIET_CACHE,
+        )
+        .stdin(stdin)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    feed();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+#[test]
+fn input_piped_to_exec_is_not_passed_on_and_a_warning_says_so() {
+    // The writer starts late, as `slow | pybench exec …` would: CI once ran pybench's check
+    // before assert_cmd's writer thread had filled the pipe, and the warning went missing.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let err = exec_cat_with_stdin("stdin-piped", reader.into(), move || {
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        // An old pybench that asked at once has exited by now: the write then fails, and the
+        // assertion below says why.
+        let _ = std::io::Write::write_all(&mut writer, b"piped-to-pybench\n");
+    });
+    assert!(err.contains(NOT_PASSED_ON), "{err}");
     assert!(!err.contains("piped-to-pybench"), "{err}");
+}
+
+#[test]
+fn a_file_redirected_to_exec_is_not_passed_on_and_a_warning_says_so() {
+    let tmp = tempdir("stdin-redirected-src");
+    let input = tmp.join("input.txt");
+    std::fs::write(&input, "redirected-to-pybench\n").unwrap();
+    let file = std::fs::File::open(&input).unwrap();
+    let err = exec_cat_with_stdin("stdin-redirected", file.into(), || {});
+    assert!(err.contains(NOT_PASSED_ON), "{err}");
+    assert!(!err.contains("redirected-to-pybench"), "{err}");
+}
+
+#[test]
+fn an_empty_pipe_or_file_on_exec_input_gives_no_warning() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(writer);
+    let err = exec_cat_with_stdin("stdin-empty-pipe", reader.into(), || {});
+    assert!(!err.contains("not passed on"), "{err}");
+    let err = exec_cat_with_stdin("stdin-null", std::process::Stdio::null(), || {});
+    assert!(!err.contains("not passed on"), "{err}");
 }
 
 #[test]
