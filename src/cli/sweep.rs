@@ -75,20 +75,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Only traces, however named: `--trace dicts` is not the built-in workload.
     crate::trace::Source::require_traces(&args.trace)?;
     args.workload.append(&mut args.trace);
-    if let Some(dir) = &args.plot {
-        super::guard::check_directory("--plot", dir)?;
-    }
-    if let (Some(dir), Some(csv)) = (&args.plot, &args.csv) {
-        super::guard::refuse_same_target(&[("--plot", dir), ("--csv", csv)])?;
-    }
-    // `--csv -` is stdout, in place of the table, as for `run`; it wrote a file named `-`.
-    let csv_to_stdout = args.csv.as_deref() == Some(std::path::Path::new("-"));
-    if let Some(csv) = args.csv.as_ref().filter(|_| !csv_to_stdout) {
-        super::guard::check_output_file("--csv", csv)?;
-        let inputs = super::guard::workload_inputs(&args.workload);
-        super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
-        super::guard::refuse_replacing("--csv", csv, args.force)?;
-    }
+    check_outputs(&args)?;
     let grid = GridSpec::parse(
         args.arena.as_deref(),
         args.pool.as_deref(),
@@ -103,7 +90,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let req = SweepRequest {
-        sources: args.workload,
+        sources: std::mem::take(&mut args.workload),
         overrides: args.spec.overrides(),
         grid,
         placement: args.placement,
@@ -118,32 +105,7 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     for note in &result.notes {
         crate::stderr_line!("warning: {note}");
     }
-    if let Some(dir) = &args.plot {
-        sweep::heatmap::check_targets(&result, dir, args.force)?;
-    }
-    if let Some(path) = args.csv.as_ref().filter(|_| !csv_to_stdout) {
-        sweep::report::write_csv(&result, path)?;
-    }
-    if let Some(dir) = &args.plot {
-        let w = sweep::heatmap::write(&result, dir)?;
-        for line in &w.warnings {
-            crate::stderr_line!("warning: {line}");
-        }
-        if !args.quiet {
-            crate::stderr_line!("pybench sweep: {}", w.summary(dir));
-        }
-    }
-    if csv_to_stdout {
-        std::io::stdout()
-            .lock()
-            .write_all(&sweep::report::csv(&result)?)?;
-    } else {
-        write!(
-            std::io::stdout().lock(),
-            "{}",
-            sweep::report::render(&result)
-        )?;
-    }
+    write_outputs(&args, &result)?;
     if !args.quiet {
         crate::stderr_line!(
             "pybench sweep: {} cells on {} thread{} in {:.1} s",
@@ -154,6 +116,57 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--csv -` is stdout, in place of the table, as for `run` (it wrote a file named `-`).
+fn csv_file(args: &SweepArgs) -> Option<&std::path::Path> {
+    args.csv
+        .as_deref()
+        .filter(|p| *p != std::path::Path::new("-"))
+}
+
+/// Before any cell runs: output targets that would be refused afterwards are refused now, so
+/// a long sweep is not spent on results that cannot be written.
+fn check_outputs(args: &SweepArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.plot {
+        super::guard::check_directory("--plot", dir)?;
+    }
+    if let (Some(dir), Some(csv)) = (&args.plot, &args.csv) {
+        super::guard::refuse_same_target(&[("--plot", dir), ("--csv", csv)])?;
+    }
+    if let Some(csv) = csv_file(args) {
+        super::guard::check_output_file("--csv", csv)?;
+        let inputs = super::guard::workload_inputs(&args.workload);
+        super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
+        super::guard::refuse_replacing("--csv", csv, args.force)?;
+    }
+    Ok(())
+}
+
+/// The CSV file and heatmaps asked for, then the table (or the CSV in its place) on stdout.
+fn write_outputs(args: &SweepArgs, result: &sweep::SweepResult) -> anyhow::Result<()> {
+    if let Some(dir) = &args.plot {
+        sweep::heatmap::check_targets(result, dir, args.force)?;
+    }
+    if let Some(path) = csv_file(args) {
+        sweep::report::write_csv(result, path)?;
+    }
+    if let Some(dir) = &args.plot {
+        let w = sweep::heatmap::write(result, dir)?;
+        for line in &w.warnings {
+            crate::stderr_line!("warning: {line}");
+        }
+        if !args.quiet {
+            crate::stderr_line!("pybench sweep: {}", w.summary(dir));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.csv.is_some() && csv_file(args).is_none() {
+        out.write_all(&sweep::report::csv(result)?)?;
+    } else {
+        write!(out, "{}", sweep::report::render(result))?;
+    }
+    Ok(())
 }
 
 /// Progress on stderr once a sweep has run a second: a rewritten line on a terminal, a line

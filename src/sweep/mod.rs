@@ -134,14 +134,7 @@ pub fn sweep(
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
     refuse_name_clashes(&sources, req.heatmaps)?;
-    if sources.iter().all(|(_, s)| s.is_trace()) {
-        let flags = req.overrides.spec_flags();
-        anyhow::ensure!(
-            flags.is_empty(),
-            "{} would change nothing: every workload swept is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
-            crate::workload::and_list(&flags)
-        );
-    }
+    refuse_spec_flags_on_traces(&sources, req.overrides)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = req.jobs {
         builder = builder.num_threads(n);
@@ -155,19 +148,7 @@ pub fn sweep(
     let mut cells = Vec::with_capacity(total);
     let mut notes = Vec::new();
     for (label, s) in &sources {
-        let mut m = s.materialize(req.overrides)?;
-        // Every geometry would account nothing: a table of zeros, not a result.
-        if !m.events.iter().any(crate::workload::Event::allocates) {
-            if let Source::Synthetic { workload, .. } = s {
-                // Its own words: which spec, and what to change in it.
-                workload.clone().with(req.overrides).refuse_empty()?;
-            }
-            anyhow::bail!(
-                "{label}: the trace has no allocations ({} events): there is nothing to sweep",
-                m.events.len()
-            );
-        }
-        m.name = label.clone();
+        let m = materialize_with_allocations(label, s, req.overrides)?;
         notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
         let results: Vec<anyhow::Result<Accounting>> = pool.install(|| {
             grid.points
@@ -184,27 +165,7 @@ pub fn sweep(
                 })
                 .collect()
         });
-        let mut mine = Vec::with_capacity(results.len());
-        for (p, r) in grid.points.iter().zip(results) {
-            let accounting = r.with_context(|| format!("{} on pymalloc:{}", m.name, p.geometry))?;
-            mine.push(SweepCell {
-                workload: m.name.clone(),
-                events: m.events.len(),
-                point: p.clone(),
-                accounting,
-                pareto: false,
-            });
-        }
-        let front = pareto::front(
-            &mine
-                .iter()
-                .map(|c| (c.accounting.mean_heap_rss, c.accounting.churn()))
-                .collect::<Vec<_>>(),
-        );
-        for (c, best) in mine.iter_mut().zip(front) {
-            c.pareto = best;
-        }
-        cells.extend(mine);
+        cells.extend(source_cells(&m, &grid.points, results)?);
     }
     Ok(SweepResult {
         cells,
@@ -213,4 +174,73 @@ pub fn sweep(
         placement: req.placement,
         jobs: pool.current_num_threads(),
     })
+}
+
+/// Spec flags (`--scale`, `--seed`, …) over traces alone would change nothing: refused, so a
+/// user does not read a table as the effect of a flag that was ignored.
+fn refuse_spec_flags_on_traces(
+    sources: &[(String, Source)],
+    overrides: Overrides,
+) -> anyhow::Result<()> {
+    if sources.iter().all(|(_, s)| s.is_trace()) {
+        let flags = overrides.spec_flags();
+        anyhow::ensure!(
+            flags.is_empty(),
+            "{} would change nothing: every workload swept is a trace, replayed as recorded (spec flags shape synthetic workloads only)",
+            crate::workload::and_list(&flags)
+        );
+    }
+    Ok(())
+}
+
+/// The source's events under its sweep label, refused when they allocate nothing: every
+/// geometry would account nothing, a table of zeros rather than a result.
+fn materialize_with_allocations(
+    label: &str,
+    s: &Source,
+    overrides: Overrides,
+) -> anyhow::Result<source::Materialized> {
+    let mut m = s.materialize(overrides)?;
+    if !m.events.iter().any(crate::workload::Event::allocates) {
+        if let Source::Synthetic { workload, .. } = s {
+            // Its own words: which spec, and what to change in it.
+            workload.clone().with(overrides).refuse_empty()?;
+        }
+        anyhow::bail!(
+            "{label}: the trace has no allocations ({} events): there is nothing to sweep",
+            m.events.len()
+        );
+    }
+    m.name = label.to_string();
+    Ok(m)
+}
+
+/// One source's cells in grid order, its Pareto-best geometries marked (among its own cells
+/// only: geometries are compared on one workload, never across workloads).
+fn source_cells(
+    m: &source::Materialized,
+    points: &[GridPoint],
+    results: Vec<anyhow::Result<Accounting>>,
+) -> anyhow::Result<Vec<SweepCell>> {
+    let mut mine = Vec::with_capacity(results.len());
+    for (p, r) in points.iter().zip(results) {
+        let accounting = r.with_context(|| format!("{} on pymalloc:{}", m.name, p.geometry))?;
+        mine.push(SweepCell {
+            workload: m.name.clone(),
+            events: m.events.len(),
+            point: p.clone(),
+            accounting,
+            pareto: false,
+        });
+    }
+    let front = pareto::front(
+        &mine
+            .iter()
+            .map(|c| (c.accounting.mean_heap_rss, c.accounting.churn()))
+            .collect::<Vec<_>>(),
+    );
+    for (c, best) in mine.iter_mut().zip(front) {
+        c.pareto = best;
+    }
+    Ok(mine)
 }
