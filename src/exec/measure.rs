@@ -48,10 +48,48 @@ pub fn execute(
     streams: &Streams,
     timeout: Option<Duration>,
 ) -> std::io::Result<Execution> {
-    let quiet = streams.quiet;
     // This very binary as the launcher, by its inode (see `self_exe`).
     let mut cmd = spawn::command(crate::sys::process::self_exe(), program);
     let tail = launch_as_exec(&mut cmd, streams)?;
+    set_allocator_env(&mut cmd, contender);
+    let site = match contender.engine {
+        Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
+        None => None,
+    };
+    // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
+    crate::sys::process::die_with_parent(&mut cmd);
+    let started = spawn::start(cmd)?;
+    let pid = started.pid;
+    let watched = watch(started, timeout)?;
+    let end = watched.end;
+    let engine = site.as_ref().map(|s| s.report(pid));
+    if let (false, Some(EngineReport::Stats(text))) = (streams.quiet, &engine) {
+        crate::stderr_text!("{text}");
+    }
+    let outcome = if watched.timed_out {
+        Err(format!(
+            "the program ran longer than --timeout {} s and was killed",
+            timeout.unwrap_or_default().as_secs()
+        ))
+    } else if let Some(EngineReport::Refused(reason)) = &engine {
+        Err(reason.clone())
+    } else {
+        how_it_ended(end.status)
+    };
+    // Under -q its output was discarded: the failure says what it last said.
+    let outcome = outcome.map_err(|reason| with_last_words(reason, tail.as_ref()));
+    Ok(Execution {
+        wall: end.wall,
+        usage: end.usage,
+        rss_series: watched.series,
+        outcome,
+        engine,
+    })
+}
+
+/// The environment that puts `contender` in effect: `PYTHONMALLOC=malloc` so CPython's
+/// objects reach malloc, and its library first in `LD_PRELOAD`.
+fn set_allocator_env(cmd: &mut std::process::Command, contender: &Contender) {
     if contender.python_malloc {
         cmd.env("PYTHONMALLOC", "malloc");
     }
@@ -68,13 +106,17 @@ pub fn execute(
         // program's children do not run under the allocator (preload/exports.rs says why).
         cmd.env("PYBENCH_PRELOAD_SCOPE", "process");
     }
-    let site = match contender.engine {
-        Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
-        None => None,
-    };
-    // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
-    crate::sys::process::die_with_parent(&mut cmd);
-    let mut started = spawn::start(cmd)?;
+}
+
+/// A started program watched to its end: its RSS sampled every [`SAMPLE_EVERY`], killed
+/// past `timeout` or when pybench is stopped.
+struct Watched {
+    end: spawn::Ended,
+    series: Vec<(u64, u64)>,
+    timed_out: bool,
+}
+
+fn watch(mut started: spawn::Started, timeout: Option<Duration>) -> std::io::Result<Watched> {
     let pid = started.pid;
     let start = Instant::now();
     let rss = RssReader::for_pid(pid).ok();
@@ -99,19 +141,16 @@ pub fn execute(
         }
         std::thread::sleep(SAMPLE_EVERY);
     };
-    let (status, usage, wall) = (end.status, end.usage, end.wall);
-    let engine = site.as_ref().map(|s| s.report(pid));
-    if let (false, Some(EngineReport::Stats(text))) = (quiet, &engine) {
-        crate::stderr_text!("{text}");
-    }
-    let outcome = if timed_out {
-        Err(format!(
-            "the program ran longer than --timeout {} s and was killed",
-            timeout.unwrap_or_default().as_secs()
-        ))
-    } else if let Some(EngineReport::Refused(reason)) = &engine {
-        Err(reason.clone())
-    } else if libc::WIFEXITED(status) {
+    Ok(Watched {
+        end,
+        series,
+        timed_out,
+    })
+}
+
+/// A wait status in words: `Ok` for exit code 0, else how the program ended.
+fn how_it_ended(status: libc::c_int) -> Result<(), String> {
+    if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {
             0 => Ok(()),
             code => Err(format!("the program exited with code {code}")),
@@ -123,16 +162,7 @@ pub fn execute(
         ))
     } else {
         Err("the program ended abnormally".to_string())
-    };
-    // Under -q its output was discarded: the failure says what it last said.
-    let outcome = outcome.map_err(|reason| with_last_words(reason, tail.as_ref()));
-    Ok(Execution {
-        wall,
-        usage,
-        rss_series: series,
-        outcome,
-        engine,
-    })
+    }
 }
 
 /// How every real run of the program starts (and `validate`'s recording, which must do the
