@@ -116,120 +116,83 @@ pub fn parse_figures(list: Option<&str>) -> Result<Vec<Figure>, String> {
 
 /// The distance of one figure, and a short readable value for each side.
 pub fn figure(name: Figure, a: &Profile, b: &Profile) -> (f64, String, String) {
-    let both = |f: &dyn Fn(&Profile) -> String| (f(a), f(b));
-    let (d, (va, vb)) = match name {
+    (distance(name, a, b), value(name, a), value(name, b))
+}
+
+/// How far apart two profiles are on one figure: 0 alike, larger further apart (each
+/// figure's measure is the one its shape calls for: a distribution's TVD or KS distance, a
+/// magnitude's log ratio, a share's difference).
+fn distance(name: Figure, a: &Profile, b: &Profile) -> f64 {
+    let shares = |f: &dyn Fn(&Profile) -> f64| share_distance(f(a), f(b));
+    match name {
+        Figure::SizeClasses => tvd(&a.sizes, &b.sizes),
+        Figure::LifetimeAllocs => ks(&a.life_blocks, &b.life_blocks),
+        Figure::LifetimeBytes => ks(&a.life_bytes, &b.life_bytes),
+        Figure::PeakLiveBlocks => magnitude(a.peak_live_blocks as f64, b.peak_live_blocks as f64),
+        Figure::PeakLiveBytes => magnitude(a.peak_live_bytes as f64, b.peak_live_bytes as f64),
+        Figure::MeanLiveBlocks => magnitude(a.mean_live_blocks, b.mean_live_blocks),
+        Figure::MeanLiveBytes => magnitude(a.mean_live_bytes, b.mean_live_bytes),
+        Figure::DomainMix => tvd(&a.domains, &b.domains),
+        Figure::CallocShare => shares(&|p| ratio(p.callocs, p.requests())),
+        Figure::ReallocShare => shares(&|p| ratio(p.reallocs, p.requests())),
+        Figure::ReallocGrowth => ks(&a.growth, &b.growth),
+        Figure::GcBursts => ks(&a.bursts, &b.bursts),
+        Figure::PhaseShape => curve_distance(&a.curve, &b.curve),
+        Figure::SizeRuns => shares(&|p| ratio(p.size_repeats, p.allocs)),
+        Figure::FreeCohorts => shares(&|p| ratio(p.cohort_frees, p.long_frees)),
+        Figure::BlockReuse => ks(&a.reuse, &b.reuse),
+        Figure::FreeGaps => ks(&a.long_gaps, &b.long_gaps),
+        Figure::PoolChurn => magnitude(churn(a), churn(b)),
+        Figure::OpOrder => share_distance(op_miss_rate(a), op_miss_rate(b)),
+    }
+}
+
+/// One profile's figure as a short readable value for the report's columns.
+fn value(name: Figure, p: &Profile) -> String {
+    let percent = |share: f64, what: &str| format!("{:.0}% {what}", 100.0 * share);
+    match name {
         // Requests of at most 64 B (the 16–64 B classes are 2/3 to 90 % of Python's).
-        Figure::SizeClasses => (
-            tvd(&a.sizes, &b.sizes),
-            both(&|p| format!("{:.0}% <=64B", 100.0 * head(&p.sizes, 5))),
-        ),
+        Figure::SizeClasses => format!("{:.0}% <=64B", 100.0 * head(&p.sizes, 5)),
         // Blocks freed within 128 later allocations (bins 0..=8 hold ages 0..=255; 8 bins
         // hold 0..=127).
-        Figure::LifetimeAllocs => (
-            ks(&a.life_blocks, &b.life_blocks),
-            both(&|p| format!("{:.0}% <128", 100.0 * head(&p.life_blocks, 8))),
-        ),
-        Figure::LifetimeBytes => (
-            ks(&a.life_bytes, &b.life_bytes),
-            both(&|p| format!("{:.0}%B <128", 100.0 * head(&p.life_bytes, 8))),
-        ),
-        Figure::PeakLiveBlocks => (
-            magnitude(a.peak_live_blocks as f64, b.peak_live_blocks as f64),
-            both(&|p| human(p.peak_live_blocks as f64, "")),
-        ),
-        Figure::PeakLiveBytes => (
-            magnitude(a.peak_live_bytes as f64, b.peak_live_bytes as f64),
-            both(&|p| human(p.peak_live_bytes as f64, "B")),
-        ),
-        Figure::MeanLiveBlocks => (
-            magnitude(a.mean_live_blocks, b.mean_live_blocks),
-            both(&|p| human(p.mean_live_blocks, "")),
-        ),
-        Figure::MeanLiveBytes => (
-            magnitude(a.mean_live_bytes, b.mean_live_bytes),
-            both(&|p| human(p.mean_live_bytes, "B")),
-        ),
-        Figure::DomainMix => (
-            tvd(&a.domains, &b.domains),
-            both(&|p| {
-                let s = shares(&p.domains);
-                format!(
-                    "{:.0}/{:.0}/{:.0}",
-                    s[0] * 100.0,
-                    s[1] * 100.0,
-                    s[2] * 100.0
-                )
-            }),
-        ),
-        Figure::CallocShare => (
-            share_distance(
-                ratio(a.callocs, a.requests()),
-                ratio(b.callocs, b.requests()),
-            ),
-            both(&|p| format!("{:.1}%", 100.0 * ratio(p.callocs, p.requests()))),
-        ),
-        Figure::ReallocShare => (
-            share_distance(
-                ratio(a.reallocs, a.requests()),
-                ratio(b.reallocs, b.requests()),
-            ),
-            both(&|p| format!("{:.1}%", 100.0 * ratio(p.reallocs, p.requests()))),
-        ),
+        Figure::LifetimeAllocs => percent(head(&p.life_blocks, 8), "<128"),
+        Figure::LifetimeBytes => format!("{:.0}%B <128", 100.0 * head(&p.life_bytes, 8)),
+        Figure::PeakLiveBlocks => human(p.peak_live_blocks as f64, ""),
+        Figure::PeakLiveBytes => human(p.peak_live_bytes as f64, "B"),
+        Figure::MeanLiveBlocks => human(p.mean_live_blocks, ""),
+        Figure::MeanLiveBytes => human(p.mean_live_bytes, "B"),
+        Figure::DomainMix => {
+            let s = shares(&p.domains);
+            format!(
+                "{:.0}/{:.0}/{:.0}",
+                s[0] * 100.0,
+                s[1] * 100.0,
+                s[2] * 100.0
+            )
+        }
+        Figure::CallocShare => format!("{:.1}%", 100.0 * ratio(p.callocs, p.requests())),
+        Figure::ReallocShare => format!("{:.1}%", 100.0 * ratio(p.reallocs, p.requests())),
         // Share of reallocs that grow the block by more than 1/8 (bin 16 is "unchanged").
-        Figure::ReallocGrowth => (
-            ks(&a.growth, &b.growth),
-            both(&|p| match p.reallocs {
-                0 => "none".to_string(),
-                _ => format!("{:.0}% grow", 100.0 * (1.0 - head(&p.growth, 17))),
-            }),
-        ),
-        Figure::GcBursts => (
-            ks(&a.bursts, &b.bursts),
-            both(&|p| format!("{} gcs", p.collections)),
-        ),
-        Figure::PhaseShape => (
-            curve_distance(&a.curve, &b.curve),
-            both(&|p| {
-                let at = |i: usize| p.curve.get(i).copied().unwrap_or(0.0) * 100.0;
-                format!("{:.0}>{:.0}>{:.0}%", at(4), at(9), at(19))
-            }),
-        ),
-        Figure::SizeRuns => (
-            share_distance(
-                ratio(a.size_repeats, a.allocs),
-                ratio(b.size_repeats, b.allocs),
-            ),
-            both(&|p| format!("{:.0}% same", 100.0 * ratio(p.size_repeats, p.allocs))),
-        ),
-        Figure::FreeCohorts => (
-            share_distance(
-                ratio(a.cohort_frees, a.long_frees),
-                ratio(b.cohort_frees, b.long_frees),
-            ),
-            both(&|p| format!("{:.0}% cohort", 100.0 * ratio(p.cohort_frees, p.long_frees))),
-        ),
+        Figure::ReallocGrowth => match p.reallocs {
+            0 => "none".to_string(),
+            _ => percent(1.0 - head(&p.growth, 17), "grow"),
+        },
+        Figure::GcBursts => format!("{} gcs", p.collections),
+        Figure::PhaseShape => {
+            let at = |i: usize| p.curve.get(i).copied().unwrap_or(0.0) * 100.0;
+            format!("{:.0}>{:.0}>{:.0}%", at(4), at(9), at(19))
+        }
+        Figure::SizeRuns => percent(ratio(p.size_repeats, p.allocs), "same"),
+        Figure::FreeCohorts => percent(ratio(p.cohort_frees, p.long_frees), "cohort"),
         // Allocations that get a block of their size freed within the last 16 allocations
         // (bins 0..=4 hold ages 0..=15): memory still in cache.
-        Figure::BlockReuse => (
-            ks(&a.reuse, &b.reuse),
-            both(&|p| format!("{:.0}% <16", 100.0 * head(&p.reuse, 5))),
-        ),
+        Figure::BlockReuse => percent(head(&p.reuse, 5), "<16"),
         // Long-lived frees whose block was born within 64 allocations of the previous one's
         // (bins 0..=6 hold gaps 0..=63).
-        Figure::FreeGaps => (
-            ks(&a.long_gaps, &b.long_gaps),
-            both(&|p| format!("{:.0}% <64", 100.0 * head(&p.long_gaps, 7))),
-        ),
-        Figure::PoolChurn => (
-            magnitude(churn(a), churn(b)),
-            both(&|p| format!("{:.1}/1000 full", churn(p))),
-        ),
-        Figure::OpOrder => (
-            share_distance(op_miss_rate(a), op_miss_rate(b)),
-            both(&|p| format!("{:.1}% missed", 100.0 * op_miss_rate(p))),
-        ),
-    };
-    (d, va, vb)
+        Figure::FreeGaps => percent(head(&p.long_gaps, 7), "<64"),
+        Figure::PoolChurn => format!("{:.1}/1000 full", churn(p)),
+        Figure::OpOrder => format!("{:.1}% missed", 100.0 * op_miss_rate(p)),
+    }
 }
 
 #[cfg(test)]
