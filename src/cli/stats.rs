@@ -2,7 +2,7 @@
 //! stream, synthetic or recorded.
 
 use crate::trace::source::{refuse_spec_flags, summarize_with, Source};
-use crate::workload::{Checker, EventSource as _, Summary};
+use crate::workload::validate::{summarize_checked, CheckedSummary};
 use clap::Args;
 use std::io::Write as _;
 use std::path::Path;
@@ -107,21 +107,27 @@ fn stats_trace(path: &Path, json: bool, allow_malformed: bool) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    if args.trace.is_none() && args.workload.is_none() {
-        // `stats --compare trace:a my.pbt`: --compare takes every name after it.
-        if let [.., last] = args.compare.as_slice() {
-            if args.compare.len() >= 2 {
-                anyhow::bail!(
-                    "no stream to report on: --compare took every name after it ({}); put \
-                     the trace to report on before --compare (`stats {last} --compare …`), or \
-                     give --workload",
-                    args.compare.join(", ")
-                );
-            }
-        }
-        anyhow::bail!("give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on");
+/// Neither a trace nor `--workload`: refused, naming what `--compare` took when it swallowed
+/// the trace meant as the subject (`stats --compare trace:a my.pbt`).
+fn refuse_missing_subject(args: &StatsArgs) -> anyhow::Result<()> {
+    if args.trace.is_some() || args.workload.is_some() {
+        return Ok(());
     }
+    if let [.., last] = args.compare.as_slice() {
+        if args.compare.len() >= 2 {
+            anyhow::bail!(
+                "no stream to report on: --compare took every name after it ({}); put \
+                 the trace to report on before --compare (`stats {last} --compare …`), or \
+                 give --workload",
+                args.compare.join(", ")
+            );
+        }
+    }
+    anyhow::bail!("give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on");
+}
+
+pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    refuse_missing_subject(&args)?;
     // What the positional and --compare name is a trace (their help says TRACE): a device or
     // a folder there is said to be one, not read as a workload spec.
     for t in args.trace.iter().chain(&args.compare) {
@@ -145,30 +151,19 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         Source::Synthetic { workload, .. } => workload.with(args.spec.overrides()),
     };
     let started = Instant::now();
-    let mut stream = w.stream();
-    let info = stream.info().clone();
-    // Checked in the same pass: cheap next to generation, and it catches a broken
-    // generator before anyone benchmarks with it.
-    let mut checker = Checker::new(info.phases.len());
-    let mut broken = None;
     // Default scales take milliseconds; a huge --scale shows progress on a terminal.
     let mut progress = super::progress::EventProgress::on_stderr();
-    let mut seen = 0u64;
-    let summary = Summary::from_events(stream.by_ref().inspect(|&e| {
-        if broken.is_none() {
-            broken = checker.check(e).err();
-        }
-        seen += 1;
-        progress.update(seen);
-    }));
+    let checked = summarize_checked(&w, |seen| progress.update(seen));
     progress.finish();
-    for note in stream.notes() {
+    let CheckedSummary {
+        info,
+        summary,
+        notes,
+    } = checked?;
+    for note in &notes {
         crate::stderr_line!("warning: {note}");
     }
     let elapsed = started.elapsed();
-    if let Some(err) = broken {
-        anyhow::bail!("workload `{}` produced a malformed stream: {err}", w.name);
-    }
     if args.json {
         let doc = serde_json::json!({ "stream": info, "summary": summary });
         writeln!(

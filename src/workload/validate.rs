@@ -121,6 +121,45 @@ pub fn validate(
     Ok(c.finish())
 }
 
+/// A synthetic workload's stream, summarised and checked in one pass (`pybench stats
+/// --workload`): checking is cheap next to generation, and catches a broken generator
+/// before anyone benchmarks with it.
+pub struct CheckedSummary {
+    pub info: super::StreamInfo,
+    pub summary: super::Summary,
+    /// The generator's notes (a stream cut at its limit, …), never to be kept silent.
+    pub notes: Vec<String>,
+}
+
+/// Generates `w`'s stream once, summarising and checking it; `progress` is told the count of
+/// events seen after each one. A stream that breaks a rule is an error naming the workload.
+pub fn summarize_checked(
+    w: &super::Workload,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<CheckedSummary> {
+    use super::EventSource as _;
+    let mut stream = w.stream();
+    let info = stream.info().clone();
+    let mut checker = Checker::new(info.phases.len());
+    let mut broken = None;
+    let mut seen = 0u64;
+    let summary = super::Summary::from_events(stream.by_ref().inspect(|&e| {
+        if broken.is_none() {
+            broken = checker.check(e).err();
+        }
+        seen += 1;
+        progress(seen);
+    }));
+    if let Some(err) = broken {
+        anyhow::bail!("workload `{}` produced a malformed stream: {err}", w.name);
+    }
+    Ok(CheckedSummary {
+        info,
+        summary,
+        notes: stream.notes(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +209,19 @@ mod tests {
             validate([Event::Gc(3)], 0),
             Err(StreamError::BadGeneration { .. })
         ));
+    }
+
+    #[test]
+    fn a_checked_summary_counts_every_event_of_the_stream_and_reports_each() {
+        let w = crate::workload::Workload::builtin("dicts").unwrap();
+        let mut last = 0;
+        let checked = summarize_checked(&w, |seen| {
+            assert_eq!(seen, last + 1, "told after each event, in order");
+            last = seen;
+        })
+        .unwrap();
+        let events = w.stream().count() as u64;
+        assert_eq!(checked.summary.events, events);
+        assert_eq!(last, events);
     }
 }
