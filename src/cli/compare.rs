@@ -109,39 +109,10 @@ fn fraction(pct: f64, flag: &str) -> anyhow::Result<f64> {
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
-    }
-    // Refused rather than clamped: `-5` or `nan` would silently mean 0, `inf` no memory
-    // regression ever, the report saying "more than inf GiB".
-    if !(args.memory_floor.is_finite() && args.memory_floor >= 0.0) {
-        anyhow::bail!(
-            "--memory-floor must be a size in KiB, 0 or more, got {}",
-            args.memory_floor
-        );
-    }
-    let settings = Settings {
-        threshold: fraction(args.threshold, "threshold")?,
-        memory_threshold: fraction(args.memory_threshold, "memory-threshold")?,
-        counter_threshold: fraction(args.counter_threshold, "counter-threshold")?,
-        memory_floor: args.memory_floor * 1024.0,
-        alpha: args.alpha,
-        resamples: args.resamples as usize,
-        allow_mismatch: args.allow_mismatch,
-        shared_only: args.shared_only,
-        fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
-        relative_to: args.relative_to,
-    };
+    let settings = settings(&args)?;
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;
-    let warnings = [
-        compare::cpu_warning(&baseline, &current),
-        compare::build_warning(&baseline, &current),
-        compare::reporting_warning(&baseline, &current),
-        compare::arena_warning(&baseline, &current),
-    ];
-    let streams = compare::stream_warnings(&baseline, &current);
-    for w in warnings.into_iter().flatten().chain(streams) {
+    for w in compare::mismatch_warnings(&baseline, &current) {
         crate::stderr_line!("{w}");
     }
     let cmp = compare::compare(&baseline, &current, &settings)?;
@@ -181,6 +152,34 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     summary?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The comparison's settings from its flags, refusing values that would silently mean
+/// something else.
+fn settings(args: &CompareArgs) -> anyhow::Result<Settings> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        anyhow::bail!("--alpha must be in (0, 1), got {}", args.alpha);
+    }
+    // Refused rather than clamped: `-5` or `nan` would silently mean 0, `inf` no memory
+    // regression ever, the report saying "more than inf GiB".
+    if !(args.memory_floor.is_finite() && args.memory_floor >= 0.0) {
+        anyhow::bail!(
+            "--memory-floor must be a size in KiB, 0 or more, got {}",
+            args.memory_floor
+        );
+    }
+    Ok(Settings {
+        threshold: fraction(args.threshold, "threshold")?,
+        memory_threshold: fraction(args.memory_threshold, "memory-threshold")?,
+        counter_threshold: fraction(args.counter_threshold, "counter-threshold")?,
+        memory_floor: args.memory_floor * 1024.0,
+        alpha: args.alpha,
+        resamples: args.resamples as usize,
+        allow_mismatch: args.allow_mismatch,
+        shared_only: args.shared_only,
+        fail_on: args.fail_on.iter().map(|g| g.class()).collect(),
+        relative_to: args.relative_to.clone(),
+    })
 }
 
 /// Appends the Markdown report to `$GITHUB_STEP_SUMMARY`, when it is set (GitHub Actions).

@@ -93,6 +93,23 @@ pub fn reporting_warning(baseline: &RunResults, current: &RunResults) -> Option<
     }
 }
 
+/// Every warning about two runs that may not measure the same thing (CPU model, pybench
+/// build, reporting, arena placement, the streams replayed), in the order `compare` prints
+/// them on stderr before its report.
+pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
+    let single = [
+        cpu_warning(baseline, current),
+        build_warning(baseline, current),
+        reporting_warning(baseline, current),
+        arena_warning(baseline, current),
+    ];
+    single
+        .into_iter()
+        .flatten()
+        .chain(stream_warnings(baseline, current))
+        .collect()
+}
+
 /// One warning per workload both runs replayed as different streams: a changed built-in
 /// model (e.g. the loop bodies `tuples`, `numbers` and `instances` got on 2026-12-01),
 /// another `--scale` or trace, so the workload's differences are not the allocators'. Where

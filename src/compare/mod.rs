@@ -47,8 +47,8 @@ mod verdict;
 use caveats::parameter_notes;
 use caveats::Skipped;
 pub use caveats::{
-    arena_warning, build_warning, build_warning_for, cpu_warning, reporting_warning,
-    stream_warnings,
+    arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
+    reporting_warning, stream_warnings,
 };
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
