@@ -71,53 +71,7 @@ fn domain_mask(names: &[String]) -> anyhow::Result<(u8, Vec<String>)> {
 }
 
 pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
-    if args.program.is_empty() {
-        anyhow::bail!(
-            "no program to record; usage: pybench record [-o FILE] -- python3 script.py ARGS…"
-        );
-    }
-    // `-` is standard output for `gen` and `convert`; here the program writes there too, and
-    // its output would land inside the trace.
-    anyhow::ensure!(
-        args.out.as_deref() != Some(std::path::Path::new("-")),
-        "-o - would put the trace on standard output, where the program writes too; give -o FILE"
-    );
-    let (mask, domains) = domain_mask(&args.domains)?;
-    if let Some(name) = &args.name {
-        super::guard::check_label("--name", name)?;
-    }
-    let (name, out) = name_and_output(&args);
-    // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
-    super::guard::refuse_overwriting_inputs(
-        &[("-o", &out)],
-        &super::guard::program_inputs(&args.program),
-    )?;
-    let flag = if args.out.is_some() {
-        "-o"
-    } else {
-        "the default output"
-    };
-    super::guard::refuse_replacing(flag, &out, args.force)?;
-    let meta = Meta {
-        source: "recorded".into(),
-        name: name.clone(),
-        command: args
-            .program
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        domains,
-        ..Meta::default()
-    };
-    let opts = Options {
-        program: args.program.clone(),
-        out: out.clone(),
-        domains: mask,
-        pace: args.pace,
-        defer: args.defer,
-        launch: Launch::Own,
-        timeout: args.timeout,
-    };
+    let (opts, meta) = request(&args)?;
     if let Some(w) = environment_warning(&opts.launch) {
         crate::stderr_line!("pybench: warning: {w}");
     }
@@ -141,9 +95,63 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         crate::stderr_line!("pybench: warning: {w}");
     }
     if !args.quiet {
-        print_summary(&rec, &out, code)?;
+        print_summary(&rec, &opts.out, code)?;
     }
     Ok(ExitCode::from(code))
+}
+
+/// The recording's options and the trace's header from the flags, refused before the program
+/// runs when they cannot give a trace the user would want (no program, `-o -`, an output
+/// that is one of the program's inputs or an existing file without `--force`).
+fn request(args: &RecordArgs) -> anyhow::Result<(Options, Meta)> {
+    if args.program.is_empty() {
+        anyhow::bail!(
+            "no program to record; usage: pybench record [-o FILE] -- python3 script.py ARGS…"
+        );
+    }
+    // `-` is standard output for `gen` and `convert`; here the program writes there too, and
+    // its output would land inside the trace.
+    anyhow::ensure!(
+        args.out.as_deref() != Some(std::path::Path::new("-")),
+        "-o - would put the trace on standard output, where the program writes too; give -o FILE"
+    );
+    let (mask, domains) = domain_mask(&args.domains)?;
+    if let Some(name) = &args.name {
+        super::guard::check_label("--name", name)?;
+    }
+    let (name, out) = name_and_output(args);
+    // Before the program runs: `-o script.py -- python3 script.py` would replace the script.
+    super::guard::refuse_overwriting_inputs(
+        &[("-o", &out)],
+        &super::guard::program_inputs(&args.program),
+    )?;
+    let flag = if args.out.is_some() {
+        "-o"
+    } else {
+        "the default output"
+    };
+    super::guard::refuse_replacing(flag, &out, args.force)?;
+    let meta = Meta {
+        source: "recorded".into(),
+        name,
+        command: args
+            .program
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        domains,
+        ..Meta::default()
+    };
+    let opts = Options {
+        program: args.program.clone(),
+        out,
+        domains: mask,
+        pace: args.pace,
+        defer: args.defer,
+        launch: Launch::Own,
+        timeout: args.timeout,
+    };
+    Ok((opts, meta))
 }
 
 /// The trace's name (`--name`, else the output's stem, else `trace`) and its output file
