@@ -210,14 +210,7 @@ pub fn validate(
         .collect();
 
     // Rank and judge only the allocators measured on both sides, so the rankings compare.
-    let both: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            let s = &all[i];
-            [&s.replay_warm, &s.real_time, &s.replay_rss, &s.real_rss]
-                .iter()
-                .all(|v| !v.is_empty())
-        })
-        .collect();
+    let both = measured_on_both_sides(&all);
     let pick = |f: Figure| -> Vec<Vec<f64>> { both.iter().map(|&i| f(&all[i]).clone()).collect() };
     let (real_time, real_rss) = (pick(|s| &s.real_time), pick(|s| &s.real_rss));
     let time = agreement(&pick(predicted), &real_time, ALPHA);
@@ -229,25 +222,7 @@ pub fn validate(
     assign_ranks(&mut rows, &both);
 
     let judged: Vec<&ValidationRow> = both.iter().map(|&i| &rows[i]).collect();
-    let mut disagreements = Vec::new();
-    let mut indistinguishable = Vec::new();
-    let time_words = Words {
-        what: "time",
-        better: "faster",
-        show: |v| format!("{v:.3} s"),
-        replay: |r| (r.replay_time_s, r.replay_time_ci),
-        real: |r| (r.real_wall_s, r.real_wall_ci),
-    };
-    let memory_words = Words {
-        what: "memory",
-        better: "leaner",
-        show: |v| crate::report::summary::human(v, true),
-        replay: |r| (r.replay_peak_rss, r.replay_rss_ci),
-        real: |r| (r.real_peak_rss, r.real_rss_ci),
-    };
-    for (g, words) in [(&time, &time_words), (&memory, &memory_words)] {
-        words.describe(g, &judged, &mut disagreements, &mut indistinguishable);
-    }
+    let (disagreements, indistinguishable) = pairs_in_words(&time, &memory, &judged);
     let counts = |g: &Agreement| {
         [
             g.count(Verdict::Agree),
@@ -272,6 +247,48 @@ pub fn validate(
         time_cold: time_cold.map(|g| summarise(&g, counts)),
         time_warm: time_warm.map(|g| summarise(&g, counts)),
     }
+}
+
+/// The allocators (indices into `all`) with both a replay and a real figure of time and of
+/// memory.
+fn measured_on_both_sides(all: &[Samples]) -> Vec<usize> {
+    (0..all.len())
+        .filter(|&i| {
+            let s = &all[i];
+            [&s.replay_warm, &s.real_time, &s.replay_rss, &s.real_rss]
+                .iter()
+                .all(|v| !v.is_empty())
+        })
+        .collect()
+}
+
+/// The pairs the replay ranks against the program's runs, in sentences: those it orders the
+/// other way (disagreements) and those the runs cannot tell apart, for time then memory.
+fn pairs_in_words(
+    time: &Agreement,
+    memory: &Agreement,
+    judged: &[&ValidationRow],
+) -> (Vec<String>, Vec<String>) {
+    let mut disagreements = Vec::new();
+    let mut indistinguishable = Vec::new();
+    let time_words = Words {
+        what: "time",
+        better: "faster",
+        show: |v| format!("{v:.3} s"),
+        replay: |r| (r.replay_time_s, r.replay_time_ci),
+        real: |r| (r.real_wall_s, r.real_wall_ci),
+    };
+    let memory_words = Words {
+        what: "memory",
+        better: "leaner",
+        show: |v| crate::report::summary::human(v, true),
+        replay: |r| (r.replay_peak_rss, r.replay_rss_ci),
+        real: |r| (r.real_peak_rss, r.real_rss_ci),
+    };
+    for (g, words) in [(time, &time_words), (memory, &memory_words)] {
+        words.describe(g, judged, &mut disagreements, &mut indistinguishable);
+    }
+    (disagreements, indistinguishable)
 }
 
 fn summarise(g: &Agreement, counts: impl Fn(&Agreement) -> [usize; 3]) -> PredictorAgreement {
