@@ -273,48 +273,11 @@ fn parse_ldconfig(cache: &str, minor: u8) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Why `path` cannot be a shared library, before the loader is asked (its messages for a
-/// folder or a FIFO — "cannot read file data", or a wait — say less, and for a text file or
-/// a static `.a` — "file too short", "invalid ELF header" after the path again — say neither
-/// what the file is nor what to pass): one rule for every `--libpython` and `--preload`.
-pub fn check_library_file(path: &Path) -> Result<(), String> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(match std::fs::symlink_metadata(path) {
-                Ok(_) => "a symbolic link to a file that does not exist".to_string(),
-                Err(_) => "no such file".to_string(),
-            })
-        }
-        Err(e) => return Err(e.to_string()),
-        Ok(m) if m.is_dir() => return Err("a folder, not a shared library".to_string()),
-        Ok(m) if !m.is_file() => {
-            return Err("not a regular file (a shared library is one)".to_string())
-        }
-        Ok(_) => {}
-    }
-    let mut head = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .map_err(|e| e.to_string())?;
-    library_kind(&head[..n])
-}
-
-/// Whether a file starting with `head` is an ELF object (which the loader then judges).
-fn library_kind(head: &[u8]) -> Result<(), String> {
-    if head.starts_with(b"\x7fELF") {
-        Ok(())
-    } else if head.starts_with(b"!<arch>\n") {
-        Err("a static library (an `ar` archive), not a shared library: pass the `.so`".to_string())
-    } else {
-        Err("not a shared library (no ELF header)".to_string())
-    }
-}
-
 /// Reads the version (`3.11.7`) a libpython reports through `Py_GetVersion()`, which only
 /// formats compile-time strings and is safe before initialisation. The library is opened with
 /// `RTLD_LAZY | RTLD_LOCAL` and closed again; nothing of it runs but that function.
 pub fn probe_version(path: &Path) -> Result<String, String> {
-    check_library_file(path)?;
+    crate::sys::library_file::check_library_file(path)?;
     let c_path = dlopen_name(path)?;
     // SAFETY: dlopen with a valid C string; libpython has no constructors that need setup.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
@@ -455,18 +418,6 @@ mod tests {
             "--libpython /x/libpython3.12.so is CPython 3.12.1, not 3.10 or 3.11 \
              (-a cpython:3.10,cpython:3.11); pass one of those"
         );
-    }
-
-    #[test]
-    fn files_that_are_no_shared_library_say_what_they_are() {
-        assert_eq!(library_kind(b"\x7fELF\x02\x01\x01\0"), Ok(()));
-        assert!(library_kind(b"!<arch>\n")
-            .unwrap_err()
-            .contains("static library"));
-        assert!(library_kind(b"hello\n")
-            .unwrap_err()
-            .contains("no ELF header"));
-        assert!(library_kind(b"").unwrap_err().contains("no ELF header"));
     }
 
     #[test]

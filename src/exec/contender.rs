@@ -292,7 +292,7 @@ fn preloaded(
     }
     // A text file, a folder or a static `.a` is no library at all, which "does not define
     // malloc" would not tell.
-    if let Err(reason) = crate::alloc::libpython::check_library_file(path) {
+    if let Err(reason) = crate::sys::library_file::check_library_file(path) {
         return Err(ContenderError::NotLoadable {
             name: name.to_string(),
             path: path.display().to_string(),

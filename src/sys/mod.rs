@@ -13,6 +13,7 @@ pub mod cache_probe;
 pub mod channel;
 pub mod fs;
 pub mod hypervisor;
+pub mod library_file;
 pub(crate) mod mem;
 pub(crate) mod parked;
 pub mod perf;

@@ -17,7 +17,7 @@ pub(super) fn resolve_allocators(
     if let Some(p) = &req.alloc.libpython {
         // Checked whether or not a cpython:3.X is in the run: a typo must not pass
         // silently into a run that then measures something else than asked.
-        crate::alloc::libpython::check_library_file(p)
+        crate::sys::library_file::check_library_file(p)
             .map_err(|why| anyhow::anyhow!("--libpython {}: {why}", p.display()))?;
     }
     let (allocators, skipped) = select_allocators(&req.allocators, pythons, &req.alloc)?;
