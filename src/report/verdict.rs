@@ -212,7 +212,16 @@ pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()>
              the others), not a contender to rank against; this run's allocators: {listed}"
         );
     }
-    anyhow::bail!("--reference {asked}: not one of this run's allocators ({listed})")
+    // An empty name printed as "--reference : not one …"; a typo was left to be spotted in
+    // the list (until 2026-12-05).
+    anyhow::ensure!(
+        !asked.trim().is_empty(),
+        "--reference is empty: name one of this run's allocators ({listed})"
+    );
+    anyhow::bail!(
+        "--reference {asked}: not one of this run's allocators ({listed}){}",
+        crate::suggest::did_you_mean(asked, rows.iter().copied())
+    )
 }
 
 /// Whether `asked` names an allocator of the run (for a clear error before printing).

@@ -74,3 +74,44 @@ fn an_empty_workload_or_trace_name_is_said_to_be_empty() {
     }
     assert_eq!(std::fs::read_dir(&*tmp).unwrap().count(), 0);
 }
+
+/// `--reference ''` printed "--reference : not one of this run's allocators", and a typo of
+/// one of them was left to be spotted in the list; `--csv ''` said "--csv  cannot be written:
+///  is not a file name", two blanks where the name should be.
+#[test]
+fn an_empty_or_mistyped_reference_or_export_is_named_for_what_it_is() {
+    let tmp = tempdir("empty-reference");
+    let run = |extra: &[&str]| {
+        let mut cmd = pybench();
+        cmd.args([
+            "run",
+            "-w",
+            "dicts",
+            "--scale",
+            "1000",
+            "-a",
+            "system,jemalloc",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(&*tmp);
+        refusal(&mut cmd)
+    };
+    assert_eq!(
+        run(&["--reference", ""]),
+        "pybench: error: --reference is empty: name one of this run's allocators (system, \
+         jemalloc)"
+    );
+    assert_eq!(
+        run(&["--reference", "jemaloc"]),
+        "pybench: error: --reference jemaloc: not one of this run's allocators (system, \
+         jemalloc) (did you mean `jemalloc`?)"
+    );
+    for flag in ["--csv", "--json", "--markdown"] {
+        assert_eq!(
+            run(&[flag, ""]),
+            format!("pybench: error: {flag} is empty: give a file name, or - for stdout")
+        );
+    }
+    assert_eq!(std::fs::read_dir(&*tmp).unwrap().count(), 0);
+}
