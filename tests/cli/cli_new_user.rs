@@ -115,3 +115,21 @@ fn an_empty_or_mistyped_reference_or_export_is_named_for_what_it_is() {
     }
     assert_eq!(std::fs::read_dir(&*tmp).unwrap().count(), 0);
 }
+
+/// `run --help` gave `--scale`, `--seed` and `--python` no default (they "override the
+/// specs"), so a new user could not tell what a run uses without them.
+#[test]
+fn the_spec_overrides_say_where_their_default_comes_from() {
+    let out = pybench().args(["run", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for flag in ["--scale <", "--seed <", "--python <"] {
+        let start = help
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} in {help}"));
+        // The flag's text runs to the next option's line.
+        let rest = &help[start..];
+        let end = rest[1..].find("\n  -").map_or(rest.len(), |e| e + 1);
+        let text = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("default: each spec's own"), "{text}");
+    }
+}
