@@ -39,6 +39,10 @@ pub enum AllocError {
     /// `-a ''`, `-a ,`: names given, none of them an allocator.
     #[error("no allocator named (the list is empty); valid names: {}", VALID_NAMES)]
     Empty,
+    /// `-a system,,jemalloc`, `-a system,`: an empty name beside others, a typo to be
+    /// refused rather than dropped.
+    #[error("{}", empty_name(.value))]
+    EmptyName { value: String },
     #[error("bad allocator `{name}`: {reason}")]
     BadArgument { name: String, reason: String },
     #[error("allocator {name} is not available: {reason}")]
@@ -47,6 +51,19 @@ pub enum AllocError {
     Cpython(#[from] CpythonError),
     #[error("cannot map the null allocator's scratch area: {0}")]
     Null(std::io::Error),
+}
+
+/// The message of [`AllocError::EmptyName`]: the value quoted where it shows the stray comma,
+/// said in words where it is all blank (two backticks would show nothing).
+fn empty_name(value: &str) -> String {
+    if value.trim().is_empty() {
+        "an empty allocator name beside the others: leave it out, or name an allocator".into()
+    } else {
+        format!(
+            "an empty allocator name in `{value}` (two commas in a row, or one at an end): \
+             name an allocator between every two commas"
+        )
+    }
 }
 
 /// What `pybench list allocators` shows for one allocator.

@@ -159,36 +159,45 @@ impl AllocatorSpec {
     /// Values given but naming nothing (`-a ''`, `-a ,`) are an error, not the default list:
     /// the user meant to name something.
     pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<AllocatorSpec>, AllocError> {
-        let names = Self::split_list(values);
-        if names.is_empty() && !values.is_empty() {
-            return Err(AllocError::Empty);
-        }
-        names.iter().map(|n| n.parse()).collect()
+        Self::split_list(values)?
+            .iter()
+            .map(|n| n.parse())
+            .collect()
     }
 
     /// The names of a list of `-a` values, split as [`parse_list`](Self::parse_list) splits
-    /// them, trimmed, empty ones dropped: for callers that treat each name's error apart.
-    pub fn split_list<S: AsRef<str>>(values: &[S]) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for v in values {
+    /// them, trimmed: for callers that treat each name's error apart. A list naming nothing
+    /// is [`AllocError::Empty`]; an empty name beside others (`system,,jemalloc`,
+    /// `system,`) is [`AllocError::EmptyName`] — until 2026-12-05 it was dropped without a
+    /// word, so a name lost to a typo went unmeasured.
+    pub fn split_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<String>, AllocError> {
+        let mut names: Vec<(String, usize)> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
             for piece in v.as_ref().split(',') {
                 let continues_geometry = ["arena=", "pool=", "keep_spare="]
                     .iter()
                     .any(|k| piece.trim_start().starts_with(k));
                 match names.last_mut() {
-                    Some(last) if continues_geometry && last.starts_with("pymalloc:") => {
+                    Some((last, _)) if continues_geometry && last.starts_with("pymalloc:") => {
                         last.push(',');
                         last.push_str(piece);
                     }
-                    _ => names.push(piece.to_string()),
+                    _ => names.push((piece.to_string(), i)),
                 }
             }
         }
-        names
-            .iter()
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect()
+        if !values.is_empty() && names.iter().all(|(n, _)| n.trim().is_empty()) {
+            return Err(AllocError::Empty);
+        }
+        if let Some((_, i)) = names.iter().find(|(n, _)| n.trim().is_empty()) {
+            return Err(AllocError::EmptyName {
+                value: values[*i].as_ref().to_string(),
+            });
+        }
+        Ok(names
+            .into_iter()
+            .map(|(n, _)| n.trim().to_string())
+            .collect())
     }
 }
 

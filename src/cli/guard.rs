@@ -146,6 +146,10 @@ pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
 /// directory, a path whose folder is missing or is not a folder, or one in a folder that
 /// takes no new file (`sys::atomic_file::probe`).
 pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
+    // `--csv ''` said "--csv  cannot be written:  is not a file name" (until 2026-12-05).
+    if path.as_os_str().is_empty() {
+        anyhow::bail!("{flag} is empty: give a file name, or - for stdout");
+    }
     if path.is_dir() {
         anyhow::bail!("{flag} {} is a directory", path.display());
     }

@@ -54,15 +54,17 @@ pub struct RunArgs {
     /// With --precision: the most throughput processes a workload may get.
     #[arg(long, value_name = "N", default_value_t = 200, requires = "precision", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_repetitions: u32,
-    /// Allocation requests to model per workload (overrides the specs; a trace replays as
-    /// recorded, so a run of traces alone refuses it).
+    /// Allocation requests to model per workload (overrides the specs; default: each spec's
+    /// own, the `scale` column of `pybench list workloads`; a trace replays as recorded, so a
+    /// run of traces alone refuses it).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
-    /// Seed of the workload generators (overrides the specs; refused by a run of traces
-    /// alone, as --scale).
+    /// Seed of the workload generators, 0 to 2^64−1 (overrides the specs; default: each
+    /// spec's own, 0 where it sets none; refused by a run of traces alone, as --scale).
     #[arg(long)]
     seed: Option<u64>,
-    /// CPython version to model, 3.8 … 3.13 (overrides the specs).
+    /// CPython version to model, 3.8 … 3.13 (overrides the specs; default: each spec's own,
+    /// 3.11 where it sets none).
     #[arg(long, value_name = "3.X")]
     python: Option<PyVersion>,
     /// How much of each new block to write: none, header (16 bytes, like an object's

@@ -117,11 +117,11 @@ pub fn parse_allocators(
     preloads: &[String],
 ) -> anyhow::Result<Vec<AllocatorSpec>> {
     let mut specs = Vec::new();
-    let listed = AllocatorSpec::split_list(names);
-    if listed.is_empty() && !names.is_empty() {
+    let listed = match AllocatorSpec::split_list(names) {
         // `-a ''` named nothing; it must not mean the default list.
-        return Err(ContenderError::Empty.into());
-    }
+        Err(AllocError::Empty) => return Err(ContenderError::Empty.into()),
+        other => other?,
+    };
     for name in listed {
         match name.parse::<AllocatorSpec>() {
             Ok(spec) => specs.push(spec),

@@ -234,15 +234,17 @@ pub fn run_group(spec: &GroupSpec, timeout: Duration) -> Result<GroupSamples, St
         .map_err(|e| format!("unreadable result from the throughput process: {e}"))
 }
 
-/// ", ETA N s" for a progress line once `done` of `total` steps took `elapsed`, at the pace so
-/// far; nothing before the first step is done (no figure to go on). Shared by `run`'s cells
-/// and `validate`'s mutator repetitions.
+/// ", ETA 40 s" (or "25 min", "3 hours") for a progress line once `done` of `total` steps
+/// took `elapsed`, at the pace so far; nothing before the first step is done (no figure to go
+/// on). Shared by `run`'s cells and `validate`'s mutator repetitions. In seconds alone, an
+/// hours-long run read "ETA 14400 s" (until 2026-12-05), which nobody reads at a glance.
 pub fn eta(elapsed: Duration, done: usize, total: usize) -> String {
     if done == 0 {
         return String::new();
     }
     let per = elapsed.as_secs_f64() / done as f64;
-    format!(", ETA {:.0} s", per * total.saturating_sub(done) as f64)
+    let left = per * total.saturating_sub(done) as f64;
+    format!(", ETA {}", super::long_run::rough_duration(left))
 }
 
 /// Re-executes this binary as `pybench SUBCOMMAND ARG` and returns the last JSON line it
@@ -334,7 +336,10 @@ mod tests {
         // Nothing to go on before the first step ends.
         assert_eq!(eta(Duration::from_secs(7), 0, 5), "");
         // One of five took 15 minutes: four more at that pace.
-        assert_eq!(eta(Duration::from_secs(900), 1, 5), ", ETA 3600 s");
+        assert_eq!(eta(Duration::from_secs(900), 1, 5), ", ETA 60 min");
+        // Hours and days in their own units.
+        assert_eq!(eta(Duration::from_secs(3600), 1, 5), ", ETA 4 hours");
+        assert_eq!(eta(Duration::from_secs(86_400), 1, 3), ", ETA 2 days");
         // Four of five took 80 s: one more, 20 s; none left after the last.
         assert_eq!(eta(Duration::from_secs(80), 4, 5), ", ETA 20 s");
         assert_eq!(eta(Duration::from_secs(80), 5, 5), ", ETA 0 s");

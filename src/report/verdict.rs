@@ -212,7 +212,16 @@ pub fn check_reference(asked: &str, allocators: &[String]) -> anyhow::Result<()>
              the others), not a contender to rank against; this run's allocators: {listed}"
         );
     }
-    anyhow::bail!("--reference {asked}: not one of this run's allocators ({listed})")
+    // An empty name printed as "--reference : not one …"; a typo was left to be spotted in
+    // the list (until 2026-12-05).
+    anyhow::ensure!(
+        !asked.trim().is_empty(),
+        "--reference is empty: name one of this run's allocators ({listed})"
+    );
+    anyhow::bail!(
+        "--reference {asked}: not one of this run's allocators ({listed}){}",
+        crate::suggest::did_you_mean(asked, rows.iter().copied())
+    )
 }
 
 /// Whether `asked` names an allocator of the run (for a clear error before printing).
@@ -454,11 +463,16 @@ fn figures(v: &WorkloadVerdict, answer: bool) -> Vec<WideFigure> {
 /// Whether some interval of the verdict covers the rounds of a single throughput process only
 /// (`-r 1`): it then leaves out the spread between processes, usually the larger one. A net
 /// throughput's interval counts as much as a ratio's: a run of the reference alone has no
-/// ratio, yet prints an interval over one process's rounds.
+/// ratio, yet prints an interval over one process's rounds; so does the harness's line of a
+/// run of `-a null` alone (which had no warning until 2026-12-05).
 pub fn single_process(verdicts: &[WorkloadVerdict]) -> bool {
-    verdicts.iter().flat_map(|v| &v.entries).any(|e| {
-        e.speed.is_some_and(|s| s.processes == 1) || (e.net_ops.is_some() && e.processes == 1)
-    })
+    let harness_alone = |v: &WorkloadVerdict| {
+        v.entries.is_empty() && v.harness_ns.is_some() && v.harness_processes == 1
+    };
+    verdicts.iter().any(harness_alone)
+        || verdicts.iter().flat_map(|v| &v.entries).any(|e| {
+            e.speed.is_some_and(|s| s.processes == 1) || (e.net_ops.is_some() && e.processes == 1)
+        })
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 use super::digits::{estimate_decimals, mean_count};
 use super::model::RunResults;
 use super::summary::human;
-use super::verdict::{judge, ranking, sentence, Relation, Standing, WorkloadVerdict, DETAIL};
+use super::verdict::{
+    judge, ranking, sentence, single_process, Relation, Standing, WorkloadVerdict, DETAIL,
+};
 use crate::metrics::Id;
 use crate::stats::{median, Estimate};
 use std::fmt::Write as _;
@@ -96,11 +98,13 @@ fn harness_only(verdicts: &[WorkloadVerdict]) -> bool {
 
 /// What the columns mean (one paragraph, the same on the terminal and in summary.md).
 fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
+    let intervals = intervals_legend(verdicts);
     if harness_only(verdicts) {
-        return "-a null alone: only the harness was measured; each workload's line gives its \
-                own cost per event, the geometric mean over the throughput processes of each \
-                one's median with its 95 % interval"
-            .to_string();
+        return format!(
+            "-a null alone: only the harness was measured; each workload's line gives its \
+             own cost per event, the geometric mean over the throughput processes of each \
+             one's median; {intervals}"
+        );
     }
     let timer: Vec<f64> = results
         .cells
@@ -112,10 +116,22 @@ fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
         "net ops/s: events per second of CPU time net of the harness (null, measured in the same \
          process, round by round), geometric mean over the throughput processes of each one's \
          median; ×: throughput relative to the reference, paired round by round inside each \
-         process; every 95 % interval runs over the processes (Student's t), not the rounds; \
-         ★: the fastest, and every allocator it is not distinguishably faster than; \
+         process; {intervals}; ★: the fastest, and every allocator it is not distinguishably faster than; \
          p99−timer: 99th-percentile latency of one call minus one timing's own cost ({timer})"
     )
+}
+
+/// What the intervals run over. With one throughput process (`-r 1`, or a shard's share) they
+/// can only run over its rounds: the legend said "over the processes, not the rounds" there
+/// too until 2026-12-05, the opposite of what the table held.
+fn intervals_legend(verdicts: &[WorkloadVerdict]) -> &'static str {
+    if single_process(verdicts) {
+        "every 95 % interval runs over the throughput processes (Student's t), but where a \
+         workload had one process, over that process's rounds alone, leaving out the spread \
+         between processes (address layout, pages) that more processes (-r) would show"
+    } else {
+        "every 95 % interval runs over the processes (Student's t), not the rounds"
+    }
 }
 
 /// "dicts — 2580947 allocator events a pass (stream 321444d2fe79713c); 3 throughput process(es), 60

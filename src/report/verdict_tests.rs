@@ -51,6 +51,42 @@ fn one_process_of_the_reference_alone_is_a_single_process_verdict() {
 }
 
 #[test]
+fn the_harness_alone_in_one_process_is_a_single_process_verdict() {
+    // `run -a null -r 1`: its line's interval covers one process's rounds, as above, but no
+    // entry carried it, so the -r 1 warning and legend missed it.
+    let null = vec![1.0, 1.1, 0.9, 1.0];
+    let one = RunResults::of_cells(vec![cell("null", null.clone(), null)]);
+    let v = judge(&one, None);
+    assert!(
+        v[0].entries.is_empty() && v[0].harness_processes == 1,
+        "{v:?}"
+    );
+    assert!(single_process(&v));
+    let six: Vec<CellResult> = six_processes("w", |_| 4.0)
+        .into_iter()
+        .filter(|c| c.allocator == "null")
+        .collect();
+    assert!(!single_process(&judge(&RunResults::of_cells(six), None)));
+}
+
+#[test]
+fn the_legend_says_what_the_intervals_run_over() {
+    // With one process the table's intervals are over its rounds: the legend said "over the
+    // processes, not the rounds" there too.
+    let over_rounds = "where a workload had one process, over that process's rounds alone";
+    let render = |r: &RunResults| crate::report::verdict_table::render(r, None, Default::default());
+    let one = render(&twins(1.5));
+    assert!(one.contains(over_rounds), "{one}");
+    assert!(!one.contains("not the rounds"), "{one}");
+    let six = render(&RunResults::of_cells(six_processes("w", |_| 4.0)));
+    assert!(
+        six.contains("runs over the processes (Student's t), not the rounds"),
+        "{six}"
+    );
+    assert!(!six.contains(over_rounds), "{six}");
+}
+
+#[test]
 fn the_harness_is_read_from_the_allocators_cells_when_null_has_none() {
     // `validate` keeps no `null` cells, but every allocator's cell carries the null rounds
     // of its process: the line said "0 samples per allocator; harness (null) not measured".

@@ -151,6 +151,9 @@ impl Workload {
 
     /// A built-in workload by name.
     pub fn builtin(name: &str) -> Result<Self, SpecError> {
+        if name.trim().is_empty() {
+            return Err(SpecError::EmptyName);
+        }
         match BUILTINS.iter().find(|b| b.0 == name) {
             Some((n, src)) => Self::from_toml(&format!("workloads/{n}.toml"), src),
             None => Err(SpecError::UnknownWorkload {

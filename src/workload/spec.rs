@@ -46,6 +46,13 @@ pub enum SpecError {
         crate::suggest::did_you_mean(.name, super::BUILTINS.iter().map(|b| b.0))
     )]
     UnknownWorkload { name: String, available: String },
+    /// `-w dicts,,json`, `-w dicts,`, `-w ''`: was "unknown workload ``", which shows no name
+    /// and does not say where the empty one came from.
+    #[error(
+        "an empty workload name (two commas in a row, a comma at an end, or an empty \
+         argument): name a workload between every two commas"
+    )]
+    EmptyName,
 }
 
 /// The top-level keys of a spec file. Missing `python` means 3.11, missing `seed` means 0,

@@ -19,6 +19,7 @@ mod cli_flags;
 mod cli_interrupt;
 mod cli_merge_incomplete;
 mod cli_misnamed_allocators;
+mod cli_new_user;
 mod cli_precision;
 mod cli_run;
 mod cli_shard;

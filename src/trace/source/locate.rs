@@ -109,6 +109,12 @@ pub fn refuse_special_file(name: &str) -> anyhow::Result<()> {
 
 /// The file of a trace name or path.
 pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
+    // `--trace a.pbt,` or `--trace ''` said ": cannot open: No such file or directory".
+    anyhow::ensure!(
+        !name.trim().is_empty(),
+        "an empty trace name (two commas in a row, a comma at an end, or an empty argument): \
+         name a trace file between every two commas"
+    );
     let Some(short) = name.strip_prefix(PREFIX) else {
         refuse_pipe(Path::new(name))?;
         return Ok(PathBuf::from(name));
