@@ -13,19 +13,26 @@ none of their figures is an error (exit 1). Without pandas or matplotlib it says
 line (exit 2).
 """
 
+from __future__ import annotations  # the pd/plt hints below are not evaluated
+
 import argparse
 import sys
 from pathlib import Path
 
-try:
-    import matplotlib
 
-    matplotlib.use("Agg")  # files only, no display needed
-    import matplotlib.pyplot as plt
-    import pandas as pd
-except ImportError as e:
-    print(f"plot.py: needs pandas and matplotlib ({e}): pip install pandas matplotlib", file=sys.stderr)
-    sys.exit(2)
+def import_plotting() -> None:
+    """pandas and matplotlib, imported only once the arguments are read, so that `--help`
+    works without them; without them, one line and exit 2."""
+    global pd, plt
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display needed
+        import matplotlib.pyplot as plt
+        import pandas as pd
+    except ImportError as e:
+        print(f"plot.py: needs pandas and matplotlib ({e}): pip install pandas matplotlib", file=sys.stderr)
+        sys.exit(2)
 
 
 def bars(df: pd.DataFrame, metric: str, ylabel: str, out: Path) -> list:
@@ -75,6 +82,7 @@ def main() -> None:
     p.add_argument("csv", type=Path, help="a results.csv written by pybench run")
     p.add_argument("--out", type=Path, help="directory for the PNG files")
     args = p.parse_args()
+    import_plotting()
     out = args.out or args.csv.parent
     out.mkdir(parents=True, exist_ok=True)
 

@@ -401,3 +401,27 @@ fn plot_py_without_its_packages_says_which_in_one_line() {
          matplotlib"
     );
 }
+
+#[test]
+fn plot_py_help_needs_neither_pandas_nor_matplotlib() {
+    if !have("python3") {
+        return;
+    }
+    let tmp = tempdir("usage-plot-help");
+    // --help exited 2 asking for the packages, as it imported them before reading arguments.
+    std::fs::write(
+        tmp.join("matplotlib.py"),
+        "raise ImportError('No module named matplotlib')\n",
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .arg(script("plot.py"))
+        .arg("--help")
+        .env("PYTHONPATH", &*tmp)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout.starts_with("usage: plot.py"), "{stdout}");
+    assert!(stdout.contains("--out"), "{stdout}");
+}
