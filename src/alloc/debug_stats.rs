@@ -197,11 +197,11 @@ fn assignments(name: &str, value: usize) -> Option<Vec<(usize, usize)>> {
     match words[..] {
         [n, "arenas", "*", size, "bytes/arena"] => {
             let (n, size): (usize, usize) = (n.parse().ok()?, size.parse().ok()?);
-            (n * size == value).then(|| vec![(4, size)])
+            (n.checked_mul(size) == Some(value)).then(|| vec![(4, size)])
         }
         [n, "unused", "pools", "*", size, "bytes"] => {
             let (n, size): (usize, usize) = (n.parse().ok()?, size.parse().ok()?);
-            (n * size == value).then(|| vec![(8, n), (5, size)])
+            (n.checked_mul(size) == Some(value)).then(|| vec![(8, n), (5, size)])
         }
         _ => None,
     }
@@ -339,5 +339,24 @@ mod tests {
         ));
         assert!(DebugMallocStats::parse("Total = lots").is_err());
         assert!(DebugMallocStats::parse("").is_err());
+    }
+
+    /// A count × size that overflows is no product of the line's value, even where the
+    /// wrapped product equals it ((2^44 + 4) × 1 MiB wraps to 4 MiB): it used to be taken
+    /// in an optimised build and to panic in a debug one.
+    #[test]
+    fn a_product_that_overflows_is_refused() {
+        let text = FIXTURES[2].2;
+        let arenas = text.replacen("4 arenas * 1048576", "17592186044420 arenas * 1048576", 1);
+        assert_eq!(
+            DebugMallocStats::parse(&arenas).unwrap_err(),
+            ParseError::Missing("N arenas * SIZE bytes/arena")
+        );
+        let pools = (1usize << 50) + 17;
+        let unused = text.replacen("17 unused pools", &format!("{pools} unused pools"), 1);
+        assert_eq!(
+            DebugMallocStats::parse(&unused).unwrap_err(),
+            ParseError::Missing("N unused pools * SIZE bytes")
+        );
     }
 }

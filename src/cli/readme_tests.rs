@@ -4,7 +4,7 @@
 //! checked — what the command does with placeholders like `FILE` is for its own tests.
 //! The same documents' links are checked too: every `(#anchor)` must name one of the
 //! document's headings (README.md's table of contents is made of them) and every relative file
-//! link must exist.
+//! link must exist. Its Rust examples must be the crate root's doctests, which compile.
 
 use super::{grammar, Cli};
 use clap::FromArgMatches as _;
@@ -329,4 +329,51 @@ fn every_link_in_the_documents_leads_somewhere() {
         .flat_map(|(name, d)| dead_links(name, d))
         .collect();
     assert!(dead.is_empty(), "{}", dead.join("\n"));
+}
+
+/// The fenced `rust` blocks of `document`, each as its lines.
+fn rust_blocks(document: &str) -> Vec<Vec<&str>> {
+    let mut blocks = Vec::new();
+    let mut open: Option<Vec<&str>> = None;
+    for line in document.lines() {
+        match (&mut open, line.trim_start().starts_with("```")) {
+            (None, true) if line.trim() == "```rust" => open = Some(Vec::new()),
+            (Some(_), true) => blocks.extend(open.take()),
+            (Some(b), false) => b.push(line),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+/// The crate root's documentation (`src/lib.rs`), its `//! ` prefixes removed.
+fn crate_docs() -> Vec<&'static str> {
+    include_str!("../lib.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect()
+}
+
+/// README.md's Rust examples are not compiled where they stand; the crate root's doctests
+/// are. Each README example must be, line for line, a run of the crate docs' lines, so a
+/// changed API that breaks one breaks a doctest (the README's first example was checked by
+/// nothing before 2026-12-05).
+#[test]
+fn the_readmes_rust_examples_are_the_crate_docs_doctests() {
+    let docs = crate_docs();
+    let blocks = rust_blocks(DOCUMENTS[0].1);
+    assert_eq!(blocks.len(), 3, "the library section's three examples");
+    for b in blocks {
+        assert!(
+            docs.windows(b.len()).any(|w| w == b.as_slice()),
+            "README.md example not in src/lib.rs's docs:\n{}",
+            b.join("\n")
+        );
+    }
+    let changed = [
+        "use pybench::pymalloc::{Preset, Pymalloc};",
+        "let gone = 1;",
+    ];
+    assert!(!docs.windows(2).any(|w| w == changed), "the check can fail");
 }

@@ -97,7 +97,7 @@ impl Hook {
         if p.is_null() {
             return self.malloc(ctx, n);
         }
-        let Some(size) = self.engine.block_size(p.cast()) else {
+        let Some(size) = self.engine.owned_block_size(p.cast()) else {
             self.foreign += 1;
             let o = self.orig(ctx);
             return (o.realloc)(o.ctx, p, n);

@@ -154,9 +154,15 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
             fig.start_event
         );
     }
+    // Seeding maps and writes the recorded state: a report claiming more than the machine
+    // holds is refused in one line rather than left to the kernel's OOM killer.
+    let seed = seed_of(&fig.start);
+    let arena_bytes = (seed.arenas as u64).saturating_mul(geometry.arena_size() as u64);
+    let what = format!("seeding the recorded start state of {} arenas", seed.arenas);
+    crate::trace::limits::check_memory(arena_bytes, &what).map_err(|m| anyhow!("{shown}: {m}"))?;
     let mut engine = Pymalloc::new(geometry);
     let mut phantoms = engine
-        .seed_from(&seed_of(&fig.start))
+        .seed_from(&seed)
         .map_err(|e| anyhow!("{shown}: the start accounting cannot be seeded: {e}"))?;
     let seeded = DebugMallocStats::from(&engine.stats());
     let mut prehook = acc.prehook_frees.iter().peekable();

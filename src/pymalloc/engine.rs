@@ -177,7 +177,7 @@ impl Pymalloc {
         if p.is_null() {
             return self.malloc(n);
         }
-        let Some(size) = self.block_size(p) else {
+        let Some(size) = self.owned_block_size(p) else {
             if n > isize::MAX as usize {
                 return ptr::null_mut();
             }
@@ -207,14 +207,43 @@ impl Pymalloc {
         self.map.contains(p as usize)
     }
 
-    /// The size of the block holding `p` (its size class), or `None` when the engine does not
-    /// own `p`.
-    #[inline]
+    /// The block size of the pool holding `p`: the size class of any block it points into
+    /// (at its start or not). `None` when `p` lies in no pool serving a class: outside the
+    /// engine's arenas, in an empty or never-carved pool, or in the bytes an arena that is
+    /// not pool aligned holds before its first pool (which [`Self::owns`] still counts as
+    /// the arena's, as CPython's check does).
+    ///
+    /// Any pointer is safe to ask about. It used to read the header of the pool `p` rounds
+    /// down to, which for an arena's head bytes lies before the arena, in memory that need
+    /// not be mapped.
     pub fn block_size(&self, p: *const u8) -> Option<usize> {
+        let pool = self.pool_of(p);
+        if !self.owns(p) || !self.owns(pool.cast()) {
+            return None;
+        }
+        // SAFETY: the pool's header lies in one of our arenas: mapped memory of ours. In a
+        // pool never carved it holds stale or zero bytes, which the checks below reject.
+        let hdr = unsafe { &*pool };
+        let index = hdr.arenaindex as usize;
+        if index >= self.arenas.len() || hdr.count == 0 {
+            return None;
+        }
+        let a = self.arenas.get(index);
+        let carved = a.address <= pool as usize && (pool as usize) < a.pool_address;
+        (carved && (hdr.szidx as usize) < NUM_CLASSES).then(|| class_size(hdr.szidx as usize))
+    }
+
+    /// [`Self::block_size`] for the engine's own paths, which pass live blocks only: one
+    /// ownership lookup and the header read.
+    ///
+    /// # Safety
+    /// `p` is a live block of this engine or a pointer the engine does not own.
+    #[inline]
+    pub(crate) unsafe fn owned_block_size(&self, p: *const u8) -> Option<usize> {
         if !self.owns(p) {
             return None;
         }
-        // SAFETY: p is inside one of our arenas, so its pool header is mapped memory of ours.
+        // SAFETY: p is a live block of ours, so its pool header is mapped memory of ours.
         let pool = unsafe { &*self.pool_of(p) };
         Some(class_size(pool.szidx as usize))
     }

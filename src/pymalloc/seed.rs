@@ -33,9 +33,11 @@ pub struct Seed {
 }
 
 impl Seed {
-    /// Pools in use over all classes.
+    /// Pools in use over all classes (saturating: a seed's figures may come from a file).
     pub fn pools(&self) -> usize {
-        self.classes.iter().map(|c| c.pools).sum()
+        self.classes
+            .iter()
+            .fold(0usize, |t, c| t.saturating_add(c.pools))
     }
 }
 
@@ -56,6 +58,16 @@ pub enum SeedError {
     TooManyArenas { arenas: usize, pools: usize },
     #[error("{pools} pools in use need an arena")]
     NoArena { pools: usize },
+    /// More pools than the seed's arenas hold: no interpreter's report says that.
+    #[error("{pools} pools in use do not fit in {arenas} arenas of {per_arena} pools")]
+    TooManyPools {
+        pools: usize,
+        arenas: usize,
+        per_arena: usize,
+    },
+    /// More arena bytes than a process's address space holds.
+    #[error("{arenas} arenas of {arena_size} bytes exceed the address space")]
+    TooLarge { arenas: usize, arena_size: usize },
     #[error("out of memory while seeding")]
     OutOfMemory,
 }
@@ -85,6 +97,10 @@ impl Phantoms {
     }
 }
 
+/// Bytes of user address space on x86-64 and AArch64 Linux (47 bits), more than any seed
+/// can map.
+const ADDRESS_SPACE: usize = 1 << 47;
+
 /// Class of the filler pools that hold an arena's free pools while it is built (the largest
 /// blocks: fewest calls per pool).
 const FILLER: usize = NUM_CLASSES - 1;
@@ -101,13 +117,22 @@ impl Pymalloc {
     /// block. When the engine's arenas lose a pool to alignment where the interpreter's did
     /// not and the pools no longer fit, one more arena is mapped.
     ///
+    /// Seeding builds the state for real: it maps the seed's arenas and writes their blocks,
+    /// so it needs the memory of the state it reproduces (plus 8 bytes a phantom to hand
+    /// them back). Figures no interpreter can report — more pools than the arenas hold,
+    /// arenas beyond the address space — are errors, as is running out of memory on the
+    /// way ([`SeedError::OutOfMemory`]), never a panic.
+    ///
     /// Errors leave the engine unchanged, except [`SeedError::OutOfMemory`].
     pub fn seed_from(&mut self, seed: &Seed) -> Result<Phantoms, SeedError> {
         self.check_seed(seed)?;
         // Pools in use, one entry per pool: its class.
-        let plan: Vec<usize> = (0..NUM_CLASSES)
-            .flat_map(|c| std::iter::repeat(c).take(seed.classes[c].pools))
-            .collect();
+        let mut plan: Vec<usize> = Vec::new();
+        plan.try_reserve_exact(seed.pools())
+            .map_err(|_| SeedError::OutOfMemory)?;
+        plan.extend(
+            (0..NUM_CLASSES).flat_map(|c| std::iter::repeat(c).take(seed.classes[c].pools)),
+        );
         let total = plan.len();
         let spare = seed.arenas > total;
         let pinned = seed.arenas.min(total);
@@ -174,7 +199,7 @@ impl Pymalloc {
         }
         for (class, c) in seed.classes.iter().enumerate() {
             let per_pool = self.geometry.blocks_per_pool(class);
-            if c.blocks < c.pools || c.blocks > c.pools * per_pool {
+            if c.blocks < c.pools || c.blocks > c.pools.saturating_mul(per_pool) {
                 return Err(SeedError::Class {
                     class,
                     size: class_size(class),
@@ -186,7 +211,7 @@ impl Pymalloc {
         }
         let pools = seed.pools();
         let spare = usize::from(self.geometry.keeps_spare_arena());
-        if seed.arenas > pools + spare {
+        if seed.arenas > pools.saturating_add(spare) {
             return Err(SeedError::TooManyArenas {
                 arenas: seed.arenas,
                 pools,
@@ -194,6 +219,22 @@ impl Pymalloc {
         }
         if pools > 0 && seed.arenas == 0 {
             return Err(SeedError::NoArena { pools });
+        }
+        let arena_size = self.geometry.arena_size();
+        if seed.arenas > ADDRESS_SPACE / arena_size {
+            return Err(SeedError::TooLarge {
+                arenas: seed.arenas,
+                arena_size,
+            });
+        }
+        // Cannot overflow: arenas × arena size is within the address space.
+        let per_arena = self.geometry.pools_per_arena();
+        if pools > seed.arenas * per_arena {
+            return Err(SeedError::TooManyPools {
+                pools,
+                arenas: seed.arenas,
+                per_arena,
+            });
         }
         Ok(())
     }

@@ -55,6 +55,9 @@ pub struct Stats {
 
 impl Stats {
     /// The figures of size class `class`.
+    ///
+    /// # Panics
+    /// When `class` is not below [`NUM_CLASSES`], as indexing [`Self::classes`] does.
     pub fn class(&self, class: usize) -> &ClassStats {
         &self.classes[class]
     }

@@ -20,6 +20,12 @@ use std::path::Path;
 /// A batch of events and, when the trace has it, each event's pace in cycles.
 pub type PacedBatch<'a> = (&'a [Event], Option<&'a [u64]>);
 
+/// Reads a trace's events in order with one block in memory at a time: as an iterator of
+/// `Result<Event, TraceError>`, or a block at a time ([`Self::next_batch`]). Every length,
+/// checksum and event is checked before use, so a damaged file is a [`TraceError`] naming
+/// its byte offset, never a panic. [`TraceReader::open`] reads a file and checks its end
+/// block before the first event; [`TraceReader::new`] reads any `Read` (the crate root's
+/// documentation has an example).
 pub struct TraceReader<R: Read> {
     src: R,
     /// File offset of the next unread byte.
@@ -143,6 +149,7 @@ impl<R: Read> TraceReader<R> {
         self
     }
 
+    /// What the header says about the trace (its name, Python version, phases, …).
     pub fn meta(&self) -> &Meta {
         &self.header.meta
     }

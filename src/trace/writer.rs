@@ -38,6 +38,9 @@ impl DeltaState {
     }
 }
 
+/// Writes events as a trace: [`Self::push`] each event, then [`Self::finish`], which writes
+/// the end block a reader requires (a file without one reads as an interrupted recording).
+/// Memory stays constant: one block is buffered, then compressed and written.
 pub struct TraceWriter<W: Write> {
     out: W,
     /// 1 (kept to write fixtures for the readers of old files) or 2.

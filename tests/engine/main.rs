@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod engine_library;
 mod engine_props;
 mod engine_scenarios;
 mod engine_seed;

@@ -156,6 +156,61 @@ fn fidelity_on_a_trace_without_accounting_is_one_line_and_exit_2() {
     refused_with("no end report");
 }
 
+/// A start report no interpreter can print (a damaged or crafted file) is refused in one
+/// line: seeding it used to panic (`capacity overflow`) or abort on a failed allocation.
+#[test]
+fn fidelity_on_an_impossible_start_report_is_one_line_and_exit_2() {
+    let dir = tempdir("acct-absurd");
+    let path = dir.join("absurd.pbt");
+    let fidelity = |start: String| {
+        let acc = Accounting {
+            start: Some(Snapshot {
+                event: 0,
+                text: start,
+            }),
+            end: Some(Snapshot {
+                event: 3,
+                text: REPORT_38.into(),
+            }),
+            ..Accounting::default()
+        };
+        write_trace(&path, Some(acc));
+        let out = pybench()
+            .args(["fidelity", "--trace"])
+            .arg(&path)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        err
+    };
+    // 2^60 pools of 16-byte blocks in 6 arenas.
+    let row = "    0     16           1             182            71";
+    let pools = REPORT_38.replacen(row, "    0 16 1152921504606846976 2305843009213693952 0", 1);
+    let err = fidelity(pools);
+    assert!(
+        err.contains("cannot be seeded") && err.contains("do not fit"),
+        "{err}"
+    );
+    // 2^40 arenas holding a pool each: petabytes to map.
+    let n = 1u64 << 40;
+    let arenas = REPORT_38
+        .replacen(row, &format!("    0 16 {n} {n} 0"), 1)
+        .replacen(
+            "=                    6\n6 arenas * 262144 bytes/arena      =            1,572,864",
+            &format!("= {n}\n{n} arenas * 262144 bytes/arena = {}", n * 262144),
+            1,
+        );
+    assert!(
+        arenas.contains(&format!("{n} arenas *")),
+        "the arena line replaced"
+    );
+    let err = fidelity(arenas);
+    assert!(err.contains("1099511627776 arenas"), "{err}");
+}
+
 /// pyenv's CPython 3.8, 3.9 and 3.11 that are installed, or `None` (with a line saying the
 /// test is skipped) when none is.
 fn some_pythons() -> Option<Vec<(u32, PathBuf)>> {
