@@ -28,6 +28,11 @@ if [[ -e "$out" ]] && { [[ ! -d "$out" ]] ||
     die "PYBENCH_CI_OUT=$out holds more than earlier ci-bench runs, and would be emptied: give a new folder"
 fi
 bin="$(pybench_bin "${PYBENCH_BIN:-}")"
+# The compare options, tried on the baseline against itself before the suite runs: a typo in
+# them used to surface only after minutes of measuring. No step summary from the trial.
+if ! trial="$(env -u GITHUB_STEP_SUMMARY "$bin" compare "$baseline" "$baseline" "$@" 2>&1 >/dev/null)"; then
+    die "pybench compare refuses these options, so nothing was measured: $(tail -n 1 <<<"$trial")"
+fi
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -425,3 +425,26 @@ fn plot_py_help_needs_neither_pandas_nor_matplotlib() {
     assert!(stdout.starts_with("usage: plot.py"), "{stdout}");
     assert!(stdout.contains("--out"), "{stdout}");
 }
+
+#[test]
+fn ci_bench_refuses_compare_options_before_measuring() {
+    let tmp = tempdir("usage-ci-options");
+    let bin = env!("CARGO_BIN_EXE_pybench");
+    let out = run_in(
+        &tmp,
+        &tmp,
+        "ci-bench.sh",
+        &["--threshold", "abc"],
+        &[("PYBENCH_CI_OUT", "ci"), ("PYBENCH_BIN", bin)],
+    );
+    // The typo used to be found only after the suite had run for minutes.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "ci-bench.sh: pybench compare refuses these options, so nothing was measured: "
+        ) && err.contains("--threshold"),
+        "{err}"
+    );
+    assert!(!tmp.join("ci").exists(), "the suite ran");
+}
