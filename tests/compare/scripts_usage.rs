@@ -376,24 +376,29 @@ fn a_failed_recording_stops_the_overhead_table() {
     );
 }
 
+/// `python3 scripts/plot.py ARG` with a matplotlib that cannot be imported (placed in `tmp`),
+/// whether or not the real one is installed.
+fn plot_py_without_matplotlib(tmp: &Path, arg: &std::ffi::OsStr) -> Output {
+    std::fs::write(
+        tmp.join("matplotlib.py"),
+        "raise ImportError('No module named matplotlib')\n",
+    )
+    .unwrap();
+    Command::new("python3")
+        .arg(script("plot.py"))
+        .arg(arg)
+        .env("PYTHONPATH", tmp)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn plot_py_without_its_packages_says_which_in_one_line() {
     if !have("python3") {
         return;
     }
     let tmp = tempdir("usage-plot");
-    // A matplotlib that cannot be imported, whether or not the real one is installed.
-    std::fs::write(
-        tmp.join("matplotlib.py"),
-        "raise ImportError('No module named matplotlib')\n",
-    )
-    .unwrap();
-    let out = Command::new("python3")
-        .arg(script("plot.py"))
-        .arg(tmp.join("results.csv"))
-        .env("PYTHONPATH", &*tmp)
-        .output()
-        .unwrap();
+    let out = plot_py_without_matplotlib(&tmp, tmp.join("results.csv").as_os_str());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
@@ -407,19 +412,9 @@ fn plot_py_help_needs_neither_pandas_nor_matplotlib() {
     if !have("python3") {
         return;
     }
-    let tmp = tempdir("usage-plot-help");
     // --help exited 2 asking for the packages, as it imported them before reading arguments.
-    std::fs::write(
-        tmp.join("matplotlib.py"),
-        "raise ImportError('No module named matplotlib')\n",
-    )
-    .unwrap();
-    let out = Command::new("python3")
-        .arg(script("plot.py"))
-        .arg("--help")
-        .env("PYTHONPATH", &*tmp)
-        .output()
-        .unwrap();
+    let tmp = tempdir("usage-plot-help");
+    let out = plot_py_without_matplotlib(&tmp, "--help".as_ref());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout.starts_with("usage: plot.py"), "{stdout}");
