@@ -235,56 +235,8 @@ pub fn finish(
 ) -> anyhow::Result<ExitCode> {
     results.interrupted = interrupted;
     store.save(results)?;
-    if !out.no_plots {
-        let plots =
-            crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
-        for line in plots.skipped {
-            crate::stderr_line!("warning: {line}");
-        }
-    }
-    let exports: [(&Option<String>, &dyn Exporter); 3] = [
-        (&out.csv, &Csv),
-        (&out.json, &Json),
-        (&out.markdown, &Markdown),
-    ];
-    for (target, exporter) in exports {
-        match target.as_deref() {
-            // A file's errors already name it.
-            Some("-") => {
-                super::printed(export_to("-", exporter, results).context("cannot write to stdout"))?
-            }
-            Some(t) => export_to(t, exporter, results)?,
-            None => {}
-        }
-    }
-    let stdout_taken = out.stdout_taken();
-    let replay_with_samples = results.cells.iter().any(|c| c.throughput.is_some());
-    if let Some(r) = &out.reference {
-        if replay_with_samples && !crate::report::verdict::has_allocator(results, r) {
-            anyhow::bail!(
-                "--reference {r}: no such allocator in this run (results are saved in {})",
-                store.dir().display()
-            );
-        }
-    }
-    if !out.quiet && !stdout_taken {
-        let text = if replay_with_samples {
-            crate::report::verdict_table::render(results, out.reference.as_deref(), out.format)
-        } else {
-            crate::report::table::render(results)
-        };
-        super::printed(std::io::stdout().lock().write_all(text.as_bytes()))?;
-    }
-    for line in crate::report::caveats::throughput_caveats(results, out.reference.as_deref()) {
-        print_caveat(&line, out.quiet);
-    }
-    // Warnings, so printed with --quiet too (its help: "warnings and errors only").
-    for w in crate::report::summary::workload_warnings(results) {
-        crate::stderr_line!("warning: {w}");
-    }
-    if !out.quiet {
-        crate::stderr_line!("results: {}", store.dir().display());
-    }
+    write_exports(out, store, results)?;
+    print_report(out, store, results)?;
     // Failures are errors, so they are reported even with --quiet.
     for c in &results.cells {
         if let CellStatus::Failed { reason } = &c.status {
@@ -308,4 +260,73 @@ pub fn finish(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The plots (unless `--no-plots`) and the `--csv`/`--json`/`--markdown` exports, after the
+/// results are saved, so a failed export loses nothing.
+fn write_exports(
+    out: &OutputArgs,
+    store: &ResultsStore,
+    results: &RunResults,
+) -> anyhow::Result<()> {
+    if !out.no_plots {
+        let plots =
+            crate::plot::write_plots(results, store.dir()).context("cannot write the plots")?;
+        for line in plots.skipped {
+            crate::stderr_line!("warning: {line}");
+        }
+    }
+    let exports: [(&Option<String>, &dyn Exporter); 3] = [
+        (&out.csv, &Csv),
+        (&out.json, &Json),
+        (&out.markdown, &Markdown),
+    ];
+    for (target, exporter) in exports {
+        match target.as_deref() {
+            // A file's errors already name it.
+            Some("-") => {
+                super::printed(export_to("-", exporter, results).context("cannot write to stdout"))?
+            }
+            Some(t) => export_to(t, exporter, results)?,
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// The table on stdout (unless `--quiet` or an export took stdout), then its caveats and
+/// the workloads' warnings on stderr, and where the results are.
+fn print_report(
+    out: &OutputArgs,
+    store: &ResultsStore,
+    results: &RunResults,
+) -> anyhow::Result<()> {
+    let replay_with_samples = results.cells.iter().any(|c| c.throughput.is_some());
+    if let Some(r) = &out.reference {
+        if replay_with_samples && !crate::report::verdict::has_allocator(results, r) {
+            anyhow::bail!(
+                "--reference {r}: no such allocator in this run (results are saved in {})",
+                store.dir().display()
+            );
+        }
+    }
+    if !out.quiet && !out.stdout_taken() {
+        let text = if replay_with_samples {
+            crate::report::verdict_table::render(results, out.reference.as_deref(), out.format)
+        } else {
+            crate::report::table::render(results)
+        };
+        super::printed(std::io::stdout().lock().write_all(text.as_bytes()))?;
+    }
+    for line in crate::report::caveats::throughput_caveats(results, out.reference.as_deref()) {
+        print_caveat(&line, out.quiet);
+    }
+    // Warnings, so printed with --quiet too (its help: "warnings and errors only").
+    for w in crate::report::summary::workload_warnings(results) {
+        crate::stderr_line!("warning: {w}");
+    }
+    if !out.quiet {
+        crate::stderr_line!("results: {}", store.dir().display());
+    }
+    Ok(())
 }
