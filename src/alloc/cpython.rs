@@ -22,6 +22,13 @@
 //! - `PyObject_SetArenaAllocator` (every version) replaces where obmalloc's arenas come from;
 //!   the one installed after start-up (`cpython_arenas.rs`) maps and unmaps them as CPython's
 //!   default does, and lets the harness hold those its cleanup between passes empties.
+//! - Up to 3.11 obmalloc's state (arenas, used pools) is static data of the library, and the
+//!   default object allocator is pymalloc before `Py_Initialize` runs, so a freshly loaded
+//!   3.8 – 3.11 serves `PyObject_Malloc` from an obmalloc that holds nothing (checked on
+//!   3.8.18 – 3.11.7: millions of requests, then `_PyObject_DebugMallocStats`). From 3.12 the
+//!   state belongs to the interpreter and is found through the thread's state, which does not
+//!   exist before start-up (a call then crashes). [`CpythonAllocator::load_unstarted`] is the
+//!   first kind, for `fidelity`, which must start the real allocator where the engine starts.
 
 use super::cpython_arenas::SetArenaAllocatorFn;
 use super::debug_stats::{DebugMallocStats, ParseError};
@@ -56,6 +63,20 @@ pub enum CpythonError {
     },
     #[error("Py_InitializeEx returned without the GIL held by this thread")]
     NoGil,
+    #[error(
+        "CPython 3.{minor}'s obmalloc needs a started interpreter (its state lives in the \
+         interpreter from 3.12); only 3.8 – 3.11 can be loaded unstarted"
+    )]
+    NeedsInterpreter { minor: u8 },
+    #[error(
+        "this process loaded {path} {how}; it cannot also be loaded {other} (one libpython \
+         per process)"
+    )]
+    StartedOtherwise {
+        path: PathBuf,
+        how: &'static str,
+        other: &'static str,
+    },
     #[error("_PyObject_DebugMallocStats printed nothing (pymalloc not in use?)")]
     NoDebugStats,
     #[error("cannot capture _PyObject_DebugMallocStats: {0}")]
@@ -77,8 +98,8 @@ type ReallocFn = unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 type StatsFn = unsafe extern "C" fn(*mut libc::FILE) -> c_int;
 
-/// The entry points of one loaded, initialised interpreter. Lives for the rest of the
-/// process (the library is never closed: an initialised interpreter cannot be unloaded).
+/// The entry points of one loaded library, its interpreter started or not. Lives for the rest
+/// of the process (the library is never closed: an initialised interpreter cannot be unloaded).
 struct Api {
     malloc: MallocFn,
     calloc: CallocFn,
@@ -87,6 +108,17 @@ struct Api {
     debug_stats: StatsFn,
     version: String,
     path: PathBuf,
+    /// Whether `Py_InitializeEx` ran (see [`CpythonAllocator::load_unstarted`]).
+    started: bool,
+}
+
+/// How a `started` library was loaded, in words.
+fn how(started: bool) -> &'static str {
+    if started {
+        "with its interpreter started"
+    } else {
+        "without starting its interpreter"
+    }
 }
 
 /// The interpreter this process loaded, if any.
@@ -103,8 +135,30 @@ pub struct CpythonAllocator {
 impl CpythonAllocator {
     /// Loads and initialises the library `found` (once per process), checking it is 3.`minor`.
     pub fn load(found: &Found, minor: u8) -> Result<Self, CpythonError> {
+        Self::load_as(found, minor, true)
+    }
+
+    /// Loads the library `found` (3.8 – 3.11) *without* starting its interpreter, so its
+    /// obmalloc holds nothing when the first request arrives — the state the engine starts
+    /// from (module documentation). No Python code ever runs and there is no GIL: the caller
+    /// must keep to one thread, as [`CpythonAllocator`] being `!Send` makes it.
+    pub fn load_unstarted(found: &Found, minor: u8) -> Result<Self, CpythonError> {
+        if !serves_unstarted(minor) {
+            return Err(CpythonError::NeedsInterpreter { minor });
+        }
+        Self::load_as(found, minor, false)
+    }
+
+    fn load_as(found: &Found, minor: u8, start: bool) -> Result<Self, CpythonError> {
         let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(api) = *loaded {
+            if api.path == found.path && api.started != start {
+                return Err(CpythonError::StartedOtherwise {
+                    path: api.path.clone(),
+                    how: how(api.started),
+                    other: how(start),
+                });
+            }
             if api.path == found.path {
                 return Ok(CpythonAllocator::wrap(api, minor));
             }
@@ -114,7 +168,7 @@ impl CpythonAllocator {
                 requested: format!("3.{minor}"),
             });
         }
-        let api: &'static Api = Box::leak(Box::new(open_and_initialise(found, minor)?));
+        let api: &'static Api = Box::leak(Box::new(open_and_initialise(found, minor, start)?));
         *loaded = Some(api);
         Ok(CpythonAllocator::wrap(api, minor))
     }
@@ -168,8 +222,15 @@ impl CpythonAllocator {
     }
 }
 
-/// Opens the library, resolves every entry point, sets the start-up flags and initialises.
-fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
+/// Whether CPython 3.`minor`'s obmalloc serves requests before its interpreter starts
+/// (module documentation: 3.8 – 3.11).
+pub fn serves_unstarted(minor: u8) -> bool {
+    (8..=11).contains(&minor)
+}
+
+/// Opens the library, resolves every entry point, and, when `start`, sets the start-up flags
+/// and initialises.
+fn open_and_initialise(found: &Found, minor: u8, start: bool) -> Result<Api, CpythonError> {
     let path = found.path.clone();
     let c_path = super::libpython::dlopen_name(&path).map_err(|reason| CpythonError::Load {
         path: path.clone(),
@@ -222,31 +283,10 @@ fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
             )?),
             version,
             path: path.clone(),
+            started: start,
         };
-        let is_initialized: extern "C" fn() -> c_int =
-            std::mem::transmute(sym("Py_IsInitialized")?);
-        let gil_check: extern "C" fn() -> c_int = std::mem::transmute(sym("PyGILState_Check")?);
-        if is_initialized() == 0 {
-            *sym("Py_IgnoreEnvironmentFlag")?.cast::<c_int>() = 1;
-            *sym("Py_NoSiteFlag")?.cast::<c_int>() = 1;
-            if let Some(home) = &found.home {
-                let set_home: extern "C" fn(*const libc::wchar_t) =
-                    std::mem::transmute(sym("Py_SetPythonHome")?);
-                // CPython keeps the pointer, so the wide string must live forever: leak it.
-                // wchar_t is UTF-32 on Linux.
-                let wide: Vec<libc::wchar_t> = home
-                    .to_string_lossy()
-                    .chars()
-                    .map(|c| c as libc::wchar_t)
-                    .chain([0])
-                    .collect();
-                set_home(Box::leak(wide.into_boxed_slice()).as_ptr());
-            }
-            let initialize: extern "C" fn(c_int) = std::mem::transmute(sym("Py_InitializeEx")?);
-            initialize(0);
-        }
-        if gil_check() != 1 {
-            return Err(CpythonError::NoGil);
+        if start {
+            start_interpreter(&sym, found)?;
         }
         let set_arenas = std::mem::transmute::<*mut c_void, SetArenaAllocatorFn>(sym(
             "PyObject_SetArenaAllocator",
@@ -254,6 +294,42 @@ fn open_and_initialise(found: &Found, minor: u8) -> Result<Api, CpythonError> {
         super::cpython_arenas::install(set_arenas);
         Ok(api)
     }
+}
+
+/// Sets the start-up flags and starts the interpreter (unless something already did), then
+/// checks this thread holds the GIL (module documentation).
+///
+/// # Safety
+/// `sym` resolves symbols of a loaded CPython 3.8+ library.
+unsafe fn start_interpreter(
+    sym: &dyn Fn(&'static str) -> Result<*mut c_void, CpythonError>,
+    found: &Found,
+) -> Result<(), CpythonError> {
+    let is_initialized: extern "C" fn() -> c_int = std::mem::transmute(sym("Py_IsInitialized")?);
+    let gil_check: extern "C" fn() -> c_int = std::mem::transmute(sym("PyGILState_Check")?);
+    if is_initialized() == 0 {
+        *sym("Py_IgnoreEnvironmentFlag")?.cast::<c_int>() = 1;
+        *sym("Py_NoSiteFlag")?.cast::<c_int>() = 1;
+        if let Some(home) = &found.home {
+            let set_home: extern "C" fn(*const libc::wchar_t) =
+                std::mem::transmute(sym("Py_SetPythonHome")?);
+            // CPython keeps the pointer, so the wide string must live forever: leak it.
+            // wchar_t is UTF-32 on Linux.
+            let wide: Vec<libc::wchar_t> = home
+                .to_string_lossy()
+                .chars()
+                .map(|c| c as libc::wchar_t)
+                .chain([0])
+                .collect();
+            set_home(Box::leak(wide.into_boxed_slice()).as_ptr());
+        }
+        let initialize: extern "C" fn(c_int) = std::mem::transmute(sym("Py_InitializeEx")?);
+        initialize(0);
+    }
+    if gil_check() != 1 {
+        return Err(CpythonError::NoGil);
+    }
+    Ok(())
 }
 
 impl Allocator for CpythonAllocator {
@@ -267,7 +343,8 @@ impl Allocator for CpythonAllocator {
 
     #[inline]
     fn malloc(&mut self, n: usize) -> *mut u8 {
-        // SAFETY: the interpreter is initialised and this thread holds the GIL.
+        // SAFETY: the library is loaded and only this thread calls it: it holds the GIL of the
+        // started interpreter, or no interpreter exists (`load_unstarted`).
         unsafe { (self.api.malloc)(n).cast() }
     }
 

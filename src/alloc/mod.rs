@@ -27,7 +27,7 @@ mod system;
 mod testing;
 mod unheld;
 
-pub use self::cpython::{CpythonAllocator, CpythonError};
+pub use self::cpython::{serves_unstarted, CpythonAllocator, CpythonError};
 pub use self::crash::CrashAllocator;
 pub use self::debug_stats::DebugMallocStats;
 #[cfg(feature = "jemalloc")]

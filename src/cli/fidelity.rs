@@ -81,10 +81,7 @@ fn print_workload(r: &fidelity::Report, json: bool) -> anyhow::Result<()> {
         "{} on Python {}: engine preset {} vs the real obmalloc of {} ({} events)",
         m.workload, m.python, r.preset, m.library, m.events
     )?;
-    writeln!(
-        out,
-        "CPython figures are after − before the replay; slack = how many fewer its start-up pools allow\n"
-    )?;
+    writeln!(out, "{}\n", fidelity::start_line(m.interpreter_started))?;
     writeln!(
         out,
         "{:<14} {:>9} {:>9} {:>6}  verdict",
