@@ -54,7 +54,8 @@ enum Command {
     Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
     /// version (or a recorded trace against its interpreter's own end report), and compare
-    /// their accounting (arenas, pools and blocks per class); exit 1 when a figure differs.
+    /// their accounting (arenas, pools and blocks per class); exit 1 when a figure differs, 2
+    /// when they cannot be compared (no such libpython, a bad trace or flag).
     Fidelity(fidelity::FidelityArgs),
     /// Internal: measure fidelity figures in this process (used by `fidelity`).
     #[command(name = "__fidelity", hide = true)]
