@@ -154,13 +154,33 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
         CHILD_TIMEOUT,
     )
     .map_err(|reason| anyhow::anyhow!("fidelity measurement failed: {reason}"))?;
-    let measurement: FidelityMeasurement = serde_json::from_str(&line)?;
+    let mut measurement: FidelityMeasurement = serde_json::from_str(&line)?;
+    measurement
+        .notes
+        .extend(other_version_note(&source, python));
     let rows = compare(&measurement, preset.geometry());
     Ok(Report {
         flagged: rows.iter().filter(|r| r.flagged).count(),
         preset: preset.to_string(),
         measurement,
         rows,
+    })
+}
+
+/// A trace compared as another version than the one it was recorded on: the comparison
+/// holds (both allocators get the same events), but the events are that interpreter's, which
+/// the headline's "on Python 3.X" alone did not say.
+fn other_version_note(source: &Source, python: PyVersion) -> Option<String> {
+    let Source::Trace { meta, .. } = source else {
+        return None;
+    };
+    let recorded = crate::trace::source::python_of(&meta.python);
+    (recorded != python).then(|| {
+        format!(
+            "the trace was recorded on CPython {} and is compared as {python}: both allocators \
+             get its events, shaped by {recorded}'s interpreter, not those {python} would have asked for",
+            meta.python
+        )
     })
 }
 

@@ -207,6 +207,23 @@ fn without_python_the_workloads_own_version_is_compared() {
         line.contains("on Python 3.13: engine preset cpython-3.13"),
         "{line}"
     );
+    // Compared as another version, the trace's own is said (the headline alone named 3.9).
+    let out = pybench()
+        .args(["fidelity", "-w", trace.to_str().unwrap(), "--python", "3.9"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("the trace was recorded on CPython 3.13")
+            && err.contains("is compared as 3.9"),
+        "{err}"
+    );
+    let err = pybench()
+        .args(["fidelity", "-w", trace.to_str().unwrap()])
+        .output()
+        .unwrap()
+        .stderr;
+    assert!(!String::from_utf8_lossy(&err).contains("recorded on"));
 }
 
 #[test]
