@@ -128,6 +128,11 @@ impl DebugMallocStats {
     }
 
     /// The figures of size class `class`.
+    ///
+    /// # Panics
+    /// When `class` is not below [`crate::pymalloc::NUM_CLASSES`] (32: classes of 16 B up
+    /// to 512 B), as indexing the classes does; the engine's [`crate::pymalloc::Stats::class`]
+    /// says the same.
     pub fn class(&self, class: usize) -> &ClassStats {
         &self.classes[class]
     }
