@@ -31,61 +31,72 @@ fn required_alignment(n: usize) -> usize {
 /// realloc keeping contents when growing and shrinking, NULL handling, and many live blocks
 /// at once keeping distinct contents.
 pub fn check_contract(a: &mut impl Allocator) {
-    let name = a.name();
     for (k, &n) in SIZES.iter().enumerate() {
-        let seed = k as u8 * 17;
-        let p = a.malloc(n);
-        assert!(!p.is_null(), "{name}: malloc({n}) returned NULL");
-        let align = required_alignment(n);
-        assert_eq!(
-            p as usize % align,
-            0,
-            "{name}: malloc({n}) not {align}-aligned"
-        );
-        fill(p, n, seed);
-        assert!(check(p, n, seed), "{name}: malloc({n}) lost its contents");
-
-        // Grow: the old contents survive; shrink: the kept prefix survives.
-        // SAFETY: p is a live block of this allocator.
-        let q = unsafe { a.realloc(p, n * 3 + 5) };
-        assert!(
-            !q.is_null(),
-            "{name}: realloc to {} returned NULL",
-            n * 3 + 5
-        );
-        let align = required_alignment(n * 3 + 5);
-        assert_eq!(
-            q as usize % align,
-            0,
-            "{name}: realloc result not {align}-aligned"
-        );
-        assert!(
-            check(q, n, seed),
-            "{name}: realloc({n} → {}) lost contents",
-            n * 3 + 5
-        );
-        // SAFETY: q is a live block of this allocator.
-        let r = unsafe { a.realloc(q, n.div_ceil(2)) };
-        assert!(!r.is_null());
-        assert!(
-            check(r, n.div_ceil(2), seed),
-            "{name}: shrinking realloc lost contents"
-        );
-        // SAFETY: r is live and not used afterwards.
-        unsafe { a.free(r) };
-
-        let z = a.calloc(n, 3);
-        assert!(!z.is_null(), "{name}: calloc({n}, 3) returned NULL");
-        // SAFETY: z is a live block of n * 3 bytes.
-        assert!(
-            (0..n * 3).all(|i| unsafe { *z.add(i) } == 0),
-            "{name}: calloc not zeroed"
-        );
-        // SAFETY: as above.
-        unsafe { a.free(z) };
+        check_round_trip(a, n, k as u8 * 17);
     }
+    check_null_and_zero(a);
+    check_many_live_blocks(a);
+    a.trim();
+}
 
-    // realloc(NULL, n) allocates; free(NULL) does nothing; malloc(0) is a usable pointer.
+/// One size `n`: malloc aligned and keeping its contents, realloc growing and shrinking
+/// keeping them, calloc zeroed.
+fn check_round_trip(a: &mut impl Allocator, n: usize, seed: u8) {
+    let name = a.name();
+    let p = a.malloc(n);
+    assert!(!p.is_null(), "{name}: malloc({n}) returned NULL");
+    let align = required_alignment(n);
+    assert_eq!(
+        p as usize % align,
+        0,
+        "{name}: malloc({n}) not {align}-aligned"
+    );
+    fill(p, n, seed);
+    assert!(check(p, n, seed), "{name}: malloc({n}) lost its contents");
+
+    // Grow: the old contents survive; shrink: the kept prefix survives.
+    // SAFETY: p is a live block of this allocator.
+    let q = unsafe { a.realloc(p, n * 3 + 5) };
+    assert!(
+        !q.is_null(),
+        "{name}: realloc to {} returned NULL",
+        n * 3 + 5
+    );
+    let align = required_alignment(n * 3 + 5);
+    assert_eq!(
+        q as usize % align,
+        0,
+        "{name}: realloc result not {align}-aligned"
+    );
+    assert!(
+        check(q, n, seed),
+        "{name}: realloc({n} → {}) lost contents",
+        n * 3 + 5
+    );
+    // SAFETY: q is a live block of this allocator.
+    let r = unsafe { a.realloc(q, n.div_ceil(2)) };
+    assert!(!r.is_null());
+    assert!(
+        check(r, n.div_ceil(2), seed),
+        "{name}: shrinking realloc lost contents"
+    );
+    // SAFETY: r is live and not used afterwards.
+    unsafe { a.free(r) };
+
+    let z = a.calloc(n, 3);
+    assert!(!z.is_null(), "{name}: calloc({n}, 3) returned NULL");
+    // SAFETY: z is a live block of n * 3 bytes.
+    assert!(
+        (0..n * 3).all(|i| unsafe { *z.add(i) } == 0),
+        "{name}: calloc not zeroed"
+    );
+    // SAFETY: as above.
+    unsafe { a.free(z) };
+}
+
+/// realloc(NULL, n) allocates; free(NULL) does nothing; malloc(0) is a usable pointer.
+fn check_null_and_zero(a: &mut impl Allocator) {
+    let name = a.name();
     // SAFETY: NULL is allowed for both.
     let p = unsafe { a.realloc(std::ptr::null_mut(), 40) };
     assert!(!p.is_null(), "{name}: realloc(NULL, 40) returned NULL");
@@ -98,8 +109,11 @@ pub fn check_contract(a: &mut impl Allocator) {
     assert!(!z.is_null(), "{name}: malloc(0) returned NULL");
     // SAFETY: z is live.
     unsafe { a.free(z) };
+}
 
-    // Many live blocks keep distinct contents (catches aliasing and free-list corruption).
+/// Many live blocks keep distinct contents (catches aliasing and free-list corruption).
+fn check_many_live_blocks(a: &mut impl Allocator) {
+    let name = a.name();
     let blocks: Vec<(*mut u8, usize)> = (0..2000)
         .map(|i| {
             let n = 16 + (i * 37) % 700;
@@ -119,5 +133,4 @@ pub fn check_contract(a: &mut impl Allocator) {
         // SAFETY: each block is live and freed once.
         unsafe { a.free(p) };
     }
-    a.trim();
 }
