@@ -2,7 +2,7 @@
 //! repetitions of the figures people look at first, each also relative to a reference
 //! allocator (`pymalloc` when present, else the first one).
 
-use super::model::{CellKind, RunResults};
+use super::model::{CellKind, CellResult, RunResults};
 use crate::metrics::{percentile_of, Id};
 use crate::stats::median;
 
@@ -86,68 +86,25 @@ pub struct WorkloadSummary {
 /// Summaries in the order workloads and allocators first appear in the results.
 /// The `null` allocator (the harness's own cost) is left out of the rows.
 pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
-    let mut workloads: Vec<&str> = Vec::new();
-    for c in &results.cells {
-        if !workloads.contains(&c.workload.as_str()) {
-            workloads.push(&c.workload);
-        }
-    }
+    let workloads = first_seen(results.cells.iter().map(|c| c.workload.as_str()));
     workloads
         .into_iter()
         .map(|w| {
-            let cells: Vec<_> = results.cells.iter().filter(|c| c.workload == w).collect();
+            let cells: Vec<&CellResult> =
+                results.cells.iter().filter(|c| c.workload == w).collect();
             let columns = columns_for(cells.first().map_or(CellKind::Replay, |c| c.kind));
-            let mut allocators: Vec<&str> = Vec::new();
-            for c in &cells {
-                if c.allocator != "null" && !allocators.contains(&c.allocator.as_str()) {
-                    allocators.push(&c.allocator);
-                }
-            }
+            let allocators = first_seen(
+                cells
+                    .iter()
+                    .map(|c| c.allocator.as_str())
+                    .filter(|a| *a != "null"),
+            );
             let mut rows: Vec<Row> = allocators
                 .iter()
-                .map(|a| {
-                    let mine: Vec<_> = cells.iter().filter(|c| c.allocator == *a).collect();
-                    let ok: Vec<_> = mine.iter().filter(|c| c.is_ok()).collect();
-                    let values = columns
-                        .iter()
-                        .map(|col| {
-                            let v: Vec<f64> = ok
-                                .iter()
-                                .filter_map(|c| c.metric(col.metric, col.op))
-                                .collect();
-                            median(&v)
-                        })
-                        .collect();
-                    Row {
-                        allocator: a.to_string(),
-                        ok_reps: ok.len(),
-                        failed_reps: mine.len() - ok.len(),
-                        values,
-                        relative: Vec::new(),
-                    }
-                })
+                .map(|a| medians_row(a, &cells, columns))
                 .collect();
-            // The one `--reference` named (a bare `pymalloc`: the interpreter's own in `exec`,
-            // else any engine row), then the engine, then the first row that ran.
-            let asked = results.parameters.reference.as_deref();
-            let reference = asked
-                .and_then(|asked| {
-                    let ran = |r: &&Row| r.ok_reps > 0;
-                    rows.iter()
-                        .filter(ran)
-                        .find(|r| r.allocator == asked)
-                        .or_else(|| {
-                            let engine = |r: &&Row| asked == "pymalloc" && is_engine(&r.allocator);
-                            rows.iter().filter(ran).find(engine)
-                        })
-                })
-                .or_else(|| {
-                    rows.iter()
-                        .find(|r| is_engine(&r.allocator) && r.ok_reps > 0)
-                })
-                .or_else(|| rows.iter().find(|r| r.ok_reps > 0))
+            let reference = reference_row(&rows, results.parameters.reference.as_deref())
                 .map(|r| (r.allocator.clone(), r.values.clone()));
-            let reference_name = reference.as_ref().map(|r| r.0.clone()).unwrap_or_default();
             for row in &mut rows {
                 row.relative = row
                     .values
@@ -162,12 +119,65 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
             }
             WorkloadSummary {
                 workload: w.to_string(),
-                reference: reference_name,
+                reference: reference.map(|r| r.0).unwrap_or_default(),
                 columns,
                 rows,
             }
         })
         .collect()
+}
+
+/// Each distinct item once, in the order it first appears.
+fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+/// Allocator `a`'s row of a workload: each column's median over its successful cells.
+fn medians_row(a: &str, cells: &[&CellResult], columns: &[Column]) -> Row {
+    let mine: Vec<_> = cells.iter().filter(|c| c.allocator == a).collect();
+    let ok: Vec<_> = mine.iter().filter(|c| c.is_ok()).collect();
+    let values = columns
+        .iter()
+        .map(|col| {
+            let v: Vec<f64> = ok
+                .iter()
+                .filter_map(|c| c.metric(col.metric, col.op))
+                .collect();
+            median(&v)
+        })
+        .collect();
+    Row {
+        allocator: a.to_string(),
+        ok_reps: ok.len(),
+        failed_reps: mine.len() - ok.len(),
+        values,
+        relative: Vec::new(),
+    }
+}
+
+/// The row ratios are taken against: the one `--reference` named (a bare `pymalloc`: the
+/// interpreter's own in `exec`, else any engine row), then the engine, then the first row
+/// that ran.
+fn reference_row<'r>(rows: &'r [Row], asked: Option<&str>) -> Option<&'r Row> {
+    let ran = |r: &&Row| r.ok_reps > 0;
+    asked
+        .and_then(|asked| {
+            rows.iter()
+                .filter(ran)
+                .find(|r| r.allocator == asked)
+                .or_else(|| {
+                    let engine = |r: &&Row| asked == "pymalloc" && is_engine(&r.allocator);
+                    rows.iter().filter(ran).find(engine)
+                })
+        })
+        .or_else(|| rows.iter().filter(ran).find(|r| is_engine(&r.allocator)))
+        .or_else(|| rows.iter().find(ran))
 }
 
 /// Past this a figure is written in scientific notation: a damaged or hand-edited results
