@@ -398,12 +398,8 @@ pub fn compare(
     let matched = match_groups(&gb, &gc, settings.shared_only)?;
     let references = match &settings.relative_to {
         Some(asked) => {
-            let mut workloads: Vec<&str> = Vec::new();
-            for (b, _) in &matched.pairs {
-                if !workloads.contains(&b.workload.as_str()) {
-                    workloads.push(&b.workload);
-                }
-            }
+            let workloads =
+                crate::report::first_seen(matched.pairs.iter().map(|(b, _)| b.workload.as_str()));
             relative::references(asked, &gb, &gc, &workloads)?
         }
         None => Vec::new(),
@@ -469,12 +465,7 @@ pub fn metric_label(name: &str, op: Option<&str>) -> String {
 /// Per allocator and headline metric: the geometric mean over workloads of current/baseline.
 fn geomeans(rows: &[Row]) -> Vec<GeoMean> {
     let mut out: Vec<GeoMean> = Vec::new();
-    let mut allocators: Vec<&str> = Vec::new();
-    for r in rows {
-        if !allocators.contains(&r.allocator.as_str()) {
-            allocators.push(&r.allocator);
-        }
-    }
+    let allocators = crate::report::first_seen(rows.iter().map(|r| r.allocator.as_str()));
     for a in allocators {
         for m in GEOMEAN_METRICS {
             let ratios: Vec<f64> = rows

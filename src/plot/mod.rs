@@ -78,7 +78,7 @@ pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
 /// Every chart the results allow, in page order, and a line for each chart left out because
 /// a value it would draw is not a finite number (`drawable`).
 pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
-    let workloads = ordered(results.cells.iter().map(|c| c.workload.as_str()));
+    let workloads = crate::report::first_seen(results.cells.iter().map(|c| c.workload.as_str()));
     let mut all = vec![
         bars(results, &workloads, Id::OpsPerSec),
         bars(results, &workloads, Id::FragRatio),
@@ -96,20 +96,9 @@ pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
     (out, skipped)
 }
 
-/// Distinct values in order of first appearance.
-fn ordered<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = Vec::new();
-    for x in it {
-        if !v.contains(&x) {
-            v.push(x);
-        }
-    }
-    v
-}
-
 /// Allocators measured (the harness's own `null` baseline left out).
 fn allocators(results: &RunResults) -> Vec<&str> {
-    ordered(
+    crate::report::first_seen(
         results
             .cells
             .iter()

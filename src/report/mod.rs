@@ -16,3 +16,28 @@ pub mod table;
 pub mod validation;
 pub mod verdict;
 pub mod verdict_table;
+
+/// Distinct names in the order they first appear: the order a run's workloads and allocators
+/// are shown in everywhere (tables, plots, heatmaps, comparisons), which is the order the
+/// user named them.
+pub fn first_seen<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn first_seen_keeps_each_name_once_where_it_first_came() {
+        assert_eq!(
+            super::first_seen(["json", "dicts", "json", "webapp", "dicts"]),
+            ["json", "dicts", "webapp"]
+        );
+        assert!(super::first_seen([]).is_empty());
+    }
+}

@@ -86,14 +86,14 @@ pub struct WorkloadSummary {
 /// Summaries in the order workloads and allocators first appear in the results.
 /// The `null` allocator (the harness's own cost) is left out of the rows.
 pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
-    let workloads = first_seen(results.cells.iter().map(|c| c.workload.as_str()));
+    let workloads = super::first_seen(results.cells.iter().map(|c| c.workload.as_str()));
     workloads
         .into_iter()
         .map(|w| {
             let cells: Vec<&CellResult> =
                 results.cells.iter().filter(|c| c.workload == w).collect();
             let columns = columns_for(cells.first().map_or(CellKind::Replay, |c| c.kind));
-            let allocators = first_seen(
+            let allocators = super::first_seen(
                 cells
                     .iter()
                     .map(|c| c.allocator.as_str())
@@ -125,17 +125,6 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
             }
         })
         .collect()
-}
-
-/// Each distinct item once, in the order it first appears.
-fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
 }
 
 /// Allocator `a`'s row of a workload: each column's median over its successful cells.

@@ -166,12 +166,7 @@ fn wrap(names: &[String], width: usize) -> Vec<String> {
 
 /// Every heatmap of a sweep, as (file name, SVG).
 pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
-    let mut workloads: Vec<&str> = Vec::new();
-    for c in &r.cells {
-        if !workloads.contains(&c.workload.as_str()) {
-            workloads.push(&c.workload);
-        }
-    }
+    let workloads = crate::report::first_seen(r.cells.iter().map(|c| c.workload.as_str()));
     let mut out = Vec::new();
     for w in workloads {
         let mine: Vec<&SweepCell> = r.cells.iter().filter(|c| c.workload == w).collect();
