@@ -56,7 +56,7 @@
 # ratios (well above 0: the host drifted during the run, and its interval is too narrow).
 # Then each cell's page faults per warm pass (runs since 2026-12-04) and whether a process's
 # ratio follows them (allocators that purge on a clock fault more in some processes). Last,
-# each run's shared-cache probe (runs since 2026-12-05: how much of a half-L3 working set
+# each run's shared-cache probe (runs since 2026-12-05: how much of its working set, half the L3 or 16 MiB,
 # missed the L3 as the run started) and whether the runs that started with the cache more
 # contended ran slower (2026-12-05: −0.53 … +0.92 over three sittings, so no correction is
 # built on it; docs/stability.md, attempts 39 – 41).
@@ -419,7 +419,7 @@ if fault_points:
             r = f"{st.correlation(f, [p[1] for p in pts]):+.2f}"
         print(f"{key[0]:8} {key[1]:14} median {st.median(f):8.1f}  most {max(f):8.1f}  r = {r}")
 if any(m is not None for m in cache_miss):
-    print("\nshared L3 when each run started (half-L3 probe: median share of reads that missed it),")
+    print("\nshared L3 when each run started (the probe over half the L3 or 16 MiB: median share of reads that missed it),")
     print("and the correlation over runs between that share and each workload's mean log net cost")
     print("(all allocators): > 0 means the runs that started with the cache held by others ran slower")
     print("probe    " + " ".join(f"{m * 100:5.0f}%" if m is not None else "     –" for m in cache_miss))

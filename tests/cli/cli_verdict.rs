@@ -239,9 +239,13 @@ fn the_real_cache_probe_is_recorded() {
     );
     assert!(hit > 0.0 && hit < memory, "{share}");
     assert_eq!(share["samples_ns"].as_array().unwrap().len(), 8, "{share}");
+    // Half the L3, at most a built-in workload's heap (16 MiB): sysfs may report a whole
+    // package's L3 that a guest cannot hold.
+    let llc = share["llc_bytes"].as_u64().unwrap();
     assert_eq!(
-        share["working_set_bytes"].as_u64().unwrap() * 2,
-        share["llc_bytes"].as_u64().unwrap()
+        share["working_set_bytes"].as_u64().unwrap(),
+        (llc / 2).min(16 << 20),
+        "{share}"
     );
 }
 
