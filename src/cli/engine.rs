@@ -23,7 +23,7 @@ pub struct EngineArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     steps: Option<u64>,
     /// Seed of the mixed scenario's random choices.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = super::spec_args::parse_seed)]
     seed: u64,
     /// Also run the same stream on the system allocator and print the time ratio.
     #[arg(long)]

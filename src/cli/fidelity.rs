@@ -29,7 +29,7 @@ pub struct FidelityArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     scale: Option<u64>,
     /// Seed (overrides the spec).
-    #[arg(long)]
+    #[arg(long, value_parser = super::spec_args::parse_seed)]
     seed: Option<u64>,
     /// libpython to load instead of searching for it.
     #[arg(long, value_name = "PATH")]

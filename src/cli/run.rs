@@ -61,7 +61,7 @@ pub struct RunArgs {
     scale: Option<u64>,
     /// Seed of the workload generators, 0 to 2^64−1 (overrides the specs; default: each
     /// spec's own, 0 where it sets none; refused by a run of traces alone, as --scale).
-    #[arg(long)]
+    #[arg(long, value_parser = super::spec_args::parse_seed)]
     seed: Option<u64>,
     /// CPython version to model, 3.8 … 3.13 (overrides the specs; default: each spec's own,
     /// 3.11 where it sets none).

@@ -133,3 +133,28 @@ fn the_spec_overrides_say_where_their_default_comes_from() {
         assert!(text.contains("default: each spec's own"), "{text}");
     }
 }
+
+/// `--seed -1` said "invalid digit found in string": every command that takes a seed now says
+/// what a seed is, in one line, before anything runs.
+#[test]
+fn a_seed_that_is_not_a_whole_number_says_what_a_seed_is() {
+    for args in [
+        &["run", "-w", "dicts", "--seed", "-1"][..],
+        &[
+            "gen",
+            "-w",
+            "dicts",
+            "-o",
+            "/nonexistent/x.pbt",
+            "--seed=1.5",
+        ],
+        &["engine", "--seed", "-1"],
+        &["stats", "-w", "dicts", "--seed", "18446744073709551616"],
+    ] {
+        let line = refusal(pybench().args(args));
+        assert!(
+            line.contains("is not a seed: a seed is a whole number from 0 to 18446744073709551615"),
+            "{args:?}: {line}"
+        );
+    }
+}

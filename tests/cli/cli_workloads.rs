@@ -144,6 +144,16 @@ fn unknown_workload_lists_available_and_exits_2() {
         .stderr(predicate::str::contains(
             "unknown trace `pip_lst` (did you mean `pip_list`?)",
         ));
+    // `trace:` alone names no trace: said so, with the names it could have been.
+    for args in [&["run", "-w", "trace:"][..], &["stats", "trace: "]] {
+        let out = pybench().args(args).assert().code(2).get_output().clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("`trace:` names no trace"), "{args:?}: {err}");
+        assert!(
+            err.contains("pip_list") && err.lines().count() == 1,
+            "{err}"
+        );
+    }
 }
 
 fn bad_spec(body: &str, expected: &[&str]) {

@@ -120,20 +120,18 @@ pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
         return Ok(PathBuf::from(name));
     };
     let found = shipped();
+    // `-w trace:` said "unknown trace ``" and suggested nothing.
+    anyhow::ensure!(
+        !short.trim().is_empty(),
+        "`{PREFIX}` names no trace: write {PREFIX}NAME, NAME one of the shipped traces: {}",
+        listing(&found)
+    );
     match found.iter().find(|(n, _)| n == short) {
         Some((_, p)) => Ok(p.clone()),
         None => anyhow::bail!(
             "unknown trace `{short}`{}; shipped traces: {} (searched {})",
             crate::suggest::did_you_mean(short, found.iter().map(|(n, _)| n.as_str())),
-            if found.is_empty() {
-                "none".to_string()
-            } else {
-                found
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
+            listing(&found),
             trace_dirs()
                 .iter()
                 .map(|d| d.display().to_string())
@@ -141,4 +139,13 @@ pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
                 .join(", ")
         ),
     }
+}
+
+/// The shipped traces' names for a message, "none" when there are none.
+fn listing(found: &[(String, PathBuf)]) -> String {
+    if found.is_empty() {
+        return "none".to_string();
+    }
+    let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+    names.join(", ")
 }
