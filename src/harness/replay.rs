@@ -109,7 +109,35 @@ impl Slot {
     }
 }
 
-/// The replay's view of the process: where every live block is.
+/// The replay's view of the process: where every live block is. It is what the memory pass
+/// and the latency passes of `run` replay through, and what a library user replays a trace
+/// or a workload with, instead of keeping a slot table by hand (the crate root's example):
+/// slot numbers index its table, RAW-domain events can go to the system allocator as
+/// CPython sends them, and each new block is written as `touch` says.
+///
+/// ```
+/// use pybench::alloc::PymallocAllocator;
+/// use pybench::harness::{replay::{Replayer, Touch}, timer::Timer};
+/// use pybench::pymalloc::Preset;
+/// use pybench::trace::source::Source;
+/// use pybench::workload::Overrides;
+///
+/// // A built-in workload, small; `Source::load("trace:pip_list")` or a .pbt path alike.
+/// let small = Overrides { scale: Some(20_000), ..Overrides::default() };
+/// let events = Source::load("dicts")?.materialize(small)?;
+/// let mut engine = PymallocAllocator::from_preset(Preset::Cpython311);
+/// let timer = Timer::calibrate();
+/// let mut replay = Replayer::new(&mut engine, events.slots, true, Touch::Header);
+/// for (index, event) in events.events.iter().enumerate() {
+///     replay.apply::<false>(event, &timer, index as u64)?; // untimed: no clock read
+/// }
+/// assert!(replay.peak_live_bytes > 0);
+/// replay.free_all(); // the end of a pass: every block still live is freed
+/// assert_eq!(replay.live_bytes, 0);
+/// // CPython 3.9+ keeps one wholly free arena rather than unmapping it.
+/// assert!(engine.engine().stats().arenas_allocated_current <= 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Replayer<'a, A: Allocator> {
     alloc: &'a mut A,
     system: SystemAllocator,
@@ -124,6 +152,10 @@ pub struct Replayer<'a, A: Allocator> {
 }
 
 impl<'a, A: Allocator> Replayer<'a, A> {
+    /// A replay into `alloc` with a table of `slots` slots (the most slot numbers the
+    /// events use: a trace's end block or a workload stream says how many). With
+    /// `raw_to_system`, RAW-domain events go to the system allocator, as CPython's
+    /// `PyMem_RawMalloc` does whatever serves the other domains.
     pub fn new(alloc: &'a mut A, slots: usize, raw_to_system: bool, touch: Touch) -> Self {
         Replayer {
             alloc,
