@@ -125,45 +125,9 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
         .figures(end.events)
         .map_err(|m| anyhow!("{shown}: {m}"))?;
     let meta = reader.meta().clone();
-    if let Some(a) = meta.extra.get(crate::trace::record::ALLOCATORS_KEY) {
-        let under = match a.as_str().unwrap_or("?") {
-            "debug(dev-mode)" => "-X dev (Python's development mode)".to_string(),
-            other => format!("PYTHONMALLOC={}", crate::trace::printable(other)),
-        };
-        anyhow::bail!(
-            "{shown}: recorded under {under}: the interpreter's accounting in it is that allocator's (debug hooks pad every block), not of the requests the engine replays; record it again without that"
-        );
-    }
-    for d in ["mem", "obj"] {
-        if !meta.domains.iter().any(|x| x == d) {
-            anyhow::bail!("{shown}: the trace lacks the `{d}` domain, which pymalloc serves; record it with `--domains obj,mem,raw`");
-        }
-    }
-    let preset = preset_of(&meta.python)?;
-    let geometry = preset.geometry();
-    if (fig.start.arena_size, fig.start.pool_size) != (geometry.arena_size(), geometry.pool_size())
-    {
-        anyhow::bail!(
-            "{shown}: the recorded interpreter has {} B arenas and {} B pools, the {preset} preset {} and {}",
-            fig.start.arena_size, fig.start.pool_size, geometry.arena_size(), geometry.pool_size()
-        );
-    }
-    if fig.start_event != 0 {
-        anyhow::bail!(
-            "{shown}: the start accounting was taken after event {}, not before the first",
-            fig.start_event
-        );
-    }
-    // Seeding maps and writes the recorded state: a report claiming more than the machine
-    // holds is refused in one line rather than left to the kernel's OOM killer.
-    let seed = seed_of(&fig.start);
-    let arena_bytes = (seed.arenas as u64).saturating_mul(geometry.arena_size() as u64);
-    let what = format!("seeding the recorded start state of {} arenas", seed.arenas);
-    crate::trace::limits::check_memory(arena_bytes, &what).map_err(|m| anyhow!("{shown}: {m}"))?;
-    let mut engine = Pymalloc::new(geometry);
-    let mut phantoms = engine
-        .seed_from(&seed)
-        .map_err(|e| anyhow!("{shown}: the start accounting cannot be seeded: {e}"))?;
+    let (preset, geometry) = replayable(&meta, &fig).map_err(|m| anyhow!("{shown}: {m}"))?;
+    let (mut engine, mut phantoms) =
+        seeded_engine(&fig, geometry).map_err(|m| anyhow!("{shown}: {m}"))?;
     let seeded = DebugMallocStats::from(&engine.stats());
     let mut prehook = acc.prehook_frees.iter().peekable();
     let mut applied = PrehookApplied {
@@ -188,20 +152,70 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
     let after = DebugMallocStats::from(&engine.stats());
     // The process ends soon: the replayed blocks and the phantoms are left to the OS.
     std::mem::forget(engine);
-    let start = start_rows(&seeded, &fig);
     let rows = end_rows(&seeded, &after, &fig, geometry, applied.unapplied() as i64);
-    let flagged = rows.iter().filter(|r| r.flagged).count();
     Ok(TraceFidelity {
         trace: path.display().to_string(),
         python: meta.python.clone(),
         preset: preset.to_string(),
         events: at,
         trace_events: end.events,
-        start,
+        start: start_rows(&seeded, &fig),
+        flagged: rows.iter().filter(|r| r.flagged).count(),
         rows,
         prehook: applied,
-        flagged,
     })
+}
+
+/// The preset whose replay the trace's accounting can be held to, or why it cannot: recorded
+/// under a debug allocator (whose padding is in the accounting), without the domains pymalloc
+/// serves, with another geometry than its version's preset, or with the start accounting
+/// taken after the first event.
+fn replayable(meta: &crate::trace::Meta, fig: &Figures) -> anyhow::Result<(Preset, Geometry)> {
+    if let Some(a) = meta.extra.get(crate::trace::record::ALLOCATORS_KEY) {
+        let under = match a.as_str().unwrap_or("?") {
+            "debug(dev-mode)" => "-X dev (Python's development mode)".to_string(),
+            other => format!("PYTHONMALLOC={}", crate::trace::printable(other)),
+        };
+        anyhow::bail!(
+            "recorded under {under}: the interpreter's accounting in it is that allocator's (debug hooks pad every block), not of the requests the engine replays; record it again without that"
+        );
+    }
+    for d in ["mem", "obj"] {
+        if !meta.domains.iter().any(|x| x == d) {
+            anyhow::bail!("the trace lacks the `{d}` domain, which pymalloc serves; record it with `--domains obj,mem,raw`");
+        }
+    }
+    let preset = preset_of(&meta.python)?;
+    let geometry = preset.geometry();
+    if (fig.start.arena_size, fig.start.pool_size) != (geometry.arena_size(), geometry.pool_size())
+    {
+        anyhow::bail!(
+            "the recorded interpreter has {} B arenas and {} B pools, the {preset} preset {} and {}",
+            fig.start.arena_size, fig.start.pool_size, geometry.arena_size(), geometry.pool_size()
+        );
+    }
+    if fig.start_event != 0 {
+        anyhow::bail!(
+            "the start accounting was taken after event {}, not before the first",
+            fig.start_event
+        );
+    }
+    Ok((preset, geometry))
+}
+
+/// An engine holding the recorded start state, and the phantom blocks that stand for the
+/// interpreter's own. Seeding maps and writes that state: a report claiming more than the
+/// machine holds is refused in one line rather than left to the kernel's OOM killer.
+fn seeded_engine(fig: &Figures, geometry: Geometry) -> anyhow::Result<(Pymalloc, Phantoms)> {
+    let seed = seed_of(&fig.start);
+    let arena_bytes = (seed.arenas as u64).saturating_mul(geometry.arena_size() as u64);
+    let what = format!("seeding the recorded start state of {} arenas", seed.arenas);
+    crate::trace::limits::check_memory(arena_bytes, &what).map_err(|m| anyhow!("{m}"))?;
+    let mut engine = Pymalloc::new(geometry);
+    let phantoms = engine
+        .seed_from(&seed)
+        .map_err(|e| anyhow!("the start accounting cannot be seeded: {e}"))?;
+    Ok((engine, phantoms))
 }
 
 /// Applies the pre-hook frees that happened before event `at`.

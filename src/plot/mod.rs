@@ -137,43 +137,20 @@ pub(crate) fn slug(s: &str) -> String {
 /// Median bars with min–max error bars of one metric, workloads × allocators.
 fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
     let series = allocators(results);
-    let mut groups = Vec::new();
-    let mut top: f64 = 0.0;
-    for w in workloads {
-        let mut group = Group {
-            label: w.to_string(),
-            bars: Vec::new(),
-        };
-        for (i, a) in series.iter().enumerate() {
-            let v: Vec<f64> = cells(results, w, a)
-                .iter()
-                .filter_map(|c| c.metric(metric, None))
-                .collect();
-            let (Some(m), Some(lo), Some(hi)) = (
-                median(&v),
-                v.iter().copied().reduce(f64::min),
-                v.iter().copied().reduce(f64::max),
-            ) else {
-                continue;
-            };
-            top = top.max(hi);
-            group.bars.push(Bar {
-                series: i,
-                value: m,
-                error: (v.len() > 1).then_some((lo, hi)),
-            });
-        }
-        groups.push(group);
-    }
+    let groups: Vec<Group> = workloads
+        .iter()
+        .map(|w| bar_group(results, w, &series, metric))
+        .collect();
     if groups.iter().all(|g| g.bars.is_empty()) {
         return None;
     }
-    let reps = results.parameters.repetitions_said();
+    let top = bar_values(&groups).fold(0.0, f64::max);
     let names: Vec<(String, usize)> = series
         .iter()
         .enumerate()
         .map(|(i, s)| (s.to_string(), i))
         .collect();
+    let reps = results.parameters.repetitions_said();
     let (title, y, reference, section, caption) = if metric == Id::OpsPerSec {
         (
             "Throughput per workload",
@@ -222,6 +199,35 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
         caption,
         svg: svg::bar_chart(title, "workload", &y, &names, &groups, reference),
     }))
+}
+
+/// One workload's bars: per allocator the median of `metric` over its repetitions, with an
+/// error bar from the smallest to the largest when there are several; none for an allocator
+/// without the figure.
+fn bar_group(results: &RunResults, w: &str, series: &[&str], metric: Id) -> Group {
+    let mut bars = Vec::new();
+    for (i, a) in series.iter().enumerate() {
+        let v: Vec<f64> = cells(results, w, a)
+            .iter()
+            .filter_map(|c| c.metric(metric, None))
+            .collect();
+        let (Some(m), Some(lo), Some(hi)) = (
+            median(&v),
+            v.iter().copied().reduce(f64::min),
+            v.iter().copied().reduce(f64::max),
+        ) else {
+            continue;
+        };
+        bars.push(Bar {
+            series: i,
+            value: m,
+            error: (v.len() > 1).then_some((lo, hi)),
+        });
+    }
+    Group {
+        label: w.to_string(),
+        bars,
+    }
 }
 
 /// RSS over the replay, first successful repetition of each allocator.

@@ -346,15 +346,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // anything else, and removed (by its drop) however the recording fails.
     let file = AtomicFile::create(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    // The spill of --defer lives beside the output, on the disk the user chose for it.
-    let spill = opts
-        .defer
-        .then(|| {
-            let dir = opts.out.parent().unwrap_or(Path::new("."));
-            crate::sys::fs::anonymous_file_in(dir)
-                .with_context(|| format!("cannot create a spill file in {}", dir.display()))
-        })
-        .transpose()?;
+    let spill = spill_for(opts)?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group, SIGTERM (a CI limit, `kill`) to pybench alone
@@ -395,13 +387,8 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     drop(stop);
     let (status, timed_out) = waited.context("waiting for the program")?;
     let (converted, end) = match converted {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err(e.context("recording failed")),
-        Err(_) => {
-            return Err(anyhow::anyhow!(
-                "recording failed: the conversion thread panicked"
-            ))
-        }
+        Ok(c) => c.context("recording failed")?,
+        Err(_) => anyhow::bail!("recording failed: the conversion thread panicked"),
     };
     let rec = Recorded {
         status,
@@ -414,6 +401,18 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         stderr_tail,
     };
     Ok(outcome(rec, converted, end, program))
+}
+
+/// The spill file of `--defer` (none without it): anonymous, beside the output, on the disk
+/// the user chose for the trace.
+fn spill_for(opts: &Options) -> anyhow::Result<Option<std::fs::File>> {
+    if !opts.defer {
+        return Ok(None);
+    }
+    let dir = opts.out.parent().unwrap_or(Path::new("."));
+    let file = crate::sys::fs::anonymous_file_in(dir)
+        .with_context(|| format!("cannot create a spill file in {}", dir.display()))?;
+    Ok(Some(file))
 }
 
 /// What a recording amounts to once the program and the conversion have ended: the events,
