@@ -11,7 +11,7 @@
 
 use proptest::prelude::*;
 use pybench::pymalloc::{
-    class_size, size_class, ArenaPlacement, Geometry, Preset, Pymalloc, NUM_CLASSES,
+    class_size, size_class, ArenaPlacement, Geometry, Preset, Pymalloc, Stats, NUM_CLASSES,
 };
 use pybench::stats::SplitMix64;
 use std::collections::BTreeMap;
@@ -292,9 +292,26 @@ proptest! {
         for op in &ops {
             held.apply(op);
             plain.apply(op);
-            prop_assert_eq!(held.e.stats(), plain.e.stats(), "after {:?}", op);
+            prop_assert_eq!(
+                accounting(held.e.stats()),
+                accounting(plain.e.stats()),
+                "after {:?}",
+                op
+            );
         }
     }
+}
+
+/// The figures holding must leave unchanged: all but the ownership map's size. The map
+/// creates a leaf for each region of address space an arena lands in (4 GiB of 64 KiB
+/// arenas), so it grows with where `mmap` puts a fresh arena, as CPython's radix tree does:
+/// a held arena comes back where it was, a fresh one may land in a new region. Compared,
+/// this failed once in a full test run (2026-12-05) and in none of 80,000 cases rerun.
+fn accounting(mut s: Stats) -> Stats {
+    s.ownership_map_root_bytes = 0;
+    s.ownership_map_leaves = 0;
+    s.ownership_map_leaf_bytes = 0;
+    s
 }
 
 #[test]
