@@ -11,12 +11,22 @@ use std::fmt::{self, Write};
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let g = self.geometry;
         writeln!(
             f,
             "Small block threshold = {SMALL_REQUEST_THRESHOLD}, in {} size classes.",
             self.classes.len()
         )?;
+        self.class_table(f)?;
+        self.arena_lines(f)?;
+        self.byte_lines(f)?;
+        self.ownership_lines(f)?;
+        line(f, "# requests served by raw allocator", self.raw_requests)
+    }
+}
+
+impl Stats {
+    /// The size classes that have pools, one row each.
+    fn class_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\nclass   size   num pools   blocks in use  avail blocks\n")?;
         f.write_str("-----   ----   ---------   -------------  ------------\n")?;
         for (i, c) in self.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
@@ -26,70 +36,53 @@ impl fmt::Display for Stats {
                 c.size, c.pools, c.blocks_in_use, c.avail_blocks
             )?;
         }
-        f.write_char('\n')?;
+        f.write_char('\n')
+    }
+
+    /// Arenas mapped over the run and now, and the bytes they span.
+    fn arena_lines(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         line(f, "# arenas allocated total", self.arenas_allocated_total)?;
         line(f, "# arenas reclaimed", self.arenas_reclaimed)?;
         line(f, "# arenas highwater mark", self.arenas_highwater)?;
-        line(
-            f,
-            "# arenas allocated current",
-            self.arenas_allocated_current,
-        )?;
-        let arenas = format!(
-            "{} arenas * {} bytes/arena",
-            self.arenas_allocated_current,
-            g.arena_size()
-        );
+        let current = self.arenas_allocated_current;
+        line(f, "# arenas allocated current", current)?;
+        let arena_size = self.geometry.arena_size();
+        let arenas = format!("{current} arenas * {arena_size} bytes/arena");
         line(f, &arenas, self.arena_bytes())?;
-        f.write_char('\n')?;
-        line(
-            f,
-            "# bytes in allocated blocks",
-            self.bytes_in_allocated_blocks,
-        )?;
-        line(
-            f,
-            "# bytes in available blocks",
-            self.bytes_in_available_blocks,
-        )?;
-        let unused = format!(
-            "{} unused pools * {} bytes",
-            self.unused_pools,
-            g.pool_size()
-        );
+        f.write_char('\n')
+    }
+
+    /// Where the arenas' bytes went; the lines add up to the arenas' bytes.
+    fn byte_lines(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allocated = self.bytes_in_allocated_blocks;
+        line(f, "# bytes in allocated blocks", allocated)?;
+        let available = self.bytes_in_available_blocks;
+        line(f, "# bytes in available blocks", available)?;
+        let pool_size = self.geometry.pool_size();
+        let unused = format!("{} unused pools * {pool_size} bytes", self.unused_pools);
         line(f, &unused, self.bytes_in_unused_pools())?;
-        line(
-            f,
-            "# bytes lost to pool headers",
-            self.bytes_lost_to_pool_headers,
-        )?;
-        line(
-            f,
-            "# bytes lost to quantization",
-            self.bytes_lost_to_quantization,
-        )?;
-        line(
-            f,
-            "# bytes lost to arena alignment",
-            self.bytes_lost_to_arena_alignment,
-        )?;
-        line(f, "Total", self.byte_lines_total())?;
-        // CPython 3.10+ reports its radix tree here; the engine reports its own ownership map,
-        // under its own names because the structure differs (see ownership.rs).
+        let headers = self.bytes_lost_to_pool_headers;
+        line(f, "# bytes lost to pool headers", headers)?;
+        let quantization = self.bytes_lost_to_quantization;
+        line(f, "# bytes lost to quantization", quantization)?;
+        let alignment = self.bytes_lost_to_arena_alignment;
+        line(f, "# bytes lost to arena alignment", alignment)?;
+        line(f, "Total", self.byte_lines_total())
+    }
+
+    /// CPython 3.10+ reports its radix tree here; the engine reports its own ownership map,
+    /// under its own names because the structure differs (see ownership.rs).
+    fn ownership_lines(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\nownership map counts\n")?;
         line(f, "# ownership map leaves", self.ownership_map_leaves)?;
         f.write_char('\n')?;
         let leaves = self.ownership_map_leaves * self.ownership_map_leaf_bytes;
-        line(
-            f,
-            "# bytes lost to ownership map root",
-            self.ownership_map_root_bytes,
-        )?;
+        let root = self.ownership_map_root_bytes;
+        line(f, "# bytes lost to ownership map root", root)?;
         // "leaf", as CPython says "arena map bot": the name fits the 35 columns.
         line(f, "# bytes lost to ownership map leaf", leaves)?;
-        line(f, "Total", self.ownership_map_root_bytes + leaves)?;
-        f.write_char('\n')?;
-        line(f, "# requests served by raw allocator", self.raw_requests)
+        line(f, "Total", root + leaves)?;
+        f.write_char('\n')
     }
 }
 
