@@ -2,7 +2,7 @@
 //! `run` and `list allocators`. Each is refused in one line that says what the thing is, with
 //! exit code 2, before anything is measured or listed.
 
-use crate::common::{pybench, refusal, tempdir};
+use crate::common::{pybench, refusal, refusal_with_out, tempdir};
 use std::path::Path;
 
 /// A text file, a static archive and a dangling symbolic link, each named `libpython3.11.so`
@@ -114,12 +114,7 @@ fn list_refuses_a_libpython_it_cannot_use() {
 fn an_empty_allocator_list_is_named_as_such() {
     let tmp = tempdir("empty-list");
     for empty in ["", ",", " , "] {
-        let line = refusal(
-            pybench()
-                .args(["run", "-w", "dicts", "-a", empty])
-                .arg("--out")
-                .arg(&*tmp),
-        );
+        let line = refusal_with_out(&["run", "-w", "dicts", "-a", empty], &tmp);
         assert!(
             line.starts_with(
                 "pybench: error: no allocator named (the list is empty); valid names: "
@@ -136,12 +131,7 @@ fn an_empty_allocator_list_is_named_as_such() {
 fn null_named_twice_is_refused_like_any_allocator() {
     let tmp = tempdir("null-twice");
     for list in ["null,null", "system,null,null"] {
-        let line = refusal(
-            pybench()
-                .args(["run", "-w", "dicts", "--scale", "1000", "-a", list])
-                .arg("--out")
-                .arg(&*tmp),
-        );
+        let line = refusal_with_out(&["run", "-w", "dicts", "--scale", "1000", "-a", list], &tmp);
         assert_eq!(
             line,
             "pybench: error: `null` is named twice in -a: name each allocator once"

@@ -2,7 +2,7 @@
 //! the flags' extremes. Each refusal is one line with exit code 2, before anything is
 //! measured, and nothing a user typed is dropped without a word.
 
-use crate::common::{pybench, refusal, tempdir};
+use crate::common::{pybench, refusal, refusal_with_out, tempdir};
 
 /// `-a system,,jemalloc` (and a comma at either end) ran `system` and `jemalloc` and said
 /// nothing of the empty name between them; `run`, `exec` and `list allocators` now refuse it
@@ -11,12 +11,7 @@ use crate::common::{pybench, refusal, tempdir};
 fn an_empty_allocator_name_beside_others_is_refused() {
     let tmp = tempdir("empty-allocator-name");
     for list in ["system,,jemalloc", "system,", ",system"] {
-        let line = refusal(
-            pybench()
-                .args(["run", "-w", "dicts", "--scale", "1000", "-a", list])
-                .arg("--out")
-                .arg(&*tmp),
-        );
+        let line = refusal_with_out(&["run", "-w", "dicts", "--scale", "1000", "-a", list], &tmp);
         assert_eq!(
             line,
             format!(
@@ -48,12 +43,7 @@ fn an_empty_allocator_name_beside_others_is_refused() {
 fn an_empty_workload_or_trace_name_is_said_to_be_empty() {
     let tmp = tempdir("empty-workload-name");
     for list in ["dicts,,json", "dicts,", ""] {
-        let line = refusal(
-            pybench()
-                .args(["run", "-a", "system", "-w", list])
-                .arg("--out")
-                .arg(&*tmp),
-        );
+        let line = refusal_with_out(&["run", "-a", "system", "-w", list], &tmp);
         assert_eq!(
             line,
             "pybench: error: an empty workload name (two commas in a row, a comma at an end, \
@@ -61,12 +51,7 @@ fn an_empty_workload_or_trace_name_is_said_to_be_empty() {
         );
     }
     for list in ["trace:json_tool,", ""] {
-        let line = refusal(
-            pybench()
-                .args(["run", "-a", "system", "--trace", list])
-                .arg("--out")
-                .arg(&*tmp),
-        );
+        let line = refusal_with_out(&["run", "-a", "system", "--trace", list], &tmp);
         assert!(
             line.starts_with("pybench: error: an empty trace name ("),
             "{line}"

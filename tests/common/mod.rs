@@ -103,6 +103,12 @@ pub fn refusal(cmd: &mut assert_cmd::Command) -> String {
     err.trim_end().to_string()
 }
 
+/// `pybench ARGS --out OUT`, refused: its one line, as [`refusal`] returns it. For the
+/// refusals a `run` must give before it measures anything into `out`.
+pub fn refusal_with_out(args: &[&str], out: &std::path::Path) -> String {
+    refusal(pybench().args(args).arg("--out").arg(out))
+}
+
 /// A shared-cache probe of an uncontended L3 (`sys::cache_probe`'s fake: hit and memory
 /// latency, then the samples, in ns an access): every sample a hit.
 pub const QUIET_CACHE: &str = "14,170,15,16,15,17,16,15,16,15";
