@@ -152,14 +152,14 @@ impl CpythonAllocator {
     fn load_as(found: &Found, minor: u8, start: bool) -> Result<Self, CpythonError> {
         let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(api) = *loaded {
-            if api.path == found.path && api.started != start {
-                return Err(CpythonError::StartedOtherwise {
-                    path: api.path.clone(),
-                    how: how(api.started),
-                    other: how(start),
-                });
-            }
             if api.path == found.path {
+                if api.started != start {
+                    return Err(CpythonError::StartedOtherwise {
+                        path: api.path.clone(),
+                        how: how(api.started),
+                        other: how(start),
+                    });
+                }
                 return Ok(CpythonAllocator::wrap(api, minor));
             }
             return Err(CpythonError::AnotherLoaded {
