@@ -241,12 +241,15 @@ impl Chase {
         let lines = (bytes / 64).max(4);
         let lines = 1usize << (usize::BITS - 1 - lines.leading_zeros());
         let increment = (lines / 3) | 1;
-        let mut next = PinnedBuf::new(lines * LINE_WORDS, 0usize).ok()?;
-        let words = next.as_mut_slice();
-        for x in 0..lines {
-            words[x * LINE_WORDS] =
-                (x.wrapping_mul(5).wrapping_add(increment) & (lines - 1)) * LINE_WORDS;
-        }
+        // One pass writes each line's link (its first word) and faults the buffer in.
+        let next = PinnedBuf::from_fn(lines * LINE_WORDS, |w| match w % LINE_WORDS {
+            0 => {
+                let x = w / LINE_WORDS;
+                (x.wrapping_mul(5).wrapping_add(increment) & (lines - 1)) * LINE_WORDS
+            }
+            _ => 0,
+        })
+        .ok()?;
         Some(Chase { next, lines, at: 0 })
     }
 

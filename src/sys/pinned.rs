@@ -26,6 +26,19 @@ unsafe impl<T: Copy + Send> Send for PinnedBuf<T> {}
 impl<T: Copy> PinnedBuf<T> {
     /// A buffer of `len` copies of `fill`. Returns an error when the mapping fails.
     pub fn new(len: usize, fill: T) -> std::io::Result<Self> {
+        Self::from_fn(len, |_| fill)
+    }
+
+    /// A buffer holding a copy of `items`.
+    pub fn from_slice(items: &[T]) -> std::io::Result<Self> {
+        Self::from_fn(items.len(), |i| items[i])
+    }
+
+    /// A buffer whose element `i` is `item(i)`. Each element is written once: that single
+    /// pass both fills the buffer and faults its pages in (filling with a default first and
+    /// then overwriting went over the memory twice — the cache probe's up to 128 MiB, the
+    /// compact stream's tens of MiB).
+    pub fn from_fn(len: usize, mut item: impl FnMut(usize) -> T) -> std::io::Result<Self> {
         let bytes = (len * std::mem::size_of::<T>()).max(1);
         // Over-map by one huge page so the start can be aligned to it.
         let map_len = bytes.div_ceil(HUGE) * HUGE + HUGE;
@@ -53,28 +66,19 @@ impl<T: Copy> PinnedBuf<T> {
                 libc::MADV_HUGEPAGE,
             );
         }
-        let ptr = start as *mut T;
-        // Writing every element faults every page in now, outside any measured pass.
-        for i in 0..len {
-            // SAFETY: i < len, inside the mapping, properly aligned (page-aligned start).
-            unsafe { ptr.add(i).write(fill) };
-        }
-        Ok(PinnedBuf {
-            ptr,
+        // Owned from here, so a panicking `item` still unmaps (elements are `Copy`: no drops).
+        let buf = PinnedBuf {
+            ptr: start as *mut T,
             len,
             map,
             map_len,
-        })
-    }
-
-    /// A buffer holding a copy of `items`.
-    pub fn from_slice(items: &[T]) -> std::io::Result<Self>
-    where
-        T: Default,
-    {
-        let mut b = Self::new(items.len(), T::default())?;
-        b.as_mut_slice().copy_from_slice(items);
-        Ok(b)
+        };
+        // Writing every element faults every page in now, outside any measured pass.
+        for i in 0..len {
+            // SAFETY: i < len, inside the mapping, properly aligned (page-aligned start).
+            unsafe { buf.ptr.add(i).write(item(i)) };
+        }
+        Ok(buf)
     }
 
     pub fn as_slice(&self) -> &[T] {
@@ -123,5 +127,16 @@ mod tests {
         let c = PinnedBuf::from_slice(&[1u32, 2, 3]).unwrap();
         assert_eq!(c.as_slice(), &[1, 2, 3]);
         assert!(PinnedBuf::<u8>::new(0, 0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn from_fn_puts_each_index_own_value() {
+        let b = PinnedBuf::from_fn(3 * 4096, |i| (i * 7 + 1) as u32).unwrap();
+        assert_eq!(b.len(), 3 * 4096);
+        assert!(b
+            .as_slice()
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == (i * 7 + 1) as u32));
     }
 }
