@@ -33,58 +33,18 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
     let header = read_header(src)?;
     let hlen = header.block_header_len();
     let mut at = header.len;
-    let mut blocks = Vec::new();
+    let mut blocks: Vec<(u64, BlockHead)> = Vec::new();
     let mut events = 0u64;
     loop {
         let seq = blocks.len() as u64;
         let mut raw = [0u8; BLOCK_HEADER_V2];
-        match src.read(&mut raw[..1]) {
-            Ok(0) => return Err(TraceError::new(at, ErrorKind::NoEnd)),
-            Ok(_) => {}
-            Err(e) => return Err(TraceError::new(at, ErrorKind::Io(e))),
-        }
-        read_exact_at(src, at, &mut raw[1..hlen], "block header")?;
-        let head = parse_head(&header, &raw[..hlen], at, seq)?;
-        if let (Some(t), Some((_, prev))) = (head.table_before, blocks.last()) {
-            let prev: &BlockHead = prev;
-            if Some(t) < prev.table_before {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!("block {seq}: table size {t} is below the previous block's"),
-                ));
-            }
-        }
+        let Some(raw) = next_block_header(src, &header, at, &mut raw)? else {
+            return Err(TraceError::new(at, ErrorKind::NoEnd));
+        };
+        let head = parse_head(&header, raw, at, seq)?;
+        check_table_grows(&head, blocks.last().map(|(_, prev)| prev), at, seq)?;
         if head.kind == BLOCK_END {
-            let mut payload = vec![0u8; head.stored_len as usize];
-            read_payload_at(src, at, &mut payload, &head, seq)?;
-            head.verify(&header, &raw[..hlen], &payload, at, seq)?;
-            let end =
-                parse_end(&header, &head, &payload).map_err(|m| TraceError::corrupt(at, m))?;
-            let after = at + hlen as u64 + u64::from(head.stored_len);
-            let mut probe = [0u8; 1];
-            if src
-                .read(&mut probe)
-                .map_err(|e| TraceError::new(after, ErrorKind::Io(e)))?
-                > 0
-            {
-                return Err(TraceError::corrupt(after, "bytes after the end block"));
-            }
-            if end.events != events {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!(
-                        "end block declares {} events, the block headers {events}",
-                        end.events
-                    ),
-                ));
-            }
-            if let Some(t) = head.table_before.filter(|&t| t != end.slots) {
-                return Err(TraceError::corrupt(
-                    at,
-                    format!("end block declares {} slots, its header {t}", end.slots),
-                ));
-            }
-            check_declared(&end, at)?;
+            let end = read_end(src, &header, &head, raw, at, seq, events)?;
             return Ok(Index {
                 header,
                 blocks,
@@ -102,4 +62,82 @@ pub fn scan<R: Read + Seek>(src: &mut R) -> Result<Index, TraceError> {
         blocks.push((at, head));
         at = next;
     }
+}
+
+/// Reads the block header at `at` into `raw`; `None` when the file ends exactly there (a
+/// trace without its end block).
+fn next_block_header<'a, R: Read + Seek>(
+    src: &mut R,
+    header: &Header,
+    at: u64,
+    raw: &'a mut [u8; BLOCK_HEADER_V2],
+) -> Result<Option<&'a [u8]>, TraceError> {
+    let hlen = header.block_header_len();
+    match src.read(&mut raw[..1]) {
+        Ok(0) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(TraceError::new(at, ErrorKind::Io(e))),
+    }
+    read_exact_at(src, at, &mut raw[1..hlen], "block header")?;
+    Ok(Some(&raw[..hlen]))
+}
+
+/// The slot table only grows: a block may not start below the size the one before it did.
+fn check_table_grows(
+    head: &BlockHead,
+    prev: Option<&BlockHead>,
+    at: u64,
+    seq: u64,
+) -> Result<(), TraceError> {
+    match (head.table_before, prev) {
+        (Some(t), Some(prev)) if Some(t) < prev.table_before => Err(TraceError::corrupt(
+            at,
+            format!("block {seq}: table size {t} is below the previous block's"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads and checks the end block at `at` (its header `head`, raw bytes `raw`): checksum,
+/// JSON, nothing after it, and its totals against the `events` the block headers add up to,
+/// the header's table size and the limits.
+fn read_end<R: Read + Seek>(
+    src: &mut R,
+    header: &Header,
+    head: &BlockHead,
+    raw: &[u8],
+    at: u64,
+    seq: u64,
+    events: u64,
+) -> Result<End, TraceError> {
+    let mut payload = vec![0u8; head.stored_len as usize];
+    read_payload_at(src, at, &mut payload, head, seq)?;
+    head.verify(header, raw, &payload, at, seq)?;
+    let end = parse_end(header, head, &payload).map_err(|m| TraceError::corrupt(at, m))?;
+    let after = at + raw.len() as u64 + u64::from(head.stored_len);
+    let mut probe = [0u8; 1];
+    if src
+        .read(&mut probe)
+        .map_err(|e| TraceError::new(after, ErrorKind::Io(e)))?
+        > 0
+    {
+        return Err(TraceError::corrupt(after, "bytes after the end block"));
+    }
+    if end.events != events {
+        return Err(TraceError::corrupt(
+            at,
+            format!(
+                "end block declares {} events, the block headers {events}",
+                end.events
+            ),
+        ));
+    }
+    if let Some(t) = head.table_before.filter(|&t| t != end.slots) {
+        return Err(TraceError::corrupt(
+            at,
+            format!("end block declares {} slots, its header {t}", end.slots),
+        ));
+    }
+    check_declared(&end, at)?;
+    Ok(end)
 }
