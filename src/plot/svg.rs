@@ -410,52 +410,12 @@ pub fn bar_chart(
         let start = centre - bar_w * per / 2.0;
         for bar in &group.bars {
             let bx = start + bar_w * bar.series as f64;
-            let top = y.map(bar.value, BOTTOM, TOP);
-            let (name, color) = series
+            let style = series
                 .get(bar.series)
                 .map_or(("", 0), |(n, c)| (n.as_str(), *c));
-            let _ = writeln!(
-                s,
-                r#"<rect class="bar" data-series="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"#,
-                escape(name),
-                bx + 1.0,
-                bar_w - 2.0,
-                (BOTTOM - top).max(0.0),
-                PALETTE[color % PALETTE.len()],
-                escape(&group.label),
-                escape(&(y.format)(bar.value))
-            );
-            if let Some((lo, hi)) = bar.error {
-                let (plo, phi) = (y.map(lo, BOTTOM, TOP), y.map(hi, BOTTOM, TOP));
-                let cx = bx + bar_w / 2.0;
-                let _ = writeln!(
-                    s,
-                    r##"<path class="error-bar" d="M{cx:.1},{plo:.1} V{phi:.1} M{:.1},{plo:.1} H{:.1} M{:.1},{phi:.1} H{:.1}" stroke="#222" stroke-width="1.3" fill="none"/>"##,
-                    cx - 5.0,
-                    cx + 5.0,
-                    cx - 5.0,
-                    cx + 5.0
-                );
-            }
+            bar_rect(&mut s, y, bar, &group.label, style, bx, bar_w);
         }
-        // Labels wider than their group (many size classes, many workloads with long names)
-        // are slanted so neighbours do not run into each other ("stringsnumbers").
-        if slot < 36.0 || label_width(&group.label) > slot * 0.9 {
-            let _ = writeln!(
-                s,
-                r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="end" font-size="10" transform="rotate(-50 {centre:.1} {})">{}</text>"#,
-                BOTTOM + 14.0,
-                BOTTOM + 14.0,
-                escape(&group.label)
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                BOTTOM + 19.0,
-                escape(&group.label)
-            );
-        }
+        group_label(&mut s, &group.label, centre, slot);
     }
     if let Some((v, label)) = reference {
         let py = y.map(v, BOTTOM, TOP);
@@ -470,6 +430,64 @@ pub fn bar_chart(
     legend(&mut s, series);
     s.push_str("</svg>\n");
     s
+}
+
+/// One bar at `bx`, `bar_w` wide, of series `(name, colour)`, with its error bar if any.
+fn bar_rect(
+    s: &mut String,
+    y: &Axis,
+    bar: &Bar,
+    group: &str,
+    (name, color): (&str, usize),
+    bx: f64,
+    bar_w: f64,
+) {
+    let top = y.map(bar.value, BOTTOM, TOP);
+    let _ = writeln!(
+        s,
+        r#"<rect class="bar" data-series="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"#,
+        escape(name),
+        bx + 1.0,
+        bar_w - 2.0,
+        (BOTTOM - top).max(0.0),
+        PALETTE[color % PALETTE.len()],
+        escape(group),
+        escape(&(y.format)(bar.value))
+    );
+    if let Some((lo, hi)) = bar.error {
+        let (plo, phi) = (y.map(lo, BOTTOM, TOP), y.map(hi, BOTTOM, TOP));
+        let cx = bx + bar_w / 2.0;
+        let _ = writeln!(
+            s,
+            r##"<path class="error-bar" d="M{cx:.1},{plo:.1} V{phi:.1} M{:.1},{plo:.1} H{:.1} M{:.1},{phi:.1} H{:.1}" stroke="#222" stroke-width="1.3" fill="none"/>"##,
+            cx - 5.0,
+            cx + 5.0,
+            cx - 5.0,
+            cx + 5.0
+        );
+    }
+}
+
+/// A group's label under its bars, centred at `centre` in a slot `slot` wide. Labels wider
+/// than their group (many size classes, many workloads with long names) are slanted so
+/// neighbours do not run into each other ("stringsnumbers").
+fn group_label(s: &mut String, label: &str, centre: f64, slot: f64) {
+    if slot < 36.0 || label_width(label) > slot * 0.9 {
+        let _ = writeln!(
+            s,
+            r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="end" font-size="10" transform="rotate(-50 {centre:.1} {})">{}</text>"#,
+            BOTTOM + 14.0,
+            BOTTOM + 14.0,
+            escape(label)
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            r#"<text class="tick" x="{centre:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            BOTTOM + 19.0,
+            escape(label)
+        );
+    }
 }
 
 #[cfg(test)]
