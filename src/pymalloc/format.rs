@@ -71,7 +71,9 @@ impl Stats {
     }
 
     /// CPython 3.10+ reports its radix tree here; the engine reports its own ownership map,
-    /// under its own names because the structure differs (see ownership.rs).
+    /// under its own names because the structure differs (see ownership.rs). The leaf count
+    /// follows where `mmap` put the arenas (a leaf per region holding one, kept once made),
+    /// so two runs of one workload may print different counts (README, `pybench engine`).
     fn ownership_lines(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\nownership map counts\n")?;
         line(f, "# ownership map leaves", self.ownership_map_leaves)?;
