@@ -125,33 +125,16 @@ pub fn run(
                 eta
             );
         }
-        let throughput_only = plan
-            .memory_repetitions
-            .is_some_and(|m| spec.repetition >= m);
-        // Beside allocators, null's figures are its throughput samples alone; measured
-        // alone, its memory cell is the harness's own (RSS, and the stream's fingerprint).
-        let null_beside_others =
-            spec.allocator == crate::alloc::AllocatorSpec::Null && !harness_only;
-        let mut result = if plan.throughput.is_some() && null_beside_others {
-            CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
-        } else if plan.throughput.is_some() && throughput_only {
-            throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
-        } else {
-            run_cell(spec, plan.timeout)
-        };
+        let mut result = cell_result(plan, spec, harness_only);
         if plan.throughput.is_some() {
             throughput.attach(&mut result);
         }
         if interrupted() {
-            if progress {
-                crate::stderr_line!();
-            }
+            end_progress_line(progress);
             return Ok(Outcome::Interrupted);
         }
         if let Err(e) = on_result(result) {
-            if progress {
-                crate::stderr_line!();
-            }
+            end_progress_line(progress);
             return Err(e);
         }
     }
@@ -159,6 +142,31 @@ pub fn run(
         crate::stderr_text!("\r\x1b[2K");
     }
     Ok(Outcome::Completed)
+}
+
+/// What cell `spec` measures besides its throughput samples (attached by the caller): its
+/// own process's memory and latency cell, or, once the memory repetitions are done, a cell
+/// of throughput alone. Beside allocators, null's figures are its throughput samples alone;
+/// measured alone, its memory cell is the harness's own (RSS, and the stream's fingerprint).
+fn cell_result(plan: &Plan, spec: &CellSpec, harness_only: bool) -> CellResult {
+    let throughput_only = plan
+        .memory_repetitions
+        .is_some_and(|m| spec.repetition >= m);
+    let null_beside_others = spec.allocator == crate::alloc::AllocatorSpec::Null && !harness_only;
+    if plan.throughput.is_some() && null_beside_others {
+        CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+    } else if plan.throughput.is_some() && throughput_only {
+        throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
+    } else {
+        run_cell(spec, plan.timeout)
+    }
+}
+
+/// Ends the progress line before the run stops early, so what follows starts on its own.
+fn end_progress_line(progress: bool) {
+    if progress {
+        crate::stderr_line!();
+    }
 }
 
 /// Runs the plan, adding every cell to `results` (after `adjust`) and saving them after each
