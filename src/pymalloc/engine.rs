@@ -6,6 +6,7 @@ use super::ownership::OwnershipMap;
 use super::placement::ArenaPlacement;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA};
 use super::{class_size, Geometry, NUM_CLASSES, SMALL_REQUEST_THRESHOLD};
+use crate::sys::arena_region::ArenaRegion;
 use crate::sys::mem::{self as os, raw, MappedArray};
 use crate::sys::parked::Parked;
 use std::ptr;
@@ -55,6 +56,9 @@ pub struct Pymalloc {
     /// Arenas released while the harness cleans up between passes, kept mapped for the next
     /// pass's arenas (`sys/parked.rs`; [`Self::hold_releases`]).
     pub(crate) parked: Parked,
+    /// The address space the engine's arenas are mapped into (`sys/arena_region.rs`: side
+    /// by side, whatever else the process maps and unmaps).
+    pub(crate) region: ArenaRegion,
 }
 
 // SAFETY: the engine exclusively owns every pool, arena and bookkeeping mapping it points to;
@@ -83,6 +87,7 @@ impl Pymalloc {
             carved_bytes: 0,
             carved_bytes_highwater: 0,
             parked: Parked::new(),
+            region: ArenaRegion::new(),
         }
     }
 
@@ -418,9 +423,9 @@ impl Drop for Pymalloc {
             let a = *self.arenas.get(i);
             if let Some(base) = ptr::NonNull::new(a.address as *mut u8) {
                 // SAFETY: a live arena mapping of arena_size bytes, never used again.
-                unsafe { os::unmap(base, self.geometry.arena_size()) };
+                unsafe { self.region.unmap(base, self.geometry.arena_size()) };
             }
         }
-        self.parked.release_all();
+        self.parked.release_all(&mut self.region);
     }
 }

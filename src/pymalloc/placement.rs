@@ -7,13 +7,18 @@
 //! 0 or 27 pools (all arenas of a process alike). Accounting meant to be compared across
 //! runs and geometries (`pybench sweep`) therefore fixes the placement.
 
+use crate::sys::arena_region::ArenaRegion;
 use crate::sys::mem as os;
 use std::ptr::NonNull;
 
 /// How the engine places a new arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ArenaPlacement {
-    /// Wherever `mmap` returns it, as CPython does (not reproducible for pools above a page).
+    /// Side by side with the engine's other arenas, in a span of address space reserved
+    /// wherever `mmap` puts it (`sys/arena_region.rs`): the span's start decides the pool
+    /// alignment, as `mmap` decides it for CPython's arenas (not reproducible for pools
+    /// above a page: a kernel that aligns large mappings to 2 MiB gives every arena all its
+    /// pools).
     #[default]
     Mmap,
     /// On a pool boundary: every arena keeps all its pools (the lucky process).
@@ -24,11 +29,17 @@ pub enum ArenaPlacement {
 }
 
 impl ArenaPlacement {
-    /// Maps `arena_size` bytes placed as `self` says for pools of `pool_size` bytes.
-    pub(crate) fn map(self, arena_size: usize, pool_size: usize) -> Option<NonNull<u8>> {
+    /// Maps `arena_size` bytes placed as `self` says for pools of `pool_size` bytes (`Mmap`:
+    /// in the engine's `region`).
+    pub(crate) fn map(
+        self,
+        arena_size: usize,
+        pool_size: usize,
+        region: &mut ArenaRegion,
+    ) -> Option<NonNull<u8>> {
         let page = os::page_size();
         match self {
-            ArenaPlacement::Mmap => os::map(arena_size),
+            ArenaPlacement::Mmap => region.map(arena_size),
             _ if pool_size <= page => os::map(arena_size),
             ArenaPlacement::Aligned => os::map_at(arena_size, pool_size, 0),
             ArenaPlacement::Unaligned => os::map_at(arena_size, pool_size, page),

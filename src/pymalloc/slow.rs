@@ -4,7 +4,6 @@
 use super::class_size;
 use super::engine::Pymalloc;
 use super::pool::{ArenaRecord, PoolHeader, NO_ARENA, NO_CLASS};
-use crate::sys::mem as os;
 use std::ptr::{self, NonNull};
 
 /// CPython allocates 16 arena records at first and doubles the table when it runs out.
@@ -201,12 +200,16 @@ impl Pymalloc {
         // its pages are already faulted in.
         let base = match self.parked.take(arena_size) {
             Some(b) => b,
-            None => self.placement.map(arena_size, self.geometry.pool_size())?,
+            None => {
+                let pool_size = self.geometry.pool_size();
+                self.placement
+                    .map(arena_size, pool_size, &mut self.region)?
+            }
         };
         let address = base.as_ptr() as usize;
         if !self.map.register(address) {
             // SAFETY: the mapping was just made and is not referenced anywhere.
-            unsafe { os::unmap(base, arena_size) };
+            unsafe { self.region.unmap(base, arena_size) };
             return None;
         }
         let ai = self.unused_records;
@@ -277,7 +280,7 @@ impl Pymalloc {
         self.map.unregister(address);
         if let Some(base) = NonNull::new(address as *mut u8) {
             // SAFETY: the arena is wholly free and referenced by no list any more.
-            unsafe { self.parked.release(base, arena_size) };
+            unsafe { self.parked.release(base, arena_size, &mut self.region) };
         }
         let unused = self.unused_records;
         let a = self.arena_mut(ai);

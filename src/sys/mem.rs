@@ -38,6 +38,68 @@ fn map_with(size: usize, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
     }
 }
 
+/// Reserves `size` bytes of address space that cannot be touched (`PROT_NONE`,
+/// `MAP_NORESERVE`): no memory and no commit charge until parts of it are mapped over with
+/// [`map_fixed`] (`sys/arena_region.rs`). `None` when the kernel refuses.
+pub(crate) fn reserve_none(size: usize) -> Option<NonNull<u8>> {
+    // SAFETY: an anonymous private mapping with no fixed address has no preconditions.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            size,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED)
+        .then(|| NonNull::new(p.cast()))
+        .flatten()
+}
+
+/// Maps `size` bytes of fresh zero-filled memory at `at`, over a part of a reservation
+/// made by [`reserve_none`]. `None` (the reservation unchanged) when the kernel refuses.
+pub(crate) fn map_fixed(at: usize, size: usize) -> Option<NonNull<u8>> {
+    // SAFETY: callers pass a page-aligned range inside a reservation of their own, which
+    // nothing else uses: replacing it disturbs no other mapping.
+    let p = unsafe {
+        libc::mmap(
+            at as *mut libc::c_void,
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED)
+        .then(|| NonNull::new(p.cast()))
+        .flatten()
+}
+
+/// Returns the pages of `size` bytes at `p` to the kernel, as [`unmap`] does, but leaves the
+/// range reserved (`PROT_NONE`) rather than free for other mappings to land in. If the kernel
+/// refuses to replace the mapping, the pages are discarded in place instead (the range stays
+/// mapped and reads as zeros).
+///
+/// # Safety
+/// `p` and `size` describe a page-aligned range of a mapping the caller owns and no longer
+/// uses.
+pub(crate) unsafe fn protect_none(p: NonNull<u8>, size: usize) {
+    let q = libc::mmap(
+        p.as_ptr().cast(),
+        size,
+        libc::PROT_NONE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+        -1,
+        0,
+    );
+    if q == libc::MAP_FAILED {
+        libc::madvise(p.as_ptr().cast(), size, libc::MADV_DONTNEED);
+    }
+}
+
 /// Maps `size` bytes starting `offset` bytes past a multiple of `align` (both powers of two,
 /// `offset < align`, multiples of the page size): maps `size + 2 × align` and returns the
 /// unused head and tail to the kernel, so the result is one mapping of exactly `size` bytes

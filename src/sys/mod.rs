@@ -8,6 +8,7 @@
 //! hypervisor does with free memory (`hypervisor`), and how much of the shared L3 other
 //! tenants leave this process (`cache_probe`).
 
+pub(crate) mod arena_region;
 pub mod atomic_file;
 pub mod cache_probe;
 pub mod channel;

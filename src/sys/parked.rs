@@ -16,7 +16,7 @@
 //! the next mapping and its size), so it needs no memory of its own and the engine stays
 //! free of the global allocator (it can be that allocator).
 
-use super::mem;
+use super::arena_region::ArenaRegion;
 use std::ptr::NonNull;
 
 /// A stack of parked mappings; see the module documentation.
@@ -52,14 +52,15 @@ impl Parked {
         true
     }
 
-    /// Lets the mapping `p` of `size` bytes go: parked while releases are held, unmapped
-    /// otherwise. The one release path of the engine's and the real obmalloc's arenas.
+    /// Lets the mapping `p` of `size` bytes go: parked while releases are held, returned to
+    /// `region` (its span, or the kernel) otherwise. The one release path of the engine's and
+    /// the real obmalloc's arenas.
     ///
     /// # Safety
     /// As [`Self::park`]; `p` is not used afterwards.
-    pub(crate) unsafe fn release(&mut self, p: NonNull<u8>, size: usize) {
+    pub(crate) unsafe fn release(&mut self, p: NonNull<u8>, size: usize, region: &mut ArenaRegion) {
         if !self.park(p, size) {
-            mem::unmap(p, size);
+            region.unmap(p, size);
         }
     }
 
@@ -83,14 +84,14 @@ impl Parked {
         None
     }
 
-    /// Unmaps every parked mapping.
-    pub(crate) fn release_all(&mut self) {
-        // SAFETY: as in `take`; each mapping is unmapped once, after it leaves the list.
+    /// Returns every parked mapping to `region` (its span, or the kernel).
+    pub(crate) fn release_all(&mut self, region: &mut ArenaRegion) {
+        // SAFETY: as in `take`; each mapping is released once, after it leaves the list.
         unsafe {
             while let Some(p) = NonNull::new(self.head as *mut u8) {
                 let words = p.as_ptr().cast::<usize>();
                 self.head = words.read();
-                mem::unmap(p, words.add(1).read());
+                region.unmap(p, words.add(1).read());
             }
         }
     }
@@ -99,6 +100,7 @@ impl Parked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::mem;
 
     fn mapping(size: usize) -> NonNull<u8> {
         mem::map(size).expect("a small mapping")
@@ -136,12 +138,12 @@ mod tests {
 
     #[test]
     fn a_release_is_parked_while_held_and_unmapped_otherwise() {
-        let mut parked = Parked::new();
+        let (mut parked, mut region) = (Parked::new(), ArenaRegion::new());
         let (kept, gone) = (mapping(4096), mapping(4096));
         parked.holding = true;
-        unsafe { parked.release(kept, 4096) };
+        unsafe { parked.release(kept, 4096, &mut region) };
         parked.holding = false;
-        unsafe { parked.release(gone, 4096) };
+        unsafe { parked.release(gone, 4096, &mut region) };
         assert_eq!(parked.take(4096), Some(kept), "the held release");
         assert_eq!(parked.take(4096), None, "the other went back to the kernel");
         unsafe { mem::unmap(kept, 4096) };
@@ -149,7 +151,7 @@ mod tests {
 
     #[test]
     fn the_latest_parked_comes_back_first_and_release_all_empties_the_list() {
-        let mut parked = Parked::new();
+        let (mut parked, mut region) = (Parked::new(), ArenaRegion::new());
         parked.holding = true;
         let maps: Vec<_> = (0..3).map(|_| mapping(4096)).collect();
         for &m in &maps {
@@ -157,7 +159,7 @@ mod tests {
         }
         assert_eq!(parked.take(4096), Some(maps[2]));
         unsafe { mem::unmap(maps[2], 4096) };
-        parked.release_all();
+        parked.release_all(&mut region);
         assert_eq!(parked.take(4096), None);
     }
 }

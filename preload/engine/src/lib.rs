@@ -18,9 +18,13 @@ pub mod mem;
 #[path = "../../../src/sys/parked.rs"]
 pub mod parked;
 
-/// The engine reaches the OS through `crate::sys::mem` (and `sys::parked`), as in pybench.
+#[path = "../../../src/sys/arena_region.rs"]
+pub mod arena_region;
+
+/// The engine reaches the OS through `crate::sys::mem` (and `sys::parked`,
+/// `sys::arena_region`), as in pybench.
 pub mod sys {
-    pub use super::{mem, parked};
+    pub use super::{arena_region, mem, parked};
 }
 
 #[path = "../../../src/pymalloc/mod.rs"]
