@@ -43,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         warmup_passes: 1,
         fixed_layout: false,
         release_between_passes: false,
+        arenas_side_by_side: true,
     };
     for trial in 0..trials {
         let null = || -> anyhow::Result<Box<dyn Contender>> {

@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         warmup_passes: 1,
         fixed_layout: false,
         release_between_passes: false,
+        arenas_side_by_side: true,
     };
     let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
     for trial in 0..trials {

@@ -191,6 +191,7 @@ impl RunArgs {
                 warmup_passes: 1,
                 fixed_layout: self.fixed_layout,
                 release_between_passes: self.release_between_passes,
+                arenas_side_by_side: true,
             },
             shard,
             precision: self.precision.map(|pct| Precision {

@@ -38,16 +38,9 @@ pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
             .any(|c| c.throughput.is_some())
             .then_some(true),
     };
-    let pymalloc_like = |r: &RunResults| {
-        r.allocators.iter().any(|a| {
-            a.name
-                .parse::<AllocatorSpec>()
-                .is_ok_and(|s| s.is_pymalloc_like())
-        })
-    };
     let (b, c) = (released(baseline)?, released(current)?);
     let said = |released: bool| if released { "released" } else { "held" };
-    (b != c && (pymalloc_like(baseline) || pymalloc_like(current))).then(|| {
+    (b != c && (has_pymalloc_like(baseline) || has_pymalloc_like(current))).then(|| {
         format!(
             "warning: pymalloc's emptied arenas were {} between throughput passes in the \
              baseline and {} in the current run (--release-between-passes; runs before \
@@ -56,6 +49,49 @@ pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
             said(b),
             said(c)
         )
+    })
+}
+
+/// A one-line warning when one run mapped pymalloc's arenas side by side in a span of their
+/// own and the other wherever `mmap` found room (every run before 2026-12-05): scattered
+/// among other contenders' memory the engine ran up to 10 % slower by process on webapp, and
+/// the real obmalloc, whose first arenas the interpreter mapped before pybench's hook, at one
+/// of two speeds (README "Arenas side by side"). Silent when either run measured no
+/// throughput passes or neither has a pymalloc-like allocator.
+pub fn span_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let side_by_side = |r: &RunResults| match r.parameters.calibration {
+        Some(c) => Some(c.arenas_side_by_side),
+        None => r
+            .cells
+            .iter()
+            .any(|c| c.throughput.is_some())
+            .then_some(false),
+    };
+    let (b, c) = (side_by_side(baseline)?, side_by_side(current)?);
+    let said = |yes: bool| {
+        if yes {
+            "side by side in a span of their own"
+        } else {
+            "wherever mmap found room"
+        }
+    };
+    (b != c && (has_pymalloc_like(baseline) || has_pymalloc_like(current))).then(|| {
+        format!(
+            "warning: pymalloc's arenas were mapped {} in the baseline and {} in the current \
+             run (runs before 2026-12-05 mapped them wherever mmap found room): pymalloc's \
+             and cpython:3.X's speed, and ratios to them, differ for that reason too",
+            said(b),
+            said(c)
+        )
+    })
+}
+
+/// Whether a run measured the engine or the real obmalloc.
+fn has_pymalloc_like(r: &RunResults) -> bool {
+    r.allocators.iter().any(|a| {
+        a.name
+            .parse::<AllocatorSpec>()
+            .is_ok_and(|s| s.is_pymalloc_like())
     })
 }
 
@@ -102,6 +138,7 @@ pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Str
         build_warning(baseline, current),
         reporting_warning(baseline, current),
         arena_warning(baseline, current),
+        span_warning(baseline, current),
     ];
     single
         .into_iter()
@@ -278,11 +315,11 @@ fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
     diffs
 }
 
-/// `--min-time`, `--rounds`, warm-up passes, `--fixed-layout` and
-/// `--release-between-passes` in a few words.
+/// `--min-time`, `--rounds`, warm-up passes, `--fixed-layout`,
+/// `--release-between-passes` and the arenas' placement in a few words.
 fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
     format!(
-        "min-time {} s, {} rounds, {} warm-up pass(es){}{}",
+        "min-time {} s, {} rounds, {} warm-up pass(es){}{}{}",
         c.min_time_ns as f64 / 1e9,
         c.rounds,
         c.warmup_passes,
@@ -291,6 +328,11 @@ fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
             ", arenas released between passes"
         } else {
             ""
+        },
+        if c.arenas_side_by_side {
+            ""
+        } else {
+            ", arenas wherever mmap found room"
         }
     )
 }

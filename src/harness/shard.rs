@@ -310,6 +310,7 @@ mod tests {
             warmup_passes: 1,
             fixed_layout: false,
             release_between_passes: false,
+            arenas_side_by_side: true,
         };
         // 1,000 and 10,000 events both fit in one 20 ms sample: ten times the events cost a
         // few per cent more (the switch-in passes before the samples are not time-bound).

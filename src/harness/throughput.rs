@@ -100,6 +100,13 @@ pub struct Calibration {
     /// existed read as `true`: that is how they were measured.
     #[serde(default = "released_before_the_field")]
     pub release_between_passes: bool,
+    /// Whether pymalloc's arenas — the engine's and the real obmalloc's, the interpreter's
+    /// first ones included — were mapped side by side in a span reserved for them
+    /// (`sys/arena_region.rs`), as in every run since 2026-12-05. Results written before
+    /// the field existed read as `false`: their arenas went wherever `mmap` found room, often
+    /// a gap another contender's released memory left (README "Arenas side by side").
+    #[serde(default)]
+    pub arenas_side_by_side: bool,
 }
 
 /// What a results file without `release_between_passes` measured: pybench held nothing
@@ -119,6 +126,7 @@ impl Calibration {
         warmup_passes: 1,
         fixed_layout: false,
         release_between_passes: false,
+        arenas_side_by_side: true,
     };
 
     /// Passes one contender makes in [`measure_group`] when every pass lasts at least

@@ -18,6 +18,7 @@ fn cal(min_time_ns: u64, rounds: u32, warmup_passes: u32) -> Calibration {
         warmup_passes,
         fixed_layout: false,
         release_between_passes: false,
+        arenas_side_by_side: true,
     }
 }
 

@@ -4,8 +4,10 @@
 //! arena whose start is not pool aligned holds one pool fewer (pymalloc.md §2, "arena
 //! alignment"). Which case a process gets depends on where the kernel's address-space layout
 //! randomisation put its mappings: `pybench engine -p cpython-3.11` run six times here lost
-//! 0 or 27 pools (all arenas of a process alike). Accounting meant to be compared across
-//! runs and geometries (`pybench sweep`) therefore fixes the placement.
+//! 0 or 27 pools (all arenas of a process alike; before 2026-12-05, when each arena was its
+//! own `mmap`: now they sit side by side in one span, `sys/arena_region.rs`, whose start
+//! decides it). Accounting meant to be compared across runs and geometries (`pybench
+//! sweep`) therefore fixes the placement.
 
 use crate::sys::arena_region::ArenaRegion;
 use crate::sys::mem as os;

@@ -22,6 +22,39 @@ fn compare_output(base: &Path, cur: &Path) -> String {
 /// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
 /// whose calibration has no such field, reads as one) against a run that held them: a
 /// warning names the difference, and the calibration note says it too.
+/// A baseline from before pymalloc's arenas were mapped side by side (its calibration has no
+/// such field) against a run that mapped them so: a warning and the calibration note name
+/// the difference; two runs alike say neither.
+#[test]
+fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
+    use pybench::harness::throughput::Calibration;
+    let tmp = tempdir("compare-span");
+    let mut base = run("base", 3, steady);
+    base.parameters.calibration = Some(Calibration::DEFAULT);
+    let mut json = serde_json::to_value(&base).unwrap();
+    json["parameters"]["calibration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("arenas_side_by_side");
+    let old = tmp.join("old.json");
+    std::fs::write(&old, json.to_string()).unwrap();
+    let mut cur = run("cur", 3, steady);
+    cur.parameters.calibration = Some(Calibration::DEFAULT);
+    let c = save(&tmp, "cur", &cur);
+    let all = compare_output(&old, &c);
+    assert!(
+        all.contains(
+            "arenas were mapped wherever mmap found room in the baseline and side by side in a \
+             span of their own in the current run"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("arenas wherever mmap found room vs"), "{all}");
+    let b = save(&tmp, "base", &base);
+    let all = compare_output(&b, &c);
+    assert!(!all.contains("wherever mmap found room"), "{all}");
+}
+
 #[test]
 fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
     use pybench::harness::throughput::Calibration;
