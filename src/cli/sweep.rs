@@ -46,8 +46,9 @@ pub struct SweepArgs {
     #[arg(long, value_name = "LIST")]
     preset: Option<String>,
     /// Where arenas start: `unaligned` (one page past a pool boundary, so pools above a page
-    /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (wherever
-    /// the kernel puts them, as `run` does: changes from process to process).
+    /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (as `run`
+    /// does: side by side from wherever the kernel puts their span, which may change from
+    /// process to process).
     #[arg(long, default_value = "unaligned")]
     placement: ArenaPlacement,
     /// Threads running cells (default: one per core); 1 runs them one after another.
