@@ -30,14 +30,7 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
 /// calibration, no per-pass samples) or neither has a pymalloc-like allocator.
 pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
     // A run with per-pass samples but no calibration is from before 2026-11-30: released.
-    let released = |r: &RunResults| match r.parameters.calibration {
-        Some(c) => Some(c.release_between_passes),
-        None => r
-            .cells
-            .iter()
-            .any(|c| c.throughput.is_some())
-            .then_some(true),
-    };
+    let released = |r| how_measured(r, |c| c.release_between_passes, true);
     let (b, c) = (released(baseline)?, released(current)?);
     let said = |released: bool| if released { "released" } else { "held" };
     (b != c && (has_pymalloc_like(baseline) || has_pymalloc_like(current))).then(|| {
@@ -59,14 +52,7 @@ pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
 /// of two speeds (README "Arenas side by side"). Silent when either run measured no
 /// throughput passes or neither has a pymalloc-like allocator.
 pub fn span_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let side_by_side = |r: &RunResults| match r.parameters.calibration {
-        Some(c) => Some(c.arenas_side_by_side),
-        None => r
-            .cells
-            .iter()
-            .any(|c| c.throughput.is_some())
-            .then_some(false),
-    };
+    let side_by_side = |r| how_measured(r, |c| c.arenas_side_by_side, false);
     let (b, c) = (side_by_side(baseline)?, side_by_side(current)?);
     let said = |yes: bool| {
         if yes {
@@ -84,6 +70,24 @@ pub fn span_warning(baseline: &RunResults, current: &RunResults) -> Option<Strin
             said(c)
         )
     })
+}
+
+/// One fact of how a run measured throughput, from its calibration (`field`), or `before`
+/// for a run with per-pass samples but no calibration (written before 2026-11-30); `None`
+/// when it measured no throughput passes.
+fn how_measured(
+    r: &RunResults,
+    field: impl Fn(&crate::harness::throughput::Calibration) -> bool,
+    before: bool,
+) -> Option<bool> {
+    match &r.parameters.calibration {
+        Some(c) => Some(field(c)),
+        None => r
+            .cells
+            .iter()
+            .any(|c| c.throughput.is_some())
+            .then_some(before),
+    }
 }
 
 /// Whether a run measured the engine or the real obmalloc.

@@ -19,28 +19,40 @@ fn compare_output(base: &Path, cur: &Path) -> String {
     )
 }
 
-/// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
-/// whose calibration has no such field, reads as one) against a run that held them: a
-/// warning names the difference, and the calibration note says it too.
-/// A baseline from before pymalloc's arenas were mapped side by side (its calibration has no
-/// such field) against a run that mapped them so: a warning and the calibration note name
-/// the difference; two runs alike say neither.
-#[test]
-fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
+/// Two runs with the default calibration, the baseline's saved without the calibration
+/// field `field` (as a results file written before the field existed): the old file's
+/// path, the baseline as it is, and the saved current run.
+fn runs_one_without(
+    tmp: &Path,
+    field: &str,
+) -> (
+    std::path::PathBuf,
+    pybench::report::model::RunResults,
+    std::path::PathBuf,
+) {
     use pybench::harness::throughput::Calibration;
-    let tmp = tempdir("compare-span");
     let mut base = run("base", 3, steady);
     base.parameters.calibration = Some(Calibration::DEFAULT);
     let mut json = serde_json::to_value(&base).unwrap();
     json["parameters"]["calibration"]
         .as_object_mut()
         .unwrap()
-        .remove("arenas_side_by_side");
+        .remove(field);
     let old = tmp.join("old.json");
     std::fs::write(&old, json.to_string()).unwrap();
     let mut cur = run("cur", 3, steady);
     cur.parameters.calibration = Some(Calibration::DEFAULT);
-    let c = save(&tmp, "cur", &cur);
+    let c = save(tmp, "cur", &cur);
+    (old, base, c)
+}
+
+/// A baseline from before pymalloc's arenas were mapped side by side (its calibration has no
+/// such field) against a run that mapped them so: a warning and the calibration note name
+/// the difference; two runs alike say neither.
+#[test]
+fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
+    let tmp = tempdir("compare-span");
+    let (old, base, c) = runs_one_without(&tmp, "arenas_side_by_side");
     let all = compare_output(&old, &c);
     assert!(
         all.contains(
@@ -55,22 +67,13 @@ fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
     assert!(!all.contains("wherever mmap found room"), "{all}");
 }
 
+/// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
+/// whose calibration has no such field, reads as one) against a run that held them: a
+/// warning names the difference, and the calibration note says it too.
 #[test]
 fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
-    use pybench::harness::throughput::Calibration;
     let tmp = tempdir("compare-arenas");
-    let mut base = run("base", 3, steady);
-    base.parameters.calibration = Some(Calibration::DEFAULT);
-    let mut json = serde_json::to_value(&base).unwrap();
-    json["parameters"]["calibration"]
-        .as_object_mut()
-        .unwrap()
-        .remove("release_between_passes");
-    let old = tmp.join("old.json");
-    std::fs::write(&old, json.to_string()).unwrap();
-    let mut cur = run("cur", 3, steady);
-    cur.parameters.calibration = Some(Calibration::DEFAULT);
-    let c = save(&tmp, "cur", &cur);
+    let (old, base, c) = runs_one_without(&tmp, "release_between_passes");
     let all = compare_output(&old, &c);
     assert!(
         all.contains(
