@@ -422,10 +422,11 @@ impl Drop for Pymalloc {
         for i in 0..self.arenas.len() {
             let a = *self.arenas.get(i);
             if let Some(base) = ptr::NonNull::new(a.address as *mut u8) {
-                // SAFETY: a live arena mapping of arena_size bytes, never used again.
-                unsafe { self.region.unmap(base, self.geometry.arena_size()) };
+                // SAFETY: a live arena mapping of arena_size bytes, never used again; the
+                // region is dropped with the engine.
+                unsafe { self.region.forget(base, self.geometry.arena_size()) };
             }
         }
-        self.parked.release_all(&mut self.region);
+        self.parked.forget_all(&mut self.region);
     }
 }

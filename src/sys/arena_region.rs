@@ -100,6 +100,19 @@ impl ArenaRegion {
         }
     }
 
+    /// Lets go of a mapping of an allocator that is being dropped with this region: one in
+    /// the span goes with the span (its [`Drop`] unmaps the whole span at once), anything
+    /// else is unmapped now. Saves the per-arena remapping [`Self::unmap`] does to keep the
+    /// span whole for later arenas, which a dropped allocator will not map.
+    ///
+    /// # Safety
+    /// As [`Self::unmap`], and the region is dropped before anything maps into it again.
+    pub(crate) unsafe fn forget(&mut self, p: NonNull<u8>, size: usize) {
+        if !self.holds(p.as_ptr() as usize) {
+            mem::unmap(p, size);
+        }
+    }
+
     /// Whether `at` lies inside the span.
     fn holds(&self, at: usize) -> bool {
         self.base != 0 && self.base != Self::FAILED && (self.base..self.top()).contains(&at)
@@ -184,6 +197,28 @@ mod tests {
         // SAFETY: a fresh read-write mapping: its old pages went back to the kernel.
         assert_eq!(unsafe { again.as_ptr().read() }, 0);
         assert_ne!(again, q);
+    }
+
+    /// Whether `[p, p + size)` is mapped at all (`msync` refuses unmapped ranges).
+    fn mapped(p: NonNull<u8>, size: usize) -> bool {
+        // SAFETY: msync only inspects the range; it writes nothing back for MS_ASYNC.
+        unsafe { libc::msync(p.as_ptr().cast(), size, libc::MS_ASYNC) == 0 }
+    }
+
+    #[test]
+    fn a_forgotten_arena_in_the_span_is_left_for_the_span() {
+        let mut r = ArenaRegion::with_span(MIB);
+        let (inside, outside) = (r.map(MIB).unwrap(), r.map(MIB).unwrap());
+        assert!(r.holds(inside.as_ptr() as usize) && !r.holds(outside.as_ptr() as usize));
+        unsafe {
+            r.forget(inside, MIB);
+            r.forget(outside, MIB);
+        }
+        // The span's slot stays mapped until the span goes (no remapping per arena). That
+        // the others are unmapped is not asserted: another test's thread may map into the
+        // freed range before a check could look.
+        assert!(mapped(inside, MIB), "left for the span's own unmapping");
+        drop(r);
     }
 
     #[test]

@@ -84,14 +84,16 @@ impl Parked {
         None
     }
 
-    /// Returns every parked mapping to `region` (its span, or the kernel).
-    pub(crate) fn release_all(&mut self, region: &mut ArenaRegion) {
-        // SAFETY: as in `take`; each mapping is released once, after it leaves the list.
+    /// Lets go of every parked mapping of an allocator being dropped with `region`
+    /// ([`ArenaRegion::forget`]).
+    pub(crate) fn forget_all(&mut self, region: &mut ArenaRegion) {
+        // SAFETY: as in `take`; each mapping leaves the list before it is let go, once; the
+        // caller drops `region` with the allocator.
         unsafe {
             while let Some(p) = NonNull::new(self.head as *mut u8) {
                 let words = p.as_ptr().cast::<usize>();
                 self.head = words.read();
-                region.unmap(p, words.add(1).read());
+                region.forget(p, words.add(1).read());
             }
         }
     }
@@ -150,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_parked_comes_back_first_and_release_all_empties_the_list() {
+    fn the_latest_parked_comes_back_first_and_forget_all_empties_the_list() {
         let (mut parked, mut region) = (Parked::new(), ArenaRegion::new());
         parked.holding = true;
         let maps: Vec<_> = (0..3).map(|_| mapping(4096)).collect();
@@ -159,7 +161,7 @@ mod tests {
         }
         assert_eq!(parked.take(4096), Some(maps[2]));
         unsafe { mem::unmap(maps[2], 4096) };
-        parked.release_all(&mut region);
+        parked.forget_all(&mut region);
         assert_eq!(parked.take(4096), None);
     }
 }
