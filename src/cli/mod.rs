@@ -264,6 +264,26 @@ mod readme_tests;
 mod tests {
     use super::*;
 
+    /// clap checks a command's definition (two flags with one short name, a default that
+    /// is not a possible value) only when asked, or when the clash is reached at run time.
+    #[test]
+    fn every_command_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn out_has_a_short_flag_wherever_a_command_writes_a_folder() {
+        for args in [
+            &["pybench", "run", "-w", "dicts", "-o", "x"][..],
+            &["pybench", "exec", "-o", "x", "--", "python3", "a.py"],
+            &["pybench", "plot", "r", "-o", "x"],
+        ] {
+            let parsed = Cli::try_parse_from(args);
+            assert!(parsed.is_ok(), "{args:?}: {:?}", parsed.err());
+        }
+    }
+
     #[test]
     fn clap_messages_become_one_line() {
         let value = "error: invalid value '0' for '--scale <SCALE>': 0 is not in 1..10\n\n\

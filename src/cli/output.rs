@@ -19,7 +19,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Directory under which `<timestamp>-<label>/` is created.
-    #[arg(long, default_value = "results")]
+    #[arg(short, long, default_value = "results")]
     pub out: PathBuf,
     /// Label of the results directory (default: the workloads' names, shortened to about
     /// 60 characters; `exec-` or `validate-` and the program's name for those; at most 200).

@@ -9,7 +9,7 @@ pub struct PlotArgs {
     /// A results directory or its results.json (or the --out folder of one run).
     results: PathBuf,
     /// Where to write `plots/*.svg` and `index.html` (default: the results directory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
