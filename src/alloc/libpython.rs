@@ -55,19 +55,38 @@ pub fn find(minor: u8, override_path: Option<&Path>) -> Result<Found, String> {
         ("sysconfig", sysconfig_candidates),
         ("ldconfig", ldconfig_candidates),
     ];
-    for (via, step) in steps {
+    search(minor, &steps, looked)
+}
+
+/// [`find`]'s search through `steps` in turn, after the places already `looked` at.
+fn search(
+    minor: u8,
+    steps: &[(&'static str, SearchStep)],
+    mut looked: Vec<String>,
+) -> Result<Found, String> {
+    // A library that is there but cannot be loaded (an address-space limit, a broken
+    // install) is named with the loader's reason: "not found" would send the user looking
+    // for an interpreter they have.
+    let mut unusable = None;
+    for &(via, step) in steps {
         for path in step(minor, &mut looked) {
-            if let Ok(v) = probe_version(&path) {
-                if is_minor(&v, minor) {
-                    return Ok(found(&path, minor, v, via));
+            match probe_version(&path) {
+                Ok(v) if is_minor(&v, minor) => return Ok(found(&path, minor, v, via)),
+                Ok(_) => {}
+                Err(e) if unusable.is_none() && path.is_file() => {
+                    unusable = Some(format!("{}: {e}", path.display()));
                 }
+                Err(_) => {}
             }
         }
     }
-    Err(format!(
-        "no libpython3.{minor}.so found (looked in {}); pass --libpython PATH",
-        looked.join(", ")
-    ))
+    Err(match unusable {
+        Some(why) => format!("libpython3.{minor}.so found but not loadable ({why})"),
+        None => format!(
+            "no libpython3.{minor}.so found (looked in {}); pass --libpython PATH",
+            looked.join(", ")
+        ),
+    })
 }
 
 fn found(path: &Path, minor: u8, version: String, via: &'static str) -> Found {
@@ -384,6 +403,38 @@ mod tests {
         );
         assert!(err.ends_with("pass --libpython PATH"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    /// A candidate that exists but does not load is named with the loader's reason, where
+    /// a search that found no file at all says where it looked.
+    #[test]
+    fn a_library_found_but_not_loadable_is_named_with_its_reason() {
+        fn broken(_: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+            looked.push("the test's folder".into());
+            vec![std::env::temp_dir()
+                .join(format!("pybench-{}-libpython3.99.so", std::process::id()))]
+        }
+        fn missing(_: u8, looked: &mut Vec<String>) -> Vec<PathBuf> {
+            looked.push("nowhere".into());
+            vec![PathBuf::from("/nonexistent/libpython3.99.so")]
+        }
+        let lib = broken(99, &mut Vec::new()).remove(0);
+        std::fs::write(&lib, b"not an ELF file").unwrap();
+        let err = search(99, &[("missing", missing), ("broken", broken)], Vec::new()).unwrap_err();
+        std::fs::remove_file(&lib).unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "libpython3.99.so found but not loadable ({}: ",
+                lib.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("nonexistent") && !err.contains('\n'), "{err}");
+        let err = search(99, &[("missing", missing)], Vec::new()).unwrap_err();
+        assert!(
+            err.starts_with("no libpython3.99.so found (looked in nowhere)"),
+            "{err}"
+        );
     }
 
     #[test]
