@@ -7,7 +7,9 @@
 //! harness must not check block contents (canaries) under `null`. The mapping is
 //! [`NullAllocator::CAPACITY`] bytes of address space (`MAP_NORESERVE`, touched lazily), so
 //! any request up to that size can be written in full; only the pages the harness touches
-//! become resident. Larger requests get NULL, as from an allocator out of memory.
+//! become resident. Larger requests get NULL, as from an allocator out of memory. Under an
+//! address-space limit (`ulimit -v`) that refuses 4 GiB the mapping is a smaller one
+//! ([`NullAllocator::UNDER_A_LIMIT`]).
 //!
 //! `calloc` still zeroes the requested bytes, because the C contract says it returns zeroed
 //! memory and a harness may rely on that; that memset is the one piece of work `null` does.
@@ -18,6 +20,8 @@ use super::Allocator;
 #[derive(Debug)]
 pub struct NullAllocator {
     base: *mut u8,
+    /// Bytes of the scratch mapping: [`Self::CAPACITY`] unless the kernel refused it.
+    capacity: usize,
 }
 
 impl NullAllocator {
@@ -26,19 +30,30 @@ impl NullAllocator {
     /// fails a request another allocator could serve and take the whole run down with it.
     pub const CAPACITY: usize = 4 << 30;
 
-    /// Maps the scratch area. Fails only if the address space cannot be reserved.
+    /// The scratch mapping taken where [`Self::CAPACITY`] is refused: 256 MiB, or down to
+    /// 64 MiB — more than any single request of the built-in workloads, and modest, as the
+    /// allocators measured beside `null` need the address space the limit leaves.
+    pub const UNDER_A_LIMIT: (usize, usize) = (256 << 20, 64 << 20);
+
+    /// Maps the scratch area. Fails only if not even 64 MiB of address space can be
+    /// reserved.
     pub fn new() -> std::io::Result<Self> {
-        let base =
-            crate::sys::mem::reserve(Self::CAPACITY).ok_or_else(std::io::Error::last_os_error)?;
+        use crate::sys::mem::{largest_reservation, reserve};
+        let (most, least) = Self::UNDER_A_LIMIT;
+        let (base, capacity) = reserve(Self::CAPACITY)
+            .map(|p| (p, Self::CAPACITY))
+            .or_else(|| largest_reservation(most, least, reserve))
+            .ok_or_else(std::io::Error::last_os_error)?;
         // mmap returns page-aligned memory, so 16-byte alignment holds for every request.
         Ok(NullAllocator {
             base: base.as_ptr(),
+            capacity,
         })
     }
 
     #[inline]
     fn block(&self, n: usize) -> *mut u8 {
-        if n <= Self::CAPACITY {
+        if n <= self.capacity {
             self.base
         } else {
             std::ptr::null_mut()
@@ -49,8 +64,8 @@ impl NullAllocator {
 impl Drop for NullAllocator {
     fn drop(&mut self) {
         if let Some(base) = std::ptr::NonNull::new(self.base) {
-            // SAFETY: base is the mapping made in new(), of CAPACITY bytes, no longer used.
-            unsafe { crate::sys::mem::unmap(base, Self::CAPACITY) };
+            // SAFETY: base is the mapping made in new(), of `capacity` bytes, no longer used.
+            unsafe { crate::sys::mem::unmap(base, self.capacity) };
         }
     }
 }
@@ -72,7 +87,7 @@ impl Allocator for NullAllocator {
         };
         let p = self.block(n);
         if !p.is_null() {
-            // SAFETY: n ≤ CAPACITY bytes of the writable scratch mapping.
+            // SAFETY: n ≤ capacity bytes of the writable scratch mapping.
             unsafe { std::ptr::write_bytes(p, 0, n) };
         }
         p

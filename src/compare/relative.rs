@@ -216,6 +216,7 @@ mod tests {
             ns_per_op: ns.to_vec(),
             null_ns_per_op: null.to_vec(),
             warm_faults_per_pass: None,
+            arenas_outside_span: 0,
         })
     }
 

@@ -156,6 +156,7 @@ impl ThroughputBatch {
                 ns_per_op: c.samples_ns_per_op.clone(),
                 null_ns_per_op: null.samples_ns_per_op.clone(),
                 warm_faults_per_pass: c.warm_faults_per_pass,
+                arenas_outside_span: c.arenas_outside_span,
             };
             // null keeps the samples of its first group.
             let keep = match self.per_allocator.get(&c.allocator) {
@@ -283,6 +284,7 @@ mod tests {
                 ns_per_op: vec![2.0],
                 null_ns_per_op: vec![1.0],
                 warm_faults_per_pass: None,
+                arenas_outside_span: 0,
             };
             b.per_allocator.insert(a.to_string(), Ok(samples));
             b.prints.insert(a.to_string(), print);

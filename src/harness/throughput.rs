@@ -12,6 +12,7 @@
 use super::replay::ReplayError;
 pub use super::throughput_loop::{Bench, StreamBench};
 use crate::stats::SplitMix64;
+use crate::sys::arena_region::arenas_outside_span;
 use crate::sys::procfs::thread_minor_faults;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,16 @@ pub struct ContenderSamples {
     /// a pass on dicts). Absent in results from before 2026-12-04.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_faults_per_pass: Option<f64>,
+    /// pymalloc arenas mapped outside the span reserved for them during this contender's
+    /// passes ([`crate::sys::arena_region::arenas_outside_span`]): 0 but where the address
+    /// space was refused (`ulimit -v`) or a heap outgrew the span.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arenas_outside_span: u64,
+}
+
+/// Serde's test for a count that is left out of a results file when it is 0.
+pub(crate) fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a group process measured: every contender's samples, round by round.
@@ -193,10 +204,15 @@ pub fn measure_group(
     // The cold passes in a random order as well: a cold pass is cheaper straight after
     // another contender released its pages, so a fixed order would favour a place.
     let mut cold = vec![0.0; contenders.len()];
+    // Arenas mapped outside their span, counted around each contender's passes (outside
+    // the clock, as the faults below).
+    let mut outside = vec![0u64; contenders.len()];
     for i in round_order(contenders.len(), &mut rng) {
         let c = &mut contenders[i];
+        let before = arenas_outside_span();
         let ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
         cold[i] = ns(ticks) / c.ops().max(1) as f64;
+        outside[i] += arenas_outside_span() - before;
     }
     let mut out: Vec<ContenderSamples> = contenders
         .iter()
@@ -207,6 +223,7 @@ pub fn measure_group(
             passes_per_sample: 0,
             samples_ns_per_op: Vec::with_capacity(cal.rounds as usize),
             warm_faults_per_pass: None,
+            arenas_outside_span: 0,
         })
         .collect();
     // Faults and passes of each contender's timed passes, counted around them (the
@@ -216,6 +233,7 @@ pub fn measure_group(
         let order = round_order(contenders.len(), &mut rng);
         for i in order {
             let c = &mut contenders[i];
+            let before = arenas_outside_span();
             // The first round's switch-in is the warm-up: a separate warm-up before the
             // rounds was one more pass a contender (one in eight at `run`'s defaults on
             // dicts) that left the allocator no warmer than its switch-in does.
@@ -233,7 +251,11 @@ pub fn measure_group(
             faults[i].1 += u64::from(out[i].passes_per_sample);
             let events = c.ops().max(1) as f64 * f64::from(out[i].passes_per_sample);
             out[i].samples_ns_per_op.push(ns(ticks) / events);
+            outside[i] += arenas_outside_span() - before;
         }
+    }
+    for (o, n) in out.iter_mut().zip(outside) {
+        o.arenas_outside_span = n;
     }
     for (o, (f, passes)) in out.iter_mut().zip(faults) {
         o.warm_faults_per_pass = (passes > 0).then(|| f as f64 / passes as f64);

@@ -70,7 +70,8 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
         ));
     }
     lines.extend(super::precision::precision_line(results, &verdicts));
-    lines.extend(warm_fault_lines(results));
+    lines.extend(super::pass_caveats::warm_fault_lines(results));
+    lines.extend(super::pass_caveats::arena_span_lines(results));
     lines.extend(super::outliers::outlier_lines(results));
     lines.extend(memory_speed_line(results, &verdicts));
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);
@@ -93,42 +94,6 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
         ));
     }
     lines
-}
-
-/// Warm passes taking at least one minor fault per this many events get a warning: pymalloc's
-/// took one per 1,080 on dicts before the cleanup held its arenas (17 – 25 % of its warm
-/// time there), jemalloc's one per 29,000 or fewer (its decay purging: its own policy).
-pub const FAULTING_PASS_EVENTS: f64 = 10_000.0;
-
-/// One warning per workload × allocator whose warm passes fault in memory again (the median
-/// over its throughput processes of `warm_faults_per_pass`, at least one fault per
-/// [`FAULTING_PASS_EVENTS`] events): its throughput then includes the kernel's cost of
-/// faulting in memory it had been given before, which allocators whose warm passes fault
-/// nothing do not pay, so the ratio between them is partly the kernel's.
-fn warm_fault_lines(results: &RunResults) -> Vec<String> {
-    let mut per: BTreeMap<(&str, &str), (Vec<f64>, u64)> = BTreeMap::new();
-    for c in &results.cells {
-        if let Some(f) = c.throughput.as_ref().and_then(|t| t.warm_faults_per_pass) {
-            let e = per.entry((&c.workload, &c.allocator)).or_default();
-            e.0.push(f);
-            e.1 = e.1.max(c.events);
-        }
-    }
-    per.into_iter()
-        .filter_map(|((w, a), (faults, events))| {
-            let f = median(&faults)?;
-            let every = events as f64 / f;
-            (f >= 1.0 && every <= FAULTING_PASS_EVENTS).then(|| {
-                format!(
-                    "warning: {a}'s warm passes on {w} took {f:.0} page faults each (median \
-                     over {} process(es); one per {every:.0} events): its throughput includes \
-                     the kernel's cost of faulting in memory it had been given before, which \
-                     allocators whose warm passes fault nothing do not pay",
-                    faults.len()
-                )
-            })
-        })
-        .collect()
 }
 
 /// A slope at least this many standard errors from 0 is named: a run has a dozen ratios, and
@@ -394,30 +359,6 @@ mod tests {
             t.null_ns_per_op.iter_mut().for_each(|x| *x += shift);
         }
         assert_eq!(throughput_caveats(&r, None), Vec::<String>::new());
-    }
-
-    /// Warm passes that fault once per 1,000 events are named; jemalloc-like rare faults
-    /// (one per 50,000) and none are not.
-    #[test]
-    fn warm_passes_that_fault_in_memory_again_are_named() {
-        let mut r = run(3, 3, |_| 4.0);
-        for c in &mut r.cells {
-            c.events = 100_000;
-            let per_pass = match c.allocator.as_str() {
-                "pymalloc" => 100.0 + f64::from(c.repetition),
-                "jemalloc" => 2.0,
-                _ => 0.0,
-            };
-            c.throughput.as_mut().unwrap().warm_faults_per_pass = Some(per_pass);
-        }
-        let lines = throughput_caveats(&r, None);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].starts_with("warning: pymalloc's warm passes on w took 101 page faults each")
-                && lines[0].contains("(median over 3 process(es); one per 990 events)"),
-            "{}",
-            lines[0]
-        );
     }
 
     /// Twelve processes whose memory speed `m` varies; pymalloc costs 10·m, mimalloc 5·m (its

@@ -282,6 +282,7 @@ mod tests {
                 ns_per_op: null.iter().map(|n| n + net).collect(),
                 null_ns_per_op: null,
                 warm_faults_per_pass: None,
+                arenas_outside_span: 0,
             });
         }
         c

@@ -7,6 +7,7 @@ pub mod export;
 pub mod merge;
 pub mod model;
 pub mod outliers;
+pub mod pass_caveats;
 pub mod per_process;
 pub mod precision;
 pub mod ranged;

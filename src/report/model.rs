@@ -137,6 +137,10 @@ pub struct ThroughputSamples {
     /// (`ContenderSamples::warm_faults_per_pass`); absent before 2026-12-04.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_faults_per_pass: Option<f64>,
+    /// pymalloc arenas this allocator's passes mapped outside the span reserved for them
+    /// (`ContenderSamples::arenas_outside_span`); absent when none, and before 2026-12-06.
+    #[serde(default, skip_serializing_if = "crate::harness::throughput::is_zero")]
+    pub arenas_outside_span: u64,
 }
 
 impl ThroughputSamples {
@@ -356,6 +360,7 @@ impl RunResults {
             ns_per_op: ns,
             null_ns_per_op: null,
             warm_faults_per_pass: None,
+            arenas_outside_span: 0,
         });
         c
     }

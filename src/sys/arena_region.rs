@@ -26,11 +26,30 @@
 
 use super::mem::{self, MappedArray};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Address space a span reserves: room for 64 GiB of arenas (65,536 of CPython 3.10+'s
 /// 1 MiB), far more than any replay holds at once, and nothing but page-table-free address
 /// space until used.
 const SPAN: usize = 64 << 30;
+
+/// The smallest span worth reserving when a larger one is refused (an address-space limit,
+/// `ulimit -v`, counts reserved space as used): 256 MiB, or 64 arenas if they are larger.
+/// The built-in workloads' heaps fit many times over; a trace's that outgrows it spills the
+/// rest into plain mappings, which [`arenas_outside_span`] counts.
+const SMALLEST_SPAN: usize = 256 << 20;
+
+/// Arenas this process mapped outside a span that should have held them (see
+/// [`arenas_outside_span`]).
+static OUTSIDE: AtomicU64 = AtomicU64::new(0);
+
+/// How many arenas this process has mapped with a plain `mmap` because their span could not
+/// be reserved or was full: those sit wherever the kernel found room, as every arena did
+/// before spans (2026-12-05), so a measurement that had any is not like one that had none.
+/// The throughput loop reads it around each contender's passes.
+pub fn arenas_outside_span() -> u64 {
+    OUTSIDE.load(Ordering::Relaxed)
+}
 
 /// A span of address space for arenas of one size; see the module documentation.
 pub(crate) struct ArenaRegion {
@@ -44,6 +63,8 @@ pub(crate) struct ArenaRegion {
     /// Released slots, reused before new ones (the last released first).
     free: MappedArray<u32>,
     free_len: usize,
+    /// Arenas this region mapped outside its span (its share of [`arenas_outside_span`]).
+    outside: u64,
 }
 
 // SAFETY: the region owns its span and its slot list exclusively, like a Vec; the real
@@ -61,6 +82,7 @@ impl ArenaRegion {
             used: 0,
             free: MappedArray::empty(),
             free_len: 0,
+            outside: 0,
         }
     }
 
@@ -75,9 +97,12 @@ impl ArenaRegion {
     /// Maps an arena of `size` bytes: in a slot of the span when it can, else wherever
     /// `mmap` puts it. `None` when the kernel refuses both.
     pub(crate) fn map(&mut self, size: usize) -> Option<NonNull<u8>> {
-        self.slot_for(size)
-            .and_then(|at| mem::map_fixed(at, size))
-            .or_else(|| mem::map(size))
+        if let Some(p) = self.slot_for(size).and_then(|at| mem::map_fixed(at, size)) {
+            return Some(p);
+        }
+        self.outside += 1;
+        OUTSIDE.fetch_add(1, Ordering::Relaxed);
+        mem::map(size)
     }
 
     /// Releases an arena made by [`Self::map`] (or any mapping of `size` bytes): its slot
@@ -113,6 +138,18 @@ impl ArenaRegion {
         }
     }
 
+    /// Reserves the span for arenas of `size` bytes: the full [`SPAN`] if the kernel allows
+    /// it, else the largest half of it down to [`SMALLEST_SPAN`] (an address-space limit
+    /// refuses 64 GiB long before it would refuse the arenas themselves), else none.
+    fn reserve(&mut self, size: usize) {
+        self.size = size;
+        let smallest = SMALLEST_SPAN.max(size.saturating_mul(64));
+        (self.base, self.span) = mem::largest_reservation(self.span, smallest, mem::reserve_none)
+            .map_or((Self::FAILED, self.span), |(p, span)| {
+                (p.as_ptr() as usize, span)
+            });
+    }
+
     /// Whether `at` lies inside the span.
     fn holds(&self, at: usize) -> bool {
         self.base != 0 && self.base != Self::FAILED && (self.base..self.top()).contains(&at)
@@ -126,8 +163,7 @@ impl ArenaRegion {
     /// this is the first arena; `None` to fall back to a plain mapping.
     fn slot_for(&mut self, size: usize) -> Option<usize> {
         if self.base == 0 {
-            self.base = mem::reserve_none(self.span).map_or(Self::FAILED, |p| p.as_ptr() as usize);
-            self.size = size;
+            self.reserve(size);
         }
         if self.base == Self::FAILED || size != self.size || size == 0 {
             return None;
@@ -229,6 +265,8 @@ mod tests {
         let d = r.map(256 << 10).unwrap();
         assert!(r.holds(a.as_ptr() as usize) && r.holds(b.as_ptr() as usize));
         assert!(!r.holds(c.as_ptr() as usize) && !r.holds(d.as_ptr() as usize));
+        assert_eq!(r.outside, 2, "each arena outside the span is counted");
+        assert!(arenas_outside_span() >= 2, "and in the process's count");
         write_and_read(c, MIB);
         write_and_read(d, 256 << 10);
         unsafe {

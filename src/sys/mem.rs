@@ -58,6 +58,21 @@ pub(crate) fn reserve_none(size: usize) -> Option<NonNull<u8>> {
         .flatten()
 }
 
+/// The largest of `span`, `span / 2`, `span / 4`, … down to `smallest` (or `span` itself if
+/// smaller) that `reserve` grants, with its size: for reservations of address space sized
+/// for the worst case, which an address-space limit (`ulimit -v`) refuses long before it
+/// would refuse what is used of them.
+pub(crate) fn largest_reservation(
+    span: usize,
+    smallest: usize,
+    mut reserve: impl FnMut(usize) -> Option<NonNull<u8>>,
+) -> Option<(NonNull<u8>, usize)> {
+    let smallest = smallest.min(span).max(1);
+    std::iter::successors(Some(span), |s| Some(s / 2))
+        .take_while(|&s| s >= smallest)
+        .find_map(|s| reserve(s).map(|p| (p, s)))
+}
+
 /// Maps `size` bytes of fresh zero-filled memory at `at`, over a part of a reservation
 /// made by [`reserve_none`]. `None` (the reservation unchanged) when the kernel refuses.
 pub(crate) fn map_fixed(at: usize, size: usize) -> Option<NonNull<u8>> {
@@ -283,5 +298,54 @@ impl<T: Copy> Drop for MappedArray<T> {
     fn drop(&mut self) {
         // SAFETY: the array is being dropped and never used again.
         unsafe { self.release() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_reservation_is_halved_down_to_the_smallest_asked() {
+        const SPAN: usize = 64 << 30;
+        const SMALLEST: usize = 256 << 20;
+        let granted = NonNull::<u8>::dangling();
+        let mut asked = Vec::new();
+        let mut up_to_1g = |s: usize| {
+            asked.push(s);
+            (s <= 1 << 30).then_some(granted)
+        };
+        assert_eq!(
+            largest_reservation(SPAN, SMALLEST, &mut up_to_1g),
+            Some((granted, 1 << 30))
+        );
+        assert_eq!(
+            asked,
+            [
+                64 << 30,
+                32 << 30,
+                16 << 30,
+                8 << 30,
+                4 << 30,
+                2 << 30,
+                1 << 30
+            ]
+        );
+        let mut none = |_| None;
+        assert_eq!(largest_reservation(SPAN, SMALLEST, &mut none), None);
+        let mut count = 0;
+        let mut counting = |s: usize| {
+            count += 1;
+            assert!(s >= SMALLEST, "asked {s}");
+            None
+        };
+        largest_reservation(SPAN, SMALLEST, &mut counting);
+        assert_eq!(count, 9, "64 GiB down to 256 MiB");
+        // A span smaller than the floor is tried as it is.
+        let mut any = |_| Some(granted);
+        assert_eq!(
+            largest_reservation(1 << 20, SMALLEST, &mut any),
+            Some((granted, 1 << 20))
+        );
     }
 }

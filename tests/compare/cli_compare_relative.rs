@@ -52,6 +52,7 @@ fn paired_run(name: &str, seed: u64, host: f64, own: impl Fn(&str) -> f64) -> Ru
                 ns_per_op: if a == "null" { null.clone() } else { gross },
                 null_ns_per_op: null.clone(),
                 warm_faults_per_pass: None,
+                arenas_outside_span: 0,
             };
             let mut c = cell("dicts", a, rep, 1e7, 1.0);
             let ids = [Id::OpsPerSec, Id::LoopNsPerOp];

@@ -36,6 +36,7 @@ fn with_samples(mut r: RunResults, net: f64, offsets: [f64; 3], seed: u64) -> Ru
             ns_per_op: gross,
             null_ns_per_op: null,
             warm_faults_per_pass: None,
+            arenas_outside_span: 0,
         };
         let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
         c.metrics

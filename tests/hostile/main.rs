@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod address_limit;
 mod cli_export_targets;
 mod closed_stderr;
 mod fuzz;
