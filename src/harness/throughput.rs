@@ -199,21 +199,9 @@ pub fn measure_group(
     cal: Calibration,
     order_seed: u64,
 ) -> Result<GroupSamples, (String, ReplayError)> {
-    let ns = |t: u64| t as f64;
     let mut rng = SplitMix64::new(order_seed);
-    // The cold passes in a random order as well: a cold pass is cheaper straight after
-    // another contender released its pages, so a fixed order would favour a place.
-    let mut cold = vec![0.0; contenders.len()];
-    // Arenas mapped outside their span, counted around each contender's passes (outside
-    // the clock, as the faults below).
-    let mut outside = vec![0u64; contenders.len()];
-    for i in round_order(contenders.len(), &mut rng) {
-        let c = &mut contenders[i];
-        let before = arenas_outside_span();
-        let ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
-        cold[i] = ns(ticks) / c.ops().max(1) as f64;
-        outside[i] += arenas_outside_span() - before;
-    }
+    let mut tallies = vec![Tally::default(); contenders.len()];
+    let cold = cold_passes(contenders, &mut rng, &mut tallies)?;
     let mut out: Vec<ContenderSamples> = contenders
         .iter()
         .zip(cold)
@@ -226,39 +214,16 @@ pub fn measure_group(
             arenas_outside_span: 0,
         })
         .collect();
-    // Faults and passes of each contender's timed passes, counted around them (the
-    // getrusage call is outside the clock each pass reads).
-    let mut faults = vec![(0u64, 0u64); contenders.len()];
     for round in 0..cal.rounds {
-        let order = round_order(contenders.len(), &mut rng);
-        for i in order {
-            let c = &mut contenders[i];
-            let before = arenas_outside_span();
-            // The first round's switch-in is the warm-up: a separate warm-up before the
-            // rounds was one more pass a contender (one in eight at `run`'s defaults on
-            // dicts) that left the allocator no warmer than its switch-in does.
-            if round == 0 {
-                out[i].passes_per_sample = warm_up(c.as_mut(), cal)?;
-            } else {
-                c.pass().map_err(|e| (c.name().to_string(), e))?;
-            }
-            let mut ticks = 0;
-            let f0 = thread_minor_faults();
-            for _ in 0..out[i].passes_per_sample {
-                ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
-            }
-            faults[i].0 += thread_minor_faults().saturating_sub(f0);
-            faults[i].1 += u64::from(out[i].passes_per_sample);
-            let events = c.ops().max(1) as f64 * f64::from(out[i].passes_per_sample);
-            out[i].samples_ns_per_op.push(ns(ticks) / events);
-            outside[i] += arenas_outside_span() - before;
+        for i in round_order(contenders.len(), &mut rng) {
+            let c = contenders[i].as_mut();
+            take_turn(c, round, cal, &mut out[i], &mut tallies[i])?;
         }
     }
-    for (o, n) in out.iter_mut().zip(outside) {
-        o.arenas_outside_span = n;
-    }
-    for (o, (f, passes)) in out.iter_mut().zip(faults) {
-        o.warm_faults_per_pass = (passes > 0).then(|| f as f64 / passes as f64);
+    for (o, t) in out.iter_mut().zip(tallies) {
+        o.warm_faults_per_pass =
+            (t.timed_passes > 0).then(|| t.faults as f64 / t.timed_passes as f64);
+        o.arenas_outside_span = t.outside;
     }
     Ok(GroupSamples {
         workload: String::new(),
@@ -272,6 +237,66 @@ pub fn measure_group(
         replay: String::new(),
         replay_detail: String::new(),
     })
+}
+
+/// What is counted around one contender's passes, outside the clock each pass reads: the
+/// minor faults and number of its timed passes, and the pymalloc arenas mapped outside their
+/// span over all its passes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    faults: u64,
+    timed_passes: u64,
+    outside: u64,
+}
+
+/// Every contender's first, cold pass, in a random order as well: a cold pass is cheaper
+/// straight after another contender released its pages, so a fixed order would favour a
+/// place. Returns each one's ns per event.
+fn cold_passes(
+    contenders: &mut [Box<dyn Contender>],
+    rng: &mut SplitMix64,
+    tallies: &mut [Tally],
+) -> Result<Vec<f64>, (String, ReplayError)> {
+    let mut cold = vec![0.0; contenders.len()];
+    for i in round_order(contenders.len(), rng) {
+        let c = &mut contenders[i];
+        let before = arenas_outside_span();
+        let ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
+        cold[i] = ticks as f64 / c.ops().max(1) as f64;
+        tallies[i].outside += arenas_outside_span() - before;
+    }
+    Ok(cold)
+}
+
+/// One contender's turn in round `round`: its switch-in pass (in the first round its
+/// warm-up, which sets the passes a sample sums), then one sample of timed passes.
+fn take_turn(
+    c: &mut dyn Contender,
+    round: u32,
+    cal: Calibration,
+    out: &mut ContenderSamples,
+    tally: &mut Tally,
+) -> Result<(), (String, ReplayError)> {
+    let before = arenas_outside_span();
+    // The first round's switch-in is the warm-up: a separate warm-up before the rounds was
+    // one more pass a contender (one in eight at `run`'s defaults on dicts) that left the
+    // allocator no warmer than its switch-in does.
+    if round == 0 {
+        out.passes_per_sample = warm_up(c, cal)?;
+    } else {
+        c.pass().map_err(|e| (c.name().to_string(), e))?;
+    }
+    let mut ticks = 0;
+    let f0 = thread_minor_faults();
+    for _ in 0..out.passes_per_sample {
+        ticks += c.pass().map_err(|e| (c.name().to_string(), e))?;
+    }
+    tally.faults += thread_minor_faults().saturating_sub(f0);
+    tally.timed_passes += u64::from(out.passes_per_sample);
+    let events = c.ops().max(1) as f64 * f64::from(out.passes_per_sample);
+    out.samples_ns_per_op.push(ticks as f64 / events);
+    tally.outside += arenas_outside_span() - before;
+    Ok(())
 }
 
 /// Wall time after which a warm-up whose passes all read 0 ns is called a broken clock: any
