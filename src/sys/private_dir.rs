@@ -26,6 +26,17 @@ pub struct PrivateDir {
     _lock: File,
 }
 
+/// `e` with the temporary directory it happened in, and `TMPDIR` named when that chose it:
+/// "No such file or directory" alone does not say which directory is missing.
+fn naming_the_root(e: io::Error, root: &Path) -> io::Error {
+    let whose = if std::env::var_os("TMPDIR").is_some() {
+        " (TMPDIR)"
+    } else {
+        ""
+    };
+    io::Error::new(e.kind(), format!("in {}{whose}: {e}", root.display()))
+}
+
 impl PrivateDir {
     /// Makes a new one of `kind` under the system's temporary directory, after removing the
     /// ones of that kind that killed pybench processes left there.
@@ -35,7 +46,10 @@ impl PrivateDir {
         let name = format!("pybench-{kind}-{}", super::fs::unique_suffix());
         // Made and locked under a name no sweeper looks at, then given its own.
         let hidden = root.join(format!(".{name}"));
-        std::fs::DirBuilder::new().mode(0o700).create(&hidden)?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&hidden)
+            .map_err(|e| naming_the_root(e, &root))?;
         let locked = open_dir(&hidden).and_then(|d| {
             if try_lock(&d)? {
                 Ok(d)

@@ -1,5 +1,6 @@
 //! `pybench record`'s bad input: no program, a program that is not Python, and a CPython
-//! the recording hook cannot serve (older than 3.8). Each is refused with nothing written.
+//! the recording hook cannot serve (older than 3.8), a TMPDIR that does not exist. Each is
+//! refused with nothing written.
 
 use super::trace_record::python;
 use crate::common::{pybench, tempdir};
@@ -70,4 +71,24 @@ fn a_cpython_the_hook_cannot_serve_is_refused() {
         assert!(!dir.join("t.pbt").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// The recording's private folder goes under TMPDIR; a TMPDIR that does not exist is named
+/// in the error, where "No such file or directory" alone did not say which one.
+#[test]
+fn a_missing_tmpdir_is_named() {
+    let dir = tempdir("tmpdir");
+    pybench()
+        .env("TMPDIR", dir.join("missing"))
+        .args(["record", "-o"])
+        .arg(dir.join("t.pbt"))
+        .args(["--", "/bin/true"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "in {} (TMPDIR): No such file or directory",
+            dir.join("missing").display()
+        )));
+    assert!(!dir.join("t.pbt").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
