@@ -6,7 +6,9 @@
 //! | 1 | a check failed: `compare` found a regression, `fidelity` a figure that differs |
 //! | 2 | bad input or usage (unknown name, bad flag, unreadable or incomparable file): nothing was measured, or the results were refused |
 //! | 3 | one or more cells failed (the others are written) |
+//! | 129 | stopped by SIGHUP (a closed terminal, a dropped ssh session); the finished cells are written |
 //! | 130 | interrupted by Ctrl-C (128 + SIGINT); the finished cells are written |
+//! | 143 | stopped by SIGTERM (a CI job's time limit or cancel); the finished cells are written |
 //!
 //! `pybench record` is the one exception: it exits with the recorded program's own status,
 //! since it stands in for running that program.
@@ -24,6 +26,8 @@ pub enum Exit {
     Usage = 2,
     /// Some cells failed; the rest are saved.
     CellsFailed = 3,
+    /// SIGHUP (the terminal went away); the finished cells are saved.
+    HungUp = 129,
     /// Ctrl-C; the finished cells are saved.
     Interrupted = 130,
     /// SIGTERM (a CI job's time limit or cancel); the finished cells are saved.
@@ -53,13 +57,14 @@ mod tests {
             Exit::Regressed,
             Exit::Usage,
             Exit::CellsFailed,
+            Exit::HungUp,
             Exit::Interrupted,
             Exit::Terminated,
         ]
         .iter()
         .map(|e| e.code())
         .collect();
-        assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
+        assert_eq!(codes, [0, 1, 2, 3, 129, 130, 143]);
         assert_eq!(ExitCode::from(Exit::Ok), ExitCode::SUCCESS);
     }
 }

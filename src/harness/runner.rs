@@ -28,8 +28,8 @@ const NOTHING_SAVED: &str =
     "interrupted: before any result was saved; no results folder was created\n";
 
 /// From the start of `run`, `exec` and `validate` until [`install_sigint_handler`] (called
-/// before the results folder is created): Ctrl-C or SIGTERM ends the command at once with one
-/// line saying that nothing was saved, and the exit code of a stop after saving (130, 143),
+/// before the results folder is created): Ctrl-C, SIGTERM or SIGHUP ends the command at once with
+/// one line saying that nothing was saved, and the exit code of a stop after saving (130, 143, 129),
 /// rather than by the signal's default action, silently.
 pub fn exit_before_results() {
     crate::sys::signal::exit_on_stop_signals(NOTHING_SAVED);
@@ -40,13 +40,13 @@ pub fn interrupted() -> bool {
     crate::sys::signal::stop_requested().is_some()
 }
 
-/// The exit code of an interrupted command: 130 after Ctrl-C, 143 after SIGTERM (128 + the
-/// signal, as a shell reports a process the signal killed).
+/// The exit code of an interrupted command: 130 after Ctrl-C, 143 after SIGTERM, 129 after
+/// SIGHUP (128 + the signal, as a shell reports a process the signal killed).
 pub fn interrupted_exit() -> crate::exit::Exit {
-    if crate::sys::signal::stop_requested() == Some(libc::SIGTERM) {
-        crate::exit::Exit::Terminated
-    } else {
-        crate::exit::Exit::Interrupted
+    match crate::sys::signal::stop_requested() {
+        Some(libc::SIGTERM) => crate::exit::Exit::Terminated,
+        Some(libc::SIGHUP) => crate::exit::Exit::HungUp,
+        _ => crate::exit::Exit::Interrupted,
     }
 }
 

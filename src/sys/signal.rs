@@ -1,5 +1,6 @@
-//! Stop signals. `run`, `exec` and `validate` turn Ctrl-C (SIGINT) and SIGTERM, which a CI
-//! job's time limit or cancel button sends first, into "stop after saving what was measured"
+//! Stop signals. `run`, `exec` and `validate` turn Ctrl-C (SIGINT), SIGTERM, which a CI
+//! job's time limit or cancel button sends first, and SIGHUP, which a closed terminal or a
+//! dropped ssh session sends, into "stop after saving what was measured"
 //! ([`on_stop_signals`]), and before their results folder exists into "say that nothing was
 //! saved, and exit" ([`exit_on_stop_signals`]); `record` notes them without stopping while the
 //! recorded program decides what they mean, and forwards SIGTERM to it ([`note_stop_signals`]). Either way the
@@ -21,6 +22,7 @@ pub fn describe(sig: libc::c_int) -> String {
         libc::SIGFPE => "SIGFPE",
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
         libc::SIGTRAP => "SIGTRAP",
         libc::SIGSYS => "SIGSYS",
         _ => return format!("signal {sig}"),
@@ -28,7 +30,11 @@ pub fn describe(sig: libc::c_int) -> String {
     format!("signal {sig} ({name})")
 }
 
-/// The first stop signal that arrived (SIGINT or SIGTERM; 0: none).
+/// The signals that stop a command after it saved what it measured, rather than killing it
+/// with the results of a long run unsaved: Ctrl-C, a CI job's time limit, a hangup.
+pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The first stop signal that arrived (one of [`STOP_SIGNALS`]; 0: none).
 static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
 
 /// The program [`note_stop_signals`] forwards SIGTERM to (0: none yet).
@@ -53,10 +59,10 @@ pub fn stop_requested() -> Option<libc::c_int> {
     }
 }
 
-/// Makes SIGINT and SIGTERM request a stop ([`stop_requested`]) instead of terminating; the
-/// caller checks between and during its steps.
+/// Makes the [`STOP_SIGNALS`] request a stop ([`stop_requested`]) instead of terminating;
+/// the caller checks between and during its steps.
 pub fn on_stop_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in STOP_SIGNALS {
         // SAFETY: installing a handler that is async-signal-safe ([`stop`]).
         unsafe { libc::signal(sig, stop as *const () as libc::sighandler_t) };
     }
@@ -80,33 +86,33 @@ extern "C" fn exit_now(sig: libc::c_int) {
     }
 }
 
-/// Makes SIGINT and SIGTERM end the process at once, with `note` (a whole line, its newline
+/// Makes the [`STOP_SIGNALS`] end the process at once, with `note` (a whole line, its newline
 /// included) on stderr and the exit status a shell gives a process the signal killed (128 +
-/// the signal: 130, 143) — for a command's steps before it has written anything, which have
+/// the signal: 130, 143, 129) — for a command's steps before it has written anything, which have
 /// nothing to save but may take a while (workloads loaded, the cache probe). The command
 /// switches to [`on_stop_signals`] before it creates its first file.
 pub fn exit_on_stop_signals(note: &'static str) {
     EXIT_NOTE_LEN.store(note.len(), Ordering::SeqCst);
     EXIT_NOTE.store(note.as_ptr().cast_mut(), Ordering::SeqCst);
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in STOP_SIGNALS {
         // SAFETY: installing a handler that is async-signal-safe ([`exit_now`]).
         unsafe { libc::signal(sig, exit_now as *const () as libc::sighandler_t) };
     }
 }
 
-/// SIGINT and SIGTERM do not stop this process while the guard lives but are remembered
+/// The [`STOP_SIGNALS`] do not stop this process while the guard lives but are remembered
 /// ([`stop_requested`]); when it is dropped the previous dispositions come back. A handler,
 /// unlike `SIG_IGN`, is reset to the default by `exec`, so a program started meanwhile gets
 /// Ctrl-C as usual (it is in the terminal's process group); SIGTERM, sent to pybench alone,
 /// is passed on to the program named by [`StopNoted::forward_sigterm_to`].
 #[must_use = "the dispositions are restored when this is dropped"]
-pub struct StopNoted([libc::sighandler_t; 2]);
+pub struct StopNoted([libc::sighandler_t; STOP_SIGNALS.len()]);
 
-/// Notes SIGINT and SIGTERM instead of dying until the returned guard is dropped.
+/// Notes the [`STOP_SIGNALS`] instead of dying until the returned guard is dropped.
 pub fn note_stop_signals() -> StopNoted {
     // SAFETY: the handler is async-signal-safe ([`stop`]).
     let install = |sig| unsafe { libc::signal(sig, stop as *const () as libc::sighandler_t) };
-    StopNoted([install(libc::SIGINT), install(libc::SIGTERM)])
+    StopNoted(STOP_SIGNALS.map(install))
 }
 
 impl StopNoted {
@@ -130,10 +136,9 @@ impl StopNoted {
 impl Drop for StopNoted {
     fn drop(&mut self) {
         FORWARD_TO.store(0, Ordering::SeqCst);
-        // SAFETY: restoring the dispositions saved when the guard was made.
-        unsafe {
-            libc::signal(libc::SIGINT, self.0[0]);
-            libc::signal(libc::SIGTERM, self.0[1]);
+        for (sig, was) in STOP_SIGNALS.into_iter().zip(self.0) {
+            // SAFETY: restoring the dispositions saved when the guard was made.
+            unsafe { libc::signal(sig, was) };
         }
     }
 }
@@ -152,6 +157,7 @@ mod tests {
     fn a_signal_is_described_by_number_and_name() {
         assert_eq!(super::describe(libc::SIGABRT), "signal 6 (SIGABRT)");
         assert_eq!(super::describe(libc::SIGSEGV), "signal 11 (SIGSEGV)");
+        assert_eq!(super::describe(libc::SIGHUP), "signal 1 (SIGHUP)");
         assert_eq!(super::describe(63), "signal 63");
     }
 }

@@ -234,6 +234,13 @@ fn sigterm_keeps_the_finished_cells() {
     stop_keeps_the_finished_cells(libc::SIGTERM, 143);
 }
 
+/// SIGHUP, as a closed terminal or a dropped ssh session sends: the same, exit 129 (until
+/// 2026-12-06 it killed pybench and the run's results were lost).
+#[test]
+fn sighup_keeps_the_finished_cells() {
+    stop_keeps_the_finished_cells(libc::SIGHUP, 129);
+}
+
 /// Sends `sig` once a cell is saved; the run stops with `code` and keeps what it measured.
 fn stop_keeps_the_finished_cells(sig: libc::c_int, code: i32) {
     let tmp = tempdir("run");
