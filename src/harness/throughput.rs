@@ -51,7 +51,7 @@ pub struct ContenderSamples {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_faults_per_pass: Option<f64>,
     /// pymalloc arenas mapped outside the span reserved for them during this contender's
-    /// passes ([`crate::sys::arena_region::arenas_outside_span`]): 0 but where the address
+    /// passes (`sys::arena_region::arenas_outside_span`): 0 but where the address
     /// space was refused (`ulimit -v`) or a heap outgrew the span.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub arenas_outside_span: u64,
