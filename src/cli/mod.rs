@@ -135,6 +135,7 @@ fn grammar() -> clap::Command {
 /// Parses the command line, runs the command and turns errors into a one-line message.
 pub fn main() -> ExitCode {
     quiet_on_closed_stdout();
+    crate::sys::signal::file_size_limit_as_error();
     let cli = match grammar()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m))

@@ -143,6 +143,22 @@ impl Drop for StopNoted {
     }
 }
 
+/// Makes a write past the file-size limit (`ulimit -f`, RLIMIT_FSIZE) an error, `File too
+/// large`, which the writer reports in one line and cleans up after, instead of SIGXFSZ,
+/// whose default action kills pybench without a word (exit 153) and with results unsaved.
+/// A handler that does nothing rather than `SIG_IGN`: a handler is reset by `exec`, so a
+/// program pybench runs meets the limit as it would alone.
+pub fn file_size_limit_as_error() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    // SAFETY: installing a handler that does nothing (async-signal-safe).
+    unsafe {
+        libc::signal(
+            libc::SIGXFSZ,
+            nothing as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )
+    };
+}
+
 /// Gives SIGINT its default disposition back (ignored dispositions survive exec).
 ///
 /// # Safety

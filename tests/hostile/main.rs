@@ -12,11 +12,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod address_limit;
 mod cli_export_targets;
 mod closed_stderr;
 mod fuzz;
 mod hardening;
+mod limits;
 mod orphans;
 mod output_targets;
 mod replacing;

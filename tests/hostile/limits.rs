@@ -1,0 +1,102 @@
+//! pybench under resource limits, as some clusters and CI runners set them: an address-space
+//! limit (`ulimit -v`), which `null`'s scratch area and pymalloc's arena spans, reserved for
+//! the worst case (4 GiB, 64 GiB), meet long before what a run uses; and a file-size limit
+//! (`ulimit -f`), whose signal would kill pybench without a word.
+
+use crate::common::{run_dir, tempdir, QUIET_CACHE};
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt as _;
+
+/// `pybench ARGS` in a process whose `resource` is limited to `limit`.
+fn limited(
+    resource: libc::__rlimit_resource_t,
+    limit: u64,
+    args: &[&OsStr],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    cmd.args(args)
+        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(resource, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.timeout(std::time::Duration::from_secs(300));
+    cmd.output().unwrap()
+}
+
+/// `args`, then `path`, as arguments.
+fn with_path<'a>(args: &'a [&'a str], path: &'a std::path::Path) -> Vec<&'a OsStr> {
+    args.iter()
+        .map(OsStr::new)
+        .chain([path.as_os_str()])
+        .collect()
+}
+
+/// `pybench run` of a small dicts in a process whose address space is limited to `limit` bytes.
+fn run_limited(limit: u64, out: &std::path::Path) -> std::process::Output {
+    let args = [
+        "run",
+        "-w",
+        "dicts",
+        "-a",
+        "pymalloc",
+        "-r",
+        "2",
+        "--scale",
+        "20000",
+        "--no-plots",
+        "--min-time",
+        "0.002",
+        "-o",
+    ];
+    limited(libc::RLIMIT_AS, limit, &with_path(&args, out))
+}
+
+/// Under a 3 GiB limit, which refuses both reservations as first asked, the run still
+/// measures, and pymalloc's arenas still sit in a (smaller) span: no cell says otherwise.
+#[test]
+fn a_run_under_an_address_space_limit_measures_with_smaller_reservations() {
+    let tmp = tempdir("aslimit");
+    let out = run_limited(3 << 30, tmp.as_path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("outside the span"), "{stderr}");
+    let json = std::fs::read_to_string(run_dir(tmp.as_path()).join("results.json")).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for c in results["cells"].as_array().unwrap() {
+        assert_eq!(c["status"], "ok", "{c}");
+        assert!(c["throughput"].get("arenas_outside_span").is_none(), "{c}");
+    }
+}
+
+/// A trace larger than the file-size limit: one line naming the error, exit 2, and no file
+/// left, where SIGXFSZ killed pybench (exit 153, "File size limit exceeded" from the shell).
+#[test]
+fn a_file_past_the_file_size_limit_is_an_error_not_a_death() {
+    let tmp = tempdir("fsize");
+    let out = tmp.join("big.pbt");
+    let args = ["gen", "-w", "webapp", "--scale", "2000000", "-o"];
+    let done = limited(libc::RLIMIT_FSIZE, 64 << 10, &with_path(&args, &out));
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("File too large") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(tmp.as_path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
