@@ -388,27 +388,13 @@ fn pools(results: &RunResults, w: &str) -> Drawn {
     let mut series: Vec<(String, usize)> = Vec::new();
     let mut by_class: Vec<(u64, Vec<Bar>)> = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
-        let cs = cells(results, w, a);
-        let mut classes: Vec<u64> = cs
-            .iter()
-            .flat_map(|c| c.metrics.iter())
-            .filter(|m| m.id() == Some(Id::ClassPools))
-            .filter_map(|m| m.op.as_deref()?.parse().ok())
-            .collect();
-        classes.sort_unstable();
-        classes.dedup();
-        if classes.is_empty() {
+        let medians = pools_by_class(&cells(results, w, a));
+        if medians.is_empty() {
             continue;
         }
         let idx = series.len();
         series.push((a.to_string(), color));
-        for class in classes {
-            let op = class.to_string();
-            let v: Vec<f64> = cs
-                .iter()
-                .filter_map(|c| c.metric(Id::ClassPools, Some(&op)))
-                .collect();
-            let Some(m) = median(&v) else { continue };
+        for (class, m) in medians {
             let bar = Bar {
                 series: idx,
                 value: m,
@@ -456,6 +442,30 @@ fn pools(results: &RunResults, w: &str) -> Drawn {
             None,
         ),
     }))
+}
+
+/// The engine's pools of each size class `cs` report (its `class_pools` metric), the median
+/// over the cells, by class in ascending order; empty for an allocator without them.
+fn pools_by_class(cs: &[&CellResult]) -> Vec<(u64, f64)> {
+    let mut classes: Vec<u64> = cs
+        .iter()
+        .flat_map(|c| c.metrics.iter())
+        .filter(|m| m.id() == Some(Id::ClassPools))
+        .filter_map(|m| m.op.as_deref()?.parse().ok())
+        .collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+        .into_iter()
+        .filter_map(|class| {
+            let op = class.to_string();
+            let v: Vec<f64> = cs
+                .iter()
+                .filter_map(|c| c.metric(Id::ClassPools, Some(&op)))
+                .collect();
+            median(&v).map(|m| (class, m))
+        })
+        .collect()
 }
 
 #[cfg(test)]
