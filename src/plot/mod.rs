@@ -260,13 +260,25 @@ fn rss(results: &RunResults, w: &str) -> Drawn {
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
-    // A real program's series is (milliseconds since start, resident bytes), a replay's
-    // (events replayed, RSS above its baseline): the axes say which.
     let exec = results
         .cells
         .iter()
         .any(|c| c.workload == w && c.kind == CellKind::Exec);
-    let (x, y, caption) = if exec {
+    let (x, y, caption) = rss_axes(exec, w, max_x, max_y);
+    // Whole numbers of events and bytes: always finite.
+    Some(Ok(Figure {
+        file: format!("rss-{}.svg", slug(w)),
+        section: format!("{w}: RSS over time"),
+        caption,
+        svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
+    }))
+}
+
+/// The RSS chart's axes and caption. A real program's series (`exec`) is (milliseconds since
+/// start, resident bytes), a replay's (events replayed, RSS above its baseline): the axes say
+/// which.
+fn rss_axes(exec: bool, w: &str, max_x: f64, max_y: f64) -> (Axis, Axis, String) {
+    if exec {
         (
             Axis::linear(
                 "milliseconds since the program started",
@@ -290,20 +302,35 @@ fn rss(results: &RunResults, w: &str) -> Drawn {
                  allocator."
             ),
         )
-    };
-    // Whole numbers of events and bytes: always finite.
-    Some(Ok(Figure {
-        file: format!("rss-{}.svg", slug(w)),
-        section: format!("{w}: RSS over time"),
-        caption,
-        svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
-    }))
+    }
 }
 
 /// x position of percentile `p` on the tail scale: −log10(1 − p/100), so 90 % → 1,
 /// 99 % → 2, 99.9 % → 3. 100 % (the maximum) has no finite position: see `latency`.
 fn tail_x(p: f64) -> Option<f64> {
     (p < 100.0).then(|| -(1.0 - p / 100.0).log10())
+}
+
+/// The latency chart's x axis, from the minimum (0) to the maximum (`max_x`, finite, at most
+/// about 17: p/100 below 1 is at most 1 − 2⁻⁵³), with a tick a decade of the tail between:
+/// 90 %, 99 %, 99.9 %, …
+fn tail_axis(max_x: f64) -> Axis {
+    let mut ticks = vec![(0.0, "min".to_string())];
+    for d in 1..=(max_x - 0.6).floor() as usize {
+        let p = 100.0 * (1.0 - 10f64.powf(-(d as f64)));
+        let decimals = d.saturating_sub(2);
+        ticks.push((d as f64, format!("{p:.decimals$} %")));
+    }
+    ticks.push((max_x, "max".to_string()));
+    Axis {
+        label: "percentile (log-scaled tail)".to_string(),
+        scale: svg::Scale::Linear,
+        min: 0.0,
+        max: max_x,
+        format: fmt_ratio,
+        step: 1.0,
+        ticks: Some(ticks),
+    }
 }
 
 /// HDR-style latency percentile curves of all ops, first repetition of each allocator.
@@ -352,24 +379,7 @@ fn latency(results: &RunResults, w: &str) -> Drawn {
     if let Err(why) = drawable(&file, [lo, hi, max_x]) {
         return Some(Err(why));
     }
-    let mut ticks = vec![(0.0, "min".to_string())];
-    // One tick a decade of the tail: max_x is at most about 17 (p/100 below 1 is at most
-    // 1 − 2⁻⁵³), and finite, checked above.
-    for d in 1..=(max_x - 0.6).floor() as usize {
-        let p = 100.0 * (1.0 - 10f64.powf(-(d as f64)));
-        let decimals = d.saturating_sub(2);
-        ticks.push((d as f64, format!("{p:.decimals$} %")));
-    }
-    ticks.push((max_x, "max".to_string()));
-    let x = Axis {
-        label: "percentile (log-scaled tail)".to_string(),
-        scale: svg::Scale::Linear,
-        min: 0.0,
-        max: max_x,
-        format: fmt_ratio,
-        step: 1.0,
-        ticks: Some(ticks),
-    };
+    let x = tail_axis(max_x);
     let y = Axis::log("latency of one operation", lo, hi, fmt_ns);
     Some(Ok(Figure {
         file,
