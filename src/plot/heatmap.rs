@@ -90,6 +90,23 @@ pub fn heatmap(title: &str, axes: &HeatAxes<'_>, cells: &[HeatCell], caption: &[
         }
     }
     draw_cells(&mut s, axes, cells);
+    draw_labels(&mut s, axes, grid_bottom);
+    for (i, line) in caption.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<text class="caption" x="12" y="{:.1}" font-size="11">{}</text>"#,
+            grid_bottom + 60.0 + 18.0 * i as f64,
+            escape(line)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Each column's and row's label beside the grid (whose bottom edge is at `grid_bottom`),
+/// and the two axes' names.
+fn draw_labels(s: &mut String, axes: &HeatAxes<'_>, grid_bottom: f64) {
+    let (nc, nr) = (axes.cols.len().max(1), axes.rows.len().max(1));
     for (c, label) in axes.cols.iter().enumerate() {
         let _ = writeln!(
             s,
@@ -121,16 +138,6 @@ pub fn heatmap(title: &str, axes: &HeatAxes<'_>, cells: &[HeatCell], caption: &[
         TOP + CELL_H * nr as f64 / 2.0,
         escape(axes.y_label)
     );
-    for (i, line) in caption.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            r#"<text class="caption" x="12" y="{:.1}" font-size="11">{}</text>"#,
-            grid_bottom + 60.0 + 18.0 * i as f64,
-            escape(line)
-        );
-    }
-    s.push_str("</svg>\n");
-    s
 }
 
 /// The swept cells: coloured from the lowest value to the highest, each with its value (★
