@@ -90,22 +90,8 @@ impl DebugMallocStats {
                 }
                 continue;
             }
-            let row: Vec<usize> = line
-                .split_whitespace()
-                .map(|w| w.parse().map_err(|_| bad("not a class row")))
-                .collect::<Result<_, _>>()?;
-            let [class, size, pools, in_use, avail] = row[..] else {
-                return Err(bad("a class row has five columns"));
-            };
-            if class >= NUM_CLASSES || size != class_size(class) {
-                return Err(bad("class index and size do not match"));
-            }
-            classes[class] = ClassStats {
-                size,
-                pools,
-                blocks_in_use: in_use,
-                avail_blocks: avail,
-            };
+            let (class, stats) = class_row(line).map_err(bad)?;
+            classes[class] = stats;
         }
         let get = |k: usize| fields[k].ok_or(ParseError::Missing(FIELD_NAMES[k]));
         Ok(DebugMallocStats {
@@ -216,6 +202,28 @@ fn assignments(name: &str, value: usize) -> Option<Vec<(usize, usize)>> {
 fn parse_number(s: &str) -> Option<usize> {
     let digits: String = s.chars().filter(|&c| c != ',').collect();
     digits.parse().ok()
+}
+
+/// One size-class row of the report, `class size pools blocks_in_use avail_blocks`, with its
+/// size checked against the class's (a report of another geometry is refused here).
+fn class_row(line: &str) -> Result<(usize, ClassStats), &'static str> {
+    let row: Vec<usize> = line
+        .split_whitespace()
+        .map(|w| w.parse().map_err(|_| "not a class row"))
+        .collect::<Result<_, _>>()?;
+    let [class, size, pools, in_use, avail] = row[..] else {
+        return Err("a class row has five columns");
+    };
+    if class >= NUM_CLASSES || size != class_size(class) {
+        return Err("class index and size do not match");
+    }
+    let stats = ClassStats {
+        size,
+        pools,
+        blocks_in_use: in_use,
+        avail_blocks: avail,
+    };
+    Ok((class, stats))
 }
 
 #[cfg(test)]
@@ -337,11 +345,24 @@ mod tests {
             DebugMallocStats::parse(&broken).unwrap_err(),
             ParseError::Missing("# bytes lost to quantization")
         );
-        let bad_row = text.replacen("    3     64", "    3     65", 1);
-        assert!(matches!(
-            DebugMallocStats::parse(&bad_row),
-            Err(ParseError::BadLine { .. })
-        ));
+        // Class 3's row, the report's eighth line, replaced.
+        let row3 = text.lines().nth(7).unwrap();
+        assert!(row3.trim_start().starts_with("3     64"), "{row3}");
+        for (to, why) in [
+            ("3 65 50 12566 184", "class index and size do not match"),
+            ("40 64 50 12566 184", "class index and size do not match"),
+            ("3 64 50 12566", "a class row has five columns"),
+            ("3 64 50 12566 184 1", "a class row has five columns"),
+            ("3 6x 50 12566 184", "not a class row"),
+        ] {
+            let bad_row = text.replacen(row3, to, 1);
+            match DebugMallocStats::parse(&bad_row) {
+                Err(ParseError::BadLine { line, message, .. }) => {
+                    assert_eq!((line, message), (8, why), "{to}")
+                }
+                other => panic!("{to}: {other:?}"),
+            }
+        }
         assert!(DebugMallocStats::parse("Total = lots").is_err());
         assert!(DebugMallocStats::parse("").is_err());
     }
