@@ -10,8 +10,8 @@
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// How a process killed by `sig` died, for a failure line: `signal 6 (SIGABRT)`, with the
-/// name of every signal a crashing allocator or a time limit sends (the number alone for
-/// others). `run`'s cells and `exec`'s runs say it alike.
+/// name of every signal a crashing allocator, a time limit or a resource limit sends (the
+/// number alone for others). `run`'s cells and `exec`'s runs say it alike.
 pub fn describe(sig: libc::c_int) -> String {
     let name = match sig {
         libc::SIGABRT => "SIGABRT",
@@ -23,6 +23,9 @@ pub fn describe(sig: libc::c_int) -> String {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
         libc::SIGHUP => "SIGHUP",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
         libc::SIGTRAP => "SIGTRAP",
         libc::SIGSYS => "SIGSYS",
         _ => return format!("signal {sig}"),
@@ -174,6 +177,8 @@ mod tests {
         assert_eq!(super::describe(libc::SIGABRT), "signal 6 (SIGABRT)");
         assert_eq!(super::describe(libc::SIGSEGV), "signal 11 (SIGSEGV)");
         assert_eq!(super::describe(libc::SIGHUP), "signal 1 (SIGHUP)");
+        // A cell past a CPU-time limit (`ulimit -t`) is named as such.
+        assert_eq!(super::describe(libc::SIGXCPU), "signal 24 (SIGXCPU)");
         assert_eq!(super::describe(63), "signal 63");
     }
 }
