@@ -20,42 +20,42 @@ pub(crate) fn reserve(size: usize) -> Option<NonNull<u8>> {
 }
 
 fn map_with(size: usize, extra_flags: libc::c_int) -> Option<NonNull<u8>> {
-    // SAFETY: an anonymous private mapping with no fixed address has no preconditions.
-    let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra_flags,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        None
-    } else {
-        NonNull::new(p.cast())
-    }
+    // SAFETY: no fixed address: nothing else is replaced.
+    unsafe { anon_mmap(0, size, libc::PROT_READ | libc::PROT_WRITE, extra_flags) }
+}
+
+/// One private, anonymous `mmap` of `size` bytes with protection `prot` and `flags` besides
+/// `MAP_PRIVATE | MAP_ANONYMOUS`, at `at` when `flags` hold `MAP_FIXED` (else `at` is 0).
+/// `None` when the kernel refuses. Every mapping of this module goes through it.
+///
+/// # Safety
+/// With `MAP_FIXED`, `at .. at + size` is a page-aligned range of a mapping the caller owns
+/// and no longer uses: whatever was there is replaced.
+unsafe fn anon_mmap(
+    at: usize,
+    size: usize,
+    prot: libc::c_int,
+    flags: libc::c_int,
+) -> Option<NonNull<u8>> {
+    let p = libc::mmap(
+        at as *mut libc::c_void,
+        size,
+        prot,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
+        -1,
+        0,
+    );
+    (p != libc::MAP_FAILED)
+        .then(|| NonNull::new(p.cast()))
+        .flatten()
 }
 
 /// Reserves `size` bytes of address space that cannot be touched (`PROT_NONE`,
 /// `MAP_NORESERVE`): no memory and no commit charge until parts of it are mapped over with
 /// [`map_fixed`] (`sys/arena_region.rs`). `None` when the kernel refuses.
 pub(crate) fn reserve_none(size: usize) -> Option<NonNull<u8>> {
-    // SAFETY: an anonymous private mapping with no fixed address has no preconditions.
-    let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            size,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    (p != libc::MAP_FAILED)
-        .then(|| NonNull::new(p.cast()))
-        .flatten()
+    // SAFETY: no fixed address: nothing else is replaced.
+    unsafe { anon_mmap(0, size, libc::PROT_NONE, libc::MAP_NORESERVE) }
 }
 
 /// The largest of `span`, `span / 2`, `span / 4`, … down to `smallest` (or `span` itself if
@@ -78,19 +78,14 @@ pub(crate) fn largest_reservation(
 pub(crate) fn map_fixed(at: usize, size: usize) -> Option<NonNull<u8>> {
     // SAFETY: callers pass a page-aligned range inside a reservation of their own, which
     // nothing else uses: replacing it disturbs no other mapping.
-    let p = unsafe {
-        libc::mmap(
-            at as *mut libc::c_void,
+    unsafe {
+        anon_mmap(
+            at,
             size,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-            -1,
-            0,
+            libc::MAP_FIXED,
         )
-    };
-    (p != libc::MAP_FAILED)
-        .then(|| NonNull::new(p.cast()))
-        .flatten()
+    }
 }
 
 /// Returns the pages of `size` bytes at `p` to the kernel, as [`unmap`] does, but leaves the
@@ -102,15 +97,15 @@ pub(crate) fn map_fixed(at: usize, size: usize) -> Option<NonNull<u8>> {
 /// `p` and `size` describe a page-aligned range of a mapping the caller owns and no longer
 /// uses.
 pub(crate) unsafe fn protect_none(p: NonNull<u8>, size: usize) {
-    let q = libc::mmap(
-        p.as_ptr().cast(),
+    let at = p.as_ptr() as usize;
+    if anon_mmap(
+        at,
         size,
         libc::PROT_NONE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-        -1,
-        0,
-    );
-    if q == libc::MAP_FAILED {
+        libc::MAP_FIXED | libc::MAP_NORESERVE,
+    )
+    .is_none()
+    {
         libc::madvise(p.as_ptr().cast(), size, libc::MADV_DONTNEED);
     }
 }
