@@ -100,9 +100,10 @@ impl ArenaRegion {
         if let Some(p) = self.slot_for(size).and_then(|at| mem::map_fixed(at, size)) {
             return Some(p);
         }
+        let p = mem::map(size)?;
         self.outside += 1;
         OUTSIDE.fetch_add(1, Ordering::Relaxed);
-        mem::map(size)
+        Some(p)
     }
 
     /// Releases an arena made by [`Self::map`] (or any mapping of `size` bytes): its slot
