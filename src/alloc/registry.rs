@@ -329,6 +329,23 @@ mod tests {
     }
 
     #[test]
+    fn names_in_results_tell_the_pymalloc_like_apart() {
+        for name in [
+            "pymalloc",
+            "pymalloc:cpython-3.11",
+            "pymalloc:arena=512K,pool=8K",
+        ] {
+            assert!(AllocatorSpec::named_pymalloc_like(name), "{name}");
+        }
+        assert!(AllocatorSpec::named_pymalloc_like("cpython:3.12"));
+        for name in [
+            "system", "jemalloc", "mimalloc", "snmalloc", "null", "hoard", "",
+        ] {
+            assert!(!AllocatorSpec::named_pymalloc_like(name), "{name}");
+        }
+    }
+
+    #[test]
     fn unknown_names_list_the_valid_ones() {
         let err = "hoard".parse::<AllocatorSpec>().unwrap_err();
         assert!(matches!(err, AllocError::Unknown { .. }));

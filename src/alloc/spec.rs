@@ -116,6 +116,13 @@ impl AllocatorSpec {
         )
     }
 
+    /// [`Self::is_pymalloc_like`] for an allocator named in a results file (where allocators
+    /// are kept by name); false for a name this pybench does not parse.
+    pub fn named_pymalloc_like(name: &str) -> bool {
+        name.parse::<AllocatorSpec>()
+            .is_ok_and(|s| s.is_pymalloc_like())
+    }
+
     /// True for pymalloc in any form (the engine, per workload or fixed): the reference the
     /// summary's relative figures are computed against.
     pub fn is_engine(&self) -> bool {

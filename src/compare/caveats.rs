@@ -92,11 +92,7 @@ fn how_measured(
 
 /// Whether a run measured the engine or the real obmalloc.
 fn has_pymalloc_like(r: &RunResults) -> bool {
-    r.allocators.iter().any(|a| {
-        a.name
-            .parse::<AllocatorSpec>()
-            .is_ok_and(|s| s.is_pymalloc_like())
-    })
+    (r.allocators.iter()).any(|a| AllocatorSpec::named_pymalloc_like(&a.name))
 }
 
 /// A note when both runs measured the harness alone (`run -a null`): nothing shared their

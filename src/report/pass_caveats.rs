@@ -50,10 +50,7 @@ pub fn warm_fault_lines(results: &RunResults) -> Vec<String> {
 /// 4,509 faults a warm pass, one per 966 events, in one run of two processes, 2026-12-06) —
 /// which it unmaps as CPython does.
 fn why_pymalloc_faults(allocator: &str) -> &'static str {
-    let pymalloc = allocator
-        .parse::<crate::alloc::spec::AllocatorSpec>()
-        .is_ok_and(|s| s.is_pymalloc_like());
-    if pymalloc {
+    if crate::alloc::spec::AllocatorSpec::named_pymalloc_like(allocator) {
         " (the stream itself empties arenas — a recorded program's teardown does — and \
          pymalloc unmaps them as CPython does, so the next pass maps them again)"
     } else {
