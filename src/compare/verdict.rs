@@ -182,10 +182,45 @@ pub(super) fn direction(ratio: f64, t: f64, higher_is_better: bool) -> i8 {
 }
 
 pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
+    let (class, metric, unit) = (input.class, input.metric, input.unit);
+    let (peak_live, higher_is_better) = (input.peak_live, input.higher_is_better);
+    let noise = Noise {
+        tail_samples: input.tail_samples,
+        resolution: input.resolution,
+        per_process: input.per_process,
+    };
+    let mut row = unjudged(input);
+    match class {
+        Class::Deterministic => judge_deterministic(&mut row, higher_is_better),
+        Class::Memory => {
+            // frag_ratio is peak RSS over peak live bytes: its change in bytes is Δ·live.
+            let bytes_per_unit = match unit {
+                "B" => Some(1.0),
+                _ if metric == Id::FragRatio.name() => peak_live,
+                _ => None,
+            };
+            judge_memory(&mut row, bytes_per_unit, s);
+        }
+        Class::Timing | Class::Counter => {
+            let threshold = if class == Class::Timing {
+                s.threshold
+            } else {
+                s.counter_threshold
+            };
+            judge_timing(&mut row, threshold, noise, s, seed);
+        }
+        // Filtered out before judging; leaving them unchanged keeps this total.
+        Class::Informational | Class::Unknown => {}
+    }
+    row.changed = changed(&row, s);
+    row
+}
+
+/// A row holding `input`'s values and medians, its verdict not yet given (unchanged).
+fn unjudged(input: RowInput<'_>) -> Row {
     let bm = median(&input.baseline).unwrap_or(f64::NAN);
     let cm = median(&input.current).unwrap_or(f64::NAN);
-    let ratio = (bm != 0.0).then(|| cm / bm);
-    let mut row = Row {
+    Row {
         workload: input.workload.to_string(),
         allocator: input.allocator.to_string(),
         metric: input.metric.to_string(),
@@ -197,7 +232,7 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         current: input.current,
         baseline_median: bm,
         current_median: cm,
-        ratio,
+        ratio: (bm != 0.0).then(|| cm / bm),
         interval: None,
         p_value: None,
         test: None,
@@ -207,51 +242,24 @@ pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
         per_process: None,
         relative_to: None,
         changed: false,
-    };
-    let worse_when_up = |up: bool| {
-        if up != input.higher_is_better {
+    }
+}
+
+/// A figure the engine computes exactly (pools, arenas): any change of the medians is a
+/// verdict, with a note when repetitions disagreed (they should not).
+fn judge_deterministic(row: &mut Row, higher_is_better: bool) {
+    let (bm, cm) = (row.baseline_median, row.current_median);
+    if cm != bm {
+        row.verdict = if (cm > bm) != higher_is_better {
             Verdict::Regressed
         } else {
             Verdict::Improved
-        }
-    };
-    match input.class {
-        Class::Deterministic => {
-            if cm != bm {
-                row.verdict = worse_when_up(cm > bm);
-            }
-            let varies = |v: &[f64]| v.windows(2).any(|w| w[0] != w[1]);
-            if varies(&row.baseline) || varies(&row.current) {
-                row.reason = Some("varies between repetitions; medians compared".to_string());
-            }
-        }
-        Class::Memory => {
-            // frag_ratio is peak RSS over peak live bytes: its change in bytes is Δ·live.
-            let bytes_per_unit = match input.unit {
-                "B" => Some(1.0),
-                _ if input.metric == Id::FragRatio.name() => input.peak_live,
-                _ => None,
-            };
-            judge_memory(&mut row, bytes_per_unit, s);
-        }
-        Class::Timing | Class::Counter => {
-            let threshold = if input.class == Class::Timing {
-                s.threshold
-            } else {
-                s.counter_threshold
-            };
-            let noise = Noise {
-                tail_samples: input.tail_samples,
-                resolution: input.resolution,
-                per_process: input.per_process,
-            };
-            judge_timing(&mut row, threshold, noise, s, seed);
-        }
-        // Filtered out before judging; leaving them unchanged keeps this total.
-        Class::Informational | Class::Unknown => {}
+        };
     }
-    row.changed = changed(&row, s);
-    row
+    let varies = |v: &[f64]| v.windows(2).any(|w| w[0] != w[1]);
+    if varies(&row.baseline) || varies(&row.current) {
+        row.reason = Some("varies between repetitions; medians compared".to_string());
+    }
 }
 
 /// What bounds how finely a timing or counter row can be judged.
