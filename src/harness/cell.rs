@@ -213,7 +213,8 @@ impl Input {
     }
 }
 
-/// Measures one cell with allocator `a` and returns its result.
+/// Measures one cell with allocator `a` and returns its result: an untimed memory pass on
+/// the fresh allocator, then a timed latency pass of the same stream on the warmed one.
 pub fn measure<A: Allocator>(
     spec: &CellSpec,
     input: &mut Input,
@@ -224,29 +225,9 @@ pub fn measure<A: Allocator>(
     // parsing) goes back to the OS, so the system allocator starts from a clean heap.
     crate::alloc::SystemAllocator.trim();
     let timer = Timer::calibrate();
-    let rss = RssReader::for_self().context("cannot read /proc/self/statm")?;
-    let mut counters = Counters::open();
-    let mut latencies = Latencies::new();
-    let ops_total = input.ops();
-    let rss_every = (ops_total / 1000).max(1);
     let mut r = Replayer::new(a, input.slots(), raw_to_system, spec.touch);
-
-    counters.enable();
-    let pass = untimed_pass(
-        &mut r,
-        &mut input.events(),
-        ops_total,
-        &rss,
-        rss_every,
-        &timer,
-    )?;
-    counters.disable();
-    let engine = r.allocator().engine_stats();
-    r.free_all();
-    let retained_pre_trim = rss.read().unwrap_or(0);
-    r.allocator().trim();
-    let retained = rss.read().unwrap_or(0);
-
+    let memory = memory_pass(&mut r, input, &timer)?;
+    let mut latencies = Latencies::new();
     timed_pass(
         &mut r,
         &mut input.events(),
@@ -255,17 +236,68 @@ pub fn measure<A: Allocator>(
         &mut latencies,
     )?;
     r.free_all();
+    Ok(replay_cell(spec, input, memory, &latencies, &timer))
+}
 
+/// What [`memory_pass`] measured.
+struct MemoryPass {
+    pass: UntimedPass,
+    /// The engine's accounting at the end of the stream (pymalloc-like allocators only).
+    engine: Option<crate::pymalloc::Stats>,
+    /// RSS once everything was freed, before and after the allocator's trim.
+    retained_pre_trim: u64,
+    retained: u64,
+    /// The perf counters around the pass: name and value (`None`: not countable here).
+    counters: std::collections::BTreeMap<String, Option<u64>>,
+}
+
+/// The untimed pass: RSS sampled about a thousand times, the counters around it, then
+/// everything freed and the RSS the allocator keeps read before and after its trim.
+fn memory_pass<A: Allocator>(
+    r: &mut Replayer<'_, A>,
+    input: &mut Input,
+    timer: &Timer,
+) -> anyhow::Result<MemoryPass> {
+    let rss = RssReader::for_self().context("cannot read /proc/self/statm")?;
+    let mut counters = Counters::open();
+    let ops_total = input.ops();
+    let rss_every = (ops_total / 1000).max(1);
+    counters.enable();
+    let pass = untimed_pass(r, &mut input.events(), ops_total, &rss, rss_every, timer)?;
+    counters.disable();
+    let engine = r.allocator().engine_stats();
+    r.free_all();
+    let retained_pre_trim = rss.read().unwrap_or(0);
+    r.allocator().trim();
+    let retained = rss.read().unwrap_or(0);
+    Ok(MemoryPass {
+        pass,
+        engine,
+        retained_pre_trim,
+        retained,
+        counters: counters.read(),
+    })
+}
+
+/// The cell's result from its two passes.
+fn replay_cell(
+    spec: &CellSpec,
+    input: &Input,
+    memory: MemoryPass,
+    latencies: &Latencies,
+    timer: &Timer,
+) -> CellResult {
     let mut cell = CellResult::new(
         input.name(),
         &spec.allocator.to_string(),
         spec.repetition,
         CellKind::Replay,
     );
+    let pass = &memory.pass;
     cell.events = pass.ops;
     cell.stream_fingerprint = input.fingerprint().map(crate::workload::fingerprint_hex);
     cell.rss_series = pass.rss_series.clone();
-    cell.latency_curves = latency_curves(&latencies, &timer);
+    cell.latency_curves = latency_curves(latencies, timer);
     cell.notes.push(
         "memory: an untimed pass on the fresh allocator; latencies: a timed pass of the same \
          stream on the warmed allocator, timer included (lat_*) and subtracted (lat_*_net)"
@@ -273,19 +305,19 @@ pub fn measure<A: Allocator>(
     );
     cell.notes.extend(input.notes().iter().cloned());
     let mx = &mut cell.metrics;
-    memory_metrics(mx, &pass, retained_pre_trim, retained);
+    memory_metrics(mx, pass, memory.retained_pre_trim, memory.retained);
     mx.push(Metric::of(Id::TimerOverheadNs, timer.overhead_ns()));
-    latency_metrics(mx, &latencies, &timer);
-    for (name, value) in counters.read() {
+    latency_metrics(mx, latencies, timer);
+    for (name, value) in memory.counters {
         match value {
             Some(v) => mx.push(Metric::new(&name, v as f64, "count")),
             None => cell.absent_counters.push(name),
         }
     }
-    if let Some(s) = engine {
+    if let Some(s) = memory.engine {
         engine_metrics(&mut cell.metrics, &s);
     }
-    Ok(cell)
+    cell
 }
 
 /// The memory pass's figures, above the RSS before the stream began (`retained*`: after
