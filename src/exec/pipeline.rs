@@ -49,15 +49,22 @@ pub fn replay_allocator(
 }
 
 /// Records the program into `trace` (with each event's pace when the mutator replay needs
-/// it), started as the real runs will be; fails when it cannot be recorded or exits
-/// non-zero. Returns true when Ctrl-C stopped it (then nothing more is measured), and the
-/// recorded run's wall time.
+/// it, issue 14 item 2), started as the real runs will be; fails when it cannot be recorded
+/// or exits non-zero. Returns the recorded run's wall time, or `None` when a stop signal
+/// came first (then nothing more is measured).
 fn record_program(
     req: &ProgramRequest,
     label: &str,
     trace: &Path,
     pace: bool,
-) -> anyhow::Result<(bool, Duration)> {
+) -> anyhow::Result<Option<Duration>> {
+    if !req.quiet {
+        crate::stderr_line!("recording {label} …");
+    }
+    if runner::interrupted() {
+        // Stopped between the results folder and the recording: nothing to record.
+        return Ok(None);
+    }
     let meta = Meta {
         source: "recorded".into(),
         name: label.to_string(),
@@ -78,7 +85,7 @@ fn record_program(
     // Ctrl-C reached the program too: whatever it did then is the user's stop, not its
     // failure.
     if rec.interrupted {
-        return Ok((true, rec.wall));
+        return Ok(None);
     }
     if rec.timed_out {
         anyhow::bail!(
@@ -100,7 +107,7 @@ fn record_program(
         // The replays then predict only what was recorded; `record` says the same.
         crate::stderr_line!("warning: {label}: {w}");
     }
-    Ok((false, rec.wall))
+    Ok(Some(rec.wall))
 }
 
 /// How `validate` replays and judges, beyond what `exec` shares ([`ProgramRequest`]).
@@ -193,25 +200,16 @@ pub fn validate_program(
     problems: &mut Vec<String>,
 ) -> anyhow::Result<(Validation, bool)> {
     let label = program::program_label(&req.program);
-    // 1. Record the program's allocator calls.
-    let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
-    if !req.quiet {
-        crate::stderr_line!("recording {label} …");
-    }
     let Checks {
         mutator,
         prediction,
         replay: calibration,
     } = checks;
-    // The mutator replay needs each event's pace (issue 14 item 2).
+    // 1. Record the program's allocator calls.
+    let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
     // A program that cannot be recorded leaves no folder: nothing was measured.
-    let (stopped, recorded_wall) = if runner::interrupted() {
-        // Stopped between the results folder and the recording: nothing to record.
-        (true, Duration::ZERO)
-    } else {
-        record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard())?
-    };
-    if stopped {
+    let recorded = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard());
+    let Some(recorded_wall) = recorded? else {
         let v = validate(
             results,
             &req.program.join(" "),
@@ -220,7 +218,7 @@ pub fn validate_program(
             prediction,
         );
         return Ok((v, true));
-    }
+    };
 
     // 2. Replay it against the in-process equivalents.
     let source = Source::open(&Origin::Trace(trace.clone()))?;
