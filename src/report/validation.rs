@@ -158,53 +158,9 @@ fn predictor_lines(v: &Validation) -> String {
 
 /// The side-by-side tables and the verdict in words.
 pub fn render(v: &Validation) -> String {
-    let mut s = String::new();
-    let dur = |x: f64| human_duration(x * 1e9);
-    let bytes = |x: f64| human(x, true);
     let reference = v.reference.as_deref().unwrap_or("pymalloc");
-    s.push_str(&format!(
-        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n",
-        v.program
-    ));
-    let one_run = |m: Option<f64>, ci: Option<[f64; 2]>| m.is_some() && ci.is_none();
-    if v.rows.iter().any(|r| {
-        one_run(r.replay_time_s, r.replay_time_ci) || one_run(r.real_wall_s, r.real_wall_ci)
-    }) {
-        s.push_str("[n/a]: no interval, a side has a single run (no spread to resample)\n");
-    }
-    s.push('\n');
-    table(
-        &mut s,
-        v,
-        ("time", &format!("replay ({})", v.prediction.name())),
-        |r| (r.replay_time_s, r.replay_time_ci),
-        |r| (r.real_wall_s, r.real_wall_ci),
-        |r| (r.replay_time_rank, r.real_time_rank),
-        |r| r.predicted_time_ratio,
-        |r| r.observed_time_ratio,
-        &dur,
-    );
-    modes(&mut s, v, reference);
-    s.push('\n');
-    table(
-        &mut s,
-        v,
-        ("peak RSS", "replay"),
-        |r| (r.replay_peak_rss, r.replay_rss_ci),
-        |r| (r.real_peak_rss, r.real_rss_ci),
-        |r| (r.replay_memory_rank, r.real_memory_rank),
-        |r| r.predicted_memory_ratio,
-        |r| r.observed_memory_ratio,
-        &bytes,
-    );
-    for r in v.rows.iter().filter(|r| build(r) == "DIFFERS") {
-        s.push_str(&format!(
-            "  {}: the real run used {}, the replay {} — not the same build\n",
-            r.allocator,
-            r.real_version.as_deref().unwrap_or("?"),
-            r.replay_version.as_deref().unwrap_or("?"),
-        ));
-    }
+    let mut s = heading(v, reference);
+    side_by_side(&mut s, v, reference);
     s.push('\n');
     s.push_str(&agreement_lines(v));
     s.push_str(&predictor_lines(v));
@@ -232,6 +188,61 @@ pub fn render(v: &Validation) -> String {
         ));
     }
     s
+}
+
+/// What the tables show, and what `[n/a]` means when a side has a single run.
+fn heading(v: &Validation, reference: &str) -> String {
+    let mut s = format!(
+        "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n",
+        v.program
+    );
+    let one_run = |m: Option<f64>, ci: Option<[f64; 2]>| m.is_some() && ci.is_none();
+    if v.rows.iter().any(|r| {
+        one_run(r.replay_time_s, r.replay_time_ci) || one_run(r.real_wall_s, r.real_wall_ci)
+    }) {
+        s.push_str("[n/a]: no interval, a side has a single run (no spread to resample)\n");
+    }
+    s.push('\n');
+    s
+}
+
+/// The time and peak-RSS tables, replay beside real, and a line for each allocator whose two
+/// sides ran different builds.
+fn side_by_side(s: &mut String, v: &Validation, reference: &str) {
+    let dur = |x: f64| human_duration(x * 1e9);
+    let bytes = |x: f64| human(x, true);
+    table(
+        s,
+        v,
+        ("time", &format!("replay ({})", v.prediction.name())),
+        |r| (r.replay_time_s, r.replay_time_ci),
+        |r| (r.real_wall_s, r.real_wall_ci),
+        |r| (r.replay_time_rank, r.real_time_rank),
+        |r| r.predicted_time_ratio,
+        |r| r.observed_time_ratio,
+        &dur,
+    );
+    modes(s, v, reference);
+    s.push('\n');
+    table(
+        s,
+        v,
+        ("peak RSS", "replay"),
+        |r| (r.replay_peak_rss, r.replay_rss_ci),
+        |r| (r.real_peak_rss, r.real_rss_ci),
+        |r| (r.replay_memory_rank, r.real_memory_rank),
+        |r| r.predicted_memory_ratio,
+        |r| r.observed_memory_ratio,
+        &bytes,
+    );
+    for r in v.rows.iter().filter(|r| build(r) == "DIFFERS") {
+        s.push_str(&format!(
+            "  {}: the real run used {}, the replay {} — not the same build\n",
+            r.allocator,
+            r.real_version.as_deref().unwrap_or("?"),
+            r.replay_version.as_deref().unwrap_or("?"),
+        ));
+    }
 }
 
 /// The verdict alone, what `validate -q` prints: the rank agreement, the pairs counted, and
