@@ -25,7 +25,8 @@
 //!   lies beyond the threshold, the bytes beyond a floor of a few pages, and (two or more
 //!   figures a side) Welch's test on the logarithms calls it significant (`memory`).
 //!   The engine's `bytes_lost_arena_alignment` and `bytes_in_unused_pools` are judged the same
-//!   way: they depend on whether mmap happened to return a pool-aligned arena address.
+//!   way: they depend on whether an arena starts on a pool boundary, which a run whose
+//!   arena span could not be reserved (`sys/arena_region.rs`) leaves to mmap.
 //! - **deterministic** (the rest of the engine accounting, `peak_live_bytes`): the same
 //!   stream gives the same figures on any machine, so any change is reported; growth is a
 //!   regression.

@@ -5,9 +5,9 @@
 //! alignment"). Which case a process gets depends on where the kernel's address-space layout
 //! randomisation put its mappings: `pybench engine -p cpython-3.11` run six times here lost
 //! 0 or 27 pools (all arenas of a process alike; before 2026-12-05, when each arena was its
-//! own `mmap`: now they sit side by side in one span, `sys/arena_region.rs`, whose start
-//! decides it). Accounting meant to be compared across runs and geometries (`pybench
-//! sweep`) therefore fixes the placement.
+//! own `mmap`). Accounting meant to be compared across runs and geometries (`pybench
+//! sweep`) therefore fixes the placement; the default one, a span of address space
+//! (`sys/arena_region.rs`), fixes it as well, at the common case.
 
 use crate::sys::arena_region::ArenaRegion;
 use crate::sys::mem as os;
@@ -17,10 +17,9 @@ use std::ptr::NonNull;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ArenaPlacement {
     /// Side by side with the engine's other arenas, in a span of address space reserved
-    /// wherever `mmap` puts it (`sys/arena_region.rs`): the span's start decides the pool
-    /// alignment, as `mmap` decides it for CPython's arenas (not reproducible for pools
-    /// above a page: a kernel that aligns large mappings to 2 MiB gives every arena all its
-    /// pools).
+    /// wherever `mmap` puts it (`sys/arena_region.rs`), each arena one page past a pool
+    /// boundary there, as most of a real interpreter's are (the accounting of `Unaligned`);
+    /// a plain mapping, aligned as the kernel chooses, when the span cannot be had.
     #[default]
     Mmap,
     /// On a pool boundary: every arena keeps all its pools (the lucky process).
