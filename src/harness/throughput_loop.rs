@@ -104,57 +104,96 @@ fn replay<A: Allocator, const TOUCH: u8>(
     slots: &mut [*mut u8],
 ) -> Result<(), ReplayError> {
     let table = slots.as_mut_ptr();
-    // No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
-    // allocated long ago, it left the harness (`null`) as costly overall (+3 % dicts, −1 %
-    // webapp, −6 % json_tool, +11 % compileall) and moved allocators' figures up on some
-    // workloads and down on others, in alternated pairs run in both orders (README
-    // "Stability").
-    for r in s.records {
-        event::<A, TOUCH>(a, s, table, r)?;
-    }
-    Ok(())
-}
-
-/// One record of [`replay`]: the two common cases inline, the rest out of line.
-#[inline(always)]
-fn event<A: Allocator, const TOUCH: u8>(
-    a: &mut A,
-    s: &View<'_>,
-    table: *mut *mut u8,
-    r: &Record,
-) -> Result<(), ReplayError> {
-    // The event's index only matters for an error: worked out from the pointer there.
-    let index = |r: &Record| {
-        let base = s.records.as_ptr() as usize;
-        s.first + ((r as *const Record as usize - base) / size_of::<Record>()) as u64
-    };
+    let records = s.records;
+    // The event's index only matters for an error: worked out from the record's place.
+    let index = |at: usize| s.first + at as u64;
+    let mut at = 0;
     // SAFETY: compile() sized the table for every slot of the stream, and realloc/free
     // only name slots it saw allocated, so every pointer passed back is live.
     unsafe {
+        loop {
+            match common_run::<A, TOUCH>(a, table, records, at) {
+                Stop::End => return Ok(()),
+                Stop::Rare(i) => {
+                    rare::<A, TOUCH>(
+                        a,
+                        s,
+                        table.add(records[i].slot as usize),
+                        records[i],
+                        index(i),
+                    )?;
+                    at = i + 1;
+                }
+                Stop::Null(i) => {
+                    let r = records[i];
+                    return Err(oom_record(r.code(), r.size(), index(i)));
+                }
+            }
+        }
+    }
+}
+
+/// Where [`common_run`] stopped: at the end, or at the index of a record it leaves to its
+/// caller.
+enum Stop {
+    End,
+    /// A record [`rare`] replays.
+    Rare(usize),
+    /// A malloc that returned NULL.
+    Null(usize),
+}
+
+/// Replays plain mallocs and frees from `records[at]` on, up to the first other record.
+/// Nothing in this loop calls out but the allocator itself, so what the allocator reads of
+/// its own state and does not change (`null`'s scratch pointer) stays in a register across
+/// it. With the rare records' call inside the loop, that held only where the compiler could
+/// see that the call leaves the allocator alone, which depended on how rustc split the
+/// crate into codegen units: after an unrelated change `null` reloaded and tested its
+/// pointer on every malloc and took 5.3 – 6.6 % longer on dicts, json and webapp
+/// (interleaved A/B, 20 + 20 processes, p < 0.001 each, 2026-12-06 04:21, load 1.2).
+///
+/// No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
+/// allocated long ago, it left the harness (`null`) as costly overall (+3 % dicts, −1 %
+/// webapp, −6 % json_tool, +11 % compileall) and moved allocators' figures up on some
+/// workloads and down on others, in alternated pairs run in both orders (README
+/// "Stability").
+///
+/// # Safety
+/// As [`replay`]'s: `table` has room for every slot the records name.
+#[inline(always)]
+unsafe fn common_run<A: Allocator, const TOUCH: u8>(
+    a: &mut A,
+    table: *mut *mut u8,
+    records: &[Record],
+    at: usize,
+) -> Stop {
+    // No event counter in the loop: a stop's index is worked out from the record's address
+    // (with an enumerate, and the rare cases inline, `null` cost 2.15 – 2.20 ns/event on
+    // dicts where this shape took 1.76; README "Stability").
+    let place = |r: &Record| (r as *const Record).offset_from(records.as_ptr()) as usize;
+    for r in &records[at..] {
         let slot = table.add(r.slot as usize);
         let code = r.code();
         if code == compact::MALLOC {
             let size = r.size();
             let p = a.malloc(size);
             if p.is_null() {
-                return Err(oom_record(code, size, index(r)));
+                return Stop::Null(place(r));
             }
             touch_new::<TOUCH>(p, size);
             *slot = p;
         } else if code == compact::FREE {
             a.free(*slot);
         } else {
-            rare::<A, TOUCH>(a, s, slot, *r, index(r))?;
+            return Stop::Rare(place(r));
         }
     }
-    Ok(())
+    Stop::End
 }
 
 /// Every record but a plain malloc or free (realloc, glibc's RAW blocks, side-table events),
-/// out of line. The loop then holds only the two common cases and keeps its state in
-/// registers, and it carries no event counter (the index of a failed event is worked out
-/// from its address): with the eight-way match inline and an enumerate, `null` cost
-/// 2.15–2.20 ns/event alone on dicts, in this shape 1.76 (issue 12; README "Stability").
+/// out of line and outside [`common_run`]'s loop, which then holds only the two common cases
+/// and keeps its state in registers.
 #[inline(never)]
 unsafe fn rare<A: Allocator, const TOUCH: u8>(
     a: &mut A,
