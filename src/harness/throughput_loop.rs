@@ -149,8 +149,10 @@ enum Stop {
 /// it. With the rare records' call inside the loop, that held only where the compiler could
 /// see that the call leaves the allocator alone, which depended on how rustc split the
 /// crate into codegen units: after an unrelated change `null` reloaded and tested its
-/// pointer on every malloc and took 5.3 – 6.6 % longer on dicts, json and webapp
-/// (interleaved A/B, 20 + 20 processes, p < 0.001 each, 2026-12-06 04:21, load 1.2).
+/// pointer on every malloc and took 5.6 – 7.0 % longer an event on dicts, json and webapp
+/// (`scripts/ab.sh`, 20 + 20 processes, p < 0.001 each, 2026-12-06 04:21, load 1.2); in
+/// this shape 5.7 – 12.5 % less than that build in three sittings (04:39 – 04:47, load
+/// 1.0 – 1.3), where the build before the change had been (dicts 1.97 – 2.08 ns/event).
 ///
 /// No prefetch of slot-table entries ahead: tried (2026-12-01) for frees of blocks
 /// allocated long ago, it left the harness (`null`) as costly overall (+3 % dicts, −1 %
