@@ -47,8 +47,8 @@ pub struct SweepArgs {
     preset: Option<String>,
     /// Where arenas start: `unaligned` (one page past a pool boundary, so pools above a page
     /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (as `run`
-    /// does: side by side from wherever the kernel puts their span, which may change from
-    /// process to process).
+    /// does: side by side in a span of their own, each one page past a pool boundary, so
+    /// counted as `unaligned`; where mmap puts them if the span cannot be reserved).
     #[arg(long, default_value = "unaligned")]
     placement: ArenaPlacement,
     /// Threads running cells (default: one per core); 1 runs them one after another.
