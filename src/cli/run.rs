@@ -192,6 +192,7 @@ impl RunArgs {
                 fixed_layout: self.fixed_layout,
                 release_between_passes: self.release_between_passes,
                 arenas_side_by_side: true,
+                arenas_past_pool_boundary: true,
             },
             shard,
             precision: self.precision.map(|pct| Precision {

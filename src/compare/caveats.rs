@@ -45,29 +45,30 @@ pub fn arena_warning(baseline: &RunResults, current: &RunResults) -> Option<Stri
     })
 }
 
-/// A one-line warning when one run mapped pymalloc's arenas side by side in a span of their
-/// own and the other wherever `mmap` found room (every run before 2026-12-05): scattered
-/// among other contenders' memory the engine ran up to 10 % slower by process on webapp, and
-/// the real obmalloc, whose first arenas the interpreter mapped before pybench's hook, at one
-/// of two speeds (README "Arenas side by side"). Silent when either run measured no
-/// throughput passes or neither has a pymalloc-like allocator.
+/// A one-line warning when the two runs placed pymalloc's arenas differently: side by side
+/// in a span of their own or wherever `mmap` found room (every run before 2026-12-05:
+/// scattered among other contenders' memory the engine ran up to 10 % slower by process on
+/// webapp, and the real obmalloc at one of two speeds), and in the span one page past a pool
+/// boundary or not (before 2026-12-06: with 16 KiB pools every arena then kept all its pools,
+/// so arena and pool counts differ too; README "Arenas side by side"). Silent when either
+/// run measured no throughput passes or neither has a pymalloc-like allocator.
 pub fn span_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let side_by_side = |r| how_measured(r, |c| c.arenas_side_by_side, false);
-    let (b, c) = (side_by_side(baseline)?, side_by_side(current)?);
-    let said = |yes: bool| {
-        if yes {
-            "side by side in a span of their own"
-        } else {
-            "wherever mmap found room"
-        }
+    let placed = |r| {
+        let side_by_side = how_measured(r, |c| c.arenas_side_by_side, false)?;
+        let past = how_measured(r, |c| c.arenas_past_pool_boundary, false)?;
+        Some(match (side_by_side, past) {
+            (false, _) => "wherever mmap found room",
+            (true, false) => "side by side in a span of their own",
+            (true, true) => "side by side in a span of their own, one page past a pool boundary",
+        })
     };
+    let (b, c) = (placed(baseline)?, placed(current)?);
     (b != c && (has_pymalloc_like(baseline) || has_pymalloc_like(current))).then(|| {
         format!(
-            "warning: pymalloc's arenas were mapped {} in the baseline and {} in the current \
-             run (runs before 2026-12-05 mapped them wherever mmap found room): pymalloc's \
-             and cpython:3.X's speed, and ratios to them, differ for that reason too",
-            said(b),
-            said(c)
+            "warning: pymalloc's arenas were mapped {b} in the baseline and {c} in the current \
+             run (runs before 2026-12-05 mapped them wherever mmap found room, before \
+             2026-12-06 where the span put them): pymalloc's and cpython:3.X's speed, ratios \
+             to them, and the engine's arena and pool counts differ for that reason too"
         )
     })
 }
@@ -329,10 +330,10 @@ fn calibration_summary(c: &crate::harness::throughput::Calibration) -> String {
         } else {
             ""
         },
-        if c.arenas_side_by_side {
-            ""
-        } else {
-            ", arenas wherever mmap found room"
+        match (c.arenas_side_by_side, c.arenas_past_pool_boundary) {
+            (false, _) => ", arenas wherever mmap found room",
+            (true, false) => ", arenas where the span put them",
+            (true, true) => "",
         }
     )
 }

@@ -118,6 +118,13 @@ pub struct Calibration {
     /// a gap another contender's released memory left (README "Arenas side by side").
     #[serde(default)]
     pub arenas_side_by_side: bool,
+    /// Whether each arena in the span started one page past a pool boundary
+    /// (`sys/arena_region.rs`), as in every run since 2026-12-06: with 16 KiB pools each
+    /// loses its first one, as most of a real interpreter's do. Results written before the
+    /// field existed read as `false`: the span's start decided, and a kernel aligning large
+    /// mappings to 2 MiB put every arena on a pool boundary (README "Arenas side by side").
+    #[serde(default)]
+    pub arenas_past_pool_boundary: bool,
 }
 
 /// What a results file without `release_between_passes` measured: pybench held nothing
@@ -138,6 +145,7 @@ impl Calibration {
         fixed_layout: false,
         release_between_passes: false,
         arenas_side_by_side: true,
+        arenas_past_pool_boundary: true,
     };
 
     /// Passes one contender makes in [`measure_group`] when every pass lasts at least

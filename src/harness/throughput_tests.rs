@@ -19,6 +19,7 @@ fn cal(min_time_ns: u64, rounds: u32, warmup_passes: u32) -> Calibration {
         fixed_layout: false,
         release_between_passes: false,
         arenas_side_by_side: true,
+        arenas_past_pool_boundary: true,
     }
 }
 

@@ -57,7 +57,7 @@ fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
     assert!(
         all.contains(
             "arenas were mapped wherever mmap found room in the baseline and side by side in a \
-             span of their own in the current run"
+             span of their own, one page past a pool boundary in the current run"
         ),
         "{all}"
     );
@@ -65,6 +65,25 @@ fn runs_with_arenas_scattered_and_side_by_side_are_told_apart() {
     let b = save(&tmp, "base", &base);
     let all = compare_output(&b, &c);
     assert!(!all.contains("wherever mmap found room"), "{all}");
+}
+
+/// A baseline from before arenas in the span started one page past a pool boundary (its
+/// calibration has no such field): the warning names the change and that arena and pool
+/// counts move with it, and the calibration note says where the span put them.
+#[test]
+fn runs_with_arenas_on_and_past_pool_boundaries_are_told_apart() {
+    let tmp = tempdir("compare-pool-boundary");
+    let (old, _, c) = runs_one_without(&tmp, "arenas_past_pool_boundary");
+    let all = compare_output(&old, &c);
+    assert!(
+        all.contains(
+            "arenas were mapped side by side in a span of their own in the baseline and side by \
+             side in a span of their own, one page past a pool boundary in the current run"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("arena and pool counts differ"), "{all}");
+    assert!(all.contains("arenas where the span put them vs"), "{all}");
 }
 
 /// A baseline whose cleanups let pymalloc release its arenas (a run from before 2026-12-04,
