@@ -44,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         fixed_layout: false,
         release_between_passes: false,
         arenas_side_by_side: true,
+        arenas_past_pool_boundary: true,
     };
     for trial in 0..trials {
         let null = || -> anyhow::Result<Box<dyn Contender>> {

@@ -52,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         fixed_layout: false,
         release_between_passes: false,
         arenas_side_by_side: true,
+        arenas_past_pool_boundary: true,
     };
     let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
     for trial in 0..trials {
