@@ -107,7 +107,10 @@ pub fn exit_on_stop_signals(note: &'static str) {
 /// ([`stop_requested`]); when it is dropped the previous dispositions come back. A handler,
 /// unlike `SIG_IGN`, is reset to the default by `exec`, so a program started meanwhile gets
 /// Ctrl-C as usual (it is in the terminal's process group); SIGTERM, sent to pybench alone,
-/// is passed on to the program named by [`StopNoted::forward_sigterm_to`].
+/// is passed on to the program named by [`StopNoted::forward_sigterm_to`]. SIGHUP is not
+/// passed on: a hangup already reaches the program, as a closed terminal's goes to the
+/// foreground process group and a shell passes its own to each job's group, so forwarding
+/// it would deliver it twice.
 #[must_use = "the dispositions are restored when this is dropped"]
 pub struct StopNoted([libc::sighandler_t; STOP_SIGNALS.len()]);
 
