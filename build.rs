@@ -1,8 +1,11 @@
-//! Build steps: records the git commit the binary was built from (for result manifests),
-//! and compiles the allocator hook that `pybench record` loads into CPython.
+//! Build steps: records the git commit the binary was built from (for result manifests) and
+//! the snmalloc-sys version Cargo resolved (snmalloc's name in results), and compiles the allocator hook that `pybench record` loads into CPython.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "preload/snmalloc/lock_version.rs"]
+mod lock_version;
 
 fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
@@ -16,6 +19,11 @@ fn main() {
     if let Some(c) = commit {
         println!("cargo:rustc-env=PYBENCH_GIT_COMMIT={}", c.trim());
     }
+    // snmalloc has no version call: it is named after the crate that bundles it, as its
+    // preload library names it (src/alloc/snmalloc_version.rs).
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
+    let snmalloc = lock_version::resolved_version(&lock, "snmalloc-sys");
+    println!("cargo:rustc-env=PYBENCH_SNMALLOC_SYS_VERSION={snmalloc}");
     build_hook();
 }
 

@@ -6,7 +6,7 @@
 //! leaves that feature off, so jemalloc sits beside glibc's `malloc` instead of replacing it.
 
 use super::Allocator;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use tikv_jemalloc_sys as je;
 
 /// `MALLCTL_ARENAS_ALL` from jemalloc.h: the pseudo arena index meaning "every arena".
@@ -21,37 +21,12 @@ pub struct JemallocAllocator;
 impl JemallocAllocator {
     /// jemalloc's own version string, read with `mallctl("version")`.
     pub fn library_version() -> String {
-        let mut v: *const libc::c_char = std::ptr::null();
-        let mut len = std::mem::size_of::<*const libc::c_char>();
-        // SAFETY: "version" yields a `const char *` into the out-pointer of the given size.
-        let rc = unsafe {
-            je::mallctl(
-                c"version".as_ptr(),
-                (&mut v as *mut *const libc::c_char).cast(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        if rc != 0 || v.is_null() {
-            return "jemalloc (version unknown)".to_string();
-        }
-        // SAFETY: jemalloc returns a static NUL-terminated string.
-        let full = unsafe { CStr::from_ptr(v) }.to_string_lossy();
-        // "5.3.1-0-g81034ce…": keep the release, drop the git suffix.
-        let release = full.split('-').next().unwrap_or(&full);
-        format!("jemalloc {release} (lg-vaddr {})", Self::LG_VADDR)
+        super::jemalloc_version::version()
     }
 
-    /// The virtual-address width jemalloc was configured for, which sets the depth of the
-    /// radix tree every `free` consults: `.cargo/config.toml` pins it to 48 because jemalloc's
-    /// configure otherwise reads it from the build host's CPUID (57 on Intel parts with
-    /// 5-level paging), and the two builds differ in speed (see that file). "detected" when
-    /// the build ran without the pin, so results say which jemalloc they measured.
-    pub const LG_VADDR: &'static str = match option_env!("JEMALLOC_SYS_WITH_LG_VADDR") {
-        Some(bits) => bits,
-        None => "detected",
-    };
+    /// The virtual-address width this jemalloc was configured for
+    /// ([`super::jemalloc_version::LG_VADDR`]).
+    pub const LG_VADDR: &'static str = super::jemalloc_version::LG_VADDR;
 }
 
 impl Allocator for JemallocAllocator {

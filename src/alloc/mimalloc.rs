@@ -11,19 +11,7 @@ pub struct MimallocAllocator;
 impl MimallocAllocator {
     /// `mimalloc X.Y.Z` from `mi_version()`.
     pub fn library_version() -> String {
-        // SAFETY: mi_version has no preconditions.
-        format!("mimalloc {}", decode_version(unsafe { mi::mi_version() }))
-    }
-}
-
-/// mimalloc encodes its version as an integer: `major*100 + minor*10 + patch` up to 2.1.x
-/// (e.g. 212) and `major*10000 + minor*100 + patch` since (e.g. 20302 for 2.3.2; mimalloc.h
-/// `MI_MALLOC_VERSION`).
-fn decode_version(v: i32) -> String {
-    if v >= 10_000 {
-        format!("{}.{}.{}", v / 10_000, v / 100 % 100, v % 100)
-    } else {
-        format!("{}.{}.{}", v / 100, v / 10 % 10, v % 10)
+        super::mimalloc_version::version()
     }
 }
 
@@ -76,9 +64,9 @@ mod tests {
 
     #[test]
     fn versions_decode_both_encodings() {
-        assert_eq!(decode_version(212), "2.1.2");
-        assert_eq!(decode_version(20302), "2.3.2");
-        assert_eq!(decode_version(30101), "3.1.1");
+        assert_eq!(crate::alloc::mimalloc_version::decode(212), "2.1.2");
+        assert_eq!(crate::alloc::mimalloc_version::decode(20302), "2.3.2");
+        assert_eq!(crate::alloc::mimalloc_version::decode(30101), "3.1.1");
     }
 
     #[test]

@@ -13,14 +13,20 @@ mod crash;
 pub mod debug_stats;
 #[cfg(feature = "jemalloc")]
 mod jemalloc;
+#[cfg(feature = "jemalloc")]
+mod jemalloc_version;
 pub mod libpython;
 #[cfg(feature = "mimalloc")]
 mod mimalloc;
+#[cfg(feature = "mimalloc")]
+mod mimalloc_version;
 mod null;
 mod pymalloc;
 pub mod registry;
 #[cfg(feature = "snmalloc")]
 mod snmalloc;
+#[cfg(feature = "snmalloc")]
+mod snmalloc_version;
 pub mod spec;
 mod system;
 #[cfg(test)]

@@ -16,10 +16,10 @@ use snmalloc_sys as sn;
 pub struct SnmallocAllocator;
 
 impl SnmallocAllocator {
-    /// snmalloc has no version call; this is the version of the bundled sources, which the
-    /// `snmalloc-sys` crate pins (Cargo.lock: 0.7.6).
+    /// snmalloc has no version call; this is the version of the `snmalloc-sys` crate that
+    /// bundles its sources, as Cargo resolved it ([`super::snmalloc_version`]).
     pub fn library_version() -> String {
-        "snmalloc (snmalloc-sys 0.7.6)".to_string()
+        super::snmalloc_version::version()
     }
 }
 
@@ -55,9 +55,45 @@ impl Allocator for SnmallocAllocator {
     }
 }
 
+/// The build scripts' lock-file reader, here for its tests.
+#[cfg(test)]
+#[path = "../../preload/snmalloc/lock_version.rs"]
+mod lock_version;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_named_after_the_snmalloc_sys_version_cargo_resolved() {
+        let v = SnmallocAllocator::library_version();
+        let number = v
+            .strip_prefix("snmalloc (snmalloc-sys ")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{v}"));
+        let parts: Vec<&str> = number.split('.').collect();
+        assert_eq!(parts.len(), 3, "{v}");
+        assert!(parts.iter().all(|p| p.parse::<u32>().is_ok()), "{v}");
+    }
+
+    #[test]
+    fn the_lock_reader_takes_the_named_package_only() {
+        let dir = std::env::temp_dir().join(format!("pybench-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("Cargo.lock");
+        std::fs::write(
+            &lock,
+            "version = 4\n\n[[package]]\nname = \"snmalloc-sys-extra\"\nversion = \"9.9.9\"\n\n\
+             [[package]]\nname = \"snmalloc-sys\"\nversion = \"0.7.6\"\nsource = \"registry\"\n",
+        )
+        .unwrap();
+        let read = |name| super::lock_version::resolved_version(&lock, name);
+        assert_eq!(read("snmalloc-sys"), "0.7.6");
+        assert_eq!(read("snmalloc-sys-extra"), "9.9.9");
+        assert_eq!(read("mimalloc"), "unknown");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read("snmalloc-sys"), "unknown", "no lock file");
+    }
 
     #[test]
     fn contract() {

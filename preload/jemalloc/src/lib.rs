@@ -31,31 +31,14 @@ mod imp {
     pub unsafe fn usable(p: *mut c_void) -> usize {
         je::malloc_usable_size(p)
     }
-    /// `jemalloc 5.3.1 (lg-vaddr 48)`, as pybench's in-process allocator reports it
-    /// (`mallctl("version")` without the git suffix, and the address width this build was
-    /// configured for: `.cargo/config.toml` pins it, see `src/alloc/jemalloc.rs`).
+    /// `jemalloc 5.3.1 (lg-vaddr 48)`, the same string pybench's in-process allocator
+    /// reports for the same build.
     pub fn version() -> String {
-        let mut v: *const libc::c_char = std::ptr::null();
-        let mut len = std::mem::size_of::<*const libc::c_char>();
-        // SAFETY: "version" yields a `const char *` into the out-pointer of the given size.
-        let rc = unsafe {
-            je::mallctl(
-                c"version".as_ptr(),
-                (&mut v as *mut *const libc::c_char).cast(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        if rc != 0 || v.is_null() {
-            return "jemalloc (version unknown)".to_string();
-        }
-        // SAFETY: jemalloc returns a static NUL-terminated string.
-        let full = unsafe { std::ffi::CStr::from_ptr(v) }.to_string_lossy();
-        let release = full.split('-').next().unwrap_or(&full);
-        let bits = option_env!("JEMALLOC_SYS_WITH_LG_VADDR").unwrap_or("detected");
-        format!("jemalloc {release} (lg-vaddr {bits})")
+        super::jemalloc_version::version()
     }
 }
+
+#[path = "../../../src/alloc/jemalloc_version.rs"]
+mod jemalloc_version;
 
 include!("../../exports.rs");

@@ -26,18 +26,13 @@ mod imp {
     pub unsafe fn usable(p: *mut c_void) -> usize {
         mi::mi_usable_size(p)
     }
-    /// `mimalloc X.Y.Z`, decoded from `mi_version()` as pybench's in-process allocator does:
-    /// `major*100 + minor*10 + patch` up to 2.1.x, `major*10000 + minor*100 + patch` since.
+    /// `mimalloc X.Y.Z`, the same string pybench's in-process allocator reports.
     pub fn version() -> String {
-        // SAFETY: mi_version has no preconditions.
-        let v = unsafe { mi::mi_version() };
-        let v = if v >= 10_000 {
-            format!("{}.{}.{}", v / 10_000, v / 100 % 100, v % 100)
-        } else {
-            format!("{}.{}.{}", v / 100, v / 10 % 10, v % 10)
-        };
-        format!("mimalloc {v}")
+        super::mimalloc_version::version()
     }
 }
+
+#[path = "../../../src/alloc/mimalloc_version.rs"]
+mod mimalloc_version;
 
 include!("../../exports.rs");

@@ -29,14 +29,14 @@ mod imp {
     pub unsafe fn usable(p: *mut c_void) -> usize {
         sn::sn_malloc_usable_size(p)
     }
-    /// snmalloc has no version call: the version of the crate bundling its sources, in the
-    /// words pybench's in-process allocator uses (`DEP_`-free: set by this crate's build).
+    /// `snmalloc (snmalloc-sys X.Y.Z)`, the same string pybench's in-process allocator
+    /// reports.
     pub fn version() -> String {
-        format!(
-            "snmalloc (snmalloc-sys {})",
-            env!("PYBENCH_SNMALLOC_SYS_VERSION")
-        )
+        super::snmalloc_version::version()
     }
 }
+
+#[path = "../../../src/alloc/snmalloc_version.rs"]
+mod snmalloc_version;
 
 include!("../../exports.rs");
