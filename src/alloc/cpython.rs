@@ -43,7 +43,7 @@ use super::libpython::{dlerror, version_token, Found};
 use super::Allocator;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::marker::PhantomData;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Why a libpython could not be loaded or read.
@@ -239,21 +239,7 @@ pub fn serves_unstarted(minor: u8) -> bool {
 /// and initialises.
 fn open_and_initialise(found: &Found, minor: u8, start: bool) -> Result<Api, CpythonError> {
     let path = found.path.clone();
-    let c_path = super::libpython::dlopen_name(&path).map_err(|reason| CpythonError::Load {
-        path: path.clone(),
-        reason,
-    })?;
-    // RTLD_LOCAL keeps libpython's symbols out of the global namespace; with `site` off and
-    // the environment ignored, start-up imports only built-in and frozen modules, so no
-    // extension module needs to find them there.
-    // SAFETY: dlopen with a valid C string.
-    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    if handle.is_null() {
-        return Err(CpythonError::Load {
-            path,
-            reason: dlerror(),
-        });
-    }
+    let handle = open_local(&path)?;
     let sym = |symbol: &'static str| -> Result<*mut c_void, CpythonError> {
         let c = CString::new(symbol).expect("symbol names have no NUL");
         // SAFETY: handle is a live dlopen handle.
@@ -307,6 +293,23 @@ fn open_and_initialise(found: &Found, minor: u8, start: bool) -> Result<Api, Cpy
         super::cpython_arenas::install(set_arenas);
         Ok(api)
     }
+}
+
+/// dlopens the libpython at `path` with its symbols kept local: RTLD_LOCAL keeps them out
+/// of the global namespace, and with `site` off and the environment ignored, start-up
+/// imports only built-in and frozen modules, so no extension module needs to find them there.
+fn open_local(path: &Path) -> Result<*mut c_void, CpythonError> {
+    let load_error = |reason| CpythonError::Load {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let c_path = super::libpython::dlopen_name(path).map_err(load_error)?;
+    // SAFETY: dlopen with a valid C string.
+    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(load_error(dlerror()));
+    }
+    Ok(handle)
 }
 
 /// Sets the start-up flags and starts the interpreter (unless something already did), then

@@ -119,24 +119,7 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
     let python = asked.unwrap_or_else(|| source.python());
     let preset = Preset::for_python(python.name())
         .ok_or_else(|| anyhow::anyhow!("no engine preset for Python {python}"))?;
-    let libpython = match &req.libpython {
-        Some(lib) => {
-            check_libpython(lib, python, asked.is_some())?;
-            lib.clone()
-        }
-        // Searched here, once, and handed to the child: a missing interpreter is then this
-        // command's one line rather than the child's error quoted inside "fidelity
-        // measurement failed".
-        None => {
-            let minor = AllocatorSpec::Cpython(python).cpython_minor();
-            let found = minor.map(|m| crate::alloc::libpython::find(m, None));
-            match found {
-                Some(Ok(f)) => f.path,
-                Some(Err(why)) => anyhow::bail!("cpython:{python} is not available: {why}"),
-                None => anyhow::bail!("no libpython for Python {python}"),
-            }
-        }
-    };
+    let libpython = libpython_for(req, python, asked.is_some())?;
     let options = CellOptions {
         overrides: Overrides {
             python: Some(python),
@@ -165,6 +148,23 @@ pub fn measure(req: &Request) -> anyhow::Result<Report> {
         measurement,
         rows,
     })
+}
+
+/// The libpython to compare against: `--libpython`, checked to be of `python`'s version
+/// (`asked`: the version was named on the command line), or the one found for it. Searched
+/// here, once, and handed to the child: a missing interpreter is then this command's one
+/// line rather than the child's error quoted inside "fidelity measurement failed".
+fn libpython_for(req: &Request, python: PyVersion, asked: bool) -> anyhow::Result<PathBuf> {
+    if let Some(lib) = &req.libpython {
+        check_libpython(lib, python, asked)?;
+        return Ok(lib.clone());
+    }
+    let minor = AllocatorSpec::Cpython(python).cpython_minor();
+    match minor.map(|m| crate::alloc::libpython::find(m, None)) {
+        Some(Ok(f)) => Ok(f.path),
+        Some(Err(why)) => anyhow::bail!("cpython:{python} is not available: {why}"),
+        None => anyhow::bail!("no libpython for Python {python}"),
+    }
 }
 
 /// A trace compared as another version than the one it was recorded on: the comparison

@@ -328,14 +328,7 @@ fn hooked_command(
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
 /// standard streams are its own; on error the trace file is not created.
 pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
-    if HOOK.is_empty() {
-        return Err(RecordError::NoHook.into());
-    }
-    // Before anything is created: a trace of the interpreter failing to open its script would
-    // pass for one of the program.
-    if let Some(why) = crate::exec::script::missing_script(&opts.program) {
-        return Err(RecordError::NoScript(why).into());
-    }
+    can_record(opts)?;
     let program = opts.program[0].to_string_lossy().into_owned();
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
@@ -373,11 +366,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         quiet_since: None,
         end: PipeEnd::default(),
     };
-    let pace = opts.pace;
-    let worker = std::thread::spawn(move || match spill {
-        Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
-        None => convert(pipe, meta, file, pace),
-    });
+    let worker = start_conversion(pipe, meta, file, opts.pace, spill);
     let waited =
         crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
     let wall = started.elapsed();
@@ -401,6 +390,34 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         stderr_tail,
     };
     Ok(outcome(rec, converted, end, program))
+}
+
+/// What must hold before anything is created: a hook to load, and the program's script
+/// (a trace of the interpreter failing to open its script would pass for one of the
+/// program).
+fn can_record(opts: &Options) -> Result<(), RecordError> {
+    if HOOK.is_empty() {
+        return Err(RecordError::NoHook);
+    }
+    match crate::exec::script::missing_script(&opts.program) {
+        Some(why) => Err(RecordError::NoScript(why)),
+        None => Ok(()),
+    }
+}
+
+/// The thread that turns the hook's records into the trace while the program runs (or, with
+/// `--defer`, spills them and converts them once it has ended).
+fn start_conversion(
+    pipe: Pipe,
+    meta: Meta,
+    file: AtomicFile,
+    pace: bool,
+    spill: Option<std::fs::File>,
+) -> std::thread::JoinHandle<anyhow::Result<(Converted, PipeEnd)>> {
+    std::thread::spawn(move || match spill {
+        Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
+        None => convert(pipe, meta, file, pace),
+    })
 }
 
 /// The spill file of `--defer` (none without it): anonymous, beside the output, on the disk
