@@ -129,6 +129,22 @@ fn a_shift_every_allocator_shares_moves_the_absolute_figures_not_the_ratios() {
         !alone[2].contains("target"),
         "no target for absolute figures: {stdout}"
     );
+    // The issue's check in one line: the ratio held; null (2.0 × the shift) was over 2 in
+    // every run but the first, and each such run is named with its figure.
+    let check = stdout
+        .lines()
+        .find(|l| l.starts_with("issue 12's check:"))
+        .unwrap_or_else(|| panic!("no check line:\n{stdout}"));
+    assert!(
+        check.contains("every ratio within ±3 % met (1 of 1)"),
+        "{check}"
+    );
+    assert!(
+        check.contains(
+            "in every run missed (w run 2: 2.400, w run 3: 2.200, w run 4: 2.100, w run 5: 2.300)"
+        ),
+        "{check}"
+    );
 }
 
 #[test]
@@ -202,6 +218,18 @@ fn the_run_to_run_spread_is_set_against_what_the_processes_scatter_predicts() {
     let row = row.unwrap_or_else(|| panic!("no jemalloc row:\n{shifted}"));
     assert!(row.contains("predicted ± 2.2 %"), "{row}");
     assert!(row.contains("observed ± 5.6 %  (2.50×)"), "{row}");
+    // The issue's check: the shifted ratio misses, null (2.0 in every process) holds.
+    let check = |out: &str| {
+        let line = out.lines().find(|l| l.starts_with("issue 12's check:"));
+        line.unwrap_or_else(|| panic!("no check line:\n{out}"))
+            .to_string()
+    };
+    assert_eq!(
+        check(&shifted),
+        "issue 12's check: every ratio within ±3 % missed (0 of 1); \
+         null ≤ 2 ns/event in every run met"
+    );
+    assert!(check(&same).contains("within ±3 % met (1 of 1)"));
 }
 
 /// Warm faults that vary by process and slow the processes that take them: the faults
