@@ -24,8 +24,10 @@ impl JemallocAllocator {
         super::jemalloc_version::version()
     }
 
-    /// The virtual-address width this jemalloc was configured for
-    /// ([`super::jemalloc_version::LG_VADDR`]).
+    /// The virtual-address width jemalloc was configured for, which sets the depth of the
+    /// radix tree every `free` consults: 48, pinned by `.cargo/config.toml`, or "detected"
+    /// when the build ran without the pin (`src/alloc/jemalloc_version.rs`, shared with the
+    /// preload library).
     pub const LG_VADDR: &'static str = super::jemalloc_version::LG_VADDR;
 }
 

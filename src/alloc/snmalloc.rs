@@ -17,7 +17,8 @@ pub struct SnmallocAllocator;
 
 impl SnmallocAllocator {
     /// snmalloc has no version call; this is the version of the `snmalloc-sys` crate that
-    /// bundles its sources, as Cargo resolved it ([`super::snmalloc_version`]).
+    /// bundles its sources, as Cargo resolved it (`src/alloc/snmalloc_version.rs`, shared
+    /// with the preload library).
     pub fn library_version() -> String {
         super::snmalloc_version::version()
     }
