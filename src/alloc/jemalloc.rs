@@ -23,12 +23,6 @@ impl JemallocAllocator {
     pub fn library_version() -> String {
         super::jemalloc_version::version()
     }
-
-    /// The virtual-address width jemalloc was configured for, which sets the depth of the
-    /// radix tree every `free` consults: 48, pinned by `.cargo/config.toml`, or "detected"
-    /// when the build ran without the pin (`src/alloc/jemalloc_version.rs`, shared with the
-    /// preload library).
-    pub const LG_VADDR: &'static str = super::jemalloc_version::LG_VADDR;
 }
 
 impl Allocator for JemallocAllocator {
@@ -98,7 +92,7 @@ mod tests {
     /// a build on a 57-bit host gives a slower, layout-sensitive jemalloc.
     #[test]
     fn address_width_is_pinned_to_48_bits() {
-        assert_eq!(JemallocAllocator::LG_VADDR, "48");
+        assert_eq!(crate::alloc::jemalloc_version::LG_VADDR, "48");
         assert!(JemallocAllocator.version().ends_with("(lg-vaddr 48)"));
     }
 
