@@ -11,7 +11,7 @@
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 pub use super::recorded::{environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES};
-use super::spill::{convert_deferred, Records};
+use super::spill::{convert_deferred, spill_file, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::private_dir::PrivateDir;
@@ -339,7 +339,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // anything else, and removed (by its drop) however the recording fails.
     let file = AtomicFile::create(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let spill = spill_for(opts)?;
+    let spill = spill_file(opts.defer, &opts.out)?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group, SIGTERM (a CI limit, `kill`) to pybench alone
@@ -418,18 +418,6 @@ fn start_conversion(
         Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
         None => convert(pipe, meta, file, pace),
     })
-}
-
-/// The spill file of `--defer` (none without it): anonymous, beside the output, on the disk
-/// the user chose for the trace.
-fn spill_for(opts: &Options) -> anyhow::Result<Option<std::fs::File>> {
-    if !opts.defer {
-        return Ok(None);
-    }
-    let dir = opts.out.parent().unwrap_or(Path::new("."));
-    let file = crate::sys::fs::anonymous_file_in(dir)
-        .with_context(|| format!("cannot create a spill file in {}", dir.display()))?;
-    Ok(Some(file))
 }
 
 /// What a recording amounts to once the program and the conversion have ended: the events,

@@ -4,7 +4,21 @@
 use super::record::{convert_from, Converted, Pipe, PipeEnd};
 use super::Meta;
 use crate::sys::fs::AtomicFile;
+use anyhow::Context as _;
 use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+/// The spill file of `--defer` (none without it, `defer` false): anonymous, beside the trace
+/// `out`, on the disk the user chose for it.
+pub(super) fn spill_file(defer: bool, out: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    if !defer {
+        return Ok(None);
+    }
+    let dir = out.parent().unwrap_or(Path::new("."));
+    let file = crate::sys::fs::anonymous_file_in(dir)
+        .with_context(|| format!("cannot create a spill file in {}", dir.display()))?;
+    Ok(Some(file))
+}
 
 /// `record --defer`: the channel is copied to `spill` while the program runs (a copy costs a
 /// few ns an event where converting costs 40 – 50, so a busy second core slows the program
