@@ -145,7 +145,9 @@ pub struct RunArgs {
     /// How replays get their events: `never` holds the whole stream in memory (24 bytes an
     /// event), `always` streams it from a bounded read-ahead ring (memory: the slot table
     /// plus a fixed buffer; a trace is re-read every pass), `auto` streams when holding it
-    /// would exceed --stream-above. Each cell's notes say which was used and why.
+    /// would exceed --stream-above. Each cell's notes say which was used and why. Compare
+    /// net figures only between runs of one mode: `null` reads a streamed run's fresh records
+    /// faster, so its net figures come out a few per cent slower than a materialised run's.
     #[arg(long, value_name = "auto|always|never", default_value = "auto")]
     stream: StreamMode,
     /// With `--stream auto`: stream when the materialised stream would exceed this many MiB

@@ -1,7 +1,7 @@
 //! Tests of compare's caveats: the notes and warnings on what the two runs do not share
 //! (CPU model, free page reporting, build, the replayed stream) and on the comparison itself.
 
-use super::{harness_only_note, shared_shift};
+use super::{harness_only_note, replay_mode_warnings, shared_shift};
 use crate::report::model::{CellKind, CellResult, RunResults};
 
 #[test]
@@ -150,4 +150,42 @@ fn compare_tells_a_same_length_stream_change_by_its_fingerprint() {
     assert!(crate::compare::stream_warnings(&a, &with(Some("321444d2fe79713c"))).is_empty());
     assert!(crate::compare::stream_warnings(&a, &with(None)).is_empty());
     assert!(crate::compare::stream_warnings(&with(None), &b).is_empty());
+}
+
+#[test]
+fn compare_warns_per_workload_replayed_streamed_in_one_run_only() {
+    let ns = vec![2.0; 3];
+    let cell = |w: &str, a: &str, streamed: Option<bool>| {
+        let mut c = RunResults::sampled_cell(w, a, 0, ns.clone(), ns.clone());
+        c.throughput.as_mut().unwrap().streamed = streamed;
+        c
+    };
+    let run = |dicts: Option<bool>, json: Option<bool>| {
+        RunResults::of_cells(vec![
+            cell("dicts", "null", dicts),
+            cell("dicts", "system", dicts),
+            cell("json", "system", json),
+        ])
+    };
+    // Same modes, or a run that did not record its mode (older results): nothing to say.
+    let both_memory = run(Some(false), Some(false));
+    assert!(replay_mode_warnings(&both_memory, &both_memory).is_empty());
+    assert!(replay_mode_warnings(&run(None, None), &run(Some(true), Some(true))).is_empty());
+    // dicts streamed in the current run only: one warning, naming dicts and both modes.
+    let w = replay_mode_warnings(&both_memory, &run(Some(true), Some(false)));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("warning: dicts: the baseline replayed its events from memory and the current run streamed"),
+        "{}",
+        w[0]
+    );
+    // A workload replayed both ways within one run is named as such.
+    let mut mixed = run(Some(false), Some(false));
+    mixed.cells.push(cell("json", "mimalloc", Some(true)));
+    let w = replay_mode_warnings(&mixed, &both_memory);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("json: the baseline replayed its events streamed in some processes and from memory in others"), "{}", w[0]);
+    // Workloads only one run has are the row matcher's business, not this warning's.
+    let only_dicts = RunResults::of_cells(vec![cell("dicts", "system", Some(true))]);
+    assert_eq!(replay_mode_warnings(&only_dicts, &both_memory).len(), 1);
 }

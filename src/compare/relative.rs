@@ -217,6 +217,7 @@ mod tests {
             null_ns_per_op: null.to_vec(),
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
+            streamed: None,
         })
     }
 

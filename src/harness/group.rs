@@ -79,6 +79,7 @@ pub fn measure(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     } else {
         measure_materialised(spec)?
     };
+    g.streamed = decision.stream;
     g.replay = decision.why + &g.replay_detail;
     Ok(g)
 }

@@ -157,6 +157,7 @@ impl ThroughputBatch {
                 null_ns_per_op: null.samples_ns_per_op.clone(),
                 warm_faults_per_pass: c.warm_faults_per_pass,
                 arenas_outside_span: c.arenas_outside_span,
+                streamed: Some(g.streamed),
             };
             // null keeps the samples of its first group.
             let keep = match self.per_allocator.get(&c.allocator) {
@@ -285,6 +286,7 @@ mod tests {
                 null_ns_per_op: vec![1.0],
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
+                streamed: None,
             };
             b.per_allocator.insert(a.to_string(), Ok(samples));
             b.prints.insert(a.to_string(), print);

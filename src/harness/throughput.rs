@@ -83,6 +83,10 @@ pub struct GroupSamples {
     /// for throughput alone has no other. `None` when the stream was never read whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_fingerprint: Option<u64>,
+    /// Whether the events reached the loop streamed from a read-ahead ring ([`super::feed`])
+    /// rather than held in memory.
+    #[serde(default)]
+    pub streamed: bool,
     /// How the events reached the loop: materialised or streamed, and why.
     #[serde(default)]
     pub replay: String,
@@ -242,6 +246,7 @@ pub fn measure_group(
         fixed_layout: crate::sys::process::layout_is_fixed(),
         mutator_fit: None,
         stream_fingerprint: None,
+        streamed: false,
         replay: String::new(),
         replay_detail: String::new(),
     })

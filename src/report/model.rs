@@ -141,6 +141,11 @@ pub struct ThroughputSamples {
     /// (`ContenderSamples::arenas_outside_span`); absent when none, and before 2026-12-06.
     #[serde(default, skip_serializing_if = "crate::harness::throughput::is_zero")]
     pub arenas_outside_span: u64,
+    /// Whether its process streamed the events (`run --stream`) rather than held them in
+    /// memory: `null` reads a streamed run's records faster, so net figures depend on it
+    /// (`compare` warns across modes). Absent before 2026-12-06.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streamed: Option<bool>,
 }
 
 impl ThroughputSamples {
@@ -361,6 +366,7 @@ impl RunResults {
             null_ns_per_op: null,
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
+            streamed: None,
         });
         c
     }

@@ -191,6 +191,7 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
                 null_ns_per_op: vec![2.0, 2.0, 2.0],
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
+                streamed: None,
             });
         }
         let last = r.cells.last_mut().unwrap();

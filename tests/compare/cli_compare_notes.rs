@@ -116,6 +116,7 @@ fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
             null_ns_per_op: vec![1.0; 3],
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
+            streamed: None,
         });
     }
     let o = save(&tmp, "older", &older);

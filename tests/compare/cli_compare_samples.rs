@@ -37,6 +37,7 @@ fn with_samples(mut r: RunResults, net: f64, offsets: [f64; 3], seed: u64) -> Ru
             null_ns_per_op: null,
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
+            streamed: None,
         };
         let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
         c.metrics
