@@ -132,8 +132,8 @@ pub fn reporting_warning(baseline: &RunResults, current: &RunResults) -> Option<
 }
 
 /// Every warning about two runs that may not measure the same thing (CPU model, pybench
-/// build, reporting, arena placement, the streams replayed and how), in the order `compare` prints
-/// them on stderr before its report.
+/// build, reporting, arena placement, the streams replayed and how), in the order `compare`
+/// prints them on stderr before its report.
 pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
     let single = [
         cpu_warning(baseline, current),

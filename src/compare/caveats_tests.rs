@@ -1,5 +1,6 @@
 //! Tests of compare's caveats: the notes and warnings on what the two runs do not share
-//! (CPU model, free page reporting, build, the replayed stream) and on the comparison itself.
+//! (CPU model, free page reporting, build, the replayed stream and how it was replayed) and
+//! on the comparison itself.
 
 use super::{harness_only_note, replay_mode_warnings, shared_shift};
 use crate::report::model::{CellKind, CellResult, RunResults};
@@ -185,7 +186,10 @@ fn compare_warns_per_workload_replayed_streamed_in_one_run_only() {
     let w = replay_mode_warnings(&mixed, &both_memory);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("json: the baseline replayed its events streamed in some processes and from memory in others"), "{}", w[0]);
-    // Workloads only one run has are the row matcher's business, not this warning's.
+    // A workload only one run has (json here) is the row matcher's business: only dicts is
+    // named.
     let only_dicts = RunResults::of_cells(vec![cell("dicts", "system", Some(true))]);
-    assert_eq!(replay_mode_warnings(&only_dicts, &both_memory).len(), 1);
+    let w = replay_mode_warnings(&only_dicts, &both_memory);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("warning: dicts:"), "{}", w[0]);
 }
