@@ -43,16 +43,18 @@ mod memory;
 mod relative;
 pub mod report;
 mod rows;
+mod streams;
 mod verdict;
 
 use caveats::parameter_notes;
 use caveats::Skipped;
 pub use caveats::{
     arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
-    reporting_warning, stream_warnings,
+    reporting_warning,
 };
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
+pub use streams::stream_warnings;
 
 pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,

@@ -374,36 +374,6 @@ fn results_in(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
 }
 
-/// The trace at `path` replayed from memory, its cells saying so, and `compare` of the
-/// streamed run in `streamed` against it warning that net figures differ by mode.
-fn compare_across_modes(path: &Path, streamed: &Path) {
-    let dir = common::tempdir("cli-stream-never");
-    common::pybench()
-        .args(["run", "--trace"])
-        .arg(path)
-        .args(["-a", "pymalloc,system", "-r", "1", "--rounds", "2"])
-        .args(["--min-time", "0.001", "--stream", "never", "--quiet"])
-        .arg("--out")
-        .arg(&dir)
-        .assert()
-        .success();
-    let r = results_in(&dir);
-    for c in r["cells"].as_array().unwrap() {
-        assert_eq!(c["throughput"]["streamed"], false, "{c}");
-    }
-    let out = common::pybench()
-        .arg("compare")
-        .args([streamed, dir.as_path()])
-        .output()
-        .unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("the baseline replayed its events streamed and the current run from memory"),
-        "{err}"
-    );
-}
-
 #[test]
 fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
     let dir = common::tempdir("cli-stream");
@@ -457,7 +427,7 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
         }
         assert_eq!(c["throughput"]["streamed"], true, "{c}");
     }
-    compare_across_modes(&path, &dir);
+    modes::compare_across_modes(&path, &dir);
     // The mutator's steps need the whole stream in memory: forcing a stream is refused.
     let refused = common::pybench()
         .args(["run", "--trace"])
@@ -501,3 +471,5 @@ fn a_streamed_synthetic_workload_leaves_nothing_in_tmpdir() {
 
 #[path = "stream_replay/malformed.rs"]
 mod malformed;
+#[path = "stream_replay/modes.rs"]
+mod modes;
