@@ -1,5 +1,6 @@
 //! Build steps: records the git commit the binary was built from (for result manifests) and
-//! the snmalloc-sys version Cargo resolved (snmalloc's name in results), and compiles the allocator hook that `pybench record` loads into CPython.
+//! the snmalloc-sys version Cargo resolved (snmalloc's name in results), and compiles the
+//! allocator hook that `pybench record` loads into CPython.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

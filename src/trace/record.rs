@@ -339,7 +339,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // anything else, and removed (by its drop) however the recording fails.
     let file = AtomicFile::create(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let spill = spill_file(opts.defer, &opts.out)?;
+    let spill = opts.defer.then(|| spill_file(&opts.out)).transpose()?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
     // Ctrl-C goes to the whole process group, SIGTERM (a CI limit, `kill`) to pybench alone

@@ -8,16 +8,12 @@ use anyhow::Context as _;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-/// The spill file of `--defer` (none without it, `defer` false): anonymous, beside the trace
-/// `out`, on the disk the user chose for it.
-pub(super) fn spill_file(defer: bool, out: &Path) -> anyhow::Result<Option<std::fs::File>> {
-    if !defer {
-        return Ok(None);
-    }
+/// The spill file of `--defer`: anonymous, beside the trace `out`, on the disk the user chose
+/// for it.
+pub(super) fn spill_file(out: &Path) -> anyhow::Result<std::fs::File> {
     let dir = out.parent().unwrap_or(Path::new("."));
-    let file = crate::sys::fs::anonymous_file_in(dir)
-        .with_context(|| format!("cannot create a spill file in {}", dir.display()))?;
-    Ok(Some(file))
+    crate::sys::fs::anonymous_file_in(dir)
+        .with_context(|| format!("cannot create a spill file in {}", dir.display()))
 }
 
 /// `record --defer`: the channel is copied to `spill` while the program runs (a copy costs a
