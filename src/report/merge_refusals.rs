@@ -1,0 +1,220 @@
+//! What `merge` refuses ([`super::merge`]): shards that are not parts of one run measured
+//! the same way, shards given twice or missing, and shards that stopped short. Every check
+//! reads the shards only; nothing is written until all have passed.
+
+use super::Part;
+use crate::report::model::{RunResults, StreamIds};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Refuses `b` unless it is a part of the same run as `a`, measured the same way on the same
+/// kind of machine; the error names what differs.
+pub(super) fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
+    let (ra, rb) = (&a.results, &b.results);
+    let (an, bn) = (a.name(), b.name());
+    if (&ra.pybench_version, &ra.git_commit) != (&rb.pybench_version, &rb.git_commit) {
+        anyhow::bail!(
+            "{an} and {bn} were measured by different pybench builds ({} {} vs {} {})",
+            ra.pybench_version,
+            ra.git_commit.as_deref().unwrap_or("-"),
+            rb.pybench_version,
+            rb.git_commit.as_deref().unwrap_or("-")
+        );
+    }
+    let params = field_differences(&ra.parameters, &rb.parameters);
+    if !params.is_empty() {
+        anyhow::bail!("run parameters differ between {an} and {bn}: {params}");
+    }
+    if ra.allocators != rb.allocators {
+        let show = |r: &RunResults| {
+            r.allocators
+                .iter()
+                .map(|i| format!("{} {}", i.name, i.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        anyhow::bail!(
+            "allocator versions differ between {an} ({}) and {bn} ({})",
+            show(ra),
+            show(rb)
+        );
+    }
+    let cal = field_differences(&a.shard.calibration, &b.shard.calibration);
+    if !cal.is_empty() {
+        anyhow::bail!(
+            "throughput calibration (--rounds, --min-time) differs between {an} and {bn}: {cal}"
+        );
+    }
+    if a.shard.count != b.shard.count {
+        anyhow::bail!("{an} and {bn} split the run into different numbers of shards");
+    }
+    if a.shard.units != b.shard.units {
+        anyhow::bail!(
+            "{an} and {bn} split the run differently (a trace file or workload spec changed between them?)"
+        );
+    }
+    let (mut ma, mut mb) = (ra.machine.clone(), rb.machine.clone());
+    (ma.load_average, mb.load_average) = (None, None);
+    (ma.cache_share, mb.cache_share) = (None, None);
+    let kind = field_differences(&ma, &mb);
+    if !kind.is_empty() {
+        anyhow::bail!(
+            "{an} and {bn} ran on different kinds of machine ({kind}): repetitions from both would \
+             be pooled as one experiment; run every shard on one kind of machine"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses shards that replayed different streams of one workload (fingerprints with no
+/// value in common, the test `compare` applies to two runs): a trace or spec changed between
+/// them, and their repetitions would be pooled as one experiment. Every replay cell records
+/// its stream's fingerprint (those of throughput alone since 2026-12-05), so a shard holding
+/// only further repetitions is checked too.
+pub(super) fn same_streams(parts: &[Part]) -> anyhow::Result<()> {
+    let mut seen: HashMap<&str, (&Part, StreamIds<'_>)> = HashMap::new();
+    for p in parts {
+        for (w, s) in p.results.streams() {
+            if !s.fingerprinted() {
+                continue;
+            }
+            match seen.get(w) {
+                None => {
+                    seen.insert(w, (p, s));
+                }
+                Some((q, first)) if first.differ(&s) => anyhow::bail!(
+                    "{} and {} replayed different streams of {w} ({}): a trace or workload \
+                     spec changed between them; measure every shard from the same one",
+                    q.name(),
+                    p.name(),
+                    first.difference(&s)
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `field (a vs b)` for every top-level field of two serialisable records that differs.
+pub(super) fn field_differences<T: Serialize>(a: &T, b: &T) -> String {
+    let (a, b) = (serde_json::to_value(a), serde_json::to_value(b));
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (a, b) else {
+        return String::new();
+    };
+    let null = serde_json::Value::Null;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
+            (x != y).then(|| format!("{k} ({} vs {})", show(x), show(y)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each shard at most once, and all of them unless `partial`: returns the missing ones.
+pub(super) fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
+    let count = parts[0].shard.count;
+    let mut seen: HashMap<u32, &Part> = HashMap::new();
+    for p in parts {
+        if let Some(other) = seen.insert(p.index(), p) {
+            anyhow::bail!(
+                "shard {}/{count} given twice: {} and {}",
+                p.index(),
+                other.dir.display(),
+                p.dir.display()
+            );
+        }
+    }
+    let missing: Vec<u32> = (1..=count).filter(|k| !seen.contains_key(k)).collect();
+    if !missing.is_empty() && !partial {
+        let list: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
+        anyhow::bail!(
+            "shard {} missing ({} of {count} given); pass --partial to merge without {}",
+            list.join(", "),
+            parts.len(),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(missing)
+}
+
+/// Every shard given holds all the cells of its part unless `partial`: returns the ones
+/// that do not, ascending. A shard stopped by Ctrl-C says so (`interrupted`); one killed
+/// outright (SIGKILL, a CI job's time limit) or stopped by SIGTERM leaves a results file
+/// saved after its last finished cell that does not, so each of its groups' cells is
+/// counted: against `cells_per_group` from its `shard.json`, or, for a shard file of an
+/// older pybench, the most cells any group of the merge holds (every group of a run has
+/// the same: `null` and each allocator).
+pub(super) fn check_complete(parts: &[Part], partial: bool) -> anyhow::Result<Vec<u32>> {
+    // Cells the shard holds in each group of its part.
+    let per_unit = |p: &Part| -> Vec<usize> {
+        let k = p.index();
+        (p.shard.units.iter().filter(|u| u.shard == k))
+            .map(|u| {
+                (p.results.cells.iter())
+                    .filter(|c| c.workload == u.workload && c.repetition == u.repetition)
+                    .count()
+            })
+            .collect()
+    };
+    let observed = parts.iter().flat_map(per_unit).max().unwrap_or(0);
+    let mut short = Vec::new();
+    for p in parts {
+        let expected = p.shard.cells_per_group.map_or(observed, |n| n as usize);
+        let units = per_unit(p);
+        let want = expected * units.len();
+        let have: usize = units.iter().map(|&n| n.min(expected)).sum();
+        let lacking = have < want;
+        if (p.results.interrupted || lacking) && !partial {
+            let why = if p.results.interrupted {
+                "was interrupted"
+            } else {
+                "stopped before it finished (killed, or out of time?)"
+            };
+            anyhow::bail!(
+                "{} {why}: it holds {have} of the {want} cells of its part; re-run it, or pass \
+                 --partial to merge what it has",
+                p.name()
+            );
+        }
+        if p.results.interrupted || lacking {
+            short.push(p.index());
+        }
+    }
+    short.sort_unstable();
+    Ok(short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::RunParameters;
+
+    #[test]
+    fn differences_name_each_differing_field_with_both_values() {
+        let a = RunParameters {
+            repetitions: 3,
+            touch: "header".to_string(),
+            ..RunParameters::default()
+        };
+        let b = RunParameters {
+            seed: Some(7),
+            touch: "full".to_string(),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&a, &b),
+            "seed (none vs 7), touch (header vs full)"
+        );
+        assert_eq!(field_differences(&a, &a.clone()), "");
+    }
+}
