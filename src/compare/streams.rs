@@ -30,7 +30,7 @@ pub fn replay_mode_warnings(baseline: &RunResults, current: &RunResults) -> Vec<
 }
 
 /// Per workload, how its throughput cells replayed: streamed (`true`), from memory, or both.
-fn replay_modes(r: &RunResults) -> BTreeMap<&str, BTreeSet<bool>> {
+pub fn replay_modes(r: &RunResults) -> BTreeMap<&str, BTreeSet<bool>> {
     let mut modes = BTreeMap::<&str, BTreeSet<bool>>::new();
     for c in &r.cells {
         if let Some(s) = c.throughput.as_ref().and_then(|t| t.streamed) {

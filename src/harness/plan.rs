@@ -112,6 +112,7 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
         calibration: Some(req.throughput),
         reference: None,
         precision: req.precision,
+        stream: Some(req.cell.stream),
     }
 }
 

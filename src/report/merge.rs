@@ -16,7 +16,7 @@ use super::model::RunResults;
 use super::store::{write_atomically, ResultsStore};
 use crate::harness::shard::ShardManifest;
 use anyhow::Context as _;
-use refusals::{check_complete, check_coverage, same_run, same_streams};
+use refusals::{check_complete, check_coverage, same_replay_modes, same_run, same_streams};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -142,6 +142,7 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
         same_run(first, p).context("cannot merge")?;
     }
     same_streams(&parts).context("cannot merge")?;
+    same_replay_modes(&parts).context("cannot merge")?;
     let count = first.shard.count;
     let missing = check_coverage(&parts, req.partial).context("cannot merge")?;
     let interrupted = check_complete(&parts, req.partial).context("cannot merge")?;

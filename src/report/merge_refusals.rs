@@ -3,6 +3,7 @@
 //! reads the shards only; nothing is written until all have passed.
 
 use super::Part;
+use crate::compare::replay_modes;
 use crate::report::model::{RunResults, StreamIds};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -96,28 +97,92 @@ pub(super) fn same_streams(parts: &[Part]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `field (a vs b)` for every top-level field of two serialisable records that differs.
+/// Refuses shards that replayed one workload's events in different ways, streamed in one
+/// and held in memory in another: `--stream auto` decides by the machine's free memory, so
+/// machines of one kind can still decide differently, and `null` reads streamed events
+/// faster (1.31 against 1.45 ns/event on the 10⁸-event webapp trace, 2026-12-06, README
+/// "Streaming replay"), so the shards' net figures would differ by a few per cent for that
+/// alone and be pooled as one experiment. Shards that did not record how they replayed
+/// (results before 2026-12-06) are not checked.
+pub(super) fn same_replay_modes(parts: &[Part]) -> anyhow::Result<()> {
+    let mut seen: HashMap<&str, (&Part, bool)> = HashMap::new();
+    for p in parts {
+        for (w, modes) in replay_modes(&p.results) {
+            for m in modes {
+                match seen.get(w) {
+                    None => {
+                        seen.insert(w, (p, m));
+                    }
+                    Some(&(q, first)) if first != m => anyhow::bail!(
+                        "{} replayed the events of {w} {} and {} {}: their net figures would \
+                         differ by a few per cent for that alone; run every shard with the \
+                         same --stream always or --stream never",
+                        q.name(),
+                        mode_word(first),
+                        p.name(),
+                        mode_word(m)
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mode_word(streamed: bool) -> &'static str {
+    if streamed {
+        "streamed"
+    } else {
+        "from memory"
+    }
+}
+
+/// `field (a vs b)` for every field of two serialisable records that differs; where both
+/// sides hold a record of their own (`--stream`'s mode and budget), its differing fields are
+/// named inside it (`stream.mode (auto vs always)`) rather than printed whole as JSON.
 pub(super) fn field_differences<T: Serialize>(a: &T, b: &T) -> String {
-    let (a, b) = (serde_json::to_value(a), serde_json::to_value(b));
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (a, b) else {
+    let (Ok(a), Ok(b)) = (serde_json::to_value(a), serde_json::to_value(b)) else {
         return String::new();
     };
-    let null = serde_json::Value::Null;
-    let show = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => "none".to_string(),
-        serde_json::Value::String(s) => s.clone(),
+    let mut found = Vec::new();
+    differing_fields("", &a, &b, &mut found);
+    found.join(", ")
+}
+
+/// Appends `prefix` + `field (a vs b)` to `found` for each differing field of two JSON
+/// objects, descending into fields that are objects on both sides.
+fn differing_fields(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    found: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return;
+    };
+    let show = |v: &Value| match v {
+        Value::Null => "none".to_string(),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
-    keys.into_iter()
-        .filter_map(|k| {
-            let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
-            (x != y).then(|| format!("{k} ({} vs {})", show(x), show(y)))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    for k in keys {
+        let (x, y) = (
+            a.get(k).unwrap_or(&Value::Null),
+            b.get(k).unwrap_or(&Value::Null),
+        );
+        match (x, y) {
+            _ if x == y => {}
+            (Value::Object(_), Value::Object(_)) => {
+                differing_fields(&format!("{prefix}{k}."), x, y, found)
+            }
+            _ => found.push(format!("{prefix}{k} ({} vs {})", show(x), show(y))),
+        }
+    }
 }
 
 /// Each shard at most once, and all of them unless `partial`: returns the missing ones.
@@ -216,5 +281,26 @@ mod tests {
             "seed (none vs 7), touch (header vs full)"
         );
         assert_eq!(field_differences(&a, &a.clone()), "");
+        // A record inside a record: its differing fields by name, not the whole of it.
+        use crate::harness::stream_policy::{StreamMode, StreamPolicy};
+        let auto = RunParameters {
+            stream: Some(StreamPolicy::default()),
+            ..a.clone()
+        };
+        let always = RunParameters {
+            stream: Some(StreamPolicy {
+                mode: StreamMode::Always,
+                ..StreamPolicy::default()
+            }),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&auto, &always),
+            "stream.mode (auto vs always)"
+        );
+        // Present on one side only: the record is shown whole against none.
+        let shown = field_differences(&a, &always);
+        assert!(shown.starts_with("stream (none vs {"), "{shown}");
+        assert!(shown.contains("\"mode\":\"always\""), "{shown}");
     }
 }

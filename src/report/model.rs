@@ -235,6 +235,12 @@ pub struct RunParameters {
     /// `repetitions`, which is then the least each got).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<super::precision::Precision>,
+    /// `--stream` and `--stream-above`: how the run chose between streaming a workload's
+    /// events and holding them in memory (each cell's throughput records what was chosen),
+    /// so `merge` refuses shards asked to replay differently. Absent for `exec` and in runs
+    /// saved before 2026-12-06.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<crate::harness::stream_policy::StreamPolicy>,
 }
 
 impl RunParameters {

@@ -1,6 +1,6 @@
 //! CLI tests of what `merge` refuses: shards measured with other parameters, on another kind
-//! of machine, of other streams, duplicated, overlapping or missing, interrupted, and an
-//! existing output folder. They reuse `cli_shard`'s grid, run once per test binary.
+//! of machine, of other streams or replayed in other modes, duplicated, overlapping or
+//! missing, interrupted, and an existing output folder. They reuse `cli_shard`'s grid, run once per test binary.
 
 use super::cli_shard::{
     cells, copy_dir, grid, json, merge_ok, refused, run_with, shard_paths, GRID, N,
@@ -22,16 +22,20 @@ fn merge_refuses_shards_measured_with_other_parameters() {
         .copied()
         .chain(["--reference", "system"])
         .collect();
+    // Asked to stream where the others chose for themselves (`--stream auto`).
+    let streamed: Vec<&str> = GRID.iter().copied().chain(["--stream", "always"]).collect();
     for (grid, field) in [
         (seeded, "seed"),
         (other_rounds, "rounds"),
         (referred, "reference"),
+        (streamed, "stream.mode"),
     ] {
         let odd = run_with(&tmp, field, grid, &["--shard", "4/4"]);
         let mut given = shard_paths(g)[..3].to_vec();
         given.push(&odd);
         let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
-        assert!(err.contains(field), "{err}");
+        // Named as a differing field, `name (first vs other)`.
+        assert!(err.contains(&format!("{field} (")), "{err}");
     }
 }
 
@@ -105,6 +109,53 @@ fn merge_refuses_shards_that_replayed_different_streams() {
     let err = refused(&given, &tmp.join("m"), &[]);
     assert!(err.contains("replayed different streams of "), "{err}");
     assert!(err.contains("vs 0000000000000bad, both "), "{err}");
+}
+
+/// Shards of one run whose `--stream auto` decided differently (machines of one kind with
+/// different free memory: faked here by the record of how each cell replayed) are refused,
+/// naming the workload and both modes: their net figures differ by mode.
+#[test]
+fn merge_refuses_shards_that_replayed_in_different_modes() {
+    let g = grid();
+    let tmp = tempdir("shard-modes");
+    let other = tmp.join("other");
+    copy_dir(&g.shards[3], &other);
+    let mut r = json(&other.join("results.json"));
+    let mut changed = Vec::new();
+    for c in r["cells"].as_array_mut().unwrap() {
+        if let Some(t) = c["throughput"].as_object_mut() {
+            assert_eq!(t["streamed"], false, "the grid holds its events in memory");
+            t.insert("streamed".into(), serde_json::json!(true));
+            changed.push(c["workload"].as_str().unwrap().to_string());
+        }
+    }
+    let shared = g.shards[..3]
+        .iter()
+        .flat_map(|s| cells(s))
+        .find(|c| changed.contains(&c.0))
+        .expect("shard 4 shares a workload with another shard")
+        .0;
+    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
+    let mut given = shard_paths(g)[..3].to_vec();
+    given.push(&other);
+    let err = refused(&given, &tmp.join("m"), &[]);
+    assert!(
+        err.contains(&format!("replayed the events of {shared} from memory and ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("(shard 4/4) streamed: their net figures would differ"),
+        "{err}"
+    );
+    assert!(err.contains("--stream always or --stream never"), "{err}");
+    // Shards that did not record how they replayed (before 2026-12-06) merge as before.
+    for c in r["cells"].as_array_mut().unwrap() {
+        if let Some(t) = c["throughput"].as_object_mut() {
+            t.remove("streamed");
+        }
+    }
+    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
+    merge_ok(&given, &tmp.join("m-unrecorded"), &["--no-plots"]);
 }
 
 #[test]

@@ -265,6 +265,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             calibration: None,
             reference: None,
             precision: None,
+            stream: None,
         },
         allocators: ALLOCATORS
             .iter()
