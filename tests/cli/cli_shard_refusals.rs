@@ -6,6 +6,25 @@ use super::cli_shard::{
     cells, copy_dir, grid, json, merge_ok, refused, run_with, shard_paths, GRID, N,
 };
 use crate::common::{pybench, tempdir};
+use std::path::{Path, PathBuf};
+
+/// Shard 4 of the grid copied to `dir`, its `results.json` changed by `edit`: a shard that
+/// differs from the others in one respect.
+fn shard4_edited(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    copy_dir(&grid().shards[3], dir);
+    let file = dir.join("results.json");
+    let mut r = json(&file);
+    edit(&mut r);
+    std::fs::write(&file, r.to_string()).unwrap();
+    dir.to_path_buf()
+}
+
+/// Shards 1 – 3 of the grid and `fourth`.
+fn with_fourth(fourth: &Path) -> Vec<&Path> {
+    let mut given = shard_paths(grid())[..3].to_vec();
+    given.push(fourth);
+    given
+}
 
 #[test]
 fn merge_refuses_shards_measured_with_other_parameters() {
@@ -41,40 +60,29 @@ fn merge_refuses_shards_measured_with_other_parameters() {
 
 #[test]
 fn merge_refuses_shards_from_another_kind_of_machine() {
-    let g = grid();
     let tmp = tempdir("shard-machine");
     for (field, value) in [
         ("cpu_model", serde_json::json!("Some Other CPU @ 1.00GHz")),
         ("cores", serde_json::json!(96)),
         ("kernel", serde_json::json!("2.6.32-ancient")),
     ] {
-        let other = tmp.join(field);
-        copy_dir(&g.shards[3], &other);
-        let mut r = json(&other.join("results.json"));
-        r["machine"][field] = value;
-        std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-        let mut given = shard_paths(g)[..3].to_vec();
-        given.push(&other);
-        let err = refused(&given, &tmp.join(format!("m-{field}")), &[]);
+        let other = shard4_edited(&tmp.join(field), |r| r["machine"][field] = value);
+        let err = refused(&with_fourth(&other), &tmp.join(format!("m-{field}")), &[]);
         assert!(err.contains("different kinds of machine"), "{err}");
         assert!(err.contains(field), "{err}");
     }
     // The load average is not the machine's kind: a busier shard merges.
-    let busy = tmp.join("busy");
-    copy_dir(&g.shards[3], &busy);
-    let mut r = json(&busy.join("results.json"));
-    r["machine"]["load_average"] = serde_json::json!(7.5);
-    // Nor is the shared cache's state when a shard started (sys::cache_probe): it merges, and
-    // the most contended shard's probe is kept, as the busiest load is.
-    r["machine"]["cache_share"] = serde_json::json!({
-        "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
-        "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
+    let busy = shard4_edited(&tmp.join("busy"), |r| {
+        r["machine"]["load_average"] = serde_json::json!(7.5);
+        // Nor is the shared cache's state when a shard started (sys::cache_probe): it
+        // merges, and the most contended shard's probe is kept, as the busiest load is.
+        r["machine"]["cache_share"] = serde_json::json!({
+            "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
+            "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
+        });
     });
-    std::fs::write(busy.join("results.json"), r.to_string()).unwrap();
-    let mut given = shard_paths(g)[..3].to_vec();
-    given.push(&busy);
     let out = tmp.join("m-busy");
-    merge_ok(&given, &out, &["--no-plots"]);
+    merge_ok(&with_fourth(&busy), &out, &["--no-plots"]);
     let load = json(&out.join("results.json"))["machine"]["load_average"].as_f64();
     assert!(
         load >= Some(7.5),
@@ -90,23 +98,19 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
 fn merge_refuses_shards_that_replayed_different_streams() {
     let g = grid();
     let tmp = tempdir("shard-streams");
-    let other = tmp.join("other");
-    copy_dir(&g.shards[3], &other);
-    let mut r = json(&other.join("results.json"));
-    let workloads: Vec<String> = cells(&other).into_iter().map(|c| c.0).collect();
+    let workloads: Vec<String> = cells(&g.shards[3]).into_iter().map(|c| c.0).collect();
     let elsewhere = g.shards[..3]
         .iter()
         .flat_map(|s| cells(s))
         .any(|c| workloads.contains(&c.0));
     assert!(elsewhere, "shard 4 shares a workload with another shard");
-    for c in r["cells"].as_array_mut().unwrap() {
-        assert!(c["stream_fingerprint"].is_string(), "{c}");
-        c["stream_fingerprint"] = serde_json::json!("0000000000000bad");
-    }
-    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-    let mut given = shard_paths(g)[..3].to_vec();
-    given.push(&other);
-    let err = refused(&given, &tmp.join("m"), &[]);
+    let other = shard4_edited(&tmp.join("other"), |r| {
+        for c in r["cells"].as_array_mut().unwrap() {
+            assert!(c["stream_fingerprint"].is_string(), "{c}");
+            c["stream_fingerprint"] = serde_json::json!("0000000000000bad");
+        }
+    });
+    let err = refused(&with_fourth(&other), &tmp.join("m"), &[]);
     assert!(err.contains("replayed different streams of "), "{err}");
     assert!(err.contains("vs 0000000000000bad, both "), "{err}");
 }
@@ -118,44 +122,53 @@ fn merge_refuses_shards_that_replayed_different_streams() {
 fn merge_refuses_shards_that_replayed_in_different_modes() {
     let g = grid();
     let tmp = tempdir("shard-modes");
-    let other = tmp.join("other");
-    copy_dir(&g.shards[3], &other);
-    let mut r = json(&other.join("results.json"));
-    let mut changed = Vec::new();
-    for c in r["cells"].as_array_mut().unwrap() {
-        if let Some(t) = c["throughput"].as_object_mut() {
-            assert_eq!(t["streamed"], false, "the grid holds its events in memory");
-            t.insert("streamed".into(), serde_json::json!(true));
-            changed.push(c["workload"].as_str().unwrap().to_string());
+    // How each throughput cell replayed, set (`Some`) or taken out (`None`).
+    let replayed = |streamed: Option<bool>| {
+        move |r: &mut serde_json::Value| {
+            for c in r["cells"].as_array_mut().unwrap() {
+                if let Some(t) = c["throughput"].as_object_mut() {
+                    assert_eq!(t["streamed"], false, "the grid holds its events in memory");
+                    match streamed {
+                        Some(s) => t.insert("streamed".into(), serde_json::json!(s)),
+                        None => t.remove("streamed"),
+                    };
+                }
+            }
         }
-    }
-    let shared = g.shards[..3]
+    };
+    let throughput_workloads = |dir: &Path| -> Vec<String> {
+        let r = json(&dir.join("results.json"));
+        (r["cells"].as_array().unwrap().iter())
+            .filter(|c| c["throughput"].is_object())
+            .map(|c| c["workload"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let fourth = throughput_workloads(&g.shards[3]);
+    let shared: Vec<String> = g.shards[..3]
         .iter()
-        .flat_map(|s| cells(s))
-        .find(|c| changed.contains(&c.0))
-        .expect("shard 4 shares a workload with another shard")
-        .0;
-    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-    let mut given = shard_paths(g)[..3].to_vec();
-    given.push(&other);
-    let err = refused(&given, &tmp.join("m"), &[]);
+        .flat_map(|s| throughput_workloads(s))
+        .filter(|w| fourth.contains(w))
+        .collect();
     assert!(
-        err.contains(&format!("replayed the events of {shared} from memory and ")),
-        "{err}"
+        !shared.is_empty(),
+        "shard 4 measures a workload another shard measures"
     );
+    let other = shard4_edited(&tmp.join("streamed"), replayed(Some(true)));
+    let err = refused(&with_fourth(&other), &tmp.join("m"), &[]);
+    let named = |w: &String| err.contains(&format!("replayed the events of {w} from memory and "));
+    assert!(shared.iter().any(named), "{err}");
     assert!(
         err.contains("(shard 4/4) streamed: their net figures would differ"),
         "{err}"
     );
     assert!(err.contains("--stream always or --stream never"), "{err}");
-    // Shards that did not record how they replayed (before 2026-12-06) merge as before.
-    for c in r["cells"].as_array_mut().unwrap() {
-        if let Some(t) = c["throughput"].as_object_mut() {
-            t.remove("streamed");
-        }
-    }
-    std::fs::write(other.join("results.json"), r.to_string()).unwrap();
-    merge_ok(&given, &tmp.join("m-unrecorded"), &["--no-plots"]);
+    // A shard that did not record how it replayed (before 2026-12-06) merges as before.
+    let unrecorded = shard4_edited(&tmp.join("unrecorded"), replayed(None));
+    merge_ok(
+        &with_fourth(&unrecorded),
+        &tmp.join("m-unrecorded"),
+        &["--no-plots"],
+    );
 }
 
 #[test]
