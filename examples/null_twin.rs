@@ -12,7 +12,7 @@
 use pybench::alloc::NullAllocator;
 use pybench::harness::compact::CompactStream;
 use pybench::harness::replay::Touch;
-use pybench::harness::throughput::{measure_group, Bench, Calibration, Contender};
+use pybench::harness::throughput::{measure_group, Bench, Calibration, ColdPrime, Contender};
 use pybench::stats::LogMean;
 use pybench::workload::{Domain, Event};
 use std::rc::Rc;
@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         release_between_passes: false,
         arenas_side_by_side: true,
         arenas_past_pool_boundary: true,
+        prime_cold_passes: false,
     };
     for trial in 0..trials {
         let null = || -> anyhow::Result<Box<dyn Contender>> {
@@ -55,7 +56,7 @@ fn main() -> anyhow::Result<()> {
             )?))
         };
         let mut contenders = vec![null()?, null()?];
-        let g = measure_group(&mut contenders, cal, u64::from(trial))
+        let g = measure_group(&mut contenders, cal, u64::from(trial), ColdPrime::default())
             .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
         let (a, b) = (&g.contenders[0], &g.contenders[1]);
         // Speed of the second relative to the first: first's time / second's, per round.

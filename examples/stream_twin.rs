@@ -13,7 +13,9 @@ use pybench::alloc::{NullAllocator, PymallocAllocator};
 use pybench::harness::compact::CompactStream;
 use pybench::harness::feed::{Content, Feed};
 use pybench::harness::replay::Touch;
-use pybench::harness::throughput::{measure_group, Bench, Calibration, Contender, StreamBench};
+use pybench::harness::throughput::{
+    measure_group, Bench, Calibration, ColdPrime, Contender, StreamBench,
+};
 use pybench::pymalloc::Preset;
 use pybench::stats::LogMean;
 use pybench::trace::source::{read_all, Origin};
@@ -53,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         release_between_passes: false,
         arenas_side_by_side: true,
         arenas_past_pool_boundary: true,
+        prime_cold_passes: false,
     };
     let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
     for trial in 0..trials {
@@ -76,7 +79,7 @@ fn main() -> anyhow::Result<()> {
                 touch,
             )?),
         ];
-        let g = measure_group(&mut contenders, cal, u64::from(trial))
+        let g = measure_group(&mut contenders, cal, u64::from(trial), ColdPrime::default())
             .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))?;
         let c = &g.contenders;
         let (n, m, s, ns) = (&c[0], &c[1], &c[2], &c[3]);

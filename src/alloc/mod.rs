@@ -96,6 +96,13 @@ pub trait Allocator {
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         None
     }
+
+    /// Whether the blocks it hands out take memory that grows with the live blocks: all but
+    /// `null`, which hands out one scratch block. The harness backs memory before a cold
+    /// pass only for those ([`crate::harness::throughput::ColdPrime`]).
+    fn has_heap(&self) -> bool {
+        true
+    }
 }
 
 /// Something to run with an allocator of a type known at compile time: the harness's replay
@@ -137,5 +144,8 @@ impl<A: Allocator + ?Sized> Allocator for Box<A> {
     }
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         (**self).engine_stats()
+    }
+    fn has_heap(&self) -> bool {
+        (**self).has_heap()
     }
 }

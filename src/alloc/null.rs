@@ -75,6 +75,10 @@ impl Allocator for NullAllocator {
         "null".to_string()
     }
 
+    fn has_heap(&self) -> bool {
+        false
+    }
+
     #[inline]
     fn malloc(&mut self, n: usize) -> *mut u8 {
         self.block(n)

@@ -39,4 +39,7 @@ impl<A: Allocator> Allocator for Unheld<A> {
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         self.0.engine_stats()
     }
+    fn has_heap(&self) -> bool {
+        self.0.has_heap()
+    }
 }

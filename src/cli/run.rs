@@ -195,6 +195,7 @@ impl RunArgs {
                 release_between_passes: self.release_between_passes,
                 arenas_side_by_side: true,
                 arenas_past_pool_boundary: true,
+                prime_cold_passes: true,
             },
             shard,
             precision: self.precision.map(|pct| Precision {

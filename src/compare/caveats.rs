@@ -2,7 +2,7 @@
 //! builds (warnings), and parameters that differ (notes, or an error when they make the runs
 //! incomparable).
 
-use super::streams::{replay_mode_warnings, stream_warnings};
+use super::streams::{cold_prime_warnings, replay_mode_warnings, stream_warnings};
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Row, Settings};
 use crate::alloc::AllocatorSpec;
@@ -147,6 +147,7 @@ pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Str
         .flatten()
         .chain(stream_warnings(baseline, current))
         .chain(replay_mode_warnings(baseline, current))
+        .chain(cold_prime_warnings(baseline, current))
         .collect()
 }
 
@@ -338,7 +339,14 @@ pub(super) fn parameter_notes(
         &baseline.parameters.calibration,
         &current.parameters.calibration,
     ) {
-        if b != c {
+        // Whether cold passes were primed changes no sample: `cold_prime_warnings` names the
+        // workloads whose cold figures it changed.
+        let sampling = |c: &crate::harness::throughput::Calibration| {
+            let mut c = *c;
+            c.prime_cold_passes = false;
+            c
+        };
+        if sampling(b) != sampling(c) {
             notes.push(format!(
                 "throughput was measured differently ({} vs {}); speed rows compare samples of \
                  different lengths or counts",

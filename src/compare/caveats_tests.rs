@@ -3,7 +3,7 @@
 //! on the comparison itself.
 
 use super::{harness_only_note, shared_shift};
-use crate::compare::streams::replay_mode_warnings;
+use crate::compare::streams::{cold_prime_warnings, replay_mode_warnings};
 use crate::report::model::{CellKind, CellResult, RunResults};
 
 #[test]
@@ -194,4 +194,37 @@ fn compare_warns_per_workload_replayed_streamed_in_one_run_only() {
     let w = replay_mode_warnings(&only_dicts, &both_memory);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].starts_with("warning: dicts:"), "{}", w[0]);
+}
+
+#[test]
+fn compare_warns_per_workload_whose_cold_passes_were_primed_in_one_run_only() {
+    let ns = vec![2.0; 3];
+    let cell = |w: &str, primed: Option<u64>| {
+        let mut c = RunResults::sampled_cell(w, "system", 0, ns.clone(), ns.clone());
+        c.throughput.as_mut().unwrap().cold_primed_bytes = primed;
+        c
+    };
+    let run = |dicts: Option<u64>, json: Option<u64>| {
+        RunResults::of_cells(vec![cell("dicts", dicts), cell("json", json)])
+    };
+    let primed = run(Some(64 << 20), Some(1 << 30));
+    assert!(cold_prime_warnings(&primed, &primed).is_empty());
+    // Nothing primed on either side (older results, or a machine without reporting).
+    assert!(cold_prime_warnings(&run(None, None), &run(Some(0), Some(0))).is_empty());
+    // json primed in the current run only: one warning, naming json and which side did.
+    let w = cold_prime_warnings(&run(Some(64 << 20), None), &primed);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "warning: json: the baseline's cold passes did not and the current run's had \
+             memory backed first (a machine that reports free pages to its hypervisor;"
+        ),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[0].ends_with("its cold_ns_per_op rows differ for that reason"),
+        "{}",
+        w[0]
+    );
 }

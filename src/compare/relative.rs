@@ -218,6 +218,7 @@ mod tests {
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
             streamed: None,
+            cold_primed_bytes: None,
         })
     }
 

@@ -40,6 +40,50 @@ pub fn replay_modes(r: &RunResults) -> BTreeMap<&str, BTreeSet<bool>> {
     modes
 }
 
+/// One warning per workload whose cold passes had memory backed first in one run and not in
+/// the other (`harness::throughput::ColdPrime`: `run`'s materialised replays on a machine that
+/// reports free pages to its hypervisor, since 2026-12-06): pymalloc's cold pass on the
+/// 10⁸-event webapp trace took a median 23.9 ns/event without against 6.65 with, so the
+/// workload's `cold_ns_per_op` rows differ for that reason. Silent where neither primed
+/// (a run from before the change reads as not primed).
+pub fn cold_prime_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
+    let (b, c) = (primed(baseline), primed(current));
+    b.iter()
+        .filter_map(|(w, pb)| {
+            let pc = c.get(w)?;
+            (pb != pc).then(|| {
+                let side = |p: bool| {
+                    if p {
+                        "had memory backed first"
+                    } else {
+                        "did not"
+                    }
+                };
+                format!(
+                    "warning: {w}: the baseline's cold passes {} and the current run's {} (a \
+                     machine that reports free pages to its hypervisor; README \"Cold passes on \
+                     a machine that reports free pages\"): its cold_ns_per_op rows differ for \
+                     that reason",
+                    side(*pb),
+                    side(*pc)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Per workload with throughput cells, whether any of its processes backed memory before
+/// their cold passes.
+fn primed(r: &RunResults) -> BTreeMap<&str, bool> {
+    let mut out = BTreeMap::<&str, bool>::new();
+    for c in &r.cells {
+        if let Some(t) = &c.throughput {
+            *out.entry(c.workload.as_str()).or_default() |= t.cold_primed_bytes.unwrap_or(0) > 0;
+        }
+    }
+    out
+}
+
 fn mode_words(m: &BTreeSet<bool>) -> &'static str {
     match (m.contains(&true), m.contains(&false)) {
         (true, false) => "streamed",

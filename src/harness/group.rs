@@ -11,7 +11,9 @@ use super::feed::{Content, Feed};
 use super::mutator::{MutatorBench, MutatorParams, Work};
 use super::mutator_fit::{fit_in_process, Fit};
 use super::replay::Touch;
-use super::throughput::{measure_group, Bench, Calibration, Contender, GroupSamples, StreamBench};
+use super::throughput::{
+    measure_group, Bench, Calibration, ColdPrime, Contender, GroupSamples, StreamBench,
+};
 use crate::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor, Unheld};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -99,7 +101,8 @@ fn measure_streamed(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
         })?;
         Ok(BuildStreamed { name, feed, touch })
     })?;
-    let mut g = run(&mut contenders, spec)?;
+    // Nothing primed: a streamed replay holds a bounded ring, not the stream.
+    let mut g = run(&mut contenders, spec, ColdPrime::default())?;
     g.workload = spec.workload.workload.clone();
     let open: Vec<_> = feeds.iter().flatten().collect();
     // Each feed folds the fingerprint over its first pass (both forms read the same events).
@@ -144,12 +147,34 @@ fn measure_materialised(spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
     // Before anything is timed: one walk over the events held anyway.
     let mut print = crate::workload::StreamHasher::default();
     print.update(&m.events);
+    let prime = cold_prime(spec, m.events.len() as u64, &streams);
     drop(m);
-    let mut g = run(&mut contenders, spec)?;
+    let mut g = run(&mut contenders, spec, prime)?;
+    g.replay_detail += &prime.note();
     g.workload = name;
     g.mutator_fit = fit;
     g.stream_fingerprint = Some(print.finish());
     Ok(g)
+}
+
+/// What a materialised replay of `events` events backs before each cold pass ([`ColdPrime`]).
+fn cold_prime(
+    spec: &GroupSpec,
+    events: u64,
+    streams: &[Option<Rc<CompactStream>>; 2],
+) -> ColdPrime {
+    let reports = crate::sys::hypervisor::PageReporting::read().is_some_and(|r| r.enabled);
+    let peak_live = (streams.iter().flatten())
+        .map(|s| s.peak_live_bytes)
+        .max()
+        .unwrap_or(0);
+    ColdPrime::sized(
+        spec.calibration.prime_cold_passes,
+        reports,
+        events.saturating_mul(super::stream_policy::MATERIALISED_BYTES_PER_EVENT),
+        peak_live,
+        crate::sys::procfs::mem_available().unwrap_or(0),
+    )
 }
 
 /// One contender per allocator of `spec`, in order, each built by the visitor `build` makes
@@ -207,10 +232,14 @@ fn per_form<T>(
 }
 
 /// Runs the contenders as the spec's calibration says; an error names the contender.
-fn run(contenders: &mut [Box<dyn Contender>], spec: &GroupSpec) -> anyhow::Result<GroupSamples> {
+fn run(
+    contenders: &mut [Box<dyn Contender>],
+    spec: &GroupSpec,
+    prime: ColdPrime,
+) -> anyhow::Result<GroupSamples> {
     // Each repetition's process its own sequence of round orders, the same on every rerun.
     let seed = crate::stats::seed_for(&format!("round order {}", spec.workload.repetition));
-    measure_group(contenders, spec.calibration, seed)
+    measure_group(contenders, spec.calibration, seed, prime)
         .map_err(|(who, e)| anyhow::anyhow!("{who}: {e}"))
 }
 

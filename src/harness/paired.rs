@@ -158,6 +158,7 @@ impl ThroughputBatch {
                 warm_faults_per_pass: c.warm_faults_per_pass,
                 arenas_outside_span: c.arenas_outside_span,
                 streamed: Some(g.streamed),
+                cold_primed_bytes: Some(g.cold_primed_bytes),
             };
             // null keeps the samples of its first group.
             let keep = match self.per_allocator.get(&c.allocator) {
@@ -287,6 +288,7 @@ mod tests {
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
                 streamed: None,
+                cold_primed_bytes: None,
             };
             b.per_allocator.insert(a.to_string(), Ok(samples));
             b.prints.insert(a.to_string(), print);

@@ -312,6 +312,7 @@ mod tests {
             release_between_passes: false,
             arenas_side_by_side: true,
             arenas_past_pool_boundary: true,
+            prime_cold_passes: false,
         };
         // 1,000 and 10,000 events both fit in one 20 ms sample: ten times the events cost a
         // few per cent more (the switch-in passes before the samples are not time-bound).

@@ -30,6 +30,13 @@ pub trait Contender {
     fn engine_stats(&self) -> Option<crate::pymalloc::Stats> {
         None
     }
+    /// Whether its allocator's memory grows with the live blocks ([`Allocator::has_heap`]):
+    /// only those get memory backed before their cold pass ([`ColdPrime`]).
+    ///
+    /// [`Allocator::has_heap`]: crate::alloc::Allocator::has_heap
+    fn has_heap(&self) -> bool {
+        true
+    }
 }
 
 /// One contender's throughput figures from a group process.
@@ -93,6 +100,9 @@ pub struct GroupSamples {
     /// What a streamed replay held in memory (added to `replay`).
     #[serde(skip)]
     pub replay_detail: String,
+    /// Bytes backed before each cold pass of an allocator with a heap ([`ColdPrime`]).
+    #[serde(default)]
+    pub cold_primed_bytes: u64,
 }
 
 /// How long and how often to measure.
@@ -129,6 +139,57 @@ pub struct Calibration {
     /// mappings to 2 MiB put every arena on a pool boundary (README "Arenas side by side").
     #[serde(default)]
     pub arenas_past_pool_boundary: bool,
+    /// Whether a materialised replay, on a machine that reports free pages to its hypervisor,
+    /// backs memory for each contender's heap just before its cold pass ([`ColdPrime`]). `run`
+    /// sets it; `validate` does not: its cold pass predicts a real program, which pays the
+    /// hypervisor's backing as it finds it, and its traces hold too few events for the
+    /// harness's own memory to matter. Results written before the field existed read as
+    /// `false`: nothing was primed.
+    #[serde(default)]
+    pub prime_cold_passes: bool,
+}
+
+/// Memory backed, untimed, just before each contender's cold pass
+/// ([`crate::sys::hypervisor::back_free_memory`]). A materialised replay holds its events and
+/// records (24 B an event) before any allocator runs, and on a machine that reports free
+/// pages to its hypervisor that takes the free memory the hypervisor still backs: the
+/// allocators' heaps then land on pages it must back again. pymalloc's cold pass on the
+/// 10⁸-event webapp trace took 13.8 – 25.5 ns/event so (median 23.9) against 7.1 – 7.5
+/// streamed, and 6.5 – 7.2 (median 6.65) with this priming against 6.9 – 7.3 streamed (five
+/// alternated pairs each, model-167 Intel, 2026-12-06 11:40 – 11:49, load 1.4 – 1.6). Reported blocks are dropped after ~2 s free, so each contender
+/// gets its own, sized to what its heap can take: twice the stream's peak of live bytes, at
+/// most what the replay holds (what it displaced) and a quarter of the available memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ColdPrime {
+    /// Bytes backed before each cold pass (0: none).
+    pub bytes: u64,
+}
+
+impl ColdPrime {
+    /// For a replay holding `held` bytes of stream whose live bytes peak at `peak_live`, with
+    /// `available` bytes of memory free to allocate: nothing unless `wanted` (the calibration
+    /// asks) and the machine `reports` free pages.
+    pub fn sized(wanted: bool, reports: bool, held: u64, peak_live: u64, available: u64) -> Self {
+        let bytes = if wanted && reports {
+            held.min(peak_live.saturating_mul(2)).min(available / 4)
+        } else {
+            0
+        };
+        ColdPrime { bytes }
+    }
+
+    /// What the cell's notes say of it (empty when nothing is primed).
+    pub fn note(&self) -> String {
+        match self.bytes {
+            0 => String::new(),
+            b => format!(
+                "; before each cold pass {:.0} MiB faulted in and released, untimed (this \
+                 machine reports free pages to its hypervisor, and the held stream took the \
+                 memory it still backed)",
+                b as f64 / f64::from(1u32 << 20)
+            ),
+        }
+    }
 }
 
 /// What a results file without `release_between_passes` measured: pybench held nothing
@@ -150,6 +211,7 @@ impl Calibration {
         release_between_passes: false,
         arenas_side_by_side: true,
         arenas_past_pool_boundary: true,
+        prime_cold_passes: false,
     };
 
     /// Passes one contender makes in [`measure_group`] when every pass lasts at least
@@ -210,10 +272,11 @@ pub fn measure_group(
     contenders: &mut [Box<dyn Contender>],
     cal: Calibration,
     order_seed: u64,
+    prime: ColdPrime,
 ) -> Result<GroupSamples, (String, ReplayError)> {
     let mut rng = SplitMix64::new(order_seed);
     let mut tallies = vec![Tally::default(); contenders.len()];
-    let cold = cold_passes(contenders, &mut rng, &mut tallies)?;
+    let cold = cold_passes(contenders, &mut rng, &mut tallies, prime)?;
     let mut out: Vec<ContenderSamples> = contenders
         .iter()
         .zip(cold)
@@ -249,6 +312,7 @@ pub fn measure_group(
         streamed: false,
         replay: String::new(),
         replay_detail: String::new(),
+        cold_primed_bytes: prime.bytes,
     })
 }
 
@@ -264,15 +328,20 @@ struct Tally {
 
 /// Every contender's first, cold pass, in a random order as well: a cold pass is cheaper
 /// straight after another contender released its pages, so a fixed order would favour a
-/// place. Returns each one's ns per event.
+/// place. Each after `prime`'s memory is backed. Returns each one's ns per event.
 fn cold_passes(
     contenders: &mut [Box<dyn Contender>],
     rng: &mut SplitMix64,
     tallies: &mut [Tally],
+    prime: ColdPrime,
 ) -> Result<Vec<f64>, (String, ReplayError)> {
     let mut cold = vec![0.0; contenders.len()];
     for i in round_order(contenders.len(), rng) {
         let c = &mut contenders[i];
+        if c.has_heap() {
+            // Best effort: memory that cannot be mapped now leaves the cold pass as it was.
+            let _ = crate::sys::hypervisor::back_free_memory(prime.bytes);
+        }
         let before = arenas_outside_span();
         let ticks = c.pass().map_err(|e| (c.name().to_string(), e))?;
         cold[i] = ticks as f64 / c.ops().max(1) as f64;

@@ -348,6 +348,10 @@ impl<A: Allocator> Contender for Bench<A> {
         &self.name
     }
 
+    fn has_heap(&self) -> bool {
+        self.a.has_heap()
+    }
+
     fn ops(&self) -> u64 {
         self.stream.ops()
     }

@@ -20,6 +20,7 @@ fn cal(min_time_ns: u64, rounds: u32, warmup_passes: u32) -> Calibration {
         release_between_passes: false,
         arenas_side_by_side: true,
         arenas_past_pool_boundary: true,
+        prime_cold_passes: false,
     }
 }
 
@@ -133,7 +134,7 @@ fn a_group_counts_each_contenders_page_faults_per_warm_pass() {
         }
     };
     let mut cs = vec![engine(false), engine(true)];
-    let g = measure_group(&mut cs, cal(1, 3, 1), 7).unwrap();
+    let g = measure_group(&mut cs, cal(1, 3, 1), 7, ColdPrime::default()).unwrap();
     let faults: Vec<f64> = g
         .contenders
         .iter()
@@ -151,7 +152,7 @@ fn a_group_of_real_allocators_yields_one_positive_sample_per_round() {
         Box::new(Bench::new("system", SystemAllocator, Rc::clone(&s)).unwrap()),
     ];
     let cal = cal(200_000, 5, 1);
-    let g = measure_group(&mut cs, cal, 7).unwrap();
+    let g = measure_group(&mut cs, cal, 7, ColdPrime::default()).unwrap();
     let names: Vec<&str> = g.contenders.iter().map(|c| c.allocator.as_str()).collect();
     assert_eq!(
         names,
@@ -210,7 +211,7 @@ fn the_fastest_warm_up_pass_sets_the_passes_per_sample_and_switch_in_passes_are_
     let times = vec![900, 500, 400, 300, 10, 20, 30, 40, 7777, 50, 50, 50, 50];
     let mut cs = vec![scripted(times).0];
     let cal = cal(1000, 2, 1);
-    let g = measure_group(&mut cs, cal, 1).unwrap();
+    let g = measure_group(&mut cs, cal, 1, ColdPrime::default()).unwrap();
     let c = &g.contenders[0];
     assert_eq!(c.cold_ns_per_op, 90.0);
     assert_eq!(c.passes_per_sample, 4);
@@ -231,7 +232,7 @@ proptest::proptest! {
     ) {
         let (c, passes) = scripted(vec![pass]);
         let cal = cal(min, rounds, warmup);
-        measure_group(&mut [c], cal, 5).unwrap();
+        measure_group(&mut [c], cal, 5, ColdPrime::default()).unwrap();
         proptest::prop_assert_eq!(passes.get() as u64 * pass, cal.contender_ns(pass));
     }
 
@@ -248,7 +249,7 @@ proptest::proptest! {
         let (c, passes) = scripted(times.clone());
         let mut cs = vec![c];
         let cal = cal(min, 1, asked);
-        let g = measure_group(&mut cs, cal, 1).unwrap();
+        let g = measure_group(&mut cs, cal, 1, ColdPrime::default()).unwrap();
         let per_sample = u64::from(g.contenders[0].passes_per_sample);
         // The warm-up's passes: every one after the cold one and before the one sample's
         // (the last time repeats).
@@ -303,7 +304,7 @@ fn a_clock_that_advances_in_coarse_steps_is_timed_by_the_mean() {
 fn a_clock_that_never_advances_is_an_error_not_a_hang() {
     let mut cs = vec![scripted(vec![0]).0];
     let cal = cal(1000, 1, 1);
-    let Err((who, e)) = measure_group(&mut cs, cal, 1) else {
+    let Err((who, e)) = measure_group(&mut cs, cal, 1, ColdPrime::default()) else {
         panic!("a stalled clock gave figures");
     };
     assert_eq!(who, "scripted");
@@ -316,7 +317,7 @@ fn the_warm_up_runs_the_asked_passes_even_when_one_pass_is_longer_than_the_minim
     let times = vec![900, 5000, 4000, 3000, 2000, 1000];
     let mut cs = vec![scripted(times).0];
     let cal = cal(1000, 1, 4);
-    let g = measure_group(&mut cs, cal, 1).unwrap();
+    let g = measure_group(&mut cs, cal, 1, ColdPrime::default()).unwrap();
     let c = &g.contenders[0];
     // Four warm-up passes (fastest 2,000 > minimum): one pass per sample, the 1,000 one.
     assert_eq!(c.passes_per_sample, 1);
@@ -380,7 +381,7 @@ fn every_timed_pass_follows_the_same_contenders_own_pass() {
         })
         .collect();
     let cal = cal(1, 6, 1);
-    let g = measure_group(&mut cs, cal, 7).unwrap();
+    let g = measure_group(&mut cs, cal, 7, ColdPrime::default()).unwrap();
     for c in &g.contenders {
         // The first pass of each is cold: it follows null's or another contender's.
         assert_eq!(c.cold_ns_per_op, 20.0, "{}", c.allocator);
@@ -396,11 +397,100 @@ fn a_contender_whose_passes_last_the_minimum_makes_the_counted_passes() {
     for (rounds, warmup) in [(5, 1), (3, 4), (0, 0), (20, 1)] {
         let (c, passes) = scripted(vec![2000]);
         let cal = cal(1000, rounds, warmup);
-        measure_group(&mut [c], cal, 3).unwrap();
+        measure_group(&mut [c], cal, 3, ColdPrime::default()).unwrap();
         assert_eq!(
             passes.get() as u64,
             cal.passes_per_contender(),
             "{rounds} rounds, {warmup} warm-up passes"
         );
     }
+}
+
+/// A contender that notes the thread's minor faults when its cold pass starts.
+struct FaultWatch {
+    heap: bool,
+    at_cold: Rc<std::cell::Cell<Option<u64>>>,
+}
+
+impl Contender for FaultWatch {
+    fn name(&self) -> &str {
+        "watch"
+    }
+    fn ops(&self) -> u64 {
+        10
+    }
+    fn has_heap(&self) -> bool {
+        self.heap
+    }
+    fn pass(&mut self) -> Result<u64, ReplayError> {
+        if self.at_cold.get().is_none() {
+            self.at_cold
+                .set(Some(crate::sys::procfs::thread_minor_faults()));
+        }
+        Ok(100)
+    }
+}
+
+/// Memory is backed just before the cold pass of a contender with a heap, and not before
+/// `null`'s: 128 MiB takes at least 64 faults (2 MiB each with transparent huge pages, 4 KiB
+/// without), where the group's own bookkeeping takes a few.
+#[test]
+fn memory_is_backed_before_the_cold_pass_of_contenders_with_a_heap_only() {
+    let prime = ColdPrime { bytes: 128 << 20 };
+    for heap in [true, false] {
+        let at_cold = Rc::new(std::cell::Cell::new(None));
+        let c = FaultWatch {
+            heap,
+            at_cold: Rc::clone(&at_cold),
+        };
+        let before = crate::sys::procfs::thread_minor_faults();
+        measure_group(
+            &mut [Box::new(c) as Box<dyn Contender>],
+            cal(1, 1, 1),
+            3,
+            prime,
+        )
+        .unwrap();
+        let faults = at_cold.get().unwrap() - before;
+        assert_eq!(faults >= 64, heap, "heap {heap}: {faults} faults");
+    }
+}
+
+#[test]
+fn cold_prime_is_sized_by_the_heap_it_can_serve_and_the_memory_the_stream_took() {
+    const MIB: u64 = 1 << 20;
+    // Twice the peak of live bytes, when the held stream and the available memory allow.
+    let p = ColdPrime::sized(true, true, 2400 * MIB, 600 * MIB, 20_000 * MIB);
+    assert_eq!(p.bytes, 1200 * MIB);
+    // Never more than the replay holds (what it displaced) or a quarter of what is free.
+    assert_eq!(
+        ColdPrime::sized(true, true, 24 * MIB, 600 * MIB, 20_000 * MIB).bytes,
+        24 * MIB
+    );
+    assert_eq!(
+        ColdPrime::sized(true, true, 2400 * MIB, 600 * MIB, 2000 * MIB).bytes,
+        500 * MIB
+    );
+    // Nothing unless asked (validate) and the machine reports free pages.
+    assert_eq!(
+        ColdPrime::sized(false, true, 2400 * MIB, 600 * MIB, 20_000 * MIB),
+        ColdPrime::default()
+    );
+    assert_eq!(
+        ColdPrime::sized(true, false, 2400 * MIB, 600 * MIB, 20_000 * MIB),
+        ColdPrime::default()
+    );
+    // The cell's note says how much, and nothing when nothing was primed.
+    assert!(
+        p.note()
+            .starts_with("; before each cold pass 1200 MiB faulted in and released"),
+        "{}",
+        p.note()
+    );
+    assert!(
+        p.note().contains("reports free pages to its hypervisor"),
+        "{}",
+        p.note()
+    );
+    assert_eq!(ColdPrime::default().note(), "");
 }

@@ -284,6 +284,7 @@ mod tests {
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
                 streamed: None,
+                cold_primed_bytes: None,
             });
         }
         c

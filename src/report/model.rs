@@ -146,6 +146,11 @@ pub struct ThroughputSamples {
     /// (`compare` warns across modes). Absent before 2026-12-06.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streamed: Option<bool>,
+    /// Bytes its process backed before each cold pass (`harness::throughput::ColdPrime`: a
+    /// materialised replay of `run` on a machine that reports free pages to its hypervisor;
+    /// 0 where nothing was). Absent before 2026-12-06, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_primed_bytes: Option<u64>,
 }
 
 impl ThroughputSamples {
@@ -373,6 +378,7 @@ impl RunResults {
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
             streamed: None,
+            cold_primed_bytes: None,
         });
         c
     }

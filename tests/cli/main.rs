@@ -11,6 +11,7 @@
 mod common;
 
 mod cli_allocators;
+mod cli_cold_prime;
 mod cli_consistency;
 mod cli_convert;
 mod cli_engine;

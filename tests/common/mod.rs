@@ -20,6 +20,19 @@ pub fn run_dir(root: &Path) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
+/// A fake sysfs under `root` (read instead of `/sys` where `PYBENCH_FAKE_SYSFS` names it):
+/// one virtio device `id` (`0x0005`: a balloon) with `features` (bit 5: free page
+/// reporting), reporting order 9.
+pub fn fake_sysfs(root: &Path, id: &str, features: &str) {
+    let dev = root.join("bus/virtio/devices/virtio0");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("device"), format!("{id}\n")).unwrap();
+    std::fs::write(dev.join("features"), format!("{features}\n")).unwrap();
+    let p = root.join("module/page_reporting/parameters");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("page_reporting_order"), "9\n").unwrap();
+}
+
 /// `results.json` of the one run folder a command wrote under `root` (its `--out`).
 pub fn results_json(root: &Path) -> serde_json::Value {
     let dir = run_dir(root);

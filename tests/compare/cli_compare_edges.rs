@@ -192,6 +192,7 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
                 streamed: None,
+                cold_primed_bytes: None,
             });
         }
         let last = r.cells.last_mut().unwrap();

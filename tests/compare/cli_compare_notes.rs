@@ -117,6 +117,7 @@ fn runs_that_released_and_held_pymalloc_arenas_between_passes_are_told_apart() {
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
             streamed: None,
+            cold_primed_bytes: None,
         });
     }
     let o = save(&tmp, "older", &older);

@@ -54,6 +54,7 @@ fn paired_run(name: &str, seed: u64, host: f64, own: impl Fn(&str) -> f64) -> Ru
                 warm_faults_per_pass: None,
                 arenas_outside_span: 0,
                 streamed: None,
+                cold_primed_bytes: None,
             };
             let mut c = cell("dicts", a, rep, 1e7, 1.0);
             let ids = [Id::OpsPerSec, Id::LoopNsPerOp];

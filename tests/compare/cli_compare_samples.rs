@@ -38,6 +38,7 @@ fn with_samples(mut r: RunResults, net: f64, offsets: [f64; 3], seed: u64) -> Ru
             warm_faults_per_pass: None,
             arenas_outside_span: 0,
             streamed: None,
+            cold_primed_bytes: None,
         };
         let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
         c.metrics

@@ -290,17 +290,6 @@ fn contenders_run_in_a_fresh_order_each_repetition_and_are_saved_in_the_order_gi
     assert_eq!(saved, want);
 }
 
-/// A fake sysfs under `root`: one virtio device `id` with `features`, reporting order 9.
-fn fake_sysfs(root: &Path, id: &str, features: &str) {
-    let dev = root.join("bus/virtio/devices/virtio0");
-    std::fs::create_dir_all(&dev).unwrap();
-    std::fs::write(dev.join("device"), format!("{id}\n")).unwrap();
-    std::fs::write(dev.join("features"), format!("{features}\n")).unwrap();
-    let p = root.join("module/page_reporting/parameters");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(p.join("page_reporting_order"), "9\n").unwrap();
-}
-
 /// The free page reporting note comes first where the balloon reports, except under `-q`,
 /// whose help promises warnings and errors only (it used to print it anyway); results.json
 /// records reporting either way.
@@ -315,7 +304,7 @@ fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_
     ] {
         let tmp = tempdir("reporting");
         let sys = tmp.join("sys");
-        fake_sysfs(&sys, id, features);
+        common::fake_sysfs(&sys, id, features);
         // The program fails at once (exit 3): the note comes before any run.
         let mut cmd = pybench();
         cmd.env("PYBENCH_FAKE_SYSFS", &sys)
