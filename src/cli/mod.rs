@@ -95,8 +95,8 @@ enum Command {
     /// events, pace, metadata and recorded accounting kept.
     Convert(convert::ConvertArgs),
     /// Join the results folders of a sharded run (`run --shard K/N` on a CI matrix) into one
-    /// run folder; refuses shards whose parameters or machine kind differ, duplicates and
-    /// missing shards (exit 2).
+    /// run folder; refuses shards whose parameters, machine kind, streams or replay mode
+    /// (streamed or from memory) differ, duplicates and missing shards (exit 2).
     Merge(merge::MergeArgs),
     /// The engine's accounting (arenas, churn, heap RSS, unused-pool and quantization bytes)
     /// over a grid of geometries for workloads or traces, cells in parallel; a table, and
