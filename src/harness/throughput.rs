@@ -156,9 +156,10 @@ pub struct Calibration {
 /// allocators' heaps then land on pages it must back again. pymalloc's cold pass on the
 /// 10⁸-event webapp trace took 13.8 – 25.5 ns/event so (median 23.9) against 7.1 – 7.5
 /// streamed, and 6.5 – 7.2 (median 6.65) with this priming against 6.9 – 7.3 streamed (five
-/// alternated pairs each, model-167 Intel, 2026-12-06 11:40 – 11:49, load 1.4 – 1.6). Reported blocks are dropped after ~2 s free, so each contender
-/// gets its own, sized to what its heap can take: twice the stream's peak of live bytes, at
-/// most what the replay holds (what it displaced) and a quarter of the available memory.
+/// alternated pairs each, model-167 Intel, 2026-12-06 11:40 – 11:49, load 1.4 – 1.6).
+/// Reported blocks are dropped after ~2 s free, so each contender gets its own, sized to what
+/// its heap can take: twice the stream's peak of live bytes, at most what the replay holds
+/// (what it displaced) and a quarter of the available memory.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ColdPrime {
     /// Bytes backed before each cold pass (0: none).

@@ -97,8 +97,9 @@ impl PageReporting {
 /// own fault and no more. 4 KiB pages escape the hypervisor's cost only while the guest has
 /// unreported fragments to serve them from: a process that has just taken gigabytes (a
 /// materialised stream) has used those up, and its next 4 KiB pages cost 3 – 4× as much
-/// (README "Cold passes on a machine that reports free pages"). The harness does this, untimed, before a cold pass whose heap would
-/// otherwise land on memory the hypervisor had dropped ([`crate::harness::throughput`]).
+/// (README "Cold passes on a machine that reports free pages"). The harness does this,
+/// untimed, before a cold pass whose heap would otherwise land on memory the hypervisor had
+/// dropped ([`crate::harness::throughput`]).
 pub fn back_free_memory(bytes: u64) -> std::io::Result<()> {
     const PAGE: usize = 4096;
     let len = usize::try_from(bytes).map_err(std::io::Error::other)?;

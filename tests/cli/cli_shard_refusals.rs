@@ -1,6 +1,7 @@
 //! CLI tests of what `merge` refuses: shards measured with other parameters, on another kind
 //! of machine, of other streams or replayed in other modes, duplicated, overlapping or
-//! missing, interrupted, and an existing output folder. They reuse `cli_shard`'s grid, run once per test binary.
+//! missing, interrupted, and an existing output folder. They reuse `cli_shard`'s grid, run
+//! once per test binary.
 
 use super::cli_shard::{
     cells, copy_dir, grid, json, merge_ok, refused, run_with, shard_paths, GRID, N,
