@@ -8,13 +8,13 @@
 //!
 //! A diagnosis, not a figure of `run`: medians of `PASSES` passes per trial.
 //!
-//! Run: `cargo run --release --example additivity -- [WORKLOAD] [TRIALS] [BUSY]`
+//! Run: `cargo run --release --example additivity -- [WORKLOAD] [TRIALS] [BUSY] [ALLOCATORS]`
+//! (ALLOCATORS: comma-separated, as `run -a` names them; `null,pymalloc` by default).
 
-use pybench::alloc::{Allocator, NullAllocator, PymallocAllocator};
+use pybench::alloc::{AllocOptions, Allocator, AllocatorSpec, AllocatorVisitor};
 use pybench::harness::compact::CompactStream;
 use pybench::harness::replay::Touch;
 use pybench::harness::throughput::{Bench, Contender};
-use pybench::pymalloc::Preset;
 use pybench::stats::median;
 use std::hint::black_box;
 use std::rc::Rc;
@@ -89,44 +89,68 @@ fn chain_alone(events: usize, steps: u32) -> f64 {
     median(&v).unwrap_or(f64::NAN)
 }
 
+/// Builds a contender replaying `stream` with the visited allocator, wrapped in [`Busy`]
+/// when `steps` is given.
+struct Build {
+    name: String,
+    stream: Rc<CompactStream>,
+    steps: Option<u32>,
+}
+
+impl AllocatorVisitor for Build {
+    type Output = std::io::Result<Box<dyn Contender>>;
+    fn visit<A: Allocator + 'static>(self, a: A) -> Self::Output {
+        Ok(match self.steps {
+            None => Box::new(Bench::new(&self.name, a, self.stream)?),
+            Some(steps) => {
+                let busy = Busy { a, acc: 1, steps };
+                Box::new(Bench::new(
+                    &format!("busy({})", self.name),
+                    busy,
+                    self.stream,
+                )?)
+            }
+        })
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "dicts".to_string());
     let trials: u32 = args.next().map_or(Ok(5), |t| t.parse())?;
     let steps: u32 = args.next().map_or(Ok(4), |t| t.parse())?;
+    let names = args.next().unwrap_or_else(|| "null,pymalloc".to_string());
     let events = common::events_311(&workload)?;
     let plain = Rc::new(CompactStream::compile(&events, false, Touch::Header)?);
     let raw = Rc::new(CompactStream::compile(&events, true, Touch::Header)?);
-    let engine = || PymallocAllocator::from_preset(Preset::Cpython311);
-    let mut contenders: Vec<Box<dyn Contender>> = vec![
-        Box::new(Bench::new(
-            "null",
-            NullAllocator::new()?,
-            Rc::clone(&plain),
-        )?),
-        Box::new(Bench::new(
-            "busy(null)",
-            Busy {
-                a: NullAllocator::new()?,
-                acc: 1,
-                steps,
-            },
-            Rc::clone(&plain),
-        )?),
-        Box::new(Bench::new("pymalloc", engine(), Rc::clone(&raw))?),
-        Box::new(Bench::new(
-            "busy(pymalloc)",
-            Busy {
-                a: engine(),
-                acc: 1,
-                steps,
-            },
-            Rc::clone(&raw),
-        )?),
-    ];
+    // Each allocator, then the same with the chain: pairs side by side.
+    let mut contenders: Vec<Box<dyn Contender>> = Vec::new();
+    for name in names.split(',') {
+        let spec: AllocatorSpec = name.parse()?;
+        let stream = if spec.is_pymalloc_like() {
+            &raw
+        } else {
+            &plain
+        };
+        for busy in [None, Some(steps)] {
+            let build = Build {
+                name: name.to_string(),
+                stream: Rc::clone(stream),
+                steps: busy,
+            };
+            contenders.push(spec.visit(&AllocOptions::default(), build)??);
+        }
+    }
     let ops = contenders[0].ops() as usize;
-    println!("# {workload}: {ops} allocator events; {steps} chain steps per call; ns/event, medians of {PASSES} passes");
-    println!("trial  chain  null  busy(null)  pymalloc  busy(pymalloc)  Δnull  Δpymalloc");
+    println!(
+        "# {workload}: {ops} allocator events; {steps} chain steps per call; ns/event, medians \
+         of {PASSES} passes; per allocator: alone, with the chain, and what the chain added"
+    );
+    let header: Vec<String> = names
+        .split(',')
+        .map(|n| format!("{n} (+chain, Δ)"))
+        .collect();
+    println!("trial  chain alone  {}", header.join("  "));
     for c in contenders.iter_mut() {
         c.pass().map_err(|e| anyhow::anyhow!("{e}"))?; // cold, untimed
     }
@@ -134,24 +158,18 @@ fn main() -> anyhow::Result<()> {
         let mut samples = vec![Vec::with_capacity(PASSES); contenders.len()];
         for _ in 0..PASSES {
             for (c, s) in contenders.iter_mut().zip(samples.iter_mut()) {
-                c.pass().map_err(|e| anyhow::anyhow!("{e}"))?;
+                c.pass().map_err(|e| anyhow::anyhow!("{e}"))?; // switch-in, untimed
                 s.push(c.pass().map_err(|e| anyhow::anyhow!("{e}"))? as f64 / ops as f64);
             }
         }
-        let m: Vec<f64> = samples
-            .iter()
+        let m: Vec<f64> = (samples.iter())
             .map(|s| median(s).unwrap_or(f64::NAN))
             .collect();
+        let cells: Vec<String> = (m.chunks(2))
+            .map(|p| format!("{:.2} ({:.2}, {:+.2})", p[0], p[1], p[1] - p[0]))
+            .collect();
         let chain = chain_alone(ops, steps);
-        println!(
-            "{trial:>5}  {chain:.2}  {:.2}  {:.2}  {:.2}  {:.2}  {:.2}  {:.2}",
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[1] - m[0],
-            m[3] - m[2]
-        );
+        println!("{trial:>5}  {chain:.2}  {}", cells.join("  "));
     }
     Ok(())
 }
