@@ -106,28 +106,13 @@ pub fn back_free_memory(bytes: u64) -> std::io::Result<()> {
     if len == 0 {
         return Ok(());
     }
-    // SAFETY: a fresh private anonymous mapping, written only inside its length and unmapped
-    // before return; nothing else holds it.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        let base = p.cast::<u8>();
-        for off in (0..len).step_by(PAGE) {
-            base.add(off).write_volatile(1);
-        }
-        if libc::munmap(p, len) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+    let base = super::mem::reserve(len).ok_or_else(std::io::Error::last_os_error)?;
+    for off in (0..len).step_by(PAGE) {
+        // SAFETY: inside the mapping just made, which nothing else holds.
+        unsafe { base.as_ptr().add(off).write_volatile(1) };
     }
+    // SAFETY: exactly the mapping made above, no longer used.
+    unsafe { super::mem::unmap(base, len) };
     Ok(())
 }
 
