@@ -54,7 +54,7 @@ pub use caveats::{
 };
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
-pub use streams::{replay_modes, stream_warnings};
+pub use streams::{mode_word, replay_modes, stream_warnings};
 
 pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,

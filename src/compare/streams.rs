@@ -1,7 +1,7 @@
 //! What `compare` says of the streams two runs replayed: whether they were the same events,
 //! and whether they reached the loop the same way (streamed or held in memory).
 
-use crate::report::model::RunResults;
+use crate::report::model::{RunResults, ThroughputSamples};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One warning per workload whose throughput processes streamed their events in one run and
@@ -12,31 +12,26 @@ use std::collections::{BTreeMap, BTreeSet};
 /// replay hides that wait: net figures then differ by a few per cent for that reason alone.
 /// Silent where either run did not record how it replayed (results before 2026-12-06).
 pub fn replay_mode_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
-    let (b, c) = (replay_modes(baseline), replay_modes(current));
-    b.iter()
-        .filter_map(|(w, mb)| {
-            let mc = c.get(w)?;
-            (mb != mc).then(|| {
-                format!(
-                    "warning: {w}: the baseline replayed its events {} and the current run {} \
-                     (--stream): `null` reads streamed events faster, so net figures differ by a \
-                     few per cent for that reason alone; compare runs of one mode",
-                    mode_words(mb),
-                    mode_words(mc)
-                )
-            })
-        })
-        .collect()
+    per_workload_differences(
+        replay_modes(baseline),
+        replay_modes(current),
+        |w, mb, mc| {
+            format!(
+                "warning: {w}: the baseline replayed its events {} and the current run {} \
+             (--stream): `null` reads streamed events faster, so net figures differ by a few \
+             per cent for that reason alone; compare runs of one mode",
+                mode_words(mb),
+                mode_words(mc)
+            )
+        },
+    )
 }
 
-/// Per workload, how its throughput cells replayed: streamed (`true`), from memory, or both.
+/// Per workload, how its throughput cells replayed: streamed (`true`), from memory, or both;
+/// workloads none of whose cells recorded it (results before 2026-12-06) are left out.
 pub fn replay_modes(r: &RunResults) -> BTreeMap<&str, BTreeSet<bool>> {
-    let mut modes = BTreeMap::<&str, BTreeSet<bool>>::new();
-    for c in &r.cells {
-        if let Some(s) = c.throughput.as_ref().and_then(|t| t.streamed) {
-            modes.entry(c.workload.as_str()).or_default().insert(s);
-        }
-    }
+    let mut modes = per_workload(r, |m: &mut BTreeSet<bool>, t| m.extend(t.streamed));
+    modes.retain(|_, m| !m.is_empty());
     modes
 }
 
@@ -47,47 +42,65 @@ pub fn replay_modes(r: &RunResults) -> BTreeMap<&str, BTreeSet<bool>> {
 /// workload's `cold_ns_per_op` rows differ for that reason. Silent where neither primed
 /// (a run from before the change reads as not primed).
 pub fn cold_prime_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
-    let (b, c) = (primed(baseline), primed(current));
-    b.iter()
-        .filter_map(|(w, pb)| {
-            let pc = c.get(w)?;
-            (pb != pc).then(|| {
-                let side = |p: bool| {
-                    if p {
-                        "had memory backed first"
-                    } else {
-                        "did not"
-                    }
-                };
-                format!(
-                    "warning: {w}: the baseline's cold passes {} and the current run's {} (a \
-                     machine that reports free pages to its hypervisor; README \"Cold passes on \
-                     a machine that reports free pages\"): its cold_ns_per_op rows differ for \
-                     that reason",
-                    side(*pb),
-                    side(*pc)
-                )
-            })
-        })
-        .collect()
+    // Whether any of a workload's throughput processes backed memory first.
+    let primed = |r| per_workload(r, |p: &mut bool, t| *p |= t.cold_primed_bytes > Some(0));
+    per_workload_differences(primed(baseline), primed(current), |w, pb, pc| {
+        let side = |p: bool| {
+            if p {
+                "had memory backed first"
+            } else {
+                "did not"
+            }
+        };
+        format!(
+            "warning: {w}: the baseline's cold passes {} and the current run's {} (a machine \
+             that reports free pages to its hypervisor; README \"Cold passes on a machine that \
+             reports free pages\"): its cold_ns_per_op rows differ for that reason",
+            side(*pb),
+            side(*pc)
+        )
+    })
 }
 
-/// Per workload with throughput cells, whether any of its processes backed memory before
-/// their cold passes.
-fn primed(r: &RunResults) -> BTreeMap<&str, bool> {
-    let mut out = BTreeMap::<&str, bool>::new();
+/// Folds each workload's throughput samples into one value with `add`.
+fn per_workload<'a, T: Default>(
+    r: &'a RunResults,
+    mut add: impl FnMut(&mut T, &ThroughputSamples),
+) -> BTreeMap<&'a str, T> {
+    let mut out = BTreeMap::<&str, T>::new();
     for c in &r.cells {
         if let Some(t) = &c.throughput {
-            *out.entry(c.workload.as_str()).or_default() |= t.cold_primed_bytes.unwrap_or(0) > 0;
+            add(out.entry(c.workload.as_str()).or_default(), t);
         }
     }
     out
 }
 
+/// `say(workload, baseline's, current's)` for every workload both runs have whose values
+/// differ.
+fn per_workload_differences<T: PartialEq>(
+    b: BTreeMap<&str, T>,
+    c: BTreeMap<&str, T>,
+    say: impl Fn(&str, &T, &T) -> String,
+) -> Vec<String> {
+    (b.iter())
+        .filter_map(|(w, vb)| c.get(w).filter(|vc| *vc != vb).map(|vc| say(w, vb, vc)))
+        .collect()
+}
+
+/// How a process got its events, as the warnings say it.
+pub fn mode_word(streamed: bool) -> &'static str {
+    if streamed {
+        "streamed"
+    } else {
+        "from memory"
+    }
+}
+
 fn mode_words(m: &BTreeSet<bool>) -> &'static str {
     match (m.contains(&true), m.contains(&false)) {
-        (true, false) => "streamed",
-        (false, true) => "from memory",
+        (true, false) => mode_word(true),
+        (false, true) => mode_word(false),
         _ => "streamed in some processes and from memory in others",
     }
 }

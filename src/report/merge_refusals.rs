@@ -3,7 +3,7 @@
 //! reads the shards only; nothing is written until all have passed.
 
 use super::Part;
-use crate::compare::replay_modes;
+use crate::compare::{mode_word, replay_modes};
 use crate::report::model::{RunResults, StreamIds};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -128,14 +128,6 @@ pub(super) fn same_replay_modes(parts: &[Part]) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn mode_word(streamed: bool) -> &'static str {
-    if streamed {
-        "streamed"
-    } else {
-        "from memory"
-    }
 }
 
 /// `field (a vs b)` for every field of two serialisable records that differs; where both
