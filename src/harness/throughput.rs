@@ -97,7 +97,8 @@ pub struct GroupSamples {
     /// How the events reached the loop: materialised or streamed, and why.
     #[serde(default)]
     pub replay: String,
-    /// What a streamed replay held in memory (added to `replay`).
+    /// What the replay held in memory (streamed) or backed before its cold passes
+    /// (materialised, [`ColdPrime::note`]): added to `replay`.
     #[serde(skip)]
     pub replay_detail: String,
     /// Bytes backed before each cold pass of an allocator with a heap ([`ColdPrime`]).

@@ -416,6 +416,10 @@ impl<A: Allocator> Contender for StreamBench<A> {
         &self.name
     }
 
+    fn has_heap(&self) -> bool {
+        self.a.has_heap()
+    }
+
     fn ops(&self) -> u64 {
         self.ops
     }
