@@ -63,10 +63,10 @@ pub fn cold_prime_warnings(baseline: &RunResults, current: &RunResults) -> Vec<S
 }
 
 /// Folds each workload's throughput samples into one value with `add`.
-fn per_workload<'a, T: Default>(
-    r: &'a RunResults,
+fn per_workload<T: Default>(
+    r: &RunResults,
     mut add: impl FnMut(&mut T, &ThroughputSamples),
-) -> BTreeMap<&'a str, T> {
+) -> BTreeMap<&str, T> {
     let mut out = BTreeMap::<&str, T>::new();
     for c in &r.cells {
         if let Some(t) = &c.throughput {
