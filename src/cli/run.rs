@@ -1,5 +1,5 @@
 //! `pybench run`: workloads × allocators × repetitions, each cell in its own process; results
-//! in `results/<timestamp>-<label>/` rewritten after every cell, and a table at the end.
+//! in `results/<timestamp>-<label>/` rewritten as cells are measured, and a table at the end.
 
 use super::output::{self, OutputArgs};
 use crate::alloc::{AllocOptions, AllocatorSpec};

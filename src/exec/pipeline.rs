@@ -183,7 +183,7 @@ fn replay_trace(
         throughput: Some(calibration),
         memory_repetitions: None,
     };
-    let outcome = runner::run_and_save(&plan, store, results, |_| {})?;
+    let outcome = runner::run_and_save(&plan, store, results)?;
     let replayed = replays.into_iter().flatten().collect();
     Ok((replayed, pairing, outcome == Outcome::Interrupted))
 }

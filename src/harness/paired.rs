@@ -84,6 +84,16 @@ impl ThroughputBatch {
         self.key.as_ref() == Some(&key(spec))
     }
 
+    /// A batch that covers `spec`'s stream and holds no samples: the runner's tests measure
+    /// nothing.
+    #[cfg(test)]
+    pub(super) fn stand_in(spec: &CellSpec) -> Self {
+        ThroughputBatch {
+            key: Some(key(spec)),
+            ..Self::default()
+        }
+    }
+
     /// Measures the leading cells of `cells` that share the first one's stream.
     pub fn measure(cells: &[CellSpec], cal: Calibration, timeout: Duration) -> Self {
         let k = key(&cells[0]);

@@ -225,7 +225,7 @@ impl Plan {
     }
 
     /// Measures every (workload, repetition)'s throughput in one shared process and every
-    /// allocator's memory and latency in its own, saving the results after each cell; with
+    /// allocator's memory and latency in its own, saving the results before each measurement; with
     /// `--precision`, then more throughput processes where the answer (relative to
     /// `reference`, `--reference`) is still wider than asked.
     pub fn run(
@@ -243,7 +243,6 @@ impl Plan {
             &self.runner_plan(self.cells.clone(), progress),
             store,
             results,
-            |_| {},
         )?;
         match self.precision {
             Some(p) if outcome == Outcome::Completed => super::precision::measure_until_precise(

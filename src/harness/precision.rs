@@ -63,7 +63,6 @@ pub fn measure_until_precise(
             &plan.runner_plan(interleave(plan, &batches), progress),
             store,
             results,
-            |_| {},
         )?;
         if outcome != Outcome::Completed {
             return Ok(outcome);

@@ -78,12 +78,74 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Runs the plan; `on_result` is called after every cell (to save it). Progress lines number
-/// repetitions as the results files do, from 0. An error from it
-/// stops the run before the next cell: measuring what cannot be kept only wastes the time.
-pub fn run(
+/// Where [`run`] puts its cells. `keep` takes each finished cell; `settle` makes every cell
+/// kept so far durable, and `run` calls it before anything that takes time (a throughput or
+/// cell process) and when it stops, so a crash, a kill or Ctrl-C during a measurement never
+/// loses a cell measured before it. Cells that need no process of their own (`null` beside
+/// allocators, throughput-only repetitions) come in runs of a dozen or more at once: saving
+/// after each rewrote the whole results folder that many times (a default `run -w
+/// dicts,json,webapp` saved 422 times, 1.5 GB for a 7 MB `results.json`, 2026-12-06).
+pub trait CellSink {
+    fn keep(&mut self, cell: CellResult);
+    /// An error stops the run before its next measurement.
+    fn settle(&mut self) -> anyhow::Result<()>;
+}
+
+/// How [`run`] measures: in child processes ([`ChildProcesses`]), or, in the tests, by a
+/// stand-in that records the order of steps.
+trait Measure {
+    /// The throughput samples of the leading cells of `cells` that share a stream.
+    fn throughput(
+        &mut self,
+        cells: &[CellSpec],
+        cal: Calibration,
+        timeout: Duration,
+    ) -> ThroughputBatch;
+    /// One cell's memory and latency, in its own process.
+    fn cell(&mut self, spec: &CellSpec, timeout: Duration) -> CellResult;
+}
+
+/// The real measurements: a process per throughput group and per cell.
+struct ChildProcesses;
+
+impl Measure for ChildProcesses {
+    fn throughput(
+        &mut self,
+        cells: &[CellSpec],
+        cal: Calibration,
+        timeout: Duration,
+    ) -> ThroughputBatch {
+        ThroughputBatch::measure(cells, cal, timeout)
+    }
+
+    fn cell(&mut self, spec: &CellSpec, timeout: Duration) -> CellResult {
+        run_cell(spec, timeout)
+    }
+}
+
+/// Runs the plan, handing every cell to `sink`. Progress lines number repetitions as the
+/// results files do, from 0. An error from the sink stops the run before the next
+/// measurement: measuring what cannot be kept only wastes the time.
+pub fn run(plan: &Plan, sink: &mut dyn CellSink) -> anyhow::Result<Outcome> {
+    run_measured(plan, sink, &mut ChildProcesses)
+}
+
+/// [`run`] with its measurements made by `measure`.
+fn run_measured(
     plan: &Plan,
-    mut on_result: impl FnMut(CellResult) -> anyhow::Result<()>,
+    sink: &mut dyn CellSink,
+    measure: &mut dyn Measure,
+) -> anyhow::Result<Outcome> {
+    let outcome = run_with(plan, sink, measure)?;
+    sink.settle()?;
+    Ok(outcome)
+}
+
+/// [`run_measured`]'s loop; leaves the cells after the last measurement unsettled.
+fn run_with(
+    plan: &Plan,
+    sink: &mut dyn CellSink,
+    measure: &mut dyn Measure,
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let total = plan.cells.len();
@@ -92,6 +154,9 @@ pub fn run(
         .iter()
         .all(|c| c.allocator == crate::alloc::AllocatorSpec::Null);
     let progress = plan.progress && std::io::stderr().is_terminal();
+    // Before a measurement: the cells so far saved, or the run stops on its progress line's end.
+    let settle =
+        |sink: &mut dyn CellSink| sink.settle().inspect_err(|_| end_progress_line(progress));
     let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {
         if interrupted() {
@@ -99,6 +164,7 @@ pub fn run(
         }
         if let Some(cal) = plan.throughput {
             if !throughput.covers(spec) {
+                settle(sink)?;
                 if progress {
                     crate::stderr_text!(
                         "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
@@ -107,7 +173,7 @@ pub fn run(
                         spec.workload
                     );
                 }
-                throughput = ThroughputBatch::measure(&plan.cells[i..], cal, plan.timeout);
+                throughput = measure.throughput(&plan.cells[i..], cal, plan.timeout);
                 if interrupted() {
                     return Ok(Outcome::Interrupted);
                 }
@@ -125,7 +191,13 @@ pub fn run(
                 eta
             );
         }
-        let mut result = cell_result(plan, spec, harness_only);
+        let mut result = match cell_without_process(plan, spec, harness_only) {
+            Some(cell) => cell,
+            None => {
+                settle(sink)?;
+                measure.cell(spec, plan.timeout)
+            }
+        };
         if plan.throughput.is_some() {
             throughput.attach(&mut result);
         }
@@ -133,10 +205,7 @@ pub fn run(
             end_progress_line(progress);
             return Ok(Outcome::Interrupted);
         }
-        if let Err(e) = on_result(result) {
-            end_progress_line(progress);
-            return Err(e);
-        }
+        sink.keep(result);
     }
     if progress {
         crate::stderr_text!("\r\x1b[2K");
@@ -144,21 +213,29 @@ pub fn run(
     Ok(Outcome::Completed)
 }
 
-/// What cell `spec` measures besides its throughput samples (attached by the caller): its
-/// own process's memory and latency cell, or, once the memory repetitions are done, a cell
-/// of throughput alone. Beside allocators, null's figures are its throughput samples alone;
-/// measured alone, its memory cell is the harness's own (RSS, and the stream's fingerprint).
-fn cell_result(plan: &Plan, spec: &CellSpec, harness_only: bool) -> CellResult {
+/// The cell `spec` yields without a process of its own, if it needs none: beside
+/// allocators, null's figures are its throughput samples alone; once the memory
+/// repetitions are done, a cell of throughput alone. (Measured alone, `null`'s memory cell
+/// is the harness's own: RSS, and the stream's fingerprint.)
+fn cell_without_process(plan: &Plan, spec: &CellSpec, harness_only: bool) -> Option<CellResult> {
     let throughput_only = plan
         .memory_repetitions
         .is_some_and(|m| spec.repetition >= m);
     let null_beside_others = spec.allocator == crate::alloc::AllocatorSpec::Null && !harness_only;
     if plan.throughput.is_some() && null_beside_others {
-        CellResult::new(&spec.workload, "null", spec.repetition, CellKind::Replay)
+        Some(CellResult::new(
+            &spec.workload,
+            "null",
+            spec.repetition,
+            CellKind::Replay,
+        ))
     } else if plan.throughput.is_some() && throughput_only {
-        throughput_only_cell(spec, plan.memory_repetitions.unwrap_or(0))
+        Some(throughput_only_cell(
+            spec,
+            plan.memory_repetitions.unwrap_or(0),
+        ))
     } else {
-        run_cell(spec, plan.timeout)
+        None
     }
 }
 
@@ -169,27 +246,59 @@ fn end_progress_line(progress: bool) {
     }
 }
 
-/// Runs the plan, adding every cell to `results` (after `adjust`) and saving them after each
-/// one, so a crash or Ctrl-C keeps what was measured. If the results cannot be saved (a full
-/// disk, a removed directory) the run stops there, before the next cell, with that error;
-/// the files already in place are the last complete save.
+/// Keeps each cell in `results` and saves them all to `store` when the run settles
+/// ([`CellSink`]). If they cannot be saved (a full disk, a removed directory) the run stops
+/// there, before its next measurement, with that error; the files already in place are the
+/// last complete save.
+pub struct SavingSink<'a> {
+    store: &'a ResultsStore,
+    results: &'a mut RunResults,
+    /// The plan's cells, for the error message.
+    total: usize,
+    unsaved: usize,
+}
+
+impl<'a> SavingSink<'a> {
+    pub fn new(store: &'a ResultsStore, results: &'a mut RunResults, total: usize) -> Self {
+        SavingSink {
+            store,
+            results,
+            total,
+            unsaved: 0,
+        }
+    }
+}
+
+impl CellSink for SavingSink<'_> {
+    fn keep(&mut self, cell: CellResult) {
+        self.results.cells.push(cell);
+        self.unsaved += 1;
+    }
+
+    fn settle(&mut self) -> anyhow::Result<()> {
+        if self.unsaved == 0 {
+            return Ok(());
+        }
+        self.store.save(self.results).with_context(|| {
+            format!(
+                "results could not be saved after cell {} of {}; stopped there",
+                self.results.cells.len(),
+                self.total
+            )
+        })?;
+        self.unsaved = 0;
+        Ok(())
+    }
+}
+
+/// Runs the plan, adding every cell to `results` and saving them before each measurement
+/// that follows a new cell and at the end ([`SavingSink`]).
 pub fn run_and_save(
     plan: &Plan,
     store: &ResultsStore,
     results: &mut RunResults,
-    mut adjust: impl FnMut(&mut CellResult),
 ) -> anyhow::Result<Outcome> {
-    let total = plan.cells.len();
-    run(plan, |mut cell| {
-        adjust(&mut cell);
-        results.cells.push(cell);
-        store.save(results).with_context(|| {
-            format!(
-                "results could not be saved after cell {} of {total}; stopped there",
-                results.cells.len()
-            )
-        })
-    })
+    run(plan, &mut SavingSink::new(store, results, plan.cells.len()))
 }
 
 /// A cell of a repetition past the memory ones: its throughput samples come from the shared
@@ -338,6 +447,156 @@ fn is_backtrace_line(l: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::cell::CellOptions;
+    use crate::trace::Source;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// What the runner did, in order: a measurement (`T dicts 0`: throughput of dicts,
+    /// repetition 0; `C system 0`: a cell's process), a cell kept (`K`), a save (`S 3`: of
+    /// three cells kept since the last).
+    type Log = Rc<RefCell<Vec<String>>>;
+
+    struct StandIn(Log);
+    impl Measure for StandIn {
+        fn throughput(
+            &mut self,
+            cells: &[CellSpec],
+            _: Calibration,
+            _: Duration,
+        ) -> ThroughputBatch {
+            let c = &cells[0];
+            self.0
+                .borrow_mut()
+                .push(format!("T {} {}", c.workload, c.repetition));
+            ThroughputBatch::stand_in(c)
+        }
+        fn cell(&mut self, spec: &CellSpec, _: Duration) -> CellResult {
+            self.0
+                .borrow_mut()
+                .push(format!("C {} {}", spec.allocator, spec.repetition));
+            CellResult::new(
+                &spec.workload,
+                &spec.allocator.name(),
+                spec.repetition,
+                CellKind::Replay,
+            )
+        }
+    }
+
+    struct Logging {
+        log: Log,
+        unsaved: usize,
+    }
+    impl CellSink for Logging {
+        fn keep(&mut self, _: CellResult) {
+            self.log.borrow_mut().push("K".into());
+            self.unsaved += 1;
+        }
+        fn settle(&mut self) -> anyhow::Result<()> {
+            if self.unsaved > 0 {
+                self.log.borrow_mut().push(format!("S {}", self.unsaved));
+                self.unsaved = 0;
+            }
+            Ok(())
+        }
+    }
+
+    /// `run`'s plan for `workloads` × (`null` and `allocators`) × `reps`, memory in the first
+    /// three repetitions.
+    fn plan(workloads: &[&str], allocators: &[&str], reps: u32) -> Plan {
+        let mut cells = Vec::new();
+        for rep in 0..reps {
+            for w in workloads {
+                let source = Source::load(w).unwrap();
+                for a in std::iter::once(&"null").chain(allocators) {
+                    let a = a.parse().unwrap();
+                    cells.push(CellSpec::new(&source, a, rep, &CellOptions::default()));
+                }
+            }
+        }
+        Plan {
+            cells,
+            timeout: Duration::from_secs(1),
+            progress: false,
+            throughput: Some(Calibration::DEFAULT),
+            memory_repetitions: Some(MEMORY_REPETITIONS),
+        }
+    }
+
+    #[test]
+    fn every_kept_cell_is_saved_before_the_next_measurement_and_runs_of_them_once() {
+        let plan = plan(&["dicts", "json"], &["system", "jemalloc"], 5);
+        let log = Log::default();
+        let mut sink = Logging {
+            log: log.clone(),
+            unsaved: 0,
+        };
+        let outcome = run_measured(&plan, &mut sink, &mut StandIn(log.clone())).unwrap();
+        assert_eq!(outcome, Outcome::Completed);
+        let log = log.take();
+        let count = |p: &str| log.iter().filter(|l| l.starts_with(p)).count();
+        // Ten throughput groups (two workloads × five repetitions); a process for each
+        // allocator's cell in the three memory repetitions only (null's come from its group).
+        assert_eq!(count("T "), 10);
+        assert_eq!(count("C "), 2 * 2 * 3);
+        assert!(!log.contains(&"C null 0".to_string()), "{log:?}");
+        assert_eq!(count("K"), 30);
+        let mut unsaved = 0;
+        for (i, step) in log.iter().enumerate() {
+            match &step[..1] {
+                "K" => unsaved += 1,
+                "S" => {
+                    assert_eq!(step, &format!("S {unsaved}"));
+                    unsaved = 0;
+                }
+                _ => assert_eq!(unsaved, 0, "{step} (step {i}) with cells unsaved: {log:?}"),
+            }
+        }
+        assert_eq!(unsaved, 0, "the last cells saved at the end: {log:?}");
+        // One save per measurement that follows new cells, and the last: the run's first
+        // measurement has nothing before it.
+        assert_eq!(count("S "), 10 + 12 - 1 + 1);
+        // The throughput-only repetitions' groups (null, system, jemalloc) go in one save.
+        assert!(log.contains(&"S 3".to_string()), "{log:?}");
+    }
+
+    #[test]
+    fn the_saving_sink_writes_only_when_a_cell_is_new() {
+        let root = std::env::temp_dir().join(format!("pybench-sink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = ResultsStore::create(&root, "run").unwrap();
+        let json = store.dir().join("results.json");
+        let cells = |n: usize| {
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+            assert_eq!(v["cells"].as_array().unwrap().len(), n);
+        };
+        let mut results = RunResults::of_cells(Vec::new());
+        let mut sink = SavingSink::new(&store, &mut results, 4);
+        let cell = |a: &str| CellResult::new("dicts", a, 0, CellKind::Replay);
+        sink.keep(cell("null"));
+        sink.keep(cell("system"));
+        assert!(!json.exists(), "kept, not yet saved");
+        sink.settle().unwrap();
+        cells(2);
+        std::fs::remove_file(&json).unwrap();
+        sink.settle().unwrap();
+        assert!(!json.exists(), "nothing new: nothing written");
+        sink.keep(cell("jemalloc"));
+        sink.settle().unwrap();
+        cells(3);
+        // A save that fails names the cells kept and the plan's total.
+        std::fs::remove_dir_all(store.dir()).unwrap();
+        sink.keep(cell("mimalloc"));
+        let err = format!("{:#}", sink.settle().unwrap_err());
+        assert!(
+            err.starts_with("results could not be saved after cell 4 of 4; stopped there: "),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn the_eta_follows_the_steps_done() {

@@ -1,5 +1,6 @@
-//! The results directory `results/<utc-timestamp>-<label>/`, rewritten after every cell so a
-//! crash or Ctrl-C keeps what was measured (design.md §5).
+//! The results directory `results/<utc-timestamp>-<label>/`, rewritten before each
+//! measurement that follows a new cell (`harness::runner::SavingSink`) so a crash or Ctrl-C
+//! keeps what was measured (design.md §5).
 
 use super::export::{Csv, Exporter, Json, Markdown};
 use super::model::RunResults;
