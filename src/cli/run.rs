@@ -39,9 +39,16 @@ pub struct RunArgs {
     allocators: Vec<String>,
     /// Repetitions: throughput processes per workload, each with its own address layout (the
     /// verdict's 95 % intervals run over them, so more narrow them most); memory and latency
-    /// are measured in the first 3. The default is pyperf's: 20 processes of 3 samples.
+    /// are measured in the first --memory-repetitions. The default is pyperf's: 20 processes
+    /// of 3 samples.
     #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     repetitions: u32,
+    /// How many of the first repetitions also measure memory (RSS, fragmentation) and latency,
+    /// each allocator in a process of its own. 3 give RSS to a page or so; for `compare` to
+    /// call a latency or counter change significant it needs 4 or more in both runs (a rank
+    /// test over 3 + 3 figures cannot reach p < 0.05). At most -r. [default: 3, or -r if fewer]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    memory_repetitions: Option<u32>,
     /// Measure until the answer is this precise: after the -r processes, more throughput
     /// processes for each workload whose ratios to the reference have a 95 % interval wider
     /// than ±PCT %, as many as their scatter says they need (at most doubling a workload's
@@ -157,6 +164,20 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--memory-repetitions`, or its default when fewer repetitions are asked for.
+    fn memory_repetitions(&self) -> anyhow::Result<u32> {
+        let default = crate::harness::runner::MEMORY_REPETITIONS;
+        match self.memory_repetitions {
+            None => Ok(default.min(self.repetitions)),
+            Some(m) if m > self.repetitions => anyhow::bail!(
+                "--memory-repetitions {m} is more than the {} repetition(s) asked for (-r); \
+                 memory and latency are measured in the first repetitions",
+                self.repetitions
+            ),
+            Some(m) => Ok(m),
+        }
+    }
+
     /// The request these arguments make (called once `--trace` has joined `--workload`).
     fn request(&self) -> anyhow::Result<RunRequest> {
         // Parsed here rather than by clap so a bad K/N is one line, like every other bad input.
@@ -165,6 +186,7 @@ impl RunArgs {
             workloads: self.workload.clone(),
             allocators: AllocatorSpec::parse_list(&self.allocators)?,
             repetitions: self.repetitions,
+            memory_repetitions: self.memory_repetitions()?,
             cell: CellOptions {
                 overrides: Overrides {
                     python: self.python,

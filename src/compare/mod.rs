@@ -381,8 +381,9 @@ fn repetition_note(rows: &[Row], alpha: f64) -> Option<String> {
         format!(
             "with {nb} and {nc} repetitions the smallest p-value the rank test can give is \
              {min_p:.3} ≥ α = {alpha}: rank-tested rows (latency, counters, throughput without \
-             per-pass samples) cannot be significant; record more repetitions (5 or more per \
-             side)"
+             per-pass samples) cannot be significant, and are not listed unless --all-rows; \
+             record 4 or more a side (`run` measures latency and memory in its first \
+             --memory-repetitions, 3 by default, however many -r)"
         )
     })
 }

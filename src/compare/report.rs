@@ -1,7 +1,7 @@
 //! The comparison as a Markdown table (for people and `$GITHUB_STEP_SUMMARY`), tidy CSV or
 //! JSON (for tools).
 
-use super::verdict::unjudged_tail;
+use super::verdict::{beyond_reach, unjudged_tail};
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::digits::threshold_pct;
 use crate::report::export::csv_io;
@@ -141,17 +141,26 @@ pub enum Rows {
 }
 
 /// "40 unchanged, 2 not significant (within the threshold)".
-fn hidden_summary(hidden: &[&Row]) -> String {
+fn hidden_summary(hidden: &[&Row], alpha: f64) -> String {
     let unchanged = hidden
         .iter()
         .filter(|r| r.verdict == Verdict::Unchanged)
         .count();
     let unjudged = hidden.iter().filter(|r| unjudged_tail(r)).count();
-    let small = hidden.len() - unchanged - unjudged;
+    let out_of_reach = |r: &&&Row| {
+        r.verdict == Verdict::NotSignificant && !unjudged_tail(r) && beyond_reach(r, alpha)
+    };
+    let reach = hidden.iter().filter(out_of_reach).count();
+    let small = hidden.len() - unchanged - unjudged - reach;
     let mut parts = vec![format!("{unchanged} unchanged")];
     if unjudged > 0 {
         parts.push(format!(
             "{unjudged} latency percentile(s) with too few timed ops above them to judge"
+        ));
+    }
+    if reach > 0 {
+        parts.push(format!(
+            "{reach} not significant whose repetitions could not have made them so (the note above)"
         ));
     }
     if small > 0 {
@@ -307,7 +316,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
             out,
             "\n{} row(s) hidden: {} (`--all-rows` shows them).",
             hidden.len(),
-            hidden_summary(&hidden)
+            hidden_summary(&hidden, c.settings.alpha)
         )?;
     }
     Ok(())

@@ -109,6 +109,19 @@ pub(super) fn unjudged_tail(row: &Row) -> bool {
     row.thin_tail.is_some()
 }
 
+/// Whether `row` was left to a rank test that could not have called it significant at
+/// `alpha` whatever its figures: with 3 + 3 repetitions (a `run`'s memory and latency by
+/// default) its smallest p-value is 0.100. A report's note says so once for all of them.
+/// (One figure a side is not a test at all; its rows say so each, "1 repetition".)
+pub(super) fn beyond_reach(row: &Row, alpha: f64) -> bool {
+    let (nb, nc) = (row.baseline.len(), row.current.len());
+    row.test.is_some()
+        && row.per_process.is_none()
+        && nb >= 2
+        && nc >= 2
+        && crate::stats::min_p_value(nb, nc) >= alpha
+}
+
 /// The smaller of the two sides' medians of metric `name`/`op`.
 pub(super) fn smallest_median(
     b: &[Series],
@@ -311,6 +324,9 @@ fn changed(row: &Row, s: &Settings) -> bool {
         // between identical runs, and listing it by default buried the rows a reader can act
         // on (12 of 25 rows of an A/B of one build, 2026-12-05).
         Verdict::NotSignificant if unjudged_tail(row) => false,
+        // Shown, they were most of a default report (192 rows of two identical `run -w
+        // dicts`, every latency row, 2026-12-06) and none could ever have been more.
+        Verdict::NotSignificant if beyond_reach(row, s.alpha) => false,
         Verdict::NotSignificant => {
             let t = match row.class {
                 Class::Counter => s.counter_threshold,

@@ -31,6 +31,10 @@ pub struct RunRequest {
     /// Named allocators; empty for the default set.
     pub allocators: Vec<AllocatorSpec>,
     pub repetitions: u32,
+    /// Memory and latency are measured in this many of the first repetitions
+    /// (`--memory-repetitions`; [`runner::MEMORY_REPETITIONS`] by default); the rest are
+    /// throughput processes only.
+    pub memory_repetitions: u32,
     pub cell: CellOptions,
     pub alloc: AllocOptions,
     pub timeout: Duration,
@@ -58,6 +62,8 @@ pub struct Plan {
     pub infos: Vec<AllocatorInfo>,
     pub timeout: Duration,
     pub throughput: Calibration,
+    /// As [`RunRequest::memory_repetitions`].
+    pub memory_repetitions: u32,
     /// For `--shard K/N`: how the whole run was split; `cells` then holds shard K's only.
     pub shard: Option<ShardManifest>,
     /// What every cell is made with, kept for the cells `--precision` adds.
@@ -113,6 +119,7 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
         reference: None,
         precision: req.precision,
         stream: Some(req.cell.stream),
+        memory_repetitions: Some(req.memory_repetitions),
     }
 }
 
@@ -200,6 +207,7 @@ impl Plan {
             infos,
             timeout: req.timeout,
             throughput: req.throughput,
+            memory_repetitions: req.memory_repetitions,
             shard,
             cell: req.cell.clone(),
             precision: req.precision,
@@ -253,14 +261,14 @@ impl Plan {
     }
 
     /// The runner's plan for `cells`: throughput paired in shared processes, memory and
-    /// latency in the first [`runner::MEMORY_REPETITIONS`] repetitions.
+    /// latency in the first [`Plan::memory_repetitions`] repetitions.
     pub(super) fn runner_plan(&self, cells: Vec<CellSpec>, progress: bool) -> runner::Plan {
         runner::Plan {
             cells,
             timeout: self.timeout,
             progress,
             throughput: Some(self.throughput),
-            memory_repetitions: Some(runner::MEMORY_REPETITIONS),
+            memory_repetitions: Some(self.memory_repetitions),
         }
     }
 
@@ -330,7 +338,7 @@ fn group_costs(
     let mut costs = Vec::new();
     for rep in 0..req.repetitions {
         // Memory and latency cells are made in the first repetitions only.
-        let memory = rep < runner::MEMORY_REPETITIONS;
+        let memory = rep < req.memory_repetitions;
         for (s, &n) in sources.iter().zip(&events) {
             groups.push((s.name(), rep));
             costs.push(shard::estimate_cost(n, contenders, &req.throughput, memory));

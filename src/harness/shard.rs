@@ -220,7 +220,7 @@ const NOMINAL_PROCESS_NS: u64 = 20_000_000;
 /// Estimated nanoseconds of one (workload, repetition) group with `contenders` throughput
 /// contenders (`null` included): one throughput process, in which each contender runs the
 /// schedule [`Calibration::contender_ns`] states; and, when the repetition
-/// has them (`memory`: the first [`super::runner::MEMORY_REPETITIONS`]), a memory-and-latency
+/// has them (`memory`: the first `--memory-repetitions`), a memory-and-latency
 /// process per contender (two passes and the stream's preparation). Samples are time-bound
 /// for short streams, so the cost is not simply proportional to the event count.
 pub fn estimate_cost(events: u64, contenders: u64, cal: &Calibration, memory: bool) -> u64 {

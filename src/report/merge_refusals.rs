@@ -273,6 +273,19 @@ mod tests {
             "seed (none vs 7), touch (header vs full)"
         );
         assert_eq!(field_differences(&a, &a.clone()), "");
+        // Shards measuring memory and latency in different repetitions (`--memory-repetitions`).
+        let four = RunParameters {
+            memory_repetitions: Some(4),
+            ..a.clone()
+        };
+        let three = RunParameters {
+            memory_repetitions: Some(3),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&three, &four),
+            "memory_repetitions (3 vs 4)"
+        );
         // A record inside a record: its differing fields by name, not the whole of it.
         use crate::harness::stream_policy::{StreamMode, StreamPolicy};
         let auto = RunParameters {

@@ -18,6 +18,7 @@ mod cli_engine;
 mod cli_fingerprint;
 mod cli_flags;
 mod cli_interrupt;
+mod cli_memory_reps;
 mod cli_merge_incomplete;
 mod cli_misnamed_allocators;
 mod cli_new_user;

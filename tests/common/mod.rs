@@ -279,6 +279,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             reference: None,
             precision: None,
             stream: None,
+            memory_repetitions: None,
         },
         allocators: ALLOCATORS
             .iter()

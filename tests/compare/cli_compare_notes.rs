@@ -283,3 +283,71 @@ fn a_precision_run_is_described_with_its_precision_not_only_its_r() {
             "pybench 0.1.0, ≥ 5 rep. to ±2.5 %, ",
         ));
 }
+
+/// `run`'s latency figures come from its first three repetitions (`--memory-repetitions`),
+/// and a rank test over 3 + 3 values cannot reach p < 0.05: such rows are counted, not
+/// listed, by default (until 2026-12-06 they were most of a default report), and the note
+/// says how to get enough. With 4 a side the same change is a verdict.
+#[test]
+fn rows_no_test_could_confirm_are_counted_not_listed_and_four_a_side_judge_them() {
+    let tmp = tempdir("cmp-reach");
+    let slower = |reps: u32, name: &str| {
+        let mut r = run(name, reps, steady);
+        for m in r.cells.iter_mut().flat_map(|c| c.metrics.iter_mut()) {
+            if m.name == "lat_p50" {
+                m.value *= 1.4;
+            }
+        }
+        r
+    };
+    let table_rows = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("| ") && l.contains("lat_p50"))
+            .map(str::to_string)
+            .collect()
+    };
+    let b = save(&tmp, "b3", &run("b3", 3, steady));
+    let c = save(&tmp, "c3", &slower(3, "c3"));
+    let out = compare_output(&b, &c);
+    assert!(table_rows(&out).is_empty(), "{out}");
+    // Every (workload, allocator) pair's lat_p50 moved; the CSV lists them all.
+    let csv = common::compare_csv(&b, &c, &[], 0, ["metric", "verdict"]).0;
+    let moved = csv
+        .iter()
+        .filter(|r| r[0] == "lat_p50" && r[1] == "not significant")
+        .count();
+    assert!(moved >= 4, "{csv:?}");
+    assert!(
+        out.contains(&format!(
+            "{moved} not significant whose repetitions could not have made them so"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("record 4 or more a side (`run` measures latency and memory in its first --memory-repetitions"),
+        "{out}"
+    );
+    // --all-rows lists them.
+    let all = pybench()
+        .args(["compare", "--all-rows"])
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .code(0);
+    let all = String::from_utf8_lossy(&all.get_output().stdout).into_owned();
+    assert_eq!(table_rows(&all).len(), moved, "{all}");
+    // Four a side: the same change regresses every one of them (exit 1), and no note.
+    let b = save(&tmp, "b4", &run("b4", 4, steady));
+    let c = save(&tmp, "c4", &slower(4, "c4"));
+    let a = common::compare(&b, &c).assert().code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let listed = table_rows(&out);
+    assert_eq!(listed.len(), moved, "{out}");
+    assert!(listed.iter().all(|l| l.contains("regressed")), "{listed:?}");
+    assert!(!out.contains("could not have made them so"), "{out}");
+    assert!(
+        !out.contains("smallest p-value the rank test can give"),
+        "{out}"
+    );
+}
