@@ -149,16 +149,17 @@ fn run_with(
     sink: &mut dyn CellSink,
     measure: &mut dyn Measure,
 ) -> anyhow::Result<Outcome> {
-    let started = Instant::now();
-    let total = plan.cells.len();
     let harness_only = plan
         .cells
         .iter()
         .all(|c| c.allocator == crate::alloc::AllocatorSpec::Null);
-    let progress = plan.progress && std::io::stderr().is_terminal();
+    let progress = Progress {
+        on: plan.progress && std::io::stderr().is_terminal(),
+        started: Instant::now(),
+        total: plan.cells.len(),
+    };
     // Before a measurement: the cells so far saved, or the run stops on its progress line's end.
-    let settle =
-        |sink: &mut dyn CellSink| sink.settle().inspect_err(|_| end_progress_line(progress));
+    let settle = |sink: &mut dyn CellSink| sink.settle().inspect_err(|_| progress.end());
     let mut throughput = ThroughputBatch::default();
     for (i, spec) in plan.cells.iter().enumerate() {
         if interrupted() {
@@ -167,32 +168,14 @@ fn run_with(
         if let Some(cal) = plan.throughput {
             if !throughput.covers(spec) {
                 settle(sink)?;
-                if progress {
-                    crate::stderr_text!(
-                        "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
-                        i + 1,
-                        total,
-                        spec.workload
-                    );
-                }
+                progress.throughput(i, spec);
                 throughput = measure.throughput(&plan.cells[i..], cal, plan.timeout);
                 if interrupted() {
                     return Ok(Outcome::Interrupted);
                 }
             }
         }
-        if progress {
-            let eta = eta(started.elapsed(), i, total);
-            crate::stderr_text!(
-                "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
-                i + 1,
-                total,
-                spec.workload,
-                spec.allocator,
-                spec.repetition,
-                eta
-            );
-        }
+        progress.cell(i, spec);
         let mut result = match cell_without_process(plan, spec, harness_only) {
             Some(cell) => cell,
             None => {
@@ -204,15 +187,63 @@ fn run_with(
             throughput.attach(&mut result);
         }
         if interrupted() {
-            end_progress_line(progress);
+            progress.end();
             return Ok(Outcome::Interrupted);
         }
         sink.keep(result);
     }
-    if progress {
-        crate::stderr_text!("\r\x1b[2K");
-    }
+    progress.clear();
     Ok(Outcome::Completed)
+}
+
+/// The run's progress line on stderr (a terminal only): which step of how many, and the ETA.
+struct Progress {
+    on: bool,
+    started: Instant,
+    total: usize,
+}
+
+impl Progress {
+    /// Before the throughput process of the group starting at cell `i`.
+    fn throughput(&self, i: usize, spec: &CellSpec) {
+        if self.on {
+            crate::stderr_text!(
+                "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
+                i + 1,
+                self.total,
+                spec.workload
+            );
+        }
+    }
+
+    /// Before cell `i`.
+    fn cell(&self, i: usize, spec: &CellSpec) {
+        if self.on {
+            crate::stderr_text!(
+                "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
+                i + 1,
+                self.total,
+                spec.workload,
+                spec.allocator,
+                spec.repetition,
+                eta(self.started.elapsed(), i, self.total)
+            );
+        }
+    }
+
+    /// Ends the line before the run stops early, so what follows starts on its own.
+    fn end(&self) {
+        if self.on {
+            crate::stderr_line!();
+        }
+    }
+
+    /// Clears the line once every cell is done.
+    fn clear(&self) {
+        if self.on {
+            crate::stderr_text!("\r\x1b[2K");
+        }
+    }
 }
 
 /// The cell `spec` yields without a process of its own, if it needs none: beside
@@ -238,13 +269,6 @@ fn cell_without_process(plan: &Plan, spec: &CellSpec, harness_only: bool) -> Opt
         ))
     } else {
         None
-    }
-}
-
-/// Ends the progress line before the run stops early, so what follows starts on its own.
-fn end_progress_line(progress: bool) {
-    if progress {
-        crate::stderr_line!();
     }
 }
 
