@@ -131,11 +131,28 @@ pub fn reporting_warning(baseline: &RunResults, current: &RunResults) -> Option<
     }
 }
 
+/// A warning when the two runs are one: the same folder given twice, or a copy of it (same
+/// name, start and cells). Every row then reads "unchanged", which is true and says nothing:
+/// a slip such as `compare results/A results/A` looked like a clean bill of health.
+pub fn same_run_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let same = baseline.run == current.run
+        && baseline.started_utc == current.started_utc
+        && baseline.cells == current.cells;
+    same.then(|| {
+        format!(
+            "warning: the baseline and the current run are the same run (`{}`): every row \
+             compares it with itself",
+            baseline.run
+        )
+    })
+}
+
 /// Every warning about two runs that may not measure the same thing (CPU model, pybench
 /// build, reporting, arena placement, the streams replayed and how), in the order `compare`
 /// prints them on stderr before its report.
 pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
     let single = [
+        same_run_warning(baseline, current),
         cpu_warning(baseline, current),
         build_warning(baseline, current),
         reporting_warning(baseline, current),

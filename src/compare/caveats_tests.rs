@@ -53,6 +53,32 @@ fn compare_warns_when_the_cpu_models_differ() {
 }
 
 #[test]
+fn the_same_run_given_twice_is_warned_about_and_a_rerun_is_not() {
+    let cell = |ops: f64| {
+        let mut c = CellResult::new("dicts", "system", 0, crate::report::model::CellKind::Replay);
+        c.metrics.push(crate::report::model::Metric::new(
+            "ops_per_sec",
+            ops,
+            "ops/s",
+        ));
+        c
+    };
+    let a = RunResults::of_cells(vec![cell(1e8)]);
+    let w = crate::compare::same_run_warning(&a, &a.clone()).unwrap();
+    assert_eq!(
+        w,
+        "warning: the baseline and the current run are the same run (`t`): every row compares \
+         it with itself"
+    );
+    // Another run of the same plan, even one named alike: different cells.
+    let b = RunResults::of_cells(vec![cell(1.01e8)]);
+    assert_eq!(crate::compare::same_run_warning(&a, &b), None);
+    let mut c = a.clone();
+    c.started_utc = "20261206T000000Z".into();
+    assert_eq!(crate::compare::same_run_warning(&a, &c), None);
+}
+
+#[test]
 fn compare_warns_when_only_one_machine_reports_free_pages() {
     use crate::sys::hypervisor::PageReporting;
     let mut a = RunResults::of_cells(Vec::new());

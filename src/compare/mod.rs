@@ -50,7 +50,7 @@ use caveats::parameter_notes;
 use caveats::Skipped;
 pub use caveats::{
     arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
-    reporting_warning,
+    reporting_warning, same_run_warning,
 };
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
