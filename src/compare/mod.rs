@@ -383,8 +383,7 @@ fn repetition_note(rows: &[Row], alpha: f64) -> Option<String> {
              {min_p:.3} ≥ α = {alpha}: rank-tested rows (latency, counters, throughput without \
              per-pass samples) cannot be significant, and are not listed unless --all-rows; \
              record 4 or more a side (`run` measures latency and memory in its first \
-             --memory-repetitions, 4 by default since 2026-12-06 and 3 before, however many \
-             -r)"
+             --memory-repetitions, 3 by default, however many -r)"
         )
     })
 }

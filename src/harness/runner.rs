@@ -68,13 +68,10 @@ pub struct Plan {
 }
 
 /// `run`'s memory and latency repetitions by default (`--memory-repetitions`): the first
-/// four of every (workload, allocator); the further repetitions are throughput processes
-/// only ([`Plan::memory_repetitions`]). Three gave RSS to a page or so, but `compare` judges
-/// latency by a rank test, which over 3 + 3 figures can never reach p < 0.05: no latency
-/// change between two default runs could be found. Four a side can (p = 0.029 when they do
-/// not overlap), for one more process per allocator (a default `run -w dicts` 36.9 → 38.9 s,
-/// one run each, 2026-12-06 14:25, load 1.1). Three until 2026-12-06.
-pub const MEMORY_REPETITIONS: u32 = 4;
+/// three of every (workload, allocator); the further repetitions are throughput processes
+/// only ([`Plan::memory_repetitions`]). Three give RSS to a page or so, but a rank test over
+/// 3 + 3 latency figures can never reach p < 0.05 (`compare` says so): 4 a side can.
+pub const MEMORY_REPETITIONS: u32 = 3;
 
 /// Why the run stopped early, if it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -53,7 +53,7 @@ impl CellSink for Logging {
 }
 
 /// `run`'s plan for `workloads` × (`null` and `allocators`) × `reps`, memory in the first
-/// three repetitions (`--memory-repetitions 3`).
+/// three repetitions.
 fn plan(workloads: &[&str], allocators: &[&str], reps: u32) -> Plan {
     let mut cells = Vec::new();
     for rep in 0..reps {
@@ -70,7 +70,7 @@ fn plan(workloads: &[&str], allocators: &[&str], reps: u32) -> Plan {
         timeout: Duration::from_secs(1),
         progress: false,
         throughput: Some(Calibration::DEFAULT),
-        memory_repetitions: Some(3),
+        memory_repetitions: Some(MEMORY_REPETITIONS),
     }
 }
 

@@ -326,7 +326,7 @@ mod tests {
         assert!(big > 10 * b);
         let twice = estimate_cost(100_000_000, 6, &cal, true) as f64 / big as f64;
         assert!((twice - 2.0).abs() < 0.001, "{twice}");
-        // Repetitions past the memory ones make no memory cells: three processes and six
+        // Repetitions past the first three make no memory cells: three processes and six
         // passes fewer.
         let lean = estimate_cost(100_000_000, 3, &cal, false);
         assert_eq!(

@@ -249,7 +249,7 @@ pub struct RunParameters {
     /// `--memory-repetitions`: how many of the first repetitions measured memory and latency
     /// (the others are throughput processes only), so `compare` can say how to get enough of
     /// them and `merge` refuses shards that differ. Absent for `exec` and in runs saved
-    /// before 2026-12-06, which measured them in the first 3 (the default since is 4).
+    /// before 2026-12-06, which measured them in the first 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_repetitions: Option<u32>,
 }

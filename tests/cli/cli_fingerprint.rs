@@ -1,6 +1,6 @@
 //! Every replay cell of a run records the fingerprint of the stream it replayed
 //! (`stream_fingerprint`), those measured for throughput alone included: `compare` and
-//! `merge` tell streams apart by it, and a run's further repetitions (past those that
+//! `merge` tell streams apart by it, and a run's further repetitions (past the three that
 //! measure memory and latency) and its `null` cells used to have none.
 
 use crate::common::{pybench, results_json, tempdir};
@@ -24,10 +24,9 @@ fn every_cell_of_a_run_carries_its_streams_fingerprint_whether_streamed_or_not()
     let expected = stats_fingerprint();
     for stream in ["never", "always"] {
         let tmp = tempdir("fingerprint-cells");
-        // Four repetitions, memory in three: the fourth measures throughput alone.
+        // Four repetitions: the fourth measures throughput alone.
         pybench()
             .args(["run", "-w", "churn", "-a", "pymalloc,system", "-r", "4"])
-            .args(["--memory-repetitions", "3"])
             .args(["--rounds", "2", "--scale", "20000", "--min-time", "0.001"])
             .args(["--no-plots", "-q", "--stream", stream, "--out"])
             .arg(&tmp)

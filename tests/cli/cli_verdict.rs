@@ -323,19 +323,19 @@ fn cells(dir: &std::path::Path) -> Vec<serde_json::Value> {
     json["cells"].as_array().unwrap().clone()
 }
 
-/// Repetitions past the fourth (`--memory-repetitions`' default) are throughput processes
-/// only: every repetition's cells have their own process's samples (the verdict's units), the
-/// memory figures come from the first four, and a cell without them says why.
+/// Repetitions past the third are throughput processes only: every repetition's cells have
+/// their own process's samples (the verdict's units), the memory figures come from the first
+/// three, and a cell without them says why.
 #[test]
 fn repetitions_past_the_memory_ones_add_throughput_processes_only() {
-    let (a, dir) = run_reps("procs", "5", &["--quiet"]);
+    let (a, dir) = run_reps("procs", "4", &["--quiet"]);
     a.success();
     let cells = cells(&dir);
     let system: Vec<&serde_json::Value> = cells
         .iter()
         .filter(|c| c["allocator"] == "system")
         .collect();
-    assert_eq!(system.len(), 5);
+    assert_eq!(system.len(), 4);
     let mut groups: Vec<String> = Vec::new();
     for c in &system {
         let rep = c["repetition"].as_u64().unwrap();
@@ -347,8 +347,8 @@ fn repetitions_past_the_memory_ones_add_throughput_processes_only() {
             .unwrap()
             .iter()
             .any(|m| m["name"] == "peak_rss_bytes");
-        assert_eq!(has_rss, rep < 4, "rep {rep}: {c}");
-        if rep >= 4 {
+        assert_eq!(has_rss, rep < 3, "rep {rep}: {c}");
+        if rep >= 3 {
             assert!(c["notes"].to_string().contains("throughput only"), "{c}");
         }
     }
@@ -356,7 +356,7 @@ fn repetitions_past_the_memory_ones_add_throughput_processes_only() {
     groups.dedup();
     assert_eq!(
         groups.len(),
-        5,
+        4,
         "one throughput process per repetition: {groups:?}"
     );
 }

@@ -284,7 +284,7 @@ fn a_precision_run_is_described_with_its_precision_not_only_its_r() {
         ));
 }
 
-/// `run`'s latency figures come from its first `--memory-repetitions` (3 until 2026-12-06),
+/// `run`'s latency figures come from its first three repetitions (`--memory-repetitions`),
 /// and a rank test over 3 + 3 values cannot reach p < 0.05: such rows are counted, not
 /// listed, by default (until 2026-12-06 they were most of a default report), and the note
 /// says how to get enough. With 4 a side the same change is a verdict.
