@@ -46,7 +46,9 @@ pub struct RunArgs {
     /// How many of the first repetitions also measure memory (RSS, fragmentation) and latency,
     /// each allocator in a process of its own. 3 give RSS to a page or so; for `compare` to
     /// call a latency or counter change significant it needs 4 or more in both runs (a rank
-    /// test over 3 + 3 figures cannot reach p < 0.05). At most -r. [default: 3, or -r if fewer]
+    /// test over 3 + 3 figures cannot reach p < 0.05), and runs made interleaved
+    /// (`scripts/ab.sh`): latency percentiles of runs made minutes apart differ by more than
+    /// their processes do. At most -r. [default: 3, or -r if fewer]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     memory_repetitions: Option<u32>,
     /// Measure until the answer is this precise: after the -r processes, more throughput

@@ -70,7 +70,11 @@ pub struct Plan {
 /// `run`'s memory and latency repetitions by default (`--memory-repetitions`): the first
 /// three of every (workload, allocator); the further repetitions are throughput processes
 /// only ([`Plan::memory_repetitions`]). Three give RSS to a page or so, but a rank test over
-/// 3 + 3 latency figures can never reach p < 0.05 (`compare` says so): 4 a side can.
+/// 3 + 3 latency figures can never reach p < 0.05 (`compare` says so): 4 a side can. Four
+/// was the default for an hour on 2026-12-06 and went back: between two runs made apart the
+/// latency percentiles move with the sitting (five A/A pairs of default `run -w dicts`, back
+/// to back: 1 – 11 "regressed" rows each, p999 up to +66 % with no overlap), which a test
+/// over processes reads as a change once it can; more is for runs made interleaved.
 pub const MEMORY_REPETITIONS: u32 = 3;
 
 /// Why the run stopped early, if it did.
