@@ -233,9 +233,9 @@ impl Plan {
     }
 
     /// Measures every (workload, repetition)'s throughput in one shared process and every
-    /// allocator's memory and latency in its own, saving the results before each measurement; with
-    /// `--precision`, then more throughput processes where the answer (relative to
-    /// `reference`, `--reference`) is still wider than asked.
+    /// allocator's memory and latency in its own, saving the results before each
+    /// measurement; with `--precision`, then more throughput processes where the answer
+    /// (relative to `reference`, `--reference`) is still wider than asked.
     pub fn run(
         &self,
         progress: bool,
