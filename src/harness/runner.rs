@@ -283,17 +283,20 @@ fn cell_without_process(plan: &Plan, spec: &CellSpec, harness_only: bool) -> Opt
 pub struct SavingSink<'a> {
     store: &'a ResultsStore,
     results: &'a mut RunResults,
-    /// The plan's cells, for the error message.
+    /// The cells `results` will hold once the plan is done, for the error message.
     total: usize,
     unsaved: usize,
 }
 
 impl<'a> SavingSink<'a> {
-    pub fn new(store: &'a ResultsStore, results: &'a mut RunResults, total: usize) -> Self {
+    /// A sink adding `planned` cells to `results`, which may hold cells already (`--precision`
+    /// runs its further processes as plans of their own): its errors count every cell, so
+    /// they read "after cell 150 of 160", not "of 40".
+    pub fn new(store: &'a ResultsStore, results: &'a mut RunResults, planned: usize) -> Self {
         SavingSink {
             store,
+            total: results.cells.len() + planned,
             results,
-            total,
             unsaved: 0,
         }
     }

@@ -122,26 +122,27 @@ fn the_saving_sink_writes_only_when_a_cell_is_new() {
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(v["cells"].as_array().unwrap().len(), n);
     };
-    let mut results = RunResults::of_cells(Vec::new());
-    let mut sink = SavingSink::new(&store, &mut results, 4);
     let cell = |a: &str| CellResult::new("dicts", a, 0, CellKind::Replay);
+    // One cell saved by an earlier plan (`--precision` adds its processes as plans of their own).
+    let mut results = RunResults::of_cells(vec![cell("pymalloc")]);
+    let mut sink = SavingSink::new(&store, &mut results, 4);
     sink.keep(cell("null"));
     sink.keep(cell("system"));
     assert!(!json.exists(), "kept, not yet saved");
     sink.settle().unwrap();
-    cells(2);
+    cells(3);
     std::fs::remove_file(&json).unwrap();
     sink.settle().unwrap();
     assert!(!json.exists(), "nothing new: nothing written");
     sink.keep(cell("jemalloc"));
     sink.settle().unwrap();
-    cells(3);
-    // A save that fails names the cells kept and the plan's total.
+    cells(4);
+    // A save that fails counts every cell of the results, the earlier plan's included.
     std::fs::remove_dir_all(store.dir()).unwrap();
     sink.keep(cell("mimalloc"));
     let err = format!("{:#}", sink.settle().unwrap_err());
     assert!(
-        err.starts_with("results could not be saved after cell 4 of 4; stopped there: "),
+        err.starts_with("results could not be saved after cell 5 of 5; stopped there: "),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&root);
