@@ -109,11 +109,9 @@ pub(super) fn same_replay_modes(parts: &[Part]) -> anyhow::Result<()> {
     for p in parts {
         for (w, modes) in replay_modes(&p.results) {
             for m in modes {
-                match seen.get(w) {
-                    None => {
-                        seen.insert(w, (p, m));
-                    }
-                    Some(&(q, first)) if first != m => anyhow::bail!(
+                let &mut (q, first) = seen.entry(w).or_insert((p, m));
+                if first != m {
+                    anyhow::bail!(
                         "{} replayed the events of {w} {} and {} {}: their net figures would \
                          differ by a few per cent for that alone; run every shard with the \
                          same --stream always or --stream never",
@@ -121,8 +119,7 @@ pub(super) fn same_replay_modes(parts: &[Part]) -> anyhow::Result<()> {
                         mode_word(first),
                         p.name(),
                         mode_word(m)
-                    ),
-                    Some(_) => {}
+                    );
                 }
             }
         }
