@@ -285,7 +285,8 @@ pub struct SavingSink<'a> {
     results: &'a mut RunResults,
     /// The cells `results` will hold once the plan is done, for the error message.
     total: usize,
-    unsaved: usize,
+    /// Whether a cell was kept since the last save.
+    unsaved: bool,
 }
 
 impl<'a> SavingSink<'a> {
@@ -297,7 +298,7 @@ impl<'a> SavingSink<'a> {
             store,
             total: results.cells.len() + planned,
             results,
-            unsaved: 0,
+            unsaved: false,
         }
     }
 }
@@ -305,11 +306,11 @@ impl<'a> SavingSink<'a> {
 impl CellSink for SavingSink<'_> {
     fn keep(&mut self, cell: CellResult) {
         self.results.cells.push(cell);
-        self.unsaved += 1;
+        self.unsaved = true;
     }
 
     fn settle(&mut self) -> anyhow::Result<()> {
-        if self.unsaved == 0 {
+        if !self.unsaved {
             return Ok(());
         }
         self.store.save(self.results).with_context(|| {
@@ -319,7 +320,7 @@ impl CellSink for SavingSink<'_> {
                 self.total
             )
         })?;
-        self.unsaved = 0;
+        self.unsaved = false;
         Ok(())
     }
 }
