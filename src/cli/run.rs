@@ -48,7 +48,8 @@ pub struct RunArgs {
     /// call a latency or counter change significant it needs 4 or more in both runs (a rank
     /// test over 3 + 3 figures cannot reach p < 0.05), and runs made interleaved
     /// (`scripts/ab.sh`): latency percentiles of runs made minutes apart differ by more than
-    /// their processes do. At most -r. [default: 3, or -r if fewer]
+    /// their processes do, and even interleaved one A/A comparison in five flagged some (README
+    /// "Four a side, and made interleaved"). At most -r. [default: 3, or -r if fewer]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     memory_repetitions: Option<u32>,
     /// Measure until the answer is this precise: after the -r processes, more throughput

@@ -74,7 +74,8 @@ pub struct Plan {
 /// was the default for an hour on 2026-12-06 and went back: between two runs made apart the
 /// latency percentiles move with the sitting (five A/A pairs of default `run -w dicts`, back
 /// to back: 1 – 11 "regressed" rows each, p999 up to +66 % with no overlap), which a test
-/// over processes reads as a change once it can; more is for runs made interleaved.
+/// over processes reads as a change once it can. Interleaved (`scripts/ab.sh`), one A/A
+/// comparison of five still flagged four latency rows.
 pub const MEMORY_REPETITIONS: u32 = 3;
 
 /// Why the run stopped early, if it did.
