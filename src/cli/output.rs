@@ -220,6 +220,7 @@ pub fn start(
         // SIGKILL) must not leave a folder that reads as a complete run of fewer cells.
         interrupted: true,
         validation: None,
+        shard_starts_utc: Vec::new(),
     };
     store.save(&results)?;
     Ok((store, results))

@@ -36,6 +36,7 @@
 //! With `--relative-to` (`relative`) the throughput figures are each allocator's ratio to a
 //! reference taken round by round inside each process, then judged per process as above.
 
+mod apart;
 mod caveats;
 mod groups;
 mod load;
@@ -440,6 +441,7 @@ pub fn compare(
         }
     }
     notes.extend(caveats::harness_only_note(baseline, current));
+    notes.extend(apart::apart_note(baseline, current, &rows));
     notes.extend(skipped.notes());
     notes.extend(repetition_note(&rows, settings.alpha));
     notes.extend(caveats::shared_shift_notes(

@@ -204,6 +204,13 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
         .map(|p| p.results.started_utc.clone())
         .min()
         .unwrap_or_default();
+    // A part that is itself a merge brings its shards' starts.
+    merged.shard_starts_utc = parts
+        .iter()
+        .flat_map(|p| p.results.start_times())
+        .map(str::to_string)
+        .collect();
+    merged.shard_starts_utc.sort_unstable();
     merged.command_line = req.command_line.clone();
     // The busiest shard's load: the noise warning errs on the side of caution.
     merged.machine.load_average = parts

@@ -291,6 +291,13 @@ pub struct RunResults {
     /// `pybench validate`: the replay's verdict next to the real program's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
+    /// When each shard of a merged run started (`merge`, ascending); empty for a run made
+    /// in one piece, whose `started_utc` says it. `compare` reads from them whether two runs
+    /// sampled the same stretch of time (interleaved shard by shard, as `scripts/ab.sh`
+    /// makes them) or stretches apart, whose drift can read as a change. Absent in runs
+    /// merged before 2026-12-06.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shard_starts_utc: Vec<String>,
 }
 
 /// What a run's measured replay cells say about one workload's stream: its allocator-event
@@ -346,8 +353,33 @@ fn joined<T: ToString>(s: &std::collections::BTreeSet<T>) -> String {
 }
 
 impl RunResults {
+    /// The command that wrote this file (`run`, `merge`, `exec`, …): the first argument that
+    /// is not a flag.
+    pub fn subcommand(&self) -> Option<&str> {
+        (self.command_line.iter().skip(1))
+            .map(String::as_str)
+            .find(|a| !a.starts_with('-'))
+    }
+
     pub fn failed_cells(&self) -> usize {
         self.cells.iter().filter(|c| !c.is_ok()).count()
+    }
+
+    /// When the run's pieces started, ascending: each shard's start for a merged run, its
+    /// own start otherwise; empty when not recorded (a run merged before `merge` kept its
+    /// shards' starts has its first shard's start alone, which would pass for a run made in
+    /// one piece).
+    pub fn start_times(&self) -> Vec<&str> {
+        let mut starts: Vec<&str> = if !self.shard_starts_utc.is_empty() {
+            self.shard_starts_utc.iter().map(String::as_str).collect()
+        } else if self.subcommand() == Some("merge") {
+            Vec::new()
+        } else {
+            vec![self.started_utc.as_str()]
+        };
+        starts.retain(|s| !s.is_empty());
+        starts.sort_unstable();
+        starts
     }
 
     /// Per workload, the streams its measured replay cells replayed ([`StreamIds`]).
@@ -406,6 +438,7 @@ impl RunResults {
             cells,
             interrupted: false,
             validation: None,
+            shard_starts_utc: Vec::new(),
         }
     }
 }

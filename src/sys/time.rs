@@ -32,6 +32,29 @@ pub fn format_utc(secs: u64) -> String {
     )
 }
 
+/// A `YYYYMMDDTHHMMSSZ` stamp as people read it, `YYYY-MM-DD HH:MM:SS UTC`; anything else
+/// as it is (a results file edited by hand, or from another tool).
+pub fn readable_utc(stamp: &str) -> String {
+    let b = stamp.as_bytes();
+    let shaped = b.len() == 16
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+    if !shaped {
+        return stamp.to_string();
+    }
+    let part = |r: std::ops::Range<usize>| &stamp[r];
+    format!(
+        "{}-{}-{} {}:{}:{} UTC",
+        part(0..4),
+        part(4..6),
+        part(6..8),
+        part(9..11),
+        part(11..13),
+        part(13..15)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +64,22 @@ mod tests {
         assert_eq!(format_utc(0), "19700101T000000Z");
         assert_eq!(format_utc(951_782_400), "20000229T000000Z"); // leap day
         assert_eq!(format_utc(1_795_564_800 + 3_661), "20261125T010101Z");
+    }
+
+    #[test]
+    fn stamps_read_as_dates_and_anything_else_is_left_alone() {
+        assert_eq!(
+            readable_utc(&format_utc(1_795_564_800 + 3_661)),
+            "2026-11-25 01:01:01 UTC"
+        );
+        for odd in [
+            "",
+            "yesterday",
+            "20261125T0101Z",
+            "2026112XT010101Z",
+            "20261125T010101",
+        ] {
+            assert_eq!(readable_utc(odd), odd);
+        }
     }
 }

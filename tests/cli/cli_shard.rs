@@ -190,9 +190,24 @@ fn split_then_merge_has_exactly_the_unsharded_cells_once_each() {
             per_shard[k - 1].len()
         );
     }
-    assert!(!json(&out.join("results.json"))["interrupted"]
-        .as_bool()
-        .unwrap());
+    let results = json(&out.join("results.json"));
+    assert!(!results["interrupted"].as_bool().unwrap());
+    // Each shard's start, ascending, so compare can tell runs interleaved in time from runs
+    // made apart; the merged run starts with the first.
+    let mut starts: Vec<String> = (g.shards.iter())
+        .map(|d| {
+            json(&d.join("results.json"))["started_utc"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    starts.sort();
+    let merged_starts: Vec<&str> = (results["shard_starts_utc"].as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(merged_starts, starts);
+    assert_eq!(results["started_utc"].as_str(), Some(starts[0].as_str()));
     // The shards' --out folders (each holding its one run folder) merge the same.
     let outs: Vec<&Path> = g.shards.iter().map(|d| d.parent().unwrap()).collect();
     let again = g.root.join("merged-outs");

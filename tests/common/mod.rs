@@ -291,6 +291,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
         cells,
         interrupted: false,
         validation: None,
+        shard_starts_utc: Vec::new(),
     }
 }
 

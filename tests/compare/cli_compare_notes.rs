@@ -6,6 +6,7 @@ use super::cli_compare::steady;
 use crate::common;
 use crate::common::{pybench, run, save, tempdir};
 use predicates::prelude::*;
+use pybench::report::model::RunResults;
 use std::path::Path;
 
 /// What a successful `pybench compare BASE CUR` printed, stdout then stderr.
@@ -350,4 +351,43 @@ fn rows_no_test_could_confirm_are_counted_not_listed_and_four_a_side_judge_them(
         !out.contains("smallest p-value the rank test can give"),
         "{out}"
     );
+}
+
+/// A throughput regression between two runs made one after the other: compare notes that
+/// the runs were measured apart in time, when each started, and how to tell drift from a
+/// change; the same runs as shards that took turns in time (merged, `scripts/ab.sh`) get
+/// the same verdicts and no such note.
+#[test]
+fn a_timing_change_between_runs_made_apart_is_noted_and_interleaved_runs_are_not() {
+    let tmp = tempdir("compare-apart");
+    let slow = |w: &str, a: &str, _: u32| {
+        if w == "churn" && a == "system" {
+            1e7 / 1.2
+        } else {
+            1e7
+        }
+    };
+    let (mut base, mut cur) = (run("base", 5, steady), run("cur", 5, slow));
+    base.started_utc = "20261206T140000Z".into();
+    cur.started_utc = "20261206T141500Z".into();
+    let note = "changed between runs measured apart in time (the baseline started 2026-12-06 \
+                14:00:00 UTC, the current run 2026-12-06 14:15:00 UTC), not interleaved";
+    let output = |b: &RunResults, c: &RunResults, name: &str| {
+        let (b, c) = (
+            save(&tmp, &format!("{name}-b"), b),
+            save(&tmp, &format!("{name}-c"), c),
+        );
+        let out = common::compare(&b, &c).assert().code(1);
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let apart = output(&base, &cur, "apart");
+    assert!(apart.contains(note), "{apart}");
+    assert!(apart.contains("scripts/ab.sh"), "{apart}");
+    // Interleaved: the baseline's shards started at 14:00 and 14:10, the current run's at
+    // 14:05 and 14:15.
+    base.shard_starts_utc = vec!["20261206T140000Z".into(), "20261206T141000Z".into()];
+    cur.shard_starts_utc = vec!["20261206T140500Z".into(), "20261206T141500Z".into()];
+    let interleaved = output(&base, &cur, "interleaved");
+    assert!(interleaved.contains("regressed"), "{interleaved}");
+    assert!(!interleaved.contains("measured apart"), "{interleaved}");
 }
