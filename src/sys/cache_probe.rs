@@ -131,7 +131,7 @@ impl CacheShare {
                 "warning: the shared L3 is contended by others (not in the load average): {}; \
                  on such a host allocators' costs on heaps of a few MiB and more, and the \
                  ratios between them, move from run to run by more than their intervals show; \
-                 runs to be compared agree when made interleaved, shard by shard \
+                 runs to be compared agree more closely when made interleaved, shard by shard \
                  (`scripts/ab.sh` for two builds; README \"Stability\")",
                 self.line(summary)
             )

@@ -188,7 +188,7 @@ fn a_contended_cache_is_warned_about_and_recorded() {
     assert!(err.contains("missed it on 78 % of its reads"), "{err}");
     // It names the remedy that held still on such a host: the compared runs interleaved.
     assert!(
-        err.contains("agree when made interleaved, shard by shard"),
+        err.contains("agree more closely when made interleaved, shard by shard"),
         "{err}"
     );
     let json = results_json(&busy);
