@@ -35,9 +35,15 @@
 //!
 //! With `--relative-to` (`relative`) the throughput figures are each allocator's ratio to a
 //! reference taken round by round inside each process, then judged per process as above.
+//!
+//! The timing and counter rows tested are then judged as one family (`family`): a change
+//! counts only when its Benjamini–Hochberg q-value is below α too (`--correction none`:
+//! each row alone).
 
 mod apart;
 mod caveats;
+mod family;
+mod geomeans;
 mod groups;
 mod load;
 mod memory;
@@ -53,6 +59,9 @@ pub use caveats::{
     arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
     reporting_warning, same_run_warning,
 };
+pub use family::{Correction, Family};
+use geomeans::geomeans;
+pub use geomeans::GeoMean;
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
 pub use streams::{mode_word, replay_modes, stream_warnings};
@@ -61,7 +70,6 @@ pub use verdict::{
     classify, Class, DEFAULT_MEMORY_FLOOR, MIN_SAMPLES_PER_PROCESS, MIN_TAIL_SAMPLES,
 };
 
-use crate::metrics::Id;
 use crate::report::model::{RunResults, FORMAT_VERSION};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -179,6 +187,8 @@ pub struct Settings {
     /// Judge throughput as each allocator's ratio to this one, measured in the same
     /// processes (`--relative-to`), so a shift of the host's speed both share cancels.
     pub relative_to: Option<String>,
+    /// Whether the timing and counter rows are judged as one family (`--correction`).
+    pub correction: Correction,
 }
 
 impl Default for Settings {
@@ -199,6 +209,7 @@ impl Default for Settings {
                 Class::Deterministic,
             ],
             relative_to: None,
+            correction: Correction::Fdr,
         }
     }
 }
@@ -222,6 +233,9 @@ pub struct Row {
     /// Bootstrap interval of the ratio (timing and counters).
     pub interval: Option<(f64, f64)>,
     pub p_value: Option<f64>,
+    /// The Benjamini–Hochberg adjusted p-value among the rows tested together (`family`);
+    /// `None` for rows outside the family or with `--correction none`.
+    pub q_value: Option<f64>,
     /// The rank test's method, when one ran. Not serialized as it is: JSON's `test` is
     /// [`Row::test_name`], the CSV's column, which also names Welch's tests (it said
     /// `exact` or null where the CSV said `mann_whitney_exact` or `welch_log`).
@@ -250,15 +264,6 @@ pub struct PerProcess {
     pub samples: usize,
     /// Welch–Satterthwaite degrees of freedom.
     pub df: f64,
-}
-
-/// Geometric mean over workloads of one allocator's ratios for one metric.
-#[derive(Debug, Clone, Serialize)]
-pub struct GeoMean {
-    pub allocator: String,
-    pub metric: String,
-    pub workloads: usize,
-    pub ratio: f64,
 }
 
 /// Identity of one side of the comparison.
@@ -299,6 +304,9 @@ pub struct Comparison {
     pub geomeans: Vec<GeoMean>,
     /// Caveats: parameter differences allowed, metrics only on one side, few repetitions.
     pub notes: Vec<String>,
+    /// The rows tested as one family and the changes it took back (`None`: `--correction
+    /// none`).
+    pub family: Option<Family>,
     /// With `shared_only`: the (workload × allocator) cells with a successful repetition on
     /// one side only, not compared.
     pub only_in_baseline: Vec<String>,
@@ -366,9 +374,6 @@ impl Comparison {
             .any(|r| r.verdict == Verdict::Regressed && self.settings.fail_on.contains(&r.class))
     }
 }
-
-/// Metrics of the geometric-mean rows: the headline figure for speed and for memory.
-const GEOMEAN_METRICS: [Id; 2] = [Id::OpsPerSec, Id::PeakRssBytes];
 
 /// When the repetitions are too few for any rank-tested row to be significant, say so: the
 /// smallest p-value of the U test for the fewest repetitions of those rows is not below
@@ -440,6 +445,7 @@ pub fn compare(
             )));
         }
     }
+    let family = family::control(&mut rows, settings);
     notes.extend(caveats::harness_only_note(baseline, current));
     notes.extend(apart::apart_note(baseline, current, &rows));
     notes.extend(skipped.notes());
@@ -457,6 +463,7 @@ pub fn compare(
         rows,
         geomeans,
         notes,
+        family,
         only_in_baseline: matched.only_baseline,
         only_in_current: matched.only_current,
     })
@@ -468,30 +475,4 @@ pub fn metric_label(name: &str, op: Option<&str>) -> String {
         Some(op) => format!("{name}[{op}]"),
         None => name.to_string(),
     }
-}
-
-/// Per allocator and headline metric: the geometric mean over workloads of current/baseline.
-fn geomeans(rows: &[Row]) -> Vec<GeoMean> {
-    let mut out: Vec<GeoMean> = Vec::new();
-    let allocators = crate::report::first_seen(rows.iter().map(|r| r.allocator.as_str()));
-    for a in allocators {
-        for m in GEOMEAN_METRICS {
-            let ratios: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.allocator == a && r.metric == m.name() && r.op.is_none())
-                .filter_map(|r| r.ratio)
-                .filter(|r| *r > 0.0 && r.is_finite())
-                .collect();
-            let Some(ratio) = crate::stats::geomean(&ratios) else {
-                continue;
-            };
-            out.push(GeoMean {
-                allocator: a.to_string(),
-                metric: m.to_string(),
-                workloads: ratios.len(),
-                ratio,
-            });
-        }
-    }
-    out
 }

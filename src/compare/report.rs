@@ -246,6 +246,23 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         human(s.memory_floor, true),
         super::MIN_TAIL_SAMPLES
     )?;
+    if let Some(f) = c.family.filter(|f| f.tested > 0) {
+        let taken_back = match f.taken_back {
+            0 => String::new(),
+            n => format!(
+                "; {n} change(s) significant at α alone are not significant in the family \
+                 (their reasons give q)"
+            ),
+        };
+        writeln!(
+            out,
+            "The {} timing and counter rows tested are judged as one family: a change counts \
+             only when its Benjamini–Hochberg q-value is below α too, which holds the share of \
+             chance findings among the changes reported at α{taken_back}. `--correction none` \
+             judges each row alone.\n",
+            f.tested
+        )?;
+    }
     Ok(())
 }
 
@@ -323,7 +340,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
 }
 
 /// The CSV columns of `--format csv`.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 19] = [
     "workload",
     "allocator",
     "metric",
@@ -342,6 +359,7 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "verdict",
     "reason",
     "relative_to",
+    "q_value",
 ];
 
 /// One row per compared metric (geometric means are left to the reader's tool).
@@ -374,6 +392,7 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             r.verdict.label(),
             r.reason.as_deref().unwrap_or(""),
             r.relative_to.as_deref().unwrap_or(""),
+            &opt(r.q_value),
         ])
         .map_err(csv_io)?;
     }

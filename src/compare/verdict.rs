@@ -248,6 +248,7 @@ fn unjudged(input: RowInput<'_>) -> Row {
         ratio: (bm != 0.0).then(|| cm / bm),
         interval: None,
         p_value: None,
+        q_value: None,
         test: None,
         verdict: Verdict::Unchanged,
         reason: None,
@@ -316,7 +317,7 @@ fn judge_timing(row: &mut Row, t: f64, noise: Noise, s: &Settings, seed: u64) {
 
 /// Whether a row belongs in the default report: a verdict of change, or a change beyond
 /// its class's threshold that the test could not confirm (the reader should see it).
-fn changed(row: &Row, s: &Settings) -> bool {
+pub(super) fn changed(row: &Row, s: &Settings) -> bool {
     match row.verdict {
         Verdict::Regressed | Verdict::Improved => true,
         Verdict::Unchanged => false,

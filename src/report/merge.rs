@@ -204,11 +204,10 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
         .map(|p| p.results.started_utc.clone())
         .min()
         .unwrap_or_default();
-    // A part that is itself a merge brings its shards' starts.
+    // Each part is one shard (a merged folder is refused as a part): its start.
     merged.shard_starts_utc = parts
         .iter()
-        .flat_map(|p| p.results.start_times())
-        .map(str::to_string)
+        .map(|p| p.results.started_utc.clone())
         .collect();
     merged.shard_starts_utc.sort_unstable();
     merged.command_line = req.command_line.clone();

@@ -21,8 +21,10 @@
 //! | how small a difference n runs resolve | [`robust_cv`], [`detectable_difference`], [`repetitions_for`] |
 //! | how many processes an interval of ±x needs | [`processes_for_half_width`] |
 //! | how strongly one figure follows another | [`slope`] |
+//! | which of many tests to believe together | [`benjamini_hochberg`] |
 
 mod bootstrap;
+mod fdr;
 mod logmean;
 mod power;
 mod quantile;
@@ -35,6 +37,7 @@ pub use bootstrap::{
     bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
     Bootstrap, Estimate,
 };
+pub use fdr::benjamini_hochberg;
 pub use logmean::LogMean;
 pub use power::{detectable_difference, processes_for_half_width, repetitions_for, robust_cv};
 pub use quantile::{geomean, median, quantile, ratio_median, sorted};

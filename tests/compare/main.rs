@@ -12,6 +12,7 @@ mod common;
 
 mod cli_compare;
 mod cli_compare_edges;
+mod cli_compare_family;
 mod cli_compare_formats;
 mod cli_compare_notes;
 mod cli_compare_relative;
