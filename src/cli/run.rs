@@ -46,9 +46,9 @@ pub struct RunArgs {
     /// How many of the first repetitions also measure memory (RSS, fragmentation) and latency,
     /// each allocator in a process of its own. 3 give RSS to a page or so; for `compare` to
     /// call a latency or counter change significant it needs 4 or more in both runs (a rank
-    /// test over 3 + 3 figures cannot reach p < 0.05), and runs made interleaved
-    /// (`scripts/ab.sh`): latency percentiles of runs made minutes apart differ by more than
-    /// their processes do, and even interleaved one A/A comparison in five flagged some (README
+    /// test over 3 + 3 figures cannot reach p < 0.05) — 8 for one row to stand out among the
+    /// hundred it judges together — and runs made interleaved (`scripts/ab.sh`): latency
+    /// percentiles of runs made minutes apart differ by more than their processes do (README
     /// "Four a side, and made interleaved"). At most -r. [default: 3, or -r if fewer]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     memory_repetitions: Option<u32>,

@@ -389,7 +389,8 @@ fn repetition_note(rows: &[Row], alpha: f64) -> Option<String> {
              {min_p:.3} ≥ α = {alpha}: rank-tested rows (latency, counters, throughput without \
              per-pass samples) cannot be significant, and are not listed unless --all-rows; \
              record 4 or more a side (`run` measures latency and memory in its first \
-             --memory-repetitions, 3 by default, however many -r), in runs made interleaved \
+             --memory-repetitions, 3 by default, however many -r; 8 for one row to stand out \
+             among a hundred judged together), in runs made interleaved \
              (`scripts/ab.sh`): latency percentiles of runs made apart differ by more than \
              their processes do"
         )

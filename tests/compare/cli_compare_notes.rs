@@ -325,7 +325,7 @@ fn rows_no_test_could_confirm_are_counted_not_listed_and_four_a_side_judge_them(
         "{out}"
     );
     assert!(
-        out.contains("record 4 or more a side (`run` measures latency and memory in its first --memory-repetitions"),
+        out.contains("record 4 or more a side (`run` measures latency and memory in its first --memory-repetitions, 3 by default, however many -r; 8 for one row to stand out among a hundred judged together)"),
         "{out}"
     );
     // --all-rows lists them.
