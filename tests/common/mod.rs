@@ -6,7 +6,7 @@
 
 use pybench::report::model::{
     AllocatorInfo, CellKind, CellResult, CellStatus, Metric, RunParameters, RunResults,
-    FORMAT_VERSION,
+    ThroughputSamples, FORMAT_VERSION,
 };
 use std::path::{Path, PathBuf};
 
@@ -293,6 +293,39 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
         validation: None,
         shard_starts_utc: Vec::new(),
     }
+}
+
+/// Per-pass throughput samples of process `rep` of `workload`: `gross` and `null` ns/event,
+/// one a pass, the other fields as a default calibration gives them.
+pub fn throughput_samples(
+    workload: &str,
+    rep: u32,
+    gross: Vec<f64>,
+    null: Vec<f64>,
+) -> ThroughputSamples {
+    ThroughputSamples {
+        group: format!("{workload}/rep{rep}/g0"),
+        min_time_ns: 10_000_000,
+        passes_per_sample: 1,
+        cold_ns_per_op: 20.0,
+        ns_per_op: gross,
+        null_ns_per_op: null,
+        warm_faults_per_pass: None,
+        arenas_outside_span: 0,
+        streamed: None,
+        cold_primed_bytes: None,
+    }
+}
+
+/// Gives cell `c` the per-pass samples `t`, its throughput metrics recomputed from them as
+/// the harness does.
+pub fn give_samples(c: &mut CellResult, t: ThroughputSamples) {
+    use pybench::metrics::Id;
+    let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
+    c.metrics
+        .retain(|m| !ids.iter().any(|id| id.name() == m.name));
+    pybench::harness::paired::push_throughput_metrics(&mut c.metrics, &t);
+    c.throughput = Some(t);
 }
 
 /// Writes `results` as `dir/<name>/results.json` and returns the directory.

@@ -176,24 +176,17 @@ fn an_interrupted_run_is_named_in_the_report() {
 
 #[test]
 fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
-    use pybench::report::model::ThroughputSamples;
     let tmp = tempdir("cmp-samples");
     let b = save(&tmp, "base", &run("base", 3, steady));
     for bad in [0.0, -5.0, -0.0] {
         let mut r = run("bad", 3, steady);
         for c in &mut r.cells {
-            c.throughput = Some(ThroughputSamples {
-                group: format!("{}/rep{}/g0", c.workload, c.repetition),
-                min_time_ns: 10_000_000,
-                passes_per_sample: 1,
-                cold_ns_per_op: 20.0,
-                ns_per_op: vec![100.0, 101.0, 99.0],
-                null_ns_per_op: vec![2.0, 2.0, 2.0],
-                warm_faults_per_pass: None,
-                arenas_outside_span: 0,
-                streamed: None,
-                cold_primed_bytes: None,
-            });
+            c.throughput = Some(common::throughput_samples(
+                &c.workload,
+                c.repetition,
+                vec![100.0, 101.0, 99.0],
+                vec![2.0; 3],
+            ));
         }
         let last = r.cells.last_mut().unwrap();
         last.throughput.as_mut().unwrap().ns_per_op[1] = bad;

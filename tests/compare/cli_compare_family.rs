@@ -5,10 +5,8 @@
 
 use super::cli_compare::steady;
 use crate::common;
-use crate::common::{run, save, tempdir};
-use pybench::harness::paired::push_throughput_metrics;
-use pybench::metrics::Id;
-use pybench::report::model::{RunResults, ThroughputSamples};
+use crate::common::{give_samples, run, save, tempdir, throughput_samples};
+use pybench::report::model::RunResults;
 use std::path::Path;
 
 /// Per-process figures of every cell: a spread of ±8 % (sd ≈ 5 %) around 1, in repetition
@@ -20,23 +18,8 @@ const OFFSETS: [f64; 8] = [0.92, 1.0, 1.08, 0.95, 1.05, 0.98, 1.02, 1.0];
 fn sampled(mut r: RunResults, scale: impl Fn(&str, &str) -> f64) -> RunResults {
     for c in &mut r.cells {
         let net = 10.0 * OFFSETS[c.repetition as usize] * scale(&c.workload, &c.allocator);
-        let t = ThroughputSamples {
-            group: format!("{}/rep{}/g0", c.workload, c.repetition),
-            min_time_ns: 10_000_000,
-            passes_per_sample: 1,
-            cold_ns_per_op: 20.0,
-            ns_per_op: vec![2.0 + net; 3],
-            null_ns_per_op: vec![2.0; 3],
-            warm_faults_per_pass: None,
-            arenas_outside_span: 0,
-            streamed: None,
-            cold_primed_bytes: None,
-        };
-        let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
-        c.metrics
-            .retain(|m| !ids.iter().any(|id| id.name() == m.name));
-        push_throughput_metrics(&mut c.metrics, &t);
-        c.throughput = Some(t);
+        let t = throughput_samples(&c.workload, c.repetition, vec![2.0 + net; 3], vec![2.0; 3]);
+        give_samples(c, t);
     }
     r
 }

@@ -6,10 +6,8 @@
 
 use crate::common;
 
-use crate::common::{cell, pybench, save, tempdir};
-use pybench::harness::paired::push_throughput_metrics;
-use pybench::metrics::Id;
-use pybench::report::model::{RunResults, ThroughputSamples};
+use crate::common::{cell, give_samples, pybench, save, tempdir, throughput_samples};
+use pybench::report::model::RunResults;
 use pybench::stats::SplitMix64;
 use std::path::Path;
 
@@ -44,24 +42,11 @@ fn paired_run(name: &str, seed: u64, host: f64, own: impl Fn(&str) -> f64) -> Ru
             let gross: Vec<f64> = (speed.iter().zip(&null))
                 .map(|(s, n)| n + net * own(a) * s * (0.99 + 0.02 * unit()))
                 .collect();
-            let t = ThroughputSamples {
-                group: format!("dicts/rep{rep}/g0"),
-                min_time_ns: 20_000_000,
-                passes_per_sample: 1,
-                cold_ns_per_op: gross[0] * 1.5,
-                ns_per_op: if a == "null" { null.clone() } else { gross },
-                null_ns_per_op: null.clone(),
-                warm_faults_per_pass: None,
-                arenas_outside_span: 0,
-                streamed: None,
-                cold_primed_bytes: None,
-            };
+            let ns = if a == "null" { null.clone() } else { gross };
+            let mut t = throughput_samples("dicts", rep, ns, null.clone());
+            (t.min_time_ns, t.cold_ns_per_op) = (20_000_000, t.ns_per_op[0] * 1.5);
             let mut c = cell("dicts", a, rep, 1e7, 1.0);
-            let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
-            c.metrics
-                .retain(|m| !ids.iter().any(|id| id.name() == m.name));
-            push_throughput_metrics(&mut c.metrics, &t);
-            c.throughput = Some(t);
+            give_samples(&mut c, t);
             r.cells.push(c);
         }
     }

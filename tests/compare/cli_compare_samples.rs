@@ -6,11 +6,9 @@
 
 use crate::common;
 
-use crate::common::{pybench, run, save, tempdir};
+use crate::common::{give_samples, pybench, run, save, tempdir, throughput_samples};
 use predicates::prelude::*;
-use pybench::harness::paired::push_throughput_metrics;
-use pybench::metrics::Id;
-use pybench::report::model::{RunResults, ThroughputSamples};
+use pybench::report::model::RunResults;
 use pybench::stats::SplitMix64;
 use std::path::Path;
 
@@ -28,23 +26,10 @@ fn with_samples(mut r: RunResults, net: f64, offsets: [f64; 3], seed: u64) -> Ru
         let offset = offsets[c.repetition as usize % 3];
         let null: Vec<f64> = (0..SAMPLES).map(|_| 2.0 * noise()).collect();
         let gross: Vec<f64> = null.iter().map(|n| n + net * offset * noise()).collect();
-        let t = ThroughputSamples {
-            group: format!("{}/rep{}/g0", c.workload, c.repetition),
-            min_time_ns: 10_000_000,
-            passes_per_sample: 1,
-            cold_ns_per_op: 20.0,
-            ns_per_op: gross,
-            null_ns_per_op: null,
-            warm_faults_per_pass: None,
-            arenas_outside_span: 0,
-            streamed: None,
-            cold_primed_bytes: None,
-        };
-        let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
-        c.metrics
-            .retain(|m| !ids.iter().any(|id| id.name() == m.name));
-        push_throughput_metrics(&mut c.metrics, &t);
-        c.throughput = Some(t);
+        give_samples(
+            c,
+            throughput_samples(&c.workload, c.repetition, gross, null),
+        );
     }
     r
 }
