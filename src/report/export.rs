@@ -55,7 +55,7 @@ impl Exporter for Json {
         "results.json"
     }
     fn write(&self, results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, results)?;
+        super::tidy_json::to_writer_tidy(out, results)?;
         out.write_all(b"\n")
     }
 }

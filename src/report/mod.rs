@@ -14,6 +14,7 @@ pub mod ranged;
 pub mod store;
 pub mod summary;
 pub mod table;
+pub mod tidy_json;
 pub mod validation;
 pub mod verdict;
 pub mod verdict_table;
