@@ -190,29 +190,12 @@ pub fn markdown(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<(
     writeln!(out)
 }
 
-/// The report's account of its tests and thresholds.
+/// The report's account of its tests and thresholds: a paragraph for each rule that judged
+/// some row.
 fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let s = &c.settings;
-    let exact = c.rows.iter().any(|r| r.test == Some(UMethod::Exact));
-    let normal = c.rows.iter().any(|r| r.test == Some(UMethod::Normal));
-    let method = match (exact, normal) {
-        (true, true) => "exact (ties included) for small samples, normal approximation otherwise",
-        (true, false) => "exact (ties included)",
-        (false, true) => "normal approximation with tie correction",
-        (false, false) => "not run",
-    };
     if c.rows.iter().any(|r| r.per_process.is_some()) {
-        writeln!(
-            out,
-            "Throughput with per-pass samples (threshold ±{} %): one figure per process, \
-             the median of its samples; Welch's t-test on their logarithms, α = {}, and the \
-             {:.0} % interval of the ratio of geometric means, shown in brackets; a change \
-             counts when the interval excludes 1 and the ratio lies beyond the threshold. The \
-             processes are the independent units: passes of one process share its noise.\n",
-            threshold_pct(s.threshold),
-            s.alpha,
-            (1.0 - s.alpha) * 100.0,
-        )?;
+        per_process_method(s, out)?;
     }
     if let Some(reference) = &s.relative_to {
         writeln!(
@@ -225,6 +208,39 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             inline(reference)
         )?;
     }
+    other_methods(c, out)?;
+    if let Some(f) = c.family.filter(|f| f.tested > 0) {
+        family_method(f, out)?;
+    }
+    Ok(())
+}
+
+/// Throughput judged on per-process figures from per-pass samples.
+fn per_process_method(s: &super::Settings, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Throughput with per-pass samples (threshold ±{} %): one figure per process, \
+         the median of its samples; Welch's t-test on their logarithms, α = {}, and the \
+         {:.0} % interval of the ratio of geometric means, shown in brackets; a change \
+         counts when the interval excludes 1 and the ratio lies beyond the threshold. The \
+         processes are the independent units: passes of one process share its noise.\n",
+        threshold_pct(s.threshold),
+        s.alpha,
+        (1.0 - s.alpha) * 100.0,
+    )
+}
+
+/// The rank test, memory, latency tails and exact figures.
+fn other_methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let s = &c.settings;
+    let exact = c.rows.iter().any(|r| r.test == Some(UMethod::Exact));
+    let normal = c.rows.iter().any(|r| r.test == Some(UMethod::Normal));
+    let method = match (exact, normal) {
+        (true, true) => "exact (ties included) for small samples, normal approximation otherwise",
+        (true, false) => "exact (ties included)",
+        (false, true) => "normal approximation with tie correction",
+        (false, false) => "not run",
+    };
     writeln!(
         out,
         "Other timing (threshold ±{} %) and counters (±{} %): two-sided Mann-Whitney U test \
@@ -245,25 +261,26 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         threshold_pct(s.memory_threshold),
         human(s.memory_floor, true),
         super::MIN_TAIL_SAMPLES
-    )?;
-    if let Some(f) = c.family.filter(|f| f.tested > 0) {
-        let taken_back = match f.taken_back {
-            0 => String::new(),
-            n => format!(
-                "; {n} change(s) significant at α alone are not significant in the family \
-                 (their reasons give q)"
-            ),
-        };
-        writeln!(
-            out,
-            "The {} timing and counter rows tested are judged as one family: a change counts \
-             only when its Benjamini–Hochberg q-value is below α too, which holds the share of \
-             chance findings among the changes reported at α{taken_back}. `--correction none` \
-             judges each row alone.\n",
-            f.tested
-        )?;
-    }
-    Ok(())
+    )
+}
+
+/// The rows judged as one family (`--correction fdr`).
+fn family_method(f: super::Family, out: &mut dyn Write) -> io::Result<()> {
+    let taken_back = match f.taken_back {
+        0 => String::new(),
+        n => format!(
+            "; {n} change(s) significant at α alone are not significant in the family \
+             (their reasons give q)"
+        ),
+    };
+    writeln!(
+        out,
+        "The {} timing and counter rows tested are judged as one family: a change counts \
+         only when its Benjamini–Hochberg q-value is below α too, which holds the share of \
+         chance findings among the changes reported at α{taken_back}. `--correction none` \
+         judges each row alone.\n",
+        f.tested
+    )
 }
 
 /// Which classes only advise (`--fail-on`), then every note on the two runs.
