@@ -397,6 +397,31 @@ fn repetition_note(rows: &[Row], alpha: f64) -> Option<String> {
     })
 }
 
+/// The note on a group some of whose repetitions failed on `side`.
+fn failed_note(g: &groups::Group, side: &str) -> Option<String> {
+    (g.failed > 0).then(|| {
+        format!(
+            "{} × {}: {} of {} repetition(s) failed in the {side}; the rest compared",
+            g.workload,
+            g.allocator,
+            g.failed,
+            g.failed + g.samples.len()
+        )
+    })
+}
+
+/// What the judged rows say as a whole: too few repetitions for the rank test, and a shift
+/// every allocator shares.
+fn notes_on_rows(rows: &[Row], s: &Settings) -> Vec<String> {
+    let mut notes: Vec<String> = repetition_note(rows, s.alpha).into_iter().collect();
+    notes.extend(caveats::shared_shift_notes(
+        rows,
+        s.threshold,
+        s.relative_to.as_deref(),
+    ));
+    notes
+}
+
 /// Compares `current` with `baseline`: matches their (workload, allocator) groups, judges
 /// every metric both measured, and notes what could not be compared.
 pub fn compare(
@@ -426,17 +451,8 @@ pub fn compare(
             reference,
             &mut skipped,
         )?);
-        for (g, side) in [(b, "baseline"), (c, "current run")] {
-            if g.failed > 0 {
-                notes.push(format!(
-                    "{} × {}: {} of {} repetition(s) failed in the {side}; the rest compared",
-                    g.workload,
-                    g.allocator,
-                    g.failed,
-                    g.failed + g.samples.len()
-                ));
-            }
-        }
+        notes.extend(failed_note(b, "baseline"));
+        notes.extend(failed_note(c, "current run"));
     }
     if let Some(asked) = &settings.relative_to {
         if !rows::any_relative(&rows) {
@@ -450,12 +466,7 @@ pub fn compare(
     notes.extend(caveats::harness_only_note(baseline, current));
     notes.extend(apart::apart_note(baseline, current, &rows));
     notes.extend(skipped.notes());
-    notes.extend(repetition_note(&rows, settings.alpha));
-    notes.extend(caveats::shared_shift_notes(
-        &rows,
-        settings.threshold,
-        settings.relative_to.as_deref(),
-    ));
+    notes.extend(notes_on_rows(&rows, settings));
     let geomeans = geomeans(&rows);
     Ok(Comparison {
         baseline: Side::of(baseline),
