@@ -12,7 +12,7 @@
 //! run. Every check runs before anything is written; the output folder is created with
 //! `mkdir` (an existing one is refused) and each file through `sys::fs::AtomicFile`.
 
-use super::model::RunResults;
+use super::model::{CellResult, RunResults};
 use super::store::{write_atomically, ResultsStore};
 use crate::harness::shard::ShardManifest;
 use anyhow::Context as _;
@@ -160,7 +160,9 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
 }
 /// The merged results: the first shard's manifest, every shard's cells in the unsharded
 /// run's order, each cell checked to belong to the shard that holds it and to appear once.
-fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<RunResults> {
+/// Every part's cells in the run's order (the units' order, each group's cells as they came),
+/// refusing a cell outside its part's share of the run or held by two parts.
+fn ordered_cells(parts: &[Part]) -> anyhow::Result<Vec<CellResult>> {
     let units = &parts[0].shard.units;
     let unit_index: HashMap<(&str, u32), usize> = units
         .iter()
@@ -194,22 +196,24 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
     }
     // Stable: within a group, cells keep their order (null, then the allocators).
     cells.sort_by_key(|(unit, _)| *unit);
+    Ok(cells.into_iter().map(|(_, c)| c).collect())
+}
+
+fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<RunResults> {
+    let cells = ordered_cells(parts)?;
     let mut merged = parts[0].results.clone();
     merged.run = req
         .out
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    merged.started_utc = parts
-        .iter()
-        .map(|p| p.results.started_utc.clone())
-        .min()
-        .unwrap_or_default();
-    // Each part is one shard (a merged folder is refused as a part): its start.
+    // Each part is one shard (a merged folder is refused as a part): its start. The merged
+    // run started with the first.
     merged.shard_starts_utc = parts
         .iter()
         .map(|p| p.results.started_utc.clone())
         .collect();
     merged.shard_starts_utc.sort_unstable();
+    merged.started_utc = merged.shard_starts_utc[0].clone();
     merged.command_line = req.command_line.clone();
     // The busiest shard's load: the noise warning errs on the side of caution.
     merged.machine.load_average = parts
@@ -224,7 +228,7 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
     merged.machine.cache_share = (parts.iter())
         .max_by(|a, b| contention(a).total_cmp(&contention(b)))
         .and_then(|p| p.results.machine.cache_share.clone());
-    merged.cells = cells.into_iter().map(|(_, c)| c).collect();
+    merged.cells = cells;
     merged.interrupted = incomplete || parts.iter().any(|p| p.results.interrupted);
     merged.validation = None;
     Ok(merged)
