@@ -15,7 +15,7 @@ use crate::sys::time::readable_utc;
 /// start of each, when every piece of one started before the first piece of the other
 /// (stretches apart). `None` when they overlap (interleaved, or the same run) or a start is
 /// not recorded.
-pub(super) fn made_apart<'r>(a: &'r RunResults, b: &'r RunResults) -> Option<(&'r str, &'r str)> {
+fn made_apart<'r>(a: &'r RunResults, b: &'r RunResults) -> Option<(&'r str, &'r str)> {
     let (sa, sb) = (a.start_times(), b.start_times());
     let (a_first, a_last) = (*sa.first()?, *sa.last()?);
     let (b_first, b_last) = (*sb.first()?, *sb.last()?);
@@ -29,12 +29,12 @@ pub(super) fn apart_note(
     current: &RunResults,
     rows: &[Row],
 ) -> Option<String> {
-    let changed: Vec<&Row> = rows
+    let changed = rows
         .iter()
         .filter(|r| r.class == Class::Timing)
         .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
-        .collect();
-    if changed.is_empty() {
+        .count();
+    if changed == 0 {
         return None;
     }
     let (b, c) = made_apart(baseline, current)?;
@@ -47,7 +47,7 @@ pub(super) fn apart_note(
          the stretch of time it sampled by more than its own processes spread (README \
          \"Stability\"), so these may be the host's drift rather than a change; to tell them \
          apart, measure both builds interleaved shard by shard (`scripts/ab.sh`)",
-        changed.len(),
+        changed,
         readable_utc(b),
         readable_utc(c),
     ))
