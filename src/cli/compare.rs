@@ -101,7 +101,7 @@ pub struct CompareArgs {
     /// (Benjamini–Hochberg), so the few rows of a hundred that fall below --alpha by chance
     /// are "not significant" (their q-value says why) while a real change, far below it,
     /// stays a change. `none`: each row alone, as before 2026-12-06: ten A/A pairs of
-    /// interleaved default runs had 44 throughput rows "changed" so, 4 with the rate held.
+    /// interleaved default runs had 44 throughput rows "changed" so, none with the rate held.
     #[arg(long, value_enum, default_value = "fdr")]
     correction: compare::Correction,
     /// Output format on stdout. `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.

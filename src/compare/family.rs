@@ -3,8 +3,8 @@
 //! chance, and each is a "regressed" that fails a CI gate. The rows are therefore judged as
 //! one family whose false-discovery rate is held at α (`stats::benjamini_hochberg`): ten A/A
 //! pairs of five interleaved default runs (2026-12-06, attempt 76) had 44 throughput rows
-//! judged changed at α alone (p 0.008 – 0.045) and 4 with the rate held; ten of five runs made
-//! back to back, 116 and 24 (what is left there is drift between sittings, which no
+//! judged changed at α alone (p 0.008 – 0.045) and none with the rate held; ten of five runs
+//! made back to back, 118 and 16 (what is left there is drift between sittings, which no
 //! correction removes: the note on runs made apart). Memory rows stay out: they move between
 //! a few page-granular modes, not with the host's noise, and their floor already guards them.
 
