@@ -128,9 +128,31 @@ pub(crate) fn parse<T: DeserializeOwned>(file: &str, src: &str) -> Result<T, Spe
                 file: file.to_string(),
                 key: rest.split('`').next().unwrap_or(rest).to_string(),
             },
-            _ => located(file, src, e.span(), e.message()),
+            _ => not_toml_said(located(file, src, e.span(), e.message()), src),
         }
     })
+}
+
+/// `err` with a word on what the file is, when it is not TOML at all: `stats /etc/passwd`
+/// read as a spec whose line 1 lacked an `=`, which said nothing of what was expected.
+fn not_toml_said(err: SpecError, src: &str) -> SpecError {
+    match err {
+        SpecError::Invalid {
+            file,
+            line,
+            key,
+            message,
+        } if src.parse::<toml::Table>().is_err() => SpecError::Invalid {
+            file,
+            line,
+            key,
+            message: format!(
+                "{message} (not TOML, so neither a workload spec nor a trace, which starts \
+                 with pybench's magic bytes)"
+            ),
+        },
+        other => other,
+    }
 }
 
 /// An error at byte offset range `span` of `src`, with the key found on that line.

@@ -17,7 +17,11 @@ fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
     std::fs::copy("workloads/traces/compileall.pbt", dir.join("kept")).unwrap();
     for (name, says) in [
         ("empty", "empty is empty: neither a trace"),
-        ("notes", "notes:1: key `hello`"),
+        (
+            "notes",
+            "notes:1: key `hello`: key with no value, expected `=` (not TOML, so neither a \
+             workload spec nor a trace, which starts with pybench's magic bytes)",
+        ),
         ("loop_a", "loop_a: Too many levels of symbolic links"),
     ] {
         for args in [
