@@ -158,8 +158,6 @@ pub fn merge(req: &MergeRequest) -> anyhow::Result<Merged> {
         skipped_plots,
     })
 }
-/// The merged results: the first shard's manifest, every shard's cells in the unsharded
-/// run's order, each cell checked to belong to the shard that holds it and to appear once.
 /// Every part's cells in the run's order (the units' order, each group's cells as they came),
 /// refusing a cell outside its part's share of the run or held by two parts.
 fn ordered_cells(parts: &[Part]) -> anyhow::Result<Vec<CellResult>> {
@@ -199,6 +197,8 @@ fn ordered_cells(parts: &[Part]) -> anyhow::Result<Vec<CellResult>> {
     Ok(cells.into_iter().map(|(_, c)| c).collect())
 }
 
+/// The merged results: the first shard's manifest, every shard's cells in the unsharded
+/// run's order, each cell checked to belong to the shard that holds it and to appear once.
 fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<RunResults> {
     let cells = ordered_cells(parts)?;
     let mut merged = parts[0].results.clone();
