@@ -36,6 +36,13 @@ pub enum SpecError {
          workload spec (TOML setting name, description, generator and scale)"
     )]
     Empty { file: String },
+    /// Bytes that are not text (a binary, a trace of another tool): read as a spec because no
+    /// trace's magic bytes start it.
+    #[error(
+        "{file}: neither a trace (which starts with pybench's magic bytes) nor a workload \
+         spec: {reason}"
+    )]
+    NotText { file: String, reason: String },
     #[error("cannot read workload spec {file}: {reason}")]
     Io {
         file: String,

@@ -12,6 +12,7 @@ fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
     let dir = tempdir("bare-names");
     std::fs::write(dir.join("empty"), "").unwrap();
     std::fs::write(dir.join("notes"), "hello\n").unwrap();
+    std::fs::write(dir.join("binary"), b"\x7fELF\x02\x01\x01\0\xff\xfe").unwrap();
     std::os::unix::fs::symlink("loop_b", dir.join("loop_a")).unwrap();
     std::os::unix::fs::symlink("loop_a", dir.join("loop_b")).unwrap();
     std::fs::copy("workloads/traces/compileall.pbt", dir.join("kept")).unwrap();
@@ -23,6 +24,11 @@ fn a_file_here_named_without_a_slash_is_read_as_the_file_it_is() {
              workload spec nor a trace, which starts with pybench's magic bytes)",
         ),
         ("loop_a", "loop_a: Too many levels of symbolic links"),
+        (
+            "binary",
+            "binary: neither a trace (which starts with pybench's magic bytes) nor a workload \
+             spec: not UTF-8 text (byte 8)",
+        ),
     ] {
         for args in [
             vec!["stats", name],
