@@ -209,30 +209,25 @@ struct Progress {
 }
 
 impl Progress {
+    /// Replaces the line with step `i` of the run and `what` it is doing.
+    fn show(&self, i: usize, what: std::fmt::Arguments<'_>) {
+        if self.on {
+            crate::stderr_text!("\r\x1b[2K[{}/{}] {what}", i + 1, self.total);
+        }
+    }
+
     /// Before the throughput process of the group starting at cell `i`.
     fn throughput(&self, i: usize, spec: &CellSpec) {
-        if self.on {
-            crate::stderr_text!(
-                "\r\x1b[2K[{}/{}] {} throughput, allocators taking turns",
-                i + 1,
-                self.total,
-                spec.workload
-            );
-        }
+        let w = &spec.workload;
+        self.show(i, format_args!("{w} throughput, allocators taking turns"));
     }
 
     /// Before cell `i`.
     fn cell(&self, i: usize, spec: &CellSpec) {
         if self.on {
-            crate::stderr_text!(
-                "\r\x1b[2K[{}/{}] {} × {} rep {}{}",
-                i + 1,
-                self.total,
-                spec.workload,
-                spec.allocator,
-                spec.repetition,
-                eta(self.started.elapsed(), i, self.total)
-            );
+            let eta = eta(self.started.elapsed(), i, self.total);
+            let (w, a, r) = (&spec.workload, &spec.allocator, spec.repetition);
+            self.show(i, format_args!("{w} × {a} rep {r}{eta}"));
         }
     }
 
