@@ -38,6 +38,10 @@ pub fn load(path: &Path) -> Result<RunResults, CompareError> {
             path: file.clone(),
             error,
         },
+        e @ ReadError::NotText { .. } => CompareError::Read {
+            path: file.clone(),
+            error: e.into(),
+        },
     })?;
     parse(&text, &file)
 }

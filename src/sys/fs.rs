@@ -85,6 +85,10 @@ pub enum ReadError {
     /// a variant of its own so that a caller can say why it wants a file.
     #[error("a {kind}, not a regular file")]
     NotRegular { kind: &'static str },
+    /// Read whole, but not text: `byte` is where the UTF-8 stops (a caller reading a spec can
+    /// say the file is not one rather than that it could not be read).
+    #[error("not UTF-8 text (byte {byte})")]
+    NotText { byte: usize },
 }
 
 impl From<ReadError> for io::Error {
@@ -232,11 +236,8 @@ pub fn read_regular_string(
 }
 
 fn utf8(bytes: Vec<u8>) -> Result<String, ReadError> {
-    String::from_utf8(bytes).map_err(|e| {
-        ReadError::Io(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        ))
+    String::from_utf8(bytes).map_err(|e| ReadError::NotText {
+        byte: e.utf8_error().valid_up_to(),
     })
 }
 

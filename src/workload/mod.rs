@@ -171,12 +171,10 @@ impl Workload {
         let path = Path::new(name_or_path);
         let src = crate::sys::fs::read_bounded_string(path, MAX_SPEC_BYTES, "a workload spec")
             .map_err(|e| match e {
-                crate::sys::fs::ReadError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    SpecError::NotText {
-                        file: name_or_path.to_string(),
-                        reason: e.to_string(),
-                    }
-                }
+                crate::sys::fs::ReadError::NotText { .. } => SpecError::NotText {
+                    file: name_or_path.to_string(),
+                    reason: e.to_string(),
+                },
                 e => SpecError::Io {
                     file: name_or_path.to_string(),
                     reason: e.into(),
