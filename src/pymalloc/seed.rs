@@ -105,6 +105,35 @@ const ADDRESS_SPACE: usize = 1 << 47;
 /// blocks: fewest calls per pool).
 const FILLER: usize = NUM_CLASSES - 1;
 
+/// Pools in use, one entry per pool: its class, classes in ascending order.
+fn pool_plan(seed: &Seed) -> Result<Vec<usize>, SeedError> {
+    let mut plan: Vec<usize> = Vec::new();
+    plan.try_reserve_exact(seed.pools())
+        .map_err(|_| SeedError::OutOfMemory)?;
+    plan.extend((0..NUM_CLASSES).flat_map(|c| std::iter::repeat(c).take(seed.classes[c].pools)));
+    Ok(plan)
+}
+
+/// The blocks of a seed's arenas as they were built, before any is freed.
+struct Built {
+    /// Per class, the seed's pools: each one's blocks in allocation order.
+    pools: Vec<Vec<Vec<NonNull<u8>>>>,
+    /// The filler pools' blocks, to be freed once every arena is built.
+    fillers: Vec<NonNull<u8>>,
+    /// Where the spare arena's fillers start in `fillers` (it holds nothing else).
+    spare_from: usize,
+}
+
+impl Built {
+    fn place(&mut self, class: usize, blocks: Vec<NonNull<u8>>, is_real: bool) {
+        if is_real {
+            self.pools[class].push(blocks);
+        } else {
+            self.fillers.extend(blocks);
+        }
+    }
+}
+
 impl Pymalloc {
     /// Seeds an empty engine with phantom blocks so that its accounting shows `seed`'s
     /// arenas and, per class, its pools and blocks in use.
@@ -126,27 +155,46 @@ impl Pymalloc {
     /// Errors leave the engine unchanged, except [`SeedError::OutOfMemory`].
     pub fn seed_from(&mut self, seed: &Seed) -> Result<Phantoms, SeedError> {
         self.check_seed(seed)?;
-        // Pools in use, one entry per pool: its class.
-        let mut plan: Vec<usize> = Vec::new();
-        plan.try_reserve_exact(seed.pools())
-            .map_err(|_| SeedError::OutOfMemory)?;
-        plan.extend(
-            (0..NUM_CLASSES).flat_map(|c| std::iter::repeat(c).take(seed.classes[c].pools)),
-        );
+        let plan = pool_plan(seed)?;
+        let mut built = self.build_arenas(seed, &plan)?;
+        // The spare arena empties first, while every other arena is still full: an arena that
+        // becomes wholly free is kept only as the last of usable_arenas (3.9+), and emptied
+        // after the others it would sit among their ties and be unmapped.
+        let (others, spare_fillers) = built.fillers.split_at(built.spare_from);
+        for p in spare_fillers.iter().chain(others) {
+            // SAFETY: a live block of this engine, freed once.
+            unsafe { self.free_small(p.as_ptr()) };
+        }
+        let mut phantoms = Phantoms::default();
+        for (class, class_pools) in built.pools.iter_mut().enumerate() {
+            let free = class_pools.len() * self.geometry.blocks_per_pool(class)
+                - seed.classes[class].blocks;
+            self.thin(class_pools, free);
+            phantoms.by_class.push(freeing_order(class_pools));
+        }
+        Ok(phantoms)
+    }
+
+    /// Maps the seed's arenas and fills every pool of them: the planned pools (`plan`, one
+    /// class a pool, in order) as the seed's, the rest of each arena — and the whole spare
+    /// arena, if the seed has one — with filler pools to be freed once all are built.
+    fn build_arenas(&mut self, seed: &Seed, plan: &[usize]) -> Result<Built, SeedError> {
         let total = plan.len();
         let spare = seed.arenas > total;
         let pinned = seed.arenas.min(total);
-        let mut pools: Vec<Vec<Vec<NonNull<u8>>>> = vec![Vec::new(); NUM_CLASSES];
-        let mut fillers: Vec<NonNull<u8>> = Vec::new();
+        let mut built = Built {
+            pools: vec![Vec::new(); NUM_CLASSES],
+            fillers: Vec::new(),
+            spare_from: usize::MAX,
+        };
         let mut next = 0;
         let mut arena = 0;
-        // Where the spare arena's fillers start (it holds nothing else).
-        let mut spare_from = None;
         while next < total || (spare && arena < seed.arenas) {
             if next >= total {
-                spare_from.get_or_insert(fillers.len());
+                built.spare_from = built.spare_from.min(built.fillers.len());
             }
-            // The first pool of an arena maps it (the previous one is full).
+            // The first pool of an arena maps it (the previous one is full), and makes it the
+            // head of usable_arenas, where its capacity is read.
             let first = plan.get(next).copied().unwrap_or(FILLER);
             let blocks = self.fill_pool(first)?;
             let cap = self.usable_capacity();
@@ -156,41 +204,19 @@ impl Pymalloc {
             } else {
                 0
             };
-            let mut place = |class: usize, blocks: Vec<NonNull<u8>>, is_real: bool| {
-                if is_real {
-                    pools[class].push(blocks);
-                } else {
-                    fillers.extend(blocks);
-                }
-            };
-            place(first, blocks, real > 0);
+            built.place(first, blocks, real > 0);
             next += usize::from(real > 0);
             for i in 1..cap {
                 let is_real = i < real;
                 let class = if is_real { plan[next] } else { FILLER };
                 let blocks = self.fill_pool(class)?;
-                place(class, blocks, is_real);
+                built.place(class, blocks, is_real);
                 next += usize::from(is_real);
             }
             arena += 1;
         }
-        // The spare arena empties first, while every other arena is still full: an arena that
-        // becomes wholly free is kept only as the last of usable_arenas (3.9+), and emptied
-        // after the others it would sit among their ties and be unmapped.
-        let spare_from = spare_from.unwrap_or(fillers.len());
-        let (others, spare_fillers) = fillers.split_at(spare_from);
-        for p in spare_fillers.iter().chain(others) {
-            // SAFETY: a live block of this engine, freed once.
-            unsafe { self.free_small(p.as_ptr()) };
-        }
-        let mut phantoms = Phantoms::default();
-        for (class, class_pools) in pools.iter_mut().enumerate() {
-            let free = class_pools.len() * self.geometry.blocks_per_pool(class)
-                - seed.classes[class].blocks;
-            self.thin(class_pools, free);
-            phantoms.by_class.push(freeing_order(class_pools));
-        }
-        Ok(phantoms)
+        built.spare_from = built.spare_from.min(built.fillers.len());
+        Ok(built)
     }
 
     fn check_seed(&self, seed: &Seed) -> Result<(), SeedError> {
