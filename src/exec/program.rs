@@ -287,27 +287,8 @@ pub fn run_programs(
             if !req.quiet {
                 crate::stderr_line!("[{done}/{total}] {label} under {} rep {rep}", c.name);
             }
-            let executed = execute(&req.program, c, &req.streams(), req.timeout);
-            // Ctrl-C reaches the program too (one process group): the run it cut short is
-            // neither a measurement nor a failure of the allocator, so it is not kept (as
-            // `run` keeps no cell it interrupted).
-            if runner::interrupted() {
+            let Some(cell) = run_once(req, c, label, rep, &mut refused, problems) else {
                 return Ok(true);
-            }
-            let cell = match executed {
-                Ok(e) => {
-                    if let Some(EngineReport::Refused(reason)) = &e.engine {
-                        refused.push(c.name.clone());
-                        problems.push(format!("{}: {reason}", c.name));
-                    }
-                    to_cell(label, c, rep, &e)
-                }
-                Err(e) => {
-                    let reason = format!("cannot start `{}`: {e}", req.program[0]);
-                    let mut cell = CellResult::failed(label, &c.name, rep, reason);
-                    cell.kind = CellKind::Exec;
-                    cell
-                }
             };
             let k = placed.partition_point(|&j| j < i);
             placed.insert(k, i);
@@ -316,6 +297,40 @@ pub fn run_programs(
         }
     }
     Ok(runner::interrupted())
+}
+
+/// One run of the program under contender `c`: its cell, or None when Ctrl-C cut it short.
+/// An engine the interpreter refused is added to `refused` with its reason in `problems`.
+fn run_once(
+    req: &ProgramRequest,
+    c: &Contender,
+    label: &str,
+    rep: u32,
+    refused: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) -> Option<CellResult> {
+    let executed = execute(&req.program, c, &req.streams(), req.timeout);
+    // Ctrl-C reaches the program too (one process group): the run it cut short is
+    // neither a measurement nor a failure of the allocator, so it is not kept (as
+    // `run` keeps no cell it interrupted).
+    if runner::interrupted() {
+        return None;
+    }
+    Some(match executed {
+        Ok(e) => {
+            if let Some(EngineReport::Refused(reason)) = &e.engine {
+                refused.push(c.name.clone());
+                problems.push(format!("{}: {reason}", c.name));
+            }
+            to_cell(label, c, rep, &e)
+        }
+        Err(e) => {
+            let reason = format!("cannot start `{}`: {e}", req.program[0]);
+            let mut cell = CellResult::failed(label, &c.name, rep, reason);
+            cell.kind = CellKind::Exec;
+            cell
+        }
+    })
 }
 
 #[cfg(test)]
