@@ -21,11 +21,11 @@ use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, BufWriter, Read};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -236,25 +236,7 @@ pub(super) fn convert_from<R: Records>(
     };
     let writer = writer.with_context(cannot)?;
     let mut conv = Converter::new(writer);
-    let mut buf = vec![0u8; PACED_RECORD * 16384];
-    // Records already buffered behind the greeting, then straight from the source: one copy.
-    let mut have = pipe.buffer().len().min(buf.len());
-    buf[..have].copy_from_slice(&pipe.buffer()[..have]);
-    pipe.consume(have);
-    let mut pipe = pipe.into_inner();
-    loop {
-        let whole = have - have % rec;
-        for r in buf[..whole].chunks_exact(rec) {
-            conv.feed(r).with_context(cannot)?;
-        }
-        buf.copy_within(whole..have, 0);
-        have -= whole;
-        let n = pipe.read(&mut buf[have..])?;
-        if n == 0 {
-            break;
-        }
-        have += n;
-    }
+    let (pipe, have) = pump(&mut conv, pipe, rec, &target)?;
     let (events, complete) = (conv.events(), conv.ended);
     let mut extra = BTreeMap::new();
     extra.insert("truncated_bytes".to_string(), have as u64);
@@ -270,6 +252,36 @@ pub(super) fn convert_from<R: Records>(
         complete,
         counters,
     })
+}
+
+/// Feeds `conv` every whole record of `rec` bytes from `pipe`: those already buffered behind
+/// the greeting, then straight from the source into one buffer (one copy). Returns the
+/// source and the bytes of the record it ended inside (a program killed mid-write).
+fn pump<W: Write, R: Read>(
+    conv: &mut Converter<W>,
+    mut pipe: BufReader<R>,
+    rec: usize,
+    target: &Path,
+) -> anyhow::Result<(R, usize)> {
+    let cannot = || format!("cannot write {}", target.display());
+    let mut buf = vec![0u8; PACED_RECORD * 16384];
+    let mut have = pipe.buffer().len().min(buf.len());
+    buf[..have].copy_from_slice(&pipe.buffer()[..have]);
+    pipe.consume(have);
+    let mut pipe = pipe.into_inner();
+    loop {
+        let whole = have - have % rec;
+        for r in buf[..whole].chunks_exact(rec) {
+            conv.feed(r).with_context(cannot)?;
+        }
+        buf.copy_within(whole..have, 0);
+        have -= whole;
+        let n = pipe.read(&mut buf[have..])?;
+        if n == 0 {
+            return Ok((pipe, have));
+        }
+        have += n;
+    }
 }
 
 /// `PYTHONPATH` for the recorded program: the hook's directory, then the user's entries
@@ -348,16 +360,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // would leave a half-written temporary file beside the output.
     let stop = signal::note_stop_signals();
     let started = Instant::now();
-    let spawned = cmd.spawn();
-    drop(wr);
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(error) => {
-            drop(stop);
-            return Err(RecordError::Spawn { program, error }.into());
-        }
-    };
-    stop.forward_sigterm_to(child.id());
+    let mut child = spawn(&mut cmd, wr, &stop, &program)?;
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,
@@ -390,6 +393,24 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
         stderr_tail,
     };
     Ok(outcome(rec, converted, end, program))
+}
+
+/// Starts the hooked program. pybench's copy of the channel's write end is closed once the
+/// program holds its own, so the reader sees the channel end when the program's copies close.
+fn spawn(
+    cmd: &mut Command,
+    wr: OwnedFd,
+    stop: &signal::StopNoted,
+    program: &str,
+) -> Result<Child, RecordError> {
+    let spawned = cmd.spawn();
+    drop(wr);
+    let child = spawned.map_err(|error| RecordError::Spawn {
+        program: program.to_string(),
+        error,
+    })?;
+    stop.forward_sigterm_to(child.id());
+    Ok(child)
 }
 
 /// What must hold before anything is created: a hook to load, and the program's script
