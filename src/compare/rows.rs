@@ -24,60 +24,74 @@ pub(super) fn compare_group(
     keys.extend(cm.iter().filter(|k| !bm.iter().any(|x| x.same_metric(k))));
     let mut rows = Vec::new();
     for key in keys {
-        let (name, op) = (key.name.as_str(), key.op.as_deref());
-        let (class, higher) = classify(name);
-        if class == Class::Informational {
-            continue;
+        if let Some(row) = compare_metric(key, b, c, settings, reference, skipped)? {
+            rows.push(row);
         }
-        if class == Class::Unknown {
-            if !skipped.unknown.iter().any(|u| u == name) {
-                skipped.unknown.push(name.to_string());
-            }
-            continue;
-        }
-        let Some((bv, cv)) = both_sides(key, bm, cm)? else {
-            let side = if find(bm, name, op).is_some() {
-                "baseline"
-            } else {
-                "current run"
-            };
-            let label = format!("{} (only in the {side})", metric_label(name, op));
-            if !skipped.one_sided.contains(&label) {
-                skipped.one_sided.push(label);
-            }
-            continue;
-        };
-        let Some(v) = values(key, b, c, (bv, cv), reference, skipped) else {
-            continue;
-        };
-        let seed_key = format!(
-            "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
-            b.workload, b.allocator, key.op
-        );
-        let mut row = judge(
-            RowInput {
-                workload: &b.workload,
-                allocator: &b.allocator,
-                metric: name,
-                op,
-                unit: v.unit,
-                class,
-                higher_is_better: higher,
-                baseline: v.baseline,
-                current: v.current,
-                tail_samples: tail_samples(bm, cm, name, op),
-                peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
-                resolution: percentile_of(name)
-                    .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
-                per_process: v.per_process,
-            },
-            settings,
-            crate::stats::seed_for(&seed_key),
-        );
-        row.relative_to = v.relative_to;
-        rows.push(row);
     }
     Ok(rows)
+}
+
+/// The row of one metric, or None where there is none to judge: an informational metric, one
+/// this pybench does not know or one side did not measure (both noted in `skipped`), or one
+/// whose figures cannot be set side by side ([`values`]).
+fn compare_metric(
+    key: &Series,
+    b: &Group,
+    c: &Group,
+    settings: &Settings,
+    reference: Option<&Reference>,
+    skipped: &mut Skipped,
+) -> Result<Option<Row>, CompareError> {
+    let (bm, cm) = (&b.series, &c.series);
+    let (name, op) = (key.name.as_str(), key.op.as_deref());
+    let (class, higher) = classify(name);
+    if class == Class::Informational {
+        return Ok(None);
+    }
+    if class == Class::Unknown {
+        if !skipped.unknown.iter().any(|u| u == name) {
+            skipped.unknown.push(name.to_string());
+        }
+        return Ok(None);
+    }
+    let Some((bv, cv)) = both_sides(key, bm, cm)? else {
+        let side = if find(bm, name, op).is_some() {
+            "baseline"
+        } else {
+            "current run"
+        };
+        let label = format!("{} (only in the {side})", metric_label(name, op));
+        if !skipped.one_sided.contains(&label) {
+            skipped.one_sided.push(label);
+        }
+        return Ok(None);
+    };
+    let Some(v) = values(key, b, c, (bv, cv), reference, skipped) else {
+        return Ok(None);
+    };
+    let seed_key = format!(
+        "{}\u{1f}{}\u{1f}{name}\u{1f}{:?}",
+        b.workload, b.allocator, key.op
+    );
+    let input = RowInput {
+        workload: &b.workload,
+        allocator: &b.allocator,
+        metric: name,
+        op,
+        unit: v.unit,
+        class,
+        higher_is_better: higher,
+        baseline: v.baseline,
+        current: v.current,
+        tail_samples: tail_samples(bm, cm, name, op),
+        peak_live: smallest_median(bm, cm, Id::PeakLiveBytes.name(), None),
+        resolution: percentile_of(name)
+            .and_then(|_| largest_median(bm, cm, Id::TimerOverheadNs.name())),
+        per_process: v.per_process,
+    };
+    let mut row = judge(input, settings, crate::stats::seed_for(&seed_key));
+    row.relative_to = v.relative_to;
+    Ok(Some(row))
 }
 
 /// What one row is judged on.
