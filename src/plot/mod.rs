@@ -150,45 +150,13 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
         .enumerate()
         .map(|(i, s)| (s.to_string(), i))
         .collect();
-    let reps = results.parameters.repetitions_said();
-    let (title, y, reference, section, caption) = if metric == Id::OpsPerSec {
-        (
-            "Throughput per workload",
-            // Gross, as `ops_per_sec` is: said on the axis and in the caption, since the
-            // tables above the chart give net ops/s (the harness's cost taken out), a larger
-            // figure for the same allocator that a reader took for a contradiction.
-            Axis::linear(
-                "gross throughput (ops/s, harness included)",
-                0.0,
-                top,
-                fmt_count,
-            ),
-            None,
-            "Throughput",
-            format!(
-                "Events replayed per second of the untimed loop, the harness's own cost (null) \
-                 included — gross, where the tables' net ops/s leave it out: median of {reps}; \
-                 error bars span the slowest to the fastest repetition. Higher is better."
-            ),
-        )
-    } else {
-        (
-            "Fragmentation: peak RSS / peak live bytes",
-            Axis::linear(
-                "frag_ratio (1.0 = no overhead)",
-                0.0,
-                top.max(1.0),
-                fmt_ratio,
-            ),
-            Some((1.0, "RSS = live bytes")),
-            "Fragmentation",
-            format!(
-                "Peak RSS above the baseline divided by the peak of live requested bytes: median \
-                 of {reps}, error bars from the smallest to the largest. Lower is \
-                 better; below 1 means pages of the live set were never touched."
-            ),
-        )
-    };
+    let BarLabels {
+        title,
+        y,
+        reference,
+        section,
+        caption,
+    } = bar_labels(metric, top, &results.parameters.repetitions_said());
     let file = format!("{metric}.svg");
     if let Err(why) = drawable(&file, bar_values(&groups).chain([y.min, y.max])) {
         return Some(Err(why));
@@ -199,6 +167,59 @@ fn bars(results: &RunResults, workloads: &[&str], metric: Id) -> Drawn {
         caption,
         svg: svg::bar_chart(title, "workload", &y, &names, &groups, reference),
     }))
+}
+
+/// What a bar chart says around its bars: only throughput and fragmentation are drawn so.
+struct BarLabels {
+    title: &'static str,
+    y: Axis,
+    /// A horizontal line with its label (fragmentation's 1.0).
+    reference: Option<(f64, &'static str)>,
+    section: &'static str,
+    caption: String,
+}
+
+/// The labels of `metric`'s bar chart, whose tallest bar is `top`, over `reps` (as the run
+/// says its repetitions).
+fn bar_labels(metric: Id, top: f64, reps: &str) -> BarLabels {
+    if metric == Id::OpsPerSec {
+        BarLabels {
+            title: "Throughput per workload",
+            // Gross, as `ops_per_sec` is: said on the axis and in the caption, since the
+            // tables above the chart give net ops/s (the harness's cost taken out), a larger
+            // figure for the same allocator that a reader took for a contradiction.
+            y: Axis::linear(
+                "gross throughput (ops/s, harness included)",
+                0.0,
+                top,
+                fmt_count,
+            ),
+            reference: None,
+            section: "Throughput",
+            caption: format!(
+                "Events replayed per second of the untimed loop, the harness's own cost (null) \
+                 included — gross, where the tables' net ops/s leave it out: median of {reps}; \
+                 error bars span the slowest to the fastest repetition. Higher is better."
+            ),
+        }
+    } else {
+        BarLabels {
+            title: "Fragmentation: peak RSS / peak live bytes",
+            y: Axis::linear(
+                "frag_ratio (1.0 = no overhead)",
+                0.0,
+                top.max(1.0),
+                fmt_ratio,
+            ),
+            reference: Some((1.0, "RSS = live bytes")),
+            section: "Fragmentation",
+            caption: format!(
+                "Peak RSS above the baseline divided by the peak of live requested bytes: median \
+                 of {reps}, error bars from the smallest to the largest. Lower is \
+                 better; below 1 means pages of the live set were never touched."
+            ),
+        }
+    }
 }
 
 /// One workload's bars: per allocator the median of `metric` over its repetitions, with an
