@@ -260,41 +260,7 @@ fn judge_workload(
     let null_procs = null_by_process(results, w, &allocators);
     let mut entries: Vec<Entry> = allocators
         .iter()
-        .map(|a| {
-            let cells = cells_of(results, w, a);
-            let ok: Vec<&CellResult> = cells.iter().copied().filter(|c| c.is_ok()).collect();
-            let rate = |gross| {
-                ns_per_event(&by_process(&ok, gross))
-                    .as_ref()
-                    .and_then(interval)
-                    .and_then(to_rate)
-            };
-            let med = |id: Id, op: Option<&str>| {
-                let v: Vec<f64> = ok.iter().filter_map(|c| c.metric(id, op)).collect();
-                median(&v)
-            };
-            Entry {
-                allocator: a.clone(),
-                ok_reps: ok.len(),
-                failed_reps: cells.len() - ok.len(),
-                net_ops: rate(false),
-                processes: by_process(&ok, false).len(),
-                gross_ops: rate(true),
-                peak_rss: med(Id::PeakRssBytes, None),
-                p99_net: med(Id::LatP99Net, Some("all")),
-                detail: DETAIL
-                    .iter()
-                    .map(|&id| {
-                        let op = id.name().starts_with("lat_").then_some("all");
-                        (id, med(id, op))
-                    })
-                    .collect(),
-                speed: (*a != reference)
-                    .then(|| speed(results, w, a, &reference))
-                    .flatten(),
-                winner: false,
-            }
-        })
+        .map(|a| entry(results, w, a, &reference))
         .collect();
     mark_winners(results, w, &mut entries);
     WorkloadVerdict {
@@ -305,6 +271,44 @@ fn judge_workload(
         harness_processes: null_procs.len(),
         samples: null_procs.iter().map(|(_, v)| v.len()).sum(),
         entries,
+    }
+}
+
+/// Allocator `a`'s figures on workload `w`, its speed against `reference` (none for the
+/// reference itself); not yet starred ([`mark_winners`]).
+fn entry(results: &RunResults, w: &str, a: &str, reference: &str) -> Entry {
+    let cells = cells_of(results, w, a);
+    let ok: Vec<&CellResult> = cells.iter().copied().filter(|c| c.is_ok()).collect();
+    let rate = |gross| {
+        ns_per_event(&by_process(&ok, gross))
+            .as_ref()
+            .and_then(interval)
+            .and_then(to_rate)
+    };
+    let med = |id: Id, op: Option<&str>| {
+        let v: Vec<f64> = ok.iter().filter_map(|c| c.metric(id, op)).collect();
+        median(&v)
+    };
+    Entry {
+        allocator: a.to_string(),
+        ok_reps: ok.len(),
+        failed_reps: cells.len() - ok.len(),
+        net_ops: rate(false),
+        processes: by_process(&ok, false).len(),
+        gross_ops: rate(true),
+        peak_rss: med(Id::PeakRssBytes, None),
+        p99_net: med(Id::LatP99Net, Some("all")),
+        detail: DETAIL
+            .iter()
+            .map(|&id| {
+                let op = id.name().starts_with("lat_").then_some("all");
+                (id, med(id, op))
+            })
+            .collect(),
+        speed: (a != reference)
+            .then(|| speed(results, w, a, reference))
+            .flatten(),
+        winner: false,
     }
 }
 
