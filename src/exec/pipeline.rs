@@ -122,6 +122,36 @@ pub struct Checks {
     pub replay: Calibration,
 }
 
+/// Puts both sides' versions into the manifest: each replayed allocator's as "NAME
+/// (replay)", and the real `pymalloc`'s as the recorded interpreter's.
+fn note_versions(
+    results: &mut RunResults,
+    replays: &[Option<AllocatorSpec>],
+    source: &Source,
+    alloc_opts: &AllocOptions,
+) {
+    // Both sides' versions go into the manifest: a preloaded library need not be the crate
+    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
+    for replay in replays.iter().flatten() {
+        results.allocators.push(AllocatorInfo {
+            name: format!("{replay} (replay)"),
+            version: replay
+                .availability(alloc_opts)
+                .version
+                .unwrap_or_else(|| "unknown".to_string()),
+        });
+    }
+    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
+    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
+    let python_full = match source {
+        Source::Trace { meta, .. } => meta.python.clone(),
+        _ => source.python().name().to_string(),
+    };
+    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
+        info.version = format!("CPython {python_full}");
+    }
+}
+
 /// Step 2 of [`validate_program`]: the recorded trace replayed against each contender's
 /// in-process equivalent, `req.repetitions` times, saved into `results` with both sides'
 /// versions in its manifest. Returns the replayed allocators, the pairing of real contenders
@@ -144,26 +174,7 @@ fn replay_trace(
         .zip(&replays)
         .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
         .collect();
-    // Both sides' versions go into the manifest: a preloaded library need not be the crate
-    // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
-    for replay in replays.iter().flatten() {
-        results.allocators.push(AllocatorInfo {
-            name: format!("{replay} (replay)"),
-            version: replay
-                .availability(&alloc_opts)
-                .version
-                .unwrap_or_else(|| "unknown".to_string()),
-        });
-    }
-    // The real `pymalloc` is the recorded interpreter's own obmalloc: the same build as the
-    // replay's `cpython:X` when that libpython is the same version (e.g. 3.11.7).
-    let python_full = match source {
-        Source::Trace { meta, .. } => meta.python.clone(),
-        _ => source.python().name().to_string(),
-    };
-    if let Some(info) = results.allocators.iter_mut().find(|a| a.name == "pymalloc") {
-        info.version = format!("CPython {python_full}");
-    }
+    note_versions(results, &replays, source, &alloc_opts);
     let mut cells = Vec::new();
     for rep in 0..req.repetitions {
         for replay in replays.iter().flatten() {
@@ -188,6 +199,18 @@ fn replay_trace(
     Ok((replayed, pairing, outcome == Outcome::Interrupted))
 }
 
+/// Step 4 of [`validate_program`]: the replays and the real runs in `results`, side by side.
+fn side_by_side(
+    results: &RunResults,
+    req: &ProgramRequest,
+    trace: &Path,
+    pairing: &Pairing,
+    prediction: Prediction,
+) -> Validation {
+    let trace = trace.display().to_string();
+    validate(results, &req.program.join(" "), &trace, pairing, prediction)
+}
+
 /// Runs the whole pipeline for `set`, saving every cell into `results` as it is measured;
 /// contenders the interpreter refuses add their one-line reason to `problems`. Returns the
 /// validation and whether Ctrl-C stopped it early.
@@ -210,13 +233,7 @@ pub fn validate_program(
     // A program that cannot be recorded leaves no folder: nothing was measured.
     let recorded = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard());
     let Some(recorded_wall) = recorded? else {
-        let v = validate(
-            results,
-            &req.program.join(" "),
-            &trace.display().to_string(),
-            &Pairing::new(),
-            prediction,
-        );
+        let v = side_by_side(results, req, &trace, &Pairing::new(), prediction);
         return Ok((v, true));
     };
 
@@ -243,14 +260,7 @@ pub fn validate_program(
     }
 
     // 4. Both sides, side by side.
-    let trace_name = trace.display().to_string();
-    let v = validate(
-        results,
-        &req.program.join(" "),
-        &trace_name,
-        &pairing,
-        prediction,
-    );
+    let v = side_by_side(results, req, &trace, &pairing, prediction);
     results.validation = Some(v.clone());
     Ok((v, interrupted))
 }
