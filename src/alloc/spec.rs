@@ -243,16 +243,7 @@ impl FromStr for AllocatorSpec {
             ("cpython", None) => {
                 return Err(bad("name the version: cpython:3.8 … cpython:3.13".into()))
             }
-            ("cpython", Some(v)) => {
-                let minor = v
-                    .strip_prefix("3.")
-                    .and_then(|m| m.parse::<u8>().ok())
-                    .ok_or_else(|| bad(format!("`{v}` is not a version like 3.11")))?;
-                if !SUPPORTED_MINORS.contains(&minor) {
-                    return Err(bad("pybench drives CPython 3.8 … 3.13".into()));
-                }
-                AllocatorSpec::Cpython(v.parse().map_err(bad)?)
-            }
+            ("cpython", Some(v)) => AllocatorSpec::Cpython(cpython_version(v).map_err(bad)?),
             ("test-crash", None) => AllocatorSpec::Crash(CrashAllocator::DEFAULT_CALLS),
             ("test-crash", Some(n)) => AllocatorSpec::Crash(
                 n.parse::<u64>()
@@ -260,22 +251,33 @@ impl FromStr for AllocatorSpec {
                     .filter(|&n| n > 0)
                     .ok_or_else(|| bad(format!("`{n}` is not a call count ≥ 1")))?,
             ),
-            _ => match s.split_once('=') {
-                // `--preload NAME=PATH`, also accepted as an `-a` name by exec and validate.
-                Some((name, path)) if is_preload_name(name) && !path.is_empty() => {
-                    AllocatorSpec::Preload {
-                        name: name.to_string(),
-                        path: PathBuf::from(path),
-                    }
-                }
-                _ => {
-                    return Err(AllocError::Unknown {
-                        name: s.to_string(),
-                    })
-                }
-            },
+            // `--preload NAME=PATH`, also accepted as an `-a` name by exec and validate.
+            _ => preload(s).ok_or_else(|| AllocError::Unknown {
+                name: s.to_string(),
+            })?,
         })
     }
+}
+
+/// The version of a `cpython:VERSION` spec, one pybench drives (3.8 … 3.13), or why not.
+fn cpython_version(v: &str) -> Result<PyVersion, String> {
+    let minor = v
+        .strip_prefix("3.")
+        .and_then(|m| m.parse::<u8>().ok())
+        .ok_or_else(|| format!("`{v}` is not a version like 3.11"))?;
+    if !SUPPORTED_MINORS.contains(&minor) {
+        return Err("pybench drives CPython 3.8 … 3.13".into());
+    }
+    v.parse()
+}
+
+/// A `NAME=PATH` preload spec, if `s` is one.
+fn preload(s: &str) -> Option<AllocatorSpec> {
+    let (name, path) = s.split_once('=')?;
+    (is_preload_name(name) && !path.is_empty()).then(|| AllocatorSpec::Preload {
+        name: name.to_string(),
+        path: PathBuf::from(path),
+    })
 }
 
 /// A preload's name: a plain word, so it can never be mistaken for another spec.

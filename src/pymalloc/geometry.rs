@@ -266,60 +266,79 @@ impl FromStr for Geometry {
         if !s.contains('=') {
             return s.parse::<Preset>().map(Preset::geometry);
         }
-        let (mut arena, mut pool, mut keep_spare) = (None, None, None);
-        let bad = |why: String| GeometryError::Syntax {
-            spec: s.to_string(),
-            why,
-        };
+        let mut keys = Keys::default();
         for part in s.split(',') {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| bad(format!("`{}` is not KEY=VALUE", part.trim())))?;
-            let (key, value) = (key.trim(), value.trim());
-            let size = |v: &str| {
-                parse_size(v).ok_or_else(|| {
-                    bad(format!(
-                        "`{key}={v}`: `{v}` is not a size (bytes, or K, M, G: binary multiples)"
-                    ))
-                })
-            };
-            let (slot, parsed, key) = match key {
-                "arena" => (&mut arena, size(value)?, "arena"),
-                "pool" => (&mut pool, size(value)?, "pool"),
-                "keep_spare" => {
-                    let v = value.parse::<bool>().map_err(|_| {
-                        bad(format!("keep_spare must be true or false, not `{value}`"))
-                    })?;
-                    // A key given twice is a typo, not a request for the last value.
-                    if keep_spare.replace(v).is_some() {
-                        return Err(GeometryError::Repeated {
-                            spec: s.to_string(),
-                            key: "keep_spare",
-                        });
-                    }
-                    continue;
-                }
-                other => {
-                    let hint = if other.contains("spare") {
-                        " (did you mean `keep_spare`?)".to_string()
-                    } else {
-                        crate::suggest::did_you_mean(other, ["arena", "pool", "keep_spare"])
-                    };
-                    return Err(bad(format!("unknown key `{other}`{hint}")));
-                }
-            };
-            if slot.replace(parsed).is_some() {
-                return Err(GeometryError::Repeated {
-                    spec: s.to_string(),
-                    key,
-                });
-            }
+            keys.take(s, part)?;
         }
-        let keep_spare = keep_spare.unwrap_or(true);
-        match (arena, pool) {
-            (Some(a), Some(p)) => Geometry::custom(a, p, keep_spare),
-            (None, _) => Err(bad("`arena` is missing".into())),
-            (_, None) => Err(bad("`pool` is missing".into())),
+        let bad = |why: &str| syntax(s, why.to_string());
+        match (keys.arena, keys.pool) {
+            (Some(a), Some(p)) => Geometry::custom(a, p, keys.keep_spare.unwrap_or(true)),
+            (None, _) => Err(bad("`arena` is missing")),
+            (_, None) => Err(bad("`pool` is missing")),
+        }
+    }
+}
+
+fn syntax(spec: &str, why: String) -> GeometryError {
+    GeometryError::Syntax {
+        spec: spec.to_string(),
+        why,
+    }
+}
+
+/// The keys of a custom geometry given so far.
+#[derive(Default)]
+struct Keys {
+    arena: Option<usize>,
+    pool: Option<usize>,
+    keep_spare: Option<bool>,
+}
+
+impl Keys {
+    /// Takes one `KEY=VALUE` part of `spec`. A key given twice is a typo, not a request for
+    /// the last value: an error.
+    fn take(&mut self, spec: &str, part: &str) -> Result<(), GeometryError> {
+        let bad = |why: String| syntax(spec, why);
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("`{}` is not KEY=VALUE", part.trim())))?;
+        let (key, value) = (key.trim(), value.trim());
+        let size = || {
+            parse_size(value).ok_or_else(|| {
+                bad(format!(
+                    "`{key}={value}`: `{value}` is not a size (bytes, or K, M, G: binary multiples)"
+                ))
+            })
+        };
+        let repeated = |key| GeometryError::Repeated {
+            spec: spec.to_string(),
+            key,
+        };
+        match key {
+            "arena" => self
+                .arena
+                .replace(size()?)
+                .map_or(Ok(()), |_| Err(repeated("arena"))),
+            "pool" => self
+                .pool
+                .replace(size()?)
+                .map_or(Ok(()), |_| Err(repeated("pool"))),
+            "keep_spare" => {
+                let v = value
+                    .parse::<bool>()
+                    .map_err(|_| bad(format!("keep_spare must be true or false, not `{value}`")))?;
+                self.keep_spare
+                    .replace(v)
+                    .map_or(Ok(()), |_| Err(repeated("keep_spare")))
+            }
+            other => {
+                let hint = if other.contains("spare") {
+                    " (did you mean `keep_spare`?)".to_string()
+                } else {
+                    crate::suggest::did_you_mean(other, ["arena", "pool", "keep_spare"])
+                };
+                Err(bad(format!("unknown key `{other}`{hint}")))
+            }
         }
     }
 }

@@ -175,6 +175,11 @@ impl Pymalloc {
                 None,
             ));
         }
+        self.check_nfp2lasta()
+    }
+
+    /// Every `nfp2lasta` entry names a live arena with that many free pools (or none).
+    fn check_nfp2lasta(&self) -> Result<(), InvariantError> {
         for k in 0..self.nfp2lasta.len() {
             let last = *self.nfp2lasta.get(k);
             if last != NO_ARENA
