@@ -2,12 +2,12 @@
 //! itself? The pipeline (record → replay → real runs → agreement) is `exec::pipeline`; this
 //! prints both sides with their rankings and agreement.
 
-use super::output;
+use super::output::{self, OutputArgs};
 use super::program::{report_problems, ProgramArgs};
 use crate::exec::pipeline::{validate_program, Checks};
 use crate::exec::program::{self, check_program, program_label};
 use crate::harness::throughput::Calibration;
-use crate::report::model::{CellKind, Prediction};
+use crate::report::model::{CellKind, Prediction, RunResults, Validation};
 use crate::report::validation::{render, render_verdict};
 use std::io::Write;
 use std::process::ExitCode;
@@ -80,21 +80,33 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (v, interrupted) =
         validate_program(&req, &set, checks, &store, &mut results, &mut problems)?;
     let code = output::finish(&args.output, &store, &mut results, interrupted)?;
+    print_validation(&v, &results, &args.output, interrupted)?;
+    Ok(report_problems(&problems, code))
+}
+
+/// Prints the validation (both sides and their agreement) on stdout, unless stdout holds an
+/// export or nothing was measured.
+fn print_validation(
+    v: &Validation,
+    results: &RunResults,
+    output: &OutputArgs,
+    interrupted: bool,
+) -> anyhow::Result<()> {
     // Stopped while recording: nothing was measured, so there is nothing to compare; stopped
     // before any real run, the replay has nothing to be compared with (its comparison would
     // say that no pair disagrees, true of nothing).
     let real_runs = results.cells.iter().any(|c| c.kind == CellKind::Exec);
     if interrupted && !real_runs && !results.cells.is_empty() {
         crate::stderr_line!("interrupted before the real runs: the replays are saved, there is nothing to compare them with");
-    } else if !results.cells.is_empty() && !args.output.stdout_taken() {
+    } else if !results.cells.is_empty() && !output.stdout_taken() {
         // An export on stdout holds it alone (`--csv -` stays parseable); summary.md has the
         // comparison. `-q`: the verdict alone, for a script.
-        let text = if args.output.quiet {
-            render_verdict(&v)
+        let text = if output.quiet {
+            render_verdict(v)
         } else {
-            render(&v)
+            render(v)
         };
         super::printed(std::io::stdout().lock().write_all(text.as_bytes()))?;
     }
-    Ok(report_problems(&problems, code))
+    Ok(())
 }
