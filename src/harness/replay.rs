@@ -217,93 +217,133 @@ impl<'a, A: Allocator> Replayer<'a, A> {
         timer: &Timer,
         index: u64,
     ) -> Result<Option<(usize, u64)>, ReplayError> {
-        let start = |t: &Timer| if TIMED { t.now() } else { 0 };
         let oom = |op, bytes| ReplayError::OutOfMemory { op, bytes, index };
-        match *ev {
+        let done = match *ev {
             Event::Alloc {
                 slot, size, domain, ..
-            } => {
-                let raw = self.raw_to_system && domain == Domain::Raw;
-                let t0 = start(timer);
-                let p = if raw {
-                    self.system.malloc(size as usize)
-                } else {
-                    self.alloc.malloc(size as usize)
-                };
-                let ticks = if TIMED { timer.now() - t0 } else { 0 };
-                if p.is_null() {
-                    return Err(oom("malloc", size as u64));
-                }
-                self.write_new(p, 0, size as u64);
-                self.slots[slot as usize] = Slot::new(p, size as u64, raw);
-                self.account(size as u64, 0);
-                Ok(Some((MALLOC, ticks)))
-            }
+            } => self
+                .malloc::<TIMED>(slot, size, domain, timer)
+                .ok_or_else(|| oom("malloc", size as u64))?,
             Event::Calloc {
                 slot,
                 n,
                 size,
                 domain,
                 ..
-            } => {
-                let raw = self.raw_to_system && domain == Domain::Raw;
-                let bytes = n as u64 * size as u64;
-                let t0 = start(timer);
-                let p = if raw {
-                    self.system.calloc(n as usize, size as usize)
-                } else {
-                    self.alloc.calloc(n as usize, size as usize)
-                };
-                let ticks = if TIMED { timer.now() - t0 } else { 0 };
-                if p.is_null() {
-                    return Err(oom("calloc", bytes));
-                }
-                // calloc already zeroed the block; the object header is still written.
-                if self.touch != Touch::None {
-                    self.write_new(p, 0, bytes.min(16));
-                }
-                self.slots[slot as usize] = Slot::new(p, bytes, raw);
-                self.account(bytes, 0);
-                Ok(Some((CALLOC, ticks)))
-            }
-            Event::Realloc { slot, size, .. } => {
-                let old = self.slots[slot as usize];
-                let old_size = old.size();
-                let t0 = start(timer);
-                // SAFETY: a well-formed stream reallocs only live slots.
-                let p = unsafe {
-                    if old.raw() {
-                        self.system.realloc(old.ptr, size as usize)
-                    } else {
-                        self.alloc.realloc(old.ptr, size as usize)
-                    }
-                };
-                let ticks = if TIMED { timer.now() - t0 } else { 0 };
-                if p.is_null() {
-                    return Err(oom("realloc", size as u64));
-                }
-                self.write_new(p, old_size, size as u64);
-                self.slots[slot as usize] = Slot::new(p, size as u64, old.raw());
-                self.account(size as u64, old_size);
-                Ok(Some((REALLOC, ticks)))
-            }
-            Event::Free { slot, .. } => {
-                let old = std::mem::replace(&mut self.slots[slot as usize], Slot::EMPTY);
-                let t0 = start(timer);
-                // SAFETY: a well-formed stream frees only live slots.
-                unsafe {
-                    if old.raw() {
-                        self.system.free(old.ptr)
-                    } else {
-                        self.alloc.free(old.ptr)
-                    }
-                }
-                let ticks = if TIMED { timer.now() - t0 } else { 0 };
-                self.account(0, old.size());
-                Ok(Some((FREE, ticks)))
-            }
-            Event::Phase(_) | Event::Gc(_) => Ok(None),
+            } => self
+                .calloc::<TIMED>(slot, n, size, domain, timer)
+                .ok_or_else(|| oom("calloc", n as u64 * size as u64))?,
+            Event::Realloc { slot, size, .. } => self
+                .realloc::<TIMED>(slot, size, timer)
+                .ok_or_else(|| oom("realloc", size as u64))?,
+            Event::Free { slot, .. } => self.free::<TIMED>(slot, timer),
+            Event::Phase(_) | Event::Gc(_) => return Ok(None),
+        };
+        Ok(Some(done))
+    }
+
+    /// [`Self::apply`]'s malloc: the op kind and its ticks, or None when it failed.
+    #[inline(always)]
+    fn malloc<const TIMED: bool>(
+        &mut self,
+        slot: u32,
+        size: u32,
+        domain: Domain,
+        timer: &Timer,
+    ) -> Option<(usize, u64)> {
+        let raw = self.raw_to_system && domain == Domain::Raw;
+        let t0 = if TIMED { timer.now() } else { 0 };
+        let p = if raw {
+            self.system.malloc(size as usize)
+        } else {
+            self.alloc.malloc(size as usize)
+        };
+        let ticks = if TIMED { timer.now() - t0 } else { 0 };
+        if p.is_null() {
+            return None;
         }
+        self.write_new(p, 0, size as u64);
+        self.slots[slot as usize] = Slot::new(p, size as u64, raw);
+        self.account(size as u64, 0);
+        Some((MALLOC, ticks))
+    }
+
+    /// [`Self::apply`]'s calloc of `n` elements of `size` bytes.
+    #[inline(always)]
+    fn calloc<const TIMED: bool>(
+        &mut self,
+        slot: u32,
+        n: u32,
+        size: u32,
+        domain: Domain,
+        timer: &Timer,
+    ) -> Option<(usize, u64)> {
+        let raw = self.raw_to_system && domain == Domain::Raw;
+        let bytes = n as u64 * size as u64;
+        let t0 = if TIMED { timer.now() } else { 0 };
+        let p = if raw {
+            self.system.calloc(n as usize, size as usize)
+        } else {
+            self.alloc.calloc(n as usize, size as usize)
+        };
+        let ticks = if TIMED { timer.now() - t0 } else { 0 };
+        if p.is_null() {
+            return None;
+        }
+        // calloc already zeroed the block; the object header is still written.
+        if self.touch != Touch::None {
+            self.write_new(p, 0, bytes.min(16));
+        }
+        self.slots[slot as usize] = Slot::new(p, bytes, raw);
+        self.account(bytes, 0);
+        Some((CALLOC, ticks))
+    }
+
+    /// [`Self::apply`]'s realloc: the block stays in the domain it was allocated in.
+    #[inline(always)]
+    fn realloc<const TIMED: bool>(
+        &mut self,
+        slot: u32,
+        size: u32,
+        timer: &Timer,
+    ) -> Option<(usize, u64)> {
+        let old = self.slots[slot as usize];
+        let old_size = old.size();
+        let t0 = if TIMED { timer.now() } else { 0 };
+        // SAFETY: a well-formed stream reallocs only live slots.
+        let p = unsafe {
+            if old.raw() {
+                self.system.realloc(old.ptr, size as usize)
+            } else {
+                self.alloc.realloc(old.ptr, size as usize)
+            }
+        };
+        let ticks = if TIMED { timer.now() - t0 } else { 0 };
+        if p.is_null() {
+            return None;
+        }
+        self.write_new(p, old_size, size as u64);
+        self.slots[slot as usize] = Slot::new(p, size as u64, old.raw());
+        self.account(size as u64, old_size);
+        Some((REALLOC, ticks))
+    }
+
+    /// [`Self::apply`]'s free (cannot fail).
+    #[inline(always)]
+    fn free<const TIMED: bool>(&mut self, slot: u32, timer: &Timer) -> (usize, u64) {
+        let old = std::mem::replace(&mut self.slots[slot as usize], Slot::EMPTY);
+        let t0 = if TIMED { timer.now() } else { 0 };
+        // SAFETY: a well-formed stream frees only live slots.
+        unsafe {
+            if old.raw() {
+                self.system.free(old.ptr)
+            } else {
+                self.alloc.free(old.ptr)
+            }
+        }
+        let ticks = if TIMED { timer.now() - t0 } else { 0 };
+        self.account(0, old.size());
+        (FREE, ticks)
     }
 
     /// Frees every live block (the end of a pass), returning how many there were.
