@@ -193,35 +193,13 @@ impl Compiler {
         records: &mut Vec<Record>,
         wide: &mut Vec<Wide>,
     ) -> Result<(), CompileError> {
-        let mut push_wide = |w: Wide, raw: bool, slot: u32, records: &mut Vec<Record>| {
-            let code = if raw { WIDE_RAW } else { WIDE };
-            records.push(Record {
-                slot,
-                word: code << SIZE_BITS | wide.len() as u32,
-            });
-            wide.push(w);
-        };
         match *e {
             Event::Alloc {
                 slot, size, domain, ..
-            }
-            | Event::Calloc {
-                slot, size, domain, ..
             } => {
-                let raw = self.raw_to_system && domain == Domain::Raw;
-                // An allocation into a live slot leaks the old block, as the
-                // per-event replayer does; it stays counted as live.
-                let bytes = e.bytes().unwrap_or(0);
-                *self.live_mut(slot) = bytes | if raw { RAW } else { 0 };
-                self.live_bytes += bytes;
-                if let Event::Calloc { n, .. } = *e {
-                    let w = Wide::Calloc {
-                        n: n.into(),
-                        size: size.into(),
-                    };
-                    push_wide(w, raw, slot, records);
-                } else if size > SIZE_MASK {
-                    push_wide(Wide::Malloc { size: size.into() }, raw, slot, records);
+                let raw = self.allocated(slot, u64::from(size), domain);
+                if size > SIZE_MASK {
+                    push_wide(records, wide, Wide::Malloc { size: size.into() }, raw, slot);
                 } else {
                     let code = if raw { MALLOC_RAW } else { MALLOC };
                     records.push(Record {
@@ -230,43 +208,85 @@ impl Compiler {
                     });
                 }
             }
-            Event::Realloc { slot, size, .. } => {
-                let l = self.live_entry(slot, "realloc")?;
-                let (old, raw) = (l & !RAW, l & RAW != 0);
-                let new = u64::from(size);
-                self.live[slot as usize] = new | (l & RAW);
-                self.live_bytes = self.live_bytes + new - old;
-                let writes = match self.touch {
-                    Touch::None => false,
-                    Touch::Header => old < new.min(16),
-                    Touch::Full => old < new,
+            Event::Calloc {
+                slot,
+                n,
+                size,
+                domain,
+                ..
+            } => {
+                let raw = self.allocated(slot, u64::from(n) * u64::from(size), domain);
+                let w = Wide::Calloc {
+                    n: n.into(),
+                    size: size.into(),
                 };
-                if writes || size > SIZE_MASK {
-                    let w = Wide::Realloc {
-                        size: new,
-                        touch_from: old,
-                    };
-                    push_wide(w, raw, slot, records);
-                } else {
-                    let code = if raw { REALLOC_RAW } else { REALLOC };
-                    records.push(Record {
-                        slot,
-                        word: code << SIZE_BITS | size,
-                    });
-                }
+                push_wide(records, wide, w, raw, slot);
             }
-            Event::Free { slot, .. } => {
-                let l = self.live_entry(slot, "free")?;
-                self.live[slot as usize] = FREE_SLOT;
-                self.live_bytes -= l & !RAW;
-                let code = if l & RAW != 0 { FREE_RAW } else { FREE };
-                records.push(Record {
-                    slot,
-                    word: code << SIZE_BITS,
-                });
-            }
+            Event::Realloc { slot, size, .. } => self.reallocated(slot, size, records, wide)?,
+            Event::Free { slot, .. } => self.freed(slot, records)?,
             Event::Phase(_) | Event::Gc(_) => {}
         }
+        Ok(())
+    }
+
+    /// [`Self::one`]'s accounting of an allocation of `bytes` into `slot`; returns whether
+    /// glibc serves it. An allocation into a live slot leaks the old block, as the
+    /// per-event replayer does; it stays counted as live.
+    #[inline(always)]
+    fn allocated(&mut self, slot: u32, bytes: u64, domain: Domain) -> bool {
+        let raw = self.raw_to_system && domain == Domain::Raw;
+        *self.live_mut(slot) = bytes | if raw { RAW } else { 0 };
+        self.live_bytes += bytes;
+        raw
+    }
+
+    /// [`Self::one`]'s realloc of `slot` to `size` bytes: a wide record when the replay must
+    /// write the grown part or the size does not fit a narrow one.
+    #[inline(always)]
+    fn reallocated(
+        &mut self,
+        slot: u32,
+        size: u32,
+        records: &mut Vec<Record>,
+        wide: &mut Vec<Wide>,
+    ) -> Result<(), CompileError> {
+        let l = self.live_entry(slot, "realloc")?;
+        let (old, raw) = (l & !RAW, l & RAW != 0);
+        let new = u64::from(size);
+        self.live[slot as usize] = new | (l & RAW);
+        self.live_bytes = self.live_bytes + new - old;
+        let writes = match self.touch {
+            Touch::None => false,
+            Touch::Header => old < new.min(16),
+            Touch::Full => old < new,
+        };
+        if writes || size > SIZE_MASK {
+            let w = Wide::Realloc {
+                size: new,
+                touch_from: old,
+            };
+            push_wide(records, wide, w, raw, slot);
+        } else {
+            let code = if raw { REALLOC_RAW } else { REALLOC };
+            records.push(Record {
+                slot,
+                word: code << SIZE_BITS | size,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Self::one`]'s free of `slot`.
+    #[inline(always)]
+    fn freed(&mut self, slot: u32, records: &mut Vec<Record>) -> Result<(), CompileError> {
+        let l = self.live_entry(slot, "free")?;
+        self.live[slot as usize] = FREE_SLOT;
+        self.live_bytes -= l & !RAW;
+        let code = if l & RAW != 0 { FREE_RAW } else { FREE };
+        records.push(Record {
+            slot,
+            word: code << SIZE_BITS,
+        });
         Ok(())
     }
 
@@ -332,6 +352,17 @@ impl CompactStream {
     pub fn ops(&self) -> u64 {
         self.records.len() as u64
     }
+}
+
+/// Appends a record pointing at `w`, the next entry of `wide`.
+#[inline(always)]
+fn push_wide(records: &mut Vec<Record>, wide: &mut Vec<Wide>, w: Wide, raw: bool, slot: u32) {
+    let code = if raw { WIDE_RAW } else { WIDE };
+    records.push(Record {
+        slot,
+        word: code << SIZE_BITS | wide.len() as u32,
+    });
+    wide.push(w);
 }
 
 #[cfg(test)]
