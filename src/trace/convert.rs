@@ -326,34 +326,7 @@ impl<W: Write> Converter<W> {
                     thread,
                 })?;
             }
-            KIND_REALLOC => match self.map.remove(&ptr) {
-                Some(slot) if oversize => {
-                    self.counters.oversized += 1;
-                    self.free_slot(slot, thread)?;
-                }
-                Some(slot) => {
-                    // pymalloc keeps or moves its own block within pymalloc while the new
-                    // size is one it serves; the C allocator's stays the C allocator's.
-                    let pooled = self.pooled.get(slot as usize).copied().unwrap_or(false)
-                        && pooled_size(domain, u64::from(size));
-                    self.seen(slot, pooled, ptr2, u64::from(size));
-                    if let Some(stale) = self.map.insert(ptr2, slot) {
-                        self.counters.inserted_frees += 1;
-                        self.free_slot(stale, thread)?;
-                    }
-                    self.push(&Event::Realloc { slot, size, thread })?;
-                }
-                None if oversize => self.counters.oversized += 1,
-                None => {
-                    // Its block predates the hook: from here on it is a new allocation.
-                    self.counters.unknown_reallocs += 1;
-                    self.prehook_free(domain, ptr);
-                    // Which allocator holds the new block depends on the old one's, which the
-                    // recording never saw: its address tells nothing.
-                    let slot = self.alloc(ptr2, size, domain, thread)?;
-                    self.seen(slot, false, ptr2, u64::from(size));
-                }
-            },
+            KIND_REALLOC => self.realloc(ptr, ptr2, size, domain, thread, oversize)?,
             KIND_GC if size <= 2 => self.push(&Event::Gc(size as u8))?,
             KIND_FREE => match self.map.remove(&ptr) {
                 Some(slot) => self.free_slot(slot, thread)?,
@@ -363,6 +336,47 @@ impl<W: Write> Converter<W> {
                 }
             },
             _ => self.counters.malformed += 1,
+        }
+        Ok(())
+    }
+
+    /// [`Self::apply`]'s realloc of the block at `ptr` to `size` bytes at `ptr2`.
+    fn realloc(
+        &mut self,
+        ptr: u64,
+        ptr2: u64,
+        size: u32,
+        domain: Domain,
+        thread: u16,
+        oversize: bool,
+    ) -> io::Result<()> {
+        match self.map.remove(&ptr) {
+            Some(slot) if oversize => {
+                self.counters.oversized += 1;
+                self.free_slot(slot, thread)?;
+            }
+            Some(slot) => {
+                // pymalloc keeps or moves its own block within pymalloc while the new
+                // size is one it serves; the C allocator's stays the C allocator's.
+                let pooled = self.pooled.get(slot as usize).copied().unwrap_or(false)
+                    && pooled_size(domain, u64::from(size));
+                self.seen(slot, pooled, ptr2, u64::from(size));
+                if let Some(stale) = self.map.insert(ptr2, slot) {
+                    self.counters.inserted_frees += 1;
+                    self.free_slot(stale, thread)?;
+                }
+                self.push(&Event::Realloc { slot, size, thread })?;
+            }
+            None if oversize => self.counters.oversized += 1,
+            None => {
+                // Its block predates the hook: from here on it is a new allocation.
+                self.counters.unknown_reallocs += 1;
+                self.prehook_free(domain, ptr);
+                // Which allocator holds the new block depends on the old one's, which the
+                // recording never saw: its address tells nothing.
+                let slot = self.alloc(ptr2, size, domain, thread)?;
+                self.seen(slot, false, ptr2, u64::from(size));
+            }
         }
         Ok(())
     }
