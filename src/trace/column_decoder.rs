@@ -64,13 +64,7 @@ fn decode_columns<const HOT: bool>(
     // The pace column on its own (it depends on nothing else), so the event loop below has
     // no per-event test for it.
     if let Some(p) = pace.as_deref_mut() {
-        p.reserve(count as usize);
-        for i in 0..count {
-            let c = varint(&cols[COL_PACE], &mut pos[COL_PACE])
-                .and_then(pace_cycles)
-                .ok_or_else(|| bad(i, "pace column ends early or holds a bad code"))?;
-            p.push(c);
-        }
+        pos[COL_PACE] = decode_pace(&cols[COL_PACE], count, p)?;
     }
     slot_limit_at_start(table)?;
     out.reserve(count as usize);
@@ -106,15 +100,41 @@ fn decode_columns<const HOT: bool>(
     // count`), and `reserve` made room for them after `start`.
     unsafe { out.set_len(start + count as usize) };
     slot_limit_after(cur.table, &out[start..])?;
-    for (c, (col, p)) in cols.iter().zip(rd.pos).enumerate().skip(1) {
-        if p != col.len() && !(c == COL_PACE && pace.is_none()) {
+    all_read(cols, &rd.pos, count, pace.is_some())?;
+    Ok(cur.table)
+}
+
+/// Appends the pace of each of a block's `count` events to `pace`; returns the bytes of
+/// the pace column read.
+fn decode_pace(col: &[u8], count: u32, pace: &mut Vec<u64>) -> Result<usize, String> {
+    let mut at = 0;
+    pace.reserve(count as usize);
+    for i in 0..count {
+        let c = varint(col, &mut at)
+            .and_then(pace_cycles)
+            .ok_or_else(|| bad(i, "pace column ends early or holds a bad code"))?;
+        pace.push(c);
+    }
+    Ok(at)
+}
+
+/// Every column after the tags was read to its end (`pos`), the pace column only when
+/// `paced`: a byte left over means the block's columns disagree with its tags.
+fn all_read(
+    cols: &[Vec<u8>; COLUMNS],
+    pos: &[usize; COLUMNS],
+    count: u32,
+    paced: bool,
+) -> Result<(), String> {
+    for (c, (col, &p)) in cols.iter().zip(pos).enumerate().skip(1) {
+        if p != col.len() && !(c == COL_PACE && !paced) {
             return Err(format!(
                 "column {c}: {} bytes left after {count} events",
                 col.len() - p
             ));
         }
     }
-    Ok(cur.table)
+    Ok(())
 }
 
 /// The tags that make up nearly all of a trace, most common first (counted by
