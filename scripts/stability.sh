@@ -15,7 +15,8 @@
 #   ANALYSE=/tmp/stab/stability-… scripts/stability.sh   # only re-read kept runs
 #   SHARDS=10 scripts/stability.sh       # the five runs interleaved in time: each run split
 #                                        # into 10 shards (`run --shard K/10`), shard 1 of
-#                                        # every run, then shard 2 of every run, …, then each
+#                                        # every run, then shard 2 of every run (the runs'
+#                                        # order rotated by one each round), …, then each
 #                                        # run's shards merged (`pybench merge`). Every run
 #                                        # then samples the same stretch of the host's drift:
 #                                        # tests whether drift between runs is their spread
@@ -121,9 +122,15 @@ if (( shards > 1 )); then
             done
         done
     else
-        # Shards of every run in turn.
+        # Shards of every run in turn, the runs' order rotated by one from each round to the
+        # next (run 1 first, then run 2 first, …). In a fixed order each run held one place in
+        # every round, so anything tied to that place fell on one run alone; with 10 shards
+        # and 5 runs, rotated, every run takes every place twice (2026-12-06: in both
+        # interleaved sittings on an AMD EPYC model 17, 76 and 78, the third run was the
+        # slowest on dicts for every allocator).
         for k in $(seq 1 "$shards"); do
-            for i in $(seq 1 "$runs"); do
+            for j in $(seq 0 $((runs - 1))); do
+                i=$(((k - 1 + j) % runs + 1))
                 one_run "$out/.parts/s$i" "k$k" --shard "$k/$shards"
             done
         done

@@ -2,8 +2,8 @@
 //! move with the minutes it sampled (other tenants' use of the shared L3, the host's memory
 //! speed) by more than its own processes spread: five identical runs made back to back moved an
 //! allocator's own throughput by up to ±20 % and held its ratio to pymalloc within ±3 % in
-//! four sittings of twelve, where five made interleaved shard by shard held the ratios in six
-//! sittings of seven (README "Stability", attempts 58 – 76). The tests `compare` runs
+//! four sittings of thirteen, where five made interleaved shard by shard held the ratios in
+//! six sittings of nine (README "Stability", attempts 58 – 79). The tests `compare` runs
 //! take each run's processes as independent, which holds within a run, not between runs
 //! made apart; so a timing verdict between such runs gets a note saying what it may be.
 
