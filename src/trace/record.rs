@@ -30,13 +30,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod pipe;
+pub(super) use pipe::{Pipe, PipeEnd};
+
 /// The hook, compiled by build.rs (empty when the build machine had no C compiler).
 static HOOK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pybench_hook.so"));
 static SITECUSTOMIZE: &str = include_str!("hook/sitecustomize.py");
-
-/// After the program exits, how long a descendant may keep the pipe open before the
-/// recording stops waiting for it.
-const LINGER: Duration = Duration::from_secs(2);
 
 /// Why nothing (or not everything) could be recorded.
 #[derive(Debug, thiserror::Error)]
@@ -97,59 +96,6 @@ fn private_dir() -> anyhow::Result<PrivateDir> {
     )?;
     std::fs::write(d.path().join("pybench_hook.so"), HOOK)?;
     Ok(d)
-}
-
-/// The read end of the hook's channel (`sys::channel`). Only bytes written by the recorded
-/// process itself are passed on; a foreign writer's (a descendant that inherited the write
-/// end) are dropped and counted. Reads return end-of-file once the program has exited and
-/// nothing arrived for [`LINGER`], so a descendant holding the channel cannot hang us.
-pub(super) struct Pipe {
-    fd: OwnedFd,
-    /// The recorded process: the only writer whose bytes are records.
-    writer: u32,
-    exited: Arc<AtomicBool>,
-    quiet_since: Option<Instant>,
-    pub(super) end: PipeEnd,
-}
-
-/// How the channel ended, beside the records.
-#[derive(Debug, Default, Clone)]
-pub(super) struct PipeEnd {
-    /// A descendant still held the channel open after the program exited.
-    abandoned: bool,
-    /// Bytes refused because another process wrote them.
-    pub(super) foreign_bytes: u64,
-    /// The processes that wrote them (the first few).
-    foreign_writers: Vec<u32>,
-}
-
-impl Read for Pipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if channel::readable(&self.fd, 100)? {
-                let (n, pid) = channel::recv(&self.fd, buf)?;
-                self.quiet_since = None;
-                if n == 0 || pid == Some(self.writer) {
-                    return Ok(n);
-                }
-                self.end.foreign_bytes += n as u64;
-                if let Some(p) = pid {
-                    if !self.end.foreign_writers.contains(&p) && self.end.foreign_writers.len() < 8
-                    {
-                        self.end.foreign_writers.push(p);
-                    }
-                }
-                continue;
-            }
-            if self.exited.load(Ordering::Acquire) {
-                let since = *self.quiet_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= LINGER {
-                    self.end.abandoned = true;
-                    return Ok(0);
-                }
-            }
-        }
-    }
 }
 
 /// What the conversion thread ends with.
