@@ -15,6 +15,7 @@ use super::runner::{self, Outcome};
 use super::shard::{self, Shard, ShardManifest};
 use super::throughput::Calibration;
 use crate::alloc::{AllocOptions, AllocatorSpec};
+use crate::report::first_seen;
 use crate::report::model::{AllocatorInfo, RunParameters, RunResults};
 use crate::report::precision::Precision;
 use crate::report::store::ResultsStore;
@@ -123,17 +124,6 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
     }
 }
 
-/// The distinct items, in the order each first appears.
-fn distinct<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
 /// Refuses option pairs that cannot mean anything together, before any source is read.
 fn refuse_conflicting_options(req: &RunRequest) -> anyhow::Result<()> {
     if req.shard.is_some() && req.precision.is_some() {
@@ -166,7 +156,7 @@ impl Plan {
         let sources = load_sources(req, &mut warnings)?;
         crate::trace::source::refuse_unused_spec_flags(&req.cell.overrides, &sources)?;
         let python_of = |s: &Source| req.cell.overrides.python.unwrap_or_else(|| s.python());
-        let pythons: Vec<PyVersion> = distinct(sources.iter().map(python_of));
+        let pythons: Vec<PyVersion> = first_seen(sources.iter().map(python_of));
         let (allocators, skipped) = resolve_allocators(req, &pythons, &mut warnings)?;
         warnings.extend(null_named(&allocators)?);
         // Laid out once, as the baseline below, however it was named.
@@ -191,7 +181,7 @@ impl Plan {
             ShardManifest::split(groups, &costs, k, req.throughput, cells)
         });
         // From every cell of the run, not the shard's: the manifests of all shards must agree.
-        let resolved: Vec<AllocatorSpec> = distinct(cells.iter().map(|c| c.allocator.clone()));
+        let resolved: Vec<AllocatorSpec> = first_seen(cells.iter().map(|c| c.allocator.clone()));
         let parameters = parameters(req, &resolved);
         let infos = allocator_infos(&resolved, &req.alloc);
         if let Some(m) = &shard {

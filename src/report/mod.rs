@@ -19,14 +19,14 @@ pub mod validation;
 pub mod verdict;
 pub mod verdict_table;
 
-/// Distinct names in the order they first appear: the order a run's workloads and allocators
+/// Distinct items in the order they first appear: the order a run's workloads and allocators
 /// are shown in everywhere (tables, plots, heatmaps, comparisons), which is the order the
 /// user named them.
-pub fn first_seen<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for name in names {
-        if !seen.contains(&name) {
-            seen.push(name);
+pub fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen: Vec<T> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
         }
     }
     seen
@@ -40,6 +40,6 @@ mod tests {
             super::first_seen(["json", "dicts", "json", "webapp", "dicts"]),
             ["json", "dicts", "webapp"]
         );
-        assert!(super::first_seen([]).is_empty());
+        assert!(super::first_seen::<&str>([]).is_empty());
     }
 }

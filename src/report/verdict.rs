@@ -250,12 +250,11 @@ fn judge_workload(
     reference: Option<&str>,
     stream: Option<(u64, String)>,
 ) -> WorkloadVerdict {
-    let mut allocators: Vec<String> = Vec::new();
-    for c in results.cells.iter().filter(|c| c.workload == w) {
-        if c.allocator != "null" && !allocators.contains(&c.allocator) {
-            allocators.push(c.allocator.clone());
-        }
-    }
+    let allocators: Vec<String> = super::first_seen(
+        (results.cells.iter())
+            .filter(|c| c.workload == w && c.allocator != "null")
+            .map(|c| c.allocator.clone()),
+    );
     let reference = pick_reference(&allocators, reference);
     let null_procs = null_by_process(results, w, &allocators);
     let mut entries: Vec<Entry> = allocators
