@@ -5,7 +5,11 @@
 //! targets: allocation or not, and four kinds (an allocation into the predicted slot; a
 //! free or realloc named by allocation order; one named relative to the previous slot;
 //! anything else). The gap between the order and sorted lines bounds what a decoder that
-//! never mispredicted on the tag could save (docs/streaming.md, "The tag's jump").
+//! never mispredicted on the tag could save (docs/streaming.md, "The tag's jump"). Two
+//! more walks keep the trace's order but jump less: `pairs`, one jump per two tags (the
+//! sixteen commonest pairs have arms of their own, the rest take two single jumps), and
+//! `runs`, where an arm goes on while the next tag is its own (a conditional branch an
+//! event, one jump a run): docs/streaming.md, "Runs of one tag in one copy's loop".
 //!
 //! The clock is the thread's CPU time, best of 15 rounds. Prints `NAME NS_PER_EVENT` lines.
 //!
@@ -39,6 +43,90 @@ fn walk(tags: &[u8]) -> u64 {
         };
     }
     acc
+}
+
+/// One jump per two tags: `ids` names each of the commonest pairs' arm (255: neither).
+#[inline(never)]
+fn walk_pairs(tags: &[u8], ids: &[u8; 65536]) -> u64 {
+    let mut acc = 0u64;
+    let mut it = tags.chunks_exact(2);
+    for p in &mut it {
+        acc = match ids[usize::from(p[0]) << 8 | usize::from(p[1])] {
+            0 => acc.wrapping_add(black_box(3)).wrapping_add(black_box(5)),
+            1 => (acc ^ black_box(0x55)).wrapping_add(black_box(7)),
+            2 => acc.rotate_left(black_box(3)).wrapping_add(black_box(9)),
+            3 => acc.wrapping_mul(black_box(7)).wrapping_add(black_box(11)),
+            4 => acc.wrapping_sub(black_box(11)).wrapping_add(black_box(13)),
+            5 => (acc | black_box(0x100)).wrapping_add(black_box(15)),
+            6 => (acc & black_box(!0x100)).wrapping_add(black_box(17)),
+            7 => acc.wrapping_add(black_box(13)).rotate_left(black_box(1)),
+            8 => (acc ^ black_box(0x77)).rotate_left(black_box(2)),
+            9 => acc.wrapping_add(black_box(1)).rotate_left(black_box(3)),
+            10 => acc.wrapping_add(black_box(21)).rotate_left(black_box(4)),
+            11 => (acc ^ black_box(0x99)).rotate_left(black_box(5)),
+            12 => acc.rotate_left(black_box(6)).wrapping_mul(black_box(3)),
+            13 => acc.wrapping_mul(black_box(9)).rotate_left(black_box(7)),
+            14 => acc.wrapping_sub(black_box(19)).rotate_left(black_box(8)),
+            15 => (acc | black_box(0x200)).rotate_left(black_box(9)),
+            _ => walk(black_box(p)).wrapping_add(acc),
+        };
+    }
+    acc.wrapping_add(walk(it.remainder()))
+}
+
+/// The arms of [`walk`], each going on while the next tag is its own.
+#[inline(never)]
+fn walk_runs(tags: &[u8]) -> u64 {
+    let (mut acc, mut i) = (0u64, 0);
+    macro_rules! run {
+        ($t:literal, $step:expr) => {
+            loop {
+                acc = $step(acc);
+                i += 1;
+                if i == tags.len() || tags[i] != $t {
+                    break;
+                }
+            }
+        };
+    }
+    while i < tags.len() {
+        match tags[i] {
+            80 => run!(80, |a: u64| a.wrapping_add(black_box(3))),
+            27 => run!(27, |a: u64| a ^ black_box(0x55)),
+            11 => run!(11, |a: u64| a.rotate_left(black_box(3))),
+            19 => run!(19, |a: u64| a.wrapping_mul(black_box(7))),
+            72 => run!(72, |a: u64| a.wrapping_sub(black_box(11))),
+            131 => run!(131, |a: u64| a | black_box(0x100)),
+            195 => run!(195, |a: u64| a & black_box(!0x100)),
+            10 => run!(10, |a: u64| a.wrapping_add(black_box(13))),
+            4 => run!(4, |a: u64| a ^ black_box(0x77)),
+            3 => run!(3, |a: u64| a.wrapping_add(black_box(1))),
+            t => {
+                acc = acc.wrapping_add(u64::from(t));
+                i += 1;
+            }
+        }
+    }
+    acc
+}
+
+/// Arms for the sixteen commonest pairs of adjacent tags (taken two by two from the start):
+/// the table `walk_pairs` jumps by, and the share of pairs they cover.
+fn common_pairs(tags: &[u8]) -> (Box<[u8; 65536]>, f64) {
+    let mut count = vec![0u64; 65536];
+    for p in tags.chunks_exact(2) {
+        count[usize::from(p[0]) << 8 | usize::from(p[1])] += 1;
+    }
+    let mut by_count: Vec<usize> = (0..65536).collect();
+    by_count.sort_by_key(|&i| std::cmp::Reverse(count[i]));
+    let mut ids = Box::new([255u8; 65536]);
+    let mut covered = 0;
+    for (arm, &pair) in by_count.iter().take(16).enumerate() {
+        ids[pair] = arm as u8;
+        covered += count[pair];
+    }
+    let share = covered as f64 * 100.0 / count.iter().sum::<u64>().max(1) as f64;
+    (ids, share)
 }
 
 /// A tag folded into one of four kinds, named by one of `walk`'s arms.
@@ -83,6 +171,15 @@ fn main() -> anyhow::Result<()> {
         .map(|&t| if t & 7 <= OP_CALLOC { 80 } else { 27 })
         .collect();
     let kinds: Vec<u8> = tags.iter().map(|&t| kind(t)).collect();
+    let best_of = |f: &dyn Fn() -> u64| {
+        let mut best = f64::MAX;
+        for _ in 0..15 {
+            let t = thread_cpu_ns();
+            black_box(f());
+            best = best.min(thread_cpu_ns().saturating_sub(t) as f64 / tags.len().max(1) as f64);
+        }
+        best
+    };
     for (name, v) in [
         ("order", &tags),
         ("sorted", &sorted),
@@ -90,13 +187,11 @@ fn main() -> anyhow::Result<()> {
         ("alloc-or-not", &alloc_or_not),
         ("four-kinds", &kinds),
     ] {
-        let mut best = f64::MAX;
-        for _ in 0..15 {
-            let t = thread_cpu_ns();
-            black_box(walk(black_box(v)));
-            best = best.min(thread_cpu_ns().saturating_sub(t) as f64 / v.len().max(1) as f64);
-        }
-        println!("{name} {best:.2}");
+        println!("{name} {:.2}", best_of(&|| walk(black_box(v))));
     }
+    let (ids, share) = common_pairs(&tags);
+    let pairs = best_of(&|| walk_pairs(black_box(&tags), &ids));
+    println!("pairs {pairs:.2} (the sixteen commonest pairs: {share:.1} % of them)");
+    println!("runs {:.2}", best_of(&|| walk_runs(black_box(&tags))));
     Ok(())
 }
