@@ -191,6 +191,26 @@ impl<W: Write> TraceWriter<W> {
         check_event_limit(self.events, self.event_limit)?;
         let (op, domain, thread, slot) = super::columns::event_parts(e, self.state.thread);
         let allocating = op == OP_ALLOC || op == OP_CALLOC;
+        self.admit(e, slot, allocating)?;
+        if self.version < 2 {
+            return self.push_v1(e, op, domain, thread, slot, allocating);
+        }
+        let pace = self.pace.then(|| pace_code(pace));
+        self.cols.push(e, self.table, pace);
+        if let Some(s) = slot {
+            self.table += u32::from(s == self.table);
+        }
+        self.events += 1;
+        if self.cols.events >= BLOCK_TARGET_EVENTS {
+            self.flush_block()?;
+        }
+        Ok(())
+    }
+
+    /// Refuses what the reader would refuse: a slot past the dense table (an allocation may
+    /// open the next one, nothing else may name it) or the slot limit, and a calloc whose
+    /// bytes exceed [`MAX_REQUEST`]; the error names the event.
+    fn admit(&self, e: &Event, slot: Option<u32>, allocating: bool) -> io::Result<()> {
         if let Some(s) = slot {
             if s > self.table || (s == self.table && !allocating) || s >= MAX_SLOTS {
                 return Err(invalid(format!(
@@ -207,27 +227,20 @@ impl<W: Write> TraceWriter<W> {
                 )));
             }
         }
-        if self.version >= 2 {
-            let pace = self.pace.then(|| pace_code(pace));
-            self.cols.push(e, self.table, pace);
-            if let Some(s) = slot {
-                self.table += u32::from(s == self.table);
-            }
-            self.events += 1;
-            if self.cols.events >= BLOCK_TARGET_EVENTS {
-                self.flush_block()?;
-            }
-            return Ok(());
-        }
-        let mut predicted = None;
-        if let Some(s) = slot {
-            if allocating {
-                predicted = Some(self.state.freed.pop().unwrap_or(self.table));
-            }
-            if s == self.table {
-                self.table += 1;
-            }
-        }
+        Ok(())
+    }
+
+    /// [`Self::push_paced`] for a version-1 file: the event as one tag byte (op, domain, a
+    /// thread change, how the slot is named) and its varint fields, in one byte stream.
+    fn push_v1(
+        &mut self,
+        e: &Event,
+        op: u8,
+        domain: u8,
+        thread: u16,
+        slot: Option<u32>,
+        allocating: bool,
+    ) -> io::Result<()> {
         let mut tag = op | (domain << 3);
         let new_thread = thread != self.state.thread;
         if new_thread {
@@ -235,22 +248,9 @@ impl<W: Write> TraceWriter<W> {
         }
         let mut delta = None;
         if let Some(s) = slot {
-            let d = i64::from(s) - i64::from(self.state.slot);
-            let mode = match d {
-                _ if predicted == Some(s) => SLOT_PREDICTED,
-                0 if !allocating => SLOT_SAME,
-                1 => SLOT_NEXT,
-                -1 => SLOT_PREV,
-                _ => {
-                    delta = Some(d);
-                    SLOT_EXPLICIT
-                }
-            };
+            let mode;
+            (mode, delta) = self.slot_mode_v1(s, op, allocating);
             tag |= mode << 6;
-            self.state.slot = s;
-            if op == OP_FREE {
-                self.state.freed.push(s);
-            }
         }
         self.raw.push(tag);
         if new_thread {
@@ -278,6 +278,29 @@ impl<W: Write> TraceWriter<W> {
             self.flush_block()?;
         }
         Ok(())
+    }
+
+    /// How a version-1 event names `slot` (its tag's mode bits), with the slot delta when the
+    /// mode is explicit; moves the table, the freed stack and the previous slot past it. An
+    /// allocation's predicted slot is the top of the freed stack, else the next new one.
+    fn slot_mode_v1(&mut self, s: u32, op: u8, allocating: bool) -> (u8, Option<i64>) {
+        let predicted = allocating.then(|| self.state.freed.pop().unwrap_or(self.table));
+        if s == self.table {
+            self.table += 1;
+        }
+        let d = i64::from(s) - i64::from(self.state.slot);
+        let mode = match d {
+            _ if predicted == Some(s) => SLOT_PREDICTED,
+            0 if !allocating => SLOT_SAME,
+            1 => SLOT_NEXT,
+            -1 => SLOT_PREV,
+            _ => SLOT_EXPLICIT,
+        };
+        self.state.slot = s;
+        if op == OP_FREE {
+            self.state.freed.push(s);
+        }
+        (mode, (mode == SLOT_EXPLICIT).then_some(d))
     }
 
     fn flush_block(&mut self) -> io::Result<()> {
