@@ -147,65 +147,18 @@ fn decode_events(
         }
         let thread = st.thread;
         let op = tag & 7;
-        let domain = (tag >> 3) & 3;
         if op > OP_FREE {
             out.push(marker(raw, &mut p, i, tag, op)?);
             continue;
         }
         let allocating = op <= OP_CALLOC;
-        let mode = tag >> 6;
-        // Every allocation pops the freed stack (format.rs); the common modes are arithmetic
-        // on the previous slot, leaving two well-shaped branches instead of a jump table.
-        let popped = if allocating { st.freed.pop() } else { None };
-        let slot = if mode == SLOT_EXPLICIT {
-            let v = varint(raw, &mut p).ok_or_else(|| bad(i, "bad slot varint"))?;
-            let s = i64::from(st.slot) + unzigzag(v);
-            u32::try_from(s).unwrap_or(u32::MAX)
-        } else if allocating && mode == SLOT_PREDICTED {
-            popped.unwrap_or(table)
-        } else {
-            st.slot.wrapping_add(SLOT_STEP[mode as usize])
-        };
+        let slot = slot_v1(raw, &mut p, i, tag, &mut st, table)?;
         table = admit_slot(i, slot, table, allocating)?;
         st.slot = slot;
-        let e = match op {
-            OP_ALLOC | OP_CALLOC => {
-                let Some(&domain) = DOMAINS.get(domain as usize) else {
-                    return Err(bad(i, "domain 3 does not exist"));
-                };
-                if op == OP_ALLOC {
-                    Event::Alloc {
-                        slot,
-                        size: field(raw, &mut p, i, "size")?,
-                        domain,
-                        thread,
-                    }
-                } else {
-                    let n = field(raw, &mut p, i, "calloc count")?;
-                    let size = field(raw, &mut p, i, "size")?;
-                    if u64::from(n) * u64::from(size) > MAX_REQUEST {
-                        return Err(bad(i, &format!("calloc({n}, {size}) is absurdly large")));
-                    }
-                    Event::Calloc {
-                        slot,
-                        n,
-                        size,
-                        domain,
-                        thread,
-                    }
-                }
-            }
-            _ if domain != 0 => return Err(bad(i, "domain bits set on a realloc or free")),
-            OP_REALLOC => Event::Realloc {
-                slot,
-                size: field(raw, &mut p, i, "size")?,
-                thread,
-            },
-            _ => {
-                st.freed.push(slot);
-                Event::Free { slot, thread }
-            }
-        };
+        let e = allocator_event_v1(raw, &mut p, i, (op, (tag >> 3) & 3), slot, thread)?;
+        if op == OP_FREE {
+            st.freed.push(slot);
+        }
         out.push(e);
     }
     slot_limit_after(table, &out[start..])?;
@@ -213,6 +166,80 @@ fn decode_events(
         return Err(format!("{} bytes left after {count} events", raw.len() - p));
     }
     Ok(table)
+}
+
+/// The slot a version-1 allocator event with tag `tag` names. Every allocation pops the
+/// freed stack (format.rs); the common modes are arithmetic on the previous slot, leaving
+/// two well-shaped branches instead of a jump table.
+#[inline(always)]
+fn slot_v1(
+    raw: &[u8],
+    p: &mut usize,
+    i: u32,
+    tag: u8,
+    st: &mut DeltaState,
+    table: u32,
+) -> Result<u32, String> {
+    let (allocating, mode) = (tag & 7 <= OP_CALLOC, tag >> 6);
+    let popped = if allocating { st.freed.pop() } else { None };
+    Ok(if mode == SLOT_EXPLICIT {
+        let v = varint(raw, p).ok_or_else(|| bad(i, "bad slot varint"))?;
+        let s = i64::from(st.slot) + unzigzag(v);
+        u32::try_from(s).unwrap_or(u32::MAX)
+    } else if allocating && mode == SLOT_PREDICTED {
+        popped.unwrap_or(table)
+    } else {
+        st.slot.wrapping_add(SLOT_STEP[mode as usize])
+    })
+}
+
+/// A version-1 allocator event (`op` ≤ free, `domain` its tag's domain bits) in `slot`, its
+/// fields read from `raw` at `p`.
+#[inline(always)]
+fn allocator_event_v1(
+    raw: &[u8],
+    p: &mut usize,
+    i: u32,
+    (op, domain): (u8, u8),
+    slot: u32,
+    thread: u16,
+) -> Result<Event, String> {
+    Ok(match op {
+        OP_ALLOC | OP_CALLOC => {
+            let Some(&domain) = DOMAINS.get(domain as usize) else {
+                return Err(bad(i, "domain 3 does not exist"));
+            };
+            if op == OP_ALLOC {
+                let size = field(raw, p, i, "size")?;
+                Event::Alloc {
+                    slot,
+                    size,
+                    domain,
+                    thread,
+                }
+            } else {
+                let n = field(raw, p, i, "calloc count")?;
+                let size = field(raw, p, i, "size")?;
+                if u64::from(n) * u64::from(size) > MAX_REQUEST {
+                    return Err(bad(i, &format!("calloc({n}, {size}) is absurdly large")));
+                }
+                Event::Calloc {
+                    slot,
+                    n,
+                    size,
+                    domain,
+                    thread,
+                }
+            }
+        }
+        _ if domain != 0 => return Err(bad(i, "domain bits set on a realloc or free")),
+        OP_REALLOC => Event::Realloc {
+            slot,
+            size: field(raw, p, i, "size")?,
+            thread,
+        },
+        _ => Event::Free { slot, thread },
+    })
 }
 
 /// A phase or GC marker (rare: out of the hot loop); version 2's column decoder reads its
