@@ -36,59 +36,11 @@ impl Pymalloc {
     #[cold]
     #[inline(never)]
     pub(crate) fn alloc_from_new_pool(&mut self, class: usize) -> *mut u8 {
-        if self.usable_arenas == NO_ARENA {
-            let Some(ai) = self.new_arena() else {
-                return ptr::null_mut();
-            };
-            let nfree = self.arena(ai).nfreepools;
-            self.usable_arenas = ai;
-            self.set_last_with(nfree, ai);
-        }
-        let ai = self.usable_arenas;
-        let nfree = self.arena(ai).nfreepools;
-        // The head has the fewest free pools; taking one keeps it the head. It was the last
-        // arena with `nfree` only if no other arena has that many, and is now the only one
-        // with `nfree - 1`.
-        if self.last_with(nfree) == ai {
-            self.set_last_with(nfree, NO_ARENA);
-        }
-        if nfree > 1 {
-            self.set_last_with(nfree - 1, ai);
-        }
-
-        let pool_size = self.geometry.pool_size();
-        let a = self.arena_mut(ai);
-        let (pool, carved) = if let Some(cached) = NonNull::new(a.freepools) {
-            // SAFETY: pools on freepools are live pools of this arena.
-            a.freepools = unsafe { (*cached.as_ptr()).nextpool };
-            (cached.as_ptr(), false)
-        } else {
-            let pool = a.pool_address as *mut PoolHeader;
-            a.pool_address += pool_size;
-            // SAFETY: a never-carved pool inside the arena's mapping.
-            unsafe {
-                (*pool).arenaindex = ai;
-                (*pool).szidx = NO_CLASS;
-            }
-            (pool, true)
+        let Some(ai) = self.usable_head() else {
+            return ptr::null_mut();
         };
-        a.nfreepools -= 1;
-        let now_full = a.nfreepools == 0;
-        if carved {
-            self.carved_bytes += pool_size;
-            self.carved_bytes_highwater = self.carved_bytes_highwater.max(self.carved_bytes);
-        }
-        let a = self.arena_mut(ai);
-        if now_full {
-            // A full arena leaves usable_arenas; it was the head.
-            let next = a.next;
-            a.next = NO_ARENA;
-            self.usable_arenas = next;
-            if next != NO_ARENA {
-                self.arena_mut(next).prev = NO_ARENA;
-            }
-        }
-
+        let pool = self.take_pool(ai);
+        let pool_size = self.geometry.pool_size();
         // SAFETY: `pool` is a live pool of ours that sits on no list.
         unsafe {
             let hdr = &mut *pool;
@@ -106,6 +58,65 @@ impl Pymalloc {
             }
             PoolHeader::init_for_class(pool, class as u32, class_size(class), pool_size)
         }
+    }
+
+    /// The head of `usable_arenas`, a newly mapped arena when the list is empty (`None` when
+    /// the mapping fails).
+    fn usable_head(&mut self) -> Option<u32> {
+        if self.usable_arenas == NO_ARENA {
+            let ai = self.new_arena()?;
+            let nfree = self.arena(ai).nfreepools;
+            self.usable_arenas = ai;
+            self.set_last_with(nfree, ai);
+        }
+        Some(self.usable_arenas)
+    }
+
+    /// Takes one free pool of arena `ai`, the head of `usable_arenas`: a cached one from its
+    /// `freepools`, else the next never-used one carved from its mapping. An arena left
+    /// with no free pool leaves the list.
+    fn take_pool(&mut self, ai: u32) -> *mut PoolHeader {
+        let nfree = self.arena(ai).nfreepools;
+        // The head has the fewest free pools; taking one keeps it the head. It was the last
+        // arena with `nfree` only if no other arena has that many, and is now the only one
+        // with `nfree - 1`.
+        if self.last_with(nfree) == ai {
+            self.set_last_with(nfree, NO_ARENA);
+        }
+        if nfree > 1 {
+            self.set_last_with(nfree - 1, ai);
+        }
+        let pool_size = self.geometry.pool_size();
+        let a = self.arena_mut(ai);
+        let (pool, carved) = if let Some(cached) = NonNull::new(a.freepools) {
+            // SAFETY: pools on freepools are live pools of this arena.
+            a.freepools = unsafe { (*cached.as_ptr()).nextpool };
+            (cached.as_ptr(), false)
+        } else {
+            let pool = a.pool_address as *mut PoolHeader;
+            a.pool_address += pool_size;
+            // SAFETY: a never-carved pool inside the arena's mapping.
+            unsafe {
+                (*pool).arenaindex = ai;
+                (*pool).szidx = NO_CLASS;
+            }
+            (pool, true)
+        };
+        a.nfreepools -= 1;
+        if a.nfreepools == 0 {
+            // A full arena leaves usable_arenas; it was the head.
+            let next = a.next;
+            a.next = NO_ARENA;
+            self.usable_arenas = next;
+            if next != NO_ARENA {
+                self.arena_mut(next).prev = NO_ARENA;
+            }
+        }
+        if carved {
+            self.carved_bytes += pool_size;
+            self.carved_bytes_highwater = self.carved_bytes_highwater.max(self.carved_bytes);
+        }
+        pool
     }
 
     /// A pool's last block was freed: move it to its arena's `freepools` and re-sort or
