@@ -60,7 +60,6 @@ impl BlockEncoder {
     /// writer), `pace` its pace code when the trace has a pace column.
     pub fn push(&mut self, e: &Event, table: u32, pace: Option<u64>) {
         let (op, domain, thread, slot) = event_parts(e, self.st.thread);
-        let allocating = op <= OP_CALLOC;
         let mut tag = op | (domain << 3);
         if thread != self.st.thread {
             tag |= TAG_THREAD;
@@ -68,47 +67,7 @@ impl BlockEncoder {
             self.st.thread = thread;
         }
         if let Some(s) = slot {
-            let predicted = if allocating {
-                Some(self.st.freed.pop().unwrap_or(table))
-            } else {
-                None
-            };
-            let d = i64::from(s) - i64::from(self.st.slot);
-            let mode = match d {
-                _ if predicted == Some(s) => SLOT_PREDICTED,
-                0 if !allocating => SLOT_SAME,
-                1 => SLOT_NEXT,
-                -1 => SLOT_PREV,
-                _ => {
-                    match if allocating { None } else { self.by_order(s) } {
-                        Some((bits, place)) => {
-                            tag |= bits;
-                            match bits {
-                                TAG_RECENT => put_varint(
-                                    &mut self.cols[COL_REFS],
-                                    (self.order.len() - place as usize) as u64,
-                                ),
-                                TAG_ORDER => put_varint(
-                                    &mut self.cols[COL_SLOTS],
-                                    zigzag(i64::from(place) - i64::from(self.last)),
-                                ),
-                                _ => {}
-                            }
-                            self.last = place;
-                        }
-                        None => put_varint(&mut self.cols[COL_SLOTS], zigzag(d)),
-                    }
-                    SLOT_EXPLICIT
-                }
-            };
-            tag |= mode << 6;
-            self.st.slot = s;
-            if op == OP_FREE {
-                self.st.freed.push(s);
-            }
-            if allocating {
-                self.remember(s);
-            }
+            tag |= self.name_slot(s, op, table);
         }
         self.cols[COL_TAGS].push(tag);
         match *e {
@@ -127,6 +86,56 @@ impl BlockEncoder {
             put_varint(&mut self.cols[COL_PACE], p);
         }
         self.events += 1;
+    }
+
+    /// The tag bits that name slot `s` of an allocator event with op `op` (its mode, and
+    /// for an explicit one the reference kind), writing what the mode needs to its column;
+    /// moves the previous slot, the freed stack and the allocation order past the event.
+    /// `table` is the slot-table size before it: an allocation's predicted slot when the
+    /// freed stack is empty.
+    #[inline(always)]
+    fn name_slot(&mut self, s: u32, op: u8, table: u32) -> u8 {
+        let allocating = op <= OP_CALLOC;
+        let predicted = allocating.then(|| self.st.freed.pop().unwrap_or(table));
+        let d = i64::from(s) - i64::from(self.st.slot);
+        let bits = match d {
+            _ if predicted == Some(s) => SLOT_PREDICTED << 6,
+            0 if !allocating => SLOT_SAME << 6,
+            1 => SLOT_NEXT << 6,
+            -1 => SLOT_PREV << 6,
+            _ => self.explicit_slot(s, d, allocating) | SLOT_EXPLICIT << 6,
+        };
+        self.st.slot = s;
+        if op == OP_FREE {
+            self.st.freed.push(s);
+        }
+        if allocating {
+            self.remember(s);
+        }
+        bits
+    }
+
+    /// Names slot `s` (`d` past the previous one) explicitly: a free or realloc by its place
+    /// in the block's allocation order when it has one (returning the reference kind's tag
+    /// bits), else by the delta in the slots column (no bits).
+    fn explicit_slot(&mut self, s: u32, d: i64, allocating: bool) -> u8 {
+        let Some((bits, place)) = (if allocating { None } else { self.by_order(s) }) else {
+            put_varint(&mut self.cols[COL_SLOTS], zigzag(d));
+            return 0;
+        };
+        match bits {
+            TAG_RECENT => put_varint(
+                &mut self.cols[COL_REFS],
+                (self.order.len() - place as usize) as u64,
+            ),
+            TAG_ORDER => put_varint(
+                &mut self.cols[COL_SLOTS],
+                zigzag(i64::from(place) - i64::from(self.last)),
+            ),
+            _ => {}
+        }
+        self.last = place;
+        bits
     }
 
     /// Appends an allocated slot to the block's allocation order.
