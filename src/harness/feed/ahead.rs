@@ -173,10 +173,24 @@ fn one_pass(
             }
         }
     }
-    // What the pass leaves live, freed untimed (the compiled form only; the memory pass's
-    // replayer frees its own table).
+    finish_pass(compiler.as_deref(), chunk, done, tx, free, spare)
+}
+
+/// Sends the last chunk of a pass, then (the compiled form only; the memory pass's replayer
+/// frees its own table) what the pass leaves live as chunks of free records marked
+/// `cleanup`, which the replay frees untimed. An empty buffer stays in `spare` for the next
+/// pass: the ring keeps all its buffers.
+fn finish_pass(
+    compiler: Option<&Compiler>,
+    mut chunk: Chunk,
+    done: u64,
+    tx: &SyncSender<Msg>,
+    free: &Receiver<Chunk>,
+    spare: &mut Option<Chunk>,
+) -> Result<(), String> {
+    let closed = || "the replay stopped".to_string();
     let mut from = Some(0);
-    while let (Some(c), Some(f)) = (compiler.as_deref(), from) {
+    while let (Some(c), Some(f)) = (compiler, from) {
         if chunk.covers > 0 || !chunk.records.is_empty() {
             tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
             chunk = free.recv().map_err(|_| closed())?;
@@ -188,7 +202,6 @@ fn one_pass(
     if chunk.covers > 0 || !chunk.records.is_empty() {
         tx.send(Msg::Chunk(chunk)).map_err(|_| closed())?;
     } else {
-        // An empty buffer stays here for the next pass: the ring keeps all its buffers.
         *spare = Some(chunk);
     }
     Ok(())
