@@ -127,11 +127,10 @@ fn with_cold(mut cells: Vec<CellResult>, seconds: f64) -> Vec<CellResult> {
     cells
 }
 
-#[test]
-fn both_replay_modes_are_set_against_the_observed_differences() {
+/// Plain: pymalloc 1 s, system 1.2 s warm; 1.5 s and 2.1 s cold. Mutator: 3 s and 4 s
+/// warm; 3.5 s and 4.3 s cold. Real CPU: 10 s, 11 s; wall 12 s, 14 s.
+fn plain_and_mutator() -> (RunResults, Pairing) {
     use CellKind::Exec;
-    // Plain: pymalloc 1 s, system 1.2 s warm; 1.5 s and 2.1 s cold. Mutator: 3 s and 4 s
-    // warm; 3.5 s and 4.3 s cold. Real CPU: 10 s, 11 s; wall 12 s, 14 s.
     let r = results(
         [
             with_cold(replay("cpython:3.11", 1000.0, 100.0), 1.5),
@@ -157,6 +156,27 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
         ("pymalloc".into(), Some("cpython:3.11".into())),
         ("system".into(), Some("system".into())),
     ];
+    (r, pairing)
+}
+
+/// Under `render`'s system line, the ratios (predicted ÷ observed CPU) of the row of replay
+/// mode `mode`: warm, then cold.
+fn mode_ratios(text: &str, mode: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
+        .skip_while(|l| !l.starts_with("system"))
+        .find(|l| l.trim_start().starts_with(mode))
+        .unwrap_or_else(|| panic!("no {mode} row: {text}"));
+    line.split_whitespace()
+        .filter(|w| w.starts_with("0.") || w.starts_with("1."))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn both_replay_modes_are_set_against_the_observed_differences() {
+    let (r, pairing) = plain_and_mutator();
     let v = validate(&r, "p", "t", &pairing, Prediction::Warm);
     let sys = &v.rows[1];
     // The plain replay's figures are untouched by the mutator's cells.
@@ -178,23 +198,16 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
     near(sys.observed_wall_delta, 2.0, 0.15);
     // The reference's own differences are zero on every side.
     near(v.rows[0].mutator_delta, 0.0, 1e-9);
-    let text = crate::report::validation::render(&v);
-    // Under the system line: per mode, warm then cold, each with predicted ÷ observed CPU.
-    let ratios = |text: &str, mode: &str| -> Vec<String> {
-        let line = text
-            .lines()
-            .skip_while(|l| !l.starts_with("time difference from pymalloc by replay mode"))
-            .skip_while(|l| !l.starts_with("system"))
-            .find(|l| l.trim_start().starts_with(mode))
-            .unwrap_or_else(|| panic!("no {mode} row: {text}"));
-        line.split_whitespace()
-            .filter(|w| w.starts_with("0.") || w.starts_with("1."))
-            .map(str::to_string)
-            .collect()
-    };
+}
+
+#[test]
+fn each_replay_mode_gets_a_row_of_predicted_over_observed_differences() {
+    let (r, pairing) = plain_and_mutator();
+    let text =
+        crate::report::validation::render(&validate(&r, "p", "t", &pairing, Prediction::Warm));
     // Plain predicts 0.2 of the observed 1 s warm and 0.6 cold; the mutator 1.0 and 0.8.
-    assert_eq!(ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
-    assert_eq!(ratios(&text, "mutator"), ["1.00", "0.80"], "{text}");
+    assert_eq!(mode_ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
+    assert_eq!(mode_ratios(&text, "mutator"), ["1.00", "0.80"], "{text}");
     // Without mutator cells, the table keeps the plain replay's row and has no mutator row.
     let plain = results(
         r.cells
@@ -205,7 +218,7 @@ fn both_replay_modes_are_set_against_the_observed_differences() {
     );
     let text =
         crate::report::validation::render(&validate(&plain, "p", "t", &pairing, Prediction::Warm));
-    assert_eq!(ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
+    assert_eq!(mode_ratios(&text, "plain"), ["0.20", "0.60"], "{text}");
     assert!(!text.contains("  mutator"), "{text}");
 }
 
@@ -267,11 +280,9 @@ fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both()
     );
 }
 
-/// An indistinguishable pair may be no difference or too few runs: the validation says how
-/// finely the real runs resolve. Runs jittered by under 1 % resolve about 1 %; runs spread
-/// by tens of percent cannot see a 10 % difference at five a side, and say how many runs would.
-#[test]
-fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
+/// A validation of pymalloc against system, replay 2× apart, real runs 10 % apart at five
+/// a side: jittered by under 1 %, or (`wide`) spread by tens of percent.
+fn resolution_case(wide: bool) -> Validation {
     let pairing: Pairing = vec![
         ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
         ("system".into(), Some("system".into())),
@@ -284,23 +295,27 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
         }
         cells
     };
-    let run = |wide: bool| {
-        let (a, b) = (real("pymalloc", 10e9, 1000.0), real("system", 11e9, 2000.0));
-        let (a, b) = if wide {
-            (spread_out(a), spread_out(b))
-        } else {
-            (a, b)
-        };
-        let cells = [
-            replay("pymalloc:cpython-3.11", 1000.0, 100.0),
-            replay("system", 500.0, 200.0),
-            a,
-            b,
-        ]
-        .concat();
-        validate(&results(cells), "p", "t", &pairing, Prediction::Warm)
+    let (a, b) = (real("pymalloc", 10e9, 1000.0), real("system", 11e9, 2000.0));
+    let (a, b) = if wide {
+        (spread_out(a), spread_out(b))
+    } else {
+        (a, b)
     };
-    let tight = run(false);
+    let cells = [
+        replay("pymalloc:cpython-3.11", 1000.0, 100.0),
+        replay("system", 500.0, 200.0),
+        a,
+        b,
+    ]
+    .concat();
+    validate(&results(cells), "p", "t", &pairing, Prediction::Warm)
+}
+
+/// An indistinguishable pair may be no difference or too few runs: the validation says how
+/// finely the real runs resolve. Runs jittered by under 1 % resolve about 1 %.
+#[test]
+fn tight_real_runs_resolve_about_one_percent() {
+    let tight = resolution_case(false);
     let [time, memory] = tight.resolution.unwrap();
     let time = time.unwrap();
     assert_eq!(time.runs, 5);
@@ -317,8 +332,13 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
         "{text}"
     );
     assert!(!text.contains("5 % needs"), "{text}");
+}
 
-    let wide = run(true);
+/// Runs spread by tens of percent cannot see a 10 % difference at five a side, and the
+/// validation says how many runs would.
+#[test]
+fn scattered_real_runs_say_how_many_runs_a_five_percent_difference_needs() {
+    let wide = resolution_case(true);
     let time = wide.resolution.unwrap()[0].unwrap();
     assert!(time.spread > 0.15 && time.detectable > 0.1, "{time:?}");
     assert!(time.runs_for_5_percent > 50, "{time:?}");
@@ -337,30 +357,41 @@ fn the_validation_says_how_small_a_difference_its_real_runs_resolve() {
     );
 }
 
-#[test]
-fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
-    // Warm replay: mimalloc fastest; cold replay: mimalloc slowest (its huge pages faulted
-    // in), as the real runs find it. Real: pymalloc 10 s, system 12 s, mimalloc 14 s.
-    let cells = |cold_mi: f64| {
-        results(
-            [
-                with_cold(replay("pymalloc:cpython-3.11", 1000.0, 100.0), 1.5),
-                with_cold(replay("system", 500.0, 200.0), 2.5),
-                with_cold(replay("mimalloc", 2000.0, 300.0), cold_mi),
-                real("pymalloc", 10e9, 1000.0),
-                real("system", 12e9, 2000.0),
-                real("mimalloc", 14e9, 3000.0),
-            ]
-            .concat(),
-        )
-    };
-    let pairing: Pairing = vec![
+/// Warm replay: mimalloc fastest; cold replay: mimalloc slowest (its huge pages faulted
+/// in, `cold_mi` seconds), as the real runs find it. Real: pymalloc 10 s, system 12 s,
+/// mimalloc 14 s.
+fn warm_and_cold_disagree(cold_mi: f64) -> RunResults {
+    results(
+        [
+            with_cold(replay("pymalloc:cpython-3.11", 1000.0, 100.0), 1.5),
+            with_cold(replay("system", 500.0, 200.0), 2.5),
+            with_cold(replay("mimalloc", 2000.0, 300.0), cold_mi),
+            real("pymalloc", 10e9, 1000.0),
+            real("system", 12e9, 2000.0),
+            real("mimalloc", 14e9, 3000.0),
+        ]
+        .concat(),
+    )
+}
+
+fn three_pairs() -> Pairing {
+    vec![
         ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
         ("system".into(), Some("system".into())),
         ("mimalloc".into(), Some("mimalloc".into())),
-    ];
+    ]
+}
+
+#[test]
+fn the_warm_pass_predicts_when_chosen_and_the_cold_one_gets_its_own_line() {
     // Warm: (py, sys) agree, (py, mi) and (sys, mi) disagree → −1/3; cold: all agree.
-    let warm = validate(&cells(3.0), "p", "t", &pairing, Prediction::Warm);
+    let warm = validate(
+        &warm_and_cold_disagree(3.0),
+        "p",
+        "t",
+        &three_pairs(),
+        Prediction::Warm,
+    );
     assert_eq!(warm.prediction, Prediction::Warm);
     assert!((warm.tau_time_significant.unwrap() + 1.0 / 3.0).abs() < 1e-12);
     assert_eq!(warm.time_cold.unwrap().pairs, [3, 0, 0]);
@@ -375,9 +406,18 @@ fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
         "{text}"
     );
     assert!(warm.disagreements.iter().any(|d| d.contains("mimalloc")));
+}
 
-    // Cold: the headline, the table's replay column, its ranks and the disagreements.
-    let cold = validate(&cells(3.0), "p", "t", &pairing, Prediction::Cold);
+#[test]
+fn the_cold_pass_predicts_when_chosen_and_the_warm_one_gets_its_own_line() {
+    // The headline, the table's replay column, its ranks and the disagreements.
+    let cold = validate(
+        &warm_and_cold_disagree(3.0),
+        "p",
+        "t",
+        &three_pairs(),
+        Prediction::Cold,
+    );
     assert_eq!(cold.prediction, Prediction::Cold);
     assert_eq!(cold.tau_time_significant, Some(1.0));
     assert_eq!(cold.pair_counts.unwrap()[0], [3, 0, 0]);
@@ -395,11 +435,19 @@ fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
         "{text}"
     );
     // A cold pass that ranks as the warm one does gets the warm one's verdict.
-    let same = validate(&cells(1.0), "p", "t", &pairing, Prediction::Cold);
+    let same = validate(
+        &warm_and_cold_disagree(1.0),
+        "p",
+        "t",
+        &three_pairs(),
+        Prediction::Cold,
+    );
     assert_eq!(same.pair_counts.unwrap()[0], [1, 2, 0]);
+}
 
-    // Without cold figures (runs saved before them) the warm ones predict, and no line
-    // names the missing figure.
+#[test]
+fn without_cold_figures_the_warm_ones_predict_and_no_line_names_the_missing_one() {
+    // Runs saved before cold figures existed.
     let r = results(
         [
             replay("pymalloc:cpython-3.11", 1000.0, 100.0),
@@ -409,7 +457,7 @@ fn the_chosen_pass_predicts_and_the_other_gets_its_own_line() {
         ]
         .concat(),
     );
-    let v = validate(&r, "p", "t", &pairing[..2].to_vec(), Prediction::Cold);
+    let v = validate(&r, "p", "t", &three_pairs()[..2].to_vec(), Prediction::Cold);
     assert_eq!(v.prediction, Prediction::Warm);
     assert_eq!(v.time_cold, None);
     let text = crate::report::validation::render(&v);
