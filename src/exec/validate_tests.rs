@@ -283,10 +283,7 @@ fn without_pymalloc_the_first_allocator_on_both_sides_is_the_reference_on_both()
 /// A validation of pymalloc against system, replay 2× apart, real runs 10 % apart at five
 /// a side: jittered by under 1 %, or (`wide`) spread by tens of percent.
 fn resolution_case(wide: bool) -> Validation {
-    let pairing: Pairing = vec![
-        ("pymalloc".into(), Some("pymalloc:cpython-3.11".into())),
-        ("system".into(), Some("system".into())),
-    ];
+    let pairing = three_pairs()[..2].to_vec();
     let spread_out = |mut cells: Vec<CellResult>| {
         for (c, k) in cells.iter_mut().zip([1.0, 1.3, 0.8, 1.2, 0.75]) {
             for m in c.metrics.iter_mut().filter(|m| m.name == "wall_ns") {
