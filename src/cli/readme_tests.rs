@@ -13,13 +13,17 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-const DOCUMENTS: [(&str, &str); 9] = [
+const DOCUMENTS: [(&str, &str); 10] = [
     ("README.md", include_str!("../../README.md")),
     (
         "docs/ground-truth.md",
         include_str!("../../docs/ground-truth.md"),
     ),
     ("docs/mutator.md", include_str!("../../docs/mutator.md")),
+    (
+        "docs/readme-history.md",
+        include_str!("../../docs/readme-history.md"),
+    ),
     ("docs/stability.md", include_str!("../../docs/stability.md")),
     ("docs/stand-ins.md", include_str!("../../docs/stand-ins.md")),
     ("docs/streaming.md", include_str!("../../docs/streaming.md")),
