@@ -13,7 +13,7 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-const DOCUMENTS: [(&str, &str); 10] = [
+const DOCUMENTS: [(&str, &str); 11] = [
     ("README.md", include_str!("../../README.md")),
     (
         "docs/ground-truth.md",
@@ -31,6 +31,7 @@ const DOCUMENTS: [(&str, &str); 10] = [
         "docs/trace-format.md",
         include_str!("../../docs/trace-format.md"),
     ),
+    ("docs/tests.md", include_str!("../../docs/tests.md")),
     ("docs/tried.md", include_str!("../../docs/tried.md")),
     (
         "docs/validate-study.md",
