@@ -3,7 +3,9 @@
 
 use crate::exit::Exit;
 use crate::sys::target::portable_name;
-use crate::trace::record::{environment_warning, exit_code, record, Launch, Options};
+use crate::trace::record::{
+    busy_machine_note, environment_warning, exit_code, record, Launch, Options,
+};
 use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
 use clap::Args;
@@ -31,14 +33,15 @@ pub struct RecordArgs {
     /// Convert after the program exits instead of while it runs: the hook's records spill to
     /// a nameless temporary file beside the output (16 bytes an event, 24 with --pace: 0.5 GB
     /// for 30 M events). The program then competes only with a copy, not with the converter
-    /// (40 – 50 ns an event): use it when the other cores are busy.
+    /// (40 – 50 ns an event): use it when the other cores are busy (without it, a note says
+    /// so when less than one and a half cores are free as the recording starts).
     #[arg(long)]
     defer: bool,
     /// Seconds after which the program is killed (SIGKILL); the trace keeps what it recorded
     /// until then, and pybench exits 137 as the program did. Default: no limit.
     #[arg(long, value_name = "SECS", value_parser = super::program::parse_timeout)]
     timeout: Option<std::time::Duration>,
-    /// No summary after recording.
+    /// No summary after recording, and no note about a busy machine before it.
     #[arg(short, long)]
     quiet: bool,
     /// Replace the output file if it exists (without it, an existing file is refused: a
@@ -74,6 +77,13 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let (opts, meta) = request(&args)?;
     if let Some(w) = environment_warning(&opts.launch) {
         crate::stderr_line!("pybench: warning: {w}");
+    }
+    // Under -q nothing is measured either (the note takes 100 ms to measure).
+    if let Some(n) = (!args.quiet)
+        .then(|| busy_machine_note(opts.defer))
+        .flatten()
+    {
+        crate::stderr_line!("pybench: note: {n}");
     }
     let (rec, problem) = record(&opts, meta)?;
     let code = exit_code(rec.status);

@@ -164,6 +164,42 @@ pub fn load_average() -> Option<f64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// Environment variable that replaces [`busy_cores`]' measurement, for tests only: the hint it
+/// feeds must be testable without loading the machine.
+pub const FAKE_BUSY_CORES_ENV: &str = "PYBENCH_FAKE_BUSY_CORES";
+
+/// How many cores' worth of CPU time the whole machine spent busy over the next `window`
+/// (`/proc/stat`'s first line read at both ends: everything but idle and iowait), or
+/// [`FAKE_BUSY_CORES_ENV`] when set. The load average cannot say this: it decays over a
+/// minute, so it still counts a command that ended seconds ago.
+pub fn busy_cores(window: std::time::Duration) -> Option<f64> {
+    if let Ok(v) = std::env::var(FAKE_BUSY_CORES_ENV) {
+        return v.trim().parse().ok();
+    }
+    let before = cpu_ticks()?;
+    std::thread::sleep(window);
+    let after = cpu_ticks()?;
+    let total = after.0.checked_sub(before.0)?;
+    let idle = after.1.checked_sub(before.1)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (total > 0).then(|| (total - idle.min(total)) as f64 / total as f64 * cores as f64)
+}
+
+/// `/proc/stat`'s all-CPU line: (every tick, idle and iowait ticks).
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    let total = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    Some((total, idle))
+}
+
 impl MachineInfo {
     pub fn read() -> Self {
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {

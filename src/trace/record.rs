@@ -10,7 +10,9 @@
 //! events while the program runs (on another core), so the program only pays for the hook.
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
-pub use super::recorded::{environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES};
+pub use super::recorded::{
+    busy_machine_note, environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES,
+};
 use super::spill::{convert_deferred, spill_file, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;

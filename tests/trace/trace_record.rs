@@ -435,3 +435,42 @@ fn a_deferred_recording_holds_the_same_events_and_leaves_no_spill() {
         let _ = std::fs::remove_dir_all(&d);
     }
 }
+
+/// On a machine whose other cores are busy (faked: every core in use), a live recording says
+/// before the program starts that `--defer` would spare it the converter's competition; a
+/// deferred one, a `-q` one and one on a quiet machine say nothing of it.
+#[test]
+fn a_busy_machine_gets_a_note_pointing_to_defer_before_a_live_recording() {
+    let Some(py) = python(11) else {
+        eprintln!("skipped: no CPython 3.11 on this machine");
+        return;
+    };
+    let dir = tempdir("record-busy");
+    std::fs::write(dir.join("prog.py"), "x = [dict(a=i) for i in range(100)]\n").unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let stderr = |busy: usize, flags: &[&str]| {
+        let out = pybench()
+            .arg("record")
+            .args(flags)
+            .args(["-f", "-o", "t.pbt", "--"])
+            .arg(&py)
+            .arg("prog.py")
+            .env("PYBENCH_FAKE_BUSY_CORES", busy.to_string())
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let busy = stderr(cores, &[]);
+    let note = format!("pybench: note: the machine is busy ({cores}.0 of {cores} cores in use");
+    assert!(busy.starts_with(&note), "{busy}");
+    assert!(busy.contains("`--defer`"), "{busy}");
+    assert_eq!(busy.matches("pybench: note:").count(), 1, "{busy}");
+    for quiet in [stderr(cores, &["--defer"]), stderr(cores, &["-q"])] {
+        assert!(!quiet.contains("the machine is busy"), "{quiet}");
+    }
+    if cores >= 2 {
+        assert!(!stderr(0, &[]).contains("the machine is busy"));
+    }
+}
