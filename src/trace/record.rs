@@ -11,7 +11,7 @@
 
 use super::convert::{Converter, PACED_RECORD, RAW_RECORD};
 pub use super::recorded::{
-    busy_machine_note, environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES,
+    busy_machine_note, defer_hint, environment_warning, exit_code, Recorded, INCOMPLETE_CAUSES,
 };
 use super::spill::{convert_deferred, spill_file, Records};
 use super::{Meta, TraceWriter};
