@@ -4,7 +4,7 @@
 use crate::exit::Exit;
 use crate::sys::target::portable_name;
 use crate::trace::record::{
-    busy_machine_note, environment_warning, exit_code, record, Launch, Options,
+    busy_machine_note, environment_warning, exit_code, record_then, Launch, Options,
 };
 use crate::trace::{Meta, EXTENSION};
 use anyhow::Context as _;
@@ -78,14 +78,16 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = environment_warning(&opts.launch) {
         crate::stderr_line!("pybench: warning: {w}");
     }
-    // Under -q nothing is measured either (the note takes 100 ms to measure).
-    if let Some(n) = (!args.quiet)
+    // Measured now, said once the recording is sure to start (a refused output comes alone);
+    // under -q neither (the measurement takes 100 ms).
+    let note = (!args.quiet)
         .then(|| busy_machine_note(opts.defer))
-        .flatten()
-    {
-        crate::stderr_line!("pybench: note: {n}");
-    }
-    let (rec, problem) = record(&opts, meta)?;
+        .flatten();
+    let (rec, problem) = record_then(&opts, meta, || {
+        if let Some(n) = note {
+            crate::stderr_line!("pybench: note: {n}");
+        }
+    })?;
     let code = exit_code(rec.status);
     if let Some(p) = problem {
         crate::stderr_line!("pybench: error: {p}");

@@ -287,7 +287,18 @@ fn hooked_command(
 
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
 /// standard streams are its own; on error the trace file is not created.
-pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
+pub fn record(opts: &Options, meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
+    record_then(opts, meta, || ())
+}
+
+/// [`record`], calling `before_start` once everything the program needs is in place, just
+/// before it starts: `pybench record` says there what it noted of the machine, so that a
+/// refusal (an output it cannot create, a missing script) comes alone, in one line.
+pub fn record_then(
+    opts: &Options,
+    mut meta: Meta,
+    before_start: impl FnOnce(),
+) -> anyhow::Result<(Recorded, Option<RecordError>)> {
     can_record(opts)?;
     let program = opts.program[0].to_string_lossy().into_owned();
     let dir = private_dir()?;
@@ -307,6 +318,7 @@ pub fn record(opts: &Options, mut meta: Meta) -> anyhow::Result<(Recorded, Optio
     // what it recorded (and say it came: `validate` stops there). Dying on SIGTERM instead
     // would leave a half-written temporary file beside the output.
     let stop = signal::note_stop_signals();
+    before_start();
     let started = Instant::now();
     let mut child = spawn(&mut cmd, wr, &stop, &program)?;
     let exited = Arc::new(AtomicBool::new(false));

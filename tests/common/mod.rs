@@ -81,7 +81,10 @@ pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
 pub fn pybench() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pybench").expect("binary built");
     cmd.timeout(std::time::Duration::from_secs(300))
-        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE);
+        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
+        // A quiet machine for `record`'s busy-machine note, which tests running side by side
+        // would otherwise set off now and then (its own test sets the value it needs).
+        .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
     cmd
 }
 

@@ -438,7 +438,8 @@ fn a_deferred_recording_holds_the_same_events_and_leaves_no_spill() {
 
 /// On a machine whose other cores are busy (faked: every core in use), a live recording says
 /// before the program starts that `--defer` would spare it the converter's competition; a
-/// deferred one, a `-q` one and one on a quiet machine say nothing of it.
+/// deferred one, a `-q` one and one on a quiet machine say nothing of it, and a refused
+/// output is said alone.
 #[test]
 fn a_busy_machine_gets_a_note_pointing_to_defer_before_a_live_recording() {
     let Some(py) = python(11) else {
@@ -473,4 +474,19 @@ fn a_busy_machine_gets_a_note_pointing_to_defer_before_a_live_recording() {
     if cores >= 2 {
         assert!(!stderr(0, &[]).contains("the machine is busy"));
     }
+    // A refusal comes alone: the note waits until the recording is sure to start.
+    let out = pybench()
+        .args(["record", "-o"])
+        .arg(format!("{}.pbt", "a".repeat(300)))
+        .arg("--")
+        .arg(&py)
+        .arg("prog.py")
+        .env("PYBENCH_FAKE_BUSY_CORES", cores.to_string())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{refused}");
+    assert_eq!(refused.trim_end().lines().count(), 1, "{refused}");
+    assert!(refused.starts_with("pybench: error: "), "{refused}");
 }
