@@ -101,9 +101,9 @@ pub fn busy_machine_note(defer: bool) -> Option<String> {
     defer_hint(defer, cores, busy)
 }
 
-/// Busy cores (besides the program) at which [`defer_hint`] speaks: the live converter needs a
-/// core of its own (40 – 50 ns an event) beside the program's, so once less than one and a
-/// half are free the two compete.
+/// Free cores below which [`defer_hint`] speaks: the live converter needs a core of its own
+/// (40 – 50 ns an event) beside the program's, so once less than one and a half are free the
+/// two compete.
 const FREE_CORES_FOR_LIVE: f64 = 1.5;
 
 /// A note before a live recording on a machine whose other cores are busy (`busy` cores'
@@ -117,10 +117,16 @@ pub fn defer_hint(defer: bool, cores: usize, busy: Option<f64>) -> Option<String
     if defer || free >= FREE_CORES_FOR_LIVE {
         return None;
     }
+    let why = if cores < 2 {
+        "this machine has one core".to_string()
+    } else {
+        format!(
+            "the machine is busy ({busy:.1} of {cores} cores in use before the program started)"
+        )
+    };
     Some(format!(
-        "the machine is busy ({busy:.1} of {cores} cores in use before the program started): \
-         the live conversion competes with the program for a core and slows it; `--defer` \
-         converts after it exits (16 bytes an event spilled to disk meanwhile)"
+        "{why}: the live conversion competes with the program for a core and slows it; \
+         `--defer` converts after it exits (16 bytes an event spilled to disk meanwhile)"
     ))
 }
 
@@ -155,8 +161,9 @@ mod tests {
         // Many cores: busy ones matter only once fewer than one and a half are left.
         assert_eq!(defer_hint(false, 16, Some(12.0)), None);
         assert!(defer_hint(false, 16, Some(15.0)).is_some());
-        // One core: never enough for both.
-        assert!(defer_hint(false, 1, Some(0.0)).is_some());
+        // One core: never enough for both, and said so, not as a busy machine.
+        let one = defer_hint(false, 1, Some(0.0)).expect("a hint");
+        assert!(one.starts_with("this machine has one core: "), "{one}");
     }
 
     #[test]
