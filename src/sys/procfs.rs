@@ -168,35 +168,60 @@ pub fn load_average() -> Option<f64> {
 /// feeds must be testable without loading the machine.
 pub const FAKE_BUSY_CORES_ENV: &str = "PYBENCH_FAKE_BUSY_CORES";
 
-/// How many cores' worth of CPU time the whole machine spent busy over the next `window`
-/// (`/proc/stat`'s first line read at both ends: everything but idle and iowait), or
-/// [`FAKE_BUSY_CORES_ENV`] when set. The load average cannot say this: it decays over a
-/// minute, so it still counts a command that ended seconds ago.
-pub fn busy_cores(window: std::time::Duration) -> Option<f64> {
+/// How busy the CPUs this process may run on are: over the next `window`, the cores' worth
+/// of CPU time they spent busy (`/proc/stat`'s per-CPU lines read at both ends: everything
+/// but idle and iowait), and how many such CPUs there are (the affinity mask: a CI runner
+/// pinned to 2 of a host's 64 cores is judged by its 2). With [`FAKE_BUSY_CORES_ENV`] set,
+/// that many busy cores of the available ones. The load average cannot say this: it decays
+/// over a minute, so it still counts a command that ended seconds ago.
+pub fn busy_cores(window: std::time::Duration) -> Option<(f64, usize)> {
     if let Ok(v) = std::env::var(FAKE_BUSY_CORES_ENV) {
-        return v.trim().parse().ok();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return Some((v.trim().parse().ok()?, cores));
     }
-    let before = cpu_ticks()?;
+    let cpus = allowed_cpus()?;
+    let before = cpu_ticks(&cpus)?;
     std::thread::sleep(window);
-    let after = cpu_ticks()?;
+    let after = cpu_ticks(&cpus)?;
     let total = after.0.checked_sub(before.0)?;
-    let idle = after.1.checked_sub(before.1)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (total > 0).then(|| (total - idle.min(total)) as f64 / total as f64 * cores as f64)
+    let idle = after.1.checked_sub(before.1)?.min(total);
+    let busy = (total > 0).then(|| (total - idle) as f64 / total as f64 * cpus.len() as f64)?;
+    Some((busy, cpus.len()))
 }
 
-/// `/proc/stat`'s all-CPU line: (every tick, idle and iowait ticks).
-fn cpu_ticks() -> Option<(u64, u64)> {
+/// The CPUs this process may run on (`sched_getaffinity`).
+fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set, and the kernel writes at most its
+    // size into it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    if got != 0 {
+        return None;
+    }
+    // SAFETY: `set` is initialised above; CPU_ISSET reads it within CPU_SETSIZE.
+    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect();
+    (!cpus.is_empty()).then_some(cpus)
+}
+
+/// `/proc/stat`'s lines of the CPUs `cpus`, summed: (every tick, idle and iowait ticks).
+fn cpu_ticks(cpus: &[usize]) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = text.lines().find(|l| l.starts_with("cpu "))?;
-    let fields: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal (guest time is inside user already).
-    let total = fields.iter().take(8).sum();
-    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    let (mut total, mut idle) = (0u64, 0u64);
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let Some(n) = words.next().and_then(|w| w.strip_prefix("cpu")) else {
+            continue;
+        };
+        if !n.parse().is_ok_and(|n: usize| cpus.contains(&n)) {
+            continue; // the all-CPU line, or a CPU this process may not use
+        }
+        let fields: Vec<u64> = words.map(|f| f.parse().ok()).collect::<Option<_>>()?;
+        // user nice system idle iowait irq softirq steal (guest time is inside user already).
+        total += fields.iter().take(8).sum::<u64>();
+        idle += fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    }
     Some((total, idle))
 }
 
@@ -269,6 +294,21 @@ pub fn glibc_version() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reading covers the CPUs this process may use (at least one), and their busy time
+    /// can be no more than all of them.
+    #[test]
+    fn busy_cores_reads_the_allowed_cpus_within_their_count() {
+        if std::env::var_os(FAKE_BUSY_CORES_ENV).is_some() {
+            return; // faked by the environment: nothing of this machine to check
+        }
+        let (busy, cpus) = busy_cores(std::time::Duration::from_millis(30)).expect("a reading");
+        assert_eq!(cpus, allowed_cpus().unwrap().len());
+        assert!(cpus >= 1);
+        assert!((0.0..=cpus as f64).contains(&busy), "{busy} of {cpus}");
+        // Only the allowed CPUs' lines count: none of them gives no ticks at all.
+        assert_eq!(cpu_ticks(&[]), Some((0, 0)));
+    }
 
     #[test]
     fn statm_resident_field_is_parsed() {

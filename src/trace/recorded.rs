@@ -96,9 +96,8 @@ pub fn busy_machine_note(defer: bool) -> Option<String> {
     if defer {
         return None;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let busy = crate::sys::procfs::busy_cores(Duration::from_millis(100));
-    defer_hint(defer, cores, busy)
+    let (busy, cores) = crate::sys::procfs::busy_cores(Duration::from_millis(100))?;
+    defer_hint(cores, busy)
 }
 
 /// Free cores below which [`defer_hint`] speaks: the live converter needs a core of its own
@@ -107,18 +106,17 @@ pub fn busy_machine_note(defer: bool) -> Option<String> {
 const FREE_CORES_FOR_LIVE: f64 = 1.5;
 
 /// A note before a live recording on a machine whose other cores are busy (`busy` cores'
-/// worth of CPU in use out of `cores`): there the converter competes with the program, which
+/// worth of CPU in use out of the `cores` it may run on): there the converter competes with
+/// the program, which
 /// `--defer` avoids (README "Traces": 1.58 – 1.66× wall live against 1.16 – 1.20× deferred
 /// with the second core busy). Not a switch made for the user: a deferred recording spills
 /// 16 bytes an event to disk first, 40 – 440 times the shipped traces.
-pub fn defer_hint(defer: bool, cores: usize, busy: Option<f64>) -> Option<String> {
-    let busy = busy.filter(|b| b.is_finite() && *b >= 0.0)?;
-    let free = cores as f64 - busy;
-    if defer || free >= FREE_CORES_FOR_LIVE {
+pub fn defer_hint(cores: usize, busy: f64) -> Option<String> {
+    if !busy.is_finite() || busy < 0.0 || cores as f64 - busy >= FREE_CORES_FOR_LIVE {
         return None;
     }
     let why = if cores < 2 {
-        "this machine has one core".to_string()
+        "only one core is available here".to_string()
     } else {
         format!(
             "the machine is busy ({busy:.1} of {cores} cores in use before the program started)"
@@ -150,20 +148,22 @@ mod tests {
     #[test]
     fn the_defer_hint_speaks_only_when_a_live_conversion_would_lack_a_core() {
         // Two cores, the second busy: one free, less than the program and converter need.
-        let hint = defer_hint(false, 2, Some(1.0)).expect("a hint");
+        let hint = defer_hint(2, 1.0).expect("a hint");
         assert!(hint.contains("1.0 of 2 cores"), "{hint}");
         assert!(hint.contains("--defer"), "{hint}");
-        // Quiet enough, already deferred, or nothing measured: no hint.
-        assert_eq!(defer_hint(false, 2, Some(0.4)), None);
-        assert_eq!(defer_hint(true, 2, Some(2.0)), None);
-        assert_eq!(defer_hint(false, 2, None), None);
-        assert_eq!(defer_hint(false, 2, Some(f64::NAN)), None);
+        // Quiet enough, or a reading that is no figure: no hint.
+        assert_eq!(defer_hint(2, 0.4), None);
+        assert_eq!(defer_hint(2, f64::NAN), None);
+        assert_eq!(defer_hint(2, -1.0), None);
         // Many cores: busy ones matter only once fewer than one and a half are left.
-        assert_eq!(defer_hint(false, 16, Some(12.0)), None);
-        assert!(defer_hint(false, 16, Some(15.0)).is_some());
+        assert_eq!(defer_hint(16, 12.0), None);
+        assert!(defer_hint(16, 15.0).is_some());
         // One core: never enough for both, and said so, not as a busy machine.
-        let one = defer_hint(false, 1, Some(0.0)).expect("a hint");
-        assert!(one.starts_with("this machine has one core: "), "{one}");
+        let one = defer_hint(1, 0.0).expect("a hint");
+        assert!(
+            one.starts_with("only one core is available here: "),
+            "{one}"
+        );
     }
 
     #[test]
