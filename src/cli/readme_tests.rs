@@ -13,12 +13,14 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-const DOCUMENTS: [(&str, &str); 11] = [
+const DOCUMENTS: [(&str, &str); 14] = [
     ("README.md", include_str!("../../README.md")),
+    ("docs/compare.md", include_str!("../../docs/compare.md")),
     (
         "docs/ground-truth.md",
         include_str!("../../docs/ground-truth.md"),
     ),
+    ("docs/measuring.md", include_str!("../../docs/measuring.md")),
     ("docs/mutator.md", include_str!("../../docs/mutator.md")),
     (
         "docs/readme-history.md",
@@ -32,6 +34,7 @@ const DOCUMENTS: [(&str, &str); 11] = [
         include_str!("../../docs/trace-format.md"),
     ),
     ("docs/tests.md", include_str!("../../docs/tests.md")),
+    ("docs/traces.md", include_str!("../../docs/traces.md")),
     ("docs/tried.md", include_str!("../../docs/tried.md")),
     (
         "docs/validate-study.md",
