@@ -205,8 +205,9 @@ fn compare_warns_per_workload_replayed_streamed_in_one_run_only() {
     assert_eq!(
         w[0],
         "warning: dicts: the baseline replayed its events from memory and the current run \
-         streamed (--stream): `null` reads streamed events faster, so net figures differ by a \
-         few per cent for that reason alone; compare runs of one mode"
+         streamed (--stream): `null` reads streamed events at another speed than events held in \
+         memory, so net figures differ by a few per cent for that reason alone; compare runs of \
+         one mode"
     );
     // A workload replayed both ways within one run is named as such.
     let mut mixed = run(Some(false), Some(false));

@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One warning per workload whose throughput processes streamed their events in one run and
 /// held them in memory in the other (`run --stream`, or `auto` deciding differently on
 /// machines with different memory). `null`, which waits on little but the records, reads a
-/// streamed run's faster, fresh from the read-ahead (1.31 against 1.45 ns/event on the
-/// 10⁸-event webapp trace, 2026-12-06, README "Streaming replay"), while an allocator's
-/// replay hides that wait: net figures then differ by a few per cent for that reason alone.
+/// streamed run's at another speed than a stream in memory — faster on the model-167 Intel
+/// host (1.31 against 1.45 ns/event on the 10⁸-event webapp trace, 2026-12-06), slower on an
+/// AMD EPYC model 17 (0.90 against 0.80, 2026-12-07; README "Streaming replay") — while an
+/// allocator's replay hides that difference: net figures then differ by a few per cent for
+/// that reason alone, in a direction that depends on the host.
 /// Silent where either run did not record how it replayed (results before 2026-12-06).
 pub fn replay_mode_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
     per_workload_differences(
@@ -18,8 +20,9 @@ pub fn replay_mode_warnings(baseline: &RunResults, current: &RunResults) -> Vec<
         |w, mb, mc| {
             format!(
                 "warning: {w}: the baseline replayed its events {} and the current run {} \
-             (--stream): `null` reads streamed events faster, so net figures differ by a few \
-             per cent for that reason alone; compare runs of one mode",
+             (--stream): `null` reads streamed events at another speed than events held in \
+             memory, so net figures differ by a few per cent for that reason alone; compare \
+             runs of one mode",
                 mode_words(mb),
                 mode_words(mc)
             )

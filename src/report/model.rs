@@ -142,7 +142,7 @@ pub struct ThroughputSamples {
     #[serde(default, skip_serializing_if = "crate::harness::throughput::is_zero")]
     pub arenas_outside_span: u64,
     /// Whether its process streamed the events (`run --stream`) rather than held them in
-    /// memory: `null` reads a streamed run's records faster, so net figures depend on it
+    /// memory: `null` reads a streamed run's records at another speed, so net figures depend on it
     /// (`compare` warns across modes). Absent before 2026-12-06.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streamed: Option<bool>,
