@@ -99,10 +99,11 @@ pub(super) fn same_streams(parts: &[Part]) -> anyhow::Result<()> {
 
 /// Refuses shards that replayed one workload's events in different ways, streamed in one
 /// and held in memory in another: `--stream auto` decides by the machine's free memory, so
-/// machines of one kind can still decide differently, and `null` reads streamed events
-/// faster (1.31 against 1.45 ns/event on the 10⁸-event webapp trace, 2026-12-06, README
-/// "Streaming replay"), so the shards' net figures would differ by a few per cent for that
-/// alone and be pooled as one experiment. Shards that did not record how they replayed
+/// machines of one kind can still decide differently, and `null` reads streamed events at
+/// another speed than events held in memory (faster on the model-167 Intel host, 1.31 against
+/// 1.45 ns/event on the 10⁸-event webapp trace; slower on an AMD EPYC model 17, 0.90 against
+/// 0.80; README "Streaming replay"), so the shards' net figures would differ by a few per cent
+/// for that alone and be pooled as one experiment. Shards that did not record how they replayed
 /// (results before 2026-12-06) are not checked.
 pub(super) fn same_replay_modes(parts: &[Part]) -> anyhow::Result<()> {
     let mut seen: HashMap<&str, (&Part, bool)> = HashMap::new();
