@@ -175,11 +175,10 @@ pub const FAKE_BUSY_CORES_ENV: &str = "PYBENCH_FAKE_BUSY_CORES";
 /// that many busy cores of the available ones. The load average cannot say this: it decays
 /// over a minute, so it still counts a command that ended seconds ago.
 pub fn busy_cores(window: std::time::Duration) -> Option<(f64, usize)> {
-    if let Ok(v) = std::env::var(FAKE_BUSY_CORES_ENV) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        return Some((v.trim().parse().ok()?, cores));
-    }
     let cpus = allowed_cpus()?;
+    if let Ok(v) = std::env::var(FAKE_BUSY_CORES_ENV) {
+        return Some((v.trim().parse().ok()?, cpus.len()));
+    }
     let before = cpu_ticks(&cpus)?;
     std::thread::sleep(window);
     let after = cpu_ticks(&cpus)?;
