@@ -49,12 +49,8 @@ fn main() -> anyhow::Result<()> {
         }
     });
     let mut zstd = zstd::bulk::Decompressor::new()?;
-    let mut cols: Vec<[Vec<u8>; COLUMNS]> = blocks.iter().map(|_| Default::default()).collect();
-    let mut unpack_all = || {
-        for (b, c) in blocks.iter().zip(cols.iter_mut()) {
-            columns::unpack(&b.bytes[hlen..], b.head.raw_len, c, &mut zstd).unwrap();
-        }
-    };
+    let mut cols: Vec<[Vec<u8>; COLUMNS]> = Vec::new();
+    let mut unpack_all = || common::unpack_blocks(&index, &blocks, &mut cols, &mut zstd).unwrap();
     // Once untimed, as the decoding phases need the columns even when this one is not asked.
     unpack_all();
     best("unpack", &mut unpack_all);

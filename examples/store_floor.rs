@@ -13,8 +13,7 @@
 //! Run: `cargo run --release --example store_floor -- FILE.pbt [plain|match]`
 
 use pybench::sys::procfs::thread_cpu_ns;
-use pybench::trace::columns;
-use pybench::trace::format::{COLUMNS, COL_TAGS};
+use pybench::trace::format::COL_TAGS;
 use pybench::workload::{Domain, Event};
 use std::hint::black_box;
 
@@ -68,13 +67,13 @@ fn main() -> anyhow::Result<()> {
         Some(other) => anyhow::bail!("unknown mode {other} (plain, match)"),
     };
     let (index, blocks, events) = common::read_v2_blocks(&path)?;
-    let hlen = index.header.block_header_len();
-    let mut zstd = zstd::bulk::Decompressor::new()?;
-    let mut cols: Vec<[Vec<u8>; COLUMNS]> = blocks.iter().map(|_| Default::default()).collect();
-    for (b, c) in blocks.iter().zip(cols.iter_mut()) {
-        columns::unpack(&b.bytes[hlen..], b.head.raw_len, c, &mut zstd)
-            .map_err(anyhow::Error::msg)?;
-    }
+    let mut cols = Vec::new();
+    common::unpack_blocks(
+        &index,
+        &blocks,
+        &mut cols,
+        &mut zstd::bulk::Decompressor::new()?,
+    )?;
     for ring_bits in [18u32, 16, 14, 12, 10] {
         let mut buf = vec![Event::Gc(0); 1 << ring_bits];
         let mask = buf.len() - 1;

@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 use pybench::trace::block::BlockHead;
+use pybench::trace::columns;
+use pybench::trace::format::COLUMNS;
 use pybench::trace::index::Index;
 use pybench::trace::{Source, TraceReader};
 use pybench::workload::{Event, Overrides, PyVersion};
@@ -30,6 +32,23 @@ impl RawBlock {
             .verify(&index.header, head, payload, self.at, self.number as u64)
             .unwrap();
     }
+}
+
+/// The column sets of [`read_v2_blocks`]' blocks, one each (reused when `cols` already holds
+/// as many), unpacked with `zstd`: what the decode examples time their decoders over.
+pub fn unpack_blocks(
+    index: &Index,
+    blocks: &[RawBlock],
+    cols: &mut Vec<[Vec<u8>; COLUMNS]>,
+    zstd: &mut zstd::bulk::Decompressor<'static>,
+) -> anyhow::Result<()> {
+    let hlen = index.header.block_header_len();
+    cols.resize_with(blocks.len(), Default::default);
+    for (b, c) in blocks.iter().zip(cols.iter_mut()) {
+        columns::unpack(&b.bytes[hlen..], b.head.raw_len, c, zstd)
+            .map_err(|e| anyhow::anyhow!("block {}: {e}", b.number))?;
+    }
+    Ok(())
 }
 
 /// Every block of the version-2 trace at `path`, with the trace's index and its event count.
