@@ -3,11 +3,11 @@
 //! slow paths of a model thread cache per size class; and how long before each free the
 //! replay last touched the slot table's cache line that the free reads. Long same-op runs fill or drain a
 //! thread cache (jemalloc's tcache, mimalloc's page free lists), so a stand-in that lacks them
-//! might rank allocators differently (issue 17; README "What the swap is not": json_tool's
+//! might rank allocators differently (issue 17; docs/stand-ins.md "What the swap is not": json_tool's
 //! trace and stand-in agree on the last two, and matching the runs did not undo the swap).
 //!
 //! Also the entropy of each small allocation's pymalloc size class, alone and given the
-//! class before it (README "The order of sizes").
+//! class before it (docs/stand-ins.md "The order of sizes").
 //!
 //! `cargo run --release --example op_runs -- TRACE.pbt [TRACE.pbt…]`
 

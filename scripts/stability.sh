@@ -20,7 +20,8 @@
 #                                        # run's shards merged (`pybench merge`). Every run
 #                                        # then samples the same stretch of the host's drift:
 #                                        # tests whether drift between runs is their spread
-#                                        # (2026-12-01: it was not; README "ninth attempt").
+#                                        # (2026-12-01: it was not; docs/stability.md,
+#                                        # "A ninth and tenth attempt").
 #   SHARDS=10 SPREAD=45 scripts/stability.sh
 #                                        # each run spread over its own stretch of time: its
 #                                        # 10 shards one after another, 45 s idle between

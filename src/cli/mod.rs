@@ -259,6 +259,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 #[cfg(test)]
+mod doc_refs_tests;
+#[cfg(test)]
 mod readme_tests;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-const DOCUMENTS: [(&str, &str); 14] = [
+pub(super) const DOCUMENTS: [(&str, &str); 14] = [
     ("README.md", include_str!("../../README.md")),
     ("docs/compare.md", include_str!("../../docs/compare.md")),
     (

@@ -89,7 +89,7 @@ impl Liveness {
 /// and the operation are still in registers: the liveness check and the per-block summary run
 /// inside the decoder's loop instead of reading every decoded 16-byte event back afterwards
 /// and branching again on its kind (that re-read was a fifth of a serial read and a quarter
-/// of a parallel one: README, "Where the two threads' time goes").
+/// of a parallel one: docs/streaming.md, "Where the two threads' time goes").
 pub trait SlotSink {
     /// Event `i` of the block names `slot`: allocating into it (`alloc`), freeing it
     /// (`flips` without `alloc`) or resizing it (neither).

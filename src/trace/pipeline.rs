@@ -5,7 +5,7 @@
 //!
 //! Why not groups: decoding a group of blocks in parallel and handing the group over made
 //! every thread wait for the group's slowest block and for the group's serial read, and two
-//! threads gave only 1.2 – 1.5× one thread on a quiet 2-core machine (README, "Timed
+//! threads gave only 1.2 – 1.5× one thread on a quiet 2-core machine (docs/streaming.md, "Timed
 //! (2026-11-30 08:50"). Here a thread that finishes a block starts the next one at once.
 //!
 //! Memory is bounded by the buffer sets in circulation: a thread must hold a free set
