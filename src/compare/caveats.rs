@@ -9,6 +9,7 @@ use crate::alloc::AllocatorSpec;
 use crate::metrics::Id;
 use crate::report::digits::signed;
 use crate::report::model::RunResults;
+use crate::stats::beyond_band;
 
 /// A one-line warning when the two runs come from different CPU models: timings then differ
 /// for reasons no allocator change explains (issue 12).
@@ -278,9 +279,9 @@ fn shared_shift(moves: &[f64], threshold: f64) -> Option<(f64, f64)> {
     let beyond = |far: fn(f64, f64) -> bool| {
         moves.iter().filter(|&&x| far(x, threshold)).count() >= SHARED_SHIFT_MIN
     };
-    if lo > 1.0 && beyond(|x, t| x > 1.0 + t) {
+    if lo > 1.0 && beyond(|x, t| beyond_band(x, t) > 0) {
         Some((lo, hi))
-    } else if hi < 1.0 && beyond(|x, t| x < 1.0 - t) {
+    } else if hi < 1.0 && beyond(|x, t| beyond_band(x, t) < 0) {
         Some((hi, lo))
     } else {
         None

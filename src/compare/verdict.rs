@@ -6,7 +6,7 @@ use super::{PerProcess, Row, Settings, Verdict};
 use crate::metrics::{self, percentile_of, Id, Kind};
 use crate::report::digits::threshold_pct;
 use crate::report::model::ThroughputSamples;
-use crate::stats::{self, median};
+use crate::stats::{self, beyond_band, median};
 use serde::Serialize;
 
 /// Fewest per-pass samples a process must hold for its median to stand as that process's
@@ -179,19 +179,16 @@ pub(super) struct RowInput<'a> {
     pub(super) per_process: Option<usize>,
 }
 
-/// Which way a ratio points: +1 worse, −1 better, 0 within `t`.
+/// Which way a ratio points: +1 worse, −1 better, 0 within `t` — on the log scale
+/// ([`beyond_band`]), so `loop_ns_per_op` and `ops_per_sec` of the same processes, whose
+/// ratios are reciprocals, get the same verdict.
 pub(super) fn direction(ratio: f64, t: f64, higher_is_better: bool) -> i8 {
-    let worse = if higher_is_better {
-        ratio < 1.0 - t
+    let up = beyond_band(ratio, t);
+    if higher_is_better {
+        -up
     } else {
-        ratio > 1.0 + t
-    };
-    let better = if higher_is_better {
-        ratio > 1.0 + t
-    } else {
-        ratio < 1.0 - t
-    };
-    i8::from(worse) - i8::from(better)
+        up
+    }
 }
 
 pub(super) fn judge(input: RowInput<'_>, s: &Settings, seed: u64) -> Row {
@@ -493,5 +490,40 @@ mod tests {
         }
         assert_eq!(classify("net_ops_per_sec"), (Class::Timing, true));
         assert_eq!(classify("wall_ns"), (Class::Timing, false));
+    }
+
+    /// `ops_per_sec` and `loop_ns_per_op` of the same processes are reciprocals: a time
+    /// ratio of 1.0515 (beyond ±5 %) is a throughput ratio of 0.951, which the band `1 ± t`
+    /// called unchanged while the time row regressed (review, 2026-12-07).
+    #[test]
+    fn reciprocal_metrics_of_the_same_processes_get_the_same_verdict() {
+        let ns_b = vec![10.0, 10.001, 9.999];
+        let ns_c: Vec<f64> = ns_b.iter().map(|x| x * 1.0515).collect();
+        let ops = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| 1e9 / x).collect() };
+        let row = |metric: &str, unit: &str, hib: bool, b: Vec<f64>, c: Vec<f64>| {
+            judge(
+                RowInput {
+                    workload: "w",
+                    allocator: "a",
+                    metric,
+                    op: None,
+                    unit,
+                    class: Class::Timing,
+                    higher_is_better: hib,
+                    baseline: b,
+                    current: c,
+                    tail_samples: None,
+                    resolution: None,
+                    peak_live: None,
+                    per_process: Some(20),
+                },
+                &crate::compare::Settings::default(),
+                0,
+            )
+        };
+        let ns = row("loop_ns_per_op", "ns", false, ns_b.clone(), ns_c.clone());
+        let op = row("ops_per_sec", "ops/s", true, ops(&ns_b), ops(&ns_c));
+        assert_eq!(ns.verdict, Verdict::Regressed);
+        assert_eq!(op.verdict, Verdict::Regressed);
     }
 }

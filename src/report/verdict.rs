@@ -17,7 +17,7 @@ use super::digits::{estimate_decimals, ratio_decimals};
 use super::model::{CellResult, RunResults};
 use super::per_process::{by_process, ns_per_event, ratio};
 use crate::metrics::Id;
-use crate::stats::{median, Estimate, LogMean};
+use crate::stats::{beyond_band, median, Estimate, LogMean};
 
 mod ranking;
 pub use ranking::{ranking, Standing};
@@ -55,7 +55,8 @@ pub const RESOLUTION: f64 = 0.02;
 
 impl Speed {
     pub fn relation(&self) -> Relation {
-        let within = (self.ratio.point - 1.0).abs() < RESOLUTION;
+        // On the log scale, so that b against a and a against b agree ([`beyond_band`]).
+        let within = beyond_band(self.ratio.point, RESOLUTION) == 0;
         if self.ratio.lo > 1.0 && !within {
             Relation::Faster
         } else if self.ratio.hi < 1.0 && !within {

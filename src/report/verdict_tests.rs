@@ -481,3 +481,31 @@ fn the_ratio_of_b_to_a_is_the_reciprocal_of_a_to_b_so_star_and_sentence_agree() 
         ba.relation() == Relation::Slower
     );
 }
+
+/// a is 2.01 % faster than b in every process: a against b is 1.0201, beyond the ±2 %
+/// resolution, and b against a 0.9803, which `|r − 1| < 2 %` called within it — so b's
+/// sentence (against the reference a) said indistinguishable while the star (a against b)
+/// left b out (review, 2026-12-07). On the log scale both say b is slower.
+#[test]
+fn the_resolution_judges_a_to_b_and_b_to_a_alike_just_past_its_edge() {
+    let null = vec![1.0; 4];
+    let mut cells = Vec::new();
+    for (p, f) in [1.0200, 1.0201, 1.0202].into_iter().enumerate() {
+        let p = p as u32;
+        cells.push(cell_in("w", "null", p, null.clone(), null.clone()));
+        cells.push(cell_in("w", "a", p, vec![11.0; 4], null.clone()));
+        cells.push(cell_in("w", "b", p, vec![1.0 + 10.0 * f; 4], null.clone()));
+    }
+    let r = RunResults::of_cells(cells);
+    let (ab, ba) = (
+        speed(&r, "w", "a", "b").unwrap(),
+        speed(&r, "w", "b", "a").unwrap(),
+    );
+    assert_eq!(ab.relation(), Relation::Faster, "{ab:?}");
+    assert_eq!(ba.relation(), Relation::Slower, "{ba:?}");
+    let v = judge(&r, Some("a"));
+    let b = entry(&v[0], "b");
+    assert!(!b.winner);
+    let said = sentence("b", "a", &b.speed.unwrap());
+    assert!(!said.contains("indistinguishable"), "{said}");
+}

@@ -22,7 +22,9 @@
 //! | how many processes an interval of ±x needs | [`processes_for_half_width`] |
 //! | how strongly one figure follows another | [`slope`] |
 //! | which of many tests to believe together | [`benjamini_hochberg`] |
+//! | is a ratio beyond ±t, the same way as its reciprocal | [`beyond_band`] |
 
+mod band;
 mod bootstrap;
 mod fdr;
 mod logmean;
@@ -33,6 +35,7 @@ mod regression;
 mod rng;
 mod student;
 
+pub use band::beyond_band;
 pub use bootstrap::{
     bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
     Bootstrap, Estimate,

@@ -3,7 +3,7 @@
 
 use super::{interval, speed_mean, WorkloadVerdict, RESOLUTION};
 use crate::report::model::RunResults;
-use crate::stats::{Estimate, LogMean};
+use crate::stats::{beyond_band, Estimate, LogMean};
 
 /// One allocator's standing over all workloads: geometric mean of its speed relative to the
 /// reference, with a 95 % interval: each workload's ratio is a log-mean over its throughput
@@ -29,7 +29,7 @@ pub struct Standing {
 /// intervals), which is the side to err on before printing an order.
 fn tied(a: &Estimate, b: &Estimate) -> bool {
     let overlap = a.lo <= b.hi && b.lo <= a.hi;
-    overlap || (a.point / b.point - 1.0).abs() < RESOLUTION
+    overlap || beyond_band(a.point / b.point, RESOLUTION) == 0
 }
 
 /// The overall ranking, best first. An allocator enters only if it has a speed on every
