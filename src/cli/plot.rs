@@ -14,8 +14,8 @@ pub struct PlotArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
-    /// With --out: replace an index.html, or a plots/*.svg of a chart's name, there that
-    /// pybench did not write (refused otherwise).
+    /// Replace an index.html, or a plots/*.svg of a chart's name, in the folder written to
+    /// that pybench did not write (refused otherwise, --out given or not).
     #[arg(long, short)]
     force: bool,
 }
@@ -33,10 +33,8 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if let Some(out) = &args.out {
-        crate::plot::check_out(&results, &own, out, args.force)?;
-    }
     let dir = args.out.unwrap_or(own);
+    crate::plot::check_out(&results, &dir, args.force)?;
     let plots = crate::plot::write_plots(&results, &dir)?;
     // Warnings, so printed with --quiet too.
     for line in &plots.skipped {

@@ -6,16 +6,15 @@
 use crate::report::model::RunResults;
 use std::path::Path;
 
-/// Refuses `out` when it holds the `results.json` of a run other than `results` (read from
-/// the folder `from`), or (unless `force`) an `index.html` that is not a pybench run page —
+/// Refuses `out` when it holds the `results.json` of a run other than `results`, or (unless `force`) an `index.html` that is not a pybench run page —
 /// a page of the user's own, which the run's page would replace — or a file under `plots/`
 /// with the name of one of this run's charts that is not a pybench chart (a folder of the
 /// user's own `plots/ops_per_sec.svg` lost it without a word); any other folder, existing
-/// or not, is fine.
-pub fn check_out(results: &RunResults, from: &Path, out: &Path, force: bool) -> anyhow::Result<()> {
-    if same_folder(from, out) {
-        return Ok(());
-    }
+/// or not, is fine. The folder the results were read from is checked too: a run's own
+/// folder holds only its own page and charts, which pass, but `plot baseline.json` in a
+/// folder of the user's own wrote over its `index.html` and charts without `--force` while
+/// the same files anywhere else were refused (found in review, 2026-12-07).
+pub fn check_out(results: &RunResults, out: &Path, force: bool) -> anyhow::Result<()> {
     let index = out.join("index.html");
     if !force && std::fs::symlink_metadata(&index).is_ok() && !is_run_page(&index) {
         anyhow::bail!(
@@ -101,13 +100,6 @@ pub fn drawn_by_pybench(path: &Path) -> bool {
     };
     let fonts = format!("font-family=\"{FONTS}\"");
     head.starts_with(OPENING.as_bytes()) && head.windows(fonts.len()).any(|w| w == fonts.as_bytes())
-}
-
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
 
 /// The charts an earlier plot left in `plots` that this one did not write (`written`): files

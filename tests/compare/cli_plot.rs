@@ -446,3 +446,49 @@ fn plot_out_never_replaces_a_chart_it_did_not_draw() {
     );
     plot().assert().success();
 }
+
+/// Without `--out` the charts go beside the results file read, and that folder may be one of
+/// the user's own (`plot baseline.json` in a site's folder): its own page and charts are
+/// refused there as anywhere else, where until 2026-12-07 they were replaced without a word.
+#[test]
+fn plot_beside_a_results_file_never_replaces_a_page_or_chart_of_ones_own() {
+    let tmp = tempdir("plot-beside");
+    let saved = save(&tmp, "mine", &run("mine", 1, |_, _, _| 1e7));
+    let site = tmp.join("site");
+    std::fs::create_dir_all(site.join("plots")).unwrap();
+    let baseline = site.join("baseline.json");
+    std::fs::copy(saved.join("results.json"), &baseline).unwrap();
+    let page = "<!DOCTYPE html><html><head><title>My notes</title></head></html>\n";
+    let chart = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n";
+    std::fs::write(site.join("index.html"), page).unwrap();
+    let own = site.join("plots/ops_per_sec.svg");
+    std::fs::write(&own, chart).unwrap();
+    let plot = || {
+        let mut c = pybench();
+        c.args(["plot", "-q"]).arg(&baseline);
+        c
+    };
+    let err = refusal(&mut plot());
+    assert!(
+        err.contains("holds an index.html that pybench did not write"),
+        "{err}"
+    );
+    std::fs::remove_file(site.join("index.html")).unwrap();
+    let err = refusal(&mut plot());
+    assert!(err.contains("ops_per_sec.svg"), "{err}");
+    assert_eq!(read(&own), chart, "left alone");
+    assert!(!site.join("index.html").exists(), "nothing written");
+    // A run's own folder is re-plotted as before: its page and charts are pybench's.
+    plot().arg("--force").assert().success();
+    assert!(read(&own).contains("<title>"), "replaced with --force");
+    pybench()
+        .args(["plot", "-q"])
+        .arg(&saved)
+        .assert()
+        .success();
+    pybench()
+        .args(["plot", "-q"])
+        .arg(&saved)
+        .assert()
+        .success();
+}
