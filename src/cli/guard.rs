@@ -142,6 +142,21 @@ pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// [`check_directory`], and then, with nothing in the way, whether a folder can be made
+/// there at all (a read-only folder, `/proc`): for a folder made only after long work
+/// (`sweep --plot`). A probe folder is made and removed in the nearest part of the path that
+/// exists, so this is not for a folder whose emptiness a test watches while a run starts
+/// (`run --out` makes its run folder before its cells anyway).
+pub fn check_directory_writable(flag: &str, path: &Path) -> anyhow::Result<()> {
+    check_directory(flag, path)?;
+    crate::sys::target::probe_folder(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{flag} {}: a folder cannot be made or written there: {e}",
+            path.display()
+        )
+    })
+}
+
 /// Refuses, before a long run, an output file that could not be written at its end: a
 /// directory, a path whose folder is missing or is not a folder, or one in a folder that
 /// takes no new file (`sys::atomic_file::probe`).

@@ -4,7 +4,7 @@ use crate::pymalloc::ArenaPlacement;
 use crate::sweep::{self, GridSpec, Progress, SweepRequest};
 use clap::Args;
 use std::io::{IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -130,16 +130,43 @@ fn csv_file(args: &SweepArgs) -> Option<&std::path::Path> {
 /// a long sweep is not spent on results that cannot be written.
 fn check_outputs(args: &SweepArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.plot {
-        super::guard::check_directory("--plot", dir)?;
+        super::guard::check_directory_writable("--plot", dir)?;
     }
     if let (Some(dir), Some(csv)) = (&args.plot, &args.csv) {
         super::guard::refuse_same_target(&[("--plot", dir), ("--csv", csv)])?;
     }
     if let Some(csv) = csv_file(args) {
         super::guard::check_output_file("--csv", csv)?;
+        refuse_heatmap_name(csv, args.plot.as_deref())?;
         let inputs = super::guard::workload_inputs(&args.workload);
         super::guard::refuse_overwriting_inputs(&[("--csv", csv)], &inputs)?;
         super::guard::refuse_replacing("--csv", csv, args.force)?;
+    }
+    Ok(())
+}
+
+/// Refuses a `--csv` file inside the `--plot` folder named as the sweep's heatmaps are
+/// (`sweep-*.svg`): the heatmap of that name replaced the table just written, and the sweep
+/// ended with exit 0 (found in review, 2026-12-07). The names depend on the workloads, known
+/// only once their sources are read, but every one has that form.
+fn refuse_heatmap_name(csv: &Path, plot: Option<&Path>) -> anyhow::Result<()> {
+    let Some(dir) = plot else { return Ok(()) };
+    let name = csv.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let folder = match csv.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let inside = match (std::fs::canonicalize(folder), std::fs::canonicalize(dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if inside && name.starts_with("sweep-") && name.ends_with(".svg") {
+        anyhow::bail!(
+            "--csv {} is in --plot {} under a heatmap's name (sweep-*.svg): a heatmap would \
+             replace it; give the CSV another name or folder",
+            csv.display(),
+            dir.display()
+        );
     }
     Ok(())
 }

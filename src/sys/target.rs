@@ -167,6 +167,29 @@ pub fn why_not_a_directory(path: &Path) -> Option<(PathBuf, String)> {
     }
 }
 
+/// Whether a folder can be made at `path`, or, where one is, written in: a probe folder is
+/// made and removed in the nearest part of the path that exists. [`why_not_a_directory`]
+/// names a file in the way; only trying shows a folder that takes no new entry (read-only,
+/// another user's, `/proc`, a read-only file system). `sweep --plot /proc/heatmaps` ran its
+/// whole grid and wrote its `--csv` before failing to make the folder (found in review,
+/// 2026-12-07).
+pub fn probe_folder(path: &Path) -> std::io::Result<()> {
+    let path: PathBuf = path.components().collect();
+    let mut at = path.as_path();
+    while std::fs::symlink_metadata(at).is_err() {
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    let probe = at.join(format!(".pybench-probe.{}", super::fs::unique_suffix()));
+    std::fs::create_dir(&probe)?;
+    std::fs::remove_dir(&probe)
+}
+
 /// "regular file", "FIFO", … for messages.
 pub fn kind_name(kind: FileType) -> &'static str {
     if kind.is_file() {
@@ -209,7 +232,7 @@ pub fn portable_name(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::fs::testing::scratch;
+    use crate::sys::fs::testing::{entries, scratch};
     use std::io::{Read, Write};
 
     fn mkfifo(path: &Path) {
@@ -319,6 +342,16 @@ mod tests {
         assert_eq!(portable_name("../escape"), "_._escape");
         assert_eq!(portable_name(".."), "_.");
         assert_eq!(portable_name("a b/c.d-é"), "a_b_c.d-_");
+    }
+
+    #[test]
+    fn a_folder_is_probed_where_it_would_be_made_and_nothing_is_left() {
+        let d = scratch("probe");
+        probe_folder(&d.join("new/sub")).unwrap();
+        probe_folder(&d).unwrap();
+        assert!(entries(&d).is_empty(), "{:?}", entries(&d));
+        // /proc takes no new folder, not even from root.
+        assert!(probe_folder(Path::new("/proc/pybench-probe-test/sub")).is_err());
     }
 
     #[test]

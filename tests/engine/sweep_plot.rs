@@ -113,3 +113,53 @@ fn plot_never_replaces_a_file_of_a_heatmaps_name_that_pybench_did_not_draw() {
         .unwrap()
         .starts_with("<!-- pybench sweep heatmap"));
 }
+
+/// Output targets that cannot work are refused before the grid runs, and nothing is written:
+/// a `--plot` folder that cannot be made (`/proc` takes none, not even from root) ran every
+/// cell and wrote the `--csv` before failing; a `--csv` inside `--plot` under a heatmap's
+/// name was replaced by that heatmap, exit 0 (both found in review, 2026-12-07).
+#[test]
+fn plot_and_csv_targets_that_cannot_work_are_refused_before_any_cell() {
+    let tmp = tempdir("sweep-targets");
+    let csv = tmp.join("out.csv");
+    let a = pybench()
+        .args(["sweep", "-w", "dicts", "--scale", "2000", "--csv"])
+        .arg(&csv)
+        .args(["--plot", "/proc/pybench-heatmaps"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--plot /proc/pybench-heatmaps: a folder cannot be made or written there"),
+        "{err}"
+    );
+    assert!(!csv.exists(), "nothing written");
+    let heat = tmp.join("heat");
+    std::fs::create_dir_all(&heat).unwrap();
+    let inside = heat.join("sweep-dicts-churn.svg");
+    let a = pybench()
+        .args(["sweep", "-w", "dicts", "--scale", "2000", "--plot"])
+        .arg(&heat)
+        .arg("--csv")
+        .arg(tmp.join("heat/../heat/sweep-dicts-churn.svg"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("under a heatmap's name (sweep-*.svg)"),
+        "{err}"
+    );
+    assert!(!inside.exists(), "nothing written");
+    // Another name in the same folder is a CSV like any other.
+    pybench()
+        .args(["sweep", "-w", "dicts", "--scale", "2000", "--arena", "256K"])
+        .args(["--pool", "4K", "-q", "--plot"])
+        .arg(&heat)
+        .arg("--csv")
+        .arg(heat.join("table.csv"))
+        .assert()
+        .success();
+    let table = std::fs::read_to_string(heat.join("table.csv")).unwrap();
+    assert!(table.starts_with("workload,"), "{table}");
+}
