@@ -6,6 +6,7 @@ use super::streams::{cold_prime_warnings, replay_mode_warnings, stream_warnings}
 use super::verdict::MIN_SAMPLES_PER_PROCESS;
 use super::{CompareError, Row, Settings};
 use crate::alloc::AllocatorSpec;
+use crate::harness::mutator::MutatorParams;
 use crate::metrics::Id;
 use crate::report::digits::signed;
 use crate::report::model::RunResults;
@@ -311,7 +312,38 @@ fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
     if pb.touch != pc.touch {
         diffs.push(format!("touch ({} vs {})", pb.touch, pc.touch));
     }
+    let (mb, mc) = (mutator_mode(b), mutator_mode(c));
+    let differ = match (&mb, &mc) {
+        (None, None) => false,
+        (Some(x), Some(y)) => x.is_some() && y.is_some() && x != y,
+        _ => true,
+    };
+    if differ {
+        let s = |m: &Option<Option<MutatorParams>>| match m {
+            None => "off".to_string(),
+            Some(None) => "on, parameters not recorded".to_string(),
+            Some(Some(p)) => p.to_string(),
+        };
+        diffs.push(format!("mutator ({} vs {})", s(&mb), s(&mc)));
+    }
     diffs
+}
+
+/// Whether a run's throughput replayed the mutator (`None`: the plain loop), and with which
+/// parameters where its results say (`Some(None)`: a run saved before 2026-12-07, known to be
+/// one only by its cells' notes). A mutator run and a plain one time different loops.
+fn mutator_mode(r: &RunResults) -> Option<Option<MutatorParams>> {
+    match r.parameters.mutator {
+        Some(p) => Some(Some(p)),
+        None if r
+            .cells
+            .iter()
+            .any(crate::harness::mutator_fit::is_mutator_cell) =>
+        {
+            Some(None)
+        }
+        None => None,
+    }
 }
 
 /// `--min-time`, `--rounds`, warm-up passes, `--fixed-layout`,

@@ -121,6 +121,7 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
         precision: req.precision,
         stream: Some(req.cell.stream),
         memory_repetitions: Some(req.memory_repetitions),
+        mutator: req.cell.mutator,
     }
 }
 

@@ -152,11 +152,20 @@ fn differing_fields(
     let (Value::Object(a), Value::Object(b)) = (a, b) else {
         return;
     };
-    let show = |v: &Value| match v {
-        Value::Null => "none".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    fn show(v: &Value) -> String {
+        match v {
+            Value::Null => "none".to_string(),
+            Value::String(s) => s.clone(),
+            // A record against nothing (`--mutator` in one shard only): `key=value,…`, as
+            // options are written, not JSON.
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| format!("{k}={}", show(v)))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        }
+    }
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();

@@ -252,6 +252,13 @@ pub struct RunParameters {
     /// before 2026-12-06, which measured them in the first 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_repetitions: Option<u32>,
+    /// `--mutator` / `--mutator-params`: throughput replayed the program's work between the
+    /// allocator calls too, with these parameters (`None`: the plain loop). Kept so `merge`
+    /// refuses shards measured one way and the other (it pooled them as one experiment until
+    /// 2026-12-07) and `compare` names the difference. Runs saved before then said it only in
+    /// their cells' notes ([`crate::harness::mutator_fit::is_mutator_cell`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutator: Option<crate::harness::mutator::MutatorParams>,
 }
 
 impl RunParameters {

@@ -283,6 +283,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             precision: None,
             stream: None,
             memory_repetitions: None,
+            mutator: None,
         },
         allocators: ALLOCATORS
             .iter()

@@ -240,3 +240,63 @@ fn traces_without_pace_still_replay_in_the_plain_mode() {
     let t = throughput_of(&out);
     assert!(t.iter().any(|(a, ns)| a == "system" && *ns > 0.0), "{t:?}");
 }
+
+/// A run records whether it replayed the mutator and with which parameters: `merge` refuses
+/// shards measured one way and the other (it pooled a mutator shard's repetitions with a
+/// plain shard's as one experiment until 2026-12-07, exit 0), and `compare` calls the runs
+/// incomparable unless `--allow-mismatch`, naming the difference.
+#[test]
+fn shards_and_runs_with_and_without_the_mutator_do_not_mix() {
+    let dir = common::tempdir("mutator-merge");
+    let t = trace(&dir, "paced", Some(2000));
+    let t = t.to_str().unwrap();
+    let shard = |extra: &[&str], k: u32, out: &str| {
+        common::pybench()
+            .args(["run", "-q", "--no-plots", "-r", "2", "--rounds", "2"])
+            .args(["--min-time", "0.001", "-a", "system", "--trace", t])
+            .args(["--shard", &format!("{k}/2"), "--out"])
+            .arg(dir.join(out))
+            .args(extra)
+            .assert()
+            .success();
+    };
+    shard(&["--mutator"], 1, "m1");
+    shard(&[], 2, "p2");
+    shard(&["--mutator-params", "alu=4"], 2, "m2");
+    let merge = |a: &str, b: &str, out: &str| {
+        common::pybench()
+            .args(["merge", "-q", "-o"])
+            .arg(dir.join(out))
+            .args(
+                [a, b]
+                    .iter()
+                    .map(|p| common::run_dir(&dir.join(p)).into_os_string()),
+            )
+            .assert()
+    };
+    for (other, why) in [
+        ("p2", "mutator (alu=8,recent=0.9,ring=16 vs none)"),
+        ("m2", "mutator.alu (8 vs 4)"),
+    ] {
+        let a = merge("m1", other, "merged").code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!dir.join("merged").exists(), "nothing written");
+    }
+    // compare: a mutator run against a plain one times different loops.
+    let compare = |extra: &[&str]| {
+        common::pybench()
+            .arg("compare")
+            .args(extra)
+            .arg(common::run_dir(&dir.join("m1")))
+            .arg(common::run_dir(&dir.join("p2")))
+            .assert()
+    };
+    let a = compare(&[]).code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("mutator (recent=0.9,ring=16,alu=8 vs off)"),
+        "{err}"
+    );
+}
