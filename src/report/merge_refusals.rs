@@ -310,9 +310,21 @@ mod tests {
             field_differences(&auto, &always),
             "stream.mode (auto vs always)"
         );
-        // Present on one side only: the record is shown whole against none.
+        // Present on one side only: the record is shown whole against none, as options are
+        // written (`key=value,…`), not as JSON.
         let shown = field_differences(&a, &always);
-        assert!(shown.starts_with("stream (none vs {"), "{shown}");
-        assert!(shown.contains("\"mode\":\"always\""), "{shown}");
+        assert!(
+            shown.starts_with("stream (none vs budget_bytes="),
+            "{shown}"
+        );
+        assert!(shown.ends_with(",mode=always)"), "{shown}");
+        let mutator = RunParameters {
+            mutator: Some(crate::harness::mutator::MutatorParams::default()),
+            ..a.clone()
+        };
+        assert_eq!(
+            field_differences(&mutator, &a),
+            "mutator (alu=8,recent=0.9,ring=16 vs none)"
+        );
     }
 }
