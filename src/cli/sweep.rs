@@ -29,9 +29,9 @@ pub struct SweepArgs {
     /// separate with commas. Default: every shipped trace.
     #[arg(long, short, value_delimiter = ',')]
     workload: Vec<String>,
-    /// Trace files (or `trace:NAME`), after the --workload ones; repeatable. Only traces:
-    /// a built-in's name or a spec goes to --workload.
-    #[arg(long, value_name = "FILE")]
+    /// Trace files (or `trace:NAME`), after the --workload ones; repeat the flag or separate
+    /// with commas, as for `run`. Only traces: a built-in's name or a spec goes to --workload.
+    #[arg(long, value_name = "FILE", value_delimiter = ',')]
     trace: Vec<String>,
     /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
     #[arg(long, value_name = "LIST")]

@@ -48,9 +48,16 @@ impl std::str::FromStr for Shard {
         };
         let (k, n) = s.split_once('/').ok_or_else(|| bad("no `/`"))?;
         let num = |v: &str| {
-            v.trim()
-                .parse::<u32>()
-                .map_err(|_| bad(&format!("`{v}` is not a whole number")))
+            let v = v.trim();
+            v.parse::<u32>().map_err(|_| {
+                // `1/4294967296` is a whole number, only too large to be a count of shards.
+                let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+                bad(&if digits {
+                    format!("`{v}` is too large (at most {})", u32::MAX)
+                } else {
+                    format!("`{v}` is not a whole number")
+                })
+            })
         };
         let (index, count) = (num(k)?, num(n)?);
         if count == 0 {
@@ -265,6 +272,10 @@ mod tests {
             ("1/0", "0 shards"),
             ("2", "no `/`"),
             ("-1/3", "not a whole number"),
+            (
+                "1/4294967296",
+                "`4294967296` is too large (at most 4294967295)",
+            ),
         ] {
             let e = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");

@@ -163,3 +163,27 @@ fn csv_dash_is_stdout_not_a_file_named_dash() {
         assert!(!tmp.join("-").exists(), "no file named -");
     }
 }
+
+/// `--trace` takes a comma-separated list, as `run --trace` does (it said `cannot open
+/// a.pbt,b.pbt` until 2026-12-07).
+#[test]
+fn trace_lists_are_split_at_commas_as_for_run() {
+    let tmp = tempdir("sweep-trace-list");
+    let a = trace(&tmp.join("a"), "dicts");
+    let b = trace(&tmp.join("b"), "churn");
+    let b_renamed = tmp.join("b/y.pbt");
+    std::fs::rename(&b, &b_renamed).unwrap();
+    let list = format!("{},{}", a.display(), b_renamed.display());
+    let out = pybench()
+        .args(["sweep", "-q", "--csv", "-", "--trace", &list])
+        .args(GRID)
+        .assert()
+        .success();
+    let csv = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let workloads: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(workloads.len(), 2, "{csv}");
+}
