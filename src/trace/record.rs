@@ -55,8 +55,10 @@ pub enum RecordError {
     HookFailed { program: String, reason: String },
     #[error("{bytes} bytes of records written by processes other than the recorded one (pid {writers}) were refused")]
     Foreign { bytes: u64, writers: String },
-    #[error("no allocator call of the program reached pybench: it {INCOMPLETE_CAUSES} before the hook's first buffer was sent, so the trace holds no event")]
+    #[error("no allocator call of the program reached pybench: it {INCOMPLETE_CAUSES} before the hook's first buffer was sent, so no trace was written")]
     Empty,
+    #[error("the program was stopped (--timeout, or a signal pybench passed on) before any of its allocator calls reached pybench, so no trace was written")]
+    StoppedEmpty,
 }
 
 /// What to record.
@@ -191,10 +193,16 @@ pub(super) fn convert_from<R: Records>(
     extra.insert("foreign_bytes_refused".to_string(), pipe.foreign_bytes());
     let mut counters = conv.counters.to_map();
     counters.extend(extra.clone());
-    conv.finish(extra)
+    let file = conv
+        .finish(extra)
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(AtomicFile::commit)
         .with_context(cannot)?;
+    // A trace of no event is never put in place (its temporary goes with `file`): the
+    // recording is an error then, and with --force it replaced a good trace at that name with
+    // an empty one (found in review, 2026-12-07).
+    if events > 0 {
+        file.commit().with_context(cannot)?;
+    }
     Ok(Converted::Done {
         events,
         complete,
@@ -436,9 +444,14 @@ fn outcome(
             rec.events = events;
             rec.complete = complete;
             rec.counters = counters;
-            // A trace of nothing would be refused by every reader of it later.
+            // A trace of nothing would be refused by every reader of it later, and is not
+            // written ([`convert_from`]).
             let stopped = rec.timed_out || rec.interrupted;
-            let empty = (events == 0 && !stopped).then_some(RecordError::Empty);
+            let empty = (events == 0).then_some(if stopped {
+                RecordError::StoppedEmpty
+            } else {
+                RecordError::Empty
+            });
             (rec, foreign.or(empty))
         }
     }

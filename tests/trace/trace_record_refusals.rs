@@ -92,3 +92,47 @@ fn a_missing_tmpdir_is_named() {
     assert!(!dir.join("t.pbt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A program whose allocator calls never reach pybench (it leaves through `os._exit` before
+/// the hook's first buffer, or `--timeout` stops it first) is an error, and no trace is put
+/// at `-o`: with `--force` an empty trace replaced the good one there (until 2026-12-07).
+#[test]
+fn a_recording_of_no_event_writes_nothing_and_keeps_the_old_trace() {
+    let Some(py) = python(11).or_else(|| python(9)) else {
+        eprintln!("skipped: no CPython 3.9 or 3.11 on this machine");
+        return;
+    };
+    let dir = tempdir("empty-record");
+    let t = dir.join("t.pbt");
+    pybench()
+        .args(["record", "-q", "-o"])
+        .arg(&t)
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "x = [str(i) for i in range(20000)]"])
+        .assert()
+        .success();
+    let good = std::fs::read(&t).unwrap();
+    let record = |extra: &[&str], code: &str| {
+        let a = pybench()
+            .args(["record", "-q", "--force"])
+            .args(extra)
+            .arg("-o")
+            .arg(&t)
+            .arg("--")
+            .arg(&py)
+            .args(["-c", code])
+            .assert();
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    let err = record(&[], "import os; os._exit(0)");
+    assert!(err.contains("so no trace was written"), "{err}");
+    let err = record(&["--timeout", "1"], "import time; time.sleep(30)");
+    assert!(err.contains("was stopped"), "{err}");
+    assert_eq!(std::fs::read(&t).unwrap(), good, "the old trace is kept");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary left: {names:?}");
+}
