@@ -276,11 +276,15 @@ pub fn higher_is_better(name: &str) -> bool {
 }
 
 /// The percentile a latency metric names: `lat_p999` → 99.9, `lat_max` → 100, others `None`.
+/// The timer-subtracted percentiles name theirs too (`lat_p90_net` → 90): `compare` applies
+/// the thin-tail and one-tick rules through this, and skipped them for `lat_*_net` rows
+/// until 2026-12-07, so a change of one tick there could fail a CI gate (found in review).
 pub fn percentile_of(name: &str) -> Option<f64> {
     if name == "lat_max" {
         return Some(100.0);
     }
     let digits = name.strip_prefix("lat_p")?;
+    let digits = digits.strip_suffix("_net").unwrap_or(digits);
     let v: f64 = digits.parse().ok()?;
     // p50 → 50, p999 → 99.9, p9999 → 99.99: digits after the first two are decimals.
     Some(v / 10f64.powi(digits.len().saturating_sub(2) as i32))
@@ -323,5 +327,8 @@ mod tests {
         assert!((percentile_of("lat_p999").unwrap() - 99.9).abs() < 1e-9);
         assert_eq!(percentile_of("lat_max"), Some(100.0));
         assert_eq!(percentile_of("ns_per_op"), None);
+        assert_eq!(percentile_of("lat_p90_net"), Some(90.0));
+        assert!((percentile_of("lat_p999_net").unwrap() - 99.9).abs() < 1e-9);
+        assert_eq!(percentile_of("lat_p_net"), None);
     }
 }

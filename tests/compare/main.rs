@@ -14,6 +14,7 @@ mod cli_compare;
 mod cli_compare_edges;
 mod cli_compare_family;
 mod cli_compare_formats;
+mod cli_compare_latency;
 mod cli_compare_notes;
 mod cli_compare_relative;
 mod cli_compare_samples;
