@@ -98,6 +98,15 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             Exit::Usage.code()
         }));
     }
+    let out = rec.out.clone().unwrap_or_else(|| opts.out.clone());
+    if out != opts.out {
+        // Even with -q: the trace is not where it was asked for.
+        crate::stderr_line!(
+            "pybench: warning: {} appeared while the program ran (a second record into this folder, or the program itself): it is kept, and this trace is saved as {}",
+            opts.out.display(),
+            out.display()
+        );
+    }
     if rec.timed_out {
         crate::stderr_line!(
             "pybench: warning: the program ran longer than --timeout {} s and was killed: the trace holds what it did until then",
@@ -107,7 +116,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         crate::stderr_line!("pybench: warning: {w}");
     }
     if !args.quiet {
-        print_summary(&rec, &opts.out, code)?;
+        print_summary(&rec, &out, code)?;
     }
     Ok(ExitCode::from(code))
 }
@@ -162,6 +171,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<(Options, Meta)> {
         defer: args.defer,
         launch: Launch::Own,
         timeout: args.timeout,
+        replace: args.force,
     };
     Ok((opts, meta))
 }

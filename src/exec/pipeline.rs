@@ -80,6 +80,8 @@ fn record_program(
         defer: false,
         launch: Launch::AsExec(req.streams()),
         timeout: req.timeout,
+        // Its own file in the run's folder.
+        replace: true,
     };
     let (rec, problem) = record(&opts, meta)?;
     // Ctrl-C reached the program too: whatever it did then is the user's stop, not its

@@ -146,10 +146,16 @@ mod tests {
         assert!(paired && m.units == 1 && m.parts[0].1 == 3.0, "{m:?}");
         // The point is the median of the rounds' ratios (2, 2, 2.111, 2.1 → 2.05), not
         // their geometric mean (2.052…); the table and the CSV then agree.
-        assert!((m.mean.exp() - (2.0f64 * 2.1).sqrt()).abs() < 1e-12, "{m:?}");
+        assert!(
+            (m.mean.exp() - (2.0f64 * 2.1).sqrt()).abs() < 1e-12,
+            "{m:?}"
+        );
         let n = ns_per_event(&a).unwrap();
         assert_eq!(n.units, 1);
-        assert!((n.mean.exp() - 1.0).abs() < 1e-12, "median of 1.0, 1.1, 0.9, 1.0: {n:?}");
+        assert!(
+            (n.mean.exp() - 1.0).abs() < 1e-12,
+            "median of 1.0, 1.1, 0.9, 1.0: {n:?}"
+        );
     }
 
     #[test]

@@ -233,31 +233,121 @@ impl AtomicFile {
     /// temporary is removed. Written in place, there is nothing to sync or rename (`fsync`
     /// on a pipe is an error).
     pub fn commit(mut self) -> io::Result<()> {
+        if !self.prepare_commit()? {
+            return Ok(());
+        }
+        std::fs::rename(&self.tmp, &self.target)?;
+        // The temporary no longer exists under its own name: nothing to remove.
+        self.tmp = PathBuf::new();
+        sync_parent(&self.target);
+        Ok(())
+    }
+
+    /// [`commit`](Self::commit), but never over a file: where something took the target's
+    /// name while this one was written (a second `record` into the same folder, the
+    /// recorded program itself), the file goes to the first free name of `STEM.1.EXT`,
+    /// `STEM.2.EXT`, … instead. Returns where it went. `record` checks at its start that its
+    /// output does not exist, and until 2026-12-07 its final rename replaced whatever came
+    /// there while the program ran (found in review).
+    pub fn commit_without_replacing(mut self) -> io::Result<PathBuf> {
+        if !self.prepare_commit()? {
+            return Ok(self.target.clone());
+        }
+        for n in 0..100u32 {
+            let to = if n == 0 {
+                self.target.clone()
+            } else {
+                numbered(&self.target, n)
+            };
+            match rename_no_replace(&self.tmp, &to) {
+                Ok(()) => {
+                    self.tmp = PathBuf::new();
+                    sync_parent(&to);
+                    return Ok(to);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} and 99 numbered names beside it are taken",
+                self.target.display()
+            ),
+        ))
+    }
+
+    /// Makes the content durable and gives a nameless temporary its name; `false` when the
+    /// target is written in place (nothing to rename).
+    fn prepare_commit(&mut self) -> io::Result<bool> {
         let mut file = self.file.take().expect("present until commit or drop");
         if self.in_place {
-            return file.flush();
+            file.flush()?;
+            return Ok(false);
         }
         file.sync_all()?;
         if self.tmp.as_os_str().is_empty() {
             // From here until the rename the temporary has a name, which drop removes.
             self.tmp = self.name_it(&mut file)?;
         }
-        drop(file);
-        std::fs::rename(&self.tmp, &self.target)?;
-        // The temporary no longer exists under its own name: nothing to remove.
-        self.tmp = PathBuf::new();
-        if let Some(dir) = self.target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            // Best effort: some file systems refuse fsync on a directory.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        Ok(true)
+    }
+}
+
+/// `a.pbt` → `a.1.pbt`, `trace` → `trace.1`.
+fn numbered(target: &Path, n: u32) -> PathBuf {
+    let stem = target.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match target.extension() {
+        Some(ext) => format!("{stem}.{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{n}"),
+    };
+    target.with_file_name(name)
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then): `renameat2` with
+/// `RENAME_NOREPLACE`, or, on a file system without it, a hard link (which never replaces)
+/// and the removal of `from`.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+    };
+    let (f, t) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+        return Err(e);
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
+/// Syncs the folder of `target` so a rename into it survives a crash (best effort: some file
+/// systems refuse fsync on a directory).
+fn sync_parent(target: &Path) {
+    if let Some(dir) = target.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        // Best effort: some file systems refuse fsync on a directory.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
         }
-        Ok(())
     }
 }
 
@@ -310,6 +400,37 @@ mod tests {
     use super::*;
     use crate::sys::fs::is_symlink;
     use crate::sys::fs::testing::{entries, scratch};
+
+    #[test]
+    fn a_commit_without_replacing_takes_the_next_free_number_when_the_name_was_taken() {
+        let d = scratch("noreplace");
+        let target = d.join("t.pbt");
+        let write = |text: &str| {
+            let mut f = AtomicFile::create(&target).unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            f
+        };
+        // Nothing there: the target itself.
+        assert_eq!(write("first").commit_without_replacing().unwrap(), target);
+        // Taken while written (the file was created after the writer): the next numbers.
+        let second = write("second");
+        let third = write("third");
+        assert_eq!(
+            second.commit_without_replacing().unwrap(),
+            d.join("t.1.pbt")
+        );
+        assert_eq!(third.commit_without_replacing().unwrap(), d.join("t.2.pbt"));
+        let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
+        assert_eq!(
+            (read("t.pbt"), read("t.1.pbt"), read("t.2.pbt")),
+            ("first".into(), "second".into(), "third".into())
+        );
+        assert_eq!(entries(&d).len(), 3, "no temporary left: {:?}", entries(&d));
+        assert_eq!(
+            numbered(Path::new("dir/trace"), 4),
+            Path::new("dir/trace.4")
+        );
+    }
 
     #[test]
     fn a_target_ending_in_a_slash_is_refused_as_a_folder() {

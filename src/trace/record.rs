@@ -75,6 +75,10 @@ pub struct Options {
     pub launch: Launch,
     /// Kill the program (SIGKILL) if it runs longer than this.
     pub timeout: Option<Duration>,
+    /// Whether the trace may replace a file at `out` (`record --force`). Without it a file
+    /// that appeared there while the program ran is kept, and the trace goes to the next
+    /// free numbered name ([`AtomicFile::commit_without_replacing`]).
+    pub replace: bool,
 }
 
 /// How the recorded program is started.
@@ -111,6 +115,8 @@ pub(super) enum Converted {
         events: u64,
         complete: bool,
         counters: BTreeMap<String, u64>,
+        /// Where the trace went (`None`: nowhere, it held no event).
+        path: Option<PathBuf>,
     },
 }
 
@@ -147,18 +153,21 @@ fn convert(
     meta: Meta,
     file: AtomicFile,
     pace: bool,
+    replace: bool,
 ) -> anyhow::Result<(Converted, PipeEnd)> {
-    let converted = convert_from(&mut pipe, meta, file, pace)?;
+    let converted = convert_from(&mut pipe, meta, file, pace, replace)?;
     Ok((converted, pipe.end))
 }
 
 /// Turns the hook's greeting and records, read from `src` (the channel, or its spill), into
-/// the trace written to `file`.
+/// the trace written to `file` (over a file that appeared at its name meanwhile only when
+/// `replace`).
 pub(super) fn convert_from<R: Records>(
     src: R,
     mut meta: Meta,
     file: AtomicFile,
     pace: bool,
+    replace: bool,
 ) -> anyhow::Result<Converted> {
     let mut pipe = BufReader::with_capacity(1 << 12, src);
     let (python, allocators) = match hello(&mut pipe)? {
@@ -200,13 +209,19 @@ pub(super) fn convert_from<R: Records>(
     // A trace of no event is never put in place (its temporary goes with `file`): the
     // recording is an error then, and with --force it replaced a good trace at that name with
     // an empty one (found in review, 2026-12-07).
-    if events > 0 {
-        file.commit().with_context(cannot)?;
-    }
+    let path = match events {
+        0 => None,
+        _ if replace => {
+            file.commit().with_context(cannot)?;
+            Some(target)
+        }
+        _ => Some(file.commit_without_replacing().with_context(cannot)?),
+    };
     Ok(Converted::Done {
         events,
         complete,
         counters,
+        path,
     })
 }
 
@@ -337,7 +352,7 @@ pub fn record_then(
         quiet_since: None,
         end: PipeEnd::default(),
     };
-    let worker = start_conversion(pipe, meta, file, opts.pace, spill);
+    let worker = start_conversion(pipe, meta, file, (opts.pace, opts.replace), spill);
     let waited =
         crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
     let wall = started.elapsed();
@@ -359,6 +374,7 @@ pub fn record_then(
         interrupted,
         timed_out,
         stderr_tail,
+        out: None,
     };
     Ok(outcome(rec, converted, end, program))
 }
@@ -400,12 +416,12 @@ fn start_conversion(
     pipe: Pipe,
     meta: Meta,
     file: AtomicFile,
-    pace: bool,
+    (pace, replace): (bool, bool),
     spill: Option<std::fs::File>,
 ) -> std::thread::JoinHandle<anyhow::Result<(Converted, PipeEnd)>> {
     std::thread::spawn(move || match spill {
-        Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
-        None => convert(pipe, meta, file, pace),
+        Some(spill) => convert_deferred(pipe, meta, file, (pace, replace), spill),
+        None => convert(pipe, meta, file, pace, replace),
     })
 }
 
@@ -439,7 +455,9 @@ fn outcome(
             events,
             complete,
             mut counters,
+            path,
         } => {
+            rec.out = path;
             counters.insert("descendant_held_pipe".into(), u64::from(end.abandoned));
             rec.events = events;
             rec.complete = complete;

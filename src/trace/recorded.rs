@@ -29,6 +29,10 @@ pub struct Recorded {
     pub timed_out: bool,
     /// The end of its standard error, when it was started quietly (`validate -q`).
     pub stderr_tail: Option<StderrTail>,
+    /// Where the trace was written: the output asked for, or the numbered name beside it
+    /// when a file appeared there while the program ran (without `--force`); `None` when no
+    /// trace was written.
+    pub out: Option<std::path::PathBuf>,
 }
 
 impl Recorded {
@@ -142,6 +146,7 @@ mod tests {
             interrupted: false,
             timed_out: false,
             stderr_tail: None,
+            out: None,
         }
     }
 

@@ -16,11 +16,14 @@ use std::time::Duration;
 /// `argv[2]` seconds once that file holds at least `argv[3]` of them (0 otherwise).
 const MARKING: &str = "import sys, time\n\
 m, secs, after = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])\n\
+keep = [str(i) for i in range(20000)]\n\
 with open(m, 'a') as f: f.write('x')\n\
 time.sleep(secs if len(open(m).read()) >= after else 0)\n";
 
 /// Writes [`MARKING`] into `dir` and returns its marker file and the command that runs it: a
 /// Python program that marks its start and sleeps a minute from its `sleep_from`-th run on.
+/// It makes 20,000 objects before its mark, so a recording stopped at the mark has sent
+/// events (the hook sends every 8192 calls; a recording of none writes no trace).
 fn marking_program(dir: &Path, sleep_from: usize) -> (PathBuf, Vec<String>) {
     let (script, marker) = (dir.join("s.py"), dir.join("marks"));
     std::fs::write(&script, MARKING).unwrap();

@@ -136,3 +136,40 @@ fn a_recording_of_no_event_writes_nothing_and_keeps_the_old_trace() {
         .collect();
     assert_eq!(names.len(), 1, "no temporary left: {names:?}");
 }
+
+/// A file that appears at `-o` while the program runs (the program writes it, or a second
+/// `record` into the same folder finishes first) is kept: the trace goes to the next free
+/// numbered name and a warning says where. Until 2026-12-07 the final rename replaced it.
+#[test]
+fn a_file_that_appears_at_the_output_while_recording_is_kept() {
+    let Some(py) = python(11).or_else(|| python(9)) else {
+        eprintln!("skipped: no CPython 3.9 or 3.11 on this machine");
+        return;
+    };
+    let dir = tempdir("appeared");
+    let a = pybench()
+        .current_dir(&dir)
+        .args(["record", "-q", "-o", "out.pbt", "--"])
+        .arg(&py)
+        .args([
+            "-c",
+            "open('out.pbt', 'w').write('my data'); x = [str(i) for i in range(20000)]",
+        ])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("out.pbt appeared while the program ran")
+            && err.contains("this trace is saved as out.1.pbt"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.pbt")).unwrap(),
+        "my data"
+    );
+    pybench()
+        .args(["stats"])
+        .arg(dir.join("out.1.pbt"))
+        .assert()
+        .success();
+}
