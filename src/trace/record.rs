@@ -98,11 +98,18 @@ const MASK_PACE: u8 = 8;
 /// recording ends (one a killed pybench left is removed by the next: [`PrivateDir`]).
 fn private_dir() -> anyhow::Result<PrivateDir> {
     let d = PrivateDir::create("record").context("cannot create a private temporary directory")?;
-    std::fs::write(
-        d.path().join("sitecustomize.py"),
-        crate::exec::engine_site::sitecustomize(SITECUSTOMIZE),
+    // Named, as every write of pybench's is: under `ulimit -f` the bare "File too large"
+    // said nothing of which file (found in review, 2026-12-07).
+    let write = |name: &str, bytes: &[u8]| {
+        let path = d.path().join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("cannot write the recording hook's {}", path.display()))
+    };
+    write(
+        "sitecustomize.py",
+        crate::exec::engine_site::sitecustomize(SITECUSTOMIZE).as_bytes(),
     )?;
-    std::fs::write(d.path().join("pybench_hook.so"), HOOK)?;
+    write("pybench_hook.so", HOOK)?;
     Ok(d)
 }
 
