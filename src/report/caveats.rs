@@ -17,6 +17,10 @@ pub fn run_caveats(results: &RunResults) -> Vec<String> {
     let reference = results.parameters.reference.as_deref();
     let mut lines = machine_caveats(&results.machine);
     lines.extend(throughput_caveats(results, reference));
+    // The op-order warning `run` prints after the table (until 2026-12-07 summary.md left it
+    // out, found in review).
+    let workloads = super::summary::workload_warnings(results);
+    lines.extend(workloads.into_iter().map(|w| format!("warning: {w}")));
     lines
 }
 

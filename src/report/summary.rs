@@ -322,6 +322,10 @@ mod tests {
             cell("webapp", "pymalloc", &["throughput: materialised"]),
         ]);
         assert_eq!(workload_warnings(&r), vec![format!("tuples: {note}")]);
+        // summary.md's and index.html's caveats keep it, as `run` printed it.
+        let caveats = crate::report::caveats::run_caveats(&r);
+        let said = format!("warning: tuples: {note}");
+        assert_eq!(caveats.iter().filter(|l| **l == said).count(), 1, "{caveats:?}");
     }
 
     #[test]
