@@ -325,7 +325,11 @@ mod tests {
         // summary.md's and index.html's caveats keep it, as `run` printed it.
         let caveats = crate::report::caveats::run_caveats(&r);
         let said = format!("warning: tuples: {note}");
-        assert_eq!(caveats.iter().filter(|l| **l == said).count(), 1, "{caveats:?}");
+        assert_eq!(
+            caveats.iter().filter(|l| **l == said).count(),
+            1,
+            "{caveats:?}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod engine_differential;
 mod engine_library;
 mod engine_props;
 mod engine_scenarios;
