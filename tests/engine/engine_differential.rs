@@ -65,7 +65,8 @@ fn same_stats(engine: &Pymalloc, real: &CpythonAllocator) -> Result<(), String> 
     let mut e = DebugMallocStats::from(&engine.stats());
     let mut r = real.debug_stats().map_err(|err| err.to_string())?;
     // The ownership map's lines differ by design (the engine's map, CPython's radix tree).
-    (e.other.clear(), r.other.clear());
+    e.other.clear();
+    r.other.clear();
     (e == r)
         .then_some(())
         .ok_or_else(|| format!("engine {e:?}\nreal   {r:?}"))
@@ -122,7 +123,10 @@ fn every_block_lands_where_the_real_obmalloc_puts_it() {
             let at = rng.below(live.len() as u64) as usize;
             let (e, r) = live.swap_remove(at);
             // SAFETY: both blocks are live, from these allocators, freed once.
-            unsafe { (engine.free(e), real.free(r)) };
+            unsafe {
+                engine.free(e);
+                real.free(r);
+            }
             None
         };
         if let Some((e, r, what)) = what {
