@@ -38,6 +38,8 @@ pub struct AtomicFile {
     target: PathBuf,
     in_place: bool,
     written: u64,
+    /// Whether the commit may replace a file at the target ([`Self::never_replacing`]).
+    replace: bool,
 }
 
 impl AtomicFile {
@@ -56,6 +58,7 @@ impl AtomicFile {
                 target: target.to_path_buf(),
                 in_place: true,
                 written: 0,
+                replace: true,
             });
         }
         let (dir, name) = Self::split(target)?;
@@ -83,7 +86,19 @@ impl AtomicFile {
             target: target.to_path_buf(),
             in_place: false,
             written: 0,
+            replace: true,
         })
+    }
+
+    /// This file's commit will not replace a file that took the target's name while it was
+    /// written (a second `record` into the same folder, the recorded program itself): it
+    /// goes to the first free name of `STEM.1.EXT`, `STEM.2.EXT`, … instead, which
+    /// [`commit_placed`](Self::commit_placed) returns. `record` checks at its start that its
+    /// output does not exist, and until 2026-12-07 its final rename replaced whatever came
+    /// there while the program ran (found in review).
+    pub fn never_replacing(mut self) -> Self {
+        self.replace = false;
+        self
     }
 
     /// The target's directory (`.` for a bare name) and file name.
@@ -232,25 +247,21 @@ impl AtomicFile {
     /// the target, and syncs the directory so the rename survives a crash. On error the
     /// temporary is removed. Written in place, there is nothing to sync or rename (`fsync`
     /// on a pipe is an error).
-    pub fn commit(mut self) -> io::Result<()> {
-        if !self.prepare_commit()? {
-            return Ok(());
-        }
-        std::fs::rename(&self.tmp, &self.target)?;
-        // The temporary no longer exists under its own name: nothing to remove.
-        self.tmp = PathBuf::new();
-        sync_parent(&self.target);
-        Ok(())
+    pub fn commit(self) -> io::Result<()> {
+        self.commit_placed().map(drop)
     }
 
-    /// [`commit`](Self::commit), but never over a file: where something took the target's
-    /// name while this one was written (a second `record` into the same folder, the
-    /// recorded program itself), the file goes to the first free name of `STEM.1.EXT`,
-    /// `STEM.2.EXT`, … instead. Returns where it went. `record` checks at its start that its
-    /// output does not exist, and until 2026-12-07 its final rename replaced whatever came
-    /// there while the program ran (found in review).
-    pub fn commit_without_replacing(mut self) -> io::Result<PathBuf> {
+    /// [`commit`](Self::commit), returning where the file went: the target, or, for a file
+    /// [never replacing](Self::never_replacing) one that appeared there, a numbered name.
+    pub fn commit_placed(mut self) -> io::Result<PathBuf> {
         if !self.prepare_commit()? {
+            return Ok(self.target.clone());
+        }
+        if self.replace {
+            std::fs::rename(&self.tmp, &self.target)?;
+            // The temporary no longer exists under its own name: nothing to remove.
+            self.tmp = PathBuf::new();
+            sync_parent(&self.target);
             return Ok(self.target.clone());
         }
         for n in 0..100u32 {
@@ -402,24 +413,21 @@ mod tests {
     use crate::sys::fs::testing::{entries, scratch};
 
     #[test]
-    fn a_commit_without_replacing_takes_the_next_free_number_when_the_name_was_taken() {
+    fn a_file_never_replacing_takes_the_next_free_number_when_the_name_was_taken() {
         let d = scratch("noreplace");
         let target = d.join("t.pbt");
         let write = |text: &str| {
-            let mut f = AtomicFile::create(&target).unwrap();
+            let mut f = AtomicFile::create(&target).unwrap().never_replacing();
             f.write_all(text.as_bytes()).unwrap();
             f
         };
         // Nothing there: the target itself.
-        assert_eq!(write("first").commit_without_replacing().unwrap(), target);
+        assert_eq!(write("first").commit_placed().unwrap(), target);
         // Taken while written (the file was created after the writer): the next numbers.
         let second = write("second");
         let third = write("third");
-        assert_eq!(
-            second.commit_without_replacing().unwrap(),
-            d.join("t.1.pbt")
-        );
-        assert_eq!(third.commit_without_replacing().unwrap(), d.join("t.2.pbt"));
+        assert_eq!(second.commit_placed().unwrap(), d.join("t.1.pbt"));
+        assert_eq!(third.commit_placed().unwrap(), d.join("t.2.pbt"));
         let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
         assert_eq!(
             (read("t.pbt"), read("t.1.pbt"), read("t.2.pbt")),

@@ -77,7 +77,7 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Whether the trace may replace a file at `out` (`record --force`). Without it a file
     /// that appeared there while the program ran is kept, and the trace goes to the next
-    /// free numbered name ([`AtomicFile::commit_without_replacing`]).
+    /// free numbered name ([`AtomicFile::never_replacing`]).
     pub replace: bool,
 }
 
@@ -160,21 +160,18 @@ fn convert(
     meta: Meta,
     file: AtomicFile,
     pace: bool,
-    replace: bool,
 ) -> anyhow::Result<(Converted, PipeEnd)> {
-    let converted = convert_from(&mut pipe, meta, file, pace, replace)?;
+    let converted = convert_from(&mut pipe, meta, file, pace)?;
     Ok((converted, pipe.end))
 }
 
 /// Turns the hook's greeting and records, read from `src` (the channel, or its spill), into
-/// the trace written to `file` (over a file that appeared at its name meanwhile only when
-/// `replace`).
+/// the trace written to `file`.
 pub(super) fn convert_from<R: Records>(
     src: R,
     mut meta: Meta,
     file: AtomicFile,
     pace: bool,
-    replace: bool,
 ) -> anyhow::Result<Converted> {
     let mut pipe = BufReader::with_capacity(1 << 12, src);
     let (python, allocators) = match hello(&mut pipe)? {
@@ -218,11 +215,7 @@ pub(super) fn convert_from<R: Records>(
     // an empty one (found in review, 2026-12-07).
     let path = match events {
         0 => None,
-        _ if replace => {
-            file.commit().with_context(cannot)?;
-            Some(target)
-        }
-        _ => Some(file.commit_without_replacing().with_context(cannot)?),
+        _ => Some(file.commit_placed().with_context(cannot)?),
     };
     Ok(Converted::Done {
         events,
@@ -340,6 +333,11 @@ pub fn record_then(
     // anything else, and removed (by its drop) however the recording fails.
     let file = AtomicFile::create(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let file = if opts.replace {
+        file
+    } else {
+        file.never_replacing()
+    };
     let spill = opts.defer.then(|| spill_file(&opts.out)).transpose()?;
     meta.pybench_version = super::pybench_version();
     meta.created_utc = crate::sys::time::utc_timestamp();
@@ -359,7 +357,7 @@ pub fn record_then(
         quiet_since: None,
         end: PipeEnd::default(),
     };
-    let worker = start_conversion(pipe, meta, file, (opts.pace, opts.replace), spill);
+    let worker = start_conversion(pipe, meta, file, opts.pace, spill);
     let waited =
         crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
     let wall = started.elapsed();
@@ -423,12 +421,12 @@ fn start_conversion(
     pipe: Pipe,
     meta: Meta,
     file: AtomicFile,
-    (pace, replace): (bool, bool),
+    pace: bool,
     spill: Option<std::fs::File>,
 ) -> std::thread::JoinHandle<anyhow::Result<(Converted, PipeEnd)>> {
     std::thread::spawn(move || match spill {
-        Some(spill) => convert_deferred(pipe, meta, file, (pace, replace), spill),
-        None => convert(pipe, meta, file, pace, replace),
+        Some(spill) => convert_deferred(pipe, meta, file, pace, spill),
+        None => convert(pipe, meta, file, pace),
     })
 }
 

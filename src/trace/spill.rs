@@ -24,7 +24,7 @@ pub(super) fn convert_deferred(
     mut pipe: Pipe,
     meta: Meta,
     file: AtomicFile,
-    (pace, replace): (bool, bool),
+    pace: bool,
     spill: std::fs::File,
 ) -> anyhow::Result<(Converted, PipeEnd)> {
     use std::io::{Seek, Write};
@@ -49,7 +49,7 @@ pub(super) fn convert_deferred(
         file: BufReader::with_capacity(1 << 20, spill),
         foreign: pipe.end.foreign_bytes,
     };
-    let converted = convert_from(spilled, meta, file, pace, replace)?;
+    let converted = convert_from(spilled, meta, file, pace)?;
     Ok((converted, pipe.end))
 }
 
