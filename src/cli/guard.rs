@@ -192,23 +192,30 @@ pub fn check_output_file(flag: &str, path: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{flag} {} cannot be written: {e}", path.display()))
 }
 
+/// Where an output path points, for comparing two: its folder's canonical path joined with
+/// its name (neither need exist as a file); `-`, and a path whose folder does not exist, as
+/// given.
+pub fn resolved_target(path: &Path) -> std::path::PathBuf {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    match (
+        parent.unwrap_or(Path::new(".")).canonicalize(),
+        path.file_name(),
+    ) {
+        (Ok(folder), Some(name)) if path != Path::new("-") => folder.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Refuses two outputs at one target — both `-` (stdout), or two paths naming one file,
 /// compared by their folder's canonical path and their name since neither need exist yet
 /// (`--csv out.csv --json ./out.csv`, `sweep --plot out --csv out`): the second would
 /// overwrite or interleave the first, or fail in its way, after all the work.
 pub fn refuse_same_target(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
-    let key = |path: &Path| {
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-        match (
-            parent.unwrap_or(Path::new(".")).canonicalize(),
-            path.file_name(),
-        ) {
-            (Ok(folder), Some(name)) if path != Path::new("-") => folder.join(name),
-            _ => path.to_path_buf(),
-        }
-    };
     for (i, (flag, path)) in outputs.iter().enumerate() {
-        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| key(p) == key(path)) {
+        if let Some((other, _)) = outputs[..i]
+            .iter()
+            .find(|(_, p)| resolved_target(p) == resolved_target(path))
+        {
             let what = if *path == Path::new("-") {
                 "stdout".to_string()
             } else {

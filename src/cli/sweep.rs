@@ -152,14 +152,8 @@ fn check_outputs(args: &SweepArgs) -> anyhow::Result<()> {
 fn refuse_heatmap_name(csv: &Path, plot: Option<&Path>) -> anyhow::Result<()> {
     let Some(dir) = plot else { return Ok(()) };
     let name = csv.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let folder = match csv.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let inside = match (std::fs::canonicalize(folder), std::fs::canonicalize(dir)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
+    let at = super::guard::resolved_target(csv);
+    let inside = std::fs::canonicalize(dir).is_ok_and(|d| at.parent() == Some(d.as_path()));
     if inside && name.starts_with("sweep-") && name.ends_with(".svg") {
         anyhow::bail!(
             "--csv {} is in --plot {} under a heatmap's name (sweep-*.svg): a heatmap would \
