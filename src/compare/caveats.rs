@@ -312,37 +312,56 @@ fn parameter_differences(b: &RunResults, c: &RunResults) -> Vec<String> {
     if pb.touch != pc.touch {
         diffs.push(format!("touch ({} vs {})", pb.touch, pc.touch));
     }
-    let (mb, mc) = (mutator_mode(b), mutator_mode(c));
-    let differ = match (&mb, &mc) {
-        (None, None) => false,
-        (Some(x), Some(y)) => x.is_some() && y.is_some() && x != y,
-        _ => true,
-    };
-    if differ {
-        let s = |m: &Option<Option<MutatorParams>>| match m {
-            None => "off".to_string(),
-            Some(None) => "on, parameters not recorded".to_string(),
-            Some(Some(p)) => p.to_string(),
-        };
-        diffs.push(format!("mutator ({} vs {})", s(&mb), s(&mc)));
+    let (mb, mc) = (MutatorMode::of(b), MutatorMode::of(c));
+    if mb.differs_from(&mc) {
+        diffs.push(format!("mutator ({mb} vs {mc})"));
     }
     diffs
 }
 
-/// Whether a run's throughput replayed the mutator (`None`: the plain loop), and with which
-/// parameters where its results say (`Some(None)`: a run saved before 2026-12-07, known to be
-/// one only by its cells' notes). A mutator run and a plain one time different loops.
-fn mutator_mode(r: &RunResults) -> Option<Option<MutatorParams>> {
-    match r.parameters.mutator {
-        Some(p) => Some(Some(p)),
-        None if r
-            .cells
-            .iter()
-            .any(crate::harness::mutator_fit::is_mutator_cell) =>
-        {
-            Some(None)
+/// Whether a run's throughput replayed the mutator, and with which parameters where its
+/// results say. A mutator run and a plain one time different loops.
+enum MutatorMode {
+    Off,
+    /// A run saved before 2026-12-07, known to be a mutator run only by its cells' notes.
+    Unrecorded,
+    On(MutatorParams),
+}
+
+impl MutatorMode {
+    fn of(r: &RunResults) -> Self {
+        match r.parameters.mutator {
+            Some(p) => MutatorMode::On(p),
+            None if r
+                .cells
+                .iter()
+                .any(crate::harness::mutator_fit::is_mutator_cell) =>
+            {
+                MutatorMode::Unrecorded
+            }
+            None => MutatorMode::Off,
         }
-        None => None,
+    }
+
+    /// Different modes, or different parameters where both runs recorded theirs.
+    fn differs_from(&self, other: &Self) -> bool {
+        use MutatorMode::*;
+        match (self, other) {
+            (Off, Off) => false,
+            (On(a), On(b)) => a != b,
+            (Off, _) | (_, Off) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for MutatorMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MutatorMode::Off => f.write_str("off"),
+            MutatorMode::Unrecorded => f.write_str("on, parameters not recorded"),
+            MutatorMode::On(p) => write!(f, "{p}"),
+        }
     }
 }
 

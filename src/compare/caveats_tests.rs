@@ -255,3 +255,18 @@ fn compare_warns_per_workload_whose_cold_passes_were_primed_in_one_run_only() {
         w[0]
     );
 }
+
+/// A mutator run against a plain one differs, as do two with different parameters; a run
+/// from before the parameters were recorded matches any mutator run (nothing to compare).
+#[test]
+fn mutator_modes_differ_by_mode_and_by_recorded_parameters_only() {
+    use super::MutatorMode::{Off, On, Unrecorded};
+    use crate::harness::mutator::MutatorParams;
+    let p = MutatorParams::default();
+    let q = MutatorParams { alu: 4, ..p };
+    assert!(!Off.differs_from(&Off));
+    assert!(Off.differs_from(&On(p)) && Unrecorded.differs_from(&Off));
+    assert!(!On(p).differs_from(&On(p)) && On(p).differs_from(&On(q)));
+    assert!(!Unrecorded.differs_from(&On(q)) && !On(p).differs_from(&Unrecorded));
+    assert_eq!(Unrecorded.to_string(), "on, parameters not recorded");
+}

@@ -6,8 +6,9 @@
 use crate::report::model::RunResults;
 use std::path::Path;
 
-/// Refuses `out` when it holds the `results.json` of a run other than `results`, or (unless `force`) an `index.html` that is not a pybench run page —
-/// a page of the user's own, which the run's page would replace — or a file under `plots/`
+/// Refuses `out` when it holds the `results.json` of a run other than `results`, or (unless
+/// `force`) an `index.html` that is not a pybench run page — a page of the user's own,
+/// which the run's page would replace — or a file under `plots/`
 /// with the name of one of this run's charts that is not a pybench chart (a folder of the
 /// user's own `plots/ops_per_sec.svg` lost it without a word); any other folder, existing
 /// or not, is fine. The folder the results were read from is checked too: a run's own
