@@ -34,7 +34,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
         _ => PathBuf::from("."),
     };
     let dir = args.out.unwrap_or(own);
-    crate::plot::check_out(&results, &dir, args.force)?;
+    crate::plot::check_out(&results, &file, &dir, args.force)?;
     let plots = crate::plot::write_plots(&results, &dir)?;
     // Warnings, so printed with --quiet too.
     for line in &plots.skipped {

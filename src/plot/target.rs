@@ -15,7 +15,16 @@ use std::path::Path;
 /// folder holds only its own page and charts, which pass, but `plot baseline.json` in a
 /// folder of the user's own wrote over its `index.html` and charts without `--force` while
 /// the same files anywhere else were refused (found in review, 2026-12-07).
-pub fn check_out(results: &RunResults, out: &Path, force: bool) -> anyhow::Result<()> {
+///
+/// `read_from` is the results file `results` came from: when it is `out`'s own
+/// `results.json`, the run is this one without reading the file again (a run's folder,
+/// re-plotted, is the common case, and a results file may hold 256 MiB).
+pub fn check_out(
+    results: &RunResults,
+    read_from: &Path,
+    out: &Path,
+    force: bool,
+) -> anyhow::Result<()> {
     let index = out.join("index.html");
     if !force && std::fs::symlink_metadata(&index).is_ok() && !is_run_page(&index) {
         anyhow::bail!(
@@ -54,7 +63,7 @@ pub fn check_out(results: &RunResults, out: &Path, force: bool) -> anyhow::Resul
         }
     }
     let theirs = out.join("results.json");
-    if !theirs.exists() {
+    if !theirs.exists() || crate::sys::target::same_regular_file(&theirs, read_from) {
         return Ok(());
     }
     // Read as the folder's file, not a path given directly: a FIFO there is refused at once
