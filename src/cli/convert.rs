@@ -38,15 +38,12 @@ pub fn run(mut args: ConvertArgs) -> anyhow::Result<ExitCode> {
         .map_or(0, |m| m.len());
     let target = in_place.as_deref().unwrap_or(&args.out);
     let written = crate::trace::generate::rewrite_trace(&args.trace, target)?;
-    let per_event = |b: u64| b as f64 / written.events.max(1) as f64;
     crate::stderr_line!(
-        "wrote {} events to {}: {} bytes ({:.3} B/event; was {} bytes, {:.3} B/event)",
+        "wrote {} events to {}: {} (was {})",
         written.events,
         args.out.display(),
-        written.bytes,
-        per_event(written.bytes),
-        before,
-        per_event(before)
+        super::trace_size(written.bytes, written.events),
+        super::trace_size(before, written.events),
     );
     Ok(ExitCode::SUCCESS)
 }

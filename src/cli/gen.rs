@@ -88,12 +88,11 @@ pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let written = written?;
     crate::stderr_line!(
-        "wrote {} events of workload {} to {} ({} bytes, {:.2} B/event)",
+        "wrote {} events of workload {} to {} ({})",
         written.events,
         w.name,
         args.out.display(),
-        written.bytes,
-        written.bytes as f64 / written.events.max(1) as f64
+        super::trace_size(written.bytes, written.events),
     );
     for note in &written.notes {
         crate::stderr_line!("warning: {note}");

@@ -251,6 +251,16 @@ pub(crate) fn printed<E: Into<anyhow::Error>>(r: Result<(), E>) -> anyhow::Resul
     }
 }
 
+/// A written trace's size for the line `gen`, `convert` and `record` print: bytes, and bytes per
+/// event when there are events (a file holding none still has its header and end block, and
+/// "1257.000 B/event" of nothing would read as a figure).
+fn trace_size(bytes: u64, events: u64) -> String {
+    match events {
+        0 => format!("{bytes} bytes, no event"),
+        n => format!("{bytes} bytes, {:.3} B/event", bytes as f64 / n as f64),
+    }
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
@@ -269,6 +279,13 @@ mod tests {
 
     /// clap checks a command's definition (two flags with one short name, a default that
     /// is not a possible value) only when asked, or when the clash is reached at run time.
+    #[test]
+    fn a_trace_size_has_a_per_event_figure_only_when_there_are_events() {
+        assert_eq!(trace_size(1257, 0), "1257 bytes, no event");
+        assert_eq!(trace_size(1000, 8), "1000 bytes, 125.000 B/event");
+        assert_eq!(trace_size(1, 3), "1 bytes, 0.333 B/event");
+    }
+
     #[test]
     fn every_command_definition_is_consistent() {
         use clap::CommandFactory as _;

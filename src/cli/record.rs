@@ -208,11 +208,7 @@ fn print_summary(
             let stats = super::stats::summarize_trace(out)
                 .with_context(|| format!("cannot read back {}", out.display()))?;
             crate::stderr_text!("{stats}");
-            format!(
-                " ({} bytes, {:.2} B/event)",
-                m.len(),
-                m.len() as f64 / rec.events.max(1) as f64
-            )
+            format!(" ({})", super::trace_size(m.len(), rec.events))
         }
         None => String::new(),
     };

@@ -51,6 +51,10 @@ pub enum RecordError {
     NoScript(String),
     #[error("no allocator hook was installed: `{program}` is not a CPython 3.8+ interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn that off){hint}")]
     NotHooked { program: String, hint: String },
+    /// The program failed before Python read its site files (a bad option, a missing
+    /// module): its own message says why, and "not a CPython interpreter" would mislead.
+    #[error("`{program}` exited with status {code} before pybench's allocator hook was installed, so nothing was recorded: its own message, if it printed one, is above (or it is not a CPython 3.8+ interpreter)")]
+    ExitedUnhooked { program: String, code: u8 },
     #[error("the allocator hook could not be installed in `{program}`: {reason}")]
     HookFailed { program: String, reason: String },
     #[error("{bytes} bytes of records written by processes other than the recorded one (pid {writers}) were refused")]
@@ -448,13 +452,17 @@ fn outcome(
             .join(", "),
     });
     match converted {
-        Converted::NotHooked => (
-            rec,
-            Some(foreign.unwrap_or_else(|| RecordError::NotHooked {
-                hint: shim_hint(&program),
-                program,
-            })),
-        ),
+        Converted::NotHooked => {
+            let code = super::recorded::exit_code(rec.status);
+            let why = match code {
+                0 => RecordError::NotHooked {
+                    hint: shim_hint(&program),
+                    program,
+                },
+                code => RecordError::ExitedUnhooked { program, code },
+            };
+            (rec, Some(foreign.unwrap_or(why)))
+        }
         Converted::Failed(reason) => (rec, Some(RecordError::HookFailed { program, reason })),
         Converted::Done {
             events,

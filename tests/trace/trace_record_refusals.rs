@@ -18,16 +18,18 @@ fn no_program_is_a_usage_error() {
 #[test]
 fn a_program_that_is_not_python_is_refused() {
     let dir = tempdir("notpy");
-    for (prog, code) in [("/bin/true", 2), ("/bin/false", 1)] {
+    let cases = [
+        ("/bin/true", 2, "no allocator hook was installed: `/bin/true` is not a CPython 3.8+"),
+        ("/bin/false", 1, "`/bin/false` exited with status 1 before pybench's allocator hook"),
+    ];
+    for (prog, code, why) in cases {
         pybench()
             .args(["record", "-o"])
             .arg(dir.join("t.pbt"))
             .args(["--", prog])
             .assert()
             .code(code)
-            .stderr(predicates::str::contains(
-                "is not a CPython 3.8+ interpreter",
-            ));
+            .stderr(predicates::str::contains(why));
         assert!(!dir.join("t.pbt").exists());
         assert!(!dir.join("t.pbt.partial").exists());
     }
@@ -38,6 +40,35 @@ fn a_program_that_is_not_python_is_refused() {
         .stderr(predicates::str::contains(
             "cannot run `/nonexistent/python`",
         ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Python refusing its own command line (`python3 -c` with no command) ends before it reads
+/// its site files: the error is its exit, not "not a CPython interpreter".
+#[test]
+fn a_python_that_rejects_its_own_arguments_is_named_by_its_exit() {
+    let Some(py) = python(11) else {
+        eprintln!("skipped: no CPython 3.11 on this machine");
+        return;
+    };
+    let dir = tempdir("badargs");
+    let out = pybench()
+        .args(["record", "-o"])
+        .arg(dir.join("t.pbt"))
+        .arg("--")
+        .arg(&py)
+        .arg("-c")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Argument expected for the -c option"), "{err}");
+    assert!(
+        err.contains("exited with status 2 before pybench's allocator hook was installed"),
+        "{err}"
+    );
+    assert!(!err.contains("no allocator hook was installed"), "{err}");
+    assert!(!dir.join("t.pbt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
