@@ -129,6 +129,12 @@ impl AllocatorSpec {
         matches!(self, AllocatorSpec::Pymalloc | AllocatorSpec::Engine(_))
     }
 
+    /// True for an engine preset named by its Python version (`pymalloc:cpython-3.11`, what
+    /// a bare `pymalloc` becomes), false for a custom geometry and the bare name itself.
+    pub fn is_engine_preset(&self) -> bool {
+        matches!(self, AllocatorSpec::Engine(EngineConfig::Preset(_)))
+    }
+
     /// The CPython version of a `cpython:3.X` allocator.
     pub fn cpython_version(&self) -> Option<PyVersion> {
         match self {

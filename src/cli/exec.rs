@@ -19,7 +19,7 @@ pub fn run(args: ProgramArgs) -> anyhow::Result<ExitCode> {
     let label = program_label(&req.program);
     let (parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     if let Some(r) = &args.output.reference {
-        crate::report::verdict::check_reference(r, &parameters.allocators)?;
+        crate::report::verdict::check_reference(r, &parameters)?;
     }
     let (store, mut results) =
         output::start(&args.output, &format!("exec-{label}"), parameters, infos)?;

@@ -248,7 +248,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything is checked before anything is measured.
     let plan = Plan::new(&request).map_err(|e| super::suggest_allow_malformed(e, "replays"))?;
     if let Some(r) = &args.output.reference {
-        crate::report::verdict::check_reference(r, &plan.parameters.allocators)?;
+        crate::report::verdict::check_reference(r, &plan.parameters)?;
     }
     for line in &plan.warnings {
         crate::stderr_line!("warning: {line}");

@@ -22,6 +22,7 @@ use crate::report::store::ResultsStore;
 use crate::trace::Source;
 use crate::workload::PyVersion;
 use allocators::{allocator_infos, null_named, resolve_allocators};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The options of a run, as the command line gives them.
@@ -106,7 +107,11 @@ fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<
 
 /// The run's parameters as its results record them; `resolved`: every allocator of the whole
 /// run (not a shard's share), `null` first.
-fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
+fn parameters(
+    req: &RunRequest,
+    resolved: &[AllocatorSpec],
+    pymalloc_presets: BTreeMap<String, String>,
+) -> RunParameters {
     RunParameters {
         workloads: req.workloads.clone(),
         allocators: resolved.iter().map(AllocatorSpec::name).collect(),
@@ -122,7 +127,28 @@ fn parameters(req: &RunRequest, resolved: &[AllocatorSpec]) -> RunParameters {
         stream: Some(req.cell.stream),
         memory_repetitions: Some(req.memory_repetitions),
         mutator: req.cell.mutator,
+        pymalloc_presets,
     }
+}
+
+/// What a bare `pymalloc` in `allocators` becomes on each source, by the name its cells
+/// carry (empty when `-a` does not hold it).
+fn pymalloc_presets(
+    sources: &[Source],
+    allocators: &[AllocatorSpec],
+    python_of: &dyn Fn(&Source) -> PyVersion,
+) -> BTreeMap<String, String> {
+    if !allocators.contains(&AllocatorSpec::Pymalloc) {
+        return BTreeMap::new();
+    }
+    (sources.iter())
+        .map(|s| {
+            (
+                s.name(),
+                AllocatorSpec::Pymalloc.resolve(python_of(s)).name(),
+            )
+        })
+        .collect()
 }
 
 /// Refuses option pairs that cannot mean anything together, before any source is read.
@@ -183,7 +209,8 @@ impl Plan {
         });
         // From every cell of the run, not the shard's: the manifests of all shards must agree.
         let resolved: Vec<AllocatorSpec> = first_seen(cells.iter().map(|c| c.allocator.clone()));
-        let parameters = parameters(req, &resolved);
+        let presets = pymalloc_presets(&sources, &allocators, &python_of);
+        let parameters = parameters(req, &resolved, presets);
         let infos = allocator_infos(&resolved, &req.alloc);
         if let Some(m) = &shard {
             let mut keep = unit_of.iter().map(|&u| m.holds(u));

@@ -259,6 +259,14 @@ pub struct RunParameters {
     /// their cells' notes ([`crate::harness::mutator_fit::is_mutator_cell`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutator: Option<crate::harness::mutator::MutatorParams>,
+    /// What a bare `-a pymalloc` became on each workload (workload → its Python version's
+    /// engine preset, `pymalloc:cpython-3.9`); empty when `-a` did not name it. A bare
+    /// `pymalloc` reference is this row, not the first engine row (a custom geometry listed
+    /// earlier, another version's preset), and the overall ranking joins these rows into one
+    /// `pymalloc` when workloads of different Pythons make them differ. Absent in runs saved
+    /// before 2026-12-07, which fall back to the first preset row.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pymalloc_presets: std::collections::BTreeMap<String, String>,
 }
 
 impl RunParameters {

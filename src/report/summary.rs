@@ -103,7 +103,9 @@ pub fn summarize(results: &RunResults) -> Vec<WorkloadSummary> {
                 .iter()
                 .map(|a| medians_row(a, &cells, columns))
                 .collect();
-            let reference = reference_row(&rows, results.parameters.reference.as_deref())
+            let p = &results.parameters;
+            let preset = p.pymalloc_presets.get(w).map(String::as_str);
+            let reference = reference_row(&rows, p.reference.as_deref(), preset)
                 .map(|r| (r.allocator.clone(), r.values.clone()));
             for row in &mut rows {
                 row.relative = row
@@ -150,23 +152,21 @@ fn medians_row(a: &str, cells: &[&CellResult], columns: &[Column]) -> Row {
     }
 }
 
-/// The row ratios are taken against: the one `--reference` named (a bare `pymalloc`: the
-/// interpreter's own in `exec`, else any engine row), then the engine, then the first row
-/// that ran.
-fn reference_row<'r>(rows: &'r [Row], asked: Option<&str>) -> Option<&'r Row> {
-    let ran = |r: &&Row| r.ok_reps > 0;
-    asked
-        .and_then(|asked| {
-            rows.iter()
-                .filter(ran)
-                .find(|r| r.allocator == asked)
-                .or_else(|| {
-                    let engine = |r: &&Row| asked == "pymalloc" && is_engine(&r.allocator);
-                    rows.iter().filter(ran).find(engine)
-                })
-        })
-        .or_else(|| rows.iter().filter(ran).find(|r| is_engine(&r.allocator)))
-        .or_else(|| rows.iter().find(ran))
+/// The row ratios are taken against, among the rows that ran, as the verdict picks it
+/// ([`pick_reference`](super::verdict::pick_reference)): the one `--reference` named (a bare
+/// `pymalloc`: the interpreter's own in `exec`, the workload's preset in `run`), then an
+/// engine row, then the first.
+fn reference_row<'r>(
+    rows: &'r [Row],
+    asked: Option<&str>,
+    preset: Option<&str>,
+) -> Option<&'r Row> {
+    let ran: Vec<&str> = (rows.iter())
+        .filter(|r| r.ok_reps > 0)
+        .map(|r| r.allocator.as_str())
+        .collect();
+    let name = super::verdict::pick_reference(&ran, asked, preset)?;
+    rows.iter().find(|r| r.allocator == name)
 }
 
 /// Past this a figure is written in scientific notation: a damaged or hand-edited results
@@ -293,12 +293,6 @@ pub fn workload_warnings(results: &RunResults) -> Vec<String> {
         }
     }
     out
-}
-
-/// True when a results file's allocator name is pymalloc in any form (the reference).
-fn is_engine(name: &str) -> bool {
-    name.parse::<crate::alloc::AllocatorSpec>()
-        .is_ok_and(|s| s.is_engine())
 }
 
 #[cfg(test)]

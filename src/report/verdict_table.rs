@@ -6,7 +6,8 @@ use super::digits::{estimate_decimals, mean_count};
 use super::model::RunResults;
 use super::summary::human;
 use super::verdict::{
-    judge, ranking, sentence, single_process, Relation, Standing, WorkloadVerdict, DETAIL,
+    judge, ranking, ranking_reference, sentence, single_process, Relation, Standing,
+    WorkloadVerdict, DETAIL,
 };
 use crate::metrics::Id;
 use crate::stats::{median, Estimate};
@@ -231,7 +232,7 @@ fn overall(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Option<(String
     let head = format!(
         "overall — geometric mean over {} workloads of net throughput relative to {}{}",
         verdicts.len(),
-        verdicts[0].reference,
+        ranking_reference(results, verdicts),
         if ties {
             " (N= : not told apart, their intervals overlap)"
         } else {

@@ -111,6 +111,60 @@ fn an_unknown_reference_is_refused_before_measuring() {
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
+/// A bare `pymalloc` (the default reference) is the preset it became on the workload, not
+/// the first engine row: a custom geometry listed before it used to head the ratios.
+#[test]
+fn the_default_reference_is_the_workloads_preset_whatever_is_listed_first() {
+    let tmp = tempdir("ref-preset");
+    let a = pybench()
+        .args(["run", "-w", "churn", "-r", "1", "--no-plots"])
+        .args(["-a", "system,pymalloc:arena=512K,pool=8K,pymalloc"])
+        .args(common::QUICK_RUN)
+        .arg("--out")
+        .arg(&tmp)
+        .assert()
+        .success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(out.contains("vs pymalloc:cpython-3.11"), "{out}");
+    let presets = &results_json(&tmp)["parameters"]["pymalloc_presets"];
+    assert_eq!(presets["churn"], "pymalloc:cpython-3.11", "{presets}");
+}
+
+/// Workloads of two Pythons: a bare `pymalloc` is a different preset on each, so one of them
+/// cannot be the reference of both (the other workload's ratios would be against another
+/// row); refused before anything is measured.
+#[test]
+fn a_preset_measured_on_some_workloads_only_is_refused_as_reference() {
+    let tmp = tempdir("ref-two-pythons");
+    let spec = std::fs::read_to_string("workloads/churn.toml")
+        .unwrap()
+        .replace("name = \"churn\"", "name = \"churn39\"")
+        .replace("python = \"3.11\"", "python = \"3.9\"");
+    let spec_path = tmp.join("churn39.toml");
+    std::fs::write(&spec_path, spec).unwrap();
+    let out = tmp.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let a = pybench()
+        .args(["run", "-a", "system,pymalloc", "-w", "churn", "-w"])
+        .arg(&spec_path)
+        .args(["--reference", "pymalloc:cpython-3.11", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--reference pymalloc:cpython-3.11: measured only on churn "),
+        "{err}"
+    );
+    assert!(err.contains("pymalloc:cpython-3.9 on churn39"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
 #[test]
 fn a_busy_machine_is_warned_about_once_and_recorded() {
     let tmp = tempdir("load");

@@ -284,6 +284,7 @@ pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunRe
             stream: None,
             memory_repetitions: None,
             mutator: None,
+            pymalloc_presets: Default::default(),
         },
         allocators: ALLOCATORS
             .iter()

@@ -19,8 +19,16 @@ fn no_program_is_a_usage_error() {
 fn a_program_that_is_not_python_is_refused() {
     let dir = tempdir("notpy");
     let cases = [
-        ("/bin/true", 2, "no allocator hook was installed: `/bin/true` is not a CPython 3.8+"),
-        ("/bin/false", 1, "`/bin/false` exited with status 1 before pybench's allocator hook"),
+        (
+            "/bin/true",
+            2,
+            "no allocator hook was installed: `/bin/true` is not a CPython 3.8+",
+        ),
+        (
+            "/bin/false",
+            1,
+            "`/bin/false` exited with status 1 before pybench's allocator hook",
+        ),
     ];
     for (prog, code, why) in cases {
         pybench()

@@ -38,8 +38,9 @@ pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standi
     let mut names: Vec<String> = Vec::new();
     for v in verdicts {
         for e in &v.entries {
-            if !names.contains(&e.allocator) {
-                names.push(e.allocator.clone());
+            let name = ranked_as(results, &v.workload, &e.allocator);
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
     }
@@ -58,14 +59,47 @@ pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standi
     out
 }
 
+/// The name an allocator of workload `w` ranks under: the row a bare `pymalloc` became there
+/// ranks as `pymalloc` when workloads of different Pythons gave it different presets (one
+/// contender: each workload's own preset, as `--help` promises); any other under its name.
+fn ranked_as(results: &RunResults, w: &str, allocator: &str) -> String {
+    let presets = &results.parameters.pymalloc_presets;
+    let mut distinct = presets.values();
+    let first = distinct.next();
+    let differ = distinct.any(|p| Some(p) != first);
+    match presets.get(w) {
+        Some(p) if differ && p == allocator => "pymalloc".to_string(),
+        _ => allocator.to_string(),
+    }
+}
+
+/// What the overall ranking is relative to: the workloads' common reference; `pymalloc`
+/// with a word when it stands for each workload's own preset; else each reference named
+/// (a reference missing on a workload gave way to another row there, [`super::pick_reference`]).
+pub fn ranking_reference(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
+    let named: Vec<String> = super::super::first_seen(
+        (verdicts.iter()).map(|v| ranked_as(results, &v.workload, &v.reference)),
+    );
+    match named.as_slice() {
+        [one] if verdicts.iter().all(|v| v.reference == *one) => one.clone(),
+        [one] => format!("{one} (each workload's Python version's engine preset)"),
+        several => format!(
+            "{} (each workload's own: see its table)",
+            several.join(", ")
+        ),
+    }
+}
+
 fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Option<Standing> {
     let per_workload = verdicts
         .iter()
         .map(|v| {
-            if v.reference == a {
+            let e =
+                (v.entries.iter()).find(|e| ranked_as(results, &v.workload, &e.allocator) == a)?;
+            if e.allocator == v.reference {
                 LogMean::exact(1.0)
             } else {
-                speed_mean(results, &v.workload, a, &v.reference).map(|(m, _)| m)
+                speed_mean(results, &v.workload, &e.allocator, &v.reference).map(|(m, _)| m)
             }
         })
         .collect::<Option<Vec<LogMean>>>()?;
