@@ -222,7 +222,12 @@ pub fn start(
         validation: None,
         shard_starts_utc: Vec::new(),
     };
-    store.save(&results)?;
+    // The first save failing (a full disk) leaves the folder empty: nothing was measured,
+    // and an empty run folder would only be mistaken for a result.
+    if let Err(e) = store.save(&results) {
+        store.discard();
+        return Err(e);
+    }
     Ok((store, results))
 }
 

@@ -67,10 +67,15 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
     } else if single_process(&verdicts) {
         // -r 2 or more was asked: a shard's share of the run, or the other processes failed
         // or were interrupted. The advice to raise -r would be wrong.
+        let why = if results.interrupted {
+            "the run was interrupted before the others"
+        } else {
+            "a shard's share, or the others failed"
+        };
         lines.push(format!(
             "note: this table holds one throughput process per workload of the {asked} the \
-             run asked for (a shard's share, or the others failed): its intervals cover that \
-             process's rounds only; `pybench merge` joins a sharded run's processes"
+             run asked for ({why}): its intervals cover that process's rounds only; `pybench \
+             merge` joins a sharded run's processes"
         ));
     }
     lines.extend(super::precision::precision_line(results, &verdicts));
@@ -320,6 +325,38 @@ mod tests {
         let mut r = RunResults::of_cells(cells);
         r.parameters.repetitions = processes;
         r
+    }
+
+    /// One process of the three asked for: the note gives the cause the run records (an
+    /// interruption), not a shard's share or failures.
+    #[test]
+    fn one_process_of_several_asked_is_blamed_on_the_interruption_when_there_was_one() {
+        let mut r = harness_only(1, |_| 2.0);
+        r.cells.push(RunResults::sampled_cell(
+            "w",
+            "system",
+            0,
+            vec![5.0; 10],
+            vec![2.0; 10],
+        ));
+        r.parameters.repetitions = 3;
+        let note = |r: &RunResults| {
+            let lines = throughput_caveats(r, None);
+            lines
+                .into_iter()
+                .find(|l| l.starts_with("note: this table holds one"))
+        };
+        let plain = note(&r).expect("a note on one process of three");
+        assert!(
+            plain.contains("(a shard's share, or the others failed)"),
+            "{plain}"
+        );
+        r.interrupted = true;
+        let cut = note(&r).expect("a note on one process of three");
+        assert!(
+            cut.contains("(the run was interrupted before the others)"),
+            "{cut}"
+        );
     }
 
     #[test]

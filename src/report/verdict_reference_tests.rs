@@ -1,5 +1,6 @@
-//! Tests of which row a run's ratios are taken against, and of the ranking when a bare
-//! `pymalloc` became a different preset on workloads of different Pythons.
+//! Tests of which row a run's ratios are taken against, of the ranking when a bare
+//! `pymalloc` became a different preset on workloads of different Pythons, and of what a
+//! table with no allocator row says.
 
 use super::*;
 
@@ -140,4 +141,42 @@ fn a_preset_that_only_some_workloads_were_measured_with_is_refused_as_reference(
         .values_mut()
         .for_each(|v| *v = "pymalloc:cpython-3.11".into());
     assert!(check_reference("pymalloc:cpython-3.11", &one).is_ok());
+}
+
+/// A run of `system` and `jemalloc` interrupted before either's cell was saved has `null`'s
+/// figures only: its legend said "-a null alone", as if nothing else had been asked.
+#[test]
+fn a_table_without_allocator_rows_says_why() {
+    let legend = |r: &RunResults| {
+        let text = crate::report::verdict_table::render(r, None, Default::default());
+        text.lines().next().unwrap_or_default().to_string()
+    };
+    let null = vec![2.0; 10];
+    let mut r = RunResults::of_cells(vec![RunResults::sampled_cell(
+        "w",
+        "null",
+        0,
+        null.clone(),
+        null,
+    )]);
+    r.parameters.allocators = vec!["null".into()];
+    assert!(
+        legend(&r).starts_with("-a null alone: only the harness was measured;"),
+        "{}",
+        legend(&r)
+    );
+    r.parameters.allocators = ["null", "system", "jemalloc"].map(String::from).to_vec();
+    r.interrupted = true;
+    let cut = legend(&r);
+    assert!(
+        cut.starts_with("the run was interrupted before any allocator's throughput was saved"),
+        "{cut}"
+    );
+    assert!(!cut.contains("null alone"), "{cut}");
+    r.interrupted = false;
+    assert!(
+        legend(&r).starts_with("no allocator's throughput was saved (their cells failed)"),
+        "{}",
+        legend(&r)
+    );
 }

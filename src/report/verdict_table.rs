@@ -92,19 +92,29 @@ pub(super) fn aligned(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Whether a run measured only the harness (`-a null` alone): no allocator has a row.
-fn harness_only(verdicts: &[WorkloadVerdict]) -> bool {
-    verdicts.iter().all(|v| v.entries.is_empty())
+/// Why a table has no allocator row: `-a null` alone (by the run's allocators, not its rows:
+/// a run interrupted before any allocator's cell was saved has none either, and was once
+/// called a run of the harness alone), an interruption, or every allocator's cells failing.
+fn why_no_rows(results: &RunResults) -> &'static str {
+    let asked = &results.parameters.allocators;
+    if asked.iter().all(|a| a == "null") {
+        "-a null alone: only the harness was measured"
+    } else if results.interrupted {
+        "the run was interrupted before any allocator's throughput was saved: only the \
+         harness's is shown"
+    } else {
+        "no allocator's throughput was saved (their cells failed): only the harness's is shown"
+    }
 }
 
 /// What the columns mean (one paragraph, the same on the terminal and in summary.md).
 fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
     let intervals = intervals_legend(verdicts);
-    if harness_only(verdicts) {
+    if verdicts.iter().all(|v| v.entries.is_empty()) {
         return format!(
-            "-a null alone: only the harness was measured; each workload's line gives its \
-             own cost per event, the geometric mean over the throughput processes of each \
-             one's median; {intervals}"
+            "{}; each workload's line gives its own cost per event, the geometric mean over \
+             the throughput processes of each one's median; {intervals}",
+            why_no_rows(results)
         );
     }
     let timer: Vec<f64> = results

@@ -158,6 +158,30 @@ fn a_full_disk_stops_the_run_before_the_next_cell_and_leaves_no_partial_file() {
     assert!(summary.contains("The run did not finish"), "{summary}");
 }
 
+/// A disk already full when the run starts: its first save fails, and the empty run folder
+/// it made is removed (it was left behind, to be taken for a result).
+#[test]
+fn a_disk_full_before_the_first_save_leaves_no_empty_run_folder() {
+    let Some(fs) = Tmpfs::mount("16k") else {
+        return;
+    };
+    let filler = fs.0.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    while std::io::Write::write_all(&mut f, &[0u8; 4096]).is_ok() {}
+    drop(f);
+    let out = pybench()
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "2000",
+        ])
+        .args(["--quiet", "--no-plots", "--out"])
+        .arg(&fs.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("results.json"), "{}", stderr(&out));
+    assert_eq!(entries(&fs.0), ["filler"]);
+}
+
 #[test]
 fn gen_on_a_full_disk_leaves_neither_a_truncated_trace_nor_a_temporary() {
     let Some(fs) = Tmpfs::mount("32k") else {
