@@ -40,6 +40,11 @@ pub fn render(r: &SweepResult) -> String {
     let pw = (r.cells.iter())
         .map(|c| c.point.preset_names().chars().count())
         .fold("preset".len(), usize::max);
+    // The geometry with its `* ` mark: `arena=512K,pool=128K,keep_spare=false` is 39 wide,
+    // past the 38 once fixed, and pushed its row's columns out of line.
+    let gw = (r.cells.iter())
+        .map(|c| 2 + c.point.geometry.to_string().chars().count())
+        .fold(38, usize::max);
     let mut workload = None;
     for c in &r.cells {
         if workload != Some(&c.workload) {
@@ -54,7 +59,7 @@ pub fn render(r: &SweepResult) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<38} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+                "{:<gw$} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
                 "geometry",
                 "preset",
                 "peak",
@@ -70,7 +75,7 @@ pub fn render(r: &SweepResult) -> String {
         let a = &c.accounting;
         let _ = writeln!(
             out,
-            "{:<38} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
+            "{:<gw$} {:<pw$} {:>6} {:>6} {:>7} {:>7} {:>11} {:>11} {:>10} {:>10}",
             format!("{}{}", if c.pareto { "* " } else { "  " }, c.point.geometry),
             c.point.preset_names(),
             a.peak_arenas,
