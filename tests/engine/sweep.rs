@@ -305,6 +305,32 @@ fn parallel_and_serial_sweeps_print_identical_tables_and_csv() {
     assert_eq!(serial.1, parallel.1, "CSV differs");
 }
 
+/// Every row's columns line up, however long a geometry's name: a 39-character one
+/// (`* arena=512K,pool=128K,keep_spare=false`) pushed its row one column out.
+#[test]
+fn the_table_columns_line_up_for_the_longest_geometry() {
+    let out = pybench()
+        .args(["sweep", "-q", "-w", "churn", "--scale", "20000"])
+        .args(["--arena", "512K", "--pool", "4K,128K", "--spare", "0,1"])
+        .assert()
+        .success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    // Each row ends at the same column: the last figure is right-aligned.
+    let widths: Vec<usize> = (table.lines().skip(1))
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.chars().count())
+        .collect();
+    assert_eq!(widths.len(), 5, "{table}");
+    assert!(
+        widths.iter().all(|w| *w == widths[0]),
+        "{widths:?}\n{table}"
+    );
+    assert!(
+        table.contains("arena=512K,pool=128K,keep_spare=false"),
+        "{table}"
+    );
+}
+
 #[test]
 fn impossible_points_are_named_and_skipped_and_an_empty_grid_is_refused() {
     let out = pybench()
