@@ -186,6 +186,9 @@ catalogue! {
     ArenasAllocatedCurrent = "arenas_allocated_current", "count", Lower, Engine, Detail,
         "arenas now", "arenas mapped at the end of the stream";
     PoolsUsed = "pools_used", "count", Lower, Engine, Detail, "pools", "pools in use";
+    ArenaFailures = "arena_failures", "count", Lower, Engine, Detail, "arena failures",
+        "small requests sent to the system allocator because no arena could be mapped \
+         (absent means zero; otherwise the accounting is not the geometry's own)";
     ClassPools = "class_pools", "count", Lower, Engine, Detail, "class pools",
         "pools in use per size class (`op`: the class's block size; absent means zero)";
     BytesInAllocatedBlocks = "bytes_in_allocated_blocks", "B", Lower, Engine, Detail,

@@ -50,6 +50,15 @@ pub fn run(args: EngineArgs) -> anyhow::Result<ExitCode> {
     });
     if let Some(stats) = stats {
         write!(std::io::stdout().lock(), "{stats}")?;
+        if stats.arena_failures > 0 {
+            crate::stderr_line!(
+                "warning: {} small request(s) went to the system allocator because an arena \
+                 of {} could not be mapped here (address space or memory: `ulimit -v`?): the \
+                 accounting above is not this geometry's own",
+                stats.arena_failures,
+                crate::pymalloc::format_size(stats.geometry.arena_size())
+            );
+        }
     }
     if args.compare_system {
         let on_system = run_scenario(&mut SystemAllocator, &args, steps, |_| {});

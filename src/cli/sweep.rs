@@ -102,9 +102,12 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     let reporter = ProgressLine::new(args.quiet);
     let result = sweep::sweep(&req, &|p| reporter.show(p))?;
     reporter.finish();
-    // Even with --quiet: a cut stream is never silent.
+    // Even with --quiet: a cut stream, or a cell missing from the table, is never silent.
     for note in &result.notes {
         crate::stderr_line!("warning: {note}");
+    }
+    for line in &result.unmappable {
+        crate::stderr_line!("warning: {line}");
     }
     write_outputs(&args, &result)?;
     if !args.quiet {

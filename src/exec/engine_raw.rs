@@ -15,7 +15,7 @@ use crate::pymalloc::{ClassStats, Geometry, Stats, NUM_CLASSES};
 /// The first word of a raw report.
 pub const MAGIC: &[u8] = b"PBRAW";
 /// Numbers before the per-class ones.
-const HEAD: usize = 21;
+const HEAD: usize = 22;
 /// Numbers in a raw report.
 pub const LEN: usize = HEAD + 4 * NUM_CLASSES;
 
@@ -52,6 +52,7 @@ pub fn encode(stats: &Stats, c: &Counters) -> [usize; LEN] {
         stats.ownership_map_leaves,
         stats.ownership_map_leaf_bytes,
         stats.raw_requests,
+        stats.arena_failures,
     ];
     let mut out = [0usize; LEN];
     out[..HEAD].copy_from_slice(&head);
@@ -141,6 +142,7 @@ pub fn decode(text: &str) -> Option<(Stats, Counters)> {
         ownership_map_leaves: n[18],
         ownership_map_leaf_bytes: n[19],
         raw_requests: n[20],
+        arena_failures: n[21],
     };
     let counters = Counters {
         moment: if n[3] == 1 {

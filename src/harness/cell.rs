@@ -358,6 +358,11 @@ fn engine_metrics(mx: &mut Vec<Metric>, s: &crate::pymalloc::Stats) {
     ] {
         mx.push(Metric::of(id, v as f64));
     }
+    // Absent when zero, as in every run before 2026-12-07: present, the figures above are
+    // partly the system allocator's (`report::pass_caveats::arena_failure_lines`).
+    if s.arena_failures > 0 {
+        mx.push(Metric::of(Id::ArenaFailures, s.arena_failures as f64));
+    }
     for (class, c) in s.classes.iter().enumerate().filter(|(_, c)| c.pools > 0) {
         let size = crate::pymalloc::class_size(class).to_string();
         mx.push(Metric::of_op(Id::ClassPools, &size, c.pools as f64));

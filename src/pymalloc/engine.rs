@@ -46,6 +46,11 @@ pub struct Pymalloc {
     pub(crate) arenas_total: usize,
     pub(crate) arenas_highwater: usize,
     pub(crate) raw_requests: usize,
+    /// Small requests that found no pool because no arena could be mapped (out of address
+    /// space or memory: a 1 GiB arena under `ulimit -v`, two sweep cells of 2 GiB arenas at
+    /// once); each went to the system allocator, as CPython's does. Counted because the
+    /// accounting is then no longer the geometry's own.
+    pub(crate) arena_failures: usize,
     /// Where arenas go relative to pool boundaries (`placement.rs`).
     pub(crate) placement: ArenaPlacement,
     /// Bytes of the pools carved so far in live arenas, and the most at once: every carved
@@ -83,6 +88,7 @@ impl Pymalloc {
             arenas_total: 0,
             arenas_highwater: 0,
             raw_requests: 0,
+            arena_failures: 0,
             placement: ArenaPlacement::Mmap,
             carved_bytes: 0,
             carved_bytes_highwater: 0,

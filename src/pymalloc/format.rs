@@ -20,7 +20,12 @@ impl fmt::Display for Stats {
         self.arena_lines(f)?;
         self.byte_lines(f)?;
         self.ownership_lines(f)?;
-        line(f, "# requests served by raw allocator", self.raw_requests)
+        line(f, "# requests served by raw allocator", self.raw_requests)?;
+        // Not in CPython's layout, so only when it happened.
+        if self.arena_failures > 0 {
+            line(f, "# small: no arena could be mapped", self.arena_failures)?;
+        }
+        Ok(())
     }
 }
 

@@ -37,6 +37,7 @@ impl Pymalloc {
     #[inline(never)]
     pub(crate) fn alloc_from_new_pool(&mut self, class: usize) -> *mut u8 {
         let Some(ai) = self.usable_head() else {
+            self.arena_failures += 1;
             return ptr::null_mut();
         };
         let pool = self.take_pool(ai);

@@ -51,6 +51,9 @@ pub struct Stats {
     pub ownership_map_leaf_bytes: usize,
     /// Requests served by the system allocator.
     pub raw_requests: usize,
+    /// Small requests among them that went there because no arena could be mapped: while
+    /// not 0, the figures above are not the geometry's own.
+    pub arena_failures: usize,
 }
 
 impl Stats {
@@ -128,6 +131,7 @@ impl Pymalloc {
             ownership_map_leaves: self.map.leaves().0,
             ownership_map_leaf_bytes: self.map.leaves().1,
             raw_requests: self.raw_requests,
+            arena_failures: self.arena_failures,
         };
         for (class, c) in s.classes.iter_mut().enumerate() {
             c.size = class_size(class);

@@ -81,6 +81,7 @@ pub fn throughput_caveats(results: &RunResults, reference: Option<&str>) -> Vec<
     lines.extend(super::precision::precision_line(results, &verdicts));
     lines.extend(super::pass_caveats::warm_fault_lines(results));
     lines.extend(super::pass_caveats::arena_span_lines(results));
+    lines.extend(super::pass_caveats::arena_failure_lines(results));
     lines.extend(super::outliers::outlier_lines(results));
     lines.extend(memory_speed_line(results, &verdicts));
     let noisy = wide_intervals(&verdicts, NOISY_INTERVAL);

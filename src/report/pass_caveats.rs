@@ -88,6 +88,29 @@ pub fn arena_span_lines(results: &RunResults) -> Vec<String> {
         .collect()
 }
 
+/// One warning per workload × engine allocator whose memory cells could not map an arena
+/// (`arena_failures`): the small requests that found no pool went to the system allocator,
+/// as CPython's do, so the engine's figures were partly another allocator's — silently,
+/// until 2026-12-07 (`-a pymalloc:arena=1G,pool=256M` under `ulimit -v`).
+pub fn arena_failure_lines(results: &RunResults) -> Vec<String> {
+    let mut per: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for c in &results.cells {
+        if let Some(n) = c.metric(crate::metrics::Id::ArenaFailures, None) {
+            *per.entry((&c.workload, &c.allocator)).or_default() += n;
+        }
+    }
+    per.into_iter()
+        .filter(|(_, n)| *n > 0.0)
+        .map(|((w, a), n)| {
+            format!(
+                "warning: {a} on {w}: {n:.0} small request(s) went to the system allocator \
+                 because an arena could not be mapped (address space or memory: `ulimit -v`?): \
+                 its figures are not this geometry's own"
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

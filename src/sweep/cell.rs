@@ -64,6 +64,17 @@ impl Accounting {
     }
 }
 
+/// A cell whose engine could not map an arena: its small requests went to the system
+/// allocator meanwhile, so its figures are not the geometry's. Named and skipped, never
+/// shown: with `--jobs 2` two cells of 2 GiB arenas mapping at once could each succeed or
+/// fail, and the table and the Pareto front moved from one sweep to the next.
+#[derive(Debug, thiserror::Error)]
+#[error("{requests} small request(s) went to the system allocator because an arena of {} could not be mapped here (address space or memory: `ulimit -v`, or other cells' arenas at once; `--jobs 1` maps one cell's at a time)", crate::pymalloc::format_size(*.arena))]
+pub struct ArenaUnmappable {
+    pub requests: usize,
+    pub arena: usize,
+}
+
 /// Replays `m` into a fresh engine of geometry `g` and returns its accounting at the end of
 /// the stream. `timer` is only passed through: the untimed replay never reads it.
 pub fn account(
@@ -81,6 +92,15 @@ pub fn account(
             sum += r.allocator().engine().carved_pool_bytes().0 as u128;
             ops += 1;
         }
+    }
+    let failures = r.allocator().engine().stats().arena_failures;
+    if failures > 0 {
+        r.free_all();
+        return Err(ArenaUnmappable {
+            requests: failures,
+            arena: g.arena_size(),
+        }
+        .into());
     }
     let mut acc = Accounting::of(r.allocator().engine());
     acc.mean_heap_rss = if ops == 0 {

@@ -63,6 +63,9 @@ pub struct SweepResult {
     pub cells: Vec<SweepCell>,
     /// One line per impossible grid point.
     pub skipped: Vec<String>,
+    /// One line per cell left out because its engine could not map an arena
+    /// ([`cell::ArenaUnmappable`]).
+    pub unmappable: Vec<String>,
     /// What a reader must know about a stream swept (a cut one), each line naming its
     /// workload: the warnings `stats` prints for the same stream.
     pub notes: Vec<String>,
@@ -147,6 +150,7 @@ pub fn sweep(
     let done = AtomicUsize::new(0);
     let mut cells = Vec::with_capacity(total);
     let mut notes = Vec::new();
+    let mut unmappable = Vec::new();
     for (label, s) in &sources {
         let m = materialize_with_allocations(label, s, req.overrides)?;
         notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.name)));
@@ -165,11 +169,12 @@ pub fn sweep(
                 })
                 .collect()
         });
-        cells.extend(source_cells(&m, &grid.points, results)?);
+        cells.extend(source_cells(&m, &grid.points, results, &mut unmappable)?);
     }
     Ok(SweepResult {
         cells,
         skipped: grid.skipped,
+        unmappable,
         notes,
         placement: req.placement,
         jobs: pool.current_num_threads(),
@@ -221,10 +226,17 @@ fn source_cells(
     m: &source::Materialized,
     points: &[GridPoint],
     results: Vec<anyhow::Result<Accounting>>,
+    unmappable: &mut Vec<String>,
 ) -> anyhow::Result<Vec<SweepCell>> {
     let mut mine = Vec::with_capacity(results.len());
     for (p, r) in points.iter().zip(results) {
-        let accounting = r.with_context(|| format!("{} on pymalloc:{}", m.name, p.geometry))?;
+        let accounting = match r {
+            Err(e) if e.is::<cell::ArenaUnmappable>() => {
+                unmappable.push(format!("skipped {} on {}: {e}", p.geometry, m.name));
+                continue;
+            }
+            r => r.with_context(|| format!("{} on pymalloc:{}", m.name, p.geometry))?,
+        };
         mine.push(SweepCell {
             workload: m.name.clone(),
             events: m.events.len(),

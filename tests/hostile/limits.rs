@@ -100,3 +100,74 @@ fn a_file_past_the_file_size_limit_is_an_error_not_a_death() {
         "nothing left behind"
     );
 }
+
+/// 1 GiB arenas under a 3 GiB address-space limit: the engine cannot map all it needs, and
+/// its small requests go to malloc (as CPython's do). Each command says so where it used to
+/// print the result as the geometry's own: `engine` warns, `sweep` names and leaves out the
+/// cell (and the Pareto front with it), `run` warns in its caveats.
+#[test]
+fn arenas_that_cannot_be_mapped_are_named_never_passed_off_as_the_geometry() {
+    let huge = "arena=1G,pool=256M";
+    let engine = limited(
+        libc::RLIMIT_AS,
+        3 << 30,
+        &["engine", "-p", huge].map(OsStr::new),
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&engine.stdout),
+        String::from_utf8_lossy(&engine.stderr),
+    );
+    assert!(engine.status.success(), "{err}");
+    assert!(out.contains("# small: no arena could be mapped"), "{out}");
+    assert!(
+        err.contains("because an arena of 1G could not be mapped here"),
+        "{err}"
+    );
+
+    let sweep = limited(
+        libc::RLIMIT_AS,
+        3 << 30,
+        &[
+            "sweep", "-q", "-w", "dicts", "--scale", "100000", "--arena", "1G", "--pool",
+            "4K,256M", "--csv", "-", "-j", "1",
+        ]
+        .map(OsStr::new),
+    );
+    let (csv, err) = (
+        String::from_utf8_lossy(&sweep.stdout),
+        String::from_utf8_lossy(&sweep.stderr),
+    );
+    assert!(sweep.status.success(), "{err}");
+    assert!(
+        err.contains("warning: skipped arena=1G,pool=256M on dicts: "),
+        "{err}"
+    );
+    assert!(!csv.contains("pool=256M"), "{csv}");
+    assert!(csv.contains("\"arena=1G,pool=4K\""), "{csv}");
+
+    let tmp = tempdir("unmappable");
+    let args = [
+        "run",
+        "-w",
+        "dicts",
+        "--scale",
+        "100000",
+        "-a",
+        "pymalloc:arena=1G,pool=256M",
+        "-r",
+        "1",
+        "--no-plots",
+        "--min-time",
+        "0.002",
+        "-o",
+    ];
+    let run = limited(libc::RLIMIT_AS, 3 << 30, &with_path(&args, tmp.as_path()));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "small request(s) went to the system allocator because an arena could not be mapped"
+        ),
+        "{err}"
+    );
+}
