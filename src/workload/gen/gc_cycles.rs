@@ -1,7 +1,9 @@
 //! `gc_cycles`: reference cycles that reference counting cannot free. They stay allocated
-//! until the collector runs — when the generation-0 count (net container allocations)
-//! passes its threshold (700; 2000 on 3.13) — and are then freed in a burst; cycles that
-//! outlived a collection wait for the generation-1 run every 10 collections.
+//! until a collection of their generation runs (`Heap::collect_generations`: generation 0
+//! when the net container allocations pass the threshold, 700 or 2000 on 3.13; older ones
+//! every 10 collections of the younger) and are then freed in a burst. A group alive across
+//! a collection is promoted, so how long groups live (`live_groups`) decides which
+//! generation's bursts free them: with the shipped spec's 14,000, only full collections.
 
 use super::objects::{new_instance, DictObj, Group, ListObj, Window};
 use super::Generator;

@@ -65,6 +65,22 @@ fn gen0_threshold_700_or_2000_and_gen1_every_10() {
     }
 }
 
+/// Which generation frees the cycles depends on how long the groups live, as README's
+/// table of built-ins says: the shipped spec keeps 14,000 groups, so every cycle is promoted
+/// and only full collections free any; 64 groups (the generator's default) die young.
+#[test]
+fn how_long_groups_live_decides_which_generation_frees_them() {
+    let shipped = Workload::builtin("gc_cycles").unwrap();
+    let s = Summary::from_events(shipped.stream());
+    assert_eq!(s.gc_collections, [875, 87, 8], "the README quotes these");
+    assert_eq!((s.gc_freed[0], s.gc_freed[1]), (0, 0), "{:?}", s.gc_freed);
+    assert!(s.gc_freed[2] > 1_000_000, "{:?}", s.gc_freed);
+    let young = spec("gc_cycles", "3.11", 1_500_000, "live_groups = 64");
+    let s = Summary::from_events(young.stream());
+    assert!(s.gc_freed[0] > s.gc_freed[2], "{:?}", s.gc_freed);
+    assert!(s.gc_freed[1] > 0, "{:?}", s.gc_freed);
+}
+
 // ---------------------------------------------------------------- arena_thrash, churn
 
 #[test]
