@@ -190,8 +190,13 @@ impl AllocatorSpec {
                 let continues_geometry = ["arena=", "pool=", "keep_spare="]
                     .iter()
                     .any(|k| piece.trim_start().starts_with(k));
+                // Only within one `-a` value: `-a pymalloc:arena=512K -a pool=8K` was
+                // joined into one allocator (until 2026-12-07), so a second flag's stray
+                // key silently changed the first's geometry.
                 match names.last_mut() {
-                    Some((last, _)) if continues_geometry && last.starts_with("pymalloc:") => {
+                    Some((last, at))
+                        if continues_geometry && last.starts_with("pymalloc:") && *at == i =>
+                    {
                         last.push(',');
                         last.push_str(piece);
                     }
@@ -398,7 +403,9 @@ mod tests {
             specs[3],
             AllocatorSpec::Engine(EngineConfig::Geometry(_))
         ));
-        // A stray geometry key with nothing to continue is refused, not ignored.
+        // A stray geometry key with nothing to continue is refused, not ignored; nor does a
+        // key in another -a value continue the previous value's geometry.
         assert!(AllocatorSpec::parse_list(&["arena=1M"]).is_err());
+        assert!(AllocatorSpec::parse_list(&["pymalloc:arena=512K", "pool=8K"]).is_err());
     }
 }
