@@ -427,7 +427,8 @@ pub fn read_pace(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
     let ctx = || path.display().to_string();
     let mut r = crate::trace::parallel::ParallelReader::open(path, false)
         .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
-    let mut out = Vec::with_capacity(r.end().events as usize);
+    let declared = r.end().events;
+    let mut out = Vec::new();
     while let Some((_, pace)) = r
         .next_batch_paced()
         .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?
@@ -435,6 +436,7 @@ pub fn read_pace(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
         let Some(pace) = pace else {
             anyhow::bail!(no_pace(&ctx()));
         };
+        crate::trace::limits::reserve_toward(&mut out, pace.len(), declared);
         out.extend_from_slice(pace);
     }
     Ok(out)

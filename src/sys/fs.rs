@@ -132,7 +132,7 @@ pub fn regular_file_head<const N: usize>(path: &Path) -> Option<[u8; N]> {
 /// waiting for the writer of a FIFO that has none, and the type checked is the opened
 /// file's own (`fstat`), so nothing can be swapped in between a check and the open.
 /// `O_NONBLOCK` stays set: it changes nothing in how a regular file reads.
-fn open_regular(path: &Path) -> Result<File, ReadError> {
+pub fn open_regular(path: &Path) -> Result<File, ReadError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)

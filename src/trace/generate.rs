@@ -129,7 +129,9 @@ fn commit(
 /// shipped compileall trace by a fifth) — keeping its events, their pace, its metadata and
 /// the end block's counters and recorded accounting. The output is written beside its target
 /// and renamed when complete, so `out` may name the input itself: the reader keeps the old
-/// file open until the end. Blocks are decoded in parallel (issue 15: trace conversion).
+/// file open until the end. A target that is written in place (standard output, a FIFO, a
+/// device) gets nothing until the whole input has read clean. Blocks are decoded in
+/// parallel (issue 15: trace conversion).
 pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
     let path = super::source::trace_path(input)?;
     let ctx = || format!("{}", path.display());
@@ -139,6 +141,15 @@ pub fn rewrite_trace(input: &str, out: &Path) -> anyhow::Result<Written> {
     let end = reader.end().clone();
     let file =
         AtomicFile::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    if file.in_place() {
+        // What is written in place cannot be discarded as a temporary is: `convert BAD -o -`
+        // streamed the blocks before the damaged one, a trace with no end block, and only
+        // then failed. So the input is read through first (checksums, liveness, the end
+        // block's totals) and then again to be written: twice the reading, for these
+        // targets only.
+        while reader.next_batch().with_context(ctx)?.is_some() {}
+        reader = super::parallel::ParallelReader::open(&path, false).with_context(ctx)?;
+    }
     let cannot = || format!("cannot write {}", out.display());
     let mut writer = if reader.has_pace() {
         TraceWriter::with_pace(BufWriter::new(file), &meta)

@@ -61,3 +61,66 @@ pub fn check_materialise(end: &End) -> Result<(), String> {
     let bytes = end.events * EVENT_COST + u64::from(end.slots) * SLOT_COST;
     check_memory(bytes, &format!("replaying {} events", end.events))
 }
+
+/// Makes room in `v` for `more` items just decoded (and checksummed), growing toward the
+/// `declared` total without trusting it. A reader's totals come from the end block, read
+/// before any block's payload is checked: `Vec::with_capacity(declared)` let a 6 KB file
+/// whose block headers claimed 2^20 events each ask for 5 GB before the first checksum
+/// failed. Growth doubles, as `Vec` does, but stops at `declared` while the file keeps to
+/// it, so an honest trace's buffer ends exactly its size (a replay's memory check counts
+/// 16 bytes an event, not the up to 32 plain doubling can leave); capacity never exceeds
+/// twice what was decoded.
+pub fn reserve_toward<T>(v: &mut Vec<T>, more: usize, declared: u64) {
+    let need = v.len().saturating_add(more);
+    if need <= v.capacity() {
+        return;
+    }
+    let doubled = need.max(v.capacity().saturating_mul(2));
+    let target = match usize::try_from(declared) {
+        Ok(d) if need <= d => doubled.min(d),
+        _ => doubled,
+    };
+    v.reserve_exact(target - v.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_toward;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the file declares, the buffer never holds more than twice the items
+        /// decoded, and grows a logarithmic number of times; when the blocks add up to the
+        /// declared total, it ends exactly that size.
+        #[test]
+        fn room_follows_what_was_decoded_not_what_was_declared(
+            batches in prop::collection::vec(0usize..5000, 0..60),
+            declared in prop_oneof![Just(None), (0u64..1 << 40).prop_map(Some)],
+        ) {
+            let total: usize = batches.iter().sum();
+            let declared = declared.unwrap_or(total as u64);
+            let mut v: Vec<u64> = Vec::new();
+            let mut growths = 0u32;
+            for &n in &batches {
+                let before = v.capacity();
+                reserve_toward(&mut v, n, declared);
+                growths += u32::from(v.capacity() != before);
+                v.resize(v.len() + n, 0);
+                prop_assert!(v.capacity() <= 2 * v.len().max(1), "{} for {}", v.capacity(), v.len());
+            }
+            prop_assert!(growths <= 2 + 2 * (usize::BITS - total.leading_zeros()));
+            if declared == total as u64 {
+                prop_assert_eq!(v.capacity(), total);
+            }
+        }
+    }
+
+    /// The shape of the bomb: blocks claiming 2^20 events each, a total of 300 × 2^20, and a
+    /// first block that turns out to hold 10: room for 10, not for the claim.
+    #[test]
+    fn a_declared_total_is_no_reservation() {
+        let mut v: Vec<u64> = Vec::new();
+        reserve_toward(&mut v, 10, 300 << 20);
+        assert_eq!(v.capacity(), 10);
+    }
+}

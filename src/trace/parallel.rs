@@ -34,6 +34,8 @@ struct InOrder {
     live: Option<Liveness>,
     /// Whether blocks arrive with their liveness summaries.
     summaries: bool,
+    /// File offset of the end block, where a file without events blocks is faulted.
+    end_at: u64,
 }
 
 /// Reads a trace file's events in order, decoding its blocks on as many threads as rayon has
@@ -298,6 +300,7 @@ impl ParallelReader {
         // With one decoding thread the summaries only add work: the reader checks events
         // on its own core while that thread decodes.
         let summaries = !allow_malformed && threads > 1;
+        let end_at = index.end_at;
         let pipe = Pipeline::start(f, index, threads, summaries)?;
         Ok(ParallelReader {
             header,
@@ -309,6 +312,7 @@ impl ParallelReader {
                 events: 0,
                 live: (!allow_malformed).then(Liveness::default),
                 summaries,
+                end_at,
             })),
         })
     }
@@ -339,8 +343,25 @@ impl ParallelReader {
                     events,
                     live,
                     summaries,
+                    end_at,
                 } = &mut **state;
+                let totals = |at: u64, table: u32, events: u64| {
+                    if table == self.end.slots && events == self.end.events {
+                        return Ok(());
+                    }
+                    Err(TraceError::corrupt(
+                        at,
+                        format!(
+                            "end block says {} events on {} slots, the blocks hold {events} on {table}",
+                            self.end.events, self.end.slots
+                        ),
+                    ))
+                };
                 let Some(d) = pipe.next_block() else {
+                    // Also where there was no events block at all, so no last one to check
+                    // the totals at: an end block saying `slots: 1000` over nothing was
+                    // taken as 1000 slots (the serial reader refuses it).
+                    totals(*end_at, *table, *events)?;
                     return Ok(None);
                 };
                 let d = d?;
@@ -367,14 +388,8 @@ impl ParallelReader {
                 }
                 *table = d.table_after;
                 *events += d.events.len() as u64;
-                if last && (*table != self.end.slots || *events != self.end.events) {
-                    return Err(TraceError::corrupt(
-                        d.at,
-                        format!(
-                            "end block says {} events on {} slots, the blocks hold {events} on {table}",
-                            self.end.events, self.end.slots
-                        ),
-                    ));
+                if last {
+                    totals(d.at, *table, *events)?;
                 }
                 if let Some(old) = current.take() {
                     pipe.give_back(old);

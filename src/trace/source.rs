@@ -383,8 +383,10 @@ pub fn read_all_with(
     super::limits::check_materialise(r.end())
         .map_err(anyhow::Error::msg)
         .with_context(ctx)?;
-    let mut events = Vec::with_capacity(r.end().events as usize);
+    let declared = r.end().events;
+    let mut events = Vec::new();
     while let Some(batch) = r.next_batch().with_context(ctx)? {
+        super::limits::reserve_toward(&mut events, batch.len(), declared);
         events.extend_from_slice(batch);
     }
     let slots = r.end().slots as usize;

@@ -167,3 +167,51 @@ fn a_version_1_trace_converts() {
     assert!(file_len(&new) * 10 < file_len(&old) * 7);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A trace damaged near its end, converted to standard output: the output cannot be
+/// discarded as a temporary file is, and `convert BAD -o -` wrote the blocks before the
+/// damaged one (648 KB of a trace without an end block) before it failed. Now it reads the
+/// input through before writing anything there: one line, exit 2, nothing on standard output.
+#[test]
+fn a_damaged_trace_converted_to_standard_output_writes_nothing() {
+    let dir = tempdir("convert-stdout");
+    let good = dir.join("m.pbt");
+    pybench()
+        .args(["gen", "-w", "webapp", "--scale", "600000", "-o"])
+        .arg(&good)
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&good).unwrap();
+    let (_, blocks) = crate::common::blocks(&bytes);
+    assert!(
+        blocks.len() > 2,
+        "several events blocks before the end block"
+    );
+    // The last events block's payload: every block before it reads clean.
+    let (start, end) = blocks[blocks.len() - 2];
+    bytes[(start + end) / 2] ^= 1;
+    let bad = dir.join("m_bad.pbt");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = pybench()
+        .arg("convert")
+        .arg(&bad)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("byte {start}: ")), "{err}");
+    assert_eq!(out.stdout.len(), 0, "nothing written: {err}");
+    // The intact trace still converts to standard output, whole.
+    let out = pybench()
+        .arg("convert")
+        .arg(&good)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let copy = dir.join("copy.pbt");
+    std::fs::write(&copy, &out.stdout).unwrap();
+    assert_eq!(contents(&copy), contents(&good));
+}

@@ -118,3 +118,53 @@ fn a_run_of_traces_alone_refuses_scale_and_seed() {
         assert!(!r.exists(), "{flags:?}: nothing measured");
     }
 }
+
+/// A shipped trace that is a link to a FIFO with no writer (`workloads/traces/evil.pbt`):
+/// `list workloads` opened every shipped trace and blocked in `open` for ever, and so did
+/// every command given `trace:evil`, which skipped the pipe check a path gets. Now the list
+/// marks the entry unreadable and every command refuses it in the path's own words. The
+/// timeout only keeps a regression from hanging the suite.
+#[test]
+fn a_shipped_trace_that_is_a_fifo_is_refused_not_waited_on() {
+    let dir = tempdir("shipped-fifo");
+    let traces = dir.join("workloads/traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let fifo = dir.join("f");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(&fifo, traces.join("evil.pbt")).unwrap();
+    let wait = std::time::Duration::from_secs(120);
+    let out = pybench()
+        .current_dir(&dir)
+        .args(["list", "workloads"])
+        .timeout(wait)
+        .assert()
+        .success();
+    let list = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let row = list.lines().find(|l| l.starts_with("trace:evil "));
+    assert!(
+        row.is_some_and(|r| r.contains("unreadable") && r.contains("a FIFO, not a regular file")),
+        "{list}"
+    );
+    let quick = ["-a", "system", "-r", "1", "--rounds", "2", "--out", "r"];
+    let cases: [Vec<&str>; 7] = [
+        vec!["stats", "trace:evil"],
+        vec!["convert", "trace:evil", "-o", "x.pbt"],
+        [&["run", "-w", "trace:evil"][..], &quick].concat(),
+        [&["run", "--trace", "trace:evil"][..], &quick].concat(),
+        vec!["fidelity", "--trace", "trace:evil"],
+        vec!["sweep", "-q", "--preset", "3.11", "-w", "trace:evil"],
+        vec!["gen", "--like", "trace:evil", "-o", "x.pbt"],
+    ];
+    for args in cases {
+        let err = refusal(pybench().current_dir(&dir).args(&args).timeout(wait));
+        assert!(
+            err.contains("workloads/traces/evil.pbt: cannot be read from a pipe"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!dir.join("x.pbt").exists() && !dir.join("r").exists());
+}

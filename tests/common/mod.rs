@@ -58,6 +58,40 @@ pub fn write_trace(dir: &Path, name: &str, events: &[pybench::workload::Event]) 
     path
 }
 
+/// A version-2 trace made by hand, to be refused: a header (file id 1, CPython 3.11), one
+/// events-block header per entry of `blocks` declaring that many events (2^20 bytes of raw
+/// data, no payload, checksum 0: nothing a reader can check before it reads the payload),
+/// then an end block, checksummed, whose JSON is `end` and whose header gives `table` slots.
+pub fn crafted_trace(blocks: &[u32], end: &serde_json::Value, table: u32) -> Vec<u8> {
+    use pybench::trace::format::{block_binding, crc, MAGIC};
+    let meta = br#"{"name":"crafted","python":"3.11"}"#;
+    let mut out = MAGIC.to_vec();
+    out.extend(2u16.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out.extend((meta.len() as u32).to_le_bytes());
+    out.extend(1u64.to_le_bytes());
+    out.extend(meta);
+    out.extend(crc(&[&out]).to_le_bytes());
+    let head = |kind: u8, events: u32, raw: u32, stored: u32, table: u32| {
+        let mut h = vec![kind];
+        for v in [events, raw, stored, table] {
+            h.extend(v.to_le_bytes());
+        }
+        h
+    };
+    for &events in blocks {
+        out.extend(head(1, events, 1 << 20, 0, 0));
+        out.extend([0u8; 4]);
+    }
+    let json = end.to_string().into_bytes();
+    let h = head(2, 0, json.len() as u32, json.len() as u32, table);
+    let binding = block_binding(1, blocks.len() as u64);
+    out.extend(&h);
+    out.extend(crc(&[&binding, &h, &json]).to_le_bytes());
+    out.extend(json);
+    out
+}
+
 /// Header length and each block's byte range (header included) of a version-2 trace file.
 pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
     use pybench::trace::format::BLOCK_HEADER_V2;

@@ -3,7 +3,7 @@
 //! the worst case (4 GiB, 64 GiB), meet long before what a run uses; and a file-size limit
 //! (`ulimit -f`), whose signal would kill pybench without a word.
 
-use crate::common::{run_dir, tempdir, QUIET_CACHE};
+use crate::common::{crafted_trace, run_dir, tempdir, QUIET_CACHE};
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt as _;
 
@@ -170,4 +170,30 @@ fn arenas_that_cannot_be_mapped_are_named_never_passed_off_as_the_geometry() {
         ),
         "{err}"
     );
+}
+
+/// 6 KB whose 64 block headers declare 2^20 events each, none of them there: `gen --like` and
+/// `sweep --trace` reserved room for all 2^26 declared events (1 GiB) before the first block's
+/// checksum was read, which under a 1 GiB address-space limit aborted with "memory allocation
+/// of 1073741824 bytes failed" and a backtrace (exit 134). Now room follows what was decoded,
+/// and the first block is refused in one line, as `stats` refuses it.
+#[test]
+fn blocks_declaring_events_they_do_not_hold_reserve_nothing_for_them() {
+    let tmp = tempdir("declared");
+    let bomb = tmp.join("bomb.pbt");
+    let end = serde_json::json!({ "events": 64u64 << 20, "slots": 0 });
+    std::fs::write(&bomb, crafted_trace(&[1 << 20; 64], &end, 0)).unwrap();
+    let out = tmp.join("x.pbt");
+    let gen = ["gen", "--like", bomb.to_str().unwrap(), "-o"];
+    let sweep = ["sweep", "-q", "--preset", "3.11", "--trace"];
+    for args in [with_path(&gen, &out), with_path(&sweep, &bomb)] {
+        let done = limited(libc::RLIMIT_AS, 1 << 30, &args);
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("checksum mismatch in block 0") && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!out.exists());
 }

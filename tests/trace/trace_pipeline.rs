@@ -114,3 +114,46 @@ fn a_reader_dropped_half_way_leaves_no_decoding_thread() {
     drop(r);
     assert_eq!(open_on(&path), 0, "dropping the reader joins its threads");
 }
+
+/// A file of no events block whose end block says `slots: 1000`: the parallel reader checked
+/// the end block's totals only as it handed out the last block, so with none it took the
+/// file, and `stats` reported 1000 slots and `convert` wrote slots 0 without a word. Now it
+/// refuses the file at its end block on one thread and on two, where the serial reader does
+/// (in its own words: "block 0: starts at table size 1000, …"), and so do both commands;
+/// `convert` writes nothing.
+#[test]
+fn an_end_block_over_no_blocks_is_held_to_its_totals() {
+    let dir = common::tempdir("end-only");
+    let path = dir.join("end-only.pbt");
+    let end = serde_json::json!({ "events": 0, "slots": 1000 });
+    let bytes = common::crafted_trace(&[], &end, 1000);
+    let (header, _) = common::blocks(&bytes);
+    std::fs::write(&path, bytes).unwrap();
+    let at = format!("byte {header}: ");
+    let serial = pybench::trace::TraceReader::open(&path)
+        .unwrap()
+        .find_map(Result::err)
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(serial.starts_with(&at), "{serial}");
+    let says = format!("{at}end block says 0 events on 1000 slots, the blocks hold 0 on 0");
+    for threads in [1, 2] {
+        let (batches, err) = read_all(&path, threads);
+        assert!(batches.is_empty());
+        assert_eq!(err.as_deref(), Some(&says[..]), "{threads} threads");
+    }
+    let out = dir.join("out.pbt");
+    for args in [
+        vec!["stats", "--json"],
+        vec!["convert", "-o", out.to_str().unwrap()],
+    ] {
+        let err = common::refusal(
+            common::pybench()
+                .args(&args[..1])
+                .arg(&path)
+                .args(&args[1..]),
+        );
+        assert!(err.ends_with(&says), "{args:?}: {err}");
+    }
+    assert!(!out.exists());
+}

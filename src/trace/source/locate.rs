@@ -127,7 +127,12 @@ pub fn trace_path(name: &str) -> anyhow::Result<PathBuf> {
         listing(&found)
     );
     match found.iter().find(|(n, _)| n == short) {
-        Some((_, p)) => Ok(p.clone()),
+        // A shipped name can be a link to a FIFO: refused as the same FIFO given by path is,
+        // before anything opens it (which would wait for a writer).
+        Some((_, p)) => {
+            refuse_pipe(p)?;
+            Ok(p.clone())
+        }
         None => anyhow::bail!(
             "unknown trace `{short}`{}; shipped traces: {} (searched {})",
             crate::suggest::did_you_mean(short, found.iter().map(|(n, _)| n.as_str())),
