@@ -110,13 +110,19 @@ fn shown_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
 }
 
 /// Text a spec gives for display (`name`, `description`): no control characters (a newline,
-/// a tab, an escape sequence), which would be printed raw into tables and terminals.
+/// a tab, an escape sequence) and no bidirectional overrides (U+202E turns the rest of a line
+/// around), which would be printed raw into tables and terminals ([`crate::trace::hostile`]).
 fn shown_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    match text.chars().find(|c| c.is_control()) {
+    match text.chars().find(|&c| crate::trace::hostile(c)) {
         Some(c) => Err(serde::de::Error::custom(format!(
-            "a control character ({:?}) in it: it is printed into tables and titles, so \
-             it must be one line of visible text",
+            "a {} character ({:?}) in it: it is printed into tables and titles, so it must \
+             be one line of visible text",
+            if c.is_control() {
+                "control"
+            } else {
+                "bidirectional control"
+            },
             c
         ))),
         None => Ok(text),

@@ -117,3 +117,23 @@ fn a_spec_that_allocates_nothing_is_refused_by_run_gen_and_sweep() {
     );
     assert!(err.contains(said), "{err}");
 }
+
+/// A key written `"x\npybench: forged line\u001b[31mRED"` was echoed raw in the refusal: a
+/// second line that read as pybench's own and a live escape sequence recolouring the terminal.
+#[test]
+fn a_spec_error_echoes_the_files_keys_on_one_line_without_escapes() {
+    let dir = common::tempdir("evil-key");
+    let path = dir.join("evil.toml");
+    std::fs::write(
+        &path,
+        "name = \"t\"\ndescription = \"d\"\ngenerator = \"dicts\"\nscale = 1000\n\
+         \"x\\npybench: forged line\\u001b[31mRED\" = 1\n",
+    )
+    .unwrap();
+    let err = refusal(pybench().args(["stats", "-w"]).arg(&path));
+    assert!(
+        err.contains("unknown field `x\\npybench: forged line\\u{1b}[31mRED`"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}

@@ -60,11 +60,14 @@ pub(crate) fn located(
     let start = span.map_or(0, |s| s.start.min(src.len()));
     let line = src[..start].matches('\n').count() + 1;
     let key = key_at(src, start);
+    // The key is the line's own text and the message may quote a key or value of the file:
+    // either can hold a line break or an escape sequence.
+    let printable = crate::trace::printable;
     SpecError::Invalid {
-        file: file.to_string(),
+        file: printable(file),
         line,
-        message: plain(&key, message.trim()),
-        key,
+        message: printable(&plain(&key, message.trim())),
+        key: printable(&key),
     }
 }
 
@@ -124,7 +127,7 @@ fn assignment(src: &str, table: Option<&str>, key: &str) -> Option<usize> {
 
 /// The dotted key written on the line holding `offset`: the text before `=` (inside the
 /// table header in force there), or the header itself for a `[table]` line.
-fn key_at(src: &str, offset: usize) -> String {
+pub(super) fn key_at(src: &str, offset: usize) -> String {
     let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
     let raw = &src[line_start..line_end];
