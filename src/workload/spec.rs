@@ -83,7 +83,33 @@ pub(crate) struct RawSpec<P> {
     pub seed: u64,
     #[serde(default)]
     pub loop_iterations: LoopIterations,
+    #[serde(
+        default = "Option::default",
+        deserialize_with = "params_table",
+        bound(deserialize = "P: Deserialize<'de>")
+    )]
     pub params: Option<P>,
+}
+
+/// `params` read as a table only. The parameter structs are serde-derived, and a derived
+/// struct also takes a sequence, matched to its fields by position: `params = [0.9, 0.1]` in
+/// a dicts spec ran as `temp_share = 0.9, str_keys = 0.1` without a word.
+fn params_table<'de, D, P>(d: D) -> Result<Option<P>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    P: Deserialize<'de>,
+{
+    struct Table<P>(std::marker::PhantomData<P>);
+    impl<'de, P: Deserialize<'de>> serde::de::Visitor<'de> for Table<P> {
+        type Value = P;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table of the generator's parameters (`[params]`, or `params = { … }`)")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<P, A::Error> {
+            P::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Table(std::marker::PhantomData)).map(Some)
 }
 
 fn default_python() -> PyVersion {

@@ -162,3 +162,29 @@ fn a_bidirectional_control_in_display_text_is_refused() {
         assert!(!e.contains(c), "{e:?}");
     }
 }
+
+/// `params = [0.9, 0.1]` was taken as the dicts generator's first two fields by position
+/// (the same stream as `temp_share = 0.9, str_keys = 0.1`); any value but a table is refused.
+#[test]
+fn params_that_are_not_a_table_are_refused() {
+    let head = "name = \"t\"\ndescription = \"d\"\ngenerator = \"dicts\"\nscale = 1000\n";
+    for params in ["[0.9, 0.1]", "[]", "0.5", "\"temp_share\""] {
+        let e =
+            crate::workload::Workload::from_toml("s.toml", &format!("{head}params = {params}\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("s.toml:5: key `params`: invalid type:")
+                && e.contains("expected a table of the generator's parameters"),
+            "{params}: {e}"
+        );
+    }
+    for ok in [
+        "params = { temp_share = 0.9 }",
+        "params = {}",
+        "[params]\ntemp_share = 0.9",
+    ] {
+        let w = crate::workload::Workload::from_toml("s.toml", &format!("{head}{ok}\n"));
+        assert!(w.is_ok(), "{ok}: {:?}", w.err());
+    }
+}
