@@ -188,3 +188,42 @@ fn params_that_are_not_a_table_are_refused() {
         assert!(w.is_ok(), "{ok}: {:?}", w.err());
     }
 }
+
+/// A check across two parameters (a built str's `build_pieces` × `piece_len`) in a dotted or
+/// inline `params` table was blamed on `line 1: key 'name'`: only `[params]` was looked for.
+#[test]
+fn a_cross_field_error_points_at_params_however_the_table_is_written() {
+    let head = "name = \"t\"\ndescription = \"d\"\ngenerator = \"strings\"\nscale = 1000\n";
+    let (pieces, len) = ("{ \"1000\" = 1.0 }", "{ \"100000\" = 1.0 }");
+    for (params, at) in [
+        (
+            format!("[params]\npiece_len = {len}\nbuild_pieces = {pieces}\n"),
+            "s.toml:7: key `params.build_pieces`",
+        ),
+        (
+            format!("params.piece_len = {len}\nparams.build_pieces = {pieces}\n"),
+            "s.toml:6: key `params.build_pieces`",
+        ),
+        (
+            format!("params = {{ piece_len = {len}, build_pieces = {pieces} }}\n"),
+            "s.toml:5: key `params.build_pieces`",
+        ),
+        // The key at fault left at its default: the table is pointed at.
+        (
+            "params.piece_len = { \"5000000\" = 1.0 }\n".to_string(),
+            "s.toml:5: key `params.piece_len`",
+        ),
+        (
+            "params = { piece_len = { \"5000000\" = 1.0 } }\n".to_string(),
+            "s.toml:5: key `params`",
+        ),
+    ] {
+        let e = crate::workload::Workload::from_toml("s.toml", &format!("{head}{params}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{at}: a built string could reach")),
+            "{params}: {e}"
+        );
+    }
+}

@@ -94,14 +94,51 @@ pub(crate) fn located_key(file: &str, src: &str, key: &str, message: &str) -> Sp
     located(file, src, assignment(src, None, key).map(|o| o..o), message)
 }
 
-/// An error about `key` of the `[params]` table, located at its assignment there (or at the
-/// table's header when the key is not written, i.e. a default is at fault).
+/// An error about `key` of the `params` table, located at its assignment — under `[params]`,
+/// as a dotted `params.KEY = …` or inside an inline `params = { … }` — or, when the key is not
+/// written (a default is at fault), at wherever the table is. Only `[params]` was looked for,
+/// so a cross-field error in a dotted or inline table was blamed on line 1's `name`.
 pub(crate) fn located_param(file: &str, src: &str, key: &str, message: &str) -> SpecError {
-    let at = assignment(src, Some("params"), key).or_else(|| {
-        let header = src.find("[params]")?;
-        Some(header)
-    });
+    let inline = assignment(src, None, "params");
+    let at = assignment(src, Some("params"), key)
+        .or_else(|| assignment(src, None, &format!("params.{key}")))
+        .or_else(|| inline.and_then(|line| inline_key(src, line, key)))
+        .or_else(|| src.find("[params]"))
+        .or(inline)
+        .or_else(|| first_dotted(src, "params."));
     located(file, src, at.map(|o| o..o), message)
+}
+
+/// Byte offset of `key`'s assignment inside the inline table on the line starting at `line`.
+fn inline_key(src: &str, line: usize, key: &str) -> Option<usize> {
+    let text = &src[line..src[line..].find('\n').map_or(src.len(), |e| line + e)];
+    let mut from = text.find('{')?;
+    while let Some(i) = text[from..].find(key) {
+        let at = from + i;
+        let before = text[..at].trim_end_matches([' ', '\t', '"']).chars().last();
+        let after = text[at + key.len()..].trim_start_matches([' ', '\t', '"']);
+        if matches!(before, Some('{' | ',')) && after.starts_with('=') {
+            return Some(line + at);
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+/// Byte offset of the first top-level line whose key starts with `prefix` (`params.`).
+fn first_dotted(src: &str, prefix: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            return None;
+        }
+        if t.starts_with(prefix) {
+            return Some(offset + (line.len() - t.len()));
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// Byte offset of the first line assigning `key` in `table` (`None`: the top level).
