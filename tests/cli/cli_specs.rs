@@ -54,6 +54,56 @@ fn specs_at_the_limits_end_at_once_with_the_cut_said() {
     }
 }
 
+/// Containers of 10 M items that allocate nothing (shared objects): the items counted toward
+/// no budget, and a step went over every one of them, so `--scale` bounded nothing — 39 s at
+/// `--scale 1000` for tuples, about 16 hours at a built-in's scale, without a word. Now a
+/// step's work follows its events.
+#[test]
+fn containers_whose_items_allocate_nothing_are_bounded_by_the_scale() {
+    let dir = common::tempdir("shared-items");
+    let m = "{ \"10000000\" = 1.0 }";
+    for (name, generator, params) in [
+        (
+            "tuples",
+            "tuples",
+            format!("len = {m}\nitem_alloc_share = 0.0"),
+        ),
+        (
+            "literals",
+            "lists",
+            format!("len = {m}\nitem_alloc_share = 0.0\nappend_share = 0.0"),
+        ),
+        (
+            "appended",
+            "lists",
+            format!("len = {m}\nitem_alloc_share = 0.0\nappend_share = 1.0"),
+        ),
+        (
+            "entries",
+            "dicts",
+            format!("items = {m}\nnew_key_share = 0.0\nvalue_alloc_share = 0.0"),
+        ),
+        (
+            "grouped",
+            "dicts",
+            format!(
+                "items = {{ \"1\" = 1.0 }}\nvalue_alloc_share = 0.0\nlist_value_share = 1.0\n\
+                 list_appends = {m}"
+            ),
+        ),
+    ] {
+        let path = spec(&dir, name, generator, &params);
+        let out = pybench()
+            .args(["stats", "--scale", "20000", "-w"])
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        out.success();
+        assert!(text.contains("scale 20000"), "{name}: {text}");
+    }
+}
+
 /// 10 M pieces of up to 10 M chars: the built str's length overflowed every size derived
 /// from it (u32), so its reallocs asked wrong sizes without a word.
 #[test]
