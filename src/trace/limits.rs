@@ -16,14 +16,20 @@ fn gib(b: u64) -> String {
 }
 
 /// Fails when `bytes` exceed half the memory the machine has available (the rest is left
-/// to the allocator under test and the other processes); passes when that is unknown.
+/// to the allocator under test and the other processes), or half the address space the
+/// process may still map under `ulimit -v`, whichever is less; passes when neither is known.
 pub fn check_memory(bytes: u64, what: &str) -> Result<(), String> {
-    let Some(avail) = crate::sys::procfs::mem_available() else {
-        return Ok(());
+    let machine = crate::sys::procfs::mem_available();
+    let process = crate::sys::procfs::address_space_left();
+    let (avail, whose) = match (machine, process) {
+        (Some(m), Some(p)) if p < m => (p, "this process may still map (ulimit -v)"),
+        (Some(m), _) => (m, "this machine has available"),
+        (None, Some(p)) => (p, "this process may still map (ulimit -v)"),
+        (None, None) => return Ok(()),
     };
     if bytes > avail / 2 {
         return Err(format!(
-            "{what} needs {}, more than half of the {} this machine has available",
+            "{what} needs {}, more than half of the {} {whose}",
             gib(bytes),
             gib(avail)
         ));

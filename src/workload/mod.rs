@@ -8,6 +8,7 @@
 //! - [`Summary`] and [`validate`](fn@validate): statistics and well-formedness of any event iterator,
 //!   so synthetic streams and recorded traces can be compared.
 
+pub mod bound;
 pub mod event;
 pub mod fit;
 pub mod gen;
