@@ -45,7 +45,11 @@ pub fn address_space_left() -> Option<u64> {
         .and_then(|t| t.lines().find(|l| l.starts_with("VmSize:")))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
-    Some(limit.rlim_cur.saturating_sub(mapped_kib.saturating_mul(1024)))
+    Some(
+        limit
+            .rlim_cur
+            .saturating_sub(mapped_kib.saturating_mul(1024)),
+    )
 }
 
 /// Reads a process's resident set size from `/proc/PID/statm` without allocating: the file
