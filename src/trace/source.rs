@@ -251,7 +251,7 @@ impl Source {
     }
 
     /// Refuses a synthetic stream whose events could not be held in memory, before it is
-    /// generated: one that is would end in an allocation failure (an abort, no message) after
+    /// generated: holding it would end in an allocation failure (an abort, no message) after
     /// minutes of work. A spec's events per request range from under 1 to 64 and more, so its
     /// own start is measured ([`Workload::event_count`]). (A trace's declared count is
     /// checked when it is read.)
