@@ -436,7 +436,13 @@ pub fn read_pace(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
         let Some(pace) = pace else {
             anyhow::bail!(no_pace(&ctx()));
         };
-        crate::trace::limits::reserve_toward(&mut out, pace.len(), declared);
+        crate::trace::limits::reserve_toward(&mut out, pace.len(), declared).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: out of memory holding the pace of {} events",
+                ctx(),
+                out.len()
+            )
+        })?;
         out.extend_from_slice(pace);
     }
     Ok(out)

@@ -97,6 +97,11 @@ fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<
                 }
             }
             warnings.extend(source.verify(req.cell.overrides)?);
+            // A spec whose cells would hold more events than memory takes is refused here, in
+            // one line, rather than in every cell that tries.
+            if !source.is_trace() && !req.cell.stream.decide(&source, req.cell.overrides)?.stream {
+                source.check_holdable(req.cell.overrides)?;
+            }
             if req.cell.mutator.is_some() {
                 super::mutator::check_source(&source)?;
             }

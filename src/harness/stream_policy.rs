@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// `Event` and its 8-byte record.
 pub const MATERIALISED_BYTES_PER_EVENT: u64 = 24;
 /// Events per unit of `--scale` a built-in generator produces at most (0.8 – 2.8 measured):
-/// how `auto` judges a synthetic stream's size without generating it.
+/// the least size `auto` gives a synthetic stream, so a built-in's decision does not hang on
+/// the measured start of its stream ([`crate::workload::Workload::event_count`]).
 pub const EVENTS_PER_SCALE: u64 = 3;
 /// Default of `--stream-above`, MiB.
 pub const DEFAULT_BUDGET_MIB: u64 = 2048;
@@ -74,23 +75,33 @@ fn mib(b: u64) -> String {
 impl StreamPolicy {
     /// Decides for `source` with the run's overrides.
     pub fn decide(&self, source: &Source, o: Overrides) -> anyhow::Result<Decision> {
-        let (events, exact) = match source {
+        // A spec's size is judged against the budget by what its start shows, at least 3
+        // events a request; whether it fits in memory by the most it may hold — a spec of its
+        // own may make 60 events a request where the built-ins make 3 at most, and auto once
+        // materialised it into an allocation failure.
+        let (events, most, exact) = match source {
             Source::Trace { path, .. } => {
                 let r = TraceReader::open(path).with_context(|| path.display().to_string())?;
-                (r.declared().map_or(0, |e| e.events), true)
+                let events = r.declared().map_or(0, |e| e.events);
+                (events, events, true)
             }
             Source::Synthetic { workload, .. } => {
                 let w = workload.clone().with(o);
-                (w.scale.saturating_mul(EVENTS_PER_SCALE), false)
+                let count = w.event_count();
+                let nominal = w.scale.saturating_mul(EVENTS_PER_SCALE);
+                (nominal.max(count.expected), count.bound, false)
             }
         };
         let bytes = events.saturating_mul(MATERIALISED_BYTES_PER_EVENT);
         let size = format!(
             "{}{events} events × {MATERIALISED_BYTES_PER_EVENT} B = {}",
-            if exact { "" } else { "at most " },
+            if exact { "" } else { "about " },
             mib(bytes)
         );
-        let fits = crate::trace::limits::check_memory(bytes, "the materialised stream");
+        let fits = crate::trace::limits::check_memory(
+            most.saturating_mul(MATERIALISED_BYTES_PER_EVENT),
+            &format!("the materialised stream (at most {most} events)"),
+        );
         let (stream, why) = match self.mode {
             StreamMode::Always => (true, "streamed (--stream always)".to_string()),
             StreamMode::Never => (false, "materialised (--stream never)".to_string()),
@@ -114,5 +125,56 @@ impl StreamPolicy {
             ),
         };
         Ok(Decision { stream, why })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::source::Origin;
+    use crate::workload::Workload;
+
+    fn synthetic(workload: Workload) -> Source {
+        let origin = Origin::SpecFile(workload.source.clone().into());
+        Source::Synthetic { workload, origin }
+    }
+
+    fn at(scale: u64) -> Overrides {
+        Overrides {
+            scale: Some(scale),
+            ..Overrides::default()
+        }
+    }
+
+    /// Every str built of 10,000 one-char pieces: about 128 events a request at scale 2 M.
+    /// `auto` took it at 3 a request (144 MiB, "materialised") and the replay then held 260 M
+    /// events, 6 GiB with their records, past the 2 GiB budget and into an allocation failure.
+    #[test]
+    fn a_spec_of_many_events_a_request_is_judged_by_its_own_rate() {
+        let spec = "name = \"reall\"\ndescription = \"d\"\ngenerator = \"strings\"\nscale = 1\n\
+                    [params]\nbuild_share = 1.0\nbuild_pieces = { \"10000\" = 1.0 }\n\
+                    piece_len = { \"1\" = 1.0 }\n";
+        let source = synthetic(Workload::from_toml("reall.toml", spec).unwrap());
+        let d = StreamPolicy::default()
+            .decide(&source, at(2_000_000))
+            .unwrap();
+        assert!(d.stream, "{}", d.why);
+        assert!(d.why.starts_with("streamed: about 2"), "{}", d.why);
+    }
+
+    /// A built-in is still judged at 3 events a request, more than it makes, so its decision
+    /// does not move with the rate of its first objects.
+    #[test]
+    fn a_builtin_is_judged_at_three_events_a_request() {
+        let source = synthetic(Workload::builtin("gc_cycles").unwrap());
+        let d = StreamPolicy::default()
+            .decide(&source, at(2_000_000))
+            .unwrap();
+        assert!(!d.stream, "{}", d.why);
+        assert!(
+            d.why.starts_with("materialised: about 6000000 events"),
+            "{}",
+            d.why
+        );
     }
 }

@@ -24,6 +24,34 @@ pub fn mem_available() -> Option<u64> {
     Some(kib.saturating_mul(1024))
 }
 
+/// Address space this process may still map under its `RLIMIT_AS` (`ulimit -v`): the limit
+/// less what is mapped now (`VmSize` of `/proc/self/status`); `None` without a limit. Memory
+/// the machine has free is no use past it: an allocation beyond it fails (and a `Vec` that
+/// grows into it aborts the process), however much `MemAvailable` says.
+pub fn address_space_left() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and has no other effect.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let text = std::fs::read_to_string("/proc/self/status").ok();
+    let mapped_kib: u64 = text
+        .as_deref()
+        .and_then(|t| t.lines().find(|l| l.starts_with("VmSize:")))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    Some(
+        limit
+            .rlim_cur
+            .saturating_sub(mapped_kib.saturating_mul(1024)),
+    )
+}
+
 /// Reads a process's resident set size from `/proc/PID/statm` without allocating: the file
 /// is opened once and re-read with `pread` into a stack buffer, so sampling inside a measured
 /// loop costs one system call and touches no heap.

@@ -16,14 +16,20 @@ fn gib(b: u64) -> String {
 }
 
 /// Fails when `bytes` exceed half the memory the machine has available (the rest is left
-/// to the allocator under test and the other processes); passes when that is unknown.
+/// to the allocator under test and the other processes), or half the address space the
+/// process may still map under `ulimit -v`, whichever is less; passes when neither is known.
 pub fn check_memory(bytes: u64, what: &str) -> Result<(), String> {
-    let Some(avail) = crate::sys::procfs::mem_available() else {
-        return Ok(());
+    let machine = crate::sys::procfs::mem_available();
+    let process = crate::sys::procfs::address_space_left();
+    let (avail, whose) = match (machine, process) {
+        (Some(m), Some(p)) if p < m => (p, "this process may still map (ulimit -v)"),
+        (Some(m), _) => (m, "this machine has available"),
+        (None, Some(p)) => (p, "this process may still map (ulimit -v)"),
+        (None, None) => return Ok(()),
     };
     if bytes > avail / 2 {
         return Err(format!(
-            "{what} needs {}, more than half of the {} this machine has available",
+            "{what} needs {}, more than half of the {} {whose}",
             gib(bytes),
             gib(avail)
         ));
@@ -69,18 +75,23 @@ pub fn check_materialise(end: &End) -> Result<(), String> {
 /// failed. Growth doubles, as `Vec` does, but stops at `declared` while the file keeps to
 /// it, so an honest trace's buffer ends exactly its size (a replay's memory check counts
 /// 16 bytes an event, not the up to 32 plain doubling can leave); capacity never exceeds
-/// twice what was decoded.
-pub fn reserve_toward<T>(v: &mut Vec<T>, more: usize, declared: u64) {
+/// twice what was decoded. Room the allocator refuses is an error (`try_reserve`), for the
+/// caller to report in one line rather than abort.
+pub fn reserve_toward<T>(
+    v: &mut Vec<T>,
+    more: usize,
+    declared: u64,
+) -> Result<(), std::collections::TryReserveError> {
     let need = v.len().saturating_add(more);
     if need <= v.capacity() {
-        return;
+        return Ok(());
     }
     let doubled = need.max(v.capacity().saturating_mul(2));
     let target = match usize::try_from(declared) {
         Ok(d) if need <= d => doubled.min(d),
         _ => doubled,
     };
-    v.reserve_exact(target - v.len());
+    v.try_reserve_exact(target - v.len())
 }
 
 #[cfg(test)]
@@ -103,7 +114,7 @@ mod tests {
             let mut growths = 0u32;
             for &n in &batches {
                 let before = v.capacity();
-                reserve_toward(&mut v, n, declared);
+                reserve_toward(&mut v, n, declared).unwrap();
                 growths += u32::from(v.capacity() != before);
                 v.resize(v.len() + n, 0);
                 prop_assert!(v.capacity() <= 2 * v.len().max(1), "{} for {}", v.capacity(), v.len());
@@ -120,7 +131,7 @@ mod tests {
     #[test]
     fn a_declared_total_is_no_reservation() {
         let mut v: Vec<u64> = Vec::new();
-        reserve_toward(&mut v, 10, 300 << 20);
+        reserve_toward(&mut v, 10, 300 << 20).unwrap();
         assert_eq!(v.capacity(), 10);
     }
 }

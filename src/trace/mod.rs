@@ -86,8 +86,6 @@ impl Meta {
 /// whatever its file says: printed raw, a crafted trace could recolour or clear the
 /// terminal, or add lines that read as pybench's own.
 pub fn printable(s: &str) -> String {
-    let hostile =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if hostile(c) {
@@ -97,6 +95,14 @@ pub fn printable(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `c` would change what a terminal shows beyond its own glyph: a control character
+/// (a line break, the escape that starts a colour or clear-screen sequence) or a
+/// bidirectional embedding, override or isolate, which reorders the text after it. What
+/// [`printable`] escapes, and what text a spec gives for display may not hold.
+pub fn hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// What the end block says: totals known only once every event was written.

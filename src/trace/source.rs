@@ -250,6 +250,28 @@ impl Source {
         })
     }
 
+    /// Refuses a synthetic stream whose events could not be held in memory, before it is
+    /// generated: holding it would end in an allocation failure (an abort, no message) after
+    /// minutes of work. A spec's events per request range from under 1 to 64 and more, so its
+    /// own start is measured ([`Workload::event_count`]). (A trace's declared count is
+    /// checked when it is read.)
+    pub fn check_holdable(&self, o: Overrides) -> anyhow::Result<()> {
+        let Source::Synthetic { workload, .. } = self else {
+            return Ok(());
+        };
+        let w = workload.clone().with(o);
+        let events = w.events_bound();
+        super::limits::check_memory(
+            events.saturating_mul(super::limits::EVENT_COST),
+            &format!(
+                "holding the events of {} at scale {} (up to {events}, by the rate of its first \
+                 objects)",
+                w.name, w.scale
+            ),
+        )
+        .map_err(|m| anyhow::anyhow!("{m}; give a smaller --scale"))
+    }
+
     /// All the events in memory, for a replay (which must not generate or decode while it
     /// measures). With `o.allow_malformed` a trace that breaks liveness is repaired so every
     /// allocator can replay it, and the notes say what changed.
@@ -270,21 +292,7 @@ impl Source {
                 notes,
             });
         }
-        if let Source::Synthetic { workload, .. } = self {
-            // Before generating: a stream too large to hold would end in an allocation
-            // failure (an abort, no message) after minutes of work. Specs make 0.7 – 1.5
-            // events a request (harness::shard::estimated_events), so the larger is assumed.
-            let requests = workload.clone().with(o).scale;
-            let bytes = requests.saturating_mul(3) / 2 * super::limits::EVENT_COST;
-            super::limits::check_memory(
-                bytes,
-                &format!(
-                    "holding the ~{requests} requests' events of {}",
-                    workload.name
-                ),
-            )
-            .map_err(|m| anyhow::anyhow!("{m}; give a smaller --scale"))?;
-        }
+        self.check_holdable(o)?;
         let (mut src, python) = self.events(o)?;
         let mut events = Vec::new();
         let mut slots = 0u32;
@@ -294,6 +302,11 @@ impl Source {
                     slots = slots.max(s + 1);
                 }
             }
+            // Should memory run out all the same (the machine's filled meanwhile), the
+            // command says so and exits rather than abort in the middle of a sweep.
+            events
+                .try_reserve(batch.len())
+                .map_err(|_| out_of_memory(&self.name(), events.len(), "give a smaller --scale"))?;
             events.extend_from_slice(batch);
         }
         let mut notes = src.notes();
@@ -367,6 +380,15 @@ pub fn python_of(version: &str) -> PyVersion {
     format!("3.{minor}").parse().unwrap_or(PyVersion::V3_11)
 }
 
+/// The error of an allocation for `name`'s events that failed with `held` of them in memory;
+/// `instead` says what to do.
+fn out_of_memory(name: &str, held: usize, instead: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "out of memory holding the events of {name} ({held} held, {} B each): {instead}",
+        super::limits::EVENT_COST
+    )
+}
+
 /// Reads a whole trace into memory (for a replay, which must not decode while timing),
 /// decoding its blocks in parallel. Returns the events and the slot-table size.
 pub fn read_all(path: &Path) -> anyhow::Result<(Vec<Event>, usize, Meta)> {
@@ -386,7 +408,16 @@ pub fn read_all_with(
     let declared = r.end().events;
     let mut events = Vec::new();
     while let Some(batch) = r.next_batch().with_context(ctx)? {
-        super::limits::reserve_toward(&mut events, batch.len(), declared);
+        // Room follows what was decoded (never the declared total, which a crafted file
+        // inflates), and running out of it is an error, not an abort.
+        super::limits::reserve_toward(&mut events, batch.len(), declared).map_err(|_| {
+            let name = path.display().to_string();
+            out_of_memory(
+                &name,
+                events.len(),
+                "replay it streamed (run --stream always)",
+            )
+        })?;
         events.extend_from_slice(batch);
     }
     let slots = r.end().slots as usize;

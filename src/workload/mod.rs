@@ -8,6 +8,7 @@
 //! - [`Summary`] and [`validate`](fn@validate): statistics and well-formedness of any event iterator,
 //!   so synthetic streams and recorded traces can be compared.
 
+pub mod bound;
 pub mod event;
 pub mod fit;
 pub mod gen;
@@ -249,7 +250,9 @@ impl Workload {
 /// The most Python objects a stream of `scale` models: `scale` is checked between a
 /// generator's steps, and a step may overshoot it, by a few objects for the built-in specs
 /// but by up to millions for a spec with wide ranges; past twice the scale (plus a margin
-/// for tiny scales) the stream ends, so `--scale` bounds the work and memory of any spec.
+/// for tiny scales) the stream ends. With the reallocs' bound ([`heap::RESIZES_PER_OBJECT`])
+/// and a step's work following its events (a container's items that allocate nothing are
+/// skipped, `gen::items`), `--scale` bounds the work and memory of any spec.
 pub fn max_objects(scale: u64) -> u64 {
     scale.saturating_mul(2).saturating_add(10_000)
 }

@@ -6,9 +6,13 @@
 //! wrong type, impossible value — carries the span of the offending text.
 
 use super::python::PyVersion;
-use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+mod locate;
+#[cfg(test)]
+use locate::key_at;
+pub(crate) use locate::{located_key, located_param, parse, parse_header};
 
 /// Largest count or size a spec may ask for: keeps every derived size (UCS-2 strs, item
 /// arrays, keys tables) inside `u32` and every window allocatable.
@@ -79,7 +83,33 @@ pub(crate) struct RawSpec<P> {
     pub seed: u64,
     #[serde(default)]
     pub loop_iterations: LoopIterations,
+    #[serde(
+        default = "Option::default",
+        deserialize_with = "params_table",
+        bound(deserialize = "P: Deserialize<'de>")
+    )]
     pub params: Option<P>,
+}
+
+/// `params` read as a table only. The parameter structs are serde-derived, and a derived
+/// struct also takes a sequence, matched to its fields by position: `params = [0.9, 0.1]` in
+/// a dicts spec ran as `temp_share = 0.9, str_keys = 0.1` without a word.
+fn params_table<'de, D, P>(d: D) -> Result<Option<P>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    P: Deserialize<'de>,
+{
+    struct Table<P>(std::marker::PhantomData<P>);
+    impl<'de, P: Deserialize<'de>> serde::de::Visitor<'de> for Table<P> {
+        type Value = P;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table of the generator's parameters (`[params]`, or `params = { … }`)")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<P, A::Error> {
+            P::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Table(std::marker::PhantomData)).map(Some)
 }
 
 fn default_python() -> PyVersion {
@@ -106,171 +136,22 @@ fn shown_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
 }
 
 /// Text a spec gives for display (`name`, `description`): no control characters (a newline,
-/// a tab, an escape sequence), which would be printed raw into tables and terminals.
+/// a tab, an escape sequence) and no bidirectional overrides (U+202E turns the rest of a line
+/// around), which would be printed raw into tables and terminals ([`crate::trace::hostile`]).
 fn shown_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    match text.chars().find(|c| c.is_control()) {
+    match text.chars().find(|&c| crate::trace::hostile(c)) {
         Some(c) => Err(serde::de::Error::custom(format!(
-            "a control character ({:?}) in it: it is printed into tables and titles, so \
-             it must be one line of visible text",
+            "a {} character ({:?}) in it: it is printed into tables and titles, so it must \
+             be one line of visible text",
+            if c.is_control() {
+                "control"
+            } else {
+                "bidirectional control"
+            },
             c
         ))),
         None => Ok(text),
-    }
-}
-
-/// Parses `src` with `params` left unparsed.
-pub(crate) fn parse_header(file: &str, src: &str) -> Result<RawSpec<IgnoredAny>, SpecError> {
-    parse(file, src)
-}
-
-/// Parses `src` fully with the parameter type `P`.
-pub(crate) fn parse<T: DeserializeOwned>(file: &str, src: &str) -> Result<T, SpecError> {
-    toml::from_str(src).map_err(|e| {
-        // A field missing from the top level is reported over the whole document, so the
-        // line-and-key form would name line 1 and whatever key stands there.
-        let whole = e.span().map_or(true, |s| s.start == 0);
-        match e.message().strip_prefix("missing field `") {
-            Some(rest) if whole => SpecError::Missing {
-                file: file.to_string(),
-                key: rest.split('`').next().unwrap_or(rest).to_string(),
-            },
-            _ => not_toml_said(located(file, src, e.span(), e.message()), src),
-        }
-    })
-}
-
-/// `err` with a word on what the file is, when it is not TOML at all: `stats /etc/passwd`
-/// read as a spec whose line 1 lacked an `=`, which said nothing of what was expected.
-fn not_toml_said(err: SpecError, src: &str) -> SpecError {
-    match err {
-        SpecError::Invalid {
-            file,
-            line,
-            key,
-            message,
-        } if src.parse::<toml::Table>().is_err() => SpecError::Invalid {
-            file,
-            line,
-            key,
-            message: format!(
-                "{message} (not TOML, so neither a workload spec nor a trace, which starts \
-                 with pybench's magic bytes)"
-            ),
-        },
-        other => other,
-    }
-}
-
-/// An error at byte offset range `span` of `src`, with the key found on that line.
-pub(crate) fn located(
-    file: &str,
-    src: &str,
-    span: Option<std::ops::Range<usize>>,
-    message: &str,
-) -> SpecError {
-    let start = span.map_or(0, |s| s.start.min(src.len()));
-    let line = src[..start].matches('\n').count() + 1;
-    let key = key_at(src, start);
-    SpecError::Invalid {
-        file: file.to_string(),
-        line,
-        message: plain(&key, message.trim()),
-        key,
-    }
-}
-
-/// The TOML reader's words for a wrong type in the spec's words: `expected i64`, `as
-/// i128` and `expected u64` are Rust's type names, and `python = 3.11` (a number) was
-/// answered "wanted string or table".
-fn plain(key: &str, message: &str) -> String {
-    if key == "python" && message.contains("wanted string or table") {
-        return "python must be a string such as \"3.11\" (quoted: 3.10 as a number is 3.1)"
-            .to_string();
-    }
-    message
-        .replace(
-            " as i128, expected i64",
-            ", too large: expected an integer up to 2^63 - 1",
-        )
-        .replace("expected i64", "expected an integer")
-        .replace("expected u64", "expected an integer from 0 to 2^63 - 1")
-        .replace("expected f64", "expected a number")
-}
-
-/// An error about top-level `key`, located at its first assignment in `src`.
-pub(crate) fn located_key(file: &str, src: &str, key: &str, message: &str) -> SpecError {
-    located(file, src, assignment(src, None, key).map(|o| o..o), message)
-}
-
-/// An error about `key` of the `[params]` table, located at its assignment there (or at the
-/// table's header when the key is not written, i.e. a default is at fault).
-pub(crate) fn located_param(file: &str, src: &str, key: &str, message: &str) -> SpecError {
-    let at = assignment(src, Some("params"), key).or_else(|| {
-        let header = src.find("[params]")?;
-        Some(header)
-    });
-    located(file, src, at.map(|o| o..o), message)
-}
-
-/// Byte offset of the first line assigning `key` in `table` (`None`: the top level).
-fn assignment(src: &str, table: Option<&str>, key: &str) -> Option<usize> {
-    let mut offset = 0;
-    let mut current: Option<String> = None;
-    for line in src.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            let name = t.split(']').next().unwrap_or("").trim_matches(['[', ' ']);
-            current = Some(name.trim().to_string());
-        } else if current.as_deref() == table {
-            if let Some((k, _)) = t.split_once('=') {
-                if k.trim().trim_matches('"') == key {
-                    return Some(offset + (line.len() - t.len()));
-                }
-            }
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// The dotted key written on the line holding `offset`: the text before `=` (inside the
-/// table header in force there), or the header itself for a `[table]` line.
-fn key_at(src: &str, offset: usize) -> String {
-    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
-    let raw = &src[line_start..line_end];
-    let line = raw.trim();
-    let header = |l: &str| l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-    if line.starts_with('[') {
-        return header(line);
-    }
-    let table = src[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(header);
-    let mut key = match line.split_once('=') {
-        Some((k, _)) => k.trim().trim_matches('"').to_string(),
-        None => line.to_string(),
-    };
-    // Inside an inline table `k = { a = 1 }`, name the inner key the offset points at.
-    if let Some(brace) = raw.find('{') {
-        if offset > line_start + brace {
-            let inner = src[offset..line_end]
-                .split(['=', ',', '}'])
-                .next()
-                .map(|s| s.trim().trim_matches('"'))
-                .unwrap_or("");
-            if !inner.is_empty() && !inner.contains(char::is_whitespace) {
-                key = format!("{key}.{inner}");
-            }
-        }
-    }
-    match table {
-        Some(t) if !t.is_empty() => format!("{t}.{key}"),
-        _ => key,
     }
 }
 

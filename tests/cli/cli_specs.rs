@@ -54,6 +54,56 @@ fn specs_at_the_limits_end_at_once_with_the_cut_said() {
     }
 }
 
+/// Containers of 10 M items that allocate nothing (shared objects): the items counted toward
+/// no budget, and a step went over every one of them, so `--scale` bounded nothing — 39 s at
+/// `--scale 1000` for tuples, about 16 hours at a built-in's scale, without a word. Now a
+/// step's work follows its events.
+#[test]
+fn containers_whose_items_allocate_nothing_are_bounded_by_the_scale() {
+    let dir = common::tempdir("shared-items");
+    let m = "{ \"10000000\" = 1.0 }";
+    for (name, generator, params) in [
+        (
+            "tuples",
+            "tuples",
+            format!("len = {m}\nitem_alloc_share = 0.0"),
+        ),
+        (
+            "literals",
+            "lists",
+            format!("len = {m}\nitem_alloc_share = 0.0\nappend_share = 0.0"),
+        ),
+        (
+            "appended",
+            "lists",
+            format!("len = {m}\nitem_alloc_share = 0.0\nappend_share = 1.0"),
+        ),
+        (
+            "entries",
+            "dicts",
+            format!("items = {m}\nnew_key_share = 0.0\nvalue_alloc_share = 0.0"),
+        ),
+        (
+            "grouped",
+            "dicts",
+            format!(
+                "items = {{ \"1\" = 1.0 }}\nvalue_alloc_share = 0.0\nlist_value_share = 1.0\n\
+                 list_appends = {m}"
+            ),
+        ),
+    ] {
+        let path = spec(&dir, name, generator, &params);
+        let out = pybench()
+            .args(["stats", "--scale", "20000", "-w"])
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        out.success();
+        assert!(text.contains("scale 20000"), "{name}: {text}");
+    }
+}
+
 /// 10 M pieces of up to 10 M chars: the built str's length overflowed every size derived
 /// from it (u32), so its reallocs asked wrong sizes without a word.
 #[test]
@@ -116,4 +166,90 @@ fn a_spec_that_allocates_nothing_is_refused_by_run_gen_and_sweep() {
             .arg(&path),
     );
     assert!(err.contains(said), "{err}");
+}
+
+/// A key written `"x\npybench: forged line\u001b[31mRED"` was echoed raw in the refusal: a
+/// second line that read as pybench's own and a live escape sequence recolouring the terminal.
+#[test]
+fn a_spec_error_echoes_the_files_keys_on_one_line_without_escapes() {
+    let dir = common::tempdir("evil-key");
+    let path = dir.join("evil.toml");
+    std::fs::write(
+        &path,
+        "name = \"t\"\ndescription = \"d\"\ngenerator = \"dicts\"\nscale = 1000\n\
+         \"x\\npybench: forged line\\u001b[31mRED\" = 1\n",
+    )
+    .unwrap();
+    let err = refusal(pybench().args(["stats", "-w"]).arg(&path));
+    assert!(
+        err.contains("unknown field `x\\npybench: forged line\\u{1b}[31mRED`"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+/// `pybench` with its address space limited to `bytes` (`ulimit -v`), ready for arguments.
+fn pybench_within(bytes: u64) -> assert_cmd::Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    cmd.env(
+        pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
+        common::QUIET_CACHE,
+    )
+    .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// Every str built of 10,000 one-char pieces: about 128 events a request, where the memory
+/// check assumed 1.5. At `--scale 2000000` under `ulimit -v 4 GiB`, `run`'s cells died of
+/// SIGABRT ("memory allocation of 5242617856 bytes failed") and `sweep` aborted (exit 134,
+/// a backtrace) after generating gigabytes. Now the rate of the stream's start is measured
+/// and the command refuses in one line before generating it.
+#[test]
+fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
+    let dir = common::tempdir("realloc-heavy");
+    let path = spec(
+        &dir,
+        "reall",
+        "strings",
+        "build_share = 1.0\nbuild_pieces = { \"10000\" = 1.0 }\npiece_len = { \"1\" = 1.0 }",
+    );
+    let said = "holding the events of reall at scale 2000000 (up to ";
+    let limit = 4 << 30;
+    let err = refusal(
+        pybench_within(limit)
+            .args(["sweep", "--arena", "1M", "--pool", "16K", "-j1"])
+            .args(["--scale", "2000000", "-w"])
+            .arg(&path),
+    );
+    assert!(
+        err.contains(said) && err.ends_with("give a smaller --scale"),
+        "{err}"
+    );
+    let out = dir.join("out");
+    let err = refusal(
+        pybench_within(limit)
+            .args(["run", "-a", "system", "-r", "1", "-q", "--no-plots"])
+            .args(["--stream", "never", "--scale", "2000000", "-w"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains(said), "{err}");
+    assert!(!out.exists(), "run wrote results");
 }

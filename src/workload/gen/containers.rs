@@ -1,5 +1,6 @@
 //! `lists`, `tuples` and `instances`: containers with the version's layouts.
 
+use super::items::{append_items, each_hit};
 use super::objects::{
     new_instance, new_int, new_slots_instance, new_tuple, Group, ListObj, Window,
 };
@@ -9,12 +10,10 @@ use crate::workload::python::{IntOrigin, PyVersion};
 use crate::workload::spec::{Prob, RangeMix};
 use serde::Deserialize;
 
-/// An element object: a new int from arithmetic with probability `p`, else an existing one.
-fn maybe_item(h: &mut Heap, g: &mut Group, p: f64) {
-    if h.rng.chance(p) {
-        let o = new_int(h, 1, IntOrigin::Arithmetic);
-        g.push(o);
-    }
+/// An element that allocates: a new int from arithmetic (the others exist already).
+fn new_item(h: &mut Heap, g: &mut Group) {
+    let o = new_int(h, 1, IntOrigin::Arithmetic);
+    g.push(o);
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,21 +77,10 @@ impl Generator for Lists {
         let item = self.p.item_alloc_share.0;
         let list = if h.rng.chance(self.p.append_share.0) {
             let mut l = ListObj::new_empty(h);
-            for _ in 0..n {
-                if h.cut() {
-                    break; // the stream has ended: nothing more is seen
-                }
-                maybe_item(h, &mut g, item);
-                l.append(h);
-            }
+            append_items(h, &mut l, n, item, |h| new_item(h, &mut g));
             l
         } else {
-            for _ in 0..n {
-                if h.cut() {
-                    break; // the stream has ended: nothing more is seen
-                }
-                maybe_item(h, &mut g, item);
-            }
+            each_hit(h, n, item, |h| new_item(h, &mut g));
             ListObj::with_len(h, n)
         };
         list.push_to(&mut g);
@@ -156,12 +144,7 @@ impl Generator for Tuples {
     fn step(&mut self, h: &mut Heap) {
         let mut g = self.window.take();
         let n = self.p.len.sample(&mut h.rng);
-        for _ in 0..n {
-            if h.cut() {
-                break; // the stream has ended: nothing more is seen
-            }
-            maybe_item(h, &mut g, self.p.item_alloc_share.0);
-        }
+        each_hit(h, n, self.p.item_alloc_share.0, |h| new_item(h, &mut g));
         if let Some(t) = new_tuple(h, n) {
             g.push(t);
         }

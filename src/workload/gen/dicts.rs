@@ -2,6 +2,7 @@
 //! 11th, 22nd, 43rd … insert; str-key vs other-key tables (different sizes from 3.11);
 //! churn as in request handling (a window of live dicts, a few long-lived ones).
 
+use super::items::{append_items, Hits, DRAWN_ONE_BY_ONE};
 use super::objects::{new_int, new_str, DictObj, Group, ListObj, StrKind, Window};
 use super::Generator;
 use crate::workload::heap::Heap;
@@ -95,40 +96,94 @@ impl Generator for Dicts {
         let str_keys = h.rng.chance(self.p.str_keys.0);
         let mut d = DictObj::new(h, str_keys);
         let n = self.p.items.sample(&mut h.rng);
-        for _ in 0..n {
+        let drawn = n.min(DRAWN_ONE_BY_ONE);
+        for _ in 0..drawn {
             if h.cut() {
                 break; // the stream has ended: nothing more is seen
             }
-            if str_keys {
-                if h.rng.chance(self.p.new_key_share.0) {
-                    let len = self.p.key_len.sample(&mut h.rng);
-                    if let Some(k) = new_str(h, StrKind::Ascii, len) {
-                        g.push(k);
-                    }
-                }
-            } else if h.rng.chance(self.p.new_key_share.0) {
-                let k = new_int(h, 1, IntOrigin::Arithmetic);
-                g.push(k);
-            }
-            d.insert(h);
-            if self.p.list_value_share.0 > 0.0 && h.rng.chance(self.p.list_value_share.0) {
-                let mut l = ListObj::new_empty(h);
-                for _ in 0..self.p.list_appends.sample(&mut h.rng) {
-                    if h.cut() {
-                        break; // the stream has ended: nothing more is seen
-                    }
-                    if h.rng.chance(self.p.value_alloc_share.0) {
-                        new_value(h, &mut g);
-                    }
-                    l.append(h);
-                }
-                l.push_to(&mut g);
-            } else if h.rng.chance(self.p.value_alloc_share.0) {
-                new_value(h, &mut g);
-            }
+            self.entry(h, &mut g, &mut d);
+        }
+        if n > drawn && !h.cut() {
+            self.sparse_entries(h, &mut g, &mut d, drawn, n);
         }
         d.push_to(&mut g);
         self.window
             .keep(h, g, self.p.temp_share.0, self.p.long_lived_share.0);
+    }
+}
+
+impl Dicts {
+    /// One entry, its chances drawn one by one: a new key object or an existing one, the
+    /// insert, then a list value, a new value object or an existing one.
+    fn entry(&self, h: &mut Heap, g: &mut Group, d: &mut DictObj) {
+        if h.rng.chance(self.p.new_key_share.0) {
+            self.new_key(h, g, d.str_keys);
+        }
+        d.insert(h);
+        let lists = self.p.list_value_share.0;
+        if lists > 0.0 && h.rng.chance(lists) {
+            self.list_value(h, g);
+        } else if h.rng.chance(self.p.value_alloc_share.0) {
+            new_value(h, g);
+        }
+    }
+
+    /// Entries `from..n` with the same chances as [`Self::entry`], the entries whose key and
+    /// value both exist already inserted in runs: a dict of 10 M such entries costs its
+    /// growths, not 10 M steps ([`super::items`]).
+    fn sparse_entries(&self, h: &mut Heap, g: &mut Group, d: &mut DictObj, from: u32, n: u32) {
+        let lists = self.p.list_value_share.0;
+        let values = lists + (1.0 - lists) * self.p.value_alloc_share.0;
+        let mut key_hits = Hits::starting(from, n, self.p.new_key_share.0);
+        let mut value_hits = Hits::starting(from, n, values);
+        let mut key = key_hits.next(&mut h.rng);
+        let mut value = value_hits.next(&mut h.rng);
+        let mut done = from;
+        loop {
+            let i = key.unwrap_or(n).min(value.unwrap_or(n));
+            d.insert_many(h, i - done);
+            if i >= n || h.cut() {
+                return;
+            }
+            if key == Some(i) {
+                self.new_key(h, g, d.str_keys);
+                key = key_hits.next(&mut h.rng);
+            }
+            d.insert(h);
+            if value == Some(i) {
+                // A list with probability `lists`, else a new value object.
+                if lists > 0.0 && h.rng.unit() * values < lists {
+                    self.list_value(h, g);
+                } else {
+                    new_value(h, g);
+                }
+                value = value_hits.next(&mut h.rng);
+            }
+            done = i + 1;
+        }
+    }
+
+    /// A key that is a new object: a str of `key_len` chars, or an int.
+    fn new_key(&self, h: &mut Heap, g: &mut Group, str_keys: bool) {
+        if str_keys {
+            let len = self.p.key_len.sample(&mut h.rng);
+            if let Some(k) = new_str(h, StrKind::Ascii, len) {
+                g.push(k);
+            }
+        } else {
+            let k = new_int(h, 1, IntOrigin::Arithmetic);
+            g.push(k);
+        }
+    }
+
+    /// A value that is a list grown by `list_appends` appends, each item a new value object
+    /// with probability `value_alloc_share`.
+    fn list_value(&self, h: &mut Heap, g: &mut Group) {
+        let mut l = ListObj::new_empty(h);
+        let appends = self.p.list_appends.sample(&mut h.rng);
+        append_items(h, &mut l, appends, self.p.value_alloc_share.0, |h| {
+            new_value(h, g)
+        });
+        l.push_to(g);
     }
 }

@@ -6,6 +6,7 @@ mod churn;
 mod containers;
 mod dicts;
 mod gc_cycles;
+mod items;
 mod json;
 mod scalars;
 mod webapp;

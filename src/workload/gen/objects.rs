@@ -54,6 +54,23 @@ impl DictObj {
         self.used += 1;
     }
 
+    /// `k` inserts of keys that are the caller's business, by whole runs between the table's
+    /// growth points: the events of `k` calls to [`Self::insert`] at the cost of its growths
+    /// (a dict of 10 M entries that allocate nothing grows 21 times).
+    pub fn insert_many(&mut self, h: &mut Heap, mut k: u32) {
+        while k > 0 {
+            let room = py::dict_usable(self.log2).saturating_sub(self.used);
+            if self.keys.is_none() || room == 0 {
+                self.insert(h);
+                k -= 1;
+            } else {
+                let run = room.min(k);
+                self.used += run;
+                k -= run;
+            }
+        }
+    }
+
     /// Releases the keys table, then the dict object (values must be released before).
     pub fn release(self, h: &mut Heap) {
         if let Some(k) = self.keys {
@@ -114,6 +131,19 @@ impl ListObj {
             match self.items {
                 None => self.items = Some(h.new_block(bytes, Domain::Mem)),
                 Some(items) => h.realloc(items.slot, bytes),
+            }
+        }
+    }
+
+    /// `k` appends, by whole runs up to the array's capacity: the events of `k` calls to
+    /// [`Self::append`] at the cost of its growths (10 M appends grow a list 100-odd times).
+    pub fn extend(&mut self, h: &mut Heap, k: u32) {
+        let end = self.len + k;
+        while self.len < end {
+            if self.len < self.cap {
+                self.len = self.cap.min(end);
+            } else {
+                self.append(h);
             }
         }
     }
