@@ -121,8 +121,9 @@ fn plot_and_csv_at_one_path_are_refused_before_the_sweep() {
 
 #[test]
 fn a_scale_too_large_to_hold_is_refused_before_generating() {
-    // 10^13 requests at 16 bytes an event: hundreds of TiB, more than any machine's half.
-    // Before, the stream grew until an allocation failed: an abort with no message.
+    // 10^13 objects at 16 bytes an event: hundreds of TiB, more than any machine's half.
+    // Before, the stream grew until an allocation failed: an abort with no message. The
+    // events are counted by the rate of the stream's own start (workload::bound).
     let err = refused(&[
         "-w".as_ref(),
         "dicts".as_ref(),
@@ -131,7 +132,7 @@ fn a_scale_too_large_to_hold_is_refused_before_generating() {
     ]);
     assert!(
         err.starts_with(
-            "pybench: error: holding the ~10000000000000 requests' events of dicts needs"
+            "pybench: error: holding the events of dicts at scale 10000000000000 (up to "
         ),
         "{err}"
     );
