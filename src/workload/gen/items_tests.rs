@@ -8,14 +8,7 @@ use crate::workload::rng::Rng;
 use proptest::prelude::{prop_assert, prop_assert_eq, proptest};
 
 fn version(i: usize) -> PyVersion {
-    [
-        PyVersion::V3_8,
-        PyVersion::V3_9,
-        PyVersion::V3_10,
-        PyVersion::V3_11,
-        PyVersion::V3_12,
-        PyVersion::V3_13,
-    ][i % 6]
+    PyVersion::ALL[i % PyVersion::ALL.len()]
 }
 
 fn all_hits(n: u32, p: f64, rng: &mut Rng) -> Vec<u32> {
