@@ -265,6 +265,12 @@ impl Pymalloc {
         self.raw_requests
     }
 
+    /// Small requests among those that went to the system allocator because no arena could
+    /// be mapped ([`Stats::arena_failures`](super::Stats), without walking the pools).
+    pub fn arena_failures(&self) -> usize {
+        self.arena_failures
+    }
+
     #[inline(always)]
     pub(crate) fn pool_of(&self, p: *const u8) -> *mut PoolHeader {
         ((p as usize) & !self.pool_mask) as *mut PoolHeader

@@ -93,7 +93,7 @@ pub fn account(
             ops += 1;
         }
     }
-    let failures = r.allocator().engine().stats().arena_failures;
+    let failures = r.allocator().engine().arena_failures();
     if failures > 0 {
         r.free_all();
         return Err(ArenaUnmappable {
