@@ -98,8 +98,11 @@ fn load_sources(req: &RunRequest, warnings: &mut Vec<String>) -> anyhow::Result<
             }
             warnings.extend(source.verify(req.cell.overrides)?);
             // A spec whose cells would hold more events than memory takes is refused here, in
-            // one line, rather than in every cell that tries.
-            if !source.is_trace() && !req.cell.stream.decide(&source, req.cell.overrides)?.stream {
+            // one line, rather than in every cell that tries. Only `--stream never` needs it:
+            // `auto` holds a stream only after the same bound passed a stricter check
+            // (`StreamPolicy::decide`), and `always` holds none.
+            let never = req.cell.stream.mode == super::stream_policy::StreamMode::Never;
+            if never && !source.is_trace() {
                 source.check_holdable(req.cell.overrides)?;
             }
             if req.cell.mutator.is_some() {

@@ -75,6 +75,19 @@ fn mib(b: u64) -> String {
 impl StreamPolicy {
     /// Decides for `source` with the run's overrides.
     pub fn decide(&self, source: &Source, o: Overrides) -> anyhow::Result<Decision> {
+        // Asked outright: no size to weigh (sizing a spec generates its start).
+        let (stream, why) = match self.mode {
+            StreamMode::Always => (true, "streamed (--stream always)"),
+            StreamMode::Never => (false, "materialised (--stream never)"),
+            StreamMode::Auto => return self.decide_by_size(source, o),
+        };
+        let why = why.to_string();
+        Ok(Decision { stream, why })
+    }
+
+    /// `--stream auto`: streams when the held stream would pass `--stream-above`, or more
+    /// than memory takes.
+    fn decide_by_size(&self, source: &Source, o: Overrides) -> anyhow::Result<Decision> {
         // A spec's size is judged against the budget by what its start shows, at least 3
         // events a request; whether it fits in memory by the most it may hold — a spec of its
         // own may make 60 events a request where the built-ins make 3 at most, and auto once
@@ -102,27 +115,15 @@ impl StreamPolicy {
             most.saturating_mul(MATERIALISED_BYTES_PER_EVENT),
             &format!("the materialised stream (at most {most} events)"),
         );
-        let (stream, why) = match self.mode {
-            StreamMode::Always => (true, "streamed (--stream always)".to_string()),
-            StreamMode::Never => (false, "materialised (--stream never)".to_string()),
-            StreamMode::Auto if bytes > self.budget_bytes => (
-                true,
-                format!(
-                    "streamed: {size} in memory would exceed --stream-above {}",
-                    mib(self.budget_bytes)
-                ),
-            ),
-            StreamMode::Auto if fits.is_err() => (
-                true,
-                format!("streamed: {}", fits.err().unwrap_or_default()),
-            ),
-            StreamMode::Auto => (
-                false,
-                format!(
-                    "materialised: {size} within --stream-above {}",
-                    mib(self.budget_bytes)
-                ),
-            ),
+        let budget = mib(self.budget_bytes);
+        let (stream, why) = if bytes > self.budget_bytes {
+            let why = format!("streamed: {size} in memory would exceed --stream-above {budget}");
+            (true, why)
+        } else if let Err(e) = fits {
+            (true, format!("streamed: {e}"))
+        } else {
+            let why = format!("materialised: {size} within --stream-above {budget}");
+            (false, why)
         };
         Ok(Decision { stream, why })
     }
