@@ -2,6 +2,7 @@
 //! the reference, with its interval, and places shared where the run cannot tell two apart.
 
 use super::{interval, speed_mean, WorkloadVerdict, RESOLUTION};
+use crate::report::first_seen;
 use crate::report::model::RunResults;
 use crate::stats::{beyond_band, Estimate, LogMean};
 
@@ -35,15 +36,9 @@ fn tied(a: &Estimate, b: &Estimate) -> bool {
 /// The overall ranking, best first. An allocator enters only if it has a speed on every
 /// workload (a geometric mean over different workloads would not compare).
 pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standing> {
-    let mut names: Vec<String> = Vec::new();
-    for v in verdicts {
-        for e in &v.entries {
-            let name = ranked_as(results, &v.workload, &e.allocator);
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-    }
+    let names = first_seen(verdicts.iter().flat_map(|v| {
+        (v.entries.iter()).map(move |e| ranked_as(results, &v.workload, &e.allocator))
+    }));
     let mut out: Vec<Standing> = names
         .iter()
         .filter_map(|a| standing(results, verdicts, a))
@@ -62,14 +57,14 @@ pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standi
 /// The name an allocator of workload `w` ranks under: the row a bare `pymalloc` became there
 /// ranks as `pymalloc` when workloads of different Pythons gave it different presets (one
 /// contender: each workload's own preset, as `--help` promises); any other under its name.
-fn ranked_as(results: &RunResults, w: &str, allocator: &str) -> String {
+fn ranked_as<'a>(results: &RunResults, w: &str, allocator: &'a str) -> &'a str {
     let presets = &results.parameters.pymalloc_presets;
     let mut distinct = presets.values();
     let first = distinct.next();
     let differ = distinct.any(|p| Some(p) != first);
     match presets.get(w) {
-        Some(p) if differ && p == allocator => "pymalloc".to_string(),
-        _ => allocator.to_string(),
+        Some(p) if differ && p == allocator => "pymalloc",
+        _ => allocator,
     }
 }
 
@@ -77,11 +72,10 @@ fn ranked_as(results: &RunResults, w: &str, allocator: &str) -> String {
 /// with a word when it stands for each workload's own preset; else each reference named
 /// (a reference missing on a workload gave way to another row there, [`super::pick_reference`]).
 pub fn ranking_reference(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
-    let named: Vec<String> = super::super::first_seen(
-        (verdicts.iter()).map(|v| ranked_as(results, &v.workload, &v.reference)),
-    );
+    let named: Vec<&str> =
+        first_seen((verdicts.iter()).map(|v| ranked_as(results, &v.workload, &v.reference)));
     match named.as_slice() {
-        [one] if verdicts.iter().all(|v| v.reference == *one) => one.clone(),
+        [one] if verdicts.iter().all(|v| v.reference == *one) => one.to_string(),
         [one] => format!("{one} (each workload's Python version's engine preset)"),
         several => format!(
             "{} (each workload's own: see its table)",
