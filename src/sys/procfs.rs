@@ -18,8 +18,13 @@ pub fn page_size() -> u64 {
 /// Memory the kernel says can be allocated without swapping (`MemAvailable` of
 /// `/proc/meminfo`), in bytes; `None` where it is not readable.
 pub fn mem_available() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    kib_field("/proc/meminfo", "MemAvailable:")
+}
+
+/// A `Label:   N kB` line of a `/proc` file (`meminfo`, `status`), in bytes.
+fn kib_field(path: &str, label: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(label))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib.saturating_mul(1024))
 }
@@ -39,17 +44,8 @@ pub fn address_space_left() -> Option<u64> {
     {
         return None;
     }
-    let text = std::fs::read_to_string("/proc/self/status").ok();
-    let mapped_kib: u64 = text
-        .as_deref()
-        .and_then(|t| t.lines().find(|l| l.starts_with("VmSize:")))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0);
-    Some(
-        limit
-            .rlim_cur
-            .saturating_sub(mapped_kib.saturating_mul(1024)),
-    )
+    let mapped = kib_field("/proc/self/status", "VmSize:").unwrap_or(0);
+    Some(limit.rlim_cur.saturating_sub(mapped))
 }
 
 /// Reads a process's resident set size from `/proc/PID/statm` without allocating: the file
