@@ -68,6 +68,33 @@ impl PrehookFrees {
     pub fn is_empty(&self) -> bool {
         self.at.is_empty()
     }
+
+    /// Checks what a hand-edited or damaged end block could get wrong and `iter` would pass
+    /// over in silence: as many classes as positions (a zip drops the longer's tail), each
+    /// class one a pymalloc pool serves (a request of at most 512 bytes in 16-byte steps:
+    /// 0 – 31) or [`UNKNOWN_CLASS`], and every free before the end report (a later one would
+    /// never be applied, nor counted as unapplied). The message is one line.
+    pub fn check(&self, end_event: u64) -> Result<(), String> {
+        if self.at.len() != self.class.len() {
+            return Err(format!(
+                "the pre-hook frees have {} positions but {} classes",
+                self.at.len(),
+                self.class.len()
+            ));
+        }
+        let top = (crate::pymalloc::SMALL_REQUEST_THRESHOLD / 16 - 1) as u8;
+        if let Some(c) = self.class.iter().find(|&&c| c > top && c != UNKNOWN_CLASS) {
+            return Err(format!(
+                "a pre-hook free has size class {c}, not 0 – {top} (or {UNKNOWN_CLASS} for unknown)"
+            ));
+        }
+        if let Some((at, _)) = self.iter().find(|&(at, _)| at > end_event) {
+            return Err(format!(
+                "a pre-hook free is placed before event {at}, after the end report at event {end_event}"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a recording stores of the real allocator.
@@ -116,6 +143,7 @@ impl Accounting {
         if (start.arena_size, start.pool_size) != (end.arena_size, end.pool_size) {
             return Err("the start and end accounting disagree on the arena and pool sizes".into());
         }
+        self.prehook_frees.check(e.event)?;
         Ok(Figures {
             start,
             end,
@@ -356,5 +384,53 @@ mod tests {
         });
         let e = a.figures(10).unwrap_err();
         assert!(e.starts_with("the end accounting does not read") && !e.contains('\n'));
+    }
+
+    /// A hand-edited end block: `fidelity --trace` dropped a longer `class` list's tail, took
+    /// class 200 for "no phantom", and never applied (nor counted) a free placed after the
+    /// end report. Each is now refused in one line, and a sound list still passes.
+    #[test]
+    fn damaged_prehook_frees_are_refused_in_one_line() {
+        let text = include_str!("../../tests/fixtures/debugmallocstats-3.11.7.txt");
+        let snap = |event| Snapshot {
+            event,
+            text: text.to_string(),
+        };
+        let with = |at: Vec<u64>, class: Vec<u8>| Accounting {
+            start: Some(snap(0)),
+            end: Some(snap(10)),
+            prehook_frees: PrehookFrees {
+                at,
+                class,
+                dropped: 0,
+            },
+        };
+        let refused = |a: Accounting, needle: &str| {
+            let e = a.figures(12).unwrap_err();
+            assert!(e.contains(needle) && !e.contains('\n'), "{e}");
+        };
+        refused(with(vec![1, 2], vec![3]), "2 positions but 1 classes");
+        refused(with(vec![1], vec![32]), "size class 32, not 0 – 31");
+        refused(with(vec![4, 7], vec![0, 1]), "before event 11, after the end report at event 10");
+        assert!(with(vec![4, 6], vec![31, UNKNOWN_CLASS]).figures(12).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Whatever a recording sees, the tracker's own list passes the check at the end
+        /// report: the check refuses only what conversion cannot write.
+        #[test]
+        fn a_tracked_list_always_passes_its_check(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u64..8, 1u64..700, 0u64..3), 0..200)
+        ) {
+            let mut t = PrehookTracker::default();
+            t.start(4096);
+            let mut event = 0;
+            for (alloc, pool, bytes, step) in ops {
+                event += step;
+                let ptr = (pool << 12) | 0x40;
+                if alloc { t.allocated(ptr, bytes) } else { t.freed(ptr, event) }
+            }
+            proptest::prop_assert!(t.finish().check(event).is_ok());
+        }
     }
 }
