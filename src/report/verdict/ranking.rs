@@ -19,8 +19,9 @@ pub struct Standing {
     pub workloads: usize,
     /// The fewest throughput processes behind any workload's ratio (1: rounds of one process).
     pub processes: usize,
-    /// 1-based place, shared with the allocator above when the run cannot tell the two apart
-    /// (see `tied`): a ranking must not order what the run did not resolve.
+    /// 1-based place: one more than the allocators the run told faster than this one (see
+    /// `tied`), so allocators share a place only when the run could not tell them apart: a
+    /// ranking must not order what the run did not resolve.
     pub rank: usize,
 }
 
@@ -44,14 +45,24 @@ pub fn ranking(results: &RunResults, verdicts: &[WorkloadVerdict]) -> Vec<Standi
         .filter_map(|a| standing(results, verdicts, a))
         .collect();
     out.sort_by(|x, y| y.geomean.point.total_cmp(&x.geomean.point));
-    for i in 0..out.len() {
-        out[i].rank = match i {
-            0 => 1,
-            _ if tied(&out[i - 1].geomean, &out[i].geomean) => out[i - 1].rank,
-            _ => i + 1,
-        };
+    let estimates: Vec<Estimate> = out.iter().map(|s| s.geomean).collect();
+    for (s, place) in out.iter_mut().zip(places(&estimates)) {
+        s.rank = place;
     }
     out
+}
+
+/// Each estimate's place: one more than the number of others the run told faster.
+/// "Cannot tell apart" is not transitive (a wide interval may overlap two that do not overlap
+/// each other), so sharing the place of the neighbour above — as places were given until
+/// 2026-12-07 — chained allocators the run had told apart into one place. Told apart *is*
+/// transitive (no overlap, and points beyond the band, both ordered), so two the run resolved
+/// never share a place, and the faster of them always has the better one.
+pub(super) fn places(estimates: &[Estimate]) -> Vec<usize> {
+    let faster = |a: &Estimate, b: &Estimate| a.point > b.point && !tied(a, b);
+    (estimates.iter())
+        .map(|e| 1 + estimates.iter().filter(|o| faster(o, e)).count())
+        .collect()
 }
 
 /// The name an allocator of workload `w` ranks under: the row a bare `pymalloc` became there
@@ -105,4 +116,47 @@ fn standing(results: &RunResults, verdicts: &[WorkloadVerdict], a: &str) -> Opti
         processes: g.units,
         rank: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn est(point: f64, lo: f64, hi: f64) -> Estimate {
+        Estimate { point, lo, hi }
+    }
+
+    /// A review's case: system 1.060 (1.058 – 1.062) and pymalloc 1.00 exactly are told
+    /// apart, and a wide 1.03 (0.99 – 1.08) overlaps both. All three shared first place;
+    /// now only the two the run cannot tell apart do.
+    #[test]
+    fn a_wide_interval_does_not_chain_two_resolved_allocators_into_one_place() {
+        let e = [est(1.06, 1.058, 1.062), est(1.03, 0.99, 1.08), est(1.0, 1.0, 1.0)];
+        assert_eq!(places(&e), vec![1, 1, 2]);
+        let apart = [est(1.5, 1.4, 1.6), est(1.2, 1.1, 1.3), est(1.0, 1.0, 1.0)];
+        assert_eq!(places(&apart), vec![1, 2, 3]);
+    }
+
+    proptest! {
+        /// Over any set: two estimates share a place only when they are tied, and one told
+        /// faster than another always has the better (smaller) place.
+        #[test]
+        fn places_order_exactly_what_the_run_resolved(
+            raw in proptest::collection::vec((0.5f64..2.0, 0.0f64..0.3, 0.0f64..0.3), 1..8)
+        ) {
+            let e: Vec<Estimate> = raw.iter().map(|&(p, d, u)| est(p, p - d, p + u)).collect();
+            let pl = places(&e);
+            for i in 0..e.len() {
+                for j in 0..e.len() {
+                    if i != j && pl[i] == pl[j] {
+                        prop_assert!(tied(&e[i], &e[j]), "{:?} {:?} share {}", e[i], e[j], pl[i]);
+                    }
+                    if e[i].point > e[j].point && !tied(&e[i], &e[j]) {
+                        prop_assert!(pl[i] < pl[j]);
+                    }
+                }
+            }
+        }
+    }
 }
