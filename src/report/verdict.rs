@@ -293,7 +293,7 @@ fn judge_workload(
         .iter()
         .map(|a| entry(results, w, a, &reference))
         .collect();
-    mark_winners(results, w, &mut entries);
+    mark_winners(results, w, &reference, &mut entries);
     WorkloadVerdict {
         workload: w.to_string(),
         stream,
@@ -343,17 +343,32 @@ fn entry(results: &RunResults, w: &str, a: &str, reference: &str) -> Entry {
     }
 }
 
-/// Stars the allocator with the highest net throughput on workload `w` and every other one
-/// the fastest is not distinguishably faster than (its paired ratio's interval holds 1, or
-/// the gap is under [`RESOLUTION`]): a lone ★ on a point estimate a hair above the runner-up's
-/// claimed a winner the measurement could not name.
-fn mark_winners(results: &RunResults, w: &str, entries: &mut [Entry]) {
-    let best = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| e.net_ops.map(|n| (i, n.point)))
-        .max_by(|x, y| x.1.total_cmp(&y.1))
-        .map(|(i, _)| i);
+/// Stars the fastest allocator on workload `w` and every other one it is not distinguishably
+/// faster than (its paired ratio's interval holds 1, or the gap is under [`RESOLUTION`]): a
+/// lone ★ on a point estimate a hair above the runner-up's claimed a winner the measurement
+/// could not name. The fastest is the highest speed against `reference` (the ratio column,
+/// the reference at 1), the estimator the stars are then judged with: picked by the net
+/// ops/s column instead (a mean of per-process medians), the ★ could go to an allocator the
+/// ratio column and its sentence called distinguishably slower. Without any ratio (the
+/// reference failed) net ops/s decides.
+fn mark_winners(results: &RunResults, w: &str, reference: &str, entries: &mut [Entry]) {
+    let by_ratio = |e: &Entry| match &e.speed {
+        _ if e.allocator == reference => e.net_ops.map(|_| 1.0),
+        Some(s) => Some(s.ratio.point),
+        None => None,
+    };
+    let fastest = |key: &dyn Fn(&Entry) -> Option<f64>| {
+        (entries.iter().enumerate())
+            .filter_map(|(i, e)| key(e).map(|k| (i, k)))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(i, _)| i)
+    };
+    let any_ratio = entries.iter().any(|e| e.speed.is_some());
+    let best = if any_ratio {
+        fastest(&by_ratio)
+    } else {
+        fastest(&|e: &Entry| e.net_ops.map(|n| n.point))
+    };
     let Some(best) = best else { return };
     let top = entries[best].allocator.clone();
     for e in entries.iter_mut() {

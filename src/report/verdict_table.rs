@@ -127,7 +127,7 @@ fn legend(results: &RunResults, verdicts: &[WorkloadVerdict]) -> String {
         "net ops/s: events per second of CPU time net of the harness (null, measured in the same \
          process, round by round), geometric mean over the throughput processes of each one's \
          median; ×: throughput relative to the reference, paired round by round inside each \
-         process; {intervals}; ★: the fastest, and every allocator it is not distinguishably faster than; \
+         process; {intervals}; ★: the fastest by ×, and every allocator it is not distinguishably faster than; \
          p99−timer: 99th-percentile latency of one call minus one timing's own cost ({timer})"
     )
 }

@@ -509,3 +509,41 @@ fn the_resolution_judges_a_to_b_and_b_to_a_alike_just_past_its_edge() {
     let said = sentence("b", "a", &b.speed.unwrap());
     assert!(!said.contains("indistinguishable"), "{said}");
 }
+
+/// A review's case (2026-12-07): per round, pymalloc 1.00, 1.06, 1.06 ns net and system 1.03,
+/// 1.03, 1.09 in each of three processes. The per-process medians put system ahead in net
+/// ops/s, the paired rounds put pymalloc 1.03× ahead with a tight interval — and the ★ went
+/// to system beside a ratio column and sentence calling it slower. The star follows ×.
+#[test]
+fn the_star_follows_the_ratio_column_when_the_two_estimators_disagree() {
+    let mut cells = Vec::new();
+    for p in 0..3u32 {
+        let k = 1.0 + 0.002 * f64::from(p);
+        let of = |net: [f64; 3]| net.iter().map(|x| 0.5 + x * k).collect::<Vec<f64>>();
+        let null = vec![0.5; 3];
+        cells.push(cell_in("w", "null", p, null.clone(), null.clone()));
+        cells.push(cell_in(
+            "w",
+            "pymalloc:cpython-3.11",
+            p,
+            of([1.0, 1.06, 1.06]),
+            null.clone(),
+        ));
+        cells.push(cell_in("w", "system", p, of([1.03, 1.03, 1.09]), null));
+    }
+    let v = judge(&RunResults::of_cells(cells), None);
+    let (py, sys) = (
+        entry(&v[0], "pymalloc:cpython-3.11"),
+        entry(&v[0], "system"),
+    );
+    assert!(
+        sys.net_ops.unwrap().point > py.net_ops.unwrap().point,
+        "the estimators disagree"
+    );
+    let s = sys.speed.as_ref().unwrap();
+    assert!(
+        s.ratio.hi < 1.0 && s.relation() == Relation::Slower,
+        "{s:?}"
+    );
+    assert!(py.winner && !sys.winner);
+}

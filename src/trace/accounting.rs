@@ -411,8 +411,13 @@ mod tests {
         };
         refused(with(vec![1, 2], vec![3]), "2 positions but 1 classes");
         refused(with(vec![1], vec![32]), "size class 32, not 0 – 31");
-        refused(with(vec![4, 7], vec![0, 1]), "before event 11, after the end report at event 10");
-        assert!(with(vec![4, 6], vec![31, UNKNOWN_CLASS]).figures(12).is_ok());
+        refused(
+            with(vec![4, 7], vec![0, 1]),
+            "before event 11, after the end report at event 10",
+        );
+        assert!(with(vec![4, 6], vec![31, UNKNOWN_CLASS])
+            .figures(12)
+            .is_ok());
     }
 
     proptest::proptest! {

@@ -132,7 +132,11 @@ mod tests {
     /// now only the two the run cannot tell apart do.
     #[test]
     fn a_wide_interval_does_not_chain_two_resolved_allocators_into_one_place() {
-        let e = [est(1.06, 1.058, 1.062), est(1.03, 0.99, 1.08), est(1.0, 1.0, 1.0)];
+        let e = [
+            est(1.06, 1.058, 1.062),
+            est(1.03, 0.99, 1.08),
+            est(1.0, 1.0, 1.0),
+        ];
         assert_eq!(places(&e), vec![1, 1, 2]);
         let apart = [est(1.5, 1.4, 1.6), est(1.2, 1.1, 1.3), est(1.0, 1.0, 1.0)];
         assert_eq!(places(&apart), vec![1, 2, 3]);
