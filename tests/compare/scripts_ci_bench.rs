@@ -61,6 +61,26 @@ fn ci_bench_against_the_committed_baseline() {
             &r[w], &r[a], &r[metric], &r[op]
         );
     }
+    // The engine's two placement-dependent figures are judged as memory (a run without the
+    // span still varies), but with arenas side by side in both runs they are as exact as the
+    // rest: a baseline recorded before a placement change made the shipped workflow's
+    // `--fail-on memory,deterministic` fail on every pull request (2026-12-07) while this
+    // test, checking only the deterministic class, passed.
+    let placed: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            &r[a] != "system"
+                && ["bytes_lost_arena_alignment", "bytes_in_unused_pools"].contains(&&r[metric])
+        })
+        .collect();
+    assert_eq!(placed.len(), 4, "both figures of pymalloc on both workloads");
+    for r in &placed {
+        assert_eq!(
+            &r[verdict], "unchanged",
+            "{} × {} {} differs from results/baseline: re-record it (scripts/update-baseline.sh)",
+            &r[w], &r[a], &r[metric]
+        );
+    }
     let regressed = rows.iter().any(|r| &r[verdict] == "regressed");
     assert_eq!(
         code == Some(1),
