@@ -30,8 +30,8 @@ pub struct ValidateArgs {
     pub prediction: Prediction,
     /// Rounds of paired samples in each replay process: every replayed allocator and `null`
     /// take turns, one sample of at least 20 ms each a round, as in `run --rounds`. The default
-    /// 20 gives one process as many paired samples as a default `run` takes over its 20
-    /// processes; the mutator replay takes a quarter of them (at least 2). Fewer make a
+    /// 20 gives each process 20 paired samples (a default `run` takes 3 in each of its 20
+    /// processes, 60 in all); the mutator replay takes a quarter of them (at least 2). Fewer make a
     /// quicker validation whose replay intervals are wider. At least 2.
     #[arg(long, value_name = "N", default_value_t = Calibration::DEFAULT.rounds, value_parser = clap::value_parser!(u32).range(2..))]
     pub rounds: u32,

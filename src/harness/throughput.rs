@@ -202,9 +202,9 @@ fn released_before_the_field() -> bool {
 
 impl Calibration {
     /// The calibration of `validate`'s replays (and the base of the mutator replay's): 20
-    /// rounds of samples of at least 20 ms per allocator in each replay process, as many
-    /// paired samples as `run`'s defaults take over all their processes. `run` builds its own
-    /// from its flags (20 processes of 3 rounds by default).
+    /// rounds of samples of at least 20 ms per allocator in each replay process, a third of
+    /// the paired samples `run`'s defaults take over all their processes (20 processes of 3
+    /// rounds, from its flags): a validation also runs the program and records it.
     pub const DEFAULT: Calibration = Calibration {
         min_time_ns: 20_000_000,
         rounds: 20,
