@@ -121,10 +121,19 @@ fn row(spec: &AllocatorSpec, opts: &AllocOptions) -> (String, String, String) {
         };
     }
     let a = spec.availability(opts);
-    let status = match a.status {
-        Ok(note) if note.is_empty() => "yes".to_string(),
-        Ok(note) => format!("yes ({note})"),
-        Err(reason) => format!("no: {reason}"),
+    // `run` loads these in process; `exec` and `validate` preload a library of pybench's
+    // own, which a binary copied away from its build folder does not find: say so here
+    // rather than only when an exec's allocator fails after the others ran.
+    let exec_missing = match crate::exec::contender::by_spec(spec) {
+        Err(e @ crate::exec::contender::ContenderError::OwnLibrary { .. }) => Some(e.to_string()),
+        _ => None,
+    };
+    let status = match (a.status, exec_missing) {
+        (Ok(note), Some(e)) if note.is_empty() => format!("yes; not for exec/validate: {e}"),
+        (Ok(note), Some(e)) => format!("yes ({note}); not for exec/validate: {e}"),
+        (Ok(note), None) if note.is_empty() => "yes".to_string(),
+        (Ok(note), None) => format!("yes ({note})"),
+        (Err(reason), _) => format!("no: {reason}"),
     };
     (spec.name(), a.version.unwrap_or_else(|| "-".into()), status)
 }

@@ -69,6 +69,10 @@ pub enum ContenderError {
     BadPreload(String),
     #[error("{name}: {reason}")]
     Engine { name: String, reason: String },
+    /// One of pybench's own libraries (a preload, or the engine for `pymalloc:PRESET`) is not
+    /// where this binary looks ([`built_library`]).
+    #[error("{name}: {reason}")]
+    OwnLibrary { name: String, reason: String },
     #[error("{0}: this pybench was built without the `{0}` feature, so it has no preload library for it")]
     NotBuilt(String),
 }
@@ -159,9 +163,11 @@ fn engine(spec: &AllocatorSpec, config: EngineConfig) -> Result<Contender, Conte
         EngineConfig::Geometry(g) => g,
     };
     // Checked here so that a library that was not built is a problem before any run.
-    built_library(super::engine_site::ENGINE_LIBRARY).map_err(|reason| ContenderError::Engine {
-        name: spec.name(),
-        reason,
+    built_library(super::engine_site::ENGINE_LIBRARY).map_err(|reason| {
+        ContenderError::OwnLibrary {
+            name: spec.name(),
+            reason,
+        }
     })?;
     Ok(Contender {
         spec: spec.clone(),
@@ -197,8 +203,13 @@ pub fn built_library(file: &str) -> Result<PathBuf, String> {
         .find(|p| p.is_file())
         .ok_or_else(|| {
             format!(
-                "{file} was not built (looked in {}); run `cargo build --release` and see its warnings",
-                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                "{file} not found (looked in {}): not built, or this pybench was copied away from \
+                 the folder Cargo built it in; run `cargo build --release` (and see its warnings), \
+                 or set PYBENCH_LIB_DIR to the folder that holds it",
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
 }
@@ -219,10 +230,9 @@ fn project(spec: &AllocatorSpec) -> Result<Contender, ContenderError> {
     };
     let version = version.ok_or_else(|| ContenderError::NotBuilt(name.to_string()))?;
     let file = format!("libpybench_preload_{name}.so");
-    let path = built_library(&file).map_err(|reason| ContenderError::Missing {
+    let path = built_library(&file).map_err(|reason| ContenderError::OwnLibrary {
         name: name.to_string(),
-        path: file.clone(),
-        hint: format!(": {reason}"),
+        reason,
     })?;
     preloaded(spec, name, &path, String::new(), version)
 }

@@ -197,3 +197,29 @@ fn a_bare_list_shows_allocators_workloads_and_presets() {
         assert!(all.contains(&alone), "`list {what}` appears whole:\n{all}");
     }
 }
+
+/// A pybench copied away from its build folder runs jemalloc in process but cannot preload it
+/// for `exec`: the list said a bare "yes", and `exec -a jemalloc` failed with "was not built".
+/// The row now says which commands it is not for, and how to point pybench at the libraries.
+#[test]
+fn a_preload_library_not_found_is_named_in_the_list() {
+    let empty = crate::common::tempdir("nolibs");
+    let out = pybench()
+        .args(["list", "allocators"])
+        .env("PYBENCH_LIB_DIR", &*empty)
+        .assert()
+        .success();
+    let out = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for name in ["jemalloc", "pymalloc:cpython-3.11"] {
+        let r = row(&out, name).unwrap_or_else(|| panic!("no row {name}:\n{out}"));
+        assert!(
+            r[2].starts_with("yes; not for exec/validate: ") && r[2].contains("PYBENCH_LIB_DIR"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        row(&out, "system").unwrap()[2],
+        "yes",
+        "nothing to preload: {out}"
+    );
+}

@@ -73,7 +73,11 @@ fn ci_bench_against_the_committed_baseline() {
                 && ["bytes_lost_arena_alignment", "bytes_in_unused_pools"].contains(&&r[metric])
         })
         .collect();
-    assert_eq!(placed.len(), 4, "both figures of pymalloc on both workloads");
+    assert_eq!(
+        placed.len(),
+        4,
+        "both figures of pymalloc on both workloads"
+    );
     for r in &placed {
         assert_eq!(
             &r[verdict], "unchanged",

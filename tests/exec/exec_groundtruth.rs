@@ -329,13 +329,13 @@ fn what_cannot_run_whatever_the_program_is_refused_before_any_run() {
         "unbuilt",
         "jemalloc",
         &[("PYBENCH_LIB_DIR", &empty)],
-        "not built",
+        "jemalloc: libpybench_preload_jemalloc.so not found (looked in",
     );
     refused_up_front(
         "unbuilt-engine",
         "pymalloc:cpython-3.11",
         &[("PYBENCH_LIB_DIR", &empty)],
-        "libpybench_engine.so was not built",
+        "or set PYBENCH_LIB_DIR to the folder that holds it",
     );
 }
 
