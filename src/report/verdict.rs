@@ -288,7 +288,7 @@ fn judge_workload(
     let reference = pick_reference(&names, reference, preset.map(String::as_str))
         .unwrap_or_default()
         .to_string();
-    let null_procs = null_by_process(results, w, &allocators);
+    let null_procs = measured_beside_others(results, w, null_by_process(results, w, &allocators));
     let mut entries: Vec<Entry> = allocators
         .iter()
         .map(|a| entry(results, w, a, &reference))
@@ -401,6 +401,28 @@ fn null_by_process(
         }
     }
     procs
+}
+
+/// `null`'s processes in which some other allocator's throughput cell was saved too, when any
+/// was: a run stopped mid-process leaves `null`'s cell of that process without the others',
+/// and its rounds counted in the workload line's "samples per allocator" and harness figure
+/// (a stopped `-a system -r 3` said "1 throughput process(es), 6 samples per allocator").
+/// `-a null` alone keeps every process.
+fn measured_beside_others(
+    results: &RunResults,
+    w: &str,
+    null_procs: Vec<(String, Vec<f64>)>,
+) -> Vec<(String, Vec<f64>)> {
+    let groups: Vec<&str> = (results.cells.iter())
+        .filter(|c| c.workload == w && c.allocator != "null" && c.is_ok())
+        .filter_map(|c| c.throughput.as_ref().map(|t| t.group.as_str()))
+        .collect();
+    if groups.is_empty() {
+        return null_procs;
+    }
+    (null_procs.into_iter())
+        .filter(|(g, _)| groups.contains(&g.as_str()))
+        .collect()
 }
 
 /// A workload's stream as its table line names it: allocator events a pass and the

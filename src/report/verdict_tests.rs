@@ -547,3 +547,23 @@ fn the_star_follows_the_ratio_column_when_the_two_estimators_disagree() {
     );
     assert!(py.winner && !sys.winner);
 }
+
+/// A run stopped during its second process saved `null`'s cell there but not system's: the
+/// workload line counted that process's rounds ("1 throughput process(es), 6 samples per
+/// allocator") and its null figure in the harness. Only processes with another allocator's
+/// cell count now; `-a null` alone keeps all of its own.
+#[test]
+fn a_process_where_only_null_was_saved_is_left_out_of_the_workload_line() {
+    let null = vec![1.0; 3];
+    let cells = vec![
+        cell_in("w", "null", 0, null.clone(), null.clone()),
+        cell_in("w", "system", 0, vec![5.0; 3], null.clone()),
+        cell_in("w", "null", 1, vec![4.0; 3], vec![4.0; 3]),
+    ];
+    let v = judge(&RunResults::of_cells(cells.clone()), None);
+    assert_eq!((v[0].samples, v[0].harness_processes), (3, 1));
+    assert!((v[0].harness_ns.unwrap().point - 1.0).abs() < 1e-9, "{:?}", v[0].harness_ns);
+    let alone: Vec<CellResult> = cells.into_iter().filter(|c| c.allocator == "null").collect();
+    let v = judge(&RunResults::of_cells(alone), None);
+    assert_eq!((v[0].samples, v[0].harness_processes), (6, 2));
+}
