@@ -11,11 +11,42 @@
 //! the processes are the independent units) must call it significant. Sides that hold one
 //! figure each keep the old rule, the ratio alone; constant sides need no test (any
 //! difference between them is significant, and none is unchanged).
+//!
+//! A figure of 0 has no logarithm; `bytes_lost_arena_alignment` is 0 whenever an arena lands
+//! aligned, and retained RSS can be 0 too. Until 2026-12-07 one such figure switched the test
+//! off and the ratio of medians decided alone: retained RSS of {0, 0, 0, 64, 64} KiB against
+//! {0, 0, 64, 64, 64} KiB "regressed" (exit 1), while the same figures a page higher were not
+//! significant (review). Such rows are now tested on the logarithms of each figure plus one
+//! page ([`PAGE`]): below a page a difference is no evidence (the floor is eight), and above
+//! a few pages the shift leaves the logarithms, so the test, nearly where they were. Their
+//! change column shows the medians' own ratio ("from 0" for a baseline of 0), not the
+//! shifted one, and no interval.
 
 use super::verdict::{direction, p_text, welch_verdict};
 use super::{Row, Settings, Verdict};
 use crate::report::digits::threshold_pct;
 use crate::stats;
+
+/// One page (4 KiB), the granule of RSS: what each figure is raised by for the logarithms of
+/// a row with a figure of 0.
+const PAGE: f64 = 4096.0;
+
+/// Welch's test on the logarithms of `row`'s figures, or, where a figure is 0, of the figures
+/// one page up (`bytes_per_unit`: the bytes of one unit; without it there is no page to add).
+/// `None` with fewer than two figures a side. The flag says whether the figures were raised.
+fn welch_test(
+    row: &Row,
+    bytes_per_unit: Option<f64>,
+    level: f64,
+) -> Option<(stats::LogRatio, bool)> {
+    if let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, level) {
+        return Some((w, false));
+    }
+    let shift = PAGE / bytes_per_unit.filter(|k| *k > 0.0 && k.is_finite())?;
+    let up = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x + shift).collect() };
+    let w = stats::welch_log_ratio(&up(&row.baseline), &up(&row.current), level)?;
+    Some((w, true))
+}
 
 /// Judges memory row `row`, whose figures are `bytes_per_unit` bytes each (`None` when they
 /// cannot be turned into bytes, and the byte floor does not apply).
@@ -24,9 +55,9 @@ pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Setti
     let hib = row.higher_is_better;
     // A change of a few pages is no evidence whatever the test says.
     let within_floor = bytes_per_unit.is_some_and(|k| (cm - bm).abs() * k <= s.memory_floor);
-    // Welch's test needs two figures a side and none at zero (its logarithm).
-    let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha) else {
-        // One figure a side, or a figure of zero: the ratio of medians alone.
+    // Welch's test needs two figures a side (and one page added to each where one is 0).
+    let Some((w, raised)) = welch_test(row, bytes_per_unit, 1.0 - s.alpha) else {
+        // One figure a side (or a 0 in figures that are not bytes): the ratio alone.
         let dir = match row.ratio {
             Some(r) => direction(r, s.memory_threshold, hib),
             None if cm > 0.0 => direction(f64::INFINITY, 0.0, hib),
@@ -42,6 +73,11 @@ pub(super) fn judge_memory(row: &mut Row, bytes_per_unit: Option<f64>, s: &Setti
     };
     let t = s.memory_threshold;
     let significant = welch_verdict(row, &w, t, s.alpha);
+    if raised {
+        // The test's ratio is of the raised figures: show the medians' own.
+        row.ratio = (bm != 0.0).then(|| cm / bm);
+        row.interval = None;
+    }
     if within_floor {
         row.verdict = Verdict::Unchanged;
     }
@@ -137,14 +173,38 @@ mod tests {
     }
 
     #[test]
-    fn one_figure_a_side_or_a_zero_keeps_the_ratio_rule() {
+    fn one_figure_a_side_keeps_the_ratio_rule() {
         let b = [2000.0 * KIB];
         assert_eq!(judged(&b, &[2200.0 * KIB]).verdict, Verdict::Regressed);
         assert_eq!(judged(&b, &[2040.0 * KIB]).verdict, Verdict::Unchanged);
-        // From nothing to something: no ratio, a rise.
-        let zero = [0.0; 3];
-        let r = judged(&zero, &[64.0 * KIB; 3]);
+        let r = judged(&[0.0], &[64.0 * KIB]);
+        assert_eq!((r.verdict, r.p_value), (Verdict::Regressed, None), "{r:?}");
+    }
+
+    /// Review, 2026-12-07: one figure of 0 switched the test off, and these figures, which
+    /// overlap as much as the same ones a page higher (not significant), regressed.
+    #[test]
+    fn a_figure_of_zero_is_still_tested() {
+        let b = [0.0, 0.0, 0.0, 64.0, 64.0].map(|k| k * KIB);
+        let c = [0.0, 0.0, 64.0, 64.0, 64.0].map(|k| k * KIB);
+        let r = judged(&b, &c);
+        assert_eq!(r.verdict, Verdict::NotSignificant, "{r:?}");
+        assert!(r.p_value.unwrap() > 0.3, "{r:?}");
+        assert_eq!(
+            (r.ratio, r.interval),
+            (None, None),
+            "the medians' ratio: from 0"
+        );
+        let a_page_up = judged(&b.map(|x| x + 4.0 * KIB), &c.map(|x| x + 4.0 * KIB));
+        assert_eq!(a_page_up.verdict, Verdict::NotSignificant, "{a_page_up:?}");
+        // From nothing to something in every process: a rise, now with its test.
+        let r = judged(&[0.0; 3], &[64.0 * KIB; 3]);
         assert_eq!(r.verdict, Verdict::Regressed, "{r:?}");
-        assert_eq!(r.p_value, None);
+        assert!(r.p_value.unwrap() < 1e-6, "{r:?}");
+        assert_eq!(judged(&[0.0; 3], &[0.0; 3]).verdict, Verdict::Unchanged);
+        // A baseline median above 0: its ratio shown, the test on the raised figures.
+        let r = judged(&[0.0, 512.0, 512.0].map(|k| k * KIB), &[1024.0 * KIB; 3]);
+        assert_eq!((r.ratio, r.interval), (Some(2.0), None), "{r:?}");
+        assert!(r.p_value.is_some(), "{r:?}");
     }
 }

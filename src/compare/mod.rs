@@ -47,6 +47,7 @@ mod geomeans;
 mod groups;
 mod load;
 mod memory;
+mod ranked;
 mod relative;
 pub mod report;
 mod rows;
@@ -228,9 +229,14 @@ pub struct Row {
     pub current: Vec<f64>,
     pub baseline_median: f64,
     pub current_median: f64,
-    /// current / baseline medians; `None` when the baseline is zero.
+    /// current / baseline medians; `None` when the baseline is zero, and for a `signed`
+    /// metric (a ratio of figures that can be ≤ 0 has no direction: `ranked`).
     pub ratio: Option<f64>,
-    /// Bootstrap interval of the ratio (timing and counters).
+    /// current − baseline medians, for a `signed` metric (`net_loop_ns_per_op`) only: what
+    /// its row is judged and shown by instead of `ratio`.
+    pub difference: Option<f64>,
+    /// Bootstrap interval of the ratio (timing and counters), or of the difference when
+    /// `difference` is set.
     pub interval: Option<(f64, f64)>,
     pub p_value: Option<f64>,
     /// The Benjamini–Hochberg adjusted p-value among the rows tested together (`family`);
@@ -315,12 +321,14 @@ pub struct Comparison {
 
 impl Row {
     /// The test behind the row's p-value, named as the CSV's `test` column and JSON's `test`
-    /// field name it (one spelling for both): `welch_log_per_process`, `welch_log` (memory),
+    /// field name it (one spelling for both): `welch_log_per_process`,
+    /// `welch_difference_per_process` (a signed metric), `welch_log` (memory),
     /// `mann_whitney_exact`, `mann_whitney_normal`; `None` when no test ran (exact metrics,
     /// identical sides, a single repetition).
     pub fn test_name(&self) -> Option<&'static str> {
         use crate::stats::UMethod;
         match (self.test, self.per_process) {
+            (_, Some(_)) if self.difference.is_some() => Some("welch_difference_per_process"),
             (_, Some(_)) => Some("welch_log_per_process"),
             (None, None) if self.class == Class::Memory && self.p_value.is_some() => {
                 Some("welch_log")
@@ -444,11 +452,12 @@ pub fn compare(
     };
     for &(b, c) in &matched.pairs {
         let reference = references.iter().find(|r| r.workload == b.workload);
+        let harness_here = rows::judges_harness(&matched.pairs, b);
         rows.extend(rows::compare_group(
             b,
             c,
             settings,
-            reference,
+            (reference, harness_here),
             &mut skipped,
         )?);
         notes.extend(failed_note(b, "baseline"));

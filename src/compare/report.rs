@@ -39,6 +39,19 @@ fn pct(r: f64) -> String {
     format!("{} %", fixed((r - 1.0) * 100.0, 1, true))
 }
 
+/// A difference in its unit with its sign (`+0.12 ns`): how a `signed` metric's change reads,
+/// where a percentage of a figure that can be ≤ 0 would point the wrong way.
+fn difference_text(d: f64, unit: &str) -> String {
+    let sign = if d > 0.0 {
+        "+"
+    } else if d < 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{}", value_text(d.abs(), unit))
+}
+
 /// The change column: relative change, and the interval or the absolute difference.
 fn change_text(r: &Row) -> String {
     let rel = r.ratio.map(pct);
@@ -60,6 +73,17 @@ fn change_text(r: &Row) -> String {
             match rel {
                 Some(p) => format!("{abs} ({p})"),
                 None => abs,
+            }
+        }
+        _ if r.difference.is_some() => {
+            let base = difference_text(r.difference.unwrap_or(f64::NAN), &r.unit);
+            match r.interval {
+                Some((lo, hi)) => format!(
+                    "{base} [{}, {}]",
+                    difference_text(lo, &r.unit),
+                    difference_text(hi, &r.unit)
+                ),
+                None => base,
             }
         }
         _ => {
@@ -245,10 +269,12 @@ fn other_methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         out,
         "Other timing (threshold ±{} %) and counters (±{} %): two-sided Mann-Whitney U test \
          ({method}), α = {}, and a {:.0} % percentile-bootstrap interval of the ratio of \
-         medians ({} resamples, seeded), shown in brackets; a change counts only when it is \
-         significant and the whole interval lies beyond the threshold. Memory: a ratio of \
-         geometric means beyond ±{} % and more than {}, significant by Welch's t-test on \
-         the logarithms of the processes' figures (with one figure a side, the ratio alone). \
+         medians ({} resamples, seeded; of their difference, in its unit, for \
+         `net_loop_ns_per_op`, which can be ≤ 0), shown in brackets; a change counts only \
+         when it is significant and the whole interval lies beyond the threshold. Memory: a \
+         ratio of geometric means beyond ±{} % and more than {}, significant by Welch's \
+         t-test on the logarithms of the processes' figures (plus a page where one is 0; \
+         with one figure a side, the ratio alone). \
          Latency percentiles with fewer than {} timed \
          ops above them (always `lat_max`) are not judged, nor changes of latency \
          percentiles within one timer tick. Engine accounting and peak live \
@@ -357,7 +383,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
 }
 
 /// The CSV columns of `--format csv`.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "workload",
     "allocator",
     "metric",
@@ -377,6 +403,7 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "reason",
     "relative_to",
     "q_value",
+    "difference",
 ];
 
 /// One row per compared metric (geometric means are left to the reader's tool).
@@ -410,6 +437,7 @@ pub fn csv(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             r.reason.as_deref().unwrap_or(""),
             r.relative_to.as_deref().unwrap_or(""),
             &opt(r.q_value),
+            &opt(r.difference),
         ])
         .map_err(csv_io)?;
     }

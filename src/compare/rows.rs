@@ -8,15 +8,37 @@ use super::relative::{Judged, Reference};
 use super::verdict::Series;
 use super::verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput};
 use super::{classify, metric_label, Class, CompareError, Row, Settings};
+use crate::alloc::AllocatorSpec;
 use crate::metrics::{percentile_of, Id};
 
+/// Whether the pair `b` of `pairs` is the one whose row judges `harness_ns_per_op` of its
+/// workload in absolute mode: `null`'s when `null` was compared on that workload, else the
+/// first allocator's. Every allocator of a process carries the same `null` rounds, so each
+/// allocator's harness row repeated one fact: a slower harness alone was "7 regressed" in a
+/// run of three allocators, three of them the same harness row (review, 2026-12-07; with
+/// `--relative-to` it is judged once in the reference's row, `relative`).
+pub(super) fn judges_harness(pairs: &[(&Group, &Group)], b: &Group) -> bool {
+    let null = AllocatorSpec::Null.to_string();
+    let of_workload = || {
+        pairs
+            .iter()
+            .map(|p| p.0)
+            .filter(|g| g.workload == b.workload)
+    };
+    let owner = of_workload()
+        .find(|g| g.allocator == null)
+        .or_else(|| of_workload().next());
+    owner.is_some_and(|g| g.allocator == b.allocator)
+}
+
 /// The rows of one (workload, allocator): every metric of either side, baseline's first.
-/// `reference` is the workload's reference in relative mode.
+/// `reference` is the workload's reference in relative mode; `harness_here` whether this
+/// pair's row judges the harness in absolute mode ([`judges_harness`]).
 pub(super) fn compare_group(
     b: &Group,
     c: &Group,
     settings: &Settings,
-    reference: Option<&Reference>,
+    (reference, harness_here): (Option<&Reference>, bool),
     skipped: &mut Skipped,
 ) -> Result<Vec<Row>, CompareError> {
     let (bm, cm) = (&b.series, &c.series);
@@ -24,7 +46,8 @@ pub(super) fn compare_group(
     keys.extend(cm.iter().filter(|k| !bm.iter().any(|x| x.same_metric(k))));
     let mut rows = Vec::new();
     for key in keys {
-        if let Some(row) = compare_metric(key, b, c, settings, reference, skipped)? {
+        let judged = (reference, harness_here);
+        if let Some(row) = compare_metric(key, b, c, settings, judged, skipped)? {
             rows.push(row);
         }
     }
@@ -39,7 +62,7 @@ fn compare_metric(
     b: &Group,
     c: &Group,
     settings: &Settings,
-    reference: Option<&Reference>,
+    (reference, harness_here): (Option<&Reference>, bool),
     skipped: &mut Skipped,
 ) -> Result<Option<Row>, CompareError> {
     let (bm, cm) = (&b.series, &c.series);
@@ -66,7 +89,7 @@ fn compare_metric(
         }
         return Ok(None);
     };
-    let Some(v) = values(key, b, c, (bv, cv), reference, skipped) else {
+    let Some(v) = values(key, b, c, (bv, cv), (reference, harness_here), skipped) else {
         return Ok(None);
     };
     let seed_key = format!(
@@ -108,18 +131,20 @@ struct Values<'k> {
 /// The values metric `key` of the pair (`b`, `c`) is judged on: the ratios to the reference
 /// when it has one, else per-process figures where the samples give them, else the
 /// repetitions' `values`. `None` when the row is not judged (the reference's own throughput,
-/// `null`'s, or a figure no process paired with the reference: recorded in `skipped`).
+/// `null`'s, a figure no process paired with the reference: recorded in `skipped`; or the
+/// harness's cost in absolute mode outside the row that judges it, `harness_here`).
 fn values<'k>(
     key: &'k Series,
     b: &Group,
     c: &Group,
     (bv, cv): (Vec<f64>, Vec<f64>),
-    reference: Option<&Reference>,
+    (reference, harness_here): (Option<&Reference>, bool),
     skipped: &mut Skipped,
 ) -> Option<Values<'k>> {
     let (name, op) = (key.name.as_str(), key.op.as_deref());
     let judged = match reference {
         Some(r) if op.is_none() => r.judge(b, c, name),
+        None if name == Id::HarnessNsPerOp.name() && !harness_here => Judged::Skip,
         _ => Judged::Absolute,
     };
     match judged {

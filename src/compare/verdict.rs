@@ -2,6 +2,9 @@
 //! (see the module documentation of `compare`).
 
 use super::memory::judge_memory;
+use super::ranked::{
+    by_difference, difference_band, difference_direction, judge_by_difference, judge_by_ratio,
+};
 use super::{PerProcess, Row, Settings, Verdict};
 use crate::metrics::{self, percentile_of, Id, Kind};
 use crate::report::digits::threshold_pct;
@@ -243,6 +246,7 @@ fn unjudged(input: RowInput<'_>) -> Row {
         baseline_median: bm,
         current_median: cm,
         ratio: (bm != 0.0).then(|| cm / bm),
+        difference: None,
         interval: None,
         p_value: None,
         q_value: None,
@@ -281,7 +285,8 @@ struct Noise {
 }
 
 /// A timing or counter row: unchanged when the values are the same or within one timer
-/// tick, not significant on a thin tail, else by the per-process test or the rank test.
+/// tick, not significant on a thin tail, else by the difference for a signed metric
+/// (`ranked`), by the per-process test, or by the rank test.
 fn judge_timing(row: &mut Row, t: f64, noise: Noise, s: &Settings, seed: u64) {
     let (bm, cm) = (row.baseline_median, row.current_median);
     match noise.tail_samples {
@@ -305,9 +310,12 @@ fn judge_timing(row: &mut Row, t: f64, noise: Noise, s: &Settings, seed: u64) {
                 row.reason = Some("within one timer tick".to_string());
             }
         }
+        _ if by_difference(&row.metric, &row.unit) => {
+            judge_by_difference(row, t, s, seed, noise.per_process)
+        }
         _ => match noise.per_process {
             Some(samples) => judge_per_process(row, t, s, seed, samples),
-            None => judge_statistically(row, t, s, seed),
+            None => judge_by_ratio(row, t, s, seed),
         },
     }
 }
@@ -331,8 +339,13 @@ pub(super) fn changed(row: &Row, s: &Settings) -> bool {
                 Class::Memory => s.memory_threshold,
                 _ => s.threshold,
             };
-            row.ratio
-                .map_or(true, |r| direction(r, t, row.higher_is_better) != 0)
+            let hib = row.higher_is_better;
+            match (row.difference, row.ratio) {
+                (Some(d), _) => difference_direction(d, difference_band(row, t), hib) != 0,
+                (None, Some(r)) => direction(r, t, hib) != 0,
+                // From a baseline median of 0: shown when the current one moved off it.
+                (None, None) => row.current_median != row.baseline_median,
+            }
         }
     }
 }
@@ -351,16 +364,29 @@ fn same_values(b: &[f64], c: &[f64]) -> bool {
 /// figures (`stats::welch_log_ratio`, whose module says why processes, not passes, are the
 /// units). Significant when the interval of the ratio of geometric means excludes 1; a
 /// change when it is significant and the ratio lies beyond the threshold. Figures that
-/// cannot be logged (a net figure at or below zero) go to the rank test.
+/// cannot be logged go to the rank test (net times, which can be ≤ 0, never come here: they
+/// are judged by their difference, `ranked`).
 fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: usize) {
     let Some(w) = stats::welch_log_ratio(&row.baseline, &row.current, 1.0 - s.alpha) else {
-        return judge_statistically(row, t, s, seed);
+        return judge_by_ratio(row, t, s, seed);
     };
     row.per_process = Some(PerProcess { samples, df: w.df });
     let significant = welch_verdict(row, &w, t, s.alpha);
+    per_process_reason(row, (w.p, significant), samples, t);
+}
+
+/// The reason of a row judged by a per-process Welch test of p-value `p` (`significant` at
+/// α) over figures of at least `samples` samples each: the test's basis, and why a
+/// significant change is not one. None for an unchanged row.
+pub(super) fn per_process_reason(
+    row: &mut Row,
+    (p, significant): (f64, bool),
+    samples: usize,
+    t: f64,
+) {
     let basis = format!(
         "{}, {} + {} processes of ≥ {samples} sample{}",
-        p_text(w.p),
+        p_text(p),
         row.baseline.len(),
         row.current.len(),
         if samples == 1 { "" } else { "s" }
@@ -375,6 +401,21 @@ fn judge_per_process(row: &mut Row, t: f64, s: &Settings, seed: u64, samples: us
     };
 }
 
+/// A per-process test's verdict: a change when `significant` and the point lies beyond the
+/// band (`dir`, +1 worse), unchanged when the whole interval lies `within` it, not
+/// significant otherwise.
+pub(super) fn per_process_verdict(significant: bool, dir: i8, within: bool) -> Verdict {
+    if significant && dir > 0 {
+        Verdict::Regressed
+    } else if significant && dir < 0 {
+        Verdict::Improved
+    } else if within {
+        Verdict::Unchanged
+    } else {
+        Verdict::NotSignificant
+    }
+}
+
 /// Sets `row`'s ratio, interval and p from Welch's test `w`, and its verdict by threshold
 /// `t`: a change when significant at `alpha` and the ratio lies beyond `t`, unchanged when
 /// the whole interval lies within it, not significant otherwise. Returns whether `w` was
@@ -387,15 +428,7 @@ pub(super) fn welch_verdict(row: &mut Row, w: &stats::LogRatio, t: f64, alpha: f
     let significant = w.p < alpha;
     let dir = direction(w.ratio.point, t, hib);
     let within = direction(w.ratio.lo, t, hib) == 0 && direction(w.ratio.hi, t, hib) == 0;
-    row.verdict = if significant && dir > 0 {
-        Verdict::Regressed
-    } else if significant && dir < 0 {
-        Verdict::Improved
-    } else if within {
-        Verdict::Unchanged
-    } else {
-        Verdict::NotSignificant
-    };
+    row.verdict = per_process_verdict(significant, dir, within);
     significant
 }
 
@@ -406,67 +439,6 @@ pub(super) fn p_text(p: f64) -> String {
     } else {
         format!("p = {p:.3}")
     }
-}
-
-/// Timing and counters: significant (U test) and the whole bootstrap interval beyond `t`.
-fn judge_statistically(row: &mut Row, t: f64, s: &Settings, seed: u64) {
-    let (b, c) = (&row.baseline, &row.current);
-    let test = stats::mann_whitney_u(c, b);
-    row.p_value = test.map(|x| x.p);
-    row.test = test.map(|x| x.method);
-    if row.baseline_median == 0.0 && row.current_median == 0.0 {
-        row.verdict = Verdict::Unchanged;
-        return;
-    }
-    if b.len() < 2 || c.len() < 2 {
-        row.verdict = Verdict::NotSignificant;
-        row.reason = Some("1 repetition".to_string());
-        return;
-    }
-    row.interval = stats::bootstrap_ratio_ci(b, c, s.resamples, 1.0 - s.alpha, seed);
-    let significant = row.p_value.is_some_and(|p| p < s.alpha);
-    let hib = row.higher_is_better;
-    let beyond = match row.interval {
-        Some((lo, hi)) => {
-            let (dl, dh) = (direction(lo, t, hib), direction(hi, t, hib));
-            if dl == dh {
-                dl
-            } else {
-                0
-            }
-        }
-        // Zero baseline: any significant rise is beyond any threshold.
-        None if row.baseline_median == 0.0 => 1,
-        None => 0,
-    };
-    // "Unchanged" is a claim too: only when the whole interval lies within the threshold
-    // (any change is smaller than it), or both sides hold the very same values.
-    let within = row
-        .interval
-        .is_some_and(|(lo, hi)| direction(lo, t, hib) == 0 && direction(hi, t, hib) == 0);
-    row.verdict = if significant && beyond != 0 {
-        if beyond > 0 {
-            Verdict::Regressed
-        } else {
-            Verdict::Improved
-        }
-    } else if within {
-        Verdict::Unchanged
-    } else {
-        let p = row.p_value.unwrap_or(1.0);
-        row.reason = Some(if significant {
-            format!(
-                "p = {p:.3}, but the interval reaches within ±{} %",
-                threshold_pct(t)
-            )
-        } else {
-            format!(
-                "p = {p:.3}, the interval reaches beyond ±{} %",
-                threshold_pct(t)
-            )
-        });
-        Verdict::NotSignificant
-    };
 }
 
 #[cfg(test)]

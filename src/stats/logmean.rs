@@ -64,12 +64,33 @@ impl LogMean {
         if values.len() < 2 {
             return None;
         }
-        let (mean, var) = mean_and_var(&logs(values)?);
+        LogMean::of_figures(&logs(values)?)
+    }
+
+    /// As [`of_units`](Self::of_units) of figures taken as they are, not their logarithms:
+    /// the mean of figures that can be ≤ 0 (net times), read by
+    /// [`mean_interval`](Self::mean_interval) for [`super::welch_difference`]. `None` with
+    /// fewer than two figures or one that is not finite.
+    pub(super) fn of_figures(figures: &[f64]) -> Option<LogMean> {
+        if figures.len() < 2 || !figures.iter().all(|f| f.is_finite()) {
+            return None;
+        }
+        let (mean, var) = mean_and_var(figures);
         Some(LogMean {
             mean,
-            parts: vec![(var, values.len() as f64 - 1.0)],
-            units: values.len(),
+            parts: vec![(var, figures.len() as f64 - 1.0)],
+            units: figures.len(),
         })
+    }
+
+    /// `current` − `baseline`, independent sources: the difference of the means, each side a
+    /// part (Welch).
+    pub(super) fn minus(current: LogMean, baseline: LogMean) -> LogMean {
+        LogMean {
+            mean: current.mean - baseline.mean,
+            parts: [current.parts, baseline.parts].concat(),
+            units: baseline.units.min(current.units),
+        }
     }
 
     /// current / baseline from independent units on each side (processes that did not share
@@ -77,12 +98,7 @@ impl LogMean {
     /// [`interval`](Self::interval) is that of [`super::welch_log_ratio`].
     pub fn welch(baseline: &[f64], current: &[f64]) -> Option<LogMean> {
         let b = LogMean::of_units(baseline)?;
-        let c = LogMean::of_units(current)?;
-        Some(LogMean {
-            mean: c.mean - b.mean,
-            parts: [c.parts, b.parts].concat(),
-            units: b.units.min(c.units),
-        })
+        Some(LogMean::minus(LogMean::of_units(current)?, b))
     }
 
     /// The mean of independent figures (e.g. one ratio per workload): in ratio terms their
@@ -130,33 +146,44 @@ impl LogMean {
     /// "the ratio is 1". Without variance the interval is the point (p 1 at exactly 1, else
     /// 0). `None` for a level outside (0, 1).
     pub fn interval(&self, level: f64) -> Option<LogRatio> {
+        let (m, p, df) = self.mean_interval(level)?;
+        Some(LogRatio {
+            ratio: Estimate {
+                point: m.point.exp(),
+                lo: m.lo.exp(),
+                hi: m.hi.exp(),
+            },
+            p,
+            df,
+        })
+    }
+
+    /// The mean itself (a log, or a figure of [`of_figures`](Self::of_figures)) with its
+    /// t-interval at `level`, the two-sided p-value of "the mean is 0" and the degrees of
+    /// freedom. Without variance the interval is the point (p 1 at exactly 0, else 0).
+    pub(super) fn mean_interval(&self, level: f64) -> Option<(Estimate, f64, f64)> {
         if !(level > 0.0 && level < 1.0 && self.mean.is_finite()) {
             return None;
         }
-        let point = self.mean.exp();
+        let point = self.mean;
         let (v, df) = (self.variance(), self.df());
         if v <= 0.0 {
-            return Some(LogRatio {
-                ratio: Estimate {
-                    point,
-                    lo: point,
-                    hi: point,
-                },
-                p: if self.mean == 0.0 { 1.0 } else { 0.0 },
-                df,
-            });
+            let p = if point == 0.0 { 1.0 } else { 0.0 };
+            let exact = Estimate {
+                point,
+                lo: point,
+                hi: point,
+            };
+            return Some((exact, p, df));
         }
         let se = v.sqrt();
         let half = student_t_critical(1.0 - level, df) * se;
-        Some(LogRatio {
-            ratio: Estimate {
-                point,
-                lo: (self.mean - half).exp(),
-                hi: (self.mean + half).exp(),
-            },
-            p: student_t_two_sided(self.mean / se, df),
-            df,
-        })
+        let m = Estimate {
+            point,
+            lo: point - half,
+            hi: point + half,
+        };
+        Some((m, student_t_two_sided(point / se, df), df))
     }
 }
 

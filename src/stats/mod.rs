@@ -13,6 +13,7 @@
 //! | typical value | [`median`], [`quantile`], [`geomean`] |
 //! | interval of a median | [`median_interval`] |
 //! | B against A, independent samples | [`ratio_of_medians`], [`mann_whitney_u`] |
+//! | B against A, figures that can be ≤ 0 | [`welch_difference`] (per process), [`bootstrap_difference_ci`], [`mann_whitney_u`] |
 //! | A against B, paired rounds | [`paired_ratio`] |
 //! | B against A, one figure per process | [`welch_log_ratio`] |
 //! | a ratio or rate over processes, and their geometric mean over workloads | [`LogMean`] |
@@ -37,8 +38,8 @@ mod student;
 
 pub use band::beyond_band;
 pub use bootstrap::{
-    bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio, ratio_of_medians,
-    Bootstrap, Estimate,
+    bootstrap_difference_ci, bootstrap_ratio_ci, geomean_interval, median_interval, paired_ratio,
+    ratio_of_medians, Bootstrap, Estimate,
 };
 pub use fdr::benjamini_hochberg;
 pub use logmean::LogMean;
@@ -47,4 +48,7 @@ pub use quantile::{geomean, median, quantile, ratio_median, sorted};
 pub use rank::{kendall_tau_b, mann_whitney_u, min_p_value, normal_sf, ranks, UMethod, UTest};
 pub use regression::{slope, Slope};
 pub use rng::{seed_for, SplitMix64};
-pub use student::{student_t_critical, student_t_two_sided, welch_log_ratio, LogRatio};
+pub use student::{
+    student_t_critical, student_t_two_sided, welch_difference, welch_log_ratio, Difference,
+    LogRatio,
+};

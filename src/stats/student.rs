@@ -160,6 +160,28 @@ pub fn welch_log_ratio(baseline: &[f64], current: &[f64], level: f64) -> Option<
     LogMean::welch(baseline, current)?.interval(level)
 }
 
+/// current − baseline of one figure per independent unit (process) a side, for figures that
+/// can be ≤ 0 (a net time: an allocator's loop minus `null`'s), which have no logarithm and
+/// whose ratio has no direction: Welch's t-test on the figures themselves, with the interval
+/// of the difference of their means at `level`. The per-process figures are medians of many
+/// passes, near normal, which is what licenses the t-test on few of them (as for
+/// [`welch_log_ratio`]). `None` when a side has fewer than two figures or one is not finite.
+pub fn welch_difference(baseline: &[f64], current: &[f64], level: f64) -> Option<Difference> {
+    let b = LogMean::of_figures(baseline)?;
+    let d = LogMean::minus(LogMean::of_figures(current)?, b);
+    let (difference, p, df) = d.mean_interval(level)?;
+    Some(Difference { difference, p, df })
+}
+
+/// [`welch_difference`]'s result: the difference of means with its interval, the two-sided
+/// p-value of "no difference" and the Welch–Satterthwaite degrees of freedom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Difference {
+    pub difference: Estimate,
+    pub p: f64,
+    pub df: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +215,25 @@ mod tests {
         assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
         assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
         assert!((ln_gamma(0.25) - 3.625_609_908_221_908_f64.ln()).abs() < 1e-12);
+    }
+
+    /// Net times below zero that doubled in size: the difference points down, as no ratio
+    /// of them does (review, 2026-12-07).
+    #[test]
+    fn the_difference_of_figures_below_zero_keeps_its_direction() {
+        let b = [-0.10, -0.11, -0.12];
+        let c = [-0.20, -0.22, -0.24];
+        let d = welch_difference(&b, &c, 0.95).unwrap();
+        assert!((d.difference.point + 0.11).abs() < 1e-12, "{d:?}");
+        assert!(d.difference.hi < 0.0 && d.p < 0.05, "{d:?}");
+        // The sides' variances 0.0001 and 0.0004 over 3 each: se² = 0.0005/3, df by Welch.
+        let se = (0.0005f64 / 3.0).sqrt();
+        assert!((d.p - student_t_two_sided(0.11 / se, d.df)).abs() < 1e-12);
+        let up = welch_difference(&b, &[0.10, 0.11, 0.12], 0.95).unwrap();
+        assert!(up.difference.lo > 0.0, "{up:?}");
+        assert_eq!(welch_difference(&b, &[0.1], 0.95), None);
+        let same = welch_difference(&[0.5, 0.5], &[0.5, 0.5], 0.95).unwrap();
+        assert_eq!((same.difference.point, same.p), (0.0, 1.0));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The built-in workloads (CPython facts, stream properties and golden hashes), the realism
-//! report and fitted stand-ins, and the statistics module's properties.
+//! report and fitted stand-ins, and the statistics module's properties and the coverage of its
+//! intervals.
 //!
 //! One test binary for these files (each former `tests/<file>.rs` is a module here, its tests
 //! named `<file>::<test>`): every test binary links the whole crate and the C allocators, so one
@@ -11,6 +12,7 @@
 mod common;
 
 mod realism;
+mod stats_coverage;
 mod stats_props;
 mod workload_facts;
 mod workload_streams;

@@ -3,8 +3,9 @@
 
 use proptest::prelude::*;
 use pybench::stats::{
-    geomean, geomean_interval, kendall_tau_b, mann_whitney_u, median, median_interval,
-    paired_ratio, quantile, ratio_median, ratio_of_medians, Bootstrap,
+    bootstrap_difference_ci, bootstrap_ratio_ci, geomean, geomean_interval, kendall_tau_b,
+    mann_whitney_u, median, median_interval, paired_ratio, quantile, ratio_median,
+    ratio_of_medians, Bootstrap,
 };
 
 /// Timing-like samples: 1–12 positive values (repetitions), integers scaled so ties happen.
@@ -19,6 +20,14 @@ fn quick(seed: u64) -> Bootstrap {
         level: 0.95,
         seed,
     }
+}
+
+/// The smallest and the largest value of a non-empty sample.
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -79,21 +88,41 @@ proptest! {
         prop_assert!(close(mm.lo, m.lo + shift) && close(mm.hi, m.hi + shift), "{m:?} {mm:?}");
     }
 
+    /// The ends of a percentile interval are order statistics of the resampled statistic,
+    /// so they lie where that statistic can: a resampled median within the sample's range, a
+    /// ratio of two within min/max and max/min, a difference within min − max and max − min;
+    /// and the lower end is not above the upper. (`Estimate`s widen their interval to hold
+    /// their point, so "lo ≤ point ≤ hi" of one could not fail: these are of the raw ends.)
+    /// A difference's interval moves with the current side exactly: the resamples draw
+    /// indices, not values.
     #[test]
-    fn intervals_contain_their_point(a in sample(), b in sample(), seed in any::<u64>()) {
+    fn interval_ends_are_statistics_of_resamples(
+        a in sample(), b in sample(), shift in -100.0f64..100.0, seed in any::<u64>(),
+    ) {
         let bs = quick(seed);
+        let (lo_a, hi_a) = min_max(&a);
+        let (lo_b, hi_b) = min_max(&b);
         let m = median_interval(&a, &bs).unwrap();
-        prop_assert!(m.contains(m.point), "{m:?}");
-        prop_assert!(m.lo <= m.hi);
-        let r = ratio_of_medians(&a, &b, &bs).unwrap();
-        prop_assert!(r.contains(r.point), "{r:?}");
-        prop_assert!(close(r.point, median(&b).unwrap() / median(&a).unwrap()));
+        prop_assert!(lo_a <= m.lo && m.lo <= m.hi && m.hi <= hi_a, "{m:?} of {a:?}");
+        let (lo, hi) = bootstrap_ratio_ci(&a, &b, bs.resamples, bs.level, seed).unwrap();
+        prop_assert!(lo_b / hi_a <= lo && lo <= hi && hi <= hi_b / lo_a, "[{lo}, {hi}]");
+        let (lo, hi) = bootstrap_difference_ci(&a, &b, bs.resamples, bs.level, seed).unwrap();
+        prop_assert!(lo_b - hi_a <= lo && lo <= hi && hi <= hi_b - lo_a, "[{lo}, {hi}]");
+        let moved: Vec<f64> = b.iter().map(|v| v + shift).collect();
+        let (mlo, mhi) = bootstrap_difference_ci(&a, &moved, bs.resamples, bs.level, seed).unwrap();
+        prop_assert!(close(mlo, lo + shift) && close(mhi, hi + shift), "[{mlo}, {mhi}] vs [{lo}, {hi}] + {shift}");
         let g = geomean_interval(&a, &bs).unwrap();
-        prop_assert!(g.contains(g.point), "{g:?}");
+        // exp(mean of logs) of equal values may miss them by an ulp.
+        let (lo_g, hi_g) = (lo_a * (1.0 - 1e-12), hi_a * (1.0 + 1e-12));
+        prop_assert!(lo_g <= g.lo && g.lo <= g.hi && g.hi <= hi_g, "{g:?} of {a:?}");
         prop_assert!(close(g.point, geomean(&a).unwrap()));
+        let r = ratio_of_medians(&a, &b, &bs).unwrap();
+        prop_assert!(close(r.point, median(&b).unwrap() / median(&a).unwrap()));
         let n = a.len().min(b.len());
         let p = paired_ratio(&a[..n], &b[..n], &bs).unwrap();
-        prop_assert!(p.contains(p.point), "{p:?}");
+        let ratios: Vec<f64> = a[..n].iter().zip(&b[..n]).map(|(x, y)| x / y).collect();
+        let (lo_r, hi_r) = min_max(&ratios);
+        prop_assert!(lo_r <= p.lo && p.lo <= p.hi && p.hi <= hi_r, "{p:?} of {ratios:?}");
     }
 
     #[test]
