@@ -193,3 +193,22 @@ fn a_trace_whose_file_name_holds_control_characters_is_refused() {
         assert!(!dir.join("r").exists(), "{name}: nothing measured");
     }
 }
+
+/// `record --name` names the trace, which `stats` and `list` print: one holding an escape
+/// sequence, a line break or a bidirectional override was accepted; now it is refused as a
+/// spec's `name` is, before the program runs.
+#[test]
+fn record_refuses_a_name_holding_control_characters() {
+    let dir = tempdir("record-hostile-name");
+    for name in ["=1+1|<script>\u{1b}[31mRED", "a\nb", "x\u{202e}y"] {
+        let err = refusal(
+            pybench()
+                .current_dir(&dir)
+                .args(["record", "-q", "--name", name, "--"])
+                .args(["python3", "-c", "pass"]),
+        );
+        assert!(err.contains("--name holds a"), "{err}");
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{202e}'), "{err}");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
+}
