@@ -195,7 +195,10 @@ const LABEL_MAX: usize = 60;
 /// for `-c CODE`, else the command's name; at most `LABEL_MAX` characters, control characters
 /// escaped ([`crate::trace::printable`]): it is printed and names the trace and the plots.
 pub fn program_label(program: &[String]) -> String {
-    crate::trace::printable(&full_label(program)).chars().take(LABEL_MAX).collect()
+    crate::trace::printable(&full_label(program))
+        .chars()
+        .take(LABEL_MAX)
+        .collect()
 }
 
 fn full_label(program: &[String]) -> String {

@@ -91,7 +91,11 @@ pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
     let slugs = slug::distinct(&workloads);
     for w in &workloads {
         let s = &slugs[w];
-        all.extend([rss(results, w, s), latency(results, w, s), pools(results, w, s)]);
+        all.extend([
+            rss(results, w, s),
+            latency(results, w, s),
+            pools(results, w, s),
+        ]);
     }
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for f in all.into_iter().flatten() {

@@ -52,7 +52,10 @@ fn text_is_escaped() {
 /// as a character reference: one in a workload's name left a chart no browser would open.
 #[test]
 fn control_characters_xml_forbids_are_written_as_escapes() {
-    assert_eq!(escape("a\u{1b}[31mb\u{0}c\u{7f}"), "a\\u{1b}[31mb\\0c\u{7f}");
+    assert_eq!(
+        escape("a\u{1b}[31mb\u{0}c\u{7f}"),
+        "a\\u{1b}[31mb\\0c\u{7f}"
+    );
     assert_eq!(escape("t\tl\nr\r"), "t\tl\nr\r");
     let chart = line_chart(
         "R\u{1b}[31mX\u{8}",

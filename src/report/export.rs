@@ -1,8 +1,8 @@
 //! Exporters: the same results as tidy CSV, full JSON, or a Markdown summary. One trait, so
 //! the run command, `--csv/--json/--markdown FILE` and later `plot`/`compare` treat them alike.
 
-use super::model::RunResults;
 use super::markdown;
+use super::model::RunResults;
 use super::summary::{cell_text, summarize};
 use std::io::{self, Write};
 

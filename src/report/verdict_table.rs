@@ -342,7 +342,12 @@ pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", inline(&legend));
     for sec in list {
-        let _ = writeln!(out, "## {}\n\n{}\n", inline(&sec.workload), inline(&sec.facts));
+        let _ = writeln!(
+            out,
+            "## {}\n\n{}\n",
+            inline(&sec.workload),
+            inline(&sec.facts)
+        );
         for (i, row) in sec.rows.iter().enumerate() {
             let cells: Vec<String> = row.iter().map(|c| inline(c)).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));

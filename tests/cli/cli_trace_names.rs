@@ -188,7 +188,10 @@ fn a_trace_whose_file_name_holds_control_characters_is_refused() {
                 err.contains("the trace's file name holds a") && err.contains("rename the file"),
                 "{args:?}: {err}"
             );
-            assert!(!err.contains('\u{1b}') && !err.contains('\u{202e}'), "{err}");
+            assert!(
+                !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+                "{err}"
+            );
         }
         assert!(!dir.join("r").exists(), "{name}: nothing measured");
     }
@@ -208,7 +211,14 @@ fn record_refuses_a_name_holding_control_characters() {
                 .args(["python3", "-c", "pass"]),
         );
         assert!(err.contains("--name holds a"), "{err}");
-        assert!(!err.contains('\u{1b}') && !err.contains('\u{202e}'), "{err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+            "{err}"
+        );
     }
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }

@@ -327,7 +327,15 @@ fn hostile_program_text_is_shown_escaped_and_stays_in_its_code_block() {
     std::fs::write(&script, "pass\n").unwrap();
     let out = tmp.join("out");
     let run = pybench()
-        .args(["validate", "-r", "1", "-a", "pymalloc,system", "--rounds", "2"])
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+            "--rounds",
+            "2",
+        ])
         .args(["--no-plots", "--out"])
         .arg(&out)
         .arg("--")
@@ -345,7 +353,9 @@ fn hostile_program_text_is_shown_escaped_and_stays_in_its_code_block() {
     let summary = std::fs::read_to_string(common::run_dir(&out).join("summary.md")).unwrap();
     assert!(!summary.contains('\u{1b}'), "{summary}");
     assert!(
-        !summary.lines().any(|l| l.starts_with("# INJECTED") || l == "| a | b |"),
+        !summary
+            .lines()
+            .any(|l| l.starts_with("# INJECTED") || l == "| a | b |"),
         "{summary}"
     );
 }
