@@ -17,9 +17,7 @@ pub fn inline(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\r' | '\n' => out.push(' '),
-            c if crate::trace::hostile(c) => out.extend(c.escape_debug()),
-            c => out.push(c),
+            c => push_one_line(&mut out, c),
         }
     }
     out
@@ -35,9 +33,7 @@ pub fn code(text: &str) -> String {
     for c in text.chars() {
         match c {
             '|' => body.push_str("\\|"),
-            '\r' | '\n' => body.push(' '),
-            c if crate::trace::hostile(c) => body.extend(c.escape_debug()),
-            c => body.push(c),
+            c => push_one_line(&mut body, c),
         }
     }
     let fence = "`".repeat(longest_backtick_run(&body) + 1);
@@ -56,6 +52,16 @@ pub fn code(text: &str) -> String {
 pub fn fenced(info: &str, body: &str) -> String {
     let fence = "`".repeat((longest_backtick_run(body) + 1).max(3));
     format!("{fence}{info}{body}{fence}")
+}
+
+/// Pushes `c` so that the text stays one visible line: a line break as a space, another
+/// control character as its escape (`\u{1b}`), anything else as it is.
+fn push_one_line(out: &mut String, c: char) {
+    match c {
+        '\r' | '\n' => out.push(' '),
+        c if crate::trace::hostile(c) => out.extend(c.escape_debug()),
+        c => out.push(c),
+    }
 }
 
 /// The length of the longest run of backticks in `text`.
