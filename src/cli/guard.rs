@@ -119,11 +119,17 @@ pub fn trace_output(out: PathBuf) -> anyhow::Result<PathBuf> {
 /// temporary's decorations, the file name it becomes stays within NAME_MAX (255 bytes).
 pub const LABEL_MAX: usize = 200;
 
-/// Refuses an empty `--label`/`--name` (an unset shell variable, most likely) and one too
-/// long for a file name; anything else is made portable by `sys::target::portable_name`.
+/// Refuses an empty `--label`/`--name` (an unset shell variable, most likely), one too long
+/// for a file name, and one holding a control or bidirectional character
+/// ([`crate::trace::hostile_in`]): the name is printed, and `record --name` is the trace's
+/// name, shown by `stats` and `list`, as a spec's `name` is. Anything else is made portable
+/// for the file name by `sys::target::portable_name`.
 pub fn check_label(flag: &str, label: &str) -> anyhow::Result<()> {
     if label.is_empty() {
         anyhow::bail!("{flag} is empty; give a name, or leave {flag} out for the default one");
+    }
+    if let Some(what) = crate::trace::hostile_in(label) {
+        anyhow::bail!("{flag} holds {what}; a name must be one line of visible text");
     }
     let n = label.chars().count();
     if n > LABEL_MAX {

@@ -5,20 +5,15 @@ use super::verdict::{beyond_reach, unjudged_tail};
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::digits::threshold_pct;
 use crate::report::export::csv_io;
+use crate::report::markdown::{code, inline};
 use crate::report::summary::{csv_number, fixed, human};
 use crate::stats::UMethod;
 use std::io::{self, Write};
 
-/// `dicts × system`.
+/// `dicts × system`. Names are text from a results file (a workload is named by its spec's
+/// `name` or its trace's path), escaped for one Markdown table cell ([`inline`], [`code`]).
 fn benchmark(r: &Row) -> String {
-    format!("{} × `{}`", inline(&r.workload), inline(&r.allocator))
-}
-
-/// Text from a results file (a workload is named by its spec's `name` or its trace's path)
-/// made safe inside one Markdown table cell or line: a `|` would start another column and a
-/// line break end the row.
-fn inline(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+    format!("{} × {}", inline(&r.workload), code(&r.allocator))
 }
 
 /// A value in its unit, readable.
@@ -113,7 +108,7 @@ fn verdict_text(r: &Row) -> String {
 fn metric_text(r: &Row) -> String {
     let label = metric_label(&r.metric, r.op.as_deref());
     match &r.relative_to {
-        Some(reference) => format!("{label} ÷ `{}`", inline(reference)),
+        Some(reference) => format!("{label} ÷ {}", code(reference)),
         None => label,
     }
 }
@@ -138,7 +133,7 @@ fn describe_side(s: &super::Side) -> String {
     let commit = s
         .git_commit
         .as_deref()
-        .map(|c| format!(" {c}"))
+        .map(|c| format!(" {}", inline(c)))
         .unwrap_or_default();
     let reps = match s.precision {
         None => format!("{} rep.", s.repetitions),
@@ -149,10 +144,10 @@ fn describe_side(s: &super::Side) -> String {
         ),
     };
     format!(
-        "`{}` (pybench {}{commit}, {reps}, {})",
-        s.run,
-        s.pybench_version,
-        s.cpu.as_deref().unwrap_or("unknown CPU")
+        "{} (pybench {}{commit}, {reps}, {})",
+        code(&s.run),
+        inline(&s.pybench_version),
+        inline(s.cpu.as_deref().unwrap_or("unknown CPU"))
     )
 }
 
@@ -224,12 +219,12 @@ fn methods(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if let Some(reference) = &s.relative_to {
         writeln!(
             out,
-            "Throughput relative to `{}` (`--relative-to`): in each process, each allocator's \
-             time per event ÷ `{0}`'s in the same round (for rates, the inverse), the median \
+            "Throughput relative to {} (`--relative-to`): in each process, each allocator's \
+             time per event ÷ {0}'s in the same round (for rates, the inverse), the median \
              over the rounds being the process's figure, tested as above; a change of the \
-             machine's speed that hits both alike cancels. `{0}`'s own throughput is not \
+             machine's speed that hits both alike cancels. {0}'s own throughput is not \
              judged; latency, counters and memory are absolute.\n",
-            inline(reference)
+            code(reference)
         )?;
     }
     other_methods(c, out)?;
@@ -352,7 +347,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
         table_row(out, r)?;
     }
     let relative = match &c.settings.relative_to {
-        Some(reference) => format!(" ÷ `{}`", inline(reference)),
+        Some(reference) => format!(" ÷ {}", code(reference)),
         None => String::new(),
     };
     for g in &c.geomeans {
@@ -363,8 +358,8 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
         };
         writeln!(
             out,
-            "| **geomean** `{}` | {}{suffix} ({} workload{}) | | | {} | |",
-            inline(&g.allocator),
+            "| **geomean** {} | {}{suffix} ({} workload{}) | | | {} | |",
+            code(&g.allocator),
             g.metric,
             g.workloads,
             if g.workloads == 1 { "" } else { "s" },

@@ -192,9 +192,13 @@ pub fn check_program(program: &[String]) -> anyhow::Result<()> {
 const LABEL_MAX: usize = 60;
 
 /// A short label for the program: the script's file stem, the module of `-m MODULE`, `inline`
-/// for `-c CODE`, else the command's name; at most `LABEL_MAX` characters.
+/// for `-c CODE`, else the command's name; at most `LABEL_MAX` characters, control characters
+/// escaped ([`crate::trace::printable`]): it is printed and names the trace and the plots.
 pub fn program_label(program: &[String]) -> String {
-    full_label(program).chars().take(LABEL_MAX).collect()
+    crate::trace::printable(&full_label(program))
+        .chars()
+        .take(LABEL_MAX)
+        .collect()
 }
 
 fn full_label(program: &[String]) -> String {

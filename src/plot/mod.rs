@@ -13,10 +13,12 @@ mod finite;
 pub mod heatmap;
 mod html;
 mod labels;
+mod slug;
 pub mod svg;
 mod target;
 
 pub use labels::{fmt_bytes, fmt_ns};
+pub(crate) use slug::slug;
 pub use target::{check_out, drawn_by_pybench};
 
 use crate::metrics::Id;
@@ -85,8 +87,15 @@ pub fn figures(results: &RunResults) -> (Vec<Figure>, Vec<String>) {
         bars(results, &workloads, Id::OpsPerSec),
         bars(results, &workloads, Id::FragRatio),
     ];
+    // One file per workload even where two names differ only in what a file name drops.
+    let slugs = slug::distinct(&workloads);
     for w in &workloads {
-        all.extend([rss(results, w), latency(results, w), pools(results, w)]);
+        let s = &slugs[w];
+        all.extend([
+            rss(results, w, s),
+            latency(results, w, s),
+            pools(results, w, s),
+        ]);
     }
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for f in all.into_iter().flatten() {
@@ -120,24 +129,8 @@ fn cells<'a>(results: &'a RunResults, w: &str, a: &str) -> Vec<&'a CellResult> {
     v
 }
 
-/// A workload name usable in a file name (spec files are paths).
-pub(crate) fn slug(s: &str) -> String {
-    let base = Path::new(s)
-        .file_stem()
-        .map_or(s.to_string(), |f| f.to_string_lossy().to_string());
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// RSS over the replay, first successful repetition of each allocator.
-fn rss(results: &RunResults, w: &str) -> Drawn {
+/// RSS over the replay, first successful repetition of each allocator, into `rss-SLUG.svg`.
+fn rss(results: &RunResults, w: &str, slug: &str) -> Drawn {
     let mut lines = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
         if let Some(c) = cells(results, w, a)
@@ -173,7 +166,7 @@ fn rss(results: &RunResults, w: &str) -> Drawn {
     let (x, y, caption) = rss_axes(exec, w, max_x, max_y);
     // Whole numbers of events and bytes: always finite.
     Some(Ok(Figure {
-        file: format!("rss-{}.svg", slug(w)),
+        file: format!("rss-{slug}.svg"),
         section: format!("{w}: RSS over time"),
         caption,
         svg: svg::line_chart(&format!("RSS over time — {w}"), &x, &y, &lines),
@@ -239,8 +232,9 @@ fn tail_axis(max_x: f64) -> Axis {
     }
 }
 
-/// HDR-style latency percentile curves of all ops, first repetition of each allocator.
-fn latency(results: &RunResults, w: &str) -> Drawn {
+/// HDR-style latency percentile curves of all ops, first repetition of each allocator, into
+/// `latency-SLUG.svg`.
+fn latency(results: &RunResults, w: &str, slug: &str) -> Drawn {
     let mut curves = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
         let curve = cells(results, w, a).into_iter().find_map(|c| {
@@ -281,7 +275,7 @@ fn latency(results: &RunResults, w: &str) -> Drawn {
     if hi == 0.0 {
         return None; // no positive latency: nothing a log scale can show
     }
-    let file = format!("latency-{}.svg", slug(w));
+    let file = format!("latency-{slug}.svg");
     if let Err(why) = drawable(&file, [lo, hi, max_x]) {
         return Some(Err(why));
     }
@@ -299,8 +293,9 @@ fn latency(results: &RunResults, w: &str) -> Drawn {
     }))
 }
 
-/// The engine's pools per size class, median over repetitions, one series per engine preset.
-fn pools(results: &RunResults, w: &str) -> Drawn {
+/// The engine's pools per size class, median over repetitions, one series per engine preset,
+/// into `pools-SLUG.svg`.
+fn pools(results: &RunResults, w: &str, slug: &str) -> Drawn {
     let mut series: Vec<(String, usize)> = Vec::new();
     let mut by_class: Vec<(u64, Vec<Bar>)> = Vec::new();
     for (color, a) in allocators(results).into_iter().enumerate() {
@@ -338,7 +333,7 @@ fn pools(results: &RunResults, w: &str) -> Drawn {
         })
         .collect();
     let y = Axis::linear_whole("pools", top, fmt_count);
-    let file = format!("pools-{}.svg", slug(w));
+    let file = format!("pools-{slug}.svg");
     if let Err(why) = drawable(&file, bar_values(&groups).chain([y.min, y.max])) {
         return Some(Err(why));
     }
@@ -396,8 +391,31 @@ mod tests {
         assert_eq!(tail_x(100.0), None);
     }
 
+    /// Specs named `v1.0` and `v1.1` both drew `rss-v1.svg`, and the page showed the second's
+    /// chart under the first; a trace of a 245-character name made a file name too long to
+    /// write, and the run failed after measuring everything.
     #[test]
-    fn workload_names_become_file_names() {
-        assert_eq!(slug("workloads/my spec.toml"), "my_spec");
+    fn every_workload_gets_chart_files_of_its_own_short_enough_to_write() {
+        let long = format!("trace:{}", "a".repeat(245));
+        let names = ["v1.0", "v1.1", "v1 1", long.as_str()];
+        let cells = names
+            .iter()
+            .map(|w| {
+                let mut c = CellResult::new(w, "system", 0, CellKind::Replay);
+                c.rss_series = vec![(0, 1), (10, 2048)];
+                c
+            })
+            .collect();
+        let (figures, _) = figures(&RunResults::of_cells(cells));
+        let mut files: Vec<&str> = figures
+            .iter()
+            .filter(|f| f.file.starts_with("rss-"))
+            .map(|f| f.file.as_str())
+            .collect();
+        assert!(files.contains(&"rss-v1_0.svg"), "{files:?}");
+        assert!(files.iter().all(|f| f.len() < 100), "{files:?}");
+        files.sort_unstable();
+        files.dedup();
+        assert_eq!(files.len(), names.len(), "{files:?}");
     }
 }

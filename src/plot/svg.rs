@@ -10,7 +10,10 @@ pub const PALETTE: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
 ];
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content and attribute values. The control characters XML 1.0 allows
+/// in no form, not even as `&#x1b;` (C0 but tab, line feed and carriage return), are written
+/// as Rust escapes (`\u{1b}`), as the terminal shows them: one in a name made the whole chart
+/// a file no browser would draw.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -20,6 +23,7 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\u{0}'..='\u{1f}' if !matches!(c, '\t' | '\n' | '\r') => out.extend(c.escape_debug()),
             c => out.push(c),
         }
     }

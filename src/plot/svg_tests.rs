@@ -48,6 +48,33 @@ fn text_is_escaped() {
     assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
 }
 
+/// XML 1.0 allows no C0 control character but tab, line feed and carriage return, not even
+/// as a character reference: one in a workload's name left a chart no browser would open.
+#[test]
+fn control_characters_xml_forbids_are_written_as_escapes() {
+    assert_eq!(
+        escape("a\u{1b}[31mb\u{0}c\u{7f}"),
+        "a\\u{1b}[31mb\\0c\u{7f}"
+    );
+    assert_eq!(escape("t\tl\nr\r"), "t\tl\nr\r");
+    let chart = line_chart(
+        "R\u{1b}[31mX\u{8}",
+        &Axis::linear("x", 0.0, 1.0, plain),
+        &Axis::linear("y", 0.0, 1.0, plain),
+        &[Line {
+            name: "s\u{1}".into(),
+            color: 0,
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+        }],
+    );
+    assert!(
+        !chart
+            .chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+        "{chart}"
+    );
+}
+
 #[test]
 fn whole_count_axes_have_whole_ticks() {
     for max in [1.0, 2.0, 3.0, 4.0, 7.0, 12.0] {

@@ -1,6 +1,7 @@
 //! Exporters: the same results as tidy CSV, full JSON, or a Markdown summary. One trait, so
 //! the run command, `--csv/--json/--markdown FILE` and later `plot`/`compare` treat them alike.
 
+use super::markdown;
 use super::model::RunResults;
 use super::summary::{cell_text, summarize};
 use std::io::{self, Write};
@@ -121,7 +122,7 @@ impl Exporter for Markdown {
         "summary.md"
     }
     fn write(&self, results: &RunResults, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "# pybench run {}\n", results.run)?;
+        writeln!(out, "# pybench run {}\n", markdown::inline(&results.run))?;
         let p = &results.parameters;
         writeln!(
             out,
@@ -135,11 +136,13 @@ impl Exporter for Markdown {
                 .as_deref()
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default(),
-            results
-                .machine
-                .cpu_model
-                .as_deref()
-                .unwrap_or("unknown CPU"),
+            markdown::inline(
+                results
+                    .machine
+                    .cpu_model
+                    .as_deref()
+                    .unwrap_or("unknown CPU")
+            ),
             results.machine.cores
         )?;
         let sampled = results.cells.iter().any(|c| c.throughput.is_some());
@@ -156,7 +159,8 @@ impl Exporter for Markdown {
         markdown_failures(results, out)?;
         if let Some(v) = &results.validation {
             writeln!(out, "## Validation: replay vs the real program\n")?;
-            writeln!(out, "```text{}```\n", super::validation::render(v))?;
+            let block = markdown::fenced("text", &super::validation::render(v));
+            writeln!(out, "{block}\n")?;
         }
         if results.interrupted {
             writeln!(
@@ -187,7 +191,7 @@ fn markdown_caveats(results: &RunResults, out: &mut dyn Write) -> io::Result<()>
     }
     writeln!(out, "## Caveats\n")?;
     for line in lines {
-        writeln!(out, "- {line}")?;
+        writeln!(out, "- {}", markdown::inline(&line))?;
     }
     writeln!(out)
 }
@@ -207,11 +211,11 @@ fn markdown_medians(results: &RunResults, sampled: bool, out: &mut dyn Write) ->
             continue;
         }
         medians_shown = true;
-        writeln!(out, "## {}\n", s.workload)?;
+        writeln!(out, "## {}\n", markdown::inline(&s.workload))?;
         writeln!(
             out,
-            "Medians over repetitions; (×) is relative to `{}`.\n",
-            s.reference
+            "Medians over repetitions; (×) is relative to {}.\n",
+            markdown::code(&s.reference)
         )?;
         let headings: Vec<&str> = s.columns.iter().map(|c| c.heading()).collect();
         writeln!(out, "| allocator | {} |", headings.join(" | "))?;
@@ -228,8 +232,8 @@ fn markdown_medians(results: &RunResults, sampled: bool, out: &mut dyn Write) ->
             };
             writeln!(
                 out,
-                "| `{}`{} | {} |",
-                r.allocator,
+                "| {}{} | {} |",
+                markdown::code(&r.allocator),
                 failed,
                 cells.join(" | ")
             )?;
@@ -249,7 +253,10 @@ fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()
                 writeln!(
                     out,
                     "- {} × {} rep {}: {}",
-                    c.workload, c.allocator, c.repetition, reason
+                    markdown::inline(&c.workload),
+                    markdown::inline(&c.allocator),
+                    c.repetition,
+                    markdown::inline(reason)
                 )?;
             }
         }
@@ -331,6 +338,51 @@ mod tests {
             !md.contains("Medians over repetitions") && !md.contains("frag"),
             "{md}"
         );
+    }
+
+    /// Names are the user's text: `summary.md` shows them as text, as `index.html` does,
+    /// not as HTML, a new heading or another table column, with or without the verdict.
+    #[test]
+    fn names_in_the_summary_stay_text() {
+        for samples in [true, false] {
+            let mut cells = vec![
+                cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, samples),
+                cell("system", 8.0, 5.0 * 1048576.0, samples),
+            ];
+            for c in &mut cells {
+                c.workload = "<img src=x onerror=alert(1)>\n# X |".into();
+            }
+            let md = summary(&RunResults::of_cells(cells));
+            assert!(
+                md.contains("## \\<img src=x onerror=alert(1)\\> # X \\|\n"),
+                "{md}"
+            );
+            assert!(!md.replace("\\<img", "").contains("<img"), "{md}");
+            assert!(!md.lines().any(|l| l.starts_with("# X")), "{md}");
+        }
+    }
+
+    /// A program's text inside validate's code block: a line of three backticks in it
+    /// closed the block, and what followed rendered as a heading and a table.
+    #[test]
+    fn the_validation_block_outlasts_backticks_in_it() {
+        let mut r = RunResults::of_cells(vec![cell("system", 8.0, 1048576.0, false)]);
+        r.validation = Some(
+            serde_json::from_value(serde_json::json!({
+                "program": "python3 x.py",
+                "trace": "x.pbt",
+                "rows": [],
+                "tau_time": null,
+                "tau_memory": null,
+                "disagreements": ["a\n```\n# INJECTED\n| a | b |\n|---|---|"],
+            }))
+            .unwrap(),
+        );
+        let md = summary(&r);
+        assert!(md.contains("````text\n"), "{md}");
+        let block = md.split("````text\n").nth(1).unwrap();
+        let (inside, _) = block.split_once("\n````").unwrap();
+        assert!(inside.contains("\n# INJECTED\n"), "{md}");
     }
 
     #[test]

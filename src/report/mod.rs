@@ -4,6 +4,7 @@ pub mod caveats;
 mod checks;
 pub mod digits;
 pub mod export;
+pub mod markdown;
 pub mod merge;
 pub mod model;
 pub mod outliers;

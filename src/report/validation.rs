@@ -194,7 +194,7 @@ pub fn render(v: &Validation) -> String {
 fn heading(v: &Validation, reference: &str) -> String {
     let mut s = format!(
         "\nvalidation of `{}`\nmedians [95 % bootstrap interval]; Δ = difference from {reference} on the same side\n",
-        v.program
+        crate::trace::printable(&v.program)
     );
     let one_run = |m: Option<f64>, ci: Option<[f64; 2]>| m.is_some() && ci.is_none();
     if v.rows.iter().any(|r| {

@@ -288,11 +288,6 @@ pub fn render(results: &RunResults, reference: Option<&str>, format: TableFormat
     out
 }
 
-/// A cell of a Markdown table: pipes escaped.
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
 /// One workload's verdict, laid out for a page (Markdown, HTML): its facts line, the table
 /// of the terminal's default columns (heading row first) and the sentences.
 pub struct Section {
@@ -335,19 +330,26 @@ pub fn page(results: &RunResults, reference: Option<&str>) -> Page {
 }
 
 /// The same verdict as Markdown for `summary.md`: per workload a section with the table of
-/// the terminal (the default columns), the sentences, then the overall ranking.
+/// the terminal (the default columns), the sentences, then the overall ranking. All of it
+/// [`inline`]-escaped: names are the user's text, which `index.html` escapes as HTML.
 pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
+    use super::markdown::inline;
     let Page {
         legend,
         sections: list,
         overall,
     } = page(results, reference);
     let mut out = String::new();
-    let _ = writeln!(out, "{legend}\n");
+    let _ = writeln!(out, "{}\n", inline(&legend));
     for sec in list {
-        let _ = writeln!(out, "## {}\n\n{}\n", sec.workload, sec.facts);
+        let _ = writeln!(
+            out,
+            "## {}\n\n{}\n",
+            inline(&sec.workload),
+            inline(&sec.facts)
+        );
         for (i, row) in sec.rows.iter().enumerate() {
-            let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+            let cells: Vec<String> = row.iter().map(|c| inline(c)).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
             if i == 0 {
                 let _ = writeln!(out, "|---|{}", "---:|".repeat(row.len() - 1));
@@ -355,14 +357,14 @@ pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
         }
         let _ = writeln!(out);
         for line in sec.sentences {
-            let _ = writeln!(out, "- {line}");
+            let _ = writeln!(out, "- {}", inline(&line));
         }
         let _ = writeln!(out);
     }
     if let Some((head, lines)) = overall {
-        let _ = writeln!(out, "## Overall\n\n{head}:\n");
+        let _ = writeln!(out, "## Overall\n\n{}:\n", inline(&head));
         for line in lines {
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", inline(&line));
         }
         let _ = writeln!(out);
     }

@@ -85,9 +85,12 @@ pub fn file_stem(workload: &str) -> String {
     slug(workload)
 }
 
-/// A workload name usable in a file name: the plots' slug of the name without `trace:`.
+/// A workload name usable in a file name: the plots' slug of the file stem of the name
+/// without `trace:` (a sweep names a trace file by its path as typed).
 fn slug(s: &str) -> String {
-    crate::plot::slug(s.strip_prefix("trace:").unwrap_or(s))
+    let s = s.strip_prefix("trace:").unwrap_or(s);
+    let stem = std::path::Path::new(s).file_stem();
+    crate::plot::slug(&stem.map_or(s.into(), |f| f.to_string_lossy()))
 }
 
 fn sorted_unique(mut v: Vec<usize>) -> Vec<usize> {
@@ -366,6 +369,8 @@ mod tests {
         assert_eq!(slug("trace:webapp"), "webapp");
         assert_eq!(slug("trace:traces/my run.pbt"), "my_run");
         assert_eq!(slug("workloads/churn.toml"), "churn");
+        // A long trace name is cut short enough to write (plus `sweep-` and the figure).
+        assert!(slug(&format!("t/{}.pbt", "a".repeat(245))).len() <= 80);
     }
 
     #[test]

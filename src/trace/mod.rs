@@ -105,6 +105,19 @@ pub fn hostile(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The first [`hostile`] character of `s`, in words (`a control character ('\u{1b}')`), for
+/// the one-line refusal of a name that must be one line of visible text (a spec's `name`,
+/// a trace's file name, `record --name`); `None` when there is none.
+pub fn hostile_in(s: &str) -> Option<String> {
+    let c = s.chars().find(|&c| hostile(c))?;
+    let kind = if c.is_control() {
+        "control"
+    } else {
+        "bidirectional control"
+    };
+    Some(format!("a {kind} character ({c:?})"))
+}
+
 /// What the end block says: totals known only once every event was written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -47,6 +47,22 @@ pub enum Source {
     Trace { path: PathBuf, meta: Meta },
 }
 
+/// Refuses a trace file whose stem holds a control character (a line break, the escape that
+/// starts a terminal colour sequence) or a bidirectional override ([`super::hostile`]): the
+/// stem is the workload's name (`trace:STEM`), printed raw into the terminal's tables, plot
+/// titles and reports, so it must be one line of visible text, as a spec's `name` must.
+fn refuse_hostile_name(path: &Path) -> anyhow::Result<()> {
+    let stem = path.file_stem().map(|s| s.to_string_lossy());
+    match stem.as_deref().and_then(super::hostile_in) {
+        Some(what) => anyhow::bail!(
+            "{}: the trace's file name holds {what}; it names the workload in tables, plots and \
+             reports, so it must be one line of visible text: rename the file",
+            super::printable(&path.to_string_lossy()),
+        ),
+        None => Ok(()),
+    }
+}
+
 /// The events of a source, all in memory so that reading them costs nothing in a timed loop.
 pub struct Materialized {
     pub events: Vec<Event>,
@@ -108,6 +124,7 @@ impl Source {
                 origin: origin.clone(),
             },
             Origin::Trace(path) => {
+                refuse_hostile_name(path)?;
                 let r = TraceReader::open(path).with_context(|| format!("{}", path.display()))?;
                 Source::Trace {
                     meta: r.meta().clone(),
@@ -193,7 +210,8 @@ impl Source {
     /// a shipped trace and a workload as [`Self::name`] (`trace:NAME`, the spec's name).
     pub fn label(&self, typed: &str) -> String {
         match self {
-            Source::Trace { .. } if !typed.starts_with(PREFIX) => typed.to_string(),
+            // The folders as typed may hold what the stem may not ([`refuse_hostile_name`]).
+            Source::Trace { .. } if !typed.starts_with(PREFIX) => super::printable(typed),
             _ => self.name(),
         }
     }

@@ -140,16 +140,10 @@ fn shown_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
 /// around), which would be printed raw into tables and terminals ([`crate::trace::hostile`]).
 fn shown_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    match text.chars().find(|&c| crate::trace::hostile(c)) {
-        Some(c) => Err(serde::de::Error::custom(format!(
-            "a {} character ({:?}) in it: it is printed into tables and titles, so it must \
-             be one line of visible text",
-            if c.is_control() {
-                "control"
-            } else {
-                "bidirectional control"
-            },
-            c
+    match crate::trace::hostile_in(&text) {
+        Some(what) => Err(serde::de::Error::custom(format!(
+            "{what} in it: it is printed into tables and titles, so it must be one line of \
+             visible text"
         ))),
         None => Ok(text),
     }

@@ -168,3 +168,57 @@ fn a_shipped_trace_that_is_a_fifo_is_refused_not_waited_on() {
     }
     assert!(!dir.join("x.pbt").exists() && !dir.join("r").exists());
 }
+
+/// A trace file's stem names its workload (`trace:STEM`) in the terminal's tables, the plots
+/// and the reports: one named with an escape sequence and a line break recoloured the
+/// terminal and split the table's heading. It is refused as a spec's `name` would be, in one
+/// line showing the escapes rather than doing them, before anything is measured.
+#[test]
+fn a_trace_whose_file_name_holds_control_characters_is_refused() {
+    let dir = tempdir("hostile-trace-name");
+    for name in ["=1+2|<b>\u{1b}[31mR\nX \"q\".pbt", "evil\u{202e}gpj.pbt"] {
+        std::fs::copy("workloads/traces/compileall.pbt", dir.join(name)).unwrap();
+        let run = [
+            "run", "-a", "system", "-r", "1", "--rounds", "2", "--out", "r", "--trace",
+        ];
+        let sweep = ["sweep", "-q", "--preset", "3.11", "--trace"];
+        for args in [&run[..], &sweep[..], &["stats"][..]] {
+            let err = refusal(pybench().current_dir(&dir).args(args).arg(name));
+            assert!(
+                err.contains("the trace's file name holds a") && err.contains("rename the file"),
+                "{args:?}: {err}"
+            );
+            assert!(
+                !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+                "{err}"
+            );
+        }
+        assert!(!dir.join("r").exists(), "{name}: nothing measured");
+    }
+}
+
+/// `record --name` names the trace, which `stats` and `list` print: one holding an escape
+/// sequence, a line break or a bidirectional override was accepted; now it is refused as a
+/// spec's `name` is, before the program runs.
+#[test]
+fn record_refuses_a_name_holding_control_characters() {
+    let dir = tempdir("record-hostile-name");
+    for name in ["=1+1|<script>\u{1b}[31mRED", "a\nb", "x\u{202e}y"] {
+        let err = refusal(
+            pybench()
+                .current_dir(&dir)
+                .args(["record", "-q", "--name", name, "--"])
+                .args(["python3", "-c", "pass"]),
+        );
+        assert!(err.contains("--name holds a"), "{err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

@@ -311,3 +311,51 @@ fn programs_that_cannot_be_validated_fail_in_one_line() {
         .code(2)
         .stderr(predicate::str::contains("cannot record true"));
 }
+
+/// A script's name and the program's arguments are shown wherever validate prints the
+/// program: a name holding an escape sequence recoloured the terminal (`[1/1] ev\e[31m…`),
+/// and an argument holding a line break and a backtick fence closed summary.md's code block,
+/// rendering what followed as a heading and a table. Both are now shown escaped (`\u{1b}`,
+/// `\n`), inside a fence that no backtick run in them can close.
+#[test]
+fn hostile_program_text_is_shown_escaped_and_stays_in_its_code_block() {
+    if !common::have_python() {
+        return;
+    }
+    let tmp = tempdir("hostile-program");
+    let script = tmp.join("ev\u{1b}[31mRED|<b>x<_b>,=1+2\n.py");
+    std::fs::write(&script, "pass\n").unwrap();
+    let out = tmp.join("out");
+    let run = pybench()
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+            "--rounds",
+            "2",
+        ])
+        .args(["--no-plots", "--out"])
+        .arg(&out)
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .arg("x\n```\n# INJECTED\n| a | b |\n|---|---|")
+        .assert()
+        .success();
+    let o = run.get_output();
+    for text in [&o.stdout, &o.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("ev\\u{1b}[31mRED"), "{text}");
+    }
+    let summary = std::fs::read_to_string(common::run_dir(&out).join("summary.md")).unwrap();
+    assert!(!summary.contains('\u{1b}'), "{summary}");
+    assert!(
+        !summary
+            .lines()
+            .any(|l| l.starts_with("# INJECTED") || l == "| a | b |"),
+        "{summary}"
+    );
+}
