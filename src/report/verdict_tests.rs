@@ -562,8 +562,15 @@ fn a_process_where_only_null_was_saved_is_left_out_of_the_workload_line() {
     ];
     let v = judge(&RunResults::of_cells(cells.clone()), None);
     assert_eq!((v[0].samples, v[0].harness_processes), (3, 1));
-    assert!((v[0].harness_ns.unwrap().point - 1.0).abs() < 1e-9, "{:?}", v[0].harness_ns);
-    let alone: Vec<CellResult> = cells.into_iter().filter(|c| c.allocator == "null").collect();
+    assert!(
+        (v[0].harness_ns.unwrap().point - 1.0).abs() < 1e-9,
+        "{:?}",
+        v[0].harness_ns
+    );
+    let alone: Vec<CellResult> = cells
+        .into_iter()
+        .filter(|c| c.allocator == "null")
+        .collect();
     let v = judge(&RunResults::of_cells(alone), None);
     assert_eq!((v[0].samples, v[0].harness_processes), (6, 2));
 }

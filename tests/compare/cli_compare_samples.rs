@@ -96,7 +96,10 @@ fn a_real_ten_percent_with_three_repetitions_is_significant() {
             .filter(|r| r[0] == w && r[2] == "harness_ns_per_op")
             .collect();
         assert_eq!(h.len(), 1, "{h:?}");
-        assert!(h[0][3] == "unchanged" || h[0][3] == "not significant", "{h:?}");
+        assert!(
+            h[0][3] == "unchanged" || h[0][3] == "not significant",
+            "{h:?}"
+        );
     }
     // The Markdown report says how: processes, not passes, and the change with its interval.
     common::compare(&b, &c)
