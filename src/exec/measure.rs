@@ -131,9 +131,8 @@ fn watch(mut started: spawn::Started, timeout: Option<Duration>) -> std::io::Res
         // anyway, so it is not waited for.
         let stopped = crate::harness::runner::interrupted();
         if !killed && (over_time || stopped) {
-            // SAFETY: `pid` is our child, not yet reaped (poll() reaps it), so it is still
-            // the program's.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // Its children too: a hung program's `subprocess.run` would outlive it.
+            started.kill_tree();
             (killed, timed_out) = (true, over_time);
         }
         if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {

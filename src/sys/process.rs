@@ -80,7 +80,7 @@ pub fn wait_timed_then(
 }
 
 /// Blocks until process `pid` (a child) has exited, leaving it to be reaped.
-fn wait_unreaped(pid: u32) -> std::io::Result<()> {
+pub(crate) fn wait_unreaped(pid: u32) -> std::io::Result<()> {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
