@@ -59,10 +59,9 @@ pub fn execute(
     // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
     crate::sys::process::die_with_parent(&mut cmd);
     let started = spawn::start(cmd)?;
-    let pid = started.pid;
     let watched = watch(started, timeout)?;
     let end = watched.end;
-    let engine = site.as_ref().map(|s| s.report(pid));
+    let engine = site.as_ref().map(EngineSite::report);
     if let (false, Some(EngineReport::Stats(text))) = (streams.quiet, &engine) {
         crate::stderr_text!("{text}");
     }
