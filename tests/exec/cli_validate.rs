@@ -311,3 +311,41 @@ fn programs_that_cannot_be_validated_fail_in_one_line() {
         .code(2)
         .stderr(predicate::str::contains("cannot record true"));
 }
+
+#[test]
+fn a_mutator_replay_cut_short_by_sigterm_is_not_kept_as_failed() {
+    use std::io::BufRead;
+    let tmp = tempdir("mutator-term");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args(["validate", "-r", "1", "-a", "pymalloc,system", "--rounds", "4"])
+        .args(["--no-plots", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen += &line;
+        seen.push('\n');
+        if line.contains("(mutator)") {
+            // SAFETY: signalling our own child, still unreaped.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            break;
+        }
+    }
+    for line in lines {
+        seen += &line.unwrap();
+        seen.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(143), "{seen}");
+    assert!(!seen.contains("failed:"), "{seen}");
+    let json = common::results_json(&tmp);
+    assert_eq!(json["interrupted"], true);
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["status"], "ok", "a cut replay was kept: {c}");
+    }
+}
