@@ -12,6 +12,15 @@ pub fn self_exe() -> &'static Path {
     Path::new("/proc/self/exe")
 }
 
+/// This process's command line as recorded in result files, each argument converted lossily:
+/// `std::env::args()` panics on an argument that is not UTF-8 (a path given to `-o`,
+/// `--stdin` or `--csv`), which killed a run after its results folder was created.
+pub fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Makes the child receive SIGKILL when this process dies (prctl(2) `PR_SET_PDEATHSIG`), so a
 /// killed `pybench run` leaves no cell running. The signal is tied to the thread that
 /// forks, so callers spawn from a thread that lives as long as the child is waited for.
