@@ -231,7 +231,10 @@ pub fn validate_program(
         replay: calibration,
     } = checks;
     // 1. Record the program's allocator calls.
-    let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
+    // Named as the results folder is: the label is the program's own text (`-m ../../x`,
+    // `-m /abs/x`), which as a path put the trace outside the folder, over any file there.
+    let file = crate::sys::target::portable_name(&label);
+    let trace: PathBuf = store.dir().join(format!("{file}.pbt"));
     // A program that cannot be recorded leaves no folder: nothing was measured.
     let recorded = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard());
     let Some(recorded_wall) = recorded? else {

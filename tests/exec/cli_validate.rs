@@ -349,3 +349,23 @@ fn a_mutator_replay_cut_short_by_sigterm_is_not_kept_as_failed() {
         assert_eq!(c["status"], "ok", "a cut replay was kept: {c}");
     }
 }
+
+#[test]
+fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
+    let tmp = tempdir("module-path");
+    let abs = tmp.join("elsewhere");
+    std::fs::create_dir_all(&abs).unwrap();
+    let absolute = abs.join("x");
+    for module in ["../../victim", absolute.to_str().unwrap()] {
+        // The module cannot run: the recording fails, but its trace was written first.
+        pybench()
+            .args(["validate", "-q", "-r", "1", "-a", "system", "--no-plots", "--out"])
+            .arg(tmp.join("out"))
+            .args(["--", "python3", "-m", module])
+            .assert()
+            .code(2);
+    }
+    let outside = common::entries(&tmp);
+    assert_eq!(outside, ["elsewhere", "out"], "written beside the results folder");
+    assert_eq!(common::entries(&abs), Vec::<String>::new(), "written at -m's path");
+}
