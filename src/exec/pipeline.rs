@@ -128,13 +128,13 @@ pub struct Checks {
 /// (replay)", and the real `pymalloc`'s as the recorded interpreter's.
 fn note_versions(
     results: &mut RunResults,
-    replays: &[Option<AllocatorSpec>],
+    replays: &[AllocatorSpec],
     source: &Source,
     alloc_opts: &AllocOptions,
 ) {
     // Both sides' versions go into the manifest: a preloaded library need not be the crate
     // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
-    for replay in replays.iter().flatten() {
+    for replay in replays {
         results.allocators.push(AllocatorInfo {
             name: format!("{replay} (replay)"),
             version: replay
@@ -176,10 +176,11 @@ fn replay_trace(
         .zip(&replays)
         .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
         .collect();
-    note_versions(results, &replays, source, &alloc_opts);
+    let distinct = distinct_replays(&replays);
+    note_versions(results, &distinct, source, &alloc_opts);
     let mut cells = Vec::new();
     for rep in 0..req.repetitions {
-        for replay in replays.iter().flatten() {
+        for replay in &distinct {
             cells.push(CellSpec::new(
                 source,
                 replay.clone(),
@@ -197,8 +198,23 @@ fn replay_trace(
         memory_repetitions: None,
     };
     let outcome = runner::run_and_save(&plan, store, results)?;
-    let replayed = replays.into_iter().flatten().collect();
-    Ok((replayed, pairing, outcome == Outcome::Interrupted))
+    Ok((distinct, pairing, outcome == Outcome::Interrupted))
+}
+
+/// Each allocator the replay needs, once, in first-seen order. Two contenders can replay as
+/// the same allocator (`pymalloc` falls back to its engine preset when that libpython is
+/// missing, which `pymalloc:cpython-3.12` is too): replayed twice, the allocator got two cells
+/// a repetition, pooled under its one name and counted twice for each contender. Replayed
+/// once, both contenders are paired with the same figures, which is what the replay says of
+/// them: no difference.
+fn distinct_replays(replays: &[Option<AllocatorSpec>]) -> Vec<AllocatorSpec> {
+    let mut distinct: Vec<AllocatorSpec> = Vec::new();
+    for r in replays.iter().flatten() {
+        if !distinct.iter().any(|d| d.name() == r.name()) {
+            distinct.push(r.clone());
+        }
+    }
+    distinct
 }
 
 /// Step 4 of [`validate_program`]: the replays and the real runs in `results`, side by side.
@@ -268,4 +284,28 @@ pub fn validate_program(
     let v = side_by_side(results, req, &trace, &pairing, prediction);
     results.validation = Some(v.clone());
     Ok((v, interrupted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_replays;
+    use crate::alloc::AllocatorSpec;
+    use crate::workload::PyVersion;
+
+    #[test]
+    fn two_contenders_replayed_as_one_allocator_replay_it_once() {
+        let preset = AllocatorSpec::Pymalloc.resolve(PyVersion::V3_12);
+        let named: AllocatorSpec = "pymalloc:cpython-3.12".parse().unwrap();
+        let replays = [
+            Some(preset),
+            Some(named),
+            None,
+            Some(AllocatorSpec::System),
+        ];
+        let names: Vec<String> = distinct_replays(&replays)
+            .iter()
+            .map(AllocatorSpec::name)
+            .collect();
+        assert_eq!(names, ["pymalloc:cpython-3.12", "system"]);
+    }
 }
