@@ -48,6 +48,50 @@ pub fn replay_allocator(
     available(&spec).then_some(spec)
 }
 
+/// Refuses, before anything runs, a set in which fewer than two contenders have a replay:
+/// `validate` compares the replay's ranking of the allocators with the real runs', and with
+/// one (`--preload m=LIB` alone, `-a pymalloc,tcmalloc`) it measured everything, then said
+/// nothing (an empty verdict, exit 0). Whether a contender has a replay does not depend on
+/// the recorded CPython version (`pymalloc` falls back to its engine preset), so any serves.
+pub fn refuse_unreplayable(set: &[Contender]) -> anyhow::Result<()> {
+    let opts = AllocOptions::default();
+    let (with, without): (Vec<&Contender>, Vec<&Contender>) = set
+        .iter()
+        .partition(|c| replay_allocator(c, PyVersion::ALL[0], &opts).is_some());
+    if with.len() >= 2 {
+        return Ok(());
+    }
+    let names = |cs: &[&Contender]| {
+        cs.iter()
+            .map(|c| format!("`{}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let why = match (with.as_slice(), without.is_empty()) {
+        (one, true) => format!("only {} was named", names(one)),
+        ([], false) => real_only(&names(&without), without.len()),
+        (one, false) => format!(
+            "only {} has a replay: {}",
+            names(one),
+            real_only(&names(&without), without.len())
+        ),
+    };
+    anyhow::bail!(
+        "validate compares how the replay and the real runs rank two or more allocators, but \
+         {why}; add one with -a (pymalloc, system, jemalloc, mimalloc, snmalloc), or measure \
+         the real runs alone with `pybench exec`"
+    )
+}
+
+/// `names` (`count` contenders) have no replay, and why.
+fn real_only(names: &str, count: usize) -> String {
+    let verb = if count == 1 { "runs" } else { "run" };
+    format!(
+        "{names} {verb} on the real side only (tcmalloc and --preload libraries have no \
+         in-process replay)"
+    )
+}
+
 /// Records the program into `trace` (with each event's pace when the mutator replay needs
 /// it, issue 14 item 2), started as the real runs will be; fails when it cannot be recorded
 /// or exits non-zero. Returns the recorded run's wall time, or `None` when a stop signal

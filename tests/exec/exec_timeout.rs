@@ -111,7 +111,7 @@ fn validate_stops_when_the_recording_runs_past_its_timeout() {
     }
     let tmp = tempdir("validate-timeout");
     let a = pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "pymalloc,system"])
         .args(["--timeout", "1", "--out"])
         .arg(tmp.join("out"))
         .args(["--", "python3", "-c", SLEEPER])

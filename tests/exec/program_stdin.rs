@@ -130,7 +130,7 @@ fn validate_records_and_runs_the_program_on_the_stdin_file() {
     // Exits 5 unless it read the file: a recording that fails stops validate with 2, a real
     // run that fails makes it exit 3.
     pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "pymalloc,system"])
         .args(["--rounds", "2", "--no-mutator", "--stdin"])
         .arg(&input)
         .arg("--out")
