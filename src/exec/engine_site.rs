@@ -110,7 +110,12 @@ impl EngineSite {
         let mut found: Vec<(u32, EngineReport)> = dir
             .filter_map(|e| {
                 let path = e.ok()?.path();
-                let pid = path.file_name()?.to_str()?.strip_suffix(".txt")?.parse().ok()?;
+                let pid = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".txt")?
+                    .parse()
+                    .ok()?;
                 Some((pid, read_report(&path)))
             })
             .collect();
@@ -190,7 +195,10 @@ mod tests {
         let refused = EngineReport::Refused("no".to_string());
         assert!(matches!(combine(vec![]), EngineReport::Refused(r) if r.contains("not installed")));
         assert_eq!(combine(vec![(7, stats("a"))]), stats("a"));
-        assert_eq!(combine(vec![(7, stats("a")), (9, refused.clone())]), refused);
+        assert_eq!(
+            combine(vec![(7, stats("a")), (9, refused.clone())]),
+            refused
+        );
         let both = vec![(7, stats("a")), (9, EngineReport::Unreported)];
         assert_eq!(
             combine(both),

@@ -340,12 +340,7 @@ mod tests {
     fn two_contenders_replayed_as_one_allocator_replay_it_once() {
         let preset = AllocatorSpec::Pymalloc.resolve(PyVersion::V3_12);
         let named: AllocatorSpec = "pymalloc:cpython-3.12".parse().unwrap();
-        let replays = [
-            Some(preset),
-            Some(named),
-            None,
-            Some(AllocatorSpec::System),
-        ];
+        let replays = [Some(preset), Some(named), None, Some(AllocatorSpec::System)];
         let names: Vec<String> = distinct_replays(&replays)
             .iter()
             .map(AllocatorSpec::name)

@@ -181,7 +181,9 @@ pub fn cannot_start(name: &str) -> Option<String> {
 fn missing_interpreter(path: &Path) -> Option<String> {
     use std::io::Read;
     let mut head = [0u8; 256];
-    let n = std::fs::File::open(path).and_then(|f| f.take(256).read(&mut head)).ok()?;
+    let n = std::fs::File::open(path)
+        .and_then(|f| f.take(256).read(&mut head))
+        .ok()?;
     let line = head[..n].strip_prefix(b"#!")?;
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let line = String::from_utf8_lossy(line);
@@ -368,11 +370,17 @@ mod tests {
             Some("its #! interpreter `/nonexistent/interp` does not exist")
         );
         std::fs::write(&script, "#!\nprint(1)\n").unwrap();
-        assert_eq!(s(&script).as_deref(), Some("its #! line names no interpreter"));
+        assert_eq!(
+            s(&script).as_deref(),
+            Some("its #! line names no interpreter")
+        );
         std::fs::write(&script, "#!/bin/sh\necho 1\n").unwrap();
         assert_eq!(s(&script), None);
         assert_eq!(cannot_start("sh"), None, "found on PATH");
-        assert_eq!(cannot_start("no-such-program-xyz").as_deref(), Some("no such program"));
+        assert_eq!(
+            cannot_start("no-such-program-xyz").as_deref(),
+            Some("no such program")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

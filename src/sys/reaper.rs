@@ -133,9 +133,9 @@ fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
         .filter(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             // `PID (COMM) STATE PPID …`: COMM may hold anything, so split after its last ')'.
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| {
-                rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
-            });
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok());
             ppid == Some(parent)
         })
         .collect()
@@ -145,7 +145,10 @@ fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
 mod tests {
     #[test]
     fn the_children_of_a_process_are_found_by_their_parent_pid() {
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let me = std::process::id() as libc::pid_t;
         assert!(super::children_of(me).contains(&(child.id() as libc::pid_t)));
         child.kill().unwrap();

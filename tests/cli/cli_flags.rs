@@ -236,11 +236,16 @@ fn an_output_folder_that_is_not_utf8_is_written_not_a_panic() {
     // It panicked while writing the command line into results.json (exit 101), leaving an
     // empty results folder.
     pybench()
-        .args(["run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "5000"])
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "5000",
+        ])
         .arg("--out")
         .arg(&out)
         .assert()
         .success();
     let json = crate::common::results_json(&out);
-    assert!(json["command_line"].to_string().contains("r\u{fffd}s"), "{json}");
+    assert!(
+        json["command_line"].to_string().contains("r\u{fffd}s"),
+        "{json}"
+    );
 }

@@ -317,7 +317,15 @@ fn a_mutator_replay_cut_short_by_sigterm_is_not_kept_as_failed() {
     use std::io::BufRead;
     let tmp = tempdir("mutator-term");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
-        .args(["validate", "-r", "1", "-a", "pymalloc,system", "--rounds", "4"])
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+            "--rounds",
+            "4",
+        ])
         .args(["--no-plots", "--out"])
         .arg(&tmp)
         .args(["--", "python3", SCRIPT])
@@ -359,7 +367,15 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
     for module in ["../../victim", absolute.to_str().unwrap()] {
         // The module cannot run: the recording fails, but its trace was written first.
         pybench()
-            .args(["validate", "-q", "-r", "1", "-a", "pymalloc,system", "--no-plots"])
+            .args([
+                "validate",
+                "-q",
+                "-r",
+                "1",
+                "-a",
+                "pymalloc,system",
+                "--no-plots",
+            ])
             .arg("--out")
             .arg(tmp.join("out"))
             .args(["--", "python3", "-m", module])
@@ -367,8 +383,16 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
             .code(2);
     }
     let outside = common::entries(&tmp);
-    assert_eq!(outside, ["elsewhere", "out"], "written beside the results folder");
-    assert_eq!(common::entries(&abs), Vec::<String>::new(), "written at -m's path");
+    assert_eq!(
+        outside,
+        ["elsewhere", "out"],
+        "written beside the results folder"
+    );
+    assert_eq!(
+        common::entries(&abs),
+        Vec::<String>::new(),
+        "written at -m's path"
+    );
 }
 
 #[test]

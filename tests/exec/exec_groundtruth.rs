@@ -205,7 +205,10 @@ fn the_engine_is_found_behind_wrappers_that_fork_the_interpreter() {
     // A script running two interpreters: both accountings, each under its pid.
     let two = ["sh", "-c", "python3 -c pass && exec \"$@\"", "sh"];
     let report = engine_accounting("engine-two-pythons", &two);
-    assert!(report.contains("the engine served 2 Python processes"), "{report}");
+    assert!(
+        report.contains("the engine served 2 Python processes"),
+        "{report}"
+    );
     assert_eq!(report.matches("Python process ").count(), 2, "{report}");
 }
 

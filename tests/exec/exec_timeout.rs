@@ -111,7 +111,15 @@ fn validate_stops_when_the_recording_runs_past_its_timeout() {
     }
     let tmp = tempdir("validate-timeout");
     let a = pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "pymalloc,system"])
+        .args([
+            "validate",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+        ])
         .args(["--timeout", "1", "--out"])
         .arg(tmp.join("out"))
         .args(["--", "python3", "-c", SLEEPER])
@@ -184,7 +192,10 @@ fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
     assert_eq!(status.code(), Some(143));
     assert!(!alive(program), "the program outlived the stopped exec");
     let c = std::fs::read_to_string(pidfile.with_extension("c")).unwrap();
-    assert!(!alive(c.parse().unwrap()), "its child outlived the stopped exec");
+    assert!(
+        !alive(c.parse().unwrap()),
+        "its child outlived the stopped exec"
+    );
     let json = common::results_json(&tmp.join("out"));
     assert_eq!(json["interrupted"], true);
     assert_eq!(

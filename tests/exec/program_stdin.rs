@@ -149,7 +149,16 @@ fn a_stdin_path_that_is_not_utf8_is_read_and_recorded_lossily() {
     std::fs::write(&input, "fed\n").unwrap();
     // It panicked while writing the command line into results.json (exit 101).
     pybench()
-        .args(["exec", "-q", "--no-plots", "-r", "1", "-a", "system", "--stdin"])
+        .args([
+            "exec",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "system",
+            "--stdin",
+        ])
         .arg(&input)
         .arg("--out")
         .arg(tmp.join("out"))
@@ -159,7 +168,8 @@ fn a_stdin_path_that_is_not_utf8_is_read_and_recorded_lossily() {
     let json = crate::common::results_json(&tmp.join("out"));
     let line = json["command_line"].as_array().unwrap();
     assert!(
-        line.iter().any(|a| a.as_str().unwrap().ends_with("h\u{fffd}i.txt")),
+        line.iter()
+            .any(|a| a.as_str().unwrap().ends_with("h\u{fffd}i.txt")),
         "{line:?}"
     );
 }
