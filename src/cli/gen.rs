@@ -82,9 +82,12 @@ pub fn run(mut args: GenArgs) -> anyhow::Result<ExitCode> {
     };
     // A huge --scale runs for hours: on a terminal, show that it moves, as `stats` does.
     let mut progress = super::progress::EventProgress::on_stderr();
-    let written = write_workload_showing(&w, &args.out, std::env::args().collect(), &mut |n| {
-        progress.update(n)
-    });
+    let written = write_workload_showing(
+        &w,
+        &args.out,
+        crate::sys::process::command_line(),
+        &mut |n| progress.update(n),
+    );
     progress.finish();
     let written = written?;
     crate::stderr_line!(

@@ -34,7 +34,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         out: args.out,
         partial: args.partial,
         plots: !args.no_plots,
-        command_line: std::env::args().collect(),
+        command_line: crate::sys::process::command_line(),
     })?;
     let r = &merged.results;
     if !merged.missing.is_empty() {

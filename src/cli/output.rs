@@ -210,7 +210,7 @@ pub fn start(
         git_commit: option_env!("PYBENCH_GIT_COMMIT").map(str::to_string),
         run: store.name(),
         started_utc: utc_timestamp(),
-        command_line: std::env::args().collect(),
+        command_line: crate::sys::process::command_line(),
         machine,
         parameters,
         allocators,

@@ -66,6 +66,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         crate::stderr_line!("warning: {w}");
     }
     let (set, mut problems) = program::contenders(&req)?;
+    crate::exec::pipeline::refuse_unreplayable(&set)?;
     let label = program_label(&req.program);
     let (mut parameters, infos) = program::manifest(&req.program, &set, req.repetitions);
     // The plain replay's; the mutator replay's follows from it.

@@ -88,11 +88,77 @@ impl EngineSite {
         Ok(site)
     }
 
-    /// The report of the process `pid` once it has exited.
-    pub fn report(&self, pid: u32) -> EngineReport {
-        read_report(&self.dir.path().join(format!("{pid}.txt")))
+    /// What the engine said once the program has exited.
+    ///
+    /// Each Python process the engine serves writes `<its pid>.txt`. Only the report bearing
+    /// the pid of the process pybench started used to be read, so behind a wrapper that
+    /// forks the interpreter (`timeout 60 python3`, a shell script, a pyenv shim) the engine
+    /// was called "not installed" although it had served the program. Every report in the
+    /// run's private folder counts instead: several (a script running two interpreters, a
+    /// `fork` whose child exits through Python's shutdown) are kept together in pid order,
+    /// and a refusal by any of them fails the run, as the program must not run on another
+    /// allocator than the one asked for.
+    pub fn report(&self) -> EngineReport {
+        combine(self.reports())
+    }
+
+    /// Every report in the folder, by pid.
+    fn reports(&self) -> Vec<(u32, EngineReport)> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(u32, EngineReport)> = dir
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let pid = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".txt")?
+                    .parse()
+                    .ok()?;
+                Some((pid, read_report(&path)))
+            })
+            .collect();
+        found.sort_by_key(|(pid, _)| *pid);
+        found
     }
 }
+
+/// One report for the run from those of its Python processes: none means the engine served
+/// none; a refusal wins; a single one is itself; several are listed, each under its pid.
+fn combine(reports: Vec<(u32, EngineReport)>) -> EngineReport {
+    if let Some((_, refusal)) = reports
+        .iter()
+        .find(|(_, r)| matches!(r, EngineReport::Refused(_)))
+    {
+        return refusal.clone();
+    }
+    match reports.len() {
+        0 => EngineReport::Refused(NOT_INSTALLED.to_string()),
+        1 => reports.into_iter().next().expect("one").1,
+        _ if reports.iter().all(|(_, r)| *r == EngineReport::Unreported) => {
+            EngineReport::Unreported
+        }
+        n => {
+            let parts: Vec<String> = reports
+                .iter()
+                .map(|(pid, r)| match r {
+                    EngineReport::Stats(text) => format!("Python process {pid}:\n{text}"),
+                    _ => format!("Python process {pid}: no accounting at exit"),
+                })
+                .collect();
+            EngineReport::Stats(format!(
+                "the engine served {n} Python processes\n{}",
+                parts.join("\n")
+            ))
+        }
+    }
+}
+
+/// Why a run's engine said nothing at all.
+const NOT_INSTALLED: &str = "the pymalloc engine was not installed: the program is not a \
+    CPython 3.8+ interpreter, or it did not import pybench's sitecustomize (-I, -E and -S \
+    turn that off)";
 
 /// What `engine_site.py` writes once the engine serves the process, before the program runs.
 const UP: &str = "PBUP\n";
@@ -115,17 +181,33 @@ fn read_report(path: &Path) -> EngineReport {
                 )),
             },
         },
-        Err(_) => EngineReport::Refused(
-            "the pymalloc engine was not installed: the program is not a CPython 3.8+ \
-             interpreter, or it did not import pybench's sitecustomize (-I, -E and -S turn \
-             that off)"
-                .to_string(),
-        ),
+        Err(_) => EngineReport::Refused(NOT_INSTALLED.to_string()),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{combine, EngineReport};
+
+    #[test]
+    fn the_reports_of_several_python_processes_make_one() {
+        let stats = |t: &str| EngineReport::Stats(t.to_string());
+        let refused = EngineReport::Refused("no".to_string());
+        assert!(matches!(combine(vec![]), EngineReport::Refused(r) if r.contains("not installed")));
+        assert_eq!(combine(vec![(7, stats("a"))]), stats("a"));
+        assert_eq!(
+            combine(vec![(7, stats("a")), (9, refused.clone())]),
+            refused
+        );
+        let both = vec![(7, stats("a")), (9, EngineReport::Unreported)];
+        assert_eq!(
+            combine(both),
+            stats("the engine served 2 Python processes\nPython process 7:\na\nPython process 9: no accounting at exit")
+        );
+        let none = vec![(7, EngineReport::Unreported), (9, EngineReport::Unreported)];
+        assert_eq!(combine(none), EngineReport::Unreported);
+    }
+
     /// Python 2 refuses a source file with a non-ASCII byte and no coding line, so the
     /// "older than 3.8" message these files exist to give would never be printed there.
     #[test]

@@ -59,10 +59,9 @@ pub fn execute(
     // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
     crate::sys::process::die_with_parent(&mut cmd);
     let started = spawn::start(cmd)?;
-    let pid = started.pid;
     let watched = watch(started, timeout)?;
     let end = watched.end;
-    let engine = site.as_ref().map(|s| s.report(pid));
+    let engine = site.as_ref().map(EngineSite::report);
     if let (false, Some(EngineReport::Stats(text))) = (streams.quiet, &engine) {
         crate::stderr_text!("{text}");
     }
@@ -131,9 +130,8 @@ fn watch(mut started: spawn::Started, timeout: Option<Duration>) -> std::io::Res
         // anyway, so it is not waited for.
         let stopped = crate::harness::runner::interrupted();
         if !killed && (over_time || stopped) {
-            // SAFETY: `pid` is our child, not yet reaped (poll() reaps it), so it is still
-            // the program's.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // Its children too: a hung program's `subprocess.run` would outlive it.
+            started.kill_tree();
             (killed, timed_out) = (true, over_time);
         }
         if let Some(bytes) = rss.as_ref().and_then(RssReader::read) {

@@ -48,6 +48,50 @@ pub fn replay_allocator(
     available(&spec).then_some(spec)
 }
 
+/// Refuses, before anything runs, a set in which fewer than two contenders have a replay:
+/// `validate` compares the replay's ranking of the allocators with the real runs', and with
+/// one (`--preload m=LIB` alone, `-a pymalloc,tcmalloc`) it measured everything, then said
+/// nothing (an empty verdict, exit 0). Whether a contender has a replay does not depend on
+/// the recorded CPython version (`pymalloc` falls back to its engine preset), so any serves.
+pub fn refuse_unreplayable(set: &[Contender]) -> anyhow::Result<()> {
+    let opts = AllocOptions::default();
+    let (with, without): (Vec<&Contender>, Vec<&Contender>) = set
+        .iter()
+        .partition(|c| replay_allocator(c, PyVersion::ALL[0], &opts).is_some());
+    if with.len() >= 2 {
+        return Ok(());
+    }
+    let names = |cs: &[&Contender]| {
+        cs.iter()
+            .map(|c| format!("`{}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let why = match (with.as_slice(), without.is_empty()) {
+        (one, true) => format!("only {} was named", names(one)),
+        ([], false) => real_only(&names(&without), without.len()),
+        (one, false) => format!(
+            "only {} has a replay: {}",
+            names(one),
+            real_only(&names(&without), without.len())
+        ),
+    };
+    anyhow::bail!(
+        "validate compares how the replay and the real runs rank two or more allocators, but \
+         {why}; add one with -a (pymalloc, system, jemalloc, mimalloc, snmalloc), or measure \
+         the real runs alone with `pybench exec`"
+    )
+}
+
+/// `names` (`count` contenders) have no replay, and why.
+fn real_only(names: &str, count: usize) -> String {
+    let verb = if count == 1 { "runs" } else { "run" };
+    format!(
+        "{names} {verb} on the real side only (tcmalloc and --preload libraries have no \
+         in-process replay)"
+    )
+}
+
 /// Records the program into `trace` (with each event's pace when the mutator replay needs
 /// it, issue 14 item 2), started as the real runs will be; fails when it cannot be recorded
 /// or exits non-zero. Returns the recorded run's wall time, or `None` when a stop signal
@@ -128,13 +172,13 @@ pub struct Checks {
 /// (replay)", and the real `pymalloc`'s as the recorded interpreter's.
 fn note_versions(
     results: &mut RunResults,
-    replays: &[Option<AllocatorSpec>],
+    replays: &[AllocatorSpec],
     source: &Source,
     alloc_opts: &AllocOptions,
 ) {
     // Both sides' versions go into the manifest: a preloaded library need not be the crate
     // linked for replay (`mimalloc@debian` is 2.0.9 against 3.x in process).
-    for replay in replays.iter().flatten() {
+    for replay in replays {
         results.allocators.push(AllocatorInfo {
             name: format!("{replay} (replay)"),
             version: replay
@@ -176,10 +220,11 @@ fn replay_trace(
         .zip(&replays)
         .map(|(c, r)| (c.name.clone(), r.as_ref().map(AllocatorSpec::name)))
         .collect();
-    note_versions(results, &replays, source, &alloc_opts);
+    let distinct = distinct_replays(&replays);
+    note_versions(results, &distinct, source, &alloc_opts);
     let mut cells = Vec::new();
     for rep in 0..req.repetitions {
-        for replay in replays.iter().flatten() {
+        for replay in &distinct {
             cells.push(CellSpec::new(
                 source,
                 replay.clone(),
@@ -197,8 +242,23 @@ fn replay_trace(
         memory_repetitions: None,
     };
     let outcome = runner::run_and_save(&plan, store, results)?;
-    let replayed = replays.into_iter().flatten().collect();
-    Ok((replayed, pairing, outcome == Outcome::Interrupted))
+    Ok((distinct, pairing, outcome == Outcome::Interrupted))
+}
+
+/// Each allocator the replay needs, once, in first-seen order. Two contenders can replay as
+/// the same allocator (`pymalloc` falls back to its engine preset when that libpython is
+/// missing, which `pymalloc:cpython-3.12` is too): replayed twice, the allocator got two cells
+/// a repetition, pooled under its one name and counted twice for each contender. Replayed
+/// once, both contenders are paired with the same figures, which is what the replay says of
+/// them: no difference.
+fn distinct_replays(replays: &[Option<AllocatorSpec>]) -> Vec<AllocatorSpec> {
+    let mut distinct: Vec<AllocatorSpec> = Vec::new();
+    for r in replays.iter().flatten() {
+        if !distinct.iter().any(|d| d.name() == r.name()) {
+            distinct.push(r.clone());
+        }
+    }
+    distinct
 }
 
 /// Step 4 of [`validate_program`]: the replays and the real runs in `results`, side by side.
@@ -231,7 +291,10 @@ pub fn validate_program(
         replay: calibration,
     } = checks;
     // 1. Record the program's allocator calls.
-    let trace: PathBuf = store.dir().join(format!("{label}.pbt"));
+    // Named as the results folder is: the label is the program's own text (`-m ../../x`,
+    // `-m /abs/x`), which as a path put the trace outside the folder, over any file there.
+    let file = crate::sys::target::portable_name(&label);
+    let trace: PathBuf = store.dir().join(format!("{file}.pbt"));
     // A program that cannot be recorded leaves no folder: nothing was measured.
     let recorded = record_program(req, &label, &trace, mutator).inspect_err(|_| store.discard());
     let Some(recorded_wall) = recorded? else {
@@ -265,4 +328,23 @@ pub fn validate_program(
     let v = side_by_side(results, req, &trace, &pairing, prediction);
     results.validation = Some(v.clone());
     Ok((v, interrupted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_replays;
+    use crate::alloc::AllocatorSpec;
+    use crate::workload::PyVersion;
+
+    #[test]
+    fn two_contenders_replayed_as_one_allocator_replay_it_once() {
+        let preset = AllocatorSpec::Pymalloc.resolve(PyVersion::V3_12);
+        let named: AllocatorSpec = "pymalloc:cpython-3.12".parse().unwrap();
+        let replays = [Some(preset), Some(named), None, Some(AllocatorSpec::System)];
+        let names: Vec<String> = distinct_replays(&replays)
+            .iter()
+            .map(AllocatorSpec::name)
+            .collect();
+        assert_eq!(names, ["pymalloc:cpython-3.12", "system"]);
+    }
 }

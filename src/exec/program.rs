@@ -261,8 +261,9 @@ pub fn run_programs(
     results: &mut RunResults,
     problems: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
-    let total = set.len() as u32 * req.repetitions;
-    let mut done = 0;
+    // In u64: `-r 4294967295` times two contenders overflowed u32 (`[1/4294967294]`).
+    let total = set.len() as u64 * u64::from(req.repetitions);
+    let mut done = 0u64;
     // Engine contenders the interpreter cannot host: one failed run says why; no more runs.
     let mut refused: Vec<String> = Vec::new();
     // A fresh order of the contenders every repetition, seeded so that a rerun repeats it. In

@@ -288,7 +288,9 @@ fn disagreement_lines(v: &Validation) -> String {
 /// ~0.2 % at 5 runs a side".
 fn resolution_line(time: Option<Resolution>, memory: Option<Resolution>) -> String {
     let one = |what: &str, r: Option<Resolution>| match r {
-        None => format!("{what} not estimated (fewer than two runs)"),
+        // Only the allocators compared (measured on both sides) count: "fewer than two
+        // runs" was said of a run whose only allocator with two runs had no replay.
+        None => format!("{what} not estimated (no allocator compared on both sides has two runs)"),
         Some(r) => {
             let more = if r.runs_for_5_percent == u64::MAX {
                 " (5 % needs more than a million runs)".to_string()
@@ -334,6 +336,11 @@ mod tests {
         assert!(
             line.contains("memory ±0.03 % a run, so differences over ~0.06 % at 5 runs a side"),
             "{line}"
+        );
+        let none = resolution_line(None, Some(r(0.0003, 0.0006)));
+        assert!(
+            none.contains("time not estimated (no allocator compared on both sides has two runs)"),
+            "{none}"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! clock as a UTC timestamp (`time`), files written atomically and inputs read with a limit
 //! (`fs`), what is at an output path and how it is written (`target`), the process controls
 //! of child processes (`process`), the launcher that starts a measured program from a small
-//! address space (`spawn`), the end of a quiet program's standard error (`stderr_tail`), the recording channel that names each writer (`channel`), what a
+//! address space (`spawn`) and ends the program's whole tree (`reaper`), the end of a quiet program's standard error (`stderr_tail`), the recording channel that names each writer (`channel`), what a
 //! hypervisor does with free memory (`hypervisor`), and how much of the shared L3 other
 //! tenants leave this process (`cache_probe`).
 
@@ -23,6 +23,7 @@ pub mod pipe;
 pub mod private_dir;
 pub mod process;
 pub mod procfs;
+pub mod reaper;
 pub mod signal;
 pub mod spawn;
 pub mod stderr_tail;

@@ -12,6 +12,15 @@ pub fn self_exe() -> &'static Path {
     Path::new("/proc/self/exe")
 }
 
+/// This process's command line as recorded in result files, each argument converted lossily:
+/// `std::env::args()` panics on an argument that is not UTF-8 (a path given to `-o`,
+/// `--stdin` or `--csv`), which killed a run after its results folder was created.
+pub fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Makes the child receive SIGKILL when this process dies (prctl(2) `PR_SET_PDEATHSIG`), so a
 /// killed `pybench run` leaves no cell running. The signal is tied to the thread that
 /// forks, so callers spawn from a thread that lives as long as the child is waited for.
@@ -80,7 +89,7 @@ pub fn wait_timed_then(
 }
 
 /// Blocks until process `pid` (a child) has exited, leaving it to be reaped.
-fn wait_unreaped(pid: u32) -> std::io::Result<()> {
+pub(crate) fn wait_unreaped(pid: u32) -> std::io::Result<()> {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -148,20 +157,50 @@ pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file() && is_executable(p))
 }
 
-/// Why `name` cannot be started, if it cannot: not found, a directory, or a file this process
-/// may not execute. (A file that is executable may still fail at `exec`, e.g. a script with
-/// a missing interpreter: that is the program's failure, reported when it runs.)
-pub fn cannot_start(name: &str) -> Option<&'static str> {
+/// Why `name` cannot be started, if it cannot: not found, a directory, a file this process
+/// may not execute, or a script whose `#!` interpreter is missing or not executable (`exec`
+/// then fails with ENOENT, which said "cannot start ./s.py: No such file or directory" of a
+/// script that exists, once a run under every allocator).
+pub fn cannot_start(name: &str) -> Option<String> {
     let Some(path) = find_program(name) else {
-        return Some("no such program");
+        return Some("no such program".to_string());
     };
-    match std::fs::metadata(&path) {
-        Err(_) => Some("no such program"),
-        Ok(m) if m.is_dir() => Some("it is a directory, not a program"),
-        Ok(m) if !m.is_file() => Some("it is not a regular file"),
-        Ok(_) if !is_executable(&path) => Some("it is not executable (no permission to run it)"),
-        Ok(_) => None,
-    }
+    let why = match std::fs::metadata(&path) {
+        Err(_) => "no such program",
+        Ok(m) if m.is_dir() => "it is a directory, not a program",
+        Ok(m) if !m.is_file() => "it is not a regular file",
+        Ok(_) if !is_executable(&path) => "it is not executable (no permission to run it)",
+        Ok(_) => return missing_interpreter(&path),
+    };
+    Some(why.to_string())
+}
+
+/// Why the `#!` interpreter of the script at `path` cannot run it, if it is a script and that
+/// interpreter cannot: the kernel reads the line from the file's first 256 bytes and runs its
+/// first word as a path, as is (relative to the working directory when relative).
+fn missing_interpreter(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|f| f.take(256).read(&mut head))
+        .ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let line = String::from_utf8_lossy(line);
+    let Some(interpreter) = line.split([' ', '\t']).find(|w| !w.is_empty()) else {
+        return Some("its #! line names no interpreter".to_string());
+    };
+    let interpreter = Path::new(interpreter);
+    let why = match std::fs::metadata(interpreter) {
+        Err(_) => "does not exist",
+        Ok(m) if !m.is_file() => "is not a regular file",
+        Ok(_) if !is_executable(interpreter) => "is not executable",
+        Ok(_) => return None,
+    };
+    Some(format!(
+        "its #! interpreter `{}` {why}",
+        interpreter.display()
+    ))
 }
 
 /// Whether this process may execute `path` (`access(2)` with `X_OK`).
@@ -317,16 +356,31 @@ mod tests {
         std::fs::write(&script, "print(1)\n").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
         let s = |p: &Path| cannot_start(p.to_str().unwrap());
-        assert_eq!(s(&dir.join("missing")), Some("no such program"));
-        assert_eq!(s(&dir), Some("it is a directory, not a program"));
+        assert_eq!(s(&dir.join("missing")).as_deref(), Some("no such program"));
+        assert_eq!(s(&dir).as_deref(), Some("it is a directory, not a program"));
         assert_eq!(
-            s(&script),
+            s(&script).as_deref(),
             Some("it is not executable (no permission to run it)")
         );
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(s(&script), None);
+        std::fs::write(&script, "#! /nonexistent/interp -u\nprint(1)\n").unwrap();
+        assert_eq!(
+            s(&script).as_deref(),
+            Some("its #! interpreter `/nonexistent/interp` does not exist")
+        );
+        std::fs::write(&script, "#!\nprint(1)\n").unwrap();
+        assert_eq!(
+            s(&script).as_deref(),
+            Some("its #! line names no interpreter")
+        );
+        std::fs::write(&script, "#!/bin/sh\necho 1\n").unwrap();
+        assert_eq!(s(&script), None);
         assert_eq!(cannot_start("sh"), None, "found on PATH");
-        assert_eq!(cannot_start("no-such-program-xyz"), Some("no such program"));
+        assert_eq!(
+            cannot_start("no-such-program-xyz").as_deref(),
+            Some("no such program")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

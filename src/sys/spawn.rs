@@ -109,6 +109,15 @@ fn bad_report(line: &str) -> io::Error {
 }
 
 impl Started {
+    /// Has the launcher kill the program and every process it started (SIGKILL), as past
+    /// `--timeout` or when pybench is stopped: killing the program alone left its children
+    /// running ([`super::reaper`]). Ends promptly; [`Self::poll`] then reports the end.
+    pub fn kill_tree(&mut self) {
+        // SAFETY: the launcher is our child and not yet reaped: `poll` reaps it, and is not
+        // called again once it has reported the end.
+        unsafe { libc::kill(self.launcher.id() as libc::pid_t, super::reaper::KILL_TREE) };
+    }
+
     /// `Some` once the program has ended and its launcher reported it; never blocks long.
     pub fn poll(&mut self) -> io::Result<Option<Ended>> {
         if self.launcher.try_wait()?.is_none() {
@@ -180,6 +189,8 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
         };
     }
     super::process::die_with_parent(&mut cmd);
+    // Before the fork, so that nothing the program starts can escape a kill (reaper.rs).
+    super::reaper::become_subreaper()?;
     let start = Instant::now();
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -193,8 +204,9 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
         }
     };
     let pid = child.id() as libc::pid_t;
+    let program = super::reaper::Program::watch(pid);
     writeln!(out, "pid {pid}")?;
-    let (status, ru) = wait(pid)?;
+    let (status, ru) = program.wait()?;
     let wall = start.elapsed();
     std::mem::forget(child);
     let u = Usage::from_rusage(&ru);
@@ -209,24 +221,6 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
         u.system_ns
     )?;
     Ok(())
-}
-
-/// `wait4` for `pid`, through interruptions.
-fn wait(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
-    loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it for the reaped child.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if r == pid {
-            return Ok((status, ru));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
 }
 
 #[cfg(test)]

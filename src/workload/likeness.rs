@@ -112,7 +112,7 @@ pub fn write_stand_in(trace: &str, out: &Path, seed: u64) -> anyhow::Result<Writ
         source: "generated".into(),
         name: format!("like_{}", meta.name),
         python: meta.python.clone(),
-        command: std::env::args().collect(),
+        command: crate::sys::process::command_line(),
         domains: meta.domains.clone(),
         pybench_version: crate::trace::pybench_version(),
         created_utc: crate::sys::time::utc_timestamp(),

@@ -227,3 +227,25 @@ fn a_subject_swallowed_by_compare_is_named_with_the_fix() {
         "pybench: error: give a TRACE (a .pbt file or trace:NAME) or --workload NAME to report on"
     );
 }
+
+#[test]
+fn an_output_folder_that_is_not_utf8_is_written_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempdir("run-not-utf8");
+    let out = tmp.join(std::ffi::OsStr::from_bytes(b"r\xffs"));
+    // It panicked while writing the command line into results.json (exit 101), leaving an
+    // empty results folder.
+    pybench()
+        .args([
+            "run", "-w", "dicts", "-a", "system", "-r", "1", "--scale", "5000",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let json = crate::common::results_json(&out);
+    assert!(
+        json["command_line"].to_string().contains("r\u{fffd}s"),
+        "{json}"
+    );
+}

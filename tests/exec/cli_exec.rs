@@ -350,3 +350,35 @@ fn the_machine_notes_come_before_real_runs_and_reporting_is_recorded_only_where_
         }
     }
 }
+
+#[test]
+fn the_progress_count_does_not_overflow_at_the_largest_repetitions() {
+    use std::io::BufRead;
+    let tmp = tempdir("huge-r");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args([
+            "exec",
+            "-r",
+            "4294967295",
+            "-a",
+            "system,pymalloc",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(&*tmp)
+        .args(["--", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines
+        .map_while(Result::ok)
+        .find(|l| l.starts_with('['))
+        .expect("a progress line");
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    // u32 arithmetic wrapped it to [1/4294967294].
+    assert!(first.starts_with("[1/8589934590] "), "{first}");
+}

@@ -78,8 +78,8 @@ fn validate_measures_both_sides_and_writes_the_verdict() {
     // One run a side has no spread to judge resolution by: said, not guessed.
     assert!(
         stdout.contains(
-            "real runs resolve (about 4 times in 5, p < 0.05): time not estimated (fewer than \
-             two runs); memory not estimated"
+            "real runs resolve (about 4 times in 5, p < 0.05): time not estimated (no \
+             allocator compared on both sides has two runs); memory not estimated"
         ),
         "{stdout}"
     );
@@ -310,6 +310,128 @@ fn programs_that_cannot_be_validated_fail_in_one_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot record true"));
+}
+
+#[test]
+fn a_mutator_replay_cut_short_by_sigterm_is_not_kept_as_failed() {
+    use std::io::BufRead;
+    let tmp = tempdir("mutator-term");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args([
+            "validate",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+            "--rounds",
+            "4",
+        ])
+        .args(["--no-plots", "--out"])
+        .arg(&tmp)
+        .args(["--", "python3", SCRIPT])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen += &line;
+        seen.push('\n');
+        if line.contains("(mutator)") {
+            // SAFETY: signalling our own child, still unreaped.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            break;
+        }
+    }
+    for line in lines {
+        seen += &line.unwrap();
+        seen.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(143), "{seen}");
+    assert!(!seen.contains("failed:"), "{seen}");
+    let json = common::results_json(&tmp);
+    assert_eq!(json["interrupted"], true);
+    for c in json["cells"].as_array().unwrap() {
+        assert_eq!(c["status"], "ok", "a cut replay was kept: {c}");
+    }
+}
+
+#[test]
+fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
+    let tmp = tempdir("module-path");
+    let abs = tmp.join("elsewhere");
+    std::fs::create_dir_all(&abs).unwrap();
+    let absolute = abs.join("x");
+    for module in ["../../victim", absolute.to_str().unwrap()] {
+        // The module cannot run: the recording fails, but its trace was written first.
+        pybench()
+            .args([
+                "validate",
+                "-q",
+                "-r",
+                "1",
+                "-a",
+                "pymalloc,system",
+                "--no-plots",
+            ])
+            .arg("--out")
+            .arg(tmp.join("out"))
+            .args(["--", "python3", "-m", module])
+            .assert()
+            .code(2);
+    }
+    let outside = common::entries(&tmp);
+    assert_eq!(
+        outside,
+        ["elsewhere", "out"],
+        "written beside the results folder"
+    );
+    assert_eq!(
+        common::entries(&abs),
+        Vec::<String>::new(),
+        "written at -m's path"
+    );
+}
+
+#[test]
+fn fewer_than_two_allocators_with_a_replay_are_refused_before_anything_runs() {
+    let tmp = tempdir("one-replay");
+    let deps = assert_cmd::cargo::cargo_bin("pybench")
+        .parent()
+        .unwrap()
+        .join("deps");
+    let lib = deps.join("libpybench_preload_mimalloc.so");
+    let preload = format!("m={}", lib.display());
+    // Before: everything measured, then an empty verdict, "Δ = difference from pymalloc"
+    // without pymalloc, and exit 0.
+    for (args, why) in [
+        (
+            vec!["--preload", &preload],
+            "but `m` runs on the real side only",
+        ),
+        (
+            vec!["-a", "system", "--preload", &preload],
+            "but only `system` has a replay: `m` runs on the real side only",
+        ),
+        (vec!["-a", "pymalloc"], "but only `pymalloc` was named"),
+    ] {
+        let out = tmp.join("out");
+        let a = pybench()
+            .args(["validate", "-r", "2", "--rounds", "2"])
+            .args(&args)
+            .arg("--out")
+            .arg(&out)
+            .args(["--", "python3", SCRIPT])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {err}");
+        assert!(errors[0].contains(why), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?}: nothing measured, nothing written");
+    }
 }
 
 /// A script's name and the program's arguments are shown wherever validate prints the

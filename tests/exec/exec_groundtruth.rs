@@ -196,6 +196,23 @@ fn without_the_preload_the_engine_installs_late_and_hands_back_older_blocks() {
 }
 
 #[test]
+fn the_engine_is_found_behind_wrappers_that_fork_the_interpreter() {
+    // `timeout` forks the interpreter: its report bears the interpreter's pid, not the pid of
+    // the process pybench started, and was taken for an engine that was never installed.
+    let report = engine_accounting("engine-forking-wrapper", &["timeout", "60"]);
+    assert!(report.contains("installed before start-up"), "{report}");
+    assert_known_objects_in_their_classes(&report);
+    // A script running two interpreters: both accountings, each under its pid.
+    let two = ["sh", "-c", "python3 -c pass && exec \"$@\"", "sh"];
+    let report = engine_accounting("engine-two-pythons", &two);
+    assert!(
+        report.contains("the engine served 2 Python processes"),
+        "{report}"
+    );
+    assert_eq!(report.matches("Python process ").count(), 2, "{report}");
+}
+
+#[test]
 fn the_engines_accounting_matches_the_interpreters_own_on_the_same_program() {
     // The interpreter's own obmalloc on the same script, stats printed at its end; the engine
     // with the same geometry, installed before start-up, serves the same blocks.

@@ -111,7 +111,7 @@ fn ctrl_c_while_validate_records_is_an_interruption_not_a_failed_program() {
     let (marker, program) = marking_program(&tmp, 1);
     let out = tmp.join("out");
     let mut child = start_in_group(
-        &["validate", "-r", "1", "-a", "pymalloc", "--no-plots"],
+        &["validate", "-r", "1", "-a", "pymalloc,system", "--no-plots"],
         &out,
         &program,
     );
@@ -144,7 +144,7 @@ fn validate_records_the_program_as_its_real_runs_start_it() {
             "-r",
             "1",
             "-a",
-            "pymalloc",
+            "pymalloc,system",
             "--no-mutator",
             "--no-plots",
         ])
@@ -160,14 +160,17 @@ fn validate_records_the_program_as_its_real_runs_start_it() {
     // Before, the recording read pybench's stdin and ran under the user's PYTHONMALLOC while
     // the real runs got neither, and its output went into pybench's stdout (the CSV here).
     let seen = std::fs::read_to_string(&seen).unwrap();
-    assert_eq!(seen, "'' -\n'' -\n", "recording, then the real run");
+    assert_eq!(
+        seen, "'' -\n'' -\n'' malloc\n",
+        "recording, then the real runs (system's sets its own PYTHONMALLOC)"
+    );
     let stdout = String::from_utf8_lossy(&out.get_output().stdout);
     assert!(stdout.starts_with("run,workload,"), "{stdout}");
     assert!(!stdout.contains("PROGRAM-STDOUT"), "{stdout}");
     // The CSV alone: the comparison, which followed it, is in summary.md.
     assert!(!stdout.contains("rank agreement"), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr);
-    assert_eq!(stderr.matches("PROGRAM-STDOUT").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("PROGRAM-STDOUT").count(), 3, "{stderr}");
 }
 
 /// Whether process `pid` is gone (or a zombie nobody has reaped yet).
@@ -439,7 +442,7 @@ fn sigterm_while_recording_is_passed_on_and_what_was_recorded_kept() {
     let trace = tmp.join("t.pbt");
     let out = tmp.join("out");
     let record = ["record", "-q", "-o", trace.to_str().unwrap()];
-    let validate = ["validate", "-r", "1", "-a", "pymalloc", "--no-plots"];
+    let validate = ["validate", "-r", "1", "-a", "pymalloc,system", "--no-plots"];
     for (args, with_out) in [(&record[..], false), (&validate[..], true)] {
         let _ = std::fs::remove_file(&marker);
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pybench"));

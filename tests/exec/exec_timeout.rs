@@ -44,6 +44,44 @@ fn an_exec_run_past_its_timeout_is_killed_and_reported_failed() {
     );
 }
 
+/// Whether `pid` names a live process (a zombie is dead).
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process exists.
+    (unsafe { libc::kill(pid, 0) }) == 0
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"))
+}
+
+/// Starts two children that outlive any timeout below, one of them in a session of its own
+/// (as a daemon's would be), writes their pids to `argv[1]`, then sleeps.
+const PARENT: &str = "import subprocess, sys, os, time\n\
+    a = subprocess.Popen(['sleep', '300'])\n\
+    b = subprocess.Popen(['sleep', '301'], start_new_session=True)\n\
+    open(sys.argv[1] + '.tmp', 'w').write(f'{a.pid} {b.pid}')\n\
+    os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(300)\n";
+
+#[test]
+fn a_timeout_kills_the_programs_children_too() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("exec-timeout-tree");
+    let pids = tmp.join("pids");
+    let t = std::time::Instant::now();
+    pybench()
+        .args(["exec", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["--timeout", "2", "--out"])
+        .arg(tmp.join("out"))
+        .args(["--", "python3", "-c", PARENT])
+        .arg(&pids)
+        .assert()
+        .code(3);
+    assert!(t.elapsed().as_secs() < 60, "waited for the children");
+    let text = std::fs::read_to_string(&pids).expect("the program wrote its children's pids");
+    for pid in text.split_whitespace().map(|p| p.parse::<i32>().unwrap()) {
+        assert!(!alive(pid), "child {pid} outlived the killed program");
+    }
+}
+
 #[test]
 fn a_recording_past_its_timeout_keeps_what_it_recorded_and_exits_as_killed() {
     if !have_python() {
@@ -73,7 +111,15 @@ fn validate_stops_when_the_recording_runs_past_its_timeout() {
     }
     let tmp = tempdir("validate-timeout");
     let a = pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args([
+            "validate",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+        ])
         .args(["--timeout", "1", "--out"])
         .arg(tmp.join("out"))
         .args(["--", "python3", "-c", SLEEPER])
@@ -115,7 +161,9 @@ fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
     let script = tmp.join("s.py");
     std::fs::write(
         &script,
-        "import os, sys, time\nopen(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
+        "import os, subprocess, sys, time\nc = subprocess.Popen(['sleep', '300'])\n\
+         open(sys.argv[1] + '.c', 'w').write(str(c.pid))\n\
+         open(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n\
          os.rename(sys.argv[1] + '.tmp', sys.argv[1])\ntime.sleep(300)\n",
     )
     .unwrap();
@@ -142,11 +190,12 @@ fn sigterm_to_exec_alone_stops_the_program_and_saves_what_finished() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143));
-    // SAFETY: signal 0 only asks whether the process exists.
-    let alive = unsafe { libc::kill(program, 0) } == 0
-        && !std::fs::read_to_string(format!("/proc/{program}/stat"))
-            .is_ok_and(|s| s.contains(") Z"));
-    assert!(!alive, "the program outlived the stopped exec");
+    assert!(!alive(program), "the program outlived the stopped exec");
+    let c = std::fs::read_to_string(pidfile.with_extension("c")).unwrap();
+    assert!(
+        !alive(c.parse().unwrap()),
+        "its child outlived the stopped exec"
+    );
     let json = common::results_json(&tmp.join("out"));
     assert_eq!(json["interrupted"], true);
     assert_eq!(

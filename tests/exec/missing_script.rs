@@ -62,3 +62,31 @@ fn a_script_that_does_not_exist_is_refused_before_anything_starts() {
         .success();
     assert!(tmp.join("t.pbt").is_file());
 }
+
+#[test]
+fn a_script_whose_interpreter_is_missing_is_refused_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempdir("missing-interpreter");
+    let script = tmp.join("s.py");
+    std::fs::write(&script, "#!/nonexistent/interp\nprint(1)\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for command in ["exec", "validate"] {
+        // Before: "cannot start ./s.py: No such file or directory" once a run, exit 3.
+        let out = pybench()
+            .args([command, "-r", "2", "-a", "system,pymalloc", "--out", "out"])
+            .args(["--", "./s.py"])
+            .current_dir(&tmp)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.ends_with(
+                "pybench: error: cannot start `./s.py`: its #! interpreter \
+                 `/nonexistent/interp` does not exist\n"
+            ),
+            "{command}: {err}"
+        );
+        assert_eq!(entries(&tmp), ["s.py"], "{command}: nothing measured");
+    }
+}

@@ -130,7 +130,7 @@ fn validate_records_and_runs_the_program_on_the_stdin_file() {
     // Exits 5 unless it read the file: a recording that fails stops validate with 2, a real
     // run that fails makes it exit 3.
     pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "pymalloc,system"])
         .args(["--rounds", "2", "--no-mutator", "--stdin"])
         .arg(&input)
         .arg("--out")
@@ -139,4 +139,37 @@ fn validate_records_and_runs_the_program_on_the_stdin_file() {
         .arg("import sys; x = [str(i) for i in range(1000)]; sys.exit(0 if sys.stdin.read() == 'x\\n' else 5)")
         .assert()
         .success();
+}
+
+#[test]
+fn a_stdin_path_that_is_not_utf8_is_read_and_recorded_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempdir("stdin-not-utf8");
+    let input = tmp.join(std::ffi::OsStr::from_bytes(b"h\xffi.txt"));
+    std::fs::write(&input, "fed\n").unwrap();
+    // It panicked while writing the command line into results.json (exit 101).
+    pybench()
+        .args([
+            "exec",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "system",
+            "--stdin",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(tmp.join("out"))
+        .args(["--", "cat"])
+        .assert()
+        .success();
+    let json = crate::common::results_json(&tmp.join("out"));
+    let line = json["command_line"].as_array().unwrap();
+    assert!(
+        line.iter()
+            .any(|a| a.as_str().unwrap().ends_with("h\u{fffd}i.txt")),
+        "{line:?}"
+    );
 }

@@ -69,7 +69,15 @@ fn a_quiet_validate_whose_recording_fails_says_what_the_program_last_said() {
     }
     let tmp = tempdir("quiet-validate-fail");
     let a = pybench()
-        .args(["validate", "-q", "--no-plots", "-r", "1", "-a", "system"])
+        .args([
+            "validate",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "pymalloc,system",
+        ])
         .args(["--no-mutator", "--out"])
         .arg(tmp.join("out"))
         .args(["--", "python3", "-c", "import no_such_module_here"])

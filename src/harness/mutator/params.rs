@@ -46,15 +46,19 @@ impl std::str::FromStr for MutatorParams {
                     }
                 }
                 "ring" => {
-                    p.ring = v.trim().parse().map_err(|_| bad("a whole number"))?;
+                    // One message for a bad word and a number out of range (too large to
+                    // parse included): "a whole number" said nothing of the range.
+                    let range = "a power of two from 1 to 4096";
+                    p.ring = v.trim().parse().map_err(|_| bad(range))?;
                     if !p.ring.is_power_of_two() || p.ring > 4096 {
-                        return Err(bad("a power of two from 1 to 4096"));
+                        return Err(bad(range));
                     }
                 }
                 "alu" => {
-                    p.alu = v.trim().parse().map_err(|_| bad("a whole number"))?;
+                    let range = "a whole number from 0 to 1000";
+                    p.alu = v.trim().parse().map_err(|_| bad(range))?;
                     if p.alu > 1000 {
-                        return Err(bad("at most 1000"));
+                        return Err(bad(range));
                     }
                 }
                 _ => {
@@ -75,5 +79,27 @@ impl std::fmt::Display for MutatorParams {
             "recent={},ring={},alu={}",
             self.recent, self.ring, self.alu
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MutatorParams;
+
+    #[test]
+    fn a_value_too_large_to_parse_names_the_range() {
+        let err = "alu=100000000000".parse::<MutatorParams>().unwrap_err();
+        assert!(
+            err.ends_with("alu must be a whole number from 0 to 1000"),
+            "{err}"
+        );
+        let err = "ring=99999999999999999999"
+            .parse::<MutatorParams>()
+            .unwrap_err();
+        assert!(
+            err.ends_with("ring must be a power of two from 1 to 4096"),
+            "{err}"
+        );
+        assert!("alu=1000,ring=4096".parse::<MutatorParams>().is_ok());
     }
 }
