@@ -331,7 +331,7 @@ pub fn page(results: &RunResults, reference: Option<&str>) -> Page {
 
 /// The same verdict as Markdown for `summary.md`: per workload a section with the table of
 /// the terminal (the default columns), the sentences, then the overall ranking. All of it
-/// [`inline`]-escaped: names are the user's text, which `index.html` escapes as HTML.
+/// [`inline`](super::markdown::inline)-escaped: names are the user's text, which `index.html` escapes as HTML.
 pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
     use super::markdown::inline;
     let Page {
