@@ -5,7 +5,7 @@ use super::verdict::{beyond_reach, unjudged_tail};
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::digits::threshold_pct;
 use crate::report::export::csv_io;
-use crate::report::markdown::{code, inline};
+use crate::report::markdown::{code, inline, prose};
 use crate::report::summary::{csv_number, fixed, human};
 use crate::stats::UMethod;
 use std::io::{self, Write};
@@ -326,7 +326,7 @@ fn notes(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for n in c.one_sided_lines().iter().chain(&c.notes) {
-        writeln!(out, "> **Note:** {}\n", inline(n))?;
+        writeln!(out, "> **Note:** {}\n", prose(n))?;
     }
     Ok(())
 }

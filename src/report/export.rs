@@ -191,7 +191,7 @@ fn markdown_caveats(results: &RunResults, out: &mut dyn Write) -> io::Result<()>
     }
     writeln!(out, "## Caveats\n")?;
     for line in lines {
-        writeln!(out, "- {}", markdown::inline(&line))?;
+        writeln!(out, "- {}", markdown::prose(&line))?;
     }
     writeln!(out)
 }
@@ -256,7 +256,7 @@ fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()
                     markdown::inline(&c.workload),
                     markdown::inline(&c.allocator),
                     c.repetition,
-                    markdown::inline(reason)
+                    markdown::prose(reason)
                 )?;
             }
         }

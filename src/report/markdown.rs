@@ -23,6 +23,24 @@ pub fn inline(text: &str) -> String {
     out
 }
 
+/// pybench's own sentences (a legend, a caveat, a note, a failure's reason) that may quote
+/// names: HTML is escaped (`< > &`), line breaks become spaces and other control characters
+/// escapes, as [`inline`] does, but the backticks and brackets pybench writes itself keep
+/// their meaning, so "`ulimit -v`" stays a code span rather than showing its backticks.
+pub fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' | '>' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => push_one_line(&mut out, c),
+        }
+    }
+    out
+}
+
 /// `text` as an inline code span (an allocator's name, a run folder): fenced by more
 /// backticks than its longest run of them, so none closes it early, and padded by a space
 /// when it starts or ends with one. Inside a span nothing is HTML, so only a `|` (which GFM
@@ -72,6 +90,14 @@ fn longest_backtick_run(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_keeps_its_code_spans_and_stays_text() {
+        assert_eq!(
+            prose("use `ulimit -v` on <b>x</b> & [y]\nnext\u{1b}"),
+            "use `ulimit -v` on \\<b\\>x\\</b\\> \\& [y] next\\u{1b}"
+        );
+    }
 
     #[test]
     fn inline_text_renders_literally_on_one_line() {
