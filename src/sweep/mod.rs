@@ -120,8 +120,9 @@ fn refuse_name_clashes(sources: &[(String, Source)], heatmaps: bool) -> anyhow::
             .find(|l| heatmap::file_stem(l) == stem)
         {
             anyhow::bail!(
-                "`{other}` and `{label}` would share the heatmaps sweep-{stem}-*.svg: give one \
-                 trace or spec another file name, or leave out --plot"
+                "`{other}` and `{label}` would share the heatmaps sweep-{stem}-*.svg: rename one \
+                 (a trace's file, a spec's `name`: the part before a dot names its heatmaps), or \
+                 leave out --plot"
             );
         }
     }
