@@ -175,13 +175,8 @@ fn settle(
         // The change column has no interval to show ("from 0"): the reason gives the test.
         row.reason = row.p_value.map(p_text);
     }
-    row.verdict = if significant && beyond > 0 {
-        Verdict::Regressed
-    } else if significant && beyond < 0 {
-        Verdict::Improved
-    } else if within {
-        Verdict::Unchanged
-    } else {
+    row.verdict = per_process_verdict(significant, beyond, within);
+    if row.verdict == Verdict::NotSignificant {
         let p = row.p_value.unwrap_or(1.0);
         let band = threshold_pct(t);
         row.reason = Some(match (significant, ends) {
@@ -189,8 +184,7 @@ fn settle(
             (false, Some(_)) => format!("p = {p:.3}, the interval reaches beyond ±{band} %"),
             (false, None) => format!("p = {p:.3}, no interval of {what} from a median of 0"),
         });
-        Verdict::NotSignificant
-    };
+    }
 }
 
 #[cfg(test)]

@@ -401,8 +401,9 @@ pub(super) fn per_process_reason(
     };
 }
 
-/// A per-process test's verdict: a change when `significant` and the point lies beyond the
-/// band (`dir`, +1 worse), unchanged when the whole interval lies `within` it, not
+/// A tested row's verdict: a change when `significant` and the move lies beyond the band
+/// (`dir`, +1 worse: the point for a per-process test, the whole interval for a rank-tested
+/// row, `ranked::settle`), unchanged when the whole interval lies `within` it, not
 /// significant otherwise.
 pub(super) fn per_process_verdict(significant: bool, dir: i8, within: bool) -> Verdict {
     if significant && dir > 0 {

@@ -83,7 +83,10 @@ fn a_timeout_kills_the_programs_children_too() {
     }
     for side in ["a", "b"] {
         let done = tmp.join(format!("pids.done-{side}"));
-        assert!(!done.exists(), "child {side} ran to its end: pybench waited for it");
+        assert!(
+            !done.exists(),
+            "child {side} ran to its end: pybench waited for it"
+        );
     }
 }
 
