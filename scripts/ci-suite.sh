@@ -3,6 +3,6 @@
 # the baseline and every CI run measure exactly the same thing. Changing it means refreshing
 # the baseline (scripts/update-baseline.sh), or compare refuses the runs as not comparable.
 #
-# Two workloads × two allocators × 5 repetitions at scale 100,000: under 10 s on 2 cores. Five
+# Two workloads × two allocators × 5 repetitions at scale 100,000. Five
 # repetitions per side is the least with which the rank test can reach p < 0.05.
 PYBENCH_SUITE=(-w dicts,churn -a pymalloc,system -r 5 --scale 100000)
