@@ -96,7 +96,6 @@ pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
         grid,
         placement: args.placement,
         jobs: args.jobs.map(|n| n as usize),
-        heatmaps: args.plot.is_some(),
     };
     let started = Instant::now();
     let reporter = ProgressLine::new(args.quiet);

@@ -18,7 +18,7 @@ pub mod svg;
 mod target;
 
 pub use labels::{fmt_bytes, fmt_ns};
-pub(crate) use slug::slug;
+pub(crate) use slug::{distinct_by, slug};
 pub use target::{check_out, drawn_by_pybench};
 
 use crate::metrics::Id;

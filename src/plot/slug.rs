@@ -37,14 +37,24 @@ pub(crate) fn slug(name: &str) -> String {
 /// name can hold no longer tell apart), each gets its name's hash appended, which depends on
 /// nothing but the name: the same charts get the same files in every run and order.
 pub(crate) fn distinct<'a>(names: &[&'a str]) -> HashMap<&'a str, String> {
+    distinct_by(names, slug)
+}
+
+/// [`distinct`] with the readable part of each name's slug made by `readable` (a sweep
+/// drops a trace's folder and `.pbt`); the hash appended on a clash is still of the whole
+/// name, so `a/x.pbt` and `b/x.pbt` differ.
+pub(crate) fn distinct_by<'a>(
+    names: &[&'a str],
+    readable: impl Fn(&str) -> String,
+) -> HashMap<&'a str, String> {
     let mut count: HashMap<String, usize> = HashMap::new();
     for n in names {
-        *count.entry(slug(n)).or_default() += 1;
+        *count.entry(readable(n)).or_default() += 1;
     }
     names
         .iter()
         .map(|&n| {
-            let s = slug(n);
+            let s = readable(n);
             let s = if count[&s] > 1 {
                 format!("{s}-{}", hash(n))
             } else {

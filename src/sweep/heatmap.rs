@@ -6,6 +6,7 @@ use super::{SweepCell, SweepResult};
 use crate::plot::heatmap::{heatmap, HeatAxes, HeatCell};
 use crate::pymalloc::format_size;
 use crate::report::summary::human;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A figure of a cell that gets its own heatmap.
@@ -80,17 +81,29 @@ impl Figure {
     }
 }
 
-/// The part of a workload's heatmap file names that names it (`sweep-<stem>-churn.svg`).
-pub fn file_stem(workload: &str) -> String {
-    slug(workload)
+/// The part of each workload's heatmap file names that names it (`sweep-<stem>-churn.svg`),
+/// one per workload: [`readable_stem`], and where two workloads share that (`a/x.pbt` and
+/// `b/x.pbt`) a hash of the whole name after it, as the run's plots do.
+pub fn file_stems<'a>(workloads: &[&'a str]) -> HashMap<&'a str, String> {
+    crate::plot::distinct_by(workloads, readable_stem)
 }
 
-/// A workload name usable in a file name: the plots' slug of the file stem of the name
-/// without `trace:` (a sweep names a trace file by its path as typed).
-fn slug(s: &str) -> String {
+/// A workload name usable in a file name: the plots' slug of the name without `trace:`, a
+/// trace's or spec's folder and its `.pbt` or `.toml` (a sweep names a file by its path as
+/// typed). Other dots stay: a spec named `v1.0` is not `v1`.
+fn readable_stem(s: &str) -> String {
     let s = s.strip_prefix("trace:").unwrap_or(s);
-    let stem = std::path::Path::new(s).file_stem();
-    crate::plot::slug(&stem.map_or(s.into(), |f| f.to_string_lossy()))
+    let path = std::path::Path::new(s);
+    let known = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("pbt" | "toml")
+    );
+    let name = match (known, path.file_stem(), path.file_name()) {
+        (true, Some(stem), _) => stem.to_string_lossy(),
+        (false, _, Some(name)) => name.to_string_lossy(),
+        _ => s.into(),
+    };
+    crate::plot::slug(&name)
 }
 
 fn sorted_unique(mut v: Vec<usize>) -> Vec<usize> {
@@ -170,6 +183,7 @@ fn wrap(names: &[String], width: usize) -> Vec<String> {
 /// Every heatmap of a sweep, as (file name, SVG).
 pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
     let workloads = crate::report::first_seen(r.cells.iter().map(|c| c.workload.as_str()));
+    let stems = file_stems(&workloads);
     let mut out = Vec::new();
     for w in workloads {
         let mine: Vec<&SweepCell> = r.cells.iter().filter(|c| c.workload == w).collect();
@@ -195,7 +209,7 @@ pub fn figures(r: &SweepResult) -> Vec<(String, String)> {
             };
             for f in Figure::ALL {
                 let title = format!("{w}: {} ({policy_title})", f.title());
-                let file = format!("sweep-{}-{}{policy}.svg", slug(w), f.slug());
+                let file = format!("sweep-{}-{}{policy}.svg", stems[w], f.slug());
                 out.push((file, draw(&cells, f, &title, &best, r.placement.name())));
             }
         }
@@ -333,7 +347,7 @@ fn marked(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{earlier_heatmaps, slug, wrap, OWNER_MARK};
+    use super::{earlier_heatmaps, file_stems, readable_stem, wrap, OWNER_MARK};
     use std::path::PathBuf;
 
     /// Only pybench's own heatmaps, by name and first line, are taken for an earlier
@@ -365,12 +379,27 @@ mod tests {
     }
 
     #[test]
-    fn file_names_drop_the_trace_prefix_and_the_path() {
-        assert_eq!(slug("trace:webapp"), "webapp");
-        assert_eq!(slug("trace:traces/my run.pbt"), "my_run");
-        assert_eq!(slug("workloads/churn.toml"), "churn");
+    fn file_names_drop_the_trace_prefix_the_path_and_the_extension_only() {
+        assert_eq!(readable_stem("trace:webapp"), "webapp");
+        assert_eq!(readable_stem("trace:traces/my run.pbt"), "my_run");
+        assert_eq!(readable_stem("workloads/churn.toml"), "churn");
+        // A spec's name is no path: its dots are not an extension.
+        assert_eq!(readable_stem("v1.0"), "v1_0");
+        assert_eq!(readable_stem("trace:t/run.v2.pbt"), "run_v2");
         // A long trace name is cut short enough to write (plus `sweep-` and the figure).
-        assert!(slug(&format!("t/{}.pbt", "a".repeat(245))).len() <= 80);
+        assert!(readable_stem(&format!("t/{}.pbt", "a".repeat(245))).len() <= 80);
+    }
+
+    #[test]
+    fn workloads_sharing_a_stem_get_files_of_their_own() {
+        let s = file_stems(&["trace:a/x.pbt", "trace:b/x.pbt", "v1.0", "v1.1", "dicts"]);
+        assert_eq!((s["v1.0"].as_str(), s["v1.1"].as_str()), ("v1_0", "v1_1"));
+        assert_eq!(s["dicts"], "dicts");
+        let (a, b) = (&s["trace:a/x.pbt"], &s["trace:b/x.pbt"]);
+        assert!(
+            a.starts_with("x-") && b.starts_with("x-") && a != b,
+            "{a} {b}"
+        );
     }
 
     #[test]

@@ -39,9 +39,6 @@ pub struct SweepRequest {
     pub placement: ArenaPlacement,
     /// Worker threads; `None`: one per core.
     pub jobs: Option<usize>,
-    /// Heatmaps will be drawn ([`heatmap::write`]): two workloads whose heatmap files would
-    /// have the same name are then refused before any cell runs.
-    pub heatmaps: bool,
 }
 
 /// One cell's result.
@@ -103,26 +100,14 @@ pub fn resolve_sources(names: &[String]) -> anyhow::Result<Vec<(String, Source)>
 }
 
 /// Refuses two sources under one label (`-w dicts,dicts`: every cell twice, the CSV's rows
-/// indistinguishable) and, when heatmaps are drawn, two whose heatmap files would share a
-/// name (`a/x.pbt` and `b/x.pbt`: the second's would replace the first's).
-fn refuse_name_clashes(sources: &[(String, Source)], heatmaps: bool) -> anyhow::Result<()> {
+/// indistinguishable). Two whose heatmaps would share file names (`a/x.pbt` and `b/x.pbt`)
+/// are not refused: [`heatmap::file_stems`] gives each its own.
+fn refuse_name_clashes(sources: &[(String, Source)]) -> anyhow::Result<()> {
     for (i, (label, _)) in sources.iter().enumerate() {
-        let earlier = sources[..i].iter().map(|(l, _)| l);
-        if earlier.clone().any(|l| l == label) {
+        if sources[..i].iter().any(|(l, _)| l == label) {
             anyhow::bail!(
                 "two workloads are named `{label}`: their rows could not be told apart; name \
                  each workload once (or give one spec another `name`)"
-            );
-        }
-        let stem = heatmap::file_stem(label);
-        if let Some(other) = earlier
-            .filter(|_| heatmaps)
-            .find(|l| heatmap::file_stem(l) == stem)
-        {
-            anyhow::bail!(
-                "`{other}` and `{label}` would share the heatmaps sweep-{stem}-*.svg: rename one \
-                 (a trace's file, a spec's `name`: the part before a dot names its heatmaps), or \
-                 leave out --plot"
             );
         }
     }
@@ -137,7 +122,7 @@ pub fn sweep(
 ) -> anyhow::Result<SweepResult> {
     let grid = req.grid.build()?;
     let sources = resolve_sources(&req.sources)?;
-    refuse_name_clashes(&sources, req.heatmaps)?;
+    refuse_name_clashes(&sources)?;
     refuse_spec_flags_on_traces(&sources, req.overrides)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = req.jobs {

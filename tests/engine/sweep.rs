@@ -133,7 +133,6 @@ fn sweep_cells_equal_single_engine_accountings_of_the_same_geometry() {
         grid: grid("64K,1M", "4K,16K", "0,1"),
         placement: ArenaPlacement::Unaligned,
         jobs: Some(2),
-        heatmaps: false,
     };
     let r = sweep::sweep(&req, &|_| {}).unwrap();
     assert_eq!(r.cells.len(), 8);
