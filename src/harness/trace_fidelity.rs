@@ -16,7 +16,7 @@
 
 use crate::alloc::DebugMallocStats;
 use crate::pymalloc::{
-    class_size, Geometry, Phantoms, Preset, Pymalloc, Seed, SeedClass, NUM_CLASSES,
+    class_size, seeding_bytes, Geometry, Phantoms, Preset, Pymalloc, Seed, SeedClass, NUM_CLASSES,
 };
 use crate::trace::accounting::Figures;
 use crate::trace::TraceReader;
@@ -209,8 +209,9 @@ fn replayable(meta: &crate::trace::Meta, fig: &Figures) -> anyhow::Result<(Prese
 fn seeded_engine(fig: &Figures, geometry: Geometry) -> anyhow::Result<(Pymalloc, Phantoms)> {
     let seed = seed_of(&fig.start);
     let arena_bytes = (seed.arenas as u64).saturating_mul(geometry.arena_size() as u64);
+    let bytes = arena_bytes.saturating_add(seeding_bytes(&seed, geometry));
     let what = format!("seeding the recorded start state of {} arenas", seed.arenas);
-    crate::trace::limits::check_memory(arena_bytes, &what).map_err(|m| anyhow!("{m}"))?;
+    crate::trace::limits::check_memory(bytes, &what).map_err(|m| anyhow!("{m}"))?;
     let mut engine = Pymalloc::new(geometry);
     let phantoms = engine
         .seed_from(&seed)

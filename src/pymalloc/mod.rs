@@ -35,5 +35,5 @@ pub use geometry::{
 pub use invariants::InvariantError;
 pub use locked::LockedPymalloc;
 pub use placement::ArenaPlacement;
-pub use seed::{Phantoms, Seed, SeedClass, SeedError};
+pub use seed::{seeding_bytes, Phantoms, Seed, SeedClass, SeedError};
 pub use stats::{ArenaInfo, ClassStats, Stats};

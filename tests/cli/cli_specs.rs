@@ -188,33 +188,6 @@ fn a_spec_error_echoes_the_files_keys_on_one_line_without_escapes() {
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
 
-/// `pybench` with its address space limited to `bytes` (`ulimit -v`), ready for arguments.
-fn pybench_within(bytes: u64) -> assert_cmd::Command {
-    use std::os::unix::process::CommandExt as _;
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
-    cmd.env(
-        pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
-        common::QUIET_CACHE,
-    )
-    .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
-    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
-    unsafe {
-        cmd.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut cmd = assert_cmd::Command::from_std(cmd);
-    cmd.timeout(std::time::Duration::from_secs(120));
-    cmd
-}
-
 /// Every str built of 10,000 one-char pieces: about 128 events a request, where the memory
 /// check assumed 1.5. At `--scale 2000000` under `ulimit -v 4 GiB`, `run`'s cells died of
 /// SIGABRT ("memory allocation of 5242617856 bytes failed") and `sweep` aborted (exit 134,
@@ -232,7 +205,7 @@ fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
     let said = "holding the events of reall at scale 2000000 (up to ";
     let limit = 4 << 30;
     let err = refusal(
-        pybench_within(limit)
+        common::pybench_limited(libc::RLIMIT_AS, limit)
             .args(["sweep", "--arena", "1M", "--pool", "16K", "-j1"])
             .args(["--scale", "2000000", "-w"])
             .arg(&path),
@@ -243,7 +216,7 @@ fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
     );
     let out = dir.join("out");
     let err = refusal(
-        pybench_within(limit)
+        common::pybench_limited(libc::RLIMIT_AS, limit)
             .args(["run", "-a", "system", "-r", "1", "-q", "--no-plots"])
             .args(["--stream", "never", "--scale", "2000000", "-w"])
             .arg(&path)

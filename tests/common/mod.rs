@@ -122,6 +122,31 @@ pub fn pybench() -> assert_cmd::Command {
     cmd
 }
 
+/// [`pybench`] in a process whose `resource` is limited to `limit` (`ulimit -v` is
+/// `RLIMIT_AS`, `ulimit -f` `RLIMIT_FSIZE`), as some clusters and CI runners set them.
+pub fn pybench_limited(resource: libc::__rlimit_resource_t, limit: u64) -> assert_cmd::Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
+    cmd.env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
+        .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(resource, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.timeout(std::time::Duration::from_secs(300));
+    cmd
+}
+
 /// `pybench run` of one trace against glibc alone, `reps` processes, quietly and without
 /// plots, writing under `out`: the smallest real run, for tests about what a run does with
 /// its inputs and outputs rather than about its figures. Ready for more arguments.

@@ -3,9 +3,8 @@
 //! the worst case (4 GiB, 64 GiB), meet long before what a run uses; and a file-size limit
 //! (`ulimit -f`), whose signal would kill pybench without a word.
 
-use crate::common::{crafted_trace, run_dir, tempdir, QUIET_CACHE};
+use crate::common::{crafted_trace, pybench_limited, run_dir, tempdir};
 use std::ffi::OsStr;
-use std::os::unix::process::CommandExt as _;
 
 /// `pybench ARGS` in a process whose `resource` is limited to `limit`.
 fn limited(
@@ -13,25 +12,10 @@ fn limited(
     limit: u64,
     args: &[&OsStr],
 ) -> std::process::Output {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
-    cmd.args(args)
-        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE);
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            if libc::setrlimit(resource, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut cmd = assert_cmd::Command::from_std(cmd);
-    cmd.timeout(std::time::Duration::from_secs(300));
-    cmd.output().unwrap()
+    pybench_limited(resource, limit)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// `args`, then `path`, as arguments.

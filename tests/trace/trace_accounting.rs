@@ -211,6 +211,56 @@ fn fidelity_on_an_impossible_start_report_is_one_line_and_exit_2() {
     assert!(err.contains("1099511627776 arenas"), "{err}");
 }
 
+/// A start report of 2,400 arenas full of 16-byte blocks: 600 MiB of arenas, which the
+/// memory check let through under a 2 GiB address-space limit, and 38 million blocks whose
+/// lists seeding kept besides (32 bytes each then: a 700-byte file took 2.1 GB, or aborted
+/// under `ulimit -v`). The lists are counted in the check now, and are smaller.
+#[test]
+fn fidelity_counts_seeding_lists_in_its_memory_check() {
+    let dir = tempdir("acct-bomb");
+    let path = dir.join("bomb.pbt");
+    let (arenas, per_arena, per_pool) = (2400u64, 64u64, 253u64);
+    // REPORT_38's other classes fit in its 6 arenas; class 0 fills the rest.
+    let pools = (arenas - 6) * per_arena;
+    let row = "    0     16           1             182            71";
+    let start = REPORT_38
+        .replacen(row, &format!("    0 16 {pools} {} 0", pools * per_pool), 1)
+        .replacen(
+            "=                    6\n6 arenas * 262144 bytes/arena      =            1,572,864",
+            &format!(
+                "= {arenas}\n{arenas} arenas * 262144 bytes/arena = {}",
+                arenas * 262144
+            ),
+            1,
+        );
+    assert!(start.contains("2400 arenas *"), "the arena line replaced");
+    let acc = Accounting {
+        start: Some(Snapshot {
+            event: 0,
+            text: start,
+        }),
+        end: Some(Snapshot {
+            event: 3,
+            text: REPORT_38.into(),
+        }),
+        ..Accounting::default()
+    };
+    write_trace(&path, Some(acc));
+    let out = crate::common::pybench_limited(libc::RLIMIT_AS, 2 << 30)
+        .args(["fidelity", "--trace"])
+        .arg(&path)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("seeding the recorded start state of 2400 arenas needs"),
+        "{err}"
+    );
+}
+
 /// pyenv's CPython 3.8, 3.9 and 3.11 that are installed, or `None` (with a line saying the
 /// test is skipped) when none is.
 fn some_pythons() -> Option<Vec<(u32, PathBuf)>> {
