@@ -36,14 +36,17 @@ pub struct TraceRow {
 }
 
 impl TraceRow {
+    /// Figures from a file may be anything: they saturate rather than wrap (a crafted
+    /// `dropped` of 2^64 − 1 made the tolerance 0 without a word).
     fn judged(what: String, engine: usize, cpython: usize, tolerance: i64) -> Self {
-        let (engine, cpython) = (engine as i64, cpython as i64);
+        let signed = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let (engine, cpython) = (signed(engine), signed(cpython));
         TraceRow {
             what,
             engine,
             cpython,
             tolerance: Some(tolerance),
-            flagged: (engine - cpython).abs() > tolerance,
+            flagged: engine.abs_diff(cpython) > tolerance.unsigned_abs(),
         }
     }
 }
@@ -64,7 +67,9 @@ pub struct PrehookApplied {
 impl PrehookApplied {
     /// Frees that could not be applied: blocks a figure may be off by.
     pub fn unapplied(&self) -> u64 {
-        self.unknown_class + self.no_phantom + self.dropped
+        (self.unknown_class)
+            .saturating_add(self.no_phantom)
+            .saturating_add(self.dropped)
     }
 }
 
@@ -136,11 +141,17 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
     };
     let mut slots: Vec<*mut u8> = vec![std::ptr::null_mut(); end.slots as usize];
     let mut at = 0u64;
-    'replay: while let Some(batch) = reader.next_batch().with_context(|| format!("{shown}"))? {
-        for ev in batch {
+    let mut ended = false;
+    while let Some(batch) = reader.next_batch().with_context(|| format!("{shown}"))? {
+        // Past the end report the events are still read, not applied: reading is what checks
+        // the rest of the file (each block's checksum and events, the end block's totals),
+        // and a trace damaged there was judged as if whole, where every other command
+        // refuses it.
+        for ev in batch.iter().take_while(|_| !ended) {
             free_prehook(&mut prehook, at, &mut engine, &mut phantoms, &mut applied);
             if at == fig.end_event {
-                break 'replay;
+                ended = true;
+                break;
             }
             // SAFETY: the reader checked liveness, so every slot freed or resized holds a
             // live block of this engine (or null for the RAW domain, which is skipped).
@@ -152,7 +163,13 @@ pub fn measure(name: &str) -> anyhow::Result<TraceFidelity> {
     let after = DebugMallocStats::from(&engine.stats());
     // The process ends soon: the replayed blocks and the phantoms are left to the OS.
     std::mem::forget(engine);
-    let rows = end_rows(&seeded, &after, &fig, geometry, applied.unapplied() as i64);
+    let rows = end_rows(
+        &seeded,
+        &after,
+        &fig,
+        geometry,
+        i64::try_from(applied.unapplied()).unwrap_or(i64::MAX),
+    );
     Ok(TraceFidelity {
         trace: path.display().to_string(),
         python: meta.python.clone(),
@@ -208,11 +225,14 @@ fn replayable(meta: &crate::trace::Meta, fig: &Figures) -> anyhow::Result<(Prese
 /// machine holds is refused in one line rather than left to the kernel's OOM killer.
 fn seeded_engine(fig: &Figures, geometry: Geometry) -> anyhow::Result<(Pymalloc, Phantoms)> {
     let seed = seed_of(&fig.start);
+    let mut engine = Pymalloc::new(geometry);
+    engine
+        .check_seed(&seed)
+        .map_err(|e| anyhow!("the start accounting cannot be seeded: {e}"))?;
     let arena_bytes = (seed.arenas as u64).saturating_mul(geometry.arena_size() as u64);
     let bytes = arena_bytes.saturating_add(seeding_bytes(&seed, geometry));
     let what = format!("seeding the recorded start state of {} arenas", seed.arenas);
     crate::trace::limits::check_memory(bytes, &what).map_err(|m| anyhow!("{m}"))?;
-    let mut engine = Pymalloc::new(geometry);
     let phantoms = engine
         .seed_from(&seed)
         .map_err(|e| anyhow!("the start accounting cannot be seeded: {e}"))?;

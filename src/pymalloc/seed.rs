@@ -231,7 +231,11 @@ impl Pymalloc {
         Ok(built)
     }
 
-    fn check_seed(&self, seed: &Seed) -> Result<(), SeedError> {
+    /// Whether [`Self::seed_from`] can reproduce `seed` in this engine, before anything is
+    /// mapped: figures no interpreter reports (more pools than the arenas hold, a class's
+    /// blocks that do not fill its pools) are refused here, so that a caller sizing the
+    /// seed's memory ([`seeding_bytes`]) first sizes only a seed that can be.
+    pub fn check_seed(&self, seed: &Seed) -> Result<(), SeedError> {
         if self.arenas_current != 0 || self.usedpools.iter().any(|p| !p.is_null()) {
             return Err(SeedError::NotEmpty);
         }

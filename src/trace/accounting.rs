@@ -72,8 +72,10 @@ impl PrehookFrees {
     /// Checks what a hand-edited or damaged end block could get wrong and `iter` would pass
     /// over in silence: as many classes as positions (a zip drops the longer's tail), each
     /// class one a pymalloc pool serves (a request of at most 512 bytes in 16-byte steps:
-    /// 0 – 31) or [`UNKNOWN_CLASS`], and every free before the end report (a later one would
-    /// never be applied, nor counted as unapplied). The message is one line.
+    /// 0 – 31) or [`UNKNOWN_CLASS`], every free before the end report (a later one would
+    /// never be applied, nor counted as unapplied), and frees counted as not kept only once
+    /// [`MAX_PREHOOK_FREES`] are (a crafted count of 2^64 − 1 was taken as the blocks
+    /// figures' tolerance). The message is one line.
     pub fn check(&self, end_event: u64) -> Result<(), String> {
         if self.at.len() != self.class.len() {
             return Err(format!(
@@ -86,6 +88,13 @@ impl PrehookFrees {
         if let Some(c) = self.class.iter().find(|&&c| c > top && c != UNKNOWN_CLASS) {
             return Err(format!(
                 "a pre-hook free has size class {c}, not 0 – {top} (or {UNKNOWN_CLASS} for unknown)"
+            ));
+        }
+        if self.dropped > 0 && self.at.len() < MAX_PREHOOK_FREES {
+            return Err(format!(
+                "{} pre-hook frees are counted as not kept while the list of {} had room",
+                self.dropped,
+                self.at.len()
             ));
         }
         if let Some((at, _)) = self.iter().find(|&(at, _)| at > end_event) {
@@ -418,6 +427,11 @@ mod tests {
         assert!(with(vec![4, 6], vec![31, UNKNOWN_CLASS])
             .figures(12)
             .is_ok());
+        // Frees counted as not kept while the list had room: a crafted 2^64 − 1 there was
+        // the blocks figures' tolerance.
+        let mut dropped = with(vec![4], vec![UNKNOWN_CLASS]);
+        dropped.prehook_frees.dropped = u64::MAX;
+        refused(dropped, "counted as not kept while the list of 1 had room");
     }
 
     proptest::proptest! {

@@ -68,7 +68,12 @@ pub fn read_header<R: Read>(src: &mut R) -> Result<Header, TraceError> {
     }
     read_exact_at(src, 8, &mut fixed[8..16], "header")?;
     let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-    if version > VERSION || version == 0 {
+    if version == 0 {
+        // No pybench wrote a version 0: "newer than this pybench reads" would send the user
+        // looking for an upgrade that cannot read it either.
+        return Err(TraceError::corrupt(8, "format version 0 does not exist"));
+    }
+    if version > VERSION {
         return Err(TraceError::new(8, ErrorKind::FutureVersion(version)));
     }
     let flags = u16::from_le_bytes([fixed[10], fixed[11]]);

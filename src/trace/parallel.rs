@@ -389,7 +389,9 @@ impl ParallelReader {
                 *table = d.table_after;
                 *events += d.events.len() as u64;
                 if last {
-                    totals(d.at, *table, *events)?;
+                    // Named at the end block, which is what disagrees, as the serial
+                    // reader names it (this block's offset sent readers to the wrong place).
+                    totals(*end_at, *table, *events)?;
                 }
                 if let Some(old) = current.take() {
                     pipe.give_back(old);

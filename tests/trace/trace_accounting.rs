@@ -79,6 +79,13 @@ fn accounting_round_trips_through_the_file() {
         read.prehook_frees.iter().collect::<Vec<_>>(),
         vec![(1, Some(3)), (1, None), (2, Some(31))]
     );
+    // Frees counted as not kept while the list had room: no recording writes that.
+    assert!(read
+        .figures(3)
+        .unwrap_err()
+        .contains("7 pre-hook frees are counted as not kept"));
+    let mut read = read;
+    read.prehook_frees.dropped = 0;
     let f = read.figures(3).unwrap();
     assert_eq!(
         f.start.arenas_allocated_current, 6,
@@ -259,6 +266,46 @@ fn fidelity_counts_seeding_lists_in_its_memory_check() {
         err.contains("seeding the recorded start state of 2400 arenas needs"),
         "{err}"
     );
+}
+
+/// A trace whose second block is damaged, its end report in the first: fidelity stopped
+/// reading at the report, so it judged the file (exit 0 on a shipped trace with one bit
+/// flipped) where every other command refuses it. The rest is read, not applied, now.
+#[test]
+fn fidelity_refuses_a_trace_damaged_after_its_end_report() {
+    let dir = tempdir("acct-damaged-tail");
+    let path = dir.join("tail.pbt");
+    let mut w = TraceWriter::new(Vec::new(), &recorded_meta()).unwrap();
+    // Two blocks: a writer closes one at 2^18 events.
+    for _ in 0..(1 << 17) + 8 {
+        let alloc = Event::Alloc {
+            slot: 0,
+            size: 64,
+            domain: Domain::Obj,
+            thread: 0,
+        };
+        w.push(&alloc).unwrap();
+        w.push(&Event::Free { slot: 0, thread: 0 }).unwrap();
+    }
+    let report = |event| {
+        Some(Snapshot {
+            event,
+            text: REPORT_38.into(),
+        })
+    };
+    let acc = Accounting {
+        start: report(0),
+        end: report(2),
+        ..Accounting::default()
+    };
+    let mut bytes = w.finish_with(Default::default(), Some(acc)).unwrap();
+    let (_, blocks) = crate::common::blocks(&bytes);
+    assert_eq!(blocks.len(), 3, "two events blocks and the end block");
+    let (second, end) = blocks[1];
+    bytes[(second + end) / 2] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = crate::common::refusal(pybench().args(["fidelity", "--trace"]).arg(&path));
+    assert!(err.contains("checksum mismatch in block 1"), "{err}");
 }
 
 /// pyenv's CPython 3.8, 3.9 and 3.11 that are installed, or `None` (with a line saying the

@@ -361,6 +361,9 @@ fn wrong_magic_and_future_version() {
         err(&b),
         "byte 8: format version 3 is newer than this pybench reads (2)"
     );
+    // No pybench wrote a version 0: it is damage, not a file from the future.
+    b[8..10].copy_from_slice(&0u16.to_le_bytes());
+    assert_eq!(err(&b), "byte 8: format version 0 does not exist");
 }
 
 /// What a file shorter than a trace's magic is: empty, the start of a trace cut there, or

@@ -157,3 +157,49 @@ fn an_end_block_over_no_blocks_is_held_to_its_totals() {
     }
     assert!(!out.exists());
 }
+
+/// An end block whose totals disagree with the events blocks before it: the parallel reader
+/// named the last events block's offset, where the serial reader names the end block's, which
+/// is what is at fault.
+#[test]
+fn an_end_block_with_wrong_totals_is_named_at_its_own_offset() {
+    use pybench::trace::format::{block_binding, crc};
+    let dir = common::tempdir("end-totals");
+    let events = six_blocks();
+    let path = common::write_trace(&dir, "t", &events);
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, blocks) = common::blocks(&bytes);
+    let (end_at, _) = *blocks.last().unwrap();
+    // The same end block, header and totals claiming 1000 slots more than the blocks name.
+    let file_id = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+    let table = u32::from_le_bytes(bytes[end_at + 13..end_at + 17].try_into().unwrap());
+    let slots = table + 1000;
+    let json = serde_json::json!({ "events": events.len(), "slots": slots }).to_string();
+    let stored = zstd::bulk::compress(json.as_bytes(), 3).unwrap();
+    let mut head = vec![2u8];
+    for v in [0, json.len() as u32, stored.len() as u32, slots] {
+        head.extend(v.to_le_bytes());
+    }
+    let binding = block_binding(file_id, (blocks.len() - 1) as u64);
+    let mut forged = bytes[..end_at].to_vec();
+    forged.extend(&head);
+    forged.extend(crc(&[&binding, &head, &stored]).to_le_bytes());
+    forged.extend(stored);
+    std::fs::write(&path, &forged).unwrap();
+    let serial = pybench::trace::TraceReader::open(&path)
+        .unwrap()
+        .find_map(Result::err)
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    // The serial reader says it in its own words ("block 6: starts at table size …").
+    assert!(serial.starts_with(&format!("byte {end_at}: ")), "{serial}");
+    let says = format!(
+        "byte {end_at}: end block says {} events on {slots} slots",
+        events.len()
+    );
+    for threads in [1, 2] {
+        let (_, err) = read_all(&path, threads);
+        let err = err.unwrap_or_default();
+        assert!(err.starts_with(&says), "{threads} threads: {err}");
+    }
+}
