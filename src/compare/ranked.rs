@@ -274,6 +274,12 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Regressed, "{r:?}");
         assert!(r.p_value.unwrap() < 0.01, "{r:?}");
         assert_eq!(r.reason.as_deref(), Some("p = 0.001"), "{r:?}");
+        // The change column: no ratio of medians, and not "from 0" either, which reads as
+        // a baseline of 0 that moved.
+        assert!(
+            crate::compare::report::change_text(&r).starts_with("0 → 0"),
+            "{r:?}"
+        );
         assert_eq!(counter(&some, &zeros).verdict, Verdict::Improved);
         // Overlapping: not significant, and not listed (the medians did not move).
         let (b, c) = (

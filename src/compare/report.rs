@@ -48,7 +48,7 @@ fn difference_text(d: f64, unit: &str) -> String {
 }
 
 /// The change column: relative change, and the interval or the absolute difference.
-fn change_text(r: &Row) -> String {
+pub(super) fn change_text(r: &Row) -> String {
     let rel = r.ratio.map(pct);
     match r.class {
         Class::Deterministic => {
@@ -82,7 +82,12 @@ fn change_text(r: &Row) -> String {
             }
         }
         _ => {
-            let base = rel.unwrap_or_else(|| "from 0".to_string());
+            // No ratio when the baseline's median is 0: a change from 0 unless the current
+            // one is 0 too (both medians 0 with samples the test still tells apart).
+            let base = rel.unwrap_or_else(|| match r.current_median {
+                m if m == 0.0 => "0 → 0".to_string(),
+                _ => "from 0".to_string(),
+            });
             match r.interval {
                 Some((lo, hi)) => format!("{base} [{}, {}]", pct(lo), pct(hi)),
                 None => base,
