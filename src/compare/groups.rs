@@ -2,7 +2,7 @@
 //! matched with each other (the units `compare` makes rows from), and one metric's values
 //! taken from both sides of a matched pair.
 
-use super::caveats::Skipped;
+use super::skipped::Skipped;
 use super::verdict::{find, from_samples, per_process_figure, Series, MIN_SAMPLES_PER_PROCESS};
 use super::{metric_label, CompareError};
 use crate::metrics::Id;

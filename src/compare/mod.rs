@@ -51,11 +51,11 @@ mod ranked;
 mod relative;
 pub mod report;
 mod rows;
+mod skipped;
 mod streams;
 mod verdict;
 
 use caveats::parameter_notes;
-use caveats::Skipped;
 pub use caveats::{
     arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
     reporting_warning, same_run_warning,
@@ -65,6 +65,7 @@ use geomeans::geomeans;
 pub use geomeans::GeoMean;
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
+use skipped::Skipped;
 pub use streams::{mode_word, replay_modes, stream_warnings};
 
 pub use verdict::{

@@ -84,9 +84,13 @@ pub(super) fn change_text(r: &Row) -> String {
         _ => {
             // No ratio when the baseline's median is 0: a change from 0 unless the current
             // one is 0 too (both medians 0 with samples the test still tells apart).
-            let base = rel.unwrap_or_else(|| match r.current_median {
-                m if m == 0.0 => "0 → 0".to_string(),
-                _ => "from 0".to_string(),
+            let base = rel.unwrap_or_else(|| {
+                let moved = if r.current_median == 0.0 {
+                    "0 → 0"
+                } else {
+                    "from 0"
+                };
+                moved.to_string()
             });
             match r.interval {
                 Some((lo, hi)) => format!("{base} [{}, {}]", pct(lo), pct(hi)),

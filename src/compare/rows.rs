@@ -2,9 +2,9 @@
 //! each judged by its kind — or, with `--relative-to`, the throughput figures as ratios to
 //! the reference ([`super::relative`]).
 
-use super::caveats::Skipped;
 use super::groups::{both_sides, per_process, Group};
 use super::relative::{Judged, Reference};
+use super::skipped::Skipped;
 use super::verdict::Series;
 use super::verdict::{find, judge, largest_median, smallest_median, tail_samples, RowInput};
 use super::{classify, metric_label, Class, CompareError, Row, Settings};
