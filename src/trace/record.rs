@@ -294,19 +294,21 @@ pub fn record_then(
     let stop = signal::note_stop_signals();
     before_start();
     let started = Instant::now();
-    let mut child = launch::spawn(&mut cmd, wr, &stop, &program)?;
+    let mut running = launch::start(&mut cmd, wr, &stop, &program)?;
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,
-        writer: child.id(),
+        writer: running.pid(),
         exited: exited.clone(),
         quiet_since: None,
         end: PipeEnd::default(),
     };
     let worker = start_conversion(pipe, meta, file, opts.pace, spill);
-    let waited =
-        crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
+    let waited = running.wait(opts.timeout, &stop);
     let wall = started.elapsed();
+    // Cut short, the program goes with every process it left; before the channel's end is
+    // awaited, which one of them may hold.
+    running.finish(waited.as_ref().is_ok_and(|&(_, t)| t) || signal::stop_requested().is_some());
     exited.store(true, Ordering::Release);
     let converted = worker.join();
     let interrupted = signal::stop_requested().is_some();

@@ -1,13 +1,24 @@
-//! Starting the recorded program with the hook in effect.
+//! Starting the recorded program with the hook in effect, and ending it: past `--timeout` or
+//! after a stop, together with every process it started.
+//!
+//! Killing the program's pid alone left its children running: a program past `--timeout`
+//! whose `subprocess.run(["sleep", "30"])` was under way kept the sleep, and with it a CI
+//! log pipe it held, for 30 s after `record` had exited, and a busy child kept a core. So
+//! pybench is the program's subreaper while it records ([`Adopter`]), as `exec`'s launcher
+//! is for its runs: the program must be pybench's own child (the hook installs itself only
+//! in a process whose parent is pybench), so `record` cannot use that launcher. The program
+//! stays in the terminal's foreground process group, so Ctrl-C still reaches it.
 
 use super::{Launch, Options, RecordError};
+use crate::sys::reaper::Adopter;
 use crate::sys::signal::StopNoted;
 use crate::sys::stderr_tail::StderrTail;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
+use std::time::Duration;
 
 /// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
 const MASK_PACE: u8 = 8;
@@ -65,22 +76,59 @@ pub(super) fn hooked_command(
     Ok((cmd, tail))
 }
 
-/// Starts the hooked program. pybench's copy of the channel's write end is closed once the
-/// program holds its own, so the reader sees the channel end when the program's copies close.
-pub(super) fn spawn(
+/// The recorded program, running, and this process as the subreaper of what it starts.
+pub(super) struct Running {
+    child: Child,
+    adopter: Adopter,
+}
+
+/// Starts the hooked program, its subreaper from before the fork so that nothing it starts
+/// can escape. pybench's copy of the channel's write end is closed once the program holds its
+/// own, so the reader sees the channel end when the program's copies close.
+pub(super) fn start(
     cmd: &mut Command,
     wr: OwnedFd,
     stop: &StopNoted,
     program: &str,
-) -> Result<Child, RecordError> {
-    let spawned = cmd.spawn();
-    drop(wr);
-    let child = spawned.map_err(|error| RecordError::Spawn {
+) -> Result<Running, RecordError> {
+    let spawn_error = |error| RecordError::Spawn {
         program: program.to_string(),
         error,
-    })?;
+    };
+    let adopter = Adopter::begin().map_err(spawn_error)?;
+    let spawned = cmd.spawn();
+    drop(wr);
+    let child = spawned.map_err(spawn_error)?;
     stop.forward_sigterm_to(child.id());
-    Ok(child)
+    Ok(Running { child, adopter })
+}
+
+impl Running {
+    /// The program's pid.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the program to end and reaps it, killing it (SIGKILL) past `timeout`; returns
+    /// its status and whether the timeout killed it. SIGTERM stops being passed on before it
+    /// is reaped, as its pid may then name another process.
+    pub(super) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        stop: &StopNoted,
+    ) -> io::Result<(ExitStatus, bool)> {
+        crate::sys::process::wait_timed_then(&mut self.child, timeout, || stop.stop_forwarding())
+    }
+
+    /// Once the program has been reaped: when it was cut short (`--timeout`, a stop), every
+    /// process it left is killed too, as they would keep a core or a CI log pipe busy;
+    /// otherwise they are left running, as they would be without pybench (what `record` did
+    /// before it was their subreaper: a daemon a program starts on purpose lives on).
+    pub(super) fn finish(self, cut_short: bool) {
+        if cut_short {
+            self.adopter.kill_adopted();
+        }
+    }
 }
 
 #[cfg(test)]
