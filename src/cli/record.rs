@@ -37,8 +37,9 @@ pub struct RecordArgs {
     /// so when less than one and a half cores are free as the recording starts).
     #[arg(long)]
     defer: bool,
-    /// Seconds after which the program is killed (SIGKILL); the trace keeps what it recorded
-    /// until then, and pybench exits 137 as the program did. Default: no limit.
+    /// Seconds after which the program is killed (SIGKILL), with every process it started;
+    /// the trace keeps what it recorded until then, and pybench exits 137 as the program did.
+    /// Default: no limit.
     #[arg(long, value_name = "SECS", value_parser = super::program::parse_timeout)]
     timeout: Option<std::time::Duration>,
     /// No summary after recording, and no note about a busy machine before it.

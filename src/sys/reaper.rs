@@ -1,5 +1,5 @@
 //! Ending a measured program together with every process it started, for `exec`'s launcher
-//! ([`super::spawn`]).
+//! ([`super::spawn`]) and for `record`, which starts its program itself ([`Adopter`]).
 //!
 //! Killing the program's pid alone left its children running: a program past `--timeout`
 //! whose `subprocess.run(["sleep", "30"])` was under way kept the sleep (and a CI log pipe
@@ -40,10 +40,7 @@ extern "C" fn on_kill_tree(_: libc::c_int) {
 /// Makes this process the subreaper of everything it starts from now on, and [`KILL_TREE`]
 /// kill the program named by [`Program::watch`]. Call before starting the program.
 pub fn become_subreaper() -> io::Result<()> {
-    // SAFETY: prctl with plain integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    set_subreaper(true)?;
     // SAFETY: installing a handler that is async-signal-safe ([`on_kill_tree`]).
     unsafe {
         libc::signal(
@@ -101,27 +98,136 @@ fn wait4(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
 }
 
 /// Kills (SIGKILL) and reaps this process's children until it has none: the processes the
-/// program left, which a subreaper inherits. Killing one hands its own children to us, so
-/// the sweep repeats until `waitpid` says there is no child left.
+/// program left, which a subreaper inherits (the launcher has no other child once the program
+/// is reaped).
 pub fn kill_orphans() {
-    let me = std::process::id() as libc::pid_t;
+    kill_children_but(&[]);
+}
+
+/// Kills (SIGKILL) and reaps this process's children but `keep`, until none is left. Killing
+/// one hands its own children to us (a subreaper), so the sweep repeats until `/proc` shows
+/// no other child. Each is reaped by its pid, never by `waitpid(-1)`, which could take the
+/// exit of a child in `keep` from the code that waits for it.
+fn kill_children_but(keep: &[libc::pid_t]) {
     loop {
-        for child in children_of(me) {
-            // SAFETY: a child of ours, not reaped (only this loop reaps them).
-            unsafe { libc::kill(child, libc::SIGKILL) };
+        let doomed = children_but(keep);
+        if doomed.is_empty() {
+            return;
         }
-        loop {
-            let mut status = 0;
-            // SAFETY: reaping any child of ours, without blocking.
-            match unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } {
-                -1 if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
-                -1 => return, // ECHILD: none left.
-                0 => break,   // Some still dying, or just handed to us: look again.
-                _ => {}
-            }
+        for &pid in &doomed {
+            // SAFETY: a child of ours, not reaped (only [`reap`] reaps the children found here).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        doomed.into_iter().for_each(reap);
     }
+}
+
+/// This process as the subreaper of a program it starts itself, for `record`: the recorded
+/// program must be pybench's own child (its hook installs itself only in a process whose
+/// parent is pybench), so it cannot go through the launcher, which is the subreaper of
+/// `exec`'s programs. While an `Adopter` lives, the program's descendants that lose their
+/// parent become this process's children; [`Adopter::kill_adopted`] ends them.
+///
+/// They are told from pybench's own children by the children it already had when adoption
+/// began, which are never killed: pybench starts no other process while it records, so
+/// every child that appears meanwhile is the program or one of its descendants.
+#[must_use = "adoption ends when this is dropped"]
+pub struct Adopter {
+    /// This process's children when adoption began.
+    own: Vec<libc::pid_t>,
+    /// Whether this process was a subreaper already (restored when dropped).
+    was: bool,
+}
+
+impl Adopter {
+    /// Makes this process a child subreaper until the returned guard is dropped. Call just
+    /// before starting the program, so that nothing it starts can escape.
+    pub fn begin() -> io::Result<Self> {
+        let was = is_subreaper()?;
+        let own = children_of(std::process::id() as libc::pid_t);
+        set_subreaper(true)?;
+        Ok(Adopter { own, was })
+    }
+
+    /// Kills (SIGKILL) and reaps every process the program left, until none is left: past
+    /// `--timeout` or after a stop, where they would keep a core or a CI log pipe. Call once
+    /// the program itself has been reaped: until then it is one of the children killed.
+    pub fn kill_adopted(&self) {
+        kill_children_but(&self.own);
+    }
+}
+
+impl Drop for Adopter {
+    /// Stops adopting, then leaves running what a program that ended by itself left behind,
+    /// as without pybench, but reaps each on a thread once it ends: as this process's
+    /// children their zombies would otherwise pile up for the rest of a long `validate`.
+    /// Adoption stops first, so the list is complete: nothing can become our child after it.
+    fn drop(&mut self) {
+        let _ = set_subreaper(self.was);
+        let left = children_but(&self.own);
+        if !left.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("reap-left".into())
+                .spawn(move || left.into_iter().for_each(reap));
+        }
+    }
+}
+
+/// This process's children, but `keep`.
+fn children_but(keep: &[libc::pid_t]) -> Vec<libc::pid_t> {
+    let mut children = children_of(std::process::id() as libc::pid_t);
+    children.retain(|pid| !keep.contains(pid));
+    children
+}
+
+/// Waits for child `pid` to end and reaps it, through interruptions.
+fn reap(pid: libc::pid_t) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waiting for a child of ours.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r != -1 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
+/// prctl(2) `PR_SET_CHILD_SUBREAPER`: whether orphaned descendants become this process's
+/// children rather than init's.
+fn set_subreaper(on: bool) -> io::Result<()> {
+    // SAFETY: prctl with plain integer arguments.
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            libc::c_ulong::from(on),
+            0,
+            0,
+            0,
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether this process is a child subreaper (prctl(2) `PR_GET_CHILD_SUBREAPER`).
+fn is_subreaper() -> io::Result<bool> {
+    let mut on: libc::c_int = 0;
+    // SAFETY: the kernel writes one int at the address given.
+    if unsafe {
+        libc::prctl(
+            libc::PR_GET_CHILD_SUBREAPER,
+            &mut on as *mut libc::c_int,
+            0,
+            0,
+            0,
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(on != 0)
 }
 
 /// The pids whose parent is `parent`, from `/proc/PID/stat` (its 4th field).
@@ -143,6 +249,9 @@ fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
     #[test]
     fn the_children_of_a_process_are_found_by_their_parent_pid() {
         let mut child = std::process::Command::new("sleep")
@@ -154,5 +263,76 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!super::children_of(me).contains(&(child.id() as libc::pid_t)));
+    }
+
+    /// Set in the process of its own that runs [`adopter_alone`].
+    const ALONE: &str = "PYBENCH_REAPER_TEST_ALONE";
+
+    /// An [`super::Adopter`] changes the whole process (it adopts orphans and kills children),
+    /// so its test runs in a process of its own, this test binary run again with that test
+    /// alone: the children other tests start meanwhile are neither adopted nor killed.
+    #[test]
+    fn an_adopter_kills_what_the_program_left_and_spares_its_own_children() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["sys::reaper::tests::adopter_alone", "--exact", "--ignored"])
+            .args(["--test-threads=1", "--nocapture"])
+            .env(ALONE, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run alone by an_adopter_kills_what_the_program_left_and_spares_its_own_children"]
+    fn adopter_alone() {
+        assert!(
+            std::env::var_os(ALONE).is_some(),
+            "run by its parent test only"
+        );
+        let me = std::process::id() as libc::pid_t;
+        let mut own = Command::new("sleep").arg("30").spawn().unwrap();
+        let adopter = super::Adopter::begin().unwrap();
+        let killed = orphan();
+        assert!(super::children_of(me).contains(&killed), "adopted");
+        adopter.kill_adopted();
+        assert!(!exists(killed), "killed and reaped");
+        assert!(own.try_wait().unwrap().is_none(), "our own child is spared");
+        let left = orphan();
+        drop(adopter);
+        assert!(!super::is_subreaper().unwrap());
+        assert!(
+            exists(left) && !is_zombie(left),
+            "what a program left when it ended is left running"
+        );
+        // SAFETY: our child (adopted), not reaped: the reaping thread waits for it to end.
+        unsafe { libc::kill(left, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while exists(left) {
+            assert!(Instant::now() < deadline, "{left} was never reaped");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        own.kill().unwrap();
+        own.wait().unwrap();
+    }
+
+    /// Starts a `sleep 30` whose parent `sh` exits at once, so that it is orphaned; its pid.
+    fn orphan() -> libc::pid_t {
+        let out = Command::new("sh")
+            .args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Whether `pid` exists, as a zombie too (gone once reaped).
+    fn exists(pid: libc::pid_t) -> bool {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    fn is_zombie(pid: libc::pid_t) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
     }
 }

@@ -17,21 +17,19 @@ use super::spill::{convert_deferred, spill_file, Records};
 use super::{Meta, TraceWriter};
 use crate::sys::fs::AtomicFile;
 use crate::sys::private_dir::PrivateDir;
-use crate::sys::stderr_tail::StderrTail;
 use crate::sys::{channel, signal};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod launch;
 mod pipe;
 pub(super) use pipe::{Pipe, PipeEnd};
 
@@ -94,9 +92,6 @@ pub enum Launch {
     /// one): [`crate::exec::measure::launch_as_exec`].
     AsExec(crate::exec::measure::Streams),
 }
-
-/// Bit of the hook's install mask that turns pace on (hook.c's MASK_PACE).
-const MASK_PACE: u8 = 8;
 
 /// The hook and the sitecustomize that loads it, in a private directory removed however
 /// recording ends (one a killed pybench left is removed by the next: [`PrivateDir`]).
@@ -259,59 +254,6 @@ fn pump<W: Write, R: Read>(
     }
 }
 
-/// `PYTHONPATH` for the recorded program: the hook's directory, then the user's entries
-/// without empty ones (an empty entry means the current directory, so a set-but-empty
-/// `PYTHONPATH` would make the program import `./sitecustomize.py`).
-fn hook_pythonpath(dir: &Path, orig: Option<&OsStr>) -> OsString {
-    use std::os::unix::ffi::OsStrExt;
-    let mut path = OsString::from(dir);
-    for entry in orig.map_or(&[][..], |o| o.as_bytes()).split(|&b| b == b':') {
-        if !entry.is_empty() {
-            path.push(":");
-            path.push(OsStr::from_bytes(entry));
-        }
-    }
-    path
-}
-
-/// The program's command with the hook in effect: our private directory first on
-/// `PYTHONPATH` (its `sitecustomize` loads the hook), the channel's write end kept open across
-/// exec, and SIGINT back to its default in the program.
-fn hooked_command(
-    opts: &Options,
-    dir: &Path,
-    wr_fd: i32,
-    inode: u64,
-) -> std::io::Result<(Command, Option<StderrTail>)> {
-    // The hook's end of the channel survives exec (the hook sets CLOEXEC again), and SIGINT
-    // is back to its default in the program, whatever pybench's disposition was.
-    let mut cmd = crate::sys::process::command_keeping_fd(&opts.program, wr_fd);
-    let orig = std::env::var_os("PYTHONPATH");
-    if let Some(orig) = &orig {
-        cmd.env("PYBENCH_ORIG_PYTHONPATH", orig);
-    }
-    // The sitecustomize installs the hook only in the process whose parent is this one and
-    // whose channel descriptor is this socket: a descendant that inherited the environment
-    // (an `sh -c` wrapper's children, a `python -E` program's child interpreters) closes the
-    // descriptor and drops the variables instead of recording under the program's name.
-    cmd.env("PYTHONPATH", hook_pythonpath(dir, orig.as_deref()))
-        .env("PYBENCH_RECORD_FD", wr_fd.to_string())
-        .env("PYBENCH_RECORD_INODE", inode.to_string())
-        .env("PYBENCH_RECORD_PARENT", std::process::id().to_string())
-        .env("PYBENCH_RECORD_LIB", dir.join("pybench_hook.so"))
-        .env(
-            "PYBENCH_RECORD_DOMAINS",
-            (opts.domains | if opts.pace { MASK_PACE } else { 0 }).to_string(),
-        );
-    let tail = match &opts.launch {
-        Launch::AsExec(streams) => crate::exec::measure::launch_as_exec(&mut cmd, streams)?,
-        Launch::Own => None,
-    };
-    // A killed pybench leaves no program running, its records going nowhere.
-    crate::sys::process::die_with_parent(&mut cmd);
-    Ok((cmd, tail))
-}
-
 /// Runs the program under the hook and writes the trace to `opts.out`. The program's
 /// standard streams are its own; on error the trace file is not created.
 pub fn record(opts: &Options, meta: Meta) -> anyhow::Result<(Recorded, Option<RecordError>)> {
@@ -331,7 +273,7 @@ pub fn record_then(
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
     let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-    let (mut cmd, stderr_tail) = hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
+    let (mut cmd, stderr_tail) = launch::hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
@@ -352,19 +294,21 @@ pub fn record_then(
     let stop = signal::note_stop_signals();
     before_start();
     let started = Instant::now();
-    let mut child = spawn(&mut cmd, wr, &stop, &program)?;
+    let mut running = launch::start(&mut cmd, wr, &stop, &program)?;
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,
-        writer: child.id(),
+        writer: running.pid(),
         exited: exited.clone(),
         quiet_since: None,
         end: PipeEnd::default(),
     };
     let worker = start_conversion(pipe, meta, file, opts.pace, spill);
-    let waited =
-        crate::sys::process::wait_timed_then(&mut child, opts.timeout, || stop.stop_forwarding());
+    let waited = running.wait(opts.timeout, &stop);
     let wall = started.elapsed();
+    // Cut short, the program goes with every process it left; before the channel's end is
+    // awaited, which one of them may hold.
+    running.finish(waited.as_ref().is_ok_and(|&(_, t)| t) || signal::stop_requested().is_some());
     exited.store(true, Ordering::Release);
     let converted = worker.join();
     let interrupted = signal::stop_requested().is_some();
@@ -386,24 +330,6 @@ pub fn record_then(
         out: None,
     };
     Ok(outcome(rec, converted, end, program))
-}
-
-/// Starts the hooked program. pybench's copy of the channel's write end is closed once the
-/// program holds its own, so the reader sees the channel end when the program's copies close.
-fn spawn(
-    cmd: &mut Command,
-    wr: OwnedFd,
-    stop: &signal::StopNoted,
-    program: &str,
-) -> Result<Child, RecordError> {
-    let spawned = cmd.spawn();
-    drop(wr);
-    let child = spawned.map_err(|error| RecordError::Spawn {
-        program: program.to_string(),
-        error,
-    })?;
-    stop.forward_sigterm_to(child.id());
-    Ok(child)
 }
 
 /// What must hold before anything is created: a hook to load, and the program's script
@@ -498,19 +424,5 @@ fn shim_hint(program: &str) -> String {
              process: name the interpreter itself, e.g. `$(pyenv which {program})`"
         ),
         _ => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hook_path_never_has_an_empty_entry() {
-        let d = Path::new("/tmp/hookdir");
-        let p = |o: Option<&str>| hook_pythonpath(d, o.map(OsStr::new));
-        assert_eq!(p(None), "/tmp/hookdir");
-        assert_eq!(p(Some("")), "/tmp/hookdir");
-        assert_eq!(p(Some("a::b:")), "/tmp/hookdir:a:b");
     }
 }

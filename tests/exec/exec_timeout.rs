@@ -77,17 +77,84 @@ fn a_timeout_kills_the_programs_children_too() {
         .arg(&pids)
         .assert()
         .code(3);
-    let text = std::fs::read_to_string(&pids).expect("the program wrote its children's pids");
+    assert_children_killed(&pids);
+}
+
+/// Checks that the children [`PARENT`] started, their pids in `pids`, were killed: none is
+/// alive, and neither lived out its sleep (pybench did not wait for them to end).
+fn assert_children_killed(pids: &std::path::Path) {
+    let text = std::fs::read_to_string(pids).expect("the program wrote its children's pids");
     for pid in text.split_whitespace().map(|p| p.parse::<i32>().unwrap()) {
         assert!(!alive(pid), "child {pid} outlived the killed program");
     }
     for side in ["a", "b"] {
-        let done = tmp.join(format!("pids.done-{side}"));
+        let done = pids.with_extension(format!("done-{side}"));
         assert!(
             !done.exists(),
             "child {side} ran to its end: pybench waited for it"
         );
     }
+}
+
+/// [`PARENT`], allocating enough first that the hook sends records before it is killed.
+fn recorded_parent() -> String {
+    format!("x = [str(i) for i in range(20000)]\n{PARENT}")
+}
+
+/// `record` (and `validate`, which records first) started its program itself and killed only
+/// its pid past `--timeout`: the children lived on, holding a CI log pipe and a core.
+#[test]
+fn a_recording_past_its_timeout_kills_the_programs_children_too() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("record-timeout-tree");
+    let pids = tmp.join("pids");
+    let (trace, out) = (tmp.join("t.pbt"), tmp.join("out"));
+    let record = ["record", "-q", "-o", trace.to_str().unwrap()];
+    let validate = [
+        "validate",
+        "-q",
+        "--no-plots",
+        "-r",
+        "1",
+        "-a",
+        "pymalloc,system",
+    ];
+    let validate = [&validate[..], &["--out", out.to_str().unwrap()]].concat();
+    for (args, code) in [(&record[..], 137), (&validate[..], 2)] {
+        let _ = std::fs::remove_file(&pids);
+        pybench()
+            .args(args)
+            .args(["--timeout", "2", "--", "python3", "-c", &recorded_parent()])
+            .arg(&pids)
+            .assert()
+            .code(code);
+        assert_children_killed(&pids);
+    }
+}
+
+/// SIGTERM sent to `record` alone is passed on to the program, which dies of it: the children
+/// it left were not, and lived on.
+#[test]
+fn sigterm_to_record_alone_kills_what_the_program_left() {
+    if !have_python() {
+        return;
+    }
+    let tmp = tempdir("record-sigterm-tree");
+    let pids = tmp.join("pids");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+        .args(["record", "-q", "-o"])
+        .arg(tmp.join("t.pbt"))
+        .args(["--", "python3", "-c", &recorded_parent()])
+        .arg(&pids)
+        .spawn()
+        .unwrap();
+    common::wait_while_running(&mut child, "the program never started", || pids.exists());
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert_children_killed(&pids);
 }
 
 #[test]
