@@ -163,84 +163,29 @@ fn fidelity_on_a_trace_without_accounting_is_one_line_and_exit_2() {
     refused_with("no end report");
 }
 
-/// A start report no interpreter can print (a damaged or crafted file) is refused in one
-/// line: seeding it used to panic (`capacity overflow`) or abort on a failed allocation.
-#[test]
-fn fidelity_on_an_impossible_start_report_is_one_line_and_exit_2() {
-    let dir = tempdir("acct-absurd");
-    let path = dir.join("absurd.pbt");
-    let fidelity = |start: String| {
-        let acc = Accounting {
-            start: Some(Snapshot {
-                event: 0,
-                text: start,
-            }),
-            end: Some(Snapshot {
-                event: 3,
-                text: REPORT_38.into(),
-            }),
-            ..Accounting::default()
-        };
-        write_trace(&path, Some(acc));
-        let out = pybench()
-            .args(["fidelity", "--trace"])
-            .arg(&path)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert_eq!(err.lines().count(), 1, "one line: {err}");
-        err
-    };
-    // 2^60 pools of 16-byte blocks in 6 arenas.
+/// REPORT_38 with its class-0 row (16-byte blocks) set to `pools` pools holding `blocks`
+/// blocks and, when given, `arenas` arenas: a start report crafted to be refused.
+fn crafted_start(pools: u64, blocks: u64, arenas: Option<u64>) -> String {
     let row = "    0     16           1             182            71";
-    let pools = REPORT_38.replacen(row, "    0 16 1152921504606846976 2305843009213693952 0", 1);
-    let err = fidelity(pools);
-    assert!(
-        err.contains("cannot be seeded") && err.contains("do not fit"),
-        "{err}"
+    let text = REPORT_38.replacen(row, &format!("    0 16 {pools} {blocks} 0"), 1);
+    let Some(n) = arenas else {
+        return text;
+    };
+    let text = text.replacen(
+        "=                    6\n6 arenas * 262144 bytes/arena      =            1,572,864",
+        &format!("= {n}\n{n} arenas * 262144 bytes/arena = {}", n * 262144),
+        1,
     );
-    // 2^40 arenas holding a pool each: petabytes to map.
-    let n = 1u64 << 40;
-    let arenas = REPORT_38
-        .replacen(row, &format!("    0 16 {n} {n} 0"), 1)
-        .replacen(
-            "=                    6\n6 arenas * 262144 bytes/arena      =            1,572,864",
-            &format!("= {n}\n{n} arenas * 262144 bytes/arena = {}", n * 262144),
-            1,
-        );
     assert!(
-        arenas.contains(&format!("{n} arenas *")),
+        text.contains(&format!("{n} arenas *")),
         "the arena line replaced"
     );
-    let err = fidelity(arenas);
-    assert!(err.contains("1099511627776 arenas"), "{err}");
+    text
 }
 
-/// A start report of 2,400 arenas full of 16-byte blocks: 600 MiB of arenas, which the
-/// memory check let through under a 2 GiB address-space limit, and 38 million blocks whose
-/// lists seeding kept besides (32 bytes each then: a 700-byte file took 2.1 GB, or aborted
-/// under `ulimit -v`). The lists are counted in the check now, and are smaller.
-#[test]
-fn fidelity_counts_seeding_lists_in_its_memory_check() {
-    let dir = tempdir("acct-bomb");
-    let path = dir.join("bomb.pbt");
-    let (arenas, per_arena, per_pool) = (2400u64, 64u64, 253u64);
-    // REPORT_38's other classes fit in its 6 arenas; class 0 fills the rest.
-    let pools = (arenas - 6) * per_arena;
-    let row = "    0     16           1             182            71";
-    let start = REPORT_38
-        .replacen(row, &format!("    0 16 {pools} {} 0", pools * per_pool), 1)
-        .replacen(
-            "=                    6\n6 arenas * 262144 bytes/arena      =            1,572,864",
-            &format!(
-                "= {arenas}\n{arenas} arenas * 262144 bytes/arena = {}",
-                arenas * 262144
-            ),
-            1,
-        );
-    assert!(start.contains("2400 arenas *"), "the arena line replaced");
+/// `fidelity --trace`, run by `cmd`, on a trace of [`events`] whose start report is `start`
+/// (its end report REPORT_38's): its one line on stderr, after checking exit 2.
+fn fidelity_refusal(mut cmd: assert_cmd::Command, path: &Path, start: String) -> String {
     let acc = Accounting {
         start: Some(Snapshot {
             event: 0,
@@ -252,16 +197,50 @@ fn fidelity_counts_seeding_lists_in_its_memory_check() {
         }),
         ..Accounting::default()
     };
-    write_trace(&path, Some(acc));
-    let out = crate::common::pybench_limited(libc::RLIMIT_AS, 2 << 30)
+    write_trace(path, Some(acc));
+    let out = cmd
         .args(["fidelity", "--trace"])
-        .arg(&path)
+        .arg(path)
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+/// A start report no interpreter can print (a damaged or crafted file) is refused in one
+/// line: seeding it used to panic (`capacity overflow`) or abort on a failed allocation.
+#[test]
+fn fidelity_on_an_impossible_start_report_is_one_line_and_exit_2() {
+    let dir = tempdir("acct-absurd");
+    let path = dir.join("absurd.pbt");
+    // 2^60 pools of 16-byte blocks in 6 arenas.
+    let err = fidelity_refusal(pybench(), &path, crafted_start(1 << 60, 1 << 61, None));
+    assert!(
+        err.contains("cannot be seeded") && err.contains("do not fit"),
+        "{err}"
+    );
+    // 2^40 arenas holding a pool each: petabytes to map.
+    let n = 1u64 << 40;
+    let err = fidelity_refusal(pybench(), &path, crafted_start(n, n, Some(n)));
+    assert!(err.contains("1099511627776 arenas"), "{err}");
+}
+
+/// A start report of 2,400 arenas full of 16-byte blocks: 600 MiB of arenas, which the
+/// memory check let through under a 2 GiB address-space limit, and 38 million blocks whose
+/// lists seeding kept besides (32 bytes each then: a 700-byte file took 2.1 GB, or aborted
+/// under `ulimit -v`). The lists are counted in the check now, and are smaller.
+#[test]
+fn fidelity_counts_seeding_lists_in_its_memory_check() {
+    let dir = tempdir("acct-bomb");
+    let (arenas, per_arena, per_pool) = (2400u64, 64u64, 253u64);
+    // REPORT_38's other classes fit in its 6 arenas; class 0 fills the rest.
+    let pools = (arenas - 6) * per_arena;
+    let start = crafted_start(pools, pools * per_pool, Some(arenas));
+    let limited = crate::common::pybench_limited(libc::RLIMIT_AS, 2 << 30);
+    let err = fidelity_refusal(limited, &dir.join("bomb.pbt"), start);
     assert!(
         err.contains("seeding the recorded start state of 2400 arenas needs"),
         "{err}"
