@@ -78,17 +78,32 @@ fn only_commands_with_allow_malformed_suggest_it() {
         err.ends_with(&format!("{what}; --allow-malformed replays it anyway")),
         "{err}"
     );
-    // The realism report has no use for the flag: refused rather than ignored.
-    pybench()
-        .args([
-            "stats",
-            bad,
-            "--allow-malformed",
-            "--compare",
-            "trace:compileall",
-        ])
-        .assert()
-        .code(2);
+    // The realism report has no use for the flag: refused rather than ignored, by the
+    // argument parser, before any trace is read. The subject is well formed, so that nothing
+    // but the pairing of the flags can be what is refused.
+    let good = good_trace(&dir);
+    let err = refusal(pybench().arg("stats").arg(&good).args([
+        "--allow-malformed",
+        "--compare",
+        "trace:compileall",
+    ]));
+    assert_eq!(
+        err,
+        "pybench: error: the argument '--allow-malformed' cannot be used with \
+         '--compare <TRACE>...' (see --help)"
+    );
+}
+
+/// A well-formed trace: one block allocated and freed.
+fn good_trace(dir: &std::path::Path) -> std::path::PathBuf {
+    use pybench::workload::{Domain, Event};
+    let alloc = Event::Alloc {
+        slot: 0,
+        size: 32,
+        domain: Domain::Obj,
+        thread: 0,
+    };
+    common::write_trace(dir, "good", &[alloc, Event::Free { slot: 0, thread: 0 }])
 }
 
 #[test]
