@@ -147,6 +147,8 @@ fn run_writes_tidy_results_with_sane_values() {
     assert!(json["cells"][1]["rss_series"].as_array().unwrap().len() > 100);
 }
 
+/// `--csv -` gives stdout to the CSV: every line of it is a record of the header's width, so
+/// it pipes into a CSV reader, and the table that stdout shows otherwise is not printed.
 #[test]
 fn csv_to_stdout_replaces_the_table() {
     let tmp = tempdir("run");
@@ -163,6 +165,20 @@ fn csv_to_stdout_replaces_the_table() {
         stdout.starts_with("run,workload,allocator,repetition,kind,metric,op,value,unit,sample\n")
     );
     assert!(stdout.contains(",dicts,system,0,replay,ops_per_sec,,"));
+    assert!(!stdout.contains("net ops/s"), "no table: {stdout}");
+    // Not flexible: a line of another width (a table row, a blank line) is an error.
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(stdout.as_bytes());
+    let width = r.headers().unwrap().len();
+    let mut records = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(rec.len(), width, "{rec:?}");
+        records += 1;
+    }
+    // Every line a record: no line the reader skipped (blank lines are).
+    assert_eq!(records + 1, stdout.lines().count(), "{stdout}");
 }
 
 #[test]
