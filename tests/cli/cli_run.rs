@@ -128,20 +128,15 @@ fn run_writes_tidy_results_with_sane_values() {
     let cells = json["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 6);
     assert_eq!(cells[0]["allocator"], "null");
-    // The harness alone (null) outruns every real allocator. The first cell of a run starts
-    // cold on a shared machine, so null's best repetition is compared with each median.
-    let null_best = v[&("null".into(), "ops_per_sec".into(), "".into())]
-        .iter()
-        .copied()
-        .fold(0.0, f64::max);
+    // The harness alone (null) is measured in each repetition, and every real allocator's
+    // loop time is given net of it. (Which is faster is the machine's business: on a shared
+    // machine a cold first cell can lose to anything, so no order is asserted.)
+    let null = &v[&("null".into(), "ops_per_sec".into(), "".into())];
+    assert_eq!(null.len(), 2, "null: one value per repetition");
+    assert!(null.iter().all(|&x| x > 0.0), "{null:?}");
     for a in ["pymalloc:cpython-3.11", "system"] {
-        let ops = &v[&(a.into(), "ops_per_sec".into(), "".into())];
-        let median = ops.iter().sum::<f64>() / ops.len() as f64;
-        assert!(
-            null_best > median,
-            "null ({null_best}) must beat {a} ({median})"
-        );
-        assert!(v.contains_key(&(a.into(), "net_loop_ns_per_op".into(), "".into())));
+        let net = &v[&(a.into(), "net_loop_ns_per_op".into(), "".into())];
+        assert_eq!(net.len(), 2, "{a}: net of null in each repetition");
     }
     assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(json["cells"][1]["rss_series"].as_array().unwrap().len() > 100);
@@ -269,8 +264,7 @@ fn stop_keeps_the_finished_cells(sig: libc::c_int, code: i32) {
         .arg(&tmp)
         .spawn()
         .unwrap();
-    // Wait until at least one cell is saved (bounded: 60 s).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Wait until at least one cell is saved: no clock, a run that ends first fails the test.
     let saved = |tmp: &Path| -> usize {
         let Ok(mut entries) = std::fs::read_dir(tmp) else {
             return 0;
@@ -283,13 +277,7 @@ fn stop_keeps_the_finished_cells(sig: libc::c_int, code: i32) {
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
             .map_or(0, |j| j["cells"].as_array().map_or(0, Vec::len))
     };
-    while saved(&tmp) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no cell finished in 60 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    common::wait_while_running(&mut child, "no cell was saved", || saved(&tmp) > 0);
     unsafe { libc::kill(child.id() as i32, sig) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(code));
