@@ -366,7 +366,7 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
     let absolute = abs.join("x");
     for module in ["../../victim", absolute.to_str().unwrap()] {
         // The module cannot run: the recording fails, but its trace was written first.
-        pybench()
+        let refused = pybench()
             .args([
                 "validate",
                 "-q",
@@ -381,6 +381,16 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
             .args(["--", "python3", "-m", module])
             .assert()
             .code(2);
+        // Refused for the program's failure, not for anything about the paths (warnings
+        // about -r 1 and the machine may come before it).
+        let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(&format!(
+                "pybench: error: {module} failed while being recorded (exit status 1)"
+            )),
+            "{err}"
+        );
     }
     let outside = common::entries(&tmp);
     assert_eq!(
