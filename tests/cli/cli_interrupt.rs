@@ -20,7 +20,9 @@ fn writing_into(pid: u32, dir: &Path, except: &Path) -> bool {
 }
 
 /// Starts `args` with its output in `dir`, waits until it writes there, sends SIGINT, and
-/// checks what is left. Returns false if the command finished before it could be caught.
+/// checks what is left. Returns false if the command finished before it could be caught,
+/// after checking that it finished as it should: successfully, with its new output in place
+/// and nothing else left (a command that failed at once is not "too quick to catch").
 fn interrupt(dir: &Path, input: &Path, args: &[&str]) -> bool {
     let out = dir.join("out.pbt");
     std::fs::write(&out, "previous").unwrap();
@@ -54,16 +56,20 @@ fn interrupt(dir: &Path, input: &Path, args: &[&str]) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let status = child.wait().unwrap();
+    let mut want = vec!["out.pbt".to_string()];
+    if input.parent() == Some(dir) {
+        want.push(input.file_name().unwrap().to_string_lossy().into_owned());
+        want.sort();
+    }
     if caught && status.signal() == Some(libc::SIGINT) {
-        let mut want = vec!["out.pbt".to_string()];
-        if input.parent() == Some(dir) {
-            want.push(input.file_name().unwrap().to_string_lossy().into_owned());
-            want.sort();
-        }
         assert_eq!(entries(dir), want, "{args:?}");
         assert_eq!(std::fs::read(&out).unwrap(), b"previous", "{args:?}");
         return true;
     }
+    // Not caught (or finished as the signal was sent): it must have completed its work.
+    assert!(status.success(), "{args:?} ended with {status}");
+    assert_eq!(entries(dir), want, "{args:?}");
+    assert_ne!(std::fs::read(&out).unwrap(), b"previous", "{args:?}");
     false
 }
 

@@ -3,6 +3,7 @@
 //! and what the spec format's documentation promises.
 
 use crate::common::{self, pybench, refusal};
+use pybench::workload::rng::Rng;
 use std::path::{Path, PathBuf};
 
 /// `body` under the spec's required keys, as `DIR/NAME.toml`.
@@ -16,15 +17,10 @@ fn spec(dir: &Path, name: &str, generator: &str, params: &str) -> PathBuf {
     path
 }
 
-/// Ranges at the parser's limit (10 M) at `--scale 1000`: the stream was cut at 12,000
-/// objects, but the generator ran its step to its end — 10 M entries each with a list of
-/// 10 M appends (dicts aborted: "memory allocation of 4294967296 bytes failed"), json's
-/// nested 10 M fanouts (43 s and gigabytes), 10 M pieces of a str (10^10 reallocs: hours).
-#[test]
-fn specs_at_the_limits_end_at_once_with_the_cut_said() {
-    let dir = common::tempdir("wide-specs");
+/// Specs at the parser's limit (10 M), cut at `--scale 1000`: (file name, generator, params).
+fn specs_at_the_limits() -> [(&'static str, &'static str, String); 3] {
     let m = "{ \"10000000\" = 1.0 }";
-    for (name, generator, params) in [
+    [
         (
             "wdicts",
             "dicts",
@@ -41,28 +37,14 @@ fn specs_at_the_limits_end_at_once_with_the_cut_said() {
             "build_share = 1.0\nbuild_pieces = { \"1000000\" = 1.0 }\npiece_len = { \"1-10\" = 1.0 }"
                 .to_string(),
         ),
-    ] {
-        let path = spec(&dir, name, generator, &params);
-        let out = pybench()
-            .args(["stats", "-w"])
-            .arg(&path)
-            .timeout(std::time::Duration::from_secs(60))
-            .assert()
-            .success();
-        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-        assert!(err.contains("warning: the stream was cut at"), "{name}: {err}");
-    }
+    ]
 }
 
-/// Containers of 10 M items that allocate nothing (shared objects): the items counted toward
-/// no budget, and a step went over every one of them, so `--scale` bounded nothing — 39 s at
-/// `--scale 1000` for tuples, about 16 hours at a built-in's scale, without a word. Now a
-/// step's work follows its events.
-#[test]
-fn containers_whose_items_allocate_nothing_are_bounded_by_the_scale() {
-    let dir = common::tempdir("shared-items");
+/// Containers of 10 M items that allocate nothing (shared objects), run at `--scale 20000`:
+/// (file name, generator, params).
+fn containers_of_shared_items() -> [(&'static str, &'static str, String); 5] {
     let m = "{ \"10000000\" = 1.0 }";
-    for (name, generator, params) in [
+    [
         (
             "tuples",
             "tuples",
@@ -91,16 +73,179 @@ fn containers_whose_items_allocate_nothing_are_bounded_by_the_scale() {
                  list_appends = {m}"
             ),
         ),
-    ] {
+    ]
+}
+
+/// `pybench stats --json ARGS -w SPEC`, which must succeed: its summary and stderr. The
+/// 60 s timeout is only a guard against a hang (a generator that runs a step of 10 M items to
+/// its end takes minutes to hours); what the tests assert are counts, not times.
+fn stats_json(spec: &Path, args: &[&str]) -> (serde_json::Value, String) {
+    let out = pybench()
+        .args(["stats", "--json"])
+        .args(args)
+        .arg("-w")
+        .arg(spec)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    (doc["summary"].clone(), err)
+}
+
+/// The stream's budget at `scale`, as the cut warning states it: twice the scale plus a
+/// margin of 10,000 Python objects, and 64 reallocs per object of that.
+fn budget(scale: u64) -> (u64, u64) {
+    let objects = 2 * scale + 10_000;
+    (objects, 64 * objects)
+}
+
+/// Checks that the event counts of `summary` (a `stats --json` summary) stay within the
+/// budget of `scale`: allocations of Python objects within the object budget, and of other
+/// blocks (a list's item array, an instance's values: one for an object at most) within as
+/// many again; reallocs within theirs; frees no more than allocations. So the stream's length
+/// (phase markers aside) is at most 4 × the object budget plus the realloc budget.
+fn assert_within_budget(name: &str, summary: &serde_json::Value, scale: u64) {
+    let count = |op: &str, domains: &[&str]| -> u64 {
+        domains
+            .iter()
+            .map(|d| summary[op][d].as_u64().unwrap())
+            .sum()
+    };
+    let all = ["raw", "mem", "obj"];
+    let (objects, reallocs) = budget(scale);
+    let object_allocs = count("alloc", &["obj"]) + count("calloc", &["obj"]);
+    let allocs = count("alloc", &all) + count("calloc", &all);
+    assert!(object_allocs > 0 && object_allocs <= objects, "{name}: {summary}");
+    assert!(allocs <= 2 * objects, "{name}: {summary}");
+    assert!(count("realloc", &all) <= reallocs, "{name}: {summary}");
+    assert!(count("free", &all) <= allocs, "{name}: {summary}");
+    let events = summary["events"].as_u64().unwrap() - summary["phase_markers"].as_u64().unwrap();
+    assert!(events <= 4 * objects + reallocs, "{name}: {summary}");
+}
+
+/// Ranges at the parser's limit (10 M) at `--scale 1000`: the stream was cut at 12,000
+/// objects, but the generator ran its step to its end — 10 M entries each with a list of
+/// 10 M appends (dicts aborted: "memory allocation of 4294967296 bytes failed"), json's
+/// nested 10 M fanouts (43 s and gigabytes), 10 M pieces of a str (10^10 reallocs: hours).
+/// Each now ends with the cut's warning, naming the bound that cut it, and its counts within
+/// that bound; that a cut step stops its work is [`a_steps_random_draws_follow_its_events`].
+#[test]
+fn specs_at_the_limits_end_at_once_with_the_cut_said() {
+    let dir = common::tempdir("wide-specs");
+    let (objects, reallocs) = budget(1000);
+    for (name, generator, params) in specs_at_the_limits() {
         let path = spec(&dir, name, generator, &params);
-        let out = pybench()
-            .args(["stats", "--scale", "20000", "-w"])
-            .arg(&path)
-            .timeout(std::time::Duration::from_secs(60))
-            .assert();
-        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        out.success();
-        assert!(text.contains("scale 20000"), "{name}: {text}");
+        let (summary, err) = stats_json(&path, &[]);
+        let cut = if name == "wstrings" {
+            format!("warning: the stream was cut at {reallocs} reallocs")
+        } else {
+            format!("warning: the stream was cut at {objects} Python objects")
+        };
+        assert!(err.contains(&cut), "{name}: {err}");
+        assert_within_budget(name, &summary, 1000);
+    }
+}
+
+/// Containers of 10 M items that allocate nothing (shared objects): the items counted toward
+/// no budget, and a step went over every one of them, so `--scale` bounded nothing — 39 s at
+/// `--scale 1000` for tuples, about 16 hours at a built-in's scale, without a word. Now a
+/// step's work follows its events ([`a_steps_random_draws_follow_its_events`]); here the
+/// stream stays within the scale's budget without being cut.
+#[test]
+fn containers_whose_items_allocate_nothing_are_bounded_by_the_scale() {
+    let dir = common::tempdir("shared-items");
+    for (name, generator, params) in containers_of_shared_items() {
+        let path = spec(&dir, name, generator, &params);
+        let (summary, err) = stats_json(&path, &["--scale", "20000"]);
+        assert!(!err.contains("the stream was cut"), "{name}: {err}");
+        assert_within_budget(name, &summary, 20000);
+    }
+}
+
+/// Random draws from `before` to `after`, two states of one generator: how many times
+/// `before` must be advanced to reach `after` (told by their next two outputs), or `None`
+/// past `cap`.
+fn draws_between(before: &Rng, after: &Rng, cap: u64) -> Option<u64> {
+    let next_two = |r: &Rng| {
+        let mut r = r.clone();
+        (r.next_u64(), r.next_u64())
+    };
+    let target = next_two(after);
+    let mut r = before.clone();
+    for k in 0..=cap {
+        if next_two(&r) == target {
+            return Some(k);
+        }
+        r.next_u64();
+    }
+    None
+}
+
+/// Draws a step may make: a few for each event it makes (a size, a kind, a chance), and for
+/// each of up to two containers (a dict's keys and its values) the first 512 items drawn one
+/// chance each (`gen::items::DRAWN_ONE_BY_ONE`), plus a margin for the step's own choices.
+fn draws_allowed(events: usize) -> u64 {
+    8 * events as u64 + 2 * 512 + 64
+}
+
+/// Steps the generator of the spec at `path`, at `scale`, as a stream steps it (until `scale`
+/// objects or steps, or the cut), and checks each step's random draws against
+/// [`draws_allowed`] for the events it made. Panics naming the first step over it. Runs on a
+/// thread given 5 minutes: only a guard against a step that never ends, whose check is
+/// `stats_json`'s through the CLI.
+fn check_draws(path: &Path, scale: u64) {
+    use pybench::workload::{heap::Heap, max_objects, Overrides, Workload};
+    let name = path.display().to_string();
+    let w = Workload::load(&name).unwrap().with(Overrides {
+        scale: Some(scale),
+        ..Overrides::default()
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stepper = name.clone();
+    std::thread::spawn(move || {
+        let name = stepper;
+        let mut h = Heap::new(w.python, w.seed);
+        h.limit(max_objects(w.scale));
+        let mut gen = w.params.build(w.python);
+        let mut steps = 0;
+        while h.objects < w.scale && steps < w.scale && !h.cut() {
+            let before = h.rng.clone();
+            h.out.clear();
+            gen.step(&mut h);
+            let events = h.out.len();
+            let draws = draws_between(&before, &h.rng, draws_allowed(events));
+            if draws.is_none() {
+                let _ = tx.send(Err(format!(
+                    "{name}: step {steps} made {events} events and more than {} draws",
+                    draws_allowed(events)
+                )));
+                return;
+            }
+            steps += 1;
+        }
+        let _ = tx.send(Ok(steps));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(300)) {
+        Ok(Ok(steps)) => assert!(steps > 0, "{name}: no step"),
+        Ok(Err(e)) => panic!("{e}"),
+        Err(e) => panic!("{name}: the generator did not finish ({e})"),
+    }
+}
+
+/// A step's work follows its events, at any width of the spec's ranges: the random draws of
+/// every step (one at least for each item or piece a step goes over) are within a few per
+/// event it makes. Before, a step drew once for each of 10 M shared items, making 2 events,
+/// and a step cut short went on drawing to its end; `--scale` bounds a stream's events, so
+/// this bounds its work, which no clock on a shared machine measures reliably.
+#[test]
+fn a_steps_random_draws_follow_its_events() {
+    let dir = common::tempdir("draws");
+    for (name, generator, params) in specs_at_the_limits() {
+        check_draws(&spec(&dir, name, generator, &params), 1000);
+    }
+    for (name, generator, params) in containers_of_shared_items() {
+        check_draws(&spec(&dir, name, generator, &params), 20000);
     }
 }
 
@@ -226,3 +371,4 @@ fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
     assert!(err.contains(said), "{err}");
     assert!(!out.exists(), "run wrote results");
 }
+

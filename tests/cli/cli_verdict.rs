@@ -265,7 +265,9 @@ fn a_contended_cache_is_warned_about_and_recorded() {
 }
 
 /// The shared-cache probe itself, unfaked: where sysfs gives the L3's size, a run records
-/// the references (hit faster than memory) and eight samples.
+/// the two references (an L3 hit, a memory access) and eight samples, all positive
+/// latencies, over a working set derived from the L3's size. Which reference is faster is
+/// not asserted: on a shared machine a neighbour can slow either at the moment it is timed.
 #[test]
 fn the_real_cache_probe_is_recorded() {
     let tmp = tempdir("cache-real");
@@ -291,11 +293,17 @@ fn the_real_cache_probe_is_recorded() {
         share["hit_ns"].as_f64().unwrap(),
         share["memory_ns"].as_f64().unwrap(),
     );
-    assert!(hit > 0.0 && hit < memory, "{share}");
-    assert_eq!(share["samples_ns"].as_array().unwrap().len(), 8, "{share}");
+    assert!(hit > 0.0 && memory > 0.0, "{share}");
+    let samples = share["samples_ns"].as_array().unwrap();
+    assert_eq!(samples.len(), 8, "{share}");
+    assert!(
+        samples.iter().all(|s| s.as_f64().is_some_and(|ns| ns > 0.0)),
+        "{share}"
+    );
     // Half the L3, at most a built-in workload's heap (16 MiB): sysfs may report a whole
     // package's L3 that a guest cannot hold.
     let llc = share["llc_bytes"].as_u64().unwrap();
+    assert!(llc > 0, "{share}");
     assert_eq!(
         share["working_set_bytes"].as_u64().unwrap(),
         (llc / 2).min(16 << 20),

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use crate::common::{pybench, tempdir};
+use crate::common::{pybench, refusal, tempdir};
 use predicates::prelude::*;
 use std::path::Path;
 
@@ -189,7 +189,13 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!dir.exists(), "{args:?}: nothing run, nothing written");
     }
-    pybench().args(["exec"]).assert().code(2);
+    // No program at all: clap's refusal, in one line.
+    let line = refusal(pybench().args(["exec"]));
+    assert_eq!(
+        line,
+        "pybench: error: the following required arguments were not provided: <PROGRAM>... \
+         (see --help)"
+    );
 }
 
 /// A copy of one of pybench's own preload libraries without its program headers: its symbol

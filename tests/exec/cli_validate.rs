@@ -3,8 +3,7 @@
 
 use crate::common;
 
-use crate::common::{pybench, tempdir};
-use predicates::prelude::*;
+use crate::common::{pybench, refusal, tempdir};
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -262,54 +261,66 @@ fn a_quiet_validate_prints_its_verdict_alone() {
     assert!(rows[1]["real_wall_ci"].is_array(), "{rows}");
 }
 
+/// Programs and options `validate` cannot work with are refused in one line (exit 2), each
+/// saying why, before anything is recorded.
 #[test]
 fn programs_that_cannot_be_validated_fail_in_one_line() {
     let tmp = tempdir("bad");
-    pybench().args(["validate"]).assert().code(2);
-    pybench()
-        .args(["validate", "--rounds", "1", "--", "python3", SCRIPT])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--rounds"));
+    let line = refusal(pybench().args(["validate"]));
+    assert_eq!(
+        line,
+        "pybench: error: the following required arguments were not provided: <PROGRAM>... \
+         (see --help)"
+    );
+    let line = refusal(pybench().args(["validate", "--rounds", "1", "--", "python3", SCRIPT]));
+    assert!(
+        line.starts_with("pybench: error: invalid value '1' for '--rounds <N>'"),
+        "{line}"
+    );
     // Checked before recording or running anything: it used to validate the default
     // allocators in its place, write them, and only then report it.
     let out = tmp.join("geometry");
-    let refused = pybench()
-        .args([
-            "validate",
-            "-r",
-            "1",
-            "-a",
-            "pymalloc:arena=4K,pool=16K",
-            "--out",
-        ])
-        .arg(&out)
-        .args(["--", "python3", SCRIPT])
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let line = refusal(
+        pybench()
+            .args([
+                "validate",
+                "-r",
+                "1",
+                "-a",
+                "pymalloc:arena=4K,pool=16K",
+                "--out",
+            ])
+            .arg(&out)
+            .args(["--", "python3", SCRIPT]),
+    );
     assert!(
-        err.starts_with("pybench: error: pymalloc:arena=4K,pool=16K: bad geometry"),
-        "{err}"
+        line.starts_with("pybench: error: pymalloc:arena=4K,pool=16K: bad geometry"),
+        "{line}"
     );
     assert!(!out.exists(), "nothing recorded, nothing written");
-    pybench()
-        .args(["validate", "-q", "--out"])
-        .arg(&tmp)
-        .args(["--", "no-such-program-xyz"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "cannot start `no-such-program-xyz`",
-        ));
-    pybench()
-        .args(["validate", "-q", "--out"])
-        .arg(&tmp)
-        .args(["--", "/bin/true"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("cannot record true"));
+    let line = refusal(
+        pybench()
+            .args(["validate", "-q", "--out"])
+            .arg(&tmp)
+            .args(["--", "no-such-program-xyz"]),
+    );
+    assert_eq!(
+        line,
+        "pybench: error: cannot start `no-such-program-xyz`: no such program"
+    );
+    // A quiet machine, so that the busy-machine warning of a validate that got as far as
+    // recording cannot come before the refusal.
+    let line = refusal(
+        pybench()
+            .args(["validate", "-q", "--out"])
+            .arg(&tmp)
+            .args(["--", "/bin/true"])
+            .env(pybench::sys::procfs::FAKE_LOADAVG_ENV, "0.10 0.10 0.10 1/100 1"),
+    );
+    assert!(
+        line.starts_with("pybench: error: cannot record true: no allocator hook was installed"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -366,7 +377,7 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
     let absolute = abs.join("x");
     for module in ["../../victim", absolute.to_str().unwrap()] {
         // The module cannot run: the recording fails, but its trace was written first.
-        pybench()
+        let refused = pybench()
             .args([
                 "validate",
                 "-q",
@@ -381,6 +392,16 @@ fn a_module_name_like_a_path_writes_no_trace_outside_the_results_folder() {
             .args(["--", "python3", "-m", module])
             .assert()
             .code(2);
+        // Refused for the program's failure, not for anything about the paths (warnings
+        // about -r 1 and the machine may come before it).
+        let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(&format!(
+                "pybench: error: {module} failed while being recorded (exit status 1)"
+            )),
+            "{err}"
+        );
     }
     let outside = common::entries(&tmp);
     assert_eq!(

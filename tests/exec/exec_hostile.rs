@@ -365,6 +365,9 @@ fn a_program_ending_without_python_shutdown_under_the_engine_is_not_the_engines_
         .stderr(predicate::str::contains("engine was not installed").not());
 }
 
+/// A script whose name is as long as a file name may be (240 chars and `.py`): its cell is
+/// measured and its RSS plot written, under a name short enough for the file system. Before,
+/// the plot's file name (rss-LABEL.svg) was too long: exit 2 after measuring.
 #[test]
 fn a_script_with_a_long_name_is_measured_and_plotted() {
     if !have_python() {
@@ -373,7 +376,6 @@ fn a_script_with_a_long_name_is_measured_and_plotted() {
     let tmp = tempdir("long-name");
     let script = tmp.join(format!("{}.py", "a".repeat(240)));
     std::fs::write(&script, "pass\n").unwrap();
-    // Before, the plots' file name (rss-LABEL.svg) was too long: exit 2 after measuring.
     pybench()
         .args(["exec", "-r", "1", "-q", "-a", "pymalloc", "--out"])
         .arg(tmp.join("out"))
@@ -381,6 +383,21 @@ fn a_script_with_a_long_name_is_measured_and_plotted() {
         .arg(&script)
         .assert()
         .success();
+    let cells = common::results_json(&tmp.join("out"))["cells"].clone();
+    let cells = cells.as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    assert_eq!(cells[0]["allocator"], "pymalloc", "{cells:?}");
+    assert_eq!(cells[0]["status"], "ok", "{cells:?}");
+    let plots = common::run_dir(&tmp.join("out")).join("plots");
+    let names = common::entries(&plots);
+    let rss: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("rss-") && n.ends_with(".svg"))
+        .collect();
+    assert_eq!(rss.len(), 1, "one RSS plot: {names:?}");
+    let svg = std::fs::read_to_string(plots.join(rss[0])).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
 }
 
 #[test]

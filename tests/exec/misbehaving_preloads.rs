@@ -111,14 +111,16 @@ fn one_allocator_under_two_names_is_refused() {
 
 /// `--preload mine=libmine.so` beside the library: every check read that file, then ld.so,
 /// which looks a name without a slash up in the library path, refused it ("cannot open shared
-/// object file").
+/// object file") and ran the program on glibc under the allocator's name. The library here
+/// aborts on a malloc of 123457 bytes, which the program asks for: the run fails with
+/// SIGABRT only if that file is the malloc the program really ran on.
 #[test]
 fn a_preload_named_relative_to_the_current_folder_is_that_file() {
     let tmp = tempdir("preload-relative");
-    if c_library(&tmp, "libmine.so", ABORTING).is_none() {
+    if c_library(&tmp, "libmine.so", ABORTING).is_none() || !crate::common::have_python() {
         return;
     }
-    pybench()
+    let out = pybench()
         .current_dir(&*tmp)
         .args([
             "exec",
@@ -129,9 +131,16 @@ fn a_preload_named_relative_to_the_current_folder_is_that_file() {
             "-a",
             "mine=libmine.so",
         ])
-        .args(["--out", "r", "--", "true"])
+        .args(["--out", "r", "--", "python3", "-c"])
+        .arg("import ctypes; ctypes.CDLL(None).malloc(123457)")
         .assert()
-        .success();
+        .code(3);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("mine rep 0: the program was killed by signal 6 (SIGABRT)"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot be preloaded"), "{err}");
 }
 
 /// A malloc that aborts: the run is failed for that allocator with the signal's name (exec

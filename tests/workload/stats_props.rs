@@ -144,6 +144,23 @@ proptest! {
     }
 }
 
+/// The mean of the natural logs of `v` and the variance of that mean, s² / n (s² with n − 1),
+/// straight from their definitions.
+fn log_mean_and_var(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().map(|x| x.ln()).sum::<f64>() / n;
+    let s2 = v.iter().map(|x| (x.ln() - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, s2 / n)
+}
+
+/// Whether both ends of `r`'s 95 % interval lie t(0.975, r.df) · `se` from its point in logs.
+fn half_widths_are_t_se(r: &pybench::stats::LogRatio, se: f64) -> bool {
+    let half = pybench::stats::student_t_critical(0.05, r.df) * se;
+    let tol = 1e-9 * half.max(1e-9);
+    let (point, lo, hi) = (r.ratio.point.ln(), r.ratio.lo.ln(), r.ratio.hi.ln());
+    (point - lo - half).abs() <= tol && (hi - point - half).abs() <= tol
+}
+
 /// One figure per process: 2–8 positive values.
 fn processes() -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec((1u32..400).prop_map(|v| f64::from(v) * 0.25), 2..8)
@@ -151,11 +168,20 @@ fn processes() -> impl Strategy<Value = Vec<f64>> {
 
 proptest! {
     #[test]
-    fn welch_interval_holds_its_point_and_agrees_with_its_p(b in processes(), c in processes()) {
+    fn welch_interval_is_t_se_either_side_and_agrees_with_its_p(b in processes(), c in processes()) {
         use pybench::stats::welch_log_ratio;
         let r = welch_log_ratio(&b, &c, 0.95).unwrap();
         prop_assert!((0.0..=1.0).contains(&r.p), "p = {}", r.p);
-        prop_assert!(r.ratio.lo <= r.ratio.point && r.ratio.point <= r.ratio.hi, "{:?}", r);
+        // From the definitions: the ratio of geometric means, Welch–Satterthwaite df, and a
+        // log interval of t · se either side.
+        let ((mb, vb), (mc, vc)) = (log_mean_and_var(&b), log_mean_and_var(&c));
+        prop_assert!(close(r.ratio.point, (mc - mb).exp()), "{r:?}");
+        let se2 = vb + vc;
+        if se2 > 0.0 {
+            let df = se2 * se2 / (vb * vb / (b.len() - 1) as f64 + vc * vc / (c.len() - 1) as f64);
+            prop_assert!((r.df - df).abs() <= 1e-9 * df, "df {} by hand {df}", r.df);
+            prop_assert!(half_widths_are_t_se(&r, se2.sqrt()), "{r:?} se² {se2}");
+        }
         // The interval excludes 1 exactly when the test rejects at 5 % (away from the edge,
         // where the bisection's last digits decide).
         if (r.p - 0.05).abs() > 1e-6 {
@@ -209,25 +235,55 @@ proptest! {
     }
 }
 
+/// Welch's interval of a ratio, worked by hand for two sides of different sizes and spreads,
+/// so that the Welch–Satterthwaite degrees of freedom are fractional and the t critical value
+/// comes from outside the crate. Pins the numbers `compare` and `run` print as a verdict's
+/// interval, by both ways in: [`welch_log_ratio`] and [`LogMean::welch`]`.interval`.
+///
+/// Baseline logs 0.0, 0.1, 0.2: mean 0.1, s² = (0.01 + 0 + 0.01) / 2 = 0.01, variance of the
+/// mean 0.01 / 3 = 1/300, 2 df. Current logs 0.2 … 0.6 by 0.1: mean 0.4, s² = (0.04 + 0.01 +
+/// 0 + 0.01 + 0.04) / 4 = 0.025, variance of the mean 0.025 / 5 = 1/200, 4 df. Difference
+/// 0.3; se² = 1/300 + 1/200 = 1/120; Welch–Satterthwaite df = (1/120)² / ((1/300)²/2 +
+/// (1/200)²/4) = 100/17 ≈ 5.882. t(0.975, 100/17 df) = 2.458824 (scipy 1.17
+/// `stats.t.ppf(0.975, 100/17)`; a printed table's t(0.975, 5) = 2.571 and t(0.975, 6) =
+/// 2.447, interpolated linearly in 1/df, give 2.459). Half-width 2.458824 · √(1/120) =
+/// 0.224459, so the interval is exp(0.3 ∓ 0.224459) = 1.078468 … 1.689544. The t statistic
+/// 0.3 / √(1/120) = 3.286335 has two-sided p = 0.017178 (scipy `2 * stats.t.sf(3.286335,
+/// 100/17)`).
+///
+/// [`welch_log_ratio`]: pybench::stats::welch_log_ratio
+/// [`LogMean::welch`]: pybench::stats::LogMean::welch
+#[test]
+fn welch_interval_of_a_hand_worked_example() {
+    use pybench::stats::{welch_log_ratio, LogMean};
+    let exp = |logs: &[f64]| -> Vec<f64> { logs.iter().map(|l| l.exp()).collect() };
+    let b = exp(&[0.0, 0.1, 0.2]);
+    let c = exp(&[0.2, 0.3, 0.4, 0.5, 0.6]);
+    let by_hand = |r: &pybench::stats::LogRatio| {
+        assert!((r.df - 100.0 / 17.0).abs() < 1e-9, "df: {r:?}");
+        assert!((r.ratio.point - 0.3f64.exp()).abs() < 1e-9, "point: {r:?}");
+        assert!((r.ratio.lo - 1.078_468).abs() < 1e-5, "lo: {r:?}");
+        assert!((r.ratio.hi - 1.689_544).abs() < 1e-5, "hi: {r:?}");
+        assert!((r.p - 0.017_178).abs() < 1e-5, "p: {r:?}");
+    };
+    by_hand(&welch_log_ratio(&b, &c, 0.95).unwrap());
+    by_hand(&LogMean::welch(&b, &c).unwrap().interval(0.95).unwrap());
+}
+
 proptest! {
     #[test]
-    fn log_mean_welch_is_welch_log_ratio(b in processes(), c in processes()) {
-        use pybench::stats::{welch_log_ratio, LogMean};
-        let w = welch_log_ratio(&b, &c, 0.95).unwrap();
-        let m = LogMean::welch(&b, &c).unwrap().interval(0.95).unwrap();
-        prop_assert!(close(m.ratio.point, w.ratio.point), "{m:?} vs {w:?}");
-        prop_assert!(close(m.ratio.lo, w.ratio.lo) && close(m.ratio.hi, w.ratio.hi), "{m:?} vs {w:?}");
-        prop_assert!((m.p - w.p).abs() < 1e-9 && (m.df - w.df).abs() < 1e-9 * w.df.max(1.0));
-    }
-
-    #[test]
-    fn per_process_interval_holds_its_point_agrees_with_p_and_scales(
+    fn per_process_interval_is_t_se_either_side_agrees_with_p_and_scales(
         v in processes(), k in 0.1f64..10.0
     ) {
         use pybench::stats::LogMean;
         let r = LogMean::of_units(&v).unwrap().interval(0.95).unwrap();
-        prop_assert!(r.ratio.lo <= r.ratio.point && r.ratio.point <= r.ratio.hi, "{r:?}");
         prop_assert!((r.df - (v.len() - 1) as f64).abs() < 1e-12);
+        // From the definitions: the geometric mean, and a log interval of t · s/√n either side.
+        let (mean, var) = log_mean_and_var(&v);
+        prop_assert!(close(r.ratio.point, mean.exp()), "{r:?}");
+        if var > 0.0 {
+            prop_assert!(half_widths_are_t_se(&r, var.sqrt()), "{r:?} var {var}");
+        }
         if (r.p - 0.05).abs() > 1e-6 && r.ratio.lo < r.ratio.hi {
             prop_assert_eq!(r.p < 0.05, !r.ratio.contains(1.0), "{:?}", r);
         }

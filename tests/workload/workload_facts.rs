@@ -357,6 +357,8 @@ fn int_sizes_by_version_and_origin() {
 
 // ---------------------------------------------------------------- instances
 
+/// An instance of a class without `__slots__` is allocated as its version lays it out (the
+/// object, then its `__dict__` or values), and one with `__slots__` as a single 48-byte object.
 #[test]
 fn instance_layout_per_version() {
     for (v, layout) in [
@@ -388,7 +390,12 @@ fn instance_layout_per_version() {
         30,
         "slots_share = 1.0\nattr_alloc_share = 0.0\nlive_instances = 100",
     );
-    assert!(allocs(&events(&w)).iter().all(|a| a.1 == 48));
+    let slotted = allocs(&events(&w));
+    assert!(!slotted.is_empty(), "the instances are allocated");
+    assert!(
+        slotted.iter().all(|a| a.1 == 48),
+        "with __slots__ every instance is one 48-byte block"
+    );
 }
 
 #[path = "workload_facts/lifetimes.rs"]

@@ -69,7 +69,10 @@ proptest! {
 }
 
 /// Streams pinned by hash, so a change of machine, toolchain or dependency that alters
-/// them is caught. Update the values only for a deliberate change of a model or of the
+/// them is caught. A regression pin of change, not a check of correctness: the values were
+/// taken from the program's own output, so they say the streams have not changed, not that
+/// they are right (what the streams model is checked by the properties above and by
+/// `workload_facts`). Update the values only for a deliberate change of a model or of the
 /// hash, and say so in the commit (2026-12-01: the hash became word-wise; the byte-wise
 /// FNV-1a of the same streams still gave the earlier values).
 #[test]
