@@ -109,6 +109,9 @@ fn tight_twenty_percent_slowdown_regresses_and_appends_to_step_summary() {
     assert!(text.contains("-16.7 %"), "throughput change shown: {text}");
 }
 
+/// A tight 50 % speedup of one workload under both allocators is "improved" for each of
+/// them (both throughput metrics), and an improvement does not fail the command. The rows
+/// are counted first: a check of "every such row" holds as well when there is none.
 #[test]
 fn speedup_is_improved_and_exits_zero() {
     let tmp = tempdir("compare");
@@ -116,10 +119,23 @@ fn speedup_is_improved_and_exits_zero() {
     let fast = |w: &str, _: &str, _: u32| if w == "dicts" { 1.5e7 } else { 1e7 };
     let c = save(&tmp, "cur", &run("cur", 5, fast));
     let rows = verdicts(&b, &c, 0);
-    assert!(rows
+    for metric in ["ops_per_sec", "loop_ns_per_op"] {
+        let sped: Vec<_> = rows
+            .iter()
+            .filter(|r| r.0 == "dicts" && r.2 == metric)
+            .collect();
+        assert_eq!(sped.len(), common::ALLOCATORS.len(), "{metric}: {rows:?}");
+        for r in sped {
+            assert_eq!(r.3, "improved", "{r:?}");
+        }
+    }
+    // Nothing else changed.
+    let churn: Vec<_> = rows
         .iter()
-        .filter(|r| r.0 == "dicts" && r.2 == "ops_per_sec")
-        .all(|r| r.3 == "improved"));
+        .filter(|r| r.0 == "churn" && r.2 == "ops_per_sec")
+        .collect();
+    assert_eq!(churn.len(), common::ALLOCATORS.len(), "{rows:?}");
+    assert!(churn.iter().all(|r| r.3 == "unchanged"), "{churn:?}");
 }
 
 #[test]

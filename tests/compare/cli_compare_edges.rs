@@ -298,7 +298,9 @@ fn a_cell_written_twice_makes_the_file_unreadable() {
         copy.workload, copy.allocator, copy.repetition
     );
     assert!(err.contains(&cell), "{err}");
-    pybench().arg("plot").arg(&c).assert().code(2);
+    let err = common::refusal(pybench().arg("plot").arg(&c));
+    assert!(err.contains(&cell), "plot names the cell too: {err}");
+    assert!(!c.join("index.html").exists(), "nothing plotted");
 }
 
 /// The folder given to `run --out` holds one timestamped run folder per run: with one run in

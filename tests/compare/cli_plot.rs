@@ -163,7 +163,8 @@ fn plot_out_dir_and_bad_input() {
 
 /// Pool counts near `f64::MAX`: the median of two overflowed to infinity and the pool axis's
 /// tick loop never ended (1.6 GB in 8 s, then an abort). Plotting such a run takes
-/// milliseconds; the timeout turns the old hang into a failure.
+/// milliseconds; the old hang now fails at `pybench()`'s five-minute guard (or its abort at
+/// once), with no tighter clock that a loaded machine could trip.
 #[test]
 fn pool_counts_near_the_largest_float_are_plotted_at_once() {
     let tmp = tempdir("plot-huge");
@@ -175,7 +176,6 @@ fn pool_counts_near_the_largest_float_are_plotted_at_once() {
     pybench()
         .args(["plot", "--quiet"])
         .arg(&dir)
-        .timeout(std::time::Duration::from_secs(10))
         .assert()
         .success()
         .stderr(predicate::str::is_empty());

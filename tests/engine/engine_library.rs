@@ -43,8 +43,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Any pointer, into a live block or an arena's unused corners, gets the answer the
-    /// blocks held say; the engine used to read the header of the pool a pointer rounds down
-    /// to, which for an unaligned arena's head bytes lies before the arena (unmapped).
+    /// blocks held say, and any pointer outside every arena `None`; the engine used to read
+    /// the header of the pool a pointer rounds down to, which for an unaligned arena's head
+    /// bytes lies before the arena (unmapped).
     #[test]
     fn block_size_answers_for_any_pointer(
         g in geometry(),
@@ -75,6 +76,34 @@ proptest! {
             prop_assert!(e.owns(head));
             prop_assert_eq!(e.block_size(head), expected(&e, &live, a.address));
         }
+        // Outside every arena (told from the arenas' own ranges, not from the engine's
+        // lookup): no pool, so `None`, and not the engine's. Null and the top of the address
+        // space, a block of libc's heap and one libc maps on its own, the bytes just before
+        // and just past each arena (unless a neighbouring arena holds them).
+        // SAFETY: plain libc allocations, freed below.
+        let foreign = unsafe { [libc::malloc(64), libc::malloc(4 << 20)] };
+        let mut outside = vec![
+            0usize,
+            1,
+            usize::MAX,
+            usize::MAX & !(g.pool_size() - 1),
+            usize::MAX & !(g.arena_size() - 1),
+        ];
+        outside.extend(foreign.iter().map(|&f| f as usize));
+        for a in &arenas {
+            outside.extend([a.address.wrapping_sub(1), a.address + g.arena_size()]);
+        }
+        let in_an_arena = |q: usize| {
+            arenas
+                .iter()
+                .any(|a| (a.address..a.address + g.arena_size()).contains(&q))
+        };
+        for q in outside.into_iter().filter(|&q| !in_an_arena(q)) {
+            prop_assert!(!e.owns(q as *const u8), "{:#x}", q);
+            prop_assert_eq!(e.block_size(q as *const u8), None, "{:#x}", q);
+        }
+        // SAFETY: the libc allocations above, freed once.
+        unsafe { foreign.iter().for_each(|&f| libc::free(f)) };
         for (&p, &n) in &live {
             prop_assert_eq!(e.block_size((p + n - 1) as *const u8), Some(class_size(size_class(n))));
             // SAFETY: live blocks of this engine, freed once.

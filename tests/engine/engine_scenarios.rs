@@ -324,6 +324,11 @@ fn pools_larger_than_a_page_lose_one_pool_per_unaligned_arena() {
     free_all(&mut e, blocks);
 }
 
+/// Empty pools go on their arena's LIFO `freepools` list and are reused last-emptied first
+/// (docs/pymalloc.md §2, §3.3). Reused for the class it last served, a pool keeps its free
+/// list: blocks come back last-freed first, so a refill hands out the emptied pool's blocks in
+/// the reverse of the order they were freed in (a pool re-initialised instead would hand them
+/// out from its first block up).
 #[test]
 fn empty_pools_are_reused_lifo_and_keep_their_free_list_for_the_same_class() {
     let g = Preset::Cpython39.geometry();
@@ -333,13 +338,49 @@ fn empty_pools_are_reused_lifo_and_keep_their_free_list_for_the_same_class() {
     let pools = by_pool(&e, &blocks);
     free_all(&mut e, pools[0].iter().copied());
     free_all(&mut e, pools[1].iter().copied());
-    // Pool 1 was emptied last, so it is reused first.
+    // Pool 1 was emptied last, so it is reused first, its free list as the frees left it.
     let fresh = alloc_n(&mut e, 32, per_pool);
-    let pool_mask = !(g.pool_size() - 1);
-    assert!(fresh
-        .iter()
-        .all(|&p| p as usize & pool_mask == pools[1][0] as usize & pool_mask));
+    assert_eq!(
+        fresh[0],
+        *pools[1].last().unwrap(),
+        "the first block handed out is the last one freed into the pool"
+    );
+    let mut last_freed_first = pools[1].clone();
+    last_freed_first.reverse();
+    assert_eq!(
+        fresh, last_freed_first,
+        "pool 1 refilled from its kept free list, last freed first"
+    );
+    // Then pool 0, also with its free list kept: its last freed block comes first.
     let next = e.malloc(32);
-    assert_eq!(next as usize & pool_mask, pools[0][0] as usize & pool_mask);
+    assert_eq!(next, *pools[0].last().unwrap());
+    e.check_invariants().unwrap();
+}
+
+/// An empty pool reused for another size class is re-initialised (docs/pymalloc.md §3.3):
+/// its old free list, threaded through blocks of the old size, is dropped, and blocks are
+/// carved from the first one, right after the pool header (`POOL_HEADER_SIZE`, 48 bytes),
+/// one block size apart.
+#[test]
+fn an_empty_pool_reused_for_another_class_starts_again_at_its_first_block() {
+    use pybench::pymalloc::POOL_HEADER_SIZE;
+    let g = Preset::Cpython39.geometry();
+    let mut e = Pymalloc::new(g);
+    let per_pool = TABLE_4K[1].1;
+    let blocks = alloc_n(&mut e, 32, 2 * per_pool);
+    let pools = by_pool(&e, &blocks);
+    let pool_mask = !(g.pool_size() - 1);
+    let base = pools[1][0] as usize & pool_mask;
+    // Freed first block first: a kept free list would hand out its last block first.
+    free_all(&mut e, pools[1].iter().copied());
+    // No used pool of 48-byte blocks: the request takes the pool just emptied.
+    let first = e.malloc(48);
+    let second = e.malloc(48);
+    assert_eq!(
+        first as usize,
+        base + POOL_HEADER_SIZE,
+        "first block of the pool"
+    );
+    assert_eq!(second as usize, base + POOL_HEADER_SIZE + 48, "carved next");
     e.check_invariants().unwrap();
 }

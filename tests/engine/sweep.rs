@@ -2,7 +2,7 @@
 //! an independent replay written here, and `pybench run`'s results), parallel against serial,
 //! impossible points, the CSV and the heatmaps.
 
-use crate::common::{pybench, tempdir};
+use crate::common::{pybench, replay_by_hand, tempdir};
 use predicates::prelude::*;
 use pybench::harness::cell::Materialized;
 use pybench::harness::timer::Timer;
@@ -10,7 +10,7 @@ use pybench::pymalloc::{ArenaPlacement, Geometry, Pymalloc};
 use pybench::sweep::report::CSV_COLUMNS;
 use pybench::sweep::{self, GridSpec, SweepRequest};
 use pybench::trace::source::Source;
-use pybench::workload::{Domain, Event, Overrides};
+use pybench::workload::Overrides;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -26,89 +26,6 @@ fn churn(scale: u64) -> Materialized {
         .unwrap()
         .materialize(overrides(scale))
         .unwrap()
-}
-
-/// The same stream replayed straight into an engine, without the harness's `Replayer`:
-/// RAW-domain blocks go to libc as in a run cell, the rest to the engine. Returns the
-/// engine's own figures (peak, final, mapped, unmapped arenas, unused-pool and quantization
-/// bytes, carved-pool bytes now and at the peak).
-fn replay_by_hand(m: &Materialized, g: Geometry, placement: ArenaPlacement) -> [usize; 8] {
-    let mut e = Pymalloc::with_placement(g, placement);
-    let mut slots: Vec<(*mut u8, bool)> = vec![(std::ptr::null_mut(), false); m.slots];
-    for ev in &m.events {
-        // SAFETY: the stream is well formed (the generator checks it): frees and reallocs
-        // name live slots, and each block goes back to the allocator it came from.
-        unsafe {
-            match *ev {
-                Event::Alloc {
-                    slot, size, domain, ..
-                } => {
-                    let raw = domain == Domain::Raw;
-                    let p = if raw {
-                        libc::malloc(size as usize).cast()
-                    } else {
-                        e.malloc(size as usize)
-                    };
-                    slots[slot as usize] = (p, raw);
-                }
-                Event::Calloc {
-                    slot,
-                    n,
-                    size,
-                    domain,
-                    ..
-                } => {
-                    let raw = domain == Domain::Raw;
-                    let p = if raw {
-                        libc::calloc(n as usize, size as usize).cast()
-                    } else {
-                        e.calloc(n as usize, size as usize)
-                    };
-                    slots[slot as usize] = (p, raw);
-                }
-                Event::Realloc { slot, size, .. } => {
-                    let (p, raw) = slots[slot as usize];
-                    let q = if raw {
-                        libc::realloc(p.cast(), size as usize).cast()
-                    } else {
-                        e.realloc(p, size as usize)
-                    };
-                    slots[slot as usize] = (q, raw);
-                }
-                Event::Free { slot, .. } => {
-                    let (p, raw) =
-                        std::mem::replace(&mut slots[slot as usize], (std::ptr::null_mut(), false));
-                    if raw {
-                        libc::free(p.cast())
-                    } else {
-                        e.free(p)
-                    }
-                }
-                Event::Phase(_) | Event::Gc(_) => {}
-            }
-        }
-    }
-    e.check_invariants().unwrap();
-    let s = e.stats();
-    let (carved, carved_peak) = e.carved_pool_bytes();
-    let figures = [
-        s.arenas_highwater,
-        s.arenas_allocated_current,
-        s.arenas_allocated_total,
-        s.arenas_reclaimed,
-        s.bytes_in_unused_pools(),
-        s.bytes_lost_to_quantization,
-        carved,
-        carved_peak,
-    ];
-    for (p, raw) in slots {
-        if raw {
-            unsafe { libc::free(p.cast()) }
-        } else if !p.is_null() {
-            unsafe { e.free(p) }
-        }
-    }
-    figures
 }
 
 fn grid(arenas: &str, pools: &str, spare: &str) -> GridSpec {

@@ -442,11 +442,14 @@ fn a_forced_stream_run_of_a_small_trace_works_end_to_end() {
         err.contains("--mutator") && err.contains("--stream always"),
         "{err}"
     );
-    // A bad mode is a one-line usage error.
-    common::pybench()
-        .args(["run", "--stream", "sometimes"])
-        .assert()
-        .code(2);
+    // A bad mode is a one-line usage error naming the flag, the value and the valid modes.
+    let err = common::refusal(common::pybench().args(["run", "--stream", "sometimes"]));
+    assert!(
+        err.contains("--stream")
+            && err.contains("`sometimes`")
+            && err.contains("auto, always, never"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -415,7 +415,8 @@ fn run_replays_a_malformed_trace_only_when_asked_and_repairs_it_first() {
 
 /// The parallel reader checks liveness from per-block summaries when it decodes on two
 /// threads, and event by event on one: on double frees placed across a block boundary and
-/// inside a block, every reader refuses the same event with the same words.
+/// inside a block, every reader refuses the same event with the same words, and that event
+/// is the duplicate free.
 #[test]
 fn every_reader_names_the_same_event_that_breaks_liveness() {
     let events = big_stream();
@@ -437,7 +438,16 @@ fn every_reader_names_the_same_event_that_breaks_liveness() {
         bad.insert(at + 1, events[at]);
         let bytes = write(&bad);
         let want = err(&bytes);
-        assert!(want.contains("a free of slot"), "{want}");
+        // The duplicate is event `at + 1` (events are numbered from 0) and frees the slot
+        // the free at `at` already freed.
+        let Event::Free { slot, .. } = events[at] else {
+            unreachable!("picked among the frees")
+        };
+        let named = format!(
+            "event {} of the trace: a free of slot {slot}, which is not live",
+            at + 1
+        );
+        assert!(want.contains(&named), "{named}: {want}");
         let path = tmp_file(&format!("double-free-{k}.pbt"), &bytes);
         for threads in [1, 2] {
             let mut r = ParallelReader::open_with_threads(&path, false, Some(threads)).unwrap();

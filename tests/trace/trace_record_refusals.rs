@@ -152,7 +152,9 @@ fn a_recording_of_no_event_writes_nothing_and_keeps_the_old_trace() {
         .assert()
         .success();
     let good = std::fs::read(&t).unwrap();
-    let record = |extra: &[&str], code: &str| {
+    // Each an error (README, `record`): exit 2, or 137 as the shell reports the program
+    // `--timeout` killed; in one line either way.
+    let record = |extra: &[&str], code: &str, exit: i32| {
         let a = pybench()
             .args(["record", "-q", "--force"])
             .args(extra)
@@ -161,12 +163,15 @@ fn a_recording_of_no_event_writes_nothing_and_keeps_the_old_trace() {
             .arg("--")
             .arg(&py)
             .args(["-c", code])
-            .assert();
-        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+            .assert()
+            .code(exit);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        err
     };
-    let err = record(&[], "import os; os._exit(0)");
+    let err = record(&[], "import os; os._exit(0)", 2);
     assert!(err.contains("so no trace was written"), "{err}");
-    let err = record(&["--timeout", "1"], "import time; time.sleep(30)");
+    let err = record(&["--timeout", "1"], "import time; time.sleep(30)", 137);
     assert!(err.contains("was stopped"), "{err}");
     assert_eq!(std::fs::read(&t).unwrap(), good, "the old trace is kept");
     let names: Vec<_> = std::fs::read_dir(&dir)

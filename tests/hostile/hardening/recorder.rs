@@ -5,7 +5,6 @@
 use super::{entries, pybench, stderr};
 use crate::common::tempdir;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// `python3` on PATH, if any (the recording tests need a real CPython).
 fn python3() -> Option<PathBuf> {
@@ -26,7 +25,6 @@ fn record(dir: &Path, program: &[&str]) -> std::process::Output {
         .current_dir(dir)
         .args(["record", "-q", "-o", "t.pbt", "--"])
         .args(program)
-        .timeout(Duration::from_secs(120))
         .output()
         .unwrap()
 }
@@ -75,7 +73,6 @@ fn a_pyenv_style_shim_that_runs_python_as_a_child_gets_a_hint_naming_the_fix() {
         .args([
             "record", "-q", "-o", "t.pbt", "--", "mypython", "-c", "x = [1]",
         ])
-        .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -129,7 +126,6 @@ fn records_from_a_foreign_writer_are_refused_counted_and_fail_the_recording() {
         .current_dir(&d)
         .args(["record", "-q", "--defer", "--force", "-o", "t.pbt", "--"])
         .args([py.to_str().unwrap(), "leak.py"])
-        .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
