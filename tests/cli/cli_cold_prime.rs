@@ -58,7 +58,10 @@ fn run_backs_memory_before_cold_passes_only_where_free_pages_are_reported() {
         "{reported:?}"
     );
     let silent = throughput_notes(SILENT, "never");
-    assert!(!silent.is_empty(), "every throughput cell has its replay note");
+    assert!(
+        !silent.is_empty(),
+        "every throughput cell has its replay note"
+    );
     assert!(!said(&silent), "{silent:?}");
     let streamed = throughput_notes(REPORTS, "always");
     assert!(

@@ -116,7 +116,10 @@ fn assert_within_budget(name: &str, summary: &serde_json::Value, scale: u64) {
     let (objects, reallocs) = budget(scale);
     let object_allocs = count("alloc", &["obj"]) + count("calloc", &["obj"]);
     let allocs = count("alloc", &all) + count("calloc", &all);
-    assert!(object_allocs > 0 && object_allocs <= objects, "{name}: {summary}");
+    assert!(
+        object_allocs > 0 && object_allocs <= objects,
+        "{name}: {summary}"
+    );
     assert!(allocs <= 2 * objects, "{name}: {summary}");
     assert!(count("realloc", &all) <= reallocs, "{name}: {summary}");
     assert!(count("free", &all) <= allocs, "{name}: {summary}");
@@ -371,4 +374,3 @@ fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
     assert!(err.contains(said), "{err}");
     assert!(!out.exists(), "run wrote results");
 }
-

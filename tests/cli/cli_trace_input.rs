@@ -144,7 +144,10 @@ fn trace_files_are_labelled_as_typed_so_the_label_can_be_given_again() {
     };
     let table = stdout(&["sweep", "-q", "--preset", "3.11", "--trace", d]);
     let events = events_in(std::path::Path::new(d));
-    assert!(table.starts_with(&format!("{d} ({events} events")), "{table}");
+    assert!(
+        table.starts_with(&format!("{d} ({events} events")),
+        "{table}"
+    );
     assert!(!table.contains("trace:d"), "{table}");
     // A shipped trace keeps its name.
     let table = stdout(&["sweep", "-q", "--preset", "3.11", "-w", "trace:compileall"]);

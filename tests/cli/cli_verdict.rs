@@ -297,7 +297,9 @@ fn the_real_cache_probe_is_recorded() {
     let samples = share["samples_ns"].as_array().unwrap();
     assert_eq!(samples.len(), 8, "{share}");
     assert!(
-        samples.iter().all(|s| s.as_f64().is_some_and(|ns| ns > 0.0)),
+        samples
+            .iter()
+            .all(|s| s.as_f64().is_some_and(|ns| ns > 0.0)),
         "{share}"
     );
     // Half the L3, at most a built-in workload's heap (16 MiB): sysfs may report a whole

@@ -315,7 +315,10 @@ fn programs_that_cannot_be_validated_fail_in_one_line() {
             .args(["validate", "-q", "--out"])
             .arg(&tmp)
             .args(["--", "/bin/true"])
-            .env(pybench::sys::procfs::FAKE_LOADAVG_ENV, "0.10 0.10 0.10 1/100 1"),
+            .env(
+                pybench::sys::procfs::FAKE_LOADAVG_ENV,
+                "0.10 0.10 0.10 1/100 1",
+            ),
     );
     assert!(
         line.starts_with("pybench: error: cannot record true: no allocator hook was installed"),
