@@ -16,6 +16,7 @@ use super::model::{CellResult, RunResults};
 use super::store::{write_atomically, ResultsStore};
 use crate::harness::shard::ShardManifest;
 use anyhow::Context as _;
+pub use refusals::shard_list;
 use refusals::{check_complete, check_coverage, same_replay_modes, same_run, same_streams};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
