@@ -180,3 +180,31 @@ fn a_cells_per_group_of_zero_or_not_the_runs_allocators_is_refused() {
         assert!(err.contains(why), "{n}: {err}");
     }
 }
+
+/// A write that fails part-way (here the file-size limit, as a full disk would) leaves no
+/// merged folder: it used to keep `shard.json` and `shards/` without a run, and a retry was
+/// refused as "already exists".
+#[test]
+fn a_merge_whose_writing_fails_leaves_nothing_and_can_be_retried() {
+    let tmp = tempdir("merge-fsize");
+    let (s1, s2) = (shard(&tmp, 1), shard(&tmp, 2));
+    // Every shard's record fits (a manifest without its cells), the merged results.json
+    // (every cell of both) does not.
+    let size = |d: &Path| std::fs::metadata(d.join("results.json")).unwrap().len();
+    let limit = size(&s1).max(size(&s2));
+    let out = tmp.join("m");
+    let done = common::pybench_limited(libc::RLIMIT_FSIZE, limit)
+        .arg("merge")
+        .args([&s1, &s2])
+        .arg("-o")
+        .arg(&out)
+        .arg("--no-plots")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("nothing was left there"), "{err}");
+    assert!(!out.exists(), "no half-written folder");
+    merge(&[&s1, &s2], &out, &["-q"]).success();
+}
