@@ -1,7 +1,7 @@
 //! `pybench merge DIR… -o DIR`: joins the folders of a sharded run (`run --shard K/N`) into
 //! one run folder ([`crate::report::merge`]).
 
-use crate::report::merge::{merge, MergeRequest};
+use crate::report::merge::{merge, shard_list, MergeRequest};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,22 +38,15 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     })?;
     let r = &merged.results;
     if !merged.missing.is_empty() {
-        let list: Vec<String> = merged
-            .missing
-            .iter()
-            .map(|k| format!("{k}/{}", merged.count))
-            .collect();
-        crate::stderr_line!("warning: partial merge, without shard {}", list.join(", "));
+        crate::stderr_line!(
+            "warning: partial merge, without shard {}",
+            shard_list(&merged.missing, merged.count)
+        );
     }
     if !merged.interrupted.is_empty() {
-        let list: Vec<String> = merged
-            .interrupted
-            .iter()
-            .map(|k| format!("{k}/{}", merged.count))
-            .collect();
         crate::stderr_line!(
             "warning: partial merge: shard {} interrupted, merged with the cells it finished",
-            list.join(", ")
+            shard_list(&merged.interrupted, merged.count)
         );
     }
     for line in &merged.skipped_plots {

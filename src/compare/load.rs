@@ -100,8 +100,11 @@ pub fn parse(text: &str, file: &Path) -> Result<RunResults, CompareError> {
         });
     }
     let results: RunResults = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    // Names first: every later refusal names a cell.
+    results.check_names().map_err(corrupt)?;
     results.check_samples().map_err(corrupt)?;
     results.check_metrics().map_err(corrupt)?;
     results.check_unique_cells().map_err(corrupt)?;
+    results.check_unique_metrics().map_err(corrupt)?;
     Ok(results)
 }

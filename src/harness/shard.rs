@@ -31,6 +31,12 @@ pub const SHARD_FORMAT: u32 = 1;
 /// The largest `shard.json` read (a run of thousands of groups is a few hundred KiB).
 const MAX_SHARD_FILE_BYTES: u64 = 16 << 20;
 
+/// The most shards a `shard.json` may name beyond its groups. `run --shard K/N` accepts any
+/// N (a shard past the last group runs no cell), but `merge` reserves memory per shard and
+/// names the missing ones: a hand-edited count of 4294967295 made it abort asking for 16 GiB
+/// (fuzzing, 2026-12-07). A merge of more shards than this and than groups is refused.
+pub const MAX_EMPTY_SHARDS: u32 = 1024;
+
 /// Shard `index` of `count` (both from 1): what `--shard K/N` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -182,6 +188,26 @@ impl ShardManifest {
             || !m.units.iter().all(|u| valid(u.shard))
         {
             anyhow::bail!("{}: shard numbers outside 1…{}", path.display(), m.count);
+        }
+        let most = u32::try_from(m.units.len())
+            .unwrap_or(u32::MAX)
+            .max(MAX_EMPTY_SHARDS);
+        if m.count > most {
+            anyhow::bail!(
+                "{}: split into {} shards, more than its {} groups and more than {MAX_EMPTY_SHARDS}: \
+                 not a shard file pybench can merge",
+                path.display(),
+                m.count,
+                m.units.len()
+            );
+        }
+        // A group holds `null` at least: with 0, a shard killed before it finished would
+        // count as whole (`check_complete` compares each group's cells against it).
+        if m.cells_per_group == Some(0) {
+            anyhow::bail!(
+                "{}: cells_per_group is 0 (a group holds null at least)",
+                path.display()
+            );
         }
         Ok(Some(m))
     }

@@ -59,6 +59,46 @@ impl RunResults {
         Ok(())
     }
 
+    /// Every cell's workload and allocator name one line of visible text: they are printed
+    /// in errors, notes and tables, and a hand-edited name holding a newline and ESC made
+    /// `compare`'s one-line error three lines and recoloured the terminal (fuzzing,
+    /// 2026-12-07). Specs, traces and record names are refused the same way when made
+    /// ([`crate::trace::hostile_in`]); the name is shown escaped.
+    pub fn check_names(&self) -> Result<(), String> {
+        for c in &self.cells {
+            for (what, name) in [("workload", &c.workload), ("allocator", &c.allocator)] {
+                if let Some(why) = crate::trace::hostile_in(name) {
+                    return Err(format!(
+                        "{}: the {what} name holds {why}; names must be one line of visible text",
+                        crate::trace::printable(&cell_name(c))
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every (metric, op) at most once in a cell: pybench writes each once, and `compare`
+    /// takes every occurrence as a sample, so a hand-edited file holding `peak_rss_bytes`
+    /// twice in one cell read as "+900 % regressed" (fuzzing, 2026-12-07).
+    pub fn check_unique_metrics(&self) -> Result<(), String> {
+        for c in &self.cells {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(m) = c.metrics.iter().find(|m| !seen.insert((&m.name, &m.op))) {
+                let op =
+                    m.op.as_deref()
+                        .map(|o| format!("[{o}]"))
+                        .unwrap_or_default();
+                return Err(format!(
+                    "{}: {}{op} appears twice (a cell measures each metric once)",
+                    cell_name(c),
+                    m.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Every (workload, allocator, repetition, kind) at most once: pybench never writes one
     /// twice, and a copy (a hand-edited or badly joined file) would count one measurement as
     /// two samples in `compare`'s tests and `plot`'s intervals.

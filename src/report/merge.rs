@@ -16,6 +16,7 @@ use super::model::{CellResult, RunResults};
 use super::store::{write_atomically, ResultsStore};
 use crate::harness::shard::ShardManifest;
 use anyhow::Context as _;
+pub use refusals::shard_list;
 use refusals::{check_complete, check_coverage, same_replay_modes, same_run, same_streams};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -234,9 +235,10 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
     Ok(merged)
 }
 
-/// Writes the merged folder: each shard's record, the merged `shard.json`, then the results
-/// files (`results.json` among them, so a folder that stops short is no loadable run), then
-/// the plots; returns the lines of the charts left out.
+/// Writes the merged folder ([`write_into`]) into a directory made for it, and removes that
+/// directory if any file cannot be written: a merge onto a full disk left the folder with
+/// only `shard.json` and `shards/`, no run, and a retry was refused as "already exists"
+/// (fuzzing, 2026-12-07).
 fn write(
     parts: &[Part],
     results: &RunResults,
@@ -244,6 +246,28 @@ fn write(
     missing: &[u32],
 ) -> anyhow::Result<Vec<String>> {
     let store = ResultsStore::create_new(&req.out)?;
+    let written = write_into(&store, parts, results, req, missing);
+    if written.is_err() {
+        store.discard();
+    }
+    written.with_context(|| {
+        format!(
+            "cannot merge into {} (nothing was left there)",
+            req.out.display()
+        )
+    })
+}
+
+/// Writes the merged folder: each shard's record, the merged `shard.json`, then the results
+/// files (`results.json` among them, so a folder that stops short is no loadable run), then
+/// the plots; returns the lines of the charts left out.
+fn write_into(
+    store: &ResultsStore,
+    parts: &[Part],
+    results: &RunResults,
+    req: &MergeRequest,
+    missing: &[u32],
+) -> anyhow::Result<Vec<String>> {
     let shards_dir = store.dir().join(SHARDS_DIR);
     std::fs::create_dir(&shards_dir)
         .with_context(|| format!("cannot create {}", shards_dir.display()))?;

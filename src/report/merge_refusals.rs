@@ -200,15 +200,46 @@ pub(super) fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Ve
     }
     let missing: Vec<u32> = (1..=count).filter(|k| !seen.contains_key(k)).collect();
     if !missing.is_empty() && !partial {
-        let list: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
         anyhow::bail!(
             "shard {} missing ({} of {count} given); pass --partial to merge without {}",
-            list.join(", "),
+            shard_list(&missing, count),
             parts.len(),
             if missing.len() == 1 { "it" } else { "them" }
         );
     }
     Ok(missing)
+}
+
+/// How many shards a list names before "and N more": a merge of a thousand shards with
+/// most missing must still refuse in one readable line (a count of 10⁶ once made a 15.9 MB
+/// line; fuzzing, 2026-12-07), as `compare` lists missing cells.
+const SHARDS_LISTED: usize = 6;
+
+/// `k/count` for the first [`SHARDS_LISTED`] of `shards`, then how many more.
+pub fn shard_list(shards: &[u32], count: u32) -> String {
+    let mut shown: Vec<String> = (shards.iter().take(SHARDS_LISTED))
+        .map(|k| format!("{k}/{count}"))
+        .collect();
+    if shards.len() > SHARDS_LISTED {
+        shown.push(format!("and {} more", shards.len() - SHARDS_LISTED));
+    }
+    shown.join(", ")
+}
+
+/// Refuses a shard whose `cells_per_group` is not the number of allocators its run
+/// parameters name, `null` included (what `run --shard` writes: `plan.rs` passes
+/// `with_baseline.len()`): a hand-edited or damaged count would judge a killed shard whole
+/// or a whole one short. Results without the parameter list (older files) are not checked.
+fn cells_per_group_matches(p: &Part) -> anyhow::Result<()> {
+    let named = p.results.parameters.allocators.len();
+    match p.shard.cells_per_group {
+        Some(n) if named > 0 && n as usize != named => anyhow::bail!(
+            "{}: its shard.json says a group holds {n} cells, but its run names {named} \
+             allocators (null included); the shard file was edited or damaged",
+            p.name()
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Every shard given holds all the cells of its part unless `partial`: returns the ones
@@ -230,6 +261,9 @@ pub(super) fn check_complete(parts: &[Part], partial: bool) -> anyhow::Result<Ve
             })
             .collect()
     };
+    for p in parts {
+        cells_per_group_matches(p)?;
+    }
     let observed = parts.iter().flat_map(per_unit).max().unwrap_or(0);
     let mut short = Vec::new();
     for p in parts {

@@ -118,3 +118,93 @@ fn a_killed_shard_of_an_older_pybench_is_caught_by_the_other_groups_cell_counts(
     }
     merge(&[&s2_old, &s1], &tmp.join("ok"), &["-q"]).success();
 }
+
+/// A copy of the whole shard folder `from` at `to` with its `shard.json` edited.
+fn edited_copy(from: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    let cells = json(&from.join("results.json"))["cells"]
+        .as_array()
+        .unwrap()
+        .len();
+    killed_copy(from, to, cells, edit);
+}
+
+/// The one line of a refused merge.
+fn refusal(shards: &[&Path], out: &Path) -> String {
+    let a = merge(shards, out, &[]).code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!out.exists(), "nothing written");
+    err
+}
+
+#[test]
+fn shard_counts_beyond_the_groups_and_the_cap_are_refused_and_missing_lists_are_capped() {
+    let tmp = tempdir("merge-count");
+    let (s1, s2) = (shard(&tmp, 1), shard(&tmp, 2));
+    // 2³² − 1 shards: merge used to abort reserving 16 GiB for their loads.
+    let count = |n: u64| move |s: &mut serde_json::Value| s["count"] = n.into();
+    let (h1, h2) = (tmp.join("h1"), tmp.join("h2"));
+    edited_copy(&s1, &h1, count(4_294_967_295));
+    edited_copy(&s2, &h2, count(4_294_967_295));
+    let err = refusal(&[&h1, &h2], &tmp.join("out-huge"));
+    assert!(err.contains("split into 4294967295 shards"), "{err}");
+    // 1000 shards of which two are given: the 998 missing are named six at a time, not all
+    // (a count of 10⁶ made a 15.9 MB line).
+    let (k1, k2) = (tmp.join("k1"), tmp.join("k2"));
+    edited_copy(&s1, &k1, count(1000));
+    edited_copy(&s2, &k2, count(1000));
+    let err = refusal(&[&k1, &k2], &tmp.join("out-1000"));
+    assert!(
+        err.contains("shard 3/1000, 4/1000, 5/1000, 6/1000, 7/1000, 8/1000, and 992 more missing"),
+        "{err}"
+    );
+    assert!(err.len() < 300, "{} bytes: {err}", err.len());
+}
+
+#[test]
+fn a_cells_per_group_of_zero_or_not_the_runs_allocators_is_refused() {
+    let tmp = tempdir("merge-cells-per-group");
+    let (s1, s2) = (shard(&tmp, 1), shard(&tmp, 2));
+    // Killed in its second group, with a count that made any shard look whole: merged as
+    // complete (`interrupted: false`) before.
+    for (n, why) in [
+        (0u64, "cells_per_group is 0"),
+        (
+            1,
+            "says a group holds 1 cells, but its run names 2 allocators",
+        ),
+    ] {
+        let cut = tmp.join(format!("cut{n}"));
+        killed_copy(&s1, &cut, 3, |s| s["cells_per_group"] = n.into());
+        let err = refusal(&[&cut, &s2], &tmp.join(format!("out{n}")));
+        assert!(err.contains(why), "{n}: {err}");
+    }
+}
+
+/// A write that fails part-way (here the file-size limit, as a full disk would) leaves no
+/// merged folder: it used to keep `shard.json` and `shards/` without a run, and a retry was
+/// refused as "already exists".
+#[test]
+fn a_merge_whose_writing_fails_leaves_nothing_and_can_be_retried() {
+    let tmp = tempdir("merge-fsize");
+    let (s1, s2) = (shard(&tmp, 1), shard(&tmp, 2));
+    // Every shard's record fits (a manifest without its cells), the merged results.json
+    // (every cell of both) does not.
+    let size = |d: &Path| std::fs::metadata(d.join("results.json")).unwrap().len();
+    let limit = size(&s1).max(size(&s2));
+    let out = tmp.join("m");
+    let done = common::pybench_limited(libc::RLIMIT_FSIZE, limit)
+        .arg("merge")
+        .args([&s1, &s2])
+        .arg("-o")
+        .arg(&out)
+        .arg("--no-plots")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("nothing was left there"), "{err}");
+    assert!(!out.exists(), "no half-written folder");
+    merge(&[&s1, &s2], &out, &["-q"]).success();
+}

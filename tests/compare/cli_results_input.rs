@@ -103,3 +103,55 @@ fn a_pipe_given_as_the_file_itself_is_still_read() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 regressed"));
     assert!(tmp.join("plotted/index.html").is_file());
 }
+
+/// `compare base cur` refused with one line (exit 2, nothing on stdout); the line.
+fn refused(b: &Path, c: &Path) -> String {
+    let a = common::compare(b, c).assert().code(2);
+    assert!(a.get_output().stdout.is_empty());
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+/// A metric written twice in one cell used to count as two samples: a hand-edited file read
+/// as "peak_rss_bytes +900 % regressed", exit 1. Now the file is refused, naming both.
+#[test]
+fn a_metric_written_twice_in_a_cell_makes_the_file_unreadable() {
+    let tmp = tempdir("results-dup-metric");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    let mut cur = run("cur", 3, steady);
+    let c0 = &mut cur.cells[0];
+    let copy = c0.metrics[0].clone();
+    c0.metrics.push(copy.clone());
+    let cell = format!("{} × {} rep {}", c0.workload, c0.allocator, c0.repetition);
+    let c = save(&tmp, "cur", &cur);
+    let err = refused(&b, &c);
+    assert!(
+        err.contains(&format!("{cell}: {}", copy.name)) && err.contains("appears twice"),
+        "{err}"
+    );
+    pybench().arg("plot").arg(&c).assert().code(2);
+}
+
+/// An allocator name holding a newline and ESC (a hand-edited results.json) reached stderr
+/// raw: a three-line error that recoloured the terminal. Now refused, shown escaped.
+#[test]
+fn a_name_with_control_characters_is_refused_in_one_escaped_line() {
+    let tmp = tempdir("results-ctrl-name");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    for (i, name) in ["sys\ntem\x1b[31m", "sys\u{202e}tem"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut cur = run("cur", 3, steady);
+        cur.cells[0].allocator = name.to_string();
+        let c = save(&tmp, &format!("cur{i}"), &cur);
+        let err = refused(&b, &c);
+        assert!(
+            !err.contains('\x1b') && !err.contains('\u{202e}'),
+            "{err:?}"
+        );
+        assert!(err.contains("the allocator name holds a"), "{err}");
+        assert!(err.contains(&name.escape_debug().to_string()), "{err}");
+    }
+}
