@@ -215,7 +215,7 @@ pub(super) fn check_coverage(parts: &[Part], partial: bool) -> anyhow::Result<Ve
 /// line; fuzzing, 2026-12-07), as `compare` lists missing cells.
 const SHARDS_LISTED: usize = 6;
 
-/// `k/count` for the first [`SHARDS_LISTED`] of `shards`, then how many more.
+/// `k/count` for the first `SHARDS_LISTED` of `shards`, then how many more.
 pub fn shard_list(shards: &[u32], count: u32) -> String {
     let mut shown: Vec<String> = (shards.iter().take(SHARDS_LISTED))
         .map(|k| format!("{k}/{count}"))

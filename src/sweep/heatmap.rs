@@ -82,7 +82,7 @@ impl Figure {
 }
 
 /// The part of each workload's heatmap file names that names it (`sweep-<stem>-churn.svg`),
-/// one per workload: [`readable_stem`], and where two workloads share that (`a/x.pbt` and
+/// one per workload: `readable_stem`, and where two workloads share that (`a/x.pbt` and
 /// `b/x.pbt`) a hash of the whole name after it, as the run's plots do.
 pub fn file_stems<'a>(workloads: &[&'a str]) -> HashMap<&'a str, String> {
     crate::plot::distinct_by(workloads, readable_stem)
