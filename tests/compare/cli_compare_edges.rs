@@ -91,12 +91,13 @@ fn runs_sharing_no_cell_name_the_cells_of_each() {
 }
 
 #[test]
-fn a_workload_name_with_a_pipe_a_line_break_or_html_stays_text_in_its_table_cell() {
+fn a_workload_name_with_a_pipe_or_html_stays_text_in_its_table_cell() {
     let tmp = tempdir("cmp-names");
     let mut base = run("base", 3, steady);
     for c in &mut base.cells {
         if c.workload == "dicts" {
-            c.workload = "my|load\nnext".to_string();
+            // (A line break is refused as the file is read: cli_results_input.)
+            c.workload = "my|load".to_string();
         }
         // Raw HTML, a link and a code span: `index.html` escapes them, and so must the
         // Markdown (it goes to $GITHUB_STEP_SUMMARY, which renders HTML).
@@ -120,14 +121,12 @@ fn a_workload_name_with_a_pipe_a_line_break_or_html_stays_text_in_its_table_cell
     for l in &table {
         assert_eq!(bars(l), 7, "{l}");
     }
-    assert!(md.contains("| my\\|load next × `system` |"), "{md}");
+    assert!(md.contains("| my\\|load × `system` |"), "{md}");
     assert!(
         md.contains("| \\<img src=x onerror=alert(1)\\> \\[l\\](u) \\`c\\` × `system` |"),
         "{md}"
     );
     assert!(!md.replace("\\<img", "").contains("<img"), "{md}");
-    // A line of the table never goes on outside it.
-    assert!(!md.lines().any(|l| l.starts_with("next")), "{md}");
 }
 
 #[test]
