@@ -147,6 +147,25 @@ pub fn pybench_limited(resource: libc::__rlimit_resource_t, limit: u64) -> asser
     cmd
 }
 
+/// `pybench validate` of one repetition against the engine and glibc, quietly and without
+/// plots, writing under `out`: the smallest real validation. Ready for more arguments (the
+/// program goes last, after `--`).
+pub fn quick_validate(out: &Path) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.args([
+        "validate",
+        "-q",
+        "--no-plots",
+        "-r",
+        "1",
+        "-a",
+        "pymalloc,system",
+    ])
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
 /// `pybench run` of one trace against glibc alone, `reps` processes, quietly and without
 /// plots, writing under `out`: the smallest real run, for tests about what a run does with
 /// its inputs and outputs rather than about its figures. Ready for more arguments.

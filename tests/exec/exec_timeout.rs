@@ -185,19 +185,8 @@ fn validate_stops_when_the_recording_runs_past_its_timeout() {
         return;
     }
     let tmp = tempdir("validate-timeout");
-    let a = pybench()
-        .args([
-            "validate",
-            "-q",
-            "--no-plots",
-            "-r",
-            "1",
-            "-a",
-            "pymalloc,system",
-        ])
-        .args(["--timeout", "1", "--out"])
-        .arg(tmp.join("out"))
-        .args(["--", "python3", "-c", SLEEPER])
+    let a = common::quick_validate(&tmp.join("out"))
+        .args(["--timeout", "1", "--", "python3", "-c", SLEEPER])
         .assert()
         .code(2);
     let err = stderr(&a);

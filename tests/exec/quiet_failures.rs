@@ -68,19 +68,14 @@ fn a_quiet_validate_whose_recording_fails_says_what_the_program_last_said() {
         return;
     }
     let tmp = tempdir("quiet-validate-fail");
-    let a = pybench()
+    let a = common::quick_validate(&tmp.join("out"))
         .args([
-            "validate",
-            "-q",
-            "--no-plots",
-            "-r",
-            "1",
-            "-a",
-            "pymalloc,system",
+            "--no-mutator",
+            "--",
+            "python3",
+            "-c",
+            "import no_such_module_here",
         ])
-        .args(["--no-mutator", "--out"])
-        .arg(tmp.join("out"))
-        .args(["--", "python3", "-c", "import no_such_module_here"])
         .assert()
         .code(2);
     let err = stderr(&a);
