@@ -118,6 +118,7 @@ fn fraction(pct: f64, flag: &str) -> anyhow::Result<f64> {
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let settings = settings(&args)?;
+    let summary_file = step_summary([&args.baseline, &args.current])?;
     let baseline = compare::load(&args.baseline)?;
     let current = compare::load(&args.current)?;
     for w in compare::mismatch_warnings(&baseline, &current) {
@@ -149,7 +150,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
         .and_then(|()| out.flush()),
     )?;
-    let summary = append_step_summary(&cmp, rows);
+    let summary = append_step_summary(summary_file, &cmp, rows);
     if cmp.regressed() {
         // The verdict was printed; a summary that could not be written must not turn a
         // regression (1) into a tool error (2) that a CI job may treat as a flake.
@@ -191,16 +192,41 @@ fn settings(args: &CompareArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// Appends the Markdown report to `$GITHUB_STEP_SUMMARY`, when it is set (GitHub Actions).
-fn append_step_summary(cmp: &compare::Comparison, rows: report::Rows) -> anyhow::Result<()> {
+/// Where `$GITHUB_STEP_SUMMARY` (GitHub Actions) asks the Markdown report to be appended,
+/// when it is set; refused (exit 2, before anything is compared) when it is one of the two
+/// results files read: appending to one made it unreadable to the next compare (fuzzing,
+/// 2026-12-07).
+fn step_summary(inputs: [&std::path::Path; 2]) -> anyhow::Result<Option<PathBuf>> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return Ok(());
+        return Ok(None);
     };
     let path = PathBuf::from(path);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    for input in inputs {
+        let Ok(file) = compare::results_file(input) else {
+            continue;
+        };
+        if crate::sys::target::same_regular_file(&path, &file) {
+            anyhow::bail!(
+                "GITHUB_STEP_SUMMARY is {}, a results file this comparison reads: the report \
+                 appended to it would make it unreadable; point it at another file",
+                file.display()
+            );
+        }
+    }
+    Ok(Some(path))
+}
+
+/// Appends the Markdown report to the step summary `path`, if any. A FIFO with no reader is
+/// an error at once, not a wait ([`crate::sys::fs::open_append`]).
+fn append_step_summary(
+    path: Option<PathBuf>,
+    cmp: &compare::Comparison,
+    rows: report::Rows,
+) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let mut file = crate::sys::fs::open_append(&path)
         .with_context(|| format!("cannot append to {}", path.display()))?;
     report::markdown(cmp, rows, &mut file)
         .with_context(|| format!("cannot append to {}", path.display()))

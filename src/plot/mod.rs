@@ -51,8 +51,23 @@ pub struct Plots {
 }
 
 /// Writes `dir/plots/*.svg` and `dir/index.html`.
+///
+/// A `plots` that is a symbolic link is refused, wherever it leads: the charts are written
+/// into a folder of the run's own, and a link planted there (`plots -> ~/site/img`) had them
+/// written, and an earlier run's charts of those names removed, in a folder the user never
+/// named (fuzzing, 2026-12-07). A folder named by the user (`--out`) is theirs to link.
 pub fn write_plots(results: &RunResults, dir: &Path) -> anyhow::Result<Plots> {
     let plots = dir.join("plots");
+    if crate::sys::fs::is_symlink(&plots) {
+        let to = std::fs::read_link(&plots)
+            .map(|t| format!(" (to {})", crate::trace::printable(&t.to_string_lossy())))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "{} is a symbolic link{to}: pybench writes its charts into a folder of its own; \
+             remove the link or choose another folder",
+            plots.display()
+        );
+    }
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
     let (figures, skipped) = figures(results);

@@ -1,7 +1,7 @@
 //! Results: the schema of result files and the exporters that write them.
 
 pub mod caveats;
-mod checks;
+pub mod checks;
 pub mod digits;
 pub mod export;
 pub mod markdown;

@@ -150,16 +150,43 @@ pub fn open_regular(path: &Path) -> Result<File, ReadError> {
 /// `open_regular` (a FIFO or a directory refused at once), with blocking reads again, as a
 /// program expects of its input.
 pub fn regular_input(path: &Path) -> Result<File, ReadError> {
-    use std::os::fd::AsRawFd;
     let file = open_regular(path)?;
-    // SAFETY: fcntl on a descriptor this function owns.
+    blocking_again(&file);
+    Ok(file)
+}
+
+/// `path` opened for appending, created if missing, without waiting: a FIFO that nothing
+/// reads is an error at once (`ENXIO` under `O_NONBLOCK`) where a plain open waited for a
+/// reader for ever — `GITHUB_STEP_SUMMARY` pointed at one hung `compare` after its report
+/// (fuzzing, 2026-12-07). A FIFO or terminal with a reader (`/dev/stderr`) is written as
+/// usual: the descriptor blocks again once open.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "it is a FIFO that nothing reads (pybench would wait for a reader for ever)",
+            ),
+            _ => e,
+        })?;
+    blocking_again(&file);
+    Ok(file)
+}
+
+/// Clears `O_NONBLOCK` on `file`, set only so that opening it could not wait.
+fn blocking_again(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a descriptor the caller owns, writing no memory.
     unsafe {
         let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
         if flags >= 0 {
             libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
         }
     }
-    Ok(file)
 }
 
 /// Whether this process's standard input holds bytes waiting to be read (`FIONREAD`): a

@@ -209,7 +209,7 @@ fn a_zero_or_negative_throughput_sample_is_refused_naming_its_cell() {
         let err = refused(&b, &c);
         assert!(
             err.contains(&format!(
-                "not a pybench results file: {w} × {a} rep {rep}: a throughput sample of {bad} ns/event"
+                "not a pybench results file: {w} × {a} rep {rep}: a throughput sample of {bad:?} ns/event"
             )),
             "{bad}: {err}"
         );
@@ -254,12 +254,13 @@ fn a_step_summary_that_cannot_be_written_does_not_hide_a_regression() {
 }
 
 /// A planted huge figure (a damaged or hand-edited file) used to print as hundreds of digits
-/// in the value, change and ratio columns.
+/// in the value, change and ratio columns; the largest a file may now hold (1e18) prints in
+/// scientific notation.
 #[test]
 fn a_huge_planted_figure_prints_in_scientific_notation() {
     let tmp = tempdir("cmp-huge");
     let b = save(&tmp, "base", &run("base", 3, steady));
-    let c = save(&tmp, "cur", &pools_changed(|_| 1e300));
+    let c = save(&tmp, "cur", &pools_changed(|_| 1e18));
     for format in ["markdown", "csv"] {
         let a = pybench()
             .args(["compare", "--format", format])
@@ -276,8 +277,27 @@ fn a_huge_planted_figure_prints_in_scientific_notation() {
             .unwrap_or(0);
         assert!(longest_number < 30, "{format}: {out}");
         if format == "markdown" {
-            assert!(out.contains("e300"), "{out}");
+            assert!(out.contains("1.00e18"), "{out}");
         }
+    }
+}
+
+/// Figures no run can measure (1e308, 5e-324) made every ratio to them infinite: "+inf %"
+/// rows, a verdict and exit 1. The file is refused in one line naming cell and metric, by
+/// compare and plot alike.
+#[test]
+fn a_figure_beyond_any_measurement_makes_the_file_unreadable() {
+    let tmp = tempdir("cmp-absurd");
+    let b = save(&tmp, "base", &run("base", 3, steady));
+    for (name, planted, why) in [
+        ("huge", 1e308, "beyond any figure a run measures"),
+        ("tiny", 5e-324, "too small for any figure a run measures"),
+    ] {
+        let c = save(&tmp, name, &pools_changed(|_| planted));
+        let err = refused(&b, &c);
+        assert!(err.contains("pools_used is") && err.contains(why), "{err}");
+        let err = common::refusal(pybench().arg("plot").arg(&c));
+        assert!(err.contains(why), "{err}");
     }
 }
 

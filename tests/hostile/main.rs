@@ -1,6 +1,7 @@
 //! Hostile and careless use: planted links, full disks and unbounded inputs (`hardening`),
 //! children that must die with a killed pybench (`orphans`),
-//! mutation fuzzing (`fuzz`; `scripts/fuzz.sh` runs it at length), outputs that are FIFOs or
+//! mutation fuzzing (`fuzz`; `scripts/fuzz.sh` runs it at length), outputs found planted
+//! (`planted_targets`), outputs that are FIFOs or
 //! the process's own descriptors, and export targets that would clobber each other.
 //!
 //! One test binary for these files (each former `tests/<file>.rs` is a module here, its tests
@@ -19,4 +20,5 @@ mod hardening;
 mod limits;
 mod orphans;
 mod output_targets;
+mod planted_targets;
 mod replacing;
