@@ -226,11 +226,31 @@ pub(super) fn shared_shift_notes(
             let (harness, allocators): (Vec<&Row>, Vec<&Row>) =
                 of_w.into_iter().partition(|r| r.allocator == null);
             let moves: Vec<f64> = allocators.iter().filter_map(|r| r.ratio).collect();
-            let harness = harness.first().and_then(|r| r.ratio);
+            let harness = harness
+                .first()
+                .and_then(|r| r.ratio)
+                .or_else(|| harness_speed(rows, w));
             let (near, far) = shared_shift(&moves, threshold)?;
             Some(shift_note(w, (near, far), harness, relative_to))
         })
         .collect()
+}
+
+/// `null`'s change of speed on workload `w` (current ÷ baseline) from its
+/// `harness_ns_per_op` row, where that row stands for its throughput rows
+/// (`rows::repeats_harness`): the inverse of the change of its time per event.
+fn harness_speed(rows: &[Row], w: &str) -> Option<f64> {
+    let null = AllocatorSpec::Null.to_string();
+    rows.iter()
+        .find(|r| {
+            r.workload == w
+                && r.allocator == null
+                && r.metric == Id::HarnessNsPerOp.name()
+                && r.relative_to.is_none()
+        })
+        .and_then(|r| r.ratio)
+        .filter(|x| *x > 0.0)
+        .map(|x| 1.0 / x)
 }
 
 /// The note on workload `w`'s shared shift from `near` to `far` (current ÷ baseline), with

@@ -77,8 +77,10 @@ fn a_host_that_slows_everyone_alike_fails_absolute_and_passes_relative() {
     let tmp = tempdir("cmp-rel");
     let b = save(&tmp, "base", &paired_run("base", 1, 1.0, same));
     let c = save(&tmp, "cur", &paired_run("cur", 2, 1.15, same));
-    // Absolute: every allocator 15 % slower, and called so.
-    let (abs, _) = rows(&b, &c, &[], 1);
+    // Absolute: every allocator 15 % slower, and called so; the note on the shared shift
+    // gives null's own move from its harness row (its throughput rows repeat that one).
+    let (abs, err) = rows(&b, &c, &[], 1);
+    assert!(err.contains("`null` -1"), "{err}");
     let r = row(&abs, "system", "net_ops_per_sec").unwrap();
     assert_eq!((r[2].as_str(), r[3].as_str()), ("regressed", ""), "{r:?}");
     // Relative to system: the ratios did not move.
@@ -283,5 +285,17 @@ fn a_slower_harness_is_one_row_judged_absolutely() {
             (owner, "regressed"),
             "{harness:?}"
         );
+        // null's other throughput rows repeated that one (its samples are the harness's
+        // rounds): a slower harness was three regressions on null's row alone.
+        let repeated = [
+            "ops_per_sec",
+            "loop_ns_per_op",
+            "net_loop_ns_per_op",
+            "net_ops_per_sec",
+        ];
+        for m in repeated {
+            assert!(row(&abs, "null", m).is_none(), "{m}: {abs:?}");
+        }
+        assert!(row(&abs, "system", "loop_ns_per_op").is_some(), "{abs:?}");
     }
 }
