@@ -203,11 +203,7 @@ fn a_fifo_without_a_writer_is_refused_not_waited_on() {
     let out = dir.join("out.pbt");
     for name in ["t.pbt", "t", "spec.toml"] {
         let fifo = dir.join(name);
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        common::mkfifo(&fifo);
         let f = fifo.to_str().unwrap();
         let o = out.to_str().unwrap();
         let r = dir.join("r");

@@ -130,11 +130,7 @@ fn a_shipped_trace_that_is_a_fifo_is_refused_not_waited_on() {
     let traces = dir.join("workloads/traces");
     std::fs::create_dir_all(&traces).unwrap();
     let fifo = dir.join("f");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    crate::common::mkfifo(&fifo);
     std::os::unix::fs::symlink(&fifo, traces.join("evil.pbt")).unwrap();
     let wait = std::time::Duration::from_secs(120);
     let out = pybench()

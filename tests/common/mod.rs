@@ -207,6 +207,16 @@ pub fn refusal_with_out(args: &[&str], out: &std::path::Path) -> String {
 /// latency, then the samples, in ns an access): every sample a hit.
 pub const QUIET_CACHE: &str = "14,170,15,16,15,17,16,15,16,15";
 
+/// A FIFO made at `path` (`mkfifo`), for the tests of inputs and outputs that must be
+/// refused or written at once rather than waited on.
+pub fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// `pybench compare BASE CURRENT`, with no GitHub step summary to write to (CI sets one; a
 /// test's output must not depend on where it runs), ready for more arguments.
 pub fn compare(

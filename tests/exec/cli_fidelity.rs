@@ -365,11 +365,7 @@ fn a_bare_libpython_name_is_the_file_in_the_current_directory() {
 fn a_libpython_that_is_no_file_says_what_it_is() {
     let tmp = common::tempdir("libpython-kind");
     let fifo = tmp.join("fifo.so");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::mkfifo(&fifo);
     for (path, says) in [
         (tmp.to_path_buf(), "a folder, not a shared library"),
         (fifo, "not a regular file"),

@@ -94,11 +94,7 @@ fn an_empty_pipe_or_file_on_exec_input_gives_no_warning() {
 fn a_stdin_that_is_no_regular_file_is_refused_before_any_run() {
     let tmp = tempdir("stdin-refused");
     let fifo = tmp.join("fifo");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    crate::common::mkfifo(&fifo);
     for (stdin, says) in [
         (fifo.clone(), "a FIFO, not a regular file"),
         (tmp.join("missing"), "No such file or directory"),

@@ -41,11 +41,7 @@ struct Fifo {
 impl Fifo {
     fn new(dir: &Path, name: &str) -> Fifo {
         let path = dir.join(name);
-        let ok = std::process::Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        common::mkfifo(&path);
         let mut reader = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)

@@ -19,11 +19,7 @@ fn a_step_summary_fifo_that_nothing_reads_is_an_error_not_a_wait() {
     let b = save(&tmp, "base", &run("base", 3, steady));
     let c = save(&tmp, "cur", &run("cur", 3, steady));
     let fifo = tmp.join("summary");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::mkfifo(&fifo);
     let out = common::compare(&b, &c)
         .env("GITHUB_STEP_SUMMARY", &fifo)
         .timeout(HANG_GUARD)
