@@ -89,7 +89,7 @@ pub unsafe extern "C" fn posix_memalign(
     align: usize,
     size: usize,
 ) -> libc::c_int {
-    if !align.is_power_of_two() || align % std::mem::size_of::<*mut c_void>() != 0 {
+    if !align.is_power_of_two() || !align.is_multiple_of(std::mem::size_of::<*mut c_void>()) {
         return libc::EINVAL;
     }
     let p = imp::aligned(align, size.max(1));
@@ -173,6 +173,7 @@ pub extern "C" fn pybench_preload_version() -> *const libc::c_char {
 static SCOPE_TO_PROCESS: extern "C" fn() = scope_to_process;
 
 extern "C" fn scope_to_process() {
+    reexec::find_the_real_exec_functions();
     // SAFETY: getenv, setenv and unsetenv at load time, before the program has threads;
     // setenv copies the value before the variable holding it is removed.
     unsafe {
@@ -184,6 +185,7 @@ extern "C" fn scope_to_process() {
         if libc::dlsym(libc::RTLD_DEFAULT, c"Py_IsInitialized".as_ptr()).is_null() {
             return;
         }
+        reexec::remember_the_scope();
         let orig = libc::getenv(c"PYBENCH_ORIG_LD_PRELOAD".as_ptr());
         if orig.is_null() {
             libc::unsetenv(c"LD_PRELOAD".as_ptr());
@@ -192,5 +194,168 @@ extern "C" fn scope_to_process() {
         }
         libc::unsetenv(c"PYBENCH_ORIG_LD_PRELOAD".as_ptr());
         libc::unsetenv(c"PYBENCH_PRELOAD_SCOPE".as_ptr());
+    }
+}
+
+/// The measured process replacing itself (`os.execv`, `os.execve`): the same pid, so still the
+/// process pybench measures, but `scope_to_process` has taken the preload out of its
+/// environment, and the new image ran under glibc while the results said "jemalloc" (noted
+/// in session 67). These `execve`, `execv` and `fexecve` — the calls CPython's `os.exec*`
+/// make — put the preload back for an exec by the measured process itself (its pid), so the
+/// new image's constructor scopes it again; an exec in any other process (a forked child,
+/// which has another pid) is passed on untouched, as before. The real functions are found
+/// once, at load time: a forked child of a threaded program must not call `dlsym`.
+mod reexec {
+    use libc::{c_char, c_int};
+    use std::ffi::CString;
+    use std::sync::OnceLock;
+
+    type Execve =
+        unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
+    type Fexecve = unsafe extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
+
+    static REAL_EXECVE: OnceLock<Option<Execve>> = OnceLock::new();
+    static REAL_FEXECVE: OnceLock<Option<Fexecve>> = OnceLock::new();
+
+    /// What an exec by the measured process adds to the environment it passes.
+    struct Scope {
+        pid: libc::pid_t,
+        /// `LD_PRELOAD=…` as pybench set it (this library first, then the user's), plus
+        /// `PYBENCH_PRELOAD_SCOPE=process` and, if the user had a preload,
+        /// `PYBENCH_ORIG_LD_PRELOAD=…`.
+        entries: Vec<CString>,
+    }
+
+    static SCOPE: OnceLock<Scope> = OnceLock::new();
+
+    /// Environment variables the added entries replace.
+    const REPLACED: [&[u8]; 3] = [
+        b"LD_PRELOAD=",
+        b"PYBENCH_PRELOAD_SCOPE=",
+        b"PYBENCH_ORIG_LD_PRELOAD=",
+    ];
+
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+
+    /// The next `execve` and `fexecve` after this library's (libc's, or another preload's).
+    /// Called by the constructor, so that no exec ever resolves them later: a forked child of
+    /// a threaded program must not call `dlsym`.
+    pub(super) fn find_the_real_exec_functions() {
+        real_execve();
+        real_fexecve();
+    }
+
+    fn real_execve() -> Option<Execve> {
+        // SAFETY: a non-null result for this name is the function of this C signature.
+        *REAL_EXECVE.get_or_init(|| unsafe {
+            let f = libc::dlsym(libc::RTLD_NEXT, c"execve".as_ptr());
+            (!f.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, Execve>(f))
+        })
+    }
+
+    fn real_fexecve() -> Option<Fexecve> {
+        // SAFETY: as `real_execve`.
+        *REAL_FEXECVE.get_or_init(|| unsafe {
+            let f = libc::dlsym(libc::RTLD_NEXT, c"fexecve".as_ptr());
+            (!f.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, Fexecve>(f))
+        })
+    }
+
+    /// Called by `scope_to_process` in the measured interpreter, before it changes the
+    /// environment: the entries a re-exec needs, and whose pid may make one.
+    pub(super) fn remember_the_scope() {
+        let var = |name: &std::ffi::CStr| {
+            // SAFETY: getenv at load time; the value is copied at once.
+            let v = unsafe { libc::getenv(name.as_ptr()) };
+            (!v.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(v) }.to_bytes().to_vec())
+        };
+        let entry = |name: &str, value: &[u8]| {
+            CString::new([name.as_bytes(), b"=", value].concat()).ok()
+        };
+        let mut entries = Vec::new();
+        entries.extend(var(c"LD_PRELOAD").and_then(|v| entry("LD_PRELOAD", &v)));
+        entries.extend(entry("PYBENCH_PRELOAD_SCOPE", b"process"));
+        if let Some(orig) = var(c"PYBENCH_ORIG_LD_PRELOAD") {
+            entries.extend(entry("PYBENCH_ORIG_LD_PRELOAD", &orig));
+        }
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let _ = SCOPE.set(Scope { pid, entries });
+    }
+
+    /// `envp` with the preload put back, when the calling process is the measured one;
+    /// `None` otherwise (pass `envp` on as it is). Borrows `envp`'s strings.
+    ///
+    /// # Safety
+    /// `envp` is null or a null-terminated array of C strings.
+    unsafe fn kept(envp: *const *const c_char) -> Option<Vec<*const c_char>> {
+        let scope = SCOPE.get()?;
+        // A forked (or vforked) child has a pid of its own: getpid is a system call, safe
+        // there, and nothing else runs before the real exec.
+        if libc::getpid() != scope.pid {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut at = envp;
+        while !at.is_null() && !(*at).is_null() {
+            let text = std::ffi::CStr::from_ptr(*at).to_bytes();
+            if !REPLACED.iter().any(|p| text.starts_with(p)) {
+                out.push(*at);
+            }
+            at = at.add(1);
+        }
+        out.extend(scope.entries.iter().map(|e| e.as_ptr()));
+        out.push(std::ptr::null());
+        Some(out)
+    }
+
+    /// # Safety
+    /// The C contract of `execve`.
+    #[no_mangle]
+    pub unsafe extern "C" fn execve(
+        path: *const c_char,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int {
+        let kept = kept(envp);
+        let envp = kept.as_ref().map_or(envp, |e| e.as_ptr());
+        match real_execve() {
+            Some(real) => real(path, argv, envp),
+            // No execve after this library's (never seen): the system call itself.
+            None => libc::syscall(libc::SYS_execve, path, argv, envp) as c_int,
+        }
+    }
+
+    /// # Safety
+    /// The C contract of `execv`: `execve` with the process's environment.
+    #[no_mangle]
+    pub unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
+        execve(path, argv, environ)
+    }
+
+    /// # Safety
+    /// The C contract of `fexecve`.
+    #[no_mangle]
+    pub unsafe extern "C" fn fexecve(
+        fd: c_int,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int {
+        let kept = kept(envp);
+        let envp = kept.as_ref().map_or(envp, |e| e.as_ptr());
+        match real_fexecve() {
+            Some(real) => real(fd, argv, envp),
+            // As the C library does it: the descriptor's file, by an empty path.
+            None => libc::syscall(
+                libc::SYS_execveat,
+                fd,
+                c"".as_ptr(),
+                argv,
+                envp,
+                libc::AT_EMPTY_PATH,
+            ) as c_int,
+        }
     }
 }

@@ -15,6 +15,7 @@ mod cli_fidelity;
 mod cli_validate;
 mod exec_groundtruth;
 mod exec_hostile;
+mod exec_reexec;
 mod exec_timeout;
 mod misbehaving_preloads;
 mod missing_script;
