@@ -25,6 +25,22 @@ pub fn workload_inputs(names: &[String]) -> Vec<Input> {
         .collect()
 }
 
+/// The workloads or traces of a repeatable, comma-separated flag (`-w dicts,json -w x.toml`):
+/// each value split at its commas unless it names a file or folder that exists as it is, so a
+/// spec or trace whose name holds a comma (`-w 'a,b.toml'`) is that file (clap's own splitting
+/// made it "unknown workload `a`", with no way to name it).
+pub fn name_list(values: Vec<String>) -> Vec<String> {
+    let mut names = Vec::new();
+    for value in values {
+        if value.contains(',') && std::fs::symlink_metadata(&value).is_err() {
+            names.extend(value.split(',').map(str::to_string));
+        } else {
+            names.push(value);
+        }
+    }
+    names
+}
+
 /// The program a command runs, as found on `PATH`, and every argument of it, each taken as
 /// a path (a script, a data file): those that name no file are never matched.
 pub fn program_inputs<S: AsRef<OsStr>>(program: &[S]) -> Vec<Input> {

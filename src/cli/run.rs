@@ -21,14 +21,15 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Workloads to replay: built-in names (see `pybench list workloads`), spec files or
-    /// traces (`trace:NAME`, FILE.pbt); repeat the flag or separate with commas. Default:
-    /// dicts, unless --trace is given.
-    #[arg(long, short, value_delimiter = ',')]
+    /// traces (`trace:NAME`, FILE.pbt); repeat the flag or separate with commas (a value
+    /// naming an existing file whole is that file, commas and all). Default: dicts, unless
+    /// --trace is given.
+    #[arg(long, short)]
     workload: Vec<String>,
     /// Trace files to replay (recorded with `pybench record` or written by `pybench gen`),
     /// after the --workload ones; repeat the flag or separate with commas, as --workload.
     /// Only traces: a built-in's name or a spec goes to --workload.
-    #[arg(long, value_name = "FILE", value_delimiter = ',')]
+    #[arg(long, value_name = "FILE")]
     trace: Vec<String>,
     /// Allocators to compare (see `pybench list allocators`); default: every one available.
     /// `pymalloc` alone means the engine preset of each workload's Python version. Separate
@@ -235,6 +236,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
     // Only traces, however named: `--trace dicts` is not the built-in workload.
+    // Split at commas here, not by clap: a file whose name holds one stays whole.
+    args.workload = super::guard::name_list(std::mem::take(&mut args.workload));
+    args.trace = super::guard::name_list(std::mem::take(&mut args.trace));
     crate::trace::Source::require_traces(&args.trace)?;
     // Traces are workloads like any other from here on.
     args.workload.append(&mut args.trace);

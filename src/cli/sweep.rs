@@ -26,12 +26,13 @@ Without --arena/--pool/--spare/--preset the grid is arenas 128K,256K,512K,1M,2M,
 4K,8K,16K,32K with the spare arena kept, plus every preset.")]
 pub struct SweepArgs {
     /// Workloads: built-in names, spec files or traces (`trace:NAME`, FILE.pbt); repeat or
-    /// separate with commas. Default: every shipped trace.
-    #[arg(long, short, value_delimiter = ',')]
+    /// separate with commas (a value naming an existing file whole is that file, commas and
+    /// all). Default: every shipped trace.
+    #[arg(long, short)]
     workload: Vec<String>,
     /// Trace files (or `trace:NAME`), after the --workload ones; repeat the flag or separate
     /// with commas, as for `run`. Only traces: a built-in's name or a spec goes to --workload.
-    #[arg(long, value_name = "FILE", value_delimiter = ',')]
+    #[arg(long, value_name = "FILE")]
     trace: Vec<String>,
     /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
     #[arg(long, value_name = "LIST")]
@@ -74,6 +75,9 @@ pub struct SweepArgs {
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Only traces, however named: `--trace dicts` is not the built-in workload.
+    // Split at commas here, not by clap: a file whose name holds one stays whole.
+    args.workload = super::guard::name_list(std::mem::take(&mut args.workload));
+    args.trace = super::guard::name_list(std::mem::take(&mut args.trace));
     crate::trace::Source::require_traces(&args.trace)?;
     args.workload.append(&mut args.trace);
     check_outputs(&args)?;

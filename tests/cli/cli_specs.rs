@@ -374,3 +374,53 @@ fn a_stream_too_large_to_hold_is_refused_in_one_line_not_aborted() {
     assert!(err.contains(said), "{err}");
     assert!(!out.exists(), "run wrote results");
 }
+
+/// A spec whose file name holds a comma is that file when a `-w` value names it whole
+/// (`-w 'a,b.toml'`); other values still split at their commas. clap's own splitting made it
+/// "unknown workload `a`", with no way to name the file.
+#[test]
+fn a_spec_whose_file_name_holds_a_comma_is_that_file() {
+    let tmp = common::tempdir("spec-comma");
+    let churn = std::fs::read_to_string("workloads/churn.toml").unwrap();
+    let path = tmp.join("a,b.toml");
+    std::fs::write(
+        &path,
+        churn.replace("name = \"churn\"", "name = \"commas\""),
+    )
+    .unwrap();
+    let out = tmp.join("out");
+    pybench()
+        .args(["run", "-w"])
+        .arg(&path)
+        .args([
+            "-w",
+            "dicts,churn",
+            "-a",
+            "pymalloc",
+            "-r",
+            "1",
+            "--scale",
+            "2000",
+        ])
+        .args(["--no-plots", "-q", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let json = common::results_json(&out);
+    let mut workloads: Vec<&str> = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["workload"].as_str().unwrap())
+        .collect();
+    workloads.sort_unstable();
+    workloads.dedup();
+    assert_eq!(workloads, ["churn", "commas", "dicts"]);
+    // A value that names no file is a list, as before.
+    let err = refusal(
+        pybench()
+            .args(["run", "-w", "nosuch,dicts", "--out"])
+            .arg(&out),
+    );
+    assert!(err.contains("unknown workload `nosuch`"), "{err}");
+}
