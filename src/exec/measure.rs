@@ -56,8 +56,11 @@ pub fn execute(
         Some(geometry) => Some(EngineSite::prepare(&mut cmd, geometry)?),
         None => None,
     };
-    // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell).
-    crate::sys::process::die_with_parent(&mut cmd);
+    // A killed `pybench exec` leaves no program running (as a killed `run` leaves no cell),
+    // nor anything the program started: the launcher, told by the kernel as pybench dies,
+    // kills the program's whole tree, whose subreaper it is. With SIGKILL the launcher went
+    // at once and the program's children outlived it (noted in session 67).
+    crate::sys::process::signal_on_parent_death(&mut cmd, crate::sys::reaper::KILL_TREE);
     let started = spawn::start(cmd)?;
     let watched = watch(started, timeout)?;
     let end = watched.end;

@@ -25,11 +25,17 @@ pub fn command_line() -> Vec<String> {
 /// killed `pybench run` leaves no cell running. The signal is tied to the thread that
 /// forks, so callers spawn from a thread that lives as long as the child is waited for.
 pub fn die_with_parent(cmd: &mut Command) {
+    signal_on_parent_death(cmd, libc::SIGKILL);
+}
+
+/// As [`die_with_parent`], with `signal` instead of SIGKILL: for `exec`'s launcher, which
+/// then kills the program and every process it started before it goes ([`super::reaper`]).
+pub fn signal_on_parent_death(cmd: &mut Command, signal: libc::c_int) {
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: prctl, getppid and _exit are async-signal-safe, as pre_exec requires.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent may have died between fork and prctl: then nobody would signal us.

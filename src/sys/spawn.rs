@@ -210,7 +210,8 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
     let wall = start.elapsed();
     std::mem::forget(child);
     let u = Usage::from_rusage(&ru);
-    writeln!(
+    // pybench gone (killed: the kernel's KILL_TREE ended the program): nobody to report to.
+    let report = writeln!(
         out,
         "exit {status} {} {} {} {} {} {}",
         wall.as_nanos(),
@@ -219,8 +220,11 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
         u.max_rss_bytes / 1024,
         u.user_ns,
         u.system_ns
-    )?;
-    Ok(())
+    );
+    match report {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! A pybench killed outright takes its children with it (issue 16, part of the smaller
-//! defects in `hardening`): a `run` cell and an `exec` program must not outlive their parent.
+//! defects in `hardening`): a `run` cell and an `exec` program, and what that program
+//! started, must not outlive their parent.
 
 use crate::common::{self, tempdir};
 use std::time::Duration;
@@ -89,10 +90,36 @@ fn a_cell_dies_with_its_parent() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// Whether `pid` has `signal` pending (`SigPnd` or `ShdPnd` of /proc/PID/status).
+fn pending(pid: u32, signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("SigPnd:")
+                .or_else(|| l.strip_prefix("ShdPnd:"))
+        })
+        .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << (signal - 1)) != 0))
+}
+
+/// A killed `pybench exec` takes the program and what the program started with it: until
+/// 2026-12-07 its launcher was killed outright, and the program's own children (a
+/// `subprocess` under way, here a backgrounded `sleep`) outlived everything. No clock
+/// decides: once pybench is reaped, the kernel has signalled the launcher (the parent-death
+/// signal is sent before the parent can be reaped); the wait for the launcher's end then
+/// follows the launcher's own progress, and it ends only after it has killed and reaped the
+/// program's tree, so the `sleep` must be gone by then.
 #[test]
-fn an_exec_program_dies_with_its_parent() {
+fn an_exec_program_and_its_children_die_with_their_parent() {
     let d = tempdir("orphan-exec");
-    let parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
+    let grandchild_file = d.join("grandchild");
+    let script = format!(
+        "sleep 300 & echo $! > {0}.tmp && mv {0}.tmp {0}; wait",
+        grandchild_file.display()
+    );
+    let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
         .args([
             "exec",
             "-a",
@@ -104,11 +131,28 @@ fn an_exec_program_dies_with_its_parent() {
             "--out",
         ])
         .arg(d.join("results"))
-        .args(["--", "sleep", "300"])
+        .args(["--", "sh", "-c", &script])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    killing_the_parent_ends_its_child(parent, "program");
+    let grandchild = common::program_pid(&mut parent, &grandchild_file) as u32;
+    let launcher = children(parent.id())[0];
+    let program = children(launcher)[0];
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let usr1 = libc::SIGUSR1;
+    assert!(
+        !alive(launcher) || pending(launcher, usr1) || killed(launcher) || killed(program),
+        "the launcher {launcher} was not told that pybench died"
+    );
+    while alive(launcher) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(killed(program), "the program {program} outlived pybench");
+    assert!(
+        !alive(grandchild),
+        "the program's child {grandchild} outlived pybench and the program"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
