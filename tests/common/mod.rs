@@ -147,6 +147,17 @@ pub fn pybench_limited(resource: libc::__rlimit_resource_t, limit: u64) -> asser
     cmd
 }
 
+/// `pybench exec` of one repetition under `allocators`, quietly and without plots, writing
+/// under `out`: the smallest real run. Ready for more arguments (`--timeout`, then `--` and
+/// the program).
+pub fn quick_exec(allocators: &str, out: &Path) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.args(["exec", "-q", "--no-plots", "-r", "1", "-a", allocators])
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 /// `pybench validate` of one repetition against the engine and glibc, quietly and without
 /// plots, writing under `out`: the smallest real validation. Ready for more arguments (the
 /// program goes last, after `--`).

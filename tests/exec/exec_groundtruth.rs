@@ -55,10 +55,7 @@ fn each_project_preload_is_in_effect_and_is_the_in_process_build() {
     let tmp = tempdir("preload");
     let script = tmp.join("who.py");
     std::fs::write(&script, WHO_SERVES).unwrap();
-    pybench()
-        .args(["exec", "-a", "jemalloc,mimalloc,snmalloc", "-r", "1", "-q"])
-        .args(["--no-plots", "--out"])
-        .arg(tmp.join("out"))
+    common::quick_exec("jemalloc,mimalloc,snmalloc", &tmp.join("out"))
         .arg("--")
         .arg("python3")
         .arg(&script)
@@ -124,10 +121,7 @@ fn engine_accounting(tag: &str, launcher: &[&str]) -> String {
     let tmp = tempdir(tag);
     let script = tmp.join("known.py");
     std::fs::write(&script, KNOWN_OBJECTS).unwrap();
-    pybench()
-        .args(["exec", "-a", "pymalloc:cpython-3.11", "-r", "1", "-q"])
-        .args(["--no-plots", "--out"])
-        .arg(tmp.join("out"))
+    common::quick_exec("pymalloc:cpython-3.11", &tmp.join("out"))
         .arg("--")
         .args(launcher)
         .arg("python3")
@@ -305,13 +299,8 @@ fn exec_beside_pymalloc(
     env: &[(&str, &Path)],
 ) -> (std::process::Output, common::TempDir) {
     let tmp = tempdir(tag);
-    let mut cmd = pybench();
-    cmd.args(["exec", "-a"])
-        .arg(format!("pymalloc,{bad}"))
-        .args(["-r", "1", "-q", "--no-plots", "--out"])
-        .arg(tmp.join("out"))
-        .arg("--")
-        .args(program);
+    let mut cmd = common::quick_exec(&format!("pymalloc,{bad}"), &tmp.join("out"));
+    cmd.arg("--").args(program);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -407,10 +396,7 @@ fn the_programs_own_sitecustomize_still_runs_under_the_engine() {
         marker.display(),
         user.display()
     );
-    pybench()
-        .args(["exec", "-a", "pymalloc:cpython-3.11", "-r", "1", "-q"])
-        .args(["--no-plots", "--out"])
-        .arg(tmp.join("out"))
+    common::quick_exec("pymalloc:cpython-3.11", &tmp.join("out"))
         .args(["--", "python3", "-c", &script])
         .env("PYTHONPATH", &user)
         .assert()

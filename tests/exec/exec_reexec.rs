@@ -4,7 +4,7 @@
 //! image ran under glibc while the results named the allocator. Its children still run
 //! without it.
 
-use crate::common::{have_python, pybench, tempdir};
+use crate::common::{have_python, quick_exec, tempdir};
 
 /// Writes `first-<preload>` from the first image, then re-execs itself the way `argv[2]`
 /// says; the second image writes `<way>-<preload>` holding its `LD_PRELOAD` and, after a
@@ -40,18 +40,7 @@ fn a_program_that_replaces_itself_keeps_its_allocator_and_its_children_do_not_ge
     std::fs::write(&script, REEXEC).unwrap();
     let ways = ["execv", "execve-empty-env", "execve-fd"];
     for way in ways {
-        pybench()
-            .args([
-                "exec",
-                "-a",
-                "jemalloc,mimalloc",
-                "-r",
-                "1",
-                "-q",
-                "--no-plots",
-            ])
-            .arg("--out")
-            .arg(tmp.join(format!("out-{way}")))
+        quick_exec("jemalloc,mimalloc", &tmp.join(format!("out-{way}")))
             .args(["--", "python3"])
             .arg(&script)
             .arg(&tmp)

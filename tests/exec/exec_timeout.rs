@@ -20,10 +20,8 @@ fn an_exec_run_past_its_timeout_is_killed_and_reported_failed() {
         return;
     }
     let tmp = tempdir("exec-timeout");
-    let a = pybench()
-        .args(["exec", "-q", "--no-plots", "-r", "1", "-a", "system"])
-        .args(["--timeout", "1", "--out"])
-        .arg(tmp.join("out"))
+    let a = common::quick_exec("system", &tmp.join("out"))
+        .args(["--timeout", "1"])
         .args(["--", "python3", "-c", SLEEPER])
         .assert()
         .code(3);
@@ -69,10 +67,8 @@ fn a_timeout_kills_the_programs_children_too() {
     }
     let tmp = tempdir("exec-timeout-tree");
     let pids = tmp.join("pids");
-    pybench()
-        .args(["exec", "-q", "--no-plots", "-r", "1", "-a", "system"])
-        .args(["--timeout", "2", "--out"])
-        .arg(tmp.join("out"))
+    common::quick_exec("system", &tmp.join("out"))
+        .args(["--timeout", "2"])
         .args(["--", "python3", "-c", PARENT])
         .arg(&pids)
         .assert()

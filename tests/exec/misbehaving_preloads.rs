@@ -155,11 +155,8 @@ fn an_allocator_that_aborts_fails_its_runs_by_name_and_the_others_are_saved() {
     if !crate::common::have_python() {
         return;
     }
-    let out = pybench()
-        .args(["exec", "-r", "1", "-q", "--no-plots", "-a", "system"])
+    let out = crate::common::quick_exec("system", &tmp.join("r"))
         .arg(format!("--preload=crashy={}", lib.display()))
-        .arg("--out")
-        .arg(tmp.join("r"))
         .args(["--", "python3", "-c"])
         .arg("import ctypes; ctypes.CDLL(None).malloc(123457)")
         .assert()
