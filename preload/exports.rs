@@ -311,6 +311,19 @@ mod reexec {
         Some(out)
     }
 
+    /// Runs `exec` with `envp`, or with the preload put back into it ([`kept`]); the new
+    /// array lives until `exec` returns (an exec that returns failed).
+    ///
+    /// # Safety
+    /// As [`kept`].
+    unsafe fn with_scope(
+        envp: *const *const c_char,
+        exec: impl FnOnce(*const *const c_char) -> c_int,
+    ) -> c_int {
+        let kept = kept(envp);
+        exec(kept.as_ref().map_or(envp, |e| e.as_ptr()))
+    }
+
     /// # Safety
     /// The C contract of `execve`.
     #[no_mangle]
@@ -319,13 +332,11 @@ mod reexec {
         argv: *const *const c_char,
         envp: *const *const c_char,
     ) -> c_int {
-        let kept = kept(envp);
-        let envp = kept.as_ref().map_or(envp, |e| e.as_ptr());
-        match real_execve() {
+        with_scope(envp, |envp| match real_execve() {
             Some(real) => real(path, argv, envp),
             // No execve after this library's (never seen): the system call itself.
             None => libc::syscall(libc::SYS_execve, path, argv, envp) as c_int,
-        }
+        })
     }
 
     /// # Safety
@@ -343,9 +354,7 @@ mod reexec {
         argv: *const *const c_char,
         envp: *const *const c_char,
     ) -> c_int {
-        let kept = kept(envp);
-        let envp = kept.as_ref().map_or(envp, |e| e.as_ptr());
-        match real_fexecve() {
+        with_scope(envp, |envp| match real_fexecve() {
             Some(real) => real(fd, argv, envp),
             // As the C library does it: the descriptor's file, by an empty path.
             None => libc::syscall(
@@ -356,6 +365,6 @@ mod reexec {
                 envp,
                 libc::AT_EMPTY_PATH,
             ) as c_int,
-        }
+        })
     }
 }
