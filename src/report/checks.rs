@@ -5,6 +5,7 @@
 //! passed a CI gate.
 
 use super::model::{CellResult, RunResults};
+use crate::compare::metric_label;
 
 /// The largest magnitude a figure of a run can have: 10^18 ns is 31 years, 10^18 B an
 /// exabyte, 10^18 events 30 years of them at 10^9 a second. A hand-edited 1e308 passed every
@@ -84,14 +85,10 @@ impl RunResults {
                 let Some(why) = implausible(m.value, signed) else {
                     continue;
                 };
-                let op =
-                    m.op.as_deref()
-                        .map(|o| format!("[{o}]"))
-                        .unwrap_or_default();
                 return Err(format!(
-                    "{}: {}{op} is {:?} {}{why}",
+                    "{}: {} is {:?} {}{why}",
                     cell_name(c),
-                    m.name,
+                    metric_label(&m.name, m.op.as_deref()),
                     m.value,
                     m.unit
                 ));
@@ -145,14 +142,10 @@ impl RunResults {
         for c in &self.cells {
             let mut seen = std::collections::HashSet::new();
             if let Some(m) = c.metrics.iter().find(|m| !seen.insert((&m.name, &m.op))) {
-                let op =
-                    m.op.as_deref()
-                        .map(|o| format!("[{o}]"))
-                        .unwrap_or_default();
                 return Err(format!(
-                    "{}: {}{op} appears twice (a cell measures each metric once)",
+                    "{}: {} appears twice (a cell measures each metric once)",
                     cell_name(c),
-                    m.name
+                    metric_label(&m.name, m.op.as_deref())
                 ));
             }
         }
