@@ -205,7 +205,9 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
     };
     let pid = child.id() as libc::pid_t;
     let program = super::reaper::Program::watch(pid);
-    writeln!(out, "pid {pid}")?;
+    // Waited for even if pybench is gone (the write fails): its KILL_TREE has killed the
+    // program, and the wait kills what the program left.
+    let _ = writeln!(out, "pid {pid}");
     let (status, ru) = program.wait()?;
     let wall = start.elapsed();
     std::mem::forget(child);
