@@ -106,23 +106,12 @@ fn a_recording_past_its_timeout_kills_the_programs_children_too() {
     }
     let tmp = tempdir("record-timeout-tree");
     let pids = tmp.join("pids");
-    let (trace, out) = (tmp.join("t.pbt"), tmp.join("out"));
-    let record = ["record", "-q", "-o", trace.to_str().unwrap()];
-    let validate = [
-        "validate",
-        "-q",
-        "--no-plots",
-        "-r",
-        "1",
-        "-a",
-        "pymalloc,system",
-    ];
-    let validate = [&validate[..], &["--out", out.to_str().unwrap()]].concat();
-    for (args, code) in [(&record[..], 137), (&validate[..], 2)] {
+    let mut record = pybench();
+    record.args(["record", "-q", "-o"]).arg(tmp.join("t.pbt"));
+    let validate = common::quick_validate(&tmp.join("out"));
+    for (mut cmd, code) in [(record, 137), (validate, 2)] {
         let _ = std::fs::remove_file(&pids);
-        pybench()
-            .args(args)
-            .args(["--timeout", "2", "--", "python3", "-c", &recorded_parent()])
+        cmd.args(["--timeout", "2", "--", "python3", "-c", &recorded_parent()])
             .arg(&pids)
             .assert()
             .code(code);
