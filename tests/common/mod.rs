@@ -242,6 +242,15 @@ pub fn compare(
     cmd
 }
 
+/// `pybench compare BASE CURRENT` refused in one line (exit 2, no report on stdout); the line.
+pub fn compare_refused(base: &Path, current: &Path) -> String {
+    let a = compare(base, current).assert().code(2);
+    assert!(a.get_output().stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
 /// A fresh, empty directory under the system's temporary directory, unique to this process
 /// and call (no tempfile crate needed); `tag` names it. Removed when dropped, unless the test
 /// is failing (panicking): then it is kept and its path printed, for whoever debugs it.

@@ -2,6 +2,7 @@
 //! Markdown table, and on flag values that used to be clamped silently or never finish.
 //! (cli_compare.rs is at its size limit.)
 
+use crate::common::compare_refused as refused;
 use crate::common::{self, pybench, run, save, tempdir};
 use pybench::report::model::CellStatus;
 
@@ -19,14 +20,6 @@ fn all_failed(name: &str) -> pybench::report::model::RunResults {
         c.metrics.clear();
     }
     r
-}
-
-fn refused(base: &std::path::Path, cur: &std::path::Path) -> String {
-    let a = common::compare(base, cur).assert().code(2);
-    assert!(a.get_output().stdout.is_empty(), "no report");
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! holds must be a regular file — a FIFO there with no writer made both wait for ever — while
 //! a path given as the file itself may be a pipe (`compare <(cat a/results.json) b`).
 
+use crate::common::compare_refused as refused;
 use crate::common::{self, pybench, run, save, tempdir};
 use std::path::Path;
 
@@ -102,15 +103,6 @@ fn a_pipe_given_as_the_file_itself_is_still_read() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 regressed"));
     assert!(tmp.join("plotted/index.html").is_file());
-}
-
-/// `compare base cur` refused with one line (exit 2, nothing on stdout); the line.
-fn refused(b: &Path, c: &Path) -> String {
-    let a = common::compare(b, c).assert().code(2);
-    assert!(a.get_output().stdout.is_empty());
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err
 }
 
 /// A metric written twice in one cell used to count as two samples: a hand-edited file read
