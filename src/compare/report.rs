@@ -5,7 +5,7 @@ use super::verdict::{beyond_reach, unjudged_tail};
 use super::{metric_label, Class, Comparison, Row, Verdict};
 use crate::report::digits::threshold_pct;
 use crate::report::export::csv_io;
-use crate::report::markdown::{code, inline, prose};
+use crate::report::markdown::{code, inline, prose, Quoted};
 use crate::report::summary::{csv_number, fixed, human};
 use crate::stats::UMethod;
 use std::io::{self, Write};
@@ -334,10 +334,35 @@ fn notes(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             advisory.join(", ")
         )?;
     }
+    let quoted = quoted_names(c);
     for n in c.one_sided_lines().iter().chain(&c.notes) {
-        writeln!(out, "> **Note:** {}\n", prose(n))?;
+        writeln!(out, "> **Note:** {}\n", prose(n, &quoted))?;
     }
     Ok(())
+}
+
+/// The names of both runs that the notes can quote (cells, metrics, runs, machines).
+fn quoted_names(c: &Comparison) -> Quoted {
+    let rows = c
+        .rows
+        .iter()
+        .flat_map(|r| [&r.workload, &r.allocator, &r.metric]);
+    let sides = [&c.baseline, &c.current].into_iter().flat_map(|s| {
+        [&s.run, &s.pybench_version]
+            .into_iter()
+            .chain(&s.cpu)
+            .chain(&s.git_commit)
+    });
+    let cells = c.only_in_baseline.iter().chain(&c.only_in_current);
+    let geomeans = c.geomeans.iter().map(|g| &g.allocator);
+    let reference = c.settings.relative_to.iter();
+    Quoted::new(
+        rows.chain(sides)
+            .chain(cells)
+            .chain(geomeans)
+            .chain(reference)
+            .map(String::as_str),
+    )
 }
 
 /// The changed rows (all with `--all-rows`), worst first, the geometric means, and a line on
@@ -369,7 +394,7 @@ fn rows_table(c: &Comparison, rows: Rows, out: &mut dyn Write) -> io::Result<()>
             out,
             "| **geomean** {} | {}{suffix} ({} workload{}) | | | {} | |",
             code(&g.allocator),
-            g.metric,
+            inline(&g.metric),
             g.workloads,
             if g.workloads == 1 { "" } else { "s" },
             pct(g.ratio)

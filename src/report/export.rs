@@ -190,8 +190,9 @@ fn markdown_caveats(results: &RunResults, out: &mut dyn Write) -> io::Result<()>
         return Ok(());
     }
     writeln!(out, "## Caveats\n")?;
+    let quoted = markdown::Quoted::of_run(results);
     for line in lines {
-        writeln!(out, "- {}", markdown::prose(&line))?;
+        writeln!(out, "- {}", markdown::prose(&line, &quoted))?;
     }
     writeln!(out)
 }
@@ -248,6 +249,7 @@ fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()
     let failed: Vec<_> = results.cells.iter().filter(|c| !c.is_ok()).collect();
     if !failed.is_empty() {
         writeln!(out, "## Failed cells\n")?;
+        let quoted = markdown::Quoted::of_run(results);
         for c in failed {
             if let super::model::CellStatus::Failed { reason } = &c.status {
                 writeln!(
@@ -256,7 +258,7 @@ fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()
                     markdown::inline(&c.workload),
                     markdown::inline(&c.allocator),
                     c.repetition,
-                    markdown::prose(reason)
+                    markdown::prose(reason, &quoted)
                 )?;
             }
         }
@@ -269,7 +271,7 @@ fn markdown_failures(results: &RunResults, out: &mut dyn Write) -> io::Result<()
 mod tests {
     use super::*;
     use crate::metrics::Id;
-    use crate::report::model::{CellKind, CellResult, Metric, ThroughputSamples};
+    use crate::report::model::{CellKind, CellResult, CellStatus, Metric, ThroughputSamples};
 
     /// A cell of `a` on dicts costing `net` ns/event over a 2 ns harness, with its peak RSS
     /// and p99; with samples or, as older files, without.
@@ -360,6 +362,40 @@ mod tests {
             assert!(!md.replace("\\<img", "").contains("<img"), "{md}");
             assert!(!md.lines().any(|l| l.starts_with("# X")), "{md}");
         }
+    }
+
+    /// A name quoted in pybench's own sentences (a caveat, a failed cell's reason) stays
+    /// text too: "a `b [x](http://e)" opened a code span and made a live link there.
+    #[test]
+    fn names_quoted_in_caveats_and_reasons_stay_text() {
+        let w = "a `b [x](http://e)";
+        let mut cells = vec![
+            cell("pymalloc:cpython-3.11", 4.0, 3.0 * 1048576.0, true),
+            cell("system", 8.0, 5.0 * 1048576.0, true),
+            cell("jemalloc", 8.0, 5.0 * 1048576.0, false),
+        ];
+        // Scattered passes: the wide-interval caveat names the workload.
+        if let Some(t) = &mut cells[1].throughput {
+            t.ns_per_op = vec![6.0, 30.0, 8.0, 50.0, 7.0, 20.0];
+        }
+        cells[2].status = CellStatus::Failed {
+            reason: format!("the allocator crashed on {w}"),
+        };
+        for c in &mut cells {
+            c.workload = w.into();
+        }
+        let md = summary(&RunResults::of_cells(cells));
+        let escaped = "a \\`b \\[x\\](http://e)";
+        assert!(md.matches(escaped).count() >= 4, "{md}");
+        assert_eq!(
+            md.matches("](http://e)").count(),
+            md.matches(escaped).count()
+        );
+        assert!(
+            md.contains(&format!("rep 0: the allocator crashed on {escaped}")),
+            "{md}"
+        );
+        assert!(md.contains(&format!("on {escaped}, ±")), "{md}");
     }
 
     /// A program's text inside validate's code block: a line of three backticks in it

@@ -24,12 +24,21 @@ pub fn inline(text: &str) -> String {
 }
 
 /// pybench's own sentences (a legend, a caveat, a note, a failure's reason) that may quote
-/// names: HTML is escaped (`< > &`), line breaks become spaces and other control characters
-/// escapes, as [`inline`] does, but the backticks and brackets pybench writes itself keep
-/// their meaning, so "`ulimit -v`" stays a code span rather than showing its backticks.
-pub fn prose(text: &str) -> String {
+/// the user's names: HTML is escaped (`< > &`), line breaks become spaces and other control
+/// characters escapes, as [`inline`] does, but the backticks and brackets pybench writes
+/// itself keep their meaning, so "`ulimit -v`" stays a code span rather than showing its
+/// backticks. Each of `quoted`'s names found in the sentence is [`inline`]-escaped whole:
+/// a workload named "a `b" or "[x](http://…)" opened a code span or made a live link in
+/// `summary.md` and in compare's report (which CI renders as the step summary).
+pub fn prose(text: &str, quoted: &Quoted) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(name) = quoted.names.iter().find(|n| rest.starts_with(n.as_str())) {
+            out.push_str(&inline(name));
+            rest = &rest[name.len()..];
+            continue;
+        }
         match c {
             '<' | '>' | '&' => {
                 out.push('\\');
@@ -37,8 +46,39 @@ pub fn prose(text: &str) -> String {
             }
             c => push_one_line(&mut out, c),
         }
+        rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// The user's names (workloads, allocators, a run's folder, a CPU model) that
+/// [`prose`] escapes where a sentence quotes them: only those holding a character that
+/// means something in Markdown beyond what `prose` escapes anyway, longest first so that a
+/// name holding another is escaped whole.
+#[derive(Debug, Default)]
+pub struct Quoted {
+    names: Vec<String>,
+}
+
+impl Quoted {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names: Vec<String> = names
+            .into_iter()
+            .filter(|n| n.contains(['\\', '`', '|', '[', ']']))
+            .map(str::to_string)
+            .collect();
+        names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        names.dedup();
+        Quoted { names }
+    }
+
+    /// The names a run's sentences can quote: its folder, CPU model, and every cell's
+    /// workload and allocator.
+    pub fn of_run(r: &super::model::RunResults) -> Self {
+        let cells = r.cells.iter().flat_map(|c| [&c.workload, &c.allocator]);
+        let machine = [&r.run].into_iter().chain(&r.machine.cpu_model);
+        Quoted::new(machine.chain(cells).map(String::as_str))
+    }
 }
 
 /// `text` as an inline code span (an allocator's name, a run folder): fenced by more
@@ -94,9 +134,27 @@ mod tests {
     #[test]
     fn prose_keeps_its_code_spans_and_stays_text() {
         assert_eq!(
-            prose("use `ulimit -v` on <b>x</b> & [y]\nnext\u{1b}"),
+            prose(
+                "use `ulimit -v` on <b>x</b> & [y]\nnext\u{1b}",
+                &Quoted::default()
+            ),
             "use `ulimit -v` on \\<b\\>x\\</b\\> \\& [y] next\\u{1b}"
         );
+    }
+
+    #[test]
+    fn quoted_names_are_escaped_whole_and_pybench_markup_kept() {
+        let q = Quoted::new(["a `b", "[x](http://e)", "plain", "[x](http://e) 2"]);
+        assert_eq!(
+            prose(
+                "`-r` on a `b and [x](http://e) 2 vs [x](http://e) & plain",
+                &q
+            ),
+            "`-r` on a \\`b and \\[x\\](http://e) 2 vs \\[x\\](http://e) \\& plain"
+        );
+        // Names without Markdown in them change nothing: pybench's own spans stay spans.
+        let q = Quoted::new(["system", "dicts"]);
+        assert_eq!(prose("`system` on dicts", &q), "`system` on dicts");
     }
 
     #[test]

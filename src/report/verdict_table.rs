@@ -333,14 +333,15 @@ pub fn page(results: &RunResults, reference: Option<&str>) -> Page {
 /// the terminal (the default columns), the sentences, then the overall ranking. All of it
 /// [`inline`](super::markdown::inline)-escaped: names are the user's text, which `index.html` escapes as HTML.
 pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
-    use super::markdown::{inline, prose};
+    use super::markdown::{inline, prose, Quoted};
+    let quoted = Quoted::of_run(results);
     let Page {
         legend,
         sections: list,
         overall,
     } = page(results, reference);
     let mut out = String::new();
-    let _ = writeln!(out, "{}\n", prose(&legend));
+    let _ = writeln!(out, "{}\n", prose(&legend, &quoted));
     for sec in list {
         let _ = writeln!(
             out,
@@ -357,14 +358,14 @@ pub fn markdown(results: &RunResults, reference: Option<&str>) -> String {
         }
         let _ = writeln!(out);
         for line in sec.sentences {
-            let _ = writeln!(out, "- {}", prose(&line));
+            let _ = writeln!(out, "- {}", prose(&line, &quoted));
         }
         let _ = writeln!(out);
     }
     if let Some((head, lines)) = overall {
-        let _ = writeln!(out, "## Overall\n\n{}:\n", prose(&head));
+        let _ = writeln!(out, "## Overall\n\n{}:\n", prose(&head, &quoted));
         for line in lines {
-            let _ = writeln!(out, "{}", prose(&line));
+            let _ = writeln!(out, "{}", prose(&line, &quoted));
         }
         let _ = writeln!(out);
     }

@@ -120,6 +120,26 @@ fn a_workload_name_with_a_pipe_or_html_stays_text_in_its_table_cell() {
         "{md}"
     );
     assert!(!md.replace("\\<img", "").contains("<img"), "{md}");
+    // A note that quotes the name (a cell only in the baseline) shows it as text as well: the
+    // link and the code span were live there.
+    let mut cur = base.clone();
+    cur.cells
+        .retain(|c| !(c.workload.starts_with("<img") && c.allocator == "system"));
+    let c = save(&tmp, "cur", &cur);
+    let out = pybench()
+        .args(["compare", "--shared-only"])
+        .arg(&b)
+        .arg(&c)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .assert()
+        .success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        md.contains(
+            "only in the baseline (1): \\<img src=x onerror=alert(1)\\> \\[l\\](u) \\`c\\` × system"
+        ),
+        "{md}"
+    );
 }
 
 #[test]
