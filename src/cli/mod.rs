@@ -66,11 +66,12 @@ enum Command {
     /// Internal: measure the throughput of several allocators taking turns (used by `run`).
     #[command(name = "__throughput", hide = true)]
     Throughput { spec: String },
-    /// Internal: start a measured program from a small address space (used by `exec`).
+    /// Internal: start a measured or recorded program from a small address space, as its
+    /// subreaper (used by `exec` and `record`).
     #[command(name = "__spawn", hide = true)]
     Spawn {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-        program: Vec<String>,
+        program: Vec<std::ffi::OsString>,
     },
     /// Summarise a workload's event stream or a trace file: ops, domains, size classes,
     /// lifetimes, peaks.

@@ -58,14 +58,16 @@ pub fn is_running(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Waits for `child` to exit, killing it (SIGKILL) if it runs longer than `timeout`; returns
-/// its status and whether the timeout killed it. The child is waited for without being
+/// Waits for `child` to exit, sending it `kill_with` (SIGKILL, or [`super::reaper::KILL_TREE`]
+/// for a launcher) if it runs longer than `timeout`; returns its status and whether the
+/// timeout ended it. The child is waited for without being
 /// reaped (`waitid` with `WNOWAIT`) before the watchdog is called off and `before_reap` runs
 /// (which may stop anything else that signals the child), so nothing can signal a process
 /// that has since taken the child's pid.
 pub fn wait_timed_then(
     child: &mut std::process::Child,
     timeout: Option<std::time::Duration>,
+    kill_with: libc::c_int,
     before_reap: impl FnOnce(),
 ) -> std::io::Result<(std::process::ExitStatus, bool)> {
     let pid = child.id();
@@ -78,7 +80,7 @@ pub fn wait_timed_then(
             );
             if expired {
                 // SAFETY: the child is not reaped until this thread has been joined.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                unsafe { libc::kill(pid as libc::pid_t, kill_with) };
             }
             expired
         });
@@ -236,12 +238,10 @@ pub fn self_version_with_preload(lib: &Path) -> std::io::Result<Output> {
         .output()
 }
 
-/// A command for `program` (name, then arguments) that keeps descriptor `fd` open across exec
-/// and starts the program with SIGINT's default disposition (an ignored one would survive
-/// exec): for a program that reports to pybench on `fd`, and that Ctrl-C must reach.
-pub fn command_keeping_fd(program: &[std::ffi::OsString], fd: RawFd) -> Command {
-    let mut cmd = Command::new(&program[0]);
-    cmd.args(&program[1..]);
+/// Keeps descriptor `fd` open across `cmd`'s exec and starts it with SIGINT's default
+/// disposition (an ignored one would survive exec): for a program that reports to pybench on
+/// `fd`, and that Ctrl-C must reach.
+pub fn keep_fd_open(cmd: &mut Command, fd: RawFd) {
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -250,7 +250,6 @@ pub fn command_keeping_fd(program: &[std::ffi::OsString], fd: RawFd) -> Command 
             Ok(())
         });
     }
-    cmd
 }
 
 /// What a child run by [`capture_self`] left: how it ended (`None`: `stop` asked for it to be
@@ -326,23 +325,33 @@ mod tests {
             .spawn()
             .unwrap();
         let t = Instant::now();
-        let (status, timed_out) =
-            super::wait_timed_then(&mut slow, Some(Duration::from_millis(100)), || {}).unwrap();
+        let (status, timed_out) = super::wait_timed_then(
+            &mut slow,
+            Some(Duration::from_millis(100)),
+            libc::SIGKILL,
+            || {},
+        )
+        .unwrap();
         assert!(
             timed_out && status.signal() == Some(libc::SIGKILL),
             "{status:?}"
         );
         assert!(t.elapsed() < Duration::from_secs(20));
         let mut quick = std::process::Command::new("true").spawn().unwrap();
-        let (status, timed_out) =
-            super::wait_timed_then(&mut quick, Some(Duration::from_secs(30)), || {}).unwrap();
+        let (status, timed_out) = super::wait_timed_then(
+            &mut quick,
+            Some(Duration::from_secs(30)),
+            libc::SIGKILL,
+            || {},
+        )
+        .unwrap();
         assert!(!timed_out && status.success());
         // `before_reap` runs once the child has exited and before it is reaped (a zombie,
         // so its pid cannot yet name another process).
         let mut plain = std::process::Command::new("false").spawn().unwrap();
         let stat = format!("/proc/{}/stat", plain.id());
         let mut state = None;
-        let (status, _) = super::wait_timed_then(&mut plain, None, || {
+        let (status, _) = super::wait_timed_then(&mut plain, None, libc::SIGKILL, || {
             let s = std::fs::read_to_string(&stat).unwrap_or_default();
             state = s
                 .rsplit(')')

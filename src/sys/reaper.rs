@@ -1,5 +1,6 @@
-//! Ending a measured program together with every process it started, for `exec`'s launcher
-//! ([`super::spawn`]) and for `record`, which starts its program itself ([`Adopter`]).
+//! Ending a measured program together with every process it started, for the launcher that
+//! `exec` and `record` start their programs through ([`super::spawn`]), and for what
+//! `record`'s program leaves once that launcher has gone ([`Adopter`]).
 //!
 //! Killing the program's pid alone left its children running: a program past `--timeout`
 //! whose `subprocess.run(["sleep", "30"])` was under way kept the sleep (and a CI log pipe
@@ -21,6 +22,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 /// The signal pybench sends the launcher to have the program's whole tree killed.
 pub const KILL_TREE: libc::c_int = libc::SIGUSR1;
 
+/// The signal pybench sends the launcher to have SIGTERM passed on to the program alone
+/// (`record` passes on a SIGTERM sent to pybench; the launcher ignores SIGTERM itself, as a
+/// job's group-wide one must not end it before it has reported).
+pub const PASS_TERM: libc::c_int = libc::SIGUSR2;
+
 /// The program while it is running and not yet waited for (0: none).
 static PROGRAM: AtomicI32 = AtomicI32::new(0);
 /// Whether [`KILL_TREE`] has arrived.
@@ -37,17 +43,26 @@ extern "C" fn on_kill_tree(_: libc::c_int) {
     }
 }
 
-/// Makes this process the subreaper of everything it starts from now on, and [`KILL_TREE`]
-/// kill the program named by [`Program::watch`]. Call before starting the program.
+/// Async-signal-safe: an atomic load and kill(2).
+extern "C" fn on_pass_term(_: libc::c_int) {
+    let pid = PROGRAM.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: as in [`on_kill_tree`]: our child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+}
+
+/// Makes this process the subreaper of everything it starts from now on, [`KILL_TREE`] kill
+/// the program named by [`Program::watch`] and [`PASS_TERM`] send it SIGTERM. Call before
+/// starting the program.
 pub fn become_subreaper() -> io::Result<()> {
     set_subreaper(true)?;
-    // SAFETY: installing a handler that is async-signal-safe ([`on_kill_tree`]).
-    unsafe {
-        libc::signal(
-            KILL_TREE,
-            on_kill_tree as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        )
-    };
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 2] =
+        [(KILL_TREE, on_kill_tree), (PASS_TERM, on_pass_term)];
+    for (sig, handler) in handlers {
+        // SAFETY: installing handlers that are async-signal-safe.
+        unsafe { libc::signal(sig, handler as libc::sighandler_t) };
+    }
     Ok(())
 }
 
@@ -122,11 +137,12 @@ fn kill_children_but(keep: &[libc::pid_t]) {
     }
 }
 
-/// This process as the subreaper of a program it starts itself, for `record`: the recorded
-/// program must be pybench's own child (its hook installs itself only in a process whose
-/// parent is pybench), so it cannot go through the launcher, which is the subreaper of
-/// `exec`'s programs. While an `Adopter` lives, the program's descendants that lose their
-/// parent become this process's children; [`Adopter::kill_adopted`] ends them.
+/// This process as the subreaper of what `record`'s program leaves behind. The launcher
+/// between them ([`super::spawn`]) is the program's subreaper while it runs, and kills its
+/// tree when pybench dies; when the launcher has exited (the program ended, or was ended by
+/// a stop) the processes it had adopted pass to this one, which ends them after a stop
+/// ([`Adopter::kill_adopted`]) and otherwise leaves them running. While an `Adopter` lives,
+/// descendants that lose their parent become this process's children.
 ///
 /// They are told from pybench's own children by the children it already had when adoption
 /// began, which are never killed: pybench starts no other process while it records, so

@@ -40,8 +40,10 @@ pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::S
 /// The first stop signal that arrived (one of [`STOP_SIGNALS`]; 0: none).
 static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
 
-/// The program [`note_stop_signals`] forwards SIGTERM to (0: none yet).
+/// The process [`note_stop_signals`] passes SIGTERM on to (0: none yet), and the signal it
+/// sends it (SIGTERM itself, or the launcher's [`super::reaper::PASS_TERM`]).
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+static FORWARD_AS: AtomicI32 = AtomicI32::new(libc::SIGTERM);
 
 /// Async-signal-safe: stores to atomics and calls kill(2).
 extern "C" fn stop(sig: libc::c_int) {
@@ -50,7 +52,7 @@ extern "C" fn stop(sig: libc::c_int) {
     if sig == libc::SIGTERM && pid > 0 {
         // SAFETY: kill is async-signal-safe; `pid` is a child not yet reaped (the guard that
         // set it clears it before the child is reaped).
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        unsafe { libc::kill(pid, FORWARD_AS.load(Ordering::SeqCst)) };
     }
 }
 
@@ -122,14 +124,16 @@ pub fn note_stop_signals() -> StopNoted {
 }
 
 impl StopNoted {
-    /// From now on SIGTERM is passed on to `pid`, a child of this process that the caller
-    /// does not reap before dropping the guard or calling [`Self::stop_forwarding`]. A SIGTERM
-    /// that came before this call is passed on at once.
-    pub fn forward_sigterm_to(&self, pid: u32) {
+    /// From now on SIGTERM is passed on to `pid` as `signal` (a launcher is sent its
+    /// [`super::reaper::PASS_TERM`], which it passes on to its program), a child of this
+    /// process that the caller does not reap before dropping the guard or calling
+    /// [`Self::stop_forwarding`]. A SIGTERM that came before this call is passed on at once.
+    pub fn forward_sigterm_to(&self, pid: u32, signal: libc::c_int) {
+        FORWARD_AS.store(signal, Ordering::SeqCst);
         FORWARD_TO.store(pid as i32, Ordering::SeqCst);
         if stop_requested() == Some(libc::SIGTERM) {
             // SAFETY: `pid` is the caller's unreaped child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            unsafe { libc::kill(pid as libc::pid_t, signal) };
         }
     }
 

@@ -14,8 +14,14 @@
 //! launcher's RSS (a few MiB), not pybench's. The launcher itself does not load the
 //! program's `LD_PRELOAD` (it is handed over in `PRELOAD_VAR`), so a preloaded allocator or
 //! the engine library never runs in it.
+//!
+//! `record` starts its program through the launcher too, so that a pybench killed outright
+//! takes the program's children with it (the launcher is their subreaper and hears of
+//! pybench's death); the recording hook, which installs itself only in a process whose parent
+//! is the one that started it, is told the launcher's pid ([`tell_pid_as`]).
 
 use super::procfs::Usage;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
@@ -30,13 +36,21 @@ pub const SUBCOMMAND: &str = "__spawn";
 const FD_VAR: &str = "PYBENCH_SPAWN_FD";
 /// The program's `LD_PRELOAD`, held back from the launcher ("" = none).
 const PRELOAD_VAR: &str = "PYBENCH_SPAWN_PRELOAD";
+/// Names the variable the launcher sets to its own pid in the program's environment.
+const PID_AS_VAR: &str = "PYBENCH_SPAWN_PID_AS";
 
 /// A command that runs `program` through the launcher at `launcher` (pybench's own binary):
 /// set its environment, stdio and `pre_exec` hooks as for the program, then [`start`] it.
-pub fn command(launcher: &Path, program: &[String]) -> Command {
+pub fn command(launcher: &Path, program: &[impl AsRef<OsStr>]) -> Command {
     let mut cmd = Command::new(launcher);
     cmd.arg(SUBCOMMAND).arg("--").args(program);
     cmd
+}
+
+/// Has the launcher of `cmd` set `var` to its own pid in the program's environment: the
+/// program's parent, which `record`'s hook checks it was started by.
+pub fn tell_pid_as(cmd: &mut Command, var: &str) {
+    cmd.env(PID_AS_VAR, var);
 }
 
 /// A program running under the launcher.
@@ -118,6 +132,30 @@ impl Started {
         unsafe { libc::kill(self.launcher.id() as libc::pid_t, super::reaper::KILL_TREE) };
     }
 
+    /// The launcher's pid, for [`super::signal::StopNoted::forward_sigterm_to`] with
+    /// [`super::reaper::PASS_TERM`] (the launcher is this process's child until [`Self::wait`]
+    /// or [`Self::poll`] reaps it).
+    pub fn launcher_pid(&self) -> u32 {
+        self.launcher.id()
+    }
+
+    /// Waits for the program to end, having its whole tree killed past `timeout`; returns how
+    /// it ended and whether the timeout ended it. `before_reap` runs once the launcher has
+    /// exited and before it is reaped (as [`super::process::wait_timed_then`]).
+    pub fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        before_reap: impl FnOnce(),
+    ) -> io::Result<(Ended, bool)> {
+        let kill = super::reaper::KILL_TREE;
+        let (_, timed_out) =
+            super::process::wait_timed_then(&mut self.launcher, timeout, kill, before_reap)?;
+        let mut line = String::new();
+        self.reports.read_line(&mut line)?;
+        let end = parse_end(&line).ok_or_else(|| bad_report(&line))?;
+        Ok((end, timed_out))
+    }
+
     /// `Some` once the program has ended and its launcher reported it; never blocks long.
     pub fn poll(&mut self) -> io::Result<Option<Ended>> {
         if self.launcher.try_wait()?.is_none() {
@@ -159,7 +197,7 @@ extern "C" fn ignore(_: libc::c_int) {}
 
 /// The launcher (`pybench __spawn -- PROGRAM…`): forks the program, reports its pid, waits,
 /// reports how it ended. Returns only on a usage error (no report pipe).
-pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
+pub fn launcher_main(program: &[OsString]) -> anyhow::Result<()> {
     let fd: RawFd = std::env::var(FD_VAR)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -173,7 +211,13 @@ pub fn launcher_main(program: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("{SUBCOMMAND}: no program given");
     };
     let mut cmd = Command::new(name);
-    cmd.args(args).env_remove(FD_VAR).env_remove(PRELOAD_VAR);
+    cmd.args(args)
+        .env_remove(FD_VAR)
+        .env_remove(PRELOAD_VAR)
+        .env_remove(PID_AS_VAR);
+    if let Some(var) = std::env::var_os(PID_AS_VAR).filter(|v| !v.is_empty()) {
+        cmd.env(var, std::process::id().to_string());
+    }
     match std::env::var_os(PRELOAD_VAR) {
         Some(v) if !v.is_empty() => cmd.env("LD_PRELOAD", v),
         Some(_) => cmd.env_remove("LD_PRELOAD"),

@@ -273,7 +273,7 @@ pub fn record_then(
     let dir = private_dir()?;
     let (rd, wr) = channel::pair().context("cannot create the recording channel")?;
     let inode = channel::inode(&wr).context("cannot create the recording channel")?;
-    let (mut cmd, stderr_tail) = launch::hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
+    let (cmd, stderr_tail) = launch::hooked_command(opts, dir.path(), wr.as_raw_fd(), inode)?;
     // Written beside the output under a fresh name (O_EXCL | O_NOFOLLOW) and renamed when
     // complete; created before the program runs, so an unwritable output fails before
     // anything else, and removed (by its drop) however the recording fails.
@@ -294,7 +294,7 @@ pub fn record_then(
     let stop = signal::note_stop_signals();
     before_start();
     let started = Instant::now();
-    let mut running = launch::start(&mut cmd, wr, &stop, &program)?;
+    let mut running = launch::start(cmd, wr, &stop, &program)?;
     let exited = Arc::new(AtomicBool::new(false));
     let pipe = Pipe {
         fd: rd,

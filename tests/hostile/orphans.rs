@@ -1,6 +1,6 @@
 //! A pybench killed outright takes its children with it (issue 16, part of the smaller
-//! defects in `hardening`): a `run` cell and an `exec` program, and what that program
-//! started, must not outlive their parent.
+//! defects in `hardening`): a `run` cell and an `exec` or `record` program, and what that
+//! program started, must not outlive their parent.
 
 use crate::common::{self, tempdir};
 use std::time::Duration;
@@ -113,24 +113,33 @@ fn pending(pid: u32, signal: i32) -> bool {
 /// program's tree, so the `sleep` must be gone by then.
 #[test]
 fn an_exec_program_and_its_children_die_with_their_parent() {
-    let d = tempdir("orphan-exec");
+    let exec = ["exec", "-a", "system", "-r", "1", "--quiet", "--no-plots"];
+    the_program_tree_dies_with_pybench("orphan-exec", &exec, "--out", "results");
+}
+
+/// The same for `record` (and so `validate`'s recording): until 2026-12-07 the program had
+/// no launcher there (the hook required pybench itself as its parent), and a killed
+/// pybench left the program's children running. The program need not be Python for the
+/// process tree to be tested: a shell records nothing but is started the same way.
+#[test]
+fn a_recorded_program_and_its_children_die_with_their_parent() {
+    the_program_tree_dies_with_pybench("orphan-record", &["record"], "-o", "t.pbt");
+}
+
+/// Starts `pybench ARGS OUT_FLAG DIR/OUT -- sh -c …` (a program that starts a `sleep`),
+/// kills pybench once the sleep runs, and checks that the launcher was told and the program
+/// and the sleep were killed.
+fn the_program_tree_dies_with_pybench(name: &str, args: &[&str], out_flag: &str, out: &str) {
+    let d = tempdir(name);
     let grandchild_file = d.join("grandchild");
     let script = format!(
         "sleep 300 & echo $! > {0}.tmp && mv {0}.tmp {0}; wait",
         grandchild_file.display()
     );
     let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"))
-        .args([
-            "exec",
-            "-a",
-            "system",
-            "-r",
-            "1",
-            "--quiet",
-            "--no-plots",
-            "--out",
-        ])
-        .arg(d.join("results"))
+        .args(args)
+        .arg(out_flag)
+        .arg(d.join(out))
         .args(["--", "sh", "-c", &script])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

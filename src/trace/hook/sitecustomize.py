@@ -30,8 +30,9 @@ def _pybench_install():
     if not ours:
         return
     if os.getppid() != int(parent):
-        # Not the program pybench started but a descendant that inherited its environment
-        # (through a shell, or an interpreter run with -E/-S/-I): it must not record.
+        # Not the program pybench's launcher started but a descendant that inherited its
+        # environment (through a shell, or an interpreter run with -E/-S/-I): it must not
+        # record.
         os.close(fd)
         return
 
