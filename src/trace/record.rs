@@ -44,6 +44,10 @@ pub enum RecordError {
     NoHook,
     #[error("cannot run `{program}`: {error}")]
     Spawn { program: String, error: io::Error },
+    /// Refused before starting it: missing, a directory, not executable, a `#!` interpreter
+    /// that is missing (`sys::process::cannot_start`).
+    #[error("cannot run `{program}`: {why}")]
+    CannotStart { program: String, why: String },
     /// Refused before starting the program (`exec::script`).
     #[error("cannot record: {0}")]
     NoScript(String),
@@ -332,12 +336,20 @@ pub fn record_then(
     Ok(outcome(rec, converted, end, program))
 }
 
-/// What must hold before anything is created: a hook to load, and the program's script
-/// (a trace of the interpreter failing to open its script would pass for one of the
+/// What must hold before anything is created: a hook to load, a program that can start (said
+/// alone, before the machine notes `record` prints as the program starts), and the program's
+/// script (a trace of the interpreter failing to open its script would pass for one of the
 /// program).
 fn can_record(opts: &Options) -> Result<(), RecordError> {
     if HOOK.is_empty() {
         return Err(RecordError::NoHook);
+    }
+    let first = &opts.program[0];
+    if let Some(why) = first.to_str().and_then(crate::sys::process::cannot_start) {
+        return Err(RecordError::CannotStart {
+            program: first.to_string_lossy().into_owned(),
+            why,
+        });
     }
     match crate::exec::script::missing_script(&opts.program) {
         Some(why) => Err(RecordError::NoScript(why)),
