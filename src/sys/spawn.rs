@@ -43,7 +43,14 @@ const PID_AS_VAR: &str = "PYBENCH_SPAWN_PID_AS";
 /// set its environment, stdio and `pre_exec` hooks as for the program, then [`start`] it.
 pub fn command(launcher: &Path, program: &[impl AsRef<OsStr>]) -> Command {
     let mut cmd = Command::new(launcher);
-    cmd.arg(SUBCOMMAND).arg("--").args(program);
+    // The launcher's own settings come from [`start`] and [`tell_pid_as`] alone, never from
+    // pybench's environment, where they would set the program's `LD_PRELOAD` or a variable
+    // of the user's naming.
+    cmd.arg(SUBCOMMAND)
+        .arg("--")
+        .args(program)
+        .env_remove(PRELOAD_VAR)
+        .env_remove(PID_AS_VAR);
     cmd
 }
 

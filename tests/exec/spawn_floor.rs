@@ -1,5 +1,6 @@
-//! `exec`'s launcher (`pybench::sys::spawn`): a program's reported peak RSS is its own, not
-//! the RSS of the process that started it, and its status and environment come through.
+//! The launcher of `exec` and `record` (`pybench::sys::spawn`): a program's reported peak RSS
+//! is its own, not the RSS of the process that started it, its status and environment come
+//! through, and it hears of SIGTERM and its launcher's pid as `record` needs.
 
 use pybench::sys::spawn::{self, Ended};
 use std::path::Path;
@@ -92,4 +93,78 @@ fn a_program_that_cannot_start_is_an_error_of_its_kind() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+}
+
+/// `record`'s use of the launcher: the program is told the launcher's pid under the name
+/// asked for (the hook's parent check), and `PASS_TERM` sent to the launcher reaches the
+/// program as SIGTERM (pybench passes a SIGTERM on that way, since the launcher ignores its
+/// own). The 20 s timeout is a hang guard, not a measurement: without the passing on, the
+/// program would loop until it.
+#[test]
+fn the_launcher_tells_its_pid_and_passes_sigterm_on() {
+    let dir = std::env::temp_dir().join(format!("pybench-passterm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ready = dir.join("ready");
+    let script = format!(
+        r#"test "$PROBE_PID" = "$PPID" || exit 9; trap 'exit 7' TERM; : > {}; while :; do sleep 0.05; done"#,
+        ready.display()
+    );
+    let mut cmd = spawn::command(launcher(), &argv(&["sh", "-c", &script]));
+    spawn::tell_pid_as(&mut cmd, "PROBE_PID");
+    let mut started = spawn::start(cmd).unwrap();
+    while !ready.exists() {
+        if let Some(end) = started.poll().unwrap() {
+            panic!(
+                "the program ended before it was ready: status {}",
+                end.status
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: the launcher is our unreaped child.
+    unsafe {
+        libc::kill(
+            started.launcher_pid() as i32,
+            pybench::sys::reaper::PASS_TERM,
+        )
+    };
+    let (end, timed_out) = started.wait(Some(Duration::from_secs(20)), || {}).unwrap();
+    assert!(!timed_out, "SIGTERM did not reach the program");
+    assert!(libc::WIFEXITED(end.status), "status {}", end.status);
+    assert_eq!(libc::WEXITSTATUS(end.status), 7);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The launcher's settings in pybench's own environment are not the launcher's: they used
+/// to reach it, so `PYBENCH_SPAWN_PRELOAD` preloaded a library into an `exec` program
+/// measured as `system`, and `PYBENCH_SPAWN_PID_AS` set a variable of the user's naming.
+#[test]
+fn launcher_settings_in_pybenchs_environment_are_ignored() {
+    let dir = std::env::temp_dir().join(format!("pybench-strayenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seen = dir.join("seen");
+    let script = format!(
+        r#"printf '%s|%s' "$LD_PRELOAD" "$STRAY_PROBE" > {}"#,
+        seen.display()
+    );
+    assert_cmd::Command::new(launcher())
+        .args([
+            "exec",
+            "-q",
+            "--no-plots",
+            "-r",
+            "1",
+            "-a",
+            "system",
+            "--out",
+        ])
+        .arg(dir.join("results"))
+        .args(["--", "sh", "-c", &script])
+        .env("PYBENCH_SPAWN_PRELOAD", "/nowhere/lib.so")
+        .env("PYBENCH_SPAWN_PID_AS", "STRAY_PROBE")
+        .env_remove("LD_PRELOAD")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "|");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
