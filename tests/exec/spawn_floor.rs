@@ -2,6 +2,7 @@
 //! is its own, not the RSS of the process that started it, its status and environment come
 //! through, and it hears of SIGTERM and its launcher's pid as `record` needs.
 
+use crate::common;
 use pybench::sys::spawn::{self, Ended};
 use std::path::Path;
 use std::time::Duration;
@@ -102,8 +103,7 @@ fn a_program_that_cannot_start_is_an_error_of_its_kind() {
 /// program would loop until it.
 #[test]
 fn the_launcher_tells_its_pid_and_passes_sigterm_on() {
-    let dir = std::env::temp_dir().join(format!("pybench-passterm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tempdir("passterm");
     let ready = dir.join("ready");
     let script = format!(
         r#"test "$PROBE_PID" = "$PPID" || exit 9; trap 'exit 7' TERM; : > {}; while :; do sleep 0.05; done"#,
@@ -132,7 +132,6 @@ fn the_launcher_tells_its_pid_and_passes_sigterm_on() {
     assert!(!timed_out, "SIGTERM did not reach the program");
     assert!(libc::WIFEXITED(end.status), "status {}", end.status);
     assert_eq!(libc::WEXITSTATUS(end.status), 7);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The launcher's settings in pybench's own environment are not the launcher's: they used
@@ -140,25 +139,13 @@ fn the_launcher_tells_its_pid_and_passes_sigterm_on() {
 /// measured as `system`, and `PYBENCH_SPAWN_PID_AS` set a variable of the user's naming.
 #[test]
 fn launcher_settings_in_pybenchs_environment_are_ignored() {
-    let dir = std::env::temp_dir().join(format!("pybench-strayenv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tempdir("strayenv");
     let seen = dir.join("seen");
     let script = format!(
         r#"printf '%s|%s' "$LD_PRELOAD" "$STRAY_PROBE" > {}"#,
         seen.display()
     );
-    assert_cmd::Command::new(launcher())
-        .args([
-            "exec",
-            "-q",
-            "--no-plots",
-            "-r",
-            "1",
-            "-a",
-            "system",
-            "--out",
-        ])
-        .arg(dir.join("results"))
+    common::quick_exec("system", &dir.join("results"))
         .args(["--", "sh", "-c", &script])
         .env("PYBENCH_SPAWN_PRELOAD", "/nowhere/lib.so")
         .env("PYBENCH_SPAWN_PID_AS", "STRAY_PROBE")
@@ -166,5 +153,4 @@ fn launcher_settings_in_pybenchs_environment_are_ignored() {
         .assert()
         .success();
     assert_eq!(std::fs::read_to_string(&seen).unwrap(), "|");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
