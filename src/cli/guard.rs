@@ -41,6 +41,20 @@ pub fn name_list(values: Vec<String>) -> Vec<String> {
     names
 }
 
+/// `--workload` then `--trace` values as one list of workloads ([`name_list`] on each), once
+/// every `--trace` value is known to name a trace, however named: `--trace dicts` is not the
+/// built-in workload. `run` and `sweep` take their flags so.
+pub fn workloads_then_traces(
+    workload: Vec<String>,
+    trace: Vec<String>,
+) -> anyhow::Result<Vec<String>> {
+    let (mut workloads, mut traces) = (name_list(workload), name_list(trace));
+    crate::trace::Source::require_traces(&traces)?;
+    // Traces are workloads like any other from here on.
+    workloads.append(&mut traces);
+    Ok(workloads)
+}
+
 /// The program a command runs, as found on `PATH`, and every argument of it, each taken as
 /// a path (a script, a data file): those that name no file are never matched.
 pub fn program_inputs<S: AsRef<OsStr>>(program: &[S]) -> Vec<Input> {

@@ -235,13 +235,12 @@ impl RunArgs {
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     // Until the results folder is made: a stop says that nothing was saved, and exits.
     crate::harness::runner::exit_before_results();
-    // Only traces, however named: `--trace dicts` is not the built-in workload.
     // Split at commas here, not by clap: a file whose name holds one stays whole.
-    args.workload = super::guard::name_list(std::mem::take(&mut args.workload));
-    args.trace = super::guard::name_list(std::mem::take(&mut args.trace));
-    crate::trace::Source::require_traces(&args.trace)?;
-    // Traces are workloads like any other from here on.
-    args.workload.append(&mut args.trace);
+    let (workload, trace) = (
+        std::mem::take(&mut args.workload),
+        std::mem::take(&mut args.trace),
+    );
+    args.workload = super::guard::workloads_then_traces(workload, trace)?;
     if args.workload.is_empty() {
         args.workload.push("dicts".to_string());
     }

@@ -74,12 +74,12 @@ pub struct SweepArgs {
 }
 
 pub fn run(mut args: SweepArgs) -> anyhow::Result<ExitCode> {
-    // Only traces, however named: `--trace dicts` is not the built-in workload.
     // Split at commas here, not by clap: a file whose name holds one stays whole.
-    args.workload = super::guard::name_list(std::mem::take(&mut args.workload));
-    args.trace = super::guard::name_list(std::mem::take(&mut args.trace));
-    crate::trace::Source::require_traces(&args.trace)?;
-    args.workload.append(&mut args.trace);
+    let (workload, trace) = (
+        std::mem::take(&mut args.workload),
+        std::mem::take(&mut args.trace),
+    );
+    args.workload = super::guard::workloads_then_traces(workload, trace)?;
     check_outputs(&args)?;
     let grid = GridSpec::parse(
         args.arena.as_deref(),

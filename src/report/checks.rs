@@ -63,11 +63,11 @@ impl RunResults {
                     cell_name(c)
                 ));
             }
-            if let Some(why) = t.warm_faults_per_pass.and_then(|f| implausible(f, false)) {
+            let faults = t.warm_faults_per_pass;
+            if let Some((f, why)) = faults.and_then(|f| Some((f, implausible(f, false)?))) {
                 return Err(format!(
-                    "{}: warm_faults_per_pass is {:?}{why}",
-                    cell_name(c),
-                    t.warm_faults_per_pass.unwrap_or_default()
+                    "{}: warm_faults_per_pass is {f:?}{why}",
+                    cell_name(c)
                 ));
             }
         }
