@@ -4,7 +4,7 @@
 //! image ran under glibc while the results named the allocator. Its children still run
 //! without it.
 
-use crate::common::{have_python, quick_exec, tempdir};
+use crate::common::{self, have_python, quick_exec, tempdir};
 
 /// Writes `first-<preload>` from the first image, then re-execs itself the way `argv[2]`
 /// says; the second image writes `<way>-<preload>` holding its `LD_PRELOAD` and, after a
@@ -63,10 +63,7 @@ fn a_program_that_replaces_itself_keeps_its_allocator_and_its_children_do_not_ge
             assert_eq!(env, "|", "{way} under {name}");
         }
     }
-    let stray: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let stray: Vec<_> = (common::entries(&tmp).into_iter())
         .filter(|n| n.ends_with("-none"))
         .collect();
     assert!(stray.is_empty(), "images served by no preload: {stray:?}");
