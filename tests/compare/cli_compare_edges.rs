@@ -99,13 +99,7 @@ fn a_workload_name_with_a_pipe_or_html_stays_text_in_its_table_cell() {
         }
     }
     let b = save(&tmp, "base", &base);
-    let out = pybench()
-        .args(["compare", "--all-rows"])
-        .arg(&b)
-        .arg(&b)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .assert()
-        .success();
+    let out = common::compare(&b, &b).arg("--all-rows").assert().success();
     let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     // Every table line has the header's seven column bars, escaped ones not counted.
     let bars = |l: &str| l.replace("\\|", "").matches('|').count();
@@ -126,11 +120,8 @@ fn a_workload_name_with_a_pipe_or_html_stays_text_in_its_table_cell() {
     cur.cells
         .retain(|c| !(c.workload.starts_with("<img") && c.allocator == "system"));
     let c = save(&tmp, "cur", &cur);
-    let out = pybench()
-        .args(["compare", "--shared-only"])
-        .arg(&b)
-        .arg(&c)
-        .env_remove("GITHUB_STEP_SUMMARY")
+    let out = common::compare(&b, &c)
+        .arg("--shared-only")
         .assert()
         .success();
     let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
