@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tables for README's "The engine inside a real interpreter" from `pybench exec` results.
+"""Tables for docs/ground-truth.md's "The engine inside a real interpreter" from `pybench exec` results.
 
 Usage: scripts/engine-in-situ-table.py RESULTS_DIR...   (each holding results.json, or a parent
 of one). For every program: each allocator's median wall time and peak RSS, and two ratios

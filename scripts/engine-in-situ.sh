@@ -5,8 +5,8 @@
 #      within 5 %; peak RSS: target within ±2 %);
 #   2. what-if: other geometries on the same programs (3.8's 256 KiB arenas / 4 KiB pools,
 #      3.10's 1 MiB / 16 KiB, and larger).
-# Uses the venv of scripts/validate-study.sh (created if missing). README's "The engine inside
-# a real interpreter" tables come from this script; results stay in $OUT.
+# Uses the venv of scripts/validate-study.sh (created if missing). docs/ground-truth.md's "The engine inside
+# a real interpreter" tables (README keeps their figures) come from this script; results stay in $OUT.
 #
 # Usage: scripts/engine-in-situ.sh [REPEATS]   (default 7; a positive whole number)
 # Environment: OUT (default target/engine-in-situ), STUDY_OUT (the validation study's folder,

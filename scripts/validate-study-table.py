@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""README's validation-study table from the output of scripts/validate-study.sh.
+"""The validation-study tables (README's table of every run, docs/ground-truth.md's per
+program) from the output of scripts/validate-study.sh.
 
     scripts/validate-study.sh 5 | tee study.log
     scripts/validate-study-table.py study.log [OUT]
@@ -10,7 +11,7 @@ excludes 0), per replay mode, from the warm passes and from the cold first passe
 
 Per program: tau over the pairs the real runs tell apart (time, memory; their number in
 brackets), raw tau-b, and predicted/observed differences from pymalloc in % for the columns
-the README shows. Then the study's totals — tau over all significant pairs, (agree −
+docs/ground-truth.md shows. Then the study's totals — tau over all significant pairs, (agree −
 disagree) / (agree + disagree) — and every disagreement, one line each.
 """
 import glob

@@ -2,8 +2,8 @@
 # The validation study: `pybench validate` on real programs no one here wrote (benchmarks of
 # pyperformance, installed from PyPI into a virtual environment this script creates) and on
 # three programs that use only the standard library. Prints, per program, the rank agreement
-# between replay and real runs; README's "Does the replay predict the real program?" tables
-# come from this script. Every run's results stay in $OUT (one directory per program), and at
+# between replay and real runs; README's "Does the replay predict the real program?" table (and
+# docs/ground-truth.md's per program) come from this script. Every run's results stay in $OUT (one directory per program), and at
 # the end this study's results.json files are packed into $OUT/study-TIMESTAMP.tar.zst, small
 # enough (~80 kB a program) to keep beside the README's table, so a later change of analysis
 # can re-judge the study without measuring it again (examples/revalidate.rs).

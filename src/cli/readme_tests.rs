@@ -13,22 +13,38 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-pub(super) const DOCUMENTS: [(&str, &str); 14] = [
+pub(super) const DOCUMENTS: [(&str, &str); 22] = [
     ("README.md", include_str!("../../README.md")),
+    (
+        "docs/allocators.md",
+        include_str!("../../docs/allocators.md"),
+    ),
     ("docs/compare.md", include_str!("../../docs/compare.md")),
+    ("docs/engine.md", include_str!("../../docs/engine.md")),
+    ("docs/fidelity.md", include_str!("../../docs/fidelity.md")),
     (
         "docs/ground-truth.md",
         include_str!("../../docs/ground-truth.md"),
     ),
+    ("docs/layout.md", include_str!("../../docs/layout.md")),
     ("docs/measuring.md", include_str!("../../docs/measuring.md")),
     ("docs/mutator.md", include_str!("../../docs/mutator.md")),
+    (
+        "docs/performance.md",
+        include_str!("../../docs/performance.md"),
+    ),
     (
         "docs/readme-history.md",
         include_str!("../../docs/readme-history.md"),
     ),
+    (
+        "docs/reliability.md",
+        include_str!("../../docs/reliability.md"),
+    ),
     ("docs/stability.md", include_str!("../../docs/stability.md")),
     ("docs/stand-ins.md", include_str!("../../docs/stand-ins.md")),
     ("docs/streaming.md", include_str!("../../docs/streaming.md")),
+    ("docs/sweep.md", include_str!("../../docs/sweep.md")),
     (
         "docs/trace-format.md",
         include_str!("../../docs/trace-format.md"),
@@ -40,6 +56,7 @@ pub(super) const DOCUMENTS: [(&str, &str); 14] = [
         "docs/validate-study.md",
         include_str!("../../docs/validate-study.md"),
     ),
+    ("docs/workloads.md", include_str!("../../docs/workloads.md")),
 ];
 
 /// A command line a document shows: its line number, its text, and whether it stands in a

@@ -49,7 +49,7 @@ pub struct RunArgs {
     /// call a latency or counter change significant it needs 4 or more in both runs (a rank
     /// test over 3 + 3 figures cannot reach p < 0.05) — 8 for one row to stand out among the
     /// hundred it judges together — and runs made interleaved (`scripts/ab.sh`): latency
-    /// percentiles of runs made minutes apart differ by more than their processes do (README
+    /// percentiles of runs made minutes apart differ by more than their processes do (docs/compare.md,
     /// "Four a side, and made interleaved"). At most -r. [default: 3, or -r if fewer]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     memory_repetitions: Option<u32>,

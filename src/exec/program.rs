@@ -270,8 +270,8 @@ pub fn run_programs(
     // a fixed order each contender always runs right after the same one, and what a process
     // finds (the page cache, the pages the one before it freed, warm caches) depends on that
     // one: one fixed-order sitting here put mimalloc without purging at 1.01x pymalloc's wall
-    // time where permuted orders gave 1.15x (README, "Is that effect mimalloc's clocked
-    // purging?"). Shuffled, such an effect becomes spread the intervals see, as in `run`'s
+    // time where permuted orders gave 1.15x (docs/ground-truth.md, "Is that effect
+    // mimalloc's clocked purging?"). Shuffled, such an effect becomes spread the intervals see, as in `run`'s
     // rounds (`round_order`).
     //
     // The results keep the cells in the order given (repetition, then `set`), which the

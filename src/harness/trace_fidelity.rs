@@ -388,7 +388,7 @@ fn end_rows(
 }
 
 /// The largest pool difference over the classes, with its class size: the "worst class" of
-/// README.md's table.
+/// docs/fidelity.md's table of the shipped traces.
 pub fn worst_class(rows: &[TraceRow]) -> Option<(String, i64)> {
     rows.iter()
         .filter(|r| r.what.starts_with("pools"))
