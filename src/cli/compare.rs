@@ -38,21 +38,28 @@ impl Gate {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline: a results directory or its results.json (or the --out folder of one run).
+    /// The baseline: a results directory or its results.json.
+    ///
+    /// It may also be the --out folder of one run.
     baseline: PathBuf,
-    /// The run to judge: a results directory or its results.json (or the --out folder of one run).
+    /// The run to judge: a results directory or its results.json.
+    ///
+    /// It may also be the --out folder of one run.
     current: PathBuf,
-    /// Timing: smallest change that counts, in percent; the whole confidence interval must
-    /// lie beyond it.
+    /// Timing: smallest change that counts, in percent.
+    ///
+    /// The whole confidence interval must lie beyond it.
     #[arg(long, default_value_t = 5.0, value_name = "PCT")]
     threshold: f64,
-    /// Memory metrics (RSS, frag_ratio): smallest change that counts, in percent, of the
-    /// ratio of geometric means over the processes (which Welch's test must also call
-    /// significant when each side has two or more).
+    /// Memory metrics (RSS, frag_ratio): smallest change that counts, in percent.
+    ///
+    /// The change is that of the ratio of geometric means over the processes, which Welch's test
+    /// must also call significant when each side has two or more.
     #[arg(long, default_value_t = 5.0, value_name = "PCT")]
     memory_threshold: f64,
-    /// Memory metrics: smallest change that counts, in KiB (RSS moves by a few pages
-    /// between processes whatever the allocator does).
+    /// Memory metrics: smallest change that counts, in KiB.
+    ///
+    /// RSS moves by a few pages between processes whatever the allocator does.
     #[arg(long, default_value_t = 32.0, value_name = "KIB")]
     memory_floor: f64,
     /// Counters (page faults, context switches, …): as timing, with this threshold.
@@ -61,26 +68,32 @@ pub struct CompareArgs {
     /// Significance level of the test; the interval is at 1 − alpha.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
-    /// Bootstrap resamples per row (100 – 1,000,000: a million takes seconds a row on a
-    /// small machine; more would look like a hang).
+    /// Bootstrap resamples per row, from 100 to 1,000,000.
+    ///
+    /// A million takes seconds a row on a small machine; more would look like a hang.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
     resamples: u32,
     /// Compare even when scale, seed, python or touch differ (noted in the report).
     #[arg(long)]
     allow_mismatch: bool,
-    /// Compare only the cells (workload × allocator) both runs measured, naming the others
-    /// on stderr and in the report, instead of refusing runs whose cells differ.
+    /// Compare only the cells (workload × allocator) both runs measured.
+    ///
+    /// The others are named on stderr and in the report; without it, runs whose cells differ are
+    /// refused.
     #[arg(long)]
     shared_only: bool,
-    /// Markdown: show every compared row. By default only rows that changed are shown
-    /// (regressed, improved, or a change beyond the threshold the test could not confirm),
-    /// with a count of the rest. CSV and JSON always hold every row.
+    /// Markdown: show every compared row.
+    ///
+    /// By default only rows that changed are shown (regressed, improved, or a change beyond the
+    /// threshold the test could not confirm), with a count of the rest. CSV and JSON always hold
+    /// every row.
     #[arg(long)]
     all_rows: bool,
-    /// Which kinds of metric fail the comparison when they regress (the others are only
-    /// reported): timing, counter, memory, deterministic. On shared CI runners, where a
-    /// neighbour's load can shift timings between runs, `memory,deterministic` gates on
-    /// what the machine cannot disturb.
+    /// Which kinds of metric fail the comparison when they regress.
+    ///
+    /// The kinds are timing, counter, memory and deterministic; the others are only reported. On
+    /// shared CI runners, where a neighbour's load can shift timings between runs,
+    /// `memory,deterministic` gates on what the machine cannot disturb.
     #[arg(
         long,
         value_delimiter = ',',
@@ -88,23 +101,28 @@ pub struct CompareArgs {
         default_value = "timing,counter,memory,deterministic"
     )]
     fail_on: Vec<Gate>,
-    /// Judge throughput (net and gross rates and times, the harness's cost, the cold pass) as
-    /// each allocator's ratio to ALLOC, taken round by round in the processes where both took
-    /// turns, instead of as absolute speed: a shift of the machine's speed that both runs'
-    /// allocators share cancels, so a gate trips on what changed relative to ALLOC. ALLOC's
-    /// own throughput is not judged; latency, counters and memory stay absolute. A bare
-    /// `pymalloc` names the engine preset of each workload.
+    /// Judge throughput as each allocator's ratio to ALLOC.
+    ///
+    /// Throughput here is the net and gross rates and times, the harness's cost and the cold pass;
+    /// the ratio is taken round by round in the processes where both took turns, instead of as
+    /// absolute speed: a shift of the machine's speed that both runs' allocators share cancels, so
+    /// a gate trips on what changed relative to ALLOC. ALLOC's own throughput is not judged;
+    /// latency, counters and memory stay absolute. A bare `pymalloc` names the engine preset of
+    /// each workload.
     #[arg(long, value_name = "ALLOC")]
     relative_to: Option<String>,
-    /// How the timing and counter rows, each tested at --alpha, are judged together. `fdr`
-    /// (the default): as one family whose false-discovery rate is held at --alpha
-    /// (Benjamini–Hochberg), so the few rows of a hundred that fall below --alpha by chance
-    /// are "not significant" (their q-value says why) while a real change, far below it,
-    /// stays a change. `none`: each row alone, as before 2026-12-06: ten A/A pairs of
+    /// How the timing and counter rows are judged together.
+    ///
+    /// Each row is tested at --alpha. `fdr` (the default): as one family whose false-discovery rate
+    /// is held at --alpha (Benjamini–Hochberg), so the few rows of a hundred that fall below
+    /// --alpha by chance are "not significant" (their q-value says why) while a real change, far
+    /// below it, stays a change. `none`: each row alone, as before 2026-12-06: ten A/A pairs of
     /// interleaved default runs had 44 throughput rows "changed" so, none with the rate held.
     #[arg(long, value_enum, default_value = "fdr")]
     correction: compare::Correction,
-    /// Output format on stdout. `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.
+    /// Output format on stdout.
+    ///
+    /// `$GITHUB_STEP_SUMMARY`, when set, always gets Markdown.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
 }

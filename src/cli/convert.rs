@@ -8,15 +8,20 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The trace to rewrite: a `.pbt` path or `trace:NAME`. Version 1 and 2 files read.
+    /// The trace to rewrite: a `.pbt` path or `trace:NAME`.
+    ///
+    /// Files of version 1 and 2 are read.
     #[arg(value_name = "TRACE")]
     trace: String,
-    /// Where to write it (`-`: standard output); may be the input itself, or a link to it
-    /// (the new file replaces the input only once it is complete; the link stays a link).
+    /// Where to write it (`-`: standard output).
+    ///
+    /// It may be the input itself, or a link to it: the new file replaces the input only once it is
+    /// complete, and the link stays a link.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
-    /// Replace the output file if it exists and is not the input (without it, an existing
-    /// file is refused: a trace may be the only copy of a recording).
+    /// Replace the output file if it exists and is not the input.
+    ///
+    /// Without it, an existing file is refused: a trace may be the only copy of a recording.
     #[arg(short, long)]
     force: bool,
 }

@@ -14,12 +14,15 @@ pub struct EngineArgs {
     /// Engine preset (cpython-3.8 … cpython-3.13) or geometry (arena=512K,pool=8K).
     #[arg(long, short, default_value = "cpython-3.11")]
     preset: String,
-    /// Scenario to run: `mixed` (Python-like sizes over 200,000 slots) or `thrash`
-    /// (allocate-all/free-all rounds of 30,000 16-byte blocks).
+    /// Scenario to run: `mixed` or `thrash`.
+    ///
+    /// `mixed`: Python-like sizes over 200,000 slots; `thrash`: allocate-all/free-all rounds of
+    /// 30,000 16-byte blocks.
     #[arg(long, short, default_value = "mixed", value_parser = parse_scenario)]
     scenario: Scenario,
-    /// Steps (mixed: allocator calls; thrash: rounds), at least 1. Default: 5,000,000 calls or
-    /// 200 rounds.
+    /// Steps (default: 5,000,000 calls for mixed, 200 rounds for thrash).
+    ///
+    /// A step is an allocator call in mixed, a round in thrash; at least 1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     steps: Option<u64>,
     /// Seed of the mixed scenario's random choices.

@@ -14,15 +14,17 @@ pub struct FidelityArgs {
     /// Workload to replay (built-in name or spec file).
     #[arg(long, short, default_value = "dicts")]
     workload: String,
-    /// CPython version whose engine preset and real obmalloc are compared (default: the
-    /// workload's — a spec's `python`, a trace's recorded version — as `run` decides).
+    /// CPython version to compare (default: the workload's).
+    ///
+    /// Its engine preset and real obmalloc are compared. The workload's version is a spec's
+    /// `python` or a trace's recorded version, as `run` decides.
     #[arg(long, value_name = "3.X")]
     python: Option<String>,
-    /// Instead of a workload: a trace recorded by `pybench record`, replayed into the engine
-    /// preset of its Python version from the interpreter's recorded start-up state and
-    /// compared with the interpreter's own accounting at the end of the program (both stored
-    /// in the trace; no interpreter is run).
-    /// (`trace:NAME` names a shipped trace.)
+    /// Instead of a workload: a trace recorded by `pybench record`.
+    ///
+    /// It is replayed into the engine preset of its Python version from the interpreter's recorded
+    /// start-up state and compared with the interpreter's own accounting at the end of the program
+    /// (both stored in the trace; no interpreter is run). (`trace:NAME` names a shipped trace.)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "python", "scale", "seed", "libpython"])]
     trace: Option<String>,
     /// Allocation requests to model (overrides the spec).

@@ -19,18 +19,21 @@ pub struct GenArgs {
     /// A built-in workload name (see `pybench list workloads`) or a spec file path.
     #[arg(long, short, value_name = "NAME|PATH")]
     workload: Option<String>,
-    /// Write a synthetic stand-in for this trace instead (`trace:NAME` or a `.pbt` path):
-    /// a statistical model of its sizes, lifetimes, live set, domains and GC bursts per
-    /// phase, drawn afresh in loop bodies, so it matches the trace's realism report and its
-    /// order of calls without its sequence: it completes none of the trace's 64-event runs
-    /// (the allocations and reallocs changed to keep that are counted on stderr).
+    /// Write a synthetic stand-in for this trace instead.
+    ///
+    /// TRACE is `trace:NAME` or a `.pbt` path. The stand-in is a statistical model of the trace's
+    /// sizes, lifetimes, live set, domains and GC bursts per phase, drawn afresh in loop bodies, so
+    /// it matches the trace's realism report and its order of calls without its sequence: it
+    /// completes none of the trace's 64-event runs (the allocations and reallocs changed to keep
+    /// that are counted on stderr).
     #[arg(long, value_name = "TRACE")]
     like: Option<String>,
     /// Trace file to write (`-`: standard output, which must not be a terminal).
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
-    /// Replace the output file if it exists (without it, an existing file is refused: a
-    /// trace may be the only copy of a recording).
+    /// Replace the output file if it exists.
+    ///
+    /// Without it, an existing file is refused: a trace may be the only copy of a recording.
     #[arg(short, long)]
     force: bool,
     #[command(flatten)]

@@ -13,9 +13,11 @@ pub struct ListArgs {
     /// What to list; without it, all three in turn.
     #[arg(value_enum)]
     what: Option<ListWhat>,
-    /// Allocators only: show just these names, checked as a run checks them (an unknown
-    /// name, or an in-process one not available here, is an error, exit code 2); an exec-only
-    /// name (`tcmalloc`, `X@debian`, `NAME=PATH`) is shown with whether its library is here.
+    /// Allocators only: show just these names, checked as a run checks them.
+    ///
+    /// An unknown name, or an in-process one not available here, is an error (exit code 2); an
+    /// exec-only name (`tcmalloc`, `X@debian`, `NAME=PATH`) is shown with whether its library is
+    /// here.
     #[arg(value_name = "NAME")]
     names: Vec<String>,
     /// Also list test-only entries (the `test-crash` allocator).

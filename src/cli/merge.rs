@@ -8,15 +8,18 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shards' results folders (each written by `pybench run --shard K/N`, or the
-    /// --out folder holding it), any order.
+    /// The shards' results folders, in any order.
+    ///
+    /// Each is written by `pybench run --shard K/N`, or is the --out folder holding it.
     #[arg(required = true, value_name = "DIR")]
     shards: Vec<PathBuf>,
     /// The merged run's folder; it must not exist yet (nothing is overwritten).
     #[arg(long, short, value_name = "DIR")]
     out: PathBuf,
-    /// Merge even when shards are missing or were interrupted; the merged run is then marked
-    /// interrupted and its tables say how many repetitions each workload has.
+    /// Merge even when shards are missing or were interrupted.
+    ///
+    /// The merged run is then marked interrupted and its tables say how many repetitions each
+    /// workload has.
     #[arg(long)]
     partial: bool,
     /// Do not write plots/*.svg and index.html into the merged folder.

@@ -53,9 +53,11 @@ enum Command {
     /// each, and show whether the replay's ranking holds (Kendall's tau, disagreements).
     Validate(Box<validate::ValidateArgs>),
     /// Replay a workload into the engine preset and into the real obmalloc of the same CPython
-    /// version (or a recorded trace against its interpreter's own end report), and compare
-    /// their accounting (arenas, pools and blocks per class); exit 1 when a figure differs, 2
-    /// when they cannot be compared (no such libpython, a bad trace or flag).
+    /// version, and compare their accounting (arenas, pools and blocks per class).
+    ///
+    /// A recorded trace (--trace) is compared with its interpreter's own end report instead. Exits
+    /// 1 when a figure differs, 2 when they cannot be compared (no such libpython, a bad trace or
+    /// flag).
     Fidelity(fidelity::FidelityArgs),
     /// Internal: measure fidelity figures in this process (used by `fidelity`).
     #[command(name = "__fidelity", hide = true)]
@@ -95,13 +97,17 @@ enum Command {
     /// Rewrite a trace in this pybench's encoding (smaller for files from older versions):
     /// events, pace, metadata and recorded accounting kept.
     Convert(convert::ConvertArgs),
-    /// Join the results folders of a sharded run (`run --shard K/N` on a CI matrix) into one
-    /// run folder; refuses shards whose parameters, machine kind, streams or replay mode
-    /// (streamed or from memory) differ, duplicates and missing shards (exit 2).
+    /// Join the results folders of a sharded run (`run --shard K/N` on a CI matrix) into one run
+    /// folder.
+    ///
+    /// Refuses shards whose parameters, machine kind, streams or replay mode (streamed or from
+    /// memory) differ, duplicates and missing shards (exit 2).
     Merge(merge::MergeArgs),
-    /// The engine's accounting (arenas, churn, heap RSS, unused-pool and quantization bytes)
-    /// over a grid of geometries for workloads or traces, cells in parallel; a table, and
-    /// optionally CSV and heatmaps with the presets and the Pareto-best geometries marked.
+    /// The engine's accounting (arenas, churn, heap RSS, unused-pool and quantization bytes) over a
+    /// grid of geometries for workloads or traces.
+    ///
+    /// Cells run in parallel; the result is a table, and optionally CSV and heatmaps with the
+    /// presets and the Pareto-best geometries marked.
     Sweep(sweep::SweepArgs),
 }
 

@@ -21,8 +21,10 @@ pub struct OutputArgs {
     /// Directory under which `<timestamp>-<label>/` is created.
     #[arg(short, long, default_value = "results")]
     pub out: PathBuf,
-    /// Label of the results directory (default: the workloads' names, shortened to about
-    /// 60 characters; `exec-` or `validate-` and the program's name for those; at most 200).
+    /// Label of the results directory, at most 200 characters.
+    ///
+    /// Default: the workloads' names, shortened to about 60 characters; for `exec` and `validate`,
+    /// `exec-` or `validate-` and the program's name.
     #[arg(long)]
     pub label: Option<String>,
     /// Also write tidy CSV to FILE (`-` = stdout, in place of the table).
@@ -34,28 +36,34 @@ pub struct OutputArgs {
     /// Also write the Markdown summary to FILE (`-` = stdout, in place of the table).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<String>,
-    /// Replace existing --csv/--json/--markdown FILEs (without it, an existing file is
-    /// refused before any work).
+    /// Replace existing --csv/--json/--markdown FILEs.
+    ///
+    /// Without it, an existing file is refused before any work.
     #[arg(short, long)]
     pub force: bool,
-    /// No progress and no table: warnings and errors only (on stderr); `validate` prints its
-    /// verdict alone on stdout (the rank agreement, the pairs, any disagreement).
+    /// No progress and no table: warnings and errors only (on stderr).
+    ///
+    /// `validate` prints its verdict alone on stdout (the rank agreement, the pairs, any
+    /// disagreement).
     #[arg(long, short)]
     pub quiet: bool,
     /// Do not write plots/*.svg and index.html into the results directory.
     #[arg(long)]
     pub no_plots: bool,
-    /// Allocator the others are compared with (ratios, "faster than" lines), one of the
-    /// run's; a bare `pymalloc` means the engine preset of each workload in a replay, the
-    /// interpreter as it is in `exec`. Default: pymalloc (else the first allocator). Kept in
-    /// results.json, so summary.md, index.html and `pybench plot` use it too.
+    /// Allocator the others are compared with (default: pymalloc).
+    ///
+    /// It is one of the run's, used for ratios and "faster than" lines; a bare `pymalloc` means the
+    /// engine preset of each workload in a replay, the interpreter as it is in `exec`. Without
+    /// pymalloc in the run, the default is the first allocator. Kept in results.json, so
+    /// summary.md, index.html and `pybench plot` use it too.
     #[arg(long, value_name = "ALLOCATOR")]
     pub reference: Option<String>,
-    /// Columns of a replay's table (`run`, `validate`'s replays): `table` (net throughput with
-    /// its interval, ratio to the reference, peak RSS, p99 latency) or `wide` (also gross
-    /// throughput, the harness's own cost, the cold pass, p50, raw p99, retained RSS, frag).
-    /// `exec`'s table of real runs has its own columns (wall, CPU, user, system, peak RSS,
-    /// minor faults). Everything is in results.csv.
+    /// Columns of a replay's table.
+    ///
+    /// For `run` and `validate`'s replays: `table` (net throughput with its interval, ratio to the
+    /// reference, peak RSS, p99 latency) or `wide` (also gross throughput, the harness's own cost,
+    /// the cold pass, p50, raw p99, retained RSS, frag). `exec`'s table of real runs has its own
+    /// columns (wall, CPU, user, system, peak RSS, minor faults). Everything is in results.csv.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
 }

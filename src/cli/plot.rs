@@ -14,8 +14,10 @@ pub struct PlotArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
-    /// Replace an index.html, or a plots/*.svg of a chart's name, in the folder written to
-    /// that pybench did not write (refused otherwise, --out given or not).
+    /// Replace an index.html or chart SVG that pybench did not write.
+    ///
+    /// Such a file is an index.html, or a plots/*.svg of a chart's name, in the folder written to;
+    /// without --force it is refused, --out given or not.
     #[arg(long, short)]
     force: bool,
 }

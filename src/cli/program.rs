@@ -10,20 +10,25 @@ use std::process::ExitCode;
 /// The arguments of `exec` and `validate`: which allocators, how often, and the program.
 #[derive(Debug, Args)]
 pub struct ProgramArgs {
-    /// Allocators: pymalloc (the interpreter as it is); pymalloc:PRESET or
+    /// Allocators (default: pymalloc, system, jemalloc, mimalloc, snmalloc).
+    ///
+    /// Each is one of: pymalloc (the interpreter as it is); pymalloc:PRESET or
     /// pymalloc:arena=SIZE,pool=SIZE (pybench's engine serving the interpreter's MEM and OBJ
     /// domains); system (PYTHONMALLOC=malloc); jemalloc, mimalloc, snmalloc (PYTHONMALLOC=malloc
     /// and LD_PRELOAD of pybench's own build of the crate the replay links); jemalloc@debian,
-    /// mimalloc@debian, tcmalloc (Debian's libraries); NAME=PATH. Default: pymalloc, system,
-    /// jemalloc, mimalloc, snmalloc. Separate with commas or repeat the flag.
+    /// mimalloc@debian, tcmalloc (Debian's libraries); NAME=PATH. Separate with commas or repeat
+    /// the flag.
     #[arg(long, short)]
     pub allocators: Vec<String>,
-    /// Another allocator library to preload, as NAME=PATH (repeatable; real runs only, it has
-    /// no in-process replay).
+    /// Another allocator library to preload, as NAME=PATH (repeatable).
+    ///
+    /// Real runs only: it has no in-process replay.
     #[arg(long, value_name = "NAME=PATH")]
     pub preload: Vec<String>,
-    /// Runs per allocator, interleaved (for `validate`: on each side, replay and real; five
-    /// give the 95 % intervals and significance tests a useful resolution).
+    /// Runs per allocator, interleaved.
+    ///
+    /// For `validate`: on each side, replay and real. Five give the 95 % intervals and significance
+    /// tests a useful resolution.
     #[arg(
         long,
         short,
@@ -32,14 +37,17 @@ pub struct ProgramArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub repetitions: u32,
-    /// Seconds after which a run of the program is killed (SIGKILL) and reported as failed
-    /// (for `validate`, the recording too, which then stops it). Default: no limit.
+    /// Seconds after which a run is killed (default: no limit).
+    ///
+    /// A run of the program that takes longer is killed (SIGKILL) and reported as failed (for
+    /// `validate`, the recording too, which then stops it).
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
-    /// The program's standard input: FILE, read from its start by every run (and by
-    /// `validate`'s recording). Default: none (`/dev/null`): what is piped or redirected to
-    /// pybench is not passed on, as the program runs several times. The program's output goes
-    /// to pybench's stderr (with `-q` nowhere), so stdout holds only pybench's results.
+    /// The program's standard input: FILE (default: none, `/dev/null`).
+    ///
+    /// Every run (and `validate`'s recording) reads FILE from its start. Without it, what is piped
+    /// or redirected to pybench is not passed on, as the program runs several times. The program's
+    /// output goes to pybench's stderr (with `-q` nowhere), so stdout holds only pybench's results.
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<std::path::PathBuf>,
     #[command(flatten)]

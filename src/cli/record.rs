@@ -21,32 +21,38 @@ pub struct RecordArgs {
     /// Allocator domains to record, comma separated: obj, mem, raw.
     #[arg(long, value_delimiter = ',', default_value = "obj,mem,raw")]
     domains: Vec<String>,
-    /// Name of the trace (default: the output file's stem, else `trace`). Without -o the
-    /// trace goes to NAME.pbt here, made portable as `run --label` is: any character but
-    /// ASCII letters, digits and `-_+.`, and a leading `.`, becomes `_`.
+    /// Name of the trace (default: the output file's stem, else `trace`).
+    ///
+    /// Without -o the trace goes to NAME.pbt here, made portable as `run --label` is: any character
+    /// but ASCII letters, digits and `-_+.`, and a leading `.`, becomes `_`.
     #[arg(long)]
     name: Option<String>,
-    /// Also store each event's pace: the CPU cycles (TSC) the program ran since its previous
-    /// allocator call, in an optional column of the trace (about 0.1 – 0.3 bytes an event).
+    /// Also store each event's pace: the CPU cycles since the previous call.
+    ///
+    /// The cycles (TSC) are those the program ran since its previous allocator call, kept in an
+    /// optional column of the trace (about 0.1 – 0.3 bytes an event).
     #[arg(long)]
     pace: bool,
-    /// Convert after the program exits instead of while it runs: the hook's records spill to
-    /// a nameless temporary file beside the output (16 bytes an event, 24 with --pace: 0.5 GB
-    /// for 30 M events). The program then competes only with a copy, not with the converter
-    /// (40 – 50 ns an event): use it when the other cores are busy (without it, a note says
-    /// so when less than one and a half cores are free as the recording starts).
+    /// Convert after the program exits instead of while it runs.
+    ///
+    /// The hook's records spill to a nameless temporary file beside the output (16 bytes an event,
+    /// 24 with --pace: 0.5 GB for 30 M events). The program then competes only with a copy, not
+    /// with the converter (40 – 50 ns an event): use it when the other cores are busy (without it,
+    /// a note says so when less than one and a half cores are free as the recording starts).
     #[arg(long)]
     defer: bool,
-    /// Seconds after which the program is killed (SIGKILL), with every process it started;
-    /// the trace keeps what it recorded until then, and pybench exits 137 as the program did.
-    /// Default: no limit.
+    /// Seconds after which the program is killed (default: no limit).
+    ///
+    /// It is killed with SIGKILL, with every process it started; the trace keeps what it recorded
+    /// until then, and pybench exits 137 as the program did.
     #[arg(long, value_name = "SECS", value_parser = super::program::parse_timeout)]
     timeout: Option<std::time::Duration>,
     /// No summary after recording, and no note about a busy machine before it.
     #[arg(short, long)]
     quiet: bool,
-    /// Replace the output file if it exists (without it, an existing file is refused: a
-    /// trace may be the only copy of a recording).
+    /// Replace the output file if it exists.
+    ///
+    /// Without it, an existing file is refused: a trace may be the only copy of a recording.
     #[arg(short, long)]
     force: bool,
     /// The program and its arguments, after `--`: e.g. `-- python3 script.py ARGS`.

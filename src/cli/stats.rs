@@ -25,17 +25,21 @@ pub struct StatsArgs {
     /// Print the summary as JSON on stdout instead of the readable report.
     #[arg(long)]
     json: bool,
-    /// Realism report instead of the summary: distances, per figure, from the stream to
-    /// each of these real traces (`trace:NAME` or `.pbt` paths), and an overall score
-    /// (1 - mean distance; definitions in README.md, "Realism report").
+    /// Realism report against these real traces instead of the summary.
+    ///
+    /// It gives distances, per figure, from the stream to each of these traces (`trace:NAME` or
+    /// `.pbt` paths), and an overall score (1 - mean distance; definitions in README.md, "Realism
+    /// report").
     #[arg(long, value_name = "TRACE", num_args = 1..)]
     compare: Vec<String>,
     /// With --compare: only these figures (comma-separated), e.g. `size_classes,gc_bursts`.
     #[arg(long, value_name = "LIST", requires = "compare")]
     figures: Option<String>,
-    /// Summarise a trace whose events break liveness (a free of a slot that is not live, an
-    /// allocation into a live one) instead of refusing it; they are counted as malformed.
-    /// (Not with --compare, whose figures need a well-formed stream.)
+    /// Summarise a trace whose events break liveness instead of refusing it.
+    ///
+    /// Breaking liveness is a free of a slot that is not live or an allocation into a live one;
+    /// such events are counted as malformed. (Not with --compare, whose figures need a well-formed
+    /// stream.)
     #[arg(long, conflicts_with = "compare")]
     allow_malformed: bool,
 }

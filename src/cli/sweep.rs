@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(after_long_help = "\
 Per cell, read at the end of the stream with its blocks still live (as `run` reads the \
 engine): peak and final arenas, arenas mapped and unmapped over the run (churn = mapped + \
 unmapped), heap RSS as the engine models it (bytes of pools carved in live arenas: exact \
@@ -25,13 +25,16 @@ geometry, while the memory large arenas keep after the peak does.)
 Without --arena/--pool/--spare/--preset the grid is arenas 128K,256K,512K,1M,2M,4M × pools \
 4K,8K,16K,32K with the spare arena kept, plus every preset.")]
 pub struct SweepArgs {
-    /// Workloads: built-in names, spec files or traces (`trace:NAME`, FILE.pbt); repeat or
-    /// separate with commas (a value naming an existing file whole is that file, commas and
-    /// all). Default: every shipped trace.
+    /// Workloads (default: every shipped trace).
+    ///
+    /// Built-in names, spec files or traces (`trace:NAME`, FILE.pbt); repeat or separate with
+    /// commas (a value naming an existing file whole is that file, commas and all).
     #[arg(long, short)]
     workload: Vec<String>,
-    /// Trace files (or `trace:NAME`), after the --workload ones; repeat the flag or separate
-    /// with commas, as for `run`. Only traces: a built-in's name or a spec goes to --workload.
+    /// Trace files (or `trace:NAME`), after the --workload ones.
+    ///
+    /// Repeat the flag or separate with commas, as for `run`. Only traces: a built-in's name or a
+    /// spec goes to --workload.
     #[arg(long, value_name = "FILE")]
     trace: Vec<String>,
     /// Arena sizes, e.g. 64K,256K,1M (default 128K … 4M).
@@ -46,21 +49,28 @@ pub struct SweepArgs {
     /// Presets to add to the grid: `all`, or 3.8 … 3.13 (also cpython-3.X), comma-separated.
     #[arg(long, value_name = "LIST")]
     preset: Option<String>,
-    /// Where arenas start: `unaligned` (one page past a pool boundary, so pools above a page
-    /// lose one per arena, as in most CPython 3.10+ processes), `aligned`, or `mmap` (as `run`
-    /// does: side by side in a span of their own, each one page past a pool boundary, so
-    /// counted as `unaligned`; where mmap puts them if the span cannot be reserved).
+    /// Where arenas start: `unaligned`, `aligned` or `mmap`.
+    ///
+    /// `unaligned`: one page past a pool boundary, so pools above a page lose one per arena, as in
+    /// most CPython 3.10+ processes. `mmap`: as `run` does, side by side in a span of their own,
+    /// each one page past a pool boundary, so counted as `unaligned`; where mmap puts them if the
+    /// span cannot be reserved.
     #[arg(long, default_value = "unaligned")]
     placement: ArenaPlacement,
-    /// Threads running cells (default: one per core); 1 runs them one after another.
+    /// Threads running cells (default: one per core).
+    ///
+    /// 1 runs them one after another.
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
-    /// Also write the table as CSV, one row per cell (an existing FILE only with --force;
-    /// `-` = stdout, in place of the table).
+    /// Also write the table as CSV, one row per cell.
+    ///
+    /// An existing FILE only with --force; `-` = stdout, in place of the table.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Replace an existing --csv FILE, and files in --plot DIR named as this sweep's
-    /// heatmaps that pybench did not draw (without it, either is refused).
+    /// Replace existing files that the sweep writes.
+    ///
+    /// These are an existing --csv FILE, and files in --plot DIR named as this sweep's heatmaps
+    /// that pybench did not draw; without it, either is refused.
     #[arg(short, long)]
     force: bool,
     /// Also write heatmaps (arena size × pool size) of every figure into DIR.

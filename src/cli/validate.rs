@@ -16,23 +16,27 @@ use std::process::ExitCode;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub program: ProgramArgs,
-    /// Skip the mutator replay (the trace replayed again with the program's recorded work
-    /// between the calls, as `run --mutator`): the plain replay and the real runs only, a
-    /// shorter validation; the trace is then recorded without its pace. The mutator replay is
-    /// the longest step: each repetition replays the program's work about 12 times per
-    /// allocator (its first progress line gives the count and a bound on the time), and the
-    /// time verdict does not need it.
+    /// Skip the mutator replay: the plain replay and the real runs only.
+    ///
+    /// The mutator replay is the trace replayed again with the program's recorded work between the
+    /// calls, as `run --mutator`; without it the validation is shorter, and the trace is recorded
+    /// without its pace. It is the longest step: each repetition replays the program's work about
+    /// 12 times per allocator (its first progress line gives the count and a bound on the time),
+    /// and the time verdict does not need it.
     #[arg(long)]
     pub no_mutator: bool,
-    /// Which replay figure predicts the program's time (the other's agreement is printed
-    /// too, on one line; runs without cold figures use the warm ones).
+    /// Which replay figure predicts the program's time.
+    ///
+    /// The other's agreement is printed too, on one line; runs without cold figures use the warm
+    /// ones.
     #[arg(long, value_enum, default_value_t = Prediction::Cold)]
     pub prediction: Prediction,
-    /// Rounds of paired samples in each replay process: every replayed allocator and `null`
-    /// take turns, one sample of at least 20 ms each a round, as in `run --rounds`. The default
-    /// 20 gives each process 20 paired samples (a default `run` takes 3 in each of its 20
-    /// processes, 60 in all); the mutator replay takes a quarter of them (at least 2). Fewer make a
-    /// quicker validation whose replay intervals are wider. At least 2.
+    /// Rounds of paired samples in each replay process.
+    ///
+    /// Every replayed allocator and `null` take turns, one sample of at least 20 ms each a round,
+    /// as in `run --rounds`. The default 20 gives each process 20 paired samples (a default `run`
+    /// takes 3 in each of its 20 processes, 60 in all); the mutator replay takes a quarter of them
+    /// (at least 2). Fewer make a quicker validation whose replay intervals are wider. At least 2.
     #[arg(long, value_name = "N", default_value_t = Calibration::DEFAULT.rounds, value_parser = clap::value_parser!(u32).range(2..))]
     pub rounds: u32,
 }
