@@ -61,7 +61,8 @@
 # each run's shared-cache probe (runs since 2026-12-05: how much of its working set, half the L3 or 16 MiB,
 # missed the L3 as the run started) and whether the runs that started with the cache more
 # contended ran slower (2026-12-05: −0.53 … +0.92 over three sittings, so no correction is
-# built on it; docs/stability.md, attempts 39 – 41). The last line is issue 12's check: both
+# built on it; docs/stability.md, attempts 39 – 41), and each run's core clock as it started
+# (runs since 2026-12-07: whether a slow run's core ran slower). The last line is issue 12's check: both
 # targets, met or missed, and each run whose null was over 2 ns/event with its figure.
 # Target on a 2-core VM at load ≈ 1: every ratio within ±3 % of its mean over the runs, and
 # null ≤ 2 ns/event. Prints the load average before and after.
@@ -168,6 +169,9 @@ memory_points = {}
 # per run: the shared-cache probe's median share of reads missing the L3 when it started
 # (runs since 2026-12-05; sys::cache_probe), None without one
 cache_miss = []
+# per run: the core's effective clock when it started, GHz (runs since 2026-12-07;
+# sys::clock_probe; a merged run keeps its slowest shard's), None without one
+clock_ghz = []
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
 def own_net(t):
     """A process's median net ns/event of one allocator (None when no round is above null)."""
@@ -183,6 +187,8 @@ for i, path in enumerate(runs):
         span = probe["memory_ns"] - probe["hit_ns"]
         shares = [min(1, max(0, (x - probe["hit_ns"]) / span)) for x in probe["samples_ns"]]
     cache_miss.append(st.median(shares) if shares else None)
+    clock = doc.get("machine", {}).get("clock")
+    clock_ghz.append(st.median(clock["samples_ghz"]) if clock and clock.get("samples_ghz") else None)
     by = {}
     for c in doc["cells"]:
         t = c.get("throughput")
@@ -443,6 +449,9 @@ if any(m is not None for m in cache_miss):
         if len(pts) >= 3 and st.pstdev(p[0] for p in pts) > 0 and st.pstdev(p[1] for p in pts) > 0:
             r = f"{st.correlation([p[0] for p in pts], [p[1] for p in pts]):+.2f}"
         print(f"{w:8} mean log net cost per run " + " ".join(f"{c:.3f}" if c is not None else "–" for c in cost) + f"  r = {r}")
+if any(g is not None for g in clock_ghz):
+    print("\ncore clock when each run started (GHz, the probe's median; a merged run: its slowest shard)")
+    print("clock    " + " ".join(f"{g:6.2f}" if g is not None else "     –" for g in clock_ghz))
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 # Issue 12's check in one line: both targets, and what missed.

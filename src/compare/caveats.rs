@@ -23,6 +23,27 @@ pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String
     }
 }
 
+/// How far apart two runs' effective clocks may be before `compare` says so: the slow
+/// evening of 2026-12-07 ran every allocator 13 – 80 % slower, while one sitting's probes
+/// agree far closer than a tenth.
+const CLOCK_APART: f64 = 1.10;
+
+/// A one-line warning when the two runs' cores ran at clearly different effective clocks as
+/// they started (`sys::clock_probe`): every timing then moves for a reason of the host's,
+/// and ratios between allocators that wait on memory and those that do not move too. Silent
+/// when either run has no clock figure.
+pub fn clock_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
+    let ghz = |r: &RunResults| r.machine.clock.as_ref()?.median_ghz();
+    let (b, c) = (ghz(baseline)?, ghz(current)?);
+    (b.max(c) / b.min(c) > CLOCK_APART).then(|| {
+        format!(
+            "warning: the runs' cores ran at different clocks as each started ({b:.2} GHz in \
+             the baseline, {c:.2} GHz in the current run): timing differences may be the \
+             host's, and ratios between allocators may move with it"
+        )
+    })
+}
+
 /// A one-line warning when one run let pymalloc release the arenas its cleanup between
 /// throughput passes emptied and the other held them (`run --release-between-passes`, and
 /// every run recorded before 2026-12-04): pymalloc's warm passes then faulted its heap in
@@ -148,13 +169,14 @@ pub fn same_run_warning(baseline: &RunResults, current: &RunResults) -> Option<S
     })
 }
 
-/// Every warning about two runs that may not measure the same thing (CPU model, pybench
+/// Every warning about two runs that may not measure the same thing (CPU model and clock, pybench
 /// build, reporting, arena placement, the streams replayed and how), in the order `compare`
 /// prints them on stderr before its report.
 pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<String> {
     let single = [
         same_run_warning(baseline, current),
         cpu_warning(baseline, current),
+        clock_warning(baseline, current),
         build_warning(baseline, current),
         reporting_warning(baseline, current),
         arena_warning(baseline, current),

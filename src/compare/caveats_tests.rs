@@ -53,6 +53,33 @@ fn compare_warns_when_the_cpu_models_differ() {
 }
 
 #[test]
+fn compare_warns_when_the_cores_clocks_differ_by_more_than_a_tenth() {
+    use crate::sys::clock_probe::ClockSpeed;
+    let clock = |ghz: &[f64]| {
+        Some(ClockSpeed {
+            samples_ghz: ghz.to_vec(),
+        })
+    };
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    // A run without the figure (saved before it was recorded, or off x86-64): silent.
+    b.machine.clock = clock(&[3.0, 3.0, 3.0]);
+    assert_eq!(crate::compare::clock_warning(&a, &b), None);
+    // Within a tenth of each other (by the medians; one preempted sample does not count).
+    a.machine.clock = clock(&[3.25, 0.5, 3.3]);
+    assert_eq!(crate::compare::clock_warning(&a, &b), None);
+    a.machine.clock = clock(&[3.6, 3.61, 3.59]);
+    let w = crate::compare::clock_warning(&a, &b).expect("3.60 against 3.00 GHz");
+    assert!(
+        w.contains("3.60 GHz in the baseline, 3.00 GHz in the current run"),
+        "{w}"
+    );
+    // Either way round, and among the warnings compare prints.
+    assert!(crate::compare::clock_warning(&b, &a).is_some());
+    assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
+}
+
+#[test]
 fn the_same_run_given_twice_is_warned_about_and_a_rerun_is_not() {
     let cell = |ops: f64| {
         let mut c = CellResult::new("dicts", "system", 0, crate::report::model::CellKind::Replay);

@@ -57,7 +57,7 @@ mod verdict;
 
 use caveats::parameter_notes;
 pub use caveats::{
-    arena_warning, build_warning, build_warning_for, cpu_warning, mismatch_warnings,
+    arena_warning, build_warning, build_warning_for, clock_warning, cpu_warning, mismatch_warnings,
     reporting_warning, same_run_warning,
 };
 pub use family::{Correction, Family};

@@ -229,6 +229,14 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
     merged.machine.cache_share = (parts.iter())
         .max_by(|a, b| contention(a).total_cmp(&contention(b)))
         .and_then(|p| p.results.machine.cache_share.clone());
+    // And the shard whose core ran slowest as it started.
+    let ghz = |p: &&Part| {
+        let clock = p.results.machine.clock.as_ref();
+        clock.and_then(|c| c.median_ghz()).unwrap_or(f64::INFINITY)
+    };
+    merged.machine.clock = (parts.iter())
+        .min_by(|a, b| ghz(a).total_cmp(&ghz(b)))
+        .and_then(|p| p.results.machine.clock.clone());
     merged.cells = cells;
     merged.interrupted = incomplete || parts.iter().any(|p| p.results.interrupted);
     merged.validation = None;

@@ -57,6 +57,7 @@ pub(super) fn same_run(a: &Part, b: &Part) -> anyhow::Result<()> {
     let (mut ma, mut mb) = (ra.machine.clone(), rb.machine.clone());
     (ma.load_average, mb.load_average) = (None, None);
     (ma.cache_share, mb.cache_share) = (None, None);
+    (ma.clock, mb.clock) = (None, None);
     let kind = field_differences(&ma, &mb);
     if !kind.is_empty() {
         anyhow::bail!(

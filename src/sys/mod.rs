@@ -6,12 +6,13 @@
 //! of child processes (`process`), the launcher that starts a measured program from a small
 //! address space (`spawn`) and ends the program's whole tree (`reaper`), the end of a quiet program's standard error (`stderr_tail`), the recording channel that names each writer (`channel`), what a
 //! hypervisor does with free memory (`hypervisor`), and how much of the shared L3 other
-//! tenants leave this process (`cache_probe`).
+//! tenants leave this process (`cache_probe`), and the clock its core runs at (`clock_probe`).
 
 pub(crate) mod arena_region;
 pub mod atomic_file;
 pub mod cache_probe;
 pub mod channel;
+pub mod clock_probe;
 pub mod fs;
 pub mod hypervisor;
 pub mod library_file;

@@ -173,6 +173,11 @@ pub struct MachineInfo {
     /// runs saved before 2026-12-05.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_share: Option<super::cache_probe::CacheShare>,
+    /// The core's effective clock as the run started ([`super::clock_probe`]): measured by
+    /// the commands that time things; absent elsewhere, off x86-64 and in runs saved before
+    /// 2026-12-07.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<super::clock_probe::ClockSpeed>,
 }
 
 /// Environment variable that replaces `/proc/loadavg`'s first field, for tests only: the noise
@@ -283,14 +288,16 @@ impl MachineInfo {
             build: Some(crate::BUILD.to_string()),
             free_page_reporting: super::hypervisor::PageReporting::read(),
             cache_share: None,
+            clock: None,
         }
     }
 
-    /// [`MachineInfo::read`] and the shared cache's state (about 0.6 s), for a command about
-    /// to time something.
+    /// [`MachineInfo::read`], the shared cache's state and the core's clock (about 0.6 s), for
+    /// a command about to time something.
     pub fn read_for_timing() -> Self {
         MachineInfo {
             cache_share: super::cache_probe::measure(),
+            clock: super::clock_probe::measure(),
             ..MachineInfo::read()
         }
     }

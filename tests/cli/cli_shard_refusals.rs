@@ -81,6 +81,8 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
             "llc_bytes": 33554432, "working_set_bytes": 16777216, "hit_ns": 14.0,
             "memory_ns": 170.0, "samples_ns": [120.0, 150.0, 90.0]
         });
+        // Nor the core's clock as it started (sys::clock_probe): the slowest is kept.
+        r["machine"]["clock"] = serde_json::json!({ "samples_ghz": [0.9, 1.0, 1.1] });
     });
     let out = tmp.join("m-busy");
     merge_ok(&with_fourth(&busy), &out, &["--no-plots"]);
@@ -91,6 +93,8 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
     );
     let cache = &json(&out.join("results.json"))["machine"]["cache_share"];
     assert_eq!(cache["samples_ns"][0], 120.0, "{cache}");
+    let clock = &json(&out.join("results.json"))["machine"]["clock"];
+    assert_eq!(clock["samples_ghz"][1], 1.0, "{clock}");
 }
 
 /// A shard whose cells replayed another stream of a workload than the other shards (a
