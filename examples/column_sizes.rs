@@ -4,35 +4,23 @@
 //!
 //! `cargo run --release --example column_sizes -- workloads/traces/compileall.pbt`
 
-use pybench::trace::columns::{pack, BlockEncoder};
+use pybench::trace::columns::pack;
 use pybench::trace::format::COLUMNS;
-use pybench::trace::TraceReader;
+
+mod common;
 
 const NAMES: [&str; COLUMNS] = ["tags", "threads", "refs", "slots", "sizes", "args", "pace"];
 
 fn main() -> anyhow::Result<()> {
     let path = std::env::args().nth(1).expect("usage: column_sizes TRACE");
-    let mut reader = TraceReader::open(std::path::Path::new(&path))?;
-    let mut events = Vec::new();
-    while let Some(batch) = reader.next_batch()? {
-        events.extend_from_slice(batch);
-    }
-    let n = events.len() as f64;
     for (level, order) in [(9, false), (9, true), (19, true)] {
+        let (count, blocks) = common::encoded_blocks(&path, order)?;
+        let n = count as f64;
         let mut zstd = zstd::bulk::Compressor::new(level)?;
         let mut raw = [0usize; COLUMNS];
         let mut stored = [0usize; COLUMNS];
-        let mut enc = BlockEncoder::new(order);
-        let mut table = 0u32;
-        for chunk in events.chunks(1 << 18) {
-            enc.reset(table);
-            for e in chunk {
-                enc.push(e, table, None);
-                if let Some(s) = e.slot() {
-                    table += u32::from(s == table);
-                }
-            }
-            for (i, c) in enc.cols.iter().enumerate() {
+        for cols in &blocks {
+            for (i, c) in cols.iter().enumerate() {
                 raw[i] += c.len();
                 if !c.is_empty() {
                     let mut one: [Vec<u8>; COLUMNS] = Default::default();

@@ -4,10 +4,11 @@
 //!
 //! `cargo run --release --example nibble_tags -- TRACE [ROUNDS]`
 
-use pybench::trace::columns::{pack, unpack, BlockEncoder};
+use pybench::trace::columns::{pack, unpack};
 use pybench::trace::format::{COLUMNS, COL_TAGS, ZSTD_LEVEL_V2};
-use pybench::trace::TraceReader;
 use std::time::Instant;
+
+mod common;
 
 /// The block's columns with the tag column as half-bytes: each tag's index among `hot`, two
 /// to a byte (the first in the low half), 15 for a tag outside it, which goes to the
@@ -40,29 +41,12 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .expect("usage: nibble_tags TRACE [ROUNDS]");
     let rounds: usize = std::env::args().nth(2).map_or(5, |r| r.parse().unwrap());
-    let mut reader = TraceReader::open(std::path::Path::new(&path))?;
-    let mut events = Vec::new();
-    while let Some(batch) = reader.next_batch()? {
-        events.extend_from_slice(batch);
-    }
-    let n = events.len() as f64;
+    let (count, blocks) = common::encoded_blocks(&path, true)?;
+    let n = count as f64;
     let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL_V2)?;
-    let mut blocks: Vec<[Vec<u8>; COLUMNS]> = Vec::new();
-    let mut enc = BlockEncoder::new(true);
-    let mut table = 0u32;
     let mut counts = [0u64; 256];
-    for chunk in events.chunks(1 << 18) {
-        enc.reset(table);
-        for e in chunk {
-            enc.push(e, table, None);
-            if let Some(s) = e.slot() {
-                table += u32::from(s == table);
-            }
-        }
-        for &t in &enc.cols[COL_TAGS] {
-            counts[t as usize] += 1;
-        }
-        blocks.push(enc.cols.clone());
+    for &t in blocks.iter().flat_map(|cols| &cols[COL_TAGS]) {
+        counts[t as usize] += 1;
     }
     let mut order: Vec<u8> = (0..=255u8).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(counts[t as usize]));
@@ -121,7 +105,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "{path}: {} events, 15 hot tags cover {:.2} %; raw {:.3} → {:.3} B/event, stored {:.4} → {:.4} B/event; unpack best of {rounds}: {:.3} → {:.3} ns/event",
-        events.len(),
+        count,
         100.0 * covered as f64 / n,
         size(raw_plain),
         size(raw_nibble),

@@ -80,3 +80,31 @@ pub fn events_311(workload: &str) -> anyhow::Result<Vec<Event>> {
     };
     Ok(Source::load(workload)?.materialize(over)?.events)
 }
+
+/// A trace's events and each of its blocks of 2^18 events encoded again as the writer does
+/// (`order_refs`: with allocation-order references), columns not yet compressed: for the
+/// examples that weigh a change of the columns' layout against the format as it is.
+pub fn encoded_blocks(
+    path: &str,
+    order_refs: bool,
+) -> anyhow::Result<(usize, Vec<[Vec<u8>; COLUMNS]>)> {
+    let mut reader = TraceReader::open(std::path::Path::new(path))?;
+    let mut events = Vec::new();
+    while let Some(batch) = reader.next_batch()? {
+        events.extend_from_slice(batch);
+    }
+    let mut enc = columns::BlockEncoder::new(order_refs);
+    let mut table = 0u32;
+    let mut blocks = Vec::new();
+    for chunk in events.chunks(1 << 18) {
+        enc.reset(table);
+        for e in chunk {
+            enc.push(e, table, None);
+            if let Some(s) = e.slot() {
+                table += u32::from(s == table);
+            }
+        }
+        blocks.push(enc.cols.clone());
+    }
+    Ok((events.len(), blocks))
+}
