@@ -452,6 +452,31 @@ if any(m is not None for m in cache_miss):
 if any(g is not None for g in clock_ghz):
     print("\ncore clock when each run started (GHz, the probe's median; a merged run: its slowest shard)")
     print("clock    " + " ".join(f"{g:6.2f}" if g is not None else "     –" for g in clock_ghz))
+# Interleaved runs keep their shards (.parts/sN/*/): each shard started with its own clock
+# probe, so whether null follows the core's clock shows shard by shard; null in cycles
+# (ns × GHz) is what is left when the clock is taken out (2026-12-07, attempt 90: r −0.52 on
+# dicts, cycles still 5.79 – 7.61 an event).
+shard_points = {}
+for part in sorted(pathlib.Path(sys.argv[1]).glob(".parts/*/*/results.json")):
+    doc = json.loads(part.read_text())
+    clock = doc.get("machine", {}).get("clock")
+    if not clock or not clock.get("samples_ghz"):
+        continue
+    ghz = st.median(clock["samples_ghz"])
+    by_workload = {}
+    for c in doc["cells"]:
+        t = c.get("throughput")
+        if c["status"] == "ok" and t and c["allocator"] == "null":
+            by_workload.setdefault(c["workload"], []).extend(t["ns_per_op"])
+    for w, ns in by_workload.items():
+        shard_points.setdefault(w, []).append((ghz, st.median(ns)))
+if shard_points:
+    print("per shard: the core's clock at its start against null's median ns/event (r), and null in cycles an event")
+    for w, pts in sorted(shard_points.items()):
+        g, n = [p[0] for p in pts], [p[1] for p in pts]
+        r = f"{st.correlation(g, n):+.2f}" if len(pts) >= 3 and st.pstdev(g) > 0 and st.pstdev(n) > 0 else "–"
+        cycles = [a * b for a, b in pts]
+        print(f"{w:8} {len(pts)} shards, clock {min(g):.2f} – {max(g):.2f} GHz, null {min(n):.2f} – {max(n):.2f} ns/event, r = {r}; cycles {min(cycles):.2f} – {max(cycles):.2f}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 # Issue 12's check in one line: both targets, and what missed.
