@@ -70,11 +70,11 @@ fn sample_ghz() -> Option<f64> {
 /// loop's own decrement and branch run beside the chain.
 #[cfg(target_arch = "x86_64")]
 fn add_chain(iterations: u64) -> Option<u64> {
-    let (mut x, step, mut n) = (
-        std::hint::black_box(1u64),
-        std::hint::black_box(3u64),
-        iterations,
-    );
+    let (mut x, step) = (std::hint::black_box(1u64), std::hint::black_box(3u64));
+    if iterations == 0 {
+        // The loop tests its count after a pass: 0 would wrap and run 2^64 of them.
+        return Some(x);
+    }
     // SAFETY: registers only (no memory, no stack); `n` counts down to 0 from at least 1.
     unsafe {
         std::arch::asm!(
@@ -85,11 +85,10 @@ fn add_chain(iterations: u64) -> Option<u64> {
             "jnz 2b",
             x = inout(reg) x,
             s = in(reg) step,
-            n = inout(reg) n,
+            n = inout(reg) iterations => _,
             options(nomem, nostack),
         );
     }
-    let _ = n;
     Some(std::hint::black_box(x))
 }
 
@@ -108,9 +107,6 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_chain_reads_a_clock_a_core_could_have() {
-        if std::env::var_os(FAKE_CLOCK_PROBE_ENV).is_some() {
-            return;
-        }
         let speed = measure().expect("an x86-64 core runs the chain");
         assert_eq!(speed.samples_ghz.len(), SAMPLES);
         assert!(
@@ -121,8 +117,11 @@ mod tests {
 
     #[test]
     fn the_chain_adds_what_it_says() {
-        // 1 + 2 iterations × 8 adds of 3.
+        // 1 + 2 iterations × 8 adds of 3; none for 0 iterations (not 2^64 of them).
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(add_chain(2), Some(1 + 2 * 8 * 3));
+        {
+            assert_eq!(add_chain(2), Some(1 + 2 * 8 * 3));
+            assert_eq!(add_chain(0), Some(1));
+        }
     }
 }
