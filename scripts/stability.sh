@@ -170,7 +170,7 @@ memory_points = {}
 # (runs since 2026-12-05; sys::cache_probe), None without one
 cache_miss = []
 # per run: the core's effective clock when it started, GHz (runs since 2026-12-07;
-# sys::clock_probe; a merged run keeps its slowest shard's), None without one
+# sys::clock_probe; a merged run keeps its middle shard's), None without one
 clock_ghz = []
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
 def own_net(t):
@@ -450,7 +450,7 @@ if any(m is not None for m in cache_miss):
             r = f"{st.correlation([p[0] for p in pts], [p[1] for p in pts]):+.2f}"
         print(f"{w:8} mean log net cost per run " + " ".join(f"{c:.3f}" if c is not None else "–" for c in cost) + f"  r = {r}")
 if any(g is not None for g in clock_ghz):
-    print("\ncore clock when each run started (GHz, the probe's median; a merged run: its slowest shard)")
+    print("\ncore clock when each run started (GHz, the probe's median; a merged run: its middle shard)")
     print("clock    " + " ".join(f"{g:6.2f}" if g is not None else "     –" for g in clock_ghz))
 # Interleaved runs keep their shards (.parts/sN/*/): each shard started with its own clock
 # probe, so whether null follows the core's clock shows shard by shard; null in cycles

@@ -229,14 +229,15 @@ fn join(parts: &[Part], req: &MergeRequest, incomplete: bool) -> anyhow::Result<
     merged.machine.cache_share = (parts.iter())
         .max_by(|a, b| contention(a).total_cmp(&contention(b)))
         .and_then(|p| p.results.machine.cache_share.clone());
-    // And the shard whose core ran slowest as it started.
-    let ghz = |p: &&Part| {
-        let clock = p.results.machine.clock.as_ref();
-        clock.and_then(|c| c.median_ghz()).unwrap_or(f64::INFINITY)
-    };
-    merged.machine.clock = (parts.iter())
-        .min_by(|a, b| ghz(a).total_cmp(&ghz(b)))
-        .and_then(|p| p.results.machine.clock.clone());
+    // The clock of the shard in the middle: what the run's core typically started at, which
+    // `compare` holds against another run's (one sitting's shards start up to 1.23x apart,
+    // so the slowest one would say more about the spread than about the run).
+    let mut clocked: Vec<(f64, &crate::sys::clock_probe::ClockSpeed)> = (parts.iter())
+        .filter_map(|p| p.results.machine.clock.as_ref())
+        .filter_map(|c| Some((c.median_ghz()?, c)))
+        .collect();
+    clocked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    merged.machine.clock = clocked.get(clocked.len() / 2).map(|(_, c)| (*c).clone());
     merged.cells = cells;
     merged.interrupted = incomplete || parts.iter().any(|p| p.results.interrupted);
     merged.validation = None;
