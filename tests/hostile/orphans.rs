@@ -48,17 +48,31 @@ fn killed(pid: u32) -> bool {
     !alive(pid) || sigkill(field("SigPnd:")) || sigkill(field("ShdPnd:"))
 }
 
-/// Waits for `parent`'s first child (`what`), kills `parent` outright, and checks that the
-/// child was killed with it. No clock decides: the wait for the child follows the parent's
-/// progress (it fails if the parent ends first), and the kernel sends the parent-death signal
-/// (`PR_SET_PDEATHSIG`) while the parent exits, before the parent can be reaped, so once
-/// `wait` returned the child is gone or has SIGKILL pending, however loaded the machine. A
-/// child left running (the defect) fails at once; a killed one is then waited for, and goes.
+/// A process's command line as the kernel holds it (empty once it is gone).
+fn cmdline(pid: u32) -> Vec<u8> {
+    std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()
+}
+
+/// Waits for `parent`'s first child (`what`) to have started its own program, kills `parent`
+/// outright, and checks that the child was killed with it. No clock decides: the wait for
+/// the child follows the parent's progress (it fails if the parent ends first), and the
+/// kernel sends the parent-death signal (`PR_SET_PDEATHSIG`) while the parent exits, before
+/// the parent can be reaped, so once `wait` returned the child is gone or has SIGKILL
+/// pending, however loaded the machine. The child counts only once its command line is no
+/// longer the parent's, i.e. after its `exec`: between `fork` and the `prctl` before it, a
+/// child whose parent dies exits by itself instead (`sys::process::signal_on_parent_death`
+/// checks `getppid`), without a signal this test could see (it failed so once, at load
+/// 2.2, 2026-12-07). A child left running (the defect) fails at once; a killed one is then
+/// waited for, and goes.
 fn killing_the_parent_ends_its_child(mut parent: std::process::Child, what: &str) {
     let pid = parent.id();
+    let own = cmdline(pid);
     let mut child = None;
     common::wait_while_running(&mut parent, &format!("no {what} started"), || {
-        child = children(pid).first().copied();
+        child = (children(pid).into_iter()).find(|&c| {
+            let line = cmdline(c);
+            !line.is_empty() && line != own
+        });
         child.is_some()
     });
     let child = child.unwrap();
