@@ -180,9 +180,9 @@ pub fn check_directory(flag: &str, path: &Path) -> anyhow::Result<()> {
 
 /// [`check_directory`], and then, with nothing in the way, whether a folder can be made
 /// there at all (a read-only folder, `/proc`): for a folder made only after long work
-/// (`sweep --plot`). A probe folder is made and removed in the nearest part of the path that
-/// exists, so this is not for a folder whose emptiness a test watches while a run starts
-/// (`run --out` makes its run folder before its cells anyway).
+/// (`sweep --plot`) or after the machine's probes (`run`, `exec` and `validate --out`). A
+/// probe folder is made and removed in the nearest part of the path that exists, for the
+/// few microseconds between the two calls.
 pub fn check_directory_writable(flag: &str, path: &Path) -> anyhow::Result<()> {
     check_directory(flag, path)?;
     crate::sys::target::probe_folder(path).map_err(|e| {

@@ -83,7 +83,9 @@ impl OutputArgs {
         if let Some(label) = &self.label {
             guard::check_label("--label", label)?;
         }
-        guard::check_directory("--out", &self.out)?;
+        // Tried, not only looked at: `/proc` or a read-only mount has nothing in the way, and
+        // was refused only after the cache and clock probes' second (found 2026-12-07).
+        guard::check_directory_writable("--out", &self.out)?;
         let exports = [
             ("--csv", &self.csv),
             ("--json", &self.json),

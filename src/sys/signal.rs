@@ -105,6 +105,28 @@ pub fn exit_on_stop_signals(note: &'static str) {
     }
 }
 
+/// Runs `f` with the [`STOP_SIGNALS`] held back from this thread, then lets any that came
+/// meanwhile be handled: for a step that must finish once begun, such as a probe folder made
+/// and removed, which a stop between the two would leave behind. Only for a step that runs
+/// before the command starts threads of its own (a held process-wide signal would otherwise
+/// go to one of them).
+pub fn holding_stop_signals<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset before use, and
+    // pthread_sigmask only changes this thread's mask, restored below.
+    unsafe {
+        let mut held: libc::sigset_t = std::mem::zeroed();
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut held);
+        for sig in STOP_SIGNALS {
+            libc::sigaddset(&mut held, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &held, &mut before);
+        let out = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+        out
+    }
+}
+
 /// The [`STOP_SIGNALS`] do not stop this process while the guard lives but are remembered
 /// ([`stop_requested`]); when it is dropped the previous dispositions come back. A handler,
 /// unlike `SIG_IGN`, is reset to the default by `exec`, so a program started meanwhile gets

@@ -185,10 +185,20 @@ pub fn probe_folder(path: &Path) -> std::io::Result<()> {
             }
         }
     }
-    let probe = at.join(format!(".pybench-probe.{}", super::fs::unique_suffix()));
-    std::fs::create_dir(&probe)?;
-    std::fs::remove_dir(&probe)
+    let probe = at.join(format!(
+        "{PROBE_FOLDER_PREFIX}{}",
+        super::fs::unique_suffix()
+    ));
+    // A Ctrl-C between the two calls is handled after both, never leaving the probe behind.
+    super::signal::holding_stop_signals(|| {
+        std::fs::create_dir(&probe)?;
+        std::fs::remove_dir(&probe)
+    })
 }
+
+/// How [`probe_folder`]'s folder is named (a suffix nobody can predict follows), for a test
+/// that looks into a folder while a command starts.
+pub const PROBE_FOLDER_PREFIX: &str = ".pybench-probe.";
 
 /// "regular file", "FIFO", … for messages.
 pub fn kind_name(kind: FileType) -> &'static str {

@@ -134,7 +134,10 @@ fn stop_early(sig: libc::c_int, code: i32) -> bool {
         );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let folder_first = std::fs::read_dir(&tmp).unwrap().next().is_some();
+    // `--out` is tried with a probe folder, made and removed at once, before the run's folder.
+    let folder_first = entries(&tmp)
+        .iter()
+        .any(|e| !e.starts_with(pybench::sys::target::PROBE_FOLDER_PREFIX));
     // SAFETY: signalling our own child, still unreaped.
     unsafe { libc::kill(child.id() as libc::pid_t, sig) };
     let out = child.wait_with_output().unwrap();

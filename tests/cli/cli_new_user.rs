@@ -143,3 +143,32 @@ fn a_seed_that_is_not_a_whole_number_says_what_a_seed_is() {
         );
     }
 }
+
+/// An `--out` where no folder can be made but nothing is in the way (`/proc` takes none, not
+/// even from root) passed the look before the run and was refused only when the run folder
+/// was made, after the machine's probes, in words that did not name the flag (found
+/// 2026-12-07). Now `run`, `exec` and `validate` try it first, and say which flag.
+#[test]
+fn an_out_folder_nothing_can_be_made_in_is_refused_naming_the_flag() {
+    let out = "/proc/pybench-results";
+    let program = ["--", "python3", "-c", "pass"];
+    let commands: [&[&str]; 3] = [
+        &["run", "-w", "dicts", "--scale", "1000", "-a", "system"],
+        &["exec", "-a", "system"],
+        &["validate", "-a", "system"],
+    ];
+    for args in commands {
+        let mut cmd = pybench();
+        cmd.args(args).args(["--out", out]);
+        if args[0] != "run" {
+            cmd.args(program);
+        }
+        let line = refusal(&mut cmd);
+        assert!(
+            line.starts_with(&format!(
+                "pybench: error: --out {out}: a folder cannot be made or written there: "
+            )),
+            "{args:?}: {line}"
+        );
+    }
+}
