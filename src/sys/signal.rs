@@ -210,4 +210,31 @@ mod tests {
         assert_eq!(super::describe(libc::SIGXCPU), "signal 24 (SIGXCPU)");
         assert_eq!(super::describe(63), "signal 63");
     }
+
+    /// A stop signal sent while held is not handled inside the held step, and is handled as
+    /// soon as it ends. In a forked child, so the noted stop reaches no other test: the
+    /// child does only atomics, signal calls and `_exit` (async-signal-safe).
+    #[test]
+    fn a_stop_held_back_is_handled_when_the_step_ends() {
+        // SAFETY: the child runs only async-signal-safe calls and ends with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let _noted = super::note_stop_signals();
+            let inside = super::holding_stop_signals(|| {
+                // SAFETY: raise is async-signal-safe.
+                unsafe { libc::raise(libc::SIGTERM) };
+                super::stop_requested()
+            });
+            let after = super::stop_requested();
+            let ok = inside.is_none() && after == Some(libc::SIGTERM);
+            // SAFETY: ends the forked child without running the parent's destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status), "child status {status}");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "held inside, handled after");
+    }
 }
