@@ -155,6 +155,7 @@ if not runs:
 # per_round: every throughput process's paired net ratios, one list per process
 ratios, gross, nulls, per_round, reported, absolute = {}, {}, {}, {}, {}, {}
 processes = {}  # per workload, each run's throughput processes (they differ with --precision)
+reference_of = {}  # per workload: the ratios' reference cell (its first pymalloc cell)
 halves = []  # per half run: {(workload, allocator): (null gross ns/event, gross time ratio)}
 # per cell and run: (log of null's gross ns/event, log net ratio) of each throughput process
 speed_points = {}
@@ -210,6 +211,7 @@ for i, path in enumerate(runs):
     for k in by:
         if k[1].startswith("pymalloc"):
             refs.setdefault(k[0], k)  # a workload's first pymalloc cell
+    reference_of.update(refs)
     compared = {(w, a): refs[w] for (w, a) in by if a != "null" and w in refs and (w, a) != refs[w]}
     for (w, a), ref in compared.items():
         ts = by[(w, a)]
@@ -287,7 +289,11 @@ for w, ns in sorted(processes.items()):
 net_within = spreads("net throughput (what the verdict reports)", ratios)
 # The same runs judged absolutely: the part of the spread every allocator shares (the host's
 # speed, the harness) is in these and cancels in the ratios above (compare --relative-to).
-spreads("net ns/event", absolute, of="of each allocator alone (no ratio)", target="")
+# The reference under the name the ratio tables give it, not its cells' resolved one
+# (`pymalloc:cpython-3.11`, easily misread as the real obmalloc `cpython:3.11`).
+spreads("net ns/event", {(w, "pymalloc" if reference_of.get(w) == (w, a) else a): v
+                         for (w, a), v in absolute.items()},
+        of="of each allocator alone (no ratio)", target="")
 # Before subtracting null: how much of the spread null's own drift adds to the net figures.
 spreads("gross throughput (null not subtracted)", gross)
 # Host speed taken out: if runs differ because the host ran faster or slower (null's gross
