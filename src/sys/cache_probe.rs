@@ -188,10 +188,7 @@ fn probe_working_set(llc: u64) -> u64 {
 
 /// `HIT,MEMORY,S1,…` as [`FAKE_CACHE_PROBE_ENV`] gives it, on a 32 MiB L3.
 fn parse_fake(text: &str) -> Option<CacheShare> {
-    let values: Vec<f64> = text
-        .split(',')
-        .map(|v| v.trim().parse().ok())
-        .collect::<Option<_>>()?;
+    let values = fake_numbers(text)?;
     let (refs, samples) = values.split_at_checked(2)?;
     Some(CacheShare {
         llc_bytes: 32 << 20,
@@ -200,6 +197,12 @@ fn parse_fake(text: &str) -> Option<CacheShare> {
         memory_ns: refs[1],
         samples_ns: samples.to_vec(),
     })
+}
+
+/// The numbers of a probe's fake (`A,B,…`, blanks allowed around each): `None` when any is
+/// not a number. Shared with [`super::clock_probe`]'s fake.
+pub(super) fn fake_numbers(text: &str) -> Option<Vec<f64>> {
+    text.split(',').map(|v| v.trim().parse().ok()).collect()
 }
 
 /// The size of cpu0's unified or data cache of `level`, from sysfs.
