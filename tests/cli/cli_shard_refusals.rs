@@ -98,14 +98,8 @@ fn merge_refuses_shards_from_another_kind_of_machine() {
     let kept: Vec<f64> = (clock["samples_ghz"].as_array())
         .map(|s| s.iter().filter_map(|g| g.as_f64()).collect())
         .unwrap_or_default();
-    // The other shards measured theirs (the probe runs on x86-64 only).
-    if cfg!(target_arch = "x86_64") {
-        assert_eq!(kept.len(), 8, "a measured shard's eight samples: {clock}");
-        assert!(
-            kept.iter().all(|&g| g > 1.1),
-            "not the slow outlier's: {clock}"
-        );
-    }
+    // The other shards' (the tests' steady 3 GHz), not the slow outlier's.
+    assert_eq!(kept, [3.0; 8], "{clock}");
 }
 
 /// A shard whose cells replayed another stream of a workload than the other shards (a

@@ -110,12 +110,18 @@ pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
 /// command takes one): a hang then fails its own test at once, where it used to stall CI until
 /// the cell's 600 s timeout (2026-12-03, a throughput process asked 20 million passes a
 /// sample) and push the whole run past CI's limit. The shared-cache probe is faked as an
-/// uncontended cache ([`QUIET_CACHE`]): a test's warnings must not depend on the neighbours
-/// of the machine it runs on, and the real probe takes about 0.6 s and 128 MiB a run.
+/// uncontended cache ([`QUIET_CACHE`]) and the clock probe as a steady core
+/// ([`STEADY_CLOCK`]): a test's warnings must not depend on the neighbours of the machine it
+/// runs on (two runs' clocks read apart under load would warn in `compare`), and the real
+/// cache probe takes about 0.6 s and 128 MiB a run.
 pub fn pybench() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pybench").expect("binary built");
     cmd.timeout(std::time::Duration::from_secs(300))
         .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
+        .env(
+            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
+            STEADY_CLOCK,
+        )
         // A quiet machine for `record`'s busy-machine note, which tests running side by side
         // would otherwise set off now and then (its own test sets the value it needs).
         .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
@@ -128,6 +134,10 @@ pub fn pybench_limited(resource: libc::__rlimit_resource_t, limit: u64) -> asser
     use std::os::unix::process::CommandExt as _;
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
     cmd.env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
+        .env(
+            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
+            STEADY_CLOCK,
+        )
         .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
@@ -217,6 +227,10 @@ pub fn refusal_with_out(args: &[&str], out: &std::path::Path) -> String {
 /// A shared-cache probe of an uncontended L3 (`sys::cache_probe`'s fake: hit and memory
 /// latency, then the samples, in ns an access): every sample a hit.
 pub const QUIET_CACHE: &str = "14,170,15,16,15,17,16,15,16,15";
+
+/// A clock probe of a core that held its speed (`sys::clock_probe`'s fake: eight samples, in
+/// GHz).
+pub const STEADY_CLOCK: &str = "3.0,3.0,3.0,3.0,3.0,3.0,3.0,3.0";
 
 /// A FIFO made at `path` (`mkfifo`), for the tests of inputs and outputs that must be
 /// refused or written at once rather than waited on.

@@ -315,6 +315,57 @@ fn runs_from_different_cpu_models_are_warned_about_in_one_line() {
     assert!(warnings(&err).is_empty(), "{err}");
 }
 
+/// The core's clock as a run starts is recorded (here through the probe's fake) and
+/// `compare` names two runs whose cores ran a quarter or more apart; a fake that is not a
+/// list of numbers records nothing rather than a made-up clock.
+#[test]
+fn a_runs_clock_is_recorded_and_runs_whose_clocks_differ_are_warned_about() {
+    let tmp = tempdir("cmp-clock");
+    let quick_run = |name: &str, clock: &str| {
+        let out = tmp.join(name);
+        pybench()
+            .args([
+                "run",
+                "-w",
+                "churn",
+                "-a",
+                "system",
+                "-r",
+                "2",
+                "--no-plots",
+                "-q",
+            ])
+            .args(common::QUICK_RUN)
+            .env(pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV, clock)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let slow = quick_run("slow", "3.0,3.1,2.9");
+    let fast = quick_run("fast", "4.0,4.1,3.9");
+    let garbled = quick_run("garbled", "3.0,fast");
+    let recorded = common::results_json(&slow)["machine"]["clock"].clone();
+    assert_eq!(
+        recorded,
+        serde_json::json!({ "samples_ghz": [3.0, 3.1, 2.9] })
+    );
+    let none = common::results_json(&garbled)["machine"].clone();
+    assert!(none.get("clock").is_none(), "{none}");
+    let warned = |base: &Path, cur: &Path| {
+        let a = common::compare(base, cur).assert();
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    let err = warned(&slow, &fast);
+    assert!(
+        err.contains("warning: the runs' cores ran at different clocks as each started (3.00 GHz in the baseline, 4.00 GHz in the current run)"),
+        "{err}"
+    );
+    // No figure on one side: nothing to hold against the other.
+    assert!(!warned(&slow, &garbled).contains("clocks"));
+}
+
 /// `r` with every cell copied for three more allocators, `null` among them.
 fn with_more_allocators(mut r: RunResults) -> RunResults {
     let extra = ["jemalloc", "mimalloc", "null"];
