@@ -57,11 +57,12 @@ fn main() -> anyhow::Result<()> {
     let mut plain = Vec::new();
     let mut nibble = Vec::new();
     let (mut raw_plain, mut raw_nibble) = (0usize, 0usize);
+    let raw_len = |cols: &[Vec<u8>; COLUMNS]| cols.iter().map(Vec::len).sum::<usize>();
     for cols in &blocks {
         let mut p = Vec::new();
         pack(cols, &mut zstd, &mut p)?;
-        raw_plain += cols.iter().map(Vec::len).sum::<usize>();
-        plain.push((p, cols.iter().map(Vec::len).sum::<usize>() as u32));
+        raw_plain += raw_len(cols);
+        plain.push((p, raw_len(cols) as u32));
         let (ncols, esc) = nibble_columns(cols, &hot);
         let mut q = Vec::new();
         pack(&ncols, &mut zstd, &mut q)?;
@@ -70,13 +71,8 @@ fn main() -> anyhow::Result<()> {
         } else {
             zstd.compress(&esc)?
         };
-        raw_nibble += ncols.iter().map(Vec::len).sum::<usize>() + esc.len();
-        nibble.push((
-            q,
-            ncols.iter().map(Vec::len).sum::<usize>() as u32,
-            e,
-            esc.len(),
-        ));
+        raw_nibble += raw_len(&ncols) + esc.len();
+        nibble.push((q, raw_len(&ncols) as u32, e, esc.len()));
     }
     let size = |s: usize| s as f64 / n;
     let plain_bytes: usize = plain.iter().map(|b| b.0.len()).sum();

@@ -174,6 +174,16 @@ cache_miss = []
 # sys::clock_probe; a merged run keeps its middle shard's), None without one
 clock_ghz = []
 rep_of = lambda t: int(re.search(r"/rep(\d+)/", t["group"]).group(1))
+def clock_of(doc):
+    """A results file's core clock as its run started, GHz (the probe's median), or None."""
+    clock = doc.get("machine", {}).get("clock")
+    return st.median(clock["samples_ghz"]) if clock and clock.get("samples_ghz") else None
+def r_text(pts, least):
+    """The correlation of (x, y) points as printed, or – with fewer than `least` or no spread."""
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    if len(pts) < least or st.pstdev(xs) == 0 or st.pstdev(ys) == 0:
+        return "–"
+    return f"{st.correlation(xs, ys):+.2f}"
 def own_net(t):
     """A process's median net ns/event of one allocator (None when no round is above null)."""
     net = [a_ns - a_null for a_ns, a_null in zip(t["ns_per_op"], t["null_ns_per_op"]) if a_ns > a_null]
@@ -188,8 +198,7 @@ for i, path in enumerate(runs):
         span = probe["memory_ns"] - probe["hit_ns"]
         shares = [min(1, max(0, (x - probe["hit_ns"]) / span)) for x in probe["samples_ns"]]
     cache_miss.append(st.median(shares) if shares else None)
-    clock = doc.get("machine", {}).get("clock")
-    clock_ghz.append(st.median(clock["samples_ghz"]) if clock and clock.get("samples_ghz") else None)
+    clock_ghz.append(clock_of(doc))
     by = {}
     for c in doc["cells"]:
         t = c.get("throughput")
@@ -436,10 +445,7 @@ if fault_points:
     for key in sorted(fault_points):
         pts = fault_points[key]
         f = [p[0] for p in pts]
-        r = "–"
-        if len(pts) >= 4 and st.pstdev(f) > 0 and st.pstdev(p[1] for p in pts) > 0:
-            r = f"{st.correlation(f, [p[1] for p in pts]):+.2f}"
-        print(f"{key[0]:8} {key[1]:14} median {st.median(f):8.1f}  most {max(f):8.1f}  r = {r}")
+        print(f"{key[0]:8} {key[1]:14} median {st.median(f):8.1f}  most {max(f):8.1f}  r = {r_text(pts, 4)}")
 if any(m is not None for m in cache_miss):
     print("\nshared L3 when each run started (the probe over half the L3 or 16 MiB: median share of reads that missed it),")
     print("and the correlation over runs between that share and each workload's mean log net cost")
@@ -451,10 +457,7 @@ if any(m is not None for m in cache_miss):
             v = [absolute[(w2, a)][i] for (w2, a) in absolute if w2 == w and absolute[(w2, a)][i]]
             cost.append(st.mean(math.log(x) for x in v) if v else None)
         pts = [(m, c) for m, c in zip(cache_miss, cost) if m is not None and c is not None]
-        r = "–"
-        if len(pts) >= 3 and st.pstdev(p[0] for p in pts) > 0 and st.pstdev(p[1] for p in pts) > 0:
-            r = f"{st.correlation([p[0] for p in pts], [p[1] for p in pts]):+.2f}"
-        print(f"{w:8} mean log net cost per run " + " ".join(f"{c:.3f}" if c is not None else "–" for c in cost) + f"  r = {r}")
+        print(f"{w:8} mean log net cost per run " + " ".join(f"{c:.3f}" if c is not None else "–" for c in cost) + f"  r = {r_text(pts, 3)}")
 if any(g is not None for g in clock_ghz):
     print("\ncore clock when each run started (GHz, the probe's median; a merged run: its middle shard)")
     print("clock    " + " ".join(f"{g:6.2f}" if g is not None else "     –" for g in clock_ghz))
@@ -465,10 +468,9 @@ if any(g is not None for g in clock_ghz):
 shard_points = {}
 for part in sorted(pathlib.Path(sys.argv[1]).glob(".parts/*/*/results.json")):
     doc = json.loads(part.read_text())
-    clock = doc.get("machine", {}).get("clock")
-    if not clock or not clock.get("samples_ghz"):
+    ghz = clock_of(doc)
+    if ghz is None:
         continue
-    ghz = st.median(clock["samples_ghz"])
     by_workload = {}
     for c in doc["cells"]:
         t = c.get("throughput")
@@ -480,9 +482,8 @@ if shard_points:
     print("per shard: the core's clock at its start against null's median ns/event (r), and null in cycles an event")
     for w, pts in sorted(shard_points.items()):
         g, n = [p[0] for p in pts], [p[1] for p in pts]
-        r = f"{st.correlation(g, n):+.2f}" if len(pts) >= 3 and st.pstdev(g) > 0 and st.pstdev(n) > 0 else "–"
         cycles = [a * b for a, b in pts]
-        print(f"{w:8} {len(pts)} shards, clock {min(g):.2f} – {max(g):.2f} GHz, null {min(n):.2f} – {max(n):.2f} ns/event, r = {r}; cycles {min(cycles):.2f} – {max(cycles):.2f}")
+        print(f"{w:8} {len(pts)} shards, clock {min(g):.2f} – {max(g):.2f} GHz, null {min(n):.2f} – {max(n):.2f} ns/event, r = {r_text(pts, 3)}; cycles {min(cycles):.2f} – {max(cycles):.2f}")
 for w, v in sorted(nulls.items()):
     print(f"null on {w}: " + " ".join(f"{x:.2f}" for x in v) + " ns/event (target ≤ 2)")
 # Issue 12's check in one line: both targets, and what missed.
