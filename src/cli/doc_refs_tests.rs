@@ -94,9 +94,10 @@ fn next_document(text: &str) -> Option<(usize, &str)> {
     let docs = text.find("docs/").and_then(|at| {
         let name_end = text[at..].find(".md")? + 3;
         let name = &text[at..at + name_end];
+        // A page in a folder of docs/ (`docs/validate-study/run-10.md`) counts too.
         let plain = name[5..name.len() - 3]
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/'));
         Some((at, if plain { name } else { "docs/" }))
     });
     match (readme, docs) {

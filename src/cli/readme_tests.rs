@@ -13,7 +13,7 @@ use clap::FromArgMatches as _;
 const CARGO_RUN: &str = "cargo run --release -- ";
 
 /// The documents whose command lines are checked: README.md and the pages it sends readers to.
-pub(super) const DOCUMENTS: [(&str, &str); 22] = [
+pub(super) const DOCUMENTS: [(&str, &str); 32] = [
     ("README.md", include_str!("../../README.md")),
     (
         "docs/allocators.md",
@@ -55,6 +55,46 @@ pub(super) const DOCUMENTS: [(&str, &str); 22] = [
     (
         "docs/validate-study.md",
         include_str!("../../docs/validate-study.md"),
+    ),
+    (
+        "docs/validate-study/run-04.md",
+        include_str!("../../docs/validate-study/run-04.md"),
+    ),
+    (
+        "docs/validate-study/run-05.md",
+        include_str!("../../docs/validate-study/run-05.md"),
+    ),
+    (
+        "docs/validate-study/run-06.md",
+        include_str!("../../docs/validate-study/run-06.md"),
+    ),
+    (
+        "docs/validate-study/run-08.md",
+        include_str!("../../docs/validate-study/run-08.md"),
+    ),
+    (
+        "docs/validate-study/run-09.md",
+        include_str!("../../docs/validate-study/run-09.md"),
+    ),
+    (
+        "docs/validate-study/outside-amd-2026-12-02.md",
+        include_str!("../../docs/validate-study/outside-amd-2026-12-02.md"),
+    ),
+    (
+        "docs/validate-study/preregistered-2026-12-02.md",
+        include_str!("../../docs/validate-study/preregistered-2026-12-02.md"),
+    ),
+    (
+        "docs/validate-study/run-10.md",
+        include_str!("../../docs/validate-study/run-10.md"),
+    ),
+    (
+        "docs/validate-study/outside-intel-2026-12-02.md",
+        include_str!("../../docs/validate-study/outside-intel-2026-12-02.md"),
+    ),
+    (
+        "docs/validate-study/run-11.md",
+        include_str!("../../docs/validate-study/run-11.md"),
     ),
     ("docs/workloads.md", include_str!("../../docs/workloads.md")),
 ];
@@ -346,6 +386,37 @@ fn anchors_follow_github_including_repeated_headings() {
         "[x](#a) [y](#commands-2) [z](README.md) [w](nope.md)\n# A\n",
     );
     assert_eq!(dead, ["doc.md:1: (#commands-2)", "doc.md:1: (nope.md)"]);
+}
+
+/// The Markdown pages under `dir`, recursively, as paths from the checkout's root.
+fn markdown_pages(root: &std::path::Path, dir: &str, out: &mut Vec<String>) {
+    let entries = std::fs::read_dir(root.join(dir)).expect("a documents folder");
+    for entry in entries.map(|e| e.expect("a folder entry")) {
+        let name = format!("{dir}/{}", entry.file_name().to_string_lossy());
+        if entry.path().is_dir() {
+            markdown_pages(root, &name, out);
+        } else if name.ends_with(".md") {
+            out.push(name);
+        }
+    }
+}
+
+/// A page added under docs/ without a line in [`DOCUMENTS`] would have its command lines,
+/// links and quoted pointers go unchecked (the study's runs moved into docs/validate-study/
+/// on 2026-12-08, ten pages at once).
+#[test]
+fn every_page_under_docs_is_checked() {
+    let mut pages = Vec::new();
+    markdown_pages(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        "docs",
+        &mut pages,
+    );
+    assert!(pages.len() > 20, "only {} pages found", pages.len());
+    let unchecked: Vec<&String> = (pages.iter())
+        .filter(|p| !DOCUMENTS.iter().any(|(name, _)| name == p))
+        .collect();
+    assert!(unchecked.is_empty(), "not in DOCUMENTS: {unchecked:?}");
 }
 
 #[test]
