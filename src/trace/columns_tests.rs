@@ -1,5 +1,6 @@
 //! The column decoder's allocation-order references: what a file without the flag may not
-//! hold, and references that leave the block, each a one-line error naming the event.
+//! hold, and references that leave the block, each a one-line error naming the event; and
+//! how `pack` compresses each column.
 
 use super::*;
 
@@ -128,4 +129,55 @@ fn a_refused_block_adds_neither_events_nor_pace() {
         format!("column {COL_SIZES}: 1 bytes left after 4 events")
     );
     assert_eq!((out, pace), (vec![Event::Phase(7)], vec![9]));
+}
+
+/// The writer searches the tag column for matches of [`TAG_MIN_MATCH`] bytes and every other
+/// column as its level would: on a recorded program's first block (compileall's: a syntax tree
+/// built and dropped node by node) the tags pack smaller than the level's own search, the
+/// other columns byte for byte as the level packs them, and the block unpacks to its columns.
+#[test]
+fn the_tag_column_alone_packs_with_its_own_shortest_match() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/workloads/traces/compileall.pbt"
+    );
+    let mut reader = crate::trace::TraceReader::open(std::path::Path::new(path)).unwrap();
+    let events = reader
+        .next_batch()
+        .unwrap()
+        .expect("a first batch")
+        .to_vec();
+    let mut enc = BlockEncoder::new(true);
+    let mut table = 0u32;
+    enc.reset(table);
+    for e in events.iter().take(1 << 16) {
+        let (_, _, _, slot) = event_parts(e, 0);
+        enc.push(e, table, None);
+        table += u32::from(slot == Some(table));
+    }
+    let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL_V2).unwrap();
+    let mut payload = Vec::new();
+    pack(&enc.cols, &mut zstd, &mut payload).unwrap();
+    let stored = |i: usize| {
+        let d = &payload[i * 8 + 4..i * 8 + 8];
+        u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize
+    };
+    let at_level = |c: &[u8]| zstd::bulk::compress(c, ZSTD_LEVEL_V2).unwrap().len();
+    let tags = &enc.cols[COL_TAGS];
+    assert!(
+        stored(COL_TAGS) < at_level(tags),
+        "tags {} of {} bytes",
+        stored(COL_TAGS),
+        tags.len()
+    );
+    for (i, c) in enc.cols.iter().enumerate().skip(1) {
+        let want = if c.is_empty() { 0 } else { at_level(c) };
+        assert_eq!(stored(i), want, "column {i}");
+    }
+    assert!(!enc.cols[COL_SIZES].is_empty() && !enc.cols[COL_SLOTS].is_empty());
+    let mut back: [Vec<u8>; COLUMNS] = Default::default();
+    let raw = enc.raw_len() as u32;
+    let mut unzstd = zstd::bulk::Decompressor::new().unwrap();
+    unpack(&payload, raw, &mut back, &mut unzstd).unwrap();
+    assert_eq!(back, enc.cols);
 }
