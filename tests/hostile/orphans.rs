@@ -30,8 +30,23 @@ fn alive(pid: u32) -> bool {
     })
 }
 
-/// Whether `pid` was killed: gone, a zombie, or with SIGKILL pending (`SigPnd` or `ShdPnd`
-/// of /proc/PID/status, bit 9; it stays in the process's shared set until it is reaped).
+/// Whether `pid` is already on its way out: the kernel sets `PF_EXITING` (0x4) in its flags
+/// (the ninth field of /proc/PID/stat) as `do_exit` begins, and it stays until the process is
+/// gone. The pending sets alone miss a moment: once a dead process is released (state `X`,
+/// briefly, before its /proc entry goes) /proc shows no signal pending at all. CI saw a killed
+/// cell that was neither a zombie nor had SIGKILL pending, under load, on 2026-12-08.
+fn exiting(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let after_name = s.rsplit(')').next().unwrap_or("");
+        (after_name.split_whitespace().nth(6))
+            .and_then(|f| f.parse::<u64>().ok())
+            .is_some_and(|flags| flags & 0x4 != 0)
+    })
+}
+
+/// Whether `pid` was killed: gone, a zombie, exiting, or with SIGKILL pending (`SigPnd` or
+/// `ShdPnd` of /proc/PID/status, bit 9; it stays in the process's shared set until it is
+/// taken, then the process is exiting).
 fn killed(pid: u32) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return true;
@@ -45,7 +60,7 @@ fn killed(pid: u32) -> bool {
             .to_string()
     };
     let sigkill = |mask: String| u64::from_str_radix(&mask, 16).is_ok_and(|m| m & (1 << 8) != 0);
-    !alive(pid) || sigkill(field("SigPnd:")) || sigkill(field("ShdPnd:"))
+    !alive(pid) || exiting(pid) || sigkill(field("SigPnd:")) || sigkill(field("ShdPnd:"))
 }
 
 /// A process's command line as the kernel holds it (empty once it is gone).
