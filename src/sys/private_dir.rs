@@ -186,6 +186,12 @@ mod tests {
             kept,
             "only the dead process's unlocked engine folder is removed"
         );
+        // Released explicitly, not only closed: a child another test forks at that moment
+        // holds a duplicate of every descriptor until it execs or exits, and with it this
+        // lock (flock belongs to the open file; CI saw the folder kept so, 2026-12-08).
+        // LOCK_UN through any duplicate frees it for all of them.
+        // SAFETY: flock on a descriptor this File owns.
+        assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_UN) }, 0);
         drop(held);
         remove_orphans(&root, "engine");
         assert!(!elsewhere.exists(), "unlocked once its owner is gone");
