@@ -1,7 +1,7 @@
 //! `run --memory-repetitions`: how many of the first repetitions measure memory and latency
 //! (3 by default), so that `compare` can have 4 or more latency figures a side.
 
-use crate::common::{pybench, results_json, tempdir, QUICK_RUN};
+use crate::common::{pybench, quick_churn_run, results_json, tempdir, QUICK_RUN};
 
 #[test]
 fn memory_repetitions_choose_which_repetitions_measure_memory_and_latency() {
@@ -63,22 +63,6 @@ fn more_memory_repetitions_than_repetitions_is_one_line_and_nothing_runs() {
         "no folder"
     );
     // Fewer repetitions than the default's three: all of them, as before.
-    pybench()
-        .args([
-            "run",
-            "-w",
-            "churn",
-            "-a",
-            "system",
-            "-r",
-            "2",
-            "--no-plots",
-            "-q",
-        ])
-        .args(QUICK_RUN)
-        .arg("--out")
-        .arg(&*tmp)
-        .assert()
-        .success();
+    quick_churn_run(&tmp).assert().success();
     assert_eq!(results_json(&tmp)["parameters"]["memory_repetitions"], 2);
 }

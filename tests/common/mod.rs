@@ -187,6 +187,29 @@ pub fn quick_validate(out: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// `pybench run` of the built-in churn workload against glibc alone, two processes at
+/// [`QUICK_RUN`]'s size, quietly and without plots, writing under `out`: the smallest run of a
+/// workload, for tests of what a run records rather than of its figures. Ready for more
+/// arguments and environment.
+pub fn quick_churn_run(out: &Path) -> assert_cmd::Command {
+    let mut cmd = pybench();
+    cmd.args([
+        "run",
+        "-w",
+        "churn",
+        "-a",
+        "system",
+        "-r",
+        "2",
+        "--no-plots",
+        "-q",
+    ])
+    .args(QUICK_RUN)
+    .arg("--out")
+    .arg(out);
+    cmd
+}
+
 /// `pybench run` of one trace against glibc alone, `reps` processes, quietly and without
 /// plots, writing under `out`: the smallest real run, for tests about what a run does with
 /// its inputs and outputs rather than about its figures. Ready for more arguments.

@@ -323,22 +323,8 @@ fn a_runs_clock_is_recorded_and_runs_whose_clocks_differ_are_warned_about() {
     let tmp = tempdir("cmp-clock");
     let quick_run = |name: &str, clock: &str| {
         let out = tmp.join(name);
-        pybench()
-            .args([
-                "run",
-                "-w",
-                "churn",
-                "-a",
-                "system",
-                "-r",
-                "2",
-                "--no-plots",
-                "-q",
-            ])
-            .args(common::QUICK_RUN)
+        common::quick_churn_run(&out)
             .env(pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV, clock)
-            .arg("--out")
-            .arg(&out)
             .assert()
             .success();
         out
