@@ -150,10 +150,7 @@ fn a_long_gen_on_a_terminal_shows_its_progress() {
     );
     let out = std::process::Command::new(script)
         .args(["-qefc", &command, "/dev/null"])
-        .env(
-            pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
-            crate::common::QUIET_CACHE,
-        )
+        .envs(crate::common::QUIET_MACHINE)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -109,22 +109,14 @@ pub fn blocks(b: &[u8]) -> (usize, Vec<(usize, usize)>) {
 /// The `pybench` binary of this build, ready for arguments. Killed after 5 minutes (no test
 /// command takes one): a hang then fails its own test at once, where it used to stall CI until
 /// the cell's 600 s timeout (2026-12-03, a throughput process asked 20 million passes a
-/// sample) and push the whole run past CI's limit. The shared-cache probe is faked as an
-/// uncontended cache ([`QUIET_CACHE`]) and the clock probe as a steady core
-/// ([`STEADY_CLOCK`]): a test's warnings must not depend on the neighbours of the machine it
+/// sample) and push the whole run past CI's limit. The machine's probes are faked
+/// ([`QUIET_MACHINE`]): a test's warnings must not depend on the neighbours of the machine it
 /// runs on (two runs' clocks read apart under load would warn in `compare`), and the real
 /// cache probe takes about 0.6 s and 128 MiB a run.
 pub fn pybench() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pybench").expect("binary built");
     cmd.timeout(std::time::Duration::from_secs(300))
-        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
-        .env(
-            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
-            STEADY_CLOCK,
-        )
-        // A quiet machine for `record`'s busy-machine note, which tests running side by side
-        // would otherwise set off now and then (its own test sets the value it needs).
-        .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
+        .envs(QUIET_MACHINE);
     cmd
 }
 
@@ -133,12 +125,7 @@ pub fn pybench() -> assert_cmd::Command {
 pub fn pybench_limited(resource: libc::__rlimit_resource_t, limit: u64) -> assert_cmd::Command {
     use std::os::unix::process::CommandExt as _;
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pybench"));
-    cmd.env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
-        .env(
-            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
-            STEADY_CLOCK,
-        )
-        .env(pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0");
+    cmd.envs(QUIET_MACHINE);
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -254,6 +241,21 @@ pub const QUIET_CACHE: &str = "14,170,15,16,15,17,16,15,16,15";
 /// A clock probe of a core that held its speed (`sys::clock_probe`'s fake: eight samples, in
 /// GHz).
 pub const STEADY_CLOCK: &str = "3.0,3.0,3.0,3.0,3.0,3.0,3.0,3.0";
+
+/// The machine every test's pybench sees, whatever the one it runs on is doing: an
+/// uncontended shared cache ([`QUIET_CACHE`]), a core that held its clock ([`STEADY_CLOCK`])
+/// and no busy core (`record`'s busy-machine note, which tests running side by side would
+/// otherwise set off now and then; its own test sets the value it needs). One list, so a
+/// probe added later is faked for every way the tests start pybench (the clock probe was
+/// added to four of them by hand, and missed in three, on 2026-12-07).
+pub const QUIET_MACHINE: [(&str, &str); 3] = [
+    (pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE),
+    (
+        pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
+        STEADY_CLOCK,
+    ),
+    (pybench::sys::procfs::FAKE_BUSY_CORES_ENV, "0"),
+];
 
 /// A FIFO made at `path` (`mkfifo`), for the tests of inputs and outputs that must be
 /// refused or written at once rather than waited on.

@@ -4,7 +4,7 @@
 //! baseline binary or a bad shard count is one line and exit 2, before anything runs, and a
 //! failing run shows its error and exits 2.
 
-use crate::common::{tempdir, QUICK_RUN, QUIET_CACHE, STEADY_CLOCK};
+use crate::common::{tempdir, QUICK_RUN, QUIET_MACHINE};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,11 +20,7 @@ fn ab(env: &[(&str, &Path)], shards: &str, args: &[&str]) -> Output {
         .env("SHARDS", shards)
         // This build as the candidate, not a fresh `cargo build --release` inside the test.
         .env("NEW", env!("CARGO_BIN_EXE_pybench"))
-        .env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
-        .env(
-            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
-            STEADY_CLOCK,
-        );
+        .envs(QUIET_MACHINE);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -7,7 +7,7 @@
 //! a mark stands in for the build, so a script that would build (and then measure for
 //! minutes) is caught by the mark.
 
-use crate::common::{tempdir, QUIET_CACHE, STEADY_CLOCK};
+use crate::common::{tempdir, QUIET_MACHINE};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -61,11 +61,7 @@ fn run_in(cwd: &Path, fake: &Path, name: &str, args: &[&str], env: &[(&str, &str
     ] {
         cmd.env_remove(k);
     }
-    cmd.env(pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV, QUIET_CACHE)
-        .env(
-            pybench::sys::clock_probe::FAKE_CLOCK_PROBE_ENV,
-            STEADY_CLOCK,
-        );
+    cmd.envs(QUIET_MACHINE);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -38,10 +38,7 @@ fn exec_cat_with_stdin(name: &str, stdin: std::process::Stdio, feed: impl FnOnce
         .args(["exec", "--no-plots", "-r", "1", "-a", "system", "--out"])
         .arg(&*tmp)
         .args(["--", "cat"])
-        .env(
-            pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
-            crate::common::QUIET_CACHE,
-        )
+        .envs(crate::common::QUIET_MACHINE)
         .stdin(stdin)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

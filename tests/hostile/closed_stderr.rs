@@ -25,10 +25,7 @@ fn pybench(args: &[&str]) -> Command {
 fn pybench_into(args: &[&str], stdout: Stdio, stderr: Stdio) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pybench"));
     cmd.args(args)
-        .env(
-            pybench::sys::cache_probe::FAKE_CACHE_PROBE_ENV,
-            common::QUIET_CACHE,
-        )
+        .envs(common::QUIET_MACHINE)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr);
