@@ -178,9 +178,9 @@ impl BlockEncoder {
 /// zstd's shortest match for the tag column, where level 9 would look for 5-byte ones: a
 /// trace's tags repeat in runs of whole events, and with 6 the column came out 0.6 – 1.8 %
 /// smaller on every shipped trace and a generated webapp one (compileall 0.399 → 0.396
-/// B/event), `convert` ran ~8 % faster and the column unpacked no slower (2026-12-08, AMD EPYC
-/// family 26 model 2; docs/streaming.md, "zstd's shortest match for the tags"). Only the
-/// writer sets it: a reader decodes any zstd frame alike, so earlier traces read unchanged.
+/// B/event), `convert` ran 5 – 9 % faster in one sitting (not resolved in a noisier one) and
+/// decoding was unchanged (2026-12-08, AMD EPYC family 26 model 2; docs/streaming.md, "zstd's
+/// shortest match for the tags"). Only the writer sets it: a reader decodes any zstd frame alike, so earlier traces read unchanged.
 /// The other columns keep the level's own: 6 for the sizes too made three of five traces
 /// larger again, compileall back to 0.399.
 const TAG_MIN_MATCH: u32 = 6;
