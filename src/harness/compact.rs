@@ -377,14 +377,7 @@ mod tests {
         assert_eq!(text.matches("os error").count(), 1, "{text}");
     }
 
-    fn alloc(slot: u32, size: u32, domain: Domain) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain,
-            thread: 0,
-        }
-    }
+    use crate::workload::event::fixture::alloc_in as alloc;
 
     #[test]
     fn records_carry_domain_size_and_the_stream_facts() {

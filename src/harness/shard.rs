@@ -341,15 +341,11 @@ mod tests {
 
     #[test]
     fn short_streams_cost_their_minimum_sample_time_not_their_events() {
+        // A 20 ms minimum sample, as `validate`'s calibration has.
         let cal = Calibration {
             min_time_ns: 20_000_000,
             rounds: 20,
-            warmup_passes: 1,
-            fixed_layout: false,
-            release_between_passes: false,
-            arenas_side_by_side: true,
-            arenas_past_pool_boundary: true,
-            prime_cold_passes: false,
+            ..Calibration::DEFAULT
         };
         // 1,000 and 10,000 events both fit in one 20 ms sample: ten times the events cost a
         // few per cent more (the switch-in passes before the samples are not time-bound).

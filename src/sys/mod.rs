@@ -31,6 +31,37 @@ pub mod stderr_tail;
 pub mod target;
 pub mod time;
 
+/// For tests that change the whole process (a signal noted for every thread, orphans adopted
+/// and children killed): runs the ignored test `name` of this test binary alone, in a process
+/// of its own started by exec (a fork without exec shares every descriptor of the test
+/// process, locks other tests hold among them), with `guard` set in its environment so the
+/// test can refuse to run anywhere else; fails unless that test ran and passed.
+#[cfg(test)]
+pub(crate) fn run_test_alone(name: &str, guard: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(guard, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+/// The first line of a test that [`run_test_alone`] runs: refuses to go on outside it.
+#[cfg(test)]
+pub(crate) fn assert_run_alone(guard: &str) {
+    assert!(
+        std::env::var_os(guard).is_some(),
+        "run by its parent test only"
+    );
+}
+
 /// Writes a line on standard error, as `eprintln!` does, but never panics: `eprintln!` panics
 /// when stderr is a pipe whose reader has gone (`pybench run 2>&1 | head`, a log collector
 /// that died), which ended a run with exit 101 and lost the cells still to measure, and

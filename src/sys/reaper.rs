@@ -289,23 +289,13 @@ mod tests {
     /// alone: the children other tests start meanwhile are neither adopted nor killed.
     #[test]
     fn an_adopter_kills_what_the_program_left_and_spares_its_own_children() {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["sys::reaper::tests::adopter_alone", "--exact", "--ignored"])
-            .args(["--test-threads=1", "--nocapture"])
-            .env(ALONE, "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+        crate::sys::run_test_alone("sys::reaper::tests::adopter_alone", ALONE);
     }
 
     #[test]
     #[ignore = "run alone by an_adopter_kills_what_the_program_left_and_spares_its_own_children"]
     fn adopter_alone() {
-        assert!(
-            std::env::var_os(ALONE).is_some(),
-            "run by its parent test only"
-        );
+        crate::sys::assert_run_alone(ALONE);
         let me = std::process::id() as libc::pid_t;
         let mut own = Command::new("sleep").arg("30").spawn().unwrap();
         let adopter = super::Adopter::begin().unwrap();

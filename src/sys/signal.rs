@@ -222,27 +222,13 @@ mod tests {
     /// test had just given up among them (`sys::private_dir`'s test failed once so).
     #[test]
     fn a_stop_held_back_is_handled_when_the_step_ends() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "sys::signal::tests::held_stop_alone",
-                "--exact",
-                "--ignored",
-            ])
-            .args(["--test-threads=1", "--nocapture"])
-            .env(ALONE, "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+        crate::sys::run_test_alone("sys::signal::tests::held_stop_alone", ALONE);
     }
 
     #[test]
     #[ignore = "run alone by a_stop_held_back_is_handled_when_the_step_ends"]
     fn held_stop_alone() {
-        assert!(
-            std::env::var_os(ALONE).is_some(),
-            "run by its parent test only"
-        );
+        crate::sys::assert_run_alone(ALONE);
         let _noted = super::note_stop_signals();
         let inside = super::holding_stop_signals(|| {
             // SAFETY: raise sends the signal to this thread, which holds it back.

@@ -247,10 +247,15 @@ pub mod fixture {
 
     /// An object-domain allocation on thread 0.
     pub fn alloc(slot: u32, size: u32) -> Event {
+        alloc_in(slot, size, Domain::Obj)
+    }
+
+    /// An allocation in `domain` on thread 0.
+    pub fn alloc_in(slot: u32, size: u32, domain: Domain) -> Event {
         Event::Alloc {
             slot,
             size,
-            domain: Domain::Obj,
+            domain,
             thread: 0,
         }
     }

@@ -146,20 +146,8 @@ impl PoolChurn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::event::Domain;
 
-    fn alloc(slot: u32, size: u32) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain: Domain::Obj,
-            thread: 0,
-        }
-    }
-
-    fn free(slot: u32) -> Event {
-        Event::Free { slot, thread: 0 }
-    }
+    use crate::workload::event::fixture::{alloc, free};
 
     /// Blocks of the 64-byte class in a 3.11 pool.
     fn per_pool() -> u32 {

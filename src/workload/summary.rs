@@ -387,14 +387,7 @@ fn pct(x: f64) -> String {
 mod tests {
     use super::*;
 
-    fn alloc(slot: u32, size: u32, domain: Domain) -> Event {
-        Event::Alloc {
-            slot,
-            size,
-            domain,
-            thread: 0,
-        }
-    }
+    use crate::workload::event::fixture::alloc_in as alloc;
 
     #[test]
     fn counts_lifetimes_peaks_and_classes() {
