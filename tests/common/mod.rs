@@ -1,14 +1,22 @@
-//! Helpers shared by the integration tests: the binary under test, fresh temporary
-//! directories, and result files built with the crate's own model types (for the CLI tests of
-//! `compare` and `plot`). Each test binary's `tests/<group>/main.rs` declares it
+//! Helpers shared by the integration tests: the binary under test and the smallest runs of
+//! each command, traces and fresh temporary directories; result files built with the crate's
+//! own model types (`results`, for the CLI tests of `compare` and `plot`), a replay into the
+//! engine without the harness (`replay`), waiting on a started pybench (`process`). Each test binary's `tests/<group>/main.rs` declares it
 //! (`#[path = "../common/mod.rs"] mod common;`) and its files use `crate::common`.
 #![allow(dead_code)] // each test crate uses part of it
 
-use pybench::report::model::{
-    AllocatorInfo, CellKind, CellResult, CellStatus, Metric, RunParameters, RunResults,
-    ThroughputSamples, FORMAT_VERSION,
-};
 use std::path::{Path, PathBuf};
+
+mod process;
+mod replay;
+mod results;
+// Re-exported so tests name every helper `crate::common::…`; each test crate uses part.
+#[allow(unused_imports)]
+pub use process::{program_pid, wait_while_running};
+#[allow(unused_imports)]
+pub use replay::replay_by_hand;
+#[allow(unused_imports)]
+pub use results::*;
 
 /// The one run folder a command wrote under `root` (its `--out`).
 pub fn run_dir(root: &Path) -> PathBuf {
@@ -173,6 +181,10 @@ pub fn quick_validate(out: &Path) -> assert_cmd::Command {
     .arg(out);
     cmd
 }
+
+/// `run` flags for a cell that takes a fraction of a second: a small stream, two rounds of a
+/// millisecond each (for tests of what a run says, not of its figures).
+pub const QUICK_RUN: [&str; 6] = ["--scale", "20000", "--rounds", "2", "--min-time", "0.001"];
 
 /// `pybench run` of the built-in churn workload against glibc alone, two processes at
 /// [`QUICK_RUN`]'s size, quietly and without plots, writing under `out`: the smallest run of a
@@ -339,159 +351,6 @@ impl Drop for TempDir {
     }
 }
 
-/// Per-repetition throughput jitter: ±1 %, different for every repetition.
-/// `run` flags for a cell that takes a fraction of a second: a small stream, two rounds of a
-/// millisecond each (for tests of what a run says, not of its figures).
-pub const QUICK_RUN: [&str; 6] = ["--scale", "20000", "--rounds", "2", "--min-time", "0.001"];
-
-pub const JITTER: [f64; 5] = [1.0, 1.01, 0.99, 1.005, 0.995];
-
-/// One cell: throughput `ops` (times the repetition's jitter), a latency, memory and engine
-/// figures.
-pub fn cell(workload: &str, allocator: &str, rep: u32, ops: f64, pools: f64) -> CellResult {
-    let j = JITTER[rep as usize % JITTER.len()];
-    let mut metrics = vec![
-        Metric::new("ops_per_sec", ops * j, "ops/s"),
-        Metric::new("loop_ns_per_op", 1e9 / (ops * j), "ns"),
-        Metric::new("peak_live_bytes", 1_000_000.0, "B"),
-        Metric::new("peak_rss_bytes", 1_200_000.0, "B"),
-        Metric::new("frag_ratio", 1.2, "ratio"),
-        Metric::new("timer_overhead_ns", 10.0, "ns"),
-        Metric::with_op("lat_p50", "all", 30.0, "ns"),
-        Metric::with_op("timed_ops", "all", 100_000.0, "count"),
-        Metric::new("minor_faults", 300.0, "count"),
-    ];
-    if allocator.starts_with("pymalloc") {
-        metrics.push(Metric::new("pools_used", pools, "count"));
-        metrics.push(Metric::with_op("class_pools", "32", pools, "count"));
-    }
-    CellResult {
-        workload: workload.to_string(),
-        allocator: allocator.to_string(),
-        repetition: rep,
-        kind: CellKind::Replay,
-        status: CellStatus::Ok,
-        events: 1000,
-        stream_fingerprint: None,
-        metrics,
-        rss_series: vec![(0, 0), (500, 600_000), (1000, 1_200_000)],
-        latency_curves: [(
-            "all".to_string(),
-            vec![
-                (0.0, 5.0),
-                (50.0, 30.0),
-                (90.0, 40.0),
-                (99.0, 80.0),
-                (99.9, 300.0),
-                (99.99, 900.0),
-                (100.0, 5000.0),
-            ],
-        )]
-        .into_iter()
-        .collect(),
-        absent_counters: Vec::new(),
-        notes: Vec::new(),
-        throughput: None,
-    }
-}
-
-pub const ALLOCATORS: [&str; 2] = ["pymalloc:cpython-3.11", "system"];
-
-/// A run of `dicts` and `churn` × both allocators × `reps`, with `ops(workload, allocator,
-/// rep)` as throughput.
-pub fn run(name: &str, reps: u32, ops: impl Fn(&str, &str, u32) -> f64) -> RunResults {
-    let mut cells = Vec::new();
-    for rep in 0..reps {
-        for w in ["dicts", "churn"] {
-            for a in ALLOCATORS {
-                cells.push(cell(w, a, rep, ops(w, a, rep), 13.0));
-            }
-        }
-    }
-    RunResults {
-        format_version: FORMAT_VERSION,
-        pybench_version: "0.1.0".to_string(),
-        git_commit: None,
-        run: name.to_string(),
-        started_utc: "20260101T000000Z".to_string(),
-        command_line: vec!["pybench".to_string(), "run".to_string()],
-        machine: Default::default(),
-        parameters: RunParameters {
-            workloads: vec!["dicts".to_string(), "churn".to_string()],
-            allocators: ALLOCATORS.iter().map(|a| a.to_string()).collect(),
-            repetitions: reps,
-            scale: Some(100_000),
-            seed: None,
-            python: None,
-            touch: "header".to_string(),
-            sample_every: 1,
-            calibration: None,
-            reference: None,
-            precision: None,
-            stream: None,
-            memory_repetitions: None,
-            mutator: None,
-            pymalloc_presets: Default::default(),
-        },
-        allocators: ALLOCATORS
-            .iter()
-            .map(|a| AllocatorInfo {
-                name: a.to_string(),
-                version: "test".to_string(),
-            })
-            .collect(),
-        cells,
-        interrupted: false,
-        validation: None,
-        shard_starts_utc: Vec::new(),
-    }
-}
-
-/// Per-pass throughput samples of process `rep` of `workload`: `gross` and `null` ns/event,
-/// one a pass, the other fields as a default calibration gives them.
-pub fn throughput_samples(
-    workload: &str,
-    rep: u32,
-    gross: Vec<f64>,
-    null: Vec<f64>,
-) -> ThroughputSamples {
-    ThroughputSamples {
-        group: format!("{workload}/rep{rep}/g0"),
-        min_time_ns: 10_000_000,
-        passes_per_sample: 1,
-        cold_ns_per_op: 20.0,
-        ns_per_op: gross,
-        null_ns_per_op: null,
-        warm_faults_per_pass: None,
-        arenas_outside_span: 0,
-        streamed: None,
-        cold_primed_bytes: None,
-    }
-}
-
-/// Gives cell `c` the per-pass samples `t`, its throughput metrics recomputed from them as
-/// the harness does.
-pub fn give_samples(c: &mut CellResult, t: ThroughputSamples) {
-    use pybench::metrics::Id;
-    let ids = [Id::OpsPerSec, Id::LoopNsPerOp];
-    c.metrics
-        .retain(|m| !ids.iter().any(|id| id.name() == m.name));
-    pybench::harness::paired::push_throughput_metrics(&mut c.metrics, &t);
-    c.throughput = Some(t);
-}
-
-/// Writes `results` as `dir/<name>/results.json` and returns the directory.
-pub fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {
-    let d = dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(
-        d.join("results.json"),
-        serde_json::to_string_pretty(results).unwrap(),
-    )
-    .unwrap();
-    d
-}
-
 /// The names in `dir`, sorted.
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -512,124 +371,6 @@ pub fn have_python() -> bool {
         eprintln!("skipped: no python3");
     }
     ok
-}
-
-/// The same stream replayed straight into an engine, without the harness's `Replayer`:
-/// RAW-domain blocks go to libc as in a run cell, the rest to the engine. Returns the
-/// engine's own figures at the end of the stream (peak, final, mapped, unmapped arenas,
-/// unused-pool and quantization bytes, carved-pool bytes now and at the peak): an
-/// accounting of the stream independent of the harness, for tests of the figures a sweep or
-/// a run reports.
-pub fn replay_by_hand(
-    m: &pybench::harness::cell::Materialized,
-    g: pybench::pymalloc::Geometry,
-    placement: pybench::pymalloc::ArenaPlacement,
-) -> [usize; 8] {
-    use pybench::workload::{Domain, Event};
-    let mut e = pybench::pymalloc::Pymalloc::with_placement(g, placement);
-    let mut slots: Vec<(*mut u8, bool)> = vec![(std::ptr::null_mut(), false); m.slots];
-    for ev in &m.events {
-        // SAFETY: the stream is well formed (the generator checks it): frees and reallocs
-        // name live slots, and each block goes back to the allocator it came from.
-        unsafe {
-            match *ev {
-                Event::Alloc {
-                    slot, size, domain, ..
-                } => {
-                    let raw = domain == Domain::Raw;
-                    let p = if raw {
-                        libc::malloc(size as usize).cast()
-                    } else {
-                        e.malloc(size as usize)
-                    };
-                    slots[slot as usize] = (p, raw);
-                }
-                Event::Calloc {
-                    slot,
-                    n,
-                    size,
-                    domain,
-                    ..
-                } => {
-                    let raw = domain == Domain::Raw;
-                    let p = if raw {
-                        libc::calloc(n as usize, size as usize).cast()
-                    } else {
-                        e.calloc(n as usize, size as usize)
-                    };
-                    slots[slot as usize] = (p, raw);
-                }
-                Event::Realloc { slot, size, .. } => {
-                    let (p, raw) = slots[slot as usize];
-                    let q = if raw {
-                        libc::realloc(p.cast(), size as usize).cast()
-                    } else {
-                        e.realloc(p, size as usize)
-                    };
-                    slots[slot as usize] = (q, raw);
-                }
-                Event::Free { slot, .. } => {
-                    let (p, raw) =
-                        std::mem::replace(&mut slots[slot as usize], (std::ptr::null_mut(), false));
-                    if raw {
-                        libc::free(p.cast())
-                    } else {
-                        e.free(p)
-                    }
-                }
-                Event::Phase(_) | Event::Gc(_) => {}
-            }
-        }
-    }
-    e.check_invariants().unwrap();
-    let s = e.stats();
-    let (carved, carved_peak) = e.carved_pool_bytes();
-    let figures = [
-        s.arenas_highwater,
-        s.arenas_allocated_current,
-        s.arenas_allocated_total,
-        s.arenas_reclaimed,
-        s.bytes_in_unused_pools(),
-        s.bytes_lost_to_quantization,
-        carved,
-        carved_peak,
-    ];
-    for (p, raw) in slots {
-        if raw {
-            unsafe { libc::free(p.cast()) }
-        } else if !p.is_null() {
-            unsafe { e.free(p) }
-        }
-    }
-    figures
-}
-
-/// Polls until `ready()` holds, failing (with its exit status) as soon as `child` ends
-/// without it. No time bound: what is awaited follows from the child's own progress, so a
-/// child that cannot get there ends and fails the test, and no clock decides on a busy
-/// machine.
-pub fn wait_while_running(
-    child: &mut std::process::Child,
-    what: &str,
-    mut ready: impl FnMut() -> bool,
-) {
-    while !ready() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{what}: pybench ended first ({status})");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
-/// The process id a test program writes to `file` (written, then renamed into place) once it
-/// runs; see [`wait_while_running`].
-pub fn program_pid(child: &mut std::process::Child, file: &Path) -> i32 {
-    let mut pid = None;
-    wait_while_running(child, "the program never started", || {
-        pid = std::fs::read_to_string(file).ok();
-        pid.is_some()
-    });
-    pid.unwrap().trim().parse().unwrap()
 }
 
 /// Runs `pybench compare --format csv EXTRA BASE CUR` (no step summary), expects exit `code`,
