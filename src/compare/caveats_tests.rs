@@ -53,6 +53,22 @@ fn compare_warns_when_the_cpu_models_differ() {
 }
 
 #[test]
+fn compare_warns_when_the_huge_page_modes_differ_and_not_when_one_is_unknown() {
+    use crate::compare::thp_warning;
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    // A run that did not record the mode (no sysfs file): nothing to compare it on.
+    a.machine.transparent_hugepages = Some("madvise".into());
+    assert_eq!(thp_warning(&a, &b), None);
+    b.machine.transparent_hugepages = Some("madvise".into());
+    assert_eq!(thp_warning(&a, &b), None);
+    b.machine.transparent_hugepages = Some("always".into());
+    let w = thp_warning(&a, &b).unwrap();
+    assert!(w.contains("(madvise vs always)"), "{w}");
+    assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
+}
+
+#[test]
 fn compare_warns_when_the_cores_clocks_differ_by_more_than_a_quarter() {
     use crate::sys::clock_probe::ClockSpeed;
     let clock = |ghz: &[f64]| {

@@ -58,7 +58,7 @@ mod verdict;
 use caveats::parameter_notes;
 pub use caveats::{
     arena_warning, build_warning, build_warning_for, clock_warning, cpu_warning, mismatch_warnings,
-    reporting_warning, same_run_warning,
+    reporting_warning, same_run_warning, thp_warning,
 };
 pub use family::{Correction, Family};
 use geomeans::geomeans;

@@ -313,6 +313,19 @@ fn runs_from_different_cpu_models_are_warned_about_in_one_line() {
     });
     let (_, err) = rows(&b, &same, &[], 0);
     assert!(warnings(&err).is_empty(), "{err}");
+    // The same CPU with huge pages for every heap: a line of its own.
+    let thp = |name: &str, mode: &str| {
+        let mut r = run(name, 3, steady);
+        r.machine.cpu_model = Some("AMD EPYC 7B13".to_string());
+        r.machine.transparent_hugepages = Some(mode.to_string());
+        save(&tmp, name, &r)
+    };
+    let (_, err) = rows(&thp("madvise", "madvise"), &thp("always", "always"), &[], 0);
+    assert_eq!(warnings(&err).len(), 1, "{err}");
+    assert!(
+        warnings(&err)[0].contains("different transparent huge page modes (madvise vs always)"),
+        "{err}"
+    );
 }
 
 /// The core's clock as a run starts is recorded (here through the probe's fake) and
