@@ -1,7 +1,11 @@
-//! What `compare` says about the two runs as a whole before any row: different CPUs, huge
-//! page modes or builds (warnings), and parameters that differ (notes, or an error when they make the runs
-//! incomparable).
+//! What `compare` says about the two runs as a whole before any row: warnings (the machines
+//! and builds, from [`super::machine`]; the same run twice; how pymalloc's arenas and the
+//! streams were measured), and parameters that differ (notes, or an error when they make the
+//! runs incomparable).
 
+use super::machine::{
+    build_warning, clock_warning, cpu_warning, governor_warning, reporting_warning, thp_warning,
+};
 use super::streams::{cold_prime_warnings, replay_mode_warnings, stream_warnings};
 use super::{CompareError, Row, Settings};
 use crate::alloc::AllocatorSpec;
@@ -10,60 +14,6 @@ use crate::metrics::Id;
 use crate::report::digits::signed;
 use crate::report::model::RunResults;
 use crate::stats::beyond_band;
-
-/// A one-line warning when the two runs come from different CPU models: timings then differ
-/// for reasons no allocator change explains (issue 12).
-pub fn cpu_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (&baseline.machine.cpu_model, &current.machine.cpu_model);
-    match (a, b) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: the runs come from different CPUs ({a} vs {b}): timing differences may be the machine's"
-        )),
-        _ => None,
-    }
-}
-
-/// A one-line warning when the two runs' machines were set to different transparent huge
-/// page modes (`/sys/kernel/mm/transparent_hugepage/enabled`): each allocator's heap then
-/// sits on pages of another size. Measured on Zen 5 (2026-12-08, docs/stability.md "Nor huge
-/// pages for every heap"): with `always` against `madvise`, five runs each way alternated,
-/// jemalloc's peak RSS on dicts +7.8 % and snmalloc's +34 % in every memory cell, and
-/// jemalloc 0.69 → 0.75 of pymalloc's speed (medians of the processes).
-/// Silent when either run did not record the mode.
-pub fn thp_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (
-        baseline.machine.transparent_hugepages.as_deref()?,
-        current.machine.transparent_hugepages.as_deref()?,
-    );
-    (a != b).then(|| {
-        format!(
-            "warning: the runs' machines used different transparent huge page modes ({a} vs {b}): \
-             memory and timing differences may be the page size's, not the allocators'"
-        )
-    })
-}
-
-/// How far apart two runs' effective clocks may be before `compare` says so: further than
-/// one sitting's start readings ever were. The fifty shards of attempt 90 (Zen 5,
-/// 2026-12-07 20:40 – 20:53, docs/stability.md) started at 3.17 – 3.91 GHz, 1.23× apart, so
-/// a tenth would have warned about two runs of one quiet sitting.
-const CLOCK_APART: f64 = 1.25;
-
-/// A one-line warning when the two runs' cores ran at clearly different effective clocks as
-/// they started (`sys::clock_probe`): every timing then moves for a reason of the host's,
-/// and ratios between allocators that wait on memory and those that do not move too. Silent
-/// when either run has no clock figure.
-pub fn clock_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let ghz = |r: &RunResults| r.machine.clock.as_ref()?.median_ghz();
-    let (b, c) = (ghz(baseline)?, ghz(current)?);
-    (b.max(c) / b.min(c) > CLOCK_APART).then(|| {
-        format!(
-            "warning: the runs' cores ran at different clocks as each started ({b:.2} GHz in \
-             the baseline, {c:.2} GHz in the current run): timing differences may be the \
-             host's, and ratios between allocators may move with it"
-        )
-    })
-}
 
 /// A one-line warning when one run let pymalloc release the arenas its cleanup between
 /// throughput passes emptied and the other held them (`run --release-between-passes`, and
@@ -158,22 +108,6 @@ pub fn harness_only_note(baseline: &RunResults, current: &RunResults) -> Option<
     })
 }
 
-/// A one-line warning when one run's machine hands free memory back to its hypervisor and
-/// the other's does not (`sys::hypervisor`): huge pages then cost the two runs differently,
-/// most for mimalloc. Silent when either run did not record it.
-pub fn reporting_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let on = |r: &RunResults| r.machine.free_page_reporting.map(|p| p.enabled);
-    match (on(baseline), on(current)) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: free page reporting is {} in the baseline's machine and {} in the \
-             current's: huge pages cost the two runs differently (most for mimalloc)",
-            if a { "on" } else { "off" },
-            if b { "on" } else { "off" },
-        )),
-        _ => None,
-    }
-}
-
 /// A warning when the two runs are one: the same folder given twice, or a copy of it (same
 /// name, start and cells). Every row then reads "unchanged", which is true and says nothing:
 /// a slip such as `compare results/A results/A` looked like a clean bill of health.
@@ -198,6 +132,7 @@ pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Str
         same_run_warning(baseline, current),
         cpu_warning(baseline, current),
         thp_warning(baseline, current),
+        governor_warning(baseline, current),
         clock_warning(baseline, current),
         build_warning(baseline, current),
         reporting_warning(baseline, current),
@@ -211,31 +146,6 @@ pub fn mismatch_warnings(baseline: &RunResults, current: &RunResults) -> Vec<Str
         .chain(replay_mode_warnings(baseline, current))
         .chain(cold_prime_warnings(baseline, current))
         .collect()
-}
-
-/// A warning when `machine`'s figures came from a build whose engine verifies every free
-/// (`checked` or `debug`, [`crate::BUILD`]): pymalloc is slower there than in a release build.
-pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<String> {
-    match machine.build.as_deref() {
-        Some(b) if b != "release" => Some(format!(
-            "warning: measured with a `{b}` build of pybench, whose engine verifies every free: \
-             pymalloc's figures are slower than a release build's (`cargo build --release`)"
-        )),
-        _ => None,
-    }
-}
-
-/// A warning when the two runs were measured by different builds ([`crate::BUILD`]): the
-/// engine's figures differ between a release and a `checked` build.
-pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (&baseline.machine.build, &current.machine.build);
-    match (a, b) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
-             timing differences may be the build's"
-        )),
-        _ => None,
-    }
 }
 
 /// Fewest allocators (besides `null`) whose throughput must move beyond the threshold, all

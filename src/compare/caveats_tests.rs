@@ -69,6 +69,22 @@ fn compare_warns_when_the_huge_page_modes_differ_and_not_when_one_is_unknown() {
 }
 
 #[test]
+fn compare_warns_when_the_governors_differ() {
+    use crate::compare::governor_warning;
+    let mut a = RunResults::of_cells(Vec::new());
+    let mut b = RunResults::of_cells(Vec::new());
+    // A virtual machine without cpufreq records none: nothing to compare it on.
+    a.machine.cpu_governor = Some("performance".into());
+    assert_eq!(governor_warning(&a, &b), None);
+    b.machine.cpu_governor = Some("performance".into());
+    assert_eq!(governor_warning(&a, &b), None);
+    b.machine.cpu_governor = Some("powersave".into());
+    let w = governor_warning(&a, &b).unwrap();
+    assert!(w.contains("(performance vs powersave)"), "{w}");
+    assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
+}
+
+#[test]
 fn compare_warns_when_the_cores_clocks_differ_by_more_than_a_quarter() {
     use crate::sys::clock_probe::ClockSpeed;
     let clock = |ghz: &[f64]| {

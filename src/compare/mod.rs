@@ -46,6 +46,7 @@ mod family;
 mod geomeans;
 mod groups;
 mod load;
+mod machine;
 mod memory;
 mod ranked;
 mod relative;
@@ -56,15 +57,16 @@ mod streams;
 mod verdict;
 
 use caveats::parameter_notes;
-pub use caveats::{
-    arena_warning, build_warning, build_warning_for, clock_warning, cpu_warning, mismatch_warnings,
-    reporting_warning, same_run_warning, thp_warning,
-};
+pub use caveats::{arena_warning, mismatch_warnings, same_run_warning};
 pub use family::{Correction, Family};
 use geomeans::geomeans;
 pub use geomeans::GeoMean;
 use groups::{group, match_groups};
 pub use load::{load, parse, results_file, MAX_RESULTS_BYTES};
+pub use machine::{
+    build_warning, build_warning_for, clock_warning, cpu_warning, governor_warning,
+    reporting_warning, thp_warning,
+};
 use skipped::Skipped;
 pub use streams::{mode_word, replay_modes, stream_warnings};
 
