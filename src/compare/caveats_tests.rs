@@ -52,36 +52,42 @@ fn compare_warns_when_the_cpu_models_differ() {
     assert!(w.contains("AMD EPYC vs Intel Xeon"), "{w}");
 }
 
-#[test]
-fn compare_warns_when_the_huge_page_modes_differ_and_not_when_one_is_unknown() {
-    use crate::compare::thp_warning;
-    let mut a = RunResults::of_cells(Vec::new());
-    let mut b = RunResults::of_cells(Vec::new());
-    // A run that did not record the mode (no sysfs file): nothing to compare it on.
-    a.machine.transparent_hugepages = Some("madvise".into());
-    assert_eq!(thp_warning(&a, &b), None);
-    b.machine.transparent_hugepages = Some("madvise".into());
-    assert_eq!(thp_warning(&a, &b), None);
-    b.machine.transparent_hugepages = Some("always".into());
-    let w = thp_warning(&a, &b).unwrap();
-    assert!(w.contains("(madvise vs always)"), "{w}");
-    assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
-}
+/// A machine setting's field in a run's manifest.
+type Setting = fn(&mut RunResults) -> &mut Option<String>;
 
 #[test]
-fn compare_warns_when_the_governors_differ() {
-    use crate::compare::governor_warning;
-    let mut a = RunResults::of_cells(Vec::new());
-    let mut b = RunResults::of_cells(Vec::new());
-    // A virtual machine without cpufreq records none: nothing to compare it on.
-    a.machine.cpu_governor = Some("performance".into());
-    assert_eq!(governor_warning(&a, &b), None);
-    b.machine.cpu_governor = Some("performance".into());
-    assert_eq!(governor_warning(&a, &b), None);
-    b.machine.cpu_governor = Some("powersave".into());
-    let w = governor_warning(&a, &b).unwrap();
-    assert!(w.contains("(performance vs powersave)"), "{w}");
-    assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
+fn compare_warns_when_the_huge_page_modes_or_governors_differ_and_not_when_one_is_unknown() {
+    use crate::compare::{governor_warning, thp_warning};
+    let cases: [(
+        Setting,
+        fn(&RunResults, &RunResults) -> Option<String>,
+        [&str; 2],
+    ); 2] = [
+        (
+            |r| &mut r.machine.transparent_hugepages,
+            thp_warning,
+            ["madvise", "always"],
+        ),
+        (
+            |r| &mut r.machine.cpu_governor,
+            governor_warning,
+            ["performance", "powersave"],
+        ),
+    ];
+    for (setting, warning, [one, other]) in cases {
+        let mut a = RunResults::of_cells(Vec::new());
+        let mut b = RunResults::of_cells(Vec::new());
+        // A run that did not record it (no sysfs file, a VM without cpufreq): nothing to
+        // compare it on.
+        *setting(&mut a) = Some(one.into());
+        assert_eq!(warning(&a, &b), None);
+        *setting(&mut b) = Some(one.into());
+        assert_eq!(warning(&a, &b), None);
+        *setting(&mut b) = Some(other.into());
+        let w = warning(&a, &b).unwrap();
+        assert!(w.contains(&format!("({one} vs {other})")), "{w}");
+        assert!(crate::compare::mismatch_warnings(&a, &b).contains(&w));
+    }
 }
 
 #[test]
