@@ -105,12 +105,9 @@ pub fn build_warning_for(machine: &crate::sys::procfs::MachineInfo) -> Option<St
 /// A warning when the two runs were measured by different builds ([`crate::BUILD`]): the
 /// engine's figures differ between a release and a `checked` build.
 pub fn build_warning(baseline: &RunResults, current: &RunResults) -> Option<String> {
-    let (a, b) = (&baseline.machine.build, &current.machine.build);
-    match (a, b) {
-        (Some(a), Some(b)) if a != b => Some(format!(
-            "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
-             timing differences may be the build's"
-        )),
-        _ => None,
-    }
+    let (a, b) = differing(baseline, current, |r| r.machine.build.as_ref())?;
+    Some(format!(
+        "warning: the runs come from different builds of pybench ({a} vs {b}): the engine's \
+         timing differences may be the build's"
+    ))
 }
