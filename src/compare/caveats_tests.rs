@@ -54,15 +54,13 @@ fn compare_warns_when_the_cpu_models_differ() {
 
 /// A machine setting's field in a run's manifest.
 type Setting = fn(&mut RunResults) -> &mut Option<String>;
+/// The warning `compare` gives about one setting.
+type Warning = fn(&RunResults, &RunResults) -> Option<String>;
 
 #[test]
 fn compare_warns_when_the_huge_page_modes_or_governors_differ_and_not_when_one_is_unknown() {
     use crate::compare::{governor_warning, thp_warning};
-    let cases: [(
-        Setting,
-        fn(&RunResults, &RunResults) -> Option<String>,
-        [&str; 2],
-    ); 2] = [
+    let cases: [(Setting, Warning, [&str; 2]); 2] = [
         (
             |r| &mut r.machine.transparent_hugepages,
             thp_warning,
