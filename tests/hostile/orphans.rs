@@ -73,7 +73,8 @@ fn cmdline(pid: u32) -> Vec<u8> {
 /// the child follows the parent's progress (it fails if the parent ends first), and the
 /// kernel sends the parent-death signal (`PR_SET_PDEATHSIG`) while the parent exits, before
 /// the parent can be reaped, so once `wait` returned the child is gone or has SIGKILL
-/// pending, however loaded the machine. The child counts only once its command line is no
+/// pending, however loaded the machine (in theory: see the second look below). The child
+/// counts only once its command line is no
 /// longer the parent's, i.e. after its `exec`: between `fork` and the `prctl` before it, a
 /// child whose parent dies exits by itself instead (`sys::process::signal_on_parent_death`
 /// checks `getppid`), without a signal this test could see (it failed so once, at load
@@ -93,10 +94,26 @@ fn killing_the_parent_ends_its_child(mut parent: std::process::Child, what: &str
     let child = child.unwrap();
     parent.kill().unwrap();
     parent.wait().unwrap();
-    assert!(
-        killed(child),
-        "{what} {child} still runs after its parent was killed, with no SIGKILL pending"
-    );
+    // Killed is a state the child cannot leave, and a child left running (the defect) stays
+    // out of it for the seconds its cell lasts; yet twice under CI's load (2026-12-08) the
+    // first look found neither a pending SIGKILL nor an exit begun. So a first miss is looked
+    // at again for up to a second before the test fails, with what /proc showed.
+    let mut looks = 0;
+    while !killed(child) {
+        looks += 1;
+        let proc_file = |f: &str| std::fs::read_to_string(format!("/proc/{child}/{f}"));
+        assert!(
+            looks <= 50,
+            "{what} {child} still runs a second after its parent was killed, with no SIGKILL \
+             pending: stat {:?}, status {:?}",
+            proc_file("stat"),
+            proc_file("status")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if looks > 0 {
+        eprintln!("{what} {child}: killed seen at look {looks}");
+    }
     while alive(child) {
         std::thread::sleep(Duration::from_millis(20));
     }
