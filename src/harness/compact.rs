@@ -368,6 +368,7 @@ fn push_wide(records: &mut Vec<Record>, wide: &mut Vec<Wide>, w: Wide, raw: bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::event::fixture::alloc_in as alloc;
 
     #[test]
     fn an_os_error_is_printed_once_in_the_chain() {
@@ -376,8 +377,6 @@ mod tests {
         assert!(text.starts_with("cannot map the event buffer: "), "{text}");
         assert_eq!(text.matches("os error").count(), 1, "{text}");
     }
-
-    use crate::workload::event::fixture::alloc_in as alloc;
 
     #[test]
     fn records_carry_domain_size_and_the_stream_facts() {

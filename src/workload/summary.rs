@@ -386,7 +386,6 @@ fn pct(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::workload::event::fixture::alloc_in as alloc;
 
     #[test]
